@@ -1,0 +1,162 @@
+"""hello_world: the reference plugin. Each hook below is the smallest real use of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import url_for
+from markupsafe import Markup, escape
+
+from kernel import hookimpl
+
+HERE = Path(__file__).resolve().parent
+
+
+@hookimpl
+def startup(app):
+    app.jinja_env.filters["hello_shout"] = lambda text: f"{text}!"
+
+
+@hookimpl
+def plugin_enabled(name):
+    from builtin_plugins.hello_world import services
+
+    services.note_lifecycle("enabled", name)
+
+
+@hookimpl
+def plugin_disabled(name):
+    from builtin_plugins.hello_world import services
+
+    services.note_lifecycle("disabled", name)
+
+
+@hookimpl
+def register_blueprints(app):
+    from builtin_plugins.hello_world.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def template_slots(slot, context):
+    if slot == "dashboard_top":
+        from builtin_plugins.hello_world import services
+
+        return Markup('<div class="hello-banner">{}</div>').format(services.greeting_line())
+    return None
+
+
+@hookimpl
+def extra_css_urls(request):
+    return [url_for("web.plugin_static", name="hello_world", filename="hello.css")]
+
+
+@hookimpl
+def extra_js_urls(request):
+    return [url_for("web.plugin_static", name="hello_world", filename="hello.js")]
+
+
+@hookimpl
+def client_menu_items(user):
+    return [{"label": "Hello", "url": url_for("hello_world.index"), "order": 90}]
+
+
+@hookimpl
+def admin_menu_items(user):
+    return [{"label": "Greetings", "url": "/admin/greetings/", "permission": "hello_world.manage"}]
+
+
+@hookimpl
+def dashboard_widgets(user):
+    from builtin_plugins.hello_world import services
+
+    count = services.count_greetings()
+    return [{"title": "Hello", "order": 50,
+             "html": Markup("<p>{} greetings so far. <a href='{}'>Say hello</a></p>").format(
+                 count, url_for("hello_world.index"))}]
+
+
+@hookimpl
+def migrations_dir():
+    return HERE / "migrations"
+
+
+@hookimpl
+def register_admin_views(admin):
+    from builtin_plugins.hello_world.admin import GreetingAdmin
+
+    return [GreetingAdmin()]
+
+
+@hookimpl
+def register_permissions():
+    return [("hello_world.manage", "Manage hello_world greetings")]
+
+
+@hookimpl
+def register_cron_tasks():
+    from builtin_plugins.hello_world import services
+    from kernel.cron import CronTask
+
+    return [CronTask("hello_world.tidy", "0 4 * * *", services.tidy,
+                     "Delete greetings older than the keep_days setting")]
+
+
+@hookimpl
+def register_commands(cli):
+    from builtin_plugins.hello_world.commands import hello
+
+    cli.add_command(hello)
+
+
+@hookimpl
+def health_checks():
+    from builtin_plugins.hello_world import services
+
+    return [("greetings_table", services.health)]
+
+
+@hookimpl
+def register_payment_providers():
+    from builtin_plugins.hello_world.payments import DemoProvider
+
+    return [DemoProvider()]
+
+
+@hookimpl
+def register_hookspecs():
+    from builtin_plugins.hello_world import hookspecs
+
+    return [hookspecs]
+
+
+@hookimpl
+def user_registered(user):
+    from builtin_plugins.hello_world import services
+
+    services.add_greeting(user.name or user.email, by=user.email)
+
+
+@hookimpl
+def user_logged_in(user):
+    from builtin_plugins.hello_world import services
+
+    services.note_login(user)
+
+
+@hookimpl
+def veto_registration(email, name):
+    from builtin_plugins.hello_world import services
+
+    return services.registration_refusal(email)
+
+
+@hookimpl
+def veto_login(user):
+    from builtin_plugins.hello_world import services
+
+    notice = services.setting("login_notice")
+    if notice and not user.has_permission("admin.access"):
+        return str(escape(notice))
+    return None

@@ -1,0 +1,81 @@
+"""hello_world's domain logic, shared by its views, command, cron task and hooks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, text
+
+from kernel import audit, db
+from kernel.models import utcnow
+from kernel.plugins.settings import settings_for
+
+from builtin_plugins.hello_world.models import Greeting
+
+MAX_LENGTH = 200
+
+
+class GreetingError(ValueError):
+    """Input a user can fix; shown as is."""
+
+
+def setting(key: str):
+    return settings_for("hello_world")[key]
+
+
+def greeting_line() -> str:
+    return f"{setting('greeting')} from hello_world"
+
+
+def add_greeting(text_: str, by: str = "") -> Greeting:
+    text_ = (text_ or "").strip()
+    if not text_:
+        raise GreetingError("say something: the greeting is empty")
+    if len(text_) > MAX_LENGTH:
+        raise GreetingError(f"keep it under {MAX_LENGTH} characters")
+    greeting = Greeting(text=f"{setting('greeting')}, {text_}", by=by)
+    db.session.add(greeting)
+    db.session.commit()
+    current_app.extensions["pteroca"].pm.hook.hello_world_greeted(greeting=greeting)
+    return greeting
+
+
+def recent(limit: int = 20) -> list[Greeting]:
+    return list(db.session.scalars(db.select(Greeting).order_by(Greeting.id.desc()).limit(limit)))
+
+
+def count_greetings() -> int:
+    return db.session.scalar(db.select(func.count(Greeting.id))) or 0
+
+
+def tidy() -> int:
+    """Delete greetings older than ``keep_days`` (0 keeps all); return how many went."""
+    days = setting("keep_days")
+    if not days:
+        return 0
+    cutoff = utcnow() - timedelta(days=days)
+    result = db.session.execute(db.delete(Greeting).where(Greeting.created_at < cutoff))
+    db.session.commit()
+    return result.rowcount
+
+
+def health() -> str | None:
+    db.session.execute(text("SELECT count(*) FROM hello_world_greeting"))
+    return None
+
+
+def note_lifecycle(event: str, name: str) -> None:
+    audit.record(f"hello_world.saw_plugin_{event}", name)
+
+
+def note_login(user) -> None:
+    audit.record("hello_world.welcome_back", user.email, actor=user.email)
+
+
+def registration_refusal(email: str) -> str | None:
+    blocked = {d.strip().lower() for d in (setting("blocked_domains") or "").split(",") if d.strip()}
+    domain = email.rsplit("@", 1)[-1].lower()
+    if domain in blocked:
+        return f"registrations from {domain} are not accepted here"
+    return None

@@ -1,0 +1,5 @@
+"""``python -m kernel``: the pteroca CLI."""
+
+from kernel.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""Permission codes: the kernel's own plus those plugins add with ``register_permissions``."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, current_app
+from flask_login import current_user
+
+KERNEL_PERMISSIONS: list[tuple[str, str]] = [
+    ("admin.access", "Open the admin area"),
+    ("admin.plugins", "Scan, enable, disable and configure plugins"),
+    ("admin.users", "Manage users and roles"),
+    ("admin.settings", "Change site settings"),
+]
+
+
+def all_permissions() -> dict[str, str]:
+    """Every known permission code -> description, for the current app's plugin set."""
+    host = current_app.extensions["pteroca"]
+    out: dict[str, str] = {}
+    for result in host.pm.hook.register_permissions():
+        for code, description in result or []:
+            out[code] = description
+    return out
+
+
+def has_permission(user, code: str) -> bool:
+    return bool(user and user.is_authenticated and user.has_permission(code))
+
+
+def permission_required(code: str):
+    """View decorator: 401 for anonymous users (login redirect), 403 without ``code``."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not current_user.has_permission(code):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,1 @@
+"""Admin area on Flask-Admin, behind the kernel's permission checks."""

@@ -1,0 +1,153 @@
+"""The application factory: configuration, extensions, plugin loading, templates, routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from flask import Blueprint, Flask, render_template
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+import pteroca_themes
+from kernel.config import load_config
+from kernel.extensions import db
+
+KERNEL_TEMPLATES = Path(__file__).resolve().parent / "templates"
+DEFAULT_THEME = Path(pteroca_themes.__file__).resolve().parent / "default"
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "web.login"
+babel = Babel()
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from kernel.accounts.models import User
+
+    return db.session.get(User, int(user_id))
+
+
+def _import_models() -> None:
+    """Register every kernel table with the metadata (the migrations mirror them)."""
+    import kernel.accounts.models  # noqa: F401
+    import kernel.cron  # noqa: F401
+    import kernel.models  # noqa: F401
+    import kernel.plugins.models  # noqa: F401
+    import kernel.security  # noqa: F401
+
+
+def create_app(config: dict | None = None) -> Flask:
+    cfg = load_config(config)
+    app = Flask("kernel", instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(cfg)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", cfg["DATABASE_URL"])
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config["THEME_STATIC"] = str(DEFAULT_THEME / "static")
+    _import_models()
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app)
+
+    with app.app_context():
+        host = _load_plugins(app)
+    app.extensions["pteroca"] = host
+    _init_templates(app, host)
+    _register_routes(app, host)
+    with app.app_context():
+        from kernel.admin.base import init_admin
+
+        init_admin(app)
+        host.pm.hook.register_commands(cli=app.cli)
+    return app
+
+
+def database_ready() -> bool:
+    try:
+        return inspect(db.engine).has_table("kernel_state")
+    except (OperationalError, ProgrammingError):
+        return False
+
+
+def _load_plugins(app: Flask):
+    from kernel.plugins.discovery import discover
+    from kernel.plugins.loader import PluginHost, load_plugins, new_plugin_manager
+
+    if not database_ready():
+        app.logger.warning("database not initialised: run 'pteroca db upgrade'; no plugins loaded")
+        return PluginHost(pm=new_plugin_manager(), discovered=discover(app.config["PLUGINS_DIR"]))
+    return load_plugins(app, plugins_dir=Path(app.config["PLUGINS_DIR"]),
+                        safe_mode=app.config["SAFE_MODE"])
+
+
+def _init_templates(app: Flask, host) -> None:
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(DEFAULT_THEME))]
+    for name in host.loaded:
+        folder = host.discovered[name].path / "templates"
+        if folder.is_dir():
+            loaders.append(jinja2.FileSystemLoader(str(folder)))
+    loaders.append(jinja2.FileSystemLoader(str(KERNEL_TEMPLATES)))
+    # Flask-Admin and blueprint templates come last, through Flask's own loader.
+    loaders.append(app.jinja_env.loader)
+    app.jinja_env.loader = jinja2.ChoiceLoader(loaders)
+
+    from kernel.web import shell
+
+    @app.context_processor
+    def _shell_context():
+        from flask_login import current_user
+
+        return {
+            "client_menu": lambda: shell.client_menu_items(current_user),
+            "admin_menu": lambda: shell.admin_menu_items(current_user),
+            "slot": shell.render_slot,
+            "extra_css": shell.extra_css_urls,
+            "extra_js": shell.extra_js_urls,
+        }
+
+
+def _plugin_prefix(host, name: str) -> str:
+    plugin = host.discovered[name]
+    # Only builtin plugins (shipped in the pteroca distribution) may leave /plugins/<name>.
+    if plugin.manifest.url_prefix and plugin.distribution == "pteroca":
+        return plugin.manifest.url_prefix
+    return f"/plugins/{name}"
+
+
+def _register_routes(app: Flask, host) -> None:
+    from kernel.plugins.loader import _fault
+    from kernel.web.views import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    for impl in host.pm.hook.register_blueprints.get_hookimpls():
+        name = impl.plugin_name
+        if name == "kernel":
+            continue
+        try:
+            blueprints = impl.function(**{a: app for a in impl.argnames if a == "app"}) or []
+            for blueprint in blueprints:
+                if not isinstance(blueprint, Blueprint):
+                    raise TypeError(f"{blueprint!r} is not a Flask Blueprint")
+                prefix = _plugin_prefix(host, name)
+                if blueprint.url_prefix:
+                    prefix = prefix.rstrip("/") + "/" + blueprint.url_prefix.lstrip("/")
+                app.register_blueprint(blueprint, url_prefix=prefix)
+        except Exception as exc:  # noqa: BLE001
+            with app.app_context():
+                _fault(host, name, f"register_blueprints failed: {type(exc).__name__}: {exc}")
+
+    @app.errorhandler(403)
+    def _forbidden(exc):
+        return render_template("errors/error.html", code=403,
+                               message="You do not have permission to open this page."), 403
+
+    @app.errorhandler(404)
+    def _not_found(exc):
+        return render_template("errors/error.html", code=404,
+                               message="This page does not exist."), 404

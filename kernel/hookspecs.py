@@ -1,0 +1,146 @@
+"""The kernel's hooks: the whole plugin contract.
+
+Every hook is called with keyword arguments; an implementation may accept any
+subset of them. Hooks marked ``firstresult`` stop at the first non-None answer.
+Each hook is documented in ``docs/plugins.md`` and exercised by a test.
+"""
+
+from __future__ import annotations
+
+from kernel import hookspec
+
+# --- lifecycle -------------------------------------------------------------
+
+
+@hookspec
+def startup(app):
+    """Called once per built app after all plugins are registered; raise to mark the plugin faulted."""
+
+
+@hookspec
+def plugin_enabled(name):
+    """Event: plugin ``name`` was enabled (called on the plugins loaded after the change)."""
+
+
+@hookspec
+def plugin_disabled(name):
+    """Event: plugin ``name`` was disabled (called on the plugins that were loaded before it)."""
+
+
+# --- web -------------------------------------------------------------------
+
+
+@hookspec
+def register_blueprints(app):
+    """Return a list of Flask blueprints to register (plugin pages live under /plugins/<name>/)."""
+
+
+@hookspec
+def template_slots(slot, context):
+    """Return HTML (str or Markup) to insert into the named template ``slot``, or None."""
+
+
+@hookspec
+def extra_css_urls(request):
+    """Return a list of stylesheet URLs to link from every panel page."""
+
+
+@hookspec
+def extra_js_urls(request):
+    """Return a list of script URLs to load (deferred) on every panel page."""
+
+
+@hookspec
+def client_menu_items(user):
+    """Return a list of menu items ``{"label", "url", "icon"?, "order"?}`` for the client area."""
+
+
+@hookspec
+def admin_menu_items(user):
+    """Return a list of menu items ``{"label", "url", "permission"?, "order"?}`` for the admin area."""
+
+
+@hookspec
+def dashboard_widgets(user):
+    """Return a list of widgets ``{"title", "html", "order"?, "width"?}`` for the client dashboard."""
+
+
+# --- data ------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def migrations_dir():
+    """Return the folder holding this plugin's Alembic ``versions/`` (default: <package>/migrations)."""
+
+
+# --- admin -----------------------------------------------------------------
+
+
+@hookspec
+def register_admin_views(admin):
+    """Return a list of Flask-Admin view instances to add to the admin area."""
+
+
+@hookspec
+def register_permissions():
+    """Return a list of ``(code, description)`` permission pairs this plugin checks."""
+
+
+# --- operations --------------------------------------------------------------
+
+
+@hookspec
+def register_cron_tasks():
+    """Return a list of :class:`kernel.cron.CronTask` (name, 5-field schedule, callable, description)."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands or groups to the ``pteroca`` CLI group ``cli``."""
+
+
+@hookspec
+def health_checks():
+    """Return a list of ``(name, callable)``; the callable returns None when healthy or raises/returns a problem string."""
+
+
+# --- money -----------------------------------------------------------------
+
+
+@hookspec
+def register_payment_providers():
+    """Return a list of payment provider objects (see docs/plugins.md, "Payment providers")."""
+
+
+# --- extension -------------------------------------------------------------
+
+
+@hookspec
+def register_hookspecs():
+    """Return a list of modules or classes holding this plugin's own hookspecs (marked ``kernel.hookspec``)."""
+
+
+# --- events ----------------------------------------------------------------
+
+
+@hookspec
+def user_registered(user):
+    """Event: a new user account was created."""
+
+
+@hookspec
+def user_logged_in(user):
+    """Event: ``user`` logged in."""
+
+
+# --- vetoes ----------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def veto_registration(email, name):
+    """Return a reason string to refuse creating an account for ``email``, or None to allow it."""
+
+
+@hookspec(firstresult=True)
+def veto_login(user):
+    """Return a reason string to refuse a login by ``user``, or None to allow it."""

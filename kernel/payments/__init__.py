@@ -1,0 +1,1 @@
+"""Payments: the provider registry (the wallet and settlement build on it)."""

@@ -1,0 +1,1 @@
+"""Plugin platform: discovery without import, manifest, states, dependencies, loading, hot swap."""

@@ -1,0 +1,46 @@
+"""Which declared capability each hook needs: the one table the loader and the scan share.
+
+A plugin lists capabilities in ``plugin.toml``; every hook it implements must be
+covered. Hooks added by other plugins (``register_hookspecs``) are declared by
+their own name, e.g. ``capabilities = ["register_provisioners"]``.
+"""
+
+from __future__ import annotations
+
+HOOK_CAPABILITY: dict[str, str] = {
+    "startup": "lifecycle",
+    "plugin_enabled": "lifecycle",
+    "plugin_disabled": "lifecycle",
+    "register_blueprints": "routes",
+    "template_slots": "templates",
+    "extra_css_urls": "assets",
+    "extra_js_urls": "assets",
+    "client_menu_items": "menus",
+    "admin_menu_items": "menus",
+    "dashboard_widgets": "widgets",
+    "migrations_dir": "models",
+    "register_admin_views": "admin",
+    "register_permissions": "permissions",
+    "register_cron_tasks": "cron",
+    "register_commands": "commands",
+    "health_checks": "health",
+    "register_payment_providers": "payments",
+    "register_hookspecs": "hookspecs",
+    "user_registered": "events",
+    "user_logged_in": "events",
+    "veto_registration": "vetoes",
+    "veto_login": "vetoes",
+}
+
+KNOWN_CAPABILITIES = frozenset(HOOK_CAPABILITY.values())
+
+
+def required_capability(hook_name: str) -> str:
+    """The capability a plugin must declare to implement ``hook_name``."""
+    return HOOK_CAPABILITY.get(hook_name, hook_name)
+
+
+def uncovered_hooks(hook_names, declared) -> list[str]:
+    """Hooks in ``hook_names`` whose capability is not in ``declared`` (sorted)."""
+    declared = set(declared)
+    return sorted(h for h in set(hook_names) if required_capability(h) not in declared)

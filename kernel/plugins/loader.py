@@ -1,0 +1,187 @@
+"""Loading enabled plugins into a pluggy manager, one build of the app at a time.
+
+Only plugins that are enabled *and* whose files still hash to the scanned
+content are imported. Any failure (missing package, changed files, import
+error, hooks without a declared capability, unknown hooks, a raising
+``startup``) faults that plugin alone; the app is still built.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pluggy
+from flask import Flask
+
+from kernel import hookspecs
+from kernel.extensions import db
+from kernel.plugins.capabilities import uncovered_hooks
+from kernel.plugins.discovery import FOLDER_MODULE_PREFIX, DiscoveredPlugin, discover
+from kernel.plugins.models import PluginRecord
+from kernel.plugins.states import State
+
+PROJECT = "pteroca"
+
+
+@dataclass
+class PluginHost:
+    """What one app build knows about plugins: the manager, what loaded and what did not."""
+
+    pm: pluggy.PluginManager
+    discovered: dict[str, DiscoveredPlugin]
+    generation: int = 0
+    loaded: dict[str, object] = field(default_factory=dict)  # name -> plugin object
+    problems: dict[str, str] = field(default_factory=dict)  # name -> why it is not loaded
+
+    def hook_owner(self, impl) -> str:
+        return impl.plugin_name
+
+    def loaded_plugin(self, name: str) -> DiscoveredPlugin:
+        return self.discovered[name]
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    from kernel import default_hooks
+
+    pm.register(default_hooks, name="kernel")
+    return pm
+
+
+def _ensure_folder_namespace(plugins_dir: Path) -> None:
+    pkg = sys.modules.get(FOLDER_MODULE_PREFIX)
+    if pkg is None:
+        pkg = types.ModuleType(FOLDER_MODULE_PREFIX)
+        pkg.__path__ = []  # type: ignore[attr-defined]
+        sys.modules[FOLDER_MODULE_PREFIX] = pkg
+    if str(plugins_dir) not in pkg.__path__:
+        pkg.__path__.insert(0, str(plugins_dir))
+
+
+def _purge(module: str) -> None:
+    for key in [k for k in sys.modules if k == module or k.startswith(module + ".")]:
+        del sys.modules[key]
+
+
+# module name -> content hash it was imported at, so changed code is re-imported.
+_IMPORTED: dict[str, str] = {}
+
+
+def import_plugin(plugin: DiscoveredPlugin, content_hash: str) -> object:
+    """Import a plugin's package (its ``__init__``) and return the object to register."""
+    if plugin.source == "folder":
+        _ensure_folder_namespace(plugin.path.parent)
+    existing = sys.modules.get(plugin.module)
+    stale_file = existing is not None and plugin.path is not None and Path(
+        getattr(existing, "__file__", "") or "").parent != plugin.path
+    if existing is not None and (_IMPORTED.get(plugin.module) != content_hash or stale_file):
+        _purge(plugin.module)
+    module = importlib.import_module(plugin.module)
+    _IMPORTED[plugin.module] = content_hash
+    return module
+
+
+def _hook_names(pm: pluggy.PluginManager, obj: object) -> list[str]:
+    return [caller.name for caller in (pm.get_hookcallers(obj) or [])]
+
+
+def _persist_state(name: str, state: State, reason: str) -> None:
+    record = db.session.get(PluginRecord, name)
+    if record is not None and record.state == State.ENABLED:
+        record.state, record.reason = state, reason
+        db.session.commit()
+
+
+def _fault(host: PluginHost, name: str, reason: str, state: State = State.FAULTED) -> None:
+    obj = host.loaded.pop(name, None)
+    if obj is not None and host.pm.is_registered(obj):
+        host.pm.unregister(obj)
+    host.problems[name] = reason
+    _persist_state(name, state, reason)
+
+
+def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHost:
+    """Build the PluginHost for ``app`` (an app context must be active)."""
+    from kernel.plugins.services import enabled_order, read_generation
+
+    pm = new_plugin_manager()
+    host = PluginHost(pm=pm, discovered=discover(plugins_dir))
+    host.generation = read_generation()
+    if safe_mode:
+        app.logger.warning("PTEROCA_SAFE_MODE is on: no plugins are loaded")
+        return host
+
+    records = {r.name: r for r in db.session.scalars(
+        db.select(PluginRecord).where(PluginRecord.state == State.ENABLED))}
+    for name in enabled_order(host.discovered, set(records)):
+        plugin = host.discovered.get(name)
+        record = records[name]
+        if plugin is None or not plugin.ok:
+            why = "; ".join(map(str, plugin.errors)) if plugin else "no longer installed"
+            _fault(host, name, f"cannot load: {why}")
+            continue
+        missing = [d for d in plugin.manifest.requires if d not in host.loaded]
+        if missing:
+            _fault(host, name, f"required plugin {', '.join(missing)} is not loaded")
+            continue
+        current = plugin.content_hash()
+        if current != record.content_hash:
+            _fault(host, name, "files changed since the last passing scan; rescan and enable again",
+                   State.UPDATE_PENDING)
+            continue
+        try:
+            obj = import_plugin(plugin, current)
+            pm.register(obj, name=name)
+        except Exception as exc:  # noqa: BLE001 - any import error faults only this plugin
+            _fault(host, name, f"import failed: {type(exc).__name__}: {exc}")
+            continue
+        host.loaded[name] = obj
+
+    _add_plugin_hookspecs(host)
+    _check_hooks(host)
+    _run_startup(app, host)
+    return host
+
+
+def _add_plugin_hookspecs(host: PluginHost) -> None:
+    for impl in host.pm.hook.register_hookspecs.get_hookimpls():
+        if impl.plugin_name == "kernel":
+            continue
+        try:
+            for spec in impl.function() or []:
+                host.pm.add_hookspecs(spec)
+        except Exception as exc:  # noqa: BLE001
+            _fault(host, impl.plugin_name, f"register_hookspecs failed: {type(exc).__name__}: {exc}")
+
+
+def _check_hooks(host: PluginHost) -> None:
+    for name, obj in list(host.loaded.items()):
+        names = _hook_names(host.pm, obj)
+        unknown = [h for h in names if not getattr(host.pm.hook, h).has_spec()
+                   and not _is_optional(host.pm, h, name)]
+        if unknown:
+            _fault(host, name, f"implements unknown hooks: {', '.join(sorted(unknown))}")
+            continue
+        uncovered = uncovered_hooks(names, host.discovered[name].manifest.capabilities)
+        if uncovered:
+            _fault(host, name, "hooks not covered by declared capabilities: " + ", ".join(uncovered))
+
+
+def _is_optional(pm: pluggy.PluginManager, hook: str, plugin: str) -> bool:
+    return any(i.plugin_name == plugin and i.optionalhook
+               for i in getattr(pm.hook, hook).get_hookimpls())
+
+
+def _run_startup(app: Flask, host: PluginHost) -> None:
+    for impl in host.pm.hook.startup.get_hookimpls():
+        if impl.plugin_name == "kernel":
+            continue
+        try:
+            impl.function(**{a: app for a in impl.argnames if a == "app"})
+        except Exception as exc:  # noqa: BLE001
+            _fault(host, impl.plugin_name, f"startup failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,32 @@
+"""Persisted plugin state and settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.extensions import db
+from kernel.models import utcnow
+
+
+class PluginRecord(db.Model):
+    __tablename__ = "plugin"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), default="discovered")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[str] = mapped_column(String(64), default="")
+    # Hash of the files that passed the scan when the plugin was enabled.
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class PluginSetting(db.Model):
+    __tablename__ = "plugin_setting"
+    __table_args__ = (UniqueConstraint("plugin", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text, default="")
+    encrypted: Mapped[bool] = mapped_column(default=False)

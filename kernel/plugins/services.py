@@ -1,0 +1,363 @@
+"""Plugin operations shared by the CLI, the admin UI, cron tasks and tests.
+
+Every refusal raises a :class:`PluginError` (or a subclass from deps, states,
+security or migrations) whose message is one line a user can act on.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import pluggy
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from kernel import __version__, audit
+from kernel.extensions import db
+from kernel.models import KernelState
+from kernel.plugins import deps, hotswap
+from kernel.plugins.discovery import DiscoveredPlugin, discover
+from kernel.plugins.migrations import MigrationError, downgrade_all, upgrade
+from kernel.plugins.models import PluginRecord, PluginSetting
+from kernel.plugins.states import IllegalTransition, State, check_transition
+
+GENERATION_KEY = "plugin_generation"
+
+
+class PluginError(Exception):
+    """A plugin operation was refused; the message says why in one line."""
+
+
+# Every exception a plugin operation raises for a user's mistake or a refused rule.
+def user_errors() -> tuple[type[Exception], ...]:
+    from kernel.security import GateRefused
+
+    return (PluginError, deps.DependencyError, IllegalTransition, GateRefused, MigrationError)
+
+
+# --- discovery and state --------------------------------------------------------
+
+
+def discover_all() -> dict[str, DiscoveredPlugin]:
+    return discover(current_app.config["PLUGINS_DIR"])
+
+
+def get_plugin(name: str, plugins: dict[str, DiscoveredPlugin] | None = None) -> DiscoveredPlugin:
+    plugins = discover_all() if plugins is None else plugins
+    plugin = plugins.get(name)
+    if plugin is None:
+        known = ", ".join(sorted(plugins)) or "none"
+        raise PluginError(f"no plugin named {name!r} (installed: {known})")
+    if not plugin.ok:
+        raise PluginError(f"plugin {name!r} has an invalid manifest: "
+                          + "; ".join(map(str, plugin.errors)))
+    return plugin
+
+
+def get_record(name: str) -> PluginRecord:
+    record = db.session.get(PluginRecord, name)
+    if record is None:
+        record = PluginRecord(name=name, state=State.DISCOVERED)
+        db.session.add(record)
+        db.session.flush()
+    return record
+
+
+def enabled_names() -> set[str]:
+    return set(db.session.scalars(
+        db.select(PluginRecord.name).where(PluginRecord.state == State.ENABLED)))
+
+
+def enabled_order(plugins: dict[str, DiscoveredPlugin], names: set[str]) -> list[str]:
+    """``names`` sorted so that each plugin comes after the plugins it requires."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting or name not in names:
+            return
+        visiting.add(name)
+        plugin = plugins.get(name)
+        if plugin and plugin.manifest:
+            for dep in plugin.manifest.requires:
+                visit(dep)
+        order.append(name)
+
+    for name in sorted(names):
+        visit(name)
+    return order
+
+
+def read_generation() -> int:
+    row = db.session.get(KernelState, GENERATION_KEY)
+    return row.value if row else 0
+
+
+def bump_generation() -> int:
+    """Advance the cluster-wide plugin generation; every process rebuilds its app on seeing it."""
+    result = db.session.execute(update(KernelState).where(KernelState.key == GENERATION_KEY)
+                                .values(value=KernelState.value + 1))
+    if result.rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(KernelState(key=GENERATION_KEY, value=1))
+        except IntegrityError:
+            db.session.execute(update(KernelState).where(KernelState.key == GENERATION_KEY)
+                               .values(value=KernelState.value + 1))
+    db.session.commit()
+    hotswap.mark_local_change()
+    return read_generation()
+
+
+def _set_state(record: PluginRecord, target: State, reason: str = "") -> None:
+    check_transition(record.name, record.state, target)
+    record.state, record.reason = target, reason
+
+
+# --- enabling -------------------------------------------------------------------
+
+
+def enable(name: str, *, with_dependencies: bool = False, accept_risk: bool = False,
+           actor: str | None = None, progress=None) -> list[str]:
+    """Enable ``name`` (and, if asked, its dependencies first). Return the names enabled."""
+    plugins = discover_all()
+    get_plugin(name, plugins)
+    order = deps.enable_order(plugins, name)
+    already = enabled_names()
+    if name in already:
+        check_transition(name, State.ENABLED, State.ENABLED)
+    todo = [n for n in order if n not in already]
+    needed = [n for n in todo if n != name]
+    if needed and not with_dependencies:
+        raise deps.DependencyError(
+            f"plugin {name!r} requires {', '.join(needed)}, not enabled; "
+            "enable them first or use --with-dependencies")
+    for position, current in enumerate(todo, 1):
+        if progress:
+            progress(position, len(todo), current)
+        _enable_one(plugins[current], accept_risk=accept_risk, actor=actor)
+    bump_generation()
+    for current in todo:
+        notify("plugin_enabled", current, extra=[plugins[current]])
+    return todo
+
+
+def _enable_one(plugin: DiscoveredPlugin, *, accept_risk: bool, actor: str | None) -> None:
+    from kernel.security import ScanBlocked, check_gate
+
+    record = get_record(plugin.name)
+    check_transition(plugin.name, record.state, State.ENABLED)
+    deps.check_kernel_range(plugin, __version__)
+    try:
+        scan = check_gate(plugin, accept_risk=accept_risk, actor=actor)
+    except ScanBlocked as exc:
+        record = get_record(plugin.name)
+        if record.state != State.BLOCKED:
+            _set_state(record, State.BLOCKED, str(exc))
+            db.session.commit()
+        raise
+    migrate_plugin(plugin, scan.content_hash)
+    record = get_record(plugin.name)
+    _set_state(record, State.ENABLED)
+    record.content_hash, record.version = scan.content_hash, plugin.version
+    db.session.commit()
+    audit.record("plugin.enabled", plugin.name, {"version": plugin.version,
+                                                  "hash": scan.content_hash}, actor=actor)
+
+
+def plugin_migrations_dir(plugin: DiscoveredPlugin, content_hash: str):
+    """The plugin's migration folder: its ``migrations_dir`` hook, else ``<package>/migrations``."""
+    from kernel.plugins.loader import import_plugin, new_plugin_manager
+
+    pm = new_plugin_manager()
+    try:
+        pm.register(import_plugin(plugin, content_hash), name=plugin.name)
+    except Exception as exc:  # noqa: BLE001 - any error in plugin code faults the plugin
+        reason = f"import failed: {type(exc).__name__}: {exc}"
+        record = get_record(plugin.name)
+        if record.state != State.FAULTED:
+            _set_state(record, State.FAULTED, reason)
+        record.reason = reason
+        db.session.commit()
+        raise PluginError(f"plugin {plugin.name!r} {reason}") from None
+    custom = [i.function() for i in pm.hook.migrations_dir.get_hookimpls()
+              if i.plugin_name == plugin.name]
+    return custom[0] if custom and custom[0] else plugin.path / "migrations"
+
+
+def migrate_plugin(plugin: DiscoveredPlugin, content_hash: str) -> None:
+    upgrade(db.engine, plugin_migrations_dir(plugin, content_hash), plugin=plugin.name)
+
+
+def upgrade_all(progress=None) -> list[str]:
+    """Upgrade the kernel's history, then every enabled plugin's (``pteroca db upgrade``)."""
+    from kernel.plugins.migrations import KERNEL_MIGRATIONS
+
+    upgrade(db.engine, KERNEL_MIGRATIONS)
+    plugins = discover_all()
+    done = ["kernel"]
+    names = enabled_order(plugins, enabled_names())
+    for position, name in enumerate(names, 1):
+        if progress:
+            progress(position, len(names), name)
+        plugin = plugins.get(name)
+        record = db.session.get(PluginRecord, name)
+        if plugin is None or not plugin.ok or plugin.content_hash() != record.content_hash:
+            continue  # the loader reports it; never import unscanned code
+        migrate_plugin(plugin, record.content_hash)
+        done.append(name)
+    return done
+
+
+# --- disabling, blocking, uninstalling --------------------------------------------
+
+
+def disable(name: str, *, cascade: bool = False, actor: str | None = None) -> list[str]:
+    """Disable ``name`` (dependents first with ``cascade``). Return the names disabled."""
+    plugins = discover_all()
+    record = db.session.get(PluginRecord, name)
+    if record is None:
+        if name not in plugins:
+            get_plugin(name, plugins)
+        record = get_record(name)
+    check_transition(name, record.state, State.DISABLED)
+    users = deps.dependents(plugins, name, enabled_names())
+    if users and not cascade:
+        raise deps.DependencyError(
+            f"{', '.join(users)} {'depends' if len(users) == 1 else 'depend'} on {name!r}; "
+            "disable them first or use --cascade")
+    for current in users + [name]:
+        _set_state(get_record(current), State.DISABLED)
+        audit.record("plugin.disabled", current, {"cascade_from": name} if current != name else {},
+                     actor=actor, commit=False)
+    db.session.commit()
+    bump_generation()
+    for current in users + [name]:
+        notify("plugin_disabled", current, extra=[plugins[n] for n in users + [name] if n in plugins])
+    return users + [name]
+
+
+def block(name: str, reason: str, *, actor: str | None = None) -> None:
+    """Move a plugin to ``blocked`` (a failed scan) and unload it everywhere."""
+    record = get_record(name)
+    _set_state(record, State.BLOCKED, reason)
+    audit.record("plugin.blocked", name, {"reason": reason}, actor=actor, commit=False)
+    db.session.commit()
+    bump_generation()
+
+
+def uninstall(name: str, *, purge: bool = False, actor: str | None = None) -> str:
+    """Forget a plugin that is not enabled; ``purge`` also reverts its migrations and settings.
+
+    Returns a hint for what the user must still do (``pip uninstall`` for packages).
+    """
+    plugins = discover_all()
+    record = db.session.get(PluginRecord, name)
+    plugin = plugins.get(name)
+    if plugin is None and record is None:
+        get_plugin(name, plugins)
+    if record is not None and record.state == State.ENABLED:
+        raise PluginError(f"plugin {name!r} is enabled; disable it first")
+    if purge and plugin is not None and plugin.ok:
+        content = record.content_hash if record and record.content_hash else plugin.content_hash()
+        downgrade_all(db.engine, plugin_migrations_dir(plugin, content), name)
+    if purge:
+        db.session.execute(db.delete(PluginSetting).where(PluginSetting.plugin == name))
+    if record is not None:
+        db.session.delete(record)
+    audit.record("plugin.uninstalled", name, {"purge": purge}, actor=actor, commit=False)
+    db.session.commit()
+    if plugin is not None and plugin.source == "folder":
+        shutil.rmtree(plugin.path)
+        return f"removed {plugin.path}"
+    if plugin is not None and plugin.distribution:
+        return f"run 'pip uninstall {plugin.distribution}' to remove its files"
+    return ""
+
+
+# --- events and reporting ------------------------------------------------------------
+
+
+def notify(hook: str, name: str, extra: list[DiscoveredPlugin] | None = None) -> None:
+    """Call a lifecycle event on the current app's plugins (plus ``extra`` ones); log failures."""
+    from kernel.plugins.loader import import_plugin, new_plugin_manager
+
+    host = current_app.extensions.get("pteroca")
+    pm = new_plugin_manager()
+    if host is not None:
+        for other, obj in host.loaded.items():
+            pm.register(obj, name=other)
+    for plugin in extra or []:
+        record = db.session.get(PluginRecord, plugin.name)
+        if plugin.name in (host.loaded if host else {}) or record is None:
+            continue
+        if plugin.content_hash() != record.content_hash:
+            continue  # never import code that differs from what was scanned
+        try:
+            pm.register(import_plugin(plugin, record.content_hash), name=plugin.name)
+        except Exception:  # noqa: BLE001
+            current_app.logger.exception("%s could not be imported for %s", plugin.name, hook)
+    for impl in getattr(pm.hook, hook).get_hookimpls():
+        try:
+            impl.function(**{a: name for a in impl.argnames if a == "name"})
+        except Exception:  # noqa: BLE001 - a listener must not undo the change
+            current_app.logger.exception("%s listener of %s failed", hook, impl.plugin_name)
+
+
+def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
+             plugins: dict[str, DiscoveredPlugin], enabled: set[str]) -> dict[str, Any]:
+    from kernel.security import latest_scan
+
+    name = plugin.name if plugin else record.name
+    manifest = plugin.manifest if plugin else None
+    scan = latest_scan(name)
+    state = record.state if record else State.DISCOVERED
+    reason = record.reason if record else ""
+    if plugin is None:
+        reason = reason or "no longer installed"
+    elif not plugin.ok:
+        reason = "; ".join(map(str, plugin.errors))
+    return {
+        "name": name,
+        "display_name": manifest.display_name if manifest else name,
+        "version": plugin.version if plugin else (record.version if record else ""),
+        "state": str(state),
+        "reason": reason,
+        "source": plugin.source if plugin else "missing",
+        "path": str(plugin.path) if plugin and plugin.path else "",
+        "description": manifest.description if manifest else "",
+        "author": manifest.author if manifest else "",
+        "license": manifest.license if manifest else "",
+        "kernel": manifest.kernel if manifest else "",
+        "capabilities": manifest.capabilities if manifest else [],
+        "requires": manifest.requires if manifest else {},
+        "dependents": [n for n, p in plugins.items()
+                       if p.manifest and name in p.manifest.requires],
+        "settings": sorted(manifest.settings) if manifest else [],
+        "errors": [str(e) for e in plugin.errors] if plugin else [],
+        "warnings": plugin.warnings if plugin else [],
+        "scan": {"verdict": scan.verdict, "at": scan.created_at.isoformat(timespec="seconds"),
+                 "findings": len(scan.findings or [])} if scan else None,
+    }
+
+
+def list_plugins() -> list[dict[str, Any]]:
+    plugins = discover_all()
+    records = {r.name: r for r in db.session.scalars(db.select(PluginRecord))}
+    enabled = {n for n, r in records.items() if r.state == State.ENABLED}
+    names = sorted(set(plugins) | set(records))
+    return [describe(plugins.get(n), records.get(n), plugins, enabled) for n in names]
+
+
+def info(name: str) -> dict[str, Any]:
+    for row in list_plugins():
+        if row["name"] == name:
+            return row
+    get_plugin(name)  # raises the "no plugin named" error
+    raise PluginError(f"no plugin named {name!r}")
+
+
+def pm_for_app() -> pluggy.PluginManager:
+    return current_app.extensions["pteroca"].pm

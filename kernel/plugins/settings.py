@@ -1,0 +1,118 @@
+"""Plugin settings: declared in the manifest, stored per plugin, secrets encrypted at rest.
+
+Resolution order for a value: ``PTEROCA_PLUGIN_<NAME>_<KEY>`` environment
+variable -> stored value -> manifest default.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app
+
+from kernel.config import plugin_setting_env
+from kernel.extensions import db
+from kernel.plugins.manifest import Manifest, SettingSpec
+from kernel.plugins.models import PluginSetting
+
+
+class SettingError(ValueError):
+    """A value a user supplied that the setting's type refuses."""
+
+
+def _fernet() -> Fernet:
+    key = hashlib.sha256(("pteroca-settings:" + current_app.config["SECRET_KEY"]).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def coerce(spec: SettingSpec, raw: Any) -> Any:
+    """Turn a stored or submitted value into the setting's type, or raise SettingError."""
+    if raw is None:
+        return None
+    if spec.type == "int":
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingError(f"{spec.label} must be a whole number") from None
+    if spec.type == "bool":
+        if isinstance(raw, bool):
+            return raw
+        low = str(raw).strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingError(f"{spec.label} must be true or false")
+    value = str(raw)
+    if spec.type == "choice" and value not in spec.choices:
+        raise SettingError(f"{spec.label} must be one of: {', '.join(spec.choices)}")
+    if spec.type == "url" and value and not value.startswith(("http://", "https://")):
+        raise SettingError(f"{spec.label} must start with http:// or https://")
+    if spec.type == "email" and value and "@" not in value:
+        raise SettingError(f"{spec.label} must be an email address")
+    return value
+
+
+def get_settings(manifest: Manifest) -> dict[str, Any]:
+    """Every declared setting of a plugin with its effective value."""
+    stored = {row.key: row for row in db.session.scalars(
+        db.select(PluginSetting).where(PluginSetting.plugin == manifest.name))}
+    out: dict[str, Any] = {}
+    for key, spec in manifest.settings.items():
+        env = plugin_setting_env(manifest.name, key)
+        if env is not None:
+            out[key] = coerce(spec, env)
+        elif key in stored:
+            out[key] = coerce(spec, _decode(stored[key]))
+        else:
+            out[key] = spec.default
+    return out
+
+
+def is_overridden(manifest: Manifest, key: str) -> bool:
+    return plugin_setting_env(manifest.name, key) is not None
+
+
+def _decode(row: PluginSetting) -> str:
+    if not row.encrypted:
+        return row.value
+    try:
+        return _fernet().decrypt(row.value.encode()).decode()
+    except InvalidToken:
+        current_app.logger.error("setting %s.%s cannot be decrypted (secret key changed?)",
+                                 row.plugin, row.key)
+        return ""
+
+
+def set_settings(manifest: Manifest, values: dict[str, Any]) -> None:
+    """Validate and store values; unknown keys and bad values raise SettingError, storing nothing."""
+    cleaned: dict[str, Any] = {}
+    for key, raw in values.items():
+        spec = manifest.settings.get(key)
+        if spec is None:
+            raise SettingError(f"plugin {manifest.name!r} has no setting {key!r}")
+        cleaned[key] = coerce(spec, raw)
+        if spec.required and cleaned[key] in (None, ""):
+            raise SettingError(f"{spec.label} is required")
+    for key, value in cleaned.items():
+        spec = manifest.settings[key]
+        text = "" if value is None else str(value).lower() if spec.type == "bool" else str(value)
+        row = db.session.scalar(db.select(PluginSetting).where(
+            PluginSetting.plugin == manifest.name, PluginSetting.key == key))
+        if row is None:
+            row = PluginSetting(plugin=manifest.name, key=key)
+            db.session.add(row)
+        row.encrypted = spec.secret
+        row.value = _fernet().encrypt(text.encode()).decode() if spec.secret else text
+    db.session.commit()
+
+
+def settings_for(name: str) -> dict[str, Any]:
+    """Effective settings of plugin ``name`` as discovered by the current app."""
+    plugin = current_app.extensions["pteroca"].discovered.get(name)
+    if plugin is None or plugin.manifest is None:
+        raise SettingError(f"no plugin named {name!r}")
+    return get_settings(plugin.manifest)

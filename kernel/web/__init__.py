@@ -1,0 +1,1 @@
+"""Client-area shell: landing, login, dashboard, menus, template slots, health."""

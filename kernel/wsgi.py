@@ -1,0 +1,79 @@
+"""WSGI entry point that follows the cluster-wide plugin generation (hot swap).
+
+Flask cannot add or remove routes on a running app, so when the generation
+stored in the database changes we build a whole new app and swap it in.
+Requests already running finish on the app they started on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask
+
+from kernel.plugins import hotswap
+
+
+class HotSwapApplication:
+    def __init__(self, factory: Callable[[], Flask] | None = None, poll_seconds: float | None = None):
+        if factory is None:
+            from kernel.app import create_app
+
+            factory = create_app
+        self._factory = factory
+        self._lock = threading.Lock()
+        self.app = factory()
+        self.generation = self.app.extensions["pteroca"].generation
+        self.poll_seconds = (self.app.config["PLUGIN_POLL_SECONDS"]
+                             if poll_seconds is None else poll_seconds)
+        self._checked = time.monotonic()
+        self.swaps = 0
+
+    def stored_generation(self) -> int:
+        from kernel.app import database_ready
+        from kernel.extensions import db
+        from kernel.plugins.services import read_generation
+
+        with self.app.app_context():
+            try:
+                return read_generation() if database_ready() else self.generation
+            finally:
+                db.session.remove()
+
+    def maybe_swap(self) -> bool:
+        """Rebuild the app if the generation moved; True when a swap happened."""
+        local = hotswap.take_local_change()
+        if not local and time.monotonic() - self._checked < self.poll_seconds:
+            return False
+        with self._lock:
+            self._checked = time.monotonic()
+            if not local and self.stored_generation() == self.generation:
+                return False
+            new_app = self._factory()
+            self.app, self.generation = new_app, new_app.extensions["pteroca"].generation
+            self.swaps += 1
+            new_app.logger.info("plugin generation %s: app rebuilt", self.generation)
+            return True
+
+    def __call__(self, environ, start_response):
+        try:
+            self.maybe_swap()
+        except Exception:  # noqa: BLE001 - keep serving the current app if a rebuild fails
+            self.app.logger.exception("hot swap failed; still serving generation %s", self.generation)
+        app = self.app
+        return app(environ, start_response)
+
+
+_application: HotSwapApplication | None = None
+
+
+def __getattr__(name: str):
+    # Built on first use so importing this module has no side effects.
+    global _application
+    if name == "application":
+        if _application is None:
+            _application = HotSwapApplication()
+        return _application
+    raise AttributeError(name)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+
+from kernel.testing import build_app, rebuild
+
+
+@pytest.fixture
+def instance(tmp_path):
+    return tmp_path / "instance"
+
+
+@pytest.fixture
+def plugins_dir(instance):
+    path = instance / "plugins"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def app(instance, plugins_dir):
+    return build_app(instance)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def cli(app):
+    """Run ``pteroca`` commands like a shell would: each call builds the app afresh."""
+    from kernel.cli import main
+
+    def invoke(*args, input=None):
+        runner = rebuild(app).test_cli_runner()
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def fresh():
+    """Rebuild an app after a plugin change, as the hot swap would."""
+    return rebuild

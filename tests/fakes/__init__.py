@@ -1,0 +1,1 @@
+"""Local fakes of outside services (OSV, Stripe, PayPal); tests never reach the network."""
