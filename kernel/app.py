@@ -39,6 +39,7 @@ def _import_models() -> None:
     import kernel.models  # noqa: F401
     import kernel.plugins.models  # noqa: F401
     import kernel.security  # noqa: F401
+    import kernel.site_settings  # noqa: F401
 
 
 def create_app(config: dict | None = None) -> Flask:

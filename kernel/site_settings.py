@@ -1,0 +1,90 @@
+"""Site-wide settings, declared once and grouped into admin pages.
+
+The admin settings pages are generated from :data:`SCHEMA`; values live in the
+``site_setting`` table and fall back to the declared defaults. Plugin settings
+use the same :class:`SettingSpec` type and coercion rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.extensions import db
+from kernel.plugins.manifest import SettingSpec
+from kernel.plugins.settings import SettingError, coerce
+
+
+class SiteSetting(db.Model):
+    __tablename__ = "site_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+def _s(key, type="string", default=None, label="", description="", choices=()) -> SettingSpec:
+    return SettingSpec(key=key, type=type, default=default, label=label or key.replace("_", " ").capitalize(),
+                       description=description, choices=tuple(choices))
+
+
+# group -> ordered settings. Keys are unique across groups.
+SCHEMA: dict[str, list[SettingSpec]] = {
+    "general": [
+        _s("site_name", default="pteroca", label="Site name"),
+        _s("currency", "choice", "USD", "Site currency",
+           "ISO 4217 code; every price and balance uses it.", ("USD", "EUR", "GBP", "PLN")),
+        _s("motd", "text", "", "Message of the day", "Shown on every customer's dashboard."),
+        _s("landing_enabled", "bool", True, "Public landing page",
+           "When off, / sends visitors to the login page."),
+        _s("registration_enabled", "bool", True, "Allow registration"),
+        _s("terms_url", "url", "", "Terms of service URL", "Linked from the registration form."),
+    ],
+    "security": [
+        _s("email_verification", "choice", "optional", "Email verification",
+           "required: unverified accounts cannot buy or top up.", ("disabled", "optional", "required")),
+        _s("require_2fa_roles", "string", "", "Roles that must use 2FA",
+           "Comma-separated role names, e.g. admin,support."),
+        _s("min_password_length", "int", 10, "Minimum password length"),
+    ],
+    "email": [
+        _s("mail_from", "email", "no-reply@localhost", "From address"),
+        _s("mail_from_name", "string", "pteroca", "From name"),
+    ],
+    "appearance": [
+        _s("active_theme", "string", "default", "Active theme"),
+    ],
+}
+
+SPECS: dict[str, SettingSpec] = {spec.key: spec for specs in SCHEMA.values() for spec in specs}
+
+
+def get(key: str) -> Any:
+    spec = SPECS[key]
+    row = db.session.get(SiteSetting, key)
+    return spec.default if row is None else coerce(spec, row.value)
+
+
+def get_group(group: str) -> dict[str, Any]:
+    return {spec.key: get(spec.key) for spec in SCHEMA[group]}
+
+
+def set_many(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate every value first, then store them all; return what changed (old, new)."""
+    cleaned = {}
+    for key, raw in values.items():
+        spec = SPECS.get(key)
+        if spec is None:
+            raise SettingError(f"there is no setting {key!r}")
+        cleaned[key] = coerce(spec, raw)
+    changed = {}
+    for key, value in cleaned.items():
+        old = get(key)
+        if old == value:
+            continue
+        row = db.session.get(SiteSetting, key) or SiteSetting(key=key)
+        row.value = "" if value is None else str(value).lower() if SPECS[key].type == "bool" else str(value)
+        db.session.add(row)
+        changed[key] = (old, value)
+    db.session.commit()
+    return changed
