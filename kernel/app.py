@@ -81,7 +81,8 @@ def _load_plugins(app: Flask):
     from kernel.plugins.loader import PluginHost, load_plugins, new_plugin_manager
 
     if not database_ready():
-        app.logger.warning("database not initialised: run 'pteroca db upgrade'; no plugins loaded")
+        app.logger.warning("database not initialised yet (pteroca init or pteroca db upgrade "
+                           "creates it); no plugins loaded")
         return PluginHost(pm=new_plugin_manager(), discovered=discover(app.config["PLUGINS_DIR"]))
     return load_plugins(app, plugins_dir=Path(app.config["PLUGINS_DIR"]),
                         safe_mode=app.config["SAFE_MODE"])

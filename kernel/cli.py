@@ -152,6 +152,20 @@ def cron_run(only, force):
         sys.exit(1)
 
 
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--reload", is_flag=True, help="Restart when Python files change.")
+def run_command(host, port, reload):
+    """Development server that follows plugin changes (hot swap), like production does."""
+    from werkzeug.serving import run_simple
+
+    from kernel.wsgi import HotSwapApplication
+
+    click.echo(f"pteroca {__version__} on http://{host}:{port}/")
+    run_simple(host, port, HotSwapApplication(), threaded=True, use_reloader=reload)
+
+
 from kernel.plugins import cli as _plugin_cli  # noqa: E402
 
 main.add_command(_plugin_cli.plugin_group)
