@@ -55,6 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app)
+    from kernel.web.headers import init_headers
+
+    init_headers(app)
 
     with app.app_context():
         host = _load_plugins(app)

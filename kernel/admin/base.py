@@ -37,7 +37,10 @@ class OverviewView(PermissionMixin, AdminIndexView):
 
 
 def init_admin(app) -> Admin:
+    from kernel.web.headers import csp_nonce
+
     admin = Admin(app, name="pteroca", url="/admin", theme=Bootstrap4Theme(),
+                  csp_nonce_generator=csp_nonce,
                   index_view=OverviewView(name="Overview", url="/admin"))
     host = app.extensions["pteroca"]
     for impl in host.pm.hook.register_admin_views.get_hookimpls():
