@@ -69,6 +69,12 @@ def plugin_static(name: str, filename: str):
     return send_from_directory(host.discovered[name].path / "static", filename, max_age=3600)
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.config["THEME_STATIC"], "favicon.svg",
+                               mimetype="image/svg+xml", max_age=86400)
+
+
 @bp.get("/-/theme/<path:filename>")
 def theme_static(filename: str):
     return send_from_directory(current_app.config["THEME_STATIC"], filename, max_age=3600)
