@@ -37,6 +37,7 @@ def _import_models() -> None:
     import kernel.accounts.models  # noqa: F401
     import kernel.cron  # noqa: F401
     import kernel.models  # noqa: F401
+    import kernel.payments.models  # noqa: F401
     import kernel.plugins.models  # noqa: F401
     import kernel.security  # noqa: F401
     import kernel.site_settings  # noqa: F401
@@ -74,8 +75,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 def database_ready() -> bool:
     try:
-        return inspect(db.engine).has_table("kernel_state")
+        return inspect(db.session.connection()).has_table("kernel_state")
     except (OperationalError, ProgrammingError):
+        db.session.rollback()
         return False
 
 

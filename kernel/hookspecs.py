@@ -133,6 +133,16 @@ def user_logged_in(user):
     """Event: ``user`` logged in."""
 
 
+@hookspec
+def payment_settled(payment):
+    """Event: a payment was settled (credited to the wallet) exactly once."""
+
+
+@hookspec
+def wallet_changed(user, entry):
+    """Event: ``user``'s balance moved by the ledger ``entry`` (already committed)."""
+
+
 # --- vetoes ----------------------------------------------------------------
 
 
@@ -144,3 +154,8 @@ def veto_registration(email, name):
 @hookspec(firstresult=True)
 def veto_login(user):
     """Return a reason string to refuse a login by ``user``, or None to allow it."""
+
+
+@hookspec(firstresult=True)
+def veto_wallet_credit(user, amount, reference):
+    """Return a reason string to refuse crediting ``amount`` minor units to ``user``, or None."""

@@ -160,3 +160,24 @@ def veto_login(user):
     if notice and not user.has_permission("admin.access"):
         return str(escape(notice))
     return None
+
+
+@hookimpl
+def payment_settled(payment):
+    from builtin_plugins.hello_world import services
+
+    services.note_payment(payment)
+
+
+@hookimpl
+def wallet_changed(user, entry):
+    from builtin_plugins.hello_world import services
+
+    services.note_wallet(user, entry)
+
+
+@hookimpl
+def veto_wallet_credit(user, amount, reference):
+    from builtin_plugins.hello_world import services
+
+    return services.credit_refusal(amount)

@@ -79,3 +79,19 @@ def registration_refusal(email: str) -> str | None:
     if domain in blocked:
         return f"registrations from {domain} are not accepted here"
     return None
+
+
+def note_payment(payment) -> None:
+    audit.record("hello_world.thanks_for_paying", str(payment.id))
+
+
+def note_wallet(user, entry) -> None:
+    audit.record("hello_world.saw_wallet_change", user.email, {"amount": entry.amount,
+                                                               "kind": entry.kind})
+
+
+def credit_refusal(amount: int) -> str | None:
+    cap = setting("max_credit")
+    if cap and amount > cap:
+        return f"hello_world refuses credits above {cap} minor units"
+    return None

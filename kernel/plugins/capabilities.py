@@ -30,6 +30,9 @@ HOOK_CAPABILITY: dict[str, str] = {
     "user_logged_in": "events",
     "veto_registration": "vetoes",
     "veto_login": "vetoes",
+    "payment_settled": "events",
+    "wallet_changed": "events",
+    "veto_wallet_credit": "vetoes",
 }
 
 KNOWN_CAPABILITIES = frozenset(HOOK_CAPABILITY.values())

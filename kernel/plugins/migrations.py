@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 
 KERNEL_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 KERNEL_VERSION_TABLE = "alembic_version"
@@ -32,7 +32,7 @@ def _script(directory: Path) -> tuple[Config, ScriptDirectory]:
     return cfg, ScriptDirectory.from_config(cfg)
 
 
-def _run(engine: Engine, directory: Path, table: str, target: str, downgrade: bool) -> None:
+def _run(conn: Connection, directory: Path, table: str, target: str, downgrade: bool) -> None:
     cfg, script = _script(directory)
 
     def step(rev, context):
@@ -40,40 +40,42 @@ def _run(engine: Engine, directory: Path, table: str, target: str, downgrade: bo
             return script._downgrade_revs(target, rev)
         return script._upgrade_revs(target, rev)
 
-    with engine.begin() as conn:
-        with EnvironmentContext(cfg, script, fn=step, destination_rev=target) as env:
-            env.configure(connection=conn, version_table=table,
-                          render_as_batch=conn.dialect.name == "sqlite")
-            with env.begin_transaction():
-                env.run_migrations()
+    with EnvironmentContext(cfg, script, fn=step, destination_rev=target) as env:
+        env.configure(connection=conn, version_table=table,
+                      render_as_batch=conn.dialect.name == "sqlite")
+        with env.begin_transaction():
+            env.run_migrations()
 
 
-def upgrade(engine: Engine, directory: Path, plugin: str | None = None, target: str = "heads") -> None:
+# Migrations run on the caller's connection (``db.session.connection()``), inside the
+# caller's transaction: enabling a plugin migrates and records the new state atomically
+# (on PostgreSQL, whose DDL is transactional), and SQLite never waits on itself.
+
+
+def upgrade(conn: Connection, directory: Path, plugin: str | None = None, target: str = "heads") -> None:
     if not (Path(directory) / "versions").is_dir():
         return
     label = plugin or "kernel"
     try:
-        _run(engine, Path(directory), version_table(plugin), target, downgrade=False)
+        _run(conn, Path(directory), version_table(plugin), target, downgrade=False)
     except Exception as exc:  # noqa: BLE001 - report any migration failure in one line
         raise MigrationError(f"migrating {label} failed: {type(exc).__name__}: {exc}") from exc
 
 
-def downgrade_all(engine: Engine, directory: Path, plugin: str) -> None:
+def downgrade_all(conn: Connection, directory: Path, plugin: str) -> None:
     """Undo every migration of a plugin (``uninstall --purge``) and drop its version table."""
     if not (Path(directory) / "versions").is_dir():
         return
     try:
-        _run(engine, Path(directory), version_table(plugin), "base", downgrade=True)
+        _run(conn, Path(directory), version_table(plugin), "base", downgrade=True)
     except Exception as exc:  # noqa: BLE001
         raise MigrationError(f"reverting {plugin} failed: {type(exc).__name__}: {exc}") from exc
-    with engine.begin() as conn:
-        if inspect(conn).has_table(version_table(plugin)):
-            conn.exec_driver_sql(f'DROP TABLE "{version_table(plugin)}"')
+    if inspect(conn).has_table(version_table(plugin)):
+        conn.exec_driver_sql(f'DROP TABLE "{version_table(plugin)}"')
 
 
-def current_heads(engine: Engine, plugin: str | None) -> set[str]:
+def current_heads(conn: Connection, plugin: str | None) -> set[str]:
     table = version_table(plugin)
-    with engine.connect() as conn:
-        if not inspect(conn).has_table(table):
-            return set()
-        return {row[0] for row in conn.exec_driver_sql(f'SELECT version_num FROM "{table}"')}
+    if not inspect(conn).has_table(table):
+        return set()
+    return {row[0] for row in conn.exec_driver_sql(f'SELECT version_num FROM "{table}"')}

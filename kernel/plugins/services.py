@@ -188,14 +188,21 @@ def plugin_migrations_dir(plugin: DiscoveredPlugin, content_hash: str):
 
 
 def migrate_plugin(plugin: DiscoveredPlugin, content_hash: str) -> None:
-    upgrade(db.engine, plugin_migrations_dir(plugin, content_hash), plugin=plugin.name)
+    """Run the plugin's migrations in the session's transaction (the caller commits)."""
+    directory = plugin_migrations_dir(plugin, content_hash)
+    try:
+        upgrade(db.session.connection(), directory, plugin=plugin.name)
+    except MigrationError:
+        db.session.rollback()
+        raise
 
 
 def upgrade_all(progress=None) -> list[str]:
     """Upgrade the kernel's history, then every enabled plugin's (``pteroca db upgrade``)."""
     from kernel.plugins.migrations import KERNEL_MIGRATIONS
 
-    upgrade(db.engine, KERNEL_MIGRATIONS)
+    upgrade(db.session.connection(), KERNEL_MIGRATIONS)
+    db.session.commit()
     plugins = discover_all()
     done = ["kernel"]
     names = enabled_order(plugins, enabled_names())
@@ -207,6 +214,7 @@ def upgrade_all(progress=None) -> list[str]:
         if plugin is None or not plugin.ok or plugin.content_hash() != record.content_hash:
             continue  # the loader reports it; never import unscanned code
         migrate_plugin(plugin, record.content_hash)
+        db.session.commit()
         done.append(name)
     return done
 
@@ -262,7 +270,11 @@ def uninstall(name: str, *, purge: bool = False, actor: str | None = None) -> st
         raise PluginError(f"plugin {name!r} is enabled; disable it first")
     if purge and plugin is not None and plugin.ok:
         content = record.content_hash if record and record.content_hash else plugin.content_hash()
-        downgrade_all(db.engine, plugin_migrations_dir(plugin, content), name)
+        try:
+            downgrade_all(db.session.connection(), plugin_migrations_dir(plugin, content), name)
+        except MigrationError:
+            db.session.rollback()
+            raise
     if purge:
         db.session.execute(db.delete(PluginSetting).where(PluginSetting.plugin == name))
     if record is not None:

@@ -1,0 +1,151 @@
+"""The wallet ledger: the only code that changes a balance.
+
+Each change appends one :class:`LedgerEntry` with a unique reference and moves
+the cached :class:`Wallet` balance in the same transaction. Debits use a guarded
+``UPDATE ... WHERE balance >= amount``, so concurrent debits can never take a
+balance below zero. Posting a reference twice returns the first entry: callers
+make every money movement idempotent by choosing a stable reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+
+from kernel.extensions import db
+from kernel.payments.money import MoneyError
+from kernel.payments.models import LedgerEntry, Wallet
+
+
+class InsufficientFunds(MoneyError):
+    """The balance cannot cover a debit."""
+
+
+class CreditRefused(MoneyError):
+    """A ``veto_wallet_credit`` hook refused a credit; the message is the plugin's reason."""
+
+
+class LedgerConflict(Exception):
+    """A reference was reused for a different user or amount: a programming error."""
+
+
+@dataclass(frozen=True)
+class Posted:
+    entry: LedgerEntry
+    created: bool  # False when the reference had already been posted
+
+
+def balance(user_id: int) -> int:
+    wallet = db.session.get(Wallet, user_id)
+    return wallet.balance if wallet else 0
+
+
+def ledger_sum(user_id: int) -> int:
+    return db.session.scalar(db.select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+                             .where(LedgerEntry.user_id == user_id)) or 0
+
+
+def _ensure_wallet(user_id: int) -> None:
+    if db.session.get(Wallet, user_id) is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(Wallet(user_id=user_id, balance=0))
+    except IntegrityError:
+        pass  # created concurrently
+
+
+def _existing(reference: str, user_id: int, amount: int) -> Posted | None:
+    entry = db.session.scalar(db.select(LedgerEntry).where(LedgerEntry.reference == reference))
+    if entry is None:
+        return None
+    if entry.user_id != user_id or entry.amount != amount:
+        raise LedgerConflict(f"reference {reference!r} was already used for another movement")
+    return Posted(entry, created=False)
+
+
+def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,
+         *, commit: bool = True) -> Posted:
+    """Append a signed movement. With ``commit=False`` the caller owns the transaction."""
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise TypeError("ledger amounts are integer minor units")
+    if amount == 0:
+        raise MoneyError("a ledger movement needs a non-zero amount")
+    done = _existing(reference, user_id, amount)
+    if done:
+        return done
+    host = current_app.extensions["pteroca"]
+    if amount > 0:
+        from kernel.accounts.models import User
+
+        reason = host.pm.hook.veto_wallet_credit(user=db.session.get(User, user_id), amount=amount,
+                                                 reference=reference)
+        if reason:
+            raise CreditRefused(str(reason))
+    _ensure_wallet(user_id)
+    try:
+        with db.session.begin_nested():
+            entry = LedgerEntry(user_id=user_id, amount=amount, kind=kind, reference=reference,
+                                meta=meta or {})
+            db.session.add(entry)
+            db.session.flush()
+            guard = update(Wallet).where(Wallet.user_id == user_id)
+            if amount < 0:
+                guard = guard.where(Wallet.balance >= -amount)
+            result = db.session.execute(guard.values(balance=Wallet.balance + amount)
+                                        .execution_options(synchronize_session=False))
+            if result.rowcount != 1:
+                raise InsufficientFunds(f"the balance cannot cover {-amount} (minor units)")
+    except IntegrityError:
+        done = _existing(reference, user_id, amount)  # the same reference won a race
+        if done is None:
+            raise
+        return done
+    db.session.expire(db.session.get(Wallet, user_id))  # the UPDATE bypassed the identity map
+    if commit:
+        db.session.commit()
+        changed(entry)
+    return Posted(entry, created=True)
+
+
+def changed(entry: LedgerEntry) -> None:
+    """Fire ``wallet_changed`` (call after the transaction holding ``entry`` committed)."""
+    from kernel.accounts.models import User
+
+    host = current_app.extensions["pteroca"]
+    host.pm.hook.wallet_changed(user=db.session.get(User, entry.user_id), entry=entry)
+
+
+def credit(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,
+           *, commit: bool = True) -> Posted:
+    if amount <= 0:
+        raise MoneyError("a credit must be positive")
+    return post(user_id, amount, kind, reference, meta, commit=commit)
+
+
+def debit(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,
+          *, commit: bool = True) -> Posted:
+    if amount <= 0:
+        raise MoneyError("a debit must be positive")
+    return post(user_id, -amount, kind, reference, meta, commit=commit)
+
+
+def entries(user_id: int, limit: int = 50) -> list[LedgerEntry]:
+    return list(db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.user_id == user_id)
+                                   .order_by(LedgerEntry.id.desc()).limit(limit)))
+
+
+def invariant_violations() -> list[tuple[int, int, int]]:
+    """Users whose cached balance differs from their ledger sum, or is negative: (user, balance, sum)."""
+    sums = dict(db.session.execute(db.select(LedgerEntry.user_id, func.sum(LedgerEntry.amount))
+                                   .group_by(LedgerEntry.user_id)).all())
+    bad = []
+    for wallet in db.session.scalars(db.select(Wallet)):
+        total = int(sums.pop(wallet.user_id, 0) or 0)
+        if wallet.balance != total or wallet.balance < 0:
+            bad.append((wallet.user_id, wallet.balance, total))
+    bad.extend((user, 0, int(total)) for user, total in sums.items() if total)
+    return bad

@@ -1,0 +1,117 @@
+"""Settlement credits once, whichever of webhook / return / check-again comes first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kernel.accounts.models import User
+from kernel.extensions import db
+from kernel.payments import ledger
+from kernel.payments.models import Payment
+from kernel.payments.providers import PAID, SessionStatus, WebhookError
+from kernel.payments.settlement import (PaymentError, handle_webhook, refresh, refund, settle,
+                                        start_topup)
+
+
+def payer():
+    return db.session.scalar(db.select(User).where(User.email == "payer@example.com"))
+
+
+def start(amount=1500, **kwargs):
+    return start_topup(payer(), amount, "testpay", success_url="http://x/ok", cancel_url="http://x/no",
+                       **kwargs)
+
+
+def paid_webhook(payment, **extra):
+    event = {"kind": "paid", "external_id": payment.external_id, "amount": payment.amount_charged,
+             "currency": payment.currency, **extra}
+    return json.dumps([event]).encode()
+
+
+def test_webhook_then_return_then_replays_credit_once(pay_app, testpay):
+    with pay_app.app_context():
+        payment = start()
+        assert payment.checkout_url.endswith(payment.external_id) and payment.status == "open"
+        testpay.SESSIONS[payment.external_id]["status"] = "paid"
+        for _ in range(20):
+            handle_webhook("testpay", paid_webhook(payment), {"X-Sig": "trusted"})
+        refresh(payment)
+        assert payment.status == "paid"
+        assert ledger.balance(payer().id) == 1500 == ledger.ledger_sum(payer().id)
+
+
+def test_return_before_webhook(pay_app, testpay):
+    with pay_app.app_context():
+        payment = start(900)
+        assert refresh(payment).status == "open"  # not paid yet: nothing happens
+        testpay.SESSIONS[payment.external_id]["status"] = "paid"
+        refresh(payment)
+        handle_webhook("testpay", paid_webhook(payment), {"X-Sig": "trusted"})
+        assert ledger.balance(payer().id) == 900
+
+
+@pytest.mark.parametrize("headers,body", [({"X-Sig": "forged"}, None), ({"X-Sig": "trusted"}, b"{nope")])
+def test_bad_webhooks_change_nothing(pay_app, headers, body):
+    with pay_app.app_context():
+        payment = start()
+        with pytest.raises(WebhookError):
+            handle_webhook("testpay", body or paid_webhook(payment), headers)
+        assert ledger.balance(payer().id) == 0 and payment.status == "open"
+
+
+def test_amount_mismatch_is_not_credited(pay_app):
+    with pay_app.app_context():
+        payment = start(1000)
+        settle("testpay", payment.external_id, SessionStatus(PAID, 1, "USD"), source="webhook")
+        assert payment.status == "failed" and "expected 1000 USD" in payment.failure_reason
+        assert ledger.balance(payer().id) == 0
+
+
+def test_failed_payment_credits_nothing(pay_app):
+    with pay_app.app_context():
+        payment = start()
+        body = json.dumps([{"kind": "failed", "external_id": payment.external_id,
+                            "reason": "card declined"}]).encode()
+        handle_webhook("testpay", body, {"X-Sig": "trusted"})
+        assert payment.status == "failed" and payment.failure_reason == "card declined"
+        assert ledger.balance(payer().id) == 0
+
+
+def test_discounted_topup_charges_less_and_refund_takes_back_the_credited_share(pay_app, testpay):
+    with pay_app.app_context():
+        payment = start(1000, charge=800)
+        testpay.SESSIONS[payment.external_id]["status"] = "paid"
+        refresh(payment)
+        assert ledger.balance(payer().id) == 1000
+        refund(payment, 400)  # half the charge -> half the credit
+        assert ledger.balance(payer().id) == 500 and payment.status == "partially_refunded"
+        with pytest.raises(PaymentError, match="between 0 and 4.00 USD"):
+            refund(payment, 401)
+
+
+def test_refund_the_balance_cannot_cover_needs_force(pay_app, testpay):
+    with pay_app.app_context():
+        payment = start(1000)
+        testpay.SESSIONS[payment.external_id]["status"] = "paid"
+        refresh(payment)
+        ledger.debit(payer().id, 700, "purchase", "spent")
+        with pytest.raises(PaymentError, match="cannot cover 10.00 USD"):
+            refund(payment, 1000)
+        assert testpay.REFUNDS == []
+        refund(payment, 1000, force=True)
+        assert ledger.balance(payer().id) == 0 and payment.status == "refunded"
+        assert payment.meta["refunds"]["re_1"]["debited"] == 300
+        # the provider's refund webhook for the same refund changes nothing more
+        body = json.dumps([{"kind": "refunded", "external_id": payment.external_id,
+                            "refund_id": "re_1", "amount": 1000}]).encode()
+        handle_webhook("testpay", body, {"X-Sig": "trusted"})
+        assert ledger.balance(payer().id) == 0 == ledger.ledger_sum(payer().id)
+
+
+def test_unknown_provider_is_refused(pay_app):
+    with pay_app.app_context():
+        with pytest.raises(PaymentError, match="not available"):
+            start_topup(payer(), 100, "nope", success_url="x", cancel_url="y")
+        assert db.session.scalar(db.select(db.func.count(Payment.id))) == 0
