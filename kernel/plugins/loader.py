@@ -72,15 +72,27 @@ def _purge(module: str) -> None:
 _IMPORTED: dict[str, str] = {}
 
 
+def _forget_tables(module: str) -> None:
+    """Drop the tables of the plugin's models from the shared metadata before re-importing it."""
+    for mapper in list(db.Model.registry.mappers):
+        owner = mapper.class_.__module__
+        table = mapper.local_table
+        if (owner == module or owner.startswith(module + ".")) and table.name in db.metadata.tables:
+            db.metadata.remove(table)
+
+
 def import_plugin(plugin: DiscoveredPlugin, content_hash: str) -> object:
     """Import a plugin's package (its ``__init__``) and return the object to register."""
     if plugin.source == "folder":
         _ensure_folder_namespace(plugin.path.parent)
     existing = sys.modules.get(plugin.module)
-    stale_file = existing is not None and plugin.path is not None and Path(
-        getattr(existing, "__file__", "") or "").parent != plugin.path
-    if existing is not None and (_IMPORTED.get(plugin.module) != content_hash or stale_file):
-        _purge(plugin.module)
+    if existing is not None:
+        stale_file = plugin.path is not None and Path(
+            getattr(existing, "__file__", "") or "").parent != plugin.path
+        known = _IMPORTED.get(plugin.module)
+        if stale_file or (known is not None and known != content_hash):
+            _forget_tables(plugin.module)
+            _purge(plugin.module)
     module = importlib.import_module(plugin.module)
     _IMPORTED[plugin.module] = content_hash
     return module

@@ -27,7 +27,8 @@ def content_security_policy(nonce: str) -> str:
         "font-src 'self' data:",
         "object-src 'none'",
         "base-uri 'self'",
-        "form-action 'self'",
+        # no form-action: a top-up form answers with a redirect to the payment provider's
+        # checkout, and Chromium applies form-action to that redirect too
         "frame-ancestors 'none'",
     ])
 

@@ -1,0 +1,31 @@
+"""Server states and the moves between them: the store's one state machine."""
+
+from __future__ import annotations
+
+PROVISIONING = "provisioning"
+ACTIVE = "active"
+SUSPENDED = "suspended"
+FAILED = "provisioning_failed"
+TERMINATED = "terminated"
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PROVISIONING: frozenset({ACTIVE, FAILED}),
+    FAILED: frozenset({PROVISIONING, TERMINATED}),
+    ACTIVE: frozenset({SUSPENDED, TERMINATED}),
+    SUSPENDED: frozenset({ACTIVE, TERMINATED}),
+    TERMINATED: frozenset(),
+}
+
+LIVE = (PROVISIONING, ACTIVE, SUSPENDED, FAILED)  # counted against stock and per-customer limits
+
+
+class IllegalMove(Exception):
+    """A state change the lifecycle does not allow; the message is shown as is."""
+
+
+def check(service_id: int, current: str, target: str) -> None:
+    if target not in TRANSITIONS[current]:
+        if current == TERMINATED:
+            raise IllegalMove(f"server #{service_id} was deleted")
+        raise IllegalMove(f"server #{service_id} is {current.replace('_', ' ')} and cannot become "
+                          f"{target.replace('_', ' ')}")

@@ -1,0 +1,139 @@
+"""Store tables, all prefixed ``store_``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kernel import db
+from kernel.models import utcnow
+
+
+class Category(db.Model):
+    __tablename__ = "store_category"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(db.Model):
+    __tablename__ = "store_product"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("store_category.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    images: Mapped[list] = mapped_column(JSON, default=list)
+    # Shown to customers: {"memory_mb": 2048, "disk_mb": 10240, "cpu_percent": 100, ...}
+    resources: Mapped[dict] = mapped_column(JSON, default=dict)
+    provisioner: Mapped[str] = mapped_column(String(64), default="manual")
+    provisioner_settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    stock: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: unlimited
+    per_customer_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    allow_auto_renew: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    category: Mapped[Category | None] = relationship()
+    plans: Mapped[list[PricePlan]] = relationship(back_populates="product", order_by="PricePlan.id",
+                                                  cascade="all, delete-orphan")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PricePlan(db.Model):
+    """fixed: ``price`` per period; slot: ``price`` x slots per period; on_demand: ``price`` per
+    period, charged only for periods in which the server ran."""
+
+    __tablename__ = "store_price_plan"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("store_product.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="fixed")
+    label: Mapped[str] = mapped_column(String(120), default="")
+    period_unit: Mapped[str] = mapped_column(String(8), default="days")  # hours | days
+    period_count: Mapped[int] = mapped_column(Integer, default=30)
+    price: Mapped[int] = mapped_column(BigInteger)  # minor units
+    min_slots: Mapped[int] = mapped_column(Integer, default=1)
+    max_slots: Mapped[int] = mapped_column(Integer, default=1)
+    slot_variable: Mapped[str] = mapped_column(String(64), default="")
+    product: Mapped[Product] = relationship(back_populates="plans")
+
+    def __str__(self) -> str:
+        return self.label or f"{self.period_count} {self.period_unit}"
+
+
+class Service(db.Model):
+    """A server a customer bought."""
+
+    __tablename__ = "store_service"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("store_product.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("store_price_plan.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(24), default="provisioning", index=True)
+    suspension: Mapped[str] = mapped_column(String(8), default="")  # "" | auto | manual
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    auto_renew: Mapped[bool] = mapped_column(Boolean, default=False)
+    slots: Mapped[int] = mapped_column(Integer, default=1)
+    price: Mapped[int] = mapped_column(BigInteger)  # per period, after the purchase discount
+    charged: Mapped[int] = mapped_column(BigInteger, default=0)  # held for the current period
+    external_id: Mapped[str] = mapped_column(String(191), default="")
+    options: Mapped[dict] = mapped_column(JSON, default=dict)  # checkout choices (egg, location...)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    purchase_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    terminated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    product: Mapped[Product] = relationship()
+    plan: Mapped[PricePlan] = relationship()
+
+
+class PurchaseToken(db.Model):
+    """One per checkout page view: a form submitted twice buys once."""
+
+    __tablename__ = "store_purchase_token"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Voucher(db.Model):
+    __tablename__ = "store_voucher"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))  # balance | topup_discount | purchase_discount
+    value: Mapped[int] = mapped_column(BigInteger)  # minor units (balance) or percent (discounts)
+    max_uses: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    once_per_user: Mapped[bool] = mapped_column(Boolean, default=True)
+    new_accounts_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    min_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class VoucherUsage(db.Model):
+    __tablename__ = "store_voucher_usage"
+    __table_args__ = (UniqueConstraint("voucher_id", "reference"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("store_voucher.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(191))
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # the discount or credit given
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    voucher: Mapped[Voucher] = relationship()

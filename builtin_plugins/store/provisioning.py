@@ -1,0 +1,113 @@
+"""Provisioners: what the store calls to create and manage servers, and the manual one it ships.
+
+A provisioner is an object with ``identifier``, ``display_name`` and the methods of
+:class:`Provisioner`. Any method may raise :class:`ProvisionError` with a message
+for the admin; ``change_package`` raises :class:`PackageRefused` when the target
+does not fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from flask import current_app
+
+from kernel.plugins.manifest import SettingSpec
+
+
+class ProvisionError(Exception):
+    """The provisioner could not do what was asked; the message is safe to show an admin."""
+
+
+class PackageRefused(ProvisionError):
+    """An upgrade or downgrade that does not fit (the message says why)."""
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    state: str  # running | starting | stopping | offline | installing | suspended | unknown
+    detail: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "starting")
+
+
+@runtime_checkable
+class Provisioner(Protocol):
+    identifier: str
+    display_name: str
+
+    def settings_schema(self) -> list[SettingSpec]: ...
+
+    def checkout_fields(self, product) -> list[SettingSpec]: ...
+
+    def create(self, service) -> str: ...
+
+    def suspend(self, service) -> None: ...
+
+    def unsuspend(self, service) -> None: ...
+
+    def terminate(self, service) -> None: ...
+
+    def change_package(self, service, product) -> None: ...
+
+    def reinstall(self, service) -> None: ...
+
+    def status(self, service) -> LiveStatus: ...
+
+
+class ManualProvisioner:
+    """Staff fulfil orders by hand; the store only tracks the lifecycle."""
+
+    identifier = "manual"
+    display_name = "Manual (staff fulfil by hand)"
+
+    def settings_schema(self) -> list[SettingSpec]:
+        return [SettingSpec(key="instructions", type="text", label="Fulfilment notes for staff",
+                            default="")]
+
+    def checkout_fields(self, product) -> list[SettingSpec]:
+        return []
+
+    def create(self, service) -> str:
+        return f"manual-{service.id}"
+
+    def suspend(self, service) -> None:
+        return None
+
+    def unsuspend(self, service) -> None:
+        return None
+
+    def terminate(self, service) -> None:
+        return None
+
+    def change_package(self, service, product) -> None:
+        return None
+
+    def reinstall(self, service) -> None:
+        return None
+
+    def status(self, service) -> LiveStatus:
+        return LiveStatus("unknown", "fulfilled by staff")
+
+
+def provisioners() -> dict[str, Provisioner]:
+    out: dict[str, Provisioner] = {}
+    pm = current_app.extensions["pteroca"].pm
+    for result in pm.hook.register_provisioners():
+        for provisioner in result or []:
+            if isinstance(provisioner, Provisioner):
+                out.setdefault(provisioner.identifier, provisioner)
+            else:
+                current_app.logger.error("%r is not a provisioner", provisioner)
+    return out
+
+
+def provisioner_for(product) -> Provisioner:
+    found = provisioners().get(product.provisioner)
+    if found is None:
+        raise ProvisionError(f"the provisioner {product.provisioner!r} of {product.name!r} is not "
+                             "available (is its plugin enabled?)")
+    return found

@@ -1,0 +1,77 @@
+"""Vouchers: balance credits, top-up discounts and purchase/renewal discounts, with their limits."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, update
+
+from kernel import clock
+from kernel.extensions import db
+from kernel.payments import ledger
+from kernel.payments.money import format_amount
+
+from builtin_plugins.store.models import Voucher, VoucherUsage
+from builtin_plugins.store.pricing import apply_discount
+
+BALANCE, TOPUP_DISCOUNT, PURCHASE_DISCOUNT = "balance", "topup_discount", "purchase_discount"
+KINDS = (BALANCE, TOPUP_DISCOUNT, PURCHASE_DISCOUNT)
+
+
+class VoucherError(ValueError):
+    """Why a code cannot be used; shown to the customer."""
+
+
+def find(code: str, kind: str, user, amount: int = 0, currency: str = "") -> Voucher:
+    """The usable voucher for ``code`` or a VoucherError saying why not."""
+    code = (code or "").strip().upper()
+    # Locked for the rest of the caller's transaction: concurrent uses queue up here, so
+    # once-per-user and max-uses hold.
+    voucher = db.session.scalar(db.select(Voucher).where(func.upper(Voucher.code) == code)
+                                .with_for_update())
+    if voucher is None or not voucher.active:
+        raise VoucherError(f"the code {code!r} is not valid")
+    if voucher.kind != kind:
+        raise VoucherError(f"the code {code!r} cannot be used here")
+    now = clock.now()
+    if voucher.expires_at and voucher.expires_at <= now:
+        raise VoucherError(f"the code {code!r} has expired")
+    if voucher.max_uses is not None and voucher.uses >= voucher.max_uses:
+        raise VoucherError(f"the code {code!r} has been used up")
+    if voucher.new_accounts_days is not None and user.created_at < now - timedelta(days=voucher.new_accounts_days):
+        raise VoucherError(f"the code {code!r} is for new accounts only")
+    if voucher.once_per_user and db.session.scalar(db.select(VoucherUsage.id).where(
+            VoucherUsage.voucher_id == voucher.id, VoucherUsage.user_id == user.id).limit(1)):
+        raise VoucherError(f"you have already used the code {code!r}")
+    if amount and amount < voucher.min_amount:
+        raise VoucherError(f"the code {code!r} needs an amount of at least "
+                           f"{format_amount(voucher.min_amount, currency or 'USD')}")
+    return voucher
+
+
+def discounted(voucher: Voucher, amount: int) -> tuple[int, int]:
+    return apply_discount(amount, voucher.value)
+
+
+def record_use(voucher: Voucher, user, reference: str, amount: int) -> None:
+    """Count one use inside the caller's transaction; refuses when the last use was taken."""
+    guard = update(Voucher).where(Voucher.id == voucher.id)
+    if voucher.max_uses is not None:
+        guard = guard.where(Voucher.uses < voucher.max_uses)
+    if db.session.execute(guard.values(uses=Voucher.uses + 1)).rowcount != 1:
+        raise VoucherError(f"the code {voucher.code!r} has been used up")
+    db.session.add(VoucherUsage(voucher_id=voucher.id, user_id=user.id, reference=reference,
+                                amount=amount))
+
+
+def redeem_balance(code: str, user) -> int:
+    """Credit a balance voucher to the wallet; returns the amount credited."""
+    voucher = find(code, BALANCE, user)
+    reference = f"voucher:{voucher.id}:{user.id}:{secrets.token_hex(6)}"
+    record_use(voucher, user, reference, voucher.value)
+    posted = ledger.credit(user.id, voucher.value, "voucher", reference, {"voucher": voucher.code},
+                           commit=False)
+    db.session.commit()
+    ledger.changed(posted.entry)
+    return voucher.value

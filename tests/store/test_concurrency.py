@@ -1,0 +1,118 @@
+"""Concurrent buyers and concurrent sweeps: money and stock invariants hold."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from kernel import clock
+from kernel.extensions import db
+from kernel.payments import ledger
+from tests.store.conftest import make_customer, make_product
+
+
+def run_threads(app, count, target):
+    results, lock = [], threading.Lock()
+
+    def worker(i):
+        with app.app_context():
+            try:
+                outcome = target(i)
+            except Exception as exc:  # noqa: BLE001 - the refusal is the result under test
+                outcome = f"{type(exc).__name__}: {exc}"
+            finally:
+                db.session.remove()
+            with lock:
+                results.append(outcome)
+
+    db.session.commit()  # end the test's own transaction: SQLite would make the workers wait on it
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_fifty_parallel_buys_with_money_for_ten(store_app, ctx, recorder):
+    from builtin_plugins.store import services
+    from builtin_plugins.store.models import Service
+
+    user = make_customer(balance=10_000)
+    product_id = make_product(price=1000).id
+    tokens = [services.new_purchase_token(user) for _ in range(50)]
+    from builtin_plugins.store.models import Product
+
+    user_id, plan_id = user.id, db.session.get(Product, product_id).plans[0].id
+
+    def buy(i):
+        from kernel.accounts.models import User
+
+        buyer = db.session.get(User, user_id)
+        return services.purchase(buyer, token=tokens[i], product_id=product_id, plan_id=plan_id,
+                                 name=f"s{i}").state
+
+    results = run_threads(store_app, 50, buy)
+    assert results.count("active") == 10, results
+    assert all("balance is too low" in r for r in results if r != "active")
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Service.id))) == 10
+    assert ledger.balance(user_id) == 0 == ledger.ledger_sum(user_id)
+    assert ledger.invariant_violations() == []
+
+
+def test_stock_of_three_sells_three(store_app, ctx, recorder):
+    from builtin_plugins.store import services
+    from builtin_plugins.store.models import Product
+
+    buyers = [make_customer(f"b{i}@example.com", balance=5000).id for i in range(12)]
+    product = make_product(stock=3)
+    product_id, plan_id = product.id, product.plans[0].id
+    tokens = {}
+    from kernel.accounts.models import User
+
+    for uid in buyers:
+        tokens[uid] = services.new_purchase_token(db.session.get(User, uid))
+
+    def buy(i):
+        buyer = db.session.get(User, buyers[i])
+        return services.purchase(buyer, token=tokens[buyers[i]], product_id=product_id,
+                                 plan_id=plan_id, name="x").state
+
+    results = run_threads(store_app, 12, buy)
+    assert results.count("active") == 3, results
+    assert all("sold out" in r for r in results if r != "active")
+    db.session.expire_all()
+    assert db.session.get(Product, product_id).stock == 0
+    assert ledger.invariant_violations() == []
+
+
+def test_per_customer_limit_under_concurrency(store_app, ctx, recorder):
+    from builtin_plugins.store import services
+    from kernel.accounts.models import User
+
+    user = make_customer(balance=50_000)
+    product = make_product(limit=2)
+    tokens = [services.new_purchase_token(user) for _ in range(8)]
+    ids = (user.id, product.id, product.plans[0].id)
+
+    def buy(i):
+        return services.purchase(db.session.get(User, ids[0]), token=tokens[i], product_id=ids[1],
+                                 plan_id=ids[2], name="x").state
+
+    results = run_threads(store_app, 8, buy)
+    assert results.count("active") == 2 and all("at most 2" in r for r in results if r != "active")
+
+
+def test_two_sweeps_at_once_process_each_server_once(store_app, ctx, recorder):
+    from builtin_plugins.store import sweep
+    from tests.store.conftest import buy
+
+    user = make_customer(balance=20_000)
+    product = make_product()
+    ids = sorted(buy(user, product, name=f"s{i}").id for i in range(12))
+    clock.advance(timedelta(days=31))
+    results = run_threads(store_app, 2, lambda i: sweep.run_lifecycle(batch=5))
+    suspended = sorted(s for r in results for s in r.suspended)
+    assert suspended == ids
+    assert sorted(c[1] for c in recorder.CALLS if c[0] == "suspend") == ids

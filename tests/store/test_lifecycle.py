@@ -1,0 +1,168 @@
+"""The whole server lifecycle with a recording provisioner and a frozen clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from kernel import clock
+from kernel.payments import ledger
+from kernel.extensions import db
+from builtin_plugins.store import services, sweep
+from builtin_plugins.store.services import StoreError
+from tests.helpers import write_plugin  # noqa: F401
+from tests.store.conftest import START, buy, mails, make_customer, make_product
+
+DAY = timedelta(days=1)
+
+
+def reload(obj):
+    """A fresh copy: the sweep releases the rows it processed from the session."""
+    return db.session.get(type(obj), obj.id)
+
+
+def settings(**values):
+    import os
+
+    for key, value in values.items():
+        os.environ[f"PTEROCA_PLUGIN_STORE_{key.upper()}"] = str(value)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for key in ("DELETE_AFTER_DAYS", "SWEEP_BATCH", "DELETION_WARNING_DAYS"):
+        monkeypatch.delenv(f"PTEROCA_PLUGIN_STORE_{key}", raising=False)
+    yield
+
+
+def test_buy_renew_early_stacks(store_app, ctx, recorder):
+    user = make_customer(balance=5000)
+    product = make_product(price=1000)
+    service = buy(user, product)
+    assert service.state == "active" and service.external_id == f"rec-{service.id}"
+    assert service.expires_at == START + 30 * DAY
+    assert ledger.balance(user.id) == 4000
+    clock.advance(10 * DAY)
+    services.renew(service)
+    assert service.expires_at == START + 60 * DAY  # max(now, expiry) + period
+    assert ledger.balance(user.id) == 3000 == ledger.ledger_sum(user.id)
+    assert "your server \"My server\" (Mc Small) is ready" in mails(store_app)
+
+
+def test_auto_renew_then_out_of_balance_suspends_with_email_then_top_up_renews(store_app, ctx, recorder):
+    user = make_customer(balance=2000)
+    service = buy(user, make_product(price=1000), auto_renew=True)
+    clock.advance(30 * DAY)
+    result = sweep.run_lifecycle()
+    assert result.renewed == [service.id] and ledger.balance(user.id) == 0
+    clock.advance(30 * DAY)
+    result = sweep.run_lifecycle()
+    assert result.suspended == [service.id]
+    service = reload(service)
+    assert service.state == "suspended" and service.suspension == "auto"
+    assert ("suspend", service.id) in recorder.CALLS
+    assert "was suspended because its period ended" in mails(store_app)
+    ledger.credit(user.id, 1000, "topup", "topup-1")
+    services.renew(service)
+    assert service.state == "active" and ("unsuspend", service.id) in recorder.CALLS
+    assert service.expires_at == clock.now() + 30 * DAY
+
+
+def test_manual_suspension_survives_a_payment(store_app, ctx, recorder):
+    user = make_customer(balance=3000)
+    service = buy(user, make_product())
+    services.suspend(service, manual=True, reason="abuse report")
+    services.renew(service)
+    assert service.state == "suspended" and service.suspension == "manual"
+    services.unsuspend(service, manual=True)
+    assert service.state == "active"
+
+
+def test_deleted_after_n_days(store_app, ctx, recorder):
+    settings(delete_after_days=3)
+    user = make_customer(balance=1000)
+    service = buy(user, make_product())
+    clock.advance(30 * DAY)
+    sweep.run_lifecycle()
+    clock.advance(2 * DAY)
+    assert sweep.run_cleanup().deleted == []
+    assert "will be deleted on" in mails(store_app)
+    clock.advance(DAY + timedelta(minutes=1))
+    assert sweep.run_cleanup().deleted == [service.id]
+    service = reload(service)
+    assert service.state == "terminated" and ("terminate", service.id) in recorder.CALLS
+    assert "was deleted" in mails(store_app)
+
+
+def test_zero_days_deletes_at_expiry(store_app, ctx, recorder):
+    settings(delete_after_days=0)
+    user = make_customer(balance=1000)
+    service = buy(user, make_product())
+    clock.advance(30 * DAY)
+    assert sweep.run_lifecycle().deleted == [service.id]
+
+
+def test_on_demand_charged_only_while_running(store_app, ctx, recorder):
+    user = make_customer(balance=500)
+    service = buy(user, make_product(price=100, kind="on_demand", period_unit="hours", period_count=1))
+    assert ledger.balance(user.id) == 400
+    recorder.STATE["running"] = False
+    clock.advance(timedelta(hours=1))
+    assert sweep.run_lifecycle().skipped == [service.id]
+    assert ledger.balance(user.id) == 400
+    recorder.STATE["running"] = True
+    clock.advance(timedelta(hours=1))
+    assert sweep.run_lifecycle().renewed == [service.id]
+    assert ledger.balance(user.id) == 300
+
+
+def test_upgrade_with_proration_and_refused_downgrade(store_app, ctx, recorder):
+    user = make_customer(balance=10_000)
+    small, big = make_product("small", price=1000), make_product("big", price=3000)
+    service = buy(user, small)
+    clock.advance(15 * DAY)  # half the period left: pay half the difference
+    services.change_package(service, big)
+    assert service.product_id == big.id and service.price == 3000
+    assert ledger.balance(user.id) == 10_000 - 1000 - 1000
+    recorder.STATE["refuse_package"] = "disk usage 9 GB exceeds the new 5 GB"
+    with pytest.raises(StoreError, match="disk usage 9 GB exceeds"):
+        services.change_package(service, small)
+    assert service.product_id == big.id and ledger.balance(user.id) == 8000
+
+
+def test_provisioning_failure_refunds_and_admin_retry_succeeds(store_app, ctx, recorder):
+    user = make_customer(balance=1500)
+    recorder.STATE["fail_create"] = 1
+    service = buy(user, make_product())
+    assert service.state == "provisioning_failed" and service.last_error == "node full"
+    assert ledger.balance(user.id) == 1500
+    service = services.retry_provisioning(service)
+    assert service.state == "active" and ledger.balance(user.id) == 500
+    assert ledger.invariant_violations() == []
+
+
+def test_insufficient_balance_buys_nothing(store_app, ctx, recorder):
+    user = make_customer(balance=999)
+    with pytest.raises(StoreError, match="balance is too low"):
+        buy(user, make_product(price=1000))
+    assert recorder.CALLS == [] and ledger.balance(user.id) == 999
+
+
+def test_double_submitted_checkout_buys_once(store_app, ctx, recorder):
+    user = make_customer(balance=5000)
+    product = make_product()
+    token = services.new_purchase_token(user)
+    first = buy(user, product, token=token)
+    second = buy(user, product, token=token)
+    assert first.id == second.id and ledger.balance(user.id) == 4000
+
+
+def test_lifecycle_sweep_twice_processes_each_server_once(store_app, ctx, recorder):
+    user = make_customer(balance=3000)
+    product = make_product()
+    ids = [buy(user, product, name=f"s{i}").id for i in range(3)]
+    clock.advance(31 * DAY)
+    first, second = sweep.run_lifecycle(), sweep.run_lifecycle()
+    assert sorted(first.suspended) == ids and second.processed == 0
+    assert [c for c in recorder.CALLS if c[0] == "suspend"] == [("suspend", i) for i in ids]
