@@ -49,7 +49,7 @@ class DependencySet:
 
 
 def query_url(osv_url: str) -> str:
-    """``PTEROCA_OSV_URL`` is the service root (``https://api.osv.dev``); a full query URL also works."""
+    """``PTEROCA_OSV_URL`` is the service root (``https://api.osv.dev``) or the full query URL."""
     url = osv_url.rstrip("/")
     return url if url.endswith(QUERY_PATH) else url + QUERY_PATH
 
@@ -87,12 +87,11 @@ def _exact_pin(req: Requirement) -> str | None:
 
 
 def _resolve(deps: DependencySet, roots: list[Requirement]) -> DependencySet:
+    """Pin ``roots`` (markers already evaluated) and what they require, breadth first."""
     queue = list(roots)
-    seen: set[str] = {KERNEL_DISTRIBUTION}
+    seen: set[str] = {KERNEL_DISTRIBUTION, *deps.pins}
     while queue:
         req = queue.pop(0)
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
         name = canonicalize_name(req.name)
         if name in seen:
             continue
@@ -121,9 +120,12 @@ def dependency_set(plugin: DiscoveredPlugin) -> DependencySet:
         roots = []
         for line in plugin.manifest.python_dependencies if plugin.manifest else []:
             try:
-                roots.append(Requirement(line))
+                req = Requirement(line)
             except InvalidRequirement:
                 deps.missing[line] = f"{line!r} is not a valid requirement"
+                continue
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                roots.append(req)
     return _resolve(deps, roots)
 
 

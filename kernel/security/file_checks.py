@@ -147,7 +147,7 @@ def check_bytecode_caches(root: Path) -> list[Finding]:
     """``__pycache__`` files Python would load instead of compiling the (scanned) source."""
     found: list[Finding] = []
     tag = sys.implementation.cache_tag
-    for folder, dirs, names in os.walk(root):
+    for folder, _dirs, names in os.walk(root):
         if Path(folder).name != "__pycache__":
             continue
         for name in names:

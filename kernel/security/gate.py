@@ -50,7 +50,8 @@ class ConfirmationRequired(GateRefused):
     severity = Severity.HIGH
 
     def summary(self, count: int) -> str:
-        return f"{_count(count, self.severity)} need confirmation (accept the risk to enable)"
+        verb = "needs" if count == 1 else "need"
+        return f"{_count(count, self.severity)} {verb} confirmation (accept the risk to enable)"
 
 
 def _count(count: int, severity: Severity) -> str:

@@ -41,8 +41,9 @@ def _factory_call(node: ast.expr) -> bool:
     if not isinstance(node, ast.Call):
         return False
     func = node.func
-    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-    return name == MARKER_FACTORY
+    if isinstance(func, ast.Name):
+        return func.id == MARKER_FACTORY
+    return isinstance(func, ast.Attribute) and func.attr == MARKER_FACTORY
 
 
 def _marker_aliases(tree: ast.Module) -> set[str]:

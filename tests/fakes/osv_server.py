@@ -136,8 +136,8 @@ class FakeOsv:
                 for q in self.queries]
 
     def start(self) -> FakeOsv:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-osv",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="fake-osv", daemon=True)
         self._thread.start()
         return self
 
