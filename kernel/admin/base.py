@@ -1,17 +1,31 @@
-"""Flask-Admin wiring: every admin view requires ``admin.access`` plus its own permission."""
+"""Flask-Admin wiring: every admin view requires ``admin.access`` plus its own permission.
+
+Flask-Admin's Bootstrap4Theme serves Bootstrap 4 from Flask-Admin's own static
+folder (``/admin/static/``), never from a CDN; our pages stay same-origin.
+"""
 
 from __future__ import annotations
 
 from flask import abort, redirect, request, url_for
-from flask_admin import Admin, AdminIndexView, BaseView, expose
+from flask_admin import Admin, AdminIndexView, BaseView
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
+from flask_wtf import FlaskForm
+
+
+class AdminForm(FlaskForm):
+    """Flask-Admin forms carrying Flask-WTF's CSRF token (the app's CSRFProtect checks it)."""
+
+    def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
+        self._obj = obj  # Flask-Admin's Unique validator reads it
+        super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
 
 
 class PermissionMixin:
     """Mixin for admin views: set ``permission`` to require a code beyond ``admin.access``."""
 
     permission: str | None = None
+    form_base_class = AdminForm
 
     def is_accessible(self) -> bool:
         if not current_user.is_authenticated or not current_user.has_permission("admin.access"):
@@ -28,20 +42,31 @@ class ProtectedBaseView(PermissionMixin, BaseView):
     pass
 
 
-class OverviewView(PermissionMixin, AdminIndexView):
-    @expose("/")
-    def index(self):
-        from kernel.plugins.services import list_plugins
+class ProtectedIndexView(PermissionMixin, AdminIndexView):
+    pass
 
-        return self.render("admin/overview.html", plugins=list_plugins())
+
+def kernel_views() -> list[BaseView]:
+    from kernel.admin.logs import audit_log_view, email_log_view
+    from kernel.admin.plugins import PluginsView
+    from kernel.admin.settings import SettingsView
+    from kernel.admin.themes import ThemesView
+    from kernel.admin.users import RoleAdmin, UserAdmin
+
+    return [UserAdmin(), RoleAdmin(), PluginsView(), ThemesView(), SettingsView(),
+            audit_log_view(), email_log_view()]
 
 
 def init_admin(app) -> Admin:
+    from kernel.admin.overview import OverviewView
     from kernel.web.headers import csp_nonce
 
-    admin = Admin(app, name="pteroca", url="/admin", theme=Bootstrap4Theme(),
+    admin = Admin(app, name="pteroca", url="/admin",
+                  theme=Bootstrap4Theme(base_template="admin/pteroca/base.html"),
                   csp_nonce_generator=csp_nonce,
                   index_view=OverviewView(name="Overview", url="/admin"))
+    for view in kernel_views():
+        admin.add_view(view)
     host = app.extensions["pteroca"]
     for impl in host.pm.hook.register_admin_views.get_hookimpls():
         try:

@@ -1,0 +1,53 @@
+"""Read-only logs: the audit log and (when the mail module provides it) the email log."""
+
+from __future__ import annotations
+
+import json
+
+from flask_admin.contrib.sqla import ModelView
+from markupsafe import Markup, escape
+
+from kernel.admin.base import PermissionMixin
+from kernel.extensions import db
+
+
+def _json(view, context, model, name):
+    value = getattr(model, name)
+    if not value:
+        return ""
+    return Markup("<code>{}</code>").format(escape(json.dumps(value, sort_keys=True)))
+
+
+class ReadOnlyView(PermissionMixin, ModelView):
+    permission = "admin.logs"
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    can_export = False
+    column_default_sort = ("id", True)
+    page_size = 50
+
+
+def audit_log_view() -> ModelView:
+    from kernel.models import AuditLog
+
+    class AuditLogAdmin(ReadOnlyView):
+        column_list = ("created_at", "actor", "action", "target", "ip", "details")
+        column_filters = ("action", "actor", "target", "created_at")
+        column_searchable_list = ("actor", "action", "target")
+        column_formatters = {"details": _json}
+        column_formatters_detail = {"details": _json}
+
+    return AuditLogAdmin(AuditLog, db, name="Audit log", endpoint="audit",
+                         url="/admin/audit", category="Logs")
+
+
+def email_log_view() -> ModelView:
+    from kernel.mail import EmailLog
+
+    class EmailLogAdmin(ReadOnlyView):
+        column_list = ("created_at", "recipient", "subject", "template", "status", "error")
+        column_searchable_list = ("recipient", "subject")
+        column_filters = ("recipient", "template", "status", "created_at")
+
+    return EmailLogAdmin(EmailLog, db, name="Email log", endpoint="emails",
+                         url="/admin/emails", category="Logs")

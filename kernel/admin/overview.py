@@ -1,0 +1,73 @@
+"""The admin overview: plugin status, health and scan verdicts, users, audit, system info."""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import current_app
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import func
+
+from kernel import __version__
+from kernel.admin.base import ProtectedIndexView
+from kernel.extensions import db
+
+
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
+def user_counts() -> dict[str, int]:
+    from kernel.accounts.models import User
+
+    by_role = dict(db.session.execute(
+        db.select(User.role_name, func.count()).group_by(User.role_name)).all())
+    return {"total": sum(by_role.values()),
+            "blocked": db.session.scalar(db.select(func.count()).where(User.is_blocked)) or 0,
+            "by_role": by_role}
+
+
+def recent_audit(limit: int = 10):
+    from kernel.models import AuditLog
+
+    return db.session.scalars(db.select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)).all()
+
+
+def system_info() -> dict[str, str]:
+    from kernel.plugins.services import read_generation
+
+    url = db.engine.url
+    state = current_app.extensions.get("pteroca_theme")
+    return {
+        "pteroca": __version__,
+        "Python": platform.python_version(),
+        "Flask": _version("flask"),
+        "SQLAlchemy": _version("sqlalchemy"),
+        "Flask-Admin": _version("flask-admin"),
+        "Database": f"{url.get_backend_name()} ({url.database or url.host or ''})"
+        if url.get_backend_name() == "sqlite" else f"{url.get_backend_name()} on {url.host}",
+        "Plugin generation": str(read_generation()),
+        "Safe mode": "on" if current_app.config.get("SAFE_MODE") else "off",
+        "Active theme": state.active.name if state else "default",
+    }
+
+
+class OverviewView(ProtectedIndexView):
+    @expose("/")
+    def index(self):
+        from kernel.plugins.services import list_plugins
+        from kernel.web.shell import run_health_checks
+
+        plugins = health = audit = None
+        if current_user.has_permission("admin.plugins"):
+            plugins = list_plugins()
+            health = run_health_checks()
+        if current_user.has_permission("admin.logs"):
+            audit = recent_audit()
+        return self.render("admin/pteroca/overview.html", plugins=plugins, health=health,
+                           audit=audit, users=user_counts(), system=system_info())
