@@ -53,7 +53,13 @@ def kernel_views() -> list[BaseView]:
     from kernel.admin.themes import ThemesView
     from kernel.admin.users import RoleAdmin, UserAdmin
 
+    from kernel.admin.payments import PaymentsView, WalletsView
+
     return [UserAdmin(), RoleAdmin(), PluginsView(), ThemesView(), SettingsView(),
+            PaymentsView(name="Payments", endpoint="payments", url="/admin/payments",
+                         category="Money"),
+            WalletsView(name="Wallet adjustments", endpoint="wallets", url="/admin/wallets",
+                        category="Money"),
             audit_log_view(), email_log_view()]
 
 

@@ -13,3 +13,19 @@ document.addEventListener("click", function (event) {
     window.modelActions.execute(link.getAttribute("data-model-action"));
   }
 });
+
+// The overview's revenue chart: data comes from the canvas's data-source URL (JSON).
+document.addEventListener("DOMContentLoaded", function () {
+  var canvas = document.getElementById("revenue-chart");
+  if (!canvas || !window.Chart) { return; }
+  fetch(canvas.getAttribute("data-source"), {credentials: "same-origin"})
+    .then(function (response) { return response.json(); })
+    .then(function (data) {
+      new window.Chart(canvas, {
+        type: "bar",
+        data: {labels: data.labels, datasets: [{label: "Revenue (" + data.currency + ")",
+               data: data.values.map(function (v) { return v / data.scale; }), backgroundColor: "#3b5bdb"}]},
+        options: {plugins: {legend: {display: false}}, scales: {y: {beginAtZero: true}}}
+      });
+    });
+});

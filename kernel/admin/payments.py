@@ -1,0 +1,108 @@
+"""Admin: payments (list, detail, refund through the provider) and wallet balance adjustments."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, jsonify, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+
+from kernel import audit, site_settings
+from kernel.admin.base import ProtectedBaseView
+from kernel.extensions import db
+from kernel.payments import ledger, reports
+from kernel.payments.models import Payment
+from kernel.payments.money import MoneyError, exponent, format_amount, parse_amount
+from kernel.payments.settlement import PaymentError, refund
+
+
+def _user(user_id: int):
+    from kernel.accounts.models import User
+
+    return db.session.get(User, user_id)
+
+
+class PaymentsView(ProtectedBaseView):
+    permission = "admin.payments"
+
+    @expose("/")
+    def index(self):
+        page = reports.payments_page(status=request.args.get("status", ""),
+                                     provider=request.args.get("provider", ""),
+                                     page=request.args.get("page", 1, type=int))
+        users = {p.user_id: _user(p.user_id) for p in page.items}
+        return self.render("admin/pteroca/payments.html", page=page, users=users,
+                           providers=reports.known_providers(), args=request.args)
+
+    @expose("/<int:payment_id>")
+    def detail(self, payment_id: int, status: int = 200):
+        payment = db.session.get(Payment, payment_id) or abort(404)
+        entries = [e for e in ledger.entries(payment.user_id, 200)
+                   if (e.meta or {}).get("payment") == payment.id]
+        return self.render("admin/pteroca/payment.html", payment=payment, user=_user(payment.user_id),
+                           entries=entries, balance=ledger.balance(payment.user_id)), status
+
+    @expose("/<int:payment_id>/refund", methods=("POST",))
+    def refund(self, payment_id: int):
+        payment = db.session.get(Payment, payment_id) or abort(404)
+        try:
+            amount = parse_amount(request.form.get("amount", ""), payment.currency)
+            refund(payment, amount, force=bool(request.form.get("force")), actor=current_user.email)
+        except (MoneyError, PaymentError) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return self.detail(payment_id, status=400)
+        flash(f"Refunded {format_amount(amount, payment.currency)}", "success")
+        return redirect(url_for(".detail", payment_id=payment_id))
+
+    @expose("/revenue.json")
+    def revenue(self):
+        data = reports.revenue_by_day(request.args.get("days", 30, type=int) or 30)
+        currency = site_settings.get("currency")
+        return jsonify(currency=currency, scale=10 ** exponent(currency), **data)
+
+
+class WalletsView(ProtectedBaseView):
+    """Adjust a customer's balance with a reason, through the ledger."""
+
+    permission = "admin.payments"
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        from kernel.accounts.models import User
+
+        currency = site_settings.get("currency")
+        form = {"email": request.args.get("email", ""), "amount": "", "reason": ""}
+        status = 200
+        if request.method == "POST":
+            form = {k: request.form.get(k, "").strip() for k in ("email", "amount", "reason")}
+            user = db.session.scalar(db.select(User).where(User.email == form["email"].lower()))
+            try:
+                if user is None:
+                    raise MoneyError(f"no account with the email {form['email']!r}")
+                if not form["reason"]:
+                    raise MoneyError("give a reason: the customer sees it in their history")
+                negative = form["amount"].startswith("-")
+                amount = parse_amount(form["amount"].lstrip("+-"), currency)
+                reference = f"adjust:{secrets.token_hex(8)}"
+                meta = {"reason": form["reason"], "by": current_user.email}
+                if negative:
+                    ledger.debit(user.id, amount, "adjustment", reference, meta)
+                else:
+                    ledger.credit(user.id, amount, "adjustment", reference, meta)
+            except MoneyError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+                status = 400
+            else:
+                audit.record("wallet.adjusted", user.email, {"amount": -amount if negative else amount,
+                                                             "reason": form["reason"]})
+                flash(f"{user.email}: balance is now {format_amount(ledger.balance(user.id), currency)}",
+                      "success")
+                return redirect(url_for(".index", email=user.email))
+        user = db.session.scalar(db.select(User).where(User.email == form["email"].lower())) \
+            if form["email"] else None
+        return self.render("admin/pteroca/wallets.html", form=form, currency=currency, user=user,
+                           balance=ledger.balance(user.id) if user else None,
+                           entries=ledger.entries(user.id, 30) if user else []), status

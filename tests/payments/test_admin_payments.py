@@ -1,0 +1,88 @@
+"""Admin money pages: payments list and detail, refunds, balance adjustments, revenue data."""
+
+from __future__ import annotations
+
+from kernel.accounts.services import create_user
+from kernel.extensions import db
+from kernel.payments import ledger
+from kernel.payments.models import Payment
+from kernel.payments.settlement import refresh, start_topup
+from tests.helpers import login
+
+
+def paid_payment(app, testpay, amount=2000):
+    from kernel.accounts.models import User
+
+    with app.app_context():
+        payer = db.session.scalar(db.select(User).where(User.email == "payer@example.com"))
+        payment = start_topup(payer, amount, "testpay", return_urls=lambda p: ("x", "y"))
+        testpay.SESSIONS[payment.external_id]["status"] = "paid"
+        refresh(payment)
+        return payment.id, payer.id
+
+
+def admin_client(app):
+    with app.app_context():
+        create_user("boss@example.com", "boss-password-1", role="admin")
+        create_user("helper@example.com", "helper-password-1", role="support")
+    client = app.test_client()
+    login(client, "boss@example.com", "boss-password-1")
+    return client
+
+
+def test_list_detail_and_refund(pay_app, testpay):
+    payment_id, payer_id = paid_payment(pay_app, testpay)
+    client = admin_client(pay_app)
+    listing = client.get("/admin/payments/?status=paid")
+    assert listing.status_code == 200 and "payer@example.com" in listing.text and "20.00 USD" in listing.text
+    detail = client.get(f"/admin/payments/{payment_id}")
+    assert "Refund through testpay" in detail.text
+    too_much = client.post(f"/admin/payments/{payment_id}/refund", data={"amount": "25.00"})
+    assert too_much.status_code == 400 and "between 0 and 20.00 USD" in too_much.text
+    done = client.post(f"/admin/payments/{payment_id}/refund", data={"amount": "5.00"})
+    assert done.status_code == 302
+    with pay_app.app_context():
+        assert ledger.balance(payer_id) == 1500
+        assert db.session.get(Payment, payment_id).status == "partially_refunded"
+    assert testpay.REFUNDS == [500]
+
+
+def test_balance_adjustment_needs_a_reason_and_goes_through_the_ledger(pay_app):
+    client = admin_client(pay_app)
+    refused = client.post("/admin/wallets/", data={"email": "payer@example.com", "amount": "10",
+                                                   "reason": ""})
+    assert refused.status_code == 400 and "give a reason" in refused.text
+    assert client.post("/admin/wallets/", data={"email": "payer@example.com", "amount": "12.50",
+                                                "reason": "goodwill"}).status_code == 302
+    overdraw = client.post("/admin/wallets/", data={"email": "payer@example.com", "amount": "-99",
+                                                    "reason": "oops"})
+    assert overdraw.status_code == 400
+    unknown = client.post("/admin/wallets/", data={"email": "nobody@example.com", "amount": "1",
+                                                   "reason": "x"})
+    assert unknown.status_code == 400 and "no account" in unknown.text
+    page = client.get("/admin/wallets/?email=payer@example.com")
+    assert "goodwill" in page.text and "12.50 USD" in page.text
+    with pay_app.app_context():
+        assert ledger.invariant_violations() == []
+
+
+def test_revenue_json_and_permissions(pay_app, testpay):
+    paid_payment(pay_app, testpay, 700)
+    client = admin_client(pay_app)
+    data = client.get("/admin/payments/revenue.json").get_json()
+    assert len(data["labels"]) == 30 and sum(data["values"]) == 700 and data["scale"] == 100
+    assert 'id="revenue-chart"' in client.get("/admin/").text
+    support = pay_app.test_client()
+    login(support, "helper@example.com", "helper-password-1")
+    assert support.get("/admin/payments/").status_code == 403
+    assert support.post("/admin/wallets/", data={}).status_code == 403
+
+
+def test_disabled_provider_keeps_its_payments_visible(pay_app, testpay, cli, fresh):
+    payment_id, _ = paid_payment(pay_app, testpay)
+    cli("plugin", "disable", "testpay")
+    app = fresh(pay_app)
+    client = admin_client(app)
+    assert "testpay" in client.get("/admin/payments/").text
+    assert client.get(f"/admin/payments/{payment_id}").status_code == 200
+    assert app.test_client().post("/payments/testpay/webhook", data=b"[]").status_code == 404
