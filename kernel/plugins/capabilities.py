@@ -32,6 +32,9 @@ HOOK_CAPABILITY: dict[str, str] = {
     "veto_login": "vetoes",
     "payment_settled": "events",
     "wallet_changed": "events",
+    "user_updated": "events",
+    "user_password_changed": "events",
+    "before_email_send": "events",
     "veto_wallet_credit": "vetoes",
 }
 

@@ -70,17 +70,6 @@ def enable_order(plugins: dict[str, DiscoveredPlugin], name: str) -> list[str]:
     return order
 
 
-def missing_requirements(plugins: dict[str, DiscoveredPlugin], name: str,
-                         enabled: set[str]) -> list[str]:
-    """Requirements of ``name`` that are not enabled, as readable ``dep spec`` strings."""
-    plugin = plugins[name]
-    out = []
-    for dep, spec in plugin.manifest.requires.items():
-        if dep not in enabled:
-            out.append(f"{dep} {spec}".strip())
-    return out
-
-
 def dependents(plugins: dict[str, DiscoveredPlugin], name: str, enabled: set[str]) -> list[str]:
     """Enabled plugins that (transitively) require ``name``, deepest dependents first."""
     out: list[str] = []

@@ -37,12 +37,6 @@ class PluginHost:
     loaded: dict[str, object] = field(default_factory=dict)  # name -> plugin object
     problems: dict[str, str] = field(default_factory=dict)  # name -> why it is not loaded
 
-    def hook_owner(self, impl) -> str:
-        return impl.plugin_name
-
-    def loaded_plugin(self, name: str) -> DiscoveredPlugin:
-        return self.discovered[name]
-
 
 def new_plugin_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(PROJECT)

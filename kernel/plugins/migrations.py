@@ -72,10 +72,3 @@ def downgrade_all(conn: Connection, directory: Path, plugin: str) -> None:
         raise MigrationError(f"reverting {plugin} failed: {type(exc).__name__}: {exc}") from exc
     if inspect(conn).has_table(version_table(plugin)):
         conn.exec_driver_sql(f'DROP TABLE "{version_table(plugin)}"')
-
-
-def current_heads(conn: Connection, plugin: str | None) -> set[str]:
-    table = version_table(plugin)
-    if not inspect(conn).has_table(table):
-        return set()
-    return {row[0] for row in conn.exec_driver_sql(f'SELECT version_num FROM "{table}"')}

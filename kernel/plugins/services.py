@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-import pluggy
 from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -369,7 +368,3 @@ def info(name: str) -> dict[str, Any]:
             return row
     get_plugin(name)  # raises the "no plugin named" error
     raise PluginError(f"no plugin named {name!r}")
-
-
-def pm_for_app() -> pluggy.PluginManager:
-    return current_app.extensions["pteroca"].pm
