@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 # Minor-unit exponents that differ from 2 (ISO 4217).
@@ -51,3 +52,28 @@ def percent_of(minor: int, percent: int | Decimal) -> int:
     from decimal import ROUND_HALF_UP
 
     return int((Decimal(minor) * Decimal(percent) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def to_decimal_string(minor: int, currency: str) -> str:
+    """1250, "EUR" -> ``"12.50"``; 1500, "JPY" -> ``"1500"`` (as APIs such as PayPal's want)."""
+    places = exponent(currency)
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(int(minor)), 10 ** places)
+    return f"{sign}{whole}" + (f".{frac:0{places}d}" if places else "")
+
+
+def from_decimal_string(text: str, currency: str) -> int:
+    """``"12.50"``, "EUR" -> 1250: the inverse of :func:`to_decimal_string`, exact or MoneyError.
+
+    For amounts a provider reports: a plain decimal (no separators, no exponent), which may
+    be zero or negative, with at most the currency's decimal places.
+    """
+    match = re.fullmatch(r"(-?)([0-9]+)(?:\.([0-9]+))?", str(text).strip())
+    if match is None:
+        raise MoneyError(f"{text!r} is not a decimal amount")
+    sign, whole, frac = match.group(1), match.group(2), match.group(3) or ""
+    places = exponent(currency)
+    if frac[places:].strip("0"):
+        raise MoneyError(f"{currency.upper()} amounts have at most {places} decimal places")
+    minor = int(whole) * 10 ** places + int(frac[:places].ljust(places, "0") or "0")
+    return -minor if sign else minor

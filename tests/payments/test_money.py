@@ -29,3 +29,35 @@ def test_format_and_percent():
     assert format_amount(-123456, "usd") == "-1,234.56 USD"
     assert format_amount(5, "JPY") == "5 JPY"
     assert percent_of(999, 10) == 100 and percent_of(995, 10) == 100 and percent_of(994, 10) == 99
+
+
+@pytest.mark.parametrize("minor,currency,text", [(1250, "EUR", "12.50"), (1, "usd", "0.01"),
+                                                  (700, "PLN", "7.00"), (1500, "JPY", "1500"),
+                                                  (-320, "USD", "-3.20"), (0, "GBP", "0.00"),
+                                                  (1234567, "KWD", "1234.567")])
+def test_decimal_strings(minor, currency, text):
+    from kernel.payments.money import from_decimal_string, to_decimal_string
+
+    assert to_decimal_string(minor, currency) == text
+    assert from_decimal_string(text, currency) == minor
+
+
+@pytest.mark.parametrize("text,words", [("12.5", None), ("12.500", None), ("1.234", "at most 2"),
+                                         ("1e3", "not a decimal"), ("1,50", "not a decimal"),
+                                         ("", "not a decimal"), (".5", "not a decimal"),
+                                         ("1.", "not a decimal"), ("²", "not a decimal")])
+def test_from_decimal_string_is_strict(text, words):
+    from kernel.payments.money import from_decimal_string
+
+    if words is None:
+        assert from_decimal_string(text, "EUR") == 1250
+    else:
+        with pytest.raises(MoneyError, match=words):
+            from_decimal_string(text, "EUR")
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12), st.sampled_from(["EUR", "JPY", "KWD"]))
+def test_decimal_string_round_trip(minor, currency):
+    from kernel.payments.money import from_decimal_string, to_decimal_string
+
+    assert from_decimal_string(to_decimal_string(minor, currency), currency) == minor
