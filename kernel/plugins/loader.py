@@ -68,11 +68,15 @@ _IMPORTED: dict[str, str] = {}
 
 def _forget_tables(module: str) -> None:
     """Drop the tables of the plugin's models from the shared metadata before re-importing it."""
-    for mapper in list(db.Model.registry.mappers):
+    registry = db.Model.registry
+    for mapper in list(registry.mappers):
         owner = mapper.class_.__module__
-        table = mapper.local_table
-        if (owner == module or owner.startswith(module + ".")) and table.name in db.metadata.tables:
-            db.metadata.remove(table)
+        if owner != module and not owner.startswith(module + "."):
+            continue
+        if mapper.local_table.name in db.metadata.tables:
+            db.metadata.remove(mapper.local_table)
+        # forget the class name too, or string relationships ("Category") become ambiguous
+        registry._dispose_cls(mapper.class_)
 
 
 def import_plugin(plugin: DiscoveredPlugin, content_hash: str) -> object:
