@@ -3,9 +3,10 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 export PTEROCA_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench clean i18n i18n-init
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -22,10 +23,27 @@ run: $(STAMP)
 	$(BIN)/pteroca run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# Translations (docs/i18n.md): extract every string into the template, merge it into each
+# language's .po, compile the .mo files the app reads. Commit all three.
+I18N_DIR      := kernel/translations
+I18N_KEYWORDS := -k _l -k lazy_gettext
+
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --project=pteroca \
+		--copyright-holder="pteroca contributors" \
+		-w 100 -o $(I18N_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -w 100
+	$(BIN)/pybabel compile -d $(I18N_DIR) --statistics
+
+# Start a new language: make i18n-init LOCALE=de (then translate, then make i18n).
+i18n-init: $(STAMP)
+	@test -n "$(LOCALE)" || { echo "usage: make i18n-init LOCALE=de"; exit 2; }
+	$(BIN)/pybabel init -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -l $(LOCALE) -w 100
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

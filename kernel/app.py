@@ -7,6 +7,7 @@ from pathlib import Path
 import jinja2
 from flask import Blueprint, Flask, render_template
 from flask_babel import Babel
+from flask_babel import gettext as _
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import inspect
@@ -17,6 +18,7 @@ from kernel.config import load_config
 from kernel.extensions import db
 
 KERNEL_TEMPLATES = Path(__file__).resolve().parent / "templates"
+KERNEL_TRANSLATIONS = Path(__file__).resolve().parent / "translations"  # docs/i18n.md
 DEFAULT_THEME = Path(pteroca_themes.__file__).resolve().parent / "default"
 
 csrf = CSRFProtect()
@@ -27,15 +29,16 @@ babel = Babel()
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from kernel.accounts.models import User
+    from kernel.accounts.guard import load_user
 
-    return db.session.get(User, int(user_id))
+    return load_user(user_id)
 
 
 def _import_models() -> None:
     """Register every kernel table with the metadata (the migrations mirror them)."""
     import kernel.accounts.models  # noqa: F401
     import kernel.cron  # noqa: F401
+    import kernel.mail  # noqa: F401
     import kernel.models  # noqa: F401
     import kernel.payments.models  # noqa: F401
     import kernel.plugins.models  # noqa: F401
@@ -51,11 +54,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", cfg["DATABASE_URL"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     app.config["THEME_STATIC"] = str(DEFAULT_THEME / "static")
+    from kernel import themes
+
+    themes.init_app(app)  # sandboxed Jinja: must precede every use of app.jinja_env
     _import_models()
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-    babel.init_app(app)
+    from kernel.web.i18n import select_locale
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(KERNEL_TRANSLATIONS))
+    babel.init_app(app, locale_selector=select_locale)
     from kernel.web.headers import init_headers
 
     init_headers(app)
@@ -63,8 +72,16 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         host = _load_plugins(app)
     app.extensions["pteroca"] = host
+    from kernel.catalogs import init_i18n
+
+    init_i18n(app, [host.discovered[name].path for name in host.loaded])
     _init_templates(app, host)
     _register_routes(app, host)
+    from kernel.accounts.guard import init_guard
+    from kernel.accounts.limits import init_limits
+
+    init_guard(app)
+    init_limits(app)  # wraps the login, reset and registration views: after the routes
     with app.app_context():
         from kernel.admin.base import init_admin
 
@@ -94,7 +111,9 @@ def _load_plugins(app: Flask):
 
 
 def _init_templates(app: Flask, host) -> None:
-    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(DEFAULT_THEME))]
+    from kernel import themes
+
+    loaders: list[jinja2.BaseLoader] = []
     for name in host.loaded:
         folder = host.discovered[name].path / "templates"
         if folder.is_dir():
@@ -102,7 +121,8 @@ def _init_templates(app: Flask, host) -> None:
     loaders.append(jinja2.FileSystemLoader(str(KERNEL_TEMPLATES)))
     # Flask-Admin and blueprint templates come last, through Flask's own loader.
     loaders.append(app.jinja_env.loader)
-    app.jinja_env.loader = jinja2.ChoiceLoader(loaders)
+    # The active theme, then the default theme, go first (kernel/themes.py).
+    themes.install_loader(app, host.loaded, loaders)
 
     from kernel.web import shell
 
@@ -129,9 +149,16 @@ def _plugin_prefix(host, name: str) -> str:
 
 def _register_routes(app: Flask, host) -> None:
     from kernel.plugins.loader import _fault
+    from kernel.payments.money import format_amount
+    from kernel.payments.views import bp as wallet_bp
+    from kernel.payments.views import webhooks as webhooks_bp
     from kernel.web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
+    app.register_blueprint(wallet_bp)
+    csrf.exempt(webhooks_bp)  # providers cannot send our token; every webhook verifies a signature
+    app.register_blueprint(webhooks_bp)
+    app.jinja_env.globals["money"] = format_amount
     for impl in host.pm.hook.register_blueprints.get_hookimpls():
         name = impl.plugin_name
         if name == "kernel":
@@ -152,9 +179,9 @@ def _register_routes(app: Flask, host) -> None:
     @app.errorhandler(403)
     def _forbidden(exc):
         return render_template("errors/error.html", code=403,
-                               message="You do not have permission to open this page."), 403
+                               message=_("You do not have permission to open this page.")), 403
 
     @app.errorhandler(404)
     def _not_found(exc):
         return render_template("errors/error.html", code=404,
-                               message="This page does not exist."), 404
+                               message=_("This page does not exist.")), 404

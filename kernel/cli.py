@@ -52,7 +52,8 @@ def init_command(admin_email, admin_password):
             click.echo(f"admin account {admin_email} already exists")
         else:
             password = admin_password or secrets.token_urlsafe(12)
-            create_user(admin_email, password, name="Admin", role="admin", actor="cli")
+            create_user(admin_email, password, name="Admin", role="admin", actor="cli",
+                        verified=True)
             click.echo(f"admin account: {admin_email}" +
                        ("" if admin_password else f" / password: {password} (shown once)"))
 
@@ -98,7 +99,7 @@ def user_create(email, password, name, is_admin, role):
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = create_user(email, password, name=name, role="admin" if is_admin else role or "customer",
-                       actor="cli")
+                       actor="cli", verified=True)
     click.echo(f"created {user.email} ({user.role_name})")
 
 
@@ -169,3 +170,7 @@ def run_command(host, port, reload):
 from kernel.plugins import cli as _plugin_cli  # noqa: E402
 
 main.add_command(_plugin_cli.plugin_group)
+
+from kernel.theme_cli import theme_group  # noqa: E402
+
+main.add_command(theme_group)

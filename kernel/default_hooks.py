@@ -16,7 +16,25 @@ def register_permissions():
 
 @hookimpl(tryfirst=True)
 def client_menu_items(user):
-    return [{"label": _("Dashboard"), "url": url_for("web.dashboard"), "order": 0}]
+    from kernel.payments.views import balance_label
+
+    return [{"label": _("Dashboard"), "url": url_for("web.dashboard"), "order": 0},
+            {"label": _("Wallet") + f" · {balance_label(user)}", "url": url_for("wallet.index"),
+             "order": 20},
+            {"label": _("Account"), "url": url_for("web.account"), "order": 900}]
+
+
+@hookimpl(tryfirst=True)
+def dashboard_widgets(user):
+    from markupsafe import Markup
+
+    from kernel.payments.views import balance_label
+    from kernel.web.widgets import account_widgets
+
+    balance = [{"title": _("Balance"), "order": 10,
+             "html": Markup('<p class="fs-3 mb-1" data-testid="balance">{}</p><a href="{}">{}</a>').format(
+                 balance_label(user), url_for("wallet.index"), _("Top up"))}]
+    return balance + account_widgets(user)
 
 
 @hookimpl

@@ -112,6 +112,11 @@ def register_payment_providers():
     """Return a list of payment provider objects (see docs/plugins.md, "Payment providers")."""
 
 
+@hookspec(firstresult=True)
+def topup_adjustment(user, amount, form):
+    """Return ``{"charge"?, "credit"?, "meta"?}`` to change a top-up of ``amount`` started with the submitted ``form``, a reason string to refuse it, or None."""
+
+
 # --- extension -------------------------------------------------------------
 
 
@@ -141,6 +146,21 @@ def payment_settled(payment):
 @hookspec
 def wallet_changed(user, entry):
     """Event: ``user``'s balance moved by the ledger ``entry`` (already committed)."""
+
+
+@hookspec
+def user_updated(user, changes):
+    """Event: ``user``'s profile changed; ``changes`` maps field -> (old, new) (name, language, email)."""
+
+
+@hookspec
+def user_password_changed(user, password):
+    """Event: ``user`` set a new password (change or reset); ``password`` is the new plain text: never store or log it."""
+
+
+@hookspec
+def before_email_send(message):
+    """Event: modify the outgoing ``email.message.EmailMessage`` in place before it is delivered."""
 
 
 # --- vetoes ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,10 +60,20 @@ SCHEMA: dict[str, list[SettingSpec]] = {
 SPECS: dict[str, SettingSpec] = {spec.key: spec for specs in SCHEMA.values() for spec in specs}
 
 
+def _cache() -> dict[str, Any]:
+    """Values read in this app context (a request, a CLI command, a cron run)."""
+    if "_site_settings" not in g:
+        g._site_settings = {}
+    return g._site_settings
+
+
 def get(key: str) -> Any:
-    spec = SPECS[key]
-    row = db.session.get(SiteSetting, key)
-    return spec.default if row is None else coerce(spec, row.value)
+    cache = _cache()
+    if key not in cache:
+        spec = SPECS[key]
+        row = db.session.get(SiteSetting, key)
+        cache[key] = spec.default if row is None else coerce(spec, row.value)
+    return cache[key]
 
 
 def get_group(group: str) -> dict[str, Any]:
@@ -87,4 +98,5 @@ def set_many(values: dict[str, Any]) -> dict[str, Any]:
         db.session.add(row)
         changed[key] = (old, value)
     db.session.commit()
+    _cache().clear()
     return changed

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
 
 from kernel.app import create_app
+
+
+NO_OSV = "http://127.0.0.1:9"
 
 
 def build_app(instance: Path, **config) -> Flask:
@@ -17,21 +21,37 @@ def build_app(instance: Path, **config) -> Flask:
         "TESTING": True,
         "INSTANCE_PATH": str(instance),
         "PLUGINS_DIR": str(instance / "plugins"),
+        "THEMES_DIR": str(instance / "themes"),
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
         "PLUGIN_POLL_SECONDS": 0.0,
+        "PASSWORD_HASH_FAST": True,
     }
+    if "PTEROCA_OSV_URL" not in os.environ:
+        # Tests never reach the real advisory service: a closed local port ("not audited").
+        cfg["OSV_URL"] = NO_OSV
     cfg.update(config)
     bootstrap = create_app(cfg)
     with bootstrap.app_context():
         from kernel.plugins.services import upgrade_all
 
         upgrade_all()
-    return create_app(cfg)
+    app = create_app(cfg)
+    app.config["PTEROCA_BUILD_CONFIG"] = dict(cfg)
+    return app
 
 
 def rebuild(app: Flask) -> Flask:
     """A new app with the same configuration: what the hot swap does after a plugin change."""
-    keys = ("TESTING", "INSTANCE_PATH", "PLUGINS_DIR", "SECRET_KEY", "WTF_CSRF_ENABLED",
-            "PLUGIN_POLL_SECONDS", "DATABASE_URL", "SAFE_MODE", "OSV_URL", "REQUIRE_AUDIT")
-    return create_app({k: app.config[k] for k in keys if k in app.config})
+    cfg = app.config.get("PTEROCA_BUILD_CONFIG")
+    if cfg is None:
+        keys = ("TESTING", "INSTANCE_PATH", "PLUGINS_DIR", "SECRET_KEY", "WTF_CSRF_ENABLED",
+                "PLUGIN_POLL_SECONDS", "DATABASE_URL", "THEMES_DIR", "SAFE_MODE", "OSV_URL",
+                "REQUIRE_AUDIT", "MAIL_URL")
+        cfg = {k: app.config[k] for k in keys if k in app.config}
+    cfg = dict(cfg)
+    if cfg.get("OSV_URL") == NO_OSV and os.environ.get("PTEROCA_OSV_URL"):
+        del cfg["OSV_URL"]  # a test pointed every later app at its advisory fake
+    new = create_app(cfg)
+    new.config["PTEROCA_BUILD_CONFIG"] = dict(cfg)
+    return new

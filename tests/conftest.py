@@ -43,3 +43,27 @@ def cli(app):
 def fresh():
     """Rebuild an app after a plugin change, as the hot swap would."""
     return rebuild
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 collecting messages (``tests/fakes/smtp.py``)."""
+    from tests.fakes.smtp import FakeSMTPServer
+
+    with FakeSMTPServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request):
+    """Run a test on SQLite and on PostgreSQL (a fresh database each time)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from tests.services import fresh_postgres_database, require_postgres
+
+    url, drop = fresh_postgres_database(require_postgres())
+    yield url
+    from kernel.extensions import db  # noqa: F401 - engines are disposed with their app
+
+    drop()

@@ -47,3 +47,32 @@ def page_plugin(plugins_dir: Path, name: str, **kwargs) -> Path:
     """A drop-in plugin serving ``/plugins/<name>/`` with a fixed text."""
     kwargs.setdefault("capabilities", ["routes"])
     return write_plugin(plugins_dir, name, PAGE_PLUGIN.format(name=name), **kwargs)
+
+
+def login(client, email: str, password: str):
+    """Log ``client`` in through the login form; return the response."""
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code in (302, 303), f"login of {email} failed: {response.status_code}"
+    return response
+
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(email: str = "user@example.com", password: str = PASSWORD, *, name: str = "",
+              role: str = "customer", verified: bool = True, **columns):
+    """Create a user through the real service (inside an app context) and return it."""
+    from kernel.accounts.services import create_user
+    from kernel.extensions import db
+
+    user = create_user(email, password, name=name, role=role, verified=verified)
+    for key, value in columns.items():
+        setattr(user, key, value)
+    if columns:
+        db.session.commit()
+    return user
+
+
+def post_login(client, email: str = "user@example.com", password: str = PASSWORD, **extra):
+    """POST the login form (success not required); returns the response."""
+    return client.post("/login", data={"email": email, "password": password, **extra})

@@ -181,3 +181,31 @@ def veto_wallet_credit(user, amount, reference):
     from builtin_plugins.hello_world import services
 
     return services.credit_refusal(amount)
+
+
+@hookimpl
+def topup_adjustment(user, amount, form):
+    from builtin_plugins.hello_world import services
+
+    return services.topup_refusal(amount)  # None: the top-up goes ahead unchanged
+
+
+@hookimpl
+def user_updated(user, changes):
+    from builtin_plugins.hello_world import services
+
+    services.note_profile(user, changes)
+
+
+@hookimpl
+def user_password_changed(user, password):
+    from builtin_plugins.hello_world import services
+
+    services.note_password_change(user)  # never keep or log the password itself
+
+
+@hookimpl
+def before_email_send(message):
+    from builtin_plugins.hello_world import services
+
+    message["X-Hello-World"] = services.greeting_line()

@@ -95,3 +95,18 @@ def credit_refusal(amount: int) -> str | None:
     if cap and amount > cap:
         return f"hello_world refuses credits above {cap} minor units"
     return None
+
+
+def topup_refusal(amount: int) -> str | None:
+    floor = setting("min_topup")
+    if floor and amount < floor:
+        return f"hello_world refuses top-ups below {floor} minor units"
+    return None
+
+
+def note_profile(user, changes: dict) -> None:
+    audit.record("hello_world.saw_profile_update", user.email, {"fields": sorted(changes)})
+
+
+def note_password_change(user) -> None:
+    audit.record("hello_world.saw_password_change", user.email)

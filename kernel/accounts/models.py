@@ -1,15 +1,17 @@
-"""User and role tables."""
+"""User, role and recovery-code tables."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.extensions import db
 from kernel.models import utcnow
+
+LANGUAGES = {"en": "English", "pl": "Polski"}
 
 
 class Role(db.Model):
@@ -29,6 +31,18 @@ class User(UserMixin, db.Model):
     role_name: Mapped[str] = mapped_column(ForeignKey("role.name"), default="customer")
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # A new address waiting for its confirmation link; ``email`` changes only then.
+    pending_email: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Bumped on every password change: ends other sessions and voids reset links.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    language: Mapped[str] = mapped_column(String(8), default="")  # "" follows the browser
+    # Fernet-encrypted TOTP secret; pending until ``totp_enabled_at`` is set.
+    totp_secret: Mapped[str] = mapped_column(Text, default="")
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     role: Mapped[Role] = relationship(lazy="joined")
 
     def has_permission(self, code: str) -> bool:
@@ -38,3 +52,25 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return not self.is_blocked
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def has_2fa(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    def get_id(self) -> str:
+        # The session remembers the token version: a password change elsewhere ends it.
+        return f"{self.id}:{self.token_version or 0}"
+
+
+class RecoveryCode(db.Model):
+    """One-time 2FA recovery codes, stored as SHA-256 hashes of high-entropy random codes."""
+
+    __tablename__ = "recovery_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -12,6 +12,9 @@ KERNEL_PERMISSIONS: list[tuple[str, str]] = [
     ("admin.plugins", "Scan, enable, disable and configure plugins"),
     ("admin.users", "Manage users and roles"),
     ("admin.settings", "Change site settings"),
+    ("admin.themes", "Choose and create themes"),
+    ("admin.logs", "Read the audit log and the email log"),
+    ("admin.payments", "See payments, refund them and adjust wallet balances"),
 ]
 
 
@@ -44,3 +47,22 @@ def permission_required(code: str):
         return wrapper
 
     return decorate
+
+
+def verified_required(view):
+    """View decorator: in ``required`` verification mode, unverified users get a 403 page
+    explaining how to verify (with a resend button) instead of the action."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        from flask import render_template
+
+        from kernel.accounts.links import must_verify
+
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        if must_verify(current_user):
+            return render_template("panel/verify_required.html"), 403
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,4 +1,4 @@
-"""Account operations shared by the CLI, views and tests."""
+"""Account operations shared by the CLI, views and tests (no request objects here)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,65 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 
-from kernel import audit
-from kernel.accounts.models import Role, User
+from kernel import audit, site_settings
+from kernel.accounts.models import LANGUAGES, Role, User
 from kernel.extensions import db
+from kernel.models import utcnow
 
-MIN_PASSWORD = 8
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_hasher = PasswordHasher()
+MAX_NAME = 255
+
+
+class _Hasher:
+    """argon2 with the library's defaults, or cheap parameters when ``PASSWORD_HASH_FAST`` is set
+    (test suites only: it is refused outside TESTING)."""
+
+    _default = PasswordHasher()
+    _fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+    def _pick(self) -> PasswordHasher:
+        from flask import current_app, has_app_context
+
+        fast = has_app_context() and current_app.config.get("PASSWORD_HASH_FAST")
+        if fast and current_app.testing:
+            return self._fast
+        return self._default
+
+    def hash(self, password: str) -> str:
+        return self._pick().hash(password)
+
+    def verify(self, hashed: str, password: str) -> bool:
+        # verify reads the parameters from the hash itself, so either hasher checks both kinds
+        return self._default.verify(hashed, password)
+
+
+_hasher = _Hasher()
 
 
 class AccountError(ValueError):
     """A user-correctable problem with account data; the message is shown as is."""
 
 
+def _hook():
+    return current_app.extensions["pteroca"].pm.hook
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _spend_hash_time(password: str) -> None:
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(_hasher.hash("pteroca-dummy-password"))
+    try:
+        _hasher.verify(_DUMMY_HASH[0], password)
+    except (VerificationError, InvalidHashError):
+        pass
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -33,44 +76,145 @@ def verify_password(user: User, password: str) -> bool:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    return (email or "").strip().lower()
+
+
+def valid_email(email: str) -> str:
+    """The normalised address, or AccountError when it is not an email address."""
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 255:
+        raise AccountError(_("%(email)s is not a valid email address", email=email or "''"))
+    return email
+
+
+def email_taken(email: str, *, exclude: User | None = None) -> bool:
+    query = db.select(User.id).where((User.email == email) | (User.pending_email == email))
+    if exclude is not None:
+        query = query.where(User.id != exclude.id)
+    return db.session.scalar(query) is not None
+
+
+def check_password(password: str) -> None:
+    minimum = int(site_settings.get("min_password_length") or 8)
+    if len(password or "") < minimum:
+        raise AccountError(_("The password must be at least %(n)d characters long.", n=minimum))
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
 
 
 def create_user(email: str, password: str, *, name: str = "", role: str = "customer",
-                actor: str | None = None) -> User:
+                actor: str | None = None, verified: bool = False) -> User:
     """Create an account after validation and the ``veto_registration`` hook."""
-    email = normalise_email(email)
-    if not EMAIL_RE.match(email):
-        raise AccountError(f"{email!r} is not a valid email address")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
+    email = valid_email(email)
+    check_password(password)
+    name = (name or "").strip()[:MAX_NAME]
     if db.session.get(Role, role) is None:
         roles = ", ".join(db.session.scalars(db.select(Role.name).order_by(Role.name)))
-        raise AccountError(f"no role named {role!r} (roles: {roles})")
-    if db.session.scalar(db.select(User).where(User.email == email)):
-        raise AccountError(f"an account with {email} already exists")
-    pm = current_app.extensions["pteroca"].pm
-    reason = pm.hook.veto_registration(email=email, name=name)
+        raise AccountError(_("There is no role named %(role)s (roles: %(roles)s).",
+                             role=role, roles=roles))
+    if db.session.scalar(db.select(User.id).where(User.email == email)):
+        raise AccountError(_("An account with %(email)s already exists.", email=email))
+    reason = _hook().veto_registration(email=email, name=name)
     if reason:
         raise AccountError(str(reason))
+    now = utcnow()
     user = User(email=email, name=name or email.split("@")[0], role_name=role,
-                password_hash=hash_password(password))
+                password_hash=hash_password(password), password_changed_at=now,
+                email_verified_at=now if verified else None, token_version=0, language="")
     db.session.add(user)
     db.session.commit()
     audit.record("user.created", email, {"role": role}, actor=actor)
-    pm.hook.user_registered(user=user)
+    _hook().user_registered(user=user)
+    return user
+
+
+def register(email: str, password: str, *, name: str, accepted_terms: bool) -> User:
+    """Self-service registration: the site's switches, the terms, then :func:`create_user`."""
+    from kernel.accounts import links
+
+    if not site_settings.get("registration_enabled"):
+        raise AccountError(_("Registration is closed on this site."))
+    if not (name or "").strip():
+        raise AccountError(_("Tell us your name."))
+    if not accepted_terms:
+        raise AccountError(_("You must accept the terms of service to register."))
+    user = create_user(email, password, name=name, actor=normalise_email(email))
+    audit.record("user.registered", user.email, actor=user.email)
+    if links.verification_mode() != "disabled":
+        links.send_verification(user)
     return user
 
 
 def authenticate(email: str, password: str) -> User:
     """Return the user for valid credentials, or raise AccountError with a safe message."""
-    user = db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+    user = find_user(email)
+    if user is None:
+        _spend_hash_time(password)  # unknown addresses answer as slowly as known ones
     if user is None or not verify_password(user, password):
         audit.record("user.login_failed", normalise_email(email))
-        raise AccountError("wrong email or password")
+        raise AccountError(_("Wrong email or password."))
     if user.is_blocked:
-        raise AccountError("this account is blocked; contact support")
-    reason = current_app.extensions["pteroca"].pm.hook.veto_login(user=user)
+        audit.record("user.login_refused", user.email, {"reason": "blocked"})
+        raise AccountError(_("This account is blocked; contact support."))
+    reason = _hook().veto_login(user=user)
     if reason:
+        audit.record("user.login_refused", user.email, {"reason": str(reason)[:200]})
         raise AccountError(str(reason))
     return user
+
+
+def record_login(user: User, *, method: str = "password") -> None:
+    """Bookkeeping after a complete login (password and, when enabled, the second factor)."""
+    user.last_login_at = utcnow()
+    db.session.commit()
+    audit.record("user.login", user.email, {"method": method}, actor=user.email)
+    _hook().user_logged_in(user=user)
+
+
+def set_password(user: User, password: str, *, action: str = "user.password_changed") -> None:
+    """Store a new password, end the user's other sessions and void reset links."""
+    check_password(password)
+    user.password_hash = hash_password(password)
+    user.token_version = (user.token_version or 0) + 1
+    user.password_changed_at = utcnow()
+    db.session.commit()
+    audit.record(action, user.email, actor=user.email)
+    _hook().user_password_changed(user=user, password=password)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user, current):
+        raise AccountError(_("Your current password is not correct."))
+    set_password(user, new)
+
+
+def requires_2fa(user: User) -> bool:
+    """True when the user's role is listed in the ``require_2fa_roles`` setting."""
+    roles = {r.strip() for r in str(site_settings.get("require_2fa_roles") or "").split(",")}
+    return user.role_name in roles
+
+
+def update_profile(user: User, *, name: str | None = None, language: str | None = None) -> dict:
+    """Change the name and/or language; fire ``user_updated`` with what changed."""
+    changes: dict[str, tuple] = {}
+    if name is not None:
+        name = name.strip()[:MAX_NAME]
+        if not name:
+            raise AccountError(_("The name cannot be empty."))
+        if name != user.name:
+            changes["name"] = (user.name, name)
+            user.name = name
+    if language is not None:
+        if language and language not in LANGUAGES:
+            raise AccountError(_("Choose one of the offered languages."))
+        if language != (user.language or ""):
+            changes["language"] = (user.language or "", language)
+            user.language = language
+    if changes:
+        db.session.commit()
+        audit.record("user.profile_updated", user.email, {k: v[1] for k, v in changes.items()},
+                     actor=user.email)
+        _hook().user_updated(user=user, changes=changes)
+    return changes

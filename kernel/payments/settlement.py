@@ -38,10 +38,11 @@ def _checkout_provider(identifier: str) -> CheckoutProvider:
     return provider
 
 
-def start_topup(user, amount: int, provider_id: str, *, success_url: str, cancel_url: str,
-                charge: int | None = None, meta: dict | None = None) -> Payment:
+def start_topup(user, amount: int, provider_id: str, *, return_urls, charge: int | None = None,
+                meta: dict | None = None) -> Payment:
     """Create an open payment and its provider checkout; return it with ``checkout_url`` set.
 
+    ``return_urls(payment)`` gives the (success, cancel) URLs for the new payment.
     ``charge`` is what the customer pays when it differs from the credited ``amount``
     (a top-up discount).
     """
@@ -56,6 +57,7 @@ def start_topup(user, amount: int, provider_id: str, *, success_url: str, cancel
                       amount_refunded=0, meta=meta or {})
     db.session.add(payment)
     db.session.commit()
+    success_url, cancel_url = return_urls(payment)
     try:
         checkout = provider.create_checkout(payment=payment, success_url=success_url,
                                             cancel_url=cancel_url)
@@ -68,6 +70,22 @@ def start_topup(user, amount: int, provider_id: str, *, success_url: str, cancel
     audit.record("payment.started", str(payment.id), {"provider": provider.identifier,
                                                       "amount": payment.amount_charged})
     return payment
+
+
+def topup_terms(user, amount: int, form) -> tuple[int, int | None, dict]:
+    """(credit, charge or None, meta) for a top-up of ``amount``, after the plugins'
+    ``topup_adjustment`` (a voucher field on the form, say); raises PaymentError on a refusal."""
+    answer = current_app.extensions["pteroca"].pm.hook.topup_adjustment(user=user, amount=amount,
+                                                                        form=form)
+    if answer is None:
+        return amount, None, {}
+    if isinstance(answer, str):
+        raise PaymentError(answer)
+    credit = int(answer.get("credit", amount))
+    charge = int(answer.get("charge", amount))
+    if credit <= 0 or charge <= 0:
+        raise PaymentError("the amount must be more than zero")
+    return credit, charge, dict(answer.get("meta") or {})
 
 
 def settle(provider: str, external_id: str, status: SessionStatus, *, source: str) -> Payment | None:
@@ -121,6 +139,7 @@ def refresh(payment: Payment, *, source: str = "return") -> Payment:
     if payment.status != OPEN or not payment.external_id:
         return payment
     provider = _checkout_provider(payment.provider)
+    db.session.commit()  # never hold a database transaction (SQLite: the write lock) over HTTP
     try:
         status = provider.session_status(payment.external_id)
     except ProviderError as exc:
@@ -168,6 +187,7 @@ def refund(payment: Payment, amount: int, *, force: bool = False, actor: str | N
     provider = _checkout_provider(payment.provider)
     if not hasattr(provider, "refund"):
         raise PaymentError(f"{provider.display_name} does not support refunds from pteroca")
+    db.session.commit()  # never hold a database transaction (SQLite: the write lock) over HTTP
     try:
         refund_id = provider.refund(payment=payment, amount=amount)
     except ProviderError as exc:

@@ -25,6 +25,7 @@ HOOK_CAPABILITY: dict[str, str] = {
     "register_commands": "commands",
     "health_checks": "health",
     "register_payment_providers": "payments",
+    "topup_adjustment": "payments",
     "register_hookspecs": "hookspecs",
     "user_registered": "events",
     "user_logged_in": "events",

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
-                   request, send_from_directory, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from kernel import audit
-from kernel.accounts.services import AccountError, authenticate
+from kernel import audit, site_settings
+from kernel.accounts import twofactor
+from kernel.accounts.services import AccountError, authenticate, record_login
+from kernel.models import utcnow
 from kernel.web import shell
 
 bp = Blueprint("web", __name__)
@@ -19,6 +33,8 @@ bp = Blueprint("web", __name__)
 def landing():
     if current_user.is_authenticated:
         return redirect(url_for("web.dashboard"))
+    if not site_settings.get("landing_enabled"):
+        return redirect(url_for("web.login"))
     return render_template("landing/index.html")
 
 
@@ -29,29 +45,86 @@ def dashboard():
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+    if (target and not urlsplit(target).netloc and target.startswith("/")
+            and not target.startswith("//")):
         return target
     return url_for("web.dashboard")
+
+
+def _login_page(status: int = 200, **context):
+    context.setdefault("registration_open", site_settings.get("registration_enabled"))
+    return render_template("panel/login.html", **context), status
+
+
+PENDING_2FA = "pending_2fa"
+PENDING_2FA_SECONDS = 300
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        return render_template("panel/login.html")
+        if current_user.is_authenticated:
+            return redirect(url_for("web.dashboard"))
+        return _login_page()
+    email = request.form.get("email", "")
     try:
-        user = authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        user = authenticate(email, request.form.get("password", ""))
     except AccountError as exc:
         flash(str(exc), "error")
-        return render_template("panel/login.html", email=request.form.get("email", "")), 400
-    login_user(user, remember=bool(request.form.get("remember")))
-    audit.record("user.login", user.email, actor=user.email)
-    current_app.extensions["pteroca"].pm.hook.user_logged_in(user=user)
+        return _login_page(400, email=email)
+    remember = bool(request.form.get("remember"))
+    if user.has_2fa:
+        session[PENDING_2FA] = {"uid": user.id, "v": user.token_version or 0, "remember": remember,
+                                "next": request.args.get("next"), "at": utcnow().timestamp()}
+        return redirect(url_for("web.login_2fa"))
+    login_user(user, remember=remember)
+    record_login(user)
     return redirect(_safe_next(request.args.get("next")))
+
+
+def _pending_2fa_user():
+    from kernel.accounts.models import User
+    from kernel.extensions import db
+
+    pending = session.get(PENDING_2FA)
+    if not pending or utcnow().timestamp() - pending.get("at", 0) > PENDING_2FA_SECONDS:
+        return None, None
+    user = db.session.get(User, pending.get("uid"))
+    if user is None or (user.token_version or 0) != pending.get("v") or not user.is_active:
+        return None, None
+    return user, pending
+
+
+@bp.route("/login/2fa", methods=["GET", "POST"])
+def login_2fa():
+    user, pending = _pending_2fa_user()
+    if user is None:
+        session.pop(PENDING_2FA, None)
+        flash(_("Log in again: the sign-in step timed out."), "warning")
+        return redirect(url_for("web.login"))
+    if request.method == "GET":
+        return render_template("panel/login_2fa.html")
+    try:
+        method = twofactor.check_second_factor(user, request.form.get("code", ""))
+    except AccountError as exc:
+        flash(str(exc), "error")
+        return render_template("panel/login_2fa.html"), 400
+    session.pop(PENDING_2FA, None)
+    login_user(user, remember=bool(pending.get("remember")))
+    record_login(user, method=method)
+    if method == "recovery":
+        left = twofactor.unused_recovery_codes(user)
+        flash(_("You used a recovery code; %(n)d left. Create new ones on the account page "
+                "when you run low.", n=left), "warning")
+    return redirect(_safe_next(pending.get("next")))
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        audit.record("user.logout", current_user.email)
     logout_user()
+    flash(_("You are logged out."), "success")
     return redirect(url_for("web.login"))
 
 
@@ -71,10 +144,17 @@ def plugin_static(name: str, filename: str):
 
 @bp.get("/favicon.ico")
 def favicon():
-    return send_from_directory(current_app.config["THEME_STATIC"], "favicon.svg",
-                               mimetype="image/svg+xml", max_age=86400)
+    from kernel import themes
+
+    return themes.send_static("favicon.svg")
 
 
 @bp.get("/-/theme/<path:filename>")
 def theme_static(filename: str):
-    return send_from_directory(current_app.config["THEME_STATIC"], filename, max_age=3600)
+    from kernel import themes
+
+    return themes.send_static(filename)  # active theme, then default; versioned URLs cache long
+
+
+# The account pages attach their routes to ``bp``.
+from kernel.web import account_views, auth_views  # noqa: E402, F401

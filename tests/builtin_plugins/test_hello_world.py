@@ -227,3 +227,37 @@ def test_settings_override_by_environment(hello, monkeypatch):
     monkeypatch.setenv("PTEROCA_PLUGIN_HELLO_WORLD_GREETING", "Ahoy")
     page = login(hello, "cust@example.com").get("/plugins/hello_world/")
     assert "Ahoy from hello_world!" in page.text
+
+
+def test_hook_user_updated(hello):
+    client = login(hello, "cust@example.com")
+    assert client.post("/account/profile", data={"name": "Cusanus", "language": "pl"}
+                       ).status_code == 302
+    with hello.app_context():
+        entry = db.session.scalars(db.select(AuditLog).where(
+            AuditLog.action == "hello_world.saw_profile_update")).one()
+        assert entry.target == "cust@example.com"
+        assert entry.details == {"fields": ["language", "name"]}
+
+
+def test_hook_user_password_changed(hello):
+    client = login(hello, "cust@example.com")
+    response = client.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "an even better password",
+        "confirm": "an even better password"})
+    assert response.status_code == 302
+    assert "hello_world.saw_password_change" in audit_actions(hello)
+    with hello.app_context():
+        details = [a.details for a in db.session.scalars(db.select(AuditLog))]
+    assert "an even better password" not in json.dumps(details)
+
+
+def test_hook_before_email_send(hello, tmp_path):
+    from kernel.mail import send_email
+
+    box = tmp_path / "outbox"
+    hello.config["MAIL_URL"] = f"file://{box}"
+    with hello.test_request_context():
+        send_email("cust@example.com", "Hi", "email_changed", user={"name": "Cus"},
+                   old_email="a@x.test", new_email="b@x.test")
+    assert "X-Hello-World: Hello from hello_world" in box.read_text()

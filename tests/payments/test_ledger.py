@@ -74,8 +74,17 @@ def test_invariant_under_any_sequence(app, user_id, moves):
         assert ledger.invariant_violations() == []
 
 
-def test_concurrent_debits_never_overdraw(app, user_id):
+@pytest.fixture
+def any_db_app(instance, database_url):
+    from kernel.testing import build_app
+
+    return build_app(instance, **({"DATABASE_URL": database_url} if database_url else {}))
+
+
+def test_concurrent_debits_never_overdraw(any_db_app):
+    app = any_db_app
     with app.app_context():
+        user_id = create_user("racer@example.com", "racer-password-1").id
         ledger.credit(user_id, 1000, "topup", "seed")
     results = []
 

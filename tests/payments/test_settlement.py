@@ -20,7 +20,7 @@ def payer():
 
 
 def start(amount=1500, **kwargs):
-    return start_topup(payer(), amount, "testpay", success_url="http://x/ok", cancel_url="http://x/no",
+    return start_topup(payer(), amount, "testpay", return_urls=lambda p: ("http://x/ok", "http://x/no"),
                        **kwargs)
 
 
@@ -113,5 +113,5 @@ def test_refund_the_balance_cannot_cover_needs_force(pay_app, testpay):
 def test_unknown_provider_is_refused(pay_app):
     with pay_app.app_context():
         with pytest.raises(PaymentError, match="not available"):
-            start_topup(payer(), 100, "nope", success_url="x", cancel_url="y")
+            start_topup(payer(), 100, "nope", return_urls=lambda p: ("x", "y"))
         assert db.session.scalar(db.select(db.func.count(Payment.id))) == 0

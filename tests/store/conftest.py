@@ -68,9 +68,16 @@ START = datetime(2026, 1, 1, 12, 0, 0)
 
 
 @pytest.fixture
-def store_app(tmp_path):
+def store_db():
+    """The database URL for ``store_app`` (None: SQLite); concurrency tests override it."""
+    return None
+
+
+@pytest.fixture
+def store_app(tmp_path, store_db):
     instance = tmp_path / "instance"
-    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log")
+    extra = {"DATABASE_URL": store_db} if store_db else {}
+    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)
     write_plugin(instance / "plugins", "recorder", RECORDER, capabilities=["register_provisioners"],
                  requires={"store": ">=1.0"})
     from kernel.cli import main

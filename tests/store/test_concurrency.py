@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import threading
+
+import pytest
 from datetime import timedelta
 
 from kernel import clock
 from kernel.extensions import db
 from kernel.payments import ledger
 from tests.store.conftest import make_customer, make_product
+
+
+@pytest.fixture
+def store_db(database_url):
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return database_url
 
 
 def run_threads(app, count, target):

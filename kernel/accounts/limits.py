@@ -1,0 +1,44 @@
+"""Rate limits (Flask-Limiter) on login, the second factor, password reset and registration.
+
+Each app gets its own limiter: the hot swap builds new apps, and tests build many.
+Storage is Redis when ``PTEROCA_REDIS_URL`` is set (shared by every web process),
+memory otherwise. The limits are config keys, so deployments and tests can change them.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# config key -> (default, endpoints it guards). Only POST requests count.
+LIMITS = {
+    "RATELIMIT_LOGIN": ("10 per minute;100 per hour", ("web.login", "web.login_2fa")),
+    "RATELIMIT_RESET": ("5 per minute;30 per hour", ("web.forgot_password",)),
+    "RATELIMIT_REGISTER": ("5 per minute;30 per hour", ("web.register",)),
+}
+
+
+def init_limits(app: Flask) -> Limiter:
+    storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
+    # A Redis outage must not lock everybody out: fall back to memory and log it.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    limiter = Limiter(get_remote_address, storage_uri=storage, default_limits=[],
+                      key_prefix="pteroca", strategy="fixed-window",
+                      in_memory_fallback_enabled=storage != "memory://")
+    limiter.init_app(app)
+    for key, (default, endpoints) in LIMITS.items():
+        limit = app.config.setdefault(key, default)
+        for endpoint in endpoints:
+            view = app.view_functions.get(endpoint)
+            if view is not None:
+                app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(view)
+    app.extensions["pteroca_limiter"] = limiter
+
+    @app.errorhandler(429)
+    def _too_many(exc):
+        return render_template("errors/error.html", code=429, message=_(
+            "Too many attempts. Wait a minute and try again.")), 429
+
+    return limiter

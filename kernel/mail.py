@@ -1,0 +1,121 @@
+"""Outgoing email: theme templates, the ``before_email_send`` hook, a transport, the email log.
+
+``send_email`` never raises for a delivery problem: the failure is logged and
+recorded in the email log, and the user's action goes on. The transport comes
+from ``PTEROCA_MAIL_URL``:
+
+- ``console://`` (default): the message is written to the application log;
+- ``file:///path/to/mbox``: messages are appended to the file;
+- ``smtp://user:pass@host:port`` (plain, port 25), ``smtp+starttls://...`` (STARTTLS,
+  port 587), ``smtps://...`` (TLS from the start, port 465).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+from flask import current_app, render_template
+from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.extensions import db
+from kernel.models import utcnow
+
+SMTP_TIMEOUT = 15
+
+
+class EmailLog(db.Model):
+    """Every message the panel tried to send, with its outcome."""
+
+    __tablename__ = "email_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    recipient: Mapped[str] = mapped_column(String(255), index=True)
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    template: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | failed
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class MailError(Exception):
+    """The mail transport is misconfigured or refused the message."""
+
+
+def build_message(to: str, subject: str, template: str, **context) -> EmailMessage:
+    """Render ``email/<template>.txt`` (and ``.html`` when the theme has it) into a message."""
+    from kernel import site_settings
+
+    context.setdefault("site_name", site_settings.get("site_name"))
+    context.setdefault("base_url", current_app.config.get("BASE_URL", "").rstrip("/"))
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = formataddr((site_settings.get("mail_from_name") or "",
+                                  site_settings.get("mail_from")))
+    message["To"] = to
+    message["Message-ID"] = make_msgid(domain=str(site_settings.get("mail_from")).rsplit("@")[-1])
+    message.set_content(render_template(f"email/{template}.txt", **context))
+    try:
+        html = render_template(f"email/{template}.html", **context)
+    except jinja2.TemplateNotFound:
+        html = None
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def deliver(message: EmailMessage, url: str) -> None:
+    """Hand ``message`` to the transport named by ``url``; raise on failure."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "console":
+        current_app.logger.info("email (console transport):\n%s", message.as_string())
+        return
+    if scheme == "file":
+        path = Path(unquote(parts.path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(message.as_string() + "\n\n")
+        return
+    if scheme not in ("smtp", "smtps", "smtp+starttls"):
+        raise MailError(f"unknown mail transport {scheme!r} in PTEROCA_MAIL_URL")
+    host = parts.hostname or "localhost"
+    default_port = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}[scheme]
+    port = parts.port or default_port
+    if scheme == "smtps":
+        client = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT,
+                                  context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
+    with client:
+        if scheme == "smtp+starttls":
+            client.starttls(context=ssl.create_default_context())
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.send_message(message)
+
+
+def send_email(to: str, subject: str, template: str, **context) -> EmailLog:
+    """Render, let plugins adjust (``before_email_send``), deliver and log one message.
+
+    Never raises for a delivery problem; the returned log entry says ``sent`` or ``failed``.
+    """
+    entry = EmailLog(recipient=to, subject=str(subject), template=template, status="sent", error="")
+    try:
+        message = build_message(to, str(subject), template, **context)
+        current_app.extensions["pteroca"].pm.hook.before_email_send(message=message)
+        entry.subject = str(message["Subject"] or "")[:255]
+        deliver(message, current_app.config.get("MAIL_URL") or "console://")
+    except Exception as exc:  # noqa: BLE001 - mail trouble must never break the user's action
+        current_app.logger.warning("sending %r to %s failed: %s: %s", template, to,
+                                   type(exc).__name__, exc)
+        entry.status, entry.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+    db.session.add(entry)
+    db.session.commit()
+    return entry
