@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
 from kernel import hookimpl
+
+STORE_PAGES = ("store", "servers")  # blueprints whose pages load the store's assets
 
 
 @hookimpl
@@ -35,3 +41,83 @@ def register_cron_tasks():
         CronTask("store.cleanup", "30 3 * * *", sweep.run_cleanup,
                  "Delete servers left suspended for non-payment; warn before"),
     ]
+
+
+@hookimpl
+def register_blueprints(app):
+    from builtin_plugins.store.views import bp as store
+    from builtin_plugins.store.views_servers import bp as servers
+
+    return [store, servers]
+
+
+@hookimpl
+def register_admin_views(admin):
+    from builtin_plugins.store.admin_catalog import CategoryAdmin, ProductsView
+    from builtin_plugins.store.admin_servers import ServersView
+    from builtin_plugins.store.admin_vouchers import VoucherAdmin, VoucherUsageAdmin
+
+    return [CategoryAdmin(), ProductsView(), ServersView(), VoucherAdmin(), VoucherUsageAdmin()]
+
+
+@hookimpl
+def client_menu_items(user):
+    return [{"label": _("Servers"), "url": url_for("servers.index"), "order": 10},
+            {"label": _("Store"), "url": url_for("store.store_index"), "order": 15}]
+
+
+@hookimpl
+def dashboard_widgets(user):
+    from builtin_plugins.store.views_servers import widget_html
+
+    return [{"title": _("My servers"), "order": 20, "html": Markup(widget_html(user))}]
+
+
+@hookimpl
+def server_tabs(service, user):
+    return [{"id": "overview", "label": _("Overview"), "order": 0,
+             "url": url_for("servers.show", service_id=service.id)},
+            {"id": "settings", "label": _("Settings"), "order": 900,
+             "url": url_for("servers.settings", service_id=service.id)}]
+
+
+@hookimpl
+def template_slots(slot, context):
+    from builtin_plugins.store import views
+
+    if slot == "wallet_topup_form":
+        return Markup(views.topup_voucher_field(context.get("user")))
+    if slot == "wallet_aside":
+        return Markup(views.redeem_box(context.get("user")))
+    if slot == "landing":
+        return Markup(views.landing_products())
+    return None
+
+
+@hookimpl
+def extra_css_urls(request):
+    if request.blueprint in STORE_PAGES or request.endpoint in ("web.dashboard", "web.landing"):
+        return [url_for("web.plugin_static", name="store", filename="store.css")]
+    return []
+
+
+@hookimpl
+def extra_js_urls(request):
+    if request.blueprint == "store":
+        return [url_for("web.plugin_static", name="store", filename="store.js")]
+    return []
+
+
+@hookimpl
+def topup_adjustment(user, amount, form):
+    from builtin_plugins.store.topups import adjustment
+    from kernel import site_settings
+
+    return adjustment(user, amount, form.get("voucher", ""), site_settings.get("currency"))
+
+
+@hookimpl
+def payment_settled(payment):
+    from builtin_plugins.store.topups import record_settled
+
+    record_settled(payment)

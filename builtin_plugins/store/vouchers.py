@@ -55,7 +55,11 @@ def discounted(voucher: Voucher, amount: int) -> tuple[int, int]:
 
 
 def record_use(voucher: Voucher, user, reference: str, amount: int) -> None:
-    """Count one use inside the caller's transaction; refuses when the last use was taken."""
+    """Count one use inside the caller's transaction; refuses when the last use was taken or
+    this customer already used a once-per-user code (the voucher row is locked by ``find``)."""
+    if voucher.once_per_user and db.session.scalar(db.select(VoucherUsage.id).where(
+            VoucherUsage.voucher_id == voucher.id, VoucherUsage.user_id == user.id).limit(1)):
+        raise VoucherError(f"you have already used the code {voucher.code!r}")
     guard = update(Voucher).where(Voucher.id == voucher.id)
     if voucher.max_uses is not None:
         guard = guard.where(Voucher.uses < voucher.max_uses)

@@ -1,4 +1,4 @@
-"""hello_world's topup_adjustment: a top-up below the configured floor is refused with its reason."""
+"""hello_world's topup_adjustment: a top-up below the configured floor is refused, with why."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def test_hook_topup_adjustment(app, plugins_dir, cli, fresh, monkeypatch):
     with app.app_context():
         create_user("cust@example.com", PASSWORD, name="Cus")
     client = app.test_client()
-    assert client.post("/login", data={"email": "cust@example.com", "password": PASSWORD}).status_code == 302
+    logged_in = client.post("/login", data={"email": "cust@example.com", "password": PASSWORD})
+    assert logged_in.status_code == 302
     refused = client.post("/wallet/topup", data={"amount": "4.99", "provider": "testpay"})
     assert refused.status_code == 400 and "refuses top-ups below 500 minor units" in refused.text
     with app.app_context():

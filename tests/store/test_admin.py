@@ -7,11 +7,19 @@ import pytest
 from kernel.accounts.services import create_user
 from kernel.extensions import db
 from kernel.payments import ledger
-from builtin_plugins.store.models import Category, Product, Service, Voucher
 from tests.helpers import write_plugin
 from tests.store.conftest import buy, make_customer, make_product
 
 ADMIN_PASSWORD = "admin-password-1"
+
+
+def store_models():
+    """The store's models as loaded now: the plugin loader may import the package afresh, so
+    a class imported once at module level can be stale."""
+    from builtin_plugins.store import models
+
+    return models
+
 
 SCHEMA_PROVISIONER = '''
 from kernel import hookimpl
@@ -95,7 +103,8 @@ def test_store_admin_needs_store_manage(admin_app):
     customer = client_for(admin_app, "buyer@example.com", "buyer-password-1")
     support = client_for(admin_app, "support@example.com")
     for url in ("/admin/store/products/", "/admin/store/servers/", "/admin/store/vouchers/",
-                "/admin/store/categories/", "/admin/store/voucher-uses/", "/admin/store/servers/new"):
+                "/admin/store/categories/", "/admin/store/voucher-uses/",
+                "/admin/store/servers/new"):
         response = anonymous.get(url)
         assert response.status_code == 302 and "/login" in response.location
         assert customer.get(url).status_code == 403
@@ -103,7 +112,7 @@ def test_store_admin_needs_store_manage(admin_app):
         assert admin.get(url).status_code == 200
     assert customer.post("/admin/store/products/new", data=PRODUCT_FORM).status_code == 403
     with admin_app.app_context():
-        assert db.session.scalar(db.select(db.func.count(Product.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(store_models().Product.id))) == 0
 
 
 def test_product_create_with_provisioner_settings_then_edit(admin_app):
@@ -120,11 +129,11 @@ def test_product_create_with_provisioner_settings_then_edit(admin_app):
     bad_slug = client.post("/admin/store/products/new", data={**PRODUCT_FORM, "slug": "Not A Slug"})
     assert bad_slug.status_code == 400 and "lowercase letters" in bad_slug.text
     with admin_app.app_context():
-        assert db.session.scalar(db.select(db.func.count(Product.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(store_models().Product.id))) == 0
     created = client.post("/admin/store/products/new", data=PRODUCT_FORM)
     assert created.status_code == 303
     with admin_app.app_context():
-        product = db.session.scalar(db.select(Product))
+        product = db.session.scalar(db.select(store_models().Product))
         assert product.provisioner_settings == {"node": 3, "egg": "vanilla", "api_key": "s3cret"}
         assert product.resources == {"memory_mb": 4096} and product.active
         product_id = product.id
@@ -142,7 +151,7 @@ def test_product_create_with_provisioner_settings_then_edit(admin_app):
                         data={**PRODUCT_FORM, "ps_api_key": "", "name": "Paper 4 GB"})
     assert saved.status_code == 303
     with admin_app.app_context():
-        product = db.session.get(Product, product_id)
+        product = db.session.get(store_models().Product, product_id)
         assert product.name == "Paper 4 GB" and product.provisioner_settings["api_key"] == "s3cret"
         assert [p.price for p in product.plans] == [750]
     assert "7.50 USD" in admin_app.test_client().get("/store/product/paper-4gb").text
@@ -182,6 +191,7 @@ def test_copy_product(admin_app):
     second = client.post(f"/admin/store/products/{product_id}/copy")
     assert first.status_code == second.status_code == 303
     with admin_app.app_context():
+        Product = store_models().Product
         copies = list(db.session.scalars(db.select(Product).where(Product.id != product_id)
                                          .order_by(Product.id)))
         assert [c.slug for c in copies] == ["mc-small-copy", "mc-small-copy-2"]
@@ -198,7 +208,7 @@ def test_category_crud_and_slug_rules(admin_app):
                                                                   "priority": "0"})
     assert "is reserved" in reserved.text
     with admin_app.app_context():
-        assert [c.slug for c in db.session.scalars(db.select(Category))] == ["games"]
+        assert [c.slug for c in db.session.scalars(db.select(store_models().Category))] == ["games"]
     assert "Games" in admin_app.test_client().get("/store/games").text
 
 
@@ -206,6 +216,7 @@ def _service(app, **kwargs):
     with app.app_context():
         from kernel.accounts.models import User
 
+        Product = store_models().Product
         product = db.session.scalar(db.select(Product).where(Product.slug == "mc-small")) \
             or make_product("mc-small")
         return buy(db.session.get(User, 2), product, **kwargs).id
@@ -229,11 +240,11 @@ def test_manual_suspension_from_the_admin_survives_a_renewal(admin_app, recorder
     assert customer.post(f"/servers/{service_id}/renew",
                          data={"expires": expires, "action": "pay"}).status_code == 303
     with admin_app.app_context():
-        service = db.session.get(Service, service_id)
+        service = db.session.get(store_models().Service, service_id)
         assert service.state == "suspended" and service.suspension == "manual"
     assert client.post(f"/admin/store/servers/{service_id}/unsuspend").status_code == 303
     with admin_app.app_context():
-        assert db.session.get(Service, service_id).state == "active"
+        assert db.session.get(store_models().Service, service_id).state == "active"
     assert ("suspend", service_id) in recorder.CALLS and ("unsuspend", service_id) in recorder.CALLS
 
 
@@ -242,14 +253,14 @@ def test_retry_failed_provisioning_charges_again(admin_app, recorder):
     service_id = _service(admin_app)
     client = client_for(admin_app)
     with admin_app.app_context():
-        assert db.session.get(Service, service_id).state == "provisioning_failed"
+        assert db.session.get(store_models().Service, service_id).state == "provisioning_failed"
         assert ledger.balance(2) == 5000  # refunded
     failed = client.post(f"/admin/store/servers/{service_id}/retry", data={"charge": "1"})
     assert failed.status_code == 400 and "provisioning failed again: node full" in failed.text
     done = client.post(f"/admin/store/servers/{service_id}/retry", data={"charge": "1"})
     assert done.status_code == 303
     with admin_app.app_context():
-        assert db.session.get(Service, service_id).state == "active"
+        assert db.session.get(store_models().Service, service_id).state == "active"
         assert ledger.balance(2) == 4000 == ledger.ledger_sum(2)
 
 
@@ -258,7 +269,7 @@ def test_retry_without_charging(admin_app, recorder):
     service_id = _service(admin_app)
     client_for(admin_app).post(f"/admin/store/servers/{service_id}/retry", data={})
     with admin_app.app_context():
-        assert db.session.get(Service, service_id).state == "active"
+        assert db.session.get(store_models().Service, service_id).state == "active"
         assert ledger.balance(2) == 5000
 
 
@@ -271,7 +282,7 @@ def test_edit_expiry_and_delete(admin_app, recorder):
     assert bad.status_code == 400 and "is not a date" in bad.text
     assert client.post(f"/admin/store/servers/{service_id}/delete").status_code == 303
     with admin_app.app_context():
-        service = db.session.get(Service, service_id)
+        service = db.session.get(store_models().Service, service_id)
         assert service.state == "terminated" and service.expires_at.year == 2027
     assert ("terminate", service_id) in recorder.CALLS
     again = client.post(f"/admin/store/servers/{service_id}/suspend")
@@ -294,10 +305,11 @@ def test_create_a_server_for_a_customer(admin_app, recorder):
                                                             "plan": plan_id, "name": "x"})
     assert nobody.status_code == 400 and "no account with the email" in nobody.text
     with admin_app.app_context():
-        names = {s.name: s.state for s in db.session.scalars(db.select(Service))}
+        names = {s.name: s.state for s in db.session.scalars(db.select(store_models().Service))}
         assert names == {"Gift": "active", "Paid": "active"}
         assert ledger.balance(2) == 4000
-    assert "Gift" in client_for(admin_app, "buyer@example.com", "buyer-password-1").get("/servers").text
+    customer = client_for(admin_app, "buyer@example.com", "buyer-password-1")
+    assert "Gift" in customer.get("/servers").text
 
 
 def test_voucher_crud(admin_app):
@@ -306,14 +318,14 @@ def test_voucher_crud(admin_app):
                                                             "value": "5.00", "once_per_user": "y",
                                                             "min_amount": "0", "active": "y"})
     assert made.status_code == 302
-    bad = client.post("/admin/store/vouchers/new/", data={"code": "OFF", "kind": "purchase_discount",
-                                                           "value": "150", "min_amount": "0"})
+    bad = client.post("/admin/store/vouchers/new/", data={
+        "code": "OFF", "kind": "purchase_discount", "value": "150", "min_amount": "0"})
     assert "a discount is a whole percent from 1 to 100" in bad.text
     dup = client.post("/admin/store/vouchers/new/", data={"code": "Gift5", "kind": "balance",
                                                            "value": "1", "min_amount": "0"})
     assert "exists already" in dup.text
     with admin_app.app_context():
-        voucher = db.session.scalar(db.select(Voucher))
+        voucher = db.session.scalar(db.select(store_models().Voucher))
         assert (voucher.code, voucher.value) == ("GIFT5", 500)
     listing = client.get("/admin/store/vouchers/")
     assert "GIFT5" in listing.text and "5.00 USD" in listing.text
@@ -342,4 +354,4 @@ def test_checkout_shows_and_stores_the_provisioners_choices(admin_app):
         "token": token, "plan": plan_id, "name": "P", "opt_version": "1.20"})
     assert done.status_code == 303
     with admin_app.app_context():
-        assert db.session.scalar(db.select(Service)).options["version"] == "1.20"
+        assert db.session.scalar(db.select(store_models().Service)).options["version"] == "1.20"

@@ -166,3 +166,18 @@ def test_lifecycle_sweep_twice_processes_each_server_once(store_app, ctx, record
     first, second = sweep.run_lifecycle(), sweep.run_lifecycle()
     assert sorted(first.suspended) == ids and second.processed == 0
     assert [c for c in recorder.CALLS if c[0] == "suspend"] == [("suspend", i) for i in ids]
+
+
+def test_once_per_user_voucher_is_refused_the_second_time(store_app, ctx, recorder):
+    from builtin_plugins.store.models import Voucher
+
+    db.session.add(Voucher(code="HALF", kind="purchase_discount", value=50, once_per_user=True,
+                           min_amount=0, active=True, uses=0))
+    db.session.commit()
+    user = make_customer(balance=5000)
+    product = make_product(price=1000)
+    buy(user, product, voucher="half")
+    assert ledger.balance(user.id) == 4500
+    with pytest.raises(StoreError, match="already used the code"):
+        buy(user, product, voucher="HALF")
+    assert ledger.balance(user.id) == 4500

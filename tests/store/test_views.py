@@ -8,10 +8,17 @@ import pytest
 
 from kernel.extensions import db
 from kernel.payments import ledger
-from builtin_plugins.store.models import Category, Service, Voucher
 from tests.store.conftest import buy, make_customer, make_product
 
 PASSWORD = "buyer-password-1"
+
+
+def store_models():
+    """The store's models as loaded now: the plugin loader may import the package afresh, so
+    a class imported once at module level can be stale."""
+    from builtin_plugins.store import models
+
+    return models
 
 
 def login(app, email="buyer@example.com"):
@@ -34,14 +41,15 @@ def plan_id(app, slug="mc-small") -> int:
 
 def count_services(app) -> int:
     with app.app_context():
-        return db.session.scalar(db.select(db.func.count(Service.id)))
+        return db.session.scalar(db.select(db.func.count(store_models().Service.id)))
 
 
 @pytest.fixture
 def shop(store_app, recorder):
     """A category with a featured product, another product outside it, a customer with 50.00."""
     with store_app.app_context():
-        category = Category(name="Minecraft", slug="minecraft", description="Blocks", priority=1)
+        category = store_models().Category(name="Minecraft", slug="minecraft",
+                                           description="Blocks", priority=1)
         db.session.add(category)
         small = make_product("mc-small", price=1000)
         small.category, small.featured = category, True
@@ -91,7 +99,7 @@ def test_checkout_buys_and_redirects_to_the_server_page(shop, recorder):
     assert server.status_code == 200 and "Survival" in server.text and "Running" in server.text
     assert "is on its way" in server.text
     with shop.app_context():
-        service = db.session.get(Service, service_id)
+        service = db.session.get(store_models().Service, service_id)
         assert service.state == "active" and service.auto_renew
         assert ledger.balance(service.user_id) == 4000
     assert ("create", service_id) in recorder.CALLS
@@ -136,7 +144,7 @@ def test_bad_name_and_plan_are_400(shop):
 
 def test_quote_endpoint_and_voucher_at_checkout(shop):
     with shop.app_context():
-        db.session.add(Voucher(code="HALF", kind="purchase_discount", value=50))
+        db.session.add(store_models().Voucher(code="HALF", kind="purchase_discount", value=50))
         db.session.commit()
     anonymous = shop.test_client()
     body = {"product": "mc-small", "plan": plan_id(shop)}
@@ -155,7 +163,7 @@ def test_quote_endpoint_and_voucher_at_checkout(shop):
     assert response.status_code == 303
     with shop.app_context():
         assert ledger.balance(1) == 4500
-        assert db.session.scalar(db.select(Voucher)).uses == 1
+        assert db.session.scalar(db.select(store_models().Voucher)).uses == 1
     again = client.post("/store/quote", json={**body, "voucher": "HALF"})
     assert "already used" in again.get_json()["error"]
 
@@ -175,7 +183,7 @@ def test_slot_plans_are_priced_per_slot(store_app, recorder):
         "token": token, "plan": plan, "slots": "10", "name": "Ten"}).status_code == 303
     with store_app.app_context():
         assert ledger.balance(1) == 8000
-        assert db.session.scalar(db.select(Service)).slots == 10
+        assert db.session.scalar(db.select(store_models().Service)).slots == 10
 
 
 def test_servers_list_shows_state_expiry_and_notices(shop, recorder):
@@ -215,11 +223,11 @@ def test_another_customers_server_is_404_everywhere(shop):
         assert owner_client.get(f"/servers/{service_id}{suffix}").status_code == 200
         assert intruder.get(f"/servers/{service_id}{suffix}").status_code == 404
     for suffix in posts:
-        response = intruder.post(f"/servers/{service_id}{suffix}", data={"name": "mine", "enabled": "1",
-                                                                         "action": "pay"})
+        response = intruder.post(f"/servers/{service_id}{suffix}",
+                                 data={"name": "mine", "enabled": "1", "action": "pay"})
         assert response.status_code == 404
     with shop.app_context():
-        service = db.session.get(Service, service_id)
+        service = db.session.get(store_models().Service, service_id)
         assert service.name == "My server" and not service.auto_renew
         assert ledger.balance(1) == 5000
 
@@ -236,9 +244,10 @@ def test_settings_tab_renames_and_toggles_auto_renew(shop):
     assert client.post(f"/servers/{service_id}/rename", data={"name": "Renamed"}).status_code == 303
     bad = client.post(f"/servers/{service_id}/rename", data={"name": ""})
     assert bad.status_code == 400 and "give the server a name" in bad.text
-    assert client.post(f"/servers/{service_id}/auto-renew", data={"enabled": "1"}).status_code == 303
+    switched = client.post(f"/servers/{service_id}/auto-renew", data={"enabled": "1"})
+    assert switched.status_code == 303
     with shop.app_context():
-        service = db.session.get(Service, service_id)
+        service = db.session.get(store_models().Service, service_id)
         assert service.name == "Renamed" and service.auto_renew
 
 
@@ -262,7 +271,8 @@ def test_renew_page_renews_once_per_click(shop):
     with shop.app_context():
         from datetime import timedelta
 
-        assert db.session.get(Service, service_id).expires_at == old + timedelta(days=30)
+        service = db.session.get(store_models().Service, service_id)
+        assert service.expires_at == old + timedelta(days=30)
         assert ledger.balance(1) == 3000
 
 
@@ -277,7 +287,8 @@ def test_renew_with_a_short_balance_links_to_the_wallet(shop):
     page = client.get(f"/servers/{service_id}/renew")
     assert "is 20.00 USD short" in page.text and "Top up first" in page.text
     expires = re.search(r'name="expires" value="([^"]+)"', page.text).group(1)
-    refused = client.post(f"/servers/{service_id}/renew", data={"expires": expires, "action": "pay"})
+    refused = client.post(f"/servers/{service_id}/renew",
+                          data={"expires": expires, "action": "pay"})
     assert refused.status_code == 400 and "your balance is too low to renew" in refused.text
 
 
@@ -286,16 +297,16 @@ def test_renew_with_a_voucher_preview_then_pay(shop):
         from builtin_plugins.store.catalog import product_by_slug
         from kernel.accounts.models import User
 
-        db.session.add(Voucher(code="RENEW10", kind="purchase_discount", value=10))
+        db.session.add(store_models().Voucher(code="RENEW10", kind="purchase_discount", value=10))
         service_id = buy(db.session.get(User, 1), product_by_slug("mc-small")).id
     client = login(shop)
     page = client.get(f"/servers/{service_id}/renew")
     expires = re.search(r'name="expires" value="([^"]+)"', page.text).group(1)
-    preview = client.post(f"/servers/{service_id}/renew", data={"expires": expires, "action": "preview",
-                                                                "voucher": "RENEW10"})
-    assert preview.status_code == 200 and "- 1.00 USD" in preview.text and "Pay 9.00 USD" in preview.text
-    wrong = client.post(f"/servers/{service_id}/renew", data={"expires": expires, "action": "preview",
-                                                              "voucher": "WRONG"})
+    url = f"/servers/{service_id}/renew"
+    preview = client.post(url, data={"expires": expires, "action": "preview", "voucher": "RENEW10"})
+    assert preview.status_code == 200 and "- 1.00 USD" in preview.text
+    assert "Pay 9.00 USD" in preview.text
+    wrong = client.post(url, data={"expires": expires, "action": "preview", "voucher": "WRONG"})
     assert "is not valid" in wrong.text
     paid = client.post(f"/servers/{service_id}/renew", data={"expires": expires, "action": "pay",
                                                              "voucher": "RENEW10"})
@@ -307,3 +318,45 @@ def test_renew_with_a_voucher_preview_then_pay(shop):
 def test_menu_items(shop):
     page = login(shop).get("/dashboard")
     assert 'href="/servers"' in page.text and ">Servers<" in page.text and ">Store<" in page.text
+
+
+VETO = '''
+from kernel import hookimpl
+
+
+@hookimpl
+def veto_purchase(user, product, plan):
+    return "orders are paused for maintenance" if product.slug == "rust-big" else None
+
+
+@hookimpl
+def veto_renewal(service, user):
+    return "renewals are paused for maintenance"
+'''
+
+
+def test_veto_reasons_reach_the_customer(shop):
+    from kernel.cli import main
+    from kernel.testing import rebuild
+    from tests.helpers import write_plugin
+
+    write_plugin(shop.config["PLUGINS_DIR"], "pause", VETO, requires={"store": ">=1.0"},
+                 capabilities=["veto_purchase", "veto_renewal"])
+    enabled = rebuild(shop).test_cli_runner().invoke(main, ["plugin", "enable", "pause"])
+    assert enabled.exit_code == 0, enabled.output
+    app = rebuild(shop)
+    client = login(app)
+    token = token_of(client.get("/store/product/rust-big/checkout"))
+    refused = client.post("/store/product/rust-big/checkout",
+                          data={"token": token, "plan": plan_id(app, "rust-big"), "name": "x"})
+    assert refused.status_code == 400 and "orders are paused for maintenance" in refused.text
+    token = token_of(client.get("/store/product/mc-small/checkout"))
+    bought = client.post("/store/product/mc-small/checkout",
+                         data={"token": token, "plan": plan_id(app), "name": "ok"})
+    assert bought.status_code == 303
+    renew = client.get(bought.location + "/renew")
+    expires = re.search(r'name="expires" value="([^"]+)"', renew.text).group(1)
+    no = client.post(bought.location + "/renew", data={"expires": expires, "action": "pay"})
+    assert no.status_code == 400 and "renewals are paused for maintenance" in no.text
+    with app.app_context():
+        assert ledger.balance(1) == 4000

@@ -9,11 +9,18 @@ from kernel.payments import ledger
 from kernel.payments.models import Payment
 from kernel.payments.providers import PAID, SessionStatus
 from kernel.payments.settlement import settle
-from builtin_plugins.store.models import Voucher, VoucherUsage
 from tests.helpers import write_plugin
 from tests.payments.conftest import TESTPAY
 from tests.store.conftest import make_customer
 from tests.store.test_views import login
+
+
+def store_models():
+    """The store's models as loaded now: the plugin loader may import the package afresh, so
+    a class imported once at module level can be stale."""
+    from builtin_plugins.store import models
+
+    return models
 
 
 @pytest.fixture
@@ -27,8 +34,10 @@ def wallet_app(store_app):
     app = rebuild(store_app)
     with app.app_context():
         make_customer()
-        db.session.add_all([Voucher(code="GIFT5", kind="balance", value=500),
-                            Voucher(code="TOPUP20", kind="topup_discount", value=20, min_amount=1000)])
+        db.session.add_all([
+            store_models().Voucher(code="GIFT5", kind="balance", value=500),
+            store_models().Voucher(code="TOPUP20", kind="topup_discount", value=20,
+                                   min_amount=1000)])
         db.session.commit()
     return app
 
@@ -53,17 +62,19 @@ def test_top_up_discount_lowers_the_charge_and_counts_when_paid(wallet_app):
     assert 'name="voucher"' in client.get("/wallet").text  # the store's field in the top-up form
     too_small = client.post("/wallet/topup", data={"amount": "5.00", "provider": "testpay",
                                                    "voucher": "TOPUP20"})
-    assert too_small.status_code == 400 and "needs an amount of at least 10.00 USD" in too_small.text
+    assert too_small.status_code == 400
+    assert "needs an amount of at least 10.00 USD" in too_small.text
     started = client.post("/wallet/topup", data={"amount": "20.00", "provider": "testpay",
                                                  "voucher": "topup20"})
     assert started.status_code == 303
     with wallet_app.app_context():
         payment = db.session.scalar(db.select(Payment))
         assert (payment.amount_charged, payment.amount_credited) == (1600, 2000)
+        Voucher = store_models().Voucher
         assert db.session.scalar(db.select(Voucher).where(Voucher.code == "TOPUP20")).uses == 0
         settle("testpay", payment.external_id, SessionStatus(PAID, 1600, "USD"), source="test")
         assert ledger.balance(1) == 2000
-        usage = db.session.scalar(db.select(VoucherUsage))
+        usage = db.session.scalar(db.select(store_models().VoucherUsage))
         assert usage.reference == f"payment:{payment.id}" and usage.amount == 400
     used = client.post("/wallet/topup", data={"amount": "20.00", "provider": "testpay",
                                               "voucher": "TOPUP20"})

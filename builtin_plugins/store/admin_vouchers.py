@@ -1,0 +1,123 @@
+"""Admin: vouchers CRUD and the read-only list of their uses."""
+
+from __future__ import annotations
+
+from flask_admin.contrib.sqla import ModelView
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, ValidationError
+
+from builtin_plugins.store.models import Voucher, VoucherUsage
+from builtin_plugins.store.vouchers import BALANCE, KINDS, TOPUP_DISCOUNT
+from kernel import db, site_settings
+from kernel.admin.base import PermissionMixin
+from kernel.payments.money import MoneyError, format_amount, parse_amount, to_decimal_string
+
+PERMISSION = "store.manage"
+KIND_LABELS = {"balance": "Balance credit", "topup_discount": "Top-up discount (%)",
+               "purchase_discount": "Purchase/renewal discount (%)"}
+
+
+def _value(view, context, model, name):
+    if model.kind == BALANCE:
+        return format_amount(model.value, site_settings.get("currency"))
+    return f"{model.value}%"
+
+
+def _uses(view, context, model, name):
+    return f"{model.uses} / {model.max_uses}" if model.max_uses is not None else str(model.uses)
+
+
+class VoucherAdmin(PermissionMixin, ModelView):
+    permission = PERMISSION
+    can_view_details = False
+    can_export = False
+    column_list = ("code", "kind", "value", "uses", "once_per_user", "new_accounts_days",
+                   "min_amount", "expires_at", "active")
+    column_labels = {"new_accounts_days": "New accounts (days)",
+                     "min_amount": "Minimum (minor units)"}
+    column_formatters = {"value": _value, "uses": _uses}
+    column_filters = ("kind", "active")
+    column_searchable_list = ("code",)
+    column_default_sort = ("id", True)
+    form_columns = ("code", "kind", "value", "max_uses", "once_per_user", "new_accounts_days",
+                    "min_amount", "expires_at", "active")
+    form_overrides = {"kind": SelectField, "value": StringField}
+    form_args = {
+        "code": {"validators": [DataRequired()]},
+        "kind": {"choices": [(k, KIND_LABELS[k]) for k in KINDS]},
+        "value": {"validators": [DataRequired()],
+                  "description": "An amount such as 5.00 for balance credits; a whole percent "
+                                 "(1-100) for discounts"},
+        "max_uses": {"description": "Empty: unlimited"},
+        "new_accounts_days": {"description": "Only accounts younger than this many days; "
+                                             "empty: anyone"},
+        "min_amount": {"description": "Minimum order or top-up in minor units (0: none)"},
+    }
+
+    def __init__(self):
+        super().__init__(Voucher, db, name="Vouchers", endpoint="store_vouchers",
+                         url="/admin/store/vouchers", category="Store")
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None and obj.kind == BALANCE and not form.is_submitted():
+            form.value.data = to_decimal_string(obj.value, site_settings.get("currency"))
+        return form
+
+    def on_model_change(self, form, model, is_created):
+        with db.session.no_autoflush:
+            self._validate(form, model)
+
+    def _validate(self, form, model) -> None:
+        model.code = (form.code.data or "").strip().upper()
+        text = str(form.value.data or "").strip()
+        if model.kind == BALANCE:
+            try:
+                model.value = parse_amount(text, site_settings.get("currency"))
+            except MoneyError as exc:
+                raise ValidationError(f"value: {exc}") from None
+        else:
+            highest = 99 if model.kind == TOPUP_DISCOUNT else 100
+            if not text.isdigit() or not 1 <= int(text) <= highest:
+                raise ValidationError(f"a discount is a whole percent from 1 to {highest}")
+            model.value = int(text)
+        for name in ("max_uses", "new_accounts_days", "min_amount"):
+            if (getattr(model, name) or 0) < 0:
+                raise ValidationError(f"{name.replace('_', ' ')} cannot be negative")
+        model.min_amount = model.min_amount or 0
+        same = db.select(Voucher.id).where(db.func.upper(Voucher.code) == model.code)
+        clash = db.session.scalar(same)
+        if clash is not None and clash != model.id:
+            raise ValidationError(f"the code {model.code!r} exists already")
+
+    def on_model_delete(self, model):
+        if model.uses:
+            raise ValidationError("this code was used: switch it off (active) instead of "
+                                  "deleting it")
+
+
+class VoucherUsageAdmin(PermissionMixin, ModelView):
+    permission = PERMISSION
+    can_create = can_edit = can_delete = False
+    can_view_details = False
+    can_export = False
+    column_list = ("created_at", "voucher", "user_id", "reference", "amount")
+    column_labels = {"user_id": "Customer", "amount": "Discount or credit"}
+    column_formatters = {
+        "amount": lambda v, c, m, p: format_amount(m.amount, site_settings.get("currency")),
+        "user_id": lambda v, c, m, p: _email(m.user_id),
+    }
+    column_filters = ("voucher.code", "created_at")
+    column_default_sort = ("id", True)
+    page_size = 50
+
+    def __init__(self):
+        super().__init__(VoucherUsage, db, name="Voucher uses", endpoint="store_voucher_uses",
+                         url="/admin/store/voucher-uses", category="Store")
+
+
+def _email(user_id: int) -> str:
+    from kernel.accounts.models import User
+
+    user = db.session.get(User, user_id)
+    return user.email if user else str(user_id)

@@ -1,0 +1,64 @@
+"""What staff do to servers beyond the customer's own actions: list them, create one for a
+user, move an expiry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from builtin_plugins.store import services
+from builtin_plugins.store.lifecycle import TERMINATED
+from builtin_plugins.store.models import PricePlan, Product, Service
+from builtin_plugins.store.services import StoreError
+from kernel import audit
+from kernel.extensions import db
+
+PAGE_SIZE = 50
+
+
+def find_user(email: str):
+    from kernel.accounts.models import User
+
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise StoreError(f"no account with the email {email!r}")
+    return user
+
+
+def list_servers(state: str = "", email: str = "", page: int = 1) -> tuple[list[Service], bool]:
+    """Servers newest first, optionally of one state or one customer; (rows, has_more)."""
+    query = select(Service).order_by(Service.id.desc())
+    if state:
+        query = query.where(Service.state == state)
+    if email.strip():
+        from kernel.accounts.models import User
+
+        query = (query.join(User, User.id == Service.user_id)
+                 .where(User.email.contains(email.strip().lower())))
+    page = max(1, page)
+    rows = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def create_for_user(admin, user, product: Product, plan: PricePlan, *, name: str, slots: int = 1,
+                    free: bool = True, auto_renew: bool = False) -> Service:
+    """Buy a server on a customer's behalf: free (nothing charged) or from their balance."""
+    if plan.product_id != product.id:
+        raise StoreError("that price plan does not belong to this product")
+    token = services.new_purchase_token(user)
+    return services.purchase(user, token=token, product_id=product.id, plan_id=plan.id, name=name,
+                             slots=slots, auto_renew=auto_renew, free=free,
+                             actor=getattr(admin, "email", None))
+
+
+def set_expiry(service: Service, when: datetime, *, actor: str) -> Service:
+    """Move a server's expiry (the lifecycle task acts on the new date)."""
+    if service.state == TERMINATED:
+        raise StoreError(f"server #{service.id} was deleted")
+    old = service.expires_at
+    service.expires_at = when
+    db.session.commit()
+    audit.record("store.expiry_changed", f"service:{service.id}",
+                 {"from": old.isoformat(), "to": when.isoformat()}, actor=actor)
+    return service

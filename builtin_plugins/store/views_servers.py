@@ -1,0 +1,167 @@
+"""My servers: the list, the server page with its tabs, settings and renewal.
+
+Other plugins add tabs through the store's ``server_tabs`` hook and render their tab
+pages inside the same shell: ``owned_service(service_id)`` checks ownership (404
+otherwise) and ``render_server_page(service, tab_id, template, **context)`` renders a
+template extending ``store/server_base.html``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from builtin_plugins.store import services
+from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED, TERMINATED
+from builtin_plugins.store.models import Service
+from builtin_plugins.store.provisioning import LiveStatus, provisioner_for
+from builtin_plugins.store.services import StoreError
+from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find
+from kernel import site_settings
+from kernel.extensions import db
+from kernel.payments import ledger
+
+bp = Blueprint("servers", __name__)
+
+
+def currency() -> str:
+    return site_settings.get("currency")
+
+
+def owned_service(service_id: int) -> Service:
+    """The current user's live server ``service_id``; 404 for anyone else's or a deleted one."""
+    service = db.session.get(Service, service_id)
+    if service is None or service.user_id != current_user.id or service.state == TERMINATED:
+        abort(404)
+    return service
+
+
+def my_servers(user, limit: int | None = None) -> list[Service]:
+    query = (db.select(Service).where(Service.user_id == user.id, Service.state != TERMINATED)
+             .order_by(Service.expires_at))
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def live_status(service: Service) -> LiveStatus | None:
+    """What the panel says about an active server; never raises."""
+    if service.state != ACTIVE:
+        return None
+    try:
+        return provisioner_for(service.product).status(service)
+    except Exception as exc:  # noqa: BLE001 - an unreachable panel is shown, not a 500
+        current_app.logger.warning("status of service %s failed: %s", service.id, exc)
+        return LiveStatus("unknown", _("the panel did not answer"))
+
+
+def server_tabs(service: Service) -> list[dict]:
+    pm = current_app.extensions["pteroca"].pm
+    tabs = [t for result in pm.hook.server_tabs(service=service, user=current_user) if result
+            for t in result]
+    return sorted(tabs, key=lambda t: (t.get("order", 100), str(t.get("label"))))
+
+
+def render_server_page(service: Service, tab_id: str, template: str, status: int = 200, **context):
+    return render_template(template, service=service, tabs=server_tabs(service), active_tab=tab_id,
+                           currency=currency(), **context), status
+
+
+@bp.get("/servers")
+@login_required
+def index():
+    rows = [(s, live_status(s)) for s in my_servers(current_user)]
+    return render_template("store/servers.html", rows=rows, currency=currency())
+
+
+@bp.get("/servers/<int:service_id>")
+@login_required
+def show(service_id: int):
+    service = owned_service(service_id)
+    return render_server_page(service, "overview", "store/server.html",
+                              status_now=live_status(service))
+
+
+@bp.get("/servers/<int:service_id>/settings")
+@login_required
+def settings(service_id: int, status: int = 200):
+    service = owned_service(service_id)
+    return render_server_page(service, "settings", "store/server_settings.html", status)
+
+
+@bp.post("/servers/<int:service_id>/rename")
+@login_required
+def rename(service_id: int):
+    service = owned_service(service_id)
+    try:
+        services.rename(service, request.form.get("name", ""))
+    except StoreError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return settings(service_id, status=400)
+    flash(_("The server is now called %(name)s.", name=service.name), "success")
+    return redirect(url_for(".settings", service_id=service.id), 303)
+
+
+@bp.post("/servers/<int:service_id>/auto-renew")
+@login_required
+def auto_renew(service_id: int):
+    service = owned_service(service_id)
+    enabled = request.form.get("enabled") in ("1", "on", "true")
+    try:
+        services.set_auto_renew(service, enabled)
+    except StoreError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return settings(service_id, status=400)
+    flash(_("Automatic renewal is on.") if enabled else _("Automatic renewal is off."), "success")
+    return redirect(url_for(".settings", service_id=service.id), 303)
+
+
+def _renew_page(service: Service, code: str = "", status: int = 200):
+    price, discount, error = service.price, 0, ""
+    if code.strip():
+        try:
+            price, discount = discounted(find(code, PURCHASE_DISCOUNT, current_user, price), price)
+        except VoucherError as exc:
+            error = str(exc)
+        db.session.rollback()
+    balance = ledger.balance(current_user.id)
+    return render_server_page(service, "settings", "store/renew.html", status, code=code,
+                              price=price, discount=discount, voucher_error=error, balance=balance,
+                              shortfall=max(0, price - balance))
+
+
+@bp.route("/servers/<int:service_id>/renew", methods=["GET", "POST"])
+@login_required
+def renew(service_id: int):
+    service = owned_service(service_id)
+    if service.state not in (ACTIVE, SUSPENDED):
+        flash(_("This server cannot be renewed right now."), "error")
+        return redirect(url_for(".show", service_id=service.id))
+    code = request.form.get("voucher", "") if request.method == "POST" else ""
+    if request.method == "GET" or request.form.get("action") == "preview":
+        return _renew_page(service, code)
+    if request.form.get("expires") != service.expires_at.isoformat():
+        flash(_("This server was renewed already: nothing more was charged."), "info")
+        return redirect(url_for(".show", service_id=service.id), 303)
+    try:
+        services.renew(service, voucher_code=code)
+    except StoreError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _renew_page(service, code, 400)
+    flash(_("Renewed: the server now runs until %(date)s.",
+            date=service.expires_at.strftime("%Y-%m-%d %H:%M")), "success")
+    if service.state == SUSPENDED and service.suspension == "manual":
+        flash(_("Our staff suspended this server; contact support to lift the suspension."),
+              "warning")
+    return redirect(url_for(".show", service_id=service.id), 303)
+
+
+def widget_html(user) -> str:
+    """The dashboard's "My servers" widget."""
+    return render_template("store/widget.html", servers=my_servers(user, limit=5),
+                           currency=currency())
+
