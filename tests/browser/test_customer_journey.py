@@ -86,9 +86,10 @@ def test_register_verify_2fa_login_and_reset(live_server, page, smtp, screenshot
 
     log_in(page, base, PASSWORD)
     assert "/dashboard" not in page.url  # the old password no longer works
-    page.js_errors.clear()  # that refusal was a 400 page, which the console reports
     log_in(page, base, NEW_PASSWORD)
     page.fill("#code", recovery)  # each TOTP step is accepted once: use a recovery code
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/dashboard")
-    assert page.js_errors == [], page.js_errors
+    # the refused login above answered 400, which Chromium reports on the console (at its
+    # own pace); anything else there is a real problem
+    assert [e for e in page.js_errors if "status of 400" not in e] == [], page.js_errors
