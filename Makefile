@@ -37,7 +37,7 @@ i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --project=pteroca \
 		--copyright-holder="pteroca contributors" \
 		-w 100 -o $(I18N_DIR)/messages.pot .
-	$(BIN)/pybabel update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -w 100
+	$(BIN)/pybabel update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -w 100 --no-fuzzy-matching
 	$(BIN)/pybabel compile -d $(I18N_DIR) --statistics
 
 # Start a new language: make i18n-init LOCALE=de (then translate, then make i18n).

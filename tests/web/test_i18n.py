@@ -47,9 +47,19 @@ def _extract(prefixes) -> dict[str, set[str]]:
     return found
 
 
+def _msgid(message) -> str:
+    """The singular msgid (plural entries have a tuple of ids)."""
+    return message.id if isinstance(message.id, str) else message.id[0]
+
+
+def _is_translated(message) -> bool:
+    strings = [message.string] if isinstance(message.string, str) else list(message.string)
+    return not message.fuzzy and all(strings)
+
+
 def _pot_ids() -> set[str]:
     with open(POT, "rb") as f:
-        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+        return {_msgid(m) for m in read_po(f) if m.id}
 
 
 # --- what visitors see --------------------------------------------------------------------
@@ -181,7 +191,10 @@ def test_compiled_catalog_is_up_to_date(lang):
     expected = read_mo(fresh_mo)
 
     def as_dict(catalog):
-        return {m.id: m.string for m in catalog if m.id}
+        def flat(value):
+            return value if isinstance(value, str) else tuple(value)
+
+        return {flat(m.id): flat(m.string) for m in catalog if m.id}
 
     assert as_dict(committed) == as_dict(expected), (
         f"kernel/translations/{lang}/LC_MESSAGES/messages.mo is stale: run `make i18n`")
@@ -208,10 +221,10 @@ def test_every_shell_string_is_translated(lang):
     with open(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f, locale=lang)
     shell_ids = set(_extract(SHELL))
-    untranslated = sorted(m.id for m in catalog
-                          if m.id in shell_ids and (not m.string or m.fuzzy))
+    untranslated = sorted(_msgid(m) for m in catalog
+                          if m.id and _msgid(m) in shell_ids and not _is_translated(m))
     assert not untranslated, f"{lang}: client shell strings without a translation: {untranslated}"
-    missing = sorted(shell_ids - {m.id for m in catalog})
+    missing = sorted(shell_ids - {_msgid(m) for m in catalog if m.id})
     assert not missing, f"{lang}: not merged into the .po (run `make i18n`): {missing}"
 
 
@@ -219,8 +232,9 @@ def test_every_shell_string_is_translated(lang):
 def test_translations_keep_their_placeholders(lang):
     with open(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f, locale=lang)
-    assert not list(catalog.check()), "a translation breaks a %(name)s placeholder"
+    problems = [(m.id, errors) for m, errors in catalog.check() if not m.fuzzy]
+    assert not problems, f"translations that break a %(name)s placeholder: {problems}"
     for message in catalog:
-        if message.id and message.string and isinstance(message.id, str):
+        if message.id and isinstance(message.id, str) and _is_translated(message):
             names = sorted(re.findall(r"%\((\w+)\)", message.id))
             assert sorted(re.findall(r"%\((\w+)\)", message.string)) == names, message.id
