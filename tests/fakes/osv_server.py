@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from tests.fakes.served import ServedFake
 
 
 @dataclass
@@ -61,7 +63,9 @@ class FakeVuln:
         }
 
 
-class FakeOsv:
+class FakeOsv(ServedFake):
+    thread_name = "fake-osv"
+
     """The server; ``status`` (e.g. 500) makes every query fail with that HTTP status."""
 
     def __init__(self) -> None:
@@ -100,14 +104,8 @@ class FakeOsv:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._serve(Handler)
 
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def add(self, package: str, vuln_id: str, *, introduced: str = "0",
             fixed: str | None = None, versions: list[str] | None = None,
@@ -135,21 +133,6 @@ class FakeOsv:
         return [((q.get("package") or {}).get("name", ""), str(q.get("version", "")))
                 for q in self.queries]
 
-    def start(self) -> FakeOsv:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="fake-osv", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeOsv:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 def unreachable_url() -> str:

@@ -31,9 +31,11 @@ from base64 import b64decode
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.fakes.served import ServedFake
 
 ZERO_DECIMAL = {"JPY", "HUF", "TWD"}
 CERT_URL = "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-fake"
@@ -67,7 +69,9 @@ class ApiError(Exception):
         self.status, self.body = status, body
 
 
-class FakePayPal:
+class FakePayPal(ServedFake):
+    thread_name = "fake-paypal"
+
     def __init__(self, *, client_id: str = "fake-client-id",
                  client_secret: str = "fake-client-secret",
                  webhook_id: str = "WH-FAKE-0001", token_lifetime: int = 32400) -> None:
@@ -85,31 +89,10 @@ class FakePayPal:
         self._signing_key = secrets.token_bytes(32)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._serve(_handler(self))
 
     # -- lifecycle ----------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
-    def start(self) -> FakePayPal:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="fake-paypal", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakePayPal:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # -- test controls ------------------------------------------------------------------------
     def _new_id(self, prefix: str) -> str:

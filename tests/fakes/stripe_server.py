@@ -37,9 +37,11 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.served import ServedFake
 
 SECRET_KEY = "sk_test_pteroca_fake_key"
 WEBHOOK_SECRET = "whsec_pteroca_fake_secret"
@@ -113,7 +115,9 @@ def display_amount(amount: int, currency: str) -> str:
     return f"{amount // 100}.{amount % 100:02d} {currency.upper()}"
 
 
-class FakeStripe:
+class FakeStripe(ServedFake):
+    thread_name = "fake-stripe"
+
     """The server and its state. ``webhook_url`` is where events go (None: nowhere)."""
 
     def __init__(self, secret_key: str = SECRET_KEY, webhook_secret: str = WEBHOOK_SECRET) -> None:
@@ -130,31 +134,10 @@ class FakeStripe:
         self.failures: list[StripeFakeError] = []  # answered, in order, to the next API calls
         self._last: tuple[dict[str, Any], bytes] | None = None
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._serve(self._handler())
 
     # -- lifecycle -------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
-    def start(self) -> FakeStripe:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="fake-stripe", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeStripe:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # -- lookups ---------------------------------------------------------------------------
     def session(self, session_id: str) -> dict[str, Any]:
