@@ -30,3 +30,21 @@ def record(action: str, target: str = "", details: dict | None = None, *,
     if commit:
         db.session.commit()
     return entry
+
+
+def record_many(action: str, entries: list[tuple[str, dict]], *, actor: str | None = None,
+                commit: bool = True) -> int:
+    """Append one entry per ``(target, details)`` in a single INSERT (for batch jobs)."""
+    if not entries:
+        return 0
+    from kernel.models import utcnow
+
+    who = actor or current_actor()
+    ip = (request.remote_addr or "") if has_request_context() else ""
+    stamp = utcnow()
+    db.session.execute(db.insert(AuditLog), [
+        dict(actor=who, action=action, target=target, details=details or {}, ip=ip, created_at=stamp)
+        for target, details in entries])
+    if commit:
+        db.session.commit()
+    return len(entries)

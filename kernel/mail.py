@@ -101,10 +101,11 @@ def deliver(message: EmailMessage, url: str) -> None:
         client.send_message(message)
 
 
-def send_email(to: str, subject: str, template: str, **context) -> EmailLog:
+def send_email(to: str, subject: str, template: str, *, commit: bool = True, **context) -> EmailLog:
     """Render, let plugins adjust (``before_email_send``), deliver and log one message.
 
     Never raises for a delivery problem; the returned log entry says ``sent`` or ``failed``.
+    A batch sender passes ``commit=False`` and commits the log entries itself.
     """
     entry = EmailLog(recipient=to, subject=str(subject), template=template, status="sent", error="")
     try:
@@ -117,5 +118,6 @@ def send_email(to: str, subject: str, template: str, **context) -> EmailLog:
                                    type(exc).__name__, exc)
         entry.status, entry.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
     db.session.add(entry)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return entry

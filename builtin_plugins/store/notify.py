@@ -1,9 +1,19 @@
-"""Emails to customers about their servers (templates: ``email/store/<event>.txt``)."""
+"""Emails to customers about their servers (templates: ``email/store/<event>.txt``).
+
+Sending is a job (``kernel.jobs``): a request or a sweep only queues it, and a
+sweep queues one job for a whole batch of servers, so rendering and delivery
+happen on a worker when one runs (inline otherwise).
+"""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from kernel import jobs
 from kernel.extensions import db
 
 SUBJECTS = {
@@ -15,10 +25,53 @@ SUBJECTS = {
 }
 
 
+JOB_SIZE = 500  # servers per email job
+
+
 def customer(service, event: str, **context) -> None:
+    """Queue the ``event`` email to the owner of ``service``."""
+    customers([service.id], event, **context)
+
+
+def customers(service_ids: list[int], event: str, **context) -> None:
+    """Queue the ``event`` email to the owner of each server, as one job."""
+    if event not in SUBJECTS:
+        raise ValueError(f"unknown store email {event!r}")
+    ids = list(service_ids)
+    for start in range(0, len(ids), JOB_SIZE):
+        jobs.enqueue(send, event, ids[start:start + JOB_SIZE], _plain(context))
+
+
+def send(event: str, service_ids: list[int], context: dict | None = None) -> int:
+    """Job: render and send ``event`` to the owner of each server; returns how many were sent."""
     from kernel.accounts.models import User
     from kernel.mail import send_email
 
-    user = db.session.get(User, service.user_id)
-    send_email(user.email, str(SUBJECTS[event]), f"store/{event}", user=user, service=service,
-               product=service.product, **context)
+    from builtin_plugins.store.models import Service
+
+    context = {key: _revive(value) for key, value in (context or {}).items()}
+    rows = db.session.scalars(select(Service).options(selectinload(Service.product))
+                              .where(Service.id.in_(service_ids)).order_by(Service.id)).all()
+    users = {user.id: user for user in db.session.scalars(
+        select(User).where(User.id.in_({row.user_id for row in rows})))}
+    for service in rows:
+        user = users[service.user_id]
+        send_email(user.email, str(SUBJECTS[event]), f"store/{event}", user=user, service=service,
+                   product=service.product, commit=False, **context)
+    db.session.commit()  # the email log, once: a commit per message would reload every row
+    return len(rows)
+
+
+# Job arguments stay plain (a worker may run in another process): datetimes travel as text.
+_STAMP = "datetime:"
+
+
+def _plain(context: dict) -> dict:
+    return {key: f"{_STAMP}{value.isoformat()}" if isinstance(value, datetime) else value
+            for key, value in context.items()}
+
+
+def _revive(value):
+    if isinstance(value, str) and value.startswith(_STAMP):
+        return datetime.fromisoformat(value[len(_STAMP):])
+    return value

@@ -8,6 +8,7 @@ the server. A failed create refunds through a compensating ledger entry.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -265,14 +266,30 @@ def suspend(service: Service, *, manual: bool, reason: str = "", actor: str | No
 
 def after_suspend(service: Service, reason: str, actor: str | None = None) -> None:
     """Push a suspension (already committed locally) to the panel, fire events, email."""
-    try:
-        provisioner_for(service.product).suspend(service)
-    except Exception as exc:  # noqa: BLE001 - the local state stands; reconciliation retries
-        service.last_error = f"suspend failed: {exc}"
-        db.session.commit()
-    audit.record("store.suspended", f"service:{service.id}", {"reason": reason}, actor=actor)
-    _hook().server_suspended(service=service, reason=reason)
-    notify.customer(service, "server_suspended")
+    after_suspend_many([service], reason, actor)
+
+
+def after_suspend_many(suspended: list[Service], reason: str, actor: str | None = None) -> None:
+    """:func:`after_suspend` for a batch: one audit INSERT, one commit, one email job."""
+    ids = [service.id for service in suspended]
+    drivers: dict[int, object] = {}
+    failed = {}
+    for service in suspended:
+        try:
+            if service.product_id not in drivers:
+                drivers[service.product_id] = provisioner_for(service.product)
+            drivers[service.product_id].suspend(service)
+        except Exception as exc:  # noqa: BLE001 - the local state stands; reconciliation retries
+            failed[service.id] = f"suspend failed: {exc}"
+    if failed:
+        db.session.execute(update(Service), [{"id": sid, "last_error": error}
+                                             for sid, error in failed.items()])
+    hook = _hook()
+    for service in suspended:
+        hook.server_suspended(service=service, reason=reason)
+    audit.record_many("store.suspended", [(f"service:{sid}", {"reason": reason}) for sid in ids],
+                      actor=actor)
+    notify.customers(ids, "server_suspended")
 
 
 def unsuspend(service: Service, *, manual: bool = False, actor: str | None = None) -> Service:
@@ -340,11 +357,19 @@ def set_auto_renew(service: Service, enabled: bool) -> Service:
     return service
 
 
-def change_package(service: Service, product: Product, *, actor: str | None = None) -> Service:
-    """Move a server to another product of the same provisioner, paying or crediting the
-    price difference for the rest of the current period."""
+@dataclass(frozen=True)
+class PackageQuote:
+    """What moving a server to ``product`` costs now: ``difference`` > 0 is paid, < 0 credited."""
+
+    product: Product
+    plan: PricePlan
+    new_price: int
+    difference: int
+
+
+def quote_change(service: Service, product: Product) -> PackageQuote:
+    """Price a move to ``product`` for the rest of the period, or raise StoreError saying why not."""
     from builtin_plugins.store.pricing import prorate
-    from builtin_plugins.store.provisioning import PackageRefused
 
     if service.state != ACTIVE:
         raise StoreError("only active servers can change plan")
@@ -362,6 +387,31 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
     except PricingError as exc:
         raise StoreError(str(exc)) from None
     difference = prorate(service.price, new_price, service.plan, service.expires_at, clock.now())
+    return PackageQuote(product, plan, new_price, difference)
+
+
+def package_options(service: Service) -> list[tuple[Product, PackageQuote | None, str]]:
+    """Every other product for sale with the same provisioner: ``(product, quote, why_not)``."""
+    candidates = db.session.scalars(
+        select(Product).where(Product.active.is_(True), Product.id != service.product_id,
+                              Product.provisioner == service.product.provisioner)
+        .order_by(Product.priority.desc(), Product.name)).all()
+    options = []
+    for product in candidates:
+        try:
+            options.append((product, quote_change(service, product), ""))
+        except StoreError as exc:
+            options.append((product, None, str(exc)))
+    return options
+
+
+def change_package(service: Service, product: Product, *, actor: str | None = None) -> Service:
+    """Move a server to another product of the same provisioner, paying or crediting the
+    price difference for the rest of the current period."""
+    from builtin_plugins.store.provisioning import PackageRefused
+
+    quote = quote_change(service, product)
+    plan, new_price, difference = quote.plan, quote.new_price, quote.difference
     reference = f"change:{service.id}:{product.id}:{service.expires_at.isoformat()}"
     posted = None
     if difference > 0:  # an upgrade is paid before the panel changes anything

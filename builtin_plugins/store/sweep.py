@@ -8,10 +8,11 @@ so two runners never process the same server for the same period.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.orm import selectinload
 
 from kernel import clock
 from kernel.extensions import db
@@ -47,7 +48,9 @@ def run_lifecycle(now=None, batch: int | None = None) -> SweepResult:
     batch = batch or _settings()["sweep_batch"]
     delete_at_expiry = _settings()["delete_after_days"] == 0
     result = SweepResult()
-    last_id = 0
+    # Keyset over (expires_at, id), served by the (state, expires_at, id) index: each batch
+    # reads only the rows it returns, so a sweep is linear in the number of due servers.
+    after = (datetime.min, 0)
     keep = set(db.session.identity_map.keys())
     while True:
         rows = db.session.execute(
@@ -55,11 +58,12 @@ def run_lifecycle(now=None, batch: int | None = None) -> SweepResult:
                    Product.allow_auto_renew)
             .join(PricePlan, Service.plan_id == PricePlan.id)
             .join(Product, Service.product_id == Product.id)
-            .where(Service.state == ACTIVE, Service.expires_at <= now, Service.id > last_id)
-            .order_by(Service.id).limit(batch)).all()
+            .where(Service.state == ACTIVE, Service.expires_at <= now,
+                   tuple_(Service.expires_at, Service.id) > tuple_(*after))
+            .order_by(Service.expires_at, Service.id).limit(batch)).all()
         if not rows:
             break
-        last_id = rows[-1].id
+        after = (rows[-1].expires_at, rows[-1].id)
         to_suspend = []
         for row in rows:
             if row.kind == "on_demand":
@@ -127,10 +131,12 @@ def _suspend_batch(ids: list[int], now, result: SweepResult) -> None:
         .values(state=SUSPENDED, suspension="auto", suspended_at=now)
         .returning(Service.id)).scalars().all()
     db.session.commit()
-    for service_id in claimed:
-        service = db.session.get(Service, service_id)
-        services.after_suspend(service, "expired")
-        result.suspended.append(service_id)
+    if not claimed:
+        return
+    batch = db.session.scalars(select(Service).options(selectinload(Service.product))
+                               .where(Service.id.in_(claimed)).order_by(Service.id)).all()
+    result.suspended.extend(service.id for service in batch)
+    services.after_suspend_many(batch, "expired")
 
 
 def _delete(service_id: int, result: SweepResult) -> None:

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from builtin_plugins.store import services
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED, TERMINATED
-from builtin_plugins.store.models import Service
+from builtin_plugins.store.models import Product, Service
 from builtin_plugins.store.provisioning import LiveStatus, provisioner_for
 from builtin_plugins.store.services import StoreError
 from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find
@@ -158,6 +158,39 @@ def renew(service_id: int):
         flash(_("Our staff suspended this server; contact support to lift the suspension."),
               "warning")
     return redirect(url_for(".show", service_id=service.id), 303)
+
+
+def _change_page(service: Service, status: int = 200):
+    return render_server_page(service, "settings", "store/change_plan.html", status,
+                              options=services.package_options(service),
+                              balance=ledger.balance(current_user.id))
+
+
+@bp.route("/servers/<int:service_id>/change-plan", methods=["GET", "POST"])
+@login_required
+def change_plan(service_id: int):
+    """Upgrade or downgrade to another product of the same provisioner, prorated."""
+    service = owned_service(service_id)
+    if service.state != ACTIVE:
+        flash(_("Only an active server can change plan."), "error")
+        return redirect(url_for(".settings", service_id=service.id))
+    if request.method == "GET":
+        return _change_page(service)
+    target = db.session.get(Product, request.form.get("product_id", type=int) or 0)
+    if target is None:
+        flash(_("Choose one of the plans below."), "error")
+        return _change_page(service, 400)
+    if request.form.get("from_product", type=int) != service.product_id:
+        flash(_("This server changed plan already: nothing more was charged."), "info")
+        return redirect(url_for(".settings", service_id=service.id), 303)
+    try:
+        services.change_package(service, target)
+    except StoreError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _change_page(service, 400)
+    flash(_("Your server now runs on %(product)s.", product=service.product.name), "success")
+    return redirect(url_for(".settings", service_id=service.id), 303)
 
 
 def widget_html(user) -> str:

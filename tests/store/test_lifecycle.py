@@ -181,3 +181,65 @@ def test_once_per_user_voucher_is_refused_the_second_time(store_app, ctx, record
     with pytest.raises(StoreError, match="already used the code"):
         buy(user, product, voucher="HALF")
     assert ledger.balance(user.id) == 4500
+
+
+def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ctx, recorder, monkeypatch):
+    """Servers expiring at the same instant straddle batch boundaries (keyset on expiry, id);
+    each is suspended, audited and emailed exactly once, with one email job per batch."""
+    from sqlalchemy import func, select
+
+    from kernel import jobs
+    from kernel.models import AuditLog
+    from builtin_plugins.store import notify
+
+    settings(sweep_batch=2)
+    user = make_customer(balance=5000)
+    product = make_product(price=1000)
+    ids = [buy(user, product, name=f"s{i}").id for i in range(5)]  # same frozen instant
+    queued = []
+    real = jobs.enqueue
+    monkeypatch.setattr(jobs, "enqueue", lambda fn, *a, **k: (queued.append((fn, a)), real(fn, *a, **k))[1])
+    before = mails(store_app).count("was suspended because its period ended")
+    clock.advance(31 * DAY)
+    result = sweep.run_lifecycle()
+    assert sorted(result.suspended) == ids
+    assert [a for fn, a in queued if fn is notify.send] == [
+        ("server_suspended", ids[0:2], {}), ("server_suspended", ids[2:4], {}),
+        ("server_suspended", ids[4:5], {})]
+    assert mails(store_app).count("was suspended because its period ended") == before + 5
+    audited = db.session.scalars(select(AuditLog.target).where(AuditLog.action == "store.suspended")).all()
+    assert sorted(audited) == sorted(f"service:{i}" for i in ids)
+    assert db.session.scalar(select(func.count()).select_from(AuditLog)
+                             .where(AuditLog.action == "store.suspended")) == 5
+
+
+def test_a_failing_panel_suspend_keeps_the_local_suspension_and_records_the_error(store_app, ctx, recorder):
+    user = make_customer(balance=2000)
+    product = make_product(price=1000)
+    first, second = (buy(user, product, name=n) for n in ("a", "b"))
+    original = recorder.Recorder.suspend
+
+    def suspend(self, service):
+        if service.id == first.id:
+            raise RuntimeError("panel unreachable")
+        return original(self, service)
+
+    recorder.Recorder.suspend = suspend
+    try:
+        clock.advance(31 * DAY)
+        result = sweep.run_lifecycle()
+    finally:
+        recorder.Recorder.suspend = original
+    assert sorted(result.suspended) == [first.id, second.id]
+    assert reload(first).state == "suspended" and "panel unreachable" in reload(first).last_error
+    assert reload(second).last_error == ""
+
+
+def test_email_jobs_carry_plain_arguments(store_app, ctx, recorder):
+    """Dates travel as text so a worker in another process can take the job."""
+    from builtin_plugins.store import notify
+
+    when = START + 3 * DAY
+    assert notify._revive(notify._plain({"delete_at": when})["delete_at"]) == when
+    with pytest.raises(ValueError, match="unknown store email"):
+        notify.customers([1], "nonsense")

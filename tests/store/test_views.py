@@ -360,3 +360,72 @@ def test_veto_reasons_reach_the_customer(shop):
     assert no.status_code == 400 and "renewals are paused for maintenance" in no.text
     with app.app_context():
         assert ledger.balance(1) == 4000
+
+
+def test_change_plan_page_prices_upgrades_and_downgrades_and_applies_once(shop, recorder):
+    from datetime import timedelta
+
+    from kernel import clock
+
+    with shop.app_context():
+        from builtin_plugins.store.catalog import product_by_slug
+        from kernel.accounts.models import User
+
+        make_product("mc-big", price=3000)
+        make_product("mc-tiny", price=500)
+        make_product("mc-weekly", price=400, period_count=7)  # another period: not offered
+        service_id = buy(db.session.get(User, 1), product_by_slug("mc-small")).id
+        big_id, small_id = product_by_slug("mc-big").id, product_by_slug("mc-small").id
+    clock.advance(timedelta(days=15))  # half the 30-day period is left
+    client = login(shop)
+    assert "Change plan" in client.get(f"/servers/{service_id}/settings").text
+    page = client.get(f"/servers/{service_id}/change-plan")
+    assert page.status_code == 200
+    assert re.search(r'data-product="mc-big".*?To pay now: 10.00 USD', page.text, re.S)
+    assert re.search(r'data-product="mc-tiny".*?Credited to your balance: 2.50 USD', page.text, re.S)
+    assert re.search(r'data-product="mc-weekly".*?has no plan with the same billing period',
+                     page.text, re.S)
+    form = {"product_id": big_id, "from_product": small_id}
+    assert client.post(f"/servers/{service_id}/change-plan", data=form).status_code == 303
+    again = client.post(f"/servers/{service_id}/change-plan", data=form)  # a double click
+    assert again.status_code == 303 and "changed plan already" in client.get(again.location).text
+    assert ("change_package", service_id, "mc-big") in recorder.CALLS
+    with shop.app_context():
+        service = db.session.get(store_models().Service, service_id)
+        assert service.product.slug == "mc-big" and service.price == 3000
+        assert ledger.balance(1) == 5000 - 1000 - 1000 == ledger.ledger_sum(1)
+
+
+def test_change_plan_refusals_are_400_with_the_reason_and_charge_nothing(shop, recorder):
+    from datetime import timedelta
+
+    from kernel import clock
+
+    with shop.app_context():
+        from builtin_plugins.store.catalog import product_by_slug
+        from kernel.accounts.models import User
+
+        make_product("mc-huge", price=50000)
+        make_product("mc-big", price=3000)
+        service_id = buy(db.session.get(User, 1), product_by_slug("mc-small")).id
+        ids = {slug: product_by_slug(slug).id for slug in ("mc-small", "mc-huge", "mc-big")}
+    clock.advance(timedelta(days=1))
+    client = login(shop)
+    url = f"/servers/{service_id}/change-plan"
+    short = client.post(url, data={"product_id": ids["mc-huge"], "from_product": ids["mc-small"]})
+    assert short.status_code == 400 and "balance is too low" in short.text
+    recorder.STATE["refuse_package"] = "the node has no room for 8 GB"
+    refused = client.post(url, data={"product_id": ids["mc-big"], "from_product": ids["mc-small"]})
+    assert refused.status_code == 400 and "the node has no room for 8 GB" in refused.text
+    unknown = client.post(url, data={"product_id": "999", "from_product": ids["mc-small"]})
+    assert unknown.status_code == 400 and "Choose one of the plans" in unknown.text
+    assert login(shop, "buyer@example.com").get(url).status_code == 200
+    with shop.app_context():
+        make_customer("other@example.com")
+    intruder = login(shop, "other@example.com")
+    assert intruder.get(url).status_code == 404
+    assert intruder.post(url, data={"product_id": ids["mc-big"]}).status_code == 404
+    with shop.app_context():
+        service = db.session.get(store_models().Service, service_id)
+        assert service.product.slug == "mc-small"
+        assert ledger.balance(1) == 4000 == ledger.ledger_sum(1)
