@@ -7,7 +7,58 @@ Each hook is documented in ``docs/plugins.md`` and exercised by a test.
 
 from __future__ import annotations
 
+import inspect
+
 from kernel import hookspec
+
+# --- deprecations ------------------------------------------------------------
+# The contract changes only through deprecation. A hook (or an argument of one) that is going
+# away keeps being called until the release named in ``removal`` (never before the next major
+# version), and pluggy warns every plugin implementing it when the plugin is registered, with
+# the warning pointing at the plugin's own function:
+#
+#     @hookspec(warn_on_impl=deprecated("the hook old_name", since="0.3", removal="1.0",
+#                                       instead="implement new_name(user) instead"))
+#     def old_name(user):
+#         """Deprecated: ..."""
+#
+#     @hookspec(warn_on_impl_args={"request": deprecated(
+#         "the request argument of extra_css_urls", since="0.3", removal="1.0",
+#         instead="use flask.request")})
+#     def extra_css_urls(request): ...
+#
+# docs/plugins.md marks the hook "Deprecated" in its reference entry (a test checks it).
+
+
+class HookDeprecationWarning(FutureWarning):
+    """A plugin implements a deprecated hook or hook argument.
+
+    A FutureWarning rather than a DeprecationWarning so that Python shows it by default:
+    the admin running the plugin learns before an upgrade breaks it, not only its author.
+    """
+
+
+def deprecated(what: str, *, since: str, removal: str, instead: str) -> HookDeprecationWarning:
+    """The warning for ``warn_on_impl`` / ``warn_on_impl_args`` of a deprecated hook or argument."""
+    return HookDeprecationWarning(
+        f"{what} is deprecated since pteroca {since} and will be removed in {removal}; {instead}")
+
+
+def deprecations(specs: object | None = None) -> dict[str, list[str]]:
+    """Deprecated hooks and arguments among ``specs`` (default: the kernel's): hook -> messages."""
+    import sys
+
+    source = sys.modules[__name__] if specs is None else specs
+    found: dict[str, list[str]] = {}
+    for name, fn in inspect.getmembers(source, inspect.isroutine):
+        options = getattr(fn, "pteroca_spec", None)
+        if not options:
+            continue
+        messages = [str(options["warn_on_impl"])] if options.get("warn_on_impl") else []
+        messages += [str(w) for w in (options.get("warn_on_impl_args") or {}).values()]
+        if messages:
+            found[name] = messages
+    return found
 
 # --- lifecycle -------------------------------------------------------------
 

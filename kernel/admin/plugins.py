@@ -9,7 +9,7 @@ next request on.
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
@@ -64,11 +64,15 @@ class PluginsView(ProtectedBaseView):
         super().__init__(name="Plugins", endpoint="plugins", url="/admin/plugins")
 
     def _list(self, status: int = 200):
-        return self.render("admin/pteroca/plugins.html", plugins=plugin_rows()), status
+        from kernel.plugins.upload import Limits, human
 
-    def _refused(self, exc: Exception):
+        limit = human(Limits.from_config(current_app.config).archive_bytes)
+        return self.render("admin/pteroca/plugins.html", plugins=plugin_rows(),
+                           upload_limit=limit), status
+
+    def _refused(self, exc: Exception, status: int = 400):
         flash(str(exc), "error")
-        return self._list(400)
+        return self._list(status)
 
     def _done(self, message: str):
         flash(message, "success")
@@ -77,6 +81,21 @@ class PluginsView(ProtectedBaseView):
     @expose("/")
     def index(self):
         return self._list()
+
+    @expose("/upload", methods=("POST",))
+    def upload(self):
+        """A drop-in plugin as a zip: checked, unpacked into the plugins folder, not enabled."""
+        from kernel.plugins.upload import UploadRefused, install_zip
+
+        archive = request.files.get("archive")
+        if archive is None or not archive.filename:
+            return self._refused(UploadRefused("Upload refused: choose a .zip file first"))
+        try:
+            plugin = install_zip(archive.stream, actor=current_user.email)
+        except UploadRefused as exc:
+            return self._refused(UploadRefused(f"Upload refused: {exc}"), exc.status)
+        return self._done(f"Uploaded {plugin.name} {plugin.version} to the plugins folder. It is "
+                          "not enabled: enabling scans it first.")
 
     @expose("/<plugin>/scan", methods=("POST",))
     def scan(self, plugin: str):

@@ -114,6 +114,51 @@ def plugin_uninstall(name, purge, yes):
     click.echo(f"uninstalled {name}" + (f"; {hint}" if hint else ""))
 
 
+@plugin_group.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=str),
+              help="Folder in which to create the project folder pteroca-NAME.")
+def plugin_new(name, parent):
+    """Create a pip-installable plugin project to start from (page, widget, setting, tests)."""
+    import os
+    from pathlib import Path
+
+    from kernel.config import DEFAULTS, ENV_PREFIX
+    from kernel.plugins.discovery import discover
+    from kernel.plugins.scaffold import ScaffoldError, create_project
+
+    # No app and no database needed: the plugins folder comes straight from the environment.
+    plugins_dir = Path(os.environ.get(ENV_PREFIX + "PLUGINS_DIR") or DEFAULTS["PLUGINS_DIR"][0])
+    try:
+        project = create_project(name, parent, installed=discover(plugins_dir.resolve()))
+    except ScaffoldError as exc:
+        fail(str(exc))
+    click.echo(f"created {project.path} (plugin {project.name}, distribution "
+               f"{project.distribution}):")
+    for rel in project.files:
+        click.echo(f"  {rel}")
+    click.echo("next:")
+    click.echo(f"  cd {project.path}")
+    click.echo("  pip install -e '.[test]'   # into the environment where pteroca runs")
+    click.echo("  pytest                      # the generated tests, with pteroca's fixtures")
+    click.echo(f"  pteroca plugin enable {project.name}")
+
+
+@plugin_group.command("install-zip")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@with_appcontext
+@user_errors
+def plugin_install_zip(archive):
+    """Unpack a drop-in plugin from a zip archive into the plugins folder (not enabled)."""
+    from kernel.plugins.upload import install_zip
+
+    with open(archive, "rb") as fh:
+        plugin = install_zip(fh, actor="cli")
+    click.echo(f"installed {plugin.name} {plugin.version} in {plugin.path}; it is not enabled: "
+               f"run 'pteroca plugin enable {plugin.name}' (it is scanned first)")
+
+
 def _attach_scan() -> None:
     try:
         from kernel.security.cli import scan_command
