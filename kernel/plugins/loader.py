@@ -17,9 +17,11 @@ from pathlib import Path
 import pluggy
 from flask import Flask
 
+import kernel
 from kernel import hookspecs
 from kernel.extensions import db
 from kernel.plugins.capabilities import uncovered_hooks
+from kernel.plugins.deps import DependencyError, check_kernel_range
 from kernel.plugins.discovery import FOLDER_MODULE_PREFIX, DiscoveredPlugin, discover
 from kernel.plugins.models import PluginRecord
 from kernel.plugins.states import State
@@ -134,6 +136,11 @@ def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHos
         if plugin is None or not plugin.ok:
             why = "; ".join(map(str, plugin.errors)) if plugin else "no longer installed"
             _fault(host, name, f"cannot load: {why}")
+            continue
+        try:  # the kernel may have been upgraded since the plugin was enabled
+            check_kernel_range(plugin, kernel.__version__)
+        except DependencyError as exc:
+            _fault(host, name, f"cannot load: {exc}")
             continue
         missing = [d for d in plugin.manifest.requires if d not in host.loaded]
         if missing:

@@ -97,6 +97,20 @@ def test_kernel_range_refusal(app, plugins_dir, cli):
     assert "needs kernel >=99 but this is pteroca 0.1.0" in result.output
 
 
+def test_kernel_upgrade_outside_an_enabled_plugins_range_faults_it_at_load(app, plugins_dir, cli,
+                                                                           fresh, monkeypatch):
+    import kernel
+
+    page_plugin(plugins_dir, "pinned", kernel=">=0.1,<0.2")
+    assert cli("plugin", "enable", "pinned").exit_code == 0
+    assert fresh(app).test_client().get("/plugins/pinned/").status_code == 200
+    monkeypatch.setattr(kernel, "__version__", "0.2.0")  # the kernel was upgraded
+    assert fresh(app).test_client().get("/plugins/pinned/").status_code == 404
+    info = json.loads(cli("plugin", "info", "pinned", "--json").output)
+    assert info["state"] == "faulted"
+    assert "needs kernel <0.2,>=0.1 but this is pteroca 0.2.0" in info["reason"]
+
+
 def test_changed_plugin_becomes_update_pending(app, plugins_dir, cli, fresh):
     folder = page_plugin(plugins_dir, "edited")
     cli("plugin", "enable", "edited")
