@@ -1,0 +1,128 @@
+"""``pteroca pterodactyl ...``: connection test, reconcile, import, user sync, simulator."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+from flask.cli import with_appcontext
+
+from builtin_plugins.pterodactyl import errors
+
+
+class PterodactylGroup(click.Group):
+    """The group; ``simulator`` is imported only when asked for (it is a dev/demo tool)."""
+
+    LAZY = "simulator"
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), self.LAZY})
+
+    def get_command(self, ctx, name):
+        if name == self.LAZY:
+            try:
+                from builtin_plugins.pterodactyl.simulator.cli import simulator_command
+            except ImportError as exc:
+                return _unavailable(name, exc)
+            return simulator_command
+        return super().get_command(ctx, name)
+
+
+def _unavailable(name: str, exc: ImportError) -> click.Command:
+    def fail():
+        raise click.ClickException(f"the {name} cannot be loaded: {exc}")
+
+    return click.Command(name, callback=fail, help=f"(unavailable: {exc})")
+
+
+@click.group("pterodactyl", cls=PterodactylGroup)
+def pterodactyl():
+    """The Pterodactyl panel: connection test, reconcile, import, user sync, simulator."""
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(errors.describe(exc))
+
+
+@pterodactyl.command("test")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def test_command(as_json):
+    """Check the panel URL, the application key and the client key."""
+    from builtin_plugins.pterodactyl.connection import check_connection
+    from builtin_plugins.pterodactyl.services import load_settings
+
+    report = check_connection(load_settings())
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for check in report.checks:
+            click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.message}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@pterodactyl.command("reconcile")
+@click.option("--dry-run", is_flag=True, help="Report only; flag nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def reconcile_command(dry_run, as_json):
+    """Find servers deleted, suspended or resized in the panel behind pteroca's back."""
+    from builtin_plugins.pterodactyl.reconcile import reconcile
+
+    try:
+        report = reconcile(dry_run=dry_run)
+    except errors.PanelError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps({"dry_run": report.dry_run, "checked": report.checked,
+                               "findings": [asdict(f) for f in report.findings],
+                               "cleared": report.cleared}, indent=2))
+        return
+    for finding in report.findings:
+        click.echo(f"{finding.kind:<12} {finding}")
+    suffix = " (dry run: nothing flagged)" if dry_run else ""
+    click.echo(f"{report.checked} servers checked, {len(report.findings)} findings{suffix}")
+
+
+@pterodactyl.command("import")
+@click.option("--product", "product_slug", required=True,
+              help="Slug of the Pterodactyl product the imported servers belong to.")
+@click.option("--server", "server_ids", multiple=True, type=int,
+              help="Import only this panel server id (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Show what would be imported.")
+@with_appcontext
+def import_command(product_slug, server_ids, dry_run):
+    """Import existing panel servers for local customers with the same email."""
+    from builtin_plugins.pterodactyl.importer import ImportRefused, import_servers
+
+    try:
+        report = import_servers(product_slug, dry_run=dry_run, server_ids=tuple(server_ids))
+    except (ImportRefused, errors.PanelError) as exc:
+        raise _fail(exc) from None
+    for server_id, service_id, email in report.imported:
+        target = "would import" if dry_run else f"imported as server #{service_id}"
+        click.echo(f"panel server {server_id}: {target} for {email}")
+    for server_id, why in sorted(report.skipped.items()):
+        click.echo(f"panel server {server_id}: skipped, {why}")
+    click.echo(f"{len(report.imported)} imported, {len(report.skipped)} skipped"
+               + (" (dry run)" if dry_run else ""))
+
+
+@pterodactyl.command("sync-users")
+@with_appcontext
+def sync_users_command():
+    """Create or link a panel user for every account that has none."""
+    from builtin_plugins.pterodactyl.sync import sync_all
+
+    try:
+        report = sync_all()
+    except errors.PanelError as exc:
+        raise _fail(exc) from None
+    for email, why in sorted(report.failed.items()):
+        click.echo(f"FAIL {email}: {why}")
+    click.echo(f"{len(report.created)} created, {len(report.linked)} linked to existing panel "
+               f"users, {len(report.failed)} failed")
+    if report.failed:
+        raise SystemExit(1)

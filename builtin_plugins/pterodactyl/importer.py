@@ -1,0 +1,119 @@
+"""Import existing panel servers as store services of local customers (matched by email).
+
+Each panel server not yet linked to a service becomes an active (or, if suspended in
+the panel, staff-suspended) service of a chosen product, owned by the local account
+whose email is exactly the panel owner's, paid until one period from now and charged
+nothing. Servers whose owner has no local account are skipped and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from builtin_plugins.pterodactyl import services
+from builtin_plugins.pterodactyl.client import PanelClient
+from builtin_plugins.pterodactyl.models import ServerLink, UserLink
+from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED
+from builtin_plugins.store.models import Product, Service
+from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
+from kernel import audit, clock
+from kernel.extensions import db
+
+
+class ImportRefused(ValueError):
+    """The import cannot start (no such product...); the message says why."""
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool = False
+    imported: list[tuple[int, int, str]] = field(default_factory=list)  # (server, service, email)
+    skipped: dict[int, str] = field(default_factory=dict)  # server id -> why
+
+
+def _product(slug: str) -> Product:
+    found = db.session.scalar(select(Product).where(Product.slug == slug))
+    if found is None:
+        raise ImportRefused(f"no product with the slug {slug!r}")
+    if found.provisioner != "pterodactyl":
+        raise ImportRefused(f"{found.name!r} is not a Pterodactyl product (its provisioner is "
+                           f"{found.provisioner!r})")
+    if not found.plans:
+        raise ImportRefused(f"{found.name!r} has no price plan; add one first")
+    return found
+
+
+def _local_user(panel_user: dict | None):
+    from kernel.accounts.models import User
+
+    if panel_user is None:
+        return None
+    link = db.session.scalar(select(UserLink).where(
+        UserLink.panel_user_id == int(panel_user["id"])))
+    if link is not None:
+        return db.session.get(User, link.user_id)
+    email = str(panel_user.get("email") or "").strip().lower()
+    return db.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+
+
+def import_servers(product_slug: str, *, dry_run: bool = False, server_ids: tuple[int, ...] = (),
+                   client: PanelClient | None = None, actor: str = "cli") -> ImportReport:
+    product = _product(product_slug)
+    plan = product.plans[0]
+    try:
+        price = period_price(plan, plan.min_slots)
+    except PricingError as exc:
+        raise ImportRefused(str(exc)) from None
+    report = ImportReport(dry_run=dry_run)
+    own = client is None
+    client = client or services.panel()
+    try:
+        servers = client.app.list_servers()
+        panel_users = {int(u["id"]): u for u in client.app.list_users()}
+    finally:
+        if own:
+            client.close()
+    linked = set(db.session.scalars(select(ServerLink.server_id).where(
+        ServerLink.deleted_at.is_(None))))
+    for server in servers:
+        sid = int(server["id"])
+        if (server_ids and sid not in server_ids) or sid in linked:
+            continue
+        owner = panel_users.get(int(server.get("user") or 0))
+        user = _local_user(owner)
+        if user is None:
+            email = (owner or {}).get("email") or f"panel user #{server.get('user')}"
+            report.skipped[sid] = f"the owner {email} has no account here"
+            continue
+        if dry_run:
+            report.imported.append((sid, 0, user.email))
+            continue
+        service = _create_service(product, plan, price, server, user)
+        if db.session.get(UserLink, user.id) is None:
+            db.session.add(UserLink(user_id=user.id, panel_user_id=int(owner["id"]),
+                                    panel_username=str(owner.get("username") or ""),
+                                    origin="linked", last_error=""))
+        db.session.commit()
+        audit.record("pterodactyl.imported", f"service:{service.id}",
+                     {"server": sid, "product": product.slug}, actor=actor)
+        report.imported.append((sid, service.id, user.email))
+    return report
+
+
+def _create_service(product: Product, plan, price: int, server: dict, user) -> Service:
+    now = clock.now()
+    suspended = server.get("status") == "suspended" or bool(server.get("suspended"))
+    service = Service(user_id=user.id, product_id=product.id, plan_id=plan.id,
+                      name=str(server.get("name") or f"server {server['id']}")[:120],
+                      state=SUSPENDED if suspended else ACTIVE,
+                      suspension="manual" if suspended else "",
+                      suspended_at=now if suspended else None,
+                      expires_at=next_expiry(None, now, plan), auto_renew=False,
+                      slots=plan.min_slots, price=price, charged=0,
+                      external_id=str(server["id"]), options={"imported": True}, last_error="")
+    db.session.add(service)
+    db.session.flush()
+    services.link_server(service, server, "imported")
+    return service

@@ -1,0 +1,523 @@
+"""The server tabs' pages and actions (thin: the rules live in access.py and services.py).
+
+Every route takes the store service id and goes through :func:`tab_route`, which
+resolves the viewer's access (404 for a server that is not theirs nor shared with
+them), checks the route's permission (403) and turns a :class:`TabError` into a flash
+message and the tab page again with the error's status (or JSON for the console's
+script). Forms work without JavaScript; successful actions redirect (303).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from builtin_plugins.pterodactyl.tabs import access as rules
+from builtin_plugins.pterodactyl.tabs import services
+from builtin_plugins.pterodactyl.tabs.access import Access
+from builtin_plugins.pterodactyl.tabs.services import TabError
+from kernel.extensions import db
+
+bp = Blueprint("pterodactyl_tabs", __name__)
+
+# tab id -> (label, permission needed to see it, order, endpoint)
+TABS: dict[str, tuple[str, str | None, int, str]] = {
+    "console": ("Console", None, 10, "console"),
+    "startup": ("Startup", "startup.read", 20, "startup"),
+    "backups": ("Backups", "backup.read", 30, "backups"),
+    "databases": ("Databases", "database.read", 40, "databases"),
+    "network": ("Network", "allocation.read", 50, "network"),
+    "users": ("Users", "user.read", 60, "users"),
+    "schedules": ("Schedules", "schedule.read", 70, "schedules"),
+    "activity": ("Activity", "activity.read", 80, "activity"),
+    "reinstall": ("Reinstall", "settings.reinstall", 850, "reinstall"),
+}
+
+
+def tab_label(tab: str) -> str:
+    labels = {"console": _("Console"), "startup": _("Startup"), "backups": _("Backups"),
+              "databases": _("Databases"), "network": _("Network"), "users": _("Users"),
+              "schedules": _("Schedules"), "activity": _("Activity"),
+              "reinstall": _("Reinstall")}
+    return labels[tab]
+
+
+def tabs_for(service, user) -> list[dict[str, Any]]:
+    """The ``server_tabs`` hook: the tabs this viewer may open (none for other servers)."""
+    from builtin_plugins.store.lifecycle import ACTIVE
+
+    if not rules.is_panel_service(service) or service.state != ACTIVE or user is None \
+            or not getattr(user, "is_authenticated", False):
+        return []
+    try:
+        access = rules.resolve(service.id, user)
+    except (rules.NoAccess, rules.Unavailable):
+        return []
+    return [{"id": tab, "label": tab_label(tab), "order": order,
+             "url": url_for(f"pterodactyl_tabs.{endpoint}", service_id=service.id)}
+            for tab, (_label, permission, order, endpoint) in TABS.items()
+            if rules.tab_permission_ok(access, permission)]
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > \
+        request.accept_mimetypes["text/html"]
+
+
+def _shell(service, owner: bool, tab: str, template: str, status: int = 200, **context):
+    from builtin_plugins.store.views_servers import currency, server_tabs
+
+    tabs = server_tabs(service)
+    if not owner:  # the store's own tabs (overview, settings, renew) are the owner's
+        tabs = [t for t in tabs if t.get("id") in TABS]
+    return render_template(template, service=service, tabs=tabs, active_tab=tab,
+                           currency=currency(), shared_view=not owner, **context), status
+
+
+def render(access: Access, tab: str, template: str, status: int = 200, **context):
+    return _shell(access.service, access.owner, tab, template, status, access=access, **context)
+
+
+def message_page(service, owner: bool, tab: str, message: str, status: int):
+    return _shell(service, owner, tab, "pterodactyl/tabs/message.html", status, message=message,
+                  access=None)
+
+
+def tab_route(rule: str, tab: str, permission: str | None = None, methods=("GET",),
+              page: Callable[..., Any] | None = None, api: bool = False):
+    """Register a tab endpoint: access (404), permission (403), errors (flash + status)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(service_id: int, **kwargs):
+            try:
+                access = rules.resolve(service_id, current_user)
+            except rules.NoAccess:
+                abort(404)
+            except rules.Unavailable as exc:
+                if api or wants_json():
+                    return jsonify({"ok": False, "error": str(exc)}), exc.status
+                from builtin_plugins.store.models import Service
+
+                service = db.session.get(Service, service_id)
+                return message_page(service, service.user_id == current_user.id, tab, str(exc),
+                                    exc.status)
+            if not rules.tab_permission_ok(access, permission):
+                denied = _("You do not have permission to do this on this server.")
+                if api or wants_json():
+                    return jsonify({"ok": False, "error": denied}), 403
+                return message_page(access.service, access.owner, tab, denied, 403)
+            try:
+                return view(access, **kwargs)
+            except TabError as exc:
+                db.session.rollback()
+                if api or wants_json():
+                    return jsonify({"ok": False, "error": str(exc)}), exc.status
+                flash(str(exc), "error")
+                if page is not None and request.method == "POST":
+                    return page(access, status=exc.status)
+                return message_page(access.service, access.owner, tab, str(exc), exc.status)
+
+        bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=list(methods))
+        return wrapper
+
+    return decorator
+
+
+def done(message: str, endpoint: str, access: Access, **values):
+    if wants_json():
+        return jsonify({"ok": True, "message": message})
+    flash(message, "success")
+    return redirect(url_for(f"pterodactyl_tabs.{endpoint}", service_id=access.service.id,
+                            **values), 303)
+
+
+def _page_or_error(access: Access, tab: str, template: str, load: Callable[[], dict],
+                   status: int = 200, **extra):
+    """A tab page whose data comes from the panel; a failure shows in the page."""
+    try:
+        data = load()
+        error = ""
+    except TabError as exc:
+        data, error = {}, str(exc)
+        status = exc.status if status == 200 else status
+    return render(access, tab, template, status, error=error, **data, **extra)
+
+
+# --- console, power, usage ----------------------------------------------------------------
+
+
+def console_page(access: Access, status: int = 200):
+    from flask import make_response
+
+    from kernel.web.headers import content_security_policy, csp_nonce
+
+    socket_origin = ""
+    console_error = ""
+    if access.live_console:
+        try:
+            socket_origin = services.socket_origin(services.console_credentials(access)["socket"])
+        except TabError as exc:
+            console_error = str(exc)
+    else:
+        console_error = _("The live console needs the console and power permissions; ask the "
+                          "server's owner for them.")
+    state = services.live_status(access)
+    body, code = render(access, "console", "pterodactyl/tabs/console.html", status,
+                        state=state, console_error=console_error,
+                        can_live=access.live_console and bool(socket_origin))
+    response = make_response(body, code)
+    if socket_origin:  # let the page's script open the node's websocket, nothing else
+        policy = content_security_policy(csp_nonce()).replace(
+            "connect-src 'self'", f"connect-src 'self' {socket_origin}")
+        response.headers["Content-Security-Policy"] = policy
+    return response
+
+
+@tab_route("/servers/<int:service_id>/console", "console")
+def console(access: Access):
+    return console_page(access)
+
+
+@tab_route("/servers/<int:service_id>/console/status", "console", api=True)
+def console_status(access: Access):
+    state = services.live_status(access)
+    return jsonify(state), 200
+
+
+@tab_route("/servers/<int:service_id>/console/credentials", "console", api=True)
+def console_credentials(access: Access):
+    found = services.console_credentials(access)
+    response = jsonify({"ok": True, "token": found["token"], "socket": found["socket"]})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@tab_route("/servers/<int:service_id>/power", "console", methods=("POST",), page=console_page)
+def power(access: Access):
+    signal = request.form.get("signal", "")
+    services.power(access, signal)
+    messages = {"start": _("Starting the server."), "stop": _("Stopping the server."),
+                "restart": _("Restarting the server."), "kill": _("The server was killed.")}
+    return done(messages.get(signal, _("Done.")), "console", access)
+
+
+@tab_route("/servers/<int:service_id>/command", "console", "control.console", methods=("POST",),
+           page=console_page)
+def command(access: Access):
+    services.send_command(access, request.form.get("command", ""))
+    return done(_("Command sent."), "console", access)
+
+
+# --- startup --------------------------------------------------------------------------------
+
+
+def startup_page(access: Access, status: int = 200):
+    return _page_or_error(access, "startup", "pterodactyl/tabs/startup.html",
+                          lambda: services.startup(access), status)
+
+
+@tab_route("/servers/<int:service_id>/startup", "startup", "startup.read")
+def startup(access: Access):
+    return startup_page(access)
+
+
+@tab_route("/servers/<int:service_id>/startup", "startup", "startup.update", methods=("POST",),
+           page=startup_page)
+def startup_update(access: Access):
+    changed = services.update_variable(access, request.form.get("key", ""),
+                                       request.form.get("value", ""))
+    return done(_("%(name)s is now %(value)s. Restart the server for it to take effect.",
+                  name=changed.name, value=changed.value or _("empty")), "startup", access)
+
+
+# --- backups --------------------------------------------------------------------------------
+
+
+def backups_page(access: Access, status: int = 200):
+    return _page_or_error(access, "backups", "pterodactyl/tabs/backups.html",
+                          lambda: services.backups(access), status)
+
+
+@tab_route("/servers/<int:service_id>/backups", "backups", "backup.read")
+def backups(access: Access):
+    return backups_page(access)
+
+
+@tab_route("/servers/<int:service_id>/backups", "backups", "backup.create", methods=("POST",),
+           page=backups_page)
+def backup_create(access: Access):
+    services.create_backup(access, request.form.get("name", ""),
+                           request.form.get("locked") in ("1", "on", "true"))
+    return done(_("The backup has started; it shows as finished here when it is done."),
+                "backups", access)
+
+
+@tab_route("/servers/<int:service_id>/backups/<backup>/download", "backups", "backup.download",
+           page=backups_page)
+def backup_download(access: Access, backup: str):
+    return redirect(services.backup_download_url(access, backup), 303)
+
+
+@tab_route("/servers/<int:service_id>/backups/<backup>/lock", "backups", "backup.delete",
+           methods=("POST",), page=backups_page)
+def backup_lock(access: Access, backup: str):
+    found = services.toggle_backup_lock(access, backup)
+    return done(_("The backup is locked: it cannot be deleted.") if found.get("is_locked")
+                else _("The backup is unlocked."), "backups", access)
+
+
+@tab_route("/servers/<int:service_id>/backups/<backup>/restore", "backups", "backup.restore",
+           methods=("POST",), page=backups_page)
+def backup_restore(access: Access, backup: str):
+    services.restore_backup(access, backup,
+                            truncate=request.form.get("truncate") in ("1", "on", "true"),
+                            confirmed=request.form.get("confirm") in ("1", "on", "true"))
+    return done(_("Restoring the backup; the server is unavailable until it finishes."),
+                "backups", access)
+
+
+@tab_route("/servers/<int:service_id>/backups/<backup>/delete", "backups", "backup.delete",
+           methods=("POST",), page=backups_page)
+def backup_delete(access: Access, backup: str):
+    services.delete_backup(access, backup)
+    return done(_("The backup was deleted."), "backups", access)
+
+
+# --- databases ------------------------------------------------------------------------------
+
+
+def databases_page(access: Access, status: int = 200, **extra):
+    return _page_or_error(access, "databases", "pterodactyl/tabs/databases.html",
+                          lambda: services.databases(access), status, **extra)
+
+
+@tab_route("/servers/<int:service_id>/databases", "databases", "database.read")
+def databases(access: Access):
+    return databases_page(access)
+
+
+@tab_route("/servers/<int:service_id>/databases", "databases", "database.create",
+           methods=("POST",), page=databases_page)
+def database_create(access: Access):
+    created = services.create_database(access, request.form.get("database", ""),
+                                       request.form.get("remote", "%"))
+    return done(_("The database %(name)s was created.", name=created.get("name", "")),
+                "databases", access)
+
+
+@tab_route("/servers/<int:service_id>/databases/<database>/rotate", "databases",
+           "database.update", methods=("POST",), page=databases_page)
+def database_rotate(access: Access, database: str):
+    services.rotate_database_password(access, database)
+    return done(_("The database password was changed; update your server's configuration."),
+                "databases", access)
+
+
+@tab_route("/servers/<int:service_id>/databases/<database>/delete", "databases",
+           "database.delete", methods=("POST",), page=databases_page)
+def database_delete(access: Access, database: str):
+    services.delete_database(access, database)
+    return done(_("The database was deleted."), "databases", access)
+
+
+# --- network --------------------------------------------------------------------------------
+
+
+def network_page(access: Access, status: int = 200):
+    return _page_or_error(access, "network", "pterodactyl/tabs/network.html",
+                          lambda: services.allocations(access), status)
+
+
+@tab_route("/servers/<int:service_id>/network", "network", "allocation.read")
+def network(access: Access):
+    return network_page(access)
+
+
+@tab_route("/servers/<int:service_id>/network", "network", "allocation.create",
+           methods=("POST",), page=network_page)
+def allocation_add(access: Access):
+    added = services.add_allocation(access)
+    return done(_("Port %(port)s was added.", port=added.get("port", "")), "network", access)
+
+
+@tab_route("/servers/<int:service_id>/network/<int:allocation>/notes", "network",
+           "allocation.update", methods=("POST",), page=network_page)
+def allocation_notes(access: Access, allocation: int):
+    services.set_allocation_notes(access, allocation, request.form.get("notes", ""))
+    return done(_("The notes were saved."), "network", access)
+
+
+@tab_route("/servers/<int:service_id>/network/<int:allocation>/primary", "network",
+           "allocation.update", methods=("POST",), page=network_page)
+def allocation_primary(access: Access, allocation: int):
+    services.set_primary_allocation(access, allocation)
+    return done(_("The primary port was changed; restart the server to use it."), "network",
+                access)
+
+
+@tab_route("/servers/<int:service_id>/network/<int:allocation>/delete", "network",
+           "allocation.delete", methods=("POST",), page=network_page)
+def allocation_delete(access: Access, allocation: int):
+    services.delete_allocation(access, allocation)
+    return done(_("The port was removed."), "network", access)
+
+
+# --- subusers -------------------------------------------------------------------------------
+
+
+def users_page(access: Access, status: int = 200):
+    return _page_or_error(access, "users", "pterodactyl/tabs/users.html",
+                          lambda: services.subusers(access), status,
+                          groups=rules.PERMISSION_GROUPS)
+
+
+@tab_route("/servers/<int:service_id>/users", "users", "user.read")
+def users(access: Access):
+    return users_page(access)
+
+
+@tab_route("/servers/<int:service_id>/users", "users", "user.create", methods=("POST",),
+           page=users_page)
+def user_invite(access: Access):
+    services.invite_subuser(access, request.form.get("email", ""),
+                            request.form.getlist("permissions"))
+    return done(_("%(email)s can now manage this server with the permissions you chose.",
+                  email=request.form.get("email", "").strip()), "users", access)
+
+
+@tab_route("/servers/<int:service_id>/users/<uuid>", "users", "user.update", methods=("POST",),
+           page=users_page)
+def user_update(access: Access, uuid: str):
+    services.update_subuser(access, uuid, request.form.getlist("permissions"))
+    return done(_("The permissions were saved."), "users", access)
+
+
+@tab_route("/servers/<int:service_id>/users/<uuid>/delete", "users", "user.delete",
+           methods=("POST",), page=users_page)
+def user_remove(access: Access, uuid: str):
+    services.remove_subuser(access, uuid)
+    return done(_("The subuser was removed."), "users", access)
+
+
+# --- schedules ------------------------------------------------------------------------------
+
+
+def schedules_page(access: Access, status: int = 200):
+    return _page_or_error(access, "schedules", "pterodactyl/tabs/schedules.html",
+                          lambda: {"items": services.schedules(access)}, status)
+
+
+@tab_route("/servers/<int:service_id>/schedules", "schedules", "schedule.read")
+def schedules(access: Access):
+    return schedules_page(access)
+
+
+@tab_route("/servers/<int:service_id>/schedules", "schedules", "schedule.create",
+           methods=("POST",), page=schedules_page)
+def schedule_create(access: Access):
+    created = services.create_schedule(access, request.form.to_dict())
+    return done(_("The schedule was created; add tasks to it below."), "schedule", access,
+                schedule_id=created.get("id"))
+
+
+def schedule_page(access: Access, status: int = 200):
+    schedule_id = request.view_args.get("schedule_id")
+    return _page_or_error(access, "schedules", "pterodactyl/tabs/schedule.html",
+                          lambda: {"schedule": services.schedule(access, schedule_id)}, status,
+                          schedule_id=schedule_id)
+
+
+@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>", "schedules",
+           "schedule.read")
+def schedule(access: Access, schedule_id: int):
+    return schedule_page(access)
+
+
+@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>/run", "schedules",
+           "schedule.update", methods=("POST",), page=schedules_page)
+def schedule_run(access: Access, schedule_id: int):
+    services.run_schedule(access, schedule_id)
+    return done(_("The schedule is running now."), "schedules", access)
+
+
+@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>/delete", "schedules",
+           "schedule.delete", methods=("POST",), page=schedules_page)
+def schedule_delete(access: Access, schedule_id: int):
+    services.delete_schedule(access, schedule_id)
+    return done(_("The schedule was deleted."), "schedules", access)
+
+
+@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks", "schedules",
+           "schedule.update", methods=("POST",), page=schedule_page)
+def task_create(access: Access, schedule_id: int):
+    services.create_task(access, schedule_id, request.form.to_dict())
+    return done(_("The task was added."), "schedule", access, schedule_id=schedule_id)
+
+
+@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks/<int:task_id>/delete",
+           "schedules", "schedule.update", methods=("POST",), page=schedule_page)
+def task_delete(access: Access, schedule_id: int, task_id: int):
+    services.delete_task(access, schedule_id, task_id)
+    return done(_("The task was removed."), "schedule", access, schedule_id=schedule_id)
+
+
+# --- reinstall and activity -----------------------------------------------------------------
+
+
+def reinstall_page(access: Access, status: int = 200):
+    return render(access, "reinstall", "pterodactyl/tabs/reinstall.html", status)
+
+
+@tab_route("/servers/<int:service_id>/reinstall", "reinstall", "settings.reinstall")
+def reinstall(access: Access):
+    return reinstall_page(access)
+
+
+@tab_route("/servers/<int:service_id>/reinstall", "reinstall", "settings.reinstall",
+           methods=("POST",), page=reinstall_page)
+def reinstall_confirm(access: Access):
+    services.reinstall(access, confirmed=request.form.get("confirm") in ("1", "on", "true"))
+    return done(_("The server is reinstalling; the console shows the progress."), "console",
+                access)
+
+
+@tab_route("/servers/<int:service_id>/activity", "activity", "activity.read")
+def activity(access: Access):
+    page = request.args.get("page", default=1, type=int) or 1
+    return _page_or_error(access, "activity", "pterodactyl/tabs/activity.html",
+                          lambda: services.activity(access, page))
+
+
+# --- servers shared with me -----------------------------------------------------------------
+
+
+@bp.get("/shared")
+@login_required
+def shared():
+    return render_template("pterodactyl/tabs/shared.html",
+                           services=services.shared_with(current_user))
+
+
+def menu_items(user) -> list[dict[str, Any]]:
+    """A "Shared with me" menu entry for accounts that are subusers somewhere."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    from builtin_plugins.pterodactyl.tabs.models import Subuser
+
+    shared_any = db.session.scalar(db.select(Subuser.id).where(Subuser.user_id == user.id)
+                                   .limit(1))
+    if shared_any is None:
+        return []
+    return [{"label": _("Shared with me"), "url": url_for("pterodactyl_tabs.shared"),
+             "order": 12}]

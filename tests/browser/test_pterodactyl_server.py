@@ -1,0 +1,132 @@
+"""A customer buys a Pterodactyl plan, watches the server install, starts it from the power
+buttons, changes an allowed startup variable and is refused a hidden one: in a real browser,
+against the simulator (panel and Wings websocket) over HTTP."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import expect
+
+from kernel.extensions import db
+from kernel.testing import build_app
+from tests.pterodactyl.conftest import (  # noqa: F401 - ptero_template is a fixture
+    PLUGIN,
+    configure,
+    make_customer,
+    make_product,
+    paper_settings,
+    ptero_template,
+    sim_settings,
+)
+
+EMAIL, PASSWORD = "gamer@example.com", "buyer-password-1"
+
+
+@pytest.fixture
+def sim():
+    from builtin_plugins.pterodactyl.simulator import Simulator
+
+    simulator = Simulator(seed=True, install_seconds=5, power_seconds=1, backup_seconds=0)
+    simulator.start()
+    # tokens live 62 s and Wings warns 60 s before the end: the page must refresh every ~2 s
+    simulator.set_switches(websocket_token_seconds=62)
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def live_app(ptero_template, instance, sim):  # noqa: F811 - overrides the browser fixture
+    from builtin_plugins.pterodactyl.client import PanelClient
+
+    shutil.copytree(ptero_template, instance, dirs_exist_ok=True)
+    app = build_app(instance, WTF_CSRF_ENABLED=True)
+    assert PLUGIN in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
+    configure(app, **sim_settings(sim))
+    with app.app_context(), PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
+        make_product(paper_settings(panel), slug="paper-small")
+        make_customer(email=EMAIL, name="Gamer", balance=50_00)
+        db.session.remove()
+    return app
+
+
+def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
+    base = live_server
+    page.set_default_timeout(15_000)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "/console/credentials" in r.url else None)
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/dashboard")
+
+    page.goto(f"{base}/store/product/paper-small/checkout")
+    page.fill("#name", "gamer survival")
+    page.click("button[type=submit]:has-text('Pay and create the server')")
+    page.wait_for_url(re.compile(r"/servers/\d+$"))
+    service_url = page.url
+    assert "is on its way" in page.inner_text("main")
+    assert page.inner_text(".live-state") == "Installing"  # the panel is still installing
+
+    page.click(".server-tabs a:has-text('Console')")
+    # still installing (5 s in the simulator): no power actions yet, the install's output shows
+    assert page.get_attribute("#ptero-state", "data-state") == "installing"
+    assert page.inner_text("#ptero-state") == "Installing"
+    assert "still installing" in page.inner_text("#ptero-state-message")
+    page.wait_for_selector("button.power-start[disabled]")
+    screenshot("pterodactyl-console-installing")
+    # then ready: the badge follows the panel without a reload
+    page.wait_for_selector("#ptero-state[data-state=offline]", timeout=20_000)
+    assert page.is_enabled("button.power-start")
+    page.wait_for_selector("#ptero-console-status:has-text('Connected')")  # the Wings socket
+
+    page.click("button.power-start")
+    page.wait_for_selector("#ptero-state[data-state=running]", timeout=15_000)
+    assert page.inner_text("#ptero-state") == "Running"
+    expect(page.locator(".xterm-rows")).to_contain_text("Done")  # the game's own output
+    # "token expiring" made the page fetch fresh credentials and re-authenticate the socket
+    for _ in range(100):
+        if len(fetched) >= 3:
+            break
+        page.wait_for_timeout(100)
+    assert len(fetched) >= 3, fetched
+    assert page.inner_text("#ptero-console-status") == "Connected."
+    page.fill("#ptero-command-input", "say hello from the browser")
+    page.press("#ptero-command-input", "Enter")
+    expect(page.locator(".xterm-rows")).to_contain_text("[Server] hello from the browser")
+    screenshot("pterodactyl-console-running")
+
+    page.click(".server-tabs a:has-text('Startup')")
+    assert page.locator("#var-SERVER_JARFILE").count() == 0  # hidden by the product
+    assert page.locator("#var-BUILD_NUMBER").get_attribute("readonly") is not None
+    page.fill("#var-MINECRAFT_VERSION", "1.21.1")
+    page.click("form[data-env=MINECRAFT_VERSION] button[type=submit]")
+    assert "Minecraft Version is now 1.21.1" in page.inner_text("main")
+    assert page.input_value("#var-MINECRAFT_VERSION") == "1.21.1"
+    screenshot("pterodactyl-startup")
+
+    # a crafted request for the hidden variable, with the page's valid CSRF token
+    token = page.locator("form[data-env=MINECRAFT_VERSION] input[name=csrf_token]").input_value()
+    action = page.locator("form[data-env=MINECRAFT_VERSION]").get_attribute("action")
+    refused = page.request.post(f"{base}{action}", form={
+        "csrf_token": token, "key": "SERVER_JARFILE", "value": "evil.jar"})
+    assert refused.status == 403
+    assert "SERVER_JARFILE is not a setting you can change" in refused.text()
+    server = next(iter(sim.snapshot()["servers"]))
+    with sim.state.lock:
+        values = sim.state.environment(sim.state.servers[server["id"]])
+    assert values["SERVER_JARFILE"] == "server.jar" and values["MINECRAFT_VERSION"] == "1.21.1"
+
+    page.goto(service_url)
+    assert page.inner_text(".live-state") == "Running"
+    assert page.js_errors == [], page.js_errors
+
+    # the node goes away: the page says so instead of breaking
+    sim.set_switches(wings_down=True)
+    page.click(".server-tabs a:has-text('Console')")
+    expect(page.locator("#ptero-state-message")).to_contain_text("node is unreachable")
+    expect(page.locator("#ptero-console-note")).to_contain_text("could not connect")
+    assert all("WebSocket" in e for e in page.js_errors), page.js_errors  # Chromium's report

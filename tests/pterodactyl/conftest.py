@@ -1,0 +1,196 @@
+"""The pterodactyl plugin against the simulator over real HTTP.
+
+``sim`` is a seeded simulator per test. ``ptero_app`` is an app with the store and the
+pterodactyl plugin enabled (scanned once per session against the local OSV fake; each
+test gets a copy of that instance) and configured for ``sim``. Panel clients built by
+the plugin record their waits in ``sleeps`` instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kernel.extensions import db
+from kernel import testing as kernel_testing
+from kernel.testing import build_app, rebuild
+
+PLUGIN = "pterodactyl"
+
+
+@pytest.fixture(scope="session")
+def ptero_template(tmp_path_factory, request) -> Path:
+    """An instance with store + pterodactyl enabled (the scan gate passed), to copy per test.
+
+    In the PostgreSQL pass its database is the template each test's database is copied from.
+    """
+    from kernel.cli import main
+    from tests.fakes.osv_server import FakeOsv
+
+    instance = tmp_path_factory.mktemp("ptero-template") / "instance"
+    extra = {}
+    if kernel_testing.database_for_instance is not None:  # the PostgreSQL pass
+        import os
+
+        from tests.services import POSTGRES_ENV, fresh_postgres_database
+
+        extra["DATABASE_URL"], drop = fresh_postgres_database(os.environ[POSTGRES_ENV])
+        request.addfinalizer(drop)
+    with FakeOsv() as osv:
+        app = build_app(instance, OSV_URL=osv.url, **extra)
+        cli_app = rebuild(app)
+        result = cli_app.test_cli_runner().invoke(
+            main, ["plugin", "enable", PLUGIN, "--with-dependencies", "--yes"])
+    assert result.exit_code == 0, result.output
+    for built in (app, cli_app):  # a template database must have no open connections
+        with built.app_context():
+            db.engine.dispose()
+    (instance / "template-database-url").write_text(app.config.get("DATABASE_URL") or "")
+    return instance
+
+
+@pytest.fixture
+def sim():
+    from builtin_plugins.pterodactyl.simulator import Simulator
+
+    simulator = Simulator(seed=True, install_seconds=0, power_seconds=0, backup_seconds=0)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """Every wait a plugin-built panel client asks for (nothing really sleeps)."""
+    from builtin_plugins.pterodactyl import services
+
+    waited: list[float] = []
+    monkeypatch.setattr(services, "CLIENT_OPTIONS", {"sleep": waited.append})
+    services.forget_cache()
+    return waited
+
+
+@pytest.fixture
+def panel(sim, sleeps):
+    """A PanelClient for ``sim`` (the admin's keys), sharing ``sleeps``."""
+    from builtin_plugins.pterodactyl.client import PanelClient
+
+    with PanelClient(sim.url, sim.application_key, sim.client_key, sleep=sleeps.append) as client:
+        yield client
+
+
+def configure(app, **values) -> None:
+    """Store plugin settings (in the current app context when it is ``app``'s: one session)."""
+    from flask import current_app, has_app_context
+
+    from kernel.plugins.settings import set_settings
+
+    if has_app_context() and current_app._get_current_object() is app:
+        set_settings(current_app.extensions["pteroca"].discovered[PLUGIN].manifest, values)
+        return
+    with app.app_context():
+        set_settings(current_app.extensions["pteroca"].discovered[PLUGIN].manifest, values)
+
+
+def sim_settings(sim) -> dict:
+    return {"panel_url": sim.url, "application_key": sim.application_key,
+            "client_key": sim.client_key, "default_location": "sim-eu"}
+
+
+@pytest.fixture
+def ptero_app(ptero_template, tmp_path, sim, sleeps):
+    """Store + pterodactyl enabled, configured for ``sim``."""
+    instance = tmp_path / "instance"
+    shutil.copytree(ptero_template, instance)
+    extra = {}
+    template_url = (instance / "template-database-url").read_text()
+    if template_url.startswith("postgresql"):  # the PostgreSQL pass: copy the database too
+        import os
+
+        from sqlalchemy.engine import make_url
+
+        from tests.services import POSTGRES_ENV, fresh_postgres_database
+
+        url, drop = fresh_postgres_database(os.environ[POSTGRES_ENV],
+                                            template=make_url(template_url).database)
+        extra["DATABASE_URL"] = url
+    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)
+    assert PLUGIN in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
+    configure(app, **sim_settings(sim))
+    yield app
+    if extra:
+        with app.app_context():
+            db.engine.dispose()
+        drop()
+
+
+@pytest.fixture
+def ctx(ptero_app):
+    with ptero_app.app_context():
+        yield ptero_app
+        db.session.remove()
+
+
+# --- builders -----------------------------------------------------------------------------
+
+def ids(panel) -> dict:
+    """Ids of the simulator's seed data by name (so tests do not hard-code them)."""
+    nests = {n["name"]: n["id"] for n in panel.app.list_nests()}
+    eggs = {e["name"]: e["id"] for e in panel.app.list_eggs(nests["Minecraft"])}
+    locations = {x["short"]: x["id"] for x in panel.app.list_locations()}
+    nodes = {n["name"]: n["id"] for n in panel.app.list_nodes()}
+    return {"nest": nests["Minecraft"], "paper": eggs["Paper"],
+            "vanilla": eggs["Vanilla Minecraft"],
+            "eu": locations["sim-eu"], "us": locations["sim-us"], "nodes": nodes}
+
+
+def paper_settings(panel, **overrides) -> dict:
+    seed = ids(panel)
+    settings = {"nest_id": seed["nest"], "egg_id": seed["paper"], "extra_egg_ids": "",
+                "docker_image": "", "startup": "",
+                "variables": "MINECRAFT_VERSION=1.20.4 | visible, editable\n"
+                             "BUILD_NUMBER=latest | visible\nMAX_PLAYERS | slots",
+                "memory": 2048, "swap": 0, "disk": 10240, "io": 500, "cpu": 100, "threads": "",
+                "oom_disabled": True, "databases": 1, "allocations": 2, "backups": 2,
+                "location_ids": str(seed["eu"]), "choose_location": False, "node_ids": "",
+                "port_range": "25565-25600", "dedicated_ip": False,
+                "start_on_completion": False, "skip_scripts": False}
+    settings.update(overrides)
+    return settings
+
+
+def make_product(settings: dict, *, slug="paper-small", price=1000, kind="fixed", stock=None,
+                 min_slots=1, max_slots=1, slot_variable="", period_count=30):
+    from builtin_plugins.store.models import PricePlan, Product
+
+    product = Product(name=slug.replace("-", " ").title(), slug=slug, provisioner=PLUGIN,
+                      stock=stock, per_customer_limit=None, allow_auto_renew=True,
+                      description="", images=[], resources={"memory_mb": settings["memory"]},
+                      provisioner_settings=settings, active=True, featured=False, priority=0)
+    product.plans.append(PricePlan(kind=kind, label="", period_unit="days",
+                                   period_count=period_count, price=price, min_slots=min_slots,
+                                   max_slots=max_slots, slot_variable=slot_variable))
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
+def make_customer(email="buyer@example.com", name="Alice Buyer", balance=10_000):
+    from kernel.accounts.services import create_user
+    from kernel.payments import ledger
+
+    user = create_user(email, "buyer-password-1", name=name, verified=True)
+    if balance:
+        ledger.credit(user.id, balance, "adjustment", f"seed:{email}")
+    return user
+
+
+def buy(user, product, *, name="My server", slots=1, options=None):
+    from builtin_plugins.store import services
+
+    token = services.new_purchase_token(user)
+    return services.purchase(user, token=token, product_id=product.id,
+                             plan_id=product.plans[0].id, name=name, slots=slots,
+                             options=options or {})

@@ -1,0 +1,92 @@
+"""Shared setup of the server-tab tests: a bought Paper server per customer, logged-in clients.
+
+Star-import the fixtures into a test module (``from tests.pterodactyl.tabs_helpers import *``);
+they build on ``ptero_app``, ``sim`` and ``panel`` from ``tests/pterodactyl/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from kernel.extensions import db
+from tests.pterodactyl.conftest import buy, make_customer, make_product, paper_settings
+
+__all__ = ["alice", "owner", "paper_product"]  # the fixtures, for a star import
+
+PASSWORD = "buyer-password-1"
+PREFIX = "/plugins/pterodactyl/servers"
+
+
+@dataclass
+class Bought:
+    service_id: int
+    identifier: str
+    email: str
+    user_id: int
+
+
+def tab_url(service_id: int, path: str = "console") -> str:
+    return f"{PREFIX}/{service_id}/{path}".rstrip("/")
+
+
+def login(app, email: str, password: str = PASSWORD):
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.text
+    return client
+
+
+def buy_server(app, product_id: int, email: str, name: str = "My server") -> Bought:
+    from builtin_plugins.pterodactyl import services
+    from builtin_plugins.store.models import Product
+
+    with app.app_context():
+        user = make_customer(email=email, name=name.title())
+        service = buy(user, db.session.get(Product, product_id), name=name)
+        assert service.state == "active", service.last_error
+        identifier = services.identifier_for(service)
+        found = Bought(service.id, identifier, email, user.id)
+        db.session.remove()
+    return found
+
+
+def flashes(html: str) -> str:
+    """The text of the page's flash messages and in-page alerts."""
+    found = re.findall(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S)
+    return " ".join(re.sub(r"<[^>]+>|\s+", " ", f).strip() for f in found)
+
+
+@pytest.fixture
+def paper_product(ptero_app, panel) -> int:
+    """A Paper plan: 2 backups, 1 database, 2 ports; MINECRAFT_VERSION editable,
+    BUILD_NUMBER visible, MAX_PLAYERS the slot variable, the rest hidden."""
+    with ptero_app.app_context():
+        product = make_product(paper_settings(panel))
+        product_id = product.id
+        db.session.remove()
+    return product_id
+
+
+@pytest.fixture
+def owner(ptero_app, paper_product) -> Bought:
+    return buy_server(ptero_app, paper_product, "alice@example.com", "alice survival")
+
+
+@pytest.fixture
+def alice(ptero_app, owner):
+    return login(ptero_app, owner.email)
+
+
+def sim_server(sim, identifier: str):
+    """The simulated server with this identifier, once due steps (installs, power) happened.
+
+    (``sim.server()`` reads an all-digit identifier as an internal id.)
+    """
+    with sim.state.lock:
+        sim.state.tick()
+        found = sim.state.server_by_ref(identifier)
+        assert found is not None, identifier
+        return found

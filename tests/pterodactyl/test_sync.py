@@ -1,0 +1,114 @@
+"""User sync: registration creates or links a panel user; changes are pushed."""
+
+from __future__ import annotations
+
+import pytest
+
+from builtin_plugins.pterodactyl import services, sync
+from kernel.accounts import services as accounts
+from kernel.extensions import db
+from tests.pterodactyl.conftest import configure, make_customer
+
+
+def panel_user(sim, user):
+    link = services.user_link(user.id)
+    assert link is not None, "no panel user linked"
+    return sim.state.users[link.panel_user_id]
+
+
+def test_registration_creates_the_panel_user(ctx, sim):
+    user = make_customer("carol.smith@example.com", name="Carol Anne Smith")
+    created = panel_user(sim, user)
+    assert (created.email, created.username) == ("carol.smith@example.com", "carol.smith")
+    assert (created.first_name, created.last_name) == ("Carol", "Anne Smith")
+    assert created.external_id == f"pteroca-user-{user.id}" and not created.root_admin
+    assert services.user_link(user.id).origin == "created"
+
+
+def test_registration_through_the_site_creates_the_panel_user(ptero_app, sim):
+    client = ptero_app.test_client()
+    response = client.post("/register", data={"email": "web@example.com", "name": "Web Person",
+                                              "password": "a-long-password-1",
+                                              "terms": "1"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    assert any(u.email == "web@example.com" for u in sim.state.users.values())
+
+
+def test_a_taken_username_is_made_unique(ctx, panel, sim):
+    panel.app.create_user(email="other-dave@example.org", username="dave", first_name="D",
+                          last_name="Other")
+    user = make_customer("dave@example.com", name="Dave")
+    assert panel_user(sim, user).username == "dave2"
+
+
+def test_an_existing_panel_account_with_the_same_email_is_linked(ctx, panel, sim):
+    panel.app.create_user(email="xerin@example.com", username="xerin", first_name="X",
+                          last_name="Erin")  # a partial match must not be taken
+    existing = panel.app.create_user(email="Erin@Example.com", username="erin_old",
+                                     first_name="Erin", last_name="Old")
+    before = len(sim.state.users)
+    user = make_customer("erin@example.com", name="Erin New")
+    link = services.user_link(user.id)
+    assert (link.panel_user_id, link.origin) == (existing["id"], "linked")
+    assert len(sim.state.users) == before
+
+
+def test_a_password_change_is_pushed(ctx, sim):
+    user = make_customer("pw@example.com")
+    accounts.set_password(user, "brand-new-password-9")
+    assert panel_user(sim, user).check_password("brand-new-password-9")
+
+
+def test_profile_and_email_changes_are_pushed(ctx, sim):
+    user = make_customer("rename@example.com", name="Old Name")
+    accounts.update_profile(user, name="Fresh Person")
+    names = (panel_user(sim, user).first_name, panel_user(sim, user).last_name)
+    assert names == ("Fresh", "Person")
+    user.email = "renamed@example.com"
+    db.session.commit()
+    from builtin_plugins.pterodactyl import sync  # the module the loaded plugin uses
+
+    sync.on_updated(user, {"email": ("rename@example.com", "renamed@example.com")})
+    assert panel_user(sim, user).email == "renamed@example.com"
+
+
+def test_registration_while_the_panel_is_away_is_caught_up_by_the_task(ctx, sim):
+    good_url = sim.url
+    configure(ctx, panel_url="http://127.0.0.1:9")
+    user = make_customer("late@example.com")  # registration itself succeeds
+    assert services.user_link(user.id) is None
+    configure(ctx, panel_url=good_url)
+    report = sync.sync_task()
+    assert report["created"] == ["late@example.com"]
+    assert panel_user(sim, user).email == "late@example.com"
+
+
+def test_existing_accounts_are_synced_when_the_plugin_is_enabled(ctx, sim):
+    configure(ctx, sync_users=False)
+    users = [make_customer(f"old{n}@example.com") for n in range(3)]
+    assert all(services.user_link(u.id) is None for u in users)
+    configure(ctx, sync_users=True)
+    ctx.extensions["pteroca"].pm.hook.plugin_enabled(name="pterodactyl")
+    assert all(panel_user(sim, u).email == u.email for u in users)
+
+
+def test_sync_users_command_reports(ptero_app, sim):
+    from kernel.cli import main
+    from kernel.testing import rebuild
+
+    configure(ptero_app, sync_users=False)
+    with ptero_app.app_context():
+        make_customer("cli-sync@example.com")
+    configure(ptero_app, sync_users=True)
+    result = rebuild(ptero_app).test_cli_runner().invoke(main, ["pterodactyl", "sync-users"])
+    assert result.exit_code == 0, result.output
+    assert "1 created" in result.output
+
+
+@pytest.mark.parametrize("email, expected", [
+    ("alice@example.com", "alice"), ("Bob.Smith@example.com", "bob.smith"),
+    ("_x_@example.com", "xuser"), ("a+b@example.com", "abuser"), ("über@example.com", "ber"),
+    ("x.@example.com", "xuser"), ("jo@example.com", "jouser")])
+def test_usernames_fit_the_panel_rule(email, expected):
+    name = sync.derive_username(email)
+    assert name == expected and sync.USERNAME_OK.match(name)
