@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 export PTEROCA_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install bench clean i18n i18n-init
+.PHONY: run test test-postgres install bench clean i18n i18n-init
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,11 +19,20 @@ $(STAMP): pyproject.toml setup.py | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/pteroca init --admin-email admin@example.com
-	$(BIN)/pteroca run --host 127.0.0.1 --port 5000
+	$(BIN)/pteroca demo --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# The suite again with every test app on its own fresh PostgreSQL database (tests/conftest.py).
+# Needs PTEROCA_TEST_POSTGRES_URL (.ci/run sets it). The browser tests and the wheel build do not
+# depend on the database, and the cluster test always runs on PostgreSQL: they already ran in
+# `make test`, so this pass leaves them out.
+test-postgres: $(STAMP)
+	@test -n "$$PTEROCA_TEST_POSTGRES_URL" || { echo "make test-postgres needs PTEROCA_TEST_POSTGRES_URL: an admin URL of a PostgreSQL server where the tests may create databases (see .ci/run)" >&2; exit 2; }
+	PTEROCA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
+		--ignore=tests/browser --ignore=tests/test_packaging.py \
+		--ignore=tests/topology/test_cluster.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

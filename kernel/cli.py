@@ -167,6 +167,134 @@ def run_command(host, port, reload):
     run_simple(host, port, HotSwapApplication(), threaded=True, use_reloader=reload)
 
 
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--balance", default="100.00", show_default=True,
+              help="Wallet balance credited once to the demo customer.")
+@click.option("--no-serve", is_flag=True, help="Prepare the demo, print the accounts and exit.")
+@with_appcontext
+@user_errors
+def demo_command(host, port, balance, no_serve):
+    """Try everything on SQLite: builtin plugins on, the Pterodactyl simulator, a catalog,
+    an admin and a customer with money (docs/demo in README)."""
+    from kernel import demo, site_settings
+    from kernel.payments.money import MoneyError, parse_amount
+    from kernel.plugins.services import upgrade_all
+
+    click.echo("preparing the demo (the first run migrates and scans every plugin: a minute)...")
+    upgrade_all()
+    try:
+        amount = parse_amount(balance, site_settings.get("currency"))
+    except MoneyError as exc:
+        fail(f"--balance: {exc}")
+    report = demo.seed(current_app, echo=click.echo, balance=amount)
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo(f"plugins enabled: {', '.join(report.enabled) or 'none'}")
+    for name, why in report.skipped.items():
+        click.echo(f"plugin {name} stays off: {why}")
+    for line in report.lines:
+        click.echo(line)
+    click.echo(f"admin:    {report.admin[0]} / {report.admin[1]}  ->  {base}/admin/")
+    click.echo(f"customer: {report.customer[0]} / {report.customer[1]}  ->  {base}/login")
+    click.echo(f"(the passwords are kept in {current_app.instance_path}/{demo.CREDENTIALS_FILE})")
+    if no_serve:
+        return
+    from werkzeug.serving import run_simple
+
+    from kernel.wsgi import HotSwapApplication
+
+    click.echo(f"pteroca {__version__} demo on {base}/  (Ctrl-C stops it)")
+    run_simple(host, port, HotSwapApplication(), threaded=True)
+
+
+# --- production processes (docs/deployment.md) --------------------------------------
+
+
+@main.command("serve")
+@click.option("--bind", "-b", multiple=True, default=["127.0.0.1:8000"], show_default=True,
+              help="Address to listen on: HOST:PORT or unix:PATH (repeatable).")
+@click.option("--workers", "-w", type=int, default=None,
+              help="Worker processes (default: 2 x CPU cores + 1, at most 8).")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="Threads per worker (more than 1 uses gunicorn's gthread workers).")
+@click.option("--timeout", type=int, default=60, show_default=True,
+              help="Seconds a request may take before its worker is restarted.")
+@click.option("--graceful-timeout", type=int, default=30, show_default=True,
+              help="Seconds workers get to finish requests on reload or stop.")
+@click.option("--max-requests", type=int, default=1000, show_default=True,
+              help="Recycle a worker after this many requests (0: never).")
+@click.option("--access-log", default="-", show_default=True,
+              help="Access log file, '-' for stdout, 'off' for none.")
+@click.option("--error-log", default="-", show_default=True, help="Error log file, '-' for stderr.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error", "critical"]))
+@click.option("--proxy-hops", type=int, default=0, show_default=True,
+              help="Reverse proxies in front whose X-Forwarded-For/-Proto to trust (nginx: 1).")
+@click.option("--pidfile", default=None, help="Write the master's pid here.")
+def serve_command(bind, workers, threads, timeout, graceful_timeout, max_requests, access_log,
+                  error_log, log_level, proxy_hops, pidfile):
+    """Production web server: a gunicorn master serving kernel.wsgi:application.
+
+    SIGHUP reloads gracefully (new workers, old ones finish their requests); SIGTERM stops.
+    """
+    from kernel.serve import ServeOptions, serve
+
+    options = ServeOptions(bind=list(bind), workers=workers, threads=threads, timeout=timeout,
+                           graceful_timeout=graceful_timeout, max_requests=max_requests,
+                           access_log=access_log, error_log=error_log, log_level=log_level,
+                           proxy_hops=proxy_hops, pidfile=pidfile)
+    try:
+        options.gunicorn_settings()
+    except ValueError as exc:
+        fail(str(exc))
+    serve(options)
+
+
+@main.command("worker")
+@click.option("--queues", "-q", default=None,
+              help="Comma-separated queues to work, in priority order (default: "
+                   "provisioning,mail,default).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--name", default=None, help="Worker name (default: generated).")
+@click.pass_context
+@user_errors
+def worker_command(ctx, queues, burst, name):
+    """Run background jobs from Redis (PTEROCA_REDIS_URL), following the plugin generation."""
+    from flask.cli import ScriptInfo
+
+    from kernel import jobs, worker
+
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    names = [q.strip() for q in (queues or ",".join(jobs.QUEUES)).split(",") if q.strip()]
+    try:
+        built = worker.build_worker(app, names, name=name)
+    except jobs.JobError as exc:
+        fail(str(exc))
+    click.echo(f"worker {built.name} on {', '.join(names)}"
+               f"{' (burst)' if burst else ''}, plugin generation {built.hotswap.generation}")
+    built.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@main.command("scheduler")
+@click.option("--once", is_flag=True, help="One pass (run what is due now), then exit.")
+@click.option("--interval", type=float, default=10.0, show_default=True,
+              help="Seconds between passes (tasks also start at each minute boundary).")
+@click.pass_context
+@user_errors
+def scheduler_command(ctx, once, interval):
+    """Run cron tasks on time; any number of schedulers may run, each slot runs once."""
+    from flask.cli import ScriptInfo
+
+    from kernel.scheduler import Scheduler
+
+    if interval <= 0:
+        fail("--interval must be a positive number of seconds")
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    Scheduler(app, interval=interval, echo=lambda line: click.echo(line)).run(once=once)
+
+
 from kernel.plugins import cli as _plugin_cli  # noqa: E402
 
 main.add_command(_plugin_cli.plugin_group)

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, tuple[Any, type]] = {
     "SCAN_MAX_AGE_HOURS": (24, int),
     "MAIL_URL": ("console://", str),
     "PLUGIN_POLL_SECONDS": (2.0, float),
+    "CRON_LEASE_SECONDS": (60.0, float),  # kernel/cron.py: how long a dead runner holds a slot
     "BASE_URL": ("http://localhost:5000", str),
 }
 

@@ -151,6 +151,11 @@ def register_commands(cli):
 
 
 @hookspec
+def demo_seed(admin, customer):
+    """Fill a new ``pteroca demo`` instance with sample data; return lines to print (or None)."""
+
+
+@hookspec
 def health_checks():
     """Return a list of ``(name, callable)``; the callable returns None when healthy or raises/returns a problem string."""
 

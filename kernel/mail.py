@@ -101,17 +101,26 @@ def deliver(message: EmailMessage, url: str) -> None:
         client.send_message(message)
 
 
-def send_email(to: str, subject: str, template: str, *, commit: bool = True, **context) -> EmailLog:
+def send_email(to: str, subject: str, template: str, *, commit: bool = True, now: bool = False,
+               **context) -> EmailLog:
     """Render, let plugins adjust (``before_email_send``), deliver and log one message.
 
     Never raises for a delivery problem; the returned log entry says ``sent`` or ``failed``.
     A batch sender passes ``commit=False`` and commits the log entries itself.
+    With ``PTEROCA_REDIS_URL`` set, a message is rendered here and delivered by a worker, with
+    retries (``kernel.mail_queue``; the entry says ``queued``), unless ``now`` is set or the
+    caller batches (``commit=False``: it already runs as a job).
     """
     entry = EmailLog(recipient=to, subject=str(subject), template=template, status="sent", error="")
     try:
         message = build_message(to, str(subject), template, **context)
         current_app.extensions["pteroca"].pm.hook.before_email_send(message=message)
         entry.subject = str(message["Subject"] or "")[:255]
+        if commit and not now:
+            from kernel.mail_queue import queue_delivery
+
+            if queue_delivery(entry, message):
+                return entry
         deliver(message, current_app.config.get("MAIL_URL") or "console://")
     except Exception as exc:  # noqa: BLE001 - mail trouble must never break the user's action
         current_app.logger.warning("sending %r to %s failed: %s: %s", template, to,

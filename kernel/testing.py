@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
@@ -11,6 +12,10 @@ from kernel.app import create_app
 
 
 NO_OSV = "http://127.0.0.1:9"
+
+# When set, ``build_app`` asks it for the database of an instance that names none: the test
+# suite points every app at a fresh PostgreSQL database this way (PTEROCA_TEST_DATABASE=postgres).
+database_for_instance: Callable[[Path], str] | None = None
 
 
 def build_app(instance: Path, **config) -> Flask:
@@ -31,6 +36,8 @@ def build_app(instance: Path, **config) -> Flask:
         # Tests never reach the real advisory service: a closed local port ("not audited").
         cfg["OSV_URL"] = NO_OSV
     cfg.update(config)
+    if "DATABASE_URL" not in cfg and database_for_instance is not None:
+        cfg["DATABASE_URL"] = database_for_instance(instance)
     bootstrap = create_app(cfg)
     with bootstrap.app_context():
         from kernel.plugins.services import upgrade_all

@@ -1,8 +1,55 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
+import kernel.testing
 from kernel.testing import build_app, rebuild
+
+# --- which database the suite's apps use ---------------------------------------------
+# PTEROCA_TEST_DATABASE=postgres (make test-postgres) gives every app built by
+# kernel.testing.build_app a fresh PostgreSQL database instead of SQLite in its instance folder.
+_postgres = None
+
+
+def pytest_configure(config):
+    global _postgres
+    from tests.services import POSTGRES_ENV, TEST_DATABASE_ENV, PostgresPerInstance
+
+    choice = os.environ.get(TEST_DATABASE_ENV, "sqlite") or "sqlite"
+    if choice not in ("sqlite", "postgres"):
+        raise pytest.UsageError(f"{TEST_DATABASE_ENV}={choice!r}: use sqlite or postgres")
+    if choice == "postgres":
+        if not os.environ.get(POSTGRES_ENV):
+            raise pytest.UsageError(f"{TEST_DATABASE_ENV}=postgres needs {POSTGRES_ENV} (an admin "
+                                    "URL of a server where the tests may create databases)")
+        _postgres = PostgresPerInstance(os.environ[POSTGRES_ENV])
+        kernel.testing.database_for_instance = _postgres
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    if _postgres is None:
+        yield
+        return
+    _postgres.scopes.append(fixturedef.scope)
+    try:
+        yield
+    finally:
+        _postgres.scopes.pop()
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    yield
+    if _postgres is not None:
+        _postgres.drop(("function",))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _postgres is not None:
+        _postgres.close()
 
 
 @pytest.fixture
@@ -67,3 +114,22 @@ def database_url(request):
     from kernel.extensions import db  # noqa: F401 - engines are disposed with their app
 
     drop()
+
+
+@pytest.fixture
+def redis_url():
+    """An empty Redis for one test: a private ``redis-server`` on a free port when the binary is
+    installed, else the server at PTEROCA_TEST_REDIS_URL (flushed first: give it a spare
+    database). Skipped off CI when neither exists, a failure on CI."""
+    import shutil
+
+    from tests.services import REDIS_ENV, REDIS_SERVER, RedisServer, require_redis_server
+
+    if not shutil.which(REDIS_SERVER) and os.environ.get(REDIS_ENV):
+        import redis
+
+        redis.Redis.from_url(os.environ[REDIS_ENV]).flushdb()
+        yield os.environ[REDIS_ENV]
+        return
+    with RedisServer(require_redis_server()) as server:
+        yield server.url

@@ -37,8 +37,9 @@ def require_postgres() -> str:
     return url
 
 
-def fresh_postgres_database(admin_url: str):
-    """Create an empty database; return (its SQLAlchemy URL, a function that drops it)."""
+def fresh_postgres_database(admin_url: str, template: str | None = None):
+    """Create an empty database (or a copy of ``template``); return (its SQLAlchemy URL, a
+    function that drops it)."""
     import uuid
 
     import psycopg
@@ -48,7 +49,7 @@ def fresh_postgres_database(admin_url: str):
     admin = make_url(admin_url)
     plain = admin.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
     def drop() -> None:
         with psycopg.connect(plain, autocommit=True) as conn:
@@ -56,3 +57,142 @@ def fresh_postgres_database(admin_url: str):
 
     return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
         hide_password=False), drop
+
+
+TEST_DATABASE_ENV = "PTEROCA_TEST_DATABASE"
+
+
+class PostgresPerInstance:
+    """``kernel.testing.database_for_instance`` for the PostgreSQL pass of the suite.
+
+    Each instance folder gets a fresh database the first time an app is built for it (and the
+    same one on later builds): a copy of a template migrated once per test process, so a test
+    pays for ``CREATE DATABASE``, not for every kernel migration. A database made while a test
+    runs is dropped after that test (in the background); one made by a module- or
+    session-scoped fixture lives until the end of the session.
+    """
+
+    def __init__(self, admin_url: str):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.admin_url = admin_url
+        self.urls: dict[str, str] = {}
+        self.drops: dict[str, tuple[str, object]] = {}
+        self.scopes: list[str] = []  # fixture scopes being set up, innermost last
+        self._template: tuple[str, object] | None = None
+        self._dropper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drop-test-db")
+
+    def template(self) -> str:
+        """The name of this process's migrated template database (made on first use)."""
+        if self._template is None:
+            import tempfile
+
+            from sqlalchemy.engine import make_url
+
+            from kernel.app import create_app
+            from kernel.extensions import db
+            from kernel.plugins.services import upgrade_all
+
+            url, drop = fresh_postgres_database(self.admin_url)
+            with tempfile.TemporaryDirectory() as tmp:
+                app = create_app({"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": tmp,
+                                  "PLUGINS_DIR": tmp, "THEMES_DIR": tmp, "SECRET_KEY": "x",
+                                  "OSV_URL": "http://127.0.0.1:9"})
+                with app.app_context():
+                    upgrade_all()
+                    db.session.remove()
+                    for engine in db.engines.values():
+                        engine.dispose()  # a template must have no connections
+            self._template = (make_url(url).database, drop)
+        return self._template[0]
+
+    def __call__(self, instance) -> str:
+        from pathlib import Path
+
+        key = str(Path(instance).resolve())
+        if key not in self.urls:
+            url, drop = fresh_postgres_database(self.admin_url, template=self.template())
+            scope = self.scopes[-1] if self.scopes else "function"
+            self.urls[key] = url
+            self.drops[key] = (scope, drop)
+        return self.urls[key]
+
+    def drop(self, scopes: tuple[str, ...]) -> None:
+        for key, (scope, drop) in list(self.drops.items()):
+            if scope in scopes:
+                del self.drops[key], self.urls[key]
+                self._dropper.submit(drop)
+
+    def close(self) -> None:
+        """Drop every database left, and the template."""
+        self.drop(("function", "class", "module", "package", "session"))
+        self._dropper.shutdown(wait=True)
+        if self._template is not None:
+            self._template[1]()
+            self._template = None
+
+
+REDIS_ENV = "PTEROCA_TEST_REDIS_URL"
+REDIS_SERVER = os.environ.get("PTEROCA_REDIS_SERVER", "redis-server")
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free port (no persistence), for one test or a cluster."""
+
+    def __init__(self, binary: str = REDIS_SERVER):
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.binary = binary
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self) -> RedisServer:
+        import subprocess
+        import time
+
+        import redis
+
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()  # first: reading a live process's stderr would block
+                    err = self.proc.stderr.read().decode(errors="replace")
+                    raise RuntimeError(f"redis-server did not start on port {self.port}: "
+                                       f"{err}") from None
+                time.sleep(0.05)
+        client.close()
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except Exception:  # noqa: BLE001
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def require_redis_server() -> str:
+    """The ``redis-server`` binary (CI installs it; .ci/run also exports PTEROCA_TEST_REDIS_URL)."""
+    binary = shutil.which(REDIS_SERVER)
+    require(bool(binary), "Redis (redis-server)", "apt-get install redis-server")
+    return binary

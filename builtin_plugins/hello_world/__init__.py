@@ -111,6 +111,15 @@ def register_commands(cli):
 
 
 @hookimpl
+def demo_seed(admin, customer):
+    from builtin_plugins.hello_world import services
+
+    if not services.greeted_by("demo"):
+        services.add_greeting(f"welcome to the demo, {customer.name or customer.email}!", by="demo")
+    return ["hello_world: a welcome greeting is on /plugins/hello_world/"]
+
+
+@hookimpl
 def health_checks():
     from builtin_plugins.hello_world import services
 

@@ -45,6 +45,10 @@ def recent(limit: int = 20) -> list[Greeting]:
     return list(db.session.scalars(db.select(Greeting).order_by(Greeting.id.desc()).limit(limit)))
 
 
+def greeted_by(by: str) -> bool:
+    return db.session.scalar(db.select(Greeting.id).where(Greeting.by == by).limit(1)) is not None
+
+
 def count_greetings() -> int:
     return db.session.scalar(db.select(func.count(Greeting.id))) or 0
 

@@ -42,6 +42,7 @@ def customers(service_ids: list[int], event: str, **context) -> None:
         jobs.enqueue(send, event, ids[start:start + JOB_SIZE], _plain(context))
 
 
+@jobs.job(queue="mail")
 def send(event: str, service_ids: list[int], context: dict | None = None) -> int:
     """Job: render and send ``event`` to the owner of each server; returns how many were sent."""
     from kernel.accounts.models import User

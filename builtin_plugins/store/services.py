@@ -74,6 +74,15 @@ def _live_count(user_id: int, product_id: int) -> int:
         Service.state.in_(lifecycle.LIVE))) or 0
 
 
+def option_problems(product: Product, plan: PricePlan, options: dict, slots: int = 1) -> list[str]:
+    """What the provisioner's optional ``validate_options`` says about checkout choices."""
+    try:
+        check = getattr(provisioner_for(product), "validate_options", None)
+    except ProvisionError:
+        return []  # the product's health problem; provisioning reports it
+    return list(check(product, options, plan=plan, slots=slots) or []) if check else []
+
+
 def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slots: int = 1,
              auto_renew: bool = False, options: dict | None = None, voucher_code: str = "",
              free: bool = False, actor: str | None = None) -> Service:
@@ -92,6 +101,9 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     reason = _hook().veto_purchase(user=user, product=product, plan=plan)
     if reason:
         raise StoreError(str(reason))
+    problems = option_problems(product, plan, options or {}, slots)
+    if problems:
+        raise StoreError(" ".join(problems))
     token_row = db.session.get(PurchaseToken, token)
     if token_row is None or token_row.user_id != user.id:
         raise StoreError("this order form has expired; open the product page again")
@@ -137,6 +149,9 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     return db.session.get(Service, service.id)
 
 
+# On rq, a provisioning job that crashes (database or network away) is tried again; a
+# provisioner's refusal is not a crash: it refunds and marks the service failed below.
+@jobs.job(queue="provisioning", retries=3, backoff=(10, 60, 300))
 def provision(service_id: int) -> Service:
     """Job: create the server with its provisioner; refund and mark failed if that fails."""
     service = db.session.get(Service, service_id)

@@ -24,8 +24,11 @@ def init_limits(app: Flask) -> Limiter:
     storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
     # A Redis outage must not lock everybody out: fall back to memory and log it.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # A Redis that hangs (not refusing, just silent) must not hang logins: short socket timeouts.
+    options = {"socket_connect_timeout": 1, "socket_timeout": 1} if storage.startswith(
+        ("redis://", "rediss://")) else {}
     limiter = Limiter(get_remote_address, storage_uri=storage, default_limits=[],
-                      key_prefix="pteroca", strategy="fixed-window",
+                      key_prefix="pteroca", strategy="fixed-window", storage_options=options,
                       in_memory_fallback_enabled=storage != "memory://")
     limiter.init_app(app)
     for key, (default, endpoints) in LIMITS.items():

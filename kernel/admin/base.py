@@ -53,6 +53,7 @@ def kernel_views() -> list[BaseView]:
     from kernel.admin.themes import ThemesView
     from kernel.admin.users import RoleAdmin, UserAdmin
 
+    from kernel.admin.jobs import JobsView
     from kernel.admin.payments import PaymentsView, WalletsView
 
     return [UserAdmin(), RoleAdmin(), PluginsView(), ThemesView(), SettingsView(),
@@ -60,7 +61,7 @@ def kernel_views() -> list[BaseView]:
                          category="Money"),
             WalletsView(name="Wallet adjustments", endpoint="wallets", url="/admin/wallets",
                         category="Money"),
-            audit_log_view(), email_log_view()]
+            audit_log_view(), email_log_view(), JobsView()]
 
 
 def init_admin(app) -> Admin:

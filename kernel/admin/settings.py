@@ -87,7 +87,8 @@ class SettingsView(ProtectedBaseView):
         if "@" not in to:
             flash(f"{to!r} is not an email address", "error")
             return self._page("email", site_fields("email"), 400)
-        entry = send_email(to, "Test email", TEST_EMAIL_TEMPLATE, user=current_user)
+        # now: the admin wants the mail server's answer, not a queued job
+        entry = send_email(to, "Test email", TEST_EMAIL_TEMPLATE, now=True, user=current_user)
         if entry.status != "sent":
             flash(f"The test email to {to} could not be sent: {entry.error}", "error")
             return self._page("email", site_fields("email"), 502)

@@ -24,6 +24,7 @@ HOOK_CAPABILITY: dict[str, str] = {
     "register_cron_tasks": "cron",
     "register_commands": "commands",
     "health_checks": "health",
+    "demo_seed": "demo",
     "register_payment_providers": "payments",
     "topup_adjustment": "payments",
     "register_hookspecs": "hookspecs",

@@ -130,8 +130,12 @@ def logout():
 
 @bp.get("/-/health")
 def health():
-    report = shell.health_report()
-    return jsonify(report), 200 if report["status"] == "ok" else 503
+    from kernel import health as checks
+
+    report = checks.report()  # database, Redis, scheduler heartbeat, plugin generation, plugins
+    response = jsonify(report)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if report["status"] == "ok" else 503
 
 
 @bp.get("/-/plugin-static/<name>/<path:filename>")

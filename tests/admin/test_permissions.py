@@ -18,12 +18,14 @@ PAGES = {
     "/admin/settings/appearance": "admin.settings",
     "/admin/audit/": "admin.logs",
     "/admin/emails/": "admin.logs",
+    "/admin/jobs/": "admin.jobs",
 }
 ACTIONS = [
     "/admin/plugins/hello_world/scan", "/admin/plugins/hello_world/enable",
     "/admin/plugins/hello_world/disable", "/admin/plugins/hello_world/uninstall",
     "/admin/plugins/hello_world/settings", "/admin/themes/activate", "/admin/themes/create",
-    "/admin/settings/general", "/admin/settings/email/test",
+    "/admin/settings/general", "/admin/settings/email/test", "/admin/jobs/retry",
+    "/admin/jobs/delete",
 ]
 SUPPORT_ALLOWED = {"/admin/", "/admin/users/", "/admin/users/new/", "/admin/roles/"}
 

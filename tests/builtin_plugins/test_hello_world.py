@@ -160,6 +160,19 @@ def test_hook_register_commands(hello):
     assert "Hello, from the shell" in greetings(hello)
 
 
+def test_hook_demo_seed(hello):
+    from kernel.accounts.services import create_user
+
+    with hello.app_context():
+        admin = create_user("boss@example.com", "boss-password-1", role="admin")
+        customer = create_user("ann@example.com", "ann-password-1", name="Ann")
+        pm = hello.extensions["pteroca"].pm
+        said = [line for lines in pm.hook.demo_seed(admin=admin, customer=customer) for line in lines]
+        pm.hook.demo_seed(admin=admin, customer=customer)  # a second run adds nothing
+    assert "hello_world: a welcome greeting is on /plugins/hello_world/" in said
+    assert greetings(hello).count("Hello, welcome to the demo, Ann!") == 1
+
+
 def test_hook_health_checks(hello):
     report = hello.test_client().get("/-/health").get_json()
     assert report["plugin_health"]["hello_world"] == {"greetings_table": "ok"}

@@ -46,6 +46,7 @@ def server_env(app, instance):
         "PTEROCA_PLUGINS_DIR": str(instance / "plugins"),
         "PTEROCA_SECRET_KEY": "test-secret-key",
         "PTEROCA_PLUGIN_POLL_SECONDS": "0.5",
+        "PTEROCA_DATABASE_URL": app.config["DATABASE_URL"],  # SQLite, or PostgreSQL in that pass
     })
     return env
 

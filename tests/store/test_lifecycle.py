@@ -243,3 +243,22 @@ def test_email_jobs_carry_plain_arguments(store_app, ctx, recorder):
     assert notify._revive(notify._plain({"delete_at": when})["delete_at"]) == when
     with pytest.raises(ValueError, match="unknown store email"):
         notify.customers([1], "nonsense")
+
+
+def test_checkout_choices_a_provisioner_refuses_are_refused_before_any_charge(store_app, ctx, recorder):
+    recorder.Recorder.validate_options = lambda self, product, options, plan=None, slots=1: (
+        [f"The Max players variable must be between 1 and 100 (got {options['players']})."]
+        if int(options.get("players", 1)) > 100 else [])
+    try:
+        user = make_customer(balance=5000)
+        product = make_product(price=1000)
+        token = services.new_purchase_token(user)
+        with pytest.raises(StoreError, match="must be between 1 and 100"):
+            services.purchase(user, token=token, product_id=product.id, plan_id=product.plans[0].id,
+                              name="big", options={"players": "500"})
+        assert ledger.balance(user.id) == 5000 and not [c for c in recorder.CALLS if c[0] == "create"]
+        bought = services.purchase(user, token=token, product_id=product.id,
+                                   plan_id=product.plans[0].id, name="ok", options={"players": "20"})
+        assert bought.state == "active" and ledger.balance(user.id) == 4000
+    finally:
+        del recorder.Recorder.validate_options

@@ -1,0 +1,95 @@
+"""``/-/health``: what a load balancer and an operator need to know about this process.
+
+Required (a failure answers 503): the database, and Redis when ``PTEROCA_REDIS_URL``
+is set (jobs and rate limits live there). Informative: the scheduler heartbeat
+(a single machine may run ``pteroca cron run`` from crontab instead, so a missing
+scheduler is reported, not failed), the job queues, the plugin generation and
+the plugins' own health checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from kernel.models import utcnow
+
+PING_TIMEOUT = 1.0  # seconds; a health check must answer fast even when Redis hangs
+
+_clients: dict[str, Any] = {}
+
+
+def _redis(url: str):
+    client = _clients.get(url)
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=PING_TIMEOUT,
+                                      socket_timeout=PING_TIMEOUT)
+        _clients[url] = client
+    return client
+
+
+def redis_status() -> str:
+    """``not configured``, ``ok`` or ``down: <reason>``."""
+    url = current_app.config.get("REDIS_URL") or ""
+    if not url:
+        return "not configured"
+    try:
+        _redis(url).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure is "down", with its kind
+        return f"down: {type(exc).__name__}"
+    return "ok"
+
+
+def scheduler_status() -> dict[str, Any]:
+    from kernel import cron
+
+    seen = cron.last_heartbeat()
+    if seen is None:
+        return {"last_heartbeat": None, "age_seconds": None}
+    return {"last_heartbeat": seen.isoformat(timespec="seconds") + "Z",
+            "age_seconds": round(max((utcnow() - seen).total_seconds(), 0.0), 1)}
+
+
+def jobs_status(redis: str) -> Any:
+    if redis == "not configured":
+        return "inline"
+    if redis != "ok":
+        return "unavailable"
+    from kernel import jobs
+
+    try:
+        summary = jobs.summary()
+    except Exception as exc:  # noqa: BLE001
+        return f"unavailable: {type(exc).__name__}"
+    queues = summary["queues"].values()
+    return {"queued": sum(q["queued"] for q in queues), "failed": sum(q["failed"] for q in queues),
+            "retrying": sum(q["retrying"] for q in queues), "workers": summary["workers"]}
+
+
+def report() -> dict[str, Any]:
+    """The whole health report; ``status`` is ``ok`` or ``down``."""
+    from kernel.web import shell
+
+    out = shell.health_report()  # database, plugin generation and plugin checks
+    database_ok = out["database"] == "ok"
+    out["redis"] = redis_status()
+    out["jobs"] = jobs_status(out["redis"])
+    if database_ok:
+        try:
+            out["scheduler"] = scheduler_status()
+        except Exception as exc:  # noqa: BLE001 - a database older than the heartbeat table
+            out["scheduler"] = {"last_heartbeat": None, "age_seconds": None,
+                                "error": type(exc).__name__}
+            from kernel.extensions import db
+
+            db.session.rollback()
+    else:
+        out["scheduler"] = {"last_heartbeat": None, "age_seconds": None}
+    down = [name for name, ok in (("database", database_ok),
+                                  ("redis", not out["redis"].startswith("down"))) if not ok]
+    out["status"] = "down" if down else "ok"
+    out["down"] = down
+    return out
