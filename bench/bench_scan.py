@@ -1,6 +1,6 @@
 """How long the scan gate takes per builtin plugin: cold (a full scan) and cached (record reused).
 
-    .venv/bin/python bench/bench_scan.py [--repeat N]
+    .venv/bin/python bench/bench_scan.py [--repeat N] [--json]
 
 Runs against a throw-away instance (SQLite in a temp folder) and the local
 fake OSV server, so it needs no network. "cold" is ``scan_plugin(force=True)``:
@@ -23,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import emit, say  # noqa: E402
 
 
 def _ms(seconds: float) -> str:
@@ -32,6 +35,7 @@ def _ms(seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
+    parser.add_argument("--json", action="store_true", help="a JSON line last on stdout")
     args = parser.parse_args(argv)
 
     from kernel.plugins.discovery import discover_entry_points
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kernel").setLevel(logging.ERROR)  # "database not initialised" at bootstrap
     builtins = sorted((p for p in discover_entry_points() if p.distribution == "pteroca"),
                       key=lambda p: p.name)
+    result: dict = {"repeat": args.repeat, "plugins": {}}
     with tempfile.TemporaryDirectory() as tmp, FakeOsv() as osv:
         app = build_app(Path(tmp) / "instance", OSV_URL=osv.url)
         with app.app_context():
@@ -49,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
             if builtins:
                 scan_plugin(builtins[0], force=True)
             first = time.perf_counter() - start
-            print(f"first scan in this process (imports bandit, pip-audit): {_ms(first)}")
-            print(f"{'plugin':<22} {'files':>5} {'verdict':<8} {'cold':>11} {'cached':>11} "
-                  f"{'cold/cached':>11}")
+            result["first_scan_s"] = first
+            say(f"first scan in this process (imports bandit, pip-audit): {_ms(first)}")
+            say(f"{'plugin':<22} {'files':>5} {'verdict':<8} {'cold':>11} {'cached':>11} "
+                f"{'cold/cached':>11}")
             for plugin in builtins:
                 cold, cached = [], []
                 record = None
@@ -62,10 +68,15 @@ def main(argv: list[str] | None = None) -> int:
                     start = time.perf_counter()
                     reused = scan_plugin(plugin)
                     cached.append(time.perf_counter() - start)
-                    assert reused.id == record.id, "the fresh record was not reused"
+                    if reused.id != record.id:
+                        raise RuntimeError(f"{plugin.name}: the fresh scan record was not reused")
                 c, h = statistics.median(cold), statistics.median(cached)
-                print(f"{plugin.name:<22} {len(plugin.files()):>5} {record.verdict:<8} "
-                      f"{_ms(c)} {_ms(h)} {c / h:>10.1f}x")
+                result["plugins"][plugin.name] = {"files": len(plugin.files()),
+                                                  "verdict": str(record.verdict),
+                                                  "cold_s": c, "cached_s": h}
+                say(f"{plugin.name:<22} {len(plugin.files()):>5} {record.verdict:<8} "
+                    f"{_ms(c)} {_ms(h)} {c / h:>10.1f}x")
+    emit(result, args.json)
     return 0
 
 

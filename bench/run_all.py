@@ -1,0 +1,381 @@
+"""Run every benchmark, print the results table and rewrite it in bench/README.md.
+
+    .venv/bin/python bench/run_all.py [--postgres URL] [--only a,b] [--quick] [--no-readme] [--json]
+
+(``make bench`` runs this.) Each benchmark runs alone, one after another, as its
+own process (``bench/bench_<name>.py --json``), so none disturbs another; each
+prints its progress on stderr and one JSON object on its last stdout line. The
+whole run fits in ``--budget`` seconds (default 585, under the ten minutes the
+issue allows): a benchmark still running when the budget is spent is stopped and
+shown as not measured. Every figure is a ratio or a rate measured side by side
+in this one run, and is set against its goal (PASS or MISSED).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import BENCH, POSTGRES_ENV, PYTHON, ROOT, WRK, machine, say  # noqa: E402
+
+README = BENCH / "README.md"
+BEGIN = "<!-- bench-results:begin (written by bench/run_all.py; edits here are overwritten) -->"
+END = "<!-- bench-results:end -->"
+
+SWEEP_SIZES = "10000,100000,300000"
+
+# Goals from the issue.
+OVERHEAD_RATIO = 0.8
+HOOK_US_PER_PLUGIN = 10.0
+BUILD_SECONDS = 0.5
+SWAP_SECONDS = 3.0
+SWEEP_RATE = 5000.0
+SWEEP_LINEARITY = 0.20
+MEMORY_GROWTH_KIB = 1024
+
+PASS, MISSED, FAILED, NOT_MEASURED, INFO = "PASS", "MISSED", "FAILED", "not measured", "-"
+
+
+def benchmarks(args) -> list[tuple[str, list[str], float]]:
+    """(name, argv, longest it may take in seconds), cheapest first, the sweep last."""
+    quick = args.quick
+    pg = ["--postgres", args.postgres] if args.postgres else []
+    return [
+        ("hooks", ["bench_hooks.py"], 90),
+        ("scan", ["bench_scan.py", "--repeat", "1" if quick else "3"], 120),
+        ("build", ["bench_build.py"] + (["--builds", "2", "--swaps", "1"] if quick else []), 150),
+        ("overhead", ["bench_overhead.py"]
+         + (["--seconds", "2", "--rounds", "1"] if quick else []), 240),
+        ("money", ["bench_money.py", "--postgres", args.postgres]
+         + (["--seconds", "3"] if quick else []), 120),
+        ("memory", ["bench_memory.py"]
+         + (["--requests", "2000", "--warmup", "500", "--sample", "500"] if quick else []), 240),
+        ("sweep", ["bench_sweep.py", "--sizes", "1000,5000" if quick else SWEEP_SIZES] + pg, 600),
+    ]
+
+
+def run_one(name: str, argv: list[str], timeout: float) -> dict:
+    """Run one benchmark; its parsed JSON result, or {"error": why}."""
+    cmd = [PYTHON, str(BENCH / argv[0]), *argv[1:], "--json"]
+    say(f"\n=== {name}: {' '.join(shlex.quote(a) for a in cmd[1:])}")
+    started = time.monotonic()
+    try:
+        # stderr (progress) goes straight to the terminal; stdout holds the result
+        out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        result = {"error": f"stopped after {timeout:.0f} s (run budget)",
+                  "elapsed_s": time.monotonic() - started}
+        partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) \
+            else (exc.stdout or "")
+        if name == "sweep":
+            result["partial"] = partial_sweep(partial)
+        return result
+    elapsed = time.monotonic() - started
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    result = None
+    if lines:
+        try:
+            result = json.loads(lines[-1])
+        except ValueError:
+            result = None
+    if not isinstance(result, dict):
+        why = f"exit status {out.returncode}, no JSON result"
+        return {"error": why, "elapsed_s": elapsed}
+    if out.returncode != 0:
+        result.setdefault("error", f"exit status {out.returncode}")
+    result["elapsed_s"] = elapsed
+    say(f"=== {name}: done in {elapsed:.0f} s")
+    return result
+
+
+def partial_sweep(output: str) -> dict:
+    """Rates a stopped sweep printed before it was stopped: "sqlite  10000 servers  6179 ..."."""
+    rates: dict = {}
+    for match in re.finditer(r"^(\w+)\s+(\d+) servers\s+([\d.]+) servers/s", output, re.M):
+        backend = "postgres" if match.group(1).startswith("postgres") else match.group(1)
+        rates.setdefault(backend, {})[match.group(2)] = float(match.group(3))
+    return rates
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return PASS if ok else MISSED
+
+
+def not_measured(result: dict | None) -> str:
+    why = (result or {}).get("error") or (result or {}).get("skipped") or "not run"
+    return f"{NOT_MEASURED} ({why})"
+
+
+def rows_overhead(r: dict | None) -> list[tuple]:
+    rows = []
+    for key, label in (("base", "Kernel overhead: logged-in dashboard"),
+                       ("plugins", "Kernel overhead: dashboard + {n} plugins")):
+        part = (r or {}).get(key)
+        if key == "plugins" and part:
+            label = label.format(n=part.get("count", "?"))
+        elif key == "plugins":
+            label = label.format(n=30)
+        goal = f"ratio >= {OVERHEAD_RATIO}"
+        if not part or "error" in (r or {}):
+            rows.append((label, not_measured(r), goal, NOT_MEASURED))
+            continue
+        p, b = part["pteroca"], part["bare"]
+        figure = (f"ratio **{part['ratio']:.2f}**: pteroca {p['rps']:.0f} req/s "
+                  f"(p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.0f} ms), bare Flask "
+                  f"{b['rps']:.0f} req/s (p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.0f} ms); "
+                  f"worker CPU per request {p['cpu_ms']:.1f} vs {b['cpu_ms']:.1f} ms, cores busy "
+                  f"{p['cores']:.2f} vs {b['cores']:.2f}; {r['workers']} workers; "
+                  f"{part.get('queries', '?')} SQL statements per request; "
+                  f"page {part['page_bytes']['pteroca']} B")
+        rows.append((label, figure, goal, verdict(part["ratio"] >= OVERHEAD_RATIO)))
+    return rows
+
+
+def rows_hooks(r: dict | None) -> list[tuple]:
+    rows = []
+    goal = f"< {HOOK_US_PER_PLUGIN:g} us per plugin"
+    for hook in ("dashboard_widgets", "wallet_changed"):
+        label = f"Hook dispatch: `{hook}`" + (" (event)" if hook == "wallet_changed" else "")
+        data = (r or {}).get("hooks", {}).get(hook)
+        if not data:
+            rows.append((label, not_measured(r), goal, NOT_MEASURED))
+            continue
+        parts = [f"{n} plugin{'s' if n != '1' else ''}: {v['us_per_call']:.1f} us "
+                 f"({v['us_per_plugin']:.2f}/plugin)" for n, v in data["by_count"].items()]
+        figure = "; ".join(parts) + f"; marginal {data['marginal_us_per_plugin']:.2f} us/plugin"
+        rows.append((label, figure, goal,
+                     verdict(data["max_us_per_plugin"] < HOOK_US_PER_PLUGIN)))
+    return rows
+
+
+def rows_build(r: dict | None) -> list[tuple]:
+    rows = []
+    build = (r or {}).get("build")
+    goal = f"< {BUILD_SECONDS:g} s"
+    label = "App build, every builtin plugin"
+    if not build:
+        rows.append((label, not_measured(r), goal, NOT_MEASURED))
+    else:
+        figure = (f"**{build['median_s'] * 1000:.0f} ms** in a running process (min "
+                  f"{build['min_s'] * 1000:.0f} ms); a fresh process with its imports "
+                  f"{build['cold_s']:.2f} s; loaded: {', '.join(build['loaded'])}")
+        status = verdict(build["median_s"] < BUILD_SECONDS)
+        if build.get("problems") or build.get("enable_failed"):
+            figure += f"; NOT LOADED: {build.get('problems') or build.get('enable_failed')}"
+            status = FAILED
+        rows.append((label, figure, goal, status))
+    swap = (r or {}).get("hot_swap")
+    goal = f"< {SWAP_SECONDS:g} s (every worker)"
+    label = "Hot swap: `pteroca plugin enable` -> page served"
+    if not swap:
+        rows.append((label, not_measured(r), goal, NOT_MEASURED))
+    else:
+        figure = (f"every worker **{swap['all_workers_s']:.2f} s**, first 200 "
+                  f"{swap['first_200_s']:.2f} s; CLI committed at {swap['bump_s']:.2f} s "
+                  f"(returned {swap['cli_s']:.2f} s), first 200 "
+                  f"{swap['bump_to_200_s']:.2f} s after the commit; {swap['workers']} gunicorn "
+                  f"workers, poll {swap['poll_seconds']:g} s; median of {len(swap['runs'])}")
+        rows.append((label, figure, goal, verdict(swap["all_workers_s"] < SWAP_SECONDS)))
+    return rows
+
+
+def rows_sweep(r: dict | None) -> list[tuple]:
+    rows = []
+    backends = {k: v for k, v in (r or {}).items()
+                if k in ("sqlite", "postgres") and isinstance(v, dict) and v}
+    if not backends:
+        partial = "; ".join(f"{b} {int(n):,}: {float(v):,.0f}/s"
+                            for b, rates in ((r or {}).get("partial") or {}).items()
+                            for n, v in rates.items())
+        return [("Lifecycle sweep (SQLite, PostgreSQL)",
+                 not_measured(r) + (f"; measured before that: {partial}" if partial else ""),
+                 f">= {SWEEP_RATE:.0f} servers/s on SQLite; linear within "
+                 f"{SWEEP_LINEARITY:.0%} 10k -> 300k", NOT_MEASURED)]
+    for backend in ("sqlite", "postgres"):
+        rates = backends.get(backend)
+        name = "SQLite" if backend == "sqlite" else "PostgreSQL"
+        if not rates:
+            rows.append((f"Lifecycle sweep, {name}", not_measured(
+                {"error": "no result for this database"} if backend == "sqlite"
+                else {"skipped": f"no PostgreSQL ({POSTGRES_ENV} not set)"}), "-", NOT_MEASURED))
+            continue
+        sizes = sorted(rates, key=int)
+        figure = "; ".join(f"{int(s):,} servers: {float(rates[s]):,.0f}/s" for s in sizes)
+        if backend == "sqlite":
+            low = min(float(v) for v in rates.values())
+            rows.append((f"Lifecycle sweep, {name}: rate", figure,
+                         f">= {SWEEP_RATE:,.0f} servers/s", verdict(low >= SWEEP_RATE)))
+        else:
+            rows.append((f"Lifecycle sweep, {name}: rate", figure, "(no goal)", INFO))
+        first, last = float(rates[sizes[0]]), float(rates[sizes[-1]])
+        ratio = last / first if first else 0.0
+        rows.append((f"Lifecycle sweep, {name}: linearity",
+                     f"rate at {int(sizes[-1]):,} / rate at {int(sizes[0]):,} = **{ratio:.2f}**",
+                     f"within {SWEEP_LINEARITY:.0%} (0.80-1.20)",
+                     verdict(abs(ratio - 1) <= SWEEP_LINEARITY)))
+    return rows
+
+
+def rows_money(r: dict | None) -> list[tuple]:
+    label = "Money path: 16 concurrent buyers, PostgreSQL"
+    goal = "balance == sum(ledger) >= 0"
+    if not r or "rate" not in r:
+        return [(label.replace("16", str((r or {}).get("buyers", 16))), not_measured(r), goal,
+                 NOT_MEASURED)]
+    figure = (f"**{r['rate']:.1f} purchases/s** ({r['purchases']} in {r['seconds']:.1f} s, "
+              f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms per purchase)")
+    if r.get("problems"):
+        figure += "; " + "; ".join(r["problems"][:3])
+    return [(label.replace("16", str(r["buyers"])), figure, goal,
+             PASS if r["invariant_ok"] else FAILED)]
+
+
+def rows_scan(r: dict | None) -> list[tuple]:
+    plugins = (r or {}).get("plugins")
+    if not plugins:
+        return [("Scan gate", not_measured(r), "(no goal)", NOT_MEASURED)]
+    rows = []
+    for name, data in plugins.items():
+        rows.append((f"Scan gate: `{name}` ({data['files']} files)",
+                     f"cold {data['cold_s'] * 1000:.0f} ms, cached {data['cached_s'] * 1000:.1f} ms"
+                     f" ({data['cold_s'] / data['cached_s']:.0f}x); verdict {data['verdict']}",
+                     "(no goal)", INFO))
+    return rows
+
+
+def rows_memory(r: dict | None) -> list[tuple]:
+    label = "Memory: one web worker"
+    goal = f"no growth after warm-up (< {MEMORY_GROWTH_KIB} KiB)"
+    if not r or "growth_kib" not in r:
+        return [(label, not_measured(r), goal, NOT_MEASURED)]
+    figure = (f"RSS after {r['warmup']:,} requests {r['warmup_kib'] / 1024:.1f} MiB, after "
+              f"{r['requests']:,} {r['end_kib'] / 1024:.1f} MiB: **{r['growth_kib']:+d} KiB**; "
+              f"peak {r['peak_kib'] / 1024:.1f} MiB")
+    return [(label, figure, goal, verdict(r["growth_kib"] < MEMORY_GROWTH_KIB))]
+
+
+ROWS = [("overhead", rows_overhead), ("hooks", rows_hooks), ("build", rows_build),
+        ("sweep", rows_sweep), ("money", rows_money), ("scan", rows_scan),
+        ("memory", rows_memory)]
+
+
+def table(results: dict) -> list[tuple]:
+    """The table's rows for the benchmarks in ``results``, in the table's order."""
+    return [row for name, rows in ROWS if name in results for row in rows(results[name])]
+
+
+def markdown(rows: list[tuple], info: dict, command: str, elapsed: float) -> str:
+    lines = [
+        f"Measured {info['date']} on {info['cores']} cores ({info['cpu']}), "
+        f"{info['ram_gib']} GiB RAM, {info['os']}; Python {info['python']}, "
+        f"SQLite {info['sqlite']}, PostgreSQL {info['postgresql'] or 'not used'}; "
+        f"load from {info['load_tool']}.",
+        "",
+        f"Command: `{command}` (whole run {elapsed / 60:.1f} min).",
+        "",
+        "| Benchmark | Figure | Goal | Result |",
+        "|---|---|---|---|",
+    ]
+    for label, figure, goal, status in rows:
+        cell = f"**{status}**" if status in (MISSED, FAILED) else status
+        lines.append(f"| {label} | {figure} | {goal} | {cell} |")
+    missed = [label for label, _f, _g, status in rows if status in (MISSED, FAILED)]
+    lines.append("")
+    if missed:
+        lines.append("Missed: " + "; ".join(missed) + ". The causes found by profiling are in "
+                     "[Why goals are missed](#why-goals-are-missed) below.")
+    else:
+        lines.append("Every measured goal is met.")
+    return "\n".join(lines) + "\n"
+
+
+def plain(rows: list[tuple]) -> str:
+    def strip(text: str) -> str:
+        return re.sub(r"[*`]", "", str(text))
+
+    width = max(len(strip(r[0])) for r in rows)
+    out = []
+    for label, figure, goal, status in rows:
+        out.append(f"{strip(label):<{width}}  {status:<8}  {strip(figure)}  [goal: {strip(goal)}]")
+    return "\n".join(out)
+
+
+def rewrite_readme(block: str) -> None:
+    text = README.read_text() if README.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _old, tail = rest.split(END, 1)
+        text = f"{head}{BEGIN}\n{block}{END}{tail}"
+    else:
+        text = f"{text.rstrip()}\n\n## Results\n\n{BEGIN}\n{block}{END}\n"
+    README.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", default=os.environ.get(POSTGRES_ENV, ""),
+                        help=f"PostgreSQL admin URL for the money path and the sweep "
+                             f"(default ${POSTGRES_ENV}); a database is created and dropped")
+    parser.add_argument("--only", default="", help="comma-separated benchmark names")
+    parser.add_argument("--quick", action="store_true",
+                        help="short runs to check that everything works (figures not comparable; "
+                             "the README is left alone)")
+    parser.add_argument("--budget", type=float, default=585.0, help="seconds for the whole run")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
+    parser.add_argument("--json", action="store_true", help="print every result as JSON at the end")
+    args = parser.parse_args(argv)
+
+    if WRK is None:
+        say("NOTE: wrk is not installed (apt-get install wrk); the web benchmarks load the servers "
+            "with bench/loadgen.py, a Python load generator in another process, instead.")
+    if not args.postgres:
+        say(f"NOTE: no PostgreSQL ({POSTGRES_ENV} unset, no --postgres): the money path and the "
+            "PostgreSQL sweep are not measured.")
+    chosen = {n.strip() for n in args.only.split(",") if n.strip()}
+    plan = [b for b in benchmarks(args) if not chosen or b[0] in chosen]
+    unknown = chosen - {b[0] for b in benchmarks(args)}
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    info = machine(args.postgres)
+    started = time.monotonic()
+    results: dict = {}
+    for name, bench_argv, longest in plan:
+        left = args.budget - (time.monotonic() - started)
+        if left < 10:
+            results[name] = {"error": "no time left in the run budget"}
+            continue
+        if name == "money" and not args.postgres:
+            results[name] = {"skipped": f"no PostgreSQL ({POSTGRES_ENV} not set)"}
+            continue
+        results[name] = run_one(name, bench_argv, min(longest, left))
+    elapsed = time.monotonic() - started
+    rows = table(results)
+    say("\n" + plain(rows))
+    say(f"\nwhole run: {elapsed:.0f} s")
+    command = "make bench" if not argv and len(sys.argv) == 1 else \
+        "python bench/run_all.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    if args.postgres:
+        command = command.replace(args.postgres, "$" + POSTGRES_ENV)
+    if not (args.no_readme or args.quick or chosen):
+        rewrite_readme(markdown(rows, info, command, elapsed))
+        say(f"results table rewritten in {README.relative_to(ROOT)}")
+    if args.json:
+        print(json.dumps({"machine": info, "results": results, "elapsed_s": elapsed},
+                         sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
