@@ -57,6 +57,13 @@ class PterodactylProvisioner:
 
         return checkout_fields(product_row)
 
+    def settings_helper(self, product_row) -> str:
+        """Live pickers above the product form's settings (filled from the panel by a script)."""
+        from flask import render_template, url_for
+
+        return render_template("admin/pterodactyl/picker.html",
+                               api=url_for("pterodactyl_api.index").rstrip("/"))
+
     def validate_options(self, product_row, options: dict, *, plan=None, slots: int = 1) -> list[str]:
         from builtin_plugins.pterodactyl.catalog import checkout_problems
 

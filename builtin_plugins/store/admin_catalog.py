@@ -96,6 +96,7 @@ class ProductsView(ProtectedBaseView):
                                      if product and product.provisioner == provisioner_id else {})
         return self.render("admin/store/product_form.html", product=product, values=values,
                            provisioners=known, provisioner=provisioner,
+                           helper=catalog.settings_helper(provisioner, product),
                            provisioner_id=provisioner_id,
                            fields=fields or [], categories=catalog.categories(), error=error,
                            resource_keys=catalog.RESOURCE_KEYS, plan_kinds=catalog.PLAN_KINDS,

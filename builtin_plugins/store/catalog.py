@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from builtin_plugins.store import lifecycle
@@ -113,6 +115,20 @@ def settings_problems(provisioner: Provisioner, values: dict) -> list[str]:
     if callable(check):
         problems.extend(check(values) or [])
     return problems
+
+
+def settings_helper(provisioner, product) -> Markup | None:
+    """Optional ``settings_helper(product)`` of a provisioner: HTML shown above its settings in
+    the product form (e.g. live pickers filling them); never breaks the form."""
+    helper = getattr(provisioner, "settings_helper", None)
+    if helper is None:
+        return None
+    try:
+        html = helper(product)
+    except Exception as exc:  # noqa: BLE001 - a helper's failure must not hide the form
+        current_app.logger.warning("settings_helper of %s failed: %s", provisioner.identifier, exc)
+        return None
+    return Markup(html) if html else None
 
 
 def product_health(product: Product, known: dict[str, Provisioner] | None = None,

@@ -130,3 +130,38 @@ def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
     expect(page.locator("#ptero-state-message")).to_contain_text("node is unreachable")
     expect(page.locator("#ptero-console-note")).to_contain_text("could not connect")
     assert all("WebSocket" in e for e in page.js_errors), page.js_errors  # Chromium's report
+
+
+def test_product_form_pickers_fill_the_settings_from_the_panel(live_app, live_server, page, sim,
+                                                               screenshot):
+    from kernel.accounts.services import create_user
+
+    with live_app.app_context():
+        create_user("root@example.com", "root-password-1", name="Root", role="admin")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", "root@example.com")
+    page.fill("input[name=password]", "root-password-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/dashboard")
+    page.goto(f"{live_server}/admin/store/products/new?provisioner=pterodactyl")
+    from builtin_plugins.pterodactyl.client import PanelClient
+
+    with PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
+        nests = {n["name"]: n["id"] for n in panel.app.list_nests()}
+        eggs = {e["name"]: e["id"] for e in panel.app.list_eggs(nests["Minecraft"])}
+        us = next(x["id"] for x in panel.app.list_locations() if x["short"] == "sim-us")
+    expect(page.locator("#ptero-picker-status")).to_have_text("live from the panel")
+    page.select_option("#ptero-pick-nest", value=str(nests["Minecraft"]))
+    expect(page.locator(f"#ptero-pick-egg option[value='{eggs['Paper']}']")).to_have_count(1)
+    page.select_option("#ptero-pick-egg", value=str(eggs["Paper"]))
+    expect(page.locator("#ptero-pick-variables")).to_contain_text("MAX_PLAYERS = 20")
+    page.select_option("#ptero-pick-locations", value=str(us))
+    assert page.input_value("[name=ps_nest_id]") == str(nests["Minecraft"])
+    assert page.input_value("[name=ps_egg_id]") == str(eggs["Paper"])
+    assert page.input_value("[name=ps_location_ids]") == str(us)
+    variables = page.input_value("[name=ps_variables]")
+    assert "MINECRAFT_VERSION | visible, editable" in variables and "DL_PATH" in variables
+    screenshot("pterodactyl-product-pickers")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
