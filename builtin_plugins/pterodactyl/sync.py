@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -161,6 +162,28 @@ def _note_failure(user, what: str, exc: Exception) -> None:
     audit.record("pterodactyl.sync_failed", user.email, {"error": message[:500]})
 
 
+def _with_panel(user, what: str, action: Callable[[PanelClient], object], *,
+                quick: bool = False) -> None:
+    """Run ``action(client)`` for ``user``: nothing when the panel is not configured, a
+    panel failure rolled back and noted on the link (``what`` failed), never raised."""
+    try:
+        with _client(quick=quick) as client:
+            action(client)
+    except errors.NotConfigured:
+        return
+    except errors.PanelError as exc:
+        db.session.rollback()
+        _note_failure(user, what, exc)
+
+
+def _update_panel_user(client: PanelClient, user, **fields) -> None:
+    """Set ``fields`` on the account's panel user (linking it first) and mark it synced."""
+    link = ensure_linked(client, user)
+    client.app.update_user(link.panel_user_id, **fields)
+    link.synced_at, link.last_error = utcnow(), ""
+    db.session.commit()
+
+
 def on_registered(user) -> None:
     """Hook: create or link the panel user in a job (the sync task retries if the panel is away)."""
     if load_settings().sync_users:
@@ -171,16 +194,9 @@ def on_registered(user) -> None:
 def link_user(user_id: int) -> None:
     """Job: find, link or create the panel user of one account; failures are noted, not raised."""
     user = _user(user_id)
-    if user is None:
-        return
-    try:
-        with _client(quick=True) as client:
-            ensure_linked(client, user)
-    except errors.NotConfigured:
-        return
-    except errors.PanelError as exc:
-        db.session.rollback()
-        _note_failure(user, "creating the panel user", exc)
+    if user is not None:
+        _with_panel(user, "creating the panel user", lambda client: ensure_linked(client, user),
+                    quick=True)
 
 
 def on_updated(user, changes: dict) -> None:
@@ -195,19 +211,9 @@ def push_profile(user_id: int) -> None:
     user = _user(user_id)
     if user is None:
         return
-    try:
-        with _client() as client:
-            link = ensure_linked(client, user)
-            first, last = split_name(user)
-            client.app.update_user(link.panel_user_id, email=user.email, first_name=first,
-                                   last_name=last)
-            link.synced_at, link.last_error = utcnow(), ""
-            db.session.commit()
-    except errors.NotConfigured:
-        return
-    except errors.PanelError as exc:
-        db.session.rollback()
-        _note_failure(user, "updating the panel user", exc)
+    first, last = split_name(user)
+    _with_panel(user, "updating the panel user", lambda client: _update_panel_user(
+        client, user, email=user.email, first_name=first, last_name=last))
 
 
 def _user(user_id: int):
@@ -219,19 +225,9 @@ def _user(user_id: int):
 def on_password_changed(user, password: str) -> None:
     """Hook: set the same password on the linked panel user, at once: the password never
     goes through a job queue, a table or a log."""
-    if not load_settings().sync_users:
-        return
-    try:
-        with _client() as client:
-            link = ensure_linked(client, user)
-            client.app.update_user(link.panel_user_id, password=password)
-            link.synced_at, link.last_error = utcnow(), ""
-            db.session.commit()
-    except errors.NotConfigured:
-        return
-    except errors.PanelError as exc:
-        db.session.rollback()
-        _note_failure(user, "setting the panel password", exc)
+    if load_settings().sync_users:
+        _with_panel(user, "setting the panel password",
+                    lambda client: _update_panel_user(client, user, password=password))
 
 
 @dataclass

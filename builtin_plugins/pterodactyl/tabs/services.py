@@ -140,6 +140,26 @@ def _flag(value: Any) -> bool:
     return str(value or "").strip().lower() in ("1", "on", "true", "yes")
 
 
+def _key(value: Any, pattern: re.Pattern, missing: str, *, lower: bool = False) -> str:
+    """A panel id from the URL, checked against ``pattern``; ``missing`` (404) otherwise."""
+    text = str(value or "").strip()
+    text = text.lower() if lower else text
+    if not pattern.match(text):
+        raise TabError(missing, 404)
+    return text
+
+
+def _number(value: Any, missing: str) -> int:
+    """A positive panel id number from the URL; ``missing`` (404) otherwise."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        raise TabError(missing, 404) from None
+    if number < 1:
+        raise TabError(missing, 404)
+    return number
+
+
 # --- console, power, usage ----------------------------------------------------------------
 
 
@@ -333,10 +353,7 @@ def update_variable(access: Access, key: str, value: Any) -> StartupVariable:
 
 
 def _backup_id(backup: str) -> str:
-    text = str(backup or "").strip().lower()
-    if not UUID.match(text):
-        raise TabError(_("There is no such backup."), 404)
-    return text
+    return _key(backup, UUID, _("There is no such backup."), lower=True)
 
 
 def backups(access: Access) -> dict[str, Any]:
@@ -415,10 +432,7 @@ def restore_backup(access: Access, backup: str, *, truncate: bool, confirmed: bo
 
 
 def _database_id(database: str) -> str:
-    text = str(database or "").strip()
-    if not HASHID.match(text):
-        raise TabError(_("There is no such database."), 404)
-    return text
+    return _key(database, HASHID, _("There is no such database."))
 
 
 def databases(access: Access) -> dict[str, Any]:
@@ -477,13 +491,7 @@ def delete_database(access: Access, database: str) -> None:
 
 
 def _allocation_id(allocation: Any) -> int:
-    try:
-        number = int(str(allocation))
-    except (TypeError, ValueError):
-        raise TabError(_("There is no such port."), 404) from None
-    if number < 1:
-        raise TabError(_("There is no such port."), 404)
-    return number
+    return _number(allocation, _("There is no such port."))
 
 
 def allocations(access: Access) -> dict[str, Any]:
@@ -559,10 +567,7 @@ def _permissions(access: Access, chosen: Iterable[str]) -> list[str]:
 
 
 def _subuser_uuid(value: str) -> str:
-    text = str(value or "").strip().lower()
-    if not UUID.match(text):
-        raise TabError(_("There is no such subuser."), 404)
-    return text
+    return _key(value, UUID, _("There is no such subuser."), lower=True)
 
 
 def _own_panel_uuid(access: Access) -> str:
@@ -703,13 +708,7 @@ def shared_with(user) -> list:
 
 
 def _schedule_id(schedule: Any) -> int:
-    try:
-        number = int(str(schedule))
-    except (TypeError, ValueError):
-        raise TabError(_("There is no such schedule."), 404) from None
-    if number < 1:
-        raise TabError(_("There is no such schedule."), 404)
-    return number
+    return _number(schedule, _("There is no such schedule."))
 
 
 def schedules(access: Access) -> list[dict[str, Any]]:

@@ -5,6 +5,10 @@ resolves the viewer's access (404 for a server that is not theirs nor shared wit
 them), checks the route's permission (403) and turns a :class:`TabError` into a flash
 message and the tab page again with the error's status (or JSON for the console's
 script). Forms work without JavaScript; successful actions redirect (303).
+
+A tab's page is registered with :func:`tab_page` (or :func:`tab_view` for a hand-made
+one), its forms with :func:`tab_action`: the action's view does the work and returns the
+message to flash; the failure handling above is tab_route's, for all of them.
 """
 
 from __future__ import annotations
@@ -142,6 +146,11 @@ def done(message: str, endpoint: str, access: Access, **values):
                             **values), 303)
 
 
+def ticked(field: str) -> bool:
+    """Whether the form's checkbox ``field`` is ticked."""
+    return request.form.get(field) in ("1", "on", "true")
+
+
 def _page_or_error(access: Access, tab: str, template: str, load: Callable[[], dict],
                    status: int = 200, **extra):
     """A tab page whose data comes from the panel; a failure shows in the page."""
@@ -154,9 +163,64 @@ def _page_or_error(access: Access, tab: str, template: str, load: Callable[[], d
     return render(access, tab, template, status, error=error, **data, **extra)
 
 
+def tab_view(endpoint: str, rule: str, tab: str, permission: str | None = None):
+    """Register the decorated ``page(access, status=200)`` as the GET route ``endpoint``.
+
+    The page function comes back unchanged: the tab's actions show it again, with the
+    error's status, when they fail (``page=`` of :func:`tab_action`).
+    """
+
+    def decorator(page: Callable[..., Any]) -> Callable[..., Any]:
+        def view(access: Access, **_values):
+            return page(access)
+
+        view.__name__ = view.__qualname__ = endpoint
+        tab_route(rule, tab, permission)(view)
+        return page
+
+    return decorator
+
+
+def tab_page(endpoint: str, rule: str, permission: str | None, template: str,
+             load: Callable[[Access], dict], *, tab: str | None = None, **extra):
+    """A GET tab page showing ``template`` with ``load(access)`` (a panel failure shows in
+    the page); returns the page function for the tab's actions."""
+    tab = tab or endpoint
+
+    def page(access: Access, status: int = 200):
+        return _page_or_error(access, tab, template, lambda: load(access), status, **extra)
+
+    return tab_view(endpoint, rule, tab, permission)(page)
+
+
+def tab_action(rule: str, tab: str, permission: str | None, page: Callable[..., Any],
+               back: str | None = None, keep: tuple[str, ...] = ()):
+    """Register the decorated view as a POST action (its name is the endpoint).
+
+    The view does the work and returns the success message: it is flashed and the browser
+    redirected (303) to ``back`` (the tab's own page by default) with the URL values named
+    in ``keep``. A view that redirects elsewhere returns its own response (see :func:`done`).
+    Access, permission and a failure (``page`` again with the error's status) are
+    :func:`tab_route`'s.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def act(access: Access, **values):
+            result = view(access, **values)
+            if not isinstance(result, str):
+                return result
+            return done(result, back or tab, access, **{name: values[name] for name in keep})
+
+        return tab_route(rule, tab, permission, methods=("POST",), page=page)(act)
+
+    return decorator
+
+
 # --- console, power, usage ----------------------------------------------------------------
 
 
+@tab_view("console", "/servers/<int:service_id>/console", "console")
 def console_page(access: Access, status: int = 200):
     from flask import make_response
 
@@ -184,11 +248,6 @@ def console_page(access: Access, status: int = 200):
     return response
 
 
-@tab_route("/servers/<int:service_id>/console", "console")
-def console(access: Access):
-    return console_page(access)
-
-
 @tab_route("/servers/<int:service_id>/console/status", "console", api=True)
 def console_status(access: Access):
     state = services.live_status(access)
@@ -203,64 +262,47 @@ def console_credentials(access: Access):
     return response
 
 
-@tab_route("/servers/<int:service_id>/power", "console", methods=("POST",), page=console_page)
+@tab_action("/servers/<int:service_id>/power", "console", None, console_page)
 def power(access: Access):
     signal = request.form.get("signal", "")
     services.power(access, signal)
     messages = {"start": _("Starting the server."), "stop": _("Stopping the server."),
                 "restart": _("Restarting the server."), "kill": _("The server was killed.")}
-    return done(messages.get(signal, _("Done.")), "console", access)
+    return messages.get(signal, _("Done."))
 
 
-@tab_route("/servers/<int:service_id>/command", "console", "control.console", methods=("POST",),
-           page=console_page)
+@tab_action("/servers/<int:service_id>/command", "console", "control.console", console_page)
 def command(access: Access):
     services.send_command(access, request.form.get("command", ""))
-    return done(_("Command sent."), "console", access)
+    return _("Command sent.")
 
 
 # --- startup --------------------------------------------------------------------------------
 
 
-def startup_page(access: Access, status: int = 200):
-    return _page_or_error(access, "startup", "pterodactyl/tabs/startup.html",
-                          lambda: services.startup(access), status)
+startup_page = tab_page("startup", "/servers/<int:service_id>/startup", "startup.read",
+                        "pterodactyl/tabs/startup.html", services.startup)
 
 
-@tab_route("/servers/<int:service_id>/startup", "startup", "startup.read")
-def startup(access: Access):
-    return startup_page(access)
-
-
-@tab_route("/servers/<int:service_id>/startup", "startup", "startup.update", methods=("POST",),
-           page=startup_page)
+@tab_action("/servers/<int:service_id>/startup", "startup", "startup.update", startup_page)
 def startup_update(access: Access):
     changed = services.update_variable(access, request.form.get("key", ""),
                                        request.form.get("value", ""))
-    return done(_("%(name)s is now %(value)s. Restart the server for it to take effect.",
-                  name=changed.name, value=changed.value or _("empty")), "startup", access)
+    return _("%(name)s is now %(value)s. Restart the server for it to take effect.",
+             name=changed.name, value=changed.value or _("empty"))
 
 
 # --- backups --------------------------------------------------------------------------------
 
 
-def backups_page(access: Access, status: int = 200):
-    return _page_or_error(access, "backups", "pterodactyl/tabs/backups.html",
-                          lambda: services.backups(access), status)
+backups_page = tab_page("backups", "/servers/<int:service_id>/backups", "backup.read",
+                        "pterodactyl/tabs/backups.html", services.backups)
 
 
-@tab_route("/servers/<int:service_id>/backups", "backups", "backup.read")
-def backups(access: Access):
-    return backups_page(access)
-
-
-@tab_route("/servers/<int:service_id>/backups", "backups", "backup.create", methods=("POST",),
-           page=backups_page)
+@tab_action("/servers/<int:service_id>/backups", "backups", "backup.create", backups_page)
 def backup_create(access: Access):
-    services.create_backup(access, request.form.get("name", ""),
-                           request.form.get("locked") in ("1", "on", "true"))
-    return done(_("The backup has started; it shows as finished here when it is done."),
-                "backups", access)
+    services.create_backup(access, request.form.get("name", ""), ticked("locked"))
+    return _("The backup has started; it shows as finished here when it is done.")
 
 
 @tab_route("/servers/<int:service_id>/backups/<backup>/download", "backups", "backup.download",
@@ -269,168 +311,139 @@ def backup_download(access: Access, backup: str):
     return redirect(services.backup_download_url(access, backup), 303)
 
 
-@tab_route("/servers/<int:service_id>/backups/<backup>/lock", "backups", "backup.delete",
-           methods=("POST",), page=backups_page)
+@tab_action("/servers/<int:service_id>/backups/<backup>/lock", "backups", "backup.delete",
+            backups_page)
 def backup_lock(access: Access, backup: str):
     found = services.toggle_backup_lock(access, backup)
-    return done(_("The backup is locked: it cannot be deleted.") if found.get("is_locked")
-                else _("The backup is unlocked."), "backups", access)
+    return _("The backup is locked: it cannot be deleted.") if found.get("is_locked") \
+        else _("The backup is unlocked.")
 
 
-@tab_route("/servers/<int:service_id>/backups/<backup>/restore", "backups", "backup.restore",
-           methods=("POST",), page=backups_page)
+@tab_action("/servers/<int:service_id>/backups/<backup>/restore", "backups", "backup.restore",
+            backups_page)
 def backup_restore(access: Access, backup: str):
-    services.restore_backup(access, backup,
-                            truncate=request.form.get("truncate") in ("1", "on", "true"),
-                            confirmed=request.form.get("confirm") in ("1", "on", "true"))
-    return done(_("Restoring the backup; the server is unavailable until it finishes."),
-                "backups", access)
+    services.restore_backup(access, backup, truncate=ticked("truncate"),
+                            confirmed=ticked("confirm"))
+    return _("Restoring the backup; the server is unavailable until it finishes.")
 
 
-@tab_route("/servers/<int:service_id>/backups/<backup>/delete", "backups", "backup.delete",
-           methods=("POST",), page=backups_page)
+@tab_action("/servers/<int:service_id>/backups/<backup>/delete", "backups", "backup.delete",
+            backups_page)
 def backup_delete(access: Access, backup: str):
     services.delete_backup(access, backup)
-    return done(_("The backup was deleted."), "backups", access)
+    return _("The backup was deleted.")
 
 
 # --- databases ------------------------------------------------------------------------------
 
 
-def databases_page(access: Access, status: int = 200, **extra):
-    return _page_or_error(access, "databases", "pterodactyl/tabs/databases.html",
-                          lambda: services.databases(access), status, **extra)
+databases_page = tab_page("databases", "/servers/<int:service_id>/databases", "database.read",
+                          "pterodactyl/tabs/databases.html", services.databases)
 
 
-@tab_route("/servers/<int:service_id>/databases", "databases", "database.read")
-def databases(access: Access):
-    return databases_page(access)
-
-
-@tab_route("/servers/<int:service_id>/databases", "databases", "database.create",
-           methods=("POST",), page=databases_page)
+@tab_action("/servers/<int:service_id>/databases", "databases", "database.create",
+            databases_page)
 def database_create(access: Access):
     created = services.create_database(access, request.form.get("database", ""),
                                        request.form.get("remote", "%"))
-    return done(_("The database %(name)s was created.", name=created.get("name", "")),
-                "databases", access)
+    return _("The database %(name)s was created.", name=created.get("name", ""))
 
 
-@tab_route("/servers/<int:service_id>/databases/<database>/rotate", "databases",
-           "database.update", methods=("POST",), page=databases_page)
+@tab_action("/servers/<int:service_id>/databases/<database>/rotate", "databases",
+            "database.update", databases_page)
 def database_rotate(access: Access, database: str):
     services.rotate_database_password(access, database)
-    return done(_("The database password was changed; update your server's configuration."),
-                "databases", access)
+    return _("The database password was changed; update your server's configuration.")
 
 
-@tab_route("/servers/<int:service_id>/databases/<database>/delete", "databases",
-           "database.delete", methods=("POST",), page=databases_page)
+@tab_action("/servers/<int:service_id>/databases/<database>/delete", "databases",
+            "database.delete", databases_page)
 def database_delete(access: Access, database: str):
     services.delete_database(access, database)
-    return done(_("The database was deleted."), "databases", access)
+    return _("The database was deleted.")
 
 
 # --- network --------------------------------------------------------------------------------
 
 
-def network_page(access: Access, status: int = 200):
-    return _page_or_error(access, "network", "pterodactyl/tabs/network.html",
-                          lambda: services.allocations(access), status)
+network_page = tab_page("network", "/servers/<int:service_id>/network", "allocation.read",
+                        "pterodactyl/tabs/network.html", services.allocations)
 
 
-@tab_route("/servers/<int:service_id>/network", "network", "allocation.read")
-def network(access: Access):
-    return network_page(access)
-
-
-@tab_route("/servers/<int:service_id>/network", "network", "allocation.create",
-           methods=("POST",), page=network_page)
+@tab_action("/servers/<int:service_id>/network", "network", "allocation.create", network_page)
 def allocation_add(access: Access):
     added = services.add_allocation(access)
-    return done(_("Port %(port)s was added.", port=added.get("port", "")), "network", access)
+    return _("Port %(port)s was added.", port=added.get("port", ""))
 
 
-@tab_route("/servers/<int:service_id>/network/<int:allocation>/notes", "network",
-           "allocation.update", methods=("POST",), page=network_page)
+@tab_action("/servers/<int:service_id>/network/<int:allocation>/notes", "network",
+            "allocation.update", network_page)
 def allocation_notes(access: Access, allocation: int):
     services.set_allocation_notes(access, allocation, request.form.get("notes", ""))
-    return done(_("The notes were saved."), "network", access)
+    return _("The notes were saved.")
 
 
-@tab_route("/servers/<int:service_id>/network/<int:allocation>/primary", "network",
-           "allocation.update", methods=("POST",), page=network_page)
+@tab_action("/servers/<int:service_id>/network/<int:allocation>/primary", "network",
+            "allocation.update", network_page)
 def allocation_primary(access: Access, allocation: int):
     services.set_primary_allocation(access, allocation)
-    return done(_("The primary port was changed; restart the server to use it."), "network",
-                access)
+    return _("The primary port was changed; restart the server to use it.")
 
 
-@tab_route("/servers/<int:service_id>/network/<int:allocation>/delete", "network",
-           "allocation.delete", methods=("POST",), page=network_page)
+@tab_action("/servers/<int:service_id>/network/<int:allocation>/delete", "network",
+            "allocation.delete", network_page)
 def allocation_delete(access: Access, allocation: int):
     services.delete_allocation(access, allocation)
-    return done(_("The port was removed."), "network", access)
+    return _("The port was removed.")
 
 
 # --- subusers -------------------------------------------------------------------------------
 
 
-def users_page(access: Access, status: int = 200):
-    return _page_or_error(access, "users", "pterodactyl/tabs/users.html",
-                          lambda: services.subusers(access), status,
-                          groups=rules.PERMISSION_GROUPS)
+users_page = tab_page("users", "/servers/<int:service_id>/users", "user.read",
+                      "pterodactyl/tabs/users.html", services.subusers,
+                      groups=rules.PERMISSION_GROUPS)
 
 
-@tab_route("/servers/<int:service_id>/users", "users", "user.read")
-def users(access: Access):
-    return users_page(access)
-
-
-@tab_route("/servers/<int:service_id>/users", "users", "user.create", methods=("POST",),
-           page=users_page)
+@tab_action("/servers/<int:service_id>/users", "users", "user.create", users_page)
 def user_invite(access: Access):
     services.invite_subuser(access, request.form.get("email", ""),
                             request.form.getlist("permissions"))
-    return done(_("%(email)s can now manage this server with the permissions you chose.",
-                  email=request.form.get("email", "").strip()), "users", access)
+    return _("%(email)s can now manage this server with the permissions you chose.",
+             email=request.form.get("email", "").strip())
 
 
-@tab_route("/servers/<int:service_id>/users/<uuid>", "users", "user.update", methods=("POST",),
-           page=users_page)
+@tab_action("/servers/<int:service_id>/users/<uuid>", "users", "user.update", users_page)
 def user_update(access: Access, uuid: str):
     services.update_subuser(access, uuid, request.form.getlist("permissions"))
-    return done(_("The permissions were saved."), "users", access)
+    return _("The permissions were saved.")
 
 
-@tab_route("/servers/<int:service_id>/users/<uuid>/delete", "users", "user.delete",
-           methods=("POST",), page=users_page)
+@tab_action("/servers/<int:service_id>/users/<uuid>/delete", "users", "user.delete",
+            users_page)
 def user_remove(access: Access, uuid: str):
     services.remove_subuser(access, uuid)
-    return done(_("The subuser was removed."), "users", access)
+    return _("The subuser was removed.")
 
 
 # --- schedules ------------------------------------------------------------------------------
 
 
-def schedules_page(access: Access, status: int = 200):
-    return _page_or_error(access, "schedules", "pterodactyl/tabs/schedules.html",
-                          lambda: {"items": services.schedules(access)}, status)
+schedules_page = tab_page("schedules", "/servers/<int:service_id>/schedules", "schedule.read",
+                          "pterodactyl/tabs/schedules.html",
+                          lambda access: {"items": services.schedules(access)})
 
 
-@tab_route("/servers/<int:service_id>/schedules", "schedules", "schedule.read")
-def schedules(access: Access):
-    return schedules_page(access)
-
-
-@tab_route("/servers/<int:service_id>/schedules", "schedules", "schedule.create",
-           methods=("POST",), page=schedules_page)
+@tab_action("/servers/<int:service_id>/schedules", "schedules", "schedule.create",
+            schedules_page)
 def schedule_create(access: Access):
     created = services.create_schedule(access, request.form.to_dict())
     return done(_("The schedule was created; add tasks to it below."), "schedule", access,
                 schedule_id=created.get("id"))
 
 
+@tab_view("schedule", "/servers/<int:service_id>/schedules/<int:schedule_id>", "schedules",
+          "schedule.read")
 def schedule_page(access: Access, status: int = 200):
     schedule_id = request.view_args.get("schedule_id")
     return _page_or_error(access, "schedules", "pterodactyl/tabs/schedule.html",
@@ -438,65 +451,53 @@ def schedule_page(access: Access, status: int = 200):
                           schedule_id=schedule_id)
 
 
-@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>", "schedules",
-           "schedule.read")
-def schedule(access: Access, schedule_id: int):
-    return schedule_page(access)
-
-
-@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>/run", "schedules",
-           "schedule.update", methods=("POST",), page=schedules_page)
+@tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/run", "schedules",
+            "schedule.update", schedules_page)
 def schedule_run(access: Access, schedule_id: int):
     services.run_schedule(access, schedule_id)
-    return done(_("The schedule is running now."), "schedules", access)
+    return _("The schedule is running now.")
 
 
-@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>/delete", "schedules",
-           "schedule.delete", methods=("POST",), page=schedules_page)
+@tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/delete", "schedules",
+            "schedule.delete", schedules_page)
 def schedule_delete(access: Access, schedule_id: int):
     services.delete_schedule(access, schedule_id)
-    return done(_("The schedule was deleted."), "schedules", access)
+    return _("The schedule was deleted.")
 
 
-@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks", "schedules",
-           "schedule.update", methods=("POST",), page=schedule_page)
+@tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks", "schedules",
+            "schedule.update", schedule_page, back="schedule", keep=("schedule_id",))
 def task_create(access: Access, schedule_id: int):
     services.create_task(access, schedule_id, request.form.to_dict())
-    return done(_("The task was added."), "schedule", access, schedule_id=schedule_id)
+    return _("The task was added.")
 
 
-@tab_route("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks/<int:task_id>/delete",
-           "schedules", "schedule.update", methods=("POST",), page=schedule_page)
+@tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks/<int:task_id>/delete",
+            "schedules", "schedule.update", schedule_page, back="schedule", keep=("schedule_id",))
 def task_delete(access: Access, schedule_id: int, task_id: int):
     services.delete_task(access, schedule_id, task_id)
-    return done(_("The task was removed."), "schedule", access, schedule_id=schedule_id)
+    return _("The task was removed.")
 
 
 # --- reinstall and activity -----------------------------------------------------------------
 
 
+@tab_view("reinstall", "/servers/<int:service_id>/reinstall", "reinstall", "settings.reinstall")
 def reinstall_page(access: Access, status: int = 200):
     return render(access, "reinstall", "pterodactyl/tabs/reinstall.html", status)
 
 
-@tab_route("/servers/<int:service_id>/reinstall", "reinstall", "settings.reinstall")
-def reinstall(access: Access):
-    return reinstall_page(access)
-
-
-@tab_route("/servers/<int:service_id>/reinstall", "reinstall", "settings.reinstall",
-           methods=("POST",), page=reinstall_page)
+@tab_action("/servers/<int:service_id>/reinstall", "reinstall", "settings.reinstall",
+            reinstall_page, back="console")
 def reinstall_confirm(access: Access):
-    services.reinstall(access, confirmed=request.form.get("confirm") in ("1", "on", "true"))
-    return done(_("The server is reinstalling; the console shows the progress."), "console",
-                access)
+    services.reinstall(access, confirmed=ticked("confirm"))
+    return _("The server is reinstalling; the console shows the progress.")
 
 
-@tab_route("/servers/<int:service_id>/activity", "activity", "activity.read")
-def activity(access: Access):
-    page = request.args.get("page", default=1, type=int) or 1
-    return _page_or_error(access, "activity", "pterodactyl/tabs/activity.html",
-                          lambda: services.activity(access, page))
+tab_page("activity", "/servers/<int:service_id>/activity", "activity.read",
+         "pterodactyl/tabs/activity.html",
+         lambda access: services.activity(access, request.args.get("page", default=1, type=int)
+                                          or 1))
 
 
 # --- servers shared with me -----------------------------------------------------------------
