@@ -8,10 +8,10 @@ so two runners never process the same server for the same period.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from kernel import clock
@@ -48,22 +48,23 @@ def run_lifecycle(now=None, batch: int | None = None) -> SweepResult:
     batch = batch or _settings()["sweep_batch"]
     delete_at_expiry = _settings()["delete_after_days"] == 0
     result = SweepResult()
-    # Keyset over (expires_at, id), served by the (state, expires_at, id) index: each batch
-    # reads only the rows it returns, so a sweep is linear in the number of due servers.
-    after = (datetime.min, 0)
+    # The due ids come from the (state, expires_at, id) index alone; they are then handled in
+    # id order, batch by batch, so each batch touches neighbouring table pages and a run costs
+    # time in proportion to the servers it processes. Each batch re-checks state and expiry:
+    # a server renewed or taken by a concurrent run meanwhile is skipped.
+    due = db.session.scalars(select(Service.id).where(Service.state == ACTIVE,
+                                                      Service.expires_at <= now)
+                             .order_by(Service.id)).all()
     keep = set(db.session.identity_map.keys())
-    while True:
+    for start in range(0, len(due), batch):
+        chunk = due[start:start + batch]
         rows = db.session.execute(
             select(Service.id, Service.expires_at, Service.auto_renew, PricePlan.kind,
                    Product.allow_auto_renew)
             .join(PricePlan, Service.plan_id == PricePlan.id)
             .join(Product, Service.product_id == Product.id)
-            .where(Service.state == ACTIVE, Service.expires_at <= now,
-                   tuple_(Service.expires_at, Service.id) > tuple_(*after))
-            .order_by(Service.expires_at, Service.id).limit(batch)).all()
-        if not rows:
-            break
-        after = (rows[-1].expires_at, rows[-1].id)
+            .where(Service.id.in_(chunk), Service.state == ACTIVE, Service.expires_at <= now)
+            .order_by(Service.id)).all()
         to_suspend = []
         for row in rows:
             if row.kind == "on_demand":
