@@ -2,7 +2,9 @@
 one `pteroca worker`, two `pteroca scheduler`.
 
 Shows that a plugin enabled through A's admin is served by B within seconds, that a purchase on
-A is provisioned by the worker (and only by it), that each cron task runs exactly once per slot
+A is provisioned by the worker (and only by it) for each provisioner: the store's manual one and
+the Pterodactyl plugin against its simulator (run through ``pteroca pterodactyl simulator``, the
+panel "machine"), that each cron task runs exactly once per slot
 although two schedulers race for it, and that killing the scheduler in the middle of a task
 neither loses nor doubles that task: the other one takes the slot over when the lease expires.
 
@@ -23,6 +25,7 @@ import httpx
 import pytest
 
 from kernel.extensions import db
+from tests.fakes.osv_server import FakeOsv
 from tests.helpers import page_plugin, write_plugin
 from tests.kernel.test_cron import TICKER
 from tests.services import (
@@ -46,20 +49,101 @@ LEASE_SECONDS = 4  # renewed every 1.3 s; a killed scheduler's slot is free agai
 SLOW_SECONDS = 10  # ticker.slow runs this long: long enough to be killed in the middle
 
 
-def manual_product():
-    """A product the store's built-in manual provisioner serves (no panel behind it)."""
-    from tests.store.conftest import make_product
+class ManualBackend:
+    """The store's built-in manual provisioner: no panel behind it."""
 
-    return make_product("cluster-small", provisioner="manual", price=500)
+    plugins: tuple[str, ...] = ()
+
+    def __init__(self, cluster, processes):
+        pass
+
+    def start(self) -> None:
+        """Start the panel (after the plugins are enabled, before the product is made)."""
+
+    def configure(self, app) -> None:
+        """Point the plugins at the panel (in an app context of the seed app)."""
+
+    def product(self):
+        from tests.store.conftest import make_product
+
+        return make_product("cluster-small", provisioner="manual", price=500)
+
+    def assert_not_created(self, service_id: int) -> None:
+        pass
+
+    def assert_created(self, service) -> None:
+        pass
 
 
-# provisioner -> function creating the product to buy (in an app context); the Pterodactyl
-# plugin adds its simulator-backed product here.
-PRODUCTS = {"manual": manual_product}
+def panel_key(prefix: str) -> str:
+    import secrets
+
+    return (prefix + secrets.token_hex(24))[:48]
+
+
+class PterodactylBackend(ManualBackend):
+    """The Pterodactyl plugin against the simulator, a process of its own started through the
+    plugin's CLI (``pteroca pterodactyl simulator``) with keys chosen here."""
+
+    plugins = ("pterodactyl",)
+
+    def __init__(self, cluster, processes):
+        self.cluster, self.processes = cluster, processes
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.application_key, self.client_key = panel_key("ptla_"), panel_key("ptlc_")
+
+    def start(self) -> None:
+        port = self.url.rsplit(":", 1)[1]
+        self.processes(self.cluster["env"]["a"], "pterodactyl", "simulator", "--port", port,
+                       "--application-key", self.application_key, "--client-key",
+                       self.client_key, "--install-seconds", "1", "--power-seconds", "0", "--json",
+                       log=self.cluster["dir"] / "simulator.log")
+        wait_until(lambda: httpx.get(f"{self.url}/_simulator/state").status_code == 200, 60,
+                   "the simulator is up")
+
+    def configure(self, app) -> None:
+        from tests.pterodactyl.conftest import configure
+
+        configure(app, panel_url=self.url, application_key=self.application_key,
+                  client_key=self.client_key, default_location="sim-eu")
+
+    def product(self):
+        from builtin_plugins.pterodactyl.client import PanelClient
+        from tests.pterodactyl.conftest import make_product, paper_settings
+
+        with PanelClient(self.url, self.application_key, self.client_key) as panel:
+            return make_product(paper_settings(panel), slug="cluster-paper", price=500)
+
+    def state(self) -> dict:
+        return httpx.get(f"{self.url}/_simulator/state").json()
+
+    def assert_not_created(self, service_id: int) -> None:
+        assert self.state()["servers"] == []
+
+    def assert_created(self, service) -> None:
+        state = self.state()
+        [server] = state["servers"]
+        assert server["name"] == "Cluster server"
+        assert server["external_id"] == f"pteroca-{service.id}"
+        assert service.external_id == str(server["id"])
+        owner = next(user for user in state["users"] if user["id"] == server["user"])
+        assert owner["email"] == CUSTOMER[0]  # the buyer's own panel account
+
+
+# provisioner -> how to run the panel behind it and make the product to buy.
+PRODUCTS = {"manual": ManualBackend, "pterodactyl": PterodactylBackend}
 
 
 @pytest.fixture
-def cluster(tmp_path):
+def osv():
+    """The advisory service the scan gate asks (plugins with Python dependencies are audited
+    for real, against a local fake that knows no vulnerabilities)."""
+    with FakeOsv() as server:
+        yield server
+
+
+@pytest.fixture
+def cluster(tmp_path, osv):
     """Shared services and two machine folders; yields a dict the test fills with processes."""
     admin_url, redis_binary = require_postgres(), require_redis_server()
     redis = RedisServer(redis_binary).start()
@@ -81,11 +165,11 @@ def cluster(tmp_path):
     log.touch()
     env = {name: pteroca_env(instance, PTEROCA_DATABASE_URL=url, PTEROCA_REDIS_URL=redis.url,
                              PTEROCA_CRON_LEASE_SECONDS=LEASE_SECONDS, CRON_TEST_LOG=log,
-                             CRON_TEST_SLEEP=SLOW_SECONDS)
+                             CRON_TEST_SLEEP=SLOW_SECONDS, PTEROCA_OSV_URL=osv.url)
            for name, instance in machines.items()}
     try:
         yield {"env": env, "machines": machines, "log": log, "db": url, "redis": redis.url,
-               "dir": tmp_path}
+               "dir": tmp_path, "osv": osv.url}
     finally:
         redis.stop()
         drop()
@@ -99,7 +183,7 @@ def seed_app(cluster):
     return create_app({"DATABASE_URL": cluster["db"], "REDIS_URL": cluster["redis"],
                        "INSTANCE_PATH": str(instance), "PLUGINS_DIR": str(instance / "plugins"),
                        "THEMES_DIR": str(instance / "themes"), "SECRET_KEY": "test-secret-key",
-                       "OSV_URL": "http://127.0.0.1:9", "PASSWORD_HASH_FAST": True})
+                       "OSV_URL": cluster["osv"], "PASSWORD_HASH_FAST": True})
 
 
 def cron_rows(app):
@@ -121,13 +205,15 @@ def log_lines(path: Path) -> list[tuple[str, str, str, int]]:
 @pytest.mark.parametrize("provisioner", sorted(PRODUCTS))
 def test_cluster(cluster, processes, provisioner):
     env, log, workdir = cluster["env"], cluster["log"], cluster["dir"]
+    backend = PRODUCTS[provisioner](cluster, processes)
 
     # --- one-off setup on machine A -------------------------------------------------
     result = pteroca(env["a"], "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
     assert result.returncode == 0, result.stderr
-    for plugin in ("store", "ticker"):
+    for plugin in ("store", "ticker", *backend.plugins):
         result = pteroca(env["a"], "plugin", "enable", plugin, "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
+    backend.start()
 
     # --- the processes ------------------------------------------------------------------
     ports = {"a": free_port(), "b": free_port()}
@@ -141,6 +227,8 @@ def test_cluster(cluster, processes, provisioner):
         wait_until(lambda n=name: httpx.get(f"{base[n]}/-/health").status_code == 200, 60,
                    f"serve {name} up")
     app = seed_app(cluster)
+    with app.app_context():
+        backend.configure(app)
 
     # --- kill the scheduler that runs ticker.slow, in the middle of it --------------------
     def slow_running():
@@ -177,7 +265,7 @@ def test_cluster(cluster, processes, provisioner):
     from kernel.payments import ledger
 
     with app.app_context():
-        product = PRODUCTS[provisioner]()
+        product = backend.product()
         slug, plan_id = product.slug, product.plans[0].id
         buyer = create_user(CUSTOMER[0], CUSTOMER[1], name="Buyer", verified=True)
         ledger.credit(buyer.id, 2000, "adjustment", "seed:cluster")
@@ -193,12 +281,14 @@ def test_cluster(cluster, processes, provisioner):
         service_id = int(bought.headers["location"].rstrip("/").rsplit("/", 1)[1])
         cookies = dict(customer.cookies)
     with app.app_context():
-        [job] = jobs.queue("provisioning").get_jobs()
-        assert job.func_name == "builtin_plugins.store.services.provision"
+        # (the Pterodactyl plugin also queued the linking of the accounts to panel users)
+        [job] = [job for job in jobs.queue("provisioning").get_jobs()
+                 if job.func_name == "builtin_plugins.store.services.provision"]
         assert job.args == [service_id]
         time.sleep(1)
         assert db.session.get(Service, service_id).state == "provisioning"  # no worker yet
         db.session.remove()
+    backend.assert_not_created(service_id)
     processes(env["a"], "worker", log=workdir / "worker.log")
 
     def provisioned():
@@ -209,8 +299,15 @@ def test_cluster(cluster, processes, provisioner):
 
     wait_until(provisioned, 60, "the worker provisioned the service")
     with app.app_context():
-        job.refresh()
-        assert job.get_status() == "finished" and job.worker_name
+        backend.assert_created(db.session.get(Service, service_id))
+        db.session.remove()
+
+        def finished():  # rq marks the job after the function returned (and committed)
+            job.refresh()
+            return job.get_status() == "finished"
+
+        wait_until(finished, 10, "the provisioning job is finished")
+        assert job.worker_name
     # Sessions are signed cookies: machine B knows the customer without sticky sessions.
     with httpx.Client(base_url=base["b"], cookies=cookies) as on_b:
         shown = on_b.get(f"/servers/{service_id}")
@@ -239,12 +336,12 @@ def test_cluster(cluster, processes, provisioner):
               if word == "start" and task == "ticker.slow" and slot == killed]
     assert starts == [schedulers[victim].pid, schedulers[survivor].pid]
     assert [status for task, _slot, status, _o, _a in rows if task == "ticker.broken"] == ["failed"]
-    owners = {owner.rsplit(":", 1)[1] for _t, _s, _st, owner, _a in rows}
-    assert {str(s.pid) for s in schedulers.values()} <= owners  # both schedulers did work
+    # both schedulers did work (a row keeps only its last owner: the log says who ran what)
+    assert {s.pid for s in schedulers.values()} <= {pid for *_rest, pid in lines}
 
     # --- B's health: database, Redis, scheduler heartbeat, worker, generation -------------
     report = httpx.get(f"{base['b']}/-/health").json()
     assert report["status"] == "ok" and report["database"] == "ok" and report["redis"] == "ok"
     assert report["scheduler"]["age_seconds"] < 10
     assert report["jobs"]["workers"] >= 1 and report["jobs"]["failed"] == 0
-    assert {"store", "ticker", "swapped"} <= set(report["plugins_loaded"])
+    assert {"store", "ticker", "swapped", *backend.plugins} <= set(report["plugins_loaded"])
