@@ -319,6 +319,10 @@ def test_a_server_suspended_in_the_panel_or_here(ptero_app, alice, owner, sim):
         response = alice.get(tab_url(owner.service_id, path))
         assert response.status_code == 409
         assert "This server is suspended" in flashes(response.text)
+    status = alice.get(tab_url(owner.service_id, "console") + "/status",
+                       headers={"Accept": "application/json"})
+    assert status.status_code == 409
+    assert status.get_json()["state"] == "suspended"  # the open console's badge follows it
 
 
 def test_an_unreachable_panel_or_missing_key(ptero_app, alice, owner):

@@ -105,9 +105,10 @@ class NoAccess(Exception):
 class Unavailable(Exception):
     """The user may see the server, but its tabs cannot work now; ``status`` and a message."""
 
-    def __init__(self, message: str, status: int = 409) -> None:
+    def __init__(self, message: str, status: int = 409, state: str = "unavailable") -> None:
         super().__init__(message)
         self.status = status
+        self.state = state  # what the console's badge shows (suspended, installing...)
 
 
 @dataclass
@@ -193,9 +194,10 @@ def _resolve(service_id: int, user, client) -> Access:
     if not owner and row is None:
         raise NoAccess()
     if service.state == SUSPENDED:
-        raise Unavailable(str(_l("This server is suspended, so it cannot be managed now.")))
+        raise Unavailable(str(_l("This server is suspended, so it cannot be managed now.")),
+                          state="suspended")
     if service.state == PROVISIONING:
-        raise Unavailable(str(_l("This server is still being created.")))
+        raise Unavailable(str(_l("This server is still being created.")), state="installing")
     if service.state != ACTIVE:
         raise Unavailable(str(_l("This server is not running in the panel.")))
     link = plugin_services.server_link(service.id)

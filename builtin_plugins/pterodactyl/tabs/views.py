@@ -110,7 +110,7 @@ def tab_route(rule: str, tab: str, permission: str | None = None, methods=("GET"
                 abort(404)
             except rules.Unavailable as exc:
                 if api or wants_json():
-                    return jsonify({"ok": False, "error": str(exc)}), exc.status
+                    return jsonify({"ok": False, "error": str(exc), "state": exc.state}), exc.status
                 from builtin_plugins.store.models import Service
 
                 service = db.session.get(Service, service_id)

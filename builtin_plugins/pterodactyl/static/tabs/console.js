@@ -22,7 +22,7 @@
 
   // While the panel gates the server (installing, suspended, restoring...), the socket's
   // power states ("offline" during an install) do not replace that state on the badge.
-  var GATED = { installing: 1, suspended: 1, restoring: 1, transferring: 1, maintenance: 1 };
+  var GATED = { installing: 1, suspended: 1, restoring: 1, transferring: 1, maintenance: 1, unavailable: 1 };
   var gate = stateBadge && GATED[stateBadge.dataset.state] ? stateBadge.dataset.state : "";
 
   function setGate(state) {
