@@ -1,6 +1,6 @@
 """pteroca kernel: the small core that every feature plugin builds on.
 
-Public API for plugins: :data:`hookimpl`, :data:`db`, :func:`create_app`,
+Public API for plugins: :data:`hookimpl`, :data:`db`, :func:`read_only`, :func:`create_app`,
 :data:`__version__` and the helpers re-exported below. Everything else in
 ``kernel`` is private and may change between releases.
 """
@@ -14,7 +14,7 @@ import pluggy
 hookimpl = pluggy.HookimplMarker("pteroca")
 hookspec = pluggy.HookspecMarker("pteroca")
 
-from kernel.extensions import db  # noqa: E402
+from kernel.extensions import db, read_only  # noqa: E402
 
 
 def create_app(config: dict | None = None):
@@ -24,4 +24,4 @@ def create_app(config: dict | None = None):
     return _create_app(config)
 
 
-__all__ = ["__version__", "create_app", "db", "hookimpl", "hookspec"]
+__all__ = ["__version__", "create_app", "db", "hookimpl", "hookspec", "read_only"]

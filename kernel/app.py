@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, current_app, g, render_template
+from flask.globals import request_ctx
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import LoginManager
@@ -34,6 +37,97 @@ def _load_user(user_id: str):
     return load_user(user_id)
 
 
+class PterocaFlask(Flask):
+    """Flask with two kernel additions.
+
+    * A request to a :func:`kernel.extensions.read_only` view runs again, from a clean
+      state, under ``BEGIN IMMEDIATE`` when SQLite refused a write of its deferred
+      transaction (kernel/extensions.py explains when that happens).
+    * An app built with ``create_app(lazy_routes=True)`` (commands that serve no
+      requests) adds its routes, admin views and request guards on first use of a URL.
+    """
+
+    _pending_build: Callable[[], None] | None = None
+
+    def full_dispatch_request(self):
+        from kernel.extensions import (
+            committed,
+            db,
+            request_reads_only,
+            retry_with_write_lock,
+            write_refused,
+        )
+
+        if not request_reads_only():
+            return super().full_dispatch_request()
+        ctx = request_ctx._get_current_object()
+        saved = _RequestState.take(ctx)
+        try:
+            response = super().full_dispatch_request()
+        except Exception:
+            if not write_refused() or committed():
+                raise
+            response = None
+        if not write_refused():
+            return response
+        if committed():  # the view caught the refusal and committed other work after it
+            self.logger.warning("%s %s: a write was refused and the view went on; not run "
+                                "again, as that would repeat what it committed",
+                                ctx.request.method, ctx.request.path)
+            return response
+        # SQLite refused a write before anything was committed. Forget this run
+        # (session cookie, g, after-request callbacks) and run the request again
+        # holding the write lock from the start.
+        db.session.rollback()
+        saved.restore(ctx)
+        retry_with_write_lock()
+        self.logger.info("%s %s wrote in a read-only transaction and was refused; running it "
+                         "again under BEGIN IMMEDIATE", ctx.request.method, ctx.request.path)
+        return super().full_dispatch_request()
+
+    def create_url_adapter(self, request):
+        if request is not None and self._pending_build is not None:
+            self.finish_build()  # a request (served or a test client's): routes needed now
+        return super().create_url_adapter(request)
+
+    def url_for(self, *args, **kwargs) -> str:
+        if self._pending_build is not None:
+            self.finish_build()
+        return super().url_for(*args, **kwargs)
+
+    def finish_build(self) -> None:
+        """Add what ``lazy_routes`` left out (routes, guards, admin); no-op when done."""
+        build, self._pending_build = self._pending_build, None
+        if build is not None:
+            build()
+
+
+class _RequestState:
+    """What a request run may change besides the database, to undo a refused run."""
+
+    def __init__(self, session, session_flags, g_values, after_request):
+        self.session, self.session_flags = session, session_flags
+        self.g_values, self.after_request = g_values, after_request
+
+    @classmethod
+    def take(cls, ctx) -> _RequestState:
+        session = ctx.session
+        flags = {k: getattr(session, k) for k in ("modified", "accessed") if hasattr(session, k)}
+        return cls(copy.deepcopy(dict.copy(session)), flags,
+                   dict(vars(g._get_current_object())), list(ctx._after_request_functions))
+
+    def restore(self, ctx) -> None:
+        session = ctx.session
+        dict.clear(session)
+        dict.update(session, self.session)
+        for key, value in self.session_flags.items():
+            setattr(session, key, value)
+        values = vars(g._get_current_object())
+        values.clear()
+        values.update(self.g_values)
+        ctx._after_request_functions[:] = self.after_request
+
+
 def _import_models() -> None:
     """Register every kernel table with the metadata (the migrations mirror them)."""
     import kernel.accounts.models  # noqa: F401
@@ -46,13 +140,18 @@ def _import_models() -> None:
     import kernel.site_settings  # noqa: F401
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flask:
+    """Build the app. ``lazy_routes``: for commands that serve no requests (``pteroca
+    plugin ...``); routes, admin views and request guards are added on the first use of
+    a URL (``url_for``, a test client), which is most of a build's time otherwise."""
     cfg = load_config(config)
-    app = Flask("kernel", instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
+    app = PterocaFlask("kernel", instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(cfg)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", cfg["DATABASE_URL"])
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # A server can drop idle connections; a SQLite file cannot, so it skips the ping per checkout.
+    sqlite = str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": not sqlite})
     app.config["THEME_STATIC"] = str(DEFAULT_THEME / "static")
     from kernel import themes
 
@@ -76,6 +175,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_i18n(app, [host.discovered[name].path for name in host.loaded])
     _init_templates(app, host)
+    if lazy_routes:
+        app._pending_build = lambda: _build_web(app, host)
+    else:
+        _build_web(app, host)
+    with app.app_context():
+        host.pm.hook.register_commands(cli=app.cli)
+    return app
+
+
+def _build_web(app: Flask, host) -> None:
+    """Routes, request guards and admin views: what serving requests needs."""
     _register_routes(app, host)
     from kernel.accounts.guard import init_guard
     from kernel.accounts.limits import init_limits
@@ -86,16 +196,42 @@ def create_app(config: dict | None = None) -> Flask:
         from kernel.admin.base import init_admin
 
         init_admin(app)
-        host.pm.hook.register_commands(cli=app.cli)
-    return app
+
+
+# Command groups whose commands never serve a request: their app is built with lazy_routes.
+OFFLINE_COMMAND_GROUPS = frozenset({"plugin"})
+
+
+def create_cli_app() -> Flask:
+    """The app for the running ``pteroca`` command (Flask's CLI calls this on first need)."""
+    import click
+
+    names = []
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    names.reverse()  # ["pteroca", "plugin", "enable"]
+    return create_app(lazy_routes=len(names) > 1 and names[1] in OFFLINE_COMMAND_GROUPS)
+
+
+_READY_KEY = "pteroca_database_ready"
 
 
 def database_ready() -> bool:
+    """True once the kernel's tables exist. Checked until it is true, then remembered for
+    the app (a database does not lose its tables under a running app)."""
+    app = current_app._get_current_object()
+    if app.extensions.get(_READY_KEY):
+        return True
     try:
-        return inspect(db.session.connection()).has_table("kernel_state")
+        ready = inspect(db.session.connection()).has_table("kernel_state")
     except (OperationalError, ProgrammingError):
         db.session.rollback()
         return False
+    if ready:
+        app.extensions[_READY_KEY] = True
+    return ready
 
 
 def _load_plugins(app: Flask):

@@ -13,9 +13,9 @@ from kernel import __version__
 
 
 def _create_app():
-    from kernel.app import create_app
+    from kernel.app import create_cli_app
 
-    return create_app()
+    return create_cli_app()  # `pteroca plugin ...` builds no routes unless a URL is needed
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)

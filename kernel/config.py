@@ -27,7 +27,7 @@ DEFAULTS: dict[str, tuple[Any, type]] = {
     "REQUIRE_AUDIT": (False, bool),
     "SCAN_MAX_AGE_HOURS": (24, int),
     "MAIL_URL": ("console://", str),
-    "PLUGIN_POLL_SECONDS": (2.0, float),
+    "PLUGIN_POLL_SECONDS": (1.0, float),  # kernel/wsgi.py: one primary-key read per poll
     "CRON_LEASE_SECONDS": (60.0, float),  # kernel/cron.py: how long a dead runner holds a slot
     "BASE_URL": ("http://localhost:5000", str),
 }

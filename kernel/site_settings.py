@@ -60,20 +60,40 @@ SCHEMA: dict[str, list[SettingSpec]] = {
 SPECS: dict[str, SettingSpec] = {spec.key: spec for specs in SCHEMA.values() for spec in specs}
 
 
-def _cache() -> dict[str, Any]:
-    """Values read in this app context (a request, a CLI command, a cron run)."""
-    if "_site_settings" not in g:
-        g._site_settings = {}
-    return g._site_settings
+class _Cache:
+    """What this app context (a request, a CLI command, a cron run) read: every stored
+    value, loaded by one query on the first ``get``, and the values coerced so far."""
+
+    __slots__ = ("stored", "values")
+
+    def __init__(self) -> None:
+        self.stored: dict[str, str] | None = None
+        self.values: dict[str, Any] = {}
+
+    def clear(self) -> None:
+        self.stored = None
+        self.values.clear()
+
+
+def _cache() -> _Cache:
+    cache = g.get("_site_settings")
+    if cache is None:
+        cache = g._site_settings = _Cache()
+    return cache
 
 
 def get(key: str) -> Any:
     cache = _cache()
-    if key not in cache:
-        spec = SPECS[key]
-        row = db.session.get(SiteSetting, key)
-        cache[key] = spec.default if row is None else coerce(spec, row.value)
-    return cache[key]
+    try:
+        return cache.values[key]
+    except KeyError:
+        pass
+    spec = SPECS[key]
+    if cache.stored is None:  # one query for all of them: a page reads several
+        cache.stored = dict(db.session.execute(db.select(SiteSetting.key, SiteSetting.value)).all())
+    raw = cache.stored.get(key)
+    value = cache.values[key] = spec.default if raw is None else coerce(spec, raw)
+    return value
 
 
 def get_group(group: str) -> dict[str, Any]:

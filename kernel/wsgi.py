@@ -32,11 +32,13 @@ class HotSwapApplication:
         self.swaps = 0
 
     def stored_generation(self) -> int:
+        """The generation in the database: one primary-key read, in a deferred (SQLite)
+        transaction so the poll never waits for, nor holds up, a writer."""
         from kernel.app import database_ready
-        from kernel.extensions import db
+        from kernel.extensions import db, reading
         from kernel.plugins.services import read_generation
 
-        with self.app.app_context():
+        with self.app.app_context(), reading():
             try:
                 return read_generation() if database_ready() else self.generation
             finally:

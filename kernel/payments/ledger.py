@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +41,35 @@ class Posted:
 def balance(user_id: int) -> int:
     wallet = db.session.get(Wallet, user_id)
     return wallet.balance if wallet else 0
+
+
+# Balances shown on a page, per app context and database transaction: a page shows the
+# balance in a widget and in the menu, and the session's identity map is weak, so each
+# read would query again. A posting forgets the user's (``_forget_shown``); a commit or
+# rollback starts a new transaction, which forgets them all.
+_SHOWN = "_pteroca_shown_balances"
+
+
+def shown_balance(user_id: int) -> int:
+    """The balance to display (read once per transaction). Money logic uses :func:`balance`."""
+    if not has_app_context():
+        return balance(user_id)
+    memo = g.get(_SHOWN)
+    if memo is not None and memo[0] is db.session().get_transaction() and user_id in memo[1]:
+        return memo[1][user_id]
+    value = balance(user_id)
+    transaction = db.session().get_transaction()
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, {})
+        setattr(g, _SHOWN, memo)
+    memo[1][user_id] = value
+    return value
+
+
+def _forget_shown(user_id: int) -> None:
+    memo = g.get(_SHOWN) if has_app_context() else None
+    if memo is not None:
+        memo[1].pop(user_id, None)
 
 
 def ledger_sum(user_id: int) -> int:
@@ -105,6 +134,7 @@ def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None
             raise
         return done
     db.session.expire(db.session.get(Wallet, user_id))  # the UPDATE bypassed the identity map
+    _forget_shown(user_id)
     if commit:
         db.session.commit()
         changed(entry)

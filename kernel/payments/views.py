@@ -106,4 +106,4 @@ def webhook(provider: str):
 
 
 def balance_label(user) -> str:
-    return format_amount(ledger.balance(user.id), site_settings.get("currency"))
+    return format_amount(ledger.shown_balance(user.id), site_settings.get("currency"))

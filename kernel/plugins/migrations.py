@@ -1,18 +1,22 @@
 """Alembic histories: the kernel's and one per plugin, each with its own version table.
 
 No ``env.py`` is involved: we drive Alembic's ``EnvironmentContext`` directly so a
-plugin's migration folder needs only ``versions/*.py`` revision files.
+plugin's migration folder needs only ``versions/*.py`` revision files. Alembic is
+imported only when a history is actually run: importing it takes longer than the
+rest of a ``pteroca plugin ...`` command, and most commands never migrate.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 KERNEL_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 KERNEL_VERSION_TABLE = "alembic_version"
@@ -27,12 +31,17 @@ def version_table(plugin: str | None) -> str:
 
 
 def _script(directory: Path) -> tuple[Config, ScriptDirectory]:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", str(directory))
     return cfg, ScriptDirectory.from_config(cfg)
 
 
 def _run(conn: Connection, directory: Path, table: str, target: str, downgrade: bool) -> None:
+    from alembic.runtime.environment import EnvironmentContext
+
     cfg, script = _script(directory)
 
     def step(rev, context):

@@ -23,6 +23,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from kernel import audit, site_settings
 from kernel.accounts import twofactor
 from kernel.accounts.services import AccountError, authenticate, record_login
+from kernel.extensions import read_only
 from kernel.models import utcnow
 from kernel.web import shell
 
@@ -39,6 +40,7 @@ def landing():
 
 
 @bp.get("/dashboard")
+@read_only  # reads in parallel on SQLite (kernel/extensions.py)
 @login_required
 def dashboard():
     return render_template("panel/dashboard.html", widgets=shell.dashboard_widgets(current_user))
