@@ -7,6 +7,8 @@ import pytest
 import kernel.testing
 from kernel.testing import build_app, rebuild
 
+pytest_plugins = ["tests.browser_fixtures"]  # browser, page, screenshot: one Playwright per process
+
 # --- which database the suite's apps use ---------------------------------------------
 # PTEROCA_TEST_DATABASE=postgres (make test-postgres) gives every app built by
 # kernel.testing.build_app a fresh PostgreSQL database instead of SQLite in its instance folder.

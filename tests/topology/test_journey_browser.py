@@ -24,7 +24,6 @@ import pytest
 
 from kernel import clock
 from kernel.extensions import db
-from tests.browser.conftest import browser, page, screenshot  # noqa: F401 - fixtures
 from tests.fakes.osv_server import FakeOsv
 from tests.fakes.smtp import FakeSMTPServer
 from tests.fakes.stripe_server import FakeStripe
