@@ -6,7 +6,7 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from kernel.extensions import db
-from kernel.models import AuditLog
+from kernel.models import AuditLog, utcnow
 
 
 def current_actor() -> str:
@@ -37,8 +37,6 @@ def record_many(action: str, entries: list[tuple[str, dict]], *, actor: str | No
     """Append one entry per ``(target, details)`` in a single INSERT (for batch jobs)."""
     if not entries:
         return 0
-    from kernel.models import utcnow
-
     who = actor or current_actor()
     ip = (request.remote_addr or "") if has_request_context() else ""
     stamp = utcnow()
