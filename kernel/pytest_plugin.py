@@ -359,10 +359,10 @@ def register_test_plugin(pteroca_instance):
 def pterodactyl_simulator():
     """A running Pterodactyl panel simulator (seeded), stopped after the test."""
     try:
-        from builtin_plugins.pterodactyl.simulator import Simulator
+        from simulators.pterodactyl import Simulator
     except ImportError as exc:
         raise RuntimeError("the Pterodactyl simulator ships with pteroca's pterodactyl plugin "
-                           f"(builtin_plugins.pterodactyl.simulator), which cannot be imported: "
+                           f"(simulators.pterodactyl), which cannot be imported: "
                            f"{exc}") from exc
     simulator = Simulator(seed=True)
     simulator.start()

@@ -22,7 +22,7 @@ class PterodactylGroup(click.Group):
     def get_command(self, ctx, name):
         if name == self.LAZY:
             try:
-                from builtin_plugins.pterodactyl.simulator.cli import simulator_command
+                from simulators.pterodactyl.cli import simulator_command
             except ImportError as exc:
                 return _unavailable(name, exc)
             return simulator_command

@@ -37,7 +37,7 @@ def _port_free(port: int) -> bool:
 
 def start_simulator(instance: Path):
     """The demo simulator, started once per process with the keys kept in the instance."""
-    from builtin_plugins.pterodactyl.simulator import Simulator
+    from simulators.pterodactyl import Simulator
 
     if "sim" in _running:
         return _running["sim"]

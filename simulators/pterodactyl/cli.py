@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from builtin_plugins.pterodactyl.simulator.app import Simulator
+from simulators.pterodactyl.app import Simulator
 
 DEFAULT_PORT = 8099
 

@@ -53,7 +53,7 @@ def ptero_template(tmp_path_factory, request) -> Path:
 
 @pytest.fixture
 def sim():
-    from builtin_plugins.pterodactyl.simulator import Simulator
+    from simulators.pterodactyl import Simulator
 
     simulator = Simulator(seed=True, install_seconds=0, power_seconds=0, backup_seconds=0)
     simulator.start()

@@ -26,7 +26,7 @@ from kernel import clock
 from kernel.extensions import db
 from tests.fakes.osv_server import FakeOsv
 from tests.fakes.smtp import FakeSMTPServer
-from tests.fakes.stripe_server import FakeStripe
+from simulators.stripe import FakeStripe
 from tests.services import (
     RedisServer,
     fresh_postgres_database,
