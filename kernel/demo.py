@@ -135,7 +135,11 @@ def _seed_with_plugins(app: Flask, enabled, skipped, balance) -> DemoReport:
             ledger.credit(customer.id, balance, "adjustment", "demo:welcome-balance",
                           {"reason": "demo welcome balance"})
         lines: list[str] = []
-        for result in fresh.extensions["pteroca"].pm.hook.demo_seed(admin=admin, customer=customer):
+        from kernel.hooks import call_hook, plugin_manager
+        from simulators.demo import DemoServices
+
+        plugin_manager(fresh).register(DemoServices(), name="simulators")
+        for result in call_hook("demo_seed", admin=admin, customer=customer):
             lines.extend(str(line) for line in (result or []))
         db.session.commit()
         return DemoReport(admin=(ADMIN_EMAIL, passwords[ADMIN_EMAIL]),

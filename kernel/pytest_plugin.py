@@ -100,7 +100,9 @@ class PterocaTestInstance:
                 stored = read_generation()
             finally:
                 db.session.remove()
-        if stored != self._app.extensions["pteroca"].generation:
+        from kernel.hooks import plugin_host
+
+        if stored != plugin_host(self._app).generation:
             self.rebuild()
         return self._app
 
@@ -171,7 +173,9 @@ class PterocaTestInstance:
         return self.rebuild()
 
     def _check_test_plugins(self) -> None:
-        pm = self._app.extensions["pteroca"].pm
+        from kernel.hooks import plugin_manager
+
+        pm = plugin_manager(self._app)
         for name, obj in self._test_plugins:
             unknown = [h for h in _hookimpl_names(obj) if not getattr(pm.hook, h).has_spec()]
             if unknown:

@@ -21,12 +21,10 @@ KERNEL_PERMISSIONS: list[tuple[str, str]] = [
 
 def all_permissions() -> dict[str, str]:
     """Every known permission code -> description, for the current app's plugin set."""
-    host = current_app.extensions["pteroca"]
-    out: dict[str, str] = {}
-    for result in host.pm.hook.register_permissions():
-        for code, description in result or []:
-            out[code] = description
-    return out
+    from kernel.hooks import collect
+
+    return {code: description
+            for code, description in collect("register_permissions", tuple)}
 
 
 def has_permission(user, code: str) -> bool:
