@@ -49,7 +49,7 @@ def _settings(nest: int, egg: int, variables: str, **overrides) -> dict[str, Any
 
 def seed_catalog() -> int:
     """Categories and products, made once (by slug); returns how many products were added."""
-    from builtin_plugins.store.models import Category, PricePlan, Product
+    from builtin_plugins.store.api import Category, PricePlan, Product
 
     eggs = _eggs()
     paper, vanilla, gmod = eggs["Paper"], eggs["Vanilla Minecraft"], eggs["Garrys Mod"]

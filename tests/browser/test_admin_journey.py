@@ -35,6 +35,12 @@ def test_admin_setting_and_plugin_toggle(live_app, live_server, page, screenshot
     card = page.locator("#plugin-hello_world")
     card.locator("button", has_text="Enable").click()
     page.wait_for_load_state()
+    # hello_world declares the sensitive capabilities (passwords, outgoing mail): HIGH findings
+    confirm = page.locator("#confirm-enable")
+    assert "passwords" in confirm.inner_text() and "outgoing_mail" in confirm.inner_text()
+    screenshot("admin-confirm-sensitive-capabilities")
+    confirm.locator("button", has_text="Accept the risk and enable").click()
+    page.wait_for_load_state()
     assert "enabled" in page.locator("#plugin-hello_world .state").inner_text()
     screenshot("admin-plugins")
     page.goto(f"{live_server}/dashboard")
