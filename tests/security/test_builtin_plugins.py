@@ -25,11 +25,11 @@ def test_builtin_plugin_passes_the_gate(app, osv_server, name):
     with app.app_context():
         # raises on block, and on warn without confirmation
         record = check_gate(plugin, accept_risk=bool(sensitive))
-    assert record.verdict == ("warn" if sensitive else "pass"), record.findings
-    severe = [f for f in record.finding_objects() if f.severity.name in ("CRITICAL", "HIGH")]
-    assert [f.rule for f in severe] == ["sensitive-capability"] * len(sensitive)
-    assert all(any(repr(c) in f.message for f in severe) for c in sensitive)
-    if plugin.manifest.python_dependencies:
-        assert record.advisory_state == "ok" and osv_server.queries  # really audited
-    else:
-        assert record.advisory_state == "none"
+        assert record.verdict == ("warn" if sensitive else "pass"), record.findings
+        severe = [f for f in record.finding_objects() if f.severity.name in ("CRITICAL", "HIGH")]
+        assert [f.rule for f in severe] == ["sensitive-capability"] * len(sensitive)
+        assert all(any(repr(c) in f.message for f in severe) for c in sensitive)
+        if plugin.manifest.python_dependencies:
+            assert record.advisory_state == "ok" and osv_server.queries  # really audited
+        else:
+            assert record.advisory_state == "none"
