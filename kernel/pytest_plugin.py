@@ -2,7 +2,8 @@
 
 Installing pteroca makes them available to every test suite in the environment, with no
 conftest.py: ``app``, ``client``, ``runner``, ``login_as``, ``make_user``,
-``enable_plugin``, ``register_test_plugin`` and ``pterodactyl_simulator`` (plus
+``enable_plugin``, ``register_test_plugin``, ``pterodactyl_simulator``, ``stripe_simulator``
+and ``paypal_simulator`` (plus
 ``pteroca_instance`` and ``pteroca_config`` underneath them). docs/plugins.md, "Testing",
 describes each one.
 
@@ -362,15 +363,31 @@ def register_test_plugin(pteroca_instance):
 @pytest.fixture
 def pterodactyl_simulator():
     """A running Pterodactyl panel simulator (seeded), stopped after the test."""
-    try:
-        from simulators.pterodactyl import Simulator
-    except ImportError as exc:
-        raise RuntimeError("the Pterodactyl simulator ships with pteroca's pterodactyl plugin "
-                           f"(simulators.pterodactyl), which cannot be imported: "
-                           f"{exc}") from exc
+    from simulators.pterodactyl import Simulator
+
     simulator = Simulator(seed=True)
     simulator.start()
     try:
         yield simulator
     finally:
         simulator.stop()
+
+
+@pytest.fixture
+def stripe_simulator():
+    """A running Stripe-shaped server (``simulators.stripe.FakeStripe``): point the
+    stripe_payments settings' ``api_base`` at ``.url`` and set ``.webhook_url``."""
+    from simulators.stripe import FakeStripe
+
+    with FakeStripe() as server:
+        yield server
+
+
+@pytest.fixture
+def paypal_simulator():
+    """A running PayPal-shaped server (``simulators.paypal.FakePayPal``): point the
+    paypal_payments settings' ``base_url`` at ``.url``."""
+    from simulators.paypal import FakePayPal
+
+    with FakePayPal() as server:
+        yield server
