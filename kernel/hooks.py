@@ -79,6 +79,14 @@ def _failed(app: Flask, hook: str, plugin: str, exc: BaseException) -> None:
     health.tracker(app).failed(app, plugin, hook, exc)
 
 
+def wrapper_hooks(pm: pluggy.PluginManager, plugin: str) -> list[str]:
+    """Hooks ``plugin`` implements as a pluggy wrapper: the caller runs each implementation on
+    its own, so a wrapper would never wrap anything; the loader refuses them."""
+    return sorted(caller.name for caller in pm.get_hookcallers(pm.get_plugin(plugin)) or []
+                  for impl in caller.get_hookimpls()
+                  if impl.plugin_name == plugin and (impl.hookwrapper or impl.wrapper))
+
+
 def report_failure(plugin: str, hook: str, exc: Exception) -> None:
     """Count a failure the call site found in a plugin's answer (a wrong type, say)."""
     app = current_app._get_current_object()

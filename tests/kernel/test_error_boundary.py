@@ -424,3 +424,27 @@ def test_answers_come_in_pluggys_order_and_none_is_left_out():
         assert call_veto("veto_login", user=None) is None
         assert call_hook("veto_login", user=None) == [""]
     assert order[:3] == ["tried_first", "last_registered", "first_registered"]
+
+
+WRAPPER = '''
+from kernel import hookimpl
+
+@hookimpl(wrapper=True)
+def dashboard_widgets(user):
+    result = yield
+    return result
+'''
+
+
+def test_hook_wrappers_are_refused_at_load(app, cli, plugins_dir):
+    write_plugin(plugins_dir, "wrapping", WRAPPER, capabilities=["widgets"])
+    enable(cli, "wrapping")
+    live = rebuild(app)
+    assert "wrapping" not in live.extensions["pteroca"].loaded
+    with live.app_context():
+        from kernel.plugins.models import PluginRecord
+
+        record = db.session.get(PluginRecord, "wrapping")
+        assert record.state == "faulted"
+        assert record.reason == ("hook wrappers are not supported (each implementation runs in "
+                                 "its own error boundary): dashboard_widgets")
