@@ -17,12 +17,12 @@ from builtin_plugins.store.provisioning import (
     Provisioner,
     ProvisionError,
 )
-from builtin_plugins.store.views_servers import server_tabs
+from builtin_plugins.store.views_servers import owned_service, render_server_page, server_tabs
 
 __all__ = [
     "ACTIVE", "FAILED", "PROVISIONING", "SUSPENDED", "TERMINATED",  # a server's states
     "Category", "PricePlan", "Product", "Service",  # the catalog and the servers sold
     "PricingError", "next_expiry", "period_price",  # what a plan costs and when it ends
     "LiveStatus", "PackageRefused", "Provisioner", "ProvisionError",  # the provisioner protocol
-    "server_tabs",  # the tabs of a server page, for plugins rendering their own tab pages
+    "owned_service", "render_server_page", "server_tabs",  # a plugin's own server tab pages
 ]
