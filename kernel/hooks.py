@@ -73,9 +73,10 @@ def _failed(app: Flask, hook: str, plugin: str, exc: BaseException) -> None:
                      exc_info=exc)
     from kernel.extensions import db
 
-    session = db.session()
-    if hook in AFTER_COMMIT_EVENTS or not session.is_active:
-        session.rollback()
+    if "sqlalchemy" in app.extensions:  # an app without a database (a bare test app) has none
+        session = db.session()
+        if hook in AFTER_COMMIT_EVENTS or not session.is_active:
+            session.rollback()
     health.tracker(app).failed(app, plugin, hook, exc)
 
 

@@ -21,10 +21,20 @@ KERNEL_PERMISSIONS: list[tuple[str, str]] = [
 
 def all_permissions() -> dict[str, str]:
     """Every known permission code -> description, for the current app's plugin set."""
-    from kernel.hooks import collect
+    from kernel.hooks import answers, report_failure
 
-    return {code: description
-            for code, description in collect("register_permissions", tuple)}
+    out: dict[str, str] = {}
+    for plugin, pairs, error in answers("register_permissions"):
+        if error is not None:
+            continue  # logged and counted: its permissions are simply not offered
+        try:
+            found = {str(code): str(description) for code, description in pairs or []}
+        except (TypeError, ValueError) as exc:
+            report_failure(plugin, "register_permissions", TypeError(
+                f"register_permissions must return (code, description) pairs: {exc}"))
+            continue
+        out.update(found)
+    return out
 
 
 def has_permission(user, code: str) -> bool:

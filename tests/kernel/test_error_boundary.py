@@ -448,3 +448,32 @@ def test_hook_wrappers_are_refused_at_load(app, cli, plugins_dir):
         assert record.state == "faulted"
         assert record.reason == ("hook wrappers are not supported (each implementation runs in "
                                  "its own error boundary): dashboard_widgets")
+
+
+JUNK_PERMISSIONS = '''
+from kernel import hookimpl
+
+@hookimpl
+def register_permissions():
+    return [("junk.one", "fine"), ("junk.two", "a", "three")]
+
+@hookimpl
+def admin_menu_items(user):
+    return [{"label": "Junk admin", "url": "/junk", "permission": "junk.one", "order": None}]
+'''
+
+
+def test_malformed_permissions_are_dropped_and_the_admin_still_renders(app, cli, plugins_dir):
+    write_plugin(plugins_dir, "junk", JUNK_PERMISSIONS, capabilities=["permissions", "menus"])
+    enable(cli, "junk")
+    live = rebuild(app)
+    with live.app_context():
+        create_user("root@example.com", PASSWORD, role="admin", verified=True)
+        from kernel.accounts.permissions import all_permissions
+
+        codes = all_permissions()
+        assert "admin.access" in codes and "junk.one" not in codes
+    admin = login(live, "root@example.com")
+    assert admin.get("/admin/").status_code == 200
+    assert admin.get("/admin/roles/new/").status_code == 200
+    assert errors(live, "junk")["register_permissions"] >= 1
