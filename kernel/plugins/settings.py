@@ -114,7 +114,9 @@ def set_settings(manifest: Manifest | str, values: dict[str, Any]) -> None:
 
 
 def _manifest(name: str) -> Manifest:
-    plugin = current_app.extensions["pteroca"].discovered.get(name)  # the app's plugin host
+    from kernel.hooks import plugin_host
+
+    plugin = plugin_host().discovered.get(name)
     if plugin is None or plugin.manifest is None:
         raise SettingError(f"no plugin named {name!r}")
     return plugin.manifest
