@@ -135,6 +135,7 @@ def _import_models() -> None:
     import kernel.mail  # noqa: F401
     import kernel.models  # noqa: F401
     import kernel.payments.models  # noqa: F401
+    import kernel.plugins.health  # noqa: F401
     import kernel.plugins.models  # noqa: F401
     import kernel.security  # noqa: F401
     import kernel.site_settings  # noqa: F401
@@ -168,8 +169,11 @@ def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flas
 
     init_headers(app)
 
+    from kernel.plugins import health
+
     with app.app_context():
         host = _load_plugins(app)
+        health.init_app(app)
     app.extensions["pteroca"] = host
     from kernel.catalogs import init_i18n
 
@@ -179,8 +183,10 @@ def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flas
         app._pending_build = lambda: _build_web(app, host)
     else:
         _build_web(app, host)
+    from kernel.hooks import call_hook
+
     with app.app_context():
-        host.pm.hook.register_commands(cli=app.cli)
+        call_hook("register_commands", cli=app.cli)
     return app
 
 
@@ -295,21 +301,24 @@ def _register_routes(app: Flask, host) -> None:
     csrf.exempt(webhooks_bp)  # providers cannot send our token; every webhook verifies a signature
     app.register_blueprint(webhooks_bp)
     app.jinja_env.globals["money"] = format_amount
-    for impl in host.pm.hook.register_blueprints.get_hookimpls():
-        name = impl.plugin_name
-        if name == "kernel":
-            continue
-        try:
-            blueprints = impl.function(**{a: app for a in impl.argnames if a == "app"}) or []
-            for blueprint in blueprints:
-                if not isinstance(blueprint, Blueprint):
-                    raise TypeError(f"{blueprint!r} is not a Flask Blueprint")
-                prefix = _plugin_prefix(host, name)
-                if blueprint.url_prefix:
-                    prefix = prefix.rstrip("/") + "/" + blueprint.url_prefix.lstrip("/")
-                app.register_blueprint(blueprint, url_prefix=prefix)
-        except Exception as exc:  # noqa: BLE001
-            with app.app_context():
+    from kernel.hooks import KERNEL, answers
+
+    with app.app_context():  # a plugin whose pages cannot be mounted is faulted
+        for name, blueprints, error in answers("register_blueprints", app=app):
+            if name == KERNEL:
+                continue
+            if error is not None:
+                _fault(host, name, f"register_blueprints failed: {type(error).__name__}: {error}")
+                continue
+            try:
+                for blueprint in blueprints or []:
+                    if not isinstance(blueprint, Blueprint):
+                        raise TypeError(f"{blueprint!r} is not a Flask Blueprint")
+                    prefix = _plugin_prefix(host, name)
+                    if blueprint.url_prefix:
+                        prefix = prefix.rstrip("/") + "/" + blueprint.url_prefix.lstrip("/")
+                    app.register_blueprint(blueprint, url_prefix=prefix)
+            except Exception as exc:  # noqa: BLE001
                 _fault(host, name, f"register_blueprints failed: {type(exc).__name__}: {exc}")
 
     @app.errorhandler(403)

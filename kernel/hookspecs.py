@@ -1,7 +1,9 @@
 """The kernel's hooks: the whole plugin contract.
 
 Every hook is called with keyword arguments; an implementation may accept any
-subset of them. Hooks marked ``firstresult`` stop at the first non-None answer.
+subset of them. The kernel calls them through :mod:`kernel.hooks`, one implementation at a
+time inside its plugin's error boundary; vetoes (and ``topup_adjustment``) ask every plugin
+until one refuses, ``firstresult`` hooks stop at the first non-None answer.
 Each hook is documented in ``docs/plugins.md`` and exercised by a test.
 """
 
@@ -168,7 +170,7 @@ def register_payment_providers():
     """Return a list of payment provider objects (see docs/plugins.md, "Payment providers")."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def topup_adjustment(user, amount, form):
     """Return ``{"charge"?, "credit"?, "meta"?}`` to change a top-up of ``amount`` started with the submitted ``form``, a reason string to refuse it, or None."""
 
@@ -222,16 +224,16 @@ def before_email_send(message):
 # --- vetoes ----------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_registration(email, name):
-    """Return a reason string to refuse creating an account for ``email``, or None to allow it."""
+    """Return a reason string to refuse creating an account for ``email``, or None (False, "") to allow it."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_login(user):
     """Return a reason string to refuse a login by ``user``, or None to allow it."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_wallet_credit(user, amount, reference):
     """Return a reason string to refuse crediting ``amount`` minor units to ``user``, or None."""

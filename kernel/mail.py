@@ -26,6 +26,7 @@ from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
+from kernel.hooks import call_hook
 from kernel.models import utcnow
 
 SMTP_TIMEOUT = 15
@@ -114,7 +115,7 @@ def send_email(to: str, subject: str, template: str, *, commit: bool = True, now
     entry = EmailLog(recipient=to, subject=str(subject), template=template, status="sent", error="")
     try:
         message = build_message(to, str(subject), template, **context)
-        current_app.extensions["pteroca"].pm.hook.before_email_send(message=message)
+        call_hook("before_email_send", message=message)  # a plugin that raises is skipped
         entry.subject = str(message["Subject"] or "")[:255]
         if commit and not now:
             from kernel.mail_queue import queue_delivery

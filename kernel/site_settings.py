@@ -47,6 +47,9 @@ SCHEMA: dict[str, list[SettingSpec]] = {
         _s("require_2fa_roles", "string", "", "Roles that must use 2FA",
            "Comma-separated role names, e.g. admin,support."),
         _s("min_password_length", "int", 10, "Minimum password length"),
+        _s("plugin_failure_threshold", "int", 10, "Fault a plugin after this many failures in a row",
+           "A plugin hook that raises this many times in a row is switched off (faulted) on "
+           "every server; 0 never faults one."),
     ],
     "email": [
         _s("mail_from", "email", "no-reply@localhost", "From address"),

@@ -97,7 +97,7 @@ def register_permissions():
 @hookimpl
 def register_cron_tasks():
     from builtin_plugins.hello_world import services
-    from kernel.cron import CronTask
+    from kernel import CronTask
 
     return [CronTask("hello_world.tidy", "0 4 * * *", services.tidy,
                      "Delete greetings older than the keep_days setting")]

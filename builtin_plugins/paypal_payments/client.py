@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from kernel.payments.providers import ProviderError
+from kernel import ProviderError
 
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 TOKEN_MARGIN_SECONDS = 300  # renew a token this long before PayPal says it expires

@@ -16,8 +16,7 @@ from builtin_plugins.paypal_payments.client import (
     PayPalError,
     base_url_for,
 )
-from kernel.payments.money import to_decimal_string
-from kernel.payments.providers import (
+from kernel import (
     EXPIRED,
     FAILED,
     Checkout,
@@ -25,6 +24,7 @@ from kernel.payments.providers import (
     SessionStatus,
     WebhookError,
     WebhookEvent,
+    to_decimal_string,
 )
 
 PLUGIN = "paypal_payments"
@@ -39,7 +39,7 @@ def _id(value: str) -> str:
 
 
 def plugin_settings() -> dict[str, Any]:
-    from kernel.plugins.settings import settings_for
+    from kernel import settings_for
 
     return settings_for(PLUGIN)
 

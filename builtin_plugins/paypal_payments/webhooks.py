@@ -13,7 +13,7 @@ from typing import Any
 
 from builtin_plugins.paypal_payments import orders
 from builtin_plugins.paypal_payments.client import PayPalClient
-from kernel.payments.providers import OPEN, SessionStatus, WebhookError, WebhookEvent
+from kernel import OPEN, SessionStatus, WebhookError, WebhookEvent
 
 # PayPal header -> field of the verification request
 SIGNATURE_HEADERS = {

@@ -34,7 +34,7 @@ def register_admin_views(admin):
 @hookimpl
 def register_cron_tasks():
     from builtin_plugins.pterodactyl import reconcile, sync
-    from kernel.cron import CronTask
+    from kernel import CronTask
 
     return [
         CronTask("pterodactyl.reconcile", "7 * * * *", reconcile.reconcile_task,
@@ -63,9 +63,9 @@ def plugin_enabled(name):
     if name != PLUGIN:
         return
     from builtin_plugins.pterodactyl import sync
-    from kernel import jobs
+    from kernel import enqueue
 
-    jobs.enqueue(sync.sync_task)  # existing accounts get panel users (once the panel is set up)
+    enqueue(sync.sync_task)  # existing accounts get panel users (once the panel is set up)
 
 
 @hookimpl

@@ -15,11 +15,10 @@ from sqlalchemy import func, select
 from builtin_plugins.pterodactyl import services
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED
-from builtin_plugins.store.models import Product, Service
-from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
-from kernel import audit, clock
-from kernel.extensions import db
+from builtin_plugins.store.api import ACTIVE, SUSPENDED
+from builtin_plugins.store.api import Product, Service
+from builtin_plugins.store.api import PricingError, next_expiry, period_price
+from kernel import db, now as utcnow, record_audit
 
 
 class ImportRefused(ValueError):
@@ -46,7 +45,7 @@ def _product(slug: str) -> Product:
 
 
 def _local_user(panel_user: dict | None):
-    from kernel.accounts.models import User
+    from kernel import User
 
     if panel_user is None:
         return None
@@ -96,14 +95,14 @@ def import_servers(product_slug: str, *, dry_run: bool = False, server_ids: tupl
                                     panel_username=str(owner.get("username") or ""),
                                     origin="linked", last_error=""))
         db.session.commit()
-        audit.record("pterodactyl.imported", f"service:{service.id}",
+        record_audit("pterodactyl.imported", f"service:{service.id}",
                      {"server": sid, "product": product.slug}, actor=actor)
         report.imported.append((sid, service.id, user.email))
     return report
 
 
 def _create_service(product: Product, plan, price: int, server: dict, user) -> Service:
-    now = clock.now()
+    now = utcnow()
     suspended = server.get("status") == "suspended" or bool(server.get("suspended"))
     service = Service(user_id=user.id, product_id=product.id, plan_id=plan.id,
                       name=str(server.get("name") or f"server {server['id']}")[:120],

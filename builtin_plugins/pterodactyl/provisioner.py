@@ -16,9 +16,8 @@ from builtin_plugins.pterodactyl import errors, placement, product, services, sy
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ConfigError, ProductConfig
-from builtin_plugins.store.provisioning import LiveStatus, PackageRefused, ProvisionError
-from kernel.extensions import db
-from kernel.models import utcnow
+from builtin_plugins.store.api import LiveStatus, PackageRefused, ProvisionError
+from kernel import db, now as utcnow
 
 CREATE_ATTEMPTS = 3
 CHOICE_ID = re.compile(r"\(#(\d+)\)$")
@@ -119,7 +118,7 @@ class PterodactylProvisioner:
                 raise _fail("creating the server failed", exc) from None
 
     def _create(self, client: PanelClient, service, config: ProductConfig, options: dict) -> str:
-        from kernel.accounts.models import User
+        from kernel import User
 
         owner = sync.ensure_linked(client, db.session.get(User, service.user_id))
         ext = services.external_id(service)

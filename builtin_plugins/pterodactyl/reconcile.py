@@ -19,11 +19,9 @@ from sqlalchemy import select
 from builtin_plugins.pterodactyl import errors, product, services
 from builtin_plugins.pterodactyl.client import LIMIT_KEYS, PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED, TERMINATED
-from builtin_plugins.store.models import Product, Service
-from kernel import audit
-from kernel.extensions import db
-from kernel.models import utcnow
+from builtin_plugins.store.api import ACTIVE, SUSPENDED, TERMINATED
+from builtin_plugins.store.api import Product, Service
+from kernel import db, now as utcnow, record_audit
 
 FLAG_PREFIX = "panel: "
 COMPARED_LIMITS = tuple(k for k in LIMIT_KEYS if k != "threads")
@@ -148,7 +146,7 @@ def _flag(service: Service, link: ServerLink | None, findings: list[Finding], no
     if text:
         if service.last_error != FLAG_PREFIX + text:
             service.last_error = FLAG_PREFIX + text
-            audit.record("pterodactyl.drift", f"service:{service.id}",
+            record_audit("pterodactyl.drift", f"service:{service.id}",
                          {"findings": [f.kind for f in findings], "detail": text}, commit=False)
     elif (service.last_error or "").startswith(FLAG_PREFIX):
         service.last_error = ""

@@ -33,7 +33,7 @@ def register_permissions():
 @hookimpl
 def register_cron_tasks():
     from builtin_plugins.store import sweep
-    from kernel.cron import CronTask
+    from kernel import CronTask
 
     return [
         CronTask("store.lifecycle", "* * * * *", sweep.run_lifecycle,
@@ -111,9 +111,9 @@ def extra_js_urls(request):
 @hookimpl
 def topup_adjustment(user, amount, form):
     from builtin_plugins.store.topups import adjustment
-    from kernel import site_settings
+    from kernel import site_setting
 
-    return adjustment(user, amount, form.get("voucher", ""), site_settings.get("currency"))
+    return adjustment(user, amount, form.get("voucher", ""), site_setting("currency"))
 
 
 @hookimpl

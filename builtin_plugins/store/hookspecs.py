@@ -38,16 +38,16 @@ def server_deleted(service):
     """Event: a server was terminated."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_purchase(user, product, plan):
     """Return a reason string to refuse this purchase, or None."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_renewal(service, user):
     """Return a reason string to refuse renewing this server, or None."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_deletion(service):
     """Return a reason string to keep this server from being deleted, or None."""

@@ -8,8 +8,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, 
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kernel import db
-from kernel.models import utcnow
+from kernel import db, now as utcnow
 
 
 class Category(db.Model):

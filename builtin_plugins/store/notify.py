@@ -13,8 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from kernel import jobs
-from kernel.extensions import db
+from kernel import db, enqueue, job
 
 SUBJECTS = {
     "server_purchased": _l("Your server is ready"),
@@ -39,14 +38,14 @@ def customers(service_ids: list[int], event: str, **context) -> None:
         raise ValueError(f"unknown store email {event!r}")
     ids = list(service_ids)
     for start in range(0, len(ids), JOB_SIZE):
-        jobs.enqueue(send, event, ids[start:start + JOB_SIZE], _plain(context))
+        enqueue(send, event, ids[start:start + JOB_SIZE], _plain(context))
 
 
-@jobs.job(queue="mail")
+@job(queue="mail")
 def send(event: str, service_ids: list[int], context: dict | None = None) -> int:
     """Job: render and send ``event`` to the owner of each server; returns how many were sent."""
-    from kernel.accounts.models import User
-    from kernel.mail import send_email
+    from kernel import User
+    from kernel import send_email
 
     from builtin_plugins.store.models import Service
 

@@ -13,10 +13,21 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from kernel import audit, clock, jobs
-from kernel.extensions import db
-from kernel.payments import ledger
-from kernel.payments.models import Wallet
+from kernel import (
+    InsufficientFunds,
+    call_hook,
+    call_veto,
+    db,
+    enqueue,
+    job,
+    ledger_credit,
+    ledger_debit,
+    lock_wallet,
+    notify_wallet_changed,
+    now as utcnow,
+    record_audit,
+    record_audit_many,
+)
 
 from builtin_plugins.store import lifecycle, notify
 from builtin_plugins.store.lifecycle import ACTIVE, FAILED, PROVISIONING, SUSPENDED, TERMINATED
@@ -32,14 +43,9 @@ class StoreError(ValueError):
     """Why the store refused; the message is shown to the customer or admin as is."""
 
 
-def _hook():
-    return current_app.extensions["pteroca"].pm.hook
-
-
 def _lock_wallet(user_id: int) -> None:
     """Serialise one customer's money operations (PostgreSQL row lock; SQLite locks at BEGIN)."""
-    ledger._ensure_wallet(user_id)
-    db.session.execute(select(Wallet.user_id).where(Wallet.user_id == user_id).with_for_update())
+    lock_wallet(user_id)
 
 
 def new_purchase_token(user) -> str:
@@ -98,7 +104,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     if not 1 <= len(name) <= MAX_NAME:
         raise StoreError(f"give the server a name of 1 to {MAX_NAME} characters")
     offer = quote(user, product, plan, slots, voucher_code)
-    reason = _hook().veto_purchase(user=user, product=product, plan=plan)
+    reason = call_veto("veto_purchase", user=user, product=product, plan=plan)
     if reason:
         raise StoreError(str(reason))
     problems = option_problems(product, plan, options or {}, slots)
@@ -120,7 +126,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
             raise StoreError(f"{product.name} is sold out")
     price = 0 if free else offer["total"]
     service = Service(user_id=user.id, product_id=product.id, plan_id=plan.id, name=name,
-                      state=PROVISIONING, expires_at=next_expiry(None, clock.now(), plan),
+                      state=PROVISIONING, expires_at=next_expiry(None, utcnow(), plan),
                       auto_renew=auto_renew and product.allow_auto_renew, slots=slots,
                       price=offer["total"], charged=price, options=options or {},
                       purchase_token=token)
@@ -130,11 +136,11 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     posted = None
     try:
         if price > 0:
-            posted = ledger.debit(user.id, price, "purchase", f"purchase:{service.id}",
+            posted = ledger_debit(user.id, price, "purchase", f"purchase:{service.id}",
                                   {"service": service.id, "product": product.name}, commit=False)
         if offer["voucher"] is not None and not free:
             record_use(offer["voucher"], user, f"purchase:{service.id}", offer["discount"])
-    except ledger.InsufficientFunds:
+    except InsufficientFunds:
         db.session.rollback()
         raise StoreError("your balance is too low for this order; top up your wallet first") from None
     except VoucherError as exc:
@@ -142,16 +148,16 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
         raise StoreError(str(exc)) from None
     db.session.commit()
     if posted:
-        ledger.changed(posted.entry)
-    audit.record("store.purchase", f"service:{service.id}", {"product": product.name, "price": price,
+        notify_wallet_changed(posted.entry)
+    record_audit("store.purchase", f"service:{service.id}", {"product": product.name, "price": price,
                                                              "free": free}, actor=actor)
-    jobs.enqueue(provision, service.id)
+    enqueue(provision, service.id)
     return db.session.get(Service, service.id)
 
 
 # On rq, a provisioning job that crashes (database or network away) is tried again; a
 # provisioner's refusal is not a crash: it refunds and marks the service failed below.
-@jobs.job(queue="provisioning", retries=3, backoff=(10, 60, 300))
+@job(queue="provisioning", retries=3, backoff=(10, 60, 300))
 def provision(service_id: int) -> Service:
     """Job: create the server with its provisioner; refund and mark failed if that fails."""
     service = db.session.get(Service, service_id)
@@ -164,7 +170,7 @@ def provision(service_id: int) -> Service:
     lifecycle.check(service.id, service.state, ACTIVE)
     service.state, service.external_id, service.last_error = ACTIVE, str(external_id or ""), ""
     db.session.commit()
-    _hook().server_purchased(service=service)
+    call_hook("server_purchased", service=service)
     notify.customer(service, "server_purchased")
     return service
 
@@ -174,7 +180,7 @@ def _provisioning_failed(service: Service, exc: Exception) -> Service:
     refunded = service.charged
     posted = None
     if refunded:
-        posted = ledger.credit(service.user_id, refunded, "refund",
+        posted = ledger_credit(service.user_id, refunded, "refund",
                                f"provision-refund:{service.id}:{attempt}",
                                {"service": service.id}, commit=False)
     lifecycle.check(service.id, service.state, FAILED)
@@ -183,9 +189,9 @@ def _provisioning_failed(service: Service, exc: Exception) -> Service:
     service.options = {**(service.options or {}), "attempts": attempt}
     db.session.commit()
     if posted:
-        ledger.changed(posted.entry)
+        notify_wallet_changed(posted.entry)
     current_app.logger.warning("provisioning service %s failed: %s", service.id, service.last_error)
-    audit.record("store.provisioning_failed", f"service:{service.id}", {"error": service.last_error,
+    record_audit("store.provisioning_failed", f"service:{service.id}", {"error": service.last_error,
                                                                         "refunded": refunded})
     return service
 
@@ -198,30 +204,30 @@ def retry_provisioning(service: Service, *, charge: bool = True, actor: str | No
     _lock_wallet(service.user_id)
     if charge and service.price > 0:
         try:
-            posted = ledger.debit(service.user_id, service.price, "purchase",
+            posted = ledger_debit(service.user_id, service.price, "purchase",
                                   f"purchase:{service.id}:retry{attempt}", {"service": service.id},
                                   commit=False)
-        except ledger.InsufficientFunds:
+        except InsufficientFunds:
             db.session.rollback()
             raise StoreError("the customer's balance cannot cover the order; retry without "
                              "charging or ask them to top up") from None
     service.state, service.charged = PROVISIONING, service.price if posted else 0
-    service.expires_at = next_expiry(None, clock.now(), service.plan)
+    service.expires_at = next_expiry(None, utcnow(), service.plan)
     db.session.commit()
     if posted:
-        ledger.changed(posted.entry)
-    audit.record("store.retry", f"service:{service.id}", {"charge": charge}, actor=actor)
-    return jobs.enqueue(provision, service.id)
+        notify_wallet_changed(posted.entry)
+    record_audit("store.retry", f"service:{service.id}", {"charge": charge}, actor=actor)
+    return enqueue(provision, service.id)
 
 
 def renew(service: Service, *, source: str = "customer", voucher_code: str = "") -> Service:
     """Pay one more period: expiry = max(now, expiry) + period. Unsuspends automatic suspensions."""
     if service.state not in (ACTIVE, SUSPENDED):
         raise StoreError(f"server #{service.id} cannot be renewed while {service.state.replace('_', ' ')}")
-    from kernel.accounts.models import User
+    from kernel import User
 
     user = db.session.get(User, service.user_id)
-    reason = _hook().veto_renewal(service=service, user=user)
+    reason = call_veto("veto_renewal", service=service, user=user)
     if reason:
         raise StoreError(str(reason))
     price, voucher, discount = service.price, None, 0
@@ -236,19 +242,19 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
     posted = None
     try:
         if price > 0:
-            posted = ledger.debit(service.user_id, price, "renewal",
+            posted = ledger_debit(service.user_id, price, "renewal",
                                   f"renewal:{service.id}:{old.isoformat()}",
                                   {"service": service.id, "source": source}, commit=False)
         if voucher is not None:
             record_use(voucher, user, f"renewal:{service.id}:{old.isoformat()}", discount)
-    except ledger.InsufficientFunds:
+    except InsufficientFunds:
         db.session.rollback()
         raise StoreError("your balance is too low to renew; top up your wallet first") from None
     except VoucherError as exc:
         db.session.rollback()
         raise StoreError(str(exc)) from None
     moved = db.session.execute(update(Service).where(Service.id == service.id, Service.expires_at == old)
-                               .values(expires_at=next_expiry(old, clock.now(), service.plan),
+                               .values(expires_at=next_expiry(old, utcnow(), service.plan),
                                        charged=price)).rowcount
     if moved != 1:  # renewed concurrently: this attempt changes nothing
         db.session.rollback()
@@ -257,8 +263,8 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
     db.session.commit()
     db.session.refresh(service)
     if posted and posted.created:
-        ledger.changed(posted.entry)
-    _hook().server_renewed(service=service)
+        notify_wallet_changed(posted.entry)
+    call_hook("server_renewed", service=service)
     notify.customer(service, "server_renewed")
     if service.state == SUSPENDED and service.suspension == "auto":
         unsuspend(service)
@@ -273,7 +279,7 @@ def suspend(service: Service, *, manual: bool, reason: str = "", actor: str | No
             db.session.commit()
         return service
     lifecycle.check(service.id, service.state, SUSPENDED)
-    service.state, service.suspension, service.suspended_at = SUSPENDED, "manual" if manual else "auto", clock.now()
+    service.state, service.suspension, service.suspended_at = SUSPENDED, "manual" if manual else "auto", utcnow()
     db.session.commit()
     after_suspend(service, reason or ("staff" if manual else "expired"), actor)
     return service
@@ -299,10 +305,9 @@ def after_suspend_many(suspended: list[Service], reason: str, actor: str | None 
     if failed:
         db.session.execute(update(Service), [{"id": sid, "last_error": error}
                                              for sid, error in failed.items()])
-    hook = _hook()
     for service in suspended:
-        hook.server_suspended(service=service, reason=reason)
-    audit.record_many("store.suspended", [(f"service:{sid}", {"reason": reason}) for sid in ids],
+        call_hook("server_suspended", service=service, reason=reason)
+    record_audit_many("store.suspended", [(f"service:{sid}", {"reason": reason}) for sid in ids],
                       actor=actor)
     notify.customers(ids, "server_suspended")
 
@@ -313,7 +318,7 @@ def unsuspend(service: Service, *, manual: bool = False, actor: str | None = Non
         return service
     if service.suspension == "manual" and not manual:
         return service
-    if service.expires_at <= clock.now() and not manual:
+    if service.expires_at <= utcnow() and not manual:
         return service
     try:
         provisioner_for(service.product).unsuspend(service)
@@ -324,8 +329,8 @@ def unsuspend(service: Service, *, manual: bool = False, actor: str | None = Non
     lifecycle.check(service.id, service.state, ACTIVE)
     service.state, service.suspension, service.suspended_at, service.last_error = ACTIVE, "", None, ""
     db.session.commit()
-    audit.record("store.unsuspended", f"service:{service.id}", {"manual": manual}, actor=actor)
-    _hook().server_unsuspended(service=service)
+    record_audit("store.unsuspended", f"service:{service.id}", {"manual": manual}, actor=actor)
+    call_hook("server_unsuspended", service=service)
     return service
 
 
@@ -333,7 +338,7 @@ def terminate(service: Service, *, actor: str | None = None, force: bool = False
     """Delete the server in the panel and end the service; the stock unit returns."""
     if service.state == TERMINATED:
         return service
-    reason = _hook().veto_deletion(service=service)
+    reason = call_veto("veto_deletion", service=service)
     if reason and not force:
         raise StoreError(str(reason))
     if service.state != FAILED:
@@ -344,13 +349,13 @@ def terminate(service: Service, *, actor: str | None = None, force: bool = False
             db.session.commit()
             raise StoreError(f"the server could not be deleted: {exc}") from None
     lifecycle.check(service.id, service.state, TERMINATED)
-    service.state, service.terminated_at = TERMINATED, clock.now()
+    service.state, service.terminated_at = TERMINATED, utcnow()
     if service.product.stock is not None:
         db.session.execute(update(Product).where(Product.id == service.product_id)
                            .values(stock=Product.stock + 1))
     db.session.commit()
-    audit.record("store.deleted", f"service:{service.id}", actor=actor)
-    _hook().server_deleted(service=service)
+    record_audit("store.deleted", f"service:{service.id}", actor=actor)
+    call_hook("server_deleted", service=service)
     notify.customer(service, "server_deleted")
     return service
 
@@ -401,7 +406,7 @@ def quote_change(service: Service, product: Product) -> PackageQuote:
         new_price = period_price(plan, service.slots)
     except PricingError as exc:
         raise StoreError(str(exc)) from None
-    difference = prorate(service.price, new_price, service.plan, service.expires_at, clock.now())
+    difference = prorate(service.price, new_price, service.plan, service.expires_at, utcnow())
     return PackageQuote(product, plan, new_price, difference)
 
 
@@ -432,27 +437,27 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
     if difference > 0:  # an upgrade is paid before the panel changes anything
         _lock_wallet(service.user_id)
         try:
-            posted = ledger.debit(service.user_id, difference, "upgrade", reference,
+            posted = ledger_debit(service.user_id, difference, "upgrade", reference,
                                   {"service": service.id}, commit=False)
-        except ledger.InsufficientFunds:
+        except InsufficientFunds:
             db.session.rollback()
             raise StoreError("your balance is too low for this upgrade; top up your wallet first") from None
         db.session.commit()
         if posted.created:
-            ledger.changed(posted.entry)
+            notify_wallet_changed(posted.entry)
     try:
         provisioner_for(service.product).change_package(service, product)
     except ProvisionError as exc:
         if posted is not None and posted.created:  # the server did not change: give the money back
-            ledger.credit(service.user_id, difference, "reversal", f"{reference}:undo",
+            ledger_credit(service.user_id, difference, "reversal", f"{reference}:undo",
                           {"service": service.id})
         why = str(exc) if isinstance(exc, PackageRefused) else f"the panel refused: {exc}"
         raise StoreError(f"cannot change to {product.name}: {why}") from None
     if difference < 0:  # a downgrade is credited once the panel has changed
-        ledger.credit(service.user_id, -difference, "downgrade", reference, {"service": service.id})
+        ledger_credit(service.user_id, -difference, "downgrade", reference, {"service": service.id})
     service.product_id, service.plan_id, service.price = product.id, plan.id, new_price
     db.session.commit()
     db.session.refresh(service)
-    audit.record("store.package_changed", f"service:{service.id}", {"to": product.name,
+    record_audit("store.package_changed", f"service:{service.id}", {"to": product.name,
                                                                     "difference": difference}, actor=actor)
     return service

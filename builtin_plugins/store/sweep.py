@@ -14,9 +14,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from kernel import clock
-from kernel.extensions import db
-from kernel.plugins.settings import settings_for
+from kernel import db, now as utcnow, settings_for
 
 from builtin_plugins.store import notify, services
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED
@@ -44,7 +42,7 @@ def _settings() -> dict:
 
 def run_lifecycle(now=None, batch: int | None = None) -> SweepResult:
     """Every minute: for each active server past its expiry, renew, charge on demand, suspend or delete."""
-    now = now or clock.now()
+    now = now or utcnow()
     batch = batch or _settings()["sweep_batch"]
     delete_at_expiry = _settings()["delete_after_days"] == 0
     result = SweepResult()
@@ -153,7 +151,7 @@ def _delete(service_id: int, result: SweepResult) -> None:
 
 def run_cleanup(now=None) -> SweepResult:
     """Daily: delete servers suspended for non-payment longer than the setting; warn before."""
-    now = now or clock.now()
+    now = now or utcnow()
     days = _settings()["delete_after_days"]
     result = SweepResult()
     if days <= 0:

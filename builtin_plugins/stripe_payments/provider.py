@@ -16,15 +16,7 @@ from builtin_plugins.stripe_payments.client import (
     parse_methods,
     stripe_errors,
 )
-from kernel.payments.providers import (
-    EXPIRED,
-    OPEN,
-    PAID,
-    Checkout,
-    ProviderError,
-    SessionStatus,
-    WebhookEvent,
-)
+from kernel import EXPIRED, OPEN, PAID, Checkout, ProviderError, SessionStatus, WebhookEvent
 
 PRODUCT_NAME = "Wallet top-up"
 

@@ -14,14 +14,7 @@ from typing import Any
 import stripe
 
 from builtin_plugins.stripe_payments.client import StripeSettings, field, make_client, stripe_errors
-from kernel.payments.providers import (
-    EXPIRED,
-    FAILED,
-    PAID,
-    ProviderError,
-    WebhookError,
-    WebhookEvent,
-)
+from kernel import EXPIRED, FAILED, PAID, ProviderError, WebhookError, WebhookEvent
 
 TOLERANCE_SECONDS = 300
 SIGNATURE_HEADER = "stripe-signature"

@@ -21,11 +21,19 @@ KERNEL_PERMISSIONS: list[tuple[str, str]] = [
 
 def all_permissions() -> dict[str, str]:
     """Every known permission code -> description, for the current app's plugin set."""
-    host = current_app.extensions["pteroca"]
+    from kernel.hooks import answers, report_failure
+
     out: dict[str, str] = {}
-    for result in host.pm.hook.register_permissions():
-        for code, description in result or []:
-            out[code] = description
+    for plugin, pairs, error in answers("register_permissions"):
+        if error is not None:
+            continue  # logged and counted: its permissions are simply not offered
+        try:
+            found = {str(code): str(description) for code, description in pairs or []}
+        except (TypeError, ValueError) as exc:
+            report_failure(plugin, "register_permissions", TypeError(
+                f"register_permissions must return (code, description) pairs: {exc}"))
+            continue
+        out.update(found)
     return out
 
 

@@ -6,12 +6,12 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 from flask_babel import gettext as _
 
 from kernel import audit, site_settings
 from kernel.accounts.models import LANGUAGES, Role, User
 from kernel.extensions import db
+from kernel.hooks import call_hook, call_veto
 from kernel.models import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -46,10 +46,6 @@ _hasher = _Hasher()
 
 class AccountError(ValueError):
     """A user-correctable problem with account data; the message is shown as is."""
-
-
-def _hook():
-    return current_app.extensions["pteroca"].pm.hook
 
 
 def hash_password(password: str) -> str:
@@ -116,9 +112,9 @@ def create_user(email: str, password: str, *, name: str = "", role: str = "custo
                              role=role, roles=roles))
     if db.session.scalar(db.select(User.id).where(User.email == email)):
         raise AccountError(_("An account with %(email)s already exists.", email=email))
-    reason = _hook().veto_registration(email=email, name=name)
+    reason = call_veto("veto_registration", email=email, name=name)
     if reason:
-        raise AccountError(str(reason))
+        raise AccountError(reason)
     now = utcnow()
     user = User(email=email, name=name or email.split("@")[0], role_name=role,
                 password_hash=hash_password(password), password_changed_at=now,
@@ -126,7 +122,7 @@ def create_user(email: str, password: str, *, name: str = "", role: str = "custo
     db.session.add(user)
     db.session.commit()
     audit.record("user.created", email, {"role": role}, actor=actor)
-    _hook().user_registered(user=user)
+    call_hook("user_registered", user=user)  # a listener that raises is logged; the account stays
     return user
 
 
@@ -158,10 +154,10 @@ def authenticate(email: str, password: str) -> User:
     if user.is_blocked:
         audit.record("user.login_refused", user.email, {"reason": "blocked"})
         raise AccountError(_("This account is blocked; contact support."))
-    reason = _hook().veto_login(user=user)
+    reason = call_veto("veto_login", user=user)
     if reason:
-        audit.record("user.login_refused", user.email, {"reason": str(reason)[:200]})
-        raise AccountError(str(reason))
+        audit.record("user.login_refused", user.email, {"reason": reason[:200]})
+        raise AccountError(reason)
     return user
 
 
@@ -170,7 +166,7 @@ def record_login(user: User, *, method: str = "password") -> None:
     user.last_login_at = utcnow()
     db.session.commit()
     audit.record("user.login", user.email, {"method": method}, actor=user.email)
-    _hook().user_logged_in(user=user)
+    call_hook("user_logged_in", user=user)
 
 
 def set_password(user: User, password: str, *, action: str = "user.password_changed") -> None:
@@ -181,7 +177,7 @@ def set_password(user: User, password: str, *, action: str = "user.password_chan
     user.password_changed_at = utcnow()
     db.session.commit()
     audit.record(action, user.email, actor=user.email)
-    _hook().user_password_changed(user=user, password=password)
+    call_hook("user_password_changed", user=user, password=password)
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -216,5 +212,5 @@ def update_profile(user: User, *, name: str | None = None, language: str | None 
         db.session.commit()
         audit.record("user.profile_updated", user.email, {k: v[1] for k, v in changes.items()},
                      actor=user.email)
-        _hook().user_updated(user=user, changes=changes)
+        call_hook("user_updated", user=user, changes=changes)
     return changes

@@ -74,13 +74,19 @@ def init_admin(app) -> Admin:
                   index_view=OverviewView(name="Overview", url="/admin"))
     for view in kernel_views():
         admin.add_view(view)
-    host = app.extensions["pteroca"]
-    for impl in host.pm.hook.register_admin_views.get_hookimpls():
+    from kernel.hooks import KERNEL, answers, plugin_host
+
+    host = plugin_host(app)
+    for name, views, error in answers("register_admin_views", admin=admin):
         try:
-            views = impl.function(**{a: admin for a in impl.argnames if a == "admin"}) or []
-            for view in views:
+            if error is not None:
+                raise error
+            for view in views or []:
                 admin.add_view(view)
         except Exception as exc:  # noqa: BLE001 - a broken admin view faults its plugin only
-            app.logger.exception("admin views of %s failed", impl.plugin_name)
-            host.problems[impl.plugin_name] = f"register_admin_views failed: {exc}"
+            if name == KERNEL:
+                raise
+            from kernel.plugins.loader import _fault
+
+            _fault(host, name, f"register_admin_views failed: {type(exc).__name__}: {exc}")
     return admin

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, g, has_app_context
+from flask import g, has_app_context
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 
 from kernel.extensions import db
+from kernel.hooks import call_hook, call_veto
 from kernel.payments.money import MoneyError
 from kernel.payments.models import LedgerEntry, Wallet
 
@@ -87,6 +88,14 @@ def _ensure_wallet(user_id: int) -> None:
         pass  # created concurrently
 
 
+def lock_wallet(user_id: int) -> None:
+    """Serialise one user's money operations until the transaction ends (a row lock on
+    PostgreSQL; SQLite's transactions already hold the write lock from BEGIN)."""
+    _ensure_wallet(user_id)
+    db.session.execute(db.select(Wallet.user_id).where(Wallet.user_id == user_id)
+                       .with_for_update())
+
+
 def _existing(reference: str, user_id: int, amount: int) -> Posted | None:
     entry = db.session.scalar(db.select(LedgerEntry).where(LedgerEntry.reference == reference))
     if entry is None:
@@ -106,14 +115,13 @@ def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None
     done = _existing(reference, user_id, amount)
     if done:
         return done
-    host = current_app.extensions["pteroca"]
     if amount > 0:
         from kernel.accounts.models import User
 
-        reason = host.pm.hook.veto_wallet_credit(user=db.session.get(User, user_id), amount=amount,
-                                                 reference=reference)
+        reason = call_veto("veto_wallet_credit", user=db.session.get(User, user_id),
+                           amount=amount, reference=reference)
         if reason:
-            raise CreditRefused(str(reason))
+            raise CreditRefused(reason)
     _ensure_wallet(user_id)
     try:
         with db.session.begin_nested():
@@ -145,8 +153,7 @@ def changed(entry: LedgerEntry) -> None:
     """Fire ``wallet_changed`` (call after the transaction holding ``entry`` committed)."""
     from kernel.accounts.models import User
 
-    host = current_app.extensions["pteroca"]
-    host.pm.hook.wallet_changed(user=db.session.get(User, entry.user_id), entry=entry)
+    call_hook("wallet_changed", user=db.session.get(User, entry.user_id), entry=entry)
 
 
 def credit(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,

@@ -76,10 +76,14 @@ class CheckoutProvider(PaymentProvider, Protocol):
 def registered_providers() -> dict[str, PaymentProvider]:
     """Providers of the current app's plugins, by identifier (first registration wins)."""
     out: dict[str, PaymentProvider] = {}
-    for impl in current_app.extensions["pteroca"].pm.hook.register_payment_providers.get_hookimpls():
-        for provider in impl.function() or []:
+    from kernel.hooks import answers
+
+    for plugin, providers, error in answers("register_payment_providers"):
+        if error is not None:
+            continue  # logged and counted; the other providers are still offered
+        for provider in providers or []:
             if not isinstance(provider, PaymentProvider):
-                current_app.logger.error("%s: %r is not a payment provider", impl.plugin_name, provider)
+                current_app.logger.error("%s: %r is not a payment provider", plugin, provider)
                 continue
             out.setdefault(provider.identifier, provider)
     return out

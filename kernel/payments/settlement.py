@@ -12,6 +12,7 @@ from flask import current_app
 
 from kernel import audit, site_settings
 from kernel.extensions import db
+from kernel.hooks import GENERIC_REFUSAL, answers, call_hook, is_objection, report_failure
 from kernel.models import utcnow
 from kernel.payments import ledger
 from kernel.payments.models import Payment
@@ -74,18 +75,43 @@ def start_topup(user, amount: int, provider_id: str, *, return_urls, charge: int
 
 def topup_terms(user, amount: int, form) -> tuple[int, int | None, dict]:
     """(credit, charge or None, meta) for a top-up of ``amount``, after the plugins'
-    ``topup_adjustment`` (a voucher field on the form, say); raises PaymentError on a refusal."""
-    answer = current_app.extensions["pteroca"].pm.hook.topup_adjustment(user=user, amount=amount,
-                                                                        form=form)
+    ``topup_adjustment`` (a voucher field on the form, say); raises PaymentError on a refusal.
+
+    Like a veto, every plugin is asked until one refuses (a reason string; one that raises
+    refuses with the generic reason); the first adjustment (a dict) applies and later ones are
+    ignored with a warning, since two discounts on one top-up would need a rule nobody wrote.
+    """
+    answer, adjuster = None, ""
+    for name, given, error in answers("topup_adjustment", user=user, amount=amount, form=form):
+        if error is not None:
+            raise PaymentError(str(GENERIC_REFUSAL))
+        if not is_objection(given):
+            continue
+        if isinstance(given, dict):
+            if answer is None:
+                answer, adjuster = given, name
+            else:
+                current_app.logger.warning("plugin %s: a second topup_adjustment was ignored",
+                                           name)
+            continue
+        raise PaymentError(str(GENERIC_REFUSAL) if given is True else str(given))
     if answer is None:
         return amount, None, {}
-    if isinstance(answer, str):
-        raise PaymentError(answer)
-    credit = int(answer.get("credit", amount))
-    charge = int(answer.get("charge", amount))
+    try:
+        credit, charge = _whole(answer.get("credit", amount)), _whole(answer.get("charge", amount))
+    except (TypeError, ValueError) as exc:
+        report_failure(adjuster, "topup_adjustment", exc)
+        raise PaymentError(str(GENERIC_REFUSAL)) from None
     if credit <= 0 or charge <= 0:
         raise PaymentError("the amount must be more than zero")
     return credit, charge, dict(answer.get("meta") or {})
+
+
+def _whole(value) -> int:
+    """Minor units from a plugin's answer: an int (not a bool, not a float with a fraction)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"topup_adjustment amounts are integer minor units, not {value!r:.60}")
+    return value
 
 
 def settle(provider: str, external_id: str, status: SessionStatus, *, source: str) -> Payment | None:
@@ -130,7 +156,7 @@ def _settle_paid(payment: Payment, status: SessionStatus, source: str) -> Paymen
         ledger.changed(posted.entry)
     audit.record("payment.settled", str(payment.id), {"source": source,
                                                       "credited": payment.amount_credited})
-    current_app.extensions["pteroca"].pm.hook.payment_settled(payment=payment)
+    call_hook("payment_settled", payment=payment)
     return payment
 
 

@@ -31,7 +31,17 @@ def plugin_list(as_json):
     for row in rows:
         scan = row["scan"]["verdict"] if row["scan"] else "not scanned"
         line = f"{row['name']:<22} {row['version']:<10} {row['state']:<15} scan: {scan:<11} {row['source']}"
-        click.echo(line + (f"  ({row['reason']})" if row["reason"] else ""))
+        click.echo(line + (f"  ({row['reason']})" if row["reason"] else "")
+                   + _errors_note(row["hook_errors"]))
+
+
+def _errors_note(errors: dict) -> str:
+    """``  hook errors: 3 (last: user_registered: ValueError: ...)`` for a plugin whose hooks
+    raised; nothing for a healthy one."""
+    if not errors["count"]:
+        return ""
+    return (f"  hook errors: {errors['count']} (last: {errors['last_hook']}: "
+            f"{errors['last_error'][:120]})")
 
 
 @plugin_group.command("info")
@@ -55,6 +65,10 @@ def plugin_info(name, as_json):
     click.echo(f"{'requires':<13} {', '.join(f'{k} {v}' for k, v in row['requires'].items()) or '-'}")
     click.echo(f"{'dependents':<13} {', '.join(row['dependents']) or '-'}")
     click.echo(f"{'settings':<13} {', '.join(row['settings']) or '-'}")
+    errors = row["hook_errors"]
+    click.echo(f"{'hook errors':<13} " + (
+        f"{errors['count']}, {errors['in_a_row']} in a row; last at {errors['last_error_at']} "
+        f"in {errors['last_hook']}: {errors['last_error']}" if errors["count"] else "none"))
     scan = row["scan"]
     click.echo(f"{'scan':<13} " + (f"{scan['verdict']} at {scan['at']}, {scan['findings']} findings"
                                    if scan else "not scanned"))

@@ -187,6 +187,13 @@ def _check_hooks(host: PluginHost) -> None:
         uncovered = uncovered_hooks(names, host.discovered[name].manifest.capabilities)
         if uncovered:
             _fault(host, name, "hooks not covered by declared capabilities: " + ", ".join(uncovered))
+            continue
+        from kernel.hooks import wrapper_hooks  # the error boundary calls one implementation at a time
+
+        wrappers = wrapper_hooks(host.pm, name)
+        if wrappers:
+            _fault(host, name, "hook wrappers are not supported (each implementation runs in its "
+                               "own error boundary): " + ", ".join(wrappers))
 
 
 def _is_optional(pm: pluggy.PluginManager, hook: str, plugin: str) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from kernel import __version__, audit
 from kernel.extensions import db
 from kernel.models import KernelState
-from kernel.plugins import deps, hotswap
+from kernel.plugins import deps, health, hotswap
 from kernel.plugins.discovery import DiscoveredPlugin, discover
 from kernel.plugins.migrations import MigrationError, downgrade_all, upgrade
 from kernel.plugins.models import PluginRecord, PluginSetting
@@ -161,6 +161,7 @@ def _enable_one(plugin: DiscoveredPlugin, *, accept_risk: bool, actor: str | Non
     record = get_record(plugin.name)
     _set_state(record, State.ENABLED)
     record.content_hash, record.version = scan.content_hash, plugin.version
+    health.reset(plugin.name)  # enabled again after a fault: its failures in a row start over
     db.session.commit()
     audit.record("plugin.enabled", plugin.name, {"version": plugin.version,
                                                   "hash": scan.content_hash}, actor=actor)
@@ -310,11 +311,10 @@ def notify(hook: str, name: str, extra: list[DiscoveredPlugin] | None = None) ->
             pm.register(import_plugin(plugin, record.content_hash), name=plugin.name)
         except Exception:  # noqa: BLE001
             current_app.logger.exception("%s could not be imported for %s", plugin.name, hook)
-    for impl in getattr(pm.hook, hook).get_hookimpls():
-        try:
-            impl.function(**{a: name for a in impl.argnames if a == "name"})
-        except Exception:  # noqa: BLE001 - a listener must not undo the change
-            current_app.logger.exception("%s listener of %s failed", hook, impl.plugin_name)
+    from kernel.hooks import answers_from
+
+    for _plugin, _answer, _error in answers_from(pm, hook, name=name):
+        pass  # each listener in its error boundary: logged and counted, the change stands
 
 
 def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
@@ -349,6 +349,7 @@ def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
         "settings": sorted(manifest.settings) if manifest else [],
         "errors": [str(e) for e in plugin.errors] if plugin else [],
         "warnings": plugin.warnings if plugin else [],
+        "hook_errors": health.summary(name),
         "scan": {"verdict": scan.verdict, "at": scan.created_at.isoformat(timespec="seconds"),
                  "findings": len(scan.findings or [])} if scan else None,
     }

@@ -20,7 +20,11 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from kernel.plugins.capabilities import required_capability, uncovered_hooks
+from kernel.plugins.capabilities import (
+    SENSITIVE_CAPABILITIES,
+    required_capability,
+    uncovered_hooks,
+)
 from kernel.plugins.discovery import DiscoveredPlugin
 from kernel.security import policy
 from kernel.security.bandit_check import SOURCE_SUFFIXES
@@ -224,6 +228,14 @@ def check_capabilities(plugin: DiscoveredPlugin, root: Path, sources: list[Path]
     return found
 
 
+def check_sensitive_capabilities(plugin: DiscoveredPlugin) -> list[Finding]:
+    """A HIGH finding per declared capability that hands the plugin other people's secrets."""
+    declared = plugin.manifest.capabilities if plugin.manifest else []
+    return [_finding("sensitive-capability", "plugin.toml",
+                     f"capability {name!r}: the plugin {what}")
+            for name, what in SENSITIVE_CAPABILITIES.items() if name in declared]
+
+
 def run_file_checks(plugin: DiscoveredPlugin, files: list[Path]) -> list[Finding]:
     root = plugin.path
     if root is None:
@@ -238,4 +250,5 @@ def run_file_checks(plugin: DiscoveredPlugin, files: list[Path]) -> list[Finding
     found.extend(check_distribution(plugin))
     sources = [p for p in files if p.suffix in SOURCE_SUFFIXES and not p.is_symlink()]
     found.extend(check_capabilities(plugin, root, sources))
+    found.extend(check_sensitive_capabilities(plugin))
     return found

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from kernel.security.findings import Finding, Severity, Verdict
 
-POLICY_VERSION = "1"
+POLICY_VERSION = "2"  # 2: sensitive capabilities are HIGH
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
@@ -64,6 +64,7 @@ FILE_RULES: dict[str, Severity] = {
     "oversized": H,  # over MAX_FILE_BYTES
     "unreadable": C,  # a file the scanner cannot read cannot be vouched for
     "capabilities": C,  # hooks in the code that plugin.toml does not declare
+    "sensitive-capability": H,  # plain-text passwords, every outgoing email: the admin confirms
     "manifest": C,  # no valid plugin.toml / no files: nothing can be checked
 }
 

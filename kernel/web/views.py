@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -24,6 +23,7 @@ from kernel import audit, site_settings
 from kernel.accounts import twofactor
 from kernel.accounts.services import AccountError, authenticate, record_login
 from kernel.extensions import read_only
+from kernel.hooks import plugin_host
 from kernel.models import utcnow
 from kernel.web import shell
 
@@ -142,7 +142,7 @@ def health():
 
 @bp.get("/-/plugin-static/<name>/<path:filename>")
 def plugin_static(name: str, filename: str):
-    host = current_app.extensions["pteroca"]
+    host = plugin_host()
     if name not in host.loaded:
         abort(404)
     return send_from_directory(host.discovered[name].path / "static", filename, max_age=3600)

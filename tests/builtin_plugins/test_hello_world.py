@@ -17,7 +17,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def hello(app, cli, fresh):
-    result = cli("plugin", "enable", "hello_world")
+    result = cli("plugin", "enable", "hello_world", "--accept-risk")
     assert result.exit_code == 0, result.output
     app = fresh(app)
     with app.app_context():

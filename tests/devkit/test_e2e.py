@@ -122,7 +122,7 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
                            cwd=project, env=env, capture_output=True, text=True,
                            timeout=PIP_TIMEOUT)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "9 passed" in tests.stdout, tests.stdout
+    assert "10 passed" in tests.stdout, tests.stdout  # the import contract test included
 
     # 6. disabled: the page is gone; uninstalled: tables dropped, files removed by pip
     assert cli.invoke(main, ["plugin", "disable", NAME]).exit_code == 0

@@ -21,7 +21,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tests.fakes.served import ServedFake
+from simulators.served import ServedFake
 
 
 @dataclass

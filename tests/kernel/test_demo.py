@@ -15,11 +15,11 @@ from kernel.testing import rebuild
 
 @pytest.fixture
 def demo(app, cli):
-    from builtin_plugins.pterodactyl import demo as pterodactyl_demo
+    from simulators import demo as simulated
 
     result = cli("demo", "--no-serve")
     yield app, result
-    pterodactyl_demo.stop_simulator()
+    simulated.stop_simulator()
 
 
 def credentials(output: str) -> dict[str, str]:

@@ -105,8 +105,8 @@ def before_email_send(message):
     subject = message["Subject"]
     del message["Subject"]
     message["Subject"] = "[Host] " + subject
-''', capabilities=["events"])
-    assert cli("plugin", "enable", "stamp").exit_code == 0
+''', capabilities=["outgoing_mail"])
+    assert cli("plugin", "enable", "stamp", "--accept-risk").exit_code == 0
     app = build_app(instance, MAIL_URL=smtp_server.url)
     with app.test_request_context():
         send_email("pat@example.com", "Hi", "email_changed", user=_User(), old_email="a@x.test",

@@ -198,7 +198,7 @@ def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ct
     ids = [buy(user, product, name=f"s{i}").id for i in range(5)]  # same frozen instant
     queued = []
     real = jobs.enqueue
-    monkeypatch.setattr(jobs, "enqueue", lambda fn, *a, **k: (queued.append((fn, a)), real(fn, *a, **k))[1])
+    monkeypatch.setattr(notify, "enqueue", lambda fn, *a, **k: (queued.append((fn, a)), real(fn, *a, **k))[1])
     before = mails(store_app).count("was suspended because its period ended")
     clock.advance(31 * DAY)
     result = sweep.run_lifecycle()

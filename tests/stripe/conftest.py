@@ -15,7 +15,7 @@ from kernel.payments.models import Payment
 from kernel.testing import build_app, rebuild
 from kernel.wsgi import HotSwapApplication
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
-from tests.fakes.stripe_server import FakeStripe, stripe_server  # noqa: F401 - fixture
+from simulators.stripe import FakeStripe, stripe_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD, login, make_user
 
 PLUGIN = "stripe_payments"

@@ -7,7 +7,7 @@ import json
 from kernel.extensions import db
 from kernel.payments.models import Payment
 from tests.fakes.osv_server import unreachable_url
-from tests.fakes.stripe_server import StripeFakeError, sign
+from simulators.stripe import StripeFakeError, sign
 from tests.helpers import PASSWORD, login
 from tests.stripe.conftest import CUSTOMER, balance, configure, payment, start_topup
 

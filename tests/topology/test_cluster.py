@@ -211,7 +211,8 @@ def test_cluster(cluster, processes, provisioner):
     result = pteroca(env["a"], "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
     assert result.returncode == 0, result.stderr
     for plugin in ("store", "ticker", *backend.plugins):
-        result = pteroca(env["a"], "plugin", "enable", plugin, "--yes")
+        risk = ["--accept-risk"] if plugin == "pterodactyl" else []  # its passwords capability
+        result = pteroca(env["a"], "plugin", "enable", plugin, "--yes", *risk)
         assert result.returncode == 0, result.stdout + result.stderr
     backend.start()
 

@@ -32,7 +32,7 @@ def test_scheduler_heartbeat_age_is_reported(app):
 
 
 def test_plugin_generation_follows_enablement(app, cli, fresh):
-    assert cli("plugin", "enable", "hello_world").exit_code == 0
+    assert cli("plugin", "enable", "hello_world", "--accept-risk").exit_code == 0
     status, report, _ = health(fresh(app))
     assert status == 200 and report["plugin_generation"] == 1
     assert "hello_world" in report["plugins_loaded"]

@@ -26,7 +26,7 @@ from kernel import clock
 from kernel.extensions import db
 from tests.fakes.osv_server import FakeOsv
 from tests.fakes.smtp import FakeSMTPServer
-from tests.fakes.stripe_server import FakeStripe
+from simulators.stripe import FakeStripe
 from tests.services import (
     RedisServer,
     fresh_postgres_database,
@@ -115,7 +115,9 @@ def topology(services, processes):
     result = pteroca(env, "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
     assert result.returncode == 0, result.stderr
     for plugin in ("store", "pterodactyl", "stripe_payments"):
-        result = pteroca(env, "plugin", "enable", plugin)  # no --yes: the audit must pass
+        # no --yes: the audit must pass; pterodactyl's HIGH is its passwords capability
+        risk = ["--accept-risk"] if plugin == "pterodactyl" else []
+        result = pteroca(env, "plugin", "enable", plugin, *risk)
         assert result.returncode == 0, result.stdout + result.stderr
 
     port = free_port()

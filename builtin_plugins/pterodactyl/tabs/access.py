@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 
 from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl import services as plugin_services
-from kernel.extensions import db
+from kernel import db
 
 PROVISIONER = "pterodactyl"
 
@@ -183,8 +183,8 @@ def resolve(service_id: int, user, *, client=None) -> Access:
 
 
 def _resolve(service_id: int, user, client) -> Access:
-    from builtin_plugins.store.lifecycle import ACTIVE, PROVISIONING, SUSPENDED, TERMINATED
-    from builtin_plugins.store.models import Service
+    from builtin_plugins.store.api import ACTIVE, PROVISIONING, SUSPENDED, TERMINATED
+    from builtin_plugins.store.api import Service
 
     service = db.session.get(Service, service_id)
     if service is None or service.state == TERMINATED or not is_panel_service(service):

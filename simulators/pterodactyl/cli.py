@@ -1,6 +1,6 @@
-"""``pteroca pterodactyl simulator``: run the simulator in the foreground until Ctrl-C.
+"""``pteroca simulator pterodactyl``: run the panel simulator in the foreground until Ctrl-C.
 
-The plugin's ``register_commands`` hook adds :data:`simulator_command` to its group;
+:mod:`simulators.cli` adds :data:`simulator_command` to the ``simulator`` group;
 :func:`run_forever` is the same thing for Python callers (``pteroca demo``).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from builtin_plugins.pterodactyl.simulator.app import Simulator
+from simulators.pterodactyl.app import Simulator
 
 DEFAULT_PORT = 8099
 

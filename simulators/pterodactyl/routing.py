@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from builtin_plugins.pterodactyl.simulator import errors
-from builtin_plugins.pterodactyl.simulator import state as st
-from builtin_plugins.pterodactyl.simulator.transformers import (
+from simulators.pterodactyl import errors
+from simulators.pterodactyl import state as st
+from simulators.pterodactyl.transformers import (
     AppRenderer,
     ClientRenderer,
     Page,
@@ -18,7 +18,7 @@ from builtin_plugins.pterodactyl.simulator.transformers import (
 )
 
 if TYPE_CHECKING:
-    from builtin_plugins.pterodactyl.simulator.app import Simulator
+    from simulators.pterodactyl.app import Simulator
 
 
 @dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from builtin_plugins.pterodactyl.simulator import errors
-from builtin_plugins.pterodactyl.simulator import state as st
-from builtin_plugins.pterodactyl.simulator.routing import Ctx
+from simulators.pterodactyl import errors
+from simulators.pterodactyl import state as st
+from simulators.pterodactyl.routing import Ctx
 
 
 def as_id(value: str) -> int | None:

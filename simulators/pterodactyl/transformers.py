@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from builtin_plugins.pterodactyl.simulator import state as st
-from builtin_plugins.pterodactyl.simulator.state import atom, micro
+from simulators.pterodactyl import state as st
+from simulators.pterodactyl.state import atom, micro
 
 NULL_RESOURCE = {"object": "null_resource", "attributes": None}
 SERVER_DATABASES = "server_databases"

@@ -9,26 +9,26 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from builtin_plugins.pterodactyl.simulator import errors, wings
-from builtin_plugins.pterodactyl.simulator import state as st
-from builtin_plugins.pterodactyl.simulator.application_api import create_database
-from builtin_plugins.pterodactyl.simulator.common import (
+from simulators.pterodactyl import errors, wings
+from simulators.pterodactyl import state as st
+from simulators.pterodactyl.application_api import create_database
+from simulators.pterodactyl.common import (
     apply_filters,
     apply_sort,
     like,
     partial,
     unique,
 )
-from builtin_plugins.pterodactyl.simulator.common import wings as call_wings
-from builtin_plugins.pterodactyl.simulator.routing import (
+from simulators.pterodactyl.common import wings as call_wings
+from simulators.pterodactyl.routing import (
     Ctx,
     Response,
     Router,
     accepted,
     no_content,
 )
-from builtin_plugins.pterodactyl.simulator.transformers import collection, item, paginate
-from builtin_plugins.pterodactyl.simulator.validation import Rule, to_bool, validate
+from simulators.pterodactyl.transformers import collection, item, paginate
+from simulators.pterodactyl.validation import Rule, to_bool, validate
 
 PREFIX = "/api/client"
 S = PREFIX + "/servers/{server}"

@@ -21,8 +21,8 @@ import socket
 import time
 from typing import Any
 
-from builtin_plugins.pterodactyl.simulator import state as st
-from builtin_plugins.pterodactyl.simulator.routing import Ctx, Response, Router
+from simulators.pterodactyl import state as st
+from simulators.pterodactyl.routing import Ctx, Response, Router
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_FRAME = 1024 * 1024

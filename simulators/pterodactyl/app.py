@@ -31,9 +31,9 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-from builtin_plugins.pterodactyl.simulator import errors
-from builtin_plugins.pterodactyl.simulator import state as st
-from builtin_plugins.pterodactyl.simulator.routing import (
+from simulators.pterodactyl import errors
+from simulators.pterodactyl import state as st
+from simulators.pterodactyl.routing import (
     Ctx,
     Request,
     Response,
@@ -41,7 +41,7 @@ from builtin_plugins.pterodactyl.simulator.routing import (
     Router,
     clean_input,
 )
-from builtin_plugins.pterodactyl.simulator.transformers import IncludeError
+from simulators.pterodactyl.transformers import IncludeError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Simulator:
                  install_seconds: float = 1.0, power_seconds: float = 1.0,
                  backup_seconds: float = 1.0, application_key: str | None = None,
                  client_key: str | None = None, public_host: str | None = None) -> None:
-        from builtin_plugins.pterodactyl.simulator import routes
+        from simulators.pterodactyl import routes
 
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
@@ -394,7 +394,7 @@ class Simulator:
 
     def _authorized(self, ctx: Ctx) -> Response:
         """JSON body, key type/2FA/IP, bindings, admin and ACL, state gate, then the handler."""
-        from builtin_plugins.pterodactyl.simulator import bindings
+        from simulators.pterodactyl import bindings
 
         self._parse_body(ctx)
         self._authorize_key(ctx)
@@ -465,7 +465,7 @@ class Simulator:
         elif "application/x-www-form-urlencoded" in req.headers.get("content-type", ""):
             from urllib.parse import parse_qsl
 
-            from builtin_plugins.pterodactyl.simulator.routing import php_query
+            from simulators.pterodactyl.routing import php_query
 
             pairs = parse_qsl(req.raw_body.decode("utf-8", "replace"), keep_blank_values=True)
             req.body = clean_input(php_query(pairs), trim)

@@ -8,9 +8,9 @@ import secrets
 import uuid as uuidlib
 from typing import Any
 
-from builtin_plugins.pterodactyl.simulator import errors
-from builtin_plugins.pterodactyl.simulator import state as st
-from builtin_plugins.pterodactyl.simulator.common import (
+from simulators.pterodactyl import errors
+from simulators.pterodactyl import state as st
+from simulators.pterodactyl.common import (
     apply_filters,
     apply_sort,
     delete_server_rows,
@@ -24,9 +24,9 @@ from builtin_plugins.pterodactyl.simulator.common import (
     validate_variables,
     wings,
 )
-from builtin_plugins.pterodactyl.simulator.routing import Ctx, Response, Router, no_content
-from builtin_plugins.pterodactyl.simulator.transformers import collection, paginate
-from builtin_plugins.pterodactyl.simulator.validation import to_bool, validate
+from simulators.pterodactyl.routing import Ctx, Response, Router, no_content
+from simulators.pterodactyl.transformers import collection, paginate
+from simulators.pterodactyl.validation import to_bool, validate
 
 R, W = st.READ, st.WRITE
 PREFIX = "/api/application"

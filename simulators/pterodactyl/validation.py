@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from builtin_plugins.pterodactyl.simulator.errors import ValidationFailed
+from simulators.pterodactyl.errors import ValidationFailed
 
 MISSING = object()
 

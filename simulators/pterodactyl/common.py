@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from builtin_plugins.pterodactyl.simulator import errors
-from builtin_plugins.pterodactyl.simulator import state as st
-from builtin_plugins.pterodactyl.simulator.routing import Ctx
-from builtin_plugins.pterodactyl.simulator.validation import Rule, Validator, lookup
+from simulators.pterodactyl import errors
+from simulators.pterodactyl import state as st
+from simulators.pterodactyl.routing import Ctx
+from simulators.pterodactyl.validation import Rule, Validator, lookup
 
 USERNAME_RE = re.compile(r"^[a-z0-9]([\w.-]+)[a-z0-9]$")
 USERNAME_MESSAGE = ("The {attribute} must start and end with alpha-numeric characters and "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from builtin_plugins.pterodactyl.simulator import application_api, client_api, control, wings
-from builtin_plugins.pterodactyl.simulator.routing import Router
+from simulators.pterodactyl import application_api, client_api, control, wings
+from simulators.pterodactyl.routing import Router
 
 
 def register(router: Router) -> None:

@@ -19,7 +19,7 @@ import html
 import json
 from typing import Any
 
-from builtin_plugins.pterodactyl.simulator.routing import Ctx, Response, Router
+from simulators.pterodactyl.routing import Ctx, Response, Router
 
 
 def register(r: Router) -> None:

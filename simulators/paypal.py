@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.fakes.served import ServedFake
+from simulators.served import ServedFake
 
 ZERO_DECIMAL = {"JPY", "HUF", "TWD"}
 CERT_URL = "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-fake"

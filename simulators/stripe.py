@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.served import ServedFake
+from simulators.served import ServedFake
 
 SECRET_KEY = "sk_test_pteroca_fake_key"
 WEBHOOK_SECRET = "whsec_pteroca_fake_secret"
