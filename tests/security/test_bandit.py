@@ -9,7 +9,7 @@ from kernel.security.bandit_check import run_bandit
 
 
 def scan(plugin):
-    return run_bandit(plugin.path, plugin.files())
+    return run_bandit(plugin.snapshot())
 
 
 def rules(findings, severity=None):
