@@ -159,6 +159,16 @@ def revoke(module: str) -> None:
             _admitted.pop(module, None)
 
 
+def forget(module: str) -> None:
+    """Revoke ``module`` (pinned or not) and drop its imported modules (tests, tools)."""
+    with _lock:
+        _pinned.discard(module)
+        _admitted.pop(module, None)
+        for key in [k for k in list(sys.modules) if _within(k, module)]:
+            sys.modules.pop(key, None)
+            _loaded.pop(key, None)
+
+
 def retain(modules: set[str]) -> None:
     """Revoke every admission except ``modules`` and the pinned ones (one app build's set)."""
     with _lock:
@@ -261,7 +271,10 @@ def _spec(admission: Admission, fullname: str) -> ModuleSpec:
             raise admission.refused(f"{candidate} is not among the files its scan verified "
                                     "(added after the scan); scan and enable it again",
                                     name=fullname)
-    if rel and any(f.startswith(rel + "/") for f in admission.files) and (root / rel).is_dir():
+    if rel and (root / rel).is_dir():
+        if not any(f.startswith(rel + "/") for f in admission.files):
+            raise admission.refused(f"{rel}/ holds no file its scan verified (added after the "
+                                    "scan); scan and enable it again", name=fullname)
         spec = ModuleSpec(fullname, _NamespaceLoader(), is_package=True)
         spec.submodule_search_locations = [str(root / rel)]
         return spec

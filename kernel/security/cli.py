@@ -49,13 +49,13 @@ def scan_command(name: str | None, scan_all: bool, as_json: bool, force: bool) -
     A ``block`` verdict for an enabled plugin blocks and unloads it, as the admin's Scan
     button does.
     """
-    from kernel.plugins.services import discover_all, enabled_names
-    from kernel.security.services import scan_and_enforce
+    from kernel.plugins.services import discover_all
+    from kernel.security.services import active_names, scan_and_enforce
 
     if bool(name) == scan_all:
         raise click.UsageError("give a plugin NAME or --all")
     plugins = discover_all()
-    was_enabled = enabled_names()
+    was_active = active_names()
     if name:
         if name not in plugins:
             known = ", ".join(sorted(plugins)) or "none"
@@ -79,8 +79,8 @@ def scan_command(name: str | None, scan_all: bool, as_json: bool, force: bool) -
     else:
         click.echo("no plugins found")
     for record in records:
-        if record.verdict == Verdict.BLOCK and record.plugin in was_enabled:
-            click.echo(f"{record.plugin} was enabled: it is now blocked and unloaded from every "
-                       "process", err=True)
+        if record.verdict == Verdict.BLOCK and record.plugin in was_active:
+            click.echo(f"{record.plugin} is now blocked and unloaded from every process",
+                       err=True)
     if any(r.verdict == Verdict.BLOCK for r in records):
         sys.exit(1)

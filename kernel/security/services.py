@@ -17,18 +17,31 @@ from kernel.security.models import ScanRecord
 log = logging.getLogger(__name__)
 
 
+# States of a plugin that is, or is meant to be, running: a blocking scan blocks them.
+ACTIVE_STATES = ("enabled", "update_pending", "faulted")
+
+
+def active_names() -> set[str]:
+    from kernel.extensions import db
+    from kernel.plugins.models import PluginRecord
+
+    return set(db.session.scalars(db.select(PluginRecord.name)
+                                  .where(PluginRecord.state.in_(ACTIVE_STATES))))
+
+
 def scan_and_enforce(plugin: DiscoveredPlugin, *, force: bool = False,
                      actor: str | None = None) -> ScanRecord:
-    """Scan ``plugin``; if the verdict is ``block`` and it is enabled, block and unload it.
+    """Scan ``plugin``; if the verdict is ``block`` and it is active, block and unload it.
 
-    Blocking goes through ``kernel.plugins.services.block``, which records the reason
-    and bumps the plugin generation, so every process unloads it through the hot swap.
+    Active: enabled, or enabled and since turned ``update_pending``/``faulted``. Blocking
+    goes through ``kernel.plugins.services.block``, which records the reason and bumps
+    the plugin generation, so every process unloads it through the hot swap.
     """
     from kernel import audit
-    from kernel.plugins.services import block, enabled_names
+    from kernel.plugins.services import block
 
     record = scan_plugin(plugin, force=force)
-    if record.verdict != Verdict.BLOCK or plugin.name not in enabled_names():
+    if record.verdict != Verdict.BLOCK or plugin.name not in active_names():
         return record
     critical = record.at_least(Severity.CRITICAL)
     reason = (f"scan found {len(critical)} CRITICAL finding{'s' if len(critical) != 1 else ''}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel.plugins import loader
+from kernel.plugins import loader, verified
 from kernel.testing import build_app, rebuild
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD, login
@@ -59,8 +59,7 @@ def installed_here(monkeypatch):
 
     yield add
     loader._forget_tables(NAME)
-    loader._purge(NAME)
-    loader._IMPORTED.pop(NAME, None)
+    verified.forget(NAME)
 
 
 def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
