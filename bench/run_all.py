@@ -37,6 +37,7 @@ SWEEP_SIZES = "10000,100000,300000"
 OVERHEAD_RATIO = 0.8
 HOOK_US_PER_PLUGIN = 10.0
 BUILD_SECONDS = 0.5
+SCAN_SECONDS = 2.0  # cold scan of the largest builtin plugin
 SWAP_SECONDS = 3.0
 SWEEP_RATE = 5000.0
 SWEEP_LINEARITY = 0.20
@@ -247,11 +248,18 @@ def rows_scan(r: dict | None) -> list[tuple]:
     if not plugins:
         return [("Scan gate", not_measured(r), "(no goal)", NOT_MEASURED)]
     rows = []
+    largest = max(plugins, key=lambda n: (plugins[n].get("source_bytes", 0), plugins[n]["files"]))
     for name, data in plugins.items():
-        rows.append((f"Scan gate: `{name}` ({data['files']} files)",
+        size = (f", {data['source_bytes'] / 1024:.0f} KiB of Python"
+                if "source_bytes" in data else "")
+        goal, status = "(no goal)", INFO
+        if name == largest:
+            goal = f"cold < {SCAN_SECONDS:g} s (the largest builtin plugin)"
+            status = verdict(data["cold_s"] < SCAN_SECONDS)
+        rows.append((f"Scan gate: `{name}` ({data['files']} files{size})",
                      f"cold {data['cold_s'] * 1000:.0f} ms, cached {data['cached_s'] * 1000:.1f} ms"
                      f" ({data['cold_s'] / data['cached_s']:.0f}x); verdict {data['verdict']}",
-                     "(no goal)", INFO))
+                     goal, status))
     return rows
 
 
