@@ -252,7 +252,6 @@ def _load_plugins(app: Flask):
 
 def _init_templates(app: Flask, host) -> None:
     from kernel import themes
-
     from kernel.plugins.verified import admission_of
     from kernel.plugins.verified_data import VerifiedTemplateLoader
 
@@ -291,11 +290,11 @@ def _plugin_prefix(host, name: str) -> str:
 
 
 def _register_routes(app: Flask, host) -> None:
-    from kernel.plugins.loader import _fault
-    from kernel.plugins.verified_data import protect_blueprint
     from kernel.payments.money import format_amount
     from kernel.payments.views import bp as wallet_bp
     from kernel.payments.views import webhooks as webhooks_bp
+    from kernel.plugins.loader import _fault
+    from kernel.plugins.verified_data import protect_blueprint
     from kernel.web.views import bp as web_bp
 
     app.register_blueprint(web_bp)

@@ -19,7 +19,13 @@ from pathlib import Path
 
 from kernel.plugins import verified
 from kernel.plugins.files import Snapshot, iter_files, tree_hash
-from kernel.plugins.manifest import MANIFEST_FILE, Manifest, ManifestError, ManifestInvalid, read_manifest
+from kernel.plugins.manifest import (
+    MANIFEST_FILE,
+    Manifest,
+    ManifestError,
+    ManifestInvalid,
+    read_manifest,
+)
 
 ENTRY_POINT_GROUP = "pteroca.plugins"
 FOLDER_MODULE_PREFIX = verified.FOLDER_NAMESPACE

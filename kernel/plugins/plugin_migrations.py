@@ -76,7 +76,8 @@ def owned_tables(name: str, now: set[str], before: set[str], recorded: Iterable[
 
 
 def upgrade_verified(conn: Connection, admission: Admission, rel_dir: str,
-                     recorded: Iterable[str] | None, other_plugins: Iterable[str] = ()) -> list[str]:
+                     recorded: Iterable[str] | None,
+                     other_plugins: Iterable[str] = ()) -> list[str]:
     """Run the plugin's upgrades from verified bytes; return the tables it owns afterwards."""
     before = existing_tables(conn)
     with verified_folder(admission, rel_dir) as folder:

@@ -8,7 +8,6 @@ import pytest
 
 from kernel.plugins.discovery import content_hash, discover, iter_plugin_files
 from kernel.plugins.manifest import ManifestInvalid, parse_manifest
-
 from tests.helpers import write_plugin
 
 MARKER_CODE = '''

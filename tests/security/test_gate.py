@@ -10,6 +10,7 @@ import pytest
 from kernel.extensions import db
 from kernel.models import AuditLog
 from kernel.security import (
+    POLICY_VERSION,
     ConfirmationRequired,
     GateRefused,
     ScanBlocked,
@@ -18,7 +19,6 @@ from kernel.security import (
     latest_scan,
     scan_plugin,
 )
-from kernel.security import POLICY_VERSION
 from kernel.security import gate as gate_module
 from tests.fakes.osv_server import unreachable_url
 from tests.security.scanlib import install_dist

@@ -86,7 +86,8 @@ def test_hidden_folder_payload_is_scanned_and_planted_imports_are_refused(
     # a payload nothing flags, reached through sys.path: the loader refuses the file
     code = ("import sys\nfrom pathlib import Path\n"
             "sys.path.insert(0, str(Path(__file__).parent / '.cache'))\nimport planted  # noqa\n")
-    write_plugin(plugins_dir, "hidden_path", code, files={".cache/planted.py": writes_marker(marker)})
+    write_plugin(plugins_dir, "hidden_path", code,
+                 files={".cache/planted.py": writes_marker(marker)})
     result = cli("plugin", "enable", "hidden_path")
     assert result.exit_code == 1
     assert "under a name that is not its plugin's" in result.output
@@ -174,8 +175,8 @@ def test_bytecode_planted_after_a_pass_is_never_loaded(app, plugins_dir, cli, fr
 
 def _slow_plugin(plugins_dir, site_dir, name):
     install_dist(site_dir, "slowdep", "1.0")
-    return write_plugin(plugins_dir, name, PAGE_PLUGIN.format(name=name),
-                        capabilities=["routes"], extra_manifest='python_dependencies = ["slowdep"]\n')
+    return write_plugin(plugins_dir, name, PAGE_PLUGIN.format(name=name), capabilities=["routes"],
+                        extra_manifest='python_dependencies = ["slowdep"]\n')
 
 
 def test_file_swapped_while_the_audit_waits_is_not_imported(app, plugins_dir, cli, fresh,
@@ -234,7 +235,8 @@ def test_cli_scan_that_blocks_an_enabled_plugin_unloads_it_like_the_admin(
     shown = info(cli, "turned")
     assert shown["state"] == "blocked" and shown["verdict"] == "block"
     assert shown["reason"].startswith("scan found 1 CRITICAL finding: bandit B605")
-    assert "turned" in cli("plugin", "list").output and "scan: block" in cli("plugin", "list").output
+    listing = cli("plugin", "list").output
+    assert "turned" in listing and "scan: block" in listing
     assert fresh(app).test_client().get("/plugins/turned/").status_code == 404
     with app.app_context():
         actions = [a.action for a in db.session.scalars(
