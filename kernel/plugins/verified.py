@@ -209,11 +209,15 @@ def _owner(fullname: str) -> str | None:
 class _NamespaceLoader:
     """Creates ``pteroca_plugins`` and folders without ``__init__.py``: no code to run."""
 
+    def __init__(self, token: str = ""):
+        self.token = token  # the admission a plugin's namespace folder belongs to
+
     def create_module(self, spec):
         return None
 
     def exec_module(self, module):
-        return None
+        if self.token:
+            _loaded[module.__name__] = self.token
 
     def is_package(self, fullname):
         return True
@@ -275,7 +279,7 @@ def _spec(admission: Admission, fullname: str) -> ModuleSpec:
         if not any(f.startswith(rel + "/") for f in admission.files):
             raise admission.refused(f"{rel}/ holds no file its scan verified (added after the "
                                     "scan); scan and enable it again", name=fullname)
-        spec = ModuleSpec(fullname, _NamespaceLoader(), is_package=True)
+        spec = ModuleSpec(fullname, _NamespaceLoader(admission.token), is_package=True)
         spec.submodule_search_locations = [str(root / rel)]
         return spec
     raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)

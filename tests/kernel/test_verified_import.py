@@ -244,3 +244,14 @@ def test_get_data_serves_verified_files_only(plugins, forget):
     with pytest.raises(OSError):
         module.__loader__.get_data("/etc/hostname")
     assert admission.relative(folder / ".." / "x") is None
+
+
+def test_the_same_admission_again_keeps_every_module(plugins, forget):
+    write_plugin(plugins, "vkeep", "from .data import helper  # noqa\n",
+                 files={"data/helper.py": "H = 1\n"})
+    admit(plugins, "vkeep", forget)
+    first = importlib.import_module("pteroca_plugins.vkeep")
+    namespace = sys.modules["pteroca_plugins.vkeep.data"]
+    admit(plugins, "vkeep", forget)  # what every app build does for an unchanged plugin
+    assert sys.modules["pteroca_plugins.vkeep"] is first
+    assert sys.modules["pteroca_plugins.vkeep.data"] is namespace

@@ -126,6 +126,7 @@ OVERRIDE_SNIPPETS = {
     "B601": "import paramiko\nclient = paramiko.SSHClient()\nclient.exec_command('ls')\n",
     "B603": "import subprocess\nsubprocess.run(['ls'], check=False)\n",
     "B606": "import os\nos.execv('/bin/ls', ['ls'])\n",
+    "B704": "from markupsafe import Markup\nhtml = Markup(render(page))\n",
 }
 
 
