@@ -35,8 +35,6 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 def migrations_rel(admission: Admission, directory: str | os.PathLike) -> str:
     """The plugin's migration folder relative to its root; refused when it lies outside."""
-    if os.path.normpath(directory) == os.path.normpath(admission.root):
-        return ""
     rel = admission.relative(directory)
     if rel is None:
         raise PluginImportRefused(admission.name, f"its migrations folder {directory} is outside "

@@ -34,7 +34,8 @@ class PluginError(Exception):
 def user_errors() -> tuple[type[Exception], ...]:
     from kernel.security import GateRefused
 
-    return (PluginError, deps.DependencyError, IllegalTransition, GateRefused, MigrationError)
+    return (PluginError, deps.DependencyError, IllegalTransition, GateRefused, MigrationError,
+            verified.PluginImportRefused)
 
 
 # --- discovery and state --------------------------------------------------------
@@ -202,7 +203,8 @@ def plugin_migrations_dir(plugin: DiscoveredPlugin, admission: verified.Admissio
 
 
 def migrate_plugin(plugin: DiscoveredPlugin, admission: verified.Admission,
-                   recorded: list[str] | None = None) -> list[str]:
+                   recorded: list[str] | None = None,
+                   plugins: dict[str, DiscoveredPlugin] | None = None) -> list[str]:
     """Run the plugin's migrations (verified bytes) in the session's transaction (the caller
     commits); return the tables the plugin owns afterwards, to record for a later purge."""
     from kernel.plugins.plugin_migrations import upgrade_verified
@@ -210,10 +212,13 @@ def migrate_plugin(plugin: DiscoveredPlugin, admission: verified.Admission,
     rel_dir = plugin_migrations_dir(plugin, admission)
     try:
         return upgrade_verified(db.session.connection(), admission, rel_dir, recorded,
-                                discover_all())
-    except (MigrationError, verified.PluginImportRefused):
+                                plugins if plugins is not None else discover_all())
+    except MigrationError:
         db.session.rollback()
         raise
+    except verified.PluginImportRefused as exc:  # a revision file changed since the scan
+        db.session.rollback()
+        raise PluginError(f"plugin {plugin.name!r} {exc.reason}") from None
 
 
 def upgrade_all(progress=None) -> list[str]:
@@ -234,7 +239,8 @@ def upgrade_all(progress=None) -> list[str]:
             admission = admission_for(plugin, record)
         except NotAdmitted:
             continue  # the loader reports it; never import code without a current verdict
-        record.tables = migrate_plugin(plugin, admission, recorded=record.tables)
+        record.tables = migrate_plugin(plugin, admission, recorded=record.tables,
+                                       plugins=plugins)
         db.session.commit()
         done.append(name)
     return done

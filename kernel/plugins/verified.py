@@ -87,11 +87,18 @@ class Admission:
         return PluginImportRefused(self.name, reason, name=name)
 
     def relative(self, path: str | os.PathLike) -> str | None:
-        """``path`` as a key of :attr:`files`, or None when it is outside the plugin folder."""
-        full = os.path.normpath(os.path.join(self.root, path))
-        base = os.path.normpath(self.root)
-        if full != base and full.startswith(base + os.sep):
-            return Path(full).relative_to(base).as_posix()
+        """``path`` as a key of :attr:`files` ("" for the root itself), None when outside it.
+
+        Compared as written and, failing that, with symlinks resolved (a plugin that names
+        its folder through ``Path(__file__).resolve()`` under a symlinked install path).
+        """
+        joined = os.path.join(self.root, path)
+        for base, full in ((os.path.normpath(self.root), os.path.normpath(joined)),
+                           (os.path.realpath(self.root), os.path.realpath(joined))):
+            if full == base:
+                return ""
+            if full.startswith(base.rstrip(os.sep) + os.sep):
+                return Path(full).relative_to(base).as_posix()
         return None
 
 

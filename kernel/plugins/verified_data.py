@@ -83,8 +83,6 @@ def folder_of(admission: Admission, path: str | os.PathLike | None) -> str | Non
     """``path`` relative to the plugin root ("" for the root), None when outside it."""
     if path is None:
         return None
-    if os.path.normpath(path) == os.path.normpath(admission.root):
-        return ""
     return admission.relative(path)
 
 

@@ -255,3 +255,15 @@ def test_the_same_admission_again_keeps_every_module(plugins, forget):
     admit(plugins, "vkeep", forget)  # what every app build does for an unchanged plugin
     assert sys.modules["pteroca_plugins.vkeep"] is first
     assert sys.modules["pteroca_plugins.vkeep.data"] is namespace
+
+
+def test_paths_resolve_through_a_symlinked_install_folder(plugins, tmp_path, forget):
+    folder = write_plugin(plugins, "vlink", "", files={"migrations/versions/1.py": "x = 1\n"})
+    link = tmp_path / "linked"
+    link.symlink_to(plugins, target_is_directory=True)
+    admission = Admission("vlink", "pteroca_plugins.vlink", link / "vlink",
+                          Snapshot.read(folder).digests)
+    assert admission.relative(folder.resolve() / "migrations") == "migrations"
+    assert admission.relative(link / "vlink" / "migrations" / "versions") == "migrations/versions"
+    assert admission.relative(folder.resolve()) == ""
+    assert admission.relative(tmp_path) is None

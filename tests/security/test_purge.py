@@ -159,3 +159,24 @@ def test_db_upgrade_skips_a_plugin_whose_migrations_changed(app, plugins_dir, cl
         writes_marker(marker) + migration("grower_b", "g2", "g1"))
     assert cli("db", "upgrade").exit_code == 0
     assert "grower_b" not in tables(app) and not marker.exists()
+
+
+def test_admin_uninstall_with_purge_of_an_edited_plugin_imports_nothing(
+        app, plugins_dir, cli, fresh, tmp_path, marker):
+    from tests.helpers import PASSWORD, login, make_user
+
+    counter = tmp_path / "count"
+    folder = two_table_plugin(plugins_dir, "adm", counter)
+    assert cli("plugin", "enable", "adm").exit_code == 0
+    assert cli("plugin", "disable", "adm").exit_code == 0
+    (folder / "__init__.py").write_text(writes_marker(marker))
+    current = fresh(app)
+    with current.app_context():
+        make_user("root@example.com", role="admin")
+    client = current.test_client()
+    login(client, "root@example.com", PASSWORD)
+    before = imports(counter)
+    response = client.post("/admin/plugins/adm/uninstall", data={"purge": "1"})
+    assert response.status_code == 303
+    assert not {"adm_item", "odd_adm", "alembic_version_adm"} & tables(app)
+    assert imports(counter) == before and not marker.exists() and not folder.exists()

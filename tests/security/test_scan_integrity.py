@@ -199,24 +199,31 @@ def test_file_swapped_while_the_audit_waits_is_not_imported(app, plugins_dir, cl
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("rel", ["__init__.py", "migrations/versions/0001.py"])
 def test_file_swapped_after_the_last_check_is_refused_by_the_loader(
-        app, plugins_dir, cli, fresh, marker, monkeypatch):
+        app, plugins_dir, cli, fresh, marker, monkeypatch, rel):
     from kernel.plugins import services
+    from tests.kernel.test_migrations import migration
 
     folder = write_plugin(plugins_dir, "later", PAGE_PLUGIN.format(name="later"),
-                          capabilities=["routes"])
+                          capabilities=["routes"],
+                          files={"migrations/versions/0001.py": migration("later_t", "l1")})
     checked = services.admission_from_scan
 
     def check_then_swap(plugin, scan):
         admission = checked(plugin, scan)
-        (folder / "__init__.py").write_text(writes_marker(marker))
+        (folder / rel).write_text(writes_marker(marker))
         return admission
 
     monkeypatch.setattr(services, "admission_from_scan", check_then_swap)
     result = cli("plugin", "enable", "later")
-    assert result.exit_code == 1 and "changed since its scan" in result.output
-    assert info(cli, "later")["state"] == "faulted"
+    assert result.exit_code == 1, result.output
+    assert f"{rel} changed since its scan" in result.output and "Traceback" not in result.output
+    assert info(cli, "later")["state"] in ("faulted", "discovered")
     assert not marker.exists()
+    from tests.security.test_purge import tables
+
+    assert "later_t" not in tables(app)  # nothing of the migration ran either
 
 
 # --- 5. one place decides consistency ---------------------------------------------------------
