@@ -48,6 +48,13 @@ SCHEMA: dict[str, list[SettingSpec]] = {
            "Comma-separated role names, e.g. admin,support."),
         _s("min_password_length", "int", 10, "Minimum password length"),
     ],
+    "payments": [
+        _s("payment_check_minutes", "int", 15, "Check open payments after (minutes)",
+           "A top-up still open this long (no webhook, no return) is checked with its provider, "
+           "then again at growing intervals."),
+        _s("payment_expire_hours", "int", 72, "Give up on open payments after (hours)",
+           "A top-up the provider still calls unpaid this long is marked expired."),
+    ],
     "email": [
         _s("mail_from", "email", "no-reply@localhost", "From address"),
         _s("mail_from_name", "string", "pteroca", "From name"),
