@@ -117,3 +117,11 @@ def balance(app: Flask, email: str = CUSTOMER) -> int:
         user_id = db.session.scalar(db.select(User.id).where(User.email == email))
         assert ledger.balance(user_id) == ledger.ledger_sum(user_id)
         return ledger.balance(user_id)
+
+
+def paid_topup(app: Flask, fake: FakeStripe, client, amount: str = "12.50") -> TopUp:
+    """A top-up the customer paid at the fake (its webhook credited it)."""
+    top = start_topup(app, client, amount)
+    fake.pay(top.session_id)
+    assert balance(app) == payment(app, top.payment_id).amount_credited
+    return top

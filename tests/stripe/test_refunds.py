@@ -11,7 +11,7 @@ import pytest
 from kernel.extensions import db
 from kernel.payments import settlement, takebacks
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
-from tests.stripe.conftest import balance, configure, payment, start_topup
+from tests.stripe.conftest import balance, configure, paid_topup, payment
 
 
 def refund_entries(app) -> list[int]:
@@ -19,13 +19,6 @@ def refund_entries(app) -> list[int]:
         return list(db.session.scalars(db.select(LedgerEntry.amount)
                                        .where(LedgerEntry.kind == "refund")
                                        .order_by(LedgerEntry.id)))
-
-
-def paid_topup(app, fake, customer, amount: str = "12.50"):
-    top = start_topup(app, customer, amount)
-    fake.pay(top.session_id)
-    assert balance(app) == payment(app, top.payment_id).amount_credited
-    return top
 
 
 def deliver_when_queued(fake) -> None:
