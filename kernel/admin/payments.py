@@ -46,8 +46,9 @@ class PaymentsView(ProtectedBaseView):
         payment = db.session.get(Payment, payment_id) or abort(404)
         entries = [e for e in ledger.entries(payment.user_id, 200)
                    if (e.meta or {}).get("payment") == payment.id]
-        return self.render("admin/pteroca/payment.html", payment=payment, user=_user(payment.user_id),
-                           entries=entries, balance=ledger.balance(payment.user_id),
+        return self.render("admin/pteroca/payment.html", payment=payment,
+                           user=_user(payment.user_id), entries=entries,
+                           balance=ledger.balance(payment.user_id),
                            debts=debts.of_payment(payment.id),
                            owed=debts.outstanding(payment.user_id)), status
 

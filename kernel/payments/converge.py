@@ -85,7 +85,8 @@ def fail_uncreated() -> int:
         Payment.created_at <= clock.now() - grace()).limit(BATCH)))
     for payment in rows:
         payment.status = "failed"
-        payment.failure_reason = "the checkout was never created at the provider; nothing was charged"
+        payment.failure_reason = ("the checkout was never created at the provider; nothing was "
+                                  "charged")
     db.session.commit()
     return len(rows)
 
@@ -118,7 +119,8 @@ def check(payment_id: int, source: str = "converge") -> dict:
 
 def _note(payment_id: int, source: str, *, error: str = "", status: str = OPEN) -> Payment:
     """Record a check on the payment: when, what the provider said, when the next one is due."""
-    payment = db.session.scalar(db.select(Payment).where(Payment.id == payment_id).with_for_update())
+    payment = db.session.scalar(db.select(Payment).where(Payment.id == payment_id)
+                                .with_for_update())
     now = clock.now()
     meta = dict(payment.meta or {})
     meta["last_check"] = {"at": now.isoformat(timespec="seconds"), "error": error,
@@ -137,7 +139,8 @@ def _note(payment_id: int, source: str, *, error: str = "", status: str = OPEN) 
 
 
 def _still_open(payment_id: int, status: SessionStatus, source: str) -> None:
-    payment = _note(payment_id, source, status=OPEN if not status.reason else f"open: {status.reason}")
+    said = f"open: {status.reason}" if status.reason else OPEN
+    payment = _note(payment_id, source, status=said)
     if source != "converge" or clock.now() - payment.created_at < give_up_after():
         return
     if not status.reason:  # nothing is pending at the provider: the customer never paid

@@ -27,9 +27,20 @@ from kernel import clock, jobs
 from kernel.extensions import db
 from kernel.payments import settlement, takebacks
 from kernel.payments.models import ProviderEvent
-from kernel.payments.providers import (EXPIRED, FAILED, PAID, REFUNDED, REINSTATED, REVERSED,
-                                       ProviderError, QueuedWebhooks, SessionStatus, WebhookError,
-                                       WebhookEvent, WebhookReceipt)
+from kernel.payments.providers import (
+    EXPIRED,
+    FAILED,
+    PAID,
+    REFUNDED,
+    REINSTATED,
+    REVERSED,
+    ProviderError,
+    QueuedWebhooks,
+    SessionStatus,
+    WebhookError,
+    WebhookEvent,
+    WebhookReceipt,
+)
 
 MAX_BODY = 256 * 1024  # bytes; providers' events are a few kilobytes
 MAX_ATTEMPTS = 8

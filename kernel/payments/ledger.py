@@ -21,9 +21,9 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 
 from kernel.extensions import db
-from kernel.payments.money import MoneyError
 from kernel.models import utcnow
 from kernel.payments.models import Debt, LedgerEntry, Wallet
+from kernel.payments.money import MoneyError
 
 
 class InsufficientFunds(MoneyError):
@@ -162,7 +162,7 @@ def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None
 
 
 def _pay_debts(user_id: int, credit: LedgerEntry) -> tuple[LedgerEntry, ...]:
-    """Pay the user's outstanding debts from the balance, oldest first (inside post's transaction)."""
+    """Pay the user's outstanding debts from the balance, oldest first (in post's transaction)."""
     owed = list(db.session.scalars(db.select(Debt).where(Debt.user_id == user_id,
                                                            Debt.outstanding > 0)
                                    .order_by(Debt.id).with_for_update()))

@@ -74,7 +74,7 @@ class Debt(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     outstanding: Mapped[int] = mapped_column(BigInteger)
     forgiven: Mapped[int] = mapped_column(BigInteger, default=0)
-    kind: Mapped[str] = mapped_column(String(32))  # the ledger kind of the take-back: chargeback, refund
+    kind: Mapped[str] = mapped_column(String(32))  # the take-back's ledger kind: chargeback, refund
     reference: Mapped[str] = mapped_column(String(191), unique=True)  # that of the take-back
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")

@@ -45,7 +45,7 @@ def event_counts() -> dict[str, int]:
 
 
 def waiting_events(limit: int = 20):
-    """Provider events not applied yet, or rejected, newest first: what staff may need to look at."""
+    """Provider events not applied yet, or rejected, newest first: what staff may look at."""
     return list(db.session.scalars(db.select(ProviderEvent).where(
         ProviderEvent.status.in_(("received", "processing", "failed", "rejected")))
         .order_by(ProviderEvent.id.desc()).limit(limit)))

@@ -21,8 +21,16 @@ from kernel.models import utcnow
 from kernel.payments import ledger
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError
-from kernel.payments.providers import (EXPIRED, FAILED, OPEN, PAID, CheckoutProvider, ProviderError,
-                                       SessionStatus, get_provider)
+from kernel.payments.providers import (
+    EXPIRED,
+    FAILED,
+    OPEN,
+    PAID,
+    CheckoutProvider,
+    ProviderError,
+    SessionStatus,
+    get_provider,
+)
 
 SETTLED = ("paid", "refunded", "partially_refunded", "charged_back")
 # Payment meta keys the kernel writes; the rest came from ``topup_adjustment`` (kept by a retry).

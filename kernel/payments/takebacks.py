@@ -27,10 +27,12 @@ _LEDGER_KIND = {REFUNDS: "refund", REVERSALS: "chargeback"}
 
 def wallet_share(payment: Payment, taken: int) -> int:
     """The part of a take-back owed by the wallet (credited/charged of it, half up)."""
-    return (taken * payment.amount_credited * 2 + payment.amount_charged) // (2 * payment.amount_charged)
+    charged = payment.amount_charged
+    return (taken * payment.amount_credited * 2 + charged) // (2 * charged)
 
 
-def refund(payment: Payment, amount: int, *, force: bool = False, actor: str | None = None) -> Payment:
+def refund(payment: Payment, amount: int, *, force: bool = False,
+           actor: str | None = None) -> Payment:
     """Refund ``amount`` (charged currency, minor units) through the provider and take its wallet
     share back; with ``force``, what the balance cannot cover becomes a debt."""
     if payment.status == "charged_back":
@@ -40,13 +42,14 @@ def refund(payment: Payment, amount: int, *, force: bool = False, actor: str | N
         raise PaymentError("only paid payments can be refunded")
     left = payment.amount_charged - payment.amount_refunded
     if amount <= 0 or amount > left:
-        raise PaymentError(f"the refund must be between 0 and {format_amount(left, payment.currency)}")
+        raise PaymentError("the refund must be between 0 and "
+                           f"{format_amount(left, payment.currency)}")
     share = wallet_share(payment, amount)
     available = ledger.balance(payment.user_id)
     if share > available and not force:
-        raise PaymentError(f"the customer's balance ({format_amount(available, payment.currency)}) "
-                           f"cannot cover {format_amount(share, payment.currency)}; force to refund "
-                           "anyway (the rest becomes a debt the customer owes)")
+        raise PaymentError(f"the customer's balance ({format_amount(available, payment.currency)})"
+                           f" cannot cover {format_amount(share, payment.currency)}; force to "
+                           "refund anyway (the rest becomes a debt the customer owes)")
     provider = checkout_provider(payment.provider)
     if not hasattr(provider, "refund"):
         raise PaymentError(f"{provider.display_name} does not support refunds from pteroca")
@@ -55,7 +58,8 @@ def refund(payment: Payment, amount: int, *, force: bool = False, actor: str | N
         refund_id = provider.refund(payment=payment, amount=amount)
     except ProviderError as exc:
         raise PaymentError(f"{provider.display_name} refused the refund: {exc}") from None
-    audit.record("payment.refunded", str(payment.id), {"amount": amount, "force": force}, actor=actor)
+    audit.record("payment.refunded", str(payment.id), {"amount": amount, "force": force},
+                 actor=actor)
     return record_refund(payment.provider, payment.external_id, refund_id, amount, source="admin")
 
 
@@ -87,8 +91,9 @@ def _take_back(provider: str, external_id: str, take_id: str, amount: int, *, bo
     share = wallet_share(payment, taken) if taken > 0 else 0
     result = None
     if share > 0:
+        kind = _LEDGER_KIND[book]
         result = debts.take_or_owe(
-            payment.user_id, share, _LEDGER_KIND[book], f"{_LEDGER_KIND[book]}:{provider}:{take_id}",
+            payment.user_id, share, kind, f"{kind}:{provider}:{take_id}",
             {"payment": payment.id, "provider": provider}, payment_id=payment.id,
             reason=f"payment #{payment.id} {why}")
     records[take_id] = {"amount": taken, "debited": result.taken if result else 0,
@@ -113,7 +118,8 @@ def reinstate(provider: str, external_id: str, take_id: str, *, source: str) -> 
     if payment is None:
         db.session.rollback()
         return None
-    book = next((b for b in (REVERSALS, REFUNDS) if take_id in (payment.meta or {}).get(b, {})), None)
+    book = next((b for b in (REVERSALS, REFUNDS) if take_id in (payment.meta or {}).get(b, {})),
+                None)
     record = dict(payment.meta[book][take_id]) if book else None
     if record is None or record.get("reinstated"):
         db.session.commit()
@@ -121,7 +127,8 @@ def reinstate(provider: str, external_id: str, take_id: str, *, source: str) -> 
     reference = f"{_LEDGER_KIND[book]}:{provider}:{take_id}"
     debt = db.session.scalar(db.select(Debt).where(Debt.reference == reference).with_for_update())
     paid_of_debt = (debt.amount - debt.outstanding - debt.forgiven) if debt else 0
-    forgiven = debts.forgive(debt, debt.outstanding, why="the provider gave the money back") if debt else 0
+    forgiven = (debts.forgive(debt, debt.outstanding, why="the provider gave the money back")
+                if debt else 0)
     give_back = record["debited"] + paid_of_debt
     posted = None
     if give_back > 0:

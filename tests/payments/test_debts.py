@@ -141,8 +141,8 @@ def test_the_database_refuses_impossible_debts(app, user_id):
         for amount, outstanding, forgiven in ((0, 0, 0), (100, 101, 0), (100, -1, 0),
                                               (100, 60, 50)):
             db.session.add(Debt(user_id=user_id, amount=amount, outstanding=outstanding,
-                                forgiven=forgiven, kind="x", reference=f"bad-{amount}-{outstanding}",
-                                reason="", meta={}))
+                                forgiven=forgiven, kind="x", reason="", meta={},
+                                reference=f"bad-{amount}-{outstanding}"))
             with pytest.raises(IntegrityError):
                 db.session.commit()
             db.session.rollback()

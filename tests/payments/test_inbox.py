@@ -122,7 +122,8 @@ def test_provider_down_keeps_the_event_and_the_task_retries_with_backoff(queued_
             assert converge.run()["events"] == 1  # still down: second attempt, longer wait
             event = db.session.get(ProviderEvent, event.id)
             db.session.refresh(event)
-            assert event.attempts == 2 and event.next_attempt_at - clock.now() > timedelta(minutes=4)
+            assert event.attempts == 2
+            assert event.next_attempt_at - clock.now() > timedelta(minutes=4)
         queuedpay.DOWN.clear()
         with clock.advanced(timedelta(minutes=7)):
             assert converge.run()["events"] == 1
