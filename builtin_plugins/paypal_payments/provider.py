@@ -6,6 +6,7 @@ It reports results only; the kernel's settlement moves wallet money.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from builtin_plugins.paypal_payments.client import (
     PayPalError,
     base_url_for,
 )
+from kernel import clock
 from kernel.payments.money import to_decimal_string
 from kernel.payments.providers import (
     EXPIRED,
@@ -31,6 +33,9 @@ from kernel.payments.providers import (
 )
 
 PLUGIN = "paypal_payments"
+# PayPal lets the buyer approve an order for 3 hours after it is created (the default; PayPal can
+# extend it per account): after that "Continue payment" starts a new order.
+APPROVAL_WINDOW = timedelta(hours=3)
 # Currencies PayPal accepts with the same minor units as ISO 4217 (HUF and TWD differ: left out).
 CURRENCIES = ("AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HKD", "JPY", "MXN", "NOK", "NZD",
               "PLN", "SEK", "SGD", "USD")
@@ -78,7 +83,8 @@ class PayPalProvider:
         if not order.get("id"):
             raise ProviderError("PayPal created an order without an id")
         try:
-            return Checkout(str(order["id"]), orders.approval_link(order))
+            return Checkout(str(order["id"]), orders.approval_link(order),
+                            expires_at=clock.now() + APPROVAL_WINDOW)
         except orders.OrderDataError as exc:
             raise ProviderError(str(exc)) from None
 

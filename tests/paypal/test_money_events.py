@@ -128,3 +128,17 @@ def test_an_approval_paypal_reversed_fails_the_top_up(paypal_app, paypal):
         row = db.session.get(Payment, payment.id)
         assert row.status == "failed" and "could not take the payment" in row.failure_reason
     assert ("POST", f"/v2/checkout/orders/{payment.external_id}/capture") not in paypal.requests
+
+
+def test_continue_payment_after_paypals_approval_window_makes_a_new_order(paypal_app, paypal):
+    client = login(paypal_app)
+    first = client.post("/wallet/topup", data={"amount": "6", "provider": "paypal"}).location
+    with paypal_app.app_context():
+        payment_id = db.session.scalar(db.select(Payment.id))
+    same = client.post(f"/wallet/payments/{payment_id}/continue")
+    assert same.status_code == 303 and same.location == first
+    with clock.advanced(GRACE * 12):  # 3 hours: PayPal no longer takes an approval
+        later = client.post(f"/wallet/payments/{payment_id}/continue")
+    assert later.status_code == 303 and later.location != first and len(paypal.orders) == 2
+    assert paypal.order(later.location.rsplit("=", 1)[1])["purchase_units"][0]["amount"] == {
+        "currency_code": "USD", "value": "6.00"}
