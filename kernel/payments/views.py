@@ -10,7 +10,7 @@ from kernel import jobs, site_settings
 from kernel.extensions import db
 from kernel.payments import debts, ledger
 from kernel.payments.converge import check_from_page
-from kernel.payments.inbox import InboxFull, receive
+from kernel.payments.inbox import MAX_BODY, InboxFull, receive
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, format_amount, parse_amount
 from kernel.payments.providers import WebhookError, checkout_providers
@@ -126,6 +126,7 @@ def cancelled(payment_id: int):
 @webhooks.post("/payments/<provider>/webhook")
 def webhook(provider: str):
     """Verify what needs no network, record, queue the work, answer (kernel.payments.inbox)."""
+    request.max_content_length = MAX_BODY  # never read a huge body into memory: 413 instead
     try:
         answer = receive(provider, request.get_data(), dict(request.headers))
     except WebhookError as exc:

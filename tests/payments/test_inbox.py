@@ -14,6 +14,7 @@ from kernel.accounts.models import User
 from kernel.extensions import db
 from kernel.payments import converge, inbox, ledger
 from kernel.payments.models import Payment, ProviderEvent
+from kernel.payments.providers import WebhookError
 from kernel.payments.settlement import start_topup
 
 HOOK = "/payments/queuedpay/webhook"
@@ -80,8 +81,9 @@ def test_refusals_at_the_door_are_400_and_keep_nothing(queued_app, queuedpay, pa
     assert post(queued_app, body, sig="forged").status_code == 400
     assert post(queued_app, b"{not json", sig="trusted").status_code == 400
     huge = json.dumps({"id": "big", "events": [], "pad": "x" * (inbox.MAX_BODY + 1)}).encode()
-    too_big = post(queued_app, huge)
-    assert too_big.status_code == 400 and "larger than 256 KiB" in too_big.get_json()["error"]
+    assert post(queued_app, huge).status_code == 413  # refused before it is read
+    with pytest.raises(WebhookError, match="larger than 256 KiB"), queued_app.app_context():
+        inbox.receive("queuedpay", huge, {"X-Sig": "trusted"})
     ignored = post(queued_app, json.dumps({"id": "x", "type": "ignored"}).encode())
     assert ignored.get_json() == {"applied": 0}
     assert queued_app.test_client().post("/payments/nosuch/webhook", data=b"{}").status_code == 404
