@@ -171,8 +171,15 @@ def test_a_refund_beyond_the_balance_from_the_dashboard_is_a_debt(stripe_app, st
     stripe_server.refund(top.session_id)  # all 12.50, from Stripe's dashboard
     assert balance(stripe_app) == 0 and owed(stripe_app) == 1200
     assert payment(stripe_app, top.payment_id).meta["refunds"]
-    page = customer.get("/wallet")
-    assert "Your account owes 12.00 USD" in page.text
-    other = stripe_app.test_client()
-    login(other, CUSTOMER, PASSWORD)
-    assert "owes 12.00 USD" in other.get("/wallet").text
+    assert "Your account owes 12.00 USD" in customer.get("/wallet").text
+    with stripe_app.app_context():
+        make_user(ADMIN, role="admin")
+    admin = stripe_app.test_client()
+    login(admin, ADMIN, PASSWORD)
+    assert "owes 12.00 USD" in admin.get(f"/admin/wallets/?email={CUSTOMER}").text
+    assert "owes 12.00 USD" in admin.get(f"/admin/payments/{top.payment_id}").text
+    again = start_topup(stripe_app, customer, "20.00")
+    stripe_server.pay(again.session_id)  # the next top-up settles it first
+    assert balance(stripe_app) == 800 and owed(stripe_app) == 0
+    assert "Your account owes" not in customer.get("/wallet").text
+    assert 'id="owes"' not in admin.get(f"/admin/wallets/?email={CUSTOMER}").text
