@@ -8,11 +8,10 @@ import pytest
 
 from kernel.accounts.models import User
 from kernel.extensions import db
-from kernel.payments import ledger
+from kernel.payments import debts, ledger
+from kernel.payments.inbox import receive
 from kernel.payments.models import Payment
 from kernel.payments.providers import PAID, SessionStatus, WebhookError
-from kernel.payments import debts
-from kernel.payments.inbox import receive
 from kernel.payments.settlement import PaymentError, refresh, settle, start_topup
 from kernel.payments.takebacks import refund
 

@@ -34,8 +34,9 @@ def upgrade():
         sa.Column("meta", sa.JSON, nullable=False),
         sa.UniqueConstraint("reference", name="uq_wallet_debt_reference"),
         sa.CheckConstraint("amount > 0", name="ck_wallet_debt_amount_positive"),
-        sa.CheckConstraint("outstanding >= 0 AND forgiven >= 0 AND outstanding + forgiven <= amount",
-                           name="ck_wallet_debt_outstanding_in_range"),
+        sa.CheckConstraint(
+            "outstanding >= 0 AND forgiven >= 0 AND outstanding + forgiven <= amount",
+            name="ck_wallet_debt_outstanding_in_range"),
     )
     op.create_index("ix_wallet_debt_user_id", "wallet_debt", ["user_id"])
     op.create_table(
