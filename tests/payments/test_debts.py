@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kernel import hookimpl, plugin_manager
 from kernel.accounts.services import create_user
 from kernel.extensions import db
 from kernel.mail import EmailLog
@@ -93,12 +94,16 @@ def test_a_replayed_credit_pays_nothing_twice(app, user_id):
         assert debts.outstanding(user_id) == 200 and ledger.balance(user_id) == 0
 
 
-def test_debt_payments_fire_wallet_changed(app, user_id, monkeypatch):
+def test_debt_payments_fire_wallet_changed(app, user_id):
     seen = []
+
+    class Listener:
+        @hookimpl
+        def wallet_changed(self, user, entry):
+            seen.append((entry.kind, entry.amount))
+
     with app.app_context():
-        host = app.extensions["pteroca"]
-        monkeypatch.setattr(host.pm.hook, "wallet_changed",
-                            lambda user, entry: seen.append((entry.kind, entry.amount)))
+        plugin_manager().register(Listener(), name="listener")
         take(user_id, 100, "cb-1")
         ledger.credit(user_id, 250, "topup", "t1")
     assert seen == [("topup", 250), ("debt_payment", -100)]
