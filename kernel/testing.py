@@ -55,13 +55,16 @@ def admit_builtin_plugins() -> dict[str, str]:
     app), and the verified loader serves plugin modules only from an admission. This
     runs the gate's code checks (file checks, bandit, the dynamic-code rules; not the
     advisory audit, which needs a service) on each builtin plugin's files, read once,
-    and admits exactly those bytes; a plugin that does not pass is not importable.
+    and admits exactly those bytes; a plugin that does not pass is not importable. A
+    builtin plugin whose only serious findings are the sensitive capabilities it declares
+    (a ``warn`` an admin confirms) is admitted as if confirmed; any other finding at or
+    above the warn threshold keeps it out.
     Apps built later admit the same files from their own scans, so nothing is re-imported.
     Returns plugin name -> verdict.
     """
     from kernel.plugins import verified
     from kernel.plugins.discovery import discover_entry_points
-    from kernel.security.findings import Verdict
+    from kernel.security.findings import Severity, Verdict
     from kernel.security.gate import code_findings
     from kernel.security.policy import verdict_for
 
@@ -70,9 +73,12 @@ def admit_builtin_plugins() -> dict[str, str]:
         if plugin.distribution != "pteroca" or not plugin.ok:
             continue
         snapshot = plugin.snapshot()
-        verdict = verdict_for(code_findings(plugin, snapshot))
+        findings = code_findings(plugin, snapshot)
+        verdict = verdict_for(findings)
         verdicts[plugin.name] = str(verdict)
-        if verdict == Verdict.PASS:
+        confirmed = verdict == Verdict.WARN and all(
+            f.rule == "sensitive-capability" for f in findings if f.severity >= Severity.HIGH)
+        if verdict == Verdict.PASS or confirmed:
             verified.admit(verified.Admission(plugin.name, plugin.module, plugin.path,
                                               snapshot.digests), pinned=True)
     return verdicts
