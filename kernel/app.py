@@ -326,6 +326,13 @@ def _register_routes(app: Flask, host) -> None:
         return render_template("errors/error.html", code=403,
                                message=_("You do not have permission to open this page.")), 403
 
+    @app.errorhandler(413)
+    def _too_large(exc):
+        limit = int(app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return render_template("errors/error.html", code=413, message=_(
+            "This request is too large: at most %(mib)d MiB can be sent at once.",
+            mib=limit)), 413
+
     @app.errorhandler(404)
     def _not_found(exc):
         return render_template("errors/error.html", code=404,

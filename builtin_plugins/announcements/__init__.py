@@ -1,0 +1,1 @@
+"""announcements: staff tell customers what is going on (see docs/announcements.md)."""
