@@ -129,9 +129,24 @@ def close(ticket_id: int):
 @login_required
 def reopen(ticket_id: int):
     ticket = access.customer_ticket(ticket_id, current_user.id)
-    service.reopen(ticket, me(), as_staff=False)
-    flash("The ticket is open again.", "success")
+    body = request.form.get("body", "")
+    try:
+        _reopen(ticket, me(), body)
+    except SupportError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _ticket_page(ticket, status=exc.status, draft=body)
     return redirect(url_for(".show", ticket_id=ticket.id), 303)
+
+
+def _reopen(ticket: Ticket, customer: User, body: str) -> None:
+    """Reopen, and send the message written in the reopen box if there is one."""
+    service.reopen(ticket, customer, as_staff=False)
+    if body.strip() or request.files.getlist("files"):
+        service.reply(ticket, customer, body, uploads(), as_staff=False)
+        flash("The ticket is open again and your message was sent.", "success")
+    else:
+        flash("The ticket is open again.", "success")
 
 
 @bp.get("/<int:ticket_id>/files/<int:attachment_id>")
@@ -153,8 +168,7 @@ def link(token: str):
     body = request.form.get("body", "")
     try:
         if request.form.get("action") == "reopen":
-            service.reopen(ticket, customer, as_staff=False)
-            flash("The ticket is open again.", "success")
+            _reopen(ticket, customer, body)
         else:
             service.reply(ticket, customer, body, uploads(), as_staff=False)
             flash("Your reply was sent.", "success")

@@ -10,28 +10,47 @@ from datetime import timedelta
 import pytest
 
 from kernel.extensions import db
+from tests.scan_memo import memoized_scans  # noqa: F401 - fixture
 
+PASSWORD = "support-test-password"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+ROLES = {"agent": ["admin.access", "support.tickets"],  # answers tickets
+         "lead": ["admin.access", "support.tickets", "support.manage"]}  # and edits categories
+PEOPLE = {  # who -> (email, role, name)
+    "customer": ("cust@example.com", "customer", "Cus Tomer"),
+    "other": ("other@example.com", "customer", "Other Person"),
+    "agent": ("agent@example.com", "agent", "Agnes Agent"),
+    "plain_staff": ("helper@example.com", "support", "Plain Staff"),  # admin.access only
+    "lead": ("lead@example.com", "lead", "Lee Lead"),
+}
 
 
 @dataclass
 class World:
-    instance: object
-    customer: object  # TestUser
-    other: object
-    agent: object  # staff with support.tickets
-    plain_staff: object  # staff (admin.access) without it
-    admin: object
+    """The people (``ids[who]``, ``emails[who]``) and servers of a support test panel."""
+
+    get_app: object  # () -> the current app
+    ids: dict
+    emails: dict
     server_id: int
     other_server_id: int
 
     @property
     def app(self):
-        return self.instance.app
+        return self.get_app()
 
-    def login(self, user):
-        return self.instance.login(self.instance.client(), user)
+    def login(self, who: str):
+        client = self.app.test_client()
+        response = client.post("/login", data={"email": self.emails[who], "password": PASSWORD})
+        assert response.status_code in (302, 303), response.text
+        return client
+
+    def ticket(self, ticket_id: int):
+        with self.app.app_context():
+            row = db.session.get(models().Ticket, ticket_id)
+            db.session.expunge_all()
+            return row
 
 
 def make_role(app, name: str, permissions: list[str]) -> None:
@@ -68,19 +87,37 @@ def make_server(app, user_id: int, name: str = "Survival", *, product_slug: str 
     return service_id
 
 
+def populate(get_app) -> World:
+    """Roles, people and a server each for the two customers, on the current app."""
+    from kernel.accounts.services import create_user
+
+    app = get_app()
+    for role, permissions in ROLES.items():
+        make_role(app, role, permissions)
+    ids = {}
+    with app.app_context():
+        for who, (email, role, name) in PEOPLE.items():
+            ids[who] = create_user(email, PASSWORD, name=name, role=role, verified=True).id
+        db.session.remove()
+    return World(get_app, ids, {who: p[0] for who, p in PEOPLE.items()},
+                 make_server(app, ids["customer"], "Survival"),
+                 make_server(app, ids["other"], "Other's box"))
+
+
+@pytest.fixture
+def pteroca_config():
+    return {"RATELIMIT_LOGIN": "10000 per minute"}
+
+
+@pytest.fixture(autouse=True)
+def _scans(memoized_scans):
+    """Bandit reads the same files once per process (tests/scan_memo.py)."""
+
+
 @pytest.fixture
 def world(pteroca_instance, enable_plugin) -> World:
-    app = enable_plugin("support", with_dependencies=True)
-    make_role(app, "agent", ["admin.access", "support.tickets"])
-    inst = pteroca_instance
-    customer = inst.make_user("cust@example.com", name="Cus Tomer")
-    other = inst.make_user("other@example.com", name="Other Person")
-    agent = inst.make_user("agent@example.com", role="agent", name="Agnes Agent")
-    plain = inst.make_user("helper@example.com", role="support", name="Plain Staff")
-    admin = inst.make_user("root@example.com", role="admin", name="Root")
-    return World(inst, customer, other, agent, plain, admin,
-                 make_server(inst.app, customer.id, "Survival"),
-                 make_server(inst.app, other.id, "Other's box"))
+    enable_plugin("support", with_dependencies=True)
+    return populate(lambda: pteroca_instance.app)
 
 
 def upload(name: str, data: bytes) -> tuple[io.BytesIO, str]:
@@ -97,12 +134,28 @@ def open_ticket(client, *, subject="My server is down", body="It stopped at noon
     return client.post("/support/new", data=data, content_type="multipart/form-data")
 
 
+def post_files(client, url: str, body: str, files=()):
+    data = {"body": body}
+    if files:
+        data["files"] = [upload(n, d) for n, d in files]
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
 def ticket_id_of(response) -> int:
-    location = response.headers["Location"]
-    return int(location.rstrip("/").rsplit("/", 1)[-1])
+    assert response.status_code == 303, response.text
+    return int(response.headers["Location"].split("?")[0].split("#")[0].rstrip("/")
+               .rsplit("/", 1)[-1])
 
 
 def models():
+    """The plugin's models as loaded now (the loader may import the package afresh)."""
     from builtin_plugins.support import models as m
 
     return m
+
+
+def audit_actions(app) -> list[str]:
+    from kernel.models import AuditLog
+
+    with app.app_context():
+        return [a.action for a in db.session.scalars(db.select(AuditLog).order_by(AuditLog.id))]
