@@ -55,7 +55,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("webp", ("webp",), "image/webp"),
     Kind("pdf", ("pdf",), "application/pdf"),
     Kind(TEXT, ("txt", "log", "json", "yml", "yaml", "toml", "ini", "cfg", "conf", "properties",
-                "csv"), "text/plain; charset=utf-8"),
+                "csv"), "text/plain"),  # werkzeug adds "; charset=utf-8"
 )}
 BY_EXTENSION = {ext: kind for kind in KINDS.values() for ext in kind.extensions}
 

@@ -110,7 +110,7 @@ def pteroca_config():
 
 
 @pytest.fixture(autouse=True)
-def _scans(memoized_scans):
+def _scans(memoized_scans):  # noqa: F811 - the fixture imported above
     """Bandit reads the same files once per process (tests/scan_memo.py)."""
 
 
