@@ -101,8 +101,10 @@ class BlocksView(ProtectedBaseView):
         try:
             customer = db.session.scalar(db.select(User).where(
                 db.func.lower(User.email) == email.lower()))
+            if not email:
+                raise SupportError("enter the email address of the customer to block")
             if customer is None:
-                raise SupportError(f"no account with the address {email or '(empty)'}", 404)
+                raise SupportError(f"there is no account with the address {email}")
             service.block(customer, request.form.get("reason", ""),
                           current_user._get_current_object())
         except SupportError as exc:

@@ -83,7 +83,7 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("name", "data", "status", "message"), REFUSED,
-                         ids=[f"{n}:{m.split()[0]}:{i}" for i, (n, _d, _s, m) in enumerate(REFUSED)])
+                         ids=[f"{i}:{n}" for i, (n, _d, _s, _m) in enumerate(REFUSED)])
 def test_refused_files_leave_nothing_behind(world, name, data, status, message):
     customer = world.login("customer")
     response = open_ticket(customer, subject="With a file", files=[("ok.png", PNG), (name, data)])

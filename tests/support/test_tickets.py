@@ -145,8 +145,9 @@ def test_a_blocked_customer_cannot_open_tickets_but_can_answer(world):
 
 def test_blocking_by_email_and_refusals(world):
     agent = world.login("agent")
-    assert agent.post("/admin/support/blocks/add", data={"email": "nobody@example.com"}
-                      ).status_code == 404
+    unknown = agent.post("/admin/support/blocks/add", data={"email": "nobody@example.com"})
+    assert unknown.status_code == 400 and "no account with the address" in unknown.text
+    assert agent.post("/admin/support/blocks/add", data={"email": ""}).status_code == 400
     assert agent.post("/admin/support/blocks/add", data={"email": "AGENT@example.com"}
                       ).status_code == 400  # staff are not blocked from tickets
     assert agent.post("/admin/support/blocks/add", data={"email": "Other@Example.com",
