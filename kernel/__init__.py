@@ -160,6 +160,8 @@ _API: dict[str, tuple[str, str, str]] = {
                                 "The panel's Content-Security-Policy header for a nonce."),
     "render_markdown": ("kernel.markdown", "render_markdown",
                         "Markdown a person typed, as sanitised HTML (Markup): nothing runs."),
+    "render_fragment": ("kernel.web.shell", "render_fragment",
+                        "A template rendered (autoescaped) as HTML for a slot or widget."),
 }
 
 # Retired or renamed names: old -> (new name, warning). Kept for at least one minor release.
@@ -245,3 +247,4 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.plugins.settings import coerce as coerce_setting
     from kernel.site_settings import get as site_setting
     from kernel.web.headers import content_security_policy, csp_nonce
+    from kernel.web.shell import render_fragment

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from builtin_plugins.announcements import presenters, services
 from builtin_plugins.announcements.services import AnnouncementError
+from kernel import render_fragment
 
 bp = Blueprint("announcements", __name__)
 
@@ -52,13 +53,12 @@ def banners_html(user) -> Markup:
     rows = services.banners(user)
     if not rows:
         return Markup("")
-    return Markup(render_template("announcements/banners.html", items=presenters.views(rows),
-                                  here=request.full_path.rstrip("?")))
+    return render_fragment("announcements/banners.html", items=presenters.views(rows),
+                           here=request.full_path.rstrip("?"))
 
 
 def server_notices_html(service) -> Markup:
     rows = services.for_server(service)
     if not rows:
         return Markup("")
-    return Markup(render_template("announcements/server_notices.html",
-                                  items=presenters.views(rows)))
+    return render_fragment("announcements/server_notices.html", items=presenters.views(rows))

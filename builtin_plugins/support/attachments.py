@@ -179,9 +179,11 @@ def write(files: list[Checked]) -> list[tuple[Checked, str]]:
             with os.fdopen(fd, "wb") as out:
                 out.write(item.data)
             written.append((item, key))
-    except OSError:
+    except OSError as exc:
         discard([key for _item, key in written])
-        raise
+        current_app.logger.error("support: cannot store an attachment: %s", exc)
+        raise SupportError("Files cannot be stored right now; nothing was sent. Please try "
+                           "again later.", 503) from None
     return written
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import request
+from flask import render_template, request
 from markupsafe import Markup, escape
 from sqlalchemy import text
 
@@ -71,6 +71,13 @@ def render_slot(slot: str, **context) -> Markup:
             continue
         parts.append(part if isinstance(part, Markup) else escape(part))
     return Markup("").join(reversed(parts))  # in registration order, as the page always had
+
+
+def render_fragment(template: str, **context: Any) -> Markup:
+    """A template rendered as a piece of HTML for a slot, widget or menu: it autoescapes every
+    value like any page, so the result is safe to insert as is (plugins need not mark
+    strings safe themselves)."""
+    return Markup(render_template(template, **context))
 
 
 def extra_css_urls() -> list[str]:

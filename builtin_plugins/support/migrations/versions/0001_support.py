@@ -4,8 +4,12 @@ Revision ID: support_0001
 Revises:
 """
 
+import shutil
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
+from flask import current_app, has_app_context
 
 revision = "support_0001"
 down_revision = None
@@ -113,3 +117,6 @@ def downgrade():
     for table in ("support_block", "support_saved_reply", "support_read", "support_attachment",
                   "support_message", "support_ticket", "support_category"):
         op.drop_table(table)
+    if has_app_context():  # purge: the attached files go with their rows
+        shutil.rmtree(Path(current_app.config["INSTANCE_PATH"]) / "support" / "attachments",
+                      ignore_errors=True)
