@@ -96,7 +96,7 @@ def test_hook_server_actions_and_the_server_page_slot(page_app):
     page = login(app).get(f"/servers/{service_id}")
     assert page.status_code == 200
     text = page.text
-    assert 'href="/x/%d"' % service_id in text and "Open console &lt;b&gt;" in text
+    assert f'href="/x/{service_id}"' in text and "Open console &lt;b&gt;" in text
     assert "bi-terminal" in text
     assert text.index("Open console") < text.index("Later")  # by order
     assert "/bad" not in text and "/no-label" not in text and "no url" not in text
