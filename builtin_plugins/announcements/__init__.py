@@ -31,6 +31,8 @@ def register_permissions():
 def client_menu_items(user):
     from builtin_plugins.announcements import services
 
+    if not user.is_authenticated:
+        return []
     return [{"label": _("Announcements"), "url": url_for("announcements.index"), "order": 80,
              "badge": len(services.banners(user))}]
 
@@ -39,8 +41,9 @@ def client_menu_items(user):
 def template_slots(slot, context):
     from builtin_plugins.announcements import views
 
-    if slot == "dashboard_top" and context.get("user") is not None:
-        return views.banners_html(context["user"])
+    user = context.get("user")
+    if slot == "dashboard_top" and user is not None and user.is_authenticated:
+        return views.banners_html(user)
     if slot == "server_page" and context.get("service") is not None:
         return views.server_notices_html(context["service"])
     return None

@@ -34,6 +34,8 @@ def register_permissions():
 def client_menu_items(user):
     from builtin_plugins.support import queue
 
+    if not user.is_authenticated:
+        return []
     return [{"label": _("Support"), "url": url_for("support.index"), "order": 70,
              "badge": queue.customer_unread_count(user.id)}]
 

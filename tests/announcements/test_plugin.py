@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, text
 
 from kernel.extensions import db
@@ -52,3 +53,32 @@ def test_purging_drops_its_tables(panel, pteroca_instance, runner):
 def test_the_mail_task_is_registered(panel, runner):
     result = runner.invoke(args=["cron", "list"])
     assert "announcements.mail" in result.output
+
+
+@pytest.mark.parametrize("pteroca_config", [{"WTF_CSRF_ENABLED": True,
+                                              "RATELIMIT_LOGIN": "10000 per minute"}])
+def test_every_form_needs_its_csrf_token(panel):
+    import re
+
+    from tests.announcements.conftest import PEOPLE
+    from tests.support.conftest import PASSWORD
+
+    def logged_in(who):
+        client = panel.app.test_client()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        client.post("/login", data={"email": PEOPLE[who][0], "password": PASSWORD,
+                                    "csrf_token": token.group(1)})
+        return client
+
+    writer = logged_in("writer")
+    form = writer.get("/admin/announcements/new").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert writer.post("/admin/announcements/new", data={
+        "title": "Ok", "body": "b", "level": "info", "audience": "everyone", "dismissible": "1",
+        "csrf_token": token}).status_code == 303
+    for url in ("/admin/announcements/new", "/admin/announcements/1",
+                "/admin/announcements/1/delete", "/announcements/1/dismiss"):
+        response = writer.post(url, data={"title": "no token", "level": "info",
+                                          "audience": "everyone"})
+        assert response.status_code == 400, url
+    assert "Ok" in logged_in("alpha").get("/announcements/").text  # nothing was changed
