@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -18,9 +19,9 @@ bp = Blueprint("announcements", __name__)
 
 @bp.errorhandler(AnnouncementError)
 def _refused(exc: AnnouncementError):
-    return render_template("panel/message.html", title="Announcements", message=str(exc),
+    return render_template("panel/message.html", title=_("Announcements"), message=str(exc),
                            link=url_for("announcements.index"),
-                           link_label="All announcements"), exc.status
+                           link_label=_("All announcements")), exc.status
 
 
 @bp.get("/")
@@ -45,7 +46,7 @@ def _back() -> str:
 @login_required
 def dismiss(announcement_id: int):
     services.dismiss(announcement_id, current_user)
-    flash("Announcement dismissed: it stays on the announcements page.", "info")
+    flash(_("Announcement dismissed: it stays on the announcements page."), "info")
     return redirect(_back(), 303)
 
 

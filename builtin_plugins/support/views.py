@@ -4,6 +4,8 @@ the reply link from the emails (which works without logging in)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from builtin_plugins.support import access, attachments, config, links, presenters, queue, servers
@@ -16,15 +18,16 @@ from kernel import User, db
 bp = Blueprint("support", __name__)
 
 
-TITLES = {403: "Not allowed", 404: "Not found", 409: "Not possible right now",
-          410: "Link expired", 413: "Too large", 415: "File type refused"}
+TITLES = {403: _l("Not allowed"), 404: _l("Not found"), 409: _l("Not possible right now"),
+          410: _l("Link expired"), 413: _l("Too large"), 415: _l("File type refused"),
+          503: _l("Try again later")}
 
 
 @bp.errorhandler(SupportError)
 def _refused(exc: SupportError):
-    return render_template("panel/message.html", title=TITLES.get(exc.status, "Cannot do that"),
+    return render_template("panel/message.html", title=TITLES.get(exc.status, _l("Cannot do that")),
                            message=str(exc), link=url_for("support.index"),
-                           link_label="Your tickets"), exc.status
+                           link_label=_("Your tickets")), exc.status
 
 
 def me() -> User:
@@ -78,7 +81,8 @@ def new():
         db.session.rollback()
         flash(str(exc), "error")
         return _new_page(exc.status, form)
-    flash(f"Ticket #{ticket.id} is open: we will answer by email and here.", "success")
+    flash(_("Ticket #%(id)s is open: we will answer by email and here.", id=ticket.id),
+          "success")
     return redirect(url_for(".show", ticket_id=ticket.id), 303)
 
 
@@ -112,7 +116,7 @@ def reply(ticket_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return _ticket_page(ticket, status=exc.status, draft=body)
-    flash("Your reply was sent.", "success")
+    flash(_("Your reply was sent."), "success")
     return redirect(url_for(".show", ticket_id=ticket.id, _anchor="reply"), 303)
 
 
@@ -121,7 +125,7 @@ def reply(ticket_id: int):
 def close(ticket_id: int):
     ticket = access.customer_ticket(ticket_id, current_user.id)
     service.close(ticket, me(), as_staff=False)
-    flash("The ticket is closed. You can reopen it if you need to.", "success")
+    flash(_("The ticket is closed. You can reopen it if you need to."), "success")
     return redirect(url_for(".show", ticket_id=ticket.id), 303)
 
 
@@ -144,9 +148,9 @@ def _reopen(ticket: Ticket, customer: User, body: str) -> None:
     service.reopen(ticket, customer, as_staff=False)
     if body.strip() or request.files.getlist("files"):
         service.reply(ticket, customer, body, uploads(), as_staff=False)
-        flash("The ticket is open again and your message was sent.", "success")
+        flash(_("The ticket is open again and your message was sent."), "success")
     else:
-        flash("The ticket is open again.", "success")
+        flash(_("The ticket is open again."), "success")
 
 
 @bp.get("/<int:ticket_id>/files/<int:attachment_id>")
@@ -171,7 +175,7 @@ def link(token: str):
             _reopen(ticket, customer, body)
         else:
             service.reply(ticket, customer, body, uploads(), as_staff=False)
-            flash("Your reply was sent.", "success")
+            flash(_("Your reply was sent."), "success")
     except SupportError as exc:
         db.session.rollback()
         flash(str(exc), "error")
