@@ -39,6 +39,7 @@ HOOK_US_PER_PLUGIN = 10.0
 BUILD_SECONDS = 0.5
 # The Pterodactyl plugin, production code only (its simulator lives in simulators/).
 SCAN_GOALS = {"pterodactyl": 0.5}
+SCAN_SECONDS = 2.0  # cold scan of the largest builtin plugin
 SWAP_SECONDS = 3.0
 SWEEP_RATE = 5000.0
 SWEEP_LINEARITY = 0.20
@@ -253,13 +254,24 @@ def rows_scan(r: dict | None) -> list[tuple]:
     if not plugins:
         return [("Scan gate", not_measured(r), "(no goal)", NOT_MEASURED)]
     rows = []
+    largest = max(plugins, key=lambda n: (plugins[n].get("source_bytes", 0), plugins[n]["files"]))
     for name, data in plugins.items():
-        goal = SCAN_GOALS.get(name)
-        rows.append((f"Scan gate: `{name}` ({data['files']} files)",
+        size = (f", {data['source_bytes'] / 1024:.0f} KiB of Python"
+                if "source_bytes" in data else "")
+        goals = []
+        if name == largest:
+            goals.append((SCAN_SECONDS, "the largest builtin plugin"))
+        if name in SCAN_GOALS:
+            goals.append((SCAN_GOALS[name], "production code only"))
+        goal, status = "(no goal)", INFO
+        if goals:
+            limit = min(g for g, _ in goals)
+            goal = f"cold < {limit:g} s ({'; '.join(why for _, why in goals)})"
+            status = verdict(data["cold_s"] < limit)
+        rows.append((f"Scan gate: `{name}` ({data['files']} files{size})",
                      f"cold {data['cold_s'] * 1000:.0f} ms, cached {data['cached_s'] * 1000:.1f} ms"
                      f" ({data['cold_s'] / data['cached_s']:.0f}x); verdict {data['verdict']}",
-                     f"cold < {goal:g} s" if goal else "(no goal)",
-                     verdict(data["cold_s"] < goal) if goal else INFO))
+                     goal, status))
     return rows
 
 

@@ -124,6 +124,17 @@ _API: dict[str, tuple[str, str, str]] = {
     "OPEN": ("kernel.payments.providers", "OPEN", "Checkout status: still open."),
     "FAILED": ("kernel.payments.providers", "FAILED", "Checkout status: failed."),
     "EXPIRED": ("kernel.payments.providers", "EXPIRED", "Checkout status: expired."),
+    "REFUNDED": ("kernel.payments.providers", "REFUNDED", "Webhook event kind: money refunded."),
+    "REVERSED": ("kernel.payments.providers", "REVERSED",
+                 "Webhook event kind: money taken back (chargeback, reversal, lost dispute)."),
+    "REINSTATED": ("kernel.payments.providers", "REINSTATED",
+                   "Webhook event kind: money taken back earlier is returned (dispute won)."),
+    "WebhookReceipt": ("kernel.payments.providers", "WebhookReceipt",
+                       "What accept_webhook learned from a delivery without the network."),
+    "request_key": ("kernel.payments.providers", "request_key",
+                    "A stable idempotency key for one provider call about a payment."),
+    "debt_refusal": ("kernel.payments.debts", "refusal",
+                     "Why a user may not buy or renew now (they owe money), or None."),
     # --- operations
     "CronTask": ("kernel.cron", "CronTask",
                  "A scheduled task: name, 5-field UTC schedule, callable, description."),
@@ -219,6 +230,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.payments.ledger import balance as wallet_balance
     from kernel.payments.ledger import changed as notify_wallet_changed
     from kernel.payments.ledger import credit as ledger_credit
+    from kernel.payments.debts import refusal as debt_refusal
     from kernel.payments.ledger import debit as ledger_debit
     from kernel.payments.models import LedgerEntry, Payment
     from kernel.payments.money import (
@@ -234,6 +246,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
         FAILED,
         OPEN,
         PAID,
+        REFUNDED,
+        REINSTATED,
+        REVERSED,
         Checkout,
         CheckoutProvider,
         PaymentProvider,
@@ -241,6 +256,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
         SessionStatus,
         WebhookError,
         WebhookEvent,
+        WebhookReceipt,
+        request_key,
     )
     from kernel.plugins.manifest import SettingSpec
     from kernel.plugins.settings import SettingError, set_settings, settings_for

@@ -245,21 +245,27 @@ def _load_plugins(app: Flask):
     from kernel.plugins.loader import PluginHost, load_plugins, new_plugin_manager
 
     if not database_ready():
+        from kernel.plugins import verified
+
         app.logger.warning("database not initialised yet (pteroca init or pteroca db upgrade "
                            "creates it); no plugins loaded")
-        return PluginHost(pm=new_plugin_manager(), discovered=discover(app.config["PLUGINS_DIR"]))
+        host = PluginHost(pm=new_plugin_manager(), discovered=discover(app.config["PLUGINS_DIR"]))
+        verified.retain(set())
+        return host
     return load_plugins(app, plugins_dir=Path(app.config["PLUGINS_DIR"]),
                         safe_mode=app.config["SAFE_MODE"])
 
 
 def _init_templates(app: Flask, host) -> None:
     from kernel import themes
+    from kernel.plugins.verified import admission_of
+    from kernel.plugins.verified_data import VerifiedTemplateLoader
 
     loaders: list[jinja2.BaseLoader] = []
-    for name in host.loaded:
-        folder = host.discovered[name].path / "templates"
-        if folder.is_dir():
-            loaders.append(jinja2.FileSystemLoader(str(folder)))
+    for name in host.loaded:  # plugin templates: only the bytes their verdict recorded
+        admission = admission_of(host.discovered[name].module)
+        if admission is not None and (admission.root / "templates").is_dir():
+            loaders.append(VerifiedTemplateLoader(admission, "templates"))
     loaders.append(jinja2.FileSystemLoader(str(KERNEL_TEMPLATES)))
     # Flask-Admin and blueprint templates come last, through Flask's own loader.
     loaders.append(app.jinja_env.loader)
@@ -290,10 +296,11 @@ def _plugin_prefix(host, name: str) -> str:
 
 
 def _register_routes(app: Flask, host) -> None:
-    from kernel.plugins.loader import _fault
     from kernel.payments.money import format_amount
     from kernel.payments.views import bp as wallet_bp
     from kernel.payments.views import webhooks as webhooks_bp
+    from kernel.plugins.loader import _fault
+    from kernel.plugins.verified_data import protect_blueprint
     from kernel.web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
@@ -318,6 +325,7 @@ def _register_routes(app: Flask, host) -> None:
                     if blueprint.url_prefix:
                         prefix = prefix.rstrip("/") + "/" + blueprint.url_prefix.lstrip("/")
                     app.register_blueprint(blueprint, url_prefix=prefix)
+                    protect_blueprint(app, blueprint, host.discovered[name].module)
             except Exception as exc:  # noqa: BLE001
                 _fault(host, name, f"register_blueprints failed: {type(exc).__name__}: {exc}")
 

@@ -286,6 +286,13 @@ def pytest_configure(config):
     config.addinivalue_line(
         "filterwarnings",
         "ignore:The verify_requirements argument is now a no-op:DeprecationWarning")
+    # Tests import a plugin the way the panel does: only after enable_plugin() scanned it,
+    # through the verified loader. Guarding the installed plugins' packages now makes an
+    # import before that (at module level, say) fail with a clear message instead of running
+    # unscanned code.
+    from kernel.plugins.discovery import discover_entry_points
+
+    discover_entry_points()
 
 
 

@@ -51,6 +51,13 @@ SCHEMA: dict[str, list[SettingSpec]] = {
            "A plugin hook that raises this many times in a row is switched off (faulted) on "
            "every server; 0 never faults one."),
     ],
+    "payments": [
+        _s("payment_check_minutes", "int", 15, "Check open payments after (minutes)",
+           "A top-up still open this long (no webhook, no return) is checked with its provider, "
+           "then again at growing intervals."),
+        _s("payment_expire_hours", "int", 72, "Give up on open payments after (hours)",
+           "A top-up the provider still calls unpaid this long is marked expired."),
+    ],
     "email": [
         _s("mail_from", "email", "no-reply@localhost", "From address"),
         _s("mail_from_name", "string", "pteroca", "From name"),

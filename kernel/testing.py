@@ -48,6 +48,36 @@ def build_app(instance: Path, **config) -> Flask:
     return app
 
 
+def admit_builtin_plugins() -> dict[str, str]:
+    """Scan pteroca's own plugins and admit the passing ones for this whole process.
+
+    For test sessions: unit tests import builtin plugin modules (at collection, with no
+    app), and the verified loader serves plugin modules only from an admission. This
+    runs the gate's code checks (file checks, bandit, the dynamic-code rules; not the
+    advisory audit, which needs a service) on each builtin plugin's files, read once,
+    and admits exactly those bytes; a plugin that does not pass is not importable.
+    Apps built later admit the same files from their own scans, so nothing is re-imported.
+    Returns plugin name -> verdict.
+    """
+    from kernel.plugins import verified
+    from kernel.plugins.discovery import discover_entry_points
+    from kernel.security.findings import Verdict
+    from kernel.security.gate import code_findings
+    from kernel.security.policy import verdict_for
+
+    verdicts: dict[str, str] = {}
+    for plugin in discover_entry_points():
+        if plugin.distribution != "pteroca" or not plugin.ok:
+            continue
+        snapshot = plugin.snapshot()
+        verdict = verdict_for(code_findings(plugin, snapshot))
+        verdicts[plugin.name] = str(verdict)
+        if verdict == Verdict.PASS:
+            verified.admit(verified.Admission(plugin.name, plugin.module, plugin.path,
+                                              snapshot.digests), pinned=True)
+    return verdicts
+
+
 def rebuild(app: Flask) -> Flask:
     """A new app with the same configuration: what the hot swap does after a plugin change."""
     cfg = app.config.get("PTEROCA_BUILD_CONFIG")

@@ -7,9 +7,14 @@ approval page ``GET /checkoutnow?token=ORDER`` whose "Approve" button marks the 
 APPROVED and redirects to the return URL with ``token`` and ``PayerID`` as PayPal does.
 
 Test controls (Python): :meth:`FakePayPal.approve`, :meth:`decline_next_capture`,
-:meth:`refund` (a refund made in PayPal's dashboard), :meth:`webhook` (a signed, or
-deliberately unverifiable, event: body and headers), :meth:`deliver` (POST it to a URL),
-:meth:`revoke_tokens`. ``requests`` records ``(method, path)`` of every API call.
+:meth:`refund` (a refund made in PayPal's dashboard), :meth:`reverse` (a chargeback),
+:meth:`webhook` (a signed, or deliberately unverifiable, event: body and headers),
+:meth:`deliver` (POST it to a URL), :meth:`revoke_tokens`; ``delay`` (seconds every API
+call waits) and ``lose_answers`` (the next N calls are carried out but their answer is
+lost, as when a connection drops). ``requests`` records ``(method, path)`` of every API call.
+
+``PayPal-Request-Id`` works as PayPal's does: a POST repeated with the same id gets the
+first answer again (the same order, the same capture) and changes nothing.
 
     with FakePayPal(client_id="id", client_secret="secret", webhook_id="WH-1") as paypal:
         settings base_url = paypal.url
@@ -24,6 +29,7 @@ import itertools
 import json
 import secrets
 import threading
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -80,6 +86,9 @@ class FakePayPal(ServedFake):
         self.orders: dict[str, dict[str, Any]] = {}
         self.captures: dict[str, str] = {}  # capture id -> order id
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.reversals: dict[str, dict[str, Any]] = {}
+        self.delay = 0.0  # seconds every API call waits before it is answered (a slow PayPal)
+        self.lose_answers = 0  # the next N API calls are carried out, their answer is lost
         self.tokens: set[str] = set()
         self.token_requests = 0
         self.requests: list[tuple[str, str]] = []
@@ -140,6 +149,27 @@ class FakePayPal(ServedFake):
             raise ValueError(body)
         return body
 
+    def reverse(self, order_id: str, value: str | None = None,
+                reason: str = "Payment reversed") -> dict[str, Any]:
+        """A chargeback: PayPal takes (part of) the captured money back; the reversal object
+        (refund-shaped, as PayPal's ``PAYMENT.CAPTURE.REVERSED`` resource is)."""
+        capture = self.capture_of(order_id)
+        with self._lock:
+            amount = {"currency_code": capture["amount"]["currency_code"],
+                      "value": value or capture["amount"]["value"]}
+            reversal_id = self._new_id("9R")
+            reversal = {"id": reversal_id, "status": "COMPLETED", "amount": amount,
+                        "note_to_payer": reason, "create_time": _now(), "update_time": _now(),
+                        "seller_payable_breakdown": {
+                            "gross_amount": {**amount, "value": "-" + amount["value"]},
+                            "net_amount": {**amount, "value": "-" + amount["value"]}},
+                        "links": [{"href": f"{self.url}/v2/payments/refunds/{reversal_id}",
+                                   "rel": "self", "method": "GET"},
+                                  {"href": f"{self.url}/v2/payments/captures/{capture['id']}",
+                                   "rel": "up", "method": "GET"}]}
+            self.reversals[reversal_id] = reversal
+            return copy.deepcopy(reversal)
+
     # -- webhooks -----------------------------------------------------------------------------
     def _signature(self, transmission_id: str, when: str, webhook_id: str, event: Any) -> str:
         canonical = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
@@ -175,6 +205,12 @@ class FakePayPal(ServedFake):
     def capture_refunded(self, refund: dict[str, Any], **kw: Any) -> tuple[bytes, dict[str, str]]:
         """PayPal's refund resource names its capture only through the ``up`` link."""
         return self.webhook("PAYMENT.CAPTURE.REFUNDED", copy.deepcopy(refund), **kw)
+
+    def capture_reversed(self, reversal: dict[str, Any],
+                         **kw: Any) -> tuple[bytes, dict[str, str]]:
+        """``PAYMENT.CAPTURE.REVERSED`` for a reversal made by :meth:`reverse`."""
+        body, headers = self.webhook("PAYMENT.CAPTURE.REVERSED", copy.deepcopy(reversal), **kw)
+        return body, headers
 
     def _capture_resource(self, order_id: str) -> dict[str, Any]:
         capture = copy.deepcopy(self.capture_of(order_id))
@@ -473,17 +509,25 @@ def _handler(fake: FakePayPal) -> type[BaseHTTPRequestHandler]:
                                               "syntactically incorrect, or violates schema.",
                                               "MALFORMED_REQUEST_JSON", "The request JSON is not "
                                               "well formed."))
+            if fake.delay:
+                time.sleep(fake.delay)
             request_id = self.headers.get("PayPal-Request-Id")
             key = (path, request_id or "")
-            if request_id and key in fake._idempotent:
-                return self._reply(*fake._idempotent[key])
-            try:
-                status, payload = self._route(method, path, body, request_id)
-            except ApiError as exc:
-                status, payload = exc.status, exc.body
-            if request_id and method == "POST":
-                with fake._lock:
-                    fake._idempotent[key] = (status, payload)
+            with fake._lock:  # one request id: one outcome, however many arrive at once
+                if request_id and method == "POST" and key in fake._idempotent:
+                    status, payload = fake._idempotent[key]
+                else:
+                    try:
+                        status, payload = self._route(method, path, body, request_id)
+                    except ApiError as exc:
+                        status, payload = exc.status, exc.body
+                    if request_id and method == "POST":
+                        fake._idempotent[key] = (status, payload)
+                lose = fake.lose_answers > 0
+                fake.lose_answers -= lose
+            if lose:  # carried out at "PayPal", but the answer never arrives
+                self.close_connection = True
+                return
             self._reply(status, payload)
 
         def _route(self, method: str, path: str, body: dict[str, Any],

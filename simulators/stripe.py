@@ -9,6 +9,7 @@ objects and errors:
     GET  /v1/checkout/sessions?payment_intent=pi_...
     POST /v1/refunds                         refund a payment intent or charge
     GET  /v1/refunds?charge=ch_...
+    GET  /v1/charges/{id}, GET /v1/disputes/{id}
     GET  /pay/{session}                      the hosted checkout page (a "Pay" button)
     POST /pay/{session}                      pays: sends ``checkout.session.completed``
                                              to ``webhook_url``, redirects to the success URL
@@ -16,7 +17,12 @@ objects and errors:
 Webhooks are signed like Stripe's (``Stripe-Signature: t=...,v1=HMAC-SHA256``),
 computed here independently of the library under test. Test controls are the
 methods of :class:`FakeStripe` (pay without the webhook, send any event signed
-well or badly, replay, fail an async payment, expire, refund from the "dashboard").
+well or badly, replay, fail an async payment, expire, refund from the "dashboard",
+open and close a dispute, fail a refund, lose an answer, delay every API call).
+
+``Idempotency-Key`` works as Stripe's does: a POST repeated with the same key and the
+same parameters gets the first answer again (``Idempotent-Replayed: true``) without doing
+anything twice; the same key with other parameters is a 400 ``idempotency_error``.
 
     with FakeStripe() as fake:
         fake.webhook_url = "http://127.0.0.1:5000/payments/stripe/webhook"
@@ -132,6 +138,10 @@ class FakeStripe(ServedFake):
         self.deliveries: list[Delivery] = []
         self.outbox: list[dict[str, Any]] = []  # events of API calls, sent by flush()
         self.failures: list[StripeFakeError] = []  # answered, in order, to the next API calls
+        self.disputes: dict[str, dict[str, Any]] = {}
+        self.delay = 0.0  # seconds every API call waits before it is answered (a slow Stripe)
+        self.lose_answers = 0  # the next N API calls are carried out, but their answer is lost
+        self.idempotent: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = {}
         self._last: tuple[dict[str, Any], bytes] | None = None
         self._lock = threading.RLock()
         self._serve(self._handler())
@@ -232,6 +242,76 @@ class FakeStripe(ServedFake):
                 charge["refunds"] = {"object": "list", "data": copy.deepcopy(data),
                                      "has_more": False, "url": f"/v1/charges/{charge_id}/refunds"}
             return self.event("charge.refunded", charge)
+
+    def fail_refund(self, refund_id: str, *, webhook: bool = True) -> dict[str, Any]:
+        """A refund that fails after it was made (the card was closed): the money comes back
+        to the merchant; sends ``charge.refund.updated``."""
+        with self._lock:
+            refund = self.refunds[refund_id]
+            refund["status"] = "failed"
+            refund["failure_reason"] = "expired_or_canceled_card"
+            charge = self.charges[refund["charge"]]
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+            event = self.event("charge.refund.updated", refund)
+        if webhook:
+            self.send(event)
+        return refund
+
+    # -- test controls: disputes ----------------------------------------------------------
+    def dispute(self, session_id: str, amount: int | None = None, *, reason: str = "fraudulent",
+                inquiry: bool = False, webhook: bool = True) -> dict[str, Any]:
+        """The cardholder disputes the payment. Stripe withdraws the disputed amount at once
+        (``charge.dispute.created`` and ``charge.dispute.funds_withdrawn``); an ``inquiry``
+        (status ``warning_needs_response``) moves no money and sends only ``created``."""
+        with self._lock:
+            charge = self.charge_of(session_id)
+            amount = charge["amount"] if amount is None else amount
+            now = int(time.time())
+            dispute = {"id": _id("dp"), "object": "dispute", "amount": amount,
+                       "currency": charge["currency"], "charge": charge["id"],
+                       "payment_intent": charge["payment_intent"], "created": now,
+                       "status": "warning_needs_response" if inquiry else "needs_response",
+                       "reason": reason, "is_charge_refundable": False, "livemode": False,
+                       "metadata": {}, "evidence": {},
+                       "evidence_details": {"due_by": now + 7 * 86400, "has_evidence": False,
+                                            "past_due": False, "submission_count": 0},
+                       "balance_transactions": [] if inquiry else [
+                           self._dispute_txn(amount, charge, -1, "Chargeback withdrawal")]}
+            self.disputes[dispute["id"]] = dispute
+            charge["disputed"] = True
+            events = [self.event("charge.dispute.created", dispute)]
+            if not inquiry:
+                events.append(self.event("charge.dispute.funds_withdrawn", dispute))
+        if webhook:
+            for event in events:
+                self.send(event)
+        return dispute
+
+    def close_dispute(self, dispute_id: str, *, won: bool, webhook: bool = True) -> list[dict]:
+        """The dispute ends: won (funds reinstated, then closed) or lost (closed); the events."""
+        with self._lock:
+            dispute = self.disputes[dispute_id]
+            inquiry = dispute["status"].startswith("warning_")
+            dispute["status"] = ("warning_closed" if inquiry else "won" if won else "lost")
+            events = []
+            if won and not inquiry:
+                charge = self.charges[dispute["charge"]]
+                dispute["balance_transactions"].append(
+                    self._dispute_txn(dispute["amount"], charge, 1, "Chargeback reversal"))
+                events.append(self.event("charge.dispute.funds_reinstated", dispute))
+            events.append(self.event("charge.dispute.closed", dispute))
+        if webhook:
+            for event in events:
+                self.send(event)
+        return events
+
+    @staticmethod
+    def _dispute_txn(amount: int, charge: dict[str, Any], sign: int, text: str) -> dict[str, Any]:
+        return {"id": _id("txn"), "object": "balance_transaction", "amount": sign * amount,
+                "currency": charge["currency"], "description": f"{text} for {charge['id']}",
+                "fee": 1500 if sign < 0 else -1500, "type": "adjustment", "status": "pending",
+                "created": int(time.time())}
 
     def fail(self, error: StripeFakeError, times: int = 1) -> None:
         """Answer the next ``times`` API calls with ``error`` (the library retries once)."""
@@ -346,8 +426,6 @@ class FakeStripe(ServedFake):
     def api(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self.requests.append((method, path, params))
-            if self.failures:
-                raise self.failures.pop(0)
             if method == "POST" and path == "/v1/checkout/sessions":
                 return self._create_session(params)
             if method == "GET" and path == "/v1/checkout/sessions":
@@ -367,7 +445,43 @@ class FakeStripe(ServedFake):
                 found = [r for r in self.refunds.values()
                          if params.get("charge") in (None, r["charge"])]
                 return _list(path, found[: int(params.get("limit", 10))])
+            for kind, store in (("charges", self.charges), ("disputes", self.disputes)):
+                match = re.fullmatch(rf"/v1/{kind}/([A-Za-z0-9_]+)", path)
+                if method == "GET" and match:
+                    if match.group(1) not in store:
+                        raise StripeFakeError(404, f"No such {kind[:-1]}: '{match.group(1)}'",
+                                              code="resource_missing", param="id")
+                    return _public(store[match.group(1)])
         raise StripeFakeError(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def answer(self, method: str, path: str, params: dict[str, Any],
+               key: str | None) -> tuple[int, dict[str, Any], bool]:
+        """(status, body, replayed) for one API call, honouring ``Idempotency-Key`` on POSTs."""
+        with self._lock:
+            if method == "POST" and key:
+                seen = self.idempotent.get((self.secret_key, key))
+                if seen is not None:
+                    fingerprint, status, body = seen
+                    if fingerprint != _fingerprint(path, params):
+                        return 400, StripeFakeError(
+                            400, "Keys for idempotent requests can only be used with the same "
+                            "parameters they were first used with. Try using a key other than "
+                            f"'{key}' if you meant to execute a different request.",
+                            type_="idempotency_error").body, False
+                    self.requests.append((method, path, params))
+                    return status, copy.deepcopy(body), True
+            if self.failures:  # refused before anything ran: nothing is remembered for the key
+                self.requests.append((method, path, params))
+                error = self.failures.pop(0)
+                return error.status, error.body, False
+            try:
+                status, body = 200, self.api(method, path, params)
+            except StripeFakeError as exc:
+                status, body = exc.status, exc.body
+            if method == "POST" and key:
+                self.idempotent[(self.secret_key, key)] = (_fingerprint(path, params), status,
+                                                           copy.deepcopy(body))
+            return status, body, False
 
     def _create_session(self, params: dict[str, Any]) -> dict[str, Any]:
         for name in ("mode", "success_url", "line_items"):
@@ -493,9 +607,19 @@ class FakeStripe(ServedFake):
                                               code="api_key_invalid")
                     source = parts.query if method == "GET" else body.decode()
                     params = decode_form(parse_qsl(source, keep_blank_values=True))
-                    self._json(200, fake.api(method, parts.path, params))
                 except StripeFakeError as exc:
-                    self._json(exc.status, exc.body)
+                    return self._json(exc.status, exc.body)
+                if fake.delay:
+                    time.sleep(fake.delay)
+                status, payload, replayed = fake.answer(method, parts.path, params,
+                                                        self.headers.get("Idempotency-Key"))
+                with fake._lock:
+                    lose = fake.lose_answers > 0
+                    fake.lose_answers -= lose
+                if lose:  # done at "Stripe", but the answer never arrives
+                    self.close_connection = True
+                    return
+                self._json(status, payload, {"Idempotent-Replayed": "true"} if replayed else None)
 
             def _page(self, method: str, session_id: str) -> None:
                 if session_id not in fake.sessions:
@@ -509,14 +633,18 @@ class FakeStripe(ServedFake):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
-                self._send(status, json.dumps(payload).encode(), "application/json")
+            def _json(self, status: int, payload: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+                self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
-            def _send(self, status: int, data: bytes, content_type: str) -> None:
+            def _send(self, status: int, data: bytes, content_type: str,
+                      headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Request-Id", _id("req"))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -525,6 +653,10 @@ class FakeStripe(ServedFake):
 
 def _id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def _fingerprint(path: str, params: dict[str, Any]) -> str:
+    return path + "?" + json.dumps(params, sort_keys=True)
 
 
 def _public(obj: dict[str, Any]) -> dict[str, Any]:

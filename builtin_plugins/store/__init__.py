@@ -121,3 +121,17 @@ def payment_settled(payment):
     from builtin_plugins.store.topups import record_settled
 
     record_settled(payment)
+
+
+@hookimpl
+def veto_purchase(user, product, plan):
+    from kernel import debt_refusal as refusal
+
+    return refusal(user.id)  # a customer who owes money (a chargeback) settles it first
+
+
+@hookimpl
+def veto_renewal(service, user):
+    from kernel import debt_refusal as refusal
+
+    return refusal(user.id) if user is not None else None

@@ -12,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     session,
     url_for,
 )
@@ -142,10 +141,14 @@ def health():
 
 @bp.get("/-/plugin-static/<name>/<path:filename>")
 def plugin_static(name: str, filename: str):
+    from kernel.plugins.verified import admission_of
+    from kernel.plugins.verified_data import send_verified
+
     host = plugin_host()
-    if name not in host.loaded:
+    admission = admission_of(host.discovered[name].module) if name in host.loaded else None
+    if admission is None:
         abort(404)
-    return send_from_directory(host.discovered[name].path / "static", filename, max_age=3600)
+    return send_verified(admission, "static", filename, max_age=3600)  # verified bytes only
 
 
 @bp.get("/favicon.ico")

@@ -212,3 +212,31 @@ def test_pterodactyl_simulator(pterodactyl_simulator):
     with socket.create_connection((pterodactyl_simulator.host, pterodactyl_simulator.port),
                                   timeout=5):
         pass  # listening while the test runs
+
+
+def test_plugins_are_guarded_from_the_start_of_a_test_session(tmp_path, monkeypatch):
+    """An author's test that imports the plugin before enable_plugin() gets a clear refusal."""
+    import importlib
+
+    from kernel.plugins import verified
+    from tests.security.scanlib import install_dist
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    marker = tmp_path / "RAN"
+    install_dist(site, "early-plugin", "1.0", plugin="early_plugin", package_files={
+        "plugin.toml": 'name = "early_plugin"\nversion = "1.0"\nkernel = ">=0.1"\n',
+        "__init__.py": f"open({str(marker)!r}, 'w').write('ran')\n"})
+
+    class Config:
+        def addinivalue_line(self, name, line):
+            pass
+
+    plugin_module.pytest_configure(Config())
+    try:
+        with pytest.raises(verified.PluginImportRefused, match="enable it to scan it"):
+            importlib.import_module("early_plugin")
+    finally:
+        verified.forget("early_plugin")
+    assert not marker.exists()
