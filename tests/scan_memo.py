@@ -21,12 +21,13 @@ def memoized_scans(monkeypatch):
 
     real = gate.run_checks
 
-    def run_checks(plugin, deps, *, osv_url, cache_dir, require_audit):
-        key = (plugin.name, plugin.content_hash(), osv_url, require_audit,
+    def run_checks(plugin, deps, *, osv_url, cache_dir, require_audit, snapshot=None):
+        content = snapshot.content_hash if snapshot is not None else plugin.content_hash()
+        key = (plugin.name, content, osv_url, require_audit,
                tuple(sorted(deps.pins.items())), tuple(sorted(deps.missing)))
         if key not in _MEMO:
             _MEMO[key] = real(plugin, deps, osv_url=osv_url, cache_dir=cache_dir,
-                              require_audit=require_audit)
+                              require_audit=require_audit, snapshot=snapshot)
         findings, state = _MEMO[key]
         return list(findings), state
 
