@@ -84,6 +84,8 @@ _API: dict[str, tuple[str, str, str]] = {
     # --- users
     "User": ("kernel.accounts.models", "User",
              "The account model; public fields: id, email, name, role_name, language, ..."),
+    "users_with_permission": ("kernel.accounts.permissions", "users_with_permission",
+                              "The accounts whose role grants a permission code (staff lists)."),
     # --- the wallet ledger
     "wallet_balance": ("kernel.payments.ledger", "balance", "A user's wallet balance."),
     "ledger_credit": ("kernel.payments.ledger", "credit",
@@ -167,6 +169,10 @@ _API: dict[str, tuple[str, str, str]] = {
                   "This response's Content-Security-Policy nonce for inline scripts."),
     "content_security_policy": ("kernel.web.headers", "content_security_policy",
                                 "The panel's Content-Security-Policy header for a nonce."),
+    "render_markdown": ("kernel.markdown", "render_markdown",
+                        "Markdown a person typed, as sanitised HTML (Markup): nothing runs."),
+    "render_fragment": ("kernel.web.shell", "render_fragment",
+                        "A template rendered (autoescaped) as HTML for a slot or widget."),
 }
 
 # Retired or renamed names: old -> (new name, warning). Kept for at least one minor release.
@@ -204,6 +210,7 @@ def api_reference() -> dict[str, str]:
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ resolves them
     from kernel.accounts.models import User
+    from kernel.accounts.permissions import users_with_permission
     from kernel.admin.base import PermissionMixin, ProtectedBaseView
     from kernel.admin.forms import Field as FormField
     from kernel.admin.forms import is_secret as is_secret_setting
@@ -217,6 +224,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.hooks import call_first, call_hook, call_veto, collect, plugin_manager
     from kernel.hookspecs import HookDeprecationWarning, deprecated
     from kernel.jobs import JobError, Retry, enqueue, job
+    from kernel.markdown import render_markdown
     from kernel.mail import send_email
     from kernel.payments.ledger import CreditRefused, InsufficientFunds, Posted, lock_wallet
     from kernel.payments.ledger import balance as wallet_balance
@@ -256,3 +264,4 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.plugins.settings import coerce as coerce_setting
     from kernel.site_settings import get as site_setting
     from kernel.web.headers import content_security_policy, csp_nonce
+    from kernel.web.shell import render_fragment

@@ -334,6 +334,13 @@ def _register_routes(app: Flask, host) -> None:
         return render_template("errors/error.html", code=403,
                                message=_("You do not have permission to open this page.")), 403
 
+    @app.errorhandler(413)
+    def _too_large(exc):
+        limit = int(app.config.get("MAX_CONTENT_LENGTH") or 0)
+        size = f"{limit // 1048576} MiB" if limit >= 1048576 else f"{max(1, limit // 1024)} KiB"
+        return render_template("errors/error.html", code=413, message=_(
+            "This request is too large: at most %(size)s can be sent at once.", size=size)), 413
+
     @app.errorhandler(404)
     def _not_found(exc):
         return render_template("errors/error.html", code=404,

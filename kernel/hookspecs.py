@@ -105,12 +105,12 @@ def extra_js_urls(request):
 
 @hookspec
 def client_menu_items(user):
-    """Return a list of menu items ``{"label", "url", "icon"?, "order"?}`` for the client area."""
+    """Return a list of menu items ``{"label", "url", "icon"?, "order"?, "badge"?}`` for the client area."""
 
 
 @hookspec
 def admin_menu_items(user):
-    """Return a list of menu items ``{"label", "url", "permission"?, "order"?}`` for the admin area."""
+    """Return a list of menu items ``{"label", "url", "permission"?, "order"?, "badge"?}`` for the admin area."""
 
 
 @hookspec

@@ -104,6 +104,20 @@ def server_tabs(service, user):
 
 
 @hookimpl
+def server_nodes(services):
+    from builtin_plugins.pterodactyl import nodes
+
+    return nodes.server_nodes(services)
+
+
+@hookimpl
+def known_nodes():
+    from builtin_plugins.pterodactyl import nodes
+
+    return nodes.known_nodes()
+
+
+@hookimpl
 def client_menu_items(user):
     from builtin_plugins.pterodactyl.tabs.views import menu_items
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from builtin_plugins.store.lifecycle import ACTIVE, FAILED, PROVISIONING, SUSPENDED, TERMINATED
 from builtin_plugins.store.models import Category, PricePlan, Product, Service
+from builtin_plugins.store.nodes import known_nodes, nodes_of
 from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
 from builtin_plugins.store.provisioning import (
     LiveStatus,
@@ -17,7 +18,13 @@ from builtin_plugins.store.provisioning import (
     Provisioner,
     ProvisionError,
 )
-from builtin_plugins.store.views_servers import owned_service, render_server_page, server_tabs
+from builtin_plugins.store.views_servers import (
+    live_status,
+    my_servers,
+    owned_service,
+    render_server_page,
+    server_tabs,
+)
 
 __all__ = [
     "ACTIVE", "FAILED", "PROVISIONING", "SUSPENDED", "TERMINATED",  # a server's states
@@ -25,4 +32,6 @@ __all__ = [
     "PricingError", "next_expiry", "period_price",  # what a plan costs and when it ends
     "LiveStatus", "PackageRefused", "Provisioner", "ProvisionError",  # the provisioner protocol
     "owned_service", "render_server_page", "server_tabs",  # a plugin's own server tab pages
+    "my_servers", "live_status",  # a customer's live servers; what the panel says of one
+    "nodes_of", "known_nodes",  # where servers run (answered by provisioner plugins)
 ]

@@ -14,6 +14,21 @@ def server_tabs(service, user):
 
 
 @hookspec
+def server_actions(service, user):
+    """Return buttons ``{"label", "url", "order"?, "icon"?}`` for the header of a server's page."""
+
+
+@hookspec
+def server_nodes(services):
+    """Return ``{service_id: node_id}`` (node ids as strings) for the servers you place."""
+
+
+@hookspec
+def known_nodes():
+    """Return the nodes servers run on, ``[{"id", "label"}]``, for pickers such as audiences."""
+
+
+@hookspec
 def server_purchased(service):
     """Event: a server was bought and provisioned."""
 

@@ -75,3 +75,19 @@ def verified_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def users_with_permission(code: str, *, include_blocked: bool = False) -> list:
+    """Every account whose role grants ``code`` (``*`` grants all), by email: the staff a
+    plugin notifies, assigns work to or shows staff-only content to."""
+    from kernel.accounts.models import Role, User
+    from kernel.extensions import db
+
+    roles = [role.name for role in db.session.scalars(db.select(Role))
+             if "*" in (role.permissions or []) or code in (role.permissions or [])]
+    if not roles:
+        return []
+    query = db.select(User).where(User.role_name.in_(roles)).order_by(User.email)
+    if not include_blocked:
+        query = query.where(User.is_blocked.is_(False))
+    return list(db.session.scalars(query))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import request
+from flask import render_template, request
 from markupsafe import Markup, escape
 from sqlalchemy import text
 
@@ -28,14 +28,27 @@ def _sorted(items: list[dict]) -> list[dict]:
 # answers something else than a list of the expected items, leaves its part empty.
 
 
+def _badge(value: Any) -> str:
+    """A menu item's ``badge`` as shown: a count above zero (99+ at most) or a short text."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int):
+        return "" if value <= 0 else ("99+" if value > 99 else str(value))
+    return str(value)[:8] if isinstance(value, str) else ""
+
+
+def _with_badges(items: list[dict]) -> list[dict]:
+    return [{**item, "badge": _badge(item.get("badge"))} for item in items]
+
+
 def client_menu_items(user) -> list[dict[str, Any]]:
-    return _sorted(collect("client_menu_items", dict, user=user))
+    return _with_badges(_sorted(collect("client_menu_items", dict, user=user)))
 
 
 def admin_menu_items(user) -> list[dict[str, Any]]:
     items = collect("admin_menu_items", dict, user=user)
-    return _sorted([i for i in items if not i.get("permission")
-                    or (user.is_authenticated and user.has_permission(i["permission"]))])
+    return _with_badges(_sorted([i for i in items if not i.get("permission") or (
+        user.is_authenticated and user.has_permission(i["permission"]))]))
 
 
 def dashboard_widgets(user) -> list[dict[str, Any]]:
@@ -58,6 +71,13 @@ def render_slot(slot: str, **context) -> Markup:
             continue
         parts.append(part if isinstance(part, Markup) else escape(part))
     return Markup("").join(reversed(parts))  # in registration order, as the page always had
+
+
+def render_fragment(template: str, **context: Any) -> Markup:
+    """A template rendered as a piece of HTML for a slot, widget or menu: it autoescapes every
+    value like any page, so the result is safe to insert as is (plugins need not mark
+    strings safe themselves)."""
+    return Markup(render_template(template, **context))
 
 
 def extra_css_urls() -> list[str]:
