@@ -224,7 +224,8 @@ def refund(payment: Payment, amount: int, *, force: bool = False, actor: str | N
 
 def record_refund(provider: str, external_id: str, refund_id: str, amount: int, *,
                   source: str) -> Payment | None:
-    """Record one provider refund once (by its id): debit the wallet, at most down to zero."""
+    """Record one provider refund once (by its id): debit the wallet, at most down to zero,
+    then fire ``payment_refunded`` (once per refund id: a replayed webhook changes nothing)."""
     payment = _locked(provider, external_id)
     if payment is None:
         db.session.rollback()
@@ -246,4 +247,6 @@ def record_refund(provider: str, external_id: str, refund_id: str, amount: int, 
     db.session.commit()
     if posted and posted.created:
         ledger.changed(posted.entry)
+    call_hook("payment_refunded", payment=payment, amount=amount, refund_id=refund_id,
+              kind="refund")
     return payment
