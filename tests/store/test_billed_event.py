@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from builtin_plugins.store import services, sweep
 from kernel import clock
 from kernel.extensions import db
 from kernel.payments import ledger
-from builtin_plugins.store import services, sweep
 from tests.store.conftest import buy, make_customer, make_product
 
 DAY = timedelta(days=1)
