@@ -15,10 +15,12 @@ Rates are integer basis points (``1900`` = 19.00 %), so no float ever touches mo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 HUNDRED_PERCENT = 10_000  # basis points
 GROSS, NET = "gross", "net"
+RATE = re.compile(r"([0-9]{1,3})(?:\.([0-9]{1,2}))?")  # ASCII digits only: "19", "5.5"
 
 
 class AmountError(ValueError):
@@ -96,11 +98,11 @@ def allocate(total: int, weights: list[int]) -> list[int]:
 def parse_rate(text: str) -> int:
     """``"19"``, ``"7.7"``, ``"5,5 %"`` -> basis points (1900, 770, 550); AmountError otherwise."""
     raw = str(text or "").strip().rstrip("%").strip().replace(",", ".")
-    whole, _, fraction = raw.partition(".")
-    if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > 2 \
-            or len(whole) > 3:
+    match = RATE.fullmatch(raw)
+    if match is None:
         raise AmountError(f"{str(text)[:20]!r} is not a percentage such as 19 or 5.5")
-    return check_rate(int(whole) * 100 + int(fraction.ljust(2, "0") or "0"))
+    whole, fraction = match.group(1), match.group(2) or ""
+    return check_rate(int(whole) * 100 + int(fraction.ljust(2, "0")))
 
 
 def format_rate(rate_bp: int) -> str:

@@ -51,19 +51,23 @@ def price(setup: Setup, draft: Draft) -> list[Priced]:
 
 def _credited_lines(original: Document, amount: int) -> list[Priced]:
     """The lines of a credit note taking back ``amount`` (positive, already capped) from
-    ``original``: shared over what each line still has left, at each line's own rate."""
-    left = {line.position: line.gross for line in original.lines}
+    ``original``: shared over what each line still has left, at each line's own rate. A share
+    that empties a line takes exactly its remaining net and tax, so once an invoice is wholly
+    credited, its credit notes cancel its net and tax to the cent, however it was split."""
+    left = {line.position: [line.net, line.tax, line.gross] for line in original.lines}
     for note in original_credit_notes(original.id):
         for line in note.lines:
-            left[line.position] = left.get(line.position, 0) + line.gross
-    lines = [line for line in original.lines if left[line.position] > 0]
-    shares = allocate(amount, [left[line.position] for line in lines])
+            rest = left.setdefault(line.position, [0, 0, 0])
+            rest[0], rest[1], rest[2] = rest[0] + line.net, rest[1] + line.tax, rest[2] + line.gross
+    lines = [line for line in original.lines if left[line.position][2] > 0]
+    shares = allocate(amount, [left[line.position][2] for line in lines])
     out = []
     for line, share in zip(lines, shares, strict=True):
         if share == 0:
             continue
-        if share == line.gross:  # a whole line mirrors the invoice's exactly
-            amounts = Split(-line.net, -line.tax, -line.gross)
+        net, tax, gross = left[line.position]
+        if share == gross:  # the rest of the line
+            amounts = Split(-net, -tax, -gross)
         else:
             amounts = split(-share, line.rate_bp, GROSS)
         decision = taxes.Decision(line.rate_bp, line.tax_rule, line.tax_country)
