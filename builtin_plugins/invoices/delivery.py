@@ -31,19 +31,20 @@ def _record(document_id: int, status: str, error: str = "") -> None:
 
 @job(queue="mail", retries=3, backoff=(60, 300, 1800))
 def deliver(document_id: int) -> str:
-    """Job: store the PDF and email it to the customer (unless emailing is off)."""
+    """Job: store the PDF and email it to the customer (unless emailing is off: then the PDF
+    waits for its first download)."""
     document = db.session.get(Document, document_id)
     if document is None:
         return "missing"
     done = db.session.get(Delivery, document_id)
     if done is not None and done.status in (SENT, SKIPPED):
         return done.status
-    data = pdf.stored(document)
     setup = config.load()
     user = db.session.get(User, document.user_id)
     if not setup.email_documents or user is None:
-        _record(document_id, SKIPPED)
+        _record(document_id, SKIPPED)  # the PDF is rendered at its first download
         return SKIPPED
+    data = pdf.stored(document)
     view = documents.view(document)
     subject = f"{view.title} {view.number}"
     entry = send_email(user.email, subject, "invoices/document", doc=view, user_name=user.name,

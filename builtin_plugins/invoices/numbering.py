@@ -38,12 +38,13 @@ def check_format(fmt: str) -> str:
     fmt = (fmt or "").strip()
     if not fmt:
         raise FormatError("a number format is needed, e.g. INV-{year}-{number:06}")
+    literal = TOKEN.sub("", fmt)
+    if "{" in literal or "}" in literal:
+        raise FormatError("placeholders are {year}, {month}, {number} and {number:06} (up to "
+                          "12 digits)")
     numbers = [m.group(1) for m in TOKEN.finditer(fmt)].count("number")
     if numbers != 1:
         raise FormatError("a number format has {number} (or {number:06}) exactly once")
-    literal = TOKEN.sub("", fmt)
-    if "{" in literal or "}" in literal:
-        raise FormatError("placeholders are {year}, {month}, {number} and {number:06}")
     if not LITERAL.fullmatch(literal):
         raise FormatError("outside placeholders, use letters, digits, space and . _ / -")
     if fmt[0] in "=+-@ ":
