@@ -75,7 +75,8 @@ def topup(setup: Setup, payment: Payment) -> Draft:
     label = f"payment #{payment.id}, {payment.provider}"
     common = dict(user_id=user.id, currency=payment.currency, source=f"payment:{payment.id}",
                   subject=f"payment:{payment.id}", buyer=buyer,
-                  meta={"payment": payment.id, "provider": payment.provider})
+                  meta={"payment": payment.id, "provider": payment.provider,
+                        "paid": payment.amount_charged})
     if setup.invoice_on == "purchase":
         note = "Prepayment credited to the wallet: VAT is invoiced with each purchase paid from it."
         return Draft(kind=RECEIPT, price_mode=GROSS, **common, lines=[LineDraft(
@@ -123,7 +124,7 @@ def service(setup: Setup, service_row, entry: LedgerEntry) -> Draft | None:
     common = dict(user_id=user.id, currency=_currency(), source=f"ledger:{entry.id}",
                   subject=subject, buyer=profiles.buyer_of(user), price_mode=GROSS,
                   meta={"service": service_row.id, "ledger_entry": entry.id,
-                        "movement": entry.kind})
+                        "movement": entry.kind, "provider": "wallet", "paid": -entry.amount})
     if entry.amount < 0:
         tax_class = taxes.product_class(getattr(service_row, "product_id", None))
         draft = Draft(kind=INVOICE, **common, lines=[LineDraft(
