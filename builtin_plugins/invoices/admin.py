@@ -34,7 +34,10 @@ class DocumentsView(ProtectedBaseView):
                          category="Invoices")
 
     def _filters(self) -> dict[str, str]:
-        return {key: request.args.get(key, "").strip()[:64]
+        """The filters as typed, without control characters (PostgreSQL refuses NUL bytes in
+        text, and nothing legitimate holds one), each at most 255 characters."""
+        return {key: "".join(ch for ch in request.args.get(key, "") if ch.isprintable())
+                .strip()[:255]
                 for key in ("kind", "country", "email", "number", "month", "start", "end")}
 
     @expose("/")

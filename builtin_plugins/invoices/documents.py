@@ -131,6 +131,7 @@ def for_user(user_id: int, page: int = 1, per_page: int = 25) -> tuple[list[Docu
 
 def filtered(*, kind: str = "", country: str = "", email: str = "", number: str = ""):
     """A query of documents narrowed by the admin's filters (unknown values are ignored)."""
+    email, number = (text.replace("\x00", "") for text in (email, number))
     query = db.select(Document)
     if kind in KINDS:
         query = query.where(Document.kind == kind)

@@ -151,18 +151,23 @@ def test_an_incomplete_seller_issues_nothing_until_it_is_complete(shop, ctx):
     assert [d.number for d in documents()] == ["INV-2026-000001"]
 
 
-@pytest.mark.parametrize(("country", "vat_valid", "rule", "rate"), [
-    ("DE", False, "domestic", 1900), ("DE", True, "domestic", 1900),
-    ("FR", False, "eu-destination", 2000), ("FR", True, "reverse-charge", 0),
-    ("US", False, "export", 0), ("US", True, "export", 0), ("", False, "seller-country", 1900),
-])
-def test_decide(shop, ctx, country, vat_valid, rule, rate):
+def test_the_rules_in_one_table(shop, ctx):
     from builtin_plugins.invoices.profiles import Buyer
 
-    buyer = Buyer(email="x@example.com", country=country,
-                  vat_id="FR40303265045" if vat_valid else "", vat_valid=vat_valid)
-    decision = taxes.decide(config.load(), buyer, "standard")
-    assert (decision.rule, decision.rate_bp) == (rule, rate)
+    setup = config.load()
+    for country, vat_valid, rule, rate in [
+        ("DE", False, "domestic", 1900), ("DE", True, "domestic", 1900),
+        ("FR", False, "eu-destination", 2000), ("FR", True, "reverse-charge", 0),
+        ("AT", True, "reverse-charge", 0), ("US", False, "export", 0), ("US", True, "export", 0),
+        ("CH", False, "export", 0), ("", False, "seller-country", 1900),
+    ]:
+        buyer = Buyer(email="x@example.com", country=country,
+                      vat_id="FR40303265045" if vat_valid else "", vat_valid=vat_valid)
+        decision = taxes.decide(setup, buyer, "standard")
+        assert (decision.rule, decision.rate_bp) == (rule, rate), country
+    # an unconfirmed VAT id is no business for the reverse charge
+    unconfirmed = Buyer(email="x@example.com", country="FR", vat_id="FR40303265045")
+    assert taxes.decide(setup, unconfirmed, "standard").rule == "eu-destination"
 
 
 def test_rates_are_validated_in_the_admin_service(shop, ctx):

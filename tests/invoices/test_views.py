@@ -52,19 +52,22 @@ def test_i_download_my_pdf(shop, two_customers):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.parametrize("path", [
+TAMPERED = [
     "/wallet/invoices/{bob}.pdf",  # another customer's
     "/wallet/invoices/999.pdf", "/wallet/invoices/0.pdf", "/wallet/invoices/-1.pdf",
     "/wallet/invoices/99999999999999999999999.pdf", "/wallet/invoices/2147483648.pdf",
     "/wallet/invoices/{bob}", "/wallet/invoices/{bob}.PDF", "/wallet/invoices/abc.pdf",
     "/wallet/invoices/{bob}.pdf%00", "/wallet/invoices/..%2f{bob}.pdf",
     "/wallet/invoices/1e1.pdf", "/wallet/invoices/%20{bob}.pdf",
-])
-def test_other_peoples_and_tampered_ids_are_not_found(shop, two_customers, path):
+]
+
+
+def test_other_peoples_and_tampered_ids_are_not_found(shop, two_customers):
     client = login(shop, "alice@example.fr")
-    response = client.get(path.format(**two_customers))
-    assert response.status_code == 404
-    assert b"%PDF" not in response.data
+    for path in TAMPERED:  # one shop for all: each case is one request
+        response = client.get(path.format(**two_customers))
+        assert response.status_code == 404, path
+        assert b"%PDF" not in response.data, path
 
 
 def test_anonymous_visitors_are_sent_to_log_in(shop, two_customers):
@@ -122,7 +125,7 @@ def test_i_save_my_billing_details(shop, me):
     assert 'data-vat="valid"' in me.get("/wallet/billing").text
 
 
-@pytest.mark.parametrize(("changes", "field", "message"), [
+BAD_DETAILS = [
     ({"legal_name": "Eve\x00Admin"}, "legal_name", "control characters"),
     ({"legal_name": "Eve\u202eevE"}, "legal_name", "control characters"),  # bidi override
     ({"city": "Brux\x07elles"}, "city", "control characters"),
@@ -142,13 +145,16 @@ def test_i_save_my_billing_details(shop, me):
     ({"vat_id": "BE" + "1" * 60}, "vat_id", "at most 40"),
     ({"vat_id": "BE０４０３０１９２６２"}, "vat_id", "not a valid VAT id"),  # full-width
     ({"country": "GB", "vat_id": "GB123456789"}, "vat_id", "not a valid tax id of United Kingdom"),
-])
-def test_bad_billing_details_are_refused_field_by_field(shop, me, changes, field, message):
+]
+
+
+def test_bad_billing_details_are_refused_field_by_field(shop, me):
     me.post("/wallet/billing", data=GOOD)
-    response = me.post("/wallet/billing", data={**GOOD, **changes})
-    assert response.status_code == 400
-    assert f'data-error="{field}"' in response.text and message in response.text
-    assert stored_profile(shop) == {**GOOD, "vat_status": ""}  # the saved one is untouched
+    for changes, field, message in BAD_DETAILS:
+        response = me.post("/wallet/billing", data={**GOOD, **changes})
+        assert response.status_code == 400, changes
+        assert f'data-error="{field}"' in response.text and message in response.text, changes
+        assert stored_profile(shop) == {**GOOD, "vat_status": ""}  # the saved one untouched
 
 
 def test_a_form_missing_every_field_is_a_400_not_a_500(shop, me):
