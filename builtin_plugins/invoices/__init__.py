@@ -74,8 +74,10 @@ def payment_refunded(payment, amount, refund_id, kind):
 
 @hookimpl
 def server_billed(service, entry):
-    from . import pending
+    from . import config, pending
 
+    if config.load().invoice_on != "purchase":
+        return  # top-ups are invoiced: a purchase from the wallet is not invoiced again
     pending.submit(f"ledger:{entry.id}", pending.SERVICE,
                    {"service_id": service.id, "entry_id": entry.id})
 

@@ -139,7 +139,8 @@ def test_a_hostile_theme_cannot_make_the_pdf_fetch_urls_or_read_files(shop, tmp_
 
 
 def test_what_a_customer_typed_is_printed_as_text_not_markup(shop, ctx, tmp_path, listener):
-    name = f"<b>Bold</b><img src='{listener.url}/x.png'><link rel=stylesheet href='{listener.url}/y'>"
+    name = (f"<b>Bold</b><img src='{listener.url}/x.png'>"
+            f"<link rel=stylesheet href='{listener.url}/y'>")
     user = customer("mallory@example.fr", country="FR", name=name[:200])
     topup(user, 1200)
     text = squeeze(pdf_text(pdf.stored(documents(user.id)[0]), tmp_path))
