@@ -112,9 +112,13 @@ def issue(setup: Setup, draft: Draft, pending_source: str | None = None) -> Docu
     try:
         document, created = _insert(setup, draft, fmt, priced, pending_source)
     except IntegrityError:
-        db.session.rollback()  # the same source was issued concurrently: that one stands
-        _forget(pending_source)
-        return documents.by_source(draft.source)
+        db.session.rollback()
+        existing = documents.by_source(draft.source)
+        if existing is None:  # not a concurrent twin: the number itself is taken
+            raise IssueError("the next number is already used by another document (two number "
+                             "formats make the same numbers): change the number format") from None
+        _forget(pending_source)  # the same source was issued concurrently: that one stands
+        return existing
     if created:
         call_hook("invoice_issued", document=documents.view(document))
     return document

@@ -95,6 +95,25 @@ def test_issuing_the_same_event_twice_issues_one_document(shop, ctx):
     assert db.session.get(Counter, "INV-2026-#").last == 1
 
 
+def test_two_formats_that_make_the_same_number_never_reuse_it(shop, ctx):
+    from builtin_plugins.invoices.models import Pending
+
+    configure(invoice_format="INV{number}")
+    user = customer("camille@example.fr", country="FR")
+    for _ in range(12):
+        topup(user, 100)
+    configure(invoice_format="INV1{number}")  # its first number would be INV11 again
+    blocked = topup(user, 100)
+    assert len(documents()) == 12
+    row = db.session.get(Pending, f"payment:{blocked.id}")
+    assert "already used by another document" in row.last_error
+    counter = db.session.get(Counter, "INV1#")
+    assert counter is None or counter.last == 0  # the refused number was given back
+    configure(invoice_format="INV-B-{number}")
+    pending.retry()
+    assert documents()[-1].number == "INV-B-1"
+
+
 # --- concurrency ----------------------------------------------------------------------------
 
 
