@@ -150,7 +150,7 @@ _API: dict[str, tuple[str, str, str]] = {
     "record_audit_many": ("kernel.audit", "record_many",
                           "Append one audit entry per (target, details) in one INSERT."),
     "send_email": ("kernel.mail", "send_email",
-                   "Render a theme email template and send it (never raises; logged)."),
+                   "Render a theme email template, attach files, send it (never raises; logged)."),
     "now": ("kernel.clock", "now", "The current UTC time (naive) that business rules see."),
     # --- admin and web
     "PermissionMixin": ("kernel.admin.base", "PermissionMixin",

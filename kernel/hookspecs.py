@@ -202,6 +202,11 @@ def payment_settled(payment):
 
 
 @hookspec
+def payment_refunded(payment, amount, refund_id, kind):
+    """Event: ``amount`` minor units of a settled ``payment`` went back to the customer once per ``refund_id`` (``kind``: "refund" or "chargeback"), committed."""
+
+
+@hookspec
 def wallet_changed(user, entry):
     """Event: ``user``'s balance moved by the ledger ``entry`` (already committed)."""
 

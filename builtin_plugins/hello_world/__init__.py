@@ -179,6 +179,13 @@ def payment_settled(payment):
 
 
 @hookimpl
+def payment_refunded(payment, amount, kind):
+    from builtin_plugins.hello_world import services
+
+    services.note_refund(payment, amount, kind)
+
+
+@hookimpl
 def wallet_changed(user, entry):
     from builtin_plugins.hello_world import services
 

@@ -86,6 +86,10 @@ def note_payment(payment) -> None:
     record_audit("hello_world.thanks_for_paying", str(payment.id))
 
 
+def note_refund(payment, amount: int, kind: str) -> None:
+    record_audit("hello_world.saw_refund", str(payment.id), {"amount": amount, "kind": kind})
+
+
 def note_wallet(user, entry) -> None:
     record_audit("hello_world.saw_wallet_change", user.email, {"amount": entry.amount,
                                                                "kind": entry.kind})

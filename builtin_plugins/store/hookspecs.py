@@ -39,6 +39,11 @@ def server_renewed(service):
 
 
 @hookspec
+def server_billed(service, entry):
+    """Event: the wallet paid for ``service`` (``entry.amount`` < 0: purchase, renewal, upgrade) or was paid back for it (> 0: refund, reversal, downgrade); ``entry`` is the committed ledger movement."""
+
+
+@hookspec
 def server_suspended(service, reason):
     """Event: a server was suspended (``reason``: expired or staff)."""
 

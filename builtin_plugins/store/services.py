@@ -48,6 +48,14 @@ def _lock_wallet(user_id: int) -> None:
     lock_wallet(user_id)
 
 
+def _billed(service: Service, posted, *, notify: bool = True) -> None:
+    """After the commit: ``wallet_changed`` (unless the ledger fired it already), then the
+    store's ``server_billed`` event, which invoicing plugins turn into documents."""
+    if notify:
+        notify_wallet_changed(posted.entry)
+    call_hook("server_billed", service=service, entry=posted.entry)
+
+
 def new_purchase_token(user) -> str:
     token = secrets.token_urlsafe(24)
     db.session.add(PurchaseToken(token=token, user_id=user.id))
@@ -148,7 +156,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
         raise StoreError(str(exc)) from None
     db.session.commit()
     if posted:
-        notify_wallet_changed(posted.entry)
+        _billed(service, posted)
     record_audit("store.purchase", f"service:{service.id}", {"product": product.name, "price": price,
                                                              "free": free}, actor=actor)
     enqueue(provision, service.id)
@@ -189,7 +197,7 @@ def _provisioning_failed(service: Service, exc: Exception) -> Service:
     service.options = {**(service.options or {}), "attempts": attempt}
     db.session.commit()
     if posted:
-        notify_wallet_changed(posted.entry)
+        _billed(service, posted)
     current_app.logger.warning("provisioning service %s failed: %s", service.id, service.last_error)
     record_audit("store.provisioning_failed", f"service:{service.id}", {"error": service.last_error,
                                                                         "refunded": refunded})
@@ -215,7 +223,7 @@ def retry_provisioning(service: Service, *, charge: bool = True, actor: str | No
     service.expires_at = next_expiry(None, utcnow(), service.plan)
     db.session.commit()
     if posted:
-        notify_wallet_changed(posted.entry)
+        _billed(service, posted)
     record_audit("store.retry", f"service:{service.id}", {"charge": charge}, actor=actor)
     return enqueue(provision, service.id)
 
@@ -263,7 +271,7 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
     db.session.commit()
     db.session.refresh(service)
     if posted and posted.created:
-        notify_wallet_changed(posted.entry)
+        _billed(service, posted)
     call_hook("server_renewed", service=service)
     notify.customer(service, "server_renewed")
     if service.state == SUSPENDED and service.suspension == "auto":
@@ -444,20 +452,26 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
             raise StoreError("your balance is too low for this upgrade; top up your wallet first") from None
         db.session.commit()
         if posted.created:
-            notify_wallet_changed(posted.entry)
+            _billed(service, posted)
     try:
         provisioner_for(service.product).change_package(service, product)
     except ProvisionError as exc:
         if posted is not None and posted.created:  # the server did not change: give the money back
-            ledger_credit(service.user_id, difference, "reversal", f"{reference}:undo",
-                          {"service": service.id})
+            back = ledger_credit(service.user_id, difference, "reversal", f"{reference}:undo",
+                                 {"service": service.id})
+            if back.created:
+                _billed(service, back, notify=False)
         why = str(exc) if isinstance(exc, PackageRefused) else f"the panel refused: {exc}"
         raise StoreError(f"cannot change to {product.name}: {why}") from None
+    credited = None
     if difference < 0:  # a downgrade is credited once the panel has changed
-        ledger_credit(service.user_id, -difference, "downgrade", reference, {"service": service.id})
+        credited = ledger_credit(service.user_id, -difference, "downgrade", reference,
+                                 {"service": service.id})
     service.product_id, service.plan_id, service.price = product.id, plan.id, new_price
     db.session.commit()
     db.session.refresh(service)
+    if credited is not None and credited.created:
+        _billed(service, credited, notify=False)
     record_audit("store.package_changed", f"service:{service.id}", {"to": product.name,
                                                                     "difference": difference}, actor=actor)
     return service

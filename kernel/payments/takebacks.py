@@ -14,6 +14,7 @@ from flask import current_app
 
 from kernel import audit
 from kernel.extensions import db
+from kernel.hooks import call_hook
 from kernel.models import utcnow
 from kernel.payments import debts, ledger
 from kernel.payments.models import Debt, Payment
@@ -65,7 +66,8 @@ def refund(payment: Payment, amount: int, *, force: bool = False,
 
 def record_refund(provider: str, external_id: str, refund_id: str, amount: int, *,
                   source: str) -> Payment | None:
-    """Record one provider refund once (by its id) and take its wallet share back."""
+    """Record one provider refund once (by its id) and take its wallet share back; fire
+    ``payment_refunded`` once per refund id (a replayed webhook changes nothing)."""
     return _take_back(provider, external_id, refund_id, amount, book=REFUNDS, source=source,
                       why="refunded")
 
@@ -108,6 +110,9 @@ def _take_back(provider: str, external_id: str, take_id: str, amount: int, *, bo
     if book == REVERSALS:
         audit.record("payment.reversed", str(payment.id), {"id": take_id, "amount": taken,
                                                            "source": source}, actor="system")
+    if taken > 0:  # committed: a listener (the invoices plugin's credit note) sees it settled
+        call_hook("payment_refunded", payment=payment, amount=taken, refund_id=take_id,
+                  kind=_LEDGER_KIND[book])
     return payment
 
 

@@ -33,6 +33,7 @@ HOOK_CAPABILITY: dict[str, str] = {
     "veto_registration": "vetoes",
     "veto_login": "vetoes",
     "payment_settled": "events",
+    "payment_refunded": "events",
     "wallet_changed": "events",
     "user_updated": "events",
     "user_password_changed": "passwords",

@@ -29,9 +29,10 @@ def credentials(output: str) -> dict[str, str]:
 def test_demo_enables_the_builtins_seeds_and_prints_where_to_log_in(demo, cli):
     app, result = demo
     assert result.exit_code == 0, result.output
-    assert ("plugins enabled: announcements, hello_world, paypal_payments, pterodactyl, store, "
-            "stripe_payments, support") in result.output
+    assert ("plugins enabled: announcements, hello_world, invoices, paypal_payments, pterodactyl, "
+            "store, stripe_payments, support") in result.output
     assert "support: customers open tickets on /support/" in result.output
+    assert "invoices: demo seller in Germany, 27 EU VAT rates" in result.output
     accounts = credentials(result.output)
     assert set(accounts) == {"admin@example.com", "customer@example.com"}
     assert "->  http://127.0.0.1:5000/admin/" in result.output

@@ -40,6 +40,22 @@ def test_smtp_delivery_with_text_and_html(smtp_app, smtp_server):
     assert log_entries(smtp_app) == [("pat@example.com", "verify_email", "sent", "")]
 
 
+def test_attachments_travel_with_text_and_html(smtp_app, smtp_server):
+    pdf = b"%PDF-1.7 not really\x00\xff"
+    with smtp_app.test_request_context():
+        entry = send_email("pat@example.com", "Your invoice", "verify_email", user=_User(),
+                           link="https://panel.test/verify-email/abc", hours=72,
+                           attachments=[("INV-2026-000001.pdf", "application/pdf", pdf)])
+        assert entry.status == "sent"
+    message = smtp_server.last_to("pat@example.com")
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "INV-2026-000001.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == pdf
+    assert "https://panel.test/verify-email/abc" in smtp_server.text(message)
+    assert message.get_body(preferencelist=("html",)) is not None
+
+
 def test_from_address_comes_from_site_settings(smtp_app, smtp_server):
     from kernel import site_settings
 
