@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import pteroca_themes
+from kernel.accounts.models import Anonymous
 from kernel.config import load_config
 from kernel.extensions import db
 
@@ -27,6 +28,7 @@ DEFAULT_THEME = Path(pteroca_themes.__file__).resolve().parent / "default"
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
+login_manager.anonymous_user = Anonymous
 babel = Babel()
 
 
@@ -260,19 +262,14 @@ def _init_templates(app: Flask, host) -> None:
     # The active theme, then the default theme, go first (kernel/themes.py).
     themes.install_loader(app, host.loaded, loaders)
 
+    from kernel.payments.money import format_amount
     from kernel.web import shell
 
-    @app.context_processor
-    def _shell_context():
-        from flask_login import current_user
-
-        return {
-            "client_menu": lambda: shell.client_menu_items(current_user),
-            "admin_menu": lambda: shell.admin_menu_items(current_user),
-            "slot": shell.render_slot,
-            "extra_css": shell.extra_css_urls,
-            "extra_js": shell.extra_js_urls,
-        }
+    # Template helpers are globals: the theme sandbox lets templates call the app's
+    # globals and nothing else it was not told about (kernel/theme_sandbox.py).
+    app.jinja_env.globals.update(client_menu=shell.client_menu, admin_menu=shell.admin_menu,
+                                 slot=shell.render_slot, extra_css=shell.extra_css_urls,
+                                 extra_js=shell.extra_js_urls, money=format_amount)
 
 
 def _plugin_prefix(host, name: str) -> str:
@@ -285,7 +282,6 @@ def _plugin_prefix(host, name: str) -> str:
 
 def _register_routes(app: Flask, host) -> None:
     from kernel.plugins.loader import _fault
-    from kernel.payments.money import format_amount
     from kernel.payments.views import bp as wallet_bp
     from kernel.payments.views import webhooks as webhooks_bp
     from kernel.web.views import bp as web_bp
@@ -294,7 +290,6 @@ def _register_routes(app: Flask, host) -> None:
     app.register_blueprint(wallet_bp)
     csrf.exempt(webhooks_bp)  # providers cannot send our token; every webhook verifies a signature
     app.register_blueprint(webhooks_bp)
-    app.jinja_env.globals["money"] = format_amount
     for impl in host.pm.hook.register_blueprints.get_hookimpls():
         name = impl.plugin_name
         if name == "kernel":

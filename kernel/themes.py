@@ -1,10 +1,16 @@
 """Themes: discovery, the sandboxed template loader, cache-busted static files, ``theme create``.
 
-A theme is data. Its templates render in a sandboxed Jinja environment (no
-attribute starting with ``_``, no unsafe callables), and only its ``panel/``,
-``landing/`` and ``email/`` folders are read: it cannot replace admin
-templates. Loader order: active theme -> default theme -> plugin templates ->
-kernel templates -> Flask-Admin.
+A theme is data. Its templates render in a sandboxed Jinja environment whose rules
+are an allow-list (``kernel/theme_sandbox.py``): plain values, declared fields of
+models, registered helpers; Flask's ``request``, ``session``, ``g``, ``config`` and
+``current_user`` are replaced by plain views (``kernel/theme_context.py``). Only a
+theme's ``panel/``, ``landing/`` and ``email/`` folders are read. Loader order:
+active theme -> default theme -> plugin templates -> kernel templates.
+
+Admin templates (``admin/...``: Flask-Admin, the kernel's and plugins' admin pages)
+are trusted code and render in a second environment, the *admin environment*: the
+same globals and filters with Jinja's stock sandbox, loading plugin, kernel and
+Flask-Admin templates and never a theme. A theme template cannot load them.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 import re
 import shutil
 import tomllib
-from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +38,10 @@ from flask import (
     url_for,
 )
 from flask.templating import Environment as FlaskEnvironment
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.loaders import split_template_path
+
+from kernel import theme_context, theme_sandbox
+from kernel.theme_sandbox import ThemeSandbox
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +50,7 @@ CONTEXTS = ("panel", "landing", "email")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,47}$")
 STATIC_MAX_AGE = 365 * 24 * 3600  # a versioned URL never changes content
 UNVERSIONED_MAX_AGE = 3600
-# Configuration a template never needs to see (a theme could print it on a page).
-HIDDEN_CONFIG = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$|DATABASE|_URI$|_URL$")
+ADMIN_FOLDER = "admin"
 
 
 class ThemeError(ValueError):
@@ -120,7 +128,7 @@ class ThemeLoader(jinja2.BaseLoader):
 
     def __init__(self, themes: list[Theme], plugin_names: frozenset[str] = frozenset()):
         self.themes = themes
-        self.plugin_names = plugin_names
+        self.plugin_names = plugin_names - {ADMIN_FOLDER}
 
     def _candidates(self, template: str) -> list[tuple[Theme, str]]:
         pieces = template.split("/")
@@ -171,47 +179,84 @@ class ThemeLoader(jinja2.BaseLoader):
         return super().load(environment, name, globals)
 
 
+# Set while a theme template renders: its own includes never reach the admin environment.
+_rendering_theme: ContextVar[bool] = ContextVar("pteroca_rendering_theme", default=False)
+
+
+def is_admin_template(name: str) -> bool:
+    """``admin/...`` in any spelling a loader accepts (``./admin/x``, ``admin//x``)."""
+    try:
+        pieces = split_template_path(name)
+    except jinja2.TemplateNotFound:
+        return False
+    return bool(pieces) and pieces[0] == ADMIN_FOLDER
+
+
+class WithoutAdmin(jinja2.BaseLoader):
+    """A loader that never serves admin templates (the theme environment's view of the
+    plugin, kernel and Flask-Admin loaders)."""
+
+    def __init__(self, loader: jinja2.BaseLoader):
+        self.loader = loader
+
+    def get_source(self, environment, template):
+        if is_admin_template(template):
+            raise jinja2.TemplateNotFound(template)
+        return self.loader.get_source(environment, template)
+
+
 class ThemeTemplate(jinja2.Template):
-    """Falls back to the default theme when rendering a custom theme's page is refused."""
+    """A template of the theme environment: sees plain globals, and falls back to the
+    default theme when rendering a custom theme's page is refused."""
+
+    def new_context(self, vars=None, shared=False, locals=None):
+        if self.environment.strict:
+            vars = {**(vars or {}), **theme_context.public_values()}
+        return super().new_context(vars, shared, locals)
 
     def render(self, *args, **kwargs):
+        token = _rendering_theme.set(True) if self.environment.strict else None
         try:
             return super().render(*args, **kwargs)
-        except (jinja2.exceptions.SecurityError, jinja2.TemplateError) as exc:
+        except Exception as exc:  # a custom theme's page that breaks, however it breaks
             fallback = getattr(self.environment, "fallback", None)
             if fallback is None:
                 raise
             log.error("theme template %s failed (%s: %s); rendering the default theme's",
                       self.name, type(exc).__name__, exc)
             return fallback.get_template(self.name).render(*args, **kwargs)
+        finally:
+            if token is not None:
+                _rendering_theme.reset(token)
 
 
-class ThemeEnvironment(SandboxedEnvironment, FlaskEnvironment):
-    """Flask's Jinja environment, sandboxed: templates cannot reach Python internals."""
+class ThemeEnvironment(ThemeSandbox, FlaskEnvironment):
+    """Flask's Jinja environment with the theme sandbox (``kernel/theme_sandbox.py``).
+
+    ``render_template("admin/...")`` (a top-level render, no parent template) is handed
+    to :attr:`admin`, the admin environment; a theme template's own ``extends``,
+    ``include`` or ``import`` of an admin name finds nothing.
+    """
 
     template_class = ThemeTemplate
     fallback: ThemeEnvironment | None = None
+    admin: ThemeEnvironment | None = None
 
+    def _to_admin(self, parent) -> bool:
+        """A request from Python code (``render_template``, a Flask-Admin widget), not from
+        inside a theme template (``include``, ``extends``, ``import``)."""
+        return parent is None and self.admin is not None and not _rendering_theme.get()
 
-class PublicConfig(Mapping):
-    """``config`` as templates see it: secrets and connection URLs left out."""
+    def get_template(self, name, parent=None, globals=None):
+        if self._to_admin(parent) and isinstance(name, str) and is_admin_template(name):
+            return self.admin.get_template(name, globals=globals)
+        return super().get_template(name, parent, globals)
 
-    def __init__(self, config: Mapping):
-        self._config = config
-
-    def _visible(self, key) -> bool:
-        return isinstance(key, str) and not HIDDEN_CONFIG.search(key)
-
-    def __getitem__(self, key):
-        if not self._visible(key):
-            raise KeyError(key)
-        return self._config[key]
-
-    def __iter__(self):
-        return (k for k in self._config if self._visible(k))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+    def select_template(self, names, parent=None, globals=None):
+        if (self._to_admin(parent) and not isinstance(names, str) and names
+                and all(isinstance(n, str) and is_admin_template(n) for n in names)):
+            return self.admin.select_template(names, globals=globals)
+        return super().select_template(names, parent, globals)
 
 
 @dataclass
@@ -271,19 +316,26 @@ def install_loader(app: Flask, plugin_names, after: list[jinja2.BaseLoader]) -> 
     state = ThemeState(active=active, default=found["default"])
     app.extensions["pteroca_theme"] = state
     plugins = frozenset(plugin_names)
-    app.jinja_env.loader = jinja2.ChoiceLoader([ThemeLoader(state.chain, plugins), *after])
+    env = app.jinja_env
+    admin = env.overlay(loader=jinja2.ChoiceLoader(after))
+    admin.strict, admin.fallback, admin.admin = False, None, None
+    admin.policies = dict(env.policies)  # Flask's JSON encoder stays for admin templates
+    env.policies["json.dumps_function"] = theme_sandbox.json_dumps
+    env.admin = admin
+    env.loader = jinja2.ChoiceLoader([ThemeLoader(state.chain, plugins),
+                                      WithoutAdmin(jinja2.ChoiceLoader(after))])
     if active.name != "default":
-        fallback = app.jinja_env.overlay(
-            loader=jinja2.ChoiceLoader([ThemeLoader([state.default], plugins), *after]))
+        fallback = env.overlay(loader=jinja2.ChoiceLoader(
+            [ThemeLoader([state.default], plugins), WithoutAdmin(jinja2.ChoiceLoader(after))]))
         fallback.fallback = None
-        app.jinja_env.fallback = fallback
+        env.fallback = fallback
 
 
 def init_app(app: Flask) -> None:
     """Sandbox the Jinja environment and add theme helpers (call before jinja_env is used)."""
     app.jinja_environment = ThemeEnvironment
     env = app.jinja_env
-    env.globals["config"] = PublicConfig(app.config)
+    env.globals["config"] = theme_context.public_config(app.config)
     env.globals["theme_url"] = theme_url
     env.globals["site_name"] = site_name
 

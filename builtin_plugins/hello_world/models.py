@@ -13,6 +13,7 @@ from kernel.models import utcnow
 
 class Greeting(db.Model):
     __tablename__ = "hello_world_greeting"
+    __template_fields__ = ("id", "text", "by", "created_at")  # what templates may read
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(String(200))
     by: Mapped[str] = mapped_column(String(255), default="")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_login import UserMixin
+from flask_login import AnonymousUserMixin, UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,6 +24,11 @@ class Role(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"
+    # What theme templates may read (kernel/theme_sandbox.py); never hashes, secrets, tokens.
+    __template_fields__ = ("id", "email", "name", "language", "created_at", "last_login_at",
+                           "email_verified_at", "pending_email", "role_name", "is_authenticated",
+                           "is_anonymous", "is_active", "is_verified", "has_2fa",
+                           "has_permission")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(255), default="")
@@ -64,6 +69,15 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         # The session remembers the token version: a password change elsewhere ends it.
         return f"{self.id}:{self.token_version or 0}"
+
+
+class Anonymous(AnonymousUserMixin):
+    """The visitor who is not logged in (``current_user`` before login)."""
+
+    __template_fields__ = ("is_authenticated", "is_anonymous", "is_active", "has_permission")
+
+    def has_permission(self, code: str) -> bool:
+        return False
 
 
 class RecoveryCode(db.Model):

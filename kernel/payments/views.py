@@ -11,7 +11,7 @@ from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, format_amount, parse_amount
-from kernel.payments.providers import WebhookError, checkout_providers
+from kernel.payments.providers import WebhookError, provider_choices
 from kernel.payments.settlement import (PaymentError, handle_webhook, refresh, start_topup,
                                        topup_terms)
 
@@ -32,7 +32,7 @@ def _wallet_page(status: int = 200, amount: str = ""):
                                        .order_by(Payment.id.desc()).limit(50)))
     return render_template("panel/wallet.html", currency=currency, amount=amount,
                            balance=ledger.balance(current_user.id),
-                           providers=checkout_providers(currency), payments=payments,
+                           providers=provider_choices(currency), payments=payments,
                            entries=ledger.entries(current_user.id, 20)), status
 
 
