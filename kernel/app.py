@@ -34,9 +34,9 @@ babel = Babel()
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from kernel.accounts.guard import load_user
+    from kernel.accounts.sessions import load
 
-    return load_user(user_id)
+    return load(user_id)
 
 
 class PterocaFlask(Flask):
@@ -132,6 +132,7 @@ class _RequestState:
 
 def _import_models() -> None:
     """Register every kernel table with the metadata (the migrations mirror them)."""
+    import kernel.accounts.limit_storage  # noqa: F401
     import kernel.accounts.models  # noqa: F401
     import kernel.cron  # noqa: F401
     import kernel.mail  # noqa: F401
@@ -169,6 +170,9 @@ def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flas
     from kernel.web.headers import init_headers
 
     init_headers(app)
+    from kernel.web.request_gate import init_request_gate
+
+    init_request_gate(app)  # before any route: it bounds <int:...> converters
 
     with app.app_context():
         host = _load_plugins(app)

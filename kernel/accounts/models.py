@@ -66,9 +66,14 @@ class User(UserMixin, db.Model):
     def has_2fa(self) -> bool:
         return self.totp_enabled_at is not None
 
+    # The token of the login session this object was loaded for (kernel/accounts/sessions.py).
+    session_token = None  # not a column: set per request
+
     def get_id(self) -> str:
-        # The session remembers the token version: a password change elsewhere ends it.
-        return f"{self.id}:{self.token_version or 0}"
+        # The session remembers the token version (a password change elsewhere ends it) and
+        # its login session (logging out ends it, wherever the cookie was copied to).
+        ident = f"{self.id}:{self.token_version or 0}"
+        return f"{ident}:{self.session_token}" if self.session_token else ident
 
 
 class Anonymous(AnonymousUserMixin):
@@ -78,6 +83,17 @@ class Anonymous(AnonymousUserMixin):
 
     def has_permission(self, code: str) -> bool:
         return False
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. Its cookie holds a random token; the row holds the token's
+    SHA-256. Logging out ends the row, so a copy of the cookie stops working at once."""
+
+    __tablename__ = "login_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class RecoveryCode(db.Model):

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from kernel import site_settings
 from kernel.extensions import db
+from kernel.inputs import InputError, check_nesting, looks_like_json
 from kernel.payments import ledger
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, format_amount, parse_amount
@@ -96,8 +97,14 @@ def cancelled(payment_id: int):
 
 @webhooks.post("/payments/<provider>/webhook")
 def webhook(provider: str):
+    body = request.get_data()  # the request gate already capped its size
     try:
-        applied = handle_webhook(provider, request.get_data(), dict(request.headers))
+        if looks_like_json(body, request.content_type or ""):
+            check_nesting(body)  # the provider checks the rest: signature, then content
+    except InputError as exc:
+        return jsonify(error=str(exc)), 400
+    try:
+        applied = handle_webhook(provider, body, dict(request.headers))
     except WebhookError as exc:
         return jsonify(error=str(exc)), 400
     except PaymentError:
