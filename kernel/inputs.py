@@ -8,7 +8,8 @@ an email address, a code) holds none of them. JSON is parsed with a depth limit:
 deeply nested document is a way to exhaust the parser's recursion, never real data.
 
 The request gate (``kernel/web/request_gate.py``) applies these to every request; the
-services apply :func:`single_line` to the fields they store.
+services apply :func:`single_line` to the fields they store. Messages are translated, so
+these run in an app context (a request, a command).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+from flask_babel import gettext as _
 
 # C0 controls except tab, LF, CR; DEL; C1 controls.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -32,6 +35,10 @@ class InputError(ValueError):
         self.field = field
 
 
+def _too_deep(max_depth: int) -> str:
+    return _("The JSON document is nested deeper than %(n)d levels.", n=max_depth)
+
+
 def _describe(char: str) -> str:
     return f"U+{ord(char):04X}"
 
@@ -40,9 +47,9 @@ def check_text(value: str, field: str = "") -> str:
     """``value`` unchanged, or :class:`InputError` when it holds a control character."""
     found = CONTROL.search(value)
     if found:
-        where = f"“{field}” " if field else ""
-        raise InputError(f"The field {where}contains a control character "
-                         f"({_describe(found.group())}); remove it and try again.", field)
+        raise InputError(_("The field “%(field)s” contains a control character (%(char)s); "
+                           "remove it and try again.", field=field or _("value"),
+                           char=_describe(found.group())), field)
     return value
 
 
@@ -51,9 +58,8 @@ def single_line(value: str, field: str = "") -> str:
     check_text(value, field)
     found = LINE_BREAK.search(value)
     if found:
-        where = f"“{field}” " if field else ""
-        raise InputError(f"The field {where}must be a single line (it contains "
-                         f"{_describe(found.group())}).", field)
+        raise InputError(_("The field “%(field)s” must be a single line (it contains %(char)s).",
+                           field=field or _("value"), char=_describe(found.group())), field)
     return value
 
 
@@ -62,7 +68,7 @@ def check_json(value: Any, field: str = "", *, text: bool = True, depth: int = 0
     """Nesting of a parsed JSON value at most ``max_depth``; with ``text``, every string in
     it (keys included) passes :func:`check_text`."""
     if depth > max_depth:
-        raise InputError(f"The JSON document is nested deeper than {max_depth} levels.", field)
+        raise InputError(_too_deep(max_depth), field)
     if isinstance(value, str):
         if text:
             check_text(value, field)
@@ -83,10 +89,10 @@ def parse_json(data: bytes | str, *, text: bool = True, max_depth: int = MAX_JSO
     try:
         value = json.loads(data)
     except RecursionError:
-        raise InputError(f"The JSON document is nested deeper than {max_depth} levels.") \
-            from None
+        raise InputError(_too_deep(max_depth)) from None
     except (ValueError, TypeError) as exc:  # includes UnicodeDecodeError
-        raise InputError(f"The request body is not valid JSON ({exc}).") from None
+        raise InputError(_("The request body is not valid JSON (%(error)s).", error=str(exc))) \
+            from None
     check_json(value, text=text, max_depth=max_depth)
     return value
 
@@ -97,8 +103,7 @@ def check_nesting(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> None
     try:
         value = json.loads(data)
     except RecursionError:
-        raise InputError(f"The JSON document is nested deeper than {max_depth} levels.") \
-            from None
+        raise InputError(_too_deep(max_depth)) from None
     except (ValueError, TypeError):
         return
     check_json(value, text=False, max_depth=max_depth)

@@ -26,7 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from kernel.extensions import db
 from tests.themes.reach import TooMuchReachable, forbidden_types, reachable, snapshot, text_of
-from tests.themes.world import World, build_world, login
+from tests.themes.world import PUBLIC, World, build_world, login
 
 # The attack test's expressions, for any variable X a template receives.
 ISSUE_EXPRESSIONS = [
@@ -151,10 +151,6 @@ def _survey_render(survey: Survey, template, context) -> None:
         survey.database_changes.append(f"{where}: tables {changed} changed")
 
 
-PUBLIC = ("web.landing", "web.login", "web.register", "web.forgot_password", "store.store_index",
-          "store.category", "store.product")
-
-
 @pytest.fixture(scope="module")
 def survey(world):
     from builtin_plugins.store.models import Service
@@ -196,6 +192,10 @@ def test_the_survey_covers_every_client_page(world):
 def test_every_page_renders(survey):
     bad = {url: status for url, status in survey.status.items() if status >= 500}
     assert bad == {}
+    pages = {f"bob {url}" for endpoint, urls in survey.world.pages().items() for url in urls
+             if endpoint not in PUBLIC} | {f"visitor {url}" for endpoint in PUBLIC
+                                           for url in survey.world.pages()[endpoint]}
+    assert {page: survey.status[page] for page in pages if survey.status[page] != 200} == {}
     assert survey.status["bob /no-such-page"] == 404 and survey.status["bob /admin/"] == 403
     rendered = {name for _endpoint, name in survey.rendered}
     for name in ("panel/dashboard.html", "landing/index.html", "panel/wallet.html",

@@ -37,6 +37,9 @@ SECRETS = {"stripe_payments": {"secret_key": "sk_test_WORLDSTRIPESECRET012345678
                                "client_secret": "WORLDPAYPALSECRET0123456789",
                                "base_url": "http://127.0.0.1:9"}}
 VOUCHER = "ALICE-ONLY-VOUCHER-7731"
+# Pages a visitor sees too (the customer is sent on from some of them).
+PUBLIC = ("web.landing", "web.login", "web.register", "web.forgot_password", "store.store_index",
+          "store.category", "store.product")
 # Client-area pages that are not pages: JSON, redirects, downloads, the emailed-link targets.
 NOT_PAGES = {
     "web.theme_static", "web.plugin_static", "static", "web.favicon", "web.health",
@@ -73,7 +76,7 @@ class World:
             "store.checkout": ["/store/product/paper-small/checkout"],
             "store.redeem": ["/store/redeem"],
             "servers.index": ["/servers"],
-            "servers.show": [f"/servers/{i['server']}", f"/servers/{i['shared']}"],
+            "servers.show": [f"/servers/{i['server']}"],
             "servers.settings": [f"/servers/{i['server']}/settings"],
             "servers.renew": [f"/servers/{i['server']}/renew"],
             "servers.change_plan": [f"/servers/{i['server']}/change-plan"],
