@@ -44,44 +44,41 @@ def service_name(app, service_id: int) -> str:
     return name
 
 
-@pytest.mark.parametrize("body", [[1, 2], ["mc-small"], "mc-small", 42, None, True])
-def test_quote_with_a_json_body_that_is_not_an_object(shop, body):
+NOT_OBJECTS = [[1, 2], ["mc-small"], "mc-small", 42, None, True]
+HOSTILE_JSON = [b"[" * 100_000 + b"]" * 100_000,
+                b'{"product": ' + b"[" * 40 + b"]" * 40 + b"}",
+                b'{"product": "mc-\\u0000small", "plan": 1}', b"{not json"]
+
+
+def test_quote_refuses_json_that_is_not_a_plain_object(shop):
     import json
 
-    response = shop.test_client().post("/store/quote", data=json.dumps(body),
-                                       content_type="application/json")
-    assert response.status_code == 400
-    assert response.get_json()["ok"] is False
+    client = shop.test_client()
+    problems = []
+    for body in [json.dumps(b).encode() for b in NOT_OBJECTS] + HOSTILE_JSON:
+        response = client.post("/store/quote", data=body, content_type="application/json")
+        if response.status_code != 400 or response.get_json()["ok"] is not False:
+            problems.append((body[:40], response.status_code))
+    assert problems == []
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 100_000 + b"]" * 100_000,
-    b'{"product": ' + b"[" * 40 + b"]" * 40 + b"}",
-    b'{"product": "mc-\\u0000small", "plan": 1}', b"{not json"])
-def test_quote_with_hostile_json(shop, body):
-    response = shop.test_client().post("/store/quote", data=body,
-                                       content_type="application/json")
-    assert response.status_code == 400 and response.get_json()["ok"] is False
-
-
-@pytest.mark.parametrize("name", ["bad\x00name", "esc\x1b[31m", "del\x7f", "c1\x85"])
-def test_rename_refuses_control_characters(shop, server, name):
+def test_rename_refuses_control_characters(shop, server):
     client = login(shop)
-    response = client.post(f"/servers/{server}/rename", data={"name": name})
-    assert response.status_code == 400 and "control character" in response.text
+    for name in ["bad\x00name", "esc\x1b[31m", "del\x7f", "c1\x85"]:
+        response = client.post(f"/servers/{server}/rename", data={"name": name})
+        assert response.status_code == 400 and "control character" in response.text, name
     assert service_name(shop, server) == "My server"
 
 
-@pytest.mark.parametrize("url,data", [
-    ("/store/redeem", {"code": "HALF\x00"}),
-    ("/store/product/mc-small/checkout", {"name": "nul\x00server", "plan": "1"}),
-    ("/store/product/mc-small/checkout", {"name": "ok", "voucher": "\x00"}),
-])
-def test_voucher_and_checkout_forms_refuse_control_characters(shop, url, data):
+def test_voucher_and_checkout_forms_refuse_control_characters(shop):
     client = login(shop)
     before = count(shop)
-    response = client.post(url, data=data)
-    assert response.status_code == 400 and "control character (U+0000)" in response.text
+    for url, data in [("/store/redeem", {"code": "HALF\x00"}),
+                      ("/store/product/mc-small/checkout", {"name": "nul\x00server", "plan": "1"}),
+                      ("/store/product/mc-small/checkout", {"name": "ok", "voucher": "\x00"})]:
+        response = client.post(url, data=data)
+        assert response.status_code == 400, (url, data)
+        assert "control character (U+0000)" in response.text
     assert count(shop) == before
 
 
@@ -92,12 +89,13 @@ def count(app) -> int:
     return found
 
 
-@pytest.mark.parametrize("suffix", ["", "/settings", "/renew", "/change-plan"])
-@pytest.mark.parametrize("number", ["9223372036854775808", "9" * 40, "9" * 5000])
-def test_server_ids_beyond_a_database_integer_are_404(shop, server, suffix, number):
+def test_server_ids_beyond_a_database_integer_are_404(shop, server):
     client = login(shop)
-    assert client.get(f"/servers/{number}{suffix}").status_code == 404
-    assert client.post(f"/servers/{number}/rename", data={"name": "x"}).status_code == 404
+    for number in ["9223372036854775808", "9" * 40, "9" * 5000]:
+        for suffix in ["", "/settings", "/renew", "/change-plan"]:
+            assert client.get(f"/servers/{number}{suffix}").status_code == 404, suffix
+        assert client.post(f"/servers/{number}/rename", data={"name": "x"}).status_code == 404
+    assert client.get(f"/servers/{server}").status_code == 200
 
 
 def test_another_customers_server_is_404(shop, server):
