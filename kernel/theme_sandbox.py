@@ -21,8 +21,8 @@ Everything else (ORM classes, sessions, modules, the app, unknown objects) has n
 attribute, no item and cannot be called. A call is allowed only for the app's
 template globals (what the kernel, its extensions and plugins put in
 ``app.jinja_env.globals``), methods that passed the attribute rule, and Jinja's
-runtime callables. Every refusal raises
-:class:`jinja2.exceptions.SecurityError` when the value is used.
+runtime callables. A refusal raises :class:`jinja2.exceptions.SecurityError` at once
+(a name a plain value simply lacks stays undefined, as anywhere in Jinja).
 """
 
 from __future__ import annotations
@@ -39,11 +39,13 @@ from collections import OrderedDict, defaultdict
 from enum import Enum
 from typing import Any
 
+from flask_babel.speaklater import LazyString
 from jinja2 import runtime, utils
 from jinja2.environment import TemplateModule
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment, is_internal_attribute, safe_range
 from markupsafe import Markup
+from sqlalchemy.orm.collections import InstrumentedDict, InstrumentedList, InstrumentedSet
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.http import http_date
 from werkzeug.local import LocalProxy
@@ -87,29 +89,16 @@ _JINJA_CALLABLES = (runtime.Macro, runtime.BlockReference, runtime.LoopContext, 
                     runtime.Undefined)
 
 
-def _extra_plain_types() -> dict[type, frozenset[str]]:
-    """Types of libraries that behave as plain values (collections of ORM relationships,
-    lazily translated strings)."""
-    out: dict[type, frozenset[str]] = {}
-    try:
-        from sqlalchemy.orm.collections import InstrumentedDict, InstrumentedList, InstrumentedSet
-    except ImportError:  # pragma: no cover - SQLAlchemy is a dependency
-        pass
-    else:
-        out.update({InstrumentedList: _SEQUENCE, InstrumentedDict: _MAPPING,
-                    InstrumentedSet: _SET})
-    try:
-        from flask_babel.speaklater import LazyString
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        out[LazyString] = _IMMUTABLE[str]
-    return out
+# Library types that behave as plain values: collections of ORM relationships, lazily
+# translated strings.
+_LIBRARY_PLAIN: dict[type, frozenset[str]] = {
+    InstrumentedList: _SEQUENCE, InstrumentedDict: _MAPPING, InstrumentedSet: _SET,
+    LazyString: _IMMUTABLE[str],
+}
 
 
-_PLAIN: dict[type, frozenset[str]] = {**_IMMUTABLE, **_CONTAINERS, **_extra_plain_types()}
-_SUBSCRIPTABLE_TYPES = frozenset(
-    kind for kind in _PLAIN if issubclass(kind, _SUBSCRIPTABLE) or kind in (MultiDict,))
+_PLAIN: dict[type, frozenset[str]] = {**_IMMUTABLE, **_CONTAINERS, **_LIBRARY_PLAIN}
+_SUBSCRIPTABLE_TYPES = frozenset(kind for kind in _PLAIN if issubclass(kind, _SUBSCRIPTABLE))
 
 
 # --- declarations --------------------------------------------------------------------------

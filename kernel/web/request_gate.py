@@ -9,8 +9,8 @@
   the top): one rule for every field of every form, the kernel's and the plugins'. A
   refusal is a 400 that names the field. Provider webhooks are checked at their own
   route (their raw body is what the signature covers).
-* **Ids.** ``<int:...>`` in a route matches 0 to 2^63 - 1 only (what a database integer
-  holds); anything longer is a 404, not an overflow in the database driver.
+* **Ids.** ``<int:...>`` in a route matches 0 to 2^31 - 1 only (what an integer column
+  holds on PostgreSQL); anything larger is a 404, not an overflow in the database driver.
 
 The gate runs first among the request hooks, before the CSRF check reads the form.
 """
@@ -32,11 +32,11 @@ UPLOAD_ENDPOINT = "plugins.upload"  # kernel/admin/plugins.py: PluginsView.uploa
 UPLOAD_FORM_SLACK = MiB  # multipart boundaries and the CSRF field around the archive
 CHECKED_AT_THEIR_ROUTE = frozenset({"payment_webhooks"})  # blueprints with raw bodies
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # a PostgreSQL INTEGER, what every id column of pteroca is
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """``<int:x>`` within a signed 64-bit integer (0 .. 2^63 - 1 unless the rule says)."""
+    """``<int:x>`` within a database integer (0 .. 2^31 - 1 unless the rule says)."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min,
