@@ -10,7 +10,6 @@ user, whose model declares the fields a template may read (``__template_fields__
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -20,36 +19,40 @@ from flask_login import current_user
 # The configuration keys a template may read; everything else is absent.
 PUBLIC_CONFIG_KEYS = ("BASE_URL", "SAFE_MODE", "TESTING", "DEBUG")
 EMPTY: Mapping[str, Any] = MappingProxyType({})
-OVERRIDDEN = ("request", "session", "g", "config", "current_user")
+_CONFIG_KEY = "pteroca_public_config"
 
 
-@dataclass(frozen=True)
 class RequestView:
-    """What a layout may know about the request being answered."""
+    """What a layout may know about the request being answered (read when asked: most
+    pages use ``path`` only). The request itself stays out of reach: ``_request`` is a
+    private name, which no template can use."""
 
-    method: str
-    path: str
-    full_path: str
-    url: str
-    base_url: str
-    url_root: str
-    host: str
-    scheme: str
-    is_secure: bool
-    endpoint: str
-    blueprint: str
-    args: dict[str, str]
-    view_args: dict[str, Any]
+    __template_fields__ = ("method", "path", "full_path", "url", "base_url", "url_root", "host",
+                           "scheme", "is_secure", "endpoint", "blueprint", "args", "view_args")
 
-    @classmethod
-    def current(cls) -> RequestView:
-        view_args = {k: v for k, v in (request.view_args or {}).items()
-                     if isinstance(v, (str, int, float, bool))}
-        return cls(method=request.method, path=request.path, full_path=request.full_path,
-                   url=request.url, base_url=request.base_url, url_root=request.url_root,
-                   host=request.host, scheme=request.scheme, is_secure=request.is_secure,
-                   endpoint=request.endpoint or "", blueprint=request.blueprint or "",
-                   args=request.args.to_dict(), view_args=view_args)
+    def __init__(self, req):
+        self._request = req
+
+    method = property(lambda self: self._request.method)
+    path = property(lambda self: self._request.path)
+    full_path = property(lambda self: self._request.full_path)
+    url = property(lambda self: self._request.url)
+    base_url = property(lambda self: self._request.base_url)
+    url_root = property(lambda self: self._request.url_root)
+    host = property(lambda self: self._request.host)
+    scheme = property(lambda self: self._request.scheme)
+    is_secure = property(lambda self: self._request.is_secure)
+    endpoint = property(lambda self: self._request.endpoint or "")
+    blueprint = property(lambda self: self._request.blueprint or "")
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._request.args.to_dict()  # a copy: first values, plain strings
+
+    @property
+    def view_args(self) -> dict[str, Any]:
+        return {k: v for k, v in (self._request.view_args or {}).items()
+                if isinstance(v, (str, int, float, bool))}
 
 
 def public_config(config: Mapping) -> Mapping[str, Any]:
@@ -57,12 +60,14 @@ def public_config(config: Mapping) -> Mapping[str, Any]:
     return MappingProxyType({k: config[k] for k in PUBLIC_CONFIG_KEYS if k in config})
 
 
-def public_values(app=None) -> dict[str, Any]:
+def public_values() -> dict[str, Any]:
     """The replacements for Flask's template globals in a theme template's context."""
-    app = app or current_app._get_current_object()
-    user = None
-    if has_request_context():
-        user = current_user._get_current_object()
-    return {"request": RequestView.current() if has_request_context() else None,
-            "session": EMPTY, "g": EMPTY, "config": public_config(app.config),
-            "current_user": user}
+    app = current_app._get_current_object()
+    config = app.extensions.get(_CONFIG_KEY)
+    if config is None:  # the public keys do not change under a running app
+        config = app.extensions[_CONFIG_KEY] = public_config(app.config)
+    if not has_request_context():
+        return {"request": None, "session": EMPTY, "g": EMPTY, "config": config,
+                "current_user": None}
+    return {"request": RequestView(request._get_current_object()), "session": EMPTY,
+            "g": EMPTY, "config": config, "current_user": current_user._get_current_object()}

@@ -143,9 +143,22 @@ def _unwrap(obj: Any) -> Any:
 def attribute_allowed(obj: Any, name: str) -> bool:
     """May a theme template read ``obj.<name>``? Decided from the type and the name only,
     before the attribute is evaluated (a property never runs when the answer is no)."""
+    kind = type(obj)
+    try:
+        return _decisions[kind, name]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable name
+        return False
+    if len(_decisions) > MAX_DECISIONS:
+        _decisions.clear()  # plugin classes of earlier app builds: let them go
+    allowed = _decisions[kind, name] = _decide(obj, kind, name)
+    return allowed
+
+
+def _decide(obj: Any, kind: type, name: str) -> bool:
     if not isinstance(name, str) or name.startswith("_"):
         return False
-    kind = type(obj)
     allowed = _PLAIN.get(kind)
     if allowed is not None:
         return name in allowed
@@ -156,6 +169,11 @@ def attribute_allowed(obj: Any, name: str) -> bool:
     if isinstance(obj, type):
         return False  # classes (models, anything): nothing
     return name in declared_fields(kind)
+
+
+# (type, name) -> the answer: every input of the decision is the type and the name.
+_decisions: dict[tuple[type, str], bool] = {}
+MAX_DECISIONS = 50_000
 
 
 def items_allowed(obj: Any) -> bool:
@@ -271,9 +289,18 @@ class ThemeSandbox(SandboxedEnvironment):
                     return True
         if isinstance(obj, types.FunctionType) and vars(obj).get(_FORMAT_MARK):
             return True
-        # The app's template globals (url_for, csrf_token, gettext, the kernel's helpers).
-        return (not isinstance(obj, LocalProxy)
-                and any(obj is value for value in self.globals.values()))
+        return not isinstance(obj, LocalProxy) and self._is_global(obj)
+
+    def _is_global(self, obj: Any) -> bool:
+        """One of the app's template globals (url_for, csrf_token, gettext, the kernel's
+        helpers)? Looked up by identity in a copy of the globals, renewed on a miss, so a
+        global added later counts too."""
+        known = self.__dict__.get("_known_globals")
+        if known is not None and known.get(id(obj)) is obj:
+            return True
+        known = {id(value): value for value in self.globals.values()}
+        self._known_globals = known
+        return known.get(id(obj)) is obj
 
 
 def json_dumps(value: Any, **kwargs: Any) -> str:
