@@ -173,6 +173,8 @@ _API: dict[str, tuple[str, str, str]] = {
                         "Markdown a person typed, as sanitised HTML (Markup): nothing runs."),
     "render_fragment": ("kernel.web.shell", "render_fragment",
                         "A template rendered (autoescaped) as HTML for a slot or widget."),
+    "request_body_limit": ("kernel.web.request_gate", "request_body_limit",
+                           "View decorator: accept bodies up to N bytes (or a callable's N)."),
 }
 
 # Retired or renamed names: old -> (new name, warning). Kept for at least one minor release.
@@ -264,4 +266,5 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.plugins.settings import coerce as coerce_setting
     from kernel.site_settings import get as site_setting
     from kernel.web.headers import content_security_policy, csp_nonce
+    from kernel.web.request_gate import request_body_limit
     from kernel.web.shell import render_fragment

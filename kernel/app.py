@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import pteroca_themes
+from kernel.accounts.models import Anonymous
 from kernel.config import load_config
 from kernel.extensions import db
 
@@ -27,14 +28,15 @@ DEFAULT_THEME = Path(pteroca_themes.__file__).resolve().parent / "default"
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
+login_manager.anonymous_user = Anonymous
 babel = Babel()
 
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from kernel.accounts.guard import load_user
+    from kernel.accounts.sessions import load
 
-    return load_user(user_id)
+    return load(user_id)
 
 
 class PterocaFlask(Flask):
@@ -130,6 +132,7 @@ class _RequestState:
 
 def _import_models() -> None:
     """Register every kernel table with the metadata (the migrations mirror them)."""
+    import kernel.accounts.limit_storage  # noqa: F401
     import kernel.accounts.models  # noqa: F401
     import kernel.cron  # noqa: F401
     import kernel.mail  # noqa: F401
@@ -168,6 +171,9 @@ def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flas
     from kernel.web.headers import init_headers
 
     init_headers(app)
+    from kernel.web.request_gate import init_request_gate
+
+    init_request_gate(app)  # before any route: it bounds <int:...> converters
 
     from kernel.plugins import health
 
@@ -272,19 +278,14 @@ def _init_templates(app: Flask, host) -> None:
     # The active theme, then the default theme, go first (kernel/themes.py).
     themes.install_loader(app, host.loaded, loaders)
 
+    from kernel.payments.money import format_amount
     from kernel.web import shell
 
-    @app.context_processor
-    def _shell_context():
-        from flask_login import current_user
-
-        return {
-            "client_menu": lambda: shell.client_menu_items(current_user),
-            "admin_menu": lambda: shell.admin_menu_items(current_user),
-            "slot": shell.render_slot,
-            "extra_css": shell.extra_css_urls,
-            "extra_js": shell.extra_js_urls,
-        }
+    # Template helpers are globals: the theme sandbox lets templates call the app's
+    # globals and nothing else it was not told about (kernel/theme_sandbox.py).
+    app.jinja_env.globals.update(client_menu=shell.client_menu, admin_menu=shell.admin_menu,
+                                 slot=shell.render_slot, extra_css=shell.extra_css_urls,
+                                 extra_js=shell.extra_js_urls, money=format_amount)
 
 
 def _plugin_prefix(host, name: str) -> str:
@@ -296,7 +297,6 @@ def _plugin_prefix(host, name: str) -> str:
 
 
 def _register_routes(app: Flask, host) -> None:
-    from kernel.payments.money import format_amount
     from kernel.payments.views import bp as wallet_bp
     from kernel.payments.views import webhooks as webhooks_bp
     from kernel.plugins.loader import _fault
@@ -307,7 +307,6 @@ def _register_routes(app: Flask, host) -> None:
     app.register_blueprint(wallet_bp)
     csrf.exempt(webhooks_bp)  # providers cannot send our token; every webhook verifies a signature
     app.register_blueprint(webhooks_bp)
-    app.jinja_env.globals["money"] = format_amount
     from kernel.hooks import KERNEL, answers
 
     with app.app_context():  # a plugin whose pages cannot be mounted is faulted
@@ -333,13 +332,6 @@ def _register_routes(app: Flask, host) -> None:
     def _forbidden(exc):
         return render_template("errors/error.html", code=403,
                                message=_("You do not have permission to open this page.")), 403
-
-    @app.errorhandler(413)
-    def _too_large(exc):
-        limit = int(app.config.get("MAX_CONTENT_LENGTH") or 0)
-        size = f"{limit // 1048576} MiB" if limit >= 1048576 else f"{max(1, limit // 1024)} KiB"
-        return render_template("errors/error.html", code=413, message=_(
-            "This request is too large: at most %(size)s can be sent at once.", size=size)), 413
 
     @app.errorhandler(404)
     def _not_found(exc):

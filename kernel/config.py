@@ -30,9 +30,8 @@ DEFAULTS: dict[str, tuple[Any, type]] = {
     "PLUGIN_POLL_SECONDS": (1.0, float),  # kernel/wsgi.py: one primary-key read per poll
     "CRON_LEASE_SECONDS": (60.0, float),  # kernel/cron.py: how long a dead runner holds a slot
     "BASE_URL": ("http://localhost:5000", str),
-    # Flask refuses a request body above this many bytes with 413 before anything reads it
-    # (uploads, the CSRF check): features set tighter limits of their own below it.
-    "MAX_CONTENT_LENGTH": (64 * 1024 * 1024, int),
+    "MAX_REQUEST_BYTES": (4 * 1024 * 1024, int),  # kernel/web/request_gate.py
+    "HEALTH_TOKEN": ("", str),  # kernel/health.py: the whole /-/health report
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}

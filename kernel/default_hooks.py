@@ -39,6 +39,7 @@ def dashboard_widgets(user):
 
 @hookimpl
 def register_cron_tasks():
+    from kernel.accounts import limit_storage, sessions
     from kernel.cron import CronTask
     from kernel.payments import converge
     from kernel.security.services import rescan_enabled
@@ -46,7 +47,11 @@ def register_cron_tasks():
     return [CronTask("kernel.rescan_plugins", "17 3 * * *", rescan_enabled,
                      "Rescan enabled plugins; block any with a new CRITICAL finding"),
             CronTask("payments.converge", "* * * * *", converge.run,
-                     "Ask providers about open payments and apply webhook events left waiting")]
+                     "Ask providers about open payments and apply webhook events left waiting"),
+            CronTask("kernel.prune_login_sessions", "23 4 * * *", sessions.prune,
+                     "Delete login sessions that were logged out or expired"),
+            CronTask("kernel.prune_rate_limits", "*/15 * * * *", limit_storage.prune,
+                     "Delete rate-limit counters whose window ended")]
 
 
 @hookimpl

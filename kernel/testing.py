@@ -12,6 +12,9 @@ from kernel.app import create_app
 
 
 NO_OSV = "http://127.0.0.1:9"
+HEALTH_TOKEN = "test-health-token"
+# Headers that show the whole /-/health report of an app made by build_app.
+HEALTH_HEADERS = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
 # When set, ``build_app`` asks it for the database of an instance that names none: the test
 # suite points every app at a fresh PostgreSQL database this way (PTEROCA_TEST_DATABASE=postgres).
@@ -31,6 +34,7 @@ def build_app(instance: Path, **config) -> Flask:
         "WTF_CSRF_ENABLED": False,
         "PLUGIN_POLL_SECONDS": 0.0,
         "PASSWORD_HASH_FAST": True,
+        "HEALTH_TOKEN": HEALTH_TOKEN,
     }
     if "PTEROCA_OSV_URL" not in os.environ:
         # Tests never reach the real advisory service: a closed local port ("not audited").
@@ -90,7 +94,7 @@ def rebuild(app: Flask) -> Flask:
     if cfg is None:
         keys = ("TESTING", "INSTANCE_PATH", "PLUGINS_DIR", "SECRET_KEY", "WTF_CSRF_ENABLED",
                 "PLUGIN_POLL_SECONDS", "DATABASE_URL", "THEMES_DIR", "SAFE_MODE", "OSV_URL",
-                "REQUIRE_AUDIT", "MAIL_URL")
+                "REQUIRE_AUDIT", "MAIL_URL", "HEALTH_TOKEN")
         cfg = {k: app.config[k] for k in keys if k in app.config}
     cfg = dict(cfg)
     if cfg.get("OSV_URL") == NO_OSV and os.environ.get("PTEROCA_OSV_URL"):

@@ -99,3 +99,21 @@ def served(app, poll_seconds: float = 0.2):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def make_theme(app, name: str, files: dict[str, str], activate: bool = True):
+    """Write a theme folder with ``files`` (path -> text) and, unless told not to, make it
+    the active theme (an app built afterwards uses it)."""
+    from kernel import site_settings
+
+    root = Path(app.config["THEMES_DIR"]) / name
+    root.mkdir(parents=True)
+    (root / "theme.toml").write_text(f'name = "{name}"\nversion = "1.0"\n'
+                                     'contexts = ["panel", "landing", "email"]\n')
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    if activate:
+        with app.app_context():
+            site_settings.set_many({"active_theme": name})
+    return root

@@ -77,6 +77,8 @@ class DocumentView:
     original_issued_at: datetime | None = None
     meta: dict = field(default_factory=dict)
 
+    __template_fields__ = ("money",)  # the theme sandbox: fields, and this method
+
     def money(self, minor: int) -> str:
         """An amount of this document formatted with its currency (templates call it)."""
         return format_amount(minor, self.currency)

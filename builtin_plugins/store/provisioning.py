@@ -25,6 +25,8 @@ class PackageRefused(ProvisionError):
 
 @dataclass(frozen=True)
 class LiveStatus:
+    __template_fields__ = ("running",)  # besides the fields (a frozen dataclass shows them)
+
     state: str  # running | starting | stopping | offline | installing | suspended | unknown
     detail: str = ""
 

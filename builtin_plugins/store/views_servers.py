@@ -66,18 +66,16 @@ def _tab_order(tab: dict) -> tuple[float, str]:
     return order, str(tab.get("label"))
 
 
+@bp.app_template_global("server_actions")
 def server_actions(service: Service) -> list[dict]:
-    """Buttons other plugins add to the header of ``service``'s page (``server_actions``)."""
+    """Buttons other plugins add to the header of ``service``'s page (``server_actions``).
+
+    A template global (the theme sandbox lets templates call the app's globals only): every
+    page extending store/server_base.html, the store's and other plugins' tab pages, draws
+    the actions itself, so no caller has to remember to pass them."""
     actions = [a for a in collect("server_actions", dict, service=service, user=current_user)
                if isinstance(a.get("label"), str) and isinstance(a.get("url"), str)]
     return sorted(actions, key=_tab_order)
-
-
-@bp.app_context_processor
-def _server_page_helpers() -> dict:
-    # every page extending store/server_base.html (the store's and other plugins' tab pages)
-    # draws the actions itself, so no caller has to remember to pass them
-    return {"server_actions": server_actions}
 
 
 def render_server_page(service: Service, tab_id: str, template: str, status: int = 200, **context):

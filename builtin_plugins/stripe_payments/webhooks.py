@@ -18,6 +18,7 @@ a job (:func:`events_of`), where looking a charge's session up at Stripe is allo
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import stripe
@@ -104,6 +105,7 @@ def verify(body: bytes, headers: dict[str, str], settings: StripeSettings) -> An
     signature = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), "")
     if not signature:
         raise WebhookError("the Stripe-Signature header is missing")
+    _refuse_future(signature)
     try:
         event = stripe.Webhook.construct_event(body, signature, settings.webhook_secret,
                                                tolerance=TOLERANCE_SECONDS)
@@ -114,6 +116,21 @@ def verify(body: bytes, headers: dict[str, str], settings: StripeSettings) -> An
     if not isinstance(field(event, "type"), str) or not field(event, "data"):
         raise WebhookError("the Stripe webhook body is not a valid event: no type or data")
     return event
+
+
+def _refuse_future(signature: str) -> None:
+    """Refuse a signature stamped more than the tolerance ahead of our clock. Stripe's
+    library refuses old stamps only; a future one would stay replayable for that long."""
+    for item in signature.split(","):
+        key, _sep, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                stamp = int(value)
+            except ValueError:
+                raise WebhookError("the Stripe signature's timestamp is not a number") from None
+            if stamp > time.time() + TOLERANCE_SECONDS:
+                raise WebhookError("the Stripe signature's timestamp is in the future, beyond "
+                                   f"the tolerance of {TOLERANCE_SECONDS} seconds")
 
 
 def _session_event(kind: str, session: Any, raw: dict, reason: str = "") -> WebhookEvent:

@@ -8,13 +8,20 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from builtin_plugins.support import access, attachments, presenters, queue
+from builtin_plugins.support import access, attachments, config, presenters, queue
 from builtin_plugins.support import tickets as service
 from builtin_plugins.support.access import STAFF_PERMISSION
 from builtin_plugins.support.errors import SupportError
 from builtin_plugins.support.forms import form_id, uploads
 from builtin_plugins.support.models import CLOSED, OPEN, PRIORITIES, SavedReply, TicketCategory
-from kernel import ProtectedBaseView, User, db, record_audit, users_with_permission
+from kernel import (
+    ProtectedBaseView,
+    User,
+    db,
+    record_audit,
+    request_body_limit,
+    users_with_permission,
+)
 
 
 def _me() -> User:
@@ -97,6 +104,7 @@ class TicketsView(ProtectedBaseView):
         return redirect(url_for(".detail", ticket_id=ticket_id), 303)
 
     @expose("/<int:ticket_id>/reply", methods=("POST",))
+    @request_body_limit(config.request_limit)
     def reply(self, ticket_id: int):
         body = request.form.get("body", "")
         and_close = request.form.get("close") == "1"
@@ -110,6 +118,7 @@ class TicketsView(ProtectedBaseView):
         return self._act(ticket_id, send, done, drafts={"reply": body})
 
     @expose("/<int:ticket_id>/note", methods=("POST",))
+    @request_body_limit(config.request_limit)
     def note(self, ticket_id: int):
         body = request.form.get("body", "")
         return self._act(ticket_id, lambda t: service.add_note(t, _me(), body, uploads()),

@@ -8,6 +8,7 @@ from kernel import settings_for
 
 MAX_ATTACHMENT_KB = 51200  # 50 MiB: whatever the setting says, never more per file
 MAX_FILES = 20
+FORM_ROOM = 1024 * 1024  # the text fields and multipart boundaries around the files
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,10 @@ def load() -> SupportSettings:
         sla_breach_hours=max(warn, int(raw["sla_breach_hours"] or 0)),
         autoclose_days=max(0, int(raw["autoclose_days"] or 0)),
     )
+
+
+def request_limit() -> int:
+    """The largest request a form with files takes (kernel ``request_body_limit``): every
+    file at its limit plus the form around them; a bigger body is refused before it is read."""
+    settings = load()
+    return settings.max_attachments * settings.max_attachment_bytes + FORM_ROOM

@@ -13,7 +13,7 @@ from builtin_plugins.support import tickets as service
 from builtin_plugins.support.errors import SupportError
 from builtin_plugins.support.forms import form_id, uploads
 from builtin_plugins.support.models import PRIORITIES, Ticket
-from kernel import User, db
+from kernel import User, db, request_body_limit
 
 bp = Blueprint("support", __name__)
 
@@ -63,6 +63,7 @@ def _new_page(status: int = 200, form: dict | None = None):
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@request_body_limit(config.request_limit)
 def new():
     try:
         service.may_open(me())
@@ -107,6 +108,7 @@ def show(ticket_id: int):
 
 @bp.post("/<int:ticket_id>/reply")
 @login_required
+@request_body_limit(config.request_limit)
 def reply(ticket_id: int):
     ticket = access.customer_ticket(ticket_id, current_user.id)
     body = request.form.get("body", "")
@@ -131,6 +133,7 @@ def close(ticket_id: int):
 
 @bp.post("/<int:ticket_id>/reopen")
 @login_required
+@request_body_limit(config.request_limit)
 def reopen(ticket_id: int):
     ticket = access.customer_ticket(ticket_id, current_user.id)
     body = request.form.get("body", "")
@@ -164,6 +167,7 @@ def file(ticket_id: int, attachment_id: int):
 
 
 @bp.route("/reply/<token>", methods=["GET", "POST"])
+@request_body_limit(config.request_limit)
 def link(token: str):
     ticket, customer = links.resolve(token)
     if request.method == "GET":

@@ -12,6 +12,7 @@ from kernel import audit, site_settings
 from kernel.accounts.models import LANGUAGES, Role, User
 from kernel.extensions import db
 from kernel.hooks import call_hook, call_veto
+from kernel.inputs import InputError, check_text, single_line
 from kernel.models import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -71,13 +72,22 @@ def verify_password(user: User, password: str) -> bool:
         return False
 
 
+def one_line(value: str | None, field: str) -> str:
+    """``value`` stripped, as one line without control characters (``kernel.inputs``, the
+    rule every text field follows), or AccountError saying what is wrong."""
+    try:
+        return single_line((value or "").strip(), field)
+    except InputError as exc:
+        raise AccountError(str(exc)) from None
+
+
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
 def valid_email(email: str) -> str:
     """The normalised address, or AccountError when it is not an email address."""
-    email = normalise_email(email)
+    email = one_line(normalise_email(email), "email")
     if not EMAIL_RE.match(email) or len(email) > 255:
         raise AccountError(_("%(email)s is not a valid email address", email=email or "''"))
     return email
@@ -92,6 +102,10 @@ def email_taken(email: str, *, exclude: User | None = None) -> bool:
 
 def check_password(password: str) -> None:
     minimum = int(site_settings.get("min_password_length") or 8)
+    try:
+        check_text(password or "", "password")
+    except InputError as exc:
+        raise AccountError(str(exc)) from None
     if len(password or "") < minimum:
         raise AccountError(_("The password must be at least %(n)d characters long.", n=minimum))
 
@@ -105,7 +119,7 @@ def create_user(email: str, password: str, *, name: str = "", role: str = "custo
     """Create an account after validation and the ``veto_registration`` hook."""
     email = valid_email(email)
     check_password(password)
-    name = (name or "").strip()[:MAX_NAME]
+    name = one_line(name, "name")[:MAX_NAME]
     if db.session.get(Role, role) is None:
         roles = ", ".join(db.session.scalars(db.select(Role.name).order_by(Role.name)))
         raise AccountError(_("There is no role named %(role)s (roles: %(roles)s).",
@@ -196,7 +210,7 @@ def update_profile(user: User, *, name: str | None = None, language: str | None 
     """Change the name and/or language; fire ``user_updated`` with what changed."""
     changes: dict[str, tuple] = {}
     if name is not None:
-        name = name.strip()[:MAX_NAME]
+        name = one_line(name, "name")[:MAX_NAME]
         if not name:
             raise AccountError(_("The name cannot be empty."))
         if name != user.name:

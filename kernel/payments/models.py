@@ -24,6 +24,7 @@ class Wallet(db.Model):
 
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entry"
+    __template_fields__ = ("id", "amount", "kind", "created_at")  # kernel/theme_sandbox.py
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)  # signed minor units
@@ -36,6 +37,9 @@ class LedgerEntry(db.Model):
 class Payment(db.Model):
     __tablename__ = "payment"
     __table_args__ = (UniqueConstraint("provider", "external_id"),)
+    __template_fields__ = ("id", "provider", "status", "currency", "amount_charged",
+                           "amount_credited", "amount_refunded", "checkout_url",
+                           "failure_reason", "created_at", "settled_at")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     provider: Mapped[str] = mapped_column(String(64))

@@ -154,5 +154,18 @@ def checkout_providers(currency: str) -> list[CheckoutProvider]:
     return [p for p in available_providers(currency) if isinstance(p, CheckoutProvider)]
 
 
+@dataclass(frozen=True)
+class ProviderChoice:
+    """A provider as the wallet page shows it (templates never get the provider object,
+    which holds its settings and API client)."""
+
+    identifier: str
+    display_name: str
+
+
+def provider_choices(currency: str) -> list[ProviderChoice]:
+    return [ProviderChoice(p.identifier, str(p.display_name)) for p in checkout_providers(currency)]
+
+
 def get_provider(identifier: str) -> PaymentProvider | None:
     return registered_providers().get(identifier)

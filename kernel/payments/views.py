@@ -8,12 +8,14 @@ from flask_login import current_user, login_required
 
 from kernel import jobs, site_settings
 from kernel.extensions import db
+from kernel.web.request_gate import request_body_limit
+from kernel.inputs import InputError, check_nesting, looks_like_json
 from kernel.payments import debts, ledger
 from kernel.payments.converge import check_from_page
 from kernel.payments.inbox import MAX_BODY, InboxFull, receive
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, format_amount, parse_amount
-from kernel.payments.providers import WebhookError, checkout_providers
+from kernel.payments.providers import WebhookError, provider_choices
 from kernel.payments.settlement import PaymentError, continue_topup, start_topup, topup_terms
 
 bp = Blueprint("wallet", __name__)
@@ -33,7 +35,7 @@ def _wallet_page(status: int = 200, amount: str = ""):
                                        .order_by(Payment.id.desc()).limit(50)))
     return render_template("panel/wallet.html", currency=currency, amount=amount,
                            balance=ledger.balance(current_user.id),
-                           providers=checkout_providers(currency), payments=payments,
+                           providers=provider_choices(currency), payments=payments,
                            continuable={p.id for p in payments if _continuable(p)},
                            debts=owed_view(current_user.id),
                            entries=ledger.entries(current_user.id, 20)), status
@@ -124,11 +126,17 @@ def cancelled(payment_id: int):
 
 
 @webhooks.post("/payments/<provider>/webhook")
+@request_body_limit(MAX_BODY)  # providers' events are small: 413 before reading more
 def webhook(provider: str):
     """Verify what needs no network, record, queue the work, answer (kernel.payments.inbox)."""
-    request.max_content_length = MAX_BODY  # never read a huge body into memory: 413 instead
+    body = request.get_data()
     try:
-        answer = receive(provider, request.get_data(), dict(request.headers))
+        if looks_like_json(body, request.content_type or ""):
+            check_nesting(body)  # the provider checks the rest: signature, then content
+    except InputError as exc:
+        return jsonify(error=str(exc)), 400
+    try:
+        answer = receive(provider, body, dict(request.headers))
     except WebhookError as exc:
         return jsonify(error=str(exc)), 400
     except InboxFull as exc:

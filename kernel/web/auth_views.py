@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from kernel import site_settings
-from kernel.accounts import links
+from kernel.accounts import links, sessions
 from kernel.accounts.services import AccountError, record_login
 from kernel.accounts.services import register as register_user
 from kernel.accounts.tokens import TokenError
@@ -40,7 +40,7 @@ def register():
     except AccountError as exc:
         flash(str(exc), "error")
         return render_template("panel/register.html", form=form, **context), 400
-    login_user(user)
+    sessions.log_in(user)
     record_login(user, method="registration")
     if links.verification_mode() != "disabled":
         flash(_("Welcome! We sent a confirmation link to %(email)s.", email=user.email), "success")

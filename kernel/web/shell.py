@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from flask import render_template, request
+from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import text
 
@@ -49,6 +50,16 @@ def admin_menu_items(user) -> list[dict[str, Any]]:
     items = collect("admin_menu_items", dict, user=user)
     return _with_badges(_sorted([i for i in items if not i.get("permission") or (
         user.is_authenticated and user.has_permission(i["permission"]))]))
+
+
+def client_menu() -> list[dict[str, Any]]:
+    """The client menu for the signed-in user (the template helper ``client_menu()``)."""
+    return client_menu_items(current_user._get_current_object())
+
+
+def admin_menu() -> list[dict[str, Any]]:
+    """The admin menu for the signed-in user (the template helper ``admin_menu()``)."""
+    return admin_menu_items(current_user._get_current_object())
 
 
 def dashboard_widgets(user) -> list[dict[str, Any]]:

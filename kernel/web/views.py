@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,10 +17,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from kernel import audit, site_settings
-from kernel.accounts import twofactor
+from kernel.accounts import sessions, twofactor
 from kernel.accounts.services import AccountError, authenticate, record_login
 from kernel.extensions import read_only
 from kernel.hooks import plugin_host
@@ -45,10 +46,18 @@ def dashboard():
     return render_template("panel/dashboard.html", widgets=shell.dashboard_widgets(current_user))
 
 
+# Whitespace, controls and backslashes: browsers drop or rewrite them ("/\\evil.com" and
+# "/\t/evil.com" become "//evil.com"), and a line break cannot go into a Location header.
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f-\x9f\\\u2028\u2029]")
+
+
 def _safe_next(target: str | None) -> str:
-    if (target and not urlsplit(target).netloc and target.startswith("/")
-            and not target.startswith("//")):
-        return target
+    """Where to go after logging in: a path on this site, else the dashboard."""
+    if (isinstance(target, str) and target.startswith("/") and not target.startswith("//")
+            and not _UNSAFE_IN_NEXT.search(target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("web.dashboard")
 
 
@@ -78,7 +87,7 @@ def login():
         session[PENDING_2FA] = {"uid": user.id, "v": user.token_version or 0, "remember": remember,
                                 "next": request.args.get("next"), "at": utcnow().timestamp()}
         return redirect(url_for("web.login_2fa"))
-    login_user(user, remember=remember)
+    sessions.log_in(user, remember=remember)
     record_login(user)
     return redirect(_safe_next(request.args.get("next")))
 
@@ -111,7 +120,7 @@ def login_2fa():
         flash(str(exc), "error")
         return render_template("panel/login_2fa.html"), 400
     session.pop(PENDING_2FA, None)
-    login_user(user, remember=bool(pending.get("remember")))
+    sessions.log_in(user, remember=bool(pending.get("remember")))
     record_login(user, method=method)
     if method == "recovery":
         left = twofactor.unused_recovery_codes(user)
@@ -124,7 +133,7 @@ def login_2fa():
 def logout():
     if current_user.is_authenticated:
         audit.record("user.logout", current_user.email)
-    logout_user()
+    sessions.log_out()  # ends this login session on the server: a copied cookie stops working
     flash(_("You are logged out."), "success")
     return redirect(url_for("web.login"))
 
@@ -133,7 +142,9 @@ def logout():
 def health():
     from kernel import health as checks
 
-    report = checks.report()  # database, Redis, scheduler heartbeat, plugin generation, plugins
+    # Everything (database, Redis, scheduler, jobs, plugins) for the token or an admin;
+    # up or down for anyone else.
+    report = checks.report() if checks.may_see_details() else checks.summary()
     response = jsonify(report)
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if report["status"] == "ok" else 503

@@ -120,6 +120,18 @@ REFUSED = {
     "too large": (lambda: zip_bytes({"big/plugin.toml": "", "big/blob.bin": os.urandom(
         10 * 1024 * 1024 + 10)}, compression=zipfile.ZIP_STORED),
                   413, "the archive is larger than the 10 MiB limit for uploaded plugins"),
+    "a file and a folder of the same name": (
+        lambda: zip_bytes({**in_folder("clash", plugin_files("clash")), "clash/a": "file",
+                           "clash/a/b.txt": "inside"}),
+        400, "'clash/a' is a file, but 'clash/a/b.txt' needs it to be a folder"),
+    "the folder first, then a file of its name": (
+        lambda: zip_bytes({**in_folder("clash", plugin_files("clash")),
+                           "clash/a/b/c.txt": "deep", "clash/a/b": "file"}),
+        400, "'clash/a/b' is a file, but 'clash/a/b/c.txt' needs it to be a folder"),
+    "a name the file system refuses": (
+        lambda: zip_bytes({**in_folder("longname", plugin_files("longname")),
+                           "longname/" + "x" * 300 + ".txt": "x"}),
+        400, f"'longname/{'x' * 300}.txt' cannot be unpacked here (File name too long)"),
 }
 
 

@@ -17,7 +17,8 @@ from kernel import clock
 from kernel.accounts.services import create_user
 from kernel.extensions import db
 from kernel.payments.models import Payment
-from kernel.payments.settlement import refresh, refund, start_topup
+from kernel.payments.settlement import refresh, start_topup
+from kernel.payments.takebacks import refund
 from kernel.testing import build_app, rebuild
 from tests.helpers import write_plugin
 from tests.payments.conftest import TESTPAY

@@ -13,7 +13,7 @@ from builtin_plugins.invoices.amounts import GROSS, NET, split
 from builtin_plugins.invoices.models import Pending
 from kernel.extensions import db
 from kernel.hooks import call_hook
-from kernel.payments.settlement import handle_webhook
+from kernel.payments.inbox import receive
 from tests.invoices.conftest import customer, documents, refund_payment, topup
 
 
@@ -63,7 +63,7 @@ def test_a_replayed_refund_webhook_issues_one_credit_note(shop, ctx):
     body = json.dumps([{"kind": "refunded", "external_id": payment.external_id,
                         "refund_id": "re_dashboard", "amount": 600}]).encode()
     for _ in range(3):
-        handle_webhook("testpay", body, {"X-Sig": "trusted"})
+        receive("testpay", body, {"X-Sig": "trusted"})
     invoice, credit = documents(user.id)
     assert credit.gross == -600 and credit.source == f"refund:{payment.id}:re_dashboard"
 

@@ -11,6 +11,7 @@ from kernel.cli import main
 from kernel.extensions import db
 from kernel.testing import rebuild
 from tests.invoices.conftest import configure, customer, documents, topup
+from kernel.testing import HEALTH_HEADERS
 
 TABLES = {"invoices_profile", "invoices_tax_rate", "invoices_product_class", "invoices_counter",
           "invoices_document", "invoices_line", "invoices_pdf", "invoices_delivery",
@@ -88,7 +89,8 @@ def test_uninstall_with_purge_drops_the_tables(shop):
 
 def test_health_says_what_stops_invoicing(shop):
     client = shop.test_client()
-    assert client.get("/-/health").get_json()["plugin_health"]["invoices"] == {"invoicing": "ok"}
+    assert client.get("/-/health", headers=HEALTH_HEADERS).get_json()[
+        "plugin_health"]["invoices"] == {"invoicing": "ok"}
     with shop.test_request_context():
         configure(seller_country="")
         topup(customer("camille@example.fr", country="FR"), 1200)
@@ -97,7 +99,7 @@ def test_health_says_what_stops_invoicing(shop):
         problem = tasks.health()
         assert "the seller's country '' is not an ISO 3166 code" in problem
         db.session.remove()
-    report = client.get("/-/health").get_json()
+    report = client.get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert "invoices" in report["degraded"]
     assert "seller's country" in report["plugin_health"]["invoices"]["invoicing"]
 

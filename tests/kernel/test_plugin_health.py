@@ -13,7 +13,7 @@ from kernel.extensions import db
 from kernel.plugins import hotswap
 from kernel.plugins.models import PluginRecord
 from kernel.site_settings import set_many
-from kernel.testing import rebuild
+from kernel.testing import HEALTH_HEADERS, rebuild
 from kernel.wsgi import HotSwapApplication
 from tests.helpers import PASSWORD, write_plugin
 
@@ -213,5 +213,5 @@ def test_a_broken_provider_list_leaves_the_others_offered(app, cli, plugins_dir)
         assert [p.identifier for p in available_providers("USD")] == ["good_pay"]
         assert run_health_checks()["bad_pay"] == {
             "health_checks": "RuntimeError: health list exploded"}
-    health = live.test_client().get("/-/health").get_json()
+    health = live.test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert health["plugin_health"]["bad_pay"]["health_checks"].startswith("RuntimeError")

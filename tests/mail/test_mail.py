@@ -22,6 +22,7 @@ def smtp_app(instance, plugins_dir, smtp_server):
 
 
 class _User:
+    __template_fields__ = ("name", "email")  # what email templates may read of it
     name = "Pat"
     email = "pat@example.com"
 

@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 
 from kernel.extensions import db
 from tests.support.conftest import PNG, open_ticket, ticket_id_of
+from kernel.testing import HEALTH_HEADERS
 
 
 def count(app, table: str) -> int:
@@ -76,14 +77,15 @@ def test_hook_server_actions(world):
 
 def test_health_says_whether_files_can_be_stored(world, pteroca_instance):
     client = world.app.test_client()
-    assert client.get("/-/health").get_json()["plugin_health"]["support"] == {
+    assert client.get(
+        "/-/health", headers=HEALTH_HEADERS).get_json()["plugin_health"]["support"] == {
         "attachments_folder": "ok"}
     folder = Path(world.app.config["INSTANCE_PATH"]) / "support" / "attachments"
     folder.rmdir()
     folder.write_text("a file where the folder should be")  # fails for root too
-    report = client.get("/-/health").get_json()["plugin_health"]["support"]
+    report = client.get("/-/health", headers=HEALTH_HEADERS).get_json()["plugin_health"]["support"]
     assert "cannot create" in report["attachments_folder"]
-    assert "support" in client.get("/-/health").get_json()["degraded"]
+    assert "support" in client.get("/-/health", headers=HEALTH_HEADERS).get_json()["degraded"]
     refused = open_ticket(world.login("customer"), files=[("a.png", PNG)])
     assert refused.status_code == 503 and "cannot be stored right now" in refused.text
 

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from kernel.extensions import db
+from kernel.testing import HEALTH_HEADERS
 from tests.fakes.osv_server import FakeOsv
 from tests.helpers import page_plugin, write_plugin
 from tests.kernel.test_cron import TICKER
@@ -341,7 +342,7 @@ def test_cluster(cluster, processes, provisioner):
     assert {s.pid for s in schedulers.values()} <= {pid for *_rest, pid in lines}
 
     # --- B's health: database, Redis, scheduler heartbeat, worker, generation -------------
-    report = httpx.get(f"{base['b']}/-/health").json()
+    report = httpx.get(f"{base['b']}/-/health", headers=HEALTH_HEADERS).json()
     assert report["status"] == "ok" and report["database"] == "ok" and report["redis"] == "ok"
     assert report["scheduler"]["age_seconds"] < 10
     assert report["jobs"]["workers"] >= 1 and report["jobs"]["failed"] == 0

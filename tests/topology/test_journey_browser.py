@@ -24,6 +24,7 @@ import pytest
 
 from kernel import clock
 from kernel.extensions import db
+from kernel.testing import HEALTH_HEADERS
 from tests.fakes.osv_server import FakeOsv
 from tests.fakes.smtp import FakeSMTPServer
 from simulators.stripe import FakeStripe
@@ -300,6 +301,6 @@ def test_customer_journey(topology, page, screenshot, monkeypatch):  # noqa: F81
     assert email(stack, "Your server was renewed")
     # Chromium reports the console's polls answered 409 while suspended; nothing else
     assert [e for e in page.js_errors if "status of 409" not in e] == [], page.js_errors
-    report = httpx.get(f"{b}/-/health").json()
+    report = httpx.get(f"{b}/-/health", headers=HEALTH_HEADERS).json()
     assert report["status"] == "ok" and report["scheduler"]["age_seconds"] < 30
     assert report["jobs"]["workers"] == 1 and report["jobs"]["failed"] == 0

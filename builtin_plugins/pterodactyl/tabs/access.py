@@ -115,6 +115,9 @@ class Unavailable(Exception):
 class Access:
     """What the current user may do on one server."""
 
+    # Templates ask what the viewer may do; the service and the user id stay out of reach.
+    __template_fields__ = ("owner", "permissions", "can", "can_any", "live_console", "granted")
+
     service: object
     user_id: int
     owner: bool

@@ -230,6 +230,9 @@ def send_command(access: Access, command: str) -> None:
 
 @dataclass
 class StartupVariable:
+    __template_fields__ = ("env", "name", "description", "value", "default", "rules", "editable",
+                           "from_plan", "required")
+
     env: str
     name: str
     description: str
