@@ -43,6 +43,9 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Set when the account's personal data was erased (kernel/accounts/privacy/erasure.py):
+    # the row stays, under a pseudonymous address, for the ledger and payments that need it.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     role: Mapped[Role] = relationship(lazy="joined")
 
     def has_permission(self, code: str) -> bool:
@@ -60,6 +63,15 @@ class User(UserMixin, db.Model):
     @property
     def has_2fa(self) -> bool:
         return self.totp_enabled_at is not None
+
+    @property
+    def has_password(self) -> bool:
+        """False for an account made through a linked identity that never set a password."""
+        return bool(self.password_hash)
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     def get_id(self) -> str:
         # The session remembers the token version: a password change elsewhere ends it.
