@@ -42,8 +42,15 @@ def register_cron_tasks():
     from kernel.cron import CronTask
     from kernel.security.services import rescan_enabled
 
+    from kernel.accounts.privacy.erasure import run_due
+    from kernel.accounts.privacy.retention import prune_logs
+
     return [CronTask("kernel.rescan_plugins", "17 3 * * *", rescan_enabled,
-                     "Rescan enabled plugins; block any with a new CRITICAL finding")]
+                     "Rescan enabled plugins; block any with a new CRITICAL finding"),
+            CronTask("kernel.privacy", "*/10 * * * *", run_due,
+                     "Carry out due account erasures; delete expired data export files"),
+            CronTask("kernel.prune_logs", "40 3 * * *", prune_logs,
+                     "Delete audit and email log entries older than their retention setting")]
 
 
 @hookimpl

@@ -12,6 +12,8 @@ from kernel.extensions import db
 from kernel.models import utcnow
 
 LANGUAGES = {"en": "English", "pl": "Polski"}
+# Erased accounts get an address at this reserved domain (RFC 2606): nobody can register one.
+ERASED_DOMAIN = "erased.invalid"
 
 
 class Role(db.Model):

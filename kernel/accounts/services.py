@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 
 from kernel import audit, site_settings
-from kernel.accounts.models import LANGUAGES, Role, User
+from kernel.accounts.models import ERASED_DOMAIN, LANGUAGES, Role, User
 from kernel.extensions import db
 from kernel.hooks import call_hook, call_veto
 from kernel.models import utcnow
@@ -78,7 +78,7 @@ def normalise_email(email: str) -> str:
 def valid_email(email: str) -> str:
     """The normalised address, or AccountError when it is not an email address."""
     email = normalise_email(email)
-    if not EMAIL_RE.match(email) or len(email) > 255:
+    if not EMAIL_RE.match(email) or len(email) > 255 or email.endswith("@" + ERASED_DOMAIN):
         raise AccountError(_("%(email)s is not a valid email address", email=email or "''"))
     return email
 

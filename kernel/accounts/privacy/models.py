@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
@@ -13,7 +13,7 @@ from kernel.models import utcnow
 # export states
 QUEUED, READY, FAILED, EXPIRED = "queued", "ready", "failed", "expired"
 # erasure states
-SCHEDULED, CANCELLED, DONE = "scheduled", "cancelled", "done"  # and FAILED
+SCHEDULED, RUNNING, CANCELLED, DONE = "scheduled", "running", "cancelled", "done"  # and FAILED
 
 
 class DataExport(db.Model):
@@ -48,3 +48,5 @@ class ErasureRequest(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The plugins whose erase_personal_data ran; one enabled later is asked again (catch-up).
+    erased_by: Mapped[list] = mapped_column(JSON, default=list)

@@ -44,6 +44,7 @@ def upgrade():
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("last_error", sa.Text, nullable=False),
         sa.Column("finished_at", sa.DateTime, nullable=True),
+        sa.Column("erased_by", sa.JSON, nullable=True),
     )
     op.create_index("ix_privacy_erasure_user_id", "privacy_erasure", ["user_id"])
     op.create_index("ix_privacy_erasure_status", "privacy_erasure", ["status"])
