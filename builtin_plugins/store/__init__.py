@@ -121,3 +121,18 @@ def payment_settled(payment):
     from builtin_plugins.store.topups import record_settled
 
     record_settled(payment)
+
+
+# tryfirst: the servers go before the plugins that clean up after them (the Pterodactyl user)
+@hookimpl(tryfirst=True)
+def personal_data(user):
+    from builtin_plugins.store import privacy
+
+    return privacy.export(user)
+
+
+@hookimpl(tryfirst=True)
+def erase_personal_data(user):
+    from builtin_plugins.store import privacy
+
+    privacy.erase(user)
