@@ -6,7 +6,9 @@ content goes: the account's address becomes a pseudonymous one (``erased-<id>-<r
 erased.invalid``, a reserved domain nobody can register), its name, password, second factor,
 language and login times are cleared, and every address, name and IP address of the account
 found by :func:`kernel.accounts.privacy.kernel_data.footprint` is replaced in the audit log, the
-email log, payments and ledger metadata. Exports and recovery codes are deleted.
+email log, payments and ledger metadata; the texts in the details of the account's own audit
+entries are redacted (what happened, when and the numbers stay). Exports and recovery codes
+are deleted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from kernel.models import AuditLog, utcnow
 from kernel.payments.models import LedgerEntry, Payment
 
 ERASED_NAME = "erased account"
+REDACTED = "(erased)"
 MIN_NAME = 3  # a shorter name is not searched for in free text (it would match everywhere)
 
 
@@ -56,6 +59,17 @@ class Scrubber:
             return {self.text(str(k)): self.json(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.json(v) for v in value]
+        return value
+
+    def redact(self, value: Any) -> Any:
+        """Details of the account's own audit entries: numbers and flags stay, every text
+        goes (plugins log usernames, server names and such, which the kernel cannot know)."""
+        if isinstance(value, str):
+            return REDACTED if value else value
+        if isinstance(value, dict):
+            return {str(k): self.redact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact(v) for v in value]
         return value
 
     def needles(self) -> list[str]:
@@ -104,7 +118,10 @@ def anonymise(user: User) -> str:
             row.ip = ""  # the account's own requests (and anonymous ones about it)
         row.actor = address if row.actor in own else row.actor
         row.target = address if row.target in own else scrub.text(row.target)
-        row.details = scrub.json(row.details)
+        row.details = scrub.redact(row.details)
+    if trail.ips:  # anonymous entries made from the account's addresses (its requests)
+        db.session.execute(db.update(AuditLog).where(AuditLog.actor == "system",
+                                                     AuditLog.ip.in_(trail.ips)).values(ip=""))
     for row in _mentioning(AuditLog, AuditLog.details, needles):
         row.details = scrub.json(row.details)
     for row in db.session.scalars(db.select(EmailLog).where(EmailLog.recipient.in_(own))):
