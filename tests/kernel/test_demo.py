@@ -29,7 +29,8 @@ def credentials(output: str) -> dict[str, str]:
 def test_demo_enables_the_builtins_seeds_and_prints_where_to_log_in(demo, cli):
     app, result = demo
     assert result.exit_code == 0, result.output
-    assert "plugins enabled: hello_world, paypal_payments, pterodactyl, store, stripe_payments" \
+    assert ("plugins enabled: hello_world, oauth_login, paypal_payments, pterodactyl, store, "
+            "stripe_payments") \
         in result.output
     accounts = credentials(result.output)
     assert set(accounts) == {"admin@example.com", "customer@example.com"}
