@@ -52,14 +52,17 @@ SCHEMA: dict[str, list[SettingSpec]] = {
            "every server; 0 never faults one."),
     ],
     "privacy": [
-        _s("erasure_grace_days", "int", 14, "Days before a requested account deletion is carried out",
+        _s("erasure_grace_days", "int", 14,
+           "Days before a requested account deletion is carried out",
            "The customer can cancel until then; their servers keep running meanwhile. 0 erases "
            "at the next run of the privacy task."),
         _s("export_link_hours", "int", 72, "Hours a data export can be downloaded",
            "The ZIP is deleted afterwards."),
-        _s("audit_log_retention_days", "int", 365, "Keep audit log entries for (days)",
+        _s("audit_log_retention_days", "int", 365,
+           "Keep audit log entries for (days)",
            "Older entries are deleted every night; 0 keeps them forever."),
-        _s("email_log_retention_days", "int", 90, "Keep email log entries for (days)",
+        _s("email_log_retention_days", "int", 90,
+           "Keep email log entries for (days)",
            "Older entries are deleted every night; 0 keeps them forever."),
     ],
     "email": [

@@ -18,7 +18,8 @@ from datetime import timedelta
 from flask import current_app, session, url_for
 from sqlalchemy import update
 
-from kernel import db, now as utcnow
+from kernel import db
+from kernel import now as utcnow
 
 from .client import ProviderFailure, ProviderIdentity, authorization_url, identify
 from .models import Flow

@@ -11,9 +11,9 @@ from kernel import hookspec
 
 @hookspec
 def oauth_login_identity_linked(user, identity):
-    """Event: ``identity`` (an ``api.LinkedIdentity``) was linked to ``user`` (a link or a sign-up)."""
+    """Event: ``identity`` (``api.LinkedIdentity``) was linked to ``user`` (link or sign-up)."""
 
 
 @hookspec
 def oauth_login_identity_unlinked(user, identity):
-    """Event: ``identity`` (an ``api.LinkedIdentity``) was unlinked from ``user`` (or erased with it)."""
+    """Event: ``identity`` (``api.LinkedIdentity``) was unlinked from ``user`` (or erased)."""

@@ -19,7 +19,8 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from kernel import AccountError, User, call_hook, db, now as utcnow, record_audit, register_account
+from kernel import AccountError, User, call_hook, db, record_audit, register_account
+from kernel import now as utcnow
 
 from .client import ProviderIdentity
 from .models import Identity

@@ -7,15 +7,17 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel import db, now as utcnow
+from kernel import db
+from kernel import now as utcnow
 
 
 class Identity(db.Model):
     """An account at a provider, linked to a local account: logging in with it logs in there."""
 
     __tablename__ = "oauth_login_identity"
-    __table_args__ = (UniqueConstraint("provider", "subject", name="uq_oauth_login_identity_subject"),
-                      UniqueConstraint("user_id", "provider", name="uq_oauth_login_identity_user"))
+    __table_args__ = (
+        UniqueConstraint("provider", "subject", name="uq_oauth_login_identity_subject"),
+        UniqueConstraint("user_id", "provider", name="uq_oauth_login_identity_user"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(32))

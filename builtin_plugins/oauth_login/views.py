@@ -4,8 +4,7 @@ unlink. Thin: the rules live in flows.py and identities.py; the login itself is 
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from kernel import AccountError, complete_login, record_audit, site_setting

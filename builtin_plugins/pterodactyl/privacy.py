@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from kernel import db, record_audit
-
 from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl.models import UserLink
 from builtin_plugins.pterodactyl.services import load_settings, make_client, user_link
 from builtin_plugins.pterodactyl.tabs.models import Subuser
+from kernel import db, record_audit
 
 
 def export(user) -> dict:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from kernel import db
-
 from builtin_plugins.store import services
 from builtin_plugins.store.lifecycle import PROVISIONING, TERMINATED
 from builtin_plugins.store.models import PurchaseToken, Service, Voucher, VoucherUsage
+from kernel import db
 
 
 class ServersStillRunning(Exception):

@@ -98,7 +98,7 @@ def _copy(template: Path, tmp_path: Path):
     return app, drop
 
 
-def _fill(app, sim, person: Person):
+def _fill(app, person: Person):
     """Everything a customer leaves behind, made through the real services."""
     from builtin_plugins.oauth_login import identities
     from builtin_plugins.oauth_login.client import ProviderIdentity
@@ -161,7 +161,7 @@ def world(privacy_template, tmp_path, sim, sleeps):  # noqa: F811 - fixtures abo
 
         with PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
             make_product(paper_settings(panel))
-    ids = {"alice": _fill(app, sim, ALICE), "bob": _fill(app, sim, BOB)}
+    ids = {"alice": _fill(app, ALICE), "bob": _fill(app, BOB)}
     _share(app, ids["bob"], ids["alice"])
     _share(app, ids["alice"], ids["bob"])
     yield World(app, sim, ids)

@@ -14,8 +14,7 @@ from kernel.accounts.privacy.models import DataExport, ErasureRequest
 from kernel.extensions import db
 from kernel.mail import EmailLog
 from kernel.models import AuditLog, utcnow
-from tests.helpers import PASSWORD, login, make_user
-from tests.helpers import write_plugin
+from tests.helpers import PASSWORD, login, make_user, write_plugin
 
 
 def _archive(app, export_id):
