@@ -229,3 +229,35 @@ def test_veto_login_applies_to_oauth(browser, oauth_simulator, oauth_app, fresh)
         refusal = db.session.scalars(db.select(AuditLog).where(
             AuditLog.action == "user.login_refused")).all()[-1]
     assert refusal.details["method"] == "oauth:discord" and user_id
+
+
+def test_login_and_register_pages_show_the_enabled_providers(browser, oauth_app):
+    from tests.oauth_login.conftest import configure
+
+    login_page = browser.client.get("/login").text
+    for provider in ("discord", "google", "github", "oidc"):
+        assert f'data-provider="{provider}"' in login_page
+    assert "Log in with Keycloak" in login_page
+    assert "Sign up with Discord" in browser.client.get("/register").text
+    configure(oauth_app, google_client_secret="", oidc_issuer="")
+    page = browser.client.get("/login").text
+    assert 'data-provider="google"' not in page and 'data-provider="oidc"' not in page
+    assert 'data-provider="discord"' in page
+
+
+def test_client_secrets_are_write_only_and_encrypted(oauth_app, oauth_simulator):
+    from kernel.plugins.models import PluginSetting
+    from tests.helpers import login, make_user
+
+    with oauth_app.app_context():
+        make_user("root@example.com", role="admin")
+        rows = {r.key: r for r in db.session.scalars(db.select(PluginSetting).where(
+            PluginSetting.plugin == "oauth_login"))}
+        secret = rows["discord_client_secret"]
+        assert secret.encrypted and oauth_simulator.client_secret not in secret.value
+        assert not rows["discord_client_id"].encrypted
+    admin = oauth_app.test_client()
+    login(admin, "root@example.com", "correct horse battery")
+    page = admin.get("/admin/plugins/oauth_login/settings")
+    assert page.status_code == 200 and "Discord: client secret" in page.text
+    assert oauth_simulator.client_secret not in page.text
