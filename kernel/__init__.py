@@ -86,6 +86,12 @@ _API: dict[str, tuple[str, str, str]] = {
              "The account model; public fields: id, email, name, role_name, language, ..."),
     "users_with_permission": ("kernel.accounts.permissions", "users_with_permission",
                               "The accounts whose role grants a permission code (staff lists)."),
+    "AccountError": ("kernel.accounts.services", "AccountError",
+                     "An account action refused; the message is shown to the user as is."),
+    "register_account": ("kernel.accounts.services", "register",
+                         "Self-service sign-up with the site's rules; password=None: no password."),
+    "complete_login": ("kernel.accounts.login_flow", "complete_login",
+                       "Finish any login method: blocked, veto_login, 2FA; the redirect to send."),
     # --- the wallet ledger
     "wallet_balance": ("kernel.payments.ledger", "balance", "A user's wallet balance."),
     "ledger_credit": ("kernel.payments.ledger", "credit",
@@ -211,8 +217,11 @@ def api_reference() -> dict[str, str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ resolves them
+    from kernel.accounts.login_flow import complete_login
     from kernel.accounts.models import User
     from kernel.accounts.permissions import users_with_permission
+    from kernel.accounts.services import AccountError
+    from kernel.accounts.services import register as register_account
     from kernel.admin.base import PermissionMixin, ProtectedBaseView
     from kernel.admin.forms import Field as FormField
     from kernel.admin.forms import is_secret as is_secret_setting

@@ -134,6 +134,7 @@ def _import_models() -> None:
     """Register every kernel table with the metadata (the migrations mirror them)."""
     import kernel.accounts.limit_storage  # noqa: F401
     import kernel.accounts.models  # noqa: F401
+    import kernel.accounts.privacy.models  # noqa: F401
     import kernel.cron  # noqa: F401
     import kernel.mail  # noqa: F401
     import kernel.models  # noqa: F401

@@ -41,7 +41,7 @@ GENERIC_REFUSAL = _l("This action could not be checked right now; please try aga
 # has its uncommitted changes rolled back, so the core flow goes on with a clean session.
 AFTER_COMMIT_EVENTS = frozenset({
     "plugin_enabled", "plugin_disabled", "user_registered", "user_logged_in", "user_updated",
-    "user_password_changed", "payment_settled", "payment_refunded", "wallet_changed",
+    "user_password_changed", "payment_settled", "payment_refunded", "wallet_changed", "erase_personal_data",
 })
 
 

@@ -226,6 +226,19 @@ def before_email_send(message):
     """Event: modify the outgoing ``email.message.EmailMessage`` in place before it is delivered."""
 
 
+# --- privacy ---------------------------------------------------------------
+
+
+@hookspec
+def personal_data(user):
+    """Return ``{area: JSON-serialisable data}``: what this plugin keeps about ``user``, for their data export."""
+
+
+@hookspec
+def erase_personal_data(user):
+    """Erase or anonymise what this plugin keeps about ``user`` (idempotent; raise to have the erasure retried)."""
+
+
 # --- vetoes ----------------------------------------------------------------
 
 

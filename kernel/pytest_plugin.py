@@ -2,8 +2,8 @@
 
 Installing pteroca makes them available to every test suite in the environment, with no
 conftest.py: ``app``, ``client``, ``runner``, ``login_as``, ``make_user``,
-``enable_plugin``, ``register_test_plugin``, ``pterodactyl_simulator``, ``stripe_simulator``
-and ``paypal_simulator`` (plus
+``enable_plugin``, ``register_test_plugin``, ``pterodactyl_simulator``, ``stripe_simulator``,
+``paypal_simulator`` and ``oauth_simulator`` (plus
 ``pteroca_instance`` and ``pteroca_config`` underneath them). docs/plugins.md, "Testing",
 describes each one.
 
@@ -387,6 +387,17 @@ def stripe_simulator():
     from simulators.stripe import FakeStripe
 
     with FakeStripe() as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_simulator():
+    """A running OAuth 2.0 / OpenID Connect provider (``simulators.oauth.FakeOAuthProvider``;
+    ``.issuer``, ``.discord_base``, ``.github_base``, ``.github_api``, ``.client_id``,
+    ``.client_secret``, ``.sign_in_as(...)``): point the oauth_login settings at it."""
+    from simulators.oauth import FakeOAuthProvider
+
+    with FakeOAuthProvider() as server:
         yield server
 
 

@@ -58,6 +58,20 @@ SCHEMA: dict[str, list[SettingSpec]] = {
         _s("payment_expire_hours", "int", 72, "Give up on open payments after (hours)",
            "A top-up the provider still calls unpaid this long is marked expired."),
     ],
+    "privacy": [
+        _s("erasure_grace_days", "int", 14,
+           "Days before a requested account deletion is carried out",
+           "The customer can cancel until then; their servers keep running meanwhile. 0 erases "
+           "at the next run of the privacy task."),
+        _s("export_link_hours", "int", 72, "Hours a data export can be downloaded",
+           "The ZIP is deleted afterwards."),
+        _s("audit_log_retention_days", "int", 365,
+           "Keep audit log entries for (days)",
+           "Older entries are deleted every night; 0 keeps them forever."),
+        _s("email_log_retention_days", "int", 90,
+           "Keep email log entries for (days)",
+           "Older entries are deleted every night; 0 keeps them forever."),
+    ],
     "email": [
         _s("mail_from", "email", "no-reply@localhost", "From address"),
         _s("mail_from_name", "string", "pteroca", "From name"),
@@ -68,6 +82,9 @@ SCHEMA: dict[str, list[SettingSpec]] = {
 }
 
 SPECS: dict[str, SettingSpec] = {spec.key: spec for specs in SCHEMA.values() for spec in specs}
+# Counts of days or hours: a negative one is refused with the setting's name.
+NON_NEGATIVE = frozenset({"erasure_grace_days", "export_link_hours", "audit_log_retention_days",
+                          "email_log_retention_days"})
 
 
 class _Cache:
@@ -118,6 +135,8 @@ def set_many(values: dict[str, Any]) -> dict[str, Any]:
         if spec is None:
             raise SettingError(f"there is no setting {key!r}")
         cleaned[key] = coerce(spec, raw)
+        if key in NON_NEGATIVE and cleaned[key] is not None and cleaned[key] < 0:
+            raise SettingError(f"{spec.label} cannot be negative")
     changed = {}
     for key, value in cleaned.items():
         old = get(key)

@@ -225,3 +225,17 @@ def before_email_send(message):
     from builtin_plugins.hello_world import services
 
     message["X-Hello-World"] = services.greeting_line()
+
+
+@hookimpl
+def personal_data(user):
+    from builtin_plugins.hello_world import services
+
+    return {"greetings": services.greetings_by(user)}
+
+
+@hookimpl
+def erase_personal_data(user):
+    from builtin_plugins.hello_world import services
+
+    services.erase_greetings_by(user)

@@ -115,3 +115,17 @@ def note_profile(user, changes: dict) -> None:
 
 def note_password_change(user) -> None:
     record_audit("hello_world.saw_password_change", user.email)
+
+
+def greetings_by(user) -> list[dict]:
+    """personal_data: the greetings ``user`` wrote (and the one made when they registered)."""
+    rows = db.session.scalars(db.select(Greeting).where(Greeting.by == user.email)
+                              .order_by(Greeting.id))
+    return [{"text": g.text, "created_at": g.created_at} for g in rows]
+
+
+def erase_greetings_by(user) -> int:
+    """erase_personal_data: delete them (run again, it finds nothing more)."""
+    result = db.session.execute(db.delete(Greeting).where(Greeting.by == user.email))
+    db.session.commit()
+    return result.rowcount

@@ -129,3 +129,17 @@ def demo_seed(admin, customer):
     from builtin_plugins.pterodactyl import demo
 
     return demo.seed(admin, customer)
+
+
+@hookimpl
+def personal_data(user):
+    from builtin_plugins.pterodactyl import privacy
+
+    return privacy.export(user)
+
+
+@hookimpl
+def erase_personal_data(user):
+    from builtin_plugins.pterodactyl import privacy
+
+    privacy.erase(user)

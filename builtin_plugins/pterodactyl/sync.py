@@ -241,7 +241,8 @@ def unlinked_users(after_id: int = 0, limit: int = 200) -> list:
 
     return list(db.session.scalars(
         select(User).outerjoin(UserLink, UserLink.user_id == User.id)
-        .where(UserLink.user_id.is_(None), User.id > after_id).order_by(User.id).limit(limit)))
+        .where(UserLink.user_id.is_(None), User.erased_at.is_(None), User.id > after_id)
+        .order_by(User.id).limit(limit)))
 
 
 def sync_all(client: PanelClient | None = None, *, batch: int = 200) -> SyncReport:

@@ -135,3 +135,18 @@ def veto_renewal(service, user):
     from kernel import debt_refusal as refusal
 
     return refusal(user.id) if user is not None else None
+
+
+# tryfirst: the servers go before the plugins that clean up after them (the Pterodactyl user)
+@hookimpl(tryfirst=True)
+def personal_data(user):
+    from builtin_plugins.store import privacy
+
+    return privacy.export(user)
+
+
+@hookimpl(tryfirst=True)
+def erase_personal_data(user):
+    from builtin_plugins.store import privacy
+
+    privacy.erase(user)

@@ -56,6 +56,8 @@ def send(event: str, service_ids: list[int], context: dict | None = None) -> int
         select(User).where(User.id.in_({row.user_id for row in rows})))}
     for service in rows:
         user = users[service.user_id]
+        if user.is_erased:  # a queued email that reached us after the account's erasure
+            continue
         send_email(user.email, str(SUBJECTS[event]), f"store/{event}", user=user, service=service,
                    product=service.product, commit=False, **context)
     db.session.commit()  # the email log, once: a commit per message would reload every row

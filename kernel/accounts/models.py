@@ -12,6 +12,8 @@ from kernel.extensions import db
 from kernel.models import utcnow
 
 LANGUAGES = {"en": "English", "pl": "Polski"}
+# Erased accounts get an address at this reserved domain (RFC 2606): nobody can register one.
+ERASED_DOMAIN = "erased.invalid"
 
 
 class Role(db.Model):
@@ -28,7 +30,7 @@ class User(UserMixin, db.Model):
     __template_fields__ = ("id", "email", "name", "language", "created_at", "last_login_at",
                            "email_verified_at", "pending_email", "role_name", "is_authenticated",
                            "is_anonymous", "is_active", "is_verified", "has_2fa",
-                           "has_permission")
+                           "has_permission", "has_password", "is_erased")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(255), default="")
@@ -48,6 +50,9 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Set when the account's personal data was erased (kernel/accounts/privacy/erasure.py):
+    # the row stays, under a pseudonymous address, for the ledger and payments that need it.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     role: Mapped[Role] = relationship(lazy="joined")
 
     def has_permission(self, code: str) -> bool:
@@ -68,6 +73,15 @@ class User(UserMixin, db.Model):
 
     # The token of the login session this object was loaded for (kernel/accounts/sessions.py).
     session_token = None  # not a column: set per request
+
+    @property
+    def has_password(self) -> bool:
+        """False for an account made through a linked identity that never set a password."""
+        return bool(self.password_hash)
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     def get_id(self) -> str:
         # The session remembers the token version (a password change elsewhere ends it) and

@@ -16,6 +16,7 @@ KERNEL_PERMISSIONS: list[tuple[str, str]] = [
     ("admin.logs", "Read the audit log and the email log"),
     ("admin.payments", "See payments, refund them and adjust wallet balances"),
     ("admin.jobs", "See background job queues, retry and delete failed jobs"),
+    ("admin.privacy", "Erase customers' personal data and see erasure requests"),
 ]
 
 

@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 
 from kernel import audit, site_settings
-from kernel.accounts.models import LANGUAGES, Role, User
+from kernel.accounts.models import ERASED_DOMAIN, LANGUAGES, Role, User
 from kernel.extensions import db
 from kernel.hooks import call_hook, call_veto
 from kernel.inputs import InputError, check_text, single_line
@@ -88,7 +88,7 @@ def normalise_email(email: str) -> str:
 def valid_email(email: str) -> str:
     """The normalised address, or AccountError when it is not an email address."""
     email = one_line(normalise_email(email), "email")
-    if not EMAIL_RE.match(email) or len(email) > 255:
+    if not EMAIL_RE.match(email) or len(email) > 255 or email.endswith("@" + ERASED_DOMAIN):
         raise AccountError(_("%(email)s is not a valid email address", email=email or "''"))
     return email
 
@@ -114,12 +114,16 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
 
 
-def create_user(email: str, password: str, *, name: str = "", role: str = "customer",
+def create_user(email: str, password: str | None, *, name: str = "", role: str = "customer",
                 actor: str | None = None, verified: bool = False) -> User:
-    """Create an account after validation and the ``veto_registration`` hook."""
+    """Create an account after validation and the ``veto_registration`` hook.
+
+    ``password=None`` makes an account without a password: its owner logs in through a
+    linked identity (a plugin such as oauth_login) and can set a password by a reset link."""
     email = valid_email(email)
-    check_password(password)
-    name = one_line(name, "name")[:MAX_NAME]
+    if password is not None:
+        check_password(password)
+    name = one_line(name or "", "name")[:MAX_NAME]
     if db.session.get(Role, role) is None:
         roles = ", ".join(db.session.scalars(db.select(Role.name).order_by(Role.name)))
         raise AccountError(_("There is no role named %(role)s (roles: %(roles)s).",
@@ -131,7 +135,8 @@ def create_user(email: str, password: str, *, name: str = "", role: str = "custo
         raise AccountError(reason)
     now = utcnow()
     user = User(email=email, name=name or email.split("@")[0], role_name=role,
-                password_hash=hash_password(password), password_changed_at=now,
+                password_hash=hash_password(password) if password is not None else "",
+                password_changed_at=now if password is not None else None,
                 email_verified_at=now if verified else None, token_version=0, language="")
     db.session.add(user)
     db.session.commit()
@@ -140,8 +145,12 @@ def create_user(email: str, password: str, *, name: str = "", role: str = "custo
     return user
 
 
-def register(email: str, password: str, *, name: str, accepted_terms: bool) -> User:
-    """Self-service registration: the site's switches, the terms, then :func:`create_user`."""
+def register(email: str, password: str | None, *, name: str, accepted_terms: bool,
+             verified: bool = False) -> User:
+    """Self-service registration: the site's switches, the terms, then :func:`create_user`.
+
+    ``password=None`` registers an account without a password (see :func:`create_user`);
+    ``verified`` is for an address another service vouched for (no confirmation link)."""
     from kernel.accounts import links
 
     if not site_settings.get("registration_enabled"):
@@ -150,28 +159,44 @@ def register(email: str, password: str, *, name: str, accepted_terms: bool) -> U
         raise AccountError(_("Tell us your name."))
     if not accepted_terms:
         raise AccountError(_("You must accept the terms of service to register."))
-    user = create_user(email, password, name=name, actor=normalise_email(email))
+    user = create_user(email, password, name=name, actor=normalise_email(email),
+                       verified=verified)
     audit.record("user.registered", user.email, actor=user.email)
     if links.verification_mode() != "disabled":
         links.send_verification(user)
     return user
 
 
-def authenticate(email: str, password: str) -> User:
-    """Return the user for valid credentials, or raise AccountError with a safe message."""
+def check_credentials(email: str, password: str) -> User:
+    """The user whose password ``password`` is, or AccountError; nothing else is checked."""
     user = find_user(email)
     if user is None:
         _spend_hash_time(password)  # unknown addresses answer as slowly as known ones
     if user is None or not verify_password(user, password):
         audit.record("user.login_failed", normalise_email(email))
         raise AccountError(_("Wrong email or password."))
-    if user.is_blocked:
-        audit.record("user.login_refused", user.email, {"reason": "blocked"})
+    return user
+
+
+def check_login_allowed(user: User, *, method: str = "password") -> None:
+    """Refuse (AccountError) a blocked or erased account, or a login a ``veto_login`` refuses.
+
+    Every way of logging in (password, a linked identity, ...) passes here, so the same
+    accounts and plugins can refuse it whatever the method."""
+    if user.is_blocked or user.is_erased:
+        audit.record("user.login_refused", user.email, {"reason": "blocked", "method": method})
         raise AccountError(_("This account is blocked; contact support."))
     reason = call_veto("veto_login", user=user)
     if reason:
-        audit.record("user.login_refused", user.email, {"reason": reason[:200]})
+        audit.record("user.login_refused", user.email, {"reason": reason[:200],
+                                                        "method": method})
         raise AccountError(reason)
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user for valid credentials, or raise AccountError with a safe message."""
+    user = check_credentials(email, password)
+    check_login_allowed(user)
     return user
 
 

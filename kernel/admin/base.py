@@ -49,6 +49,7 @@ class ProtectedIndexView(PermissionMixin, AdminIndexView):
 def kernel_views() -> list[BaseView]:
     from kernel.admin.logs import audit_log_view, email_log_view
     from kernel.admin.plugins import PluginsView
+    from kernel.admin.privacy import PrivacyView
     from kernel.admin.settings import SettingsView
     from kernel.admin.themes import ThemesView
     from kernel.admin.users import RoleAdmin, UserAdmin
@@ -56,7 +57,7 @@ def kernel_views() -> list[BaseView]:
     from kernel.admin.jobs import JobsView
     from kernel.admin.payments import PaymentsView, WalletsView
 
-    return [UserAdmin(), RoleAdmin(), PluginsView(), ThemesView(), SettingsView(),
+    return [UserAdmin(), RoleAdmin(), PrivacyView(), PluginsView(), ThemesView(), SettingsView(),
             PaymentsView(name="Payments", endpoint="payments", url="/admin/payments",
                          category="Money"),
             WalletsView(name="Wallet adjustments", endpoint="wallets", url="/admin/wallets",

@@ -39,6 +39,8 @@ HOOK_CAPABILITY: dict[str, str] = {
     "user_password_changed": "passwords",
     "before_email_send": "outgoing_mail",
     "veto_wallet_credit": "vetoes",
+    "personal_data": "privacy",
+    "erase_personal_data": "privacy",
 }
 
 KNOWN_CAPABILITIES = frozenset(HOOK_CAPABILITY.values())

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -17,11 +14,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 
 from kernel import audit, site_settings
 from kernel.accounts import sessions, twofactor
-from kernel.accounts.services import AccountError, authenticate, record_login
+from kernel.accounts.login_flow import PENDING_2FA, complete_login, finish_login, safe_next
+from kernel.accounts.services import AccountError, check_credentials
 from kernel.extensions import read_only
 from kernel.hooks import plugin_host
 from kernel.models import utcnow
@@ -46,27 +44,11 @@ def dashboard():
     return render_template("panel/dashboard.html", widgets=shell.dashboard_widgets(current_user))
 
 
-# Whitespace, controls and backslashes: browsers drop or rewrite them ("/\\evil.com" and
-# "/\t/evil.com" become "//evil.com"), and a line break cannot go into a Location header.
-_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f-\x9f\\\u2028\u2029]")
-
-
-def _safe_next(target: str | None) -> str:
-    """Where to go after logging in: a path on this site, else the dashboard."""
-    if (isinstance(target, str) and target.startswith("/") and not target.startswith("//")
-            and not _UNSAFE_IN_NEXT.search(target)):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("web.dashboard")
-
-
 def _login_page(status: int = 200, **context):
     context.setdefault("registration_open", site_settings.get("registration_enabled"))
     return render_template("panel/login.html", **context), status
 
 
-PENDING_2FA = "pending_2fa"
 PENDING_2FA_SECONDS = 300
 
 
@@ -78,18 +60,13 @@ def login():
         return _login_page()
     email = request.form.get("email", "")
     try:
-        user = authenticate(email, request.form.get("password", ""))
+        user = check_credentials(email, request.form.get("password", ""))
+        # the rules every login method shares: blocked, veto_login, the second factor
+        return complete_login(user, method="password", remember=bool(request.form.get("remember")),
+                              next_url=request.args.get("next"))
     except AccountError as exc:
         flash(str(exc), "error")
         return _login_page(400, email=email)
-    remember = bool(request.form.get("remember"))
-    if user.has_2fa:
-        session[PENDING_2FA] = {"uid": user.id, "v": user.token_version or 0, "remember": remember,
-                                "next": request.args.get("next"), "at": utcnow().timestamp()}
-        return redirect(url_for("web.login_2fa"))
-    sessions.log_in(user, remember=remember)
-    record_login(user)
-    return redirect(_safe_next(request.args.get("next")))
 
 
 def _pending_2fa_user():
@@ -119,14 +96,14 @@ def login_2fa():
     except AccountError as exc:
         flash(str(exc), "error")
         return render_template("panel/login_2fa.html"), 400
-    session.pop(PENDING_2FA, None)
-    sessions.log_in(user, remember=bool(pending.get("remember")))
-    record_login(user, method=method)
+    first = str(pending.get("method") or "password")
+    finish_login(user, method=method if first == "password" else f"{first}+{method}",
+                 remember=bool(pending.get("remember")))
     if method == "recovery":
         left = twofactor.unused_recovery_codes(user)
         flash(_("You used a recovery code; %(n)d left. Create new ones on the account page "
                 "when you run low.", n=left), "warning")
-    return redirect(_safe_next(pending.get("next")))
+    return redirect(safe_next(pending.get("next")))
 
 
 @bp.post("/logout")
@@ -177,4 +154,4 @@ def theme_static(filename: str):
 
 
 # The account pages attach their routes to ``bp``.
-from kernel.web import account_views, auth_views  # noqa: E402, F401
+from kernel.web import account_views, auth_views, privacy_views  # noqa: E402, F401

@@ -88,7 +88,9 @@ def test_each_slot_runs_once_however_often_runners_look(ticker, log):
                                                       "kernel.rescan_plugins": "ok",
                                                       "payments.converge": "ok",
                                                       "kernel.prune_login_sessions": "ok",
-                                                      "kernel.prune_rate_limits": "ok"}
+                                                      "kernel.prune_rate_limits": "ok",
+                                                      "kernel.privacy": "ok",
+                                                      "kernel.prune_logs": "ok"}
         assert cron.run_due(now=NOON + timedelta(seconds=20), owner="b:2") == []
         later = cron.run_due(now=NOON + timedelta(minutes=1), owner="b:2")
         assert sorted(r.task for r in later) == ["payments.converge", "ticker.slow",

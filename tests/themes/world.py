@@ -46,6 +46,7 @@ NOT_PAGES = {
     "web.logout", "wallet.cancelled", "pterodactyl_tabs.console_credentials",
     "pterodactyl_tabs.console_status", "pterodactyl_tabs.backup_download",
     "web.verify_email", "web.confirm_email_change", "web.reset_password", "web.login_2fa",
+    "web.privacy_export_download",  # a ZIP file behind a one-time token, not a page
 }
 
 
@@ -67,7 +68,7 @@ class World:
             "web.landing": ["/"], "web.login": ["/login"], "web.register": ["/register"],
             "web.forgot_password": ["/forgot-password"],
             "web.dashboard": ["/dashboard"], "web.account": ["/account"],
-            "web.account_2fa": ["/account/2fa"],
+            "web.account_2fa": ["/account/2fa"], "web.account_delete": ["/account/delete"],
             "wallet.index": ["/wallet"],
             "wallet.returned": [f"/wallet/return/{i['payment']}",
                                 f"/wallet/return/{i['paid_payment']}"],
