@@ -1,7 +1,9 @@
-"""Webhooks answer at once however slow the providers are: with every Stripe and PayPal API call
-delayed by 2 s, 20 deliveries arriving together at a real served app are all answered 2xx within
-1 s each (they are recorded and queued on Redis); a `pteroca worker` then applies each money
-event exactly once. The return page does not wait on the provider either."""
+"""Webhooks answer without waiting on the providers: with every Stripe and PayPal API call
+delayed by 30 s, 20 deliveries arriving together at a real served app are all answered 2xx well
+before one provider call could have ended (they are recorded and queued on Redis); a
+`pteroca worker` then applies each money event exactly once. The return page does not wait on
+the provider either. The bound is a third of the provider's delay, not a speed goal (those live
+in bench/): an answer that waited on a provider would take the whole 30 s."""
 
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ from tests.helpers import PASSWORD, make_user, served
 from tests.topology.conftest import env_for, http_login, pteroca
 
 CUSTOMER = "busy@example.com"
-DELAY = 2.0
-LIMIT = 1.0  # seconds a webhook may take to be answered
+DELAY = 30.0  # seconds every provider API call takes while the webhooks arrive
+LIMIT = DELAY / 3  # an answer slower than this waited on a provider
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ def timed(send) -> tuple[int | None, float]:
     return status, time.monotonic() - start
 
 
-def test_twenty_webhooks_are_answered_within_a_second_while_providers_take_two(
+def test_twenty_webhooks_are_answered_without_waiting_on_slow_providers(
         money_app, fakes):
     stripe, paypal = fakes
     payments = paid_topups(money_app, stripe, paypal, 5)
@@ -113,7 +115,7 @@ def test_twenty_webhooks_are_answered_within_a_second_while_providers_take_two(
         # a warm server, as in production: one request through each worker path first
         warm = stripe.send(stripe.event("customer.created", {"id": "cus_1", "object": "customer"}))
         assert warm.status == 200
-        stripe.delay = paypal.delay = DELAY  # every provider API call now takes 2 s
+        stripe.delay = paypal.delay = DELAY  # every provider API call now takes 30 s
         gate = threading.Barrier(len(deliveries))
         results: list[tuple[int | None, float]] = []
 
@@ -125,7 +127,7 @@ def test_twenty_webhooks_are_answered_within_a_second_while_providers_take_two(
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=60)
+            thread.join(timeout=2 * DELAY)
         assert len(results) == 20
         assert all(status is not None and 200 <= status < 300 for status, _ in results), results
         slowest = max(seconds for _, seconds in results)
