@@ -44,6 +44,7 @@ SWAP_SECONDS = 3.0
 SWEEP_RATE = 5000.0
 SWEEP_LINEARITY = 0.20
 MEMORY_GROWTH_KIB = 1024
+WEBHOOK_SECONDS = 1.0  # 20 concurrent deliveries, providers taking 2 s per call
 
 PASS, MISSED, FAILED, NOT_MEASURED, INFO = "PASS", "MISSED", "FAILED", "not measured", "-"
 
@@ -58,6 +59,7 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
         ("build", ["bench_build.py"] + (["--builds", "2", "--swaps", "1"] if quick else []), 150),
         ("overhead", ["bench_overhead.py"]
          + (["--seconds", "2", "--rounds", "1"] if quick else []), 240),
+        ("webhooks", ["bench_webhooks.py"] + (["--rounds", "1"] if quick else []), 120),
         ("money", ["bench_money.py", "--postgres", args.postgres]
          + (["--seconds", "3"] if quick else []), 120),
         ("memory", ["bench_memory.py"]
@@ -235,6 +237,19 @@ def rows_sweep(r: dict | None) -> list[tuple]:
     return rows
 
 
+def rows_webhooks(r: dict | None) -> list[tuple]:
+    label = "Webhooks: 20 concurrent deliveries, providers taking 2 s per call"
+    goal = f"every answer 2xx, slowest < {WEBHOOK_SECONDS:g} s"
+    if not r or "slowest_s" not in r:
+        return [(label, not_measured(r), goal, NOT_MEASURED)]
+    figure = (f"slowest **{r['slowest_s']:.2f} s** (ratio to goal {r['ratio_to_goal']:.2f}); "
+              + "; ".join(f"round {n}: slowest {x['slowest_s']:.2f} s, median "
+                          f"{x['median_s']:.2f} s, {x['ok']}/{x['answers']} 2xx"
+                          for n, x in enumerate(r["rounds"], 1)))
+    ok = r["all_2xx"] and r["slowest_s"] < WEBHOOK_SECONDS
+    return [(label, figure, goal, verdict(ok))]
+
+
 def rows_money(r: dict | None) -> list[tuple]:
     label = "Money path: 16 concurrent buyers, PostgreSQL"
     goal = "balance == sum(ledger) >= 0"
@@ -287,7 +302,8 @@ def rows_memory(r: dict | None) -> list[tuple]:
 
 
 ROWS = [("overhead", rows_overhead), ("hooks", rows_hooks), ("build", rows_build),
-        ("sweep", rows_sweep), ("money", rows_money), ("scan", rows_scan),
+        ("sweep", rows_sweep), ("money", rows_money), ("webhooks", rows_webhooks),
+        ("scan", rows_scan),
         ("memory", rows_memory)]
 
 
