@@ -221,3 +221,42 @@ def test_next_after_login_keeps_a_local_path(app, users):
     response = app.test_client().post("/login?next=/wallet%3Ftab%3D1",
                                       data={"email": users["customer"], "password": PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/wallet?tab=1"
+
+
+def test_a_view_declares_its_own_cap_and_a_broken_declaration_falls_back(instance, plugins_dir):
+    """``request_body_limit`` (public API): an int or a callable asked per request; a callable
+    that raises or answers nonsense leaves the panel's default cap, never a 500."""
+    from kernel import request_body_limit
+
+    app = build_app(instance, MAX_REQUEST_BYTES=64 * 1024)
+    answers = {"limit": 8 * 1024}
+
+    @request_body_limit(lambda: answers["limit"])
+    def upload():
+        return "ok"
+
+    @request_body_limit(2 * MiB)
+    def big():
+        return "ok"
+
+    app.add_url_rule("/t/upload", "t_upload", upload, methods=["POST"])
+    app.add_url_rule("/t/big", "t_big", big, methods=["POST"])
+    app.config["WTF_CSRF_ENABLED"] = False
+    form = "application/octet-stream"
+    assert send(app, "/t/upload", Body(4 * 1024), content_type=form) == 200
+    over = Body(9 * 1024)
+    assert send(app, "/t/upload", over, content_type=form) == 413 and over.read_bytes == 0
+    assert send(app, "/t/big", Body(MiB), content_type=form) == 200  # over the default cap
+    assert send(app, "/t/big", Body(3 * MiB), content_type=form) == 413
+    for broken in (lambda: 1 / 0, lambda: "lots", lambda: -5, lambda: True, "lots"):
+        upload.pteroca_body_limit = broken  # what the decorator stores, gone wrong
+        assert send(app, "/t/upload", Body(32 * 1024), content_type=form) == 200  # the default
+        assert send(app, "/t/upload", Body(65 * 1024), content_type=form) == 413
+
+
+@pytest.mark.parametrize("bad", ["4096", -1, 1.5, True, None])
+def test_request_body_limit_refuses_what_is_not_a_byte_count(bad):
+    from kernel import request_body_limit
+
+    with pytest.raises(TypeError):
+        request_body_limit(bad)
