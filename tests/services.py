@@ -6,6 +6,7 @@ CI (``CI=true``) installs every service, so there a missing one is a failure, no
 from __future__ import annotations
 
 import os
+import threading
 import shutil
 
 import pytest
@@ -37,9 +38,19 @@ def require_postgres() -> str:
     return url
 
 
+_CREATE_LOCK = threading.Lock()  # one copy of a template at a time in this process
+TEMPLATE_ATTEMPTS = 5
+
+
 def fresh_postgres_database(admin_url: str, template: str | None = None):
     """Create an empty database (or a copy of ``template``); return (its SQLAlchemy URL, a
-    function that drops it)."""
+    function that drops it).
+
+    PostgreSQL copies a template only while nobody else is connected to it. Copies are made
+    one at a time here; a connection still open on the template (a pool's connection closing
+    late on a loaded machine) is ended and the copy tried again: the template exists only to
+    be copied, so nothing of value is connected to it."""
+    import time
     import uuid
 
     import psycopg
@@ -48,8 +59,18 @@ def fresh_postgres_database(admin_url: str, template: str | None = None):
     name = f"pteroca_test_{uuid.uuid4().hex[:12]}"
     admin = make_url(admin_url)
     plain = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    with _CREATE_LOCK, psycopg.connect(plain, autocommit=True) as conn:
+        for attempt in range(1, TEMPLATE_ATTEMPTS + 1):
+            try:
+                conn.execute(f'CREATE DATABASE "{name}"'
+                             + (f' TEMPLATE "{template}"' if template else ""))
+                break
+            except psycopg.errors.ObjectInUse:
+                if not template or attempt == TEMPLATE_ATTEMPTS:
+                    raise
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = %s AND pid <> pg_backend_pid()", (template,))
+                time.sleep(0.2 * attempt)
 
     def drop() -> None:
         with psycopg.connect(plain, autocommit=True) as conn:
