@@ -28,80 +28,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import emit, quiet_logs, say  # noqa: E402
 
 GOAL_SECONDS = 1.0
-CUSTOMER = "busy@example.com"
 
 
 def build(instance: Path, redis_url: str, osv_url: str, stripe, paypal):
-    from kernel.cli import main
-    from kernel.plugins.settings import set_settings
-    from kernel.testing import build_app, rebuild
-    from tests.helpers import make_user
+    from kernel.testing import build_app
+    from tests.topology.webhook_burst import money_app
 
-    app = build_app(instance, OSV_URL=osv_url, REDIS_URL=redis_url)
-    for plugin in ("stripe_payments", "paypal_payments"):
-        result = rebuild(app).test_cli_runner().invoke(main, ["plugin", "enable", plugin])
-        if result.exit_code != 0:
-            raise SystemExit(f"enabling {plugin} failed: {result.output}")
-    app = rebuild(app)
-    with app.app_context():
-        found = app.extensions["pteroca"].discovered
-        set_settings(found["stripe_payments"].manifest, {
-            "secret_key": stripe.secret_key, "webhook_secret": stripe.webhook_secret,
-            "api_base": stripe.url})
-        set_settings(found["paypal_payments"].manifest, {
-            "client_id": paypal.client_id, "client_secret": paypal.client_secret,
-            "webhook_id": paypal.webhook_id, "base_url": paypal.url})
-        make_user(CUSTOMER)
-    return app
-
-
-def paid_topups(app, stripe, paypal, count: int) -> list[tuple[str, str]]:
-    from kernel.accounts.models import User
-    from kernel.extensions import db
-    from kernel.payments.settlement import refresh, start_topup
-
-    made = []
-    with app.test_request_context():
-        user = db.session.scalar(db.select(User).where(User.email == CUSTOMER))
-        for provider in ("stripe", "paypal") * count:
-            payment = start_topup(user, 1000, provider,
-                                  return_urls=lambda p: (f"http://shop.test/ok/{p.id}",
-                                                         f"http://shop.test/no/{p.id}"))
-            if provider == "stripe":
-                stripe.pay(payment.external_id, webhook=False)
-            else:
-                paypal.approve(payment.external_id)
-            if refresh(payment).status != "paid":
-                raise SystemExit(f"the {provider} top-up did not settle")
-            made.append((provider, payment.external_id))
-    return made
-
-
-def deliveries_for(base: str, payments, stripe, paypal) -> list:
-    out = []
-    for provider, external_id in payments:
-        if provider == "stripe":
-            refund = stripe.refund(external_id, 300, webhook=False)
-            dispute = stripe.dispute(external_id, 700, webhook=False)
-            for event in (stripe.refunded_event(refund["charge"]),
-                          stripe.event("charge.dispute.funds_withdrawn", dispute)):
-                out.append(lambda e=event: stripe.send(e).status)
-        else:
-            reversal = paypal.reverse(external_id)
-            for _ in range(2):  # PayPal delivers it twice (two transmissions)
-                body, headers = paypal.capture_reversed(reversal)
-                out.append(lambda b=body, h=headers: paypal.deliver(
-                    f"{base}/payments/paypal/webhook", b, h))
-    return out
+    return money_app(build_app(instance, OSV_URL=osv_url, REDIS_URL=redis_url), stripe, paypal)
 
 
 def one_round(app, delay: float, stripe, paypal) -> dict:
     from tests.helpers import served
+    from tests.topology.webhook_burst import deliveries as burst_of
+    from tests.topology.webhook_burst import paid_topups
 
     payments = paid_topups(app, stripe, paypal, 5)
     with served(app) as base:
         stripe.webhook_url = f"{base}/payments/stripe/webhook"
-        deliveries = deliveries_for(base, payments, stripe, paypal)
+        deliveries = burst_of(base, payments, stripe, paypal)
         warm = stripe.send(stripe.event("customer.created", {"id": "cus_1", "object": "customer"}))
         if warm.status != 200:
             raise SystemExit(f"warm-up webhook answered {warm.status}")

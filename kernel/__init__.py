@@ -137,6 +137,10 @@ _API: dict[str, tuple[str, str, str]] = {
                    "Webhook event kind: money taken back earlier is returned (dispute won)."),
     "WebhookReceipt": ("kernel.payments.providers", "WebhookReceipt",
                        "What accept_webhook learned from a delivery without the network."),
+    "provider_payments_export": ("kernel.payments.provider_privacy", "provider_payments_export",
+                                 "A provider plugin's personal_data: the user's payments there."),
+    "clear_checkout_links": ("kernel.payments.provider_privacy", "clear_checkout_links",
+                             "A provider plugin's erasure: clear the user's hosted checkout links."),
     "request_key": ("kernel.payments.providers", "request_key",
                     "A stable idempotency key for one provider call about a payment."),
     "debt_refusal": ("kernel.payments.debts", "refusal",
@@ -244,6 +248,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.payments.debts import refusal as debt_refusal
     from kernel.payments.ledger import debit as ledger_debit
     from kernel.payments.models import LedgerEntry, Payment
+    from kernel.payments.provider_privacy import clear_checkout_links, provider_payments_export
     from kernel.payments.money import (
         MoneyError,
         format_amount,

@@ -14,13 +14,13 @@ def register_payment_providers():
 
 @hookimpl
 def personal_data(user):
-    from builtin_plugins.paypal_payments import privacy
+    from kernel import provider_payments_export
 
-    return privacy.export(user)
+    return provider_payments_export("paypal", user)
 
 
 @hookimpl
 def erase_personal_data(user):
-    from builtin_plugins.paypal_payments import privacy
+    from kernel import clear_checkout_links
 
-    privacy.erase(user)
+    clear_checkout_links("paypal", user)

@@ -17,15 +17,17 @@ import pytest
 from kernel.extensions import db
 from kernel.payments import debts, ledger
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
-from kernel.payments.settlement import refresh, start_topup
+from kernel.payments.settlement import start_topup
 from kernel.testing import build_app
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from simulators.paypal import FakePayPal
 from simulators.stripe import FakeStripe
-from tests.helpers import PASSWORD, make_user, served
+from tests.helpers import PASSWORD, served
 from tests.topology.conftest import env_for, http_login, pteroca
+from tests.topology import webhook_burst
+from tests.topology.webhook_burst import CUSTOMER, paid_topups
+from tests.topology.webhook_burst import deliveries as burst_of
 
-CUSTOMER = "busy@example.com"
 DELAY = 30.0  # seconds every provider API call takes while the webhooks arrive
 LIMIT = DELAY / 3  # an answer slower than this waited on a provider
 
@@ -42,46 +44,8 @@ def fakes():
 
 
 @pytest.fixture
-def money_app(app, cli, fresh, fakes):
-    from kernel.plugins.settings import set_settings
-
-    stripe, paypal = fakes
-    for plugin in ("stripe_payments", "paypal_payments"):
-        result = cli("plugin", "enable", plugin)
-        assert result.exit_code == 0, result.output
-    app = fresh(app)
-    with app.app_context():
-        found = app.extensions["pteroca"].discovered
-        set_settings(found["stripe_payments"].manifest, {
-            "secret_key": stripe.secret_key, "webhook_secret": stripe.webhook_secret,
-            "api_base": stripe.url})
-        set_settings(found["paypal_payments"].manifest, {
-            "client_id": paypal.client_id, "client_secret": paypal.client_secret,
-            "webhook_id": paypal.webhook_id, "base_url": paypal.url})
-        make_user(CUSTOMER)
-    return app
-
-
-def paid_topups(app, stripe: FakeStripe, paypal: FakePayPal,
-                count: int) -> list[tuple[str, str]]:
-    """``count`` top-ups of 10.00 paid through each provider (settled in this process):
-    (provider, provider id) of each."""
-    from kernel.accounts.models import User
-
-    made = []
-    with app.test_request_context():
-        user = db.session.scalar(db.select(User).where(User.email == CUSTOMER))
-        for provider in ("stripe", "paypal") * count:
-            payment = start_topup(user, 1000, provider,
-                                  return_urls=lambda p: (f"http://shop.test/ok/{p.id}",
-                                                         f"http://shop.test/no/{p.id}"))
-            if provider == "stripe":
-                stripe.pay(payment.external_id, webhook=False)
-            else:
-                paypal.approve(payment.external_id)
-            assert refresh(payment).status == "paid"
-            made.append((provider, payment.external_id))
-    return made
+def money_app(app, fakes):
+    return webhook_burst.money_app(app, *fakes)
 
 
 def timed(send) -> tuple[int | None, float]:
@@ -96,20 +60,7 @@ def test_twenty_webhooks_are_answered_without_waiting_on_slow_providers(
     payments = paid_topups(money_app, stripe, paypal, 5)
     with served(money_app) as base:
         stripe.webhook_url = f"{base}/payments/stripe/webhook"
-        deliveries = []
-        for provider, external_id in payments:
-            if provider == "stripe":
-                refund = stripe.refund(external_id, 300, webhook=False)
-                dispute = stripe.dispute(external_id, 700, webhook=False)
-                for event in (stripe.refunded_event(refund["charge"]),
-                              stripe.event("charge.dispute.funds_withdrawn", dispute)):
-                    deliveries.append(lambda e=event: stripe.send(e).status)
-            else:
-                reversal = paypal.reverse(external_id)
-                for _ in range(2):  # PayPal delivers it twice (two transmissions)
-                    body, headers = paypal.capture_reversed(reversal)
-                    deliveries.append(lambda b=body, h=headers: paypal.deliver(
-                        f"{base}/payments/paypal/webhook", b, h))
+        deliveries = burst_of(base, payments, stripe, paypal)
         assert len(deliveries) == 20
 
         # a warm server, as in production: one request through each worker path first
