@@ -40,10 +40,13 @@ def dashboard_widgets(user):
 @hookimpl
 def register_cron_tasks():
     from kernel.cron import CronTask
+    from kernel.outbox import run_dispatcher
     from kernel.security.services import rescan_enabled
 
     return [CronTask("kernel.rescan_plugins", "17 3 * * *", rescan_enabled,
-                     "Rescan enabled plugins; block any with a new CRITICAL finding")]
+                     "Rescan enabled plugins; block any with a new CRITICAL finding"),
+            CronTask("kernel.outbox", "* * * * *", run_dispatcher,
+                     "Hand jobs left in the outbox (their writer died) to the queue")]
 
 
 @hookimpl
