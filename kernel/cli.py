@@ -257,7 +257,9 @@ def serve_command(bind, workers, threads, timeout, graceful_timeout, max_request
               help="Comma-separated queues to work, in priority order (default: "
                    "provisioning,mail,default).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--name", default=None, help="Worker name (default: generated).")
+@click.option("--name", default=None,
+              help="Worker name prefix (default: the host name); every start adds .<pid>.<random> "
+                   "so a restarted worker never waits for its old name to expire.")
 @click.pass_context
 @user_errors
 def worker_command(ctx, queues, burst, name):
