@@ -68,7 +68,8 @@ def test_command(as_json):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
 def reconcile_command(dry_run, as_json):
-    """Find servers deleted, suspended or resized in the panel behind pteroca's back."""
+    """Put back servers suspended, resized, renamed or reassigned in the panel behind pteroca's
+    back (the store reconciler's own code path); report what needs a human."""
     from builtin_plugins.pterodactyl.reconcile import reconcile
 
     try:
@@ -77,13 +78,17 @@ def reconcile_command(dry_run, as_json):
         raise _fail(exc) from None
     if as_json:
         click.echo(json.dumps({"dry_run": report.dry_run, "checked": report.checked,
+                               "repaired": {str(k): v for k, v in report.repaired.items()},
                                "findings": [asdict(f) for f in report.findings],
                                "cleared": report.cleared}, indent=2))
         return
+    for service_id, what in sorted(report.repaired.items()):
+        click.echo(f"{'repaired':<12} server #{service_id}: {what}")
     for finding in report.findings:
         click.echo(f"{finding.kind:<12} {finding}")
-    suffix = " (dry run: nothing flagged)" if dry_run else ""
-    click.echo(f"{report.checked} servers checked, {len(report.findings)} findings{suffix}")
+    suffix = " (dry run: nothing changed or flagged)" if dry_run else ""
+    click.echo(f"{report.checked} servers checked, {len(report.repaired)} repaired, "
+               f"{len(report.findings)} findings need a human{suffix}")
 
 
 @pterodactyl.command("import")

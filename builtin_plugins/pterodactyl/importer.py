@@ -4,6 +4,11 @@ Each panel server not yet linked to a service becomes an active (or, if suspende
 the panel, staff-suspended) service of a chosen product, owned by the local account
 whose email is exactly the panel owner's, paid until one period from now and charged
 nothing. Servers whose owner has no local account are skipped and reported.
+
+The panel server's ``external_id`` is rewritten to this site's id for the new service
+(``<prefix>-<service id>``) before the service is committed, so reconciliation finds it as
+ours, never as an orphan nor as another service's server; a server whose id cannot be
+rewritten is not imported (the report says why).
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from builtin_plugins.pterodactyl import services
+from builtin_plugins.pterodactyl import errors, services
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
+from builtin_plugins.store import lifecycle
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED
 from builtin_plugins.store.models import Product, Service
 from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
@@ -70,11 +76,17 @@ def import_servers(product_slug: str, *, dry_run: bool = False, server_ids: tupl
     own = client is None
     client = client or services.panel()
     try:
-        servers = client.app.list_servers()
-        panel_users = {int(u["id"]): u for u in client.app.list_users()}
+        _import(client, product, plan, price, server_ids, report, actor)
     finally:
         if own:
             client.close()
+    return report
+
+
+def _import(client: PanelClient, product: Product, plan, price: int,
+            server_ids: tuple[int, ...], report: ImportReport, actor: str) -> None:
+    servers = client.app.list_servers()
+    panel_users = {int(u["id"]): u for u in client.app.list_users()}
     linked = set(db.session.scalars(select(ServerLink.server_id).where(
         ServerLink.deleted_at.is_(None))))
     for server in servers:
@@ -87,19 +99,29 @@ def import_servers(product_slug: str, *, dry_run: bool = False, server_ids: tupl
             email = (owner or {}).get("email") or f"panel user #{server.get('user')}"
             report.skipped[sid] = f"the owner {email} has no account here"
             continue
-        if dry_run:
+        if report.dry_run:
             report.imported.append((sid, 0, user.email))
             continue
         service = _create_service(product, plan, price, server, user)
+        previous = server.get("external_id")
+        try:  # ours from now on: the panel server carries this service's external id
+            server = client.app.update_server_details(
+                sid, external_id=services.external_id(service))
+        except errors.PanelError as exc:
+            db.session.rollback()
+            report.skipped[sid] = f"its external id could not be set: {errors.describe(exc)}"
+            continue
+        services.link_server(service, server, "imported")
         if db.session.get(UserLink, user.id) is None:
             db.session.add(UserLink(user_id=user.id, panel_user_id=int(owner["id"]),
                                     panel_username=str(owner.get("username") or ""),
                                     origin="linked", last_error=""))
-        db.session.commit()
         audit.record("pterodactyl.imported", f"service:{service.id}",
-                     {"server": sid, "product": product.slug}, actor=actor)
+                     {"server": sid, "product": product.slug,
+                      "previous_external_id": previous}, actor=actor,
+                     commit=False)
+        db.session.commit()
         report.imported.append((sid, service.id, user.email))
-    return report
 
 
 def _create_service(product: Product, plan, price: int, server: dict, user) -> Service:
@@ -112,8 +134,10 @@ def _create_service(product: Product, plan, price: int, server: dict, user) -> S
                       suspended_at=now if suspended else None,
                       expires_at=next_expiry(None, now, plan), auto_renew=False,
                       slots=plan.min_slots, price=price, charged=0,
-                      external_id=str(server["id"]), options={"imported": True}, last_error="")
+                      external_id=str(server["id"]), options={"imported": True}, last_error="",
+                      desired_state=lifecycle.desired_for(SUSPENDED if suspended else ACTIVE),
+                      panel_state=lifecycle.desired_for(SUSPENDED if suspended else ACTIVE),
+                      sync_status="ok")
     db.session.add(service)
     db.session.flush()
-    services.link_server(service, server, "imported")
     return service
