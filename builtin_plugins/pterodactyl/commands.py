@@ -108,7 +108,9 @@ def import_command(product_slug, server_ids, dry_run):
         raise _fail(exc) from None
     for server_id, service_id, email in report.imported:
         target = "would import" if dry_run else f"imported as server #{service_id}"
-        click.echo(f"panel server {server_id}: {target} for {email}")
+        changes = report.differences.get(server_id)
+        limits = f" (its limits become the product's: {', '.join(changes)})" if changes else ""
+        click.echo(f"panel server {server_id}: {target} for {email}{limits}")
     for server_id, why in sorted(report.skipped.items()):
         click.echo(f"panel server {server_id}: skipped, {why}")
     click.echo(f"{len(report.imported)} imported, {len(report.skipped)} skipped"

@@ -103,8 +103,8 @@ def _provisioning(service: Service, driver) -> Outcome:
         return Outcome("waiting", INSTALLING, "installing", delay=delay,
                        event="created" if created else "", external_id=created)
     if found.panel_state == INSTALL_FAILED:
-        return _install_failed(service, driver, created, found.detail or "the panel reports "
-                               "that the installation failed")
+        return _install_failed(service, driver, created, "the installation failed"
+                               + (f" ({found.detail})" if found.detail else ""))
     if found.panel_state == MISSING or found.needs_human:
         return Outcome("human", found.panel_state, found.needs_human or
                        f"server #{service.id} has no server in the panel", external_id=created)

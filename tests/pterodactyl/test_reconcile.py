@@ -6,6 +6,7 @@ import json
 
 from builtin_plugins.pterodactyl import services
 from builtin_plugins.pterodactyl.models import ServerLink
+from builtin_plugins.pterodactyl.importer import import_servers
 from builtin_plugins.pterodactyl.reconcile import reconcile
 from kernel.cli import main
 from kernel.extensions import db
@@ -188,3 +189,51 @@ def test_import_refuses_a_product_of_another_provisioner(ptero_app):
     result = rebuild(ptero_app).test_cli_runner().invoke(
         main, ["pterodactyl", "import", "--product", "missing"])
     assert result.exit_code != 0 and "no product with the slug 'missing'" in result.output
+
+
+def test_import_of_foreign_servers_rewrites_their_external_ids(ptero_app, panel, sim):
+    """A server imported from another system, or carrying an id like ours from an older site,
+    becomes ours: reconciliation neither reports it as an orphan nor mixes it up with the
+    service whose number its old id names."""
+    with ptero_app.app_context():
+        from kernel.accounts.services import create_user
+
+        make_product(paper_settings(panel, memory=1024, disk=2048, databases=1, allocations=2,
+                                    backups=1), slug="imported")  # the servers' own limits
+        create_user("known@example.com", "known-password-1", name="Known")
+    known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
+    whmcs = raw_server(panel, known.id, "from whmcs")
+    panel.app.update_server_details(whmcs["id"], external_id="whmcs-77")
+    lookalike = raw_server(panel, known.id, "old site")
+    panel.app.update_server_details(lookalike["id"], external_id="pteroca-1")  # not ours
+    with ptero_app.app_context():
+        assert import_servers("imported", dry_run=True).differences == {}
+        report = import_servers("imported")
+        assert len(report.imported) == 2 and report.skipped == {}
+        for server_id, service_id, _email in report.imported:
+            assert sim.server(server_id).external_id == f"pteroca-{service_id}"
+        check = reconcile()
+        assert check.findings == [] and check.repaired == {}
+        assert reconcile(dry_run=True).findings == []
+        audit = db.session.scalars(db.select(AuditLog).where(
+            AuditLog.action == "pterodactyl.imported")).all()
+        assert sorted(a.details["previous_external_id"] for a in audit) == ["pteroca-1",
+                                                                          "whmcs-77"]
+
+
+def test_a_server_whose_external_id_cannot_be_set_is_not_imported(ptero_app, panel, sim):
+    with ptero_app.app_context():
+        from builtin_plugins.store.models import Service
+        from kernel.accounts.services import create_user
+
+        make_product(paper_settings(panel), slug="imported")
+        create_user("known@example.com", "known-password-1", name="Known")
+        known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
+        server = raw_server(panel, known.id, "stubborn")
+        sim.set_switches(fail_next={"count": 10, "status": 502, "method": "PATCH",
+                                    "path": "/api/application/servers/*/details"})
+        report = import_servers("imported")
+        assert report.imported == [] and "external id could not be set" in \
+            report.skipped[server["id"]]
+        assert db.session.scalar(db.select(db.func.count(Service.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(ServerLink.service_id))) == 0
