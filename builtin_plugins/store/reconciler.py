@@ -50,6 +50,7 @@ LEASE = timedelta(minutes=15)  # a claim; renewed by nothing: a batch must finis
 BREAKER = 3  # failures in a row after which the rest of a batch waits for the backoff
 AGAIN = 4  # conversions of one server in one run (a create, then its install, then...)
 BATCH = 500
+GRACE_SECONDS = 60  # the cron task leaves a due server this long to the job queued for it
 
 
 # --- converging -----------------------------------------------------------------------------
@@ -204,15 +205,18 @@ def _release(service_id: int) -> None:
     db.session.commit()
 
 
-def run_due() -> dict[str, int]:
-    """Cron task ``store.converge``: every due, pending server no job is working on."""
+def run_due(grace: float = GRACE_SECONDS) -> dict[str, int]:
+    """Cron task ``store.converge``: every pending server overdue by ``grace`` seconds that
+    no job is working on (each change queues its own job: this is the net under them, for a
+    job lost with Redis or a worker that is not running)."""
     totals: dict[str, int] = {}
     seen: set[int] = set()
     while True:
         now = utcnow()
         ids = [i for i in db.session.scalars(
             select(Service.id).where(
-                Service.sync_status == PENDING, Service.sync_next_at <= now,
+                Service.sync_status == PENDING,
+                Service.sync_next_at <= now - timedelta(seconds=grace),
                 or_(Service.sync_claimed_until.is_(None), Service.sync_claimed_until < now))
             .order_by(Service.sync_next_at, Service.id).limit(BATCH)) if i not in seen]
         db.session.commit()

@@ -215,7 +215,7 @@ def settle(rounds: int = 12, retry_stuck: bool = False) -> dict[str, int]:
         db.session.execute(db.update(Service).where(Service.sync_status == "pending")
                            .values(sync_next_at=utcnow(), sync_claimed_until=None))
         db.session.commit()
-        done = reconciler.run_due()
+        done = reconciler.run_due(grace=0)
         for kind, count in done.items():
             totals[kind] = totals.get(kind, 0) + count
         pending = db.session.scalar(db.select(db.func.count(Service.id)).where(
