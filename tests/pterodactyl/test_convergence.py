@@ -349,3 +349,25 @@ def test_rename_updates_the_panel_name_and_the_products_description(ctx, panel, 
     assert sim.server(services.server_link(first.id).server_id).name == "Later"
     assert mismatches(sim) == []
     assert count(AuditLog, AuditLog.action == "store.renamed") == 3
+
+
+def test_only_store_staff_see_and_act_on_the_out_of_sync_page(ptero_app, ctx, panel, sim):
+    from tests.helpers import login, make_user
+
+    make_user("helper@example.com", role="customer")
+    service = buy(make_customer(balance=5000), make_product(paper_settings(panel)))
+    sim.set_switches(wings_down=True)
+    store.suspend(service, manual=True)
+    client = ptero_app.test_client()
+    login(client, "helper@example.com", "correct horse battery")
+    assert client.get("/admin/store/sync/").status_code in (302, 403)
+    for action in ("retry", "accept"):
+        refused = client.post(f"/admin/store/sync/{action}", data={"service_id": service.id})
+        assert refused.status_code in (302, 403)
+    assert refresh(service).sync_status == "pending"  # untouched
+    make_user("staff@example.com", role="admin")
+    staff = ptero_app.test_client()
+    login(staff, "staff@example.com", "correct horse battery")
+    for bad in ("", "abc", "-1", "1 OR 1=1", "999999"):
+        assert staff.post("/admin/store/sync/accept", data={"service_id": bad}).status_code == 404
+    assert refresh(service).sync_status == "pending"
