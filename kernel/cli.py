@@ -201,10 +201,16 @@ def demo_command(host, port, balance, no_serve):
     click.echo(f"(the passwords are kept in {current_app.instance_path}/{demo.CREDENTIALS_FILE})")
     if no_serve:
         return
+    import threading
+
     from werkzeug.serving import run_simple
 
+    from kernel.scheduler import Scheduler
     from kernel.wsgi import HotSwapApplication
 
+    # The cron tasks run too (installs followed, renewals, suspensions), as a scheduler would.
+    scheduler = Scheduler(current_app._get_current_object(), interval=5)
+    threading.Thread(target=scheduler.run, name="demo-scheduler", daemon=True).start()
     click.echo(f"pteroca {__version__} demo on {base}/  (Ctrl-C stops it)")
     run_simple(host, port, HotSwapApplication(), threaded=True)
 

@@ -2,8 +2,9 @@
 
 :func:`attempt` runs outside any transaction (SQLite holds its single writer slot for a whole
 transaction, and panel calls can take a minute): it reads the service, creates its server if it
-was never created, asks the provisioner to converge and to report the installation, and
-returns an :class:`Outcome` for the reconciler to record. It never raises.
+was never created, asks the provisioner to converge, follows the first installation, and
+returns an :class:`Outcome` for the reconciler to record (and for fulfilment.py to act on). It
+never raises.
 """
 
 from __future__ import annotations
@@ -36,19 +37,20 @@ from builtin_plugins.store.provisioning import (
 )
 
 INSTALL_POLL = (2, 5, 10, 15, 30)  # seconds between looks at a running installation, then 60
+POLL_UNTIL = (10, 30, 120, 300, 600)  # ...while it has run less than this many seconds
 NOT_GIVEN = object()
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """``kind``: ok | waiting | failed | human. ``event`` (for fulfilment): created,
-    installed, install_failed, reinstalling or create_failed."""
+    """``kind``: ok | waiting | failed | human. ``events`` (for fulfilment.follow), in order:
+    created, installed, reinstalling, install_failed, create_failed."""
 
     kind: str
     panel_state: str = ""
     detail: str = ""
     delay: float = 0
-    event: str = ""
+    events: tuple[str, ...] = ()
     external_id: str = ""
 
 
@@ -59,14 +61,14 @@ def _describe(exc: BaseException) -> str:
 def attempt(service: Service, drivers: dict, observed=NOT_GIVEN) -> Outcome:
     """Bring ``service``'s panel toward its desired state once (see the module doc).
     ``observed``: what a listing of the panel already showed for it, passed to the
-    provisioner's ``converge`` (None: not in the panel)."""
+    provisioner's ``converge``."""
     try:
         driver = drivers.get(service.product_id)
         if driver is None:
             driver = drivers[service.product_id] = provisioner_for(service.product)
         db.session.commit()  # no transaction held over the panel calls
         if service.state == PROVISIONING:
-            outcome = _provisioning(service, driver)
+            outcome = _create(service, driver)
         else:
             outcome = _settle(service, driver, observed)
         db.session.commit()  # what the provisioner noted (links to panel servers)
@@ -77,46 +79,60 @@ def attempt(service: Service, drivers: dict, observed=NOT_GIVEN) -> Outcome:
         return Outcome("failed", detail=_describe(exc))
 
 
-# --- a server being created -------------------------------------------------------------------
+def _look(service: Service, driver, observed=NOT_GIVEN) -> Convergence:
+    check = getattr(driver, "converge", None)
+    if check is None:
+        return _fallback(service, driver)
+    return check(service) if observed is NOT_GIVEN else check(service, observed=observed)
 
 
-def _provisioning(service: Service, driver) -> Outcome:
-    created = ""
-    if not service.external_id:
+# --- a server being created, then installed --------------------------------------------------
+
+
+def _create(service: Service, driver) -> Outcome:
+    created = service.external_id
+    if not created:
         try:
             created = str(driver.create(service) or "") or f"{driver.identifier}-{service.id}"
         except Exception as exc:  # noqa: BLE001 - any creation failure refunds (fulfilment)
             db.session.rollback()
-            return Outcome("ok", panel_state="", detail=_describe(exc), event="create_failed")
+            return Outcome("ok", detail=_describe(exc), events=("create_failed",))
         db.session.commit()  # the provisioner may have linked the server
         service.external_id = created  # in memory: the install check below needs it
-    check = getattr(driver, "converge", None)
-    found = check(service) if check else Convergence(PANEL_ACTIVE)
+    if getattr(driver, "converge", None) is None:  # created is installed, for such a one
+        return Outcome("ok", PANEL_ACTIVE, events=("created", "installed"), external_id=created)
+    outcome = _installation(service, driver, driver.converge(service))
+    return Outcome(outcome.kind, outcome.panel_state, outcome.detail, outcome.delay,
+                   ("created", *outcome.events), created)
+
+
+def _installation(service: Service, driver, found: Convergence) -> Outcome:
+    """Where the first installation of a paid server stands (the customer sees it active and
+    installing meanwhile)."""
     if found.panel_state == INSTALLING:
         started = fulfilment.install_started_at(service)
-        if utcnow() - started > timedelta(minutes=fulfilment.install_timeout_minutes()):
-            return _install_failed(service, driver, created, "the installation did not finish "
-                                   f"within {fulfilment.install_timeout_minutes()} minutes")
         waited = (utcnow() - started).total_seconds()
-        delay = next((poll for poll, upto in zip(INSTALL_POLL, (10, 30, 120, 300, 600),
-                                                 strict=True) if waited < upto), 60)
-        return Outcome("waiting", INSTALLING, "installing", delay=delay,
-                       event="created" if created else "", external_id=created)
+        if waited > timedelta(minutes=fulfilment.install_timeout_minutes()).total_seconds():
+            return _install_failed(service, driver, "the installation did not finish within "
+                                   f"{fulfilment.install_timeout_minutes()} minutes")
+        delay = next((poll for poll, until in zip(INSTALL_POLL, POLL_UNTIL, strict=True)
+                      if waited < until), 60)
+        return Outcome("waiting", INSTALLING, "installing", delay=delay)
     if found.panel_state == INSTALL_FAILED:
-        return _install_failed(service, driver, created, "the installation failed"
+        return _install_failed(service, driver, "the installation failed"
                                + (f" ({found.detail})" if found.detail else ""))
     if found.panel_state == MISSING or found.needs_human:
         return Outcome("human", found.panel_state, found.needs_human or
-                       f"server #{service.id} has no server in the panel", external_id=created)
-    return Outcome("ok", found.panel_state, event="installed", external_id=created)
+                       f"server #{service.id} has no server in the panel")
+    return Outcome("ok", found.panel_state, events=("installed",))
 
 
-def _install_failed(service: Service, driver, created: str, why: str) -> Outcome:
+def _install_failed(service: Service, driver, why: str) -> Outcome:
     if fulfilment.free_reinstall_left(service):
         driver.reinstall(service)  # a failure here is a failed attempt: tried again
         return Outcome("waiting", INSTALLING, f"reinstalling: {why}", delay=INSTALL_POLL[0],
-                       event="reinstalling", external_id=created)
-    return Outcome("ok", INSTALL_FAILED, why, event="install_failed", external_id=created)
+                       events=("reinstalling",))
+    return Outcome("ok", INSTALL_FAILED, why, events=("install_failed",))
 
 
 # --- a server that exists (or should not) -------------------------------------------------------
@@ -126,13 +142,9 @@ def _settle(service: Service, driver, observed=NOT_GIVEN) -> Outcome:
     desired = service.desired_state
     if desired == PANEL_DELETED and not service.external_id and service.state == FAILED:
         return Outcome("ok", PANEL_DELETED)  # its creation failed: nothing was made
-    check = getattr(driver, "converge", None)
-    if check is None:
-        found = _fallback(service, driver)
-    elif observed is NOT_GIVEN:
-        found = check(service)
-    else:
-        found = check(service, observed=observed)
+    found = _look(service, driver, observed)
+    if fulfilment.setting_up(service) and desired == PANEL_ACTIVE:
+        return _installation(service, driver, found)
     if found.needs_human:
         return Outcome("human", found.panel_state, found.needs_human)
     state = found.panel_state

@@ -2,10 +2,12 @@
 money when they fail.
 
 A purchase charges the wallet and leaves the service ``provisioning`` with the desired panel
-state ``active``; the reconciler creates the server and follows its installation
+state ``active``; the reconciler creates the server and follows its first installation
 (attempts.py). Its outcomes land here, in the reconciler's transaction:
 
-- installed: the service becomes ``active``, the customer gets "Your server is ready";
+- created: the service becomes ``active`` (its pages show the panel's "installing"), marked
+  as setting up (``options["setup"]``) until the installation is over;
+- installed: the mark goes, the customer gets "Your server is ready" (``server_purchased``);
 - the creation failed (the provisioner refused or could not be reached): the period is refunded
   through a compensating ledger entry, the service is ``provisioning_failed`` with the reason,
   staff are alerted and the customer is told; anything the panel kept is deleted;
@@ -65,32 +67,46 @@ def free_reinstall_left(service: Service) -> bool:
             and int((service.options or {}).get("reinstalls", 0)) < FREE_REINSTALLS)
 
 
+def setting_up(service: Service) -> bool:
+    """Created and paid, its first installation not yet over (the customer sees it active and
+    installing)."""
+    return (service.options or {}).get("setup") == "installing"
+
+
 def follow(service: Service, outcome) -> tuple[bool, list[Callable[[], None]]]:
-    """Apply a reconciler outcome to a service being set up (caller's transaction).
+    """Apply a reconciler outcome's events to the service (caller's transaction).
 
     Returns (the state moved, what to run after the commit: events and wallet notices)."""
-    if service.state != PROVISIONING or not outcome.event:
-        return False, []
-    if outcome.event == "reinstalling":
-        reinstalled = int((service.options or {}).get("reinstalls", 0)) + 1
-        service.options = {**(service.options or {}), "reinstalls": reinstalled,
-                           "reinstall_at": utcnow().isoformat()}
-        audit.record("store.reinstalling", f"service:{service.id}", {"why": outcome.detail},
-                     actor="system", commit=False)
-        notify.customer(service, "install_retrying")
-        return False, []
-    if outcome.event == "installed":
-        return True, _activate(service)
-    if outcome.event in ("install_failed", "create_failed"):
-        return True, _refund_and_fail(service, outcome.detail, outcome.event)
-    return False, []
+    moved, after = False, []
+    for event in outcome.events:
+        if event == "created" and service.state == PROVISIONING:
+            lifecycle.check(service.id, service.state, ACTIVE)
+            service.state, service.last_error = ACTIVE, ""
+            service.options = {**(service.options or {}), "setup": "installing"}
+            audit.record("store.provisioned", f"service:{service.id}",
+                         {"panel": outcome.external_id or service.external_id}, actor="system",
+                         commit=False)
+            moved = True
+        elif event == "installed" and setting_up(service):
+            after += _installed(service)
+        elif event == "reinstalling" and setting_up(service):
+            reinstalled = int((service.options or {}).get("reinstalls", 0)) + 1
+            service.options = {**(service.options or {}), "reinstalls": reinstalled,
+                               "reinstall_at": utcnow().isoformat()}
+            audit.record("store.reinstalling", f"service:{service.id}", {"why": outcome.detail},
+                         actor="system", commit=False)
+            notify.customer(service, "install_retrying")
+        elif (event == "install_failed" and setting_up(service)) or (
+                event == "create_failed" and service.state == PROVISIONING):
+            after += _refund_and_fail(service, outcome.detail, event)
+            moved = True
+    return moved, after
 
 
-def _activate(service: Service) -> list[Callable[[], None]]:
-    lifecycle.check(service.id, service.state, ACTIVE)
-    service.state, service.last_error = ACTIVE, ""
-    audit.record("store.provisioned", f"service:{service.id}",
-                 {"panel": service.external_id}, actor="system", commit=False)
+def _installed(service: Service) -> list[Callable[[], None]]:
+    service.options = {k: v for k, v in (service.options or {}).items()
+                       if k not in ("setup", "reinstall_at")}
+    audit.record("store.installed", f"service:{service.id}", actor="system", commit=False)
     notify.customer(service, "server_purchased")
     service_id = service.id
     return [lambda: _event("server_purchased", service_id)]
@@ -107,7 +123,7 @@ def _refund_and_fail(service: Service, why: str, event: str) -> list[Callable[[]
                                {"service": service.id, "why": event}, commit=False)
     lifecycle.check(service.id, service.state, FAILED)
     service.state, service.charged, service.last_error = FAILED, 0, why
-    service.options = {**options, "attempts": attempt,
+    service.options = {**{k: v for k, v in options.items() if k != "setup"}, "attempts": attempt,
                        "failure": "install" if event == "install_failed" else "create"}
     want(service)  # nothing may stay behind in the panel
     audit.record("store.provisioning_failed", f"service:{service.id}",
@@ -149,7 +165,7 @@ def retry_provisioning(service: Service, *, charge: bool = True,
     service.expires_at = next_expiry(None, clock.now(), service.plan)
     service.external_id, service.panel_state = "", ""
     service.options = {k: v for k, v in (service.options or {}).items()
-                       if k not in ("reinstalls", "reinstall_at", "failure")}
+                       if k not in ("reinstalls", "reinstall_at", "failure", "setup")}
     want(service)
     audit.record("store.retry", f"service:{service.id}", {"charge": charge}, actor=actor,
                  commit=False)

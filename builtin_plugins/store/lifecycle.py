@@ -12,7 +12,7 @@ TERMINATED = "terminated"
 TRANSITIONS: dict[str, frozenset[str]] = {
     PROVISIONING: frozenset({ACTIVE, FAILED}),
     FAILED: frozenset({PROVISIONING, TERMINATED}),
-    ACTIVE: frozenset({SUSPENDED, TERMINATED}),
+    ACTIVE: frozenset({SUSPENDED, TERMINATED, FAILED}),  # FAILED: its first install failed
     SUSPENDED: frozenset({ACTIVE, TERMINATED}),
     TERMINATED: frozenset(),
 }

@@ -92,8 +92,9 @@ def converge(service_ids: list[int], token: str = "") -> dict[str, int]:
 
 def converge_observed(observed: dict[int, Any]) -> dict[int, Outcome]:
     """One attempt for each service of ``observed`` (service id -> its server as a listing of
-    the panel shows it, None when absent) whatever its sync status, accepted ones excepted:
-    a provisioner's full reconcile runs the reconciler's own code path with it."""
+    the panel shows it) whatever its sync status, accepted ones excepted: a provisioner's full
+    reconcile runs the reconciler's own code path with it. A server absent from the listing
+    (None) is looked up again: it may have been created after the listing was read."""
     token = secrets.token_hex(8)
     claimed = _claim(list(observed), token, every=True)
     results: dict[int, Outcome] = {}
@@ -102,7 +103,9 @@ def converge_observed(observed: dict[int, Any]) -> dict[int, Outcome]:
         service = db.session.get(Service, service_id)
         if service is None:
             continue
-        results[service_id] = attempts.attempt(service, drivers, observed[service_id])
+        seen = observed[service_id]
+        results[service_id] = attempts.attempt(service, drivers,
+                                               attempts.NOT_GIVEN if seen is None else seen)
         if _record(service_id, version, results[service_id]):
             again.append(service_id)
     if again:
@@ -170,7 +173,7 @@ def _record(service_id: int, version: int, outcome: Outcome) -> bool:
     else:
         _failed(service, outcome, now)
     unchanged = before[0] == service.panel_state
-    nothing_new = (outcome.kind == "ok" and not outcome.detail and not outcome.event
+    nothing_new = (outcome.kind == "ok" and not outcome.detail and not outcome.events
                    and before[2] == OK and unchanged)  # a full reconcile's "still fine"
     polling = outcome.kind == "waiting" and unchanged  # an installation still running
     if not (nothing_new or polling):

@@ -208,12 +208,16 @@ def test_a_failed_install_is_reinstalled_once_for_free_then_refunded(ptero_app, 
     product = make_product(paper_settings(panel), price=1500)
     user = make_customer(balance=5000)
     lucky = refresh(buy(user, product, name="Lucky"))
-    assert lucky.state == "provisioning" and lucky.options["reinstalls"] == 1
-    assert lucky.panel_state == "installing" and ledger.balance(user.id) == 3500
+    assert lucky.state == "active" and lucky.options["reinstalls"] == 1
+    assert lucky.options["setup"] == "installing" and lucky.panel_state == "installing"
+    assert ledger.balance(user.id) == 3500
     assert count(EmailLog, EmailLog.template == "store/install_retrying") == 1
     sim.set_switches(install_result="success")  # the reinstall works
     settle()
-    assert refresh(lucky).state == "active" and ledger.balance(user.id) == 3500
+    lucky = refresh(lucky)
+    assert lucky.state == "active" and "setup" not in lucky.options
+    assert ledger.balance(user.id) == 3500
+    assert count(EmailLog, EmailLog.template == "store/server_purchased") == 1
     sim.set_switches(install_result="failed")
     unlucky = buy(user, product, name="Unlucky")
     settle()  # the free reinstall fails too: refunded
@@ -229,7 +233,8 @@ def test_an_install_that_never_ends_times_out_into_the_policy(ptero_app, ctx, pa
     product = make_product(paper_settings(panel), price=700)
     user = make_customer(balance=700)
     service = refresh(buy(user, product))
-    assert service.state == "provisioning" and service.panel_state == "installing"
+    assert service.state == "active" and service.panel_state == "installing"
+    assert service.options["setup"] == "installing" and service.sync_status == "pending"
     assert reconciler.run_due(grace=0) == {}  # it waits for the next look, not a failure
     db.session.execute(db.update(Service).values(created_at=utcnow() - timedelta(minutes=2)))
     db.session.commit()
@@ -248,11 +253,14 @@ def test_a_server_page_shows_installing_until_the_install_ends(ptero_app, ctx, p
     client = ptero_app.test_client()
     login(client, "buyer@example.com", "buyer-password-1")
     page = client.get(f"/servers/{service.id}").get_data(as_text=True)
-    assert "Installing" in page and "being installed" in page
+    assert "Installing" in page and "being installed" in page  # live state and notice
+    assert count(EmailLog, EmailLog.template == "store/server_purchased") == 0  # not yet
     sim.finish_install(services.server_link(service.id).server_id, True)
     settle()
-    assert refresh(service).state == "active"
+    service = refresh(service)
+    assert service.state == "active" and "setup" not in service.options
     assert count(EmailLog, EmailLog.template == "store/server_purchased") == 1
+    assert "being installed" not in client.get(f"/servers/{service.id}").get_data(as_text=True)
 
 
 def test_a_create_the_panel_refuses_is_refunded_at_once(ctx, panel, sim):

@@ -126,10 +126,11 @@ def test_delayed_retries_keep_their_time_after_a_redis_outage(instance, plugins_
         out = tmp_path / "tries.txt"
         with app.app_context():
             job = jobs.enqueue(slowpoke.flaky, str(out))  # fails, then retries after 3 s
-        wait_until(lambda: len(lines(out)) == 1, 30, "the first try")
-        wait_until(lambda: len(lines(out)) == 2, 30, "the delayed retry")
+        wait_until(lambda: len(lines(out)) == 1, 90, "the first try")
+        wait_until(lambda: len(lines(out)) == 2, 60, "the delayed retry")
         first, second = (float(parts[0]) for parts in lines(out))
-        assert 2.5 <= second - first < 20, f"the retry came {second - first:.0f} s later"
+        # rq alone restarts its scheduler at the next ten-minute maintenance
+        assert 2.5 <= second - first < 30, f"the retry came {second - first:.0f} s later"
         with app.app_context():
             wait_until(lambda: job.get_status(refresh=True) == "finished", 10, "job finished")
         assert worker.alive()
