@@ -181,7 +181,8 @@ def _record(service_id: int, version: int, outcome: Outcome) -> bool:
                                    outcome=outcome.kind, panel_state=service.panel_state,
                                    detail=outcome.detail[:4000], created_at=now))
     moved, after = fulfilment.follow(service, outcome)  # installs, failures: the state moves
-    again = moved and service.sync_status == PENDING
+    # a state that moved is converged again at once, unless a look is already scheduled
+    again = moved and service.sync_status == PENDING and outcome.kind != "waiting"
     outbox.commit()
     for announce in after:  # plugin events and wallet notices, once committed
         announce()
