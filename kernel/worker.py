@@ -33,9 +33,12 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 
 from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -52,6 +55,7 @@ HEARTBEAT_GRACE = 10  # a job silent this long after its last beat is abandoned
 MAINTENANCE_SECONDS = 10  # how often a worker looks for abandoned jobs and outbox rows
 MAX_ABANDONED = 3  # then rq's own cleanup fails (or retries) the job: it may be the killer
 REDIS_RETRY_SECONDS = 5.0
+REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
 
 
 def unique_name(prefix: str | None = None) -> str:
@@ -130,9 +134,32 @@ class PterocaWorker(Worker):
         return MAINTENANCE_SECONDS
 
     def run_maintenance_tasks(self):
-        self.requeue_abandoned()
-        super().run_maintenance_tasks()
+        try:
+            self.requeue_abandoned()
+            super().run_maintenance_tasks()
+        except REDIS_AWAY as exc:  # the dequeue loop waits for Redis; try again after
+            self.log.warning("maintenance skipped, Redis is away: %s", exc)
+        except Exception:  # noqa: BLE001 - rq would quit for it; the next pass tries again
+            self.log.exception("maintenance failed")
         self.dispatch_outbox()
+
+    # rq quits (exit status 0, which systemd does not restart) when Redis fails in these
+    # calls of its main loop; only its dequeue waits for Redis. Let the dequeue do the waiting.
+
+    def check_for_suspension(self, burst: bool) -> None:
+        try:
+            super().check_for_suspension(burst)
+        except REDIS_AWAY as exc:
+            self.log.warning("Redis is away (%s); waiting for it", exc)
+            time.sleep(1)
+
+    def heartbeat(self, timeout: int | None = None, pipeline=None):
+        try:
+            return super().heartbeat(timeout, pipeline)
+        except REDIS_AWAY as exc:
+            if pipeline is not None:
+                raise
+            self.log.warning("heartbeat skipped, Redis is away: %s", exc)
 
     def requeue_abandoned(self) -> list[str]:
         """Put jobs whose worker stopped beating back at the front of their queue."""
@@ -193,7 +220,19 @@ class PterocaWorker(Worker):
 
     def execute_job(self, job, queue):
         self.follow_generation()
-        return super().execute_job(job, queue)
+        try:
+            return super().execute_job(job, queue)
+        except REDIS_AWAY as exc:
+            # Redis went away while the job ran: rq stops watching it. Let it end before taking
+            # another; if its result was lost, the job is found abandoned and queued again.
+            self.log.warning("Redis went away during job %s (%s): waiting for it to end",
+                             job.id, exc)
+            pid = getattr(self, "_horse_pid", 0)
+            if pid:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
 
     def perform_job(self, job, queue, *args, **kwargs) -> bool:
         with self.app.app_context():

@@ -12,6 +12,7 @@ import pytest
 
 from kernel import jobs
 from kernel.testing import build_app
+from kernel.worker import MAINTENANCE_SECONDS
 from tests.helpers import write_plugin
 from tests.services import RedisServer, require_redis_server
 from tests.topology.conftest import env_for, wait_until
@@ -65,6 +66,14 @@ def lines(path) -> list[list[str]]:
     return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def showing(worker, check, timeout: float, what: str) -> None:
+    """wait_until, with the worker's log in the failure."""
+    try:
+        wait_until(check, timeout, what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nworker log:\n{worker.output()[-3000:]}") from None
+
+
 def listening(worker) -> bool:
     return "listening on" in worker.output().lower()
 
@@ -108,11 +117,40 @@ def test_a_killed_workers_job_runs_again_within_seconds(slow_app, processes, tmp
     assert [parts[0] for parts in lines(out)] == ["start", "start", "end"]
 
 
-def test_delayed_retries_keep_their_time_after_a_redis_outage(instance, plugins_dir, cli, fresh,
-                                                              processes, tmp_path):
+def persistent_redis(tmp_path) -> RedisServer:
+    """A Redis keeping its data over a restart (as one with AOF in production would)."""
     storage = tmp_path / "redis-data"
     storage.mkdir()
-    redis = RedisServer(require_redis_server(), persist_dir=str(storage)).start()
+    return RedisServer(require_redis_server(), persist_dir=str(storage)).start()
+
+
+def test_a_worker_survives_redis_dying_under_a_running_job(instance, plugins_dir, cli, fresh,
+                                                          processes, tmp_path):
+    redis = persistent_redis(tmp_path)
+    try:
+        app, slowpoke = _with_plugin(build_app(instance, REDIS_URL=redis.url), cli, fresh)
+        worker = processes(env_for(app), "worker", log=tmp_path / "worker.log")
+        wait_until(lambda: listening(worker), 30, "worker listens")
+        slow, quick = tmp_path / "slow.txt", tmp_path / "quick.txt"
+        with app.app_context():
+            jobs.enqueue(slowpoke.slow, str(slow), 8)
+        wait_until(lambda: lines(slow), 30, "the slow job started")
+        redis.stop()
+        time.sleep(4)
+        redis.start()
+        wait_until(lambda: any(p[0] == "end" for p in lines(slow)), 60, "the slow job ended")
+        with app.app_context():
+            jobs.enqueue(slowpoke.slow, str(quick), 0)
+        showing(worker, lambda: any(p[0] == "end" for p in lines(quick)), 60,
+                "a job after the outage ran")
+        assert worker.alive()
+    finally:
+        redis.stop()
+
+
+def test_delayed_retries_keep_their_time_after_a_redis_outage(instance, plugins_dir, cli, fresh,
+                                                              processes, tmp_path):
+    redis = persistent_redis(tmp_path)
     try:
         app, slowpoke = _with_plugin(build_app(instance, REDIS_URL=redis.url), cli, fresh)
         worker = processes(env_for(app), "worker", log=tmp_path / "worker.log")
@@ -121,12 +159,14 @@ def test_delayed_retries_keep_their_time_after_a_redis_outage(instance, plugins_
         redis.stop()
         # rq's scheduler child loses its connection and dies.
         wait_until(lambda: "raised an exception" in worker.output(), 30, "the scheduler died")
-        time.sleep(3)
+        # Longer than a dequeue wait: the worker's own loop meets the outage too, and survives.
+        time.sleep(MAINTENANCE_SECONDS + 3)
+        assert worker.alive(), worker.output()[-2000:]
         redis.start()
         out = tmp_path / "tries.txt"
         with app.app_context():
             job = jobs.enqueue(slowpoke.flaky, str(out))  # fails, then retries after 3 s
-        wait_until(lambda: len(lines(out)) == 1, 90, "the first try")
+        showing(worker, lambda: len(lines(out)) == 1, 90, "the first try")
         wait_until(lambda: len(lines(out)) == 2, 60, "the delayed retry")
         first, second = (float(parts[0]) for parts in lines(out))
         # rq alone restarts its scheduler at the next ten-minute maintenance
