@@ -9,7 +9,8 @@ with discovery of the other packages.
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["kernel", "kernel.*", "builtin_plugins", "builtin_plugins.*"])
+    packages=find_packages(include=["kernel", "kernel.*", "builtin_plugins", "builtin_plugins.*",
+                                  "simulators", "simulators.*"])
     + ["pteroca_themes"],
     package_dir={"pteroca_themes": "themes"},
 )

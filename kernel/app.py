@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import pteroca_themes
+from kernel.accounts.models import Anonymous
 from kernel.config import load_config
 from kernel.extensions import db
 
@@ -27,14 +28,15 @@ DEFAULT_THEME = Path(pteroca_themes.__file__).resolve().parent / "default"
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
+login_manager.anonymous_user = Anonymous
 babel = Babel()
 
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from kernel.accounts.guard import load_user
+    from kernel.accounts.sessions import load
 
-    return load_user(user_id)
+    return load(user_id)
 
 
 class PterocaFlask(Flask):
@@ -130,12 +132,15 @@ class _RequestState:
 
 def _import_models() -> None:
     """Register every kernel table with the metadata (the migrations mirror them)."""
+    import kernel.accounts.limit_storage  # noqa: F401
     import kernel.accounts.models  # noqa: F401
+    import kernel.accounts.privacy.models  # noqa: F401
     import kernel.cron  # noqa: F401
     import kernel.mail  # noqa: F401
     import kernel.models  # noqa: F401
     import kernel.outbox  # noqa: F401
     import kernel.payments.models  # noqa: F401
+    import kernel.plugins.health  # noqa: F401
     import kernel.plugins.models  # noqa: F401
     import kernel.security  # noqa: F401
     import kernel.site_settings  # noqa: F401
@@ -168,9 +173,15 @@ def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flas
     from kernel.web.headers import init_headers
 
     init_headers(app)
+    from kernel.web.request_gate import init_request_gate
+
+    init_request_gate(app)  # before any route: it bounds <int:...> converters
+
+    from kernel.plugins import health
 
     with app.app_context():
         host = _load_plugins(app)
+        health.init_app(app)
     app.extensions["pteroca"] = host
     from kernel.catalogs import init_i18n
 
@@ -180,8 +191,10 @@ def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flas
         app._pending_build = lambda: _build_web(app, host)
     else:
         _build_web(app, host)
+    from kernel.hooks import call_hook
+
     with app.app_context():
-        host.pm.hook.register_commands(cli=app.cli)
+        call_hook("register_commands", cli=app.cli)
     return app
 
 
@@ -240,40 +253,41 @@ def _load_plugins(app: Flask):
     from kernel.plugins.loader import PluginHost, load_plugins, new_plugin_manager
 
     if not database_ready():
+        from kernel.plugins import verified
+
         app.logger.warning("database not initialised yet (pteroca init or pteroca db upgrade "
                            "creates it); no plugins loaded")
-        return PluginHost(pm=new_plugin_manager(), discovered=discover(app.config["PLUGINS_DIR"]))
+        host = PluginHost(pm=new_plugin_manager(), discovered=discover(app.config["PLUGINS_DIR"]))
+        verified.retain(set())
+        return host
     return load_plugins(app, plugins_dir=Path(app.config["PLUGINS_DIR"]),
                         safe_mode=app.config["SAFE_MODE"])
 
 
 def _init_templates(app: Flask, host) -> None:
     from kernel import themes
+    from kernel.plugins.verified import admission_of
+    from kernel.plugins.verified_data import VerifiedTemplateLoader
 
     loaders: list[jinja2.BaseLoader] = []
-    for name in host.loaded:
-        folder = host.discovered[name].path / "templates"
-        if folder.is_dir():
-            loaders.append(jinja2.FileSystemLoader(str(folder)))
+    for name in host.loaded:  # plugin templates: only the bytes their verdict recorded
+        admission = admission_of(host.discovered[name].module)
+        if admission is not None and (admission.root / "templates").is_dir():
+            loaders.append(VerifiedTemplateLoader(admission, "templates"))
     loaders.append(jinja2.FileSystemLoader(str(KERNEL_TEMPLATES)))
     # Flask-Admin and blueprint templates come last, through Flask's own loader.
     loaders.append(app.jinja_env.loader)
     # The active theme, then the default theme, go first (kernel/themes.py).
     themes.install_loader(app, host.loaded, loaders)
 
+    from kernel.payments.money import format_amount
     from kernel.web import shell
 
-    @app.context_processor
-    def _shell_context():
-        from flask_login import current_user
-
-        return {
-            "client_menu": lambda: shell.client_menu_items(current_user),
-            "admin_menu": lambda: shell.admin_menu_items(current_user),
-            "slot": shell.render_slot,
-            "extra_css": shell.extra_css_urls,
-            "extra_js": shell.extra_js_urls,
-        }
+    # Template helpers are globals: the theme sandbox lets templates call the app's
+    # globals and nothing else it was not told about (kernel/theme_sandbox.py).
+    app.jinja_env.globals.update(client_menu=shell.client_menu, admin_menu=shell.admin_menu,
+                                 slot=shell.render_slot, extra_css=shell.extra_css_urls,
+                                 extra_js=shell.extra_js_urls, money=format_amount)
 
 
 def _plugin_prefix(host, name: str) -> str:
@@ -285,32 +299,35 @@ def _plugin_prefix(host, name: str) -> str:
 
 
 def _register_routes(app: Flask, host) -> None:
-    from kernel.plugins.loader import _fault
-    from kernel.payments.money import format_amount
     from kernel.payments.views import bp as wallet_bp
     from kernel.payments.views import webhooks as webhooks_bp
+    from kernel.plugins.loader import _fault
+    from kernel.plugins.verified_data import protect_blueprint
     from kernel.web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(wallet_bp)
     csrf.exempt(webhooks_bp)  # providers cannot send our token; every webhook verifies a signature
     app.register_blueprint(webhooks_bp)
-    app.jinja_env.globals["money"] = format_amount
-    for impl in host.pm.hook.register_blueprints.get_hookimpls():
-        name = impl.plugin_name
-        if name == "kernel":
-            continue
-        try:
-            blueprints = impl.function(**{a: app for a in impl.argnames if a == "app"}) or []
-            for blueprint in blueprints:
-                if not isinstance(blueprint, Blueprint):
-                    raise TypeError(f"{blueprint!r} is not a Flask Blueprint")
-                prefix = _plugin_prefix(host, name)
-                if blueprint.url_prefix:
-                    prefix = prefix.rstrip("/") + "/" + blueprint.url_prefix.lstrip("/")
-                app.register_blueprint(blueprint, url_prefix=prefix)
-        except Exception as exc:  # noqa: BLE001
-            with app.app_context():
+    from kernel.hooks import KERNEL, answers
+
+    with app.app_context():  # a plugin whose pages cannot be mounted is faulted
+        for name, blueprints, error in answers("register_blueprints", app=app):
+            if name == KERNEL:
+                continue
+            if error is not None:
+                _fault(host, name, f"register_blueprints failed: {type(error).__name__}: {error}")
+                continue
+            try:
+                for blueprint in blueprints or []:
+                    if not isinstance(blueprint, Blueprint):
+                        raise TypeError(f"{blueprint!r} is not a Flask Blueprint")
+                    prefix = _plugin_prefix(host, name)
+                    if blueprint.url_prefix:
+                        prefix = prefix.rstrip("/") + "/" + blueprint.url_prefix.lstrip("/")
+                    app.register_blueprint(blueprint, url_prefix=prefix)
+                    protect_blueprint(app, blueprint, host.discovered[name].module)
+            except Exception as exc:  # noqa: BLE001
                 _fault(host, name, f"register_blueprints failed: {type(exc).__name__}: {exc}")
 
     @app.errorhandler(403)

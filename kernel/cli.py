@@ -310,3 +310,27 @@ main.add_command(_plugin_cli.plugin_group)
 from kernel.theme_cli import theme_group  # noqa: E402
 
 main.add_command(theme_group)
+
+
+class _SimulatorGroup(click.Group):
+    """``pteroca simulator ...``, imported from the shipped ``simulators`` package on first use
+    so that ``pteroca --help`` stays fast (and works where the simulators were left out)."""
+
+    def _real(self) -> click.Group | None:
+        try:
+            from simulators.cli import simulator_group
+        except ImportError:
+            return None
+        return simulator_group
+
+    def list_commands(self, ctx):
+        real = self._real()
+        return real.list_commands(ctx) if real else []
+
+    def get_command(self, ctx, name):
+        real = self._real()
+        return real.get_command(ctx, name) if real else None
+
+
+main.add_command(_SimulatorGroup("simulator", help="Simulated outside services (a Pterodactyl "
+                                                   "panel) for demos and tests."))

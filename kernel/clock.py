@@ -132,3 +132,13 @@ def frozen(at: datetime):
         yield
     finally:
         reset()
+
+
+@contextmanager
+def advanced(delta: timedelta):
+    """The clock moved forward by ``delta`` inside the block (tests), back again after it."""
+    advance(delta)
+    try:
+        yield now()
+    finally:
+        advance(-delta)

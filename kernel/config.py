@@ -30,6 +30,11 @@ DEFAULTS: dict[str, tuple[Any, type]] = {
     "PLUGIN_POLL_SECONDS": (1.0, float),  # kernel/wsgi.py: one primary-key read per poll
     "CRON_LEASE_SECONDS": (60.0, float),  # kernel/cron.py: how long a dead runner holds a slot
     "BASE_URL": ("http://localhost:5000", str),
+    "MAX_REQUEST_BYTES": (4 * 1024 * 1024, int),  # kernel/web/request_gate.py
+    "HEALTH_TOKEN": ("", str),  # kernel/health.py: the whole /-/health report
+    # Customers' data exports (ZIP files); default <instance>/exports. Never under a web root;
+    # with several machines, a folder every web process and worker shares (docs/privacy.md).
+    "EXPORTS_DIR": ("", str),
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -77,6 +82,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         cfg["DATABASE_URL"] = f"sqlite:///{instance / 'pteroca.db'}"
     cfg["PLUGINS_DIR"] = str(Path(cfg["PLUGINS_DIR"]).resolve())
     cfg["THEMES_DIR"] = str(Path(cfg["THEMES_DIR"]).resolve())
+    cfg["EXPORTS_DIR"] = str(Path(cfg["EXPORTS_DIR"] or instance / "exports").resolve())
     if not cfg["SECRET_KEY"]:
         cfg["SECRET_KEY"] = persisted_secret_key(instance)
     # Anything left (Flask or extension settings such as TESTING) passes through.

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
+from kernel.hooks import collect
 from kernel.models import utcnow
 
 MAX_ATTEMPTS = 3
@@ -97,9 +98,8 @@ def lease_seconds() -> float:
 
 def registered_tasks() -> dict[str, CronTask]:
     tasks: dict[str, CronTask] = {}
-    for result in current_app.extensions["pteroca"].pm.hook.register_cron_tasks():
-        for task in result or []:
-            tasks[task.name] = task
+    for task in collect("register_cron_tasks", CronTask):
+        tasks[task.name] = task
     return tasks
 
 

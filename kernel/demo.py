@@ -49,14 +49,19 @@ def enable_builtins(echo: Callable[[str], None]) -> tuple[list[str], dict[str, s
     """Enable every builtin plugin through the scan gate.
 
     Offline, the advisory service cannot be asked and a plugin with Python dependencies gets a
-    single HIGH ``not audited`` finding; the demo accepts that one (and says so). Any other HIGH
-    or a CRITICAL finding keeps the plugin off, as it would for an admin.
+    single HIGH ``not audited`` finding; the demo accepts that one, and the HIGH findings of the
+    builtin plugins' sensitive capabilities (the Pterodactyl plugin pushes new passwords to the
+    panel), and says so. Any other HIGH or a CRITICAL finding keeps the plugin off, as it would
+    for an admin.
     """
     from kernel.plugins import services
     from kernel.plugins.deps import DependencyError
     from kernel.security import ConfirmationRequired, GateRefused, Severity
     from kernel.security.policy import NOT_AUDITED_RULE
 
+    DEMO_ACCEPTS = {NOT_AUDITED_RULE: "its dependencies could not be audited (no advisory "
+                                      "service reachable)",
+                    "sensitive-capability": ""}
     enabled, skipped = [], {}
     for name in builtin_plugins():
         if name in services.enabled_names():  # on already, or as a dependency just now
@@ -67,10 +72,11 @@ def enable_builtins(echo: Callable[[str], None]) -> tuple[list[str], dict[str, s
                 services.enable(name, with_dependencies=True, actor="demo")
             except ConfirmationRequired as exc:
                 high = exc.record.at_least(Severity.HIGH)
-                if not all(f.rule == NOT_AUDITED_RULE for f in high):
+                if not all(f.rule in DEMO_ACCEPTS for f in high):
                     raise
-                echo(f"  {name}: its dependencies could not be audited (no advisory service "
-                     "reachable); accepted for the demo")
+                for finding in high:
+                    echo(f"  {name}: {DEMO_ACCEPTS[finding.rule] or finding.message}; accepted "
+                         "for the demo")
                 services.enable(name, with_dependencies=True, accept_risk=True, actor="demo")
         except (GateRefused, DependencyError) as exc:
             skipped[name] = str(exc)
@@ -135,7 +141,11 @@ def _seed_with_plugins(app: Flask, enabled, skipped, balance) -> DemoReport:
             ledger.credit(customer.id, balance, "adjustment", "demo:welcome-balance",
                           {"reason": "demo welcome balance"})
         lines: list[str] = []
-        for result in fresh.extensions["pteroca"].pm.hook.demo_seed(admin=admin, customer=customer):
+        from kernel.hooks import call_hook, plugin_manager
+        from simulators.demo import DemoServices
+
+        plugin_manager(fresh).register(DemoServices(), name="simulators")
+        for result in call_hook("demo_seed", admin=admin, customer=customer):
             lines.extend(str(line) for line in (result or []))
         db.session.commit()
         return DemoReport(admin=(ADMIN_EMAIL, passwords[ADMIN_EMAIL]),

@@ -5,13 +5,20 @@ is set (jobs and rate limits live there). Informative: the scheduler heartbeat
 (a single machine may run ``pteroca cron run`` from crontab instead, so a missing
 scheduler is reported, not failed), the job queues, the plugin generation and
 the plugins' own health checks.
+
+Anyone gets ``{"status": "ok"}`` or ``{"status": "down"}`` (the required checks only):
+plugin names, versions and problems tell an attacker what to try. The whole report
+needs ``Authorization: Bearer <PTEROCA_HEALTH_TOKEN>`` or an admin's session.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
+from flask_login import current_user
+from sqlalchemy import text
 
 from kernel.models import utcnow
 
@@ -67,6 +74,30 @@ def jobs_status(redis: str) -> Any:
     queues = summary["queues"].values()
     return {"queued": sum(q["queued"] for q in queues), "failed": sum(q["failed"] for q in queues),
             "retrying": sum(q["retrying"] for q in queues), "workers": summary["workers"]}
+
+
+def may_see_details() -> bool:
+    """The caller shows the health token, or is signed in with ``admin.access``."""
+    token = current_app.config.get("HEALTH_TOKEN") or ""
+    scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                                    token.encode()):
+        return True
+    return bool(current_user.is_authenticated and current_user.has_permission("admin.access"))
+
+
+def summary() -> dict[str, Any]:
+    """Up or down, from the required checks only (what an anonymous caller gets)."""
+    from kernel.extensions import db
+
+    try:
+        db.session.execute(text("SELECT 1"))
+        database_ok = True
+    except Exception:  # noqa: BLE001 - any failure is "down"
+        db.session.rollback()
+        database_ok = False
+    redis_ok = not redis_status().startswith("down")
+    return {"status": "ok" if database_ok and redis_ok else "down"}
 
 
 def report() -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The kernel's hooks: the whole plugin contract.
 
 Every hook is called with keyword arguments; an implementation may accept any
-subset of them. Hooks marked ``firstresult`` stop at the first non-None answer.
+subset of them. The kernel calls them through :mod:`kernel.hooks`, one implementation at a
+time inside its plugin's error boundary; vetoes (and ``topup_adjustment``) ask every plugin
+until one refuses, ``firstresult`` hooks stop at the first non-None answer.
 Each hook is documented in ``docs/plugins.md`` and exercised by a test.
 """
 
@@ -103,12 +105,12 @@ def extra_js_urls(request):
 
 @hookspec
 def client_menu_items(user):
-    """Return a list of menu items ``{"label", "url", "icon"?, "order"?}`` for the client area."""
+    """Return a list of menu items ``{"label", "url", "icon"?, "order"?, "badge"?}`` for the client area."""
 
 
 @hookspec
 def admin_menu_items(user):
-    """Return a list of menu items ``{"label", "url", "permission"?, "order"?}`` for the admin area."""
+    """Return a list of menu items ``{"label", "url", "permission"?, "order"?, "badge"?}`` for the admin area."""
 
 
 @hookspec
@@ -168,7 +170,7 @@ def register_payment_providers():
     """Return a list of payment provider objects (see docs/plugins.md, "Payment providers")."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def topup_adjustment(user, amount, form):
     """Return ``{"charge"?, "credit"?, "meta"?}`` to change a top-up of ``amount`` started with the submitted ``form``, a reason string to refuse it, or None."""
 
@@ -200,6 +202,11 @@ def payment_settled(payment):
 
 
 @hookspec
+def payment_refunded(payment, amount, refund_id, kind):
+    """Event: ``amount`` minor units of a settled ``payment`` went back to the customer once per ``refund_id`` (``kind``: "refund" or "chargeback"), committed."""
+
+
+@hookspec
 def wallet_changed(user, entry):
     """Event: ``user``'s balance moved by the ledger ``entry`` (already committed)."""
 
@@ -219,19 +226,32 @@ def before_email_send(message):
     """Event: modify the outgoing ``email.message.EmailMessage`` in place before it is delivered."""
 
 
+# --- privacy ---------------------------------------------------------------
+
+
+@hookspec
+def personal_data(user):
+    """Return ``{area: JSON-serialisable data}``: what this plugin keeps about ``user``, for their data export."""
+
+
+@hookspec
+def erase_personal_data(user):
+    """Erase or anonymise what this plugin keeps about ``user`` (idempotent; raise to have the erasure retried)."""
+
+
 # --- vetoes ----------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_registration(email, name):
-    """Return a reason string to refuse creating an account for ``email``, or None to allow it."""
+    """Return a reason string to refuse creating an account for ``email``, or None (False, "") to allow it."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_login(user):
     """Return a reason string to refuse a login by ``user``, or None to allow it."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_wallet_credit(user, amount, reference):
     """Return a reason string to refuse crediting ``amount`` minor units to ``user``, or None."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -27,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
+from kernel.hooks import call_hook
 from kernel.models import utcnow
 
 SMTP_TIMEOUT = 15
@@ -51,8 +53,13 @@ class MailError(Exception):
     """The mail transport is misconfigured or refused the message."""
 
 
-def build_message(to: str, subject: str, template: str, **context) -> EmailMessage:
-    """Render ``email/<template>.txt`` (and ``.html`` when the theme has it) into a message."""
+Attachment = tuple[str, str, bytes]  # (file name, MIME type such as "application/pdf", content)
+
+
+def build_message(to: str, subject: str, template: str, *,
+                  attachments: Sequence[Attachment] = (), **context) -> EmailMessage:
+    """Render ``email/<template>.txt`` (and ``.html`` when the theme has it) into a message,
+    with ``attachments`` (an invoice PDF, say) after the text."""
     from kernel import site_settings
 
     context.setdefault("site_name", site_settings.get("site_name"))
@@ -70,6 +77,10 @@ def build_message(to: str, subject: str, template: str, **context) -> EmailMessa
         html = None
     if html:
         message.add_alternative(html, subtype="html")
+    for filename, mime_type, content in attachments:
+        maintype, _, subtype = mime_type.partition("/")
+        message.add_attachment(bytes(content), maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=filename)
     return message
 
 
@@ -104,12 +115,24 @@ def deliver(message: EmailMessage, url: str) -> None:
         client.send_message(message)
 
 
+def sent_keys(keys) -> set[str]:
+    """The keys among ``keys`` whose once-only message was sent or queued already: a batch
+    job run again (after a crash) skips them without rendering (``send_email`` would too)."""
+    keys = [key for key in keys if key]
+    if not keys:
+        return set()
+    return set(db.session.scalars(db.select(EmailLog.key).where(
+        EmailLog.key.in_(keys), EmailLog.status.in_(("sent", "queued")))))
+
+
 def send_email(to: str, subject: str, template: str, *, commit: bool = True, now: bool = False,
-               key: str | None = None, **context) -> EmailLog:
+               attachments: Sequence[Attachment] = (), key: str | None = None,
+               **context) -> EmailLog:
     """Render, let plugins adjust (``before_email_send``), deliver and log one message.
 
     Never raises for a delivery problem; the returned log entry says ``sent`` or ``failed``.
     A batch sender passes ``commit=False`` and commits the log entries itself.
+    ``attachments`` are ``(file name, MIME type, bytes)`` triples added to the message.
     With ``PTEROCA_REDIS_URL`` set, a message is rendered here and delivered by a worker, with
     retries (``kernel.mail_queue``; the entry says ``queued``), unless ``now`` is set or the
     caller batches (``commit=False``: it already runs as a job).
@@ -128,8 +151,8 @@ def send_email(to: str, subject: str, template: str, *, commit: bool = True, now
         entry = EmailLog(recipient=to, subject=str(subject), template=template, key=key)
     entry.status, entry.error = "sent", ""
     try:
-        message = build_message(to, str(subject), template, **context)
-        current_app.extensions["pteroca"].pm.hook.before_email_send(message=message)
+        message = build_message(to, str(subject), template, attachments=attachments, **context)
+        call_hook("before_email_send", message=message)  # a plugin that raises is skipped
         entry.subject = str(message["Subject"] or "")[:255]
         if commit and not now:
             from kernel.mail_queue import queue_delivery

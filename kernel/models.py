@@ -24,6 +24,8 @@ class KernelState(db.Model):
 
 class AuditLog(db.Model):
     __tablename__ = "audit_log"
+    # What theme templates may read (kernel/theme_sandbox.py): the activity widget.
+    __template_fields__ = ("id", "created_at", "action", "ip")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(255), default="system")

@@ -2,7 +2,8 @@
 
 Installing pteroca makes them available to every test suite in the environment, with no
 conftest.py: ``app``, ``client``, ``runner``, ``login_as``, ``make_user``,
-``enable_plugin``, ``register_test_plugin`` and ``pterodactyl_simulator`` (plus
+``enable_plugin``, ``register_test_plugin``, ``pterodactyl_simulator``, ``stripe_simulator``,
+``paypal_simulator`` and ``oauth_simulator`` (plus
 ``pteroca_instance`` and ``pteroca_config`` underneath them). docs/plugins.md, "Testing",
 describes each one.
 
@@ -100,7 +101,9 @@ class PterocaTestInstance:
                 stored = read_generation()
             finally:
                 db.session.remove()
-        if stored != self._app.extensions["pteroca"].generation:
+        from kernel.hooks import plugin_host
+
+        if stored != plugin_host(self._app).generation:
             self.rebuild()
         return self._app
 
@@ -171,7 +174,9 @@ class PterocaTestInstance:
         return self.rebuild()
 
     def _check_test_plugins(self) -> None:
-        pm = self._app.extensions["pteroca"].pm
+        from kernel.hooks import plugin_manager
+
+        pm = plugin_manager(self._app)
         for name, obj in self._test_plugins:
             unknown = [h for h in _hookimpl_names(obj) if not getattr(pm.hook, h).has_spec()]
             if unknown:
@@ -281,6 +286,13 @@ def pytest_configure(config):
     config.addinivalue_line(
         "filterwarnings",
         "ignore:The verify_requirements argument is now a no-op:DeprecationWarning")
+    # Tests import a plugin the way the panel does: only after enable_plugin() scanned it,
+    # through the verified loader. Guarding the installed plugins' packages now makes an
+    # import before that (at module level, say) fail with a clear message instead of running
+    # unscanned code.
+    from kernel.plugins.discovery import discover_entry_points
+
+    discover_entry_points()
 
 
 
@@ -358,15 +370,42 @@ def register_test_plugin(pteroca_instance):
 @pytest.fixture
 def pterodactyl_simulator():
     """A running Pterodactyl panel simulator (seeded), stopped after the test."""
-    try:
-        from builtin_plugins.pterodactyl.simulator import Simulator
-    except ImportError as exc:
-        raise RuntimeError("the Pterodactyl simulator ships with pteroca's pterodactyl plugin "
-                           f"(builtin_plugins.pterodactyl.simulator), which cannot be imported: "
-                           f"{exc}") from exc
+    from simulators.pterodactyl import Simulator
+
     simulator = Simulator(seed=True)
     simulator.start()
     try:
         yield simulator
     finally:
         simulator.stop()
+
+
+@pytest.fixture
+def stripe_simulator():
+    """A running Stripe-shaped server (``simulators.stripe.FakeStripe``): point the
+    stripe_payments settings' ``api_base`` at ``.url`` and set ``.webhook_url``."""
+    from simulators.stripe import FakeStripe
+
+    with FakeStripe() as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_simulator():
+    """A running OAuth 2.0 / OpenID Connect provider (``simulators.oauth.FakeOAuthProvider``;
+    ``.issuer``, ``.discord_base``, ``.github_base``, ``.github_api``, ``.client_id``,
+    ``.client_secret``, ``.sign_in_as(...)``): point the oauth_login settings at it."""
+    from simulators.oauth import FakeOAuthProvider
+
+    with FakeOAuthProvider() as server:
+        yield server
+
+
+@pytest.fixture
+def paypal_simulator():
+    """A running PayPal-shaped server (``simulators.paypal.FakePayPal``): point the
+    paypal_payments settings' ``base_url`` at ``.url``."""
+    from simulators.paypal import FakePayPal
+
+    with FakePayPal() as server:
+        yield server

@@ -47,6 +47,30 @@ SCHEMA: dict[str, list[SettingSpec]] = {
         _s("require_2fa_roles", "string", "", "Roles that must use 2FA",
            "Comma-separated role names, e.g. admin,support."),
         _s("min_password_length", "int", 10, "Minimum password length"),
+        _s("plugin_failure_threshold", "int", 10, "Fault a plugin after this many failures in a row",
+           "A plugin hook that raises this many times in a row is switched off (faulted) on "
+           "every server; 0 never faults one."),
+    ],
+    "payments": [
+        _s("payment_check_minutes", "int", 15, "Check open payments after (minutes)",
+           "A top-up still open this long (no webhook, no return) is checked with its provider, "
+           "then again at growing intervals."),
+        _s("payment_expire_hours", "int", 72, "Give up on open payments after (hours)",
+           "A top-up the provider still calls unpaid this long is marked expired."),
+    ],
+    "privacy": [
+        _s("erasure_grace_days", "int", 14,
+           "Days before a requested account deletion is carried out",
+           "The customer can cancel until then; their servers keep running meanwhile. 0 erases "
+           "at the next run of the privacy task."),
+        _s("export_link_hours", "int", 72, "Hours a data export can be downloaded",
+           "The ZIP is deleted afterwards."),
+        _s("audit_log_retention_days", "int", 365,
+           "Keep audit log entries for (days)",
+           "Older entries are deleted every night; 0 keeps them forever."),
+        _s("email_log_retention_days", "int", 90,
+           "Keep email log entries for (days)",
+           "Older entries are deleted every night; 0 keeps them forever."),
     ],
     "email": [
         _s("mail_from", "email", "no-reply@localhost", "From address"),
@@ -58,6 +82,9 @@ SCHEMA: dict[str, list[SettingSpec]] = {
 }
 
 SPECS: dict[str, SettingSpec] = {spec.key: spec for specs in SCHEMA.values() for spec in specs}
+# Counts of days or hours: a negative one is refused with the setting's name.
+NON_NEGATIVE = frozenset({"erasure_grace_days", "export_link_hours", "audit_log_retention_days",
+                          "email_log_retention_days"})
 
 
 class _Cache:
@@ -108,6 +135,8 @@ def set_many(values: dict[str, Any]) -> dict[str, Any]:
         if spec is None:
             raise SettingError(f"there is no setting {key!r}")
         cleaned[key] = coerce(spec, raw)
+        if key in NON_NEGATIVE and cleaned[key] is not None and cleaned[key] < 0:
+            raise SettingError(f"{spec.label} cannot be negative")
     changed = {}
     for key, value in cleaned.items():
         old = get(key)

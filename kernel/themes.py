@@ -1,10 +1,17 @@
 """Themes: discovery, the sandboxed template loader, cache-busted static files, ``theme create``.
 
-A theme is data. Its templates render in a sandboxed Jinja environment (no
-attribute starting with ``_``, no unsafe callables), and only its ``panel/``,
-``landing/`` and ``email/`` folders are read: it cannot replace admin
-templates. Loader order: active theme -> default theme -> plugin templates ->
-kernel templates -> Flask-Admin.
+A theme is data. Its templates render in a sandboxed Jinja environment whose rules
+are an allow-list (``kernel/theme_sandbox.py``): plain values, declared fields of
+models, registered helpers; Flask's ``request``, ``session``, ``g``, ``config`` and
+``current_user`` are replaced by plain views (``kernel/theme_context.py``). Only a
+theme's ``panel/``, ``landing/`` and ``email/`` folders are read. Loader order:
+active theme -> default theme -> plugin templates -> kernel templates.
+
+Admin templates (``admin/...``: Flask-Admin, the kernel's and plugins' admin pages)
+are trusted code and render in a second environment, the *admin environment*: the
+same globals and filters with Jinja's stock sandbox, loading plugin, kernel and
+Flask-Admin templates and never a theme (``kernel/theme_environment.py``). A theme
+template cannot load them.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ import logging
 import re
 import shutil
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +37,9 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask.templating import Environment as FlaskEnvironment
-from jinja2.sandbox import SandboxedEnvironment
+
+from kernel import theme_context, theme_sandbox
+from kernel.theme_environment import ADMIN_FOLDER, ThemeEnvironment, WithoutAdmin
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +48,6 @@ CONTEXTS = ("panel", "landing", "email")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,47}$")
 STATIC_MAX_AGE = 365 * 24 * 3600  # a versioned URL never changes content
 UNVERSIONED_MAX_AGE = 3600
-# Configuration a template never needs to see (a theme could print it on a page).
-HIDDEN_CONFIG = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$|DATABASE|_URI$|_URL$")
 
 
 class ThemeError(ValueError):
@@ -120,7 +125,7 @@ class ThemeLoader(jinja2.BaseLoader):
 
     def __init__(self, themes: list[Theme], plugin_names: frozenset[str] = frozenset()):
         self.themes = themes
-        self.plugin_names = plugin_names
+        self.plugin_names = plugin_names - {ADMIN_FOLDER}
 
     def _candidates(self, template: str) -> list[tuple[Theme, str]]:
         pieces = template.split("/")
@@ -169,49 +174,6 @@ class ThemeLoader(jinja2.BaseLoader):
 
     def load_one(self, environment, name, globals):
         return super().load(environment, name, globals)
-
-
-class ThemeTemplate(jinja2.Template):
-    """Falls back to the default theme when rendering a custom theme's page is refused."""
-
-    def render(self, *args, **kwargs):
-        try:
-            return super().render(*args, **kwargs)
-        except (jinja2.exceptions.SecurityError, jinja2.TemplateError) as exc:
-            fallback = getattr(self.environment, "fallback", None)
-            if fallback is None:
-                raise
-            log.error("theme template %s failed (%s: %s); rendering the default theme's",
-                      self.name, type(exc).__name__, exc)
-            return fallback.get_template(self.name).render(*args, **kwargs)
-
-
-class ThemeEnvironment(SandboxedEnvironment, FlaskEnvironment):
-    """Flask's Jinja environment, sandboxed: templates cannot reach Python internals."""
-
-    template_class = ThemeTemplate
-    fallback: ThemeEnvironment | None = None
-
-
-class PublicConfig(Mapping):
-    """``config`` as templates see it: secrets and connection URLs left out."""
-
-    def __init__(self, config: Mapping):
-        self._config = config
-
-    def _visible(self, key) -> bool:
-        return isinstance(key, str) and not HIDDEN_CONFIG.search(key)
-
-    def __getitem__(self, key):
-        if not self._visible(key):
-            raise KeyError(key)
-        return self._config[key]
-
-    def __iter__(self):
-        return (k for k in self._config if self._visible(k))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 @dataclass
@@ -271,19 +233,26 @@ def install_loader(app: Flask, plugin_names, after: list[jinja2.BaseLoader]) -> 
     state = ThemeState(active=active, default=found["default"])
     app.extensions["pteroca_theme"] = state
     plugins = frozenset(plugin_names)
-    app.jinja_env.loader = jinja2.ChoiceLoader([ThemeLoader(state.chain, plugins), *after])
+    env = app.jinja_env
+    admin = env.overlay(loader=jinja2.ChoiceLoader(after))
+    admin.strict, admin.fallback, admin.admin = False, None, None
+    admin.policies = dict(env.policies)  # Flask's JSON encoder stays for admin templates
+    env.policies["json.dumps_function"] = theme_sandbox.json_dumps
+    env.admin = admin
+    env.loader = jinja2.ChoiceLoader([ThemeLoader(state.chain, plugins),
+                                      WithoutAdmin(jinja2.ChoiceLoader(after))])
     if active.name != "default":
-        fallback = app.jinja_env.overlay(
-            loader=jinja2.ChoiceLoader([ThemeLoader([state.default], plugins), *after]))
+        fallback = env.overlay(loader=jinja2.ChoiceLoader(
+            [ThemeLoader([state.default], plugins), WithoutAdmin(jinja2.ChoiceLoader(after))]))
         fallback.fallback = None
-        app.jinja_env.fallback = fallback
+        env.fallback = fallback
 
 
 def init_app(app: Flask) -> None:
     """Sandbox the Jinja environment and add theme helpers (call before jinja_env is used)."""
     app.jinja_environment = ThemeEnvironment
     env = app.jinja_env
-    env.globals["config"] = PublicConfig(app.config)
+    env.globals["config"] = theme_context.public_config(app.config)
     env.globals["theme_url"] = theme_url
     env.globals["site_name"] = site_name
 

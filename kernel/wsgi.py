@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from kernel.hooks import plugin_host
 from kernel.plugins import hotswap
 
 
@@ -25,7 +26,7 @@ class HotSwapApplication:
         self._factory = factory
         self._lock = threading.Lock()
         self.app = factory()
-        self.generation = self.app.extensions["pteroca"].generation
+        self.generation = plugin_host(self.app).generation
         self.poll_seconds = (self.app.config["PLUGIN_POLL_SECONDS"]
                              if poll_seconds is None else poll_seconds)
         self._checked = time.monotonic()
@@ -54,7 +55,7 @@ class HotSwapApplication:
             if not local and self.stored_generation() == self.generation:
                 return False
             new_app = self._factory()
-            self.app, self.generation = new_app, new_app.extensions["pteroca"].generation
+            self.app, self.generation = new_app, plugin_host(new_app).generation
             self.swaps += 1
             new_app.logger.info("plugin generation %s: app rebuilt", self.generation)
             return True

@@ -19,6 +19,10 @@ def pytest_configure(config):
     global _postgres
     from tests.services import POSTGRES_ENV, TEST_DATABASE_ENV, PostgresPerInstance
 
+    # Unit tests import builtin plugin modules at collection; the verified loader serves
+    # them only from a passing scan of their files (kernel.testing.admit_builtin_plugins).
+    kernel.testing.admit_builtin_plugins()
+
     choice = os.environ.get(TEST_DATABASE_ENV, "sqlite") or "sqlite"
     if choice not in ("sqlite", "postgres"):
         raise pytest.UsageError(f"{TEST_DATABASE_ENV}={choice!r}: use sqlite or postgres")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -76,3 +77,43 @@ def make_user(email: str = "user@example.com", password: str = PASSWORD, *, name
 def post_login(client, email: str = "user@example.com", password: str = PASSWORD, **extra):
     """POST the login form (success not required); returns the response."""
     return client.post("/login", data={"email": email, "password": password, **extra})
+
+
+@contextmanager
+def served(app, poll_seconds: float = 0.2):
+    """Serve ``app`` on a free local port from a threaded server (as the hot swap does in
+    production: rebuilt after plugin changes); yields the base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from kernel.testing import rebuild
+    from kernel.wsgi import HotSwapApplication
+
+    wsgi = HotSwapApplication(factory=lambda: rebuild(app), poll_seconds=poll_seconds)
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def make_theme(app, name: str, files: dict[str, str], activate: bool = True):
+    """Write a theme folder with ``files`` (path -> text) and, unless told not to, make it
+    the active theme (an app built afterwards uses it)."""
+    from kernel import site_settings
+
+    root = Path(app.config["THEMES_DIR"]) / name
+    root.mkdir(parents=True)
+    (root / "theme.toml").write_text(f'name = "{name}"\nversion = "1.0"\n'
+                                     'contexts = ["panel", "landing", "email"]\n')
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    if activate:
+        with app.app_context():
+            site_settings.set_many({"active_theme": name})
+    return root

@@ -37,3 +37,18 @@ def test_hooks_have_a_capability_and_a_docstring(hook):
     fn = getattr(hookspecs, hook)
     assert hook in HOOK_CAPABILITY
     assert fn.__doc__ and "\n" not in fn.__doc__.strip()
+
+
+# The store's own hookspecs (builtin_plugins/store/hookspecs.py) are documented in docs/store.md.
+from builtin_plugins.store import hookspecs as store_hookspecs  # noqa: E402
+
+STORE_HOOKS = sorted(name for name, fn in inspect.getmembers(store_hookspecs, inspect.isfunction)
+                     if hasattr(fn, "pteroca_spec"))
+
+
+@pytest.mark.parametrize("hook", STORE_HOOKS)
+def test_store_hooks_are_documented_with_a_one_line_docstring(hook):
+    docs = (ROOT / "docs" / "store.md").read_text()
+    assert f"`{hook}(" in docs or f"`{hook}`" in docs, f"docs/store.md does not name `{hook}`"
+    doc = getattr(store_hookspecs, hook).__doc__
+    assert doc and "\n" not in doc.strip()

@@ -20,7 +20,7 @@ for mod in (kernel, builtin_plugins, pteroca_themes):
 from kernel.testing import build_app
 app = build_app({instance!r})
 from kernel.cli import main
-result = app.test_cli_runner().invoke(main, ["plugin", "enable", "hello_world"])
+result = app.test_cli_runner().invoke(main, ["plugin", "enable", "hello_world", "--accept-risk"])
 assert result.exit_code == 0, result.output
 from kernel.app import create_app
 app = create_app(dict(app.config))

@@ -97,7 +97,7 @@ def register_permissions():
 @hookimpl
 def register_cron_tasks():
     from builtin_plugins.hello_world import services
-    from kernel.cron import CronTask
+    from kernel import CronTask
 
     return [CronTask("hello_world.tidy", "0 4 * * *", services.tidy,
                      "Delete greetings older than the keep_days setting")]
@@ -179,6 +179,13 @@ def payment_settled(payment):
 
 
 @hookimpl
+def payment_refunded(payment, amount, kind):
+    from builtin_plugins.hello_world import services
+
+    services.note_refund(payment, amount, kind)
+
+
+@hookimpl
 def wallet_changed(user, entry):
     from builtin_plugins.hello_world import services
 
@@ -218,3 +225,17 @@ def before_email_send(message):
     from builtin_plugins.hello_world import services
 
     message["X-Hello-World"] = services.greeting_line()
+
+
+@hookimpl
+def personal_data(user):
+    from builtin_plugins.hello_world import services
+
+    return {"greetings": services.greetings_by(user)}
+
+
+@hookimpl
+def erase_personal_data(user):
+    from builtin_plugins.hello_world import services
+
+    services.erase_greetings_by(user)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask_admin.contrib.sqla import ModelView
 
-from kernel import db
-from kernel.admin.base import PermissionMixin
+from kernel import PermissionMixin, db
 
 from builtin_plugins.hello_world.models import Greeting
 

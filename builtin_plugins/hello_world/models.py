@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel import db
-from kernel.models import utcnow
+from kernel import db, now as utcnow
 
 
 class Greeting(db.Model):
     __tablename__ = "hello_world_greeting"
+    __template_fields__ = ("id", "text", "by", "created_at")  # what templates may read
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(String(200))
     by: Mapped[str] = mapped_column(String(255), default="")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import func, text
 
-from kernel import audit, db
-from kernel.models import utcnow
-from kernel.plugins.settings import settings_for
+from kernel import call_hook, db, now as utcnow, record_audit, settings_for
 
 from builtin_plugins.hello_world.models import Greeting
 
@@ -37,7 +34,7 @@ def add_greeting(text_: str, by: str = "") -> Greeting:
     greeting = Greeting(text=f"{setting('greeting')}, {text_}", by=by)
     db.session.add(greeting)
     db.session.commit()
-    current_app.extensions["pteroca"].pm.hook.hello_world_greeted(greeting=greeting)
+    call_hook("hello_world_greeted", greeting=greeting)
     return greeting
 
 
@@ -70,11 +67,11 @@ def health() -> str | None:
 
 
 def note_lifecycle(event: str, name: str) -> None:
-    audit.record(f"hello_world.saw_plugin_{event}", name)
+    record_audit(f"hello_world.saw_plugin_{event}", name)
 
 
 def note_login(user) -> None:
-    audit.record("hello_world.welcome_back", user.email, actor=user.email)
+    record_audit("hello_world.welcome_back", user.email, actor=user.email)
 
 
 def registration_refusal(email: str) -> str | None:
@@ -86,11 +83,15 @@ def registration_refusal(email: str) -> str | None:
 
 
 def note_payment(payment) -> None:
-    audit.record("hello_world.thanks_for_paying", str(payment.id))
+    record_audit("hello_world.thanks_for_paying", str(payment.id))
+
+
+def note_refund(payment, amount: int, kind: str) -> None:
+    record_audit("hello_world.saw_refund", str(payment.id), {"amount": amount, "kind": kind})
 
 
 def note_wallet(user, entry) -> None:
-    audit.record("hello_world.saw_wallet_change", user.email, {"amount": entry.amount,
+    record_audit("hello_world.saw_wallet_change", user.email, {"amount": entry.amount,
                                                                "kind": entry.kind})
 
 
@@ -109,8 +110,22 @@ def topup_refusal(amount: int) -> str | None:
 
 
 def note_profile(user, changes: dict) -> None:
-    audit.record("hello_world.saw_profile_update", user.email, {"fields": sorted(changes)})
+    record_audit("hello_world.saw_profile_update", user.email, {"fields": sorted(changes)})
 
 
 def note_password_change(user) -> None:
-    audit.record("hello_world.saw_password_change", user.email)
+    record_audit("hello_world.saw_password_change", user.email)
+
+
+def greetings_by(user) -> list[dict]:
+    """personal_data: the greetings ``user`` wrote (and the one made when they registered)."""
+    rows = db.session.scalars(db.select(Greeting).where(Greeting.by == user.email)
+                              .order_by(Greeting.id))
+    return [{"text": g.text, "created_at": g.created_at} for g in rows]
+
+
+def erase_greetings_by(user) -> int:
+    """erase_personal_data: delete them (run again, it finds nothing more)."""
+    result = db.session.execute(db.delete(Greeting).where(Greeting.by == user.email))
+    db.session.commit()
+    return result.rowcount

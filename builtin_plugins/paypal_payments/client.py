@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 
-from kernel.payments.providers import ProviderError
+from kernel import ProviderError
 
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+REQUEST_ID = "PayPal-Request-Id"  # PayPal's idempotency header: a retry returns the first result
 TOKEN_MARGIN_SECONDS = 300  # renew a token this long before PayPal says it expires
 LIVE_URL = "https://api-m.paypal.com"
 SANDBOX_URL = "https://api-m.sandbox.paypal.com"
@@ -149,18 +150,34 @@ class PayPalClient:
 
     def call(self, method: str, path: str, *, json_body: Any = None, raw_json: bytes | None = None,
              headers: dict[str, str] | None = None) -> dict[str, Any]:
-        """One authenticated JSON call; a rejected cached token is renewed once."""
+        """One authenticated JSON call; a rejected cached token is renewed once.
+
+        A call PayPal can safely repeat (a GET, or a POST carrying ``PayPal-Request-Id``) is
+        sent once more when the network failed or PayPal answered 5xx: the request id makes
+        the repeat return the first call's result, never a second order or capture.
+        """
         extra = {"Content-Type": "application/json", **(headers or {})}
         content = raw_json if raw_json is not None else (
             None if json_body is None else json.dumps(json_body).encode())
-        renew = False
-        for _attempt in range(2):
+        repeatable = method == "GET" or REQUEST_ID.lower() in {k.lower() for k in extra}
+        renew, tries = False, 0
+        while True:
             token = self.access_token(renew=renew)
-            response = self._send(method, path, content=content,
-                                  headers={**extra, "Authorization": f"Bearer {token}"})
-            if response.status_code != 401 or renew:
-                break
-            renew = True
+            try:
+                response = self._send(method, path, content=content,
+                                      headers={**extra, "Authorization": f"Bearer {token}"})
+            except PayPalError:
+                tries += 1
+                if repeatable and tries < 2:
+                    continue
+                raise
+            if response.status_code == 401 and not renew:
+                renew = True
+                continue
+            if response.status_code >= 500 and repeatable and tries < 1:
+                tries += 1
+                continue
+            break
         if response.status_code >= 400:
             raise error_from(response)
         return _json(response)

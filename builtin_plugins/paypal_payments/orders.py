@@ -5,8 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kernel.payments.money import MoneyError, from_decimal_string, to_decimal_string
-from kernel.payments.providers import EXPIRED, FAILED, OPEN, PAID, SessionStatus
+from kernel import (
+    EXPIRED,
+    FAILED,
+    OPEN,
+    PAID,
+    MoneyError,
+    SessionStatus,
+    from_decimal_string,
+    to_decimal_string,
+)
 
 REFERENCE_PREFIX = "pteroca-"  # purchase unit reference_id of orders this plugin created
 PAID_CAPTURES = ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")

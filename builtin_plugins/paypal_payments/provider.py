@@ -6,18 +6,19 @@ It reports results only; the kernel's settlement moves wallet money.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from builtin_plugins.paypal_payments import orders, webhooks
 from builtin_plugins.paypal_payments.client import (
+    REQUEST_ID,
     Credentials,
     PayPalClient,
     PayPalError,
     base_url_for,
 )
-from kernel.payments.money import to_decimal_string
-from kernel.payments.providers import (
+from kernel import (
     EXPIRED,
     FAILED,
     Checkout,
@@ -25,9 +26,16 @@ from kernel.payments.providers import (
     SessionStatus,
     WebhookError,
     WebhookEvent,
+    WebhookReceipt,
+    now,
+    request_key,
+    to_decimal_string,
 )
 
 PLUGIN = "paypal_payments"
+# PayPal lets the buyer approve an order for 3 hours after it is created (the default; PayPal can
+# extend it per account): after that "Continue payment" starts a new order.
+APPROVAL_WINDOW = timedelta(hours=3)
 # Currencies PayPal accepts with the same minor units as ISO 4217 (HUF and TWD differ: left out).
 CURRENCIES = ("AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HKD", "JPY", "MXN", "NOK", "NZD",
               "PLN", "SEK", "SGD", "USD")
@@ -39,7 +47,7 @@ def _id(value: str) -> str:
 
 
 def plugin_settings() -> dict[str, Any]:
-    from kernel.plugins.settings import settings_for
+    from kernel import settings_for
 
     return settings_for(PLUGIN)
 
@@ -69,11 +77,14 @@ class PayPalProvider:
                                     currency=payment.currency, success_url=success_url,
                                     cancel_url=cancel_url, description="Wallet top-up")
         with self._api() as api:
-            order = api.call("POST", "/v2/checkout/orders", json_body=body)
+            # A stable request id: a create retried after a lost answer returns the same order.
+            order = api.call("POST", "/v2/checkout/orders", json_body=body,
+                             headers={REQUEST_ID: request_key(payment, "order")})
         if not order.get("id"):
             raise ProviderError("PayPal created an order without an id")
         try:
-            return Checkout(str(order["id"]), orders.approval_link(order))
+            return Checkout(str(order["id"]), orders.approval_link(order),
+                            expires_at=now() + APPROVAL_WINDOW)
         except orders.OrderDataError as exc:
             raise ProviderError(str(exc)) from None
 
@@ -92,7 +103,7 @@ class PayPalProvider:
         if order.get("status") == "APPROVED":
             try:
                 order = api.call("POST", f"/v2/checkout/orders/{_id(order_id)}/capture",
-                                 headers={"PayPal-Request-Id": f"pteroca-capture-{order_id}",
+                                 headers={REQUEST_ID: f"pteroca-capture-{order_id}",
                                           "Prefer": "return=representation"})
             except PayPalError as exc:
                 if exc.issue == "INSTRUMENT_DECLINED":
@@ -106,16 +117,33 @@ class PayPalProvider:
             raise ProviderError(str(exc)) from None
 
     def parse_webhook(self, *, body: bytes, headers: dict[str, str]) -> list[WebhookEvent]:
-        event = webhooks.read_event(body)
+        """Verify with PayPal and normalise in one go (in the caller's request)."""
         try:
-            with self._api() as api:
-                webhooks.verify(api, body, headers, str(self._settings().get("webhook_id") or ""))
-                return webhooks.events_for(
-                    event, capture_order=lambda order_id: self._status(api, order_id),
-                    get_capture=lambda capture_id: api.call(
-                        "GET", f"/v2/payments/captures/{_id(capture_id)}"))
+            return self._verified_events(body, headers)
         except ProviderError as exc:
             raise WebhookError(f"could not process the PayPal webhook: {exc}") from None
+
+    def accept_webhook(self, *, body: bytes, headers: dict[str, str]) -> WebhookReceipt | None:
+        """In the web request, without the network: an event of interest, with the signature
+        headers and a webhook ID to verify it against. PayPal checks the signature in the job."""
+        event = webhooks.read_event(body)
+        return webhooks.receipt_for(event, body, headers,
+                                    str(self._settings().get("webhook_id") or ""))
+
+    def webhook_events(self, *, body: bytes, headers: dict[str, str],
+                       receipt: WebhookReceipt) -> list[WebhookEvent]:
+        """In a job: PayPal verifies the signature, then the event is normalised (a capture
+        of an approved order happens here). PayPal unreachable: ProviderError, tried again."""
+        return self._verified_events(body, headers)
+
+    def _verified_events(self, body: bytes, headers: dict[str, str]) -> list[WebhookEvent]:
+        event = webhooks.read_event(body)
+        with self._api() as api:
+            webhooks.verify(api, body, headers, str(self._settings().get("webhook_id") or ""))
+            return webhooks.events_for(
+                event, capture_order=lambda order_id: self._status(api, order_id),
+                get_capture=lambda capture_id: api.call(
+                    "GET", f"/v2/payments/captures/{_id(capture_id)}"))
 
     def refund(self, *, payment, amount: int) -> str:
         """Refund ``amount`` (minor units) of the order's capture; return PayPal's refund id."""
@@ -129,7 +157,7 @@ class PayPalProvider:
                 "POST", f"/v2/payments/captures/{_id(capture['id'])}/refund",
                 json_body={"amount": {"currency_code": payment.currency,
                                       "value": to_decimal_string(amount, payment.currency)}},
-                headers={"PayPal-Request-Id": request_id, "Prefer": "return=representation"})
+                headers={REQUEST_ID: request_id, "Prefer": "return=representation"})
         if result.get("status") in ("CANCELLED", "FAILED") or not result.get("id"):
             raise ProviderError(f"PayPal did not refund the payment ({result.get('status')})")
         return str(result["id"])

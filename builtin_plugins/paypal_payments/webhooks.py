@@ -2,7 +2,14 @@
 
 PayPal signs with a certificate chain; the plugin asks PayPal to check the signature
 (``POST /v1/notifications/verify-webhook-signature``) and sends the event exactly as it
-arrived, byte for byte, because PayPal verifies the bytes it signed.
+arrived, byte for byte, because PayPal verifies the bytes it signed. That is a network
+call, so it happens in the job that processes the recorded delivery; the web request only
+checks the shape (:func:`receipt_for`).
+
+Money events: ``PAYMENT.CAPTURE.COMPLETED`` credits, ``CHECKOUT.ORDER.APPROVED`` captures
+then credits, ``PAYMENT.CAPTURE.DENIED`` and ``CHECKOUT.PAYMENT-APPROVAL.REVERSED`` fail the
+top-up, ``PAYMENT.CAPTURE.REFUNDED`` debits a refund and ``PAYMENT.CAPTURE.REVERSED`` (a
+chargeback or a reversal by PayPal) takes the money back once per reversal id.
 """
 
 from __future__ import annotations
@@ -13,7 +20,16 @@ from typing import Any
 
 from builtin_plugins.paypal_payments import orders
 from builtin_plugins.paypal_payments.client import PayPalClient
-from kernel.payments.providers import OPEN, SessionStatus, WebhookError, WebhookEvent
+from kernel import (
+    FAILED,
+    OPEN,
+    REFUNDED,
+    REVERSED,
+    SessionStatus,
+    WebhookError,
+    WebhookEvent,
+    WebhookReceipt,
+)
 
 # PayPal header -> field of the verification request
 SIGNATURE_HEADERS = {
@@ -35,6 +51,30 @@ def read_event(body: bytes) -> dict[str, Any]:
             or not isinstance(event.get("resource"), dict)):
         raise WebhookError("PayPal webhook body has no event_type and resource")
     return event
+
+
+HANDLED = ("PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.DENIED", "CHECKOUT.ORDER.APPROVED",
+           "PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED",
+           "CHECKOUT.PAYMENT-APPROVAL.REVERSED")
+APPROVAL_REVERSED_REASON = ("PayPal could not take the payment after it was approved; nothing "
+                            "was charged. Please try again.")
+
+
+def receipt_for(event: dict[str, Any], body: bytes, headers: dict[str, str],
+                webhook_id: str) -> WebhookReceipt | None:
+    """What the web request can tell without PayPal: an event of interest, carrying the five
+    signature headers, for a configured webhook. None: an event pteroca ignores."""
+    if event["event_type"] not in HANDLED:
+        return None
+    if not webhook_id:
+        raise WebhookError("the PayPal webhook ID is not set, so webhooks cannot be verified")
+    verification_body(body, headers, webhook_id)  # raises for a missing signature header
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id.strip():
+        raise WebhookError("PayPal webhook event without an id")
+    lowered = {key.lower(): value for key, value in headers.items()}
+    return WebhookReceipt(event_id=event_id, event_type=event["event_type"], verified=False,
+                          headers={name: lowered[name] for name in SIGNATURE_HEADERS})
 
 
 def verification_body(body: bytes, headers: dict[str, str], webhook_id: str) -> bytes:
@@ -82,15 +122,34 @@ def events_for(event: dict[str, Any], *, capture_order: Callable[[str], SessionS
                 return []
             return [WebhookEvent(_KINDS[status.status], str(resource["id"]), status.amount,
                                  status.currency, reason=status.reason, raw=event)]
-        if kind == "PAYMENT.CAPTURE.REFUNDED":
-            amount, currency = orders.money_of(resource)
+        if kind in ("PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"):
+            amount, currency = orders.money_of(_positive(resource))
             if not resource.get("id"):
-                raise WebhookError("PayPal refund event without a refund id")
-            return [WebhookEvent("refunded", _order_of(resource, get_capture), amount, currency,
-                                 refund_id=str(resource["id"]), raw=event)]
+                raise WebhookError(f"PayPal {kind} event without an id")
+            if kind == "PAYMENT.CAPTURE.REFUNDED":
+                return [WebhookEvent(REFUNDED, _order_of(resource, get_capture), amount,
+                                     currency, refund_id=str(resource["id"]), raw=event)]
+            why = str(resource.get("note_to_payer") or resource.get("reason_code") or "")
+            return [WebhookEvent(REVERSED, _order_of(resource, get_capture), amount, currency,
+                                 refund_id=str(resource["id"]), raw=event,
+                                 reason=f"reversed by PayPal ({why.rstrip('.') or 'chargeback'})")]
+        if kind == "CHECKOUT.PAYMENT-APPROVAL.REVERSED":
+            order_id = resource.get("order_id") or resource.get("id")
+            if not order_id:
+                raise WebhookError("PayPal approval reversal without an order id")
+            return [WebhookEvent(FAILED, str(order_id), reason=APPROVAL_REVERSED_REASON,
+                                 raw=event)]
     except orders.OrderDataError as exc:
         raise WebhookError(str(exc)) from None
     return []
+
+
+def _positive(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource with its amount as a positive value (a reversal may state it negative)."""
+    amount = resource.get("amount")
+    if isinstance(amount, dict) and str(amount.get("value", "")).startswith("-"):
+        return {**resource, "amount": {**amount, "value": str(amount["value"])[1:]}}
+    return resource
 
 
 def _order_of(resource: dict[str, Any], get_capture: Callable[[str], dict[str, Any]]) -> str:

@@ -34,7 +34,7 @@ def register_admin_views(admin):
 @hookimpl
 def register_cron_tasks():
     from builtin_plugins.pterodactyl import reconcile, sync
-    from kernel.cron import CronTask
+    from kernel import CronTask
 
     return [
         CronTask("pterodactyl.reconcile", "7 * * * *", reconcile.reconcile_task,
@@ -63,9 +63,9 @@ def plugin_enabled(name):
     if name != PLUGIN:
         return
     from builtin_plugins.pterodactyl import sync
-    from kernel import jobs
+    from kernel import enqueue
 
-    jobs.enqueue(sync.sync_task)  # existing accounts get panel users (once the panel is set up)
+    enqueue(sync.sync_task)  # existing accounts get panel users (once the panel is set up)
 
 
 @hookimpl
@@ -104,6 +104,20 @@ def server_tabs(service, user):
 
 
 @hookimpl
+def server_nodes(services):
+    from builtin_plugins.pterodactyl import nodes
+
+    return nodes.server_nodes(services)
+
+
+@hookimpl
+def known_nodes():
+    from builtin_plugins.pterodactyl import nodes
+
+    return nodes.known_nodes()
+
+
+@hookimpl
 def client_menu_items(user):
     from builtin_plugins.pterodactyl.tabs.views import menu_items
 
@@ -115,3 +129,17 @@ def demo_seed(admin, customer):
     from builtin_plugins.pterodactyl import demo
 
     return demo.seed(admin, customer)
+
+
+@hookimpl
+def personal_data(user):
+    from builtin_plugins.pterodactyl import privacy
+
+    return privacy.export(user)
+
+
+@hookimpl
+def erase_personal_data(user):
+    from builtin_plugins.pterodactyl import privacy
+
+    privacy.erase(user)

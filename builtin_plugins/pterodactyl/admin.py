@@ -13,15 +13,14 @@ from sqlalchemy import func, select
 
 from builtin_plugins.pterodactyl import errors, services
 from builtin_plugins.pterodactyl.client import egg_variables
-from kernel import audit, db
-from kernel.admin.base import ProtectedBaseView
+from kernel import ProtectedBaseView, db, record_audit
 
 PERMISSION = "pterodactyl.manage"
 
 
 def _flagged() -> list:
     from builtin_plugins.pterodactyl.models import ServerLink
-    from builtin_plugins.store.models import Service
+    from builtin_plugins.store.api import Service
 
     return list(db.session.execute(
         select(ServerLink, Service).join(Service, Service.id == ServerLink.service_id)
@@ -31,14 +30,14 @@ def _flagged() -> list:
 
 def _unlinked_count() -> int:
     from builtin_plugins.pterodactyl.models import UserLink
-    from kernel.accounts.models import User
+    from kernel import User
 
     return db.session.scalar(select(func.count(User.id)).outerjoin(
         UserLink, UserLink.user_id == User.id).where(UserLink.user_id.is_(None))) or 0
 
 
 def _products() -> list:
-    from builtin_plugins.store.models import Product
+    from builtin_plugins.store.api import Product
 
     return list(db.session.scalars(select(Product).where(Product.provisioner == "pterodactyl")
                                    .order_by(Product.name)))
@@ -85,7 +84,7 @@ class PterodactylView(ProtectedBaseView):
         from builtin_plugins.pterodactyl.connection import check_connection
 
         report = check_connection(services.load_settings())
-        audit.record("pterodactyl.connection_test", services.load_settings().url,
+        record_audit("pterodactyl.connection_test", services.load_settings().url,
                      {"ok": report.ok, "problems": report.problems})
         return self._page(connection=report)
 
@@ -100,7 +99,7 @@ class PterodactylView(ProtectedBaseView):
             flash(f"Reconcile failed: {errors.describe(exc)}", "error")
             return self._page(502)
         if not dry_run:
-            audit.record("pterodactyl.reconciled", "", {"findings": len(report.findings)})
+            record_audit("pterodactyl.reconciled", "", {"findings": len(report.findings)})
         return self._page(reconciled=report)
 
     @expose("/sync-users", methods=("POST",))

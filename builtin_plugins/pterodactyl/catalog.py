@@ -14,7 +14,7 @@ from typing import Any
 
 from builtin_plugins.pterodactyl import errors, product, rules, services
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
-from kernel.plugins.manifest import SettingSpec
+from kernel import SettingSpec
 
 DOWN_SECONDS = 30.0
 _down: dict[str, float] = {}

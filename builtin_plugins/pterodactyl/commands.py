@@ -12,28 +12,31 @@ from builtin_plugins.pterodactyl import errors
 
 
 class PterodactylGroup(click.Group):
-    """The group; ``simulator`` is imported only when asked for (it is a dev/demo tool)."""
+    """The group; ``simulator`` is an alias of ``pteroca simulator pterodactyl``, the panel
+    simulator that ships beside pteroca (the plugin itself never imports it)."""
 
-    LAZY = "simulator"
+    ALIAS = "simulator"
 
     def list_commands(self, ctx):
-        return sorted({*super().list_commands(ctx), self.LAZY})
+        return sorted({*super().list_commands(ctx), self.ALIAS})
 
     def get_command(self, ctx, name):
-        if name == self.LAZY:
-            try:
-                from builtin_plugins.pterodactyl.simulator.cli import simulator_command
-            except ImportError as exc:
-                return _unavailable(name, exc)
-            return simulator_command
+        if name == self.ALIAS:
+            root = ctx.find_root()
+            group = root.command.get_command(root, "simulator") \
+                if isinstance(root.command, click.Group) else None
+            command = group.get_command(ctx, "pterodactyl") if group is not None else None
+            return command or _unavailable(name)
         return super().get_command(ctx, name)
 
 
-def _unavailable(name: str, exc: ImportError) -> click.Command:
-    def fail():
-        raise click.ClickException(f"the {name} cannot be loaded: {exc}")
+def _unavailable(name: str) -> click.Command:
+    why = "the simulators package is not installed"
 
-    return click.Command(name, callback=fail, help=f"(unavailable: {exc})")
+    def fail():
+        raise click.ClickException(f"the {name} cannot be loaded: {why}")
+
+    return click.Command(name, callback=fail, help=f"(unavailable: {why})")
 
 
 @click.group("pterodactyl", cls=PterodactylGroup)

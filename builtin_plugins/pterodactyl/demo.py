@@ -1,85 +1,27 @@
-"""``pteroca demo``: start the simulator in the demo's process, point the plugin at it and fill
-the store with products built from the simulator's eggs.
+"""``pteroca demo``: fill the store with products built from the configured panel's eggs.
 
-The simulator's port and keys are kept in ``<instance>/demo-simulator.json`` so the plugin's
-settings stay right across restarts. The simulator keeps its servers in memory: servers bought
-in an earlier run are gone from it after a restart (the reconcile task flags them).
+The panel is whatever the plugin's settings name; in ``pteroca demo`` that is the Pterodactyl
+simulator, which the demo starts and points these settings at before this hook runs (the
+simulator ships beside pteroca in ``simulators/``; this production plugin never imports it).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-from pathlib import Path
 from typing import Any
 
-from flask import current_app
-
-from kernel.extensions import db
-from kernel.plugins.settings import set_settings, settings_for
-
-STATE_FILE = "demo-simulator.json"
-DEFAULT_PORT = 8099
-INSTALL_SECONDS = 5.0  # long enough to see "installing" in the demo
-
-_running: dict[str, Any] = {}  # the simulator of this process (one demo per process)
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def start_simulator(instance: Path):
-    """The demo simulator, started once per process with the keys kept in the instance."""
-    from builtin_plugins.pterodactyl.simulator import Simulator
-
-    if "sim" in _running:
-        return _running["sim"]
-    path = instance / STATE_FILE
-    saved = json.loads(path.read_text()) if path.exists() else {}
-    port = int(saved.get("port") or DEFAULT_PORT)
-    sim = Simulator(port=port if _port_free(port) else 0, seed=True,
-                    install_seconds=INSTALL_SECONDS,
-                    application_key=saved.get("application_key"), client_key=saved.get("client_key"))
-    sim.start()
-    state = {"port": int(sim.url.rsplit(":", 1)[1]), "application_key": sim.application_key,
-             "client_key": sim.client_key}
-    if state != saved:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(state, out, indent=2)
-    _running["sim"] = sim
-    return sim
-
-
-def stop_simulator() -> None:
-    sim = _running.pop("sim", None)
-    if sim is not None:
-        sim.stop()
+from kernel import db, settings_for
 
 
 def seed(admin, customer) -> list[str]:
-    """The ``demo_seed`` hook: simulator, settings, catalog. Returns the lines to print."""
-    manifest = current_app.extensions["pteroca"].discovered["pterodactyl"].manifest
-    current = settings_for("pterodactyl")
-    instance = Path(current_app.instance_path)
-    saved = instance / STATE_FILE
-    if current.get("panel_url") and not saved.exists():
-        return [f"Pterodactyl: using the configured panel {current['panel_url']} (no simulator)"]
-    sim = start_simulator(instance)
-    set_settings(manifest, {"panel_url": sim.url, "application_key": sim.application_key,
-                            "client_key": sim.client_key, "default_location": "1"})
-    made = seed_catalog()
-    lines = [f"Pterodactyl simulator: {sim.url}  (panel login admin@simulator.test / password)"]
-    if made:
-        lines.append(f"store catalog: {made} products added (Minecraft, Source games)")
-    return lines
+    """The ``demo_seed`` hook: the catalog, when a panel is configured. Returns lines to print."""
+    if not settings_for("pterodactyl").get("panel_url"):
+        return ["Pterodactyl: no panel configured (set one on the plugin's Configure page); "
+                "the store catalog is left empty"]
+    try:
+        made = seed_catalog()
+    except KeyError as missing:  # a real panel without the demo's eggs
+        return [f"store catalog: the panel has no {missing} egg; no sample products added"]
+    return [f"store catalog: {made} products added (Minecraft, Source games)"] if made else []
 
 
 def _eggs() -> dict[str, tuple[int, int]]:
@@ -107,7 +49,7 @@ def _settings(nest: int, egg: int, variables: str, **overrides) -> dict[str, Any
 
 def seed_catalog() -> int:
     """Categories and products, made once (by slug); returns how many products were added."""
-    from builtin_plugins.store.models import Category, PricePlan, Product
+    from builtin_plugins.store.api import Category, PricePlan, Product
 
     eggs = _eggs()
     paper, vanilla, gmod = eggs["Paper"], eggs["Vanilla Minecraft"], eggs["Garrys Mod"]

@@ -25,12 +25,17 @@ from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import limit_differences
 from builtin_plugins.pterodactyl.product import ConfigError, config_of
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-from builtin_plugins.store import lifecycle
-from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED
-from builtin_plugins.store.models import Product, Service
-from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
-from kernel import audit, clock
-from kernel.extensions import db
+from builtin_plugins.store.api import (
+    ACTIVE,
+    SUSPENDED,
+    PricingError,
+    Product,
+    Service,
+    desired_for,
+    next_expiry,
+    period_price,
+)
+from kernel import db, now as utcnow, record_audit
 
 
 class ImportRefused(ValueError):
@@ -59,7 +64,7 @@ def _product(slug: str) -> Product:
 
 
 def _local_user(panel_user: dict | None):
-    from kernel.accounts.models import User
+    from kernel import User
 
     if panel_user is None:
         return None
@@ -142,7 +147,7 @@ def _import(client: PanelClient, product: Product, plan, price: int,
             db.session.add(UserLink(user_id=user.id, panel_user_id=int(owner["id"]),
                                     panel_username=str(owner.get("username") or ""),
                                     origin="linked", last_error=""))
-        audit.record("pterodactyl.imported", f"service:{service.id}",
+        record_audit("pterodactyl.imported", f"service:{service.id}",
                      {"server": sid, "product": product.slug,
                       "previous_external_id": previous}, actor=actor,
                      commit=False)
@@ -171,7 +176,7 @@ def _step_aside(client: PanelClient, servers: list[dict]) -> None:
 
 
 def _create_service(product: Product, plan, price: int, server: dict, user) -> Service:
-    now = clock.now()
+    now = utcnow()
     suspended = server.get("status") == "suspended" or bool(server.get("suspended"))
     service = Service(user_id=user.id, product_id=product.id, plan_id=plan.id,
                       name=str(server.get("name") or f"server {server['id']}")[:120],
@@ -181,8 +186,8 @@ def _create_service(product: Product, plan, price: int, server: dict, user) -> S
                       expires_at=next_expiry(None, now, plan), auto_renew=False,
                       slots=plan.min_slots, price=price, charged=0,
                       external_id=str(server["id"]), options={"imported": True}, last_error="",
-                      desired_state=lifecycle.desired_for(SUSPENDED if suspended else ACTIVE),
-                      panel_state=lifecycle.desired_for(SUSPENDED if suspended else ACTIVE),
+                      desired_state=desired_for(SUSPENDED if suspended else ACTIVE),
+                      panel_state=desired_for(SUSPENDED if suspended else ACTIVE),
                       sync_status="ok")
     db.session.add(service)
     db.session.flush()

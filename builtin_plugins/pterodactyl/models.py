@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel import db
-from kernel.models import utcnow
+from kernel import db, now as utcnow
 
 
 class UserLink(db.Model):

@@ -12,7 +12,7 @@ from typing import Any
 from builtin_plugins.pterodactyl import placement, product, services
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables, server_environment
 from builtin_plugins.pterodactyl.product import ProductConfig
-from builtin_plugins.store.provisioning import PackageRefused, ProvisionError
+from builtin_plugins.store.api import PackageRefused, ProvisionError
 
 
 def _plan_like(new_product, plan):

@@ -21,7 +21,7 @@ from typing import Any
 
 from builtin_plugins.pterodactyl import rules
 from builtin_plugins.pterodactyl.services import parse_ids
-from kernel.plugins.manifest import SettingSpec
+from kernel import SettingSpec
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FLAGS = {"visible": "visible", "editable": "editable", "slots": "slots", "slot": "slots"}

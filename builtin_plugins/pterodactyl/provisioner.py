@@ -17,14 +17,13 @@ from builtin_plugins.pterodactyl import errors, messages, placement, product, se
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ConfigError, ProductConfig
-from builtin_plugins.store.provisioning import (
+from builtin_plugins.store.api import (
     Convergence,
     LiveStatus,
     PackageRefused,
     ProvisionError,
 )
-from kernel.extensions import db
-from kernel.models import utcnow
+from kernel import db, now as utcnow
 
 CREATE_ATTEMPTS = 3
 CHOICE_ID = re.compile(r"\(#(\d+)\)$")
@@ -125,7 +124,7 @@ class PterodactylProvisioner:
                 raise _fail("creating the server failed", exc) from None
 
     def _create(self, client: PanelClient, service, config: ProductConfig, options: dict) -> str:
-        from kernel.accounts.models import User
+        from kernel import User
 
         owner = sync.ensure_linked(client, db.session.get(User, service.user_id))
         ext = services.external_id(service)

@@ -26,12 +26,16 @@ from builtin_plugins.pterodactyl import errors, product, services
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import limit_differences
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-from builtin_plugins.store import reconciler
-from builtin_plugins.store.lifecycle import ACTIVE, FAILED, SUSPENDED, TERMINATED
-from builtin_plugins.store.models import Product, Service
-from kernel import audit
-from kernel.extensions import db
-from kernel.models import utcnow
+from builtin_plugins.store.api import (
+    ACTIVE,
+    FAILED,
+    SUSPENDED,
+    TERMINATED,
+    Product,
+    Service,
+    converge_observed,
+)
+from kernel import db, now as utcnow, record_audit
 
 FLAG_PREFIX = "panel: "
 
@@ -147,7 +151,7 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
 def _converge(observed: dict[int, dict[str, Any] | None], report: ReconcileReport) -> set[int]:
     """The store reconciler's own code path, with the listing as what the panel shows;
     returns the panel servers it deleted."""
-    outcomes = reconciler.converge_observed(observed)
+    outcomes = converge_observed(observed)
     deleted = {int(observed[sid]["id"]) for sid, outcome in outcomes.items()
                if outcome.panel_state == "deleted" and observed.get(sid)}
     now = utcnow()
@@ -180,7 +184,7 @@ def _flag(service: Service, link: ServerLink | None, findings: list[Finding], no
     if text:
         if service.last_error != FLAG_PREFIX + text:
             service.last_error = FLAG_PREFIX + text
-            audit.record("pterodactyl.drift", f"service:{service.id}",
+            record_audit("pterodactyl.drift", f"service:{service.id}",
                          {"findings": [f.kind for f in findings], "detail": text}, commit=False)
     elif (service.last_error or "").startswith(FLAG_PREFIX):
         service.last_error = ""

@@ -16,8 +16,7 @@ from typing import Any, TypeVar
 from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.transport import RetryPolicy, Timeouts
-from kernel.extensions import db
-from kernel.plugins.settings import settings_for
+from kernel import db, settings_for
 
 PLUGIN = "pterodactyl"
 NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")

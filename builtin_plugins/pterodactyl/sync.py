@@ -24,9 +24,7 @@ from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.services import load_settings, make_client, user_link
 from builtin_plugins.pterodactyl.transport import RetryPolicy
-from kernel import audit, jobs
-from kernel.extensions import db
-from kernel.models import utcnow
+from kernel import db, enqueue, job, now as utcnow, record_audit
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +94,7 @@ def _save_link(user, panel_user: dict, origin: str):
         raise errors.PanelError(f"panel user {panel_user.get('username')!r} is already linked to "
                                 f"another account (local user #{other.user_id if other else '?'})"
                                 ) from None
-    audit.record(f"pterodactyl.user_{origin}", user.email,
+    record_audit(f"pterodactyl.user_{origin}", user.email,
                  {"panel_user": int(panel_user["id"]), "username": link.panel_username})
     return link
 
@@ -159,7 +157,7 @@ def _note_failure(user, what: str, exc: Exception) -> None:
     if link is not None:
         link.last_error = message[:2000]
         db.session.commit()
-    audit.record("pterodactyl.sync_failed", user.email, {"error": message[:500]})
+    record_audit("pterodactyl.sync_failed", user.email, {"error": message[:500]})
 
 
 def _with_panel(user, what: str, action: Callable[[PanelClient], object], *,
@@ -187,10 +185,10 @@ def _update_panel_user(client: PanelClient, user, **fields) -> None:
 def on_registered(user) -> None:
     """Hook: create or link the panel user in a job (the sync task retries if the panel is away)."""
     if load_settings().sync_users:
-        jobs.enqueue(link_user, user.id)
+        enqueue(link_user, user.id)
 
 
-@jobs.job(queue="provisioning")
+@job(queue="provisioning")
 def link_user(user_id: int) -> None:
     """Job: find, link or create the panel user of one account; failures are noted, not raised."""
     user = _user(user_id)
@@ -202,10 +200,10 @@ def link_user(user_id: int) -> None:
 def on_updated(user, changes: dict) -> None:
     """Hook: push a new email or name to the linked panel user (in a job)."""
     if load_settings().sync_users and {"email", "name"} & set(changes):
-        jobs.enqueue(push_profile, user.id)
+        enqueue(push_profile, user.id)
 
 
-@jobs.job(queue="provisioning")
+@job(queue="provisioning")
 def push_profile(user_id: int) -> None:
     """Job: send the account's email and name to its panel user."""
     user = _user(user_id)
@@ -217,7 +215,7 @@ def push_profile(user_id: int) -> None:
 
 
 def _user(user_id: int):
-    from kernel.accounts.models import User
+    from kernel import User
 
     return db.session.get(User, int(user_id))
 
@@ -239,11 +237,12 @@ class SyncReport:
 
 def unlinked_users(after_id: int = 0, limit: int = 200) -> list:
     from builtin_plugins.pterodactyl.models import UserLink
-    from kernel.accounts.models import User
+    from kernel import User
 
     return list(db.session.scalars(
         select(User).outerjoin(UserLink, UserLink.user_id == User.id)
-        .where(UserLink.user_id.is_(None), User.id > after_id).order_by(User.id).limit(limit)))
+        .where(UserLink.user_id.is_(None), User.erased_at.is_(None), User.id > after_id)
+        .order_by(User.id).limit(limit)))
 
 
 def sync_all(client: PanelClient | None = None, *, batch: int = 200) -> SyncReport:
@@ -274,7 +273,7 @@ def sync_all(client: PanelClient | None = None, *, batch: int = 200) -> SyncRepo
     return report
 
 
-@jobs.job(queue="provisioning", timeout=3600)
+@job(queue="provisioning", timeout=3600)
 def sync_task() -> dict | None:
     """Cron and job: link accounts that registered while the panel was away (or before the
     plugin was enabled). Returns the emails created, linked and failed."""

@@ -33,7 +33,7 @@ def register_permissions():
 @hookimpl
 def register_cron_tasks():
     from builtin_plugins.store import reconciler, sweep
-    from kernel.cron import CronTask
+    from kernel import CronTask
 
     return [
         CronTask("store.lifecycle", "* * * * *", sweep.run_lifecycle,
@@ -123,9 +123,9 @@ def extra_js_urls(request):
 @hookimpl
 def topup_adjustment(user, amount, form):
     from builtin_plugins.store.topups import adjustment
-    from kernel import site_settings
+    from kernel import site_setting
 
-    return adjustment(user, amount, form.get("voucher", ""), site_settings.get("currency"))
+    return adjustment(user, amount, form.get("voucher", ""), site_setting("currency"))
 
 
 @hookimpl
@@ -133,3 +133,32 @@ def payment_settled(payment):
     from builtin_plugins.store.topups import record_settled
 
     record_settled(payment)
+
+
+@hookimpl
+def veto_purchase(user, product, plan):
+    from kernel import debt_refusal as refusal
+
+    return refusal(user.id)  # a customer who owes money (a chargeback) settles it first
+
+
+@hookimpl
+def veto_renewal(service, user):
+    from kernel import debt_refusal as refusal
+
+    return refusal(user.id) if user is not None else None
+
+
+# tryfirst: the servers go before the plugins that clean up after them (the Pterodactyl user)
+@hookimpl(tryfirst=True)
+def personal_data(user):
+    from builtin_plugins.store import privacy
+
+    return privacy.export(user)
+
+
+@hookimpl(tryfirst=True)
+def erase_personal_data(user):
+    from builtin_plugins.store import privacy
+
+    privacy.erase(user)

@@ -15,9 +15,16 @@ from builtin_plugins.store import catalog
 from builtin_plugins.store.catalog import CatalogError, ProductInput
 from builtin_plugins.store.models import Category, PricePlan, Product
 from builtin_plugins.store.provisioning import provisioners
-from kernel import db, site_settings
-from kernel.admin.base import PermissionMixin, ProtectedBaseView
-from kernel.admin.forms import Field, is_secret, read_form, with_submitted
+from kernel import (
+    FormField as Field,
+    PermissionMixin,
+    ProtectedBaseView,
+    db,
+    is_secret_setting as is_secret,
+    read_form,
+    site_setting,
+    with_submitted,
+)
 
 PERMISSION = "store.manage"
 PREFIX = "ps_"  # provisioner settings share the form with the product's own fields
@@ -100,7 +107,7 @@ class ProductsView(ProtectedBaseView):
                            provisioner_id=provisioner_id,
                            fields=fields or [], categories=catalog.categories(), error=error,
                            resource_keys=catalog.RESOURCE_KEYS, plan_kinds=catalog.PLAN_KINDS,
-                           currency=site_settings.get("currency"),
+                           currency=site_setting("currency"),
                            live=catalog.live_services(product.id) if product else 0), status
 
     def _save(self, product: Product | None, provisioner_id: str):
@@ -135,7 +142,7 @@ class ProductsView(ProtectedBaseView):
         rows = [(p, catalog.product_health(p, known, reach), catalog.live_services(p.id))
                 for p in products]
         return self.render("admin/store/products.html", rows=rows,
-                           currency=site_settings.get("currency"))
+                           currency=site_setting("currency"))
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):

@@ -13,15 +13,13 @@ from builtin_plugins.store import reconciler, services, staff
 from builtin_plugins.store.lifecycle import TRANSITIONS, IllegalMove
 from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.services import StoreError
-from kernel import db, site_settings
-from kernel.admin.base import ProtectedBaseView
-from kernel.payments import ledger
+from kernel import ProtectedBaseView, db, site_setting, wallet_balance
 
 PERMISSION = "store.manage"
 
 
 def _user(user_id: int):
-    from kernel.accounts.models import User
+    from kernel import User
 
     return db.session.get(User, user_id)
 
@@ -49,16 +47,16 @@ class ServersView(ProtectedBaseView):
         users = {s.user_id: _user(s.user_id) for s in rows}
         return self.render("admin/store/servers.html", rows=rows, users=users, states=TRANSITIONS,
                            state=state, email=email, page=page, more=more,
-                           currency=site_settings.get("currency"))
+                           currency=site_setting("currency"))
 
     @expose("/<int:service_id>")
     def detail(self, service_id: int, status: int = 200):
         service = self._service(service_id)
         user = _user(service.user_id)
         return self.render("admin/store/server.html", service=service, user=user,
-                           balance=ledger.balance(service.user_id),
+                           balance=wallet_balance(service.user_id),
                            history=reconciler.history(service.id),
-                           currency=site_settings.get("currency")), status
+                           currency=site_setting("currency")), status
 
     def _act(self, service_id: int, action, done: str):
         service = self._service(service_id)
@@ -139,4 +137,4 @@ class ServersView(ProtectedBaseView):
                 flash(f"Server #{service.id} created for {user.email}", "success")
                 return redirect(url_for(".detail", service_id=service.id), 303)
         return self.render("admin/store/server_new.html", products=products, form=form,
-                           currency=site_settings.get("currency")), status
+                           currency=site_setting("currency")), status

@@ -8,9 +8,15 @@ from wtforms.validators import DataRequired, ValidationError
 
 from builtin_plugins.store.models import Voucher, VoucherUsage
 from builtin_plugins.store.vouchers import BALANCE, KINDS, TOPUP_DISCOUNT
-from kernel import db, site_settings
-from kernel.admin.base import PermissionMixin
-from kernel.payments.money import MoneyError, format_amount, parse_amount, to_decimal_string
+from kernel import (
+    MoneyError,
+    PermissionMixin,
+    db,
+    format_amount,
+    parse_amount,
+    site_setting,
+    to_decimal_string,
+)
 
 PERMISSION = "store.manage"
 KIND_LABELS = {"balance": "Balance credit", "topup_discount": "Top-up discount (%)",
@@ -19,7 +25,7 @@ KIND_LABELS = {"balance": "Balance credit", "topup_discount": "Top-up discount (
 
 def _value(view, context, model, name):
     if model.kind == BALANCE:
-        return format_amount(model.value, site_settings.get("currency"))
+        return format_amount(model.value, site_setting("currency"))
     return f"{model.value}%"
 
 
@@ -61,7 +67,7 @@ class VoucherAdmin(PermissionMixin, ModelView):
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
         if obj is not None and obj.kind == BALANCE and not form.is_submitted():
-            form.value.data = to_decimal_string(obj.value, site_settings.get("currency"))
+            form.value.data = to_decimal_string(obj.value, site_setting("currency"))
         return form
 
     def on_model_change(self, form, model, is_created):
@@ -73,7 +79,7 @@ class VoucherAdmin(PermissionMixin, ModelView):
         text = str(form.value.data or "").strip()
         if model.kind == BALANCE:
             try:
-                model.value = parse_amount(text, site_settings.get("currency"))
+                model.value = parse_amount(text, site_setting("currency"))
             except MoneyError as exc:
                 raise ValidationError(f"value: {exc}") from None
         else:
@@ -104,7 +110,7 @@ class VoucherUsageAdmin(PermissionMixin, ModelView):
     column_list = ("created_at", "voucher", "user_id", "reference", "amount")
     column_labels = {"user_id": "Customer", "amount": "Discount or credit"}
     column_formatters = {
-        "amount": lambda v, c, m, p: format_amount(m.amount, site_settings.get("currency")),
+        "amount": lambda v, c, m, p: format_amount(m.amount, site_setting("currency")),
         "user_id": lambda v, c, m, p: _email(m.user_id),
     }
     column_filters = ("voucher.code", "created_at")
@@ -117,7 +123,7 @@ class VoucherUsageAdmin(PermissionMixin, ModelView):
 
 
 def _email(user_id: int) -> str:
-    from kernel.accounts.models import User
+    from kernel import User
 
     user = db.session.get(User, user_id)
     return user.email if user else str(user_id)

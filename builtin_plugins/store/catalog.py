@@ -18,10 +18,15 @@ from builtin_plugins.store import lifecycle
 from builtin_plugins.store.models import Category, PricePlan, Product, Service
 from builtin_plugins.store.pricing import PricingError, period_price
 from builtin_plugins.store.provisioning import Provisioner, provisioners
-from kernel import audit, site_settings
-from kernel.extensions import db
-from kernel.payments.money import MoneyError, parse_amount
-from kernel.plugins.settings import SettingError, coerce
+from kernel import (
+    MoneyError,
+    SettingError,
+    coerce_setting as coerce,
+    db,
+    parse_amount,
+    record_audit,
+    site_setting,
+)
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,118}$")
 RESERVED_SLUGS = frozenset({"product", "quote", "redeem"})  # /store/<slug> would shadow a route
@@ -247,7 +252,7 @@ def save_product(product: Product | None, data: ProductInput, *, actor: str) -> 
     product.active, product.featured = _truthy(f.get("active")), _truthy(f.get("featured"))
     db.session.add(product)
     db.session.commit()
-    audit.record("store.product_created" if created else "store.product_updated",
+    record_audit("store.product_created" if created else "store.product_updated",
                  f"product:{product.id}", {"slug": product.slug}, actor=actor)
     return product
 
@@ -273,7 +278,7 @@ def copy_product(product: Product, *, actor: str) -> Product:
                                     slot_variable=plan.slot_variable))
     db.session.add(copy)
     db.session.commit()
-    audit.record("store.product_copied", f"product:{copy.id}", {"from": product.slug}, actor=actor)
+    record_audit("store.product_copied", f"product:{copy.id}", {"from": product.slug}, actor=actor)
     return copy
 
 
@@ -291,7 +296,7 @@ def delete_product(product: Product, *, actor: str) -> None:
         raise CatalogError(f"{product.name} has servers; switch it off (not active) instead")
     db.session.delete(product)
     db.session.commit()
-    audit.record("store.product_deleted", product.slug, actor=actor)
+    record_audit("store.product_deleted", product.slug, actor=actor)
 
 
 def add_plan(product: Product, f: dict[str, Any], *, actor: str) -> PricePlan:
@@ -305,7 +310,7 @@ def add_plan(product: Product, f: dict[str, Any], *, actor: str) -> PricePlan:
     if count is None:
         raise CatalogError("give the period length")
     try:
-        price = parse_amount(str(f.get("price") or ""), site_settings.get("currency"))
+        price = parse_amount(str(f.get("price") or ""), site_setting("currency"))
     except MoneyError as exc:
         raise CatalogError(f"price: {exc}") from None
     min_slots = _optional_int(f.get("min_slots"), "Minimum slots", 1) or 1
@@ -323,7 +328,7 @@ def add_plan(product: Product, f: dict[str, Any], *, actor: str) -> PricePlan:
         raise CatalogError(str(exc)) from None
     product.plans.append(plan)
     db.session.commit()
-    audit.record("store.plan_added", f"product:{product.id}", {"plan": plan.id, "price": price},
+    record_audit("store.plan_added", f"product:{product.id}", {"plan": plan.id, "price": price},
                  actor=actor)
     return plan
 
@@ -335,4 +340,4 @@ def delete_plan(plan: PricePlan, *, actor: str) -> None:
     product_id = plan.product_id
     db.session.delete(plan)
     db.session.commit()
-    audit.record("store.plan_deleted", f"product:{product_id}", {"plan": plan.id}, actor=actor)
+    record_audit("store.plan_deleted", f"product:{product_id}", {"plan": plan.id}, actor=actor)

@@ -14,6 +14,21 @@ def server_tabs(service, user):
 
 
 @hookspec
+def server_actions(service, user):
+    """Return buttons ``{"label", "url", "order"?, "icon"?}`` for the header of a server's page."""
+
+
+@hookspec
+def server_nodes(services):
+    """Return ``{service_id: node_id}`` (node ids as strings) for the servers you place."""
+
+
+@hookspec
+def known_nodes():
+    """Return the nodes servers run on, ``[{"id", "label"}]``, for pickers such as audiences."""
+
+
+@hookspec
 def server_purchased(service):
     """Event: a server was bought and provisioned."""
 
@@ -21,6 +36,11 @@ def server_purchased(service):
 @hookspec
 def server_renewed(service):
     """Event: a server's period was paid and its expiry moved."""
+
+
+@hookspec
+def server_billed(service, entry):
+    """Event: the wallet paid for ``service`` (``entry.amount`` < 0: purchase, renewal, upgrade) or was paid back for it (> 0: refund, reversal, downgrade); ``entry`` is the committed ledger movement."""
 
 
 @hookspec
@@ -38,16 +58,16 @@ def server_deleted(service):
     """Event: a server was terminated."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_purchase(user, product, plan):
     """Return a reason string to refuse this purchase, or None."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_renewal(service, user):
     """Return a reason string to refuse renewing this server, or None."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def veto_deletion(service):
     """Return a reason string to keep this server from being deleted, or None."""

@@ -8,12 +8,14 @@ from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, 
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kernel import db
-from kernel.models import utcnow
+from kernel import db, now as utcnow
 
 
 class Category(db.Model):
     __tablename__ = "store_category"
+    # What theme templates may read (docs/themes.md); relationships only when listed.
+    __template_fields__ = ("id", "name", "slug", "description", "image_url", "priority",
+                           "featured")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(120), unique=True)
@@ -28,6 +30,9 @@ class Category(db.Model):
 
 class Product(db.Model):
     __tablename__ = "store_product"
+    __template_fields__ = ("id", "name", "slug", "description", "images", "resources", "stock",
+                           "per_customer_limit", "allow_auto_renew", "active", "featured",
+                           "priority", "category_id", "category", "plans")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("store_category.id"), nullable=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -57,6 +62,8 @@ class PricePlan(db.Model):
     period, charged only for periods in which the server ran."""
 
     __tablename__ = "store_price_plan"
+    __template_fields__ = ("id", "product_id", "kind", "label", "period_unit", "period_count",
+                           "price", "min_slots", "max_slots")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("store_product.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="fixed")
@@ -85,6 +92,9 @@ class Service(db.Model):
     __tablename__ = "store_service"
     __table_args__ = (Index("ix_store_service_due", "state", "expires_at", "id"),
                       Index("ix_store_service_sync", "sync_status", "sync_next_at"))
+    __template_fields__ = ("id", "name", "state", "suspension", "suspended_at", "expires_at",
+                           "auto_renew", "slots", "price", "created_at", "terminated_at",
+                           "product_id", "plan_id", "product", "plan")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("store_product.id"), index=True)
@@ -143,6 +153,7 @@ class PurchaseToken(db.Model):
 
 class Voucher(db.Model):
     __tablename__ = "store_voucher"
+    __template_fields__ = ("code", "kind", "value", "min_amount", "expires_at")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(24))  # balance | topup_discount | purchase_discount

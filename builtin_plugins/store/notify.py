@@ -14,15 +14,14 @@ Templates get plain values, not database rows.
 from __future__ import annotations
 
 import secrets
+from dataclasses import make_dataclass
 from datetime import datetime
-from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from kernel import jobs, outbox
-from kernel.extensions import db
+from kernel import db, job, outbox_add, sent_email_keys
 
 SUBJECTS = {
     "server_purchased": _l("Your server is ready"),
@@ -51,36 +50,37 @@ def customers(service_ids: list[int], event: str, **context) -> None:
     ids = list(service_ids)
     token = secrets.token_hex(8)
     for start in range(0, len(ids), JOB_SIZE):
-        outbox.add(send, event, ids[start:start + JOB_SIZE], _plain(context), token)
+        outbox_add(send, event, ids[start:start + JOB_SIZE], _plain(context), token)
 
 
 def key(event: str, service_id: int, token: str) -> str:
     return f"store:{event}:{service_id}:{token}"
 
 
-@jobs.job(queue="mail")
+@job(queue="mail")
 def send(event: str, service_ids: list[int], context: dict | None = None,
          token: str | None = None) -> int:
     """Job: render and send ``event`` to the owner of each server (skipping those a run of the
-    same intent sent already); returns how many were sent now."""
-    from kernel.accounts.models import User
-    from kernel.mail import EmailLog, send_email
+    same intent sent already, and accounts erased since); returns how many were sent now."""
+    from kernel import User, send_email
 
     from builtin_plugins.store.models import Service
 
     context = {name: _revive(value) for name, value in (context or {}).items()}
-    rows = db.session.scalars(select(Service).options(selectinload(Service.product))
+    rows = db.session.scalars(select(Service).options(selectinload(Service.product),
+                                                      selectinload(Service.plan))
                               .where(Service.id.in_(service_ids)).order_by(Service.id)).all()
     users = {user.id: user for user in db.session.scalars(
         select(User).where(User.id.in_({row.user_id for row in rows})))}
-    letters = [(users[row.user_id].email, *_view(row, users[row.user_id])) for row in rows]
-    keys = [key(event, row.id, token) for row in rows] if token else []
-    done = set(db.session.scalars(select(EmailLog.key).where(
-        EmailLog.key.in_(keys), EmailLog.status.in_(("sent", "queued"))))) if keys else set()
+    # a queued email that reached us after the account's erasure is not sent
+    letters = [(users[row.user_id].email, row.id, _view(row), _view(row.product),
+                _view(users[row.user_id])) for row in rows if not users[row.user_id].is_erased]
+    keys = [key(event, service_id, token) for _email, service_id, *_ in letters] if token else []
+    done = sent_email_keys(keys)
     db.session.commit()  # end the read: each message below is logged in its own transaction
     sent = 0
-    for email, service, product, user in letters:
-        once = key(event, service.id, token) if token else None
+    for email, service_id, service, product, user in letters:
+        once = key(event, service_id, token) if token else None
         if once in done:
             continue
         entry = send_email(email, str(SUBJECTS[event]), f"store/{event}", user=user,
@@ -89,14 +89,29 @@ def send(event: str, service_ids: list[int], context: dict | None = None,
     return sent
 
 
-def _view(service, user) -> tuple[SimpleNamespace, SimpleNamespace, SimpleNamespace]:
-    """What the templates may read of a server, its product and its owner."""
-    return (SimpleNamespace(id=service.id, name=service.name, state=service.state,
-                            suspension=service.suspension, expires_at=service.expires_at,
-                            last_error=service.last_error, charged=service.charged,
-                            price=service.price),
-            SimpleNamespace(id=service.product_id, name=service.product.name),
-            SimpleNamespace(id=user.id, name=user.name, email=user.email))
+_VIEWS: dict[type, type] = {}
+
+
+def _view(row):
+    """What a template may read of a row (its ``__template_fields__``), copied into a frozen
+    dataclass: each message commits its log entry, which would reload every row a template
+    touches. Methods are left out; relationships become views of their own."""
+    kind = type(row)
+    names = [name for name in getattr(kind, "__template_fields__", ())
+             if not callable(getattr(row, name, None))]
+    view = _VIEWS.get(kind)
+    if view is None:
+        view = _VIEWS[kind] = make_dataclass(f"{kind.__name__}View", names, frozen=True)
+    return view(**{name: _value(getattr(row, name, None)) for name in names})
+
+
+def _value(value):
+    if hasattr(type(value), "__template_fields__"):
+        return _view(value)
+    if isinstance(value, list | tuple) and any(hasattr(type(v), "__template_fields__")
+                                               for v in value):
+        return tuple(_value(v) for v in value)
+    return value
 
 
 # Job arguments stay plain (a worker may run in another process): datetimes travel as text.

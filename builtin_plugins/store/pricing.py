@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from kernel.payments.money import percent_of
+from kernel import percent_of
 
 from builtin_plugins.store.models import PricePlan
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from flask import current_app
 
-from kernel.plugins.manifest import SettingSpec
+from kernel import SettingSpec, collect
 
 
 class ProvisionError(Exception):
@@ -34,6 +33,8 @@ class PackageRefused(ProvisionError):
 
 @dataclass(frozen=True)
 class LiveStatus:
+    __template_fields__ = ("running",)  # besides the fields (a frozen dataclass shows them)
+
     state: str  # running | starting | stopping | offline | installing | suspended | unknown
     detail: str = ""
 
@@ -119,13 +120,8 @@ class ManualProvisioner:
 
 def provisioners() -> dict[str, Provisioner]:
     out: dict[str, Provisioner] = {}
-    pm = current_app.extensions["pteroca"].pm
-    for result in pm.hook.register_provisioners():
-        for provisioner in result or []:
-            if isinstance(provisioner, Provisioner):
-                out.setdefault(provisioner.identifier, provisioner)
-            else:
-                current_app.logger.error("%r is not a provisioner", provisioner)
+    for provisioner in collect("register_provisioners", Provisioner):
+        out.setdefault(provisioner.identifier, provisioner)
     return out
 
 

@@ -12,12 +12,19 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
-from kernel import audit, clock, outbox
-from kernel.extensions import db
-from kernel.payments import ledger
+from kernel import (
+    InsufficientFunds,
+    call_hook,
+    call_veto,
+    db,
+    ledger_credit,
+    ledger_debit,
+    now as utcnow,
+    outbox_commit,
+    record_audit,
+)
 
 from builtin_plugins.store import lifecycle, notify
 from builtin_plugins.store.desired import want
@@ -29,16 +36,12 @@ from builtin_plugins.store.pricing import PricingError, next_expiry, period_pric
 from builtin_plugins.store.provisioning import ProvisionError, provisioner_for
 from builtin_plugins.store.transitions import MAX_NAME, lift, rename, suspend, terminate, unsuspend
 from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find, record_use
-from builtin_plugins.store.wallet import lock_wallet
+from builtin_plugins.store.wallet import billed, lock_wallet
 
 # The lifecycle's other doors, for callers that know this module (views, staff, plugins).
 __all__ = ["MAX_NAME", "StoreError", "change_package", "purchase", "quote", "quote_change",
            "rename", "renew", "retry_provisioning", "set_auto_renew", "suspend", "terminate",
            "unsuspend"]
-
-
-def _hook():
-    return current_app.extensions["pteroca"].pm.hook
 
 
 def new_purchase_token(user) -> str:
@@ -97,7 +100,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     if not 1 <= len(name) <= MAX_NAME:
         raise StoreError(f"give the server a name of 1 to {MAX_NAME} characters")
     offer = quote(user, product, plan, slots, voucher_code)
-    reason = _hook().veto_purchase(user=user, product=product, plan=plan)
+    reason = call_veto("veto_purchase", user=user, product=product, plan=plan)
     if reason:
         raise StoreError(str(reason))
     problems = option_problems(product, plan, options or {}, slots)
@@ -119,7 +122,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
             raise StoreError(f"{product.name} is sold out")
     price = 0 if free else offer["total"]
     service = Service(user_id=user.id, product_id=product.id, plan_id=plan.id, name=name,
-                      state=PROVISIONING, expires_at=next_expiry(None, clock.now(), plan),
+                      state=PROVISIONING, expires_at=next_expiry(None, utcnow(), plan),
                       auto_renew=auto_renew and product.allow_auto_renew, slots=slots,
                       price=offer["total"], charged=price, options=options or {},
                       purchase_token=token)
@@ -129,35 +132,36 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     posted = None
     try:
         if price > 0:
-            posted = ledger.debit(user.id, price, "purchase", f"purchase:{service.id}",
+            posted = ledger_debit(user.id, price, "purchase", f"purchase:{service.id}",
                                   {"service": service.id, "product": product.name}, commit=False)
         if offer["voucher"] is not None and not free:
             record_use(offer["voucher"], user, f"purchase:{service.id}", offer["discount"])
-    except ledger.InsufficientFunds:
+    except InsufficientFunds:
         db.session.rollback()
         raise StoreError("your balance is too low for this order; top up your wallet first") from None
     except VoucherError as exc:
         db.session.rollback()
         raise StoreError(str(exc)) from None
     want(service)  # the reconciler creates and installs it
-    audit.record("store.purchase", f"service:{service.id}",
+    record_audit("store.purchase", f"service:{service.id}",
                  {"product": product.name, "price": price, "free": free}, actor=actor,
                  commit=False)
     service_id = service.id
-    outbox.commit()  # the charge, the service, its audit row and its job: all or nothing
+    outbox_commit()  # the charge, the service, its audit row and its job: all or nothing
+    service = db.session.get(Service, service_id)
     if posted:
-        ledger.changed(posted.entry)
-    return db.session.get(Service, service_id)
+        billed(service, posted)
+    return service
 
 
 def renew(service: Service, *, source: str = "customer", voucher_code: str = "") -> Service:
     """Pay one more period: expiry = max(now, expiry) + period. Unsuspends automatic suspensions."""
     if service.state not in (ACTIVE, SUSPENDED):
         raise StoreError(f"server #{service.id} cannot be renewed while {service.state.replace('_', ' ')}")
-    from kernel.accounts.models import User
+    from kernel import User
 
     user = db.session.get(User, service.user_id)
-    reason = _hook().veto_renewal(service=service, user=user)
+    reason = call_veto("veto_renewal", service=service, user=user)
     if reason:
         raise StoreError(str(reason))
     price, voucher, discount = service.price, None, 0
@@ -172,19 +176,19 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
     posted = None
     try:
         if price > 0:
-            posted = ledger.debit(service.user_id, price, "renewal",
+            posted = ledger_debit(service.user_id, price, "renewal",
                                   f"renewal:{service.id}:{old.isoformat()}",
                                   {"service": service.id, "source": source}, commit=False)
         if voucher is not None:
             record_use(voucher, user, f"renewal:{service.id}:{old.isoformat()}", discount)
-    except ledger.InsufficientFunds:
+    except InsufficientFunds:
         db.session.rollback()
         raise StoreError("your balance is too low to renew; top up your wallet first") from None
     except VoucherError as exc:
         db.session.rollback()
         raise StoreError(str(exc)) from None
     moved = db.session.execute(update(Service).where(Service.id == service.id, Service.expires_at == old)
-                               .values(expires_at=next_expiry(old, clock.now(), service.plan),
+                               .values(expires_at=next_expiry(old, utcnow(), service.plan),
                                        charged=price)).rowcount
     if moved != 1:  # renewed concurrently: this attempt changes nothing
         db.session.rollback()
@@ -194,13 +198,13 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
     notify.customer(service, "server_renewed")
     lifted = service.state == SUSPENDED and service.suspension == "auto" and lift(service)
     service_id = service.id
-    outbox.commit()  # the payment, the new expiry, the email and the unsuspension together
+    outbox_commit()  # the payment, the new expiry, the email and the unsuspension together
     service = db.session.get(Service, service_id)
     if posted and posted.created:
-        ledger.changed(posted.entry)
-    _hook().server_renewed(service=service)
+        billed(service, posted)
+    call_hook("server_renewed", service=service)
     if lifted:
-        _hook().server_unsuspended(service=service)
+        call_hook("server_unsuspended", service=service)
     return service
 
 
@@ -241,7 +245,7 @@ def quote_change(service: Service, product: Product) -> PackageQuote:
         new_price = period_price(plan, service.slots)
     except PricingError as exc:
         raise StoreError(str(exc)) from None
-    difference = prorate(service.price, new_price, service.plan, service.expires_at, clock.now())
+    difference = prorate(service.price, new_price, service.plan, service.expires_at, utcnow())
     return PackageQuote(product, plan, new_price, difference)
 
 
@@ -272,27 +276,33 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
     if difference > 0:  # an upgrade is paid before the panel changes anything
         lock_wallet(service.user_id)
         try:
-            posted = ledger.debit(service.user_id, difference, "upgrade", reference,
+            posted = ledger_debit(service.user_id, difference, "upgrade", reference,
                                   {"service": service.id}, commit=False)
-        except ledger.InsufficientFunds:
+        except InsufficientFunds:
             db.session.rollback()
             raise StoreError("your balance is too low for this upgrade; top up your wallet first") from None
         db.session.commit()
         if posted.created:
-            ledger.changed(posted.entry)
+            billed(service, posted)
     try:
         provisioner_for(service.product).change_package(service, product)
     except ProvisionError as exc:
         if posted is not None and posted.created:  # the server did not change: give the money back
-            ledger.credit(service.user_id, difference, "reversal", f"{reference}:undo",
-                          {"service": service.id})
+            back = ledger_credit(service.user_id, difference, "reversal", f"{reference}:undo",
+                                 {"service": service.id})
+            if back.created:
+                billed(service, back, notify=False)
         why = str(exc) if isinstance(exc, PackageRefused) else f"the panel refused: {exc}"
         raise StoreError(f"cannot change to {product.name}: {why}") from None
+    credited = None
     if difference < 0:  # a downgrade is credited once the panel has changed
-        ledger.credit(service.user_id, -difference, "downgrade", reference, {"service": service.id})
+        credited = ledger_credit(service.user_id, -difference, "downgrade", reference,
+                                 {"service": service.id})
     service.product_id, service.plan_id, service.price = product.id, plan.id, new_price
     db.session.commit()
     db.session.refresh(service)
-    audit.record("store.package_changed", f"service:{service.id}", {"to": product.name,
+    if credited is not None and credited.created:
+        billed(service, credited, notify=False)
+    record_audit("store.package_changed", f"service:{service.id}", {"to": product.name,
                                                                     "difference": difference}, actor=actor)
     return service

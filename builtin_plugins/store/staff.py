@@ -11,14 +11,13 @@ from builtin_plugins.store import services
 from builtin_plugins.store.lifecycle import TERMINATED
 from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.services import StoreError
-from kernel import audit
-from kernel.extensions import db
+from kernel import db, record_audit
 
 PAGE_SIZE = 50
 
 
 def find_user(email: str):
-    from kernel.accounts.models import User
+    from kernel import User
 
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
@@ -32,7 +31,7 @@ def list_servers(state: str = "", email: str = "", page: int = 1) -> tuple[list[
     if state:
         query = query.where(Service.state == state)
     if email.strip():
-        from kernel.accounts.models import User
+        from kernel import User
 
         query = (query.join(User, User.id == Service.user_id)
                  .where(User.email.contains(email.strip().lower())))
@@ -59,6 +58,6 @@ def set_expiry(service: Service, when: datetime, *, actor: str) -> Service:
     old = service.expires_at
     service.expires_at = when
     db.session.commit()
-    audit.record("store.expiry_changed", f"service:{service.id}",
+    record_audit("store.expiry_changed", f"service:{service.id}",
                  {"from": old.isoformat(), "to": when.isoformat()}, actor=actor)
     return service

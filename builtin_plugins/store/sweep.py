@@ -20,9 +20,14 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from kernel import audit, clock, outbox
-from kernel.extensions import db
-from kernel.plugins.settings import settings_for
+from kernel import (
+    call_hook,
+    db,
+    now as utcnow,
+    outbox_commit,
+    record_audit_many,
+    settings_for,
+)
 
 from builtin_plugins.store import desired, notify, services
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED
@@ -50,7 +55,7 @@ def _settings() -> dict:
 
 def run_lifecycle(now=None, batch: int | None = None) -> SweepResult:
     """Every minute: for each active server past its expiry, renew, charge on demand, suspend or delete."""
-    now = now or clock.now()
+    now = now or utcnow()
     batch = batch or _settings()["sweep_batch"]
     delete_at_expiry = _settings()["delete_after_days"] == 0
     result = SweepResult()
@@ -143,16 +148,15 @@ def _suspend_batch(ids: list[int], now, result: SweepResult) -> None:
         db.session.commit()
         return
     claimed = sorted(claimed)
-    audit.record_many("store.suspended", [(f"service:{sid}", {"reason": "expired"})
+    record_audit_many("store.suspended", [(f"service:{sid}", {"reason": "expired"})
                                           for sid in claimed], actor="system", commit=False)
     notify.customers(claimed, "server_suspended")
     desired.enqueue(claimed)  # the reconciler suspends them in the panel
-    outbox.commit()
+    outbox_commit()
     result.suspended.extend(claimed)
-    hook = current_app.extensions["pteroca"].pm.hook
     for service in db.session.scalars(select(Service).options(selectinload(Service.product))
                                       .where(Service.id.in_(claimed)).order_by(Service.id)):
-        hook.server_suspended(service=service, reason="expired")
+        call_hook("server_suspended", service=service, reason="expired")
 
 
 def _delete(service_id: int, result: SweepResult) -> None:
@@ -168,7 +172,7 @@ def _delete(service_id: int, result: SweepResult) -> None:
 
 def run_cleanup(now=None) -> SweepResult:
     """Daily: delete servers suspended for non-payment longer than the setting; warn before."""
-    now = now or clock.now()
+    now = now or utcnow()
     days = _settings()["delete_after_days"]
     result = SweepResult()
     if days <= 0:
@@ -190,6 +194,6 @@ def run_cleanup(now=None) -> SweepResult:
             service.options = {**service.options, "deletion_warned": True}
             notify.customer(service, "deletion_warning",
                             delete_at=service.suspended_at + timedelta(days=days))
-            outbox.commit()  # the mark and the email together
+            outbox_commit()  # the mark and the email together
     current_app.logger.info("store cleanup: %s deleted", len(result.deleted))
     return result

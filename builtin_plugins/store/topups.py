@@ -17,9 +17,7 @@ from builtin_plugins.store.vouchers import (
     find,
     record_use,
 )
-from kernel import audit
-from kernel.extensions import db
-from kernel.payments.money import format_amount
+from kernel import db, format_amount, record_audit
 
 META_KEY = "store_voucher"
 
@@ -48,7 +46,7 @@ def record_settled(payment) -> None:
     info = (payment.meta or {}).get(META_KEY)
     if not info:
         return
-    from kernel.accounts.models import User
+    from kernel import User
 
     voucher = db.session.get(Voucher, info.get("id"))
     user = db.session.get(User, payment.user_id)
@@ -62,4 +60,4 @@ def record_settled(payment) -> None:
         # price already, so the credit stands; staff see it in the audit log.
         db.session.rollback()
         current_app.logger.warning("payment %s: %s", payment.id, exc)
-        audit.record("store.voucher_overused", f"payment:{payment.id}", {"code": voucher.code})
+        record_audit("store.voucher_overused", f"payment:{payment.id}", {"code": voucher.code})

@@ -15,17 +15,13 @@ from builtin_plugins.store.pricing import PricingError
 from builtin_plugins.store.provisioning import ProvisionError, provisioner_for
 from builtin_plugins.store.services import StoreError
 from builtin_plugins.store.vouchers import VoucherError, redeem_balance
-from kernel import site_settings
-from kernel.extensions import db
-from kernel.payments import ledger
-from kernel.payments.money import format_amount
-from kernel.plugins.settings import SettingError
+from kernel import SettingError, db, format_amount, site_setting, wallet_balance
 
 bp = Blueprint("store", __name__)
 
 
 def currency() -> str:
-    return site_settings.get("currency")
+    return site_setting("currency")
 
 
 def _slots(value: Any, plan: PricePlan | None) -> int:
@@ -130,7 +126,7 @@ def _checkout_page(product: Product, token: str, form: dict, status: int = 200):
     return render_template("store/checkout.html", product=product, plan=plan, token=token,
                            form=form, fields=checkout_fields(product), offer=offer,
                            slots=_slots(form.get("slots"), plan), currency=currency(),
-                           balance=ledger.balance(current_user.id)), status
+                           balance=wallet_balance(current_user.id)), status
 
 
 @bp.route("/store/product/<slug>/checkout", methods=["GET", "POST"])

@@ -18,15 +18,13 @@ from builtin_plugins.store.models import Product, Service
 from builtin_plugins.store.provisioning import LiveStatus, provisioner_for
 from builtin_plugins.store.services import StoreError
 from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find
-from kernel import site_settings
-from kernel.extensions import db
-from kernel.payments import ledger
+from kernel import collect, db, site_setting, wallet_balance
 
 bp = Blueprint("servers", __name__)
 
 
 def currency() -> str:
-    return site_settings.get("currency")
+    return site_setting("currency")
 
 
 def owned_service(service_id: int) -> Service:
@@ -57,10 +55,27 @@ def live_status(service: Service) -> LiveStatus | None:
 
 
 def server_tabs(service: Service) -> list[dict]:
-    pm = current_app.extensions["pteroca"].pm
-    tabs = [t for result in pm.hook.server_tabs(service=service, user=current_user) if result
-            for t in result]
-    return sorted(tabs, key=lambda t: (t.get("order", 100), str(t.get("label"))))
+    tabs = collect("server_tabs", dict, service=service, user=current_user)
+    return sorted(tabs, key=_tab_order)
+
+
+def _tab_order(tab: dict) -> tuple[float, str]:
+    order = tab.get("order", 100)
+    if isinstance(order, bool) or not isinstance(order, (int, float)):
+        order = 100  # one plugin's odd "order" must not break everyone's tabs
+    return order, str(tab.get("label"))
+
+
+@bp.app_template_global("server_actions")
+def server_actions(service: Service) -> list[dict]:
+    """Buttons other plugins add to the header of ``service``'s page (``server_actions``).
+
+    A template global (the theme sandbox lets templates call the app's globals only): every
+    page extending store/server_base.html, the store's and other plugins' tab pages, draws
+    the actions itself, so no caller has to remember to pass them."""
+    actions = [a for a in collect("server_actions", dict, service=service, user=current_user)
+               if isinstance(a.get("label"), str) and isinstance(a.get("url"), str)]
+    return sorted(actions, key=_tab_order)
 
 
 def render_server_page(service: Service, tab_id: str, template: str, status: int = 200, **context):
@@ -127,7 +142,7 @@ def _renew_page(service: Service, code: str = "", status: int = 200):
         except VoucherError as exc:
             error = str(exc)
         db.session.rollback()
-    balance = ledger.balance(current_user.id)
+    balance = wallet_balance(current_user.id)
     return render_server_page(service, "settings", "store/renew.html", status, code=code,
                               price=price, discount=discount, voucher_error=error, balance=balance,
                               shortfall=max(0, price - balance))
@@ -163,7 +178,7 @@ def renew(service_id: int):
 def _change_page(service: Service, status: int = 200):
     return render_server_page(service, "settings", "store/change_plan.html", status,
                               options=services.package_options(service),
-                              balance=ledger.balance(current_user.id))
+                              balance=wallet_balance(current_user.id))
 
 
 @bp.route("/servers/<int:service_id>/change-plan", methods=["GET", "POST"])

@@ -7,10 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, update
 
-from kernel import clock
-from kernel.extensions import db
-from kernel.payments import ledger
-from kernel.payments.money import format_amount
+from kernel import db, format_amount, ledger_credit, notify_wallet_changed, now as utcnow
 
 from builtin_plugins.store.models import Voucher, VoucherUsage
 from builtin_plugins.store.pricing import apply_discount
@@ -34,7 +31,7 @@ def find(code: str, kind: str, user, amount: int = 0, currency: str = "") -> Vou
         raise VoucherError(f"the code {code!r} is not valid")
     if voucher.kind != kind:
         raise VoucherError(f"the code {code!r} cannot be used here")
-    now = clock.now()
+    now = utcnow()
     if voucher.expires_at and voucher.expires_at <= now:
         raise VoucherError(f"the code {code!r} has expired")
     if voucher.max_uses is not None and voucher.uses >= voucher.max_uses:
@@ -74,8 +71,8 @@ def redeem_balance(code: str, user) -> int:
     voucher = find(code, BALANCE, user)
     reference = f"voucher:{voucher.id}:{user.id}:{secrets.token_hex(6)}"
     record_use(voucher, user, reference, voucher.value)
-    posted = ledger.credit(user.id, voucher.value, "voucher", reference, {"voucher": voucher.code},
+    posted = ledger_credit(user.id, voucher.value, "voucher", reference, {"voucher": voucher.code},
                            commit=False)
     db.session.commit()
-    ledger.changed(posted.entry)
+    notify_wallet_changed(posted.entry)
     return voucher.value

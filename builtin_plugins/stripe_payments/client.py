@@ -10,8 +10,7 @@ from typing import Any
 
 import stripe
 
-from kernel.payments.providers import ProviderError
-from kernel.plugins.settings import settings_for
+from kernel import ProviderError, settings_for
 
 PLUGIN = "stripe_payments"
 TIMEOUT_SECONDS = 20

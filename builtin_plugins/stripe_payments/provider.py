@@ -6,6 +6,7 @@ this reports. Amounts go to Stripe as they are stored, in integer minor units.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from builtin_plugins.stripe_payments import webhooks
@@ -16,7 +17,7 @@ from builtin_plugins.stripe_payments.client import (
     parse_methods,
     stripe_errors,
 )
-from kernel.payments.providers import (
+from kernel import (
     EXPIRED,
     OPEN,
     PAID,
@@ -24,6 +25,8 @@ from kernel.payments.providers import (
     ProviderError,
     SessionStatus,
     WebhookEvent,
+    WebhookReceipt,
+    request_key,
 )
 
 PRODUCT_NAME = "Wallet top-up"
@@ -58,12 +61,17 @@ class StripeProvider:
         if methods:  # none: Stripe offers what the dashboard's payment method settings allow
             params["payment_method_types"] = list(methods)
         with stripe_errors(settings, "create a Checkout Session"):
-            session = make_client(settings).v1.checkout.sessions.create(params=params)
+            # A stable key: a create retried (by the library or by us) returns the same session.
+            session = make_client(settings).v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": request_key(payment, "checkout")})
         url = field(session, "url")
         if not url:
             raise ProviderError(f"Stripe returned Checkout Session {field(session, 'id')} "
                                 "without a URL")
-        return Checkout(external_id=session["id"], redirect_url=url)
+        expires = field(session, "expires_at")
+        return Checkout(external_id=session["id"], redirect_url=url,
+                        expires_at=datetime.fromtimestamp(int(expires), UTC).replace(tzinfo=None)
+                        if expires else None)
 
     def session_status(self, external_id: str) -> SessionStatus:
         settings = load_settings()
@@ -73,6 +81,15 @@ class StripeProvider:
 
     def parse_webhook(self, *, body: bytes, headers: dict[str, str]) -> list[WebhookEvent]:
         return webhooks.parse(body, headers, load_settings())
+
+    def accept_webhook(self, *, body: bytes, headers: dict[str, str]) -> WebhookReceipt | None:
+        """In the web request: the signature only (no network)."""
+        return webhooks.accept(body, headers, load_settings())
+
+    def webhook_events(self, *, body: bytes, headers: dict[str, str],
+                       receipt: WebhookReceipt) -> list[WebhookEvent]:
+        """In a job: the recorded event, whose signature was verified on arrival."""
+        return webhooks.events_of(webhooks.recorded(body), load_settings())
 
     def refund(self, *, payment, amount: int) -> str:
         """Refund ``amount`` minor units of the payment; returns Stripe's refund id."""
@@ -88,7 +105,8 @@ class StripeProvider:
             refund = client.v1.refunds.create(params={
                 "payment_intent": intent_id, "amount": amount,
                 "metadata": {"payment_id": str(payment.id)},
-            })
+            }, options={"idempotency_key": f"pteroca-refund-{payment.external_id}-"
+                                           f"{payment.amount_refunded}-{amount}"})
         return refund["id"]
 
 

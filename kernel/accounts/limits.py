@@ -1,8 +1,10 @@
 """Rate limits (Flask-Limiter) on login, the second factor, password reset and registration.
 
-Each app gets its own limiter: the hot swap builds new apps, and tests build many.
-Storage is Redis when ``PTEROCA_REDIS_URL`` is set (shared by every web process),
-memory otherwise. The limits are config keys, so deployments and tests can change them.
+Each app gets its own limiter: the hot swap builds new apps, and tests build many. The
+counters must outlive an app, or every plugin or theme change would reset them: they live
+in Redis when ``PTEROCA_REDIS_URL`` is set, in the database otherwise
+(``kernel/accounts/limit_storage.py``); both are shared by every web process. The limits
+are config keys, so deployments and tests can change them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+from kernel.accounts import limit_storage  # registers the pteroca+db:// storage
 
 # config key -> (default, endpoints it guards). Only POST requests count.
 LIMITS = {
@@ -21,8 +25,9 @@ LIMITS = {
 
 
 def init_limits(app: Flask) -> Limiter:
-    storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
-    # A Redis outage must not lock everybody out: fall back to memory and log it.
+    storage = (app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
+               or f"{limit_storage.SCHEME}://")
+    # A storage outage must not lock everybody out: fall back to memory and log it.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     # A Redis that hangs (not refusing, just silent) must not hang logins: short socket timeouts.
     options = {"socket_connect_timeout": 1, "socket_timeout": 1} if storage.startswith(

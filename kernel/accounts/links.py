@@ -19,8 +19,8 @@ from kernel.accounts.services import (
     valid_email,
     verify_password,
 )
-from kernel.accounts.services import _hook as hook
 from kernel.extensions import db
+from kernel.hooks import call_hook
 from kernel.mail import send_email
 from kernel.models import utcnow
 
@@ -116,7 +116,7 @@ def confirm_email_change(token: str) -> User:
     with _language(user):
         send_email(old, _("Your email address was changed"), "email_changed", user=user,
                    old_email=old, new_email=new_email)
-    hook().user_updated(user=user, changes={"email": (old, new_email)})
+    call_hook("user_updated", user=user, changes={"email": (old, new_email)})
     return user
 
 

@@ -16,16 +16,25 @@ KERNEL_PERMISSIONS: list[tuple[str, str]] = [
     ("admin.logs", "Read the audit log and the email log"),
     ("admin.payments", "See payments, refund them and adjust wallet balances"),
     ("admin.jobs", "See background job queues, retry and delete failed jobs"),
+    ("admin.privacy", "Erase customers' personal data and see erasure requests"),
 ]
 
 
 def all_permissions() -> dict[str, str]:
     """Every known permission code -> description, for the current app's plugin set."""
-    host = current_app.extensions["pteroca"]
+    from kernel.hooks import answers, report_failure
+
     out: dict[str, str] = {}
-    for result in host.pm.hook.register_permissions():
-        for code, description in result or []:
-            out[code] = description
+    for plugin, pairs, error in answers("register_permissions"):
+        if error is not None:
+            continue  # logged and counted: its permissions are simply not offered
+        try:
+            found = {str(code): str(description) for code, description in pairs or []}
+        except (TypeError, ValueError) as exc:
+            report_failure(plugin, "register_permissions", TypeError(
+                f"register_permissions must return (code, description) pairs: {exc}"))
+            continue
+        out.update(found)
     return out
 
 
@@ -67,3 +76,19 @@ def verified_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def users_with_permission(code: str, *, include_blocked: bool = False) -> list:
+    """Every account whose role grants ``code`` (``*`` grants all), by email: the staff a
+    plugin notifies, assigns work to or shows staff-only content to."""
+    from kernel.accounts.models import Role, User
+    from kernel.extensions import db
+
+    roles = [role.name for role in db.session.scalars(db.select(Role))
+             if "*" in (role.permissions or []) or code in (role.permissions or [])]
+    if not roles:
+        return []
+    query = db.select(User).where(User.role_name.in_(roles)).order_by(User.email)
+    if not include_blocked:
+        query = query.where(User.is_blocked.is_(False))
+    return list(db.session.scalars(query))

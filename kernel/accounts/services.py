@@ -6,12 +6,13 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 from flask_babel import gettext as _
 
 from kernel import audit, site_settings
-from kernel.accounts.models import LANGUAGES, Role, User
+from kernel.accounts.models import ERASED_DOMAIN, LANGUAGES, Role, User
 from kernel.extensions import db
+from kernel.hooks import call_hook, call_veto
+from kernel.inputs import InputError, check_text, single_line
 from kernel.models import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -48,10 +49,6 @@ class AccountError(ValueError):
     """A user-correctable problem with account data; the message is shown as is."""
 
 
-def _hook():
-    return current_app.extensions["pteroca"].pm.hook
-
-
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -75,14 +72,23 @@ def verify_password(user: User, password: str) -> bool:
         return False
 
 
+def one_line(value: str | None, field: str) -> str:
+    """``value`` stripped, as one line without control characters (``kernel.inputs``, the
+    rule every text field follows), or AccountError saying what is wrong."""
+    try:
+        return single_line((value or "").strip(), field)
+    except InputError as exc:
+        raise AccountError(str(exc)) from None
+
+
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
 def valid_email(email: str) -> str:
     """The normalised address, or AccountError when it is not an email address."""
-    email = normalise_email(email)
-    if not EMAIL_RE.match(email) or len(email) > 255:
+    email = one_line(normalise_email(email), "email")
+    if not EMAIL_RE.match(email) or len(email) > 255 or email.endswith("@" + ERASED_DOMAIN):
         raise AccountError(_("%(email)s is not a valid email address", email=email or "''"))
     return email
 
@@ -96,6 +102,10 @@ def email_taken(email: str, *, exclude: User | None = None) -> bool:
 
 def check_password(password: str) -> None:
     minimum = int(site_settings.get("min_password_length") or 8)
+    try:
+        check_text(password or "", "password")
+    except InputError as exc:
+        raise AccountError(str(exc)) from None
     if len(password or "") < minimum:
         raise AccountError(_("The password must be at least %(n)d characters long.", n=minimum))
 
@@ -104,34 +114,43 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
 
 
-def create_user(email: str, password: str, *, name: str = "", role: str = "customer",
+def create_user(email: str, password: str | None, *, name: str = "", role: str = "customer",
                 actor: str | None = None, verified: bool = False) -> User:
-    """Create an account after validation and the ``veto_registration`` hook."""
+    """Create an account after validation and the ``veto_registration`` hook.
+
+    ``password=None`` makes an account without a password: its owner logs in through a
+    linked identity (a plugin such as oauth_login) and can set a password by a reset link."""
     email = valid_email(email)
-    check_password(password)
-    name = (name or "").strip()[:MAX_NAME]
+    if password is not None:
+        check_password(password)
+    name = one_line(name or "", "name")[:MAX_NAME]
     if db.session.get(Role, role) is None:
         roles = ", ".join(db.session.scalars(db.select(Role.name).order_by(Role.name)))
         raise AccountError(_("There is no role named %(role)s (roles: %(roles)s).",
                              role=role, roles=roles))
     if db.session.scalar(db.select(User.id).where(User.email == email)):
         raise AccountError(_("An account with %(email)s already exists.", email=email))
-    reason = _hook().veto_registration(email=email, name=name)
+    reason = call_veto("veto_registration", email=email, name=name)
     if reason:
-        raise AccountError(str(reason))
+        raise AccountError(reason)
     now = utcnow()
     user = User(email=email, name=name or email.split("@")[0], role_name=role,
-                password_hash=hash_password(password), password_changed_at=now,
+                password_hash=hash_password(password) if password is not None else "",
+                password_changed_at=now if password is not None else None,
                 email_verified_at=now if verified else None, token_version=0, language="")
     db.session.add(user)
     db.session.commit()
     audit.record("user.created", email, {"role": role}, actor=actor)
-    _hook().user_registered(user=user)
+    call_hook("user_registered", user=user)  # a listener that raises is logged; the account stays
     return user
 
 
-def register(email: str, password: str, *, name: str, accepted_terms: bool) -> User:
-    """Self-service registration: the site's switches, the terms, then :func:`create_user`."""
+def register(email: str, password: str | None, *, name: str, accepted_terms: bool,
+             verified: bool = False) -> User:
+    """Self-service registration: the site's switches, the terms, then :func:`create_user`.
+
+    ``password=None`` registers an account without a password (see :func:`create_user`);
+    ``verified`` is for an address another service vouched for (no confirmation link)."""
     from kernel.accounts import links
 
     if not site_settings.get("registration_enabled"):
@@ -140,28 +159,44 @@ def register(email: str, password: str, *, name: str, accepted_terms: bool) -> U
         raise AccountError(_("Tell us your name."))
     if not accepted_terms:
         raise AccountError(_("You must accept the terms of service to register."))
-    user = create_user(email, password, name=name, actor=normalise_email(email))
+    user = create_user(email, password, name=name, actor=normalise_email(email),
+                       verified=verified)
     audit.record("user.registered", user.email, actor=user.email)
     if links.verification_mode() != "disabled":
         links.send_verification(user)
     return user
 
 
-def authenticate(email: str, password: str) -> User:
-    """Return the user for valid credentials, or raise AccountError with a safe message."""
+def check_credentials(email: str, password: str) -> User:
+    """The user whose password ``password`` is, or AccountError; nothing else is checked."""
     user = find_user(email)
     if user is None:
         _spend_hash_time(password)  # unknown addresses answer as slowly as known ones
     if user is None or not verify_password(user, password):
         audit.record("user.login_failed", normalise_email(email))
         raise AccountError(_("Wrong email or password."))
-    if user.is_blocked:
-        audit.record("user.login_refused", user.email, {"reason": "blocked"})
+    return user
+
+
+def check_login_allowed(user: User, *, method: str = "password") -> None:
+    """Refuse (AccountError) a blocked or erased account, or a login a ``veto_login`` refuses.
+
+    Every way of logging in (password, a linked identity, ...) passes here, so the same
+    accounts and plugins can refuse it whatever the method."""
+    if user.is_blocked or user.is_erased:
+        audit.record("user.login_refused", user.email, {"reason": "blocked", "method": method})
         raise AccountError(_("This account is blocked; contact support."))
-    reason = _hook().veto_login(user=user)
+    reason = call_veto("veto_login", user=user)
     if reason:
-        audit.record("user.login_refused", user.email, {"reason": str(reason)[:200]})
-        raise AccountError(str(reason))
+        audit.record("user.login_refused", user.email, {"reason": reason[:200],
+                                                        "method": method})
+        raise AccountError(reason)
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user for valid credentials, or raise AccountError with a safe message."""
+    user = check_credentials(email, password)
+    check_login_allowed(user)
     return user
 
 
@@ -170,7 +205,7 @@ def record_login(user: User, *, method: str = "password") -> None:
     user.last_login_at = utcnow()
     db.session.commit()
     audit.record("user.login", user.email, {"method": method}, actor=user.email)
-    _hook().user_logged_in(user=user)
+    call_hook("user_logged_in", user=user)
 
 
 def set_password(user: User, password: str, *, action: str = "user.password_changed") -> None:
@@ -181,7 +216,7 @@ def set_password(user: User, password: str, *, action: str = "user.password_chan
     user.password_changed_at = utcnow()
     db.session.commit()
     audit.record(action, user.email, actor=user.email)
-    _hook().user_password_changed(user=user, password=password)
+    call_hook("user_password_changed", user=user, password=password)
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -200,7 +235,7 @@ def update_profile(user: User, *, name: str | None = None, language: str | None 
     """Change the name and/or language; fire ``user_updated`` with what changed."""
     changes: dict[str, tuple] = {}
     if name is not None:
-        name = name.strip()[:MAX_NAME]
+        name = one_line(name, "name")[:MAX_NAME]
         if not name:
             raise AccountError(_("The name cannot be empty."))
         if name != user.name:
@@ -216,5 +251,5 @@ def update_profile(user: User, *, name: str | None = None, language: str | None 
         db.session.commit()
         audit.record("user.profile_updated", user.email, {k: v[1] for k, v in changes.items()},
                      actor=user.email)
-        _hook().user_updated(user=user, changes=changes)
+        call_hook("user_updated", user=user, changes=changes)
     return changes

@@ -49,6 +49,7 @@ class ProtectedIndexView(PermissionMixin, AdminIndexView):
 def kernel_views() -> list[BaseView]:
     from kernel.admin.logs import audit_log_view, email_log_view
     from kernel.admin.plugins import PluginsView
+    from kernel.admin.privacy import PrivacyView
     from kernel.admin.settings import SettingsView
     from kernel.admin.themes import ThemesView
     from kernel.admin.users import RoleAdmin, UserAdmin
@@ -56,7 +57,7 @@ def kernel_views() -> list[BaseView]:
     from kernel.admin.jobs import JobsView
     from kernel.admin.payments import PaymentsView, WalletsView
 
-    return [UserAdmin(), RoleAdmin(), PluginsView(), ThemesView(), SettingsView(),
+    return [UserAdmin(), RoleAdmin(), PrivacyView(), PluginsView(), ThemesView(), SettingsView(),
             PaymentsView(name="Payments", endpoint="payments", url="/admin/payments",
                          category="Money"),
             WalletsView(name="Wallet adjustments", endpoint="wallets", url="/admin/wallets",
@@ -74,13 +75,19 @@ def init_admin(app) -> Admin:
                   index_view=OverviewView(name="Overview", url="/admin"))
     for view in kernel_views():
         admin.add_view(view)
-    host = app.extensions["pteroca"]
-    for impl in host.pm.hook.register_admin_views.get_hookimpls():
+    from kernel.hooks import KERNEL, answers, plugin_host
+
+    host = plugin_host(app)
+    for name, views, error in answers("register_admin_views", admin=admin):
         try:
-            views = impl.function(**{a: admin for a in impl.argnames if a == "admin"}) or []
-            for view in views:
+            if error is not None:
+                raise error
+            for view in views or []:
                 admin.add_view(view)
         except Exception as exc:  # noqa: BLE001 - a broken admin view faults its plugin only
-            app.logger.exception("admin views of %s failed", impl.plugin_name)
-            host.problems[impl.plugin_name] = f"register_admin_views failed: {exc}"
+            if name == KERNEL:
+                raise
+            from kernel.plugins.loader import _fault
+
+            _fault(host, name, f"register_admin_views failed: {type(exc).__name__}: {exc}")
     return admin

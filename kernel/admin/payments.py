@@ -8,13 +8,14 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from kernel import audit, site_settings
+from kernel import audit, jobs, site_settings
 from kernel.admin.base import ProtectedBaseView
 from kernel.extensions import db
-from kernel.payments import ledger, reports
+from kernel.payments import converge, debts, ledger, reports
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, exponent, format_amount, parse_amount
-from kernel.payments.settlement import PaymentError, refund
+from kernel.payments.settlement import PaymentError
+from kernel.payments.takebacks import refund
 
 
 def _user(user_id: int):
@@ -32,16 +33,40 @@ class PaymentsView(ProtectedBaseView):
                                      provider=request.args.get("provider", ""),
                                      page=request.args.get("page", 1, type=int))
         users = {p.user_id: _user(p.user_id) for p in page.items}
+        owing = debts.open_debts(100)
+        users.update({d.user_id: _user(d.user_id) for d in owing if d.user_id not in users})
         return self.render("admin/pteroca/payments.html", page=page, users=users,
-                           providers=reports.known_providers(), args=request.args)
+                           providers=reports.known_providers(), args=request.args,
+                           debt_totals=debts.totals(), debts=owing,
+                           currency=site_settings.get("currency"),
+                           events=reports.event_counts(), waiting=reports.waiting_events())
 
     @expose("/<int:payment_id>")
     def detail(self, payment_id: int, status: int = 200):
         payment = db.session.get(Payment, payment_id) or abort(404)
         entries = [e for e in ledger.entries(payment.user_id, 200)
                    if (e.meta or {}).get("payment") == payment.id]
-        return self.render("admin/pteroca/payment.html", payment=payment, user=_user(payment.user_id),
-                           entries=entries, balance=ledger.balance(payment.user_id)), status
+        return self.render("admin/pteroca/payment.html", payment=payment,
+                           user=_user(payment.user_id), entries=entries,
+                           balance=ledger.balance(payment.user_id),
+                           debts=debts.of_payment(payment.id),
+                           owed=debts.outstanding(payment.user_id)), status
+
+    @expose("/<int:payment_id>/check", methods=("POST",))
+    def check(self, payment_id: int):
+        """Ask the provider about an open payment now (the convergence task's job)."""
+        payment = db.session.get(Payment, payment_id) or abort(404)
+        if payment.status != "open":
+            flash(f"Payment #{payment.id} is {payment.status}; there is nothing to check", "error")
+            return self.detail(payment_id, status=400)
+        outcome = jobs.enqueue(converge.check, payment.id, "admin")
+        if isinstance(outcome, dict):
+            error = outcome.get("error")
+            flash(error or f"Payment #{payment.id} is {outcome.get('status')}",
+                  "error" if error else "success")
+        else:
+            flash(f"A check of payment #{payment.id} is queued", "success")
+        return redirect(url_for(".detail", payment_id=payment_id))
 
     @expose("/<int:payment_id>/refund", methods=("POST",))
     def refund(self, payment_id: int):
@@ -101,8 +126,33 @@ class WalletsView(ProtectedBaseView):
                 flash(f"{user.email}: balance is now {format_amount(ledger.balance(user.id), currency)}",
                       "success")
                 return redirect(url_for(".index", email=user.email))
+        return self._page(form, status)
+
+    def _page(self, form: dict, status: int = 200):
+        from kernel.accounts.models import User
+
         user = db.session.scalar(db.select(User).where(User.email == form["email"].lower())) \
             if form["email"] else None
-        return self.render("admin/pteroca/wallets.html", form=form, currency=currency, user=user,
+        return self.render("admin/pteroca/wallets.html", form=form,
+                           currency=site_settings.get("currency"), user=user,
                            balance=ledger.balance(user.id) if user else None,
+                           debts=debts.of_user(user.id) if user else [],
+                           owed=debts.outstanding(user.id) if user else 0,
                            entries=ledger.entries(user.id, 30) if user else []), status
+
+    @expose("/debts/<int:debt_id>/write-off", methods=("POST",))
+    def write_off(self, debt_id: int):
+        """Staff: the customer no longer owes what is left of a debt (with a reason, audited)."""
+        from kernel.accounts.models import User
+
+        email = request.form.get("email", "").strip()
+        try:
+            debt = debts.write_off(debt_id, actor=current_user.email,
+                                   note=request.form.get("note", ""))
+        except MoneyError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return self._page({"email": email, "amount": "", "reason": ""}, 400)
+        user = db.session.get(User, debt.user_id)
+        flash(f"Debt #{debt.id} written off", "success")
+        return redirect(url_for(".index", email=user.email if user else ""))

@@ -100,17 +100,12 @@ class PluginsView(ProtectedBaseView):
     @expose("/<plugin>/scan", methods=("POST",))
     def scan(self, plugin: str):
         name = plugin  # Flask-Admin reserves the argument "name"
-        from kernel.security import Severity, Verdict, scan_plugin
-        from kernel.security.gate import summarize
+        from kernel.security.services import scan_and_enforce
 
         try:
             plugin = services.get_plugin(name)
-            record = scan_plugin(plugin, force=True)
+            record = scan_and_enforce(plugin, force=True, actor=current_user.email)
             audit.record("plugin.scanned", name, {"verdict": record.verdict, "scan_id": record.id})
-            if record.verdict == Verdict.BLOCK and name in services.enabled_names():
-                critical = record.at_least(Severity.CRITICAL)
-                services.block(name, f"rescan found CRITICAL findings: {summarize(critical)}",
-                               actor=current_user.email)
         except services.user_errors() as exc:
             return self._refused(exc)
         counts = record.counts()

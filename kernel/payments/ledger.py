@@ -5,19 +5,26 @@ the cached :class:`Wallet` balance in the same transaction. Debits use a guarded
 ``UPDATE ... WHERE balance >= amount``, so concurrent debits can never take a
 balance below zero. Posting a reference twice returns the first entry: callers
 make every money movement idempotent by choosing a stable reference.
+
+Money a customer owes beyond their balance is a :class:`Debt` beside the wallet
+(:mod:`kernel.payments.debts` opens them). Every credit pays outstanding debts first, oldest
+first, in the same transaction (entries of kind ``debt_payment``, reference
+``debt:<debt>:<credit entry>``), so a customer never holds a positive balance and a debt at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, g, has_app_context
+from flask import g, has_app_context
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 
 from kernel.extensions import db
+from kernel.hooks import call_hook, call_veto
+from kernel.models import utcnow
+from kernel.payments.models import Debt, LedgerEntry, Wallet
 from kernel.payments.money import MoneyError
-from kernel.payments.models import LedgerEntry, Wallet
 
 
 class InsufficientFunds(MoneyError):
@@ -32,10 +39,14 @@ class LedgerConflict(Exception):
     """A reference was reused for a different user or amount: a programming error."""
 
 
+DEBT_PAYMENT = "debt_payment"
+
+
 @dataclass(frozen=True)
 class Posted:
     entry: LedgerEntry
     created: bool  # False when the reference had already been posted
+    debt_payments: tuple[LedgerEntry, ...] = ()  # what this credit paid of outstanding debts
 
 
 def balance(user_id: int) -> int:
@@ -87,6 +98,15 @@ def _ensure_wallet(user_id: int) -> None:
         pass  # created concurrently
 
 
+def lock_wallet(user_id: int) -> int:
+    """Serialise one user's money operations until the transaction ends (a row lock on
+    PostgreSQL; SQLite's transactions already hold the write lock from BEGIN) and return the
+    current balance, read fresh from the database."""
+    _ensure_wallet(user_id)
+    return db.session.scalar(db.select(Wallet.balance).where(Wallet.user_id == user_id)
+                             .with_for_update()) or 0
+
+
 def _existing(reference: str, user_id: int, amount: int) -> Posted | None:
     entry = db.session.scalar(db.select(LedgerEntry).where(LedgerEntry.reference == reference))
     if entry is None:
@@ -106,14 +126,13 @@ def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None
     done = _existing(reference, user_id, amount)
     if done:
         return done
-    host = current_app.extensions["pteroca"]
     if amount > 0:
         from kernel.accounts.models import User
 
-        reason = host.pm.hook.veto_wallet_credit(user=db.session.get(User, user_id), amount=amount,
-                                                 reference=reference)
+        reason = call_veto("veto_wallet_credit", user=db.session.get(User, user_id),
+                           amount=amount, reference=reference)
         if reason:
-            raise CreditRefused(str(reason))
+            raise CreditRefused(reason)
     _ensure_wallet(user_id)
     try:
         with db.session.begin_nested():
@@ -128,6 +147,7 @@ def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None
                                         .execution_options(synchronize_session=False))
             if result.rowcount != 1:
                 raise InsufficientFunds(f"the balance cannot cover {-amount} (minor units)")
+            paid = _pay_debts(user_id, entry) if amount > 0 else ()
     except IntegrityError:
         done = _existing(reference, user_id, amount)  # the same reference won a race
         if done is None:
@@ -135,18 +155,54 @@ def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None
         return done
     db.session.expire(db.session.get(Wallet, user_id))  # the UPDATE bypassed the identity map
     _forget_shown(user_id)
+    entry.pteroca_debt_payments = paid  # for changed(): not a column
     if commit:
         db.session.commit()
         changed(entry)
-    return Posted(entry, created=True)
+    return Posted(entry, created=True, debt_payments=paid)
+
+
+def _pay_debts(user_id: int, credit: LedgerEntry) -> tuple[LedgerEntry, ...]:
+    """Pay the user's outstanding debts from the balance, oldest first (in post's transaction)."""
+    owed = list(db.session.scalars(db.select(Debt).where(Debt.user_id == user_id,
+                                                           Debt.outstanding > 0)
+                                   .order_by(Debt.id).with_for_update()))
+    if not owed:
+        return ()
+    available = db.session.scalar(db.select(Wallet.balance).where(Wallet.user_id == user_id)) or 0
+    paid = []
+    for debt in owed:
+        take = min(available, debt.outstanding)
+        if take <= 0:
+            break
+        entry = LedgerEntry(user_id=user_id, amount=-take, kind=DEBT_PAYMENT,
+                            reference=f"debt:{debt.id}:{credit.id}",
+                            meta={"debt": debt.id, "paid_by": credit.reference,
+                                  "reason": debt.reason})
+        db.session.add(entry)
+        db.session.flush()
+        result = db.session.execute(update(Wallet).where(Wallet.user_id == user_id,
+                                                         Wallet.balance >= take)
+                                    .values(balance=Wallet.balance - take)
+                                    .execution_options(synchronize_session=False))
+        if result.rowcount != 1:  # the wallet row is locked: cannot happen, never overdraw
+            raise InsufficientFunds(f"the balance cannot cover a debt payment of {take}")
+        debt.outstanding -= take
+        if debt.outstanding == 0:
+            debt.settled_at = utcnow()
+        available -= take
+        paid.append(entry)
+    return tuple(paid)
 
 
 def changed(entry: LedgerEntry) -> None:
-    """Fire ``wallet_changed`` (call after the transaction holding ``entry`` committed)."""
+    """Fire ``wallet_changed`` for ``entry`` and the debt payments it made (call after the
+    transaction holding it committed)."""
     from kernel.accounts.models import User
 
-    host = current_app.extensions["pteroca"]
-    host.pm.hook.wallet_changed(user=db.session.get(User, entry.user_id), entry=entry)
+    user = db.session.get(User, entry.user_id)
+    for each in (entry, *getattr(entry, "pteroca_debt_payments", ())):
+        call_hook("wallet_changed", user=user, entry=each)
 
 
 def credit(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 # Minor-unit exponents that differ from 2 (ISO 4217).
 EXPONENTS = {"JPY": 0, "KRW": 0, "HUF": 2, "BHD": 3, "KWD": 3}
@@ -18,24 +18,43 @@ def exponent(currency: str) -> int:
     return EXPONENTS.get(currency.upper(), 2)
 
 
-def parse_amount(text: str, currency: str) -> int:
-    """``"12.34"`` in EUR -> 1234. Refuses more decimals than the currency has, negatives, junk."""
-    raw = (text or "").strip().replace(",", ".")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise MoneyError(f"{text!r} is not an amount") from None
-    if not value.is_finite():
-        raise MoneyError(f"{text!r} is not an amount")
+# The one format an amount a person types may have: ASCII digits, optionally one decimal
+# separator (point or comma) and the decimals (docs/payments.md). No sign, exponent,
+# digit grouping, underscores or other digits (full-width, Arabic-Indic...).
+AMOUNT_FORMAT = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?")
+MAX_DIGITS = 15  # whole digits; far above MAX_AMOUNT, far below int()'s limit
+
+
+def amount_format_hint(currency: str) -> str:
     places = exponent(currency)
-    minor = value * (10 ** places)
-    if minor != minor.to_integral_value():
-        raise MoneyError(f"{currency.upper()} amounts have at most {places} decimal places")
+    if not places:
+        return "write whole digits only, for example 1500"
+    return (f"write digits with at most one decimal point or comma and at most {places} "
+            f"decimals, for example 12.{'5' * places}")
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """``"12.34"`` in EUR -> 1234. The format above only; refuses more decimals than the
+    currency has, zero, negatives, and anything else with a message that says why."""
+    raw = (text or "").strip()
+    places = exponent(currency)
+    if raw.startswith("-") and AMOUNT_FORMAT.fullmatch(raw[1:]):
+        raise MoneyError("the amount must be more than zero")
+    match = AMOUNT_FORMAT.fullmatch(raw)
+    if match is None:
+        raise MoneyError(f"{text!r} is not an amount: {amount_format_hint(currency)}")
+    whole, frac = match.group(1), match.group(2) or ""
+    if len(frac) > places:
+        raise MoneyError(f"{currency.upper()} amounts have at most {places} decimal places"
+                         if places else f"{currency.upper()} amounts have no decimal places")
+    if len(whole.lstrip("0")) > MAX_DIGITS:
+        raise MoneyError("the amount is too large")
+    minor = int(whole) * 10 ** places + int(frac.ljust(places, "0") or "0")
     if minor <= 0:
         raise MoneyError("the amount must be more than zero")
     if minor > MAX_AMOUNT:
         raise MoneyError("the amount is too large")
-    return int(minor)
+    return minor
 
 
 def format_amount(minor: int, currency: str) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import func
 
 from kernel import clock
 from kernel.extensions import db
-from kernel.payments.models import Payment
+from kernel.payments.models import Payment, ProviderEvent
 
 
 def revenue_by_day(days: int = 30) -> dict:
@@ -36,3 +36,16 @@ def payments_page(*, status: str = "", provider: str = "", page: int = 1, per_pa
 
 def known_providers() -> list[str]:
     return list(db.session.scalars(db.select(Payment.provider).distinct().order_by(Payment.provider)))
+
+
+def event_counts() -> dict[str, int]:
+    """Recorded provider events per status (the webhook inbox, for the admin)."""
+    return dict(db.session.execute(db.select(ProviderEvent.status, func.count())
+                                   .group_by(ProviderEvent.status)).all())
+
+
+def waiting_events(limit: int = 20):
+    """Provider events not applied yet, or rejected, newest first: what staff may look at."""
+    return list(db.session.scalars(db.select(ProviderEvent).where(
+        ProviderEvent.status.in_(("received", "processing", "failed", "rejected")))
+        .order_by(ProviderEvent.id.desc()).limit(limit)))

@@ -1,37 +1,57 @@
 """Top-ups and their settlement: the one place a payment turns into wallet money.
 
-Whichever arrives first (the provider's webhook, the customer's return page, or a
-manual "check again") settles the payment; the others find it settled. The
-payment row is locked while it settles and the ledger reference is unique per
-payment, so a payment is credited exactly once however often anything is replayed.
+Whichever arrives first (the provider's webhook, the customer's return page, a
+"check again", or the convergence task asking the provider) settles the payment;
+the others find it settled. The payment row is locked while it settles and the
+ledger reference is unique per payment, so a payment is credited exactly once
+however often anything is replayed. Money taken back later (refunds, chargebacks)
+is :mod:`kernel.payments.takebacks`.
 """
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta
+
 from flask import current_app
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.extensions import db
+from kernel.hooks import GENERIC_REFUSAL, answers, call_hook, is_objection, report_failure
 from kernel.models import utcnow
 from kernel.payments import ledger
 from kernel.payments.models import Payment
-from kernel.payments.money import MoneyError, format_amount
-from kernel.payments.providers import (EXPIRED, FAILED, OPEN, PAID, CheckoutProvider, ProviderError,
-                                       SessionStatus, WebhookError, get_provider)
+from kernel.payments.money import MoneyError
+from kernel.payments.providers import (
+    EXPIRED,
+    FAILED,
+    OPEN,
+    PAID,
+    CheckoutProvider,
+    ProviderError,
+    SessionStatus,
+    get_provider,
+)
 
-SETTLED = ("paid", "refunded", "partially_refunded")
+SETTLED = ("paid", "refunded", "partially_refunded", "charged_back")
+# Payment meta keys the kernel writes; the rest came from ``topup_adjustment`` (kept by a retry).
+KERNEL_META = frozenset({"settled_by", "refunds", "reversals", "converge", "checkout_expires_at",
+                         "request_nonce", "continued_as", "continues", "last_check"})
+# How long before a checkout's own expiry "Continue payment" starts a new one instead.
+EXPIRY_MARGIN = timedelta(minutes=2)
 
 
 class PaymentError(MoneyError):
     """A payment action that cannot be done; the message is shown to the user."""
 
 
-def _locked(provider: str, external_id: str) -> Payment | None:
+def locked(provider: str, external_id: str) -> Payment | None:
+    """The payment with this provider id, its row locked for this transaction."""
     return db.session.scalar(db.select(Payment).where(
         Payment.provider == provider, Payment.external_id == external_id).with_for_update())
 
 
-def _checkout_provider(identifier: str) -> CheckoutProvider:
+def checkout_provider(identifier: str) -> CheckoutProvider:
     provider = get_provider(identifier)
     if not isinstance(provider, CheckoutProvider):
         raise PaymentError(f"the payment method {identifier!r} is not available")
@@ -47,14 +67,15 @@ def start_topup(user, amount: int, provider_id: str, *, return_urls, charge: int
     (a top-up discount).
     """
     currency = site_settings.get("currency")
-    provider = _checkout_provider(provider_id)
+    provider = checkout_provider(provider_id)
     if not provider.is_configured() or currency not in provider.currencies:
         raise PaymentError(f"{provider.display_name} cannot take {currency} payments right now")
     if amount <= 0 or (charge is not None and charge <= 0):
         raise PaymentError("the amount must be more than zero")
     payment = Payment(user_id=user.id, provider=provider.identifier, status=OPEN, currency=currency,
                       amount_charged=amount if charge is None else charge, amount_credited=amount,
-                      amount_refunded=0, meta=meta or {})
+                      amount_refunded=0,
+                      meta={**(meta or {}), "request_nonce": secrets.token_hex(6)})
     db.session.add(payment)
     db.session.commit()
     success_url, cancel_url = return_urls(payment)
@@ -66,6 +87,8 @@ def start_topup(user, amount: int, provider_id: str, *, return_urls, charge: int
         db.session.commit()
         raise PaymentError(f"{provider.display_name} is not available right now: {exc}") from None
     payment.external_id, payment.checkout_url = checkout.external_id, checkout.redirect_url
+    if checkout.expires_at is not None:
+        payment.meta = {**payment.meta, "checkout_expires_at": checkout.expires_at.isoformat()}
     db.session.commit()
     audit.record("payment.started", str(payment.id), {"provider": provider.identifier,
                                                       "amount": payment.amount_charged})
@@ -74,23 +97,79 @@ def start_topup(user, amount: int, provider_id: str, *, return_urls, charge: int
 
 def topup_terms(user, amount: int, form) -> tuple[int, int | None, dict]:
     """(credit, charge or None, meta) for a top-up of ``amount``, after the plugins'
-    ``topup_adjustment`` (a voucher field on the form, say); raises PaymentError on a refusal."""
-    answer = current_app.extensions["pteroca"].pm.hook.topup_adjustment(user=user, amount=amount,
-                                                                        form=form)
+    ``topup_adjustment`` (a voucher field on the form, say); raises PaymentError on a refusal.
+
+    Like a veto, every plugin is asked until one refuses (a reason string; one that raises
+    refuses with the generic reason); the first adjustment (a dict) applies and later ones are
+    ignored with a warning, since two discounts on one top-up would need a rule nobody wrote.
+    """
+    answer, adjuster = None, ""
+    for name, given, error in answers("topup_adjustment", user=user, amount=amount, form=form):
+        if error is not None:
+            raise PaymentError(str(GENERIC_REFUSAL))
+        if not is_objection(given):
+            continue
+        if isinstance(given, dict):
+            if answer is None:
+                answer, adjuster = given, name
+            else:
+                current_app.logger.warning("plugin %s: a second topup_adjustment was ignored",
+                                           name)
+            continue
+        raise PaymentError(str(GENERIC_REFUSAL) if given is True else str(given))
     if answer is None:
         return amount, None, {}
-    if isinstance(answer, str):
-        raise PaymentError(answer)
-    credit = int(answer.get("credit", amount))
-    charge = int(answer.get("charge", amount))
+    try:
+        credit, charge = _whole(answer.get("credit", amount)), _whole(answer.get("charge", amount))
+    except (TypeError, ValueError) as exc:
+        report_failure(adjuster, "topup_adjustment", exc)
+        raise PaymentError(str(GENERIC_REFUSAL)) from None
     if credit <= 0 or charge <= 0:
         raise PaymentError("the amount must be more than zero")
     return credit, charge, dict(answer.get("meta") or {})
 
 
+def _whole(value) -> int:
+    """Minor units from a plugin's answer: an int (not a bool, not a float with a fraction)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"topup_adjustment amounts are integer minor units, not {value!r:.60}")
+    return value
+
+
+def checkout_usable(payment: Payment) -> bool:
+    """Whether the customer can still pay at the payment's checkout page."""
+    if payment.status != OPEN or not payment.checkout_url:
+        return False
+    expires = (payment.meta or {}).get("checkout_expires_at")
+    if not expires:
+        return True
+    return clock.now() + EXPIRY_MARGIN < datetime.fromisoformat(expires)
+
+
+def continue_topup(payment: Payment, user, *, return_urls) -> Payment:
+    """"Continue payment": the payment itself while its checkout is usable, else a new top-up
+    for the same amounts (the old one is left to expire: the convergence task closes it)."""
+    if checkout_usable(payment):
+        return payment
+    if payment.status not in (OPEN, EXPIRED, FAILED):
+        raise PaymentError("this payment is already settled; nothing is left to pay")
+    follow = (payment.meta or {}).get("continued_as")
+    if follow:
+        newer = db.session.get(Payment, follow)
+        if newer is not None and checkout_usable(newer):
+            return newer
+    meta = {k: v for k, v in (payment.meta or {}).items() if k not in KERNEL_META}
+    charge = payment.amount_charged if payment.amount_charged != payment.amount_credited else None
+    new = start_topup(user, payment.amount_credited, payment.provider, return_urls=return_urls,
+                      charge=charge, meta={**meta, "continues": payment.id})
+    payment.meta = {**(payment.meta or {}), "continued_as": new.id}
+    db.session.commit()
+    return new
+
+
 def settle(provider: str, external_id: str, status: SessionStatus, *, source: str) -> Payment | None:
     """Apply a provider-reported status to the payment; None when the payment is unknown."""
-    payment = _locked(provider, external_id)
+    payment = locked(provider, external_id)
     if payment is None:
         db.session.rollback()
         return None
@@ -123,101 +202,32 @@ def _settle_paid(payment: Payment, status: SessionStatus, source: str) -> Paymen
         payment.status, payment.failure_reason = FAILED, f"refused: {exc}"
         db.session.commit()
         return payment
-    payment.status, payment.settled_at = PAID, utcnow()
+    # A payment that failed or expired here and was paid after all: the old reason is stale.
+    payment.status, payment.settled_at, payment.failure_reason = PAID, utcnow(), ""
     payment.meta = {**(payment.meta or {}), "settled_by": source}
     db.session.commit()
     if posted.created:
         ledger.changed(posted.entry)
     audit.record("payment.settled", str(payment.id), {"source": source,
                                                       "credited": payment.amount_credited})
-    current_app.extensions["pteroca"].pm.hook.payment_settled(payment=payment)
+    call_hook("payment_settled", payment=payment)
     return payment
+
+
+def ask_provider(payment: Payment) -> SessionStatus:
+    """The provider's word on the payment now (a network call: never inside a transaction)."""
+    provider = checkout_provider(payment.provider)
+    db.session.commit()  # never hold a database transaction (SQLite: the write lock) over HTTP
+    return provider.session_status(payment.external_id)
 
 
 def refresh(payment: Payment, *, source: str = "return") -> Payment:
-    """Ask the provider for the session's status now (return page, "check again")."""
+    """Ask the provider for the session's status now and settle on it."""
     if payment.status != OPEN or not payment.external_id:
         return payment
-    provider = _checkout_provider(payment.provider)
-    db.session.commit()  # never hold a database transaction (SQLite: the write lock) over HTTP
+    provider = checkout_provider(payment.provider)
     try:
-        status = provider.session_status(payment.external_id)
+        status = ask_provider(payment)
     except ProviderError as exc:
         raise PaymentError(f"could not check the payment with {provider.display_name}: {exc}") from None
     return settle(payment.provider, payment.external_id, status, source=source) or payment
-
-
-def handle_webhook(provider_id: str, body: bytes, headers: dict[str, str]) -> int:
-    """Verify and apply a provider webhook; return how many events were applied.
-
-    Raises :class:`WebhookError` for anything not authentic or malformed (a 400, nothing changed).
-    """
-    provider = _checkout_provider(provider_id)
-    events = provider.parse_webhook(body=body, headers=headers)
-    applied = 0
-    for event in events:
-        if event.kind in (PAID, FAILED, EXPIRED):
-            status = SessionStatus(event.kind, event.amount, event.currency, event.reason)
-            applied += settle(provider_id, event.external_id, status, source="webhook") is not None
-        elif event.kind == "refunded" and event.refund_id:
-            applied += record_refund(provider_id, event.external_id, event.refund_id,
-                                     event.amount or 0, source="webhook") is not None
-        else:
-            raise WebhookError(f"unsupported event {event.kind!r}")
-    return applied
-
-
-def _wallet_share(payment: Payment, refunded: int) -> int:
-    """The part of a refund taken back from the wallet (credited/charged of it, half up)."""
-    return (refunded * payment.amount_credited * 2 + payment.amount_charged) // (2 * payment.amount_charged)
-
-
-def refund(payment: Payment, amount: int, *, force: bool = False, actor: str | None = None) -> Payment:
-    """Refund ``amount`` (charged currency, minor units) through the provider and debit the wallet."""
-    if payment.status not in SETTLED:
-        raise PaymentError("only paid payments can be refunded")
-    left = payment.amount_charged - payment.amount_refunded
-    if amount <= 0 or amount > left:
-        raise PaymentError(f"the refund must be between 0 and {format_amount(left, payment.currency)}")
-    debit = _wallet_share(payment, amount)
-    available = ledger.balance(payment.user_id)
-    if debit > available and not force:
-        raise PaymentError(f"the customer's balance ({format_amount(available, payment.currency)}) "
-                           f"cannot cover {format_amount(debit, payment.currency)}; force to refund anyway")
-    provider = _checkout_provider(payment.provider)
-    if not hasattr(provider, "refund"):
-        raise PaymentError(f"{provider.display_name} does not support refunds from pteroca")
-    db.session.commit()  # never hold a database transaction (SQLite: the write lock) over HTTP
-    try:
-        refund_id = provider.refund(payment=payment, amount=amount)
-    except ProviderError as exc:
-        raise PaymentError(f"{provider.display_name} refused the refund: {exc}") from None
-    audit.record("payment.refunded", str(payment.id), {"amount": amount, "force": force}, actor=actor)
-    return record_refund(payment.provider, payment.external_id, refund_id, amount, source="admin")
-
-
-def record_refund(provider: str, external_id: str, refund_id: str, amount: int, *,
-                  source: str) -> Payment | None:
-    """Record one provider refund once (by its id): debit the wallet, at most down to zero."""
-    payment = _locked(provider, external_id)
-    if payment is None:
-        db.session.rollback()
-        return None
-    refunds = dict((payment.meta or {}).get("refunds", {}))
-    if refund_id in refunds or amount <= 0:
-        db.session.commit()
-        return payment
-    wanted = _wallet_share(payment, amount)
-    taken = min(wanted, ledger.balance(payment.user_id))
-    posted = None
-    if taken > 0:
-        posted = ledger.debit(payment.user_id, taken, "refund", f"refund:{provider}:{refund_id}",
-                              {"payment": payment.id, "shortfall": wanted - taken}, commit=False)
-    refunds[refund_id] = {"amount": amount, "debited": taken, "source": source}
-    payment.meta = {**(payment.meta or {}), "refunds": refunds}
-    payment.amount_refunded = min(payment.amount_charged, payment.amount_refunded + amount)
-    payment.status = "refunded" if payment.amount_refunded >= payment.amount_charged else "partially_refunded"
-    db.session.commit()
-    if posted and posted.created:
-        ledger.changed(posted.entry)
-    return payment

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for)
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from kernel import site_settings
+from kernel import jobs, site_settings
 from kernel.extensions import db
-from kernel.payments import ledger
+from kernel.web.request_gate import request_body_limit
+from kernel.inputs import InputError, check_nesting, looks_like_json
+from kernel.payments import debts, ledger
+from kernel.payments.converge import check_from_page
+from kernel.payments.inbox import MAX_BODY, InboxFull, receive
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, format_amount, parse_amount
-from kernel.payments.providers import WebhookError, checkout_providers
-from kernel.payments.settlement import (PaymentError, handle_webhook, refresh, start_topup,
-                                       topup_terms)
+from kernel.payments.providers import WebhookError, provider_choices
+from kernel.payments.settlement import PaymentError, continue_topup, start_topup, topup_terms
 
 bp = Blueprint("wallet", __name__)
 webhooks = Blueprint("payment_webhooks", __name__)
@@ -32,8 +35,23 @@ def _wallet_page(status: int = 200, amount: str = ""):
                                        .order_by(Payment.id.desc()).limit(50)))
     return render_template("panel/wallet.html", currency=currency, amount=amount,
                            balance=ledger.balance(current_user.id),
-                           providers=checkout_providers(currency), payments=payments,
+                           providers=provider_choices(currency), payments=payments,
+                           continuable={p.id for p in payments if _continuable(p)},
+                           debts=owed_view(current_user.id),
                            entries=ledger.entries(current_user.id, 20)), status
+
+
+def _continuable(payment: Payment) -> bool:
+    """Offer "Continue payment": open (a new checkout if this one expired) or expired."""
+    return payment.status == "expired" or (payment.status == "open" and bool(payment.checkout_url))
+
+
+def owed_view(user_id: int) -> dict:
+    """What the customer owes, as plain values for the wallet page."""
+    rows = debts.of_user(user_id, open_only=True)
+    return {"total": sum(d.outstanding for d in rows),
+            "items": [{"id": d.id, "amount": d.amount, "outstanding": d.outstanding,
+                       "reason": d.reason, "created_at": d.created_at} for d in rows]}
 
 
 @bp.get("/wallet")
@@ -67,23 +85,36 @@ def _return_urls(payment: Payment) -> tuple[str, str]:
 @login_required
 def returned(payment_id: int):
     payment = _own_payment(payment_id)
-    try:
-        refresh(payment)
-    except PaymentError as exc:
-        flash(str(exc), "error")
+    error = check_from_page(payment)  # on a worker when jobs run there: the page never waits
+    if error:
+        flash(error, "error")
+    db.session.refresh(payment)
     return render_template("panel/wallet_return.html", payment=payment,
-                           balance=ledger.balance(current_user.id))
+                           balance=ledger.balance(current_user.id),
+                           can_continue=_continuable(payment), waiting=jobs.uses_rq())
 
 
 @bp.post("/wallet/payments/<int:payment_id>/check")
 @login_required
 def check_again(payment_id: int):
     payment = _own_payment(payment_id)
-    try:
-        refresh(payment, source="check")
-    except PaymentError as exc:
-        flash(str(exc), "error")
+    error = check_from_page(payment)
+    if error:
+        flash(error, "error")
     return redirect(url_for("wallet.returned", payment_id=payment.id))
+
+
+@bp.post("/wallet/payments/<int:payment_id>/continue")
+@login_required
+def continue_payment(payment_id: int):
+    """"Continue payment": back to the checkout, or a new one when it expired."""
+    payment = _own_payment(payment_id)
+    try:
+        target = continue_topup(payment, current_user, return_urls=_return_urls)
+    except (MoneyError, PaymentError) as exc:
+        flash(str(exc), "error")
+        return _wallet_page(400)
+    return redirect(target.checkout_url, code=303)
 
 
 @bp.get("/wallet/cancel/<int:payment_id>")
@@ -95,14 +126,24 @@ def cancelled(payment_id: int):
 
 
 @webhooks.post("/payments/<provider>/webhook")
+@request_body_limit(MAX_BODY)  # providers' events are small: 413 before reading more
 def webhook(provider: str):
+    """Verify what needs no network, record, queue the work, answer (kernel.payments.inbox)."""
+    body = request.get_data()
     try:
-        applied = handle_webhook(provider, request.get_data(), dict(request.headers))
+        if looks_like_json(body, request.content_type or ""):
+            check_nesting(body)  # the provider checks the rest: signature, then content
+    except InputError as exc:
+        return jsonify(error=str(exc)), 400
+    try:
+        answer = receive(provider, body, dict(request.headers))
     except WebhookError as exc:
         return jsonify(error=str(exc)), 400
+    except InboxFull as exc:
+        return jsonify(error=str(exc)), 503, {"Retry-After": "600"}
     except PaymentError:
         abort(404)
-    return jsonify(applied=applied)
+    return jsonify(answer)
 
 
 def balance_label(user) -> str:

@@ -33,14 +33,25 @@ HOOK_CAPABILITY: dict[str, str] = {
     "veto_registration": "vetoes",
     "veto_login": "vetoes",
     "payment_settled": "events",
+    "payment_refunded": "events",
     "wallet_changed": "events",
     "user_updated": "events",
-    "user_password_changed": "events",
-    "before_email_send": "events",
+    "user_password_changed": "passwords",
+    "before_email_send": "outgoing_mail",
     "veto_wallet_credit": "vetoes",
+    "personal_data": "privacy",
+    "erase_personal_data": "privacy",
 }
 
 KNOWN_CAPABILITIES = frozenset(HOOK_CAPABILITY.values())
+
+# Capabilities that hand a plugin secrets of other people: declaring one is a HIGH finding of
+# the scan, so the admin confirms it at enable time like any other HIGH risk.
+SENSITIVE_CAPABILITIES: dict[str, str] = {
+    "passwords": "receives every new password in plain text (user_password_changed)",
+    "outgoing_mail": "reads and can change every outgoing email, password reset links "
+                     "included (before_email_send)",
+}
 
 
 def required_capability(hook_name: str) -> str:

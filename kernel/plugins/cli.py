@@ -29,9 +29,19 @@ def plugin_list(as_json):
     if not rows:
         click.echo("no plugins found")
     for row in rows:
-        scan = row["scan"]["verdict"] if row["scan"] else "not scanned"
-        line = f"{row['name']:<22} {row['version']:<10} {row['state']:<15} scan: {scan:<11} {row['source']}"
-        click.echo(line + (f"  ({row['reason']})" if row["reason"] else ""))
+        line = (f"{row['name']:<22} {row['version']:<10} {row['state']:<15} "
+                f"scan: {row['verdict']:<11} {row['source']}")
+        click.echo(line + (f"  ({row['reason']})" if row["reason"] else "")
+                   + _errors_note(row["hook_errors"]))
+
+
+def _errors_note(errors: dict) -> str:
+    """``  hook errors: 3 (last: user_registered: ValueError: ...)`` for a plugin whose hooks
+    raised; nothing for a healthy one."""
+    if not errors["count"]:
+        return ""
+    return (f"  hook errors: {errors['count']} (last: {errors['last_hook']}: "
+            f"{errors['last_error'][:120]})")
 
 
 @plugin_group.command("info")
@@ -47,17 +57,21 @@ def plugin_info(name, as_json):
     if as_json:
         click.echo(json.dumps(row, indent=2))
         return
-    for key in ("name", "display_name", "version", "state", "reason", "source", "path",
-                "description", "author", "license", "kernel"):
+    for key in ("name", "display_name", "version", "state", "reason", "verdict", "source",
+                "path", "description", "author", "license", "kernel"):
         if row[key]:
             click.echo(f"{key:<13} {row[key]}")
     click.echo(f"{'capabilities':<13} {', '.join(row['capabilities']) or '-'}")
     click.echo(f"{'requires':<13} {', '.join(f'{k} {v}' for k, v in row['requires'].items()) or '-'}")
     click.echo(f"{'dependents':<13} {', '.join(row['dependents']) or '-'}")
     click.echo(f"{'settings':<13} {', '.join(row['settings']) or '-'}")
+    errors = row["hook_errors"]
+    click.echo(f"{'hook errors':<13} " + (
+        f"{errors['count']}, {errors['in_a_row']} in a row; last at {errors['last_error_at']} "
+        f"in {errors['last_hook']}: {errors['last_error']}" if errors["count"] else "none"))
     scan = row["scan"]
-    click.echo(f"{'scan':<13} " + (f"{scan['verdict']} at {scan['at']}, {scan['findings']} findings"
-                                   if scan else "not scanned"))
+    click.echo(f"{'latest scan':<13} " + (f"{scan['verdict']} at {scan['at']}, "
+                                          f"{scan['findings']} findings" if scan else "none"))
     for problem in row["errors"] + row["warnings"]:
         click.echo(f"problem       {problem}")
 

@@ -4,22 +4,31 @@ Two sources: entry points in the ``pteroca.plugins`` group (name -> module) and
 folders ``<PTEROCA_PLUGINS_DIR>/<name>/`` holding ``plugin.toml``. A package's
 folder is located with import *finders* only (``find_spec`` on the top-level
 name, then ``PathFinder`` for each sub-package), which never executes modules.
+
+Every plugin found is also *guarded* (:mod:`kernel.plugins.verified`): from
+then on its package imports only from an admission, i.e. bytes a verdict covers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.machinery
-import importlib.util
+import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from kernel.plugins.manifest import MANIFEST_FILE, Manifest, ManifestError, ManifestInvalid, read_manifest
+from kernel.plugins import verified
+from kernel.plugins.files import Snapshot, iter_files, tree_hash
+from kernel.plugins.manifest import (
+    MANIFEST_FILE,
+    Manifest,
+    ManifestError,
+    ManifestInvalid,
+    read_manifest,
+)
 
 ENTRY_POINT_GROUP = "pteroca.plugins"
-FOLDER_MODULE_PREFIX = "pteroca_plugins"
-SKIP_DIRS = {"__pycache__"}
+FOLDER_MODULE_PREFIX = verified.FOLDER_NAMESPACE
 
 
 @dataclass
@@ -45,47 +54,56 @@ class DiscoveredPlugin:
         return self.manifest.version if self.manifest else ""
 
     def files(self) -> list[Path]:
-        """Every file of the plugin package, sorted, bytecode caches excluded."""
+        """Every file of the plugin package, sorted; no folder skipped."""
         if self.path is None:
             return []
-        return sorted(iter_plugin_files(self.path))
+        return sorted(iter_files(self.path))
+
+    def snapshot(self) -> Snapshot:
+        """Every file read once (what a scan analyses and records)."""
+        return Snapshot.read(self.path)
+
+    def digests(self) -> dict[str, str]:
+        """relative path -> sha256 of every file as it is now."""
+        return self.snapshot().digests if self.path else {}
 
     def content_hash(self) -> str:
-        return content_hash(self.path) if self.path else ""
+        return tree_hash(self.digests()) if self.path else ""
 
 
 def iter_plugin_files(root: Path):
-    """Yield the files below ``root`` (symlinks included, not followed), skipping caches."""
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        for entry in current.iterdir():
-            if entry.is_symlink() or entry.is_file():
-                yield entry
-            elif entry.is_dir() and entry.name not in SKIP_DIRS:
-                stack.append(entry)
+    """Every file below ``root`` (symlinks included, not followed); no folder is skipped."""
+    return iter_files(root)
 
 
 def content_hash(root: Path) -> str:
-    """sha256 over the relative paths and contents of a plugin's files (symlinks by target)."""
-    digest = hashlib.sha256()
-    for path in sorted(iter_plugin_files(root)):
-        rel = path.relative_to(root).as_posix()
-        digest.update(rel.encode() + b"\0")
-        if path.is_symlink():
-            digest.update(b"symlink:" + str(path.readlink()).encode())
-        else:
-            with path.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 16), b""):
-                    digest.update(chunk)
-        digest.update(b"\0")
-    return digest.hexdigest()
+    """sha256 over the sorted (relative path, sha256 of the file) pairs of a plugin folder."""
+    return tree_hash(Snapshot.read(root).digests)
+
+
+def _find_top_level(name: str):
+    """``importlib.util.find_spec`` for a top-level name, past the verified finder.
+
+    A top-level lookup imports nothing; asking the finders behind the verified one
+    means a guarded package is located (never imported) however often we discover.
+    """
+    module = sys.modules.get(name)
+    if module is not None and getattr(module, "__spec__", None) is not None:
+        return module.__spec__
+    for finder in list(sys.meta_path):
+        if isinstance(finder, verified.VerifiedFinder):
+            continue
+        find = getattr(finder, "find_spec", None)
+        spec = find(name, None) if find is not None else None
+        if spec is not None:
+            return spec
+    return None
 
 
 def locate_package(module: str) -> Path | None:
     """Return the folder of package ``module`` without importing it (or its parents)."""
     parts = module.split(".")
-    spec = importlib.util.find_spec(parts[0])  # top-level find_spec imports nothing
+    spec = _find_top_level(parts[0])
     for part in parts[1:]:
         if spec is None or not spec.submodule_search_locations:
             return None
@@ -115,6 +133,17 @@ def _load(plugin: DiscoveredPlugin) -> DiscoveredPlugin:
     return plugin
 
 
+def _guard(plugin: DiscoveredPlugin) -> DiscoveredPlugin:
+    """A package that carries ``plugin.toml`` imports only from verified bytes from now on.
+
+    (An entry point aimed at some other package, say ``flask``, is reported by
+    discovery but never guarded: the kernel must still be able to import it.)
+    """
+    if plugin.path is not None and (plugin.path / MANIFEST_FILE).is_file():
+        verified.guard(plugin.module, plugin.path, plugin.name)
+    return plugin
+
+
 def discover_entry_points() -> list[DiscoveredPlugin]:
     found = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -132,7 +161,7 @@ def discover_entry_points() -> list[DiscoveredPlugin]:
             distribution=dist.metadata["Name"] if dist else None,
             distribution_version=dist.version if dist else None,
         )
-        found.append(plugin if err else _load(plugin))
+        found.append(plugin if err else _guard(_load(plugin)))
     return found
 
 
@@ -140,6 +169,7 @@ def discover_folders(plugins_dir: Path) -> list[DiscoveredPlugin]:
     found = []
     if not plugins_dir.is_dir():
         return found
+    verified.guard_folder(plugins_dir)  # pteroca_plugins.* is always guarded
     for entry in sorted(plugins_dir.iterdir()):
         if not entry.is_dir() or entry.name.startswith((".", "_")):
             continue
@@ -147,7 +177,7 @@ def discover_folders(plugins_dir: Path) -> list[DiscoveredPlugin]:
             continue
         plugin = DiscoveredPlugin(name=entry.name, source="folder",
                                   module=f"{FOLDER_MODULE_PREFIX}.{entry.name}", path=entry)
-        _load(plugin)
+        _guard(_load(plugin))
         if not (entry / "__init__.py").exists():
             plugin.errors.append(ManifestError("__init__.py", "a plugin folder must be a Python package"))
         found.append(plugin)

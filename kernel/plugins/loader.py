@@ -1,16 +1,16 @@
 """Loading enabled plugins into a pluggy manager, one build of the app at a time.
 
-Only plugins that are enabled *and* whose files still hash to the scanned
-content are imported. Any failure (missing package, changed files, import
-error, hooks without a declared capability, unknown hooks, a raising
-``startup``) faults that plugin alone; the app is still built.
+Only plugins that are enabled *and* admitted (:mod:`kernel.plugins.admission`:
+a current verdict whose file list matches every file on disk) are imported, and
+only through the verified loader (:mod:`kernel.plugins.verified`), which
+compiles nothing but those verified bytes. Any failure (missing package, changed
+files, import error, hooks without a declared capability, unknown hooks, a
+raising ``startup``) faults that plugin alone; the app is still built.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +20,11 @@ from flask import Flask
 import kernel
 from kernel import hookspecs
 from kernel.extensions import db
+from kernel.plugins import verified
+from kernel.plugins.admission import NotAdmitted, admission_for
 from kernel.plugins.capabilities import uncovered_hooks
 from kernel.plugins.deps import DependencyError, check_kernel_range
-from kernel.plugins.discovery import FOLDER_MODULE_PREFIX, DiscoveredPlugin, discover
+from kernel.plugins.discovery import DiscoveredPlugin, discover
 from kernel.plugins.models import PluginRecord
 from kernel.plugins.states import State
 
@@ -49,25 +51,6 @@ def new_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def _ensure_folder_namespace(plugins_dir: Path) -> None:
-    pkg = sys.modules.get(FOLDER_MODULE_PREFIX)
-    if pkg is None:
-        pkg = types.ModuleType(FOLDER_MODULE_PREFIX)
-        pkg.__path__ = []  # type: ignore[attr-defined]
-        sys.modules[FOLDER_MODULE_PREFIX] = pkg
-    if str(plugins_dir) not in pkg.__path__:
-        pkg.__path__.insert(0, str(plugins_dir))
-
-
-def _purge(module: str) -> None:
-    for key in [k for k in sys.modules if k == module or k.startswith(module + ".")]:
-        del sys.modules[key]
-
-
-# module name -> content hash it was imported at, so changed code is re-imported.
-_IMPORTED: dict[str, str] = {}
-
-
 def _forget_tables(module: str) -> None:
     """Drop the tables of the plugin's models from the shared metadata before re-importing it."""
     registry = db.Model.registry
@@ -81,21 +64,14 @@ def _forget_tables(module: str) -> None:
         registry._dispose_cls(mapper.class_)
 
 
-def import_plugin(plugin: DiscoveredPlugin, content_hash: str) -> object:
-    """Import a plugin's package (its ``__init__``) and return the object to register."""
-    if plugin.source == "folder":
-        _ensure_folder_namespace(plugin.path.parent)
-    existing = sys.modules.get(plugin.module)
-    if existing is not None:
-        stale_file = plugin.path is not None and Path(
-            getattr(existing, "__file__", "") or "").parent != plugin.path
-        known = _IMPORTED.get(plugin.module)
-        if stale_file or (known is not None and known != content_hash):
-            _forget_tables(plugin.module)
-            _purge(plugin.module)
-    module = importlib.import_module(plugin.module)
-    _IMPORTED[plugin.module] = content_hash
-    return module
+def import_plugin(plugin: DiscoveredPlugin, admission: verified.Admission) -> object:
+    """Import a plugin's package (its ``__init__``) from its admission; return the object.
+
+    Modules of the package left from another admission (an earlier generation, another
+    folder, or imported before the guard) are dropped first, tables included.
+    """
+    verified.admit(admission, forget=_forget_tables)
+    return importlib.import_module(plugin.module)
 
 
 def _hook_names(pm: pluggy.PluginManager, obj: object) -> list[str]:
@@ -126,6 +102,7 @@ def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHos
     host.generation = read_generation()
     if safe_mode:
         app.logger.warning("PTEROCA_SAFE_MODE is on: no plugins are loaded")
+        verified.retain(set())
         return host
 
     records = {r.name: r for r in db.session.scalars(
@@ -146,14 +123,17 @@ def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHos
         if missing:
             _fault(host, name, f"required plugin {', '.join(missing)} is not loaded")
             continue
-        current = plugin.content_hash()
-        if current != record.content_hash:
-            _fault(host, name, "files changed since the last passing scan; rescan and enable again",
-                   State.UPDATE_PENDING)
+        try:
+            admission = admission_for(plugin, record)
+        except NotAdmitted as exc:
+            _fault(host, name, exc.reason, exc.state)
             continue
         try:
-            obj = import_plugin(plugin, current)
+            obj = import_plugin(plugin, admission)
             pm.register(obj, name=name)
+        except verified.PluginImportRefused as exc:  # a file changed after the check above
+            _fault(host, name, exc.reason, State.UPDATE_PENDING)
+            continue
         except Exception as exc:  # noqa: BLE001 - any import error faults only this plugin
             _fault(host, name, f"import failed: {type(exc).__name__}: {exc}")
             continue
@@ -162,6 +142,9 @@ def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHos
     _add_plugin_hookspecs(host)
     _check_hooks(host)
     _run_startup(app, host)
+    # What this build did not load may not be imported any more (modules already imported
+    # stay referenced by the previous app while its requests finish).
+    verified.retain({host.discovered[n].module for n in host.loaded})
     return host
 
 
@@ -187,6 +170,13 @@ def _check_hooks(host: PluginHost) -> None:
         uncovered = uncovered_hooks(names, host.discovered[name].manifest.capabilities)
         if uncovered:
             _fault(host, name, "hooks not covered by declared capabilities: " + ", ".join(uncovered))
+            continue
+        from kernel.hooks import wrapper_hooks  # the error boundary calls one implementation at a time
+
+        wrappers = wrapper_hooks(host.pm, name)
+        if wrappers:
+            _fault(host, name, "hook wrappers are not supported (each implementation runs in its "
+                               "own error boundary): " + ", ".join(wrappers))
 
 
 def _is_optional(pm: pluggy.PluginManager, hook: str, plugin: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
@@ -19,6 +19,13 @@ class PluginRecord(db.Model):
     version: Mapped[str] = mapped_column(String(64), default="")
     # Hash of the files that passed the scan when the plugin was enabled.
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # relative path -> sha256 of every file that scan covered: the verified loader imports
+    # nothing else (kernel/plugins/verified.py). None: enabled before per-file hashes.
+    files: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
+    scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the admitting scan
+    # Tables the plugin's migrations had created when they last ran: what a purge drops
+    # when the plugin's code may not be imported to run its downgrades.
+    tables: Mapped[list | None] = mapped_column(JSON, nullable=True, default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 

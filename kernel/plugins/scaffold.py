@@ -29,10 +29,10 @@ from kernel.plugins.manifest import NAME_RE
 TEMPLATE_DIR = Path(__file__).resolve().parent / "scaffold_template"
 SUFFIX = ".tmpl"
 PLACEHOLDER = "__plugin__"
-RENAMES = {"gitignore": ".gitignore"}
+RENAMES = {"gitignore": ".gitignore", "importlinter": ".importlinter"}
 # Names the kernel or its packaging already use.
-RESERVED = frozenset({"kernel", "builtin_plugins", "pteroca", "pteroca_themes", "pteroca_plugins",
-                      "plugins", "themes", "tests", "test"})
+RESERVED = frozenset({"kernel", "builtin_plugins", "simulators", "pteroca", "pteroca_themes",
+                      "pteroca_plugins", "plugins", "themes", "tests", "test"})
 
 
 class ScaffoldError(ValueError):

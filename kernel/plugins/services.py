@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from kernel import __version__, audit
 from kernel.extensions import db
 from kernel.models import KernelState
-from kernel.plugins import deps, hotswap
+from kernel.plugins import deps, health, hotswap, verified
+from kernel.plugins.admission import NotAdmitted, admission_for, admission_from_scan
 from kernel.plugins.discovery import DiscoveredPlugin, discover
-from kernel.plugins.migrations import MigrationError, downgrade_all, upgrade
+from kernel.plugins.migrations import MigrationError, upgrade
 from kernel.plugins.models import PluginRecord, PluginSetting
 from kernel.plugins.states import IllegalTransition, State, check_transition
 
@@ -33,7 +34,8 @@ class PluginError(Exception):
 def user_errors() -> tuple[type[Exception], ...]:
     from kernel.security import GateRefused
 
-    return (PluginError, deps.DependencyError, IllegalTransition, GateRefused, MigrationError)
+    return (PluginError, deps.DependencyError, IllegalTransition, GateRefused, MigrationError,
+            verified.PluginImportRefused)
 
 
 # --- discovery and state --------------------------------------------------------
@@ -157,43 +159,67 @@ def _enable_one(plugin: DiscoveredPlugin, *, accept_risk: bool, actor: str | Non
             _set_state(record, State.BLOCKED, str(exc))
             db.session.commit()
         raise
-    migrate_plugin(plugin, scan.content_hash)
+    try:  # the files must still be the ones the scan read (the audit can take seconds)
+        admission = admission_from_scan(plugin, scan)
+    except NotAdmitted as exc:
+        raise PluginError(f"plugin {plugin.name!r} {exc.reason}") from None
+    try:
+        tables = migrate_plugin(plugin, admission, recorded=get_record(plugin.name).tables)
+    except BaseException:
+        verified.revoke(plugin.module)
+        raise
     record = get_record(plugin.name)
     _set_state(record, State.ENABLED)
     record.content_hash, record.version = scan.content_hash, plugin.version
+    record.files, record.scan_id, record.tables = dict(scan.files), scan.id, tables
+    health.reset(plugin.name)  # enabled again after a fault: its failures in a row start over
     db.session.commit()
     audit.record("plugin.enabled", plugin.name, {"version": plugin.version,
-                                                  "hash": scan.content_hash}, actor=actor)
+                                                  "hash": scan.content_hash,
+                                                  "scan_id": scan.id}, actor=actor)
 
 
-def plugin_migrations_dir(plugin: DiscoveredPlugin, content_hash: str):
-    """The plugin's migration folder: its ``migrations_dir`` hook, else ``<package>/migrations``."""
+def plugin_migrations_dir(plugin: DiscoveredPlugin, admission: verified.Admission) -> str:
+    """The plugin's migration folder relative to its root: its ``migrations_dir`` hook, else
+    ``migrations``. Imports the plugin through the verified loader (admitted callers only)."""
     from kernel.plugins.loader import import_plugin, new_plugin_manager
+    from kernel.plugins.plugin_migrations import migrations_rel
 
     pm = new_plugin_manager()
     try:
-        pm.register(import_plugin(plugin, content_hash), name=plugin.name)
+        pm.register(import_plugin(plugin, admission), name=plugin.name)
+        custom = [i.function() for i in pm.hook.migrations_dir.get_hookimpls()
+                  if i.plugin_name == plugin.name]
+        directory = custom[0] if custom and custom[0] else plugin.path / "migrations"
+        return migrations_rel(admission, directory)
     except Exception as exc:  # noqa: BLE001 - any error in plugin code faults the plugin
-        reason = f"import failed: {type(exc).__name__}: {exc}"
+        reason = (exc.reason if isinstance(exc, verified.PluginImportRefused)
+                  else f"import failed: {type(exc).__name__}: {exc}")
         record = get_record(plugin.name)
         if record.state != State.FAULTED:
             _set_state(record, State.FAULTED, reason)
         record.reason = reason
         db.session.commit()
         raise PluginError(f"plugin {plugin.name!r} {reason}") from None
-    custom = [i.function() for i in pm.hook.migrations_dir.get_hookimpls()
-              if i.plugin_name == plugin.name]
-    return custom[0] if custom and custom[0] else plugin.path / "migrations"
 
 
-def migrate_plugin(plugin: DiscoveredPlugin, content_hash: str) -> None:
-    """Run the plugin's migrations in the session's transaction (the caller commits)."""
-    directory = plugin_migrations_dir(plugin, content_hash)
+def migrate_plugin(plugin: DiscoveredPlugin, admission: verified.Admission,
+                   recorded: list[str] | None = None,
+                   plugins: dict[str, DiscoveredPlugin] | None = None) -> list[str]:
+    """Run the plugin's migrations (verified bytes) in the session's transaction (the caller
+    commits); return the tables the plugin owns afterwards, to record for a later purge."""
+    from kernel.plugins.plugin_migrations import upgrade_verified
+
+    rel_dir = plugin_migrations_dir(plugin, admission)
     try:
-        upgrade(db.session.connection(), directory, plugin=plugin.name)
+        return upgrade_verified(db.session.connection(), admission, rel_dir, recorded,
+                                plugins if plugins is not None else discover_all())
     except MigrationError:
         db.session.rollback()
         raise
+    except verified.PluginImportRefused as exc:  # a revision file changed since the scan
+        db.session.rollback()
+        raise PluginError(f"plugin {plugin.name!r} {exc.reason}") from None
 
 
 def upgrade_all(progress=None) -> list[str]:
@@ -210,9 +236,12 @@ def upgrade_all(progress=None) -> list[str]:
             progress(position, len(names), name)
         plugin = plugins.get(name)
         record = db.session.get(PluginRecord, name)
-        if plugin is None or not plugin.ok or plugin.content_hash() != record.content_hash:
-            continue  # the loader reports it; never import unscanned code
-        migrate_plugin(plugin, record.content_hash)
+        try:
+            admission = admission_for(plugin, record)
+        except NotAdmitted:
+            continue  # the loader reports it; never import code without a current verdict
+        record.tables = migrate_plugin(plugin, admission, recorded=record.tables,
+                                       plugins=plugins)
         db.session.commit()
         done.append(name)
     return done
@@ -267,14 +296,10 @@ def uninstall(name: str, *, purge: bool = False, actor: str | None = None) -> st
         get_plugin(name, plugins)
     if record is not None and record.state == State.ENABLED:
         raise PluginError(f"plugin {name!r} is enabled; disable it first")
-    if purge and plugin is not None and plugin.ok:
-        content = record.content_hash if record and record.content_hash else plugin.content_hash()
-        try:
-            downgrade_all(db.session.connection(), plugin_migrations_dir(plugin, content), name)
-        except MigrationError:
-            db.session.rollback()
-            raise
     if purge:
+        from kernel.plugins.plugin_migrations import purge_tables
+
+        purge_tables(name, plugin, record, plugin_migrations_dir, discover_all())
         db.session.execute(db.delete(PluginSetting).where(PluginSetting.plugin == name))
     if record is not None:
         db.session.delete(record)
@@ -304,21 +329,29 @@ def notify(hook: str, name: str, extra: list[DiscoveredPlugin] | None = None) ->
         record = db.session.get(PluginRecord, plugin.name)
         if plugin.name in (host.loaded if host else {}) or record is None:
             continue
-        if plugin.content_hash() != record.content_hash:
-            continue  # never import code that differs from what was scanned
         try:
-            pm.register(import_plugin(plugin, record.content_hash), name=plugin.name)
+            admission = admission_for(plugin, record)
+        except NotAdmitted:
+            continue  # never import code without a current verdict
+        try:
+            pm.register(import_plugin(plugin, admission), name=plugin.name)
         except Exception:  # noqa: BLE001
             current_app.logger.exception("%s could not be imported for %s", plugin.name, hook)
-    for impl in getattr(pm.hook, hook).get_hookimpls():
-        try:
-            impl.function(**{a: name for a in impl.argnames if a == "name"})
-        except Exception:  # noqa: BLE001 - a listener must not undo the change
-            current_app.logger.exception("%s listener of %s failed", hook, impl.plugin_name)
+    from kernel.hooks import answers_from
+
+    for _plugin, _answer, _error in answers_from(pm, hook, name=name):
+        pass  # each listener in its error boundary: logged and counted, the change stands
 
 
 def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
              plugins: dict[str, DiscoveredPlugin], enabled: set[str]) -> dict[str, Any]:
+    """One row of ``plugin list``/``info`` and the admin page.
+
+    ``state``, ``reason`` and ``verdict`` are what the loader enforces right now: an
+    enabled plugin whose files no longer match its verdict shows ``update_pending`` and
+    why, before any process has rebuilt. ``scan`` is the latest scan, whatever its files.
+    """
+    from kernel.plugins.admission import gate_status
     from kernel.security import latest_scan
 
     name = plugin.name if plugin else record.name
@@ -326,6 +359,12 @@ def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
     scan = latest_scan(name)
     state = record.state if record else State.DISCOVERED
     reason = record.reason if record else ""
+    gate = gate_status(plugin, record)
+    verdict = scan.verdict if scan else "not scanned"
+    if state == State.ENABLED:
+        verdict = "warn (accepted)" if gate.verdict == "warn" else gate.verdict or "none"
+        if not gate.admitted:
+            state, reason = State.UPDATE_PENDING, gate.reason
     if plugin is None:
         reason = reason or "no longer installed"
     elif not plugin.ok:
@@ -336,6 +375,7 @@ def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
         "version": plugin.version if plugin else (record.version if record else ""),
         "state": str(state),
         "reason": reason,
+        "verdict": verdict,
         "source": plugin.source if plugin else "missing",
         "path": str(plugin.path) if plugin and plugin.path else "",
         "description": manifest.description if manifest else "",
@@ -349,6 +389,7 @@ def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
         "settings": sorted(manifest.settings) if manifest else [],
         "errors": [str(e) for e in plugin.errors] if plugin else [],
         "warnings": plugin.warnings if plugin else [],
+        "hook_errors": health.summary(name),
         "scan": {"verdict": scan.verdict, "at": scan.created_at.isoformat(timespec="seconds"),
                  "findings": len(scan.findings or [])} if scan else None,
     }

@@ -87,8 +87,11 @@ def _decode(row: PluginSetting) -> str:
         return ""
 
 
-def set_settings(manifest: Manifest, values: dict[str, Any]) -> None:
-    """Validate and store values; unknown keys and bad values raise SettingError, storing nothing."""
+def set_settings(manifest: Manifest | str, values: dict[str, Any]) -> None:
+    """Validate and store values of a plugin (its manifest, or its name as the current app
+    discovered it); unknown keys and bad values raise SettingError, storing nothing."""
+    if isinstance(manifest, str):
+        manifest = _manifest(manifest)
     cleaned: dict[str, Any] = {}
     for key, raw in values.items():
         spec = manifest.settings.get(key)
@@ -110,9 +113,15 @@ def set_settings(manifest: Manifest, values: dict[str, Any]) -> None:
     db.session.commit()
 
 
-def settings_for(name: str) -> dict[str, Any]:
-    """Effective settings of plugin ``name`` as discovered by the current app."""
-    plugin = current_app.extensions["pteroca"].discovered.get(name)
+def _manifest(name: str) -> Manifest:
+    from kernel.hooks import plugin_host
+
+    plugin = plugin_host().discovered.get(name)
     if plugin is None or plugin.manifest is None:
         raise SettingError(f"no plugin named {name!r}")
-    return get_settings(plugin.manifest)
+    return plugin.manifest
+
+
+def settings_for(name: str) -> dict[str, Any]:
+    """Effective settings of plugin ``name`` as discovered by the current app."""
+    return get_settings(_manifest(name))

@@ -177,6 +177,7 @@ def check_members(archive: zipfile.ZipFile, packed_size: int, limits: Limits) ->
                     f"{human(info.compress_size)}: a compression ratio over {limits.ratio} is "
                     "refused (zip bomb)")
         members.append(Member(info, parts))
+    _check_no_file_is_a_folder(members)
     if total > limits.unpacked_bytes:
         raise UploadRefused(f"the archive unpacks to {human(total)}, over the "
                             f"{human(limits.unpacked_bytes)} limit")
@@ -184,6 +185,18 @@ def check_members(archive: zipfile.ZipFile, packed_size: int, limits: Limits) ->
         raise UploadRefused(f"the archive unpacks to {human(total)} from {human(packed_size)}: "
                             f"a compression ratio over {limits.ratio} is refused (zip bomb)")
     return members
+
+
+def _check_no_file_is_a_folder(members: list[Member]) -> None:
+    """A path that is a file in one member and a folder in another (``a`` and ``a/b.txt``)
+    cannot be unpacked; say so before anything is written."""
+    files = {m.parts: m for m in members if not m.is_dir}
+    for member in members:
+        for cut in range(1, len(member.parts)):
+            clash = files.get(member.parts[:cut])
+            if clash is not None:
+                raise UploadRefused(f"{_q(clash.info.filename)} is a file, but "
+                                    f"{_q(member.info.filename)} needs it to be a folder")
 
 
 def plugin_root(members: list[Member]) -> tuple[str, ...]:
@@ -273,26 +286,35 @@ def _extract(archive: zipfile.ZipFile, members: list[Member], root: tuple[str, .
         rel = member.parts[len(root):]
         if not rel:
             continue  # the top-level folder entry itself
-        target = into.joinpath(*rel)
-        if member.is_dir:
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size = 0
         try:
-            with archive.open(member.info) as src, open(target, "xb") as dst:
-                while chunk := src.read(CHUNK):
-                    size += len(chunk)
-                    written += len(chunk)
-                    if size > member.info.file_size or written > limits.unpacked_bytes:
-                        raise UploadRefused(f"{_q(member.info.filename)} unpacks to more than the "
-                                            "archive declares (zip bomb)")
-                    dst.write(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise UploadRefused(f"the archive is damaged ({member.info.filename}: {exc})") \
-                from None
-        os.chmod(target, 0o644)  # never the archive's permission bits (no executables)
+            written += _write_member(archive, member, into.joinpath(*rel), limits, written)
+        except OSError as exc:  # a name the file system refuses (too long, reserved...)
+            raise UploadRefused(f"{_q(member.info.filename)} cannot be unpacked here "
+                                f"({exc.strerror or exc})") from None
     return written
+
+
+def _write_member(archive: zipfile.ZipFile, member: Member, target: Path, limits: Limits,
+                  written: int) -> int:
+    """Write one member at ``target``; return its size."""
+    if member.is_dir:
+        target.mkdir(parents=True, exist_ok=True)
+        return 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    try:
+        with archive.open(member.info) as src, open(target, "xb") as dst:
+            while chunk := src.read(CHUNK):
+                size += len(chunk)
+                if size > member.info.file_size or written + size > limits.unpacked_bytes:
+                    raise UploadRefused(f"{_q(member.info.filename)} unpacks to more than the "
+                                        "archive declares (zip bomb)")
+                dst.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise UploadRefused(f"the archive is damaged ({member.info.filename}: {exc})") \
+            from None
+    os.chmod(target, 0o644)  # never the archive's permission bits (no executables)
+    return size
 
 
 def install_zip(stream: BinaryIO, *, plugins_dir: str | Path | None = None,

@@ -4,30 +4,33 @@ The configuration is ours alone: an empty :class:`BanditConfig` (no file is
 read, so a plugin's ``.bandit``, ``bandit.yaml`` or ``[tool.bandit]`` has no
 effect), an explicit profile enabling every test bandit itself ships, and
 ``ignore_nosec=True``. A file bandit cannot parse is a CRITICAL finding.
+
+bandit reads files by path, so the snapshot's sources (the very bytes that are
+hashed and later imported) are written to a private temporary folder for it, at
+their relative paths: no folder of the plugin, ``__pycache__`` or hidden ones
+included, is left out, and a file swapped on disk meanwhile is not what bandit
+reads.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.machinery
 import logging
+import tempfile
 import threading
 from pathlib import Path
 
+from kernel.plugins.files import Snapshot
 from kernel.security import policy
 from kernel.security.findings import Finding
+from kernel.security.sources import SOURCE_SUFFIXES, ParsedSources, is_source
 
 CHECK = "bandit"
-SOURCE_SUFFIXES = frozenset(importlib.machinery.SOURCE_SUFFIXES) | {".py", ".pyw"}
+__all__ = ["SOURCE_SUFFIXES", "run_bandit", "bandit_version"]
 
 # bandit keeps per-run state in module globals (the blacklist test's config):
 # one scan at a time per process.
 _LOCK = threading.Lock()
-
-
-def python_sources(files: list[Path]) -> list[Path]:
-    """The files Python could import as source (symlinks are judged by the file checks)."""
-    return [p for p in files if p.suffix in SOURCE_SUFFIXES and not p.is_symlink()]
 
 
 def bandit_version() -> str:
@@ -51,29 +54,55 @@ def _bandit_tests() -> tuple[dict[str, str], set[str]]:
     return names, set(names)
 
 
-def run_bandit(root: Path, files: list[Path]) -> list[Finding]:
-    """Findings for the Python sources among ``files`` (all below ``root``)."""
-    from bandit.core import config as b_config
-    from bandit.core import manager as b_manager
-
+def run_bandit(snapshot: Snapshot, parsed: ParsedSources | None = None) -> list[Finding]:
+    """Findings for every Python source of the snapshot (symlinks are the file checks' job)."""
+    parsed = parsed or ParsedSources(snapshot)
     findings: list[Finding] = []
-    targets: list[str] = []
-    for path in python_sources(files):
-        rel = path.relative_to(root).as_posix()
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            findings.append(_parse_error(rel, f"cannot be read ({exc.strerror})"))
+    for rel in sorted(snapshot.digests):
+        if not is_source(rel) or rel in snapshot.symlinks:
             continue
-        if size > policy.MAX_FILE_BYTES:
+        if rel in snapshot.unreadable:
+            findings.append(_parse_error(rel, f"cannot be read ({snapshot.unreadable[rel]})"))
+        elif rel in snapshot.large or len(parsed.sources[rel]) > policy.MAX_FILE_BYTES:
             findings.append(_parse_error(
                 rel, f"over the {policy.MAX_FILE_BYTES // (1024 * 1024)} MiB cap, not analysed"))
-            continue
-        targets.append(str(path))
+    targets = {rel: data for rel, data in parsed.sources.items()
+               if len(data) <= policy.MAX_FILE_BYTES}
     if not targets:
         return findings
+    with tempfile.TemporaryDirectory(prefix="pteroca-scan-") as tmp:
+        root = Path(tmp)
+        for rel, data in targets.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        issues, skipped = _run(root, [str(root / rel) for rel in sorted(targets)], parsed)
+        names, _ = _bandit_tests()
+        for issue in issues:
+            rel = Path(issue.fname).relative_to(root).as_posix()
+            name = names.get(issue.test_id, issue.test or issue.test_id)
+            findings.append(Finding(
+                check=CHECK, rule=issue.test_id,
+                severity=policy.bandit_severity(issue.test_id, issue.severity, issue.confidence),
+                file=rel, line=int(issue.lineno) if issue.lineno else None,
+                message=f"{name}: {issue.text} (bandit: {issue.severity.lower()} severity, "
+                        f"{issue.confidence.lower()} confidence)",
+            ))
+        for fname, reason in skipped:
+            rel = Path(fname).relative_to(root).as_posix()
+            why, line = _syntax_error(targets[rel], rel)
+            findings.append(_parse_error(rel, f"bandit could not analyse it ({why or reason})",
+                                         line))
+    return findings
 
-    names, include = _bandit_tests()
+
+def _run(root: Path, targets: list[str], parsed: ParsedSources):
+    """bandit's manager over ``targets`` with our profile; (issues, skipped)."""
+    from bandit.core import config as b_config
+    from bandit.core import manager as b_manager
+    from bandit.core import node_visitor as b_visitor
+
+    _, include = _bandit_tests()
     with _LOCK:
         conf = b_config.BanditConfig()  # never a plugin's file
         manager = b_manager.BanditManager(conf, "file", quiet=True, ignore_nosec=True,
@@ -82,29 +111,26 @@ def run_bandit(root: Path, files: list[Path]) -> list[Finding]:
         logger = logging.getLogger(b_manager.__name__)
         level = logger.level
         logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))  # no rich progress bar
+        real_ast = getattr(b_visitor, "ast", None)
+        if real_ast is ast:  # hand bandit the trees already parsed for the other checks
+            b_visitor.ast = _SharedAst(parsed)
         try:
             manager.run_tests()
         finally:
             logger.setLevel(level)
-        issues = manager.get_issue_list()
-        skipped = manager.get_skipped()
+            if real_ast is ast:
+                b_visitor.ast = real_ast
+        return manager.get_issue_list(), manager.get_skipped()
 
-    for issue in issues:
-        rel = Path(issue.fname).relative_to(root).as_posix()
-        name = names.get(issue.test_id, issue.test or issue.test_id)
-        findings.append(Finding(
-            check=CHECK, rule=issue.test_id,
-            severity=policy.bandit_severity(issue.test_id, issue.severity, issue.confidence),
-            file=rel, line=int(issue.lineno) if issue.lineno else None,
-            message=f"{name}: {issue.text} (bandit: {issue.severity.lower()} severity, "
-                    f"{issue.confidence.lower()} confidence)",
-        ))
-    for fname, reason in skipped:
-        path = Path(fname)
-        why, line = _syntax_error(path)
-        findings.append(_parse_error(path.relative_to(root).as_posix(),
-                                     f"bandit could not analyse it ({why or reason})", line))
-    return findings
+
+class _SharedAst:
+    """The ``ast`` module as bandit's visitor sees it, with ``parse`` served from the cache."""
+
+    def __init__(self, parsed: ParsedSources):
+        self.parse = parsed.bandit_parse
+
+    def __getattr__(self, name):
+        return getattr(ast, name)
 
 
 def _parse_error(rel: str, why: str, line: int | None = None) -> Finding:
@@ -113,10 +139,10 @@ def _parse_error(rel: str, why: str, line: int | None = None) -> Finding:
                                       "cannot be vouched for")
 
 
-def _syntax_error(path: Path) -> tuple[str, int | None]:
-    """Python's own account of why ``path`` does not parse: (message, line)."""
+def _syntax_error(data: bytes, rel: str) -> tuple[str, int | None]:
+    """Python's own account of why a source does not parse: (message, line)."""
     try:
-        ast.parse(path.read_bytes(), filename=str(path))
+        ast.parse(data, filename=rel)
     except SyntaxError as exc:
         return f"{exc.msg}", exc.lineno
     except (ValueError, OSError) as exc:  # null bytes, unreadable

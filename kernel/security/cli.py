@@ -44,26 +44,31 @@ def _echo_findings(record: ScanRecord) -> None:
 @click.option("--force", is_flag=True, help="Scan again even when a fresh record exists.")
 @with_appcontext
 def scan_command(name: str | None, scan_all: bool, as_json: bool, force: bool) -> None:
-    """Scan plugins (bandit, pip-audit, file checks); exit 1 if any is blocked."""
+    """Scan plugins (bandit, kernel rules, pip-audit, file checks); exit 1 if any is blocked.
+
+    A ``block`` verdict for an enabled plugin blocks and unloads it, as the admin's Scan
+    button does.
+    """
     from kernel.plugins.services import discover_all
-    from kernel.security.gate import scan_plugin
+    from kernel.security.services import active_names, scan_and_enforce
 
     if bool(name) == scan_all:
         raise click.UsageError("give a plugin NAME or --all")
     plugins = discover_all()
+    was_active = active_names()
     if name:
         if name not in plugins:
             known = ", ".join(sorted(plugins)) or "none"
             click.echo(f"error: no plugin named {name!r} (installed: {known})", err=True)
             sys.exit(2)
-        records = [scan_plugin(plugins[name], force=force)]
+        records = [scan_and_enforce(plugins[name], force=force, actor="cli")]
     else:
         records = []
         with click.progressbar(sorted(plugins.values(), key=lambda p: p.name),
                                label="scanning plugins", file=sys.stderr,
                                item_show_func=lambda p: p.name if p else "") as bar:
             for plugin in bar:
-                records.append(scan_plugin(plugin, force=force))
+                records.append(scan_and_enforce(plugin, force=force, actor="cli"))
 
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in records], indent=2))
@@ -73,5 +78,9 @@ def scan_command(name: str | None, scan_all: bool, as_json: bool, force: bool) -
             _echo_findings(record)
     else:
         click.echo("no plugins found")
+    for record in records:
+        if record.verdict == Verdict.BLOCK and record.plugin in was_active:
+            click.echo(f"{record.plugin} is now blocked and unloaded from every process",
+                       err=True)
     if any(r.verdict == Verdict.BLOCK for r in records):
         sys.exit(1)

@@ -1,18 +1,21 @@
 """File checks: what a plugin ships besides reviewable Python source.
 
 Rules (severities in :mod:`kernel.security.policy`): ``.pth`` files, compiled
-extensions and other native code, ``.pyc`` without source, ``__pycache__``
-bytecode that Python would load instead of the source, symlinks leaving the
-plugin folder, nested archives, oversized files, code a pip-installed
-distribution puts outside the plugin package, and hooks the manifest does not
-declare. Nothing here imports or executes the plugin.
+extensions and other native code, bytecode (``.pyc`` without source, caches
+that Python would load instead of the source, and, informational, caches
+beside their source), symlinks leaving the plugin folder, nested archives,
+oversized files, code a pip-installed distribution puts outside the plugin
+package, and hooks the manifest does not declare. Every file of the snapshot
+is checked, in every folder. Nothing here imports or executes the plugin.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import io
 import marshal
 import os
+import posixpath
 import sys
 import zipfile
 from importlib import metadata
@@ -20,12 +23,17 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from kernel.plugins.capabilities import required_capability, uncovered_hooks
+from kernel.plugins.capabilities import (
+    SENSITIVE_CAPABILITIES,
+    required_capability,
+    uncovered_hooks,
+)
 from kernel.plugins.discovery import DiscoveredPlugin
+from kernel.plugins.files import Snapshot
 from kernel.security import policy
-from kernel.security.bandit_check import SOURCE_SUFFIXES
 from kernel.security.findings import Finding
-from kernel.security.hooks_ast import hooks_in_files
+from kernel.security.hooks_ast import hooks_in_tree
+from kernel.security.sources import SOURCE_SUFFIXES, ParsedSources
 
 CHECK = "files"
 NATIVE_SUFFIXES = frozenset({".so", ".pyd", ".dll", ".dylib"})
@@ -49,11 +57,6 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _head(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(HEAD_BYTES)
-
-
 def _is_native(head: bytes) -> bool:
     if head.startswith(NATIVE_MAGIC):
         return True
@@ -63,43 +66,74 @@ def _is_native(head: bytes) -> bool:
     return False
 
 
-def _archive_kind(path: Path, head: bytes) -> str | None:
+def _open_zip(snap: Snapshot, rel: str):
+    data = snap.data.get(rel)
+    return io.BytesIO(data) if data is not None else snap.root / rel
+
+
+def _archive_kind(snap: Snapshot, rel: str, head: bytes) -> str | None:
     """"zip" (importable by zipimport), "other", or None."""
-    if zipfile.is_zipfile(path):  # also finds a zip appended to another file
-        return "zip"
-    if path.suffix.lower() in ARCHIVE_SUFFIXES or head.startswith(ARCHIVE_MAGIC):
+    try:
+        if zipfile.is_zipfile(_open_zip(snap, rel)):  # also finds a zip appended to a file
+            return "zip"
+    except OSError:
+        pass
+    if Path(rel).suffix.lower() in ARCHIVE_SUFFIXES or head.startswith(ARCHIVE_MAGIC):
         return "other"
     if head[257:262] == b"ustar":
         return "other"
     return None
 
 
-def _zip_code_members(path: Path) -> list[str]:
+def _zip_code_members(snap: Snapshot, rel: str) -> list[str]:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(_open_zip(snap, rel)) as archive:
             return [n for n in archive.namelist()
                     if Path(n).suffix.lower() in CODE_SUFFIXES]
     except (zipfile.BadZipFile, OSError, ValueError):
         return []
 
 
-def check_file(path: Path, root: Path) -> list[Finding]:
-    """Findings for one file or symlink of the plugin."""
-    rel = path.relative_to(root).as_posix()
-    if path.is_symlink():
+def _bytecode_finding(snap: Snapshot, rel: str) -> Finding:
+    """A .pyc/.pyo: a cache of a source beside it, stray next to its source, or orphaned."""
+    folder, name = posixpath.split(rel)
+    stem = name.partition(".")[0]
+    if posixpath.basename(folder) == "__pycache__":
+        source = posixpath.join(posixpath.dirname(folder), stem + ".py")
+        if source in snap.digests:
+            return _finding("cached-bytecode", rel, f"{rel}: bytecode cache of {source} "
+                            "(never loaded: plugins are compiled from their verified source)")
+    elif posixpath.join(folder, posixpath.splitext(name)[0] + ".py") in snap.digests:
+        return _finding("stray-bytecode", rel, f"{rel}: bytecode beside its source (never "
+                        "imported)")
+    return _finding("orphan-bytecode", rel, f"{rel}: bytecode without source hides code from "
+                    "review (pteroca never loads it; plain Python would)")
+
+
+def check_entry(snap: Snapshot, rel: str) -> list[Finding]:
+    """Findings for one file or symlink of the snapshot."""
+    if rel in snap.symlinks:
+        path = snap.root / rel
         target = os.path.realpath(path)
-        if not _inside(target, os.path.realpath(root)):
+        if not _inside(target, os.path.realpath(snap.root)):
             return [_finding("symlink-escape", rel,
                              f"{rel}: symlink to {target}, outside the plugin folder")]
         return []  # the target is one of the plugin's own files, checked itself
-    suffix = path.suffix.lower()
+    suffix = Path(rel).suffix.lower()
     if suffix == ".pth":
         return [_finding("pth-file", rel, f"{rel}: .pth files run code at interpreter start")]
-    try:
-        size = path.stat().st_size
-        head = _head(path)
-    except OSError as exc:
-        return [_finding("unreadable", rel, f"{rel}: cannot be read ({exc.strerror})")]
+    if rel in snap.unreadable:
+        return [_finding("unreadable", rel, f"{rel}: cannot be read ({snap.unreadable[rel]})")]
+    data = snap.data.get(rel)
+    if data is None:  # larger than the snapshot keeps
+        try:
+            size = (snap.root / rel).stat().st_size
+            with (snap.root / rel).open("rb") as fh:
+                head = fh.read(HEAD_BYTES)
+        except OSError as exc:
+            return [_finding("unreadable", rel, f"{rel}: cannot be read ({exc.strerror})")]
+    else:
+        size, head = len(data), data[:HEAD_BYTES]
     found: list[Finding] = []
     if size > policy.MAX_FILE_BYTES:
         found.append(_finding("oversized", rel, f"{rel}: {size} bytes, over the "
@@ -109,15 +143,10 @@ def check_file(path: Path, root: Path) -> list[Finding]:
                               f"{rel}: native code (compiled extension or library) cannot be "
                               "scanned"))
     elif suffix in BYTECODE_SUFFIXES:
-        if path.with_suffix(".py").exists():
-            found.append(_finding("stray-bytecode", rel,
-                                  f"{rel}: bytecode beside its source (never imported)"))
-        else:
-            found.append(_finding("orphan-bytecode", rel,
-                                  f"{rel}: bytecode without source is imported unscanned"))
+        found.append(_bytecode_finding(snap, rel))
     else:
-        kind = _archive_kind(path, head)
-        members = _zip_code_members(path) if kind == "zip" else []
+        kind = _archive_kind(snap, rel, head)
+        members = _zip_code_members(snap, rel) if kind == "zip" else []
         if members:
             shown = ", ".join(members[:3]) + (", ..." if len(members) > 3 else "")
             found.append(_finding("archive-with-code", rel,
@@ -128,54 +157,57 @@ def check_file(path: Path, root: Path) -> list[Finding]:
     return found
 
 
-def _loaded_instead(pyc: Path, source: Path) -> bool:
-    """Would the import system load ``pyc`` (a ``__pycache__`` file) for ``source``?"""
-    data = pyc.read_bytes()
+def _loaded_instead(data: bytes, source: bytes, source_path: Path) -> bool:
+    """Would plain Python's import system load the cache ``data`` for ``source``?"""
     if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER:
         return False  # rewritten on import
     flags = int.from_bytes(data[4:8], "little")
     if flags & 0b1:  # hash-based (PEP 552)
         if not flags & 0b10:
             return True  # unchecked: used whatever the source says
-        return data[8:16] == importlib.util.source_hash(source.read_bytes())
-    stat = source.stat()
+        return data[8:16] == importlib.util.source_hash(source)
+    try:
+        stat = source_path.stat()
+    except OSError:
+        return False
     return (int.from_bytes(data[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
-            and int.from_bytes(data[12:16], "little") == stat.st_size & 0xFFFFFFFF)
+            and int.from_bytes(data[12:16], "little") == len(source) & 0xFFFFFFFF)
 
 
-def check_bytecode_caches(root: Path) -> list[Finding]:
-    """``__pycache__`` files Python would load instead of compiling the (scanned) source."""
+def check_bytecode_caches(snap: Snapshot) -> list[Finding]:
+    """``__pycache__`` files plain Python would load instead of compiling the scanned source.
+
+    pteroca itself never loads them (the verified loader compiles the source), but a
+    cache crafted to differ from its source is a sign of tampering, and any other
+    Python process importing the folder would run it.
+    """
     found: list[Finding] = []
     tag = sys.implementation.cache_tag
-    for folder, _dirs, names in os.walk(root):
-        if Path(folder).name != "__pycache__":
+    for rel, data in snap.data.items():
+        folder, name = posixpath.split(rel)
+        if posixpath.basename(folder) != "__pycache__" or not name.endswith(".pyc"):
             continue
-        for name in names:
-            stem, _, rest = name.partition(".")
-            if not rest.startswith(f"{tag}.") or not name.endswith(".pyc"):
+        stem, _, rest = name.partition(".")
+        if not rest.startswith(f"{tag}."):
+            continue
+        source_rel = posixpath.join(posixpath.dirname(folder), stem + ".py")
+        source = snap.data.get(source_rel)
+        if source is None:
+            continue
+        opt = rest.split(".opt-")[1].split(".")[0] if ".opt-" in rest else "0"
+        try:
+            if not _loaded_instead(data, source, snap.root / source_rel):
                 continue
-            pyc = Path(folder) / name
-            source = Path(folder).parent / f"{stem}.py"
-            rel = pyc.relative_to(root).as_posix()
-            if pyc.is_symlink() or not source.is_file():
-                if pyc.is_symlink() and not _inside(os.path.realpath(pyc), os.path.realpath(root)):
-                    found.append(_finding("symlink-escape", rel, f"{rel}: symlink out of the "
-                                          "plugin folder"))
-                continue
-            opt = rest.split(".opt-")[1].split(".")[0] if ".opt-" in rest else "0"
-            try:
-                if not _loaded_instead(pyc, source):
-                    continue
-                code = marshal.loads(pyc.read_bytes()[16:])
-                expected = compile(source.read_bytes(), str(source), "exec", dont_inherit=True,
-                                   optimize=int(opt) if opt.isdigit() else 0)
-                same = code == expected
-            except (OSError, ValueError, EOFError, TypeError, SyntaxError):
-                same = False
-            if not same:
-                found.append(_finding("bytecode-mismatch", rel,
-                                      f"{rel}: cached bytecode that Python would load is not "
-                                      f"compiled from {source.name}"))
+            code = marshal.loads(data[16:])
+            expected = compile(source, str(snap.root / source_rel), "exec", dont_inherit=True,
+                               optimize=int(opt) if opt.isdigit() else 0)
+            same = code == expected
+        except (ValueError, EOFError, TypeError, SyntaxError):
+            same = False
+        if not same:
+            found.append(_finding("bytecode-mismatch", rel,
+                                  f"{rel}: cached bytecode that Python would load is not "
+                                  f"compiled from {source_rel}"))
     return found
 
 
@@ -209,14 +241,15 @@ def check_distribution(plugin: DiscoveredPlugin) -> list[Finding]:
     return found
 
 
-def check_capabilities(plugin: DiscoveredPlugin, root: Path, sources: list[Path]) -> list[Finding]:
+def check_capabilities(plugin: DiscoveredPlugin, parsed: ParsedSources) -> list[Finding]:
     declared = plugin.manifest.capabilities if plugin.manifest else []
-    uses = hooks_in_files(sources)
+    uses = [use for rel, tree in parsed.trees().items()
+            for use in hooks_in_tree(tree, Path(rel))]
     missing = set(uncovered_hooks([u.hook for u in uses], declared))
     found = []
     for use in uses:
         if use.hook in missing:
-            rel = use.file.relative_to(root).as_posix()
+            rel = use.file.as_posix()
             found.append(_finding("capabilities", rel,
                                   f"{use.hook}: the hook needs capability "
                                   f"{required_capability(use.hook)!r}, which plugin.toml does "
@@ -224,18 +257,30 @@ def check_capabilities(plugin: DiscoveredPlugin, root: Path, sources: list[Path]
     return found
 
 
-def run_file_checks(plugin: DiscoveredPlugin, files: list[Path]) -> list[Finding]:
+def check_sensitive_capabilities(plugin: DiscoveredPlugin) -> list[Finding]:
+    """A HIGH finding per declared capability that hands the plugin other people's secrets."""
+    declared = plugin.manifest.capabilities if plugin.manifest else []
+    return [_finding("sensitive-capability", "plugin.toml",
+                     f"capability {name!r}: the plugin {what}")
+            for name, what in SENSITIVE_CAPABILITIES.items() if name in declared]
+
+
+def run_file_checks(plugin: DiscoveredPlugin, snapshot: Snapshot | None = None,
+                    parsed: ParsedSources | None = None) -> list[Finding]:
+    """Every file rule over the snapshot (read now when not given)."""
     root = plugin.path
     if root is None:
         return [_finding("manifest", "", f"{plugin.name}: plugin files not found")]
+    snapshot = snapshot or Snapshot.read(root)
+    parsed = parsed or ParsedSources(snapshot)
     found: list[Finding] = []
     if plugin.manifest is None:
         why = "; ".join(map(str, plugin.errors)) or "missing"
         found.append(_finding("manifest", "plugin.toml", f"plugin.toml: invalid ({why})"))
-    for path in files:
-        found.extend(check_file(path, root))
-    found.extend(check_bytecode_caches(root))
+    for rel in sorted(snapshot.digests):
+        found.extend(check_entry(snapshot, rel))
+    found.extend(check_bytecode_caches(snapshot))
     found.extend(check_distribution(plugin))
-    sources = [p for p in files if p.suffix in SOURCE_SUFFIXES and not p.is_symlink()]
-    found.extend(check_capabilities(plugin, root, sources))
+    found.extend(check_capabilities(plugin, parsed))
+    found.extend(check_sensitive_capabilities(plugin))
     return found

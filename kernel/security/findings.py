@@ -42,7 +42,7 @@ class Finding:
     finding is about a whole file. ``message`` reads ``"<subject>: <explanation>"``.
     """
 
-    check: str  # "bandit" | "pip-audit" | "files"
+    check: str  # "bandit" | "ast" | "pip-audit" | "files"
     rule: str  # a bandit test id, an advisory id, or a file rule name
     severity: Severity
     file: str

@@ -12,11 +12,14 @@ from flask import current_app
 from kernel.extensions import db
 from kernel.models import utcnow
 from kernel.plugins.discovery import DiscoveredPlugin
+from kernel.plugins.files import Snapshot
 from kernel.security import advisories, policy
 from kernel.security.bandit_check import bandit_version, run_bandit
+from kernel.security.dynamic_code import run_dynamic_code_checks
 from kernel.security.file_checks import run_file_checks
 from kernel.security.findings import Finding, Severity, Verdict, sort_key
 from kernel.security.models import ScanRecord
+from kernel.security.sources import ParsedSources
 
 BRIEF_LIMIT = 3
 
@@ -103,16 +106,31 @@ def _reusable(name: str, content_hash: str, tools: dict, policy_version: str,
             # an audit that could not run is retried rather than trusted
             ScanRecord.advisory_state.in_([advisories.STATE_OK, advisories.STATE_NONE]),
         ).order_by(ScanRecord.created_at.desc(), ScanRecord.id.desc()).limit(5))
-    return next((r for r in candidates if r.tool_versions == tools), None)
+    # a record without its file list (made before per-file hashes) cannot admit anything
+    return next((r for r in candidates if r.tool_versions == tools and r.files), None)
+
+
+def code_findings(plugin: DiscoveredPlugin, snapshot: Snapshot) -> list[Finding]:
+    """File checks, bandit and the dynamic-code rules over one snapshot (each file parsed once)."""
+    parsed = ParsedSources(snapshot)
+    findings = run_file_checks(plugin, snapshot, parsed)
+    findings += run_dynamic_code_checks(parsed)
+    findings += run_bandit(snapshot, parsed)
+    return findings
 
 
 def run_checks(plugin: DiscoveredPlugin, deps: advisories.DependencySet, *, osv_url: str,
-               cache_dir: Path, require_audit: bool) -> tuple[list[Finding], str]:
-    """All three checks; (findings worst first, advisory state). Imports nothing of the plugin."""
-    files = plugin.files()
-    findings = run_file_checks(plugin, files)
-    if plugin.path is not None:
-        findings += run_bandit(plugin.path, files)
+               cache_dir: Path, require_audit: bool,
+               snapshot: Snapshot | None = None) -> tuple[list[Finding], str]:
+    """Every check; (findings worst first, advisory state). Imports nothing of the plugin.
+
+    The checks read the snapshot's bytes, never the disk again: what they analysed is
+    exactly what the record's file list says, whatever happens to the files meanwhile.
+    """
+    if plugin.path is None:
+        findings = run_file_checks(plugin)
+    else:
+        findings = code_findings(plugin, snapshot or plugin.snapshot())
     audit_findings, state = advisories.audit(deps, osv_url=osv_url, cache_dir=cache_dir,
                                              require_audit=require_audit)
     return sorted(findings + audit_findings, key=sort_key), state
@@ -121,7 +139,8 @@ def run_checks(plugin: DiscoveredPlugin, deps: advisories.DependencySet, *, osv_
 def scan_plugin(plugin: DiscoveredPlugin, *, force: bool = False) -> ScanRecord:
     """The scan record for the plugin's current files: a fresh matching one, or a new scan."""
     settings = _settings()
-    content_hash = plugin.content_hash()
+    snapshot = plugin.snapshot() if plugin.path is not None else None
+    content_hash = snapshot.content_hash if snapshot is not None else ""
     deps = advisories.dependency_set(plugin)
     tools = tool_versions(settings["osv_url"], deps)
     policy_version = policy.policy_id(settings["require_audit"])
@@ -131,9 +150,10 @@ def scan_plugin(plugin: DiscoveredPlugin, *, force: bool = False) -> ScanRecord:
             return reused
     findings, state = run_checks(plugin, deps, osv_url=settings["osv_url"],
                                  cache_dir=settings["cache_dir"],
-                                 require_audit=settings["require_audit"])
+                                 require_audit=settings["require_audit"], snapshot=snapshot)
     record = ScanRecord(
         plugin=plugin.name, version=plugin.version, content_hash=content_hash,
+        files=dict(snapshot.digests) if snapshot is not None else None,
         findings=[f.to_dict() for f in findings], tool_versions=tools,
         policy_version=policy_version, advisory_state=state,
         verdict=str(policy.verdict_for(findings, settings["require_audit"])), created_at=utcnow(),

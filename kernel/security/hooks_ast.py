@@ -83,6 +83,11 @@ def hooks_in_source(source: bytes | str, path: Path) -> list[HookUse]:
         tree = ast.parse(source, filename=str(path))
     except (SyntaxError, ValueError):
         return []  # bandit reports unparsable files as CRITICAL
+    return hooks_in_tree(tree, path)
+
+
+def hooks_in_tree(tree: ast.Module, path: Path) -> list[HookUse]:
+    """Hook implementations defined in one parsed module."""
     aliases = _marker_aliases(tree)
     uses: list[HookUse] = []
     for node in ast.walk(tree):

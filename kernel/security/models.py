@@ -20,6 +20,8 @@ class ScanRecord(db.Model):
     plugin: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[str] = mapped_column(String(64), default="")
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # relative path -> sha256 of every file the scan read and analysed (the verified list)
+    files: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
     findings: Mapped[list] = mapped_column(JSON, default=list)  # Finding.to_dict() items
     # bandit, pip-audit, python, the OSV URL and the audited dependency pins
     tool_versions: Mapped[dict] = mapped_column(JSON, default=dict)

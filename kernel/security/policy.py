@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from kernel.security.findings import Finding, Severity, Verdict
 
-POLICY_VERSION = "1"
+POLICY_VERSION = "3"  # 2: sensitive capabilities; 3: dynamic-code rules, every folder scanned
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
@@ -44,6 +44,10 @@ BANDIT_OVERRIDES: dict[str, Severity] = {
     "B601": H,  # paramiko exec_command: a remote shell
     "B603": M,  # subprocess without a shell: informs that processes are spawned
     "B606": M,  # os.exec*/os.spawn*: the same
+    # Markup() on a value: plugin hooks return HTML fragments rendered from autoescaped
+    # templates, and those must be wrapped in Markup; whether user input reaches the page
+    # unescaped is decided in the template, which bandit does not read. Informational.
+    "B704": L,
 }
 
 # A file bandit cannot parse (or an oversized source it will not read) hides code from it.
@@ -54,9 +58,10 @@ FILE_RULES: dict[str, Severity] = {
     "pth-file": C,  # .pth: executed by every interpreter start
     "editable-pth": M,  # setuptools editable-install .pth of a pip-installed plugin
     "compiled-extension": C,  # .so/.pyd/...: native code no scanner reads
-    "orphan-bytecode": C,  # .pyc without its source: imported instead of reviewable code
-    "bytecode-mismatch": C,  # __pycache__ bytecode Python would load that is not the source's
+    "orphan-bytecode": C,  # .pyc without its source: code hidden from review
+    "bytecode-mismatch": C,  # __pycache__ bytecode plain Python would load, not the source's
     "stray-bytecode": L,  # .pyc beside its source: never imported, still odd
+    "cached-bytecode": L,  # __pycache__ of a source: pteroca compiles the source instead
     "outside-package": H,  # code a pip-installed plugin's distribution puts beside the package
     "symlink-escape": C,  # a symlink pointing out of the plugin folder
     "archive-with-code": C,  # a zip holding Python or native code: zipimport runs it unscanned
@@ -64,10 +69,24 @@ FILE_RULES: dict[str, Severity] = {
     "oversized": H,  # over MAX_FILE_BYTES
     "unreadable": C,  # a file the scanner cannot read cannot be vouched for
     "capabilities": C,  # hooks in the code that plugin.toml does not declare
+    "sensitive-capability": H,  # plain-text passwords, every outgoing email: the admin confirms
     "manifest": C,  # no valid plugin.toml / no files: nothing can be checked
 }
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+
+# The kernel's dynamic-code rules (check "ast", kernel/security/dynamic_code.py): at least
+# HIGH, so each needs an admin's confirmation; running bytes read from a file blocks.
+AST_RULES: dict[str, Severity] = {
+    "dynamic-exec": H,  # exec/eval/compile: code no scan has read
+    "builtins-reflection": H,  # getattr on builtins or a computed module: any function by name
+    "dynamic-import": H,  # __import__/import_module with a computed name
+    "import-machinery": H,  # loaders, finders, zipimport, runpy, sys.meta_path
+    "code-objects": H,  # types.FunctionType/CodeType, marshal, __code__
+    "native-ffi": H,  # ctypes, cffi: native code
+    "file-to-code": C,  # a file's contents run as code: bypasses the verified loader
+    "sql-string-building": H,  # SQL text from f-strings, %, + or .format: injection
+}
 
 # pip-audit (check "pip-audit").
 VULNERABLE_FIX_AVAILABLE = C
@@ -89,6 +108,10 @@ def bandit_severity(test_id: str, severity: str, confidence: str) -> Severity:
 
 def file_severity(rule: str) -> Severity:
     return FILE_RULES[rule]
+
+
+def ast_severity(rule: str) -> Severity:
+    return AST_RULES[rule]
 
 
 def vulnerability_severity(fix_available: bool) -> Severity:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user
 from kernel import site_settings
 from kernel.accounts import links, twofactor
 from kernel.accounts.models import LANGUAGES
+from kernel.accounts.privacy import status as privacy_status
 from kernel.accounts.services import AccountError, change_password, requires_2fa, update_profile
 from kernel.web.views import bp
 
@@ -17,7 +18,8 @@ def _account_page(status: int = 200, **extra):
     context = {"languages": LANGUAGES, "min_length": site_settings.get("min_password_length"),
                "verification": links.verification_mode(),
                "recovery_left": twofactor.unused_recovery_codes(current_user)
-               if current_user.has_2fa else 0}
+               if current_user.has_2fa else 0,
+               "privacy": privacy_status.summary(current_user)}
     context.update(extra)
     return render_template("panel/account.html", **context), status
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from kernel import site_settings
 from kernel.accounts import links
-from kernel.accounts.services import AccountError, record_login
+from kernel.accounts.login_flow import finish_login
+from kernel.accounts.services import AccountError
 from kernel.accounts.services import register as register_user
 from kernel.accounts.tokens import TokenError
 from kernel.web.views import bp
@@ -40,8 +41,7 @@ def register():
     except AccountError as exc:
         flash(str(exc), "error")
         return render_template("panel/register.html", form=form, **context), 400
-    login_user(user)
-    record_login(user, method="registration")
+    finish_login(user, method="registration")
     if links.verification_mode() != "disabled":
         flash(_("Welcome! We sent a confirmation link to %(email)s.", email=user.email), "success")
     else:

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
-    send_from_directory,
     session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from kernel import audit, site_settings
-from kernel.accounts import twofactor
-from kernel.accounts.services import AccountError, authenticate, record_login
+from kernel.accounts import sessions, twofactor
+from kernel.accounts.login_flow import PENDING_2FA, complete_login, finish_login, safe_next
+from kernel.accounts.services import AccountError, check_credentials
 from kernel.extensions import read_only
+from kernel.hooks import plugin_host
 from kernel.models import utcnow
 from kernel.web import shell
 
@@ -46,19 +44,11 @@ def dashboard():
     return render_template("panel/dashboard.html", widgets=shell.dashboard_widgets(current_user))
 
 
-def _safe_next(target: str | None) -> str:
-    if (target and not urlsplit(target).netloc and target.startswith("/")
-            and not target.startswith("//")):
-        return target
-    return url_for("web.dashboard")
-
-
 def _login_page(status: int = 200, **context):
     context.setdefault("registration_open", site_settings.get("registration_enabled"))
     return render_template("panel/login.html", **context), status
 
 
-PENDING_2FA = "pending_2fa"
 PENDING_2FA_SECONDS = 300
 
 
@@ -70,18 +60,13 @@ def login():
         return _login_page()
     email = request.form.get("email", "")
     try:
-        user = authenticate(email, request.form.get("password", ""))
+        user = check_credentials(email, request.form.get("password", ""))
+        # the rules every login method shares: blocked, veto_login, the second factor
+        return complete_login(user, method="password", remember=bool(request.form.get("remember")),
+                              next_url=request.args.get("next"))
     except AccountError as exc:
         flash(str(exc), "error")
         return _login_page(400, email=email)
-    remember = bool(request.form.get("remember"))
-    if user.has_2fa:
-        session[PENDING_2FA] = {"uid": user.id, "v": user.token_version or 0, "remember": remember,
-                                "next": request.args.get("next"), "at": utcnow().timestamp()}
-        return redirect(url_for("web.login_2fa"))
-    login_user(user, remember=remember)
-    record_login(user)
-    return redirect(_safe_next(request.args.get("next")))
 
 
 def _pending_2fa_user():
@@ -111,21 +96,21 @@ def login_2fa():
     except AccountError as exc:
         flash(str(exc), "error")
         return render_template("panel/login_2fa.html"), 400
-    session.pop(PENDING_2FA, None)
-    login_user(user, remember=bool(pending.get("remember")))
-    record_login(user, method=method)
+    first = str(pending.get("method") or "password")
+    finish_login(user, method=method if first == "password" else f"{first}+{method}",
+                 remember=bool(pending.get("remember")))
     if method == "recovery":
         left = twofactor.unused_recovery_codes(user)
         flash(_("You used a recovery code; %(n)d left. Create new ones on the account page "
                 "when you run low.", n=left), "warning")
-    return redirect(_safe_next(pending.get("next")))
+    return redirect(safe_next(pending.get("next")))
 
 
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
         audit.record("user.logout", current_user.email)
-    logout_user()
+    sessions.log_out()  # ends this login session on the server: a copied cookie stops working
     flash(_("You are logged out."), "success")
     return redirect(url_for("web.login"))
 
@@ -134,7 +119,9 @@ def logout():
 def health():
     from kernel import health as checks
 
-    report = checks.report()  # database, Redis, scheduler heartbeat, plugin generation, plugins
+    # Everything (database, Redis, scheduler, jobs, plugins) for the token or an admin;
+    # up or down for anyone else.
+    report = checks.report() if checks.may_see_details() else checks.summary()
     response = jsonify(report)
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if report["status"] == "ok" else 503
@@ -142,10 +129,14 @@ def health():
 
 @bp.get("/-/plugin-static/<name>/<path:filename>")
 def plugin_static(name: str, filename: str):
-    host = current_app.extensions["pteroca"]
-    if name not in host.loaded:
+    from kernel.plugins.verified import admission_of
+    from kernel.plugins.verified_data import send_verified
+
+    host = plugin_host()
+    admission = admission_of(host.discovered[name].module) if name in host.loaded else None
+    if admission is None:
         abort(404)
-    return send_from_directory(host.discovered[name].path / "static", filename, max_age=3600)
+    return send_verified(admission, "static", filename, max_age=3600)  # verified bytes only
 
 
 @bp.get("/favicon.ico")
@@ -163,4 +154,4 @@ def theme_static(filename: str):
 
 
 # The account pages attach their routes to ``bp``.
-from kernel.web import account_views, auth_views  # noqa: E402, F401
+from kernel.web import account_views, auth_views, privacy_views  # noqa: E402, F401

@@ -19,13 +19,15 @@ PAGES = {
     "/admin/audit/": "admin.logs",
     "/admin/emails/": "admin.logs",
     "/admin/jobs/": "admin.jobs",
+    "/admin/privacy/": "admin.privacy",
 }
 ACTIONS = [
     "/admin/plugins/hello_world/scan", "/admin/plugins/hello_world/enable",
     "/admin/plugins/hello_world/disable", "/admin/plugins/hello_world/uninstall",
     "/admin/plugins/hello_world/settings", "/admin/themes/activate", "/admin/themes/create",
     "/admin/settings/general", "/admin/settings/email/test", "/admin/jobs/retry",
-    "/admin/jobs/delete",
+    "/admin/jobs/delete", "/admin/privacy/erase", "/admin/privacy/1/retry",
+    "/admin/privacy/1/cancel",
 ]
 SUPPORT_ALLOWED = {"/admin/", "/admin/users/", "/admin/users/new/", "/admin/roles/"}
 

@@ -131,7 +131,8 @@ def test_csrf_is_required_for_actions(instance, plugins_dir):
     assert state(app, "hello_world") != "enabled"
     page = client.get("/admin/plugins/").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/admin/plugins/hello_world/enable", data={"csrf_token": token})
+    response = client.post("/admin/plugins/hello_world/enable",
+                           data={"csrf_token": token, "accept_risk": "1"})
     assert response.status_code == 303
     assert state(app, "hello_world") == "enabled"
 
@@ -142,7 +143,7 @@ def test_enable_is_served_at_once_through_the_hot_swap(app, users):
     browser.post("/login", data={"email": users["admin"], "password": PASSWORD})
     assert "/admin/greetings/" not in browser.get("/admin/").get_data(as_text=True)
     swaps = wsgi.swaps
-    response = browser.post("/admin/plugins/hello_world/enable")
+    response = browser.post("/admin/plugins/hello_world/enable", data={"accept_risk": "1"})
     assert response.status_code == 303
     page = browser.get("/admin/plugins/").get_data(as_text=True)  # the next page load
     assert wsgi.swaps == swaps + 1

@@ -27,7 +27,7 @@ EMAIL, PASSWORD = "gamer@example.com", "buyer-password-1"
 
 @pytest.fixture
 def sim():
-    from builtin_plugins.pterodactyl.simulator import Simulator
+    from simulators.pterodactyl import Simulator
 
     simulator = Simulator(seed=True, install_seconds=5, power_seconds=1, backup_seconds=0)
     simulator.start()

@@ -6,7 +6,7 @@ import pytest
 
 from kernel.testing import build_app
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
-from tests.fakes.stripe_server import stripe_server  # noqa: F401 - fixture
+from simulators.stripe import stripe_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD, make_user
 from tests.stripe.conftest import configure, fake_settings
 

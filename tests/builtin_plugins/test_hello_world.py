@@ -11,13 +11,14 @@ from kernel.accounts.services import AccountError, create_user
 from kernel.audit import AuditLog
 from kernel.extensions import db
 from kernel.models import utcnow
+from kernel.testing import HEALTH_HEADERS
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def hello(app, cli, fresh):
-    result = cli("plugin", "enable", "hello_world")
+    result = cli("plugin", "enable", "hello_world", "--accept-risk")
     assert result.exit_code == 0, result.output
     app = fresh(app)
     with app.app_context():
@@ -174,7 +175,7 @@ def test_hook_demo_seed(hello):
 
 
 def test_hook_health_checks(hello):
-    report = hello.test_client().get("/-/health").get_json()
+    report = hello.test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert report["plugin_health"]["hello_world"] == {"greetings_table": "ok"}
 
 

@@ -34,6 +34,23 @@ def test_hook_payment_settled(hello):  # noqa: F811
     assert audit_actions(hello).count("hello_world.thanks_for_paying") == 1
 
 
+def test_hook_payment_refunded(hello):  # noqa: F811
+    from kernel.audit import AuditLog
+    from kernel.payments.settlement import record_refund
+
+    with hello.app_context():
+        payment = open_payment()
+        settle("manual", "ext-1", SessionStatus(PAID, 500, "USD"), source="test")
+        record_refund("manual", "ext-1", "re_1", 200, source="webhook")
+        record_refund("manual", "ext-1", "re_1", 200, source="admin")  # the same refund again
+        record_refund("manual", "ext-1", "re_2", 300, source="webhook")
+        seen = [(a.target, a.details) for a in db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "hello_world.saw_refund"))]
+        assert payment.status == "refunded"
+    assert seen == [(str(payment.id), {"amount": 200, "kind": "refund"}),
+                    (str(payment.id), {"amount": 300, "kind": "refund"})]
+
+
 def test_hook_wallet_changed(hello):  # noqa: F811
     with hello.app_context():
         ledger.credit(customer().id, 250, "adjustment", "gift-1")

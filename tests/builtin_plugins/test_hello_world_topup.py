@@ -14,7 +14,7 @@ PASSWORD = "correct horse battery"
 def test_hook_topup_adjustment(app, plugins_dir, cli, fresh, monkeypatch):
     write_plugin(plugins_dir, "testpay", TESTPAY, capabilities=["payments"])
     assert cli("plugin", "enable", "testpay").exit_code == 0
-    assert cli("plugin", "enable", "hello_world").exit_code == 0
+    assert cli("plugin", "enable", "hello_world", "--accept-risk").exit_code == 0
     monkeypatch.setenv("PTEROCA_PLUGIN_HELLO_WORLD_MIN_TOPUP", "500")
     app = fresh(app)
     with app.app_context():

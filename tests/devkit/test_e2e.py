@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel.plugins import loader
+from kernel.plugins import loader, verified
 from kernel.testing import build_app, rebuild
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD, login
@@ -59,8 +59,7 @@ def installed_here(monkeypatch):
 
     yield add
     loader._forget_tables(NAME)
-    loader._purge(NAME)
-    loader._IMPORTED.pop(NAME, None)
+    verified.forget(NAME)
 
 
 def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
@@ -94,7 +93,9 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
     assert NAME not in sys.modules
     [report] = json.loads(cli.invoke(main, ["plugin", "scan", NAME, "--json"]).output)
     assert report["verdict"] == "pass", report
-    assert report["findings"] == [], report["findings"]  # clean, and audited
+    # clean, and audited: at most pip's bytecode caches (LOW; pteroca compiles the source)
+    assert {(f["rule"], f["severity"]) for f in report["findings"]} <= {
+        ("cached-bytecode", "LOW")}, report["findings"]
     assert (DIST, "0.1.0") in osv_server.queried()
     enabled = cli.invoke(main, ["plugin", "enable", NAME])
     assert enabled.exit_code == 0, enabled.output
@@ -122,7 +123,7 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
                            cwd=project, env=env, capture_output=True, text=True,
                            timeout=PIP_TIMEOUT)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "9 passed" in tests.stdout, tests.stdout
+    assert "10 passed" in tests.stdout, tests.stdout  # the import contract test included
 
     # 6. disabled: the page is gone; uninstalled: tables dropped, files removed by pip
     assert cli.invoke(main, ["plugin", "disable", NAME]).exit_code == 0

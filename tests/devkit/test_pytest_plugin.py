@@ -68,7 +68,7 @@ def test_config_fixture_overrides(tmp_path, monkeypatch):
 
 def test_client_follows_enable_like_a_browser(app, client, enable_plugin, login_as):
     assert client.get("/plugins/hello_world/").status_code == 404
-    rebuilt = enable_plugin("hello_world")
+    rebuilt = enable_plugin("hello_world", accept_risk=True)  # passwords, outgoing_mail: HIGH
     assert rebuilt is not app and "hello_world" in rebuilt.extensions["pteroca"].loaded
     assert client.get("/plugins/hello_world/").status_code == 302  # now served: login first
     customer = login_as("customer")
@@ -118,7 +118,7 @@ def test_register_test_plugin_joins_every_app_of_the_test(register_test_plugin, 
     register_test_plugin(Widget(), name="widget_for_test")
     client = login_as("customer")
     assert f"<b>hi {client.user.email}</b>" in client.get("/dashboard").text
-    enable_plugin("hello_world")  # a rebuild keeps the test plugin
+    enable_plugin("hello_world", accept_risk=True)  # a rebuild keeps the test plugin
     page = client.get("/dashboard").text
     assert "From a test" in page and "greetings so far" in page
 
@@ -163,7 +163,7 @@ def test_test_plugins_end_with_their_test(tmp_path):
 def test_runner_runs_the_cli_on_the_current_app(runner, client):
     listed = runner.invoke(args=["plugin", "list"])
     assert listed.exit_code == 0 and "hello_world" in listed.output
-    result = runner.invoke(["plugin", "enable", "hello_world"])
+    result = runner.invoke(["plugin", "enable", "hello_world", "--accept-risk"])
     assert result.exit_code == 0, result.output
     assert client.get("/plugins/hello_world/").status_code == 302
     hello = runner.invoke(args=["hello", "--help"])  # a plugin's own command, now registered
@@ -212,3 +212,31 @@ def test_pterodactyl_simulator(pterodactyl_simulator):
     with socket.create_connection((pterodactyl_simulator.host, pterodactyl_simulator.port),
                                   timeout=5):
         pass  # listening while the test runs
+
+
+def test_plugins_are_guarded_from_the_start_of_a_test_session(tmp_path, monkeypatch):
+    """An author's test that imports the plugin before enable_plugin() gets a clear refusal."""
+    import importlib
+
+    from kernel.plugins import verified
+    from tests.security.scanlib import install_dist
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    marker = tmp_path / "RAN"
+    install_dist(site, "early-plugin", "1.0", plugin="early_plugin", package_files={
+        "plugin.toml": 'name = "early_plugin"\nversion = "1.0"\nkernel = ">=0.1"\n',
+        "__init__.py": f"open({str(marker)!r}, 'w').write('ran')\n"})
+
+    class Config:
+        def addinivalue_line(self, name, line):
+            pass
+
+    plugin_module.pytest_configure(Config())
+    try:
+        with pytest.raises(verified.PluginImportRefused, match="enable it to scan it"):
+            importlib.import_module("early_plugin")
+    finally:
+        verified.forget("early_plugin")
+    assert not marker.exists()

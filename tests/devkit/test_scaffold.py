@@ -15,7 +15,8 @@ from kernel.plugins.manifest import read_manifest
 from kernel.plugins.scaffold import ScaffoldError, check_name, create_project, kernel_range
 
 EXPECTED = {
-    ".gitignore", "README.md", "pyproject.toml", "tests/test_notes_demo.py",
+    ".gitignore", ".importlinter", "README.md", "pyproject.toml", "tests/test_notes_demo.py",
+    "tests/test_import_contract.py",
     "src/notes_demo/__init__.py", "src/notes_demo/plugin.toml", "src/notes_demo/models.py",
     "src/notes_demo/services.py", "src/notes_demo/views.py",
     "src/notes_demo/templates/notes_demo/index.html",

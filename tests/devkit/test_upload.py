@@ -120,6 +120,18 @@ REFUSED = {
     "too large": (lambda: zip_bytes({"big/plugin.toml": "", "big/blob.bin": os.urandom(
         10 * 1024 * 1024 + 10)}, compression=zipfile.ZIP_STORED),
                   413, "the archive is larger than the 10 MiB limit for uploaded plugins"),
+    "a file and a folder of the same name": (
+        lambda: zip_bytes({**in_folder("clash", plugin_files("clash")), "clash/a": "file",
+                           "clash/a/b.txt": "inside"}),
+        400, "'clash/a' is a file, but 'clash/a/b.txt' needs it to be a folder"),
+    "the folder first, then a file of its name": (
+        lambda: zip_bytes({**in_folder("clash", plugin_files("clash")),
+                           "clash/a/b/c.txt": "deep", "clash/a/b": "file"}),
+        400, "'clash/a/b' is a file, but 'clash/a/b/c.txt' needs it to be a folder"),
+    "a name the file system refuses": (
+        lambda: zip_bytes({**in_folder("longname", plugin_files("longname")),
+                           "longname/" + "x" * 300 + ".txt": "x"}),
+        400, f"'longname/{'x' * 300}.txt' cannot be unpacked here (File name too long)"),
 }
 
 
@@ -289,3 +301,43 @@ def test_cli_install_zip(runner, pteroca_instance, tmp_path):
     assert "error: a plugin named 'cli_plugin' is already installed" in again.output
     assert tree(pteroca_instance.plugins_dir) == ["cli_plugin", "cli_plugin/__init__.py",
                                                   "cli_plugin/plugin.toml"]
+
+
+@pytest.mark.parametrize("folder", ["__pycache__", ".hidden"])
+def test_uploaded_payload_in_any_folder_is_scanned_and_never_runs(admin, plugins_dir, client,
+                                                                  pteroca_instance, tmp_path,
+                                                                  folder):
+    marker = tmp_path / "PAYLOAD_RAN"
+    code = ("from .__pycache__ import payload  # noqa\n" if folder == "__pycache__"
+            else "import sys, pathlib\nsys.path.insert(0, str(pathlib.Path(__file__).parent / "
+                 f"{folder!r}))\nimport payload  # noqa\n")
+    files = plugin_files("zipsneak", code=code)
+    files[f"{folder}/payload.py"] = f"import os\nos.system('touch {marker}')\n"
+    assert upload(admin, zip_bytes(in_folder("zipsneak", files))).status_code == 303
+    assert (plugins_dir / "zipsneak" / folder / "payload.py").is_file()
+    refused = admin.post("/admin/plugins/zipsneak/enable")
+    assert refused.status_code == 400
+    assert f"{folder}/payload.py" in refused.get_data(as_text=True)
+    with pteroca_instance.app.app_context():
+        from kernel.security import latest_scan
+
+        record = latest_scan("zipsneak")
+        assert record.verdict == "block" and f"{folder}/payload.py" in record.files
+    client.get("/")
+    assert not marker.exists()
+
+
+def test_uploaded_plugin_edited_after_its_verdict_is_update_pending(admin, plugins_dir, client,
+                                                                   pteroca_instance, tmp_path):
+    marker = tmp_path / "PAYLOAD_RAN"
+    assert upload(admin, good("zipedit")).status_code == 303
+    assert admin.post("/admin/plugins/zipedit/enable").status_code == 303
+    assert client.get("/plugins/zipedit/").text == "uploaded page of zipedit"
+    (plugins_dir / "zipedit" / "__pycache__").mkdir()
+    (plugins_dir / "zipedit" / "__pycache__" / "later.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n")
+    pteroca_instance.rebuild()
+    assert client.get("/plugins/zipedit/").status_code == 404
+    page = admin.get("/admin/plugins/").get_data(as_text=True)
+    assert "update_pending" in page and "added __pycache__/later.py" in page
+    assert not marker.exists()

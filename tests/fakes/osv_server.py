@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tests.fakes.served import ServedFake
+from simulators.served import ServedFake
 
 
 @dataclass
@@ -66,12 +67,17 @@ class FakeVuln:
 class FakeOsv(ServedFake):
     thread_name = "fake-osv"
 
-    """The server; ``status`` (e.g. 500) makes every query fail with that HTTP status."""
+    """The server; ``status`` (e.g. 500) makes every query fail with that HTTP status.
+
+    ``on_query(body)``, when set, runs before each query is answered, while the client
+    waits: a slow advisory service, during which a test can act (swap a file, say).
+    """
 
     def __init__(self) -> None:
         self.vulns: list[FakeVuln] = []
         self.queries: list[dict[str, Any]] = []
         self.status = 200
+        self.on_query: Callable[[dict[str, Any]], None] | None = None
         self._lock = threading.Lock()
         fake = self
 
@@ -85,6 +91,8 @@ class FakeOsv(ServedFake):
                     body = json.loads(self.rfile.read(length) or b"{}")
                 except json.JSONDecodeError:
                     return self._send(400, {"code": 3, "message": "invalid JSON"})
+                if fake.on_query is not None:
+                    fake.on_query(body)
                 if fake.status != 200:
                     return self._send(fake.status, {"code": 13, "message": "fake failure"})
                 if self.path == "/v1/query":

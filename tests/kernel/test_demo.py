@@ -15,11 +15,11 @@ from kernel.testing import rebuild
 
 @pytest.fixture
 def demo(app, cli):
-    from builtin_plugins.pterodactyl import demo as pterodactyl_demo
+    from simulators import demo as simulated
 
     result = cli("demo", "--no-serve")
     yield app, result
-    pterodactyl_demo.stop_simulator()
+    simulated.stop_simulator()
 
 
 def credentials(output: str) -> dict[str, str]:
@@ -29,8 +29,10 @@ def credentials(output: str) -> dict[str, str]:
 def test_demo_enables_the_builtins_seeds_and_prints_where_to_log_in(demo, cli):
     app, result = demo
     assert result.exit_code == 0, result.output
-    assert "plugins enabled: hello_world, paypal_payments, pterodactyl, store, stripe_payments" \
-        in result.output
+    assert ("plugins enabled: announcements, hello_world, invoices, oauth_login, paypal_payments, "
+            "pterodactyl, store, stripe_payments, support") in result.output
+    assert "support: customers open tickets on /support/" in result.output
+    assert "invoices: demo seller in Germany, 27 EU VAT rates" in result.output
     accounts = credentials(result.output)
     assert set(accounts) == {"admin@example.com", "customer@example.com"}
     assert "->  http://127.0.0.1:5000/admin/" in result.output

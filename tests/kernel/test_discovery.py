@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from kernel.plugins.discovery import content_hash, discover
-from kernel.plugins.manifest import ManifestInvalid, parse_manifest
+import pytest
 
+from kernel.plugins.discovery import content_hash, discover, iter_plugin_files
+from kernel.plugins.manifest import ManifestInvalid, parse_manifest
 from tests.helpers import write_plugin
 
 MARKER_CODE = '''
@@ -81,11 +82,15 @@ def test_drop_in_cannot_shadow_an_entry_point(plugins_dir):
     assert "is ignored" in found["hello_world"].warnings[0]
 
 
-def test_content_hash_ignores_bytecode_caches(tmp_path):
+@pytest.mark.parametrize("rel", ["__pycache__/x.cpython-311.pyc", "__pycache__/payload.py",
+                                 ".hidden/payload.py", "a/.b/c/d.txt"])
+def test_content_hash_covers_every_folder(tmp_path, rel):
     folder = write_plugin(tmp_path, "hashme", "x = 1\n")
     before = content_hash(folder)
-    (folder / "__pycache__").mkdir()
-    (folder / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
-    assert content_hash(folder) == before
-    (folder / "__init__.py").write_text("x = 2\n")
-    assert content_hash(folder) != before
+    (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+    (folder / rel).write_bytes(b"junk")
+    added = content_hash(folder)
+    assert added != before
+    (folder / rel).write_bytes(b"other junk")
+    assert content_hash(folder) not in (before, added)
+    assert rel in {p.relative_to(folder).as_posix() for p in iter_plugin_files(folder)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from kernel.testing import build_app
+from kernel.testing import HEALTH_HEADERS, build_app
 from tests.helpers import page_plugin, write_plugin
 
 
@@ -141,7 +141,7 @@ def startup(app):
     info = json.loads(cli("plugin", "info", "crashy", "--json").output)
     assert info["state"] == "faulted"
     assert "startup failed: RuntimeError: database of crashy unreachable" in info["reason"]
-    health = rebuilt.test_client().get("/-/health").get_json()
+    health = rebuilt.test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert "crashy" in health["plugin_problems"]
 
 

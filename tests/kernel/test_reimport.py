@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kernel.testing import HEALTH_HEADERS
 from tests.helpers import write_plugin
 
 MODELS = '''
@@ -38,7 +39,7 @@ def test_changed_models_are_reloaded_without_clashes(app, plugins_dir, cli, fres
     folder = write_plugin(plugins_dir, "books", INIT, capabilities=["health"],
                           files={"models.py": MODELS.format(label="v1")})
     assert cli("plugin", "enable", "books").exit_code == 0
-    first = fresh(app).test_client().get("/-/health").get_json()
+    first = fresh(app).test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert first["plugin_health"]["books"] == {"label": "ok"}
     (folder / "models.py").write_text(MODELS.format(label="v2"))
     assert cli("plugin", "enable", "books").exit_code == 0  # update_pending -> rescanned, enabled
@@ -48,5 +49,5 @@ def test_changed_models_are_reloaded_without_clashes(app, plugins_dir, cli, fres
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()  # no "multiple classes found for path Shelf"
-    second = fresh(app).test_client().get("/-/health").get_json()
+    second = fresh(app).test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert second["plugin_health"]["books"] == {"label": "ok"}

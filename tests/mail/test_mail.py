@@ -22,6 +22,7 @@ def smtp_app(instance, plugins_dir, smtp_server):
 
 
 class _User:
+    __template_fields__ = ("name", "email")  # what email templates may read of it
     name = "Pat"
     email = "pat@example.com"
 
@@ -38,6 +39,22 @@ def test_smtp_delivery_with_text_and_html(smtp_app, smtp_server):
     html = message.get_body(preferencelist=("html",)).get_content()
     assert '<a href="https://panel.test/verify-email/abc">' in html
     assert log_entries(smtp_app) == [("pat@example.com", "verify_email", "sent", "")]
+
+
+def test_attachments_travel_with_text_and_html(smtp_app, smtp_server):
+    pdf = b"%PDF-1.7 not really\x00\xff"
+    with smtp_app.test_request_context():
+        entry = send_email("pat@example.com", "Your invoice", "verify_email", user=_User(),
+                           link="https://panel.test/verify-email/abc", hours=72,
+                           attachments=[("INV-2026-000001.pdf", "application/pdf", pdf)])
+        assert entry.status == "sent"
+    message = smtp_server.last_to("pat@example.com")
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "INV-2026-000001.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == pdf
+    assert "https://panel.test/verify-email/abc" in smtp_server.text(message)
+    assert message.get_body(preferencelist=("html",)) is not None
 
 
 def test_from_address_comes_from_site_settings(smtp_app, smtp_server):
@@ -105,8 +122,8 @@ def before_email_send(message):
     subject = message["Subject"]
     del message["Subject"]
     message["Subject"] = "[Host] " + subject
-''', capabilities=["events"])
-    assert cli("plugin", "enable", "stamp").exit_code == 0
+''', capabilities=["outgoing_mail"])
+    assert cli("plugin", "enable", "stamp", "--accept-risk").exit_code == 0
     app = build_app(instance, MAIL_URL=smtp_server.url)
     with app.test_request_context():
         send_email("pat@example.com", "Hi", "email_changed", user=_User(), old_email="a@x.test",

@@ -86,3 +86,46 @@ def test_disabled_provider_keeps_its_payments_visible(pay_app, testpay, cli, fre
     assert "testpay" in client.get("/admin/payments/").text
     assert client.get(f"/admin/payments/{payment_id}").status_code == 200
     assert app.test_client().post("/payments/testpay/webhook", data=b"[]").status_code == 404
+
+
+def test_forced_refund_beyond_the_balance_leaves_a_debt_staff_can_write_off(pay_app, testpay):
+    payment_id, payer_id = paid_payment(pay_app, testpay)
+    with pay_app.app_context():
+        ledger.debit(payer_id, 1500, "purchase", "spent")
+    client = admin_client(pay_app)
+    refused = client.post(f"/admin/payments/{payment_id}/refund", data={"amount": "20.00"})
+    assert refused.status_code == 400 and "the rest becomes a debt" in refused.text
+    forced = client.post(f"/admin/payments/{payment_id}/refund",
+                         data={"amount": "20.00", "force": "1"})
+    assert forced.status_code == 302
+    page = client.get("/admin/wallets/?email=payer@example.com")
+    assert "owes 15.00 USD" in page.text and "Write off" in page.text
+    debt_id = int(page.text.split("/admin/wallets/debts/", 1)[1].split("/", 1)[0])
+    no_reason = client.post(f"/admin/wallets/debts/{debt_id}/write-off",
+                            data={"email": "payer@example.com", "note": " "})
+    assert no_reason.status_code == 400 and "give a reason" in no_reason.text
+    assert client.post("/admin/wallets/debts/999/write-off",
+                       data={"note": "x"}).status_code == 400
+    helper = pay_app.test_client()
+    login(helper, "helper@example.com", "helper-password-1")
+    assert helper.post(f"/admin/wallets/debts/{debt_id}/write-off",
+                       data={"note": "mine now"}).status_code == 403
+    customer = pay_app.test_client()
+    login(customer, "payer@example.com", "payer-password-1")
+    assert "Your account owes 15.00 USD" in customer.get("/wallet").text
+    assert customer.post(f"/admin/wallets/debts/{debt_id}/write-off",
+                         data={"note": "forgive me"}).status_code == 403
+    done = client.post(f"/admin/wallets/debts/{debt_id}/write-off",
+                       data={"email": "payer@example.com", "note": "goodwill gesture"})
+    assert done.status_code == 302
+    after = client.get(done.location).text
+    assert 'id="owes"' not in after and "settled" in after  # the debt is listed as settled
+    assert "Your account owes" not in customer.get("/wallet").text
+    with pay_app.app_context():
+        from kernel.models import AuditLog
+        from kernel.payments import debts
+
+        assert debts.outstanding(payer_id) == 0 and debts.invariant_violations() == []
+        audit = db.session.scalar(db.select(AuditLog).where(
+            AuditLog.action == "wallet.debt_written_off"))
+        assert audit.actor == "boss@example.com" and audit.details["note"] == "goodwill gesture"

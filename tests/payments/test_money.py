@@ -13,10 +13,34 @@ def test_parse(text, currency, minor):
 
 @pytest.mark.parametrize("text,words", [("1.234", "at most 2 decimal"), ("-5", "more than zero"),
                                          ("abc", "is not an amount"), ("nan", "is not an amount"),
-                                         ("0", "more than zero"), ("1e20", "too large")])
+                                         ("0", "more than zero"), ("1e20", "is not an amount"),
+                                         ("99999999999", "too large"),
+                                         ("9" * 5000, "too large")])
 def test_parse_refuses(text, words):
     with pytest.raises(MoneyError, match=words):
         parse_amount(text, "EUR")
+
+
+@pytest.mark.parametrize("text", ["1e3", "1E3", "1_000", "１２", "١٢", "+5", "5.", ".5",
+                                  "1.2.3", "1,000.00", "1 000", "0x10", "Infinity", "12€",
+                                  "12\x00", "1.5e1"])
+def test_only_the_documented_format_is_an_amount(text):
+    with pytest.raises(MoneyError, match="is not an amount: write digits with at most one "
+                                         "decimal point or comma and at most 2 decimals"):
+        parse_amount(text, "EUR")
+
+
+@pytest.mark.parametrize("text,currency,message", [
+    ("12.340", "EUR", "at most 2 decimal places"), ("100.0", "JPY", "no decimal places"),
+    ("1,5", "JPY", "no decimal places"), ("1.2345", "KWD", "at most 3 decimal places")])
+def test_decimals_follow_the_currency(text, currency, message):
+    with pytest.raises(MoneyError, match=message):
+        parse_amount(text, currency)
+
+
+def test_the_format_accepts_either_separator_and_surrounding_space():
+    assert parse_amount(" 12,50 ", "EUR") == parse_amount("12.5", "EUR") == 1250
+    assert parse_amount("007", "EUR") == 700 and parse_amount("1.234", "KWD") == 1234
 
 
 @given(st.integers(min_value=1, max_value=10**11))

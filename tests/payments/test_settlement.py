@@ -8,11 +8,12 @@ import pytest
 
 from kernel.accounts.models import User
 from kernel.extensions import db
-from kernel.payments import ledger
+from kernel.payments import debts, ledger
+from kernel.payments.inbox import receive
 from kernel.payments.models import Payment
 from kernel.payments.providers import PAID, SessionStatus, WebhookError
-from kernel.payments.settlement import (PaymentError, handle_webhook, refresh, refund, settle,
-                                        start_topup)
+from kernel.payments.settlement import PaymentError, refresh, settle, start_topup
+from kernel.payments.takebacks import refund
 
 
 def payer():
@@ -36,7 +37,7 @@ def test_webhook_then_return_then_replays_credit_once(pay_app, testpay):
         assert payment.checkout_url.endswith(payment.external_id) and payment.status == "open"
         testpay.SESSIONS[payment.external_id]["status"] = "paid"
         for _ in range(20):
-            handle_webhook("testpay", paid_webhook(payment), {"X-Sig": "trusted"})
+            receive("testpay", paid_webhook(payment), {"X-Sig": "trusted"})
         refresh(payment)
         assert payment.status == "paid"
         assert ledger.balance(payer().id) == 1500 == ledger.ledger_sum(payer().id)
@@ -48,7 +49,7 @@ def test_return_before_webhook(pay_app, testpay):
         assert refresh(payment).status == "open"  # not paid yet: nothing happens
         testpay.SESSIONS[payment.external_id]["status"] = "paid"
         refresh(payment)
-        handle_webhook("testpay", paid_webhook(payment), {"X-Sig": "trusted"})
+        receive("testpay", paid_webhook(payment), {"X-Sig": "trusted"})
         assert ledger.balance(payer().id) == 900
 
 
@@ -57,7 +58,7 @@ def test_bad_webhooks_change_nothing(pay_app, headers, body):
     with pay_app.app_context():
         payment = start()
         with pytest.raises(WebhookError):
-            handle_webhook("testpay", body or paid_webhook(payment), headers)
+            receive("testpay", body or paid_webhook(payment), headers)
         assert ledger.balance(payer().id) == 0 and payment.status == "open"
 
 
@@ -74,7 +75,7 @@ def test_failed_payment_credits_nothing(pay_app):
         payment = start()
         body = json.dumps([{"kind": "failed", "external_id": payment.external_id,
                             "reason": "card declined"}]).encode()
-        handle_webhook("testpay", body, {"X-Sig": "trusted"})
+        receive("testpay", body, {"X-Sig": "trusted"})
         assert payment.status == "failed" and payment.failure_reason == "card declined"
         assert ledger.balance(payer().id) == 0
 
@@ -103,11 +104,14 @@ def test_refund_the_balance_cannot_cover_needs_force(pay_app, testpay):
         refund(payment, 1000, force=True)
         assert ledger.balance(payer().id) == 0 and payment.status == "refunded"
         assert payment.meta["refunds"]["re_1"]["debited"] == 300
+        assert payment.meta["refunds"]["re_1"]["owed"] == 700  # the rest is a debt, not lost
+        assert debts.outstanding(payer().id) == 700
         # the provider's refund webhook for the same refund changes nothing more
         body = json.dumps([{"kind": "refunded", "external_id": payment.external_id,
                             "refund_id": "re_1", "amount": 1000}]).encode()
-        handle_webhook("testpay", body, {"X-Sig": "trusted"})
+        receive("testpay", body, {"X-Sig": "trusted"})
         assert ledger.balance(payer().id) == 0 == ledger.ledger_sum(payer().id)
+        assert debts.outstanding(payer().id) == 700 and debts.invariant_violations() == []
 
 
 def test_unknown_provider_is_refused(pay_app):

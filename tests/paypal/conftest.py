@@ -1,4 +1,4 @@
-"""The PayPal plugin enabled through the real gate, talking HTTP to tests/fakes/paypal_server."""
+"""The PayPal plugin enabled through the real gate, talking HTTP to simulators/paypal.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from kernel.accounts.services import create_user
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
-from tests.fakes.paypal_server import FakePayPal
+from simulators.paypal import FakePayPal
 
 ENV = "PTEROCA_PLUGIN_PAYPAL_PAYMENTS_"
 EMAIL, PASSWORD = "payer@example.com", "payer-password-1"

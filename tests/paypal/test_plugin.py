@@ -27,7 +27,7 @@ def plugin_version(name: str) -> str:
 def test_manifest_declares_the_settings(app):
     plugin = {p.name: p for p in discover_entry_points()}["paypal_payments"]
     manifest = plugin.manifest
-    assert manifest.capabilities == ["payments"] and manifest.python_dependencies == ["httpx>=0.27"]
+    assert manifest.capabilities == ["payments", "privacy"] and manifest.python_dependencies == ["httpx>=0.27"]
     settings = manifest.settings
     assert settings["client_secret"].secret and not settings["client_id"].secret
     assert settings["mode"].choices == ("sandbox", "live") and settings["mode"].default == "sandbox"

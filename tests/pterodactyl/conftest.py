@@ -42,7 +42,7 @@ def ptero_template(tmp_path_factory, request) -> Path:
         app = build_app(instance, OSV_URL=osv.url, **extra)
         cli_app = rebuild(app)
         result = cli_app.test_cli_runner().invoke(
-            main, ["plugin", "enable", PLUGIN, "--with-dependencies", "--yes"])
+            main, ["plugin", "enable", PLUGIN, "--with-dependencies", "--yes", "--accept-risk"])
     assert result.exit_code == 0, result.output
     for built in (app, cli_app):  # a template database must have no open connections
         with built.app_context():
@@ -53,7 +53,7 @@ def ptero_template(tmp_path_factory, request) -> Path:
 
 @pytest.fixture
 def sim():
-    from builtin_plugins.pterodactyl.simulator import Simulator
+    from simulators.pterodactyl import Simulator
 
     simulator = Simulator(seed=True, install_seconds=0, power_seconds=0, backup_seconds=0)
     simulator.start()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from builtin_plugins.pterodactyl.simulator import Simulator
+from simulators.pterodactyl import Simulator
 
 JSON = "application/json"
 OMIT = object()  # a server_body override that leaves the key out
@@ -981,7 +981,7 @@ def test_install_takes_its_time():
 def test_run_forever_prints_url_and_keys():
     from click.testing import CliRunner
 
-    from builtin_plugins.pterodactyl.simulator.cli import run_forever, simulator_command
+    from simulators.pterodactyl.cli import run_forever, simulator_command
 
     lines: list[str] = []
     ready, stop = threading.Event(), threading.Event()

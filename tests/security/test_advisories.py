@@ -149,7 +149,7 @@ def test_pip_installed_plugin_with_pth_and_outside_code(site_dir):
                  extra_files={"sneaky_boot.pth": "import os\n", "sneaky_helper.py": "x = 1\n",
                               "__editable__.sneaky-1.0.pth": "/src\n"})
     plugin = entry_point_plugin("sneaky")
-    found = {f.file: f for f in run_file_checks(plugin, plugin.files())}
+    found = {f.file: f for f in run_file_checks(plugin)}
     assert found["sneaky_boot.pth"].rule == "pth-file"
     assert found["sneaky_boot.pth"].severity is Severity.CRITICAL
     assert found["sneaky_helper.py"].rule == "outside-package"

@@ -9,7 +9,7 @@ from kernel.security.bandit_check import run_bandit
 
 
 def scan(plugin):
-    return run_bandit(plugin.path, plugin.files())
+    return run_bandit(plugin.snapshot())
 
 
 def rules(findings, severity=None):
@@ -126,6 +126,7 @@ OVERRIDE_SNIPPETS = {
     "B601": "import paramiko\nclient = paramiko.SSHClient()\nclient.exec_command('ls')\n",
     "B603": "import subprocess\nsubprocess.run(['ls'], check=False)\n",
     "B606": "import os\nos.execv('/bin/ls', ['ls'])\n",
+    "B704": "from markupsafe import Markup\nhtml = Markup(render(page))\n",
 }
 
 

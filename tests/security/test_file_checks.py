@@ -19,7 +19,7 @@ from kernel.security.file_checks import run_file_checks
 
 
 def check(plugin):
-    return run_file_checks(plugin, plugin.files())
+    return run_file_checks(plugin)
 
 
 def by_rule(findings):
@@ -101,7 +101,10 @@ def test_genuine_or_stale_bytecode_caches_are_fine(make_plugin):
     stale = _write_cache(plugin, "old", "X = 2\n")
     os.utime(plugin.path / "old.py", (1, 1))  # source newer/different: Python recompiles
     assert stale.exists()
-    assert check(plugin) == []
+    findings = check(plugin)  # caches are hashed and listed like any file, as LOW only
+    assert {(f.rule, f.severity) for f in findings} == {("cached-bytecode", Severity.LOW)}
+    assert sorted(f.file.split(".")[0] for f in findings) == ["__pycache__/mod", "__pycache__/old"]
+    assert verdict_for(findings) == Verdict.PASS
 
 
 def test_symlink_leaving_the_folder_blocks_inside_is_fine(make_plugin, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from kernel.extensions import db
 from kernel.models import AuditLog
 from kernel.security import (
+    POLICY_VERSION,
     ConfirmationRequired,
     GateRefused,
     ScanBlocked,
@@ -19,6 +20,7 @@ from kernel.security import (
     scan_plugin,
 )
 from kernel.security import gate as gate_module
+from kernel.security import policy
 from tests.fakes.osv_server import unreachable_url
 from tests.security.scanlib import install_dist
 
@@ -40,7 +42,7 @@ def test_scan_stores_a_full_record(ctx, sample):
     assert (record.plugin, record.version, record.verdict) == ("clean", "1.0.0", "pass")
     assert record.content_hash == plugin.content_hash() and len(record.content_hash) == 64
     assert record.findings == [] and record.advisory_state == "none"
-    assert record.policy_version == "1"
+    assert record.policy_version == policy.POLICY_VERSION
     assert {"bandit", "pip-audit", "python", "osv_url", "dependencies"} <= set(record.tool_versions)
     assert record.created_at is not None
 
@@ -79,7 +81,7 @@ def test_reuse_needs_same_tools_policy_and_youth(ctx, sample, monkeypatch):
     assert second.id != first.id and second.tool_versions["bandit"] == "0.0.1"
     ctx.config["REQUIRE_AUDIT"] = True
     third = scan_plugin(plugin)
-    assert third.id != second.id and third.policy_version == "1+require-audit"
+    assert third.id != second.id and third.policy_version == policy.POLICY_VERSION + "+require-audit"
     assert scan_plugin(plugin).id == third.id
     third.created_at -= timedelta(hours=25)
     db.session.commit()

@@ -76,6 +76,6 @@ def test_docs_reproduce_every_override_and_file_rule():
     text = DOCS.read_text()
     for test_id, severity in policy.BANDIT_OVERRIDES.items():
         assert re.search(rf"\| *{test_id}\b[^\n]*\| *{severity.name} *\|", text), test_id
-    for rule, severity in policy.FILE_RULES.items():
+    for rule, severity in {**policy.FILE_RULES, **policy.AST_RULES}.items():
         assert re.search(rf"\| *`{rule}`[^\n]*\| *{severity.name} *\|", text), rule
     assert f"Policy version: {policy.POLICY_VERSION}" in text

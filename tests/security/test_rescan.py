@@ -66,7 +66,7 @@ def test_new_advisory_blocks_an_enabled_plugin_and_its_routes_stop(
     assert {"plugin.scan_blocked", "plugin.blocked"} <= actions
     info = state_of(cli, "shop")
     assert info["state"] == "blocked"
-    assert info["reason"].startswith("rescan found 1 CRITICAL finding: pip-audit GHSA-new1 fakedep")
+    assert info["reason"].startswith("scan found 1 CRITICAL finding: pip-audit GHSA-new1 fakedep")
     assert served(app, "shop").status_code == 404
 
 

@@ -189,7 +189,6 @@ def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ct
     in the batch's own transaction."""
     from sqlalchemy import func, select
 
-    from kernel import outbox
     from kernel.models import AuditLog
     from builtin_plugins.store import notify
 
@@ -198,9 +197,9 @@ def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ct
     product = make_product(price=1000)
     ids = [buy(user, product, name=f"s{i}").id for i in range(5)]  # same frozen instant
     queued = []
-    real = outbox.add
-    monkeypatch.setattr(outbox, "add", lambda job, *a, **k: (queued.append((job, a)),
-                                                              real(job, *a, **k))[1])
+    real = notify.outbox_add
+    monkeypatch.setattr(notify, "outbox_add", lambda job, *a, **k: (queued.append((job, a)),
+                                                                     real(job, *a, **k))[1])
     before = mails(store_app).count("was suspended because its period ended")
     clock.advance(31 * DAY)
     result = sweep.run_lifecycle()
@@ -218,7 +217,6 @@ def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ct
 
 
 def test_a_failing_panel_suspend_keeps_the_local_suspension_and_is_retried(store_app, ctx, recorder):
-    from kernel.models import utcnow
     from builtin_plugins.store import reconciler
     from builtin_plugins.store.models import Service, SyncAttempt
 
@@ -241,14 +239,14 @@ def test_a_failing_panel_suspend_keeps_the_local_suspension_and_is_retried(store
         assert failed.state == "suspended" and failed.desired_state == "suspended"
         assert failed.sync_status == "pending" and failed.sync_attempts == 1
         assert "panel unreachable" in failed.sync_error and failed.panel_state == "active"
-        assert failed.sync_next_at > utcnow() + timedelta(seconds=reconciler.BACKOFF[0] - 5)
+        assert failed.sync_next_at > clock.now() + timedelta(seconds=reconciler.BACKOFF[0] - 5)
         ok = reload(second)
         assert (ok.sync_status, ok.panel_state, ok.sync_error) == ("ok", "suspended", "")
         assert reconciler.run_due(grace=0) == {}  # not due before its backoff
     finally:
         recorder.Recorder.suspend = original
     # the panel is back; the backoff passes; the cron task (or the delayed job) tries again
-    db.session.execute(db.update(Service).values(sync_next_at=utcnow()))
+    db.session.execute(db.update(Service).values(sync_next_at=clock.now()))
     db.session.commit()
     assert reconciler.run_due(grace=0)["ok"] == 1
     fixed = reload(first)

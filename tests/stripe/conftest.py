@@ -3,20 +3,17 @@ configured for the fake Stripe, and a live server receiving the fake's webhooks.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import pytest
 from flask import Flask, current_app
-from werkzeug.serving import make_server
 
 from kernel.extensions import db
 from kernel.payments.models import Payment
-from kernel.testing import build_app, rebuild
-from kernel.wsgi import HotSwapApplication
+from kernel.testing import build_app
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
-from tests.fakes.stripe_server import FakeStripe, stripe_server  # noqa: F401 - fixture
-from tests.helpers import PASSWORD, login, make_user
+from simulators.stripe import FakeStripe, stripe_server  # noqa: F401 - fixture
+from tests.helpers import PASSWORD, login, make_user, served
 
 PLUGIN = "stripe_payments"
 CUSTOMER = "card@example.com"
@@ -61,17 +58,9 @@ def stripe_app(enabled, stripe_server):  # noqa: F811 - the fixture above
 @pytest.fixture
 def live(stripe_app, stripe_server):  # noqa: F811
     """Base URL of a real server for the app; the fake's webhooks go to it."""
-    wsgi = HotSwapApplication(factory=lambda: rebuild(stripe_app), poll_seconds=0.2)
-    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    stripe_server.webhook_url = f"{base}/payments/stripe/webhook"
-    try:
+    with served(stripe_app) as base:
+        stripe_server.webhook_url = f"{base}/payments/stripe/webhook"
         yield base
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -117,3 +106,11 @@ def balance(app: Flask, email: str = CUSTOMER) -> int:
         user_id = db.session.scalar(db.select(User.id).where(User.email == email))
         assert ledger.balance(user_id) == ledger.ledger_sum(user_id)
         return ledger.balance(user_id)
+
+
+def paid_topup(app: Flask, fake: FakeStripe, client, amount: str = "12.50") -> TopUp:
+    """A top-up the customer paid at the fake (its webhook credited it)."""
+    top = start_topup(app, client, amount)
+    fake.pay(top.session_id)
+    assert balance(app) == payment(app, top.payment_id).amount_credited
+    return top

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import stripe
 
-from tests.fakes.stripe_server import decode_form, sign
+from simulators.stripe import decode_form, sign
 
 
 def client_for(fake) -> stripe.StripeClient:

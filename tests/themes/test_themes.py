@@ -12,24 +12,7 @@ from jinja2.exceptions import SecurityError
 from kernel import site_settings
 from kernel.themes import ThemeError, create_theme
 from tests.admin.conftest import PASSWORD
-from tests.helpers import login
-
-
-def make_theme(app, name: str, files: dict[str, str], activate: bool = True):
-    folder = app.config["THEMES_DIR"] + "/" + name
-    from pathlib import Path
-
-    root = Path(folder)
-    root.mkdir(parents=True)
-    (root / "theme.toml").write_text(f'name = "{name}"\nversion = "1.0"\n'
-                                     'contexts = ["panel", "landing", "email"]\n')
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    if activate:
-        with app.app_context():
-            site_settings.set_many({"active_theme": name})
-    return root
+from tests.helpers import login, make_theme
 
 
 def test_override_one_template_rest_falls_back(app, fresh):

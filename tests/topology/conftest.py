@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kernel.testing import HEALTH_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,6 +50,7 @@ def pteroca_env(instance: Path, **extra) -> dict:
         "PTEROCA_SECRET_KEY": "test-secret-key",
         "PTEROCA_PLUGIN_POLL_SECONDS": "0.5",
         "PTEROCA_OSV_URL": "http://127.0.0.1:9",
+        "PTEROCA_HEALTH_TOKEN": HEALTH_TOKEN,  # HEALTH_HEADERS show the whole report
         "PYTHONUNBUFFERED": "1",
     })
     env.update({k: str(v) for k, v in extra.items()})

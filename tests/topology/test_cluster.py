@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from kernel.extensions import db
+from kernel.testing import HEALTH_HEADERS
 from tests.fakes.osv_server import FakeOsv
 from tests.helpers import page_plugin, write_plugin
 from tests.kernel.test_cron import TICKER
@@ -211,7 +212,8 @@ def test_cluster(cluster, processes, provisioner):
     result = pteroca(env["a"], "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
     assert result.returncode == 0, result.stderr
     for plugin in ("store", "ticker", *backend.plugins):
-        result = pteroca(env["a"], "plugin", "enable", plugin, "--yes")
+        risk = ["--accept-risk"] if plugin == "pterodactyl" else []  # its passwords capability
+        result = pteroca(env["a"], "plugin", "enable", plugin, "--yes", *risk)
         assert result.returncode == 0, result.stdout + result.stderr
     backend.start()
 
@@ -340,7 +342,7 @@ def test_cluster(cluster, processes, provisioner):
     assert {s.pid for s in schedulers.values()} <= {pid for *_rest, pid in lines}
 
     # --- B's health: database, Redis, scheduler heartbeat, worker, generation -------------
-    report = httpx.get(f"{base['b']}/-/health").json()
+    report = httpx.get(f"{base['b']}/-/health", headers=HEALTH_HEADERS).json()
     assert report["status"] == "ok" and report["database"] == "ok" and report["redis"] == "ok"
     assert report["scheduler"]["age_seconds"] < 10
     assert report["jobs"]["workers"] >= 1 and report["jobs"]["failed"] == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from kernel.testing import build_app
+from kernel.testing import HEALTH_HEADERS, HEALTH_TOKEN, build_app
+from tests.admin.conftest import PASSWORD, users  # noqa: F401 - users is a fixture
+from tests.helpers import login
 
 
 def health(app):
-    response = app.test_client().get("/-/health")
+    response = app.test_client().get("/-/health", headers=HEALTH_HEADERS)
     return response.status_code, response.get_json(), response
 
 
@@ -32,7 +34,7 @@ def test_scheduler_heartbeat_age_is_reported(app):
 
 
 def test_plugin_generation_follows_enablement(app, cli, fresh):
-    assert cli("plugin", "enable", "hello_world").exit_code == 0
+    assert cli("plugin", "enable", "hello_world", "--accept-risk").exit_code == 0
     status, report, _ = health(fresh(app))
     assert status == 200 and report["plugin_generation"] == 1
     assert "hello_world" in report["plugins_loaded"]
@@ -58,8 +60,45 @@ def test_database_down_is_503(instance, plugins_dir):
 
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance),
                       "PLUGINS_DIR": str(plugins_dir), "SECRET_KEY": "x",
+                      "HEALTH_TOKEN": HEALTH_TOKEN,
                       "DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:9/none"})
     status, report, _ = health(app)
     assert status == 503 and report["down"] == ["database"]
     assert report["database"].startswith("down: ")
     assert report["scheduler"] == {"last_heartbeat": None, "age_seconds": None}
+
+
+# --- who sees what --------------------------------------------------------------------------
+
+
+def test_anyone_sees_up_or_down_only(app, users):  # noqa: F811 - the fixture
+    anonymous = app.test_client().get("/-/health")
+    assert anonymous.status_code == 200 and anonymous.get_json() == {"status": "ok"}
+    assert anonymous.headers["Cache-Control"] == "no-store"
+    customer = app.test_client()
+    login(customer, users["customer"], PASSWORD)
+    assert customer.get("/-/health").get_json() == {"status": "ok"}
+    for wrong in ("Bearer wrong", "Bearer ", "Basic " + HEALTH_TOKEN, HEALTH_TOKEN,
+                  "Bearer " + HEALTH_TOKEN + "x"):
+        answer = app.test_client().get("/-/health", headers={"Authorization": wrong})
+        assert answer.get_json() == {"status": "ok"}, wrong
+
+
+def test_the_token_or_an_admin_sees_everything(app, users):  # noqa: F811 - the fixture
+    full = app.test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
+    assert {"database", "redis", "plugins_loaded", "plugin_generation", "scheduler"} <= set(full)
+    admin = app.test_client()
+    login(admin, users["admin"], PASSWORD)
+    assert set(admin.get("/-/health").get_json()) == set(full)
+
+
+def test_no_token_configured_means_admins_only(instance, plugins_dir):
+    app = build_app(instance, HEALTH_TOKEN="")
+    answer = app.test_client().get("/-/health", headers={"Authorization": "Bearer "})
+    assert answer.get_json() == {"status": "ok"}
+
+
+def test_anyone_sees_down_when_a_required_service_is(instance, plugins_dir):
+    app = build_app(instance, REDIS_URL="redis://127.0.0.1:9/0")
+    answer = app.test_client().get("/-/health")
+    assert answer.status_code == 503 and answer.get_json() == {"status": "down"}

@@ -10,6 +10,7 @@ from tests.topology.conftest import env_for, pteroca
 
 
 class _User:
+    __template_fields__ = ("name", "email")  # what email templates may read of it
     name = "Pat"
     email = "pat@example.com"
 

@@ -39,7 +39,8 @@ def world(tmp_path_factory):
     from kernel.cli import main
 
     for plugin in ("hello_world", "store"):
-        result = rebuild(app).test_cli_runner().invoke(main, ["plugin", "enable", plugin])
+        result = rebuild(app).test_cli_runner().invoke(main, ["plugin", "enable", plugin,
+                                                                   "--accept-risk"])
         assert result.exit_code == 0, result.output
     app = rebuild(app)
     with app.app_context():

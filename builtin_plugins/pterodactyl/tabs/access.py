@@ -24,7 +24,7 @@ from flask import g
 from flask_babel import lazy_gettext as _l
 
 from builtin_plugins.pterodactyl import services as plugin_services
-from kernel.extensions import db
+from kernel import db
 
 PROVISIONER = "pterodactyl"
 
@@ -114,6 +114,9 @@ class Unavailable(Exception):
 class Access:
     """What the current user may do on one server."""
 
+    # Templates ask what the viewer may do; the service and the user id stay out of reach.
+    __template_fields__ = ("owner", "permissions", "can", "can_any", "live_console", "granted")
+
     service: object
     user_id: int
     owner: bool
@@ -182,8 +185,8 @@ def resolve(service_id: int, user, *, client=None) -> Access:
 
 
 def _resolve(service_id: int, user, client) -> Access:
-    from builtin_plugins.store.lifecycle import ACTIVE, PROVISIONING, SUSPENDED, TERMINATED
-    from builtin_plugins.store.models import Service
+    from builtin_plugins.store.api import ACTIVE, PROVISIONING, SUSPENDED, TERMINATED
+    from builtin_plugins.store.api import Service
 
     service = db.session.get(Service, service_id)
     if service is None or service.state == TERMINATED or not is_panel_service(service):

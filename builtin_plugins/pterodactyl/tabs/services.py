@@ -24,8 +24,7 @@ from builtin_plugins.pterodactyl import errors, messages, product, rules
 from builtin_plugins.pterodactyl import services as plugin_services
 from builtin_plugins.pterodactyl.client_api import POWER_SIGNALS
 from builtin_plugins.pterodactyl.tabs.access import ALWAYS, PERMISSIONS, Access, forget
-from kernel import audit
-from kernel.extensions import db
+from kernel import db, record_audit
 
 T = TypeVar("T")
 
@@ -87,7 +86,7 @@ def config(access: Access) -> product.ProductConfig:
 
 def record(access: Access, what: str, **details: Any) -> None:
     """Audit-log a change made through the tabs (the panel logs it as the admin key's user)."""
-    audit.record(f"pterodactyl.{what}", f"service:{access.service.id}",
+    record_audit(f"pterodactyl.{what}", f"service:{access.service.id}",
                  {"server": access.identifier, **details})
 
 
@@ -195,6 +194,9 @@ def send_command(access: Access, command: str) -> None:
 
 @dataclass
 class StartupVariable:
+    __template_fields__ = ("env", "name", "description", "value", "default", "rules", "editable",
+                           "from_plan", "required")
+
     env: str
     name: str
     description: str
@@ -548,7 +550,7 @@ def subusers(access: Access) -> dict[str, Any]:
     require(access, "user.read")
     from builtin_plugins.pterodactyl.models import UserLink
     from builtin_plugins.pterodactyl.tabs.models import Subuser
-    from kernel.accounts.models import User
+    from kernel import User
 
     items = with_client(lambda c: c.client.list_subusers(access.identifier))
     service = access.service
@@ -588,7 +590,7 @@ def invite_subuser(access: Access, email: str, permissions: Iterable[str]) -> di
     from builtin_plugins.pterodactyl import sync
     from builtin_plugins.pterodactyl.tabs.access import subuser_row
     from builtin_plugins.pterodactyl.tabs.models import Subuser
-    from kernel.accounts.models import User
+    from kernel import User
 
     address = str(email or "").strip()
     if not EMAIL.match(address) or len(address) > MAX_NAME:
@@ -659,8 +661,8 @@ def remove_subuser(access: Access, uuid: str) -> None:
 def shared_with(user) -> list:
     """Live store services shared with ``user`` as a subuser (newest first)."""
     from builtin_plugins.pterodactyl.tabs.models import Subuser
-    from builtin_plugins.store.lifecycle import TERMINATED
-    from builtin_plugins.store.models import Service
+    from builtin_plugins.store.api import TERMINATED
+    from builtin_plugins.store.api import Service
 
     return list(db.session.scalars(
         db.select(Service).join(Subuser, Subuser.service_id == Service.id)

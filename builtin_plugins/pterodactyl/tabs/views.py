@@ -25,7 +25,7 @@ from builtin_plugins.pterodactyl.tabs import access as rules
 from builtin_plugins.pterodactyl.tabs import services
 from builtin_plugins.pterodactyl.tabs.access import Access
 from builtin_plugins.pterodactyl.tabs.services import TabError
-from kernel.extensions import db
+from kernel import db, site_setting
 
 bp = Blueprint("pterodactyl_tabs", __name__)
 
@@ -53,7 +53,7 @@ def tab_label(tab: str) -> str:
 
 def tabs_for(service, user) -> list[dict[str, Any]]:
     """The ``server_tabs`` hook: the tabs this viewer may open (none for other servers)."""
-    from builtin_plugins.store.lifecycle import ACTIVE
+    from builtin_plugins.store.api import ACTIVE
 
     if not rules.is_panel_service(service) or service.state != ACTIVE or user is None \
             or not getattr(user, "is_authenticated", False):
@@ -78,13 +78,14 @@ def wants_json() -> bool:
 
 
 def _shell(service, owner: bool, tab: str, template: str, status: int = 200, **context):
-    from builtin_plugins.store.views_servers import currency, server_tabs
+    from builtin_plugins.store.api import server_tabs
 
     tabs = server_tabs(service)
     if not owner:  # the store's own tabs (overview, settings, renew) are the owner's
         tabs = [t for t in tabs if t.get("id") in TABS]
     return render_template(template, service=service, tabs=tabs, active_tab=tab,
-                           currency=currency(), shared_view=not owner, **context), status
+                           currency=site_setting("currency"), shared_view=not owner,
+                           **context), status
 
 
 def render(access: Access, tab: str, template: str, status: int = 200, **context):
@@ -111,7 +112,7 @@ def tab_route(rule: str, tab: str, permission: str | None = None, methods=("GET"
             except rules.Unavailable as exc:
                 if api or wants_json():
                     return jsonify({"ok": False, "error": str(exc), "state": exc.state}), exc.status
-                from builtin_plugins.store.models import Service
+                from builtin_plugins.store.api import Service
 
                 service = db.session.get(Service, service_id)
                 return message_page(service, service.user_id == current_user.id, tab, str(exc),
@@ -224,7 +225,7 @@ def tab_action(rule: str, tab: str, permission: str | None, page: Callable[..., 
 def console_page(access: Access, status: int = 200):
     from flask import make_response
 
-    from kernel.web.headers import content_security_policy, csp_nonce
+    from kernel import content_security_policy, csp_nonce
 
     socket_origin = ""
     console_error = ""

@@ -1,0 +1,171 @@
+"""Finding tickets: the staff queue and its filters, unread counts for the menus, SLA age.
+
+Unread is measured against read marks (``support_read``): a customer has unread news when
+staff replied (or closed) after they last opened the ticket; a staff member when the
+customer wrote after they last opened it, on open tickets that are theirs or nobody's.
+Each count is one query: the menus draw them on every page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_
+
+from builtin_plugins.support.models import CLOSED, CUSTOMER, OPEN, STAFF, ReadMark, Ticket
+from kernel import User, db
+from kernel import now as utcnow
+
+PAGE_SIZE = 50
+EPOCH = datetime(1970, 1, 1)
+WAITING = (STAFF, CUSTOMER)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue page asks for; every field has a harmless default."""
+
+    status: str = OPEN  # open | closed | all
+    category_id: int | None = None
+    assignee: str = "any"  # any | me | none | <user id>
+    waiting: str = ""  # "" | staff | customer
+    older_than_hours: int | None = None  # customers waiting at least this long
+    q: str = ""  # subject, ticket number or customer email
+    page: int = 1
+
+    @classmethod
+    def parse(cls, args) -> QueueFilter:
+        """From query arguments; a value that makes no sense is ignored, never an error."""
+        def number(name: str) -> int | None:
+            try:
+                value = int(args.get(name) or "")
+            except ValueError:
+                return None
+            return value if value >= 0 else None
+
+        status = args.get("status", OPEN)
+        assignee = args.get("assignee", "any")
+        if assignee not in ("any", "me", "none") and not assignee.isdigit():
+            assignee = "any"
+        return cls(status=status if status in (OPEN, CLOSED, "all") else OPEN,
+                   category_id=number("category") or None, assignee=assignee,
+                   waiting=args.get("waiting", "") if args.get("waiting") in WAITING else "",
+                   older_than_hours=number("older_than"), q=(args.get("q") or "").strip()[:100],
+                   page=max(1, number("page") or 1))
+
+
+def staff_queue(filters: QueueFilter, viewer_id: int) -> tuple[list[Ticket], bool]:
+    """One page of tickets (longest-waiting first) and whether there are more."""
+    query = db.select(Ticket)
+    if filters.status != "all":
+        query = query.where(Ticket.status == filters.status)
+    if filters.category_id:
+        query = query.where(Ticket.category_id == filters.category_id)
+    if filters.assignee == "me":
+        query = query.where(Ticket.assignee_id == viewer_id)
+    elif filters.assignee == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif filters.assignee.isdigit():
+        query = query.where(Ticket.assignee_id == int(filters.assignee))
+    if filters.waiting:
+        query = query.where(Ticket.waiting_on == filters.waiting, Ticket.status == OPEN)
+    if filters.older_than_hours is not None:
+        cutoff = utcnow() - timedelta(hours=filters.older_than_hours)
+        query = query.where(Ticket.status == OPEN, Ticket.waiting_on == STAFF,
+                            Ticket.waiting_since <= cutoff)
+    if filters.q:
+        text = filters.q.lstrip("#")
+        like = f"%{text.replace('%', '').replace('_', '')}%"
+        owners = db.select(User.id).where(User.email.ilike(like))
+        conditions = [Ticket.subject.ilike(like), Ticket.user_id.in_(owners)]
+        if text.isdigit():
+            conditions.append(Ticket.id == int(text))
+        query = query.where(or_(*conditions))
+    query = query.order_by(Ticket.status.desc(),  # open before closed
+                           Ticket.waiting_since.is_(None), Ticket.waiting_since,
+                           Ticket.last_message_at.desc(), Ticket.id.desc())
+    offset = (filters.page - 1) * PAGE_SIZE
+    rows = list(db.session.scalars(query.offset(offset).limit(PAGE_SIZE + 1)))
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def customer_tickets(user_id: int) -> list[tuple[Ticket, bool]]:
+    """A customer's tickets, open first, each with whether it has unread news."""
+    rows = db.session.execute(
+        db.select(Ticket, ReadMark.read_at)
+        .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id, ReadMark.user_id == user_id))
+        .where(Ticket.user_id == user_id)
+        .order_by(Ticket.status.desc(), Ticket.last_message_at.desc(), Ticket.id.desc()))
+    return [(ticket, _customer_unread(ticket, read_at)) for ticket, read_at in rows]
+
+
+def _customer_unread(ticket: Ticket, read_at: datetime | None) -> bool:
+    news = ticket.last_staff_at  # a staff reply is news; notes and events are not
+    return news is not None and news > (read_at or EPOCH)
+
+
+def customer_unread_count(user_id: int) -> int:
+    news = func.coalesce(Ticket.last_staff_at, EPOCH)
+    query = (db.select(func.count(Ticket.id))
+             .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id,
+                                       ReadMark.user_id == user_id))
+             .where(Ticket.user_id == user_id,
+                    news > func.coalesce(ReadMark.read_at, EPOCH)))
+    return db.session.scalar(query) or 0
+
+
+def staff_unread_count(user_id: int) -> int:
+    """Open tickets waiting on staff, theirs or nobody's, with customer news they have not
+    opened since."""
+    query = (db.select(func.count(Ticket.id))
+             .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id,
+                                       ReadMark.user_id == user_id))
+             .where(Ticket.status == OPEN, Ticket.waiting_on == STAFF,
+                    or_(Ticket.assignee_id.is_(None), Ticket.assignee_id == user_id),
+                    func.coalesce(Ticket.last_customer_at, EPOCH)
+                    > func.coalesce(ReadMark.read_at, EPOCH)))
+    return db.session.scalar(query) or 0
+
+
+def staff_unread_ids(user_id: int, ticket_ids: list[int]) -> set[int]:
+    """Which of these tickets have customer news ``user_id`` has not opened since."""
+    if not ticket_ids:
+        return set()
+    rows = db.session.execute(
+        db.select(Ticket.id, Ticket.last_customer_at, ReadMark.read_at)
+        .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id, ReadMark.user_id == user_id))
+        .where(Ticket.id.in_(ticket_ids)))
+    return {tid for tid, news, read in rows if news is not None and news > (read or EPOCH)}
+
+
+def waiting_for(ticket: Ticket, now: datetime | None = None) -> timedelta | None:
+    """How long the customer has waited for staff (None when it is not staff's turn)."""
+    if ticket.status != OPEN or ticket.waiting_on != STAFF or ticket.waiting_since is None:
+        return None
+    return max(timedelta(0), (now or utcnow()) - ticket.waiting_since)
+
+
+def sla_level(waited: timedelta | None, warn_hours: int, breach_hours: int) -> str:
+    """``""`` (fine or not waiting), ``warn`` or ``breach`` for a wait."""
+    if waited is None:
+        return ""
+    hours = waited.total_seconds() / 3600
+    if breach_hours and hours >= breach_hours:
+        return "breach"
+    if warn_hours and hours >= warn_hours:
+        return "warn"
+    return ""
+
+
+def human_age(delta: timedelta | None) -> str:
+    if delta is None:
+        return ""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"

@@ -1,0 +1,45 @@
+"""How long the audit log and the email log keep entries, and the nightly task that prunes them.
+
+The ``audit_log_retention_days`` and ``email_log_retention_days`` site settings (Settings ->
+Privacy; 0 keeps entries forever) bound how long addresses and IP addresses stay in the logs.
+The task deletes in batches, each its own transaction, so a first run over years of entries
+never holds a long lock; running it twice is harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from kernel import audit, site_settings
+from kernel.extensions import db
+from kernel.mail import EmailLog
+from kernel.models import AuditLog, utcnow
+
+BATCH = 5000
+LOGS = {"audit_log": (AuditLog, "audit_log_retention_days"),
+        "email_log": (EmailLog, "email_log_retention_days")}
+
+
+def _prune(model, cutoff: datetime, batch: int) -> int:
+    deleted = 0
+    while True:
+        ids = list(db.session.scalars(db.select(model.id).where(model.created_at < cutoff)
+                                      .order_by(model.id).limit(batch)))
+        if not ids:
+            return deleted
+        db.session.execute(db.delete(model).where(model.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)
+
+
+def prune_logs(now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
+    """Cron task ``kernel.prune_logs``: delete log entries older than their retention."""
+    now = now or utcnow()
+    counts = {}
+    for name, (model, key) in LOGS.items():
+        days = int(site_settings.get(key) or 0)
+        if days > 0:
+            counts[name] = _prune(model, now - timedelta(days=days), batch)
+    if any(counts.values()):
+        audit.record("privacy.logs_pruned", "", counts, actor="system")
+    return counts

@@ -1,0 +1,52 @@
+"""The Python sources of a scan's snapshot, each parsed once for every check that reads it.
+
+bandit, the capability check and the dynamic-code rules all walk the same syntax
+trees; parsing is the larger part of a cold scan, so one parse per file is shared
+(bandit is handed the tree through :meth:`ParsedSources.bandit_parse`).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.machinery
+
+from kernel.plugins.files import Snapshot
+
+SOURCE_SUFFIXES = frozenset(importlib.machinery.SOURCE_SUFFIXES) | {".py", ".pyw"}
+
+
+def is_source(rel: str) -> bool:
+    dot = rel.rfind(".")
+    return dot > rel.rfind("/") and rel[dot:] in SOURCE_SUFFIXES
+
+
+class ParsedSources:
+    """rel -> bytes of every Python source in the snapshot, and their syntax trees on demand."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self.sources: dict[str, bytes] = {
+            rel: data for rel, data in snapshot.data.items()
+            if is_source(rel) and rel not in snapshot.symlinks}
+        self._trees: dict[str, ast.Module | None] = {}
+        self._by_data: dict[bytes, ast.Module] = {}
+
+    def tree(self, rel: str) -> ast.Module | None:
+        """The parsed module, or None when it does not parse (bandit reports that)."""
+        if rel not in self._trees:
+            try:
+                tree = ast.parse(self.sources[rel], filename=rel)
+            except (SyntaxError, ValueError):
+                tree = None
+            self._trees[rel] = tree
+            if tree is not None:
+                self._by_data[self.sources[rel]] = tree
+        return self._trees[rel]
+
+    def trees(self) -> dict[str, ast.Module]:
+        return {rel: tree for rel in sorted(self.sources) if (tree := self.tree(rel)) is not None}
+
+    def bandit_parse(self, data, *args, **kwargs):
+        """``ast.parse`` as bandit calls it: the tree already made for these bytes, if any."""
+        tree = self._by_data.get(data) if isinstance(data, bytes) else None
+        return tree if tree is not None else ast.parse(data, *args, **kwargs)

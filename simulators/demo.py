@@ -1,0 +1,89 @@
+"""What ``pteroca demo`` runs beside the plugins: the Pterodactyl panel simulator.
+
+:class:`DemoServices` is registered by :mod:`kernel.demo` for the ``demo_seed`` call only,
+ahead of the plugins' own implementations: when the pterodactyl plugin is loaded and no other
+panel is configured, it starts the simulator in the demo's process and points the plugin's
+settings at it, so the plugin's own ``demo_seed`` can fill the store from the panel's eggs.
+
+The simulator's port and keys are kept in ``<instance>/demo-simulator.json`` so the plugin's
+settings stay right across restarts. The simulator keeps its servers in memory: servers bought
+in an earlier run are gone from it after a restart (the reconcile task flags them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from kernel import SettingError, hookimpl, plugin_manager, set_settings, settings_for
+
+STATE_FILE = "demo-simulator.json"
+DEFAULT_PORT = 8099
+INSTALL_SECONDS = 5.0  # long enough to see "installing" in the demo
+PANEL_PLUGIN = "pterodactyl"
+
+_running: dict[str, Any] = {}  # the simulator of this process (one demo per process)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start_simulator(instance: Path):
+    """The demo simulator, started once per process with the keys kept in the instance."""
+    from simulators.pterodactyl import Simulator
+
+    if "sim" in _running:
+        return _running["sim"]
+    path = instance / STATE_FILE
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    port = int(saved.get("port") or DEFAULT_PORT)
+    sim = Simulator(port=port if _port_free(port) else 0, seed=True,
+                    install_seconds=INSTALL_SECONDS,
+                    application_key=saved.get("application_key"), client_key=saved.get("client_key"))
+    sim.start()
+    state = {"port": int(sim.url.rsplit(":", 1)[1]), "application_key": sim.application_key,
+             "client_key": sim.client_key}
+    if state != saved:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(state, out, indent=2)
+    _running["sim"] = sim
+    return sim
+
+
+def stop_simulator() -> None:
+    sim = _running.pop("sim", None)
+    if sim is not None:
+        sim.stop()
+
+
+class DemoServices:
+    """The demo's outside services, as a hook implementation that runs before the plugins'."""
+
+    @hookimpl(tryfirst=True)
+    def demo_seed(self, admin, customer) -> list[str]:
+        if not plugin_manager().has_plugin(PANEL_PLUGIN):
+            return []
+        try:
+            current = settings_for(PANEL_PLUGIN)
+        except SettingError:
+            return []
+        instance = Path(current_app.instance_path)
+        if current.get("panel_url") and not (instance / STATE_FILE).exists():
+            return [f"Pterodactyl: using the configured panel {current['panel_url']} "
+                    "(no simulator)"]
+        sim = start_simulator(instance)
+        set_settings(PANEL_PLUGIN, {"panel_url": sim.url, "application_key": sim.application_key,
+                                    "client_key": sim.client_key, "default_location": "1"})
+        return [f"Pterodactyl simulator: {sim.url}  (panel login admin@simulator.test / password)"]

@@ -1,0 +1,1 @@
+from tests.admin.conftest import as_role, users  # noqa: F401 - shared fixtures
