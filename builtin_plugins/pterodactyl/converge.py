@@ -20,10 +20,16 @@ from builtin_plugins.pterodactyl.client import LIMIT_KEYS, PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ProductConfig
 from builtin_plugins.pterodactyl.transport import RetryPolicy
-from builtin_plugins.store.lifecycle import PANEL_ACTIVE, PANEL_DELETED, PANEL_SUSPENDED
-from builtin_plugins.store.provisioning import INSTALL_FAILED, INSTALLING, MISSING, Convergence
-from kernel.extensions import db
-from kernel.models import utcnow
+from builtin_plugins.store.api import (
+    INSTALL_FAILED,
+    INSTALLING,
+    MISSING,
+    PANEL_ACTIVE,
+    PANEL_DELETED,
+    PANEL_SUSPENDED,
+    Convergence,
+)
+from kernel import db, now as utcnow
 
 # The reconciler retries with its own backoff: one quick repeat here, and 429s honoured.
 RECONCILE_RETRY = RetryPolicy(attempts=2, backoff=0.5, rate_limit_attempts=4,

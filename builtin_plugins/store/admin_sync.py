@@ -10,14 +10,14 @@ from flask_login import current_user
 
 from builtin_plugins.store import reconciler
 from builtin_plugins.store.models import Service
-from kernel import db
-from kernel.admin.base import ProtectedBaseView
+from kernel import ProtectedBaseView, db
 
 PERMISSION = "store.manage"
+MAX_ID = 2**31 - 1  # a database integer: a larger id is no server (and PostgreSQL refuses it)
 
 
 def _users(rows: list[Service]) -> dict:
-    from kernel.accounts.models import User
+    from kernel import User
 
     ids = {row.user_id for row in rows}
     return {user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
@@ -39,7 +39,10 @@ class SyncView(ProtectedBaseView):
                            history=history, counts=reconciler.counts(), page=page, more=more)
 
     def _service(self) -> Service:
-        return db.session.get(Service, request.form.get("service_id", type=int) or 0) or abort(404)
+        service_id = request.form.get("service_id", type=int) or 0
+        if not 0 < service_id <= MAX_ID:
+            abort(404)
+        return db.session.get(Service, service_id) or abort(404)
 
     def _back(self, service: Service):
         if request.form.get("next") == "detail":

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
-
-from kernel import audit, jobs, outbox
-from kernel.extensions import db
+from kernel import db, job, outbox_add, record_audit_many, users_with_permission
 
 PERMISSION = "store.manage"
 
@@ -22,27 +19,20 @@ def staff(service_ids: list[int], what: str, detail: str) -> None:
     """Alert staff about ``service_ids`` (``what``: a short title; ``detail``: what happened)."""
     if not service_ids:
         return
-    audit.record_many("store.alert", [(f"service:{sid}", {"what": what, "detail": detail[:2000]})
+    record_audit_many("store.alert", [(f"service:{sid}", {"what": what, "detail": detail[:2000]})
                                       for sid in service_ids], actor="system", commit=False)
-    outbox.add(send, list(service_ids), what, detail[:2000], secrets.token_hex(8))
+    outbox_add(send, list(service_ids), what, detail[:2000], secrets.token_hex(8))
 
 
 def recipients() -> list:
     """Accounts that manage the store (their role grants ``store.manage`` or everything)."""
-    from kernel.accounts.models import Role, User
-
-    roles = [role.name for role in db.session.scalars(select(Role))
-             if "*" in (role.permissions or []) or PERMISSION in (role.permissions or [])]
-    if not roles:
-        return []
-    return list(db.session.scalars(select(User).where(User.role_name.in_(roles),
-                                                      User.is_blocked.is_(False))))
+    return [user for user in users_with_permission(PERMISSION) if not user.is_erased]
 
 
-@jobs.job(queue="mail")
+@job(queue="mail")
 def send(service_ids: list[int], what: str, detail: str, token: str) -> int:
     """Job: email the alert to each staff account (once per account and alert)."""
-    from kernel.mail import send_email
+    from kernel import send_email
 
     people = [(user.email, user.name) for user in recipients()]
     db.session.commit()

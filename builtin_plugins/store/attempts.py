@@ -14,8 +14,7 @@ from datetime import timedelta
 
 from flask import current_app
 
-from kernel.extensions import db
-from kernel.models import utcnow
+from kernel import db, now as utcnow
 
 from builtin_plugins.store import fulfilment
 from builtin_plugins.store.lifecycle import (

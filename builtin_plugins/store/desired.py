@@ -7,9 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from kernel import outbox
-from kernel.extensions import db
-from kernel.models import utcnow
+from kernel import db, now as utcnow, outbox_add
 
 from builtin_plugins.store import lifecycle
 from builtin_plugins.store.models import Service
@@ -38,4 +36,4 @@ def wanted(state: str) -> dict:
 def enqueue(service_ids: list[int], *, delay: float = 0) -> None:
     """Add a converge job for ``service_ids`` to the caller's transaction."""
     if service_ids:
-        outbox.add(CONVERGE, list(service_ids), secrets.token_hex(8), delay=delay)
+        outbox_add(CONVERGE, list(service_ids), secrets.token_hex(8), delay=delay)

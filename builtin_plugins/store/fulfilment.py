@@ -28,12 +28,19 @@ from datetime import datetime
 
 from flask import current_app
 
-from kernel import audit, clock, outbox, site_settings
-from kernel.extensions import db
-from kernel.models import utcnow
-from kernel.payments import ledger
-from kernel.payments.money import format_amount
-from kernel.plugins.settings import settings_for
+from kernel import (
+    InsufficientFunds,
+    call_hook,
+    db,
+    format_amount,
+    ledger_credit,
+    ledger_debit,
+    now as utcnow,
+    outbox_dispatch_committed,
+    record_audit,
+    settings_for,
+    site_setting,
+)
 
 from builtin_plugins.store import alerts, lifecycle, notify
 from builtin_plugins.store.desired import want
@@ -41,7 +48,7 @@ from builtin_plugins.store.errors import StoreError
 from builtin_plugins.store.lifecycle import ACTIVE, FAILED, PROVISIONING
 from builtin_plugins.store.models import Service
 from builtin_plugins.store.pricing import next_expiry
-from builtin_plugins.store.wallet import lock_wallet
+from builtin_plugins.store.wallet import billed, lock_wallet
 
 POLICIES = ("reinstall_then_refund", "refund")
 FREE_REINSTALLS = 1
@@ -83,7 +90,7 @@ def follow(service: Service, outcome) -> tuple[bool, list[Callable[[], None]]]:
             lifecycle.check(service.id, service.state, ACTIVE)
             service.state, service.last_error = ACTIVE, ""
             service.options = {**(service.options or {}), "setup": "installing"}
-            audit.record("store.provisioned", f"service:{service.id}",
+            record_audit("store.provisioned", f"service:{service.id}",
                          {"panel": outcome.external_id or service.external_id}, actor="system",
                          commit=False)
             moved = True
@@ -93,7 +100,7 @@ def follow(service: Service, outcome) -> tuple[bool, list[Callable[[], None]]]:
             reinstalled = int((service.options or {}).get("reinstalls", 0)) + 1
             service.options = {**(service.options or {}), "reinstalls": reinstalled,
                                "reinstall_at": utcnow().isoformat()}
-            audit.record("store.reinstalling", f"service:{service.id}", {"why": outcome.detail},
+            record_audit("store.reinstalling", f"service:{service.id}", {"why": outcome.detail},
                          actor="system", commit=False)
             notify.customer(service, "install_retrying")
         elif (event == "install_failed" and setting_up(service)) or (
@@ -106,7 +113,7 @@ def follow(service: Service, outcome) -> tuple[bool, list[Callable[[], None]]]:
 def _installed(service: Service) -> list[Callable[[], None]]:
     service.options = {k: v for k, v in (service.options or {}).items()
                        if k not in ("setup", "reinstall_at")}
-    audit.record("store.installed", f"service:{service.id}", actor="system", commit=False)
+    record_audit("store.installed", f"service:{service.id}", actor="system", commit=False)
     notify.customer(service, "server_purchased")
     service_id = service.id
     return [lambda: _event("server_purchased", service_id)]
@@ -118,7 +125,7 @@ def _refund_and_fail(service: Service, why: str, event: str) -> list[Callable[[]
     refunded = service.charged
     posted = None
     if refunded:
-        posted = ledger.credit(service.user_id, refunded, "refund",
+        posted = ledger_credit(service.user_id, refunded, "refund",
                                f"provision-refund:{service.id}:{attempt}",
                                {"service": service.id, "why": event}, commit=False)
     lifecycle.check(service.id, service.state, FAILED)
@@ -126,23 +133,23 @@ def _refund_and_fail(service: Service, why: str, event: str) -> list[Callable[[]
     service.options = {**{k: v for k, v in options.items() if k != "setup"}, "attempts": attempt,
                        "failure": "install" if event == "install_failed" else "create"}
     want(service)  # nothing may stay behind in the panel
-    audit.record("store.provisioning_failed", f"service:{service.id}",
+    record_audit("store.provisioning_failed", f"service:{service.id}",
                  {"error": why, "refunded": refunded, "failure": service.options["failure"]},
                  actor="system", commit=False)
     notify.customer(service, "install_failed",
-                    refunded=format_amount(refunded, site_settings.get("currency"))
+                    refunded=format_amount(refunded, site_setting("currency"))
                     if refunded else "")
     alerts.staff([service.id], "A server could not be set up",
                  f"server #{service.id} ({service.name}): {why}. "
                  + ("The customer's payment was refunded." if refunded else "Nothing was charged."))
     current_app.logger.warning("provisioning service %s failed: %s", service.id, why)
-    return [lambda: ledger.changed(posted.entry)] if posted else []
+    return [lambda: billed(service, posted)] if posted else []
 
 
 def _event(name: str, service_id: int) -> None:
     service = db.session.get(Service, service_id)
     if service is not None:
-        getattr(current_app.extensions["pteroca"].pm.hook, name)(service=service)
+        call_hook(name, service=service)
 
 
 def retry_provisioning(service: Service, *, charge: bool = True,
@@ -154,23 +161,25 @@ def retry_provisioning(service: Service, *, charge: bool = True,
     lock_wallet(service.user_id)
     if charge and service.price > 0:
         try:
-            posted = ledger.debit(service.user_id, service.price, "purchase",
+            posted = ledger_debit(service.user_id, service.price, "purchase",
                                   f"purchase:{service.id}:retry{attempt}", {"service": service.id},
                                   commit=False)
-        except ledger.InsufficientFunds:
+        except InsufficientFunds:
             db.session.rollback()
             raise StoreError("the customer's balance cannot cover the order; retry without "
                              "charging or ask them to top up") from None
     service.state, service.charged = PROVISIONING, service.price if posted else 0
-    service.expires_at = next_expiry(None, clock.now(), service.plan)
+    service.expires_at = next_expiry(None, utcnow(), service.plan)
     service.external_id, service.panel_state = "", ""
     service.options = {k: v for k, v in (service.options or {}).items()
                        if k not in ("reinstalls", "reinstall_at", "failure", "setup")}
     want(service)
-    audit.record("store.retry", f"service:{service.id}", {"charge": charge}, actor=actor,
+    record_audit("store.retry", f"service:{service.id}", {"charge": charge}, actor=actor,
                  commit=False)
     service_id = service.id
-    outbox.commit()
+    db.session.commit()
+    service = db.session.get(Service, service_id)
     if posted:
-        ledger.changed(posted.entry)
+        billed(service, posted)  # billed before its job runs (inline, the job may refund it)
+    outbox_dispatch_committed()
     return db.session.get(Service, service_id)

@@ -33,9 +33,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from kernel import audit, jobs, outbox
-from kernel.extensions import db
-from kernel.models import utcnow
+from kernel import db, job, now as utcnow, outbox_commit, record_audit
 
 from builtin_plugins.store import alerts, attempts, fulfilment
 from builtin_plugins.store.attempts import Outcome
@@ -74,7 +72,7 @@ def _claim(ids: list[int], token: str, *, every: bool = False) -> dict[int, int]
     return dict(sorted((row[0], row[1]) for row in rows))
 
 
-@jobs.job(queue="provisioning", timeout=int(LEASE.total_seconds()))
+@job(queue="provisioning", timeout=int(LEASE.total_seconds()))
 def converge(service_ids: list[int], token: str = "") -> dict[str, int]:
     """Job: one attempt for each due, pending server of ``service_ids`` (see the module doc)."""
     token = token or secrets.token_hex(8)
@@ -138,7 +136,7 @@ def _defer(ids: list[int], token: str, counts: dict[str, int]) -> None:
                        .values(sync_claimed_until=None, sync_claim="",
                                sync_next_at=utcnow() + timedelta(seconds=wait)))
     enqueue(ids, delay=wait)
-    outbox.commit()
+    outbox_commit()
     counts["deferred"] += len(ids)
 
 
@@ -183,7 +181,7 @@ def _record(service_id: int, version: int, outcome: Outcome) -> bool:
     moved, after = fulfilment.follow(service, outcome)  # installs, failures: the state moves
     # a state that moved is converged again at once, unless a look is already scheduled
     again = moved and service.sync_status == PENDING and outcome.kind != "waiting"
-    outbox.commit()
+    outbox_commit()
     for announce in after:  # plugin events and wallet notices, once committed
         announce()
     return again
@@ -239,16 +237,16 @@ def retry(service: Service, *, actor: str) -> Service:
     """A fresh set of attempts for a stuck (or accepted, or waiting) server, now."""
     service.sync_status, service.sync_attempts, service.sync_error = PENDING, 0, ""
     service.sync_next_at, service.sync_claimed_until, service.sync_claim = utcnow(), None, ""
-    audit.record("store.sync_retry", f"service:{service.id}", {"desired": service.desired_state},
+    record_audit("store.sync_retry", f"service:{service.id}", {"desired": service.desired_state},
                  actor=actor, commit=False)
     enqueue([service.id])
-    outbox.commit()
+    outbox_commit()
     return db.session.get(Service, service.id)
 
 
 def accept(service: Service, *, actor: str) -> Service:
     """Leave the panel as it is: the reconciler stops until the server's next change."""
-    audit.record("store.sync_accepted", f"service:{service.id}",
+    record_audit("store.sync_accepted", f"service:{service.id}",
                  {"desired": service.desired_state, "panel": service.panel_state,
                   "error": service.sync_error}, actor=actor, commit=False)
     service.sync_status, service.sync_next_at = ACCEPTED, None

@@ -22,7 +22,7 @@ from kernel import (
     ledger_credit,
     ledger_debit,
     now as utcnow,
-    outbox_commit,
+    outbox_dispatch_committed,
     record_audit,
 )
 
@@ -147,11 +147,12 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
                  {"product": product.name, "price": price, "free": free}, actor=actor,
                  commit=False)
     service_id = service.id
-    outbox_commit()  # the charge, the service, its audit row and its job: all or nothing
+    db.session.commit()  # the charge, the service, its audit row and its job: all or nothing
     service = db.session.get(Service, service_id)
     if posted:
-        billed(service, posted)
-    return service
+        billed(service, posted)  # billed before its job runs (inline, the job may refund it)
+    outbox_dispatch_committed()
+    return db.session.get(Service, service_id)
 
 
 def renew(service: Service, *, source: str = "customer", voucher_code: str = "") -> Service:
@@ -198,14 +199,15 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
     notify.customer(service, "server_renewed")
     lifted = service.state == SUSPENDED and service.suspension == "auto" and lift(service)
     service_id = service.id
-    outbox_commit()  # the payment, the new expiry, the email and the unsuspension together
+    db.session.commit()  # the payment, the new expiry, the email and the unsuspension together
     service = db.session.get(Service, service_id)
     if posted and posted.created:
         billed(service, posted)
     call_hook("server_renewed", service=service)
     if lifted:
         call_hook("server_unsuspended", service=service)
-    return service
+    outbox_dispatch_committed()  # the email and the panel's unsuspension, after the events
+    return db.session.get(Service, service_id)
 
 
 def set_auto_renew(service: Service, enabled: bool) -> Service:

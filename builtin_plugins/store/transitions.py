@@ -9,11 +9,9 @@ can leave a difference nobody retries. Plugin events fire after the commit.
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import update
 
-from kernel import audit, clock, outbox
-from kernel.extensions import db
+from kernel import call_hook, call_veto, db, now, outbox_commit, record_audit
 
 from builtin_plugins.store import lifecycle, notify
 from builtin_plugins.store.desired import want
@@ -24,32 +22,28 @@ from builtin_plugins.store.models import Product, Service
 MAX_NAME = 60
 
 
-def _hook():
-    return current_app.extensions["pteroca"].pm.hook
-
-
 def suspend(service: Service, *, manual: bool, reason: str = "",
             actor: str | None = None) -> Service:
     """Suspend now. Staff suspensions (``manual``) are never lifted by a payment."""
     if service.state == SUSPENDED:
         if manual and service.suspension != "manual":
             service.suspension = "manual"  # staff take over an automatic suspension
-            audit.record("store.suspension_taken_over", f"service:{service.id}",
+            record_audit("store.suspension_taken_over", f"service:{service.id}",
                          {"reason": reason or "staff"}, actor=actor, commit=False)
             db.session.commit()
         return service
     lifecycle.check(service.id, service.state, SUSPENDED)
     reason = reason or ("staff" if manual else "expired")
-    service.state, service.suspended_at = SUSPENDED, clock.now()
+    service.state, service.suspended_at = SUSPENDED, now()
     service.suspension = "manual" if manual else "auto"
     want(service)
-    audit.record("store.suspended", f"service:{service.id}", {"reason": reason}, actor=actor,
+    record_audit("store.suspended", f"service:{service.id}", {"reason": reason}, actor=actor,
                  commit=False)
     notify.customer(service, "server_suspended")
     service_id = service.id
-    outbox.commit()
+    outbox_commit()
     service = db.session.get(Service, service_id)
-    _hook().server_suspended(service=service, reason=reason)
+    call_hook("server_suspended", service=service, reason=reason)
     return service
 
 
@@ -60,12 +54,12 @@ def lift(service: Service, *, manual: bool = False, actor: str | None = None) ->
         return False
     if service.suspension == "manual" and not manual:
         return False
-    if service.expires_at <= clock.now() and not manual:
+    if service.expires_at <= now() and not manual:
         return False
     lifecycle.check(service.id, service.state, ACTIVE)
     service.state, service.suspension, service.suspended_at = ACTIVE, "", None
     want(service)
-    audit.record("store.unsuspended", f"service:{service.id}", {"manual": manual}, actor=actor,
+    record_audit("store.unsuspended", f"service:{service.id}", {"manual": manual}, actor=actor,
                  commit=False)
     return True
 
@@ -75,9 +69,9 @@ def unsuspend(service: Service, *, manual: bool = False, actor: str | None = Non
     if not lift(service, manual=manual, actor=actor):
         return service
     service_id = service.id
-    outbox.commit()
+    outbox_commit()
     service = db.session.get(Service, service_id)
-    _hook().server_unsuspended(service=service)
+    call_hook("server_unsuspended", service=service)
     return service
 
 
@@ -86,21 +80,21 @@ def terminate(service: Service, *, actor: str | None = None, force: bool = False
     returns. A plugin's ``veto_deletion`` refuses unless ``force``."""
     if service.state == TERMINATED:
         return service
-    reason = _hook().veto_deletion(service=service)
+    reason = call_veto("veto_deletion", service=service)
     if reason and not force:
         raise StoreError(str(reason))
     lifecycle.check(service.id, service.state, TERMINATED)
-    service.state, service.terminated_at = TERMINATED, clock.now()
+    service.state, service.terminated_at = TERMINATED, now()
     if service.product.stock is not None:
         db.session.execute(update(Product).where(Product.id == service.product_id)
                            .values(stock=Product.stock + 1))
     want(service)
-    audit.record("store.deleted", f"service:{service.id}", actor=actor, commit=False)
+    record_audit("store.deleted", f"service:{service.id}", actor=actor, commit=False)
     notify.customer(service, "server_deleted")
     service_id = service.id
-    outbox.commit()
+    outbox_commit()
     service = db.session.get(Service, service_id)
-    _hook().server_deleted(service=service)
+    call_hook("server_deleted", service=service)
     return service
 
 
@@ -117,8 +111,8 @@ def rename(service: Service, name: str, *, actor: str | None = None) -> Service:
     old = service.name
     service.name = name
     want(service)
-    audit.record("store.renamed", f"service:{service.id}", {"from": old, "to": name},
+    record_audit("store.renamed", f"service:{service.id}", {"from": old, "to": name},
                  actor=actor, commit=False)
     service_id = service.id
-    outbox.commit()
+    outbox_commit()
     return db.session.get(Service, service_id)
