@@ -94,7 +94,8 @@ class Service(db.Model):
                       Index("ix_store_service_sync", "sync_status", "sync_next_at"))
     __template_fields__ = ("id", "name", "state", "suspension", "suspended_at", "expires_at",
                            "auto_renew", "slots", "price", "created_at", "terminated_at",
-                           "product_id", "plan_id", "product", "plan")
+                           "product_id", "plan_id", "product", "plan", "setup_status",
+                           "failure_kind", "reinstalls")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("store_product.id"), index=True)
@@ -126,6 +127,23 @@ class Service(db.Model):
     synced_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     product: Mapped[Product] = relationship()
     plan: Mapped[PricePlan] = relationship()
+
+    # What the customer's pages say about setting a server up (fulfilment.py keeps these marks
+    # in ``options``, which templates do not see: it also holds the checkout choices).
+    @property
+    def setup_status(self) -> str:
+        """``installing`` while a paid server's first installation runs, else ``""``."""
+        return str((self.options or {}).get("setup") or "")
+
+    @property
+    def failure_kind(self) -> str:
+        """Why a ``provisioning_failed`` server failed: ``create``, ``install`` or ``""``."""
+        return str((self.options or {}).get("failure") or "")
+
+    @property
+    def reinstalls(self) -> int:
+        """Free reinstalls made after a failed first installation."""
+        return int((self.options or {}).get("reinstalls") or 0)
 
 
 class SyncAttempt(db.Model):
