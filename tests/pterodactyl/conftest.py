@@ -204,7 +204,7 @@ def settle(rounds: int = 12, retry_stuck: bool = False) -> dict[str, int]:
     servers that ran out of attempts. Returns the outcome counts."""
     from builtin_plugins.store import reconciler
     from builtin_plugins.store.models import Service
-    from kernel.models import utcnow
+    from kernel import now as utcnow  # the store's reconciler runs on the kernel's clock
 
     totals: dict[str, int] = {}
     for _ in range(rounds):

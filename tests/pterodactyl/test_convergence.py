@@ -15,7 +15,7 @@ from builtin_plugins.store.models import Service, SyncAttempt
 from kernel import clock
 from kernel.extensions import db
 from kernel.mail import EmailLog
-from kernel.models import AuditLog, utcnow
+from kernel.models import AuditLog
 from kernel.payments import ledger
 from tests.pterodactyl.conftest import (
     buy,
@@ -236,7 +236,7 @@ def test_an_install_that_never_ends_times_out_into_the_policy(ptero_app, ctx, pa
     assert service.state == "active" and service.panel_state == "installing"
     assert service.options["setup"] == "installing" and service.sync_status == "pending"
     assert reconciler.run_due(grace=0) == {}  # it waits for the next look, not a failure
-    db.session.execute(db.update(Service).values(created_at=utcnow() - timedelta(minutes=2)))
+    db.session.execute(db.update(Service).values(created_at=clock.now() - timedelta(minutes=2)))
     db.session.commit()
     settle()
     service = refresh(service)
