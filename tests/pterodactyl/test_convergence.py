@@ -148,7 +148,9 @@ def test_attempts_are_bounded_then_staff_are_alerted_and_can_retry_or_accept(pte
         EmailLog.template == "store/staff_alert")).all()
     assert {a.recipient for a in alerts} == {"staff@example.com"} and len(alerts) == 2
     assert count(AuditLog, AuditLog.action == "store.alert") == 2
-    health = ptero_app.test_client().get("/-/health").get_json()
+    from kernel.testing import HEALTH_HEADERS
+
+    health = ptero_app.test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert "store" in health["degraded"]
     assert "2 server(s) stuck" in health["plugin_health"]["store"]["servers in sync"]
 
@@ -171,6 +173,9 @@ def test_attempts_are_bounded_then_staff_are_alerted_and_can_retry_or_accept(pte
     assert 'id="sync-history"' in detail and "failed" in detail
     assert count(AuditLog, AuditLog.action.in_(("store.sync_retry", "store.sync_accepted"))) == 2
     assert client.post("/admin/store/sync/retry", data={"service_id": 99999}).status_code == 404
+    for hostile in (2**31, 10**30, -1, "1e9", "x"):  # beyond a database integer, or no number
+        assert client.post("/admin/store/sync/accept",
+                           data={"service_id": hostile}).status_code == 404
 
 
 # --- installs ------------------------------------------------------------------------------
