@@ -161,5 +161,8 @@ def test_health_reports_the_outbox(app):
     with app.app_context():
         outbox.add(remember, 1, delay=60)
         db.session.commit()
-    report = client.get("/-/health").get_json()
+    from kernel.testing import HEALTH_HEADERS
+
+    assert "outbox" not in client.get("/-/health").get_json()  # details need the token
+    report = client.get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert report["outbox"]["pending"] == 1 and report["outbox"]["failed"] == 0
