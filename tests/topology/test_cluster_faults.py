@@ -131,7 +131,7 @@ def counts_by_state(app) -> Counter:
 
 
 def test_killed_scheduler_mid_sweep_and_killed_worker_mid_provisioning(cluster, processes):  # noqa: F811
-    from builtin_plugins.pterodactyl.simulator import Simulator
+    from simulators.pterodactyl import Simulator
 
     env, workdir = cluster["env"], cluster["dir"]
     result = pteroca(env["a"], "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
