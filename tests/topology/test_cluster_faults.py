@@ -137,7 +137,8 @@ def test_killed_scheduler_mid_sweep_and_killed_worker_mid_provisioning(cluster, 
     result = pteroca(env["a"], "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
     assert result.returncode == 0, result.stderr
     for plugin in ("store", "pterodactyl"):
-        result = pteroca(env["a"], "plugin", "enable", plugin, "--yes")
+        risk = ["--accept-risk"] if plugin == "pterodactyl" else []  # its passwords capability
+        result = pteroca(env["a"], "plugin", "enable", plugin, "--yes", *risk)
         assert result.returncode == 0, result.stdout + result.stderr
     # The daily and hourly tasks' current slots run now, while there is nothing to do, so the
     # schedulers started below run the lifecycle sweep first.
