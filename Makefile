@@ -32,7 +32,8 @@ test-postgres: $(STAMP)
 	@test -n "$$PTEROCA_TEST_POSTGRES_URL" || { echo "make test-postgres needs PTEROCA_TEST_POSTGRES_URL: an admin URL of a PostgreSQL server where the tests may create databases (see .ci/run)" >&2; exit 2; }
 	PTEROCA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
 		--ignore=tests/browser --ignore=tests/test_packaging.py \
-		--ignore=tests/topology/test_cluster.py --ignore=tests/topology/test_journey_browser.py \
+		--ignore=tests/topology/test_cluster.py --ignore=tests/topology/test_cluster_faults.py \
+		--ignore=tests/topology/test_journey_browser.py \
 		--ignore=tests/pterodactyl/test_simulator.py --ignore=tests/pterodactyl/test_client.py \
 		--ignore=tests/pterodactyl/test_client_api.py --ignore=tests/devkit/test_e2e.py
 

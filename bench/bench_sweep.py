@@ -3,11 +3,12 @@
     .venv/bin/python bench/bench_sweep.py [--sizes 10000,100000,300000] [--postgres URL] [--json]
 
 Every server is past its expiry without auto-renew, so one ``store.lifecycle`` run suspends
-all of them through the manual (no-op) provisioner: claims, panel pushes, events, audit rows
-and the suspension emails. The emails are queued as jobs on a real Redis (a ``redis-server``
-this script starts) the way a production sweep hands them to ``pteroca worker``; delivering
-them is the worker's throughput, not the sweep's. Without ``redis-server`` the emails are
-rendered and sent inline and the table says so.
+all of them through the manual (no-op) provisioner: claims with the desired panel state, audit
+rows, events, and per batch the outbox rows of the suspension emails and of the reconciler's
+job that pushes the suspensions to the panel. Those jobs are handed to a real Redis (a
+``redis-server`` this script starts) the way a production sweep hands them to ``pteroca
+worker``; running them is the worker's throughput, not the sweep's. Without ``redis-server``
+the emails and the panel pushes run inline and the table says so.
 
 Prints servers/second per size, and for each database the linearity: the rate at the largest
 size over the rate at the smallest (1.0 = total time exactly proportional to the number of

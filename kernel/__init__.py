@@ -155,12 +155,20 @@ _API: dict[str, tuple[str, str, str]] = {
     "job": ("kernel.jobs", "job", "Decorator: a job's default queue, retries and backoff."),
     "Retry": ("kernel.jobs", "Retry", "Retry policy of one enqueue call: max tries and backoff."),
     "JobError": ("kernel.jobs", "JobError", "A job operation was refused; the message says why."),
+    "outbox_add": ("kernel.outbox", "add",
+                   "Add a job to the caller's transaction: written with the change, run after it."),
+    "outbox_commit": ("kernel.outbox", "commit",
+                      "Commit the session, then hand over the outbox jobs it added."),
+    "outbox_dispatch_committed": ("kernel.outbox", "dispatch_committed",
+                                  "Hand over the outbox jobs of a transaction you committed."),
     "record_audit": ("kernel.audit", "record",
                      "Append an audit log entry: action, target, details, actor."),
     "record_audit_many": ("kernel.audit", "record_many",
                           "Append one audit entry per (target, details) in one INSERT."),
     "send_email": ("kernel.mail", "send_email",
                    "Render a theme email template, attach files, send it (never raises; logged)."),
+    "sent_email_keys": ("kernel.mail", "sent_keys",
+                        "Which once-only email keys (send_email(key=...)) went out already."),
     "now": ("kernel.clock", "now", "The current UTC time (naive) that business rules see."),
     # --- admin and web
     "PermissionMixin": ("kernel.admin.base", "PermissionMixin",
@@ -241,6 +249,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.jobs import JobError, Retry, enqueue, job
     from kernel.markdown import render_markdown
     from kernel.mail import send_email
+    from kernel.mail import sent_keys as sent_email_keys
+    from kernel.outbox import add as outbox_add
+    from kernel.outbox import commit as outbox_commit
+    from kernel.outbox import dispatch_committed as outbox_dispatch_committed
     from kernel.payments.ledger import CreditRefused, InsufficientFunds, Posted, lock_wallet
     from kernel.payments.ledger import balance as wallet_balance
     from kernel.payments.ledger import changed as notify_wallet_changed

@@ -138,6 +138,7 @@ def _import_models() -> None:
     import kernel.cron  # noqa: F401
     import kernel.mail  # noqa: F401
     import kernel.models  # noqa: F401
+    import kernel.outbox  # noqa: F401
     import kernel.payments.models  # noqa: F401
     import kernel.plugins.health  # noqa: F401
     import kernel.plugins.models  # noqa: F401

@@ -201,10 +201,16 @@ def demo_command(host, port, balance, no_serve):
     click.echo(f"(the passwords are kept in {current_app.instance_path}/{demo.CREDENTIALS_FILE})")
     if no_serve:
         return
+    import threading
+
     from werkzeug.serving import run_simple
 
+    from kernel.scheduler import Scheduler
     from kernel.wsgi import HotSwapApplication
 
+    # The cron tasks run too (installs followed, renewals, suspensions), as a scheduler would.
+    scheduler = Scheduler(current_app._get_current_object(), interval=5)
+    threading.Thread(target=scheduler.run, name="demo-scheduler", daemon=True).start()
     click.echo(f"pteroca {__version__} demo on {base}/  (Ctrl-C stops it)")
     run_simple(host, port, HotSwapApplication(), threaded=True)
 
@@ -257,7 +263,9 @@ def serve_command(bind, workers, threads, timeout, graceful_timeout, max_request
               help="Comma-separated queues to work, in priority order (default: "
                    "provisioning,mail,default).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--name", default=None, help="Worker name (default: generated).")
+@click.option("--name", default=None,
+              help="Worker name prefix (default: the host name); every start adds .<pid>.<random> "
+                   "so a restarted worker never waits for its old name to expire.")
 @click.pass_context
 @user_errors
 def worker_command(ctx, queues, burst, name):

@@ -41,6 +41,7 @@ def dashboard_widgets(user):
 def register_cron_tasks():
     from kernel.accounts import limit_storage, sessions
     from kernel.cron import CronTask
+    from kernel.outbox import run_dispatcher
     from kernel.payments import converge
     from kernel.security.services import rescan_enabled
 
@@ -49,6 +50,8 @@ def register_cron_tasks():
 
     return [CronTask("kernel.rescan_plugins", "17 3 * * *", rescan_enabled,
                      "Rescan enabled plugins; block any with a new CRITICAL finding"),
+            CronTask("kernel.outbox", "* * * * *", run_dispatcher,
+                     "Hand jobs left in the outbox (their writer died) to the queue"),
             CronTask("payments.converge", "* * * * *", converge.run,
                      "Ask providers about open payments and apply webhook events left waiting"),
             CronTask("kernel.prune_login_sessions", "23 4 * * *", sessions.prune,

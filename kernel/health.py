@@ -110,6 +110,15 @@ def report() -> dict[str, Any]:
     out["jobs"] = jobs_status(out["redis"])
     if database_ok:
         try:
+            from kernel.outbox import backlog
+
+            out["outbox"] = backlog()
+        except Exception as exc:  # noqa: BLE001 - a database older than the outbox table
+            out["outbox"] = {"error": type(exc).__name__}
+            from kernel.extensions import db
+
+            db.session.rollback()
+        try:
             out["scheduler"] = scheduler_status()
         except Exception as exc:  # noqa: BLE001 - a database older than the heartbeat table
             out["scheduler"] = {"last_heartbeat": None, "age_seconds": None,

@@ -110,7 +110,8 @@ def resolve(path: str) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
-def _check_plain(values, where: str) -> None:
+def check_plain(values, where: str) -> None:
+    """TypeError unless every value is plain JSON (the job contract)."""
     for value in values:
         try:
             json.dumps(value, allow_nan=False)
@@ -161,16 +162,17 @@ def queue(name: str, conn=None):
 
 
 def enqueue(fn: Callable, *args, retry: Retry | int | None = None, queue: str | None = None,
-            **kwargs):
+            _job_id: str | None = None, **kwargs):
     """Run ``fn(*args, **kwargs)`` as a job.
 
     Inline: returns its result (exceptions propagate). On rq: returns the queued rq job.
     ``retry`` (a :class:`Retry` or a number of retries) and ``queue`` override the
     function's :func:`job` defaults for this call; they are not passed to ``fn``.
+    ``_job_id`` names the rq job (the outbox uses its row id).
     """
     path = import_path(fn)
-    _check_plain(args, "arguments")
-    _check_plain(kwargs.values(), "keyword arguments")
+    check_plain(args, "arguments")
+    check_plain(kwargs.values(), "keyword arguments")
     if not uses_rq():
         return fn(*args, **kwargs)
     options = options_for(fn)
@@ -187,7 +189,7 @@ def enqueue(fn: Callable, *args, retry: Retry | int | None = None, queue: str | 
 
     try:
         return _queue(name).enqueue_call(
-            func=path, args=list(args), kwargs=kwargs, timeout=options.timeout,
+            func=path, args=list(args), kwargs=kwargs, timeout=options.timeout, job_id=_job_id,
             result_ttl=RESULT_TTL, failure_ttl=FAILED_TTL,
             retry=RqRetry(max=retry.max, interval=retry.intervals()) if retry else None)
     except (RedisDown, RedisSlow) as exc:

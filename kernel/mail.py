@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 from flask import current_app, render_template
 from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
@@ -42,8 +43,10 @@ class EmailLog(db.Model):
     recipient: Mapped[str] = mapped_column(String(255), index=True)
     subject: Mapped[str] = mapped_column(String(255), default="")
     template: Mapped[str] = mapped_column(String(128), default="")
-    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | queued | failed
     error: Mapped[str] = mapped_column(Text, default="")
+    # Idempotency key of a message that must go out once (a batch job run again skips it).
+    key: Mapped[str | None] = mapped_column(String(191), unique=True, nullable=True)
 
 
 class MailError(Exception):
@@ -112,8 +115,19 @@ def deliver(message: EmailMessage, url: str) -> None:
         client.send_message(message)
 
 
+def sent_keys(keys) -> set[str]:
+    """The keys among ``keys`` whose once-only message was sent or queued already: a batch
+    job run again (after a crash) skips them without rendering (``send_email`` would too)."""
+    keys = [key for key in keys if key]
+    if not keys:
+        return set()
+    return set(db.session.scalars(db.select(EmailLog.key).where(
+        EmailLog.key.in_(keys), EmailLog.status.in_(("sent", "queued")))))
+
+
 def send_email(to: str, subject: str, template: str, *, commit: bool = True, now: bool = False,
-               attachments: Sequence[Attachment] = (), **context) -> EmailLog:
+               attachments: Sequence[Attachment] = (), key: str | None = None,
+               **context) -> EmailLog:
     """Render, let plugins adjust (``before_email_send``), deliver and log one message.
 
     Never raises for a delivery problem; the returned log entry says ``sent`` or ``failed``.
@@ -122,8 +136,20 @@ def send_email(to: str, subject: str, template: str, *, commit: bool = True, now
     With ``PTEROCA_REDIS_URL`` set, a message is rendered here and delivered by a worker, with
     retries (``kernel.mail_queue``; the entry says ``queued``), unless ``now`` is set or the
     caller batches (``commit=False``: it already runs as a job).
+
+    ``key`` makes the message once-only: when the log already has an entry with that key that
+    was sent or queued, nothing is sent and that entry is returned (a failed one is tried
+    again). A job that may run twice (after a crash) passes a key per message and ``now=True``,
+    so each message is logged, and so remembered, as soon as it went out.
     """
-    entry = EmailLog(recipient=to, subject=str(subject), template=template, status="sent", error="")
+    entry = None
+    if key is not None:
+        entry = db.session.scalar(db.select(EmailLog).where(EmailLog.key == key))
+        if entry is not None and entry.status in ("sent", "queued"):
+            return entry
+    if entry is None:
+        entry = EmailLog(recipient=to, subject=str(subject), template=template, key=key)
+    entry.status, entry.error = "sent", ""
     try:
         message = build_message(to, str(subject), template, attachments=attachments, **context)
         call_hook("before_email_send", message=message)  # a plugin that raises is skipped
@@ -134,11 +160,18 @@ def send_email(to: str, subject: str, template: str, *, commit: bool = True, now
             if queue_delivery(entry, message):
                 return entry
         deliver(message, current_app.config.get("MAIL_URL") or "console://")
+    except IntegrityError:  # queued by another run of the same keyed message meanwhile
+        db.session.rollback()
+        return db.session.scalar(db.select(EmailLog).where(EmailLog.key == key))
     except Exception as exc:  # noqa: BLE001 - mail trouble must never break the user's action
         current_app.logger.warning("sending %r to %s failed: %s: %s", template, to,
                                    type(exc).__name__, exc)
         entry.status, entry.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
     db.session.add(entry)
     if commit:
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # another run sent the same keyed message at the same moment
+            db.session.rollback()
+            return db.session.scalar(db.select(EmailLog).where(EmailLog.key == key))
     return entry

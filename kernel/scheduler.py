@@ -6,7 +6,9 @@ the scheduler:
 1. follows the plugin generation (a plugin enabled a second ago brings its cron
    tasks; a disabled one takes them away), like the web processes and workers;
 2. records its heartbeat (``scheduler_heartbeat``, shown by ``/-/health``);
-3. runs the tasks whose current slot nobody has claimed, and re-runs slots whose
+3. dispatches outbox rows whose writer died (:mod:`kernel.outbox`), so a job left
+   behind waits one pass, not a minute;
+4. runs the tasks whose current slot nobody has claimed, and re-runs slots whose
    runner died (expired leases): see :mod:`kernel.cron`.
 
 Several schedulers share the work through the leases in the database; a task
@@ -70,6 +72,7 @@ class Scheduler:
         with self.app.app_context():
             try:
                 cron.beat(self.node)
+                self.dispatch_outbox()
                 runs = cron.run_due(now=now, owner=self.node, node=self.node)
                 for run in runs:
                     attempt = f" (attempt {run.attempts})" if run.attempts > 1 else ""
@@ -84,6 +87,20 @@ class Scheduler:
                 return []
             finally:
                 db.session.remove()
+
+    def dispatch_outbox(self) -> None:
+        from kernel import outbox
+
+        try:
+            report = outbox.dispatch_due()
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - never stop the cron tasks for it
+            db.session.rollback()
+            self.echo(f"dispatching the outbox failed: {type(exc).__name__}: {exc}")
+            return
+        if report.dispatched or report.failed:
+            self.echo(f"outbox: {len(report.dispatched)} dispatched, {len(report.failed)} failed")
 
     def wait(self) -> None:
         """Sleep until the next minute boundary or ``interval``, whichever comes first."""

@@ -160,7 +160,8 @@ REDIS_SERVER = os.environ.get("PTEROCA_REDIS_SERVER", "redis-server")
 class RedisServer:
     """A private ``redis-server`` on a free port (no persistence), for one test or a cluster."""
 
-    def __init__(self, binary: str = REDIS_SERVER):
+    def __init__(self, binary: str = REDIS_SERVER, persist_dir: str | None = None):
+        """``persist_dir``: keep the data there (append-only file), so a restart keeps it."""
         import socket
 
         with socket.socket() as sock:
@@ -169,6 +170,7 @@ class RedisServer:
         self.binary = binary
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = None
+        self.persist_dir = persist_dir
 
     def start(self) -> RedisServer:
         import subprocess
@@ -176,9 +178,11 @@ class RedisServer:
 
         import redis
 
+        storage = (["--appendonly", "yes", "--appendfsync", "always", "--dir", self.persist_dir]
+                   if self.persist_dir else ["--appendonly", "no"])
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+             *storage, "--daemonize", "no", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10

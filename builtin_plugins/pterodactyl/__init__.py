@@ -38,7 +38,7 @@ def register_cron_tasks():
 
     return [
         CronTask("pterodactyl.reconcile", "7 * * * *", reconcile.reconcile_task,
-                 "Flag servers deleted, suspended or resized in the panel behind our back"),
+                 "Put back servers changed in the panel behind our back; flag what needs a human"),
         CronTask("pterodactyl.sync_users", "*/15 * * * *", sync.sync_task,
                  "Create or link panel users for accounts that have none"),
     ]

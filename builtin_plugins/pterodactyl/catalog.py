@@ -59,6 +59,10 @@ def settings_problems(values: dict[str, Any]) -> list[str]:
         config = product.parse(values)
     except product.ConfigError as exc:
         return [str(exc)]
+    if config.allocation_ip and not config.node_ids and \
+            services.load_settings().node_policy == "panel_deploy":
+        return ["pin to IP or alias: the panel_deploy node policy lets the panel choose the "
+                "allocation; name the nodes in the product or choose another policy"]
     client = _quick_client()
     if client is None:
         return []

@@ -13,6 +13,8 @@ only what they change (reference section 7.4).
 
 from __future__ import annotations
 
+import functools
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -262,6 +264,13 @@ class ApplicationAPI:
         return self.t.item("GET", f"/locations/{int(location_id)}", params=filters(tuple(include)))
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The system's certificate authorities, loaded once per process (loading them is most
+    of a client's start-up: the reconciler builds one per server it converges)."""
+    return ssl.create_default_context()
+
+
 def _segment(value: str) -> str:
     """A path segment: external ids may hold characters that must not change the path."""
     return quote(str(value), safe="")
@@ -279,7 +288,7 @@ class PanelClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._http = httpx.Client(base_url=self.url, transport=transport, follow_redirects=False,
-                                  timeout=self.timeouts.for_call(False))
+                                  timeout=self.timeouts.for_call(False), verify=tls_context())
         common = {"timeouts": self.timeouts, "retry": self.retry, "sleep": sleep}
         self.app = ApplicationAPI(Transport(self._http, application_key, APPLICATION, **common))
         self.client = ClientAPI(Transport(self._http, client_key, CLIENT, **common))

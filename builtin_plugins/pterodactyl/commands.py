@@ -71,7 +71,8 @@ def test_command(as_json):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
 def reconcile_command(dry_run, as_json):
-    """Find servers deleted, suspended or resized in the panel behind pteroca's back."""
+    """Put back servers suspended, resized, renamed or reassigned in the panel behind pteroca's
+    back (the store reconciler's own code path); report what needs a human."""
     from builtin_plugins.pterodactyl.reconcile import reconcile
 
     try:
@@ -80,13 +81,17 @@ def reconcile_command(dry_run, as_json):
         raise _fail(exc) from None
     if as_json:
         click.echo(json.dumps({"dry_run": report.dry_run, "checked": report.checked,
+                               "repaired": {str(k): v for k, v in report.repaired.items()},
                                "findings": [asdict(f) for f in report.findings],
                                "cleared": report.cleared}, indent=2))
         return
+    for service_id, what in sorted(report.repaired.items()):
+        click.echo(f"{'repaired':<12} server #{service_id}: {what}")
     for finding in report.findings:
         click.echo(f"{finding.kind:<12} {finding}")
-    suffix = " (dry run: nothing flagged)" if dry_run else ""
-    click.echo(f"{report.checked} servers checked, {len(report.findings)} findings{suffix}")
+    suffix = " (dry run: nothing changed or flagged)" if dry_run else ""
+    click.echo(f"{report.checked} servers checked, {len(report.repaired)} repaired, "
+               f"{len(report.findings)} findings need a human{suffix}")
 
 
 @pterodactyl.command("import")
@@ -106,7 +111,9 @@ def import_command(product_slug, server_ids, dry_run):
         raise _fail(exc) from None
     for server_id, service_id, email in report.imported:
         target = "would import" if dry_run else f"imported as server #{service_id}"
-        click.echo(f"panel server {server_id}: {target} for {email}")
+        changes = report.differences.get(server_id)
+        limits = f" (its limits become the product's: {', '.join(changes)})" if changes else ""
+        click.echo(f"panel server {server_id}: {target} for {email}{limits}")
     for server_id, why in sorted(report.skipped.items()):
         click.echo(f"panel server {server_id}: skipped, {why}")
     click.echo(f"{len(report.imported)} imported, {len(report.skipped)} skipped"

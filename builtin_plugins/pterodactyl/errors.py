@@ -11,6 +11,7 @@ which is one readable line.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,16 @@ class RateLimited(PanelError):
     """429: too many requests; ``retry_after`` seconds to wait (None when not given)."""
 
     retryable = True
+
+    @property
+    def wait_seconds(self) -> int:
+        """Whole seconds to wait before asking again (at least 1)."""
+        return max(1, math.ceil(self.retry_after)) if self.retry_after is not None else 60
+
+    def _message(self) -> str:
+        return (f"the panel is busy (too many requests); try again in {self.wait_seconds} s "
+                f"({self.method} {self.path})" if self.path else
+                f"the panel is busy (too many requests); try again in {self.wait_seconds} s")
 
 
 class PanelRefused(PanelError):

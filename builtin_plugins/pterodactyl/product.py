@@ -28,6 +28,7 @@ FLAGS = {"visible": "visible", "editable": "editable", "slots": "slots", "slot":
 DOCKER_IMAGE = re.compile(r"^~?[\w./\-:@ ]*$")
 THREADS = re.compile(r"^[0-9-,]+$")
 PORT_RANGE = re.compile(r"^(\d{4,5})(?:-(\d{4,5}))?$")
+ADDRESS = re.compile(r"^[A-Za-z0-9.:_-]*$")  # an IPv4/IPv6 address or a host name alias
 RESERVED_ENV = frozenset({"SERVER_MEMORY", "SERVER_IP", "SERVER_PORT", "ENV", "HOME", "USER",
                           "STARTUP", "SERVER_UUID", "UUID"})
 
@@ -67,6 +68,13 @@ SCHEMA: tuple[SettingSpec, ...] = (
           "Comma-separated node ids; when set, servers go on the least-loaded of these"),
     _spec("port_range", "string", "Port range", "", "e.g. 25565-25665, 27015; empty: any port"),
     _spec("dedicated_ip", "bool", "Dedicated IP", False, "Use an IP no other server uses"),
+    _spec("allocation_ip", "string", "Pin to IP or alias", "",
+          "Only allocations with this IP address or alias; empty: any (public addresses first, "
+          "loopback and link-local ones last). Not possible with the panel_deploy node policy."),
+    _spec("panel_description", "string", "Panel description", "",
+          "The panel server's description, kept in step on rename; {name} and {id} are the "
+          "server's name and number. Empty: \"pteroca service #{id}\" at creation, then left "
+          "alone."),
     _spec("start_on_completion", "bool", "Start when installed", True),
     _spec("skip_scripts", "bool", "Skip the egg's install script", False),
 )
@@ -108,6 +116,8 @@ class ProductConfig:
     node_ids: tuple[int, ...] = ()
     port_range: tuple[str, ...] = ()
     dedicated_ip: bool = False
+    allocation_ip: str = ""
+    panel_description: str = ""
     start_on_completion: bool = True
     skip_scripts: bool = False
 
@@ -131,6 +141,13 @@ class ProductConfig:
 
     def slot_variables(self) -> list[str]:
         return [v.env for v in self.variables.values() if v.slots]
+
+    def description_for(self, service) -> str | None:
+        """The panel description a server should have; None: whatever it has."""
+        if not self.panel_description:
+            return None
+        return (self.panel_description.replace("{name}", service.name)
+                .replace("{id}", str(service.id)))[:1000]
 
 
 def parse_variables(text: str) -> dict[str, VariableConfig]:
@@ -224,6 +241,12 @@ def parse(values: dict[str, Any] | None) -> ProductConfig:
     threads = str(values.get("threads") or "").strip()
     if threads and not THREADS.match(threads):
         raise ConfigError("CPU pinning holds thread numbers and ranges only, e.g. 0-1,4")
+    pinned = str(values.get("allocation_ip") or "").strip()
+    if len(pinned) > 191 or not ADDRESS.match(pinned):
+        raise ConfigError(f"pin to IP or alias: {pinned!r} is not an IP address or host name")
+    description = str(values.get("panel_description") or "").strip()
+    if len(description) > 500:
+        raise ConfigError("the panel description may be at most 500 characters long")
     return ProductConfig(
         nest_id=nest_id, egg_id=egg_id,
         extra_egg_ids=_ids(values, "extra_egg_ids", "Other eggs"),
@@ -243,6 +266,7 @@ def parse(values: dict[str, Any] | None) -> ProductConfig:
         node_ids=_ids(values, "node_ids", "Nodes"),
         port_range=parse_ports(str(values.get("port_range") or "")),
         dedicated_ip=bool(values.get("dedicated_ip", False)),
+        allocation_ip=pinned, panel_description=description,
         start_on_completion=bool(values.get("start_on_completion", True)),
         skip_scripts=bool(values.get("skip_scripts", False)),
     )

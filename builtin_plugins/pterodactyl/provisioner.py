@@ -12,11 +12,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from builtin_plugins.pterodactyl import errors, placement, product, services, sync
+from builtin_plugins.pterodactyl import converge as panel_converge
+from builtin_plugins.pterodactyl import errors, messages, placement, product, services, sync
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ConfigError, ProductConfig
-from builtin_plugins.store.api import LiveStatus, PackageRefused, ProvisionError
+from builtin_plugins.store.api import (
+    Convergence,
+    LiveStatus,
+    PackageRefused,
+    ProvisionError,
+)
 from kernel import db, now as utcnow
 
 CREATE_ATTEMPTS = 3
@@ -195,7 +201,23 @@ class PterodactylProvisioner:
                 "feature_limits": config.feature_limits(), "oom_disabled": config.oom_disabled,
                 "start_on_completion": config.start_on_completion,
                 "skip_scripts": config.skip_scripts, "external_id": ext,
-                "description": f"pteroca service #{service.id}"}
+                "description": config.description_for(service) or f"pteroca service #{service.id}"}
+
+    # --- desired state (the store's reconciler) ------------------------------------------
+
+    def converge(self, service, observed: Any = panel_converge.UNKNOWN) -> Convergence:
+        """Make the panel server match the service (converge.py); ``observed``: the server as
+        a listing already showed it (None: not there)."""
+        try:
+            config = product.config_of(service.product)
+        except product.ConfigError:
+            config = None  # limits cannot be compared; everything else can
+        with self._client(retry=panel_converge.RECONCILE_RETRY) as client:
+            try:
+                return panel_converge.converge(client, service, config, observed)
+            except errors.PanelError as exc:
+                raise _fail(f"bringing the panel in line ({service.desired_state})",
+                            exc) from None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -283,11 +305,11 @@ class PterodactylProvisioner:
                 state = {"restoring": "installing", "transferring": "installing"}.get(
                     exc.state, exc.state)
                 return LiveStatus(state if state in ("suspended", "installing") else "unknown",
-                                  exc.detail)
+                                  messages.state_conflict(exc))
             except errors.NotFound:
-                return LiveStatus("unknown", "the server no longer exists in the panel")
-            except errors.PanelError as exc:
-                return LiveStatus("unknown", errors.describe(exc))
+                return LiveStatus("unknown", messages.gone())
+            except errors.PanelError as exc:  # the same sentences as every customer page
+                return LiveStatus("unknown", messages.for_customer(exc).text)
 
 
 def _live(stats: dict[str, Any]) -> LiveStatus:
@@ -306,6 +328,6 @@ def _from_application(server: dict[str, Any]) -> LiveStatus:
     if status == "installing":
         return LiveStatus("installing")
     if status in ("install_failed", "reinstall_failed"):
-        return LiveStatus("unknown", f"installation failed ({status})")
-    return LiveStatus("unknown", "no client API key is set to read the live state")
+        return LiveStatus("unknown", messages.install_failed())
+    return LiveStatus("unknown", messages.no_live_state())
 

@@ -1,10 +1,16 @@
-"""Reconciliation: servers deleted, suspended, unsuspended, resized or handed to someone else
-in the panel behind our back are reported and flagged.
+"""Reconciliation: every panel server against its store service, repaired where it can be.
 
-One paginated sweep of the panel's servers is compared with every live store service of
-this provisioner. A finding is stored on the server link (``drift``) and shown as the
-service's last problem (``panel: ...``); a server back in step has its flag cleared.
-``dry_run`` reports without writing anything. Nothing is changed in the panel.
+One paginated listing of the panel's servers is compared with every live store service of
+this provisioner, and each service goes through the store's reconciler with what the listing
+shows for it (store/reconciler.py, converge_observed: the same code path as the jobs that
+follow every lifecycle change): a server suspended, unsuspended, resized, renamed or handed to
+someone else behind our back is put back; one that should be deleted is deleted. What it
+cannot repair is reported and flagged for a human: a server deleted in the panel (the finding
+is stored on the server link, ``drift``, shown as the service's last problem ``panel: ...``,
+and the service is listed under Admin > Store > Out of sync), a panel that keeps failing,
+and panel servers carrying our external id that no service owns (orphans). ``dry_run``
+reports what it would do without changing anything. Servers staff accepted as they are are
+left alone.
 """
 
 from __future__ import annotations
@@ -17,21 +23,28 @@ from flask import current_app
 from sqlalchemy import select
 
 from builtin_plugins.pterodactyl import errors, product, services
-from builtin_plugins.pterodactyl.client import LIMIT_KEYS, PanelClient
+from builtin_plugins.pterodactyl.client import PanelClient
+from builtin_plugins.pterodactyl.converge import limit_differences
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-from builtin_plugins.store.api import ACTIVE, SUSPENDED, TERMINATED
-from builtin_plugins.store.api import Product, Service
+from builtin_plugins.store.api import (
+    ACTIVE,
+    FAILED,
+    SUSPENDED,
+    TERMINATED,
+    Product,
+    Service,
+    converge_observed,
+)
 from kernel import db, now as utcnow, record_audit
 
 FLAG_PREFIX = "panel: "
-COMPARED_LIMITS = tuple(k for k in LIMIT_KEYS if k != "threads")
 
 
 @dataclass
 class Finding:
     service_id: int | None
     server_id: int | None
-    kind: str  # deleted | suspended | unsuspended | resized | owner | orphan
+    kind: str  # deleted | suspended | unsuspended | resized | owner | orphan | failed
     message: str
 
     def __str__(self) -> str:
@@ -43,8 +56,9 @@ class Finding:
 class ReconcileReport:
     dry_run: bool = False
     checked: int = 0
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # what needs a human
     cleared: list[int] = field(default_factory=list)
+    repaired: dict[int, str] = field(default_factory=dict)  # service id -> what was put back
 
     def by_service(self) -> dict[int, list[Finding]]:
         out: dict[int, list[Finding]] = {}
@@ -55,9 +69,13 @@ class ReconcileReport:
 
 
 def _services() -> list[Service]:
+    """Live services of this provisioner, and ended ones whose server may still exist."""
+    live = select(ServerLink.service_id).where(ServerLink.deleted_at.is_(None))
     return list(db.session.scalars(
         select(Service).join(Product, Service.product_id == Product.id)
-        .where(Product.provisioner == "pterodactyl", Service.state.in_((ACTIVE, SUSPENDED)))
+        .where(Product.provisioner == "pterodactyl",
+               Service.state.in_((ACTIVE, SUSPENDED))
+               | (Service.state.in_((TERMINATED, FAILED)) & Service.id.in_(live)))
         .order_by(Service.id)))
 
 
@@ -70,6 +88,9 @@ def _expected(service: Service) -> product.ProductConfig | None:
 
 def compare(service: Service, server: dict[str, Any] | None, owner: int | None) -> list[Finding]:
     """What differs between a service and its panel server (None: the server is gone)."""
+    if service.state in (TERMINATED, FAILED):
+        return [Finding(service.id, int(server["id"]), "delete", "still in the panel; to be "
+                        "deleted")] if server is not None else []
     if server is None:
         return [Finding(service.id, None, "deleted", "deleted in the panel")]
     sid = int(server["id"])
@@ -80,20 +101,10 @@ def compare(service: Service, server: dict[str, Any] | None, owner: int | None) 
     if not suspended and service.state == SUSPENDED:
         found.append(Finding(service.id, sid, "unsuspended", "not suspended in the panel"))
     config = _expected(service)
-    if config is not None:
-        diffs = []
-        limits, features = server.get("limits") or {}, server.get("feature_limits") or {}
-        for key in COMPARED_LIMITS:
-            want, have = config.limits()[key], limits.get(key)
-            if have is not None and int(have) != int(want):
-                diffs.append(f"{key} {want} -> {have}")
-        for key, want in config.feature_limits().items():
-            have = features.get(key)
-            if have != want:
-                diffs.append(f"{key} {want} -> {'unlimited' if have is None else have}")
-        if diffs:
-            found.append(Finding(service.id, sid, "resized", "resized in the panel: "
-                                 + ", ".join(diffs)))
+    diffs = limit_differences(config, server) if config is not None else []
+    if diffs:
+        found.append(Finding(service.id, sid, "resized", "resized in the panel: "
+                             + ", ".join(diffs)))
     if owner is not None and int(server.get("user") or 0) != owner:
         found.append(Finding(service.id, sid, "owner", f"owned by panel user #{server.get('user')} "
                              f"instead of #{owner}"))
@@ -101,7 +112,7 @@ def compare(service: Service, server: dict[str, Any] | None, owner: int | None) 
 
 
 def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> ReconcileReport:
-    """Compare every live service with the panel; flag (unless ``dry_run``) and report."""
+    """Every live service against the panel: repair (unless ``dry_run``), flag, report."""
     report = ReconcileReport(dry_run=dry_run)
     own = client is None
     client = client or services.panel()
@@ -113,25 +124,52 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
     by_id = {int(s["id"]): s for s in servers}
     by_external = {str(s.get("external_id")): s for s in servers if s.get("external_id")}
     prefix = services.load_settings().external_id_prefix
-    now = utcnow()
+    observed: dict[int, dict[str, Any] | None] = {}
     for service in _services():
         report.checked += 1
         link = db.session.get(ServerLink, service.id)
         server = by_id.get(link.server_id) if link is not None and link.deleted_at is None else \
             by_external.get(f"{prefix}-{service.id}")
-        if link is None and server is not None and not dry_run:
-            link = services.link_server(service, server, "adopted")
-        owner_link = db.session.get(UserLink, service.user_id)
-        findings = compare(service, server, owner_link.panel_user_id if owner_link else None)
-        report.findings.extend(findings)
-        if not dry_run:
-            _flag(service, link, findings, now, report)
-    report.findings.extend(_orphans(servers, prefix))
+        if dry_run:
+            owner_link = db.session.get(UserLink, service.user_id)
+            report.findings.extend(compare(service, server,
+                                           owner_link.panel_user_id if owner_link else None))
+        else:
+            observed[service.id] = server
+    linked = set(db.session.scalars(select(ServerLink.server_id)
+                                    .where(ServerLink.deleted_at.is_(None))))
+    db.session.commit()
     if not dry_run:
-        db.session.commit()
-    current_app.logger.info("pterodactyl reconcile: %d checked, %d findings%s", report.checked,
-                            len(report.findings), " (dry run)" if dry_run else "")
+        linked |= _converge(observed, report)  # servers it deleted are not orphans either
+    report.findings.extend(_orphans(servers, prefix, linked))
+    current_app.logger.info("pterodactyl reconcile: %d checked, %d repaired, %d findings%s",
+                            report.checked, len(report.repaired), len(report.findings),
+                            " (dry run)" if dry_run else "")
     return report
+
+
+def _converge(observed: dict[int, dict[str, Any] | None], report: ReconcileReport) -> set[int]:
+    """The store reconciler's own code path, with the listing as what the panel shows;
+    returns the panel servers it deleted."""
+    outcomes = converge_observed(observed)
+    deleted = {int(observed[sid]["id"]) for sid, outcome in outcomes.items()
+               if outcome.panel_state == "deleted" and observed.get(sid)}
+    now = utcnow()
+    for service_id, outcome in outcomes.items():
+        service = db.session.get(Service, service_id)
+        link = db.session.get(ServerLink, service_id)
+        server = observed.get(service_id)
+        findings = []
+        if outcome.kind in ("human", "failed"):
+            kind = "deleted" if outcome.panel_state == "missing" else outcome.kind
+            message = "deleted in the panel" if kind == "deleted" else outcome.detail
+            findings = [Finding(service_id, int(server["id"]) if server else None, kind, message)]
+        elif outcome.detail.startswith("repaired"):
+            report.repaired[service_id] = outcome.detail
+        report.findings.extend(findings)
+        _flag(service, link, findings, now, report)
+    db.session.commit()
+    return deleted
 
 
 def _flag(service: Service, link: ServerLink | None, findings: list[Finding], now,
@@ -153,13 +191,13 @@ def _flag(service: Service, link: ServerLink | None, findings: list[Finding], no
         report.cleared.append(service.id)
 
 
-def _orphans(servers: list[dict[str, Any]], prefix: str) -> list[Finding]:
-    """Panel servers carrying our external id whose service is gone or was never ours."""
+def _orphans(servers: list[dict[str, Any]], prefix: str, linked: set[int]) -> list[Finding]:
+    """Panel servers carrying our external id that no live service owns."""
     pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
     out = []
     for server in servers:
         match = pattern.match(str(server.get("external_id") or ""))
-        if not match:
+        if not match or int(server["id"]) in linked:
             continue
         service = db.session.get(Service, int(match.group(1)))
         if service is None or service.state == TERMINATED:
@@ -180,4 +218,5 @@ def reconcile_task() -> dict | None:
         current_app.logger.warning("pterodactyl reconcile failed: %s", exc)
         raise
     return {"checked": report.checked, "findings": [str(f) for f in report.findings],
+            "repaired": {str(k): v for k, v in report.repaired.items()},
             "cleared": report.cleared}

@@ -104,8 +104,10 @@ def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any)
     return PanelClient(settings.url, settings.application_key, settings.client_key, **kwargs)
 
 
-def panel(*, quick: bool = False, need_client_key: bool = False) -> PanelClient:
-    """A client from the stored settings; NotConfigured when the URL or a key is missing."""
+def panel(*, quick: bool = False, need_client_key: bool = False,
+          retry: RetryPolicy | None = None) -> PanelClient:
+    """A client from the stored settings; NotConfigured when the URL or a key is missing.
+    ``retry`` replaces the retry policy (the reconciler retries with its own backoff)."""
     settings = load_settings()
     if not settings.configured:
         raise errors.NotConfigured("the panel URL and application key are not set "
@@ -113,7 +115,7 @@ def panel(*, quick: bool = False, need_client_key: bool = False) -> PanelClient:
     if need_client_key and not settings.client_key:
         raise errors.NotConfigured("no client API key of a root admin is set, so live status "
                                    "and server actions are unavailable")
-    return make_client(settings, quick=quick)
+    return make_client(settings, quick=quick, **({"retry": retry} if retry else {}))
 
 
 def external_id(service) -> str:

@@ -10,11 +10,20 @@ Retry policy (reference section 7.7):
   connection was refused, or the panel answered 503 (maintenance). Its caller verifies the
   state with a read before repeating it (the provisioner looks servers up by external id).
 - Any other 4xx/5xx is raised at once as a typed :mod:`errors` exception.
+
+Throttle windows: a 429 opens a window of ``Retry-After`` seconds for that key on that panel,
+remembered by the process (:class:`Throttle`). Until it closes, nothing is sent with the key: a
+client that may wait (a job) waits for the rest of the window first; one that may not (a page:
+one rate-limit attempt) raises :class:`errors.RateLimited` with the seconds left at once, so a
+page says "the panel is busy, try again in N s" instead of sending into the window.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +96,35 @@ def filters(include: tuple[str, ...] | list[str] = (), **values: Any) -> dict[st
     return params
 
 
+class Throttle:
+    """The panel's rate-limit windows this process knows of, per panel, API and key."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def remaining(self, scope: str) -> float:
+        with self._lock:
+            until = self._until.get(scope, 0.0)
+        return max(0.0, until - time.monotonic())
+
+    def opened(self, scope: str, seconds: float) -> None:
+        with self._lock:
+            self._until[scope] = max(self._until.get(scope, 0.0), time.monotonic() + seconds)
+
+    def waited(self, scope: str) -> None:
+        """The caller slept through the window it saw."""
+        with self._lock:
+            self._until.pop(scope, None)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._until.clear()
+
+
+THROTTLE = Throttle()
+
+
 class Transport:
     """One API (application or client) of one panel: a key and a path prefix."""
 
@@ -94,6 +132,23 @@ class Transport:
                  retry: RetryPolicy, sleep: Callable[[float], None]) -> None:
         self.http, self.key, self.prefix = http, key, prefix
         self.timeouts, self.retry, self.sleep = timeouts, retry, sleep
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        self.scope = f"{http.base_url}{prefix}#{digest}"
+
+    def _respect_window(self, method: str, url: str) -> None:
+        """Do not send inside a throttle window: wait it out, or say how long it lasts."""
+        left = THROTTLE.remaining(self.scope)
+        if left <= 0:
+            return
+        if self.retry.rate_limit_attempts > 1 and left <= self.retry.max_retry_after:
+            log.warning("panel rate limit window on %s %s: waiting %.1f s", method, url, left)
+            self.sleep(left)
+            THROTTLE.waited(self.scope)
+            return
+        entry = errors.ErrorEntry("TooManyRequestsHttpException", 429,
+                                  "not sent: the panel asked us to wait")
+        raise errors.RateLimited(status=429, method=method, path=url, retry_after=left,
+                                 entries=[entry])
 
     # --- one call ---------------------------------------------------------------------
 
@@ -106,6 +161,7 @@ class Transport:
             idempotent = method in IDEMPOTENT_METHODS
         url = self.prefix + path
         failures = throttles = 0
+        self._respect_window(method, url)
         while True:
             try:
                 response = self._send(method, url, params=params, json=json, content=content,
@@ -125,10 +181,13 @@ class Transport:
                 wait = exc.retry_after
                 if wait is None:
                     wait = self.retry.default_retry_after
+                    exc.retry_after = wait
+                THROTTLE.opened(self.scope, wait)
                 retry = self.retry
                 if throttles < retry.rate_limit_attempts and wait <= retry.max_retry_after:
                     log.warning("panel rate limit on %s %s: waiting %.1f s", method, url, wait)
                     self.sleep(wait)
+                    THROTTLE.waited(self.scope)
                     continue
                 raise exc
             status = response.status_code

@@ -32,7 +32,7 @@ def register_permissions():
 
 @hookimpl
 def register_cron_tasks():
-    from builtin_plugins.store import sweep
+    from builtin_plugins.store import reconciler, sweep
     from kernel import CronTask
 
     return [
@@ -40,7 +40,17 @@ def register_cron_tasks():
                  "Renew, charge on demand or suspend servers past their expiry"),
         CronTask("store.cleanup", "30 3 * * *", sweep.run_cleanup,
                  "Delete servers left suspended for non-payment; warn before"),
+        CronTask("store.converge", "* * * * *", reconciler.run_due,
+                 "Drive servers whose panel does not match their desired state (retries with "
+                 "backoff, then alerts staff)"),
     ]
+
+
+@hookimpl
+def health_checks():
+    from builtin_plugins.store import reconciler
+
+    return [("servers in sync", reconciler.health)]
 
 
 @hookimpl
@@ -55,9 +65,11 @@ def register_blueprints(app):
 def register_admin_views(admin):
     from builtin_plugins.store.admin_catalog import CategoryAdmin, ProductsView
     from builtin_plugins.store.admin_servers import ServersView
+    from builtin_plugins.store.admin_sync import SyncView
     from builtin_plugins.store.admin_vouchers import VoucherAdmin, VoucherUsageAdmin
 
-    return [CategoryAdmin(), ProductsView(), ServersView(), VoucherAdmin(), VoucherUsageAdmin()]
+    return [CategoryAdmin(), ProductsView(), ServersView(), SyncView(), VoucherAdmin(),
+            VoucherUsageAdmin()]
 
 
 @hookimpl

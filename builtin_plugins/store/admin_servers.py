@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from builtin_plugins.store import services, staff
+from builtin_plugins.store import reconciler, services, staff
 from builtin_plugins.store.lifecycle import TRANSITIONS, IllegalMove
 from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.services import StoreError
@@ -55,6 +55,7 @@ class ServersView(ProtectedBaseView):
         user = _user(service.user_id)
         return self.render("admin/store/server.html", service=service, user=user,
                            balance=wallet_balance(service.user_id),
+                           history=reconciler.history(service.id),
                            currency=site_setting("currency")), status
 
     def _act(self, service_id: int, action, done: str):

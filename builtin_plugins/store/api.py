@@ -8,16 +8,31 @@ between its releases. Names here change only through a deprecation, like the ker
 
 from __future__ import annotations
 
-from builtin_plugins.store.lifecycle import ACTIVE, FAILED, PROVISIONING, SUSPENDED, TERMINATED
+from builtin_plugins.store.lifecycle import (
+    ACTIVE,
+    FAILED,
+    PANEL_ACTIVE,
+    PANEL_DELETED,
+    PANEL_SUSPENDED,
+    PROVISIONING,
+    SUSPENDED,
+    TERMINATED,
+    desired_for,
+)
 from builtin_plugins.store.models import Category, PricePlan, Product, Service
 from builtin_plugins.store.nodes import known_nodes, nodes_of
 from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
 from builtin_plugins.store.provisioning import (
+    INSTALL_FAILED,
+    INSTALLING,
+    MISSING,
+    Convergence,
     LiveStatus,
     PackageRefused,
     Provisioner,
     ProvisionError,
 )
+from builtin_plugins.store.reconciler import converge_observed
 from builtin_plugins.store.views_servers import (
     live_status,
     my_servers,
@@ -34,4 +49,8 @@ __all__ = [
     "owned_service", "render_server_page", "server_tabs",  # a plugin's own server tab pages
     "my_servers", "live_status",  # a customer's live servers; what the panel says of one
     "nodes_of", "known_nodes",  # where servers run (answered by provisioner plugins)
+    # the desired-state model: the panel state a server's state asks for, what a provisioner's
+    # converge() reports, and the reconciler's attempt over a listing the provisioner read
+    "PANEL_ACTIVE", "PANEL_DELETED", "PANEL_SUSPENDED", "desired_for",
+    "Convergence", "INSTALLING", "INSTALL_FAILED", "MISSING", "converge_observed",
 ]

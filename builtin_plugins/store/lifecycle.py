@@ -1,4 +1,5 @@
-"""Server states and the moves between them: the store's one state machine."""
+"""Server states and the moves between them: the store's one state machine, and the panel
+state each of them asks for (the desired state the reconciler drives the panel toward)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,29 @@ TERMINATED = "terminated"
 TRANSITIONS: dict[str, frozenset[str]] = {
     PROVISIONING: frozenset({ACTIVE, FAILED}),
     FAILED: frozenset({PROVISIONING, TERMINATED}),
-    ACTIVE: frozenset({SUSPENDED, TERMINATED}),
+    ACTIVE: frozenset({SUSPENDED, TERMINATED, FAILED}),  # FAILED: its first install failed
     SUSPENDED: frozenset({ACTIVE, TERMINATED}),
     TERMINATED: frozenset(),
 }
 
 LIVE = (PROVISIONING, ACTIVE, SUSPENDED, FAILED)  # counted against stock and per-customer limits
+
+# Desired panel states.
+PANEL_ACTIVE = "active"
+PANEL_SUSPENDED = "suspended"
+PANEL_DELETED = "deleted"
+DESIRED: dict[str, str] = {
+    PROVISIONING: PANEL_ACTIVE,  # created and installed
+    ACTIVE: PANEL_ACTIVE,
+    SUSPENDED: PANEL_SUSPENDED,
+    FAILED: PANEL_DELETED,  # nothing the customer paid for may stay behind (refunded)
+    TERMINATED: PANEL_DELETED,
+}
+
+
+def desired_for(state: str) -> str:
+    """The panel state a server in ``state`` should have."""
+    return DESIRED[state]
 
 
 class IllegalMove(Exception):

@@ -81,13 +81,21 @@ class PricePlan(db.Model):
 
 
 class Service(db.Model):
-    """A server a customer bought."""
+    """A server a customer bought.
+
+    ``state`` is the store's lifecycle (lifecycle.py); ``desired_state`` the panel state that
+    follows from it (active, suspended or deleted; with the product's build limits, the
+    customer as owner and the service's name), ``panel_state`` what the reconciler last saw
+    or made there, and the ``sync_*`` columns the reconciler's progress (reconciler.py).
+    """
 
     __tablename__ = "store_service"
-    __table_args__ = (Index("ix_store_service_due", "state", "expires_at", "id"),)
+    __table_args__ = (Index("ix_store_service_due", "state", "expires_at", "id"),
+                      Index("ix_store_service_sync", "sync_status", "sync_next_at"))
     __template_fields__ = ("id", "name", "state", "suspension", "suspended_at", "expires_at",
                            "auto_renew", "slots", "price", "created_at", "terminated_at",
-                           "product_id", "plan_id", "product", "plan")
+                           "product_id", "plan_id", "product", "plan", "setup_status",
+                           "failure_kind", "reinstalls")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("store_product.id"), index=True)
@@ -107,8 +115,49 @@ class Service(db.Model):
     purchase_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     terminated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    desired_state: Mapped[str] = mapped_column(String(16), default="active")
+    panel_state: Mapped[str] = mapped_column(String(16), default="")
+    sync_status: Mapped[str] = mapped_column(String(16), default="ok")  # ok|pending|stuck|accepted
+    sync_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every new want
+    sync_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sync_next_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    sync_claimed_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    sync_claim: Mapped[str] = mapped_column(String(32), default="")  # the claiming run's token
+    sync_error: Mapped[str] = mapped_column(Text, default="")
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     product: Mapped[Product] = relationship()
     plan: Mapped[PricePlan] = relationship()
+
+    # What the customer's pages say about setting a server up (fulfilment.py keeps these marks
+    # in ``options``, which templates do not see: it also holds the checkout choices).
+    @property
+    def setup_status(self) -> str:
+        """``installing`` while a paid server's first installation runs, else ``""``."""
+        return str((self.options or {}).get("setup") or "")
+
+    @property
+    def failure_kind(self) -> str:
+        """Why a ``provisioning_failed`` server failed: ``create``, ``install`` or ``""``."""
+        return str((self.options or {}).get("failure") or "")
+
+    @property
+    def reinstalls(self) -> int:
+        """Free reinstalls made after a failed first installation."""
+        return int((self.options or {}).get("reinstalls") or 0)
+
+
+class SyncAttempt(db.Model):
+    """One try of the reconciler to bring a server's panel state to the desired one."""
+
+    __tablename__ = "store_sync_attempt"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("store_service.id", ondelete="CASCADE"),
+                                            index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    desired: Mapped[str] = mapped_column(String(16), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok|waiting|failed|human
+    panel_state: Mapped[str] = mapped_column(String(16), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class PurchaseToken(db.Model):

@@ -2,10 +2,12 @@
 
 Export: the customer's servers (what they bought, their names and choices, states and dates)
 and the vouchers they used. Erasure: every live server is deleted through the store's normal
-path (:func:`services.terminate`: the provisioner deletes it in the panel, the stock returns,
-``server_deleted`` fires), then what the customer typed is cleared from the rows, which stay
-(without anything personal) because the ledger's purchases and renewals refer to them. A
-server the panel cannot delete right now raises, and the kernel tries the erasure again later.
+path (:func:`services.terminate`: the stock returns, ``server_deleted`` fires and the
+reconciler deletes it in the panel), then what the customer typed is cleared from the rows,
+which stay (without anything personal) because the ledger's purchases and renewals refer to
+them. Until the panel has followed (the reconciler's job may still be queued, or retrying a
+panel that cannot delete right now) this raises, so the plugins after the store (the panel
+user's deletion) wait and the kernel tries the erasure again later.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from builtin_plugins.store import services
-from builtin_plugins.store.lifecycle import PROVISIONING, TERMINATED
+from builtin_plugins.store.desired import PENDING, STUCK
+from builtin_plugins.store.lifecycle import PANEL_DELETED, PROVISIONING, TERMINATED
 from builtin_plugins.store.models import PurchaseToken, Service, Voucher, VoucherUsage
 from kernel import db
 
@@ -54,6 +57,9 @@ def erase(user) -> None:
             except services.StoreError as exc:
                 waiting.append(f"#{service.id}: {exc}")
                 continue
+        if (service.desired_state == PANEL_DELETED and service.sync_status in (PENDING, STUCK)
+                and service.panel_state != PANEL_DELETED):
+            waiting.append(f"#{service.id} is being deleted in the panel")
         service.name, service.options, service.last_error = f"server {service.id}", {}, ""
     db.session.execute(db.delete(PurchaseToken).where(PurchaseToken.user_id == user.id))
     db.session.commit()

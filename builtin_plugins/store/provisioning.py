@@ -4,6 +4,14 @@ A provisioner is an object with ``identifier``, ``display_name`` and the methods
 :class:`Provisioner`. Any method may raise :class:`ProvisionError` with a message
 for the admin; ``change_package`` raises :class:`PackageRefused` when the target
 does not fit.
+
+Optional: ``converge(service) -> Convergence`` makes the panel match the service's desired
+state (``service.desired_state``: active, suspended or deleted, with the product's build
+limits, the customer as owner and the service's name), repairs what it can and says what it
+found, including an installation still running or failed. The store's reconciler calls it
+after every lifecycle change and again with backoff until it succeeds (reconciler.py).
+Without it the reconciler calls ``suspend``, ``unsuspend`` and ``terminate`` as the desired
+state asks and takes the server as installed once ``create`` returned.
 """
 
 from __future__ import annotations
@@ -33,6 +41,22 @@ class LiveStatus:
     @property
     def running(self) -> bool:
         return self.state in ("running", "starting")
+
+
+# What a panel can show for a server (Convergence.panel_state).
+INSTALLING = "installing"
+INSTALL_FAILED = "install_failed"
+MISSING = "missing"  # the server is gone though it should exist
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """What ``converge`` found in the panel and did about it."""
+
+    panel_state: str  # active | suspended | deleted | installing | install_failed | missing
+    repaired: tuple[str, ...] = ()  # what it changed to match ("suspended", "renamed", ...)
+    needs_human: str = ""  # a difference it does not repair (the message says what and why)
+    detail: str = ""  # e.g. why an installation failed
 
 
 @runtime_checkable

@@ -1,8 +1,10 @@
-"""Buying, provisioning, renewing, suspending and deleting servers.
+"""Buying, renewing and changing the plan of servers: the money side of the lifecycle.
 
-Money first, then the panel: a purchase debits the wallet and creates the
-service row in one transaction, and only then asks the provisioner to create
-the server. A failed create refunds through a compensating ledger entry.
+Money first, then the panel: a purchase debits the wallet and creates the service row, its
+audit row and the job that sets the server up in one transaction (kernel.outbox); the
+reconciler then creates and installs it (reconciler.py, fulfilment.py: a failure refunds
+through a compensating ledger entry). Suspending, unsuspending, deleting and renaming are
+transitions.py's, re-exported here.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from kernel import (
@@ -18,42 +19,29 @@ from kernel import (
     call_hook,
     call_veto,
     db,
-    enqueue,
-    job,
     ledger_credit,
     ledger_debit,
-    lock_wallet,
-    notify_wallet_changed,
     now as utcnow,
+    outbox_dispatch_committed,
     record_audit,
-    record_audit_many,
 )
 
 from builtin_plugins.store import lifecycle, notify
-from builtin_plugins.store.lifecycle import ACTIVE, FAILED, PROVISIONING, SUSPENDED, TERMINATED
+from builtin_plugins.store.desired import want
+from builtin_plugins.store.errors import StoreError
+from builtin_plugins.store.fulfilment import retry_provisioning
+from builtin_plugins.store.lifecycle import ACTIVE, PROVISIONING, SUSPENDED
 from builtin_plugins.store.models import PricePlan, Product, PurchaseToken, Service
 from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
 from builtin_plugins.store.provisioning import ProvisionError, provisioner_for
+from builtin_plugins.store.transitions import MAX_NAME, lift, rename, suspend, terminate, unsuspend
 from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find, record_use
+from builtin_plugins.store.wallet import billed, lock_wallet
 
-MAX_NAME = 60
-
-
-class StoreError(ValueError):
-    """Why the store refused; the message is shown to the customer or admin as is."""
-
-
-def _lock_wallet(user_id: int) -> None:
-    """Serialise one customer's money operations (PostgreSQL row lock; SQLite locks at BEGIN)."""
-    lock_wallet(user_id)
-
-
-def _billed(service: Service, posted, *, notify: bool = True) -> None:
-    """After the commit: ``wallet_changed`` (unless the ledger fired it already), then the
-    store's ``server_billed`` event, which invoicing plugins turn into documents."""
-    if notify:
-        notify_wallet_changed(posted.entry)
-    call_hook("server_billed", service=service, entry=posted.entry)
+# The lifecycle's other doors, for callers that know this module (views, staff, plugins).
+__all__ = ["MAX_NAME", "StoreError", "change_package", "purchase", "quote", "quote_change",
+           "rename", "renew", "retry_provisioning", "set_auto_renew", "suspend", "terminate",
+           "unsuspend"]
 
 
 def new_purchase_token(user) -> str:
@@ -122,7 +110,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     if token_row is None or token_row.user_id != user.id:
         raise StoreError("this order form has expired; open the product page again")
 
-    _lock_wallet(user.id)
+    lock_wallet(user.id)
     if product.per_customer_limit is not None and _live_count(user.id, product.id) >= product.per_customer_limit:
         db.session.rollback()
         raise StoreError(f"you can have at most {product.per_customer_limit} of {product.name}")
@@ -154,78 +142,17 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     except VoucherError as exc:
         db.session.rollback()
         raise StoreError(str(exc)) from None
-    db.session.commit()
-    if posted:
-        _billed(service, posted)
-    record_audit("store.purchase", f"service:{service.id}", {"product": product.name, "price": price,
-                                                             "free": free}, actor=actor)
-    enqueue(provision, service.id)
-    return db.session.get(Service, service.id)
-
-
-# On rq, a provisioning job that crashes (database or network away) is tried again; a
-# provisioner's refusal is not a crash: it refunds and marks the service failed below.
-@job(queue="provisioning", retries=3, backoff=(10, 60, 300))
-def provision(service_id: int) -> Service:
-    """Job: create the server with its provisioner; refund and mark failed if that fails."""
+    want(service)  # the reconciler creates and installs it
+    record_audit("store.purchase", f"service:{service.id}",
+                 {"product": product.name, "price": price, "free": free}, actor=actor,
+                 commit=False)
+    service_id = service.id
+    db.session.commit()  # the charge, the service, its audit row and its job: all or nothing
     service = db.session.get(Service, service_id)
-    if service is None or service.state != PROVISIONING:
-        return service
-    try:
-        external_id = provisioner_for(service.product).create(service)
-    except Exception as exc:  # noqa: BLE001 - any provisioner failure refunds
-        return _provisioning_failed(service, exc)
-    lifecycle.check(service.id, service.state, ACTIVE)
-    service.state, service.external_id, service.last_error = ACTIVE, str(external_id or ""), ""
-    db.session.commit()
-    call_hook("server_purchased", service=service)
-    notify.customer(service, "server_purchased")
-    return service
-
-
-def _provisioning_failed(service: Service, exc: Exception) -> Service:
-    attempt = int((service.options or {}).get("attempts", 0)) + 1
-    refunded = service.charged
-    posted = None
-    if refunded:
-        posted = ledger_credit(service.user_id, refunded, "refund",
-                               f"provision-refund:{service.id}:{attempt}",
-                               {"service": service.id}, commit=False)
-    lifecycle.check(service.id, service.state, FAILED)
-    service.state, service.charged = FAILED, 0
-    service.last_error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ProvisionError) else str(exc)
-    service.options = {**(service.options or {}), "attempts": attempt}
-    db.session.commit()
     if posted:
-        _billed(service, posted)
-    current_app.logger.warning("provisioning service %s failed: %s", service.id, service.last_error)
-    record_audit("store.provisioning_failed", f"service:{service.id}", {"error": service.last_error,
-                                                                        "refunded": refunded})
-    return service
-
-
-def retry_provisioning(service: Service, *, charge: bool = True, actor: str | None = None) -> Service:
-    """Admin: try a failed service again, charging the period again unless ``charge`` is off."""
-    lifecycle.check(service.id, service.state, PROVISIONING)
-    attempt = int((service.options or {}).get("attempts", 0))
-    posted = None
-    _lock_wallet(service.user_id)
-    if charge and service.price > 0:
-        try:
-            posted = ledger_debit(service.user_id, service.price, "purchase",
-                                  f"purchase:{service.id}:retry{attempt}", {"service": service.id},
-                                  commit=False)
-        except InsufficientFunds:
-            db.session.rollback()
-            raise StoreError("the customer's balance cannot cover the order; retry without "
-                             "charging or ask them to top up") from None
-    service.state, service.charged = PROVISIONING, service.price if posted else 0
-    service.expires_at = next_expiry(None, utcnow(), service.plan)
-    db.session.commit()
-    if posted:
-        _billed(service, posted)
-    record_audit("store.retry", f"service:{service.id}", {"charge": charge}, actor=actor)
-    return enqueue(provision, service.id)
+        billed(service, posted)  # billed before its job runs (inline, the job may refund it)
+    outbox_dispatch_committed()
+    return db.session.get(Service, service_id)
 
 
 def renew(service: Service, *, source: str = "customer", voucher_code: str = "") -> Service:
@@ -246,7 +173,7 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
             raise StoreError(str(exc)) from None
         price, discount = discounted(voucher, price)
     old = service.expires_at
-    _lock_wallet(service.user_id)
+    lock_wallet(service.user_id)
     posted = None
     try:
         if price > 0:
@@ -268,113 +195,19 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
         db.session.rollback()
         db.session.refresh(service)
         return service
-    db.session.commit()
     db.session.refresh(service)
-    if posted and posted.created:
-        _billed(service, posted)
-    call_hook("server_renewed", service=service)
     notify.customer(service, "server_renewed")
-    if service.state == SUSPENDED and service.suspension == "auto":
-        unsuspend(service)
-    return service
-
-
-def suspend(service: Service, *, manual: bool, reason: str = "", actor: str | None = None) -> Service:
-    """Suspend now. Staff suspensions (``manual``) are never lifted by a payment."""
-    if service.state == SUSPENDED:
-        if manual and service.suspension != "manual":
-            service.suspension = "manual"  # staff take over an automatic suspension
-            db.session.commit()
-        return service
-    lifecycle.check(service.id, service.state, SUSPENDED)
-    service.state, service.suspension, service.suspended_at = SUSPENDED, "manual" if manual else "auto", utcnow()
-    db.session.commit()
-    after_suspend(service, reason or ("staff" if manual else "expired"), actor)
-    return service
-
-
-def after_suspend(service: Service, reason: str, actor: str | None = None) -> None:
-    """Push a suspension (already committed locally) to the panel, fire events, email."""
-    after_suspend_many([service], reason, actor)
-
-
-def after_suspend_many(suspended: list[Service], reason: str, actor: str | None = None) -> None:
-    """:func:`after_suspend` for a batch: one audit INSERT, one commit, one email job."""
-    ids = [service.id for service in suspended]
-    drivers: dict[int, object] = {}
-    failed = {}
-    for service in suspended:
-        try:
-            if service.product_id not in drivers:
-                drivers[service.product_id] = provisioner_for(service.product)
-            drivers[service.product_id].suspend(service)
-        except Exception as exc:  # noqa: BLE001 - the local state stands; reconciliation retries
-            failed[service.id] = f"suspend failed: {exc}"
-    if failed:
-        db.session.execute(update(Service), [{"id": sid, "last_error": error}
-                                             for sid, error in failed.items()])
-    for service in suspended:
-        call_hook("server_suspended", service=service, reason=reason)
-    record_audit_many("store.suspended", [(f"service:{sid}", {"reason": reason}) for sid in ids],
-                      actor=actor)
-    notify.customers(ids, "server_suspended")
-
-
-def unsuspend(service: Service, *, manual: bool = False, actor: str | None = None) -> Service:
-    """Lift a suspension. Without ``manual`` (a payment) only automatic suspensions are lifted."""
-    if service.state != SUSPENDED:
-        return service
-    if service.suspension == "manual" and not manual:
-        return service
-    if service.expires_at <= utcnow() and not manual:
-        return service
-    try:
-        provisioner_for(service.product).unsuspend(service)
-    except Exception as exc:  # noqa: BLE001
-        service.last_error = f"unsuspend failed: {exc}"
-        db.session.commit()
-        raise StoreError(f"the server could not be unsuspended: {exc}") from None
-    lifecycle.check(service.id, service.state, ACTIVE)
-    service.state, service.suspension, service.suspended_at, service.last_error = ACTIVE, "", None, ""
-    db.session.commit()
-    record_audit("store.unsuspended", f"service:{service.id}", {"manual": manual}, actor=actor)
-    call_hook("server_unsuspended", service=service)
-    return service
-
-
-def terminate(service: Service, *, actor: str | None = None, force: bool = False) -> Service:
-    """Delete the server in the panel and end the service; the stock unit returns."""
-    if service.state == TERMINATED:
-        return service
-    reason = call_veto("veto_deletion", service=service)
-    if reason and not force:
-        raise StoreError(str(reason))
-    if service.state != FAILED:
-        try:
-            provisioner_for(service.product).terminate(service)
-        except ProvisionError as exc:
-            service.last_error = f"delete failed: {exc}"
-            db.session.commit()
-            raise StoreError(f"the server could not be deleted: {exc}") from None
-    lifecycle.check(service.id, service.state, TERMINATED)
-    service.state, service.terminated_at = TERMINATED, utcnow()
-    if service.product.stock is not None:
-        db.session.execute(update(Product).where(Product.id == service.product_id)
-                           .values(stock=Product.stock + 1))
-    db.session.commit()
-    record_audit("store.deleted", f"service:{service.id}", actor=actor)
-    call_hook("server_deleted", service=service)
-    notify.customer(service, "server_deleted")
-    return service
-
-
-def rename(service: Service, name: str) -> Service:
-    name = (name or "").strip()
-    if not 1 <= len(name) <= MAX_NAME:
-        raise StoreError(f"give the server a name of 1 to {MAX_NAME} characters")
-    service.name = name
-    db.session.commit()
-    return service
+    lifted = service.state == SUSPENDED and service.suspension == "auto" and lift(service)
+    service_id = service.id
+    db.session.commit()  # the payment, the new expiry, the email and the unsuspension together
+    service = db.session.get(Service, service_id)
+    if posted and posted.created:
+        billed(service, posted)
+    call_hook("server_renewed", service=service)
+    if lifted:
+        call_hook("server_unsuspended", service=service)
+    outbox_dispatch_committed()  # the email and the panel's unsuspension, after the events
+    return db.session.get(Service, service_id)
 
 
 def set_auto_renew(service: Service, enabled: bool) -> Service:
@@ -443,7 +276,7 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
     reference = f"change:{service.id}:{product.id}:{service.expires_at.isoformat()}"
     posted = None
     if difference > 0:  # an upgrade is paid before the panel changes anything
-        _lock_wallet(service.user_id)
+        lock_wallet(service.user_id)
         try:
             posted = ledger_debit(service.user_id, difference, "upgrade", reference,
                                   {"service": service.id}, commit=False)
@@ -452,7 +285,7 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
             raise StoreError("your balance is too low for this upgrade; top up your wallet first") from None
         db.session.commit()
         if posted.created:
-            _billed(service, posted)
+            billed(service, posted)
     try:
         provisioner_for(service.product).change_package(service, product)
     except ProvisionError as exc:
@@ -460,7 +293,7 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
             back = ledger_credit(service.user_id, difference, "reversal", f"{reference}:undo",
                                  {"service": service.id})
             if back.created:
-                _billed(service, back, notify=False)
+                billed(service, back, notify=False)
         why = str(exc) if isinstance(exc, PackageRefused) else f"the panel refused: {exc}"
         raise StoreError(f"cannot change to {product.name}: {why}") from None
     credited = None
@@ -471,7 +304,7 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
     db.session.commit()
     db.session.refresh(service)
     if credited is not None and credited.created:
-        _billed(service, credited, notify=False)
+        billed(service, credited, notify=False)
     record_audit("store.package_changed", f"service:{service.id}", {"to": product.name,
                                                                     "difference": difference}, actor=actor)
     return service

@@ -3,6 +3,12 @@
 Each task works in batches and is safe to run twice or concurrently: a server is
 claimed with a guarded UPDATE (state and expiry unchanged since it was read),
 so two runners never process the same server for the same period.
+
+A batch of suspensions is one transaction: the claim (state and desired panel state), the
+audit rows, the customers' email job and the reconciler's job that suspends them in the panel
+(kernel.outbox). A runner killed after that commit leaves nothing undone (the jobs are handed
+over by whoever looks next) and one killed before it leaves the servers due, for the runner
+that takes its slot over: every suspension is pushed, audited and emailed exactly once.
 """
 
 from __future__ import annotations
@@ -14,9 +20,16 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from kernel import db, now as utcnow, settings_for
+from kernel import (
+    call_hook,
+    db,
+    now as utcnow,
+    outbox_commit,
+    record_audit_many,
+    settings_for,
+)
 
-from builtin_plugins.store import notify, services
+from builtin_plugins.store import desired, notify, services
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED
 from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.pricing import next_expiry
@@ -126,16 +139,24 @@ def _suspend_batch(ids: list[int], now, result: SweepResult) -> None:
     if not ids:
         return
     claimed = db.session.execute(
-        update(Service).where(Service.id.in_(ids), Service.state == ACTIVE, Service.expires_at <= now)
-        .values(state=SUSPENDED, suspension="auto", suspended_at=now)
+        update(Service)
+        .where(Service.id.in_(ids), Service.state == ACTIVE, Service.expires_at <= now)
+        .values(state=SUSPENDED, suspension="auto", suspended_at=now,
+                **desired.wanted(SUSPENDED))
         .returning(Service.id)).scalars().all()
-    db.session.commit()
     if not claimed:
+        db.session.commit()
         return
-    batch = db.session.scalars(select(Service).options(selectinload(Service.product))
-                               .where(Service.id.in_(claimed)).order_by(Service.id)).all()
-    result.suspended.extend(service.id for service in batch)
-    services.after_suspend_many(batch, "expired")
+    claimed = sorted(claimed)
+    record_audit_many("store.suspended", [(f"service:{sid}", {"reason": "expired"})
+                                          for sid in claimed], actor="system", commit=False)
+    notify.customers(claimed, "server_suspended")
+    desired.enqueue(claimed)  # the reconciler suspends them in the panel
+    outbox_commit()
+    result.suspended.extend(claimed)
+    for service in db.session.scalars(select(Service).options(selectinload(Service.product))
+                                      .where(Service.id.in_(claimed)).order_by(Service.id)):
+        call_hook("server_suspended", service=service, reason="expired")
 
 
 def _delete(service_id: int, result: SweepResult) -> None:
@@ -171,8 +192,8 @@ def run_cleanup(now=None) -> SweepResult:
             if service.options.get("deletion_warned"):
                 continue
             service.options = {**service.options, "deletion_warned": True}
-            db.session.commit()
             notify.customer(service, "deletion_warning",
                             delete_at=service.suspended_at + timedelta(days=days))
+            outbox_commit()  # the mark and the email together
     current_app.logger.info("store cleanup: %s deleted", len(result.deleted))
     return result

@@ -27,6 +27,7 @@ import math
 import socket
 import threading
 import time
+import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -285,6 +286,52 @@ class Simulator:
             else:
                 raise ValueError("kind is 'client' or 'application'")
             return key.key
+
+    def seed_users(self, emails: list[str]) -> list[int]:
+        """Panel users for ``emails`` at once (for tests and benchmarks with many servers)."""
+        out = []
+        with self.state.lock:
+            for email in emails:
+                user_id = self.state.next_id("users")
+                name = email.split("@")[0][:191]
+                self.state.users[user_id] = st.User(user_id, f"{name}{user_id}", email, name,
+                                                    "Seeded")
+                out.append(user_id)
+        return out
+
+    def seed_servers(self, owners: list[int], *, names: list[str], external_ids: list[str],
+                     node_id: int = 1, egg_id: int = 1, limits: dict[str, int] | None = None,
+                     ip: str = "10.99.0.10", first_port: int = 40000) -> list[int]:
+        """Installed servers at once, one per owner/name/external id, each on a new allocation
+        of ``ip`` on ``node_id`` from ``first_port`` up. ``limits``: memory, swap, disk, io,
+        cpu, databases, allocations, backups (defaults: a small server)."""
+        wanted = {"memory": 1024, "swap": 0, "disk": 5120, "io": 500, "cpu": 100,
+                  "databases": 0, "allocations": 1, "backups": 0, **(limits or {})}
+        out = []
+        with self.state.lock:
+            egg = self.state.eggs[egg_id]
+            used = {(a.ip, a.port) for a in self.state.allocations.values()}
+            port = first_port
+            for owner, name, external in zip(owners, names, external_ids, strict=True):
+                while (ip, port) in used:
+                    port += 1
+                alloc_id = self.state.next_id("allocations")
+                alloc = st.Allocation(alloc_id, node_id, ip, port)
+                self.state.allocations[alloc_id] = alloc
+                used.add((ip, port))
+                server = st.Server(
+                    id=self.state.next_id("servers"), uuid=str(uuid.uuid4()), name=name,
+                    owner_id=int(owner), node_id=node_id, allocation_id=alloc_id,
+                    nest_id=egg.nest_id, egg_id=egg.id, startup=egg.startup,
+                    image=next(iter(egg.docker_images.values()), ""),
+                    memory=wanted["memory"], swap=wanted["swap"], disk=wanted["disk"],
+                    io=wanted["io"], cpu=wanted["cpu"], external_id=external, status=None,
+                    database_limit=wanted["databases"], allocation_limit=wanted["allocations"],
+                    backup_limit=wanted["backups"], installed_at=time.time())
+                alloc.server_id = server.id
+                self.state.servers[server.id] = server
+                out.append(server.id)
+        return out
 
     @property
     def requests(self) -> list[dict[str, Any]]:

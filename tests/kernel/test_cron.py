@@ -86,6 +86,7 @@ def test_each_slot_runs_once_however_often_runners_look(ticker, log):
         assert {r.task: r.status for r in first} == {"ticker.tick": "ok", "ticker.slow": "ok",
                                                       "ticker.broken": "failed",
                                                       "kernel.rescan_plugins": "ok",
+                                                      "kernel.outbox": "ok",
                                                       "payments.converge": "ok",
                                                       "kernel.prune_login_sessions": "ok",
                                                       "kernel.prune_rate_limits": "ok",
@@ -93,8 +94,8 @@ def test_each_slot_runs_once_however_often_runners_look(ticker, log):
                                                       "kernel.prune_logs": "ok"}
         assert cron.run_due(now=NOON + timedelta(seconds=20), owner="b:2") == []
         later = cron.run_due(now=NOON + timedelta(minutes=1), owner="b:2")
-        assert sorted(r.task for r in later) == ["payments.converge", "ticker.slow",
-                                                 "ticker.tick"]
+        assert sorted(r.task for r in later) == ["kernel.outbox", "payments.converge",
+                                                 "ticker.slow", "ticker.tick"]
         tick = runs("ticker.tick")
         assert [(r.slot, r.owner, r.status, r.attempts, r.lease_until) for r in tick] == [
             (datetime(2026, 1, 1, 12, 0), "a:1", "ok", 1, None),

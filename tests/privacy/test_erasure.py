@@ -197,3 +197,40 @@ def test_a_plugin_that_fails_postpones_the_erasure_and_nothing_is_anonymised_yet
     monkeypatch.undo()
     assert run_privacy_task(world.app, utcnow() + timedelta(days=16))["erased"] == 1
     assert search_database(world.app, personal(ALICE)) == []
+
+
+def test_the_panel_user_waits_until_the_reconciler_deleted_the_servers(world):
+    """Deleting a server is the reconciler's job (a queued job on rq, retried while the panel
+    fails): the store's eraser holds the erasure back until the panel followed, so the panel
+    user is never deleted before its servers and the erasure ends once they are gone."""
+    from kernel.accounts.privacy.models import ErasureRequest
+    from tests.pterodactyl.conftest import settle
+
+    app, sim = world.app, world.sim
+    request_deletion(person_client(app, ALICE))
+    with app.app_context():
+        from builtin_plugins.pterodactyl.services import server_link
+        from builtin_plugins.store.models import Service
+
+        server = server_link(db.session.scalars(db.select(Service.id).where(
+            Service.user_id == world.ids["alice"])).one()).server_id
+    sim.set_switches(fail_next={"count": 50, "status": 502, "method": "DELETE",
+                                "path": f"/api/application/servers/{server}*"})  # refused now
+    assert run_privacy_task(app, utcnow() + timedelta(days=15))["erased"] == 0
+    with app.app_context():
+        from builtin_plugins.store.models import Service
+
+        request = db.session.scalars(db.select(ErasureRequest)).one()
+        assert request.status == "scheduled" and "being deleted in the panel" in request.last_error
+        service = db.session.scalars(db.select(Service).where(
+            Service.user_id == world.ids["alice"])).one()
+        assert (service.state, service.sync_status) == ("terminated", "pending")
+        assert not db.session.get(User, world.ids["alice"]).is_erased
+    assert ALICE.server in panel_servers(sim) and ALICE.email in panel_users(sim)
+    sim.set_switches(fail_next=[])
+    with app.app_context():
+        settle()  # the reconciler's retry (after its backoff) deletes the server
+    assert ALICE.server not in panel_servers(sim)
+    assert run_privacy_task(app, utcnow() + timedelta(days=16))["erased"] == 1
+    assert ALICE.email not in panel_users(sim) and BOB.email in panel_users(sim)
+    assert search_database(app, personal(ALICE)) == []

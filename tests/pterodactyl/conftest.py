@@ -194,3 +194,67 @@ def buy(user, product, *, name="My server", slots=1, options=None):
     return services.purchase(user, token=token, product_id=product.id,
                              plan_id=product.plans[0].id, name=name, slots=slots,
                              options=options or {})
+
+
+# --- convergence ----------------------------------------------------------------------------
+
+def settle(rounds: int = 12, retry_stuck: bool = False) -> dict[str, int]:
+    """Run the reconciler until nothing is pending: every backoff is taken as passed (the
+    ``store.converge`` cron task would run it later). ``retry_stuck``: staff press Retry on
+    servers that ran out of attempts. Returns the outcome counts."""
+    from builtin_plugins.store import reconciler
+    from builtin_plugins.store.models import Service
+    from kernel import now as utcnow  # the store's reconciler runs on the kernel's clock
+
+    totals: dict[str, int] = {}
+    for _ in range(rounds):
+        if retry_stuck:
+            for service in db.session.scalars(db.select(Service).where(
+                    Service.sync_status == "stuck")).all():
+                reconciler.retry(service, actor="test")
+        db.session.execute(db.update(Service).where(Service.sync_status == "pending")
+                           .values(sync_next_at=utcnow(), sync_claimed_until=None))
+        db.session.commit()
+        done = reconciler.run_due(grace=0)
+        for kind, count in done.items():
+            totals[kind] = totals.get(kind, 0) + count
+        pending = db.session.scalar(db.select(db.func.count(Service.id)).where(
+            Service.sync_status == "pending"))
+        if not pending:
+            break
+    return totals
+
+
+def panel_view(sim) -> dict[str, dict]:
+    """The simulator's servers by external id: ``{external_id: {"id", "status", ...}}``."""
+    return {s["external_id"]: s for s in sim.snapshot()["servers"] if s.get("external_id")}
+
+
+def mismatches(sim, service_ids=None) -> list[str]:
+    """What differs between the store and the panel for ``service_ids`` (all by default):
+    every live service has exactly its server, suspended as it should be; every ended one
+    has none; every service is in sync."""
+    from builtin_plugins.pterodactyl.services import external_id
+    from builtin_plugins.store.models import Service
+
+    view = panel_view(sim)
+    query = db.select(Service)
+    if service_ids is not None:
+        query = query.where(Service.id.in_(list(service_ids)))
+    out = []
+    for service in db.session.scalars(query):
+        server = view.get(external_id(service))
+        if service.sync_status != "ok":
+            out.append(f"#{service.id} sync {service.sync_status}: {service.sync_error}")
+        if service.state in ("active", "suspended"):
+            if server is None:
+                out.append(f"#{service.id} {service.state} without a panel server")
+            elif (server["status"] == "suspended") != (service.state == "suspended"):
+                out.append(f"#{service.id} {service.state} but the panel says {server['status']}")
+            elif server["name"] != service.name:
+                out.append(f"#{service.id} named {service.name!r}, {server['name']!r} in the panel")
+        elif service.state in ("terminated", "provisioning_failed") and server is not None:
+            out.append(f"#{service.id} {service.state} but its panel server exists")
+        elif service.state == "provisioning":
+            out.append(f"#{service.id} still provisioning")
+    return out

@@ -6,6 +6,7 @@ import json
 
 from builtin_plugins.pterodactyl import services
 from builtin_plugins.pterodactyl.models import ServerLink
+from builtin_plugins.pterodactyl.importer import import_servers
 from builtin_plugins.pterodactyl.reconcile import reconcile
 from kernel.cli import main
 from kernel.extensions import db
@@ -31,25 +32,33 @@ def kinds(report) -> dict[int, set[str]]:
     return {sid: {f.kind for f in found} for sid, found in report.by_service().items()}
 
 
-def test_deleted_suspended_and_resized_servers_are_flagged(ctx, panel):
+def test_servers_changed_behind_our_back_are_put_back_and_a_deleted_one_flagged(ctx, panel, sim):
+    from builtin_plugins.store.models import Service
+
     deleted, suspended, resized = three_servers(panel)
     tamper(panel, deleted, suspended, resized)
     report = reconcile()
     assert report.checked == 3
-    assert kinds(report) == {deleted.id: {"deleted"}, suspended.id: {"suspended"},
-                             resized.id: {"resized"}}
+    assert kinds(report) == {deleted.id: {"deleted"}}  # only what needs a human
+    assert report.repaired == {suspended.id: "repaired: unsuspended",
+                               resized.id: "repaired: limits"}
+    back = sim.server(services.server_link(suspended.id).server_id)
+    assert back.status is None  # unsuspended again
+    limits = panel.app.get_server(services.server_link(resized.id).server_id)
+    assert limits["limits"]["memory"] == 2048 and limits["feature_limits"]["backups"] == 2
     db.session.expire_all()
     assert deleted.last_error == "panel: deleted in the panel"
-    assert suspended.last_error == "panel: suspended in the panel"
-    assert "memory 2048 -> 4096" in resized.last_error and "backups 2 -> 9" in resized.last_error
-    assert db.session.get(ServerLink, resized.id).drift.startswith("resized in the panel")
+    assert db.session.get(Service, deleted.id).sync_status == "stuck"
+    assert suspended.last_error == resized.last_error == ""
+    assert db.session.get(ServerLink, deleted.id).drift == "deleted in the panel"
     flagged = db.session.scalars(db.select(AuditLog.target).where(
         AuditLog.action == "pterodactyl.drift")).all()
-    assert sorted(flagged) == sorted(f"service:{s.id}" for s in (deleted, suspended, resized))
-    again = reconcile()  # flags are not logged twice
-    assert len(again.findings) == 3
-    assert db.session.scalar(db.select(db.func.count(AuditLog.id)).where(
-        AuditLog.action == "pterodactyl.drift")) == 3
+    assert flagged == [f"service:{deleted.id}"]
+    again = reconcile()  # nothing left to repair; the flag and the alert are not repeated
+    assert kinds(again) == {deleted.id: {"deleted"}} and again.repaired == {}
+    for action in ("pterodactyl.drift", "store.alert"):
+        assert db.session.scalar(db.select(db.func.count(AuditLog.id)).where(
+            AuditLog.action == action)) == 1
 
 
 def test_dry_run_changes_nothing(ctx, panel):
@@ -64,32 +73,42 @@ def test_dry_run_changes_nothing(ctx, panel):
                for link in db.session.scalars(db.select(ServerLink)))
 
 
-def test_a_server_back_in_step_is_cleared(ctx, panel):
+def test_a_repair_the_panel_refuses_is_flagged_then_cleared_once_it_works(ctx, panel, sim):
     _, suspended, _ = three_servers(panel)
     server_id = services.server_link(suspended.id).server_id
     panel.app.suspend_server(server_id)
-    reconcile()
-    panel.app.unsuspend_server(server_id)
+    sim.set_switches(wings_down=True)  # unsuspending needs Wings
+    report = reconcile()
+    assert kinds(report) == {suspended.id: {"failed"}} and report.repaired == {}
+    db.session.expire_all()
+    assert suspended.last_error.startswith("panel: ") and "Daemon" in suspended.last_error
+    sim.set_switches(wings_down=False)
     report = reconcile()
     assert report.findings == [] and report.cleared == [suspended.id]
+    assert report.repaired == {suspended.id: "repaired: unsuspended"}
     db.session.expire_all()
     assert suspended.last_error == "" and db.session.get(ServerLink, suspended.id).drift == ""
+    assert sim.server(server_id).status is None
 
 
-def test_unsuspended_behind_our_back_and_orphans_are_reported(ctx, panel):
+def test_suspended_here_but_unsuspended_there_is_suspended_again_and_orphans_reported(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
     one, two, _ = three_servers(panel)
     store.suspend(one, manual=True)
-    panel.app.unsuspend_server(services.server_link(one.id).server_id)
+    one_server = services.server_link(one.id).server_id
+    assert sim.server(one_server).status == "suspended"  # the reconciler pushed it
+    panel.app.unsuspend_server(one_server)  # behind our back
     two_server = services.server_link(two.id).server_id
     db.session.get(ServerLink, two.id).deleted_at = utcnow()  # as if deleted locally only
     two.state = "terminated"
     db.session.commit()
     report = reconcile()
-    assert {f.kind for f in report.findings} == {"unsuspended", "orphan"}
-    orphan = next(f for f in report.findings if f.kind == "orphan")
-    assert orphan.server_id == two_server and "was deleted" in orphan.message
+    assert report.repaired == {one.id: "repaired: suspended"}
+    assert sim.server(one_server).status == "suspended"
+    [orphan] = report.findings
+    assert orphan.kind == "orphan" and orphan.server_id == two_server
+    assert "was deleted" in orphan.message
 
 
 def test_reconcile_command(ptero_app, panel):
@@ -102,9 +121,14 @@ def test_reconcile_command(ptero_app, panel):
     assert "deleted in the panel" in result.output and "dry run" in result.output
     result = runner.invoke(main, ["pterodactyl", "reconcile", "--json"])
     data = json.loads(result.output)
-    assert data["checked"] == 3 and len(data["findings"]) == 3 and not data["dry_run"]
+    assert data["checked"] == 3 and len(data["findings"]) == 1 and not data["dry_run"]
+    assert data["repaired"] == {str(suspended.id): "repaired: unsuspended",
+                                str(resized.id): "repaired: limits"}
     with ptero_app.app_context():
-        assert db.session.get(ServerLink, resized.id).drift
+        assert db.session.get(ServerLink, deleted.id).drift == "deleted in the panel"
+        assert not db.session.get(ServerLink, resized.id).drift
+    result = runner.invoke(main, ["pterodactyl", "reconcile"])
+    assert "0 repaired, 1 findings need a human" in result.output
 
 
 def test_reconcile_task_is_registered_and_runs(ctx, panel):
@@ -115,7 +139,8 @@ def test_reconcile_task_is_registered_and_runs(ctx, panel):
     tasks = registered_tasks()
     assert "pterodactyl.reconcile" in tasks and "pterodactyl.sync_users" in tasks
     report = tasks["pterodactyl.reconcile"].func()
-    assert report["checked"] == 3 and len(report["findings"]) == 3
+    assert report["checked"] == 3 and len(report["findings"]) == 1
+    assert set(report["repaired"]) == {str(suspended.id), str(resized.id)}
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -164,3 +189,51 @@ def test_import_refuses_a_product_of_another_provisioner(ptero_app):
     result = rebuild(ptero_app).test_cli_runner().invoke(
         main, ["pterodactyl", "import", "--product", "missing"])
     assert result.exit_code != 0 and "no product with the slug 'missing'" in result.output
+
+
+def test_import_of_foreign_servers_rewrites_their_external_ids(ptero_app, panel, sim):
+    """A server imported from another system, or carrying an id like ours from an older site,
+    becomes ours: reconciliation neither reports it as an orphan nor mixes it up with the
+    service whose number its old id names."""
+    with ptero_app.app_context():
+        from kernel.accounts.services import create_user
+
+        make_product(paper_settings(panel, memory=1024, disk=2048, databases=1, allocations=2,
+                                    backups=1), slug="imported")  # the servers' own limits
+        create_user("known@example.com", "known-password-1", name="Known")
+    known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
+    whmcs = raw_server(panel, known.id, "from whmcs")
+    panel.app.update_server_details(whmcs["id"], external_id="whmcs-77")
+    lookalike = raw_server(panel, known.id, "old site")
+    panel.app.update_server_details(lookalike["id"], external_id="pteroca-1")  # not ours
+    with ptero_app.app_context():
+        assert import_servers("imported", dry_run=True).differences == {}
+        report = import_servers("imported")
+        assert len(report.imported) == 2 and report.skipped == {}
+        for server_id, service_id, _email in report.imported:
+            assert sim.server(server_id).external_id == f"pteroca-{service_id}"
+        check = reconcile()
+        assert check.findings == [] and check.repaired == {}
+        assert reconcile(dry_run=True).findings == []
+        audit = db.session.scalars(db.select(AuditLog).where(
+            AuditLog.action == "pterodactyl.imported")).all()
+        assert sorted(a.details["previous_external_id"] for a in audit) == ["pteroca-1",
+                                                                          "whmcs-77"]
+
+
+def test_a_server_whose_external_id_cannot_be_set_is_not_imported(ptero_app, panel, sim):
+    with ptero_app.app_context():
+        from builtin_plugins.store.models import Service
+        from kernel.accounts.services import create_user
+
+        make_product(paper_settings(panel), slug="imported")
+        create_user("known@example.com", "known-password-1", name="Known")
+        known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
+        server = raw_server(panel, known.id, "stubborn")
+        sim.set_switches(fail_next={"count": 10, "status": 502, "method": "PATCH",
+                                    "path": "/api/application/servers/*/details"})
+        report = import_servers("imported")
+        assert report.imported == [] and "external id could not be set" in \
+            report.skipped[server["id"]]
+        assert db.session.scalar(db.select(db.func.count(Service.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(ServerLink.service_id))) == 0

@@ -337,4 +337,8 @@ def test_an_unreachable_panel_or_missing_key(ptero_app, alice, owner):
 def test_the_panel_throttling_us_is_a_429(alice, owner, sim):
     sim.set_switches(rate_limit={"count": 3, "retry_after": 30})
     page = alice.get(tab_url(owner.service_id, "backups"))
-    assert page.status_code == 429 and "Too many requests" in flashes(page.text)
+    assert page.status_code == 429 and "The panel is busy; try again in 30 s." in flashes(page.text)
+    sent = len(sim.requests)
+    again = alice.get(tab_url(owner.service_id, "databases"))  # inside the window: not sent
+    assert again.status_code == 429 and "try again in" in flashes(again.text)
+    assert len(sim.requests) == sent

@@ -185,10 +185,10 @@ def test_once_per_user_voucher_is_refused_the_second_time(store_app, ctx, record
 
 def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ctx, recorder, monkeypatch):
     """Servers expiring at the same instant straddle batch boundaries (keyset on expiry, id);
-    each is suspended, audited and emailed exactly once, with one email job per batch."""
+    each is suspended, audited and emailed exactly once, with one email job per batch, written
+    in the batch's own transaction."""
     from sqlalchemy import func, select
 
-    from kernel import jobs
     from kernel.models import AuditLog
     from builtin_plugins.store import notify
 
@@ -197,15 +197,18 @@ def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ct
     product = make_product(price=1000)
     ids = [buy(user, product, name=f"s{i}").id for i in range(5)]  # same frozen instant
     queued = []
-    real = jobs.enqueue
-    monkeypatch.setattr(notify, "enqueue", lambda fn, *a, **k: (queued.append((fn, a)), real(fn, *a, **k))[1])
+    real = notify.outbox_add
+    monkeypatch.setattr(notify, "outbox_add", lambda job, *a, **k: (queued.append((job, a)),
+                                                                     real(job, *a, **k))[1])
     before = mails(store_app).count("was suspended because its period ended")
     clock.advance(31 * DAY)
     result = sweep.run_lifecycle()
     assert sorted(result.suspended) == ids
-    assert [a for fn, a in queued if fn is notify.send] == [
+    emails = [a for job, a in queued if job is notify.send]
+    assert [(event, batch, context) for event, batch, context, _token in emails] == [
         ("server_suspended", ids[0:2], {}), ("server_suspended", ids[2:4], {}),
         ("server_suspended", ids[4:5], {})]
+    assert len({token for *_rest, token in emails}) == 3  # one intent per batch
     assert mails(store_app).count("was suspended because its period ended") == before + 5
     audited = db.session.scalars(select(AuditLog.target).where(AuditLog.action == "store.suspended")).all()
     assert sorted(audited) == sorted(f"service:{i}" for i in ids)
@@ -213,7 +216,10 @@ def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ct
                              .where(AuditLog.action == "store.suspended")) == 5
 
 
-def test_a_failing_panel_suspend_keeps_the_local_suspension_and_records_the_error(store_app, ctx, recorder):
+def test_a_failing_panel_suspend_keeps_the_local_suspension_and_is_retried(store_app, ctx, recorder):
+    from builtin_plugins.store import reconciler
+    from builtin_plugins.store.models import Service, SyncAttempt
+
     user = make_customer(balance=2000)
     product = make_product(price=1000)
     first, second = (buy(user, product, name=n) for n in ("a", "b"))
@@ -228,11 +234,27 @@ def test_a_failing_panel_suspend_keeps_the_local_suspension_and_records_the_erro
     try:
         clock.advance(31 * DAY)
         result = sweep.run_lifecycle()
+        assert sorted(result.suspended) == [first.id, second.id]
+        failed = reload(first)
+        assert failed.state == "suspended" and failed.desired_state == "suspended"
+        assert failed.sync_status == "pending" and failed.sync_attempts == 1
+        assert "panel unreachable" in failed.sync_error and failed.panel_state == "active"
+        assert failed.sync_next_at > clock.now() + timedelta(seconds=reconciler.BACKOFF[0] - 5)
+        ok = reload(second)
+        assert (ok.sync_status, ok.panel_state, ok.sync_error) == ("ok", "suspended", "")
+        assert reconciler.run_due(grace=0) == {}  # not due before its backoff
     finally:
         recorder.Recorder.suspend = original
-    assert sorted(result.suspended) == [first.id, second.id]
-    assert reload(first).state == "suspended" and "panel unreachable" in reload(first).last_error
-    assert reload(second).last_error == ""
+    # the panel is back; the backoff passes; the cron task (or the delayed job) tries again
+    db.session.execute(db.update(Service).values(sync_next_at=clock.now()))
+    db.session.commit()
+    assert reconciler.run_due(grace=0)["ok"] == 1
+    fixed = reload(first)
+    assert (fixed.sync_status, fixed.panel_state, fixed.sync_attempts) == ("ok", "suspended", 0)
+    assert [c for c in recorder.CALLS if c == ("suspend", first.id)] == [("suspend", first.id)]
+    outcomes = db.session.scalars(db.select(SyncAttempt.outcome).where(
+        SyncAttempt.service_id == first.id).order_by(SyncAttempt.id)).all()
+    assert outcomes[-2:] == ["failed", "ok"]
 
 
 def test_email_jobs_carry_plain_arguments(store_app, ctx, recorder):

@@ -285,8 +285,8 @@ def test_cluster(cluster, processes, provisioner):
     with app.app_context():
         # (the Pterodactyl plugin also queued the linking of the accounts to panel users)
         [job] = [job for job in jobs.queue("provisioning").get_jobs()
-                 if job.func_name == "builtin_plugins.store.services.provision"]
-        assert job.args == [service_id]
+                 if job.func_name == "builtin_plugins.store.reconciler.converge"]
+        assert job.args[0] == [service_id]
         time.sleep(1)
         assert db.session.get(Service, service_id).state == "provisioning"  # no worker yet
         db.session.remove()

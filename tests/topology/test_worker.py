@@ -216,8 +216,8 @@ def test_a_store_purchase_is_provisioned_by_the_worker(rq_app, cli, fresh):
         service_id = service.id
         assert service.state == "provisioning"
         [queued] = jobs.queue("provisioning").get_jobs()
-        assert queued.func_name == "builtin_plugins.store.services.provision"
-        assert queued.args == [service_id]
+        assert queued.func_name == "builtin_plugins.store.reconciler.converge"
+        assert queued.args[0] == [service_id] and queued.id.startswith("outbox-")
         db.session.remove()
     burst(app)
     from builtin_plugins.store.models import Service

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from flask import g
 from flask_babel import lazy_gettext as _l
 
-from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl import services as plugin_services
 from kernel import db
 
@@ -236,15 +235,3 @@ def _panel_permissions(access: Access, row, client) -> frozenset[str]:
 
 def tab_permission_ok(access: Access, permission: str | None) -> bool:
     return permission is None or access.can(permission)
-
-
-def describe_state_conflict(exc: errors.ServerStateConflict) -> str:
-    messages = {
-        "installing": _l("The server is still installing; try again when the installation "
-                         "has finished."),
-        "suspended": _l("The server is suspended in the panel, so this is unavailable."),
-        "restoring": _l("The server is restoring a backup; try again in a moment."),
-        "transferring": _l("The server is being moved to another node; try again later."),
-        "maintenance": _l("The server's node is under maintenance; try again later."),
-    }
-    return str(messages.get(exc.state, _l("The server is busy; try again later.")))

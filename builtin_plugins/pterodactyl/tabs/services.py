@@ -20,16 +20,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from builtin_plugins.pterodactyl import errors, product, rules
+from builtin_plugins.pterodactyl import errors, messages, product, rules
 from builtin_plugins.pterodactyl import services as plugin_services
 from builtin_plugins.pterodactyl.client_api import POWER_SIGNALS
-from builtin_plugins.pterodactyl.tabs.access import (
-    ALWAYS,
-    PERMISSIONS,
-    Access,
-    describe_state_conflict,
-    forget,
-)
+from builtin_plugins.pterodactyl.tabs.access import ALWAYS, PERMISSIONS, Access, forget
 from kernel import db, record_audit
 
 T = TypeVar("T")
@@ -62,39 +56,9 @@ class TabError(Exception):
 
 
 def from_panel(exc: errors.PanelError) -> TabError:
-    """The customer's message for a panel failure (the admin's detail goes to the log)."""
-    if isinstance(exc, errors.NotConfigured):
-        return TabError(_("Server management is not available right now; our staff have to "
-                          "finish connecting the panel."), 503)
-    if isinstance(exc, errors.ServerStateConflict):
-        return TabError(describe_state_conflict(exc), 409, exc.state)
-    if isinstance(exc, errors.DaemonError):
-        return TabError(_("The server's node is unreachable right now; try again in a minute."),
-                        503)
-    if isinstance(exc, errors.RateLimited):
-        return TabError(_("Too many requests reached the panel; wait a few seconds and try "
-                          "again."), 429)
-    if isinstance(exc, (errors.PanelUnreachable, errors.ServerError, errors.NotAPanel)):
-        current_app.logger.warning("pterodactyl tabs: %s", errors.describe(exc))
-        return TabError(_("The panel is unreachable right now; try again in a minute."), 503)
-    if isinstance(exc, errors.AuthenticationFailed):
-        current_app.logger.error("pterodactyl tabs: the panel refused the client key: %s", exc)
-        return TabError(_("The panel refused our request; please tell our staff."), 503)
-    if isinstance(exc, errors.ValidationFailed):
-        return TabError(" ".join(e.detail for e in exc.entries) or exc.detail, 400)
-    if isinstance(exc, errors.ServerOffline):
-        return TabError(_("The server must be running to accept console commands."), 409)
-    if isinstance(exc, errors.NotFound):
-        return TabError(_("That no longer exists in the panel; reload the page."), 404)
-    if isinstance(exc, errors.PermissionDenied):
-        return TabError(exc.detail or _("The panel does not allow this."), 403)
-    if isinstance(exc, errors.Conflict):
-        return TabError(exc.detail or _("The server is busy; try again later."), 409)
-    if isinstance(exc, errors.PanelRefused):
-        return TabError(exc.detail or _("The panel refused this."), 400)
-    current_app.logger.warning("pterodactyl tabs: %s", errors.describe(exc))
-    return TabError(_("The panel could not do this (%(detail)s).", detail=exc.detail or exc.status),
-                    502)
+    """The customer's message for a panel failure (messages.py: shared by every page)."""
+    said = messages.for_customer(exc)
+    return TabError(said.text, said.status, said.state)
 
 
 def with_client(action: Callable[[Any], T], *, quick: bool = True) -> T:
