@@ -102,7 +102,9 @@ def test_erasure_after_the_grace_period_leaves_nothing_personal_and_the_books_ba
     assert all(path.is_file() for path in files[alice] + files[bob])
     links = reply_links(app)
     client = person_client(app, ALICE)
-    assert "Delete my account" in client.get("/account/delete").text
+    page = client.get("/account/delete").text
+    assert "Delete my account" in page
+    assert "invoices already issued as they were issued (with the name and address" in page
     scheduled = request_deletion(client)
     assert scheduled.status_code == 302
     assert "deletion-scheduled" in client.get("/account").text
