@@ -41,6 +41,15 @@ def export_of(world, person):
     return client, link, zipfile.ZipFile(io.BytesIO(answer.data))
 
 
+def test_the_world_has_every_builtin_plugin_enabled(world):
+    from pathlib import Path
+
+    import builtin_plugins
+
+    shipped = {p.parent.name for p in Path(builtin_plugins.__file__).parent.glob("*/plugin.toml")}
+    assert len(shipped) >= 9 and set(world.app.extensions["pteroca"].loaded) >= shipped
+
+
 def test_the_export_holds_every_plugins_data_of_the_customer_and_nobody_elses(world):
     _client, _link, archive = export_of(world, ALICE)
     assert set(archive.namelist()) == EXPECTED
