@@ -56,3 +56,17 @@ def register_cron_tasks():
 
     return [CronTask("announcements.mail", "* * * * *", mailing.dispatch_due,
                      "Email announcements that started and are marked to be emailed")]
+
+
+@hookimpl
+def personal_data(user):
+    from builtin_plugins.announcements import privacy
+
+    return privacy.export(user)
+
+
+@hookimpl
+def erase_personal_data(user):
+    from builtin_plugins.announcements import privacy
+
+    privacy.erase(user)

@@ -112,3 +112,18 @@ def demo_seed(admin, customer):
     from . import tasks
 
     return tasks.demo_seed()
+
+
+@hookimpl
+def personal_data(user):
+    from . import privacy
+
+    return privacy.export(user)
+
+
+# trylast: a server the store's eraser deletes may give money back; its credit note first
+@hookimpl(trylast=True)
+def erase_personal_data(user):
+    from . import privacy
+
+    privacy.erase(user)

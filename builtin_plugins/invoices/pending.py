@@ -127,6 +127,27 @@ def waiting(limit: int = 50) -> list[Pending]:
     return list(db.session.scalars(db.select(Pending).order_by(Pending.created_at).limit(limit)))
 
 
+def _owner(row: Pending) -> int | None:
+    """The customer an event's document would be issued to (None: nobody's any more)."""
+    data = row.payload or {}
+    try:
+        if row.event in (TOPUP, REFUND):
+            payment = db.session.get(Payment, int(data["payment_id"]))
+            return payment.user_id if payment is not None else None
+        if row.event == SERVICE:
+            entry = db.session.get(LedgerEntry, int(data["entry_id"]))
+            return entry.user_id if entry is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def of_user(user_id: int) -> list[str]:
+    """The sources of the events waiting to be issued to ``user_id``, oldest first."""
+    rows = db.session.scalars(db.select(Pending).order_by(Pending.created_at))
+    return [row.source for row in rows if _owner(row) == user_id]
+
+
 def stale() -> list[Pending]:
     """Events waiting for longer than an hour: the health check reports them."""
     return list(db.session.scalars(db.select(Pending).where(

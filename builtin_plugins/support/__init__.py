@@ -78,3 +78,17 @@ def demo_seed(admin, customer):
     from builtin_plugins.support import demo
 
     return demo.seed()
+
+
+@hookimpl
+def personal_data(user):
+    from builtin_plugins.support import privacy
+
+    return privacy.export(user)
+
+
+@hookimpl
+def erase_personal_data(user):
+    from builtin_plugins.support import privacy
+
+    privacy.erase(user)

@@ -160,8 +160,11 @@ def folder() -> Path:
     return Path(current_app.config["INSTANCE_PATH"]).joinpath(*STORE_DIR)
 
 
+STORAGE_KEY = re.compile(r"[0-9a-f]{32}")
+
+
 def path_of(storage_key: str) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{32}", storage_key or ""):
+    if not STORAGE_KEY.fullmatch(storage_key or ""):
         raise SupportError("attachment not found", 404)
     return folder() / storage_key[:2] / storage_key
 
@@ -193,6 +196,46 @@ def discard(keys: list[str]) -> None:
             path_of(key).unlink(missing_ok=True)
         except (OSError, SupportError):
             current_app.logger.warning("support: could not delete attachment file %s", key)
+
+
+class StorageUnavailable(OSError):
+    """The attachments folder cannot be changed now (not mounted, not writable): files that
+    must be deleted for certain (an account's erasure) wait until it can."""
+
+
+def remove(keys: list[str]) -> int:
+    """Delete these files for certain, or raise :class:`StorageUnavailable` first.
+
+    Unlike :func:`discard` (a best effort after a failed upload), an erasure must not report
+    success while a file stays on disk: the folder is checked before anything is deleted (a
+    folder that is missing, not a folder, empty or not writable is storage that is not
+    there, say a share that is not mounted, whose files may well still exist), and an error
+    while deleting propagates. A file already gone from a folder that holds files counts as
+    deleted, so a retry finishes the job.
+    """
+    paths = [path_of(key) for key in keys if STORAGE_KEY.fullmatch(key or "")]  # else: not ours
+    if not paths:
+        return 0
+    root = folder()
+    if not root.is_dir():
+        raise StorageUnavailable(f"the attachments folder {root} is missing or not a folder "
+                                 "(is the storage mounted?)")
+    if next(root.iterdir(), None) is None:  # an empty mount point looks just like this
+        raise StorageUnavailable(f"the attachments folder {root} is empty although tickets "
+                                 "refer to files in it (is the storage mounted?)")
+    for parent in {root, *(path.parent for path in paths)}:
+        if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+            raise StorageUnavailable(f"{parent} is not writable")
+    removed = 0
+    for path in paths:
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot delete {path}: {exc.strerror or exc}") from exc
+    return removed
 
 
 def download_response(attachment: Attachment):

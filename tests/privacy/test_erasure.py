@@ -5,41 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from kernel.accounts.models import User
 from kernel.extensions import db
 from kernel.models import AuditLog, utcnow
-from kernel.payments.models import LedgerEntry, Payment, Wallet
 from tests.helpers import PASSWORD
 from tests.privacy.conftest import ALICE, BOB, person_client
-
-
-def personal(person) -> list[str]:
-    """What identifies the person (payment ids at providers are records the law keeps)."""
-    return [person.email, person.name, person.ip, person.server, person.discord_id,
-            person.discord_name, person.email.split("@")[0]]
-
-
-def search_database(app, needles: list[str]) -> list[str]:
-    """Every text column of every table of the database that contains one of ``needles``."""
-    found = []
-    with app.app_context():
-        with db.engine.connect() as conn:  # one connection: SQLite has one writer
-            inspector = sa.inspect(conn)
-            for table in inspector.get_table_names():
-                for column in inspector.get_columns(table):
-                    kind = column["type"]
-                    if not isinstance(kind, (sa.String, sa.Text, sa.JSON)) and \
-                            "JSON" not in type(kind).__name__.upper():
-                        continue
-                    as_text = sa.func.lower(sa.cast(sa.column(column["name"]), sa.Text))
-                    for needle in needles:
-                        query = sa.select(sa.column(column["name"])).select_from(
-                            sa.table(table)).where(as_text.like(f"%{needle.lower()}%"))
-                        for (value,) in conn.execute(query):
-                            found.append(f"{table}.{column['name']} has {needle!r}: {value!r:.120}")
-    return found
+from tests.privacy.database import (
+    books,
+    database_hits,
+    invoices_as_issued,
+    personal,
+    retained,
+    rows_of,
+    search_database,
+)
 
 
 def _panel(sim):
@@ -58,16 +37,44 @@ def panel_users(sim) -> set[str]:
         return {user["email"] for user in panel.app.list_users()}
 
 
-def books(app, user_id):
+def store_a_pdf(app, user_id: int) -> None:
+    """Render and store one of the customer's invoice PDFs (as its first download does)."""
+    from builtin_plugins.invoices import pdf
+    from builtin_plugins.invoices.models import Document
+
+    with app.test_request_context():
+        pdf.stored(db.session.scalars(db.select(Document).where(
+            Document.user_id == user_id)).first())
+
+
+def attachment_files(app) -> dict[int, list]:
+    """The support attachments on disk, by the customer whose ticket holds them."""
+    from builtin_plugins.support import attachments
+    from builtin_plugins.support.models import Attachment, Ticket
+
     with app.app_context():
-        balance = db.session.get(Wallet, user_id).balance
-        entries = db.session.scalars(db.select(LedgerEntry.amount).where(
-            LedgerEntry.user_id == user_id)).all()
-        payments = db.session.execute(db.select(Payment.provider, Payment.external_id,
-                                                Payment.amount_charged, Payment.status)
-                                      .where(Payment.user_id == user_id)
-                                      .order_by(Payment.id)).all()
-        return balance, sorted(entries), [tuple(p) for p in payments]
+        rows = db.session.execute(db.select(Ticket.user_id, Attachment.storage_key)
+                                  .join(Ticket, Ticket.id == Attachment.ticket_id)).all()
+        found: dict[int, list] = {}
+        for user_id, key in rows:
+            found.setdefault(user_id, []).append(attachments.path_of(key))
+        return found
+
+
+def reply_links(app) -> dict[int, str]:
+    """The path of the signed reply link each customer was emailed, by customer."""
+    from urllib.parse import urlsplit
+
+    from builtin_plugins.support import links
+    from tests.privacy.conftest import mail_links
+
+    found = {}
+    with app.test_request_context():
+        for link in mail_links(app, "/support/reply/"):
+            path = urlsplit(link).path
+            _ticket, user = links.resolve(path.rsplit("/", 1)[-1])
+            found[user.id] = path
+    return found
 
 
 def run_privacy_task(app, when):
@@ -88,8 +95,16 @@ def test_erasure_after_the_grace_period_leaves_nothing_personal_and_the_books_ba
     before = books(app, alice)
     assert before[0] == sum(before[1]) and len(before[2]) == 2
     assert search_database(app, personal(ALICE))  # the search does find her, before
+    store_a_pdf(app, alice)
+    issued = invoices_as_issued(app)
+    assert len(issued["invoices_document"]) == 4 and len(issued["invoices_pdf"]) == 1
+    files = attachment_files(app)
+    assert all(path.is_file() for path in files[alice] + files[bob])
+    links = reply_links(app)
     client = person_client(app, ALICE)
-    assert "Delete my account" in client.get("/account/delete").text
+    page = client.get("/account/delete").text
+    assert "Delete my account" in page
+    assert "invoices already issued as they were issued (with the name and address" in page
     scheduled = request_deletion(client)
     assert scheduled.status_code == 302
     assert "deletion-scheduled" in client.get("/account").text
@@ -101,8 +116,26 @@ def test_erasure_after_the_grace_period_leaves_nothing_personal_and_the_books_ba
 
     leftovers = search_database(app, personal(ALICE))
     assert leftovers == []
+    # what stays: her issued invoices, exactly as issued (tax law), and nothing else of hers
+    assert retained(app, ALICE) == {("invoices_document", "buyer")}
+    assert invoices_as_issued(app) == issued
+    # her ticket's subject was a line of the emails about it (kernel's email log, pruned by
+    # the email log retention); the ticket and its texts are gone (docs/privacy.md)
+    assert {(t, c) for t, c, _n, _v in database_hits(app, [ALICE.ticket_subject])} == {
+        ("email_log", "subject")}
     assert books(app, alice) == before  # the ledger and the payments stay, balanced
-    assert search_database(app, [BOB.email, BOB.name, BOB.server, BOB.discord_id])  # Bob stays
+    # keyed by her id, only the records the books need (and the request itself) are left
+    assert rows_of(app, alice) == {"wallet", "ledger_entry", "payment", "store_service",
+                                   "invoices_document", "privacy_erasure"}
+    assert {"invoices_profile", "support_ticket", "support_read", "announcements_dismissal",
+            "announcements_delivery", "oauth_login_identity"} <= rows_of(app, bob)
+    bob_now = {(t, c) for t, c, _n, _v in database_hits(app, personal(BOB))}  # Bob stays
+    assert {("invoices_profile", "legal_name"), ("support_message", "body"),
+            ("support_attachment", "filename"), ("store_service", "name")} <= bob_now
+    assert not any(path.exists() for path in files[alice])  # her files, off the disk
+    assert all(path.is_file() for path in files[bob])
+    assert app.test_client().get(links[alice]).status_code == 404  # the emailed link is dead
+    assert app.test_client().get(links[bob]).status_code == 200
     with app.app_context():
         from builtin_plugins.store.models import Service
 
@@ -111,8 +144,9 @@ def test_erasure_after_the_grace_period_leaves_nothing_personal_and_the_books_ba
         assert user.is_erased and user.is_blocked and user.email.endswith("@erased.invalid")
         erased = db.session.scalars(db.select(AuditLog).where(
             AuditLog.action == "privacy.erased")).one()
-        assert erased.details["plugins"] == sorted(["hello_world", "oauth_login", "paypal_payments",
-                                                    "pterodactyl", "store", "stripe_payments"])
+        assert erased.details["plugins"] == sorted([
+            "announcements", "hello_world", "invoices", "oauth_login", "paypal_payments",
+            "pterodactyl", "store", "stripe_payments", "support"])
     assert states == {alice: "terminated", bob: "active"}
     remaining = panel_servers(sim)  # deleted in the panel, through the store's normal path
     assert ALICE.server not in remaining and BOB.server in remaining

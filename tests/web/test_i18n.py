@@ -85,7 +85,8 @@ def test_polish_user_sees_the_dashboard_in_polish(polish_user):
 def test_polish_user_sees_account_and_wallet_in_polish(polish_user):
     account = polish_user.get("/account", headers=EN).text
     for text in ("Imię i nazwisko", "Język", "Taki jak w przeglądarce", "Obecne hasło",
-                 "Uwierzytelnianie dwuskładnikowe", "Zmień hasło"):
+                 "Uwierzytelnianie dwuskładnikowe", "Zmień hasło",
+                 "a wystawione już faktury w niezmienionej postaci"):
         assert text in account, text
     wallet = polish_user.get("/wallet", headers=EN).text
     assert "Historia salda" in wallet and "Nie ma jeszcze płatności." in wallet
