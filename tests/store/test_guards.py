@@ -2,7 +2,8 @@
 
 Each test here fails when its rule's line is removed: deleting a server gives its stock unit
 back, an order form's token is used up by the purchase (its race, two submissions at the same
-moment, is in test_concurrency.py), and a staff suspension is not lifted by a plain ``unsuspend`` (the call a payment makes).
+moment, is in test_concurrency.py), and a staff suspension is not lifted by a plain
+``unsuspend`` (the call a payment makes).
 """
 
 from __future__ import annotations
