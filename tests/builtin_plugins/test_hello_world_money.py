@@ -36,7 +36,7 @@ def test_hook_payment_settled(hello):  # noqa: F811
 
 def test_hook_payment_refunded(hello):  # noqa: F811
     from kernel.audit import AuditLog
-    from kernel.payments.settlement import record_refund
+    from kernel.payments.takebacks import record_refund
 
     with hello.app_context():
         payment = open_payment()

@@ -33,7 +33,7 @@ def test_without_redis_the_database_counts_for_every_app(instance, plugins_dir):
 def test_a_hot_swap_does_not_reset_the_counters(instance, plugins_dir, cli):
     app = build_app(instance, **LIMIT)
     assert [wrong_login(app) for _ in range(3)] == [400] * 3
-    assert cli("plugin", "enable", "hello_world").exit_code == 0  # bumps the generation
+    assert cli("plugin", "enable", "hello_world", "--accept-risk").exit_code == 0  # a new generation
     swapped = rebuild(app)  # what every process builds after the change
     assert "hello_world" in swapped.extensions["pteroca"].loaded
     assert wrong_login(swapped) == 429
