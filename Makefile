@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 export PTEROCA_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test test-postgres install bench clean i18n i18n-init
+.PHONY: run lint test test-postgres install bench clean i18n i18n-init
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,7 +21,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/pteroca demo --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+# ruff with the settings in pyproject.toml (docs/architecture.md, "Lint"); `make test` runs it
+# before the suite, so a lint error fails the build in seconds instead of after the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The suite again with every test app on its own fresh PostgreSQL database (tests/conftest.py).

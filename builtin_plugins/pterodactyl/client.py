@@ -8,7 +8,7 @@ return plain dicts: an object's ``attributes``, with includes under
 
 Every write that the panel treats as a full replacement (user PATCH, server
 details/build/startup PATCH) is done here as read-modify-write, so callers pass
-only what they change (reference section 7.4).
+only what they change (docs/reference/pterodactyl_api.md §7.4 "Idempotency").
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Pterodactyl errors: the one place that turns a panel answer into a typed exception.
 
 The panel answers every error with ``{"errors": [{"code", "status", "detail",
-"meta"?: {"source_field", "rule"}, "source"?}]}`` (reference section 2.4). Each
+"meta"?: {"source_field", "rule"}, "source"?}]}`` (docs/reference/pterodactyl_api.md §2.4
+"Error format and order of checks"). Each
 entry becomes an :class:`ErrorEntry`; the response becomes one :class:`PanelError`
 subclass chosen from the first entry's ``code`` and the HTTP status. Callers catch
 the subclass that matters to them (``NotFound`` on a delete, ``ValidationFailed``

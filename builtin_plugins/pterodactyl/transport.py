@@ -1,6 +1,6 @@
 """HTTP to the panel: JSON headers, bearer keys, timeouts, retries, envelopes and pagination.
 
-Retry policy (reference section 7.7):
+Retry policy (docs/reference/pterodactyl_api.md §7.7 "Timeouts, retries and 5xx"):
 
 - 429: sleep ``Retry-After`` seconds (60 when absent) and send again, whatever the method: a
   throttled request never reached the controller.

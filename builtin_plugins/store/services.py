@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from kernel import (
     InsufficientFunds,
@@ -111,6 +111,17 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
         raise StoreError("this order form has expired; open the product page again")
 
     lock_wallet(user.id)
+    # Use the token up while holding the wallet lock: of two submissions of one order form that
+    # raced past the checks above, only the one that deletes the row buys; the other finds the
+    # service the first one made once the lock is released.
+    used = db.session.execute(delete(PurchaseToken).where(PurchaseToken.token == token,
+                                                          PurchaseToken.user_id == user.id))
+    if used.rowcount != 1:
+        db.session.rollback()
+        done = db.session.scalar(select(Service).where(Service.purchase_token == token))
+        if done is not None and done.user_id == user.id:
+            return done
+        raise StoreError("this order form has expired; open the product page again")
     if product.per_customer_limit is not None and _live_count(user.id, product.id) >= product.per_customer_limit:
         db.session.rollback()
         raise StoreError(f"you can have at most {product.per_customer_limit} of {product.name}")
@@ -127,7 +138,6 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
                       price=offer["total"], charged=price, options=options or {},
                       purchase_token=token)
     db.session.add(service)
-    db.session.delete(token_row)
     db.session.flush()
     posted = None
     try:

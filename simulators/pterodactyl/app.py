@@ -5,7 +5,8 @@
                   headers={"Authorization": f"Bearer {sim.application_key}",
                            "Accept": "application/json"})
 
-Order of checks on ``/api/*`` follows reference 2.4: route (404/405), key (401),
+Order of checks on ``/api/*`` follows docs/reference/pterodactyl_api.md §2.4 "Error format and
+order of checks": route (404/405), key (401),
 throttle (429), JSON body (400), key type / 2FA / IP (403/400), route-model binding
 (404), admin and key ACL (403), client state gate (409), then the handler
 (permission 403, validation 422, business rules 4xx/5xx).

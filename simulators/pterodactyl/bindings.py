@@ -57,7 +57,8 @@ STATE_MESSAGES = {
 
 
 def state_conflict(s: st.State, server: st.Server) -> str | None:
-    """The first reason the server is in conflict (reference 4.1), or None."""
+    """The first reason the server is in conflict, or None
+    (docs/reference/pterodactyl_api.md §4.1 "Server state gate (409)")."""
     node = s.nodes.get(server.node_id)
     if server.status == "suspended":
         return "suspended"

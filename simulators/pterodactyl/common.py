@@ -108,7 +108,8 @@ def int_or_none(value: Any) -> int | None:
 
 def validate_variables(s: st.State, egg_id: int, environment: Any,
                        only_user: bool = False) -> dict[int, str]:
-    """Egg variables against their own rules (reference 7.5): returns var id -> value.
+    """Egg variables against their own rules: returns var id -> value (see
+    docs/reference/pterodactyl_api.md §7.5 "Egg variables on create and startup").
 
     A variable left out is validated as null and stored as ``""``; keys that are not
     variables of the egg are ignored.

@@ -1,4 +1,5 @@
-"""Errors the simulated panel answers with, shaped as the panel shapes them (reference 2.4).
+"""Errors the simulated panel answers with, shaped as the panel shapes them
+(docs/reference/pterodactyl_api.md §2.4 "Error format and order of checks").
 
 Every error becomes ``{"errors": [{"code", "status" (a string), "detail", "meta"?}]}``;
 ``code`` is the short PHP class name the real panel would report.

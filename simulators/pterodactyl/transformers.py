@@ -1,4 +1,6 @@
-"""Objects as the panel's Fractal transformers render them (reference sections 2, 4 and 5).
+"""Objects as the panel's Fractal transformers render them (docs/reference/pterodactyl_api.md
+§2 "Envelope, includes, pagination, filters, errors", §4 "Client API (`/api/client`)" and
+§5 "Object attributes").
 
 Items are ``{"object", "attributes"}``; includes go under ``attributes.relationships``;
 lists are ``{"object": "list", "data": [...]}`` and paginated ones add

@@ -2,7 +2,8 @@
 
 The panel validates requests and egg variables with Laravel rule strings such as
 ``required|string|max:20`` or ``required|integer|between:1,100``. This module
-applies them with Laravel's semantics (reference 2.4 and 7.5):
+applies them with Laravel's semantics (docs/reference/pterodactyl_api.md §2.4 "Error format
+and order of checks" and §7.5 "Egg variables on create and startup"):
 
 - rules run in order; a failed *implicit* rule (``required``, ``present``,
   ``required_with``...) stops the attribute, other failures all get reported;

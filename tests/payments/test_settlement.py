@@ -119,3 +119,64 @@ def test_unknown_provider_is_refused(pay_app):
         with pytest.raises(PaymentError, match="not available"):
             start_topup(payer(), 100, "nope", return_urls=lambda p: ("x", "y"))
         assert db.session.scalar(db.select(db.func.count(Payment.id))) == 0
+
+
+# --- what a provider reports after the fact (through the webhook route, as providers call it) ---
+
+
+def _webhook(app, *events):
+    answer = app.test_client().post("/payments/testpay/webhook", data=json.dumps(list(events)),
+                                    headers={"X-Sig": "trusted"})
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def _topup(app, amount="15.00"):
+    """A customer starts a top-up in the wallet; returns the payment's (id, external id)."""
+    client = app.test_client()
+    assert client.post("/login", data={"email": "payer@example.com",
+                                       "password": "payer-password-1"}).status_code == 302
+    location = client.post("/wallet/topup", data={"amount": amount,
+                                                  "provider": "testpay"}).location
+    with app.app_context():
+        payment = db.session.scalar(db.select(Payment).where(
+            Payment.external_id == location.rsplit("/", 1)[1]))
+        return payment.id, payment.external_id, client
+
+
+def test_paid_in_another_currency_is_not_credited(pay_app):
+    """The amount matches and only the currency differs: 1500 EUR is not 1500 USD."""
+    payment_id, external_id, client = _topup(pay_app)
+    _webhook(pay_app, {"kind": "paid", "external_id": external_id, "amount": 1500,
+                       "currency": "EUR"})
+    with pay_app.app_context():
+        payment = db.session.get(Payment, payment_id)
+        assert payment.status == "failed"
+        assert payment.failure_reason == ("provider reported 1500 EUR, expected 1500 USD; "
+                                          "not credited")
+        assert ledger.balance(payer().id) == 0 == ledger.ledger_sum(payer().id)
+    assert "Wallet · 0.00 USD" in client.get("/dashboard").text
+    # the same currency in the provider's own spelling is the same currency
+    other_id, other_external, _ = _topup(pay_app, "4.00")
+    _webhook(pay_app, {"kind": "paid", "external_id": other_external, "amount": 400,
+                       "currency": "usd"})
+    with pay_app.app_context():
+        assert db.session.get(Payment, other_id).status == "paid"
+        assert ledger.balance(payer().id) == 400
+
+
+@pytest.mark.parametrize("late", ["failed", "expired"])
+def test_a_late_failed_or_expired_event_leaves_a_paid_payment_paid(pay_app, late):
+    """Providers deliver out of order: a session's "expired" or a declined retry's "failed"
+    can arrive after its "paid". The money was credited; the payment stays paid."""
+    payment_id, external_id, client = _topup(pay_app)
+    _webhook(pay_app, {"kind": "paid", "external_id": external_id, "amount": 1500,
+                       "currency": "USD"})
+    _webhook(pay_app, {"kind": late, "external_id": external_id, "reason": "session ended"})
+    with pay_app.app_context():
+        payment = db.session.get(Payment, payment_id)
+        assert (payment.status, payment.failure_reason) == ("paid", "")
+        assert ledger.balance(payer().id) == 1500 == ledger.ledger_sum(payer().id)
+    page = client.get(f"/wallet/return/{payment_id}")
+    assert "Payment received" in page.text
+    assert "Continue payment" not in client.get("/wallet").text

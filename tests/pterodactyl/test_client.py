@@ -1,5 +1,6 @@
 """The panel client over HTTP against the simulator: envelopes, pagination, typed errors,
-retries, and the quirks of reference section 7 (partial filters, replacing PATCH bodies)."""
+retries, and the quirks of docs/reference/pterodactyl_api.md §7 "Behaviours a provisioning
+client must handle" (partial filters, replacing PATCH bodies)."""
 
 from __future__ import annotations
 
@@ -169,7 +170,7 @@ def test_4xx_is_not_retried(panel, sim, sleeps, trigger):
     assert len(sim.requests) == 1 and sleeps == []
 
 
-# --- section 7 quirks ------------------------------------------------------------------------
+# --- pterodactyl_api.md §7 "Behaviours a provisioning client must handle" --------------------
 
 def test_email_filter_is_partial_so_the_exact_match_is_ours(panel):
     bob = new_user(panel, "bob@x.io", "bob")

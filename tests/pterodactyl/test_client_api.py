@@ -1,4 +1,5 @@
-"""The client API methods (reference 4.2/4.3) the customers' server tabs use, against the
+"""The client API methods (docs/reference/pterodactyl_api.md §4.2 "Core endpoints" and §4.3
+"Other client endpoints") the customers' server tabs use, against the
 simulator with the root admin's client key."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The Pterodactyl simulator over real HTTP, item by item of reference section 9 and the
-quirks of section 7 (``/work/shared/reference/pterodactyl_api.md``)."""
+"""The Pterodactyl simulator over real HTTP, item by item of docs/reference/pterodactyl_api.md
+§9 "Checklist for a faithful fake" and the quirks of its §7 "Behaviours a provisioning client
+must handle"."""
 
 from __future__ import annotations
 

@@ -144,3 +144,11 @@ def test_each_override_is_found_with_the_policy_severity(make_plugin, test_id):
     found = [f for f in scan(plugin) if f.rule == test_id]
     assert found, f"bandit did not report {test_id}"
     assert {f.severity for f in found} == {policy.BANDIT_OVERRIDES[test_id]}
+
+
+def test_a_logging_config_listener_blocks(sample):
+    """B612 on its own (bandit calls it MEDIUM): the policy raises it to CRITICAL."""
+    findings = scan(sample("log_listener"))
+    assert [(f.rule, f.severity, f.file, f.line) for f in findings] == [
+        ("B612", Severity.CRITICAL, "__init__.py", 11)]
+    assert verdict_for(findings) == Verdict.BLOCK

@@ -93,3 +93,12 @@ def test_enable_blocks_critical_and_marks_the_plugin_blocked(app, plugins_dir, c
     assert "code_exec: blocked by 2 CRITICAL findings" in result.output
     info = json.loads(cli("plugin", "info", "code_exec", "--json").output)
     assert info["state"] == "blocked" and info["scan"]["verdict"] == "block"
+
+
+def test_enable_blocks_a_plugin_that_listens_for_logging_config(app, plugins_dir, cli, sample):
+    sample("log_listener", into=plugins_dir)
+    result = cli("plugin", "enable", "log_listener", "--accept-risk")
+    assert result.exit_code == 1
+    assert "log_listener: blocked by 1 CRITICAL finding" in result.output
+    info = json.loads(cli("plugin", "info", "log_listener", "--json").output)
+    assert info["state"] == "blocked" and info["scan"]["verdict"] == "block"

@@ -10,7 +10,6 @@ import pytest
 from kernel.extensions import db
 from kernel.models import AuditLog
 from kernel.security import (
-    POLICY_VERSION,
     ConfirmationRequired,
     GateRefused,
     ScanBlocked,

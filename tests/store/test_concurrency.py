@@ -124,3 +124,28 @@ def test_two_sweeps_at_once_process_each_server_once(store_app, ctx, recorder):
     suspended = sorted(s for r in results for s in r.suspended)
     assert suspended == ids
     assert sorted(c[1] for c in recorder.CALLS if c[0] == "suspend") == ids
+
+
+def test_one_order_form_submitted_twice_at_once_buys_one_server(store_app, ctx, recorder):
+    """Both submissions pass the early checks; the token, used up under the wallet lock, lets
+    one buy and hands the other the same server (not a second one, not a database error)."""
+    from builtin_plugins.store import services
+    from kernel.accounts.models import User
+
+    user = make_customer(balance=10_000)
+    product = make_product(price=1000)
+    token = services.new_purchase_token(user)
+    ids = (user.id, product.id, product.plans[0].id)
+
+    def submit(_):
+        return services.purchase(db.session.get(User, ids[0]), token=token, product_id=ids[1],
+                                 plan_id=ids[2], name="twice").id
+
+    results = run_threads(store_app, 6, submit)
+    db.session.expire_all()
+    from builtin_plugins.store.models import Service
+
+    assert db.session.scalar(db.select(db.func.count(Service.id))) == 1
+    assert len(set(results)) == 1 and isinstance(results[0], int), results
+    assert ledger.balance(ids[0]) == 9000 == ledger.ledger_sum(ids[0])
+    assert [c for c in recorder.CALLS if c[0] == "create"] == [("create", results[0])]
