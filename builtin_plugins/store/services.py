@@ -85,12 +85,28 @@ def option_problems(product: Product, plan: PricePlan, options: dict, slots: int
     return list(check(product, options, plan=plan, slots=slots) or []) if check else []
 
 
+def _bought_with(token: str, user) -> Service | None:
+    """The service this customer already bought with this order form's token, if any."""
+    done = db.session.scalar(select(Service).where(Service.purchase_token == token))
+    return done if done is not None and done.user_id == user.id else None
+
+
+def _token_gone(token: str, user) -> Service:
+    """A token found used up: the service the same form bought meanwhile (a second submission
+    that lost the race), else the form is stale or not this customer's."""
+    db.session.rollback()  # a fresh snapshot sees what the winner committed
+    done = _bought_with(token, user)
+    if done is None:
+        raise StoreError("this order form has expired; open the product page again")
+    return done
+
+
 def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slots: int = 1,
              auto_renew: bool = False, options: dict | None = None, voucher_code: str = "",
              free: bool = False, actor: str | None = None) -> Service:
     """Buy one server. Submitting the same ``token`` again returns the same service."""
-    done = db.session.scalar(select(Service).where(Service.purchase_token == token))
-    if done is not None and done.user_id == user.id:
+    done = _bought_with(token, user)
+    if done is not None:
         return done
     product = db.session.get(Product, product_id)
     plan = db.session.get(PricePlan, plan_id)
@@ -108,7 +124,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
         raise StoreError(" ".join(problems))
     token_row = db.session.get(PurchaseToken, token)
     if token_row is None or token_row.user_id != user.id:
-        raise StoreError("this order form has expired; open the product page again")
+        return _token_gone(token, user)
 
     lock_wallet(user.id)
     # Use the token up while holding the wallet lock: of two submissions of one order form that
@@ -117,11 +133,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     used = db.session.execute(delete(PurchaseToken).where(PurchaseToken.token == token,
                                                           PurchaseToken.user_id == user.id))
     if used.rowcount != 1:
-        db.session.rollback()
-        done = db.session.scalar(select(Service).where(Service.purchase_token == token))
-        if done is not None and done.user_id == user.id:
-            return done
-        raise StoreError("this order form has expired; open the product page again")
+        return _token_gone(token, user)
     if product.per_customer_limit is not None and _live_count(user.id, product.id) >= product.per_customer_limit:
         db.session.rollback()
         raise StoreError(f"you can have at most {product.per_customer_limit} of {product.name}")

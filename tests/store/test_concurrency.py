@@ -149,3 +149,51 @@ def test_one_order_form_submitted_twice_at_once_buys_one_server(store_app, ctx, 
     assert len(set(results)) == 1 and isinstance(results[0], int), results
     assert ledger.balance(ids[0]) == 9000 == ledger.ledger_sum(ids[0])
     assert [c for c in recorder.CALLS if c[0] == "create"] == [("create", results[0])]
+
+
+def test_a_submission_that_finds_its_token_used_meanwhile_gets_that_server(store_app, ctx,
+                                                                          recorder, monkeypatch):
+    """The narrow window of the race above, made certain: the second submission passes the
+    "already bought?" check, the first one commits, then the second finds the token gone."""
+    from builtin_plugins.store import services
+    from kernel.accounts.models import User
+
+    user = make_customer(balance=10_000)
+    product = make_product(price=1000)
+    token = services.new_purchase_token(user)
+    ids = (user.id, product.id, product.plans[0].id)
+    first_done = threading.Event()
+    check = services.option_problems
+
+    def held_check(*args, **kwargs):  # runs between the two looks at the token
+        if threading.current_thread().name == "second":
+            db.session.rollback()  # wait outside a transaction (SQLite's write lock)
+            assert first_done.wait(20)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(services, "option_problems", held_check)
+    results = {}
+
+    def submit():
+        with store_app.app_context():
+            try:
+                results[threading.current_thread().name] = services.purchase(
+                    db.session.get(User, ids[0]), token=token, product_id=ids[1],
+                    plan_id=ids[2], name="twice").id
+            except Exception as exc:  # noqa: BLE001 - the outcome under test
+                results[threading.current_thread().name] = f"{type(exc).__name__}: {exc}"
+            finally:
+                db.session.remove()
+                if threading.current_thread().name == "first":
+                    first_done.set()
+
+    db.session.commit()
+    second = threading.Thread(target=submit, name="second")
+    second.start()
+    first = threading.Thread(target=submit, name="first")
+    first.start()
+    first.join()
+    second.join()
+    assert isinstance(results["first"], int) and results["second"] == results["first"], results
+    db.session.expire_all()
+    assert ledger.balance(ids[0]) == 9000
