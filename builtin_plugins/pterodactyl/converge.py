@@ -103,15 +103,7 @@ def _deleted(client: PanelClient, service, server: dict[str, Any] | None) -> Con
     if not ours and (link is None or link.server_id != server_id):
         return Convergence(MISSING, needs_human=f"panel server {server_id} is not this "
                            "service's; not deleting it")
-    try:
-        client.app.delete_server(server_id)
-    except errors.NotFound:
-        pass
-    except errors.DaemonError:  # Wings refused or is away: the panel can still forget it
-        try:
-            client.app.delete_server(server_id, force=True)
-        except errors.NotFound:
-            pass
+    delete_in_panel(client, server_id)
     _forget(service)
     return Convergence(PANEL_DELETED, ("deleted",))
 
@@ -165,3 +157,17 @@ def _build(client: PanelClient, config: ProductConfig | None,
     client.app.update_server_build(int(server["id"]), limits=config.limits(),
                                    feature_limits=config.feature_limits())
     return ["limits"]
+
+
+def delete_in_panel(client: PanelClient, server_id: int) -> None:
+    """Delete a panel server; gone already is done, and when Wings refuses or is away the panel
+    is told to forget it anyway (force)."""
+    try:
+        client.app.delete_server(server_id)
+    except errors.NotFound:
+        return
+    except errors.DaemonError:
+        try:
+            client.app.delete_server(server_id, force=True)
+        except errors.NotFound:
+            return

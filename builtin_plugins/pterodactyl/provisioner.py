@@ -246,24 +246,12 @@ class PterodactylProvisioner:
             try:
                 server_id = self._server_id(client, service)
                 if server_id is not None:
-                    self._delete(client, server_id)
+                    panel_converge.delete_in_panel(client, server_id)
             except errors.PanelError as exc:
                 raise _fail("deleting the server failed", exc) from None
         link = db.session.get(ServerLink, service.id)
         if link is not None:
             link.deleted_at = utcnow()
-
-    @staticmethod
-    def _delete(client: PanelClient, server_id: int) -> None:
-        try:
-            client.app.delete_server(server_id)
-        except errors.NotFound:
-            return
-        except errors.DaemonError:  # Wings refused or is away: the panel can still forget it
-            try:
-                client.app.delete_server(server_id, force=True)
-            except errors.NotFound:
-                return
 
     # --- change package ------------------------------------------------------------------
 

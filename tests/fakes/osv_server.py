@@ -22,7 +22,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from simulators.served import ServedFake
+from simulators.served import ServedFake, send_json
 
 
 @dataclass
@@ -105,12 +105,7 @@ class FakeOsv(ServedFake):
                 return self._send(404, {"code": 5, "message": "not found"})
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, payload)
 
         self._serve(Handler)
 

@@ -15,7 +15,7 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from simulators.served import ServedFake
+from simulators.served import ServedFake, send_json
 
 
 class FakeVies(ServedFake):
@@ -44,12 +44,7 @@ class FakeVies(ServedFake):
                 return self._send(fake.status, fake.answer(body))
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, payload)
 
         self._serve(Handler)
 
