@@ -831,11 +831,13 @@ def allocations_delete(ctx: Ctx) -> Response:
 
 def _permission_list(ctx: Ctx) -> list[str]:
     server = ctx.bound["server"]
-    wanted = [p for p in ctx.data.get("permissions") or [] if p in st.ALL_PERMISSIONS]
+    wanted = [p for p in ctx.data.get("permissions") or [] if p in ctx.sim.permission_keys]
     mine = ctx.permissions(server)
     if "*" not in mine and any(p not in mine for p in wanted):
-        raise errors.http_forbidden("Cannot assign permissions to a subuser that your account "
-                                    "does not actively possess.")
+        if ctx.sim.refuse_ungranted_permissions:
+            raise errors.http_forbidden("Cannot assign permissions to a subuser that your "
+                                        "account does not actively possess.")
+        wanted = [p for p in wanted if p in mine]  # Pelican drops them silently
     out = list(dict.fromkeys(wanted + ["websocket.connect"]))
     return out
 
