@@ -65,6 +65,7 @@ SWITCH_DEFAULTS: dict[str, Any] = {
 class PelicanSimulator(Simulator):
     """A simulated Pelican panel (application + client API) and its Wings nodes."""
 
+    label = "Pelican"
     switch_defaults = SWITCH_DEFAULTS
     thread_name = "pelican-simulator"
     app_renderer = PelicanAppRenderer

@@ -80,6 +80,7 @@ class Simulator:
     ``_coerce_switch`` and ``_dispatch`` methods are what it replaces.
     """
 
+    label = "Pterodactyl"
     switch_defaults: dict[str, Any] = SWITCH_DEFAULTS
     thread_name = "pterodactyl-simulator"
     app_renderer: type = AppRenderer
