@@ -72,6 +72,7 @@ class PelicanSimulator(Simulator):
     client_renderer = PelicanClientRenderer
     permission_keys = frozenset(pst.PERMISSIONS)
     refuse_ungranted_permissions = False
+    string_max = 255
 
     def _register_routes(self, router: Router) -> None:
         from simulators.pelican import application_api, client_api

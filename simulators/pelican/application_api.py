@@ -8,11 +8,10 @@ views, allocation lists and deletes, force delete) keep Pterodactyl's handlers.
 
 from __future__ import annotations
 
-import secrets
 import uuid as uuidlib
 from typing import Any
 
-from simulators.pelican import state as pst
+from simulators.pelican.users import users_delete, users_store, users_update
 from simulators.pelican.servers import (
     FEATURE_LIMIT_RULES,
     limit_rules,
@@ -45,8 +44,6 @@ R, W = st.READ, st.WRITE
 ACL = {"users": "user", "servers": "server", "nodes": "node", "allocations": "allocation",
        "eggs": "egg", "server_databases": "server_database",
        "database_hosts": "database_host"}
-USER_ATTRIBUTES = {"external_id": "Third Party Identifier",
-                   "is_managed_externally": "Is managed by Third Party?"}
 PORT_OUT_OF_RANGE = ("Ports in an allocation must be greater than or equal to 1024 and less "
                      "than or equal to 65535.")
 ok = ptero.ok
@@ -84,68 +81,6 @@ def register(r: Router) -> None:
                         if not (x.pattern == PREFIX + path and method in x.methods)]
     r.add("GET", PREFIX + "/eggs", eggs_index, api="application", acl=("egg", R))
     r.add("GET", PREFIX + "/eggs/{egg}", ptero.eggs_view, api="application", acl=("egg", R))
-
-
-# --- users ------------------------------------------------------------------------------------
-
-
-def _user_rules(s: st.State, ignore: st.User | None) -> dict[str, Any]:
-    """docs/reference/pelican_api.md §3.1 "Users": no names, no username pattern."""
-    others = [u for u in s.users.values() if ignore is None or u.id != ignore.id]
-    return {
-        "email": ["required", "email", "between:1,255",
-                  unique(lambda v: isinstance(v, str) and any(u.email == v for u in others))],
-        "username": ["required", "between:1,255",
-                     unique(lambda v: any(u.username == str(v) for u in others))],
-        "password": "sometimes|nullable|string",
-        "external_id": ["sometimes", "nullable", "string", "max:255",
-                        unique(lambda v: any(u.external_id == v for u in others))],
-        "is_managed_externally": "sometimes|boolean",
-        "language": "sometimes|string",
-        "timezone": "sometimes|string",
-    }
-
-
-def users_store(ctx: Ctx) -> Response:
-    s, data = ctx.state, ctx.data
-    validate(data, _user_rules(s, None), USER_ATTRIBUTES)
-    user = pst.new_user(s.next_id("users"), str(data["username"]).lower(),
-                        str(data["email"]).lower(), external_id=data.get("external_id"),
-                        language=data.get("language") or "en",
-                        is_managed_externally=to_bool(data.get("is_managed_externally")
-                                                      or False),
-                        timezone=data.get("timezone") or "UTC")
-    user.set_password(data.get("password") or secrets.token_urlsafe(24))
-    s.users[user.id] = user
-    body = ctx.app().user(user, ctx.includes())
-    body["meta"] = {"resource": ctx.url(f"{PREFIX}/users/{user.id}")}
-    return ok(body, 201)
-
-
-def users_update(ctx: Ctx) -> Response:
-    s, data, user = ctx.state, ctx.data, ctx.bound["user"]
-    validate(data, _user_rules(s, user), USER_ATTRIBUTES)
-    user.email = str(data["email"]).lower()
-    user.username = str(data["username"]).lower()
-    if "external_id" in data:
-        user.external_id = data["external_id"]
-    if data.get("is_managed_externally") is not None and hasattr(user, "timezone"):
-        user.is_managed_externally = to_bool(data["is_managed_externally"])
-    if data.get("language"):
-        user.language = data["language"]
-    if data.get("password"):
-        user.set_password(data["password"])
-    user.updated_at = st.now()
-    return ok(ctx.app().user(user, ctx.includes()))
-
-
-def users_delete(ctx: Ctx) -> Response:
-    user = ctx.bound["user"]
-    if user.root_admin:
-        return Response(403, [])  # the Root Admin policy answers with an empty body
-    if user.id == ctx.user.id:
-        raise errors.display("Cannot delete your own user account.")
-    return ptero.users_delete(ctx)
 
 
 # --- servers ----------------------------------------------------------------------------------

@@ -37,9 +37,12 @@ def register(r: Router) -> None:
             ("POST", S + "/command", server_command),
             ("POST", S + "/power", server_power),
             ("POST", S + "/settings/rename", settings_rename),
-            ("DELETE", S + "/network/allocations/{allocation}", allocations_delete)):
+            ("DELETE", S + "/network/allocations/{allocation}", allocations_delete),
+            ("POST", S + "/backups", backups_store),
+            ("PUT", S + "/startup/variable", startup_update)):
         r.override(method, path, handler)
     r.add("POST", S + "/settings/description", settings_description, api="client")
+    r.add("PUT", S + "/backups/{backup}/rename", backups_rename, api="client")
 
 
 def permissions(ctx: Ctx) -> Response:
@@ -139,3 +142,30 @@ def allocations_delete(ctx: Ctx) -> Response:
     ptero.record(ctx, "server:allocation.delete", {"allocation": f"{alloc.ip}:{alloc.port}"})
     return no_content()
 
+
+
+def backups_store(ctx: Ctx) -> Response:
+    """``is_locked`` counts only for users who may delete backups."""
+    if not ctx.can(ctx.bound["server"], "backup.delete") and isinstance(ctx.req.body, dict):
+        ctx.req.body.pop("is_locked", None)
+    return ptero.backups_store(ctx)
+
+
+def backups_rename(ctx: Ctx) -> Response:
+    ctx.require("backup.delete")
+    validate(ctx.data, {"name": "required|string|max:255"})
+    backup = ctx.bound["backup"]
+    old, backup.name = backup.name, ctx.data["name"]
+    ptero.record(ctx, "server:backup.rename", {"old_name": old, "new_name": backup.name})
+    return ok(ctx.client().backup(backup))
+
+
+def startup_update(ctx: Ctx) -> Response:
+    """An unknown variable is the same 400 as a hidden one (Pterodactyl: a 500)."""
+    ctx.require("startup.update")
+    server, key = ctx.bound["server"], ctx.data.get("key")
+    if isinstance(key, str) and not any(v.env_variable == key
+                                        for v in ctx.state.egg_vars(server.egg_id)):
+        raise errors.bad_request("The environment variable you are trying to edit does not "
+                                 "exist.")
+    return ptero.startup_update(ctx)

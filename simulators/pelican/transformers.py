@@ -18,6 +18,7 @@ from simulators.pterodactyl.transformers import (
     ClientRenderer,
     IncludeError,
     collection,
+    gravatar,
     item,
 )
 
@@ -212,9 +213,20 @@ class PelicanClientRenderer(ClientRenderer):
 
     @staticmethod
     def account(user: st.User) -> dict[str, Any]:
+        """The account (and, with ``permissions``, a subuser): no id, no names."""
         return item("user", {"uuid": user.uuid, "username": user.username,
-                             "email": user.email, "language": user.language, "image": None,
-                             "admin": user.root_admin, "root_admin": user.root_admin,
-                             "2fa_enabled": user.use_totp,
+                             "email": user.email, "language": user.language,
+                             "image": gravatar(user.email), "admin": user.root_admin,
+                             "root_admin": user.root_admin, "2fa_enabled": user.use_totp,
                              "created_at": atom(user.created_at),
                              "updated_at": atom(user.updated_at)})
+
+    def subuser(self, sub: st.Subuser) -> dict[str, Any]:
+        attrs = self.account(self.state.users[sub.user_id])["attributes"]
+        return item("server_subuser", {**attrs, "permissions": list(sub.permissions)})
+
+    @staticmethod
+    def backup(backup: st.Backup) -> dict[str, Any]:
+        attrs = dict(ClientRenderer.backup(backup)["attributes"])
+        attrs["is_scheduled"] = False  # made by a schedule's backup task (none here)
+        return item("backup", attrs)

@@ -87,6 +87,7 @@ class Simulator:
     client_renderer: type = ClientRenderer
     permission_keys: frozenset[str] = frozenset(st.ALL_PERMISSIONS)  # subusers may hold
     refuse_ungranted_permissions = True  # granting one you lack: 403 (else dropped)
+    string_max = 191  # the longest name, email... (Pterodactyl's MySQL 5 limit; Pelican 255)
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: bool = True, *,
                  install_seconds: float = 1.0, power_seconds: float = 1.0,

@@ -189,7 +189,7 @@ def account(ctx: Ctx) -> Response:
 
 def account_email(ctx: Ctx) -> Response:
     s, data, user = ctx.state, ctx.data, ctx.user
-    validate(data, {"email": ["required", "email", "between:1,191",
+    validate(data, {"email": ["required", "email", f"between:1,{ctx.sim.string_max}",
                               unique(lambda v: any(u.email.lower() == str(v).lower()
                                                    and u.id != user.id
                                                    for u in s.users.values()))],
@@ -854,7 +854,8 @@ def subusers_index(ctx: Ctx) -> Response:
 def subusers_store(ctx: Ctx) -> Response:
     ctx.require("user.create")
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {"email": "required|email|between:1,191", "permissions": "required|array",
+    validate(data, {"email": f"required|email|between:1,{ctx.sim.string_max}",
+                    "permissions": "required|array",
                     "permissions.*": "string"})
     perms = _permission_list(ctx)
     email = str(data["email"])
@@ -935,7 +936,8 @@ def _new_backup(s: st.State, server: st.Server, name: str | None, ignored: list[
 def backups_store(ctx: Ctx) -> Response:
     ctx.require("backup.create")
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {"name": "nullable|string|max:191", "is_locked": "nullable|boolean",
+    validate(data, {"name": f"nullable|string|max:{ctx.sim.string_max}",
+                    "is_locked": "nullable|boolean",
                     "ignored": "nullable|string"})
     limit, period = ctx.sim.switch("backup_throttle")
     now = time.time()
@@ -1081,7 +1083,7 @@ def settings_docker_image(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
     egg = s.eggs[server.egg_id]
     images = list(egg.docker_images.values())
-    validate(data, {"docker_image": ["required", "string", "max:191",
+    validate(data, {"docker_image": ["required", "string", f"max:{ctx.sim.string_max}",
                                      Rule("in", lambda v: v in images)]})
     if server.image not in images:
         raise errors.bad_request("This server's Docker image has been manually set by an "
