@@ -119,6 +119,15 @@ class PelicanSimulator(Simulator):
             return {name: limits}
         return super()._coerce_switch(name, value, current)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The Pterodactyl simulator's summary, with node tags instead of locations."""
+        summary = super().snapshot()
+        with self.state.lock:
+            for node in summary["nodes"]:
+                node.pop("location_id", None)
+                node["tags"] = list(getattr(self.state.nodes.get(node["id"]), "tags", []))
+        return summary
+
     # --- the order of checks ----------------------------------------------------------
 
     def _dispatch(self, request: Request, route: Route, params: dict[str, str]

@@ -271,6 +271,8 @@ def test_control_endpoints_and_request_log(app, sim):
     state = httpx.get(f"{url}/_simulator/state").json()
     assert state["client_key"].startswith("pacc_")
     assert state["counts"]["nests"] == 0 and state["counts"]["locations"] == 0
+    assert [n["tags"] for n in state["nodes"]] == [["sim-eu"], ["sim-us"], ["sim-eu"]]
+    assert "location_id" not in state["nodes"][0]
     key = httpx.post(f"{url}/_simulator/keys", json={"user_id": 1, "type": "application",
                                                     "permissions": {"node": 1}}).json()["key"]
     assert key.startswith("papp_")
@@ -322,3 +324,34 @@ def test_pterodactyl_only_routes_are_unknown_even_without_a_key(sim, path):
     response = httpx.get(sim.url + path, headers={"Accept": JSON})
     assert response.status_code == 404
     assert errors_of(response)[0]["detail"].startswith("The route ")
+
+
+def test_hostile_requests_are_refused_before_they_cost_anything(app, client, sim):
+    owner = new_user(app, "victim@example.com")
+    server = new_server(app, owner["id"])
+    ws = f"{CLIENT}/{server['identifier']}/websocket"
+    stranger = new_user(app, "hammer@example.com")
+    with as_user(sim, stranger["id"]) as other:
+        for _ in range(10):  # a stranger cannot spend the server's websocket budget
+            assert other.get(ws).status_code == 404
+    assert client.get(ws).status_code == 200
+    base = f"{CLIENT}/{server['identifier']}"
+    for ref in ("abc", "1 OR 1", "-1", "99999"):
+        assert client.delete(f"{base}/databases/{ref}").status_code == 404
+        assert client.post(f"{base}/schedules/{ref}/execute").status_code == 404
+    # an unknown server is a 404 before a malformed body is looked at
+    malformed = client.post(f"{CLIENT}/nosuch00/power", content=b"{not json",
+                            headers={"Content-Type": JSON})
+    assert malformed.status_code == 404
+    bad_json = client.post(base + "/power", content=b"{not json",
+                           headers={"Content-Type": JSON})
+    assert bad_json.status_code == 400
+    assert errors_of(bad_json)[0]["code"] == "BadRequestHttpException"
+    assert fields(app.patch(f"{APP}/servers/{server['id']}/build",
+                            json=build_body(server, allocation="abc"))) == {
+        "allocation": "exists"}
+    for wrong in ({"websocket": "fast"}, {"websocket": [1]}, "all"):
+        refused = httpx.post(f"{sim.url}/_simulator/switches",
+                             json={"resource_limits": wrong})
+        assert refused.status_code == 400
+    assert sim.switches["resource_limits"]["websocket"] == [5, 60]
