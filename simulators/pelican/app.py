@@ -163,16 +163,15 @@ class PelicanSimulator(Simulator):
         return response, float(ctx.bound.get("delay", 0.0))
 
     def _authorize_key(self, ctx: Ctx) -> None:
-        """Key type and IP allow-list; Pelican applies no two-factor rule to the API."""
+        """The key's IP allow-list, then its type; Pelican applies no two-factor rule to
+        the API."""
         key = ctx.key
+        if key.allowed_ips and not _ip_allowed(ctx.req.remote_ip, key.allowed_ips):
+            raise errors.forbidden(f"This IP address ({ctx.req.remote_ip}) does not have "
+                                   "permission to access the API using these credentials.")
         if ctx.route.api == "client" and key.key_type == st.APPLICATION_KEY:
             raise errors.forbidden("You are attempting to use an application API key on an "
                                    "endpoint that requires a client API key.")
-        if key.allowed_ips:
-            ip = ctx.req.remote_ip
-            if not _ip_allowed(ip, key.allowed_ips):
-                raise errors.forbidden(f"This IP address ({ip}) does not have permission to "
-                                       "access the API using these credentials.")
 
     def _throttle_resource(self, ctx: Ctx) -> None:
         """The per-server limiter of this route, if it has one (all users share it)."""

@@ -392,3 +392,19 @@ def test_server_filters(app):
     assert [s["attributes"]["id"] for s in found.json()["data"]] == [server["id"]]
     unknown = app.get(f"{APP}/servers", params={"filter[uuidShort]": "x"})
     assert unknown.status_code == 400 and errors_of(unknown)[0]["code"] == "InvalidFilterQuery"
+
+
+def test_ip_allow_list_comes_before_the_key_type(app, sim):
+    fenced = sim.create_key(1, "application", allowed_ips=["192.0.2.0/24"])
+    headers = {"Authorization": f"Bearer {fenced}", "Accept": JSON}
+    for path in (f"{APP}/eggs", "/api/client"):  # the client route would also refuse the type
+        refused = httpx.get(sim.url + path, headers=headers)
+        assert refused.status_code == 403
+        assert errors_of(refused)[0]["detail"] == (
+            "This IP address (127.0.0.1) does not have permission to access the API using "
+            "these credentials.")
+    open_key = sim.create_key(1, "application", allowed_ips=["127.0.0.0/8"])
+    wrong_api = httpx.get(f"{sim.url}/api/client", headers={
+        "Authorization": f"Bearer {open_key}", "Accept": JSON})
+    assert wrong_api.status_code == 403
+    assert "application API key" in errors_of(wrong_api)[0]["detail"]
