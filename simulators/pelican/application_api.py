@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-from simulators.pelican.users import users_delete, users_store, users_update
+from simulators.pelican import roles
 from simulators.pelican.servers import (
     FEATURE_LIMIT_RULES,
     limit_rules,
@@ -21,6 +21,7 @@ from simulators.pelican.servers import (
     servers_suspend,
     servers_unsuspend,
 )
+from simulators.pelican.users import users_delete, users_store, users_update
 from simulators.pterodactyl import application_api as ptero
 from simulators.pterodactyl import errors
 from simulators.pterodactyl import state as st
@@ -79,6 +80,7 @@ def register(r: Router) -> None:
         for method in ("POST", "PATCH", "DELETE"):
             r.routes = [x for x in r.routes
                         if not (x.pattern == PREFIX + path and method in x.methods)]
+    roles.register(r)
     r.add("GET", PREFIX + "/eggs", eggs_index, api="application", acl=("egg", R))
     r.add("GET", PREFIX + "/eggs/{egg}", ptero.eggs_view, api="application", acl=("egg", R))
 

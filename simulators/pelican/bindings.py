@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulators.pelican import roles
 from simulators.pterodactyl import bindings as ptero
 from simulators.pterodactyl import errors
 from simulators.pterodactyl.routing import Ctx
@@ -27,6 +28,7 @@ def bind_models(ctx: Ctx) -> None:
     """Every path model, or the generic 404; runs before the key is looked at."""
     if ctx.route.api == "application":
         ptero.bind_application(ctx)
+        roles.bind_role(ctx)
         return
     s, p, b = ctx.state, ctx.params, ctx.bound
     if "server" not in p:

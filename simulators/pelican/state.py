@@ -65,12 +65,42 @@ class User(st.User):
     timezone: str = "UTC"
 
 
+@dataclass
+class Role:
+    """An admin role. Permissions are edited in the panel's admin UI only, so roles made
+    through the API grant none; a user's ``root_admin`` flag is holding ``Root Admin``."""
+
+    id: int
+    name: str
+    created_at: float = field(default_factory=st.now)
+    updated_at: float = field(default_factory=st.now)
+
+
+ROOT_ADMIN = "Root Admin"
+
+
 class State(st.State):
-    """Pterodactyl's state with Pelican's key prefixes, ACL map and environment."""
+    """Pterodactyl's state with Pelican's key prefixes, ACL map, roles and environment."""
 
     key_prefixes = {st.APPLICATION_KEY: "papp_", st.ACCOUNT_KEY: "pacc_"}
     acl_prefix = ""
     acl_resources = RESOURCES
+
+    def __init__(self) -> None:
+        super().__init__()
+        root = Role(self.next_id("roles"), ROOT_ADMIN)
+        self.roles: dict[int, Role] = {root.id: root}
+        self.user_roles: dict[int, set[int]] = {}  # user id -> ids of roles besides Root Admin
+
+    @property
+    def root_role(self) -> Role:
+        return next(r for r in self.roles.values() if r.name == ROOT_ADMIN)
+
+    def roles_of(self, user: st.User) -> list[Role]:
+        ids = set(self.user_roles.get(user.id, ()))
+        if user.root_admin:
+            ids.add(self.root_role.id)
+        return [self.roles[i] for i in sorted(ids) if i in self.roles]
 
     def environment(self, server: st.Server) -> dict[str, Any]:
         """``container.environment``: the egg's variables plus ``STARTUP`` and

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulators.pelican import roles
 from simulators.pelican import state as pst
 from simulators.pterodactyl import state as st
 from simulators.pterodactyl.state import atom
@@ -82,7 +83,7 @@ class PelicanAppRenderer(AppRenderer):
         rel = self._relationships("user", user, inc or {}, {
             "servers": lambda sub: collection([self.server(s, sub) for s in servers]),
             "roles": lambda sub: collection(
-                [item("role", {"id": 1, "name": "Root Admin"})] if user.root_admin else [])})
+                [roles.render(r) for r in self.state.roles_of(user)])})
         return self._attach(body, rel)
 
     def server(self, server: st.Server, inc: dict | None = None) -> dict[str, Any]:

@@ -97,4 +97,5 @@ def users_delete(ctx: Ctx) -> Response:
         return Response(403, [])  # the Root Admin policy answers with an empty body
     if user.id == ctx.user.id:
         raise errors.display("Cannot delete your own user account.")
+    ctx.state.user_roles.pop(user.id, None)
     return ptero.users_delete(ctx)

@@ -408,3 +408,44 @@ def test_ip_allow_list_comes_before_the_key_type(app, sim):
         "Authorization": f"Bearer {open_key}", "Accept": JSON})
     assert wrong_api.status_code == 403
     assert "application API key" in errors_of(wrong_api)[0]["detail"]
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+
+def test_roles_and_their_assignment(app, sim):
+    listed = app.get(f"{APP}/roles").json()
+    assert [r["attributes"]["name"] for r in listed["data"]] == ["Root Admin"]
+    assert listed["meta"]["pagination"]["per_page"] == 10
+    made = app.post(f"{APP}/roles", json={"name": "Support"})
+    assert made.status_code == 201 and made.json()["meta"]["resource"].endswith("/roles/2")
+    support = made.json()["attributes"]
+    assert fields(app.post(f"{APP}/roles", json={})) == {"name": "required"}
+    assert app.get(f"{APP}/roles/2?include=permissions").json()["attributes"][
+        "relationships"]["permissions"] == {"object": "list", "data": []}
+    for write in (lambda: app.patch(f"{APP}/roles/1", json={"name": "Boss"}),
+                  lambda: app.delete(f"{APP}/roles/1")):
+        refused = write()  # the Root Admin role is fixed
+        assert refused.status_code == 500 and errors_of(refused)[0]["code"] == "PanelException"
+    user = new_user(app, "staff@example.com")
+    assigned = app.patch(f"{APP}/users/{user['id']}/roles/assign",
+                         json={"roles": [support["id"], 1]})
+    assert assigned.status_code == 200
+    shown = app.get(f"{APP}/users/{user['id']}?include=roles").json()["attributes"]
+    assert [r["attributes"]["name"] for r in shown["relationships"]["roles"]["data"]] == [
+        "Support"]  # Root Admin is never given through this route
+    assert shown["root_admin"] is False
+    assert fields(app.patch(f"{APP}/users/{user['id']}/roles/assign",
+                            json={"roles": [99]})) == {"roles.0": "exists"}
+    assert app.patch(f"{APP}/users/{user['id']}/roles/remove",
+                     json={"roles": [support["id"]]}).status_code == 200
+    assert app.get(f"{APP}/users/{user['id']}?include=roles").json()["attributes"][
+        "relationships"]["roles"]["data"] == []
+    assert app.patch(f"{APP}/roles/{support['id']}", json={"name": "Helpdesk"}
+                     ).json()["attributes"]["name"] == "Helpdesk"
+    assert app.delete(f"{APP}/roles/{support['id']}").status_code == 204
+    assert app.get(f"{APP}/roles/{support['id']}").status_code == 404
+    assert httpx.get(f"{sim.url}{APP}/roles/abc", headers={"Accept": JSON}).status_code == 404
+    no_roles = sim.create_key(1, "application", permissions={"user": 3})
+    assert httpx.get(f"{sim.url}{APP}/roles", headers={
+        "Authorization": f"Bearer {no_roles}", "Accept": JSON}).status_code == 403
