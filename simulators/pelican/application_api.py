@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-from simulators.pelican import roles
+from simulators.pelican import nodes, roles
 from simulators.pelican.servers import (
     FEATURE_LIMIT_RULES,
     limit_rules,
@@ -74,12 +74,10 @@ def register(r: Router) -> None:
             ("DELETE", "/servers/{server}", servers_delete),
             ("GET", "/nodes", nodes_index),
             ("GET", "/nodes/deployable", nodes_deployable),
-            ("POST", "/nodes/{node}/allocations", allocations_store)):
+            ("POST", "/nodes/{node}/allocations", allocations_store),
+            ("POST", "/nodes", nodes.nodes_store),
+            ("PATCH", "/nodes/{node}", nodes.nodes_update)):
         r.override(method, PREFIX + path, handler)
-    for path in ("/nodes", "/nodes/{node}"):  # node management needs Pelican's node rules
-        for method in ("POST", "PATCH", "DELETE"):
-            r.routes = [x for x in r.routes
-                        if not (x.pattern == PREFIX + path and method in x.methods)]
     roles.register(r)
     r.add("GET", PREFIX + "/eggs", eggs_index, api="application", acl=("egg", R))
     r.add("GET", PREFIX + "/eggs/{egg}", ptero.eggs_view, api="application", acl=("egg", R))

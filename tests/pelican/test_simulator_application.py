@@ -449,3 +449,33 @@ def test_roles_and_their_assignment(app, sim):
     no_roles = sim.create_key(1, "application", permissions={"user": 3})
     assert httpx.get(f"{sim.url}{APP}/roles", headers={
         "Authorization": f"Bearer {no_roles}", "Accept": JSON}).status_code == 403
+
+
+def test_node_management_uses_pelicans_rules(app):
+    node = {"name": "fresh", "fqdn": "wings.example.com", "scheme": "https", "memory": 0,
+            "memory_overallocate": -1, "disk": 10240, "disk_overallocate": 0, "cpu": 400,
+            "cpu_overallocate": 0, "daemon_sftp": 2022, "daemon_listen": 8080,
+            "daemon_connect": 443, "tags": ["asia"], "location_id": 1}
+    made = app.post(f"{APP}/nodes", json=node)
+    assert made.status_code == 201, made.text
+    attrs = made.json()["attributes"]
+    assert attrs["tags"] == ["asia"] and attrs["daemon_connect"] == 443
+    assert "location_id" not in attrs and made.json()["meta"]["resource"].endswith(
+        f"/nodes/{attrs['id']}")
+    assert fields(app.post(f"{APP}/nodes", json={**node, "fqdn": "localhost", "cpu": -1,
+                                                 "daemon_connect": None})) == {
+        "fqdn": "not_in", "cpu": "min", "daemon_connect": "required"}
+    assert fields(app.patch(f"{APP}/nodes/{attrs['id']}", json={"name": "x"}))["fqdn"] == \
+        "required"
+    renamed = app.patch(f"{APP}/nodes/{attrs['id']}", json={**node, "name": "renamed",
+                                                            "reset_secret": True})
+    assert renamed.status_code == 200 and renamed.json()["attributes"]["name"] == "renamed"
+    # unlimited memory: a big server fits, by tag
+    fits = app.get(f"{APP}/nodes/deployable", params={"memory": 10 ** 6, "disk": 1,
+                                                       "tags[]": "asia"}).json()["data"]
+    assert [n["attributes"]["id"] for n in fits] == [attrs["id"]]
+    assert app.delete(f"{APP}/nodes/{attrs['id']}").status_code == 204
+    new_server(app, new_user(app, "nodes@example.com")["id"])  # on sim-node-1 (tag sim-eu)
+    busy = app.delete(f"{APP}/nodes/1")
+    assert busy.status_code == 400
+    assert errors_of(busy)[0]["code"] == "HasActiveServersException"
