@@ -333,4 +333,4 @@ class _SimulatorGroup(click.Group):
 
 
 main.add_command(_SimulatorGroup("simulator", help="Simulated outside services (a Pterodactyl "
-                                                   "panel) for demos and tests."))
+                                                   "or Pelican panel) for demos and tests."))

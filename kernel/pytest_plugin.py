@@ -409,3 +409,21 @@ def paypal_simulator():
 
     with FakePayPal() as server:
         yield server
+
+
+# --- the Pelican panel simulator (issue 23) -----------------------------------------------
+
+
+@pytest.fixture
+def pelican_simulator():
+    """A running Pelican panel simulator (seeded; ``papp_``/``pacc_`` keys, no nests, eggs
+    at ``/api/application/eggs``), stopped after the test. Its switches are the Pterodactyl
+    simulator's plus ``wings_error`` and ``resource_limits`` (``simulators/pelican/app.py``)."""
+    from simulators.pelican import PelicanSimulator
+
+    simulator = PelicanSimulator(seed=True)
+    simulator.start()
+    try:
+        yield simulator
+    finally:
+        simulator.stop()

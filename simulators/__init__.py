@@ -3,6 +3,9 @@
 - :mod:`simulators.pterodactyl`: a Pterodactyl panel (application and client API, Wings'
   console websocket), used by ``pteroca demo``, ``pteroca simulator pterodactyl`` and the
   ``pterodactyl_simulator`` pytest fixture;
+- :mod:`simulators.pelican`: the same panel simulator playing Pelican (no nests, Pelican's
+  rules, limits and Wings faults), used by ``pteroca simulator pelican`` and the
+  ``pelican_simulator`` pytest fixture;
 - :mod:`simulators.stripe`: a Stripe-shaped server (Checkout Sessions, refunds, signed webhooks);
 - :mod:`simulators.paypal`: a PayPal-shaped server (OAuth, Orders v2, captures, refunds, webhooks).
 

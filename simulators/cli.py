@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import click
 
+from simulators.pelican.cli import simulator_command as pelican_command
 from simulators.pterodactyl.cli import simulator_command
 
 
 @click.group("simulator")
 def simulator_group():
-    """Simulated outside services (a Pterodactyl panel) for demos and tests."""
+    """Simulated outside services (a Pterodactyl or Pelican panel) for demos and tests."""
 
 
 simulator_group.add_command(simulator_command, name="pterodactyl")
+simulator_group.add_command(pelican_command, name="pelican")

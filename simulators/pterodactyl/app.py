@@ -43,7 +43,7 @@ from simulators.pterodactyl.routing import (
     Router,
     clean_input,
 )
-from simulators.pterodactyl.transformers import IncludeError
+from simulators.pterodactyl.transformers import AppRenderer, ClientRenderer, IncludeError
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,26 @@ REQUEST_LOG = 2000
 
 
 class Simulator:
-    """A simulated Pterodactyl panel (application + client API) and Wings (websocket)."""
+    """A simulated Pterodactyl panel (application + client API) and Wings (websocket).
+
+    A subclass plays another panel of the same family (``simulators.pelican``): the class
+    attributes and the ``_register_routes``, ``_new_state``, ``_seed``, ``wings_failure``,
+    ``_coerce_switch`` and ``_dispatch`` methods are what it replaces.
+    """
+
+    label = "Pterodactyl"
+    switch_defaults: dict[str, Any] = SWITCH_DEFAULTS
+    thread_name = "pterodactyl-simulator"
+    app_renderer: type = AppRenderer
+    client_renderer: type = ClientRenderer
+    permission_keys: frozenset[str] = frozenset(st.ALL_PERMISSIONS)  # subusers may hold
+    refuse_ungranted_permissions = True  # granting one you lack: 403 (else dropped)
+    string_max = 191  # the longest name, email... (Pterodactyl's MySQL 5 limit; Pelican 255)
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: bool = True, *,
                  install_seconds: float = 1.0, power_seconds: float = 1.0,
                  backup_seconds: float = 1.0, application_key: str | None = None,
                  client_key: str | None = None, public_host: str | None = None) -> None:
-        from simulators.pterodactyl import routes
-
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self.host = host
@@ -89,11 +101,11 @@ class Simulator:
             public_host = "127.0.0.1" if _unspecified(host) else host
         self.public_host = public_host
         self.router = Router()
-        routes.register(self.router)
+        self._register_routes(self.router)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._switch_lock = threading.Lock()
-        self._switches: dict[str, Any] = copy.deepcopy(SWITCH_DEFAULTS)
+        self._switches: dict[str, Any] = copy.deepcopy(self.switch_defaults)
         self._initial_timings = {"install_seconds": float(install_seconds),
                                  "power_seconds": float(power_seconds),
                                  "backup_seconds": float(backup_seconds)}
@@ -101,7 +113,7 @@ class Simulator:
         self._buckets: dict[tuple[str, str], list[float]] = {}
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG)
         self._seeded = seed
-        self.state = st.State()
+        self.state = self._new_state()
         self.application_key, self.client_key = "", ""
         self._build_state(seed, application_key, client_key)
 
@@ -115,7 +127,7 @@ class Simulator:
     def start(self) -> Self:
         if self._thread is None:
             self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                            name="pterodactyl-simulator", daemon=True)
+                                            name=self.thread_name, daemon=True)
             self._thread.start()
         return self
 
@@ -138,20 +150,44 @@ class Simulator:
 
     def _build_state(self, seed: bool, application_key: str | None,
                      client_key: str | None) -> None:
-        state = st.State()
+        state = self._new_state()
         self._apply_timings(state)
         if seed:
-            st.seed(state, self.public_host, self.port)
+            self._seed(state)
         self.application_key, self.client_key = st.seed_admin(
             state, application_key or None, client_key or None)
         self.state = state
+
+    # --- what a panel of the family replaces ----------------------------------------
+
+    def _register_routes(self, router: Router) -> None:
+        from simulators.pterodactyl import routes
+
+        routes.register(router)
+
+    def _new_state(self) -> st.State:
+        return st.State()
+
+    def _seed(self, state: st.State) -> None:
+        st.seed(state, self.public_host, self.port)
+
+    def wings_failure(self) -> errors.ApiError | None:
+        """What the panel answers when a call to Wings fails now, or None when Wings is up
+        (docs/reference/pterodactyl_api.md §7.7 "Timeouts, retries and 5xx")."""
+        if self.switch("wings_down"):
+            return errors.daemon_unreachable()
+        return None
+
+    def _coerce_switch(self, name: str, value: Any, current: dict[str, Any]
+                       ) -> dict[str, Any]:
+        return _coerce_switch(name, value, current)
 
     def reset(self, seed: bool | None = None) -> None:
         """Forget every change: fresh seed data, the same two keys, switches to defaults
         (except the timings given to the constructor)."""
         with self.state.lock:
             with self._switch_lock:
-                self._switches = copy.deepcopy(SWITCH_DEFAULTS)
+                self._switches = copy.deepcopy(self.switch_defaults)
                 self._switches.update(self._initial_timings)
             self._buckets.clear()
             self._seeded = self._seeded if seed is None else seed
@@ -180,10 +216,10 @@ class Simulator:
         with self._switch_lock:
             new = copy.deepcopy(self._switches)
             for name, value in changes.items():
-                if name not in SWITCH_DEFAULTS:
+                if name not in self.switch_defaults:
                     raise ValueError(f"unknown switch {name!r}; known: "
-                                     + ", ".join(sorted(SWITCH_DEFAULTS)))
-                new.update(_coerce_switch(name, value, new))
+                                     + ", ".join(sorted(self.switch_defaults)))
+                new.update(self._coerce_switch(name, value, new))
             self._switches = new
             result = copy.deepcopy(new)
         self._apply_timings(self.state)
@@ -276,9 +312,9 @@ class Simulator:
             if user is None:
                 raise ValueError(f"no user {user_id}")
             if kind == "application":
-                perms = {f"r_{r}": st.READ | st.WRITE for r in st.RESOURCES}
+                perms = self.state.full_acl()
                 if permissions is not None:
-                    perms = {f"r_{r}": 0 for r in st.RESOURCES}
+                    perms = dict.fromkeys(perms, 0)
                     perms.update({k: int(v) for k, v in permissions.items()})
                 key = st.add_key(self.state, user, st.APPLICATION_KEY, permissions=perms,
                                  allowed_ips=allowed_ips)

@@ -329,6 +329,14 @@ def _deploy(ctx: Ctx, deploy: dict[str, Any], memory: int, disk: int) -> st.Allo
     if not nodes:
         raise errors.display("No nodes satisfying the requirements specified for automatic "
                              "deployment could be found.", "NoViableNodeException")
+    return deploy_allocation(ctx, deploy, nodes)
+
+
+def deploy_allocation(ctx: Ctx, deploy: dict[str, Any], nodes: list[st.Node]
+                      ) -> st.Allocation:
+    """A random free allocation on ``nodes`` within ``deploy.port_range`` (any port when it
+    is empty), on an IP no server uses with ``dedicated_ip``; 400 when there is none."""
+    s = ctx.state
     ports: set[int] = set()
     for item in deploy.get("port_range") or []:
         text = str(item)
@@ -733,9 +741,26 @@ def allocations_index(ctx: Ctx) -> Response:
     return ok(paginate(allocs, lambda a: ctx.app().allocation(a, inc), ctx.page()))
 
 
+PORT_OUT_OF_RANGE = ("Ports in an allocation must be greater than 1024 and less than or equal "
+                     "to 65535.")
+
+
 def allocations_store(ctx: Ctx) -> Response:
+    return store_allocations(ctx, lowest=1025, out_of_range=PORT_OUT_OF_RANGE,
+                             alias_max=191, duplicates="skip")
+
+
+def store_allocations(ctx: Ctx, *, lowest: int, out_of_range: str, alias_max: int,
+                      duplicates: str) -> Response:
+    """``POST /nodes/{node}/allocations``: an IP or CIDR block times ports and ranges.
+
+    The panels differ in the lowest port allowed, the alias length, and what an existing
+    ip:port does: Pterodactyl skips it (``duplicates="skip"``), Pelican's unique index fails
+    the whole call with a 500 (``"fail"``).
+    """
     s, data, node = ctx.state, ctx.data, ctx.bound["node"]
-    validate(data, {"ip": "required|string", "alias": "sometimes|nullable|string|max:191",
+    validate(data, {"ip": "required|string",
+                    "alias": f"sometimes|nullable|string|max:{alias_max}",
                     "ports": "required|array", "ports.*": "string"})
     try:
         network = ipaddress.ip_network(data["ip"], strict=False)
@@ -760,12 +785,14 @@ def allocations_store(ctx: Ctx) -> Response:
         else:
             raise errors.display(f"The mapping provided for {text} was invalid and could not "
                                  "be processed.", "InvalidPortMappingException")
-        if any(p <= 1024 or p > 65535 for p in block):
-            raise errors.display("Ports in an allocation must be greater than 1024 and less "
-                                 "than or equal to 65535.", "PortOutOfRangeException")
+        if any(p < lowest or p > 65535 for p in block):
+            raise errors.display(out_of_range, "PortOutOfRangeException")
         ports.extend(block)
     existing = {(a.ip, a.port) for a in s.allocations.values() if a.node_id == node.id}
     hosts = [network.network_address] if network.num_addresses == 1 else list(network.hosts())
+    if duplicates == "fail" and any((str(ip), port) in existing
+                                    for ip in hosts for port in ports):
+        raise errors.server_error("UniqueConstraintViolationException")  # nothing is added
     for ip in hosts:
         for port in ports:
             if (str(ip), port) in existing:

@@ -189,7 +189,7 @@ def account(ctx: Ctx) -> Response:
 
 def account_email(ctx: Ctx) -> Response:
     s, data, user = ctx.state, ctx.data, ctx.user
-    validate(data, {"email": ["required", "email", "between:1,191",
+    validate(data, {"email": ["required", "email", f"between:1,{ctx.sim.string_max}",
                               unique(lambda v: any(u.email.lower() == str(v).lower()
                                                    and u.id != user.id
                                                    for u in s.users.values()))],
@@ -831,11 +831,13 @@ def allocations_delete(ctx: Ctx) -> Response:
 
 def _permission_list(ctx: Ctx) -> list[str]:
     server = ctx.bound["server"]
-    wanted = [p for p in ctx.data.get("permissions") or [] if p in st.ALL_PERMISSIONS]
+    wanted = [p for p in ctx.data.get("permissions") or [] if p in ctx.sim.permission_keys]
     mine = ctx.permissions(server)
     if "*" not in mine and any(p not in mine for p in wanted):
-        raise errors.http_forbidden("Cannot assign permissions to a subuser that your account "
-                                    "does not actively possess.")
+        if ctx.sim.refuse_ungranted_permissions:
+            raise errors.http_forbidden("Cannot assign permissions to a subuser that your "
+                                        "account does not actively possess.")
+        wanted = [p for p in wanted if p in mine]  # Pelican drops them silently
     out = list(dict.fromkeys(wanted + ["websocket.connect"]))
     return out
 
@@ -852,7 +854,8 @@ def subusers_index(ctx: Ctx) -> Response:
 def subusers_store(ctx: Ctx) -> Response:
     ctx.require("user.create")
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {"email": "required|email|between:1,191", "permissions": "required|array",
+    validate(data, {"email": f"required|email|between:1,{ctx.sim.string_max}",
+                    "permissions": "required|array",
                     "permissions.*": "string"})
     perms = _permission_list(ctx)
     email = str(data["email"])
@@ -933,7 +936,8 @@ def _new_backup(s: st.State, server: st.Server, name: str | None, ignored: list[
 def backups_store(ctx: Ctx) -> Response:
     ctx.require("backup.create")
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {"name": "nullable|string|max:191", "is_locked": "nullable|boolean",
+    validate(data, {"name": f"nullable|string|max:{ctx.sim.string_max}",
+                    "is_locked": "nullable|boolean",
                     "ignored": "nullable|string"})
     limit, period = ctx.sim.switch("backup_throttle")
     now = time.time()
@@ -1079,7 +1083,7 @@ def settings_docker_image(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
     egg = s.eggs[server.egg_id]
     images = list(egg.docker_images.values())
-    validate(data, {"docker_image": ["required", "string", "max:191",
+    validate(data, {"docker_image": ["required", "string", f"max:{ctx.sim.string_max}",
                                      Rule("in", lambda v: v in images)]})
     if server.image not in images:
         raise errors.bad_request("This server's Docker image has been manually set by an "

@@ -125,11 +125,11 @@ def validate_variables(s: st.State, egg_id: int, environment: Any,
     out: dict[int, str] = {}
     for var in variables:
         value = lookup(data, f"environment.{var.env_variable}")
-        out[var.id] = "" if value is None else _as_text(value)
+        out[var.id] = "" if value is None else as_text(value)
     return out
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
@@ -138,9 +138,11 @@ def _as_text(value: Any) -> str:
 
 
 def wings(ctx: Ctx) -> None:
-    """A call to the node's daemon: raises the panel's 504 when Wings is down."""
-    if ctx.sim.switch("wings_down"):
-        raise errors.daemon_unreachable()
+    """A call to the node's daemon: raises what the panel answers when Wings fails
+    (Pterodactyl's 504; each simulator's ``wings_failure`` says)."""
+    failure = ctx.sim.wings_failure()
+    if failure is not None:
+        raise failure
 
 
 def release_allocations(s: st.State, server: st.Server) -> None:

@@ -121,8 +121,9 @@ def index(ctx: Ctx) -> Response:
                    "</tr>" for k, v in (("Panel URL", sim.url),
                                         ("Application key", sim.application_key),
                                         ("Client key (root admin)", sim.client_key)))
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Pterodactyl simulator"
-            "</title></head><body><h1>Pterodactyl simulator</h1>"
+    title = f"{html.escape(sim.label)} simulator"
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + title
+            + "</title></head><body><h1>" + title + "</h1>"
             f"<table>{rows}</table><p>State: <a href='/_simulator/state'>/_simulator/state"
             "</a></p></body></html>")
     return Response(200, page.encode(), content_type="text/html; charset=UTF-8")

@@ -61,6 +61,20 @@ class Router:
                                         pattern.rstrip("/") or "/") + "/?$")
         self.routes.append(Route(tuple(methods), pattern, regex, handler, api, acl, gate))
 
+    def override(self, method: str, pattern: str, handler: Callable[[Ctx], Response]) -> None:
+        """Give the route ``method pattern`` another handler (a panel of the same family
+        answering one endpoint differently); a route that does not exist is a bug here."""
+        for route in self.routes:
+            if route.pattern == pattern and method in route.methods:
+                route.handler = handler
+                return
+        raise KeyError(f"no route {method} {pattern} to override")
+
+    def drop(self, prefix: str) -> None:
+        """Forget every route under ``prefix`` (they answer the router's 404 from now)."""
+        self.routes = [r for r in self.routes
+                       if r.pattern != prefix and not r.pattern.startswith(prefix + "/")]
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
         for route in self.routes:
@@ -185,10 +199,10 @@ class Ctx:
         return parse_includes(self.req.query.get("include"))
 
     def app(self) -> AppRenderer:
-        return AppRenderer(self.state, self.key, self.base_url())
+        return self.sim.app_renderer(self.state, self.key, self.base_url())
 
     def client(self) -> ClientRenderer:
-        return ClientRenderer(self.state, self.user, self.can)
+        return self.sim.client_renderer(self.state, self.user, self.can)
 
     def page(self, default: int = 50, maximum: int | None = None, client: bool = False,
              zero: int = 15) -> Page:

@@ -427,13 +427,14 @@ class ApiKey:
     permissions: dict[str, int] = field(default_factory=dict)  # r_<resource> -> bits
     last_used_at: float | None = None
     created_at: float = field(default_factory=now)
+    acl_prefix: str = "r_"  # Pterodactyl's r_servers columns; Pelican's map has bare names
 
     @property
     def key(self) -> str:
         return self.identifier + self.token
 
     def can(self, resource: str, bit: int) -> bool:
-        return bool(self.permissions.get(f"r_{resource}", 0) & bit)
+        return bool(self.permissions.get(f"{self.acl_prefix}{resource}", 0) & bit)
 
 
 @dataclass
@@ -476,6 +477,14 @@ def new_key(prefix: str) -> tuple[str, str]:
 
 class State:
     """All simulated panel data plus what its Wings nodes would know."""
+
+    key_prefixes = {APPLICATION_KEY: "ptla_", ACCOUNT_KEY: "ptlc_"}
+    acl_prefix = "r_"
+    acl_resources = RESOURCES
+
+    def full_acl(self) -> dict[str, int]:
+        """An application key's permissions with read and write on every resource."""
+        return {f"{self.acl_prefix}{r}": READ | WRITE for r in self.acl_resources}
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -854,7 +863,7 @@ def seed_admin(state: State, application_key: str | None = None,
     admin.set_password("password")
     state.users[admin_id] = admin
     app = add_key(state, admin, APPLICATION_KEY, key=application_key, memo="simulator",
-                  permissions={f"r_{r}": READ | WRITE for r in RESOURCES})
+                  permissions=state.full_acl())
     client = add_key(state, admin, ACCOUNT_KEY, key=client_key, memo="simulator")
     return app.key, client.key
 
@@ -862,7 +871,7 @@ def seed_admin(state: State, application_key: str | None = None,
 def add_key(state: State, user: User, key_type: int, *, key: str | None = None, memo: str = "",
             permissions: dict[str, int] | None = None,
             allowed_ips: list[str] | None = None) -> ApiKey:
-    prefix = "ptla_" if key_type == APPLICATION_KEY else "ptlc_"
+    prefix = state.key_prefixes[key_type]
     if key:
         if len(key) != 48:
             raise ValueError("a panel API key is 48 characters long")
@@ -870,6 +879,7 @@ def add_key(state: State, user: User, key_type: int, *, key: str | None = None, 
     else:
         identifier, token = new_key(prefix)
     api_key = ApiKey(state.next_id("api_keys"), user.id, key_type, identifier, token, memo,
-                     list(allowed_ips or []), dict(permissions or {}))
+                     list(allowed_ips or []), dict(permissions or {}),
+                     acl_prefix=state.acl_prefix)
     state.api_keys[identifier] = api_key
     return api_key

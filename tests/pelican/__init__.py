@@ -1,0 +1,1 @@
+"""The Pelican mode of the simulators package, against docs/reference/pelican_api.md."""
