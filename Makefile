@@ -39,7 +39,7 @@ test-postgres: $(STAMP)
 		--ignore=tests/browser --ignore=tests/test_packaging.py \
 		--ignore=tests/topology/test_cluster.py --ignore=tests/topology/test_cluster_faults.py \
 		--ignore=tests/topology/test_journey_browser.py \
-		--ignore=tests/pterodactyl/test_simulator.py --ignore=tests/pterodactyl/test_client.py \
+		--ignore=tests/pterodactyl/test_simulator.py --ignore=tests/pelican --ignore=tests/pterodactyl/test_client.py \
 		--ignore=tests/pterodactyl/test_client_api.py --ignore=tests/devkit/test_e2e.py
 
 bench: $(STAMP)
