@@ -244,7 +244,7 @@ def check_distribution(plugin: DiscoveredPlugin) -> list[Finding]:
 def check_capabilities(plugin: DiscoveredPlugin, parsed: ParsedSources) -> list[Finding]:
     declared = plugin.manifest.capabilities if plugin.manifest else []
     uses = [use for rel, tree in parsed.trees().items()
-            for use in hooks_in_tree(tree, Path(rel))]
+            for use in hooks_in_tree(tree, Path(rel), parsed.nodes(rel))]
     missing = set(uncovered_hooks([u.hook for u in uses], declared))
     found = []
     for use in uses:

@@ -1,8 +1,10 @@
 """The Python sources of a scan's snapshot, each parsed once for every check that reads it.
 
-bandit, the capability check and the dynamic-code rules all walk the same syntax
-trees; parsing is the larger part of a cold scan, so one parse per file is shared
-(bandit is handed the tree through :meth:`ParsedSources.bandit_parse`).
+bandit, the capability check and the dynamic-code rules all read the same syntax
+trees, so each file is parsed once (bandit is handed the tree through
+:meth:`ParsedSources.bandit_parse`), and the rules that look for a few node types
+anywhere in a module (imports, assignments, decorated functions) share one list of
+its nodes (:meth:`ParsedSources.nodes`) instead of each walking the tree again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class ParsedSources:
             if is_source(rel) and rel not in snapshot.symlinks}
         self._trees: dict[str, ast.Module | None] = {}
         self._by_data: dict[bytes, ast.Module] = {}
+        self._nodes: dict[str, list[ast.AST]] = {}
 
     def tree(self, rel: str) -> ast.Module | None:
         """The parsed module, or None when it does not parse (bandit reports that)."""
@@ -43,6 +46,13 @@ class ParsedSources:
                 self._by_data[self.sources[rel]] = tree
         return self._trees[rel]
 
+    def nodes(self, rel: str) -> list[ast.AST]:
+        """Every node of the parsed module ``rel``, in :func:`ast.walk`'s order (made once)."""
+        if rel not in self._nodes:
+            tree = self.tree(rel)
+            self._nodes[rel] = walk(tree) if tree is not None else []
+        return self._nodes[rel]
+
     def trees(self) -> dict[str, ast.Module]:
         return {rel: tree for rel in sorted(self.sources) if (tree := self.tree(rel)) is not None}
 
@@ -50,3 +60,19 @@ class ParsedSources:
         """``ast.parse`` as bandit calls it: the tree already made for these bytes, if any."""
         tree = self._by_data.get(data) if isinstance(data, bytes) else None
         return tree if tree is not None else ast.parse(data, *args, **kwargs)
+
+
+def walk(tree: ast.AST) -> list[ast.AST]:
+    """``list(ast.walk(tree))``: the same nodes in the same (breadth-first) order, faster."""
+    nodes = [tree]
+    i = 0
+    while i < len(nodes):
+        node = nodes[i]
+        i += 1
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                nodes.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                nodes.append(value)
+    return nodes
