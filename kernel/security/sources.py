@@ -61,14 +61,12 @@ class ParsedSources:
         return {rel: tree for rel in sorted(self.sources) if (tree := self.tree(rel)) is not None}
 
     def release(self) -> None:
-        """Drop the trees, first unlinking the parent/sibling references bandit adds to every
-        node: without them a tree has no reference cycle and is freed at once, instead of
-        lying in memory until a full garbage collection walks the whole process."""
+        """Drop the trees, first unlinking the parent reference bandit adds to every node
+        (its only back-link): without it a tree has no reference cycle and is freed at once,
+        instead of lying in memory until a full garbage collection walks the whole process."""
         for rel in self._trees:
             for node in self.nodes(rel):
-                fields = node.__dict__
-                fields.pop("_bandit_parent", None)
-                fields.pop("_bandit_sibling", None)
+                node.__dict__.pop("_bandit_parent", None)
         self._trees.clear()
         self._nodes.clear()
         self._by_data.clear()
