@@ -38,6 +38,7 @@ from collections.abc import Iterable
 # the bandit series whose visitor and tester this module mirrors
 SUPPORTED_SERIES = ("1.9.",)
 VIRTUAL_ROOT = "/pteroca-scan"  # file names tests see; nothing is read from there
+NO_CONFIG = object()  # a test without ``_config`` is called with the context alone
 
 
 def supported() -> bool:
@@ -70,17 +71,21 @@ def _classes():
     from bandit.core import tester as b_tester
 
     class Tester(b_tester.BanditTester):
+        def __init__(self, testset, metrics):
+            super().__init__(testset, False, {}, metrics)
+            # checktype -> (test, its name, its config or NO_CONFIG), read once per file
+            self.prepared = {
+                check: [(test, test.__name__, getattr(test, "_config", NO_CONFIG))
+                        for test in tests]
+                for check, tests in testset.tests.items()}
+
         def run_tests(self, raw_context, checktype):
             """bandit's ``run_tests`` without scores and ``# nosec`` (never honoured here)."""
-            for test in self.testset.get_tests(checktype):
-                name = test.__name__
-                temp_context = dict(raw_context)  # copy.copy of a dict
+            for test, name, config in self.prepared.get(checktype, ()):
+                temp_context = raw_context.copy()  # copy.copy of a dict
                 context = b_context.Context(temp_context)
                 try:
-                    if hasattr(test, "_config"):
-                        result = test(context, test._config)
-                    else:
-                        result = test(context)
+                    result = test(context) if config is NO_CONFIG else test(context, config)
                     if result is None:
                         continue
                     filename = temp_context["filename"]
@@ -105,7 +110,7 @@ def _classes():
     class Visitor(b_visitor.BanditNodeVisitor):
         def __init__(self, fname, fdata, testset, metrics, namespace):
             super().__init__(fname, fdata, None, testset, False, {}, metrics)
-            self.tester = Tester(testset, False, {}, metrics)
+            self.tester = Tester(testset, metrics)
             self.namespace = namespace
             # node types bandit does anything for: a visitor method or at least one test
             self.active = frozenset(
