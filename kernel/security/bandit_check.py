@@ -73,8 +73,13 @@ def run_bandit(snapshot: Snapshot, parsed: ParsedSources | None = None, *,
         elif rel in snapshot.large or len(parsed.sources[rel]) > policy.MAX_FILE_BYTES:
             findings.append(_parse_error(
                 rel, f"over the {policy.MAX_FILE_BYTES // (1024 * 1024)} MiB cap, not analysed"))
-    targets = {rel: data for rel, data in parsed.sources.items()
-               if len(data) <= policy.MAX_FILE_BYTES}
+    readable = {rel: data for rel, data in parsed.sources.items()
+                if len(data) <= policy.MAX_FILE_BYTES}
+    for rel in sorted(readable):
+        parsed.tree(rel)  # notes the modules nested too deeply to analyse
+        if rel in parsed.unanalysable:
+            findings.append(_parse_error(rel, parsed.unanalysable[rel]))
+    targets = {rel: data for rel, data in readable.items() if rel not in parsed.unanalysable}
     if not targets:
         return findings
     if stock is None:
@@ -177,6 +182,6 @@ def _syntax_error(data: bytes, rel: str) -> tuple[str, int | None]:
         ast.parse(data, filename=rel)
     except SyntaxError as exc:
         return f"{exc.msg}", exc.lineno
-    except (ValueError, OSError) as exc:  # null bytes, unreadable
-        return str(exc), None
+    except (ValueError, OSError, RecursionError, MemoryError) as exc:  # null bytes, nesting
+        return str(exc) or type(exc).__name__, None
     return "", None

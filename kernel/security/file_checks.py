@@ -202,7 +202,7 @@ def check_bytecode_caches(snap: Snapshot) -> list[Finding]:
             expected = compile(source, str(snap.root / source_rel), "exec", dont_inherit=True,
                                optimize=int(opt) if opt.isdigit() else 0)
             same = code == expected
-        except (ValueError, EOFError, TypeError, SyntaxError):
+        except (ValueError, EOFError, TypeError, SyntaxError, RecursionError, MemoryError):
             same = False
         if not same:
             found.append(_finding("bytecode-mismatch", rel,

@@ -26,6 +26,14 @@ def is_source(rel: str) -> bool:
     return dot > rel.rfind("/") and rel[dot:] in SOURCE_SUFFIXES
 
 
+# Syntax-tree levels a module may have. The checks walk trees recursively, a few frames per
+# level, so a module nested deeper (``x = a + a + ... + a`` a thousand times) would exhaust the
+# interpreter's stack mid-scan; it is reported as unreadable instead (CRITICAL, like a syntax
+# error). No real module comes close: the deepest in the standard library and this
+# virtualenv's packages is about 40 levels, only generated tables go past 100.
+MAX_NESTING = 200
+
+
 class ParsedSources:
     """rel -> bytes of every Python source in the snapshot, and their syntax trees on demand."""
 
@@ -37,25 +45,36 @@ class ParsedSources:
         self._trees: dict[str, ast.Module | None] = {}
         self._by_data: dict[bytes, ast.Module] = {}
         self._nodes: dict[str, list[ast.AST]] = {}
+        # rel -> why a module that Python can (or nearly can) parse is not analysed
+        self.unanalysable: dict[str, str] = {}
 
     def tree(self, rel: str) -> ast.Module | None:
-        """The parsed module, or None when it does not parse (bandit reports that)."""
+        """The parsed module, or None when it does not parse or nests too deeply to analyse
+        (bandit's check reports both)."""
         if rel not in self._trees:
+            tree = None
             try:
                 tree = ast.parse(self.sources[rel], filename=rel)
             except (SyntaxError, ValueError):
-                tree = None
-            self._trees[rel] = tree
+                pass
+            except (RecursionError, MemoryError):
+                self.unanalysable[rel] = "nested too deeply for Python's own parser"
             if tree is not None:
-                self._by_data[self.sources[rel]] = tree
+                nodes, depth = walk_levels(tree)
+                if depth > MAX_NESTING:
+                    self.unanalysable[rel] = (f"nested {depth} levels deep, more than the "
+                                              f"{MAX_NESTING} the scanner reads")
+                    tree = None
+                else:
+                    self._nodes[rel] = nodes
+                    self._by_data[self.sources[rel]] = tree
+            self._trees[rel] = tree
         return self._trees[rel]
 
     def nodes(self, rel: str) -> list[ast.AST]:
         """Every node of the parsed module ``rel``, in :func:`ast.walk`'s order (made once)."""
-        if rel not in self._nodes:
-            tree = self.tree(rel)
-            self._nodes[rel] = walk(tree) if tree is not None else []
-        return self._nodes[rel]
+        self.tree(rel)
+        return self._nodes.get(rel, [])
 
     def trees(self) -> dict[str, ast.Module]:
         return {rel: tree for rel in sorted(self.sources) if (tree := self.tree(rel)) is not None}
@@ -79,18 +98,26 @@ class ParsedSources:
 
 def walk(tree: ast.AST) -> list[ast.AST]:
     """``list(ast.walk(tree))``: the same nodes in the same (breadth-first) order, faster."""
+    return walk_levels(tree)[0]
+
+
+def walk_levels(tree: ast.AST) -> tuple[list[ast.AST], int]:
+    """(:func:`walk`'s list, how many levels deep the tree is), from one pass, level by level."""
     nodes = [tree]
-    i = 0
-    while i < len(nodes):
-        node = nodes[i]
-        i += 1
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                nodes.extend(item for item in value if isinstance(item, ast.AST))
-            elif isinstance(value, ast.AST):
-                nodes.append(value)
-    return nodes
+    start = depth = 0
+    while start < len(nodes):
+        depth += 1
+        end = len(nodes)
+        for i in range(start, end):
+            node = nodes[i]
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, list):
+                    nodes.extend(item for item in value if isinstance(item, ast.AST))
+                elif isinstance(value, ast.AST):
+                    nodes.append(value)
+        start = end
+    return nodes, depth
 
 
 _GC_LOCK = threading.Lock()
