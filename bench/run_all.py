@@ -278,15 +278,18 @@ def rows_scan(r: dict | None) -> list[tuple]:
             goals.append((SCAN_SECONDS, "the largest builtin plugin"))
         if name in SCAN_GOALS:
             goals.append((SCAN_GOALS[name], "production code only"))
-        goal, status = "(no goal)", INFO
-        if goals:
-            limit = min(g for g, _ in goals)
-            goal = f"cold < {limit:g} s ({'; '.join(why for _, why in goals)})"
-            status = verdict(data["cold_s"] < limit)
-        rows.append((f"Scan gate: `{name}` ({data['files']} files{size})",
-                     f"cold {data['cold_s'] * 1000:.0f} ms, cached {data['cached_s'] * 1000:.1f} ms"
-                     f" ({data['cold_s'] / data['cached_s']:.0f}x); verdict {data['verdict']}",
-                     goal, status))
+        cpu = (f" (CPU {data['cold_cpu_s'] * 1000:.0f} ms)" if "cold_cpu_s" in data else "")
+        figure = (f"cold {data['cold_s'] * 1000:.0f} ms{cpu}, cached "
+                  f"{data['cached_s'] * 1000:.1f} ms ({data['cold_s'] / data['cached_s']:.0f}x); "
+                  f"verdict {data['verdict']}")
+        label = f"Scan gate: `{name}` ({data['files']} files{size})"
+        # one row per goal: a plugin can be both the largest and one with its own goal
+        for limit, why in sorted(goals, reverse=True) or [(None, "")]:
+            if limit is None:
+                rows.append((label, figure, "(no goal)", INFO))
+            else:
+                rows.append((label, figure, f"cold < {limit:g} s ({why})",
+                             verdict(data["cold_s"] < limit)))
     return rows
 
 

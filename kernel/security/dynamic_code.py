@@ -27,7 +27,7 @@ Rules:
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from kernel.security import policy
@@ -70,9 +70,9 @@ def _under(name: str, modules: tuple[str, ...]) -> bool:
 class _Names:
     """Local names -> what they stand for (``import x as y``, ``from x import y``), per module."""
 
-    def __init__(self, tree: ast.Module):
+    def __init__(self, nodes: list[ast.AST]):
         self.aliases: dict[str, str] = {}
-        for node in ast.walk(tree):
+        for node in nodes:  # in ast.walk order: a later binding of a name wins
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname:
@@ -129,6 +129,9 @@ class _Scope:
         self.built_sql: set[str] = set()
 
 
+PASSED_AROUND = EXEC_NAMES | {"__import__"}
+
+
 class _Visitor(ast.NodeVisitor):
     def __init__(self, names: _Names):
         self.names = names
@@ -137,6 +140,30 @@ class _Visitor(ast.NodeVisitor):
 
     def hit(self, rule: str, node: ast.AST, message: str) -> None:
         self.hits.append(RuleHit(rule, getattr(node, "lineno", 0) or 0, message))
+
+    # --- the walk: ast.NodeVisitor's, with each node type's method looked up once ---------------
+
+    def visit(self, node):
+        cls = node.__class__
+        try:
+            method = _METHODS[cls]
+        except KeyError:
+            method = _METHODS[cls] = getattr(_Visitor, "visit_" + cls.__name__, None)
+        if method is None:
+            self.generic_visit(node)
+        else:
+            method(self, node)
+
+    def generic_visit(self, node):
+        visit = self.visit
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        visit(item)
+            elif isinstance(value, ast.AST):
+                visit(value)
 
     # --- scopes and taint --------------------------------------------------------------------
 
@@ -266,7 +293,7 @@ class _Visitor(ast.NodeVisitor):
                      "__import__ by name")
         elif node.id in self.names.aliases:
             self._check_name(self.names.aliases[node.id], node)
-        elif node.id in EXEC_NAMES | {"__import__"} and isinstance(node.ctx, ast.Load) \
+        elif node.id in PASSED_AROUND and isinstance(node.ctx, ast.Load) \
                 and not getattr(node, "_called", False):
             self.hit("dynamic-exec" if node.id in EXEC_NAMES else "dynamic-import", node,
                      f"{node.id} passed around as a value: calls to it cannot be checked")
@@ -340,6 +367,10 @@ class _Visitor(ast.NodeVisitor):
                      f"to {what}: injectable; use bound parameters")
 
 
+# node class -> the _Visitor method for it (None: just walk into it)
+_METHODS: dict[type, Callable | None] = {}
+
+
 def check_source(source: bytes | str, filename: str = "<plugin>") -> list[RuleHit]:
     """Rule hits in one module (a module that does not parse has none: bandit reports it)."""
     try:
@@ -349,8 +380,9 @@ def check_source(source: bytes | str, filename: str = "<plugin>") -> list[RuleHi
     return check_tree(tree)
 
 
-def check_tree(tree: ast.Module) -> list[RuleHit]:
-    visitor = _Visitor(_Names(tree))
+def check_tree(tree: ast.Module, nodes: list[ast.AST] | None = None) -> list[RuleHit]:
+    """Rule hits in one parsed module; ``nodes``: its nodes in :func:`ast.walk` order, if known."""
+    visitor = _Visitor(_Names(list(ast.walk(tree)) if nodes is None else nodes))
     visitor.visit(tree)
     seen: set[tuple[str, int, str]] = set()
     unique = []
@@ -365,7 +397,7 @@ def check_tree(tree: ast.Module) -> list[RuleHit]:
 def iter_hits(parsed: ParsedSources) -> Iterator[tuple[str, RuleHit]]:
     """(relative path, hit) for every Python source of a snapshot that parses."""
     for rel, tree in parsed.trees().items():
-        for hit in check_tree(tree):
+        for hit in check_tree(tree, parsed.nodes(rel)):
             yield rel, hit
 
 

@@ -202,7 +202,7 @@ def check_bytecode_caches(snap: Snapshot) -> list[Finding]:
             expected = compile(source, str(snap.root / source_rel), "exec", dont_inherit=True,
                                optimize=int(opt) if opt.isdigit() else 0)
             same = code == expected
-        except (ValueError, EOFError, TypeError, SyntaxError):
+        except (ValueError, EOFError, TypeError, SyntaxError, RecursionError, MemoryError):
             same = False
         if not same:
             found.append(_finding("bytecode-mismatch", rel,
@@ -244,7 +244,7 @@ def check_distribution(plugin: DiscoveredPlugin) -> list[Finding]:
 def check_capabilities(plugin: DiscoveredPlugin, parsed: ParsedSources) -> list[Finding]:
     declared = plugin.manifest.capabilities if plugin.manifest else []
     uses = [use for rel, tree in parsed.trees().items()
-            for use in hooks_in_tree(tree, Path(rel))]
+            for use in hooks_in_tree(tree, Path(rel), parsed.nodes(rel))]
     missing = set(uncovered_hooks([u.hook for u in uses], declared))
     found = []
     for use in uses:

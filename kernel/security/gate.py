@@ -19,7 +19,7 @@ from kernel.security.dynamic_code import run_dynamic_code_checks
 from kernel.security.file_checks import run_file_checks
 from kernel.security.findings import Finding, Severity, Verdict, sort_key
 from kernel.security.models import ScanRecord
-from kernel.security.sources import ParsedSources
+from kernel.security.sources import ParsedSources, paused_gc
 
 BRIEF_LIMIT = 3
 
@@ -112,10 +112,14 @@ def _reusable(name: str, content_hash: str, tools: dict, policy_version: str,
 
 def code_findings(plugin: DiscoveredPlugin, snapshot: Snapshot) -> list[Finding]:
     """File checks, bandit and the dynamic-code rules over one snapshot (each file parsed once)."""
-    parsed = ParsedSources(snapshot)
-    findings = run_file_checks(plugin, snapshot, parsed)
-    findings += run_dynamic_code_checks(parsed)
-    findings += run_bandit(snapshot, parsed)
+    with paused_gc():
+        parsed = ParsedSources(snapshot)
+        try:
+            findings = run_file_checks(plugin, snapshot, parsed)
+            findings += run_dynamic_code_checks(parsed)
+            findings += run_bandit(snapshot, parsed)
+        finally:
+            parsed.release()
     return findings
 
 

@@ -46,12 +46,13 @@ def _factory_call(node: ast.expr) -> bool:
     return isinstance(func, ast.Attribute) and func.attr == MARKER_FACTORY
 
 
-def _marker_aliases(tree: ast.Module) -> set[str]:
+def _marker_aliases(nodes: list[ast.AST]) -> set[str]:
     aliases = {MARKER_NAME}
+    candidates = [n for n in nodes if isinstance(n, (ast.ImportFrom, ast.Assign))]
     changed = True
     while changed:  # aliases of aliases
         changed = False
-        for node in ast.walk(tree):
+        for node in candidates:
             new: list[str] = []
             if isinstance(node, ast.ImportFrom):
                 new = [a.asname or a.name for a in node.names if a.name == MARKER_NAME]
@@ -86,11 +87,17 @@ def hooks_in_source(source: bytes | str, path: Path) -> list[HookUse]:
     return hooks_in_tree(tree, path)
 
 
-def hooks_in_tree(tree: ast.Module, path: Path) -> list[HookUse]:
-    """Hook implementations defined in one parsed module."""
-    aliases = _marker_aliases(tree)
+def hooks_in_tree(tree: ast.Module, path: Path,
+                  nodes: list[ast.AST] | None = None) -> list[HookUse]:
+    """Hook implementations defined in one parsed module.
+
+    ``nodes`` is the module's nodes in :func:`ast.walk` order, when the caller has them
+    (:meth:`kernel.security.sources.ParsedSources.nodes`); otherwise the tree is walked.
+    """
+    nodes = list(ast.walk(tree)) if nodes is None else nodes
+    aliases = _marker_aliases(nodes)
     uses: list[HookUse] = []
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for deco in node.decorator_list:
                 marked, specname = _marker_use(deco, aliases)

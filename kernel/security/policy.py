@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from kernel.security.findings import Finding, Severity, Verdict
 
-POLICY_VERSION = "3"  # 2: sensitive capabilities; 3: dynamic-code rules, every folder scanned
+POLICY_VERSION = "4"  # 2: sensitive capabilities; 3: dynamic-code rules, every folder scanned;
+# 4: a module nested deeper than sources.MAX_NESTING levels is a parse-error
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
@@ -50,7 +51,8 @@ BANDIT_OVERRIDES: dict[str, Severity] = {
     "B704": L,
 }
 
-# A file bandit cannot parse (or an oversized source it will not read) hides code from it.
+# A file bandit cannot parse (or an oversized source it will not read, or one nested too
+# deeply for the checks to walk) hides code from them.
 PARSE_ERROR = C
 
 # File rules (check "files").

@@ -152,3 +152,25 @@ def test_a_logging_config_listener_blocks(sample):
     assert [(f.rule, f.severity, f.file, f.line) for f in findings] == [
         ("B612", Severity.CRITICAL, "__init__.py", 11)]
     assert verdict_for(findings) == Verdict.BLOCK
+
+
+@pytest.mark.parametrize("depth", [300, 800, 5000])
+def test_a_module_nested_too_deeply_to_walk_blocks_instead_of_crashing_the_scan(make_plugin,
+                                                                                depth):
+    # x = 1 + a + a ... parses (up to a point) but is deeper than any check can walk
+    # recursively: the scan used to die with RecursionError; now the module blocks
+    from kernel.security.gate import code_findings
+
+    plugin = make_plugin(f"deep{depth}", {"__init__.py": "import os\n",
+                                          "deep.py": "x = 1" + " + a" * depth + "\n"})
+    findings = code_findings(plugin, plugin.snapshot())
+    deep = [f for f in findings if f.file == "deep.py"]
+    assert [(f.rule, f.severity) for f in deep] == [("parse-error", Severity.CRITICAL)]
+    assert "nested" in deep[0].message
+    assert verdict_for(findings) == Verdict.BLOCK
+    assert run_bandit(plugin.snapshot(), stock=True) == run_bandit(plugin.snapshot(), stock=False)
+
+
+def test_ordinary_nesting_is_analysed(make_plugin):
+    plugin = make_plugin("nested_ok", {"__init__.py": "x = 1" + " + a" * 150 + "\neval(x)\n"})
+    assert rules(scan(plugin)) == {"B307"}
