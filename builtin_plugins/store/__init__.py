@@ -62,6 +62,13 @@ def register_blueprints(app):
 
 
 @hookimpl
+def register_api_blueprints():
+    from builtin_plugins.store.rest import bp
+
+    return [bp]
+
+
+@hookimpl
 def register_admin_views(admin):
     from builtin_plugins.store.admin_catalog import CategoryAdmin, ProductsView
     from builtin_plugins.store.admin_servers import ServersView

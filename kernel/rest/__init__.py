@@ -49,7 +49,9 @@ def init_rest(app: Flask, host) -> None:
                     if not isinstance(blueprint, ApiBlueprint):
                         raise TypeError(f"{blueprint!r} is not a kernel ApiBlueprint")
                     csrf.exempt(blueprint)
-                    api.register_blueprint(blueprint, url_prefix=_plugin_root(host, name, blueprint))
+                    # named after the plugin: no plugin can take a kernel blueprint's name
+                    api.register_blueprint(blueprint, url_prefix=_plugin_root(host, name, blueprint),
+                                           name=f"{name}-{blueprint.name}")
             except Exception as exc:  # noqa: BLE001
                 _fault(host, name, f"register_api_blueprints failed: {type(exc).__name__}: {exc}")
     auth.init_auth(app)

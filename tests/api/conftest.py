@@ -43,3 +43,39 @@ def make_token(pteroca_instance):
 
 def bearer(secret: str) -> dict:
     return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def store(pteroca_instance):
+    """The store enabled, one product (manual provisioner) with a 1000-unit plan: its ids."""
+    pteroca_instance.enable("store", with_dependencies=True)
+    from builtin_plugins.store.models import PricePlan, Product
+    from kernel.extensions import db
+
+    with pteroca_instance.app.app_context():
+        product = Product(name="Small", slug="small", provisioner="manual", description="",
+                          images=[], resources={"memory_mb": 1024}, provisioner_settings={},
+                          active=True, featured=False, priority=0)
+        product.plans.append(PricePlan(kind="fixed", label="", period_unit="days",
+                                       period_count=30, price=1000, min_slots=1, max_slots=1,
+                                       slot_variable=""))
+        db.session.add(product)
+        db.session.commit()
+        ids = {"product_id": product.id, "plan_id": product.plans[0].id}
+        db.session.remove()
+    return ids
+
+
+@pytest.fixture
+def fund(pteroca_instance):
+    """``fund(user, amount)``: credit the wallet through the ledger."""
+
+    def credit(user, amount):
+        from kernel.extensions import db
+        from kernel.payments import ledger
+
+        with pteroca_instance.app.app_context():
+            ledger.credit(user.id, amount, "adjustment", f"seed:{user.id}:{amount}")
+            db.session.remove()
+
+    return credit
