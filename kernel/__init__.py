@@ -196,6 +196,8 @@ _API: dict[str, tuple[str, str, str]] = {
     # --- the REST API (docs/api.md)
     "ApiBlueprint": ("kernel.rest.framework", "ApiBlueprint",
                      "flask-smorest Blueprint for register_api_blueprints; views declare .scope()."),
+    "ApiDateTime": ("kernel.rest.schemas", "ApiDateTime",
+                    "marshmallow field: a pteroca time as RFC 3339 UTC (...Z) in API answers."),
     "ApiError": ("kernel.rest.errors", "ApiError",
                  "Raise in an API view: status, message, field errors in the API's error shape."),
     "idempotency_key": ("kernel.rest.idempotency", "claim",
@@ -299,6 +301,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.plugins.settings import coerce as coerce_setting
     from kernel.rest.errors import ApiError
     from kernel.rest.framework import ApiBlueprint
+    from kernel.rest.schemas import ApiDateTime
     from kernel.rest.idempotency import claim as idempotency_key
     from kernel.site_settings import get as site_setting
     from kernel.web.headers import content_security_policy, csp_nonce

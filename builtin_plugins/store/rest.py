@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kernel import ApiBlueprint, ApiError, db, idempotency_key
+from kernel import ApiBlueprint, ApiDateTime, ApiError, db, idempotency_key
 
 from builtin_plugins.store import services
 from builtin_plugins.store.errors import StoreError
@@ -82,8 +82,8 @@ class ServerOut(ma.Schema):
     slots = ma.fields.Integer(required=True)
     price = ma.fields.Integer(required=True)
     auto_renew = ma.fields.Boolean(required=True)
-    expires_at = ma.fields.DateTime(required=True)
-    created_at = ma.fields.DateTime(required=True)
+    expires_at = ApiDateTime(required=True)
+    created_at = ApiDateTime(required=True)
 
 
 class RenameIn(_Strict):

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import marshmallow as ma
 
 MAX_PAGE = 100
+
+
+class ApiDateTime(ma.fields.DateTime):
+    """A time of pteroca (naive UTC in the database) as RFC 3339 with its zone: ``...Z``.
+    Without the zone a client cannot tell UTC from its local time, and it is no
+    OpenAPI ``date-time``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
 
 
 class StrictSchema(ma.Schema):
@@ -47,7 +62,7 @@ class UserOut(ma.Schema):
     language = ma.fields.String(required=True)
     verified = ma.fields.Boolean(required=True, attribute="is_verified")
     blocked = ma.fields.Boolean(required=True, attribute="is_blocked")
-    created_at = ma.fields.DateTime(required=True)
+    created_at = ApiDateTime(required=True)
 
 
 class WalletOut(ma.Schema):
@@ -60,7 +75,7 @@ class LedgerEntryOut(ma.Schema):
     amount = ma.fields.Integer(required=True, metadata={"description": "signed minor units"})
     kind = ma.fields.String(required=True)
     reference = ma.fields.String(required=True)
-    created_at = ma.fields.DateTime(required=True)
+    created_at = ApiDateTime(required=True)
 
 
 class LedgerPage(ma.Schema):
@@ -76,8 +91,8 @@ class PaymentOut(ma.Schema):
     amount_charged = ma.fields.Integer(required=True)
     amount_credited = ma.fields.Integer(required=True)
     amount_refunded = ma.fields.Integer(required=True)
-    created_at = ma.fields.DateTime(required=True)
-    settled_at = ma.fields.DateTime(required=True, allow_none=True)
+    created_at = ApiDateTime(required=True)
+    settled_at = ApiDateTime(required=True, allow_none=True)
 
 
 class PaymentPage(ma.Schema):
