@@ -30,13 +30,14 @@ def init_rest(app: Flask, host) -> None:
     from kernel.app import csrf
     from kernel.hooks import KERNEL, answers
     from kernel.plugins.loader import _fault
-    from kernel.rest import auth, customer, docs, errors
+    from kernel.rest import auth, customer, docs, errors, token_pages
 
     api = make_api(app)
     for blueprint in (customer.bp,):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix=API_ROOT)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(token_pages.bp)
     with app.app_context():
         for name, blueprints, error in answers("register_api_blueprints"):
             if name == KERNEL:

@@ -21,6 +21,9 @@ class ApiToken(db.Model):
     characters, so people can tell their tokens apart."""
 
     __tablename__ = "api_token"
+    # What theme templates may read (kernel/theme_sandbox.py): never the hash.
+    __template_fields__ = ("id", "name", "kind", "prefix", "scopes", "created_at", "expires_at",
+                           "last_used_at", "last_used_ip", "revoked_at", "is_live")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -35,6 +38,12 @@ class ApiToken(db.Model):
     last_used_ip: Mapped[str] = mapped_column(String(64), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def is_live(self) -> bool:
+        from kernel.rest.tokens import live
+
+        return live(self)
 
 
 class IdempotencyKey(db.Model):
