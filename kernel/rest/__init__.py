@@ -55,5 +55,9 @@ def init_rest(app: Flask, host) -> None:
                                            name=f"{name}-{blueprint.name}")
             except Exception as exc:  # noqa: BLE001
                 _fault(host, name, f"register_api_blueprints failed: {type(exc).__name__}: {exc}")
+    from kernel.rest.admin_tokens import ApiTokensView
+
+    for admin in app.extensions.get("admin", []):
+        admin.add_view(ApiTokensView())
     auth.init_auth(app)
     errors.install(app)

@@ -51,3 +51,27 @@ def test_nobody_revokes_another_customers_token(login_as, make_user, make_token,
     token = _csrf(browser.get("/account/api-tokens").get_data(as_text=True))
     assert browser.post("/account/api-tokens/1/revoke", data={"csrf_token": token}).status_code == 404
     assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+
+
+def test_an_admin_makes_a_service_token_within_the_accounts_role(login_as, make_user, client):
+    admin = login_as("admin")
+    bot = make_user("bot@example.com", role="admin")
+    customer = make_user("shop@example.com")
+    page = admin.get("/admin/api-tokens/").get_data(as_text=True)
+    csrf = _csrf(page)
+    made = admin.post("/admin/api-tokens/", data={"csrf_token": csrf, "email": bot.email,
+                                                  "name": "provisioning", "days": "",
+                                                  "scopes": ["admin:users", "read:account"]})
+    assert made.status_code == 201
+    secret = re.search(r"(pteroca_[A-Za-z0-9_-]{43})", made.get_data(as_text=True)).group(1)
+    assert client.get("/api/v1/me", headers=bearer(secret)).json["email"] == bot.email
+    refused = admin.post("/admin/api-tokens/", data={"csrf_token": csrf, "email": customer.email,
+                                                     "name": "x", "scopes": ["admin:users"]})
+    assert refused.status_code == 400
+    missing = admin.post("/admin/api-tokens/", data={"csrf_token": csrf, "email": "no@x.y",
+                                                     "name": "x", "scopes": ["read:account"]})
+    assert missing.status_code == 400
+
+
+def test_a_customer_cannot_open_the_admin_token_page(login_as):
+    assert login_as("customer").get("/admin/api-tokens/").status_code in (302, 403, 404)
