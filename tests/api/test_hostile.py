@@ -19,7 +19,7 @@ def _operations(client):
                 continue
             for name in ("service_id", "user_id", "payment_id", "product_id", "plan_id",
                          "voucher_id", "webhook_id", "delivery_id"):
-                path = path.replace("{%s}" % name, "1")
+                path = path.replace("{" + name + "}", "1")
             yield method, path.replace("{plugin}", "hello_world"), op["x-scope"]
 
 
