@@ -64,8 +64,9 @@ def register_blueprints(app):
 @hookimpl
 def register_api_blueprints():
     from builtin_plugins.store.rest import bp
+    from builtin_plugins.store.rest_admin import bp as admin
 
-    return [bp]
+    return [bp, admin]
 
 
 @hookimpl

@@ -14,7 +14,7 @@ from limits import parse_many
 
 from kernel import audit
 from kernel.rest.errors import API_PREFIX, ApiError
-from kernel.rest.framework import is_public, scope_of
+from kernel.rest.framework import is_public, permission_of, scope_of
 from kernel.rest.scopes import holds
 from kernel.rest.tokens import TokenRefused, authenticate, touch
 
@@ -71,6 +71,10 @@ def _authenticate():
         raise ApiError(403, "This endpoint declares no scope, so no token may call it.")
     if not holds(token.user, token.scopes, needed):
         raise ApiError(403, f"This token lacks the scope {needed}.", type="insufficient_scope")
+    permission = permission_of(view)
+    if permission and not token.user.has_permission(permission):
+        raise ApiError(403, f"The account of this token lacks the permission {permission}.",
+                       type="insufficient_scope")
     _rate_limit(token)
     g.api_token = token
     g._login_user = token.user  # current_user for services and the audit log; no cookie read

@@ -24,6 +24,7 @@ API_VERSION = "1"
 API_ROOT = "/api/v1"
 SCOPE_ATTR = "pteroca_api_scope"
 PUBLIC_ATTR = "pteroca_api_public"
+PERMISSION_ATTR = "pteroca_api_permission"
 SECURITY_SCHEME = "bearerToken"
 
 
@@ -41,14 +42,20 @@ class ApiBlueprint(flask_smorest.Blueprint):
     """A group of API endpoints (``from kernel import ApiBlueprint``); views declare their
     scope with :meth:`scope` under ``@bp.route``."""
 
-    def scope(self, name: str):
-        """The view needs a token with scope ``name`` (one of :data:`kernel.rest.scopes.SCOPES`)."""
+    def scope(self, name: str, *, permission: str | None = None):
+        """The view needs a token with scope ``name`` (one of :data:`kernel.rest.scopes.SCOPES`)
+        and, with ``permission``, an owner whose role holds that permission code too (a
+        plugin's own, such as ``store.manage``), checked on every call."""
         if name not in SCOPES:
             raise ValueError(f"unknown API scope {name!r}; known: {', '.join(SCOPES)}")
 
         def decorate(view):
             setattr(view, SCOPE_ATTR, name)
-            return self.doc(security=[{SECURITY_SCHEME: [name]}], **{"x-scope": name})(view)
+            setattr(view, PERMISSION_ATTR, permission)
+            extra = {"x-scope": name}
+            if permission:
+                extra["x-permission"] = permission
+            return self.doc(security=[{SECURITY_SCHEME: [name]}], **extra)(view)
 
         return decorate
 
@@ -60,6 +67,10 @@ class ApiBlueprint(flask_smorest.Blueprint):
 
 def scope_of(view) -> str | None:
     return getattr(view, SCOPE_ATTR, None)
+
+
+def permission_of(view) -> str | None:
+    return getattr(view, PERMISSION_ATTR, None)
 
 
 def is_public(view) -> bool:
