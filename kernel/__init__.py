@@ -200,6 +200,8 @@ _API: dict[str, tuple[str, str, str]] = {
                     "marshmallow field: a pteroca time as RFC 3339 UTC (...Z) in API answers."),
     "ApiError": ("kernel.rest.errors", "ApiError",
                  "Raise in an API view: status, message, field errors in the API's error shape."),
+    "emit_webhook": ("kernel.webhooks.services", "emit",
+                     "Send an event (declared by register_webhook_events) to subscribed webhooks."),
     "idempotency_key": ("kernel.rest.idempotency", "claim",
                         "The request's Idempotency-Key, checked against its body (422 on reuse)."),
 }
@@ -302,6 +304,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.rest.errors import ApiError
     from kernel.rest.framework import ApiBlueprint
     from kernel.rest.schemas import ApiDateTime
+    from kernel.webhooks.services import emit as emit_webhook
     from kernel.rest.idempotency import claim as idempotency_key
     from kernel.site_settings import get as site_setting
     from kernel.web.headers import content_security_policy, csp_nonce

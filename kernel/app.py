@@ -145,6 +145,7 @@ def _import_models() -> None:
     import kernel.rest.models  # noqa: F401
     import kernel.security  # noqa: F401
     import kernel.site_settings  # noqa: F401
+    import kernel.webhooks.models  # noqa: F401
 
 
 def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flask:

@@ -94,6 +94,11 @@ def register_api_blueprints():
 
 
 @hookspec
+def register_webhook_events():
+    """Return a list of ``(event, description)`` pairs this plugin emits to outgoing webhooks (``kernel.emit_webhook``)."""
+
+
+@hookspec
 def template_slots(slot, context):
     """Return HTML (str or Markup) to insert into the named template ``slot``, or None."""
 

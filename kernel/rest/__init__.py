@@ -30,10 +30,19 @@ def init_rest(app: Flask, host) -> None:
     from kernel.app import csrf
     from kernel.hooks import KERNEL, answers
     from kernel.plugins.loader import _fault
-    from kernel.rest import admin_api, admin_plugins, auth, customer, docs, errors, token_pages
+    from kernel.rest import (
+        admin_api,
+        admin_plugins,
+        admin_webhooks,
+        auth,
+        customer,
+        docs,
+        errors,
+        token_pages,
+    )
 
     api = make_api(app)
-    for blueprint in (customer.bp, admin_api.bp, admin_plugins.bp):
+    for blueprint in (customer.bp, admin_api.bp, admin_plugins.bp, admin_webhooks.bp):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix=API_ROOT)
     app.register_blueprint(docs.bp)
