@@ -15,12 +15,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kernel import ApiBlueprint, ApiDateTime, ApiError, db, idempotency_key
+from kernel import ApiBlueprint, ApiDateTime, ApiError, db, idempotency_key, record_audit
 
 from builtin_plugins.store import services
 from builtin_plugins.store.errors import StoreError
-from builtin_plugins.store.lifecycle import TERMINATED
+from builtin_plugins.store.lifecycle import ACTIVE, TERMINATED
 from builtin_plugins.store.models import PricePlan, Product, PurchaseToken, Service
+from builtin_plugins.store.provisioning import POWER_SIGNALS, ProvisionError, provisioner_for
 from builtin_plugins.store.transitions import MAX_NAME
 
 bp = ApiBlueprint("api", __name__, description="The catalog, buying and your servers")
@@ -92,6 +93,10 @@ class RenameIn(_Strict):
 
 class AutoRenewIn(_Strict):
     enabled = ma.fields.Boolean(required=True)
+
+
+class PowerIn(_Strict):
+    signal = ma.fields.String(required=True, validate=ma.validate.OneOf(POWER_SIGNALS))
 
 
 class RenewIn(_Strict):
@@ -232,3 +237,25 @@ def auto_renew(data, service_id):
         return services.set_auto_renew(_owned(service_id), data["enabled"])
     except StoreError as exc:
         raise _refused(exc) from None
+
+
+@bp.post("/servers/<int:service_id>/power")
+@bp.scope("write:servers")
+@bp.arguments(PowerIn)
+@bp.response(204)
+def power(data, service_id):
+    """Start, stop, restart or kill the server, through its provisioner (the panel)."""
+    service = _owned(service_id)
+    if service.state != ACTIVE:
+        raise ApiError(409, f"The server is {service.state.replace('_', ' ')}; power actions "
+                            "need an active server.", type="conflict")
+    try:
+        action = getattr(provisioner_for(service.product), "power", None)
+        if action is None:
+            raise ApiError(422, "This server's provisioner has no power controls.")
+        action(service, data["signal"])
+    except ProvisionError as exc:
+        db.session.rollback()
+        raise ApiError(502, f"The panel did not carry it out: {exc}", type="panel_error") from None
+    record_audit("store.power", f"service:{service.id}", {"signal": data["signal"]},
+                 actor=current_user.email)

@@ -128,3 +128,83 @@ def test_rename_auto_renew_and_renew(client, store, make_user, make_token, fund)
     too_long = client.patch(f"/api/v1/servers/{sid}", json={"name": "x" * 500},
                             headers=bearer(secret))
     assert too_long.status_code == 422 and "name" in too_long.json["errors"]
+
+
+class PoweredProvisioner:
+    """A provisioner with the optional power action, recording the signals."""
+
+    identifier = "powered"
+    display_name = "Powered"
+
+    def __init__(self):
+        self.signals = []
+
+    def settings_schema(self):
+        return []
+
+    def checkout_fields(self, product):
+        return []
+
+    def create(self, service):
+        return f"p-{service.id}"
+
+    def suspend(self, service):
+        pass
+
+    def unsuspend(self, service):
+        pass
+
+    def terminate(self, service):
+        pass
+
+    def change_package(self, service, product):
+        pass
+
+    def reinstall(self, service):
+        pass
+
+    def status(self, service):
+        from builtin_plugins.store.provisioning import LiveStatus
+
+        return LiveStatus("running")
+
+    def power(self, service, signal):
+        self.signals.append((service.id, signal))
+
+
+def test_power_actions_go_through_the_provisioner(pteroca_instance, client, store, make_user,
+                                                  make_token, fund, register_test_plugin):
+    from kernel import hookimpl
+    from kernel.extensions import db
+
+    from builtin_plugins.store.lifecycle import ACTIVE
+    from builtin_plugins.store.models import Product, Service
+
+    powered = PoweredProvisioner()
+
+    class Plugin:
+        @hookimpl
+        def register_provisioners(self):
+            return [powered]
+
+    register_test_plugin(Plugin(), "powered_test")
+    user = make_user()
+    fund(user, 5000)
+    secret = make_token(user, ["write:servers"])
+    sid = _buy(client, secret, store, "p").json["id"]
+    early = client.post(f"/api/v1/servers/{sid}/power", json={"signal": "start"},
+                        headers=bearer(secret))
+    assert early.status_code in (409, 422)  # not active yet, or the manual provisioner
+    with pteroca_instance.app.app_context():
+        service = db.session.get(Service, sid)
+        service.state = ACTIVE
+        db.session.get(Product, service.product_id).provisioner = "powered"
+        db.session.commit()
+        db.session.remove()
+    done = client.post(f"/api/v1/servers/{sid}/power", json={"signal": "restart"},
+                       headers=bearer(secret))
+    assert done.status_code == 204, done.json
+    assert powered.signals == [(sid, "restart")]
+    bad = client.post(f"/api/v1/servers/{sid}/power", json={"signal": "explode"},
+                      headers=bearer(secret))
+    assert bad.status_code == 422 and "signal" in bad.json["errors"]
