@@ -65,8 +65,10 @@ def init_rest(app: Flask, host) -> None:
             except Exception as exc:  # noqa: BLE001
                 _fault(host, name, f"register_api_blueprints failed: {type(exc).__name__}: {exc}")
     from kernel.rest.admin_tokens import ApiTokensView
+    from kernel.rest.admin_webhook_pages import WebhooksView
 
     for admin in app.extensions.get("admin", []):
         admin.add_view(ApiTokensView())
+        admin.add_view(WebhooksView())
     auth.init_auth(app)
     errors.install(app)

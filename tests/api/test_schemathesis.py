@@ -20,7 +20,7 @@ from schemathesis import GenerationMode
 
 from tests.api.conftest import bearer
 
-EXAMPLES = 12
+EXAMPLES = 8
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 
 

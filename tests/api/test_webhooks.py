@@ -208,3 +208,25 @@ def test_store_events_are_offered_and_a_purchase_emits_service_created(
     events = [json.loads(body) for _, body in receiver.requests]
     assert [e["type"] for e in events] == ["service.created"]
     assert events[0]["data"]["service"]["id"] == bought.json["id"]
+
+
+def test_the_admin_page_registers_lists_and_replays(login_as, receiver):
+    import re
+
+    admin = login_as("admin")
+    page = admin.get("/admin/webhooks/").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    refused = admin.post("/admin/webhooks/", data={"csrf_token": csrf, "url": receiver.url,
+                                                   "events": ["user.created"]})
+    assert refused.status_code == 400  # 127.0.0.1 without "allow a private address"
+    made = admin.post("/admin/webhooks/", data={"csrf_token": csrf, "url": receiver.url,
+                                                "events": ["user.created"], "allow_private": "1"})
+    assert made.status_code == 201 and "whsec_" in made.get_data(as_text=True)
+    receiver.status = 500
+    login_as("customer")  # a new account: user.created
+    listing = admin.get("/admin/webhooks/").get_data(as_text=True)
+    delivery_id = re.search(r'id="delivery-(\d+)"', listing).group(1)
+    receiver.status = 200
+    admin.post(f"/admin/webhooks/deliveries/{delivery_id}/replay", data={"csrf_token": csrf})
+    assert "delivered" in admin.get("/admin/webhooks/").get_data(as_text=True)
+    assert len(receiver.requests) == 2
