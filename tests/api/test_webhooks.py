@@ -230,3 +230,22 @@ def test_the_admin_page_registers_lists_and_replays(login_as, receiver):
     admin.post(f"/admin/webhooks/deliveries/{delivery_id}/replay", data={"csrf_token": csrf})
     assert "delivered" in admin.get("/admin/webhooks/").get_data(as_text=True)
     assert len(receiver.requests) == 2
+
+
+def test_suspend_and_terminate_emit_their_events(client, store, receiver, make_user, make_token,
+                                                 fund):
+    admin = make_token(make_user(role="admin"), ["admin:webhooks", "admin:services"])
+    assert _register(client, admin, receiver.url,
+                     ["service.suspended", "service.terminated"]).status_code == 201
+    customer = make_user()
+    fund(customer, 5000)
+    sid = client.post("/api/v1/servers", json={**store, "name": "e"},
+                      headers={**bearer(make_token(customer, ["write:servers"])),
+                               "Idempotency-Key": "e"}).json["id"]
+    client.post(f"/api/v1/admin/servers/{sid}/suspend", json={"reason": "abuse"},
+                headers=bearer(admin))
+    client.post(f"/api/v1/admin/servers/{sid}/terminate", json={}, headers=bearer(admin))
+    events = [json.loads(body) for _, body in receiver.requests]
+    assert [e["type"] for e in events] == ["service.suspended", "service.terminated"]
+    assert events[0]["data"]["service"]["reason"] == "abuse"
+    assert {e["data"]["service"]["id"] for e in events} == {sid}
