@@ -88,8 +88,8 @@ def _audit(response):
     from kernel.extensions import db
 
     try:
-        if response.status_code >= 500:
-            db.session.rollback()
+        if response.status_code >= 400:
+            db.session.rollback()  # a refused call leaves nothing half-done behind its audit row
         touch(token, request.remote_addr or "")
         audit.record("api.call", f"{request.method} {request.path}"[:255],
                      {"token": token.id, "status": response.status_code,

@@ -142,9 +142,13 @@ def _send(endpoint: WebhookEndpoint, body: bytes) -> httpx.Response:
     address = ssrf.resolve(endpoint.url, allow_private=endpoint.allow_private)
     parts = httpx.URL(endpoint.url)
     target = parts.copy_with(host=address, port=port)
+    secret = secret_of(endpoint)
+    if not secret:
+        raise ssrf.Refused("the endpoint's secret cannot be read (SECRET_KEY changed); "
+                           "register the endpoint again")
     headers = {"Content-Type": "application/json", "User-Agent": "pteroca-webhooks",
                "Host": host if port in (80, 443) else f"{host}:{port}",
-               signing.HEADER: signing.sign(secret_of(endpoint), body)}
+               signing.HEADER: signing.sign(secret, body)}
     extensions = {"sni_hostname": host} if scheme == "https" else {}
     with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
         request = client.build_request("POST", target, content=body, headers=headers,
