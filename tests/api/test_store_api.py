@@ -208,3 +208,14 @@ def test_power_actions_go_through_the_provisioner(pteroca_instance, client, stor
     bad = client.post(f"/api/v1/servers/{sid}/power", json={"signal": "explode"},
                       headers=bearer(secret))
     assert bad.status_code == 422 and "signal" in bad.json["errors"]
+
+
+def test_the_store_endpoints_follow_the_plugin_without_a_restart(pteroca_instance, client, store,
+                                                                 make_user, make_token):
+    secret = make_token(make_user(), ["read:servers"])
+    assert "/api/v1/servers" in client.get("/api/v1/openapi.json").json["paths"]
+    pteroca_instance.disable("store", cascade=True)
+    spec = client.get("/api/v1/openapi.json").json  # the client follows the hot swap
+    assert "/api/v1/servers" not in spec["paths"] and "/api/v1/me" in spec["paths"]
+    gone = client.get("/api/v1/servers", headers=bearer(secret))
+    assert gone.status_code == 404 and gone.json["type"] == "not_found"
