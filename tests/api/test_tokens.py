@@ -48,7 +48,8 @@ def test_the_spec_is_openapi_3_1_with_a_scope_on_every_operation(client):
     assert response.status_code == 200
     spec = response.json
     assert spec["openapi"] == "3.1.0"
-    operations = [op for path in spec["paths"].values() for op in path.values()]
+    operations = [op for path in spec["paths"].values() for method, op in path.items()
+                  if method in ("get", "post", "put", "patch", "delete")]
     assert operations
     for op in operations:
         assert op["x-scope"] and op["security"] == [{"bearerToken": [op["x-scope"]]}]
