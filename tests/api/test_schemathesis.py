@@ -20,7 +20,7 @@ from schemathesis import GenerationMode
 
 from tests.api.conftest import bearer
 
-EXAMPLES = 8
+EXAMPLES = 6
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 
 
