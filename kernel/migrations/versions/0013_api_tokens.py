@@ -21,7 +21,7 @@ def upgrade():
                   nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("prefix", sa.String(24), nullable=False),
         sa.Column("scopes", sa.JSON, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
@@ -30,6 +30,7 @@ def upgrade():
         sa.Column("last_used_at", sa.DateTime, nullable=True),
         sa.Column("last_used_ip", sa.String(64), nullable=False),
         sa.Column("revoked_at", sa.DateTime, nullable=True),
+        sa.UniqueConstraint("token_hash", name="uq_api_token_token_hash"),
     )
     op.create_index("ix_api_token_user_id", "api_token", ["user_id"])
     op.create_table(
