@@ -193,6 +193,17 @@ _API: dict[str, tuple[str, str, str]] = {
                         "A template rendered (autoescaped) as HTML for a slot or widget."),
     "request_body_limit": ("kernel.web.request_gate", "request_body_limit",
                            "View decorator: accept bodies up to N bytes (or a callable's N)."),
+    # --- the REST API (docs/api.md)
+    "ApiBlueprint": ("kernel.rest.framework", "ApiBlueprint",
+                     "flask-smorest Blueprint for register_api_blueprints; views declare .scope()."),
+    "ApiDateTime": ("kernel.rest.schemas", "ApiDateTime",
+                    "marshmallow field: a pteroca time as RFC 3339 UTC (...Z) in API answers."),
+    "ApiError": ("kernel.rest.errors", "ApiError",
+                 "Raise in an API view: status, message, field errors in the API's error shape."),
+    "emit_webhook": ("kernel.webhooks.services", "emit",
+                     "Send an event (declared by register_webhook_events) to subscribed webhooks."),
+    "idempotency_key": ("kernel.rest.idempotency", "claim",
+                        "The request's Idempotency-Key, checked against its body (422 on reuse)."),
 }
 
 # Retired or renamed names: old -> (new name, warning). Kept for at least one minor release.
@@ -290,6 +301,11 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.plugins.manifest import SettingSpec
     from kernel.plugins.settings import SettingError, set_settings, settings_for
     from kernel.plugins.settings import coerce as coerce_setting
+    from kernel.rest.errors import ApiError
+    from kernel.rest.framework import ApiBlueprint
+    from kernel.rest.schemas import ApiDateTime
+    from kernel.webhooks.services import emit as emit_webhook
+    from kernel.rest.idempotency import claim as idempotency_key
     from kernel.site_settings import get as site_setting
     from kernel.web.headers import content_security_policy, csp_nonce
     from kernel.web.request_gate import request_body_limit

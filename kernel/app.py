@@ -142,8 +142,10 @@ def _import_models() -> None:
     import kernel.payments.models  # noqa: F401
     import kernel.plugins.health  # noqa: F401
     import kernel.plugins.models  # noqa: F401
+    import kernel.rest.models  # noqa: F401
     import kernel.security  # noqa: F401
     import kernel.site_settings  # noqa: F401
+    import kernel.webhooks.models  # noqa: F401
 
 
 def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flask:
@@ -210,6 +212,9 @@ def _build_web(app: Flask, host) -> None:
         from kernel.admin.base import init_admin
 
         init_admin(app)
+    from kernel.rest import init_rest
+
+    init_rest(app, host)  # last: it wraps the error handlers registered above
 
 
 # Command groups whose commands never serve a request: their app is built with lazy_routes.

@@ -67,3 +67,24 @@ def register_cron_tasks():
 @hookimpl
 def register_hookspecs():
     return []
+
+
+# --- outgoing webhooks of the kernel's own events (kernel/webhooks) --------------------------
+
+
+@hookimpl
+def user_registered(user):
+    from kernel.webhooks.services import emit
+
+    emit("user.created", {"user": {"id": user.id, "email": user.email, "name": user.name,
+                                   "role": user.role_name}})
+
+
+@hookimpl
+def payment_settled(payment):
+    from kernel.webhooks.services import emit
+
+    emit("payment.settled", {"payment": {
+        "id": payment.id, "user_id": payment.user_id, "provider": payment.provider,
+        "currency": payment.currency, "amount_charged": payment.amount_charged,
+        "amount_credited": payment.amount_credited}})

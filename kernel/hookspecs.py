@@ -89,6 +89,16 @@ def register_blueprints(app):
 
 
 @hookspec
+def register_api_blueprints():
+    """Return a list of ``kernel.ApiBlueprint`` whose endpoints join /api/v1 and its OpenAPI document."""
+
+
+@hookspec
+def register_webhook_events():
+    """Return a list of ``(event, description)`` pairs this plugin emits to outgoing webhooks (``kernel.emit_webhook``)."""
+
+
+@hookspec
 def template_slots(slot, context):
     """Return HTML (str or Markup) to insert into the named template ``slot``, or None."""
 

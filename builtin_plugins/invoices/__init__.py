@@ -19,6 +19,11 @@ def register_hookspecs():
 
 
 @hookimpl
+def register_webhook_events():
+    return [("invoice.issued", "An invoice or credit note was issued")]
+
+
+@hookimpl
 def register_permissions():
     return [("invoices.view", "See every invoice, download their PDFs and export them"),
             ("invoices.manage", "Change the seller, tax rates and invoicing rules")]

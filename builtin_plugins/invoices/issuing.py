@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from kernel import call_hook, db, now
+from kernel import call_hook, db, emit_webhook, now
 
 from . import documents, numbering, taxes
 from .amounts import GROSS, Split, allocate, split, totals
@@ -120,7 +120,12 @@ def issue(setup: Setup, draft: Draft, pending_source: str | None = None) -> Docu
         _forget(pending_source)  # the same source was issued concurrently: that one stands
         return existing
     if created:
-        call_hook("invoice_issued", document=documents.view(document))
+        view = documents.view(document)
+        emit_webhook("invoice.issued", {"invoice": {
+            "id": view.id, "kind": view.kind, "number": view.number, "user_id": view.user_id,
+            "currency": view.currency, "net": view.net, "tax": view.tax, "gross": view.gross,
+            "issued_at": view.issued_at.isoformat(timespec="seconds") + "Z"}})
+        call_hook("invoice_issued", document=view)
     return document
 
 

@@ -270,6 +270,21 @@ class PterodactylProvisioner:
             except errors.PanelError as exc:
                 raise _fail("changing the plan failed", exc) from None
 
+    # --- power (the store's API) ----------------------------------------------------------
+
+    def power(self, service, signal: str) -> None:
+        """Send a power signal through the client API (needs the client API key)."""
+        if not services.load_settings().client_key:
+            raise ProvisionError("power actions need the panel's client API key (plugin settings)")
+        link = services.server_link(service.id)
+        if link is None or not link.identifier:
+            raise ProvisionError("this server is not linked to a panel server yet")
+        with self._client(quick=True) as client:
+            try:
+                client.client.power(link.identifier, signal)
+            except errors.PanelError as exc:
+                raise _fail(f"sending {signal}", exc) from None
+
     # --- status --------------------------------------------------------------------------
 
     def status(self, service) -> LiveStatus:

@@ -62,6 +62,21 @@ def register_blueprints(app):
 
 
 @hookimpl
+def register_webhook_events():
+    from builtin_plugins.store.events import EVENTS
+
+    return EVENTS
+
+
+@hookimpl
+def register_api_blueprints():
+    from builtin_plugins.store.rest import bp
+    from builtin_plugins.store.rest_admin import bp as admin
+
+    return [bp, admin]
+
+
+@hookimpl
 def register_admin_views(admin):
     from builtin_plugins.store.admin_catalog import CategoryAdmin, ProductsView
     from builtin_plugins.store.admin_servers import ServersView

@@ -7,7 +7,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, ValidationError
 
 from builtin_plugins.store.models import Voucher, VoucherUsage
-from builtin_plugins.store.vouchers import BALANCE, KINDS, TOPUP_DISCOUNT
+from builtin_plugins.store.vouchers import BALANCE, KINDS, VoucherError, validate
 from kernel import (
     MoneyError,
     PermissionMixin,
@@ -75,7 +75,6 @@ class VoucherAdmin(PermissionMixin, ModelView):
             self._validate(form, model)
 
     def _validate(self, form, model) -> None:
-        model.code = (form.code.data or "").strip().upper()
         text = str(form.value.data or "").strip()
         if model.kind == BALANCE:
             try:
@@ -83,18 +82,11 @@ class VoucherAdmin(PermissionMixin, ModelView):
             except MoneyError as exc:
                 raise ValidationError(f"value: {exc}") from None
         else:
-            highest = 99 if model.kind == TOPUP_DISCOUNT else 100
-            if not text.isdigit() or not 1 <= int(text) <= highest:
-                raise ValidationError(f"a discount is a whole percent from 1 to {highest}")
-            model.value = int(text)
-        for name in ("max_uses", "new_accounts_days", "min_amount"):
-            if (getattr(model, name) or 0) < 0:
-                raise ValidationError(f"{name.replace('_', ' ')} cannot be negative")
-        model.min_amount = model.min_amount or 0
-        same = db.select(Voucher.id).where(db.func.upper(Voucher.code) == model.code)
-        clash = db.session.scalar(same)
-        if clash is not None and clash != model.id:
-            raise ValidationError(f"the code {model.code!r} exists already")
+            model.value = int(text) if text.isdigit() else -1
+        try:
+            validate(model)
+        except VoucherError as exc:
+            raise ValidationError(str(exc)) from None
 
     def on_model_delete(self, model):
         if model.uses:

@@ -82,6 +82,12 @@ class Provisioner(Protocol):
 
     def status(self, service) -> LiveStatus: ...
 
+    # Optional: ``power(service, signal)`` with signal one of POWER_SIGNALS starts, stops,
+    # restarts or kills the running server (the API's power actions); raise ProvisionError.
+
+
+POWER_SIGNALS = ("start", "stop", "restart", "kill")
+
 
 class ManualProvisioner:
     """Staff fulfil orders by hand; the store only tracks the lifecycle."""

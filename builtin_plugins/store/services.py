@@ -26,7 +26,7 @@ from kernel import (
     record_audit,
 )
 
-from builtin_plugins.store import lifecycle, notify
+from builtin_plugins.store import events, lifecycle, notify
 from builtin_plugins.store.desired import want
 from builtin_plugins.store.errors import StoreError
 from builtin_plugins.store.fulfilment import retry_provisioning
@@ -165,6 +165,7 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
         db.session.rollback()
         raise StoreError(str(exc)) from None
     want(service)  # the reconciler creates and installs it
+    events.emit("service.created", service, price=price)
     record_audit("store.purchase", f"service:{service.id}",
                  {"product": product.name, "price": price, "free": free}, actor=actor,
                  commit=False)

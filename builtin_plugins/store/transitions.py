@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from kernel import call_hook, call_veto, db, now, outbox_commit, record_audit
 
-from builtin_plugins.store import lifecycle, notify
+from builtin_plugins.store import events, lifecycle, notify
 from builtin_plugins.store.desired import want
 from builtin_plugins.store.errors import StoreError
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED, TERMINATED
@@ -40,6 +40,7 @@ def suspend(service: Service, *, manual: bool, reason: str = "",
     record_audit("store.suspended", f"service:{service.id}", {"reason": reason}, actor=actor,
                  commit=False)
     notify.customer(service, "server_suspended")
+    events.emit("service.suspended", service, reason=reason)
     service_id = service.id
     outbox_commit()
     service = db.session.get(Service, service_id)
@@ -91,6 +92,7 @@ def terminate(service: Service, *, actor: str | None = None, force: bool = False
     want(service)
     record_audit("store.deleted", f"service:{service.id}", actor=actor, commit=False)
     notify.customer(service, "server_deleted")
+    events.emit("service.terminated", service)
     service_id = service.id
     outbox_commit()
     service = db.session.get(Service, service_id)

@@ -20,6 +20,32 @@ class VoucherError(ValueError):
     """Why a code cannot be used; shown to the customer."""
 
 
+def validate(voucher: Voucher) -> None:
+    """Check a voucher an admin made or changed (its value already in minor units or percent):
+    one rule for the admin page and the API. Raises VoucherError; uppercases the code."""
+    voucher.code = (voucher.code or "").strip().upper()
+    if not 1 <= len(voucher.code) <= 64:
+        raise VoucherError("give the code 1 to 64 characters")
+    if voucher.kind not in KINDS:
+        raise VoucherError(f"the kind must be one of {', '.join(KINDS)}")
+    if voucher.kind == BALANCE:
+        if not isinstance(voucher.value, int) or voucher.value <= 0:
+            raise VoucherError("a balance credit must be more than zero")
+    else:
+        highest = 99 if voucher.kind == TOPUP_DISCOUNT else 100
+        if not isinstance(voucher.value, int) or not 1 <= voucher.value <= highest:
+            raise VoucherError(f"a discount is a whole percent from 1 to {highest}")
+    for name in ("max_uses", "new_accounts_days", "min_amount"):
+        if (getattr(voucher, name) or 0) < 0:
+            raise VoucherError(f"{name.replace('_', ' ')} cannot be negative")
+    voucher.min_amount = voucher.min_amount or 0
+    with db.session.no_autoflush:
+        clash = db.session.scalar(db.select(Voucher.id).where(
+            func.upper(Voucher.code) == voucher.code))
+    if clash is not None and clash != voucher.id:
+        raise VoucherError(f"the code {voucher.code!r} exists already")
+
+
 def find(code: str, kind: str, user, amount: int = 0, currency: str = "") -> Voucher:
     """The usable voucher for ``code`` or a VoucherError saying why not."""
     code = (code or "").strip().upper()

@@ -12,6 +12,8 @@ HOOK_CAPABILITY: dict[str, str] = {
     "plugin_enabled": "lifecycle",
     "plugin_disabled": "lifecycle",
     "register_blueprints": "routes",
+    "register_api_blueprints": "api",
+    "register_webhook_events": "api",
     "template_slots": "templates",
     "extra_css_urls": "assets",
     "extra_js_urls": "assets",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
@@ -94,6 +94,8 @@ def _wants_json() -> bool:
 
 
 def _refuse(status: int, message: str):
+    if request.path.startswith("/api/"):
+        abort(status, description=message)  # answered in the API's error shape (kernel/rest)
     if _wants_json():
         return jsonify(ok=False, error=message), status
     return render_template("errors/error.html", code=status, message=message), status

@@ -1,8 +1,10 @@
 """Every route x every role, generated from the app's URL map and the permission rules.
 
 The rules: a handful of public endpoints; everything under /admin needs ``admin.access`` plus
-the view's own permission; every other page needs a login. Nothing ever answers 500.
-Every state-changing route refuses a request without a CSRF token.
+the view's own permission; everything under /api/ needs a bearer token (a session cookie,
+whatever its role, gets 401: tests/api checks tokens and scopes); every other page needs a
+login. Nothing ever answers 500. Every state-changing route refuses a request without a CSRF
+token, except the API's, which a browser cannot call without the token.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ PUBLIC = {"web.landing", "web.login", "web.logout", "web.health", "web.favicon",
           "admin.static", "store.store_index", "store.category", "store.product"}
 SKIP = {"static", "admin.static", "web.theme_static", "web.plugin_static"}  # files, not pages
 WEBHOOK = re.compile(r"^/payments/<[^>]+>/webhook$")
+API_PUBLIC = {"api-docs.openapi_json", "api_reference.reference", "api_reference.static"}
 
 
 def fill(rule) -> str:
@@ -68,8 +71,10 @@ def role_permissions(app, role: str) -> set[str]:
 def expected(app, rule, role) -> str:
     """"ok" (any non-error answer), "login" (sent to the login page) or "forbidden" (403)."""
     endpoint = rule.endpoint
-    if endpoint in PUBLIC:
+    if endpoint in PUBLIC or endpoint in API_PUBLIC:
         return "ok"
+    if rule.rule.startswith("/api/"):
+        return "token"
     if role == "anonymous":
         return "login"
     if rule.rule.startswith("/admin"):
@@ -109,6 +114,8 @@ def test_every_get_route_for_role(world, role):
             problems.append(f"{url}: {status}")
         elif want == "login" and not (status in (302, 303) and "/login" in response.location):
             problems.append(f"{url}: {role} got {status}, expected a login redirect")
+        elif want == "token" and status != 401:
+            problems.append(f"{url}: {role} got {status}, expected 401 (the API takes tokens only)")
         elif want == "forbidden" and status != 403:
             problems.append(f"{url}: {role} got {status}, expected 403")
         elif want == "ok" and status in (401, 403):
@@ -128,6 +135,10 @@ def test_every_post_route_refuses_a_missing_csrf_token(world):
         if WEBHOOK.match(rule.rule):
             continue  # providers cannot send our token; webhooks verify signatures instead
         response = client.post(fill(rule), data={"x": "1"})
+        if rule.rule.startswith("/api/"):  # no CSRF token: the bearer token, which the
+            if response.status_code != 401:  # session cannot supply, is the refusal
+                problems.append(f"{rule.rule}: {response.status_code} without a token")
+            continue
         if response.status_code != 400 or "CSRF" not in response.get_data(as_text=True):
             problems.append(f"{rule.rule}: {response.status_code}")
     assert problems == []
