@@ -16,8 +16,8 @@ what happens when one raises depends on the kind of hook:
 - **first answer** (:func:`call_first`): the first non-None answer; one that raises is skipped.
 
 The kernel's own implementations (registered as ``kernel.<concern>``, :mod:`kernel.defaults`)
-are not guarded: their exceptions are kernel bugs and surface as such. Failures are counted by :mod:`kernel.plugins.health`, which
-faults a plugin that keeps failing, cluster-wide.
+are not guarded: their exceptions are kernel bugs and surface as such. Failures are counted by
+:mod:`kernel.plugins.health`, which faults a plugin that keeps failing, cluster-wide.
 """
 
 from __future__ import annotations
