@@ -1,14 +1,18 @@
-"""pteroca kernel: the small core that every feature plugin builds on.
+"""The pteroca kernel package: the public plugin API, and nothing else.
 
-This package is **the public plugin API**: every name in :data:`__all__` (listed with its
-stability promise in ``docs/plugins.md``, "The public API") is what a plugin may import, as
-``from kernel import db, hookimpl, settings_for``. Everything in ``kernel``'s submodules is
-private and may change in any release; an import-linter contract in the test suite keeps the
-builtin plugins (and the scaffold's generated project) on this surface.
+What it exports (:data:`__all__`): ``__version__``; the pluggy markers ``hookimpl`` and
+``hookspec``; ``create_app``, the app factory; and the names of the :data:`_API` table (``db``,
+``call_hook``, ``settings_for``, ``ledger_credit``, ``send_email``, ``now``, ...), each an
+attribute of a private kernel module, listed with its stability promise in ``docs/plugins.md``,
+"The public API". :func:`api_reference` gives each name's one-line description. A plugin imports
+them as ``from kernel import db, hookimpl, settings_for``; everything in ``kernel``'s submodules
+is private and may change in any release (an import-linter contract keeps the builtin plugins,
+and the scaffold's generated project, on this surface).
 
-Names are resolved on first use (PEP 562), so ``import kernel`` stays cheap for the CLI. A
-renamed or retired name keeps working for at least one minor release through
-:data:`_DEPRECATED`, with a :class:`HookDeprecationWarning` pointing at the importer.
+Nothing is imported eagerly: a name of the table is resolved on first use (PEP 562), so
+``import kernel`` stays cheap for the CLI. A renamed or retired name keeps working for at least
+one minor release through :data:`_DEPRECATED`, with a :class:`HookDeprecationWarning` pointing
+at the importer.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ hookimpl = pluggy.HookimplMarker("pteroca")
 hookspec = pluggy.HookspecMarker("pteroca")
 
 
-def create_app(config: dict | None = None):
+def create_app(config: dict | None = None) -> Flask:
     """Build the Flask application (see :mod:`kernel.app`)."""
     from kernel.app import create_app as _create_app
 
@@ -60,11 +64,11 @@ _API: dict[str, tuple[str, str, str]] = {
                      "A plugin's effective settings: environment, then stored, then default."),
     "set_settings": ("kernel.plugins.settings", "set_settings",
                      "Validate and store a plugin's settings (by plugin name)."),
-    "SettingSpec": ("kernel.plugins.manifest", "SettingSpec",
+    "SettingSpec": ("kernel.setting_types", "SettingSpec",
                     "One declared setting: key, type, default, label, choices."),
-    "SettingError": ("kernel.plugins.settings", "SettingError",
+    "SettingError": ("kernel.setting_types", "SettingError",
                      "A setting value its type refuses; the message is shown to the user."),
-    "coerce_setting": ("kernel.plugins.settings", "coerce",
+    "coerce_setting": ("kernel.setting_types", "coerce",
                        "Turn a raw value into a SettingSpec's type, or raise SettingError."),
     "site_setting": ("kernel.site_settings", "get",
                      "A site-wide setting by key (currency, site_name, ...)."),
@@ -88,7 +92,7 @@ _API: dict[str, tuple[str, str, str]] = {
                               "The accounts whose role grants a permission code (staff lists)."),
     "AccountError": ("kernel.accounts.services", "AccountError",
                      "An account action refused; the message is shown to the user as is."),
-    "register_account": ("kernel.accounts.services", "register",
+    "register_account": ("kernel.accounts.signup", "register",
                          "Self-service sign-up with the site's rules; password=None: no password."),
     "complete_login": ("kernel.accounts.login_flow", "complete_login",
                        "Finish any login method: blocked, veto_login, 2FA; the redirect to send."),
@@ -240,11 +244,13 @@ def api_reference() -> dict[str, str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ resolves them
+    from flask import Flask
+
     from kernel.accounts.login_flow import complete_login
     from kernel.accounts.models import User
     from kernel.accounts.permissions import users_with_permission
     from kernel.accounts.services import AccountError
-    from kernel.accounts.services import register as register_account
+    from kernel.accounts.signup import register as register_account
     from kernel.admin.base import PermissionMixin, ProtectedBaseView
     from kernel.admin.forms import Field as FormField
     from kernel.admin.forms import is_secret as is_secret_setting
@@ -258,20 +264,19 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.hooks import call_first, call_hook, call_veto, collect, plugin_manager
     from kernel.hookspecs import HookDeprecationWarning, deprecated
     from kernel.jobs import JobError, Retry, enqueue, job
-    from kernel.markdown import render_markdown
     from kernel.mail import send_email
     from kernel.mail import sent_keys as sent_email_keys
+    from kernel.markdown import render_markdown
     from kernel.outbox import add as outbox_add
     from kernel.outbox import commit as outbox_commit
     from kernel.outbox import dispatch_committed as outbox_dispatch_committed
+    from kernel.payments.debts import refusal as debt_refusal
     from kernel.payments.ledger import CreditRefused, InsufficientFunds, Posted, lock_wallet
     from kernel.payments.ledger import balance as wallet_balance
     from kernel.payments.ledger import changed as notify_wallet_changed
     from kernel.payments.ledger import credit as ledger_credit
-    from kernel.payments.debts import refusal as debt_refusal
     from kernel.payments.ledger import debit as ledger_debit
     from kernel.payments.models import LedgerEntry, Payment
-    from kernel.payments.provider_privacy import clear_checkout_links, provider_payments_export
     from kernel.payments.money import (
         MoneyError,
         format_amount,
@@ -280,6 +285,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
         percent_of,
         to_decimal_string,
     )
+    from kernel.payments.provider_privacy import clear_checkout_links, provider_payments_export
     from kernel.payments.providers import (
         EXPIRED,
         FAILED,
@@ -298,14 +304,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
         WebhookReceipt,
         request_key,
     )
-    from kernel.plugins.manifest import SettingSpec
-    from kernel.plugins.settings import SettingError, set_settings, settings_for
-    from kernel.plugins.settings import coerce as coerce_setting
+    from kernel.plugins.settings import set_settings, settings_for
     from kernel.rest.errors import ApiError
     from kernel.rest.framework import ApiBlueprint
-    from kernel.rest.schemas import ApiDateTime
-    from kernel.webhooks.services import emit as emit_webhook
     from kernel.rest.idempotency import claim as idempotency_key
+    from kernel.rest.schemas import ApiDateTime
+    from kernel.setting_types import SettingError, SettingSpec
+    from kernel.setting_types import coerce as coerce_setting
+    from kernel.webhooks.services import emit as emit_webhook
     from kernel.site_settings import get as site_setting
     from kernel.web.headers import content_security_policy, csp_nonce
     from kernel.web.request_gate import request_body_limit

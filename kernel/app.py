@@ -7,19 +7,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
-from flask import Blueprint, Flask, current_app, g, render_template
+import pteroca_themes
+from flask import Blueprint, Flask, Response, g, make_response
 from flask.globals import request_ctx
 from flask_babel import Babel
-from flask_babel import gettext as _
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import inspect
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from werkzeug.exceptions import HTTPException
 
-import pteroca_themes
+from kernel import defaults
 from kernel.accounts.models import Anonymous
 from kernel.config import load_config
-from kernel.extensions import db
+from kernel.extensions import database_ready, db
+from kernel.hooks import answers, report_failure
 
 KERNEL_TEMPLATES = Path(__file__).resolve().parent / "templates"
 KERNEL_TRANSLATIONS = Path(__file__).resolve().parent / "translations"  # docs/i18n.md
@@ -134,7 +134,6 @@ def _import_models() -> None:
     """Register every kernel table with the metadata (the migrations mirror them)."""
     import kernel.accounts.limit_storage  # noqa: F401
     import kernel.accounts.models  # noqa: F401
-    import kernel.accounts.privacy.models  # noqa: F401
     import kernel.cron  # noqa: F401
     import kernel.mail  # noqa: F401
     import kernel.models  # noqa: F401
@@ -142,6 +141,7 @@ def _import_models() -> None:
     import kernel.payments.models  # noqa: F401
     import kernel.plugins.health  # noqa: F401
     import kernel.plugins.models  # noqa: F401
+    import kernel.privacy.models  # noqa: F401
     import kernel.rest.models  # noqa: F401
     import kernel.security  # noqa: F401
     import kernel.site_settings  # noqa: F401
@@ -183,6 +183,7 @@ def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flas
 
     with app.app_context():
         host = _load_plugins(app)
+        defaults.register(host.pm)  # the kernel's own implementations, trylast
         health.init_app(app)
     app.extensions["pteroca"] = host
     from kernel.catalogs import init_i18n
@@ -209,7 +210,7 @@ def _build_web(app: Flask, host) -> None:
     init_guard(app)
     init_limits(app)  # wraps the login, reset and registration views: after the routes
     with app.app_context():
-        from kernel.admin.base import init_admin
+        from kernel.admin.area import init_admin
 
         init_admin(app)
     from kernel.rest import init_rest
@@ -232,25 +233,6 @@ def create_cli_app() -> Flask:
         ctx = ctx.parent
     names.reverse()  # ["pteroca", "plugin", "enable"]
     return create_app(lazy_routes=len(names) > 1 and names[1] in OFFLINE_COMMAND_GROUPS)
-
-
-_READY_KEY = "pteroca_database_ready"
-
-
-def database_ready() -> bool:
-    """True once the kernel's tables exist. Checked until it is true, then remembered for
-    the app (a database does not lose its tables under a running app)."""
-    app = current_app._get_current_object()
-    if app.extensions.get(_READY_KEY):
-        return True
-    try:
-        ready = inspect(db.session.connection()).has_table("kernel_state")
-    except (OperationalError, ProgrammingError):
-        db.session.rollback()
-        return False
-    if ready:
-        app.extensions[_READY_KEY] = True
-    return ready
 
 
 def _load_plugins(app: Flask):
@@ -303,25 +285,48 @@ def _plugin_prefix(host, name: str) -> str:
     return f"/plugins/{name}"
 
 
+# The HTTP errors whose page the ``error_page`` hook renders (the kernel's is the fallback).
+ERROR_PAGES = (403, 404)
+
+
+def _error_page(error: HTTPException) -> Response | HTTPException:
+    """The first usable ``error_page`` answer, with the error's status whatever it says.
+
+    An answer that is not HTML (a string) or a response counts as the plugin's failure and the
+    next implementation is asked; the kernel's own (``kernel.defaults.error_pages``) comes last.
+    """
+    for plugin, answer, failed in answers("error_page", code=error.code, error=error):
+        if failed is not None or answer is None:
+            continue
+        if not isinstance(answer, str | Response):
+            report_failure(plugin, "error_page", TypeError(
+                f"error_page returned {type(answer).__name__}, not HTML or a response"))
+            continue
+        response = make_response(answer)
+        response.status_code = error.code
+        return response
+    return error  # Flask's plain page: nothing answered (no app context of a build, say)
+
+
 def _register_routes(app: Flask, host) -> None:
-    from kernel.payments.views import bp as wallet_bp
-    from kernel.payments.views import webhooks as webhooks_bp
-    from kernel.plugins.loader import _fault
+    from kernel.plugins.loader import fault_plugin
     from kernel.plugins.verified_data import protect_blueprint
     from kernel.web.views import bp as web_bp
+    from kernel.web.wallet_views import bp as wallet_bp
+    from kernel.web.wallet_views import webhooks as webhooks_bp
 
     app.register_blueprint(web_bp)
     app.register_blueprint(wallet_bp)
     csrf.exempt(webhooks_bp)  # providers cannot send our token; every webhook verifies a signature
     app.register_blueprint(webhooks_bp)
-    from kernel.hooks import KERNEL, answers
+    from kernel.hooks import is_kernel
 
     with app.app_context():  # a plugin whose pages cannot be mounted is faulted
         for name, blueprints, error in answers("register_blueprints", app=app):
-            if name == KERNEL:
+            if is_kernel(name):
                 continue
             if error is not None:
-                _fault(host, name, f"register_blueprints failed: {type(error).__name__}: {error}")
+                fault_plugin(host, name, f"register_blueprints failed: {type(error).__name__}: {error}")
                 continue
             try:
                 for blueprint in blueprints or []:
@@ -333,14 +338,7 @@ def _register_routes(app: Flask, host) -> None:
                     app.register_blueprint(blueprint, url_prefix=prefix)
                     protect_blueprint(app, blueprint, host.discovered[name].module)
             except Exception as exc:  # noqa: BLE001
-                _fault(host, name, f"register_blueprints failed: {type(exc).__name__}: {exc}")
+                fault_plugin(host, name, f"register_blueprints failed: {type(exc).__name__}: {exc}")
 
-    @app.errorhandler(403)
-    def _forbidden(exc):
-        return render_template("errors/error.html", code=403,
-                               message=_("You do not have permission to open this page.")), 403
-
-    @app.errorhandler(404)
-    def _not_found(exc):
-        return render_template("errors/error.html", code=404,
-                               message=_("This page does not exist.")), 404
+    for code in ERROR_PAGES:
+        app.register_error_handler(code, _error_page)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import has_request_context, request
 from flask_login import current_user
 
+from kernel import clock
 from kernel.extensions import db
-from kernel.models import AuditLog, utcnow
+from kernel.models import AuditLog
 
 
 def current_actor() -> str:
@@ -39,7 +40,7 @@ def record_many(action: str, entries: list[tuple[str, dict]], *, actor: str | No
         return 0
     who = actor or current_actor()
     ip = (request.remote_addr or "") if has_request_context() else ""
-    stamp = utcnow()
+    stamp = clock.now()
     db.session.execute(db.insert(AuditLog), [
         dict(actor=who, action=action, target=target, details=details or {}, ip=ip, created_at=stamp)
         for target, details in entries])

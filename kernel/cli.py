@@ -24,8 +24,18 @@ def main():
     """pteroca: client area and billing panel for game-server hosts."""
 
 
-from kernel.cli_support import fail, progress_printer, user_errors  # noqa: E402
+from kernel.cli_support import fail, failing_on, progress_printer  # noqa: E402
 
+
+def _refusals() -> tuple[type[Exception], ...]:
+    from kernel.accounts.services import AccountError
+    from kernel.plugins.services import user_errors as plugin_errors
+    from kernel.setting_types import SettingError
+
+    return (*plugin_errors(), AccountError, SettingError, KeyError)
+
+
+user_errors = failing_on(_refusals)
 
 # --- init and db -----------------------------------------------------------------
 
@@ -116,10 +126,10 @@ def cron_group():
 @with_appcontext
 def cron_list(as_json):
     """List cron tasks with their schedule, next run and last result."""
+    from kernel import clock
     from kernel.cron import last_run, registered_tasks
-    from kernel.models import utcnow
 
-    now = utcnow()
+    now = clock.now()
     rows = []
     for task in registered_tasks().values():
         last = last_run(task.name)

@@ -33,9 +33,9 @@ from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel import clock
 from kernel.extensions import db
 from kernel.hooks import collect
-from kernel.models import utcnow
 
 MAX_ATTEMPTS = 3
 DEFAULT_LEASE_SECONDS = 60.0
@@ -68,7 +68,7 @@ class CronRun(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task: Mapped[str] = mapped_column(String(128), index=True)
     slot: Mapped[datetime] = mapped_column(DateTime)
-    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="running")  # running|ok|failed
     error: Mapped[str] = mapped_column(Text, default="")
@@ -83,8 +83,8 @@ class SchedulerHeartbeat(db.Model):
 
     __tablename__ = "scheduler_heartbeat"
     node: Mapped[str] = mapped_column(String(128), primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    seen_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
 
 
 def node_name() -> str:
@@ -124,7 +124,7 @@ def current_run() -> tuple[str, datetime] | None:
 
 def claim(task: CronTask, slot: datetime, owner: str | None = None) -> CronRun | None:
     """Insert the (task, slot) lease; None when another runner already has it."""
-    started = utcnow()
+    started = clock.now()
     run = CronRun(task=task.name, slot=slot, started_at=started, owner=owner or node_name(),
                   lease_until=started + timedelta(seconds=lease_seconds()), attempts=1)
     db.session.add(run)
@@ -143,7 +143,7 @@ def _expired(now: datetime):
 
 def expired_runs(tasks: set[str] | None = None) -> list[CronRun]:
     """Runs still marked running whose lease ran out: their runner died."""
-    query = db.select(CronRun).where(_expired(utcnow())).order_by(CronRun.slot)
+    query = db.select(CronRun).where(_expired(clock.now())).order_by(CronRun.slot)
     if tasks is not None:
         query = query.where(CronRun.task.in_(sorted(tasks)))
     return list(db.session.scalars(query))
@@ -151,7 +151,7 @@ def expired_runs(tasks: set[str] | None = None) -> list[CronRun]:
 
 def take_over(run: CronRun, owner: str | None = None) -> CronRun | None:
     """Claim an expired run for this runner; None when another runner was faster (or it gave up)."""
-    now = utcnow()
+    now = clock.now()
     owner = owner or node_name()
     if run.attempts >= MAX_ATTEMPTS:
         db.session.execute(update(CronRun).where(CronRun.id == run.id, _expired(now)).values(
@@ -193,7 +193,7 @@ class LeaseKeeper:
         self._thread.join(timeout=1)
 
     def renew(self) -> bool:
-        now = utcnow()
+        now = clock.now()
         table = CronRun.__table__
         with self.engine.begin() as conn:
             kept = conn.execute(table.update().where(
@@ -215,7 +215,7 @@ class LeaseKeeper:
 def _finish(run: CronRun, owner: str, status: str, error: str = "") -> None:
     kept = db.session.execute(update(CronRun).where(
         CronRun.id == run.id, CronRun.owner == owner, CronRun.status == "running").values(
-        status=status, error=error, finished_at=utcnow(), lease_until=None)).rowcount
+        status=status, error=error, finished_at=clock.now(), lease_until=None)).rowcount
     db.session.commit()
     if kept != 1:
         current_app.logger.warning("cron task %s, slot %s finished (%s) after its lease passed to "
@@ -247,7 +247,7 @@ def run_due(now: datetime | None = None, only: str | None = None, force: bool = 
             owner: str | None = None, node: str | None = None) -> list[CronRun]:
     """Run every task whose current slot has not run yet (or ``only`` one task, ``force`` to ignore
     the schedule), then re-run slots whose runner died (expired leases)."""
-    now = now or utcnow()
+    now = now or clock.now()
     owner = owner or node_name()
     tasks = registered_tasks()
     if only is not None:
@@ -282,7 +282,7 @@ def _beat(executor, node: str, now: datetime) -> None:
 
 def beat(node: str) -> None:
     """Record that scheduler ``node`` is alive (and forget schedulers silent for a week)."""
-    now = utcnow()
+    now = clock.now()
     _beat(db.session, node, now)
     db.session.execute(delete(SchedulerHeartbeat)
                        .where(SchedulerHeartbeat.seen_at < now - HEARTBEAT_KEEP))

@@ -46,10 +46,11 @@ from contextlib import contextmanager  # noqa: E402
 from contextvars import ContextVar  # noqa: E402
 from typing import TypeVar  # noqa: E402
 
-from flask import g, has_request_context  # noqa: E402
+from flask import current_app, g, has_request_context  # noqa: E402
 from flask.globals import _cv_app, _cv_request  # noqa: E402 - no proxies: runs at every BEGIN
-from sqlalchemy import event  # noqa: E402
+from sqlalchemy import event, inspect  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy.exc import OperationalError, ProgrammingError  # noqa: E402
 
 READ_ONLY_ATTR = "pteroca_read_only"
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -158,3 +159,23 @@ def _sqlite_on_error(context):
         return
     if getattr(error, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY and has_request_context():
         setattr(g, _WRITE_REFUSED, True)
+
+
+# --- Is the schema there? ---------------------------------------------------------------
+_READY_KEY = "pteroca_database_ready"
+
+
+def database_ready() -> bool:
+    """True once the kernel's tables exist. Checked until it is true, then remembered for
+    the app (a database does not lose its tables under a running app)."""
+    app = current_app._get_current_object()
+    if app.extensions.get(_READY_KEY):
+        return True
+    try:
+        ready = inspect(db.session.connection()).has_table("kernel_state")
+    except (OperationalError, ProgrammingError):
+        db.session.rollback()
+        return False
+    if ready:
+        app.extensions[_READY_KEY] = True
+    return ready

@@ -14,13 +14,16 @@ needs ``Authorization: Bearer <PTEROCA_HEALTH_TOKEN>`` or an admin's session.
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
 from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy import text
 
-from kernel.models import utcnow
+from kernel import clock
+from kernel.extensions import db
+from kernel.hooks import answers, plugin_host
 
 PING_TIMEOUT = 1.0  # seconds; a health check must answer fast even when Redis hangs
 
@@ -57,7 +60,7 @@ def scheduler_status() -> dict[str, Any]:
     if seen is None:
         return {"last_heartbeat": None, "age_seconds": None}
     return {"last_heartbeat": seen.isoformat(timespec="seconds") + "Z",
-            "age_seconds": round(max((utcnow() - seen).total_seconds(), 0.0), 1)}
+            "age_seconds": round(max((clock.now() - seen).total_seconds(), 0.0), 1)}
 
 
 def jobs_status(redis: str) -> Any:
@@ -88,8 +91,6 @@ def may_see_details() -> bool:
 
 def summary() -> dict[str, Any]:
     """Up or down, from the required checks only (what an anonymous caller gets)."""
-    from kernel.extensions import db
-
     try:
         db.session.execute(text("SELECT 1"))
         database_ok = True
@@ -102,9 +103,7 @@ def summary() -> dict[str, Any]:
 
 def report() -> dict[str, Any]:
     """The whole health report; ``status`` is ``ok`` or ``down``."""
-    from kernel.web import shell
-
-    out = shell.health_report()  # database, plugin generation and plugin checks
+    out = health_report()  # database, plugin generation and plugin checks
     database_ok = out["database"] == "ok"
     out["redis"] = redis_status()
     out["jobs"] = jobs_status(out["redis"])
@@ -115,16 +114,12 @@ def report() -> dict[str, Any]:
             out["outbox"] = backlog()
         except Exception as exc:  # noqa: BLE001 - a database older than the outbox table
             out["outbox"] = {"error": type(exc).__name__}
-            from kernel.extensions import db
-
             db.session.rollback()
         try:
             out["scheduler"] = scheduler_status()
         except Exception as exc:  # noqa: BLE001 - a database older than the heartbeat table
             out["scheduler"] = {"last_heartbeat": None, "age_seconds": None,
                                 "error": type(exc).__name__}
-            from kernel.extensions import db
-
             db.session.rollback()
     else:
         out["scheduler"] = {"last_heartbeat": None, "age_seconds": None}
@@ -133,3 +128,43 @@ def report() -> dict[str, Any]:
     out["status"] = "down" if down else "ok"
     out["down"] = down
     return out
+
+
+def run_health_checks() -> dict[str, dict[str, str]]:
+    """Run every plugin health check: ``{plugin: {check: "ok" | problem}}``.
+
+    A ``health_checks`` hook that raises shows as a failing check of that plugin."""
+    out: dict[str, dict[str, str]] = {}
+    for plugin, checks, error in answers("health_checks"):
+        if error is not None:
+            out.setdefault(plugin, {})["health_checks"] = f"{type(error).__name__}: {error}"
+            continue
+        for name, check in checks or []:
+            try:
+                problem = check()
+            except Exception as exc:  # noqa: BLE001 - a failing check is a result, not a crash
+                problem = f"{type(exc).__name__}: {exc}"
+            out.setdefault(plugin, {})[name] = problem or "ok"
+    return out
+
+
+def health_report() -> dict[str, Any]:
+    host = plugin_host()
+    started = time.perf_counter()
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception as exc:  # noqa: BLE001
+        database = f"down: {type(exc).__name__}"
+    checks = run_health_checks() if database == "ok" else {}
+    failing = {p: c for p, c in checks.items() if any(v != "ok" for v in c.values())}
+    return {
+        "status": "ok" if database == "ok" else "down",
+        "database": database,
+        "plugin_generation": host.generation,
+        "plugins_loaded": sorted(host.loaded),
+        "plugin_problems": host.problems,
+        "plugin_health": checks,
+        "degraded": sorted(failing),
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+    }

@@ -15,9 +15,9 @@ what happens when one raises depends on the kind of hook:
   a veto that raises refuses with :data:`GENERIC_REFUSAL` (and the log line says why).
 - **first answer** (:func:`call_first`): the first non-None answer; one that raises is skipped.
 
-The kernel's own implementations (registered as ``kernel``) are not guarded: their exceptions
-are kernel bugs and surface as such. Failures are counted by :mod:`kernel.plugins.health`, which
-faults a plugin that keeps failing, cluster-wide.
+The kernel's own implementations (registered as ``kernel.<concern>``, :mod:`kernel.defaults`)
+are not guarded: their exceptions are kernel bugs and surface as such. Failures are counted by
+:mod:`kernel.plugins.health`, which faults a plugin that keeps failing, cluster-wide.
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ AFTER_COMMIT_EVENTS = frozenset({
 
 class HookCallError(TypeError):
     """A call site did not pass an argument that an implementation asks for (a kernel bug)."""
+
+
+def is_kernel(plugin: str) -> bool:
+    """True for the kernel's own implementations (``kernel`` and ``kernel.<concern>``, see
+    :mod:`kernel.defaults`): they run outside the error boundary. A plugin's name has no dot."""
+    return plugin == KERNEL or plugin.startswith(KERNEL + ".")
 
 
 def plugin_host(app: Flask | None = None):
@@ -91,7 +97,7 @@ def wrapper_hooks(pm: pluggy.PluginManager, plugin: str) -> list[str]:
 def report_failure(plugin: str, hook: str, exc: Exception) -> None:
     """Count a failure the call site found in a plugin's answer (a wrong type, say)."""
     app = current_app._get_current_object()
-    if plugin == KERNEL:
+    if is_kernel(plugin):
         raise exc
     _failed(app, hook, plugin, exc)
 
@@ -106,7 +112,7 @@ def _answers(hook: str, kwargs: dict[str, Any], pm: pluggy.PluginManager | None 
     for impl in reversed(caller.get_hookimpls()):
         args = _arguments(hook, impl, kwargs)
         name = impl.plugin_name
-        if name == KERNEL:
+        if is_kernel(name):
             yield name, impl.function(*args), None
             continue
         try:
@@ -133,7 +139,7 @@ def call_hook(hook: str, /, **kwargs: Any) -> list[Any]:
     for impl in reversed(impls):
         args = _arguments(hook, impl, kwargs)
         name = impl.plugin_name
-        if name == KERNEL:
+        if is_kernel(name):
             result = impl.function(*args)
         else:
             try:

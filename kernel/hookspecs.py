@@ -128,6 +128,11 @@ def dashboard_widgets(user):
     """Return a list of widgets ``{"title", "html", "order"?, "width"?}`` for the client dashboard."""
 
 
+@hookspec(firstresult=True)
+def error_page(code, error):
+    """Return the page (HTML or a response) for HTTP error ``code`` (403, 404), or None to pass."""
+
+
 # --- data ------------------------------------------------------------------
 
 

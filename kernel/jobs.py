@@ -30,6 +30,24 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_app_context
+from rq.job import Job
+
+
+def plain_result(value: Any) -> Any:
+    """What rq stores as a job's result: the value when it is plain JSON, else a short text."""
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+
+
+class PterocaJob(Job):
+    """An rq job whose stored result is always JSON (jobs may return ORM objects)."""
+
+    def _execute(self) -> Any:
+        return plain_result(super()._execute())
+
 
 # The order a worker listens in when given no --queues: provisioning first.
 QUEUES = ("provisioning", "mail", "default")
@@ -155,14 +173,12 @@ def queue(name: str, conn=None):
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from kernel.worker import PterocaJob
-
     return Queue(name, connection=conn or connection(), serializer=JSONSerializer,
                  job_class=PterocaJob)
 
 
-def enqueue(fn: Callable, *args, retry: Retry | int | None = None, queue: str | None = None,
-            _job_id: str | None = None, **kwargs):
+def enqueue(fn: Callable, *args: Any, retry: Retry | int | None = None, queue: str | None = None,
+            _job_id: str | None = None, **kwargs: Any) -> Any:
     """Run ``fn(*args, **kwargs)`` as a job.
 
     Inline: returns its result (exceptions propagate). On rq: returns the queued rq job.
@@ -223,8 +239,6 @@ def _failed_registries(conn):
     from rq.registry import FailedJobRegistry
     from rq.serializers import JSONSerializer
 
-    from kernel.worker import PterocaJob
-
     return [FailedJobRegistry(name, connection=conn, serializer=JSONSerializer,
                               job_class=PterocaJob) for name in QUEUES]
 
@@ -250,8 +264,6 @@ def _describe(job, queue_name: str) -> FailedJob:
 
 def failed_jobs(limit: int = 200) -> list[FailedJob]:
     """Failed jobs on every queue, newest first."""
-    from kernel.worker import PterocaJob
-
     conn = connection()
     out = []
     for registry in _failed_registries(conn):
@@ -280,8 +292,6 @@ def retry_failed(job_id: str) -> str:
 
 def delete_failed(job_id: str) -> str:
     """Forget a failed job; returns its function's import path."""
-    from kernel.worker import PterocaJob
-
     registry = _find_failed(job_id)
     job = PterocaJob.fetch(job_id, connection=registry.connection, serializer=registry.serializer)
     registry.remove(job, delete_job=True)

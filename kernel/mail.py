@@ -1,8 +1,8 @@
-"""Outgoing email: theme templates, the ``before_email_send`` hook, a transport, the email log.
+"""Outgoing email: theme templates, the ``before_email_send`` hook, then delivery now or queued.
 
 ``send_email`` never raises for a delivery problem: the failure is logged and
-recorded in the email log, and the user's action goes on. The transport comes
-from ``PTEROCA_MAIL_URL``:
+recorded in the email log, and the user's action goes on. Delivery (the transports and the
+email log) lives in :mod:`kernel.mail_delivery`; the transport comes from ``PTEROCA_MAIL_URL``:
 
 - ``console://`` (default): the message is written to the application log;
 - ``file:///path/to/mbox``: messages are appended to the file;
@@ -12,46 +12,18 @@ from ``PTEROCA_MAIL_URL``:
 
 from __future__ import annotations
 
-import smtplib
-import ssl
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
 import jinja2
 from flask import current_app, render_template
-from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
 from kernel.hooks import call_hook
-from kernel.models import utcnow
-
-SMTP_TIMEOUT = 15
-
-
-class EmailLog(db.Model):
-    """Every message the panel tried to send, with its outcome."""
-
-    __tablename__ = "email_log"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    recipient: Mapped[str] = mapped_column(String(255), index=True)
-    subject: Mapped[str] = mapped_column(String(255), default="")
-    template: Mapped[str] = mapped_column(String(128), default="")
-    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | queued | failed
-    error: Mapped[str] = mapped_column(Text, default="")
-    # Idempotency key of a message that must go out once (a batch job run again skips it).
-    key: Mapped[str | None] = mapped_column(String(191), unique=True, nullable=True)
-
-
-class MailError(Exception):
-    """The mail transport is misconfigured or refused the message."""
-
+from kernel.mail_delivery import EmailLog, deliver, queue_delivery
 
 Attachment = tuple[str, str, bytes]  # (file name, MIME type such as "application/pdf", content)
 
@@ -84,38 +56,7 @@ def build_message(to: str, subject: str, template: str, *,
     return message
 
 
-def deliver(message: EmailMessage, url: str) -> None:
-    """Hand ``message`` to the transport named by ``url``; raise on failure."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme == "console":
-        current_app.logger.info("email (console transport):\n%s", message.as_string())
-        return
-    if scheme == "file":
-        path = Path(unquote(parts.path))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(message.as_string() + "\n\n")
-        return
-    if scheme not in ("smtp", "smtps", "smtp+starttls"):
-        raise MailError(f"unknown mail transport {scheme!r} in PTEROCA_MAIL_URL")
-    host = parts.hostname or "localhost"
-    default_port = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}[scheme]
-    port = parts.port or default_port
-    if scheme == "smtps":
-        client = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT,
-                                  context=ssl.create_default_context())
-    else:
-        client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
-    with client:
-        if scheme == "smtp+starttls":
-            client.starttls(context=ssl.create_default_context())
-        if parts.username:
-            client.login(unquote(parts.username), unquote(parts.password or ""))
-        client.send_message(message)
-
-
-def sent_keys(keys) -> set[str]:
+def sent_keys(keys: Iterable[str]) -> set[str]:
     """The keys among ``keys`` whose once-only message was sent or queued already: a batch
     job run again (after a crash) skips them without rendering (``send_email`` would too)."""
     keys = [key for key in keys if key]
@@ -127,14 +68,14 @@ def sent_keys(keys) -> set[str]:
 
 def send_email(to: str, subject: str, template: str, *, commit: bool = True, now: bool = False,
                attachments: Sequence[Attachment] = (), key: str | None = None,
-               **context) -> EmailLog:
+               **context: Any) -> EmailLog:
     """Render, let plugins adjust (``before_email_send``), deliver and log one message.
 
     Never raises for a delivery problem; the returned log entry says ``sent`` or ``failed``.
     A batch sender passes ``commit=False`` and commits the log entries itself.
     ``attachments`` are ``(file name, MIME type, bytes)`` triples added to the message.
     With ``PTEROCA_REDIS_URL`` set, a message is rendered here and delivered by a worker, with
-    retries (``kernel.mail_queue``; the entry says ``queued``), unless ``now`` is set or the
+    retries (``kernel.mail_delivery``; the entry says ``queued``), unless ``now`` is set or the
     caller batches (``commit=False``: it already runs as a job).
 
     ``key`` makes the message once-only: when the log already has an entry with that key that
@@ -155,8 +96,6 @@ def send_email(to: str, subject: str, template: str, *, commit: bool = True, now
         call_hook("before_email_send", message=message)  # a plugin that raises is skipped
         entry.subject = str(message["Subject"] or "")[:255]
         if commit and not now:
-            from kernel.mail_queue import queue_delivery
-
             if queue_delivery(entry, message):
                 return entry
         deliver(message, current_app.config.get("MAIL_URL") or "console://")

@@ -51,9 +51,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kernel import jobs
+from kernel import clock, jobs
 from kernel.extensions import db
-from kernel.models import utcnow
 
 SESSION_KEY = "pteroca_outbox"  # session.info: rows added by the current transaction
 COMMITTED_KEY = "pteroca_outbox_committed"  # ...and by committed ones, not dispatched yet
@@ -71,13 +70,13 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "available_at", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     job: Mapped[str] = mapped_column(String(255))  # import path of the job function
     args: Mapped[list] = mapped_column(JSON, default=list)
     kwargs: Mapped[dict] = mapped_column(JSON, default=dict)
     queue: Mapped[str] = mapped_column(String(32), default="")  # "" = the function's queue
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|dispatched|failed
-    available_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -96,7 +95,7 @@ def add(job: Callable | str, *args: Any, delay: float = 0, queue: str | None = N
     jobs.check_plain(kwargs.values(), "keyword arguments")
     if queue is not None and queue not in jobs.QUEUES:
         raise ValueError(f"unknown job queue {queue!r} (queues: {', '.join(jobs.QUEUES)})")
-    now = utcnow()
+    now = clock.now()
     row = OutboxMessage(job=path, args=list(args), kwargs=dict(kwargs), queue=queue or "",
                         status="pending", created_at=now, attempts=0, last_error="",
                         available_at=now + timedelta(seconds=max(0.0, float(delay))))
@@ -170,7 +169,7 @@ def dispatch(ids: list[int]) -> int:
 
 def _dispatch(ids: list[int]) -> DispatchReport:
     report = DispatchReport()
-    now = utcnow()
+    now = clock.now()
     claimed = _claim(ids, now)
     if not claimed:
         return report
@@ -195,7 +194,7 @@ def _dispatch_one(row_id: int, path: str, args: list, kwargs: dict, queue: str, 
         return
     db.session.rollback()  # whatever the job left open (its own work is committed)
     db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-        status="dispatched", dispatched_at=utcnow(), claimed_until=None, last_error=""))
+        status="dispatched", dispatched_at=clock.now(), claimed_until=None, last_error=""))
     db.session.commit()
     report.dispatched.append(row_id)
 
@@ -211,7 +210,7 @@ def _failed_try(row_id: int, path: str, attempts: int, exc: Exception,
     else:
         wait = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
         values = {"claimed_until": None, "last_error": error,
-                  "available_at": utcnow() + timedelta(seconds=wait)}
+                  "available_at": clock.now() + timedelta(seconds=wait)}
         report.retrying[row_id] = error
         current_app.logger.warning("outbox job %s (%s) failed (try %s), again in %s s: %s",
                                    row_id, path, attempts, wait, error)
@@ -222,7 +221,7 @@ def _failed_try(row_id: int, path: str, attempts: int, exc: Exception,
 def dispatch_due(limit: int = BATCH, grace: float = GRACE_SECONDS) -> DispatchReport:
     """Dispatch pending rows that are due and older than ``grace`` seconds (younger ones are
     left to the process that wrote them), oldest first."""
-    now = utcnow()
+    now = clock.now()
     ids = db.session.scalars(
         db.select(OutboxMessage.id).where(
             _claimable(now), OutboxMessage.available_at <= now,
@@ -244,7 +243,7 @@ def run_dispatcher() -> dict:
         if len(batch.dispatched) + len(batch.retrying) + len(batch.failed) < BATCH:
             break
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.status == "dispatched",
-                                                   OutboxMessage.dispatched_at < utcnow() - KEEP))
+                                                   OutboxMessage.dispatched_at < clock.now() - KEEP))
     db.session.commit()
     return {"dispatched": len(report.dispatched), "retrying": len(report.retrying),
             "failed": len(report.failed)}
@@ -257,6 +256,6 @@ def backlog() -> dict[str, Any]:
         .group_by(OutboxMessage.status)).all())
     oldest = db.session.scalar(db.select(func.min(OutboxMessage.created_at))
                                .where(OutboxMessage.status == "pending"))
-    age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+    age = (clock.now() - oldest).total_seconds() if oldest else 0.0
     return {"pending": int(counts.get("pending", 0)), "failed": int(counts.get("failed", 0)),
             "oldest_pending_seconds": round(max(age, 0.0), 1)}

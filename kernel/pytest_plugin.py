@@ -94,7 +94,7 @@ class PterocaTestInstance:
     def app(self):
         """The current app: rebuilt when the plugin generation moved, as the hot swap does."""
         from kernel.extensions import db
-        from kernel.plugins.services import read_generation
+        from kernel.generation import read_generation
 
         with self._app.app_context():
             try:

@@ -42,8 +42,7 @@ def seconds_to_next_minute(now: float | None = None) -> float:
 class Scheduler:
     def __init__(self, app: Flask, *, interval: float = DEFAULT_INTERVAL, echo=None):
         from kernel import cron
-        from kernel.worker import app_factory
-        from kernel.wsgi import HotSwapApplication
+        from kernel.wsgi import HotSwapApplication, app_factory
 
         if interval <= 0:
             raise ValueError("the scheduler interval must be a positive number of seconds")

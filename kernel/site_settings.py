@@ -14,8 +14,7 @@ from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
-from kernel.plugins.manifest import SettingSpec
-from kernel.plugins.settings import SettingError, coerce
+from kernel.setting_types import SettingError, SettingSpec, coerce
 
 
 class SiteSetting(db.Model):

@@ -204,7 +204,7 @@ class ThemeState:
 
 
 def active_theme_name() -> str:
-    from kernel.app import database_ready
+    from kernel.extensions import database_ready
 
     if not database_ready():
         return "default"
@@ -267,7 +267,7 @@ def site_name() -> str:
     """The site's name for page titles (read once per request)."""
     if "pteroca_site_name" not in g:
         from kernel import site_settings
-        from kernel.app import database_ready
+        from kernel.extensions import database_ready
 
         name = site_settings.get("site_name") if database_ready() else ""
         g.pteroca_site_name = name or "pteroca"
@@ -333,7 +333,7 @@ def create_theme(name: str, directory: str | Path, *, actor: str | None = None) 
 def set_active_theme(name: str, *, actor: str | None = None) -> None:
     """Store the active theme and bump the generation so every process rebuilds its app."""
     from kernel import audit, site_settings
-    from kernel.plugins.services import bump_generation
+    from kernel.generation import bump_generation
 
     theme = discover_themes(themes_dir()).get(name)
     if theme is None:

@@ -28,13 +28,11 @@ Recovering from crashes takes seconds, not rq's ten-minute maintenance
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
 
 from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -46,7 +44,10 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.utils import as_text, current_timestamp
 
+from kernel import jobs
 from kernel.extensions import db
+from kernel.jobs import PterocaJob
+from kernel.wsgi import HotSwapApplication, app_factory
 
 log = logging.getLogger("pteroca.worker")
 
@@ -62,37 +63,6 @@ def unique_name(prefix: str | None = None) -> str:
     """``<prefix or host>.<pid>.<random>``: a name no earlier start of this worker had."""
     base = (prefix or socket.gethostname() or "worker").strip() or "worker"
     return f"{base}.{os.getpid()}.{secrets.token_hex(3)}"
-
-
-def plain_result(value):
-    """What rq stores as a job's result: the value when it is plain JSON, else a short text."""
-    try:
-        json.dumps(value, allow_nan=False)
-        return value
-    except (TypeError, ValueError):
-        return repr(value)[:200]
-
-
-class PterocaJob(Job):
-    """An rq job whose stored result is always JSON (jobs may return ORM objects)."""
-
-    def _execute(self):
-        return plain_result(super()._execute())
-
-
-def app_factory(first: Flask) -> Callable[[], Flask]:
-    """A factory returning ``first`` once, then new apps built from the same configuration."""
-    from kernel.app import create_app
-
-    build_config = first.config.get("PTEROCA_BUILD_CONFIG")  # set by kernel.testing
-    pending = [first]
-
-    def factory() -> Flask:
-        if pending:
-            return pending.pop()
-        return create_app(dict(build_config)) if build_config else create_app()
-
-    return factory
 
 
 class PterocaWorker(Worker):
@@ -247,9 +217,6 @@ class PterocaWorker(Worker):
 
 
 def build_worker(app: Flask, queue_names: list[str], *, name: str | None = None) -> PterocaWorker:
-    from kernel import jobs
-    from kernel.wsgi import HotSwapApplication
-
     unknown = [q for q in queue_names if q not in jobs.QUEUES]
     if unknown:
         raise jobs.JobError(f"unknown queue {', '.join(unknown)} "

@@ -13,19 +13,30 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from kernel import generation
+from kernel.app import create_app
+from kernel.extensions import database_ready, db, reading
 from kernel.hooks import plugin_host
-from kernel.plugins import hotswap
+
+
+def app_factory(first: Flask) -> Callable[[], Flask]:
+    """A factory returning ``first`` once, then new apps built from the same configuration."""
+    build_config = first.config.get("PTEROCA_BUILD_CONFIG")  # set by kernel.testing
+    pending = [first]
+
+    def factory() -> Flask:
+        if pending:
+            return pending.pop()
+        return create_app(dict(build_config)) if build_config else create_app()
+
+    return factory
 
 
 class HotSwapApplication:
     def __init__(self, factory: Callable[[], Flask] | None = None, poll_seconds: float | None = None):
-        if factory is None:
-            from kernel.app import create_app
-
-            factory = create_app
-        self._factory = factory
+        self._factory = factory or create_app
         self._lock = threading.Lock()
-        self.app = factory()
+        self.app = self._factory()
         self.generation = plugin_host(self.app).generation
         self.poll_seconds = (self.app.config["PLUGIN_POLL_SECONDS"]
                              if poll_seconds is None else poll_seconds)
@@ -35,19 +46,15 @@ class HotSwapApplication:
     def stored_generation(self) -> int:
         """The generation in the database: one primary-key read, in a deferred (SQLite)
         transaction so the poll never waits for, nor holds up, a writer."""
-        from kernel.app import database_ready
-        from kernel.extensions import db, reading
-        from kernel.plugins.services import read_generation
-
         with self.app.app_context(), reading():
             try:
-                return read_generation() if database_ready() else self.generation
+                return generation.read_generation() if database_ready() else self.generation
             finally:
                 db.session.remove()
 
     def maybe_swap(self) -> bool:
         """Rebuild the app if the generation moved; True when a swap happened."""
-        local = hotswap.take_local_change()
+        local = generation.take_local_change()
         if not local and time.monotonic() - self._checked < self.poll_seconds:
             return False
         with self._lock:

@@ -8,6 +8,7 @@ must break the contract it names.
 from __future__ import annotations
 
 import configparser
+import inspect
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import kernel
+from tests import import_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / ".importlinter"
@@ -36,7 +38,7 @@ def lint(cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_the_import_contracts_are_kept():
     result = lint(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 4 kept, 0 broken." in result.stdout
+    assert "Contracts: 5 kept, 0 broken." in result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,12 @@ BAD_IMPORTS = [
      "Plugins import each other only through"),  # paypal does not require the store
     ("simulators/bad.py", "from builtin_plugins.pterodactyl import client\n",
      "The simulators drive plugins only through the public API"),
+    ("kernel/accounts/bad.py", "def later():\n    from kernel.admin import base\n    return base\n",
+     "The kernel's parts import only the layers below them"),  # a lazy import upwards
+    ("kernel/web/bad.py", "from kernel import app\n",
+     "The kernel's parts import only the layers below them"),
+    ("kernel/plugins/bad.py", "import kernel.cli\n",
+     "The kernel's parts import only the layers below them"),
 ]
 
 
@@ -89,13 +97,86 @@ def test_a_deliberately_bad_import_breaks_its_contract(sandbox, path, code, cont
     assert result.returncode == 1, result.stdout + result.stderr
     text = re.sub(r"\s+", " ", result.stdout)
     assert re.search(re.escape(contract) + r"(?:(?!KEPT).)*? BROKEN", text), result.stdout
-    assert "Contracts: 3 kept, 1 broken." in result.stdout
+    assert "Contracts: 4 kept, 1 broken." in result.stdout
 
 
 def test_the_sandbox_is_clean_without_the_bad_import(sandbox):
     """The copy itself keeps every contract, so the breaks above come from the bad lines."""
     result = lint(sandbox, {**os.environ, "PYTHONPATH": str(sandbox)})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- no import cycle between the kernel's parts ----------------------------------------------
+
+# The one cycle left between the kernel's parts (issue 17): each import between two of its
+# members. This list may only shrink: an import that joins it, or makes another cycle, fails
+# the test; one that is gone must be struck from it (so the list stays the truth).
+KNOWN_CYCLE = {
+    "kernel.hooks -> kernel.plugins", "kernel.plugins -> kernel.hooks",
+    "kernel.plugins -> kernel.security", "kernel.security -> kernel.plugins",
+}
+
+
+def _new_cycle_imports(root: Path) -> tuple[set[str], set[str]]:
+    """(imports in a cycle that the list does not know, listed imports no longer in one)."""
+    found = import_graph.cycle_edges(import_graph.part_graph(root))
+    return found - KNOWN_CYCLE, KNOWN_CYCLE - found
+
+
+def test_no_new_import_cycle_between_kernel_parts():
+    added, gone = _new_cycle_imports(ROOT)
+    assert not added, f"new imports in a cycle between kernel parts: {sorted(added)}"
+    assert not gone, f"no longer in a cycle (strike them from KNOWN_CYCLE): {sorted(gone)}"
+
+
+def test_an_import_upwards_that_makes_no_cycle_is_the_layer_contract_s_business(sandbox):
+    """A new module nothing imports may import anything without a cycle: the cycle check
+    stays quiet, the layers contract (above) is what refuses an import upwards."""
+    bad = sandbox / "kernel" / "clock_extra.py"
+    bad.write_text("def later():\n    from kernel import app\n")
+    try:
+        assert _new_cycle_imports(sandbox) == (set(), set())
+    finally:
+        bad.unlink()
+
+
+CYCLE_MAKERS = [
+    # (file, code, an import that must be reported)
+    ("kernel/web/bad.py", "def later():\n    from kernel import wsgi\n    return wsgi\n",
+     "kernel.web -> kernel.wsgi"),  # lazy: wsgi -> app -> web
+    ("kernel/plugins/bad.py", "from kernel.admin import users\n", "kernel.plugins -> kernel.admin"),
+    ("kernel/accounts/bad.py", "if False:\n    import kernel.worker\n",
+     "kernel.accounts -> kernel.worker"),  # any import statement counts
+]
+
+
+@pytest.mark.parametrize(("path", "code", "reported"), CYCLE_MAKERS,
+                         ids=[m[0] for m in CYCLE_MAKERS])
+def test_a_deliberate_cycle_fails_the_cycle_check(sandbox, path, code, reported):
+    (sandbox / path).write_text(code)
+    try:
+        added, _gone = _new_cycle_imports(sandbox)
+    finally:
+        (sandbox / path).unlink()
+    assert reported in added
+
+
+def test_the_cycle_finder_sees_a_cycle_through_a_lazy_and_a_relative_import(tmp_path):
+    """On a made-up kernel: ``a`` imports ``b`` in a function, ``b.x`` imports ``a`` with
+    ``from .. import a``; ``c`` only imports ``a`` (no cycle)."""
+    pkg = tmp_path / "kernel"
+    (pkg / "b").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    import kernel.b.x\n")
+    (pkg / "b" / "__init__.py").write_text("")
+    (pkg / "b" / "x.py").write_text("from .. import a\n")
+    (pkg / "c.py").write_text("from kernel import a\n")
+    graph = import_graph.part_graph(tmp_path)
+    assert graph == {"kernel.a": {"kernel.b"}, "kernel.b": {"kernel.a"}, "kernel.c": {"kernel.a"}}
+    assert import_graph.cycles(graph) == [["kernel.a", "kernel.b"]]
+    assert import_graph.cycle_edges(graph) == {"kernel.a -> kernel.b", "kernel.b -> kernel.a"}
+    (pkg / "b" / "x.py").write_text("import os\n")  # the way back gone: no cycle
+    assert import_graph.cycles(import_graph.part_graph(tmp_path)) == []
 
 
 def test_no_source_names_a_private_kernel_module():
@@ -151,6 +232,52 @@ def test_every_exported_name_resolves_with_a_one_line_description():
     for name in kernel.__all__:
         getattr(kernel, name)
         assert reference[name] and "\n" not in reference[name], name
+
+
+def _unannotated(qualname: str, fn) -> list[str]:
+    """What ``fn`` leaves unannotated: its parameters (not self/cls) and its return."""
+    params = inspect.signature(fn).parameters.values()
+    missing = [f"{qualname}({p.name})" for p in params
+               if p.name not in ("self", "cls") and p.annotation is inspect.Parameter.empty]
+    if inspect.signature(fn).return_annotation is inspect.Signature.empty:
+        missing.append(f"{qualname} -> ?")
+    return missing
+
+
+def _public_callables():
+    """Every exported function, and every public method (and ``__init__``) that an exported
+    class defines in the kernel itself (SQLAlchemy's or typing's generated ones are not ours)."""
+    for name in kernel.__all__:
+        value = getattr(kernel, name)
+        if inspect.isclass(value):
+            for attr, member in vars(value).items():
+                if attr.startswith("_") and attr != "__init__":
+                    continue
+                if isinstance(member, staticmethod | classmethod):
+                    member = member.__func__
+                if inspect.isfunction(member) and member.__module__.startswith("kernel"):
+                    yield f"{name}.{attr}", member
+        elif inspect.isfunction(value):
+            yield name, value
+
+
+def test_every_exported_callable_has_type_hints():
+    """The public API is typed: parameters and return of every exported function and method."""
+    found = dict(_public_callables())
+    assert {"create_app", "send_email", "enqueue", "PermissionMixin.is_accessible"} <= set(found)
+    missing = [m for qualname, fn in found.items() for m in _unannotated(qualname, fn)]
+    assert missing == []
+
+
+def test_the_type_hint_check_sees_a_missing_hint():
+    def half(a: int, b, *args: int, **kwargs) -> int:
+        return a
+
+    def no_return(a: int):
+        return a
+
+    assert _unannotated("half", half) == ["half(b)", "half(kwargs)"]
+    assert _unannotated("no_return", no_return) == ["no_return -> ?"]
 
 
 def test_no_exported_name_shadows_a_kernel_module():

@@ -8,7 +8,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.accounts import tokens
 from kernel.accounts.models import User
 from kernel.accounts.services import (
@@ -22,7 +22,6 @@ from kernel.accounts.services import (
 from kernel.extensions import db
 from kernel.hooks import call_hook
 from kernel.mail import send_email
-from kernel.models import utcnow
 
 
 def verification_mode() -> str:
@@ -64,7 +63,7 @@ def verify_email(token: str) -> User:
     if claims.get("e") != user.email:
         raise tokens.TokenError(_("This link was for another email address."))
     if not user.is_verified:
-        user.email_verified_at = utcnow()
+        user.email_verified_at = clock.now()
         db.session.commit()
         audit.record("user.email_verified", user.email, actor=user.email)
     return user
@@ -110,7 +109,7 @@ def confirm_email_change(token: str) -> User:
     if email_taken(new_email, exclude=user):
         raise tokens.TokenError(_("Another account already uses %(email)s.", email=new_email))
     old = user.email
-    user.email, user.pending_email, user.email_verified_at = new_email, None, utcnow()
+    user.email, user.pending_email, user.email_verified_at = new_email, None, clock.now()
     db.session.commit()
     audit.record("user.email_changed", new_email, {"old_email": old}, actor=new_email)
     with _language(user):
@@ -150,6 +149,6 @@ def reset_password(token: str, password: str) -> User:
     user = check_reset_token(token)
     set_password(user, password, action="user.password_reset")
     if not user.is_verified:  # the link reached the inbox: the address works
-        user.email_verified_at = utcnow()
+        user.email_verified_at = clock.now()
         db.session.commit()
     return user

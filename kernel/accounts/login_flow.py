@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 from flask import redirect, session, url_for
 from werkzeug.wrappers import Response
 
+from kernel import clock
 from kernel.accounts import sessions
 from kernel.accounts.models import User
 from kernel.accounts.services import check_login_allowed, record_login
-from kernel.models import utcnow
 
 PENDING_2FA = "pending_2fa"  # session key: a login waiting for its second factor
 AUTHENTICATED_AT = "pteroca_auth_at"  # session key: when this session last proved its owner
@@ -52,7 +52,7 @@ def complete_login(user: User, *, method: str = "password", remember: bool = Fal
     check_login_allowed(user, method=method)
     if user.has_2fa:
         session[PENDING_2FA] = {"uid": user.id, "v": user.token_version or 0, "remember": remember,
-                                "next": next_url, "at": utcnow().timestamp(), "method": method}
+                                "next": next_url, "at": clock.now().timestamp(), "method": method}
         return redirect(url_for("web.login_2fa"))
     finish_login(user, method=method, remember=remember)
     return redirect(safe_next(next_url))
@@ -62,7 +62,7 @@ def finish_login(user: User, *, method: str, remember: bool = False) -> None:
     """Open the session of a login whose every step passed, and record it."""
     session.pop(PENDING_2FA, None)
     sessions.log_in(user, remember=remember)  # a login session on the server (logout ends it)
-    session[AUTHENTICATED_AT] = utcnow().timestamp()
+    session[AUTHENTICATED_AT] = clock.now().timestamp()
     record_login(user, method=method)
 
 
@@ -70,4 +70,4 @@ def authenticated_within(seconds: float) -> bool:
     """True when this session logged in (all factors) less than ``seconds`` ago: the proof of
     presence asked before dangerous actions of accounts that have no password."""
     stamp = session.get(AUTHENTICATED_AT)
-    return isinstance(stamp, (int, float)) and 0 <= utcnow().timestamp() - stamp < seconds
+    return isinstance(stamp, (int, float)) and 0 <= clock.now().timestamp() - stamp < seconds

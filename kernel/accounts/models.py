@@ -8,8 +8,8 @@ from flask_login import AnonymousUserMixin, UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kernel import clock
 from kernel.extensions import db
-from kernel.models import utcnow
 
 LANGUAGES = {"en": "English", "pl": "Polski"}
 # Erased accounts get an address at this reserved domain (RFC 2606): nobody can register one.
@@ -37,7 +37,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     role_name: Mapped[str] = mapped_column(ForeignKey("role.name"), default="customer")
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # A new address waiting for its confirmation link; ``email`` changes only then.
     pending_email: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -50,7 +50,7 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    # Set when the account's personal data was erased (kernel/accounts/privacy/erasure.py):
+    # Set when the account's personal data was erased (kernel/privacy/erasure.py):
     # the row stays, under a pseudonymous address, for the ledger and payments that need it.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     role: Mapped[Role] = relationship(lazy="joined")
@@ -106,7 +106,7 @@ class LoginSession(db.Model):
     __tablename__ = "login_session"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 

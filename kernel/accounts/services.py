@@ -8,12 +8,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.accounts.models import ERASED_DOMAIN, LANGUAGES, Role, User
 from kernel.extensions import db
 from kernel.hooks import call_hook, call_veto
 from kernel.inputs import InputError, check_text, single_line
-from kernel.models import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 255
@@ -133,7 +132,7 @@ def create_user(email: str, password: str | None, *, name: str = "", role: str =
     reason = call_veto("veto_registration", email=email, name=name)
     if reason:
         raise AccountError(reason)
-    now = utcnow()
+    now = clock.now()
     user = User(email=email, name=name or email.split("@")[0], role_name=role,
                 password_hash=hash_password(password) if password is not None else "",
                 password_changed_at=now if password is not None else None,
@@ -142,28 +141,6 @@ def create_user(email: str, password: str | None, *, name: str = "", role: str =
     db.session.commit()
     audit.record("user.created", email, {"role": role}, actor=actor)
     call_hook("user_registered", user=user)  # a listener that raises is logged; the account stays
-    return user
-
-
-def register(email: str, password: str | None, *, name: str, accepted_terms: bool,
-             verified: bool = False) -> User:
-    """Self-service registration: the site's switches, the terms, then :func:`create_user`.
-
-    ``password=None`` registers an account without a password (see :func:`create_user`);
-    ``verified`` is for an address another service vouched for (no confirmation link)."""
-    from kernel.accounts import links
-
-    if not site_settings.get("registration_enabled"):
-        raise AccountError(_("Registration is closed on this site."))
-    if not (name or "").strip():
-        raise AccountError(_("Tell us your name."))
-    if not accepted_terms:
-        raise AccountError(_("You must accept the terms of service to register."))
-    user = create_user(email, password, name=name, actor=normalise_email(email),
-                       verified=verified)
-    audit.record("user.registered", user.email, actor=user.email)
-    if links.verification_mode() != "disabled":
-        links.send_verification(user)
     return user
 
 
@@ -202,7 +179,7 @@ def authenticate(email: str, password: str) -> User:
 
 def record_login(user: User, *, method: str = "password") -> None:
     """Bookkeeping after a complete login (password and, when enabled, the second factor)."""
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     db.session.commit()
     audit.record("user.login", user.email, {"method": method}, actor=user.email)
     call_hook("user_logged_in", user=user)
@@ -213,7 +190,7 @@ def set_password(user: User, password: str, *, action: str = "user.password_chan
     check_password(password)
     user.password_hash = hash_password(password)
     user.token_version = (user.token_version or 0) + 1
-    user.password_changed_at = utcnow()
+    user.password_changed_at = clock.now()
     db.session.commit()
     audit.record(action, user.email, actor=user.email)
     call_hook("user_password_changed", user=user, password=password)

@@ -20,9 +20,9 @@ from flask import current_app
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, select, update
 
+from kernel import clock
 from kernel.accounts.models import LoginSession, User
 from kernel.extensions import db
-from kernel.models import utcnow
 
 DEFAULT_LIFETIME = timedelta(days=365)  # Flask-Login's REMEMBER_COOKIE_DURATION default
 
@@ -39,7 +39,7 @@ def lifetime() -> timedelta:
 def log_in(user: User, *, remember: bool = False) -> None:
     """Start a login session for ``user`` and sign the browser in with it."""
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(id=_digest(token), user_id=user.id, created_at=utcnow()))
+    db.session.add(LoginSession(id=_digest(token), user_id=user.id, created_at=clock.now()))
     db.session.commit()
     user.session_token = token
     login_user(user, remember=remember)
@@ -51,7 +51,7 @@ def log_out() -> None:
     token = getattr(user, "session_token", None)
     if token:
         db.session.execute(update(LoginSession).where(LoginSession.id == _digest(token))
-                           .values(ended_at=utcnow()))
+                           .values(ended_at=clock.now()))
         db.session.commit()
     logout_user()
 
@@ -65,7 +65,7 @@ def load(user_id: str) -> User | None:
         select(User).join(LoginSession, LoginSession.user_id == User.id)
         .where(User.id == int(ident), LoginSession.id == _digest(token),
                LoginSession.ended_at.is_(None),
-               LoginSession.created_at > utcnow() - lifetime()))
+               LoginSession.created_at > clock.now() - lifetime()))
     if user is None or str(user.token_version or 0) != (version or "0"):
         return None
     user.session_token = token
@@ -74,7 +74,7 @@ def load(user_id: str) -> User | None:
 
 def prune() -> int:
     """Cron task: delete ended and expired sessions; returns how many."""
-    cutoff = utcnow() - lifetime()
+    cutoff = clock.now() - lifetime()
     result = db.session.execute(delete(LoginSession).where(
         (LoginSession.ended_at.is_not(None)) | (LoginSession.created_at <= cutoff)))
     db.session.commit()

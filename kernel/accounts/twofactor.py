@@ -13,11 +13,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from flask_babel import gettext as _
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.accounts.models import RecoveryCode, User
 from kernel.accounts.services import AccountError, requires_2fa, verify_password
 from kernel.extensions import db
-from kernel.models import utcnow
 
 RECOVERY_CODES = 10
 
@@ -96,7 +95,7 @@ def confirm_setup(user: User, code: str) -> list[str]:
     if counter is None:
         raise AccountError(_("That code did not match. Check the time on your device and "
                              "enter the current code."))
-    user.totp_enabled_at, user.totp_last_counter = utcnow(), counter
+    user.totp_enabled_at, user.totp_last_counter = clock.now(), counter
     codes = _new_recovery_codes(user)
     db.session.commit()
     audit.record("user.2fa_enabled", user.email, actor=user.email)
@@ -148,7 +147,7 @@ def check_second_factor(user: User, code: str) -> str:
             RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(cleaned),
             RecoveryCode.used_at.is_(None)))
         if row is not None:
-            row.used_at = utcnow()
+            row.used_at = clock.now()
             db.session.commit()
             audit.record("user.2fa_recovery_code_used", user.email,
                          {"left": unused_recovery_codes(user)}, actor=user.email)

@@ -1,14 +1,16 @@
-"""Flask-Admin wiring: every admin view requires ``admin.access`` plus its own permission.
+"""What every admin view is built on: ``admin.access`` plus the view's own permission.
 
-Flask-Admin's Bootstrap4Theme serves Bootstrap 4 from Flask-Admin's own static
-folder (``/admin/static/``), never from a CDN; our pages stay same-origin.
+The admin area itself (the views, in which order, from which plugin) is assembled by
+:mod:`kernel.admin.area`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, redirect, request, url_for
-from flask_admin import Admin, AdminIndexView, BaseView
-from flask_admin.theme import Bootstrap4Theme
+from flask.typing import ResponseReturnValue
+from flask_admin import AdminIndexView, BaseView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -32,7 +34,7 @@ class PermissionMixin:
             return False
         return self.permission is None or current_user.has_permission(self.permission)
 
-    def inaccessible_callback(self, name, **kwargs):
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> ResponseReturnValue:
         if not current_user.is_authenticated:
             return redirect(url_for("web.login", next=request.full_path))
         abort(403)
@@ -44,50 +46,3 @@ class ProtectedBaseView(PermissionMixin, BaseView):
 
 class ProtectedIndexView(PermissionMixin, AdminIndexView):
     pass
-
-
-def kernel_views() -> list[BaseView]:
-    from kernel.admin.logs import audit_log_view, email_log_view
-    from kernel.admin.plugins import PluginsView
-    from kernel.admin.privacy import PrivacyView
-    from kernel.admin.settings import SettingsView
-    from kernel.admin.themes import ThemesView
-    from kernel.admin.users import RoleAdmin, UserAdmin
-
-    from kernel.admin.jobs import JobsView
-    from kernel.admin.payments import PaymentsView, WalletsView
-
-    return [UserAdmin(), RoleAdmin(), PrivacyView(), PluginsView(), ThemesView(), SettingsView(),
-            PaymentsView(name="Payments", endpoint="payments", url="/admin/payments",
-                         category="Money"),
-            WalletsView(name="Wallet adjustments", endpoint="wallets", url="/admin/wallets",
-                        category="Money"),
-            audit_log_view(), email_log_view(), JobsView()]
-
-
-def init_admin(app) -> Admin:
-    from kernel.admin.overview import OverviewView
-    from kernel.web.headers import csp_nonce
-
-    admin = Admin(app, name="pteroca", url="/admin",
-                  theme=Bootstrap4Theme(base_template="admin/pteroca/base.html"),
-                  csp_nonce_generator=csp_nonce,
-                  index_view=OverviewView(name="Overview", url="/admin"))
-    for view in kernel_views():
-        admin.add_view(view)
-    from kernel.hooks import KERNEL, answers, plugin_host
-
-    host = plugin_host(app)
-    for name, views, error in answers("register_admin_views", admin=admin):
-        try:
-            if error is not None:
-                raise error
-            for view in views or []:
-                admin.add_view(view)
-        except Exception as exc:  # noqa: BLE001 - a broken admin view faults its plugin only
-            if name == KERNEL:
-                raise
-            from kernel.plugins.loader import _fault
-
-            _fault(host, name, f"register_admin_views failed: {type(exc).__name__}: {exc}")
-    return admin

@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from kernel.plugins.manifest import SettingSpec
+from kernel.setting_types import SettingSpec
 
 
 @dataclass

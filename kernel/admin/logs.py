@@ -42,7 +42,7 @@ def audit_log_view() -> ModelView:
 
 
 def email_log_view() -> ModelView:
-    from kernel.mail import EmailLog
+    from kernel.mail_delivery import EmailLog
 
     class EmailLogAdmin(ReadOnlyView):
         column_list = ("created_at", "recipient", "subject", "template", "status", "error")

@@ -39,7 +39,7 @@ def recent_audit(limit: int = 10):
 
 
 def system_info() -> dict[str, str]:
-    from kernel.plugins.services import read_generation
+    from kernel.generation import read_generation
 
     url = db.engine.url
     state = current_app.extensions.get("pteroca_theme")
@@ -60,8 +60,8 @@ def system_info() -> dict[str, str]:
 class OverviewView(ProtectedIndexView):
     @expose("/")
     def index(self):
+        from kernel.health import run_health_checks
         from kernel.plugins.services import list_plugins
-        from kernel.web.shell import run_health_checks
 
         plugins = health = audit = None
         if current_user.has_permission("admin.plugins"):

@@ -18,7 +18,8 @@ from kernel.admin.base import ProtectedBaseView
 from kernel.admin.forms import Field, is_secret, read_form, with_submitted
 from kernel.extensions import db
 from kernel.plugins import services
-from kernel.plugins.settings import SettingError, get_settings, is_overridden, set_settings
+from kernel.plugins.settings import get_settings, is_overridden, set_settings
+from kernel.setting_types import SettingError
 
 
 def _truthy(name: str) -> bool:
@@ -26,8 +27,8 @@ def _truthy(name: str) -> bool:
 
 
 def plugin_rows() -> list[dict]:
+    from kernel.health import run_health_checks
     from kernel.security import latest_scan
-    from kernel.web.shell import run_health_checks
 
     health = run_health_checks()
     rows = services.list_plugins()
@@ -100,7 +101,7 @@ class PluginsView(ProtectedBaseView):
     @expose("/<plugin>/scan", methods=("POST",))
     def scan(self, plugin: str):
         name = plugin  # Flask-Admin reserves the argument "name"
-        from kernel.security.services import scan_and_enforce
+        from kernel.security.rescan import scan_and_enforce
 
         try:
             plugin = services.get_plugin(name)

@@ -7,11 +7,11 @@ from flask_admin import expose
 from flask_login import current_user
 
 from kernel.accounts.models import User
-from kernel.accounts.privacy import erasure
-from kernel.accounts.privacy.models import CANCELLED, DONE, ErasureRequest
 from kernel.accounts.services import AccountError, find_user, normalise_email
 from kernel.admin.base import ProtectedBaseView
 from kernel.extensions import db
+from kernel.privacy import erasure
+from kernel.privacy.models import CANCELLED, DONE, ErasureRequest
 
 LISTED = 200
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from kernel import audit, site_settings
 from kernel.admin.base import ProtectedBaseView
 from kernel.admin.forms import Field, read_form, with_submitted
-from kernel.plugins.settings import SettingError
+from kernel.setting_types import SettingError
 
 TEST_EMAIL_TEMPLATE = "test"  # email/test.txt in the theme
 

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.extensions import db
-from kernel.models import utcnow
 from kernel.payments import ledger
 from kernel.payments.models import Debt, LedgerEntry, Wallet
 from kernel.payments.money import MoneyError, format_amount
@@ -99,7 +98,7 @@ def forgive(debt: Debt, amount: int, *, why: str) -> int:
         debt.forgiven += cut
         debt.meta = {**(debt.meta or {}), "forgiven_why": why}
         if debt.outstanding == 0:
-            debt.settled_at = utcnow()
+            debt.settled_at = clock.now()
     return cut
 
 

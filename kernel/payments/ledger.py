@@ -20,9 +20,9 @@ from flask import g, has_app_context
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 
+from kernel import clock
 from kernel.extensions import db
 from kernel.hooks import call_hook, call_veto
-from kernel.models import utcnow
 from kernel.payments.models import Debt, LedgerEntry, Wallet
 from kernel.payments.money import MoneyError
 
@@ -189,7 +189,7 @@ def _pay_debts(user_id: int, credit: LedgerEntry) -> tuple[LedgerEntry, ...]:
             raise InsufficientFunds(f"the balance cannot cover a debt payment of {take}")
         debt.outstanding -= take
         if debt.outstanding == 0:
-            debt.settled_at = utcnow()
+            debt.settled_at = clock.now()
         available -= take
         paid.append(entry)
     return tuple(paid)

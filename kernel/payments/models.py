@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer,
-                        LargeBinary, String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel import clock
 from kernel.extensions import db
-from kernel.models import utcnow
 
 
 class Wallet(db.Model):
@@ -19,7 +30,7 @@ class Wallet(db.Model):
     __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, onupdate=clock.now)
 
 
 class LedgerEntry(db.Model):
@@ -30,7 +41,7 @@ class LedgerEntry(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)  # signed minor units
     kind: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str] = mapped_column(String(191), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
@@ -51,8 +62,8 @@ class Payment(db.Model):
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     checkout_url: Mapped[str] = mapped_column(Text, default="")
     failure_reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, onupdate=clock.now)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -82,7 +93,7 @@ class Debt(db.Model):
     reference: Mapped[str] = mapped_column(String(191), unique=True)  # that of the take-back
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -111,7 +122,7 @@ class ProviderEvent(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     applied: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
-    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

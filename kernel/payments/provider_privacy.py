@@ -10,8 +10,13 @@ provider). Plugins call these from their ``personal_data`` and ``erase_personal_
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kernel.extensions import db
 from kernel.payments.models import Payment
+
+if TYPE_CHECKING:
+    from kernel.accounts.models import User
 
 
 def _payments(provider: str, user_id: int) -> list[Payment]:
@@ -19,7 +24,7 @@ def _payments(provider: str, user_id: int) -> list[Payment]:
         Payment.user_id == user_id, Payment.provider == provider).order_by(Payment.id)))
 
 
-def provider_payments_export(provider: str, user) -> dict:
+def provider_payments_export(provider: str, user: User) -> dict:
     """``{"payments": [...]}`` of ``user``'s payments through ``provider`` (``{}`` when none):
     pteroca's id, the provider's id (``<provider>_id``), status, currency, amount, date and the
     provider's refund ids."""
@@ -30,7 +35,7 @@ def provider_payments_export(provider: str, user) -> dict:
     return {"payments": rows} if rows else {}
 
 
-def clear_checkout_links(provider: str, user) -> None:
+def clear_checkout_links(provider: str, user: User) -> None:
     """Forget the hosted checkout links of ``user``'s payments through ``provider`` (commits)."""
     for payment in _payments(provider, user.id):
         payment.checkout_url = ""

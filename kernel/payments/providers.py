@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from flask import current_app
+
+if TYPE_CHECKING:  # annotations only: the models import nothing from here
+    from kernel.payments.models import Payment
 
 # Normalised statuses a provider reports for a checkout session.
 PAID, OPEN, FAILED, EXPIRED = "paid", "open", "failed", "expired"
@@ -97,7 +100,8 @@ class PaymentProvider(Protocol):
 class CheckoutProvider(PaymentProvider, Protocol):
     """A provider that can take money (all real providers)."""
 
-    def create_checkout(self, *, payment, success_url: str, cancel_url: str) -> Checkout: ...
+    def create_checkout(self, *, payment: Payment, success_url: str,
+                        cancel_url: str) -> Checkout: ...
 
     def session_status(self, external_id: str) -> SessionStatus: ...
 
@@ -119,7 +123,7 @@ class QueuedWebhooks(Protocol):
         ProviderError when the provider cannot be asked now (tried again later)."""
 
 
-def request_key(payment, action: str) -> str:
+def request_key(payment: Payment, action: str) -> str:
     """A stable idempotency key for one provider call about ``payment`` (Stripe's
     ``Idempotency-Key``, PayPal's ``PayPal-Request-Id``): a retried create is the same create.
     The payment's random nonce keeps two sites sharing one provider account (staging and

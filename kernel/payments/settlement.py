@@ -18,7 +18,6 @@ from flask import current_app
 from kernel import audit, clock, site_settings
 from kernel.extensions import db
 from kernel.hooks import GENERIC_REFUSAL, answers, call_hook, is_objection, report_failure
-from kernel.models import utcnow
 from kernel.payments import ledger
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError
@@ -203,7 +202,7 @@ def _settle_paid(payment: Payment, status: SessionStatus, source: str) -> Paymen
         db.session.commit()
         return payment
     # A payment that failed or expired here and was paid after all: the old reason is stale.
-    payment.status, payment.settled_at, payment.failure_reason = PAID, utcnow(), ""
+    payment.status, payment.settled_at, payment.failure_reason = PAID, clock.now(), ""
     payment.meta = {**(payment.meta or {}), "settled_by": source}
     db.session.commit()
     if posted.created:

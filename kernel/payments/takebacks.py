@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from flask import current_app
 
-from kernel import audit
+from kernel import audit, clock
 from kernel.extensions import db
 from kernel.hooks import call_hook
-from kernel.models import utcnow
 from kernel.payments import debts, ledger
 from kernel.payments.models import Debt, Payment
 from kernel.payments.money import format_amount
@@ -100,7 +99,7 @@ def _take_back(provider: str, external_id: str, take_id: str, amount: int, *, bo
             reason=f"payment #{payment.id} {why}")
     records[take_id] = {"amount": taken, "debited": result.taken if result else 0,
                         "owed": result.owed if result else 0, "source": source,
-                        "at": utcnow().isoformat(timespec="seconds")}
+                        "at": clock.now().isoformat(timespec="seconds")}
     payment.meta = {**(payment.meta or {}), book: records}
     payment.amount_refunded += taken
     payment.status = status_of(payment)

@@ -20,6 +20,7 @@ HOOK_CAPABILITY: dict[str, str] = {
     "client_menu_items": "menus",
     "admin_menu_items": "menus",
     "dashboard_widgets": "widgets",
+    "error_page": "templates",
     "migrations_dir": "models",
     "register_admin_views": "admin",
     "register_permissions": "permissions",

@@ -7,7 +7,17 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from kernel.cli_support import fail, progress_printer, user_errors
+from kernel.cli_support import fail, failing_on, progress_printer
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    from kernel.plugins.services import user_errors as plugin_errors
+    from kernel.setting_types import SettingError
+
+    return (*plugin_errors(), SettingError, KeyError)
+
+
+user_errors = failing_on(_refusals)
 
 
 @click.group("plugin")

@@ -83,3 +83,23 @@ def dependents(plugins: dict[str, DiscoveredPlugin], name: str, enabled: set[str
 
     visit(name)
     return out
+
+
+def enabled_order(plugins: dict[str, DiscoveredPlugin], names: set[str]) -> list[str]:
+    """``names`` sorted so that each plugin comes after the plugins it requires."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting or name not in names:
+            return
+        visiting.add(name)
+        plugin = plugins.get(name)
+        if plugin and plugin.manifest:
+            for dep in plugin.manifest.requires:
+                visit(dep)
+        order.append(name)
+
+    for name in sorted(names):
+        visit(name)
+    return order

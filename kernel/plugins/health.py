@@ -29,8 +29,8 @@ from sqlalchemy import DateTime, Integer, String, Text, and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel import clock
 from kernel.extensions import db
-from kernel.models import utcnow
 
 TRACKER_KEY = "pteroca_health"
 THRESHOLD_SETTING = "plugin_failure_threshold"
@@ -75,7 +75,7 @@ class HealthTracker:
 
     def failed(self, app: Flask, plugin: str, hook: str, exc: BaseException) -> None:
         with self._lock:
-            self._pending.append(_Outcome(plugin, hook, describe_error(exc), utcnow()))
+            self._pending.append(_Outcome(plugin, hook, describe_error(exc), clock.now()))
             streak = self.failing.setdefault(hook, {})
             streak[plugin] = streak.get(plugin, 0) + 1
             reached = 0 < self.threshold <= streak[plugin]
@@ -89,7 +89,7 @@ class HealthTracker:
                 return
             if not streak:
                 del self.failing[hook]
-            self._pending.append(_Outcome(plugin, hook, None, utcnow()))
+            self._pending.append(_Outcome(plugin, hook, None, clock.now()))
 
     def take(self) -> list[_Outcome]:
         with self._lock:
@@ -167,9 +167,9 @@ def flush(app: Flask) -> None:
         app.logger.exception("plugin health could not be stored")
         return
     if faults:
-        from kernel.plugins import hotswap
+        from kernel.generation import mark_local_change
 
-        hotswap.mark_local_change()
+        mark_local_change()
         for plugin, reason in faults:
             stop_calling(app, plugin, reason)
 
@@ -220,16 +220,16 @@ def _store(conn, state: HealthTracker, outcomes: list[_Outcome]) -> list[tuple[s
 
 def _fault(conn, plugin: str, reason: str) -> None:
     """Move an enabled plugin to faulted and bump the generation (once, whoever gets there)."""
+    from kernel.generation import GENERATION_KEY
     from kernel.models import AuditLog, KernelState
     from kernel.plugins.models import PluginRecord
-    from kernel.plugins.services import GENERATION_KEY
     from kernel.plugins.states import State
 
     records = PluginRecord.__table__
     moved = conn.execute(update(records).where(records.c.name == plugin,
                                                records.c.state == State.ENABLED.value)
                          .values(state=State.FAULTED.value, reason=reason[:2000],
-                                 updated_at=utcnow()))
+                                 updated_at=clock.now()))
     if moved.rowcount != 1:
         return  # not enabled (a test plugin), or another process faulted it already
     state = KernelState.__table__
@@ -237,7 +237,7 @@ def _fault(conn, plugin: str, reason: str) -> None:
                  .values(value=state.c.value + 1))
     conn.execute(AuditLog.__table__.insert().values(
         actor="system", action="plugin.faulted", target=plugin, details={"reason": reason[:500]},
-        ip="", created_at=utcnow()))
+        ip="", created_at=clock.now()))
 
 
 def reset(plugin: str) -> None:

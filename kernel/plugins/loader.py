@@ -20,10 +20,11 @@ from flask import Flask
 import kernel
 from kernel import hookspecs
 from kernel.extensions import db
+from kernel.generation import read_generation
 from kernel.plugins import verified
 from kernel.plugins.admission import NotAdmitted, admission_for
 from kernel.plugins.capabilities import uncovered_hooks
-from kernel.plugins.deps import DependencyError, check_kernel_range
+from kernel.plugins.deps import DependencyError, check_kernel_range, enabled_order
 from kernel.plugins.discovery import DiscoveredPlugin, discover
 from kernel.plugins.models import PluginRecord
 from kernel.plugins.states import State
@@ -45,9 +46,6 @@ class PluginHost:
 def new_plugin_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
-    from kernel import default_hooks
-
-    pm.register(default_hooks, name="kernel")
     return pm
 
 
@@ -85,7 +83,8 @@ def _persist_state(name: str, state: State, reason: str) -> None:
         db.session.commit()
 
 
-def _fault(host: PluginHost, name: str, reason: str, state: State = State.FAULTED) -> None:
+def fault_plugin(host: PluginHost, name: str, reason: str, state: State = State.FAULTED) -> None:
+    """Take ``name`` out of this build (unregistered, its reason kept) and store the state."""
     obj = host.loaded.pop(name, None)
     if obj is not None and host.pm.is_registered(obj):
         host.pm.unregister(obj)
@@ -95,7 +94,6 @@ def _fault(host: PluginHost, name: str, reason: str, state: State = State.FAULTE
 
 def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHost:
     """Build the PluginHost for ``app`` (an app context must be active)."""
-    from kernel.plugins.services import enabled_order, read_generation
 
     pm = new_plugin_manager()
     host = PluginHost(pm=pm, discovered=discover(plugins_dir))
@@ -112,30 +110,30 @@ def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHos
         record = records[name]
         if plugin is None or not plugin.ok:
             why = "; ".join(map(str, plugin.errors)) if plugin else "no longer installed"
-            _fault(host, name, f"cannot load: {why}")
+            fault_plugin(host, name, f"cannot load: {why}")
             continue
         try:  # the kernel may have been upgraded since the plugin was enabled
             check_kernel_range(plugin, kernel.__version__)
         except DependencyError as exc:
-            _fault(host, name, f"cannot load: {exc}")
+            fault_plugin(host, name, f"cannot load: {exc}")
             continue
         missing = [d for d in plugin.manifest.requires if d not in host.loaded]
         if missing:
-            _fault(host, name, f"required plugin {', '.join(missing)} is not loaded")
+            fault_plugin(host, name, f"required plugin {', '.join(missing)} is not loaded")
             continue
         try:
             admission = admission_for(plugin, record)
         except NotAdmitted as exc:
-            _fault(host, name, exc.reason, exc.state)
+            fault_plugin(host, name, exc.reason, exc.state)
             continue
         try:
             obj = import_plugin(plugin, admission)
             pm.register(obj, name=name)
         except verified.PluginImportRefused as exc:  # a file changed after the check above
-            _fault(host, name, exc.reason, State.UPDATE_PENDING)
+            fault_plugin(host, name, exc.reason, State.UPDATE_PENDING)
             continue
         except Exception as exc:  # noqa: BLE001 - any import error faults only this plugin
-            _fault(host, name, f"import failed: {type(exc).__name__}: {exc}")
+            fault_plugin(host, name, f"import failed: {type(exc).__name__}: {exc}")
             continue
         host.loaded[name] = obj
 
@@ -150,13 +148,11 @@ def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHos
 
 def _add_plugin_hookspecs(host: PluginHost) -> None:
     for impl in host.pm.hook.register_hookspecs.get_hookimpls():
-        if impl.plugin_name == "kernel":
-            continue
         try:
             for spec in impl.function() or []:
                 host.pm.add_hookspecs(spec)
         except Exception as exc:  # noqa: BLE001
-            _fault(host, impl.plugin_name, f"register_hookspecs failed: {type(exc).__name__}: {exc}")
+            fault_plugin(host, impl.plugin_name, f"register_hookspecs failed: {type(exc).__name__}: {exc}")
 
 
 def _check_hooks(host: PluginHost) -> None:
@@ -165,17 +161,19 @@ def _check_hooks(host: PluginHost) -> None:
         unknown = [h for h in names if not getattr(host.pm.hook, h).has_spec()
                    and not _is_optional(host.pm, h, name)]
         if unknown:
-            _fault(host, name, f"implements unknown hooks: {', '.join(sorted(unknown))}")
+            fault_plugin(host, name, f"implements unknown hooks: {', '.join(sorted(unknown))}")
             continue
         uncovered = uncovered_hooks(names, host.discovered[name].manifest.capabilities)
         if uncovered:
-            _fault(host, name, "hooks not covered by declared capabilities: " + ", ".join(uncovered))
+            fault_plugin(host, name, "hooks not covered by declared capabilities: " + ", ".join(uncovered))
             continue
-        from kernel.hooks import wrapper_hooks  # the error boundary calls one implementation at a time
+        from kernel.hooks import (
+            wrapper_hooks,  # the error boundary calls one implementation at a time
+        )
 
         wrappers = wrapper_hooks(host.pm, name)
         if wrappers:
-            _fault(host, name, "hook wrappers are not supported (each implementation runs in its "
+            fault_plugin(host, name, "hook wrappers are not supported (each implementation runs in its "
                                "own error boundary): " + ", ".join(wrappers))
 
 
@@ -186,9 +184,7 @@ def _is_optional(pm: pluggy.PluginManager, hook: str, plugin: str) -> bool:
 
 def _run_startup(app: Flask, host: PluginHost) -> None:
     for impl in host.pm.hook.startup.get_hookimpls():
-        if impl.plugin_name == "kernel":
-            continue
         try:
             impl.function(**{a: app for a in impl.argnames if a == "app"})
         except Exception as exc:  # noqa: BLE001
-            _fault(host, impl.plugin_name, f"startup failed: {type(exc).__name__}: {exc}")
+            fault_plugin(host, impl.plugin_name, f"startup failed: {type(exc).__name__}: {exc}")

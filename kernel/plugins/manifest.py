@@ -12,6 +12,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from kernel.setting_types import SettingSpec
+
 MANIFEST_FILE = "plugin.toml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 SETTING_TYPES = ("string", "text", "int", "bool", "choice", "secret", "url", "email")
@@ -27,18 +29,6 @@ class ManifestError:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    key: str
-    type: str = "string"
-    default: Any = None
-    label: str = ""
-    description: str = ""
-    secret: bool = False
-    required: bool = False
-    choices: tuple[str, ...] = ()
 
 
 @dataclass

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel import clock
 from kernel.extensions import db
-from kernel.models import utcnow
 
 
 class PluginRecord(db.Model):
@@ -26,7 +26,7 @@ class PluginRecord(db.Model):
     # Tables the plugin's migrations had created when they last ran: what a purge drops
     # when the plugin's code may not be imported to run its downgrades.
     tables: Mapped[list | None] = mapped_column(JSON, nullable=True, default=None)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, onupdate=clock.now)
 
 
 class PluginSetting(db.Model):

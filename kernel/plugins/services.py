@@ -10,20 +10,16 @@ import shutil
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 
 from kernel import __version__, audit
 from kernel.extensions import db
-from kernel.models import KernelState
-from kernel.plugins import deps, health, hotswap, verified
+from kernel.generation import bump_generation
+from kernel.plugins import deps, health, verified
 from kernel.plugins.admission import NotAdmitted, admission_for, admission_from_scan
 from kernel.plugins.discovery import DiscoveredPlugin, discover
 from kernel.plugins.migrations import MigrationError, upgrade
 from kernel.plugins.models import PluginRecord, PluginSetting
 from kernel.plugins.states import IllegalTransition, State, check_transition
-
-GENERATION_KEY = "plugin_generation"
 
 
 class PluginError(Exception):
@@ -69,47 +65,6 @@ def get_record(name: str) -> PluginRecord:
 def enabled_names() -> set[str]:
     return set(db.session.scalars(
         db.select(PluginRecord.name).where(PluginRecord.state == State.ENABLED)))
-
-
-def enabled_order(plugins: dict[str, DiscoveredPlugin], names: set[str]) -> list[str]:
-    """``names`` sorted so that each plugin comes after the plugins it requires."""
-    order: list[str] = []
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in order or name in visiting or name not in names:
-            return
-        visiting.add(name)
-        plugin = plugins.get(name)
-        if plugin and plugin.manifest:
-            for dep in plugin.manifest.requires:
-                visit(dep)
-        order.append(name)
-
-    for name in sorted(names):
-        visit(name)
-    return order
-
-
-def read_generation() -> int:
-    row = db.session.get(KernelState, GENERATION_KEY)
-    return row.value if row else 0
-
-
-def bump_generation() -> int:
-    """Advance the cluster-wide plugin generation; every process rebuilds its app on seeing it."""
-    result = db.session.execute(update(KernelState).where(KernelState.key == GENERATION_KEY)
-                                .values(value=KernelState.value + 1))
-    if result.rowcount == 0:
-        try:
-            with db.session.begin_nested():
-                db.session.add(KernelState(key=GENERATION_KEY, value=1))
-        except IntegrityError:
-            db.session.execute(update(KernelState).where(KernelState.key == GENERATION_KEY)
-                               .values(value=KernelState.value + 1))
-    db.session.commit()
-    hotswap.mark_local_change()
-    return read_generation()
 
 
 def _set_state(record: PluginRecord, target: State, reason: str = "") -> None:
@@ -230,7 +185,7 @@ def upgrade_all(progress=None) -> list[str]:
     db.session.commit()
     plugins = discover_all()
     done = ["kernel"]
-    names = enabled_order(plugins, enabled_names())
+    names = deps.enabled_order(plugins, enabled_names())
     for position, name in enumerate(names, 1):
         if progress:
             progress(position, len(names), name)

@@ -15,45 +15,14 @@ from flask import current_app
 
 from kernel.config import plugin_setting_env
 from kernel.extensions import db
-from kernel.plugins.manifest import Manifest, SettingSpec
+from kernel.plugins.manifest import Manifest
 from kernel.plugins.models import PluginSetting
-
-
-class SettingError(ValueError):
-    """A value a user supplied that the setting's type refuses."""
+from kernel.setting_types import SettingError, coerce
 
 
 def _fernet() -> Fernet:
     key = hashlib.sha256(("pteroca-settings:" + current_app.config["SECRET_KEY"]).encode()).digest()
     return Fernet(base64.urlsafe_b64encode(key))
-
-
-def coerce(spec: SettingSpec, raw: Any) -> Any:
-    """Turn a stored or submitted value into the setting's type, or raise SettingError."""
-    if raw is None:
-        return None
-    if spec.type == "int":
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            raise SettingError(f"{spec.label} must be a whole number") from None
-    if spec.type == "bool":
-        if isinstance(raw, bool):
-            return raw
-        low = str(raw).strip().lower()
-        if low in ("1", "true", "yes", "on"):
-            return True
-        if low in ("0", "false", "no", "off", ""):
-            return False
-        raise SettingError(f"{spec.label} must be true or false")
-    value = str(raw)
-    if spec.type == "choice" and value not in spec.choices:
-        raise SettingError(f"{spec.label} must be one of: {', '.join(spec.choices)}")
-    if spec.type == "url" and value and not value.startswith(("http://", "https://")):
-        raise SettingError(f"{spec.label} must start with http:// or https://")
-    if spec.type == "email" and value and "@" not in value:
-        raise SettingError(f"{spec.label} must be an email address")
-    return value
 
 
 def get_settings(manifest: Manifest) -> dict[str, Any]:

@@ -115,9 +115,9 @@ refusals: dict[str, str] = {}  # plugin name -> the last refusal, for reports
 
 def _note_refusal(plugin: str, reason: str) -> None:
     refusals[plugin] = reason
-    from kernel.plugins import hotswap
+    from kernel import generation
 
-    hotswap.mark_local_change()  # rebuild: the loader then records why the plugin is out
+    generation.mark_local_change()  # rebuild: the loader then records why the plugin is out
 
 
 def guard(module: str, root: Path | None, plugin: str) -> None:

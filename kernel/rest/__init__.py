@@ -27,9 +27,8 @@ def _plugin_root(host, name: str, blueprint: ApiBlueprint) -> str:
 def init_rest(app: Flask, host) -> None:
     """The API of this app generation: the kernel's blueprints, then each loaded plugin's.
     Call after every other route and error handler (kernel/app.py, ``_build_web``)."""
-    from kernel.app import csrf
-    from kernel.hooks import KERNEL, answers
-    from kernel.plugins.loader import _fault
+    from kernel.hooks import answers, is_kernel
+    from kernel.plugins.loader import fault_plugin as _fault
     from kernel.rest import (
         admin_api,
         admin_plugins,
@@ -41,6 +40,7 @@ def init_rest(app: Flask, host) -> None:
         token_pages,
     )
 
+    csrf = app.extensions["csrf"]  # Flask-WTF's CSRFProtect, set up by create_app
     api = make_api(app)
     for blueprint in (customer.bp, admin_api.bp, admin_plugins.bp, admin_webhooks.bp):
         csrf.exempt(blueprint)
@@ -49,7 +49,7 @@ def init_rest(app: Flask, host) -> None:
     app.register_blueprint(token_pages.bp)
     with app.app_context():
         for name, blueprints, error in answers("register_api_blueprints"):
-            if name == KERNEL:
+            if is_kernel(name):
                 continue
             if error is not None:
                 _fault(host, name, f"register_api_blueprints failed: {type(error).__name__}: {error}")

@@ -50,7 +50,7 @@ def scan_command(name: str | None, scan_all: bool, as_json: bool, force: bool) -
     button does.
     """
     from kernel.plugins.services import discover_all
-    from kernel.security.services import active_names, scan_and_enforce
+    from kernel.security.rescan import active_names, scan_and_enforce
 
     if bool(name) == scan_all:
         raise click.UsageError("give a plugin NAME or --all")

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import current_app
 
+from kernel import clock
 from kernel.extensions import db
-from kernel.models import utcnow
 from kernel.plugins.discovery import DiscoveredPlugin
 from kernel.plugins.files import Snapshot
 from kernel.security import advisories, policy
@@ -102,7 +102,7 @@ def _reusable(name: str, content_hash: str, tools: dict, policy_version: str,
         db.select(ScanRecord).where(
             ScanRecord.plugin == name, ScanRecord.content_hash == content_hash,
             ScanRecord.policy_version == policy_version,
-            ScanRecord.created_at >= utcnow() - max_age,
+            ScanRecord.created_at >= clock.now() - max_age,
             # an audit that could not run is retried rather than trusted
             ScanRecord.advisory_state.in_([advisories.STATE_OK, advisories.STATE_NONE]),
         ).order_by(ScanRecord.created_at.desc(), ScanRecord.id.desc()).limit(5))
@@ -160,7 +160,7 @@ def scan_plugin(plugin: DiscoveredPlugin, *, force: bool = False) -> ScanRecord:
         files=dict(snapshot.digests) if snapshot is not None else None,
         findings=[f.to_dict() for f in findings], tool_versions=tools,
         policy_version=policy_version, advisory_state=state,
-        verdict=str(policy.verdict_for(findings, settings["require_audit"])), created_at=utcnow(),
+        verdict=str(policy.verdict_for(findings, settings["require_audit"])), created_at=clock.now(),
     )
     db.session.add(record)
     db.session.commit()

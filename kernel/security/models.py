@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel import clock
 from kernel.extensions import db
-from kernel.models import utcnow
 from kernel.security.findings import Finding, Severity, sort_key
 
 
@@ -28,7 +28,7 @@ class ScanRecord(db.Model):
     policy_version: Mapped[str] = mapped_column(String(32), default="")
     advisory_state: Mapped[str] = mapped_column(String(16), default="none")
     verdict: Mapped[str] = mapped_column(String(8), default="block")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
 
     def finding_objects(self) -> list[Finding]:
         return sorted((Finding.from_dict(f) for f in self.findings or []), key=sort_key)

@@ -9,8 +9,8 @@ from flask_login import current_user, login_required, login_user
 from kernel import site_settings
 from kernel.accounts import links, twofactor
 from kernel.accounts.models import LANGUAGES
-from kernel.accounts.privacy import status as privacy_status
 from kernel.accounts.services import AccountError, change_password, requires_2fa, update_profile
+from kernel.privacy import status as privacy_status
 from kernel.web.views import bp
 
 

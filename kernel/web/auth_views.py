@@ -10,7 +10,7 @@ from kernel import site_settings
 from kernel.accounts import links
 from kernel.accounts.login_flow import finish_login
 from kernel.accounts.services import AccountError
-from kernel.accounts.services import register as register_user
+from kernel.accounts.signup import register as register_user
 from kernel.accounts.tokens import TokenError
 from kernel.web.views import bp
 

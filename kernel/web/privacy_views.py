@@ -6,12 +6,11 @@ from flask import flash, make_response, redirect, render_template, request, send
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from kernel import site_settings
+from kernel import clock, site_settings
 from kernel.accounts.login_flow import authenticated_within
-from kernel.accounts.privacy import erasure, export
-from kernel.accounts.privacy.status import summary
 from kernel.accounts.services import AccountError
-from kernel.models import utcnow
+from kernel.privacy import erasure, export
+from kernel.privacy.status import summary
 from kernel.web.views import bp
 
 
@@ -41,7 +40,7 @@ def privacy_export_download(token: str):
                    if c.isalnum() or c in "-_") or "pteroca"
     response = make_response(send_file(
         path, mimetype="application/zip", as_attachment=True, max_age=0,
-        download_name=f"{site}-my-data-{found.ready_at or utcnow():%Y%m%d}.zip"))
+        download_name=f"{site}-my-data-{found.ready_at or clock.now():%Y%m%d}.zip"))
     response.headers["Cache-Control"] = "no-store"
     return response
 

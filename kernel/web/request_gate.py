@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -27,6 +28,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from kernel.inputs import InputError, check_text, parse_json
+
+View = TypeVar("View", bound=Callable)
 
 MiB = 1024 * 1024
 DEFAULT_MAX_REQUEST_BYTES = 4 * MiB
@@ -48,7 +51,7 @@ class BoundedIntegerConverter(IntegerConverter):
 BODY_LIMIT_ATTR = "pteroca_body_limit"
 
 
-def request_body_limit(limit: int | Callable[[], int]):
+def request_body_limit(limit: int | Callable[[], int]) -> Callable[[View], View]:
     """Decorator: the view accepts request bodies up to ``limit`` bytes instead of
     ``PTEROCA_MAX_REQUEST_BYTES``: an int, or a callable asked on each request (inside the
     app context, before the view; settings can decide). Put it under ``@route``/``@expose``.
@@ -57,7 +60,7 @@ def request_body_limit(limit: int | Callable[[], int]):
                                 and limit >= 0)):
         raise TypeError("request_body_limit takes a byte count (int >= 0) or a callable")
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         setattr(view, BODY_LIMIT_ATTR, limit)
         return view
 

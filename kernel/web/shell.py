@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import render_template, request
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import text
 
-from kernel.extensions import db
-from kernel.hooks import answers, collect, plugin_host, report_failure
+from kernel.hooks import answers, collect, report_failure
 
 
 def _order(item: dict) -> tuple[float, str]:
@@ -97,43 +94,3 @@ def extra_css_urls() -> list[str]:
 
 def extra_js_urls() -> list[str]:
     return collect("extra_js_urls", str, request=request)
-
-
-def run_health_checks() -> dict[str, dict[str, str]]:
-    """Run every plugin health check: ``{plugin: {check: "ok" | problem}}``.
-
-    A ``health_checks`` hook that raises shows as a failing check of that plugin."""
-    out: dict[str, dict[str, str]] = {}
-    for plugin, checks, error in answers("health_checks"):
-        if error is not None:
-            out.setdefault(plugin, {})["health_checks"] = f"{type(error).__name__}: {error}"
-            continue
-        for name, check in checks or []:
-            try:
-                problem = check()
-            except Exception as exc:  # noqa: BLE001 - a failing check is a result, not a crash
-                problem = f"{type(exc).__name__}: {exc}"
-            out.setdefault(plugin, {})[name] = problem or "ok"
-    return out
-
-
-def health_report() -> dict[str, Any]:
-    host = plugin_host()
-    started = time.perf_counter()
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except Exception as exc:  # noqa: BLE001
-        database = f"down: {type(exc).__name__}"
-    checks = run_health_checks() if database == "ok" else {}
-    failing = {p: c for p, c in checks.items() if any(v != "ok" for v in c.values())}
-    return {
-        "status": "ok" if database == "ok" else "down",
-        "database": database,
-        "plugin_generation": host.generation,
-        "plugins_loaded": sorted(host.loaded),
-        "plugin_problems": host.problems,
-        "plugin_health": checks,
-        "degraded": sorted(failing),
-        "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
-    }

@@ -16,13 +16,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.accounts import sessions, twofactor
 from kernel.accounts.login_flow import PENDING_2FA, complete_login, finish_login, safe_next
 from kernel.accounts.services import AccountError, check_credentials
 from kernel.extensions import read_only
 from kernel.hooks import plugin_host
-from kernel.models import utcnow
 from kernel.web import shell
 
 bp = Blueprint("web", __name__)
@@ -74,7 +73,7 @@ def _pending_2fa_user():
     from kernel.extensions import db
 
     pending = session.get(PENDING_2FA)
-    if not pending or utcnow().timestamp() - pending.get("at", 0) > PENDING_2FA_SECONDS:
+    if not pending or clock.now().timestamp() - pending.get("at", 0) > PENDING_2FA_SECONDS:
         return None, None
     user = db.session.get(User, pending.get("uid"))
     if user is None or (user.token_version or 0) != pending.get("v") or not user.is_active:

@@ -95,7 +95,7 @@ def test_a_blocked_user_s_session_is_ended(app, client, user):
 
 def test_old_and_ended_sessions_are_pruned(app, user):
     from kernel.accounts.sessions import prune
-    from kernel.models import utcnow
+    from kernel.clock import now as utcnow
 
     browsers = [app.test_client() for _ in range(3)]
     for browser in browsers:

@@ -10,7 +10,7 @@ import pytest
 from kernel.accounts.services import AccountError, create_user
 from kernel.audit import AuditLog
 from kernel.extensions import db
-from kernel.models import utcnow
+from kernel.clock import now as utcnow
 from kernel.testing import HEALTH_HEADERS
 
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ import pytest
 
 from kernel import cron
 from kernel.extensions import db
-from kernel.models import utcnow
+from kernel.clock import now as utcnow
 from tests.helpers import write_plugin
 
 TICKER = '''

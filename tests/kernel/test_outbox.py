@@ -9,7 +9,8 @@ import pytest
 
 from kernel import audit, outbox
 from kernel.extensions import db
-from kernel.models import AuditLog, utcnow
+from kernel.models import AuditLog
+from kernel.clock import now as utcnow
 from kernel.outbox import OutboxMessage
 
 RUNS: list = []

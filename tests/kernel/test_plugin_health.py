@@ -10,7 +10,7 @@ from werkzeug.test import Client
 
 from kernel.accounts.services import create_user
 from kernel.extensions import db
-from kernel.plugins import hotswap
+from kernel import generation
 from kernel.plugins.models import PluginRecord
 from kernel.site_settings import set_many
 from kernel.testing import HEALTH_HEADERS, rebuild
@@ -98,7 +98,7 @@ def test_a_plugin_failing_n_times_in_a_row_is_faulted_on_every_process(app, cli,
     the plugin at once; B drops it at its next generation poll."""
     a = flaky(app, cli, plugins_dir, threshold=3)
     poll = 0.5
-    hotswap.take_local_change()  # B is another process: it learns through the database only
+    generation.take_local_change()  # B is another process: it learns through the database only
     b = HotSwapApplication(factory=lambda: rebuild(app), poll_seconds=poll)
     with b.app.app_context():
         create_user("viewer@example.com", PASSWORD)
@@ -117,7 +117,7 @@ def test_a_plugin_failing_n_times_in_a_row_is_faulted_on_every_process(app, cli,
     assert "flaky" not in a.extensions["pteroca"].loaded  # A stops calling it at once
     register(a, "bad4@example.com")
     assert info(cli)["hook_errors"]["count"] == 3
-    hotswap.take_local_change()  # B is another process: it learns through the database only
+    generation.take_local_change()  # B is another process: it learns through the database only
 
     time.sleep(poll + 0.1)
     page = browser.get("/dashboard").get_data(as_text=True)
@@ -208,7 +208,7 @@ def test_a_broken_provider_list_leaves_the_others_offered(app, cli, plugins_dir)
     live = rebuild(app)
     with live.test_request_context():
         from kernel.payments.providers import available_providers
-        from kernel.web.shell import run_health_checks
+        from kernel.health import run_health_checks
 
         assert [p.identifier for p in available_providers("USD")] == ["good_pay"]
         assert run_health_checks()["bad_pay"] == {

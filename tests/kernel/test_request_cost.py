@@ -106,7 +106,8 @@ def test_settings_load_at_once_and_changes_are_seen(site):
 
 
 def test_database_ready_is_checked_until_true_then_remembered(instance, plugins_dir):
-    from kernel.app import create_app, database_ready
+    from kernel.app import create_app
+    from kernel.extensions import database_ready
 
     cfg = {"TESTING": True, "INSTANCE_PATH": str(instance), "PLUGINS_DIR": str(plugins_dir),
            "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{instance / 'pteroca.db'}"}
@@ -128,7 +129,7 @@ def test_database_ready_is_checked_until_true_then_remembered(instance, plugins_
 
 def test_balance_shown_after_a_credit_in_the_same_request_is_the_new_one(site):
     from kernel.accounts.models import User
-    from kernel.payments.views import balance_label
+    from kernel.web.wallet_views import balance_label
 
     with site.test_request_context("/dashboard"):
         user = db.session.scalar(db.select(User).where(User.email == EMAIL))
@@ -150,7 +151,7 @@ def test_balance_shown_after_a_credit_in_the_same_request_is_the_new_one(site):
 def test_balance_shown_after_a_credit_in_a_real_request(site):
     from flask_login import current_user
 
-    from kernel.payments.views import balance_label
+    from kernel.web.wallet_views import balance_label
 
     @read_only
     def credit_between():

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from kernel.accounts.models import User
 from kernel.extensions import db
-from kernel.models import AuditLog, utcnow
+from kernel.models import AuditLog
+from kernel.clock import now as utcnow
 from tests.helpers import PASSWORD
 from tests.privacy.conftest import ALICE, BOB, person_client
 from tests.privacy.database import (
@@ -78,7 +79,7 @@ def reply_links(app) -> dict[int, str]:
 
 
 def run_privacy_task(app, when):
-    from kernel.accounts.privacy.erasure import run_due
+    from kernel.privacy.erasure import run_due
 
     with app.test_request_context():
         return run_due(when)
@@ -214,7 +215,7 @@ def test_staff_erase_an_account_now_from_the_admin_and_it_is_audited(world):
 def test_a_plugin_that_fails_postpones_the_erasure_and_nothing_is_anonymised_yet(world,
                                                                                  monkeypatch):
     from builtin_plugins.hello_world import services
-    from kernel.accounts.privacy.models import ErasureRequest
+    from kernel.privacy.models import ErasureRequest
 
     def broken(user):
         raise RuntimeError("greetings database away")
@@ -237,7 +238,7 @@ def test_the_panel_user_waits_until_the_reconciler_deleted_the_servers(world):
     """Deleting a server is the reconciler's job (a queued job on rq, retried while the panel
     fails): the store's eraser holds the erasure back until the panel followed, so the panel
     user is never deleted before its servers and the erasure ends once they are gone."""
-    from kernel.accounts.privacy.models import ErasureRequest
+    from kernel.privacy.models import ErasureRequest
     from tests.pterodactyl.conftest import settle
 
     app, sim = world.app, world.sim

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from kernel.accounts.models import User
 from kernel.extensions import db
-from kernel.models import utcnow
+from kernel.clock import now as utcnow
 from tests.helpers import PASSWORD
 from tests.privacy.conftest import AGENT, ALICE, BOB, person_client
 from tests.privacy.database import personal, rows_of, search_database
@@ -16,7 +16,7 @@ from tests.privacy.test_erasure import attachment_files, request_deletion, run_p
 
 
 def the_request(app):
-    from kernel.accounts.privacy.models import ErasureRequest
+    from kernel.privacy.models import ErasureRequest
 
     with app.app_context():
         request = db.session.scalars(db.select(ErasureRequest)).one()

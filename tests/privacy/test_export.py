@@ -135,10 +135,10 @@ def test_a_staff_members_export_lists_their_work_by_number_and_no_customers_data
 def test_the_link_works_only_for_its_account_and_only_while_it_lasts(world):
     from datetime import timedelta
 
-    from kernel.accounts.privacy import export
-    from kernel.accounts.privacy.models import DataExport
+    from kernel.privacy import export
+    from kernel.privacy.models import DataExport
     from kernel.extensions import db
-    from kernel.models import utcnow
+    from kernel.clock import now as utcnow
 
     _client, link, _archive = export_of(world, ALICE)
     path = urlsplit(link).path

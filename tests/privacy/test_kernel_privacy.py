@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from kernel.accounts.privacy import erasure, export, retention
-from kernel.accounts.privacy.models import DataExport, ErasureRequest
+from kernel.privacy import erasure, export, retention
+from kernel.privacy.models import DataExport, ErasureRequest
 from kernel.extensions import db
 from kernel.mail import EmailLog
-from kernel.models import AuditLog, utcnow
+from kernel.models import AuditLog
+from kernel.clock import now as utcnow
 from tests.helpers import PASSWORD, login, make_user, write_plugin
 
 

@@ -10,7 +10,8 @@ from builtin_plugins.pterodactyl.importer import import_servers
 from builtin_plugins.pterodactyl.reconcile import reconcile
 from kernel.cli import main
 from kernel.extensions import db
-from kernel.models import AuditLog, utcnow
+from kernel.models import AuditLog
+from kernel.clock import now as utcnow
 from kernel.testing import rebuild
 from tests.pterodactyl.conftest import buy, make_customer, make_product, paper_settings
 

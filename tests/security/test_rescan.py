@@ -9,7 +9,7 @@ import pytest
 from kernel.extensions import db
 from kernel.models import AuditLog
 from kernel.security import latest_scan
-from kernel.security.services import rescan_enabled
+from kernel.security.rescan import rescan_enabled
 from tests.helpers import page_plugin
 from tests.security.scanlib import install_dist
 

@@ -156,7 +156,7 @@ def test_theme_create_refuses_existing(app, cli):
 
 
 def test_themes_page_activates_and_bumps_generation(app, fresh, users):
-    from kernel.plugins.services import read_generation
+    from kernel.generation import read_generation
 
     with app.app_context():
         create_theme("sunset", app.config["THEMES_DIR"])

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from kernel.extensions import db
-from kernel.models import utcnow
+from kernel.clock import now as utcnow
 from tests.topology.conftest import free_port, pteroca, wait_until
 from tests.topology.test_cluster import ADMIN, cluster, osv, panel_key  # noqa: F401 - fixtures
 

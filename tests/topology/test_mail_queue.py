@@ -39,7 +39,7 @@ def test_queued_mail_is_delivered_by_the_worker(instance, plugins_dir, redis_url
     assert status == "queued" and smtp_server.messages == []
     with app.app_context():
         [job] = jobs.queue("mail").get_jobs()
-        assert job.func_name == "kernel.mail_queue.deliver_queued" and job.args[0] == entry_id
+        assert job.func_name == "kernel.mail_delivery.deliver_queued" and job.args[0] == entry_id
     burst(app)
     [message] = smtp_server.messages
     assert message["To"] == "pat@example.com" and message["Subject"] == "Hi"

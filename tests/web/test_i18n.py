@@ -23,8 +23,8 @@ KEYWORDS = {"_l": None, "lazy_gettext": None}
 
 # The client shell: every string here must be extracted, and translated into every language.
 SHELL_TEMPLATES = ("themes/default/panel/",)
-SHELL_PYTHON = ("kernel/web/", "kernel/default_hooks.py", "kernel/accounts/",
-                "kernel/payments/views.py")
+SHELL_PYTHON = ("kernel/web/", "kernel/defaults/", "kernel/accounts/",
+                "kernel/web/wallet_views.py")
 SHELL = SHELL_TEMPLATES + SHELL_PYTHON
 
 EN = {"Accept-Language": "en"}
@@ -214,7 +214,7 @@ def test_template_strings_are_extracted():
     extracted = _extract(SHELL)
     assert "themes/default/panel/login.html" in extracted["Remember me"]
     assert "kernel/web/widgets.py" in extracted["Recent activity"]  # lazy_gettext (_l)
-    assert "kernel/default_hooks.py" in extracted["Dashboard"]
+    assert "kernel/defaults/menus.py" in extracted["Dashboard"]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES_SHIPPED)

@@ -24,12 +24,16 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.accounts import twofactor
 from kernel.accounts.models import User
-from kernel.accounts.privacy import anonymise
-from kernel.accounts.privacy.export import expire_exports
-from kernel.accounts.privacy.models import (
+from kernel.accounts.services import AccountError, normalise_email, verify_password
+from kernel.extensions import db
+from kernel.hooks import answers, is_kernel, plugin_manager
+from kernel.mail import send_email
+from kernel.privacy import anonymise
+from kernel.privacy.export import expire_exports
+from kernel.privacy.models import (
     CANCELLED,
     DONE,
     FAILED,
@@ -37,11 +41,6 @@ from kernel.accounts.privacy.models import (
     SCHEDULED,
     ErasureRequest,
 )
-from kernel.accounts.services import AccountError, normalise_email, verify_password
-from kernel.extensions import db
-from kernel.hooks import KERNEL, answers, plugin_manager
-from kernel.mail import send_email
-from kernel.models import utcnow
 
 MAX_ATTEMPTS = 5
 RETRY_AFTER = (timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6), timedelta(days=1))
@@ -87,7 +86,7 @@ def request_erasure(user: User, *, confirm: str, password: str = "", code: str =
     if user.has_2fa:
         twofactor.check_second_factor(user, code)
     return _schedule(user, requested_by="customer", actor=user.email,
-                     due=utcnow() + timedelta(days=grace_days()))
+                     due=clock.now() + timedelta(days=grace_days()))
 
 
 def schedule_by_staff(user: User, *, actor: str, immediately: bool = False) -> ErasureRequest:
@@ -100,12 +99,12 @@ def schedule_by_staff(user: User, *, actor: str, immediately: bool = False) -> E
             raise ErasureError(f"the erasure of account #{user.id} is running")
         pending.status, pending.attempts, pending.last_error = SCHEDULED, 0, ""
         if immediately:
-            pending.due_at = utcnow()
+            pending.due_at = clock.now()
         db.session.commit()
         audit.record("privacy.erasure_rescheduled", user.email,
                      {"request": pending.id, "due": pending.due_at.isoformat()}, actor=actor)
         return pending
-    due = utcnow() if immediately else utcnow() + timedelta(days=grace_days())
+    due = clock.now() if immediately else clock.now() + timedelta(days=grace_days())
     return _schedule(user, requested_by="staff", actor=actor, due=due)
 
 
@@ -150,7 +149,7 @@ def _run_erasers(user: User) -> tuple[list[str], list[str]]:
     """Every plugin's ``erase_personal_data``: (plugins that succeeded, failures)."""
     done, failed = [], []
     for plugin, _answer, error in answers("erase_personal_data", user=user):
-        if plugin == KERNEL:
+        if is_kernel(plugin):
             continue
         if error is None:
             done.append(plugin)
@@ -161,7 +160,7 @@ def _run_erasers(user: User) -> tuple[list[str], list[str]]:
 
 def erase(request_id: int, *, actor: str = "system", now: datetime | None = None) -> ErasureRequest:
     """Carry out one due request (plugins, then the kernel); idempotent and safe to race."""
-    now = now or utcnow()
+    now = now or clock.now()
     if not _claim(request_id, now):
         return db.session.get(ErasureRequest, request_id)
     request = db.session.get(ErasureRequest, request_id)
@@ -173,7 +172,7 @@ def erase(request_id: int, *, actor: str = "system", now: datetime | None = None
     if not user.is_erased:
         send_email(user.email, _("Your account was deleted"), "privacy_erased", user=user)
         anonymise.anonymise(user)
-    request.status, request.finished_at, request.last_error = DONE, utcnow(), ""
+    request.status, request.finished_at, request.last_error = DONE, clock.now(), ""
     request.erased_by = sorted(done)
     db.session.commit()
     audit.record("privacy.erased", user.email, {"request": request.id, "plugins": sorted(done),
@@ -201,7 +200,8 @@ def _postpone(request: ErasureRequest, user: User, failed: list[str], now: datet
 def catch_up(limit: int = BATCH) -> int:
     """Ask plugins enabled since an erasure (they missed it) to erase too; returns how many."""
     implementers = {impl.plugin_name for impl in
-                    plugin_manager().hook.erase_personal_data.get_hookimpls()} - {KERNEL}
+                    plugin_manager().hook.erase_personal_data.get_hookimpls()
+                    if not is_kernel(impl.plugin_name)}
     if not implementers:
         return 0
     caught = 0
@@ -222,7 +222,7 @@ def catch_up(limit: int = BATCH) -> int:
 
 def run_due(now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
     """Cron task ``kernel.privacy``: due erasures, catch-up, expired export files."""
-    now = now or utcnow()
+    now = now or clock.now()
     due = list(db.session.scalars(db.select(ErasureRequest.id).where(
         ((ErasureRequest.status == SCHEDULED) & (ErasureRequest.due_at <= now))
         | ((ErasureRequest.status == RUNNING) & (ErasureRequest.due_at <= now - STUCK_AFTER)))

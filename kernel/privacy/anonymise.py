@@ -5,7 +5,7 @@ account row itself (same id), its wallet, every ledger entry, every payment. The
 content goes: the account's address becomes a pseudonymous one (``erased-<id>-<random>@
 erased.invalid``, a reserved domain nobody can register), its name, password, second factor,
 language and login times are cleared, and every address, name and IP address of the account
-found by :func:`kernel.accounts.privacy.kernel_data.footprint` is replaced in the audit log, the
+found by :func:`kernel.privacy.kernel_data.footprint` is replaced in the audit log, the
 email log, payments and ledger metadata; the texts in the details of the account's own audit
 entries are redacted (what happened, when and the numbers stay). Exports and recovery codes
 are deleted.
@@ -18,14 +18,15 @@ from typing import Any
 
 from sqlalchemy import Text, cast, or_
 
+from kernel import clock
 from kernel.accounts.limit_storage import RateLimitCounter
 from kernel.accounts.models import ERASED_DOMAIN, LoginSession, RecoveryCode, User
-from kernel.accounts.privacy.export import delete_exports
-from kernel.accounts.privacy.kernel_data import Footprint, footprint
 from kernel.extensions import db
-from kernel.mail import EmailLog
-from kernel.models import AuditLog, utcnow
+from kernel.mail_delivery import EmailLog
+from kernel.models import AuditLog
 from kernel.payments.models import LedgerEntry, Payment
+from kernel.privacy.export import delete_exports
+from kernel.privacy.kernel_data import Footprint, footprint
 
 ERASED_NAME = "erased account"
 REDACTED = "(erased)"
@@ -148,5 +149,5 @@ def anonymise(user: User) -> str:
     user.totp_secret, user.totp_enabled_at, user.totp_last_counter = "", None, None
     user.email_verified_at, user.last_login_at = None, None
     user.token_version = (user.token_version or 0) + 1  # every session of it ends
-    user.is_blocked, user.erased_at = True, utcnow()
+    user.is_blocked, user.erased_at = True, clock.now()
     return address

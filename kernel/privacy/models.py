@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel import clock
 from kernel.extensions import db
-from kernel.models import utcnow
 
 # export states
 QUEUED, READY, FAILED, EXPIRED = "queued", "ready", "failed", "expired"
@@ -24,7 +24,7 @@ class DataExport(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     ready_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
     filename: Mapped[str] = mapped_column(String(80), default="")
@@ -42,7 +42,7 @@ class ErasureRequest(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=SCHEDULED, index=True)
-    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     requested_by: Mapped[str] = mapped_column(String(16), default="customer")  # customer | staff
     attempts: Mapped[int] = mapped_column(Integer, default=0)

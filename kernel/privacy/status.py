@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kernel.accounts.models import User
-from kernel.accounts.privacy import erasure, export
-from kernel.accounts.privacy.models import READY
+from kernel.privacy import erasure, export
+from kernel.privacy.models import READY
 
 
 def summary(user: User) -> dict:

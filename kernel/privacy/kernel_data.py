@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import or_
 
 from kernel.accounts.models import User
-from kernel.accounts.privacy.models import DataExport, ErasureRequest
 from kernel.extensions import db
-from kernel.mail import EmailLog
+from kernel.mail_delivery import EmailLog
 from kernel.models import AuditLog
 from kernel.payments.models import LedgerEntry, Payment, Wallet
+from kernel.privacy.models import DataExport, ErasureRequest
 
 # audit details keys that name another address of the same account
 ADDRESS_KEYS = ("old_email", "new_email")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.extensions import db
-from kernel.mail import EmailLog
-from kernel.models import AuditLog, utcnow
+from kernel.mail_delivery import EmailLog
+from kernel.models import AuditLog
 
 BATCH = 5000
 LOGS = {"audit_log": (AuditLog, "audit_log_retention_days"),
@@ -34,7 +34,7 @@ def _prune(model, cutoff: datetime, batch: int) -> int:
 
 def prune_logs(now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     """Cron task ``kernel.prune_logs``: delete log entries older than their retention."""
-    now = now or utcnow()
+    now = now or clock.now()
     counts = {}
     for name, (model, key) in LOGS.items():
         days = int(site_settings.get(key) or 0)

@@ -27,16 +27,15 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from kernel import audit, site_settings
+from kernel import audit, clock, site_settings
 from kernel.accounts.models import User
-from kernel.accounts.privacy import kernel_data
-from kernel.accounts.privacy.models import EXPIRED, FAILED, QUEUED, READY, DataExport
 from kernel.accounts.services import AccountError
 from kernel.extensions import db
 from kernel.hooks import answers, report_failure
 from kernel.jobs import enqueue, job
 from kernel.mail import send_email
-from kernel.models import utcnow
+from kernel.privacy import kernel_data
+from kernel.privacy.models import EXPIRED, FAILED, QUEUED, READY, DataExport
 
 SALT = "pteroca-privacy-export"
 AREA_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -73,7 +72,7 @@ def latest(user: User) -> DataExport | None:
 def request_export(user: User) -> DataExport:
     """Queue an export of ``user``'s data; refused while one is being prepared or was just sent."""
     last = latest(user)
-    now = utcnow()
+    now = clock.now()
     if last is not None and last.status == QUEUED and now - last.created_at < STUCK_AFTER:
         raise ExportError(_("Your data export is being prepared; we email you the link when "
                             "it is ready."))
@@ -145,7 +144,7 @@ def readme(user: User, files: list[str], missing: list[str]) -> str:
         f"Your personal data kept by {site}",
         "=" * 40,
         "",
-        f"Account #{user.id}, exported {utcnow().replace(microsecond=0).isoformat()} UTC.",
+        f"Account #{user.id}, exported {clock.now().replace(microsecond=0).isoformat()} UTC.",
         "",
         "Every file is JSON (UTF-8). Times are UTC. Amounts of money are integers in the",
         "smallest unit of the currency (cents): 1250 means 12.50.",
@@ -184,7 +183,7 @@ def build_export(export_id: int) -> str:
     files["README.txt"] = readme(user, list(files), missing)
     filename = f"{secrets.token_urlsafe(24)}.zip"
     size = _write_zip(exports_dir() / filename, files)
-    now = utcnow()
+    now = clock.now()
     export.status, export.filename, export.size = READY, filename, size
     export.ready_at, export.expires_at = now, now + timedelta(hours=link_hours())
     export.missing = ", ".join(missing)[:2000]
@@ -237,7 +236,7 @@ def open_download(token: str, user: User) -> tuple[Path, DataExport]:
                             "account that asked for the export."), 403)
     export = db.session.get(DataExport, claims.get("x"))
     if export is None or export.user_id != user.id or export.status != READY \
-            or export.expires_at is None or export.expires_at <= utcnow():
+            or export.expires_at is None or export.expires_at <= clock.now():
         raise ExportError(_("This export is no longer available. Request a new one on your "
                             "account page."), 410)
     path = exports_dir() / export.filename
@@ -271,7 +270,7 @@ def delete_exports(user: User) -> int:
 
 def expire_exports(now: datetime | None = None) -> int:
     """Delete the files of exports whose link expired; fail exports whose job was lost."""
-    now = now or utcnow()
+    now = now or clock.now()
     done = 0
     for export in db.session.scalars(db.select(DataExport).where(
             DataExport.status == READY, DataExport.expires_at <= now)):

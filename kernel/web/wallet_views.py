@@ -1,4 +1,4 @@
-"""Wallet pages and provider webhooks. Thin: the logic is in settlement and ledger."""
+"""Wallet pages and provider webhooks. Thin: the logic is in kernel.payments (settlement, ledger)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 
 from kernel import jobs, site_settings
 from kernel.extensions import db
-from kernel.web.request_gate import request_body_limit
 from kernel.inputs import InputError, check_nesting, looks_like_json
 from kernel.payments import debts, ledger
 from kernel.payments.converge import check_from_page
@@ -17,6 +16,7 @@ from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, format_amount, parse_amount
 from kernel.payments.providers import WebhookError, provider_choices
 from kernel.payments.settlement import PaymentError, continue_topup, start_topup, topup_terms
+from kernel.web.request_gate import request_body_limit
 
 bp = Blueprint("wallet", __name__)
 webhooks = Blueprint("payment_webhooks", __name__)

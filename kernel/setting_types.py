@@ -1,0 +1,57 @@
+"""A typed setting: its declaration, how a raw value becomes its type, and the refusal.
+
+Plugin settings (declared in ``plugin.toml``, :mod:`kernel.plugins.manifest`) and site-wide
+settings (:mod:`kernel.site_settings`) are the same kind of thing; both read and store their
+values through this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One declared setting: key, type (string, int, bool, choice, url, email), default, label."""
+
+    key: str
+    type: str = "string"
+    default: Any = None
+    label: str = ""
+    description: str = ""
+    secret: bool = False
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+class SettingError(ValueError):
+    """A value a user supplied that the setting's type refuses."""
+
+
+def coerce(spec: SettingSpec, raw: Any) -> Any:
+    """Turn a stored or submitted value into the setting's type, or raise SettingError."""
+    if raw is None:
+        return None
+    if spec.type == "int":
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingError(f"{spec.label} must be a whole number") from None
+    if spec.type == "bool":
+        if isinstance(raw, bool):
+            return raw
+        low = str(raw).strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingError(f"{spec.label} must be true or false")
+    value = str(raw)
+    if spec.type == "choice" and value not in spec.choices:
+        raise SettingError(f"{spec.label} must be one of: {', '.join(spec.choices)}")
+    if spec.type == "url" and value and not value.startswith(("http://", "https://")):
+        raise SettingError(f"{spec.label} must start with http:// or https://")
+    if spec.type == "email" and value and "@" not in value:
+        raise SettingError(f"{spec.label} must be an email address")
+    return value
