@@ -35,7 +35,7 @@ class ApiError(Exception):
     """Raise from an API view: answered as the error shape with ``status``."""
 
     def __init__(self, status: int, message: str, *, errors: dict | None = None,
-                 type: str | None = None, headers: dict | None = None):  # noqa: A002
+                 type: str | None = None, headers: dict | None = None) -> None:  # noqa: A002
         super().__init__(message)
         self.status, self.message = status, message
         self.errors, self.type, self.headers = errors or {}, type, headers or {}
@@ -46,7 +46,7 @@ def is_api_request() -> bool:
 
 
 def error_response(status: int, message: str, errors: dict | None = None,
-                   type: str | None = None, headers: dict | None = None):  # noqa: A002
+                   type: str | None = None, headers: dict | None = None) -> None:  # noqa: A002
     kind = type or TYPES.get(status, "server_error" if status >= 500 else "error")
     response = jsonify(type=kind, message=message, errors=errors or {})
     response.status_code = status

@@ -14,11 +14,16 @@ neither, so a forgotten declaration closes the endpoint instead of opening it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import flask_smorest
 from flask import Flask
 
 from kernel.rest.errors import ErrorSchema
 from kernel.rest.scopes import SCOPES
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 API_VERSION = "1"
 API_ROOT = "/api/v1"
@@ -42,7 +47,7 @@ class ApiBlueprint(flask_smorest.Blueprint):
     """A group of API endpoints (``from kernel import ApiBlueprint``); views declare their
     scope with :meth:`scope` under ``@bp.route``."""
 
-    def scope(self, name: str, *, permission: str | None = None):
+    def scope(self, name: str, *, permission: str | None = None) -> Callable[[F], F]:
         """The view needs a token with scope ``name`` (one of :data:`kernel.rest.scopes.SCOPES`)
         and, with ``permission``, an owner whose role holds that permission code too (a
         plugin's own, such as ``store.manage``), checked on every call."""
@@ -59,7 +64,7 @@ class ApiBlueprint(flask_smorest.Blueprint):
 
         return decorate
 
-    def public(self, view):
+    def public(self, view: F) -> F:
         """The view answers without a token (the spec, the reference page)."""
         setattr(view, PUBLIC_ATTR, True)
         return self.doc(security=[])(view)

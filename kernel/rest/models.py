@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.accounts.models import User
 from kernel.extensions import db
-from kernel.models import utcnow
+from kernel.clock import now as utcnow
 
 PERSONAL = "personal"  # made by the customer on the account page
 SERVICE = "service"  # made by an admin for an account used by a program

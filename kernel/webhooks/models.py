@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.extensions import db
-from kernel.models import utcnow
+from kernel.clock import now as utcnow
 
 
 class WebhookEndpoint(db.Model):
