@@ -11,7 +11,7 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from builtin_plugins.pterodactyl import errors, services
+from builtin_plugins.pterodactyl import errors, panel
 from builtin_plugins.pterodactyl.client import egg_variables
 from kernel import ProtectedBaseView, db, record_audit
 
@@ -51,7 +51,7 @@ class PterodactylView(ProtectedBaseView):
                          category="Store")
 
     def _page(self, status: int = 200, **context: Any):
-        settings = services.load_settings()
+        settings = panel.load_settings()
         context.setdefault("connection", None)
         context.setdefault("reconciled", None)
         return self.render("admin/pterodactyl/index.html", settings=settings,
@@ -83,8 +83,8 @@ class PterodactylView(ProtectedBaseView):
     def test(self):
         from builtin_plugins.pterodactyl.connection import check_connection
 
-        report = check_connection(services.load_settings())
-        record_audit("pterodactyl.connection_test", services.load_settings().url,
+        report = check_connection(panel.load_settings())
+        record_audit("pterodactyl.connection_test", panel.load_settings().url,
                      {"ok": report.ok, "problems": report.problems})
         return self._page(connection=report)
 
@@ -139,7 +139,7 @@ def egg_browser(nest_id: int | None, egg_id: int | None) -> dict[str, Any]:
     suggested variables setting, nodes with their load, and locations."""
     from builtin_plugins.pterodactyl import placement, product
 
-    with services.panel(quick=True) as client:
+    with panel.connect(quick=True) as client:
         found: dict[str, Any] = {"nests": client.app.list_nests(), "eggs": [], "egg": None,
                                  "nodes": client.app.list_nodes(),
                                  "locations": client.app.list_locations()}
@@ -184,7 +184,7 @@ class PickerView(ProtectedBaseView):
 
     def _call(self, fetch):
         try:
-            with services.panel(quick=True) as client:
+            with panel.connect(quick=True) as client:
                 return jsonify(ok=True, items=fetch(client))
         except errors.PanelError as exc:
             return _json_error(exc)

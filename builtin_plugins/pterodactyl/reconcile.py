@@ -22,7 +22,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from builtin_plugins.pterodactyl import errors, product, services
+from builtin_plugins.pterodactyl import errors, panel, product
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import limit_differences
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
@@ -115,7 +115,7 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
     """Every live service against the panel: repair (unless ``dry_run``), flag, report."""
     report = ReconcileReport(dry_run=dry_run)
     own = client is None
-    client = client or services.panel()
+    client = client or panel.connect()
     try:
         servers = client.app.list_servers()
     finally:
@@ -123,7 +123,7 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
             client.close()
     by_id = {int(s["id"]): s for s in servers}
     by_external = {str(s.get("external_id")): s for s in servers if s.get("external_id")}
-    prefix = services.load_settings().external_id_prefix
+    prefix = panel.load_settings().external_id_prefix
     observed: dict[int, dict[str, Any] | None] = {}
     for service in _services():
         report.checked += 1
@@ -210,7 +210,7 @@ def _orphans(servers: list[dict[str, Any]], prefix: str, linked: set[int]) -> li
 
 def reconcile_task() -> dict | None:
     """Cron: reconcile when the panel is configured; returns the findings as text."""
-    if not services.load_settings().configured:
+    if not panel.load_settings().configured:
         return None
     try:
         report = reconcile()

@@ -64,11 +64,11 @@ def sim():
 @pytest.fixture
 def sleeps(monkeypatch) -> list[float]:
     """Every wait a plugin-built panel client asks for (nothing really sleeps)."""
-    from builtin_plugins.pterodactyl import services
+    from builtin_plugins.pterodactyl import lookups, panel
 
     waited: list[float] = []
-    monkeypatch.setattr(services, "CLIENT_OPTIONS", {"sleep": waited.append})
-    services.forget_cache()
+    monkeypatch.setattr(panel, "CLIENT_OPTIONS", {"sleep": waited.append})
+    lookups.forget_cache()
     return waited
 
 
@@ -234,7 +234,7 @@ def mismatches(sim, service_ids=None) -> list[str]:
     """What differs between the store and the panel for ``service_ids`` (all by default):
     every live service has exactly its server, suspended as it should be; every ended one
     has none; every service is in sync."""
-    from builtin_plugins.pterodactyl.services import external_id
+    from builtin_plugins.pterodactyl.panel import external_id
     from builtin_plugins.store.models import Service
 
     view = panel_view(sim)
