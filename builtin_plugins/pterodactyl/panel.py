@@ -8,6 +8,7 @@ timeouts, retries and which key a call needs.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,12 @@ NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")
 # shorter RetryPolicy; nothing else should need them).
 CLIENT_OPTIONS: dict[str, Any] = {}
 QUICK_RETRY = RetryPolicy(attempts=1, rate_limit_attempts=1)
+
+# One pooled client per process, panel, keys and call options: a page that shows fifty
+# servers, or a reconcile run, reuses its connections instead of opening (and handshaking)
+# a pool per server. httpx.Client is thread-safe; a shared client ignores close().
+_clients: dict[tuple, PanelClient] = {}
+_clients_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,8 @@ def load_settings() -> PanelSettings:
 
 
 def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any) -> PanelClient:
-    """A client for ``settings``. ``quick``: one try and short timeouts (pages, status)."""
+    """The shared client for ``settings``. ``quick``: one try and short timeouts (pages,
+    status). The same settings and options give the same pooled client in this process."""
     if not settings.url:
         raise errors.NotConfigured("no panel URL is set (Admin > Plugins > Pterodactyl settings)")
     kwargs: dict[str, Any] = {
@@ -97,7 +105,34 @@ def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any)
         extra.pop("retry", None)
     kwargs.update(extra)
     kwargs.update(options)
-    return PanelClient(settings.url, settings.application_key, settings.client_key, **kwargs)
+    key = (settings.url, settings.application_key, settings.client_key,
+           tuple(sorted((name, _identity(value)) for name, value in kwargs.items())))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = PanelClient(settings.url, settings.application_key, settings.client_key,
+                                 shared=True, **kwargs)
+            _clients[key] = client
+    return client
+
+
+def _identity(value: Any) -> Any:
+    """A hashable stand-in for a client option (timeouts and retry policies are frozen
+    dataclasses; a test's ``sleep`` or transport is itself)."""
+    try:
+        hash(value)
+    except TypeError:
+        return id(value)
+    return value
+
+
+def forget_clients() -> None:
+    """Close every shared client's pool (settings changed, tests)."""
+    with _clients_lock:
+        found = list(_clients.values())
+        _clients.clear()
+    for client in found:
+        client.close_pool()
 
 
 def connect(*, quick: bool = False, need_client_key: bool = False,

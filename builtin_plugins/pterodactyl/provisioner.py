@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import current_app
+
 from builtin_plugins.pterodactyl import converge as panel_converge
 from builtin_plugins.pterodactyl import errors, links, lookups, messages, panel, placement, product, sync
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
@@ -273,49 +275,36 @@ class PterodactylProvisioner:
     # --- status --------------------------------------------------------------------------
 
     def status(self, service) -> LiveStatus:
-        """Live state from the client API's resources endpoint (the application API's status
-        when no client key is set)."""
+        """Live state of one server (its own page): from the client API's resources endpoint
+        (the application API's status when no client key is set), through the shared client;
+        the answer also refreshes the shared cache the servers list reads."""
+        from builtin_plugins.pterodactyl import statuses
+
         settings = panel.load_settings()
         with self._client(quick=True) as client:
             link = links.server_link(service.id)
-            try:
-                if link is None:
+            if link is None:
+                try:
                     server_id = self._server_id(client, service)
                     if server_id is None:
                         return LiveStatus("unknown", "no panel server")
                     link = links.link_server(service, client.app.get_server(server_id),
-                                                "adopted")
+                                             "adopted")
                     db.session.commit()
-                if settings.client_key and link.identifier:
-                    return _live(client.client.resources(link.identifier))
-                return _from_application(client.app.get_server(link.server_id))
-            except errors.ServerStateConflict as exc:
-                state = {"restoring": "installing", "transferring": "installing"}.get(
-                    exc.state, exc.state)
-                return LiveStatus(state if state in ("suspended", "installing") else "unknown",
-                                  messages.state_conflict(exc))
-            except errors.NotFound:
-                return LiveStatus("unknown", messages.gone())
-            except errors.PanelError as exc:  # the same sentences as every customer page
-                return LiveStatus("unknown", messages.for_customer(exc).text)
+                except errors.PanelError as exc:
+                    return LiveStatus("unknown", messages.for_customer(exc).text)
+            found = statuses.ask_panel(client, settings, statuses.Target(
+                service.id, link.server_id, link.identifier or ""))
+        try:
+            statuses.write(current_app._get_current_object(), {service.id: found})
+        except Exception as exc:  # noqa: BLE001 - the page shows the state all the same
+            current_app.logger.warning("could not cache the live state of %s: %s", service.id, exc)
+            db.session.rollback()
+        return found
 
+    def statuses(self, services, *, wait: float = 0.0) -> dict[int, LiveStatus]:
+        """States of many servers for a list: cached ones at once, the rest refreshed in the
+        background and awaited at most ``wait`` seconds (statuses.py)."""
+        from builtin_plugins.pterodactyl import statuses
 
-def _live(stats: dict[str, Any]) -> LiveStatus:
-    state = str(stats.get("current_state") or "offline")
-    if stats.get("is_suspended"):
-        return LiveStatus("suspended")
-    mapped = {"running": "running", "starting": "starting", "stopping": "stopping"}.get(state,
-                                                                                         "offline")
-    return LiveStatus(mapped)
-
-
-def _from_application(server: dict[str, Any]) -> LiveStatus:
-    status = server.get("status")
-    if status == "suspended" or server.get("suspended"):
-        return LiveStatus("suspended")
-    if status == "installing":
-        return LiveStatus("installing")
-    if status in ("install_failed", "reinstall_failed"):
-        return LiveStatus("unknown", messages.install_failed())
-    return LiveStatus("unknown", messages.no_live_state())
-
+        return statuses.collect(services, wait=wait)

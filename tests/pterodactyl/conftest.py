@@ -9,6 +9,7 @@ the plugin record their waits in ``sleeps`` instead of sleeping.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,14 +63,15 @@ def sim():
 
 
 @pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
+def sleeps(monkeypatch) -> Iterator[list[float]]:
     """Every wait a plugin-built panel client asks for (nothing really sleeps)."""
     from builtin_plugins.pterodactyl import lookups, panel
 
     waited: list[float] = []
     monkeypatch.setattr(panel, "CLIENT_OPTIONS", {"sleep": waited.append})
     lookups.forget_cache()
-    return waited
+    yield waited
+    panel.forget_clients()
 
 
 @pytest.fixture
