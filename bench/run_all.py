@@ -45,6 +45,8 @@ SWEEP_RATE = 5000.0
 SWEEP_LINEARITY = 0.20
 MEMORY_GROWTH_KIB = 1024
 WEBHOOK_SECONDS = 1.0  # 20 concurrent deliveries, providers taking 2 s per call
+SERVERS_STATEMENTS = 15  # issue 20: the servers list of a customer with 50 servers
+SERVERS_RATIO = 2.0  # its p50 against the dashboard's
 
 PASS, MISSED, FAILED, NOT_MEASURED, INFO = "PASS", "MISSED", "FAILED", "not measured", "-"
 
@@ -60,6 +62,7 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
         ("overhead", ["bench_overhead.py"]
          + (["--seconds", "2", "--rounds", "1"] if quick else []), 240),
         ("webhooks", ["bench_webhooks.py"] + (["--rounds", "1"] if quick else []), 120),
+        ("servers", ["bench_servers.py"] + (["--requests", "30"] if quick else []), 150),
         ("money", ["bench_money.py", "--postgres", args.postgres]
          + (["--seconds", "3"] if quick else []), 120),
         ("memory", ["bench_memory.py"]
@@ -250,6 +253,25 @@ def rows_webhooks(r: dict | None) -> list[tuple]:
     return [(label, figure, goal, verdict(ok))]
 
 
+def rows_servers(r: dict | None) -> list[tuple]:
+    label = "Customer `/servers` with 50 servers (Pterodactyl simulator)"
+    goal = (f"<= {SERVERS_STATEMENTS} SQL statements, 0 panel requests while rendering; p50 "
+            f"within {SERVERS_RATIO:g}x of `/dashboard`")
+    if not r or "ratio" not in r:
+        return [(label, not_measured(r), goal, NOT_MEASURED)]
+    label = label.replace("50", str(r["servers"]))
+    figure = (f"p50 **{r['servers_p50_ms']:.1f} ms** vs `/dashboard` {r['dashboard_p50_ms']:.1f} ms"
+              f" (ratio **{r['ratio']:.2f}**); **{r['statements']} SQL statements**, "
+              f"**{r['panel_requests']} panel requests** while rendering ({r['refreshes_started']}"
+              f" refreshes started beside it); states fragment {r['fragment_cold_ms']:.0f} ms "
+              f"with a cold cache, {r['fragment_hung_ms']:.0f} ms with a panel holding every "
+              f"answer 5 s; before (one status per server while rendering): "
+              f"{r['sequential_ms']:.0f} ms of panel calls alone")
+    ok = (r["statements"] <= SERVERS_STATEMENTS and r["panel_requests"] == 0
+          and r["ratio"] <= SERVERS_RATIO)
+    return [(label, figure, goal, verdict(ok))]
+
+
 def rows_money(r: dict | None) -> list[tuple]:
     label = "Money path: 16 concurrent buyers, PostgreSQL"
     goal = "balance == sum(ledger) >= 0"
@@ -303,6 +325,7 @@ def rows_memory(r: dict | None) -> list[tuple]:
 
 ROWS = [("overhead", rows_overhead), ("hooks", rows_hooks), ("build", rows_build),
         ("sweep", rows_sweep), ("money", rows_money), ("webhooks", rows_webhooks),
+        ("servers", rows_servers),
         ("scan", rows_scan),
         ("memory", rows_memory)]
 
