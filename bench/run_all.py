@@ -47,6 +47,8 @@ MEMORY_GROWTH_KIB = 1024
 WEBHOOK_SECONDS = 1.0  # 20 concurrent deliveries, providers taking 2 s per call
 SERVERS_STATEMENTS = 15  # issue 20: the servers list of a customer with 50 servers
 SERVERS_RATIO = 2.0  # its p50 against the dashboard's
+RECONCILE_PER_100 = 3  # issue 20: SQL statements per 100 servers of a reconcile run
+RECONCILE_SECONDS = 2.0  # pteroca's own time reconciling 10,000 servers on SQLite
 
 PASS, MISSED, FAILED, NOT_MEASURED, INFO = "PASS", "MISSED", "FAILED", "not measured", "-"
 
@@ -63,6 +65,7 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
          + (["--seconds", "2", "--rounds", "1"] if quick else []), 240),
         ("webhooks", ["bench_webhooks.py"] + (["--rounds", "1"] if quick else []), 120),
         ("servers", ["bench_servers.py"] + (["--requests", "30"] if quick else []), 150),
+        ("reconcile", ["bench_reconcile.py"] + (["--servers", "1000"] if quick else []), 300),
         ("money", ["bench_money.py", "--postgres", args.postgres]
          + (["--seconds", "3"] if quick else []), 120),
         ("memory", ["bench_memory.py"]
@@ -272,6 +275,23 @@ def rows_servers(r: dict | None) -> list[tuple]:
     return [(label, figure, goal, verdict(ok))]
 
 
+def rows_reconcile(r: dict | None) -> list[tuple]:
+    label = "Pterodactyl reconcile, 10,000 servers, SQLite (simulator)"
+    goal = (f"<= {RECONCILE_PER_100:g} SQL statements per 100 servers; < {RECONCILE_SECONDS:g} s "
+            "of pteroca time")
+    if not r or "in_line" not in r:
+        return [(label, not_measured(r), goal, NOT_MEASURED)]
+    label = label.replace("10,000", f"{r['servers']:,}")
+    fine, drift = r["in_line"], r["repairing"]
+    figure = (f"in line: **{r['per_100']:.2f} statements per 100 servers** ({fine['statements']} "
+              f"in all), **{fine['pteroca_s']:.2f} s** of pteroca time (the panel's listing "
+              f"{fine['listing_s']:.2f} s more); with {r['drift']} suspended behind its back: "
+              f"{drift['repaired']} repaired, {drift['statements']} statements, "
+              f"{drift['pteroca_s']:.2f} s with the repairs sent")
+    ok = r["per_100"] <= RECONCILE_PER_100 and fine["pteroca_s"] < RECONCILE_SECONDS
+    return [(label, figure, goal, verdict(ok))]
+
+
 def rows_money(r: dict | None) -> list[tuple]:
     label = "Money path: 16 concurrent buyers, PostgreSQL"
     goal = "balance == sum(ledger) >= 0"
@@ -325,7 +345,7 @@ def rows_memory(r: dict | None) -> list[tuple]:
 
 ROWS = [("overhead", rows_overhead), ("hooks", rows_hooks), ("build", rows_build),
         ("sweep", rows_sweep), ("money", rows_money), ("webhooks", rows_webhooks),
-        ("servers", rows_servers),
+        ("servers", rows_servers), ("reconcile", rows_reconcile),
         ("scan", rows_scan),
         ("memory", rows_memory)]
 

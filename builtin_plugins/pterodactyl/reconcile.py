@@ -74,10 +74,17 @@ PAGE = 100  # services read per query
 
 def _pages(products: dict[int, Product]):
     """Live services of this provisioner, and ended ones whose server may still exist, in
-    pages of PAGE by id: one query per page, each row with its server link and its owner's
-    panel user id (``(service, link or None, panel user id or None)``)."""
+    pages of PAGE by id: one query per page of plain rows (no ORM objects: a fleet in line
+    is only read), each with its server link's columns (``link_*``, None without a link) and
+    its owner's panel user id (``owner``)."""
     live_link = ServerLink.service_id.is_not(None) & ServerLink.deleted_at.is_(None)
-    query = (select(Service, ServerLink, UserLink.panel_user_id)
+    query = (select(Service.id, Service.state, Service.sync_status, Service.last_error,
+                    Service.desired_state, Service.name, Service.product_id,
+                    ServerLink.service_id.label("link_id"),
+                    ServerLink.server_id.label("link_server_id"),
+                    ServerLink.deleted_at.label("link_deleted_at"),
+                    ServerLink.drift.label("link_drift"),
+                    UserLink.panel_user_id.label("owner"))
              .outerjoin(ServerLink, ServerLink.service_id == Service.id)
              .outerjoin(UserLink, UserLink.user_id == Service.user_id)
              .where(Service.product_id.in_(list(products)),
@@ -89,13 +96,13 @@ def _pages(products: dict[int, Product]):
         rows = db.session.execute(query.where(Service.id > after)).all()
         if not rows:
             return
-        yield [(row[0], row[1], row[2]) for row in rows]
+        yield rows
         if len(rows) < PAGE:
             return
-        after = rows[-1][0].id
+        after = rows[-1].id
 
 
-def _expected(service: Service, products: dict[int, Product] | None = None,
+def _expected(service, products: dict[int, Product] | None = None,
               configs: dict[int, Any] | None = None) -> product.ProductConfig | None:
     """The service's product settings (parsed once per product when ``configs`` is given)."""
     if configs is not None and service.product_id in configs:
@@ -109,29 +116,30 @@ def _expected(service: Service, products: dict[int, Product] | None = None,
     return found
 
 
-def in_line(service: Service, link: ServerLink | None, server: dict[str, Any] | None,
-            owner: int | None, config: product.ProductConfig | None, prefix: str) -> bool:
+def in_line(service, server: dict[str, Any] | None, config: product.ProductConfig | None,
+            prefix: str) -> bool:
     """True when the panel server is exactly what the service wants and nothing is flagged:
     the run leaves it alone (no write, no converge). Anything else goes through the store's
-    reconciler, which repairs, flags or clears it."""
-    if server is None or link is None or link.deleted_at is not None or config is None:
+    reconciler, which repairs, flags or clears it. ``service`` is a row of :func:`_pages`."""
+    if server is None or service.link_id is None or service.link_deleted_at is not None \
+            or config is None:
         return False
-    if service.state not in (ACTIVE, SUSPENDED) or service.sync_status != "ok" or link.drift \
-            or (service.last_error or "").startswith(FLAG_PREFIX):
+    if service.state not in (ACTIVE, SUSPENDED) or service.sync_status != "ok" \
+            or service.link_drift or (service.last_error or "").startswith(FLAG_PREFIX):
         return False
-    if link.server_id != int(server["id"]) or install_state(server):
+    if service.link_server_id != int(server["id"]) or install_state(server):
         return False
     if is_suspended(server) != (service.desired_state == PANEL_SUSPENDED):
         return False
     description = config.description_for(service)
     return (str(server.get("name") or "") == service.name[:191]
             and str(server.get("external_id") or "") == f"{prefix}-{service.id}"
-            and (owner is None or int(server.get("user") or 0) == int(owner))
+            and (service.owner is None or int(server.get("user") or 0) == int(service.owner))
             and (description is None or str(server.get("description") or "") == description)
             and not limit_differences(config, server))
 
 
-def compare(service: Service, server: dict[str, Any] | None, owner: int | None,
+def compare(service, server: dict[str, Any] | None, owner: int | None,
             config: product.ProductConfig | None = None) -> list[Finding]:
     """What differs between a service and its panel server (None: the server is gone)."""
     if service.state in (TERMINATED, FAILED):
@@ -146,7 +154,8 @@ def compare(service: Service, server: dict[str, Any] | None, owner: int | None,
         found.append(Finding(service.id, sid, "suspended", "suspended in the panel"))
     if not suspended and service.state == SUSPENDED:
         found.append(Finding(service.id, sid, "unsuspended", "not suspended in the panel"))
-    config = config or _expected(service)
+    if config is None and isinstance(service, Service):
+        config = _expected(service)
     diffs = limit_differences(config, server) if config is not None else []
     if diffs:
         found.append(Finding(service.id, sid, "resized", "resized in the panel: "
@@ -180,17 +189,17 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
     observed: dict[int, dict[str, Any] | None] = {}
     linked: set[int] = set()
     for page in _pages(products):
-        for service, link, owner in page:
+        for service in page:
             report.checked += 1
-            live = link is not None and link.deleted_at is None
+            live = service.link_id is not None and service.link_deleted_at is None
             if live:
-                linked.add(link.server_id)
-            server = by_id.get(link.server_id) if live else \
+                linked.add(service.link_server_id)
+            server = by_id.get(service.link_server_id) if live else \
                 by_external.get(f"{prefix}-{service.id}")
             config = _expected(service, products, configs)
             if dry_run:
-                report.findings.extend(compare(service, server, owner, config))
-            elif not in_line(service, link, server, owner, config, prefix):
+                report.findings.extend(compare(service, server, service.owner, config))
+            elif not in_line(service, server, config, prefix):
                 observed[service.id] = server
     db.session.commit()
     if observed:
