@@ -18,14 +18,23 @@ from kernel import ProtectedBaseView, db, record_audit
 PERMISSION = "pterodactyl.manage"
 
 
-def _flagged() -> list:
+FLAGGED_PAGE = 50  # flagged servers per page: a panel with thousands of them stays one page
+
+
+def _flagged(page: int = 1) -> tuple[list, int, int]:
+    """One page of the servers reconciliation flagged, newest finding first; how many are
+    flagged in all; the page shown (a page past the end shows the last one)."""
     from builtin_plugins.pterodactyl.models import ServerLink
     from builtin_plugins.store.api import Service
 
-    return list(db.session.execute(
+    flagged = (ServerLink.drift != "") & ServerLink.deleted_at.is_(None)
+    total = db.session.scalar(select(func.count()).select_from(ServerLink).where(flagged)) or 0
+    page = min(max(1, page), max(1, -(-total // FLAGGED_PAGE)))
+    rows = list(db.session.execute(
         select(ServerLink, Service).join(Service, Service.id == ServerLink.service_id)
-        .where(ServerLink.drift != "", ServerLink.deleted_at.is_(None))
-        .order_by(ServerLink.drift_at.desc())).all())
+        .where(flagged).order_by(ServerLink.drift_at.desc(), ServerLink.service_id.desc())
+        .offset((page - 1) * FLAGGED_PAGE).limit(FLAGGED_PAGE)).all())
+    return rows, total, page
 
 
 def _unlinked_count() -> int:
@@ -54,9 +63,12 @@ class PterodactylView(ProtectedBaseView):
         settings = panel.load_settings()
         context.setdefault("connection", None)
         context.setdefault("reconciled", None)
+        flagged, total, page = _flagged(request.args.get("flagged_page", 1, type=int) or 1)
+        pages = max(1, -(-total // FLAGGED_PAGE))
         return self.render("admin/pterodactyl/index.html", settings=settings,
-                           flagged=_flagged(), unlinked=_unlinked_count(), products=_products(),
-                           **context), status
+                           flagged=flagged, flagged_total=total, flagged_page=page,
+                           flagged_pages=pages, unlinked=_unlinked_count(),
+                           products=_products(), **context), status
 
     @expose("/")
     def index(self):

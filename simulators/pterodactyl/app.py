@@ -380,6 +380,9 @@ class Simulator:
     # --- request handling ------------------------------------------------------------------
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
+        if self._stop.is_set():  # stopped: a kept-alive connection is dropped, not answered
+            h.close_connection = True
+            return
         request = _read_request(h)
         if request is None:
             return

@@ -111,3 +111,27 @@ def test_dry_run_reads_pages_and_writes_nothing(ctx, panel, sim):
         report = reconcile(dry_run=True)
     assert [f.kind for f in report.findings] == ["suspended"]
     assert not [s for s in seen if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+
+
+def test_the_admin_drift_page_is_paged(ptero_app, panel, sim):
+    from builtin_plugins.pterodactyl.admin import FLAGGED_PAGE
+    from builtin_plugins.pterodactyl.models import ServerLink
+    from kernel import now as utcnow
+    from tests.helpers import PASSWORD, login, make_user
+
+    with ptero_app.app_context():
+        ids = fleet(panel, sim, FLAGGED_PAGE + 7)
+        db.session.execute(db.update(ServerLink).where(ServerLink.service_id.in_(ids))
+                           .values(drift="deleted in the panel", drift_at=utcnow()))
+        db.session.commit()
+        make_user("boss@example.com", role="admin")
+    client = ptero_app.test_client()
+    login(client, "boss@example.com", PASSWORD)
+    first = client.get("/admin/pterodactyl/").text
+    assert first.count("deleted in the panel</td>") == FLAGGED_PAGE
+    assert f"{FLAGGED_PAGE + 7} flagged; page 1 of 2" in first
+    second = client.get("/admin/pterodactyl/?flagged_page=2").text
+    assert second.count("deleted in the panel</td>") == 7 and "page 2 of 2" in second
+    beyond = client.get("/admin/pterodactyl/?flagged_page=99")
+    assert beyond.status_code == 200 and "page 2 of 2" in beyond.text
+    assert client.get("/admin/pterodactyl/?flagged_page=abc").status_code == 200
