@@ -45,6 +45,10 @@ SWEEP_RATE = 5000.0
 SWEEP_LINEARITY = 0.20
 MEMORY_GROWTH_KIB = 1024
 WEBHOOK_SECONDS = 1.0  # 20 concurrent deliveries, providers taking 2 s per call
+SERVERS_STATEMENTS = 15  # issue 20: the servers list of a customer with 50 servers
+SERVERS_RATIO = 2.0  # its p50 against the dashboard's
+RECONCILE_PER_100 = 3  # issue 20: SQL statements per 100 servers of a reconcile run
+RECONCILE_SECONDS = 2.0  # pteroca's own time reconciling 10,000 servers on SQLite
 
 PASS, MISSED, FAILED, NOT_MEASURED, INFO = "PASS", "MISSED", "FAILED", "not measured", "-"
 
@@ -60,6 +64,8 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
         ("overhead", ["bench_overhead.py"]
          + (["--seconds", "2", "--rounds", "1"] if quick else []), 240),
         ("webhooks", ["bench_webhooks.py"] + (["--rounds", "1"] if quick else []), 120),
+        ("servers", ["bench_servers.py"] + (["--requests", "30"] if quick else []), 150),
+        ("reconcile", ["bench_reconcile.py"] + (["--servers", "1000"] if quick else []), 300),
         ("money", ["bench_money.py", "--postgres", args.postgres]
          + (["--seconds", "3"] if quick else []), 120),
         ("memory", ["bench_memory.py"]
@@ -250,6 +256,42 @@ def rows_webhooks(r: dict | None) -> list[tuple]:
     return [(label, figure, goal, verdict(ok))]
 
 
+def rows_servers(r: dict | None) -> list[tuple]:
+    label = "Customer `/servers` with 50 servers (Pterodactyl simulator)"
+    goal = (f"<= {SERVERS_STATEMENTS} SQL statements, 0 panel requests while rendering; p50 "
+            f"within {SERVERS_RATIO:g}x of `/dashboard`")
+    if not r or "ratio" not in r:
+        return [(label, not_measured(r), goal, NOT_MEASURED)]
+    label = label.replace("50", str(r["servers"]))
+    figure = (f"p50 **{r['servers_p50_ms']:.1f} ms** vs `/dashboard` {r['dashboard_p50_ms']:.1f} ms"
+              f" (ratio **{r['ratio']:.2f}**); **{r['statements']} SQL statements**, "
+              f"**{r['panel_requests']} panel requests** while rendering ({r['refreshes_started']}"
+              f" refreshes started beside it); states fragment {r['fragment_cold_ms']:.0f} ms "
+              f"with a cold cache, {r['fragment_hung_ms']:.0f} ms with a panel holding every "
+              f"answer 5 s; before (one status per server while rendering): "
+              f"{r['sequential_ms']:.0f} ms of panel calls alone")
+    ok = (r["statements"] <= SERVERS_STATEMENTS and r["panel_requests"] == 0
+          and r["ratio"] <= SERVERS_RATIO)
+    return [(label, figure, goal, verdict(ok))]
+
+
+def rows_reconcile(r: dict | None) -> list[tuple]:
+    label = "Pterodactyl reconcile, 10,000 servers, SQLite (simulator)"
+    goal = (f"<= {RECONCILE_PER_100:g} SQL statements per 100 servers; < {RECONCILE_SECONDS:g} s "
+            "of pteroca time")
+    if not r or "in_line" not in r:
+        return [(label, not_measured(r), goal, NOT_MEASURED)]
+    label = label.replace("10,000", f"{r['servers']:,}")
+    fine, drift = r["in_line"], r["repairing"]
+    figure = (f"in line: **{r['per_100']:.2f} statements per 100 servers** ({fine['statements']} "
+              f"in all), **{fine['pteroca_s']:.2f} s** of pteroca time (the panel's listing "
+              f"{fine['listing_s']:.2f} s more); with {r['drift']} suspended behind its back: "
+              f"{drift['repaired']} repaired, {drift['statements']} statements, "
+              f"{drift['pteroca_s']:.2f} s with the repairs sent")
+    ok = r["per_100"] <= RECONCILE_PER_100 and fine["pteroca_s"] < RECONCILE_SECONDS
+    return [(label, figure, goal, verdict(ok))]
+
+
 def rows_money(r: dict | None) -> list[tuple]:
     label = "Money path: 16 concurrent buyers, PostgreSQL"
     goal = "balance == sum(ledger) >= 0"
@@ -306,6 +348,7 @@ def rows_memory(r: dict | None) -> list[tuple]:
 
 ROWS = [("overhead", rows_overhead), ("hooks", rows_hooks), ("build", rows_build),
         ("sweep", rows_sweep), ("money", rows_money), ("webhooks", rows_webhooks),
+        ("servers", rows_servers), ("reconcile", rows_reconcile),
         ("scan", rows_scan),
         ("memory", rows_memory)]
 

@@ -67,7 +67,7 @@ BAD_IMPORTS = [
     ("kernel/bad.py", "from builtin_plugins.store import services\n",
      "The kernel imports no plugin"),
     ("kernel/web/bad.py", "import simulators.stripe\n", "The kernel imports no plugin"),
-    ("builtin_plugins/store/bad.py", "from builtin_plugins.pterodactyl import services\n",
+    ("builtin_plugins/store/bad.py", "from builtin_plugins.pterodactyl import links\n",
      "Plugins import each other only through"),
     ("builtin_plugins/pterodactyl/bad.py", "from builtin_plugins.store.models import Service\n",
      "Plugins import each other only through"),

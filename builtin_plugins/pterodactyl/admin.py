@@ -11,21 +11,30 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from builtin_plugins.pterodactyl import errors, services
+from builtin_plugins.pterodactyl import errors, panel
 from builtin_plugins.pterodactyl.client import egg_variables
 from kernel import ProtectedBaseView, db, record_audit
 
 PERMISSION = "pterodactyl.manage"
 
 
-def _flagged() -> list:
+FLAGGED_PAGE = 50  # flagged servers per page: a panel with thousands of them stays one page
+
+
+def _flagged(page: int = 1) -> tuple[list, int, int]:
+    """One page of the servers reconciliation flagged, newest finding first; how many are
+    flagged in all; the page shown (a page past the end shows the last one)."""
     from builtin_plugins.pterodactyl.models import ServerLink
     from builtin_plugins.store.api import Service
 
-    return list(db.session.execute(
+    flagged = (ServerLink.drift != "") & ServerLink.deleted_at.is_(None)
+    total = db.session.scalar(select(func.count()).select_from(ServerLink).where(flagged)) or 0
+    page = min(max(1, page), max(1, -(-total // FLAGGED_PAGE)))
+    rows = list(db.session.execute(
         select(ServerLink, Service).join(Service, Service.id == ServerLink.service_id)
-        .where(ServerLink.drift != "", ServerLink.deleted_at.is_(None))
-        .order_by(ServerLink.drift_at.desc())).all())
+        .where(flagged).order_by(ServerLink.drift_at.desc(), ServerLink.service_id.desc())
+        .offset((page - 1) * FLAGGED_PAGE).limit(FLAGGED_PAGE)).all())
+    return rows, total, page
 
 
 def _unlinked_count() -> int:
@@ -51,12 +60,15 @@ class PterodactylView(ProtectedBaseView):
                          category="Store")
 
     def _page(self, status: int = 200, **context: Any):
-        settings = services.load_settings()
+        settings = panel.load_settings()
         context.setdefault("connection", None)
         context.setdefault("reconciled", None)
+        flagged, total, page = _flagged(request.args.get("flagged_page", 1, type=int) or 1)
+        pages = max(1, -(-total // FLAGGED_PAGE))
         return self.render("admin/pterodactyl/index.html", settings=settings,
-                           flagged=_flagged(), unlinked=_unlinked_count(), products=_products(),
-                           **context), status
+                           flagged=flagged, flagged_total=total, flagged_page=page,
+                           flagged_pages=pages, unlinked=_unlinked_count(),
+                           products=_products(), **context), status
 
     @expose("/")
     def index(self):
@@ -83,8 +95,8 @@ class PterodactylView(ProtectedBaseView):
     def test(self):
         from builtin_plugins.pterodactyl.connection import check_connection
 
-        report = check_connection(services.load_settings())
-        record_audit("pterodactyl.connection_test", services.load_settings().url,
+        report = check_connection(panel.load_settings())
+        record_audit("pterodactyl.connection_test", panel.load_settings().url,
                      {"ok": report.ok, "problems": report.problems})
         return self._page(connection=report)
 
@@ -139,7 +151,7 @@ def egg_browser(nest_id: int | None, egg_id: int | None) -> dict[str, Any]:
     suggested variables setting, nodes with their load, and locations."""
     from builtin_plugins.pterodactyl import placement, product
 
-    with services.panel(quick=True) as client:
+    with panel.connect(quick=True) as client:
         found: dict[str, Any] = {"nests": client.app.list_nests(), "eggs": [], "egg": None,
                                  "nodes": client.app.list_nodes(),
                                  "locations": client.app.list_locations()}
@@ -184,7 +196,7 @@ class PickerView(ProtectedBaseView):
 
     def _call(self, fetch):
         try:
-            with services.panel(quick=True) as client:
+            with panel.connect(quick=True) as client:
                 return jsonify(ok=True, items=fetch(client))
         except errors.PanelError as exc:
             return _json_error(exc)

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from builtin_plugins.pterodactyl import errors, product, rules, services
+from builtin_plugins.pterodactyl import errors, lookups, panel, product, rules
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from kernel import SettingSpec
 
@@ -22,13 +22,13 @@ _down_lock = threading.Lock()
 
 
 def _quick_client() -> PanelClient | None:
-    settings = services.load_settings()
+    settings = panel.load_settings()
     if not settings.configured:
         return None
     with _down_lock:
         if _down.get(settings.url, 0) > time.monotonic():
             return None
-    return services.make_client(settings, quick=True)
+    return panel.make_client(settings, quick=True)
 
 
 def _mark_down(client: PanelClient) -> None:
@@ -38,10 +38,10 @@ def _mark_down(client: PanelClient) -> None:
 
 def reachability() -> str | None:
     """None when the application API answers, else the problem (for the products list)."""
-    settings = services.load_settings()
+    settings = panel.load_settings()
     if not settings.configured:
         return "the panel URL and application key are not set"
-    with services.make_client(settings, quick=True) as client:
+    with panel.make_client(settings, quick=True) as client:
         try:
             client.app.t.request("GET", "/locations", params={"per_page": 1})
         except errors.PanelError as exc:
@@ -60,7 +60,7 @@ def settings_problems(values: dict[str, Any]) -> list[str]:
     except product.ConfigError as exc:
         return [str(exc)]
     if config.allocation_ip and not config.node_ids and \
-            services.load_settings().node_policy == "panel_deploy":
+            panel.load_settings().node_policy == "panel_deploy":
         return ["pin to IP or alias: the panel_deploy node policy lets the panel choose the "
                 "allocation; name the nodes in the product or choose another policy"]
     client = _quick_client()
@@ -81,7 +81,7 @@ def _panel_problems(client: PanelClient, config: product.ProductConfig) -> list[
     eggs: dict[int, dict[str, Any]] = {}
     for egg_id in config.egg_ids:
         try:
-            eggs[egg_id] = services.egg_with_variables(client, config.nest_id, egg_id)
+            eggs[egg_id] = lookups.egg_with_variables(client, config.nest_id, egg_id)
         except errors.NotFound:
             problems.append(f"egg {egg_id} is not in nest {config.nest_id}")
     known = {str(v.get("env_variable")): v for egg in eggs.values() for v in egg_variables(egg)}
@@ -97,13 +97,13 @@ def _panel_problems(client: PanelClient, config: product.ProductConfig) -> list[
             if problem:
                 problems.append(f"egg variables: {problem}")
     if config.node_ids:
-        listed = services.cached((client.url, "nodes"), client.app.list_nodes)
+        listed = lookups.cached((client.url, "nodes"), client.app.list_nodes)
         nodes = {int(n["id"]) for n in listed}
         missing = [str(i) for i in config.node_ids if i not in nodes]
         if missing:
             problems.append(f"the panel has no node {', '.join(missing)}")
     if config.location_ids:
-        found = {int(x["id"]) for x in services.cached((client.url, "locations"),
+        found = {int(x["id"]) for x in lookups.cached((client.url, "locations"),
                                                        client.app.list_locations)}
         missing = [str(i) for i in config.location_ids if i not in found]
         if missing:
@@ -134,9 +134,9 @@ def checkout_fields(product_row) -> list[SettingSpec]:
         with client:
             try:
                 for egg_id in config.egg_ids:
-                    eggs[egg_id] = services.egg_with_variables(client, config.nest_id, egg_id)
+                    eggs[egg_id] = lookups.egg_with_variables(client, config.nest_id, egg_id)
                 if config.choose_location and len(config.location_ids) > 1:
-                    locations = [x for x in services.cached((client.url, "locations"),
+                    locations = [x for x in lookups.cached((client.url, "locations"),
                                                             client.app.list_locations)
                                  if int(x["id"]) in config.location_ids]
             except errors.PanelUnreachable:
@@ -188,7 +188,7 @@ def checkout_problems(product_row, options: dict, *, plan=None, slots: int = 1) 
         return []
     with client:
         try:
-            egg = services.egg_with_variables(client, config.nest_id, egg_id)
+            egg = lookups.egg_with_variables(client, config.nest_id, egg_id)
         except errors.PanelUnreachable:
             _mark_down(client)
             return []

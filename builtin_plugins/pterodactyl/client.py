@@ -282,8 +282,10 @@ class PanelClient:
     def __init__(self, url: str, application_key: str = "", client_key: str = "", *,
                  timeouts: Timeouts | None = None, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, shared: bool = False) -> None:
         self.url = url.rstrip("/")
+        # A shared client (one per process and panel: panel.connect) outlives every ``with``.
+        self.shared = shared
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -298,6 +300,11 @@ class PanelClient:
         self._sleep(seconds)
 
     def close(self) -> None:
+        if not self.shared:
+            self._http.close()
+
+    def close_pool(self) -> None:
+        """Close the connection pool even of a shared client (panel.forget_clients)."""
         self._http.close()
 
     def __enter__(self) -> PanelClient:

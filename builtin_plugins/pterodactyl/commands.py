@@ -54,7 +54,7 @@ def _fail(exc: Exception) -> click.ClickException:
 def test_command(as_json):
     """Check the panel URL, the application key and the client key."""
     from builtin_plugins.pterodactyl.connection import check_connection
-    from builtin_plugins.pterodactyl.services import load_settings
+    from builtin_plugins.pterodactyl.panel import load_settings
 
     report = check_connection(load_settings())
     if as_json:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from builtin_plugins.pterodactyl import errors
-from builtin_plugins.pterodactyl.services import PanelSettings, make_client
+from builtin_plugins.pterodactyl.panel import PanelSettings, make_client
 from builtin_plugins.pterodactyl.transport import RetryPolicy, Timeouts
 
 ONE_TRY = RetryPolicy(attempts=1, rate_limit_attempts=1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from builtin_plugins.pterodactyl import errors, services
+from builtin_plugins.pterodactyl import errors, links, panel
 from builtin_plugins.pterodactyl.client import LIMIT_KEYS, PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ProductConfig
@@ -40,13 +40,13 @@ UNKNOWN: Any = object()  # "not looked up yet" (None means: looked up, not there
 
 def find(client: PanelClient, service) -> dict[str, Any] | None:
     """The service's panel server, or None when it is not (or no longer) there."""
-    link = services.server_link(service.id)
+    link = links.server_link(service.id)
     if link is not None:
         try:
             return client.app.get_server(link.server_id)
         except errors.NotFound:
             return None
-    return client.app.get_server_by_external_id(services.external_id(service))
+    return client.app.get_server_by_external_id(panel.external_id(service))
 
 
 def install_state(server: dict[str, Any]) -> str:
@@ -73,8 +73,8 @@ def converge(client: PanelClient, service, config: ProductConfig | None,
         return Convergence(MISSING, needs_human=f"server #{service.id} ({service.name}) should "
                            f"be {service.desired_state} but its panel server is gone (deleted "
                            "in the panel?); create it again by hand or delete the service")
-    if services.server_link(service.id) is None:
-        services.link_server(service, server, "adopted")
+    if links.server_link(service.id) is None:
+        links.link_server(service, server, "adopted")
     server_id = int(server["id"])
     repaired = _details(client, service, config, server) + _build(client, config, server)
     suspended = is_suspended(server)
@@ -98,8 +98,8 @@ def _deleted(client: PanelClient, service, server: dict[str, Any] | None) -> Con
         _forget(service)
         return Convergence(PANEL_DELETED)
     server_id = int(server["id"])
-    ours = str(server.get("external_id") or "") == services.external_id(service)
-    link = services.server_link(service.id)
+    ours = str(server.get("external_id") or "") == panel.external_id(service)
+    link = links.server_link(service.id)
     if not ours and (link is None or link.server_id != server_id):
         return Convergence(MISSING, needs_human=f"panel server {server_id} is not this "
                            "service's; not deleting it")
@@ -119,10 +119,10 @@ def _details(client: PanelClient, service, config: ProductConfig | None,
     changes: dict[str, Any] = {}
     if str(server.get("name") or "") != service.name[:191]:
         changes["name"] = service.name[:191]
-    ours = services.external_id(service)
+    ours = panel.external_id(service)
     if str(server.get("external_id") or "") != ours:
         changes["external_id"] = ours
-    owner = services.user_link(service.user_id)
+    owner = links.user_link(service.user_id)
     if owner is not None and int(server.get("user") or 0) != int(owner.panel_user_id):
         changes["user"] = int(owner.panel_user_id)
     description = config.description_for(service) if config is not None else None

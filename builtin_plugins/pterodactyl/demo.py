@@ -26,10 +26,10 @@ def seed(admin, customer) -> list[str]:
 
 def _eggs() -> dict[str, tuple[int, int]]:
     """Egg name -> (nest id, egg id), read from the panel."""
-    from builtin_plugins.pterodactyl import services
+    from builtin_plugins.pterodactyl import panel
 
     out = {}
-    with services.panel() as client:
+    with panel.connect() as client:
         for nest in client.app.list_nests():
             for egg in client.app.list_eggs(int(nest["id"])):
                 out[str(egg["name"])] = (int(nest["id"]), int(egg["id"]))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from builtin_plugins.pterodactyl import errors, services
+from builtin_plugins.pterodactyl import errors, links, panel
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import limit_differences
 from builtin_plugins.pterodactyl.product import ConfigError, config_of
@@ -86,7 +86,7 @@ def import_servers(product_slug: str, *, dry_run: bool = False, server_ids: tupl
         raise ImportRefused(str(exc)) from None
     report = ImportReport(dry_run=dry_run)
     own = client is None
-    client = client or services.panel()
+    client = client or panel.connect()
     try:
         _import(client, product, plan, price, server_ids, report, actor)
     finally:
@@ -127,14 +127,14 @@ def _import(client: PanelClient, product: Product, plan, price: int,
         previous = server.get("original_external_id", server.get("external_id"))
         try:  # ours from now on: the panel server carries this service's external id
             server = client.app.update_server_details(
-                sid, external_id=services.external_id(service))
+                sid, external_id=panel.external_id(service))
         except errors.ValidationFailed as exc:
             db.session.rollback()
-            holder = client.app.get_server_by_external_id(services.external_id(service)) \
+            holder = client.app.get_server_by_external_id(panel.external_id(service)) \
                 if exc.has("external_id") else None
             report.skipped[sid] = (
                 f"panel server {holder['id']} already carries the external id "
-                f"{services.external_id(service)!r} (another site's server? give it another id, "
+                f"{panel.external_id(service)!r} (another site's server? give it another id, "
                 "or give this site its own external id prefix)" if holder else
                 f"its external id could not be set: {errors.describe(exc)}")
             continue
@@ -142,7 +142,7 @@ def _import(client: PanelClient, product: Product, plan, price: int,
             db.session.rollback()
             report.skipped[sid] = f"its external id could not be set: {errors.describe(exc)}"
             continue
-        services.link_server(service, server, "imported")
+        links.link_server(service, server, "imported")
         if db.session.get(UserLink, user.id) is None:
             db.session.add(UserLink(user_id=user.id, panel_user_id=int(owner["id"]),
                                     panel_username=str(owner.get("username") or ""),
@@ -166,10 +166,10 @@ def _step_aside(client: PanelClient, servers: list[dict]) -> None:
     """Servers about to be imported that carry an id shaped like ours (an older site's, or
     this one's from before a reset) take a neutral one first, so that giving each its new
     service's id never collides with another server of the same import."""
-    pattern = re.compile(rf"^{re.escape(services.load_settings().external_id_prefix)}-\d+$")
+    pattern = re.compile(rf"^{re.escape(panel.load_settings().external_id_prefix)}-\d+$")
     for server in servers:
         if pattern.match(str(server.get("external_id") or "")):
-            neutral = f"{services.load_settings().external_id_prefix}-import-{server['id']}"
+            neutral = f"{panel.load_settings().external_id_prefix}-import-{server['id']}"
             client.app.update_server_details(int(server["id"]), external_id=neutral)
             server["original_external_id"] = server["external_id"]
             server["external_id"] = neutral

@@ -85,3 +85,7 @@ def install_failed() -> str:
 
 def no_live_state() -> str:
     return _("The live state is not available.")
+
+
+def too_slow() -> str:
+    return _("The panel did not answer in time; the state shows again in a moment.")

@@ -42,3 +42,16 @@ class ServerLink(db.Model):
     checked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     drift: Mapped[str] = mapped_column(Text, default="")
     drift_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class LiveState(db.Model):
+    """The last live state the panel gave for a server (statuses.py: the shared cache when
+    no Redis is configured). Short-lived by design: rows older than a few seconds are ignored
+    and overwritten by the next refresh."""
+
+    __tablename__ = "pterodactyl_live_state"
+    service_id: Mapped[int] = mapped_column(ForeignKey("store_service.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -7,7 +7,7 @@ as "the customers on node 3" cost one query; node names come from the panel when
 
 from __future__ import annotations
 
-from builtin_plugins.pterodactyl import catalog, errors, services
+from builtin_plugins.pterodactyl import catalog, errors, lookups
 from builtin_plugins.pterodactyl.models import ServerLink
 from kernel import db
 
@@ -32,7 +32,7 @@ def _names() -> dict[int, str]:
         return {}
     with client:
         try:
-            listed = services.cached((client.url, "nodes"), client.app.list_nodes)
+            listed = lookups.cached((client.url, "nodes"), client.app.list_nodes)
         except errors.PanelError:
             return {}
     return {int(n["id"]): str(n.get("name") or n["id"]) for n in listed}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from builtin_plugins.pterodactyl import placement, product, services
+from builtin_plugins.pterodactyl import lookups, placement, product
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables, server_environment
 from builtin_plugins.pterodactyl.product import ProductConfig
 from builtin_plugins.store.api import PackageRefused, ProvisionError
@@ -52,7 +52,7 @@ def change_package(client: PanelClient, service, server_id: int, old: ProductCon
     check_fits(client, server, new)
     current_egg = int(server["egg"])
     egg_id = current_egg if current_egg in new.egg_ids else new.egg_id
-    egg = services.egg_with_variables(client, new.nest_id, egg_id)
+    egg = lookups.egg_with_variables(client, new.nest_id, egg_id)
     current = server_environment(server)
     kept = {name: current[name] for name in old.editable_variables() if name in current}
     plan = _plan_like(new_product, service.plan)

@@ -23,7 +23,8 @@ from typing import Any
 
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.product import ProductConfig, port_allowed
-from builtin_plugins.pterodactyl.services import PanelSettings, resolve_location
+from builtin_plugins.pterodactyl.lookups import resolve_location
+from builtin_plugins.pterodactyl.panel import PanelSettings
 
 
 class NoPlacement(Exception):

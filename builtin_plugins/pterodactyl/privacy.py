@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl.models import UserLink
-from builtin_plugins.pterodactyl.services import load_settings, make_client, user_link
+from builtin_plugins.pterodactyl.links import user_link
+from builtin_plugins.pterodactyl.panel import load_settings, make_client
 from builtin_plugins.pterodactyl.tabs.models import Subuser
 from kernel import db, record_audit
 

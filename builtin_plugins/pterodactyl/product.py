@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from builtin_plugins.pterodactyl import rules
-from builtin_plugins.pterodactyl.services import parse_ids
+from builtin_plugins.pterodactyl.panel import parse_ids
 from kernel import SettingSpec
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import current_app
+
 from builtin_plugins.pterodactyl import converge as panel_converge
-from builtin_plugins.pterodactyl import errors, messages, placement, product, services, sync
+from builtin_plugins.pterodactyl import errors, links, lookups, messages, panel, placement, product, sync
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ConfigError, ProductConfig
@@ -92,18 +94,18 @@ class PterodactylProvisioner:
     @staticmethod
     def _client(**kwargs: Any) -> PanelClient:
         try:
-            return services.panel(**kwargs)
+            return panel.connect(**kwargs)
         except errors.NotConfigured as exc:
             raise ProvisionError(str(exc)) from None
 
     @staticmethod
     def _server_id(client: PanelClient, service) -> int | None:
-        link = services.server_link(service.id)
+        link = links.server_link(service.id)
         if link is not None:
             return link.server_id
         if str(service.external_id or "").isdigit():
             return int(service.external_id)
-        found = client.app.get_server_by_external_id(services.external_id(service))
+        found = client.app.get_server_by_external_id(panel.external_id(service))
         return int(found["id"]) if found else None
 
     def _require_server(self, client: PanelClient, service) -> int:
@@ -127,7 +129,7 @@ class PterodactylProvisioner:
         from kernel import User
 
         owner = sync.ensure_linked(client, db.session.get(User, service.user_id))
-        ext = services.external_id(service)
+        ext = panel.external_id(service)
         existing = client.app.get_server_by_external_id(ext)
         if existing is not None:
             return self._adopt(service, existing, owner.panel_user_id)
@@ -137,7 +139,7 @@ class PterodactylProvisioner:
         last: Exception | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                spot = placement.choose(client, config, services.load_settings(),
+                spot = placement.choose(client, config, panel.load_settings(),
                                         location=location, skip=lost)
             except placement.NoPlacement as exc:
                 raise ProvisionError(f"no room for the server: {exc}") from None
@@ -163,7 +165,7 @@ class PterodactylProvisioner:
                 if attempt < CREATE_ATTEMPTS:
                     client.pause(client.retry.backoff * attempt)
                 continue
-            services.link_server(service, server, "created")
+            links.link_server(service, server, "created")
             return str(server["id"])
         if lost and isinstance(last, errors.ValidationFailed):
             raise ProvisionError(f"no free allocation could be claimed: the {len(lost)} tried "
@@ -177,7 +179,7 @@ class PterodactylProvisioner:
                 f"the panel already has a server with external id {server.get('external_id')!r} "
                 f"owned by another panel user (#{server.get('user')}); if several sites share the "
                 "panel, give each its own external id prefix")
-        services.link_server(service, server, "adopted")
+        links.link_server(service, server, "adopted")
         return str(server["id"])
 
     def egg_for(self, config: ProductConfig, options: dict) -> int:
@@ -187,7 +189,7 @@ class PterodactylProvisioner:
     def _body(self, client: PanelClient, service, config: ProductConfig, options: dict,
               owner_id: int, ext: str) -> dict[str, Any]:
         egg_id = self.egg_for(config, options)
-        egg = services.egg_with_variables(client, config.nest_id, egg_id)
+        egg = lookups.egg_with_variables(client, config.nest_id, egg_id)
         variables = egg_variables(egg)
         env = product.environment(config, variables, options=options, slots=service.slots,
                                   slot_names=product.slot_variables(config, service.plan))
@@ -288,49 +290,36 @@ class PterodactylProvisioner:
     # --- status --------------------------------------------------------------------------
 
     def status(self, service) -> LiveStatus:
-        """Live state from the client API's resources endpoint (the application API's status
-        when no client key is set)."""
-        settings = services.load_settings()
+        """Live state of one server (its own page): from the client API's resources endpoint
+        (the application API's status when no client key is set), through the shared client;
+        the answer also refreshes the shared cache the servers list reads."""
+        from builtin_plugins.pterodactyl import statuses
+
+        settings = panel.load_settings()
         with self._client(quick=True) as client:
-            link = services.server_link(service.id)
-            try:
-                if link is None:
+            link = links.server_link(service.id)
+            if link is None:
+                try:
                     server_id = self._server_id(client, service)
                     if server_id is None:
                         return LiveStatus("unknown", "no panel server")
-                    link = services.link_server(service, client.app.get_server(server_id),
-                                                "adopted")
+                    link = links.link_server(service, client.app.get_server(server_id),
+                                             "adopted")
                     db.session.commit()
-                if settings.client_key and link.identifier:
-                    return _live(client.client.resources(link.identifier))
-                return _from_application(client.app.get_server(link.server_id))
-            except errors.ServerStateConflict as exc:
-                state = {"restoring": "installing", "transferring": "installing"}.get(
-                    exc.state, exc.state)
-                return LiveStatus(state if state in ("suspended", "installing") else "unknown",
-                                  messages.state_conflict(exc))
-            except errors.NotFound:
-                return LiveStatus("unknown", messages.gone())
-            except errors.PanelError as exc:  # the same sentences as every customer page
-                return LiveStatus("unknown", messages.for_customer(exc).text)
+                except errors.PanelError as exc:
+                    return LiveStatus("unknown", messages.for_customer(exc).text)
+            found = statuses.ask_panel(client, settings, statuses.Target(
+                service.id, link.server_id, link.identifier or ""))
+        try:
+            statuses.write(current_app._get_current_object(), {service.id: found})
+        except Exception as exc:  # noqa: BLE001 - the page shows the state all the same
+            current_app.logger.warning("could not cache the live state of %s: %s", service.id, exc)
+            db.session.rollback()
+        return found
 
+    def statuses(self, services, *, wait: float = 0.0) -> dict[int, LiveStatus]:
+        """States of many servers for a list: cached ones at once, the rest refreshed in the
+        background and awaited at most ``wait`` seconds (statuses.py)."""
+        from builtin_plugins.pterodactyl import statuses
 
-def _live(stats: dict[str, Any]) -> LiveStatus:
-    state = str(stats.get("current_state") or "offline")
-    if stats.get("is_suspended"):
-        return LiveStatus("suspended")
-    mapped = {"running": "running", "starting": "starting", "stopping": "stopping"}.get(state,
-                                                                                         "offline")
-    return LiveStatus(mapped)
-
-
-def _from_application(server: dict[str, Any]) -> LiveStatus:
-    status = server.get("status")
-    if status == "suspended" or server.get("suspended"):
-        return LiveStatus("suspended")
-    if status == "installing":
-        return LiveStatus("installing")
-    if status in ("install_failed", "reinstall_failed"):
-        return LiveStatus("unknown", messages.install_failed())
-    return LiveStatus("unknown", messages.no_live_state())
-
+        return statuses.collect(services, wait=wait)

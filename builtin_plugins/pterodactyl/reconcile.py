@@ -22,13 +22,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from builtin_plugins.pterodactyl import errors, product, services
+from builtin_plugins.pterodactyl import errors, panel, product
 from builtin_plugins.pterodactyl.client import PanelClient
-from builtin_plugins.pterodactyl.converge import limit_differences
+from builtin_plugins.pterodactyl.converge import install_state, is_suspended, limit_differences
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
 from builtin_plugins.store.api import (
     ACTIVE,
     FAILED,
+    PANEL_SUSPENDED,
     SUSPENDED,
     TERMINATED,
     Product,
@@ -68,25 +69,78 @@ class ReconcileReport:
         return out
 
 
-def _services() -> list[Service]:
-    """Live services of this provisioner, and ended ones whose server may still exist."""
-    live = select(ServerLink.service_id).where(ServerLink.deleted_at.is_(None))
-    return list(db.session.scalars(
-        select(Service).join(Product, Service.product_id == Product.id)
-        .where(Product.provisioner == "pterodactyl",
-               Service.state.in_((ACTIVE, SUSPENDED))
-               | (Service.state.in_((TERMINATED, FAILED)) & Service.id.in_(live)))
-        .order_by(Service.id)))
+PAGE = 100  # services read per query
 
 
-def _expected(service: Service) -> product.ProductConfig | None:
+def _pages(products: dict[int, Product]):
+    """Live services of this provisioner, and ended ones whose server may still exist, in
+    pages of PAGE by id: one query per page of plain rows (no ORM objects: a fleet in line
+    is only read), each with its server link's columns (``link_*``, None without a link) and
+    its owner's panel user id (``owner``)."""
+    live_link = ServerLink.service_id.is_not(None) & ServerLink.deleted_at.is_(None)
+    query = (select(Service.id, Service.state, Service.sync_status, Service.last_error,
+                    Service.desired_state, Service.name, Service.product_id,
+                    ServerLink.service_id.label("link_id"),
+                    ServerLink.server_id.label("link_server_id"),
+                    ServerLink.deleted_at.label("link_deleted_at"),
+                    ServerLink.drift.label("link_drift"),
+                    UserLink.panel_user_id.label("owner"))
+             .outerjoin(ServerLink, ServerLink.service_id == Service.id)
+             .outerjoin(UserLink, UserLink.user_id == Service.user_id)
+             .where(Service.product_id.in_(list(products)),
+                    Service.state.in_((ACTIVE, SUSPENDED))
+                    | (Service.state.in_((TERMINATED, FAILED)) & live_link))
+             .order_by(Service.id).limit(PAGE))
+    after = 0
+    while products:
+        rows = db.session.execute(query.where(Service.id > after)).all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < PAGE:
+            return
+        after = rows[-1].id
+
+
+def _expected(service, products: dict[int, Product] | None = None,
+              configs: dict[int, Any] | None = None) -> product.ProductConfig | None:
+    """The service's product settings (parsed once per product when ``configs`` is given)."""
+    if configs is not None and service.product_id in configs:
+        return configs[service.product_id]
     try:
-        return product.config_of(service.product)
+        found = product.config_of(products[service.product_id] if products else service.product)
     except product.ConfigError:
-        return None
+        found = None
+    if configs is not None:
+        configs[service.product_id] = found
+    return found
 
 
-def compare(service: Service, server: dict[str, Any] | None, owner: int | None) -> list[Finding]:
+def in_line(service, server: dict[str, Any] | None, config: product.ProductConfig | None,
+            prefix: str) -> bool:
+    """True when the panel server is exactly what the service wants and nothing is flagged:
+    the run leaves it alone (no write, no converge). Anything else goes through the store's
+    reconciler, which repairs, flags or clears it. ``service`` is a row of :func:`_pages`."""
+    if server is None or service.link_id is None or service.link_deleted_at is not None \
+            or config is None:
+        return False
+    if service.state not in (ACTIVE, SUSPENDED) or service.sync_status != "ok" \
+            or service.link_drift or (service.last_error or "").startswith(FLAG_PREFIX):
+        return False
+    if service.link_server_id != int(server["id"]) or install_state(server):
+        return False
+    if is_suspended(server) != (service.desired_state == PANEL_SUSPENDED):
+        return False
+    description = config.description_for(service)
+    return (str(server.get("name") or "") == service.name[:191]
+            and str(server.get("external_id") or "") == f"{prefix}-{service.id}"
+            and (service.owner is None or int(server.get("user") or 0) == int(service.owner))
+            and (description is None or str(server.get("description") or "") == description)
+            and not limit_differences(config, server))
+
+
+def compare(service, server: dict[str, Any] | None, owner: int | None,
+            config: product.ProductConfig | None = None) -> list[Finding]:
     """What differs between a service and its panel server (None: the server is gone)."""
     if service.state in (TERMINATED, FAILED):
         return [Finding(service.id, int(server["id"]), "delete", "still in the panel; to be "
@@ -100,7 +154,8 @@ def compare(service: Service, server: dict[str, Any] | None, owner: int | None) 
         found.append(Finding(service.id, sid, "suspended", "suspended in the panel"))
     if not suspended and service.state == SUSPENDED:
         found.append(Finding(service.id, sid, "unsuspended", "not suspended in the panel"))
-    config = _expected(service)
+    if config is None and isinstance(service, Service):
+        config = _expected(service)
     diffs = limit_differences(config, server) if config is not None else []
     if diffs:
         found.append(Finding(service.id, sid, "resized", "resized in the panel: "
@@ -112,10 +167,14 @@ def compare(service: Service, server: dict[str, Any] | None, owner: int | None) 
 
 
 def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> ReconcileReport:
-    """Every live service against the panel: repair (unless ``dry_run``), flag, report."""
+    """Every live service against the panel: repair (unless ``dry_run``), flag, report.
+
+    Services are read in pages of PAGE (one query each, with their links and owners); one
+    whose server is exactly as it should be, with nothing flagged, costs no write at all;
+    the others go through the store's reconciler."""
     report = ReconcileReport(dry_run=dry_run)
     own = client is None
-    client = client or services.panel()
+    client = client or panel.connect()
     try:
         servers = client.app.list_servers()
     finally:
@@ -123,27 +182,32 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
             client.close()
     by_id = {int(s["id"]): s for s in servers}
     by_external = {str(s.get("external_id")): s for s in servers if s.get("external_id")}
-    prefix = services.load_settings().external_id_prefix
+    prefix = panel.load_settings().external_id_prefix
+    products = {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.provisioner == "pterodactyl"))}
+    configs: dict[int, Any] = {}
     observed: dict[int, dict[str, Any] | None] = {}
-    for service in _services():
-        report.checked += 1
-        link = db.session.get(ServerLink, service.id)
-        server = by_id.get(link.server_id) if link is not None and link.deleted_at is None else \
-            by_external.get(f"{prefix}-{service.id}")
-        if dry_run:
-            owner_link = db.session.get(UserLink, service.user_id)
-            report.findings.extend(compare(service, server,
-                                           owner_link.panel_user_id if owner_link else None))
-        else:
-            observed[service.id] = server
-    linked = set(db.session.scalars(select(ServerLink.server_id)
-                                    .where(ServerLink.deleted_at.is_(None))))
+    linked: set[int] = set()
+    for page in _pages(products):
+        for service in page:
+            report.checked += 1
+            live = service.link_id is not None and service.link_deleted_at is None
+            if live:
+                linked.add(service.link_server_id)
+            server = by_id.get(service.link_server_id) if live else \
+                by_external.get(f"{prefix}-{service.id}")
+            config = _expected(service, products, configs)
+            if dry_run:
+                report.findings.extend(compare(service, server, service.owner, config))
+            elif not in_line(service, server, config, prefix):
+                observed[service.id] = server
     db.session.commit()
-    if not dry_run:
+    if observed:
         linked |= _converge(observed, report)  # servers it deleted are not orphans either
     report.findings.extend(_orphans(servers, prefix, linked))
-    current_app.logger.info("pterodactyl reconcile: %d checked, %d repaired, %d findings%s",
-                            report.checked, len(report.repaired), len(report.findings),
+    current_app.logger.info("pterodactyl reconcile: %d checked, %d converged, %d repaired, "
+                            "%d findings%s", report.checked, len(observed),
+                            len(report.repaired), len(report.findings),
                             " (dry run)" if dry_run else "")
     return report
 
@@ -192,17 +256,30 @@ def _flag(service: Service, link: ServerLink | None, findings: list[Finding], no
 
 
 def _orphans(servers: list[dict[str, Any]], prefix: str, linked: set[int]) -> list[Finding]:
-    """Panel servers carrying our external id that no live service owns."""
+    """Panel servers carrying our external id that no live service owns (their services read
+    in one query)."""
     pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
-    out = []
+    candidates = []
     for server in servers:
         match = pattern.match(str(server.get("external_id") or ""))
-        if not match or int(server["id"]) in linked:
-            continue
-        service = db.session.get(Service, int(match.group(1)))
-        if service is None or service.state == TERMINATED:
-            why = "its service does not exist" if service is None else "its service was deleted"
-            out.append(Finding(int(match.group(1)), int(server["id"]), "orphan",
+        if match and int(server["id"]) not in linked:
+            candidates.append((int(match.group(1)), server))
+    if not candidates:
+        return []
+    linked = linked | set(db.session.scalars(select(ServerLink.server_id).where(
+        ServerLink.deleted_at.is_(None),
+        ServerLink.server_id.in_([int(server["id"]) for _, server in candidates]))))
+    candidates = [(sid, server) for sid, server in candidates if int(server["id"]) not in linked]
+    if not candidates:
+        return []
+    states = dict(db.session.execute(select(Service.id, Service.state).where(
+        Service.id.in_([service_id for service_id, _ in candidates]))).all())
+    out = []
+    for service_id, server in candidates:
+        state = states.get(service_id)
+        if state is None or state == TERMINATED:
+            why = "its service does not exist" if state is None else "its service was deleted"
+            out.append(Finding(service_id, int(server["id"]), "orphan",
                                f"panel server {server.get('name')!r} ({server['id']}) still "
                                f"exists but {why}"))
     return out
@@ -210,7 +287,7 @@ def _orphans(servers: list[dict[str, Any]], prefix: str, linked: set[int]) -> li
 
 def reconcile_task() -> dict | None:
     """Cron: reconcile when the panel is configured; returns the findings as text."""
-    if not services.load_settings().configured:
+    if not panel.load_settings().configured:
         return None
     try:
         report = reconcile()

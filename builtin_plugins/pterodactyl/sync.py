@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 
 from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl.client import PanelClient
-from builtin_plugins.pterodactyl.services import load_settings, make_client, user_link
+from builtin_plugins.pterodactyl.links import user_link
+from builtin_plugins.pterodactyl.panel import load_settings, make_client
 from builtin_plugins.pterodactyl.transport import RetryPolicy
 from kernel import db, enqueue, job, now as utcnow, record_audit
 

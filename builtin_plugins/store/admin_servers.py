@@ -24,6 +24,16 @@ def _user(user_id: int):
     return db.session.get(User, user_id)
 
 
+def _users(user_ids) -> dict:
+    """The accounts of a page's rows in one query (``{id: User}``; a missing id maps to None)."""
+    from kernel import User
+
+    ids = sorted(set(user_ids))
+    found = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))} \
+        if ids else {}
+    return {i: found.get(i) for i in ids}
+
+
 def _checked(name: str) -> bool:
     return request.form.get(name, "") not in ("", "0", "false", "off")
 
@@ -44,7 +54,7 @@ class ServersView(ProtectedBaseView):
         email = request.args.get("email", "")
         page = request.args.get("page", 1, type=int) or 1
         rows, more = staff.list_servers(state if state in TRANSITIONS else "", email, page)
-        users = {s.user_id: _user(s.user_id) for s in rows}
+        users = _users(s.user_id for s in rows)
         return self.render("admin/store/servers.html", rows=rows, users=users, states=TRANSITIONS,
                            state=state, email=email, page=page, more=more,
                            currency=site_setting("currency"))

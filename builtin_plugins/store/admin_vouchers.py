@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g
+
 from flask_admin.contrib.sqla import ModelView
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, ValidationError
@@ -103,7 +105,7 @@ class VoucherUsageAdmin(PermissionMixin, ModelView):
     column_labels = {"user_id": "Customer", "amount": "Discount or credit"}
     column_formatters = {
         "amount": lambda v, c, m, p: format_amount(m.amount, site_setting("currency")),
-        "user_id": lambda v, c, m, p: _email(m.user_id),
+        "user_id": lambda v, c, m, p: _email(m.user_id),  # from get_list's one query
     }
     column_filters = ("voucher.code", "created_at")
     column_default_sort = ("id", True)
@@ -113,8 +115,23 @@ class VoucherUsageAdmin(PermissionMixin, ModelView):
         super().__init__(VoucherUsage, db, name="Voucher uses", endpoint="store_voucher_uses",
                          url="/admin/store/voucher-uses", category="Store")
 
+    def get_list(self, *args, **kwargs):
+        """The page's rows, and their customers' emails in one query (kept on ``g`` for
+        this request: the view object is shared by every request)."""
+        from kernel import User
+
+        count, rows = super().get_list(*args, **kwargs)
+        rows = list(rows)
+        ids = sorted({row.user_id for row in rows})
+        g.voucher_use_emails = dict(db.session.execute(
+            db.select(User.id, User.email).where(User.id.in_(ids))).all()) if ids else {}
+        return count, rows
+
 
 def _email(user_id: int) -> str:
+    known = g.get("voucher_use_emails")
+    if known is not None and user_id in known:
+        return known[user_id]
     from kernel import User
 
     user = db.session.get(User, user_id)

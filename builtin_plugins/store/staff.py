@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from builtin_plugins.store import services
 from builtin_plugins.store.lifecycle import TERMINATED
@@ -26,8 +27,9 @@ def find_user(email: str):
 
 
 def list_servers(state: str = "", email: str = "", page: int = 1) -> tuple[list[Service], bool]:
-    """Servers newest first, optionally of one state or one customer; (rows, has_more)."""
-    query = select(Service).order_by(Service.id.desc())
+    """Servers newest first, optionally of one state or one customer; (rows, has_more). Their
+    products come in one more query for the whole page."""
+    query = select(Service).options(selectinload(Service.product)).order_by(Service.id.desc())
     if state:
         query = query.where(Service.state == state)
     if email.strip():

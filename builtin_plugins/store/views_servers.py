@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from builtin_plugins.store import services
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED, TERMINATED
@@ -36,11 +37,45 @@ def owned_service(service_id: int) -> Service:
 
 
 def my_servers(user, limit: int | None = None) -> list[Service]:
+    """``user``'s servers that are not deleted, soonest to expire first (with their product
+    and plan loaded: one query each for the whole list)."""
     query = (db.select(Service).where(Service.user_id == user.id, Service.state != TERMINATED)
-             .order_by(Service.expires_at))
+             .options(selectinload(Service.product), selectinload(Service.plan))
+             .order_by(Service.expires_at, Service.id))
     if limit:
         query = query.limit(limit)
     return list(db.session.scalars(query))
+
+
+STATUS_WAIT = 1.0  # seconds the servers list's status fragment waits for the panel
+
+
+def live_statuses(services: list[Service], *, wait: float) -> dict[int, LiveStatus]:
+    """States of many active servers. A provisioner with ``statuses(services, wait=)`` answers
+    for all of its servers at once (from its cache, refreshing in the background: ``wait``
+    0 never waits, and servers it has no state for yet are left out); one without it is asked
+    per server, only when ``wait`` allows waiting. Never raises."""
+    by_provisioner: dict[str, list[Service]] = {}
+    for service in services:
+        if service.state == ACTIVE:
+            by_provisioner.setdefault(service.product.provisioner, []).append(service)
+    found: dict[int, LiveStatus] = {}
+    for group in by_provisioner.values():
+        try:
+            provisioner = provisioner_for(group[0].product)
+            batch = getattr(provisioner, "statuses", None)
+            if callable(batch):
+                answer = batch(group, wait=wait)
+                found.update({s.id: answer[s.id] for s in group
+                              if isinstance(answer.get(s.id), LiveStatus)})
+            elif wait:
+                found.update({s.id: live_status(s) for s in group})
+        except Exception as exc:  # noqa: BLE001 - an unreachable panel is shown, not a 500
+            current_app.logger.warning("statuses of %d servers failed: %s", len(group), exc)
+            if wait:
+                found.update({s.id: LiveStatus("unknown", _("the panel did not answer"))
+                              for s in group})
+    return found
 
 
 def live_status(service: Service) -> LiveStatus | None:
@@ -86,8 +121,24 @@ def render_server_page(service: Service, tab_id: str, template: str, status: int
 @bp.get("/servers")
 @login_required
 def index():
-    rows = [(s, live_status(s)) for s in my_servers(current_user)]
-    return render_template("store/servers.html", rows=rows, currency=currency())
+    """The list renders at once with the states known now; the others come from
+    ``/servers/statuses`` (htmx), which waits on the panel at most STATUS_WAIT seconds."""
+    servers = my_servers(current_user)
+    known = live_statuses(servers, wait=0)
+    rows = [(s, known.get(s.id)) for s in servers]
+    pending = [s.id for s in servers if s.state == ACTIVE and s.id not in known]
+    return render_template("store/servers.html", rows=rows, pending=pending,
+                           currency=currency())
+
+
+@bp.get("/servers/statuses")
+@login_required
+def statuses():
+    """The live-state badges of the current user's active servers (an htmx fragment whose
+    badges replace the list's placeholders out of band)."""
+    servers = [s for s in my_servers(current_user) if s.state == ACTIVE]
+    found = live_statuses(servers, wait=STATUS_WAIT)
+    return render_template("store/server_statuses.html", servers=servers, found=found)
 
 
 @bp.get("/servers/<int:service_id>")

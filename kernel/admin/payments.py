@@ -23,6 +23,16 @@ def _user(user_id: int):
     return db.session.get(User, user_id)
 
 
+def _users(user_ids) -> dict:
+    """The accounts of a page's rows in one query (``{id: User}``; a missing id maps to None)."""
+    from kernel.accounts.models import User
+
+    ids = sorted(set(user_ids))
+    found = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))} \
+        if ids else {}
+    return {i: found.get(i) for i in ids}
+
+
 class PaymentsView(ProtectedBaseView):
     permission = "admin.payments"
 
@@ -31,9 +41,8 @@ class PaymentsView(ProtectedBaseView):
         page = reports.payments_page(status=request.args.get("status", ""),
                                      provider=request.args.get("provider", ""),
                                      page=request.args.get("page", 1, type=int))
-        users = {p.user_id: _user(p.user_id) for p in page.items}
         owing = debts.open_debts(100)
-        users.update({d.user_id: _user(d.user_id) for d in owing if d.user_id not in users})
+        users = _users([p.user_id for p in page.items] + [d.user_id for d in owing])
         return self.render("admin/pteroca/payments.html", page=page, users=users,
                            providers=reports.known_providers(), args=request.args,
                            debt_totals=debts.totals(), debts=owing,

@@ -56,6 +56,7 @@ SWITCH_DEFAULTS: dict[str, Any] = {
     "retry_after": 1,  # Retry-After of those 429s
     "fail_next": [],  # [{"count", "status", "path", "method", "body"}]
     "delay_next_create": 0.0,  # seconds the next server create's answer is held back
+    "answer_delay": 0.0,  # seconds every API answer is held back (a slow or hung panel)
     "install_seconds": 1.0,
     "power_seconds": 1.0,
     "backup_seconds": 1.0,
@@ -415,6 +416,9 @@ class Simulator:
     # --- request handling ------------------------------------------------------------------
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
+        if self._stop.is_set():  # stopped: a kept-alive connection is dropped, not answered
+            h.close_connection = True
+            return
         request = _read_request(h)
         if request is None:
             return
@@ -445,6 +449,8 @@ class Simulator:
             log.exception("simulator error on %s %s", request.method, request.path)
             response = self._error_response(request, errors.server_error("ErrorException"))
         self._record(request, response.status, started)
+        if not request.path.startswith("/_simulator"):
+            delay = max(delay, float(self.switch("answer_delay")))
         if delay > 0:  # the create happened; its answer comes too late for the client
             self._stop.wait(delay)
         _write_response(h, request, response)
@@ -648,6 +654,8 @@ def _coerce_switch(name: str, value: Any, current: dict[str, Any]) -> dict[str, 
                            "method": str(rule["method"]).upper() if rule.get("method") else "",
                            "body": body})
         return {"fail_next": parsed}
+    if name == "answer_delay":
+        return {name: max(0.0, float(value))}
     if name == "delay_next_create":
         seconds = value.get("seconds", 0) if isinstance(value, dict) else value
         return {name: max(0.0, float(seconds or 0))}

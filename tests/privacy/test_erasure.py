@@ -244,7 +244,7 @@ def test_the_panel_user_waits_until_the_reconciler_deleted_the_servers(world):
     app, sim = world.app, world.sim
     request_deletion(person_client(app, ALICE))
     with app.app_context():
-        from builtin_plugins.pterodactyl.services import server_link
+        from builtin_plugins.pterodactyl.links import server_link
         from builtin_plugins.store.models import Service
 
         server = server_link(db.session.scalars(db.select(Service.id).where(

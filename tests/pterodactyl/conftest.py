@@ -9,6 +9,7 @@ the plugin record their waits in ``sleeps`` instead of sleeping.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,14 +63,15 @@ def sim():
 
 
 @pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
+def sleeps(monkeypatch) -> Iterator[list[float]]:
     """Every wait a plugin-built panel client asks for (nothing really sleeps)."""
-    from builtin_plugins.pterodactyl import services
+    from builtin_plugins.pterodactyl import lookups, panel
 
     waited: list[float] = []
-    monkeypatch.setattr(services, "CLIENT_OPTIONS", {"sleep": waited.append})
-    services.forget_cache()
-    return waited
+    monkeypatch.setattr(panel, "CLIENT_OPTIONS", {"sleep": waited.append})
+    lookups.forget_cache()
+    yield waited
+    panel.forget_clients()
 
 
 @pytest.fixture
@@ -234,7 +236,7 @@ def mismatches(sim, service_ids=None) -> list[str]:
     """What differs between the store and the panel for ``service_ids`` (all by default):
     every live service has exactly its server, suspended as it should be; every ended one
     has none; every service is in sync."""
-    from builtin_plugins.pterodactyl.services import external_id
+    from builtin_plugins.pterodactyl.panel import external_id
     from builtin_plugins.store.models import Service
 
     view = panel_view(sim)
@@ -258,3 +260,34 @@ def mismatches(sim, service_ids=None) -> list[str]:
         elif service.state == "provisioning":
             out.append(f"#{service.id} still provisioning")
     return out
+
+
+def seed_fleet(sim, product, user, count: int, *, panel_user: int | None = None) -> list[int]:
+    """``count`` active, in-sync services of ``user`` with their servers seeded in ``sim``
+    (names, owner, external ids and limits as the product wants) and linked; their ids."""
+    from builtin_plugins.pterodactyl.models import ServerLink, UserLink
+    from builtin_plugins.store.models import Service
+    from kernel import now as utcnow
+
+    link = db.session.get(UserLink, user.id)
+    if panel_user is None:
+        panel_user = link.panel_user_id if link else sim.seed_users([user.email])[0]
+    if link is None:
+        db.session.add(UserLink(user_id=user.id, panel_user_id=panel_user,
+                                panel_username=f"u{panel_user}", origin="linked", last_error=""))
+    services = [Service(user_id=user.id, product_id=product.id, plan_id=product.plans[0].id,
+                        name=f"server {n}", state="active", suspension="", expires_at=utcnow(),
+                        auto_renew=False, slots=1, price=100, charged=100, options={},
+                        last_error="", desired_state="active", panel_state="active",
+                        sync_status="ok") for n in range(count)]
+    db.session.add_all(services)
+    db.session.flush()
+    server_ids = sim.seed_servers([panel_user] * count, names=[s.name for s in services],
+                                  external_ids=[f"pteroca-{s.id}" for s in services],
+                                  limits={"memory": 0, "disk": 0})
+    for service, server_id in zip(services, server_ids, strict=True):
+        uuid = sim.state.servers[server_id].uuid
+        db.session.add(ServerLink(service_id=service.id, server_id=server_id,
+                                  identifier=uuid[:8], uuid=uuid, origin="imported"))
+    db.session.commit()
+    return [s.id for s in services]

@@ -40,14 +40,14 @@ def login(app, email: str, password: str = PASSWORD):
 
 
 def buy_server(app, product_id: int, email: str, name: str = "My server") -> Bought:
-    from builtin_plugins.pterodactyl import services
+    from builtin_plugins.pterodactyl import links
     from builtin_plugins.store.models import Product
 
     with app.app_context():
         user = make_customer(email=email, name=name.title())
         service = buy(user, db.session.get(Product, product_id), name=name)
         assert service.state == "active", service.last_error
-        identifier = services.identifier_for(service)
+        identifier = links.identifier_for(service)
         found = Bought(service.id, identifier, email, user.id)
         db.session.remove()
     return found

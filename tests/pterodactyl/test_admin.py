@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from builtin_plugins.pterodactyl.connection import check_connection
-from builtin_plugins.pterodactyl.services import PanelSettings
+from builtin_plugins.pterodactyl.panel import PanelSettings
 from kernel.cli import main
 from kernel.testing import HEALTH_HEADERS, rebuild
 from tests.helpers import PASSWORD, login, make_user

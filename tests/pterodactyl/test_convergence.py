@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from builtin_plugins.pterodactyl import services
+from builtin_plugins.pterodactyl import links
 from builtin_plugins.store import reconciler, sweep
 from builtin_plugins.store import services as store
 from builtin_plugins.store.models import Service, SyncAttempt
@@ -53,7 +53,7 @@ def refresh(service) -> Service:
 
 
 def status_in_panel(sim, service) -> str | None:
-    return sim.server(services.server_link(service.id).server_id).status
+    return sim.server(links.server_link(service.id).server_id).status
 
 
 # --- Wings down during suspend, unsuspend and delete ----------------------------------------
@@ -110,7 +110,7 @@ def test_a_delete_the_panel_refuses_is_retried_and_wings_down_is_forced(ctx, pan
     product = make_product(paper_settings(panel))
     user = make_customer(balance=10_000)
     refused, forced = buy(user, product, name="refused"), buy(user, product, name="forced")
-    refused_server = services.server_link(refused.id).server_id
+    refused_server = links.server_link(refused.id).server_id
     sim.set_switches(fail_next={"count": 20, "status": 502, "method": "DELETE",
                                 "path": f"/api/application/servers/{refused_server}*"})
     service = store.terminate(refused)
@@ -120,7 +120,7 @@ def test_a_delete_the_panel_refuses_is_retried_and_wings_down_is_forced(ctx, pan
     settle()
     with pytest.raises(KeyError):
         sim.server(refused_server)
-    forced_server = services.server_link(forced.id).server_id
+    forced_server = links.server_link(forced.id).server_id
     sim.set_switches(wings_down=True)  # the panel forgets the server without Wings (force)
     assert store.terminate(forced).sync_status == "ok"
     with pytest.raises(KeyError):
@@ -260,7 +260,7 @@ def test_a_server_page_shows_installing_until_the_install_ends(ptero_app, ctx, p
     page = client.get(f"/servers/{service.id}").get_data(as_text=True)
     assert "Installing" in page and "being installed" in page  # live state and notice
     assert count(EmailLog, EmailLog.template == "store/server_purchased") == 0  # not yet
-    sim.finish_install(services.server_link(service.id).server_id, True)
+    sim.finish_install(links.server_link(service.id).server_id, True)
     settle()
     service = refresh(service)
     assert service.state == "active" and "setup" not in service.options
@@ -344,14 +344,14 @@ def test_rename_updates_the_panel_name_and_the_products_description(ctx, panel, 
                              slug="described")
     user = make_customer(balance=10_000)
     first, second = buy(user, plain, name="Old"), buy(user, described, name="Old too")
-    server = sim.server(services.server_link(second.id).server_id)
+    server = sim.server(links.server_link(second.id).server_id)
     assert server.description == f"Old too (order #{second.id})"
     store.rename(first, "New name")
     store.rename(second, "Renamed")
-    assert sim.server(services.server_link(first.id).server_id).name == "New name"
-    assert sim.server(services.server_link(first.id).server_id).description == \
+    assert sim.server(links.server_link(first.id).server_id).name == "New name"
+    assert sim.server(links.server_link(first.id).server_id).description == \
         f"pteroca service #{first.id}"  # no template: left alone
-    server = sim.server(services.server_link(second.id).server_id)
+    server = sim.server(links.server_link(second.id).server_id)
     assert (server.name, server.description) == ("Renamed", f"Renamed (order #{second.id})")
     sim.set_switches(fail_next={"count": 5, "status": 502, "method": "PATCH",
                                 "path": "/api/application/servers/*/details"})
@@ -359,7 +359,7 @@ def test_rename_updates_the_panel_name_and_the_products_description(ctx, panel, 
     assert refresh(first).sync_status == "pending"
     sim.set_switches(fail_next=[])
     settle()
-    assert sim.server(services.server_link(first.id).server_id).name == "Later"
+    assert sim.server(links.server_link(first.id).server_id).name == "Later"
     assert mismatches(sim) == []
     assert count(AuditLog, AuditLog.action == "store.renamed") == 3
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builtin_plugins.pterodactyl import services
+from builtin_plugins.pterodactyl import links, lookups
 from tests.pterodactyl.conftest import buy, make_customer, make_product, paper_settings
 
 
@@ -11,7 +11,7 @@ def test_hook_server_nodes(ctx, panel, sim):
 
     product = make_product(paper_settings(panel))
     service = buy(make_customer(balance=5000), product, name="Placed")
-    link = services.server_link(service.id)
+    link = links.server_link(service.id)
     assert link.node_id is not None
     assert nodes_of([service]) == {service.id: f"pterodactyl:{link.node_id}"}
     assert nodes_of([]) == {}
@@ -22,10 +22,10 @@ def test_hook_known_nodes(ctx, panel, sim):
 
     product = make_product(paper_settings(panel))
     service = buy(make_customer(balance=5000), product, name="Placed")
-    node_id = services.server_link(service.id).node_id
+    node_id = links.server_link(service.id).node_id
     nodes = {n["id"]: n["label"] for n in known_nodes()}
     name = panel.app.get_node(node_id)["name"]
     assert nodes[f"pterodactyl:{node_id}"] == f"{name} (Pterodactyl #{node_id})"
     sim.stop()  # the panel away: the nodes in use are still known, by number
-    services.forget_cache()
+    lookups.forget_cache()
     assert f"pterodactyl:{node_id}" in {n["id"] for n in known_nodes()}

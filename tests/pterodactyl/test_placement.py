@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from builtin_plugins.pterodactyl import placement, product, services
+from builtin_plugins.pterodactyl import links, lookups, placement, product
 from builtin_plugins.pterodactyl.product import ConfigError
 from kernel.extensions import db
 from tests.pterodactyl.conftest import buy, ids, make_customer, make_product, paper_settings
@@ -19,7 +19,7 @@ def add_allocations(panel, node: int, ip: str, ports: list[str], alias: str | No
 
 
 def allocation_of(sim, service) -> tuple[str, int, str | None]:
-    server = sim.server(services.server_link(service.id).server_id)
+    server = sim.server(links.server_link(service.id).server_id)
     alloc = sim.state.allocations[server.allocation_id]
     return alloc.ip, alloc.port, alloc.ip_alias
 
@@ -53,7 +53,7 @@ def test_a_new_server_gets_a_public_address_not_the_lowest_loopback_port(ctx, pa
     assert service.state == "active"
     assert allocation_of(sim, service)[:2] == ("203.0.113.10", 26001)
     # adding a port lands on the same public address (the panel's auto-allocation)
-    identifier = services.server_link(service.id).identifier
+    identifier = links.server_link(service.id).identifier
     added = panel.client.assign_allocation(identifier)
     assert added["ip"] == "203.0.113.10"
 
@@ -104,6 +104,6 @@ def test_pin_values_are_checked(ctx, panel):
             product.parse(paper_settings(panel, allocation_ip=bad))
     assert product.parse(paper_settings(panel, allocation_ip="2001:db8::5")).allocation_ip
     configure(ctx, node_policy="panel_deploy")
-    services.forget_cache()
+    lookups.forget_cache()
     problems = settings_problems(paper_settings(panel, allocation_ip="203.0.113.10"))
     assert problems and "panel_deploy" in problems[0]

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from builtin_plugins.pterodactyl import services
+from builtin_plugins.pterodactyl import links
+from builtin_plugins.pterodactyl import panel as panel_settings
 from builtin_plugins.pterodactyl.client import server_environment
 from builtin_plugins.pterodactyl.transport import Timeouts
 from kernel.extensions import db
@@ -28,7 +29,7 @@ def provisioner():
 
 
 def panel_server(panel, service) -> dict:
-    link = services.server_link(service.id)
+    link = links.server_link(service.id)
     assert link is not None, f"service {service.id} has no panel server ({service.last_error})"
     return panel.app.get_server(link.server_id)
 
@@ -51,7 +52,7 @@ def test_create_sends_every_variable_with_defaults_filled(ctx, panel, sim):
                                           "MAX_PLAYERS": "20"}
     assert server["external_id"] == f"pteroca-{service.id}"
     assert service.external_id == str(server["id"])
-    assert server["user"] == services.user_link(user.id).panel_user_id
+    assert server["user"] == links.user_link(user.id).panel_user_id
     assert server["limits"]["memory"] == 2048 and server["limits"]["disk"] == 10240
     assert server["feature_limits"] == {"databases": 1, "allocations": 2, "backups": 2}
     allocation = next(a for a in panel.app.list_node_allocations(server["node"])
@@ -176,13 +177,13 @@ def test_no_allocation_for_a_panel_deployment_says_so(ctx, panel, sim):
 
 def test_a_create_racing_a_timeout_is_recovered_through_the_external_id(ctx, panel, sim,
                                                                        monkeypatch, sleeps):
-    monkeypatch.setitem(services.CLIENT_OPTIONS, "timeouts", Timeouts(read=5, wings=0.5))
+    monkeypatch.setitem(panel_settings.CLIENT_OPTIONS, "timeouts", Timeouts(read=5, wings=0.5))
     sim.set_switches(delay_next_create=2.0)
     product = make_product(paper_settings(panel))
     service = buy(make_customer(), product)
     assert service.state == "active", service.last_error
     assert len(servers_with(sim, f"pteroca-{service.id}")) == 1
-    assert services.server_link(service.id).origin == "adopted"
+    assert links.server_link(service.id).origin == "adopted"
     deadline = time.monotonic() + 5  # the held-back answer is logged once it is sent
     while time.monotonic() < deadline and not posts(sim):
         time.sleep(0.05)
@@ -244,7 +245,7 @@ def test_an_existing_server_of_another_user_is_not_adopted(ctx, panel, sim):
 
 def test_suspend_unsuspend_and_reinstall(ctx, panel, sim):
     service = buy(make_customer(), make_product(paper_settings(panel)))
-    server_id = services.server_link(service.id).server_id
+    server_id = links.server_link(service.id).server_id
     provisioner().suspend(service)
     assert sim.server(server_id).status == "suspended"
     provisioner().suspend(service)  # idempotent
@@ -260,7 +261,7 @@ def test_suspend_unsuspend_and_reinstall(ctx, panel, sim):
 def test_live_status_follows_the_power_state(ctx, panel, sim):
     service = buy(make_customer(), make_product(paper_settings(panel)))
     assert provisioner().status(service).state == "offline"
-    panel.client.power(services.identifier_for(service), "start")
+    panel.client.power(links.identifier_for(service), "start")
     status = provisioner().status(service)
     assert status.state == "running" and status.running
 
@@ -270,23 +271,23 @@ def test_terminate_deletes_and_a_gone_server_counts_as_done(ctx, panel, sim):
 
     product = make_product(paper_settings(panel))
     first, second = buy(make_customer(), product), buy(make_customer("b2@example.com"), product)
-    first_id = services.server_link(first.id).server_id
+    first_id = links.server_link(first.id).server_id
     store.terminate(first)
     assert first.state == "terminated"
     with pytest.raises(KeyError):
         sim.server(first_id)
-    second_id = services.server_link(second.id).server_id
+    second_id = links.server_link(second.id).server_id
     panel.app.delete_server(second_id)  # gone behind our back
     store.terminate(second)
     assert second.state == "terminated"
-    assert services.server_link(second.id) is None
+    assert links.server_link(second.id) is None
 
 
 def test_terminate_when_wings_refuses_forces_the_delete(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
     service = buy(make_customer(), make_product(paper_settings(panel)))
-    server_id = services.server_link(service.id).server_id
+    server_id = links.server_link(service.id).server_id
     sim.set_switches(wings_down=True)
     store.terminate(service)
     assert service.state == "terminated"
@@ -306,7 +307,7 @@ def test_change_package_builds_then_updates_startup_keeping_customer_values(ctx,
                        slug="paper-big", price=2000)
     service = buy(make_customer(balance=50_000), small,
                   options={"var_MINECRAFT_VERSION": "1.20.1"})
-    identifier = services.identifier_for(service)
+    identifier = links.identifier_for(service)
     panel.client.update_variable(identifier, "MINECRAFT_VERSION", "1.18.2")  # on the startup tab
     sim.clear_requests()
     store.change_package(service, big)
@@ -342,7 +343,7 @@ def test_change_package_is_refused_when_ports_do_not_fit(ctx, panel, sim):
     one = make_product(paper_settings(panel, allocations=1), slug="paper-one", price=900)
     service = buy(make_customer(balance=50_000), two)
     sim.set_switches(auto_allocation=True)
-    panel.client.assign_allocation(services.identifier_for(service))
+    panel.client.assign_allocation(links.identifier_for(service))
     with pytest.raises(store.StoreError) as caught:
         store.change_package(service, one)
     assert "2 ports" in str(caught.value)

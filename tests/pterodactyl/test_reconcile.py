@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from builtin_plugins.pterodactyl import services
+from builtin_plugins.pterodactyl import links
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.importer import import_servers
 from builtin_plugins.pterodactyl.reconcile import reconcile
@@ -23,9 +23,9 @@ def three_servers(panel):
 
 
 def tamper(panel, deleted, suspended, resized) -> None:
-    panel.app.delete_server(services.server_link(deleted.id).server_id)
-    panel.app.suspend_server(services.server_link(suspended.id).server_id)
-    panel.app.update_server_build(services.server_link(resized.id).server_id,
+    panel.app.delete_server(links.server_link(deleted.id).server_id)
+    panel.app.suspend_server(links.server_link(suspended.id).server_id)
+    panel.app.update_server_build(links.server_link(resized.id).server_id,
                                   limits={"memory": 4096}, feature_limits={"backups": 9})
 
 
@@ -43,9 +43,9 @@ def test_servers_changed_behind_our_back_are_put_back_and_a_deleted_one_flagged(
     assert kinds(report) == {deleted.id: {"deleted"}}  # only what needs a human
     assert report.repaired == {suspended.id: "repaired: unsuspended",
                                resized.id: "repaired: limits"}
-    back = sim.server(services.server_link(suspended.id).server_id)
+    back = sim.server(links.server_link(suspended.id).server_id)
     assert back.status is None  # unsuspended again
-    limits = panel.app.get_server(services.server_link(resized.id).server_id)
+    limits = panel.app.get_server(links.server_link(resized.id).server_id)
     assert limits["limits"]["memory"] == 2048 and limits["feature_limits"]["backups"] == 2
     db.session.expire_all()
     assert deleted.last_error == "panel: deleted in the panel"
@@ -76,7 +76,7 @@ def test_dry_run_changes_nothing(ctx, panel):
 
 def test_a_repair_the_panel_refuses_is_flagged_then_cleared_once_it_works(ctx, panel, sim):
     _, suspended, _ = three_servers(panel)
-    server_id = services.server_link(suspended.id).server_id
+    server_id = links.server_link(suspended.id).server_id
     panel.app.suspend_server(server_id)
     sim.set_switches(wings_down=True)  # unsuspending needs Wings
     report = reconcile()
@@ -97,10 +97,10 @@ def test_suspended_here_but_unsuspended_there_is_suspended_again_and_orphans_rep
 
     one, two, _ = three_servers(panel)
     store.suspend(one, manual=True)
-    one_server = services.server_link(one.id).server_id
+    one_server = links.server_link(one.id).server_id
     assert sim.server(one_server).status == "suspended"  # the reconciler pushed it
     panel.app.unsuspend_server(one_server)  # behind our back
-    two_server = services.server_link(two.id).server_id
+    two_server = links.server_link(two.id).server_id
     db.session.get(ServerLink, two.id).deleted_at = utcnow()  # as if deleted locally only
     two.state = "terminated"
     db.session.commit()
@@ -178,7 +178,7 @@ def test_import_maps_panel_servers_to_local_users_by_email(ptero_app, panel, sim
 
         service = db.session.scalar(db.select(Service).where(Service.name == "old server"))
         assert service.state == "suspended" and service.suspension == "manual"
-        assert service.charged == 0 and services.server_link(service.id).server_id == mine["id"]
+        assert service.charged == 0 and links.server_link(service.id).server_id == mine["id"]
     again = runner.invoke(main, ["pterodactyl", "import", "--product", "imported"])
     assert "0 imported, 1 skipped" in again.output
     with ptero_app.app_context():  # the stranger's server stays unknown

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from builtin_plugins.pterodactyl import services
+from builtin_plugins.pterodactyl import links
 from kernel import clock
 from kernel.payments import ledger
 from tests.helpers import login
@@ -32,7 +32,7 @@ def test_buy_expire_suspend_renew_and_delete(ctx, panel, sim, frozen):
     user = make_customer(balance=2000)
     service = buy(user, product, name="Survival")
     assert service.state == "active" and ledger.balance(user.id) == 500
-    server_id = services.server_link(service.id).server_id
+    server_id = links.server_link(service.id).server_id
     assert sim.server(server_id).name == "Survival"
 
     clock.advance(timedelta(days=31))

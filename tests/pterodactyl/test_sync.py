@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from builtin_plugins.pterodactyl import services, sync
+from builtin_plugins.pterodactyl import links, sync
 from kernel.accounts import services as accounts
 from kernel.extensions import db
 from tests.pterodactyl.conftest import configure, make_customer
 
 
 def panel_user(sim, user):
-    link = services.user_link(user.id)
+    link = links.user_link(user.id)
     assert link is not None, "no panel user linked"
     return sim.state.users[link.panel_user_id]
 
@@ -22,7 +22,7 @@ def test_registration_creates_the_panel_user(ctx, sim):
     assert (created.email, created.username) == ("carol.smith@example.com", "carol.smith")
     assert (created.first_name, created.last_name) == ("Carol", "Anne Smith")
     assert created.external_id == f"pteroca-user-{user.id}" and not created.root_admin
-    assert services.user_link(user.id).origin == "created"
+    assert links.user_link(user.id).origin == "created"
 
 
 def test_registration_through_the_site_creates_the_panel_user(ptero_app, sim):
@@ -48,7 +48,7 @@ def test_an_existing_panel_account_with_the_same_email_is_linked(ctx, panel, sim
                                      first_name="Erin", last_name="Old")
     before = len(sim.state.users)
     user = make_customer("erin@example.com", name="Erin New")
-    link = services.user_link(user.id)
+    link = links.user_link(user.id)
     assert (link.panel_user_id, link.origin) == (existing["id"], "linked")
     assert len(sim.state.users) == before
 
@@ -76,7 +76,7 @@ def test_registration_while_the_panel_is_away_is_caught_up_by_the_task(ctx, sim)
     good_url = sim.url
     configure(ctx, panel_url="http://127.0.0.1:9")
     user = make_customer("late@example.com")  # registration itself succeeds
-    assert services.user_link(user.id) is None
+    assert links.user_link(user.id) is None
     configure(ctx, panel_url=good_url)
     report = sync.sync_task()
     assert report["created"] == ["late@example.com"]
@@ -86,7 +86,7 @@ def test_registration_while_the_panel_is_away_is_caught_up_by_the_task(ctx, sim)
 def test_existing_accounts_are_synced_when_the_plugin_is_enabled(ctx, sim):
     configure(ctx, sync_users=False)
     users = [make_customer(f"old{n}@example.com") for n in range(3)]
-    assert all(services.user_link(u.id) is None for u in users)
+    assert all(links.user_link(u.id) is None for u in users)
     configure(ctx, sync_users=True)
     ctx.extensions["pteroca"].pm.hook.plugin_enabled(name="pterodactyl")
     assert all(panel_user(sim, u).email == u.email for u in users)

@@ -199,11 +199,21 @@ def test_servers_list_shows_state_expiry_and_notices(shop, recorder):
         recorder.STATE["fail_create"] = 1
         buy(user, product, name="Gamma")
         expiry = ok.expires_at.strftime("%Y-%m-%d %H:%M")
-    page = login(shop).get("/servers")
+        ok_id, paused_id = ok.id, paused.id
+    customer = login(shop)
+    page = customer.get("/servers")
     assert page.status_code == 200
-    for words in ("Alpha", "Beta", "Gamma", expiry, "Running", "Suspended: renew to start it again",
+    for words in ("Alpha", "Beta", "Gamma", expiry, "Suspended: renew to start it again",
                   "Creation failed; your payment was refunded", "Renew"):
         assert words in page.text
+    # the live state is not waited for: a placeholder, filled by the statuses fragment
+    assert f'id="live-{ok_id}"><span class="badge rounded-pill text-bg-light border live-pending"' \
+        in page.text and "Running" not in page.text
+    assert 'hx-get="/servers/statuses"' in page.text and "vendor/htmx/htmx.min.js" in page.text
+    states = customer.get("/servers/statuses")
+    assert states.status_code == 200
+    assert f'<span id="live-{ok_id}" hx-swap-oob="true">' in states.text and "Running" in states.text
+    assert f'id="live-{paused_id}"' not in states.text  # only active servers have a live state
     dashboard = login(shop).get("/dashboard")
     assert "My servers" in dashboard.text and "Alpha" in dashboard.text
     assert 'href="/servers"' in dashboard.text and 'href="/store"' in dashboard.text

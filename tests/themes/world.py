@@ -76,7 +76,7 @@ class World:
             "store.product": ["/store/product/paper-small"],
             "store.checkout": ["/store/product/paper-small/checkout"],
             "store.redeem": ["/store/redeem"],
-            "servers.index": ["/servers"],
+            "servers.index": ["/servers"], "servers.statuses": ["/servers/statuses"],
             "servers.show": [f"/servers/{i['server']}"],
             "servers.settings": [f"/servers/{i['server']}/settings"],
             "servers.renew": [f"/servers/{i['server']}/renew"],

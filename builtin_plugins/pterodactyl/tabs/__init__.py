@@ -2,5 +2,7 @@
 databases, network, subusers, schedules, reinstall and activity.
 
 ``views.bp`` is the blueprint, ``views.tabs_for`` answers the store's ``server_tabs``
-hook; ``access`` holds the authorisation rules and ``services`` what each tab does.
+hook; ``access`` holds the authorisation rules, ``actions`` what every tab action shares,
+and one module per tab (``console``, ``startup``, ``backups``, ``databases``, ``network``,
+``subusers``, ``schedules``, ``reinstall``, ``activity``) what that tab does.
 """

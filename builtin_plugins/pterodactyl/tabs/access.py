@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from flask import g
 from flask_babel import lazy_gettext as _l
 
-from builtin_plugins.pterodactyl import services as plugin_services
+from builtin_plugins.pterodactyl import links
 from kernel import db
 
 PROVISIONER = "pterodactyl"
@@ -202,7 +202,7 @@ def _resolve(service_id: int, user, client) -> Access:
         raise Unavailable(str(_l("This server is still being created.")), state="installing")
     if service.state != ACTIVE:
         raise Unavailable(str(_l("This server is not running in the panel.")))
-    link = plugin_services.server_link(service.id)
+    link = links.server_link(service.id)
     if link is None or not link.identifier:
         raise Unavailable(str(_l("This server has no panel server yet.")))
     access = Access(service=service, user_id=user.id, owner=owner, identifier=link.identifier,
@@ -215,14 +215,14 @@ def _resolve(service_id: int, user, client) -> Access:
 
 def _panel_permissions(access: Access, row, client) -> frozenset[str]:
     """The subuser's permissions as the panel has them; NoAccess when it is no subuser there."""
-    from builtin_plugins.pterodactyl.tabs import services as tab_services
+    from builtin_plugins.pterodactyl.tabs import actions
 
     def read(c):
         return c.client.list_subusers(access.identifier)
 
     try:
-        subusers = read(client) if client is not None else tab_services.with_client(read)
-    except tab_services.TabError as exc:
+        subusers = read(client) if client is not None else actions.with_client(read)
+    except actions.TabError as exc:
         raise Unavailable(str(exc), exc.status) from None
     for item in subusers:
         if row.panel_uuid and str(item.get("uuid")) == row.panel_uuid:

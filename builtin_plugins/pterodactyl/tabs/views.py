@@ -1,4 +1,5 @@
-"""The server tabs' pages and actions (thin: the rules live in access.py and services.py).
+"""The server tabs' pages and actions (thin: the rules live in access.py
+and one module per tab: console.py, startup.py, backups.py, ...).
 
 Every route takes the store service id and goes through :func:`tab_route`, which
 resolves the viewer's access (404 for a server that is not theirs nor shared with
@@ -22,9 +23,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from builtin_plugins.pterodactyl.tabs import access as rules
-from builtin_plugins.pterodactyl.tabs import services
+from builtin_plugins.pterodactyl.tabs import (
+    activity, backups, console, databases, network, reinstall, schedules, startup, subusers,
+)
 from builtin_plugins.pterodactyl.tabs.access import Access
-from builtin_plugins.pterodactyl.tabs.services import TabError
+from builtin_plugins.pterodactyl.tabs.actions import TabError
 from kernel import db, site_setting
 
 bp = Blueprint("pterodactyl_tabs", __name__)
@@ -231,13 +234,13 @@ def console_page(access: Access, status: int = 200):
     console_error = ""
     if access.live_console:
         try:
-            socket_origin = services.socket_origin(services.console_credentials(access)["socket"])
+            socket_origin = console.socket_origin(console.console_credentials(access)["socket"])
         except TabError as exc:
             console_error = str(exc)
     else:
         console_error = _("The live console needs the console and power permissions; ask the "
                           "server's owner for them.")
-    state = services.live_status(access)
+    state = console.live_status(access)
     body, code = render(access, "console", "pterodactyl/tabs/console.html", status,
                         state=state, console_error=console_error,
                         can_live=access.live_console and bool(socket_origin))
@@ -251,13 +254,13 @@ def console_page(access: Access, status: int = 200):
 
 @tab_route("/servers/<int:service_id>/console/status", "console", api=True)
 def console_status(access: Access):
-    state = services.live_status(access)
+    state = console.live_status(access)
     return jsonify(state), 200
 
 
 @tab_route("/servers/<int:service_id>/console/credentials", "console", api=True)
 def console_credentials(access: Access):
-    found = services.console_credentials(access)
+    found = console.console_credentials(access)
     response = jsonify({"ok": True, "token": found["token"], "socket": found["socket"]})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -266,7 +269,7 @@ def console_credentials(access: Access):
 @tab_action("/servers/<int:service_id>/power", "console", None, console_page)
 def power(access: Access):
     signal = request.form.get("signal", "")
-    services.power(access, signal)
+    console.power(access, signal)
     messages = {"start": _("Starting the server."), "stop": _("Stopping the server."),
                 "restart": _("Restarting the server."), "kill": _("The server was killed.")}
     return messages.get(signal, _("Done."))
@@ -274,7 +277,7 @@ def power(access: Access):
 
 @tab_action("/servers/<int:service_id>/command", "console", "control.console", console_page)
 def command(access: Access):
-    services.send_command(access, request.form.get("command", ""))
+    console.send_command(access, request.form.get("command", ""))
     return _("Command sent.")
 
 
@@ -282,12 +285,12 @@ def command(access: Access):
 
 
 startup_page = tab_page("startup", "/servers/<int:service_id>/startup", "startup.read",
-                        "pterodactyl/tabs/startup.html", services.startup)
+                        "pterodactyl/tabs/startup.html", startup.startup)
 
 
 @tab_action("/servers/<int:service_id>/startup", "startup", "startup.update", startup_page)
 def startup_update(access: Access):
-    changed = services.update_variable(access, request.form.get("key", ""),
+    changed = startup.update_variable(access, request.form.get("key", ""),
                                        request.form.get("value", ""))
     return _("%(name)s is now %(value)s. Restart the server for it to take effect.",
              name=changed.name, value=changed.value or _("empty"))
@@ -297,25 +300,25 @@ def startup_update(access: Access):
 
 
 backups_page = tab_page("backups", "/servers/<int:service_id>/backups", "backup.read",
-                        "pterodactyl/tabs/backups.html", services.backups)
+                        "pterodactyl/tabs/backups.html", backups.backups)
 
 
 @tab_action("/servers/<int:service_id>/backups", "backups", "backup.create", backups_page)
 def backup_create(access: Access):
-    services.create_backup(access, request.form.get("name", ""), ticked("locked"))
+    backups.create_backup(access, request.form.get("name", ""), ticked("locked"))
     return _("The backup has started; it shows as finished here when it is done.")
 
 
 @tab_route("/servers/<int:service_id>/backups/<backup>/download", "backups", "backup.download",
            page=backups_page)
 def backup_download(access: Access, backup: str):
-    return redirect(services.backup_download_url(access, backup), 303)
+    return redirect(backups.backup_download_url(access, backup), 303)
 
 
 @tab_action("/servers/<int:service_id>/backups/<backup>/lock", "backups", "backup.delete",
             backups_page)
 def backup_lock(access: Access, backup: str):
-    found = services.toggle_backup_lock(access, backup)
+    found = backups.toggle_backup_lock(access, backup)
     return _("The backup is locked: it cannot be deleted.") if found.get("is_locked") \
         else _("The backup is unlocked.")
 
@@ -323,7 +326,7 @@ def backup_lock(access: Access, backup: str):
 @tab_action("/servers/<int:service_id>/backups/<backup>/restore", "backups", "backup.restore",
             backups_page)
 def backup_restore(access: Access, backup: str):
-    services.restore_backup(access, backup, truncate=ticked("truncate"),
+    backups.restore_backup(access, backup, truncate=ticked("truncate"),
                             confirmed=ticked("confirm"))
     return _("Restoring the backup; the server is unavailable until it finishes.")
 
@@ -331,7 +334,7 @@ def backup_restore(access: Access, backup: str):
 @tab_action("/servers/<int:service_id>/backups/<backup>/delete", "backups", "backup.delete",
             backups_page)
 def backup_delete(access: Access, backup: str):
-    services.delete_backup(access, backup)
+    backups.delete_backup(access, backup)
     return _("The backup was deleted.")
 
 
@@ -339,13 +342,13 @@ def backup_delete(access: Access, backup: str):
 
 
 databases_page = tab_page("databases", "/servers/<int:service_id>/databases", "database.read",
-                          "pterodactyl/tabs/databases.html", services.databases)
+                          "pterodactyl/tabs/databases.html", databases.databases)
 
 
 @tab_action("/servers/<int:service_id>/databases", "databases", "database.create",
             databases_page)
 def database_create(access: Access):
-    created = services.create_database(access, request.form.get("database", ""),
+    created = databases.create_database(access, request.form.get("database", ""),
                                        request.form.get("remote", "%"))
     return _("The database %(name)s was created.", name=created.get("name", ""))
 
@@ -353,14 +356,14 @@ def database_create(access: Access):
 @tab_action("/servers/<int:service_id>/databases/<database>/rotate", "databases",
             "database.update", databases_page)
 def database_rotate(access: Access, database: str):
-    services.rotate_database_password(access, database)
+    databases.rotate_database_password(access, database)
     return _("The database password was changed; update your server's configuration.")
 
 
 @tab_action("/servers/<int:service_id>/databases/<database>/delete", "databases",
             "database.delete", databases_page)
 def database_delete(access: Access, database: str):
-    services.delete_database(access, database)
+    databases.delete_database(access, database)
     return _("The database was deleted.")
 
 
@@ -368,33 +371,33 @@ def database_delete(access: Access, database: str):
 
 
 network_page = tab_page("network", "/servers/<int:service_id>/network", "allocation.read",
-                        "pterodactyl/tabs/network.html", services.allocations)
+                        "pterodactyl/tabs/network.html", network.allocations)
 
 
 @tab_action("/servers/<int:service_id>/network", "network", "allocation.create", network_page)
 def allocation_add(access: Access):
-    added = services.add_allocation(access)
+    added = network.add_allocation(access)
     return _("Port %(port)s was added.", port=added.get("port", ""))
 
 
 @tab_action("/servers/<int:service_id>/network/<int:allocation>/notes", "network",
             "allocation.update", network_page)
 def allocation_notes(access: Access, allocation: int):
-    services.set_allocation_notes(access, allocation, request.form.get("notes", ""))
+    network.set_allocation_notes(access, allocation, request.form.get("notes", ""))
     return _("The notes were saved.")
 
 
 @tab_action("/servers/<int:service_id>/network/<int:allocation>/primary", "network",
             "allocation.update", network_page)
 def allocation_primary(access: Access, allocation: int):
-    services.set_primary_allocation(access, allocation)
+    network.set_primary_allocation(access, allocation)
     return _("The primary port was changed; restart the server to use it.")
 
 
 @tab_action("/servers/<int:service_id>/network/<int:allocation>/delete", "network",
             "allocation.delete", network_page)
 def allocation_delete(access: Access, allocation: int):
-    services.delete_allocation(access, allocation)
+    network.delete_allocation(access, allocation)
     return _("The port was removed.")
 
 
@@ -402,13 +405,13 @@ def allocation_delete(access: Access, allocation: int):
 
 
 users_page = tab_page("users", "/servers/<int:service_id>/users", "user.read",
-                      "pterodactyl/tabs/users.html", services.subusers,
+                      "pterodactyl/tabs/users.html", subusers.subusers,
                       groups=rules.PERMISSION_GROUPS)
 
 
 @tab_action("/servers/<int:service_id>/users", "users", "user.create", users_page)
 def user_invite(access: Access):
-    services.invite_subuser(access, request.form.get("email", ""),
+    subusers.invite_subuser(access, request.form.get("email", ""),
                             request.form.getlist("permissions"))
     return _("%(email)s can now manage this server with the permissions you chose.",
              email=request.form.get("email", "").strip())
@@ -416,14 +419,14 @@ def user_invite(access: Access):
 
 @tab_action("/servers/<int:service_id>/users/<uuid>", "users", "user.update", users_page)
 def user_update(access: Access, uuid: str):
-    services.update_subuser(access, uuid, request.form.getlist("permissions"))
+    subusers.update_subuser(access, uuid, request.form.getlist("permissions"))
     return _("The permissions were saved.")
 
 
 @tab_action("/servers/<int:service_id>/users/<uuid>/delete", "users", "user.delete",
             users_page)
 def user_remove(access: Access, uuid: str):
-    services.remove_subuser(access, uuid)
+    subusers.remove_subuser(access, uuid)
     return _("The subuser was removed.")
 
 
@@ -432,13 +435,13 @@ def user_remove(access: Access, uuid: str):
 
 schedules_page = tab_page("schedules", "/servers/<int:service_id>/schedules", "schedule.read",
                           "pterodactyl/tabs/schedules.html",
-                          lambda access: {"items": services.schedules(access)})
+                          lambda access: {"items": schedules.schedules(access)})
 
 
 @tab_action("/servers/<int:service_id>/schedules", "schedules", "schedule.create",
             schedules_page)
 def schedule_create(access: Access):
-    created = services.create_schedule(access, request.form.to_dict())
+    created = schedules.create_schedule(access, request.form.to_dict())
     return done(_("The schedule was created; add tasks to it below."), "schedule", access,
                 schedule_id=created.get("id"))
 
@@ -448,35 +451,35 @@ def schedule_create(access: Access):
 def schedule_page(access: Access, status: int = 200):
     schedule_id = request.view_args.get("schedule_id")
     return _page_or_error(access, "schedules", "pterodactyl/tabs/schedule.html",
-                          lambda: {"schedule": services.schedule(access, schedule_id)}, status,
+                          lambda: {"schedule": schedules.schedule(access, schedule_id)}, status,
                           schedule_id=schedule_id)
 
 
 @tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/run", "schedules",
             "schedule.update", schedules_page)
 def schedule_run(access: Access, schedule_id: int):
-    services.run_schedule(access, schedule_id)
+    schedules.run_schedule(access, schedule_id)
     return _("The schedule is running now.")
 
 
 @tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/delete", "schedules",
             "schedule.delete", schedules_page)
 def schedule_delete(access: Access, schedule_id: int):
-    services.delete_schedule(access, schedule_id)
+    schedules.delete_schedule(access, schedule_id)
     return _("The schedule was deleted.")
 
 
 @tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks", "schedules",
             "schedule.update", schedule_page, back="schedule", keep=("schedule_id",))
 def task_create(access: Access, schedule_id: int):
-    services.create_task(access, schedule_id, request.form.to_dict())
+    schedules.create_task(access, schedule_id, request.form.to_dict())
     return _("The task was added.")
 
 
 @tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks/<int:task_id>/delete",
             "schedules", "schedule.update", schedule_page, back="schedule", keep=("schedule_id",))
 def task_delete(access: Access, schedule_id: int, task_id: int):
-    services.delete_task(access, schedule_id, task_id)
+    schedules.delete_task(access, schedule_id, task_id)
     return _("The task was removed.")
 
 
@@ -491,13 +494,13 @@ def reinstall_page(access: Access, status: int = 200):
 @tab_action("/servers/<int:service_id>/reinstall", "reinstall", "settings.reinstall",
             reinstall_page, back="console")
 def reinstall_confirm(access: Access):
-    services.reinstall(access, confirmed=ticked("confirm"))
+    reinstall.reinstall(access, confirmed=ticked("confirm"))
     return _("The server is reinstalling; the console shows the progress.")
 
 
 tab_page("activity", "/servers/<int:service_id>/activity", "activity.read",
          "pterodactyl/tabs/activity.html",
-         lambda access: services.activity(access, request.args.get("page", default=1, type=int)
+         lambda access: activity.activity(access, request.args.get("page", default=1, type=int)
                                           or 1))
 
 
@@ -508,7 +511,7 @@ tab_page("activity", "/servers/<int:service_id>/activity", "activity.read",
 @login_required
 def shared():
     return render_template("pterodactyl/tabs/shared.html",
-                           services=services.shared_with(current_user))
+                           services=subusers.shared_with(current_user))
 
 
 def menu_items(user) -> list[dict[str, Any]]:

@@ -1,22 +1,21 @@
-"""Shared domain logic: the plugin's settings, a client built from them, links, small caches.
+"""The plugin's settings and the panel clients built from them.
 
-No request objects: the provisioner, user sync, reconciliation, the CLI, cron tasks,
-admin views and the customers' server tabs all call these functions.
+Every caller that talks to the panel (the provisioner, user sync, reconciliation, the
+CLI, cron tasks, admin views, the server tabs) gets its client here, so one place decides
+timeouts, retries and which key a call needs.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.transport import RetryPolicy, Timeouts
-from kernel import db, settings_for
+from kernel import settings_for
 
 PLUGIN = "pterodactyl"
 NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")
@@ -25,7 +24,11 @@ NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")
 CLIENT_OPTIONS: dict[str, Any] = {}
 QUICK_RETRY = RetryPolicy(attempts=1, rate_limit_attempts=1)
 
-T = TypeVar("T")
+# One pooled client per process, panel, keys and call options: a page that shows fifty
+# servers, or a reconcile run, reuses its connections instead of opening (and handshaking)
+# a pool per server. httpx.Client is thread-safe; a shared client ignores close().
+_clients: dict[tuple, PanelClient] = {}
+_clients_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,8 @@ def load_settings() -> PanelSettings:
 
 
 def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any) -> PanelClient:
-    """A client for ``settings``. ``quick``: one try and short timeouts (pages, status)."""
+    """The shared client for ``settings``. ``quick``: one try and short timeouts (pages,
+    status). The same settings and options give the same pooled client in this process."""
     if not settings.url:
         raise errors.NotConfigured("no panel URL is set (Admin > Plugins > Pterodactyl settings)")
     kwargs: dict[str, Any] = {
@@ -101,10 +105,37 @@ def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any)
         extra.pop("retry", None)
     kwargs.update(extra)
     kwargs.update(options)
-    return PanelClient(settings.url, settings.application_key, settings.client_key, **kwargs)
+    key = (settings.url, settings.application_key, settings.client_key,
+           tuple(sorted((name, _identity(value)) for name, value in kwargs.items())))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = PanelClient(settings.url, settings.application_key, settings.client_key,
+                                 shared=True, **kwargs)
+            _clients[key] = client
+    return client
 
 
-def panel(*, quick: bool = False, need_client_key: bool = False,
+def _identity(value: Any) -> Any:
+    """A hashable stand-in for a client option (timeouts and retry policies are frozen
+    dataclasses; a test's ``sleep`` or transport is itself)."""
+    try:
+        hash(value)
+    except TypeError:
+        return id(value)
+    return value
+
+
+def forget_clients() -> None:
+    """Close every shared client's pool (settings changed, tests)."""
+    with _clients_lock:
+        found = list(_clients.values())
+        _clients.clear()
+    for client in found:
+        client.close_pool()
+
+
+def connect(*, quick: bool = False, need_client_key: bool = False,
           retry: RetryPolicy | None = None) -> PanelClient:
     """A client from the stored settings; NotConfigured when the URL or a key is missing.
     ``retry`` replaces the retry policy (the reconciler retries with its own backoff)."""
@@ -121,86 +152,3 @@ def panel(*, quick: bool = False, need_client_key: bool = False,
 def external_id(service) -> str:
     """The panel ``external_id`` of a store service's server: the idempotency key."""
     return f"{load_settings().external_id_prefix}-{service.id}"
-
-
-# --- links -------------------------------------------------------------------------------
-
-
-def user_link(user_id: int):
-    from builtin_plugins.pterodactyl.models import UserLink
-
-    return db.session.get(UserLink, user_id)
-
-
-def server_link(service_id: int):
-    """The live link of a store service to its panel server, or None."""
-    from builtin_plugins.pterodactyl.models import ServerLink
-
-    link = db.session.get(ServerLink, service_id)
-    return link if link is not None and link.deleted_at is None else None
-
-
-def identifier_for(service) -> str | None:
-    """The 8-character identifier the client API uses for ``service``'s server."""
-    link = server_link(service.id)
-    return link.identifier if link else None
-
-
-def link_server(service, server: dict[str, Any], origin: str) -> Any:
-    """Remember which panel server a service is (added to the session; the caller commits)."""
-    from builtin_plugins.pterodactyl.models import ServerLink
-
-    link = db.session.get(ServerLink, service.id) or ServerLink(service_id=service.id)
-    link.server_id = int(server["id"])
-    link.identifier = str(server.get("identifier") or "")[:8]
-    link.uuid = str(server.get("uuid") or "")
-    link.external_id = str(server.get("external_id") or "")
-    link.node_id = server.get("node")
-    link.origin, link.deleted_at, link.drift, link.drift_at = origin, None, "", None
-    db.session.add(link)
-    db.session.flush()
-    return link
-
-
-# --- a small cache for panel lookups (eggs, nests, locations) ----------------------------
-
-_cache: dict[tuple, tuple[float, Any]] = {}
-_cache_lock = threading.Lock()
-CACHE_SECONDS = 60.0
-
-
-def cached(key: tuple, fetch: Callable[[], T], ttl: float = CACHE_SECONDS) -> T:
-    """``fetch()`` once per ``ttl`` seconds per key (failures are not cached)."""
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-    value = fetch()
-    with _cache_lock:
-        _cache[key] = (now + ttl, value)
-    return value
-
-
-def forget_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
-
-
-def egg_with_variables(client: PanelClient, nest_id: int, egg_id: int) -> dict[str, Any]:
-    return cached((client.url, "egg", int(nest_id), int(egg_id)),
-                  lambda: client.app.get_egg(nest_id, egg_id))
-
-
-def resolve_location(client: PanelClient, text: str) -> int | None:
-    """A location given as id or short code -> its id (None for empty text)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    locations = cached((client.url, "locations"), client.app.list_locations)
-    for location in locations:
-        if text.isdigit() and int(text) == int(location["id"]):
-            return int(location["id"])
-        if str(location.get("short", "")).lower() == text.lower():
-            return int(location["id"])
-    raise errors.NotFound(f"the panel has no location {text!r}")

@@ -1,0 +1,164 @@
+"""Reconcile of a fleet against the Pterodactyl simulator: SQL statements and pteroca's own time.
+
+    .venv/bin/python bench/bench_reconcile.py [--servers 10000] [--drift 20] [--json]
+
+A throw-away site (SQLite in a temp folder) with the store and the Pterodactyl plugin pointed at
+the panel simulator; ``--servers`` active services seeded in the simulator and linked, as the
+product wants them. ``--drift`` of them are then suspended in the panel behind pteroca's back.
+One full ``reconcile()`` is timed twice (the first puts the drifted ones back, the second finds
+everything in line); the panel's listing is read and timed first and handed to the run, so the
+run's time is pteroca's own (plus, in the first run, the repairs it sends). Reported:
+statements per 100 servers (goal <= 3) and pteroca's time (goal < 2 s at 10,000 servers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness import emit, quiet_logs, say  # noqa: E402
+
+
+def build(instance: Path, sim, servers: int):
+    from flask import current_app
+
+    from builtin_plugins.pterodactyl.client import PanelClient
+    from builtin_plugins.pterodactyl.models import ServerLink, UserLink
+    from builtin_plugins.store.models import PricePlan, Product, Service
+    from kernel import now as utcnow
+    from kernel.accounts.services import create_user
+    from kernel.extensions import db
+    from kernel.plugins.services import enable
+    from kernel.plugins.settings import set_settings
+    from kernel.testing import build_app, rebuild
+
+    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log")
+    with app.app_context():
+        enable("pterodactyl", with_dependencies=True, accept_risk=True, actor="bench")
+    app = rebuild(app)
+    with app.app_context():
+        set_settings(current_app.extensions["pteroca"].discovered["pterodactyl"].manifest,
+                     {"panel_url": sim.url, "application_key": sim.application_key,
+                      "client_key": sim.client_key, "default_location": "sim-eu",
+                      "sync_users": False})
+        with PanelClient(sim.url, sim.application_key) as client:
+            nest = next(n for n in client.app.list_nests() if n["name"] == "Minecraft")
+            egg = client.app.list_eggs(nest["id"])[0]
+        settings = {"nest_id": nest["id"], "egg_id": egg["id"], "memory": 0, "disk": 0,
+                    "cpu": 100, "io": 500, "swap": 0, "databases": 0, "allocations": 1,
+                    "backups": 0, "location": "sim-eu"}
+        product = Product(name="Fleet", slug="fleet", provisioner="pterodactyl", stock=None,
+                          per_customer_limit=None, allow_auto_renew=True, description="",
+                          images=[], resources={}, provisioner_settings=settings, active=True,
+                          featured=False, priority=0)
+        product.plans.append(PricePlan(kind="fixed", label="", period_unit="days",
+                                       period_count=30, price=100, min_slots=1, max_slots=1,
+                                       slot_variable=""))
+        db.session.add(product)
+        per_user = 50
+        users = [create_user(f"c{n}@example.com", "fleet-password-1", name=f"c{n}",
+                             verified=True) for n in range((servers + per_user - 1) // per_user)]
+        panel_users = sim.seed_users([u.email for u in users])
+        db.session.add_all(UserLink(user_id=u.id, panel_user_id=p, panel_username=f"p{p}",
+                                    origin="linked", last_error="")
+                           for u, p in zip(users, panel_users, strict=True))
+        rows = [Service(user_id=users[n // per_user].id, product_id=product.id,
+                        plan_id=product.plans[0].id, name=f"server {n}", state="active",
+                        suspension="", expires_at=utcnow(), auto_renew=False, slots=1,
+                        price=100, charged=100, options={}, last_error="",
+                        desired_state="active", panel_state="active", sync_status="ok")
+                for n in range(servers)]
+        db.session.add_all(rows)
+        db.session.flush()
+        ids = sim.seed_servers([panel_users[n // per_user] for n in range(servers)],
+                               names=[s.name for s in rows],
+                               external_ids=[f"pteroca-{s.id}" for s in rows],
+                               limits={"memory": 0, "disk": 0})
+        db.session.add_all(ServerLink(service_id=s.id, server_id=p, origin="imported",
+                                      identifier=sim.state.servers[p].uuid[:8])
+                           for s, p in zip(rows, ids, strict=True))
+        db.session.commit()
+        db.session.remove()
+    return app, ids
+
+
+def run(app) -> dict:
+    from sqlalchemy import event
+
+    from builtin_plugins.pterodactyl.client import PanelClient
+    from builtin_plugins.pterodactyl.panel import load_settings
+    from builtin_plugins.pterodactyl.reconcile import reconcile
+    from kernel.extensions import db
+
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+        settings = load_settings()
+        client = PanelClient(settings.url, settings.application_key, settings.client_key)
+        started = time.perf_counter()
+        listing = client.app.list_servers()
+        listing_s = time.perf_counter() - started
+        # the run below gets this listing without asking again: its time is pteroca's own
+        # (plus the repairs it sends, when something drifted)
+        client.app.list_servers = lambda: listing
+
+        def note(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", note)
+        started = time.perf_counter()
+        try:
+            report = reconcile(client=client)
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        total = time.perf_counter() - started
+        db.session.remove()
+    return {"servers_listed": len(listing), "checked": report.checked,
+            "repaired": len(report.repaired), "findings": len(report.findings),
+            "statements": len(seen), "listing_s": listing_s, "pteroca_s": total}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", type=int, default=10_000)
+    parser.add_argument("--drift", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    quiet_logs()
+    from simulators.pterodactyl import Simulator
+
+    sim = Simulator(install_seconds=0.0, power_seconds=0.0)
+    sim.set_switches(application_rate_limit=1_000_000)  # the budget is not what this measures
+    sim.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="pteroca-bench-reconcile-") as tmp:
+            say(f"seeding {args.servers} servers ...")
+            app, server_ids = build(Path(tmp) / "instance", sim, args.servers)
+            step = max(1, len(server_ids) // max(1, args.drift))
+            with sim.state.lock:
+                for server_id in server_ids[::step][:args.drift]:
+                    sim.state.servers[server_id].status = "suspended"
+            repairing = run(app)
+            in_line = run(app)
+    finally:
+        sim.stop()
+    result = {"servers": args.servers, "drift": args.drift, "repairing": repairing,
+              "in_line": in_line,
+              "per_100": in_line["statements"] / max(1, in_line["checked"]) * 100}
+    say(f"{args.servers} servers: in line {in_line['statements']} statements "
+        f"({result['per_100']:.2f} per 100), pteroca {in_line['pteroca_s']:.2f} s "
+        f"(listing {in_line['listing_s']:.2f} s); with {args.drift} drifted: "
+        f"{repairing['statements']} statements, pteroca {repairing['pteroca_s']:.2f} s, "
+        f"{repairing['repaired']} repaired")
+    emit(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The activity tab: the panel's activity log of the server, pteroca's own actions named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from builtin_plugins.pterodactyl import lookups
+from builtin_plugins.pterodactyl.tabs.access import Access
+from builtin_plugins.pterodactyl.tabs.actions import require, with_client
+
+
+def activity(access: Access, page: int = 1) -> dict[str, Any]:
+    """One page of the panel's activity log; actions pteroca made show as "pteroca"."""
+    require(access, "activity.read")
+    page = max(1, min(int(page or 1), 10_000))
+
+    def read(client):
+        me = lookups.cached((client.url, "client-account"), client.client.account, 300)
+        found = client.client.activity(access.identifier, page=page, per_page=25,
+                                       include=["actor"])
+        return me, found
+
+    me, found = with_client(read)
+    items = []
+    for entry in found.items:
+        actor = ((entry.get("relationships") or {}).get("actor") or {})
+        ours = bool(actor) and str(actor.get("username") or "") == str(me.get("username") or "")
+        items.append({"event": str(entry.get("event") or ""),
+                      "properties": entry.get("properties") or {},
+                      "timestamp": str(entry.get("timestamp") or ""),
+                      "actor": "pteroca" if ours or not actor else str(actor.get("username")),
+                      "ip": "" if ours or entry.get("is_api") else str(entry.get("ip") or "")})
+    return {"items": items, "page": found.current_page, "pages": found.total_pages}

@@ -1,0 +1,89 @@
+"""Admin lists cost the same number of SQL statements whatever the number of rows on the page:
+the accounts (and products) of a page's rows come in one query, never one per row."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from kernel.accounts.services import create_user
+from kernel.extensions import db
+from tests.store.conftest import make_product
+from tests.store.test_admin import ADMIN_PASSWORD, client_for
+
+
+@contextmanager
+def statements(app):
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def note(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+@pytest.fixture
+def admin(store_app):
+    with store_app.app_context():
+        create_user("admin@example.com", ADMIN_PASSWORD, name="Ada", role="admin")
+    return store_app
+
+
+def add_rows(app, start: int, count: int) -> None:
+    """``count`` customers, each with a payment, a server and a voucher use."""
+    from builtin_plugins.store.models import Product, Service, Voucher, VoucherUsage
+    from kernel import now as utcnow
+    from kernel.payments.models import Payment
+
+    with app.app_context():
+        product = db.session.scalar(db.select(Product).where(Product.slug == "mc-small")) \
+            or make_product()
+        voucher = db.session.scalar(db.select(Voucher).where(Voucher.code == "COST")) or Voucher(
+            code="COST", kind="balance", value=100, once_per_user=True, min_amount=0)
+        db.session.add(voucher)
+        for n in range(start, start + count):
+            user = create_user(f"row{n}@example.com", "row-password-1", name=f"Row {n}")
+            db.session.add(Payment(user_id=user.id, provider="stripe", status="paid",
+                                   currency="USD", amount_charged=100, amount_credited=100))
+            db.session.add(Service(user_id=user.id, product_id=product.id,
+                                   plan_id=product.plans[0].id, name=f"s{n}", state="active",
+                                   suspension="", expires_at=utcnow(), auto_renew=False,
+                                   slots=1, price=100, charged=100, options={}, last_error=""))
+            db.session.add(VoucherUsage(voucher=voucher, user_id=user.id, reference=f"r{n}",
+                                        amount=100))
+        db.session.commit()
+
+
+URLS = ("/admin/payments/", "/admin/store/servers/", "/admin/store/voucher-uses/")
+
+
+def counts(app, client) -> dict[str, int]:
+    out = {}
+    for url in URLS:
+        assert client.get(url).status_code == 200, url  # warm
+        with statements(app) as seen:
+            page = client.get(url)
+        assert page.status_code == 200
+        out[url] = len(seen)
+    return out
+
+
+def test_twenty_and_a_full_page_of_rows_cost_the_same_statements(admin):
+    add_rows(admin, 0, 20)
+    client = client_for(admin)
+    twenty = counts(admin, client)
+    add_rows(admin, 20, 80)  # 100 rows: full pages (50) of distinct customers
+    full = counts(admin, client)
+    assert full == twenty
+    page = client.get("/admin/store/voucher-uses/").text
+    assert "row99@example.com" in page  # the emails are still shown
+    assert "row99@example.com" in client.get("/admin/payments/").text
+    assert "row99@example.com" in client.get("/admin/store/servers/").text
