@@ -276,9 +276,9 @@ class PterodactylProvisioner:
 
     def power(self, service, signal: str) -> None:
         """Send a power signal through the client API (needs the client API key)."""
-        if not services.load_settings().client_key:
+        if not panel.load_settings().client_key:
             raise ProvisionError("power actions need the panel's client API key (plugin settings)")
-        link = services.server_link(service.id)
+        link = links.server_link(service.id)
         if link is None or not link.identifier:
             raise ProvisionError("this server is not linked to a panel server yet")
         with self._client(quick=True) as client:
