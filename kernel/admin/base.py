@@ -1,7 +1,8 @@
 """Flask-Admin wiring: every admin view requires ``admin.access`` plus its own permission.
 
-Flask-Admin's Bootstrap4Theme serves Bootstrap 4 from Flask-Admin's own static
-folder (``/admin/static/``), never from a CDN; our pages stay same-origin.
+The pages use the client area's design: ``admin/pteroca/base.html`` loads the active theme's
+Bootstrap 5 instead of Flask-Admin's Bootstrap 4 (Flask-Admin's Bootstrap4Theme is kept only for
+its model templates and its own scripts, jQuery and select2, served from ``/admin/static/``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from flask_admin import Admin, AdminIndexView, BaseView
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from flask_wtf import FlaskForm
+
+from kernel.admin.navigation import build
+from kernel.web.shell import admin_menu
 
 
 class AdminForm(FlaskForm):
@@ -65,6 +69,11 @@ def kernel_views() -> list[BaseView]:
             audit_log_view(), email_log_view(), JobsView()]
 
 
+def admin_navigation(admin_view) -> list:
+    """The grouped admin menu for the signed-in user (the template helper ``admin_navigation``)."""
+    return build(admin_view.admin.menu(), admin_view, admin_menu(), request.path)
+
+
 def init_admin(app) -> Admin:
     from kernel.admin.overview import OverviewView
     from kernel.web.headers import csp_nonce
@@ -75,6 +84,7 @@ def init_admin(app) -> Admin:
                   index_view=OverviewView(name="Overview", url="/admin"))
     for view in kernel_views():
         admin.add_view(view)
+    app.jinja_env.globals["admin_navigation"] = admin_navigation
     from kernel.hooks import KERNEL, answers, plugin_host
 
     host = plugin_host(app)

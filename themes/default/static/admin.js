@@ -1,4 +1,27 @@
 // Admin behaviour that Flask-Admin would do with inline handlers (forbidden by our CSP).
+
+// Flask-Admin's templates are written for Bootstrap 4 (data-toggle, data-dismiss, ...); the admin
+// runs Bootstrap 5, which reads data-bs-*. Copy the attributes over, and give every table a
+// scrolling wrapper so that nothing pushes the page sideways on a phone.
+function ptBootstrap5(root) {
+  ["toggle", "target", "dismiss", "placement", "content"].forEach(function (name) {
+    root.querySelectorAll("[data-" + name + "]").forEach(function (el) {
+      if (!el.hasAttribute("data-bs-" + name)) {
+        el.setAttribute("data-bs-" + name, el.getAttribute("data-" + name));
+      }
+    });
+  });
+  root.querySelectorAll("table").forEach(function (table) {
+    var parent = table.parentElement;
+    if (parent && !parent.classList.contains("table-responsive")) {
+      var wrapper = document.createElement("div");
+      wrapper.className = "table-responsive";
+      parent.insertBefore(wrapper, table);
+      wrapper.appendChild(table);
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { ptBootstrap5(document); });
 document.addEventListener("submit", function (event) {
   var form = event.target.closest("form[data-confirm]");
   if (form && !window.confirm(form.getAttribute("data-confirm"))) {
