@@ -37,6 +37,15 @@ def dashboard_widgets(user):
     return balance + account_widgets(user)
 
 
+@hookimpl(tryfirst=True)
+def template_slots(slot, context):
+    if slot == "header":
+        from kernel.web.impersonation_views import banner
+
+        return banner()
+    return None
+
+
 @hookimpl
 def register_cron_tasks():
     from kernel.accounts import limit_storage, sessions

@@ -14,6 +14,7 @@ Security Policy (which allows no inline or foreign script) does not stop them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ RUNNER = """
 (() => {
   if (window.top !== window || !window.axe || !/^https?:/.test(location.protocol)) return;
   const run = () => axe.run(document, {
-      runOnly: {type: "tag", values: %(tags)s}, resultTypes: ["violations"]})
+      runOnly: {type: "tag", values: __TAGS__}, resultTypes: ["violations"]})
     .then(result => window.__ptAxeReport({url: location.href, violations: result.violations.map(
       v => ({id: v.id, impact: v.impact, help: v.help,
              targets: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))}))
@@ -37,7 +38,7 @@ RUNNER = """
     if (document.readyState === "complete") go(); else window.addEventListener("load", go);
   });
 })();
-""" % {"tags": WCAG_TAGS}
+""".replace("__TAGS__", json.dumps(WCAG_TAGS))
 
 
 @dataclass

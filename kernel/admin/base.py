@@ -56,12 +56,13 @@ def kernel_views() -> list[BaseView]:
     from kernel.admin.privacy import PrivacyView
     from kernel.admin.settings import SettingsView
     from kernel.admin.themes import ThemesView
+    from kernel.admin.user_page import UserPageView
     from kernel.admin.users import RoleAdmin, UserAdmin
 
     from kernel.admin.jobs import JobsView
     from kernel.admin.payments import PaymentsView, WalletsView
 
-    return [UserAdmin(), RoleAdmin(), PrivacyView(), PluginsView(), ThemesView(), SettingsView(),
+    return [UserAdmin(), UserPageView(), RoleAdmin(), PrivacyView(), PluginsView(), ThemesView(), SettingsView(),
             PaymentsView(name="Payments", endpoint="payments", url="/admin/payments",
                          category="Money"),
             WalletsView(name="Wallet adjustments", endpoint="wallets", url="/admin/wallets",

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from kernel import audit, jobs, site_settings
+from kernel import jobs, site_settings
 from kernel.admin.base import ProtectedBaseView
 from kernel.extensions import db
-from kernel.payments import converge, debts, ledger, reports
+from kernel.payments import adjustments, converge, debts, ledger, reports
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, exponent, format_amount, parse_amount
 from kernel.payments.settlement import PaymentError
@@ -106,23 +104,13 @@ class WalletsView(ProtectedBaseView):
             try:
                 if user is None:
                     raise MoneyError(f"no account with the email {form['email']!r}")
-                if not form["reason"]:
-                    raise MoneyError("give a reason: the customer sees it in their history")
-                negative = form["amount"].startswith("-")
-                amount = parse_amount(form["amount"].lstrip("+-"), currency)
-                reference = f"adjust:{secrets.token_hex(8)}"
-                meta = {"reason": form["reason"], "by": current_user.email}
-                if negative:
-                    ledger.debit(user.id, amount, "adjustment", reference, meta)
-                else:
-                    ledger.credit(user.id, amount, "adjustment", reference, meta)
+                amount = adjustments.parse_signed(form["amount"], currency)
+                adjustments.adjust(user, amount, form["reason"], actor=current_user.email)
             except MoneyError as exc:
                 db.session.rollback()
                 flash(str(exc), "error")
                 status = 400
             else:
-                audit.record("wallet.adjusted", user.email, {"amount": -amount if negative else amount,
-                                                             "reason": form["reason"]})
                 flash(f"{user.email}: balance is now {format_amount(ledger.balance(user.id), currency)}",
                       "success")
                 return redirect(url_for(".index", email=user.email))
