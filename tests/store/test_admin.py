@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kernel.accounts.services import create_user
@@ -355,3 +357,28 @@ def test_checkout_shows_and_stores_the_provisioners_choices(admin_app):
     assert done.status_code == 303
     with admin_app.app_context():
         assert db.session.scalar(db.select(store_models().Service)).options["version"] == "1.20"
+
+
+def test_overview_cards_count_active_servers_and_those_due_for_renewal(admin_app):
+    from datetime import timedelta
+
+    from kernel import clock
+
+    with admin_app.app_context():
+        models = store_models()
+        product = make_product()
+        from kernel.accounts.models import User
+
+        buyer = db.session.scalar(db.select(User).where(User.email == "buyer@example.com"))
+        services = [buy(buyer, product, name=f"s{i}") for i in range(3)]
+        soon, later = clock.now() + timedelta(days=2), clock.now() + timedelta(days=20)
+        for service, expires, auto in zip(services, (soon, soon, later), (True, False, False),
+                                          strict=True):
+            service = db.session.get(models.Service, service.id)
+            service.state, service.expires_at, service.auto_renew = "active", expires, auto
+        db.session.commit()
+    page = client_for(admin_app).get("/admin/").get_data(as_text=True)
+    assert 'id="figure-active-servers"' in page
+    assert re.search(r'id="figure-active-servers"><a [^>]*>3<', page)
+    assert 'id="figure-due-servers">2<' in page and "1 renew automatically" in page
+    assert re.search(r'id="figure-spending">30\.00', page)  # three purchases at 10.00
