@@ -382,3 +382,61 @@ def test_overview_cards_count_active_servers_and_those_due_for_renewal(admin_app
     assert re.search(r'id="figure-active-servers"><a [^>]*>3<', page)
     assert 'id="figure-due-servers">2<' in page and "1 renew automatically" in page
     assert re.search(r'id="figure-spending">30\.00', page)  # three purchases at 10.00
+
+
+def test_product_form_asks_each_value_once_with_units_and_labelled_plan_fields(admin_app):
+    """A provisioner whose settings hold a resource (``resource_settings``) is asked it once:
+    no second "Resources" field, and the product page shows the provisioner's value."""
+    import html.parser
+
+    import pteroca_plugins.panel as panel
+
+    client = client_for(admin_app)
+    page = client.get("/admin/store/products/new?provisioner=panel").text
+    assert ">Memory (MiB)</label>" in page and "memory mb" not in page.lower()
+    for section in ("section-product", "section-sale", "section-resources",
+                    "section-provisioner"):
+        assert f'id="{section}"' in page
+    panel.Panel.resource_settings = {"memory_mb": "node", "disk_mb": "no-such-setting"}
+    try:
+        page = client.get("/admin/store/products/new?provisioner=panel").text
+        assert 'name="resource_memory_mb"' not in page and 'name="resource_disk_mb"' in page
+        created = client.post("/admin/store/products/new",
+                              data={**PRODUCT_FORM, "resource_memory_mb": "999999",
+                                    "resource_disk_mb": "2048"})
+        assert created.status_code == 303
+    finally:
+        del panel.Panel.resource_settings
+    with admin_app.app_context():
+        product = db.session.scalar(db.select(store_models().Product))
+        assert product.resources == {"memory_mb": 3, "disk_mb": 2048}  # from ps_node, typed once
+        product_id = product.id
+
+    class Labels(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.fields, self.labels = False, [], set()
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "form" and attrs.get("id") == "add-plan":
+                self.inside = True
+            elif self.inside and tag == "label":
+                self.labels.add(attrs.get("for"))
+            elif self.inside and tag in ("input", "select") and attrs.get("type") != "hidden":
+                self.fields.append(attrs.get("id"))
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.inside = False
+
+    parser = Labels()
+    parser.feed(client.get(f"/admin/store/products/{product_id}").text)
+    assert len(parser.fields) == 8 and all(f in parser.labels for f in parser.fields), parser.fields
+
+
+def test_pterodactyl_limits_are_the_customer_facing_resources():
+    from builtin_plugins.pterodactyl.provisioner import PterodactylProvisioner
+    from builtin_plugins.store.catalog import RESOURCE_KEYS, resource_sources
+
+    assert set(resource_sources(PterodactylProvisioner())) == set(RESOURCE_KEYS)
