@@ -440,3 +440,22 @@ def test_pterodactyl_limits_are_the_customer_facing_resources():
     from builtin_plugins.store.catalog import RESOURCE_KEYS, resource_sources
 
     assert set(resource_sources(PterodactylProvisioner())) == set(RESOURCE_KEYS)
+
+
+def test_server_page_shows_checkout_choices_as_a_table_not_json(admin_app):
+    with admin_app.app_context():
+        from kernel.accounts.models import User
+
+        buyer = db.session.scalar(db.select(User).where(User.email == "buyer@example.com"))
+        service = buy(buyer, make_product())
+        row = db.session.get(store_models().Service, service.id)
+        row.options = {"egg": "Paper", "variables": {"MAX_PLAYERS": "20", "<b>X": "<i>"},
+                       "choose_location": True, "ports": [25565, 25566]}
+        db.session.commit()
+        service_id = service.id
+    page = client_for(admin_app).get(f"/admin/store/servers/{service_id}").text
+    detail = page.split('id="server-detail"', 1)[1]
+    assert '"egg"' not in detail and "{&#34;" not in detail and '{"' not in detail
+    assert "egg</th><td>Paper</td>" in detail and "MAX_PLAYERS</th><td>20</td>" in detail
+    assert "choose location</th><td>yes</td>" in detail and "25565, 25566" in detail
+    assert "&lt;b&gt;X" in detail and "<b>X" not in detail  # escaped, as everything else
