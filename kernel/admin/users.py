@@ -35,8 +35,11 @@ class UserAdmin(PermissionMixin, ModelView):
     can_delete = False  # accounts hold money and servers: block instead
     column_list = ("email", "name", "role_name", "is_blocked", "created_at")
     column_labels = {"role_name": "Role", "is_blocked": "Blocked", "created_at": "Joined"}
-    column_formatters = {"email": lambda v, c, m, p: Markup('<a href="{}">{}</a>').format(
-        url_for("user_page.page", user_id=m.id), m.email)}
+    column_formatters = {
+        "email": lambda v, c, m, p: Markup('<a href="{}">{}</a>').format(
+            url_for("user_page.page", user_id=m.id), m.email),
+        "created_at": lambda v, c, m, p: m.created_at.strftime("%Y-%m-%d %H:%M")
+        if m.created_at else ""}
     column_searchable_list = ("email", "name")
     column_filters = ("role_name", "is_blocked")
     column_default_sort = ("id", True)
