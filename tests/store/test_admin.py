@@ -459,3 +459,23 @@ def test_server_page_shows_checkout_choices_as_a_table_not_json(admin_app):
     assert "egg</th><td>Paper</td>" in detail and "MAX_PLAYERS</th><td>20</td>" in detail
     assert "choose location</th><td>yes</td>" in detail and "25565, 25566" in detail
     assert "&lt;b&gt;X" in detail and "<b>X" not in detail  # escaped, as everything else
+
+
+def test_voucher_minimum_is_entered_as_an_amount_not_minor_units(admin_app):
+    client = client_for(admin_app)
+    form = client.get("/admin/store/vouchers/new/").text
+    assert "minor units" not in form
+    made = client.post("/admin/store/vouchers/new/", data={
+        "code": "BIG", "kind": "balance", "value": "5.00", "min_amount": "20.00", "active": "y"})
+    assert made.status_code == 302
+    for bad in ("twenty", "-1", "1.234"):
+        refused = client.post("/admin/store/vouchers/new/", data={
+            "code": f"X{len(bad)}", "kind": "balance", "value": "1", "min_amount": bad})
+        assert refused.status_code == 200 and "minimum order or top-up" in refused.text
+    with admin_app.app_context():
+        voucher = db.session.scalar(db.select(store_models().Voucher))
+        assert voucher.min_amount == 2000 and voucher.code == "BIG"
+        voucher_id = voucher.id
+    assert "20.00 USD" in client.get("/admin/store/vouchers/").text
+    edit = client.get(f"/admin/store/vouchers/edit/?id={voucher_id}").text
+    assert 'value="20.00"' in edit
