@@ -338,7 +338,7 @@ def _approval_page(path: str, params: dict[str, str], identity: Identity) -> str
     fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                      for k, v in params.items())
     who = html.escape(f"{identity.name or identity.username} <{identity.email or 'no email'}>")
-    return (f"<!doctype html><title>Fake provider</title><h1>Sign in to pteroca?</h1>"
+    return (f"<!doctype html><html lang=\"en\"><title>Fake provider</title><h1>Sign in to pteroca?</h1>"
             f"<p>Signed in as {who}</p><form method=post action='{html.escape(path)}'>{fields}"
             f"<button type=submit id=approve>Authorize</button></form>")
 

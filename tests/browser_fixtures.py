@@ -1,6 +1,9 @@
 """Playwright on Debian's Chromium: one browser per test process (registered for the whole suite
 by tests/conftest.py, so browser tests in any folder share it: Playwright's sync API cannot run
-twice in one thread)."""
+twice in one thread).
+
+Every context the browser opens runs axe-core on each page it loads (``tests/axe_audit.py``); a
+test fails when a page it visited has a serious or critical WCAG 2.1 A/AA violation."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.axe_audit import AxeAudit, audited
 from tests.services import require_chromium
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,8 +27,21 @@ def browser():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield browser
+        yield audited(browser, lambda: _AUDIT[0])
         browser.close()
+
+
+_AUDIT: list[AxeAudit | None] = [None]
+
+
+@pytest.fixture(autouse=True)
+def axe_audit():
+    """The accessibility audit of this test's pages (empty for tests that open no browser)."""
+    audit = _AUDIT[0] = AxeAudit()
+    yield audit
+    _AUDIT[0] = None
+    found = audit.verdict()
+    assert not found, f"axe-core: serious or critical accessibility violations\n{found}"
 
 
 @pytest.fixture

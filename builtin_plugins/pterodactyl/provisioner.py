@@ -48,6 +48,10 @@ def choice_id(label: Any) -> int | None:
 class PterodactylProvisioner:
     identifier = "pterodactyl"
     display_name = "Pterodactyl panel"
+    # The product's limits are the customer-facing resources: asked once, in these settings.
+    resource_settings = {"memory_mb": "memory", "disk_mb": "disk", "cpu_percent": "cpu",
+                         "databases": "databases", "backups": "backups",
+                         "allocations": "allocations"}
 
     # --- product form and checkout -------------------------------------------------------
 

@@ -118,6 +118,8 @@ def template_slots(slot, context):
         return Markup(views.redeem_box(context.get("user")))
     if slot == "landing":
         return Markup(views.landing_products())
+    if slot == "admin_overview":
+        return views.admin_overview_cards(context.get("user"))
     return None
 
 

@@ -106,7 +106,10 @@ class ProductsView(ProtectedBaseView):
                            helper=catalog.settings_helper(provisioner, product),
                            provisioner_id=provisioner_id,
                            fields=fields or [], categories=catalog.categories(), error=error,
-                           resource_keys=catalog.RESOURCE_KEYS, plan_kinds=catalog.PLAN_KINDS,
+                           resource_keys=[k for k in catalog.RESOURCE_KEYS
+                                          if k not in catalog.resource_sources(provisioner)]
+                           if provisioner else catalog.RESOURCE_KEYS,
+                           resource_labels=catalog.RESOURCE_LABELS, plan_kinds=catalog.PLAN_KINDS,
                            currency=site_setting("currency"),
                            live=catalog.live_services(product.id) if product else 0), status
 

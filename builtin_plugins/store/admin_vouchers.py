@@ -31,6 +31,10 @@ def _value(view, context, model, name):
     return f"{model.value}%"
 
 
+def _minimum(view, context, model, name):
+    return format_amount(model.min_amount, site_setting("currency")) if model.min_amount else "-"
+
+
 def _uses(view, context, model, name):
     return f"{model.uses} / {model.max_uses}" if model.max_uses is not None else str(model.uses)
 
@@ -41,15 +45,16 @@ class VoucherAdmin(PermissionMixin, ModelView):
     can_export = False
     column_list = ("code", "kind", "value", "uses", "once_per_user", "new_accounts_days",
                    "min_amount", "expires_at", "active")
-    column_labels = {"new_accounts_days": "New accounts (days)",
-                     "min_amount": "Minimum (minor units)"}
-    column_formatters = {"value": _value, "uses": _uses}
+    column_labels = {"new_accounts_days": "New accounts (days)", "max_uses": "Uses at most",
+                     "once_per_user": "Once per customer", "expires_at": "Expires (UTC)",
+                     "min_amount": "Minimum order or top-up"}
+    column_formatters = {"value": _value, "uses": _uses, "min_amount": _minimum}
     column_filters = ("kind", "active")
     column_searchable_list = ("code",)
     column_default_sort = ("id", True)
     form_columns = ("code", "kind", "value", "max_uses", "once_per_user", "new_accounts_days",
                     "min_amount", "expires_at", "active")
-    form_overrides = {"kind": SelectField, "value": StringField}
+    form_overrides = {"kind": SelectField, "value": StringField, "min_amount": StringField}
     form_args = {
         "code": {"validators": [DataRequired()]},
         "kind": {"choices": [(k, KIND_LABELS[k]) for k in KINDS]},
@@ -59,7 +64,8 @@ class VoucherAdmin(PermissionMixin, ModelView):
         "max_uses": {"description": "Empty: unlimited"},
         "new_accounts_days": {"description": "Only accounts younger than this many days; "
                                              "empty: anyone"},
-        "min_amount": {"description": "Minimum order or top-up in minor units (0: none)"},
+        "min_amount": {"description": "An amount such as 20.00 in the shop's currency; empty or "
+                                      "0: none"},
     }
 
     def __init__(self):
@@ -68,8 +74,11 @@ class VoucherAdmin(PermissionMixin, ModelView):
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
-        if obj is not None and obj.kind == BALANCE and not form.is_submitted():
-            form.value.data = to_decimal_string(obj.value, site_setting("currency"))
+        if obj is not None and not form.is_submitted():
+            currency = site_setting("currency")
+            if obj.kind == BALANCE:
+                form.value.data = to_decimal_string(obj.value, currency)
+            form.min_amount.data = to_decimal_string(obj.min_amount or 0, currency)
         return form
 
     def on_model_change(self, form, model, is_created):
@@ -85,6 +94,12 @@ class VoucherAdmin(PermissionMixin, ModelView):
                 raise ValidationError(f"value: {exc}") from None
         else:
             model.value = int(text) if text.isdigit() else -1
+        minimum = str(form.min_amount.data or "").strip()
+        try:
+            model.min_amount = 0 if minimum in ("", "0") else parse_amount(
+                minimum, site_setting("currency"))
+        except MoneyError as exc:
+            raise ValidationError(f"minimum order or top-up: {exc}") from None
         try:
             validate(model)
         except VoucherError as exc:

@@ -31,12 +31,28 @@ from kernel import (
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,118}$")
 RESERVED_SLUGS = frozenset({"product", "quote", "redeem"})  # /store/<slug> would shadow a route
 RESOURCE_KEYS = ("memory_mb", "disk_mb", "cpu_percent", "databases", "backups", "allocations")
+# The product form's labels for them, with units.
+RESOURCE_LABELS = {"memory_mb": "Memory (MiB)", "disk_mb": "Disk (MiB)", "cpu_percent": "CPU (%)",
+                   "databases": "Databases", "backups": "Backups",
+                   "allocations": "Ports (allocations)"}
 PLAN_KINDS = ("fixed", "slot", "on_demand")
 PERIOD_UNITS = ("hours", "days")
 
 
 class CatalogError(ValueError):
     """A catalog change that does not fit; the message is shown to the admin as is."""
+
+
+def resource_sources(provisioner) -> dict[str, str]:
+    """Which customer-facing resources a provisioner's own settings already hold
+    (``resource_settings = {"memory_mb": "memory", ...}``, optional): the product form asks
+    those values once, in the provisioner's settings, and copies them into the resources."""
+    declared = getattr(provisioner, "resource_settings", None) or {}
+    if not isinstance(declared, dict):
+        return {}
+    keys = {spec.key for spec in provisioner.settings_schema()}
+    return {resource: str(setting) for resource, setting in declared.items()
+            if resource in RESOURCE_KEYS and setting in keys}
 
 
 # --- what customers see ------------------------------------------------------
@@ -223,11 +239,6 @@ def save_product(product: Product | None, data: ProductInput, *, actor: str) -> 
         category = db.session.get(Category, _optional_int(f["category_id"], "Category"))
         if category is None:
             raise CatalogError("that category does not exist")
-    resources = {}
-    for key in RESOURCE_KEYS:
-        value = _optional_int(f.get(f"resource_{key}"), key.replace("_", " "))
-        if value is not None:
-            resources[key] = value
     settings: dict[str, Any] = {}
     for spec in provisioner.settings_schema():
         try:
@@ -237,6 +248,16 @@ def save_product(product: Product | None, data: ProductInput, *, actor: str) -> 
     problems = settings_problems(provisioner, settings)
     if problems:
         raise CatalogError("; ".join(problems))
+    sources = resource_sources(provisioner)
+    resources = {}
+    for key in RESOURCE_KEYS:
+        if key in sources:  # entered once, in the provisioner's settings
+            value = settings.get(sources[key])
+            value = value if isinstance(value, int) and not isinstance(value, bool) else None
+        else:
+            value = _optional_int(f.get(f"resource_{key}"), RESOURCE_LABELS[key])
+        if value is not None:
+            resources[key] = value
     stock = _optional_int(f.get("stock"), "Stock")
     limit = _optional_int(f.get("per_customer_limit"), "Per-customer limit", 1)
     priority = _optional_int(f.get("priority"), "Priority", -10**6) or 0

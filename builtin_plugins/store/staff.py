@@ -3,18 +3,31 @@ user, move an expiry."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from builtin_plugins.store import services
-from builtin_plugins.store.lifecycle import TERMINATED
+from builtin_plugins.store.lifecycle import ACTIVE, TERMINATED
 from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.services import StoreError
-from kernel import db, record_audit
+from kernel import db, now, record_audit
 
 PAGE_SIZE = 50
+DUE_DAYS = 7  # the admin overview's "due for renewal" window
+
+
+def overview_counts(due_days: int = DUE_DAYS) -> dict[str, int]:
+    """For the admin overview: active servers, and those of them expiring within ``due_days``
+    (renewed or suspended then), with how many of the due ones renew automatically."""
+    active = db.session.scalar(select(func.count()).where(Service.state == ACTIVE)) or 0
+    due = select(Service.auto_renew, func.count()).where(
+        Service.state == ACTIVE, Service.expires_at <= now() + timedelta(days=due_days)
+    ).group_by(Service.auto_renew)
+    by_renew = dict(db.session.execute(due).all())
+    return {"active": active, "due": sum(by_renew.values()),
+            "due_auto_renew": by_renew.get(True, 0), "due_days": due_days}
 
 
 def find_user(email: str):

@@ -15,7 +15,7 @@ from builtin_plugins.store.pricing import PricingError
 from builtin_plugins.store.provisioning import ProvisionError, provisioner_for
 from builtin_plugins.store.services import StoreError
 from builtin_plugins.store.vouchers import VoucherError, redeem_balance
-from kernel import SettingError, db, format_amount, site_setting, wallet_balance
+from kernel import SettingError, db, format_amount, render_fragment, site_setting, wallet_balance
 
 bp = Blueprint("store", __name__)
 
@@ -193,6 +193,15 @@ def topup_voucher_field(user) -> str:
 
 def redeem_box(user) -> str:
     return render_template("store/redeem_form.html", code="")
+
+
+def admin_overview_cards(user) -> Any:
+    """The admin overview's store figures (template slot ``admin_overview``), for store staff."""
+    from builtin_plugins.store import staff
+
+    if user is None or not user.has_permission("store.manage"):
+        return None
+    return render_fragment("admin/store/overview_cards.html", counts=staff.overview_counts())
 
 
 def landing_products() -> str:

@@ -17,6 +17,7 @@ KERNEL_PERMISSIONS: list[tuple[str, str]] = [
     ("admin.payments", "See payments, refund them and adjust wallet balances"),
     ("admin.jobs", "See background job queues, retry and delete failed jobs"),
     ("admin.privacy", "Erase customers' personal data and see erasure requests"),
+    ("admin.impersonate", "Sign in as a customer to see what they see (audited; never staff)"),
 ]
 
 
@@ -57,6 +58,13 @@ def permission_required(code: str):
         return wrapper
 
     return decorate
+
+
+def can_grant(actor, permissions) -> bool:
+    """True when ``actor`` holds every permission in ``permissions`` (``*`` only with ``*``):
+    nobody grants, or acts on an account holding, a permission they do not hold themselves."""
+    held = set(actor.role.permissions if actor.role else [])
+    return "*" in held or ("*" not in permissions and set(permissions) <= held)
 
 
 def verified_required(view):

@@ -17,7 +17,7 @@ from flask import Flask
 from flask_admin import Admin, BaseView
 from flask_admin.theme import Bootstrap4Theme
 
-from kernel.admin.base import PermissionMixin
+from kernel.admin.base import PermissionMixin, admin_navigation
 from kernel.admin.overview import OverviewView
 from kernel.hooks import answers, is_kernel, plugin_host
 from kernel.plugins.loader import fault_plugin
@@ -57,6 +57,7 @@ def init_admin(app: Flask) -> Admin:
                   theme=Bootstrap4Theme(base_template="admin/pteroca/base.html"),
                   csp_nonce_generator=csp_nonce,
                   index_view=OverviewView(name="Overview", url="/admin"))
+    app.jinja_env.globals["admin_navigation"] = admin_navigation
     host = plugin_host(app)
     offered: list[tuple[str, list]] = []
     for name, views, error in answers(HOOK, admin=admin):

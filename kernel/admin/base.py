@@ -1,7 +1,10 @@
 """What every admin view is built on: ``admin.access`` plus the view's own permission.
 
 The admin area itself (the views, in which order, from which plugin) is assembled by
-:mod:`kernel.admin.area`.
+:mod:`kernel.admin.area`. The pages use the client area's design: ``admin/pteroca/base.html``
+loads the active theme's Bootstrap 5 instead of Flask-Admin's Bootstrap 4 (Flask-Admin's
+Bootstrap4Theme is kept only for its model templates and its own scripts, jQuery and select2,
+served from ``/admin/static/``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from flask.typing import ResponseReturnValue
 from flask_admin import AdminIndexView, BaseView
 from flask_login import current_user
 from flask_wtf import FlaskForm
+
+from kernel.admin.navigation import build
+from kernel.web.shell import admin_menu
 
 
 class AdminForm(FlaskForm):
@@ -46,3 +52,8 @@ class ProtectedBaseView(PermissionMixin, BaseView):
 
 class ProtectedIndexView(PermissionMixin, AdminIndexView):
     pass
+
+
+def admin_navigation(admin_view) -> list:
+    """The grouped admin menu for the signed-in user (the template helper ``admin_navigation``)."""
+    return build(admin_view.admin.menu(), admin_view, admin_menu(), request.path)

@@ -14,7 +14,8 @@ class JobsView(ProtectedBaseView):
     permission = "admin.jobs"
 
     def __init__(self):
-        super().__init__(name="Jobs", endpoint="jobs", url="/admin/jobs")
+        super().__init__(name="Jobs", endpoint="jobs", url="/admin/jobs",
+                         category="System")
 
     def _page(self, status: int = 200):
         context = {"redis_url": bool(current_app.config.get("REDIS_URL")), "error": None,

@@ -1,4 +1,7 @@
-"""The admin overview: plugin status, health and scan verdicts, users, audit, system info."""
+"""The admin overview: money and customers over 30 days, plugin status, health and scan
+verdicts, users, audit, system info. The figures come from ``kernel.payments.reports``; plugins
+add theirs (the store: active servers, servers due for renewal) through the ``admin_overview``
+template slot."""
 
 from __future__ import annotations
 
@@ -10,9 +13,13 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import func
 
-from kernel import __version__
+from kernel import __version__, site_settings
 from kernel.admin.base import ProtectedIndexView
 from kernel.extensions import db
+from kernel.payments import reports
+from kernel.payments.money import exponent
+
+FIGURE_DAYS = 30
 
 
 def _version(dist: str) -> str:
@@ -69,5 +76,11 @@ class OverviewView(ProtectedIndexView):
             health = run_health_checks()
         if current_user.has_permission("admin.logs"):
             audit = recent_audit()
+        currency = site_settings.get("currency")
+        figures = reports.overview(FIGURE_DAYS)
+        if not current_user.has_permission("admin.payments"):
+            figures = {**figures, "topups": None, "spending": None,
+                       "totals": {"new_customers": figures["totals"]["new_customers"]}}
         return self.render("admin/pteroca/overview.html", plugins=plugins, health=health,
-                           audit=audit, users=user_counts(), system=system_info())
+                           audit=audit, users=user_counts(), system=system_info(),
+                           figures=figures, currency=currency, scale=10 ** exponent(currency))

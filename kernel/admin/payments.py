@@ -9,8 +9,7 @@ from flask_login import current_user
 from kernel import jobs, site_settings
 from kernel.admin.base import ProtectedBaseView
 from kernel.extensions import db
-from kernel.payments import converge, debts, ledger, reports
-from kernel.payments.adjustments import adjust
+from kernel.payments import adjustments, converge, debts, ledger, reports
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError, exponent, format_amount, parse_amount
 from kernel.payments.settlement import PaymentError
@@ -114,12 +113,8 @@ class WalletsView(ProtectedBaseView):
             try:
                 if user is None:
                     raise MoneyError(f"no account with the email {form['email']!r}")
-                if not form["reason"]:
-                    raise MoneyError("give a reason: the customer sees it in their history")
-                negative = form["amount"].startswith("-")
-                amount = parse_amount(form["amount"].lstrip("+-"), currency)
-                adjust(user, -amount if negative else amount, form["reason"],
-                       actor=current_user.email)
+                amount = adjustments.parse_signed(form["amount"], currency)
+                adjustments.adjust(user, amount, form["reason"], actor=current_user.email)
             except MoneyError as exc:
                 db.session.rollback()
                 flash(str(exc), "error")

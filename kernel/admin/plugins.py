@@ -62,7 +62,8 @@ class PluginsView(ProtectedBaseView):
     permission = "admin.plugins"
 
     def __init__(self):
-        super().__init__(name="Plugins", endpoint="plugins", url="/admin/plugins")
+        super().__init__(name="Plugins", endpoint="plugins", url="/admin/plugins",
+                         category="System")
 
     def _list(self, status: int = 200):
         from kernel.plugins.upload import Limits, human

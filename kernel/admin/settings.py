@@ -54,7 +54,8 @@ class SettingsView(ProtectedBaseView):
     permission = "admin.settings"
 
     def __init__(self):
-        super().__init__(name="Settings", endpoint="settings", url="/admin/settings")
+        super().__init__(name="Settings", endpoint="settings", url="/admin/settings",
+                         category="System")
 
     def _page(self, group: str, fields: list[Field], status: int = 200, error: str = ""):
         return self.render("admin/pteroca/settings.html", group=group,

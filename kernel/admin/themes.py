@@ -14,7 +14,8 @@ class ThemesView(ProtectedBaseView):
     permission = "admin.themes"
 
     def __init__(self):
-        super().__init__(name="Themes", endpoint="themes", url="/admin/themes")
+        super().__init__(name="Themes", endpoint="themes", url="/admin/themes",
+                         category="System")
 
     def _list(self, status: int = 200):
         found = themes.discover_themes(themes.themes_dir())

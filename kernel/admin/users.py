@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from kernel import audit
 from kernel.accounts.models import Role, User
+from kernel.accounts.permissions import can_grant
+from kernel.accounts.services import AccountError, create_user, email_taken, valid_email
 from kernel.admin.base import AdminForm, PermissionMixin
 from kernel.extensions import db
-
-
-def can_grant(actor, permissions) -> bool:
-    """True when ``actor`` holds every permission in ``permissions`` (``*`` only with ``*``)."""
-    held = set(actor.role.permissions if actor.role else [])
-    return "*" in held or ("*" not in permissions and set(permissions) <= held)
 
 
 def role_names() -> list[tuple[str, str]]:
@@ -37,11 +34,16 @@ class UserAdmin(PermissionMixin, ModelView):
     can_export = False
     can_delete = False  # accounts hold money and servers: block instead
     column_list = ("email", "name", "role_name", "is_blocked", "created_at")
-    column_labels = {"role_name": "Role", "is_blocked": "Blocked"}
+    column_labels = {"role_name": "Role", "is_blocked": "Blocked", "created_at": "Joined"}
+    column_formatters = {
+        "email": lambda v, c, m, p: Markup('<a href="{}">{}</a>').format(
+            url_for("user_page.page", user_id=m.id), m.email),
+        "created_at": lambda v, c, m, p: m.created_at.strftime("%Y-%m-%d %H:%M")
+        if m.created_at else ""}
     column_searchable_list = ("email", "name")
     column_filters = ("role_name", "is_blocked")
     column_default_sort = ("id", True)
-    form_columns = ("name", "role", "is_blocked")
+    form_columns = ("email", "name", "role", "is_blocked")
     form_args = {"role": {"allow_blank": False, "get_label": "name"}}
 
     def __init__(self):
@@ -57,8 +59,6 @@ class UserAdmin(PermissionMixin, ModelView):
         return form
 
     def create_model(self, form):
-        from kernel.accounts.services import AccountError, create_user
-
         role = db.session.get(Role, form.role.data)
         if role is None or not can_grant(current_user, role.permissions or []):
             flash(f"you cannot give the role {form.role.data!r}", "error")
@@ -74,12 +74,18 @@ class UserAdmin(PermissionMixin, ModelView):
     def on_model_change(self, form, model, is_created):
         if is_created:
             return
+        try:
+            model.email = valid_email(model.email or "")
+        except AccountError as exc:
+            raise ValidationError(str(exc)) from exc
+        if email_taken(model.email, exclude=model):
+            raise ValidationError("another account already uses this email")
         if not can_grant(current_user, model.role.permissions if model.role else []):
             raise ValidationError(f"you cannot give the role {model.role_name!r}")
         if model.id == current_user.id and (model.is_blocked
                                             or not model.has_permission("admin.users")):
             raise ValidationError("you cannot block yourself or take away your own admin access")
-        audit.record("user.updated", model.email, {"role": model.role_name,
+        audit.record("user.updated", model.email, {"email": model.email, "role": model.role_name,
                                                    "blocked": model.is_blocked}, commit=False)
 
     def update_model(self, form, model):

@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import pluggy
 
-from kernel.defaults import admin_views, cron, error_pages, menus, permissions, webhooks, widgets
+from kernel.defaults import (
+    admin_views,
+    cron,
+    error_pages,
+    menus,
+    permissions,
+    slots,
+    webhooks,
+    widgets,
+)
 from kernel.hooks import KERNEL
 
 # concern -> module of hook implementations
@@ -23,6 +32,7 @@ DEFAULTS = {
     "permissions": permissions,
     "menus": menus,
     "widgets": widgets,
+    "slots": slots,
     "admin_views": admin_views,
     "error_pages": error_pages,
     "cron": cron,

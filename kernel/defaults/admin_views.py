@@ -25,9 +25,10 @@ def register_admin_views(admin: Admin) -> list[BaseView]:
     from kernel.admin.privacy import PrivacyView
     from kernel.admin.settings import SettingsView
     from kernel.admin.themes import ThemesView
+    from kernel.admin.user_page import UserPageView
     from kernel.admin.users import RoleAdmin, UserAdmin
 
-    return [UserAdmin(), RoleAdmin(), PrivacyView(), PluginsView(), ThemesView(), SettingsView(),
+    return [UserAdmin(), UserPageView(), RoleAdmin(), PrivacyView(), PluginsView(), ThemesView(), SettingsView(),
             PaymentsView(name="Payments", endpoint="payments", url="/admin/payments",
                          category="Money"),
             WalletsView(name="Wallet adjustments", endpoint="wallets", url="/admin/wallets",

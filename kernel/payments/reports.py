@@ -1,4 +1,4 @@
-"""Money figures for the admin: revenue per day, payment lists."""
+"""Figures for the admin: top-ups, wallet spending and new customers per day, payment lists."""
 
 from __future__ import annotations
 
@@ -6,22 +6,20 @@ from datetime import timedelta
 
 from sqlalchemy import func
 
-from kernel import clock
 from kernel.extensions import db
-from kernel.payments.models import Payment, ProviderEvent
+from kernel.clock import now as utcnow
+from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
 
 
 def revenue_by_day(days: int = 30) -> dict:
     """Paid amounts (minor units, refunds subtracted) per settlement day, oldest first."""
-    today = clock.now().date()
-    start = today - timedelta(days=days - 1)
+    labels, start = _days(days)
     day = func.date(Payment.settled_at)
     rows = db.session.execute(
         db.select(day, func.sum(Payment.amount_charged - Payment.amount_refunded))
         .where(Payment.settled_at.is_not(None), Payment.settled_at >= start)
         .group_by(day)).all()
     totals = {str(d): int(v or 0) for d, v in rows}
-    labels = [(start + timedelta(days=i)).isoformat() for i in range(days)]
     return {"labels": labels, "values": [totals.get(label, 0) for label in labels]}
 
 
@@ -49,3 +47,56 @@ def waiting_events(limit: int = 20):
     return list(db.session.scalars(db.select(ProviderEvent).where(
         ProviderEvent.status.in_(("received", "processing", "failed", "rejected")))
         .order_by(ProviderEvent.id.desc()).limit(limit)))
+
+
+# Debits that are not a customer spending: staff corrections, debts paid off from a credit,
+# and money a payment provider took back (refunds, chargebacks of top-ups).
+NOT_SPENDING = ("adjustment", "debt_payment", "refund", "chargeback")
+
+
+def _days(days: int) -> tuple[list[str], object]:
+    """The last ``days`` days, ending today by the wall clock: rows are stamped with
+    ``utcnow()`` (not the business clock, which tests and the demo may move)."""
+    today = utcnow().date()
+    start = today - timedelta(days=days - 1)
+    return [(start + timedelta(days=i)).isoformat() for i in range(days)], start
+
+
+def spending_by_day(days: int = 30) -> dict:
+    """What customers paid from their wallets (purchases, renewals, upgrades: every debit but
+    those in ``NOT_SPENDING``), minor units per day, oldest first. In a wallet-first shop this,
+    not the top-ups, is what was sold."""
+    labels, start = _days(days)
+    day = func.date(LedgerEntry.created_at)
+    rows = db.session.execute(
+        db.select(day, func.sum(-LedgerEntry.amount))
+        .where(LedgerEntry.amount < 0, LedgerEntry.kind.not_in(NOT_SPENDING),
+               LedgerEntry.created_at >= start)
+        .group_by(day)).all()
+    totals = {str(d): int(v or 0) for d, v in rows}
+    return {"labels": labels, "values": [totals.get(label, 0) for label in labels]}
+
+
+def new_customers_by_day(days: int = 30) -> dict:
+    """Accounts registered per day with the customer role (staff accounts are not customers)."""
+    from kernel.accounts.models import User
+
+    labels, start = _days(days)
+    day = func.date(User.created_at)
+    rows = db.session.execute(
+        db.select(day, func.count())
+        .where(User.role_name == "customer", User.created_at >= start, User.erased_at.is_(None))
+        .group_by(day)).all()
+    totals = {str(d): int(v or 0) for d, v in rows}
+    return {"labels": labels, "values": [totals.get(label, 0) for label in labels]}
+
+
+def overview(days: int = 30) -> dict:
+    """The admin overview's figures: per-day series and their totals over ``days`` days."""
+    topups = revenue_by_day(days)
+    spending = spending_by_day(days)
+    customers = new_customers_by_day(days)
+    return {"days": days, "labels": topups["labels"], "topups": topups["values"],
+            "spending": spending["values"], "new_customers": customers["values"],
+            "totals": {"topups": sum(topups["values"]), "spending": sum(spending["values"]),
+                       "new_customers": sum(customers["values"])}}

@@ -16,6 +16,7 @@ from kernel.accounts.services import AccountError, create_user
 from kernel.admin.users import can_grant
 from kernel.extensions import db
 from kernel.payments import ledger
+from kernel.payments import adjustments
 from kernel.payments.adjustments import adjust
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError
@@ -68,7 +69,7 @@ class BlockIn(StrictSchema):
 class AdjustIn(StrictSchema):
     amount = ma.fields.Integer(required=True, validate=ma.validate.Range(-(10**9), 10**9),
                                metadata={"description": "signed minor units, not zero"})
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 500))
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, adjustments.MAX_REASON))
 
 
 class PaymentSearch(PageArgs):

@@ -153,4 +153,9 @@ def theme_static(filename: str):
 
 
 # The account pages attach their routes to ``bp``.
-from kernel.web import account_views, auth_views, privacy_views  # noqa: E402, F401
+from kernel.web import (  # noqa: E402, F401
+    account_views,
+    auth_views,
+    impersonation_views,
+    privacy_views,
+)

@@ -36,7 +36,7 @@ def test_create_user_goes_through_create_user(app, admin, users):
 def test_edit_name_role_and_block(app, admin, users):
     target = user(app, users["customer"])
     response = admin.post(f"/admin/users/edit/?id={target.id}", data={
-        "name": "Renamed", "role": "support", "is_blocked": "y"})
+        "email": target.email, "name": "Renamed", "role": "support", "is_blocked": "y"})
     assert response.status_code == 302
     changed = user(app, users["customer"])
     assert (changed.name, changed.role_name, changed.is_blocked) == ("Renamed", "support", True)
@@ -45,7 +45,7 @@ def test_edit_name_role_and_block(app, admin, users):
 def test_admin_cannot_lock_themselves_out(app, admin, users):
     me = user(app, users["admin"])
     response = admin.post(f"/admin/users/edit/?id={me.id}", data={
-        "name": "Admin", "role": "customer"}, follow_redirects=True)
+        "email": me.email, "name": "Admin", "role": "customer"}, follow_redirects=True)
     assert "take away your own admin access" in response.get_data(as_text=True)
     assert user(app, users["admin"]).role_name == "admin"
 
@@ -53,7 +53,8 @@ def test_admin_cannot_lock_themselves_out(app, admin, users):
 def test_support_cannot_grant_admin(app, as_role, users):
     support = as_role("support")
     target = user(app, users["customer"])
-    support.post(f"/admin/users/edit/?id={target.id}", data={"name": "X", "role": "admin"})
+    support.post(f"/admin/users/edit/?id={target.id}", data={"email": target.email, "name": "X",
+                                                                "role": "admin"})
     assert user(app, users["customer"]).role_name == "customer"
     response = support.post("/admin/users/new/", data={
         "email": "sneaky@example.com", "password": "long-enough-1", "role": "admin"})
@@ -61,7 +62,7 @@ def test_support_cannot_grant_admin(app, as_role, users):
     assert user(app, "sneaky@example.com") is None
     admin_user = user(app, users["admin"])
     support.post(f"/admin/users/edit/?id={admin_user.id}", data={
-        "name": "Admin", "role": "admin", "is_blocked": "y"})
+        "email": admin_user.email, "name": "Admin", "role": "admin", "is_blocked": "y"})
     assert user(app, users["admin"]).is_blocked is False
 
 

@@ -95,7 +95,7 @@ def test_ticket_from_a_server_page_to_closed(live_app, live_server, page, browse
     page.wait_for_load_state()
     screenshot("support-staff-ticket")
     assert "Reply sent" in page.inner_text("body")
-    page.locator("a.nav-link", has_text="Client area").click()
+    page.get_by_role("link", name="Client area").click()
     log_out(page)
 
     mail = smtp.last_to(CUSTOMER)

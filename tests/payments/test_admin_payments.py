@@ -71,7 +71,7 @@ def test_revenue_json_and_permissions(pay_app, testpay):
     client = admin_client(pay_app)
     data = client.get("/admin/payments/revenue.json").get_json()
     assert len(data["labels"]) == 30 and sum(data["values"]) == 700 and data["scale"] == 100
-    assert 'id="revenue-chart"' in client.get("/admin/").text
+    assert 'id="money-chart"' in client.get("/admin/").text
     support = pay_app.test_client()
     login(support, "helper@example.com", "helper-password-1")
     assert support.get("/admin/payments/").status_code == 403

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kernel.accounts.services import create_user
@@ -355,3 +357,125 @@ def test_checkout_shows_and_stores_the_provisioners_choices(admin_app):
     assert done.status_code == 303
     with admin_app.app_context():
         assert db.session.scalar(db.select(store_models().Service)).options["version"] == "1.20"
+
+
+def test_overview_cards_count_active_servers_and_those_due_for_renewal(admin_app):
+    from datetime import timedelta
+
+    from kernel import clock
+
+    with admin_app.app_context():
+        models = store_models()
+        product = make_product()
+        from kernel.accounts.models import User
+
+        buyer = db.session.scalar(db.select(User).where(User.email == "buyer@example.com"))
+        services = [buy(buyer, product, name=f"s{i}") for i in range(3)]
+        soon, later = clock.now() + timedelta(days=2), clock.now() + timedelta(days=20)
+        for service, expires, auto in zip(services, (soon, soon, later), (True, False, False),
+                                          strict=True):
+            service = db.session.get(models.Service, service.id)
+            service.state, service.expires_at, service.auto_renew = "active", expires, auto
+        db.session.commit()
+    page = client_for(admin_app).get("/admin/").get_data(as_text=True)
+    assert 'id="figure-active-servers"' in page
+    assert re.search(r'id="figure-active-servers"><a [^>]*>3<', page)
+    assert 'id="figure-due-servers">2<' in page and "1 renew automatically" in page
+    assert re.search(r'id="figure-spending">30\.00', page)  # three purchases at 10.00
+
+
+def test_product_form_asks_each_value_once_with_units_and_labelled_plan_fields(admin_app):
+    """A provisioner whose settings hold a resource (``resource_settings``) is asked it once:
+    no second "Resources" field, and the product page shows the provisioner's value."""
+    import html.parser
+
+    import pteroca_plugins.panel as panel
+
+    client = client_for(admin_app)
+    page = client.get("/admin/store/products/new?provisioner=panel").text
+    assert ">Memory (MiB)</label>" in page and "memory mb" not in page.lower()
+    for section in ("section-product", "section-sale", "section-resources",
+                    "section-provisioner"):
+        assert f'id="{section}"' in page
+    panel.Panel.resource_settings = {"memory_mb": "node", "disk_mb": "no-such-setting"}
+    try:
+        page = client.get("/admin/store/products/new?provisioner=panel").text
+        assert 'name="resource_memory_mb"' not in page and 'name="resource_disk_mb"' in page
+        created = client.post("/admin/store/products/new",
+                              data={**PRODUCT_FORM, "resource_memory_mb": "999999",
+                                    "resource_disk_mb": "2048"})
+        assert created.status_code == 303
+    finally:
+        del panel.Panel.resource_settings
+    with admin_app.app_context():
+        product = db.session.scalar(db.select(store_models().Product))
+        assert product.resources == {"memory_mb": 3, "disk_mb": 2048}  # from ps_node, typed once
+        product_id = product.id
+
+    class Labels(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.fields, self.labels = False, [], set()
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "form" and attrs.get("id") == "add-plan":
+                self.inside = True
+            elif self.inside and tag == "label":
+                self.labels.add(attrs.get("for"))
+            elif self.inside and tag in ("input", "select") and attrs.get("type") != "hidden":
+                self.fields.append(attrs.get("id"))
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.inside = False
+
+    parser = Labels()
+    parser.feed(client.get(f"/admin/store/products/{product_id}").text)
+    assert len(parser.fields) == 8 and all(f in parser.labels for f in parser.fields), parser.fields
+
+
+def test_pterodactyl_limits_are_the_customer_facing_resources():
+    from builtin_plugins.pterodactyl.provisioner import PterodactylProvisioner
+    from builtin_plugins.store.catalog import RESOURCE_KEYS, resource_sources
+
+    assert set(resource_sources(PterodactylProvisioner())) == set(RESOURCE_KEYS)
+
+
+def test_server_page_shows_checkout_choices_as_a_table_not_json(admin_app):
+    with admin_app.app_context():
+        from kernel.accounts.models import User
+
+        buyer = db.session.scalar(db.select(User).where(User.email == "buyer@example.com"))
+        service = buy(buyer, make_product())
+        row = db.session.get(store_models().Service, service.id)
+        row.options = {"egg": "Paper", "variables": {"MAX_PLAYERS": "20", "<b>X": "<i>"},
+                       "choose_location": True, "ports": [25565, 25566]}
+        db.session.commit()
+        service_id = service.id
+    page = client_for(admin_app).get(f"/admin/store/servers/{service_id}").text
+    detail = page.split('id="server-detail"', 1)[1]
+    assert '"egg"' not in detail and "{&#34;" not in detail and '{"' not in detail
+    assert "egg</th><td>Paper</td>" in detail and "MAX_PLAYERS</th><td>20</td>" in detail
+    assert "choose location</th><td>yes</td>" in detail and "25565, 25566" in detail
+    assert "&lt;b&gt;X" in detail and "<b>X" not in detail  # escaped, as everything else
+
+
+def test_voucher_minimum_is_entered_as_an_amount_not_minor_units(admin_app):
+    client = client_for(admin_app)
+    form = client.get("/admin/store/vouchers/new/").text
+    assert "minor units" not in form
+    made = client.post("/admin/store/vouchers/new/", data={
+        "code": "BIG", "kind": "balance", "value": "5.00", "min_amount": "20.00", "active": "y"})
+    assert made.status_code == 302
+    for bad in ("twenty", "-1", "1.234"):
+        refused = client.post("/admin/store/vouchers/new/", data={
+            "code": f"X{len(bad)}", "kind": "balance", "value": "1", "min_amount": bad})
+        assert refused.status_code == 200 and "minimum order or top-up" in refused.text
+    with admin_app.app_context():
+        voucher = db.session.scalar(db.select(store_models().Voucher))
+        assert voucher.min_amount == 2000 and voucher.code == "BIG"
+        voucher_id = voucher.id
+    assert "20.00 USD" in client.get("/admin/store/vouchers/").text
+    edit = client.get(f"/admin/store/vouchers/edit/?id={voucher_id}").text
+    assert 'value="20.00"' in edit

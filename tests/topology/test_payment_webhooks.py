@@ -97,7 +97,7 @@ def test_twenty_webhooks_are_answered_without_waiting_on_slow_providers(
             http_login(browser, CUSTOMER, PASSWORD)
             status, seconds = timed(lambda: browser.get(f"/wallet/return/{waiting}").status_code)
             page = browser.get(f"/wallet/return/{waiting}")
-        assert "Waiting for the payment" in page.text and 'http-equiv="refresh"' in page.text
+        assert "Waiting for the payment" in page.text and 'data-poll="2"' in page.text
         assert status == 200 and seconds < LIMIT, f"the return page took {seconds:.2f} s"
 
     with money_app.app_context():  # nothing applied yet: the work waits on the queue
