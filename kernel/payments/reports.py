@@ -55,8 +55,7 @@ NOT_SPENDING = ("adjustment", "debt_payment", "refund", "chargeback")
 
 
 def _days(days: int) -> tuple[list[str], object]:
-    """The last ``days`` days, ending today by the wall clock: rows are stamped with
-    ``utcnow()`` (not the business clock, which tests and the demo may move)."""
+    """The last ``days`` days, ending today by the clock the rows are stamped with."""
     today = utcnow().date()
     start = today - timedelta(days=days - 1)
     return [(start + timedelta(days=i)).isoformat() for i in range(days)], start

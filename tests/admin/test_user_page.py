@@ -7,7 +7,8 @@ import pytest
 
 from kernel.accounts.models import Role, User
 from kernel.extensions import db
-from kernel.models import AuditLog, utcnow
+from kernel.clock import now as utcnow
+from kernel.models import AuditLog
 from kernel.payments import ledger
 from kernel.payments.models import LedgerEntry
 
