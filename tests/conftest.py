@@ -81,18 +81,6 @@ def client(app):
 
 
 @pytest.fixture
-def cli(app):
-    """Run ``pteroca`` commands like a shell would: each call builds the app afresh."""
-    from kernel.cli import main
-
-    def invoke(*args, input=None):
-        runner = rebuild(app).test_cli_runner()
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
 def fresh():
     """Rebuild an app after a plugin change, as the hot swap would."""
     return rebuild

@@ -14,7 +14,8 @@ from kernel.accounts.privacy.models import DataExport, ErasureRequest
 from kernel.extensions import db
 from kernel.mail import EmailLog
 from kernel.models import AuditLog, utcnow
-from tests.helpers import PASSWORD, login, make_user, write_plugin
+from tests.helpers import PASSWORD, make_user, write_plugin
+from kernel.testing import login
 
 
 def _archive(app, export_id):

@@ -7,10 +7,8 @@ from datetime import datetime
 import pytest
 
 from kernel import clock
-from kernel.accounts.services import create_user
 from kernel.extensions import db
-from kernel.payments import ledger
-from kernel.testing import build_app
+from kernel.testing import build_app, run_cli
 from tests.helpers import write_plugin
 
 RECORDER = '''
@@ -80,11 +78,9 @@ def store_app(tmp_path, store_db):
     app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)
     write_plugin(instance / "plugins", "recorder", RECORDER, capabilities=["register_provisioners"],
                  requires={"store": ">=1.0"})
-    from kernel.cli import main
     from kernel.testing import rebuild
 
-    result = rebuild(app).test_cli_runner().invoke(main, ["plugin", "enable", "recorder",
-                                                          "--with-dependencies", "--yes"])
+    result = run_cli(app, "plugin", "enable", "recorder", "--with-dependencies", "--yes")
     assert result.exit_code == 0, result.output
     clock.freeze(START)
     yield rebuild(app)
@@ -107,36 +103,11 @@ def ctx(store_app):
         db.session.remove()
 
 
-def make_customer(email="buyer@example.com", balance=0):
-    user = create_user(email, "buyer-password-1", name=email.split("@")[0])
-    if balance:
-        ledger.credit(user.id, balance, "adjustment", f"seed:{email}")
-    return user
+def recorder_product(slug="mc-small", **fields):
+    """A product fulfilled by the recording provisioner (``make_product``'s other fields)."""
+    from builtin_plugins.store.testing import make_product  # not at import: conftests load early
 
-
-def make_product(slug="mc-small", *, price=1000, kind="fixed", period_unit="days", period_count=30,
-                 stock=None, limit=None, allow_auto_renew=True, provisioner="recorder",
-                 min_slots=1, max_slots=1):
-    from builtin_plugins.store.models import PricePlan, Product
-
-    product = Product(name=slug.replace("-", " ").title(), slug=slug, provisioner=provisioner,
-                      stock=stock, per_customer_limit=limit, allow_auto_renew=allow_auto_renew,
-                      description="", images=[], resources={"memory_mb": 2048},
-                      provisioner_settings={}, active=True, featured=False, priority=0)
-    product.plans.append(PricePlan(kind=kind, label="", period_unit=period_unit,
-                                   period_count=period_count, price=price, min_slots=min_slots,
-                                   max_slots=max_slots, slot_variable=""))
-    db.session.add(product)
-    db.session.commit()
-    return product
-
-
-def buy(user, product, *, name="My server", slots=1, auto_renew=False, voucher="", token=None):
-    from builtin_plugins.store import services
-
-    token = token or services.new_purchase_token(user)
-    return services.purchase(user, token=token, product_id=product.id, plan_id=product.plans[0].id,
-                             name=name, slots=slots, auto_renew=auto_renew, voucher_code=voucher)
+    return make_product(slug, provisioner="recorder", **fields)
 
 
 def mails(app):
