@@ -31,7 +31,8 @@ from flask.testing import FlaskClient
 
 from kernel import hookimpl
 
-TEST_PASSWORD = "plugin-test-password"  # long enough for the kernel's password rule
+from kernel.testing import TEST_PASSWORD, login
+
 _counter = itertools.count(1)
 
 
@@ -205,18 +206,35 @@ class PterocaTestInstance:
 
     def login(self, client: FollowingClient, user: TestUser) -> FollowingClient:
         """Log ``client`` in through the login form, as a browser would."""
-        data = {"email": user.email, "password": user.password}
-        if self.app.config.get("WTF_CSRF_ENABLED", True):
-            page = client.get("/login").get_data(as_text=True)
-            marker = 'name="csrf_token" value="'
-            if marker in page:
-                data["csrf_token"] = page.split(marker, 1)[1].split('"', 1)[0]
-        response = client.post("/login", data=data)
-        if response.status_code not in (302, 303):
-            raise AssertionError(f"logging in {user.email} failed with {response.status_code}: "
-                                 f"{_flashes(response.get_data(as_text=True))}")
+        login(client, user.email, user.password)
         client.user = user
         return client
+
+    def make_customer(self, email: str | None = None, balance: int = 0, *, name: str | None = None,
+                      password: str = TEST_PASSWORD) -> TestUser:
+        """A verified customer with ``balance`` minor units in the wallet (through the ledger)."""
+        from kernel.extensions import db
+        from kernel.testing import make_customer
+
+        email = email or f"customer{next(_counter)}@example.com"
+        with self.app.app_context():
+            user = make_customer(email, balance, name=name, password=password)
+            made = TestUser(id=user.id, email=user.email, password=password,
+                            role=user.role_name, name=user.name)
+            db.session.remove()
+        return made
+
+    def store_builders(self):
+        """The enabled store's test builders (``<store package>.testing``), enabling the store
+        first if needed: the kernel reaches a plugin only through its plugin host."""
+        import importlib
+
+        from kernel.hooks import plugin_manager
+
+        store = plugin_manager(self.app).get_plugin("store")
+        if store is None:
+            store = plugin_manager(self.enable("store")).get_plugin("store")
+        return importlib.import_module(f"{store.__name__}.testing")
 
     def sent_mail(self) -> list:
         """Every message handed to the mail transport so far (``EmailMessage``), oldest first."""
@@ -249,13 +267,6 @@ def _hookimpl_names(obj: object) -> list[str]:
         raise ValueError("register_test_plugin takes an object or module holding hookimpls, "
                          "not a single function")
     return names
-
-
-def _flashes(page: str) -> str:
-    import re
-
-    found = re.findall(r'class="alert[^"]*"[^>]*>\s*([^<]+?)\s*<', page)
-    return "; ".join(found) or "no message on the page"
 
 
 class FollowingClient(FlaskClient):
@@ -345,20 +356,96 @@ def make_user(pteroca_instance):
 
 
 @pytest.fixture
-def login_as(pteroca_instance):
-    """``login_as("admin")``: a new client logged in as a new user of that role (``.user``)."""
+def cli(request):
+    """``cli("plugin", "list")`` runs ``pteroca`` like a shell would, on an app built afresh from
+    the test's ``app`` (or ``cli(..., app=other)``); returns click's ``Result``. Exceptions are
+    not swallowed: a crash fails the test with its traceback."""
+    from kernel.testing import run_cli
 
-    def login(role: str = "customer", *, user: TestUser | None = None):
-        user = user or pteroca_instance.make_user(role=role)
-        return pteroca_instance.login(pteroca_instance.client(), user)
+    def invoke(*args: str, input: str | None = None, app=None):
+        return run_cli(app if app is not None else request.getfixturevalue("app"), *args,
+                       input=input)
 
-    return login
+    return invoke
 
 
 @pytest.fixture
-def enable_plugin(pteroca_instance):
-    """``enable_plugin("my_plugin")``: scan, migrate, enable; returns the rebuilt app."""
+def make_customer(pteroca_instance):
+    """``make_customer(email=None, balance=0, name=None)``: a verified customer with money in
+    the wallet (credited through the ledger); a ``TestUser`` for ``login_as(user=...)``."""
+    return pteroca_instance.make_customer
+
+
+@pytest.fixture
+def make_product(pteroca_instance):
+    """``make_product(slug="mc-small", price=1000, provisioner="manual", ...)``: an active
+    store product with one plan (enables the store); returns the product's id."""
+
+    def build(*args, **kwargs) -> int:
+        builders = pteroca_instance.store_builders()
+        with pteroca_instance.app.app_context():
+            return builders.make_product(*args, **kwargs).id
+
+    return build
+
+
+@pytest.fixture
+def buy(pteroca_instance):
+    """``buy(user, product_id, name="My server", ...)``: ``user`` (a ``TestUser``) buys the
+    product through the store's checkout service, paying from the wallet; the server's id."""
+
+    def purchase(user: TestUser, product_id: int, **kwargs) -> int:
+        from kernel.accounts.models import User
+        from kernel.extensions import db
+
+        builders = pteroca_instance.store_builders()
+        with pteroca_instance.app.app_context():
+            product = db.session.get(builders.Product, product_id)
+            service_id = builders.buy(db.session.get(User, user.id), product, **kwargs).id
+            db.session.remove()
+        return service_id
+
+    return purchase
+
+
+@pytest.fixture
+def make_server(pteroca_instance):
+    """``make_server(user, name="Survival")``: a live server of ``user`` fulfilled by hand (no
+    panel, no payment), for tests of what surrounds a server; its id."""
+
+    def build(user: TestUser, name: str = "Survival", **kwargs) -> int:
+        from kernel.extensions import db
+
+        builders = pteroca_instance.store_builders()
+        with pteroca_instance.app.app_context():
+            service_id = builders.make_server(user.id, name, **kwargs).id
+            db.session.remove()
+        return service_id
+
+    return build
+
+
+@pytest.fixture
+def login_as(pteroca_instance):
+    """``login_as("admin")``: a new client logged in as a new user of that role (``.user``)."""
+
+    def new_client(role: str = "customer", *, user: TestUser | None = None):
+        user = user or pteroca_instance.make_user(role=role)
+        return pteroca_instance.login(pteroca_instance.client(), user)
+
+    return new_client
+
+
+@pytest.fixture
+def enable(pteroca_instance):
+    """``enable("my_plugin")``: scan, migrate, enable; returns the rebuilt app."""
     return pteroca_instance.enable
+
+
+@pytest.fixture
+def enable_plugin(enable):
+    """The former name of ``enable``; kept for existing suites."""
+    return enable
 
 
 @pytest.fixture

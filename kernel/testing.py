@@ -8,8 +8,6 @@ from pathlib import Path
 
 from flask import Flask
 
-from kernel.app import create_app
-
 
 NO_OSV = "http://127.0.0.1:9"
 HEALTH_TOKEN = "test-health-token"
@@ -40,6 +38,8 @@ def build_app(instance: Path, **config) -> Flask:
         # Tests never reach the real advisory service: a closed local port ("not audited").
         cfg["OSV_URL"] = NO_OSV
     cfg.update(config)
+    from kernel.app import create_app  # here: the pytest plugin imports this module at start-up
+
     if "DATABASE_URL" not in cfg and database_for_instance is not None:
         cfg["DATABASE_URL"] = database_for_instance(instance)
     bootstrap = create_app(cfg)
@@ -97,8 +97,91 @@ def rebuild(app: Flask) -> Flask:
                 "REQUIRE_AUDIT", "MAIL_URL", "HEALTH_TOKEN")
         cfg = {k: app.config[k] for k in keys if k in app.config}
     cfg = dict(cfg)
+    from kernel.app import create_app
+
     if cfg.get("OSV_URL") == NO_OSV and os.environ.get("PTEROCA_OSV_URL"):
         del cfg["OSV_URL"]  # a test pointed every later app at its advisory fake
     new = create_app(cfg)
     new.config["PTEROCA_BUILD_CONFIG"] = dict(cfg)
     return new
+
+
+# --- builders shared by the pytest plugin (kernel.pytest_plugin) and pteroca's own tests -------
+# One home for each: the fixtures of the public plugin call these, and so do the project's tests
+# that build their own apps. The store's builders (products, purchases, servers) live in the
+# store's package (``builtin_plugins.store.testing``): the kernel imports no plugin.
+
+TEST_PASSWORD = "plugin-test-password"  # long enough for the kernel's password rule
+
+
+def login(app_or_client, email: str, password: str = TEST_PASSWORD):
+    """Log in through the login form, as a browser would; return the logged-in client.
+
+    Takes an app (a new test client is made) or a client. The CSRF token is read from the
+    form when the app checks it. A refused login fails the test with the page's message.
+    """
+    client = app_or_client.test_client() if isinstance(app_or_client, Flask) else app_or_client
+    data = {"email": email, "password": password}
+    if client.application.config.get("WTF_CSRF_ENABLED", True):
+        page = client.get("/login").get_data(as_text=True)
+        marker = 'name="csrf_token" value="'
+        if marker in page:
+            data["csrf_token"] = page.split(marker, 1)[1].split('"', 1)[0]
+    response = client.post("/login", data=data)
+    if response.status_code not in (302, 303):
+        raise AssertionError(f"logging in {email} failed with {response.status_code}: "
+                             f"{_flashes(response.get_data(as_text=True))}")
+    return client
+
+
+def _flashes(page: str) -> str:
+    import re
+
+    found = re.findall(r'class="alert[^"]*"[^>]*>\s*([^<]+?)\s*<', page)
+    return "; ".join(found) or "no message on the page"
+
+
+def make_customer(email: str = "buyer@example.com", balance: int = 0, *, name: str | None = None,
+                  password: str = TEST_PASSWORD, verified: bool = True):
+    """A customer account (inside an app context) with ``balance`` minor units in the wallet,
+    credited through the ledger like an admin adjustment; returns the ``User``."""
+    from kernel.accounts.services import create_user
+    from kernel.payments import ledger
+
+    user = create_user(email, password, name=email.split("@")[0] if name is None else name,
+                       verified=verified)
+    if balance:
+        ledger.credit(user.id, balance, "adjustment", f"seed:{email}")
+    return user
+
+
+def admin_client(app: Flask, email: str = "admin@example.com", password: str = TEST_PASSWORD,
+                 *, role: str = "admin"):
+    """A new staff account of ``role`` on ``app`` and a client logged in as it."""
+    from kernel.accounts.services import create_user
+    from kernel.extensions import db
+
+    with app.app_context():
+        create_user(email, password, name=email.split("@")[0], role=role, verified=True)
+        db.session.remove()
+    return login(app, email, password)
+
+
+def run_cli(app: Flask, *args: str, input: str | None = None):
+    """Run ``pteroca *args`` like a shell would: on an app built afresh from ``app``'s
+    configuration (so plugin changes made meanwhile are seen); returns click's ``Result``.
+
+    The app's database connections are closed afterwards: a PostgreSQL template database
+    built this way can then be copied."""
+    from kernel.cli import main
+    from kernel.extensions import db
+
+    built = rebuild(app)
+    try:
+        return built.test_cli_runner().invoke(main, list(args), input=input,
+                                              catch_exceptions=False)
+    finally:
+        with built.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()

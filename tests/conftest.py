@@ -19,9 +19,16 @@ def pytest_configure(config):
     global _postgres
     from tests.services import POSTGRES_ENV, TEST_DATABASE_ENV, PostgresPerInstance
 
+    # The gate's code checks run once per plugin version per process (tests/scan_memo.py);
+    # installed first, so the admission scan below is remembered too.
+    from tests import scan_memo
+
+    scan_memo.install()
     # Unit tests import builtin plugin modules at collection; the verified loader serves
     # them only from a passing scan of their files (kernel.testing.admit_builtin_plugins).
-    kernel.testing.admit_builtin_plugins()
+    # pytest-xdist's controller collects and runs nothing: only its workers need it.
+    if not _xdist_controller(config):
+        kernel.testing.admit_builtin_plugins()
 
     choice = os.environ.get(TEST_DATABASE_ENV, "sqlite") or "sqlite"
     if choice not in ("sqlite", "postgres"):
@@ -32,6 +39,13 @@ def pytest_configure(config):
                                     "URL of a server where the tests may create databases)")
         _postgres = PostgresPerInstance(os.environ[POSTGRES_ENV])
         kernel.testing.database_for_instance = _postgres
+
+
+def _xdist_controller(config) -> bool:
+    """True in the process that hands tests to pytest-xdist's workers (``-n 2``)."""
+    return (not hasattr(config, "workerinput")
+            and getattr(config.option, "dist", "no") != "no"
+            and bool(getattr(config.option, "numprocesses", 0)))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -78,18 +92,6 @@ def app(instance, plugins_dir):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def cli(app):
-    """Run ``pteroca`` commands like a shell would: each call builds the app afresh."""
-    from kernel.cli import main
-
-    def invoke(*args, input=None):
-        runner = rebuild(app).test_cli_runner()
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""Builders for test data: plugins on disk, users."""
+"""What pteroca's own tests share beyond the public fixtures (kernel.pytest_plugin and the
+builders in kernel.testing): drop-in plugins written to disk, users on a test's own app, a
+served app, themes."""
 
 from __future__ import annotations
 
@@ -48,13 +50,6 @@ def page_plugin(plugins_dir: Path, name: str, **kwargs) -> Path:
     """A drop-in plugin serving ``/plugins/<name>/`` with a fixed text."""
     kwargs.setdefault("capabilities", ["routes"])
     return write_plugin(plugins_dir, name, PAGE_PLUGIN.format(name=name), **kwargs)
-
-
-def login(client, email: str, password: str):
-    """Log ``client`` in through the login form; return the response."""
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code in (302, 303), f"login of {email} failed: {response.status_code}"
-    return response
 
 
 PASSWORD = "correct horse battery"

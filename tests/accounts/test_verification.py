@@ -18,10 +18,10 @@ def gated(app):
     """A page behind ``verified_required``, as the wallet and the store will have."""
 
     @verified_required
-    def buy():
+    def guarded_buy():
         return "bought"
 
-    app.add_url_rule("/test-buy", "test_buy", buy, methods=["POST"])
+    app.add_url_rule("/test-buy", "test_buy", guarded_buy, methods=["POST"])
     return app
 
 

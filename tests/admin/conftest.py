@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from kernel.accounts.services import create_user
-from tests.helpers import login
+from kernel.testing import login
+
 
 PASSWORD = "admin-test-password-1"
 

@@ -10,8 +10,9 @@ import pytest
 
 from kernel import hookimpl
 from kernel.extensions import db
+from kernel.testing import login
 from tests.scan_memo import memoized_scans  # noqa: F401 - fixture
-from tests.support.conftest import PASSWORD, make_role, make_server
+from tests.support.conftest import PASSWORD, make_role
 
 PEOPLE = {  # who -> (email, role)
     "alpha": ("alpha@example.com", "customer"),  # a server on product "mc", node rack:1
@@ -45,17 +46,15 @@ class Panel:
     def app(self):
         return self.get_app()
 
-    def login(self, who: str):
-        client = self.app.test_client()
-        response = client.post("/login", data={"email": PEOPLE[who][0], "password": PASSWORD})
-        assert response.status_code in (302, 303), response.text
-        return client
+    def client_as(self, who: str):
+        """A client logged in as ``who``."""
+        return login(self.app, PEOPLE[who][0], PASSWORD)
 
     def announce(self, **fields) -> int:
         """Publish through the admin form as the writer; returns the new id."""
         data = {"title": "Hello", "body": "Body", "level": "info", "audience": "everyone",
                 "dismissible": "1", **fields}
-        response = self.login("writer").post("/admin/announcements/new", data=data)
+        response = self.client_as("writer").post("/admin/announcements/new", data=data)
         assert response.status_code == 303, response.text
         from builtin_plugins.announcements.models import Announcement
 
@@ -87,9 +86,11 @@ def panel(pteroca_instance, enable_plugin, register_test_plugin) -> Panel:
         for who, (email, role) in PEOPLE.items():
             ids[who] = create_user(email, PASSWORD, name=who.title(), role=role,
                                    verified=True).id
+        from builtin_plugins.store.testing import make_server  # a conftest imports no plugin early
+
+        servers = {"alpha": make_server(ids["alpha"], "Alpha box", product_slug="mc").id,
+                   "beta": make_server(ids["beta"], "Beta box", product_slug="rust").id}
         db.session.remove()
-    servers = {"alpha": make_server(app, ids["alpha"], "Alpha box", product_slug="mc"),
-               "beta": make_server(app, ids["beta"], "Beta box", product_slug="rust")}
     with app.app_context():
         products = {p.slug: p.id for p in db.session.scalars(db.select(Product))}
     return Panel(lambda: pteroca_instance.app, ids, servers, products)

@@ -38,7 +38,7 @@ BAD_INPUT = [
 def test_bad_input_is_a_400_that_keeps_the_form(panel):
     from builtin_plugins.announcements.models import Announcement
 
-    writer = panel.login("writer")
+    writer = panel.client_as("writer")
     for fields, message in BAD_INPUT:
         data = {"title": "Hello", "body": "Body text", "level": "info", "audience": "everyone",
                 **fields}
@@ -51,13 +51,13 @@ def test_bad_input_is_a_400_that_keeps_the_form(panel):
 
 
 def test_only_writers_reach_the_admin_pages(panel):
-    assert panel.login("alpha").get("/admin/announcements/").status_code == 403
-    assert panel.login("helper").get("/admin/announcements/").status_code == 403
-    assert panel.login("helper").post("/admin/announcements/new",
+    assert panel.client_as("alpha").get("/admin/announcements/").status_code == 403
+    assert panel.client_as("helper").get("/admin/announcements/").status_code == 403
+    assert panel.client_as("helper").post("/admin/announcements/new",
                                       data={"title": "x"}).status_code == 403
     anonymous = panel.app.test_client().get("/admin/announcements/")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
-    writer = panel.login("writer")
+    writer = panel.client_as("writer")
     assert writer.get("/admin/announcements/").status_code == 200
     assert writer.get("/admin/announcements/9999").status_code == 404
     assert writer.post("/admin/announcements/9999/delete").status_code == 404
@@ -65,7 +65,7 @@ def test_only_writers_reach_the_admin_pages(panel):
 
 def test_edit_delete_and_audit(panel):
     ann = panel.announce(title="First", body="one")
-    writer = panel.login("writer")
+    writer = panel.client_as("writer")
     form = writer.get(f"/admin/announcements/{ann}")
     assert 'value="First"' in form.text and "<p>one</p>" in form.text  # preview
     assert writer.post(f"/admin/announcements/{ann}", data={
@@ -82,7 +82,7 @@ def test_edit_delete_and_audit(panel):
 def banner_titles_of(panel, who):
     from tests.announcements.conftest import banner_titles
 
-    return banner_titles(panel.login(who).get("/dashboard").text)
+    return banner_titles(panel.client_as(who).get("/dashboard").text)
 
 
 def test_an_active_announcement_is_emailed_once_to_its_audience(panel, pteroca_instance):
@@ -159,7 +159,7 @@ def test_hostile_markdown_is_inert_everywhere_it_shows(panel):
     body = "\n\n".join(PAYLOADS)
     panel.announce(title="<script>alert('title')</script>", body=body, level="maintenance",
                    audience="product", product_ids=[str(panel.products["mc"])])
-    alpha = panel.login("alpha")
+    alpha = panel.client_as("alpha")
     pages = [alpha.get("/dashboard").text, alpha.get("/announcements/").text,
              alpha.get(f"/servers/{panel.servers['alpha']}").text]
     for page in pages:

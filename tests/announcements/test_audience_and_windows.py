@@ -20,7 +20,7 @@ def frozen():
 
 
 def seen_by(panel) -> dict[str, list[str]]:
-    return {who: banner_titles(panel.login(who).get("/dashboard").text) for who in PEOPLE}
+    return {who: banner_titles(panel.client_as(who).get("/dashboard").text) for who in PEOPLE}
 
 
 def test_each_audience_reaches_exactly_its_people(panel):
@@ -49,14 +49,14 @@ def test_a_server_that_was_deleted_no_longer_counts(panel):
     with panel.app.app_context():
         db.session.get(Service, panel.servers["alpha"]).state = "terminated"
         db.session.commit()
-    assert banner_titles(panel.login("alpha").get("/dashboard").text) == []
+    assert banner_titles(panel.client_as("alpha").get("/dashboard").text) == []
 
 
 def test_time_windows(panel, frozen):
     panel.announce(title="Later", starts_at="2026-06-01T13:00", ends_at="2026-06-01T14:00")
     panel.announce(title="Now", starts_at="2026-06-01 11:00")  # open-ended
     panel.announce(title="Over", starts_at="2026-05-01T00:00", ends_at="2026-06-01T12:00")
-    alpha = panel.login("alpha")
+    alpha = panel.client_as("alpha")
     assert banner_titles(alpha.get("/dashboard").text) == ["Now"]
     clock.freeze(START + timedelta(hours=1))
     assert sorted(banner_titles(alpha.get("/dashboard").text)) == ["Later", "Now"]
@@ -74,7 +74,7 @@ def test_most_severe_first(panel):
     panel.announce(title="Info", level="info")
     panel.announce(title="Maint", level="maintenance")
     panel.announce(title="Warn", level="warning")
-    page = panel.login("nobody").get("/dashboard").text
+    page = panel.client_as("nobody").get("/dashboard").text
     assert banner_titles(page) == ["Maint", "Warn", "Info"]
     assert "alert-danger" in page and "bi-tools" in page
 
@@ -82,7 +82,7 @@ def test_most_severe_first(panel):
 def test_dismissing_is_remembered_per_user(panel):
     closable = panel.announce(title="Closable", dismissible="1")
     sticky = panel.announce(title="Sticky", dismissible="")
-    alpha, beta = panel.login("alpha"), panel.login("beta")
+    alpha, beta = panel.client_as("alpha"), panel.client_as("beta")
     assert '<span class="badge rounded-pill text-bg-danger menu-badge">2</span>' in \
         alpha.get("/dashboard").text
     response = alpha.post(f"/announcements/{closable}/dismiss", data={"next": "/servers"})
@@ -101,7 +101,7 @@ def test_dismissing_is_remembered_per_user(panel):
 def test_dismissing_what_one_cannot_see_is_a_404(panel, frozen):
     staff_only = panel.announce(title="Staff", audience="staff")
     future = panel.announce(title="Future", starts_at="2026-07-01T00:00")
-    alpha = panel.login("alpha")
+    alpha = panel.client_as("alpha")
     for target in (staff_only, future, 9999):
         assert alpha.post(f"/announcements/{target}/dismiss").status_code == 404
     open_id = panel.announce(title="Open too")
@@ -116,7 +116,7 @@ def test_maintenance_of_a_product_or_node_shows_on_its_servers_pages(panel):
                    product_ids=[str(panel.products["mc"])], ends_at="2099-01-01T00:00")
     panel.announce(title="Rack 2 move", level="warning", audience="node", node_ids=["rack:2"])
     panel.announce(title="For all", audience="everyone")
-    alpha, beta = panel.login("alpha"), panel.login("beta")
+    alpha, beta = panel.client_as("alpha"), panel.client_as("beta")
     alpha_page = alpha.get(f"/servers/{panel.servers['alpha']}").text
     assert "MC maintenance" in alpha_page and "until 2099-01-01 00:00 UTC" in alpha_page
     assert "Rack 2 move" not in alpha_page and "For all" not in alpha_page.split("<main")[1]

@@ -18,11 +18,11 @@ def test_the_plugin_scans_with_nothing_above_low(panel, pteroca_instance):
 def test_disabling_hides_banners_menus_and_pages_and_keeps_the_data(panel, pteroca_instance):
     ann = panel.announce(title="Maintenance tonight", level="maintenance", audience="product",
                          product_ids=[str(panel.products["mc"])])
-    alpha = panel.login("alpha")
+    alpha = panel.client_as("alpha")
     assert banner_titles(alpha.get("/dashboard").text) == ["Maintenance tonight"]
     alpha.post(f"/announcements/{ann}/dismiss")
     pteroca_instance.disable("announcements")
-    alpha, writer = panel.login("alpha"), panel.login("writer")
+    alpha, writer = panel.client_as("alpha"), panel.client_as("writer")
     dashboard = alpha.get("/dashboard").text
     assert "Maintenance tonight" not in dashboard and 'href="/announcements/"' not in dashboard
     assert "Maintenance tonight" not in alpha.get(f"/servers/{panel.servers['alpha']}").text
@@ -35,7 +35,7 @@ def test_disabling_hides_banners_menus_and_pages_and_keeps_the_data(panel, ptero
                                        ).scalar()
     assert (rows, dismissed) == (1, 1)
     pteroca_instance.enable("announcements")
-    assert "Maintenance tonight" in panel.login("alpha").get(
+    assert "Maintenance tonight" in panel.client_as("alpha").get(
         f"/servers/{panel.servers['alpha']}").text
 
 

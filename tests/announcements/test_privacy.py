@@ -29,7 +29,7 @@ def test_export_and_erasure_of_dismissals_and_deliveries(panel):
     mailed = panel.announce(title="Mailed news", email="1")
     quiet = panel.announce(title="Quiet news")
     for who in ("alpha", "beta"):
-        assert panel.login(who).post(f"/announcements/{quiet}/dismiss").status_code == 303
+        assert panel.client_as(who).post(f"/announcements/{quiet}/dismiss").status_code == 303
 
     data = _call(panel, "export", "alpha")
     assert [(r["announcement"], r["title"]) for r in data["dismissed"]] == [(quiet, "Quiet news")]

@@ -8,7 +8,7 @@ from kernel.accounts.services import create_user
 PASSWORD = "admin-password-1"
 
 
-def login(page, base, email):
+def browser_login(page, base, email):
     page.goto(f"{base}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
@@ -19,7 +19,7 @@ def login(page, base, email):
 def test_admin_setting_and_plugin_toggle(live_app, live_server, page, screenshot):
     with live_app.app_context():
         create_user("root@example.com", PASSWORD, name="Root", role="admin")
-    login(page, live_server, "root@example.com")
+    browser_login(page, live_server, "root@example.com")
     screenshot("dashboard")
 
     page.goto(f"{live_server}/admin/")
@@ -63,7 +63,7 @@ def test_admin_lists_have_no_csp_violations_and_delete_asks_first(live_app, live
     with live_app.app_context():
         create_user("root@example.com", PASSWORD, name="Root", role="admin")
         create_user("victim@example.com", PASSWORD, name="Victim")
-    login(page, live_server, "root@example.com")
+    browser_login(page, live_server, "root@example.com")
     page.goto(f"{live_server}/admin/users/")
     assert "victim@example.com" in page.inner_text("body")
     asked = []

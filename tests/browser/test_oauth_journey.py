@@ -9,7 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from kernel.testing import build_app, rebuild
+from kernel.testing import build_app, rebuild, run_cli
 from kernel.wsgi import HotSwapApplication
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from tests.oauth_login.conftest import configure, provider_settings
@@ -24,12 +24,11 @@ def free_port() -> int:
 @pytest.fixture
 def oauth_live(instance, plugins_dir, osv_server, oauth_simulator):  # noqa: F811
     """A live server whose BASE_URL is its own address (the provider redirects back there)."""
-    from kernel.cli import main
 
     port = free_port()
     app = build_app(instance, WTF_CSRF_ENABLED=True, OSV_URL=osv_server.url,
                     BASE_URL=f"http://127.0.0.1:{port}")
-    result = rebuild(app).test_cli_runner().invoke(main, ["plugin", "enable", "oauth_login"])
+    result = run_cli(app, "plugin", "enable", "oauth_login")
     assert result.exit_code == 0, result.output
     app = rebuild(app)
     configure(app, **provider_settings(oauth_simulator, "discord", "github"))

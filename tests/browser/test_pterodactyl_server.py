@@ -11,18 +11,18 @@ import pytest
 from playwright.sync_api import expect
 
 from kernel.extensions import db
-from kernel.testing import build_app
+from kernel.testing import TEST_PASSWORD, build_app
 from tests.pterodactyl.conftest import (  # noqa: F401 - ptero_template is a fixture
     PLUGIN,
     configure,
-    make_customer,
-    make_product,
+    panel_customer,
+    panel_product,
     paper_settings,
     ptero_template,
     sim_settings,
 )
 
-EMAIL, PASSWORD = "gamer@example.com", "buyer-password-1"
+EMAIL, PASSWORD = "gamer@example.com", TEST_PASSWORD
 
 
 @pytest.fixture
@@ -46,8 +46,8 @@ def live_app(ptero_template, instance, sim):  # noqa: F811 - overrides the brows
     assert PLUGIN in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
     configure(app, **sim_settings(sim))
     with app.app_context(), PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
-        make_product(paper_settings(panel), slug="paper-small")
-        make_customer(email=EMAIL, name="Gamer", balance=50_00)
+        panel_product(paper_settings(panel), slug="paper-small")
+        panel_customer(email=EMAIL, name="Gamer", balance=50_00)
         db.session.remove()
     return app
 

@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from builtin_plugins.store.testing import make_server
 from kernel.testing import build_app, rebuild
 from tests.fakes.smtp import FakeSMTPServer
-from tests.support.conftest import PASSWORD, make_role, make_server
+from tests.support.conftest import PASSWORD, make_role
 
 CUSTOMER, AGENT = "gamer@example.com", "agnes@example.com"
 
@@ -35,9 +36,8 @@ def live_app(instance, plugins_dir, smtp):  # overrides the browser fixture: rea
     with app.app_context():
         customer = create_user(CUSTOMER, PASSWORD, name="Gamer", verified=True)
         create_user(AGENT, PASSWORD, name="Agnes", role="agent", verified=True)
-        customer_id = customer.id
+        app.config["JOURNEY_SERVER"] = make_server(customer.id, "Survival world").id
         db.session.remove()
-    app.config["JOURNEY_SERVER"] = make_server(app, customer_id, "Survival world")
     return app
 
 

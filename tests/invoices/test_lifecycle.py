@@ -7,24 +7,17 @@ import json
 
 from sqlalchemy import inspect
 
-from kernel.cli import main
 from kernel.extensions import db
-from kernel.testing import rebuild
+from kernel.testing import HEALTH_HEADERS, rebuild, run_cli
 from tests.invoices.conftest import configure, customer, documents, topup
-from kernel.testing import HEALTH_HEADERS
 
 TABLES = {"invoices_profile", "invoices_tax_rate", "invoices_product_class", "invoices_counter",
           "invoices_document", "invoices_line", "invoices_pdf", "invoices_delivery",
           "invoices_pending"}
 
 
-def cli(app, *args):
-    result = rebuild(app).test_cli_runner().invoke(main, list(args))
-    return result
-
-
 def test_the_scan_finds_nothing_above_low(shop):
-    result = cli(shop, "plugin", "scan", "invoices", "--json")
+    result = run_cli(shop, "plugin", "scan", "invoices", "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.output)
     record = record[0] if isinstance(record, list) else record
@@ -39,7 +32,7 @@ def test_disabling_removes_the_feature_keeps_the_data_and_enabling_brings_it_bac
         topup(user, 1200)
         user_id = user.id
         db.session.remove()
-    result = cli(shop, "plugin", "disable", "invoices")
+    result = run_cli(shop, "plugin", "disable", "invoices")
     assert result.exit_code == 0, result.output
     off = rebuild(shop)
     client = off.test_client()
@@ -58,7 +51,7 @@ def test_disabling_removes_the_feature_keeps_the_data_and_enabling_brings_it_bac
         db.session.commit()
         assert set(inspect(db.engine).get_table_names()) >= TABLES
         db.session.remove()
-    assert cli(shop, "plugin", "enable", "invoices").exit_code == 0
+    assert run_cli(shop, "plugin", "enable", "invoices").exit_code == 0
     on = rebuild(shop)
     client = on.test_client()
     client.post("/login", data={"email": "camille@example.fr",
@@ -71,8 +64,8 @@ def test_uninstall_with_purge_drops_the_tables(shop):
     with shop.test_request_context():
         topup(customer("camille@example.fr", country="FR"), 1200)
         db.session.remove()
-    assert cli(shop, "plugin", "disable", "invoices").exit_code == 0
-    result = cli(shop, "plugin", "uninstall", "invoices", "--purge", "--yes")
+    assert run_cli(shop, "plugin", "disable", "invoices").exit_code == 0
+    result = run_cli(shop, "plugin", "uninstall", "invoices", "--purge", "--yes")
     assert result.exit_code == 0, result.output
     app = rebuild(shop)
     with app.app_context():
@@ -81,7 +74,7 @@ def test_uninstall_with_purge_drops_the_tables(shop):
             assert db.session.scalar(db.text(
                 "SELECT count(*) FROM pg_proc WHERE proname = 'invoices_refuse_change'")) == 0
         db.session.remove()
-    assert cli(shop, "plugin", "enable", "invoices").exit_code == 0  # and it comes back empty
+    assert run_cli(shop, "plugin", "enable", "invoices").exit_code == 0  # and it comes back empty
     with rebuild(shop).app_context():
         assert documents() == []
         db.session.remove()
@@ -105,7 +98,7 @@ def test_health_says_what_stops_invoicing(shop):
 
 
 def test_the_retry_task_runs_from_cron(shop):
-    listed = cli(shop, "cron", "list")
+    listed = run_cli(shop, "cron", "list")
     assert "invoices.retry" in listed.output
     with shop.test_request_context():
         from builtin_plugins.invoices import taxes
@@ -113,7 +106,7 @@ def test_the_retry_task_runs_from_cron(shop):
         topup(customer("it@example.it", country="IT", city="Roma"), 1220)
         taxes.set_rate("IT", "standard", "22")
         db.session.remove()
-    result = cli(shop, "cron", "run", "--task", "invoices.retry", "--force")
+    result = run_cli(shop, "cron", "run", "--task", "invoices.retry", "--force")
     assert result.exit_code == 0, result.output
     with shop.app_context():
         assert [d.number for d in documents()] == ["INV-2026-000001"]

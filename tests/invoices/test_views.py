@@ -9,15 +9,9 @@ from builtin_plugins.invoices.models import BillingProfile
 from kernel.accounts.services import create_user
 from kernel.extensions import db
 from tests.invoices.conftest import configure, customer, documents, topup
+from kernel.testing import login
 
 PASSWORD = "customer-password-1"
-
-
-def login(app, email, password=PASSWORD):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code in (302, 303), response.text
-    return client
 
 
 @pytest.fixture
@@ -32,7 +26,7 @@ def two_customers(shop, ctx):
 
 
 def test_the_wallet_lists_only_my_invoices(shop, two_customers):
-    client = login(shop, "alice@example.fr")
+    client = login(shop, "alice@example.fr", PASSWORD)
     page = client.get("/wallet/invoices")
     assert page.status_code == 200
     assert "INV-2026-000001" in page.text and "INV-2026-000002" not in page.text
@@ -43,7 +37,7 @@ def test_the_wallet_lists_only_my_invoices(shop, two_customers):
 
 
 def test_i_download_my_pdf(shop, two_customers):
-    client = login(shop, "alice@example.fr")
+    client = login(shop, "alice@example.fr", PASSWORD)
     response = client.get(f"/wallet/invoices/{two_customers['alice']}.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
     assert response.headers["Content-Type"] == "application/pdf"
@@ -63,7 +57,7 @@ TAMPERED = [
 
 
 def test_other_peoples_and_tampered_ids_are_not_found(shop, two_customers):
-    client = login(shop, "alice@example.fr")
+    client = login(shop, "alice@example.fr", PASSWORD)
     for path in TAMPERED:  # one shop for all: each case is one request
         response = client.get(path.format(**two_customers))
         assert response.status_code == 404, path
@@ -83,9 +77,9 @@ def test_staff_with_the_permission_download_any_pdf_others_do_not(shop, two_cust
         create_user("boss@blockhost.test", PASSWORD, name="Boss", role="admin")
         create_user("helper@blockhost.test", PASSWORD, name="Helper", role="support")
         db.session.remove()
-    boss = login(shop, "boss@blockhost.test")
+    boss = login(shop, "boss@blockhost.test", PASSWORD)
     assert boss.get(f"/wallet/invoices/{two_customers['bob']}.pdf").status_code == 200
-    helper = login(shop, "helper@blockhost.test")  # support: no invoices.view
+    helper = login(shop, "helper@blockhost.test", PASSWORD)  # support: no invoices.view
     assert helper.get(f"/wallet/invoices/{two_customers['bob']}.pdf").status_code == 404
 
 
@@ -100,7 +94,7 @@ def me(shop):
     with shop.app_context():
         create_user("me@example.be", PASSWORD, name="Me")
         db.session.remove()
-    return login(shop, "me@example.be")
+    return login(shop, "me@example.be", PASSWORD)
 
 
 def stored_profile(shop):

@@ -7,28 +7,10 @@ import pytest
 
 from builtin_plugins.invoices import config, taxes
 from builtin_plugins.store import services
-from builtin_plugins.store.models import PricePlan, Product
+from builtin_plugins.store.testing import buy, make_product
 from builtin_plugins.store.provisioning import ManualProvisioner, ProvisionError
 from kernel import clock
-from kernel.extensions import db
 from tests.invoices.conftest import configure, customer, documents, refund_payment, topup
-
-
-def make_product(slug: str, price: int) -> Product:
-    product = Product(name=slug.replace("-", " ").title(), slug=slug, provisioner="manual",
-                      description="", images=[], resources={}, provisioner_settings={},
-                      active=True, featured=False, priority=0, allow_auto_renew=True)
-    product.plans.append(PricePlan(kind="fixed", label="", period_unit="days", period_count=30,
-                                   price=price, min_slots=1, max_slots=1, slot_variable=""))
-    db.session.add(product)
-    db.session.commit()
-    return product
-
-
-def buy(user, product, name="My server"):
-    token = services.new_purchase_token(user)
-    return services.purchase(user, token=token, product_id=product.id,
-                             plan_id=product.plans[0].id, name=name)
 
 
 @pytest.fixture
@@ -45,7 +27,7 @@ def summary(doc):
 def test_a_top_up_is_a_receipt_and_each_purchase_an_invoice(wallet_shop):
     user = customer("camille@example.fr", country="FR")
     topup(user, 5000)
-    small = make_product("mc-small", 1200)
+    small = make_product("mc-small", price=1200)
     service = buy(user, small)
     services.renew(service)
     receipt, purchase, renewal = documents(user.id)
@@ -65,7 +47,7 @@ def test_a_top_up_is_a_receipt_and_each_purchase_an_invoice(wallet_shop):
 def test_a_products_tax_class_chooses_its_rate(wallet_shop):
     user = customer("camille@example.fr", country="FR")
     topup(user, 5000)
-    ebook = make_product("guide", 1055)
+    ebook = make_product("guide", price=1055)
     taxes.set_product_class(ebook.id, "reduced")
     buy(user, ebook)
     invoice = documents(user.id)[-1]
@@ -80,7 +62,7 @@ def test_a_failed_setup_is_credited_against_its_purchase(wallet_shop, monkeypatc
     monkeypatch.setattr(ManualProvisioner, "create", full)
     user = customer("camille@example.fr", country="FR")
     topup(user, 5000)
-    service = buy(user, make_product("mc-small", 1200))
+    service = buy(user, make_product("mc-small", price=1200))
     assert service.state == "provisioning_failed"
     _receipt, invoice, credit = documents(user.id)
     assert (invoice.kind, credit.kind, credit.original_id) == ("invoice", "credit_note", invoice.id)
@@ -92,7 +74,7 @@ def test_a_downgrade_credits_the_servers_latest_invoice(wallet_shop):
 
     user = customer("camille@example.fr", country="FR")
     topup(user, 10_000)
-    small, big = make_product("small", 1200), make_product("big", 3600)
+    small, big = make_product("small", price=1200), make_product("big", price=3600)
     service = buy(user, big)
     clock.advance(timedelta(days=15))
     services.change_package(service, small)
@@ -112,7 +94,7 @@ def test_a_refunded_top_up_is_credited_against_its_receipt(wallet_shop):
 def test_top_up_mode_invoices_no_purchase(shop, ctx):
     user = customer("camille@example.fr", country="FR")
     topup(user, 5000)
-    buy(user, make_product("mc-small", 1200))
+    buy(user, make_product("mc-small", price=1200))
     assert [d.kind for d in documents(user.id)] == ["invoice"]
 
 
@@ -123,6 +105,6 @@ def test_net_prices_do_not_apply_to_purchases(wallet_shop):
     assert config.warnings(setup) and "top-up invoices only" in config.warnings(setup)[0]
     user = customer("camille@example.fr", country="FR")
     topup(user, 5000)
-    buy(user, make_product("mc-small", 1200))
+    buy(user, make_product("mc-small", price=1200))
     invoice = documents(user.id)[-1]
     assert (invoice.price_mode, invoice.gross) == ("gross", 1200)

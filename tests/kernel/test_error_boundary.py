@@ -19,7 +19,7 @@ from kernel.accounts.services import AccountError, create_user
 from kernel.extensions import db
 from kernel.hooks import HookCallError, call_hook, call_veto, collect
 from kernel.plugins.health import PluginHealth
-from kernel.testing import rebuild
+from kernel.testing import login, rebuild
 from tests.helpers import PASSWORD, write_plugin
 
 
@@ -34,13 +34,6 @@ def errors(app, plugin: str) -> dict[str, int]:
     with app.app_context():
         return {row.hook: row.failures for row in db.session.scalars(
             db.select(PluginHealth).where(PluginHealth.plugin == plugin))}
-
-
-def login(app, email: str, password: str = PASSWORD):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.text
-    return client
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -248,7 +241,7 @@ def test_a_raising_widget_leaves_the_dashboard_rendering_with_the_others(app, cl
     live = rebuild(app)
     with live.app_context():
         create_user("dash@example.com", PASSWORD)
-    page = login(live, "dash@example.com").get("/dashboard")
+    page = login(live, "dash@example.com", PASSWORD).get("/dashboard")
     assert page.status_code == 200
     assert "Good card" in page.text and 'data-testid="balance"' in page.text  # kernel's widget
     assert "Good link" in page.text and "good slot text" in page.text and "/good.css" in page.text
@@ -473,7 +466,7 @@ def test_malformed_permissions_are_dropped_and_the_admin_still_renders(app, cli,
 
         codes = all_permissions()
         assert "admin.access" in codes and "junk.one" not in codes
-    admin = login(live, "root@example.com")
+    admin = login(live, "root@example.com", PASSWORD)
     assert admin.get("/admin/").status_code == 200
     assert admin.get("/admin/roles/new/").status_code == 200
     assert errors(live, "junk")["register_permissions"] >= 1

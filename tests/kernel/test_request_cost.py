@@ -19,8 +19,8 @@ from kernel import audit, read_only, site_settings
 from kernel.extensions import db
 from kernel.models import AuditLog
 from kernel.payments import ledger
-from kernel.testing import build_app
-from tests.helpers import PASSWORD, login, make_user
+from kernel.testing import build_app, login
+from tests.helpers import PASSWORD, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "cost@example.com"

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from flask import current_app
 
-from kernel.testing import build_app
+from kernel.testing import build_app, login
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
-from tests.helpers import PASSWORD, login, make_user
+from tests.helpers import PASSWORD, make_user
 
 PLUGIN = "oauth_login"
 
@@ -78,7 +78,7 @@ class Browser:
     def roundtrip(self, provider: str, purpose: str = "login", next_url: str = ""):
         return self.client.get(self.to_provider(provider, purpose, next_url))
 
-    def login_password(self, email: str, password: str = PASSWORD):
+    def password_login(self, email: str, password: str = PASSWORD):
         return login(self.client, email, password)
 
 

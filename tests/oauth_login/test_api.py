@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kernel.extensions import db
 from kernel.models import AuditLog
+from kernel.testing import run_cli
 from tests.helpers import write_plugin
 from tests.oauth_login.conftest import Browser
 
@@ -30,13 +31,12 @@ def test_a_plugin_hears_links_and_reads_identities(oauth_app, oauth_simulator, f
     write_plugin(oauth_app.config["PLUGINS_DIR"], "rolesync", LISTENER,
                  capabilities=["oauth_login_identity_linked", "oauth_login_identity_unlinked"],
                  requires={"oauth_login": ">=1.0"})
-    from kernel.cli import main
 
-    result = fresh(oauth_app).test_cli_runner().invoke(main, ["plugin", "enable", "rolesync"])
+    result = run_cli(oauth_app, "plugin", "enable", "rolesync")
     assert result.exit_code == 0, result.output
     app = fresh(oauth_app)
     browser = Browser(app, oauth_simulator)
-    browser.login_password("member@example.com")
+    browser.password_login("member@example.com")
     oauth_simulator.sign_in_as("123456789", "m@example.com", username="mem")
     assert browser.roundtrip("discord", purpose="link").status_code == 302
     assert browser.client.post("/oauth/discord/unlink").status_code == 302

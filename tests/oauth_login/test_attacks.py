@@ -147,7 +147,7 @@ def test_linking_needs_the_account_logged_in(browser, oauth_simulator, oauth_app
     start = browser.start("discord", purpose="link")
     assert start.status_code == 302 and "/login" in start.location
     # a link flow started by the member cannot be finished in a session of someone else
-    browser.login_password("member@example.com")
+    browser.password_login("member@example.com")
     back = browser.to_provider("discord", purpose="link")
     browser.client.post("/logout")
     refused = browser.client.get(back)

@@ -7,6 +7,7 @@ import pytest
 from kernel.accounts.models import User
 from kernel.extensions import db
 from kernel.models import AuditLog
+from kernel.testing import login, run_cli
 
 
 def user_by_email(app, email):
@@ -69,7 +70,7 @@ def sign_up(browser, oauth_simulator, subject="7", email="seven@example.com", pr
 
 
 def test_link_then_log_in_with_it_then_unlink(browser, oauth_simulator, member, oauth_app):
-    browser.login_password("member@example.com")
+    browser.password_login("member@example.com")
     oauth_simulator.sign_in_as("555", "other-address@example.com", username="mem")
     linked = browser.roundtrip("github", purpose="link")
     assert linked.status_code == 302 and "/account" in linked.location
@@ -106,7 +107,7 @@ def test_an_identity_linked_elsewhere_cannot_be_linked_again(browser, oauth_simu
                                                              oauth_app):
     sign_up(browser, oauth_simulator, subject="7")
     browser.client.post("/logout")
-    browser.login_password("member@example.com")
+    browser.password_login("member@example.com")
     oauth_simulator.sign_in_as("7", "seven@example.com")
     refused = browser.roundtrip("discord", purpose="link")
     assert refused.status_code == 409 and "linked to another account" in refused.text
@@ -218,9 +219,8 @@ def test_veto_login_applies_to_oauth(browser, oauth_simulator, oauth_app, fresh)
         def veto_login(user):
             return "Maintenance until noon."
     """, capabilities=["vetoes"])
-    from kernel.cli import main
 
-    result = fresh(oauth_app).test_cli_runner().invoke(main, ["plugin", "enable", "gatekeeper"])
+    result = run_cli(oauth_app, "plugin", "enable", "gatekeeper")
     assert result.exit_code == 0, result.output
     browser.client = fresh(oauth_app).test_client()
     refused = browser.roundtrip("discord")
@@ -247,7 +247,7 @@ def test_login_and_register_pages_show_the_enabled_providers(browser, oauth_app)
 
 def test_client_secrets_are_write_only_and_encrypted(oauth_app, oauth_simulator):
     from kernel.plugins.models import PluginSetting
-    from tests.helpers import login, make_user
+    from tests.helpers import make_user
 
     with oauth_app.app_context():
         make_user("root@example.com", role="admin")

@@ -7,7 +7,8 @@ from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.payments.models import Payment
 from kernel.payments.settlement import refresh, start_topup
-from tests.helpers import login
+from kernel.testing import admin_client, login
+
 
 
 def paid_payment(app, testpay, amount=2000):
@@ -21,18 +22,16 @@ def paid_payment(app, testpay, amount=2000):
         return payment.id, payer.id
 
 
-def admin_client(app):
+def admin_and_helper(app):
+    """A client logged in as a new admin; a support agent (helper@) exists beside it."""
     with app.app_context():
-        create_user("boss@example.com", "boss-password-1", role="admin")
         create_user("helper@example.com", "helper-password-1", role="support")
-    client = app.test_client()
-    login(client, "boss@example.com", "boss-password-1")
-    return client
+    return admin_client(app, "boss@example.com")
 
 
 def test_list_detail_and_refund(pay_app, testpay):
     payment_id, payer_id = paid_payment(pay_app, testpay)
-    client = admin_client(pay_app)
+    client = admin_and_helper(pay_app)
     listing = client.get("/admin/payments/?status=paid")
     assert listing.status_code == 200 and "payer@example.com" in listing.text and "20.00 USD" in listing.text
     detail = client.get(f"/admin/payments/{payment_id}")
@@ -48,7 +47,7 @@ def test_list_detail_and_refund(pay_app, testpay):
 
 
 def test_balance_adjustment_needs_a_reason_and_goes_through_the_ledger(pay_app):
-    client = admin_client(pay_app)
+    client = admin_and_helper(pay_app)
     refused = client.post("/admin/wallets/", data={"email": "payer@example.com", "amount": "10",
                                                    "reason": ""})
     assert refused.status_code == 400 and "give a reason" in refused.text
@@ -68,7 +67,7 @@ def test_balance_adjustment_needs_a_reason_and_goes_through_the_ledger(pay_app):
 
 def test_revenue_json_and_permissions(pay_app, testpay):
     paid_payment(pay_app, testpay, 700)
-    client = admin_client(pay_app)
+    client = admin_and_helper(pay_app)
     data = client.get("/admin/payments/revenue.json").get_json()
     assert len(data["labels"]) == 30 and sum(data["values"]) == 700 and data["scale"] == 100
     assert 'id="money-chart"' in client.get("/admin/").text
@@ -82,7 +81,7 @@ def test_disabled_provider_keeps_its_payments_visible(pay_app, testpay, cli, fre
     payment_id, _ = paid_payment(pay_app, testpay)
     cli("plugin", "disable", "testpay")
     app = fresh(pay_app)
-    client = admin_client(app)
+    client = admin_and_helper(app)
     assert "testpay" in client.get("/admin/payments/").text
     assert client.get(f"/admin/payments/{payment_id}").status_code == 200
     assert app.test_client().post("/payments/testpay/webhook", data=b"[]").status_code == 404
@@ -92,7 +91,7 @@ def test_forced_refund_beyond_the_balance_leaves_a_debt_staff_can_write_off(pay_
     payment_id, payer_id = paid_payment(pay_app, testpay)
     with pay_app.app_context():
         ledger.debit(payer_id, 1500, "purchase", "spent")
-    client = admin_client(pay_app)
+    client = admin_and_helper(pay_app)
     refused = client.post(f"/admin/payments/{payment_id}/refund", data={"amount": "20.00"})
     assert refused.status_code == 400 and "the rest becomes a debt" in refused.text
     forced = client.post(f"/admin/payments/{payment_id}/refund",

@@ -7,7 +7,8 @@ import pytest
 from kernel.extensions import db
 from kernel.payments.models import Payment
 from tests.admin.conftest import PASSWORD, users  # noqa: F401 - users is a fixture
-from tests.helpers import login
+from kernel.testing import login
+
 
 
 @pytest.mark.parametrize("amount", ["1e3", "1_000", "１０", "10.999", "+10", "1,000.00", "0x10"])

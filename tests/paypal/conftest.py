@@ -53,13 +53,6 @@ def paypal_app(enabled, paypal_env, fresh):
     return app
 
 
-def login(app):
-    client = app.test_client()
-    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD})
-    assert response.status_code == 302, response.text
-    return client
-
-
 def buyer_approves(checkout_url: str) -> str:
     """Open PayPal's approval page and press "Approve" over HTTP; the local return path."""
     page = httpx.get(checkout_url, timeout=5)

@@ -7,7 +7,8 @@ import time
 from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.payments.models import LedgerEntry, Payment
-from tests.paypal.conftest import ENV, buyer_approves, login
+from tests.paypal.conftest import PASSWORD, EMAIL, ENV, buyer_approves
+from kernel.testing import login
 
 
 def start(client, amount="12.50"):
@@ -22,7 +23,7 @@ def the_payment(app) -> Payment:
 
 
 def test_wallet_offers_paypal_and_creates_an_order(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     assert "PayPal" in client.get("/wallet").text
     location = start(client)
     payment = the_payment(paypal_app)
@@ -39,7 +40,7 @@ def test_wallet_offers_paypal_and_creates_an_order(paypal_app, paypal):
 
 
 def test_approve_then_return_captures_and_credits_once(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     back = buyer_approves(start(client))
     payment = the_payment(paypal_app)
     assert back.startswith(f"/wallet/return/{payment.id}?token={payment.external_id}&PayerID=")
@@ -59,7 +60,7 @@ def test_approve_then_return_captures_and_credits_once(paypal_app, paypal):
 
 
 def test_declined_capture_credits_nothing_and_says_why(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     back = buyer_approves(start(client, "30"))
     paypal.decline_next_capture("instrument")
     page = client.get(back)
@@ -72,7 +73,7 @@ def test_declined_capture_credits_nothing_and_says_why(paypal_app, paypal):
 
 
 def test_capture_with_status_declined_is_failed_too(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     back = buyer_approves(start(client, "30"))
     paypal.decline_next_capture("capture")
     assert "PayPal declined the payment method" in client.get(back).text
@@ -82,7 +83,7 @@ def test_capture_with_status_declined_is_failed_too(paypal_app, paypal):
 
 
 def test_voided_order_expires_and_cancel_returns_to_the_wallet(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     start(client)
     payment = the_payment(paypal_app)
     cancelled = client.get(f"/wallet/cancel/{payment.id}", follow_redirects=True)
@@ -93,7 +94,7 @@ def test_voided_order_expires_and_cancel_returns_to_the_wallet(paypal_app, paypa
 
 
 def test_order_paypal_forgot_expires(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     start(client)
     payment = the_payment(paypal_app)
     del paypal.orders[payment.external_id]  # PayPal drops orders nobody approved
@@ -103,7 +104,7 @@ def test_order_paypal_forgot_expires(paypal_app, paypal):
 
 def test_bad_credentials_give_a_clear_message(paypal_app, paypal, monkeypatch):
     monkeypatch.setenv(ENV + "CLIENT_SECRET", "wrong-secret")
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     response = client.post("/wallet/topup", data={"amount": "5", "provider": "paypal"})
     assert response.status_code == 400
     assert ("PayPal is not available right now: PayPal rejected the client credentials "
@@ -118,7 +119,7 @@ def test_unreachable_paypal_is_a_clear_message(paypal_app, paypal, monkeypatch):
     from tests.fakes.osv_server import unreachable_url
 
     monkeypatch.setenv(ENV + "BASE_URL", unreachable_url())
-    response = login(paypal_app).post("/wallet/topup", data={"amount": "5", "provider": "paypal"})
+    response = login(paypal_app, EMAIL, PASSWORD).post("/wallet/topup", data={"amount": "5", "provider": "paypal"})
     assert response.status_code == 400
     assert "PayPal could not be reached at http://127.0.0.1:" in response.text
 
@@ -129,7 +130,7 @@ def test_unconfigured_paypal_is_not_offered(enabled, fresh, monkeypatch):
     app = fresh(enabled)
     with app.app_context():
         create_user("payer@example.com", "payer-password-1", verified=True)
-    client = login(app)
+    client = login(app, EMAIL, PASSWORD)
     assert "PayPal" not in client.get("/wallet").text
     response = client.post("/wallet/topup", data={"amount": "5", "provider": "paypal"})
     assert response.status_code == 400 and "PayPal cannot take USD payments" in response.text
@@ -143,7 +144,7 @@ def test_stored_settings_are_overridden_by_the_environment(paypal_app, paypal, m
         set_settings(manifest, {"client_id": paypal.client_id, "client_secret": "stored-wrong",
                                 "base_url": paypal.url, "webhook_id": "WH-stored"})
         assert settings_for("paypal_payments")["client_secret"] == paypal.client_secret
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     assert start(client).startswith(paypal.url)  # the environment's secret was used
     monkeypatch.delenv(ENV + "CLIENT_SECRET")
     with paypal_app.app_context():
@@ -153,7 +154,7 @@ def test_stored_settings_are_overridden_by_the_environment(paypal_app, paypal, m
 
 
 def test_access_token_is_cached_and_renewed_when_revoked(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     for _ in range(3):
         start(client, "1")
     assert paypal.token_requests == 1
@@ -164,7 +165,7 @@ def test_access_token_is_cached_and_renewed_when_revoked(paypal_app, paypal):
 
 def test_short_lived_tokens_are_renewed_before_they_expire(paypal_app, paypal):
     paypal.token_lifetime = 1  # a token is renewed halfway through its life
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     start(client, "1")
     start(client, "1")
     assert paypal.token_requests == 1

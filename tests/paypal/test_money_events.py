@@ -9,8 +9,9 @@ from kernel.extensions import db
 from kernel.payments import converge, debts, ledger
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
 from tests.payments.test_converge import GRACE
-from tests.paypal.conftest import buyer_approves, login
+from tests.paypal.conftest import PASSWORD, EMAIL, buyer_approves
 from tests.paypal.test_webhooks import approved_order, paid, post, state
+from kernel.testing import login
 
 
 def kinds(app) -> list[tuple[str, int]]:
@@ -44,7 +45,7 @@ def test_a_reversal_beyond_the_balance_is_a_debt_the_next_top_up_settles(paypal_
     post(paypal_app, paypal.capture_reversed(list(paypal.reversals.values())[0]))
     with paypal_app.app_context():
         assert ledger.balance(payment.user_id) == 0 and debts.outstanding(payment.user_id) == 700
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     assert "Your account owes 7.00 USD" in client.get("/wallet").text
     again, back = approved_order(paypal_app, client, "10")
     assert "Payment received" in client.get(back).text
@@ -67,7 +68,7 @@ def test_a_forged_reversal_changes_nothing(paypal_app, paypal):
 
 def test_a_retried_order_create_makes_one_order(paypal_app, paypal):
     paypal.lose_answers = 1  # PayPal creates the order; the answer is lost on the way back
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     response = client.post("/wallet/topup", data={"amount": "12.50", "provider": "paypal"})
     assert response.status_code == 303
     creates = [r for r in paypal.requests if r == ("POST", "/v2/checkout/orders")]
@@ -80,7 +81,7 @@ def test_a_retried_order_create_makes_one_order(paypal_app, paypal):
 def test_the_order_create_carries_a_request_id_per_payment(paypal_app, paypal):
     from builtin_plugins.paypal_payments.provider import PayPalProvider
 
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     client.post("/wallet/topup", data={"amount": "5", "provider": "paypal"})
     client.post("/wallet/topup", data={"amount": "5", "provider": "paypal"})
     assert len(paypal.orders) == 2  # two top-ups: two orders
@@ -93,7 +94,7 @@ def test_the_order_create_carries_a_request_id_per_payment(paypal_app, paypal):
 
 
 def test_an_approved_order_without_webhook_or_return_is_captured_by_the_task(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     buyer_approves(client.post("/wallet/topup", data={"amount": "9.99",
                                                       "provider": "paypal"}).location)
     with paypal_app.app_context():
@@ -107,7 +108,7 @@ def test_an_approved_order_without_webhook_or_return_is_captured_by_the_task(pay
 
 
 def test_an_order_paypal_forgot_is_expired_by_the_task(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     client.post("/wallet/topup", data={"amount": "3", "provider": "paypal"})
     with paypal_app.app_context():
         payment = db.session.scalar(db.select(Payment))
@@ -118,7 +119,7 @@ def test_an_order_paypal_forgot_is_expired_by_the_task(paypal_app, paypal):
 
 
 def test_an_approval_paypal_reversed_fails_the_top_up(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, back = approved_order(paypal_app, client)
     resource = {"order_id": payment.external_id,
                 "purchase_units": [{"reference_id": f"pteroca-{payment.id}"}]}
@@ -131,7 +132,7 @@ def test_an_approval_paypal_reversed_fails_the_top_up(paypal_app, paypal):
 
 
 def test_continue_payment_after_paypals_approval_window_makes_a_new_order(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     first = client.post("/wallet/topup", data={"amount": "6", "provider": "paypal"}).location
     with paypal_app.app_context():
         payment_id = db.session.scalar(db.select(Payment.id))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from kernel.plugins.discovery import discover_entry_points
 from kernel.security import check_gate
-from tests.paypal.conftest import login
+from kernel.testing import login
+from tests.paypal.conftest import EMAIL, PASSWORD
+
 
 
 def test_passes_the_scan_gate_as_shipped(app, fresh, osv_server, monkeypatch):
@@ -49,6 +51,6 @@ def test_offered_only_once_enabled(app, cli, fresh, paypal_env, osv_server, monk
     monkeypatch.setenv("PTEROCA_OSV_URL", osv_server.url)
     with app.app_context():
         create_user("payer@example.com", "payer-password-1", verified=True)
-    assert "PayPal" not in login(fresh(app)).get("/wallet").text
+    assert "PayPal" not in login(fresh(app), EMAIL, PASSWORD).get("/wallet").text
     assert cli("plugin", "enable", "paypal_payments").exit_code == 0
-    assert "PayPal" in login(fresh(app)).get("/wallet").text
+    assert "PayPal" in login(fresh(app), EMAIL, PASSWORD).get("/wallet").text

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.paypal.conftest import login
+
 from tests.paypal.test_webhooks import HOOK, approved_order, post, state
+from kernel.testing import login
+from tests.paypal.conftest import EMAIL, PASSWORD
 
 
 @pytest.mark.parametrize("depth", [40, 1_000, 100_000])  # 100,000 levels: 200 KB, under the cap
 def test_deeply_nested_json_is_400_and_never_verified(paypal_app, paypal, depth):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, _ = approved_order(paypal_app, client)
     paypal.capture(payment.external_id)
     _body, headers = paypal.capture_completed(payment.external_id)

@@ -11,7 +11,8 @@ from kernel.payments import ledger
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
 from kernel.payments.settlement import PaymentError
 from kernel.payments.takebacks import refund
-from tests.paypal.conftest import buyer_approves, login
+from tests.paypal.conftest import PASSWORD, EMAIL, buyer_approves
+from kernel.testing import login
 
 HOOK = "/payments/paypal/webhook"
 
@@ -37,7 +38,7 @@ def state(app, payment_id):
 
 
 def test_return_then_capture_webhook_and_20_replays_credit_once(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, back = approved_order(paypal_app, client)
     assert "Payment received" in client.get(back).text
     delivery = paypal.capture_completed(payment.external_id)
@@ -51,7 +52,7 @@ def test_return_then_capture_webhook_and_20_replays_credit_once(paypal_app, payp
 
 
 def test_capture_webhook_first_then_return_page(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, back = approved_order(paypal_app, client, "7")
     paypal.capture(payment.external_id)  # captured by another request (e.g. a second tab)
     assert post(paypal_app, paypal.capture_completed(payment.external_id)).status_code == 200
@@ -63,7 +64,7 @@ def test_capture_webhook_first_then_return_page(paypal_app, paypal):
 
 
 def test_order_approved_webhook_captures_and_credits(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, back = approved_order(paypal_app, client, "9.99")
     delivery = paypal.order_approved(payment.external_id)
     for _ in range(3):
@@ -75,7 +76,7 @@ def test_order_approved_webhook_captures_and_credits(paypal_app, paypal):
 
 
 def test_order_approved_for_another_application_is_left_alone(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, _ = approved_order(paypal_app, client)
     order = paypal.order(payment.external_id)
     order["purchase_units"][0]["reference_id"] = "someone-else-42"
@@ -86,7 +87,7 @@ def test_order_approved_for_another_application_is_left_alone(paypal_app, paypal
 
 
 def test_capture_denied_webhook_fails_the_payment(paypal_app, paypal):
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, back = approved_order(paypal_app, client)
     paypal.decline_next_capture("capture")
     paypal.capture(payment.external_id)
@@ -100,7 +101,7 @@ def test_capture_denied_webhook_fails_the_payment(paypal_app, paypal):
 def test_bad_webhooks_change_nothing(paypal_app, paypal, tamper):
     """What needs no network is refused at once (400); a signature only PayPal can check is
     answered 200, checked by the job, recorded as rejected and never applied."""
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, _ = approved_order(paypal_app, client)
     paypal.capture(payment.external_id)
     body, headers = paypal.capture_completed(payment.external_id,
@@ -141,7 +142,7 @@ def test_bad_webhooks_change_nothing(paypal_app, paypal, tamper):
 def test_webhook_without_a_webhook_id_setting_is_refused(paypal_app, paypal, monkeypatch):
     from tests.paypal.conftest import ENV
 
-    client = login(paypal_app)
+    client = login(paypal_app, EMAIL, PASSWORD)
     payment, _ = approved_order(paypal_app, client)
     paypal.capture(payment.external_id)
     monkeypatch.setenv(ENV + "WEBHOOK_ID", "")
@@ -158,7 +159,7 @@ def test_other_events_are_acknowledged_and_ignored(paypal_app, paypal):
 
 
 def paid(app, paypal, amount="12.50") -> Payment:
-    client = login(app)
+    client = login(app, EMAIL, PASSWORD)
     payment, back = approved_order(app, client, amount)
     assert "Payment received" in client.get(back).text
     with app.app_context():

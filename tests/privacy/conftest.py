@@ -21,11 +21,11 @@ import pytest
 
 from kernel import testing as kernel_testing
 from kernel.extensions import db
-from kernel.testing import build_app, rebuild
+from kernel.testing import build_app, rebuild, run_cli
 from tests.helpers import PASSWORD
 from tests.pterodactyl.conftest import (  # noqa: F401 - fixtures
     configure,
-    make_product,
+    panel_product,
     paper_settings,
     sim,
     sim_settings,
@@ -84,7 +84,6 @@ AGENT = Staff("ines.agentova@blockhost.test", "Ines Agentova", "192.0.2.15")
 
 @pytest.fixture(scope="session")
 def privacy_template(tmp_path_factory, request) -> Path:
-    from kernel.cli import main
     from tests.fakes.osv_server import FakeOsv
 
     instance = tmp_path_factory.mktemp("privacy-template") / "instance"
@@ -100,10 +99,8 @@ def privacy_template(tmp_path_factory, request) -> Path:
         app = build_app(instance, OSV_URL=osv.url, **extra)
         built = [app]
         for plugin in PLUGINS:
-            cli_app = rebuild(app)
-            built.append(cli_app)
-            result = cli_app.test_cli_runner().invoke(
-                main, ["plugin", "enable", plugin, "--with-dependencies", "--yes", "--accept-risk"])
+            result = run_cli(app, "plugin", "enable", plugin, "--with-dependencies", "--yes",
+                             "--accept-risk")
             assert result.exit_code == 0, result.output
         configured = rebuild(app)
         built.append(configured)
@@ -270,7 +267,7 @@ def world(privacy_template, tmp_path, sim, sleeps):  # noqa: F811 - fixtures abo
         from builtin_plugins.pterodactyl.client import PanelClient
 
         with PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
-            make_product(paper_settings(panel))
+            panel_product(paper_settings(panel))
     _agent(app)
     ids = {"alice": _fill(app, ALICE), "bob": _fill(app, BOB)}
     _share(app, ids["bob"], ids["alice"])

@@ -13,9 +13,10 @@ from kernel.privacy import erasure, export, retention
 from kernel.privacy.models import DataExport, ErasureRequest
 from kernel.extensions import db
 from kernel.mail import EmailLog
-from kernel.models import AuditLog
 from kernel.clock import now as utcnow
-from tests.helpers import PASSWORD, login, make_user, write_plugin
+from kernel.models import AuditLog
+from kernel.testing import login
+from tests.helpers import PASSWORD, make_user, write_plugin
 
 
 def _archive(app, export_id):

@@ -16,7 +16,7 @@ import pytest
 
 from kernel.extensions import db
 from kernel import testing as kernel_testing
-from kernel.testing import build_app, rebuild
+from kernel.testing import build_app, run_cli
 
 PLUGIN = "pterodactyl"
 
@@ -27,7 +27,6 @@ def ptero_template(tmp_path_factory, request) -> Path:
 
     In the PostgreSQL pass its database is the template each test's database is copied from.
     """
-    from kernel.cli import main
     from tests.fakes.osv_server import FakeOsv
 
     instance = tmp_path_factory.mktemp("ptero-template") / "instance"
@@ -41,13 +40,11 @@ def ptero_template(tmp_path_factory, request) -> Path:
         request.addfinalizer(drop)
     with FakeOsv() as osv:
         app = build_app(instance, OSV_URL=osv.url, **extra)
-        cli_app = rebuild(app)
-        result = cli_app.test_cli_runner().invoke(
-            main, ["plugin", "enable", PLUGIN, "--with-dependencies", "--yes", "--accept-risk"])
+        result = run_cli(app, "plugin", "enable", PLUGIN, "--with-dependencies", "--yes",
+                         "--accept-risk")
     assert result.exit_code == 0, result.output
-    for built in (app, cli_app):  # a template database must have no open connections
-        with built.app_context():
-            db.engine.dispose()
+    with app.app_context():  # a template database must have no open connections
+        db.engine.dispose()
     (instance / "template-database-url").write_text(app.config.get("DATABASE_URL") or "")
     return instance
 
@@ -163,39 +160,19 @@ def paper_settings(panel, **overrides) -> dict:
     return settings
 
 
-def make_product(settings: dict, *, slug="paper-small", price=1000, kind="fixed", stock=None,
-                 min_slots=1, max_slots=1, slot_variable="", period_count=30):
-    from builtin_plugins.store.models import PricePlan, Product
+def panel_product(settings: dict, *, slug="paper-small", **fields):
+    """A store product created on the panel by this plugin with ``settings`` (see
+    ``paper_settings``); ``make_product``'s other fields."""
+    from builtin_plugins.store.testing import make_product
 
-    product = Product(name=slug.replace("-", " ").title(), slug=slug, provisioner=PLUGIN,
-                      stock=stock, per_customer_limit=None, allow_auto_renew=True,
-                      description="", images=[], resources={"memory_mb": settings["memory"]},
-                      provisioner_settings=settings, active=True, featured=False, priority=0)
-    product.plans.append(PricePlan(kind=kind, label="", period_unit="days",
-                                   period_count=period_count, price=price, min_slots=min_slots,
-                                   max_slots=max_slots, slot_variable=slot_variable))
-    db.session.add(product)
-    db.session.commit()
-    return product
+    return make_product(slug, provisioner=PLUGIN, settings=settings, **fields)
 
 
-def make_customer(email="buyer@example.com", name="Alice Buyer", balance=10_000):
-    from kernel.accounts.services import create_user
-    from kernel.payments import ledger
+def panel_customer(email="buyer@example.com", *, name="Alice Buyer", balance=10_000):
+    """A customer with money enough for a few servers (this suite's usual buyer)."""
+    from kernel.testing import make_customer
 
-    user = create_user(email, "buyer-password-1", name=name, verified=True)
-    if balance:
-        ledger.credit(user.id, balance, "adjustment", f"seed:{email}")
-    return user
-
-
-def buy(user, product, *, name="My server", slots=1, options=None):
-    from builtin_plugins.store import services
-
-    token = services.new_purchase_token(user)
-    return services.purchase(user, token=token, product_id=product.id,
-                             plan_id=product.plans[0].id, name=name, slots=slots,
-                             options=options or {})
+    return make_customer(email, balance, name=name)
 
 
 # --- convergence ----------------------------------------------------------------------------

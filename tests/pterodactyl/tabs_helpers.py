@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import pytest
 
 from kernel.extensions import db
-from tests.pterodactyl.conftest import buy, make_customer, make_product, paper_settings
+from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings
+from builtin_plugins.store.testing import buy
+from kernel.testing import TEST_PASSWORD, login
 
 __all__ = ["alice", "owner", "paper_product"]  # the fixtures, for a star import
 
-PASSWORD = "buyer-password-1"
+PASSWORD = TEST_PASSWORD  # make_customer\'s
 PREFIX = "/plugins/pterodactyl/servers"
 
 
@@ -32,19 +34,12 @@ def tab_url(service_id: int, path: str = "console") -> str:
     return f"{PREFIX}/{service_id}/{path}".rstrip("/")
 
 
-def login(app, email: str, password: str = PASSWORD):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.text
-    return client
-
-
 def buy_server(app, product_id: int, email: str, name: str = "My server") -> Bought:
     from builtin_plugins.pterodactyl import links
     from builtin_plugins.store.models import Product
 
     with app.app_context():
-        user = make_customer(email=email, name=name.title())
+        user = panel_customer(email=email, name=name.title())
         service = buy(user, db.session.get(Product, product_id), name=name)
         assert service.state == "active", service.last_error
         identifier = links.identifier_for(service)
@@ -64,7 +59,7 @@ def paper_product(ptero_app, panel) -> int:
     """A Paper plan: 2 backups, 1 database, 2 ports; MINECRAFT_VERSION editable,
     BUILD_NUMBER visible, MAX_PLAYERS the slot variable, the rest hidden."""
     with ptero_app.app_context():
-        product = make_product(paper_settings(panel))
+        product = panel_product(paper_settings(panel))
         product_id = product.id
         db.session.remove()
     return product_id
@@ -77,7 +72,7 @@ def owner(ptero_app, paper_product) -> Bought:
 
 @pytest.fixture
 def alice(ptero_app, owner):
-    return login(ptero_app, owner.email)
+    return login(ptero_app, owner.email, PASSWORD)
 
 
 def sim_server(sim, identifier: str):

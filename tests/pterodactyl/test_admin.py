@@ -6,9 +6,8 @@ import pytest
 
 from builtin_plugins.pterodactyl.connection import check_connection
 from builtin_plugins.pterodactyl.panel import PanelSettings
-from kernel.cli import main
-from kernel.testing import HEALTH_HEADERS, rebuild
-from tests.helpers import PASSWORD, login, make_user
+from kernel.testing import HEALTH_HEADERS, admin_client, login, run_cli
+from tests.helpers import PASSWORD, make_user
 from tests.pterodactyl.conftest import configure
 
 
@@ -85,25 +84,22 @@ def test_missing_read_permissions_are_listed(sim):
 # --- the admin page and the CLI ------------------------------------------------------------
 
 @pytest.fixture
-def admin_client(ptero_app):
+def boss_client(ptero_app):
     with ptero_app.app_context():
-        make_user("boss@example.com", role="admin")
         make_user("customer@example.com")
-    client = ptero_app.test_client()
-    login(client, "boss@example.com", PASSWORD)
-    return client
+    return admin_client(ptero_app, "boss@example.com")
 
 
-def test_the_admin_page_runs_the_connection_test(ptero_app, admin_client, sim):
-    page = admin_client.post("/admin/pterodactyl/test")
+def test_the_admin_page_runs_the_connection_test(ptero_app, boss_client, sim):
+    page = boss_client.post("/admin/pterodactyl/test")
     assert page.status_code == 200
     assert "Application key accepted" in page.get_data(as_text=True)
     configure(ptero_app, application_key=sim.client_key)
-    page = admin_client.post("/admin/pterodactyl/test").get_data(as_text=True)
+    page = boss_client.post("/admin/pterodactyl/test").get_data(as_text=True)
     assert "is a client key (ptlc_...)" in page
 
 
-def test_customers_cannot_reach_the_admin_page_or_pickers(ptero_app, admin_client):
+def test_customers_cannot_reach_the_admin_page_or_pickers(ptero_app, boss_client):
     client = ptero_app.test_client()
     login(client, "customer@example.com", PASSWORD)
     assert client.post("/admin/pterodactyl/test").status_code == 403
@@ -112,35 +108,34 @@ def test_customers_cannot_reach_the_admin_page_or_pickers(ptero_app, admin_clien
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
 
 
-def test_pickers_answer_live_panel_data(admin_client, panel):
-    nests = admin_client.get("/admin/pterodactyl/api/nests").get_json()
+def test_pickers_answer_live_panel_data(boss_client, panel):
+    nests = boss_client.get("/admin/pterodactyl/api/nests").get_json()
     assert nests["ok"] and {"Minecraft", "Source Engine"} <= {n["name"] for n in nests["items"]}
     nest = next(n["id"] for n in nests["items"] if n["name"] == "Minecraft")
-    eggs = admin_client.get(f"/admin/pterodactyl/api/nests/{nest}/eggs").get_json()["items"]
+    eggs = boss_client.get(f"/admin/pterodactyl/api/nests/{nest}/eggs").get_json()["items"]
     paper = next(e["id"] for e in eggs if e["name"] == "Paper")
-    egg = admin_client.get(f"/admin/pterodactyl/api/nests/{nest}/eggs/{paper}").get_json()["items"]
+    egg = boss_client.get(f"/admin/pterodactyl/api/nests/{nest}/eggs/{paper}").get_json()["items"]
     variable = next(v for v in egg["variables"] if v["env_variable"] == "MAX_PLAYERS")
     assert variable["rules"] == "required|integer|between:1,100" and egg["docker_images"]
-    nodes = admin_client.get("/admin/pterodactyl/api/nodes").get_json()["items"]
+    nodes = boss_client.get("/admin/pterodactyl/api/nodes").get_json()["items"]
     assert {"sim-node-1", "sim-node-2"} <= {n["name"] for n in nodes}
-    locations = admin_client.get("/admin/pterodactyl/api/locations").get_json()["items"]
+    locations = boss_client.get("/admin/pterodactyl/api/locations").get_json()["items"]
     assert {"sim-eu", "sim-us"} <= {x["short"] for x in locations}
-    missing = admin_client.get(f"/admin/pterodactyl/api/nests/{nest}/eggs/999")
+    missing = boss_client.get(f"/admin/pterodactyl/api/nests/{nest}/eggs/999")
     assert missing.status_code == 404 and not missing.get_json()["ok"]
 
 
-def test_pickers_say_when_the_panel_is_not_configured(ptero_app, admin_client):
+def test_pickers_say_when_the_panel_is_not_configured(ptero_app, boss_client):
     configure(ptero_app, panel_url="")
-    response = admin_client.get("/admin/pterodactyl/api/nests")
+    response = boss_client.get("/admin/pterodactyl/api/nests")
     assert response.status_code == 409 and "not set" in response.get_json()["error"]
 
 
 def test_the_test_command(ptero_app, sim):
-    runner = rebuild(ptero_app).test_cli_runner()
-    result = runner.invoke(main, ["pterodactyl", "test"])
+    result = run_cli(ptero_app, "pterodactyl", "test")
     assert result.exit_code == 0 and result.output.count("ok  ") == 3, result.output
     configure(ptero_app, client_key="")
-    result = rebuild(ptero_app).test_cli_runner().invoke(main, ["pterodactyl", "test"])
+    result = run_cli(ptero_app, "pterodactyl", "test")
     assert result.exit_code == 1 and "FAIL client_key: No client key is set." in result.output
 
 
@@ -175,15 +170,15 @@ def test_health_says_whether_the_panel_answers(ptero_app, sim):
     assert "pterodactyl" in report["degraded"]
 
 
-def test_the_egg_browser_shows_ids_variables_and_a_starting_setting(admin_client, panel):
+def test_the_egg_browser_shows_ids_variables_and_a_starting_setting(boss_client, panel):
     from tests.pterodactyl.conftest import ids
 
     seed = ids(panel)
-    page = admin_client.get(f"/admin/pterodactyl/eggs?nest={seed['nest']}&egg={seed['paper']}")
+    page = boss_client.get(f"/admin/pterodactyl/eggs?nest={seed['nest']}&egg={seed['paper']}")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "required|integer|between:1,100" in text and "sim-node-2" in text and "sim-eu" in text
     assert "MINECRAFT_VERSION=latest | visible, editable" in text
     assert "BUILD_NUMBER=latest | visible" in text and "DL_PATH=\n" in text
-    missing = admin_client.get(f"/admin/pterodactyl/eggs?nest={seed['nest']}&egg=999")
+    missing = boss_client.get(f"/admin/pterodactyl/eggs?nest={seed['nest']}&egg=999")
     assert missing.status_code == 404 and "is not in nest" in missing.get_data(as_text=True)

@@ -17,14 +17,9 @@ from kernel.extensions import db
 from kernel.mail import EmailLog
 from kernel.models import AuditLog
 from kernel.payments import ledger
-from tests.pterodactyl.conftest import (
-    buy,
-    make_customer,
-    make_product,
-    mismatches,
-    paper_settings,
-    settle,
-)
+from tests.pterodactyl.conftest import mismatches, panel_customer, panel_product, paper_settings, settle
+from builtin_plugins.store.testing import buy
+from kernel.testing import TEST_PASSWORD, login
 
 START = datetime(2026, 3, 1, 12, 0, 0)
 DAY = timedelta(days=1)
@@ -60,8 +55,8 @@ def status_in_panel(sim, service) -> str | None:
 
 
 def test_wings_down_during_the_sweep_suspends_once_wings_is_back(ctx, panel, sim):
-    product = make_product(paper_settings(panel), price=1000)
-    user = make_customer(balance=5000)
+    product = panel_product(paper_settings(panel), price=1000)
+    user = panel_customer(balance=5000)
     bought = [buy(user, product, name=f"srv {n}") for n in range(2)]
     clock.advance(31 * DAY)
     sim.set_switches(wings_down=True)
@@ -89,8 +84,8 @@ def test_wings_down_during_the_sweep_suspends_once_wings_is_back(ctx, panel, sim
 
 
 def test_wings_down_during_an_unsuspension_unsuspends_later(ctx, panel, sim):
-    product = make_product(paper_settings(panel), price=1000)
-    user = make_customer(balance=1000)
+    product = panel_product(paper_settings(panel), price=1000)
+    user = panel_customer(balance=1000)
     service = buy(user, product)
     clock.advance(31 * DAY)
     sweep.run_lifecycle()
@@ -107,8 +102,8 @@ def test_wings_down_during_an_unsuspension_unsuspends_later(ctx, panel, sim):
 
 
 def test_a_delete_the_panel_refuses_is_retried_and_wings_down_is_forced(ctx, panel, sim):
-    product = make_product(paper_settings(panel))
-    user = make_customer(balance=10_000)
+    product = panel_product(paper_settings(panel))
+    user = panel_customer()
     refused, forced = buy(user, product, name="refused"), buy(user, product, name="forced")
     refused_server = links.server_link(refused.id).server_id
     sim.set_switches(fail_next={"count": 20, "status": 502, "method": "DELETE",
@@ -130,11 +125,11 @@ def test_a_delete_the_panel_refuses_is_retried_and_wings_down_is_forced(ctx, pan
 
 def test_attempts_are_bounded_then_staff_are_alerted_and_can_retry_or_accept(ptero_app, ctx,
                                                                             panel, sim):
-    from tests.helpers import login, make_user
+    from tests.helpers import make_user
 
     make_user("staff@example.com", role="admin")
-    product = make_product(paper_settings(panel))
-    user = make_customer(balance=10_000)
+    product = panel_product(paper_settings(panel))
+    user = panel_customer()
     stuck, accepted = buy(user, product, name="stuck"), buy(user, product, name="accepted")
     sim.set_switches(wings_down=True)
     store.suspend(stuck, manual=True)
@@ -182,13 +177,13 @@ def test_attempts_are_bounded_then_staff_are_alerted_and_can_retry_or_accept(pte
 
 
 def test_a_failed_install_is_refunded_under_the_refund_policy(ptero_app, ctx, panel, sim):
-    from tests.helpers import login, make_user
+    from tests.helpers import make_user
 
     make_user("staff@example.com", role="admin")
     store_setting(ptero_app, install_failure="refund")
     sim.set_switches(install_result="failed")
-    product = make_product(paper_settings(panel), price=1500)
-    user = make_customer(balance=2000)
+    product = panel_product(paper_settings(panel), price=1500)
+    user = panel_customer(balance=2000)
     service = refresh(buy(user, product, name="Doomed"))
     assert service.state == "provisioning_failed" and service.charged == 0
     assert service.options["failure"] == "install" and "installation failed" in service.last_error
@@ -198,7 +193,7 @@ def test_a_failed_install_is_refunded_under_the_refund_policy(ptero_app, ctx, pa
     assert count(EmailLog, EmailLog.template == "store/install_failed") == 1
     assert count(EmailLog, EmailLog.template == "store/staff_alert") == 1
     client = ptero_app.test_client()
-    login(client, "buyer@example.com", "buyer-password-1")
+    login(client, "buyer@example.com", TEST_PASSWORD)
     page = client.get(f"/servers/{service.id}").get_data(as_text=True)
     assert "Installation failed" in page and "refunded" in page
     # staff retry with the panel fixed: charged once more, installed, active
@@ -210,8 +205,8 @@ def test_a_failed_install_is_refunded_under_the_refund_policy(ptero_app, ctx, pa
 
 def test_a_failed_install_is_reinstalled_once_for_free_then_refunded(ptero_app, ctx, panel, sim):
     sim.set_switches(install_result="failed")
-    product = make_product(paper_settings(panel), price=1500)
-    user = make_customer(balance=5000)
+    product = panel_product(paper_settings(panel), price=1500)
+    user = panel_customer(balance=5000)
     lucky = refresh(buy(user, product, name="Lucky"))
     assert lucky.state == "active" and lucky.options["reinstalls"] == 1
     assert lucky.options["setup"] == "installing" and lucky.panel_state == "installing"
@@ -235,8 +230,8 @@ def test_a_failed_install_is_reinstalled_once_for_free_then_refunded(ptero_app, 
 def test_an_install_that_never_ends_times_out_into_the_policy(ptero_app, ctx, panel, sim):
     store_setting(ptero_app, install_failure="refund", install_timeout_minutes=1)
     sim.set_switches(install_seconds=3600)
-    product = make_product(paper_settings(panel), price=700)
-    user = make_customer(balance=700)
+    product = panel_product(paper_settings(panel), price=700)
+    user = panel_customer(balance=700)
     service = refresh(buy(user, product))
     assert service.state == "active" and service.panel_state == "installing"
     assert service.options["setup"] == "installing" and service.sync_status == "pending"
@@ -250,13 +245,13 @@ def test_an_install_that_never_ends_times_out_into_the_policy(ptero_app, ctx, pa
 
 
 def test_a_server_page_shows_installing_until_the_install_ends(ptero_app, ctx, panel, sim):
-    from tests.helpers import login
+
 
     sim.set_switches(install_seconds=3600)
-    product = make_product(paper_settings(panel))
-    service = buy(make_customer(balance=5000), product)
+    product = panel_product(paper_settings(panel))
+    service = buy(panel_customer(balance=5000), product)
     client = ptero_app.test_client()
-    login(client, "buyer@example.com", "buyer-password-1")
+    login(client, "buyer@example.com", TEST_PASSWORD)
     page = client.get(f"/servers/{service.id}").get_data(as_text=True)
     assert "Installing" in page and "being installed" in page  # live state and notice
     assert count(EmailLog, EmailLog.template == "store/server_purchased") == 0  # not yet
@@ -270,8 +265,8 @@ def test_a_server_page_shows_installing_until_the_install_ends(ptero_app, ctx, p
 
 def test_a_create_the_panel_refuses_is_refunded_at_once(ctx, panel, sim):
     sim.set_switches(no_allocations=True)
-    product = make_product(paper_settings(panel), price=900)
-    user = make_customer(balance=900)
+    product = panel_product(paper_settings(panel), price=900)
+    user = panel_customer(balance=900)
     service = refresh(buy(user, product))
     assert service.state == "provisioning_failed" and service.options["failure"] == "create"
     assert ledger.balance(user.id) == 900 and panel_view_count(sim) == 0
@@ -286,8 +281,8 @@ def panel_view_count(sim) -> int:
 
 
 def test_a_429_storm_during_the_sweep_converges_after_it(ctx, panel, sim, sleeps):
-    product = make_product(paper_settings(panel))
-    user = make_customer(balance=10_000)
+    product = panel_product(paper_settings(panel))
+    user = panel_customer()
     bought = [buy(user, product, name=f"s{n}") for n in range(4)]
     clock.advance(31 * DAY)
     sim.set_switches(rate_limit={"count": 40, "retry_after": 2})
@@ -300,7 +295,7 @@ def test_a_429_storm_during_the_sweep_converges_after_it(ctx, panel, sim, sleeps
 
 
 def test_pages_inside_a_throttle_window_say_wait_instead_of_sending(ptero_app, ctx, panel, sim):
-    from tests.helpers import login, make_user
+    from tests.helpers import make_user
 
     make_user("staff@example.com", role="admin")
     client = ptero_app.test_client()
@@ -321,12 +316,12 @@ def test_pages_inside_a_throttle_window_say_wait_instead_of_sending(ptero_app, c
 
 def test_the_overview_and_the_list_show_the_friendly_message_when_wings_is_down(ptero_app, ctx,
                                                                                  panel, sim):
-    from tests.helpers import login
 
-    service = buy(make_customer(balance=5000), make_product(paper_settings(panel)))
+
+    service = buy(panel_customer(balance=5000), panel_product(paper_settings(panel)))
     sim.set_switches(wings_down=True)
     client = ptero_app.test_client()
-    login(client, "buyer@example.com", "buyer-password-1")
+    login(client, "buyer@example.com", TEST_PASSWORD)
     for url in (f"/servers/{service.id}", "/servers"):
         page = client.get(url).get_data(as_text=True)
         assert "node is unreachable right now" in page, url
@@ -339,10 +334,9 @@ def test_the_overview_and_the_list_show_the_friendly_message_when_wings_is_down(
 
 
 def test_rename_updates_the_panel_name_and_the_products_description(ctx, panel, sim):
-    plain = make_product(paper_settings(panel), slug="plain")
-    described = make_product(paper_settings(panel, panel_description="{name} (order #{id})"),
-                             slug="described")
-    user = make_customer(balance=10_000)
+    plain = panel_product(paper_settings(panel), slug="plain")
+    described = panel_product(paper_settings(panel, panel_description="{name} (order #{id})"), slug="described")
+    user = panel_customer()
     first, second = buy(user, plain, name="Old"), buy(user, described, name="Old too")
     server = sim.server(links.server_link(second.id).server_id)
     assert server.description == f"Old too (order #{second.id})"
@@ -365,10 +359,10 @@ def test_rename_updates_the_panel_name_and_the_products_description(ctx, panel, 
 
 
 def test_only_store_staff_see_and_act_on_the_out_of_sync_page(ptero_app, ctx, panel, sim):
-    from tests.helpers import login, make_user
+    from tests.helpers import make_user
 
     make_user("helper@example.com", role="customer")
-    service = buy(make_customer(balance=5000), make_product(paper_settings(panel)))
+    service = buy(panel_customer(balance=5000), panel_product(paper_settings(panel)))
     sim.set_switches(wings_down=True)
     store.suspend(service, manual=True)
     client = ptero_app.test_client()

@@ -25,7 +25,8 @@ from builtin_plugins.store.lifecycle import IllegalMove
 from kernel import clock
 from kernel.extensions import db
 from kernel.payments import ledger
-from tests.pterodactyl.conftest import buy, make_customer, make_product, mismatches, paper_settings
+from tests.pterodactyl.conftest import mismatches, panel_customer, panel_product, paper_settings
+from builtin_plugins.store.testing import buy
 from tests.pterodactyl.conftest import settle as run_to_the_end
 
 START = datetime(2026, 6, 1, 12, 0, 0)
@@ -140,7 +141,7 @@ def money_problems(user, bought: list[int]) -> list[str]:
 
 @pytest.mark.usefixtures("ctx")
 def test_the_panel_services_and_ledger_agree_after_any_faults(ptero_app, panel, sim):
-    product = make_product(paper_settings(panel), price=PRICE)
+    product = panel_product(paper_settings(panel), price=PRICE)
     numbers = itertools.count()
     sim.set_switches(application_rate_limit=100_000, client_rate_limit=100_000)
 
@@ -156,7 +157,7 @@ def test_the_panel_services_and_ledger_agree_after_any_faults(ptero_app, panel, 
               ("rename", 0), ("expire", 40), ("expire", 40)])
     def check(sequence):
         fresh_start()
-        user = make_customer(f"p{next(numbers)}@example.com", balance=8 * PRICE)
+        user = panel_customer(f"p{next(numbers)}@example.com", balance=8 * PRICE)
         bought: list[int] = []
         try:
             for event in sequence:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from builtin_plugins.pterodactyl import links, lookups
-from tests.pterodactyl.conftest import buy, make_customer, make_product, paper_settings
+from builtin_plugins.store.testing import buy
+from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings
 
 
 def test_hook_server_nodes(ctx, panel, sim):
     from builtin_plugins.store.api import nodes_of
 
-    product = make_product(paper_settings(panel))
-    service = buy(make_customer(balance=5000), product, name="Placed")
+    product = panel_product(paper_settings(panel))
+    service = buy(panel_customer(balance=5000), product, name="Placed")
     link = links.server_link(service.id)
     assert link.node_id is not None
     assert nodes_of([service]) == {service.id: f"pterodactyl:{link.node_id}"}
@@ -20,8 +21,8 @@ def test_hook_server_nodes(ctx, panel, sim):
 def test_hook_known_nodes(ctx, panel, sim):
     from builtin_plugins.store.api import known_nodes
 
-    product = make_product(paper_settings(panel))
-    service = buy(make_customer(balance=5000), product, name="Placed")
+    product = panel_product(paper_settings(panel))
+    service = buy(panel_customer(balance=5000), product, name="Placed")
     node_id = links.server_link(service.id).node_id
     nodes = {n["id"]: n["label"] for n in known_nodes()}
     name = panel.app.get_node(node_id)["name"]

@@ -8,7 +8,8 @@ import pytest
 from builtin_plugins.pterodactyl import links, lookups, placement, product
 from builtin_plugins.pterodactyl.product import ConfigError
 from kernel.extensions import db
-from tests.pterodactyl.conftest import buy, ids, make_customer, make_product, paper_settings
+from tests.pterodactyl.conftest import ids, panel_customer, panel_product, paper_settings
+from builtin_plugins.store.testing import buy
 
 PORTS = "26000-26010"
 
@@ -49,7 +50,7 @@ def test_a_new_server_gets_a_public_address_not_the_lowest_loopback_port(ctx, pa
                                                                          mixed_node):
     settings = paper_settings(panel, node_ids=str(mixed_node), location_ids="",
                               port_range=PORTS, allocations=3)
-    service = buy(make_customer(balance=5000), make_product(settings))
+    service = buy(panel_customer(balance=5000), panel_product(settings))
     assert service.state == "active"
     assert allocation_of(sim, service)[:2] == ("203.0.113.10", 26001)
     # adding a port lands on the same public address (the panel's auto-allocation)
@@ -62,22 +63,19 @@ def test_unreachable_addresses_are_still_used_when_nothing_else_is_free(ctx, pan
                                                                         mixed_node):
     settings = paper_settings(panel, node_ids=str(mixed_node), location_ids="",
                               port_range="26000", allocations=1)
-    service = buy(make_customer(balance=5000), make_product(settings))
+    service = buy(panel_customer(balance=5000), panel_product(settings))
     assert service.state == "active" and allocation_of(sim, service)[1] == 26000
 
 
 def test_a_product_pins_an_ip_or_an_alias(ctx, panel, sim, mixed_node):
     add_allocations(panel, mixed_node, "198.51.100.7", ["26005-26006"], alias="play.example.com")
-    user = make_customer(balance=10_000)
-    by_ip = make_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                                        port_range=PORTS, allocation_ip="198.51.100.7"),
-                         slug="pinned-ip")
-    by_alias = make_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                                           port_range=PORTS, allocation_ip="PLAY.example.com"),
-                            slug="pinned-alias")
-    loopback = make_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                                           port_range=PORTS, allocation_ip="127.0.0.1"),
-                            slug="pinned-loopback")
+    user = panel_customer()
+    by_ip = panel_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
+                                        port_range=PORTS, allocation_ip="198.51.100.7"), slug="pinned-ip")
+    by_alias = panel_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
+                                           port_range=PORTS, allocation_ip="PLAY.example.com"), slug="pinned-alias")
+    loopback = panel_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
+                                           port_range=PORTS, allocation_ip="127.0.0.1"), slug="pinned-loopback")
     assert allocation_of(sim, buy(user, by_ip)) == ("198.51.100.7", 26005, "play.example.com")
     assert allocation_of(sim, buy(user, by_alias))[:2] == ("198.51.100.7", 26006)
     assert allocation_of(sim, buy(user, loopback))[0] == "127.0.0.1"  # pinned means pinned
@@ -88,8 +86,8 @@ def test_a_pin_nothing_matches_fails_the_order_with_a_refund(ctx, panel, sim, mi
 
     settings = paper_settings(panel, node_ids=str(mixed_node), location_ids="",
                               port_range=PORTS, allocation_ip="192.0.2.99")
-    user = make_customer(balance=5000)
-    service = buy(user, make_product(settings, price=1000))
+    user = panel_customer(balance=5000)
+    service = buy(user, panel_product(settings, price=1000))
     db.session.expire_all()
     assert service.state == "provisioning_failed" and "on 192.0.2.99" in service.last_error
     assert ledger.balance(user.id) == 5000

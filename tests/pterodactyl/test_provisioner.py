@@ -12,14 +12,8 @@ from builtin_plugins.pterodactyl.client import server_environment
 from builtin_plugins.pterodactyl.transport import Timeouts
 from kernel.extensions import db
 from kernel.payments import ledger
-from tests.pterodactyl.conftest import (
-    buy,
-    configure,
-    ids,
-    make_customer,
-    make_product,
-    paper_settings,
-)
+from tests.pterodactyl.conftest import configure, ids, panel_customer, panel_product, paper_settings
+from builtin_plugins.store.testing import buy
 
 
 def provisioner():
@@ -41,8 +35,8 @@ def servers_with(sim, external_id: str) -> list[dict]:
 # --- create --------------------------------------------------------------------------------
 
 def test_create_sends_every_variable_with_defaults_filled(ctx, panel, sim):
-    product = make_product(paper_settings(panel))
-    user = make_customer()
+    product = panel_product(paper_settings(panel))
+    user = panel_customer()
     service = buy(user, product, options={"var_MINECRAFT_VERSION": "1.20.1"})
     assert service.state == "active", service.last_error
     server = panel_server(panel, service)
@@ -64,9 +58,8 @@ def test_create_sends_every_variable_with_defaults_filled(ctx, panel, sim):
 
 
 def test_a_slot_plan_writes_the_slot_count(ctx, panel):
-    product = make_product(paper_settings(panel), kind="slot", price=50, min_slots=1,
-                           max_slots=64)
-    service = buy(make_customer(), product, slots=12)
+    product = panel_product(paper_settings(panel), kind="slot", price=50, min_slots=1, max_slots=64)
+    service = buy(panel_customer(), product, slots=12)
     assert service.state == "active", service.last_error
     assert server_environment(panel_server(panel, service))["MAX_PLAYERS"] == "12"
 
@@ -74,8 +67,8 @@ def test_a_slot_plan_writes_the_slot_count(ctx, panel):
 def test_a_customer_value_breaking_the_egg_rule_is_refused_before_the_charge(ctx, panel, sim):
     from builtin_plugins.store.services import StoreError
 
-    product = make_product(paper_settings(panel, variables="MAX_PLAYERS | editable"))
-    user = make_customer(balance=5000)
+    product = panel_product(paper_settings(panel, variables="MAX_PLAYERS | editable"))
+    user = panel_customer(balance=5000)
     with pytest.raises(StoreError, match="Max Players variable must be between 1 and 100"):
         buy(user, product, options={"var_MAX_PLAYERS": "500"})
     assert ledger.balance(user.id) == 5000
@@ -87,8 +80,8 @@ def test_a_value_the_checkout_could_not_check_refunds_at_create(ctx, panel, sim,
     from builtin_plugins.pterodactyl.provisioner import PterodactylProvisioner
 
     monkeypatch.setattr(PterodactylProvisioner, "validate_options", lambda self, *a, **k: [])
-    product = make_product(paper_settings(panel, variables="MAX_PLAYERS | editable"))
-    user = make_customer(balance=5000)
+    product = panel_product(paper_settings(panel, variables="MAX_PLAYERS | editable"))
+    user = panel_customer(balance=5000)
     service = buy(user, product, options={"var_MAX_PLAYERS": "500"})
     assert service.state == "provisioning_failed"
     assert "Max Players variable must be between 1 and 100" in service.last_error
@@ -111,15 +104,15 @@ def test_the_least_loaded_node_with_room_is_chosen(ctx, panel, sim):
         "limits": {"memory": 60000, "swap": 0, "disk": 1000, "io": 500, "cpu": 100},
         "feature_limits": {"databases": 0, "allocations": 1, "backups": 0},
         "allocation": {"default": free["id"]}})
-    product = make_product(paper_settings(panel, node_ids=f"{node1},{node2}", location_ids=""))
-    service = buy(make_customer(), product)
+    product = panel_product(paper_settings(panel, node_ids=f"{node1},{node2}", location_ids=""))
+    service = buy(panel_customer(), product)
     assert panel_server(panel, service)["node"] == node2
 
 
 def test_panel_deploy_lets_the_panel_place_it(ctx, panel, sim):
     configure(ctx, node_policy="panel_deploy")
-    product = make_product(paper_settings(panel, location_ids=str(ids(panel)["us"])))
-    service = buy(make_customer(), product)
+    product = panel_product(paper_settings(panel, location_ids=str(ids(panel)["us"])))
+    service = buy(panel_customer(), product)
     assert service.state == "active", service.last_error
     server = panel_server(panel, service)
     assert panel.app.get_node(server["node"])["location_id"] == ids(panel)["us"]
@@ -131,8 +124,8 @@ def posts(sim) -> list[dict]:
 
 
 def test_no_free_allocation_in_the_port_range_fails_with_the_reason(ctx, panel, sim):
-    product = make_product(paper_settings(panel, port_range="30000-30010"))
-    user = make_customer(balance=4000)
+    product = panel_product(paper_settings(panel, port_range="30000-30010"))
+    user = panel_customer(balance=4000)
     service = buy(user, product)
     assert service.state == "provisioning_failed" and ledger.balance(user.id) == 4000
     assert "no free allocation in ports 30000-30010" in service.last_error
@@ -141,7 +134,7 @@ def test_no_free_allocation_in_the_port_range_fails_with_the_reason(ctx, panel, 
 
 def test_no_free_allocation_at_all_fails_with_the_reason(ctx, panel, sim):
     sim.set_switches(no_allocations=True)
-    service = buy(make_customer(), make_product(paper_settings(panel)))
+    service = buy(panel_customer(), panel_product(paper_settings(panel)))
     assert service.state == "provisioning_failed"
     assert "no free allocation in ports 25565-25600" in service.last_error
 
@@ -161,7 +154,7 @@ def test_an_allocation_taken_meanwhile_is_replaced(ctx, panel, sim, monkeypatch)
         return chosen
 
     monkeypatch.setattr(placement, "free_allocation", racing)
-    service = buy(make_customer(), make_product(paper_settings(panel)))
+    service = buy(panel_customer(), panel_product(paper_settings(panel)))
     assert service.state == "active", service.last_error
     assert len(posts(sim)) == 3  # the rival's, ours refused (422), ours again
     assert panel_server(panel, service)["allocation"] != taken[0]["allocation"]
@@ -170,7 +163,7 @@ def test_an_allocation_taken_meanwhile_is_replaced(ctx, panel, sim, monkeypatch)
 def test_no_allocation_for_a_panel_deployment_says_so(ctx, panel, sim):
     configure(ctx, node_policy="panel_deploy")
     sim.set_switches(no_allocations=True)
-    service = buy(make_customer(), make_product(paper_settings(panel)))
+    service = buy(panel_customer(), panel_product(paper_settings(panel)))
     assert service.state == "provisioning_failed"
     assert "No allocations satisfying the requirements" in service.last_error
 
@@ -179,8 +172,8 @@ def test_a_create_racing_a_timeout_is_recovered_through_the_external_id(ctx, pan
                                                                        monkeypatch, sleeps):
     monkeypatch.setitem(panel_settings.CLIENT_OPTIONS, "timeouts", Timeouts(read=5, wings=0.5))
     sim.set_switches(delay_next_create=2.0)
-    product = make_product(paper_settings(panel))
-    service = buy(make_customer(), product)
+    product = panel_product(paper_settings(panel))
+    service = buy(panel_customer(), product)
     assert service.state == "active", service.last_error
     assert len(servers_with(sim, f"pteroca-{service.id}")) == 1
     assert links.server_link(service.id).origin == "adopted"
@@ -193,8 +186,8 @@ def test_a_create_racing_a_timeout_is_recovered_through_the_external_id(ctx, pan
 def test_a_create_failing_with_a_5xx_is_looked_up_then_sent_again(ctx, panel, sim, sleeps):
     sim.set_switches(fail_next={"count": 1, "status": 504, "method": "POST",
                                 "path": "/api/application/servers"})
-    product = make_product(paper_settings(panel))
-    service = buy(make_customer(), product)
+    product = panel_product(paper_settings(panel))
+    service = buy(panel_customer(), product)
     assert service.state == "active", service.last_error
     assert len(servers_with(sim, f"pteroca-{service.id}")) == 1
     lookup = f"/api/application/servers/external/pteroca-{service.id}"
@@ -205,8 +198,8 @@ def test_a_create_failing_with_a_5xx_is_looked_up_then_sent_again(ctx, panel, si
 
 def test_wings_down_fails_the_order_and_leaves_nothing(ctx, panel, sim):
     sim.set_switches(wings_down=True)
-    product = make_product(paper_settings(panel))
-    user = make_customer(balance=3000)
+    product = panel_product(paper_settings(panel))
+    user = panel_customer(balance=3000)
     service = buy(user, product)
     assert service.state == "provisioning_failed"
     assert "504" in service.last_error or "connection" in service.last_error.lower()
@@ -220,8 +213,8 @@ def test_wings_down_fails_the_order_and_leaves_nothing(ctx, panel, sim):
 
 
 def test_an_existing_server_of_another_user_is_not_adopted(ctx, panel, sim):
-    product = make_product(paper_settings(panel))
-    user = make_customer()
+    product = panel_product(paper_settings(panel))
+    user = panel_customer()
     stranger = panel.app.create_user(email="stranger@example.com", username="stranger",
                                      first_name="S", last_name="T")
     next_id = (db.session.scalar(db.text("SELECT max(id) FROM store_service")) or 0) + 1
@@ -244,7 +237,7 @@ def test_an_existing_server_of_another_user_is_not_adopted(ctx, panel, sim):
 # --- lifecycle -----------------------------------------------------------------------------
 
 def test_suspend_unsuspend_and_reinstall(ctx, panel, sim):
-    service = buy(make_customer(), make_product(paper_settings(panel)))
+    service = buy(panel_customer(), panel_product(paper_settings(panel)))
     server_id = links.server_link(service.id).server_id
     provisioner().suspend(service)
     assert sim.server(server_id).status == "suspended"
@@ -259,7 +252,7 @@ def test_suspend_unsuspend_and_reinstall(ctx, panel, sim):
 
 
 def test_live_status_follows_the_power_state(ctx, panel, sim):
-    service = buy(make_customer(), make_product(paper_settings(panel)))
+    service = buy(panel_customer(), panel_product(paper_settings(panel)))
     assert provisioner().status(service).state == "offline"
     panel.client.power(links.identifier_for(service), "start")
     status = provisioner().status(service)
@@ -269,8 +262,8 @@ def test_live_status_follows_the_power_state(ctx, panel, sim):
 def test_terminate_deletes_and_a_gone_server_counts_as_done(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
-    product = make_product(paper_settings(panel))
-    first, second = buy(make_customer(), product), buy(make_customer("b2@example.com"), product)
+    product = panel_product(paper_settings(panel))
+    first, second = buy(panel_customer(), product), buy(panel_customer("b2@example.com"), product)
     first_id = links.server_link(first.id).server_id
     store.terminate(first)
     assert first.state == "terminated"
@@ -286,7 +279,7 @@ def test_terminate_deletes_and_a_gone_server_counts_as_done(ctx, panel, sim):
 def test_terminate_when_wings_refuses_forces_the_delete(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
-    service = buy(make_customer(), make_product(paper_settings(panel)))
+    service = buy(panel_customer(), panel_product(paper_settings(panel)))
     server_id = links.server_link(service.id).server_id
     sim.set_switches(wings_down=True)
     store.terminate(service)
@@ -300,12 +293,11 @@ def test_terminate_when_wings_refuses_forces_the_delete(ctx, panel, sim):
 def test_change_package_builds_then_updates_startup_keeping_customer_values(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
-    small = make_product(paper_settings(panel), slug="paper-small", price=1000)
-    big = make_product(paper_settings(panel, memory=4096, disk=20480, backups=5,
+    small = panel_product(paper_settings(panel), slug="paper-small", price=1000)
+    big = panel_product(paper_settings(panel, memory=4096, disk=20480, backups=5,
                                        variables="MINECRAFT_VERSION=1.21 | visible, editable\n"
-                                                 "BUILD_NUMBER=99 | visible"),
-                       slug="paper-big", price=2000)
-    service = buy(make_customer(balance=50_000), small,
+                                                 "BUILD_NUMBER=99 | visible"), slug="paper-big", price=2000)
+    service = buy(panel_customer(balance=50_000), small,
                   options={"var_MINECRAFT_VERSION": "1.20.1"})
     identifier = links.identifier_for(service)
     panel.client.update_variable(identifier, "MINECRAFT_VERSION", "1.18.2")  # on the startup tab
@@ -324,9 +316,9 @@ def test_change_package_builds_then_updates_startup_keeping_customer_values(ctx,
 def test_change_package_is_refused_when_the_node_lacks_capacity(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
-    small = make_product(paper_settings(panel), slug="paper-small")
-    huge = make_product(paper_settings(panel, memory=10_000_000), slug="paper-huge", price=1000)
-    user = make_customer(balance=50_000)
+    small = panel_product(paper_settings(panel), slug="paper-small")
+    huge = panel_product(paper_settings(panel, memory=10_000_000), slug="paper-huge", price=1000)
+    user = panel_customer(balance=50_000)
     service = buy(user, small)
     before = ledger.balance(user.id)
     with pytest.raises(store.StoreError) as caught:
@@ -339,9 +331,9 @@ def test_change_package_is_refused_when_the_node_lacks_capacity(ctx, panel, sim)
 def test_change_package_is_refused_when_ports_do_not_fit(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
-    two = make_product(paper_settings(panel, allocations=3), slug="paper-ports")
-    one = make_product(paper_settings(panel, allocations=1), slug="paper-one", price=900)
-    service = buy(make_customer(balance=50_000), two)
+    two = panel_product(paper_settings(panel, allocations=3), slug="paper-ports")
+    one = panel_product(paper_settings(panel, allocations=1), slug="paper-one", price=900)
+    service = buy(panel_customer(balance=50_000), two)
     sim.set_switches(auto_allocation=True)
     panel.client.assign_allocation(links.identifier_for(service))
     with pytest.raises(store.StoreError) as caught:

@@ -8,17 +8,17 @@ from builtin_plugins.pterodactyl import links
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.importer import import_servers
 from builtin_plugins.pterodactyl.reconcile import reconcile
-from kernel.cli import main
 from kernel.extensions import db
-from kernel.models import AuditLog
+from builtin_plugins.store.testing import buy
 from kernel.clock import now as utcnow
-from kernel.testing import rebuild
-from tests.pterodactyl.conftest import buy, make_customer, make_product, paper_settings
+from kernel.models import AuditLog
+from kernel.testing import run_cli
+from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings
 
 
 def three_servers(panel):
-    product = make_product(paper_settings(panel))
-    user = make_customer()
+    product = panel_product(paper_settings(panel))
+    user = panel_customer()
     return [buy(user, product, name=f"srv {n}") for n in range(3)]
 
 
@@ -116,11 +116,10 @@ def test_reconcile_command(ptero_app, panel):
     with ptero_app.app_context():
         deleted, suspended, resized = three_servers(panel)
         tamper(panel, deleted, suspended, resized)
-    runner = rebuild(ptero_app).test_cli_runner()
-    result = runner.invoke(main, ["pterodactyl", "reconcile", "--dry-run"])
+    result = run_cli(ptero_app, "pterodactyl", "reconcile", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "deleted in the panel" in result.output and "dry run" in result.output
-    result = runner.invoke(main, ["pterodactyl", "reconcile", "--json"])
+    result = run_cli(ptero_app, "pterodactyl", "reconcile", "--json")
     data = json.loads(result.output)
     assert data["checked"] == 3 and len(data["findings"]) == 1 and not data["dry_run"]
     assert data["repaired"] == {str(suspended.id): "repaired: unsuspended",
@@ -128,7 +127,7 @@ def test_reconcile_command(ptero_app, panel):
     with ptero_app.app_context():
         assert db.session.get(ServerLink, deleted.id).drift == "deleted in the panel"
         assert not db.session.get(ServerLink, resized.id).drift
-    result = runner.invoke(main, ["pterodactyl", "reconcile"])
+    result = run_cli(ptero_app, "pterodactyl", "reconcile")
     assert "0 repaired, 1 findings need a human" in result.output
 
 
@@ -154,7 +153,7 @@ def raw_server(panel, owner_id: int, name: str) -> dict:
 
 def test_import_maps_panel_servers_to_local_users_by_email(ptero_app, panel, sim):
     with ptero_app.app_context():
-        make_product(paper_settings(panel), slug="imported")
+        panel_product(paper_settings(panel), slug="imported")
         from kernel.accounts.services import create_user
 
         create_user("known@example.com", "known-password-1", name="Known")
@@ -164,13 +163,12 @@ def test_import_maps_panel_servers_to_local_users_by_email(ptero_app, panel, sim
     mine = raw_server(panel, known.id, "old server")
     theirs = raw_server(panel, stranger["id"], "stranger server")
     panel.app.suspend_server(mine["id"])
-    runner = rebuild(ptero_app).test_cli_runner()
-    dry = runner.invoke(main, ["pterodactyl", "import", "--product", "imported", "--dry-run"])
+    dry = run_cli(ptero_app, "pterodactyl", "import", "--product", "imported", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "would import" in dry.output and "nobody@example.com has no account" in dry.output
     with ptero_app.app_context():
         assert db.session.scalar(db.select(db.func.count(ServerLink.service_id))) == 0
-    result = runner.invoke(main, ["pterodactyl", "import", "--product", "imported"])
+    result = run_cli(ptero_app, "pterodactyl", "import", "--product", "imported")
     assert result.exit_code == 0, result.output
     assert "1 imported, 1 skipped" in result.output
     with ptero_app.app_context():
@@ -179,7 +177,7 @@ def test_import_maps_panel_servers_to_local_users_by_email(ptero_app, panel, sim
         service = db.session.scalar(db.select(Service).where(Service.name == "old server"))
         assert service.state == "suspended" and service.suspension == "manual"
         assert service.charged == 0 and links.server_link(service.id).server_id == mine["id"]
-    again = runner.invoke(main, ["pterodactyl", "import", "--product", "imported"])
+    again = run_cli(ptero_app, "pterodactyl", "import", "--product", "imported")
     assert "0 imported, 1 skipped" in again.output
     with ptero_app.app_context():  # the stranger's server stays unknown
         assert db.session.scalar(db.select(ServerLink).where(
@@ -187,8 +185,7 @@ def test_import_maps_panel_servers_to_local_users_by_email(ptero_app, panel, sim
 
 
 def test_import_refuses_a_product_of_another_provisioner(ptero_app):
-    result = rebuild(ptero_app).test_cli_runner().invoke(
-        main, ["pterodactyl", "import", "--product", "missing"])
+    result = run_cli(ptero_app, "pterodactyl", "import", "--product", "missing")
     assert result.exit_code != 0 and "no product with the slug 'missing'" in result.output
 
 
@@ -199,7 +196,7 @@ def test_import_of_foreign_servers_rewrites_their_external_ids(ptero_app, panel,
     with ptero_app.app_context():
         from kernel.accounts.services import create_user
 
-        make_product(paper_settings(panel, memory=1024, disk=2048, databases=1, allocations=2,
+        panel_product(paper_settings(panel, memory=1024, disk=2048, databases=1, allocations=2,
                                     backups=1), slug="imported")  # the servers' own limits
         create_user("known@example.com", "known-password-1", name="Known")
     known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
@@ -227,7 +224,7 @@ def test_a_server_whose_external_id_cannot_be_set_is_not_imported(ptero_app, pan
         from builtin_plugins.store.models import Service
         from kernel.accounts.services import create_user
 
-        make_product(paper_settings(panel), slug="imported")
+        panel_product(paper_settings(panel), slug="imported")
         create_user("known@example.com", "known-password-1", name="Known")
         known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
         server = raw_server(panel, known.id, "stubborn")

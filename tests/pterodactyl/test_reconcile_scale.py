@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from kernel.extensions import db
-from tests.pterodactyl.conftest import make_customer, make_product, paper_settings, seed_fleet
+from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings, seed_fleet
 
 FLEET_LIMITS = {"memory": 0, "disk": 0, "io": 500, "cpu": 100, "databases": 0,
                 "allocations": 1, "backups": 0}
@@ -30,8 +30,8 @@ def statements():
 
 
 def fleet(panel, sim, count: int) -> list[int]:
-    product = make_product(paper_settings(panel, **FLEET_LIMITS), slug="fleet", price=100)
-    return seed_fleet(sim, product, make_customer(email="fleet@example.com", balance=0), count)
+    product = panel_product(paper_settings(panel, **FLEET_LIMITS), slug="fleet", price=100)
+    return seed_fleet(sim, product, panel_customer(email="fleet@example.com", balance=0), count)
 
 
 def test_an_in_sync_fleet_costs_one_query_per_hundred_servers_and_no_write(ctx, panel, sim):
@@ -56,8 +56,8 @@ def test_statements_grow_with_pages_not_servers(ctx, panel, sim):
     fleet(panel, sim, 120)
     with statements() as small:
         reconcile()
-    product = make_product(paper_settings(panel, **FLEET_LIMITS), slug="fleet-2", price=100)
-    seed_fleet(sim, product, make_customer(email="more@example.com", balance=0), 60)
+    product = panel_product(paper_settings(panel, **FLEET_LIMITS), slug="fleet-2", price=100)
+    seed_fleet(sim, product, panel_customer(email="more@example.com", balance=0), 60)
     with statements() as large:  # 180 servers: still two pages
         reconcile()
     assert len(small) == len(large)
@@ -117,7 +117,8 @@ def test_the_admin_drift_page_is_paged(ptero_app, panel, sim):
     from builtin_plugins.pterodactyl.admin import FLAGGED_PAGE
     from builtin_plugins.pterodactyl.models import ServerLink
     from kernel import now as utcnow
-    from tests.helpers import PASSWORD, login, make_user
+    from kernel.testing import login
+    from tests.helpers import PASSWORD, make_user
 
     with ptero_app.app_context():
         ids = fleet(panel, sim, FLAGGED_PAGE + 7)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from kernel.extensions import db
-from tests.pterodactyl.conftest import make_customer, make_product, paper_settings
+from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings
 
 SERVERS = 50
 
@@ -41,8 +41,8 @@ def fleet(ptero_app, panel, sim):
     from kernel import now as utcnow
 
     with ptero_app.app_context():
-        product = make_product(paper_settings(panel), slug="fleet", price=100)
-        user = make_customer(email="fleet@example.com", balance=0)
+        product = panel_product(paper_settings(panel), slug="fleet", price=100)
+        user = panel_customer(email="fleet@example.com", balance=0)
         link = db.session.get(UserLink, user.id)  # made by the account sync
         panel_user = link.panel_user_id if link else sim.seed_users([user.email])[0]
         if link is None:
@@ -69,10 +69,10 @@ def fleet(ptero_app, panel, sim):
 
 
 def customer(app):
-    from tests.helpers import login
+    from kernel.testing import TEST_PASSWORD, login
 
     client = app.test_client()
-    login(client, "fleet@example.com", "buyer-password-1")
+    login(client, "fleet@example.com", TEST_PASSWORD)
     return client
 
 
@@ -195,12 +195,12 @@ def test_one_pooled_client_per_panel_and_options(ptero_app, monkeypatch):
 
 
 def test_the_list_of_someone_else_shows_nothing_of_mine(ptero_app, fleet, sim):
-    from tests.helpers import login
+    from kernel.testing import TEST_PASSWORD, login
 
     with ptero_app.app_context():
-        make_customer(email="other@example.com", balance=0)
+        panel_customer(email="other@example.com", balance=0)
     other = ptero_app.test_client()
-    login(other, "other@example.com", "buyer-password-1")
+    login(other, "other@example.com", TEST_PASSWORD)
     states = other.get("/servers/statuses")
     assert states.status_code == 200 and "live-" not in states.text
     assert ptero_app.test_client().get("/servers/statuses").status_code in (302, 401)

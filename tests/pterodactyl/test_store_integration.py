@@ -10,8 +10,10 @@ import pytest
 from builtin_plugins.pterodactyl import links
 from kernel import clock
 from kernel.payments import ledger
-from tests.helpers import login
-from tests.pterodactyl.conftest import buy, configure, make_customer, make_product, paper_settings
+
+from tests.pterodactyl.conftest import configure, panel_customer, panel_product, paper_settings
+from builtin_plugins.store.testing import buy
+from kernel.testing import TEST_PASSWORD, login
 
 START = datetime(2026, 3, 1, 12, 0, 0)
 
@@ -28,8 +30,8 @@ def test_buy_expire_suspend_renew_and_delete(ctx, panel, sim, frozen):
     from builtin_plugins.store import sweep
     from kernel.plugins.settings import set_settings
 
-    product = make_product(paper_settings(panel), price=1500, period_count=30)
-    user = make_customer(balance=2000)
+    product = panel_product(paper_settings(panel), price=1500, period_count=30)
+    user = panel_customer(balance=2000)
     service = buy(user, product, name="Survival")
     assert service.state == "active" and ledger.balance(user.id) == 500
     server_id = links.server_link(service.id).server_id
@@ -62,12 +64,12 @@ def test_checkout_page_offers_the_customer_choices(ptero_app, panel, sim):
         from tests.pterodactyl.conftest import ids
 
         seed = ids(panel)
-        make_product(paper_settings(panel, extra_egg_ids=str(seed["vanilla"]),
+        panel_product(paper_settings(panel, extra_egg_ids=str(seed["vanilla"]),
                                     location_ids=f"{seed['eu']},{seed['us']}",
                                     choose_location=True), slug="choice")
-        make_customer("shopper@example.com")
+        panel_customer("shopper@example.com")
     client = ptero_app.test_client()
-    login(client, "shopper@example.com", "buyer-password-1")
+    login(client, "shopper@example.com", TEST_PASSWORD)
     page = client.get("/store/product/choice/checkout").get_data(as_text=True)
     assert "Paper (#" in page and "Vanilla Minecraft (#" in page
     assert "Simulated Europe (#" in page and "Simulated US (#" in page
@@ -91,10 +93,10 @@ def test_checkout_page_offers_the_customer_choices(ptero_app, panel, sim):
 
 def test_a_choice_the_egg_rules_refuse_is_a_400_before_any_charge(ptero_app, panel, sim):
     with ptero_app.app_context():
-        make_product(paper_settings(panel), slug="strict")
-        make_customer("strict@example.com", balance=5000)
+        panel_product(paper_settings(panel), slug="strict")
+        panel_customer("strict@example.com", balance=5000)
     client = ptero_app.test_client()
-    login(client, "strict@example.com", "buyer-password-1")
+    login(client, "strict@example.com", TEST_PASSWORD)
     page = client.get("/store/product/strict/checkout").get_data(as_text=True)
     token = page.split('name="token" value="', 1)[1].split('"', 1)[0]
     with ptero_app.app_context():
@@ -145,7 +147,7 @@ def test_products_list_shows_an_unreachable_panel(ptero_app, panel):
     from tests.helpers import make_user
 
     with ptero_app.app_context():
-        make_product(paper_settings(panel), slug="listed")
+        panel_product(paper_settings(panel), slug="listed")
         make_user("boss@example.com", role="admin")
     configure(ptero_app, panel_url="http://127.0.0.1:9")
     client = ptero_app.test_client()

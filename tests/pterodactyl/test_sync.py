@@ -7,7 +7,8 @@ import pytest
 from builtin_plugins.pterodactyl import links, sync
 from kernel.accounts import services as accounts
 from kernel.extensions import db
-from tests.pterodactyl.conftest import configure, make_customer
+from kernel.testing import run_cli
+from tests.pterodactyl.conftest import configure, panel_customer
 
 
 def panel_user(sim, user):
@@ -17,7 +18,7 @@ def panel_user(sim, user):
 
 
 def test_registration_creates_the_panel_user(ctx, sim):
-    user = make_customer("carol.smith@example.com", name="Carol Anne Smith")
+    user = panel_customer("carol.smith@example.com", name="Carol Anne Smith")
     created = panel_user(sim, user)
     assert (created.email, created.username) == ("carol.smith@example.com", "carol.smith")
     assert (created.first_name, created.last_name) == ("Carol", "Anne Smith")
@@ -37,7 +38,7 @@ def test_registration_through_the_site_creates_the_panel_user(ptero_app, sim):
 def test_a_taken_username_is_made_unique(ctx, panel, sim):
     panel.app.create_user(email="other-dave@example.org", username="dave", first_name="D",
                           last_name="Other")
-    user = make_customer("dave@example.com", name="Dave")
+    user = panel_customer("dave@example.com", name="Dave")
     assert panel_user(sim, user).username == "dave2"
 
 
@@ -47,20 +48,20 @@ def test_an_existing_panel_account_with_the_same_email_is_linked(ctx, panel, sim
     existing = panel.app.create_user(email="Erin@Example.com", username="erin_old",
                                      first_name="Erin", last_name="Old")
     before = len(sim.state.users)
-    user = make_customer("erin@example.com", name="Erin New")
+    user = panel_customer("erin@example.com", name="Erin New")
     link = links.user_link(user.id)
     assert (link.panel_user_id, link.origin) == (existing["id"], "linked")
     assert len(sim.state.users) == before
 
 
 def test_a_password_change_is_pushed(ctx, sim):
-    user = make_customer("pw@example.com")
+    user = panel_customer("pw@example.com")
     accounts.set_password(user, "brand-new-password-9")
     assert panel_user(sim, user).check_password("brand-new-password-9")
 
 
 def test_profile_and_email_changes_are_pushed(ctx, sim):
-    user = make_customer("rename@example.com", name="Old Name")
+    user = panel_customer("rename@example.com", name="Old Name")
     accounts.update_profile(user, name="Fresh Person")
     names = (panel_user(sim, user).first_name, panel_user(sim, user).last_name)
     assert names == ("Fresh", "Person")
@@ -75,7 +76,7 @@ def test_profile_and_email_changes_are_pushed(ctx, sim):
 def test_registration_while_the_panel_is_away_is_caught_up_by_the_task(ctx, sim):
     good_url = sim.url
     configure(ctx, panel_url="http://127.0.0.1:9")
-    user = make_customer("late@example.com")  # registration itself succeeds
+    user = panel_customer("late@example.com")  # registration itself succeeds
     assert links.user_link(user.id) is None
     configure(ctx, panel_url=good_url)
     report = sync.sync_task()
@@ -85,7 +86,7 @@ def test_registration_while_the_panel_is_away_is_caught_up_by_the_task(ctx, sim)
 
 def test_existing_accounts_are_synced_when_the_plugin_is_enabled(ctx, sim):
     configure(ctx, sync_users=False)
-    users = [make_customer(f"old{n}@example.com") for n in range(3)]
+    users = [panel_customer(f"old{n}@example.com") for n in range(3)]
     assert all(links.user_link(u.id) is None for u in users)
     configure(ctx, sync_users=True)
     ctx.extensions["pteroca"].pm.hook.plugin_enabled(name="pterodactyl")
@@ -93,14 +94,12 @@ def test_existing_accounts_are_synced_when_the_plugin_is_enabled(ctx, sim):
 
 
 def test_sync_users_command_reports(ptero_app, sim):
-    from kernel.cli import main
-    from kernel.testing import rebuild
 
     configure(ptero_app, sync_users=False)
     with ptero_app.app_context():
-        make_customer("cli-sync@example.com")
+        panel_customer("cli-sync@example.com")
     configure(ptero_app, sync_users=True)
-    result = rebuild(ptero_app).test_cli_runner().invoke(main, ["pterodactyl", "sync-users"])
+    result = run_cli(ptero_app, "pterodactyl", "sync-users")
     assert result.exit_code == 0, result.output
     assert "1 created" in result.output
 

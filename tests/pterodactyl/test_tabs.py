@@ -11,6 +11,7 @@ import pytest
 
 from tests.pterodactyl.tabs_helpers import *  # noqa: F403 - the fixtures
 from tests.pterodactyl.tabs_helpers import flashes, sim_server, tab_url
+from kernel.testing import TEST_PASSWORD, login
 
 TABS = ("console", "startup", "backups", "databases", "network", "users", "schedules",
         "activity", "reinstall")
@@ -195,15 +196,15 @@ def test_crafted_changes_of_other_variables_are_refused(alice, owner, panel, key
 
 
 def test_a_variable_the_egg_hides_but_the_product_lets_customers_edit(ptero_app, panel, sim):
-    from tests.pterodactyl.conftest import make_product, paper_settings
-    from tests.pterodactyl.tabs_helpers import buy_server, login
+    from tests.pterodactyl.conftest import panel_product, paper_settings
+    from tests.pterodactyl.tabs_helpers import buy_server
 
     with ptero_app.app_context():
         variables = "DL_PATH | editable\nMINECRAFT_VERSION | visible\nMAX_PLAYERS | editable, slots"
         settings = paper_settings(panel, variables=variables)
-        product_id = make_product(settings, slug="paper-dl").id
+        product_id = panel_product(settings, slug="paper-dl").id
     bought = buy_server(ptero_app, product_id, "dl@example.com")
-    client = login(ptero_app, bought.email)
+    client = login(ptero_app, bought.email, TEST_PASSWORD)
     page = client.get(tab_url(bought.service_id, "startup")).text
     assert 'data-env="DL_PATH"' in page
     saved = client.post(tab_url(bought.service_id, "startup"),

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from tests.pterodactyl.conftest import configure, make_customer
+from tests.pterodactyl.conftest import configure, panel_customer
 from tests.pterodactyl.tabs_helpers import *  # noqa: F403 - the fixtures
-from tests.pterodactyl.tabs_helpers import buy_server, flashes, login, sim_server, tab_url
+from tests.pterodactyl.tabs_helpers import buy_server, flashes, sim_server, tab_url
+from kernel.testing import TEST_PASSWORD, login
 
 ENDPOINT_PREFIX = "pterodactyl_tabs."
 
@@ -18,7 +19,7 @@ ENDPOINT_PREFIX = "pterodactyl_tabs."
 def bob_server(ptero_app, paper_product, owner):
     """A second customer's server with one of everything on it."""
     bought = buy_server(ptero_app, paper_product, "bob@example.com", "bob creative")
-    bob = login(ptero_app, bought.email)
+    bob = login(ptero_app, bought.email, TEST_PASSWORD)
     made = bob.post(tab_url(bought.service_id, "backups"), data={"name": "bob's"})
     assert made.status_code == 303
     assert bob.post(tab_url(bought.service_id, "databases"),
@@ -143,11 +144,11 @@ def carol(ptero_app, owner, alice):
     """Carol, a local customer Alice shares her server with (console, start, read backups
     and startup)."""
     with ptero_app.app_context():
-        make_customer(email="carol@example.com", name="Carol Friend", balance=0)
+        panel_customer(email="carol@example.com", name="Carol Friend", balance=0)
     invited = alice.post(tab_url(owner.service_id, "users"),
                          data={"email": "Carol@Example.com", "permissions": LIMITED})
     assert invited.status_code == 303, flashes(invited.text)
-    return login(ptero_app, "carol@example.com")
+    return login(ptero_app, "carol@example.com", TEST_PASSWORD)
 
 
 def test_inviting_a_local_account_makes_a_panel_subuser(ptero_app, owner, alice, carol, sim):
@@ -202,7 +203,7 @@ def test_a_subuser_gets_exactly_what_its_permissions_allow(ptero_app, owner, car
 
 def test_a_subuser_cannot_grant_more_than_it_has(ptero_app, owner, alice, carol, sim):
     with ptero_app.app_context():
-        make_customer(email="dave@example.com", name="Dave", balance=0)
+        panel_customer(email="dave@example.com", name="Dave", balance=0)
     carol_uuid = things_on(sim, owner)["uuid"][0]
     changed = alice.post(tab_url(owner.service_id, f"users/{carol_uuid}"),
                          data={"permissions": LIMITED + ["user.create", "user.read"]})
@@ -265,9 +266,9 @@ def test_removing_a_subuser_here_or_in_the_panel_ends_its_access(ptero_app, owne
 
 def test_a_panel_side_subuser_with_a_local_account_is_adopted(ptero_app, owner, alice, sim, panel):
     with ptero_app.app_context():
-        make_customer(email="erin@example.com", name="Erin", balance=0)
+        panel_customer(email="erin@example.com", name="Erin", balance=0)
     panel.client.create_subuser(owner.identifier, "erin@example.com", ["control.console"])
-    erin = login(ptero_app, "erin@example.com")
+    erin = login(ptero_app, "erin@example.com", TEST_PASSWORD)
     assert erin.get(tab_url(owner.service_id, "console")).status_code == 404  # not known yet
     page = alice.get(tab_url(owner.service_id, "users")).text  # the owner's list adopts her
     assert "Erin" in page and "panel account only" not in page

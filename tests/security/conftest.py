@@ -12,7 +12,13 @@ import pytest
 from kernel.plugins.discovery import DiscoveredPlugin
 from kernel.testing import build_app
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
+from tests.scan_memo import real_scans  # noqa: F401 - fixture
 from tests.security.scanlib import SAMPLES, folder_plugin
+
+
+@pytest.fixture(autouse=True)
+def _scanner_runs_every_time(real_scans):  # noqa: F811 - the fixture imported above
+    """The scanner's own tests never reuse a remembered scan (tests/scan_memo.py)."""
 
 
 @pytest.fixture

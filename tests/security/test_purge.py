@@ -17,6 +17,7 @@ from kernel.plugins.models import PluginRecord
 from tests.helpers import write_plugin
 from tests.kernel.test_migrations import migration
 from tests.security.scanlib import install_dist
+from kernel.testing import login
 
 COUNTING = '''
 from pathlib import Path
@@ -163,7 +164,7 @@ def test_db_upgrade_skips_a_plugin_whose_migrations_changed(app, plugins_dir, cl
 
 def test_admin_uninstall_with_purge_of_an_edited_plugin_imports_nothing(
         app, plugins_dir, cli, fresh, tmp_path, marker):
-    from tests.helpers import PASSWORD, login, make_user
+    from tests.helpers import PASSWORD, make_user
 
     counter = tmp_path / "count"
     folder = two_table_plugin(plugins_dir, "adm", counter)

@@ -16,8 +16,9 @@ from kernel.models import AuditLog
 from kernel.plugins import verified
 from kernel.plugins.models import PluginRecord
 from kernel.plugins.services import list_plugins
-from tests.helpers import PAGE_PLUGIN, login, make_user, write_plugin
+from tests.helpers import PAGE_PLUGIN, make_user, write_plugin
 from tests.security.scanlib import install_dist
+from kernel.testing import login
 
 
 @pytest.fixture

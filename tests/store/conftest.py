@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from kernel import clock
-from kernel.accounts.services import create_user
 from kernel.extensions import db
-from kernel.payments import ledger
-from kernel.testing import build_app
+from kernel import testing as kernel_testing
+from kernel.testing import build_app, rebuild, run_cli
 from tests.helpers import write_plugin
 
 RECORDER = '''
@@ -73,22 +74,63 @@ def store_db():
     return None
 
 
-@pytest.fixture
-def store_app(tmp_path, store_db):
-    instance = tmp_path / "instance"
-    extra = {"DATABASE_URL": store_db} if store_db else {}
-    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory, request) -> Path:
+    """An instance with the store and the recording provisioner enabled through the gate, copied
+    by each test: scanning, migrating and enabling them is paid once per process, not per test.
+
+    In the PostgreSQL pass its database is the template each test's database is copied from.
+    """
+    instance = tmp_path_factory.mktemp("store-template") / "instance"
+    extra = {}
+    if kernel_testing.database_for_instance is not None:  # the PostgreSQL pass
+        from tests.services import fresh_postgres_database, require_postgres
+
+        extra["DATABASE_URL"], drop = fresh_postgres_database(require_postgres())
+        request.addfinalizer(drop)
+    app = build_app(instance, **extra)
+    _enable_recorder(app, instance)
+    with app.app_context():  # a template database must have no open connections
+        db.engine.dispose()
+    (instance / "template-database-url").write_text(app.config.get("DATABASE_URL") or "")
+    return instance
+
+
+def _enable_recorder(app, instance: Path) -> None:
     write_plugin(instance / "plugins", "recorder", RECORDER, capabilities=["register_provisioners"],
                  requires={"store": ">=1.0"})
-    from kernel.cli import main
-    from kernel.testing import rebuild
-
-    result = rebuild(app).test_cli_runner().invoke(main, ["plugin", "enable", "recorder",
-                                                          "--with-dependencies", "--yes"])
+    result = run_cli(app, "plugin", "enable", "recorder", "--with-dependencies", "--yes")
     assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def store_app(tmp_path, store_db, request):
+    instance = tmp_path / "instance"
+    mail = {"MAIL_URL": f"file://{instance}/mail.log"}
+    drop = None
+    if store_db:  # a database of the test's own (the concurrency tests): built from scratch
+        app = build_app(instance, DATABASE_URL=store_db, **mail)
+        _enable_recorder(app, instance)
+    else:
+        shutil.copytree(request.getfixturevalue("store_template"), instance)
+        template_url = (instance / "template-database-url").read_text()
+        extra = {}
+        if template_url.startswith("postgresql"):  # the PostgreSQL pass: copy the database too
+            from sqlalchemy.engine import make_url
+
+            from tests.services import fresh_postgres_database, require_postgres
+
+            extra["DATABASE_URL"], drop = fresh_postgres_database(
+                require_postgres(), template=make_url(template_url).database)
+        app = build_app(instance, **mail, **extra)
+        assert "recorder" in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
     clock.freeze(START)
-    yield rebuild(app)
+    yield rebuild(app) if store_db else app  # build_app's app already has both plugins
     clock.reset()
+    if drop is not None:
+        with app.app_context():
+            db.engine.dispose()
+        drop()
 
 
 @pytest.fixture
@@ -107,36 +149,11 @@ def ctx(store_app):
         db.session.remove()
 
 
-def make_customer(email="buyer@example.com", balance=0):
-    user = create_user(email, "buyer-password-1", name=email.split("@")[0])
-    if balance:
-        ledger.credit(user.id, balance, "adjustment", f"seed:{email}")
-    return user
+def recorder_product(slug="mc-small", **fields):
+    """A product fulfilled by the recording provisioner (``make_product``'s other fields)."""
+    from builtin_plugins.store.testing import make_product  # not at import: conftests load early
 
-
-def make_product(slug="mc-small", *, price=1000, kind="fixed", period_unit="days", period_count=30,
-                 stock=None, limit=None, allow_auto_renew=True, provisioner="recorder",
-                 min_slots=1, max_slots=1):
-    from builtin_plugins.store.models import PricePlan, Product
-
-    product = Product(name=slug.replace("-", " ").title(), slug=slug, provisioner=provisioner,
-                      stock=stock, per_customer_limit=limit, allow_auto_renew=allow_auto_renew,
-                      description="", images=[], resources={"memory_mb": 2048},
-                      provisioner_settings={}, active=True, featured=False, priority=0)
-    product.plans.append(PricePlan(kind=kind, label="", period_unit=period_unit,
-                                   period_count=period_count, price=price, min_slots=min_slots,
-                                   max_slots=max_slots, slot_variable=""))
-    db.session.add(product)
-    db.session.commit()
-    return product
-
-
-def buy(user, product, *, name="My server", slots=1, auto_renew=False, voucher="", token=None):
-    from builtin_plugins.store import services
-
-    token = token or services.new_purchase_token(user)
-    return services.purchase(user, token=token, product_id=product.id, plan_id=product.plans[0].id,
-                             name=name, slots=slots, auto_renew=auto_renew, voucher_code=voucher)
+    return make_product(slug, provisioner="recorder", **fields)
 
 
 def mails(app):

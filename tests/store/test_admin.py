@@ -9,8 +9,10 @@ import pytest
 from kernel.accounts.services import create_user
 from kernel.extensions import db
 from kernel.payments import ledger
+from kernel.testing import TEST_PASSWORD, make_customer, run_cli
 from tests.helpers import write_plugin
-from tests.store.conftest import buy, make_customer, make_product
+from builtin_plugins.store.testing import buy, make_product
+from tests.store.conftest import recorder_product
 
 ADMIN_PASSWORD = "admin-password-1"
 
@@ -70,12 +72,11 @@ def register_provisioners():
 
 @pytest.fixture
 def admin_app(store_app):
-    from kernel.cli import main
     from kernel.testing import rebuild
 
     write_plugin(store_app.config["PLUGINS_DIR"], "panel", SCHEMA_PROVISIONER,
                  capabilities=["register_provisioners"], requires={"store": ">=1.0"})
-    result = rebuild(store_app).test_cli_runner().invoke(main, ["plugin", "enable", "panel"])
+    result = run_cli(store_app, "plugin", "enable", "panel")
     assert result.exit_code == 0, result.output
     app = rebuild(store_app)
     with app.app_context():
@@ -102,7 +103,7 @@ def test_store_admin_needs_store_manage(admin_app):
     with admin_app.app_context():
         create_user("support@example.com", ADMIN_PASSWORD, role="support")
     anonymous, admin = admin_app.test_client(), client_for(admin_app)
-    customer = client_for(admin_app, "buyer@example.com", "buyer-password-1")
+    customer = client_for(admin_app, "buyer@example.com", TEST_PASSWORD)
     support = client_for(admin_app, "support@example.com")
     for url in ("/admin/store/products/", "/admin/store/servers/", "/admin/store/vouchers/",
                 "/admin/store/categories/", "/admin/store/voucher-uses/",
@@ -220,7 +221,7 @@ def _service(app, **kwargs):
 
         Product = store_models().Product
         product = db.session.scalar(db.select(Product).where(Product.slug == "mc-small")) \
-            or make_product("mc-small")
+            or recorder_product("mc-small")
         return buy(db.session.get(User, 2), product, **kwargs).id
 
 
@@ -232,7 +233,7 @@ def test_manual_suspension_from_the_admin_survives_a_renewal(admin_app, recorder
     assert "My server" not in client.get("/admin/store/servers/?state=suspended").text
     assert client.post(f"/admin/store/servers/{service_id}/suspend",
                        data={"reason": "abuse"}).status_code == 303
-    customer = client_for(admin_app, "buyer@example.com", "buyer-password-1")
+    customer = client_for(admin_app, "buyer@example.com", TEST_PASSWORD)
     page = customer.get(f"/servers/{service_id}")
     assert "Our staff suspended this server" in page.text
     renew = customer.get(f"/servers/{service_id}/renew").text
@@ -293,7 +294,7 @@ def test_edit_expiry_and_delete(admin_app, recorder):
 
 def test_create_a_server_for_a_customer(admin_app, recorder):
     with admin_app.app_context():
-        plan_id = make_product("mc-small").plans[0].id
+        plan_id = recorder_product("mc-small").plans[0].id
     client = client_for(admin_app)
     assert "Create a server for a customer" in client.get("/admin/store/servers/new").text
     free = client.post("/admin/store/servers/new", data={"email": "buyer@example.com",
@@ -310,7 +311,7 @@ def test_create_a_server_for_a_customer(admin_app, recorder):
         names = {s.name: s.state for s in db.session.scalars(db.select(store_models().Service))}
         assert names == {"Gift": "active", "Paid": "active"}
         assert ledger.balance(2) == 4000
-    customer = client_for(admin_app, "buyer@example.com", "buyer-password-1")
+    customer = client_for(admin_app, "buyer@example.com", TEST_PASSWORD)
     assert "Gift" in customer.get("/servers").text
 
 
@@ -331,7 +332,7 @@ def test_voucher_crud(admin_app):
         assert (voucher.code, voucher.value) == ("GIFT5", 500)
     listing = client.get("/admin/store/vouchers/")
     assert "GIFT5" in listing.text and "5.00 USD" in listing.text
-    customer = client_for(admin_app, "buyer@example.com", "buyer-password-1")
+    customer = client_for(admin_app, "buyer@example.com", TEST_PASSWORD)
     assert customer.post("/store/redeem", data={"code": "GIFT5"}).status_code == 303
     uses = client.get("/admin/store/voucher-uses/")
     assert "buyer@example.com" in uses.text and "5.00 USD" in uses.text
@@ -345,7 +346,7 @@ def test_checkout_shows_and_stores_the_provisioners_choices(admin_app):
         plan_id = product.plans[0].id
     import re
 
-    customer = client_for(admin_app, "buyer@example.com", "buyer-password-1")
+    customer = client_for(admin_app, "buyer@example.com", TEST_PASSWORD)
     page = customer.get("/store/product/paper/checkout")
     assert 'name="opt_version"' in page.text and "1.20" in page.text
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)

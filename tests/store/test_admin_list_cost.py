@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from kernel.accounts.services import create_user
 from kernel.extensions import db
-from tests.store.conftest import make_product
+from tests.store.conftest import recorder_product
 from tests.store.test_admin import ADMIN_PASSWORD, client_for
 
 
@@ -45,7 +45,7 @@ def add_rows(app, start: int, count: int) -> None:
 
     with app.app_context():
         product = db.session.scalar(db.select(Product).where(Product.slug == "mc-small")) \
-            or make_product()
+            or recorder_product()
         voucher = db.session.scalar(db.select(Voucher).where(Voucher.code == "COST")) or Voucher(
             code="COST", kind="balance", value=100, once_per_user=True, min_amount=0)
         db.session.add(voucher)

@@ -10,7 +10,9 @@ from builtin_plugins.store import services, sweep
 from kernel import clock
 from kernel.extensions import db
 from kernel.payments import ledger
-from tests.store.conftest import buy, make_customer, make_product
+from kernel.testing import make_customer, run_cli
+from builtin_plugins.store.testing import buy
+from tests.store.conftest import recorder_product
 
 DAY = timedelta(days=1)
 
@@ -31,14 +33,11 @@ def server_billed(service, entry):
 
 @pytest.fixture
 def seen(store_app):
-    from kernel.cli import main
-    from kernel.testing import rebuild
     from tests.helpers import write_plugin
 
     write_plugin(store_app.config["PLUGINS_DIR"], "billing_listener", LISTENER,
                  capabilities=["server_billed"], requires={"store": ">=1.0"})
-    result = rebuild(store_app).test_cli_runner().invoke(main, ["plugin", "enable",
-                                                                "billing_listener"])
+    result = run_cli(store_app, "plugin", "enable", "billing_listener")
     assert result.exit_code == 0, result.output
     import pteroca_plugins.billing_listener as module
 
@@ -58,7 +57,7 @@ def app(store_app, seen):
 
 def test_hook_server_billed(app, seen, recorder):
     user = make_customer(balance=10_000)
-    small, big = make_product("small", price=1000), make_product("big", price=3000)
+    small, big = recorder_product("small", price=1000), recorder_product("big", price=3000)
     service = buy(user, small, auto_renew=True)
     services.renew(service)
     clock.advance(60 * DAY)  # at the renewed expiry: the sweep renews automatically
@@ -73,7 +72,7 @@ def test_hook_server_billed(app, seen, recorder):
 def test_a_failed_provisioning_bills_the_refund_too(app, seen, recorder):
     user = make_customer(balance=1500)
     recorder.STATE["fail_create"] = 1
-    service = buy(user, make_product())
+    service = buy(user, recorder_product())
     assert service.state == "provisioning_failed"
     services.retry_provisioning(service)
     assert seen == [(service.id, "purchase", -1000, True), (service.id, "refund", 1000, True),
@@ -82,7 +81,7 @@ def test_a_failed_provisioning_bills_the_refund_too(app, seen, recorder):
 
 def test_a_downgrade_bills_the_credit_once(app, seen, recorder):
     user = make_customer(balance=10_000)
-    small, big = make_product("small", price=1000), make_product("big", price=3000)
+    small, big = recorder_product("small", price=1000), recorder_product("big", price=3000)
     service = buy(user, big)
     clock.advance(15 * DAY)
     services.change_package(service, small)
@@ -91,7 +90,7 @@ def test_a_downgrade_bills_the_credit_once(app, seen, recorder):
 
 def test_a_reversed_upgrade_bills_the_money_back(app, seen, recorder):
     user = make_customer(balance=10_000)
-    small, big = make_product("small", price=1000), make_product("big", price=3000)
+    small, big = recorder_product("small", price=1000), recorder_product("big", price=3000)
     service = buy(user, small)
     clock.advance(15 * DAY)
     recorder.STATE["refuse_package"] = "disk too full"

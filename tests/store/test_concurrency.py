@@ -10,7 +10,8 @@ from datetime import timedelta
 from kernel import clock
 from kernel.extensions import db
 from kernel.payments import ledger
-from tests.store.conftest import make_customer, make_product
+from kernel.testing import make_customer
+from tests.store.conftest import recorder_product
 
 
 @pytest.fixture
@@ -47,20 +48,20 @@ def test_fifty_parallel_buys_with_money_for_ten(store_app, ctx, recorder):
     from builtin_plugins.store.models import Service
 
     user = make_customer(balance=10_000)
-    product_id = make_product(price=1000).id
+    product_id = recorder_product(price=1000).id
     tokens = [services.new_purchase_token(user) for _ in range(50)]
     from builtin_plugins.store.models import Product
 
     user_id, plan_id = user.id, db.session.get(Product, product_id).plans[0].id
 
-    def buy(i):
+    def attempt(i):
         from kernel.accounts.models import User
 
         buyer = db.session.get(User, user_id)
         return services.purchase(buyer, token=tokens[i], product_id=product_id, plan_id=plan_id,
                                  name=f"s{i}").state
 
-    results = run_threads(store_app, 50, buy)
+    results = run_threads(store_app, 50, attempt)
     assert results.count("active") == 10, results
     assert all("balance is too low" in r for r in results if r != "active")
     db.session.expire_all()
@@ -74,7 +75,7 @@ def test_stock_of_three_sells_three(store_app, ctx, recorder):
     from builtin_plugins.store.models import Product
 
     buyers = [make_customer(f"b{i}@example.com", balance=5000).id for i in range(12)]
-    product = make_product(stock=3)
+    product = recorder_product(stock=3)
     product_id, plan_id = product.id, product.plans[0].id
     tokens = {}
     from kernel.accounts.models import User
@@ -82,12 +83,12 @@ def test_stock_of_three_sells_three(store_app, ctx, recorder):
     for uid in buyers:
         tokens[uid] = services.new_purchase_token(db.session.get(User, uid))
 
-    def buy(i):
+    def attempt(i):
         buyer = db.session.get(User, buyers[i])
         return services.purchase(buyer, token=tokens[buyers[i]], product_id=product_id,
                                  plan_id=plan_id, name="x").state
 
-    results = run_threads(store_app, 12, buy)
+    results = run_threads(store_app, 12, attempt)
     assert results.count("active") == 3, results
     assert all("sold out" in r for r in results if r != "active")
     db.session.expire_all()
@@ -100,24 +101,24 @@ def test_per_customer_limit_under_concurrency(store_app, ctx, recorder):
     from kernel.accounts.models import User
 
     user = make_customer(balance=50_000)
-    product = make_product(limit=2)
+    product = recorder_product(limit=2)
     tokens = [services.new_purchase_token(user) for _ in range(8)]
     ids = (user.id, product.id, product.plans[0].id)
 
-    def buy(i):
+    def attempt(i):
         return services.purchase(db.session.get(User, ids[0]), token=tokens[i], product_id=ids[1],
                                  plan_id=ids[2], name="x").state
 
-    results = run_threads(store_app, 8, buy)
+    results = run_threads(store_app, 8, attempt)
     assert results.count("active") == 2 and all("at most 2" in r for r in results if r != "active")
 
 
 def test_two_sweeps_at_once_process_each_server_once(store_app, ctx, recorder):
     from builtin_plugins.store import sweep
-    from tests.store.conftest import buy
+    from builtin_plugins.store.testing import buy
 
     user = make_customer(balance=20_000)
-    product = make_product()
+    product = recorder_product()
     ids = sorted(buy(user, product, name=f"s{i}").id for i in range(12))
     clock.advance(timedelta(days=31))
     results = run_threads(store_app, 2, lambda i: sweep.run_lifecycle(batch=5))
@@ -133,7 +134,7 @@ def test_one_order_form_submitted_twice_at_once_buys_one_server(store_app, ctx, 
     from kernel.accounts.models import User
 
     user = make_customer(balance=10_000)
-    product = make_product(price=1000)
+    product = recorder_product(price=1000)
     token = services.new_purchase_token(user)
     ids = (user.id, product.id, product.plans[0].id)
 
@@ -159,7 +160,7 @@ def test_a_submission_that_finds_its_token_used_meanwhile_gets_that_server(store
     from kernel.accounts.models import User
 
     user = make_customer(balance=10_000)
-    product = make_product(price=1000)
+    product = recorder_product(price=1000)
     token = services.new_purchase_token(user)
     ids = (user.id, product.id, product.plans[0].id)
     first_done = threading.Event()

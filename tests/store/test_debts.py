@@ -7,7 +7,8 @@ import re
 
 from kernel.extensions import db
 from kernel.payments import debts, ledger
-from tests.store.test_views import login, plan_id, shop, token_of  # noqa: F401 - fixture
+from kernel.testing import login
+from tests.store.test_views import plan_id, shop, token_of  # noqa: F401 - fixture
 
 
 def owe(app, amount: int) -> None:
@@ -19,7 +20,7 @@ def owe(app, amount: int) -> None:
 
 
 def test_purchases_and_renewals_are_refused_while_the_customer_owes(shop):  # noqa: F811
-    client = login(shop)
+    client = login(shop, "buyer@example.com")
     token = token_of(client.get("/store/product/mc-small/checkout"))
     bought = client.post("/store/product/mc-small/checkout",
                          data={"token": token, "plan": plan_id(shop), "name": "first"})

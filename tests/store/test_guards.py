@@ -16,9 +16,10 @@ from kernel import clock
 from kernel.accounts.services import create_user
 from kernel.extensions import db
 from kernel.payments import ledger
-from tests.store.conftest import make_customer, make_product
+from kernel.testing import TEST_PASSWORD, login, make_customer
+from tests.store.conftest import recorder_product
 
-PASSWORD = "buyer-password-1"
+PASSWORD = TEST_PASSWORD  # make_customer\'s
 
 
 def models():
@@ -26,12 +27,6 @@ def models():
     from builtin_plugins.store import models as loaded
 
     return loaded
-
-
-def login(app, email, password=PASSWORD):
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": password}).status_code == 302
-    return client
 
 
 def checkout(client, slug="mc-small", name="Mine"):
@@ -55,7 +50,7 @@ def stock(app, slug="mc-small"):
 def last_unit(store_app, recorder):
     """A product with one unit left, two customers with money, an admin."""
     with store_app.app_context():
-        make_product("mc-small", price=1000, stock=1)
+        recorder_product("mc-small", price=1000, stock=1)
         make_customer("first@example.com", balance=5000)
         make_customer("second@example.com", balance=5000)
         create_user("admin@example.com", "admin-password-1", name="Ada", role="admin")
@@ -63,7 +58,7 @@ def last_unit(store_app, recorder):
 
 
 def test_deleting_a_server_returns_its_stock_unit_to_the_next_customer(last_unit, recorder):
-    first, second = (login(last_unit, f"{who}@example.com") for who in ("first", "second"))
+    first, second = (login(last_unit, f"{who}@example.com", PASSWORD) for who in ("first", "second"))
     bought = checkout(first)
     assert bought.status_code == 303 and stock(last_unit) == 0
     sold_out = checkout(second)
@@ -83,7 +78,7 @@ def test_a_server_deleted_for_non_payment_returns_its_stock_unit(last_unit, reco
     from builtin_plugins.store import sweep
 
     monkeypatch.setenv("PTEROCA_PLUGIN_STORE_DELETE_AFTER_DAYS", "0")  # delete at expiry
-    assert checkout(login(last_unit, "first@example.com")).status_code == 303
+    assert checkout(login(last_unit, "first@example.com", PASSWORD)).status_code == 303
     assert stock(last_unit) == 0
     clock.advance(timedelta(days=31))
     with last_unit.app_context():
@@ -95,12 +90,12 @@ def test_a_used_token_buys_nothing_more_and_stays_used(store_app, ctx, recorder)
     from builtin_plugins.store import services
 
     user = make_customer(balance=10_000)
-    product = make_product(price=1000)
+    product = recorder_product(price=1000)
     token = services.new_purchase_token(user)
     first = services.purchase(user, token=token, product_id=product.id,
                               plan_id=product.plans[0].id, name="one")
     assert db.session.get(models().PurchaseToken, token) is None
-    other = make_product("rust-big", price=2500)
+    other = recorder_product("rust-big", price=2500)
     again = services.purchase(user, token=token, product_id=other.id, plan_id=other.plans[0].id,
                               name="another")
     assert again.id == first.id and ledger.balance(user.id) == 9000
@@ -114,9 +109,9 @@ def test_a_plain_unsuspend_does_not_lift_a_staff_suspension(store_app, ctx, reco
     """``unsuspend`` without ``manual`` is what a payment calls (and what a plugin would):
     it may lift only the store's own suspension for non-payment."""
     from builtin_plugins.store import services
-    from tests.store.conftest import buy
+    from builtin_plugins.store.testing import buy
 
-    service = buy(make_customer(balance=5000), make_product())
+    service = buy(make_customer(balance=5000), recorder_product())
     services.suspend(service, manual=True, reason="abuse report")
     assert service.expires_at > clock.now()  # paid up: only the staff rule keeps it suspended
     services.unsuspend(service)

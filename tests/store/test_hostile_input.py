@@ -9,15 +9,17 @@ from __future__ import annotations
 import pytest
 
 from kernel.extensions import db
-from tests.store.conftest import buy, make_customer, make_product
-from tests.store.test_views import login, store_models
+from builtin_plugins.store.testing import buy
+from tests.store.conftest import recorder_product
+from kernel.testing import login, make_customer
+from tests.store.test_views import store_models
 
 
 @pytest.fixture
 def shop(store_app, recorder):
     """One product and a customer with 50.00 to spend."""
     with store_app.app_context():
-        make_product("mc-small", price=1000)
+        recorder_product("mc-small", price=1000)
         make_customer(balance=5000)
         db.session.remove()
     return store_app
@@ -63,7 +65,7 @@ def test_quote_refuses_json_that_is_not_a_plain_object(shop):
 
 
 def test_rename_refuses_control_characters(shop, server):
-    client = login(shop)
+    client = login(shop, "buyer@example.com")
     for name in ["bad\x00name", "esc\x1b[31m", "del\x7f", "c1\x85"]:
         response = client.post(f"/servers/{server}/rename", data={"name": name})
         assert response.status_code == 400 and "control character" in response.text, name
@@ -71,7 +73,7 @@ def test_rename_refuses_control_characters(shop, server):
 
 
 def test_voucher_and_checkout_forms_refuse_control_characters(shop):
-    client = login(shop)
+    client = login(shop, "buyer@example.com")
     before = count(shop)
     for url, data in [("/store/redeem", {"code": "HALF\x00"}),
                       ("/store/product/mc-small/checkout", {"name": "nul\x00server", "plan": "1"}),
@@ -90,7 +92,7 @@ def count(app) -> int:
 
 
 def test_server_ids_beyond_a_database_integer_are_404(shop, server):
-    client = login(shop)
+    client = login(shop, "buyer@example.com")
     for number in ["2147483648", "9223372036854775808", "9" * 40, "9" * 5000]:
         for suffix in ["", "/settings", "/renew", "/change-plan"]:
             assert client.get(f"/servers/{number}{suffix}").status_code == 404, suffix
@@ -101,7 +103,7 @@ def test_server_ids_beyond_a_database_integer_are_404(shop, server):
 def test_another_customers_server_is_404(shop, server):
     with shop.app_context():
         make_customer("other@example.com")
-        make_product("other-product")
+        recorder_product("other-product")
         db.session.remove()
     other = login(shop, "other@example.com")
     assert other.get(f"/servers/{server}").status_code == 404

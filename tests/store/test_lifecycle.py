@@ -12,7 +12,9 @@ from kernel.extensions import db
 from builtin_plugins.store import services, sweep
 from builtin_plugins.store.services import StoreError
 from tests.helpers import write_plugin  # noqa: F401
-from tests.store.conftest import START, buy, mails, make_customer, make_product
+from tests.store.conftest import START, mails, recorder_product
+from builtin_plugins.store.testing import buy
+from kernel.testing import make_customer
 
 DAY = timedelta(days=1)
 
@@ -38,7 +40,7 @@ def clean_env(monkeypatch):
 
 def test_buy_renew_early_stacks(store_app, ctx, recorder):
     user = make_customer(balance=5000)
-    product = make_product(price=1000)
+    product = recorder_product(price=1000)
     service = buy(user, product)
     assert service.state == "active" and service.external_id == f"rec-{service.id}"
     assert service.expires_at == START + 30 * DAY
@@ -52,7 +54,7 @@ def test_buy_renew_early_stacks(store_app, ctx, recorder):
 
 def test_auto_renew_then_out_of_balance_suspends_with_email_then_top_up_renews(store_app, ctx, recorder):
     user = make_customer(balance=2000)
-    service = buy(user, make_product(price=1000), auto_renew=True)
+    service = buy(user, recorder_product(price=1000), auto_renew=True)
     clock.advance(30 * DAY)
     result = sweep.run_lifecycle()
     assert result.renewed == [service.id] and ledger.balance(user.id) == 0
@@ -71,7 +73,7 @@ def test_auto_renew_then_out_of_balance_suspends_with_email_then_top_up_renews(s
 
 def test_manual_suspension_survives_a_payment(store_app, ctx, recorder):
     user = make_customer(balance=3000)
-    service = buy(user, make_product())
+    service = buy(user, recorder_product())
     services.suspend(service, manual=True, reason="abuse report")
     services.renew(service)
     assert service.state == "suspended" and service.suspension == "manual"
@@ -82,7 +84,7 @@ def test_manual_suspension_survives_a_payment(store_app, ctx, recorder):
 def test_deleted_after_n_days(store_app, ctx, recorder):
     settings(delete_after_days=3)
     user = make_customer(balance=1000)
-    service = buy(user, make_product())
+    service = buy(user, recorder_product())
     clock.advance(30 * DAY)
     sweep.run_lifecycle()
     clock.advance(2 * DAY)
@@ -98,14 +100,14 @@ def test_deleted_after_n_days(store_app, ctx, recorder):
 def test_zero_days_deletes_at_expiry(store_app, ctx, recorder):
     settings(delete_after_days=0)
     user = make_customer(balance=1000)
-    service = buy(user, make_product())
+    service = buy(user, recorder_product())
     clock.advance(30 * DAY)
     assert sweep.run_lifecycle().deleted == [service.id]
 
 
 def test_on_demand_charged_only_while_running(store_app, ctx, recorder):
     user = make_customer(balance=500)
-    service = buy(user, make_product(price=100, kind="on_demand", period_unit="hours", period_count=1))
+    service = buy(user, recorder_product(price=100, kind="on_demand", period_unit="hours", period_count=1))
     assert ledger.balance(user.id) == 400
     recorder.STATE["running"] = False
     clock.advance(timedelta(hours=1))
@@ -119,7 +121,7 @@ def test_on_demand_charged_only_while_running(store_app, ctx, recorder):
 
 def test_upgrade_with_proration_and_refused_downgrade(store_app, ctx, recorder):
     user = make_customer(balance=10_000)
-    small, big = make_product("small", price=1000), make_product("big", price=3000)
+    small, big = recorder_product("small", price=1000), recorder_product("big", price=3000)
     service = buy(user, small)
     clock.advance(15 * DAY)  # half the period left: pay half the difference
     services.change_package(service, big)
@@ -134,7 +136,7 @@ def test_upgrade_with_proration_and_refused_downgrade(store_app, ctx, recorder):
 def test_provisioning_failure_refunds_and_admin_retry_succeeds(store_app, ctx, recorder):
     user = make_customer(balance=1500)
     recorder.STATE["fail_create"] = 1
-    service = buy(user, make_product())
+    service = buy(user, recorder_product())
     assert service.state == "provisioning_failed" and service.last_error == "node full"
     assert ledger.balance(user.id) == 1500
     service = services.retry_provisioning(service)
@@ -145,13 +147,13 @@ def test_provisioning_failure_refunds_and_admin_retry_succeeds(store_app, ctx, r
 def test_insufficient_balance_buys_nothing(store_app, ctx, recorder):
     user = make_customer(balance=999)
     with pytest.raises(StoreError, match="balance is too low"):
-        buy(user, make_product(price=1000))
+        buy(user, recorder_product(price=1000))
     assert recorder.CALLS == [] and ledger.balance(user.id) == 999
 
 
 def test_double_submitted_checkout_buys_once(store_app, ctx, recorder):
     user = make_customer(balance=5000)
-    product = make_product()
+    product = recorder_product()
     token = services.new_purchase_token(user)
     first = buy(user, product, token=token)
     second = buy(user, product, token=token)
@@ -160,7 +162,7 @@ def test_double_submitted_checkout_buys_once(store_app, ctx, recorder):
 
 def test_lifecycle_sweep_twice_processes_each_server_once(store_app, ctx, recorder):
     user = make_customer(balance=3000)
-    product = make_product()
+    product = recorder_product()
     ids = [buy(user, product, name=f"s{i}").id for i in range(3)]
     clock.advance(31 * DAY)
     first, second = sweep.run_lifecycle(), sweep.run_lifecycle()
@@ -175,7 +177,7 @@ def test_once_per_user_voucher_is_refused_the_second_time(store_app, ctx, record
                            min_amount=0, active=True, uses=0))
     db.session.commit()
     user = make_customer(balance=5000)
-    product = make_product(price=1000)
+    product = recorder_product(price=1000)
     buy(user, product, voucher="half")
     assert ledger.balance(user.id) == 4500
     with pytest.raises(StoreError, match="already used the code"):
@@ -194,7 +196,7 @@ def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ct
 
     settings(sweep_batch=2)
     user = make_customer(balance=5000)
-    product = make_product(price=1000)
+    product = recorder_product(price=1000)
     ids = [buy(user, product, name=f"s{i}").id for i in range(5)]  # same frozen instant
     queued = []
     real = notify.outbox_add
@@ -221,7 +223,7 @@ def test_a_failing_panel_suspend_keeps_the_local_suspension_and_is_retried(store
     from builtin_plugins.store.models import Service, SyncAttempt
 
     user = make_customer(balance=2000)
-    product = make_product(price=1000)
+    product = recorder_product(price=1000)
     first, second = (buy(user, product, name=n) for n in ("a", "b"))
     original = recorder.Recorder.suspend
 
@@ -273,7 +275,7 @@ def test_checkout_choices_a_provisioner_refuses_are_refused_before_any_charge(st
         if int(options.get("players", 1)) > 100 else [])
     try:
         user = make_customer(balance=5000)
-        product = make_product(price=1000)
+        product = recorder_product(price=1000)
         token = services.new_purchase_token(user)
         with pytest.raises(StoreError, match="must be between 1 and 100"):
             services.purchase(user, token=token, product_id=product.id, plan_id=product.plans[0].id,

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.cli import main
-from kernel.testing import rebuild
+from kernel.testing import login, make_customer, rebuild, run_cli
 from tests.helpers import write_plugin
-from tests.store.conftest import buy, make_customer, make_product
-from tests.store.test_views import login
+from builtin_plugins.store.testing import buy
+from tests.store.conftest import recorder_product
 
 GOOD = '''
 from markupsafe import Markup
@@ -82,18 +81,18 @@ def page_app(store_app, recorder):
         write_plugin(store_app.config["PLUGINS_DIR"], name, code, requires={"store": ">=1.0"},
                      capabilities=["server_actions", "templates", "server_nodes",
                                    "known_nodes"])
-        result = rebuild(store_app).test_cli_runner().invoke(main, ["plugin", "enable", name])
+        result = run_cli(store_app, "plugin", "enable", name)
         assert result.exit_code == 0, result.output
     app = rebuild(store_app)
     with app.app_context():
-        service = buy(make_customer(balance=5000), make_product(), name="Box")
+        service = buy(make_customer(balance=5000), recorder_product(), name="Box")
         service_id = service.id
     return app, service_id
 
 
 def test_hook_server_actions_and_the_server_page_slot(page_app):
     app, service_id = page_app
-    page = login(app).get(f"/servers/{service_id}")
+    page = login(app, "buyer@example.com").get(f"/servers/{service_id}")
     assert page.status_code == 200
     text = page.text
     assert f'href="/x/{service_id}"' in text and "Open console &lt;b&gt;" in text
@@ -101,7 +100,7 @@ def test_hook_server_actions_and_the_server_page_slot(page_app):
     assert text.index("Open console") < text.index("Later")  # by order
     assert "/bad" not in text and "/no-label" not in text and "no url" not in text
     assert "<div class='node-note'>notice for Box</div>" in text
-    settings = login(app).get(f"/servers/{service_id}/settings").text
+    settings = login(app, "buyer@example.com").get(f"/servers/{service_id}/settings").text
     assert "Open console" in settings and "notice for Box" in settings  # every tab page
 
 

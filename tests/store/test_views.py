@@ -8,9 +8,11 @@ import pytest
 
 from kernel.extensions import db
 from kernel.payments import ledger
-from tests.store.conftest import buy, make_customer, make_product
+from kernel.testing import TEST_PASSWORD, login, make_customer, run_cli
+from builtin_plugins.store.testing import buy
+from tests.store.conftest import recorder_product
 
-PASSWORD = "buyer-password-1"
+PASSWORD = TEST_PASSWORD  # make_customer\'s
 
 
 def store_models():
@@ -19,13 +21,6 @@ def store_models():
     from builtin_plugins.store import models
 
     return models
-
-
-def login(app, email="buyer@example.com"):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, response.text
-    return client
 
 
 def token_of(page) -> str:
@@ -51,9 +46,9 @@ def shop(store_app, recorder):
         category = store_models().Category(name="Minecraft", slug="minecraft",
                                            description="Blocks", priority=1)
         db.session.add(category)
-        small = make_product("mc-small", price=1000)
+        small = recorder_product("mc-small", price=1000)
         small.category, small.featured = category, True
-        make_product("rust-big", price=2500)
+        recorder_product("rust-big", price=2500)
         db.session.commit()
         make_customer(balance=5000)
     return store_app
@@ -81,14 +76,14 @@ def test_inactive_products_are_not_sold(shop):
 
         product_by_slug("rust-big").active = False
         db.session.commit()
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     assert "Rust Big" not in client.get("/store").text
     assert client.get("/store/product/rust-big").status_code == 404
     assert client.get("/store/product/rust-big/checkout").status_code == 404
 
 
 def test_checkout_buys_and_redirects_to_the_server_page(shop, recorder):
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     page = client.get("/store/product/mc-small/checkout")
     assert page.status_code == 200 and "Pay and create the server" in page.text
     response = client.post("/store/product/mc-small/checkout", data={
@@ -106,7 +101,7 @@ def test_checkout_buys_and_redirects_to_the_server_page(shop, recorder):
 
 
 def test_double_submit_buys_once(shop):
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     form = {"token": token_of(client.get("/store/product/mc-small/checkout")),
             "plan": plan_id(shop), "name": "Twice"}
     first = client.post("/store/product/mc-small/checkout", data=form)
@@ -118,7 +113,7 @@ def test_double_submit_buys_once(shop):
 
 
 def test_insufficient_balance_is_a_400_with_a_message_and_buys_nothing(shop):
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     page = client.get("/store/product/rust-big/checkout")
     make = {"token": token_of(page), "plan": plan_id(shop, "rust-big"), "name": "Big"}
     with shop.app_context():
@@ -131,7 +126,7 @@ def test_insufficient_balance_is_a_400_with_a_message_and_buys_nothing(shop):
 
 
 def test_bad_name_and_plan_are_400(shop):
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     token = token_of(client.get("/store/product/mc-small/checkout"))
     empty = client.post("/store/product/mc-small/checkout",
                         data={"token": token, "plan": plan_id(shop), "name": "  "})
@@ -151,7 +146,7 @@ def test_quote_endpoint_and_voucher_at_checkout(shop):
     plain = anonymous.post("/store/quote", json=body)
     assert plain.status_code == 200 and plain.get_json()["total"] == "10.00 USD"
     assert anonymous.post("/store/quote", json={**body, "voucher": "HALF"}).status_code == 400
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     half = client.post("/store/quote", json={**body, "voucher": "half"}).get_json()
     assert half == {"ok": True, "slots": 1, "total_minor": 500, "price": "10.00 USD",
                     "discount": "5.00 USD", "total": "5.00 USD"}
@@ -170,9 +165,9 @@ def test_quote_endpoint_and_voucher_at_checkout(shop):
 
 def test_slot_plans_are_priced_per_slot(store_app, recorder):
     with store_app.app_context():
-        make_product("slots", price=200, kind="slot", min_slots=5, max_slots=20)
+        recorder_product("slots", price=200, kind="slot", min_slots=5, max_slots=20)
         make_customer(balance=10000)
-    client = login(store_app)
+    client = login(store_app, "buyer@example.com", PASSWORD)
     plan = plan_id(store_app, "slots")
     quote = client.post("/store/quote", json={"product": "slots", "plan": plan, "slots": 10})
     assert quote.get_json()["total"] == "20.00 USD"
@@ -200,7 +195,7 @@ def test_servers_list_shows_state_expiry_and_notices(shop, recorder):
         buy(user, product, name="Gamma")
         expiry = ok.expires_at.strftime("%Y-%m-%d %H:%M")
         ok_id, paused_id = ok.id, paused.id
-    customer = login(shop)
+    customer = login(shop, "buyer@example.com", PASSWORD)
     page = customer.get("/servers")
     assert page.status_code == 200
     for words in ("Alpha", "Beta", "Gamma", expiry, "Suspended: renew to start it again",
@@ -214,7 +209,7 @@ def test_servers_list_shows_state_expiry_and_notices(shop, recorder):
     assert states.status_code == 200
     assert f'<span id="live-{ok_id}" hx-swap-oob="true">' in states.text and "Running" in states.text
     assert f'id="live-{paused_id}"' not in states.text  # only active servers have a live state
-    dashboard = login(shop).get("/dashboard")
+    dashboard = login(shop, "buyer@example.com", PASSWORD).get("/dashboard")
     assert "My servers" in dashboard.text and "Alpha" in dashboard.text
     assert 'href="/servers"' in dashboard.text and 'href="/store"' in dashboard.text
 
@@ -225,8 +220,8 @@ def test_another_customers_server_is_404_everywhere(shop):
 
         owner = make_customer("owner@example.com", balance=5000)
         service_id = buy(owner, product_by_slug("mc-small")).id
-    owner_client = login(shop, "owner@example.com")
-    intruder = login(shop)
+    owner_client = login(shop, "owner@example.com", PASSWORD)
+    intruder = login(shop, "buyer@example.com", PASSWORD)
     gets = ["", "/settings", "/renew"]
     posts = ["/rename", "/auto-renew", "/renew"]
     for suffix in gets:
@@ -248,7 +243,7 @@ def test_settings_tab_renames_and_toggles_auto_renew(shop):
         from kernel.accounts.models import User
 
         service_id = buy(db.session.get(User, 1), product_by_slug("mc-small")).id
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     settings = client.get(f"/servers/{service_id}/settings")
     assert "Settings" in settings.text and "Overview" in settings.text and "Rename" in settings.text
     assert client.post(f"/servers/{service_id}/rename", data={"name": "Renamed"}).status_code == 303
@@ -268,7 +263,7 @@ def test_renew_page_renews_once_per_click(shop):
 
         service = buy(db.session.get(User, 1), product_by_slug("mc-small"))
         service_id, old = service.id, service.expires_at
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     page = client.get(f"/servers/{service_id}/renew")
     assert page.status_code == 200 and "Pay 10.00 USD from my balance" in page.text
     expires = re.search(r'name="expires" value="([^"]+)"', page.text).group(1)
@@ -293,7 +288,7 @@ def test_renew_with_a_short_balance_links_to_the_wallet(shop):
 
         service_id = buy(db.session.get(User, 1), product_by_slug("rust-big")).id
         ledger.debit(1, 2000, "adjustment", "spend")
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     page = client.get(f"/servers/{service_id}/renew")
     assert "is 20.00 USD short" in page.text and "Top up first" in page.text
     expires = re.search(r'name="expires" value="([^"]+)"', page.text).group(1)
@@ -309,7 +304,7 @@ def test_renew_with_a_voucher_preview_then_pay(shop):
 
         db.session.add(store_models().Voucher(code="RENEW10", kind="purchase_discount", value=10))
         service_id = buy(db.session.get(User, 1), product_by_slug("mc-small")).id
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     page = client.get(f"/servers/{service_id}/renew")
     expires = re.search(r'name="expires" value="([^"]+)"', page.text).group(1)
     url = f"/servers/{service_id}/renew"
@@ -326,7 +321,7 @@ def test_renew_with_a_voucher_preview_then_pay(shop):
 
 
 def test_menu_items(shop):
-    page = login(shop).get("/dashboard")
+    page = login(shop, "buyer@example.com", PASSWORD).get("/dashboard")
     assert 'href="/servers"' in page.text and ">Servers<" in page.text and ">Store<" in page.text
 
 
@@ -346,16 +341,15 @@ def veto_renewal(service, user):
 
 
 def test_veto_reasons_reach_the_customer(shop):
-    from kernel.cli import main
     from kernel.testing import rebuild
     from tests.helpers import write_plugin
 
     write_plugin(shop.config["PLUGINS_DIR"], "pause", VETO, requires={"store": ">=1.0"},
                  capabilities=["veto_purchase", "veto_renewal"])
-    enabled = rebuild(shop).test_cli_runner().invoke(main, ["plugin", "enable", "pause"])
+    enabled = run_cli(shop, "plugin", "enable", "pause")
     assert enabled.exit_code == 0, enabled.output
     app = rebuild(shop)
-    client = login(app)
+    client = login(app, "buyer@example.com", PASSWORD)
     token = token_of(client.get("/store/product/rust-big/checkout"))
     refused = client.post("/store/product/rust-big/checkout",
                           data={"token": token, "plan": plan_id(app, "rust-big"), "name": "x"})
@@ -381,13 +375,13 @@ def test_change_plan_page_prices_upgrades_and_downgrades_and_applies_once(shop, 
         from builtin_plugins.store.catalog import product_by_slug
         from kernel.accounts.models import User
 
-        make_product("mc-big", price=3000)
-        make_product("mc-tiny", price=500)
-        make_product("mc-weekly", price=400, period_count=7)  # another period: not offered
+        recorder_product("mc-big", price=3000)
+        recorder_product("mc-tiny", price=500)
+        recorder_product("mc-weekly", price=400, period_count=7)  # another period: not offered
         service_id = buy(db.session.get(User, 1), product_by_slug("mc-small")).id
         big_id, small_id = product_by_slug("mc-big").id, product_by_slug("mc-small").id
     clock.advance(timedelta(days=15))  # half the 30-day period is left
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     assert "Change plan" in client.get(f"/servers/{service_id}/settings").text
     page = client.get(f"/servers/{service_id}/change-plan")
     assert page.status_code == 200
@@ -415,12 +409,12 @@ def test_change_plan_refusals_are_400_with_the_reason_and_charge_nothing(shop, r
         from builtin_plugins.store.catalog import product_by_slug
         from kernel.accounts.models import User
 
-        make_product("mc-huge", price=50000)
-        make_product("mc-big", price=3000)
+        recorder_product("mc-huge", price=50000)
+        recorder_product("mc-big", price=3000)
         service_id = buy(db.session.get(User, 1), product_by_slug("mc-small")).id
         ids = {slug: product_by_slug(slug).id for slug in ("mc-small", "mc-huge", "mc-big")}
     clock.advance(timedelta(days=1))
-    client = login(shop)
+    client = login(shop, "buyer@example.com", PASSWORD)
     url = f"/servers/{service_id}/change-plan"
     short = client.post(url, data={"product_id": ids["mc-huge"], "from_product": ids["mc-small"]})
     assert short.status_code == 400 and "balance is too low" in short.text
@@ -429,10 +423,10 @@ def test_change_plan_refusals_are_400_with_the_reason_and_charge_nothing(shop, r
     assert refused.status_code == 400 and "the node has no room for 8 GB" in refused.text
     unknown = client.post(url, data={"product_id": "999", "from_product": ids["mc-small"]})
     assert unknown.status_code == 400 and "Choose one of the plans" in unknown.text
-    assert login(shop, "buyer@example.com").get(url).status_code == 200
+    assert login(shop, "buyer@example.com", PASSWORD).get(url).status_code == 200
     with shop.app_context():
         make_customer("other@example.com")
-    intruder = login(shop, "other@example.com")
+    intruder = login(shop, "other@example.com", PASSWORD)
     assert intruder.get(url).status_code == 404
     assert intruder.post(url, data={"product_id": ids["mc-big"]}).status_code == 404
     with shop.app_context():

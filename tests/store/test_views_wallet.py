@@ -9,10 +9,9 @@ from kernel.payments import ledger
 from kernel.payments.models import Payment
 from kernel.payments.providers import PAID, SessionStatus
 from kernel.payments.settlement import settle
+from kernel.testing import login, make_customer, run_cli
 from tests.helpers import write_plugin
 from tests.payments.conftest import TESTPAY
-from tests.store.conftest import make_customer
-from tests.store.test_views import login
 
 
 def store_models():
@@ -25,11 +24,10 @@ def store_models():
 
 @pytest.fixture
 def wallet_app(store_app):
-    from kernel.cli import main
     from kernel.testing import rebuild
 
     write_plugin(store_app.config["PLUGINS_DIR"], "testpay", TESTPAY, capabilities=["payments"])
-    result = rebuild(store_app).test_cli_runner().invoke(main, ["plugin", "enable", "testpay"])
+    result = run_cli(store_app, "plugin", "enable", "testpay")
     assert result.exit_code == 0, result.output
     app = rebuild(store_app)
     with app.app_context():
@@ -43,7 +41,7 @@ def wallet_app(store_app):
 
 
 def test_redeem_a_balance_voucher_from_the_wallet_page(wallet_app):
-    client = login(wallet_app)
+    client = login(wallet_app, "buyer@example.com")
     wallet = client.get("/wallet")
     assert "Redeem a voucher" in wallet.text and 'action="/store/redeem"' in wallet.text
     done = client.post("/store/redeem", data={"code": "gift5"})
@@ -58,7 +56,7 @@ def test_redeem_a_balance_voucher_from_the_wallet_page(wallet_app):
 
 
 def test_top_up_discount_lowers_the_charge_and_counts_when_paid(wallet_app):
-    client = login(wallet_app)
+    client = login(wallet_app, "buyer@example.com")
     assert 'name="voucher"' in client.get("/wallet").text  # the store's field in the top-up form
     too_small = client.post("/wallet/topup", data={"amount": "5.00", "provider": "testpay",
                                                    "voucher": "TOPUP20"})

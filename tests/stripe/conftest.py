@@ -10,10 +10,10 @@ from flask import Flask, current_app
 
 from kernel.extensions import db
 from kernel.payments.models import Payment
-from kernel.testing import build_app
+from kernel.testing import build_app, login
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from simulators.stripe import FakeStripe, stripe_server  # noqa: F401 - fixture
-from tests.helpers import PASSWORD, login, make_user, served
+from tests.helpers import PASSWORD, make_user, served
 
 PLUGIN = "stripe_payments"
 CUSTOMER = "card@example.com"

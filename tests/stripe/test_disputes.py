@@ -9,8 +9,9 @@ from kernel.extensions import db
 from kernel.mail import EmailLog
 from kernel.payments import debts, ledger
 from kernel.payments.models import Debt, LedgerEntry
-from tests.helpers import PASSWORD, login, make_user
+from tests.helpers import PASSWORD, make_user
 from tests.stripe.conftest import CUSTOMER, balance, paid_topup, payment, start_topup
+from kernel.testing import login
 
 ADMIN = "boss@example.com"
 

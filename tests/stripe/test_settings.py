@@ -8,8 +8,9 @@ from kernel.extensions import db
 from kernel.payments.models import Payment
 from tests.fakes.osv_server import unreachable_url
 from simulators.stripe import StripeFakeError, sign
-from tests.helpers import PASSWORD, login
+from tests.helpers import PASSWORD
 from tests.stripe.conftest import CUSTOMER, balance, configure, payment, start_topup
+from kernel.testing import login
 
 ENV = "PTEROCA_PLUGIN_STRIPE_PAYMENTS_"
 

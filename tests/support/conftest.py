@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 
 from kernel.extensions import db
+from kernel.testing import login
 from tests.scan_memo import memoized_scans  # noqa: F401 - fixture
 
 PASSWORD = "support-test-password"
@@ -40,11 +40,9 @@ class World:
     def app(self):
         return self.get_app()
 
-    def login(self, who: str):
-        client = self.app.test_client()
-        response = client.post("/login", data={"email": self.emails[who], "password": PASSWORD})
-        assert response.status_code in (302, 303), response.text
-        return client
+    def client_as(self, who: str):
+        """A client logged in as ``who``."""
+        return login(self.app, self.emails[who], PASSWORD)
 
     def ticket(self, ticket_id: int):
         with self.app.app_context():
@@ -62,31 +60,6 @@ def make_role(app, name: str, permissions: list[str]) -> None:
         db.session.remove()
 
 
-def make_server(app, user_id: int, name: str = "Survival", *, product_slug: str = "mc") -> int:
-    """A live server of ``user_id`` on a product fulfilled by hand (no panel needed)."""
-    from builtin_plugins.store.api import PricePlan, Product, Service
-    from kernel import now
-
-    with app.app_context():
-        product = db.session.scalar(db.select(Product).where(Product.slug == product_slug))
-        if product is None:
-            product = Product(name=product_slug.upper() + " plan", slug=product_slug,
-                              provisioner="manual", description="", images=[], resources={},
-                              provisioner_settings={}, active=True)
-            product.plans.append(PricePlan(kind="fixed", label="", period_unit="days",
-                                           period_count=30, price=1000))
-            db.session.add(product)
-            db.session.flush()
-        service = Service(user_id=user_id, product_id=product.id, plan_id=product.plans[0].id,
-                          name=name, state="active", expires_at=now() + timedelta(days=30),
-                          price=1000, external_id="manual-x", options={})
-        db.session.add(service)
-        db.session.commit()
-        service_id = service.id
-        db.session.remove()
-    return service_id
-
-
 def populate(get_app) -> World:
     """Roles, people and a server each for the two customers, on the current app."""
     from kernel.accounts.services import create_user
@@ -98,10 +71,12 @@ def populate(get_app) -> World:
     with app.app_context():
         for who, (email, role, name) in PEOPLE.items():
             ids[who] = create_user(email, PASSWORD, name=name, role=role, verified=True).id
+        from builtin_plugins.store.testing import make_server  # a conftest imports no plugin early
+
+        servers = (make_server(ids["customer"], "Survival").id,
+                   make_server(ids["other"], "Other's box").id)
         db.session.remove()
-    return World(get_app, ids, {who: p[0] for who, p in PEOPLE.items()},
-                 make_server(app, ids["customer"], "Survival"),
-                 make_server(app, ids["other"], "Other's box"))
+    return World(get_app, ids, {who: p[0] for who, p in PEOPLE.items()}, *servers)
 
 
 @pytest.fixture

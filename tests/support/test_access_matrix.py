@@ -16,7 +16,7 @@ import re
 import pytest
 
 from kernel.extensions import db
-from kernel.testing import build_app, rebuild
+from kernel.testing import build_app, rebuild, run_cli
 from tests.support.conftest import PNG, models, populate
 
 VISITORS = ("anonymous", "customer", "other", "plain_staff", "agent", "lead")
@@ -26,25 +26,23 @@ SUBJECT, OTHER_SUBJECT = "OWNER-SUBJECT-2290", "OTHER-SUBJECT-5518"
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory):
-    from kernel.cli import main
 
     instance = tmp_path_factory.mktemp("support-matrix") / "instance"
     app = build_app(instance, RATELIMIT_LOGIN="10000 per minute")
-    result = rebuild(app).test_cli_runner().invoke(
-        main, ["plugin", "enable", "support", "--with-dependencies", "--yes", "--accept-risk"])
+    result = run_cli(app, "plugin", "enable", "support", "--with-dependencies", "--yes", "--accept-risk")
     assert result.exit_code == 0, result.output
     current = {"app": rebuild(app)}
     world = populate(lambda: current["app"])
-    owner = world.login("customer")
+    owner = world.client_as("customer")
     response = owner.post("/support/new", content_type="multipart/form-data", data={
         "subject": SUBJECT, "body": "public words", "category": "1", "priority": "normal",
         "server": str(world.server_id), "files": [(io.BytesIO(PNG), "public.png")]})
     ticket = int(response.headers["Location"].rsplit("/", 1)[-1])
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     agent.post(f"/admin/support/tickets/{ticket}/note", content_type="multipart/form-data",
                data={"body": NOTE_TEXT, "files": [(io.BytesIO(NOTE_BYTES), NOTE_FILE)]})
     agent.post(f"/admin/support/tickets/{ticket}/reply", data={"body": "staff answer"})
-    world.login("other").post("/support/new", data={
+    world.client_as("other").post("/support/new", data={
         "subject": OTHER_SUBJECT, "body": "theirs", "category": "1", "priority": "normal"})
     with current["app"].app_context():
         from builtin_plugins.support import links
@@ -52,7 +50,7 @@ def matrix(tmp_path_factory):
         files = {a.filename: a.id for a in db.session.scalars(db.select(models().Attachment))}
         token = links.reply_token(db.session.get(models().Ticket, ticket))
     clients = {"anonymous": current["app"].test_client()}
-    clients.update({who: world.login(who) for who in VISITORS[1:]})
+    clients.update({who: world.client_as(who) for who in VISITORS[1:]})
     return {"app": current["app"], "world": world, "ticket": ticket, "token": token,
             "public_file": files["public.png"], "note_file": files[NOTE_FILE],
             "clients": clients}

@@ -41,7 +41,7 @@ ACCEPTED = [("screenshot.png", PNG, "png"), ("photo.JPG", b"\xff\xd8\xff\xe0" + 
 
 
 def test_the_allowed_types_are_accepted_by_content(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, files=[(n, d) for n, d, _ in ACCEPTED[:5]]))
     assert post_files(customer, f"/support/{tid}/reply", "more",
                       files=[(n, d) for n, d, _ in ACCEPTED[5:]]).status_code == 303
@@ -85,7 +85,7 @@ REFUSED = [
 @pytest.mark.parametrize(("name", "data", "status", "message"), REFUSED,
                          ids=[f"{i}:{n}" for i, (n, _d, _s, _m) in enumerate(REFUSED)])
 def test_refused_files_leave_nothing_behind(world, name, data, status, message):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     response = open_ticket(customer, subject="With a file", files=[("ok.png", PNG), (name, data)])
     assert response.status_code == status and message in response.text
     assert 'value="With a file"' in response.text  # the form comes back filled in
@@ -100,7 +100,7 @@ def test_size_and_count_limits_follow_the_settings(world):
     with world.app.app_context():
         set_settings("support", {"max_attachment_kb": 1, "max_attachments": 2,
                                  "allowed_extensions": "png, TXT, svg, html, exe"})
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     big = open_ticket(customer, files=[("big.txt", b"x" * 1025)])
     assert big.status_code == 413 and "larger than 1 KiB" in big.text
     assert open_ticket(customer, files=[("fits.txt", b"x" * 1024)]).status_code == 303
@@ -127,7 +127,7 @@ def test_a_request_larger_than_the_settings_allow_is_a_clear_413(world):
 
     with world.app.app_context():
         set_settings("support", {"max_attachments": 1, "max_attachment_kb": 1})
-    response = open_ticket(world.login("customer"), files=[("huge.txt", b"x" * (2 * 1024 * 1024))])
+    response = open_ticket(world.client_as("customer"), files=[("huge.txt", b"x" * (2 * 1024 * 1024))])
     assert response.status_code == 413
     assert "too large: at most 1.00098 MiB is accepted here" in response.text  # 1 KiB + 1 MiB
     with world.app.app_context():
@@ -140,7 +140,7 @@ def test_the_body_cap_grows_with_the_attachment_settings(world):
 
     with world.app.app_context():
         set_settings("support", {"max_attachments": 1, "max_attachment_kb": 8192})
-    response = open_ticket(world.login("customer"), files=[("big.txt", b"x" * (5 * 1024 * 1024))])
+    response = open_ticket(world.client_as("customer"), files=[("big.txt", b"x" * (5 * 1024 * 1024))])
     assert response.status_code in (200, 303), response.text[:500]
     with world.app.app_context():
         assert db.session.scalar(db.select(db.func.count(models().Ticket.id))) == 1
@@ -164,7 +164,7 @@ NAMES = [
 
 
 def test_names_are_sanitised(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     files = [(raw, PDF if raw.endswith(".pdf") else PNG if raw.endswith(".png") else b"x")
              for raw, _ in NAMES]
     tid = ticket_id_of(open_ticket(customer, files=files[:5]))
@@ -186,7 +186,7 @@ def test_windows_paths_lose_their_folders_too():
 
 
 def test_bytes_live_outside_the_web_root_with_private_modes(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     ticket_id_of(open_ticket(customer, files=[("shot.png", PNG)]))
     [row] = attachment_rows(world)
     [path] = stored_files(world)
@@ -205,7 +205,7 @@ def test_bytes_live_outside_the_web_root_with_private_modes(world):
 
 
 def test_downloads_are_attachments_that_never_render(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, files=[("shot.png", PNG), ("x.txt", b"<b>hi</b>")]))
     rows = attachment_rows(world)
     for row, mime in zip(rows, ("image/png", "text/plain; charset=utf-8"), strict=True):
@@ -228,7 +228,7 @@ def test_downloads_are_attachments_that_never_render(world):
 
 
 def test_a_file_whose_bytes_vanished_is_a_404(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, files=[("shot.png", PNG)]))
     [row] = attachment_rows(world)
     for path in stored_files(world):

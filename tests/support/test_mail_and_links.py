@@ -24,7 +24,7 @@ def reply_link(message) -> str:
 
 
 def test_staff_hear_of_new_tickets_and_replies(world, pteroca_instance):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, server=world.server_id, body="Crash at **noon**"))
     [to_agent] = mail_to(pteroca_instance, "agent@example.com")
     assert f"[#{tid}] New ticket: My server is down" == str(to_agent["Subject"])
@@ -33,7 +33,7 @@ def test_staff_hear_of_new_tickets_and_replies(world, pteroca_instance):
     assert "Survival (MC plan, active" in body
     assert not mail_to(pteroca_instance, "helper@example.com")  # no support.tickets: no mail
     assert not mail_to(pteroca_instance, "other@example.com")
-    world.login("lead").post(f"/admin/support/tickets/{tid}/assign",
+    world.client_as("lead").post(f"/admin/support/tickets/{tid}/assign",
                              data={"assignee": str(world.ids["agent"])})
     assert "Assigned to you" in str(mail_to(pteroca_instance, "agent@example.com")[-1]["Subject"])
     before = len(pteroca_instance.sent_mail())
@@ -48,14 +48,14 @@ def test_a_team_address_replaces_the_list_of_staff(world, pteroca_instance):
 
     with world.app.app_context():
         set_settings("support", {"team_email": "help@example.net"})
-    open_ticket(world.login("customer"))
+    open_ticket(world.client_as("customer"))
     assert [str(m["To"]) for m in pteroca_instance.sent_mail()] == ["help@example.net"]
 
 
 def test_the_customer_gets_replies_but_never_notes(world, pteroca_instance):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     agent.post(f"/admin/support/tickets/{tid}/note", data={"body": "SECRET-NOTE"})
     assert not mail_to(pteroca_instance, "cust@example.com")
     agent.post(f"/admin/support/tickets/{tid}/reply", data={"body": "Try *this*"})
@@ -71,8 +71,8 @@ def test_the_note_job_refuses_to_mail_a_note_to_the_customer(world, pteroca_inst
     from kernel.extensions import db
     from tests.support.conftest import models
 
-    tid = ticket_id_of(open_ticket(world.login("customer")))
-    world.login("agent").post(f"/admin/support/tickets/{tid}/note", data={"body": "SECRET"})
+    tid = ticket_id_of(open_ticket(world.client_as("customer")))
+    world.client_as("agent").post(f"/admin/support/tickets/{tid}/note", data={"body": "SECRET"})
     with world.app.app_context():
         note = db.session.scalar(db.select(models().Message).where(
             models().Message.kind == "note"))
@@ -81,9 +81,9 @@ def test_the_note_job_refuses_to_mail_a_note_to_the_customer(world, pteroca_inst
 
 
 def test_the_reply_link_works_without_logging_in(world, pteroca_instance):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
-    world.login("agent").post(f"/admin/support/tickets/{tid}/reply", data={"body": "Which map?"})
+    world.client_as("agent").post(f"/admin/support/tickets/{tid}/reply", data={"body": "Which map?"})
     link = reply_link(mail_to(pteroca_instance, "cust@example.com")[-1])
     anonymous = world.app.test_client()
     page = anonymous.get(link)
@@ -93,7 +93,7 @@ def test_the_reply_link_works_without_logging_in(world, pteroca_instance):
     assert "The desert one" in customer.get(f"/support/{tid}").text
     empty = anonymous.post(link, data={"body": " "})
     assert empty.status_code == 400 and "empty" in empty.text
-    world.login("agent").post(f"/admin/support/tickets/{tid}/close")
+    world.client_as("agent").post(f"/admin/support/tickets/{tid}/close")
     closed_link = reply_link(mail_to(pteroca_instance, "cust@example.com")[-1])
     assert anonymous.post(closed_link, data={"body": "again"}).status_code == 409
     assert anonymous.post(closed_link, data={"action": "reopen", "body": "Not fixed"}
@@ -105,9 +105,9 @@ def test_the_reply_link_works_without_logging_in(world, pteroca_instance):
 def test_reply_links_expire_and_die_with_the_account(world, pteroca_instance, monkeypatch):
     import time
 
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
-    world.login("agent").post(f"/admin/support/tickets/{tid}/reply", data={"body": "x"})
+    world.client_as("agent").post(f"/admin/support/tickets/{tid}/reply", data={"body": "x"})
     link = reply_link(mail_to(pteroca_instance, "cust@example.com")[-1])
     anonymous = world.app.test_client()
     assert anonymous.get(link).status_code == 200

@@ -18,10 +18,10 @@ def event_attributes(page: str) -> list[str]:
 
 
 def test_hostile_markdown_is_inert_for_customers_and_staff(world, pteroca_instance):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     everything = "\n\n".join(PAYLOADS)
     tid = ticket_id_of(open_ticket(customer, body=everything))
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     assert agent.post(f"/admin/support/tickets/{tid}/note", data={"body": everything}
                       ).status_code == 303
     assert agent.post(f"/admin/support/tickets/{tid}/reply", data={"body": everything}

@@ -24,16 +24,16 @@ def test_the_plugin_scans_with_nothing_above_low(world, pteroca_instance):
 
 
 def test_disabling_hides_everything_and_keeps_the_data(world, pteroca_instance):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, server=world.server_id, files=[("a.png", PNG)]))
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     agent.post(f"/admin/support/tickets/{tid}/reply", data={"body": "hi"})
     assert 'href="/support/"' in customer.get("/dashboard").text
     assert "Get help" in customer.get(f"/servers/{world.server_id}").text
     assert "Tickets" in agent.get("/admin/").text
 
     pteroca_instance.disable("support")
-    customer, agent = world.login("customer"), world.login("agent")
+    customer, agent = world.client_as("customer"), world.client_as("agent")
     assert 'href="/support/"' not in customer.get("/dashboard").text
     assert "menu-badge" not in customer.get("/dashboard").text
     assert "Get help" not in customer.get(f"/servers/{world.server_id}").text
@@ -46,13 +46,13 @@ def test_disabling_hides_everything_and_keeps_the_data(world, pteroca_instance):
     assert len([p for p in files.rglob("*") if p.is_file()]) == 1
 
     pteroca_instance.enable("support")
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     page = customer.get(f"/support/{tid}")
     assert page.status_code == 200 and "hi" in page.text and "a.png" in page.text
 
 
 def test_purging_drops_the_tables_and_the_files(world, pteroca_instance, runner):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     ticket_id_of(open_ticket(customer, files=[("a.png", PNG)]))
     files = Path(world.app.config["INSTANCE_PATH"]) / "support" / "attachments"
     assert any(p.is_file() for p in files.rglob("*"))
@@ -68,7 +68,7 @@ def test_purging_drops_the_tables_and_the_files(world, pteroca_instance, runner)
 
 def test_hook_server_actions(world):
     """The store's ``server_actions`` hook: support adds "Get help" for the owner only."""
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     page = customer.get(f"/servers/{world.server_id}").text
     assert f'href="/support/new?server={world.server_id}"' in page and "Get help" in page
     assert 'bi-life-preserver' in page
@@ -86,7 +86,7 @@ def test_health_says_whether_files_can_be_stored(world, pteroca_instance):
     report = client.get("/-/health", headers=HEALTH_HEADERS).get_json()["plugin_health"]["support"]
     assert "cannot create" in report["attachments_folder"]
     assert "support" in client.get("/-/health", headers=HEALTH_HEADERS).get_json()["degraded"]
-    refused = open_ticket(world.login("customer"), files=[("a.png", PNG)])
+    refused = open_ticket(world.client_as("customer"), files=[("a.png", PNG)])
     assert refused.status_code == 503 and "cannot be stored right now" in refused.text
 
 

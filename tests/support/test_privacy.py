@@ -31,7 +31,7 @@ def _export(world, who: str) -> dict:
 def threads(world):
     """A ticket each for the customer and the other; the agent answers both, with notes and
     files, and blocks the other customer."""
-    customer, other, agent = world.login("customer"), world.login("other"), world.login("agent")
+    customer, other, agent = world.client_as("customer"), world.client_as("other"), world.client_as("agent")
     mine = ticket_id_of(open_ticket(customer, subject="Mine", body="secret-of-customer",
                                     files=[("mine.png", PNG)]))
     theirs = ticket_id_of(open_ticket(other, subject="Theirs", body="secret-of-other",
@@ -78,7 +78,7 @@ def test_erasing_a_customer_deletes_their_tickets_and_files_only(world, threads)
         kept = db.session.scalars(db.select(m.Attachment.filename)).all()
     assert sorted(kept) == ["fix.txt", "theirs.pdf"]
     assert len(set(stored_files(world))) == 2  # the customer's own and the reply's files: gone
-    page = world.login("other").get(f"/support/{threads['theirs']}")
+    page = world.client_as("other").get(f"/support/{threads['theirs']}")
     assert page.status_code == 200 and "secret-of-other" in page.text
 
 

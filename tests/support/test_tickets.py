@@ -18,11 +18,11 @@ from tests.support.conftest import (
 
 
 def staff_page(world, ticket_id, who="agent"):
-    return world.login(who).get(f"/admin/support/tickets/{ticket_id}")
+    return world.client_as(who).get(f"/admin/support/tickets/{ticket_id}")
 
 
 def test_a_ticket_about_a_server_carries_its_state(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     page = customer.get(f"/support/new?server={world.server_id}")
     assert page.status_code == 200
     assert f'<option value="{world.server_id}" selected>Survival' in page.text
@@ -40,7 +40,7 @@ def test_a_ticket_about_a_server_carries_its_state(world):
 
 
 def test_a_ticket_cannot_be_about_someone_elses_server(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     refused = open_ticket(customer, server=world.other_server_id, subject="Mine now")
     assert refused.status_code == 400 and "choose one of your own servers" in refused.text
     assert 'value="Mine now"' in refused.text  # what was typed is kept
@@ -62,7 +62,7 @@ BAD_INPUT = [
 
 
 def test_bad_input_is_a_400_that_keeps_what_was_typed(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     for data, message in BAD_INPUT:
         fields = {"subject": "Lag spikes", "body": "Every evening", "category": "1",
                   "priority": "normal", "server": "", **data}
@@ -75,10 +75,10 @@ def test_bad_input_is_a_400_that_keeps_what_was_typed(world):
 
 
 def test_staff_answer_and_the_turn_moves(world, pteroca_instance):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, body="Help *please*"))
     assert world.ticket(tid).waiting_on == "staff"
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     assert agent.post(f"/admin/support/tickets/{tid}/note",
                       data={"body": "Customer is on node 3"}).status_code == 303
     assert world.ticket(tid).waiting_on == "staff"  # a note is not an answer
@@ -97,9 +97,9 @@ def test_staff_answer_and_the_turn_moves(world, pteroca_instance):
 
 
 def test_close_and_reopen_by_both_sides(world, pteroca_instance):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     assert agent.post(f"/admin/support/tickets/{tid}/close").status_code == 303
     assert world.ticket(tid).status == "closed"
     assert any("Ticket closed" in str(m["Subject"]) for m in pteroca_instance.sent_mail())
@@ -122,9 +122,9 @@ def test_close_and_reopen_by_both_sides(world, pteroca_instance):
 
 
 def test_a_blocked_customer_cannot_open_tickets_but_can_answer(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     assert agent.post(f"/admin/support/tickets/{tid}/block",
                       data={"reason": "abusive"}).status_code == 303
     page = customer.get("/support/new")
@@ -144,7 +144,7 @@ def test_a_blocked_customer_cannot_open_tickets_but_can_answer(world):
 
 
 def test_blocking_by_email_and_refusals(world):
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     unknown = agent.post("/admin/support/blocks/add", data={"email": "nobody@example.com"})
     assert unknown.status_code == 400 and "no account with the address" in unknown.text
     assert agent.post("/admin/support/blocks/add", data={"email": ""}).status_code == 400
@@ -152,7 +152,7 @@ def test_blocking_by_email_and_refusals(world):
                       ).status_code == 400  # staff are not blocked from tickets
     assert agent.post("/admin/support/blocks/add", data={"email": "Other@Example.com",
                                                          "reason": "spam"}).status_code == 303
-    assert open_ticket(world.login("other")).status_code == 403
+    assert open_ticket(world.client_as("other")).status_code == 403
 
 
 def test_open_ticket_limit(world, pteroca_instance):
@@ -160,7 +160,7 @@ def test_open_ticket_limit(world, pteroca_instance):
 
     with world.app.app_context():
         set_settings("support", {"max_open_tickets": 2})
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     first = ticket_id_of(open_ticket(customer, subject="one"))
     ticket_id_of(open_ticket(customer, subject="two"))
     refused = open_ticket(customer, subject="three")
@@ -170,9 +170,9 @@ def test_open_ticket_limit(world, pteroca_instance):
 
 
 def test_assignment_and_changes(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
-    lead = world.login("lead")
+    lead = world.client_as("lead")
     refused = lead.post(f"/admin/support/tickets/{tid}/assign",
                         data={"assignee": str(world.ids["other"])})
     assert refused.status_code == 400 and "cannot answer tickets" in refused.text
@@ -193,9 +193,9 @@ def test_assignment_and_changes(world):
 
 
 def test_every_action_is_audited(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, files=[("shot.png", PNG)]))
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     agent.post(f"/admin/support/tickets/{tid}/note", data={"body": "n"})
     agent.post(f"/admin/support/tickets/{tid}/reply", data={"body": "r"})
     agent.post(f"/admin/support/tickets/{tid}/update", data={"category": "2", "priority": "low"})
@@ -215,9 +215,9 @@ def test_every_action_is_audited(world):
 
 
 def test_unread_counts_in_both_menus(world):
-    customer = world.login("customer")
-    agent = world.login("agent")
-    plain = world.login("plain_staff")
+    customer = world.client_as("customer")
+    agent = world.client_as("agent")
+    plain = world.client_as("plain_staff")
     assert "menu-badge" not in agent.get("/admin/").text
     tid = ticket_id_of(open_ticket(customer))
     admin_page = agent.get("/admin/").text
@@ -242,12 +242,12 @@ def test_unread_counts_in_both_menus(world):
 def test_sla_age_and_queue_filters(world):
     clock.freeze(clock.now())
     try:
-        customer, other = world.login("customer"), world.login("other")
+        customer, other = world.client_as("customer"), world.client_as("other")
         old = ticket_id_of(open_ticket(customer, subject="Old problem"))
         clock.freeze(clock.now() + timedelta(hours=30))
         fresh = ticket_id_of(open_ticket(other, subject="New problem", category="2"))
         clock.freeze(clock.now() + timedelta(hours=5))
-        agent = world.login("agent")
+        agent = world.client_as("agent")
         queue = agent.get("/admin/support/tickets/").text
         assert queue.index("Old problem") < queue.index("New problem")  # longest wait first
         assert "sla-breach" in queue and "35h 00m" in queue and "sla-warn" in queue
@@ -274,10 +274,10 @@ def test_sla_age_and_queue_filters(world):
 
 
 def test_tickets_waiting_on_the_customer_close_themselves(world, pteroca_instance):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     waiting = ticket_id_of(open_ticket(customer, subject="answered"))
     ignored = ticket_id_of(open_ticket(customer, subject="unanswered"))
-    world.login("agent").post(f"/admin/support/tickets/{waiting}/reply", data={"body": "x"})
+    world.client_as("agent").post(f"/admin/support/tickets/{waiting}/reply", data={"body": "x"})
     clock.freeze(clock.now() + timedelta(days=15))
     try:
         from builtin_plugins.support import tickets
@@ -292,10 +292,10 @@ def test_tickets_waiting_on_the_customer_close_themselves(world, pteroca_instanc
 
 
 def test_categories_need_support_manage_and_stay_when_used(world):
-    agent, lead = world.login("agent"), world.login("lead")
+    agent, lead = world.client_as("agent"), world.client_as("lead")
     assert agent.get("/admin/support/categories/").status_code == 403
     assert lead.get("/admin/support/categories/").status_code == 200
-    ticket_id_of(open_ticket(world.login("customer"), category="1"))
+    ticket_id_of(open_ticket(world.client_as("customer"), category="1"))
     lead.post("/admin/support/categories/delete/", data={"id": "1"})
     with world.app.app_context():
         assert db.session.get(models().TicketCategory, 1) is not None
@@ -309,11 +309,11 @@ def test_categories_need_support_manage_and_stay_when_used(world):
 
 
 def test_saved_replies_fill_the_reply_box(world):
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     assert agent.post("/admin/support/saved-replies/new/",
                       data={"title": "Restart", "body": "Please **restart** it."}
                       ).status_code in (302, 303)
-    tid = ticket_id_of(open_ticket(world.login("customer")))
+    tid = ticket_id_of(open_ticket(world.client_as("customer")))
     page = agent.get(f"/admin/support/tickets/{tid}")
     assert "Restart" in page.text
     with world.app.app_context():
@@ -324,9 +324,9 @@ def test_saved_replies_fill_the_reply_box(world):
 
 
 def test_staff_files_and_customer_files_both_ways(world):
-    customer = world.login("customer")
+    customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, files=[("screen.png", PNG)]))
-    agent = world.login("agent")
+    agent = world.client_as("agent")
     assert post_files(agent, f"/admin/support/tickets/{tid}/reply", "See the log",
                       files=[("fix.txt", b"do this\n")]).status_code == 303
     page = customer.get(f"/support/{tid}").text

@@ -14,8 +14,9 @@ import pytest
 
 from kernel.extensions import db
 from tests.admin.conftest import PASSWORD
-from tests.helpers import login, make_theme
+from tests.helpers import make_theme
 from tests.themes.reach import snapshot
+from kernel.testing import login
 
 ATTACK = [  # the attack test's expressions, as it wrote them
     "{{ current_user.query.session.get_bind().url.render_as_string(hide_password=False) }}",

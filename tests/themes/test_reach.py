@@ -26,7 +26,8 @@ from sqlalchemy import inspect as sa_inspect
 
 from kernel.extensions import db
 from tests.themes.reach import TooMuchReachable, forbidden_types, reachable, snapshot, text_of
-from tests.themes.world import PUBLIC, World, build_world, login
+from tests.themes.world import PASSWORD, PUBLIC, World, build_world
+from kernel.testing import login
 
 # The attack test's expressions, for any variable X a template receives.
 ISSUE_EXPRESSIONS = [
@@ -167,7 +168,7 @@ def survey(world):
     def on_render(sender, template, context, **extra):
         _survey_render(found, template, context)
 
-    visitor, bob = world.app.test_client(), login(world.app, world.viewer)
+    visitor, bob = world.app.test_client(), login(world.app, world.viewer, PASSWORD)
     with template_rendered.connected_to(on_render, world.app):
         for endpoint, urls in world.pages().items():
             for url in urls:

@@ -12,7 +12,8 @@ from jinja2.exceptions import SecurityError
 from kernel.accounts.models import LANGUAGES, RecoveryCode, User
 from kernel.extensions import db
 from tests.admin.conftest import PASSWORD
-from tests.helpers import login
+from kernel.testing import login
+
 
 
 @pytest.fixture

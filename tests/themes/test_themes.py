@@ -12,7 +12,8 @@ from jinja2.exceptions import SecurityError
 from kernel import site_settings
 from kernel.themes import ThemeError, create_theme
 from tests.admin.conftest import PASSWORD
-from tests.helpers import login, make_theme
+from tests.helpers import make_theme
+from kernel.testing import login
 
 
 def test_override_one_template_rest_falls_back(app, fresh):

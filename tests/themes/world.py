@@ -19,17 +19,11 @@ import pyotp
 from flask import Flask
 
 from kernel.extensions import db
-from kernel.testing import build_app, rebuild
-from tests.pterodactyl.conftest import (
-    buy,
-    configure,
-    make_customer,
-    make_product,
-    paper_settings,
-    sim_settings,
-)
+from kernel.testing import TEST_PASSWORD, build_app, login, rebuild, run_cli
+from tests.pterodactyl.conftest import configure, panel_customer, panel_product, paper_settings, sim_settings
+from builtin_plugins.store.testing import buy
 
-PASSWORD = "buyer-password-1"  # tests.pterodactyl.conftest.make_customer's
+PASSWORD = TEST_PASSWORD  # make_customer\'s
 PLUGINS = ("hello_world", "pterodactyl", "stripe_payments", "paypal_payments")
 SECRETS = {"stripe_payments": {"secret_key": "sk_test_WORLDSTRIPESECRET0123456789",
                                "webhook_secret": "whsec_WORLDWEBHOOKSECRET0123"},
@@ -139,13 +133,11 @@ def _database_name(url: str) -> str:
 
 
 def build_world(instance: Path, sim, panel, osv_url: str) -> World:
-    from kernel.cli import main
     from kernel.plugins.settings import set_settings
 
     app = build_app(instance, OSV_URL=osv_url, MAIL_URL=f"file://{instance}/mail.log")
     for plugin in PLUGINS:
-        result = rebuild(app).test_cli_runner().invoke(
-            main, ["plugin", "enable", plugin, "--with-dependencies", "--yes", "--accept-risk"])
+        result = run_cli(app, "plugin", "enable", plugin, "--with-dependencies", "--yes", "--accept-risk")
         assert result.exit_code == 0, result.output
     app = rebuild(app)
     configure(app, **sim_settings(sim))
@@ -156,19 +148,12 @@ def build_world(instance: Path, sim, panel, osv_url: str) -> World:
             set_settings(host.discovered[plugin].manifest, values)
         world.ids.update(_customers(panel))
         db.session.remove()
-    bob = login(app, world.viewer)
+    bob = login(app, world.viewer, PASSWORD)
     _fill_the_tabs(world, bob)
     with app.app_context():
         world.recovery_codes = _victim_extras(world)
         db.session.remove()
     return world
-
-
-def login(app: Flask, email: str, password: str = PASSWORD):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.text
-    return client
 
 
 def _customers(panel) -> dict[str, int]:
@@ -179,12 +164,12 @@ def _customers(panel) -> dict[str, int]:
     category = Category(name="Survival", slug="survival", description="Worlds to survive",
                         featured=True)
     db.session.add(category)
-    product = make_product(paper_settings(panel), slug="paper-small")
+    product = panel_product(paper_settings(panel), slug="paper-small")
     product.category, product.featured = category, True
     db.session.commit()
-    bob = make_customer(email="bob@example.com", name="Bob Viewer", balance=500_00)
-    alice = make_customer(email="alice@example.com", name="Alice Victim", balance=300_00)
-    carol = make_customer(email="carol@example.com", name="Carol Friend", balance=100_00)
+    bob = panel_customer(email="bob@example.com", name="Bob Viewer", balance=500_00)
+    alice = panel_customer(email="alice@example.com", name="Alice Victim", balance=300_00)
+    carol = panel_customer(email="carol@example.com", name="Carol Friend", balance=100_00)
     create_user("admin@example.com", PASSWORD, name="Site Admin", role="admin", verified=True)
     ids = {"server": buy(bob, product, name="bob survival").id,
            "alice_server": buy(alice, product, name="alice hidden fortress").id,
@@ -222,7 +207,7 @@ def _fill_the_tabs(world: World, bob) -> None:
     world.ids["schedule"] = int(re.search(r"/schedules/(\d+)$", made.headers["Location"])[1])
     assert bob.post(f"{base}/schedules/{world.ids['schedule']}/tasks", data={
         "action": "command", "payload": "say backup soon"}).status_code == 303
-    carol = login(world.app, "carol@example.com")
+    carol = login(world.app, "carol@example.com", PASSWORD)
     shared = carol.post(f"/plugins/pterodactyl/servers/{world.ids['shared']}/users", data={
         "email": "bob@example.com", "permissions": ["control.console", "backup.read"]})
     assert shared.status_code == 303

@@ -65,7 +65,7 @@ class ManualBackend:
         """Point the plugins at the panel (in an app context of the seed app)."""
 
     def product(self):
-        from tests.store.conftest import make_product
+        from builtin_plugins.store.testing import make_product
 
         return make_product("cluster-small", provisioner="manual", price=500)
 
@@ -110,10 +110,10 @@ class PterodactylBackend(ManualBackend):
 
     def product(self):
         from builtin_plugins.pterodactyl.client import PanelClient
-        from tests.pterodactyl.conftest import make_product, paper_settings
+        from tests.pterodactyl.conftest import panel_product, paper_settings
 
         with PanelClient(self.url, self.application_key, self.client_key) as panel:
-            return make_product(paper_settings(panel), slug="cluster-paper", price=500)
+            return panel_product(paper_settings(panel), slug="cluster-paper", price=500)
 
     def state(self) -> dict:
         return httpx.get(f"{self.url}/_simulator/state").json()

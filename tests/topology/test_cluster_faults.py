@@ -71,7 +71,7 @@ def seed(app, sim) -> tuple[list[int], int]:
     from builtin_plugins.pterodactyl.models import ServerLink, UserLink
     from builtin_plugins.store.models import Service
     from kernel.accounts.models import User
-    from tests.pterodactyl.conftest import configure, make_product, paper_settings
+    from tests.pterodactyl.conftest import configure, panel_product, paper_settings
 
     with app.app_context():
         configure(app, panel_url=sim.url, application_key=sim.application_key,
@@ -84,10 +84,9 @@ def seed(app, sim) -> tuple[list[int], int]:
 
         with PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
             # unlimited memory and disk: the node keeps room for the purchase of part 2
-            product = make_product(paper_settings(panel, memory=0, disk=0, io=500, cpu=100,
-                                                  databases=0, allocations=1, backups=0),
-                                   slug="seeded", price=100)
-            for_sale = make_product(paper_settings(panel), slug="for-sale", price=100)
+            product = panel_product(paper_settings(panel, memory=0, disk=0, io=500, cpu=100,
+                                                  databases=0, allocations=1, backups=0), slug="seeded", price=100)
+            for_sale = panel_product(paper_settings(panel), slug="for-sale", price=100)
         emails = [f"c{n}@example.com" for n in range(SERVERS // PER_CUSTOMER)]
         users = [User(email=e, name=e.split("@")[0], role_name="customer", password_hash="!",
                       token_version=0, language="") for e in emails]
@@ -237,7 +236,7 @@ def provision_and_kill(app, sim, env, workdir, processes, worker, product_id) ->
     from builtin_plugins.store.models import Product, Service
     from kernel.accounts.services import create_user
     from kernel.payments import ledger
-    from tests.pterodactyl.conftest import buy
+    from builtin_plugins.store.testing import buy
 
     sim.set_switches(delay_next_create=15)  # the panel makes the server, then answers late
     with app.app_context():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kernel.testing import HEALTH_HEADERS, HEALTH_TOKEN, build_app
+from kernel.testing import HEALTH_HEADERS, HEALTH_TOKEN, build_app, login
 from tests.admin.conftest import PASSWORD, users  # noqa: F401 - users is a fixture
-from tests.helpers import login
+
 
 
 def health(app):

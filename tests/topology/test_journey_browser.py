@@ -136,7 +136,7 @@ def topology(services, processes):
                "the simulator is up")
 
     from builtin_plugins.pterodactyl.client import PanelClient
-    from tests.pterodactyl.conftest import make_product, paper_settings
+    from tests.pterodactyl.conftest import panel_product, paper_settings
 
     app = seed_app(stack)
     configure(app, "pterodactyl", panel_url=stack.simulator, application_key=stack.keys[0],
@@ -144,7 +144,7 @@ def topology(services, processes):
     configure(app, "stripe_payments", secret_key=stack.stripe.secret_key,
               webhook_secret=stack.stripe.webhook_secret, api_base=stack.stripe.url)
     with app.app_context(), PanelClient(stack.simulator, *stack.keys) as panel:
-        make_product(paper_settings(panel), slug="paper-monthly", price=PRICE, period_count=30)
+        panel_product(paper_settings(panel), slug="paper-monthly", price=PRICE, period_count=30)
         db.session.remove()
     stack.stripe.webhook_url = f"{stack.base['a']}/payments/stripe/webhook"  # behind the LB
     for name in ("a", "b"):

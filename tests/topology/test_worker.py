@@ -10,8 +10,8 @@ import pytest
 
 from kernel import jobs
 from kernel.extensions import db
-from kernel.testing import build_app
-from tests.helpers import login, make_user, write_plugin
+from kernel.testing import admin_client, build_app
+from tests.helpers import write_plugin
 from tests.topology.conftest import env_for, pteroca, wait_until
 
 JOBBY = '''
@@ -130,13 +130,9 @@ def test_a_job_failing_every_retry_ends_in_failed_jobs(rq_app, cli, fresh, tmp_p
 
 
 @pytest.fixture
-def admin_client(app_with_jobby):
+def root_client(app_with_jobby):
     app, _ = app_with_jobby
-    with app.app_context():
-        make_user("root@example.com", role="admin")
-    client = app.test_client()
-    login(client, "root@example.com", "correct horse battery")
-    return client
+    return admin_client(app, "root@example.com")
 
 
 @pytest.fixture
@@ -144,25 +140,25 @@ def app_with_jobby(rq_app, cli, fresh):
     return enable_jobby(rq_app, cli, fresh)
 
 
-def test_failed_jobs_page_lists_retries_and_deletes(app_with_jobby, admin_client):
+def test_failed_jobs_page_lists_retries_and_deletes(app_with_jobby, root_client):
     app, jobby = app_with_jobby
     with app.app_context():
         job = jobs.enqueue(jobby.broken, "fly")
     burst(app)
-    page = admin_client.get("/admin/jobs/").get_data(as_text=True)
+    page = root_client.get("/admin/jobs/").get_data(as_text=True)
     assert f'id="job-{job.id}"' in page and "broken" in page and "ValueError: cannot fly" in page
     assert "&#34;fly&#34;" in page or '"fly"' in page
     assert "No worker is running" in page
 
-    response = admin_client.post("/admin/jobs/retry", data={"job_id": job.id})
+    response = root_client.post("/admin/jobs/retry", data={"job_id": job.id})
     assert response.status_code == 303
     with app.app_context():
         assert jobs.summary()["queues"]["default"] == {"queued": 1, "failed": 0, "retrying": 0}
     burst(app)  # fails again
-    assert f'id="job-{job.id}"' in admin_client.get("/admin/jobs/").get_data(as_text=True)
+    assert f'id="job-{job.id}"' in root_client.get("/admin/jobs/").get_data(as_text=True)
 
-    assert admin_client.post("/admin/jobs/delete", data={"job_id": job.id}).status_code == 303
-    page = admin_client.get("/admin/jobs/").get_data(as_text=True)
+    assert root_client.post("/admin/jobs/delete", data={"job_id": job.id}).status_code == 303
+    page = root_client.get("/admin/jobs/").get_data(as_text=True)
     assert f'id="job-{job.id}"' not in page and "No failed jobs." in page
     from kernel.models import AuditLog
 
@@ -170,16 +166,13 @@ def test_failed_jobs_page_lists_retries_and_deletes(app_with_jobby, admin_client
         actions = db.session.scalars(db.select(AuditLog.action).where(AuditLog.target == job.id))
         assert list(actions) == ["job.retry", "job.delete"]
 
-    again = admin_client.post("/admin/jobs/retry", data={"job_id": job.id})
+    again = root_client.post("/admin/jobs/retry", data={"job_id": job.id})
     assert again.status_code == 400
     assert "no failed job" in again.get_data(as_text=True)
 
 
 def test_jobs_page_without_redis_says_jobs_run_inline(app, cli):
-    with app.app_context():
-        make_user("root@example.com", role="admin")
-    client = app.test_client()
-    login(client, "root@example.com", "correct horse battery")
+    client = admin_client(app, "root@example.com")
     page = client.get("/admin/jobs/")
     assert page.status_code == 200 and 'id="jobs-inline"' in page.get_data(as_text=True)
     refused = client.post("/admin/jobs/retry", data={"job_id": "x"})
@@ -188,10 +181,7 @@ def test_jobs_page_without_redis_says_jobs_run_inline(app, cli):
 
 def test_jobs_page_with_redis_away_says_so(instance, plugins_dir):
     app = build_app(instance, REDIS_URL="redis://127.0.0.1:9/0")
-    with app.app_context():
-        make_user("root@example.com", role="admin")
-    client = app.test_client()
-    login(client, "root@example.com", "correct horse battery")
+    client = admin_client(app, "root@example.com")
     page = client.get("/admin/jobs/")
     assert page.status_code == 503 and "Redis is not reachable" in page.get_data(as_text=True)
 
@@ -208,7 +198,8 @@ def test_worker_refuses_an_unknown_queue(rq_app):
 
 
 def test_a_store_purchase_is_provisioned_by_the_worker(rq_app, cli, fresh):
-    from tests.store.conftest import buy, make_customer, make_product
+    from builtin_plugins.store.testing import buy, make_product
+    from kernel.testing import make_customer
 
     assert cli("plugin", "enable", "store").exit_code == 0
     app = fresh(rq_app)

@@ -4,6 +4,7 @@ test_payment_webhooks.py checks and bench/bench_webhooks.py measures, built in o
 from __future__ import annotations
 
 from collections.abc import Callable
+from kernel.testing import run_cli
 
 CUSTOMER = "busy@example.com"
 
@@ -11,13 +12,12 @@ CUSTOMER = "busy@example.com"
 def money_app(app, stripe, paypal):
     """``app`` (built on its instance) with the Stripe and PayPal plugins enabled through the
     gate and pointed at their simulators, and the customer; the rebuilt app."""
-    from kernel.cli import main
     from kernel.plugins.settings import set_settings
     from kernel.testing import rebuild
     from tests.helpers import make_user
 
     for plugin in ("stripe_payments", "paypal_payments"):
-        result = rebuild(app).test_cli_runner().invoke(main, ["plugin", "enable", plugin])
+        result = run_cli(app, "plugin", "enable", plugin)
         if result.exit_code != 0:
             raise AssertionError(f"enabling {plugin} failed: {result.output}")
     app = rebuild(app)

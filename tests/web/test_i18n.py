@@ -12,7 +12,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
-from tests.helpers import PASSWORD, login, make_user, write_plugin
+from tests.helpers import PASSWORD, make_user, write_plugin
+from kernel.testing import login
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "kernel" / "translations"

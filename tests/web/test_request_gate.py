@@ -9,9 +9,9 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from kernel.accounts.models import User
 from kernel.extensions import db
-from kernel.testing import build_app
+from kernel.testing import build_app, login
 from tests.admin.conftest import PASSWORD
-from tests.helpers import login
+
 
 MiB = 1024 * 1024
 LINE = b"a" * 63 + b"\n"  # filler in lines, as real data has: parsers split on line breaks

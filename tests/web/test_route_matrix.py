@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from kernel.testing import build_app, rebuild
-from tests.helpers import PASSWORD, login, make_user
+from kernel.testing import build_app, login, rebuild, run_cli
+from tests.helpers import PASSWORD, make_user
 
 ROLES = ("anonymous", "customer", "support", "admin")
 PUBLIC = {"web.landing", "web.login", "web.logout", "web.health", "web.favicon", "web.theme_static",
@@ -39,11 +39,9 @@ def fill(rule) -> str:
 def world(tmp_path_factory):
     instance = tmp_path_factory.mktemp("matrix") / "instance"
     app = build_app(instance)
-    from kernel.cli import main
 
     for plugin in ("hello_world", "store"):
-        result = rebuild(app).test_cli_runner().invoke(main, ["plugin", "enable", plugin,
-                                                                   "--accept-risk"])
+        result = run_cli(app, "plugin", "enable", plugin, "--accept-risk")
         assert result.exit_code == 0, result.output
     app = rebuild(app)
     with app.app_context():
