@@ -90,6 +90,12 @@ _API: dict[str, tuple[str, str, str]] = {
                      "An account action refused; the message is shown to the user as is."),
     "register_account": ("kernel.accounts.services", "register",
                          "Self-service sign-up with the site's rules; password=None: no password."),
+    "verified_required": ("kernel.accounts.verification", "verified_required",
+                          "View decorator: refuse an action to an unconfirmed address (required mode)."),
+    "verification_refusal": ("kernel.accounts.verification", "verification_refusal",
+                             "Why a user may not do a gated action yet (unconfirmed email), or None."),
+    "gate_action": ("kernel.accounts.verification", "gate_action",
+                    "Name a plugin's own action that needs a confirmed email address."),
     "complete_login": ("kernel.accounts.login_flow", "complete_login",
                        "Finish any login method: blocked, veto_login, 2FA; the redirect to send."),
     # --- the wallet ledger
@@ -234,6 +240,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.accounts.permissions import users_with_permission
     from kernel.accounts.services import AccountError
     from kernel.accounts.services import register as register_account
+    from kernel.accounts.verification import gate_action, verification_refusal, verified_required
     from kernel.admin.base import PermissionMixin, ProtectedBaseView
     from kernel.admin.forms import Field as FormField
     from kernel.admin.forms import is_secret as is_secret_setting

@@ -15,7 +15,7 @@ from builtin_plugins.store.pricing import PricingError
 from builtin_plugins.store.provisioning import ProvisionError, provisioner_for
 from builtin_plugins.store.services import StoreError
 from builtin_plugins.store.vouchers import VoucherError, redeem_balance
-from kernel import SettingError, db, format_amount, site_setting, wallet_balance
+from kernel import SettingError, db, format_amount, site_setting, verified_required, wallet_balance
 
 bp = Blueprint("store", __name__)
 
@@ -131,6 +131,7 @@ def _checkout_page(product: Product, token: str, form: dict, status: int = 200):
 
 @bp.route("/store/product/<slug>/checkout", methods=["GET", "POST"])
 @login_required
+@verified_required("checkout")
 def checkout(slug: str):
     found = catalog.product_by_slug(slug) or abort(404)
     if request.method == "GET":
@@ -169,6 +170,7 @@ def checkout(slug: str):
 
 @bp.route("/store/redeem", methods=["GET", "POST"])
 @login_required
+@verified_required("voucher_redeem")
 def redeem():
     if request.method == "GET":
         return render_template("store/redeem.html", code="")

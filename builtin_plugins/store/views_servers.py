@@ -18,7 +18,7 @@ from builtin_plugins.store.models import Product, Service
 from builtin_plugins.store.provisioning import LiveStatus, provisioner_for
 from builtin_plugins.store.services import StoreError
 from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find
-from kernel import collect, db, site_setting, wallet_balance
+from kernel import collect, db, site_setting, verified_required, wallet_balance
 
 bp = Blueprint("servers", __name__)
 
@@ -150,6 +150,7 @@ def _renew_page(service: Service, code: str = "", status: int = 200):
 
 @bp.route("/servers/<int:service_id>/renew", methods=["GET", "POST"])
 @login_required
+@verified_required("renew")
 def renew(service_id: int):
     service = owned_service(service_id)
     if service.state not in (ACTIVE, SUSPENDED):
@@ -183,6 +184,7 @@ def _change_page(service: Service, status: int = 200):
 
 @bp.route("/servers/<int:service_id>/change-plan", methods=["GET", "POST"])
 @login_required
+@verified_required("change_plan")
 def change_plan(service_id: int):
     """Upgrade or downgrade to another product of the same provisioner, prorated."""
     service = owned_service(service_id)

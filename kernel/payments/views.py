@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from kernel import jobs, site_settings
+from kernel.accounts.verification import verified_required
 from kernel.extensions import db
 from kernel.web.request_gate import request_body_limit
 from kernel.inputs import InputError, check_nesting, looks_like_json
@@ -62,6 +63,7 @@ def index():
 
 @bp.post("/wallet/topup")
 @login_required
+@verified_required("topup")
 def topup():
     currency = site_settings.get("currency")
     text = request.form.get("amount", "")
@@ -106,6 +108,7 @@ def check_again(payment_id: int):
 
 @bp.post("/wallet/payments/<int:payment_id>/continue")
 @login_required
+@verified_required("topup")
 def continue_payment(payment_id: int):
     """"Continue payment": back to the checkout, or a new one when it expired."""
     payment = _own_payment(payment_id)
