@@ -126,10 +126,11 @@ def anonymise(user: User) -> str:
     for row in _mentioning(AuditLog, AuditLog.details, needles):
         row.details = scrub.json(row.details)
     for row in db.session.scalars(db.select(EmailLog).where(EmailLog.recipient.in_(own))):
-        row.recipient = address
-    for column in (EmailLog.subject, EmailLog.error):
+        row.recipient, row.body = address, ""  # a kept copy of a mail to them: links, names
+    for column in (EmailLog.subject, EmailLog.error, EmailLog.body):
         for row in _mentioning(EmailLog, column, needles):
             row.subject, row.error = scrub.text(row.subject), scrub.text(row.error)
+            row.body = scrub.text(row.body)
     for row in db.session.scalars(db.select(Payment).where(Payment.user_id == user.id)):
         row.failure_reason = scrub.text(row.failure_reason)
         row.checkout_url = scrub.text(row.checkout_url)
