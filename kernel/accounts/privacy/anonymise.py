@@ -127,10 +127,13 @@ def anonymise(user: User) -> str:
         row.details = scrub.json(row.details)
     for row in db.session.scalars(db.select(EmailLog).where(EmailLog.recipient.in_(own))):
         row.recipient, row.body = address, ""  # a kept copy of a mail to them: links, names
-    for column in (EmailLog.subject, EmailLog.error, EmailLog.body):
+    for column in (EmailLog.subject, EmailLog.error):
         for row in _mentioning(EmailLog, column, needles):
             row.subject, row.error = scrub.text(row.subject), scrub.text(row.error)
-            row.body = scrub.text(row.body)
+    # A kept message that names them (to staff: "x opened ticket ...") quotes what they wrote
+    # too, which no needle finds: the whole text goes.
+    for row in _mentioning(EmailLog, EmailLog.body, needles):
+        row.body = ""
     for row in db.session.scalars(db.select(Payment).where(Payment.user_id == user.id)):
         row.failure_reason = scrub.text(row.failure_reason)
         row.checkout_url = scrub.text(row.checkout_url)
