@@ -169,6 +169,8 @@ _API: dict[str, tuple[str, str, str]] = {
                                   "Hand over the outbox jobs of a transaction you committed."),
     "record_audit": ("kernel.audit", "record",
                      "Append an audit log entry: action, target, details, actor."),
+    "audit_label": ("kernel.audit_labels", "label_for",
+                    "Words a person reads for an audit or activity event (plugins add labels)."),
     "record_audit_many": ("kernel.audit", "record_many",
                           "Append one audit entry per (target, details) in one INSERT."),
     "send_email": ("kernel.mail", "send_email",
@@ -247,6 +249,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.admin.forms import read_form, with_submitted
     from kernel.audit import record as record_audit
     from kernel.audit import record_many as record_audit_many
+    from kernel.audit_labels import label_for as audit_label
     from kernel.clock import now
     from kernel.cron import CronTask
     from kernel.cron import current_run as current_cron_run

@@ -12,6 +12,13 @@ STORE_PAGES = ("store", "servers")  # blueprints whose pages load the store's as
 
 
 @hookimpl
+def audit_labels():
+    from builtin_plugins.store.labels import LABELS
+
+    return LABELS
+
+
+@hookimpl
 def register_hookspecs():
     from builtin_plugins.store import hookspecs
 

@@ -24,7 +24,7 @@ from builtin_plugins.pterodactyl import errors, messages, product, rules
 from builtin_plugins.pterodactyl import services as plugin_services
 from builtin_plugins.pterodactyl.client_api import POWER_SIGNALS
 from builtin_plugins.pterodactyl.tabs.access import ALWAYS, PERMISSIONS, Access, forget
-from kernel import db, record_audit
+from kernel import User, db, record_audit
 
 T = TypeVar("T")
 
@@ -778,7 +778,9 @@ def reinstall(access: Access, *, confirmed: bool) -> None:
 
 
 def activity(access: Access, page: int = 1) -> dict[str, Any]:
-    """One page of the panel's activity log; actions pteroca made show as "pteroca"."""
+    """One page of the panel's activity log. What pteroca did through its panel key (a power
+    button, a backup, a console command from the tabs) is shown as the server owner's name:
+    the panel only knows pteroca's account, and customers act on their servers through it."""
     require(access, "activity.read")
     page = max(1, min(int(page or 1), 10_000))
 
@@ -789,6 +791,8 @@ def activity(access: Access, page: int = 1) -> dict[str, Any]:
         return me, found
 
     me, found = with_client(read)
+    owner = db.session.get(User, access.service.user_id)
+    owner_name = (owner.name or owner.email) if owner is not None else ""
     items = []
     for entry in found.items:
         actor = ((entry.get("relationships") or {}).get("actor") or {})
@@ -796,6 +800,6 @@ def activity(access: Access, page: int = 1) -> dict[str, Any]:
         items.append({"event": str(entry.get("event") or ""),
                       "properties": entry.get("properties") or {},
                       "timestamp": str(entry.get("timestamp") or ""),
-                      "actor": "pteroca" if ours or not actor else str(actor.get("username")),
+                      "actor": owner_name if ours or not actor else str(actor.get("username")),
                       "ip": "" if ours or entry.get("is_api") else str(entry.get("ip") or "")})
     return {"items": items, "page": found.current_page, "pages": found.total_pages}
