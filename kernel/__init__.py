@@ -61,7 +61,7 @@ _API: dict[str, tuple[str, str, str]] = {
     "set_settings": ("kernel.plugins.settings", "set_settings",
                      "Validate and store a plugin's settings (by plugin name)."),
     "SettingSpec": ("kernel.plugins.manifest", "SettingSpec",
-                    "One declared setting: key, type, default, label, choices (and choice_labels, what a person reads)."),
+                    "One declared setting: key, type, default, label, choices, choice_labels."),
     "SettingError": ("kernel.plugins.settings", "SettingError",
                      "A setting value its type refuses; the message is shown to the user."),
     "coerce_setting": ("kernel.plugins.settings", "coerce",
