@@ -165,7 +165,8 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     try:
         if price > 0:
             posted = ledger_debit(user.id, price, "purchase", f"purchase:{service.id}",
-                                  {"service": service.id, "product": product.name}, commit=False)
+                                  {"service": service.id, "server": service.name,
+                                   "product": product.name}, commit=False)
         if offer["voucher"] is not None and not free:
             record_use(offer["voucher"], user, f"purchase:{service.id}", offer["discount"])
     except InsufficientFunds:
@@ -211,7 +212,8 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
         if price > 0:
             posted = ledger_debit(service.user_id, price, "renewal",
                                   f"renewal:{service.id}:{old.isoformat()}",
-                                  {"service": service.id, "source": source}, commit=False)
+                                  {"service": service.id, "server": service.name,
+                                   "source": source}, commit=False)
         if voucher is not None:
             record_use(voucher, user, f"renewal:{service.id}:{old.isoformat()}", discount)
     except InsufficientFunds:
@@ -311,7 +313,7 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
         lock_wallet(service.user_id)
         try:
             posted = ledger_debit(service.user_id, difference, "upgrade", reference,
-                                  {"service": service.id}, commit=False)
+                                  {"service": service.id, "server": service.name}, commit=False)
         except InsufficientFunds:
             db.session.rollback()
             raise StoreError("your balance is too low for this upgrade; top up your wallet first") from None
@@ -331,7 +333,7 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
     credited = None
     if difference < 0:  # a downgrade is credited once the panel has changed
         credited = ledger_credit(service.user_id, -difference, "downgrade", reference,
-                                 {"service": service.id})
+                                 {"service": service.id, "server": service.name})
     service.product_id, service.plan_id, service.price = product.id, plan.id, new_price
     db.session.commit()
     db.session.refresh(service)

@@ -11,7 +11,7 @@ from kernel.accounts.verification import verified_required
 from kernel.extensions import db
 from kernel.web.request_gate import request_body_limit
 from kernel.inputs import InputError, check_nesting, looks_like_json
-from kernel.payments import debts, ledger
+from kernel.payments import debts, history, ledger
 from kernel.payments.converge import check_from_page
 from kernel.payments.inbox import MAX_BODY, InboxFull, receive
 from kernel.payments.models import Payment
@@ -34,12 +34,13 @@ def _wallet_page(status: int = 200, amount: str = ""):
     currency = site_settings.get("currency")
     payments = list(db.session.scalars(db.select(Payment).where(Payment.user_id == current_user.id)
                                        .order_by(Payment.id.desc()).limit(50)))
+    recent = ledger.entries(current_user.id, 20)
     return render_template("panel/wallet.html", currency=currency, amount=amount,
                            balance=ledger.balance(current_user.id),
                            providers=provider_choices(currency), payments=payments,
                            continuable={p.id for p in payments if _continuable(p)},
                            debts=owed_view(current_user.id),
-                           entries=ledger.entries(current_user.id, 20)), status
+                           entries=recent, history=history.lines(recent)), status
 
 
 def _continuable(payment: Payment) -> bool:
