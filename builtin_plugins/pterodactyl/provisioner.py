@@ -9,6 +9,8 @@ means the create may be sent again.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from typing import Any
 
@@ -287,7 +289,8 @@ class PterodactylProvisioner:
                                                 "adopted")
                     db.session.commit()
                 if settings.client_key and link.identifier:
-                    return _live(client.client.resources(link.identifier))
+                    live = _live(client.client.resources(link.identifier))
+                    return replace(live, address=_address(client, link.identifier))
                 return _from_application(client.app.get_server(link.server_id))
             except errors.ServerStateConflict as exc:
                 state = {"restoring": "installing", "transferring": "installing"}.get(
@@ -298,6 +301,20 @@ class PterodactylProvisioner:
                 return LiveStatus("unknown", messages.gone())
             except errors.PanelError as exc:  # the same sentences as every customer page
                 return LiveStatus("unknown", messages.for_customer(exc).text)
+
+
+def _address(client, identifier: str) -> str:
+    """The server's main address (``alias-or-ip:port``), asked at most once a minute."""
+    try:
+        found = services.cached((client.url, "address", identifier),
+                                lambda: client.client.list_allocations(identifier), 60)
+    except errors.PanelError:
+        return ""
+    for allocation in found:
+        if allocation.get("is_default"):
+            host = allocation.get("ip_alias") or allocation.get("ip") or ""
+            return f"{host}:{allocation.get('port')}" if host else ""
+    return ""
 
 
 def _live(stats: dict[str, Any]) -> LiveStatus:

@@ -98,6 +98,15 @@ def show(service_id: int):
                               status_now=live_status(service))
 
 
+@bp.get("/servers/<int:service_id>/status")
+@login_required
+def status(service_id: int):
+    """The Overview's status card alone: what its htmx polling swaps in (and the badge)."""
+    service = owned_service(service_id)
+    return render_template("store/server_status.html", service=service,
+                           status_now=live_status(service), oob=True)
+
+
 @bp.get("/servers/<int:service_id>/settings")
 @login_required
 def settings(service_id: int, status: int = 200):

@@ -409,3 +409,12 @@ def test_actions_need_the_csrf_token(ptero_app, alice, owner, sim):
                           headers={"Accept": "application/json", "X-CSRFToken": token})
     assert scripted.status_code == 200 and scripted.json["ok"]
     assert power_state(sim, owner) == "running"
+
+
+def test_overview_shows_the_servers_address_from_the_panel(alice, owner, sim):
+    page = alice.get(f"/servers/{owner.service_id}").text
+    found = re.search(rf'<code id="server-address-{owner.service_id}">([^<]+)</code>', page)
+    assert found, page[:2000]
+    host, port = found.group(1).rsplit(":", 1)
+    assert host and port.isdigit()
+    assert f'data-copy="server-address-{owner.service_id}"' in page
