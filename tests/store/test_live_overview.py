@@ -39,6 +39,7 @@ def test_a_server_being_created_polls_until_it_is_active(shop, recorder):  # noq
     assert "hx-trigger" not in settled  # the polling stops
     assert "Running" in settled
     assert 'id="server-state-badge" hx-swap-oob="true"' in settled and "Active" in settled
+    assert '<div id="server-notices" hx-swap-oob="true">' in settled  # "being installed" goes
 
 
 def test_the_status_card_is_only_the_owners(shop, recorder):  # noqa: F811
