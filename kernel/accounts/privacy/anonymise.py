@@ -139,7 +139,11 @@ def anonymise(user: User) -> str:
         row.checkout_url = scrub.text(row.checkout_url)
         row.meta = scrub.json(row.meta)
     for row in db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.user_id == user.id)):
-        row.meta = scrub.json(row.meta)  # amounts and references stay: the books balance
+        # amounts and references stay: the books balance; a server's name (meta["server"],
+        # kernel.payments.history) is one the customer chose, so it goes
+        meta = scrub.json(row.meta)
+        row.meta = ({k: v for k, v in meta.items() if k != "server"} if isinstance(meta, dict)
+                    else meta)
     db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(db.delete(LoginSession).where(LoginSession.user_id == user.id))
     keyed = sorted(set(own) | set(trail.ips))  # rate-limit counters keyed by address or IP
