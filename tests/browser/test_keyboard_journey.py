@@ -32,7 +32,7 @@ def tab_to(page, selector: str, *, limit: int = 80, back: bool = False) -> None:
     raise AssertionError(f"Tab never reached {selector}; stuck on {focused(page)}")
 
 
-def test_keyboard_only_login_buy_and_console_command(live_server, page, sim, screenshot):
+def test_keyboard_only_login_buy_and_console_command(live_server, page, sim, screenshot):  # noqa: F811
     base = live_server
     page.set_default_timeout(20_000)
     page.goto(f"{base}/login")
