@@ -65,7 +65,7 @@ _API: dict[str, tuple[str, str, str]] = {
     "set_settings": ("kernel.plugins.settings", "set_settings",
                      "Validate and store a plugin's settings (by plugin name)."),
     "SettingSpec": ("kernel.setting_types", "SettingSpec",
-                    "One declared setting: key, type, default, label, choices."),
+                    "One declared setting: key, type, default, label, choices, choice_labels."),
     "SettingError": ("kernel.setting_types", "SettingError",
                      "A setting value its type refuses; the message is shown to the user."),
     "coerce_setting": ("kernel.setting_types", "coerce",
@@ -94,6 +94,12 @@ _API: dict[str, tuple[str, str, str]] = {
                      "An account action refused; the message is shown to the user as is."),
     "register_account": ("kernel.accounts.signup", "register",
                          "Self-service sign-up with the site's rules; password=None: no password."),
+    "verified_required": ("kernel.accounts.verification", "verified_required",
+                          "View decorator: refuse an action to an unconfirmed address (required mode)."),
+    "verification_refusal": ("kernel.accounts.verification", "verification_refusal",
+                             "Why a user may not do a gated action yet (unconfirmed email), or None."),
+    "gate_action": ("kernel.accounts.verification", "gate_action",
+                    "Name a plugin's own action that needs a confirmed email address."),
     "complete_login": ("kernel.accounts.login_flow", "complete_login",
                        "Finish any login method: blocked, veto_login, 2FA; the redirect to send."),
     # --- the wallet ledger
@@ -167,6 +173,8 @@ _API: dict[str, tuple[str, str, str]] = {
                                   "Hand over the outbox jobs of a transaction you committed."),
     "record_audit": ("kernel.audit", "record",
                      "Append an audit log entry: action, target, details, actor."),
+    "audit_label": ("kernel.audit_labels", "label_for",
+                    "Words a person reads for an audit or activity event (plugins add labels)."),
     "record_audit_many": ("kernel.audit", "record_many",
                           "Append one audit entry per (target, details) in one INSERT."),
     "send_email": ("kernel.mail", "send_email",
@@ -251,12 +259,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.accounts.permissions import users_with_permission
     from kernel.accounts.services import AccountError
     from kernel.accounts.signup import register as register_account
+    from kernel.accounts.verification import gate_action, verification_refusal, verified_required
     from kernel.admin.base import PermissionMixin, ProtectedBaseView
     from kernel.admin.forms import Field as FormField
     from kernel.admin.forms import is_secret as is_secret_setting
     from kernel.admin.forms import read_form, with_submitted
     from kernel.audit import record as record_audit
     from kernel.audit import record_many as record_audit_many
+    from kernel.audit_labels import label_for as audit_label
     from kernel.clock import now
     from kernel.cron import CronTask
     from kernel.cron import current_run as current_cron_run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -222,8 +223,12 @@ def _build_web(app: Flask, host) -> None:
 OFFLINE_COMMAND_GROUPS = frozenset({"plugin"})
 
 
-def create_cli_app() -> Flask:
-    """The app for the running ``pteroca`` command (Flask's CLI calls this on first need)."""
+# Commands that create the database themselves: an empty one is what they expect to find.
+DATABASE_CREATING_COMMANDS = frozenset({"init", "demo", "db"})
+
+
+def _cli_command_names() -> list[str]:
+    """The running ``pteroca`` command's names, outermost first: ["pteroca", "plugin", "enable"]."""
     import click
 
     names = []
@@ -231,7 +236,13 @@ def create_cli_app() -> Flask:
     while ctx is not None:
         names.append(ctx.info_name)
         ctx = ctx.parent
-    names.reverse()  # ["pteroca", "plugin", "enable"]
+    names.reverse()
+    return names
+
+
+def create_cli_app() -> Flask:
+    """The app for the running ``pteroca`` command (Flask's CLI calls this on first need)."""
+    names = _cli_command_names()
     return create_app(lazy_routes=len(names) > 1 and names[1] in OFFLINE_COMMAND_GROUPS)
 
 
@@ -242,8 +253,13 @@ def _load_plugins(app: Flask):
     if not database_ready():
         from kernel.plugins import verified
 
-        app.logger.warning("database not initialised yet (pteroca init or pteroca db upgrade "
-                           "creates it); no plugins loaded")
+        names = _cli_command_names()
+        # `pteroca init`/`demo`/`db upgrade` are about to create it: a normal first start, not
+        # a problem worth a warning line (a first-time user reads one as a failure).
+        creating = len(names) > 1 and names[1] in DATABASE_CREATING_COMMANDS
+        app.logger.log(logging.INFO if creating else logging.WARNING,
+                       "database not initialised yet (pteroca init or pteroca db upgrade "
+                       "creates it); no plugins loaded")
         host = PluginHost(pm=new_plugin_manager(), discovered=discover(app.config["PLUGINS_DIR"]))
         verified.retain(set())
         return host

@@ -198,31 +198,54 @@ def demo_command(host, port, balance, no_serve):
         amount = parse_amount(balance, site_settings.get("currency"))
     except MoneyError as exc:
         fail(f"--balance: {exc}")
-    report = demo.seed(current_app, echo=click.echo, balance=amount)
     base = f"http://{host}:{port}"
+    local = demo.local_settings(current_app.config, base)
+    report = demo.seed(current_app, echo=click.echo, balance=amount, settings=local)
     click.echo("")
     click.echo(f"plugins enabled: {', '.join(report.enabled) or 'none'}")
     for name, why in report.skipped.items():
         click.echo(f"plugin {name} stays off: {why}")
     for line in report.lines:
         click.echo(line)
-    click.echo(f"admin:    {report.admin[0]} / {report.admin[1]}  ->  {base}/admin/")
-    click.echo(f"customer: {report.customer[0]} / {report.customer[1]}  ->  {base}/login")
-    click.echo(f"(the passwords are kept in {current_app.instance_path}/{demo.CREDENTIALS_FILE})")
+    click.echo(demo.mail_whereabouts(local.get("MAIL_URL") or current_app.config["MAIL_URL"],
+                                     base))
     if no_serve:
+        _print_accounts(report, base)
         return
+    import os
     import threading
 
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from kernel.scheduler import Scheduler
     from kernel.wsgi import HotSwapApplication
 
+    for name, value in local.items():  # the apps the server builds read the environment
+        os.environ.setdefault(f"PTEROCA_{name}", value)
+    current_app.config.update(local)
+    # make_server, not run_simple: no development-server banner after the accounts, which a
+    # first-time user must find as the last lines printed (requests are still logged).
+    server = make_server(host, port, HotSwapApplication(), threaded=True)
     # The cron tasks run too (installs followed, renewals, suspensions), as a scheduler would.
     scheduler = Scheduler(current_app._get_current_object(), interval=5)
     threading.Thread(target=scheduler.run, name="demo-scheduler", daemon=True).start()
     click.echo(f"pteroca {__version__} demo on {base}/  (Ctrl-C stops it)")
-    run_simple(host, port, HotSwapApplication(), threaded=True)
+    _print_accounts(report, base)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _print_accounts(report, base: str) -> None:
+    """The demo's accounts: always the last lines printed, where a new user looks."""
+    from kernel import demo
+
+    click.echo(f"(the passwords are kept in {current_app.instance_path}/{demo.CREDENTIALS_FILE})")
+    click.echo(f"admin:    {report.admin[0]} / {report.admin[1]}  ->  {base}/admin/")
+    click.echo(f"customer: {report.customer[0]} / {report.customer[1]}  ->  {base}/login")
 
 
 # --- production processes (docs/deployment.md) --------------------------------------

@@ -3,7 +3,10 @@
 It migrates the database, enables every builtin plugin (each scanned by the gate first), makes
 an admin and a customer account, credits the customer's wallet through the ledger, and lets
 each plugin seed its sample data through the ``demo_seed`` hook (the Pterodactyl plugin starts
-its simulator and fills the store's catalog from it). Running it again keeps what is there:
+its simulator and fills the store's catalog from it; the Stripe plugin is pointed at the
+Stripe-shaped simulator, see ``simulators/demo.py``). Mail goes to an outbox file in the
+instance that the admin reads in the browser (the email log keeps the text of each message).
+Running it again keeps what is there:
 the accounts, their passwords and the catalog are made once.
 """
 
@@ -22,6 +25,7 @@ ADMIN_EMAIL = "admin@example.com"
 CUSTOMER_EMAIL = "customer@example.com"
 WELCOME_BALANCE = 10000  # minor units credited once to the demo customer
 CREDENTIALS_FILE = "demo-credentials.json"
+OUTBOX_FILE = "demo-outbox.mbox"
 
 
 class DemoError(Exception):
@@ -35,6 +39,29 @@ class DemoReport:
     enabled: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # plugin -> why it stays off
     lines: list[str] = field(default_factory=list)  # what the plugins' demo_seed said
+
+
+def local_settings(config, base_url: str) -> dict[str, str]:
+    """What the demo changes in the configuration so everything happens on this machine:
+    links in mails point where the demo serves, and mail that would only be logged (the
+    ``console://`` default) goes to an outbox file. Settings the user chose are kept."""
+    out = {}
+    if not os.environ.get("PTEROCA_BASE_URL"):
+        out["BASE_URL"] = base_url
+    if str(config.get("MAIL_URL") or "console://").startswith("console:"):
+        out["MAIL_URL"] = f"file://{Path(config['INSTANCE_PATH']) / OUTBOX_FILE}"
+    return out
+
+
+def mail_whereabouts(mail_url: str, base_url: str) -> str:
+    """One line saying where the demo's mail can be read."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(mail_url)
+    where = (f"the outbox file {unquote(parts.path)}" if parts.scheme == "file"
+             else f"{parts.scheme}://{parts.hostname or ''}")
+    return (f"mail:     {where}; read every message, links included, in the admin's email log "
+            f"->  {base_url}/admin/emails/")
 
 
 def builtin_plugins() -> list[str]:
@@ -112,25 +139,27 @@ def _account(email: str, password: str, *, role: str, name: str):
 
 
 def seed(app: Flask, echo: Callable[[str], None] = print,
-         balance: int = WELCOME_BALANCE) -> DemoReport:
-    """Everything but serving: run inside ``app``'s context; returns what to print."""
+         balance: int = WELCOME_BALANCE, settings: dict | None = None) -> DemoReport:
+    """Everything but serving: run inside ``app``'s context; returns what to print.
+    ``settings`` (:func:`local_settings`) apply to the app the plugins seed in."""
     from kernel.plugins.services import upgrade_all
 
     upgrade_all()
     enabled, skipped = enable_builtins(echo)
     upgrade_all()
-    return _seed_with_plugins(app, enabled, skipped, balance)
+    return _seed_with_plugins(app, enabled, skipped, balance, settings or {})
 
 
-def _seed_with_plugins(app: Flask, enabled, skipped, balance) -> DemoReport:
+def _seed_with_plugins(app: Flask, enabled, skipped, balance, settings: dict) -> DemoReport:
     """Build an app that has the plugins just enabled and let them seed."""
     from kernel.app import create_app
     from kernel.extensions import db
     from kernel.payments import ledger
 
-    config = dict(app.config.get("PTEROCA_BUILD_CONFIG") or {})
+    built = dict(app.config.get("PTEROCA_BUILD_CONFIG") or {})
+    config = {**built, **settings}
     fresh = create_app(config or None)
-    if config:
+    if built:
         fresh.config["PTEROCA_BUILD_CONFIG"] = config
     with fresh.app_context():
         passwords = _credentials(Path(fresh.instance_path))

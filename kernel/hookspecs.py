@@ -173,6 +173,11 @@ def demo_seed(admin, customer):
 
 
 @hookspec
+def audit_labels():
+    """Return ``{action: label}``: words (lazy_gettext, translated) for the audit and activity events this plugin records."""
+
+
+@hookspec
 def health_checks():
     """Return a list of ``(name, callable)``; the callable returns None when healthy or raises/returns a problem string."""
 

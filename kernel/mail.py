@@ -23,7 +23,13 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.extensions import db
 from kernel.hooks import call_hook
-from kernel.mail_delivery import EmailLog, deliver, queue_delivery
+from kernel.mail_delivery import (
+    EmailLog,
+    deliver,
+    is_local_transport,
+    queue_delivery,
+    text_of,
+)
 
 Attachment = tuple[str, str, bytes]  # (file name, MIME type such as "application/pdf", content)
 
@@ -95,6 +101,8 @@ def send_email(to: str, subject: str, template: str, *, commit: bool = True, now
         message = build_message(to, str(subject), template, attachments=attachments, **context)
         call_hook("before_email_send", message=message)  # a plugin that raises is skipped
         entry.subject = str(message["Subject"] or "")[:255]
+        if is_local_transport(current_app.config.get("MAIL_URL")):
+            entry.body = text_of(message)
         if commit and not now:
             if queue_delivery(entry, message):
                 return entry

@@ -52,6 +52,24 @@ class EmailLog(db.Model):
     error: Mapped[str] = mapped_column(Text, default="")
     # Idempotency key of a message that must go out once (a batch job run again skips it).
     key: Mapped[str | None] = mapped_column(String(191), unique=True, nullable=True)
+    # The text of a message that stayed on this machine (console:// and file:// transports):
+    # the admin reads it in the email log, so a demo or a test instance can follow the links
+    # of verification and reset mails. Never stored for SMTP (the mail server has it).
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+LOCAL_TRANSPORTS = ("console", "file")
+
+
+def is_local_transport(url: str | None) -> bool:
+    """True when mail does not leave this machine (written to the log or to a file)."""
+    return urlsplit(url or "console://").scheme.lower() in LOCAL_TRANSPORTS
+
+
+def text_of(message: EmailMessage) -> str:
+    """The plain text a person reads (links included), without attachments."""
+    part = message.get_body(preferencelist=("plain", "html"))
+    return part.get_content() if part is not None else ""
 
 
 class MailError(Exception):

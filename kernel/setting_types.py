@@ -23,6 +23,16 @@ class SettingSpec:
     secret: bool = False
     required: bool = False
     choices: tuple[str, ...] = ()
+    # What a person reads for each choice, in the same order (empty: the choices themselves).
+    # A choice value may carry an id a provisioner needs ("Paper (#3)"); the customer reads
+    # "Paper" (a checkout form shows names, not internal ids).
+    choice_labels: tuple[str, ...] = ()
+
+    def choice_label(self, value: Any) -> str:
+        """The words shown for the choice ``value``."""
+        if self.choice_labels and value in self.choices:
+            return self.choice_labels[self.choices.index(value)]
+        return str(value)
 
 
 class SettingError(ValueError):

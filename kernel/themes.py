@@ -255,12 +255,20 @@ def init_app(app: Flask) -> None:
     env.globals["config"] = theme_context.public_config(app.config)
     env.globals["theme_url"] = theme_url
     env.globals["site_name"] = site_name
+    env.globals["event_label"] = label_for
 
     @app.errorhandler(jinja2.exceptions.SecurityError)
     def _refused(exc):
         app.logger.error("a template was refused by the sandbox: %s", exc)
         return ("<!doctype html><title>Error</title><h1>Something went wrong</h1>"
                 "<p>This page could not be shown. The error was logged.</p>", 500)
+
+
+def label_for(action: str) -> str:
+    """Words for an audit or activity event (:mod:`kernel.audit_labels`)."""
+    from kernel.audit_labels import label_for as registered
+
+    return registered(action)
 
 
 def site_name() -> str:

@@ -1,9 +1,14 @@
-"""What ``pteroca demo`` runs beside the plugins: the Pterodactyl panel simulator.
+"""What ``pteroca demo`` runs beside the plugins: the Pterodactyl panel and Stripe simulators.
 
 :class:`DemoServices` is registered by :mod:`kernel.demo` for the ``demo_seed`` call only,
 ahead of the plugins' own implementations: when the pterodactyl plugin is loaded and no other
 panel is configured, it starts the simulator in the demo's process and points the plugin's
 settings at it, so the plugin's own ``demo_seed`` can fill the store from the panel's eggs.
+
+The Stripe-shaped server (``simulators.stripe``, the one the tests use) is started the same way
+when the stripe_payments plugin is on and has no keys of its own: the plugin's settings point at
+it, and its hosted "Pay" page sends a signed webhook to ``BASE_URL``, so a top-up goes all the
+way through on this machine.
 
 The simulator's port and keys are kept in ``<instance>/demo-simulator.json`` so the plugin's
 settings stay right across restarts. The simulator keeps its servers in memory: servers bought
@@ -26,6 +31,8 @@ STATE_FILE = "demo-simulator.json"
 DEFAULT_PORT = 8099
 INSTALL_SECONDS = 5.0  # long enough to see "installing" in the demo
 PANEL_PLUGIN = "pterodactyl"
+STRIPE_PLUGIN = "stripe_payments"
+STRIPE_STATE = "demo-stripe.json"
 
 _running: dict[str, Any] = {}  # the simulator of this process (one demo per process)
 
@@ -62,10 +69,45 @@ def start_simulator(instance: Path):
     return sim
 
 
+def start_stripe(instance: Path, webhook_url: str):
+    """The demo's Stripe-shaped server (once per process), sending webhooks to ``webhook_url``."""
+    from simulators.stripe import FakeStripe
+
+    fake = _running.get("stripe")
+    if fake is None:
+        fake = _running["stripe"] = FakeStripe().start()
+        state = {"url": fake.url}
+        fd = os.open(instance / STRIPE_STATE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(state, out, indent=2)
+    fake.webhook_url = webhook_url
+    return fake
+
+
 def stop_simulator() -> None:
-    sim = _running.pop("sim", None)
-    if sim is not None:
-        sim.stop()
+    for key in ("sim", "stripe"):
+        server = _running.pop(key, None)
+        if server is not None:
+            server.stop()
+
+
+def _stripe_lines() -> list[str]:
+    """Point the Stripe plugin at the simulator unless the admin gave it real keys."""
+    if not plugin_manager().has_plugin(STRIPE_PLUGIN):
+        return []
+    try:
+        current = settings_for(STRIPE_PLUGIN)
+    except SettingError:
+        return []
+    instance = Path(current_app.instance_path)
+    if current.get("secret_key") and not (instance / STRIPE_STATE).exists():
+        return ["Stripe: using the configured account (no simulator)"]
+    base = str(current_app.config.get("BASE_URL") or "").rstrip("/")
+    fake = start_stripe(instance, f"{base}/payments/stripe/webhook")
+    set_settings(STRIPE_PLUGIN, {"secret_key": fake.secret_key,
+                                 "webhook_secret": fake.webhook_secret, "api_base": fake.url,
+                                 "payment_methods": "card"})
+    return [f"Stripe simulator: {fake.url}  (top-ups pay on its page; webhooks to {base})"]
 
 
 class DemoServices:
@@ -73,17 +115,22 @@ class DemoServices:
 
     @hookimpl(tryfirst=True)
     def demo_seed(self, admin, customer) -> list[str]:
-        if not plugin_manager().has_plugin(PANEL_PLUGIN):
-            return []
-        try:
-            current = settings_for(PANEL_PLUGIN)
-        except SettingError:
-            return []
-        instance = Path(current_app.instance_path)
-        if current.get("panel_url") and not (instance / STATE_FILE).exists():
-            return [f"Pterodactyl: using the configured panel {current['panel_url']} "
-                    "(no simulator)"]
-        sim = start_simulator(instance)
-        set_settings(PANEL_PLUGIN, {"panel_url": sim.url, "application_key": sim.application_key,
-                                    "client_key": sim.client_key, "default_location": "1"})
-        return [f"Pterodactyl simulator: {sim.url}  (panel login admin@simulator.test / password)"]
+        return _stripe_lines() + _panel_lines()
+
+
+def _panel_lines() -> list[str]:
+    """Point the Pterodactyl plugin at the panel simulator unless a panel is configured."""
+    if not plugin_manager().has_plugin(PANEL_PLUGIN):
+        return []
+    try:
+        current = settings_for(PANEL_PLUGIN)
+    except SettingError:
+        return []
+    instance = Path(current_app.instance_path)
+    if current.get("panel_url") and not (instance / STATE_FILE).exists():
+        return [f"Pterodactyl: using the configured panel {current['panel_url']} "
+                "(no simulator)"]
+    sim = start_simulator(instance)
+    set_settings(PANEL_PLUGIN, {"panel_url": sim.url, "application_key": sim.application_key,
+                                "client_key": sim.client_key, "default_location": "1"})
+    return [f"Pterodactyl simulator: {sim.url}  (panel login admin@simulator.test / password)"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -31,12 +32,47 @@ print("wheel ok", sorted(app.extensions["pteroca"].loaded))
 """
 
 
+# A line setuptools, pip or a build backend prints as a warning ("SetuptoolsDeprecationWarning:",
+# "BuildBackendWarning:", "warning: ..."), not a file name that contains the word.
+WARNING_LINE = re.compile(r"(^|\s)(\w*Warning|warning|WARNING):")
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
+def build(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel and everything the build printed (verbose, as ``pip install -v`` shows it).
+
+    PYTHONDONTWRITEBYTECODE is dropped: a normal shell does not set it, and with it set
+    setuptools says "byte-compiling is disabled" as a warning line."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(out)],
-                   check=True, capture_output=True, timeout=300)
-    return next(out.glob("pteroca-*.whl"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-v",
+                             "-w", str(out)], check=True, capture_output=True, text=True,
+                            timeout=300, env=env)
+    return next(out.glob("pteroca-*.whl")), result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(build) -> Path:
+    return build[0]
+
+
+def test_build_prints_no_warning(build):
+    """A first ``pip install -e .`` used to print ~1,400 lines of setuptools warnings (the
+    licence as a TOML table, data folders "absent from the packages configuration")."""
+    _wheel, output = build
+    warnings = [line.strip() for line in output.splitlines() if WARNING_LINE.search(line)]
+    assert warnings == [], "\n".join(warnings[:20])
+    assert "Successfully built pteroca" in output or "Saved" in output
+
+
+def test_licence_is_an_spdx_expression(wheel):
+    metadata = zipfile.ZipFile(wheel).read("pteroca-0.1.0.dist-info/METADATA").decode()
+    assert "License-Expression: MIT" in metadata
+    assert "pteroca-0.1.0.dist-info/licenses/LICENSE" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_no_bytecode_caches_are_shipped(wheel):
+    assert not [name for name in zipfile.ZipFile(wheel).namelist() if "__pycache__" in name]
 
 
 def test_wheel_contents(wheel):

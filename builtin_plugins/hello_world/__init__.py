@@ -13,6 +13,18 @@ HERE = Path(__file__).resolve().parent
 
 
 @hookimpl
+def audit_labels():
+    from flask_babel import lazy_gettext as _l
+
+    return {"hello_world.welcome_back": _l("Welcomed back by Hello World"),
+            "hello_world.thanks_for_paying": _l("Thanked for a payment by Hello World"),
+            "hello_world.saw_password_change": _l("Hello World noticed a password change"),
+            "hello_world.saw_profile_update": _l("Hello World noticed a profile update"),
+            "hello_world.saw_refund": _l("Hello World noticed a refund"),
+            "hello_world.saw_wallet_change": _l("Hello World noticed a balance change")}
+
+
+@hookimpl
 def startup(app):
     app.jinja_env.filters["hello_shout"] = lambda text: f"{text}!"
 

@@ -19,6 +19,13 @@ def register_provisioners():
 
 
 @hookimpl
+def audit_labels():
+    from builtin_plugins.pterodactyl.labels import LABELS
+
+    return LABELS
+
+
+@hookimpl
 def register_permissions():
     return [("pterodactyl.manage",
              "Test the panel connection, reconcile, sync users, import servers")]

@@ -8,6 +8,7 @@ panel is away (the health column says so instead).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from builtin_plugins.pterodactyl import errors, lookups, panel, product, rules
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from kernel import SettingSpec
+
+CHOICE_SUFFIX = re.compile(r" \(#\d+\)$")  # what egg_label and location_label append
 
 DOWN_SECONDS = 30.0
 _down: dict[str, float] = {}
@@ -120,6 +123,12 @@ def location_label(location: dict[str, Any]) -> str:
     return f"{name} (#{location['id']})"
 
 
+def readable(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Labels without their ``(#id)``, unless two would read the same (then the id stays)."""
+    names = tuple(CHOICE_SUFFIX.sub("", label) for label in labels)
+    return tuple(label if names.count(name) > 1 else name for label, name in zip(labels, names, strict=True))
+
+
 def checkout_fields(product_row) -> list[SettingSpec]:
     """The customer's choices: egg (when several), location (when offered) and each
     customer-editable variable, labelled and defaulted from the egg."""
@@ -147,12 +156,13 @@ def checkout_fields(product_row) -> list[SettingSpec]:
     if len(config.egg_ids) > 1:
         labels = tuple(egg_label(eggs.get(i), i) for i in config.egg_ids)
         fields.append(SettingSpec(key="egg", type="choice", label="Game version", default=labels[0],
-                                  choices=labels, required=True))
+                                  choices=labels, choice_labels=readable(labels), required=True))
     if config.choose_location and len(config.location_ids) > 1:
         labels = tuple(location_label(x) for x in locations) or \
             tuple(f"Location (#{i})" for i in config.location_ids)
         fields.append(SettingSpec(key="location", type="choice", label="Location",
-                                  default=labels[0], choices=labels, required=True))
+                                  default=labels[0], choices=labels,
+                                  choice_labels=readable(labels), required=True))
     default_egg = eggs.get(config.egg_id) or {}
     variables = {str(v.get("env_variable")): v for v in egg_variables(default_egg)}
     for name in config.editable_variables():

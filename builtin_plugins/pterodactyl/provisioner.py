@@ -10,6 +10,7 @@ means the create may be sent again.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from flask import current_app
@@ -314,6 +315,8 @@ class PterodactylProvisioner:
                     return LiveStatus("unknown", messages.for_customer(exc).text)
             found = statuses.ask_panel(client, settings, statuses.Target(
                 service.id, link.server_id, link.identifier or ""))
+            if settings.client_key and link.identifier and found.state != "unknown":
+                found = replace(found, address=_address(client, link.identifier))
         try:
             statuses.write(current_app._get_current_object(), {service.id: found})
         except Exception as exc:  # noqa: BLE001 - the page shows the state all the same
@@ -327,3 +330,17 @@ class PterodactylProvisioner:
         from builtin_plugins.pterodactyl import statuses
 
         return statuses.collect(services, wait=wait)
+
+
+def _address(client, identifier: str) -> str:
+    """The server's main address (``alias-or-ip:port``), asked at most once a minute."""
+    try:
+        found = lookups.cached((client.url, "address", identifier),
+                               lambda: client.client.list_allocations(identifier), 60)
+    except errors.PanelError:
+        return ""
+    for allocation in found:
+        if allocation.get("is_default"):
+            host = allocation.get("ip_alias") or allocation.get("ip") or ""
+            return f"{host}:{allocation.get('port')}" if host else ""
+    return ""

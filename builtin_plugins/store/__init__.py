@@ -12,6 +12,13 @@ STORE_PAGES = ("store", "servers")  # blueprints whose pages load the store's as
 
 
 @hookimpl
+def audit_labels():
+    from builtin_plugins.store.labels import LABELS
+
+    return LABELS
+
+
+@hookimpl
 def register_hookspecs():
     from builtin_plugins.store import hookspecs
 
@@ -134,6 +141,9 @@ def extra_css_urls(request):
 def extra_js_urls(request):
     if request.blueprint == "store":
         return [url_for("web.plugin_static", name="store", filename="store.js")]
+    if request.blueprint == "servers":  # live status (htmx, from the theme) and copy buttons
+        return [url_for("web.theme_static", filename="vendor/htmx/htmx.min.js"),
+                url_for("web.plugin_static", name="store", filename="server.js")]
     return []
 
 

@@ -127,7 +127,8 @@ def _refund_and_fail(service: Service, why: str, event: str) -> list[Callable[[]
     if refunded:
         posted = ledger_credit(service.user_id, refunded, "refund",
                                f"provision-refund:{service.id}:{attempt}",
-                               {"service": service.id, "why": event}, commit=False)
+                               {"service": service.id, "server": service.name, "why": event},
+                               commit=False)
     lifecycle.check(service.id, service.state, FAILED)
     service.state, service.charged, service.last_error = FAILED, 0, why
     service.options = {**{k: v for k, v in options.items() if k != "setup"}, "attempts": attempt,
@@ -162,8 +163,8 @@ def retry_provisioning(service: Service, *, charge: bool = True,
     if charge and service.price > 0:
         try:
             posted = ledger_debit(service.user_id, service.price, "purchase",
-                                  f"purchase:{service.id}:retry{attempt}", {"service": service.id},
-                                  commit=False)
+                                  f"purchase:{service.id}:retry{attempt}",
+                                  {"service": service.id, "server": service.name}, commit=False)
         except InsufficientFunds:
             db.session.rollback()
             raise StoreError("the customer's balance cannot cover the order; retry without "

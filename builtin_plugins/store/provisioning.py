@@ -33,10 +33,16 @@ class PackageRefused(ProvisionError):
 
 @dataclass(frozen=True)
 class LiveStatus:
-    __template_fields__ = ("running",)  # besides the fields (a frozen dataclass shows them)
+    __template_fields__ = ("running", "settled")  # besides the fields (a frozen dataclass shows them)
 
     state: str  # running | starting | stopping | offline | installing | suspended | unknown
     detail: str = ""
+    address: str = ""  # where players connect ("play.example.com:25565"), when known
+
+    @property
+    def settled(self) -> bool:
+        """False while the state is on its way somewhere (the Overview keeps asking)."""
+        return self.state not in ("installing", "starting", "stopping")
 
     @property
     def running(self) -> bool:

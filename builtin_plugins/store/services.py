@@ -33,6 +33,7 @@ from builtin_plugins.store.fulfilment import retry_provisioning
 from builtin_plugins.store.lifecycle import ACTIVE, PROVISIONING, SUSPENDED
 from builtin_plugins.store.models import PricePlan, Product, PurchaseToken, Service
 from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
+from builtin_plugins.store.repeats import RepeatPurchase, recent_same
 from builtin_plugins.store.provisioning import ProvisionError, provisioner_for
 from builtin_plugins.store.transitions import MAX_NAME, lift, rename, suspend, terminate, unsuspend
 from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find, record_use
@@ -103,8 +104,12 @@ def _token_gone(token: str, user) -> Service:
 
 def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slots: int = 1,
              auto_renew: bool = False, options: dict | None = None, voucher_code: str = "",
-             free: bool = False, actor: str | None = None) -> Service:
-    """Buy one server. Submitting the same ``token`` again returns the same service."""
+             free: bool = False, actor: str | None = None, ask_repeat: bool = False) -> Service:
+    """Buy one server. Submitting the same ``token`` again returns the same service.
+
+    With ``ask_repeat`` (the checkout form, until the customer confirms), the same product
+    under the same name bought by this customer moments ago raises
+    :class:`~builtin_plugins.store.repeats.RepeatPurchase` instead of buying a second one."""
     done = _bought_with(token, user)
     if done is not None:
         return done
@@ -127,6 +132,11 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
         return _token_gone(token, user)
 
     lock_wallet(user.id)
+    if ask_repeat:  # under the lock: a second tab submitted at once waits, then is asked
+        earlier = recent_same(user.id, product.id, name)
+        if earlier is not None:
+            db.session.rollback()
+            raise RepeatPurchase(db.session.get(Service, earlier.id))
     # Use the token up while holding the wallet lock: of two submissions of one order form that
     # raced past the checks above, only the one that deletes the row buys; the other finds the
     # service the first one made once the lock is released.
@@ -155,7 +165,8 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     try:
         if price > 0:
             posted = ledger_debit(user.id, price, "purchase", f"purchase:{service.id}",
-                                  {"service": service.id, "product": product.name}, commit=False)
+                                  {"service": service.id, "server": service.name,
+                                   "product": product.name}, commit=False)
         if offer["voucher"] is not None and not free:
             record_use(offer["voucher"], user, f"purchase:{service.id}", offer["discount"])
     except InsufficientFunds:
@@ -202,7 +213,8 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
         if price > 0:
             posted = ledger_debit(service.user_id, price, "renewal",
                                   f"renewal:{service.id}:{old.isoformat()}",
-                                  {"service": service.id, "source": source}, commit=False)
+                                  {"service": service.id, "server": service.name,
+                                   "source": source}, commit=False)
         if voucher is not None:
             record_use(voucher, user, f"renewal:{service.id}:{old.isoformat()}", discount)
     except InsufficientFunds:
@@ -302,7 +314,7 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
         lock_wallet(service.user_id)
         try:
             posted = ledger_debit(service.user_id, difference, "upgrade", reference,
-                                  {"service": service.id}, commit=False)
+                                  {"service": service.id, "server": service.name}, commit=False)
         except InsufficientFunds:
             db.session.rollback()
             raise StoreError("your balance is too low for this upgrade; top up your wallet first") from None
@@ -322,7 +334,7 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
     credited = None
     if difference < 0:  # a downgrade is credited once the panel has changed
         credited = ledger_credit(service.user_id, -difference, "downgrade", reference,
-                                 {"service": service.id})
+                                 {"service": service.id, "server": service.name})
     service.product_id, service.plan_id, service.price = product.id, plan.id, new_price
     db.session.commit()
     db.session.refresh(service)

@@ -10,12 +10,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from builtin_plugins.store import catalog, services
-from builtin_plugins.store.models import PricePlan, Product
+from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.pricing import PricingError
 from builtin_plugins.store.provisioning import ProvisionError, provisioner_for
+from builtin_plugins.store.repeats import RepeatPurchase
 from builtin_plugins.store.services import StoreError
 from builtin_plugins.store.vouchers import VoucherError, redeem_balance
-from kernel import SettingError, db, format_amount, render_fragment, site_setting, wallet_balance
+from kernel import (
+    SettingError,
+    db,
+    format_amount,
+    render_fragment,
+    site_setting,
+    verified_required,
+    wallet_balance,
+)
 
 bp = Blueprint("store", __name__)
 
@@ -115,7 +124,8 @@ def read_options(product: Product, form) -> dict[str, Any]:
     return options
 
 
-def _checkout_page(product: Product, token: str, form: dict, status: int = 200):
+def _checkout_page(product: Product, token: str, form: dict, status: int = 200,
+                   repeat: Service | None = None):
     plan = catalog.plan_of(product, form.get("plan")) or catalog.cheapest(product)
     offer = None
     try:
@@ -126,11 +136,12 @@ def _checkout_page(product: Product, token: str, form: dict, status: int = 200):
     return render_template("store/checkout.html", product=product, plan=plan, token=token,
                            form=form, fields=checkout_fields(product), offer=offer,
                            slots=_slots(form.get("slots"), plan), currency=currency(),
-                           balance=wallet_balance(current_user.id)), status
+                           balance=wallet_balance(current_user.id), repeat=repeat), status
 
 
 @bp.route("/store/product/<slug>/checkout", methods=["GET", "POST"])
 @login_required
+@verified_required("checkout")
 def checkout(slug: str):
     found = catalog.product_by_slug(slug) or abort(404)
     if request.method == "GET":
@@ -150,7 +161,12 @@ def checkout(slug: str):
                                     slots=_slots(form.get("slots"), plan),
                                     auto_renew=bool(form.get("auto_renew")),
                                     options=read_options(found, form),
-                                    voucher_code=form.get("voucher", ""))
+                                    voucher_code=form.get("voucher", ""),
+                                    ask_repeat=form.get("confirm_repeat") != "1")
+    except RepeatPurchase as exc:
+        db.session.rollback()
+        page = {**form.to_dict(), "auto_renew": bool(form.get("auto_renew"))}
+        return _checkout_page(found, token, page, 409, repeat=exc.earlier)
     except (StoreError, VoucherError, ProvisionError) as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -169,6 +185,7 @@ def checkout(slug: str):
 
 @bp.route("/store/redeem", methods=["GET", "POST"])
 @login_required
+@verified_required("voucher_redeem")
 def redeem():
     if request.method == "GET":
         return render_template("store/redeem.html", code="")

@@ -19,7 +19,7 @@ from builtin_plugins.store.models import Product, Service
 from builtin_plugins.store.provisioning import LiveStatus, provisioner_for
 from builtin_plugins.store.services import StoreError
 from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find
-from kernel import collect, db, site_setting, wallet_balance
+from kernel import collect, db, site_setting, verified_required, wallet_balance
 
 bp = Blueprint("servers", __name__)
 
@@ -149,6 +149,15 @@ def show(service_id: int):
                               status_now=live_status(service))
 
 
+@bp.get("/servers/<int:service_id>/status")
+@login_required
+def status(service_id: int):
+    """The Overview's status card alone: what its htmx polling swaps in (and the badge)."""
+    service = owned_service(service_id)
+    return render_template("store/server_status.html", service=service,
+                           status_now=live_status(service), oob=True)
+
+
 @bp.get("/servers/<int:service_id>/settings")
 @login_required
 def settings(service_id: int, status: int = 200):
@@ -201,6 +210,7 @@ def _renew_page(service: Service, code: str = "", status: int = 200):
 
 @bp.route("/servers/<int:service_id>/renew", methods=["GET", "POST"])
 @login_required
+@verified_required("renew")
 def renew(service_id: int):
     service = owned_service(service_id)
     if service.state not in (ACTIVE, SUSPENDED):
@@ -234,6 +244,7 @@ def _change_page(service: Service, status: int = 200):
 
 @bp.route("/servers/<int:service_id>/change-plan", methods=["GET", "POST"])
 @login_required
+@verified_required("change_plan")
 def change_plan(service_id: int):
     """Upgrade or downgrade to another product of the same provisioner, prorated."""
     service = owned_service(service_id)

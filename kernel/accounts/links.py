@@ -30,7 +30,7 @@ def verification_mode() -> str:
 
 
 def must_verify(user: User) -> bool:
-    """True when ``user`` may not use actions gated by :func:`verified_required`."""
+    """True when ``user`` may not use actions gated by ``kernel.accounts.verification``."""
     return verification_mode() == "required" and not user.is_verified
 
 

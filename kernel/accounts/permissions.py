@@ -67,25 +67,6 @@ def can_grant(actor, permissions) -> bool:
     return "*" in held or ("*" not in permissions and set(permissions) <= held)
 
 
-def verified_required(view):
-    """View decorator: in ``required`` verification mode, unverified users get a 403 page
-    explaining how to verify (with a resend button) instead of the action."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        from flask import render_template
-
-        from kernel.accounts.links import must_verify
-
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
-        if must_verify(current_user):
-            return render_template("panel/verify_required.html"), 403
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 def users_with_permission(code: str, *, include_blocked: bool = False) -> list:
     """Every account whose role grants ``code`` (``*`` grants all), by email: the staff a
     plugin notifies, assigns work to or shows staff-only content to."""

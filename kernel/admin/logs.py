@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask_admin.contrib.sqla import ModelView
 from markupsafe import Markup, escape
@@ -16,6 +17,32 @@ def _json(view, context, model, name):
     if not value:
         return ""
     return Markup("<code>{}</code>").format(escape(json.dumps(value, sort_keys=True)))
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _message(view, context, model, name):
+    """A kept message's text as the customer reads it, its links clickable (the demo outbox)."""
+    text = getattr(model, name) or ""
+    if not text:
+        return Markup("<em>{}</em>").format(
+            "Not kept: only messages of the console:// and file:// transports are stored.")
+    pieces, at = [], 0
+    for found in _LINK.finditer(text):  # escape the text around links, and each link
+        pieces.append(escape(text[at:found.start()]))
+        pieces.append(Markup('<a href="{0}" rel="noreferrer">{0}</a>').format(found.group(0)))
+        at = found.end()
+    pieces.append(escape(text[at:]))
+    return Markup('<pre class="email-body" style="white-space: pre-wrap; '
+                  'overflow-wrap: anywhere">{}</pre>').format(Markup("").join(pieces))
+
+
+def _open_link(view, context, model, name):
+    from flask import url_for
+
+    return Markup('<a href="{}">{}</a>').format(
+        url_for("emails.details_view", id=model.id), getattr(model, name) or "(no subject)")
 
 
 class ReadOnlyView(PermissionMixin, ModelView):
@@ -46,6 +73,11 @@ def email_log_view() -> ModelView:
 
     class EmailLogAdmin(ReadOnlyView):
         column_list = ("created_at", "recipient", "subject", "template", "status", "error")
+        column_details_list = ("created_at", "recipient", "subject", "template", "status",
+                               "error", "body")
+        column_labels = {"body": "Message", "created_at": "Sent at"}
+        column_formatters = {"subject": _open_link}
+        column_formatters_detail = {"body": _message}
         column_searchable_list = ("recipient", "subject")
         column_filters = ("recipient", "template", "status", "created_at")
 

@@ -28,6 +28,7 @@ HOOK_CAPABILITY: dict[str, str] = {
     "register_commands": "commands",
     "health_checks": "health",
     "demo_seed": "demo",
+    "audit_labels": "labels",
     "register_payment_providers": "payments",
     "topup_adjustment": "payments",
     "register_hookspecs": "hookspecs",

@@ -127,16 +127,24 @@ def anonymise(user: User) -> str:
     for row in _mentioning(AuditLog, AuditLog.details, needles):
         row.details = scrub.json(row.details)
     for row in db.session.scalars(db.select(EmailLog).where(EmailLog.recipient.in_(own))):
-        row.recipient = address
+        row.recipient, row.body = address, ""  # a kept copy of a mail to them: links, names
     for column in (EmailLog.subject, EmailLog.error):
         for row in _mentioning(EmailLog, column, needles):
             row.subject, row.error = scrub.text(row.subject), scrub.text(row.error)
+    # A kept message that names them (to staff: "x opened ticket ...") quotes what they wrote
+    # too, which no needle finds: the whole text goes.
+    for row in _mentioning(EmailLog, EmailLog.body, needles):
+        row.body = ""
     for row in db.session.scalars(db.select(Payment).where(Payment.user_id == user.id)):
         row.failure_reason = scrub.text(row.failure_reason)
         row.checkout_url = scrub.text(row.checkout_url)
         row.meta = scrub.json(row.meta)
     for row in db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.user_id == user.id)):
-        row.meta = scrub.json(row.meta)  # amounts and references stay: the books balance
+        # amounts and references stay: the books balance; a server's name (meta["server"],
+        # kernel.payments.history) is one the customer chose, so it goes
+        meta = scrub.json(row.meta)
+        row.meta = ({k: v for k, v in meta.items() if k != "server"} if isinstance(meta, dict)
+                    else meta)
     db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(db.delete(LoginSession).where(LoginSession.user_id == user.id))
     keyed = sorted(set(own) | set(trail.ips))  # rate-limit counters keyed by address or IP

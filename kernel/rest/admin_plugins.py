@@ -79,7 +79,7 @@ def plugins():
 @bp.response(200, ScanOut)
 def scan(plugin):
     """Scan now (bandit, the file rules, the advisory check)."""
-    from kernel.security.services import scan_and_enforce
+    from kernel.security.rescan import scan_and_enforce
 
     _known(plugin)
     try:

@@ -33,7 +33,8 @@ def landing():
         return redirect(url_for("web.dashboard"))
     if not site_settings.get("landing_enabled"):
         return redirect(url_for("web.login"))
-    return render_template("landing/index.html")
+    return render_template("landing/index.html",
+                           registration_open=bool(site_settings.get("registration_enabled")))
 
 
 @bp.get("/dashboard")

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from kernel import jobs, site_settings
+from kernel.accounts.verification import verified_required
 from kernel.extensions import db
 from kernel.inputs import InputError, check_nesting, looks_like_json
-from kernel.payments import debts, ledger
+from kernel.payments import debts, history, ledger
 from kernel.payments.converge import check_from_page
 from kernel.payments.inbox import MAX_BODY, InboxFull, receive
 from kernel.payments.models import Payment
@@ -33,12 +34,13 @@ def _wallet_page(status: int = 200, amount: str = ""):
     currency = site_settings.get("currency")
     payments = list(db.session.scalars(db.select(Payment).where(Payment.user_id == current_user.id)
                                        .order_by(Payment.id.desc()).limit(50)))
+    recent = ledger.entries(current_user.id, 20)
     return render_template("panel/wallet.html", currency=currency, amount=amount,
                            balance=ledger.balance(current_user.id),
                            providers=provider_choices(currency), payments=payments,
                            continuable={p.id for p in payments if _continuable(p)},
                            debts=owed_view(current_user.id),
-                           entries=ledger.entries(current_user.id, 20)), status
+                           entries=recent, history=history.lines(recent)), status
 
 
 def _continuable(payment: Payment) -> bool:
@@ -62,6 +64,7 @@ def index():
 
 @bp.post("/wallet/topup")
 @login_required
+@verified_required("topup")
 def topup():
     currency = site_settings.get("currency")
     text = request.form.get("amount", "")
@@ -106,6 +109,7 @@ def check_again(payment_id: int):
 
 @bp.post("/wallet/payments/<int:payment_id>/continue")
 @login_required
+@verified_required("topup")
 def continue_payment(payment_id: int):
     """"Continue payment": back to the checkout, or a new one when it expired."""
     payment = _own_payment(payment_id)

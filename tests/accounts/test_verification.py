@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kernel.accounts.permissions import verified_required
+from kernel.accounts.verification import verified_required
 from tests.accounts.conftest import get_user, set_settings
 from tests.helpers import PASSWORD
 
@@ -41,7 +41,7 @@ def test_required_mode_gates_until_verified(gated, smtp_server):
     refused = client.post("/test-buy")
     assert refused.status_code == 403
     assert "Confirm your email address first" in refused.text
-    assert "to buy servers and top up your wallet" in client.get("/dashboard").text
+    assert "you cannot buy, renew or change servers" in client.get("/dashboard").text
     done = client.get(verify_path(smtp_server))
     assert done.status_code == 302
     assert get_user(gated, "new@example.com").is_verified

@@ -57,7 +57,10 @@ def test_demo_enables_the_builtins_seeds_and_prints_where_to_log_in(demo, cli):
         assert settings_for("pterodactyl")["panel_url"] == simulator
         from kernel.payments.providers import available_providers
 
-        assert [p.identifier for p in available_providers("USD")] == []  # Stripe off without keys
+        # Stripe is on, pointed at the demo's Stripe-shaped simulator
+        assert [p.identifier for p in available_providers("USD")] == ["stripe"]
+        stripe = re.search(r"Stripe simulator: (http://127\.0\.0\.1:\d+)", result.output).group(1)
+        assert settings_for("stripe_payments")["api_base"] == stripe
     stored = json.loads((Path(live.instance_path) / "demo-credentials.json").read_text())
     assert stored == accounts
 
@@ -98,3 +101,86 @@ def test_a_second_run_keeps_accounts_money_and_catalog(demo, cli):
 def test_a_bad_balance_is_one_clear_line(app, cli):
     result = cli("demo", "--no-serve", "--balance", "ten")
     assert result.exit_code != 0 and "--balance: 'ten' is not an amount" in result.output
+
+
+def test_the_accounts_are_the_last_lines_and_no_warning_is_printed(demo):
+    _app, result = demo
+    lines = result.output.strip().splitlines()
+    assert lines[-2].startswith("admin:    admin@example.com / ")
+    assert lines[-1].startswith("customer: customer@example.com / ")
+    assert not [line for line in lines if "warning" in line.lower()], result.output
+    outbox = re.search(r"^mail:\s+the outbox file (\S+);", result.output, re.M).group(1)
+    assert outbox.endswith("/demo-outbox.mbox")
+    assert "read every message, links included, in the admin's email log" in result.output
+    assert "->  http://127.0.0.1:5000/admin/emails/" in result.output
+
+
+def test_a_first_demo_start_logs_no_warning(app, cli, caplog):
+    """"database not initialised yet" is what `pteroca demo` expects on a first start: it is
+    said at INFO (a first-time user read the WARNING line as a failure)."""
+    import logging
+
+    from simulators import demo as simulated
+
+    with caplog.at_level(logging.INFO):
+        try:
+            result = cli("demo", "--no-serve")
+        finally:
+            simulated.stop_simulator()
+    assert result.exit_code == 0, result.output
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING
+                and "not initialised" in r.getMessage()]
+
+
+def test_a_top_up_goes_through_the_simulated_stripe_page_and_a_signed_webhook(demo):
+    """The demo's money path on this machine: the wallet offers Stripe, the customer pays on
+    the simulator's hosted page, its signed webhook reaches the served panel and credits."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from simulators import demo as simulated
+
+    app, result = demo
+    live = rebuild(app)
+    server = make_server("127.0.0.1", 0, live, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    simulated._running["stripe"].webhook_url = f"{base}/payments/stripe/webhook"
+    try:
+        password = credentials(result.output)["customer@example.com"]
+        with httpx.Client(base_url=base, timeout=20) as browser:
+            form = browser.get("/login").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+            browser.post("/login", data={"email": "customer@example.com", "password": password,
+                                         "csrf_token": csrf})
+            wallet = browser.get("/wallet").text
+            assert 'value="stripe"' in wallet and "No payment method" not in wallet
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', wallet).group(1)
+            started = browser.post("/wallet/topup", data={"amount": "10.00", "provider": "stripe",
+                                                          "csrf_token": csrf})
+            assert started.status_code == 303
+            hosted = started.headers["location"]
+            assert hosted.startswith(settings_of(live)["api_base"] + "/pay/")
+            assert "10.00 USD" in httpx.get(hosted, timeout=10).text
+            paid = httpx.post(hosted, timeout=10)  # the "Pay" button
+            assert paid.status_code == 303 and paid.headers["location"].startswith(base)
+        deliveries = simulated._running["stripe"].deliveries
+        assert [d.status for d in deliveries] == [200]  # signed, accepted by the panel
+        with live.app_context():
+            from kernel.accounts.services import find_user
+            from kernel.payments import ledger
+            from kernel.payments.models import Payment
+
+            customer = find_user("customer@example.com")
+            assert ledger.balance(customer.id) == 10000 + 1000
+            assert db.session.scalar(db.select(Payment.status)) == "paid"
+    finally:
+        server.shutdown()
+
+
+def settings_of(app) -> dict:
+    with app.app_context():
+        from kernel.plugins.settings import settings_for
+
+        return settings_for("stripe_payments")

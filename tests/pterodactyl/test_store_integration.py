@@ -71,8 +71,16 @@ def test_checkout_page_offers_the_customer_choices(ptero_app, panel, sim):
     client = ptero_app.test_client()
     login(client, "shopper@example.com", TEST_PASSWORD)
     page = client.get("/store/product/choice/checkout").get_data(as_text=True)
-    assert "Paper (#" in page and "Vanilla Minecraft (#" in page
-    assert "Simulated Europe (#" in page and "Simulated US (#" in page
+    # the customer reads names; the ids travel only in the option values
+    import re
+
+    shown = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', page)
+    assert (f"Paper (#{seed['paper']})", "Paper") in shown, shown
+    assert any(text == "Vanilla Minecraft" for _v, text in shown)
+    assert any(text == "Simulated Europe" for _v, text in shown)
+    assert any(text == "Simulated US" and value == f"Simulated US (#{seed['us']})"
+               for value, text in shown)
+    assert not any("(#" in text for _v, text in shown)
     assert "Minecraft Version" in page  # the editable variable, labelled from the egg
     token = page.split('name="token" value="', 1)[1].split('"', 1)[0]
     with ptero_app.app_context():
@@ -154,3 +162,11 @@ def test_products_list_shows_an_unreachable_panel(ptero_app, panel):
     login(client, "boss@example.com", "correct horse battery")
     page = client.get("/admin/store/products/").get_data(as_text=True)
     assert "provisioner unreachable" in page and "cannot reach the panel" in page.lower()
+
+
+def test_choices_with_the_same_name_keep_their_ids_apart():
+    from builtin_plugins.pterodactyl.catalog import readable
+
+    assert readable(("Paper (#1)", "Vanilla (#2)")) == ("Paper", "Vanilla")
+    assert readable(("Paper (#1)", "Paper (#7)", "Forge (#3)")) == (
+        "Paper (#1)", "Paper (#7)", "Forge")

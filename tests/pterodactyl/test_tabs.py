@@ -381,18 +381,20 @@ def test_reinstall_needs_confirmation(alice, owner, sim):
                for r in sim.requests)
 
 
-def test_activity_lists_what_happened_by_pteroca(alice, owner):
+def test_activity_lists_what_happened_in_words_and_by_whom(alice, owner):
     alice.post(tab_url(owner.service_id, "power"), data={"signal": "start"})
     alice.post(tab_url(owner.service_id, "backups"), data={"name": "logged"})
     page = alice.get(tab_url(owner.service_id, "activity")).text
     table = page.split('class="table table-sm align-middle ptero-activity"', 1)[1]
     body = table.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    events = {re.search(r"<code>([^<]+)</code>", r).group(1): r for r in rows}
-    assert "server:power.start" in events and "server:backup.start" in events
-    for row in events.values():  # done with the admin's key: shown as pteroca, no IP
-        assert re.search(r'<td class="small">pteroca</td>', row), row
-    assert "admin" not in table.split("<tbody>", 1)[1]
+    events = {re.search(r'<span title="([^"]+)">([^<]+)</span>', r).groups(): r for r in rows}
+    assert ("server:power.start", "Server started") in events
+    assert ("server:backup.start", "Backup started") in events
+    assert "<code>server:" not in body  # no raw event keys
+    for row in events.values():  # done through pteroca's key: the owner's name, no IP
+        assert re.search(r'<td class="small">Alice Survival</td>', row), row
+    assert ">pteroca<" not in body and "admin" not in body
     with_page = alice.get(tab_url(owner.service_id, "activity") + "?page=abc")
     assert with_page.status_code == 200
 
@@ -408,3 +410,12 @@ def test_actions_need_the_csrf_token(ptero_app, alice, owner, sim):
                           headers={"Accept": "application/json", "X-CSRFToken": token})
     assert scripted.status_code == 200 and scripted.json["ok"]
     assert power_state(sim, owner) == "running"
+
+
+def test_overview_shows_the_servers_address_from_the_panel(alice, owner, sim):
+    page = alice.get(f"/servers/{owner.service_id}").text
+    found = re.search(rf'<code id="server-address-{owner.service_id}">([^<]+)</code>', page)
+    assert found, page[:2000]
+    host, port = found.group(1).rsplit(":", 1)
+    assert host and port.isdigit()
+    assert f'data-copy="server-address-{owner.service_id}"' in page

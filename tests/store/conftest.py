@@ -57,7 +57,8 @@ class Recorder:
         CALLS.append(("reinstall", service.id))
 
     def status(self, service):
-        return LiveStatus("running" if STATE["running"] else "offline")
+        return LiveStatus("running" if STATE["running"] else "offline",
+                          address=STATE.get("address", ""))
 
 
 @hookimpl
@@ -138,7 +139,7 @@ def recorder(store_app):
     import pteroca_plugins.recorder as module
 
     module.CALLS.clear()
-    module.STATE.update(fail_create=0, running=True, refuse_package="")
+    module.STATE.update(fail_create=0, running=True, refuse_package="", address="")
     return module
 
 

@@ -236,3 +236,24 @@ def test_the_database_is_unchanged_by_hostile_templates(survey, world):
         roles = dict(db.session.execute(db.select(User.email, User.role_name)).all())
         db.session.remove()
     assert roles[world.viewer] == "customer" and roles[world.victim] == "customer"
+
+
+def test_every_client_page_has_a_skip_link_and_a_main_landmark(world):
+    """Keyboard and screen-reader users jump past the navigation (WCAG 2.4.1): the first link
+    of every page leads to its one ``<main id="main">``."""
+    import re
+
+    bob, visitor = login(world.app, world.viewer), world.app.test_client()
+    missing = {}
+    for endpoint, urls in world.pages().items():
+        for url in urls:
+            for who, client in (("bob", bob), *((("visitor", visitor),) if endpoint in PUBLIC
+                                                 else ())):
+                response = client.get(url)
+                if response.status_code != 200 or "<html" not in response.text:
+                    continue  # a fragment or a download
+                first_link = re.search(r"<a\b[^>]*>", response.text)
+                if (response.text.count("<main") != 1 or '<main id="main"' not in response.text
+                        or first_link is None or 'href="#main"' not in first_link.group(0)):
+                    missing[f"{who} {url}"] = first_link.group(0) if first_link else None
+    assert missing == {}

@@ -41,6 +41,7 @@ NOT_PAGES = {
     "pterodactyl_tabs.console_status", "pterodactyl_tabs.backup_download",
     "web.verify_email", "web.confirm_email_change", "web.reset_password", "web.login_2fa",
     "web.privacy_export_download",  # a ZIP file behind a one-time token, not a page
+    "servers.status",  # the Overview's status card alone (htmx); rendered inside servers.show
 }
 
 

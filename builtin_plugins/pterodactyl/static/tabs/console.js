@@ -106,7 +106,12 @@
         })
         .catch(function () { showMessage(root.dataset.msgLost); })
         .then(function () {
-          if (button) button.disabled = false;
+          if (button) {
+            button.disabled = false;
+            // A disabled button loses focus to <body>: give it back, so a keyboard user
+            // carries on from where they were (WCAG 2.4.3).
+            if (document.activeElement === document.body || document.activeElement === null) button.focus();
+          }
           fastPolls = 10;
           poll();
         });
@@ -205,6 +210,17 @@
     } else {
       term.open(box);
     }
+    // Not a keyboard trap (WCAG 2.1.2): xterm's hidden textarea keeps every key, so Tab and
+    // Shift+Tab go back to the browser, and Escape jumps to the command line (or out).
+    term.attachCustomKeyEventHandler(function (event) {
+      if (event.key === "Tab") return false;  // the browser moves the focus
+      if (event.key === "Escape" && event.type === "keydown") {
+        var next = document.getElementById("ptero-command-input") || root.querySelector("button");
+        if (next) next.focus();
+        return false;
+      }
+      return true;
+    });
     connect();
   }
 
