@@ -18,6 +18,7 @@ from flask import current_app
 from builtin_plugins.pterodactyl import converge as panel_converge
 from builtin_plugins.pterodactyl import errors, links, lookups, messages, panel, placement, product, sync
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
+from builtin_plugins.pterodactyl.client_api import POWER_SIGNALS
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ConfigError, ProductConfig
 from builtin_plugins.store.api import (
@@ -281,6 +282,8 @@ class PterodactylProvisioner:
 
     def power(self, service, signal: str) -> None:
         """Send a power signal through the client API (needs the client API key)."""
+        if signal not in POWER_SIGNALS:
+            raise ProvisionError(f"the power signal must be one of {', '.join(POWER_SIGNALS)}")
         if not panel.load_settings().client_key:
             raise ProvisionError("power actions need the panel's client API key (plugin settings)")
         link = links.server_link(service.id)

@@ -1,10 +1,12 @@
 """The first hour of a new customer, in a real browser, each step photographed: register from
 the landing page, read the verification mail in the admin's email log (the demo's outbox), verify,
 top up 10.00 through the Stripe-shaped page and its signed webhook, buy a server and watch the
-Overview turn it active without a reload. Verification is required, so the top-up waits for it."""
+Overview turn it active without a reload; then the admin sees the top-up and the purchase on the
+overview's chart. Verification is required, so the top-up waits for it."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -134,3 +136,22 @@ def test_register_verify_top_up_buy_and_watch_it_install(live_app, live_server, 
     page.goto(f"{base}/wallet")
     expect(page.locator("main")).to_contain_text("Server bought: nova world")
     assert page.js_errors == [], page.js_errors
+
+    # 7. the admin's overview shows the top-up and the purchase paid from the wallet, charted
+    staff = browser.new_context(viewport={"width": 1280, "height": 860})
+    admin = staff.new_page()
+    admin.goto(f"{base}/login")
+    admin.fill("input[name=email]", ADMIN[0])
+    admin.fill("input[name=password]", ADMIN[1])
+    admin.click("button[type=submit]")
+    admin.goto(f"{base}/admin/")
+    expect(admin.locator("#figure-topups")).to_have_text("10.00 USD")
+    expect(admin.locator("#figure-spending")).to_have_text("10.00 USD")
+    data = json.loads(admin.locator("#overview-data").text_content())
+    assert data["topups"][-1] == 1000 and sum(data["topups"]) == 1000  # today's, minor units
+    assert data["spending"][-1] == 1000 and sum(data["spending"]) == 1000
+    chart = admin.locator("#money-chart")
+    expect(chart).to_be_visible()
+    assert admin.evaluate("() => !!Chart.getChart(document.getElementById('money-chart'))")
+    admin.screenshot(path=str(screenshot("first-hour-9-admin-overview")), full_page=True)
+    staff.close()

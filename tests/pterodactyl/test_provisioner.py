@@ -259,6 +259,34 @@ def test_live_status_follows_the_power_state(ctx, panel, sim):
     assert status.state == "running" and status.running
 
 
+def test_power_signals_reach_the_panel_through_the_client_api(ctx, panel, sim):
+    """The REST API's power endpoint (and any caller of ``Provisioner.power``) starts, restarts
+    and stops the real server; a signal the panel refuses is a ProvisionError, not a crash."""
+    from builtin_plugins.store.provisioning import ProvisionError
+
+    service = buy(panel_customer(), panel_product(paper_settings(panel)))
+    provisioner().power(service, "start")
+    assert provisioner().status(service).state == "running"
+    provisioner().power(service, "restart")
+    assert provisioner().status(service).state == "running"
+    provisioner().power(service, "stop")
+    assert provisioner().status(service).state == "offline"
+    with pytest.raises(ProvisionError):
+        provisioner().power(service, "explode")
+    provisioner().suspend(service)
+    with pytest.raises(ProvisionError):
+        provisioner().power(service, "start")  # the panel refuses a suspended server
+
+
+def test_power_needs_the_client_key_and_a_linked_server(ctx, panel, sim):
+    from builtin_plugins.store.provisioning import ProvisionError
+
+    service = buy(panel_customer(), panel_product(paper_settings(panel)))
+    configure(ctx, client_key="")
+    with pytest.raises(ProvisionError, match="client API key"):
+        provisioner().power(service, "start")
+
+
 def test_terminate_deletes_and_a_gone_server_counts_as_done(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
