@@ -41,7 +41,7 @@ def action_label(action: str | None) -> str:
     return str(GATED_ACTIONS.get(action or "", _l("do this")))
 
 
-def verification_refusal(user, action: str | None = None) -> str | None:
+def verification_refusal(user: Any, action: str | None = None) -> str | None:
     """Why ``user`` may not do ``action`` now (their address is unconfirmed), or None."""
     if user is None or not getattr(user, "is_authenticated", False) or not must_verify(user):
         return None
@@ -56,7 +56,7 @@ def _refuse(action: str | None, reason: str):
                            reason=reason), 403
 
 
-def verified_required(view_or_action: Callable | str | None = None):
+def verified_required(view_or_action: Callable | str | None = None) -> Callable:
     """View decorator: in ``required`` mode an unverified account gets a 403 page (JSON for
     JSON callers) naming the action and offering to resend the link; nothing runs.
 

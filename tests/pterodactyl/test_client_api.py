@@ -6,8 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from builtin_plugins.pterodactyl import errors
 from tests.pterodactyl.test_client import new_server, new_user
+
+
+@pytest.fixture
+def errors(panel):
+    """The errors module of the code under test, imported when the test runs (as ``panel``'s
+    client is): a test that admitted the plugin again earlier in this process replaced the
+    plugin's modules, and a module-level import would hold the previous generation's classes."""
+    import importlib
+
+    return importlib.import_module("builtin_plugins.pterodactyl.errors")
 
 
 @pytest.fixture
@@ -19,7 +28,7 @@ def server(panel, sim):
     return created["identifier"]
 
 
-def test_details_resources_power_and_console(panel, server):
+def test_details_resources_power_and_console(panel, server, errors):
     details = panel.client.server(server)
     assert details["identifier"] == server and details["meta"]["user_permissions"][0] == "*"
     assert details["relationships"]["allocations"][0]["is_default"] is True
@@ -38,7 +47,7 @@ def test_details_resources_power_and_console(panel, server):
     assert activity.items and activity.total >= 1
 
 
-def test_startup_variables_and_settings(panel, server):
+def test_startup_variables_and_settings(panel, server, errors):
     startup = panel.client.startup(server)
     names = {v["env_variable"] for v in startup["variables"]}
     assert "SERVER_JARFILE" in names and "DL_PATH" not in names  # not user viewable

@@ -64,6 +64,7 @@ class World:
             "web.forgot_password": ["/forgot-password"],
             "web.dashboard": ["/dashboard"], "web.account": ["/account"],
             "web.account_2fa": ["/account/2fa"], "web.account_delete": ["/account/delete"],
+            "api_tokens.index": ["/account/api-tokens"],
             "wallet.index": ["/wallet"],
             "wallet.returned": [f"/wallet/return/{i['payment']}",
                                 f"/wallet/return/{i['paid_payment']}"],
@@ -87,9 +88,10 @@ class World:
         return out
 
     def missing_pages(self) -> set[str]:
-        """GET endpoints outside the admin that :meth:`pages` forgets."""
+        """GET endpoints outside the admin and the REST API (JSON, and its reference page, which
+        themes do not render) that :meth:`pages` forgets."""
         endpoints = {r.endpoint for r in self.app.url_map.iter_rules()
-                     if "GET" in r.methods and not r.rule.startswith("/admin")}
+                     if "GET" in r.methods and not r.rule.startswith(("/admin", "/api/"))}
         return endpoints - set(self.pages()) - NOT_PAGES
 
     def secrets(self) -> dict[str, str]:
