@@ -42,6 +42,7 @@ NOT_PAGES = {
     "web.verify_email", "web.confirm_email_change", "web.reset_password", "web.login_2fa",
     "web.privacy_export_download",  # a ZIP file behind a one-time token, not a page
     "servers.status",  # the Overview's status card alone (htmx); rendered inside servers.show
+    "servers.statuses",  # the servers list's live states alone (htmx); swapped into servers.index
 }
 
 
@@ -72,7 +73,7 @@ class World:
             "store.product": ["/store/product/paper-small"],
             "store.checkout": ["/store/product/paper-small/checkout"],
             "store.redeem": ["/store/redeem"],
-            "servers.index": ["/servers"], "servers.statuses": ["/servers/statuses"],
+            "servers.index": ["/servers"],
             "servers.show": [f"/servers/{i['server']}"],
             "servers.settings": [f"/servers/{i['server']}/settings"],
             "servers.renew": [f"/servers/{i['server']}/renew"],
