@@ -25,6 +25,7 @@ run: $(STAMP)
 # before the suite, so a lint error fails the build in seconds instead of after the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile

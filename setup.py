@@ -16,9 +16,17 @@ from setuptools import find_namespace_packages, setup
 SKIP = ["*.__pycache__", "*.__pycache__.*"]
 
 setup(
-    packages=find_namespace_packages(include=["kernel", "kernel.*", "builtin_plugins",
-                                              "builtin_plugins.*", "simulators", "simulators.*"],
-                                     exclude=SKIP)
+    packages=find_namespace_packages(
+        include=[
+            "kernel",
+            "kernel.*",
+            "builtin_plugins",
+            "builtin_plugins.*",
+            "simulators",
+            "simulators.*",
+        ],
+        exclude=SKIP,
+    )
     + ["pteroca_themes"]
     + [f"pteroca_themes.{name}" for name in find_namespace_packages(where="themes", exclude=SKIP)],
     package_dir={"pteroca_themes": "themes"},

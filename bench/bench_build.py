@@ -57,13 +57,13 @@ def register_blueprints(app):
     return [bp]
 '''
 
-COLD_BUILD = textwrap.dedent('''
+COLD_BUILD = textwrap.dedent("""
     import time
     started = time.perf_counter()
     from kernel.app import create_app
     app = create_app()
     print(time.perf_counter() - started, len(app.extensions["pteroca"].loaded))
-''')
+""")
 
 
 def write_page_plugin(plugins_dir: Path, name: str) -> None:
@@ -71,7 +71,8 @@ def write_page_plugin(plugins_dir: Path, name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "plugin.toml").write_text(
         f'name = "{name}"\nversion = "1.0.0"\nkernel = ">=0.1"\n'
-        f'description = "bench hot swap page"\ncapabilities = ["routes"]\n')
+        f'description = "bench hot swap page"\ncapabilities = ["routes"]\n'
+    )
     (folder / "__init__.py").write_text(PAGE_PLUGIN.format(name=name))
 
 
@@ -105,13 +106,18 @@ def measure_build(app, builds: int) -> dict:
         times.append(time.perf_counter() - started)
         if sorted(built.extensions["pteroca"].loaded) != loaded:
             raise RuntimeError("a rebuild loaded other plugins than the first build")
-    return {"median_s": statistics.median(times), "min_s": min(times), "loaded": loaded,
-            "problems": first.extensions["pteroca"].problems}
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "loaded": loaded,
+        "problems": first.extensions["pteroca"].problems,
+    }
 
 
 def measure_cold(env: dict) -> float:
-    out = subprocess.run([PYTHON, "-c", COLD_BUILD], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [PYTHON, "-c", COLD_BUILD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     if out.returncode != 0:
         raise RuntimeError(f"cold build failed: {out.stderr[-2000:]}")
     return float(out.stdout.split()[0])
@@ -128,8 +134,9 @@ def generation(database: Path) -> int:
         conn.close()
 
 
-def measure_swap(server: Gunicorn, env: dict, instance: Path, name: str,
-                 timeout: float = 30.0) -> dict:
+def measure_swap(
+    server: Gunicorn, env: dict, instance: Path, name: str, timeout: float = 30.0
+) -> dict:
     write_page_plugin(instance / "plugins", name)
     url = f"{server.url}/plugins/{name}/"
     if http_get(url)[0] != 404:
@@ -137,8 +144,14 @@ def measure_swap(server: Gunicorn, env: dict, instance: Path, name: str,
     database = instance / "pteroca.db"
     before = generation(database)
     started = time.monotonic()
-    cli = subprocess.Popen([PYTHON, "-m", "kernel", "plugin", "enable", name], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cli = subprocess.Popen(
+        [PYTHON, "-m", "kernel", "plugin", "enable", name],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     first = cli_done = bumped = streak_start = None
     streak = 0
     while time.monotonic() - started < timeout:
@@ -156,8 +169,13 @@ def measure_swap(server: Gunicorn, env: dict, instance: Path, name: str,
             streak += 1
             if streak >= 20 and cli_done is not None:
                 bumped = first if bumped is None else bumped
-                return {"cli_s": cli_done, "bump_s": bumped, "first_200_s": first,
-                        "bump_to_200_s": first - bumped, "all_workers_s": streak_start}
+                return {
+                    "cli_s": cli_done,
+                    "bump_s": bumped,
+                    "first_200_s": first,
+                    "bump_to_200_s": first - bumped,
+                    "all_workers_s": streak_start,
+                }
         else:
             streak = 0
         time.sleep(0.02)
@@ -189,24 +207,30 @@ def main(argv: list[str] | None = None) -> int:
         build["cold_s"] = measure_cold(env)
         build["enable_failed"] = failed
         result["build"] = build
-        say(f"app build with {', '.join(build['loaded'])}: {build['median_s'] * 1000:.0f} ms "
-            f"(min {build['min_s'] * 1000:.0f} ms); cold process {build['cold_s']:.2f} s")
+        say(
+            f"app build with {', '.join(build['loaded'])}: {build['median_s'] * 1000:.0f} ms "
+            f"(min {build['min_s'] * 1000:.0f} ms); cold process {build['cold_s']:.2f} s"
+        )
 
         swaps = []
         with Gunicorn("kernel.wsgi:application", env, args.workers, name="pteroca") as server:
             for index in range(args.swaps):
                 swap = measure_swap(server, env, instance, f"bench_swap{index + 1}")
                 swaps.append(swap)
-                say(f"enable #{index + 1}: generation bumped at {swap['bump_s']:.2f} s, CLI done "
+                say(
+                    f"enable #{index + 1}: generation bumped at {swap['bump_s']:.2f} s, CLI done "
                     f"{swap['cli_s']:.2f} s, first 200 at {swap['first_200_s']:.2f} s "
                     f"({swap['bump_to_200_s']:.2f} s after the bump), every worker by "
-                    f"{swap['all_workers_s']:.2f} s")
+                    f"{swap['all_workers_s']:.2f} s"
+                )
         result["hot_swap"] = {
             key: statistics.median(s[key] for s in swaps)
-            for key in ("cli_s", "bump_s", "first_200_s", "bump_to_200_s", "all_workers_s")}
+            for key in ("cli_s", "bump_s", "first_200_s", "bump_to_200_s", "all_workers_s")
+        }
         result["hot_swap"]["runs"] = swaps
         result["hot_swap"]["workers"] = args.workers
         from kernel.config import DEFAULTS
+
         result["hot_swap"]["poll_seconds"] = DEFAULTS["PLUGIN_POLL_SECONDS"][0]
     emit(result, args.json)
     return 0

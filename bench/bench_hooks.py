@@ -85,13 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"counts": counts, "hooks": {}, "pluggy": {}}
     callers = {
         "hooks": {  # the kernel's caller: what every call site uses
-            "dashboard_widgets": lambda pm: (lambda: collect("dashboard_widgets", dict, user=user)),
-            "wallet_changed": lambda pm: (lambda: call_hook("wallet_changed", user=user,
-                                                            entry=entry)),
+            "dashboard_widgets": lambda pm: lambda: collect("dashboard_widgets", dict, user=user),
+            "wallet_changed": lambda pm: (
+                lambda: call_hook("wallet_changed", user=user, entry=entry)
+            ),
         },
         "pluggy": {  # pluggy's own loop, without error boundaries
-            "dashboard_widgets": lambda pm: (lambda: pm.hook.dashboard_widgets(user=user)),
-            "wallet_changed": lambda pm: (lambda: pm.hook.wallet_changed(user=user, entry=entry)),
+            "dashboard_widgets": lambda pm: lambda: pm.hook.dashboard_widgets(user=user),
+            "wallet_changed": lambda pm: lambda: pm.hook.wallet_changed(user=user, entry=entry),
         },
     }
     say(f"{'caller':<7} {'hook':<20} {'plugins':>7} {'us/call':>9} {'us/plugin':>10}")
@@ -109,11 +110,16 @@ def main(argv: list[str] | None = None) -> int:
                 rows[str(count)] = {"us_per_call": us, "us_per_plugin": us / count}
                 say(f"{kind:<7} {hook:<20} {count:>7} {us:>9.2f} {us / count:>10.3f}")
             lo, hi = min(counts), max(counts)
-            marginal = ((rows[str(hi)]["us_per_call"] - rows[str(lo)]["us_per_call"]) / (hi - lo)
-                        if hi > lo else rows[str(hi)]["us_per_plugin"])
-            result[kind][hook] = {"by_count": rows, "marginal_us_per_plugin": marginal,
-                                  "max_us_per_plugin": max(r["us_per_plugin"]
-                                                           for r in rows.values())}
+            marginal = (
+                (rows[str(hi)]["us_per_call"] - rows[str(lo)]["us_per_call"]) / (hi - lo)
+                if hi > lo
+                else rows[str(hi)]["us_per_plugin"]
+            )
+            result[kind][hook] = {
+                "by_count": rows,
+                "marginal_us_per_plugin": marginal,
+                "max_us_per_plugin": max(r["us_per_plugin"] for r in rows.values()),
+            }
             say(f"{kind:<7} {hook:<20} marginal {marginal:.3f} us per extra plugin")
     emit(result, args.json)
     return 0

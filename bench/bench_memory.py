@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="pteroca-bench-") as tmp:
         instance = Path(tmp) / "instance"
         benchsite.build_site(instance)
-        with Gunicorn("kernel.wsgi:application", benchsite.server_env(instance), 1,
-                      name="pteroca") as server:
+        with Gunicorn(
+            "kernel.wsgi:application", benchsite.server_env(instance), 1, name="pteroca"
+        ) as server:
             cookie = benchsite.log_in(server.url)
             (worker,) = server.worker_pids()
             start_kib = proc_status_kib(worker, "VmRSS")
@@ -52,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
                 step = min(args.sample, args.requests - done)
                 if done < args.warmup:
                     step = min(step, args.warmup - done)
-                result = pyload(server.url + "/dashboard", requests=step,
-                                connections=args.connections, cookie=cookie)
+                result = pyload(
+                    server.url + "/dashboard",
+                    requests=step,
+                    connections=args.connections,
+                    cookie=cookie,
+                )
                 done += step
                 errors += result["errors"]
                 seconds += result["seconds"]
@@ -67,13 +72,23 @@ def main(argv: list[str] | None = None) -> int:
     after_warmup = next(s for s in samples if s["requests"] >= args.warmup)
     end = samples[-1]
     growth = end["rss_kib"] - after_warmup["rss_kib"]
-    result = {"requests": args.requests, "warmup": args.warmup, "start_kib": start_kib,
-              "warmup_kib": after_warmup["rss_kib"], "end_kib": end["rss_kib"],
-              "growth_kib": growth, "peak_kib": peak_kib, "samples": samples,
-              "growth_limit_kib": GROWTH_LIMIT_KIB, "rps": args.requests / seconds}
-    say(f"RSS after {args.warmup} requests {after_warmup['rss_kib'] / 1024:.1f} MiB, after "
+    result = {
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "start_kib": start_kib,
+        "warmup_kib": after_warmup["rss_kib"],
+        "end_kib": end["rss_kib"],
+        "growth_kib": growth,
+        "peak_kib": peak_kib,
+        "samples": samples,
+        "growth_limit_kib": GROWTH_LIMIT_KIB,
+        "rps": args.requests / seconds,
+    }
+    say(
+        f"RSS after {args.warmup} requests {after_warmup['rss_kib'] / 1024:.1f} MiB, after "
         f"{args.requests} {end['rss_kib'] / 1024:.1f} MiB: growth {growth} KiB; "
-        f"peak {peak_kib / 1024:.1f} MiB")
+        f"peak {peak_kib / 1024:.1f} MiB"
+    )
     emit(result, args.json)
     return 0
 

@@ -39,12 +39,31 @@ def setup(app, buyers: int, budget: int) -> tuple[list[int], int, int]:
     from kernel.payments import ledger
 
     with app.app_context():
-        product = Product(name="Bench", slug="bench", provisioner="manual", description="",
-                          images=[], resources={}, provisioner_settings={}, active=True,
-                          featured=False, priority=0, allow_auto_renew=True)
-        product.plans.append(PricePlan(kind="fixed", label="", period_unit="days",
-                                       period_count=30, price=PRICE, min_slots=1, max_slots=1,
-                                       slot_variable=""))
+        product = Product(
+            name="Bench",
+            slug="bench",
+            provisioner="manual",
+            description="",
+            images=[],
+            resources={},
+            provisioner_settings={},
+            active=True,
+            featured=False,
+            priority=0,
+            allow_auto_renew=True,
+        )
+        product.plans.append(
+            PricePlan(
+                kind="fixed",
+                label="",
+                period_unit="days",
+                period_count=30,
+                price=PRICE,
+                min_slots=1,
+                max_slots=1,
+                slot_variable="",
+            )
+        )
         db.session.add(product)
         db.session.commit()
         users = []
@@ -57,8 +76,15 @@ def setup(app, buyers: int, budget: int) -> tuple[list[int], int, int]:
         return ids
 
 
-def buy_loop(app, user_id: int, product_id: int, plan_id: int, deadline: float,
-             out: dict, lock: threading.Lock) -> None:
+def buy_loop(
+    app,
+    user_id: int,
+    product_id: int,
+    plan_id: int,
+    deadline: float,
+    out: dict,
+    lock: threading.Lock,
+) -> None:
     from builtin_plugins.store import services
     from kernel.accounts.models import User
     from kernel.extensions import db
@@ -71,8 +97,13 @@ def buy_loop(app, user_id: int, product_id: int, plan_id: int, deadline: float,
                 started = time.perf_counter()
                 try:
                     token = services.new_purchase_token(user)
-                    service = services.purchase(user, token=token, product_id=product_id,
-                                                plan_id=plan_id, name=f"u{user_id}-{bought}")
+                    service = services.purchase(
+                        user,
+                        token=token,
+                        product_id=product_id,
+                        plan_id=plan_id,
+                        name=f"u{user_id}-{bought}",
+                    )
                 except services.StoreError as exc:
                     refused.append(str(exc))
                     break  # out of money: this buyer is done
@@ -107,21 +138,26 @@ def check(app, users: list[int], budget: int, bought: int) -> list[str]:
         if services != bought:
             problems.append(f"{services} servers exist for {bought} purchases")
         for user_id in users:
-            count = db.session.scalar(db.select(db.func.count(Service.id))
-                                      .where(Service.user_id == user_id))
+            count = db.session.scalar(
+                db.select(db.func.count(Service.id)).where(Service.user_id == user_id)
+            )
             expected = PRICE * budget - PRICE * count
             balance = ledger.balance(user_id)
             if balance != expected or balance < 0:
-                problems.append(f"user {user_id}: balance {balance}, expected {expected} "
-                                f"after {count} servers")
+                problems.append(
+                    f"user {user_id}: balance {balance}, expected {expected} after {count} servers"
+                )
         db.session.remove()
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", default=os.environ.get(POSTGRES_ENV, ""),
-                        help=f"admin URL of a PostgreSQL server (default ${POSTGRES_ENV})")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(POSTGRES_ENV, ""),
+        help=f"admin URL of a PostgreSQL server (default ${POSTGRES_ENV})",
+    )
     parser.add_argument("--buyers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--budget", type=int, default=400, help="servers each buyer can afford")
@@ -136,13 +172,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from kernel.testing import build_app, rebuild
 
-    with tempfile.TemporaryDirectory(prefix="pteroca-bench-") as tmp, \
-            postgres_database(args.postgres) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="pteroca-bench-") as tmp,
+        postgres_database(args.postgres) as url,
+    ):
         instance = Path(tmp) / "instance"
         cfg = benchsite.config(instance, url)
         # one connection per buyer, as a deployment sizes its pool to its threads
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": args.buyers,
-                                            "max_overflow": 4}
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            "pool_size": args.buyers,
+            "max_overflow": 4,
+        }
         app = build_app(instance, **cfg)
         with app.app_context():
             from kernel.plugins.services import enable
@@ -154,9 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         lock = threading.Lock()
         started = time.perf_counter()
         deadline = started + args.seconds
-        threads = [threading.Thread(target=buy_loop,
-                                    args=(app, uid, product_id, plan_id, deadline, out, lock))
-                   for uid in users]
+        threads = [
+            threading.Thread(
+                target=buy_loop, args=(app, uid, product_id, plan_id, deadline, out, lock)
+            )
+            for uid in users
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -170,15 +214,23 @@ def main(argv: list[str] | None = None) -> int:
     wrong_refusals = [r for r in out["refused"] if "balance is too low" not in r]
     problems += out["errors"][:5] + [f"unexpected refusal: {r}" for r in wrong_refusals[:5]]
     lat = sorted(out["latencies"])
-    result = {"buyers": args.buyers, "seconds": elapsed, "purchases": out["bought"],
-              "rate": out["bought"] / elapsed, "refused": len(out["refused"]),
-              "p50_ms": lat[len(lat) // 2] * 1000 if lat else None,
-              "p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else None,
-              "invariant_ok": not problems, "problems": problems}
-    say(f"{out['bought']} purchases by {args.buyers} buyers in {elapsed:.1f} s: "
+    result = {
+        "buyers": args.buyers,
+        "seconds": elapsed,
+        "purchases": out["bought"],
+        "rate": out["bought"] / elapsed,
+        "refused": len(out["refused"]),
+        "p50_ms": lat[len(lat) // 2] * 1000 if lat else None,
+        "p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else None,
+        "invariant_ok": not problems,
+        "problems": problems,
+    }
+    say(
+        f"{out['bought']} purchases by {args.buyers} buyers in {elapsed:.1f} s: "
         f"{result['rate']:.1f}/s (p50 {result['p50_ms'] or 0:.1f} ms, "
         f"p99 {result['p99_ms'] or 0:.1f} ms); {len(out['refused'])} refused for lack of money; "
-        f"invariant {'holds' if not problems else 'BROKEN: ' + '; '.join(problems)}")
+        f"invariant {'holds' if not problems else 'BROKEN: ' + '; '.join(problems)}"
+    )
     emit(result, args.json)
     return 0 if not problems else 1
 

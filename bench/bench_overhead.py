@@ -68,8 +68,9 @@ def measure_pair(pteroca: Gunicorn, bare: Gunicorn, cookie: str, extras: int, ar
             raise RuntimeError(f"{side} dashboard answered {status} without all its widgets")
         sizes[side] = len(body)
     for server in (pteroca, bare):  # warm-up: templates compiled, connections pooled
-        load(server.url + url, seconds=1, connections=args.connections, cookie=cookie,
-             tool=args.tool)
+        load(
+            server.url + url, seconds=1, connections=args.connections, cookie=cookie, tool=args.tool
+        )
     runs: dict[str, list[dict]] = {"pteroca": [], "bare": []}
     for round_no in range(args.rounds):
         order = [("pteroca", pteroca), ("bare", bare)]
@@ -77,8 +78,13 @@ def measure_pair(pteroca: Gunicorn, bare: Gunicorn, cookie: str, extras: int, ar
             order.reverse()
         for side, server in order:
             cpu = server.cpu_seconds()
-            result = load(server.url + url, seconds=args.seconds, connections=args.connections,
-                          cookie=cookie, tool=args.tool)
+            result = load(
+                server.url + url,
+                seconds=args.seconds,
+                connections=args.connections,
+                cookie=cookie,
+                tool=args.tool,
+            )
             cpu = server.cpu_seconds() - cpu
             if result["errors"]:
                 raise RuntimeError(f"{side}: {result['errors']} failed requests under load")
@@ -86,13 +92,17 @@ def measure_pair(pteroca: Gunicorn, bare: Gunicorn, cookie: str, extras: int, ar
             result["cpu_ms"] = cpu / max(result["requests"], 1) * 1000
             result["cores"] = cpu / args.seconds
             runs[side].append(result)
-            say(f"  round {round_no + 1} {side:<8} {result['rps']:8.1f} req/s  "
+            say(
+                f"  round {round_no + 1} {side:<8} {result['rps']:8.1f} req/s  "
                 f"p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
-                f"{result['cpu_ms']:5.2f} ms CPU/request on {result['cores']:.2f} cores")
+                f"{result['cpu_ms']:5.2f} ms CPU/request on {result['cores']:.2f} cores"
+            )
     out = {"page_bytes": sizes, "tool": runs["pteroca"][0]["tool"]}
     for side, results in runs.items():
-        out[side] = {key: statistics.median(r[key] for r in results)
-                     for key in ("rps", "p50_ms", "p99_ms", "cpu_ms", "cores")}
+        out[side] = {
+            key: statistics.median(r[key] for r in results)
+            for key in ("rps", "p50_ms", "p99_ms", "cpu_ms", "cores")
+        }
         out[side]["rounds"] = [round(r["rps"], 1) for r in results]
     out["ratio"] = out["pteroca"]["rps"] / out["bare"]["rps"]
     return out
@@ -102,12 +112,21 @@ def run_config(label: str, instance: Path, extras: int, cookie: str | None, args
     from benchsite import bare_env, log_in, server_env
 
     env = server_env(instance)
-    with Gunicorn("kernel.wsgi:application", env, args.workers, name="pteroca") as pteroca, \
-            Gunicorn("bare_app:application", bare_env(instance, extras), args.workers,
-                     pythonpath=str(FIXTURES), name="bare") as bare:
+    with (
+        Gunicorn("kernel.wsgi:application", env, args.workers, name="pteroca") as pteroca,
+        Gunicorn(
+            "bare_app:application",
+            bare_env(instance, extras),
+            args.workers,
+            pythonpath=str(FIXTURES),
+            name="bare",
+        ) as bare,
+    ):
         cookie = cookie or log_in(pteroca.url)
-        say(f"{label}: pteroca at {pteroca.url}, bare Flask at {bare.url}, "
-            f"{args.workers} workers each")
+        say(
+            f"{label}: pteroca at {pteroca.url}, bare Flask at {bare.url}, "
+            f"{args.workers} workers each"
+        )
         return measure_pair(pteroca, bare, cookie, extras, args), cookie
 
 
@@ -124,25 +143,33 @@ def main(argv: list[str] | None = None) -> int:
     quiet_logs()
     import benchsite as fixture
 
-    result = {"workers": args.workers, "connections": args.connections,
-              "seconds": args.seconds, "rounds": args.rounds}
+    result = {
+        "workers": args.workers,
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+    }
     with tempfile.TemporaryDirectory(prefix="pteroca-bench-") as tmp:
         instance = Path(tmp) / "instance"
         app = fixture.build_site(instance)
         base, cookie = run_config("base", instance, 0, None, args)
         base["queries"] = queries_per_request(app, cookie)
         result["base"] = base
-        say(f"base: ratio {base['ratio']:.2f} (pteroca {base['pteroca']['rps']:.1f} / "
-            f"bare {base['bare']['rps']:.1f} req/s), pages {base['page_bytes']}")
+        say(
+            f"base: ratio {base['ratio']:.2f} (pteroca {base['pteroca']['rps']:.1f} / "
+            f"bare {base['bare']['rps']:.1f} req/s), pages {base['page_bytes']}"
+        )
         if args.plugins:
             app = fixture.add_plugins(app, args.plugins)
             extra, _ = run_config(f"+{args.plugins} plugins", instance, args.plugins, cookie, args)
             extra["queries"] = queries_per_request(app, cookie)
             extra["count"] = args.plugins
             result["plugins"] = extra
-            say(f"+{args.plugins} plugins: ratio {extra['ratio']:.2f} "
+            say(
+                f"+{args.plugins} plugins: ratio {extra['ratio']:.2f} "
                 f"(pteroca {extra['pteroca']['rps']:.1f} / bare {extra['bare']['rps']:.1f} "
-                f"req/s), pages {extra['page_bytes']}")
+                f"req/s), pages {extra['page_bytes']}"
+            )
     result["tool"] = base["tool"]
     emit(result, args.json)
     return 0

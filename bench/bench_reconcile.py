@@ -43,46 +43,114 @@ def build(instance: Path, sim, servers: int):
         enable("pterodactyl", with_dependencies=True, accept_risk=True, actor="bench")
     app = rebuild(app)
     with app.app_context():
-        set_settings(current_app.extensions["pteroca"].discovered["pterodactyl"].manifest,
-                     {"panel_url": sim.url, "application_key": sim.application_key,
-                      "client_key": sim.client_key, "default_location": "sim-eu",
-                      "sync_users": False})
+        set_settings(
+            current_app.extensions["pteroca"].discovered["pterodactyl"].manifest,
+            {
+                "panel_url": sim.url,
+                "application_key": sim.application_key,
+                "client_key": sim.client_key,
+                "default_location": "sim-eu",
+                "sync_users": False,
+            },
+        )
         with PanelClient(sim.url, sim.application_key) as client:
             nest = next(n for n in client.app.list_nests() if n["name"] == "Minecraft")
             egg = client.app.list_eggs(nest["id"])[0]
-        settings = {"nest_id": nest["id"], "egg_id": egg["id"], "memory": 0, "disk": 0,
-                    "cpu": 100, "io": 500, "swap": 0, "databases": 0, "allocations": 1,
-                    "backups": 0, "location": "sim-eu"}
-        product = Product(name="Fleet", slug="fleet", provisioner="pterodactyl", stock=None,
-                          per_customer_limit=None, allow_auto_renew=True, description="",
-                          images=[], resources={}, provisioner_settings=settings, active=True,
-                          featured=False, priority=0)
-        product.plans.append(PricePlan(kind="fixed", label="", period_unit="days",
-                                       period_count=30, price=100, min_slots=1, max_slots=1,
-                                       slot_variable=""))
+        settings = {
+            "nest_id": nest["id"],
+            "egg_id": egg["id"],
+            "memory": 0,
+            "disk": 0,
+            "cpu": 100,
+            "io": 500,
+            "swap": 0,
+            "databases": 0,
+            "allocations": 1,
+            "backups": 0,
+            "location": "sim-eu",
+        }
+        product = Product(
+            name="Fleet",
+            slug="fleet",
+            provisioner="pterodactyl",
+            stock=None,
+            per_customer_limit=None,
+            allow_auto_renew=True,
+            description="",
+            images=[],
+            resources={},
+            provisioner_settings=settings,
+            active=True,
+            featured=False,
+            priority=0,
+        )
+        product.plans.append(
+            PricePlan(
+                kind="fixed",
+                label="",
+                period_unit="days",
+                period_count=30,
+                price=100,
+                min_slots=1,
+                max_slots=1,
+                slot_variable="",
+            )
+        )
         db.session.add(product)
         per_user = 50
-        users = [create_user(f"c{n}@example.com", "fleet-password-1", name=f"c{n}",
-                             verified=True) for n in range((servers + per_user - 1) // per_user)]
+        users = [
+            create_user(f"c{n}@example.com", "fleet-password-1", name=f"c{n}", verified=True)
+            for n in range((servers + per_user - 1) // per_user)
+        ]
         panel_users = sim.seed_users([u.email for u in users])
-        db.session.add_all(UserLink(user_id=u.id, panel_user_id=p, panel_username=f"p{p}",
-                                    origin="linked", last_error="")
-                           for u, p in zip(users, panel_users, strict=True))
-        rows = [Service(user_id=users[n // per_user].id, product_id=product.id,
-                        plan_id=product.plans[0].id, name=f"server {n}", state="active",
-                        suspension="", expires_at=utcnow(), auto_renew=False, slots=1,
-                        price=100, charged=100, options={}, last_error="",
-                        desired_state="active", panel_state="active", sync_status="ok")
-                for n in range(servers)]
+        db.session.add_all(
+            UserLink(
+                user_id=u.id,
+                panel_user_id=p,
+                panel_username=f"p{p}",
+                origin="linked",
+                last_error="",
+            )
+            for u, p in zip(users, panel_users, strict=True)
+        )
+        rows = [
+            Service(
+                user_id=users[n // per_user].id,
+                product_id=product.id,
+                plan_id=product.plans[0].id,
+                name=f"server {n}",
+                state="active",
+                suspension="",
+                expires_at=utcnow(),
+                auto_renew=False,
+                slots=1,
+                price=100,
+                charged=100,
+                options={},
+                last_error="",
+                desired_state="active",
+                panel_state="active",
+                sync_status="ok",
+            )
+            for n in range(servers)
+        ]
         db.session.add_all(rows)
         db.session.flush()
-        ids = sim.seed_servers([panel_users[n // per_user] for n in range(servers)],
-                               names=[s.name for s in rows],
-                               external_ids=[f"pteroca-{s.id}" for s in rows],
-                               limits={"memory": 0, "disk": 0})
-        db.session.add_all(ServerLink(service_id=s.id, server_id=p, origin="imported",
-                                      identifier=sim.state.servers[p].uuid[:8])
-                           for s, p in zip(rows, ids, strict=True))
+        ids = sim.seed_servers(
+            [panel_users[n // per_user] for n in range(servers)],
+            names=[s.name for s in rows],
+            external_ids=[f"pteroca-{s.id}" for s in rows],
+            limits={"memory": 0, "disk": 0},
+        )
+        db.session.add_all(
+            ServerLink(
+                service_id=s.id,
+                server_id=p,
+                origin="imported",
+                identifier=sim.state.servers[p].uuid[:8],
+            )
+            for s, p in zip(rows, ids, strict=True)
+        )
         db.session.commit()
         db.session.remove()
     return app, ids
@@ -119,9 +187,15 @@ def run(app) -> dict:
             event.remove(engine, "before_cursor_execute", note)
         total = time.perf_counter() - started
         db.session.remove()
-    return {"servers_listed": len(listing), "checked": report.checked,
-            "repaired": len(report.repaired), "findings": len(report.findings),
-            "statements": len(seen), "listing_s": listing_s, "pteroca_s": total}
+    return {
+        "servers_listed": len(listing),
+        "checked": report.checked,
+        "repaired": len(report.repaired),
+        "findings": len(report.findings),
+        "statements": len(seen),
+        "listing_s": listing_s,
+        "pteroca_s": total,
+    }
 
 
 def main() -> int:
@@ -142,20 +216,26 @@ def main() -> int:
             app, server_ids = build(Path(tmp) / "instance", sim, args.servers)
             step = max(1, len(server_ids) // max(1, args.drift))
             with sim.state.lock:
-                for server_id in server_ids[::step][:args.drift]:
+                for server_id in server_ids[::step][: args.drift]:
                     sim.state.servers[server_id].status = "suspended"
             repairing = run(app)
             in_line = run(app)
     finally:
         sim.stop()
-    result = {"servers": args.servers, "drift": args.drift, "repairing": repairing,
-              "in_line": in_line,
-              "per_100": in_line["statements"] / max(1, in_line["checked"]) * 100}
-    say(f"{args.servers} servers: in line {in_line['statements']} statements "
+    result = {
+        "servers": args.servers,
+        "drift": args.drift,
+        "repairing": repairing,
+        "in_line": in_line,
+        "per_100": in_line["statements"] / max(1, in_line["checked"]) * 100,
+    }
+    say(
+        f"{args.servers} servers: in line {in_line['statements']} statements "
         f"({result['per_100']:.2f} per 100), pteroca {in_line['pteroca_s']:.2f} s "
         f"(listing {in_line['listing_s']:.2f} s); with {args.drift} drifted: "
         f"{repairing['statements']} statements, pteroca {repairing['pteroca_s']:.2f} s, "
-        f"{repairing['repaired']} repaired")
+        f"{repairing['repaired']} repaired"
+    )
     emit(result, args.json)
     return 0
 

@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     from tests.fakes.osv_server import FakeOsv
 
     logging.getLogger("kernel").setLevel(logging.ERROR)  # "database not initialised" at bootstrap
-    builtins = sorted((p for p in discover_entry_points() if p.distribution == "pteroca"),
-                      key=lambda p: p.name)
+    builtins = sorted(
+        (p for p in discover_entry_points() if p.distribution == "pteroca"), key=lambda p: p.name
+    )
     result: dict = {"repeat": args.repeat, "plugins": {}}
     with tempfile.TemporaryDirectory() as tmp, FakeOsv() as osv:
         app = build_app(Path(tmp) / "instance", OSV_URL=osv.url)
@@ -59,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             first = time.perf_counter() - start
             result["first_scan_s"] = first
             say(f"first scan in this process (imports bandit, pip-audit): {_ms(first)}")
-            say(f"{'plugin':<22} {'files':>5} {'verdict':<8} {'cold':>11} {'cached':>11} "
-                f"{'cold/cached':>11}")
+            say(
+                f"{'plugin':<22} {'files':>5} {'verdict':<8} {'cold':>11} {'cached':>11} "
+                f"{'cold/cached':>11}"
+            )
             for plugin in builtins:
                 cold, cold_cpu, cached = [], [], []
                 record = None
@@ -76,15 +79,21 @@ def main(argv: list[str] | None = None) -> int:
                         raise RuntimeError(f"{plugin.name}: the fresh scan record was not reused")
                 c, h = statistics.median(cold), statistics.median(cached)
                 snapshot = plugin.snapshot()
-                source_bytes = sum(len(data) for rel, data in snapshot.data.items()
-                                   if rel.endswith(".py"))
-                result["plugins"][plugin.name] = {"files": len(plugin.files()),
-                                                  "source_bytes": source_bytes,
-                                                  "verdict": str(record.verdict),
-                                                  "cold_s": c, "cached_s": h,
-                                                  "cold_cpu_s": statistics.median(cold_cpu)}
-                say(f"{plugin.name:<22} {len(plugin.files()):>5} {record.verdict:<8} "
-                    f"{_ms(c)} {_ms(h)} {c / h:>10.1f}x")
+                source_bytes = sum(
+                    len(data) for rel, data in snapshot.data.items() if rel.endswith(".py")
+                )
+                result["plugins"][plugin.name] = {
+                    "files": len(plugin.files()),
+                    "source_bytes": source_bytes,
+                    "verdict": str(record.verdict),
+                    "cold_s": c,
+                    "cached_s": h,
+                    "cold_cpu_s": statistics.median(cold_cpu),
+                }
+                say(
+                    f"{plugin.name:<22} {len(plugin.files()):>5} {record.verdict:<8} "
+                    f"{_ms(c)} {_ms(h)} {c / h:>10.1f}x"
+                )
     emit(result, args.json)
     return 0
 

@@ -53,43 +53,112 @@ def build(instance: Path, sim, servers: int):
         enable("pterodactyl", with_dependencies=True, accept_risk=True, actor="bench")
     app = rebuild(app)
     with app.app_context():
-        set_settings(current_app.extensions["pteroca"].discovered["pterodactyl"].manifest,
-                     {"panel_url": sim.url, "application_key": sim.application_key,
-                      "client_key": sim.client_key, "default_location": "sim-eu",
-                      "sync_users": False})
+        set_settings(
+            current_app.extensions["pteroca"].discovered["pterodactyl"].manifest,
+            {
+                "panel_url": sim.url,
+                "application_key": sim.application_key,
+                "client_key": sim.client_key,
+                "default_location": "sim-eu",
+                "sync_users": False,
+            },
+        )
         with PanelClient(sim.url, sim.application_key) as client:
             nest = next(n for n in client.app.list_nests() if n["name"] == "Minecraft")
             egg = client.app.list_eggs(nest["id"])[0]
-        settings = {"nest_id": nest["id"], "egg_id": egg["id"], "memory": 0, "disk": 0,
-                    "cpu": 100, "io": 500, "swap": 0, "databases": 0, "allocations": 1,
-                    "backups": 0, "location": "sim-eu"}
-        product = Product(name="Fleet", slug="fleet", provisioner="pterodactyl", stock=None,
-                          per_customer_limit=None, allow_auto_renew=True, description="",
-                          images=[], resources={}, provisioner_settings=settings, active=True,
-                          featured=False, priority=0)
-        product.plans.append(PricePlan(kind="fixed", label="", period_unit="days",
-                                       period_count=30, price=100, min_slots=1, max_slots=1,
-                                       slot_variable=""))
+        settings = {
+            "nest_id": nest["id"],
+            "egg_id": egg["id"],
+            "memory": 0,
+            "disk": 0,
+            "cpu": 100,
+            "io": 500,
+            "swap": 0,
+            "databases": 0,
+            "allocations": 1,
+            "backups": 0,
+            "location": "sim-eu",
+        }
+        product = Product(
+            name="Fleet",
+            slug="fleet",
+            provisioner="pterodactyl",
+            stock=None,
+            per_customer_limit=None,
+            allow_auto_renew=True,
+            description="",
+            images=[],
+            resources={},
+            provisioner_settings=settings,
+            active=True,
+            featured=False,
+            priority=0,
+        )
+        product.plans.append(
+            PricePlan(
+                kind="fixed",
+                label="",
+                period_unit="days",
+                period_count=30,
+                price=100,
+                min_slots=1,
+                max_slots=1,
+                slot_variable="",
+            )
+        )
         db.session.add(product)
         user = create_user(EMAIL, PASSWORD, name="Fleet", verified=True)
         [panel_user] = sim.seed_users([EMAIL])
-        db.session.add(UserLink(user_id=user.id, panel_user_id=panel_user,
-                                panel_username="fleet", origin="linked", last_error=""))
+        db.session.add(
+            UserLink(
+                user_id=user.id,
+                panel_user_id=panel_user,
+                panel_username="fleet",
+                origin="linked",
+                last_error="",
+            )
+        )
         db.session.flush()
-        rows = [Service(user_id=user.id, product_id=product.id, plan_id=product.plans[0].id,
-                        name=f"server {n}", state="active", suspension="",
-                        expires_at=utcnow(), auto_renew=False, slots=1, price=100, charged=100,
-                        options={}, last_error="", desired_state="active",
-                        panel_state="active", sync_status="ok") for n in range(servers)]
+        rows = [
+            Service(
+                user_id=user.id,
+                product_id=product.id,
+                plan_id=product.plans[0].id,
+                name=f"server {n}",
+                state="active",
+                suspension="",
+                expires_at=utcnow(),
+                auto_renew=False,
+                slots=1,
+                price=100,
+                charged=100,
+                options={},
+                last_error="",
+                desired_state="active",
+                panel_state="active",
+                sync_status="ok",
+            )
+            for n in range(servers)
+        ]
         db.session.add_all(rows)
         db.session.flush()
-        ids = sim.seed_servers([panel_user] * servers, names=[s.name for s in rows],
-                               external_ids=[f"pteroca-{s.id}" for s in rows],
-                               limits={"memory": 0, "disk": 0})
+        ids = sim.seed_servers(
+            [panel_user] * servers,
+            names=[s.name for s in rows],
+            external_ids=[f"pteroca-{s.id}" for s in rows],
+            limits={"memory": 0, "disk": 0},
+        )
         for service, server_id in zip(rows, ids, strict=True):
             uuid = sim.state.servers[server_id].uuid
-            db.session.add(ServerLink(service_id=service.id, server_id=server_id,
-                                      identifier=uuid[:8], uuid=uuid, origin="imported"))
+            db.session.add(
+                ServerLink(
+                    service_id=service.id,
+                    server_id=server_id,
+                    identifier=uuid[:8],
+                    uuid=uuid,
+                    origin="imported",
+                )
+            )
         db.session.commit()
         db.session.remove()
     return app
@@ -160,9 +229,11 @@ def main() -> int:
             result = measure(app, sim, args)
     finally:
         sim.stop()
-    say(f"/servers p50 {result['servers_p50_ms']:.1f} ms vs /dashboard "
+    say(
+        f"/servers p50 {result['servers_p50_ms']:.1f} ms vs /dashboard "
         f"{result['dashboard_p50_ms']:.1f} ms: ratio {result['ratio']:.2f}; "
-        f"{result['statements']} statements, {result['panel_requests']} panel requests")
+        f"{result['statements']} statements, {result['panel_requests']} panel requests"
+    )
     emit(result, args.json)
     return 0
 
@@ -223,12 +294,20 @@ def measure(app, sim, args) -> dict:
         sequential = time.perf_counter() - started
         db.session.remove()
     d50, s50 = statistics.median(dashboard) * 1000, statistics.median(servers) * 1000
-    return {"servers": args.servers, "dashboard_p50_ms": d50, "servers_p50_ms": s50,
-            "ratio": s50 / d50, "statements": max(cold_statements, warm_statements),
-            "statements_cold": cold_statements, "statements_warm": warm_statements,
-            "panel_requests": synchronous, "refreshes_started": len(held),
-            "fragment_cold_ms": fragment_cold * 1000,
-            "fragment_hung_ms": fragment_hung * 1000, "sequential_ms": sequential * 1000}
+    return {
+        "servers": args.servers,
+        "dashboard_p50_ms": d50,
+        "servers_p50_ms": s50,
+        "ratio": s50 / d50,
+        "statements": max(cold_statements, warm_statements),
+        "statements_cold": cold_statements,
+        "statements_warm": warm_statements,
+        "panel_requests": synchronous,
+        "refreshes_started": len(held),
+        "fragment_cold_ms": fragment_cold * 1000,
+        "fragment_hung_ms": fragment_hung * 1000,
+        "sequential_ms": sequential * 1000,
+    }
 
 
 if __name__ == "__main__":

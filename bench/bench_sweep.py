@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,9 +53,22 @@ class Redis:
         self.dir = tempfile.TemporaryDirectory()
         port = free_port()
         self.process = subprocess.Popen(  # nosec B603 - fixed argv, no shell
-            [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir.name],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir.name,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -92,30 +106,63 @@ def build(instance: Path, database_url: str | None, redis_url: str):
 
 
 def seed(app, count: int) -> None:
+    from builtin_plugins.store.models import PricePlan, Product, Service
     from kernel import clock
     from kernel.accounts.services import create_user
     from kernel.extensions import db
 
-    from builtin_plugins.store.models import PricePlan, Product, Service
-
     with app.app_context():
         user = create_user("bench@example.com", "bench-password-1")
-        product = Product(name="Bench", slug="bench", provisioner="manual", description="",
-                          images=[], resources={}, provisioner_settings={}, active=True,
-                          featured=False, priority=0, allow_auto_renew=True)
-        product.plans.append(PricePlan(kind="fixed", label="", period_unit="days", period_count=30,
-                                       price=100, min_slots=1, max_slots=1, slot_variable=""))
+        product = Product(
+            name="Bench",
+            slug="bench",
+            provisioner="manual",
+            description="",
+            images=[],
+            resources={},
+            provisioner_settings={},
+            active=True,
+            featured=False,
+            priority=0,
+            allow_auto_renew=True,
+        )
+        product.plans.append(
+            PricePlan(
+                kind="fixed",
+                label="",
+                period_unit="days",
+                period_count=30,
+                price=100,
+                min_slots=1,
+                max_slots=1,
+                slot_variable="",
+            )
+        )
         db.session.add(product)
         db.session.commit()
         base = clock.now() - timedelta(days=2)
         for start in range(0, count, 10000):
             # expiries spread over two days, ids in another order: the keyset must do real work
-            rows = [dict(user_id=user.id, product_id=product.id, plan_id=product.plans[0].id,
-                         name=f"s{i}", state="active", suspension="",
-                         expires_at=base + timedelta(seconds=(i * 7919) % 172800),
-                         auto_renew=False, slots=1, price=100, charged=100, external_id=f"m{i}",
-                         options={}, last_error="", created_at=base)
-                    for i in range(start, min(count, start + 10000))]
+            rows = [
+                dict(
+                    user_id=user.id,
+                    product_id=product.id,
+                    plan_id=product.plans[0].id,
+                    name=f"s{i}",
+                    state="active",
+                    suspension="",
+                    expires_at=base + timedelta(seconds=(i * 7919) % 172800),
+                    auto_renew=False,
+                    slots=1,
+                    price=100,
+                    charged=100,
+                    external_id=f"m{i}",
+                    options={},
+                    last_error="",
+                    created_at=base,
+                )
+                for i in range(start, min(count, start + 10000))
+            ]
             db.session.execute(db.insert(Service), rows)
             db.session.commit()
 
@@ -134,12 +181,17 @@ def measure(count: int, database_url: str | None, redis: Redis) -> float:
             started = time.perf_counter()
             result = sweep.run_lifecycle()
             elapsed = time.perf_counter() - started
-            audited = db.session.scalar(db.select(db.func.count()).select_from(AuditLog)
-                                        .where(AuditLog.action == "store.suspended"))
+            audited = db.session.scalar(
+                db.select(db.func.count())
+                .select_from(AuditLog)
+                .where(AuditLog.action == "store.suspended")
+            )
             db.session.remove()
         if len(result.suspended) != count or audited != count:
-            raise SystemExit(f"the sweep suspended {len(result.suspended)} and audited {audited} "
-                             f"of {count} servers")
+            raise SystemExit(
+                f"the sweep suspended {len(result.suspended)} and audited {audited} "
+                f"of {count} servers"
+            )
         if redis.url:
             from kernel import jobs
 
@@ -153,10 +205,16 @@ def measure(count: int, database_url: str | None, redis: Redis) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000",
-                        help="comma-separated server counts (default 10000,100000)")
-    parser.add_argument("--postgres", default=os.environ.get("PTEROCA_TEST_POSTGRES_URL", ""),
-                        help="admin URL of a PostgreSQL server (default $PTEROCA_TEST_POSTGRES_URL)")
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="comma-separated server counts (default 10000,100000)",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("PTEROCA_TEST_POSTGRES_URL", ""),
+        help="admin URL of a PostgreSQL server (default $PTEROCA_TEST_POSTGRES_URL)",
+    )
     parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     parser.add_argument("--json", action="store_true", help="print the rates as JSON last")
     args = parser.parse_args()
@@ -169,8 +227,11 @@ def main() -> None:
     backends = [("sqlite", None)]
     if args.postgres and not args.no_postgres:
         backends.append(("postgres", args.postgres))
-    out: dict = {"emails": "queued on Redis (rq)" if shutil.which("redis-server")
-                 else "sent inline (redis-server not installed)"}
+    out: dict = {
+        "emails": "queued on Redis (rq)"
+        if shutil.which("redis-server")
+        else "sent inline (redis-server not installed)"
+    }
     print(f"emails: {out['emails']}", flush=True)
     with Redis() as redis:
         for name, admin_url in backends:
@@ -186,10 +247,15 @@ def main() -> None:
                 finally:
                     if drop:
                         drop()
-                print(f"{name:<9} {size:>8} servers  {rates[str(size)]:>9.0f} servers/s", flush=True)
+                print(
+                    f"{name:<9} {size:>8} servers  {rates[str(size)]:>9.0f} servers/s", flush=True
+                )
             first, last = rates[str(sizes[0])], rates[str(sizes[-1])]
-            print(f"{name:<9} linearity (rate at {sizes[-1]} / rate at {sizes[0]}): "
-                  f"{last / first:.2f}", flush=True)
+            print(
+                f"{name:<9} linearity (rate at {sizes[-1]} / rate at {sizes[0]}): "
+                f"{last / first:.2f}",
+                flush=True,
+            )
             out[name] = rates
     if args.json:
         print(json.dumps(out))

@@ -66,9 +66,12 @@ def one_round(app, delay: float, stripe, paypal) -> dict:
             thread.join(timeout=60 + 2 * delay)
         stripe.delay = paypal.delay = 0
     seconds = sorted(s for _, s in results)
-    return {"answers": len(results), "ok": sum(1 for s, _ in results if s and 200 <= s < 300),
-            "slowest_s": seconds[-1] if seconds else None,
-            "median_s": statistics.median(seconds) if seconds else None}
+    return {
+        "answers": len(results),
+        "ok": sum(1 for s, _ in results if s and 200 <= s < 300),
+        "slowest_s": seconds[-1] if seconds else None,
+        "median_s": statistics.median(seconds) if seconds else None,
+    }
 
 
 def main() -> None:
@@ -95,18 +98,30 @@ def main() -> None:
                 app = build(Path(tmp) / "instance", redis.url, osv.url, stripe, paypal)
                 for number in range(args.rounds):
                     result = one_round(app, args.delay, stripe, paypal)
-                    say(f"round {number + 1}: {result['ok']}/{result['answers']} answered 2xx, "
+                    say(
+                        f"round {number + 1}: {result['ok']}/{result['answers']} answered 2xx, "
                         f"slowest {result['slowest_s']:.3f} s, median {result['median_s']:.3f} s "
-                        f"(providers take {args.delay:g} s per call)")
+                        f"(providers take {args.delay:g} s per call)"
+                    )
                     rounds.append(result)
         finally:
             redis.stop()
     slowest = max(r["slowest_s"] for r in rounds)
     ok = all(r["ok"] == r["answers"] == 20 for r in rounds)
-    say(f"slowest answer {slowest:.3f} s = {slowest / GOAL_SECONDS:.2f} x the {GOAL_SECONDS:g} s "
-        f"goal; {slowest / args.delay:.3f} x the provider delay")
-    emit({"delay_s": args.delay, "rounds": rounds, "slowest_s": slowest,
-          "ratio_to_goal": slowest / GOAL_SECONDS, "all_2xx": ok}, args.json)
+    say(
+        f"slowest answer {slowest:.3f} s = {slowest / GOAL_SECONDS:.2f} x the {GOAL_SECONDS:g} s "
+        f"goal; {slowest / args.delay:.3f} x the provider delay"
+    )
+    emit(
+        {
+            "delay_s": args.delay,
+            "rounds": rounds,
+            "slowest_s": slowest,
+            "ratio_to_goal": slowest / GOAL_SECONDS,
+            "all_2xx": ok,
+        },
+        args.json,
+    )
 
 
 if __name__ == "__main__":

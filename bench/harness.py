@@ -81,8 +81,11 @@ def http_get(url: str, cookie: str = "", timeout: float = 5.0) -> tuple[int, byt
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
-        conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
-                     headers={"Cookie": cookie} if cookie else {})
+        conn.request(
+            "GET",
+            parts.path + (f"?{parts.query}" if parts.query else ""),
+            headers={"Cookie": cookie} if cookie else {},
+        )
         response = conn.getresponse()
         return response.status, response.read()
     except OSError:
@@ -106,8 +109,16 @@ def wait_for(url: str, status: int = 200, timeout: float = 60.0, interval: float
 class Gunicorn:
     """``python -m gunicorn -w N`` serving ``target`` on a free port, its log in a temp file."""
 
-    def __init__(self, target: str, env: dict, workers: int, *, pythonpath: str | None = None,
-                 name: str = "server", health: str = "/-/health"):
+    def __init__(
+        self,
+        target: str,
+        env: dict,
+        workers: int,
+        *,
+        pythonpath: str | None = None,
+        name: str = "server",
+        health: str = "/-/health",
+    ):
         self.target, self.env, self.workers = target, env, workers
         self.pythonpath, self.name, self.health = pythonpath, name, health
         self.port = free_port()
@@ -116,24 +127,38 @@ class Gunicorn:
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
 
     def start(self, timeout: float = 90.0) -> Gunicorn:
-        cmd = [PYTHON, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-               "--graceful-timeout", "5", "--log-level", "warning"]
+        cmd = [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(self.workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+        ]
         if self.pythonpath:
             cmd += ["--pythonpath", self.pythonpath]
-        self.proc = subprocess.Popen(cmd + [self.target], cwd=ROOT, env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd + [self.target], cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         try:
             start = time.monotonic()
             while time.monotonic() - start < timeout:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
-                                       + self.tail())
+                    raise RuntimeError(
+                        f"{self.name} exited with {self.proc.returncode}:\n" + self.tail()
+                    )
                 status, _ = http_get(self.url + self.health, timeout=2)
                 if status == 200 and len(self.worker_pids()) >= self.workers:
                     return self
                 time.sleep(0.1)
-            raise RuntimeError(f"{self.name} did not answer {self.health} in {timeout:.0f}s:\n"
-                               + self.tail())
+            raise RuntimeError(
+                f"{self.name} did not answer {self.health} in {timeout:.0f}s:\n" + self.tail()
+            )
         except BaseException:
             self.stop()
             raise
@@ -210,29 +235,48 @@ def parse_wrk(output: str) -> dict:
     total = re.search(r"(\d+) requests in", output)
     if not rps or not total:
         raise RuntimeError("wrk printed no result:\n" + output)
-    latency = {m.group(1): _wrk_ms(m.group(2))
-               for m in re.finditer(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)}
+    latency = {
+        m.group(1): _wrk_ms(m.group(2))
+        for m in re.finditer(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)
+    }
     errors = 0
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     if bad:
         errors += int(bad.group(1))
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                     output)
+    sock = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     if sock:
         errors += sum(int(x) for x in sock.groups())
-    return {"rps": float(rps.group(1)), "requests": int(total.group(1)),
-            "p50_ms": latency.get("50"), "p99_ms": latency.get("99"), "errors": errors}
+    return {
+        "rps": float(rps.group(1)),
+        "requests": int(total.group(1)),
+        "p50_ms": latency.get("50"),
+        "p99_ms": latency.get("99"),
+        "errors": errors,
+    }
 
 
-def load(url: str, *, seconds: float, connections: int, cookie: str = "",
-         tool: str = "auto") -> dict:
+def load(
+    url: str, *, seconds: float, connections: int, cookie: str = "", tool: str = "auto"
+) -> dict:
     """Load ``url`` from another process for ``seconds``: rps, p50/p99 in ms, errors, tool used."""
     use_wrk = WRK is not None and tool in ("auto", "wrk")
     if tool == "wrk" and WRK is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     if use_wrk:
-        cmd = [WRK, "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s", "--latency",
-               "--timeout", "10s"]
+        cmd = [
+            WRK,
+            "-t",
+            "1",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds:g}s",
+            "--latency",
+            "--timeout",
+            "10s",
+        ]
         if cookie:
             cmd += ["-H", f"Cookie: {cookie}"]
         out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60)
@@ -244,8 +288,14 @@ def load(url: str, *, seconds: float, connections: int, cookie: str = "",
     return pyload(url, seconds=seconds, connections=connections, cookie=cookie)
 
 
-def pyload(url: str, *, seconds: float | None = None, requests: int | None = None,
-           connections: int = 4, cookie: str = "") -> dict:
+def pyload(
+    url: str,
+    *,
+    seconds: float | None = None,
+    requests: int | None = None,
+    connections: int = 4,
+    cookie: str = "",
+) -> dict:
     """The Python load generator (``bench/loadgen.py``) in its own process."""
     cmd = [PYTHON, str(BENCH / "loadgen.py"), url, "--connections", str(connections)]
     if seconds is not None:
@@ -254,8 +304,9 @@ def pyload(url: str, *, seconds: float | None = None, requests: int | None = Non
         cmd += ["--requests", str(requests)]
     if cookie:
         cmd += ["--header", f"Cookie: {cookie}"]
-    out = subprocess.run(cmd, capture_output=True, text=True,
-                         timeout=(seconds or 0) + (requests or 0) / 20 + 120)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=(seconds or 0) + (requests or 0) / 20 + 120
+    )
     if out.returncode != 0:
         raise RuntimeError(f"loadgen failed ({out.returncode}): {out.stderr}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -299,8 +350,9 @@ def postgres_version(admin_url: str) -> str:
         import psycopg
         from sqlalchemy.engine import make_url
 
-        plain = make_url(admin_url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        plain = (
+            make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
         with psycopg.connect(plain, connect_timeout=5) as conn:
             return conn.execute("SHOW server_version").fetchone()[0].split()[0]
     except Exception as exc:  # noqa: BLE001 - a description, not a measurement

@@ -25,8 +25,14 @@ def percentile(sorted_values: list[float], fraction: float) -> float | None:
     return sorted_values[index]
 
 
-def run(url: str, *, seconds: float | None, requests: int | None, connections: int,
-        headers: dict[str, str]) -> dict:
+def run(
+    url: str,
+    *,
+    seconds: float | None,
+    requests: int | None,
+    connections: int,
+    headers: dict[str, str],
+) -> dict:
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     latencies: list[list[float]] = [[] for _ in range(connections)]
@@ -74,9 +80,14 @@ def run(url: str, *, seconds: float | None, requests: int | None, connections: i
         t.join()
     elapsed = time.perf_counter() - started
     values = sorted(v for per in latencies for v in per)
-    return {"rps": len(values) / elapsed if elapsed else 0.0, "requests": len(values),
-            "p50_ms": percentile(values, 0.50), "p99_ms": percentile(values, 0.99),
-            "errors": sum(errors), "seconds": elapsed}
+    return {
+        "rps": len(values) / elapsed if elapsed else 0.0,
+        "requests": len(values),
+        "p50_ms": percentile(values, 0.50),
+        "p99_ms": percentile(values, 0.99),
+        "errors": sum(errors),
+        "seconds": elapsed,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.header:
         name, _, value = item.partition(":")
         headers[name.strip()] = value.strip()
-    result = run(args.url, seconds=args.seconds, requests=args.requests,
-                 connections=args.connections, headers=headers)
+    result = run(
+        args.url,
+        seconds=args.seconds,
+        requests=args.requests,
+        connections=args.connections,
+        headers=headers,
+    )
     print(json.dumps(result))
     return 0
 

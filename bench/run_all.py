@@ -61,15 +61,25 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
         ("hooks", ["bench_hooks.py"], 90),
         ("scan", ["bench_scan.py", "--repeat", "1" if quick else "3"], 120),
         ("build", ["bench_build.py"] + (["--builds", "2", "--swaps", "1"] if quick else []), 150),
-        ("overhead", ["bench_overhead.py"]
-         + (["--seconds", "2", "--rounds", "1"] if quick else []), 240),
+        (
+            "overhead",
+            ["bench_overhead.py"] + (["--seconds", "2", "--rounds", "1"] if quick else []),
+            240,
+        ),
         ("webhooks", ["bench_webhooks.py"] + (["--rounds", "1"] if quick else []), 120),
         ("servers", ["bench_servers.py"] + (["--requests", "30"] if quick else []), 150),
         ("reconcile", ["bench_reconcile.py"] + (["--servers", "1000"] if quick else []), 300),
-        ("money", ["bench_money.py", "--postgres", args.postgres]
-         + (["--seconds", "3"] if quick else []), 120),
-        ("memory", ["bench_memory.py"]
-         + (["--requests", "2000", "--warmup", "500", "--sample", "500"] if quick else []), 240),
+        (
+            "money",
+            ["bench_money.py", "--postgres", args.postgres] + (["--seconds", "3"] if quick else []),
+            120,
+        ),
+        (
+            "memory",
+            ["bench_memory.py"]
+            + (["--requests", "2000", "--warmup", "500", "--sample", "500"] if quick else []),
+            240,
+        ),
         ("sweep", ["bench_sweep.py", "--sizes", "1000,5000" if quick else SWEEP_SIZES] + pg, 600),
     ]
 
@@ -83,10 +93,15 @@ def run_one(name: str, argv: list[str], timeout: float) -> dict:
         # stderr (progress) goes straight to the terminal; stdout holds the result
         out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        result = {"error": f"stopped after {timeout:.0f} s (run budget)",
-                  "elapsed_s": time.monotonic() - started}
-        partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) \
+        result = {
+            "error": f"stopped after {timeout:.0f} s (run budget)",
+            "elapsed_s": time.monotonic() - started,
+        }
+        partial = (
+            exc.stdout.decode(errors="replace")
+            if isinstance(exc.stdout, bytes)
             else (exc.stdout or "")
+        )
         if name == "sweep":
             result["partial"] = partial_sweep(partial)
         return result
@@ -131,8 +146,10 @@ def not_measured(result: dict | None) -> str:
 
 def rows_overhead(r: dict | None) -> list[tuple]:
     rows = []
-    for key, label in (("base", "Kernel overhead: logged-in dashboard"),
-                       ("plugins", "Kernel overhead: dashboard + {n} plugins")):
+    for key, label in (
+        ("base", "Kernel overhead: logged-in dashboard"),
+        ("plugins", "Kernel overhead: dashboard + {n} plugins"),
+    ):
         part = (r or {}).get(key)
         if key == "plugins" and part:
             label = label.format(n=part.get("count", "?"))
@@ -143,13 +160,15 @@ def rows_overhead(r: dict | None) -> list[tuple]:
             rows.append((label, not_measured(r), goal, NOT_MEASURED))
             continue
         p, b = part["pteroca"], part["bare"]
-        figure = (f"ratio **{part['ratio']:.2f}**: pteroca {p['rps']:.0f} req/s "
-                  f"(p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.0f} ms), bare Flask "
-                  f"{b['rps']:.0f} req/s (p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.0f} ms); "
-                  f"worker CPU per request {p['cpu_ms']:.1f} vs {b['cpu_ms']:.1f} ms, cores busy "
-                  f"{p['cores']:.2f} vs {b['cores']:.2f}; {r['workers']} workers; "
-                  f"{part.get('queries', '?')} SQL statements per request; "
-                  f"page {part['page_bytes']['pteroca']} B")
+        figure = (
+            f"ratio **{part['ratio']:.2f}**: pteroca {p['rps']:.0f} req/s "
+            f"(p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.0f} ms), bare Flask "
+            f"{b['rps']:.0f} req/s (p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.0f} ms); "
+            f"worker CPU per request {p['cpu_ms']:.1f} vs {b['cpu_ms']:.1f} ms, cores busy "
+            f"{p['cores']:.2f} vs {b['cores']:.2f}; {r['workers']} workers; "
+            f"{part.get('queries', '?')} SQL statements per request; "
+            f"page {part['page_bytes']['pteroca']} B"
+        )
         rows.append((label, figure, goal, verdict(part["ratio"] >= OVERHEAD_RATIO)))
     return rows
 
@@ -158,20 +177,25 @@ def rows_hooks(r: dict | None) -> list[tuple]:
     rows = []
     goal = f"< {HOOK_US_PER_PLUGIN:g} us per plugin"
     for hook in ("dashboard_widgets", "wallet_changed"):
-        label = (f"Hook dispatch: `{hook}`" + (" (event)" if hook == "wallet_changed" else "")
-                 + ", kernel caller (error boundary per plugin)")
+        label = (
+            f"Hook dispatch: `{hook}`"
+            + (" (event)" if hook == "wallet_changed" else "")
+            + ", kernel caller (error boundary per plugin)"
+        )
         data = (r or {}).get("hooks", {}).get(hook)
         if not data:
             rows.append((label, not_measured(r), goal, NOT_MEASURED))
             continue
-        parts = [f"{n} plugin{'s' if n != '1' else ''}: {v['us_per_call']:.1f} us "
-                 f"({v['us_per_plugin']:.2f}/plugin)" for n, v in data["by_count"].items()]
+        parts = [
+            f"{n} plugin{'s' if n != '1' else ''}: {v['us_per_call']:.1f} us "
+            f"({v['us_per_plugin']:.2f}/plugin)"
+            for n, v in data["by_count"].items()
+        ]
         figure = "; ".join(parts) + f"; marginal {data['marginal_us_per_plugin']:.2f} us/plugin"
         raw = (r or {}).get("pluggy", {}).get(hook)
         if raw:
             figure += f"; pluggy alone {raw['max_us_per_plugin']:.2f} us/plugin at most"
-        rows.append((label, figure, goal,
-                     verdict(data["max_us_per_plugin"] < HOOK_US_PER_PLUGIN)))
+        rows.append((label, figure, goal, verdict(data["max_us_per_plugin"] < HOOK_US_PER_PLUGIN)))
     return rows
 
 
@@ -183,9 +207,11 @@ def rows_build(r: dict | None) -> list[tuple]:
     if not build:
         rows.append((label, not_measured(r), goal, NOT_MEASURED))
     else:
-        figure = (f"**{build['median_s'] * 1000:.0f} ms** in a running process (min "
-                  f"{build['min_s'] * 1000:.0f} ms); a fresh process with its imports "
-                  f"{build['cold_s']:.2f} s; loaded: {', '.join(build['loaded'])}")
+        figure = (
+            f"**{build['median_s'] * 1000:.0f} ms** in a running process (min "
+            f"{build['min_s'] * 1000:.0f} ms); a fresh process with its imports "
+            f"{build['cold_s']:.2f} s; loaded: {', '.join(build['loaded'])}"
+        )
         status = verdict(build["median_s"] < BUILD_SECONDS)
         if build.get("problems") or build.get("enable_failed"):
             figure += f"; NOT LOADED: {build.get('problems') or build.get('enable_failed')}"
@@ -197,49 +223,80 @@ def rows_build(r: dict | None) -> list[tuple]:
     if not swap:
         rows.append((label, not_measured(r), goal, NOT_MEASURED))
     else:
-        figure = (f"every worker **{swap['all_workers_s']:.2f} s**, first 200 "
-                  f"{swap['first_200_s']:.2f} s; CLI committed at {swap['bump_s']:.2f} s "
-                  f"(returned {swap['cli_s']:.2f} s), first 200 "
-                  f"{swap['bump_to_200_s']:.2f} s after the commit; {swap['workers']} gunicorn "
-                  f"workers, poll {swap['poll_seconds']:g} s; median of {len(swap['runs'])}")
+        figure = (
+            f"every worker **{swap['all_workers_s']:.2f} s**, first 200 "
+            f"{swap['first_200_s']:.2f} s; CLI committed at {swap['bump_s']:.2f} s "
+            f"(returned {swap['cli_s']:.2f} s), first 200 "
+            f"{swap['bump_to_200_s']:.2f} s after the commit; {swap['workers']} gunicorn "
+            f"workers, poll {swap['poll_seconds']:g} s; median of {len(swap['runs'])}"
+        )
         rows.append((label, figure, goal, verdict(swap["all_workers_s"] < SWAP_SECONDS)))
     return rows
 
 
 def rows_sweep(r: dict | None) -> list[tuple]:
     rows = []
-    backends = {k: v for k, v in (r or {}).items()
-                if k in ("sqlite", "postgres") and isinstance(v, dict) and v}
+    backends = {
+        k: v
+        for k, v in (r or {}).items()
+        if k in ("sqlite", "postgres") and isinstance(v, dict) and v
+    }
     if not backends:
-        partial = "; ".join(f"{b} {int(n):,}: {float(v):,.0f}/s"
-                            for b, rates in ((r or {}).get("partial") or {}).items()
-                            for n, v in rates.items())
-        return [("Lifecycle sweep (SQLite, PostgreSQL)",
-                 not_measured(r) + (f"; measured before that: {partial}" if partial else ""),
-                 f">= {SWEEP_RATE:.0f} servers/s on SQLite; linear within "
-                 f"{SWEEP_LINEARITY:.0%} 10k -> 300k", NOT_MEASURED)]
+        partial = "; ".join(
+            f"{b} {int(n):,}: {float(v):,.0f}/s"
+            for b, rates in ((r or {}).get("partial") or {}).items()
+            for n, v in rates.items()
+        )
+        return [
+            (
+                "Lifecycle sweep (SQLite, PostgreSQL)",
+                not_measured(r) + (f"; measured before that: {partial}" if partial else ""),
+                f">= {SWEEP_RATE:.0f} servers/s on SQLite; linear within "
+                f"{SWEEP_LINEARITY:.0%} 10k -> 300k",
+                NOT_MEASURED,
+            )
+        ]
     for backend in ("sqlite", "postgres"):
         rates = backends.get(backend)
         name = "SQLite" if backend == "sqlite" else "PostgreSQL"
         if not rates:
-            rows.append((f"Lifecycle sweep, {name}", not_measured(
-                {"error": "no result for this database"} if backend == "sqlite"
-                else {"skipped": f"no PostgreSQL ({POSTGRES_ENV} not set)"}), "-", NOT_MEASURED))
+            rows.append(
+                (
+                    f"Lifecycle sweep, {name}",
+                    not_measured(
+                        {"error": "no result for this database"}
+                        if backend == "sqlite"
+                        else {"skipped": f"no PostgreSQL ({POSTGRES_ENV} not set)"}
+                    ),
+                    "-",
+                    NOT_MEASURED,
+                )
+            )
             continue
         sizes = sorted(rates, key=int)
         figure = "; ".join(f"{int(s):,} servers: {float(rates[s]):,.0f}/s" for s in sizes)
         if backend == "sqlite":
             low = min(float(v) for v in rates.values())
-            rows.append((f"Lifecycle sweep, {name}: rate", figure,
-                         f">= {SWEEP_RATE:,.0f} servers/s", verdict(low >= SWEEP_RATE)))
+            rows.append(
+                (
+                    f"Lifecycle sweep, {name}: rate",
+                    figure,
+                    f">= {SWEEP_RATE:,.0f} servers/s",
+                    verdict(low >= SWEEP_RATE),
+                )
+            )
         else:
             rows.append((f"Lifecycle sweep, {name}: rate", figure, "(no goal)", INFO))
         first, last = float(rates[sizes[0]]), float(rates[sizes[-1]])
         ratio = last / first if first else 0.0
-        rows.append((f"Lifecycle sweep, {name}: linearity",
-                     f"rate at {int(sizes[-1]):,} / rate at {int(sizes[0]):,} = **{ratio:.2f}**",
-                     f"within {SWEEP_LINEARITY:.0%} (0.80-1.20)",
-                     verdict(abs(ratio - 1) <= SWEEP_LINEARITY)))
+        rows.append(
+            (
+                f"Lifecycle sweep, {name}: linearity",
+                f"rate at {int(sizes[-1]):,} / rate at {int(sizes[0]):,} = **{ratio:.2f}**",
+                f"within {SWEEP_LINEARITY:.0%} (0.80-1.20)",
+                verdict(abs(ratio - 1) <= SWEEP_LINEARITY),
+            )
+        )
     return rows
 
 
@@ -248,46 +305,61 @@ def rows_webhooks(r: dict | None) -> list[tuple]:
     goal = f"every answer 2xx, slowest < {WEBHOOK_SECONDS:g} s"
     if not r or "slowest_s" not in r:
         return [(label, not_measured(r), goal, NOT_MEASURED)]
-    figure = (f"slowest **{r['slowest_s']:.2f} s** (ratio to goal {r['ratio_to_goal']:.2f}); "
-              + "; ".join(f"round {n}: slowest {x['slowest_s']:.2f} s, median "
-                          f"{x['median_s']:.2f} s, {x['ok']}/{x['answers']} 2xx"
-                          for n, x in enumerate(r["rounds"], 1)))
+    figure = (
+        f"slowest **{r['slowest_s']:.2f} s** (ratio to goal {r['ratio_to_goal']:.2f}); "
+        + "; ".join(
+            f"round {n}: slowest {x['slowest_s']:.2f} s, median "
+            f"{x['median_s']:.2f} s, {x['ok']}/{x['answers']} 2xx"
+            for n, x in enumerate(r["rounds"], 1)
+        )
+    )
     ok = r["all_2xx"] and r["slowest_s"] < WEBHOOK_SECONDS
     return [(label, figure, goal, verdict(ok))]
 
 
 def rows_servers(r: dict | None) -> list[tuple]:
     label = "Customer `/servers` with 50 servers (Pterodactyl simulator)"
-    goal = (f"<= {SERVERS_STATEMENTS} SQL statements, 0 panel requests while rendering; p50 "
-            f"within {SERVERS_RATIO:g}x of `/dashboard`")
+    goal = (
+        f"<= {SERVERS_STATEMENTS} SQL statements, 0 panel requests while rendering; p50 "
+        f"within {SERVERS_RATIO:g}x of `/dashboard`"
+    )
     if not r or "ratio" not in r:
         return [(label, not_measured(r), goal, NOT_MEASURED)]
     label = label.replace("50", str(r["servers"]))
-    figure = (f"p50 **{r['servers_p50_ms']:.1f} ms** vs `/dashboard` {r['dashboard_p50_ms']:.1f} ms"
-              f" (ratio **{r['ratio']:.2f}**); **{r['statements']} SQL statements**, "
-              f"**{r['panel_requests']} panel requests** while rendering ({r['refreshes_started']}"
-              f" refreshes started beside it); states fragment {r['fragment_cold_ms']:.0f} ms "
-              f"with a cold cache, {r['fragment_hung_ms']:.0f} ms with a panel holding every "
-              f"answer 5 s; before (one status per server while rendering): "
-              f"{r['sequential_ms']:.0f} ms of panel calls alone")
-    ok = (r["statements"] <= SERVERS_STATEMENTS and r["panel_requests"] == 0
-          and r["ratio"] <= SERVERS_RATIO)
+    figure = (
+        f"p50 **{r['servers_p50_ms']:.1f} ms** vs `/dashboard` {r['dashboard_p50_ms']:.1f} ms"
+        f" (ratio **{r['ratio']:.2f}**); **{r['statements']} SQL statements**, "
+        f"**{r['panel_requests']} panel requests** while rendering ({r['refreshes_started']}"
+        f" refreshes started beside it); states fragment {r['fragment_cold_ms']:.0f} ms "
+        f"with a cold cache, {r['fragment_hung_ms']:.0f} ms with a panel holding every "
+        f"answer 5 s; before (one status per server while rendering): "
+        f"{r['sequential_ms']:.0f} ms of panel calls alone"
+    )
+    ok = (
+        r["statements"] <= SERVERS_STATEMENTS
+        and r["panel_requests"] == 0
+        and r["ratio"] <= SERVERS_RATIO
+    )
     return [(label, figure, goal, verdict(ok))]
 
 
 def rows_reconcile(r: dict | None) -> list[tuple]:
     label = "Pterodactyl reconcile, 10,000 servers, SQLite (simulator)"
-    goal = (f"<= {RECONCILE_PER_100:g} SQL statements per 100 servers; < {RECONCILE_SECONDS:g} s "
-            "of pteroca time")
+    goal = (
+        f"<= {RECONCILE_PER_100:g} SQL statements per 100 servers; < {RECONCILE_SECONDS:g} s "
+        "of pteroca time"
+    )
     if not r or "in_line" not in r:
         return [(label, not_measured(r), goal, NOT_MEASURED)]
     label = label.replace("10,000", f"{r['servers']:,}")
     fine, drift = r["in_line"], r["repairing"]
-    figure = (f"in line: **{r['per_100']:.2f} statements per 100 servers** ({fine['statements']} "
-              f"in all), **{fine['pteroca_s']:.2f} s** of pteroca time (the panel's listing "
-              f"{fine['listing_s']:.2f} s more); with {r['drift']} suspended behind its back: "
-              f"{drift['repaired']} repaired, {drift['statements']} statements, "
-              f"{drift['pteroca_s']:.2f} s with the repairs sent")
+    figure = (
+        f"in line: **{r['per_100']:.2f} statements per 100 servers** ({fine['statements']} "
+        f"in all), **{fine['pteroca_s']:.2f} s** of pteroca time (the panel's listing "
+        f"{fine['listing_s']:.2f} s more); with {r['drift']} suspended behind its back: "
+        f"{drift['repaired']} repaired, {drift['statements']} statements, "
+        f"{drift['pteroca_s']:.2f} s with the repairs sent"
+    )
     ok = r["per_100"] <= RECONCILE_PER_100 and fine["pteroca_s"] < RECONCILE_SECONDS
     return [(label, figure, goal, verdict(ok))]
 
@@ -296,14 +368,23 @@ def rows_money(r: dict | None) -> list[tuple]:
     label = "Money path: 16 concurrent buyers, PostgreSQL"
     goal = "balance == sum(ledger) >= 0"
     if not r or "rate" not in r:
-        return [(label.replace("16", str((r or {}).get("buyers", 16))), not_measured(r), goal,
-                 NOT_MEASURED)]
-    figure = (f"**{r['rate']:.1f} purchases/s** ({r['purchases']} in {r['seconds']:.1f} s, "
-              f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms per purchase)")
+        return [
+            (
+                label.replace("16", str((r or {}).get("buyers", 16))),
+                not_measured(r),
+                goal,
+                NOT_MEASURED,
+            )
+        ]
+    figure = (
+        f"**{r['rate']:.1f} purchases/s** ({r['purchases']} in {r['seconds']:.1f} s, "
+        f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms per purchase)"
+    )
     if r.get("problems"):
         figure += "; " + "; ".join(r["problems"][:3])
-    return [(label.replace("16", str(r["buyers"])), figure, goal,
-             PASS if r["invariant_ok"] else FAILED)]
+    return [
+        (label.replace("16", str(r["buyers"])), figure, goal, PASS if r["invariant_ok"] else FAILED)
+    ]
 
 
 def rows_scan(r: dict | None) -> list[tuple]:
@@ -313,25 +394,29 @@ def rows_scan(r: dict | None) -> list[tuple]:
     rows = []
     largest = max(plugins, key=lambda n: (plugins[n].get("source_bytes", 0), plugins[n]["files"]))
     for name, data in plugins.items():
-        size = (f", {data['source_bytes'] / 1024:.0f} KiB of Python"
-                if "source_bytes" in data else "")
+        size = (
+            f", {data['source_bytes'] / 1024:.0f} KiB of Python" if "source_bytes" in data else ""
+        )
         goals = []
         if name == largest:
             goals.append((SCAN_SECONDS, "the largest builtin plugin"))
         if name in SCAN_GOALS:
             goals.append((SCAN_GOALS[name], "production code only"))
-        cpu = (f" (CPU {data['cold_cpu_s'] * 1000:.0f} ms)" if "cold_cpu_s" in data else "")
-        figure = (f"cold {data['cold_s'] * 1000:.0f} ms{cpu}, cached "
-                  f"{data['cached_s'] * 1000:.1f} ms ({data['cold_s'] / data['cached_s']:.0f}x); "
-                  f"verdict {data['verdict']}")
+        cpu = f" (CPU {data['cold_cpu_s'] * 1000:.0f} ms)" if "cold_cpu_s" in data else ""
+        figure = (
+            f"cold {data['cold_s'] * 1000:.0f} ms{cpu}, cached "
+            f"{data['cached_s'] * 1000:.1f} ms ({data['cold_s'] / data['cached_s']:.0f}x); "
+            f"verdict {data['verdict']}"
+        )
         label = f"Scan gate: `{name}` ({data['files']} files{size})"
         # one row per goal: a plugin can be both the largest and one with its own goal
         for limit, why in sorted(goals, reverse=True) or [(None, "")]:
             if limit is None:
                 rows.append((label, figure, "(no goal)", INFO))
             else:
-                rows.append((label, figure, f"cold < {limit:g} s ({why})",
-                             verdict(data["cold_s"] < limit)))
+                rows.append(
+                    (label, figure, f"cold < {limit:g} s ({why})", verdict(data["cold_s"] < limit))
+                )
     return rows
 
 
@@ -340,17 +425,26 @@ def rows_memory(r: dict | None) -> list[tuple]:
     goal = f"no growth after warm-up (< {MEMORY_GROWTH_KIB} KiB)"
     if not r or "growth_kib" not in r:
         return [(label, not_measured(r), goal, NOT_MEASURED)]
-    figure = (f"RSS after {r['warmup']:,} requests {r['warmup_kib'] / 1024:.1f} MiB, after "
-              f"{r['requests']:,} {r['end_kib'] / 1024:.1f} MiB: **{r['growth_kib']:+d} KiB**; "
-              f"peak {r['peak_kib'] / 1024:.1f} MiB")
+    figure = (
+        f"RSS after {r['warmup']:,} requests {r['warmup_kib'] / 1024:.1f} MiB, after "
+        f"{r['requests']:,} {r['end_kib'] / 1024:.1f} MiB: **{r['growth_kib']:+d} KiB**; "
+        f"peak {r['peak_kib'] / 1024:.1f} MiB"
+    )
     return [(label, figure, goal, verdict(r["growth_kib"] < MEMORY_GROWTH_KIB))]
 
 
-ROWS = [("overhead", rows_overhead), ("hooks", rows_hooks), ("build", rows_build),
-        ("sweep", rows_sweep), ("money", rows_money), ("webhooks", rows_webhooks),
-        ("servers", rows_servers), ("reconcile", rows_reconcile),
-        ("scan", rows_scan),
-        ("memory", rows_memory)]
+ROWS = [
+    ("overhead", rows_overhead),
+    ("hooks", rows_hooks),
+    ("build", rows_build),
+    ("sweep", rows_sweep),
+    ("money", rows_money),
+    ("webhooks", rows_webhooks),
+    ("servers", rows_servers),
+    ("reconcile", rows_reconcile),
+    ("scan", rows_scan),
+    ("memory", rows_memory),
+]
 
 
 def table(results: dict) -> list[tuple]:
@@ -376,8 +470,10 @@ def markdown(rows: list[tuple], info: dict, command: str, elapsed: float) -> str
     missed = [label for label, _f, _g, status in rows if status in (MISSED, FAILED)]
     lines.append("")
     if missed:
-        lines.append("Missed: " + "; ".join(missed) + ". The causes found by profiling are in "
-                     "[Why goals are missed](#why-goals-are-missed) below.")
+        lines.append(
+            "Missed: " + "; ".join(missed) + ". The causes found by profiling are in "
+            "[Why goals are missed](#why-goals-are-missed) below."
+        )
     else:
         lines.append("Every measured goal is met.")
     return "\n".join(lines) + "\n"
@@ -407,24 +503,34 @@ def rewrite_readme(block: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", default=os.environ.get(POSTGRES_ENV, ""),
-                        help=f"PostgreSQL admin URL for the money path and the sweep "
-                             f"(default ${POSTGRES_ENV}); a database is created and dropped")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(POSTGRES_ENV, ""),
+        help=f"PostgreSQL admin URL for the money path and the sweep "
+        f"(default ${POSTGRES_ENV}); a database is created and dropped",
+    )
     parser.add_argument("--only", default="", help="comma-separated benchmark names")
-    parser.add_argument("--quick", action="store_true",
-                        help="short runs to check that everything works (figures not comparable; "
-                             "the README is left alone)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short runs to check that everything works (figures not comparable; "
+        "the README is left alone)",
+    )
     parser.add_argument("--budget", type=float, default=585.0, help="seconds for the whole run")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     parser.add_argument("--json", action="store_true", help="print every result as JSON at the end")
     args = parser.parse_args(argv)
 
     if WRK is None:
-        say("NOTE: wrk is not installed (apt-get install wrk); the web benchmarks load the servers "
-            "with bench/loadgen.py, a Python load generator in another process, instead.")
+        say(
+            "NOTE: wrk is not installed (apt-get install wrk); the web benchmarks load the servers "
+            "with bench/loadgen.py, a Python load generator in another process, instead."
+        )
     if not args.postgres:
-        say(f"NOTE: no PostgreSQL ({POSTGRES_ENV} unset, no --postgres): the money path and the "
-            "PostgreSQL sweep are not measured.")
+        say(
+            f"NOTE: no PostgreSQL ({POSTGRES_ENV} unset, no --postgres): the money path and the "
+            "PostgreSQL sweep are not measured."
+        )
     chosen = {n.strip() for n in args.only.split(",") if n.strip()}
     plan = [b for b in benchmarks(args) if not chosen or b[0] in chosen]
     unknown = chosen - {b[0] for b in benchmarks(args)}
@@ -446,16 +552,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = table(results)
     say("\n" + plain(rows))
     say(f"\nwhole run: {elapsed:.0f} s")
-    command = "make bench" if not argv and len(sys.argv) == 1 else \
-        "python bench/run_all.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = (
+        "make bench"
+        if not argv and len(sys.argv) == 1
+        else "python bench/run_all.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    )
     if args.postgres:
         command = command.replace(args.postgres, "$" + POSTGRES_ENV)
     if not (args.no_readme or args.quick or chosen):
         rewrite_readme(markdown(rows, info, command, elapsed))
         say(f"results table rewritten in {README.relative_to(ROOT)}")
     if args.json:
-        print(json.dumps({"machine": info, "results": results, "elapsed_s": elapsed},
-                         sort_keys=True))
+        print(
+            json.dumps({"machine": info, "results": results, "elapsed_s": elapsed}, sort_keys=True)
+        )
     return 0
 
 

@@ -74,9 +74,12 @@ class PterocaFlask(Flask):
         if not write_refused():
             return response
         if committed():  # the view caught the refusal and committed other work after it
-            self.logger.warning("%s %s: a write was refused and the view went on; not run "
-                                "again, as that would repeat what it committed",
-                                ctx.request.method, ctx.request.path)
+            self.logger.warning(
+                "%s %s: a write was refused and the view went on; not run "
+                "again, as that would repeat what it committed",
+                ctx.request.method,
+                ctx.request.path,
+            )
             return response
         # SQLite refused a write before anything was committed. Forget this run
         # (session cookie, g, after-request callbacks) and run the request again
@@ -84,8 +87,12 @@ class PterocaFlask(Flask):
         db.session.rollback()
         saved.restore(ctx)
         retry_with_write_lock()
-        self.logger.info("%s %s wrote in a read-only transaction and was refused; running it "
-                         "again under BEGIN IMMEDIATE", ctx.request.method, ctx.request.path)
+        self.logger.info(
+            "%s %s wrote in a read-only transaction and was refused; running it "
+            "again under BEGIN IMMEDIATE",
+            ctx.request.method,
+            ctx.request.path,
+        )
         return super().full_dispatch_request()
 
     def create_url_adapter(self, request):
@@ -116,8 +123,12 @@ class _RequestState:
     def take(cls, ctx) -> _RequestState:
         session = ctx.session
         flags = {k: getattr(session, k) for k in ("modified", "accessed") if hasattr(session, k)}
-        return cls(copy.deepcopy(dict.copy(session)), flags,
-                   dict(vars(g._get_current_object())), list(ctx._after_request_functions))
+        return cls(
+            copy.deepcopy(dict.copy(session)),
+            flags,
+            dict(vars(g._get_current_object())),
+            list(ctx._after_request_functions),
+        )
 
     def restore(self, ctx) -> None:
         session = ctx.session
@@ -257,14 +268,17 @@ def _load_plugins(app: Flask):
         # `pteroca init`/`demo`/`db upgrade` are about to create it: a normal first start, not
         # a problem worth a warning line (a first-time user reads one as a failure).
         creating = len(names) > 1 and names[1] in DATABASE_CREATING_COMMANDS
-        app.logger.log(logging.INFO if creating else logging.WARNING,
-                       "database not initialised yet (pteroca init or pteroca db upgrade "
-                       "creates it); no plugins loaded")
+        app.logger.log(
+            logging.INFO if creating else logging.WARNING,
+            "database not initialised yet (pteroca init or pteroca db upgrade "
+            "creates it); no plugins loaded",
+        )
         host = PluginHost(pm=new_plugin_manager(), discovered=discover(app.config["PLUGINS_DIR"]))
         verified.retain(set())
         return host
-    return load_plugins(app, plugins_dir=Path(app.config["PLUGINS_DIR"]),
-                        safe_mode=app.config["SAFE_MODE"])
+    return load_plugins(
+        app, plugins_dir=Path(app.config["PLUGINS_DIR"]), safe_mode=app.config["SAFE_MODE"]
+    )
 
 
 def _init_templates(app: Flask, host) -> None:
@@ -288,9 +302,14 @@ def _init_templates(app: Flask, host) -> None:
 
     # Template helpers are globals: the theme sandbox lets templates call the app's
     # globals and nothing else it was not told about (kernel/theme_sandbox.py).
-    app.jinja_env.globals.update(client_menu=shell.client_menu, admin_menu=shell.admin_menu,
-                                 slot=shell.render_slot, extra_css=shell.extra_css_urls,
-                                 extra_js=shell.extra_js_urls, money=format_amount)
+    app.jinja_env.globals.update(
+        client_menu=shell.client_menu,
+        admin_menu=shell.admin_menu,
+        slot=shell.render_slot,
+        extra_css=shell.extra_css_urls,
+        extra_js=shell.extra_js_urls,
+        money=format_amount,
+    )
 
 
 def _plugin_prefix(host, name: str) -> str:
@@ -315,8 +334,11 @@ def _error_page(error: HTTPException) -> Response | HTTPException:
         if failed is not None or answer is None:
             continue
         if not isinstance(answer, str | Response):
-            report_failure(plugin, "error_page", TypeError(
-                f"error_page returned {type(answer).__name__}, not HTML or a response"))
+            report_failure(
+                plugin,
+                "error_page",
+                TypeError(f"error_page returned {type(answer).__name__}, not HTML or a response"),
+            )
             continue
         response = make_response(answer)
         response.status_code = error.code
@@ -342,7 +364,9 @@ def _register_routes(app: Flask, host) -> None:
             if is_kernel(name):
                 continue
             if error is not None:
-                fault_plugin(host, name, f"register_blueprints failed: {type(error).__name__}: {error}")
+                fault_plugin(
+                    host, name, f"register_blueprints failed: {type(error).__name__}: {error}"
+                )
                 continue
             try:
                 for blueprint in blueprints or []:

@@ -94,8 +94,9 @@ def registry() -> dict[str, Any]:
         if error is not None or not labels:
             continue
         if not isinstance(labels, dict):
-            report_failure(plugin, "audit_labels",
-                           TypeError("audit_labels must return {action: label}"))
+            report_failure(
+                plugin, "audit_labels", TypeError("audit_labels must return {action: label}")
+            )
             continue
         for action, label in labels.items():
             found.setdefault(str(action), label)  # a plugin cannot relabel the kernel's events

@@ -56,8 +56,12 @@ def _template_translations():
     if babel_ctx is not None:
         state = vars(babel_ctx)
         memo = state.get("pteroca_translations")
-        if (memo is not None and memo[0] is not None and memo[0] is state.get("babel_locale")
-                and memo[1] is state.get("babel_domain")):
+        if (
+            memo is not None
+            and memo[0] is not None
+            and memo[0] is state.get("babel_locale")
+            and memo[1] is state.get("babel_domain")
+        ):
             return memo[2]
     return get_translations()
 
@@ -77,16 +81,21 @@ def init_i18n(app: Flask, plugin_folders: Iterable[Path]) -> None:
     # new app reads the catalogs of its own plugins.
     shared = babel_cfg.instance
     babel_cfg.instance = _Babel(date_formats=shared.date_formats)
-    extra = [str(Path(folder) / "translations") for folder in plugin_folders
-             if (Path(folder) / "translations").is_dir()]
+    extra = [
+        str(Path(folder) / "translations")
+        for folder in plugin_folders
+        if (Path(folder) / "translations").is_dir()
+    ]
     # Catalogs merge in order, later ones winning: plugins first, so a plugin
     # cannot change what the kernel's own strings say.
-    babel_cfg.translation_directories[:0] = [d for d in extra
-                                             if d not in babel_cfg.translation_directories]
+    babel_cfg.translation_directories[:0] = [
+        d for d in extra if d not in babel_cfg.translation_directories
+    ]
     app.jinja_env.globals["current_locale"] = current_locale
     app.jinja_env.install_gettext_callables(  # as Flask-Babel's, through the memo
         gettext=lambda s: _template_translations().ugettext(s),
         ngettext=lambda s, p, n: _template_translations().ungettext(s, p, n),
         pgettext=lambda c, s: _template_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _template_translations().unpgettext(c, s, p, n),
-        newstyle=True)
+        newstyle=True,
+    )

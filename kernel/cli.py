@@ -42,7 +42,9 @@ user_errors = failing_on(_refusals)
 
 @main.command("init")
 @click.option("--admin-email", default=None, help="Create this admin account if it does not exist.")
-@click.option("--admin-password", default=None, help="Its password (default: generated and printed).")
+@click.option(
+    "--admin-password", default=None, help="Its password (default: generated and printed)."
+)
 @with_appcontext
 @user_errors
 def init_command(admin_email, admin_password):
@@ -62,10 +64,13 @@ def init_command(admin_email, admin_password):
             click.echo(f"admin account {admin_email} already exists")
         else:
             password = admin_password or secrets.token_urlsafe(12)
-            create_user(admin_email, password, name="Admin", role="admin", actor="cli",
-                        verified=True)
-            click.echo(f"admin account: {admin_email}" +
-                       ("" if admin_password else f" / password: {password} (shown once)"))
+            create_user(
+                admin_email, password, name="Admin", role="admin", actor="cli", verified=True
+            )
+            click.echo(
+                f"admin account: {admin_email}"
+                + ("" if admin_password else f" / password: {password} (shown once)")
+            )
 
 
 @main.group("db")
@@ -108,8 +113,14 @@ def user_create(email, password, name, is_admin, role):
         fail("--admin and --role are exclusive")
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    user = create_user(email, password, name=name, role="admin" if is_admin else role or "customer",
-                       actor="cli", verified=True)
+    user = create_user(
+        email,
+        password,
+        name=name,
+        role="admin" if is_admin else role or "customer",
+        actor="cli",
+        verified=True,
+    )
     click.echo(f"created {user.email} ({user.role_name})")
 
 
@@ -133,16 +144,24 @@ def cron_list(as_json):
     rows = []
     for task in registered_tasks().values():
         last = last_run(task.name)
-        rows.append({"name": task.name, "schedule": task.schedule, "description": task.description,
-                     "next_run": task.next_run(now).isoformat(timespec="minutes"),
-                     "last_status": last.status if last else None,
-                     "last_slot": last.slot.isoformat(timespec="minutes") if last else None})
+        rows.append(
+            {
+                "name": task.name,
+                "schedule": task.schedule,
+                "description": task.description,
+                "next_run": task.next_run(now).isoformat(timespec="minutes"),
+                "last_status": last.status if last else None,
+                "last_slot": last.slot.isoformat(timespec="minutes") if last else None,
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['name']:<32} {row['schedule']:<16} next {row['next_run']}  "
-                   f"last {row['last_status'] or '-'}  {row['description']}")
+        click.echo(
+            f"{row['name']:<32} {row['schedule']:<16} next {row['next_run']}  "
+            f"last {row['last_status'] or '-'}  {row['description']}"
+        )
 
 
 @cron_group.command("run")
@@ -180,8 +199,12 @@ def run_command(host, port, reload):
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--balance", default="100.00", show_default=True,
-              help="Wallet balance credited once to the demo customer.")
+@click.option(
+    "--balance",
+    default="100.00",
+    show_default=True,
+    help="Wallet balance credited once to the demo customer.",
+)
 @click.option("--no-serve", is_flag=True, help="Prepare the demo, print the accounts and exit.")
 @with_appcontext
 @user_errors
@@ -207,8 +230,7 @@ def demo_command(host, port, balance, no_serve):
         click.echo(f"plugin {name} stays off: {why}")
     for line in report.lines:
         click.echo(line)
-    click.echo(demo.mail_whereabouts(local.get("MAIL_URL") or current_app.config["MAIL_URL"],
-                                     base))
+    click.echo(demo.mail_whereabouts(local.get("MAIL_URL") or current_app.config["MAIL_URL"], base))
     if no_serve:
         _print_accounts(report, base)
         return
@@ -252,38 +274,102 @@ def _print_accounts(report, base: str) -> None:
 
 
 @main.command("serve")
-@click.option("--bind", "-b", multiple=True, default=["127.0.0.1:8000"], show_default=True,
-              help="Address to listen on: HOST:PORT or unix:PATH (repeatable).")
-@click.option("--workers", "-w", type=int, default=None,
-              help="Worker processes (default: 2 x CPU cores + 1, at most 8).")
-@click.option("--threads", type=int, default=1, show_default=True,
-              help="Threads per worker (more than 1 uses gunicorn's gthread workers).")
-@click.option("--timeout", type=int, default=60, show_default=True,
-              help="Seconds a request may take before its worker is restarted.")
-@click.option("--graceful-timeout", type=int, default=30, show_default=True,
-              help="Seconds workers get to finish requests on reload or stop.")
-@click.option("--max-requests", type=int, default=1000, show_default=True,
-              help="Recycle a worker after this many requests (0: never).")
-@click.option("--access-log", default="-", show_default=True,
-              help="Access log file, '-' for stdout, 'off' for none.")
+@click.option(
+    "--bind",
+    "-b",
+    multiple=True,
+    default=["127.0.0.1:8000"],
+    show_default=True,
+    help="Address to listen on: HOST:PORT or unix:PATH (repeatable).",
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=int,
+    default=None,
+    help="Worker processes (default: 2 x CPU cores + 1, at most 8).",
+)
+@click.option(
+    "--threads",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Threads per worker (more than 1 uses gunicorn's gthread workers).",
+)
+@click.option(
+    "--timeout",
+    type=int,
+    default=60,
+    show_default=True,
+    help="Seconds a request may take before its worker is restarted.",
+)
+@click.option(
+    "--graceful-timeout",
+    type=int,
+    default=30,
+    show_default=True,
+    help="Seconds workers get to finish requests on reload or stop.",
+)
+@click.option(
+    "--max-requests",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Recycle a worker after this many requests (0: never).",
+)
+@click.option(
+    "--access-log",
+    default="-",
+    show_default=True,
+    help="Access log file, '-' for stdout, 'off' for none.",
+)
 @click.option("--error-log", default="-", show_default=True, help="Error log file, '-' for stderr.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error", "critical"]))
-@click.option("--proxy-hops", type=int, default=0, show_default=True,
-              help="Reverse proxies in front whose X-Forwarded-For/-Proto to trust (nginx: 1).")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error", "critical"]),
+)
+@click.option(
+    "--proxy-hops",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Reverse proxies in front whose X-Forwarded-For/-Proto to trust (nginx: 1).",
+)
 @click.option("--pidfile", default=None, help="Write the master's pid here.")
-def serve_command(bind, workers, threads, timeout, graceful_timeout, max_requests, access_log,
-                  error_log, log_level, proxy_hops, pidfile):
+def serve_command(
+    bind,
+    workers,
+    threads,
+    timeout,
+    graceful_timeout,
+    max_requests,
+    access_log,
+    error_log,
+    log_level,
+    proxy_hops,
+    pidfile,
+):
     """Production web server: a gunicorn master serving kernel.wsgi:application.
 
     SIGHUP reloads gracefully (new workers, old ones finish their requests); SIGTERM stops.
     """
     from kernel.serve import ServeOptions, serve
 
-    options = ServeOptions(bind=list(bind), workers=workers, threads=threads, timeout=timeout,
-                           graceful_timeout=graceful_timeout, max_requests=max_requests,
-                           access_log=access_log, error_log=error_log, log_level=log_level,
-                           proxy_hops=proxy_hops, pidfile=pidfile)
+    options = ServeOptions(
+        bind=list(bind),
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        graceful_timeout=graceful_timeout,
+        max_requests=max_requests,
+        access_log=access_log,
+        error_log=error_log,
+        log_level=log_level,
+        proxy_hops=proxy_hops,
+        pidfile=pidfile,
+    )
     try:
         options.gunicorn_settings()
     except ValueError as exc:
@@ -292,13 +378,19 @@ def serve_command(bind, workers, threads, timeout, graceful_timeout, max_request
 
 
 @main.command("worker")
-@click.option("--queues", "-q", default=None,
-              help="Comma-separated queues to work, in priority order (default: "
-                   "provisioning,mail,default).")
+@click.option(
+    "--queues",
+    "-q",
+    default=None,
+    help="Comma-separated queues to work, in priority order (default: provisioning,mail,default).",
+)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--name", default=None,
-              help="Worker name prefix (default: the host name); every start adds .<pid>.<random> "
-                   "so a restarted worker never waits for its old name to expire.")
+@click.option(
+    "--name",
+    default=None,
+    help="Worker name prefix (default: the host name); every start adds .<pid>.<random> "
+    "so a restarted worker never waits for its old name to expire.",
+)
 @click.pass_context
 @user_errors
 def worker_command(ctx, queues, burst, name):
@@ -313,15 +405,22 @@ def worker_command(ctx, queues, burst, name):
         built = worker.build_worker(app, names, name=name)
     except jobs.JobError as exc:
         fail(str(exc))
-    click.echo(f"worker {built.name} on {', '.join(names)}"
-               f"{' (burst)' if burst else ''}, plugin generation {built.hotswap.generation}")
+    click.echo(
+        f"worker {built.name} on {', '.join(names)}"
+        f"{' (burst)' if burst else ''}, plugin generation {built.hotswap.generation}"
+    )
     built.work(burst=burst, with_scheduler=True, logging_level="INFO")
 
 
 @main.command("scheduler")
 @click.option("--once", is_flag=True, help="One pass (run what is due now), then exit.")
-@click.option("--interval", type=float, default=10.0, show_default=True,
-              help="Seconds between passes (tasks also start at each minute boundary).")
+@click.option(
+    "--interval",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds between passes (tasks also start at each minute boundary).",
+)
 @click.pass_context
 @user_errors
 def scheduler_command(ctx, once, interval):
@@ -365,5 +464,9 @@ class _SimulatorGroup(click.Group):
         return real.get_command(ctx, name) if real else None
 
 
-main.add_command(_SimulatorGroup("simulator", help="Simulated outside services (a Pterodactyl "
-                                                   "or Pelican panel) for demos and tests."))
+main.add_command(
+    _SimulatorGroup(
+        "simulator",
+        help="Simulated outside services (a Pterodactyl or Pelican panel) for demos and tests.",
+    )
+)

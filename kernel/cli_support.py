@@ -18,8 +18,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def failing_on(kinds: Callable[[], tuple[type[Exception], ...]]
-                  ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def failing_on(
+    kinds: Callable[[], tuple[type[Exception], ...]],
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """A decorator: the exceptions ``kinds()`` names (operations refused, asked when one is
     raised, so a command module imports its services only when it runs) become one clear line
     on stderr and exit status 1. Each CLI module says which refusals it expects."""

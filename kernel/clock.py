@@ -45,8 +45,9 @@ def parse_file_value(text: str) -> tuple[timedelta, datetime | None]:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise ClockFileError(f"{FILE_ENV}: {text[:60]!r} is neither seconds nor an ISO "
-                             "time") from None
+        raise ClockFileError(
+            f"{FILE_ENV}: {text[:60]!r} is neither seconds nor an ISO time"
+        ) from None
     if at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
     return timedelta(0), at
@@ -79,8 +80,9 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None) + _offset
 
 
-def write_file(path, *, offset: timedelta | float | None = None,
-               frozen: datetime | None = None) -> None:
+def write_file(
+    path, *, offset: timedelta | float | None = None, frozen: datetime | None = None
+) -> None:
     """Set the test clock file (atomically: readers never see half a value)."""
     if (offset is None) == (frozen is None):
         raise ValueError("give exactly one of offset and frozen")

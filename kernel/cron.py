@@ -51,7 +51,9 @@ class CronTask:
 
     def __post_init__(self):
         if not croniter.is_valid(self.schedule) or len(self.schedule.split()) != 5:
-            raise ValueError(f"cron task {self.name!r}: {self.schedule!r} is not a 5-field cron expression")
+            raise ValueError(
+                f"cron task {self.name!r}: {self.schedule!r} is not a 5-field cron expression"
+            )
 
     def slot(self, now: datetime) -> datetime:
         """The latest scheduled minute at or before ``now``."""
@@ -104,14 +106,16 @@ def registered_tasks() -> dict[str, CronTask]:
 
 
 def last_run(name: str) -> CronRun | None:
-    return db.session.scalar(db.select(CronRun).where(CronRun.task == name)
-                             .order_by(CronRun.slot.desc()).limit(1))
+    return db.session.scalar(
+        db.select(CronRun).where(CronRun.task == name).order_by(CronRun.slot.desc()).limit(1)
+    )
 
 
 # --- which run is this? -----------------------------------------------------------
 
 _current: contextvars.ContextVar[tuple[str, datetime] | None] = contextvars.ContextVar(
-    "pteroca_cron_run", default=None)
+    "pteroca_cron_run", default=None
+)
 
 
 def current_run() -> tuple[str, datetime] | None:
@@ -125,8 +129,14 @@ def current_run() -> tuple[str, datetime] | None:
 def claim(task: CronTask, slot: datetime, owner: str | None = None) -> CronRun | None:
     """Insert the (task, slot) lease; None when another runner already has it."""
     started = clock.now()
-    run = CronRun(task=task.name, slot=slot, started_at=started, owner=owner or node_name(),
-                  lease_until=started + timedelta(seconds=lease_seconds()), attempts=1)
+    run = CronRun(
+        task=task.name,
+        slot=slot,
+        started_at=started,
+        owner=owner or node_name(),
+        lease_until=started + timedelta(seconds=lease_seconds()),
+        attempts=1,
+    )
     db.session.add(run)
     try:
         db.session.commit()
@@ -137,8 +147,9 @@ def claim(task: CronTask, slot: datetime, owner: str | None = None) -> CronRun |
 
 
 def _expired(now: datetime):
-    return (CronRun.status == "running") & or_(CronRun.lease_until.is_(None),
-                                                CronRun.lease_until < now)
+    return (CronRun.status == "running") & or_(
+        CronRun.lease_until.is_(None), CronRun.lease_until < now
+    )
 
 
 def expired_runs(tasks: set[str] | None = None) -> list[CronRun]:
@@ -154,22 +165,39 @@ def take_over(run: CronRun, owner: str | None = None) -> CronRun | None:
     now = clock.now()
     owner = owner or node_name()
     if run.attempts >= MAX_ATTEMPTS:
-        db.session.execute(update(CronRun).where(CronRun.id == run.id, _expired(now)).values(
-            status="failed", finished_at=now, lease_until=None,
-            error=f"lease expired {run.attempts} times (the runner was killed or hung each "
-                  "time); not retried again"))
+        db.session.execute(
+            update(CronRun)
+            .where(CronRun.id == run.id, _expired(now))
+            .values(
+                status="failed",
+                finished_at=now,
+                lease_until=None,
+                error=f"lease expired {run.attempts} times (the runner was killed or hung each "
+                "time); not retried again",
+            )
+        )
         db.session.commit()
         return None
     won = db.session.execute(
-        update(CronRun).where(CronRun.id == run.id, CronRun.attempts == run.attempts, _expired(now))
-        .values(owner=owner, started_at=now, attempts=run.attempts + 1,
-                lease_until=now + timedelta(seconds=lease_seconds()))).rowcount
+        update(CronRun)
+        .where(CronRun.id == run.id, CronRun.attempts == run.attempts, _expired(now))
+        .values(
+            owner=owner,
+            started_at=now,
+            attempts=run.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_seconds()),
+        )
+    ).rowcount
     db.session.commit()
     if won != 1:
         return None
     db.session.refresh(run)
-    current_app.logger.warning("cron task %s, slot %s: lease expired, taken over (attempt %s)",
-                               run.task, run.slot, run.attempts)
+    current_app.logger.warning(
+        "cron task %s, slot %s: lease expired, taken over (attempt %s)",
+        run.task,
+        run.slot,
+        run.attempts,
+    )
     return run
 
 
@@ -196,9 +224,15 @@ class LeaseKeeper:
         now = clock.now()
         table = CronRun.__table__
         with self.engine.begin() as conn:
-            kept = conn.execute(table.update().where(
-                table.c.id == self.run_id, table.c.owner == self.owner, table.c.status == "running")
-                .values(lease_until=now + timedelta(seconds=self.lease))).rowcount
+            kept = conn.execute(
+                table.update()
+                .where(
+                    table.c.id == self.run_id,
+                    table.c.owner == self.owner,
+                    table.c.status == "running",
+                )
+                .values(lease_until=now + timedelta(seconds=self.lease))
+            ).rowcount
             if self.node:
                 _beat(conn, self.node, now)
         return kept == 1
@@ -213,13 +247,19 @@ class LeaseKeeper:
 
 
 def _finish(run: CronRun, owner: str, status: str, error: str = "") -> None:
-    kept = db.session.execute(update(CronRun).where(
-        CronRun.id == run.id, CronRun.owner == owner, CronRun.status == "running").values(
-        status=status, error=error, finished_at=clock.now(), lease_until=None)).rowcount
+    kept = db.session.execute(
+        update(CronRun)
+        .where(CronRun.id == run.id, CronRun.owner == owner, CronRun.status == "running")
+        .values(status=status, error=error, finished_at=clock.now(), lease_until=None)
+    ).rowcount
     db.session.commit()
     if kept != 1:
-        current_app.logger.warning("cron task %s, slot %s finished (%s) after its lease passed to "
-                                   "another runner", run.task, run.slot, status)
+        current_app.logger.warning(
+            "cron task %s, slot %s finished (%s) after its lease passed to another runner",
+            run.task,
+            run.slot,
+            status,
+        )
     db.session.expire(run)
 
 
@@ -243,8 +283,13 @@ def run_task(task: CronTask, run: CronRun, node: str | None = None) -> CronRun:
     return run
 
 
-def run_due(now: datetime | None = None, only: str | None = None, force: bool = False,
-            owner: str | None = None, node: str | None = None) -> list[CronRun]:
+def run_due(
+    now: datetime | None = None,
+    only: str | None = None,
+    force: bool = False,
+    owner: str | None = None,
+    node: str | None = None,
+) -> list[CronRun]:
     """Run every task whose current slot has not run yet (or ``only`` one task, ``force`` to ignore
     the schedule), then re-run slots whose runner died (expired leases)."""
     now = now or clock.now()
@@ -252,7 +297,9 @@ def run_due(now: datetime | None = None, only: str | None = None, force: bool = 
     tasks = registered_tasks()
     if only is not None:
         if only not in tasks:
-            raise KeyError(f"no cron task named {only!r} (tasks: {', '.join(sorted(tasks)) or 'none'})")
+            raise KeyError(
+                f"no cron task named {only!r} (tasks: {', '.join(sorted(tasks)) or 'none'})"
+            )
         tasks = {only: tasks[only]}
     done = []
     for task in tasks.values():
@@ -284,8 +331,9 @@ def beat(node: str) -> None:
     """Record that scheduler ``node`` is alive (and forget schedulers silent for a week)."""
     now = clock.now()
     _beat(db.session, node, now)
-    db.session.execute(delete(SchedulerHeartbeat)
-                       .where(SchedulerHeartbeat.seen_at < now - HEARTBEAT_KEEP))
+    db.session.execute(
+        delete(SchedulerHeartbeat).where(SchedulerHeartbeat.seen_at < now - HEARTBEAT_KEEP)
+    )
     db.session.commit()
 
 

@@ -58,18 +58,26 @@ def mail_whereabouts(mail_url: str, base_url: str) -> str:
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(mail_url)
-    where = (f"the outbox file {unquote(parts.path)}" if parts.scheme == "file"
-             else f"{parts.scheme}://{parts.hostname or ''}")
-    return (f"mail:     {where}; read every message, links included, in the admin's email log "
-            f"->  {base_url}/admin/emails/")
+    where = (
+        f"the outbox file {unquote(parts.path)}"
+        if parts.scheme == "file"
+        else f"{parts.scheme}://{parts.hostname or ''}"
+    )
+    return (
+        f"mail:     {where}; read every message, links included, in the admin's email log "
+        f"->  {base_url}/admin/emails/"
+    )
 
 
 def builtin_plugins() -> list[str]:
     """The plugins that ship with pteroca (entry points of this distribution)."""
     from kernel.plugins.services import discover_all
 
-    return sorted(name for name, plugin in discover_all().items()
-                  if plugin.source == "entry_point" and plugin.module.startswith("builtin_plugins."))
+    return sorted(
+        name
+        for name, plugin in discover_all().items()
+        if plugin.source == "entry_point" and plugin.module.startswith("builtin_plugins.")
+    )
 
 
 def enable_builtins(echo: Callable[[str], None]) -> tuple[list[str], dict[str, str]]:
@@ -86,9 +94,10 @@ def enable_builtins(echo: Callable[[str], None]) -> tuple[list[str], dict[str, s
     from kernel.security import ConfirmationRequired, GateRefused, Severity
     from kernel.security.policy import NOT_AUDITED_RULE
 
-    DEMO_ACCEPTS = {NOT_AUDITED_RULE: "its dependencies could not be audited (no advisory "
-                                      "service reachable)",
-                    "sensitive-capability": ""}
+    DEMO_ACCEPTS = {
+        NOT_AUDITED_RULE: "its dependencies could not be audited (no advisory service reachable)",
+        "sensitive-capability": "",
+    }
     enabled, skipped = [], {}
     for name in builtin_plugins():
         if name in services.enabled_names():  # on already, or as a dependency just now
@@ -102,8 +111,10 @@ def enable_builtins(echo: Callable[[str], None]) -> tuple[list[str], dict[str, s
                 if not all(f.rule in DEMO_ACCEPTS for f in high):
                     raise
                 for finding in high:
-                    echo(f"  {name}: {DEMO_ACCEPTS[finding.rule] or finding.message}; accepted "
-                         "for the demo")
+                    echo(
+                        f"  {name}: {DEMO_ACCEPTS[finding.rule] or finding.message}; accepted "
+                        "for the demo"
+                    )
                 services.enable(name, with_dependencies=True, accept_risk=True, actor="demo")
         except (GateRefused, DependencyError) as exc:
             skipped[name] = str(exc)
@@ -118,7 +129,9 @@ def _credentials(instance: Path) -> dict:
         try:
             return json.loads(path.read_text())
         except ValueError:
-            raise DemoError(f"{path} is not valid JSON; delete it to make new demo passwords") from None
+            raise DemoError(
+                f"{path} is not valid JSON; delete it to make new demo passwords"
+            ) from None
     data = {ADMIN_EMAIL: secrets.token_urlsafe(10), CUSTOMER_EMAIL: secrets.token_urlsafe(10)}
     instance.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -138,8 +151,12 @@ def _account(email: str, password: str, *, role: str, name: str):
     return user
 
 
-def seed(app: Flask, echo: Callable[[str], None] = print,
-         balance: int = WELCOME_BALANCE, settings: dict | None = None) -> DemoReport:
+def seed(
+    app: Flask,
+    echo: Callable[[str], None] = print,
+    balance: int = WELCOME_BALANCE,
+    settings: dict | None = None,
+) -> DemoReport:
     """Everything but serving: run inside ``app``'s context; returns what to print.
     ``settings`` (:func:`local_settings`) apply to the app the plugins seed in."""
     from kernel.plugins.services import upgrade_all
@@ -164,11 +181,17 @@ def _seed_with_plugins(app: Flask, enabled, skipped, balance, settings: dict) ->
     with fresh.app_context():
         passwords = _credentials(Path(fresh.instance_path))
         admin = _account(ADMIN_EMAIL, passwords[ADMIN_EMAIL], role="admin", name="Demo admin")
-        customer = _account(CUSTOMER_EMAIL, passwords[CUSTOMER_EMAIL], role="customer",
-                            name="Demo customer")
+        customer = _account(
+            CUSTOMER_EMAIL, passwords[CUSTOMER_EMAIL], role="customer", name="Demo customer"
+        )
         if balance > 0:
-            ledger.credit(customer.id, balance, "adjustment", "demo:welcome-balance",
-                          {"reason": "demo welcome balance"})
+            ledger.credit(
+                customer.id,
+                balance,
+                "adjustment",
+                "demo:welcome-balance",
+                {"reason": "demo welcome balance"},
+            )
         lines: list[str] = []
         from kernel.hooks import call_hook, plugin_manager
         from simulators.demo import DemoServices
@@ -177,6 +200,10 @@ def _seed_with_plugins(app: Flask, enabled, skipped, balance, settings: dict) ->
         for result in call_hook("demo_seed", admin=admin, customer=customer):
             lines.extend(str(line) for line in (result or []))
         db.session.commit()
-        return DemoReport(admin=(ADMIN_EMAIL, passwords[ADMIN_EMAIL]),
-                          customer=(CUSTOMER_EMAIL, passwords[CUSTOMER_EMAIL]),
-                          enabled=enabled, skipped=skipped, lines=lines)
+        return DemoReport(
+            admin=(ADMIN_EMAIL, passwords[ADMIN_EMAIL]),
+            customer=(CUSTOMER_EMAIL, passwords[CUSTOMER_EMAIL]),
+            enabled=enabled,
+            skipped=skipped,
+            lines=lines,
+        )

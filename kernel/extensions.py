@@ -153,9 +153,13 @@ def _sqlite_on_error(context):
     """Note a write SQLite refused in a deferred transaction (see the note above)."""
     connection = context.connection
     error = context.original_exception
-    if (connection is None or context.is_disconnect or connection.dialect.name != "sqlite"
-            or not isinstance(error, sqlite3.OperationalError)
-            or not connection.info.get("pteroca_deferred")):
+    if (
+        connection is None
+        or context.is_disconnect
+        or connection.dialect.name != "sqlite"
+        or not isinstance(error, sqlite3.OperationalError)
+        or not connection.info.get("pteroca_deferred")
+    ):
         return
     if getattr(error, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY and has_request_context():
         setattr(g, _WRITE_REFUSED, True)

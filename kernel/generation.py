@@ -33,15 +33,21 @@ def read_generation() -> int:
 def bump_generation() -> int:
     """Advance the cluster-wide generation and commit; every process rebuilds its app on
     seeing it, this one at once. Returns the new generation."""
-    result = db.session.execute(update(KernelState).where(KernelState.key == GENERATION_KEY)
-                                .values(value=KernelState.value + 1))
+    result = db.session.execute(
+        update(KernelState)
+        .where(KernelState.key == GENERATION_KEY)
+        .values(value=KernelState.value + 1)
+    )
     if result.rowcount == 0:
         try:
             with db.session.begin_nested():
                 db.session.add(KernelState(key=GENERATION_KEY, value=1))
         except IntegrityError:
-            db.session.execute(update(KernelState).where(KernelState.key == GENERATION_KEY)
-                               .values(value=KernelState.value + 1))
+            db.session.execute(
+                update(KernelState)
+                .where(KernelState.key == GENERATION_KEY)
+                .values(value=KernelState.value + 1)
+            )
     db.session.commit()
     mark_local_change()
     return read_generation()

@@ -35,8 +35,9 @@ def _redis(url: str):
     if client is None:
         import redis
 
-        client = redis.Redis.from_url(url, socket_connect_timeout=PING_TIMEOUT,
-                                      socket_timeout=PING_TIMEOUT)
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=PING_TIMEOUT, socket_timeout=PING_TIMEOUT
+        )
         _clients[url] = client
     return client
 
@@ -59,8 +60,10 @@ def scheduler_status() -> dict[str, Any]:
     seen = cron.last_heartbeat()
     if seen is None:
         return {"last_heartbeat": None, "age_seconds": None}
-    return {"last_heartbeat": seen.isoformat(timespec="seconds") + "Z",
-            "age_seconds": round(max((clock.now() - seen).total_seconds(), 0.0), 1)}
+    return {
+        "last_heartbeat": seen.isoformat(timespec="seconds") + "Z",
+        "age_seconds": round(max((clock.now() - seen).total_seconds(), 0.0), 1),
+    }
 
 
 def jobs_status(redis: str) -> Any:
@@ -75,16 +78,23 @@ def jobs_status(redis: str) -> Any:
     except Exception as exc:  # noqa: BLE001
         return f"unavailable: {type(exc).__name__}"
     queues = summary["queues"].values()
-    return {"queued": sum(q["queued"] for q in queues), "failed": sum(q["failed"] for q in queues),
-            "retrying": sum(q["retrying"] for q in queues), "workers": summary["workers"]}
+    return {
+        "queued": sum(q["queued"] for q in queues),
+        "failed": sum(q["failed"] for q in queues),
+        "retrying": sum(q["retrying"] for q in queues),
+        "workers": summary["workers"],
+    }
 
 
 def may_see_details() -> bool:
     """The caller shows the health token, or is signed in with ``admin.access``."""
     token = current_app.config.get("HEALTH_TOKEN") or ""
     scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
-    if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                                    token.encode()):
+    if (
+        token
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip().encode(), token.encode())
+    ):
         return True
     return bool(current_user.is_authenticated and current_user.has_permission("admin.access"))
 
@@ -118,13 +128,19 @@ def report() -> dict[str, Any]:
         try:
             out["scheduler"] = scheduler_status()
         except Exception as exc:  # noqa: BLE001 - a database older than the heartbeat table
-            out["scheduler"] = {"last_heartbeat": None, "age_seconds": None,
-                                "error": type(exc).__name__}
+            out["scheduler"] = {
+                "last_heartbeat": None,
+                "age_seconds": None,
+                "error": type(exc).__name__,
+            }
             db.session.rollback()
     else:
         out["scheduler"] = {"last_heartbeat": None, "age_seconds": None}
-    down = [name for name, ok in (("database", database_ok),
-                                  ("redis", not out["redis"].startswith("down"))) if not ok]
+    down = [
+        name
+        for name, ok in (("database", database_ok), ("redis", not out["redis"].startswith("down")))
+        if not ok
+    ]
     out["status"] = "down" if down else "ok"
     out["down"] = down
     return out

@@ -39,10 +39,20 @@ GENERIC_REFUSAL = _l("This action could not be checked right now; please try aga
 
 # Events the kernel fires after its own transaction committed: an implementation that raises
 # has its uncommitted changes rolled back, so the core flow goes on with a clean session.
-AFTER_COMMIT_EVENTS = frozenset({
-    "plugin_enabled", "plugin_disabled", "user_registered", "user_logged_in", "user_updated",
-    "user_password_changed", "payment_settled", "payment_refunded", "wallet_changed", "erase_personal_data",
-})
+AFTER_COMMIT_EVENTS = frozenset(
+    {
+        "plugin_enabled",
+        "plugin_disabled",
+        "user_registered",
+        "user_logged_in",
+        "user_updated",
+        "user_password_changed",
+        "payment_settled",
+        "payment_refunded",
+        "wallet_changed",
+        "erase_personal_data",
+    }
+)
 
 
 class HookCallError(TypeError):
@@ -69,14 +79,16 @@ def _arguments(hook: str, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> list
     try:
         return [kwargs[name] for name in impl.argnames]
     except KeyError as missing:
-        raise HookCallError(f"{hook} called without {missing}, which {impl.plugin_name} "
-                            "takes") from None
+        raise HookCallError(
+            f"{hook} called without {missing}, which {impl.plugin_name} takes"
+        ) from None
 
 
 def _failed(app: Flask, hook: str, plugin: str, exc: BaseException) -> None:
     """Log, count and (for after-commit events) roll back one implementation's failure."""
-    app.logger.error("plugin %s: %s raised %s: %s", plugin, hook, type(exc).__name__, exc,
-                     exc_info=exc)
+    app.logger.error(
+        "plugin %s: %s raised %s: %s", plugin, hook, type(exc).__name__, exc, exc_info=exc
+    )
     from kernel.extensions import db
 
     if "sqlalchemy" in app.extensions:  # an app without a database (a bare test app) has none
@@ -89,9 +101,12 @@ def _failed(app: Flask, hook: str, plugin: str, exc: BaseException) -> None:
 def wrapper_hooks(pm: pluggy.PluginManager, plugin: str) -> list[str]:
     """Hooks ``plugin`` implements as a pluggy wrapper: the caller runs each implementation on
     its own, so a wrapper would never wrap anything; the loader refuses them."""
-    return sorted(caller.name for caller in pm.get_hookcallers(pm.get_plugin(plugin)) or []
-                  for impl in caller.get_hookimpls()
-                  if impl.plugin_name == plugin and (impl.hookwrapper or impl.wrapper))
+    return sorted(
+        caller.name
+        for caller in pm.get_hookcallers(pm.get_plugin(plugin)) or []
+        for impl in caller.get_hookimpls()
+        if impl.plugin_name == plugin and (impl.hookwrapper or impl.wrapper)
+    )
 
 
 def report_failure(plugin: str, hook: str, exc: Exception) -> None:
@@ -102,8 +117,9 @@ def report_failure(plugin: str, hook: str, exc: Exception) -> None:
     _failed(app, hook, plugin, exc)
 
 
-def _answers(hook: str, kwargs: dict[str, Any], pm: pluggy.PluginManager | None = None
-             ) -> Iterator[tuple[str, Any, Exception | None]]:
+def _answers(
+    hook: str, kwargs: dict[str, Any], pm: pluggy.PluginManager | None = None
+) -> Iterator[tuple[str, Any, Exception | None]]:
     """``(plugin, answer, error)`` per implementation, in pluggy's call order."""
     app = current_app._get_current_object()
     caller = getattr((pm or app.extensions[HOST_KEY].pm).hook, hook)
@@ -164,10 +180,16 @@ def collect(hook: str, /, item_type: type | tuple[type, ...] = object, **kwargs:
     for name, answer, error in _answers(hook, kwargs):
         if error is not None or not answer:
             continue
-        if not isinstance(answer, (list, tuple)) \
-                or not all(isinstance(item, item_type) for item in answer):
-            report_failure(name, hook, TypeError(
-                f"{hook} must return a list of {_type_names(item_type)}, not {answer!r:.200}"))
+        if not isinstance(answer, (list, tuple)) or not all(
+            isinstance(item, item_type) for item in answer
+        ):
+            report_failure(
+                name,
+                hook,
+                TypeError(
+                    f"{hook} must return a list of {_type_names(item_type)}, not {answer!r:.200}"
+                ),
+            )
             continue
         items.extend(answer)
     return items
@@ -204,8 +226,9 @@ def call_veto(hook: str, /, **kwargs: Any) -> str | None:
         if not is_objection(answer):
             continue
         if answer is True:
-            current_app.logger.warning("plugin %s: %s refused without a reason (return a "
-                                       "string saying why)", name, hook)
+            current_app.logger.warning(
+                "plugin %s: %s refused without a reason (return a string saying why)", name, hook
+            )
             return str(GENERIC_REFUSAL)
         return str(answer)
     return None
@@ -218,8 +241,9 @@ def answers(hook: str, /, **kwargs: Any) -> Iterator[tuple[str, Any, Exception |
     return _answers(hook, kwargs)
 
 
-def answers_from(pm: pluggy.PluginManager, hook: str, /, **kwargs: Any
-                 ) -> Iterator[tuple[str, Any, Exception | None]]:
+def answers_from(
+    pm: pluggy.PluginManager, hook: str, /, **kwargs: Any
+) -> Iterator[tuple[str, Any, Exception | None]]:
     """:func:`answers` from another plugin manager than the app's (lifecycle events reach the
     plugin just enabled, which the current app has not loaded yet)."""
     return _answers(hook, kwargs, pm)

@@ -43,7 +43,8 @@ class HookDeprecationWarning(FutureWarning):
 def deprecated(what: str, *, since: str, removal: str, instead: str) -> HookDeprecationWarning:
     """The warning for ``warn_on_impl`` / ``warn_on_impl_args`` of a deprecated hook or argument."""
     return HookDeprecationWarning(
-        f"{what} is deprecated since pteroca {since} and will be removed in {removal}; {instead}")
+        f"{what} is deprecated since pteroca {since} and will be removed in {removal}; {instead}"
+    )
 
 
 def deprecations(specs: object | None = None) -> dict[str, list[str]]:
@@ -61,6 +62,7 @@ def deprecations(specs: object | None = None) -> dict[str, list[str]]:
         if messages:
             found[name] = messages
     return found
+
 
 # --- lifecycle -------------------------------------------------------------
 

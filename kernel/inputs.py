@@ -47,9 +47,15 @@ def check_text(value: str, field: str = "") -> str:
     """``value`` unchanged, or :class:`InputError` when it holds a control character."""
     found = CONTROL.search(value)
     if found:
-        raise InputError(_("The field “%(field)s” contains a control character (%(char)s); "
-                           "remove it and try again.", field=field or _("value"),
-                           char=_describe(found.group())), field)
+        raise InputError(
+            _(
+                "The field “%(field)s” contains a control character (%(char)s); "
+                "remove it and try again.",
+                field=field or _("value"),
+                char=_describe(found.group()),
+            ),
+            field,
+        )
     return value
 
 
@@ -58,13 +64,25 @@ def single_line(value: str, field: str = "") -> str:
     check_text(value, field)
     found = LINE_BREAK.search(value)
     if found:
-        raise InputError(_("The field “%(field)s” must be a single line (it contains %(char)s).",
-                           field=field or _("value"), char=_describe(found.group())), field)
+        raise InputError(
+            _(
+                "The field “%(field)s” must be a single line (it contains %(char)s).",
+                field=field or _("value"),
+                char=_describe(found.group()),
+            ),
+            field,
+        )
     return value
 
 
-def check_json(value: Any, field: str = "", *, text: bool = True, depth: int = 0,
-               max_depth: int = MAX_JSON_DEPTH) -> None:
+def check_json(
+    value: Any,
+    field: str = "",
+    *,
+    text: bool = True,
+    depth: int = 0,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> None:
     """Nesting of a parsed JSON value at most ``max_depth``; with ``text``, every string in
     it (keys included) passes :func:`check_text`."""
     if depth > max_depth:
@@ -76,8 +94,13 @@ def check_json(value: Any, field: str = "", *, text: bool = True, depth: int = 0
         for key, item in value.items():
             if text:
                 check_text(key, field)
-            check_json(item, key if isinstance(key, str) else field, text=text, depth=depth + 1,
-                       max_depth=max_depth)
+            check_json(
+                item,
+                key if isinstance(key, str) else field,
+                text=text,
+                depth=depth + 1,
+                max_depth=max_depth,
+            )
     elif isinstance(value, list):
         for item in value:
             check_json(item, field, text=text, depth=depth + 1, max_depth=max_depth)
@@ -91,8 +114,9 @@ def parse_json(data: bytes | str, *, text: bool = True, max_depth: int = MAX_JSO
     except RecursionError:
         raise InputError(_too_deep(max_depth)) from None
     except (ValueError, TypeError) as exc:  # includes UnicodeDecodeError
-        raise InputError(_("The request body is not valid JSON (%(error)s).", error=str(exc))) \
-            from None
+        raise InputError(
+            _("The request body is not valid JSON (%(error)s).", error=str(exc))
+        ) from None
     check_json(value, text=text, max_depth=max_depth)
     return value
 

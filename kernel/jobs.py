@@ -89,16 +89,22 @@ class JobOptions:
     timeout: int = DEFAULT_TIMEOUT
 
 
-def job(*, queue: str = DEFAULT_QUEUE, retries: int = 0, backoff: Sequence[int] = (0,),
-        timeout: int = DEFAULT_TIMEOUT) -> Callable[[Callable], Callable]:
+def job(
+    *,
+    queue: str = DEFAULT_QUEUE,
+    retries: int = 0,
+    backoff: Sequence[int] = (0,),
+    timeout: int = DEFAULT_TIMEOUT,
+) -> Callable[[Callable], Callable]:
     """Declare a function's job defaults: ``@job(queue="mail", retries=3, backoff=[10, 60, 300])``.
 
     The function itself is returned unchanged (it stays addressable by its import path).
     """
     if queue not in QUEUES:
         raise ValueError(f"unknown job queue {queue!r} (queues: {', '.join(QUEUES)})")
-    options = JobOptions(queue=queue, retry=Retry(retries, tuple(backoff)) if retries else None,
-                         timeout=int(timeout))
+    options = JobOptions(
+        queue=queue, retry=Retry(retries, tuple(backoff)) if retries else None, timeout=int(timeout)
+    )
 
     def decorate(fn: Callable) -> Callable:
         fn.__pteroca_job__ = options
@@ -117,8 +123,9 @@ def import_path(fn: Callable) -> str:
     if not module or "<" in qualname or "." in qualname:
         raise TypeError(f"{fn!r} is not a module-level function; jobs are addressed by import path")
     if getattr(sys.modules.get(module), qualname, None) is not fn:
-        raise TypeError(f"{module}.{qualname} does not name {fn!r}; jobs are addressed by "
-                        "import path")
+        raise TypeError(
+            f"{module}.{qualname} does not name {fn!r}; jobs are addressed by import path"
+        )
     return f"{module}.{qualname}"
 
 
@@ -134,8 +141,10 @@ def check_plain(values, where: str) -> None:
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
-            raise TypeError(f"job {where} must be plain values (numbers, strings, lists, dicts: "
-                            f"ids, not ORM objects); got {type(value).__name__}") from None
+            raise TypeError(
+                f"job {where} must be plain values (numbers, strings, lists, dicts: "
+                f"ids, not ORM objects); got {type(value).__name__}"
+            ) from None
 
 
 def redis_url() -> str:
@@ -163,8 +172,9 @@ def connection(url: str | None = None):
         import redis
 
         # Timeouts: a silent Redis must not hang the request that enqueues (it then runs inline).
-        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5,
-                                      health_check_interval=30)
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=5, health_check_interval=30
+        )
         _connections[url] = client
     return client
 
@@ -173,12 +183,19 @@ def queue(name: str, conn=None):
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    return Queue(name, connection=conn or connection(), serializer=JSONSerializer,
-                 job_class=PterocaJob)
+    return Queue(
+        name, connection=conn or connection(), serializer=JSONSerializer, job_class=PterocaJob
+    )
 
 
-def enqueue(fn: Callable, *args: Any, retry: Retry | int | None = None, queue: str | None = None,
-            _job_id: str | None = None, **kwargs: Any) -> Any:
+def enqueue(
+    fn: Callable,
+    *args: Any,
+    retry: Retry | int | None = None,
+    queue: str | None = None,
+    _job_id: str | None = None,
+    **kwargs: Any,
+) -> Any:
     """Run ``fn(*args, **kwargs)`` as a job.
 
     Inline: returns its result (exceptions propagate). On rq: returns the queued rq job.
@@ -205,9 +222,15 @@ def enqueue(fn: Callable, *args: Any, retry: Retry | int | None = None, queue: s
 
     try:
         return _queue(name).enqueue_call(
-            func=path, args=list(args), kwargs=kwargs, timeout=options.timeout, job_id=_job_id,
-            result_ttl=RESULT_TTL, failure_ttl=FAILED_TTL,
-            retry=RqRetry(max=retry.max, interval=retry.intervals()) if retry else None)
+            func=path,
+            args=list(args),
+            kwargs=kwargs,
+            timeout=options.timeout,
+            job_id=_job_id,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILED_TTL,
+            retry=RqRetry(max=retry.max, interval=retry.intervals()) if retry else None,
+        )
     except (RedisDown, RedisSlow) as exc:
         # The caller has usually committed already (a purchase, a sign-up): doing the work now
         # beats leaving it undone. /-/health reports Redis down meanwhile.
@@ -239,8 +262,10 @@ def _failed_registries(conn):
     from rq.registry import FailedJobRegistry
     from rq.serializers import JSONSerializer
 
-    return [FailedJobRegistry(name, connection=conn, serializer=JSONSerializer,
-                              job_class=PterocaJob) for name in QUEUES]
+    return [
+        FailedJobRegistry(name, connection=conn, serializer=JSONSerializer, job_class=PterocaJob)
+        for name in QUEUES
+    ]
 
 
 def _describe(job, queue_name: str) -> FailedJob:
@@ -256,10 +281,18 @@ def _describe(job, queue_name: str) -> FailedJob:
         function, args, kwargs = f"(unreadable: {type(exc).__name__})", [], {}
     # enqueue() gives rq one interval per retry, so the tries made are 1 + intervals - left.
     attempts = 1 + len(job.retry_intervals or []) - int(job.retries_left or 0)
-    return FailedJob(id=job.id, queue=queue_name, function=function, args=args, kwargs=kwargs,
-                     error=text.splitlines()[-1] if text else "(no traceback recorded)",
-                     traceback=text, failed_at=job.ended_at, enqueued_at=job.enqueued_at,
-                     attempts=max(attempts, 1))
+    return FailedJob(
+        id=job.id,
+        queue=queue_name,
+        function=function,
+        args=args,
+        kwargs=kwargs,
+        error=text.splitlines()[-1] if text else "(no traceback recorded)",
+        traceback=text,
+        failed_at=job.ended_at,
+        enqueued_at=job.enqueued_at,
+        attempts=max(attempts, 1),
+    )
 
 
 def failed_jobs(limit: int = 200) -> list[FailedJob]:
@@ -307,6 +340,9 @@ def summary() -> dict[str, Any]:
     queues = {}
     for name in QUEUES:
         q = _queue(name, conn)
-        queues[name] = {"queued": q.count, "failed": q.failed_job_registry.count,
-                        "retrying": ScheduledJobRegistry(queue=q).count}
+        queues[name] = {
+            "queued": q.count,
+            "failed": q.failed_job_registry.count,
+            "retrying": ScheduledJobRegistry(queue=q).count,
+        }
     return {"queues": queues, "workers": Worker.count(connection=conn)}

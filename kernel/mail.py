@@ -34,8 +34,9 @@ from kernel.mail_delivery import (
 Attachment = tuple[str, str, bytes]  # (file name, MIME type such as "application/pdf", content)
 
 
-def build_message(to: str, subject: str, template: str, *,
-                  attachments: Sequence[Attachment] = (), **context) -> EmailMessage:
+def build_message(
+    to: str, subject: str, template: str, *, attachments: Sequence[Attachment] = (), **context
+) -> EmailMessage:
     """Render ``email/<template>.txt`` (and ``.html`` when the theme has it) into a message,
     with ``attachments`` (an invoice PDF, say) after the text."""
     from kernel import site_settings
@@ -44,8 +45,9 @@ def build_message(to: str, subject: str, template: str, *,
     context.setdefault("base_url", current_app.config.get("BASE_URL", "").rstrip("/"))
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = formataddr((site_settings.get("mail_from_name") or "",
-                                  site_settings.get("mail_from")))
+    message["From"] = formataddr(
+        (site_settings.get("mail_from_name") or "", site_settings.get("mail_from"))
+    )
     message["To"] = to
     message["Message-ID"] = make_msgid(domain=str(site_settings.get("mail_from")).rsplit("@")[-1])
     message.set_content(render_template(f"email/{template}.txt", **context))
@@ -57,8 +59,9 @@ def build_message(to: str, subject: str, template: str, *,
         message.add_alternative(html, subtype="html")
     for filename, mime_type, content in attachments:
         maintype, _, subtype = mime_type.partition("/")
-        message.add_attachment(bytes(content), maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=filename)
+        message.add_attachment(
+            bytes(content), maintype=maintype, subtype=subtype or "octet-stream", filename=filename
+        )
     return message
 
 
@@ -68,13 +71,26 @@ def sent_keys(keys: Iterable[str]) -> set[str]:
     keys = [key for key in keys if key]
     if not keys:
         return set()
-    return set(db.session.scalars(db.select(EmailLog.key).where(
-        EmailLog.key.in_(keys), EmailLog.status.in_(("sent", "queued")))))
+    return set(
+        db.session.scalars(
+            db.select(EmailLog.key).where(
+                EmailLog.key.in_(keys), EmailLog.status.in_(("sent", "queued"))
+            )
+        )
+    )
 
 
-def send_email(to: str, subject: str, template: str, *, commit: bool = True, now: bool = False,
-               attachments: Sequence[Attachment] = (), key: str | None = None,
-               **context: Any) -> EmailLog:
+def send_email(
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    commit: bool = True,
+    now: bool = False,
+    attachments: Sequence[Attachment] = (),
+    key: str | None = None,
+    **context: Any,
+) -> EmailLog:
     """Render, let plugins adjust (``before_email_send``), deliver and log one message.
 
     Never raises for a delivery problem; the returned log entry says ``sent`` or ``failed``.
@@ -111,8 +127,9 @@ def send_email(to: str, subject: str, template: str, *, commit: bool = True, now
         db.session.rollback()
         return db.session.scalar(db.select(EmailLog).where(EmailLog.key == key))
     except Exception as exc:  # noqa: BLE001 - mail trouble must never break the user's action
-        current_app.logger.warning("sending %r to %s failed: %s: %s", template, to,
-                                   type(exc).__name__, exc)
+        current_app.logger.warning(
+            "sending %r to %s failed: %s: %s", template, to, type(exc).__name__, exc
+        )
         entry.status, entry.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
     db.session.add(entry)
     if commit:

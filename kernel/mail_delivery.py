@@ -95,8 +95,9 @@ def deliver(message: EmailMessage, url: str) -> None:
     default_port = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}[scheme]
     port = parts.port or default_port
     if scheme == "smtps":
-        client = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT,
-                                  context=ssl.create_default_context())
+        client = smtplib.SMTP_SSL(
+            host, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
     with client:
@@ -105,8 +106,6 @@ def deliver(message: EmailMessage, url: str) -> None:
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
         client.send_message(message)
-
-
 
 
 def queue_delivery(entry: EmailLog, message: EmailMessage) -> bool:
@@ -120,8 +119,13 @@ def queue_delivery(entry: EmailLog, message: EmailMessage) -> bool:
         # With Redis away, enqueue runs the delivery at once (kernel.jobs).
         jobs.enqueue(deliver_queued, entry.id, message.as_string())
     except Exception as exc:  # noqa: BLE001 - that immediate delivery failed: already logged
-        current_app.logger.warning("sending %r to %s failed: %s: %s", entry.template,
-                                   entry.recipient, type(exc).__name__, exc)
+        current_app.logger.warning(
+            "sending %r to %s failed: %s: %s",
+            entry.template,
+            entry.recipient,
+            type(exc).__name__,
+            exc,
+        )
     return True
 
 
@@ -130,14 +134,17 @@ def deliver_queued(log_id: int, raw: str) -> str:
     """Job: deliver a message rendered by ``send_email``; raises (to be retried) on failure."""
     entry = db.session.get(EmailLog, log_id)
     try:
-        deliver(message_from_string(raw, policy=default_policy),
-                current_app.config.get("MAIL_URL") or "console://")
+        deliver(
+            message_from_string(raw, policy=default_policy),
+            current_app.config.get("MAIL_URL") or "console://",
+        )
     except Exception as exc:
         if entry is not None:
             entry.status, entry.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
             db.session.commit()
-        current_app.logger.warning("queued mail %s not delivered: %s: %s", log_id,
-                                   type(exc).__name__, exc)
+        current_app.logger.warning(
+            "queued mail %s not delivered: %s: %s", log_id, type(exc).__name__, exc
+        )
         raise
     if entry is not None:
         entry.status, entry.error = "sent", ""

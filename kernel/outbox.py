@@ -83,8 +83,9 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
-def add(job: Callable | str, *args: Any, delay: float = 0, queue: str | None = None,
-        **kwargs: Any) -> OutboxMessage:
+def add(
+    job: Callable | str, *args: Any, delay: float = 0, queue: str | None = None, **kwargs: Any
+) -> OutboxMessage:
     """Add a job to the caller's transaction (nothing is committed or sent here).
 
     ``job``: a module-level function or its import path; arguments must be plain values.
@@ -96,9 +97,17 @@ def add(job: Callable | str, *args: Any, delay: float = 0, queue: str | None = N
     if queue is not None and queue not in jobs.QUEUES:
         raise ValueError(f"unknown job queue {queue!r} (queues: {', '.join(jobs.QUEUES)})")
     now = clock.now()
-    row = OutboxMessage(job=path, args=list(args), kwargs=dict(kwargs), queue=queue or "",
-                        status="pending", created_at=now, attempts=0, last_error="",
-                        available_at=now + timedelta(seconds=max(0.0, float(delay))))
+    row = OutboxMessage(
+        job=path,
+        args=list(args),
+        kwargs=dict(kwargs),
+        queue=queue or "",
+        status="pending",
+        created_at=now,
+        attempts=0,
+        last_error="",
+        available_at=now + timedelta(seconds=max(0.0, float(delay))),
+    )
     db.session.add(row)
     db.session.info.setdefault(SESSION_KEY, []).append(row)
     return row
@@ -145,18 +154,27 @@ class DispatchReport:
 
 
 def _claimable(now: datetime):
-    return (OutboxMessage.status == "pending") & or_(OutboxMessage.claimed_until.is_(None),
-                                                     OutboxMessage.claimed_until < now)
+    return (OutboxMessage.status == "pending") & or_(
+        OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now
+    )
 
 
 def _claim(ids: list[int], now: datetime) -> list[int]:
     """Take due rows for this process (a guarded UPDATE: only one dispatcher wins each row)."""
     condition = _claimable(now) & OutboxMessage.id.in_(ids) & (OutboxMessage.available_at <= now)
-    won = db.session.execute(
-        update(OutboxMessage).where(condition)
-        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-                attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.id)).scalars().all()
+    won = (
+        db.session.execute(
+            update(OutboxMessage)
+            .where(condition)
+            .values(
+                claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(OutboxMessage.id)
+        )
+        .scalars()
+        .all()
+    )
     db.session.commit()
     return sorted(won)
 
@@ -173,18 +191,28 @@ def _dispatch(ids: list[int]) -> DispatchReport:
     claimed = _claim(ids, now)
     if not claimed:
         return report
-    rows = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
-                              .order_by(OutboxMessage.id)).all()
-    work = [(row.id, row.job, list(row.args or []), dict(row.kwargs or {}), row.queue,
-             row.attempts) for row in rows]
+    rows = db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+    ).all()
+    work = [
+        (row.id, row.job, list(row.args or []), dict(row.kwargs or {}), row.queue, row.attempts)
+        for row in rows
+    ]
     db.session.commit()
     for row_id, path, args, kwargs, queue, attempts in work:
         _dispatch_one(row_id, path, args, kwargs, queue, attempts, report)
     return report
 
 
-def _dispatch_one(row_id: int, path: str, args: list, kwargs: dict, queue: str, attempts: int,
-                  report: DispatchReport) -> None:
+def _dispatch_one(
+    row_id: int,
+    path: str,
+    args: list,
+    kwargs: dict,
+    queue: str,
+    attempts: int,
+    report: DispatchReport,
+) -> None:
     try:
         fn = jobs.resolve(path)
         jobs.enqueue(fn, *args, queue=queue or None, _job_id=f"outbox-{row_id}", **kwargs)
@@ -193,27 +221,41 @@ def _dispatch_one(row_id: int, path: str, args: list, kwargs: dict, queue: str, 
         _failed_try(row_id, path, attempts, exc, report)
         return
     db.session.rollback()  # whatever the job left open (its own work is committed)
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-        status="dispatched", dispatched_at=clock.now(), claimed_until=None, last_error=""))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status="dispatched", dispatched_at=clock.now(), claimed_until=None, last_error="")
+    )
     db.session.commit()
     report.dispatched.append(row_id)
 
 
-def _failed_try(row_id: int, path: str, attempts: int, exc: Exception,
-                report: DispatchReport) -> None:
+def _failed_try(
+    row_id: int, path: str, attempts: int, exc: Exception, report: DispatchReport
+) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if attempts >= MAX_ATTEMPTS:
         values = {"status": "failed", "claimed_until": None, "last_error": error}
         report.failed[row_id] = error
-        current_app.logger.error("outbox job %s (%s) failed %s times, given up: %s", row_id,
-                                 path, attempts, error)
+        current_app.logger.error(
+            "outbox job %s (%s) failed %s times, given up: %s", row_id, path, attempts, error
+        )
     else:
         wait = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
-        values = {"claimed_until": None, "last_error": error,
-                  "available_at": clock.now() + timedelta(seconds=wait)}
+        values = {
+            "claimed_until": None,
+            "last_error": error,
+            "available_at": clock.now() + timedelta(seconds=wait),
+        }
         report.retrying[row_id] = error
-        current_app.logger.warning("outbox job %s (%s) failed (try %s), again in %s s: %s",
-                                   row_id, path, attempts, wait, error)
+        current_app.logger.warning(
+            "outbox job %s (%s) failed (try %s), again in %s s: %s",
+            row_id,
+            path,
+            attempts,
+            wait,
+            error,
+        )
     db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
     db.session.commit()
 
@@ -223,11 +265,18 @@ def dispatch_due(limit: int = BATCH, grace: float = GRACE_SECONDS) -> DispatchRe
     left to the process that wrote them), oldest first."""
     now = clock.now()
     ids = db.session.scalars(
-        db.select(OutboxMessage.id).where(
-            _claimable(now), OutboxMessage.available_at <= now,
-            or_(OutboxMessage.created_at <= now - timedelta(seconds=grace),
-                OutboxMessage.attempts > 0))
-        .order_by(OutboxMessage.id).limit(limit)).all()
+        db.select(OutboxMessage.id)
+        .where(
+            _claimable(now),
+            OutboxMessage.available_at <= now,
+            or_(
+                OutboxMessage.created_at <= now - timedelta(seconds=grace),
+                OutboxMessage.attempts > 0,
+            ),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
     db.session.commit()
     return _dispatch(list(ids)) if ids else DispatchReport()
 
@@ -242,20 +291,34 @@ def run_dispatcher() -> dict:
         report.failed.update(batch.failed)
         if len(batch.dispatched) + len(batch.retrying) + len(batch.failed) < BATCH:
             break
-    db.session.execute(delete(OutboxMessage).where(OutboxMessage.status == "dispatched",
-                                                   OutboxMessage.dispatched_at < clock.now() - KEEP))
+    db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status == "dispatched", OutboxMessage.dispatched_at < clock.now() - KEEP
+        )
+    )
     db.session.commit()
-    return {"dispatched": len(report.dispatched), "retrying": len(report.retrying),
-            "failed": len(report.failed)}
+    return {
+        "dispatched": len(report.dispatched),
+        "retrying": len(report.retrying),
+        "failed": len(report.failed),
+    }
 
 
 def backlog() -> dict[str, Any]:
     """Pending and failed counts and the age of the oldest pending row (``/-/health``)."""
-    counts = dict(db.session.execute(
-        db.select(OutboxMessage.status, func.count()).where(OutboxMessage.status != "dispatched")
-        .group_by(OutboxMessage.status)).all())
-    oldest = db.session.scalar(db.select(func.min(OutboxMessage.created_at))
-                               .where(OutboxMessage.status == "pending"))
+    counts = dict(
+        db.session.execute(
+            db.select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.status != "dispatched")
+            .group_by(OutboxMessage.status)
+        ).all()
+    )
+    oldest = db.session.scalar(
+        db.select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending")
+    )
     age = (clock.now() - oldest).total_seconds() if oldest else 0.0
-    return {"pending": int(counts.get("pending", 0)), "failed": int(counts.get("failed", 0)),
-            "oldest_pending_seconds": round(max(age, 0.0), 1)}
+    return {
+        "pending": int(counts.get("pending", 0)),
+        "failed": int(counts.get("failed", 0)),
+        "oldest_pending_seconds": round(max(age, 0.0), 1),
+    }

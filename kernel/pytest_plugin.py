@@ -30,7 +30,6 @@ import pytest
 from flask.testing import FlaskClient
 
 from kernel import hookimpl
-
 from kernel.testing import TEST_PASSWORD, login
 
 _counter = itertools.count(1)
@@ -133,14 +132,19 @@ class PterocaTestInstance:
 
         with self.app.app_context():
             try:
-                services.enable(name, with_dependencies=with_dependencies,
-                                accept_risk=accept_risk, actor="pytest")
+                services.enable(
+                    name,
+                    with_dependencies=with_dependencies,
+                    accept_risk=accept_risk,
+                    actor="pytest",
+                )
             except ConfirmationRequired as exc:
                 high = exc.record.at_least(Severity.HIGH)
                 if not all(f.rule == NOT_AUDITED_RULE for f in high):
                     raise
-                services.enable(name, with_dependencies=with_dependencies, accept_risk=True,
-                                actor="pytest")
+                services.enable(
+                    name, with_dependencies=with_dependencies, accept_risk=True, actor="pytest"
+                )
         return self.app
 
     def disable(self, name: str, *, cascade: bool = False):
@@ -165,12 +169,15 @@ class PterocaTestInstance:
             raise ValueError(f"register_test_plugin: {name!r} is already registered")
         hooks = _hookimpl_names(obj)
         if not hooks:
-            raise ValueError(f"register_test_plugin: {obj!r} has no function marked with "
-                             "kernel.hookimpl")
+            raise ValueError(
+                f"register_test_plugin: {obj!r} has no function marked with kernel.hookimpl"
+            )
         if "register_blueprints" in hooks:
-            raise ValueError("register_test_plugin cannot add pages: blueprints are mounted for "
-                             "discovered plugins only; write a drop-in plugin into "
-                             "pteroca_instance.plugins_dir and enable_plugin() it")
+            raise ValueError(
+                "register_test_plugin cannot add pages: blueprints are mounted for "
+                "discovered plugins only; write a drop-in plugin into "
+                "pteroca_instance.plugins_dir and enable_plugin() it"
+            )
         self._test_plugins.append((name, obj))
         return self.rebuild()
 
@@ -181,23 +188,34 @@ class PterocaTestInstance:
         for name, obj in self._test_plugins:
             unknown = [h for h in _hookimpl_names(obj) if not getattr(pm.hook, h).has_spec()]
             if unknown:
-                raise ValueError(f"register_test_plugin: {name} implements "
-                                 f"{', '.join(sorted(unknown))}, which no hookspec defines "
-                                 "(a typo, or a hook of a plugin that is not enabled?)")
+                raise ValueError(
+                    f"register_test_plugin: {name} implements "
+                    f"{', '.join(sorted(unknown))}, which no hookspec defines "
+                    "(a typo, or a hook of a plugin that is not enabled?)"
+                )
 
     # --- users --------------------------------------------------------------------------------
 
-    def make_user(self, email: str | None = None, *, role: str = "customer",
-                  password: str = TEST_PASSWORD, name: str = "", verified: bool = True) -> TestUser:
+    def make_user(
+        self,
+        email: str | None = None,
+        *,
+        role: str = "customer",
+        password: str = TEST_PASSWORD,
+        name: str = "",
+        verified: bool = True,
+    ) -> TestUser:
         from kernel.accounts.services import create_user
         from kernel.extensions import db
 
         email = email or f"user{next(_counter)}@example.com"
         with self.app.app_context():
-            user = create_user(email, password, name=name, role=role, verified=verified,
-                               actor="pytest")
-            made = TestUser(id=user.id, email=user.email, password=password,
-                            role=user.role_name, name=user.name)
+            user = create_user(
+                email, password, name=name, role=role, verified=verified, actor="pytest"
+            )
+            made = TestUser(
+                id=user.id, email=user.email, password=password, role=user.role_name, name=user.name
+            )
             db.session.remove()
         return made
 
@@ -210,8 +228,14 @@ class PterocaTestInstance:
         client.user = user
         return client
 
-    def make_customer(self, email: str | None = None, balance: int = 0, *, name: str | None = None,
-                      password: str = TEST_PASSWORD) -> TestUser:
+    def make_customer(
+        self,
+        email: str | None = None,
+        balance: int = 0,
+        *,
+        name: str | None = None,
+        password: str = TEST_PASSWORD,
+    ) -> TestUser:
         """A verified customer with ``balance`` minor units in the wallet (through the ledger)."""
         from kernel.extensions import db
         from kernel.testing import make_customer
@@ -219,8 +243,9 @@ class PterocaTestInstance:
         email = email or f"customer{next(_counter)}@example.com"
         with self.app.app_context():
             user = make_customer(email, balance, name=name, password=password)
-            made = TestUser(id=user.id, email=user.email, password=password,
-                            role=user.role_name, name=user.name)
+            made = TestUser(
+                id=user.id, email=user.email, password=password, role=user.role_name, name=user.name
+            )
             db.session.remove()
         return made
 
@@ -264,8 +289,10 @@ def _hookimpl_names(obj: object) -> list[str]:
         if isinstance(opts, dict):
             names.append(opts.get("specname") or attr)
     if not names and inspect.isfunction(obj):
-        raise ValueError("register_test_plugin takes an object or module holding hookimpls, "
-                         "not a single function")
+        raise ValueError(
+            "register_test_plugin takes an object or module holding hookimpls, "
+            "not a single function"
+        )
     return names
 
 
@@ -296,7 +323,8 @@ def pytest_configure(config):
     # author can act on, so keep it out of their warnings summary.
     config.addinivalue_line(
         "filterwarnings",
-        "ignore:The verify_requirements argument is now a no-op:DeprecationWarning")
+        "ignore:The verify_requirements argument is now a no-op:DeprecationWarning",
+    )
     # Tests import a plugin the way the panel does: only after enable_plugin() scanned it,
     # through the verified loader. Guarding the installed plugins' packages now makes an
     # import before that (at module level, say) fail with a clear message instead of running
@@ -304,8 +332,6 @@ def pytest_configure(config):
     from kernel.plugins.discovery import discover_entry_points
 
     discover_entry_points()
-
-
 
 
 @pytest.fixture
@@ -363,8 +389,9 @@ def cli(request):
     from kernel.testing import run_cli
 
     def invoke(*args: str, input: str | None = None, app=None):
-        return run_cli(app if app is not None else request.getfixturevalue("app"), *args,
-                       input=input)
+        return run_cli(
+            app if app is not None else request.getfixturevalue("app"), *args, input=input
+        )
 
     return invoke
 

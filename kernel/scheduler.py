@@ -65,8 +65,10 @@ class Scheduler:
             if self.hotswap.maybe_swap():
                 self.echo(f"plugin generation {self.hotswap.generation}: cron tasks reloaded")
         except Exception as exc:  # noqa: BLE001 - keep scheduling with the current plugin set
-            self.echo(f"could not rebuild the app ({type(exc).__name__}: {exc}); "
-                      f"still on plugin generation {self.hotswap.generation}")
+            self.echo(
+                f"could not rebuild the app ({type(exc).__name__}: {exc}); "
+                f"still on plugin generation {self.hotswap.generation}"
+            )
         self.ticks += 1
         with self.app.app_context():
             try:
@@ -75,14 +77,17 @@ class Scheduler:
                 runs = cron.run_due(now=now, owner=self.node, node=self.node)
                 for run in runs:
                     attempt = f" (attempt {run.attempts})" if run.attempts > 1 else ""
-                    self.echo(f"{run.task} [{run.slot:%Y-%m-%d %H:%M}]: {run.status}{attempt}"
-                              f"{' - ' + run.error if run.error else ''}")
+                    self.echo(
+                        f"{run.task} [{run.slot:%Y-%m-%d %H:%M}]: {run.status}{attempt}"
+                        f"{' - ' + run.error if run.error else ''}"
+                    )
                 return runs
             except SQLAlchemyError as exc:
                 # The database is away (restart, failover): say so and try again next loop.
                 db.session.rollback()
-                self.echo(f"database unavailable ({type(exc).__name__}); retrying in "
-                          f"{self.interval:g}s")
+                self.echo(
+                    f"database unavailable ({type(exc).__name__}); retrying in {self.interval:g}s"
+                )
                 return []
             finally:
                 db.session.remove()
@@ -112,8 +117,10 @@ class Scheduler:
         self.stop_event.set()
 
     def run(self, *, once: bool = False) -> None:
-        self.echo(f"scheduler {self.node} started (interval {self.interval:g}s, "
-                  f"plugin generation {self.hotswap.generation})")
+        self.echo(
+            f"scheduler {self.node} started (interval {self.interval:g}s, "
+            f"plugin generation {self.hotswap.generation})"
+        )
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)

@@ -24,52 +24,112 @@ class SiteSetting(db.Model):
 
 
 def _s(key, type="string", default=None, label="", description="", choices=()) -> SettingSpec:
-    return SettingSpec(key=key, type=type, default=default, label=label or key.replace("_", " ").capitalize(),
-                       description=description, choices=tuple(choices))
+    return SettingSpec(
+        key=key,
+        type=type,
+        default=default,
+        label=label or key.replace("_", " ").capitalize(),
+        description=description,
+        choices=tuple(choices),
+    )
 
 
 # group -> ordered settings. Keys are unique across groups.
 SCHEMA: dict[str, list[SettingSpec]] = {
     "general": [
         _s("site_name", default="pteroca", label="Site name"),
-        _s("currency", "choice", "USD", "Site currency",
-           "ISO 4217 code; every price and balance uses it.", ("USD", "EUR", "GBP", "PLN")),
+        _s(
+            "currency",
+            "choice",
+            "USD",
+            "Site currency",
+            "ISO 4217 code; every price and balance uses it.",
+            ("USD", "EUR", "GBP", "PLN"),
+        ),
         _s("motd", "text", "", "Message of the day", "Shown on every customer's dashboard."),
-        _s("landing_enabled", "bool", True, "Public landing page",
-           "When off, / sends visitors to the login page."),
+        _s(
+            "landing_enabled",
+            "bool",
+            True,
+            "Public landing page",
+            "When off, / sends visitors to the login page.",
+        ),
         _s("registration_enabled", "bool", True, "Allow registration"),
         _s("terms_url", "url", "", "Terms of service URL", "Linked from the registration form."),
     ],
     "security": [
-        _s("email_verification", "choice", "optional", "Email verification",
-           "required: unverified accounts cannot buy or top up.", ("disabled", "optional", "required")),
-        _s("require_2fa_roles", "string", "", "Roles that must use 2FA",
-           "Comma-separated role names, e.g. admin,support."),
+        _s(
+            "email_verification",
+            "choice",
+            "optional",
+            "Email verification",
+            "required: unverified accounts cannot buy or top up.",
+            ("disabled", "optional", "required"),
+        ),
+        _s(
+            "require_2fa_roles",
+            "string",
+            "",
+            "Roles that must use 2FA",
+            "Comma-separated role names, e.g. admin,support.",
+        ),
         _s("min_password_length", "int", 10, "Minimum password length"),
-        _s("plugin_failure_threshold", "int", 10, "Fault a plugin after this many failures in a row",
-           "A plugin hook that raises this many times in a row is switched off (faulted) on "
-           "every server; 0 never faults one."),
+        _s(
+            "plugin_failure_threshold",
+            "int",
+            10,
+            "Fault a plugin after this many failures in a row",
+            "A plugin hook that raises this many times in a row is switched off (faulted) on "
+            "every server; 0 never faults one.",
+        ),
     ],
     "payments": [
-        _s("payment_check_minutes", "int", 15, "Check open payments after (minutes)",
-           "A top-up still open this long (no webhook, no return) is checked with its provider, "
-           "then again at growing intervals."),
-        _s("payment_expire_hours", "int", 72, "Give up on open payments after (hours)",
-           "A top-up the provider still calls unpaid this long is marked expired."),
+        _s(
+            "payment_check_minutes",
+            "int",
+            15,
+            "Check open payments after (minutes)",
+            "A top-up still open this long (no webhook, no return) is checked with its provider, "
+            "then again at growing intervals.",
+        ),
+        _s(
+            "payment_expire_hours",
+            "int",
+            72,
+            "Give up on open payments after (hours)",
+            "A top-up the provider still calls unpaid this long is marked expired.",
+        ),
     ],
     "privacy": [
-        _s("erasure_grace_days", "int", 14,
-           "Days before a requested account deletion is carried out",
-           "The customer can cancel until then; their servers keep running meanwhile. 0 erases "
-           "at the next run of the privacy task."),
-        _s("export_link_hours", "int", 72, "Hours a data export can be downloaded",
-           "The ZIP is deleted afterwards."),
-        _s("audit_log_retention_days", "int", 365,
-           "Keep audit log entries for (days)",
-           "Older entries are deleted every night; 0 keeps them forever."),
-        _s("email_log_retention_days", "int", 90,
-           "Keep email log entries for (days)",
-           "Older entries are deleted every night; 0 keeps them forever."),
+        _s(
+            "erasure_grace_days",
+            "int",
+            14,
+            "Days before a requested account deletion is carried out",
+            "The customer can cancel until then; their servers keep running meanwhile. 0 erases "
+            "at the next run of the privacy task.",
+        ),
+        _s(
+            "export_link_hours",
+            "int",
+            72,
+            "Hours a data export can be downloaded",
+            "The ZIP is deleted afterwards.",
+        ),
+        _s(
+            "audit_log_retention_days",
+            "int",
+            365,
+            "Keep audit log entries for (days)",
+            "Older entries are deleted every night; 0 keeps them forever.",
+        ),
+        _s(
+            "email_log_retention_days",
+            "int",
+            90,
+            "Keep email log entries for (days)",
+            "Older entries are deleted every night; 0 keeps them forever.",
+        ),
     ],
     "email": [
         _s("mail_from", "email", "no-reply@localhost", "From address"),
@@ -82,8 +142,14 @@ SCHEMA: dict[str, list[SettingSpec]] = {
 
 SPECS: dict[str, SettingSpec] = {spec.key: spec for specs in SCHEMA.values() for spec in specs}
 # Counts of days or hours: a negative one is refused with the setting's name.
-NON_NEGATIVE = frozenset({"erasure_grace_days", "export_link_hours", "audit_log_retention_days",
-                          "email_log_retention_days"})
+NON_NEGATIVE = frozenset(
+    {
+        "erasure_grace_days",
+        "export_link_hours",
+        "audit_log_retention_days",
+        "email_log_retention_days",
+    }
+)
 
 
 class _Cache:
@@ -142,7 +208,9 @@ def set_many(values: dict[str, Any]) -> dict[str, Any]:
         if old == value:
             continue
         row = db.session.get(SiteSetting, key) or SiteSetting(key=key)
-        row.value = "" if value is None else str(value).lower() if SPECS[key].type == "bool" else str(value)
+        row.value = (
+            "" if value is None else str(value).lower() if SPECS[key].type == "bool" else str(value)
+        )
         db.session.add(row)
         changed[key] = (old, value)
     db.session.commit()

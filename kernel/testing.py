@@ -8,7 +8,6 @@ from pathlib import Path
 
 from flask import Flask
 
-
 NO_OSV = "http://127.0.0.1:9"
 HEALTH_TOKEN = "test-health-token"
 # Headers that show the whole /-/health report of an app made by build_app.
@@ -81,10 +80,13 @@ def admit_builtin_plugins() -> dict[str, str]:
         verdict = verdict_for(findings)
         verdicts[plugin.name] = str(verdict)
         confirmed = verdict == Verdict.WARN and all(
-            f.rule == "sensitive-capability" for f in findings if f.severity >= Severity.HIGH)
+            f.rule == "sensitive-capability" for f in findings if f.severity >= Severity.HIGH
+        )
         if verdict == Verdict.PASS or confirmed:
-            verified.admit(verified.Admission(plugin.name, plugin.module, plugin.path,
-                                              snapshot.digests), pinned=True)
+            verified.admit(
+                verified.Admission(plugin.name, plugin.module, plugin.path, snapshot.digests),
+                pinned=True,
+            )
     return verdicts
 
 
@@ -92,9 +94,21 @@ def rebuild(app: Flask) -> Flask:
     """A new app with the same configuration: what the hot swap does after a plugin change."""
     cfg = app.config.get("PTEROCA_BUILD_CONFIG")
     if cfg is None:
-        keys = ("TESTING", "INSTANCE_PATH", "PLUGINS_DIR", "SECRET_KEY", "WTF_CSRF_ENABLED",
-                "PLUGIN_POLL_SECONDS", "DATABASE_URL", "THEMES_DIR", "SAFE_MODE", "OSV_URL",
-                "REQUIRE_AUDIT", "MAIL_URL", "HEALTH_TOKEN")
+        keys = (
+            "TESTING",
+            "INSTANCE_PATH",
+            "PLUGINS_DIR",
+            "SECRET_KEY",
+            "WTF_CSRF_ENABLED",
+            "PLUGIN_POLL_SECONDS",
+            "DATABASE_URL",
+            "THEMES_DIR",
+            "SAFE_MODE",
+            "OSV_URL",
+            "REQUIRE_AUDIT",
+            "MAIL_URL",
+            "HEALTH_TOKEN",
+        )
         cfg = {k: app.config[k] for k in keys if k in app.config}
     cfg = dict(cfg)
     from kernel.app import create_app
@@ -129,8 +143,10 @@ def login(app_or_client, email: str, password: str = TEST_PASSWORD):
             data["csrf_token"] = page.split(marker, 1)[1].split('"', 1)[0]
     response = client.post("/login", data=data)
     if response.status_code not in (302, 303):
-        raise AssertionError(f"logging in {email} failed with {response.status_code}: "
-                             f"{_flashes(response.get_data(as_text=True))}")
+        raise AssertionError(
+            f"logging in {email} failed with {response.status_code}: "
+            f"{_flashes(response.get_data(as_text=True))}"
+        )
     return client
 
 
@@ -141,22 +157,34 @@ def _flashes(page: str) -> str:
     return "; ".join(found) or "no message on the page"
 
 
-def make_customer(email: str = "buyer@example.com", balance: int = 0, *, name: str | None = None,
-                  password: str = TEST_PASSWORD, verified: bool = True):
+def make_customer(
+    email: str = "buyer@example.com",
+    balance: int = 0,
+    *,
+    name: str | None = None,
+    password: str = TEST_PASSWORD,
+    verified: bool = True,
+):
     """A customer account (inside an app context) with ``balance`` minor units in the wallet,
     credited through the ledger like an admin adjustment; returns the ``User``."""
     from kernel.accounts.services import create_user
     from kernel.payments import ledger
 
-    user = create_user(email, password, name=email.split("@")[0] if name is None else name,
-                       verified=verified)
+    user = create_user(
+        email, password, name=email.split("@")[0] if name is None else name, verified=verified
+    )
     if balance:
         ledger.credit(user.id, balance, "adjustment", f"seed:{email}")
     return user
 
 
-def admin_client(app: Flask, email: str = "admin@example.com", password: str = TEST_PASSWORD,
-                 *, role: str = "admin"):
+def admin_client(
+    app: Flask,
+    email: str = "admin@example.com",
+    password: str = TEST_PASSWORD,
+    *,
+    role: str = "admin",
+):
     """A new staff account of ``role`` on ``app`` and a client logged in as it."""
     from kernel.accounts.services import create_user
     from kernel.extensions import db
@@ -178,8 +206,7 @@ def run_cli(app: Flask, *args: str, input: str | None = None):
 
     built = rebuild(app)
     try:
-        return built.test_cli_runner().invoke(main, list(args), input=input,
-                                              catch_exceptions=False)
+        return built.test_cli_runner().invoke(main, list(args), input=input, catch_exceptions=False)
     finally:
         with built.app_context():
             db.session.remove()

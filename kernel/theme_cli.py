@@ -32,8 +32,10 @@ def theme_list(as_json: bool) -> None:
     for row in rows:
         mark = "*" if row["active"] else " "
         problem = f"  INVALID: {'; '.join(row['errors'])}" if row["errors"] else ""
-        click.echo(f"{mark} {row['name']:<20} {row['version']:<8} {row['display_name']:<24} "
-                   f"{row['path']}{problem}")
+        click.echo(
+            f"{mark} {row['name']:<20} {row['version']:<8} {row['display_name']:<24} "
+            f"{row['path']}{problem}"
+        )
 
 
 @theme_group.command("create")

@@ -27,8 +27,21 @@ class RequestView:
     pages use ``path`` only). The request itself stays out of reach: ``_request`` is a
     private name, which no template can use."""
 
-    __template_fields__ = ("method", "path", "full_path", "url", "base_url", "url_root", "host",
-                           "scheme", "is_secure", "endpoint", "blueprint", "args", "view_args")
+    __template_fields__ = (
+        "method",
+        "path",
+        "full_path",
+        "url",
+        "base_url",
+        "url_root",
+        "host",
+        "scheme",
+        "is_secure",
+        "endpoint",
+        "blueprint",
+        "args",
+        "view_args",
+    )
 
     def __init__(self, req):
         self._request = req
@@ -51,8 +64,11 @@ class RequestView:
 
     @property
     def view_args(self) -> dict[str, Any]:
-        return {k: v for k, v in (self._request.view_args or {}).items()
-                if isinstance(v, (str, int, float, bool))}
+        return {
+            k: v
+            for k, v in (self._request.view_args or {}).items()
+            if isinstance(v, (str, int, float, bool))
+        }
 
 
 def public_config(config: Mapping) -> Mapping[str, Any]:
@@ -67,7 +83,17 @@ def public_values() -> dict[str, Any]:
     if config is None:  # the public keys do not change under a running app
         config = app.extensions[_CONFIG_KEY] = public_config(app.config)
     if not has_request_context():
-        return {"request": None, "session": EMPTY, "g": EMPTY, "config": config,
-                "current_user": None}
-    return {"request": RequestView(request._get_current_object()), "session": EMPTY,
-            "g": EMPTY, "config": config, "current_user": current_user._get_current_object()}
+        return {
+            "request": None,
+            "session": EMPTY,
+            "g": EMPTY,
+            "config": config,
+            "current_user": None,
+        }
+    return {
+        "request": RequestView(request._get_current_object()),
+        "session": EMPTY,
+        "g": EMPTY,
+        "config": config,
+        "current_user": current_user._get_current_object(),
+    }

@@ -67,8 +67,12 @@ class ThemeTemplate(jinja2.Template):
             fallback = getattr(self.environment, "fallback", None)
             if fallback is None:
                 raise
-            log.error("theme template %s failed (%s: %s); rendering the default theme's",
-                      self.name, type(exc).__name__, exc)
+            log.error(
+                "theme template %s failed (%s: %s); rendering the default theme's",
+                self.name,
+                type(exc).__name__,
+                exc,
+            )
             return fallback.get_template(self.name).render(*args, **kwargs)
         finally:
             if token is not None:
@@ -98,7 +102,11 @@ class ThemeEnvironment(ThemeSandbox, FlaskEnvironment):
         return super().get_template(name, parent, globals)
 
     def select_template(self, names, parent=None, globals=None):
-        if (self._to_admin(parent) and not isinstance(names, str) and names
-                and all(isinstance(n, str) and is_admin_template(n) for n in names)):
+        if (
+            self._to_admin(parent)
+            and not isinstance(names, str)
+            and names
+            and all(isinstance(n, str) and is_admin_template(n) for n in names)
+        ):
             return self.admin.select_template(names, globals=globals)
         return super().select_template(names, parent, globals)

@@ -59,40 +59,88 @@ def _public(kind: type) -> frozenset[str]:
 
 
 # Immutable values: every public name of the type (none of them changes the value).
-_IMMUTABLE = {kind: _public(kind) for kind in (
-    str, bytes, int, float, complex, bool, type(None), decimal.Decimal, fractions.Fraction,
-    datetime.date, datetime.datetime, datetime.time, datetime.timedelta, datetime.timezone,
-    uuid.UUID, range, Markup)}
+_IMMUTABLE = {
+    kind: _public(kind)
+    for kind in (
+        str,
+        bytes,
+        int,
+        float,
+        complex,
+        bool,
+        type(None),
+        decimal.Decimal,
+        fractions.Fraction,
+        datetime.date,
+        datetime.datetime,
+        datetime.time,
+        datetime.timedelta,
+        datetime.timezone,
+        uuid.UUID,
+        range,
+        Markup,
+    )
+}
 # Containers: reading methods only.
 _MAPPING = frozenset({"get", "items", "keys", "values", "copy"})
 _SEQUENCE = frozenset({"index", "count", "copy"})
-_SET = frozenset({"union", "intersection", "difference", "symmetric_difference", "issubset",
-                  "issuperset", "isdisjoint", "copy"})
+_SET = frozenset(
+    {
+        "union",
+        "intersection",
+        "difference",
+        "symmetric_difference",
+        "issubset",
+        "issuperset",
+        "isdisjoint",
+        "copy",
+    }
+)
 _CONTAINERS: dict[type, frozenset[str]] = {
-    dict: _MAPPING, OrderedDict: _MAPPING, defaultdict: _MAPPING,
+    dict: _MAPPING,
+    OrderedDict: _MAPPING,
+    defaultdict: _MAPPING,
     MultiDict: _MAPPING | {"getlist", "to_dict"},
     ImmutableMultiDict: _MAPPING | {"getlist", "to_dict"},
-    list: _SEQUENCE, tuple: _SEQUENCE - {"copy"}, set: _SET, frozenset: _SET,
+    list: _SEQUENCE,
+    tuple: _SEQUENCE - {"copy"},
+    set: _SET,
+    frozenset: _SET,
     types.MappingProxyType: _MAPPING,
 }
 # Item access (``x[k]``) is allowed on these only.
 _SUBSCRIPTABLE = (str, bytes, range, dict, list, tuple, types.MappingProxyType)
 
 # Jinja's runtime objects: the stock sandbox rule (no ``_`` names, no internals).
-_JINJA_TYPES = (runtime.LoopContext, runtime.Macro, runtime.BlockReference,
-                runtime.TemplateReference, runtime.Undefined, TemplateModule, utils.Cycler,
-                utils.Joiner, utils.Namespace)
+_JINJA_TYPES = (
+    runtime.LoopContext,
+    runtime.Macro,
+    runtime.BlockReference,
+    runtime.TemplateReference,
+    runtime.Undefined,
+    TemplateModule,
+    utils.Cycler,
+    utils.Joiner,
+    utils.Namespace,
+)
 # Classes a template may call (the globals ``dict``, ``cycler``, ``joiner``, ``namespace``).
 _CALLABLE_CLASSES = frozenset({dict, utils.Cycler, utils.Joiner, utils.Namespace})
 # Callables of Jinja itself that are always safe.
-_JINJA_CALLABLES = (runtime.Macro, runtime.BlockReference, runtime.LoopContext, utils.Joiner,
-                    runtime.Undefined)
+_JINJA_CALLABLES = (
+    runtime.Macro,
+    runtime.BlockReference,
+    runtime.LoopContext,
+    utils.Joiner,
+    runtime.Undefined,
+)
 
 
 # Library types that behave as plain values: collections of ORM relationships, lazily
 # translated strings.
 _LIBRARY_PLAIN: dict[type, frozenset[str]] = {
-    InstrumentedList: _SEQUENCE, InstrumentedDict: _MAPPING, InstrumentedSet: _SET,
+    InstrumentedList: _SEQUENCE,
+    InstrumentedDict: _MAPPING,
+    InstrumentedSet: _SET,
     LazyString: _IMMUTABLE[str],
 }
 
@@ -178,8 +226,9 @@ MAX_DECISIONS = 50_000
 
 def items_allowed(obj: Any) -> bool:
     """May a theme template read ``obj[key]``? Only on plain containers and strings."""
-    return type(obj) in _SUBSCRIPTABLE_TYPES or isinstance(obj, (utils.Namespace,
-                                                               runtime.TemplateReference))
+    return type(obj) in _SUBSCRIPTABLE_TYPES or isinstance(
+        obj, (utils.Namespace, runtime.TemplateReference)
+    )
 
 
 class ThemeSandbox(SandboxedEnvironment):
@@ -242,8 +291,10 @@ class ThemeSandbox(SandboxedEnvironment):
             return self.undefined(obj=obj, name=name)
         if isinstance(obj, (utils.Namespace, runtime.TemplateReference)):
             return self.undefined(obj=obj, name=name)
-        raise SecurityError(f"{kind.__name__}.{name} is not available to theme templates "
-                            f"(docs/themes.md lists what is)")
+        raise SecurityError(
+            f"{kind.__name__}.{name} is not available to theme templates "
+            f"(docs/themes.md lists what is)"
+        )
 
     def _checked(self, obj: Any, attribute: str, value: Any) -> Any:
         fmt = self.wrap_str_format(value)
@@ -256,8 +307,7 @@ class ThemeSandbox(SandboxedEnvironment):
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not self.strict:
             return super().is_safe_attribute(obj, attr, value)
-        return (attribute_allowed(_unwrap(obj), attr)
-                and super().is_safe_attribute(obj, attr, value))
+        return attribute_allowed(_unwrap(obj), attr) and super().is_safe_attribute(obj, attr, value)
 
     def wrap_str_format(self, value: Any):
         wrapper = super().wrap_str_format(value)
@@ -320,4 +370,3 @@ def _json_default(value: Any) -> Any:
     if type(value) in _PLAIN:
         return str(value)  # a lazily translated string
     raise TypeError(f"{type(value).__name__} cannot be written as JSON in a theme template")
-

@@ -70,9 +70,16 @@ class Theme:
         return self.path / "static"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "display_name": self.display_name or self.name,
-                "version": self.version, "author": self.author, "contexts": list(self.contexts),
-                "path": str(self.path), "builtin": self.builtin, "errors": list(self.errors)}
+        return {
+            "name": self.name,
+            "display_name": self.display_name or self.name,
+            "version": self.version,
+            "author": self.author,
+            "contexts": list(self.contexts),
+            "path": str(self.path),
+            "builtin": self.builtin,
+            "errors": list(self.errors),
+        }
 
 
 def read_theme(path: Path, *, builtin: bool = False) -> Theme:
@@ -89,9 +96,16 @@ def read_theme(path: Path, *, builtin: bool = False) -> Theme:
     if not isinstance(contexts, list) or any(c not in CONTEXTS for c in contexts):
         errors.append(f"contexts must be a list drawn from {', '.join(CONTEXTS)}")
         contexts = []
-    return Theme(name=name, path=path, display_name=str(data.get("display_name", name)),
-                 version=str(data.get("version", "")), author=str(data.get("author", "")),
-                 contexts=tuple(contexts), builtin=builtin, errors=tuple(errors))
+    return Theme(
+        name=name,
+        path=path,
+        display_name=str(data.get("display_name", name)),
+        version=str(data.get("version", "")),
+        author=str(data.get("author", "")),
+        contexts=tuple(contexts),
+        builtin=builtin,
+        errors=tuple(errors),
+    )
 
 
 def discover_themes(themes_dir: str | Path | None) -> dict[str, Theme]:
@@ -154,8 +168,11 @@ class ThemeLoader(jinja2.BaseLoader):
             if path is not None:
                 source = path.read_text(encoding="utf-8")
                 mtime = path.stat().st_mtime
-                return source, str(path), lambda p=path, m=mtime: (p.is_file()
-                                                                    and p.stat().st_mtime == m)
+                return (
+                    source,
+                    str(path),
+                    lambda p=path, m=mtime: p.is_file() and p.stat().st_mtime == m,
+                )
         raise jinja2.TemplateNotFound(template)
 
     def load(self, environment, name, globals=None):
@@ -168,8 +185,12 @@ class ThemeLoader(jinja2.BaseLoader):
             except jinja2.TemplateSyntaxError as exc:
                 if theme.builtin:
                     raise
-                log.error("theme %s: template %s does not compile (%s); using the next theme",
-                          theme.name, name, exc)
+                log.error(
+                    "theme %s: template %s does not compile (%s); using the next theme",
+                    theme.name,
+                    name,
+                    exc,
+                )
         raise jinja2.TemplateNotFound(name)
 
     def load_one(self, environment, name, globals):
@@ -198,8 +219,9 @@ class ThemeState:
     def version(self, filename: str) -> str:
         if filename not in self.versions:
             path = self.static_file(filename)
-            self.versions[filename] = (hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-                                       if path else "")
+            self.versions[filename] = (
+                hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path else ""
+            )
         return self.versions[filename]
 
 
@@ -226,8 +248,7 @@ def install_loader(app: Flask, plugin_names, after: list[jinja2.BaseLoader]) -> 
         name = active_theme_name()
     active = found.get(name)
     if active is None or active.errors:
-        problem = ("not installed" if active is None
-                   else "invalid: " + "; ".join(active.errors))
+        problem = "not installed" if active is None else "invalid: " + "; ".join(active.errors)
         app.logger.error("active theme %r is %s; using the default theme", name, problem)
         active = found["default"]
     state = ThemeState(active=active, default=found["default"])
@@ -239,11 +260,15 @@ def install_loader(app: Flask, plugin_names, after: list[jinja2.BaseLoader]) -> 
     admin.policies = dict(env.policies)  # Flask's JSON encoder stays for admin templates
     env.policies["json.dumps_function"] = theme_sandbox.json_dumps
     env.admin = admin
-    env.loader = jinja2.ChoiceLoader([ThemeLoader(state.chain, plugins),
-                                      WithoutAdmin(jinja2.ChoiceLoader(after))])
+    env.loader = jinja2.ChoiceLoader(
+        [ThemeLoader(state.chain, plugins), WithoutAdmin(jinja2.ChoiceLoader(after))]
+    )
     if active.name != "default":
-        fallback = env.overlay(loader=jinja2.ChoiceLoader(
-            [ThemeLoader([state.default], plugins), WithoutAdmin(jinja2.ChoiceLoader(after))]))
+        fallback = env.overlay(
+            loader=jinja2.ChoiceLoader(
+                [ThemeLoader([state.default], plugins), WithoutAdmin(jinja2.ChoiceLoader(after))]
+            )
+        )
         fallback.fallback = None
         env.fallback = fallback
 
@@ -260,8 +285,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(jinja2.exceptions.SecurityError)
     def _refused(exc):
         app.logger.error("a template was refused by the sandbox: %s", exc)
-        return ("<!doctype html><title>Error</title><h1>Something went wrong</h1>"
-                "<p>This page could not be shown. The error was logged.</p>", 500)
+        return (
+            "<!doctype html><title>Error</title><h1>Something went wrong</h1>"
+            "<p>This page could not be shown. The error was logged.</p>",
+            500,
+        )
 
 
 def label_for(action: str) -> str:
@@ -301,8 +329,9 @@ def send_static(filename: str):
     if path is None:
         abort(404)
     versioned = request.args.get("v") == state.version(filename)
-    response = send_from_directory(path.parent, path.name,
-                                   max_age=STATIC_MAX_AGE if versioned else UNVERSIONED_MAX_AGE)
+    response = send_from_directory(
+        path.parent, path.name, max_age=STATIC_MAX_AGE if versioned else UNVERSIONED_MAX_AGE
+    )
     if versioned:
         response.cache_control.immutable = True
     return response
@@ -313,8 +342,10 @@ def send_static(filename: str):
 
 def check_name(name: str) -> None:
     if not NAME_RE.match(name or ""):
-        raise ThemeError(f"{name!r} is not a valid theme name: use 2-48 characters a-z, 0-9, "
-                         "_ or -, starting with a letter")
+        raise ThemeError(
+            f"{name!r} is not a valid theme name: use 2-48 characters a-z, 0-9, "
+            "_ or -, starting with a letter"
+        )
 
 
 def create_theme(name: str, directory: str | Path, *, actor: str | None = None) -> Theme:
@@ -324,12 +355,13 @@ def create_theme(name: str, directory: str | Path, *, actor: str | None = None) 
     if name == "default" or target.exists():
         raise ThemeError(f"a theme named {name!r} already exists")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(DEFAULT_THEME_DIR, target,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        DEFAULT_THEME_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     manifest = (DEFAULT_THEME_DIR / "theme.toml").read_text(encoding="utf-8")
-    manifest = re.sub(r'(?m)^name\s*=.*$', f'name = "{name}"', manifest)
-    manifest = re.sub(r'(?m)^display_name\s*=.*$', f'display_name = "{name}"', manifest)
-    manifest = re.sub(r'(?m)^version\s*=.*$', 'version = "0.1.0"', manifest)
+    manifest = re.sub(r"(?m)^name\s*=.*$", f'name = "{name}"', manifest)
+    manifest = re.sub(r"(?m)^display_name\s*=.*$", f'display_name = "{name}"', manifest)
+    manifest = re.sub(r"(?m)^version\s*=.*$", 'version = "0.1.0"', manifest)
     (target / "theme.toml").write_text(manifest, encoding="utf-8")
     if has_app_context():
         from kernel import audit

@@ -136,14 +136,20 @@ class PterocaWorker(Worker):
         found = []
         cutoff = current_timestamp()
         for queue in self.queues:
-            registry = StartedJobRegistry(queue.name, connection=self.connection,
-                                          job_class=self.job_class, serializer=self.serializer)
+            registry = StartedJobRegistry(
+                queue.name,
+                connection=self.connection,
+                job_class=self.job_class,
+                serializer=self.serializer,
+            )
             for entry in self.connection.zrangebyscore(registry.key, 0, cutoff):
                 entry = as_text(entry)
                 try:
-                    job = self.job_class.fetch(registry.parse_job_id(entry),
-                                               connection=self.connection,
-                                               serializer=self.serializer)
+                    job = self.job_class.fetch(
+                        registry.parse_job_id(entry),
+                        connection=self.connection,
+                        serializer=self.serializer,
+                    )
                 except NoSuchJobError:
                     continue
                 abandoned = int((job.meta or {}).get("abandoned", 0)) + 1
@@ -154,8 +160,13 @@ class PterocaWorker(Worker):
                 job.meta["abandoned"] = abandoned
                 job.save_meta()
                 queue.enqueue_job(job, at_front=True)
-                self.log.warning("job %s (%s) was abandoned by worker %s: queued again (%s)",
-                                 job.id, job.func_name, job.worker_name, abandoned)
+                self.log.warning(
+                    "job %s (%s) was abandoned by worker %s: queued again (%s)",
+                    job.id,
+                    job.func_name,
+                    job.worker_name,
+                    abandoned,
+                )
                 found.append(job.id)
         return found
 
@@ -181,8 +192,9 @@ class PterocaWorker(Worker):
         try:
             swapped = self.hotswap.maybe_swap()
         except Exception:  # noqa: BLE001 - keep working with the current plugin set
-            self.log.exception("rebuilding the app failed; still on plugin generation %s",
-                               self.hotswap.generation)
+            self.log.exception(
+                "rebuilding the app failed; still on plugin generation %s", self.hotswap.generation
+            )
             return False
         if swapped:
             self.log.info("plugin generation %s: app rebuilt", self.hotswap.generation)
@@ -195,8 +207,9 @@ class PterocaWorker(Worker):
         except REDIS_AWAY as exc:
             # Redis went away while the job ran: rq stops watching it. Let it end before taking
             # another; if its result was lost, the job is found abandoned and queued again.
-            self.log.warning("Redis went away during job %s (%s): waiting for it to end",
-                             job.id, exc)
+            self.log.warning(
+                "Redis went away during job %s (%s): waiting for it to end", job.id, exc
+            )
             pid = getattr(self, "_horse_pid", 0)
             if pid:
                 try:
@@ -219,24 +232,35 @@ class PterocaWorker(Worker):
 def build_worker(app: Flask, queue_names: list[str], *, name: str | None = None) -> PterocaWorker:
     unknown = [q for q in queue_names if q not in jobs.QUEUES]
     if unknown:
-        raise jobs.JobError(f"unknown queue {', '.join(unknown)} "
-                            f"(queues: {', '.join(jobs.QUEUES)})")
+        raise jobs.JobError(
+            f"unknown queue {', '.join(unknown)} (queues: {', '.join(jobs.QUEUES)})"
+        )
     url = app.config.get("REDIS_URL")
     if not url:
-        raise jobs.JobError("PTEROCA_REDIS_URL is not set: jobs run inline in the web process, "
-                            "there is nothing for a worker to do")
+        raise jobs.JobError(
+            "PTEROCA_REDIS_URL is not set: jobs run inline in the web process, "
+            "there is nothing for a worker to do"
+        )
     import redis
 
     # Its own client: rq lengthens the socket timeout for its blocking dequeue.
     conn = redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
     hotswap = HotSwapApplication(app_factory(app), poll_seconds=0)
-    queues = [Queue(q, connection=conn, serializer=JSONSerializer, job_class=PterocaJob)
-              for q in queue_names]
+    queues = [
+        Queue(q, connection=conn, serializer=JSONSerializer, job_class=PterocaJob)
+        for q in queue_names
+    ]
     return PterocaWorker(queues, connection=conn, name=unique_name(name), hotswap=hotswap)
 
 
-def run(app: Flask, queue_names: list[str], *, burst: bool = False, name: str | None = None,
-        max_jobs: int | None = None) -> bool:
+def run(
+    app: Flask,
+    queue_names: list[str],
+    *,
+    burst: bool = False,
+    name: str | None = None,
+    max_jobs: int | None = None,
+) -> bool:
     """Work the queues until stopped (or, with ``burst``, until they are empty)."""
     worker = build_worker(app, queue_names, name=name)
     return worker.work(burst=burst, with_scheduler=True, logging_level="INFO", max_jobs=max_jobs)

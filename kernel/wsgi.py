@@ -33,13 +33,16 @@ def app_factory(first: Flask) -> Callable[[], Flask]:
 
 
 class HotSwapApplication:
-    def __init__(self, factory: Callable[[], Flask] | None = None, poll_seconds: float | None = None):
+    def __init__(
+        self, factory: Callable[[], Flask] | None = None, poll_seconds: float | None = None
+    ):
         self._factory = factory or create_app
         self._lock = threading.Lock()
         self.app = self._factory()
         self.generation = plugin_host(self.app).generation
-        self.poll_seconds = (self.app.config["PLUGIN_POLL_SECONDS"]
-                             if poll_seconds is None else poll_seconds)
+        self.poll_seconds = (
+            self.app.config["PLUGIN_POLL_SECONDS"] if poll_seconds is None else poll_seconds
+        )
         self._checked = time.monotonic()
         self.swaps = 0
 
@@ -71,7 +74,9 @@ class HotSwapApplication:
         try:
             self.maybe_swap()
         except Exception:  # noqa: BLE001 - keep serving the current app if a rebuild fails
-            self.app.logger.exception("hot swap failed; still serving generation %s", self.generation)
+            self.app.logger.exception(
+                "hot swap failed; still serving generation %s", self.generation
+            )
         app = self.app
         return app(environ, start_response)
 

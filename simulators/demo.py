@@ -55,12 +55,19 @@ def start_simulator(instance: Path):
     path = instance / STATE_FILE
     saved = json.loads(path.read_text()) if path.exists() else {}
     port = int(saved.get("port") or DEFAULT_PORT)
-    sim = Simulator(port=port if _port_free(port) else 0, seed=True,
-                    install_seconds=INSTALL_SECONDS,
-                    application_key=saved.get("application_key"), client_key=saved.get("client_key"))
+    sim = Simulator(
+        port=port if _port_free(port) else 0,
+        seed=True,
+        install_seconds=INSTALL_SECONDS,
+        application_key=saved.get("application_key"),
+        client_key=saved.get("client_key"),
+    )
     sim.start()
-    state = {"port": int(sim.url.rsplit(":", 1)[1]), "application_key": sim.application_key,
-             "client_key": sim.client_key}
+    state = {
+        "port": int(sim.url.rsplit(":", 1)[1]),
+        "application_key": sim.application_key,
+        "client_key": sim.client_key,
+    }
     if state != saved:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
@@ -104,9 +111,15 @@ def _stripe_lines() -> list[str]:
         return ["Stripe: using the configured account (no simulator)"]
     base = str(current_app.config.get("BASE_URL") or "").rstrip("/")
     fake = start_stripe(instance, f"{base}/payments/stripe/webhook")
-    set_settings(STRIPE_PLUGIN, {"secret_key": fake.secret_key,
-                                 "webhook_secret": fake.webhook_secret, "api_base": fake.url,
-                                 "payment_methods": "card"})
+    set_settings(
+        STRIPE_PLUGIN,
+        {
+            "secret_key": fake.secret_key,
+            "webhook_secret": fake.webhook_secret,
+            "api_base": fake.url,
+            "payment_methods": "card",
+        },
+    )
     return [f"Stripe simulator: {fake.url}  (top-ups pay on its page; webhooks to {base})"]
 
 
@@ -128,9 +141,15 @@ def _panel_lines() -> list[str]:
         return []
     instance = Path(current_app.instance_path)
     if current.get("panel_url") and not (instance / STATE_FILE).exists():
-        return [f"Pterodactyl: using the configured panel {current['panel_url']} "
-                "(no simulator)"]
+        return [f"Pterodactyl: using the configured panel {current['panel_url']} (no simulator)"]
     sim = start_simulator(instance)
-    set_settings(PANEL_PLUGIN, {"panel_url": sim.url, "application_key": sim.application_key,
-                                "client_key": sim.client_key, "default_location": "1"})
+    set_settings(
+        PANEL_PLUGIN,
+        {
+            "panel_url": sim.url,
+            "application_key": sim.application_key,
+            "client_key": sim.client_key,
+            "default_location": "1",
+        },
+    )
     return [f"Pterodactyl simulator: {sim.url}  (panel login admin@simulator.test / password)"]

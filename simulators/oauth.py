@@ -47,9 +47,11 @@ from simulators.served import ServedFake
 CLIENT_ID = "pteroca-test-client"
 CLIENT_SECRET = "pteroca-test-secret"
 CODE_SECONDS = 600
-DIALECTS = {"discord": ("/discord/oauth2/authorize", "/discord/api/oauth2/token"),
-            "github": ("/github/login/oauth/authorize", "/github/login/oauth/access_token"),
-            "oidc": ("/oidc/authorize", "/oidc/token")}
+DIALECTS = {
+    "discord": ("/discord/oauth2/authorize", "/discord/api/oauth2/token"),
+    "github": ("/github/login/oauth/authorize", "/github/login/oauth/access_token"),
+    "oidc": ("/oidc/authorize", "/oidc/token"),
+}
 
 
 @dataclass
@@ -80,13 +82,20 @@ class SigningKey:
 
     def jwk(self) -> dict[str, str]:
         numbers = self.private.public_key().public_numbers()
-        return {"kty": "RSA", "kid": self.kid, "use": "sig", "alg": "RS256",
-                "n": b64url(_int_bytes(numbers.n)), "e": b64url(_int_bytes(numbers.e))}
+        return {
+            "kty": "RSA",
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "RS256",
+            "n": b64url(_int_bytes(numbers.n)),
+            "e": b64url(_int_bytes(numbers.e)),
+        }
 
     def sign(self, claims: dict[str, Any]) -> str:
         header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
-        signing_input = (b64url(json.dumps(header).encode()) + "."
-                         + b64url(json.dumps(claims).encode()))
+        signing_input = (
+            b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+        )
         signature = self.private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return signing_input + "." + b64url(signature)
 
@@ -132,12 +141,20 @@ class FakeOAuthProvider(ServedFake):
         return self.url + "/github-api"
 
     # -- test controls ----------------------------------------------------------------------
-    def sign_in_as(self, subject: str, email: str | None = None, *, verified: bool = True,
-                   name: str = "", username: str = "") -> Identity:
+    def sign_in_as(
+        self,
+        subject: str,
+        email: str | None = None,
+        *,
+        verified: bool = True,
+        name: str = "",
+        username: str = "",
+    ) -> Identity:
         """The account the next authorisation approves."""
         with self._lock:
-            self.next_identity = Identity(str(subject), email, verified, name,
-                                          username or f"user{subject}")
+            self.next_identity = Identity(
+                str(subject), email, verified, name, username or f"user{subject}"
+            )
             return self.next_identity
 
     def last_authorization(self) -> dict[str, Any]:
@@ -154,15 +171,21 @@ class FakeOAuthProvider(ServedFake):
             if not redirect_uri.startswith(("http://", "https://")):
                 raise OAuthFakeError(400, "invalid_request", "redirect_uri is missing")
             if params.get("response_type") != "code":
-                return _with(redirect_uri, error="unsupported_response_type",
-                             state=params.get("state", ""))
+                return _with(
+                    redirect_uri, error="unsupported_response_type", state=params.get("state", "")
+                )
             code = secrets.token_urlsafe(24)
-            self._codes[code] = {"dialect": dialect, "client_id": self.client_id,
-                                 "redirect_uri": redirect_uri, "nonce": params.get("nonce"),
-                                 "challenge": params.get("code_challenge"),
-                                 "method": params.get("code_challenge_method"),
-                                 "identity": self.next_identity, "at": time.time(),
-                                 "scope": params.get("scope", "")}
+            self._codes[code] = {
+                "dialect": dialect,
+                "client_id": self.client_id,
+                "redirect_uri": redirect_uri,
+                "nonce": params.get("nonce"),
+                "challenge": params.get("code_challenge"),
+                "method": params.get("code_challenge_method"),
+                "identity": self.next_identity,
+                "at": time.time(),
+                "scope": params.get("scope", ""),
+            }
         return _with(redirect_uri, code=code, state=params.get("state", ""))
 
     def _client(self, headers, form: dict[str, str]) -> None:
@@ -185,32 +208,47 @@ class FakeOAuthProvider(ServedFake):
             if form.get("grant_type") != "authorization_code":
                 raise OAuthFakeError(400, "unsupported_grant_type")
             grant = self._codes.pop(form.get("code", ""), None)  # a code works once
-            if grant is None or grant["dialect"] != dialect \
-                    or time.time() - grant["at"] > CODE_SECONDS:
+            if (
+                grant is None
+                or grant["dialect"] != dialect
+                or time.time() - grant["at"] > CODE_SECONDS
+            ):
                 raise OAuthFakeError(400, "invalid_grant", "unknown, used or expired code")
             if grant["redirect_uri"] != form.get("redirect_uri"):
                 raise OAuthFakeError(400, "invalid_grant", "redirect_uri does not match")
             if grant["challenge"]:
                 verifier = form.get("code_verifier", "")
                 computed = b64url(hashlib.sha256(verifier.encode()).digest())
-                if grant["method"] != "S256" or not verifier \
-                        or not secrets.compare_digest(computed, grant["challenge"]):
+                if (
+                    grant["method"] != "S256"
+                    or not verifier
+                    or not secrets.compare_digest(computed, grant["challenge"])
+                ):
                     raise OAuthFakeError(400, "invalid_grant", "PKCE verification failed")
             access = secrets.token_urlsafe(24)
             identity = grant["identity"]
             self._tokens[access] = identity
-            answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
-                                      "expires_in": 3600, "scope": grant["scope"]}
+            answer: dict[str, Any] = {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": grant["scope"],
+            }
             if dialect == "oidc":
                 answer["id_token"] = self.id_token(identity, grant["nonce"])
             return answer
 
     def id_token(self, identity: Identity, nonce: str | None) -> str:
         now = int(time.time())
-        claims: dict[str, Any] = {"iss": self.issuer, "sub": identity.subject,
-                                  "aud": self.client_id, "iat": now, "exp": now + 300,
-                                  "name": identity.name,
-                                  "preferred_username": identity.username}
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": identity.subject,
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 300,
+            "name": identity.name,
+            "preferred_username": identity.username,
+        }
         if identity.email is not None:
             claims.update(email=identity.email, email_verified=identity.email_verified)
         if nonce:
@@ -228,26 +266,49 @@ class FakeOAuthProvider(ServedFake):
         return identity
 
     def discovery(self) -> dict[str, Any]:
-        return {"issuer": self.issuer, "authorization_endpoint": self.issuer + "/authorize",
-                "token_endpoint": self.issuer + "/token",
-                "userinfo_endpoint": self.issuer + "/userinfo", "jwks_uri": self.issuer + "/jwks",
-                "response_types_supported": ["code"], "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256"],
-                "scopes_supported": ["openid", "email", "profile"]}
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.issuer + "/authorize",
+            "token_endpoint": self.issuer + "/token",
+            "userinfo_endpoint": self.issuer + "/userinfo",
+            "jwks_uri": self.issuer + "/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": ["openid", "email", "profile"],
+        }
 
     def userinfo(self, dialect: str, path: str, headers) -> Any:
         ident = self.who(headers)
         if dialect == "discord":
-            return {"id": ident.subject, "username": ident.username, "global_name": ident.name,
-                    "email": ident.email, "verified": ident.email_verified}
+            return {
+                "id": ident.subject,
+                "username": ident.username,
+                "global_name": ident.name,
+                "email": ident.email,
+                "verified": ident.email_verified,
+            }
         if path.endswith("/emails"):
-            return [] if ident.email is None else [
-                {"email": ident.email, "primary": True, "verified": ident.email_verified,
-                 "visibility": "private"}]
+            return (
+                []
+                if ident.email is None
+                else [
+                    {
+                        "email": ident.email,
+                        "primary": True,
+                        "verified": ident.email_verified,
+                        "visibility": "private",
+                    }
+                ]
+            )
         if dialect == "github":
-            return {"id": int(ident.subject) if ident.subject.isdigit() else ident.subject,
-                    "login": ident.username, "name": ident.name, "email": None}
+            return {
+                "id": int(ident.subject) if ident.subject.isdigit() else ident.subject,
+                "login": ident.username,
+                "name": ident.name,
+                "email": None,
+            }
         info = {"sub": ident.subject, "name": ident.name, "preferred_username": ident.username}
         if ident.email is not None:
             info.update(email=ident.email, email_verified=ident.email_verified)
@@ -261,10 +322,18 @@ class FakeOAuthProvider(ServedFake):
             def log_message(self, *args):  # quiet
                 pass
 
-            def _send(self, status: int, body: Any, content_type="application/json",
-                      headers: dict[str, str] | None = None) -> None:
-                data = body if isinstance(body, bytes) else (
-                    body.encode() if isinstance(body, str) else json.dumps(body).encode())
+            def _send(
+                self,
+                status: int,
+                body: Any,
+                content_type="application/json",
+                headers: dict[str, str] | None = None,
+            ) -> None:
+                data = (
+                    body
+                    if isinstance(body, bytes)
+                    else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
@@ -287,8 +356,11 @@ class FakeOAuthProvider(ServedFake):
             def _authorize(self, params: dict[str, str], approved: bool) -> None:
                 path = urlsplit(self.path).path
                 if not approved:
-                    self._send(200, _approval_page(path, params, fake.next_identity),
-                               "text/html; charset=utf-8")
+                    self._send(
+                        200,
+                        _approval_page(path, params, fake.next_identity),
+                        "text/html; charset=utf-8",
+                    )
                     return
                 target = fake.authorize(self._dialect(path) or "oidc", params)
                 self._send(302, b"", "text/plain", {"Location": target})
@@ -335,12 +407,16 @@ def _with(url: str, **params: str) -> str:
 
 
 def _approval_page(path: str, params: dict[str, str], identity: Identity) -> str:
-    fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                     for k, v in params.items())
+    fields = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+        for k, v in params.items()
+    )
     who = html.escape(f"{identity.name or identity.username} <{identity.email or 'no email'}>")
-    return (f"<!doctype html><html lang=\"en\"><title>Fake provider</title><h1>Sign in to pteroca?</h1>"
-            f"<p>Signed in as {who}</p><form method=post action='{html.escape(path)}'>{fields}"
-            f"<button type=submit id=approve>Authorize</button></form>")
+    return (
+        f'<!doctype html><html lang="en"><title>Fake provider</title><h1>Sign in to pteroca?</h1>'
+        f"<p>Signed in as {who}</p><form method=post action='{html.escape(path)}'>{fields}"
+        f"<button type=submit id=approve>Authorize</button></form>"
+    )
 
 
 __all__ = ["CLIENT_ID", "CLIENT_SECRET", "FakeOAuthProvider", "Identity", "SigningKey"]

@@ -53,20 +53,34 @@ def _now() -> str:
 
 def error(name: str, message: str, issue: str = "", description: str = "") -> dict[str, Any]:
     """PayPal's REST error object."""
-    body: dict[str, Any] = {"name": name, "message": message,
-                            "debug_id": secrets.token_hex(6),
-                            "links": [{"href": f"https://developer.paypal.com/api/rest/reference/"
-                                               f"orders/v2/errors/#{issue or name}",
-                                       "rel": "information_link", "method": "GET"}]}
+    body: dict[str, Any] = {
+        "name": name,
+        "message": message,
+        "debug_id": secrets.token_hex(6),
+        "links": [
+            {
+                "href": f"https://developer.paypal.com/api/rest/reference/"
+                f"orders/v2/errors/#{issue or name}",
+                "rel": "information_link",
+                "method": "GET",
+            }
+        ],
+    }
     if issue:
         body["details"] = [{"issue": issue, "description": description or message}]
     return body
 
 
-NOT_FOUND = ("RESOURCE_NOT_FOUND", "The specified resource does not exist.", "INVALID_RESOURCE_ID",
-             "Specified resource ID does not exist. Please check the resource ID and try again.")
-UNPROCESSABLE = ("The requested action could not be performed, semantically incorrect, or failed "
-                 "business validation.")
+NOT_FOUND = (
+    "RESOURCE_NOT_FOUND",
+    "The specified resource does not exist.",
+    "INVALID_RESOURCE_ID",
+    "Specified resource ID does not exist. Please check the resource ID and try again.",
+)
+UNPROCESSABLE = (
+    "The requested action could not be performed, semantically incorrect, or failed "
+    "business validation."
+)
 
 
 class ApiError(Exception):
@@ -78,9 +92,14 @@ class ApiError(Exception):
 class FakePayPal(ServedFake):
     thread_name = "fake-paypal"
 
-    def __init__(self, *, client_id: str = "fake-client-id",
-                 client_secret: str = "fake-client-secret",
-                 webhook_id: str = "WH-FAKE-0001", token_lifetime: int = 32400) -> None:
+    def __init__(
+        self,
+        *,
+        client_id: str = "fake-client-id",
+        client_secret: str = "fake-client-secret",
+        webhook_id: str = "WH-FAKE-0001",
+        token_lifetime: int = 32400,
+    ) -> None:
         self.client_id, self.client_secret, self.webhook_id = client_id, client_secret, webhook_id
         self.token_lifetime = token_lifetime
         self.orders: dict[str, dict[str, Any]] = {}
@@ -102,7 +121,6 @@ class FakePayPal(ServedFake):
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-
     # -- test controls ------------------------------------------------------------------------
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):04d}{secrets.token_hex(6).upper()}"
@@ -114,8 +132,11 @@ class FakePayPal(ServedFake):
             if order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED", "APPROVED"):
                 raise ValueError(f"order {order_id} is {order['status']}")
             order["status"] = "APPROVED"
-            order["payer"] = {"payer_id": "FAKEPAYER123", "email_address": "buyer@example.com",
-                              "name": {"given_name": "Test", "surname": "Buyer"}}
+            order["payer"] = {
+                "payer_id": "FAKEPAYER123",
+                "email_address": "buyer@example.com",
+                "name": {"given_name": "Test", "surname": "Buyer"},
+            }
             order["update_time"] = _now()
             return_url = order["_return_url"]
         sep = "&" if "?" in return_url else "?"
@@ -149,24 +170,42 @@ class FakePayPal(ServedFake):
             raise ValueError(body)
         return body
 
-    def reverse(self, order_id: str, value: str | None = None,
-                reason: str = "Payment reversed") -> dict[str, Any]:
+    def reverse(
+        self, order_id: str, value: str | None = None, reason: str = "Payment reversed"
+    ) -> dict[str, Any]:
         """A chargeback: PayPal takes (part of) the captured money back; the reversal object
         (refund-shaped, as PayPal's ``PAYMENT.CAPTURE.REVERSED`` resource is)."""
         capture = self.capture_of(order_id)
         with self._lock:
-            amount = {"currency_code": capture["amount"]["currency_code"],
-                      "value": value or capture["amount"]["value"]}
+            amount = {
+                "currency_code": capture["amount"]["currency_code"],
+                "value": value or capture["amount"]["value"],
+            }
             reversal_id = self._new_id("9R")
-            reversal = {"id": reversal_id, "status": "COMPLETED", "amount": amount,
-                        "note_to_payer": reason, "create_time": _now(), "update_time": _now(),
-                        "seller_payable_breakdown": {
-                            "gross_amount": {**amount, "value": "-" + amount["value"]},
-                            "net_amount": {**amount, "value": "-" + amount["value"]}},
-                        "links": [{"href": f"{self.url}/v2/payments/refunds/{reversal_id}",
-                                   "rel": "self", "method": "GET"},
-                                  {"href": f"{self.url}/v2/payments/captures/{capture['id']}",
-                                   "rel": "up", "method": "GET"}]}
+            reversal = {
+                "id": reversal_id,
+                "status": "COMPLETED",
+                "amount": amount,
+                "note_to_payer": reason,
+                "create_time": _now(),
+                "update_time": _now(),
+                "seller_payable_breakdown": {
+                    "gross_amount": {**amount, "value": "-" + amount["value"]},
+                    "net_amount": {**amount, "value": "-" + amount["value"]},
+                },
+                "links": [
+                    {
+                        "href": f"{self.url}/v2/payments/refunds/{reversal_id}",
+                        "rel": "self",
+                        "method": "GET",
+                    },
+                    {
+                        "href": f"{self.url}/v2/payments/captures/{capture['id']}",
+                        "rel": "up",
+                        "method": "GET",
+                    },
+                ],
+            }
             self.reversals[reversal_id] = reversal
             return copy.deepcopy(reversal)
 
@@ -176,20 +215,33 @@ class FakePayPal(ServedFake):
         message = f"{transmission_id}|{when}|{webhook_id}|{zlib.crc32(canonical)}".encode()
         return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()
 
-    def webhook(self, event_type: str, resource: dict[str, Any], *,
-                verifiable: bool = True) -> tuple[bytes, dict[str, str]]:
+    def webhook(
+        self, event_type: str, resource: dict[str, Any], *, verifiable: bool = True
+    ) -> tuple[bytes, dict[str, str]]:
         """A webhook delivery: (body, headers) as PayPal would POST them."""
-        event = {"id": self._new_id("WH-"), "event_version": "1.0", "create_time": _now(),
-                 "resource_type": event_type.split(".")[1].lower(), "resource_version": "2.0",
-                 "event_type": event_type, "summary": f"fake {event_type}",
-                 "resource": resource, "links": []}
+        event = {
+            "id": self._new_id("WH-"),
+            "event_version": "1.0",
+            "create_time": _now(),
+            "resource_type": event_type.split(".")[1].lower(),
+            "resource_version": "2.0",
+            "event_type": event_type,
+            "summary": f"fake {event_type}",
+            "resource": resource,
+            "links": [],
+        }
         transmission_id, when = secrets.token_hex(16), _now()
         signature = self._signature(transmission_id, when, self.webhook_id, event)
         if not verifiable:
             signature = "0" * len(signature)
-        headers = {"PAYPAL-TRANSMISSION-ID": transmission_id, "PAYPAL-TRANSMISSION-TIME": when,
-                   "PAYPAL-TRANSMISSION-SIG": signature, "PAYPAL-CERT-URL": CERT_URL,
-                   "PAYPAL-AUTH-ALGO": "SHA256withRSA", "Content-Type": "application/json"}
+        headers = {
+            "PAYPAL-TRANSMISSION-ID": transmission_id,
+            "PAYPAL-TRANSMISSION-TIME": when,
+            "PAYPAL-TRANSMISSION-SIG": signature,
+            "PAYPAL-CERT-URL": CERT_URL,
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+            "Content-Type": "application/json",
+        }
         return json.dumps(event, indent=1).encode(), headers
 
     def capture_completed(self, order_id: str, **kw: Any) -> tuple[bytes, dict[str, str]]:
@@ -206,8 +258,7 @@ class FakePayPal(ServedFake):
         """PayPal's refund resource names its capture only through the ``up`` link."""
         return self.webhook("PAYMENT.CAPTURE.REFUNDED", copy.deepcopy(refund), **kw)
 
-    def capture_reversed(self, reversal: dict[str, Any],
-                         **kw: Any) -> tuple[bytes, dict[str, str]]:
+    def capture_reversed(self, reversal: dict[str, Any], **kw: Any) -> tuple[bytes, dict[str, str]]:
         """``PAYMENT.CAPTURE.REVERSED`` for a reversal made by :meth:`reverse`."""
         body, headers = self.webhook("PAYMENT.CAPTURE.REVERSED", copy.deepcopy(reversal), **kw)
         return body, headers
@@ -233,8 +284,13 @@ class FakePayPal(ServedFake):
         base = f"{self.url}/v2/checkout/orders/{order['id']}"
         links = [{"href": base, "rel": "self", "method": "GET"}]
         if order["status"] in ("CREATED", "PAYER_ACTION_REQUIRED"):
-            links.append({"href": f"{self.url}/checkoutnow?token={order['id']}",
-                          "rel": "payer-action", "method": "GET"})
+            links.append(
+                {
+                    "href": f"{self.url}/checkoutnow?token={order['id']}",
+                    "rel": "payer-action",
+                    "method": "GET",
+                }
+            )
         if order["status"] == "APPROVED":
             links.append({"href": base + "/capture", "rel": "capture", "method": "POST"})
         out["links"] = links
@@ -249,17 +305,26 @@ class FakePayPal(ServedFake):
         except (ValueError, UnicodeDecodeError):
             scheme, user, password = "", "", ""
         if scheme.lower() != "basic" or (user, password) != (self.client_id, self.client_secret):
-            return 401, {"error": "invalid_client",
-                         "error_description": "Client Authentication failed"}
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "Client Authentication failed",
+            }
         if form.get("grant_type") != ["client_credentials"]:
-            return 400, {"error": "unsupported_grant_type",
-                         "error_description": "Grant Type is NULL"}
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "Grant Type is NULL",
+            }
         access = "A21AA" + secrets.token_urlsafe(40)
         with self._lock:
             self.tokens.add(access)
-        return 200, {"scope": "https://uri.paypal.com/services/payments/payment",
-                     "access_token": access, "token_type": "Bearer", "app_id": "APP-FAKE",
-                     "expires_in": self.token_lifetime, "nonce": _now() + secrets.token_hex(8)}
+        return 200, {
+            "scope": "https://uri.paypal.com/services/payments/payment",
+            "access_token": access,
+            "token_type": "Bearer",
+            "app_id": "APP-FAKE",
+            "expires_in": self.token_lifetime,
+            "nonce": _now() + secrets.token_hex(8),
+        }
 
     def authorized(self, authorization: str) -> bool:
         scheme, _, value = authorization.partition(" ")
@@ -269,13 +334,25 @@ class FakePayPal(ServedFake):
     def create_order(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         units = body.get("purchase_units")
         if body.get("intent") not in ("CAPTURE", "AUTHORIZE"):
-            raise ApiError(400, error("INVALID_REQUEST", "Request is not well-formed, "
-                                      "syntactically incorrect, or violates schema.",
-                                      "INVALID_PARAMETER_VALUE",
-                                      "The value of a field is invalid."))
+            raise ApiError(
+                400,
+                error(
+                    "INVALID_REQUEST",
+                    "Request is not well-formed, syntactically incorrect, or violates schema.",
+                    "INVALID_PARAMETER_VALUE",
+                    "The value of a field is invalid.",
+                ),
+            )
         if not isinstance(units, list) or len(units) != 1:
-            raise ApiError(400, error("INVALID_REQUEST", "Request is not well-formed.",
-                                      "MISSING_REQUIRED_PARAMETER", "purchase_units is required"))
+            raise ApiError(
+                400,
+                error(
+                    "INVALID_REQUEST",
+                    "Request is not well-formed.",
+                    "MISSING_REQUIRED_PARAMETER",
+                    "purchase_units is required",
+                ),
+            )
         amount = units[0].get("amount") or {}
         currency, value = str(amount.get("currency_code", "")), str(amount.get("value", ""))
         try:
@@ -284,25 +361,46 @@ class FakePayPal(ServedFake):
             decimal = Decimal(-1)
         places = 0 if currency in ZERO_DECIMAL else 2
         if decimal <= 0 or -decimal.as_tuple().exponent > places or "e" in value.lower():
-            raise ApiError(422, error("UNPROCESSABLE_ENTITY", UNPROCESSABLE, "DECIMAL_PRECISION",
-                                      "If the currency supports decimals, only two decimal place "
-                                      "precision is supported."))
+            raise ApiError(
+                422,
+                error(
+                    "UNPROCESSABLE_ENTITY",
+                    UNPROCESSABLE,
+                    "DECIMAL_PRECISION",
+                    "If the currency supports decimals, only two decimal place "
+                    "precision is supported.",
+                ),
+            )
         paypal = (body.get("payment_source") or {}).get("paypal") or {}
         context = paypal.get("experience_context") or body.get("application_context") or {}
         if not context.get("return_url") or not context.get("cancel_url"):
-            raise ApiError(422, error("UNPROCESSABLE_ENTITY", UNPROCESSABLE, "MISSING_RETURN_URL",
-                                      "return_url and cancel_url are needed for this fake"))
+            raise ApiError(
+                422,
+                error(
+                    "UNPROCESSABLE_ENTITY",
+                    UNPROCESSABLE,
+                    "MISSING_RETURN_URL",
+                    "return_url and cancel_url are needed for this fake",
+                ),
+            )
         order_id = self._new_id("5O")
-        unit = {"reference_id": units[0].get("reference_id") or "default",
-                "amount": {"currency_code": currency, "value": value},
-                "payee": {"email_address": "merchant@example.com", "merchant_id": "FAKEMERCHANT"}}
+        unit = {
+            "reference_id": units[0].get("reference_id") or "default",
+            "amount": {"currency_code": currency, "value": value},
+            "payee": {"email_address": "merchant@example.com", "merchant_id": "FAKEMERCHANT"},
+        }
         for key in ("custom_id", "description", "invoice_id"):
             if key in units[0]:
                 unit[key] = units[0][key]
-        order = {"id": order_id, "intent": body["intent"],
-                 "status": "PAYER_ACTION_REQUIRED" if "payment_source" in body else "CREATED",
-                 "purchase_units": [unit], "create_time": _now(),
-                 "_return_url": context["return_url"], "_cancel_url": context["cancel_url"]}
+        order = {
+            "id": order_id,
+            "intent": body["intent"],
+            "status": "PAYER_ACTION_REQUIRED" if "payment_source" in body else "CREATED",
+            "purchase_units": [unit],
+            "create_time": _now(),
+            "_return_url": context["return_url"],
+            "_cancel_url": context["cancel_url"],
+        }
         if "payment_source" in body:
             order["payment_source"] = {"paypal": {}}
         with self._lock:
@@ -321,39 +419,77 @@ class FakePayPal(ServedFake):
                 raise ApiError(404, error(*NOT_FOUND))
             order = self.orders[order_id]
             if order["status"] == "COMPLETED":
-                raise ApiError(422, error("UNPROCESSABLE_ENTITY", UNPROCESSABLE,
-                                          "ORDER_ALREADY_CAPTURED",
-                                          "Order already captured. If 'intent=CAPTURE' only one "
-                                          "capture per order is allowed."))
+                raise ApiError(
+                    422,
+                    error(
+                        "UNPROCESSABLE_ENTITY",
+                        UNPROCESSABLE,
+                        "ORDER_ALREADY_CAPTURED",
+                        "Order already captured. If 'intent=CAPTURE' only one "
+                        "capture per order is allowed.",
+                    ),
+                )
             if order["status"] != "APPROVED":
-                raise ApiError(422, error("UNPROCESSABLE_ENTITY", UNPROCESSABLE,
-                                          "ORDER_NOT_APPROVED", "Payer has not yet approved the "
-                                          "Order for payment."))
+                raise ApiError(
+                    422,
+                    error(
+                        "UNPROCESSABLE_ENTITY",
+                        UNPROCESSABLE,
+                        "ORDER_NOT_APPROVED",
+                        "Payer has not yet approved the Order for payment.",
+                    ),
+                )
             decline, self._decline = self._decline, None
             if decline == "instrument":
-                raise ApiError(422, error("UNPROCESSABLE_ENTITY", UNPROCESSABLE,
-                                          "INSTRUMENT_DECLINED", "The instrument presented was "
-                                          "either declined by the processor or bank, or it can't "
-                                          "be used for this payment."))
+                raise ApiError(
+                    422,
+                    error(
+                        "UNPROCESSABLE_ENTITY",
+                        UNPROCESSABLE,
+                        "INSTRUMENT_DECLINED",
+                        "The instrument presented was "
+                        "either declined by the processor or bank, or it can't "
+                        "be used for this payment.",
+                    ),
+                )
             capture_id = self._new_id("3C")
             unit = order["purchase_units"][0]
-            capture = {"id": capture_id, "status": "DECLINED" if decline else "COMPLETED",
-                       "amount": dict(unit["amount"]), "final_capture": True,
-                       "seller_protection": {"status": "ELIGIBLE"},
-                       "custom_id": unit.get("custom_id"),
-                       "create_time": _now(), "update_time": _now(),
-                       "links": [{"href": f"{self.url}/v2/payments/captures/{capture_id}",
-                                  "rel": "self", "method": "GET"},
-                                 {"href": f"{self.url}/v2/payments/captures/{capture_id}/refund",
-                                  "rel": "refund", "method": "POST"},
-                                 {"href": f"{self.url}/v2/checkout/orders/{order_id}",
-                                  "rel": "up", "method": "GET"}]}
+            capture = {
+                "id": capture_id,
+                "status": "DECLINED" if decline else "COMPLETED",
+                "amount": dict(unit["amount"]),
+                "final_capture": True,
+                "seller_protection": {"status": "ELIGIBLE"},
+                "custom_id": unit.get("custom_id"),
+                "create_time": _now(),
+                "update_time": _now(),
+                "links": [
+                    {
+                        "href": f"{self.url}/v2/payments/captures/{capture_id}",
+                        "rel": "self",
+                        "method": "GET",
+                    },
+                    {
+                        "href": f"{self.url}/v2/payments/captures/{capture_id}/refund",
+                        "rel": "refund",
+                        "method": "POST",
+                    },
+                    {
+                        "href": f"{self.url}/v2/checkout/orders/{order_id}",
+                        "rel": "up",
+                        "method": "GET",
+                    },
+                ],
+            }
             if not decline:
                 capture["seller_receivable_breakdown"] = {
                     "gross_amount": dict(unit["amount"]),
-                    "paypal_fee": {"currency_code": unit["amount"]["currency_code"],
-                                   "value": "0.00"},
-                    "net_amount": dict(unit["amount"])}
+                    "paypal_fee": {
+                        "currency_code": unit["amount"]["currency_code"],
+                        "value": "0.00",
+                    },
+                    "net_amount": dict(unit["amount"]),
+                }
             unit["payments"] = {"captures": [capture]}
             order["status"] = "COMPLETED"
             self.captures[capture_id] = order_id
@@ -370,60 +506,120 @@ class FakePayPal(ServedFake):
             out["supplementary_data"] = {"related_ids": {"order_id": order_id}}
             return 200, out
 
-    def _refund_capture(self, capture_id: str, body: dict[str, Any],
-                        request_id: str | None) -> tuple[int, dict[str, Any]]:
+    def _refund_capture(
+        self, capture_id: str, body: dict[str, Any], request_id: str | None
+    ) -> tuple[int, dict[str, Any]]:
         with self._lock:
             if capture_id not in self.captures:
                 raise ApiError(404, error(*NOT_FOUND))
             order = self.orders[self.captures[capture_id]]
-            capture = next(c for c in order["purchase_units"][0]["payments"]["captures"]
-                           if c["id"] == capture_id)
+            capture = next(
+                c
+                for c in order["purchase_units"][0]["payments"]["captures"]
+                if c["id"] == capture_id
+            )
             if capture["status"] not in ("COMPLETED", "PARTIALLY_REFUNDED"):
-                raise ApiError(422, error("UNPROCESSABLE_ENTITY", UNPROCESSABLE,
-                                          "CAPTURE_FULLY_REFUNDED", "The capture has already "
-                                          "been fully refunded"))
+                raise ApiError(
+                    422,
+                    error(
+                        "UNPROCESSABLE_ENTITY",
+                        UNPROCESSABLE,
+                        "CAPTURE_FULLY_REFUNDED",
+                        "The capture has already been fully refunded",
+                    ),
+                )
             currency = capture["amount"]["currency_code"]
             total = Decimal(capture["amount"]["value"])
-            done = sum((Decimal(r["amount"]["value"]) for r in self.refunds.values()
-                        if r["_capture"] == capture_id), Decimal(0))
+            done = sum(
+                (
+                    Decimal(r["amount"]["value"])
+                    for r in self.refunds.values()
+                    if r["_capture"] == capture_id
+                ),
+                Decimal(0),
+            )
             amount = body.get("amount") or {"currency_code": currency, "value": str(total - done)}
             if isinstance(amount, str):
                 amount = {"currency_code": currency, "value": amount}
             if amount.get("currency_code") != currency:
-                raise ApiError(422, error("UNPROCESSABLE_ENTITY", UNPROCESSABLE,
-                                          "REFUND_CURRENCY_MISMATCH", "Refund must be in the same "
-                                          "currency as the capture"))
+                raise ApiError(
+                    422,
+                    error(
+                        "UNPROCESSABLE_ENTITY",
+                        UNPROCESSABLE,
+                        "REFUND_CURRENCY_MISMATCH",
+                        "Refund must be in the same currency as the capture",
+                    ),
+                )
             value = Decimal(str(amount.get("value")))
             if value <= 0 or done + value > total:
-                raise ApiError(422, error("UNPROCESSABLE_ENTITY", UNPROCESSABLE,
-                                          "REFUND_AMOUNT_EXCEEDED", "The refund amount must be "
-                                          "less than or equal to the capture amount that has "
-                                          "not yet been refunded."))
+                raise ApiError(
+                    422,
+                    error(
+                        "UNPROCESSABLE_ENTITY",
+                        UNPROCESSABLE,
+                        "REFUND_AMOUNT_EXCEEDED",
+                        "The refund amount must be "
+                        "less than or equal to the capture amount that has "
+                        "not yet been refunded.",
+                    ),
+                )
             refund_id = self._new_id("1R")
-            refund = {"id": refund_id, "status": "COMPLETED",
-                      "amount": {"currency_code": currency, "value": amount["value"]},
-                      "create_time": _now(), "update_time": _now(), "_capture": capture_id,
-                      "links": [{"href": f"{self.url}/v2/payments/refunds/{refund_id}",
-                                 "rel": "self", "method": "GET"},
-                                {"href": f"{self.url}/v2/payments/captures/{capture_id}",
-                                 "rel": "up", "method": "GET"}]}
+            refund = {
+                "id": refund_id,
+                "status": "COMPLETED",
+                "amount": {"currency_code": currency, "value": amount["value"]},
+                "create_time": _now(),
+                "update_time": _now(),
+                "_capture": capture_id,
+                "links": [
+                    {
+                        "href": f"{self.url}/v2/payments/refunds/{refund_id}",
+                        "rel": "self",
+                        "method": "GET",
+                    },
+                    {
+                        "href": f"{self.url}/v2/payments/captures/{capture_id}",
+                        "rel": "up",
+                        "method": "GET",
+                    },
+                ],
+            }
             self.refunds[refund_id] = refund
             capture["status"] = "REFUNDED" if done + value == total else "PARTIALLY_REFUNDED"
             return 201, {k: v for k, v in refund.items() if not k.startswith("_")}
 
     def verify(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        fields = ("auth_algo", "cert_url", "transmission_id", "transmission_sig",
-                  "transmission_time", "webhook_id", "webhook_event")
+        fields = (
+            "auth_algo",
+            "cert_url",
+            "transmission_id",
+            "transmission_sig",
+            "transmission_time",
+            "webhook_id",
+            "webhook_event",
+        )
         with self._lock:
             self.verifications.append(body)
         missing = [f for f in fields if not body.get(f)]
         if missing:
-            raise ApiError(400, error("VALIDATION_ERROR", "Invalid request - see details",
-                                      "MISSING_REQUIRED_PARAMETER", f"{missing[0]} is required"))
+            raise ApiError(
+                400,
+                error(
+                    "VALIDATION_ERROR",
+                    "Invalid request - see details",
+                    "MISSING_REQUIRED_PARAMETER",
+                    f"{missing[0]} is required",
+                ),
+            )
         if body["webhook_id"] != self.webhook_id:
             return 200, {"verification_status": "FAILURE"}
-        expected = self._signature(body["transmission_id"], body["transmission_time"],
-                                   body["webhook_id"], body["webhook_event"])
+        expected = self._signature(
+            body["transmission_id"],
+            body["transmission_time"],
+            body["webhook_id"],
+            body["webhook_event"],
+        )
         ok = hmac.compare_digest(expected, str(body["transmission_sig"]))
         return 200, {"verification_status": "SUCCESS" if ok else "FAILURE"}
 
@@ -441,7 +637,8 @@ class FakePayPal(ServedFake):
             f"<form method='post' action='/checkoutnow/approve?token={token}'>"
             "<button type='submit' id='approve'>Approve</button></form>"
             f"<form method='post' action='/checkoutnow/cancel?token={token}'>"
-            "<button type='submit' id='cancel'>Cancel and return</button></form>")
+            "<button type='submit' id='cancel'>Cancel and return</button></form>"
+        )
 
 
 def _handler(fake: FakePayPal) -> type[BaseHTTPRequestHandler]:
@@ -449,8 +646,9 @@ def _handler(fake: FakePayPal) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:  # keep test output clean
             pass
 
-        def _reply(self, status: int, payload: dict[str, Any] | str,
-                   headers: dict[str, str] | None = None) -> None:
+        def _reply(
+            self, status: int, payload: dict[str, Any] | str, headers: dict[str, str] | None = None
+        ) -> None:
             is_json = not isinstance(payload, str)
             data = (json.dumps(payload) if is_json else payload).encode()
             self.send_response(status)
@@ -496,19 +694,32 @@ def _handler(fake: FakePayPal) -> type[BaseHTTPRequestHandler]:
             with fake._lock:
                 fake.requests.append((method, path))
             if not fake.authorized(self.headers.get("Authorization", "")):
-                return self._reply(401, {
-                    "name": "AUTHENTICATION_FAILURE",
-                    "message": "Authentication failed due to invalid authentication credentials "
-                               "or a missing Authorization header.",
-                    "links": [{"href": "https://developer.paypal.com/docs/api/overview/#error",
-                               "rel": "information_link"}]})
+                return self._reply(
+                    401,
+                    {
+                        "name": "AUTHENTICATION_FAILURE",
+                        "message": "Authentication failed due to invalid authentication credentials "
+                        "or a missing Authorization header.",
+                        "links": [
+                            {
+                                "href": "https://developer.paypal.com/docs/api/overview/#error",
+                                "rel": "information_link",
+                            }
+                        ],
+                    },
+                )
             try:
                 body = json.loads(raw) if raw.strip() else {}
             except ValueError:
-                return self._reply(400, error("INVALID_REQUEST", "Request is not well-formed, "
-                                              "syntactically incorrect, or violates schema.",
-                                              "MALFORMED_REQUEST_JSON", "The request JSON is not "
-                                              "well formed."))
+                return self._reply(
+                    400,
+                    error(
+                        "INVALID_REQUEST",
+                        "Request is not well-formed, syntactically incorrect, or violates schema.",
+                        "MALFORMED_REQUEST_JSON",
+                        "The request JSON is not well formed.",
+                    ),
+                )
             if fake.delay:
                 time.sleep(fake.delay)
             request_id = self.headers.get("PayPal-Request-Id")
@@ -530,8 +741,9 @@ def _handler(fake: FakePayPal) -> type[BaseHTTPRequestHandler]:
                 return
             self._reply(status, payload)
 
-        def _route(self, method: str, path: str, body: dict[str, Any],
-                   request_id: str | None) -> tuple[int, dict[str, Any]]:
+        def _route(
+            self, method: str, path: str, body: dict[str, Any], request_id: str | None
+        ) -> tuple[int, dict[str, Any]]:
             parts = path.strip("/").split("/")
             if method == "POST" and path == "/v2/checkout/orders":
                 return fake.create_order(body)
@@ -539,13 +751,21 @@ def _handler(fake: FakePayPal) -> type[BaseHTTPRequestHandler]:
                 return fake.verify(body)
             if parts[:3] == ["v2", "checkout", "orders"] and len(parts) == 4 and method == "GET":
                 return fake.get_order(parts[3])
-            if (parts[:3] == ["v2", "checkout", "orders"] and len(parts) == 5
-                    and parts[4] == "capture" and method == "POST"):
+            if (
+                parts[:3] == ["v2", "checkout", "orders"]
+                and len(parts) == 5
+                and parts[4] == "capture"
+                and method == "POST"
+            ):
                 return fake.capture(parts[3])
             if parts[:3] == ["v2", "payments", "captures"] and len(parts) == 4 and method == "GET":
                 return fake.get_capture(parts[3])
-            if (parts[:3] == ["v2", "payments", "captures"] and len(parts) == 5
-                    and parts[4] == "refund" and method == "POST"):
+            if (
+                parts[:3] == ["v2", "payments", "captures"]
+                and len(parts) == 5
+                and parts[4] == "refund"
+                and method == "POST"
+            ):
                 return fake._refund_capture(parts[3], body, request_id)
             raise ApiError(404, error(*NOT_FOUND))
 

@@ -52,20 +52,77 @@ from simulators.served import ServedFake
 SECRET_KEY = "sk_test_pteroca_fake_key"
 WEBHOOK_SECRET = "whsec_pteroca_fake_secret"
 API_VERSION = "2024-06-20"
-ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
-                "vnd", "vuv", "xaf", "xof", "xpf"}
-CURRENCIES = {"usd", "eur", "gbp", "pln", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk", "czk",
-              "ron", "bgn", "sgd", "hkd", "mxn", "brl", "jpy", "huf"}
-METHOD_TYPES = {"card", "link", "blik", "p24", "sepa_debit", "ideal", "bancontact", "eps",
-                "giropay", "klarna", "paypal", "us_bank_account", "bacs_debit", "affirm"}
+ZERO_DECIMAL = {
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
+}
+CURRENCIES = {
+    "usd",
+    "eur",
+    "gbp",
+    "pln",
+    "cad",
+    "aud",
+    "nzd",
+    "chf",
+    "sek",
+    "nok",
+    "dkk",
+    "czk",
+    "ron",
+    "bgn",
+    "sgd",
+    "hkd",
+    "mxn",
+    "brl",
+    "jpy",
+    "huf",
+}
+METHOD_TYPES = {
+    "card",
+    "link",
+    "blik",
+    "p24",
+    "sepa_debit",
+    "ideal",
+    "bancontact",
+    "eps",
+    "giropay",
+    "klarna",
+    "paypal",
+    "us_bank_account",
+    "bacs_debit",
+    "affirm",
+}
 SIGNING = ("signed", "wrong_secret", "stale", "malformed", "unsigned")
 
 
 class StripeFakeError(Exception):
     """An API error answered as Stripe does: ``{"error": {...}}`` with an HTTP status."""
 
-    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.body = {"error": {"type": type_, "message": message, "code": code, "param": param}}
@@ -89,7 +146,7 @@ def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for key, value in pairs:
         head = key.split("[", 1)[0]
-        parts = [head, *re.findall(r"\[([^\]]*)\]", key[len(head):])]
+        parts = [head, *re.findall(r"\[([^\]]*)\]", key[len(head) :])]
         node = root
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -148,7 +205,6 @@ class FakeStripe(ServedFake):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-
     # -- lookups ---------------------------------------------------------------------------
     def session(self, session_id: str) -> dict[str, Any]:
         with self._lock:
@@ -169,16 +225,20 @@ class FakeStripe(ServedFake):
         return self.charges[intent["latest_charge"]]
 
     # -- test controls: payments -----------------------------------------------------------
-    def pay(self, session_id: str, *, webhook: bool = True,
-            delayed: bool = False) -> dict[str, Any]:
+    def pay(
+        self, session_id: str, *, webhook: bool = True, delayed: bool = False
+    ) -> dict[str, Any]:
         """The customer pays. ``delayed``: a method that settles later (payment stays unpaid)."""
         with self._lock:
             session = self.session(session_id)
             if session["status"] != "open":
                 raise StripeFakeError(400, f"Checkout Session {session_id} is {session['status']}")
             intent = self._new_intent(session, "processing" if delayed else "succeeded")
-            session.update(status="complete", payment_intent=intent["id"],
-                           payment_status="unpaid" if delayed else "paid")
+            session.update(
+                status="complete",
+                payment_intent=intent["id"],
+                payment_status="unpaid" if delayed else "paid",
+            )
             if not delayed:
                 self._new_charge(intent)
             event = self.event("checkout.session.completed", session)
@@ -222,8 +282,14 @@ class FakeStripe(ServedFake):
             self.send(event)
         return session
 
-    def refund(self, session_id: str, amount: int | None = None, *, webhook: bool = True,
-               embed_refunds: bool = False) -> dict[str, Any]:
+    def refund(
+        self,
+        session_id: str,
+        amount: int | None = None,
+        *,
+        webhook: bool = True,
+        embed_refunds: bool = False,
+    ) -> dict[str, Any]:
         """A refund made in the Stripe dashboard: sends ``charge.refunded`` at once."""
         with self._lock:
             refund = self._new_refund(self.charge_of(session_id), amount, {})
@@ -239,8 +305,12 @@ class FakeStripe(ServedFake):
             charge = copy.deepcopy(self.charges[charge_id])
             if embed_refunds:
                 data = [r for r in self.refunds.values() if r["charge"] == charge_id]
-                charge["refunds"] = {"object": "list", "data": copy.deepcopy(data),
-                                     "has_more": False, "url": f"/v1/charges/{charge_id}/refunds"}
+                charge["refunds"] = {
+                    "object": "list",
+                    "data": copy.deepcopy(data),
+                    "has_more": False,
+                    "url": f"/v1/charges/{charge_id}/refunds",
+                }
             return self.event("charge.refunded", charge)
 
     def fail_refund(self, refund_id: str, *, webhook: bool = True) -> dict[str, Any]:
@@ -259,8 +329,15 @@ class FakeStripe(ServedFake):
         return refund
 
     # -- test controls: disputes ----------------------------------------------------------
-    def dispute(self, session_id: str, amount: int | None = None, *, reason: str = "fraudulent",
-                inquiry: bool = False, webhook: bool = True) -> dict[str, Any]:
+    def dispute(
+        self,
+        session_id: str,
+        amount: int | None = None,
+        *,
+        reason: str = "fraudulent",
+        inquiry: bool = False,
+        webhook: bool = True,
+    ) -> dict[str, Any]:
         """The cardholder disputes the payment. Stripe withdraws the disputed amount at once
         (``charge.dispute.created`` and ``charge.dispute.funds_withdrawn``); an ``inquiry``
         (status ``warning_needs_response``) moves no money and sends only ``created``."""
@@ -268,16 +345,30 @@ class FakeStripe(ServedFake):
             charge = self.charge_of(session_id)
             amount = charge["amount"] if amount is None else amount
             now = int(time.time())
-            dispute = {"id": _id("dp"), "object": "dispute", "amount": amount,
-                       "currency": charge["currency"], "charge": charge["id"],
-                       "payment_intent": charge["payment_intent"], "created": now,
-                       "status": "warning_needs_response" if inquiry else "needs_response",
-                       "reason": reason, "is_charge_refundable": False, "livemode": False,
-                       "metadata": {}, "evidence": {},
-                       "evidence_details": {"due_by": now + 7 * 86400, "has_evidence": False,
-                                            "past_due": False, "submission_count": 0},
-                       "balance_transactions": [] if inquiry else [
-                           self._dispute_txn(amount, charge, -1, "Chargeback withdrawal")]}
+            dispute = {
+                "id": _id("dp"),
+                "object": "dispute",
+                "amount": amount,
+                "currency": charge["currency"],
+                "charge": charge["id"],
+                "payment_intent": charge["payment_intent"],
+                "created": now,
+                "status": "warning_needs_response" if inquiry else "needs_response",
+                "reason": reason,
+                "is_charge_refundable": False,
+                "livemode": False,
+                "metadata": {},
+                "evidence": {},
+                "evidence_details": {
+                    "due_by": now + 7 * 86400,
+                    "has_evidence": False,
+                    "past_due": False,
+                    "submission_count": 0,
+                },
+                "balance_transactions": []
+                if inquiry
+                else [self._dispute_txn(amount, charge, -1, "Chargeback withdrawal")],
+            }
             self.disputes[dispute["id"]] = dispute
             charge["disputed"] = True
             events = [self.event("charge.dispute.created", dispute)]
@@ -293,12 +384,13 @@ class FakeStripe(ServedFake):
         with self._lock:
             dispute = self.disputes[dispute_id]
             inquiry = dispute["status"].startswith("warning_")
-            dispute["status"] = ("warning_closed" if inquiry else "won" if won else "lost")
+            dispute["status"] = "warning_closed" if inquiry else "won" if won else "lost"
             events = []
             if won and not inquiry:
                 charge = self.charges[dispute["charge"]]
                 dispute["balance_transactions"].append(
-                    self._dispute_txn(dispute["amount"], charge, 1, "Chargeback reversal"))
+                    self._dispute_txn(dispute["amount"], charge, 1, "Chargeback reversal")
+                )
                 events.append(self.event("charge.dispute.funds_reinstated", dispute))
             events.append(self.event("charge.dispute.closed", dispute))
         if webhook:
@@ -308,10 +400,17 @@ class FakeStripe(ServedFake):
 
     @staticmethod
     def _dispute_txn(amount: int, charge: dict[str, Any], sign: int, text: str) -> dict[str, Any]:
-        return {"id": _id("txn"), "object": "balance_transaction", "amount": sign * amount,
-                "currency": charge["currency"], "description": f"{text} for {charge['id']}",
-                "fee": 1500 if sign < 0 else -1500, "type": "adjustment", "status": "pending",
-                "created": int(time.time())}
+        return {
+            "id": _id("txn"),
+            "object": "balance_transaction",
+            "amount": sign * amount,
+            "currency": charge["currency"],
+            "description": f"{text} for {charge['id']}",
+            "fee": 1500 if sign < 0 else -1500,
+            "type": "adjustment",
+            "status": "pending",
+            "created": int(time.time()),
+        }
 
     def fail(self, error: StripeFakeError, times: int = 1) -> None:
         """Answer the next ``times`` API calls with ``error`` (the library retries once)."""
@@ -320,13 +419,21 @@ class FakeStripe(ServedFake):
 
     # -- test controls: webhooks -----------------------------------------------------------
     def event(self, type_: str, obj: dict[str, Any]) -> dict[str, Any]:
-        return {"id": _id("evt"), "object": "event", "api_version": API_VERSION,
-                "created": int(time.time()), "type": type_, "livemode": False,
-                "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
-                "data": {"object": copy.deepcopy(obj)}}
+        return {
+            "id": _id("evt"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "type": type_,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": copy.deepcopy(obj)},
+        }
 
-    def send(self, event: dict[str, Any], *, how: str = "signed",
-             url: str | None = None) -> Delivery:
+    def send(
+        self, event: dict[str, Any], *, how: str = "signed", url: str | None = None
+    ) -> Delivery:
         """POST ``event`` to the webhook URL; ``how`` is one of :data:`SIGNING`."""
         if how not in SIGNING:
             raise ValueError(f"how must be one of {SIGNING}")
@@ -345,9 +452,10 @@ class FakeStripe(ServedFake):
         if self._last is None:
             raise RuntimeError("no event has been sent yet")
         event, body = self._last
-        return [self._post(event, "signed", body,
-                           {"Stripe-Signature": sign(body, self.webhook_secret)})
-                for _ in range(times)]
+        return [
+            self._post(event, "signed", body, {"Stripe-Signature": sign(body, self.webhook_secret)})
+            for _ in range(times)
+        ]
 
     def flush(self) -> list[Delivery]:
         """Deliver the events API calls queued (Stripe sends them after answering the call)."""
@@ -355,22 +463,42 @@ class FakeStripe(ServedFake):
             events, self.outbox = self.outbox, []
         return [self.send(event) for event in events]
 
-    def _post(self, event: dict[str, Any], how: str, body: bytes, headers: dict[str, str],
-              url: str | None = None) -> Delivery:
+    def _post(
+        self,
+        event: dict[str, Any],
+        how: str,
+        body: bytes,
+        headers: dict[str, str],
+        url: str | None = None,
+    ) -> Delivery:
         target = url or self.webhook_url
         if not target:
             raise RuntimeError("FakeStripe.webhook_url is not set")
-        request = urllib.request.Request(target, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)", **headers})
+        request = urllib.request.Request(
+            target,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                **headers,
+            },
+        )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
             with opener.open(request, timeout=60) as response:
-                delivery = Delivery(event["id"], event["type"], how, response.status,
-                                    response.read().decode(errors="replace"), body)
+                delivery = Delivery(
+                    event["id"],
+                    event["type"],
+                    how,
+                    response.status,
+                    response.read().decode(errors="replace"),
+                    body,
+                )
         except urllib.error.HTTPError as exc:
-            delivery = Delivery(event["id"], event["type"], how, exc.code,
-                                exc.read().decode(errors="replace"), body)
+            delivery = Delivery(
+                event["id"], event["type"], how, exc.code, exc.read().decode(errors="replace"), body
+            )
         except OSError as exc:
             delivery = Delivery(event["id"], event["type"], how, None, "", body, error=str(exc))
         with self._lock:
@@ -385,38 +513,68 @@ class FakeStripe(ServedFake):
         return session
 
     def _new_intent(self, session: dict[str, Any], status: str) -> dict[str, Any]:
-        intent = {"id": _id("pi"), "object": "payment_intent", "amount": session["amount_total"],
-                  "currency": session["currency"], "status": status, "latest_charge": None,
-                  "metadata": dict(session["_intent_metadata"]), "created": int(time.time()),
-                  "livemode": False}
+        intent = {
+            "id": _id("pi"),
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "currency": session["currency"],
+            "status": status,
+            "latest_charge": None,
+            "metadata": dict(session["_intent_metadata"]),
+            "created": int(time.time()),
+            "livemode": False,
+        }
         self.intents[intent["id"]] = intent
         return intent
 
     def _new_charge(self, intent: dict[str, Any]) -> dict[str, Any]:
-        charge = {"id": _id("ch"), "object": "charge", "amount": intent["amount"],
-                  "amount_captured": intent["amount"], "amount_refunded": 0,
-                  "currency": intent["currency"], "paid": True, "captured": True,
-                  "payment_intent": intent["id"], "refunded": False, "status": "succeeded",
-                  "metadata": dict(intent["metadata"]), "created": int(time.time()),
-                  "livemode": False}
+        charge = {
+            "id": _id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_captured": intent["amount"],
+            "amount_refunded": 0,
+            "currency": intent["currency"],
+            "paid": True,
+            "captured": True,
+            "payment_intent": intent["id"],
+            "refunded": False,
+            "status": "succeeded",
+            "metadata": dict(intent["metadata"]),
+            "created": int(time.time()),
+            "livemode": False,
+        }
         self.charges[charge["id"]] = charge
         intent["latest_charge"] = charge["id"]
         return charge
 
-    def _new_refund(self, charge: dict[str, Any], amount: int | None,
-                    metadata: dict[str, Any]) -> dict[str, Any]:
+    def _new_refund(
+        self, charge: dict[str, Any], amount: int | None, metadata: dict[str, Any]
+    ) -> dict[str, Any]:
         left = charge["amount"] - charge["amount_refunded"]
         amount = left if amount is None else amount
         if amount <= 0 or amount > left:
             currency = charge["currency"]
-            raise StripeFakeError(400, f"Refund amount ({display_amount(amount, currency)})"
-                                  f" is greater than unrefunded amount on charge "
-                                  f"({display_amount(left, charge['currency'])})",
-                                  code="amount_too_large", param="amount")
-        refund = {"id": _id("re"), "object": "refund", "amount": amount, "charge": charge["id"],
-                  "currency": charge["currency"], "payment_intent": charge["payment_intent"],
-                  "status": "succeeded", "reason": None, "metadata": metadata,
-                  "created": int(time.time())}
+            raise StripeFakeError(
+                400,
+                f"Refund amount ({display_amount(amount, currency)})"
+                f" is greater than unrefunded amount on charge "
+                f"({display_amount(left, charge['currency'])})",
+                code="amount_too_large",
+                param="amount",
+            )
+        refund = {
+            "id": _id("re"),
+            "object": "refund",
+            "amount": amount,
+            "charge": charge["id"],
+            "currency": charge["currency"],
+            "payment_intent": charge["payment_intent"],
+            "status": "succeeded",
+            "reason": None,
+            "metadata": metadata,
+            "created": int(time.time()),
+        }
         self.refunds[refund["id"]] = refund
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
@@ -430,32 +588,45 @@ class FakeStripe(ServedFake):
                 return self._create_session(params)
             if method == "GET" and path == "/v1/checkout/sessions":
                 intent = params.get("payment_intent")
-                found = [s for s in self.sessions.values()
-                         if intent is None or s["payment_intent"] == intent]
+                found = [
+                    s
+                    for s in self.sessions.values()
+                    if intent is None or s["payment_intent"] == intent
+                ]
                 return _list(path, found[: int(params.get("limit", 10))])
             match = re.fullmatch(r"/v1/checkout/sessions/([A-Za-z0-9_]+)", path)
             if method == "GET" and match:
                 if match.group(1) not in self.sessions:
-                    raise StripeFakeError(404, f"No such checkout.session: '{match.group(1)}'",
-                                          code="resource_missing", param="session")
+                    raise StripeFakeError(
+                        404,
+                        f"No such checkout.session: '{match.group(1)}'",
+                        code="resource_missing",
+                        param="session",
+                    )
                 return _public(self.sessions[match.group(1)])
             if method == "POST" and path == "/v1/refunds":
                 return self._create_refund(params)
             if method == "GET" and path == "/v1/refunds":
-                found = [r for r in self.refunds.values()
-                         if params.get("charge") in (None, r["charge"])]
+                found = [
+                    r for r in self.refunds.values() if params.get("charge") in (None, r["charge"])
+                ]
                 return _list(path, found[: int(params.get("limit", 10))])
             for kind, store in (("charges", self.charges), ("disputes", self.disputes)):
                 match = re.fullmatch(rf"/v1/{kind}/([A-Za-z0-9_]+)", path)
                 if method == "GET" and match:
                     if match.group(1) not in store:
-                        raise StripeFakeError(404, f"No such {kind[:-1]}: '{match.group(1)}'",
-                                              code="resource_missing", param="id")
+                        raise StripeFakeError(
+                            404,
+                            f"No such {kind[:-1]}: '{match.group(1)}'",
+                            code="resource_missing",
+                            param="id",
+                        )
                     return _public(store[match.group(1)])
         raise StripeFakeError(404, f"Unrecognized request URL ({method}: {path}).")
 
-    def answer(self, method: str, path: str, params: dict[str, Any],
-               key: str | None) -> tuple[int, dict[str, Any], bool]:
+    def answer(
+        self, method: str, path: str, params: dict[str, Any], key: str | None
+    ) -> tuple[int, dict[str, Any], bool]:
         """(status, body, replayed) for one API call, honouring ``Idempotency-Key`` on POSTs."""
         with self._lock:
             if method == "POST" and key:
@@ -463,11 +634,17 @@ class FakeStripe(ServedFake):
                 if seen is not None:
                     fingerprint, status, body = seen
                     if fingerprint != _fingerprint(path, params):
-                        return 400, StripeFakeError(
-                            400, "Keys for idempotent requests can only be used with the same "
-                            "parameters they were first used with. Try using a key other than "
-                            f"'{key}' if you meant to execute a different request.",
-                            type_="idempotency_error").body, False
+                        return (
+                            400,
+                            StripeFakeError(
+                                400,
+                                "Keys for idempotent requests can only be used with the same "
+                                "parameters they were first used with. Try using a key other than "
+                                f"'{key}' if you meant to execute a different request.",
+                                type_="idempotency_error",
+                            ).body,
+                            False,
+                        )
                     self.requests.append((method, path, params))
                     return status, copy.deepcopy(body), True
             if self.failures:  # refused before anything ran: nothing is remembered for the key
@@ -479,15 +656,19 @@ class FakeStripe(ServedFake):
             except StripeFakeError as exc:
                 status, body = exc.status, exc.body
             if method == "POST" and key:
-                self.idempotent[(self.secret_key, key)] = (_fingerprint(path, params), status,
-                                                           copy.deepcopy(body))
+                self.idempotent[(self.secret_key, key)] = (
+                    _fingerprint(path, params),
+                    status,
+                    copy.deepcopy(body),
+                )
             return status, body, False
 
     def _create_session(self, params: dict[str, Any]) -> dict[str, Any]:
         for name in ("mode", "success_url", "line_items"):
             if not params.get(name):
-                raise StripeFakeError(400, f"Missing required param: {name}.",
-                                      code="parameter_missing", param=name)
+                raise StripeFakeError(
+                    400, f"Missing required param: {name}.", code="parameter_missing", param=name
+                )
         if params["mode"] != "payment":
             raise StripeFakeError(400, "This fake only supports mode=payment.", param="mode")
         try:
@@ -497,30 +678,49 @@ class FakeStripe(ServedFake):
             amount = int(price["unit_amount"]) * int(item.get("quantity", "1"))
             product = price["product_data"]["name"]
         except (KeyError, TypeError, ValueError):
-            raise StripeFakeError(400, "line_items must hold one item with price_data "
-                                  "(currency, unit_amount, product_data[name])",
-                                  param="line_items") from None
+            raise StripeFakeError(
+                400,
+                "line_items must hold one item with price_data "
+                "(currency, unit_amount, product_data[name])",
+                param="line_items",
+            ) from None
         if currency not in CURRENCIES:
             raise StripeFakeError(400, f"Invalid currency: {currency}.", param="currency")
         if amount <= 0:
-            raise StripeFakeError(400, "unit_amount must be positive.",
-                                  param="line_items[0][price_data][unit_amount]")
+            raise StripeFakeError(
+                400, "unit_amount must be positive.", param="line_items[0][price_data][unit_amount]"
+            )
         methods = params.get("payment_method_types") or ["card"]
         for method in methods:
             if method not in METHOD_TYPES:
-                raise StripeFakeError(400, f"The payment method type provided: {method} is "
-                                      "invalid.", param="payment_method_types")
+                raise StripeFakeError(
+                    400,
+                    f"The payment method type provided: {method} is invalid.",
+                    param="payment_method_types",
+                )
         session_id = _id("cs_test")
         now = int(time.time())
         session = {
-            "id": session_id, "object": "checkout.session", "amount_subtotal": amount,
-            "amount_total": amount, "cancel_url": params.get("cancel_url"),
-            "client_reference_id": params.get("client_reference_id"), "created": now,
-            "currency": currency, "customer": None, "expires_at": now + 86400,
-            "livemode": False, "metadata": params.get("metadata") or {}, "mode": "payment",
-            "payment_intent": None, "payment_method_types": methods, "payment_status": "unpaid",
-            "status": "open", "success_url": params["success_url"],
-            "url": f"{self.url}/pay/{session_id}", "_product": product,
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_subtotal": amount,
+            "amount_total": amount,
+            "cancel_url": params.get("cancel_url"),
+            "client_reference_id": params.get("client_reference_id"),
+            "created": now,
+            "currency": currency,
+            "customer": None,
+            "expires_at": now + 86400,
+            "livemode": False,
+            "metadata": params.get("metadata") or {},
+            "mode": "payment",
+            "payment_intent": None,
+            "payment_method_types": methods,
+            "payment_status": "unpaid",
+            "status": "open",
+            "success_url": params["success_url"],
+            "url": f"{self.url}/pay/{session_id}",
+            "_product": product,
             "_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata") or {},
         }
         self.sessions[session_id] = session
@@ -533,11 +733,16 @@ class FakeStripe(ServedFake):
             intent = self.intents.get(params["payment_intent"])
             charge = self.charges.get(intent["latest_charge"] or "") if intent else None
         else:
-            raise StripeFakeError(400, "One of the following params should be provided for this "
-                                  "request: payment_intent or charge.", code="parameter_missing")
+            raise StripeFakeError(
+                400,
+                "One of the following params should be provided for this "
+                "request: payment_intent or charge.",
+                code="parameter_missing",
+            )
         if charge is None:
-            raise StripeFakeError(404, "No such charge or payment intent to refund",
-                                  code="resource_missing")
+            raise StripeFakeError(
+                404, "No such charge or payment intent to refund", code="resource_missing"
+            )
         amount = int(params["amount"]) if "amount" in params else None
         refund = self._new_refund(charge, amount, params.get("metadata") or {})
         self.outbox.append(self.refunded_event(charge["id"]))
@@ -550,13 +755,17 @@ class FakeStripe(ServedFake):
         if session["status"] != "open":
             body = f"<p>This Checkout Session is {html.escape(session['status'])}.</p>"
         else:
-            body = (f'<form method="post" action="/pay/{session_id}">'
-                    f'<button type="submit" id="pay">Pay</button></form>'
-                    f'<p><a href="{html.escape(session["cancel_url"] or "/")}">Cancel</a></p>')
-        return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-                "<link rel=icon href='data:,'><title>Checkout (fake Stripe)</title></head>"
-                f"<body><h1>Fake Stripe Checkout</h1><p>{html.escape(session['_product'])}: "
-                f"<strong id=amount>{amount}</strong></p>{body}</body></html>")
+            body = (
+                f'<form method="post" action="/pay/{session_id}">'
+                f'<button type="submit" id="pay">Pay</button></form>'
+                f'<p><a href="{html.escape(session["cancel_url"] or "/")}">Cancel</a></p>'
+            )
+        return (
+            "<!doctype html><html lang=en><head><meta charset=utf-8>"
+            "<link rel=icon href='data:,'><title>Checkout (fake Stripe)</title></head>"
+            f"<body><h1>Fake Stripe Checkout</h1><p>{html.escape(session['_product'])}: "
+            f"<strong id=amount>{amount}</strong></p>{body}</body></html>"
+        )
 
     def complete_from_page(self, session_id: str) -> str:
         """The Pay button: pay, send the webhook, return where to send the browser."""
@@ -599,20 +808,25 @@ class FakeStripe(ServedFake):
                     if page:
                         return self._page(method, page.group(1))
                     if not parts.path.startswith("/v1/"):
-                        raise StripeFakeError(404, "Unrecognized request URL "
-                                              f"({method}: {parts.path}).")
+                        raise StripeFakeError(
+                            404, f"Unrecognized request URL ({method}: {parts.path})."
+                        )
                     if not fake._authorized(self.headers.get("Authorization", "")):
-                        raise StripeFakeError(401, "Invalid API Key provided: "
-                                              + _masked(self.headers.get("Authorization", "")),
-                                              code="api_key_invalid")
+                        raise StripeFakeError(
+                            401,
+                            "Invalid API Key provided: "
+                            + _masked(self.headers.get("Authorization", "")),
+                            code="api_key_invalid",
+                        )
                     source = parts.query if method == "GET" else body.decode()
                     params = decode_form(parse_qsl(source, keep_blank_values=True))
                 except StripeFakeError as exc:
                     return self._json(exc.status, exc.body)
                 if fake.delay:
                     time.sleep(fake.delay)
-                status, payload, replayed = fake.answer(method, parts.path, params,
-                                                        self.headers.get("Idempotency-Key"))
+                status, payload, replayed = fake.answer(
+                    method, parts.path, params, self.headers.get("Idempotency-Key")
+                )
                 with fake._lock:
                     lose = fake.lose_answers > 0
                     fake.lose_answers -= lose
@@ -625,20 +839,27 @@ class FakeStripe(ServedFake):
                 if session_id not in fake.sessions:
                     raise StripeFakeError(404, f"No such checkout.session: '{session_id}'")
                 if method == "GET":
-                    return self._send(200, fake.checkout_page(session_id).encode(),
-                                      "text/html; charset=utf-8")
+                    return self._send(
+                        200, fake.checkout_page(session_id).encode(), "text/html; charset=utf-8"
+                    )
                 location = fake.complete_from_page(session_id)
                 self.send_response(303)
                 self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def _json(self, status: int, payload: dict[str, Any],
-                      headers: dict[str, str] | None = None) -> None:
+            def _json(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
-            def _send(self, status: int, data: bytes, content_type: str,
-                      headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                data: bytes,
+                content_type: str,
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))

@@ -18,8 +18,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-AXE_JS = (Path(__file__).resolve().parent.parent / "themes" / "default" / "static" / "vendor"
-          / "axe-core" / "axe.min.js")
+AXE_JS = (
+    Path(__file__).resolve().parent.parent
+    / "themes"
+    / "default"
+    / "static"
+    / "vendor"
+    / "axe-core"
+    / "axe.min.js"
+)
 FAILING_IMPACTS = ("serious", "critical")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -58,7 +65,8 @@ class AxeAudit:
             if violation.get("impact") in FAILING_IMPACTS:
                 self.failures.append(
                     f"{url}: {violation['impact']} {violation['id']} ({violation['help']}) at "
-                    + "; ".join(violation["targets"]))
+                    + "; ".join(violation["targets"])
+                )
 
     def install(self, context) -> None:
         """Give ``context`` axe and the runner, and remember it for the final wait."""

@@ -15,8 +15,15 @@ import pytest
 from tests.axe_audit import AxeAudit, audited
 from tests.services import require_chromium
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCREENSHOTS = Path(os.environ.get("PTEROCA_SCREENSHOTS", "test-artifacts/screenshots"))
 
 

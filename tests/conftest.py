@@ -17,11 +17,10 @@ _postgres = None
 
 def pytest_configure(config):
     global _postgres
-    from tests.services import POSTGRES_ENV, TEST_DATABASE_ENV, PostgresPerInstance
-
     # The gate's code checks run once per plugin version per process (tests/scan_memo.py);
     # installed first, so the admission scan below is remembered too.
     from tests import scan_memo
+    from tests.services import POSTGRES_ENV, TEST_DATABASE_ENV, PostgresPerInstance
 
     scan_memo.install()
     # Unit tests import builtin plugin modules at collection; the verified loader serves
@@ -35,17 +34,21 @@ def pytest_configure(config):
         raise pytest.UsageError(f"{TEST_DATABASE_ENV}={choice!r}: use sqlite or postgres")
     if choice == "postgres":
         if not os.environ.get(POSTGRES_ENV):
-            raise pytest.UsageError(f"{TEST_DATABASE_ENV}=postgres needs {POSTGRES_ENV} (an admin "
-                                    "URL of a server where the tests may create databases)")
+            raise pytest.UsageError(
+                f"{TEST_DATABASE_ENV}=postgres needs {POSTGRES_ENV} (an admin "
+                "URL of a server where the tests may create databases)"
+            )
         _postgres = PostgresPerInstance(os.environ[POSTGRES_ENV])
         kernel.testing.database_for_instance = _postgres
 
 
 def _xdist_controller(config) -> bool:
     """True in the process that hands tests to pytest-xdist's workers (``-n 2``)."""
-    return (not hasattr(config, "workerinput")
-            and getattr(config.option, "dist", "no") != "no"
-            and bool(getattr(config.option, "numprocesses", 0)))
+    return (
+        not hasattr(config, "workerinput")
+        and getattr(config.option, "dist", "no") != "no"
+        and bool(getattr(config.option, "numprocesses", 0))
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -9,15 +9,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def write_plugin(plugins_dir: Path, name: str, code: str = "", *, capabilities=(), version="1.0.0",
-                 kernel=">=0.1", requires: dict | None = None, extra_manifest: str = "",
-                 files: dict[str, str] | None = None) -> Path:
+def write_plugin(
+    plugins_dir: Path,
+    name: str,
+    code: str = "",
+    *,
+    capabilities=(),
+    version="1.0.0",
+    kernel=">=0.1",
+    requires: dict | None = None,
+    extra_manifest: str = "",
+    files: dict[str, str] | None = None,
+) -> Path:
     """Create a drop-in plugin folder ``plugins_dir/name`` and return it."""
     folder = Path(plugins_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f'name = "{name}"', f'version = "{version}"', f'kernel = "{kernel}"',
-             f'description = "test plugin {name}"',
-             "capabilities = [" + ", ".join(f'"{c}"' for c in capabilities) + "]"]
+    lines = [
+        f'name = "{name}"',
+        f'version = "{version}"',
+        f'kernel = "{kernel}"',
+        f'description = "test plugin {name}"',
+        "capabilities = [" + ", ".join(f'"{c}"' for c in capabilities) + "]",
+    ]
     manifest = "\n".join(lines) + "\n" + textwrap.dedent(extra_manifest)
     if requires:
         manifest += "\n[requires]\n" + "".join(f'{k} = "{v}"\n' for k, v in requires.items())
@@ -30,7 +43,7 @@ def write_plugin(plugins_dir: Path, name: str, code: str = "", *, capabilities=(
     return folder
 
 
-PAGE_PLUGIN = '''
+PAGE_PLUGIN = """
 from flask import Blueprint
 from kernel import hookimpl
 
@@ -43,7 +56,7 @@ def index():
 @hookimpl
 def register_blueprints(app):
     return [bp]
-'''
+"""
 
 
 def page_plugin(plugins_dir: Path, name: str, **kwargs) -> Path:
@@ -55,8 +68,15 @@ def page_plugin(plugins_dir: Path, name: str, **kwargs) -> Path:
 PASSWORD = "correct horse battery"
 
 
-def make_user(email: str = "user@example.com", password: str = PASSWORD, *, name: str = "",
-              role: str = "customer", verified: bool = True, **columns):
+def make_user(
+    email: str = "user@example.com",
+    password: str = PASSWORD,
+    *,
+    name: str = "",
+    role: str = "customer",
+    verified: bool = True,
+    **columns,
+):
     """Create a user through the real service (inside an app context) and return it."""
     from kernel.accounts.services import create_user
     from kernel.extensions import db
@@ -103,8 +123,9 @@ def make_theme(app, name: str, files: dict[str, str], activate: bool = True):
 
     root = Path(app.config["THEMES_DIR"]) / name
     root.mkdir(parents=True)
-    (root / "theme.toml").write_text(f'name = "{name}"\nversion = "1.0"\n'
-                                     'contexts = ["panel", "landing", "email"]\n')
+    (root / "theme.toml").write_text(
+        f'name = "{name}"\nversion = "1.0"\ncontexts = ["panel", "landing", "email"]\n'
+    )
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)

@@ -39,13 +39,16 @@ def imported_modules(root: Path, path: Path) -> set[str]:
                 package = me.split(".")
                 if not path.name == "__init__.py":
                     package = package[:-1]
-                package = package[:len(package) - node.level + 1]
+                package = package[: len(package) - node.level + 1]
                 base = ".".join(package + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
             found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names
-                         if _is_module(root, f"{base}.{alias.name}"))
+            found.update(
+                f"{base}.{alias.name}"
+                for alias in node.names
+                if _is_module(root, f"{base}.{alias.name}")
+            )
     return {name for name in found if name == "kernel" or name.startswith("kernel.")}
 
 

@@ -21,19 +21,19 @@ PAYLOADS = [
     "<div style=\"background:url(javascript:alert('e3'))\">x</div>",
     "<svg onload=alert('v1')><circle/></svg>",
     "<svg><script>alert('v2')</script></svg>",
-    "<iframe src=\"https://evil.example\"></iframe>",
-    "<object data=\"x.swf\"></object><embed src=\"x\">",
+    '<iframe src="https://evil.example"></iframe>',
+    '<object data="x.swf"></object><embed src="x">',
     "<math><mtext><table><mglyph><style><img src=x onerror=alert('m1')>",
     "<details open ontoggle=alert('d1')>",
     "[x](vbscript:msgbox('vb'))",
-    "<a href=\"data:text/html,<script>alert(1)</script>\">d</a>",
-    "[ok](https://example.com \"title\" onmouseover=\"alert('t1')\")",
+    '<a href="data:text/html,<script>alert(1)</script>">d</a>',
+    '[ok](https://example.com "title" onmouseover="alert(\'t1\')")',
     "<!-- <script>alert('c1')</script> -->",
     "```html\n<script>alert('code')</script>\n```",
-    "<form action=\"https://evil.example\"><input name=x></form>",
-    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
-    "<base href=\"https://evil.example/\">",
-    "<link rel=stylesheet href=\"https://evil.example/x.css\">",
+    '<form action="https://evil.example"><input name=x></form>',
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<base href="https://evil.example/">',
+    '<link rel=stylesheet href="https://evil.example/x.css">',
 ]
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
 
@@ -63,8 +63,9 @@ def problems(html: str, *, allowed_scripts: tuple[str, ...] = ()) -> list[str]:
                 url = "".join(value.split()).lower()
                 if ":" in url.split("/", 1)[0] and not url.startswith(SAFE_SCHEMES):
                     found.append(f"<{tag} {name}={value!r}>")
-        if tag == "script" and not (attrs.get("src", "").startswith(allowed_scripts)
-                                    and allowed_scripts):
+        if tag == "script" and not (
+            attrs.get("src", "").startswith(allowed_scripts) and allowed_scripts
+        ):
             found.append(f"<script {attrs}>")
         if tag in ("iframe", "object", "embed", "svg", "math", "base", "meta", "img"):
             if tag != "meta" or "http-equiv" in attrs:

@@ -35,9 +35,17 @@ def install() -> None:
         if not _STATE["on"]:
             return real(plugin, snapshot)
         # The checks a test may replace are part of the key: a patched check is run.
-        key = (plugin.name, plugin.source, plugin.module, str(plugin.path), plugin.distribution,
-               snapshot.content_hash, gate.run_file_checks, gate.run_dynamic_code_checks,
-               gate.run_bandit)
+        key = (
+            plugin.name,
+            plugin.source,
+            plugin.module,
+            str(plugin.path),
+            plugin.distribution,
+            snapshot.content_hash,
+            gate.run_file_checks,
+            gate.run_dynamic_code_checks,
+            gate.run_bandit,
+        )
         if key not in _CODE_MEMO:
             _CODE_MEMO[key] = real(plugin, snapshot)
         return list(_CODE_MEMO[key])  # findings are frozen; the list is the caller's
@@ -65,11 +73,23 @@ def memoized_scans(monkeypatch):
 
     def run_checks(plugin, deps, *, osv_url, cache_dir, require_audit, snapshot=None):
         content = snapshot.content_hash if snapshot is not None else plugin.content_hash()
-        key = (plugin.name, content, osv_url, require_audit,
-               tuple(sorted(deps.pins.items())), tuple(sorted(deps.missing)))
+        key = (
+            plugin.name,
+            content,
+            osv_url,
+            require_audit,
+            tuple(sorted(deps.pins.items())),
+            tuple(sorted(deps.missing)),
+        )
         if key not in _MEMO:
-            _MEMO[key] = real(plugin, deps, osv_url=osv_url, cache_dir=cache_dir,
-                              require_audit=require_audit, snapshot=snapshot)
+            _MEMO[key] = real(
+                plugin,
+                deps,
+                osv_url=osv_url,
+                cache_dir=cache_dir,
+                require_audit=require_audit,
+                snapshot=snapshot,
+            )
         findings, state = _MEMO[key]
         return list(findings), state
 

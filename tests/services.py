@@ -6,8 +6,8 @@ CI (``CI=true``) installs every service, so there a missing one is a failure, no
 from __future__ import annotations
 
 import os
-import threading
 import shutil
+import threading
 
 import pytest
 
@@ -62,14 +62,18 @@ def fresh_postgres_database(admin_url: str, template: str | None = None):
     with _CREATE_LOCK, psycopg.connect(plain, autocommit=True) as conn:
         for attempt in range(1, TEMPLATE_ATTEMPTS + 1):
             try:
-                conn.execute(f'CREATE DATABASE "{name}"'
-                             + (f' TEMPLATE "{template}"' if template else ""))
+                conn.execute(
+                    f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+                )
                 break
             except psycopg.errors.ObjectInUse:
                 if not template or attempt == TEMPLATE_ATTEMPTS:
                     raise
-                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                             "WHERE datname = %s AND pid <> pg_backend_pid()", (template,))
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (template,),
+                )
                 time.sleep(0.2 * attempt)
 
     def drop() -> None:
@@ -77,7 +81,8 @@ def fresh_postgres_database(admin_url: str, template: str | None = None):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return admin.set(drivername="postgresql+psycopg", database=name).render_as_string(
-        hide_password=False), drop
+        hide_password=False
+    ), drop
 
 
 TEST_DATABASE_ENV = "PTEROCA_TEST_DATABASE"
@@ -116,9 +121,17 @@ class PostgresPerInstance:
 
             url, drop = fresh_postgres_database(self.admin_url)
             with tempfile.TemporaryDirectory() as tmp:
-                app = create_app({"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": tmp,
-                                  "PLUGINS_DIR": tmp, "THEMES_DIR": tmp, "SECRET_KEY": "x",
-                                  "OSV_URL": "http://127.0.0.1:9"})
+                app = create_app(
+                    {
+                        "TESTING": True,
+                        "DATABASE_URL": url,
+                        "INSTANCE_PATH": tmp,
+                        "PLUGINS_DIR": tmp,
+                        "THEMES_DIR": tmp,
+                        "SECRET_KEY": "x",
+                        "OSV_URL": "http://127.0.0.1:9",
+                    }
+                )
                 with app.app_context():
                     upgrade_all()
                     db.session.remove()
@@ -178,12 +191,29 @@ class RedisServer:
 
         import redis
 
-        storage = (["--appendonly", "yes", "--appendfsync", "always", "--dir", self.persist_dir]
-                   if self.persist_dir else ["--appendonly", "no"])
+        storage = (
+            ["--appendonly", "yes", "--appendfsync", "always", "--dir", self.persist_dir]
+            if self.persist_dir
+            else ["--appendonly", "no"]
+        )
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             *storage, "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                *storage,
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
         while True:
@@ -194,8 +224,9 @@ class RedisServer:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()  # first: reading a live process's stderr would block
                     err = self.proc.stderr.read().decode(errors="replace")
-                    raise RuntimeError(f"redis-server did not start on port {self.port}: "
-                                       f"{err}") from None
+                    raise RuntimeError(
+                        f"redis-server did not start on port {self.port}: {err}"
+                    ) from None
                 time.sleep(0.05)
         client.close()
         return self

@@ -39,8 +39,9 @@ def unresolved(text: str) -> list[str]:
     """Citations in ``text`` that name no heading of the reference document it names."""
     text = flat(text)
     names = set(DOCUMENT.findall(text))
-    problems = [f"no such document docs/reference/{n}" for n in names
-                if not (REFERENCE / n).is_file()]
+    problems = [
+        f"no such document docs/reference/{n}" for n in names if not (REFERENCE / n).is_file()
+    ]
     if problems or not names:
         return problems
     known = {}
@@ -60,9 +61,11 @@ def test_the_checker_refuses_a_wrong_heading_and_a_missing_document():
     assert unresolved('see docs/reference/pterodactyl_api.md §7.4 "Idempotency"') == []
     assert unresolved('docs/reference/pterodactyl_api.md §7.4\n    # "Idempotency"') == []
     assert unresolved('docs/reference/pterodactyl_api.md §7.4 "Retries"') == [
-        "§7.4 \"Retries\" (the document has 'Idempotency')"]
+        "§7.4 \"Retries\" (the document has 'Idempotency')"
+    ]
     assert unresolved('docs/reference/nowhere.md §1 "Keys"') == [
-        "no such document docs/reference/nowhere.md"]
+        "no such document docs/reference/nowhere.md"
+    ]
 
 
 def test_reference_citations_resolve():

@@ -25,14 +25,17 @@ from tests import import_graph
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / ".importlinter"
 # lint-imports, run by this interpreter whatever PATH says
-LINT = ("import sys; from importlinter.cli import lint_imports; "
-        "sys.exit(lint_imports(config_filename='.importlinter', no_cache=True))")
+LINT = (
+    "import sys; from importlinter.cli import lint_imports; "
+    "sys.exit(lint_imports(config_filename='.importlinter', no_cache=True))"
+)
 PACKAGES = ("kernel", "builtin_plugins", "simulators")
 
 
 def lint(cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", LINT], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", LINT], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_import_contracts_are_kept():
@@ -46,46 +49,90 @@ def sandbox(tmp_path_factory) -> Path:
     """A copy of the Python sources of the three packages, for breaking contracts on purpose."""
     root = tmp_path_factory.mktemp("contracts")
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, root / package,
-                        ignore=lambda folder, names: [n for n in names if n == "__pycache__" or (
-                            not n.endswith(".py") and not (Path(folder) / n).is_dir())])
+        shutil.copytree(
+            ROOT / package,
+            root / package,
+            ignore=lambda folder, names: [
+                n
+                for n in names
+                if n == "__pycache__" or (not n.endswith(".py") and not (Path(folder) / n).is_dir())
+            ],
+        )
     shutil.copy(CONFIG, root / ".importlinter")
     return root
 
 
 BAD_IMPORTS = [
     # (file, code, the contract it breaks)
-    ("builtin_plugins/hello_world/bad.py", "from kernel.jobs import enqueue\n",
-     "Plugins import only the kernel package itself"),
-    ("builtin_plugins/store/bad.py", "from kernel import jobs\n",  # a module, not an API name
-     "Plugins import only the kernel package itself"),
-    ("builtin_plugins/stripe_payments/bad.py",
-     "def later():\n    from kernel.extensions import db\n    return db\n",  # lazy imports count
-     "Plugins import only the kernel package itself"),
-    ("builtin_plugins/pterodactyl/bad.py", "import simulators.pterodactyl\n",
-     "Plugins import only the kernel package itself"),
-    ("kernel/bad.py", "from builtin_plugins.store import services\n",
-     "The kernel imports no plugin"),
+    (
+        "builtin_plugins/hello_world/bad.py",
+        "from kernel.jobs import enqueue\n",
+        "Plugins import only the kernel package itself",
+    ),
+    (
+        "builtin_plugins/store/bad.py",
+        "from kernel import jobs\n",  # a module, not an API name
+        "Plugins import only the kernel package itself",
+    ),
+    (
+        "builtin_plugins/stripe_payments/bad.py",
+        "def later():\n    from kernel.extensions import db\n    return db\n",  # lazy imports count
+        "Plugins import only the kernel package itself",
+    ),
+    (
+        "builtin_plugins/pterodactyl/bad.py",
+        "import simulators.pterodactyl\n",
+        "Plugins import only the kernel package itself",
+    ),
+    (
+        "kernel/bad.py",
+        "from builtin_plugins.store import services\n",
+        "The kernel imports no plugin",
+    ),
     ("kernel/web/bad.py", "import simulators.stripe\n", "The kernel imports no plugin"),
-    ("builtin_plugins/store/bad.py", "from builtin_plugins.pterodactyl import links\n",
-     "Plugins import each other only through"),
-    ("builtin_plugins/pterodactyl/bad.py", "from builtin_plugins.store.models import Service\n",
-     "Plugins import each other only through"),
-    ("builtin_plugins/paypal_payments/bad.py", "from builtin_plugins.store.api import Service\n",
-     "Plugins import each other only through"),  # paypal does not require the store
-    ("simulators/bad.py", "from builtin_plugins.pterodactyl import client\n",
-     "The simulators drive plugins only through the public API"),
-    ("kernel/accounts/bad.py", "def later():\n    from kernel.admin import base\n    return base\n",
-     "The kernel's parts import only the layers below them"),  # a lazy import upwards
-    ("kernel/web/bad.py", "from kernel import app\n",
-     "The kernel's parts import only the layers below them"),
-    ("kernel/plugins/bad.py", "import kernel.cli\n",
-     "The kernel's parts import only the layers below them"),
+    (
+        "builtin_plugins/store/bad.py",
+        "from builtin_plugins.pterodactyl import links\n",
+        "Plugins import each other only through",
+    ),
+    (
+        "builtin_plugins/pterodactyl/bad.py",
+        "from builtin_plugins.store.models import Service\n",
+        "Plugins import each other only through",
+    ),
+    (
+        "builtin_plugins/paypal_payments/bad.py",
+        "from builtin_plugins.store.api import Service\n",
+        "Plugins import each other only through",
+    ),  # paypal does not require the store
+    (
+        "simulators/bad.py",
+        "from builtin_plugins.pterodactyl import client\n",
+        "The simulators drive plugins only through the public API",
+    ),
+    (
+        "kernel/accounts/bad.py",
+        "def later():\n    from kernel.admin import base\n    return base\n",
+        "The kernel's parts import only the layers below them",
+    ),  # a lazy import upwards
+    (
+        "kernel/web/bad.py",
+        "from kernel import app\n",
+        "The kernel's parts import only the layers below them",
+    ),
+    (
+        "kernel/plugins/bad.py",
+        "import kernel.cli\n",
+        "The kernel's parts import only the layers below them",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("path", "code", "contract"), BAD_IMPORTS,
-                         ids=[f"{p}:{c.split()[1]}" for p, c, _ in BAD_IMPORTS])
+@pytest.mark.parametrize(
+    ("path", "code", "contract"),
+    BAD_IMPORTS,
+    ids=[f"{p}:{c.split()[1]}" for p, c, _ in BAD_IMPORTS],
+)
 def test_a_deliberately_bad_import_breaks_its_contract(sandbox, path, code, contract):
     bad = sandbox / path
     bad.write_text(code)
@@ -112,8 +159,10 @@ def test_the_sandbox_is_clean_without_the_bad_import(sandbox):
 # members. This list may only shrink: an import that joins it, or makes another cycle, fails
 # the test; one that is gone must be struck from it (so the list stays the truth).
 KNOWN_CYCLE = {
-    "kernel.hooks -> kernel.plugins", "kernel.plugins -> kernel.hooks",
-    "kernel.plugins -> kernel.security", "kernel.security -> kernel.plugins",
+    "kernel.hooks -> kernel.plugins",
+    "kernel.plugins -> kernel.hooks",
+    "kernel.plugins -> kernel.security",
+    "kernel.security -> kernel.plugins",
 }
 
 
@@ -142,16 +191,23 @@ def test_an_import_upwards_that_makes_no_cycle_is_the_layer_contract_s_business(
 
 CYCLE_MAKERS = [
     # (file, code, an import that must be reported)
-    ("kernel/web/bad.py", "def later():\n    from kernel import wsgi\n    return wsgi\n",
-     "kernel.web -> kernel.wsgi"),  # lazy: wsgi -> app -> web
+    (
+        "kernel/web/bad.py",
+        "def later():\n    from kernel import wsgi\n    return wsgi\n",
+        "kernel.web -> kernel.wsgi",
+    ),  # lazy: wsgi -> app -> web
     ("kernel/plugins/bad.py", "from kernel.admin import users\n", "kernel.plugins -> kernel.admin"),
-    ("kernel/accounts/bad.py", "if False:\n    import kernel.worker\n",
-     "kernel.accounts -> kernel.worker"),  # any import statement counts
+    (
+        "kernel/accounts/bad.py",
+        "if False:\n    import kernel.worker\n",
+        "kernel.accounts -> kernel.worker",
+    ),  # any import statement counts
 ]
 
 
-@pytest.mark.parametrize(("path", "code", "reported"), CYCLE_MAKERS,
-                         ids=[m[0] for m in CYCLE_MAKERS])
+@pytest.mark.parametrize(
+    ("path", "code", "reported"), CYCLE_MAKERS, ids=[m[0] for m in CYCLE_MAKERS]
+)
 def test_a_deliberate_cycle_fails_the_cycle_check(sandbox, path, code, reported):
     (sandbox / path).write_text(code)
     try:
@@ -182,10 +238,12 @@ def test_the_cycle_finder_sees_a_cycle_through_a_lazy_and_a_relative_import(tmp_
 def test_no_source_names_a_private_kernel_module():
     """What import-linter cannot read (the scaffold's templates) is checked as text."""
     pattern = re.compile(r"^\s*(from kernel\.|import kernel\.)", re.M)
-    offenders = [str(p.relative_to(ROOT))
-                 for folder in (ROOT / "builtin_plugins", ROOT / "kernel/plugins/scaffold_template")
-                 for p in folder.rglob("*") if p.suffix in (".py", ".tmpl")
-                 and pattern.search(p.read_text())]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for folder in (ROOT / "builtin_plugins", ROOT / "kernel/plugins/scaffold_template")
+        for p in folder.rglob("*")
+        if p.suffix in (".py", ".tmpl") and pattern.search(p.read_text())
+    ]
     assert offenders == []
 
 
@@ -200,8 +258,9 @@ def test_cross_plugin_imports_are_declared_requires():
     (``api``) of a plugin its manifest requires; every builtin plugin is in the contract."""
     section = _contract("plugins-through-declared-requires")
     modules = section["modules"].split()
-    plugins = sorted(p.name for p in (ROOT / "builtin_plugins").iterdir()
-                     if (p / "plugin.toml").exists())
+    plugins = sorted(
+        p.name for p in (ROOT / "builtin_plugins").iterdir() if (p / "plugin.toml").exists()
+    )
     assert sorted(m.removeprefix("builtin_plugins.") for m in modules) == plugins
     for line in section["ignore_imports"].strip().splitlines():
         importer, imported = (part.strip() for part in line.split("->"))
@@ -237,8 +296,11 @@ def test_every_exported_name_resolves_with_a_one_line_description():
 def _unannotated(qualname: str, fn) -> list[str]:
     """What ``fn`` leaves unannotated: its parameters (not self/cls) and its return."""
     params = inspect.signature(fn).parameters.values()
-    missing = [f"{qualname}({p.name})" for p in params
-               if p.name not in ("self", "cls") and p.annotation is inspect.Parameter.empty]
+    missing = [
+        f"{qualname}({p.name})"
+        for p in params
+        if p.name not in ("self", "cls") and p.annotation is inspect.Parameter.empty
+    ]
     if inspect.signature(fn).return_annotation is inspect.Signature.empty:
         missing.append(f"{qualname} -> ?")
     return missing
@@ -289,8 +351,10 @@ def test_no_exported_name_shadows_a_kernel_module():
 
 def test_importing_the_api_stays_cheap():
     """``import kernel`` loads no database or web machinery: the CLI starts fast."""
-    code = ("import sys, kernel; heavy = {'flask_sqlalchemy', 'sqlalchemy', 'flask_admin'}; "
-            "print(sorted(heavy & set(sys.modules)))")
+    code = (
+        "import sys, kernel; heavy = {'flask_sqlalchemy', 'sqlalchemy', 'flask_admin'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -298,8 +362,16 @@ def test_importing_the_api_stays_cheap():
 def test_a_retired_name_keeps_working_with_a_warning(monkeypatch):
     from kernel import HookDeprecationWarning, deprecated
 
-    monkeypatch.setitem(kernel._DEPRECATED, "old_settings_for", ("settings_for", deprecated(
-        "kernel.old_settings_for", since="0.2", removal="1.0", instead="use settings_for")))
+    monkeypatch.setitem(
+        kernel._DEPRECATED,
+        "old_settings_for",
+        (
+            "settings_for",
+            deprecated(
+                "kernel.old_settings_for", since="0.2", removal="1.0", instead="use settings_for"
+            ),
+        ),
+    )
     with pytest.warns(HookDeprecationWarning, match="old_settings_for is deprecated since"):
         found = kernel.old_settings_for
     assert found is kernel.settings_for

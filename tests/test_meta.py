@@ -12,8 +12,11 @@ from kernel import hookspecs
 from kernel.plugins.capabilities import HOOK_CAPABILITY
 
 ROOT = Path(__file__).resolve().parents[1]
-HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-               if hasattr(fn, "pteroca_spec"))
+HOOKS = sorted(
+    name
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+    if hasattr(fn, "pteroca_spec")
+)
 
 
 def test_hookspecs_found():
@@ -42,8 +45,11 @@ def test_hooks_have_a_capability_and_a_docstring(hook):
 # The store's own hookspecs (builtin_plugins/store/hookspecs.py) are documented in docs/store.md.
 from builtin_plugins.store import hookspecs as store_hookspecs  # noqa: E402
 
-STORE_HOOKS = sorted(name for name, fn in inspect.getmembers(store_hookspecs, inspect.isfunction)
-                     if hasattr(fn, "pteroca_spec"))
+STORE_HOOKS = sorted(
+    name
+    for name, fn in inspect.getmembers(store_hookspecs, inspect.isfunction)
+    if hasattr(fn, "pteroca_spec")
+)
 
 
 @pytest.mark.parametrize("hook", STORE_HOOKS)

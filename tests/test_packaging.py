@@ -45,9 +45,14 @@ def build(tmp_path_factory) -> tuple[Path, str]:
     setuptools says "byte-compiling is disabled" as a warning line."""
     out = tmp_path_factory.mktemp("wheel")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-v",
-                             "-w", str(out)], check=True, capture_output=True, text=True,
-                            timeout=300, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-v", "-w", str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     return next(out.glob("pteroca-*.whl")), result.stdout + result.stderr
 
 
@@ -77,25 +82,50 @@ def test_no_bytecode_caches_are_shipped(wheel):
 
 def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("kernel/migrations/versions/0001_kernel_core.py",
-                     "builtin_plugins/hello_world/plugin.toml",
-                     "builtin_plugins/hello_world/templates/hello_world/index.html",
-                     "builtin_plugins/hello_world/migrations/versions/0001_greeting.py",
-                     "pteroca_themes/default/theme.toml",
-                     "pteroca_themes/default/panel/layout.html"):
+    for required in (
+        "kernel/migrations/versions/0001_kernel_core.py",
+        "builtin_plugins/hello_world/plugin.toml",
+        "builtin_plugins/hello_world/templates/hello_world/index.html",
+        "builtin_plugins/hello_world/migrations/versions/0001_greeting.py",
+        "pteroca_themes/default/theme.toml",
+        "pteroca_themes/default/panel/layout.html",
+    ):
         assert required in names, required
     entry_points = zipfile.ZipFile(wheel).read("pteroca-0.1.0.dist-info/entry_points.txt").decode()
-    assert "[pteroca.plugins]" in entry_points and "hello_world = builtin_plugins.hello_world" in entry_points
+    assert (
+        "[pteroca.plugins]" in entry_points
+        and "hello_world = builtin_plugins.hello_world" in entry_points
+    )
     assert "pteroca = kernel.cli:main" in entry_points
 
 
 def test_installed_wheel_runs(wheel, tmp_path):
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-                    str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     env = dict(os.environ, PYTHONPATH=str(target))
     code = CHECK.format(target=str(target), instance=str(tmp_path / "instance"))
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "wheel ok ['hello_world']" in result.stdout

@@ -14,13 +14,21 @@ def test_a_connection_left_on_the_template_does_not_stop_the_next_copy(tmp_path)
     databases = PostgresPerInstance(require_postgres())
     try:
         template = databases.template()
-        left_open = psycopg.connect(make_url(databases.admin_url).set(
-            drivername="postgresql", database=template).render_as_string(hide_password=False))
+        left_open = psycopg.connect(
+            make_url(databases.admin_url)
+            .set(drivername="postgresql", database=template)
+            .render_as_string(hide_password=False)
+        )
         url = databases(tmp_path / "instance")
-        with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(
-                hide_password=False)) as copy:
-            tables = {row[0] for row in copy.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        with psycopg.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        ) as copy:
+            tables = {
+                row[0]
+                for row in copy.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            }
         assert {"user", "ledger_entry", "plugin"} <= tables  # a migrated copy
         assert left_open.closed or left_open.broken or _ended(left_open)
     finally:

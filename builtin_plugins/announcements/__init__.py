@@ -33,8 +33,14 @@ def client_menu_items(user):
 
     if not user.is_authenticated:
         return []
-    return [{"label": _("Announcements"), "url": url_for("announcements.index"), "order": 80,
-             "badge": len(services.banners(user))}]
+    return [
+        {
+            "label": _("Announcements"),
+            "url": url_for("announcements.index"),
+            "order": 80,
+            "badge": len(services.banners(user)),
+        }
+    ]
 
 
 @hookimpl
@@ -54,8 +60,14 @@ def register_cron_tasks():
     from builtin_plugins.announcements import mailing
     from kernel import CronTask
 
-    return [CronTask("announcements.mail", "* * * * *", mailing.dispatch_due,
-                     "Email announcements that started and are marked to be emailed")]
+    return [
+        CronTask(
+            "announcements.mail",
+            "* * * * *",
+            mailing.dispatch_due,
+            "Email announcements that started and are marked to be emailed",
+        )
+    ]
 
 
 @hookimpl

@@ -18,47 +18,81 @@ PERMISSION = "announcements.manage"
 def _input_from_form() -> AnnouncementInput:
     form = request.form
     return AnnouncementInput(
-        title=form.get("title", ""), body=form.get("body", ""), level=form.get("level", ""),
-        audience=form.get("audience", ""), product_ids=form.getlist("product_ids"),
-        node_ids=form.getlist("node_ids"), starts_at=form.get("starts_at", ""),
-        ends_at=form.get("ends_at", ""), dismissible=form.get("dismissible") == "1",
-        email=form.get("email") == "1")
+        title=form.get("title", ""),
+        body=form.get("body", ""),
+        level=form.get("level", ""),
+        audience=form.get("audience", ""),
+        product_ids=form.getlist("product_ids"),
+        node_ids=form.getlist("node_ids"),
+        starts_at=form.get("starts_at", ""),
+        ends_at=form.get("ends_at", ""),
+        dismissible=form.get("dismissible") == "1",
+        email=form.get("email") == "1",
+    )
 
 
 def _input_from(a: Announcement) -> AnnouncementInput:
     return AnnouncementInput(
-        title=a.title, body=a.body, level=a.level, audience=a.audience,
+        title=a.title,
+        body=a.body,
+        level=a.level,
+        audience=a.audience,
         product_ids=[str(i) for i in a.product_ids or []],
         node_ids=[str(i) for i in a.node_ids or []],
         starts_at=a.starts_at.strftime("%Y-%m-%dT%H:%M"),
         ends_at=a.ends_at.strftime("%Y-%m-%dT%H:%M") if a.ends_at else "",
-        dismissible=a.dismissible, email=a.email)
+        dismissible=a.dismissible,
+        email=a.email,
+    )
 
 
 class AnnouncementsView(ProtectedBaseView):
     permission = PERMISSION
 
     def __init__(self):
-        super().__init__(name="Announcements", endpoint="announcements_admin",
-                         url="/admin/announcements")
+        super().__init__(
+            name="Announcements", endpoint="announcements_admin", url="/admin/announcements"
+        )
 
     @expose("/")
     def index(self):
-        rows = db.session.scalars(db.select(Announcement).order_by(
-            Announcement.starts_at.desc(), Announcement.id.desc()).limit(200))
-        items = [{"id": a.id, "title": a.title, "level": a.level, "audience": a.audience,
-                  "starts": presenters.stamp(a.starts_at), "ends": presenters.stamp(a.ends_at),
-                  "state": services.state(a), "email": a.email,
-                  "emailed": presenters.stamp(a.emailed_at)} for a in rows]
+        rows = db.session.scalars(
+            db.select(Announcement)
+            .order_by(Announcement.starts_at.desc(), Announcement.id.desc())
+            .limit(200)
+        )
+        items = [
+            {
+                "id": a.id,
+                "title": a.title,
+                "level": a.level,
+                "audience": a.audience,
+                "starts": presenters.stamp(a.starts_at),
+                "ends": presenters.stamp(a.ends_at),
+                "state": services.state(a),
+                "email": a.email,
+                "emailed": presenters.stamp(a.emailed_at),
+            }
+            for a in rows
+        ]
         return self.render("admin/announcements/index.html", items=items)
 
     def _form(self, data: AnnouncementInput, announcement: Announcement | None, status=200):
-        products = [{"id": p.id, "name": p.name} for p in db.session.scalars(
-            db.select(Product).order_by(Product.name))]
-        return self.render("admin/announcements/form.html", data=data, announcement_id=(
-            announcement.id if announcement else None), levels=LEVELS, audiences=AUDIENCES,
-            products=products, nodes=known_nodes(), preview=render_markdown(data.body),
-            emailed=presenters.stamp(announcement.emailed_at) if announcement else ""), status
+        products = [
+            {"id": p.id, "name": p.name}
+            for p in db.session.scalars(db.select(Product).order_by(Product.name))
+        ]
+        return self.render(
+            "admin/announcements/form.html",
+            data=data,
+            announcement_id=(announcement.id if announcement else None),
+            levels=LEVELS,
+            audiences=AUDIENCES,
+            products=products,
+            nodes=known_nodes(),
+            preview=render_markdown(data.body),
+            emailed=presenters.stamp(announcement.emailed_at) if announcement else "",
+        ), status
 
     def _save(self, announcement: Announcement | None):
         data = _input_from_form()

@@ -42,8 +42,13 @@ class Viewer:
 
     @cached_property
     def services(self) -> list[Service]:
-        return list(db.session.scalars(db.select(Service).where(
-            Service.user_id == self.user.id, Service.state != TERMINATED)))
+        return list(
+            db.session.scalars(
+                db.select(Service).where(
+                    Service.user_id == self.user.id, Service.state != TERMINATED
+                )
+            )
+        )
 
     @cached_property
     def products(self) -> set[int]:
@@ -93,8 +98,9 @@ def recipients(announcement: Announcement) -> list[int]:
         return sorted(everyone - {u.id for u in users_with_permission(STAFF_PERMISSION)})
     if audience == PRODUCT:
         ids = [int(i) for i in announcement.product_ids or []]
-        return sorted(everyone & _live_owners(db.select(Service.user_id).where(
-            Service.product_id.in_(ids))))
+        return sorted(
+            everyone & _live_owners(db.select(Service.user_id).where(Service.product_id.in_(ids)))
+        )
     if audience == NODE:
         wanted = {str(i) for i in announcement.node_ids or []}
         owners: set[int] = set()
@@ -108,8 +114,14 @@ def recipients(announcement: Announcement) -> list[int]:
 def _live_service_chunks() -> Iterator[list[Service]]:
     last = 0
     while True:
-        chunk = list(db.session.scalars(db.select(Service).where(
-            Service.state != TERMINATED, Service.id > last).order_by(Service.id).limit(CHUNK)))
+        chunk = list(
+            db.session.scalars(
+                db.select(Service)
+                .where(Service.state != TERMINATED, Service.id > last)
+                .order_by(Service.id)
+                .limit(CHUNK)
+            )
+        )
         if not chunk:
             return
         yield chunk

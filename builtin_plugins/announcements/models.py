@@ -41,7 +41,8 @@ class AnnouncementDismissal(db.Model):
 
     __tablename__ = "announcements_dismissal"
     announcement_id: Mapped[int] = mapped_column(
-        ForeignKey("announcements_announcement.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("announcements_announcement.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True, index=True)
     dismissed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -51,6 +52,7 @@ class AnnouncementDelivery(db.Model):
 
     __tablename__ = "announcements_delivery"
     announcement_id: Mapped[int] = mapped_column(
-        ForeignKey("announcements_announcement.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("announcements_announcement.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -31,10 +31,17 @@ def stamp(when) -> str:
 
 
 def view(a: Announcement) -> AnnouncementView:
-    return AnnouncementView(id=a.id, title=a.title, html=render_markdown(a.body), level=a.level,
-                            alert=ALERT.get(a.level, "info"), icon=ICON.get(a.level, "info-circle"),
-                            starts=stamp(a.starts_at), ends=stamp(a.ends_at),
-                            dismissible=a.dismissible)
+    return AnnouncementView(
+        id=a.id,
+        title=a.title,
+        html=render_markdown(a.body),
+        level=a.level,
+        alert=ALERT.get(a.level, "info"),
+        icon=ICON.get(a.level, "info-circle"),
+        starts=stamp(a.starts_at),
+        ends=stamp(a.ends_at),
+        dismissible=a.dismissible,
+    )
 
 
 def views(rows: list[Announcement]) -> list[AnnouncementView]:

@@ -61,11 +61,13 @@ def parse_time(text: str, label: str) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace(" ", "T")).replace(tzinfo=None, second=0,
-                                                                       microsecond=0)
+        return datetime.fromisoformat(text.replace(" ", "T")).replace(
+            tzinfo=None, second=0, microsecond=0
+        )
     except ValueError:
-        raise AnnouncementError(f"{label}: {text!r} is not a date and time "
-                                "(YYYY-MM-DD HH:MM, UTC)") from None
+        raise AnnouncementError(
+            f"{label}: {text!r} is not a date and time (YYYY-MM-DD HH:MM, UTC)"
+        ) from None
 
 
 def validate(data: AnnouncementInput) -> dict:
@@ -93,21 +95,34 @@ def validate(data: AnnouncementInput) -> dict:
         offered = {n["id"] for n in known_nodes()}
         nodes = sorted({str(i) for i in data.node_ids if str(i).strip()})
         if not nodes or not set(nodes) <= offered:
-            raise AnnouncementError("choose at least one node, from the list" if offered else
-                                    "no provisioner reports any node yet")
+            raise AnnouncementError(
+                "choose at least one node, from the list"
+                if offered
+                else "no provisioner reports any node yet"
+            )
     starts = parse_time(data.starts_at, "start") or utcnow().replace(second=0, microsecond=0)
     ends = parse_time(data.ends_at, "end")
     if ends is not None and ends <= starts:
         raise AnnouncementError("the end must be after the start")
     if data.email and ends is not None and ends <= utcnow():
         raise AnnouncementError("this announcement has ended: there is nothing to email")
-    return {"title": title, "body": body, "level": data.level, "audience": data.audience,
-            "product_ids": products, "node_ids": nodes, "starts_at": starts, "ends_at": ends,
-            "dismissible": bool(data.dismissible), "email": bool(data.email)}
+    return {
+        "title": title,
+        "body": body,
+        "level": data.level,
+        "audience": data.audience,
+        "product_ids": products,
+        "node_ids": nodes,
+        "starts_at": starts,
+        "ends_at": ends,
+        "dismissible": bool(data.dismissible),
+        "email": bool(data.email),
+    }
 
 
-def save(data: AnnouncementInput, actor: str, announcement: Announcement | None = None
-         ) -> Announcement:
+def save(
+    data: AnnouncementInput, actor: str, announcement: Announcement | None = None
+) -> Announcement:
     values = validate(data)
     created = announcement is None
     if announcement is None:
@@ -119,18 +134,30 @@ def save(data: AnnouncementInput, actor: str, announcement: Announcement | None 
         setattr(announcement, key, value)
     announcement.updated_at = utcnow()
     db.session.flush()
-    record_audit("announcements.created" if created else "announcements.changed",
-                 f"announcement #{announcement.id}",
-                 {"title": announcement.title, "audience": announcement.audience,
-                  "level": announcement.level}, actor=actor, commit=False)
+    record_audit(
+        "announcements.created" if created else "announcements.changed",
+        f"announcement #{announcement.id}",
+        {
+            "title": announcement.title,
+            "audience": announcement.audience,
+            "level": announcement.level,
+        },
+        actor=actor,
+        commit=False,
+    )
     db.session.commit()
     mailing.dispatch(announcement.id)  # active and to be mailed: queued now, not in a minute
     return announcement
 
 
 def delete(announcement: Announcement, actor: str) -> None:
-    record_audit("announcements.deleted", f"announcement #{announcement.id}",
-                 {"title": announcement.title}, actor=actor, commit=False)
+    record_audit(
+        "announcements.deleted",
+        f"announcement #{announcement.id}",
+        {"title": announcement.title},
+        actor=actor,
+        commit=False,
+    )
     db.session.delete(announcement)
     db.session.commit()
 
@@ -145,9 +172,10 @@ def state(announcement: Announcement, now: datetime | None = None) -> str:
 
 
 def _active(now: datetime):
-    return (db.select(Announcement).where(
+    return db.select(Announcement).where(
         Announcement.starts_at <= now,
-        (Announcement.ends_at.is_(None)) | (Announcement.ends_at > now)))
+        (Announcement.ends_at.is_(None)) | (Announcement.ends_at > now),
+    )
 
 
 def _ordered(rows: list[Announcement]) -> list[Announcement]:
@@ -155,8 +183,13 @@ def _ordered(rows: list[Announcement]) -> list[Announcement]:
 
 
 def dismissed_ids(user_id: int) -> set[int]:
-    return set(db.session.scalars(db.select(AnnouncementDismissal.announcement_id).where(
-        AnnouncementDismissal.user_id == user_id)))
+    return set(
+        db.session.scalars(
+            db.select(AnnouncementDismissal.announcement_id).where(
+                AnnouncementDismissal.user_id == user_id
+            )
+        )
+    )
 
 
 def banners(user) -> list[Announcement]:
@@ -164,8 +197,7 @@ def banners(user) -> list[Announcement]:
     first: the dashboard banners."""
     viewer, gone = Viewer(user), dismissed_ids(user.id)
     rows = db.session.scalars(_active(utcnow()))
-    return _ordered([a for a in rows if viewer.sees(a)
-                     and not (a.dismissible and a.id in gone)])
+    return _ordered([a for a in rows if viewer.sees(a) and not (a.dismissible and a.id in gone)])
 
 
 def listing(user) -> tuple[list[Announcement], list[Announcement]]:
@@ -174,9 +206,12 @@ def listing(user) -> tuple[list[Announcement], list[Announcement]]:
     viewer = Viewer(user)
     active = _ordered([a for a in db.session.scalars(_active(now)) if viewer.sees(a)])
     days = max(0, int(settings_for("announcements")["list_days"] or 0))
-    ended = db.session.scalars(db.select(Announcement).where(
-        Announcement.ends_at <= now, Announcement.ends_at > now - timedelta(days=days))
-        .order_by(Announcement.ends_at.desc()).limit(50))
+    ended = db.session.scalars(
+        db.select(Announcement)
+        .where(Announcement.ends_at <= now, Announcement.ends_at > now - timedelta(days=days))
+        .order_by(Announcement.ends_at.desc())
+        .limit(50)
+    )
     return active, [a for a in ended if viewer.sees(a)]
 
 
@@ -192,12 +227,18 @@ def for_server(service) -> list[Announcement]:
 def dismiss(announcement_id: int, user) -> None:
     """Remember that ``user`` closed this banner; 404 unless they can see it now."""
     announcement = db.session.get(Announcement, announcement_id)
-    if announcement is None or state(announcement) != "active" \
-            or not Viewer(user).sees(announcement):
+    if (
+        announcement is None
+        or state(announcement) != "active"
+        or not Viewer(user).sees(announcement)
+    ):
         raise AnnouncementError("announcement not found", 404)
     if not announcement.dismissible:
         raise AnnouncementError("this announcement cannot be dismissed", 409)
     if db.session.get(AnnouncementDismissal, (announcement.id, user.id)) is None:
-        db.session.add(AnnouncementDismissal(announcement_id=announcement.id, user_id=user.id,
-                                             dismissed_at=utcnow()))
+        db.session.add(
+            AnnouncementDismissal(
+                announcement_id=announcement.id, user_id=user.id, dismissed_at=utcnow()
+            )
+        )
         db.session.commit()

@@ -19,9 +19,13 @@ bp = Blueprint("announcements", __name__)
 
 @bp.errorhandler(AnnouncementError)
 def _refused(exc: AnnouncementError):
-    return render_template("panel/message.html", title=_("Announcements"), message=str(exc),
-                           link=url_for("announcements.index"),
-                           link_label=_("All announcements")), exc.status
+    return render_template(
+        "panel/message.html",
+        title=_("Announcements"),
+        message=str(exc),
+        link=url_for("announcements.index"),
+        link_label=_("All announcements"),
+    ), exc.status
 
 
 @bp.get("/")
@@ -29,15 +33,23 @@ def _refused(exc: AnnouncementError):
 def index():
     active, ended = services.listing(current_user)
     gone = services.dismissed_ids(current_user.id)
-    return render_template("announcements/index.html", active=presenters.views(active),
-                           ended=presenters.views(ended), dismissed=gone)
+    return render_template(
+        "announcements/index.html",
+        active=presenters.views(active),
+        ended=presenters.views(ended),
+        dismissed=gone,
+    )
 
 
 def _back() -> str:
     target = request.form.get("next", "")
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc \
-            and "\\" not in target:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not parts.netloc
+        and "\\" not in target
+    ):
         return target
     return url_for("web.dashboard")
 
@@ -54,8 +66,11 @@ def banners_html(user) -> Markup:
     rows = services.banners(user)
     if not rows:
         return Markup("")
-    return render_fragment("announcements/banners.html", items=presenters.views(rows),
-                           here=request.full_path.rstrip("?"))
+    return render_fragment(
+        "announcements/banners.html",
+        items=presenters.views(rows),
+        here=request.full_path.rstrip("?"),
+    )
 
 
 def server_notices_html(service) -> Markup:

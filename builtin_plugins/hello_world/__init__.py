@@ -16,12 +16,14 @@ HERE = Path(__file__).resolve().parent
 def audit_labels():
     from flask_babel import lazy_gettext as _l
 
-    return {"hello_world.welcome_back": _l("Welcomed back by Hello World"),
-            "hello_world.thanks_for_paying": _l("Thanked for a payment by Hello World"),
-            "hello_world.saw_password_change": _l("Hello World noticed a password change"),
-            "hello_world.saw_profile_update": _l("Hello World noticed a profile update"),
-            "hello_world.saw_refund": _l("Hello World noticed a refund"),
-            "hello_world.saw_wallet_change": _l("Hello World noticed a balance change")}
+    return {
+        "hello_world.welcome_back": _l("Welcomed back by Hello World"),
+        "hello_world.thanks_for_paying": _l("Thanked for a payment by Hello World"),
+        "hello_world.saw_password_change": _l("Hello World noticed a password change"),
+        "hello_world.saw_profile_update": _l("Hello World noticed a profile update"),
+        "hello_world.saw_refund": _l("Hello World noticed a refund"),
+        "hello_world.saw_wallet_change": _l("Hello World noticed a balance change"),
+    }
 
 
 @hookimpl
@@ -84,9 +86,15 @@ def dashboard_widgets(user):
     from builtin_plugins.hello_world import services
 
     count = services.count_greetings()
-    return [{"title": "Hello", "order": 50,
-             "html": Markup("<p>{} greetings so far. <a href='{}'>Say hello</a></p>").format(
-                 count, url_for("hello_world.index"))}]
+    return [
+        {
+            "title": "Hello",
+            "order": 50,
+            "html": Markup("<p>{} greetings so far. <a href='{}'>Say hello</a></p>").format(
+                count, url_for("hello_world.index")
+            ),
+        }
+    ]
 
 
 @hookimpl
@@ -111,8 +119,14 @@ def register_cron_tasks():
     from builtin_plugins.hello_world import services
     from kernel import CronTask
 
-    return [CronTask("hello_world.tidy", "0 4 * * *", services.tidy,
-                     "Delete greetings older than the keep_days setting")]
+    return [
+        CronTask(
+            "hello_world.tidy",
+            "0 4 * * *",
+            services.tidy,
+            "Delete greetings older than the keep_days setting",
+        )
+    ]
 
 
 @hookimpl

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask_admin.contrib.sqla import ModelView
 
-from kernel import PermissionMixin, db
-
 from builtin_plugins.hello_world.models import Greeting
+from kernel import PermissionMixin, db
 
 
 class GreetingAdmin(PermissionMixin, ModelView):
@@ -16,5 +15,6 @@ class GreetingAdmin(PermissionMixin, ModelView):
     form_columns = ("text", "by")
 
     def __init__(self):
-        super().__init__(Greeting, db, name="Greetings", endpoint="greetings",
-                         url="/admin/greetings")
+        super().__init__(
+            Greeting, db, name="Greetings", endpoint="greetings", url="/admin/greetings"
+        )

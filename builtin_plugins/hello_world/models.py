@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel import db, now as utcnow
+from kernel import db
+from kernel import now as utcnow
 
 
 class Greeting(db.Model):

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, text
 
-from kernel import call_hook, db, now as utcnow, record_audit, settings_for
-
 from builtin_plugins.hello_world.models import Greeting
+from kernel import call_hook, db, record_audit, settings_for
+from kernel import now as utcnow
 
 MAX_LENGTH = 200
 
@@ -75,7 +75,9 @@ def note_login(user) -> None:
 
 
 def registration_refusal(email: str) -> str | None:
-    blocked = {d.strip().lower() for d in (setting("blocked_domains") or "").split(",") if d.strip()}
+    blocked = {
+        d.strip().lower() for d in (setting("blocked_domains") or "").split(",") if d.strip()
+    }
     domain = email.rsplit("@", 1)[-1].lower()
     if domain in blocked:
         return f"registrations from {domain} are not accepted here"
@@ -91,8 +93,9 @@ def note_refund(payment, amount: int, kind: str) -> None:
 
 
 def note_wallet(user, entry) -> None:
-    record_audit("hello_world.saw_wallet_change", user.email, {"amount": entry.amount,
-                                                               "kind": entry.kind})
+    record_audit(
+        "hello_world.saw_wallet_change", user.email, {"amount": entry.amount, "kind": entry.kind}
+    )
 
 
 def credit_refusal(amount: int) -> str | None:
@@ -119,8 +122,9 @@ def note_password_change(user) -> None:
 
 def greetings_by(user) -> list[dict]:
     """personal_data: the greetings ``user`` wrote (and the one made when they registered)."""
-    rows = db.session.scalars(db.select(Greeting).where(Greeting.by == user.email)
-                              .order_by(Greeting.id))
+    rows = db.session.scalars(
+        db.select(Greeting).where(Greeting.by == user.email).order_by(Greeting.id)
+    )
     return [{"text": g.text, "created_at": g.created_at} for g in rows]
 
 

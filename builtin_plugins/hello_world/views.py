@@ -18,9 +18,11 @@ def index():
             services.add_greeting(request.form.get("text", ""), by=current_user.email)
         except services.GreetingError as exc:
             flash(str(exc), "error")
-            return render_template("hello_world/index.html", greetings=services.recent(),
-                                   line=services.greeting_line()), 400
+            return render_template(
+                "hello_world/index.html", greetings=services.recent(), line=services.greeting_line()
+            ), 400
         flash("Greeting added", "success")
         return redirect(url_for("hello_world.index"))
-    return render_template("hello_world/index.html", greetings=services.recent(),
-                           line=services.greeting_line())
+    return render_template(
+        "hello_world/index.html", greetings=services.recent(), line=services.greeting_line()
+    )

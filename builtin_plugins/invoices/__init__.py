@@ -25,8 +25,10 @@ def register_webhook_events():
 
 @hookimpl
 def register_permissions():
-    return [("invoices.view", "See every invoice, download their PDFs and export them"),
-            ("invoices.manage", "Change the seller, tax rates and invoicing rules")]
+    return [
+        ("invoices.view", "See every invoice, download their PDFs and export them"),
+        ("invoices.manage", "Change the seller, tax rates and invoicing rules"),
+    ]
 
 
 @hookimpl
@@ -72,9 +74,16 @@ def payment_settled(payment):
 def payment_refunded(payment, amount, refund_id, kind):
     from . import drafts, pending
 
-    pending.submit(drafts.refund_source(payment.id, str(refund_id)), pending.REFUND,
-                   {"payment_id": payment.id, "amount": int(amount),
-                    "refund_id": str(refund_id), "kind": str(kind)})
+    pending.submit(
+        drafts.refund_source(payment.id, str(refund_id)),
+        pending.REFUND,
+        {
+            "payment_id": payment.id,
+            "amount": int(amount),
+            "refund_id": str(refund_id),
+            "kind": str(kind),
+        },
+    )
 
 
 @hookimpl
@@ -83,8 +92,9 @@ def server_billed(service, entry):
 
     if config.load().invoice_on != "purchase":
         return  # top-ups are invoiced: a purchase from the wallet is not invoiced again
-    pending.submit(f"ledger:{entry.id}", pending.SERVICE,
-                   {"service_id": service.id, "entry_id": entry.id})
+    pending.submit(
+        f"ledger:{entry.id}", pending.SERVICE, {"service_id": service.id, "entry_id": entry.id}
+    )
 
 
 @hookimpl(trylast=True)
@@ -100,9 +110,15 @@ def register_cron_tasks():
 
     from . import tasks
 
-    return [CronTask("invoices.retry", "*/5 * * * *", tasks.retry,
-                     "Issue documents that wait (a missing tax rate fixed), send unsent ones, "
-                     "confirm VAT ids the online check could not answer for")]
+    return [
+        CronTask(
+            "invoices.retry",
+            "*/5 * * * *",
+            tasks.retry,
+            "Issue documents that wait (a missing tax rate fixed), send unsent ones, "
+            "confirm VAT ids the online check could not answer for",
+        )
+    ]
 
 
 @hookimpl

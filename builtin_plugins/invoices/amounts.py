@@ -71,8 +71,11 @@ def split(amount: int, rate_bp: int, mode: str) -> Split:
 
 def totals(splits: list[Split]) -> Split:
     """The document's totals: the sums of its lines."""
-    return Split(net=sum(s.net for s in splits), tax=sum(s.tax for s in splits),
-                 gross=sum(s.gross for s in splits))
+    return Split(
+        net=sum(s.net for s in splits),
+        tax=sum(s.tax for s in splits),
+        gross=sum(s.gross for s in splits),
+    )
 
 
 def allocate(total: int, weights: list[int]) -> list[int]:
@@ -90,7 +93,7 @@ def allocate(total: int, weights: list[int]) -> list[int]:
         share, remainder = divmod(magnitude * weight, whole)
         floors.append(share)
         remainders.append((-remainder, index))
-    for _negative, index in sorted(remainders)[:magnitude - sum(floors)]:
+    for _negative, index in sorted(remainders)[: magnitude - sum(floors)]:
         floors[index] += 1
     return [sign * part for part in floors]
 

@@ -20,8 +20,16 @@ def documents_of(user_id: int, page: int = 1) -> list[DocumentView]:
 
 
 __all__ = [
-    "INVOICE", "CREDIT_NOTE", "RECEIPT",  # document kinds
-    "DocumentView", "LineView", "TaxRow",  # what invoice_issued and documents_of give
+    "INVOICE",
+    "CREDIT_NOTE",
+    "RECEIPT",  # document kinds
+    "DocumentView",
+    "LineView",
+    "TaxRow",  # what invoice_issued and documents_of give
     "documents_of",
-    "HUNDRED_PERCENT", "Split", "split", "allocate", "format_rate",  # the arithmetic
+    "HUNDRED_PERCENT",
+    "Split",
+    "split",
+    "allocate",
+    "format_rate",  # the arithmetic
 ]

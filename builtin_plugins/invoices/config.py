@@ -21,8 +21,11 @@ from .models import CREDIT_NOTE, INVOICE, RECEIPT
 
 PLUGIN = "invoices"
 TAX_CLASS = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
-FORMAT_KEYS = {INVOICE: "invoice_format", CREDIT_NOTE: "credit_note_format",
-               RECEIPT: "receipt_format"}
+FORMAT_KEYS = {
+    INVOICE: "invoice_format",
+    CREDIT_NOTE: "credit_note_format",
+    RECEIPT: "receipt_format",
+}
 
 
 @dataclass(frozen=True)
@@ -67,21 +70,32 @@ def load() -> Setup:
 
 def from_values(values: dict) -> Setup:
     """A Setup from typed setting values (the stored ones, or a form's before it is saved)."""
-    text = {key: str(value or "").strip() for key, value in values.items()
-            if isinstance(value, str)}
-    seller = Seller(name=text["seller_name"], address=text["seller_address"],
-                    country=text["seller_country"].upper(), vat_id=text["seller_vat_id"],
-                    tax_number=text["seller_tax_number"], email=text["seller_email"],
-                    footer=text["seller_footer"])
-    return Setup(seller=seller, invoice_on=values["invoice_on"], prices=values["prices"],
-                 eu_consumers=values["eu_consumers"],
-                 require_profile=bool(values["require_profile"]),
-                 topup_tax_class=text["topup_tax_class"] or "standard",
-                 formats={kind: text[key] for kind, key in FORMAT_KEYS.items()},
-                 email_documents=bool(values["email_documents"]),
-                 online_vat_check=bool(values["online_vat_check"]), vies_url=text["vies_url"],
-                 reverse_charge_note=text["reverse_charge_note"],
-                 export_note=text["export_note"])
+    text = {
+        key: str(value or "").strip() for key, value in values.items() if isinstance(value, str)
+    }
+    seller = Seller(
+        name=text["seller_name"],
+        address=text["seller_address"],
+        country=text["seller_country"].upper(),
+        vat_id=text["seller_vat_id"],
+        tax_number=text["seller_tax_number"],
+        email=text["seller_email"],
+        footer=text["seller_footer"],
+    )
+    return Setup(
+        seller=seller,
+        invoice_on=values["invoice_on"],
+        prices=values["prices"],
+        eu_consumers=values["eu_consumers"],
+        require_profile=bool(values["require_profile"]),
+        topup_tax_class=text["topup_tax_class"] or "standard",
+        formats={kind: text[key] for kind, key in FORMAT_KEYS.items()},
+        email_documents=bool(values["email_documents"]),
+        online_vat_check=bool(values["online_vat_check"]),
+        vies_url=text["vies_url"],
+        reverse_charge_note=text["reverse_charge_note"],
+        export_note=text["export_note"],
+    )
 
 
 def problems(setup: Setup) -> list[str]:
@@ -92,8 +106,10 @@ def problems(setup: Setup) -> list[str]:
     if not setup.seller.address:
         found.append("the seller's address is not set")
     if not countries.is_country(setup.seller.country):
-        found.append(f"the seller's country {setup.seller.country!r} is not an ISO 3166 code "
-                     "such as DE or FR")
+        found.append(
+            f"the seller's country {setup.seller.country!r} is not an ISO 3166 code "
+            "such as DE or FR"
+        )
     if not TAX_CLASS.fullmatch(setup.topup_tax_class):
         found.append(f"the top-up tax class {setup.topup_tax_class!r} is not a class name")
     for kind, fmt in setup.formats.items():
@@ -109,23 +125,49 @@ def problems(setup: Setup) -> list[str]:
 def warnings(setup: Setup) -> list[str]:
     """Settings that work but not as an admin may expect."""
     if setup.prices == "net" and setup.invoice_on == "purchase":
-        return ["net prices apply to top-up invoices only: purchases paid from the wallet are "
-                "invoiced for what was debited, tax included"]
+        return [
+            "net prices apply to top-up invoices only: purchases paid from the wallet are "
+            "invoiced for what was debited, tax included"
+        ]
     return []
 
 
 # --- the admin's Invoicing page -------------------------------------------------------------
 
-EDITABLE = ("seller_name", "seller_address", "seller_country", "seller_vat_id",
-            "seller_tax_number", "seller_email", "seller_footer", "invoice_on", "prices",
-            "eu_consumers", "require_profile", "topup_tax_class", "invoice_format",
-            "credit_note_format", "receipt_format", "email_documents", "online_vat_check",
-            "vies_url", "reverse_charge_note", "export_note")
-CHOICES = {"invoice_on": ("topup", "purchase"), "prices": ("gross", "net"),
-           "eu_consumers": ("destination", "origin")}
+EDITABLE = (
+    "seller_name",
+    "seller_address",
+    "seller_country",
+    "seller_vat_id",
+    "seller_tax_number",
+    "seller_email",
+    "seller_footer",
+    "invoice_on",
+    "prices",
+    "eu_consumers",
+    "require_profile",
+    "topup_tax_class",
+    "invoice_format",
+    "credit_note_format",
+    "receipt_format",
+    "email_documents",
+    "online_vat_check",
+    "vies_url",
+    "reverse_charge_note",
+    "export_note",
+)
+CHOICES = {
+    "invoice_on": ("topup", "purchase"),
+    "prices": ("gross", "net"),
+    "eu_consumers": ("destination", "origin"),
+}
 BOOLEANS = ("require_profile", "email_documents", "online_vat_check")
-LIMITS = {"seller_address": 500, "seller_footer": 1000, "reverse_charge_note": 300,
-          "export_note": 300}
+LIMITS = {
+    "seller_address": 500,
+    "seller_footer": 1000,
+    "reverse_charge_note": 300,
+    "export_note": 300,
+}
 
 
 def check_form(form, current: dict) -> tuple[dict, list[str]]:

@@ -11,10 +11,37 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 
-EU_MEMBERS = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
+EU_MEMBERS = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    }
+)
 VAT_PREFIX = {"GR": "EL"}
 # CLDR territories that are groupings or placeholders, not countries a customer lives in.
 NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "ZZ", "QO", "XA", "XB"})
@@ -26,8 +53,11 @@ def _names(language: str) -> dict[str, str]:
         territories = Locale.parse(language or "en").territories
     except (UnknownLocaleError, ValueError):
         territories = Locale("en").territories
-    return {code: name for code, name in territories.items()
-            if len(code) == 2 and code.isalpha() and code.isupper() and code not in NOT_COUNTRIES}
+    return {
+        code: name
+        for code, name in territories.items()
+        if len(code) == 2 and code.isalpha() and code.isupper() and code not in NOT_COUNTRIES
+    }
 
 
 def is_country(code: str) -> bool:

@@ -47,9 +47,15 @@ def deliver(document_id: int) -> str:
     data = pdf.stored(document)
     view = documents.view(document)
     subject = f"{view.title} {view.number}"
-    entry = send_email(user.email, subject, "invoices/document", doc=view, user_name=user.name,
-                       total=format_amount(view.gross, view.currency),
-                       attachments=[(pdf.filename(document), "application/pdf", data)])
+    entry = send_email(
+        user.email,
+        subject,
+        "invoices/document",
+        doc=view,
+        user_name=user.name,
+        total=format_amount(view.gross, view.currency),
+        attachments=[(pdf.filename(document), "application/pdf", data)],
+    )
     status = FAILED if entry.status == "failed" else SENT
     _record(document_id, status, entry.error or "")
     return status
@@ -60,10 +66,18 @@ def undelivered(limit: int) -> list[int]:
     alone for :data:`GRACE` first (their own delivery job may still be on its way)."""
     current = now()
     rows = db.session.execute(
-        db.select(Document.id).outerjoin(Delivery, Delivery.document_id == Document.id)
-        .where(Document.issued_at >= current - RECENT,
-               (Delivery.document_id.is_(None) & (Document.issued_at <= current - GRACE))
-               | ((Delivery.status == FAILED) & (Delivery.attempts < MAX_ATTEMPTS)
-                  & (Delivery.updated_at <= current - GRACE)))
-        .order_by(Document.id).limit(limit)).all()
+        db.select(Document.id)
+        .outerjoin(Delivery, Delivery.document_id == Document.id)
+        .where(
+            Document.issued_at >= current - RECENT,
+            (Delivery.document_id.is_(None) & (Document.issued_at <= current - GRACE))
+            | (
+                (Delivery.status == FAILED)
+                & (Delivery.attempts < MAX_ATTEMPTS)
+                & (Delivery.updated_at <= current - GRACE)
+            ),
+        )
+        .order_by(Document.id)
+        .limit(limit)
+    ).all()
     return [row[0] for row in rows]

@@ -18,9 +18,13 @@ from .models import CREDIT_NOTE, INVOICE, KINDS, RECEIPT, Document
 
 TITLES = {INVOICE: "Invoice", CREDIT_NOTE: "Credit note", RECEIPT: "Prepayment receipt"}
 RULE_LABELS = {
-    "domestic": "domestic", "seller-country": "seller's country", "eu-destination":
-    "EU, customer's country", "eu-origin": "EU, seller's country", "reverse-charge":
-    "reverse charge", "export": "outside the EU", "prepayment": "prepayment",
+    "domestic": "domestic",
+    "seller-country": "seller's country",
+    "eu-destination": "EU, customer's country",
+    "eu-origin": "EU, seller's country",
+    "reverse-charge": "reverse charge",
+    "export": "outside the EU",
+    "prepayment": "prepayment",
 }
 
 
@@ -88,29 +92,63 @@ def _tax_rows(lines: list[LineView]) -> tuple[TaxRow, ...]:
     groups: dict[tuple[int, str], list[LineView]] = {}
     for line in lines:
         groups.setdefault((line.rate_bp, line.tax_rule), []).append(line)
-    return tuple(TaxRow(rate_bp=rate, rate=format_rate(rate), rule=RULE_LABELS.get(rule, rule),
-                        net=sum(x.net for x in group), tax=sum(x.tax for x in group),
-                        gross=sum(x.gross for x in group))
-                 for (rate, rule), group in sorted(groups.items(), key=lambda kv: -kv[0][0]))
+    return tuple(
+        TaxRow(
+            rate_bp=rate,
+            rate=format_rate(rate),
+            rule=RULE_LABELS.get(rule, rule),
+            net=sum(x.net for x in group),
+            tax=sum(x.tax for x in group),
+            gross=sum(x.gross for x in group),
+        )
+        for (rate, rule), group in sorted(groups.items(), key=lambda kv: -kv[0][0])
+    )
 
 
 def view(doc: Document) -> DocumentView:
-    lines = [LineView(position=x.position, description=x.description, quantity=x.quantity,
-                      unit_amount=x.unit_amount, net=x.net, tax=x.tax, gross=x.gross,
-                      rate_bp=x.rate_bp, rate=format_rate(x.rate_bp), tax_rule=x.tax_rule,
-                      tax_country=x.tax_country, tax_class=x.tax_class) for x in doc.lines]
+    lines = [
+        LineView(
+            position=x.position,
+            description=x.description,
+            quantity=x.quantity,
+            unit_amount=x.unit_amount,
+            net=x.net,
+            tax=x.tax,
+            gross=x.gross,
+            rate_bp=x.rate_bp,
+            rate=format_rate(x.rate_bp),
+            tax_rule=x.tax_rule,
+            tax_country=x.tax_country,
+            tax_class=x.tax_class,
+        )
+        for x in doc.lines
+    ]
     original = doc.original
     buyer, seller = dict(doc.buyer or {}), dict(doc.seller or {})
     return DocumentView(
-        id=doc.id, kind=doc.kind, title=TITLES.get(doc.kind, doc.kind), number=doc.number,
-        issued_at=doc.issued_at, user_id=doc.user_id, currency=doc.currency, net=doc.net,
-        tax=doc.tax, gross=doc.gross, price_mode=doc.price_mode, subject=doc.subject,
-        seller=seller, buyer=buyer,
+        id=doc.id,
+        kind=doc.kind,
+        title=TITLES.get(doc.kind, doc.kind),
+        number=doc.number,
+        issued_at=doc.issued_at,
+        user_id=doc.user_id,
+        currency=doc.currency,
+        net=doc.net,
+        tax=doc.tax,
+        gross=doc.gross,
+        price_mode=doc.price_mode,
+        subject=doc.subject,
+        seller=seller,
+        buyer=buyer,
         buyer_country_name=countries.country_name(buyer.get("country", "")),
         seller_country_name=countries.country_name(seller.get("country", "")),
-        notes=tuple(doc.notes or ()), lines=tuple(lines), taxes=_tax_rows(lines),
+        notes=tuple(doc.notes or ()),
+        lines=tuple(lines),
+        taxes=_tax_rows(lines),
         original_number=original.number if original else "",
-        original_issued_at=original.issued_at if original else None, meta=dict(doc.meta or {}))
+        original_issued_at=original.issued_at if original else None,
+        meta=dict(doc.meta or {}),
+    )
 
 
 MAX_ID = 2**31 - 1  # ids beyond an INTEGER column are not ours (and would overflow PostgreSQL)
@@ -125,9 +163,13 @@ def get(document_id: int) -> Document | None:
 def for_user(user_id: int, page: int = 1, per_page: int = 25) -> tuple[list[Document], bool]:
     """A customer's documents, newest first: (this page, whether there is a next one)."""
     page = max(1, min(page, 10_000))
-    rows = db.session.scalars(db.select(Document).where(Document.user_id == user_id)
-                              .order_by(Document.issued_at.desc(), Document.id.desc())
-                              .offset((page - 1) * per_page).limit(per_page + 1)).all()
+    rows = db.session.scalars(
+        db.select(Document)
+        .where(Document.user_id == user_id)
+        .order_by(Document.issued_at.desc(), Document.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page + 1)
+    ).all()
     return list(rows[:per_page]), len(rows) > per_page
 
 
@@ -141,7 +183,8 @@ def filtered(*, kind: str = "", country: str = "", email: str = "", number: str 
         query = query.where(Document.buyer_country == country.upper())
     if email.strip():
         query = query.join(User, User.id == Document.user_id).where(
-            User.email == email.strip().lower()[:255])
+            User.email == email.strip().lower()[:255]
+        )
     if number.strip():
         query = query.where(Document.number == number.strip()[:64])
     return query
@@ -152,6 +195,9 @@ def by_source(source: str) -> Document | None:
 
 
 def latest_for(subject: str, kind: str) -> Document | None:
-    return db.session.scalar(db.select(Document).where(Document.subject == subject,
-                                                       Document.kind == kind)
-                             .order_by(Document.id.desc()).limit(1))
+    return db.session.scalar(
+        db.select(Document)
+        .where(Document.subject == subject, Document.kind == kind)
+        .order_by(Document.id.desc())
+        .limit(1)
+    )

@@ -32,9 +32,14 @@ from .taxes import Decision
 
 META_KEY = "invoices"  # the payment meta our topup_adjustment writes (net prices)
 MAX_LINE_AMOUNT = 10**12
-KIND_LABELS = {"purchase": "purchase", "renewal": "renewal", "upgrade": "plan change",
-               "refund": "refund of a failed setup", "reversal": "plan change reversed",
-               "downgrade": "plan change credit"}
+KIND_LABELS = {
+    "purchase": "purchase",
+    "renewal": "renewal",
+    "upgrade": "plan change",
+    "refund": "refund of a failed setup",
+    "reversal": "plan change reversed",
+    "downgrade": "plan change credit",
+}
 
 
 @dataclass
@@ -73,24 +78,43 @@ def topup(setup: Setup, payment: Payment) -> Draft:
     user = _user(payment.user_id)
     buyer = profiles.buyer_of(user)
     label = f"payment #{payment.id}, {payment.provider}"
-    common = dict(user_id=user.id, currency=payment.currency, source=f"payment:{payment.id}",
-                  subject=f"payment:{payment.id}", buyer=buyer,
-                  meta={"payment": payment.id, "provider": payment.provider,
-                        "paid": payment.amount_charged})
+    common = dict(
+        user_id=user.id,
+        currency=payment.currency,
+        source=f"payment:{payment.id}",
+        subject=f"payment:{payment.id}",
+        buyer=buyer,
+        meta={"payment": payment.id, "provider": payment.provider, "paid": payment.amount_charged},
+    )
     if setup.invoice_on == "purchase":
         note = "Prepayment credited to the wallet: VAT is invoiced with each purchase paid from it."
-        return Draft(kind=RECEIPT, price_mode=GROSS, **common, lines=[LineDraft(
-            f"Prepayment to your wallet ({label})", payment.amount_charged,
-            decision=Decision(0, "prepayment", "", note))])
+        return Draft(
+            kind=RECEIPT,
+            price_mode=GROSS,
+            **common,
+            lines=[
+                LineDraft(
+                    f"Prepayment to your wallet ({label})",
+                    payment.amount_charged,
+                    decision=Decision(0, "prepayment", "", note),
+                )
+            ],
+        )
     fixed = _net_terms(payment)
     if fixed is not None:
         net, decision = fixed
-        lines = [LineDraft(f"Wallet top-up ({label})", net, tax_class=setup.topup_tax_class,
-                           decision=decision)]
+        lines = [
+            LineDraft(
+                f"Wallet top-up ({label})", net, tax_class=setup.topup_tax_class, decision=decision
+            )
+        ]
         draft = Draft(kind=INVOICE, price_mode=NET, **common, lines=lines)
     else:
-        lines = [LineDraft(f"Wallet top-up ({label})", payment.amount_charged,
-                           tax_class=setup.topup_tax_class)]
+        lines = [
+            LineDraft(
+                f"Wallet top-up ({label})", payment.amount_charged, tax_class=setup.topup_tax_class
+            )
+        ]
         draft = Draft(kind=INVOICE, price_mode=GROSS, **common, lines=lines)
     draft.lines += extra_lines(draft)
     return draft
@@ -103,8 +127,9 @@ def _net_terms(payment: Payment) -> tuple[int, Decision] | None:
         return None
     try:
         net, rate = int(terms["net"]), int(terms["rate_bp"])
-        decision = Decision(rate, str(terms["rule"]), str(terms.get("country", "")),
-                            str(terms.get("note", "")))
+        decision = Decision(
+            rate, str(terms["rule"]), str(terms.get("country", "")), str(terms.get("note", ""))
+        )
     except (KeyError, TypeError, ValueError):
         return None
     if split(net, rate, NET).gross != payment.amount_charged:
@@ -121,20 +146,44 @@ def service(setup: Setup, service_row, entry: LedgerEntry) -> Draft | None:
     product = getattr(service_row, "product", None)
     what = f"{product.name if product else 'Server'} · {service_row.name}"
     label = KIND_LABELS.get(entry.kind, entry.kind)
-    common = dict(user_id=user.id, currency=_currency(), source=f"ledger:{entry.id}",
-                  subject=subject, buyer=profiles.buyer_of(user), price_mode=GROSS,
-                  meta={"service": service_row.id, "ledger_entry": entry.id,
-                        "movement": entry.kind, "provider": "wallet", "paid": -entry.amount})
+    common = dict(
+        user_id=user.id,
+        currency=_currency(),
+        source=f"ledger:{entry.id}",
+        subject=subject,
+        buyer=profiles.buyer_of(user),
+        price_mode=GROSS,
+        meta={
+            "service": service_row.id,
+            "ledger_entry": entry.id,
+            "movement": entry.kind,
+            "provider": "wallet",
+            "paid": -entry.amount,
+        },
+    )
     if entry.amount < 0:
         tax_class = taxes.product_class(getattr(service_row, "product_id", None))
-        draft = Draft(kind=INVOICE, **common, lines=[LineDraft(
-            f"{what}: {label} (server #{service_row.id})", -entry.amount, tax_class=tax_class)])
+        draft = Draft(
+            kind=INVOICE,
+            **common,
+            lines=[
+                LineDraft(
+                    f"{what}: {label} (server #{service_row.id})",
+                    -entry.amount,
+                    tax_class=tax_class,
+                )
+            ],
+        )
         draft.lines += extra_lines(draft)
         return draft
     original = documents.latest_for(subject, INVOICE)
     if original is None:
-        current_app.logger.warning("invoices: %s credited %s for server %s, which has no "
-                                   "invoice to credit", user.email, entry.amount, service_row.id)
+        current_app.logger.warning(
+            "invoices: %s credited %s for server %s, which has no invoice to credit",
+            user.email,
+            entry.amount,
+            service_row.id,
+        )
         return None
     return Draft(kind=CREDIT_NOTE, **common, original_id=original.id, credit=entry.amount)
 
@@ -143,15 +192,23 @@ def refund(setup: Setup, payment: Payment, amount: int, refund_id: str, kind: st
     """The credit note for a refund or chargeback of a top-up (None: it was never invoiced)."""
     original = documents.by_source(f"payment:{payment.id}")
     if original is None:
-        current_app.logger.warning("invoices: payment %s was refunded but has no document",
-                                   payment.id)
+        current_app.logger.warning(
+            "invoices: payment %s was refunded but has no document", payment.id
+        )
         return None
     user = _user(payment.user_id)
-    return Draft(kind=CREDIT_NOTE, user_id=user.id, currency=payment.currency,
-                 source=refund_source(payment.id, refund_id), subject=f"payment:{payment.id}",
-                 price_mode=GROSS, buyer=profiles.buyer_of(user),
-                 meta={"payment": payment.id, "refund": refund_id[:120], "reason": kind},
-                 original_id=original.id, credit=amount)
+    return Draft(
+        kind=CREDIT_NOTE,
+        user_id=user.id,
+        currency=payment.currency,
+        source=refund_source(payment.id, refund_id),
+        subject=f"payment:{payment.id}",
+        price_mode=GROSS,
+        buyer=profiles.buyer_of(user),
+        meta={"payment": payment.id, "refund": refund_id[:120], "reason": kind},
+        original_id=original.id,
+        credit=amount,
+    )
 
 
 def refund_source(payment_id: int, refund_id: str) -> str:
@@ -169,11 +226,24 @@ def _currency() -> str:
 
 def extra_lines(draft: Draft) -> list[LineDraft]:
     """Lines other plugins add through ``invoice_lines``; malformed ones are dropped (logged)."""
-    base = [{"description": x.description, "amount": x.unit_amount, "quantity": x.quantity,
-             "tax_class": x.tax_class} for x in draft.lines]
+    base = [
+        {
+            "description": x.description,
+            "amount": x.unit_amount,
+            "quantity": x.quantity,
+            "tax_class": x.tax_class,
+        }
+        for x in draft.lines
+    ]
     found = []
-    for item in collect("invoice_lines", item_type=dict, kind=draft.kind, subject=draft.subject,
-                        buyer=draft.buyer.as_dict(), lines=base):
+    for item in collect(
+        "invoice_lines",
+        item_type=dict,
+        kind=draft.kind,
+        subject=draft.subject,
+        buyer=draft.buyer.as_dict(),
+        lines=base,
+    ):
         try:
             found.append(_line_from(item))
         except (TypeError, ValueError) as exc:
@@ -184,8 +254,9 @@ def extra_lines(draft: Draft) -> list[LineDraft]:
 def _line_from(item: dict) -> LineDraft:
     description = unicodedata.normalize("NFC", str(item.get("description", ""))).strip()
     if not 0 < len(description) <= 300 or any(unicodedata.category(c) == "Cc" for c in description):
-        raise ValueError(f"description {description[:40]!r} is empty, too long or has control "
-                         "characters")
+        raise ValueError(
+            f"description {description[:40]!r} is empty, too long or has control characters"
+        )
     amount, quantity = item.get("amount"), item.get("quantity", 1)
     for name, value, high in (("amount", amount, MAX_LINE_AMOUNT), ("quantity", quantity, 10_000)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= high:

@@ -26,9 +26,24 @@ from .models import Document
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 MAX_DAYS = 366
-COLUMNS = ["number", "kind", "issued_at", "credits", "customer_email", "buyer_name",
-           "buyer_company", "buyer_country", "buyer_vat_id", "tax_rule", "tax_country",
-           "rate_percent", "net", "tax", "gross", "currency"]
+COLUMNS = [
+    "number",
+    "kind",
+    "issued_at",
+    "credits",
+    "customer_email",
+    "buyer_name",
+    "buyer_company",
+    "buyer_country",
+    "buyer_vat_id",
+    "tax_rule",
+    "tax_country",
+    "rate_percent",
+    "net",
+    "tax",
+    "gross",
+    "currency",
+]
 
 
 class ExportError(ValueError):
@@ -75,7 +90,8 @@ def safe_cell(value: object) -> str:
 def select(span: Period, kind: str = "", country: str = "") -> list[Document]:
     """The period's documents in issuing order (the admin's filters apply)."""
     query = documents.filtered(kind=kind, country=country).where(
-        Document.issued_at >= span.start, Document.issued_at < span.end)
+        Document.issued_at >= span.start, Document.issued_at < span.end
+    )
     return list(db.session.scalars(query.order_by(Document.issued_at, Document.id)))
 
 
@@ -88,12 +104,24 @@ def rows(docs: list[Document]) -> list[list[str]]:
         for line in view.lines:
             groups.setdefault((line.tax_rule, line.tax_country, line.rate_bp), []).append(line)
         for (rule, country, rate), lines in groups.items():
-            amounts = [to_decimal_string(sum(getattr(x, f) for x in lines), view.currency)
-                       for f in ("net", "tax", "gross")]
-            text = [view.number, view.kind, view.issued_at.isoformat(sep=" ", timespec="seconds"),
-                    view.original_number, buyer.get("email", ""), buyer.get("legal_name", ""),
-                    buyer.get("company", ""), buyer.get("country", ""), buyer.get("vat_id", ""),
-                    rule, country, f"{rate // 100}.{rate % 100:02d}"]
+            amounts = [
+                to_decimal_string(sum(getattr(x, f) for x in lines), view.currency)
+                for f in ("net", "tax", "gross")
+            ]
+            text = [
+                view.number,
+                view.kind,
+                view.issued_at.isoformat(sep=" ", timespec="seconds"),
+                view.original_number,
+                buyer.get("email", ""),
+                buyer.get("legal_name", ""),
+                buyer.get("company", ""),
+                buyer.get("country", ""),
+                buyer.get("vat_id", ""),
+                rule,
+                country,
+                f"{rate // 100}.{rate % 100:02d}",
+            ]
             out.append([safe_cell(t) for t in text] + amounts + [safe_cell(view.currency)])
     return out
 

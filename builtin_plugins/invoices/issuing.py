@@ -44,8 +44,17 @@ def price(setup: Setup, draft: Draft) -> list[Priced]:
     for position, line in enumerate(draft.lines, start=1):
         decision = line.decision or taxes.decide(setup, draft.buyer, line.tax_class)
         amounts = split(line.unit_amount * line.quantity, decision.rate_bp, draft.price_mode)
-        out.append(Priced(line.description, line.quantity, line.unit_amount, amounts, decision,
-                          line.tax_class, position))
+        out.append(
+            Priced(
+                line.description,
+                line.quantity,
+                line.unit_amount,
+                amounts,
+                decision,
+                line.tax_class,
+                position,
+            )
+        )
     return out
 
 
@@ -71,21 +80,36 @@ def _credited_lines(original: Document, amount: int) -> list[Priced]:
         else:
             amounts = split(-share, line.rate_bp, GROSS)
         decision = taxes.Decision(line.rate_bp, line.tax_rule, line.tax_country)
-        out.append(Priced(f"Credit: {line.description}"[:300], 1, -share, amounts, decision,
-                          line.tax_class, line.position))
+        out.append(
+            Priced(
+                f"Credit: {line.description}"[:300],
+                1,
+                -share,
+                amounts,
+                decision,
+                line.tax_class,
+                line.position,
+            )
+        )
     return out
 
 
 def original_credit_notes(original_id: int) -> list[Document]:
-    return list(db.session.scalars(db.select(Document).where(
-        Document.original_id == original_id, Document.kind == CREDIT_NOTE)))
+    return list(
+        db.session.scalars(
+            db.select(Document).where(
+                Document.original_id == original_id, Document.kind == CREDIT_NOTE
+            )
+        )
+    )
 
 
 def _lock(document_id: int) -> Document | None:
     """The original, locked until the credit note's transaction ends (PostgreSQL): two
     refunds of one invoice are credited one after the other, never beyond its total."""
-    return db.session.scalar(db.select(Document).where(Document.id == document_id)
-                             .with_for_update())
+    return db.session.scalar(
+        db.select(Document).where(Document.id == document_id).with_for_update()
+    )
 
 
 def _notes(priced: list[Priced], original: Document | None) -> list[str]:
@@ -115,22 +139,37 @@ def issue(setup: Setup, draft: Draft, pending_source: str | None = None) -> Docu
         db.session.rollback()
         existing = documents.by_source(draft.source)
         if existing is None:  # not a concurrent twin: the number itself is taken
-            raise IssueError("the next number is already used by another document (two number "
-                             "formats make the same numbers): change the number format") from None
+            raise IssueError(
+                "the next number is already used by another document (two number "
+                "formats make the same numbers): change the number format"
+            ) from None
         _forget(pending_source)  # the same source was issued concurrently: that one stands
         return existing
     if created:
         view = documents.view(document)
-        emit_webhook("invoice.issued", {"invoice": {
-            "id": view.id, "kind": view.kind, "number": view.number, "user_id": view.user_id,
-            "currency": view.currency, "net": view.net, "tax": view.tax, "gross": view.gross,
-            "issued_at": view.issued_at.isoformat(timespec="seconds") + "Z"}})
+        emit_webhook(
+            "invoice.issued",
+            {
+                "invoice": {
+                    "id": view.id,
+                    "kind": view.kind,
+                    "number": view.number,
+                    "user_id": view.user_id,
+                    "currency": view.currency,
+                    "net": view.net,
+                    "tax": view.tax,
+                    "gross": view.gross,
+                    "issued_at": view.issued_at.isoformat(timespec="seconds") + "Z",
+                }
+            },
+        )
         call_hook("invoice_issued", document=view)
     return document
 
 
-def _insert(setup: Setup, draft: Draft, fmt: str, priced: list[Priced],
-            pending_source: str | None) -> tuple[Document | None, bool]:
+def _insert(
+    setup: Setup, draft: Draft, fmt: str, priced: list[Priced], pending_source: str | None
+) -> tuple[Document | None, bool]:
     """(the document, whether this call issued it), in one transaction that it commits."""
     existing = documents.by_source(draft.source)
     if existing is not None:
@@ -153,20 +192,42 @@ def _insert(setup: Setup, draft: Draft, fmt: str, priced: list[Priced],
     sequence = numbering.allocate(series)
     total = totals([p.split for p in priced])
     document = Document(
-        kind=draft.kind, series=series, sequence=sequence,
-        number=numbering.render(fmt, issued_at, sequence), user_id=draft.user_id,
-        issued_at=issued_at, currency=draft.currency, net=total.net, tax=total.tax,
-        gross=total.gross, price_mode=GROSS if draft.kind == CREDIT_NOTE else draft.price_mode,
-        source=draft.source, subject=draft.subject, original_id=original.id if original else None,
+        kind=draft.kind,
+        series=series,
+        sequence=sequence,
+        number=numbering.render(fmt, issued_at, sequence),
+        user_id=draft.user_id,
+        issued_at=issued_at,
+        currency=draft.currency,
+        net=total.net,
+        tax=total.tax,
+        gross=total.gross,
+        price_mode=GROSS if draft.kind == CREDIT_NOTE else draft.price_mode,
+        source=draft.source,
+        subject=draft.subject,
+        original_id=original.id if original else None,
         seller=dict(original.seller) if original else setup.seller.as_dict(),
         buyer=dict(original.buyer) if original else draft.buyer.as_dict(),
         buyer_country=original.buyer_country if original else draft.buyer.country,
-        notes=_notes(priced, original), meta=draft.meta)
-    document.lines = [Line(position=p.position, description=p.description, quantity=p.quantity,
-                           unit_amount=p.unit_amount, net=p.split.net, tax=p.split.tax,
-                           gross=p.split.gross, rate_bp=p.decision.rate_bp,
-                           tax_rule=p.decision.rule, tax_country=p.decision.country,
-                           tax_class=p.tax_class) for p in priced]
+        notes=_notes(priced, original),
+        meta=draft.meta,
+    )
+    document.lines = [
+        Line(
+            position=p.position,
+            description=p.description,
+            quantity=p.quantity,
+            unit_amount=p.unit_amount,
+            net=p.split.net,
+            tax=p.split.tax,
+            gross=p.split.gross,
+            rate_bp=p.decision.rate_bp,
+            tax_rule=p.decision.rule,
+            tax_country=p.decision.country,
+            tax_class=p.tax_class,
+        )
+        for p in priced
+    ]
     db.session.add(document)
     _drop_pending(pending_source)
     db.session.commit()
@@ -182,4 +243,3 @@ def _forget(source: str | None) -> None:
     if source:
         _drop_pending(source)
         db.session.commit()
-

@@ -40,8 +40,9 @@ class BillingProfile(db.Model):
     """Who the customer is for their invoices; copied into each document when it is issued."""
 
     __tablename__ = "invoices_profile"
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
     legal_name: Mapped[str] = mapped_column(String(200))
     company: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(String(500))
@@ -105,8 +106,9 @@ class Document(db.Model):
     price_mode: Mapped[str] = mapped_column(String(8))  # gross | net: how the lines were priced
     source: Mapped[str] = mapped_column(String(191), unique=True)  # what it was issued for, once
     subject: Mapped[str] = mapped_column(String(64), index=True)  # payment:12 | service:5
-    original_id: Mapped[int | None] = mapped_column(ForeignKey("invoices_document.id"),
-                                                    nullable=True, index=True)
+    original_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices_document.id"), nullable=True, index=True
+    )
     buyer_country: Mapped[str] = mapped_column(String(2), index=True)  # "" when unknown
     seller: Mapped[dict] = mapped_column(JSON)
     buyer: Mapped[dict] = mapped_column(JSON)
@@ -170,8 +172,10 @@ class Pending(db.Model):
 
 
 def _refuse(mapper, connection, target) -> None:
-    raise ImmutableDocument(f"{type(target).__name__} rows are immutable once issued; "
-                            "issue a credit note to correct an invoice")
+    raise ImmutableDocument(
+        f"{type(target).__name__} rows are immutable once issued; "
+        "issue a credit note to correct an invoice"
+    )
 
 
 for _model in (Document, Line, Pdf):

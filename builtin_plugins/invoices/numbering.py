@@ -40,8 +40,9 @@ def check_format(fmt: str) -> str:
         raise FormatError("a number format is needed, e.g. INV-{year}-{number:06}")
     literal = TOKEN.sub("", fmt)
     if "{" in literal or "}" in literal:
-        raise FormatError("placeholders are {year}, {month}, {number} and {number:06} (up to "
-                          "12 digits)")
+        raise FormatError(
+            "placeholders are {year}, {month}, {number} and {number:06} (up to 12 digits)"
+        )
     numbers = [m.group(1) for m in TOKEN.finditer(fmt)].count("number")
     if numbers != 1:
         raise FormatError("a number format has {number} (or {number:06}) exactly once")
@@ -78,8 +79,12 @@ def series(fmt: str, when: datetime) -> str:
 
 def _bump(series_key: str) -> int | None:
     return db.session.execute(
-        update(Counter).where(Counter.series == series_key).values(last=Counter.last + 1)
-        .returning(Counter.last).execution_options(synchronize_session=False)).scalar()
+        update(Counter)
+        .where(Counter.series == series_key)
+        .values(last=Counter.last + 1)
+        .returning(Counter.last)
+        .execution_options(synchronize_session=False)
+    ).scalar()
 
 
 def allocate(series_key: str) -> int:

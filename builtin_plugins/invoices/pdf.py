@@ -51,8 +51,14 @@ def stored(document: Document) -> bytes:
     db.session.commit()  # rendering read only; the write below is a transaction of its own
     try:
         with db.session.begin_nested():
-            db.session.add(Pdf(document_id=document.id, data=data, created_at=now(),
-                               sha256=hashlib.sha256(data).hexdigest()))
+            db.session.add(
+                Pdf(
+                    document_id=document.id,
+                    data=data,
+                    created_at=now(),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                )
+            )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -61,6 +67,7 @@ def stored(document: Document) -> bytes:
 
 def filename(document: Document) -> str:
     """``INV-2026-000001.pdf``: the number, with anything but letters, digits and - _ . dropped."""
-    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-"
-                   for ch in document.number)
+    safe = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in document.number
+    )
     return f"{safe or 'document'}.pdf"

@@ -35,8 +35,16 @@ def submit(source: str, event: str, payload: dict) -> Document | None:
     if db.session.get(Pending, source) is None:
         try:
             with db.session.begin_nested():
-                db.session.add(Pending(source=source, event=event, payload=payload, attempts=0,
-                                       last_error="", created_at=now()))
+                db.session.add(
+                    Pending(
+                        source=source,
+                        event=event,
+                        payload=payload,
+                        attempts=0,
+                        last_error="",
+                        created_at=now(),
+                    )
+                )
         except IntegrityError:
             pass  # the same event is being recorded concurrently
     db.session.commit()
@@ -52,8 +60,13 @@ def _draft(setup: config.Setup, row: Pending) -> drafts.Draft | None:
         payment = db.session.get(Payment, int(data["payment_id"]))
         if payment is None:
             return None
-        return drafts.refund(setup, payment, int(data["amount"]), str(data["refund_id"]),
-                             str(data.get("kind", "refund")))
+        return drafts.refund(
+            setup,
+            payment,
+            int(data["amount"]),
+            str(data["refund_id"]),
+            str(data.get("kind", "refund")),
+        )
     if row.event == SERVICE:
         service = db.session.get(Service, int(data["service_id"]))
         entry = db.session.get(LedgerEntry, int(data["entry_id"]))
@@ -89,8 +102,11 @@ def process(source: str) -> Document | None:
 
 
 def _failed(source: str, exc: Exception) -> None:
-    reason = f"{type(exc).__name__}: {exc}"[:2000] if not isinstance(
-        exc, (issuing.IssueError, ValueError)) else str(exc)[:2000]
+    reason = (
+        f"{type(exc).__name__}: {exc}"[:2000]
+        if not isinstance(exc, (issuing.IssueError, ValueError))
+        else str(exc)[:2000]
+    )
     current_app.logger.warning("invoices: %s is not issued yet: %s", source, reason)
     try:
         row = db.session.get(Pending, source)
@@ -107,14 +123,16 @@ def deliver_later(document_id: int) -> None:
         enqueue(deliver, document_id)
     except Exception as exc:  # noqa: BLE001 - the retry task renders and sends what is left
         db.session.rollback()
-        current_app.logger.warning("invoices: delivering document %s failed: %s: %s",
-                                   document_id, type(exc).__name__, exc)
+        current_app.logger.warning(
+            "invoices: delivering document %s failed: %s: %s", document_id, type(exc).__name__, exc
+        )
 
 
 def retry(limit: int = RETRY_BATCH) -> dict[str, int]:
     """Cron: issue what waits (oldest first), then deliver documents not yet delivered."""
-    sources = db.session.scalars(db.select(Pending.source).order_by(Pending.created_at)
-                                 .limit(limit)).all()
+    sources = db.session.scalars(
+        db.select(Pending.source).order_by(Pending.created_at).limit(limit)
+    ).all()
     issued = sum(1 for source in sources if process(source) is not None)
     delivered = 0
     for document_id in undelivered(limit):
@@ -150,5 +168,11 @@ def of_user(user_id: int) -> list[str]:
 
 def stale() -> list[Pending]:
     """Events waiting for longer than an hour: the health check reports them."""
-    return list(db.session.scalars(db.select(Pending).where(
-        Pending.created_at <= now() - STALE_AFTER).order_by(Pending.created_at).limit(5)))
+    return list(
+        db.session.scalars(
+            db.select(Pending)
+            .where(Pending.created_at <= now() - STALE_AFTER)
+            .order_by(Pending.created_at)
+            .limit(5)
+        )
+    )

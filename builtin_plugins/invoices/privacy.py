@@ -32,8 +32,7 @@ from . import documents, pending, profiles
 from .delivery import SENT, SKIPPED
 from .models import BillingProfile, Delivery, Document, Pending
 
-PROFILE_FIELDS = (*profiles.FIELDS, "vat_status", "vat_checked_by", "vat_checked_at",
-                  "updated_at")
+PROFILE_FIELDS = (*profiles.FIELDS, "vat_status", "vat_checked_by", "vat_checked_at", "updated_at")
 
 
 class DocumentsWaiting(RuntimeError):
@@ -41,8 +40,13 @@ class DocumentsWaiting(RuntimeError):
 
 
 def _documents(user_id: int) -> list[Document]:
-    return list(db.session.scalars(db.select(Document).where(Document.user_id == user_id)
-                                   .order_by(Document.issued_at, Document.id)))
+    return list(
+        db.session.scalars(
+            db.select(Document)
+            .where(Document.user_id == user_id)
+            .order_by(Document.issued_at, Document.id)
+        )
+    )
 
 
 def export(user) -> dict:
@@ -50,17 +54,38 @@ def export(user) -> dict:
     rows = []
     for doc in _documents(user.id):
         view = documents.view(doc)
-        rows.append({
-            "number": view.number, "kind": view.kind, "title": view.title,
-            "issued_at": view.issued_at, "currency": view.currency, "net": view.net,
-            "tax": view.tax, "total": view.gross, "credits": view.original_number or None,
-            "billed_to": view.buyer,
-            "lines": [{"description": x.description, "quantity": x.quantity,
-                       "unit_amount": x.unit_amount, "net": x.net, "tax": x.tax,
-                       "total": x.gross, "tax_rate": x.rate} for x in view.lines]})
-    return {"billing_profile": ({f: getattr(profile, f) for f in PROFILE_FIELDS}
-                                if profile is not None else None),
-            "documents": rows}
+        rows.append(
+            {
+                "number": view.number,
+                "kind": view.kind,
+                "title": view.title,
+                "issued_at": view.issued_at,
+                "currency": view.currency,
+                "net": view.net,
+                "tax": view.tax,
+                "total": view.gross,
+                "credits": view.original_number or None,
+                "billed_to": view.buyer,
+                "lines": [
+                    {
+                        "description": x.description,
+                        "quantity": x.quantity,
+                        "unit_amount": x.unit_amount,
+                        "net": x.net,
+                        "tax": x.tax,
+                        "total": x.gross,
+                        "tax_rate": x.rate,
+                    }
+                    for x in view.lines
+                ],
+            }
+        )
+    return {
+        "billing_profile": (
+            {f: getattr(profile, f) for f in PROFILE_FIELDS} if profile is not None else None
+        ),
+        "documents": rows,
+    }
 
 
 def issue_waiting(user_id: int) -> None:
@@ -72,16 +97,24 @@ def issue_waiting(user_id: int) -> None:
     left = [row for row in left if row is not None]
     if left:
         reasons = "; ".join(f"{row.source}: {row.last_error or 'not issued'}" for row in left[:5])
-        raise DocumentsWaiting(f"{len(left)} document(s) of the account must be issued before "
-                               f"its billing details are erased ({reasons})")
+        raise DocumentsWaiting(
+            f"{len(left)} document(s) of the account must be issued before "
+            f"its billing details are erased ({reasons})"
+        )
 
 
 def erase(user) -> None:
     issue_waiting(user.id)
     db.session.execute(db.delete(BillingProfile).where(BillingProfile.user_id == user.id))
     ids = [doc.id for doc in _documents(user.id)]
-    done = {row.document_id: row for row in db.session.scalars(
-        db.select(Delivery).where(Delivery.document_id.in_(ids)))} if ids else {}
+    done = (
+        {
+            row.document_id: row
+            for row in db.session.scalars(db.select(Delivery).where(Delivery.document_id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
     for document_id in ids:
         row = done.get(document_id) or Delivery(document_id=document_id, attempts=0)
         if row.status != SENT:

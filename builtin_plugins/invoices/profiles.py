@@ -62,10 +62,18 @@ class Buyer:
         return bool(self.vat_id and self.vat_valid)
 
     def as_dict(self) -> dict:
-        return {"email": self.email, "legal_name": self.legal_name, "company": self.company,
-                "address": self.address, "postcode": self.postcode, "city": self.city,
-                "region": self.region, "country": self.country, "vat_id": self.vat_id,
-                "vat_valid": self.vat_valid}
+        return {
+            "email": self.email,
+            "legal_name": self.legal_name,
+            "company": self.company,
+            "address": self.address,
+            "postcode": self.postcode,
+            "city": self.city,
+            "region": self.region,
+            "country": self.country,
+            "vat_id": self.vat_id,
+            "vat_valid": self.vat_valid,
+        }
 
 
 def _clean(field: str, raw: object) -> str:
@@ -79,8 +87,10 @@ def _clean(field: str, raw: object) -> str:
             raise ValueError(f"use at most {MAX_ADDRESS_LINES} lines")
     text = text.strip()
     allowed = "\n" if field in MULTILINE else ""
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in allowed
-           for ch in text):
+    if any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in allowed
+        for ch in text
+    ):
         raise ValueError("remove the control characters")
     if len(text) > limit:
         raise ValueError(f"use at most {limit} characters")
@@ -136,10 +146,18 @@ def buyer_of(user, profile: BillingProfile | None = None) -> Buyer:
     profile = profile if profile is not None else get(user.id)
     if profile is None:
         return Buyer(email=user.email, legal_name=user.name or "")
-    return Buyer(email=user.email, legal_name=profile.legal_name, company=profile.company,
-                 address=profile.address, postcode=profile.postcode, city=profile.city,
-                 region=profile.region, country=profile.country, vat_id=profile.vat_id,
-                 vat_valid=profile.vat_status == vat.VALID)
+    return Buyer(
+        email=user.email,
+        legal_name=profile.legal_name,
+        company=profile.company,
+        address=profile.address,
+        postcode=profile.postcode,
+        city=profile.city,
+        region=profile.region,
+        country=profile.country,
+        vat_id=profile.vat_id,
+        vat_valid=profile.vat_status == vat.VALID,
+    )
 
 
 def recheck_unverified(setup: Setup, limit: int = 50) -> int:
@@ -151,9 +169,12 @@ def recheck_unverified(setup: Setup, limit: int = 50) -> int:
     if not setup.online_vat_check:
         return 0
     confirmed = 0
-    rows = db.session.scalars(db.select(BillingProfile)
-                              .where(BillingProfile.vat_status == vat.UNVERIFIED)
-                              .order_by(BillingProfile.vat_checked_at).limit(limit)).all()
+    rows = db.session.scalars(
+        db.select(BillingProfile)
+        .where(BillingProfile.vat_status == vat.UNVERIFIED)
+        .order_by(BillingProfile.vat_checked_at)
+        .limit(limit)
+    ).all()
     for profile in rows:
         answer = vat.ask_online(profile.vat_id)
         profile.vat_checked_at = now()

@@ -20,8 +20,10 @@ def health() -> str | None:
     problems = config.problems(setup) + taxes.missing_rates(setup)
     stale = pending.stale()
     if stale:
-        problems.append(f"{len(stale)}+ payments wait for their document for over an hour "
-                        f"(first: {stale[0].source}: {stale[0].last_error or 'not tried yet'})")
+        problems.append(
+            f"{len(stale)}+ payments wait for their document for over an hour "
+            f"(first: {stale[0].source}: {stale[0].last_error or 'not tried yet'})"
+        )
     return "; ".join(problems) or None
 
 
@@ -29,11 +31,19 @@ def demo_seed() -> list[str]:
     """A demo seller in Germany with the EU's standard rates, once."""
     if config.load().seller.name:
         return []
-    set_settings(config.PLUGIN, {
-        "seller_name": f"{site_setting('site_name') or 'pteroca'} Hosting GmbH",
-        "seller_address": "Beispielstraße 1\n10115 Berlin", "seller_country": "DE",
-        "seller_vat_id": "DE136695976", "seller_email": "billing@example.com",
-        "seller_footer": "Demo seller: these invoices are samples."})
+    set_settings(
+        config.PLUGIN,
+        {
+            "seller_name": f"{site_setting('site_name') or 'pteroca'} Hosting GmbH",
+            "seller_address": "Beispielstraße 1\n10115 Berlin",
+            "seller_country": "DE",
+            "seller_vat_id": "DE136695976",
+            "seller_email": "billing@example.com",
+            "seller_footer": "Demo seller: these invoices are samples.",
+        },
+    )
     added = taxes.load_eu_standard_rates()
-    return [f"invoices: demo seller in Germany, {added} EU VAT rates; invoices under "
-            "/wallet/invoices, admin under /admin/invoices/"]
+    return [
+        f"invoices: demo seller in Germany, {added} EU VAT rates; invoices under "
+        "/wallet/invoices, admin under /admin/invoices/"
+    ]

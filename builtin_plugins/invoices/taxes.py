@@ -32,10 +32,33 @@ STANDARD = "standard"
 # Standard VAT rates of the EU member states on 1 January 2025, in basis points. A starting
 # point the admin loads on purpose and must check: rates change (docs/invoices.md).
 EU_STANDARD_RATES_2025 = {
-    "AT": 2000, "BE": 2100, "BG": 2000, "CY": 1900, "CZ": 2100, "DE": 1900, "DK": 2500,
-    "EE": 2200, "ES": 2100, "FI": 2550, "FR": 2000, "GR": 2400, "HR": 2500, "HU": 2700,
-    "IE": 2300, "IT": 2200, "LT": 2100, "LU": 1700, "LV": 2100, "MT": 1800, "NL": 2100,
-    "PL": 2300, "PT": 2300, "RO": 1900, "SE": 2500, "SI": 2200, "SK": 2300,
+    "AT": 2000,
+    "BE": 2100,
+    "BG": 2000,
+    "CY": 1900,
+    "CZ": 2100,
+    "DE": 1900,
+    "DK": 2500,
+    "EE": 2200,
+    "ES": 2100,
+    "FI": 2550,
+    "FR": 2000,
+    "GR": 2400,
+    "HR": 2500,
+    "HU": 2700,
+    "IE": 2300,
+    "IT": 2200,
+    "LT": 2100,
+    "LU": 1700,
+    "LV": 2100,
+    "MT": 1800,
+    "NL": 2100,
+    "PL": 2300,
+    "PT": 2300,
+    "RO": 1900,
+    "SE": 2500,
+    "SI": 2200,
+    "SK": 2300,
 }
 
 
@@ -53,23 +76,30 @@ class Decision:
 
 def rate_for(country: str, tax_class: str) -> int | None:
     """The configured rate for ``country`` and ``tax_class`` (else its standard class)."""
-    rows = dict(db.session.execute(
-        db.select(TaxRate.tax_class, TaxRate.rate_bp).where(
-            TaxRate.country == country, TaxRate.tax_class.in_((tax_class, STANDARD)))).all())
+    rows = dict(
+        db.session.execute(
+            db.select(TaxRate.tax_class, TaxRate.rate_bp).where(
+                TaxRate.country == country, TaxRate.tax_class.in_((tax_class, STANDARD))
+            )
+        ).all()
+    )
     return rows.get(tax_class, rows.get(STANDARD))
 
 
 def _rate(country: str, tax_class: str, rule: str) -> Decision:
     rate = rate_for(country, tax_class)
     if rate is None:
-        raise TaxError(f"no tax rate for {countries.country_name(country)} ({country}), class "
-                       f"{tax_class!r}: add one on Admin -> Invoicing")
+        raise TaxError(
+            f"no tax rate for {countries.country_name(country)} ({country}), class "
+            f"{tax_class!r}: add one on Admin -> Invoicing"
+        )
     return Decision(rate, rule, country)
 
 
 def _from_hook(setup: Setup, buyer: Buyer, tax_class: str) -> Decision | None:
-    answer = call_first("tax_rate", seller_country=setup.seller.country,
-                        buyer=buyer.as_dict(), tax_class=tax_class)
+    answer = call_first(
+        "tax_rate", seller_country=setup.seller.country, buyer=buyer.as_dict(), tax_class=tax_class
+    )
     if answer is None:
         return None
     try:
@@ -107,15 +137,15 @@ def decide(setup: Setup, buyer: Buyer, tax_class: str) -> Decision:
 
 
 def rates() -> list[TaxRate]:
-    return list(db.session.scalars(db.select(TaxRate).order_by(TaxRate.country,
-                                                               TaxRate.tax_class)))
+    return list(db.session.scalars(db.select(TaxRate).order_by(TaxRate.country, TaxRate.tax_class)))
 
 
 def check_class(tax_class: str) -> str:
     tax_class = (tax_class or "").strip().lower()
     if not TAX_CLASS.fullmatch(tax_class):
-        raise TaxError("a tax class is 1-32 lower-case letters, digits, - or _ (e.g. standard, "
-                       "reduced)")
+        raise TaxError(
+            "a tax class is 1-32 lower-case letters, digits, - or _ (e.g. standard, reduced)"
+        )
     return tax_class
 
 
@@ -132,8 +162,9 @@ def set_rate(country: str, tax_class: str, percent: str, label: str = "") -> Tax
     label = (label or "").strip()
     if len(label) > 60 or any(ord(ch) < 32 for ch in label):
         raise TaxError("a label is at most 60 printable characters")
-    row = db.session.scalar(db.select(TaxRate).where(TaxRate.country == country,
-                                                     TaxRate.tax_class == tax_class))
+    row = db.session.scalar(
+        db.select(TaxRate).where(TaxRate.country == country, TaxRate.tax_class == tax_class)
+    )
     row = row or TaxRate(country=country, tax_class=tax_class)
     row.rate_bp, row.label = rate, label
     db.session.add(row)
@@ -152,13 +183,16 @@ def delete_rate(rate_id: int) -> bool:
 
 def load_eu_standard_rates() -> int:
     """Add the member states' standard rates that are missing; returns how many were added."""
-    have = {c for (c,) in db.session.execute(db.select(TaxRate.country)
-                                             .where(TaxRate.tax_class == STANDARD))}
+    have = {
+        c
+        for (c,) in db.session.execute(
+            db.select(TaxRate.country).where(TaxRate.tax_class == STANDARD)
+        )
+    }
     added = 0
     for country, rate in EU_STANDARD_RATES_2025.items():
         if country not in have:
-            db.session.add(TaxRate(country=country, tax_class=STANDARD, rate_bp=rate,
-                                   label="VAT"))
+            db.session.add(TaxRate(country=country, tax_class=STANDARD, rate_bp=rate, label="VAT"))
             added += 1
     db.session.commit()
     return added
@@ -186,7 +220,9 @@ def set_product_class(product_id: int, tax_class: str) -> None:
 
 def missing_rates(setup: Setup) -> list[str]:
     """Rates every document will need: the seller country's standard rate."""
-    if countries.is_country(setup.seller.country) and \
-            rate_for(setup.seller.country, STANDARD) is None:
+    if (
+        countries.is_country(setup.seller.country)
+        and rate_for(setup.seller.country, STANDARD) is None
+    ):
         return [f"no standard tax rate for the seller's country {setup.seller.country}"]
     return []

@@ -19,8 +19,10 @@ from .amounts import NET, format_rate, split
 from .drafts import META_KEY
 from .models import Document
 
-PROFILE_NEEDED = ("Please add your billing details (Wallet > Invoices > Billing details) "
-                  "before your first top-up: we need them for the invoice.")
+PROFILE_NEEDED = (
+    "Please add your billing details (Wallet > Invoices > Billing details) "
+    "before your first top-up: we need them for the invoice."
+)
 
 
 def _net_decision(setup: config.Setup, user) -> taxes.Decision | None:
@@ -41,10 +43,18 @@ def adjustment(user, amount: int) -> dict | str | None:
     if decision is None or decision.rate_bp == 0:
         return None
     amounts = split(amount, decision.rate_bp, NET)
-    return {"charge": amounts.gross,
-            "meta": {META_KEY: {"net": amount, "rate_bp": decision.rate_bp,
-                                "rule": decision.rule, "country": decision.country,
-                                "note": decision.note}}}
+    return {
+        "charge": amounts.gross,
+        "meta": {
+            META_KEY: {
+                "net": amount,
+                "rate_bp": decision.rate_bp,
+                "rule": decision.rule,
+                "country": decision.country,
+                "note": decision.note,
+            }
+        },
+    }
 
 
 def _macro(name: str):
@@ -64,7 +74,10 @@ def topup_note(user) -> Markup | None:
 def wallet_box(user) -> Markup | None:
     if user is None or not user.is_authenticated:
         return None
-    count = db.session.scalar(db.select(db.func.count(Document.id))
-                              .where(Document.user_id == user.id)) or 0
-    return _macro("wallet_box")(count, profiles.get(user.id) is not None,
-                                config.load().require_profile)
+    count = (
+        db.session.scalar(db.select(db.func.count(Document.id)).where(Document.user_id == user.id))
+        or 0
+    )
+    return _macro("wallet_box")(
+        count, profiles.get(user.id) is not None, config.load().require_profile
+    )

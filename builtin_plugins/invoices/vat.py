@@ -55,13 +55,16 @@ def normalise(text: str, country: str) -> str:
         if given == "GR" and prefix == "EL":
             compact = "EL" + compact[2:]
         elif given != prefix:
-            raise VatError(f"the VAT id starts with {given}, but the country is {name}: "
-                           f"{name}'s VAT ids start with {prefix}")
+            raise VatError(
+                f"the VAT id starts with {given}, but the country is {name}: "
+                f"{name}'s VAT ids start with {prefix}"
+            )
     else:
         compact = prefix + compact
     if not eu_vat.is_valid(compact):
-        raise VatError(f"{compact} is not a valid VAT id of {name} (its format or check "
-                       "digits are wrong)")
+        raise VatError(
+            f"{compact} is not a valid VAT id of {name} (its format or check digits are wrong)"
+        )
     return compact
 
 
@@ -88,15 +91,18 @@ def verify(text: str, country: str, setup: Setup) -> Verdict:
     if answer is None:
         return Verdict(vat_id, UNVERIFIED, "online")
     if not answer:
-        raise VatError(f"the EU's VIES service does not know the VAT id {vat_id}: check it, or "
-                       "leave the field empty to be invoiced as a consumer")
+        raise VatError(
+            f"the EU's VIES service does not know the VAT id {vat_id}: check it, or "
+            "leave the field empty to be invoiced as a consumer"
+        )
     return Verdict(vat_id, VALID, "online")
 
 
 def ask_online(vat_id: str) -> bool | None:
     """What the ``vat_id_check`` hook says: True (registered), False (not), None (no answer)."""
-    answer = call_first("vat_id_check", country=countries.country_of_prefix(vat_id[:2]),
-                        number=vat_id[2:])
+    answer = call_first(
+        "vat_id_check", country=countries.country_of_prefix(vat_id[:2]), number=vat_id[2:]
+    )
     if not isinstance(answer, dict) or not isinstance(answer.get("valid"), bool):
         return None
     return answer["valid"]
@@ -107,14 +113,19 @@ def vies_check(setup: Setup, country: str, number: str) -> dict | None:
     if not setup.online_vat_check or not countries.in_eu(country) or not setup.vies_url:
         return None
     try:
-        response = httpx.post(f"{setup.vies_url.rstrip('/')}/check-vat-number",
-                              json={"countryCode": countries.vat_prefix(country),
-                                    "vatNumber": number},
-                              timeout=VIES_TIMEOUT, follow_redirects=False)
+        response = httpx.post(
+            f"{setup.vies_url.rstrip('/')}/check-vat-number",
+            json={"countryCode": countries.vat_prefix(country), "vatNumber": number},
+            timeout=VIES_TIMEOUT,
+            follow_redirects=False,
+        )
         data = response.json() if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("valid"), bool):
         return None  # VIES answers errors (MS_UNAVAILABLE, ...) without "valid"
-    return {"valid": data["valid"], "name": str(data.get("name") or "")[:200],
-            "checked_at": now().isoformat()}
+    return {
+        "valid": data["valid"],
+        "name": str(data.get("name") or "")[:200],
+        "checked_at": now().isoformat(),
+    }

@@ -22,10 +22,15 @@ PDF_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "
 
 
 def _row(doc: Document) -> dict:
-    return {"id": doc.id, "number": doc.number, "title": documents.TITLES.get(doc.kind, doc.kind),
-            "kind": doc.kind, "issued_at": doc.issued_at.strftime("%Y-%m-%d"),
-            "total": format_amount(doc.gross, doc.currency),
-            "url": url_for("invoices.download", document_id=doc.id)}
+    return {
+        "id": doc.id,
+        "number": doc.number,
+        "title": documents.TITLES.get(doc.kind, doc.kind),
+        "kind": doc.kind,
+        "issued_at": doc.issued_at.strftime("%Y-%m-%d"),
+        "total": format_amount(doc.gross, doc.currency),
+        "url": url_for("invoices.download", document_id=doc.id),
+    }
 
 
 def _profile_values(profile) -> dict:
@@ -41,17 +46,23 @@ def index():
     page = request.args.get("page", 1, type=int) or 1
     rows, more = documents.for_user(current_user.id, page)
     profile = profiles.get(current_user.id)
-    return render_template("invoices/list.html", rows=[_row(d) for d in rows], page=page,
-                           more=more, has_profile=profile is not None,
-                           vat_status=profile.vat_status if profile else "")
+    return render_template(
+        "invoices/list.html",
+        rows=[_row(d) for d in rows],
+        page=page,
+        more=more,
+        has_profile=profile is not None,
+        vat_status=profile.vat_status if profile else "",
+    )
 
 
 @bp.get("/wallet/invoices/<int:document_id>.pdf")
 @login_required
 def download(document_id: int):
     doc = documents.get(document_id)
-    if doc is None or (doc.user_id != current_user.id
-                       and not current_user.has_permission(VIEW_PERMISSION)):
+    if doc is None or (
+        doc.user_id != current_user.id and not current_user.has_permission(VIEW_PERMISSION)
+    ):
         abort(404)
     return serve(doc)
 
@@ -59,18 +70,22 @@ def download(document_id: int):
 def serve(doc: Document):
     """The stored PDF as a download (the admin's pages use it too)."""
     data = pdf.stored(doc)
-    headers = {**PDF_HEADERS,
-               "Content-Disposition": f'attachment; filename="{pdf.filename(doc)}"'}
+    headers = {**PDF_HEADERS, "Content-Disposition": f'attachment; filename="{pdf.filename(doc)}"'}
     return data, 200, {"Content-Type": "application/pdf", **headers}
 
 
 def _profile_page(values: dict, errors: dict, status: int = 200):
     profile = profiles.get(current_user.id)
     return render_template(
-        "invoices/profile.html", values=values, errors=errors, labels=profiles.FIELDS,
-        countries=countries.choices(), vat_status=profile.vat_status if profile else "",
+        "invoices/profile.html",
+        values=values,
+        errors=errors,
+        labels=profiles.FIELDS,
+        countries=countries.choices(),
+        vat_status=profile.vat_status if profile else "",
         vat_checked_by=profile.vat_checked_by if profile else "",
-        back=request.values.get("back") == "wallet"), status
+        back=request.values.get("back") == "wallet",
+    ), status
 
 
 @bp.get("/wallet/billing")

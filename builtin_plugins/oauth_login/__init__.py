@@ -36,8 +36,11 @@ def register_cron_tasks():
 
     from .flows import purge
 
-    return [CronTask("oauth_login.purge_flows", "23 * * * *", purge,
-                     "Delete sign-in flows older than a day")]
+    return [
+        CronTask(
+            "oauth_login.purge_flows", "23 * * * *", purge, "Delete sign-in flows older than a day"
+        )
+    ]
 
 
 @hookimpl

@@ -27,8 +27,9 @@ class DiscoveryError(Exception):
 
 def _fetch(url: str) -> dict[str, Any]:
     try:
-        response = requests.get(url, timeout=TIMEOUT, headers={"Accept": "application/json"},
-                                allow_redirects=False)
+        response = requests.get(
+            url, timeout=TIMEOUT, headers={"Accept": "application/json"}, allow_redirects=False
+        )
         response.raise_for_status()
         data = response.json()
     except (requests.RequestException, ValueError) as exc:
@@ -78,10 +79,14 @@ def metadata(issuer: str) -> Metadata:
     if not isinstance(named, str) or named.rstrip("/") != issuer.rstrip("/"):
         raise DiscoveryError(f"the discovery document names issuer {named!r:.100}, not {issuer!r}")
     algorithms = document.get("id_token_signing_alg_values_supported") or ["RS256"]
-    found = Metadata(named, _url(document, "authorization_endpoint"),
-                     _url(document, "token_endpoint"), _url(document, "jwks_uri"),
-                     _url(document, "userinfo_endpoint", required=False),
-                     [a for a in algorithms if isinstance(a, str)])
+    found = Metadata(
+        named,
+        _url(document, "authorization_endpoint"),
+        _url(document, "token_endpoint"),
+        _url(document, "jwks_uri"),
+        _url(document, "userinfo_endpoint", required=False),
+        [a for a in algorithms if isinstance(a, str)],
+    )
     with _lock:
         _cache[issuer] = (now, found)
     return found

@@ -48,25 +48,40 @@ def redirect_uri(provider: Provider) -> str:
     return base + url_for("oauth_login.callback", provider=provider.key)
 
 
-def begin(provider: Provider, *, purpose: str, user_id: int | None = None,
-          next_url: str = "") -> str:
+def begin(
+    provider: Provider, *, purpose: str, user_id: int | None = None, next_url: str = ""
+) -> str:
     """Start a flow; the provider's authorisation URL to send the browser to."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
-    flow = Flow(state=secrets.token_urlsafe(32), browser=_browser(), provider=provider.key,
-                purpose=purpose, user_id=user_id, nonce=secrets.token_urlsafe(32),
-                code_verifier=secrets.token_urlsafe(64), next_url=(next_url or "")[:500],
-                status="pending", identity=None)
-    url = authorization_url(provider, redirect_uri=redirect_uri(provider), state=flow.state,
-                            nonce=flow.nonce, code_verifier=flow.code_verifier)
+    flow = Flow(
+        state=secrets.token_urlsafe(32),
+        browser=_browser(),
+        provider=provider.key,
+        purpose=purpose,
+        user_id=user_id,
+        nonce=secrets.token_urlsafe(32),
+        code_verifier=secrets.token_urlsafe(64),
+        next_url=(next_url or "")[:500],
+        status="pending",
+        identity=None,
+    )
+    url = authorization_url(
+        provider,
+        redirect_uri=redirect_uri(provider),
+        state=flow.state,
+        nonce=flow.nonce,
+        code_verifier=flow.code_verifier,
+    )
     db.session.add(flow)
     db.session.commit()
     return url
 
 
 def _spend(flow_id: int, was: str, becomes: str) -> bool:
-    spent = db.session.execute(update(Flow).where(Flow.id == flow_id, Flow.status == was)
-                               .values(status=becomes)).rowcount
+    spent = db.session.execute(
+        update(Flow).where(Flow.id == flow_id, Flow.status == was).values(status=becomes)
+    ).rowcount
     db.session.commit()
     return spent == 1
 
@@ -75,18 +90,28 @@ def finish(provider: Provider, *, state: str, code: str) -> tuple[Flow, Provider
     """The flow this callback ends and who the provider says logged in; FlowError or
     ProviderFailure (safe messages) otherwise."""
     flow = db.session.scalar(db.select(Flow).where(Flow.state == (state or "")[:64]))
-    if flow is None or flow.provider != provider.key \
-            or not secrets.compare_digest(flow.browser, _browser()):
-        raise FlowError("This sign-in was not started in this browser, or it is not for "
-                        f"{provider.label}. Start again from the login page.")
+    if (
+        flow is None
+        or flow.provider != provider.key
+        or not secrets.compare_digest(flow.browser, _browser())
+    ):
+        raise FlowError(
+            "This sign-in was not started in this browser, or it is not for "
+            f"{provider.label}. Start again from the login page."
+        )
     if utcnow() - flow.created_at > MAX_AGE:
         raise FlowError("This sign-in took too long. Start again.")
     if not code:
         raise FlowError(f"{provider.label} did not send the sign-in back. Start again.")
     if not _spend(flow.id, "pending", "done"):
         raise FlowError("This sign-in was already used. Start again.")
-    identity = identify(provider, redirect_uri=redirect_uri(provider), code=code,
-                        code_verifier=flow.code_verifier, nonce=flow.nonce)
+    identity = identify(
+        provider,
+        redirect_uri=redirect_uri(provider),
+        code=code,
+        code_verifier=flow.code_verifier,
+        nonce=flow.nonce,
+    )
     return flow, identity
 
 
@@ -98,18 +123,26 @@ def hold_for_signup(flow: Flow, identity: ProviderIdentity) -> None:
 
 def pending_signup(state: str) -> tuple[Flow, ProviderIdentity] | None:
     """The sign-up waiting for confirmation in this browser, if any."""
-    flow = db.session.scalar(db.select(Flow).where(Flow.state == (state or "")[:64],
-                                                   Flow.status == "signup"))
-    if flow is None or not secrets.compare_digest(flow.browser, _browser()) \
-            or utcnow() - flow.created_at > SIGNUP_AGE or not flow.identity:
+    flow = db.session.scalar(
+        db.select(Flow).where(Flow.state == (state or "")[:64], Flow.status == "signup")
+    )
+    if (
+        flow is None
+        or not secrets.compare_digest(flow.browser, _browser())
+        or utcnow() - flow.created_at > SIGNUP_AGE
+        or not flow.identity
+    ):
         return None
     return flow, ProviderIdentity(**flow.identity)
 
 
 def spend_signup(flow: Flow) -> bool:
     """Take the held sign-up (once); the identity it held is dropped from the flow."""
-    spent = db.session.execute(update(Flow).where(Flow.id == flow.id, Flow.status == "signup")
-                               .values(status="done", identity=None)).rowcount
+    spent = db.session.execute(
+        update(Flow)
+        .where(Flow.id == flow.id, Flow.status == "signup")
+        .values(status="done", identity=None)
+    ).rowcount
     db.session.commit()
     return spent == 1
 

@@ -42,8 +42,16 @@ class LinkedIdentity:
 
     @classmethod
     def of(cls, row: Identity) -> LinkedIdentity:
-        return cls(row.user_id, row.provider, row.subject, row.username, row.email,
-                   bool(row.email_verified), row.created_at, row.last_login_at)
+        return cls(
+            row.user_id,
+            row.provider,
+            row.subject,
+            row.username,
+            row.email,
+            bool(row.email_verified),
+            row.created_at,
+            row.last_login_at,
+        )
 
 
 class IdentityError(AccountError):
@@ -51,13 +59,17 @@ class IdentityError(AccountError):
 
 
 def of_user(user_id: int) -> list[Identity]:
-    return list(db.session.scalars(db.select(Identity).where(Identity.user_id == user_id)
-                                   .order_by(Identity.provider)))
+    return list(
+        db.session.scalars(
+            db.select(Identity).where(Identity.user_id == user_id).order_by(Identity.provider)
+        )
+    )
 
 
 def find(provider: str, subject: str) -> Identity | None:
-    return db.session.scalar(db.select(Identity).where(Identity.provider == provider,
-                                                       Identity.subject == subject))
+    return db.session.scalar(
+        db.select(Identity).where(Identity.provider == provider, Identity.subject == subject)
+    )
 
 
 def owner(identity: Identity) -> User | None:
@@ -83,11 +95,13 @@ def link(user: User, found: ProviderIdentity) -> Identity:
     if existing is not None:
         if existing.user_id == user.id:
             raise IdentityError(f"This {name} account is already linked to your account.")
-        raise IdentityError(f"This {name} account is linked to another account on this site. "
-                            "Unlink it there first.")
+        raise IdentityError(
+            f"This {name} account is linked to another account on this site. Unlink it there first."
+        )
     if any(i.provider == found.provider for i in of_user(user.id)):
-        raise IdentityError(f"Your account is already linked to another {name} account. "
-                            "Unlink that one first.")
+        raise IdentityError(
+            f"Your account is already linked to another {name} account. Unlink that one first."
+        )
     row = Identity(user_id=user.id, provider=found.provider, subject=found.subject)
     _fill(row, found)
     db.session.add(row)
@@ -95,10 +109,8 @@ def link(user: User, found: ProviderIdentity) -> Identity:
         db.session.commit()
     except IntegrityError:  # linked concurrently
         db.session.rollback()
-        raise IdentityError(f"This {name} account was linked meanwhile; reload the page.") \
-            from None
-    record_audit("oauth_login.linked", user.email, {"provider": found.provider},
-                 actor=user.email)
+        raise IdentityError(f"This {name} account was linked meanwhile; reload the page.") from None
+    record_audit("oauth_login.linked", user.email, {"provider": found.provider}, actor=user.email)
     call_hook("oauth_login_identity_linked", user=user, identity=public(row))
     return row
 
@@ -113,8 +125,10 @@ def unlink(user: User, provider: str) -> None:
     if row is None:
         raise IdentityError(f"Your account is not linked to {label(provider)}.")
     if not can_unlink(user):
-        raise IdentityError(f"{label(provider)} is the only way you log in. Set a password (or "
-                            "link another provider) first, so you can still log in afterwards.")
+        raise IdentityError(
+            f"{label(provider)} is the only way you log in. Set a password (or "
+            "link another provider) first, so you can still log in afterwards."
+        )
     gone = public(row)
     db.session.delete(row)
     db.session.commit()
@@ -123,8 +137,13 @@ def unlink(user: User, provider: str) -> None:
 
 
 def email_in_use(email: str) -> bool:
-    return bool(email) and db.session.scalar(db.select(User.id).where(
-        (User.email == email) | (User.pending_email == email))) is not None
+    return (
+        bool(email)
+        and db.session.scalar(
+            db.select(User.id).where((User.email == email) | (User.pending_email == email))
+        )
+        is not None
+    )
 
 
 def check_signup(found: ProviderIdentity) -> None:
@@ -133,29 +152,38 @@ def check_signup(found: ProviderIdentity) -> None:
     if email_in_use(found.email):
         raise IdentityError(
             f"An account with the address {found.email} already exists. Log in to it (with "
-            f"your password), then link {label(found.provider)} on your account page.")
+            f"your password), then link {label(found.provider)} on your account page."
+        )
 
 
 def sign_up(found: ProviderIdentity, *, email: str, name: str, accepted_terms: bool) -> User:
     """Create the account (kernel registration, no password) and link ``found`` to it."""
     email = (email or "").strip().lower()
     if find(found.provider, found.subject) is not None:
-        raise IdentityError(f"This {label(found.provider)} account is already linked to an "
-                            "account. Log in instead.")
+        raise IdentityError(
+            f"This {label(found.provider)} account is already linked to an account. Log in instead."
+        )
     if email_in_use(email):
-        raise IdentityError(f"An account with the address {email} already exists. Log in to "
-                            f"it, then link {label(found.provider)} on your account page.")
+        raise IdentityError(
+            f"An account with the address {email} already exists. Log in to "
+            f"it, then link {label(found.provider)} on your account page."
+        )
     verified = found.email_verified and bool(found.email) and email == found.email
-    user = register_account(email, None, name=name, accepted_terms=accepted_terms,
-                            verified=verified)
-    row = Identity(user_id=user.id, provider=found.provider, subject=found.subject,
-                   last_login_at=utcnow())
+    user = register_account(
+        email, None, name=name, accepted_terms=accepted_terms, verified=verified
+    )
+    row = Identity(
+        user_id=user.id, provider=found.provider, subject=found.subject, last_login_at=utcnow()
+    )
     _fill(row, found)
     db.session.add(row)
     db.session.commit()
-    record_audit("oauth_login.signed_up", user.email, {"provider": found.provider,
-                                                       "verified_by_provider": verified},
-                 actor=user.email)
+    record_audit(
+        "oauth_login.signed_up",
+        user.email,
+        {"provider": found.provider, "verified_by_provider": verified},
+        actor=user.email,
+    )
     call_hook("oauth_login_identity_linked", user=user, identity=public(row))
     return user
 

@@ -17,7 +17,8 @@ class Identity(db.Model):
     __tablename__ = "oauth_login_identity"
     __table_args__ = (
         UniqueConstraint("provider", "subject", name="uq_oauth_login_identity_subject"),
-        UniqueConstraint("user_id", "provider", name="uq_oauth_login_identity_user"))
+        UniqueConstraint("user_id", "provider", name="uq_oauth_login_identity_user"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(32))

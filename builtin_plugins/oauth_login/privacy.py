@@ -9,11 +9,20 @@ from .models import Flow, Identity
 
 
 def export(user) -> dict:
-    return {"identities": [{"provider": row.provider, "subject": row.subject,
-                            "username": row.username, "email": row.email,
-                            "email_verified": row.email_verified, "linked_at": row.created_at,
-                            "last_login_at": row.last_login_at}
-                           for row in identities.of_user(user.id)]}
+    return {
+        "identities": [
+            {
+                "provider": row.provider,
+                "subject": row.subject,
+                "username": row.username,
+                "email": row.email,
+                "email_verified": row.email_verified,
+                "linked_at": row.created_at,
+                "last_login_at": row.last_login_at,
+            }
+            for row in identities.of_user(user.id)
+        ]
+    }
 
 
 def erase(user) -> None:

@@ -47,26 +47,53 @@ def configured() -> dict[str, Provider]:
     if s["discord_client_id"] and s["discord_client_secret"]:
         base = _strip(s["discord_base_url"])
         found["discord"] = Provider(
-            "discord", "Discord", "oauth2", s["discord_client_id"], s["discord_client_secret"],
-            "identify email", authorize_url=f"{base}/oauth2/authorize",
-            token_url=f"{base}/api/oauth2/token", user_url=f"{base}/api/users/@me",
-            auth_method="client_secret_post")
+            "discord",
+            "Discord",
+            "oauth2",
+            s["discord_client_id"],
+            s["discord_client_secret"],
+            "identify email",
+            authorize_url=f"{base}/oauth2/authorize",
+            token_url=f"{base}/api/oauth2/token",
+            user_url=f"{base}/api/users/@me",
+            auth_method="client_secret_post",
+        )
     if s["google_client_id"] and s["google_client_secret"]:
-        found["google"] = Provider("google", "Google", "oidc", s["google_client_id"],
-                                   s["google_client_secret"], "openid email profile",
-                                   issuer=s["google_issuer"].strip())
+        found["google"] = Provider(
+            "google",
+            "Google",
+            "oidc",
+            s["google_client_id"],
+            s["google_client_secret"],
+            "openid email profile",
+            issuer=s["google_issuer"].strip(),
+        )
     if s["github_client_id"] and s["github_client_secret"]:
         base, api = _strip(s["github_base_url"]), _strip(s["github_api_url"])
         found["github"] = Provider(
-            "github", "GitHub", "oauth2", s["github_client_id"], s["github_client_secret"],
-            "read:user user:email", authorize_url=f"{base}/login/oauth/authorize",
-            token_url=f"{base}/login/oauth/access_token", user_url=f"{api}/user",
-            emails_url=f"{api}/user/emails", auth_method="client_secret_post")
+            "github",
+            "GitHub",
+            "oauth2",
+            s["github_client_id"],
+            s["github_client_secret"],
+            "read:user user:email",
+            authorize_url=f"{base}/login/oauth/authorize",
+            token_url=f"{base}/login/oauth/access_token",
+            user_url=f"{api}/user",
+            emails_url=f"{api}/user/emails",
+            auth_method="client_secret_post",
+        )
     if s["oidc_issuer"] and s["oidc_client_id"] and s["oidc_client_secret"]:
         scopes = " ".join(dict.fromkeys(["openid", *(s["oidc_scopes"] or "").split()]))
-        found["oidc"] = Provider("oidc", s["oidc_name"] or "Single sign-on", "oidc",
-                                 s["oidc_client_id"], s["oidc_client_secret"], scopes,
-                                 issuer=s["oidc_issuer"].strip())
+        found["oidc"] = Provider(
+            "oidc",
+            s["oidc_name"] or "Single sign-on",
+            "oidc",
+            s["oidc_client_id"],
+            s["oidc_client_secret"],
+            scopes,
+            issuer=s["oidc_issuer"].strip(),
+        )
     return found
 
 

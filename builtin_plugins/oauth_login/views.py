@@ -25,9 +25,13 @@ def _provider(key: str):
 
 
 def _problem(message: str, status: int = 400, *, link: str | None = None, label: str = ""):
-    return render_template("panel/message.html", title="Sign-in did not work", message=message,
-                           link=link or url_for("web.login"),
-                           link_label=label or "Back to log in"), status
+    return render_template(
+        "panel/message.html",
+        title="Sign-in did not work",
+        message=message,
+        link=link or url_for("web.login"),
+        link_label=label or "Back to log in",
+    ), status
 
 
 @bp.post("/<provider>/start")
@@ -39,9 +43,12 @@ def start(provider: str):
     if purpose == "link" and not current_user.is_authenticated:
         return redirect(url_for("web.login"))
     try:
-        target = flows.begin(found, purpose=purpose,
-                             user_id=current_user.id if current_user.is_authenticated else None,
-                             next_url=request.form.get("next", ""))
+        target = flows.begin(
+            found,
+            purpose=purpose,
+            user_id=current_user.id if current_user.is_authenticated else None,
+            next_url=request.form.get("next", ""),
+        )
     except ProviderFailure as exc:
         return _problem(str(exc), 502)
     return redirect(target)
@@ -54,8 +61,9 @@ def callback(provider: str):
         reason = request.args.get("error_description") or request.args.get("error")
         return _problem(f"{found.label} did not sign you in ({reason[:200]}).", 400)
     try:
-        flow, who = flows.finish(found, state=request.args.get("state", ""),
-                                 code=request.args.get("code", ""))
+        flow, who = flows.finish(
+            found, state=request.args.get("state", ""), code=request.args.get("code", "")
+        )
     except ProviderFailure as exc:
         record_audit("oauth_login.refused", provider, {"reason": str(exc)[:200]})
         return _problem(str(exc), 400)
@@ -89,12 +97,18 @@ def _login(flow, who):
         return response
     name = label(who.provider)
     if current_user.is_authenticated:
-        return _problem(f"This {name} account is not linked to any account here. Link it on "
-                        "your account page.", 409, link=url_for("web.account"),
-                        label="Back to your account")
+        return _problem(
+            f"This {name} account is not linked to any account here. Link it on your account page.",
+            409,
+            link=url_for("web.account"),
+            label="Back to your account",
+        )
     if not (allow_signup() and site_setting("registration_enabled")):
-        return _problem(f"No account here is linked to this {name} account. Log in with your "
-                        f"password and link {name} on your account page.", 403)
+        return _problem(
+            f"No account here is linked to this {name} account. Log in with your "
+            f"password and link {name} on your account page.",
+            403,
+        )
     try:
         identities.check_signup(who)
     except AccountError as exc:
@@ -109,26 +123,41 @@ def signup():
     held = flows.pending_signup(session.get(SIGNUP_KEY, ""))
     if held is None:
         session.pop(SIGNUP_KEY, None)
-        return _problem("This sign-up expired or was completed. Start again from the "
-                        "registration page.", 400, link=url_for("web.register"),
-                        label="Back to registration")
+        return _problem(
+            "This sign-up expired or was completed. Start again from the registration page.",
+            400,
+            link=url_for("web.register"),
+            label="Back to registration",
+        )
     flow, who = held
     form = request.form if request.method == "POST" else {}
-    context = {"provider": label(who.provider), "who": who.as_dict(),
-               "email": form.get("email", who.email), "name": form.get("name", who.name),
-               "terms_url": site_setting("terms_url")}
+    context = {
+        "provider": label(who.provider),
+        "who": who.as_dict(),
+        "email": form.get("email", who.email),
+        "name": form.get("name", who.name),
+        "terms_url": site_setting("terms_url"),
+    }
     if request.method == "GET":
         return render_template("oauth_login/signup.html", **context)
     try:
-        user = identities.sign_up(who, email=form.get("email", ""), name=form.get("name", ""),
-                                  accepted_terms=bool(form.get("terms")))
+        user = identities.sign_up(
+            who,
+            email=form.get("email", ""),
+            name=form.get("name", ""),
+            accepted_terms=bool(form.get("terms")),
+        )
     except AccountError as exc:
         flash(str(exc), "error")
         return render_template("oauth_login/signup.html", **context), 400
     flows.spend_signup(flow)
     session.pop(SIGNUP_KEY, None)
-    flash("Welcome! Your account is ready." if user.is_verified else
-          f"Welcome! We sent a confirmation link to {user.email}.", "success")
+    flash(
+        "Welcome! Your account is ready."
+        if user.is_verified
+        else f"Welcome! We sent a confirmation link to {user.email}.",
+        "success",
+    )
     try:
         return complete_login(user, method=f"oauth:{who.provider}", next_url=flow.next_url)
     except AccountError as exc:  # a veto_login refusing the brand-new account

@@ -67,11 +67,15 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json() if response.content else {}
     except ValueError:
-        raise PayPalError(f"PayPal answered {response.status_code} with a body that is not JSON",
-                          status=response.status_code) from None
+        raise PayPalError(
+            f"PayPal answered {response.status_code} with a body that is not JSON",
+            status=response.status_code,
+        ) from None
     if not isinstance(data, dict):
-        raise PayPalError(f"PayPal answered {response.status_code} with unexpected JSON",
-                          status=response.status_code)
+        raise PayPalError(
+            f"PayPal answered {response.status_code} with unexpected JSON",
+            status=response.status_code,
+        )
     return data
 
 
@@ -99,8 +103,12 @@ def error_from(response: httpx.Response) -> PayPalError:
     if name == "AUTHENTICATION_FAILURE":
         text = f"it rejected the access token: {text}"
     label = f"{name}/{issue}" if issue else name
-    return PayPalError(_one_line(f"PayPal refused the request: {text} [{label}]"),
-                       status=status, name=name, issue=issue)
+    return PayPalError(
+        _one_line(f"PayPal refused the request: {text} [{label}]"),
+        status=status,
+        name=name,
+        issue=issue,
+    )
 
 
 class PayPalClient:
@@ -108,9 +116,11 @@ class PayPalClient:
 
     def __init__(self, credentials: Credentials, *, timeout: httpx.Timeout = TIMEOUT) -> None:
         self.credentials = credentials
-        self._http = httpx.Client(base_url=credentials.base_url, timeout=timeout,
-                                  headers={"Accept": "application/json",
-                                           "User-Agent": "pteroca-paypal/1.0"})
+        self._http = httpx.Client(
+            base_url=credentials.base_url,
+            timeout=timeout,
+            headers={"Accept": "application/json", "User-Agent": "pteroca-paypal/1.0"},
+        )
 
     def __enter__(self) -> PayPalClient:
         return self
@@ -125,8 +135,9 @@ class PayPalClient:
             where = self.credentials.base_url
             raise PayPalError(f"PayPal did not answer in time ({where})") from None
         except httpx.HTTPError as exc:
-            raise PayPalError(f"PayPal could not be reached at {self.credentials.base_url} "
-                              f"({type(exc).__name__})") from None
+            raise PayPalError(
+                f"PayPal could not be reached at {self.credentials.base_url} ({type(exc).__name__})"
+            ) from None
 
     def access_token(self, *, renew: bool = False) -> str:
         key = self.credentials.cache_key()
@@ -134,8 +145,12 @@ class PayPalClient:
             cached = _cache.get(key)
         if cached and not renew and cached[1] > time.monotonic():
             return cached[0]
-        response = self._send("POST", "/v1/oauth2/token", data={"grant_type": "client_credentials"},
-                              auth=(self.credentials.client_id, self.credentials.client_secret))
+        response = self._send(
+            "POST",
+            "/v1/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(self.credentials.client_id, self.credentials.client_secret),
+        )
         if response.status_code != 200:
             raise error_from(response)
         data = _json(response)
@@ -148,8 +163,15 @@ class PayPalClient:
             _cache[key] = (value, expires)
         return value
 
-    def call(self, method: str, path: str, *, json_body: Any = None, raw_json: bytes | None = None,
-             headers: dict[str, str] | None = None) -> dict[str, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        raw_json: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """One authenticated JSON call; a rejected cached token is renewed once.
 
         A call PayPal can safely repeat (a GET, or a POST carrying ``PayPal-Request-Id``) is
@@ -157,15 +179,22 @@ class PayPalClient:
         the repeat return the first call's result, never a second order or capture.
         """
         extra = {"Content-Type": "application/json", **(headers or {})}
-        content = raw_json if raw_json is not None else (
-            None if json_body is None else json.dumps(json_body).encode())
+        content = (
+            raw_json
+            if raw_json is not None
+            else (None if json_body is None else json.dumps(json_body).encode())
+        )
         repeatable = method == "GET" or REQUEST_ID.lower() in {k.lower() for k in extra}
         renew, tries = False, 0
         while True:
             token = self.access_token(renew=renew)
             try:
-                response = self._send(method, path, content=content,
-                                      headers={**extra, "Authorization": f"Bearer {token}"})
+                response = self._send(
+                    method,
+                    path,
+                    content=content,
+                    headers={**extra, "Authorization": f"Bearer {token}"},
+                )
             except PayPalError:
                 tries += 1
                 if repeatable and tries < 2:

@@ -18,8 +18,10 @@ from kernel import (
 
 REFERENCE_PREFIX = "pteroca-"  # purchase unit reference_id of orders this plugin created
 PAID_CAPTURES = ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
-DECLINED_REASON = ("PayPal declined the payment method; nothing was charged. "
-                   "Please try again with another card or funding source.")
+DECLINED_REASON = (
+    "PayPal declined the payment method; nothing was charged. "
+    "Please try again with another card or funding source."
+)
 _ORDER_HREF = re.compile(r"/v2/checkout/orders/([^/?#]+)")
 _CAPTURE_HREF = re.compile(r"/v2/payments/captures/([^/?#]+)")
 
@@ -28,31 +30,49 @@ class OrderDataError(ValueError):
     """A PayPal object without the fields this plugin relies on."""
 
 
-def order_request(*, payment_id: int, amount: int, currency: str, success_url: str,
-                  cancel_url: str, description: str) -> dict[str, Any]:
+def order_request(
+    *,
+    payment_id: int,
+    amount: int,
+    currency: str,
+    success_url: str,
+    cancel_url: str,
+    description: str,
+) -> dict[str, Any]:
     """The ``POST /v2/checkout/orders`` body for a top-up (intent CAPTURE, one purchase unit)."""
     return {
         "intent": "CAPTURE",
-        "purchase_units": [{
-            "reference_id": f"{REFERENCE_PREFIX}{payment_id}",
-            "custom_id": str(payment_id),
-            "description": description[:127],
-            "amount": {"currency_code": currency.upper(),
-                       "value": to_decimal_string(amount, currency)},
-        }],
-        "payment_source": {"paypal": {"experience_context": {
-            "return_url": success_url,
-            "cancel_url": cancel_url,
-            "user_action": "PAY_NOW",
-            "shipping_preference": "NO_SHIPPING",
-        }}},
+        "purchase_units": [
+            {
+                "reference_id": f"{REFERENCE_PREFIX}{payment_id}",
+                "custom_id": str(payment_id),
+                "description": description[:127],
+                "amount": {
+                    "currency_code": currency.upper(),
+                    "value": to_decimal_string(amount, currency),
+                },
+            }
+        ],
+        "payment_source": {
+            "paypal": {
+                "experience_context": {
+                    "return_url": success_url,
+                    "cancel_url": cancel_url,
+                    "user_action": "PAY_NOW",
+                    "shipping_preference": "NO_SHIPPING",
+                }
+            }
+        },
     }
 
 
 def approval_link(order: dict[str, Any]) -> str:
     """Where the buyer approves the order (``payer-action``, or ``approve`` in older answers)."""
-    links = {link.get("rel"): link.get("href") for link in order.get("links") or []
-             if isinstance(link, dict)}
+    links = {
+        link.get("rel"): link.get("href")
+        for link in order.get("links") or []
+        if isinstance(link, dict)
+    }
     href = links.get("payer-action") or links.get("approve")
     if not href:
         raise OrderDataError(f"PayPal order {order.get('id')} came back without an approval link")

@@ -47,21 +47,32 @@ def read_event(body: bytes) -> dict[str, Any]:
         event = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise WebhookError("PayPal webhook body is not JSON") from None
-    if (not isinstance(event, dict) or not isinstance(event.get("event_type"), str)
-            or not isinstance(event.get("resource"), dict)):
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("event_type"), str)
+        or not isinstance(event.get("resource"), dict)
+    ):
         raise WebhookError("PayPal webhook body has no event_type and resource")
     return event
 
 
-HANDLED = ("PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.DENIED", "CHECKOUT.ORDER.APPROVED",
-           "PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED",
-           "CHECKOUT.PAYMENT-APPROVAL.REVERSED")
-APPROVAL_REVERSED_REASON = ("PayPal could not take the payment after it was approved; nothing "
-                            "was charged. Please try again.")
+HANDLED = (
+    "PAYMENT.CAPTURE.COMPLETED",
+    "PAYMENT.CAPTURE.DENIED",
+    "CHECKOUT.ORDER.APPROVED",
+    "PAYMENT.CAPTURE.REFUNDED",
+    "PAYMENT.CAPTURE.REVERSED",
+    "CHECKOUT.PAYMENT-APPROVAL.REVERSED",
+)
+APPROVAL_REVERSED_REASON = (
+    "PayPal could not take the payment after it was approved; nothing "
+    "was charged. Please try again."
+)
 
 
-def receipt_for(event: dict[str, Any], body: bytes, headers: dict[str, str],
-                webhook_id: str) -> WebhookReceipt | None:
+def receipt_for(
+    event: dict[str, Any], body: bytes, headers: dict[str, str], webhook_id: str
+) -> WebhookReceipt | None:
     """What the web request can tell without PayPal: an event of interest, carrying the five
     signature headers, for a configured webhook. None: an event pteroca ignores."""
     if event["event_type"] not in HANDLED:
@@ -73,8 +84,12 @@ def receipt_for(event: dict[str, Any], body: bytes, headers: dict[str, str],
     if not isinstance(event_id, str) or not event_id.strip():
         raise WebhookError("PayPal webhook event without an id")
     lowered = {key.lower(): value for key, value in headers.items()}
-    return WebhookReceipt(event_id=event_id, event_type=event["event_type"], verified=False,
-                          headers={name: lowered[name] for name in SIGNATURE_HEADERS})
+    return WebhookReceipt(
+        event_id=event_id,
+        event_type=event["event_type"],
+        verified=False,
+        headers={name: lowered[name] for name in SIGNATURE_HEADERS},
+    )
 
 
 def verification_body(body: bytes, headers: dict[str, str], webhook_id: str) -> bytes:
@@ -92,8 +107,11 @@ def verification_body(body: bytes, headers: dict[str, str], webhook_id: str) -> 
 def verify(api: PayPalClient, body: bytes, headers: dict[str, str], webhook_id: str) -> None:
     if not webhook_id:
         raise WebhookError("the PayPal webhook ID is not set, so webhooks cannot be verified")
-    answer = api.call("POST", "/v1/notifications/verify-webhook-signature",
-                      raw_json=verification_body(body, headers, webhook_id))
+    answer = api.call(
+        "POST",
+        "/v1/notifications/verify-webhook-signature",
+        raw_json=verification_body(body, headers, webhook_id),
+    )
     status = answer.get("verification_status")
     if status != "SUCCESS":
         raise WebhookError(f"PayPal did not verify the webhook signature ({status or 'no answer'})")
@@ -102,43 +120,77 @@ def verify(api: PayPalClient, body: bytes, headers: dict[str, str], webhook_id: 
 _KINDS = {"paid": "paid", "failed": "failed", "expired": "expired"}
 
 
-def events_for(event: dict[str, Any], *, capture_order: Callable[[str], SessionStatus],
-               get_capture: Callable[[str], dict[str, Any]]) -> list[WebhookEvent]:
+def events_for(
+    event: dict[str, Any],
+    *,
+    capture_order: Callable[[str], SessionStatus],
+    get_capture: Callable[[str], dict[str, Any]],
+) -> list[WebhookEvent]:
     """Normalised events for one verified PayPal event (an empty list: nothing to do)."""
     kind, resource = event["event_type"], event["resource"]
     try:
         if kind == "PAYMENT.CAPTURE.COMPLETED":
             amount, currency = orders.money_of(resource)
-            return [WebhookEvent("paid", _order_of(resource, get_capture), amount, currency,
-                                 raw=event)]
+            return [
+                WebhookEvent("paid", _order_of(resource, get_capture), amount, currency, raw=event)
+            ]
         if kind == "PAYMENT.CAPTURE.DENIED":
-            return [WebhookEvent("failed", _order_of(resource, get_capture),
-                                 reason=orders.DECLINED_REASON, raw=event)]
+            return [
+                WebhookEvent(
+                    "failed",
+                    _order_of(resource, get_capture),
+                    reason=orders.DECLINED_REASON,
+                    raw=event,
+                )
+            ]
         if kind == "CHECKOUT.ORDER.APPROVED":
             if not orders.is_ours(resource) or not resource.get("id"):
                 return []  # another application's order on the same PayPal account
             status = capture_order(str(resource["id"]))
             if status.status == OPEN:
                 return []
-            return [WebhookEvent(_KINDS[status.status], str(resource["id"]), status.amount,
-                                 status.currency, reason=status.reason, raw=event)]
+            return [
+                WebhookEvent(
+                    _KINDS[status.status],
+                    str(resource["id"]),
+                    status.amount,
+                    status.currency,
+                    reason=status.reason,
+                    raw=event,
+                )
+            ]
         if kind in ("PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"):
             amount, currency = orders.money_of(_positive(resource))
             if not resource.get("id"):
                 raise WebhookError(f"PayPal {kind} event without an id")
             if kind == "PAYMENT.CAPTURE.REFUNDED":
-                return [WebhookEvent(REFUNDED, _order_of(resource, get_capture), amount,
-                                     currency, refund_id=str(resource["id"]), raw=event)]
+                return [
+                    WebhookEvent(
+                        REFUNDED,
+                        _order_of(resource, get_capture),
+                        amount,
+                        currency,
+                        refund_id=str(resource["id"]),
+                        raw=event,
+                    )
+                ]
             why = str(resource.get("note_to_payer") or resource.get("reason_code") or "")
-            return [WebhookEvent(REVERSED, _order_of(resource, get_capture), amount, currency,
-                                 refund_id=str(resource["id"]), raw=event,
-                                 reason=f"reversed by PayPal ({why.rstrip('.') or 'chargeback'})")]
+            return [
+                WebhookEvent(
+                    REVERSED,
+                    _order_of(resource, get_capture),
+                    amount,
+                    currency,
+                    refund_id=str(resource["id"]),
+                    raw=event,
+                    reason=f"reversed by PayPal ({why.rstrip('.') or 'chargeback'})",
+                )
+            ]
         if kind == "CHECKOUT.PAYMENT-APPROVAL.REVERSED":
             order_id = resource.get("order_id") or resource.get("id")
             if not order_id:
                 raise WebhookError("PayPal approval reversal without an order id")
-            return [WebhookEvent(FAILED, str(order_id), reason=APPROVAL_REVERSED_REASON,
-                                 raw=event)]
+            return [WebhookEvent(FAILED, str(order_id), reason=APPROVAL_REVERSED_REASON, raw=event)]
     except orders.OrderDataError as exc:
         raise WebhookError(str(exc)) from None
     return []

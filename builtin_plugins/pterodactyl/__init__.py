@@ -27,8 +27,9 @@ def audit_labels():
 
 @hookimpl
 def register_permissions():
-    return [("pterodactyl.manage",
-             "Test the panel connection, reconcile, sync users, import servers")]
+    return [
+        ("pterodactyl.manage", "Test the panel connection, reconcile, sync users, import servers")
+    ]
 
 
 @hookimpl
@@ -44,10 +45,18 @@ def register_cron_tasks():
     from kernel import CronTask
 
     return [
-        CronTask("pterodactyl.reconcile", "7 * * * *", reconcile.reconcile_task,
-                 "Put back servers changed in the panel behind our back; flag what needs a human"),
-        CronTask("pterodactyl.sync_users", "*/15 * * * *", sync.sync_task,
-                 "Create or link panel users for accounts that have none"),
+        CronTask(
+            "pterodactyl.reconcile",
+            "7 * * * *",
+            reconcile.reconcile_task,
+            "Put back servers changed in the panel behind our back; flag what needs a human",
+        ),
+        CronTask(
+            "pterodactyl.sync_users",
+            "*/15 * * * *",
+            sync.sync_task,
+            "Create or link panel users for accounts that have none",
+        ),
     ]
 
 

@@ -30,10 +30,16 @@ def _flagged(page: int = 1) -> tuple[list, int, int]:
     flagged = (ServerLink.drift != "") & ServerLink.deleted_at.is_(None)
     total = db.session.scalar(select(func.count()).select_from(ServerLink).where(flagged)) or 0
     page = min(max(1, page), max(1, -(-total // FLAGGED_PAGE)))
-    rows = list(db.session.execute(
-        select(ServerLink, Service).join(Service, Service.id == ServerLink.service_id)
-        .where(flagged).order_by(ServerLink.drift_at.desc(), ServerLink.service_id.desc())
-        .offset((page - 1) * FLAGGED_PAGE).limit(FLAGGED_PAGE)).all())
+    rows = list(
+        db.session.execute(
+            select(ServerLink, Service)
+            .join(Service, Service.id == ServerLink.service_id)
+            .where(flagged)
+            .order_by(ServerLink.drift_at.desc(), ServerLink.service_id.desc())
+            .offset((page - 1) * FLAGGED_PAGE)
+            .limit(FLAGGED_PAGE)
+        ).all()
+    )
     return rows, total, page
 
 
@@ -41,23 +47,33 @@ def _unlinked_count() -> int:
     from builtin_plugins.pterodactyl.models import UserLink
     from kernel import User
 
-    return db.session.scalar(select(func.count(User.id)).outerjoin(
-        UserLink, UserLink.user_id == User.id).where(UserLink.user_id.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count(User.id))
+            .outerjoin(UserLink, UserLink.user_id == User.id)
+            .where(UserLink.user_id.is_(None))
+        )
+        or 0
+    )
 
 
 def _products() -> list:
     from builtin_plugins.store.api import Product
 
-    return list(db.session.scalars(select(Product).where(Product.provisioner == "pterodactyl")
-                                   .order_by(Product.name)))
+    return list(
+        db.session.scalars(
+            select(Product).where(Product.provisioner == "pterodactyl").order_by(Product.name)
+        )
+    )
 
 
 class PterodactylView(ProtectedBaseView):
     permission = PERMISSION
 
     def __init__(self):
-        super().__init__(name="Pterodactyl", endpoint="pterodactyl", url="/admin/pterodactyl",
-                         category="Store")
+        super().__init__(
+            name="Pterodactyl", endpoint="pterodactyl", url="/admin/pterodactyl", category="Store"
+        )
 
     def _page(self, status: int = 200, **context: Any):
         settings = panel.load_settings()
@@ -65,10 +81,17 @@ class PterodactylView(ProtectedBaseView):
         context.setdefault("reconciled", None)
         flagged, total, page = _flagged(request.args.get("flagged_page", 1, type=int) or 1)
         pages = max(1, -(-total // FLAGGED_PAGE))
-        return self.render("admin/pterodactyl/index.html", settings=settings,
-                           flagged=flagged, flagged_total=total, flagged_page=page,
-                           flagged_pages=pages, unlinked=_unlinked_count(),
-                           products=_products(), **context), status
+        return self.render(
+            "admin/pterodactyl/index.html",
+            settings=settings,
+            flagged=flagged,
+            flagged_total=total,
+            flagged_page=page,
+            flagged_pages=pages,
+            unlinked=_unlinked_count(),
+            products=_products(),
+            **context,
+        ), status
 
     @expose("/")
     def index(self):
@@ -87,17 +110,23 @@ class PterodactylView(ProtectedBaseView):
         except errors.PanelError as exc:
             flash(f"The panel did not answer: {errors.describe(exc)}", "error")
             status = 409 if isinstance(exc, errors.NotConfigured) else 502
-        return self.render("admin/pterodactyl/eggs.html", nest_id=nest_id, egg_id=egg_id,
-                           **{"nests": [], "eggs": [], "egg": None, "nodes": [],
-                              "locations": [], **found}), status
+        return self.render(
+            "admin/pterodactyl/eggs.html",
+            nest_id=nest_id,
+            egg_id=egg_id,
+            **{"nests": [], "eggs": [], "egg": None, "nodes": [], "locations": [], **found},
+        ), status
 
     @expose("/test", methods=("POST",))
     def test(self):
         from builtin_plugins.pterodactyl.connection import check_connection
 
         report = check_connection(panel.load_settings())
-        record_audit("pterodactyl.connection_test", panel.load_settings().url,
-                     {"ok": report.ok, "problems": report.problems})
+        record_audit(
+            "pterodactyl.connection_test",
+            panel.load_settings().url,
+            {"ok": report.ok, "problems": report.problems},
+        )
         return self._page(connection=report)
 
     @expose("/reconcile", methods=("POST",))
@@ -123,10 +152,16 @@ class PterodactylView(ProtectedBaseView):
         except errors.PanelError as exc:
             flash(f"User sync failed: {errors.describe(exc)}", "error")
             return self._page(502)
-        flash(f"{len(report.created)} panel users created, {len(report.linked)} linked"
-              + (f", {len(report.failed)} failed: " + "; ".join(
-                  f"{k}: {v}" for k, v in report.failed.items()) if report.failed else ""),
-              "warning" if report.failed else "success")
+        flash(
+            f"{len(report.created)} panel users created, {len(report.linked)} linked"
+            + (
+                f", {len(report.failed)} failed: "
+                + "; ".join(f"{k}: {v}" for k, v in report.failed.items())
+                if report.failed
+                else ""
+            ),
+            "warning" if report.failed else "success",
+        )
         return redirect(url_for(".index"), 303)
 
     @expose("/import", methods=("POST",))
@@ -135,8 +170,9 @@ class PterodactylView(ProtectedBaseView):
 
         dry_run = bool(request.form.get("dry_run"))
         try:
-            report = import_servers(request.form.get("product", ""), dry_run=dry_run,
-                                    actor=current_user.email)
+            report = import_servers(
+                request.form.get("product", ""), dry_run=dry_run, actor=current_user.email
+            )
         except ImportRefused as exc:
             flash(str(exc), "error")
             return self._page(400)
@@ -152,9 +188,13 @@ def egg_browser(nest_id: int | None, egg_id: int | None) -> dict[str, Any]:
     from builtin_plugins.pterodactyl import placement, product
 
     with panel.connect(quick=True) as client:
-        found: dict[str, Any] = {"nests": client.app.list_nests(), "eggs": [], "egg": None,
-                                 "nodes": client.app.list_nodes(),
-                                 "locations": client.app.list_locations()}
+        found: dict[str, Any] = {
+            "nests": client.app.list_nests(),
+            "eggs": [],
+            "egg": None,
+            "nodes": client.app.list_nodes(),
+            "locations": client.app.list_locations(),
+        }
         if nest_id:
             found["eggs"] = client.app.list_eggs(nest_id)
         if nest_id and egg_id:
@@ -188,8 +228,9 @@ class PickerView(ProtectedBaseView):
     permission = "store.manage"
 
     def __init__(self):
-        super().__init__(name="Pterodactyl pickers", endpoint="pterodactyl_api",
-                         url="/admin/pterodactyl/api")
+        super().__init__(
+            name="Pterodactyl pickers", endpoint="pterodactyl_api", url="/admin/pterodactyl/api"
+        )
 
     def is_visible(self) -> bool:
         return False
@@ -207,40 +248,74 @@ class PickerView(ProtectedBaseView):
 
     @expose("/nests")
     def nests(self):
-        return self._call(lambda c: [{"id": n["id"], "name": n.get("name"),
-                                      "description": n.get("description")}
-                                     for n in c.app.list_nests()])
+        return self._call(
+            lambda c: [
+                {"id": n["id"], "name": n.get("name"), "description": n.get("description")}
+                for n in c.app.list_nests()
+            ]
+        )
 
     @expose("/nests/<int:nest_id>/eggs")
     def eggs(self, nest_id: int):
-        return self._call(lambda c: [{"id": e["id"], "name": e.get("name"),
-                                      "description": e.get("description")}
-                                     for e in c.app.list_eggs(nest_id)])
+        return self._call(
+            lambda c: [
+                {"id": e["id"], "name": e.get("name"), "description": e.get("description")}
+                for e in c.app.list_eggs(nest_id)
+            ]
+        )
 
     @expose("/nests/<int:nest_id>/eggs/<int:egg_id>")
     def egg(self, nest_id: int, egg_id: int):
         def fetch(client):
             egg = client.app.get_egg(nest_id, egg_id)
-            return {"id": egg["id"], "name": egg.get("name"), "startup": egg.get("startup"),
-                    "docker_image": egg.get("docker_image"),
-                    "docker_images": egg.get("docker_images"),
-                    "variables": [{k: v.get(k) for k in ("name", "description", "env_variable",
-                                                         "default_value", "user_viewable",
-                                                         "user_editable", "rules")}
-                                  for v in egg_variables(egg)]}
+            return {
+                "id": egg["id"],
+                "name": egg.get("name"),
+                "startup": egg.get("startup"),
+                "docker_image": egg.get("docker_image"),
+                "docker_images": egg.get("docker_images"),
+                "variables": [
+                    {
+                        k: v.get(k)
+                        for k in (
+                            "name",
+                            "description",
+                            "env_variable",
+                            "default_value",
+                            "user_viewable",
+                            "user_editable",
+                            "rules",
+                        )
+                    }
+                    for v in egg_variables(egg)
+                ],
+            }
+
         return self._call(fetch)
 
     @expose("/nodes")
     def nodes(self):
-        return self._call(lambda c: [{"id": n["id"], "name": n.get("name"),
-                                      "location_id": n.get("location_id"),
-                                      "public": n.get("public"),
-                                      "maintenance_mode": n.get("maintenance_mode"),
-                                      "memory": n.get("memory"), "disk": n.get("disk"),
-                                      "allocated_resources": n.get("allocated_resources")}
-                                     for n in c.app.list_nodes()])
+        return self._call(
+            lambda c: [
+                {
+                    "id": n["id"],
+                    "name": n.get("name"),
+                    "location_id": n.get("location_id"),
+                    "public": n.get("public"),
+                    "maintenance_mode": n.get("maintenance_mode"),
+                    "memory": n.get("memory"),
+                    "disk": n.get("disk"),
+                    "allocated_resources": n.get("allocated_resources"),
+                }
+                for n in c.app.list_nodes()
+            ]
+        )
 
     @expose("/locations")
     def locations(self):
-        return self._call(lambda c: [{"id": x["id"], "short": x.get("short"),
-                                      "long": x.get("long")} for x in c.app.list_locations()])
+        return self._call(
+            lambda c: [
+                {"id": x["id"], "short": x.get("short"), "long": x.get("long")}
+                for x in c.app.list_locations()
+            ]
+        )

@@ -62,10 +62,15 @@ def settings_problems(values: dict[str, Any]) -> list[str]:
         config = product.parse(values)
     except product.ConfigError as exc:
         return [str(exc)]
-    if config.allocation_ip and not config.node_ids and \
-            panel.load_settings().node_policy == "panel_deploy":
-        return ["pin to IP or alias: the panel_deploy node policy lets the panel choose the "
-                "allocation; name the nodes in the product or choose another policy"]
+    if (
+        config.allocation_ip
+        and not config.node_ids
+        and panel.load_settings().node_policy == "panel_deploy"
+    ):
+        return [
+            "pin to IP or alias: the panel_deploy node policy lets the panel choose the "
+            "allocation; name the nodes in the product or choose another policy"
+        ]
     client = _quick_client()
     if client is None:
         return []
@@ -95,8 +100,9 @@ def _panel_problems(client: PanelClient, config: product.ProductConfig) -> list[
                 problems.append(f"egg variables: {name} is not a variable of the chosen egg")
             continue
         if conf.value is not None and not conf.slots:
-            problem = rules.check(conf.value, str(variable.get("rules") or ""),
-                                  str(variable.get("name") or name))
+            problem = rules.check(
+                conf.value, str(variable.get("rules") or ""), str(variable.get("name") or name)
+            )
             if problem:
                 problems.append(f"egg variables: {problem}")
     if config.node_ids:
@@ -106,8 +112,10 @@ def _panel_problems(client: PanelClient, config: product.ProductConfig) -> list[
         if missing:
             problems.append(f"the panel has no node {', '.join(missing)}")
     if config.location_ids:
-        found = {int(x["id"]) for x in lookups.cached((client.url, "locations"),
-                                                       client.app.list_locations)}
+        found = {
+            int(x["id"])
+            for x in lookups.cached((client.url, "locations"), client.app.list_locations)
+        }
         missing = [str(i) for i in config.location_ids if i not in found]
         if missing:
             problems.append(f"the panel has no location {', '.join(missing)}")
@@ -126,7 +134,9 @@ def location_label(location: dict[str, Any]) -> str:
 def readable(labels: tuple[str, ...]) -> tuple[str, ...]:
     """Labels without their ``(#id)``, unless two would read the same (then the id stays)."""
     names = tuple(CHOICE_SUFFIX.sub("", label) for label in labels)
-    return tuple(label if names.count(name) > 1 else name for label, name in zip(labels, names, strict=True))
+    return tuple(
+        label if names.count(name) > 1 else name for label, name in zip(labels, names, strict=True)
+    )
 
 
 def checkout_fields(product_row) -> list[SettingSpec]:
@@ -145,9 +155,13 @@ def checkout_fields(product_row) -> list[SettingSpec]:
                 for egg_id in config.egg_ids:
                     eggs[egg_id] = lookups.egg_with_variables(client, config.nest_id, egg_id)
                 if config.choose_location and len(config.location_ids) > 1:
-                    locations = [x for x in lookups.cached((client.url, "locations"),
-                                                            client.app.list_locations)
-                                 if int(x["id"]) in config.location_ids]
+                    locations = [
+                        x
+                        for x in lookups.cached(
+                            (client.url, "locations"), client.app.list_locations
+                        )
+                        if int(x["id"]) in config.location_ids
+                    ]
             except errors.PanelUnreachable:
                 _mark_down(client)
             except errors.PanelError:
@@ -155,14 +169,32 @@ def checkout_fields(product_row) -> list[SettingSpec]:
     fields: list[SettingSpec] = []
     if len(config.egg_ids) > 1:
         labels = tuple(egg_label(eggs.get(i), i) for i in config.egg_ids)
-        fields.append(SettingSpec(key="egg", type="choice", label="Game version", default=labels[0],
-                                  choices=labels, choice_labels=readable(labels), required=True))
+        fields.append(
+            SettingSpec(
+                key="egg",
+                type="choice",
+                label="Game version",
+                default=labels[0],
+                choices=labels,
+                choice_labels=readable(labels),
+                required=True,
+            )
+        )
     if config.choose_location and len(config.location_ids) > 1:
-        labels = tuple(location_label(x) for x in locations) or \
-            tuple(f"Location (#{i})" for i in config.location_ids)
-        fields.append(SettingSpec(key="location", type="choice", label="Location",
-                                  default=labels[0], choices=labels,
-                                  choice_labels=readable(labels), required=True))
+        labels = tuple(location_label(x) for x in locations) or tuple(
+            f"Location (#{i})" for i in config.location_ids
+        )
+        fields.append(
+            SettingSpec(
+                key="location",
+                type="choice",
+                label="Location",
+                default=labels[0],
+                choices=labels,
+                choice_labels=readable(labels),
+                required=True,
+            )
+        )
     default_egg = eggs.get(config.egg_id) or {}
     variables = {str(v.get("env_variable")): v for v in egg_variables(default_egg)}
     for name in config.editable_variables():
@@ -171,10 +203,16 @@ def checkout_fields(product_row) -> list[SettingSpec]:
         if conf.slots:  # the plan's slot count fills it
             continue
         default = conf.value if conf.value is not None else str(variable.get("default_value") or "")
-        fields.append(SettingSpec(
-            key=f"var_{name}", type="string", label=str(variable.get("name") or name),
-            default=default, description=str(variable.get("description") or ""),
-            required=rules.is_required(str(variable.get("rules") or ""))))
+        fields.append(
+            SettingSpec(
+                key=f"var_{name}",
+                type="string",
+                label=str(variable.get("name") or name),
+                default=default,
+                description=str(variable.get("description") or ""),
+                required=rules.is_required(str(variable.get("rules") or "")),
+            )
+        )
     return fields
 
 
@@ -205,6 +243,11 @@ def checkout_problems(product_row, options: dict, *, plan=None, slots: int = 1) 
         except errors.PanelError:
             return []
     variables = egg_variables(egg)
-    env = product.environment(config, variables, options=options or {}, slots=slots,
-                              slot_names=product.slot_variables(config, plan))
+    env = product.environment(
+        config,
+        variables,
+        options=options or {},
+        slots=slots,
+        slot_names=product.slot_variables(config, plan),
+    )
     return product.environment_problems(env, variables)

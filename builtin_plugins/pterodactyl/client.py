@@ -33,14 +33,23 @@ from builtin_plugins.pterodactyl.transport import (
     unwrap,
 )
 
-__all__ = ["ApplicationAPI", "ClientAPI", "Page", "PanelClient", "RetryPolicy", "Timeouts",
-           "egg_variables", "server_environment"]
+__all__ = [
+    "ApplicationAPI",
+    "ClientAPI",
+    "Page",
+    "PanelClient",
+    "RetryPolicy",
+    "Timeouts",
+    "egg_variables",
+    "server_environment",
+]
 
 APPLICATION = "/api/application"
 CLIENT = "/api/client"
 # container.environment keys the panel adds that are not egg variables
-PANEL_ENVIRONMENT = frozenset({"STARTUP", "P_SERVER_LOCATION", "P_SERVER_UUID",
-                               "P_SERVER_ALLOCATION_LIMIT"})
+PANEL_ENVIRONMENT = frozenset(
+    {"STARTUP", "P_SERVER_LOCATION", "P_SERVER_UUID", "P_SERVER_ALLOCATION_LIMIT"}
+)
 LIMIT_KEYS = ("memory", "swap", "disk", "io", "cpu", "threads")
 FEATURE_KEYS = ("databases", "allocations", "backups")
 _UNSET: Any = object()
@@ -54,8 +63,9 @@ def egg_variables(egg: dict[str, Any]) -> list[dict[str, Any]]:
 def server_environment(server: dict[str, Any]) -> dict[str, str]:
     """A server's egg variable values (``container.environment`` without the panel's own keys)."""
     environment = (server.get("container") or {}).get("environment") or {}
-    return {k: "" if v is None else str(v) for k, v in environment.items()
-            if k not in PANEL_ENVIRONMENT}
+    return {
+        k: "" if v is None else str(v) for k, v in environment.items() if k not in PANEL_ENVIRONMENT
+    }
 
 
 class ApplicationAPI:
@@ -66,23 +76,45 @@ class ApplicationAPI:
 
     # --- users --------------------------------------------------------------------------
 
-    def list_users(self, *, email: str | None = None, username: str | None = None,
-                   uuid: str | None = None, external_id: str | None = None,
-                   include: Iterable[str] = ()) -> list[dict]:
+    def list_users(
+        self,
+        *,
+        email: str | None = None,
+        username: str | None = None,
+        uuid: str | None = None,
+        external_id: str | None = None,
+        include: Iterable[str] = (),
+    ) -> list[dict]:
         """Users; the filters are the panel's partial, case-insensitive matches."""
-        return self.t.all("/users", filters(tuple(include), email=email, username=username,
-                                            uuid=uuid, external_id=external_id))
+        return self.t.all(
+            "/users",
+            filters(
+                tuple(include), email=email, username=username, uuid=uuid, external_id=external_id
+            ),
+        )
 
     def find_user_by_email(self, email: str) -> dict | None:
         """The user whose email is exactly ``email`` (case-insensitive), not a partial match."""
         wanted = email.strip().casefold()
-        return next((u for u in self.list_users(email=email.strip())
-                     if str(u.get("email", "")).strip().casefold() == wanted), None)
+        return next(
+            (
+                u
+                for u in self.list_users(email=email.strip())
+                if str(u.get("email", "")).strip().casefold() == wanted
+            ),
+            None,
+        )
 
     def find_user_by_username(self, username: str) -> dict | None:
         wanted = username.strip().lower()
-        return next((u for u in self.list_users(username=wanted)
-                     if str(u.get("username", "")).lower() == wanted), None)
+        return next(
+            (
+                u
+                for u in self.list_users(username=wanted)
+                if str(u.get("username", "")).lower() == wanted
+            ),
+            None,
+        )
 
     def get_user(self, user_id: int, *, include: Iterable[str] = ()) -> dict:
         return self.t.item("GET", f"/users/{int(user_id)}", params=filters(tuple(include)))
@@ -93,13 +125,30 @@ class ApplicationAPI:
         except errors.NotFound:
             return None
 
-    def create_user(self, *, email: str, username: str, first_name: str, last_name: str,
-                    password: str | None = None, external_id: str | None = None,
-                    language: str | None = None, root_admin: bool | None = None) -> dict:
-        body: dict[str, Any] = {"email": email, "username": username, "first_name": first_name,
-                                "last_name": last_name}
-        for key, value in (("password", password), ("external_id", external_id),
-                           ("language", language), ("root_admin", root_admin)):
+    def create_user(
+        self,
+        *,
+        email: str,
+        username: str,
+        first_name: str,
+        last_name: str,
+        password: str | None = None,
+        external_id: str | None = None,
+        language: str | None = None,
+        root_admin: bool | None = None,
+    ) -> dict:
+        body: dict[str, Any] = {
+            "email": email,
+            "username": username,
+            "first_name": first_name,
+            "last_name": last_name,
+        }
+        for key, value in (
+            ("password", password),
+            ("external_id", external_id),
+            ("language", language),
+            ("root_admin", root_admin),
+        ):
             if value is not None:
                 body[key] = value
         return self.t.item("POST", "/users", json=body)
@@ -108,8 +157,9 @@ class ApplicationAPI:
         """Change some fields; the others are read first and sent back (the PATCH replaces
         email, username and names). ``password`` is only sent when given."""
         current = self.get_user(user_id)
-        body = {k: current.get(k) for k in ("email", "username", "first_name", "last_name",
-                                             "language")}
+        body = {
+            k: current.get(k) for k in ("email", "username", "first_name", "last_name", "language")
+        }
         body.update({k: v for k, v in changes.items() if v is not None})
         return self.t.item("PATCH", f"/users/{int(user_id)}", json=body)
 
@@ -118,20 +168,29 @@ class ApplicationAPI:
 
     # --- servers ------------------------------------------------------------------------
 
-    def list_servers(self, *, external_id: str | None = None, name: str | None = None,
-                     uuid: str | None = None, include: Iterable[str] = ()) -> list[dict]:
-        return self.t.all("/servers", filters(tuple(include), external_id=external_id,
-                                              name=name, uuid=uuid))
+    def list_servers(
+        self,
+        *,
+        external_id: str | None = None,
+        name: str | None = None,
+        uuid: str | None = None,
+        include: Iterable[str] = (),
+    ) -> list[dict]:
+        return self.t.all(
+            "/servers", filters(tuple(include), external_id=external_id, name=name, uuid=uuid)
+        )
 
     def get_server(self, server_id: int, *, include: Iterable[str] = ()) -> dict:
         return self.t.item("GET", f"/servers/{int(server_id)}", params=filters(tuple(include)))
 
-    def get_server_by_external_id(self, external_id: str, *,
-                                  include: Iterable[str] = ()) -> dict | None:
+    def get_server_by_external_id(
+        self, external_id: str, *, include: Iterable[str] = ()
+    ) -> dict | None:
         """The server with exactly this external id, or None (the idempotency check)."""
         try:
-            return self.t.item("GET", f"/servers/external/{_segment(external_id)}",
-                               params=filters(tuple(include)))
+            return self.t.item(
+                "GET", f"/servers/external/{_segment(external_id)}", params=filters(tuple(include))
+            )
         except errors.NotFound:
             return None
 
@@ -139,24 +198,39 @@ class ApplicationAPI:
         """``POST /servers`` once (not retried on a timeout or 5xx: look the external id up)."""
         return self.t.item("POST", "/servers", json=body, idempotent=False, wings=True)
 
-    def update_server_details(self, server_id: int, *, name: str | None = None,
-                              user: int | None = None, external_id: Any = _UNSET,
-                              description: Any = _UNSET) -> dict:
+    def update_server_details(
+        self,
+        server_id: int,
+        *,
+        name: str | None = None,
+        user: int | None = None,
+        external_id: Any = _UNSET,
+        description: Any = _UNSET,
+    ) -> dict:
         """Rename, change owner or external id; omitted fields keep their value (the panel
         would clear ``external_id`` and ``description``)."""
         current = self.get_server(server_id)
-        body = {"name": name if name is not None else current.get("name"),
-                "user": int(user if user is not None else current.get("user")),
-                "external_id": current.get("external_id") if external_id is _UNSET else external_id,
-                "description": (current.get("description") or "")
-                if description is _UNSET else description}
+        body = {
+            "name": name if name is not None else current.get("name"),
+            "user": int(user if user is not None else current.get("user")),
+            "external_id": current.get("external_id") if external_id is _UNSET else external_id,
+            "description": (current.get("description") or "")
+            if description is _UNSET
+            else description,
+        }
         return self.t.item("PATCH", f"/servers/{int(server_id)}/details", json=body)
 
-    def update_server_build(self, server_id: int, *, limits: dict[str, Any] | None = None,
-                            feature_limits: dict[str, Any] | None = None,
-                            allocation: int | None = None, oom_disabled: bool | None = None,
-                            add_allocations: Iterable[int] = (),
-                            remove_allocations: Iterable[int] = ()) -> dict:
+    def update_server_build(
+        self,
+        server_id: int,
+        *,
+        limits: dict[str, Any] | None = None,
+        feature_limits: dict[str, Any] | None = None,
+        allocation: int | None = None,
+        oom_disabled: bool | None = None,
+        add_allocations: Iterable[int] = (),
+        remove_allocations: Iterable[int] = (),
+    ) -> dict:
         """Change limits; unspecified limits, feature limits and the default allocation are
         read from the server first (an omitted ``feature_limits.allocations`` would become
         unlimited). A 200 does not prove Wings applied it."""
@@ -165,8 +239,9 @@ class ApplicationAPI:
         body: dict[str, Any] = {
             "allocation": int(allocation if allocation is not None else current.get("allocation")),
             "limits": {k: now_limits.get(k) for k in LIMIT_KEYS},
-            "feature_limits": {k: (current.get("feature_limits") or {}).get(k)
-                               for k in FEATURE_KEYS},
+            "feature_limits": {
+                k: (current.get("feature_limits") or {}).get(k) for k in FEATURE_KEYS
+            },
         }
         body["limits"].update(limits or {})
         body["feature_limits"].update(feature_limits or {})
@@ -179,9 +254,16 @@ class ApplicationAPI:
             body["remove_allocations"] = [int(a) for a in remove_allocations]
         return self.t.item("PATCH", f"/servers/{int(server_id)}/build", json=body)
 
-    def update_server_startup(self, server_id: int, *, environment: dict[str, Any] | None = None,
-                              startup: str | None = None, egg: int | None = None,
-                              image: str | None = None, skip_scripts: bool = False) -> dict:
+    def update_server_startup(
+        self,
+        server_id: int,
+        *,
+        environment: dict[str, Any] | None = None,
+        startup: str | None = None,
+        egg: int | None = None,
+        image: str | None = None,
+        skip_scripts: bool = False,
+    ) -> dict:
         """Change startup, egg, image or variables. Same egg: ``environment`` holds only the
         variables to change; the others are sent back as they are (omitted ones would be
         blanked). Another egg: ``environment`` must hold every variable of the new egg.
@@ -195,10 +277,13 @@ class ApplicationAPI:
             env = {**server_environment(current), **environment}
         else:
             env = dict(environment)
-        body = {"startup": startup if startup is not None else container.get("startup_command"),
-                "environment": {k: "" if v is None else str(v) for k, v in env.items()},
-                "egg": new_egg, "image": image if image is not None else container.get("image"),
-                "skip_scripts": bool(skip_scripts)}
+        body = {
+            "startup": startup if startup is not None else container.get("startup_command"),
+            "environment": {k: "" if v is None else str(v) for k, v in env.items()},
+            "egg": new_egg,
+            "image": image if image is not None else container.get("image"),
+            "skip_scripts": bool(skip_scripts),
+        }
         return self.t.item("PATCH", f"/servers/{int(server_id)}/startup", json=body)
 
     def suspend_server(self, server_id: int) -> None:
@@ -226,11 +311,13 @@ class ApplicationAPI:
     def list_eggs(self, nest_id: int, *, include: Iterable[str] = ()) -> list[dict]:
         return self.t.all(f"/nests/{int(nest_id)}/eggs", filters(tuple(include)))
 
-    def get_egg(self, nest_id: int, egg_id: int, *,
-                include: Iterable[str] = ("variables",)) -> dict:
+    def get_egg(
+        self, nest_id: int, egg_id: int, *, include: Iterable[str] = ("variables",)
+    ) -> dict:
         """One egg of a nest (404 when it belongs to another nest), variables included."""
-        return self.t.item("GET", f"/nests/{int(nest_id)}/eggs/{int(egg_id)}",
-                           params=filters(tuple(include)))
+        return self.t.item(
+            "GET", f"/nests/{int(nest_id)}/eggs/{int(egg_id)}", params=filters(tuple(include))
+        )
 
     # --- nodes, allocations, locations --------------------------------------------------
 
@@ -240,8 +327,9 @@ class ApplicationAPI:
     def get_node(self, node_id: int, *, include: Iterable[str] = ()) -> dict:
         return self.t.item("GET", f"/nodes/{int(node_id)}", params=filters(tuple(include)))
 
-    def deployable_nodes(self, *, memory: int, disk: int,
-                         location_ids: Iterable[int] = ()) -> list[dict]:
+    def deployable_nodes(
+        self, *, memory: int, disk: int, location_ids: Iterable[int] = ()
+    ) -> list[dict]:
         """Public nodes with room for ``memory``/``disk`` MiB; [] when none (the panel says 400)."""
         params: list[tuple[str, Any]] = [("memory", int(memory)), ("disk", int(disk))]
         params += [("location_ids[]", int(i)) for i in location_ids]
@@ -279,18 +367,31 @@ def _segment(value: str) -> str:
 class PanelClient:
     """Both APIs of one panel over one connection pool. Close it (or use ``with``)."""
 
-    def __init__(self, url: str, application_key: str = "", client_key: str = "", *,
-                 timeouts: Timeouts | None = None, retry: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 transport: httpx.BaseTransport | None = None, shared: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        application_key: str = "",
+        client_key: str = "",
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+        shared: bool = False,
+    ) -> None:
         self.url = url.rstrip("/")
         # A shared client (one per process and panel: panel.connect) outlives every ``with``.
         self.shared = shared
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._http = httpx.Client(base_url=self.url, transport=transport, follow_redirects=False,
-                                  timeout=self.timeouts.for_call(False), verify=tls_context())
+        self._http = httpx.Client(
+            base_url=self.url,
+            transport=transport,
+            follow_redirects=False,
+            timeout=self.timeouts.for_call(False),
+            verify=tls_context(),
+        )
         common = {"timeouts": self.timeouts, "retry": self.retry, "sleep": sleep}
         self.app = ApplicationAPI(Transport(self._http, application_key, APPLICATION, **common))
         self.client = ClientAPI(Transport(self._http, client_key, CLIENT, **common))

@@ -23,8 +23,11 @@ class PterodactylGroup(click.Group):
     def get_command(self, ctx, name):
         if name == self.ALIAS:
             root = ctx.find_root()
-            group = root.command.get_command(root, "simulator") \
-                if isinstance(root.command, click.Group) else None
+            group = (
+                root.command.get_command(root, "simulator")
+                if isinstance(root.command, click.Group)
+                else None
+            )
             command = group.get_command(ctx, "pterodactyl") if group is not None else None
             return command or _unavailable(name)
         return super().get_command(ctx, name)
@@ -80,25 +83,44 @@ def reconcile_command(dry_run, as_json):
     except errors.PanelError as exc:
         raise _fail(exc) from None
     if as_json:
-        click.echo(json.dumps({"dry_run": report.dry_run, "checked": report.checked,
-                               "repaired": {str(k): v for k, v in report.repaired.items()},
-                               "findings": [asdict(f) for f in report.findings],
-                               "cleared": report.cleared}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "dry_run": report.dry_run,
+                    "checked": report.checked,
+                    "repaired": {str(k): v for k, v in report.repaired.items()},
+                    "findings": [asdict(f) for f in report.findings],
+                    "cleared": report.cleared,
+                },
+                indent=2,
+            )
+        )
         return
     for service_id, what in sorted(report.repaired.items()):
         click.echo(f"{'repaired':<12} server #{service_id}: {what}")
     for finding in report.findings:
         click.echo(f"{finding.kind:<12} {finding}")
     suffix = " (dry run: nothing changed or flagged)" if dry_run else ""
-    click.echo(f"{report.checked} servers checked, {len(report.repaired)} repaired, "
-               f"{len(report.findings)} findings need a human{suffix}")
+    click.echo(
+        f"{report.checked} servers checked, {len(report.repaired)} repaired, "
+        f"{len(report.findings)} findings need a human{suffix}"
+    )
 
 
 @pterodactyl.command("import")
-@click.option("--product", "product_slug", required=True,
-              help="Slug of the Pterodactyl product the imported servers belong to.")
-@click.option("--server", "server_ids", multiple=True, type=int,
-              help="Import only this panel server id (repeatable).")
+@click.option(
+    "--product",
+    "product_slug",
+    required=True,
+    help="Slug of the Pterodactyl product the imported servers belong to.",
+)
+@click.option(
+    "--server",
+    "server_ids",
+    multiple=True,
+    type=int,
+    help="Import only this panel server id (repeatable).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be imported.")
 @with_appcontext
 def import_command(product_slug, server_ids, dry_run):
@@ -116,8 +138,10 @@ def import_command(product_slug, server_ids, dry_run):
         click.echo(f"panel server {server_id}: {target} for {email}{limits}")
     for server_id, why in sorted(report.skipped.items()):
         click.echo(f"panel server {server_id}: skipped, {why}")
-    click.echo(f"{len(report.imported)} imported, {len(report.skipped)} skipped"
-               + (" (dry run)" if dry_run else ""))
+    click.echo(
+        f"{len(report.imported)} imported, {len(report.skipped)} skipped"
+        + (" (dry run)" if dry_run else "")
+    )
 
 
 @pterodactyl.command("sync-users")
@@ -132,7 +156,9 @@ def sync_users_command():
         raise _fail(exc) from None
     for email, why in sorted(report.failed.items()):
         click.echo(f"FAIL {email}: {why}")
-    click.echo(f"{len(report.created)} created, {len(report.linked)} linked to existing panel "
-               f"users, {len(report.failed)} failed")
+    click.echo(
+        f"{len(report.created)} created, {len(report.linked)} linked to existing panel "
+        f"users, {len(report.failed)} failed"
+    )
     if report.failed:
         raise SystemExit(1)

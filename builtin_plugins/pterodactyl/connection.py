@@ -12,8 +12,13 @@ from builtin_plugins.pterodactyl.transport import RetryPolicy, Timeouts
 ONE_TRY = RetryPolicy(attempts=1, rate_limit_attempts=1)
 SHORT = Timeouts(read=10.0, wings=10.0, connect=5.0)
 # (path, what the key needs) checked with the application key, each with ?per_page=1
-APPLICATION_READS = (("/locations", "locations"), ("/nodes", "nodes"), ("/nests", "nests"),
-                     ("/users", "users"), ("/servers", "servers"))
+APPLICATION_READS = (
+    ("/locations", "locations"),
+    ("/nodes", "nodes"),
+    ("/nests", "nests"),
+    ("/users", "users"),
+    ("/servers", "servers"),
+)
 
 
 @dataclass
@@ -48,9 +53,13 @@ def _url_problem(url: str) -> str | None:
         return "No panel URL is set."
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"{url!r} is not a web address: give the panel's URL, e.g. https://panel.example.com."
+        return (
+            f"{url!r} is not a web address: give the panel's URL, e.g. https://panel.example.com."
+        )
     if "/api" in parts.path:
-        return f"Give the panel's own address without the API path ({parts.scheme}://{parts.netloc})."
+        return (
+            f"Give the panel's own address without the API path ({parts.scheme}://{parts.netloc})."
+        )
     return None
 
 
@@ -59,9 +68,11 @@ def _key_shape(key: str, wanted: str, other: str, label: str) -> str | None:
         return f"No {label} is set."
     if key.startswith(other):
         kind = "a client key" if other == "ptlc_" else "an application key"
-        return (f"The {label} is {kind} ({other}...); the {label} starts with {wanted} "
-                + ("(Admin > Application API)." if wanted == "ptla_" else
-                   "(Account > API Credentials of a root admin)."))
+        return f"The {label} is {kind} ({other}...); the {label} starts with {wanted} " + (
+            "(Admin > Application API)."
+            if wanted == "ptla_"
+            else "(Account > API Credentials of a root admin)."
+        )
     return None
 
 
@@ -69,25 +80,34 @@ def _explain(exc: errors.PanelError, url: str, label: str, resource: str = "") -
     if isinstance(exc, errors.PanelUnreachable):
         return f"Cannot reach the panel at {url}: {exc}"
     if isinstance(exc, errors.NotAPanel):
-        return (f"{url} answered HTTP {exc.status}, but not as a Pterodactyl panel API: check the "
-                "address (the panel's own URL, without /api).")
+        return (
+            f"{url} answered HTTP {exc.status}, but not as a Pterodactyl panel API: check the "
+            "address (the panel's own URL, without /api)."
+        )
     if isinstance(exc, errors.AuthenticationFailed):
-        return (f"The panel refused the {label} (401 Unauthenticated): check that it was copied "
-                "whole and has not been deleted.")
+        return (
+            f"The panel refused the {label} (401 Unauthenticated): check that it was copied "
+            "whole and has not been deleted."
+        )
     if isinstance(exc, errors.WrongKeyType):
         return f"The {label} is an application key; the client API needs a client key (ptlc_)."
     if isinstance(exc, errors.NotRootAdmin):
         return f"The {label} belongs to a user who is not a root admin (403): {exc.detail}"
     if isinstance(exc, errors.TwoFactorRequired):
-        return (f"The panel requires two-factor authentication for the owner of the {label}: "
-                f"{exc.detail}")
+        return (
+            f"The panel requires two-factor authentication for the owner of the {label}: "
+            f"{exc.detail}"
+        )
     if isinstance(exc, errors.PermissionDenied):
         what = f" read permission on {resource}" if resource else " permission"
-        return (f"The {label} lacks{what} (403 {exc.detail}): edit the key in "
-                "Admin > Application API.")
+        return (
+            f"The {label} lacks{what} (403 {exc.detail}): edit the key in Admin > Application API."
+        )
     if isinstance(exc, errors.NotFound):
-        return (f"{url} has no Pterodactyl API at this path (404): check the address; a Pelican "
-                "panel has no nests and is not supported yet.")
+        return (
+            f"{url} has no Pterodactyl API at this path (404): check the address; a Pelican "
+            "panel has no nests and is not supported yet."
+        )
     return f"The panel answered an unexpected error: {exc}"
 
 
@@ -122,12 +142,20 @@ def _check_application(report: ConnectionReport, settings: PanelSettings) -> boo
                 report.add("application_key", False, _explain(exc, settings.url, label, resource))
                 return not isinstance(exc, errors.PanelUnreachable | errors.NotAPanel)
     if missing:
-        report.add("application_key", False,
-                   f"The application key lacks read permission on {', '.join(missing)}: give it "
-                   "read & write on servers, nodes, allocations, users, locations, nests and eggs.")
+        report.add(
+            "application_key",
+            False,
+            f"The application key lacks read permission on {', '.join(missing)}: give it "
+            "read & write on servers, nodes, allocations, users, locations, nests and eggs.",
+        )
     else:
-        report.add("application_key", True, "Application key accepted; it can read "
-                   + ", ".join(r for _, r in APPLICATION_READS) + ".")
+        report.add(
+            "application_key",
+            True,
+            "Application key accepted; it can read "
+            + ", ".join(r for _, r in APPLICATION_READS)
+            + ".",
+        )
     return True
 
 
@@ -147,8 +175,11 @@ def _check_client(report: ConnectionReport, settings: PanelSettings, *, reachabl
             return
     name = account.get("username") or account.get("email") or "?"
     if not account.get("admin"):
-        report.add("client_key", False,
-                   f"The client key belongs to {name}, who is not a root admin: it can only reach "
-                   "that user's servers. Create the key on a root-admin account.")
+        report.add(
+            "client_key",
+            False,
+            f"The client key belongs to {name}, who is not a root admin: it can only reach "
+            "that user's servers. Create the key on a root-admin account.",
+        )
         return
     report.add("client_key", True, f"Client key of root admin {name} accepted.")

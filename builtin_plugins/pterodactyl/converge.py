@@ -29,11 +29,11 @@ from builtin_plugins.store.api import (
     PANEL_SUSPENDED,
     Convergence,
 )
-from kernel import db, now as utcnow
+from kernel import db
+from kernel import now as utcnow
 
 # The reconciler retries with its own backoff: one quick repeat here, and 429s honoured.
-RECONCILE_RETRY = RetryPolicy(attempts=2, backoff=0.5, rate_limit_attempts=4,
-                              max_retry_after=30.0)
+RECONCILE_RETRY = RetryPolicy(attempts=2, backoff=0.5, rate_limit_attempts=4, max_retry_after=30.0)
 COMPARED_LIMITS = tuple(k for k in LIMIT_KEYS if k != "threads")
 UNKNOWN: Any = object()  # "not looked up yet" (None means: looked up, not there)
 
@@ -62,17 +62,21 @@ def is_suspended(server: dict[str, Any]) -> bool:
     return server.get("status") == "suspended" or bool(server.get("suspended"))
 
 
-def converge(client: PanelClient, service, config: ProductConfig | None,
-             server: Any = UNKNOWN) -> Convergence:
+def converge(
+    client: PanelClient, service, config: ProductConfig | None, server: Any = UNKNOWN
+) -> Convergence:
     """Make ``service``'s panel server match it (see the module doc)."""
     if server is UNKNOWN:
         server = find(client, service)
     if service.desired_state == PANEL_DELETED:
         return _deleted(client, service, server)
     if server is None:
-        return Convergence(MISSING, needs_human=f"server #{service.id} ({service.name}) should "
-                           f"be {service.desired_state} but its panel server is gone (deleted "
-                           "in the panel?); create it again by hand or delete the service")
+        return Convergence(
+            MISSING,
+            needs_human=f"server #{service.id} ({service.name}) should "
+            f"be {service.desired_state} but its panel server is gone (deleted "
+            "in the panel?); create it again by hand or delete the service",
+        )
     if links.server_link(service.id) is None:
         links.link_server(service, server, "adopted")
     server_id = int(server["id"])
@@ -88,8 +92,9 @@ def converge(client: PanelClient, service, config: ProductConfig | None,
         suspended = False
     installing = install_state(server)
     if installing and not suspended:
-        return Convergence(installing, tuple(repaired),
-                           detail=f"the panel reports {server.get('status')}")
+        return Convergence(
+            installing, tuple(repaired), detail=f"the panel reports {server.get('status')}"
+        )
     return Convergence(PANEL_SUSPENDED if suspended else PANEL_ACTIVE, tuple(repaired))
 
 
@@ -101,8 +106,9 @@ def _deleted(client: PanelClient, service, server: dict[str, Any] | None) -> Con
     ours = str(server.get("external_id") or "") == panel.external_id(service)
     link = links.server_link(service.id)
     if not ours and (link is None or link.server_id != server_id):
-        return Convergence(MISSING, needs_human=f"panel server {server_id} is not this "
-                           "service's; not deleting it")
+        return Convergence(
+            MISSING, needs_human=f"panel server {server_id} is not this service's; not deleting it"
+        )
     delete_in_panel(client, server_id)
     _forget(service)
     return Convergence(PANEL_DELETED, ("deleted",))
@@ -114,8 +120,9 @@ def _forget(service) -> None:
         link.deleted_at = utcnow()
 
 
-def _details(client: PanelClient, service, config: ProductConfig | None,
-             server: dict[str, Any]) -> list[str]:
+def _details(
+    client: PanelClient, service, config: ProductConfig | None, server: dict[str, Any]
+) -> list[str]:
     changes: dict[str, Any] = {}
     if str(server.get("name") or "") != service.name[:191]:
         changes["name"] = service.name[:191]
@@ -131,8 +138,15 @@ def _details(client: PanelClient, service, config: ProductConfig | None,
     if not changes:
         return []
     client.app.update_server_details(int(server["id"]), **changes)
-    return [{"name": "renamed", "external_id": "external id", "user": "owner",
-             "description": "description"}[key] for key in changes]
+    return [
+        {
+            "name": "renamed",
+            "external_id": "external id",
+            "user": "owner",
+            "description": "description",
+        }[key]
+        for key in changes
+    ]
 
 
 def limit_differences(config: ProductConfig, server: dict[str, Any]) -> list[str]:
@@ -150,12 +164,12 @@ def limit_differences(config: ProductConfig, server: dict[str, Any]) -> list[str
     return diffs
 
 
-def _build(client: PanelClient, config: ProductConfig | None,
-           server: dict[str, Any]) -> list[str]:
+def _build(client: PanelClient, config: ProductConfig | None, server: dict[str, Any]) -> list[str]:
     if config is None or not limit_differences(config, server):
         return []
-    client.app.update_server_build(int(server["id"]), limits=config.limits(),
-                                   feature_limits=config.feature_limits())
+    client.app.update_server_build(
+        int(server["id"]), limits=config.limits(), feature_limits=config.feature_limits()
+    )
     return ["limits"]
 
 

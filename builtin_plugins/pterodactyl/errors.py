@@ -40,9 +40,16 @@ class PanelError(Exception):
 
     retryable = False
 
-    def __init__(self, message: str = "", *, status: int | None = None,
-                 entries: list[ErrorEntry] | None = None, method: str = "", path: str = "",
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        entries: list[ErrorEntry] | None = None,
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
+    ) -> None:
         self.status = status
         self.entries = list(entries or [])
         self.method, self.path = method, path
@@ -122,9 +129,13 @@ class ServerStateConflict(Conflict):
     def state(self) -> str:
         """One of suspended, installing, restoring, transferring, maintenance, unknown."""
         text = self.detail.lower()
-        for word, state in (("suspended", "suspended"), ("installation", "installing"),
-                            ("restoring", "restoring"), ("transferred", "transferring"),
-                            ("maintenance", "maintenance")):
+        for word, state in (
+            ("suspended", "suspended"),
+            ("installation", "installing"),
+            ("restoring", "restoring"),
+            ("transferred", "transferring"),
+            ("maintenance", "maintenance"),
+        ):
             if word in text:
                 return state
         return "unknown"
@@ -141,8 +152,10 @@ class ValidationFailed(PanelError):
         return out
 
     def has(self, source_field: str, rule: str | None = None) -> bool:
-        return any(e.source_field == source_field and (rule is None or e.rule == rule)
-                   for e in self.entries)
+        return any(
+            e.source_field == source_field and (rule is None or e.rule == rule)
+            for e in self.entries
+        )
 
 
 class RateLimited(PanelError):
@@ -156,9 +169,12 @@ class RateLimited(PanelError):
         return max(1, math.ceil(self.retry_after)) if self.retry_after is not None else 60
 
     def _message(self) -> str:
-        return (f"the panel is busy (too many requests); try again in {self.wait_seconds} s "
-                f"({self.method} {self.path})" if self.path else
-                f"the panel is busy (too many requests); try again in {self.wait_seconds} s")
+        return (
+            f"the panel is busy (too many requests); try again in {self.wait_seconds} s "
+            f"({self.method} {self.path})"
+            if self.path
+            else f"the panel is busy (too many requests); try again in {self.wait_seconds} s"
+        )
 
 
 class PanelRefused(PanelError):
@@ -204,11 +220,16 @@ def parse_entries(body: Any, status: int) -> list[ErrorEntry]:
             entry_status = int(item.get("status") or status)
         except (TypeError, ValueError):
             entry_status = status
-        entries.append(ErrorEntry(
-            code=str(item.get("code") or ""), status=entry_status,
-            detail=str(item.get("detail") or ""),
-            source_field=str(meta.get("source_field") or ""), rule=str(meta.get("rule") or ""),
-            source=item.get("source") if isinstance(item.get("source"), dict) else {}))
+        entries.append(
+            ErrorEntry(
+                code=str(item.get("code") or ""),
+                status=entry_status,
+                detail=str(item.get("detail") or ""),
+                source_field=str(meta.get("source_field") or ""),
+                rule=str(meta.get("rule") or ""),
+                source=item.get("source") if isinstance(item.get("source"), dict) else {},
+            )
+        )
     return entries
 
 
@@ -256,20 +277,31 @@ def retry_after_seconds(headers) -> float | None:
         return None
 
 
-def error_for(status: int, body: Any, *, method: str = "", path: str = "",
-              headers=None) -> PanelError:
+def error_for(
+    status: int, body: Any, *, method: str = "", path: str = "", headers=None
+) -> PanelError:
     """The typed exception for an error answer; ``body`` is the decoded JSON (None if not JSON)."""
     if body is None:
-        return NotAPanel(f"{method} {path} answered HTTP {status} with something other than the "
-                         "panel's JSON API (is the panel URL right?)", status=status,
-                         method=method, path=path)
+        return NotAPanel(
+            f"{method} {path} answered HTTP {status} with something other than the "
+            "panel's JSON API (is the panel URL right?)",
+            status=status,
+            method=method,
+            path=path,
+        )
     entries = parse_entries(body, status)
     if not entries:
-        entries = [ErrorEntry(code="", status=status,
-                              detail=f"HTTP {status} without an error body")]
+        entries = [
+            ErrorEntry(code="", status=status, detail=f"HTTP {status} without an error body")
+        ]
     cls = _class_for(status, entries)
-    return cls(status=status, entries=entries, method=method, path=path,
-               retry_after=retry_after_seconds(headers) if status == 429 else None)
+    return cls(
+        status=status,
+        entries=entries,
+        method=method,
+        path=path,
+        retry_after=retry_after_seconds(headers) if status == 429 else None,
+    )
 
 
 def describe(exc: BaseException) -> str:

@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from builtin_plugins.pterodactyl import errors, links, panel
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import limit_differences
-from builtin_plugins.pterodactyl.product import ConfigError, config_of
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
+from builtin_plugins.pterodactyl.product import ConfigError, config_of
 from builtin_plugins.store.api import (
     ACTIVE,
     SUSPENDED,
@@ -35,7 +35,8 @@ from builtin_plugins.store.api import (
     next_expiry,
     period_price,
 )
-from kernel import db, now as utcnow, record_audit
+from kernel import db, record_audit
+from kernel import now as utcnow
 
 
 class ImportRefused(ValueError):
@@ -56,8 +57,10 @@ def _product(slug: str) -> Product:
     if found is None:
         raise ImportRefused(f"no product with the slug {slug!r}")
     if found.provisioner != "pterodactyl":
-        raise ImportRefused(f"{found.name!r} is not a Pterodactyl product (its provisioner is "
-                           f"{found.provisioner!r})")
+        raise ImportRefused(
+            f"{found.name!r} is not a Pterodactyl product (its provisioner is "
+            f"{found.provisioner!r})"
+        )
     if not found.plans:
         raise ImportRefused(f"{found.name!r} has no price plan; add one first")
     return found
@@ -68,16 +71,23 @@ def _local_user(panel_user: dict | None):
 
     if panel_user is None:
         return None
-    link = db.session.scalar(select(UserLink).where(
-        UserLink.panel_user_id == int(panel_user["id"])))
+    link = db.session.scalar(
+        select(UserLink).where(UserLink.panel_user_id == int(panel_user["id"]))
+    )
     if link is not None:
         return db.session.get(User, link.user_id)
     email = str(panel_user.get("email") or "").strip().lower()
     return db.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
 
 
-def import_servers(product_slug: str, *, dry_run: bool = False, server_ids: tuple[int, ...] = (),
-                   client: PanelClient | None = None, actor: str = "cli") -> ImportReport:
+def import_servers(
+    product_slug: str,
+    *,
+    dry_run: bool = False,
+    server_ids: tuple[int, ...] = (),
+    client: PanelClient | None = None,
+    actor: str = "cli",
+) -> ImportReport:
     product = _product(product_slug)
     plan = product.plans[0]
     try:
@@ -95,12 +105,20 @@ def import_servers(product_slug: str, *, dry_run: bool = False, server_ids: tupl
     return report
 
 
-def _import(client: PanelClient, product: Product, plan, price: int,
-            server_ids: tuple[int, ...], report: ImportReport, actor: str) -> None:
+def _import(
+    client: PanelClient,
+    product: Product,
+    plan,
+    price: int,
+    server_ids: tuple[int, ...],
+    report: ImportReport,
+    actor: str,
+) -> None:
     servers = client.app.list_servers()
     panel_users = {int(u["id"]): u for u in client.app.list_users()}
-    linked = set(db.session.scalars(select(ServerLink.server_id).where(
-        ServerLink.deleted_at.is_(None))))
+    linked = set(
+        db.session.scalars(select(ServerLink.server_id).where(ServerLink.deleted_at.is_(None)))
+    )
     chosen = []
     for server in servers:
         sid = int(server["id"])
@@ -126,17 +144,21 @@ def _import(client: PanelClient, product: Product, plan, price: int,
         service = _create_service(product, plan, price, server, user)
         previous = server.get("original_external_id", server.get("external_id"))
         try:  # ours from now on: the panel server carries this service's external id
-            server = client.app.update_server_details(
-                sid, external_id=panel.external_id(service))
+            server = client.app.update_server_details(sid, external_id=panel.external_id(service))
         except errors.ValidationFailed as exc:
             db.session.rollback()
-            holder = client.app.get_server_by_external_id(panel.external_id(service)) \
-                if exc.has("external_id") else None
+            holder = (
+                client.app.get_server_by_external_id(panel.external_id(service))
+                if exc.has("external_id")
+                else None
+            )
             report.skipped[sid] = (
                 f"panel server {holder['id']} already carries the external id "
                 f"{panel.external_id(service)!r} (another site's server? give it another id, "
-                "or give this site its own external id prefix)" if holder else
-                f"its external id could not be set: {errors.describe(exc)}")
+                "or give this site its own external id prefix)"
+                if holder
+                else f"its external id could not be set: {errors.describe(exc)}"
+            )
             continue
         except errors.PanelError as exc:
             db.session.rollback()
@@ -144,13 +166,22 @@ def _import(client: PanelClient, product: Product, plan, price: int,
             continue
         links.link_server(service, server, "imported")
         if db.session.get(UserLink, user.id) is None:
-            db.session.add(UserLink(user_id=user.id, panel_user_id=int(owner["id"]),
-                                    panel_username=str(owner.get("username") or ""),
-                                    origin="linked", last_error=""))
-        record_audit("pterodactyl.imported", f"service:{service.id}",
-                     {"server": sid, "product": product.slug,
-                      "previous_external_id": previous}, actor=actor,
-                     commit=False)
+            db.session.add(
+                UserLink(
+                    user_id=user.id,
+                    panel_user_id=int(owner["id"]),
+                    panel_username=str(owner.get("username") or ""),
+                    origin="linked",
+                    last_error="",
+                )
+            )
+        record_audit(
+            "pterodactyl.imported",
+            f"service:{service.id}",
+            {"server": sid, "product": product.slug, "previous_external_id": previous},
+            actor=actor,
+            commit=False,
+        )
         db.session.commit()
         report.imported.append((sid, service.id, user.email))
 
@@ -178,17 +209,26 @@ def _step_aside(client: PanelClient, servers: list[dict]) -> None:
 def _create_service(product: Product, plan, price: int, server: dict, user) -> Service:
     now = utcnow()
     suspended = server.get("status") == "suspended" or bool(server.get("suspended"))
-    service = Service(user_id=user.id, product_id=product.id, plan_id=plan.id,
-                      name=str(server.get("name") or f"server {server['id']}")[:120],
-                      state=SUSPENDED if suspended else ACTIVE,
-                      suspension="manual" if suspended else "",
-                      suspended_at=now if suspended else None,
-                      expires_at=next_expiry(None, now, plan), auto_renew=False,
-                      slots=plan.min_slots, price=price, charged=0,
-                      external_id=str(server["id"]), options={"imported": True}, last_error="",
-                      desired_state=desired_for(SUSPENDED if suspended else ACTIVE),
-                      panel_state=desired_for(SUSPENDED if suspended else ACTIVE),
-                      sync_status="ok")
+    service = Service(
+        user_id=user.id,
+        product_id=product.id,
+        plan_id=plan.id,
+        name=str(server.get("name") or f"server {server['id']}")[:120],
+        state=SUSPENDED if suspended else ACTIVE,
+        suspension="manual" if suspended else "",
+        suspended_at=now if suspended else None,
+        expires_at=next_expiry(None, now, plan),
+        auto_renew=False,
+        slots=plan.min_slots,
+        price=price,
+        charged=0,
+        external_id=str(server["id"]),
+        options={"imported": True},
+        last_error="",
+        desired_state=desired_for(SUSPENDED if suspended else ACTIVE),
+        panel_state=desired_for(SUSPENDED if suspended else ACTIVE),
+        sync_status="ok",
+    )
     db.session.add(service)
     db.session.flush()
     return service

@@ -40,8 +40,9 @@ def forget_cache() -> None:
 
 
 def egg_with_variables(client: PanelClient, nest_id: int, egg_id: int) -> dict[str, Any]:
-    return cached((client.url, "egg", int(nest_id), int(egg_id)),
-                  lambda: client.app.get_egg(nest_id, egg_id))
+    return cached(
+        (client.url, "egg", int(nest_id), int(egg_id)), lambda: client.app.get_egg(nest_id, egg_id)
+    )
 
 
 def resolve_location(client: PanelClient, text: str) -> int | None:

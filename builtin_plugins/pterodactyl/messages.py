@@ -19,8 +19,9 @@ from flask_babel import lazy_gettext as _l
 from builtin_plugins.pterodactyl import errors
 
 STATE_CONFLICTS = {
-    "installing": _l("The server is still installing; try again when the installation has "
-                     "finished."),
+    "installing": _l(
+        "The server is still installing; try again when the installation has finished."
+    ),
     "suspended": _l("The server is suspended in the panel, so this is unavailable."),
     "restoring": _l("The server is restoring a backup; try again in a moment."),
     "transferring": _l("The server is being moved to another node; try again later."),
@@ -42,20 +43,26 @@ def state_conflict(exc: errors.ServerStateConflict) -> str:
 def for_customer(exc: errors.PanelError) -> CustomerMessage:
     """The customer's sentence and status for a panel failure (details go to the log)."""
     if isinstance(exc, errors.NotConfigured):
-        return CustomerMessage(_("Server management is not available right now; our staff have "
-                                 "to finish connecting the panel."), 503)
+        return CustomerMessage(
+            _(
+                "Server management is not available right now; our staff have "
+                "to finish connecting the panel."
+            ),
+            503,
+        )
     if isinstance(exc, errors.ServerStateConflict):
         return CustomerMessage(state_conflict(exc), 409, exc.state)
     if isinstance(exc, errors.DaemonError):
-        return CustomerMessage(_("The server's node is unreachable right now; try again in a "
-                                 "minute."), 503)
+        return CustomerMessage(
+            _("The server's node is unreachable right now; try again in a minute."), 503
+        )
     if isinstance(exc, errors.RateLimited):
-        return CustomerMessage(_("The panel is busy; try again in %(n)d s.", n=exc.wait_seconds),
-                               429)
+        return CustomerMessage(
+            _("The panel is busy; try again in %(n)d s.", n=exc.wait_seconds), 429
+        )
     if isinstance(exc, errors.PanelUnreachable | errors.ServerError | errors.NotAPanel):
         current_app.logger.warning("pterodactyl: %s", errors.describe(exc))
-        return CustomerMessage(_("The panel is unreachable right now; try again in a minute."),
-                               503)
+        return CustomerMessage(_("The panel is unreachable right now; try again in a minute."), 503)
     if isinstance(exc, errors.AuthenticationFailed):
         current_app.logger.error("pterodactyl: the panel refused our key: %s", exc)
         return CustomerMessage(_("The panel refused our request; please tell our staff."), 503)

@@ -7,15 +7,17 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel import db, now as utcnow
+from kernel import db
+from kernel import now as utcnow
 
 
 class UserLink(db.Model):
     """A local account and its panel user (created by us, or an existing one linked by email)."""
 
     __tablename__ = "pterodactyl_user_link"
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
     panel_user_id: Mapped[int] = mapped_column(Integer, unique=True)
     panel_username: Mapped[str] = mapped_column(String(191), default="")
     origin: Mapped[str] = mapped_column(String(16), default="created")  # created | linked
@@ -28,8 +30,9 @@ class ServerLink(db.Model):
     """A store service and its panel server; ``drift`` is what reconciliation last found."""
 
     __tablename__ = "pterodactyl_server"
-    service_id: Mapped[int] = mapped_column(ForeignKey("store_service.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("store_service.id", ondelete="CASCADE"), primary_key=True
+    )
     server_id: Mapped[int] = mapped_column(Integer, index=True)
     identifier: Mapped[str] = mapped_column(String(8), default="")
     uuid: Mapped[str] = mapped_column(String(36), default="")
@@ -50,8 +53,9 @@ class LiveState(db.Model):
     and overwritten by the next refresh."""
 
     __tablename__ = "pterodactyl_live_state"
-    service_id: Mapped[int] = mapped_column(ForeignKey("store_service.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("store_service.id", ondelete="CASCADE"), primary_key=True
+    )
     state: Mapped[str] = mapped_column(String(16), default="unknown")
     detail: Mapped[str] = mapped_column(Text, default="")
     checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

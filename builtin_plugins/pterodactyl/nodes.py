@@ -20,9 +20,13 @@ def node_key(node_id: int) -> str:
 
 def server_nodes(services_: list) -> dict[int, str]:
     ids = [s.id for s in services_]
-    rows = db.session.execute(db.select(ServerLink.service_id, ServerLink.node_id).where(
-        ServerLink.service_id.in_(ids), ServerLink.node_id.is_not(None),
-        ServerLink.deleted_at.is_(None)))
+    rows = db.session.execute(
+        db.select(ServerLink.service_id, ServerLink.node_id).where(
+            ServerLink.service_id.in_(ids),
+            ServerLink.node_id.is_not(None),
+            ServerLink.deleted_at.is_(None),
+        )
+    )
     return {service_id: node_key(node_id) for service_id, node_id in rows}
 
 
@@ -39,8 +43,15 @@ def _names() -> dict[int, str]:
 
 
 def known_nodes() -> list[dict]:
-    used = set(db.session.scalars(db.select(ServerLink.node_id).distinct().where(
-        ServerLink.node_id.is_not(None), ServerLink.deleted_at.is_(None))))
+    used = set(
+        db.session.scalars(
+            db.select(ServerLink.node_id)
+            .distinct()
+            .where(ServerLink.node_id.is_not(None), ServerLink.deleted_at.is_(None))
+        )
+    )
     names = _names()
-    return [{"id": node_key(i), "label": f"{names.get(i, f'node {i}')} (Pterodactyl #{i})"}
-            for i in sorted(used | set(names))]
+    return [
+        {"id": node_key(i), "label": f"{names.get(i, f'node {i}')} (Pterodactyl #{i})"}
+        for i in sorted(used | set(names))
+    ]

@@ -97,7 +97,8 @@ def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any)
     kwargs: dict[str, Any] = {
         "timeouts": Timeouts(
             read=min(settings.request_timeout, 10) if quick else settings.request_timeout,
-            wings=min(settings.wings_timeout, 20) if quick else settings.wings_timeout),
+            wings=min(settings.wings_timeout, 20) if quick else settings.wings_timeout,
+        ),
     }
     extra = dict(CLIENT_OPTIONS)
     if quick:
@@ -105,13 +106,18 @@ def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any)
         extra.pop("retry", None)
     kwargs.update(extra)
     kwargs.update(options)
-    key = (settings.url, settings.application_key, settings.client_key,
-           tuple(sorted((name, _identity(value)) for name, value in kwargs.items())))
+    key = (
+        settings.url,
+        settings.application_key,
+        settings.client_key,
+        tuple(sorted((name, _identity(value)) for name, value in kwargs.items())),
+    )
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = PanelClient(settings.url, settings.application_key, settings.client_key,
-                                 shared=True, **kwargs)
+            client = PanelClient(
+                settings.url, settings.application_key, settings.client_key, shared=True, **kwargs
+            )
             _clients[key] = client
     return client
 
@@ -135,17 +141,21 @@ def forget_clients() -> None:
         client.close_pool()
 
 
-def connect(*, quick: bool = False, need_client_key: bool = False,
-          retry: RetryPolicy | None = None) -> PanelClient:
+def connect(
+    *, quick: bool = False, need_client_key: bool = False, retry: RetryPolicy | None = None
+) -> PanelClient:
     """A client from the stored settings; NotConfigured when the URL or a key is missing.
     ``retry`` replaces the retry policy (the reconciler retries with its own backoff)."""
     settings = load_settings()
     if not settings.configured:
-        raise errors.NotConfigured("the panel URL and application key are not set "
-                                   "(Admin > Plugins > Pterodactyl settings)")
+        raise errors.NotConfigured(
+            "the panel URL and application key are not set (Admin > Plugins > Pterodactyl settings)"
+        )
     if need_client_key and not settings.client_key:
-        raise errors.NotConfigured("no client API key of a root admin is set, so live status "
-                                   "and server actions are unavailable")
+        raise errors.NotConfigured(
+            "no client API key of a root admin is set, so live status "
+            "and server actions are unavailable"
+        )
     return make_client(settings, quick=quick, **({"retry": retry} if retry else {}))
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from builtin_plugins.pterodactyl.client import PanelClient
-from builtin_plugins.pterodactyl.product import ProductConfig, port_allowed
 from builtin_plugins.pterodactyl.lookups import resolve_location
 from builtin_plugins.pterodactyl.panel import PanelSettings
+from builtin_plugins.pterodactyl.product import ProductConfig, port_allowed
 
 
 class NoPlacement(Exception):
@@ -57,8 +57,9 @@ def used(node: dict[str, Any], resource: str) -> float:
 
 
 def room_for(node: dict[str, Any], memory: int, disk: int) -> bool:
-    return (used(node, "memory") + max(memory, 0) <= capacity(node, "memory")
-            and used(node, "disk") + max(disk, 0) <= capacity(node, "disk"))
+    return used(node, "memory") + max(memory, 0) <= capacity(node, "memory") and used(
+        node, "disk"
+    ) + max(disk, 0) <= capacity(node, "disk")
 
 
 def load(node: dict[str, Any], memory: int = 0, disk: int = 0) -> float:
@@ -70,8 +71,9 @@ def load(node: dict[str, Any], memory: int = 0, disk: int = 0) -> float:
     return max(ratios)
 
 
-def locations_for(client: PanelClient, config: ProductConfig, settings: PanelSettings,
-                  chosen: int | None = None) -> tuple[int, ...]:
+def locations_for(
+    client: PanelClient, config: ProductConfig, settings: PanelSettings, chosen: int | None = None
+) -> tuple[int, ...]:
     if chosen is not None:
         return (chosen,)
     if config.location_ids:
@@ -82,8 +84,9 @@ def locations_for(client: PanelClient, config: ProductConfig, settings: PanelSet
     return (default,) if default is not None else ()
 
 
-def eligible_nodes(client: PanelClient, config: ProductConfig, settings: PanelSettings,
-                   locations: tuple[int, ...]) -> tuple[list[dict[str, Any]], str]:
+def eligible_nodes(
+    client: PanelClient, config: ProductConfig, settings: PanelSettings, locations: tuple[int, ...]
+) -> tuple[list[dict[str, Any]], str]:
     """The candidate nodes and a phrase naming where they were looked for."""
     nodes = client.app.list_nodes()
     if config.node_ids:
@@ -100,14 +103,25 @@ def eligible_nodes(client: PanelClient, config: ProductConfig, settings: PanelSe
     return found, where
 
 
-def choose(client: PanelClient, config: ProductConfig, settings: PanelSettings, *,
-           location: int | None = None, skip: set[int] | None = None) -> Placement:
+def choose(
+    client: PanelClient,
+    config: ProductConfig,
+    settings: PanelSettings,
+    *,
+    location: int | None = None,
+    skip: set[int] | None = None,
+) -> Placement:
     """A placement for a server of ``config``; raises NoPlacement saying why none fits.
     ``skip``: allocation ids lost to a concurrent create (try others)."""
     locations = locations_for(client, config, settings, location)
     if not config.node_ids and settings.node_policy == "panel_deploy":
-        return Placement(deploy={"locations": list(locations), "dedicated_ip": config.dedicated_ip,
-                                 "port_range": list(config.port_range)})
+        return Placement(
+            deploy={
+                "locations": list(locations),
+                "dedicated_ip": config.dedicated_ip,
+                "port_range": list(config.port_range),
+            }
+        )
     nodes, where = eligible_nodes(client, config, settings, locations)
     if not nodes:
         raise NoPlacement(f"the panel has no usable node in {where}")
@@ -116,8 +130,10 @@ def choose(client: PanelClient, config: ProductConfig, settings: PanelSettings, 
         raise NoPlacement(f"every node in {where} is in maintenance mode")
     roomy = [n for n in awake if room_for(n, config.memory, config.disk)]
     if not roomy:
-        raise NoPlacement(f"no node in {where} has room for {config.memory} MiB of memory and "
-                          f"{config.disk} MiB of disk")
+        raise NoPlacement(
+            f"no node in {where} has room for {config.memory} MiB of memory and "
+            f"{config.disk} MiB of disk"
+        )
     roomy.sort(key=lambda n: (load(n, config.memory, config.disk), int(n["id"])))
     for node in roomy:
         allocation = free_allocation(client, int(node["id"]), config, skip or set())
@@ -141,20 +157,34 @@ def unreachable_ip(ip: Any) -> bool:
 
 def pinned(allocation: dict[str, Any], config: ProductConfig) -> bool:
     want = config.allocation_ip.lower()
-    return not want or want in (str(allocation.get("ip") or "").lower(),
-                                str(allocation.get("alias") or "").lower())
+    return not want or want in (
+        str(allocation.get("ip") or "").lower(),
+        str(allocation.get("alias") or "").lower(),
+    )
 
 
-def free_allocation(client: PanelClient, node_id: int, config: ProductConfig,
-                    skip: set[int]) -> dict[str, Any] | None:
+def free_allocation(
+    client: PanelClient, node_id: int, config: ProductConfig, skip: set[int]
+) -> dict[str, Any] | None:
     allocations = client.app.list_node_allocations(node_id)
     busy_ips = {a.get("ip") for a in allocations if a.get("assigned")}
-    free = [a for a in allocations if not a.get("assigned") and int(a["id"]) not in skip
-            and port_allowed(int(a.get("port") or 0), config.port_range)
-            and pinned(a, config)
-            and not (config.dedicated_ip and a.get("ip") in busy_ips)]
-    free.sort(key=lambda a: (unreachable_ip(a.get("ip")), int(a.get("port") or 0),
-                             _ip_order(a.get("ip")), int(a["id"])))
+    free = [
+        a
+        for a in allocations
+        if not a.get("assigned")
+        and int(a["id"]) not in skip
+        and port_allowed(int(a.get("port") or 0), config.port_range)
+        and pinned(a, config)
+        and not (config.dedicated_ip and a.get("ip") in busy_ips)
+    ]
+    free.sort(
+        key=lambda a: (
+            unreachable_ip(a.get("ip")),
+            int(a.get("port") or 0),
+            _ip_order(a.get("ip")),
+            int(a["id"]),
+        )
+    )
     return free[0] if free else None
 
 

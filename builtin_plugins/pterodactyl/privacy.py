@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from builtin_plugins.pterodactyl import errors
-from builtin_plugins.pterodactyl.models import UserLink
 from builtin_plugins.pterodactyl.links import user_link
+from builtin_plugins.pterodactyl.models import UserLink
 from builtin_plugins.pterodactyl.panel import load_settings, make_client
 from builtin_plugins.pterodactyl.tabs.models import Subuser
 from kernel import db, record_audit
@@ -21,12 +21,19 @@ from kernel import db, record_audit
 
 def export(user) -> dict:
     link = user_link(user.id)
-    shared = db.session.scalars(select(Subuser).where(Subuser.user_id == user.id)
-                                .order_by(Subuser.id))
+    shared = db.session.scalars(
+        select(Subuser).where(Subuser.user_id == user.id).order_by(Subuser.id)
+    )
     return {
-        "panel_account": None if link is None else {
-            "panel_user_id": link.panel_user_id, "username": link.panel_username,
-            "origin": link.origin, "linked_at": link.created_at, "synced_at": link.synced_at},
+        "panel_account": None
+        if link is None
+        else {
+            "panel_user_id": link.panel_user_id,
+            "username": link.panel_username,
+            "origin": link.origin,
+            "linked_at": link.created_at,
+            "synced_at": link.synced_at,
+        },
         "shared_servers": [{"server": row.service_id, "since": row.created_at} for row in shared],
     }
 
@@ -42,8 +49,11 @@ def erase(user) -> None:
             except errors.NotFound:
                 pass  # deleted in the panel already
         else:
-            record_audit("pterodactyl.erase_local_only", f"user:{user.id}",
-                         {"panel_user": link.panel_user_id, "reason": "panel not configured"})
+            record_audit(
+                "pterodactyl.erase_local_only",
+                f"user:{user.id}",
+                {"panel_user": link.panel_user_id, "reason": "panel not configured"},
+            )
     db.session.execute(db.delete(Subuser).where(Subuser.user_id == user.id))
     db.session.execute(db.delete(UserLink).where(UserLink.user_id == user.id))
     db.session.commit()

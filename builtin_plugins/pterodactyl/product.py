@@ -29,27 +29,54 @@ DOCKER_IMAGE = re.compile(r"^~?[\w./\-:@ ]*$")
 THREADS = re.compile(r"^[0-9-,]+$")
 PORT_RANGE = re.compile(r"^(\d{4,5})(?:-(\d{4,5}))?$")
 ADDRESS = re.compile(r"^[A-Za-z0-9.:_-]*$")  # an IPv4/IPv6 address or a host name alias
-RESERVED_ENV = frozenset({"SERVER_MEMORY", "SERVER_IP", "SERVER_PORT", "ENV", "HOME", "USER",
-                          "STARTUP", "SERVER_UUID", "UUID"})
+RESERVED_ENV = frozenset(
+    {
+        "SERVER_MEMORY",
+        "SERVER_IP",
+        "SERVER_PORT",
+        "ENV",
+        "HOME",
+        "USER",
+        "STARTUP",
+        "SERVER_UUID",
+        "UUID",
+    }
+)
 
 
-def _spec(key: str, type: str, label: str, default: Any = None, description: str = "",
-          required: bool = False) -> SettingSpec:
-    return SettingSpec(key=key, type=type, label=label, default=default,
-                       description=description, required=required)
+def _spec(
+    key: str,
+    type: str,
+    label: str,
+    default: Any = None,
+    description: str = "",
+    required: bool = False,
+) -> SettingSpec:
+    return SettingSpec(
+        key=key, type=type, label=label, default=default, description=description, required=required
+    )
 
 
 SCHEMA: tuple[SettingSpec, ...] = (
     _spec("nest_id", "int", "Nest id", None, "The panel nest holding the egg.", True),
     _spec("egg_id", "int", "Egg id", None, "The egg new servers are created with.", True),
-    _spec("extra_egg_ids", "string", "Other eggs customers may choose", "",
-          "Comma-separated egg ids of the same nest offered at checkout; empty: only the egg "
-          "above."),
+    _spec(
+        "extra_egg_ids",
+        "string",
+        "Other eggs customers may choose",
+        "",
+        "Comma-separated egg ids of the same nest offered at checkout; empty: only the egg above.",
+    ),
     _spec("docker_image", "string", "Docker image", "", "Empty: the egg's default image."),
     _spec("startup", "text", "Startup command", "", "Empty: the egg's startup command."),
-    _spec("variables", "text", "Egg variables", "",
-          "One a line: NAME=value | visible, editable, slots. Unlisted variables get the egg's "
-          "default and stay hidden from customers."),
+    _spec(
+        "variables",
+        "text",
+        "Egg variables",
+        "",
+        "One a line: NAME=value | visible, editable, slots. Unlisted variables get the egg's "
+        "default and stay hidden from customers.",
+    ),
     _spec("memory", "int", "Memory (MiB)", 1024, "0 = unlimited", True),
     _spec("swap", "int", "Swap (MiB)", 0, "-1 = unlimited, 0 = none"),
     _spec("disk", "int", "Disk (MiB)", 5120, "0 = unlimited", True),
@@ -60,21 +87,46 @@ SCHEMA: tuple[SettingSpec, ...] = (
     _spec("databases", "int", "Databases", 0, "How many databases the customer may create"),
     _spec("allocations", "int", "Allocations", 1, "Ports in all, the primary one included"),
     _spec("backups", "int", "Backups", 0, "How many backups the customer may keep"),
-    _spec("location_ids", "string", "Locations", "",
-          "Comma-separated location ids; empty: the plugin's default location"),
-    _spec("choose_location", "bool", "Customers choose the location", False,
-          "Offer the locations above at checkout"),
-    _spec("node_ids", "string", "Nodes", "",
-          "Comma-separated node ids; when set, servers go on the least-loaded of these"),
+    _spec(
+        "location_ids",
+        "string",
+        "Locations",
+        "",
+        "Comma-separated location ids; empty: the plugin's default location",
+    ),
+    _spec(
+        "choose_location",
+        "bool",
+        "Customers choose the location",
+        False,
+        "Offer the locations above at checkout",
+    ),
+    _spec(
+        "node_ids",
+        "string",
+        "Nodes",
+        "",
+        "Comma-separated node ids; when set, servers go on the least-loaded of these",
+    ),
     _spec("port_range", "string", "Port range", "", "e.g. 25565-25665, 27015; empty: any port"),
     _spec("dedicated_ip", "bool", "Dedicated IP", False, "Use an IP no other server uses"),
-    _spec("allocation_ip", "string", "Pin to IP or alias", "",
-          "Only allocations with this IP address or alias; empty: any (public addresses first, "
-          "loopback and link-local ones last). Not possible with the panel_deploy node policy."),
-    _spec("panel_description", "string", "Panel description", "",
-          "The panel server's description, kept in step on rename; {name} and {id} are the "
-          "server's name and number. Empty: \"pteroca service #{id}\" at creation, then left "
-          "alone."),
+    _spec(
+        "allocation_ip",
+        "string",
+        "Pin to IP or alias",
+        "",
+        "Only allocations with this IP address or alias; empty: any (public addresses first, "
+        "loopback and link-local ones last). Not possible with the panel_deploy node policy.",
+    ),
+    _spec(
+        "panel_description",
+        "string",
+        "Panel description",
+        "",
+        "The panel server's description, kept in step on rename; {name} and {id} are the "
+        'server\'s name and number. Empty: "pteroca service #{id}" at creation, then left '
+        "alone.",
+    ),
     _spec("start_on_completion", "bool", "Start when installed", True),
     _spec("skip_scripts", "bool", "Skip the egg's install script", False),
 )
@@ -126,12 +178,21 @@ class ProductConfig:
         return (self.egg_id,) + tuple(e for e in self.extra_egg_ids if e != self.egg_id)
 
     def limits(self) -> dict[str, Any]:
-        return {"memory": self.memory, "swap": self.swap, "disk": self.disk, "io": self.io,
-                "cpu": self.cpu, "threads": self.threads or None}
+        return {
+            "memory": self.memory,
+            "swap": self.swap,
+            "disk": self.disk,
+            "io": self.io,
+            "cpu": self.cpu,
+            "threads": self.threads or None,
+        }
 
     def feature_limits(self) -> dict[str, int]:
-        return {"databases": self.databases, "allocations": self.allocations,
-                "backups": self.backups}
+        return {
+            "databases": self.databases,
+            "allocations": self.allocations,
+            "backups": self.backups,
+        }
 
     def visible_variables(self) -> list[str]:
         return [v.env for v in self.variables.values() if v.visible or v.editable]
@@ -146,8 +207,9 @@ class ProductConfig:
         """The panel description a server should have; None: whatever it has."""
         if not self.panel_description:
             return None
-        return (self.panel_description.replace("{name}", service.name)
-                .replace("{id}", str(service.id)))[:1000]
+        return (
+            self.panel_description.replace("{name}", service.name).replace("{id}", str(service.id))
+        )[:1000]
 
 
 def parse_variables(text: str) -> dict[str, VariableConfig]:
@@ -165,20 +227,32 @@ def parse_variables(text: str) -> dict[str, VariableConfig]:
         name, eq, value = body.partition("=")
         name = name.strip()
         if not ENV_NAME.match(name):
-            raise ConfigError(f"egg variables, line {number}: {name!r} is not a variable name "
-                              "(write NAME=value | flags)")
+            raise ConfigError(
+                f"egg variables, line {number}: {name!r} is not a variable name "
+                "(write NAME=value | flags)"
+            )
         if name.upper() in RESERVED_ENV:
             raise ConfigError(f"egg variables, line {number}: {name} is set by the panel itself")
         if name in out:
             raise ConfigError(f"egg variables, line {number}: {name} is listed twice")
-        out[name] = VariableConfig(env=name, value=value.strip() if eq else None,
-                                   visible="visible" in flags or "editable" in flags,
-                                   editable="editable" in flags, slots="slots" in flags)
+        out[name] = VariableConfig(
+            env=name,
+            value=value.strip() if eq else None,
+            visible="visible" in flags or "editable" in flags,
+            editable="editable" in flags,
+            slots="slots" in flags,
+        )
     return out
 
 
-def _int(values: dict[str, Any], key: str, default: int, low: int | None = None,
-         high: int | None = None, label: str = "") -> int:
+def _int(
+    values: dict[str, Any],
+    key: str,
+    default: int,
+    low: int | None = None,
+    high: int | None = None,
+    label: str = "",
+) -> int:
     raw = values.get(key)
     if raw in (None, ""):
         return default
@@ -210,8 +284,9 @@ def parse_ports(text: str) -> tuple[str, ...]:
         low = int(match.group(1)) if match else 0
         high = int(match.group(2) or low) if match else 0
         if not match or not 1024 < low <= high <= 65535:
-            raise ConfigError(f"port range: {part!r} is not a port (1025-65535) or a range like "
-                              "25565-25600")
+            raise ConfigError(
+                f"port range: {part!r} is not a port (1025-65535) or a range like 25565-25600"
+            )
         if high - low >= 1000:
             raise ConfigError(f"port range: {part} holds more than 1000 ports")
         ports.append(part)
@@ -248,16 +323,19 @@ def parse(values: dict[str, Any] | None) -> ProductConfig:
     if len(description) > 500:
         raise ConfigError("the panel description may be at most 500 characters long")
     return ProductConfig(
-        nest_id=nest_id, egg_id=egg_id,
+        nest_id=nest_id,
+        egg_id=egg_id,
         extra_egg_ids=_ids(values, "extra_egg_ids", "Other eggs"),
-        docker_image=image, startup=str(values.get("startup") or "").strip(),
+        docker_image=image,
+        startup=str(values.get("startup") or "").strip(),
         variables=parse_variables(str(values.get("variables") or "")),
         memory=_int(values, "memory", 1024, 0, label="Memory"),
         swap=_int(values, "swap", 0, -1, label="Swap"),
         disk=_int(values, "disk", 5120, 0, label="Disk"),
         io=_int(values, "io", 500, 10, 1000, label="Block IO weight"),
         cpu=_int(values, "cpu", 100, 0, label="CPU limit"),
-        threads=threads, oom_disabled=bool(values.get("oom_disabled", True)),
+        threads=threads,
+        oom_disabled=bool(values.get("oom_disabled", True)),
         databases=_int(values, "databases", 0, 0, label="Databases"),
         allocations=_int(values, "allocations", 1, 0, label="Allocations"),
         backups=_int(values, "backups", 0, 0, label="Backups"),
@@ -266,7 +344,8 @@ def parse(values: dict[str, Any] | None) -> ProductConfig:
         node_ids=_ids(values, "node_ids", "Nodes"),
         port_range=parse_ports(str(values.get("port_range") or "")),
         dedicated_ip=bool(values.get("dedicated_ip", False)),
-        allocation_ip=pinned, panel_description=description,
+        allocation_ip=pinned,
+        panel_description=description,
         start_on_completion=bool(values.get("start_on_completion", True)),
         skip_scripts=bool(values.get("skip_scripts", False)),
     )
@@ -286,10 +365,15 @@ def slot_variables(config: ProductConfig, plan) -> list[str]:
     return names
 
 
-def environment(config: ProductConfig, egg_variables: list[dict[str, Any]], *,
-                options: dict[str, Any] | None = None, slots: int = 1,
-                slot_names: list[str] | None = None,
-                kept: dict[str, str] | None = None) -> dict[str, str]:
+def environment(
+    config: ProductConfig,
+    egg_variables: list[dict[str, Any]],
+    *,
+    options: dict[str, Any] | None = None,
+    slots: int = 1,
+    slot_names: list[str] | None = None,
+    kept: dict[str, str] | None = None,
+) -> dict[str, str]:
     """Every variable of the egg with its value: the product's, else the egg default; a
     customer-editable one takes the customer's choice (``options["var_<NAME>"]``, or the
     server's current value in ``kept``); slot variables get the slot count."""
@@ -299,8 +383,11 @@ def environment(config: ProductConfig, egg_variables: list[dict[str, Any]], *,
     for variable in egg_variables:
         name = str(variable.get("env_variable"))
         conf = config.variables.get(name)
-        value = conf.value if conf is not None and conf.value is not None else \
-            str(variable.get("default_value") or "")
+        value = (
+            conf.value
+            if conf is not None and conf.value is not None
+            else str(variable.get("default_value") or "")
+        )
         if conf is not None and conf.editable:
             if name in kept:
                 value = kept[name]
@@ -318,8 +405,9 @@ def environment_problems(env: dict[str, str], egg_variables: list[dict[str, Any]
     problems = []
     for variable in egg_variables:
         name = str(variable.get("env_variable"))
-        problem = rules.check(env.get(name, ""), str(variable.get("rules") or ""),
-                              str(variable.get("name") or name))
+        problem = rules.check(
+            env.get(name, ""), str(variable.get("rules") or ""), str(variable.get("name") or name)
+        )
         if problem:
             problems.append(problem)
     return problems
@@ -344,8 +432,13 @@ def suggested_variables(variables: list[dict[str, Any]]) -> str:
     editable for customers as the egg itself allows."""
     lines = []
     for variable in variables:
-        flags = ("visible, editable" if variable.get("user_editable")
-                 else "visible" if variable.get("user_viewable") else "")
+        flags = (
+            "visible, editable"
+            if variable.get("user_editable")
+            else "visible"
+            if variable.get("user_viewable")
+            else ""
+        )
         line = f"{variable.get('env_variable')}={variable.get('default_value') or ''}"
         lines.append(f"{line} | {flags}" if flags else line)
     return "\n".join(lines)

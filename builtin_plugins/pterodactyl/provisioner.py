@@ -16,7 +16,16 @@ from typing import Any
 from flask import current_app
 
 from builtin_plugins.pterodactyl import converge as panel_converge
-from builtin_plugins.pterodactyl import errors, links, lookups, messages, panel, placement, product, sync
+from builtin_plugins.pterodactyl import (
+    errors,
+    links,
+    lookups,
+    messages,
+    panel,
+    placement,
+    product,
+    sync,
+)
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from builtin_plugins.pterodactyl.client_api import POWER_SIGNALS
 from builtin_plugins.pterodactyl.models import ServerLink
@@ -27,12 +36,17 @@ from builtin_plugins.store.api import (
     PackageRefused,
     ProvisionError,
 )
-from kernel import db, now as utcnow
+from kernel import db
+from kernel import now as utcnow
 
 CREATE_ATTEMPTS = 3
 CHOICE_ID = re.compile(r"\(#(\d+)\)$")
-UNKNOWN_OUTCOME = (errors.PanelUnreachable, errors.DaemonError, errors.ServerError,
-                   errors.NotAPanel)
+UNKNOWN_OUTCOME = (
+    errors.PanelUnreachable,
+    errors.DaemonError,
+    errors.ServerError,
+    errors.NotAPanel,
+)
 
 
 def _fail(doing: str, exc: Exception) -> ProvisionError:
@@ -51,9 +65,14 @@ class PterodactylProvisioner:
     identifier = "pterodactyl"
     display_name = "Pterodactyl panel"
     # The product's limits are the customer-facing resources: asked once, in these settings.
-    resource_settings = {"memory_mb": "memory", "disk_mb": "disk", "cpu_percent": "cpu",
-                         "databases": "databases", "backups": "backups",
-                         "allocations": "allocations"}
+    resource_settings = {
+        "memory_mb": "memory",
+        "disk_mb": "disk",
+        "cpu_percent": "cpu",
+        "databases": "databases",
+        "backups": "backups",
+        "allocations": "allocations",
+    }
 
     # --- product form and checkout -------------------------------------------------------
 
@@ -74,10 +93,13 @@ class PterodactylProvisioner:
         """Live pickers above the product form's settings (filled from the panel by a script)."""
         from flask import render_template, url_for
 
-        return render_template("admin/pterodactyl/picker.html",
-                               api=url_for("pterodactyl_api.index").rstrip("/"))
+        return render_template(
+            "admin/pterodactyl/picker.html", api=url_for("pterodactyl_api.index").rstrip("/")
+        )
 
-    def validate_options(self, product_row, options: dict, *, plan=None, slots: int = 1) -> list[str]:
+    def validate_options(
+        self, product_row, options: dict, *, plan=None, slots: int = 1
+    ) -> list[str]:
         from builtin_plugins.pterodactyl.catalog import checkout_problems
 
         return checkout_problems(product_row, options, plan=plan, slots=slots)
@@ -94,8 +116,9 @@ class PterodactylProvisioner:
         try:
             return product.config_of(product_row)
         except ConfigError as exc:
-            raise ProvisionError(f"the product {product_row.name!r} is misconfigured: "
-                                 f"{exc}") from None
+            raise ProvisionError(
+                f"the product {product_row.name!r} is misconfigured: {exc}"
+            ) from None
 
     @staticmethod
     def _client(**kwargs: Any) -> PanelClient:
@@ -145,8 +168,9 @@ class PterodactylProvisioner:
         last: Exception | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                spot = placement.choose(client, config, panel.load_settings(),
-                                        location=location, skip=lost)
+                spot = placement.choose(
+                    client, config, panel.load_settings(), location=location, skip=lost
+                )
             except placement.NoPlacement as exc:
                 raise ProvisionError(f"no room for the server: {exc}") from None
             try:
@@ -174,17 +198,22 @@ class PterodactylProvisioner:
             links.link_server(service, server, "created")
             return str(server["id"])
         if lost and isinstance(last, errors.ValidationFailed):
-            raise ProvisionError(f"no free allocation could be claimed: the {len(lost)} tried "
-                                 f"were taken by other servers meanwhile ({last.detail})")
-        raise ProvisionError(f"creating the server failed {CREATE_ATTEMPTS} times; last: "
-                             f"{errors.describe(last) if last else 'unknown'}")
+            raise ProvisionError(
+                f"no free allocation could be claimed: the {len(lost)} tried "
+                f"were taken by other servers meanwhile ({last.detail})"
+            )
+        raise ProvisionError(
+            f"creating the server failed {CREATE_ATTEMPTS} times; last: "
+            f"{errors.describe(last) if last else 'unknown'}"
+        )
 
     def _adopt(self, service, server: dict, owner_id: int) -> str:
         if int(server.get("user") or 0) != int(owner_id):
             raise ProvisionError(
                 f"the panel already has a server with external id {server.get('external_id')!r} "
                 f"owned by another panel user (#{server.get('user')}); if several sites share the "
-                "panel, give each its own external id prefix")
+                "panel, give each its own external id prefix"
+            )
         links.link_server(service, server, "adopted")
         return str(server["id"])
 
@@ -192,24 +221,43 @@ class PterodactylProvisioner:
         chosen = choice_id(options.get("egg"))
         return chosen if chosen in config.egg_ids else config.egg_id
 
-    def _body(self, client: PanelClient, service, config: ProductConfig, options: dict,
-              owner_id: int, ext: str) -> dict[str, Any]:
+    def _body(
+        self,
+        client: PanelClient,
+        service,
+        config: ProductConfig,
+        options: dict,
+        owner_id: int,
+        ext: str,
+    ) -> dict[str, Any]:
         egg_id = self.egg_for(config, options)
         egg = lookups.egg_with_variables(client, config.nest_id, egg_id)
         variables = egg_variables(egg)
-        env = product.environment(config, variables, options=options, slots=service.slots,
-                                  slot_names=product.slot_variables(config, service.plan))
+        env = product.environment(
+            config,
+            variables,
+            options=options,
+            slots=service.slots,
+            slot_names=product.slot_variables(config, service.plan),
+        )
         problems = product.environment_problems(env, variables)
         if problems:
             raise ProvisionError("the server's settings do not fit the egg: " + " ".join(problems))
-        return {"name": service.name[:191], "user": int(owner_id), "egg": egg_id,
-                "docker_image": product.docker_image(config, egg),
-                "startup": config.startup or egg.get("startup") or "",
-                "environment": env, "limits": config.limits(),
-                "feature_limits": config.feature_limits(), "oom_disabled": config.oom_disabled,
-                "start_on_completion": config.start_on_completion,
-                "skip_scripts": config.skip_scripts, "external_id": ext,
-                "description": config.description_for(service) or f"pteroca service #{service.id}"}
+        return {
+            "name": service.name[:191],
+            "user": int(owner_id),
+            "egg": egg_id,
+            "docker_image": product.docker_image(config, egg),
+            "startup": config.startup or egg.get("startup") or "",
+            "environment": env,
+            "limits": config.limits(),
+            "feature_limits": config.feature_limits(),
+            "oom_disabled": config.oom_disabled,
+            "start_on_completion": config.start_on_completion,
+            "skip_scripts": config.skip_scripts,
+            "external_id": ext,
+            "description": config.description_for(service) or f"pteroca service #{service.id}",
+        }
 
     # --- desired state (the store's reconciler) ------------------------------------------
 
@@ -224,8 +272,7 @@ class PterodactylProvisioner:
             try:
                 return panel_converge.converge(client, service, config, observed)
             except errors.PanelError as exc:
-                raise _fail(f"bringing the panel in line ({service.desired_state})",
-                            exc) from None
+                raise _fail(f"bringing the panel in line ({service.desired_state})", exc) from None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -243,8 +290,9 @@ class PterodactylProvisioner:
             try:
                 action(client, self._require_server(client, service))
             except errors.NotFound:
-                raise ProvisionError(f"{doing} failed: the server no longer exists in the "
-                                     "panel") from None
+                raise ProvisionError(
+                    f"{doing} failed: the server no longer exists in the panel"
+                ) from None
             except errors.PanelError as exc:
                 raise _fail(f"{doing} failed", exc) from None
 
@@ -269,8 +317,14 @@ class PterodactylProvisioner:
         new = self._config(new_product)
         with self._client() as client:
             try:
-                change_package(client, service, self._require_server(client, service),
-                               self._config(service.product), new, new_product)
+                change_package(
+                    client,
+                    service,
+                    self._require_server(client, service),
+                    self._config(service.product),
+                    new,
+                    new_product,
+                )
             except PackageRefused:
                 raise
             except errors.NotFound:
@@ -311,13 +365,13 @@ class PterodactylProvisioner:
                     server_id = self._server_id(client, service)
                     if server_id is None:
                         return LiveStatus("unknown", "no panel server")
-                    link = links.link_server(service, client.app.get_server(server_id),
-                                             "adopted")
+                    link = links.link_server(service, client.app.get_server(server_id), "adopted")
                     db.session.commit()
                 except errors.PanelError as exc:
                     return LiveStatus("unknown", messages.for_customer(exc).text)
-            found = statuses.ask_panel(client, settings, statuses.Target(
-                service.id, link.server_id, link.identifier or ""))
+            found = statuses.ask_panel(
+                client, settings, statuses.Target(service.id, link.server_id, link.identifier or "")
+            )
             if settings.client_key and link.identifier and found.state != "unknown":
                 found = replace(found, address=_address(client, link.identifier))
         try:
@@ -338,8 +392,11 @@ class PterodactylProvisioner:
 def _address(client, identifier: str) -> str:
     """The server's main address (``alias-or-ip:port``), asked at most once a minute."""
     try:
-        found = lookups.cached((client.url, "address", identifier),
-                               lambda: client.client.list_allocations(identifier), 60)
+        found = lookups.cached(
+            (client.url, "address", identifier),
+            lambda: client.client.list_allocations(identifier),
+            60,
+        )
     except errors.PanelError:
         return ""
     for allocation in found:

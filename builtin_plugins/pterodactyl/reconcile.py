@@ -36,7 +36,8 @@ from builtin_plugins.store.api import (
     Service,
     converge_observed,
 )
-from kernel import db, now as utcnow, record_audit
+from kernel import db, record_audit
+from kernel import now as utcnow
 
 FLAG_PREFIX = "panel: "
 
@@ -78,19 +79,31 @@ def _pages(products: dict[int, Product]):
     is only read), each with its server link's columns (``link_*``, None without a link) and
     its owner's panel user id (``owner``)."""
     live_link = ServerLink.service_id.is_not(None) & ServerLink.deleted_at.is_(None)
-    query = (select(Service.id, Service.state, Service.sync_status, Service.last_error,
-                    Service.desired_state, Service.name, Service.product_id,
-                    ServerLink.service_id.label("link_id"),
-                    ServerLink.server_id.label("link_server_id"),
-                    ServerLink.deleted_at.label("link_deleted_at"),
-                    ServerLink.drift.label("link_drift"),
-                    UserLink.panel_user_id.label("owner"))
-             .outerjoin(ServerLink, ServerLink.service_id == Service.id)
-             .outerjoin(UserLink, UserLink.user_id == Service.user_id)
-             .where(Service.product_id.in_(list(products)),
-                    Service.state.in_((ACTIVE, SUSPENDED))
-                    | (Service.state.in_((TERMINATED, FAILED)) & live_link))
-             .order_by(Service.id).limit(PAGE))
+    query = (
+        select(
+            Service.id,
+            Service.state,
+            Service.sync_status,
+            Service.last_error,
+            Service.desired_state,
+            Service.name,
+            Service.product_id,
+            ServerLink.service_id.label("link_id"),
+            ServerLink.server_id.label("link_server_id"),
+            ServerLink.deleted_at.label("link_deleted_at"),
+            ServerLink.drift.label("link_drift"),
+            UserLink.panel_user_id.label("owner"),
+        )
+        .outerjoin(ServerLink, ServerLink.service_id == Service.id)
+        .outerjoin(UserLink, UserLink.user_id == Service.user_id)
+        .where(
+            Service.product_id.in_(list(products)),
+            Service.state.in_((ACTIVE, SUSPENDED))
+            | (Service.state.in_((TERMINATED, FAILED)) & live_link),
+        )
+        .order_by(Service.id)
+        .limit(PAGE)
+    )
     after = 0
     while products:
         rows = db.session.execute(query.where(Service.id > after)).all()
@@ -102,8 +115,9 @@ def _pages(products: dict[int, Product]):
         after = rows[-1].id
 
 
-def _expected(service, products: dict[int, Product] | None = None,
-              configs: dict[int, Any] | None = None) -> product.ProductConfig | None:
+def _expected(
+    service, products: dict[int, Product] | None = None, configs: dict[int, Any] | None = None
+) -> product.ProductConfig | None:
     """The service's product settings (parsed once per product when ``configs`` is given)."""
     if configs is not None and service.product_id in configs:
         return configs[service.product_id]
@@ -116,35 +130,53 @@ def _expected(service, products: dict[int, Product] | None = None,
     return found
 
 
-def in_line(service, server: dict[str, Any] | None, config: product.ProductConfig | None,
-            prefix: str) -> bool:
+def in_line(
+    service, server: dict[str, Any] | None, config: product.ProductConfig | None, prefix: str
+) -> bool:
     """True when the panel server is exactly what the service wants and nothing is flagged:
     the run leaves it alone (no write, no converge). Anything else goes through the store's
     reconciler, which repairs, flags or clears it. ``service`` is a row of :func:`_pages`."""
-    if server is None or service.link_id is None or service.link_deleted_at is not None \
-            or config is None:
+    if (
+        server is None
+        or service.link_id is None
+        or service.link_deleted_at is not None
+        or config is None
+    ):
         return False
-    if service.state not in (ACTIVE, SUSPENDED) or service.sync_status != "ok" \
-            or service.link_drift or (service.last_error or "").startswith(FLAG_PREFIX):
+    if (
+        service.state not in (ACTIVE, SUSPENDED)
+        or service.sync_status != "ok"
+        or service.link_drift
+        or (service.last_error or "").startswith(FLAG_PREFIX)
+    ):
         return False
     if service.link_server_id != int(server["id"]) or install_state(server):
         return False
     if is_suspended(server) != (service.desired_state == PANEL_SUSPENDED):
         return False
     description = config.description_for(service)
-    return (str(server.get("name") or "") == service.name[:191]
-            and str(server.get("external_id") or "") == f"{prefix}-{service.id}"
-            and (service.owner is None or int(server.get("user") or 0) == int(service.owner))
-            and (description is None or str(server.get("description") or "") == description)
-            and not limit_differences(config, server))
+    return (
+        str(server.get("name") or "") == service.name[:191]
+        and str(server.get("external_id") or "") == f"{prefix}-{service.id}"
+        and (service.owner is None or int(server.get("user") or 0) == int(service.owner))
+        and (description is None or str(server.get("description") or "") == description)
+        and not limit_differences(config, server)
+    )
 
 
-def compare(service, server: dict[str, Any] | None, owner: int | None,
-            config: product.ProductConfig | None = None) -> list[Finding]:
+def compare(
+    service,
+    server: dict[str, Any] | None,
+    owner: int | None,
+    config: product.ProductConfig | None = None,
+) -> list[Finding]:
     """What differs between a service and its panel server (None: the server is gone)."""
     if service.state in (TERMINATED, FAILED):
-        return [Finding(service.id, int(server["id"]), "delete", "still in the panel; to be "
-                        "deleted")] if server is not None else []
+        return (
+            [Finding(service.id, int(server["id"]), "delete", "still in the panel; to be deleted")]
+            if server is not None
+            else []
+        )
     if server is None:
         return [Finding(service.id, None, "deleted", "deleted in the panel")]
     sid = int(server["id"])
@@ -158,11 +190,18 @@ def compare(service, server: dict[str, Any] | None, owner: int | None,
         config = _expected(service)
     diffs = limit_differences(config, server) if config is not None else []
     if diffs:
-        found.append(Finding(service.id, sid, "resized", "resized in the panel: "
-                             + ", ".join(diffs)))
+        found.append(
+            Finding(service.id, sid, "resized", "resized in the panel: " + ", ".join(diffs))
+        )
     if owner is not None and int(server.get("user") or 0) != owner:
-        found.append(Finding(service.id, sid, "owner", f"owned by panel user #{server.get('user')} "
-                             f"instead of #{owner}"))
+        found.append(
+            Finding(
+                service.id,
+                sid,
+                "owner",
+                f"owned by panel user #{server.get('user')} instead of #{owner}",
+            )
+        )
     return found
 
 
@@ -183,8 +222,10 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
     by_id = {int(s["id"]): s for s in servers}
     by_external = {str(s.get("external_id")): s for s in servers if s.get("external_id")}
     prefix = panel.load_settings().external_id_prefix
-    products = {p.id: p for p in db.session.scalars(
-        select(Product).where(Product.provisioner == "pterodactyl"))}
+    products = {
+        p.id: p
+        for p in db.session.scalars(select(Product).where(Product.provisioner == "pterodactyl"))
+    }
     configs: dict[int, Any] = {}
     observed: dict[int, dict[str, Any] | None] = {}
     linked: set[int] = set()
@@ -194,8 +235,11 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
             live = service.link_id is not None and service.link_deleted_at is None
             if live:
                 linked.add(service.link_server_id)
-            server = by_id.get(service.link_server_id) if live else \
-                by_external.get(f"{prefix}-{service.id}")
+            server = (
+                by_id.get(service.link_server_id)
+                if live
+                else by_external.get(f"{prefix}-{service.id}")
+            )
             config = _expected(service, products, configs)
             if dry_run:
                 report.findings.extend(compare(service, server, service.owner, config))
@@ -205,10 +249,14 @@ def reconcile(*, dry_run: bool = False, client: PanelClient | None = None) -> Re
     if observed:
         linked |= _converge(observed, report)  # servers it deleted are not orphans either
     report.findings.extend(_orphans(servers, prefix, linked))
-    current_app.logger.info("pterodactyl reconcile: %d checked, %d converged, %d repaired, "
-                            "%d findings%s", report.checked, len(observed),
-                            len(report.repaired), len(report.findings),
-                            " (dry run)" if dry_run else "")
+    current_app.logger.info(
+        "pterodactyl reconcile: %d checked, %d converged, %d repaired, %d findings%s",
+        report.checked,
+        len(observed),
+        len(report.repaired),
+        len(report.findings),
+        " (dry run)" if dry_run else "",
+    )
     return report
 
 
@@ -216,8 +264,11 @@ def _converge(observed: dict[int, dict[str, Any] | None], report: ReconcileRepor
     """The store reconciler's own code path, with the listing as what the panel shows;
     returns the panel servers it deleted."""
     outcomes = converge_observed(observed)
-    deleted = {int(observed[sid]["id"]) for sid, outcome in outcomes.items()
-               if outcome.panel_state == "deleted" and observed.get(sid)}
+    deleted = {
+        int(observed[sid]["id"])
+        for sid, outcome in outcomes.items()
+        if outcome.panel_state == "deleted" and observed.get(sid)
+    }
     now = utcnow()
     for service_id, outcome in outcomes.items():
         service = db.session.get(Service, service_id)
@@ -236,8 +287,9 @@ def _converge(observed: dict[int, dict[str, Any] | None], report: ReconcileRepor
     return deleted
 
 
-def _flag(service: Service, link: ServerLink | None, findings: list[Finding], now,
-          report: ReconcileReport) -> None:
+def _flag(
+    service: Service, link: ServerLink | None, findings: list[Finding], now, report: ReconcileReport
+) -> None:
     text = "; ".join(f.message for f in findings)
     if link is not None:
         link.checked_at = now
@@ -248,8 +300,12 @@ def _flag(service: Service, link: ServerLink | None, findings: list[Finding], no
     if text:
         if service.last_error != FLAG_PREFIX + text:
             service.last_error = FLAG_PREFIX + text
-            record_audit("pterodactyl.drift", f"service:{service.id}",
-                         {"findings": [f.kind for f in findings], "detail": text}, commit=False)
+            record_audit(
+                "pterodactyl.drift",
+                f"service:{service.id}",
+                {"findings": [f.kind for f in findings], "detail": text},
+                commit=False,
+            )
     elif (service.last_error or "").startswith(FLAG_PREFIX):
         service.last_error = ""
         report.cleared.append(service.id)
@@ -266,22 +322,37 @@ def _orphans(servers: list[dict[str, Any]], prefix: str, linked: set[int]) -> li
             candidates.append((int(match.group(1)), server))
     if not candidates:
         return []
-    linked = linked | set(db.session.scalars(select(ServerLink.server_id).where(
-        ServerLink.deleted_at.is_(None),
-        ServerLink.server_id.in_([int(server["id"]) for _, server in candidates]))))
+    linked = linked | set(
+        db.session.scalars(
+            select(ServerLink.server_id).where(
+                ServerLink.deleted_at.is_(None),
+                ServerLink.server_id.in_([int(server["id"]) for _, server in candidates]),
+            )
+        )
+    )
     candidates = [(sid, server) for sid, server in candidates if int(server["id"]) not in linked]
     if not candidates:
         return []
-    states = dict(db.session.execute(select(Service.id, Service.state).where(
-        Service.id.in_([service_id for service_id, _ in candidates]))).all())
+    states = dict(
+        db.session.execute(
+            select(Service.id, Service.state).where(
+                Service.id.in_([service_id for service_id, _ in candidates])
+            )
+        ).all()
+    )
     out = []
     for service_id, server in candidates:
         state = states.get(service_id)
         if state is None or state == TERMINATED:
             why = "its service does not exist" if state is None else "its service was deleted"
-            out.append(Finding(service_id, int(server["id"]), "orphan",
-                               f"panel server {server.get('name')!r} ({server['id']}) still "
-                               f"exists but {why}"))
+            out.append(
+                Finding(
+                    service_id,
+                    int(server["id"]),
+                    "orphan",
+                    f"panel server {server.get('name')!r} ({server['id']}) still exists but {why}",
+                )
+            )
     return out
 
 
@@ -294,6 +365,9 @@ def reconcile_task() -> dict | None:
     except errors.PanelError as exc:
         current_app.logger.warning("pterodactyl reconcile failed: %s", exc)
         raise
-    return {"checked": report.checked, "findings": [str(f) for f in report.findings],
-            "repaired": {str(k): v for k, v in report.repaired.items()},
-            "cleared": report.cleared}
+    return {
+        "checked": report.checked,
+        "findings": [str(f) for f in report.findings],
+        "repaired": {str(k): v for k, v in report.repaired.items()},
+        "cleared": report.cleared,
+    }

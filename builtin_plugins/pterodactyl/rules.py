@@ -34,7 +34,7 @@ def split_rules(rules: str) -> list[tuple[str, str]]:
             piece = match.group(0)
         else:
             piece = text.split("|", 1)[0]
-        text = text[len(piece):].lstrip("|")
+        text = text[len(piece) :].lstrip("|")
         name, _, argument = piece.partition(":")
         if name.strip():
             out.append((name.strip().lower(), argument))
@@ -51,7 +51,7 @@ def php_regex(pattern: str) -> re.Pattern | None:
     if end <= 0:
         return None
     flags = 0
-    for flag in pattern[end + 1:]:
+    for flag in pattern[end + 1 :]:
         flags |= PHP_FLAGS.get(flag, 0)
     try:
         return re.compile(pattern[1:end], flags)

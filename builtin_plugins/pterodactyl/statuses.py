@@ -32,7 +32,8 @@ from flask import current_app
 from builtin_plugins.pterodactyl import errors, messages, panel
 from builtin_plugins.pterodactyl.panel import PanelSettings
 from builtin_plugins.store.api import LiveStatus
-from kernel import db, now as utcnow
+from kernel import db
+from kernel import now as utcnow
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ def ask_panel(client, settings: PanelSettings, target: Target) -> LiveStatus:
         return from_application(client.app.get_server(target.server_id))
     except errors.ServerStateConflict as exc:
         state = {"restoring": "installing", "transferring": "installing"}.get(exc.state, exc.state)
-        return LiveStatus(state if state in ("suspended", "installing") else "unknown",
-                          messages.state_conflict(exc))
+        return LiveStatus(
+            state if state in ("suspended", "installing") else "unknown",
+            messages.state_conflict(exc),
+        )
     except errors.NotFound:
         return LiveStatus("unknown", messages.gone())
     except errors.PanelError as exc:  # the same sentences as every customer page
@@ -75,8 +78,9 @@ def from_resources(stats: dict[str, Any]) -> LiveStatus:
     state = str(stats.get("current_state") or "offline")
     if stats.get("is_suspended"):
         return LiveStatus("suspended")
-    return LiveStatus({"running": "running", "starting": "starting",
-                       "stopping": "stopping"}.get(state, "offline"))
+    return LiveStatus(
+        {"running": "running", "starting": "starting", "stopping": "stopping"}.get(state, "offline")
+    )
 
 
 def from_application(server: dict[str, Any]) -> LiveStatus:
@@ -118,8 +122,11 @@ def read(app, service_ids: Iterable[int]) -> dict[int, LiveStatus]:
     from builtin_plugins.pterodactyl.models import LiveState
 
     since = utcnow() - timedelta(seconds=FRESH_SECONDS)
-    rows = db.session.execute(db.select(LiveState.service_id, LiveState.state, LiveState.detail)
-                              .where(LiveState.service_id.in_(ids), LiveState.checked_at > since))
+    rows = db.session.execute(
+        db.select(LiveState.service_id, LiveState.state, LiveState.detail).where(
+            LiveState.service_id.in_(ids), LiveState.checked_at > since
+        )
+    )
     return {row.service_id: LiveStatus(row.state, row.detail) for row in rows}
 
 
@@ -131,17 +138,24 @@ def write(app, found: dict[int, LiveStatus]) -> None:
     if store is not None:
         pipe = store.pipeline(transaction=False)
         for service_id, status in found.items():
-            pipe.setex(f"{REDIS_PREFIX}{service_id}", FRESH_SECONDS,
-                       json.dumps({"state": status.state, "detail": status.detail}))
+            pipe.setex(
+                f"{REDIS_PREFIX}{service_id}",
+                FRESH_SECONDS,
+                json.dumps({"state": status.state, "detail": status.detail}),
+            )
         pipe.execute()
         return
     from builtin_plugins.pterodactyl.models import LiveState
 
     now = utcnow()
     db.session.execute(db.delete(LiveState).where(LiveState.service_id.in_(list(found))))
-    db.session.execute(db.insert(LiveState), [
-        {"service_id": i, "state": s.state, "detail": s.detail[:1000], "checked_at": now}
-        for i, s in found.items()])
+    db.session.execute(
+        db.insert(LiveState),
+        [
+            {"service_id": i, "state": s.state, "detail": s.detail[:1000], "checked_at": now}
+            for i, s in found.items()
+        ],
+    )
     db.session.commit()
 
 
@@ -223,10 +237,11 @@ def targets_of(services: Iterable[Any]) -> dict[int, Target]:
     ids = [s.id for s in services]
     if not ids:
         return {}
-    rows = db.session.execute(db.select(ServerLink.service_id, ServerLink.server_id,
-                                        ServerLink.identifier)
-                              .where(ServerLink.service_id.in_(ids),
-                                     ServerLink.deleted_at.is_(None)))
+    rows = db.session.execute(
+        db.select(ServerLink.service_id, ServerLink.server_id, ServerLink.identifier).where(
+            ServerLink.service_id.in_(ids), ServerLink.deleted_at.is_(None)
+        )
+    )
     return {r.service_id: Target(r.service_id, r.server_id, r.identifier or "") for r in rows}
 
 
@@ -238,8 +253,16 @@ def collect(services: Iterable[Any], *, wait: float = 0.0) -> dict[int, LiveStat
     app = current_app._get_current_object()
     settings = panel.load_settings()
     if not settings.configured:
-        return {s.id: LiveStatus("unknown", messages.for_customer(
-            errors.NotConfigured("not configured")).text) for s in services} if wait else {}
+        return (
+            {
+                s.id: LiveStatus(
+                    "unknown", messages.for_customer(errors.NotConfigured("not configured")).text
+                )
+                for s in services
+            }
+            if wait
+            else {}
+        )
     found = read(app, (s.id for s in services))
     missing = [s for s in services if s.id not in found]
     if not missing:

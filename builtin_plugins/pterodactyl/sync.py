@@ -25,7 +25,8 @@ from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.links import user_link
 from builtin_plugins.pterodactyl.panel import load_settings, make_client
 from builtin_plugins.pterodactyl.transport import RetryPolicy
-from kernel import db, enqueue, job, now as utcnow, record_audit
+from kernel import db, enqueue, job, record_audit
+from kernel import now as utcnow
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,14 @@ class Linked:
 def _save_link(user, panel_user: dict, origin: str):
     from builtin_plugins.pterodactyl.models import UserLink
 
-    link = UserLink(user_id=user.id, panel_user_id=int(panel_user["id"]),
-                    panel_username=str(panel_user.get("username") or ""), origin=origin,
-                    synced_at=utcnow(), last_error="")
+    link = UserLink(
+        user_id=user.id,
+        panel_user_id=int(panel_user["id"]),
+        panel_username=str(panel_user.get("username") or ""),
+        origin=origin,
+        synced_at=utcnow(),
+        last_error="",
+    )
     db.session.add(link)
     try:
         db.session.commit()
@@ -90,13 +96,18 @@ def _save_link(user, panel_user: dict, origin: str):
         existing = user_link(user.id)
         if existing is not None:
             return existing
-        other = db.session.scalar(select(UserLink).where(
-            UserLink.panel_user_id == int(panel_user["id"])))
-        raise errors.PanelError(f"panel user {panel_user.get('username')!r} is already linked to "
-                                f"another account (local user #{other.user_id if other else '?'})"
-                                ) from None
-    record_audit(f"pterodactyl.user_{origin}", user.email,
-                 {"panel_user": int(panel_user["id"]), "username": link.panel_username})
+        other = db.session.scalar(
+            select(UserLink).where(UserLink.panel_user_id == int(panel_user["id"]))
+        )
+        raise errors.PanelError(
+            f"panel user {panel_user.get('username')!r} is already linked to "
+            f"another account (local user #{other.user_id if other else '?'})"
+        ) from None
+    record_audit(
+        f"pterodactyl.user_{origin}",
+        user.email,
+        {"panel_user": int(panel_user["id"]), "username": link.panel_username},
+    )
     return link
 
 
@@ -123,9 +134,14 @@ def _create(client: PanelClient, user, ext: str):
         if client.app.find_user_by_username(username) is not None:
             continue
         try:
-            created = client.app.create_user(email=user.email, username=username,
-                                             first_name=first, last_name=last,
-                                             password=secrets.token_urlsafe(24), external_id=ext)
+            created = client.app.create_user(
+                email=user.email,
+                username=username,
+                first_name=first,
+                last_name=last,
+                password=secrets.token_urlsafe(24),
+                external_id=ext,
+            )
         except errors.ValidationFailed as exc:
             last_error = exc
             if exc.has("email", "unique"):  # created meanwhile, elsewhere
@@ -140,8 +156,10 @@ def _create(client: PanelClient, user, ext: str):
                 continue
             raise
         return _save_link(user, created, "created")
-    raise errors.PanelError(f"no free panel username like {base!r} was found"
-                            + (f" ({last_error})" if last_error else ""))
+    raise errors.PanelError(
+        f"no free panel username like {base!r} was found"
+        + (f" ({last_error})" if last_error else "")
+    )
 
 
 def _client(quick: bool = False) -> PanelClient:
@@ -161,8 +179,9 @@ def _note_failure(user, what: str, exc: Exception) -> None:
     record_audit("pterodactyl.sync_failed", user.email, {"error": message[:500]})
 
 
-def _with_panel(user, what: str, action: Callable[[PanelClient], object], *,
-                quick: bool = False) -> None:
+def _with_panel(
+    user, what: str, action: Callable[[PanelClient], object], *, quick: bool = False
+) -> None:
     """Run ``action(client)`` for ``user``: nothing when the panel is not configured, a
     panel failure rolled back and noted on the link (``what`` failed), never raised."""
     try:
@@ -194,8 +213,9 @@ def link_user(user_id: int) -> None:
     """Job: find, link or create the panel user of one account; failures are noted, not raised."""
     user = _user(user_id)
     if user is not None:
-        _with_panel(user, "creating the panel user", lambda client: ensure_linked(client, user),
-                    quick=True)
+        _with_panel(
+            user, "creating the panel user", lambda client: ensure_linked(client, user), quick=True
+        )
 
 
 def on_updated(user, changes: dict) -> None:
@@ -211,8 +231,13 @@ def push_profile(user_id: int) -> None:
     if user is None:
         return
     first, last = split_name(user)
-    _with_panel(user, "updating the panel user", lambda client: _update_panel_user(
-        client, user, email=user.email, first_name=first, last_name=last))
+    _with_panel(
+        user,
+        "updating the panel user",
+        lambda client: _update_panel_user(
+            client, user, email=user.email, first_name=first, last_name=last
+        ),
+    )
 
 
 def _user(user_id: int):
@@ -225,8 +250,11 @@ def on_password_changed(user, password: str) -> None:
     """Hook: set the same password on the linked panel user, at once: the password never
     goes through a job queue, a table or a log."""
     if load_settings().sync_users:
-        _with_panel(user, "setting the panel password",
-                    lambda client: _update_panel_user(client, user, password=password))
+        _with_panel(
+            user,
+            "setting the panel password",
+            lambda client: _update_panel_user(client, user, password=password),
+        )
 
 
 @dataclass
@@ -240,10 +268,15 @@ def unlinked_users(after_id: int = 0, limit: int = 200) -> list:
     from builtin_plugins.pterodactyl.models import UserLink
     from kernel import User
 
-    return list(db.session.scalars(
-        select(User).outerjoin(UserLink, UserLink.user_id == User.id)
-        .where(UserLink.user_id.is_(None), User.erased_at.is_(None), User.id > after_id)
-        .order_by(User.id).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .outerjoin(UserLink, UserLink.user_id == User.id)
+            .where(UserLink.user_id.is_(None), User.erased_at.is_(None), User.id > after_id)
+            .order_by(User.id)
+            .limit(limit)
+        )
+    )
 
 
 def sync_all(client: PanelClient | None = None, *, batch: int = 200) -> SyncReport:

@@ -128,8 +128,16 @@ THROTTLE = Throttle()
 class Transport:
     """One API (application or client) of one panel: a key and a path prefix."""
 
-    def __init__(self, http: httpx.Client, key: str, prefix: str, *, timeouts: Timeouts,
-                 retry: RetryPolicy, sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        key: str,
+        prefix: str,
+        *,
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None],
+    ) -> None:
         self.http, self.key, self.prefix = http, key, prefix
         self.timeouts, self.retry, self.sleep = timeouts, retry, sleep
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -145,16 +153,27 @@ class Transport:
             self.sleep(left)
             THROTTLE.waited(self.scope)
             return
-        entry = errors.ErrorEntry("TooManyRequestsHttpException", 429,
-                                  "not sent: the panel asked us to wait")
-        raise errors.RateLimited(status=429, method=method, path=url, retry_after=left,
-                                 entries=[entry])
+        entry = errors.ErrorEntry(
+            "TooManyRequestsHttpException", 429, "not sent: the panel asked us to wait"
+        )
+        raise errors.RateLimited(
+            status=429, method=method, path=url, retry_after=left, entries=[entry]
+        )
 
     # --- one call ---------------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
-                content: bytes | str | None = None, idempotent: bool | None = None,
-                wings: bool = False, text: bool = False) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        idempotent: bool | None = None,
+        wings: bool = False,
+        text: bool = False,
+    ) -> Any:
         """Send with retries; return the decoded JSON (None for 204, the text when ``text``)."""
         method = method.upper()
         if idempotent is None:
@@ -164,8 +183,9 @@ class Transport:
         self._respect_window(method, url)
         while True:
             try:
-                response = self._send(method, url, params=params, json=json, content=content,
-                                      wings=wings)
+                response = self._send(
+                    method, url, params=params, json=json, content=content, wings=wings
+                )
             except errors.PanelUnreachable as exc:
                 failures += 1
                 not_sent = isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
@@ -199,22 +219,38 @@ class Transport:
             raise exc
 
     def _send(self, method: str, url: str, *, params, json, content, wings: bool) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.key}", "Accept": "application/json",
-                   "User-Agent": USER_AGENT}
+        headers = {
+            "Authorization": f"Bearer {self.key}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
         if json is not None:
             headers["Content-Type"] = "application/json"
         elif content is not None:
             headers["Content-Type"] = "text/plain"
         try:
-            return self.http.request(method, url, params=params, json=json, content=content,
-                                     headers=headers, timeout=self.timeouts.for_call(wings))
+            return self.http.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                content=content,
+                headers=headers,
+                timeout=self.timeouts.for_call(wings),
+            )
         except httpx.TimeoutException as exc:
-            raise errors.PanelTimeout(f"{method} {url}: the panel did not answer in time "
-                                      f"({type(exc).__name__})", method=method, path=url) from exc
+            raise errors.PanelTimeout(
+                f"{method} {url}: the panel did not answer in time ({type(exc).__name__})",
+                method=method,
+                path=url,
+            ) from exc
         except httpx.HTTPError as exc:
-            raise errors.PanelUnreachable(f"{method} {url}: cannot reach the panel at "
-                                          f"{self.http.base_url} ({type(exc).__name__}: {exc})",
-                                          method=method, path=url) from exc
+            raise errors.PanelUnreachable(
+                f"{method} {url}: cannot reach the panel at "
+                f"{self.http.base_url} ({type(exc).__name__}: {exc})",
+                method=method,
+                path=url,
+            ) from exc
 
     def _backoff(self, failures: int, why: str) -> None:
         wait = min(self.retry.backoff * (2 ** (failures - 1)), self.retry.max_backoff)
@@ -238,14 +274,24 @@ class Transport:
             return response.text
         body = self._json(response)
         if body is None:
-            raise errors.NotAPanel(f"{method} {url} answered HTTP {response.status_code} with "
-                                   "something other than the panel's JSON API (is the panel URL "
-                                   "right?)", status=response.status_code, method=method, path=url)
+            raise errors.NotAPanel(
+                f"{method} {url} answered HTTP {response.status_code} with "
+                "something other than the panel's JSON API (is the panel URL "
+                "right?)",
+                status=response.status_code,
+                method=method,
+                path=url,
+            )
         return body
 
     def _error(self, response: httpx.Response, method: str, url: str) -> errors.PanelError:
-        return errors.error_for(response.status_code, self._json(response), method=method,
-                                path=url, headers=response.headers)
+        return errors.error_for(
+            response.status_code,
+            self._json(response),
+            method=method,
+            path=url,
+            headers=response.headers,
+        )
 
     # --- shapes -----------------------------------------------------------------------
 
@@ -253,8 +299,15 @@ class Transport:
         """A call answering one object: its attributes (None for an empty answer)."""
         return unwrap(self.request(method, path, **kwargs))
 
-    def page(self, path: str, params: dict[str, Any] | None = None, *, page: int = 1,
-             per_page: int | None = None, wings: bool = False) -> Page:
+    def page(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        page: int = 1,
+        per_page: int | None = None,
+        wings: bool = False,
+    ) -> Page:
         query = dict(params or {})
         query["page"] = page
         if per_page is not None:
@@ -263,13 +316,18 @@ class Transport:
         meta = dict(body.get("meta") or {})
         pagination = meta.pop("pagination", None) or {}
         items = [unwrap(i) for i in body.get("data") or []]
-        return Page(items=items, current_page=int(pagination.get("current_page") or page),
-                    total_pages=max(1, int(pagination.get("total_pages") or 1)),
-                    total=int(pagination.get("total") or len(items)),
-                    per_page=int(pagination.get("per_page") or len(items)), meta=meta)
+        return Page(
+            items=items,
+            current_page=int(pagination.get("current_page") or page),
+            total_pages=max(1, int(pagination.get("total_pages") or 1)),
+            total=int(pagination.get("total") or len(items)),
+            per_page=int(pagination.get("per_page") or len(items)),
+            meta=meta,
+        )
 
-    def iterate(self, path: str, params: dict[str, Any] | None = None, *,
-                per_page: int = 100) -> Iterator[Any]:
+    def iterate(
+        self, path: str, params: dict[str, Any] | None = None, *, per_page: int = 100
+    ) -> Iterator[Any]:
         """Every item of a list, page after page. The next page's URL is built here with the
         same filters and ``per_page`` (the panel's ``links.next`` keeps only ``page``). A list
         the panel does not paginate (no ``meta.pagination``) is one page."""
@@ -281,6 +339,7 @@ class Transport:
                 return
             number = result.current_page + 1
 
-    def all(self, path: str, params: dict[str, Any] | None = None, *,
-            per_page: int = 100) -> list[Any]:
+    def all(
+        self, path: str, params: dict[str, Any] | None = None, *, per_page: int = 100
+    ) -> list[Any]:
         return list(self.iterate(path, params, per_page=per_page))

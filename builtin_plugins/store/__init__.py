@@ -43,13 +43,25 @@ def register_cron_tasks():
     from kernel import CronTask
 
     return [
-        CronTask("store.lifecycle", "* * * * *", sweep.run_lifecycle,
-                 "Renew, charge on demand or suspend servers past their expiry"),
-        CronTask("store.cleanup", "30 3 * * *", sweep.run_cleanup,
-                 "Delete servers left suspended for non-payment; warn before"),
-        CronTask("store.converge", "* * * * *", reconciler.run_due,
-                 "Drive servers whose panel does not match their desired state (retries with "
-                 "backoff, then alerts staff)"),
+        CronTask(
+            "store.lifecycle",
+            "* * * * *",
+            sweep.run_lifecycle,
+            "Renew, charge on demand or suspend servers past their expiry",
+        ),
+        CronTask(
+            "store.cleanup",
+            "30 3 * * *",
+            sweep.run_cleanup,
+            "Delete servers left suspended for non-payment; warn before",
+        ),
+        CronTask(
+            "store.converge",
+            "* * * * *",
+            reconciler.run_due,
+            "Drive servers whose panel does not match their desired state (retries with "
+            "backoff, then alerts staff)",
+        ),
     ]
 
 
@@ -90,14 +102,22 @@ def register_admin_views(admin):
     from builtin_plugins.store.admin_sync import SyncView
     from builtin_plugins.store.admin_vouchers import VoucherAdmin, VoucherUsageAdmin
 
-    return [CategoryAdmin(), ProductsView(), ServersView(), SyncView(), VoucherAdmin(),
-            VoucherUsageAdmin()]
+    return [
+        CategoryAdmin(),
+        ProductsView(),
+        ServersView(),
+        SyncView(),
+        VoucherAdmin(),
+        VoucherUsageAdmin(),
+    ]
 
 
 @hookimpl
 def client_menu_items(user):
-    return [{"label": _("Servers"), "url": url_for("servers.index"), "order": 10},
-            {"label": _("Store"), "url": url_for("store.store_index"), "order": 15}]
+    return [
+        {"label": _("Servers"), "url": url_for("servers.index"), "order": 10},
+        {"label": _("Store"), "url": url_for("store.store_index"), "order": 15},
+    ]
 
 
 @hookimpl
@@ -109,10 +129,20 @@ def dashboard_widgets(user):
 
 @hookimpl
 def server_tabs(service, user):
-    return [{"id": "overview", "label": _("Overview"), "order": 0,
-             "url": url_for("servers.show", service_id=service.id)},
-            {"id": "settings", "label": _("Settings"), "order": 900,
-             "url": url_for("servers.settings", service_id=service.id)}]
+    return [
+        {
+            "id": "overview",
+            "label": _("Overview"),
+            "order": 0,
+            "url": url_for("servers.show", service_id=service.id),
+        },
+        {
+            "id": "settings",
+            "label": _("Settings"),
+            "order": 900,
+            "url": url_for("servers.settings", service_id=service.id),
+        },
+    ]
 
 
 @hookimpl
@@ -142,8 +172,10 @@ def extra_js_urls(request):
     if request.blueprint == "store":
         return [url_for("web.plugin_static", name="store", filename="store.js")]
     if request.blueprint == "servers":  # live status (htmx, from the theme) and copy buttons
-        return [url_for("web.theme_static", filename="vendor/htmx/htmx.min.js"),
-                url_for("web.plugin_static", name="store", filename="server.js")]
+        return [
+            url_for("web.theme_static", filename="vendor/htmx/htmx.min.js"),
+            url_for("web.plugin_static", name="store", filename="server.js"),
+        ]
     return []
 
 

@@ -17,20 +17,35 @@ from builtin_plugins.store.models import Category, PricePlan, Product
 from builtin_plugins.store.provisioning import provisioners
 from kernel import (
     FormField as Field,
+)
+from kernel import (
     PermissionMixin,
     ProtectedBaseView,
     db,
-    is_secret_setting as is_secret,
     read_form,
     site_setting,
     with_submitted,
 )
+from kernel import (
+    is_secret_setting as is_secret,
+)
 
 PERMISSION = "store.manage"
 PREFIX = "ps_"  # provisioner settings share the form with the product's own fields
-PRODUCT_FIELDS = ("name", "slug", "category_id", "description", "images", "stock",
-                  "per_customer_limit", "priority", "allow_auto_renew", "active", "featured",
-                  "provisioner") + tuple(f"resource_{k}" for k in catalog.RESOURCE_KEYS)
+PRODUCT_FIELDS = (
+    "name",
+    "slug",
+    "category_id",
+    "description",
+    "images",
+    "stock",
+    "per_customer_limit",
+    "priority",
+    "allow_auto_renew",
+    "active",
+    "featured",
+    "provisioner",
+) + tuple(f"resource_{k}" for k in catalog.RESOURCE_KEYS)
 
 
 class CategoryAdmin(PermissionMixin, ModelView):
@@ -44,8 +59,14 @@ class CategoryAdmin(PermissionMixin, ModelView):
     form_args = {"slug": {"description": "Lowercase letters, digits and dashes: /store/<slug>"}}
 
     def __init__(self):
-        super().__init__(Category, db, name="Categories", endpoint="store_categories",
-                         url="/admin/store/categories", category="Store")
+        super().__init__(
+            Category,
+            db,
+            name="Categories",
+            endpoint="store_categories",
+            url="/admin/store/categories",
+            category="Store",
+        )
 
     def on_model_change(self, form, model, is_created):
         try:
@@ -66,18 +87,35 @@ def settings_fields(provisioner, stored: dict[str, Any]) -> list[Field]:
     fields = []
     for spec in provisioner.settings_schema():
         value = None if is_secret(spec) else stored.get(spec.key, spec.default)
-        fields.append(Field(spec=replace(spec, key=PREFIX + spec.key), value=value,
-                            stored=bool(stored.get(spec.key))))
+        fields.append(
+            Field(
+                spec=replace(spec, key=PREFIX + spec.key),
+                value=value,
+                stored=bool(stored.get(spec.key)),
+            )
+        )
     return fields
 
 
 def product_values(product: Product | None) -> dict[str, Any]:
     if product is None:
         return {"active": True, "allow_auto_renew": True, "priority": "0"}
-    values = {k: getattr(product, k) for k in ("name", "slug", "category_id", "description",
-                                               "stock", "per_customer_limit", "priority",
-                                               "allow_auto_renew", "active", "featured",
-                                               "provisioner")}
+    values = {
+        k: getattr(product, k)
+        for k in (
+            "name",
+            "slug",
+            "category_id",
+            "description",
+            "stock",
+            "per_customer_limit",
+            "priority",
+            "allow_auto_renew",
+            "active",
+            "featured",
+            "provisioner",
+        )
+    }
     values["images"] = "\n".join(product.images or [])
     for key in catalog.RESOURCE_KEYS:
         values[f"resource_{key}"] = (product.resources or {}).get(key, "")
@@ -88,53 +126,94 @@ class ProductsView(ProtectedBaseView):
     permission = PERMISSION
 
     def __init__(self):
-        super().__init__(name="Products", endpoint="store_products", url="/admin/store/products",
-                         category="Store")
+        super().__init__(
+            name="Products",
+            endpoint="store_products",
+            url="/admin/store/products",
+            category="Store",
+        )
 
     def _product(self, product_id: int) -> Product:
         return db.session.get(Product, product_id) or abort(404)
 
-    def _form(self, product: Product | None, provisioner_id: str, values: dict, fields=None,
-              status: int = 200, error: str = ""):
+    def _form(
+        self,
+        product: Product | None,
+        provisioner_id: str,
+        values: dict,
+        fields=None,
+        status: int = 200,
+        error: str = "",
+    ):
         known = provisioners()
         provisioner = known.get(provisioner_id)
         if fields is None and provisioner is not None:
-            fields = settings_fields(provisioner, product.provisioner_settings
-                                     if product and product.provisioner == provisioner_id else {})
-        return self.render("admin/store/product_form.html", product=product, values=values,
-                           provisioners=known, provisioner=provisioner,
-                           helper=catalog.settings_helper(provisioner, product),
-                           provisioner_id=provisioner_id,
-                           fields=fields or [], categories=catalog.categories(), error=error,
-                           resource_keys=[k for k in catalog.RESOURCE_KEYS
-                                          if k not in catalog.resource_sources(provisioner)]
-                           if provisioner else catalog.RESOURCE_KEYS,
-                           resource_labels=catalog.RESOURCE_LABELS, plan_kinds=catalog.PLAN_KINDS,
-                           currency=site_setting("currency"),
-                           live=catalog.live_services(product.id) if product else 0), status
+            fields = settings_fields(
+                provisioner,
+                product.provisioner_settings
+                if product and product.provisioner == provisioner_id
+                else {},
+            )
+        return self.render(
+            "admin/store/product_form.html",
+            product=product,
+            values=values,
+            provisioners=known,
+            provisioner=provisioner,
+            helper=catalog.settings_helper(provisioner, product),
+            provisioner_id=provisioner_id,
+            fields=fields or [],
+            categories=catalog.categories(),
+            error=error,
+            resource_keys=[
+                k for k in catalog.RESOURCE_KEYS if k not in catalog.resource_sources(provisioner)
+            ]
+            if provisioner
+            else catalog.RESOURCE_KEYS,
+            resource_labels=catalog.RESOURCE_LABELS,
+            plan_kinds=catalog.PLAN_KINDS,
+            currency=site_setting("currency"),
+            live=catalog.live_services(product.id) if product else 0,
+        ), status
 
     def _save(self, product: Product | None, provisioner_id: str):
         provisioner = provisioners().get(provisioner_id)
         values = {k: request.form.get(k, "") for k in PRODUCT_FIELDS}
         for flag in ("allow_auto_renew", "active", "featured"):
             values[flag] = flag in request.form
-        fields = settings_fields(provisioner, product.provisioner_settings
-                                 if product and product.provisioner == provisioner_id else {}) \
-            if provisioner else []
-        submitted = {k[len(PREFIX):]: v for k, v in read_form(fields, request.form).items()}
+        fields = (
+            settings_fields(
+                provisioner,
+                product.provisioner_settings
+                if product and product.provisioner == provisioner_id
+                else {},
+            )
+            if provisioner
+            else []
+        )
+        submitted = {k[len(PREFIX) :]: v for k, v in read_form(fields, request.form).items()}
         if product is not None and product.provisioner == provisioner_id:
             # write-only secrets left empty keep their stored value
-            submitted = {**{k: v for k, v in (product.provisioner_settings or {}).items()
-                            if k not in submitted}, **submitted}
+            submitted = {
+                **{
+                    k: v
+                    for k, v in (product.provisioner_settings or {}).items()
+                    if k not in submitted
+                },
+                **submitted,
+            }
         try:
             data = ProductInput({**values, "provisioner": provisioner_id}, submitted)
             saved = catalog.save_product(product, data, actor=current_user.email)
         except CatalogError as exc:
             db.session.rollback()
-            return self._form(product, provisioner_id, values, with_submitted(fields, request.form),
-                              400, str(exc))
-        flash(f"Product {saved.name!r} saved" + ("" if saved.plans else ": now add a price plan"),
-              "success")
+            return self._form(
+                product, provisioner_id, values, with_submitted(fields, request.form), 400, str(exc)
+            )
+        flash(
+            f"Product {saved.name!r} saved" + ("" if saved.plans else ": now add a price plan"),
+            "success",
+        )
         return redirect(url_for(".edit", product_id=saved.id), 303)
 
     @expose("/")
@@ -142,10 +221,13 @@ class ProductsView(ProtectedBaseView):
         known, reach = provisioners(), {}
         query = db.select(Product).order_by(Product.priority, Product.name)
         products = list(db.session.scalars(query))
-        rows = [(p, catalog.product_health(p, known, reach), catalog.live_services(p.id))
-                for p in products]
-        return self.render("admin/store/products.html", rows=rows,
-                           currency=site_setting("currency"))
+        rows = [
+            (p, catalog.product_health(p, known, reach), catalog.live_services(p.id))
+            for p in products
+        ]
+        return self.render(
+            "admin/store/products.html", rows=rows, currency=site_setting("currency")
+        )
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):
@@ -153,8 +235,11 @@ class ProductsView(ProtectedBaseView):
         if request.method == "POST":
             return self._save(None, provisioner_id)
         if provisioner_id not in provisioners():
-            return self.render("admin/store/choose_provisioner.html", provisioners=provisioners(),
-                               chosen=provisioner_id)
+            return self.render(
+                "admin/store/choose_provisioner.html",
+                provisioners=provisioners(),
+                chosen=provisioner_id,
+            )
         return self._form(None, provisioner_id, product_values(None))
 
     @expose("/<int:product_id>", methods=("GET", "POST"))
@@ -163,8 +248,9 @@ class ProductsView(ProtectedBaseView):
         provisioner_id = request.values.get("provisioner", product.provisioner)
         if request.method == "POST":
             return self._save(product, provisioner_id)
-        return self._form(product, provisioner_id, {**product_values(product),
-                                                    "provisioner": provisioner_id})
+        return self._form(
+            product, provisioner_id, {**product_values(product), "provisioner": provisioner_id}
+        )
 
     @expose("/<int:product_id>/copy", methods=("POST",))
     def copy(self, product_id: int):

@@ -29,8 +29,11 @@ def _users(user_ids) -> dict:
     from kernel import User
 
     ids = sorted(set(user_ids))
-    found = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))} \
-        if ids else {}
+    found = (
+        {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
+        if ids
+        else {}
+    )
     return {i: found.get(i) for i in ids}
 
 
@@ -42,8 +45,9 @@ class ServersView(ProtectedBaseView):
     permission = PERMISSION
 
     def __init__(self):
-        super().__init__(name="Servers", endpoint="store_servers", url="/admin/store/servers",
-                         category="Store")
+        super().__init__(
+            name="Servers", endpoint="store_servers", url="/admin/store/servers", category="Store"
+        )
 
     def _service(self, service_id: int) -> Service:
         return db.session.get(Service, service_id) or abort(404)
@@ -55,18 +59,30 @@ class ServersView(ProtectedBaseView):
         page = request.args.get("page", 1, type=int) or 1
         rows, more = staff.list_servers(state if state in TRANSITIONS else "", email, page)
         users = _users(s.user_id for s in rows)
-        return self.render("admin/store/servers.html", rows=rows, users=users, states=TRANSITIONS,
-                           state=state, email=email, page=page, more=more,
-                           currency=site_setting("currency"))
+        return self.render(
+            "admin/store/servers.html",
+            rows=rows,
+            users=users,
+            states=TRANSITIONS,
+            state=state,
+            email=email,
+            page=page,
+            more=more,
+            currency=site_setting("currency"),
+        )
 
     @expose("/<int:service_id>")
     def detail(self, service_id: int, status: int = 200):
         service = self._service(service_id)
         user = _user(service.user_id)
-        return self.render("admin/store/server.html", service=service, user=user,
-                           balance=wallet_balance(service.user_id),
-                           history=reconciler.history(service.id),
-                           currency=site_setting("currency")), status
+        return self.render(
+            "admin/store/server.html",
+            service=service,
+            user=user,
+            balance=wallet_balance(service.user_id),
+            history=reconciler.history(service.id),
+            currency=site_setting("currency"),
+        ), status
 
     def _act(self, service_id: int, action, done: str):
         service = self._service(service_id)
@@ -87,29 +103,39 @@ class ServersView(ProtectedBaseView):
                 when = datetime.fromisoformat(text)
             except ValueError:
                 raise StoreError(f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)") from None
-            staff.set_expiry(service, when.replace(tzinfo=None, second=0, microsecond=0),
-                             actor=current_user.email)
+            staff.set_expiry(
+                service,
+                when.replace(tzinfo=None, second=0, microsecond=0),
+                actor=current_user.email,
+            )
 
         return self._act(service_id, move, "Expiry changed")
 
     @expose("/<int:service_id>/suspend", methods=("POST",))
     def suspend(self, service_id: int):
         reason = request.form.get("reason", "").strip() or "staff"
-        return self._act(service_id, lambda s: services.suspend(s, manual=True, reason=reason,
-                                                                actor=current_user.email),
-                         "Suspended by staff: a payment will not lift it")
+        return self._act(
+            service_id,
+            lambda s: services.suspend(s, manual=True, reason=reason, actor=current_user.email),
+            "Suspended by staff: a payment will not lift it",
+        )
 
     @expose("/<int:service_id>/unsuspend", methods=("POST",))
     def unsuspend(self, service_id: int):
-        return self._act(service_id, lambda s: services.unsuspend(s, manual=True,
-                                                                  actor=current_user.email),
-                         "Unsuspended")
+        return self._act(
+            service_id,
+            lambda s: services.unsuspend(s, manual=True, actor=current_user.email),
+            "Unsuspended",
+        )
 
     @expose("/<int:service_id>/delete", methods=("POST",))
     def delete(self, service_id: int):
         force = _checked("force")
-        return self._act(service_id, lambda s: services.terminate(s, actor=current_user.email,
-                                                                  force=force), "Server deleted")
+        return self._act(
+            service_id,
+            lambda s: services.terminate(s, actor=current_user.email, force=force),
+            "Server deleted",
+        )
 
     @expose("/<int:service_id>/retry", methods=("POST",))
     def retry(self, service_id: int):
@@ -121,8 +147,11 @@ class ServersView(ProtectedBaseView):
             if service.state == "provisioning_failed":
                 raise StoreError(f"provisioning failed again: {service.last_error}")
 
-        return self._act(service_id, again, "Provisioning retried" + (" and charged" if charge else
-                                                                       " without charging"))
+        return self._act(
+            service_id,
+            again,
+            "Provisioning retried" + (" and charged" if charge else " without charging"),
+        )
 
     @expose("/new", methods=("GET", "POST"))
     def new(self):
@@ -136,9 +165,15 @@ class ServersView(ProtectedBaseView):
                 plan = db.session.get(PricePlan, int(form["plan"] or 0))
                 if plan is None:
                     raise StoreError("choose a product and plan")
-                service = staff.create_for_user(current_user, user, plan.product, plan,
-                                                name=form["name"], slots=int(form["slots"] or 1),
-                                                free=not _checked("charge"))
+                service = staff.create_for_user(
+                    current_user,
+                    user,
+                    plan.product,
+                    plan,
+                    name=form["name"],
+                    slots=int(form["slots"] or 1),
+                    free=not _checked("charge"),
+                )
             except (StoreError, ValueError) as exc:
                 db.session.rollback()
                 flash(str(exc), "error")
@@ -146,5 +181,9 @@ class ServersView(ProtectedBaseView):
             else:
                 flash(f"Server #{service.id} created for {user.email}", "success")
                 return redirect(url_for(".detail", service_id=service.id), 303)
-        return self.render("admin/store/server_new.html", products=products, form=form,
-                           currency=site_setting("currency")), status
+        return self.render(
+            "admin/store/server_new.html",
+            products=products,
+            form=form,
+            currency=site_setting("currency"),
+        ), status

@@ -27,16 +27,24 @@ class SyncView(ProtectedBaseView):
     permission = PERMISSION
 
     def __init__(self):
-        super().__init__(name="Out of sync", endpoint="store_sync", url="/admin/store/sync",
-                         category="Store")
+        super().__init__(
+            name="Out of sync", endpoint="store_sync", url="/admin/store/sync", category="Store"
+        )
 
     @expose("/")
     def index(self):
         page = request.args.get("page", 1, type=int) or 1
         rows, more = reconciler.out_of_sync(page)
         history = {row.id: reconciler.history(row.id, limit=5) for row in rows}
-        return self.render("admin/store/sync.html", rows=rows, users=_users(rows),
-                           history=history, counts=reconciler.counts(), page=page, more=more)
+        return self.render(
+            "admin/store/sync.html",
+            rows=rows,
+            users=_users(rows),
+            history=history,
+            counts=reconciler.counts(),
+            page=page,
+            more=more,
+        )
 
     def _service(self) -> Service:
         service_id = request.form.get("service_id", type=int) or 0
@@ -53,15 +61,20 @@ class SyncView(ProtectedBaseView):
     def retry(self):
         service = self._service()
         service = reconciler.retry(service, actor=current_user.email)
-        flash(f"Server #{service.id}: tried again ({service.sync_status}"
-              + (f": {service.sync_error}" if service.sync_error else "") + ")",
-              "success" if service.sync_status == "ok" else "warning")
+        flash(
+            f"Server #{service.id}: tried again ({service.sync_status}"
+            + (f": {service.sync_error}" if service.sync_error else "")
+            + ")",
+            "success" if service.sync_status == "ok" else "warning",
+        )
         return self._back(service)
 
     @expose("/accept", methods=("POST",))
     def accept(self):
         service = self._service()
         reconciler.accept(service, actor=current_user.email)
-        flash(f"Server #{service.id}: the panel is left as it is until the server's next change",
-              "success")
+        flash(
+            f"Server #{service.id}: the panel is left as it is until the server's next change",
+            "success",
+        )
         return self._back(service)

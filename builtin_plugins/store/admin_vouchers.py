@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import g
-
 from flask_admin.contrib.sqla import ModelView
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, ValidationError
@@ -21,8 +20,11 @@ from kernel import (
 )
 
 PERMISSION = "store.manage"
-KIND_LABELS = {"balance": "Balance credit", "topup_discount": "Top-up discount (%)",
-               "purchase_discount": "Purchase/renewal discount (%)"}
+KIND_LABELS = {
+    "balance": "Balance credit",
+    "topup_discount": "Top-up discount (%)",
+    "purchase_discount": "Purchase/renewal discount (%)",
+}
 
 
 def _value(view, context, model, name):
@@ -43,34 +45,66 @@ class VoucherAdmin(PermissionMixin, ModelView):
     permission = PERMISSION
     can_view_details = False
     can_export = False
-    column_list = ("code", "kind", "value", "uses", "once_per_user", "new_accounts_days",
-                   "min_amount", "expires_at", "active")
-    column_labels = {"new_accounts_days": "New accounts (days)", "max_uses": "Uses at most",
-                     "once_per_user": "Once per customer", "expires_at": "Expires (UTC)",
-                     "min_amount": "Minimum order or top-up"}
+    column_list = (
+        "code",
+        "kind",
+        "value",
+        "uses",
+        "once_per_user",
+        "new_accounts_days",
+        "min_amount",
+        "expires_at",
+        "active",
+    )
+    column_labels = {
+        "new_accounts_days": "New accounts (days)",
+        "max_uses": "Uses at most",
+        "once_per_user": "Once per customer",
+        "expires_at": "Expires (UTC)",
+        "min_amount": "Minimum order or top-up",
+    }
     column_formatters = {"value": _value, "uses": _uses, "min_amount": _minimum}
     column_filters = ("kind", "active")
     column_searchable_list = ("code",)
     column_default_sort = ("id", True)
-    form_columns = ("code", "kind", "value", "max_uses", "once_per_user", "new_accounts_days",
-                    "min_amount", "expires_at", "active")
+    form_columns = (
+        "code",
+        "kind",
+        "value",
+        "max_uses",
+        "once_per_user",
+        "new_accounts_days",
+        "min_amount",
+        "expires_at",
+        "active",
+    )
     form_overrides = {"kind": SelectField, "value": StringField, "min_amount": StringField}
     form_args = {
         "code": {"validators": [DataRequired()]},
         "kind": {"choices": [(k, KIND_LABELS[k]) for k in KINDS]},
-        "value": {"validators": [DataRequired()],
-                  "description": "An amount such as 5.00 for balance credits; a whole percent "
-                                 "(1-100) for discounts"},
+        "value": {
+            "validators": [DataRequired()],
+            "description": "An amount such as 5.00 for balance credits; a whole percent "
+            "(1-100) for discounts",
+        },
         "max_uses": {"description": "Empty: unlimited"},
-        "new_accounts_days": {"description": "Only accounts younger than this many days; "
-                                             "empty: anyone"},
-        "min_amount": {"description": "An amount such as 20.00 in the shop's currency; empty or "
-                                      "0: none"},
+        "new_accounts_days": {
+            "description": "Only accounts younger than this many days; empty: anyone"
+        },
+        "min_amount": {
+            "description": "An amount such as 20.00 in the shop's currency; empty or 0: none"
+        },
     }
 
     def __init__(self):
-        super().__init__(Voucher, db, name="Vouchers", endpoint="store_vouchers",
-                         url="/admin/store/vouchers", category="Store")
+        super().__init__(
+            Voucher,
+            db,
+            name="Vouchers",
+            endpoint="store_vouchers",
+            url="/admin/store/vouchers",
+            category="Store",
+        )
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
@@ -96,8 +130,9 @@ class VoucherAdmin(PermissionMixin, ModelView):
             model.value = int(text) if text.isdigit() else -1
         minimum = str(form.min_amount.data or "").strip()
         try:
-            model.min_amount = 0 if minimum in ("", "0") else parse_amount(
-                minimum, site_setting("currency"))
+            model.min_amount = (
+                0 if minimum in ("", "0") else parse_amount(minimum, site_setting("currency"))
+            )
         except MoneyError as exc:
             raise ValidationError(f"minimum order or top-up: {exc}") from None
         try:
@@ -107,8 +142,9 @@ class VoucherAdmin(PermissionMixin, ModelView):
 
     def on_model_delete(self, model):
         if model.uses:
-            raise ValidationError("this code was used: switch it off (active) instead of "
-                                  "deleting it")
+            raise ValidationError(
+                "this code was used: switch it off (active) instead of deleting it"
+            )
 
 
 class VoucherUsageAdmin(PermissionMixin, ModelView):
@@ -127,8 +163,14 @@ class VoucherUsageAdmin(PermissionMixin, ModelView):
     page_size = 50
 
     def __init__(self):
-        super().__init__(VoucherUsage, db, name="Voucher uses", endpoint="store_voucher_uses",
-                         url="/admin/store/voucher-uses", category="Store")
+        super().__init__(
+            VoucherUsage,
+            db,
+            name="Voucher uses",
+            endpoint="store_voucher_uses",
+            url="/admin/store/voucher-uses",
+            category="Store",
+        )
 
     def get_list(self, *args, **kwargs):
         """The page's rows, and their customers' emails in one query (kept on ``g`` for
@@ -138,8 +180,11 @@ class VoucherUsageAdmin(PermissionMixin, ModelView):
         count, rows = super().get_list(*args, **kwargs)
         rows = list(rows)
         ids = sorted({row.user_id for row in rows})
-        g.voucher_use_emails = dict(db.session.execute(
-            db.select(User.id, User.email).where(User.id.in_(ids))).all()) if ids else {}
+        g.voucher_use_emails = (
+            dict(db.session.execute(db.select(User.id, User.email).where(User.id.in_(ids))).all())
+            if ids
+            else {}
+        )
         return count, rows
 
 

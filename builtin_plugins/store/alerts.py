@@ -19,8 +19,12 @@ def staff(service_ids: list[int], what: str, detail: str) -> None:
     """Alert staff about ``service_ids`` (``what``: a short title; ``detail``: what happened)."""
     if not service_ids:
         return
-    record_audit_many("store.alert", [(f"service:{sid}", {"what": what, "detail": detail[:2000]})
-                                      for sid in service_ids], actor="system", commit=False)
+    record_audit_many(
+        "store.alert",
+        [(f"service:{sid}", {"what": what, "detail": detail[:2000]}) for sid in service_ids],
+        actor="system",
+        commit=False,
+    )
     outbox_add(send, list(service_ids), what, detail[:2000], secrets.token_hex(8))
 
 
@@ -37,7 +41,15 @@ def send(service_ids: list[int], what: str, detail: str, token: str) -> int:
     people = [(user.email, user.name) for user in recipients()]
     db.session.commit()
     for email, name in people:
-        send_email(email, f"[staff] {what}", "store/staff_alert", now=True,
-                   key=f"store:alert:{token}:{email}"[:191], name=name, what=what,
-                   detail=detail, service_ids=service_ids)
+        send_email(
+            email,
+            f"[staff] {what}",
+            "store/staff_alert",
+            now=True,
+            key=f"store:alert:{token}:{email}"[:191],
+            name=name,
+            what=what,
+            detail=detail,
+            service_ids=service_ids,
+        )
     return len(people)

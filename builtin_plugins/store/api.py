@@ -42,15 +42,38 @@ from builtin_plugins.store.views_servers import (
 )
 
 __all__ = [
-    "ACTIVE", "FAILED", "PROVISIONING", "SUSPENDED", "TERMINATED",  # a server's states
-    "Category", "PricePlan", "Product", "Service",  # the catalog and the servers sold
-    "PricingError", "next_expiry", "period_price",  # what a plan costs and when it ends
-    "LiveStatus", "PackageRefused", "Provisioner", "ProvisionError",  # the provisioner protocol
-    "owned_service", "render_server_page", "server_tabs",  # a plugin's own server tab pages
-    "my_servers", "live_status",  # a customer's live servers; what the panel says of one
-    "nodes_of", "known_nodes",  # where servers run (answered by provisioner plugins)
+    "ACTIVE",
+    "FAILED",
+    "PROVISIONING",
+    "SUSPENDED",
+    "TERMINATED",  # a server's states
+    "Category",
+    "PricePlan",
+    "Product",
+    "Service",  # the catalog and the servers sold
+    "PricingError",
+    "next_expiry",
+    "period_price",  # what a plan costs and when it ends
+    "LiveStatus",
+    "PackageRefused",
+    "Provisioner",
+    "ProvisionError",  # the provisioner protocol
+    "owned_service",
+    "render_server_page",
+    "server_tabs",  # a plugin's own server tab pages
+    "my_servers",
+    "live_status",  # a customer's live servers; what the panel says of one
+    "nodes_of",
+    "known_nodes",  # where servers run (answered by provisioner plugins)
     # the desired-state model: the panel state a server's state asks for, what a provisioner's
     # converge() reports, and the reconciler's attempt over a listing the provisioner read
-    "PANEL_ACTIVE", "PANEL_DELETED", "PANEL_SUSPENDED", "desired_for",
-    "Convergence", "INSTALLING", "INSTALL_FAILED", "MISSING", "converge_observed",
+    "PANEL_ACTIVE",
+    "PANEL_DELETED",
+    "PANEL_SUSPENDED",
+    "desired_for",
+    "Convergence",
+    "INSTALLING",
+    "INSTALL_FAILED",
+    "MISSING",
+    "converge_observed",
 ]

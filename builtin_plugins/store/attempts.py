@@ -14,8 +14,6 @@ from datetime import timedelta
 
 from flask import current_app
 
-from kernel import db, now as utcnow
-
 from builtin_plugins.store import fulfilment
 from builtin_plugins.store.lifecycle import (
     FAILED,
@@ -34,6 +32,8 @@ from builtin_plugins.store.provisioning import (
     ProvisionError,
     provisioner_for,
 )
+from kernel import db
+from kernel import now as utcnow
 
 INSTALL_POLL = (2, 5, 10, 15, 30)  # seconds between looks at a running installation, then 60
 POLL_UNTIL = (10, 30, 120, 300, 600)  # ...while it has run less than this many seconds
@@ -101,8 +101,14 @@ def _create(service: Service, driver) -> Outcome:
     if getattr(driver, "converge", None) is None:  # created is installed, for such a one
         return Outcome("ok", PANEL_ACTIVE, events=("created", "installed"), external_id=created)
     outcome = _installation(service, driver, driver.converge(service))
-    return Outcome(outcome.kind, outcome.panel_state, outcome.detail, outcome.delay,
-                   ("created", *outcome.events), created)
+    return Outcome(
+        outcome.kind,
+        outcome.panel_state,
+        outcome.detail,
+        outcome.delay,
+        ("created", *outcome.events),
+        created,
+    )
 
 
 def _installation(service: Service, driver, found: Convergence) -> Outcome:
@@ -112,25 +118,42 @@ def _installation(service: Service, driver, found: Convergence) -> Outcome:
         started = fulfilment.install_started_at(service)
         waited = (utcnow() - started).total_seconds()
         if waited > timedelta(minutes=fulfilment.install_timeout_minutes()).total_seconds():
-            return _install_failed(service, driver, "the installation did not finish within "
-                                   f"{fulfilment.install_timeout_minutes()} minutes")
-        delay = next((poll for poll, until in zip(INSTALL_POLL, POLL_UNTIL, strict=True)
-                      if waited < until), 60)
+            return _install_failed(
+                service,
+                driver,
+                "the installation did not finish within "
+                f"{fulfilment.install_timeout_minutes()} minutes",
+            )
+        delay = next(
+            (poll for poll, until in zip(INSTALL_POLL, POLL_UNTIL, strict=True) if waited < until),
+            60,
+        )
         return Outcome("waiting", INSTALLING, "installing", delay=delay)
     if found.panel_state == INSTALL_FAILED:
-        return _install_failed(service, driver, "the installation failed"
-                               + (f" ({found.detail})" if found.detail else ""))
+        return _install_failed(
+            service,
+            driver,
+            "the installation failed" + (f" ({found.detail})" if found.detail else ""),
+        )
     if found.panel_state == MISSING or found.needs_human:
-        return Outcome("human", found.panel_state, found.needs_human or
-                       f"server #{service.id} has no server in the panel")
+        return Outcome(
+            "human",
+            found.panel_state,
+            found.needs_human or f"server #{service.id} has no server in the panel",
+        )
     return Outcome("ok", found.panel_state, events=("installed",))
 
 
 def _install_failed(service: Service, driver, why: str) -> Outcome:
     if fulfilment.free_reinstall_left(service):
         driver.reinstall(service)  # a failure here is a failed attempt: tried again
-        return Outcome("waiting", INSTALLING, f"reinstalling: {why}", delay=INSTALL_POLL[0],
-                       events=("reinstalling",))
+        return Outcome(
+            "waiting",
+            INSTALLING,
+            f"reinstalling: {why}",
+            delay=INSTALL_POLL[0],
+            events=("reinstalling",),
+        )
     return Outcome("ok", INSTALL_FAILED, why, events=("install_failed",))
 
 
@@ -151,8 +174,11 @@ def _settle(service: Service, driver, observed=NOT_GIVEN) -> Outcome:
         return Outcome("ok", state)  # a reinstall the customer asked for: theirs to watch
     if state != desired:
         if state == MISSING:
-            return Outcome("human", MISSING, f"server #{service.id} should be {desired} but "
-                           "its server is gone from the panel")
+            return Outcome(
+                "human",
+                MISSING,
+                f"server #{service.id} should be {desired} but its server is gone from the panel",
+            )
         return Outcome("failed", state, f"the panel shows {state or 'nothing'}, not {desired}")
     detail = f"repaired: {', '.join(found.repaired)}" if found.repaired else ""
     return Outcome("ok", state, detail)

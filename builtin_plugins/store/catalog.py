@@ -21,20 +21,27 @@ from builtin_plugins.store.provisioning import Provisioner, provisioners
 from kernel import (
     MoneyError,
     SettingError,
-    coerce_setting as coerce,
     db,
     parse_amount,
     record_audit,
     site_setting,
+)
+from kernel import (
+    coerce_setting as coerce,
 )
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,118}$")
 RESERVED_SLUGS = frozenset({"product", "quote", "redeem"})  # /store/<slug> would shadow a route
 RESOURCE_KEYS = ("memory_mb", "disk_mb", "cpu_percent", "databases", "backups", "allocations")
 # The product form's labels for them, with units.
-RESOURCE_LABELS = {"memory_mb": "Memory (MiB)", "disk_mb": "Disk (MiB)", "cpu_percent": "CPU (%)",
-                   "databases": "Databases", "backups": "Backups",
-                   "allocations": "Ports (allocations)"}
+RESOURCE_LABELS = {
+    "memory_mb": "Memory (MiB)",
+    "disk_mb": "Disk (MiB)",
+    "cpu_percent": "CPU (%)",
+    "databases": "Databases",
+    "backups": "Backups",
+    "allocations": "Ports (allocations)",
+}
 PLAN_KINDS = ("fixed", "slot", "on_demand")
 PERIOD_UNITS = ("hours", "days")
 
@@ -51,8 +58,11 @@ def resource_sources(provisioner) -> dict[str, str]:
     if not isinstance(declared, dict):
         return {}
     keys = {spec.key for spec in provisioner.settings_schema()}
-    return {resource: str(setting) for resource, setting in declared.items()
-            if resource in RESOURCE_KEYS and setting in keys}
+    return {
+        resource: str(setting)
+        for resource, setting in declared.items()
+        if resource in RESOURCE_KEYS and setting in keys
+    }
 
 
 # --- what customers see ------------------------------------------------------
@@ -64,8 +74,12 @@ def categories() -> list[Category]:
 
 
 def _for_sale():
-    return (select(Product).where(Product.active.is_(True))
-            .where(Product.plans.any()).order_by(Product.priority, Product.name))
+    return (
+        select(Product)
+        .where(Product.active.is_(True))
+        .where(Product.plans.any())
+        .order_by(Product.priority, Product.name)
+    )
 
 
 def featured_products(limit: int = 6) -> list[Product]:
@@ -74,8 +88,11 @@ def featured_products(limit: int = 6) -> list[Product]:
 
 def products_in(category: Category | None) -> list[Product]:
     query = _for_sale()
-    query = query.where(Product.category_id.is_(None)) if category is None else \
-        query.where(Product.category_id == category.id)
+    query = (
+        query.where(Product.category_id.is_(None))
+        if category is None
+        else query.where(Product.category_id == category.id)
+    )
     return list(db.session.scalars(query))
 
 
@@ -152,8 +169,11 @@ def settings_helper(provisioner, product) -> Markup | None:
     return Markup(html) if html else None
 
 
-def product_health(product: Product, known: dict[str, Provisioner] | None = None,
-                   reachability: dict[str, str | None] | None = None) -> list[str]:
+def product_health(
+    product: Product,
+    known: dict[str, Provisioner] | None = None,
+    reachability: dict[str, str | None] | None = None,
+) -> list[str]:
     """What keeps a product from selling or provisioning; empty when healthy."""
     known = provisioners() if known is None else known
     problems = []
@@ -260,7 +280,7 @@ def save_product(product: Product | None, data: ProductInput, *, actor: str) -> 
             resources[key] = value
     stock = _optional_int(f.get("stock"), "Stock")
     limit = _optional_int(f.get("per_customer_limit"), "Per-customer limit", 1)
-    priority = _optional_int(f.get("priority"), "Priority", -10**6) or 0
+    priority = _optional_int(f.get("priority"), "Priority", -(10**6)) or 0
     created = product is None
     product = product or Product()
     product.name, product.slug, product.category = name, slug, category
@@ -273,8 +293,12 @@ def save_product(product: Product | None, data: ProductInput, *, actor: str) -> 
     product.active, product.featured = _truthy(f.get("active")), _truthy(f.get("featured"))
     db.session.add(product)
     db.session.commit()
-    record_audit("store.product_created" if created else "store.product_updated",
-                 f"product:{product.id}", {"slug": product.slug}, actor=actor)
+    record_audit(
+        "store.product_created" if created else "store.product_updated",
+        f"product:{product.id}",
+        {"slug": product.slug},
+        actor=actor,
+    )
     return product
 
 
@@ -285,18 +309,35 @@ def copy_product(product: Product, *, actor: str) -> Product:
     while db.session.scalar(select(Product.id).where(Product.slug == slug)) is not None:
         n += 1
         slug = f"{base}-{n}"
-    copy = Product(name=f"{product.name} (copy)"[:120], slug=slug, category=product.category,
-                   description=product.description, images=list(product.images or []),
-                   resources=dict(product.resources or {}), provisioner=product.provisioner,
-                   provisioner_settings=dict(product.provisioner_settings or {}),
-                   stock=product.stock, per_customer_limit=product.per_customer_limit,
-                   allow_auto_renew=product.allow_auto_renew, active=False, featured=False,
-                   priority=product.priority)
+    copy = Product(
+        name=f"{product.name} (copy)"[:120],
+        slug=slug,
+        category=product.category,
+        description=product.description,
+        images=list(product.images or []),
+        resources=dict(product.resources or {}),
+        provisioner=product.provisioner,
+        provisioner_settings=dict(product.provisioner_settings or {}),
+        stock=product.stock,
+        per_customer_limit=product.per_customer_limit,
+        allow_auto_renew=product.allow_auto_renew,
+        active=False,
+        featured=False,
+        priority=product.priority,
+    )
     for plan in product.plans:
-        copy.plans.append(PricePlan(kind=plan.kind, label=plan.label, period_unit=plan.period_unit,
-                                    period_count=plan.period_count, price=plan.price,
-                                    min_slots=plan.min_slots, max_slots=plan.max_slots,
-                                    slot_variable=plan.slot_variable))
+        copy.plans.append(
+            PricePlan(
+                kind=plan.kind,
+                label=plan.label,
+                period_unit=plan.period_unit,
+                period_count=plan.period_count,
+                price=plan.price,
+                min_slots=plan.min_slots,
+                max_slots=plan.max_slots,
+                slot_variable=plan.slot_variable,
+            )
+        )
     db.session.add(copy)
     db.session.commit()
     record_audit("store.product_copied", f"product:{copy.id}", {"from": product.slug}, actor=actor)
@@ -340,24 +381,33 @@ def add_plan(product: Product, f: dict[str, Any], *, actor: str) -> PricePlan:
         min_slots = max_slots = 1
     elif max_slots < min_slots:
         raise CatalogError("the maximum slots must not be below the minimum")
-    plan = PricePlan(kind=kind, label=(f.get("label") or "").strip()[:120], period_unit=unit,
-                     period_count=count, price=price, min_slots=min_slots, max_slots=max_slots,
-                     slot_variable=(f.get("slot_variable") or "").strip()[:64])
+    plan = PricePlan(
+        kind=kind,
+        label=(f.get("label") or "").strip()[:120],
+        period_unit=unit,
+        period_count=count,
+        price=price,
+        min_slots=min_slots,
+        max_slots=max_slots,
+        slot_variable=(f.get("slot_variable") or "").strip()[:64],
+    )
     try:
         period_price(plan, min_slots)
     except PricingError as exc:
         raise CatalogError(str(exc)) from None
     product.plans.append(plan)
     db.session.commit()
-    record_audit("store.plan_added", f"product:{product.id}", {"plan": plan.id, "price": price},
-                 actor=actor)
+    record_audit(
+        "store.plan_added", f"product:{product.id}", {"plan": plan.id, "price": price}, actor=actor
+    )
     return plan
 
 
 def delete_plan(plan: PricePlan, *, actor: str) -> None:
     if db.session.scalar(select(Service.id).where(Service.plan_id == plan.id).limit(1)):
-        raise CatalogError("servers were bought with this plan; add a new plan instead of "
-                           "deleting this one")
+        raise CatalogError(
+            "servers were bought with this plan; add a new plan instead of deleting this one"
+        )
     product_id = plan.product_id
     db.session.delete(plan)
     db.session.commit()

@@ -7,10 +7,10 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from kernel import db, now as utcnow, outbox_add
-
 from builtin_plugins.store import lifecycle
 from builtin_plugins.store.models import Service
+from kernel import db, outbox_add
+from kernel import now as utcnow
 
 OK, PENDING, STUCK, ACCEPTED = "ok", "pending", "stuck", "accepted"
 CONVERGE = "builtin_plugins.store.reconciler.converge"  # the job (by path: no import cycle)
@@ -28,9 +28,14 @@ def want(service: Service, *, delay: float = 0) -> None:
 
 def wanted(state: str) -> dict:
     """Column values of :func:`want` for a bulk UPDATE of servers moving to ``state``."""
-    return {"desired_state": lifecycle.desired_for(state), "sync_status": PENDING,
-            "sync_attempts": 0, "sync_error": "", "sync_version": Service.sync_version + 1,
-            "sync_next_at": utcnow()}
+    return {
+        "desired_state": lifecycle.desired_for(state),
+        "sync_status": PENDING,
+        "sync_attempts": 0,
+        "sync_error": "",
+        "sync_version": Service.sync_version + 1,
+        "sync_next_at": utcnow(),
+    }
 
 
 def enqueue(service_ids: list[int], *, delay: float = 0) -> None:

@@ -6,9 +6,8 @@ Each is emitted inside the transaction of the change it reports, so the deliveri
 
 from __future__ import annotations
 
-from kernel import emit_webhook
-
 from builtin_plugins.store.models import Service
+from kernel import emit_webhook
 
 EVENTS = [
     ("service.created", "A server was bought (paid; it is being set up)"),
@@ -18,8 +17,20 @@ EVENTS = [
 
 
 def emit(event: str, service: Service, **extra) -> None:
-    emit_webhook(event, {"service": {
-        "id": service.id, "user_id": service.user_id, "name": service.name,
-        "state": service.state, "product_id": service.product_id, "plan_id": service.plan_id,
-        "expires_at": service.expires_at.isoformat(timespec="seconds") + "Z"
-        if service.expires_at else None, **extra}})
+    emit_webhook(
+        event,
+        {
+            "service": {
+                "id": service.id,
+                "user_id": service.user_id,
+                "name": service.name,
+                "state": service.state,
+                "product_id": service.product_id,
+                "plan_id": service.plan_id,
+                "expires_at": service.expires_at.isoformat(timespec="seconds") + "Z"
+                if service.expires_at
+                else None,
+                **extra,
+            }
+        },
+    )

@@ -28,20 +28,6 @@ from datetime import datetime
 
 from flask import current_app
 
-from kernel import (
-    InsufficientFunds,
-    call_hook,
-    db,
-    format_amount,
-    ledger_credit,
-    ledger_debit,
-    now as utcnow,
-    outbox_dispatch_committed,
-    record_audit,
-    settings_for,
-    site_setting,
-)
-
 from builtin_plugins.store import alerts, lifecycle, notify
 from builtin_plugins.store.desired import want
 from builtin_plugins.store.errors import StoreError
@@ -49,6 +35,21 @@ from builtin_plugins.store.lifecycle import ACTIVE, FAILED, PROVISIONING
 from builtin_plugins.store.models import Service
 from builtin_plugins.store.pricing import next_expiry
 from builtin_plugins.store.wallet import billed, lock_wallet
+from kernel import (
+    InsufficientFunds,
+    call_hook,
+    db,
+    format_amount,
+    ledger_credit,
+    ledger_debit,
+    outbox_dispatch_committed,
+    record_audit,
+    settings_for,
+    site_setting,
+)
+from kernel import (
+    now as utcnow,
+)
 
 POLICIES = ("reinstall_then_refund", "refund")
 FREE_REINSTALLS = 1
@@ -70,8 +71,10 @@ def install_started_at(service: Service) -> datetime:
 
 
 def free_reinstall_left(service: Service) -> bool:
-    return (install_failure_policy() == "reinstall_then_refund"
-            and int((service.options or {}).get("reinstalls", 0)) < FREE_REINSTALLS)
+    return (
+        install_failure_policy() == "reinstall_then_refund"
+        and int((service.options or {}).get("reinstalls", 0)) < FREE_REINSTALLS
+    )
 
 
 def setting_up(service: Service) -> bool:
@@ -90,29 +93,43 @@ def follow(service: Service, outcome) -> tuple[bool, list[Callable[[], None]]]:
             lifecycle.check(service.id, service.state, ACTIVE)
             service.state, service.last_error = ACTIVE, ""
             service.options = {**(service.options or {}), "setup": "installing"}
-            record_audit("store.provisioned", f"service:{service.id}",
-                         {"panel": outcome.external_id or service.external_id}, actor="system",
-                         commit=False)
+            record_audit(
+                "store.provisioned",
+                f"service:{service.id}",
+                {"panel": outcome.external_id or service.external_id},
+                actor="system",
+                commit=False,
+            )
             moved = True
         elif event == "installed" and setting_up(service):
             after += _installed(service)
         elif event == "reinstalling" and setting_up(service):
             reinstalled = int((service.options or {}).get("reinstalls", 0)) + 1
-            service.options = {**(service.options or {}), "reinstalls": reinstalled,
-                               "reinstall_at": utcnow().isoformat()}
-            record_audit("store.reinstalling", f"service:{service.id}", {"why": outcome.detail},
-                         actor="system", commit=False)
+            service.options = {
+                **(service.options or {}),
+                "reinstalls": reinstalled,
+                "reinstall_at": utcnow().isoformat(),
+            }
+            record_audit(
+                "store.reinstalling",
+                f"service:{service.id}",
+                {"why": outcome.detail},
+                actor="system",
+                commit=False,
+            )
             notify.customer(service, "install_retrying")
         elif (event == "install_failed" and setting_up(service)) or (
-                event == "create_failed" and service.state == PROVISIONING):
+            event == "create_failed" and service.state == PROVISIONING
+        ):
             after += _refund_and_fail(service, outcome.detail, event)
             moved = True
     return moved, after
 
 
 def _installed(service: Service) -> list[Callable[[], None]]:
-    service.options = {k: v for k, v in (service.options or {}).items()
-                       if k not in ("setup", "reinstall_at")}
+    service.options = {
+        k: v for k, v in (service.options or {}).items() if k not in ("setup", "reinstall_at")
+    }
     record_audit("store.installed", f"service:{service.id}", actor="system", commit=False)
     notify.customer(service, "server_purchased")
     service_id = service.id
@@ -125,24 +142,40 @@ def _refund_and_fail(service: Service, why: str, event: str) -> list[Callable[[]
     refunded = service.charged
     posted = None
     if refunded:
-        posted = ledger_credit(service.user_id, refunded, "refund",
-                               f"provision-refund:{service.id}:{attempt}",
-                               {"service": service.id, "server": service.name, "why": event},
-                               commit=False)
+        posted = ledger_credit(
+            service.user_id,
+            refunded,
+            "refund",
+            f"provision-refund:{service.id}:{attempt}",
+            {"service": service.id, "server": service.name, "why": event},
+            commit=False,
+        )
     lifecycle.check(service.id, service.state, FAILED)
     service.state, service.charged, service.last_error = FAILED, 0, why
-    service.options = {**{k: v for k, v in options.items() if k != "setup"}, "attempts": attempt,
-                       "failure": "install" if event == "install_failed" else "create"}
+    service.options = {
+        **{k: v for k, v in options.items() if k != "setup"},
+        "attempts": attempt,
+        "failure": "install" if event == "install_failed" else "create",
+    }
     want(service)  # nothing may stay behind in the panel
-    record_audit("store.provisioning_failed", f"service:{service.id}",
-                 {"error": why, "refunded": refunded, "failure": service.options["failure"]},
-                 actor="system", commit=False)
-    notify.customer(service, "install_failed",
-                    refunded=format_amount(refunded, site_setting("currency"))
-                    if refunded else "")
-    alerts.staff([service.id], "A server could not be set up",
-                 f"server #{service.id} ({service.name}): {why}. "
-                 + ("The customer's payment was refunded." if refunded else "Nothing was charged."))
+    record_audit(
+        "store.provisioning_failed",
+        f"service:{service.id}",
+        {"error": why, "refunded": refunded, "failure": service.options["failure"]},
+        actor="system",
+        commit=False,
+    )
+    notify.customer(
+        service,
+        "install_failed",
+        refunded=format_amount(refunded, site_setting("currency")) if refunded else "",
+    )
+    alerts.staff(
+        [service.id],
+        "A server could not be set up",
+        f"server #{service.id} ({service.name}): {why}. "
+        + ("The customer's payment was refunded." if refunded else "Nothing was charged."),
+    )
     current_app.logger.warning("provisioning service %s failed: %s", service.id, why)
     return [lambda: billed(service, posted)] if posted else []
 
@@ -153,8 +186,9 @@ def _event(name: str, service_id: int) -> None:
         call_hook(name, service=service)
 
 
-def retry_provisioning(service: Service, *, charge: bool = True,
-                       actor: str | None = None) -> Service:
+def retry_provisioning(
+    service: Service, *, charge: bool = True, actor: str | None = None
+) -> Service:
     """Admin: set a failed service up again, charging the period again unless ``charge`` is off."""
     lifecycle.check(service.id, service.state, PROVISIONING)
     attempt = int((service.options or {}).get("attempts", 0))
@@ -162,21 +196,32 @@ def retry_provisioning(service: Service, *, charge: bool = True,
     lock_wallet(service.user_id)
     if charge and service.price > 0:
         try:
-            posted = ledger_debit(service.user_id, service.price, "purchase",
-                                  f"purchase:{service.id}:retry{attempt}",
-                                  {"service": service.id, "server": service.name}, commit=False)
+            posted = ledger_debit(
+                service.user_id,
+                service.price,
+                "purchase",
+                f"purchase:{service.id}:retry{attempt}",
+                {"service": service.id, "server": service.name},
+                commit=False,
+            )
         except InsufficientFunds:
             db.session.rollback()
-            raise StoreError("the customer's balance cannot cover the order; retry without "
-                             "charging or ask them to top up") from None
+            raise StoreError(
+                "the customer's balance cannot cover the order; retry without "
+                "charging or ask them to top up"
+            ) from None
     service.state, service.charged = PROVISIONING, service.price if posted else 0
     service.expires_at = next_expiry(None, utcnow(), service.plan)
     service.external_id, service.panel_state = "", ""
-    service.options = {k: v for k, v in (service.options or {}).items()
-                       if k not in ("reinstalls", "reinstall_at", "failure", "setup")}
+    service.options = {
+        k: v
+        for k, v in (service.options or {}).items()
+        if k not in ("reinstalls", "reinstall_at", "failure", "setup")
+    }
     want(service)
-    record_audit("store.retry", f"service:{service.id}", {"charge": charge}, actor=actor,
-                 commit=False)
+    record_audit(
+        "store.retry", f"service:{service.id}", {"charge": charge}, actor=actor, commit=False
+    )
     service_id = service.id
     db.session.commit()
     service = db.session.get(Service, service_id)

@@ -45,5 +45,7 @@ def check(service_id: int, current: str, target: str) -> None:
     if target not in TRANSITIONS[current]:
         if current == TERMINATED:
             raise IllegalMove(f"server #{service_id} was deleted")
-        raise IllegalMove(f"server #{service_id} is {current.replace('_', ' ')} and cannot become "
-                          f"{target.replace('_', ' ')}")
+        raise IllegalMove(
+            f"server #{service_id} is {current.replace('_', ' ')} and cannot become "
+            f"{target.replace('_', ' ')}"
+        )

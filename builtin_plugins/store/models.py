@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kernel import db, now as utcnow
+from kernel import db
+from kernel import now as utcnow
 
 
 class Category(db.Model):
     __tablename__ = "store_category"
     # What theme templates may read (docs/themes.md); relationships only when listed.
-    __template_fields__ = ("id", "name", "slug", "description", "image_url", "priority",
-                           "featured")
+    __template_fields__ = ("id", "name", "slug", "description", "image_url", "priority", "featured")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(120), unique=True)
@@ -30,9 +40,23 @@ class Category(db.Model):
 
 class Product(db.Model):
     __tablename__ = "store_product"
-    __template_fields__ = ("id", "name", "slug", "description", "images", "resources", "stock",
-                           "per_customer_limit", "allow_auto_renew", "active", "featured",
-                           "priority", "category_id", "category", "plans")
+    __template_fields__ = (
+        "id",
+        "name",
+        "slug",
+        "description",
+        "images",
+        "resources",
+        "stock",
+        "per_customer_limit",
+        "allow_auto_renew",
+        "active",
+        "featured",
+        "priority",
+        "category_id",
+        "category",
+        "plans",
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("store_category.id"), nullable=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -50,8 +74,9 @@ class Product(db.Model):
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     category: Mapped[Category | None] = relationship()
-    plans: Mapped[list[PricePlan]] = relationship(back_populates="product", order_by="PricePlan.id",
-                                                  cascade="all, delete-orphan")
+    plans: Mapped[list[PricePlan]] = relationship(
+        back_populates="product", order_by="PricePlan.id", cascade="all, delete-orphan"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -62,10 +87,21 @@ class PricePlan(db.Model):
     period, charged only for periods in which the server ran."""
 
     __tablename__ = "store_price_plan"
-    __template_fields__ = ("id", "product_id", "kind", "label", "period_unit", "period_count",
-                           "price", "min_slots", "max_slots")
+    __template_fields__ = (
+        "id",
+        "product_id",
+        "kind",
+        "label",
+        "period_unit",
+        "period_count",
+        "price",
+        "min_slots",
+        "max_slots",
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("store_product.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("store_product.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16), default="fixed")
     label: Mapped[str] = mapped_column(String(120), default="")
     period_unit: Mapped[str] = mapped_column(String(8), default="days")  # hours | days
@@ -90,12 +126,30 @@ class Service(db.Model):
     """
 
     __tablename__ = "store_service"
-    __table_args__ = (Index("ix_store_service_due", "state", "expires_at", "id"),
-                      Index("ix_store_service_sync", "sync_status", "sync_next_at"))
-    __template_fields__ = ("id", "name", "state", "suspension", "suspended_at", "expires_at",
-                           "auto_renew", "slots", "price", "created_at", "terminated_at",
-                           "product_id", "plan_id", "product", "plan", "setup_status",
-                           "failure_kind", "reinstalls")
+    __table_args__ = (
+        Index("ix_store_service_due", "state", "expires_at", "id"),
+        Index("ix_store_service_sync", "sync_status", "sync_next_at"),
+    )
+    __template_fields__ = (
+        "id",
+        "name",
+        "state",
+        "suspension",
+        "suspended_at",
+        "expires_at",
+        "auto_renew",
+        "slots",
+        "price",
+        "created_at",
+        "terminated_at",
+        "product_id",
+        "plan_id",
+        "product",
+        "plan",
+        "setup_status",
+        "failure_kind",
+        "reinstalls",
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("store_product.id"), index=True)
@@ -151,8 +205,9 @@ class SyncAttempt(db.Model):
 
     __tablename__ = "store_sync_attempt"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    service_id: Mapped[int] = mapped_column(ForeignKey("store_service.id", ondelete="CASCADE"),
-                                            index=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("store_service.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     desired: Mapped[str] = mapped_column(String(16), default="")
     outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok|waiting|failed|human

@@ -50,7 +50,7 @@ def customers(service_ids: list[int], event: str, **context) -> None:
     ids = list(service_ids)
     token = secrets.token_hex(8)
     for start in range(0, len(ids), JOB_SIZE):
-        outbox_add(send, event, ids[start:start + JOB_SIZE], _plain(context), token)
+        outbox_add(send, event, ids[start : start + JOB_SIZE], _plain(context), token)
 
 
 def key(event: str, service_id: int, token: str) -> str:
@@ -58,23 +58,39 @@ def key(event: str, service_id: int, token: str) -> str:
 
 
 @job(queue="mail")
-def send(event: str, service_ids: list[int], context: dict | None = None,
-         token: str | None = None) -> int:
+def send(
+    event: str, service_ids: list[int], context: dict | None = None, token: str | None = None
+) -> int:
     """Job: render and send ``event`` to the owner of each server (skipping those a run of the
     same intent sent already, and accounts erased since); returns how many were sent now."""
+    from builtin_plugins.store.models import Service
     from kernel import User, send_email
 
-    from builtin_plugins.store.models import Service
-
     context = {name: _revive(value) for name, value in (context or {}).items()}
-    rows = db.session.scalars(select(Service).options(selectinload(Service.product),
-                                                      selectinload(Service.plan))
-                              .where(Service.id.in_(service_ids)).order_by(Service.id)).all()
-    users = {user.id: user for user in db.session.scalars(
-        select(User).where(User.id.in_({row.user_id for row in rows})))}
+    rows = db.session.scalars(
+        select(Service)
+        .options(selectinload(Service.product), selectinload(Service.plan))
+        .where(Service.id.in_(service_ids))
+        .order_by(Service.id)
+    ).all()
+    users = {
+        user.id: user
+        for user in db.session.scalars(
+            select(User).where(User.id.in_({row.user_id for row in rows}))
+        )
+    }
     # a queued email that reached us after the account's erasure is not sent
-    letters = [(users[row.user_id].email, row.id, _view(row), _view(row.product),
-                _view(users[row.user_id])) for row in rows if not users[row.user_id].is_erased]
+    letters = [
+        (
+            users[row.user_id].email,
+            row.id,
+            _view(row),
+            _view(row.product),
+            _view(users[row.user_id]),
+        )
+        for row in rows
+        if not users[row.user_id].is_erased
+    ]
     keys = [key(event, service_id, token) for _email, service_id, *_ in letters] if token else []
     done = sent_email_keys(keys)
     db.session.commit()  # end the read: each message below is logged in its own transaction
@@ -83,8 +99,17 @@ def send(event: str, service_ids: list[int], context: dict | None = None,
         once = key(event, service_id, token) if token else None
         if once in done:
             continue
-        entry = send_email(email, str(SUBJECTS[event]), f"store/{event}", user=user,
-                           service=service, product=product, now=True, key=once, **context)
+        entry = send_email(
+            email,
+            str(SUBJECTS[event]),
+            f"store/{event}",
+            user=user,
+            service=service,
+            product=product,
+            now=True,
+            key=once,
+            **context,
+        )
         sent += entry.status == "sent"
     return sent
 
@@ -97,8 +122,11 @@ def _view(row):
     dataclass: each message commits its log entry, which would reload every row a template
     touches. Methods are left out; relationships become views of their own."""
     kind = type(row)
-    names = [name for name in getattr(kind, "__template_fields__", ())
-             if not callable(getattr(row, name, None))]
+    names = [
+        name
+        for name in getattr(kind, "__template_fields__", ())
+        if not callable(getattr(row, name, None))
+    ]
     view = _VIEWS.get(kind)
     if view is None:
         view = _VIEWS[kind] = make_dataclass(f"{kind.__name__}View", names, frozen=True)
@@ -108,8 +136,9 @@ def _view(row):
 def _value(value):
     if hasattr(type(value), "__template_fields__"):
         return _view(value)
-    if isinstance(value, list | tuple) and any(hasattr(type(v), "__template_fields__")
-                                               for v in value):
+    if isinstance(value, list | tuple) and any(
+        hasattr(type(v), "__template_fields__") for v in value
+    ):
         return tuple(_value(v) for v in value)
     return value
 
@@ -119,11 +148,13 @@ _STAMP = "datetime:"
 
 
 def _plain(context: dict) -> dict:
-    return {name: f"{_STAMP}{value.isoformat()}" if isinstance(value, datetime) else value
-            for name, value in context.items()}
+    return {
+        name: f"{_STAMP}{value.isoformat()}" if isinstance(value, datetime) else value
+        for name, value in context.items()
+    }
 
 
 def _revive(value):
     if isinstance(value, str) and value.startswith(_STAMP):
-        return datetime.fromisoformat(value[len(_STAMP):])
+        return datetime.fromisoformat(value[len(_STAMP) :])
     return value

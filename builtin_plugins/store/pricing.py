@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from kernel import percent_of
-
 from builtin_plugins.store.models import PricePlan
+from kernel import percent_of
 
 
 class PricingError(ValueError):
@@ -39,13 +38,17 @@ def next_expiry(current: datetime | None, now: datetime, plan: PricePlan) -> dat
     return start + period(plan)
 
 
-def prorate(old_price: int, new_price: int, plan: PricePlan, expires_at: datetime,
-            now: datetime) -> int:
+def prorate(
+    old_price: int, new_price: int, plan: PricePlan, expires_at: datetime, now: datetime
+) -> int:
     """What switching price for the rest of the period costs (negative: a credit)."""
     total = period(plan).total_seconds()
     left = max(0.0, min(total, (expires_at - now).total_seconds()))
     # integer arithmetic on whole seconds keeps this exact and reproducible
     seconds_left, seconds_total = int(left), int(total)
     diff = (new_price - old_price) * seconds_left
-    return (diff * 2 + seconds_total) // (2 * seconds_total) if diff >= 0 else \
-        -((-diff * 2 + seconds_total) // (2 * seconds_total))
+    return (
+        (diff * 2 + seconds_total) // (2 * seconds_total)
+        if diff >= 0
+        else -((-diff * 2 + seconds_total) // (2 * seconds_total))
+    )

@@ -26,22 +26,38 @@ class ServersStillRunning(Exception):
 
 
 def _servers(user_id: int) -> list[Service]:
-    return list(db.session.scalars(select(Service).where(Service.user_id == user_id)
-                                   .order_by(Service.id)))
+    return list(
+        db.session.scalars(select(Service).where(Service.user_id == user_id).order_by(Service.id))
+    )
 
 
 def export(user) -> dict:
-    servers = [{"id": s.id, "name": s.name, "product": s.product.name, "plan": str(s.plan),
-                "state": s.state, "created_at": s.created_at, "expires_at": s.expires_at,
-                "terminated_at": s.terminated_at, "auto_renew": s.auto_renew, "slots": s.slots,
-                "price_per_period": s.price, "choices": s.options or {}}
-               for s in _servers(user.id)]
-    used = db.session.execute(select(VoucherUsage, Voucher.code)
-                              .join(Voucher, Voucher.id == VoucherUsage.voucher_id)
-                              .where(VoucherUsage.user_id == user.id)
-                              .order_by(VoucherUsage.id)).all()
-    vouchers = [{"code": code, "amount": usage.amount, "used_at": usage.created_at}
-                for usage, code in used]
+    servers = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "product": s.product.name,
+            "plan": str(s.plan),
+            "state": s.state,
+            "created_at": s.created_at,
+            "expires_at": s.expires_at,
+            "terminated_at": s.terminated_at,
+            "auto_renew": s.auto_renew,
+            "slots": s.slots,
+            "price_per_period": s.price,
+            "choices": s.options or {},
+        }
+        for s in _servers(user.id)
+    ]
+    used = db.session.execute(
+        select(VoucherUsage, Voucher.code)
+        .join(Voucher, Voucher.id == VoucherUsage.voucher_id)
+        .where(VoucherUsage.user_id == user.id)
+        .order_by(VoucherUsage.id)
+    ).all()
+    vouchers = [
+        {"code": code, "amount": usage.amount, "used_at": usage.created_at} for usage, code in used
+    ]
     return {"servers": servers, "vouchers": vouchers}
 
 
@@ -57,8 +73,11 @@ def erase(user) -> None:
             except services.StoreError as exc:
                 waiting.append(f"#{service.id}: {exc}")
                 continue
-        if (service.desired_state == PANEL_DELETED and service.sync_status in (PENDING, STUCK)
-                and service.panel_state != PANEL_DELETED):
+        if (
+            service.desired_state == PANEL_DELETED
+            and service.sync_status in (PENDING, STUCK)
+            and service.panel_state != PANEL_DELETED
+        ):
             waiting.append(f"#{service.id} is being deleted in the panel")
         service.name, service.options, service.last_error = f"server {service.id}", {}, ""
     db.session.execute(db.delete(PurchaseToken).where(PurchaseToken.user_id == user.id))

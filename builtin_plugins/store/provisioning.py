@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-
 from kernel import SettingSpec, collect
 
 
@@ -33,7 +32,10 @@ class PackageRefused(ProvisionError):
 
 @dataclass(frozen=True)
 class LiveStatus:
-    __template_fields__ = ("running", "settled")  # besides the fields (a frozen dataclass shows them)
+    __template_fields__ = (
+        "running",
+        "settled",
+    )  # besides the fields (a frozen dataclass shows them)
 
     state: str  # running | starting | stopping | offline | installing | suspended | unknown
     detail: str = ""
@@ -102,8 +104,11 @@ class ManualProvisioner:
     display_name = "Manual (staff fulfil by hand)"
 
     def settings_schema(self) -> list[SettingSpec]:
-        return [SettingSpec(key="instructions", type="text", label="Fulfilment notes for staff",
-                            default="")]
+        return [
+            SettingSpec(
+                key="instructions", type="text", label="Fulfilment notes for staff", default=""
+            )
+        ]
 
     def checkout_fields(self, product) -> list[SettingSpec]:
         return []
@@ -140,6 +145,8 @@ def provisioners() -> dict[str, Provisioner]:
 def provisioner_for(product) -> Provisioner:
     found = provisioners().get(product.provisioner)
     if found is None:
-        raise ProvisionError(f"the provisioner {product.provisioner!r} of {product.name!r} is not "
-                             "available (is its plugin enabled?)")
+        raise ProvisionError(
+            f"the provisioner {product.provisioner!r} of {product.name!r} is not "
+            "available (is its plugin enabled?)"
+        )
     return found

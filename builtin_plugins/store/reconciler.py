@@ -33,12 +33,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from kernel import db, job, now as utcnow, outbox_commit, record_audit
-
 from builtin_plugins.store import alerts, attempts, fulfilment
 from builtin_plugins.store.attempts import Outcome
 from builtin_plugins.store.desired import ACCEPTED, OK, PENDING, STUCK, enqueue, want
 from builtin_plugins.store.models import Service, SyncAttempt
+from kernel import db, job, outbox_commit, record_audit
+from kernel import now as utcnow
 
 __all__ = ["accept", "converge", "converge_observed", "retry", "run_due", "want"]
 
@@ -58,16 +58,26 @@ def _claim(ids: list[int], token: str, *, every: bool = False) -> dict[int, int]
     """Take the due, pending servers of ``ids`` (``every``: whatever their status, accepted
     ones excepted): ``{id: sync version}``."""
     now = utcnow()
-    wanted = (Service.sync_status.in_((OK, PENDING, STUCK)) if every else
-              (Service.sync_status == PENDING)
-              & or_(Service.sync_next_at.is_(None), Service.sync_next_at <= now))
+    wanted = (
+        Service.sync_status.in_((OK, PENDING, STUCK))
+        if every
+        else (Service.sync_status == PENDING)
+        & or_(Service.sync_next_at.is_(None), Service.sync_next_at <= now)
+    )
     rows = db.session.execute(
-        update(Service).where(
-            Service.id.in_(ids), wanted,
-            or_(Service.sync_claimed_until.is_(None), Service.sync_claimed_until < now,
-                Service.sync_claim == token))
+        update(Service)
+        .where(
+            Service.id.in_(ids),
+            wanted,
+            or_(
+                Service.sync_claimed_until.is_(None),
+                Service.sync_claimed_until < now,
+                Service.sync_claim == token,
+            ),
+        )
         .values(sync_claimed_until=now + LEASE, sync_claim=token)
-        .returning(Service.id, Service.sync_version)).all()
+        .returning(Service.id, Service.sync_version)
+    ).all()
     db.session.commit()
     return dict(sorted((row[0], row[1]) for row in rows))
 
@@ -102,8 +112,9 @@ def converge_observed(observed: dict[int, Any]) -> dict[int, Outcome]:
         if service is None:
             continue
         seen = observed[service_id]
-        results[service_id] = attempts.attempt(service, drivers,
-                                               attempts.NOT_GIVEN if seen is None else seen)
+        results[service_id] = attempts.attempt(
+            service, drivers, attempts.NOT_GIVEN if seen is None else seen
+        )
         if _record(service_id, version, results[service_id]):
             again.append(service_id)
     if again:
@@ -132,9 +143,13 @@ def _round_of(claimed: dict[int, int], token: str, counts: dict[str, int]) -> li
 
 def _defer(ids: list[int], token: str, counts: dict[str, int]) -> None:
     wait = BACKOFF[0]
-    db.session.execute(update(Service).where(Service.id.in_(ids), Service.sync_claim == token)
-                       .values(sync_claimed_until=None, sync_claim="",
-                               sync_next_at=utcnow() + timedelta(seconds=wait)))
+    db.session.execute(
+        update(Service)
+        .where(Service.id.in_(ids), Service.sync_claim == token)
+        .values(
+            sync_claimed_until=None, sync_claim="", sync_next_at=utcnow() + timedelta(seconds=wait)
+        )
+    )
     enqueue(ids, delay=wait)
     outbox_commit()
     counts["deferred"] += len(ids)
@@ -171,13 +186,25 @@ def _record(service_id: int, version: int, outcome: Outcome) -> bool:
     else:
         _failed(service, outcome, now)
     unchanged = before[0] == service.panel_state
-    nothing_new = (outcome.kind == "ok" and not outcome.detail and not outcome.events
-                   and before[2] == OK and unchanged)  # a full reconcile's "still fine"
+    nothing_new = (
+        outcome.kind == "ok"
+        and not outcome.detail
+        and not outcome.events
+        and before[2] == OK
+        and unchanged
+    )  # a full reconcile's "still fine"
     polling = outcome.kind == "waiting" and unchanged  # an installation still running
     if not (nothing_new or polling):
-        db.session.add(SyncAttempt(service_id=service_id, desired=service.desired_state,
-                                   outcome=outcome.kind, panel_state=service.panel_state,
-                                   detail=outcome.detail[:4000], created_at=now))
+        db.session.add(
+            SyncAttempt(
+                service_id=service_id,
+                desired=service.desired_state,
+                outcome=outcome.kind,
+                panel_state=service.panel_state,
+                detail=outcome.detail[:4000],
+                created_at=now,
+            )
+        )
     moved, after = fulfilment.follow(service, outcome)  # installs, failures: the state moves
     # a state that moved is converged again at once, unless a look is already scheduled
     again = moved and service.sync_status == PENDING and outcome.kind != "waiting"
@@ -192,9 +219,12 @@ def _failed(service: Service, outcome: Outcome, now) -> None:
     service.sync_error = outcome.detail
     if service.sync_attempts >= MAX_ATTEMPTS:
         service.sync_status, service.sync_next_at = STUCK, None
-        alerts.staff([service.id], "The panel did not follow a server",
-                     f"server #{service.id} should be {service.desired_state} in the panel; "
-                     f"{service.sync_attempts} attempts failed, the last: {outcome.detail}")
+        alerts.staff(
+            [service.id],
+            "The panel did not follow a server",
+            f"server #{service.id} should be {service.desired_state} in the panel; "
+            f"{service.sync_attempts} attempts failed, the last: {outcome.detail}",
+        )
         return
     wait = BACKOFF[min(service.sync_attempts - 1, len(BACKOFF) - 1)]
     service.sync_next_at = now + timedelta(seconds=wait)
@@ -202,8 +232,11 @@ def _failed(service: Service, outcome: Outcome, now) -> None:
 
 
 def _release(service_id: int) -> None:
-    db.session.execute(update(Service).where(Service.id == service_id)
-                       .values(sync_claimed_until=None, sync_claim=""))
+    db.session.execute(
+        update(Service)
+        .where(Service.id == service_id)
+        .values(sync_claimed_until=None, sync_claim="")
+    )
     db.session.commit()
 
 
@@ -215,12 +248,20 @@ def run_due(grace: float = GRACE_SECONDS) -> dict[str, int]:
     seen: set[int] = set()
     while True:
         now = utcnow()
-        ids = [i for i in db.session.scalars(
-            select(Service.id).where(
-                Service.sync_status == PENDING,
-                Service.sync_next_at <= now - timedelta(seconds=grace),
-                or_(Service.sync_claimed_until.is_(None), Service.sync_claimed_until < now))
-            .order_by(Service.sync_next_at, Service.id).limit(BATCH)) if i not in seen]
+        ids = [
+            i
+            for i in db.session.scalars(
+                select(Service.id)
+                .where(
+                    Service.sync_status == PENDING,
+                    Service.sync_next_at <= now - timedelta(seconds=grace),
+                    or_(Service.sync_claimed_until.is_(None), Service.sync_claimed_until < now),
+                )
+                .order_by(Service.sync_next_at, Service.id)
+                .limit(BATCH)
+            )
+            if i not in seen
+        ]
         db.session.commit()
         if not ids:
             break
@@ -237,8 +278,13 @@ def retry(service: Service, *, actor: str) -> Service:
     """A fresh set of attempts for a stuck (or accepted, or waiting) server, now."""
     service.sync_status, service.sync_attempts, service.sync_error = PENDING, 0, ""
     service.sync_next_at, service.sync_claimed_until, service.sync_claim = utcnow(), None, ""
-    record_audit("store.sync_retry", f"service:{service.id}", {"desired": service.desired_state},
-                 actor=actor, commit=False)
+    record_audit(
+        "store.sync_retry",
+        f"service:{service.id}",
+        {"desired": service.desired_state},
+        actor=actor,
+        commit=False,
+    )
     enqueue([service.id])
     outbox_commit()
     return db.session.get(Service, service.id)
@@ -246,9 +292,17 @@ def retry(service: Service, *, actor: str) -> Service:
 
 def accept(service: Service, *, actor: str) -> Service:
     """Leave the panel as it is: the reconciler stops until the server's next change."""
-    record_audit("store.sync_accepted", f"service:{service.id}",
-                 {"desired": service.desired_state, "panel": service.panel_state,
-                  "error": service.sync_error}, actor=actor, commit=False)
+    record_audit(
+        "store.sync_accepted",
+        f"service:{service.id}",
+        {
+            "desired": service.desired_state,
+            "panel": service.panel_state,
+            "error": service.sync_error,
+        },
+        actor=actor,
+        commit=False,
+    )
     service.sync_status, service.sync_next_at = ACCEPTED, None
     service.sync_claimed_until, service.sync_claim = None, ""
     db.session.commit()
@@ -259,37 +313,59 @@ def out_of_sync(page: int = 1, per_page: int = 50) -> tuple[list[Service], bool]
     """Servers whose panel does not (yet) match: pending, stuck, or stuck-then-accepted ones
     whose panel state still differs; stuck first, then by how long they wait."""
     differs = Service.sync_status.in_((PENDING, STUCK))
-    query = (select(Service).where(differs)
-             .order_by((Service.sync_status == STUCK).desc(), Service.sync_next_at, Service.id))
-    rows = list(db.session.scalars(query.offset((max(1, page) - 1) * per_page)
-                                   .limit(per_page + 1)))
+    query = (
+        select(Service)
+        .where(differs)
+        .order_by((Service.sync_status == STUCK).desc(), Service.sync_next_at, Service.id)
+    )
+    rows = list(db.session.scalars(query.offset((max(1, page) - 1) * per_page).limit(per_page + 1)))
     return rows[:per_page], len(rows) > per_page
 
 
 def counts() -> dict[str, int]:
-    return {status: count for status, count in db.session.execute(
-        select(Service.sync_status, func.count()).where(Service.sync_status != OK)
-        .group_by(Service.sync_status))}
+    return {
+        status: count
+        for status, count in db.session.execute(
+            select(Service.sync_status, func.count())
+            .where(Service.sync_status != OK)
+            .group_by(Service.sync_status)
+        )
+    }
 
 
 def history(service_id: int, limit: int = 20) -> list[SyncAttempt]:
-    return list(db.session.scalars(select(SyncAttempt).where(SyncAttempt.service_id == service_id)
-                                   .order_by(SyncAttempt.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(SyncAttempt)
+            .where(SyncAttempt.service_id == service_id)
+            .order_by(SyncAttempt.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def health() -> str | None:
     """The store's health check: None, or how many servers need staff."""
     stuck = db.session.scalar(select(func.count()).where(Service.sync_status == STUCK)) or 0
-    late = db.session.scalar(select(func.count()).where(
-        Service.sync_status == PENDING,
-        Service.sync_next_at < utcnow() - timedelta(minutes=10))) or 0
+    late = (
+        db.session.scalar(
+            select(func.count()).where(
+                Service.sync_status == PENDING,
+                Service.sync_next_at < utcnow() - timedelta(minutes=10),
+            )
+        )
+        or 0
+    )
     problems = []
     if stuck:
-        problems.append(f"{stuck} server(s) stuck out of sync with the panel (Admin > Store > "
-                        "Out of sync)")
+        problems.append(
+            f"{stuck} server(s) stuck out of sync with the panel (Admin > Store > Out of sync)"
+        )
     if late:
-        problems.append(f"{late} server(s) waited over 10 minutes for the reconciler (is a "
-                        "scheduler or a worker running?)")
+        problems.append(
+            f"{late} server(s) waited over 10 minutes for the reconciler (is a "
+            "scheduler or a worker running?)"
+        )
     if problems:
         current_app.logger.warning("store: %s", "; ".join(problems))
     return "; ".join(problems) or None

@@ -27,8 +27,10 @@ class RepeatPurchase(StoreError):
     """The customer bought the same product under the same name moments ago."""
 
     def __init__(self, earlier: Service):
-        super().__init__(f"you bought {earlier.name!r} ({earlier.product.name}) a moment ago; "
-                         "confirm to buy a second one")
+        super().__init__(
+            f"you bought {earlier.name!r} ({earlier.product.name}) a moment ago; "
+            "confirm to buy a second one"
+        )
         self.earlier = earlier
 
 
@@ -36,8 +38,16 @@ def recent_same(user_id: int, product_id: int, name: str) -> Service | None:
     """The customer's live server of ``product_id`` named ``name`` (any case) bought within
     :data:`REPEAT_WINDOW` (by the business clock that stamps ``created_at``), newest first."""
     since = now() - REPEAT_WINDOW
-    query = (select(Service).where(Service.user_id == user_id, Service.product_id == product_id,
-                                   func.lower(Service.name) == name.strip().lower(),
-                                   Service.state != TERMINATED, Service.created_at >= since)
-             .order_by(Service.id.desc()).limit(1))
+    query = (
+        select(Service)
+        .where(
+            Service.user_id == user_id,
+            Service.product_id == product_id,
+            func.lower(Service.name) == name.strip().lower(),
+            Service.state != TERMINATED,
+            Service.created_at >= since,
+        )
+        .order_by(Service.id.desc())
+        .limit(1)
+    )
     return db.session.scalar(query)

@@ -15,14 +15,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kernel import ApiBlueprint, ApiDateTime, ApiError, db, idempotency_key, record_audit
-
 from builtin_plugins.store import services
 from builtin_plugins.store.errors import StoreError
 from builtin_plugins.store.lifecycle import ACTIVE, TERMINATED
 from builtin_plugins.store.models import PricePlan, Product, PurchaseToken, Service
 from builtin_plugins.store.provisioning import POWER_SIGNALS, ProvisionError, provisioner_for
 from builtin_plugins.store.transitions import MAX_NAME
+from kernel import ApiBlueprint, ApiDateTime, ApiError, db, idempotency_key, record_audit
 
 bp = ApiBlueprint("api", __name__, description="The catalog, buying and your servers")
 
@@ -70,8 +69,9 @@ class QuoteOut(ma.Schema):
 class PurchaseIn(QuoteIn):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, MAX_NAME))
     auto_renew = ma.fields.Boolean(load_default=False)
-    options = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(max=64)),
-                             load_default=dict)
+    options = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(max=64)), load_default=dict
+    )
 
 
 class ServerOut(ma.Schema):
@@ -114,8 +114,11 @@ def _offer(data: dict) -> tuple[Product, PricePlan]:
     if product is None or not product.active:
         raise ApiError(404, "No such product for sale.", errors={"product_id": ["not for sale"]})
     if plan is None or plan.product_id != product.id:
-        raise ApiError(404, "No such price plan of this product.",
-                       errors={"plan_id": ["not a plan of this product"]})
+        raise ApiError(
+            404,
+            "No such price plan of this product.",
+            errors={"plan_id": ["not a plan of this product"]},
+        )
     return product, plan
 
 
@@ -132,8 +135,13 @@ def _owned(service_id: int) -> Service:
 @bp.response(200, ProductOut(many=True))
 def products():
     """Products for sale, with their price plans."""
-    return list(db.session.scalars(select(Product).where(Product.active.is_(True))
-                                   .order_by(Product.priority.desc(), Product.id)))
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.active.is_(True))
+            .order_by(Product.priority.desc(), Product.id)
+        )
+    )
 
 
 @bp.post("/quote")
@@ -167,19 +175,34 @@ def _purchase_token(key: str) -> str:
 @bp.scope("write:servers")
 @bp.arguments(PurchaseIn)
 @bp.response(201, ServerOut)
-@bp.doc(parameters=[{"name": "Idempotency-Key", "in": "header", "required": True,
-                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}}])
+@bp.doc(
+    parameters=[
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }
+    ]
+)
 def purchase(data):
     """Buy a server; the wallet pays. The same Idempotency-Key returns the same server."""
     key = idempotency_key("store.purchase", data)
     _offer(data)
     token = _purchase_token(key)
     try:
-        service = services.purchase(current_user, token=token, product_id=data["product_id"],
-                                    plan_id=data["plan_id"], name=data["name"],
-                                    slots=data["slots"], auto_renew=data["auto_renew"],
-                                    options=data["options"], voucher_code=data["voucher"],
-                                    actor=current_user.email)
+        service = services.purchase(
+            current_user,
+            token=token,
+            product_id=data["product_id"],
+            plan_id=data["plan_id"],
+            name=data["name"],
+            slots=data["slots"],
+            auto_renew=data["auto_renew"],
+            options=data["options"],
+            voucher_code=data["voucher"],
+            actor=current_user.email,
+        )
     except StoreError as exc:
         raise _refused(exc) from None
     return service
@@ -190,9 +213,13 @@ def purchase(data):
 @bp.response(200, ServerOut(many=True))
 def servers():
     """Your servers (deleted ones left out), soonest to expire first."""
-    return list(db.session.scalars(select(Service).where(
-        Service.user_id == current_user.id, Service.state != TERMINATED)
-        .order_by(Service.expires_at, Service.id)))
+    return list(
+        db.session.scalars(
+            select(Service)
+            .where(Service.user_id == current_user.id, Service.state != TERMINATED)
+            .order_by(Service.expires_at, Service.id)
+        )
+    )
 
 
 @bp.get("/servers/<int:service_id>")
@@ -247,8 +274,12 @@ def power(data, service_id):
     """Start, stop, restart or kill the server, through its provisioner (the panel)."""
     service = _owned(service_id)
     if service.state != ACTIVE:
-        raise ApiError(409, f"The server is {service.state.replace('_', ' ')}; power actions "
-                            "need an active server.", type="conflict")
+        raise ApiError(
+            409,
+            f"The server is {service.state.replace('_', ' ')}; power actions "
+            "need an active server.",
+            type="conflict",
+        )
     try:
         action = getattr(provisioner_for(service.product), "power", None)
         if action is None:
@@ -257,5 +288,6 @@ def power(data, service_id):
     except ProvisionError as exc:
         db.session.rollback()
         raise ApiError(502, f"The panel did not carry it out: {exc}", type="panel_error") from None
-    record_audit("store.power", f"service:{service.id}", {"signal": data["signal"]},
-                 actor=current_user.email)
+    record_audit(
+        "store.power", f"service:{service.id}", {"signal": data["signal"]}, actor=current_user.email
+    )

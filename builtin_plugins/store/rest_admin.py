@@ -8,14 +8,21 @@ import marshmallow as ma
 from flask_login import current_user
 from sqlalchemy import select
 
-from kernel import ApiBlueprint, ApiDateTime, ApiError, db, record_audit, site_setting, to_decimal_string
-
 from builtin_plugins.store import catalog, services
 from builtin_plugins.store.errors import StoreError
 from builtin_plugins.store.lifecycle import IllegalMove
 from builtin_plugins.store.models import PricePlan, Product, Service, Voucher
 from builtin_plugins.store.rest import MAX_ID, PlanOut, ProductOut, ServerOut
 from builtin_plugins.store.vouchers import KINDS, VoucherError, validate
+from kernel import (
+    ApiBlueprint,
+    ApiDateTime,
+    ApiError,
+    db,
+    record_audit,
+    site_setting,
+    to_decimal_string,
+)
 
 bp = ApiBlueprint("admin", __name__, description="Store administration")
 PERMISSION = "store.manage"
@@ -51,8 +58,10 @@ class SuspendIn(_Strict):
 
 
 class TerminateIn(_Strict):
-    force = ma.fields.Boolean(load_default=False, metadata={
-        "description": "delete even when a plugin's veto_deletion refuses"})
+    force = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "delete even when a plugin's veto_deletion refuses"},
+    )
 
 
 class ProductIn(_Strict):
@@ -60,16 +69,21 @@ class ProductIn(_Strict):
     slug = ma.fields.String(required=True, validate=ma.validate.Length(1, 120))
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=20_000))
     provisioner = ma.fields.String(load_default="manual", validate=ma.validate.Length(1, 64))
-    settings = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(max=64)),
-                              load_default=dict)
-    resources = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(max=32)),
-                               values=ma.fields.Integer(validate=ma.validate.Range(0, 10**9)),
-                               load_default=dict)
-    stock = ma.fields.Integer(load_default=None, allow_none=True,
-                              validate=ma.validate.Range(0, MAX_ID))
-    per_customer_limit = ma.fields.Integer(load_default=None, allow_none=True,
-                                           validate=ma.validate.Range(1, MAX_ID))
-    priority = ma.fields.Integer(load_default=0, validate=ma.validate.Range(-10**6, 10**6))
+    settings = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(max=64)), load_default=dict
+    )
+    resources = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(max=32)),
+        values=ma.fields.Integer(validate=ma.validate.Range(0, 10**9)),
+        load_default=dict,
+    )
+    stock = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(0, MAX_ID)
+    )
+    per_customer_limit = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(1, MAX_ID)
+    )
+    priority = ma.fields.Integer(load_default=0, validate=ma.validate.Range(-(10**6), 10**6))
     allow_auto_renew = ma.fields.Boolean(load_default=True)
     active = ma.fields.Boolean(load_default=True)
     featured = ma.fields.Boolean(load_default=False)
@@ -83,10 +97,15 @@ class AdminProductOut(ProductOut):
 class PlanIn(_Strict):
     kind = ma.fields.String(load_default="fixed", validate=ma.validate.OneOf(("fixed", "slot")))
     label = ma.fields.String(load_default="", validate=ma.validate.Length(max=120))
-    period_unit = ma.fields.String(load_default="days", validate=ma.validate.OneOf(("hours", "days")))
+    period_unit = ma.fields.String(
+        load_default="days", validate=ma.validate.OneOf(("hours", "days"))
+    )
     period_count = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 10_000))
-    price = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 10**9),
-                              metadata={"description": "minor units per period (per slot)"})
+    price = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(0, 10**9),
+        metadata={"description": "minor units per period (per slot)"},
+    )
     min_slots = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 10_000))
     max_slots = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 10_000))
     slot_variable = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
@@ -95,13 +114,18 @@ class PlanIn(_Strict):
 class VoucherIn(_Strict):
     code = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
-    value = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 10**9), metadata={
-        "description": "minor units (balance) or a whole percent (discounts)"})
-    max_uses = ma.fields.Integer(load_default=None, allow_none=True,
-                                 validate=ma.validate.Range(1, MAX_ID))
+    value = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(1, 10**9),
+        metadata={"description": "minor units (balance) or a whole percent (discounts)"},
+    )
+    max_uses = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(1, MAX_ID)
+    )
     once_per_user = ma.fields.Boolean(load_default=True)
-    new_accounts_days = ma.fields.Integer(load_default=None, allow_none=True,
-                                          validate=ma.validate.Range(0, 100_000))
+    new_accounts_days = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(0, 100_000)
+    )
     min_amount = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, 10**9))
     expires_at = ApiDateTime(load_default=None, allow_none=True)
     active = ma.fields.Boolean(load_default=True)
@@ -152,7 +176,7 @@ def servers(args):
         query = query.where(Service.id < args["cursor"])
     rows = list(db.session.scalars(query.order_by(Service.id.desc()).limit(args["limit"] + 1)))
     more = len(rows) > args["limit"]
-    rows = rows[:args["limit"]]
+    rows = rows[: args["limit"]]
     return {"items": rows, "next_cursor": rows[-1].id if more and rows else None}
 
 
@@ -170,8 +194,10 @@ def _transition(service_id: int, action):
 @bp.response(200, AdminServerOut)
 def suspend(data, service_id):
     """Suspend by staff: a payment does not lift it."""
-    return _transition(service_id, lambda s: services.suspend(
-        s, manual=True, reason=data["reason"], actor=_actor()))
+    return _transition(
+        service_id,
+        lambda s: services.suspend(s, manual=True, reason=data["reason"], actor=_actor()),
+    )
 
 
 @bp.post("/admin/servers/<int:service_id>/unsuspend")
@@ -188,8 +214,9 @@ def unsuspend(service_id):
 @bp.response(200, AdminServerOut)
 def terminate(data, service_id):
     """End the server; the panel deletes it."""
-    return _transition(service_id, lambda s: services.terminate(
-        s, actor=_actor(), force=data["force"]))
+    return _transition(
+        service_id, lambda s: services.terminate(s, actor=_actor(), force=data["force"])
+    )
 
 
 def _product_fields(data: dict) -> catalog.ProductInput:
@@ -201,8 +228,11 @@ def _product_fields(data: dict) -> catalog.ProductInput:
         fields[key] = "1" if data[key] else ""
     unknown = set(data["resources"]) - set(catalog.RESOURCE_KEYS)
     if unknown:
-        raise ApiError(422, f"Unknown resource {sorted(unknown)[0]}; known: "
-                            f"{', '.join(catalog.RESOURCE_KEYS)}.", errors={"resources": ["unknown"]})
+        raise ApiError(
+            422,
+            f"Unknown resource {sorted(unknown)[0]}; known: {', '.join(catalog.RESOURCE_KEYS)}.",
+            errors={"resources": ["unknown"]},
+        )
     for key, value in data["resources"].items():
         fields[f"resource_{key}"] = str(value)
     return catalog.ProductInput(fields=fields, settings=data["settings"])
@@ -259,8 +289,10 @@ def delete_product(product_id):
 def add_plan(data, product_id):
     """Add a price plan."""
     product = _get(Product, product_id, "product")
-    form = {**{k: str(v) for k, v in data.items()},
-            "price": to_decimal_string(data["price"], site_setting("currency"))}
+    form = {
+        **{k: str(v) for k, v in data.items()},
+        "price": to_decimal_string(data["price"], site_setting("currency")),
+    }
     try:
         return catalog.add_plan(product, form, actor=_actor())
     except catalog.CatalogError as exc:
@@ -293,8 +325,7 @@ def vouchers():
 def create_voucher(data):
     """Create a voucher code."""
     expires = data.pop("expires_at")
-    voucher = Voucher(**data, uses=0,
-                      expires_at=expires.replace(tzinfo=None) if expires else None)
+    voucher = Voucher(**data, uses=0, expires_at=expires.replace(tzinfo=None) if expires else None)
     try:
         validate(voucher)
     except VoucherError as exc:

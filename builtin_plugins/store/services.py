@@ -14,18 +14,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
 
-from kernel import (
-    InsufficientFunds,
-    call_hook,
-    call_veto,
-    db,
-    ledger_credit,
-    ledger_debit,
-    now as utcnow,
-    outbox_dispatch_committed,
-    record_audit,
-)
-
 from builtin_plugins.store import events, lifecycle, notify
 from builtin_plugins.store.desired import want
 from builtin_plugins.store.errors import StoreError
@@ -33,16 +21,47 @@ from builtin_plugins.store.fulfilment import retry_provisioning
 from builtin_plugins.store.lifecycle import ACTIVE, PROVISIONING, SUSPENDED
 from builtin_plugins.store.models import PricePlan, Product, PurchaseToken, Service
 from builtin_plugins.store.pricing import PricingError, next_expiry, period_price
-from builtin_plugins.store.repeats import RepeatPurchase, recent_same
 from builtin_plugins.store.provisioning import ProvisionError, provisioner_for
+from builtin_plugins.store.repeats import RepeatPurchase, recent_same
 from builtin_plugins.store.transitions import MAX_NAME, lift, rename, suspend, terminate, unsuspend
-from builtin_plugins.store.vouchers import PURCHASE_DISCOUNT, VoucherError, discounted, find, record_use
+from builtin_plugins.store.vouchers import (
+    PURCHASE_DISCOUNT,
+    VoucherError,
+    discounted,
+    find,
+    record_use,
+)
 from builtin_plugins.store.wallet import billed, lock_wallet
+from kernel import (
+    InsufficientFunds,
+    call_hook,
+    call_veto,
+    db,
+    ledger_credit,
+    ledger_debit,
+    outbox_dispatch_committed,
+    record_audit,
+)
+from kernel import (
+    now as utcnow,
+)
 
 # The lifecycle's other doors, for callers that know this module (views, staff, plugins).
-__all__ = ["MAX_NAME", "StoreError", "change_package", "purchase", "quote", "quote_change",
-           "rename", "renew", "retry_provisioning", "set_auto_renew", "suspend", "terminate",
-           "unsuspend"]
+__all__ = [
+    "MAX_NAME",
+    "StoreError",
+    "change_package",
+    "purchase",
+    "quote",
+    "quote_change",
+    "rename",
+    "renew",
+    "retry_provisioning",
+    "set_auto_renew",
+    "suspend",
+    "terminate",
+    "unsuspend",
+]
 
 
 def new_purchase_token(user) -> str:
@@ -52,8 +71,7 @@ def new_purchase_token(user) -> str:
     return token
 
 
-def quote(user, product: Product, plan: PricePlan, slots: int = 1,
-          voucher_code: str = "") -> dict:
+def quote(user, product: Product, plan: PricePlan, slots: int = 1, voucher_code: str = "") -> dict:
     """Price of one period: ``{"price", "discount", "total", "voucher"}``; raises StoreError."""
     if plan.product_id != product.id:
         raise StoreError("that price plan does not belong to this product")
@@ -72,9 +90,16 @@ def quote(user, product: Product, plan: PricePlan, slots: int = 1,
 
 
 def _live_count(user_id: int, product_id: int) -> int:
-    return db.session.scalar(select(func.count(Service.id)).where(
-        Service.user_id == user_id, Service.product_id == product_id,
-        Service.state.in_(lifecycle.LIVE))) or 0
+    return (
+        db.session.scalar(
+            select(func.count(Service.id)).where(
+                Service.user_id == user_id,
+                Service.product_id == product_id,
+                Service.state.in_(lifecycle.LIVE),
+            )
+        )
+        or 0
+    )
 
 
 def option_problems(product: Product, plan: PricePlan, options: dict, slots: int = 1) -> list[str]:
@@ -102,9 +127,21 @@ def _token_gone(token: str, user) -> Service:
     return done
 
 
-def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slots: int = 1,
-             auto_renew: bool = False, options: dict | None = None, voucher_code: str = "",
-             free: bool = False, actor: str | None = None, ask_repeat: bool = False) -> Service:
+def purchase(
+    user,
+    *,
+    token: str,
+    product_id: int,
+    plan_id: int,
+    name: str,
+    slots: int = 1,
+    auto_renew: bool = False,
+    options: dict | None = None,
+    voucher_code: str = "",
+    free: bool = False,
+    actor: str | None = None,
+    ask_repeat: bool = False,
+) -> Service:
     """Buy one server. Submitting the same ``token`` again returns the same service.
 
     With ``ask_repeat`` (the checkout form, until the customer confirms), the same product
@@ -140,46 +177,73 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
     # Use the token up while holding the wallet lock: of two submissions of one order form that
     # raced past the checks above, only the one that deletes the row buys; the other finds the
     # service the first one made once the lock is released.
-    used = db.session.execute(delete(PurchaseToken).where(PurchaseToken.token == token,
-                                                          PurchaseToken.user_id == user.id))
+    used = db.session.execute(
+        delete(PurchaseToken).where(PurchaseToken.token == token, PurchaseToken.user_id == user.id)
+    )
     if used.rowcount != 1:
         return _token_gone(token, user)
-    if product.per_customer_limit is not None and _live_count(user.id, product.id) >= product.per_customer_limit:
+    if (
+        product.per_customer_limit is not None
+        and _live_count(user.id, product.id) >= product.per_customer_limit
+    ):
         db.session.rollback()
         raise StoreError(f"you can have at most {product.per_customer_limit} of {product.name}")
     if product.stock is not None:
-        taken = db.session.execute(update(Product).where(Product.id == product.id, Product.stock > 0)
-                                   .values(stock=Product.stock - 1)).rowcount
+        taken = db.session.execute(
+            update(Product)
+            .where(Product.id == product.id, Product.stock > 0)
+            .values(stock=Product.stock - 1)
+        ).rowcount
         if taken != 1:
             db.session.rollback()
             raise StoreError(f"{product.name} is sold out")
     price = 0 if free else offer["total"]
-    service = Service(user_id=user.id, product_id=product.id, plan_id=plan.id, name=name,
-                      state=PROVISIONING, expires_at=next_expiry(None, utcnow(), plan),
-                      auto_renew=auto_renew and product.allow_auto_renew, slots=slots,
-                      price=offer["total"], charged=price, options=options or {},
-                      purchase_token=token)
+    service = Service(
+        user_id=user.id,
+        product_id=product.id,
+        plan_id=plan.id,
+        name=name,
+        state=PROVISIONING,
+        expires_at=next_expiry(None, utcnow(), plan),
+        auto_renew=auto_renew and product.allow_auto_renew,
+        slots=slots,
+        price=offer["total"],
+        charged=price,
+        options=options or {},
+        purchase_token=token,
+    )
     db.session.add(service)
     db.session.flush()
     posted = None
     try:
         if price > 0:
-            posted = ledger_debit(user.id, price, "purchase", f"purchase:{service.id}",
-                                  {"service": service.id, "server": service.name,
-                                   "product": product.name}, commit=False)
+            posted = ledger_debit(
+                user.id,
+                price,
+                "purchase",
+                f"purchase:{service.id}",
+                {"service": service.id, "server": service.name, "product": product.name},
+                commit=False,
+            )
         if offer["voucher"] is not None and not free:
             record_use(offer["voucher"], user, f"purchase:{service.id}", offer["discount"])
     except InsufficientFunds:
         db.session.rollback()
-        raise StoreError("your balance is too low for this order; top up your wallet first") from None
+        raise StoreError(
+            "your balance is too low for this order; top up your wallet first"
+        ) from None
     except VoucherError as exc:
         db.session.rollback()
         raise StoreError(str(exc)) from None
     want(service)  # the reconciler creates and installs it
     events.emit("service.created", service, price=price)
-    record_audit("store.purchase", f"service:{service.id}",
-                 {"product": product.name, "price": price, "free": free}, actor=actor,
-                 commit=False)
+    record_audit(
+        "store.purchase",
+        f"service:{service.id}",
+        {"product": product.name, "price": price, "free": free},
+        actor=actor,
+        commit=False,
+    )
     service_id = service.id
     db.session.commit()  # the charge, the service, its audit row and its job: all or nothing
     service = db.session.get(Service, service_id)
@@ -192,7 +256,9 @@ def purchase(user, *, token: str, product_id: int, plan_id: int, name: str, slot
 def renew(service: Service, *, source: str = "customer", voucher_code: str = "") -> Service:
     """Pay one more period: expiry = max(now, expiry) + period. Unsuspends automatic suspensions."""
     if service.state not in (ACTIVE, SUSPENDED):
-        raise StoreError(f"server #{service.id} cannot be renewed while {service.state.replace('_', ' ')}")
+        raise StoreError(
+            f"server #{service.id} cannot be renewed while {service.state.replace('_', ' ')}"
+        )
     from kernel import User
 
     user = db.session.get(User, service.user_id)
@@ -211,10 +277,14 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
     posted = None
     try:
         if price > 0:
-            posted = ledger_debit(service.user_id, price, "renewal",
-                                  f"renewal:{service.id}:{old.isoformat()}",
-                                  {"service": service.id, "server": service.name,
-                                   "source": source}, commit=False)
+            posted = ledger_debit(
+                service.user_id,
+                price,
+                "renewal",
+                f"renewal:{service.id}:{old.isoformat()}",
+                {"service": service.id, "server": service.name, "source": source},
+                commit=False,
+            )
         if voucher is not None:
             record_use(voucher, user, f"renewal:{service.id}:{old.isoformat()}", discount)
     except InsufficientFunds:
@@ -223,9 +293,11 @@ def renew(service: Service, *, source: str = "customer", voucher_code: str = "")
     except VoucherError as exc:
         db.session.rollback()
         raise StoreError(str(exc)) from None
-    moved = db.session.execute(update(Service).where(Service.id == service.id, Service.expires_at == old)
-                               .values(expires_at=next_expiry(old, utcnow(), service.plan),
-                                       charged=price)).rowcount
+    moved = db.session.execute(
+        update(Service)
+        .where(Service.id == service.id, Service.expires_at == old)
+        .values(expires_at=next_expiry(old, utcnow(), service.plan), charged=price)
+    ).rowcount
     if moved != 1:  # renewed concurrently: this attempt changes nothing
         db.session.rollback()
         db.session.refresh(service)
@@ -273,9 +345,16 @@ def quote_change(service: Service, product: Product) -> PackageQuote:
         raise StoreError("choose another product that is for sale")
     if product.provisioner != service.product.provisioner:
         raise StoreError(f"{service.product.name} cannot be changed into {product.name}")
-    plan = next((p for p in product.plans if p.kind == service.plan.kind
-                 and p.period_unit == service.plan.period_unit
-                 and p.period_count == service.plan.period_count), None)
+    plan = next(
+        (
+            p
+            for p in product.plans
+            if p.kind == service.plan.kind
+            and p.period_unit == service.plan.period_unit
+            and p.period_count == service.plan.period_count
+        ),
+        None,
+    )
     if plan is None:
         raise StoreError(f"{product.name} has no plan with the same billing period")
     try:
@@ -289,9 +368,14 @@ def quote_change(service: Service, product: Product) -> PackageQuote:
 def package_options(service: Service) -> list[tuple[Product, PackageQuote | None, str]]:
     """Every other product for sale with the same provisioner: ``(product, quote, why_not)``."""
     candidates = db.session.scalars(
-        select(Product).where(Product.active.is_(True), Product.id != service.product_id,
-                              Product.provisioner == service.product.provisioner)
-        .order_by(Product.priority.desc(), Product.name)).all()
+        select(Product)
+        .where(
+            Product.active.is_(True),
+            Product.id != service.product_id,
+            Product.provisioner == service.product.provisioner,
+        )
+        .order_by(Product.priority.desc(), Product.name)
+    ).all()
     options = []
     for product in candidates:
         try:
@@ -313,11 +397,19 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
     if difference > 0:  # an upgrade is paid before the panel changes anything
         lock_wallet(service.user_id)
         try:
-            posted = ledger_debit(service.user_id, difference, "upgrade", reference,
-                                  {"service": service.id, "server": service.name}, commit=False)
+            posted = ledger_debit(
+                service.user_id,
+                difference,
+                "upgrade",
+                reference,
+                {"service": service.id, "server": service.name},
+                commit=False,
+            )
         except InsufficientFunds:
             db.session.rollback()
-            raise StoreError("your balance is too low for this upgrade; top up your wallet first") from None
+            raise StoreError(
+                "your balance is too low for this upgrade; top up your wallet first"
+            ) from None
         db.session.commit()
         if posted.created:
             billed(service, posted)
@@ -325,21 +417,35 @@ def change_package(service: Service, product: Product, *, actor: str | None = No
         provisioner_for(service.product).change_package(service, product)
     except ProvisionError as exc:
         if posted is not None and posted.created:  # the server did not change: give the money back
-            back = ledger_credit(service.user_id, difference, "reversal", f"{reference}:undo",
-                                 {"service": service.id})
+            back = ledger_credit(
+                service.user_id,
+                difference,
+                "reversal",
+                f"{reference}:undo",
+                {"service": service.id},
+            )
             if back.created:
                 billed(service, back, notify=False)
         why = str(exc) if isinstance(exc, PackageRefused) else f"the panel refused: {exc}"
         raise StoreError(f"cannot change to {product.name}: {why}") from None
     credited = None
     if difference < 0:  # a downgrade is credited once the panel has changed
-        credited = ledger_credit(service.user_id, -difference, "downgrade", reference,
-                                 {"service": service.id, "server": service.name})
+        credited = ledger_credit(
+            service.user_id,
+            -difference,
+            "downgrade",
+            reference,
+            {"service": service.id, "server": service.name},
+        )
     service.product_id, service.plan_id, service.price = product.id, plan.id, new_price
     db.session.commit()
     db.session.refresh(service)
     if credited is not None and credited.created:
         billed(service, credited, notify=False)
-    record_audit("store.package_changed", f"service:{service.id}", {"to": product.name,
-                                                                    "difference": difference}, actor=actor)
+    record_audit(
+        "store.package_changed",
+        f"service:{service.id}",
+        {"to": product.name, "difference": difference},
+        actor=actor,
+    )
     return service

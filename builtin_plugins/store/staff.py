@@ -22,12 +22,18 @@ def overview_counts(due_days: int = DUE_DAYS) -> dict[str, int]:
     """For the admin overview: active servers, and those of them expiring within ``due_days``
     (renewed or suspended then), with how many of the due ones renew automatically."""
     active = db.session.scalar(select(func.count()).where(Service.state == ACTIVE)) or 0
-    due = select(Service.auto_renew, func.count()).where(
-        Service.state == ACTIVE, Service.expires_at <= now() + timedelta(days=due_days)
-    ).group_by(Service.auto_renew)
+    due = (
+        select(Service.auto_renew, func.count())
+        .where(Service.state == ACTIVE, Service.expires_at <= now() + timedelta(days=due_days))
+        .group_by(Service.auto_renew)
+    )
     by_renew = dict(db.session.execute(due).all())
-    return {"active": active, "due": sum(by_renew.values()),
-            "due_auto_renew": by_renew.get(True, 0), "due_days": due_days}
+    return {
+        "active": active,
+        "due": sum(by_renew.values()),
+        "due_auto_renew": by_renew.get(True, 0),
+        "due_days": due_days,
+    }
 
 
 def find_user(email: str):
@@ -48,22 +54,40 @@ def list_servers(state: str = "", email: str = "", page: int = 1) -> tuple[list[
     if email.strip():
         from kernel import User
 
-        query = (query.join(User, User.id == Service.user_id)
-                 .where(User.email.contains(email.strip().lower())))
+        query = query.join(User, User.id == Service.user_id).where(
+            User.email.contains(email.strip().lower())
+        )
     page = max(1, page)
     rows = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
-def create_for_user(admin, user, product: Product, plan: PricePlan, *, name: str, slots: int = 1,
-                    free: bool = True, auto_renew: bool = False) -> Service:
+def create_for_user(
+    admin,
+    user,
+    product: Product,
+    plan: PricePlan,
+    *,
+    name: str,
+    slots: int = 1,
+    free: bool = True,
+    auto_renew: bool = False,
+) -> Service:
     """Buy a server on a customer's behalf: free (nothing charged) or from their balance."""
     if plan.product_id != product.id:
         raise StoreError("that price plan does not belong to this product")
     token = services.new_purchase_token(user)
-    return services.purchase(user, token=token, product_id=product.id, plan_id=plan.id, name=name,
-                             slots=slots, auto_renew=auto_renew, free=free,
-                             actor=getattr(admin, "email", None))
+    return services.purchase(
+        user,
+        token=token,
+        product_id=product.id,
+        plan_id=plan.id,
+        name=name,
+        slots=slots,
+        auto_renew=auto_renew,
+        free=free,
+        actor=getattr(admin, "email", None),
+    )
 
 
 def set_expiry(service: Service, when: datetime, *, actor: str) -> Service:
@@ -73,6 +97,10 @@ def set_expiry(service: Service, when: datetime, *, actor: str) -> Service:
     old = service.expires_at
     service.expires_at = when
     db.session.commit()
-    record_audit("store.expiry_changed", f"service:{service.id}",
-                 {"from": old.isoformat(), "to": when.isoformat()}, actor=actor)
+    record_audit(
+        "store.expiry_changed",
+        f"service:{service.id}",
+        {"from": old.isoformat(), "to": when.isoformat()},
+        actor=actor,
+    )
     return service

@@ -20,20 +20,21 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from kernel import (
-    call_hook,
-    db,
-    now as utcnow,
-    outbox_commit,
-    record_audit_many,
-    settings_for,
-)
-
 from builtin_plugins.store import desired, notify, services
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED
 from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.pricing import next_expiry
 from builtin_plugins.store.provisioning import provisioner_for
+from kernel import (
+    call_hook,
+    db,
+    outbox_commit,
+    record_audit_many,
+    settings_for,
+)
+from kernel import (
+    now as utcnow,
+)
 
 
 @dataclass
@@ -63,19 +64,27 @@ def run_lifecycle(now=None, batch: int | None = None) -> SweepResult:
     # id order, batch by batch, so each batch touches neighbouring table pages and a run costs
     # time in proportion to the servers it processes. Each batch re-checks state and expiry:
     # a server renewed or taken by a concurrent run meanwhile is skipped.
-    due = db.session.scalars(select(Service.id).where(Service.state == ACTIVE,
-                                                      Service.expires_at <= now)
-                             .order_by(Service.id)).all()
+    due = db.session.scalars(
+        select(Service.id)
+        .where(Service.state == ACTIVE, Service.expires_at <= now)
+        .order_by(Service.id)
+    ).all()
     keep = set(db.session.identity_map.keys())
     for start in range(0, len(due), batch):
-        chunk = due[start:start + batch]
+        chunk = due[start : start + batch]
         rows = db.session.execute(
-            select(Service.id, Service.expires_at, Service.auto_renew, PricePlan.kind,
-                   Product.allow_auto_renew)
+            select(
+                Service.id,
+                Service.expires_at,
+                Service.auto_renew,
+                PricePlan.kind,
+                Product.allow_auto_renew,
+            )
             .join(PricePlan, Service.plan_id == PricePlan.id)
             .join(Product, Service.product_id == Product.id)
             .where(Service.id.in_(chunk), Service.state == ACTIVE, Service.expires_at <= now)
-            .order_by(Service.id)).all()
+            .order_by(Service.id)
+        ).all()
         to_suspend = []
         for row in rows:
             if row.kind == "on_demand":
@@ -126,10 +135,11 @@ def _on_demand(service_id: int, expires_at, now, result: SweepResult) -> None:
             db.session.rollback()
             _suspend_batch([service_id], now, result)
         return
-    moved = db.session.execute(update(Service).where(Service.id == service_id,
-                                                     Service.expires_at == expires_at)
-                               .values(expires_at=next_expiry(expires_at, now, service.plan),
-                                       charged=0)).rowcount
+    moved = db.session.execute(
+        update(Service)
+        .where(Service.id == service_id, Service.expires_at == expires_at)
+        .values(expires_at=next_expiry(expires_at, now, service.plan), charged=0)
+    ).rowcount
     db.session.commit()
     if moved:
         result.skipped.append(service_id)
@@ -138,24 +148,38 @@ def _on_demand(service_id: int, expires_at, now, result: SweepResult) -> None:
 def _suspend_batch(ids: list[int], now, result: SweepResult) -> None:
     if not ids:
         return
-    claimed = db.session.execute(
-        update(Service)
-        .where(Service.id.in_(ids), Service.state == ACTIVE, Service.expires_at <= now)
-        .values(state=SUSPENDED, suspension="auto", suspended_at=now,
-                **desired.wanted(SUSPENDED))
-        .returning(Service.id)).scalars().all()
+    claimed = (
+        db.session.execute(
+            update(Service)
+            .where(Service.id.in_(ids), Service.state == ACTIVE, Service.expires_at <= now)
+            .values(
+                state=SUSPENDED, suspension="auto", suspended_at=now, **desired.wanted(SUSPENDED)
+            )
+            .returning(Service.id)
+        )
+        .scalars()
+        .all()
+    )
     if not claimed:
         db.session.commit()
         return
     claimed = sorted(claimed)
-    record_audit_many("store.suspended", [(f"service:{sid}", {"reason": "expired"})
-                                          for sid in claimed], actor="system", commit=False)
+    record_audit_many(
+        "store.suspended",
+        [(f"service:{sid}", {"reason": "expired"}) for sid in claimed],
+        actor="system",
+        commit=False,
+    )
     notify.customers(claimed, "server_suspended")
     desired.enqueue(claimed)  # the reconciler suspends them in the panel
     outbox_commit()
     result.suspended.extend(claimed)
-    for service in db.session.scalars(select(Service).options(selectinload(Service.product))
-                                      .where(Service.id.in_(claimed)).order_by(Service.id)):
+    for service in db.session.scalars(
+        select(Service)
+        .options(selectinload(Service.product))
+        .where(Service.id.in_(claimed))
+        .order_by(Service.id)
+    ):
         call_hook("server_suspended", service=service, reason="expired")
 
 
@@ -178,22 +202,30 @@ def run_cleanup(now=None) -> SweepResult:
     if days <= 0:
         return result
     cutoff = now - timedelta(days=days)
-    due = db.session.scalars(select(Service.id).where(
-        Service.state == SUSPENDED, Service.suspension == "auto", Service.suspended_at <= cutoff)).all()
+    due = db.session.scalars(
+        select(Service.id).where(
+            Service.state == SUSPENDED, Service.suspension == "auto", Service.suspended_at <= cutoff
+        )
+    ).all()
     for service_id in due:
         _delete(service_id, result)
     warn_days = _settings()["deletion_warning_days"]
     if warn_days > 0:
         # deleted within the next ``warn_days`` days (the due ones are gone already)
-        soon = db.session.scalars(select(Service).where(
-            Service.state == SUSPENDED, Service.suspension == "auto",
-            Service.suspended_at <= cutoff + timedelta(days=warn_days))).all()
+        soon = db.session.scalars(
+            select(Service).where(
+                Service.state == SUSPENDED,
+                Service.suspension == "auto",
+                Service.suspended_at <= cutoff + timedelta(days=warn_days),
+            )
+        ).all()
         for service in soon:
             if service.options.get("deletion_warned"):
                 continue
             service.options = {**service.options, "deletion_warned": True}
-            notify.customer(service, "deletion_warning",
-                            delete_at=service.suspended_at + timedelta(days=days))
+            notify.customer(
+                service, "deletion_warning", delete_at=service.suspended_at + timedelta(days=days)
+            )
             outbox_commit()  # the mark and the email together
     current_app.logger.info("store cleanup: %s deleted", len(result.deleted))
     return result

@@ -36,9 +36,17 @@ def adjustment(user, amount: int, code: str, currency: str) -> dict | str | None
     db.session.rollback()  # nothing written yet: release the voucher row
     if charge <= 0:
         return f"the code {voucher.code!r} cannot pay for a whole top-up"
-    return {"charge": charge, "meta": {META_KEY: {"id": voucher.id, "code": voucher.code,
-                                                  "discount": discount,
-                                                  "label": format_amount(discount, currency)}}}
+    return {
+        "charge": charge,
+        "meta": {
+            META_KEY: {
+                "id": voucher.id,
+                "code": voucher.code,
+                "discount": discount,
+                "label": format_amount(discount, currency),
+            }
+        },
+    }
 
 
 def record_settled(payment) -> None:

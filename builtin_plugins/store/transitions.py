@@ -11,25 +11,30 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from kernel import call_hook, call_veto, db, now, outbox_commit, record_audit
-
 from builtin_plugins.store import events, lifecycle, notify
 from builtin_plugins.store.desired import want
 from builtin_plugins.store.errors import StoreError
 from builtin_plugins.store.lifecycle import ACTIVE, SUSPENDED, TERMINATED
 from builtin_plugins.store.models import Product, Service
+from kernel import call_hook, call_veto, db, now, outbox_commit, record_audit
 
 MAX_NAME = 60
 
 
-def suspend(service: Service, *, manual: bool, reason: str = "",
-            actor: str | None = None) -> Service:
+def suspend(
+    service: Service, *, manual: bool, reason: str = "", actor: str | None = None
+) -> Service:
     """Suspend now. Staff suspensions (``manual``) are never lifted by a payment."""
     if service.state == SUSPENDED:
         if manual and service.suspension != "manual":
             service.suspension = "manual"  # staff take over an automatic suspension
-            record_audit("store.suspension_taken_over", f"service:{service.id}",
-                         {"reason": reason or "staff"}, actor=actor, commit=False)
+            record_audit(
+                "store.suspension_taken_over",
+                f"service:{service.id}",
+                {"reason": reason or "staff"},
+                actor=actor,
+                commit=False,
+            )
             db.session.commit()
         return service
     lifecycle.check(service.id, service.state, SUSPENDED)
@@ -37,8 +42,9 @@ def suspend(service: Service, *, manual: bool, reason: str = "",
     service.state, service.suspended_at = SUSPENDED, now()
     service.suspension = "manual" if manual else "auto"
     want(service)
-    record_audit("store.suspended", f"service:{service.id}", {"reason": reason}, actor=actor,
-                 commit=False)
+    record_audit(
+        "store.suspended", f"service:{service.id}", {"reason": reason}, actor=actor, commit=False
+    )
     notify.customer(service, "server_suspended")
     events.emit("service.suspended", service, reason=reason)
     service_id = service.id
@@ -60,8 +66,9 @@ def lift(service: Service, *, manual: bool = False, actor: str | None = None) ->
     lifecycle.check(service.id, service.state, ACTIVE)
     service.state, service.suspension, service.suspended_at = ACTIVE, "", None
     want(service)
-    record_audit("store.unsuspended", f"service:{service.id}", {"manual": manual}, actor=actor,
-                 commit=False)
+    record_audit(
+        "store.unsuspended", f"service:{service.id}", {"manual": manual}, actor=actor, commit=False
+    )
     return True
 
 
@@ -87,8 +94,9 @@ def terminate(service: Service, *, actor: str | None = None, force: bool = False
     lifecycle.check(service.id, service.state, TERMINATED)
     service.state, service.terminated_at = TERMINATED, now()
     if service.product.stock is not None:
-        db.session.execute(update(Product).where(Product.id == service.product_id)
-                           .values(stock=Product.stock + 1))
+        db.session.execute(
+            update(Product).where(Product.id == service.product_id).values(stock=Product.stock + 1)
+        )
     want(service)
     record_audit("store.deleted", f"service:{service.id}", actor=actor, commit=False)
     notify.customer(service, "server_deleted")
@@ -113,8 +121,13 @@ def rename(service: Service, name: str, *, actor: str | None = None) -> Service:
     old = service.name
     service.name = name
     want(service)
-    record_audit("store.renamed", f"service:{service.id}", {"from": old, "to": name},
-                 actor=actor, commit=False)
+    record_audit(
+        "store.renamed",
+        f"service:{service.id}",
+        {"from": old, "to": name},
+        actor=actor,
+        commit=False,
+    )
     service_id = service.id
     outbox_commit()
     return db.session.get(Service, service_id)

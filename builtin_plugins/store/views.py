@@ -48,16 +48,26 @@ def _slots(value: Any, plan: PricePlan | None) -> int:
 def store_index():
     cats = catalog.categories()
     sections = [(c, catalog.products_in(c)) for c in cats]
-    return render_template("store/index.html", sections=[s for s in sections if s[1]],
-                           categories=cats, featured=catalog.featured_products(),
-                           uncategorised=catalog.products_in(None), currency=currency())
+    return render_template(
+        "store/index.html",
+        sections=[s for s in sections if s[1]],
+        categories=cats,
+        featured=catalog.featured_products(),
+        uncategorised=catalog.products_in(None),
+        currency=currency(),
+    )
 
 
 @bp.get("/store/<category_slug>")
 def category(category_slug: str):
     found = catalog.category_by_slug(category_slug) or abort(404)
-    return render_template("store/category.html", category=found, categories=catalog.categories(),
-                           products=catalog.products_in(found), currency=currency())
+    return render_template(
+        "store/category.html",
+        category=found,
+        categories=catalog.categories(),
+        products=catalog.products_in(found),
+        currency=currency(),
+    )
 
 
 @bp.get("/store/product/<slug>")
@@ -70,9 +80,14 @@ def product(slug: str):
     except PricingError:
         slots = plan.min_slots
         price = catalog.preview(found, plan, slots)
-    return render_template("store/product.html", product=found, plan=plan, slots=slots,
-                           offer={"price": price, "discount": 0, "total": price},
-                           currency=currency())
+    return render_template(
+        "store/product.html",
+        product=found,
+        plan=plan,
+        slots=slots,
+        offer={"price": price, "discount": 0, "total": price},
+        currency=currency(),
+    )
 
 
 @bp.post("/store/quote")
@@ -95,10 +110,14 @@ def quote():
         return jsonify(ok=False, error=str(exc)), 400
     db.session.rollback()  # a quote changes nothing; release the voucher row read for update
     money = currency()
-    return jsonify(ok=True, slots=slots, total_minor=offer["total"],
-                   price=format_amount(offer["price"], money),
-                   discount=format_amount(offer["discount"], money) if offer["discount"] else "",
-                   total=format_amount(offer["total"], money))
+    return jsonify(
+        ok=True,
+        slots=slots,
+        total_minor=offer["total"],
+        price=format_amount(offer["price"], money),
+        discount=format_amount(offer["discount"], money) if offer["discount"] else "",
+        total=format_amount(offer["total"], money),
+    )
 
 
 # --- checkout ----------------------------------------------------------------
@@ -124,8 +143,9 @@ def read_options(product: Product, form) -> dict[str, Any]:
     return options
 
 
-def _checkout_page(product: Product, token: str, form: dict, status: int = 200,
-                   repeat: Service | None = None):
+def _checkout_page(
+    product: Product, token: str, form: dict, status: int = 200, repeat: Service | None = None
+):
     plan = catalog.plan_of(product, form.get("plan")) or catalog.cheapest(product)
     offer = None
     try:
@@ -133,10 +153,19 @@ def _checkout_page(product: Product, token: str, form: dict, status: int = 200,
     except StoreError:
         pass
     db.session.rollback()
-    return render_template("store/checkout.html", product=product, plan=plan, token=token,
-                           form=form, fields=checkout_fields(product), offer=offer,
-                           slots=_slots(form.get("slots"), plan), currency=currency(),
-                           balance=wallet_balance(current_user.id), repeat=repeat), status
+    return render_template(
+        "store/checkout.html",
+        product=product,
+        plan=plan,
+        token=token,
+        form=form,
+        fields=checkout_fields(product),
+        offer=offer,
+        slots=_slots(form.get("slots"), plan),
+        currency=currency(),
+        balance=wallet_balance(current_user.id),
+        repeat=repeat,
+    ), status
 
 
 @bp.route("/store/product/<slug>/checkout", methods=["GET", "POST"])
@@ -145,9 +174,13 @@ def _checkout_page(product: Product, token: str, form: dict, status: int = 200,
 def checkout(slug: str):
     found = catalog.product_by_slug(slug) or abort(404)
     if request.method == "GET":
-        form = {"plan": request.args.get("plan", ""), "slots": request.args.get("slots", ""),
-                "name": "", "auto_renew": found.allow_auto_renew,
-                "voucher": request.args.get("voucher", "")}
+        form = {
+            "plan": request.args.get("plan", ""),
+            "slots": request.args.get("slots", ""),
+            "name": "",
+            "auto_renew": found.allow_auto_renew,
+            "voucher": request.args.get("voucher", ""),
+        }
         return _checkout_page(found, services.new_purchase_token(current_user), form)
     form = request.form
     token = form.get("token", "")
@@ -156,13 +189,18 @@ def checkout(slug: str):
         if plan is None:
             raise StoreError(_("Choose a price plan."))
         provisioner_for(found)  # refuse before charging when the product cannot be provisioned
-        service = services.purchase(current_user, token=token, product_id=found.id, plan_id=plan.id,
-                                    name=form.get("name", ""),
-                                    slots=_slots(form.get("slots"), plan),
-                                    auto_renew=bool(form.get("auto_renew")),
-                                    options=read_options(found, form),
-                                    voucher_code=form.get("voucher", ""),
-                                    ask_repeat=form.get("confirm_repeat") != "1")
+        service = services.purchase(
+            current_user,
+            token=token,
+            product_id=found.id,
+            plan_id=plan.id,
+            name=form.get("name", ""),
+            slots=_slots(form.get("slots"), plan),
+            auto_renew=bool(form.get("auto_renew")),
+            options=read_options(found, form),
+            voucher_code=form.get("voucher", ""),
+            ask_repeat=form.get("confirm_repeat") != "1",
+        )
     except RepeatPurchase as exc:
         db.session.rollback()
         page = {**form.to_dict(), "auto_renew": bool(form.get("auto_renew"))}
@@ -173,8 +211,13 @@ def checkout(slug: str):
         page = {**form.to_dict(), "auto_renew": bool(form.get("auto_renew"))}
         return _checkout_page(found, token, page, 400)
     if service.state == "provisioning_failed":
-        flash(_("Your order was taken but the server could not be created yet; the payment was "
-                "refunded and our staff were told."), "warning")
+        flash(
+            _(
+                "Your order was taken but the server could not be created yet; the payment was "
+                "refunded and our staff were told."
+            ),
+            "warning",
+        )
     else:
         flash(_("Thank you! Your server %(name)s is on its way.", name=service.name), "success")
     return redirect(url_for("servers.show", service_id=service.id), 303)
@@ -196,8 +239,10 @@ def redeem():
         db.session.rollback()
         flash(str(exc), "error")
         return render_template("store/redeem.html", code=code), 400
-    flash(_("%(amount)s was added to your balance.", amount=format_amount(credited, currency())),
-          "success")
+    flash(
+        _("%(amount)s was added to your balance.", amount=format_amount(credited, currency())),
+        "success",
+    )
     return redirect(url_for("wallet.index"), 303)
 
 
@@ -222,5 +267,6 @@ def admin_overview_cards(user) -> Any:
 
 
 def landing_products() -> str:
-    return render_template("store/landing.html", products=catalog.featured_products(3),
-                           currency=currency())
+    return render_template(
+        "store/landing.html", products=catalog.featured_products(3), currency=currency()
+    )

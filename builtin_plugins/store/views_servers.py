@@ -39,9 +39,12 @@ def owned_service(service_id: int) -> Service:
 def my_servers(user, limit: int | None = None) -> list[Service]:
     """``user``'s servers that are not deleted, soonest to expire first (with their product
     and plan loaded: one query each for the whole list)."""
-    query = (db.select(Service).where(Service.user_id == user.id, Service.state != TERMINATED)
-             .options(selectinload(Service.product), selectinload(Service.plan))
-             .order_by(Service.expires_at, Service.id))
+    query = (
+        db.select(Service)
+        .where(Service.user_id == user.id, Service.state != TERMINATED)
+        .options(selectinload(Service.product), selectinload(Service.plan))
+        .order_by(Service.expires_at, Service.id)
+    )
     if limit:
         query = query.limit(limit)
     return list(db.session.scalars(query))
@@ -66,15 +69,17 @@ def live_statuses(services: list[Service], *, wait: float) -> dict[int, LiveStat
             batch = getattr(provisioner, "statuses", None)
             if callable(batch):
                 answer = batch(group, wait=wait)
-                found.update({s.id: answer[s.id] for s in group
-                              if isinstance(answer.get(s.id), LiveStatus)})
+                found.update(
+                    {s.id: answer[s.id] for s in group if isinstance(answer.get(s.id), LiveStatus)}
+                )
             elif wait:
                 found.update({s.id: live_status(s) for s in group})
         except Exception as exc:  # noqa: BLE001 - an unreachable panel is shown, not a 500
             current_app.logger.warning("statuses of %d servers failed: %s", len(group), exc)
             if wait:
-                found.update({s.id: LiveStatus("unknown", _("the panel did not answer"))
-                              for s in group})
+                found.update(
+                    {s.id: LiveStatus("unknown", _("the panel did not answer")) for s in group}
+                )
     return found
 
 
@@ -108,14 +113,23 @@ def server_actions(service: Service) -> list[dict]:
     A template global (the theme sandbox lets templates call the app's globals only): every
     page extending store/server_base.html, the store's and other plugins' tab pages, draws
     the actions itself, so no caller has to remember to pass them."""
-    actions = [a for a in collect("server_actions", dict, service=service, user=current_user)
-               if isinstance(a.get("label"), str) and isinstance(a.get("url"), str)]
+    actions = [
+        a
+        for a in collect("server_actions", dict, service=service, user=current_user)
+        if isinstance(a.get("label"), str) and isinstance(a.get("url"), str)
+    ]
     return sorted(actions, key=_tab_order)
 
 
 def render_server_page(service: Service, tab_id: str, template: str, status: int = 200, **context):
-    return render_template(template, service=service, tabs=server_tabs(service), active_tab=tab_id,
-                           currency=currency(), **context), status
+    return render_template(
+        template,
+        service=service,
+        tabs=server_tabs(service),
+        active_tab=tab_id,
+        currency=currency(),
+        **context,
+    ), status
 
 
 @bp.get("/servers")
@@ -127,8 +141,7 @@ def index():
     known = live_statuses(servers, wait=0)
     rows = [(s, known.get(s.id)) for s in servers]
     pending = [s.id for s in servers if s.state == ACTIVE and s.id not in known]
-    return render_template("store/servers.html", rows=rows, pending=pending,
-                           currency=currency())
+    return render_template("store/servers.html", rows=rows, pending=pending, currency=currency())
 
 
 @bp.get("/servers/statuses")
@@ -145,8 +158,9 @@ def statuses():
 @login_required
 def show(service_id: int):
     service = owned_service(service_id)
-    return render_server_page(service, "overview", "store/server.html",
-                              status_now=live_status(service))
+    return render_server_page(
+        service, "overview", "store/server.html", status_now=live_status(service)
+    )
 
 
 @bp.get("/servers/<int:service_id>/status")
@@ -154,8 +168,9 @@ def show(service_id: int):
 def status(service_id: int):
     """The Overview's status card alone: what its htmx polling swaps in (and the badge)."""
     service = owned_service(service_id)
-    return render_template("store/server_status.html", service=service,
-                           status_now=live_status(service), oob=True)
+    return render_template(
+        "store/server_status.html", service=service, status_now=live_status(service), oob=True
+    )
 
 
 @bp.get("/servers/<int:service_id>/settings")
@@ -203,9 +218,18 @@ def _renew_page(service: Service, code: str = "", status: int = 200):
             error = str(exc)
         db.session.rollback()
     balance = wallet_balance(current_user.id)
-    return render_server_page(service, "settings", "store/renew.html", status, code=code,
-                              price=price, discount=discount, voucher_error=error, balance=balance,
-                              shortfall=max(0, price - balance))
+    return render_server_page(
+        service,
+        "settings",
+        "store/renew.html",
+        status,
+        code=code,
+        price=price,
+        discount=discount,
+        voucher_error=error,
+        balance=balance,
+        shortfall=max(0, price - balance),
+    )
 
 
 @bp.route("/servers/<int:service_id>/renew", methods=["GET", "POST"])
@@ -228,18 +252,29 @@ def renew(service_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return _renew_page(service, code, 400)
-    flash(_("Renewed: the server now runs until %(date)s.",
-            date=service.expires_at.strftime("%Y-%m-%d %H:%M")), "success")
+    flash(
+        _(
+            "Renewed: the server now runs until %(date)s.",
+            date=service.expires_at.strftime("%Y-%m-%d %H:%M"),
+        ),
+        "success",
+    )
     if service.state == SUSPENDED and service.suspension == "manual":
-        flash(_("Our staff suspended this server; contact support to lift the suspension."),
-              "warning")
+        flash(
+            _("Our staff suspended this server; contact support to lift the suspension."), "warning"
+        )
     return redirect(url_for(".show", service_id=service.id), 303)
 
 
 def _change_page(service: Service, status: int = 200):
-    return render_server_page(service, "settings", "store/change_plan.html", status,
-                              options=services.package_options(service),
-                              balance=wallet_balance(current_user.id))
+    return render_server_page(
+        service,
+        "settings",
+        "store/change_plan.html",
+        status,
+        options=services.package_options(service),
+        balance=wallet_balance(current_user.id),
+    )
 
 
 @bp.route("/servers/<int:service_id>/change-plan", methods=["GET", "POST"])
@@ -272,6 +307,6 @@ def change_plan(service_id: int):
 
 def widget_html(user) -> str:
     """The dashboard's "My servers" widget."""
-    return render_template("store/widget.html", servers=my_servers(user, limit=5),
-                           currency=currency())
-
+    return render_template(
+        "store/widget.html", servers=my_servers(user, limit=5), currency=currency()
+    )

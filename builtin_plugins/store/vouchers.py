@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, update
 
-from kernel import db, format_amount, ledger_credit, notify_wallet_changed, now as utcnow
-
 from builtin_plugins.store.models import Voucher, VoucherUsage
 from builtin_plugins.store.pricing import apply_discount
+from kernel import db, format_amount, ledger_credit, notify_wallet_changed
+from kernel import now as utcnow
 
 BALANCE, TOPUP_DISCOUNT, PURCHASE_DISCOUNT = "balance", "topup_discount", "purchase_discount"
 KINDS = (BALANCE, TOPUP_DISCOUNT, PURCHASE_DISCOUNT)
@@ -40,8 +40,9 @@ def validate(voucher: Voucher) -> None:
             raise VoucherError(f"{name.replace('_', ' ')} cannot be negative")
     voucher.min_amount = voucher.min_amount or 0
     with db.session.no_autoflush:
-        clash = db.session.scalar(db.select(Voucher.id).where(
-            func.upper(Voucher.code) == voucher.code))
+        clash = db.session.scalar(
+            db.select(Voucher.id).where(func.upper(Voucher.code) == voucher.code)
+        )
     if clash is not None and clash != voucher.id:
         raise VoucherError(f"the code {voucher.code!r} exists already")
 
@@ -51,8 +52,9 @@ def find(code: str, kind: str, user, amount: int = 0, currency: str = "") -> Vou
     code = (code or "").strip().upper()
     # Locked for the rest of the caller's transaction: concurrent uses queue up here, so
     # once-per-user and max-uses hold.
-    voucher = db.session.scalar(db.select(Voucher).where(func.upper(Voucher.code) == code)
-                                .with_for_update())
+    voucher = db.session.scalar(
+        db.select(Voucher).where(func.upper(Voucher.code) == code).with_for_update()
+    )
     if voucher is None or not voucher.active:
         raise VoucherError(f"the code {code!r} is not valid")
     if voucher.kind != kind:
@@ -62,14 +64,21 @@ def find(code: str, kind: str, user, amount: int = 0, currency: str = "") -> Vou
         raise VoucherError(f"the code {code!r} has expired")
     if voucher.max_uses is not None and voucher.uses >= voucher.max_uses:
         raise VoucherError(f"the code {code!r} has been used up")
-    if voucher.new_accounts_days is not None and user.created_at < now - timedelta(days=voucher.new_accounts_days):
+    if voucher.new_accounts_days is not None and user.created_at < now - timedelta(
+        days=voucher.new_accounts_days
+    ):
         raise VoucherError(f"the code {code!r} is for new accounts only")
-    if voucher.once_per_user and db.session.scalar(db.select(VoucherUsage.id).where(
-            VoucherUsage.voucher_id == voucher.id, VoucherUsage.user_id == user.id).limit(1)):
+    if voucher.once_per_user and db.session.scalar(
+        db.select(VoucherUsage.id)
+        .where(VoucherUsage.voucher_id == voucher.id, VoucherUsage.user_id == user.id)
+        .limit(1)
+    ):
         raise VoucherError(f"you have already used the code {code!r}")
     if amount and amount < voucher.min_amount:
-        raise VoucherError(f"the code {code!r} needs an amount of at least "
-                           f"{format_amount(voucher.min_amount, currency or 'USD')}")
+        raise VoucherError(
+            f"the code {code!r} needs an amount of at least "
+            f"{format_amount(voucher.min_amount, currency or 'USD')}"
+        )
     return voucher
 
 
@@ -80,16 +89,20 @@ def discounted(voucher: Voucher, amount: int) -> tuple[int, int]:
 def record_use(voucher: Voucher, user, reference: str, amount: int) -> None:
     """Count one use inside the caller's transaction; refuses when the last use was taken or
     this customer already used a once-per-user code (the voucher row is locked by ``find``)."""
-    if voucher.once_per_user and db.session.scalar(db.select(VoucherUsage.id).where(
-            VoucherUsage.voucher_id == voucher.id, VoucherUsage.user_id == user.id).limit(1)):
+    if voucher.once_per_user and db.session.scalar(
+        db.select(VoucherUsage.id)
+        .where(VoucherUsage.voucher_id == voucher.id, VoucherUsage.user_id == user.id)
+        .limit(1)
+    ):
         raise VoucherError(f"you have already used the code {voucher.code!r}")
     guard = update(Voucher).where(Voucher.id == voucher.id)
     if voucher.max_uses is not None:
         guard = guard.where(Voucher.uses < voucher.max_uses)
     if db.session.execute(guard.values(uses=Voucher.uses + 1)).rowcount != 1:
         raise VoucherError(f"the code {voucher.code!r} has been used up")
-    db.session.add(VoucherUsage(voucher_id=voucher.id, user_id=user.id, reference=reference,
-                                amount=amount))
+    db.session.add(
+        VoucherUsage(voucher_id=voucher.id, user_id=user.id, reference=reference, amount=amount)
+    )
 
 
 def redeem_balance(code: str, user) -> int:
@@ -97,8 +110,9 @@ def redeem_balance(code: str, user) -> int:
     voucher = find(code, BALANCE, user)
     reference = f"voucher:{voucher.id}:{user.id}:{secrets.token_hex(6)}"
     record_use(voucher, user, reference, voucher.value)
-    posted = ledger_credit(user.id, voucher.value, "voucher", reference, {"voucher": voucher.code},
-                           commit=False)
+    posted = ledger_credit(
+        user.id, voucher.value, "voucher", reference, {"voucher": voucher.code}, commit=False
+    )
     db.session.commit()
     notify_wallet_changed(posted.entry)
     return voucher.value

@@ -42,8 +42,10 @@ def parse_methods(text: str) -> tuple[str, ...]:
     methods = tuple(m.strip().lower() for m in text.split(",") if m.strip())
     for method in methods:
         if not METHOD_TYPE.fullmatch(method):
-            raise ProviderError(f"the payment_methods setting holds {method!r}, "
-                                "which is not a Stripe payment method type")
+            raise ProviderError(
+                f"the payment_methods setting holds {method!r}, "
+                "which is not a Stripe payment method type"
+            )
     return methods
 
 

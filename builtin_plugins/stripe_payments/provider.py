@@ -36,8 +36,27 @@ class StripeProvider:
     identifier = "stripe"
     display_name = "Card (Stripe)"
     # Currencies whose Stripe amounts are the site's minor units as stored (kernel.payments.money).
-    currencies = ("USD", "EUR", "GBP", "PLN", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK",
-                  "CZK", "RON", "BGN", "SGD", "HKD", "MXN", "BRL", "JPY")
+    currencies = (
+        "USD",
+        "EUR",
+        "GBP",
+        "PLN",
+        "CAD",
+        "AUD",
+        "NZD",
+        "CHF",
+        "SEK",
+        "NOK",
+        "DKK",
+        "CZK",
+        "RON",
+        "BGN",
+        "SGD",
+        "HKD",
+        "MXN",
+        "BRL",
+        "JPY",
+    )
 
     def is_configured(self) -> bool:
         return bool(load_settings().secret_key)
@@ -46,11 +65,16 @@ class StripeProvider:
         settings = load_settings()
         params: dict[str, Any] = {
             "mode": "payment",
-            "line_items": [{"quantity": 1, "price_data": {
-                "currency": payment.currency.lower(),
-                "unit_amount": payment.amount_charged,
-                "product_data": {"name": PRODUCT_NAME},
-            }}],
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": payment.currency.lower(),
+                        "unit_amount": payment.amount_charged,
+                        "product_data": {"name": PRODUCT_NAME},
+                    },
+                }
+            ],
             "client_reference_id": str(payment.id),
             "metadata": {"payment_id": str(payment.id)},
             "payment_intent_data": {"metadata": {"payment_id": str(payment.id)}},
@@ -63,15 +87,21 @@ class StripeProvider:
         with stripe_errors(settings, "create a Checkout Session"):
             # A stable key: a create retried (by the library or by us) returns the same session.
             session = make_client(settings).v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": request_key(payment, "checkout")})
+                params=params, options={"idempotency_key": request_key(payment, "checkout")}
+            )
         url = field(session, "url")
         if not url:
-            raise ProviderError(f"Stripe returned Checkout Session {field(session, 'id')} "
-                                "without a URL")
+            raise ProviderError(
+                f"Stripe returned Checkout Session {field(session, 'id')} without a URL"
+            )
         expires = field(session, "expires_at")
-        return Checkout(external_id=session["id"], redirect_url=url,
-                        expires_at=datetime.fromtimestamp(int(expires), UTC).replace(tzinfo=None)
-                        if expires else None)
+        return Checkout(
+            external_id=session["id"],
+            redirect_url=url,
+            expires_at=datetime.fromtimestamp(int(expires), UTC).replace(tzinfo=None)
+            if expires
+            else None,
+        )
 
     def session_status(self, external_id: str) -> SessionStatus:
         settings = load_settings()
@@ -86,8 +116,9 @@ class StripeProvider:
         """In the web request: the signature only (no network)."""
         return webhooks.accept(body, headers, load_settings())
 
-    def webhook_events(self, *, body: bytes, headers: dict[str, str],
-                       receipt: WebhookReceipt) -> list[WebhookEvent]:
+    def webhook_events(
+        self, *, body: bytes, headers: dict[str, str], receipt: WebhookReceipt
+    ) -> list[WebhookEvent]:
         """In a job: the recorded event, whose signature was verified on arrival."""
         return webhooks.events_of(webhooks.recorded(body), load_settings())
 
@@ -102,11 +133,17 @@ class StripeProvider:
             raise ProviderError(f"Checkout Session {payment.external_id} has no payment to refund")
         intent_id = intent if isinstance(intent, str) else field(intent, "id")
         with stripe_errors(settings, f"refund payment {intent_id}"):
-            refund = client.v1.refunds.create(params={
-                "payment_intent": intent_id, "amount": amount,
-                "metadata": {"payment_id": str(payment.id)},
-            }, options={"idempotency_key": f"pteroca-refund-{payment.external_id}-"
-                                           f"{payment.amount_refunded}-{amount}"})
+            refund = client.v1.refunds.create(
+                params={
+                    "payment_intent": intent_id,
+                    "amount": amount,
+                    "metadata": {"payment_id": str(payment.id)},
+                },
+                options={
+                    "idempotency_key": f"pteroca-refund-{payment.external_id}-"
+                    f"{payment.amount_refunded}-{amount}"
+                },
+            )
         return refund["id"]
 
 

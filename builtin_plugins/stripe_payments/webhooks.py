@@ -39,10 +39,18 @@ from kernel import (
 TOLERANCE_SECONDS = 300
 SIGNATURE_HEADER = "stripe-signature"
 REFUND_STATES = ("succeeded", "pending")  # a failed or canceled refund gave nothing back
-SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
-                  "checkout.session.async_payment_failed", "checkout.session.expired")
-DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.funds_withdrawn",
-                  "charge.dispute.funds_reinstated", "charge.dispute.closed")
+SESSION_EVENTS = (
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+)
+DISPUTE_EVENTS = (
+    "charge.dispute.created",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+    "charge.dispute.closed",
+)
 REFUND_UPDATES = ("charge.refund.updated", "refund.updated", "refund.failed")
 HANDLED = SESSION_EVENTS + DISPUTE_EVENTS + REFUND_UPDATES + ("charge.refunded",)
 INQUIRY = "warning_"  # dispute statuses of an inquiry: no money moves
@@ -107,8 +115,9 @@ def verify(body: bytes, headers: dict[str, str], settings: StripeSettings) -> An
         raise WebhookError("the Stripe-Signature header is missing")
     _refuse_future(signature)
     try:
-        event = stripe.Webhook.construct_event(body, signature, settings.webhook_secret,
-                                               tolerance=TOLERANCE_SECONDS)
+        event = stripe.Webhook.construct_event(
+            body, signature, settings.webhook_secret, tolerance=TOLERANCE_SECONDS
+        )
     except stripe.SignatureVerificationError as exc:
         raise WebhookError(f"the Stripe signature does not verify: {exc.user_message}") from None
     except (ValueError, AttributeError, TypeError) as exc:  # not UTF-8, not JSON, not an event
@@ -129,8 +138,10 @@ def _refuse_future(signature: str) -> None:
             except ValueError:
                 raise WebhookError("the Stripe signature's timestamp is not a number") from None
             if stamp > time.time() + TOLERANCE_SECONDS:
-                raise WebhookError("the Stripe signature's timestamp is in the future, beyond "
-                                   f"the tolerance of {TOLERANCE_SECONDS} seconds")
+                raise WebhookError(
+                    "the Stripe signature's timestamp is in the future, beyond "
+                    f"the tolerance of {TOLERANCE_SECONDS} seconds"
+                )
 
 
 def _session_event(kind: str, session: Any, raw: dict, reason: str = "") -> WebhookEvent:
@@ -138,8 +149,14 @@ def _session_event(kind: str, session: Any, raw: dict, reason: str = "") -> Webh
     if not isinstance(session_id, str):
         raise WebhookError("the Stripe event carries no Checkout Session id")
     currency = field(session, "currency")
-    return WebhookEvent(kind=kind, external_id=session_id, amount=field(session, "amount_total"),
-                        currency=currency.upper() if currency else None, reason=reason, raw=raw)
+    return WebhookEvent(
+        kind=kind,
+        external_id=session_id,
+        amount=field(session, "amount_total"),
+        currency=currency.upper() if currency else None,
+        reason=reason,
+        raw=raw,
+    )
 
 
 def _refund_events(charge: Any, raw: dict, settings: StripeSettings) -> list[WebhookEvent]:
@@ -156,47 +173,77 @@ def _refund_events(charge: Any, raw: dict, settings: StripeSettings) -> list[Web
     except ProviderError as exc:  # the job records it and tries again later
         raise ProviderError(f"could not look up the refunded charge: {exc}") from None
     currency = field(charge, "currency")
-    return [WebhookEvent(kind="refunded", external_id=session_id, amount=field(r, "amount"),
-                         currency=currency.upper() if currency else None,
-                         refund_id=field(r, "id"), raw=raw)
-            for r in refunds if field(r, "status") in REFUND_STATES and field(r, "id")]
+    return [
+        WebhookEvent(
+            kind="refunded",
+            external_id=session_id,
+            amount=field(r, "amount"),
+            currency=currency.upper() if currency else None,
+            refund_id=field(r, "id"),
+            raw=raw,
+        )
+        for r in refunds
+        if field(r, "status") in REFUND_STATES and field(r, "id")
+    ]
 
 
-def _dispute_events(kind: str, dispute: Any, raw: dict,
-                    settings: StripeSettings) -> list[WebhookEvent]:
+def _dispute_events(
+    kind: str, dispute: Any, raw: dict, settings: StripeSettings
+) -> list[WebhookEvent]:
     """A dispute takes its amount back once (by dispute id) and gives it back if won."""
     dispute_id, status = field(dispute, "id"), str(field(dispute, "status", ""))
     if not isinstance(dispute_id, str) or not dispute_id:
         raise WebhookError("the Stripe dispute event carries no dispute id")
-    if kind == "charge.dispute.funds_reinstated" or (kind == "charge.dispute.closed"
-                                                     and status == "won"):
+    if kind == "charge.dispute.funds_reinstated" or (
+        kind == "charge.dispute.closed" and status == "won"
+    ):
         what = REINSTATED
-    elif kind == "charge.dispute.funds_withdrawn" or status == "lost" or (
-            kind == "charge.dispute.created" and not status.startswith(INQUIRY)):
+    elif (
+        kind == "charge.dispute.funds_withdrawn"
+        or status == "lost"
+        or (kind == "charge.dispute.created" and not status.startswith(INQUIRY))
+    ):
         what = REVERSED
     else:
         return []  # an inquiry, or a closed inquiry: Stripe moved no money
-    session_id = _session_of_payment(field(dispute, "payment_intent"), field(dispute, "charge"),
-                                     settings)
+    session_id = _session_of_payment(
+        field(dispute, "payment_intent"), field(dispute, "charge"), settings
+    )
     if session_id is None:
         return []  # a charge pteroca did not start
     currency = field(dispute, "currency")
     reason = str(field(dispute, "reason", "") or "").replace("_", " ")
-    return [WebhookEvent(kind=what, external_id=session_id, amount=field(dispute, "amount"),
-                         currency=currency.upper() if currency else None, refund_id=dispute_id,
-                         reason=f"disputed at Stripe ({reason or 'chargeback'})", raw=raw)]
+    return [
+        WebhookEvent(
+            kind=what,
+            external_id=session_id,
+            amount=field(dispute, "amount"),
+            currency=currency.upper() if currency else None,
+            refund_id=dispute_id,
+            reason=f"disputed at Stripe ({reason or 'chargeback'})",
+            raw=raw,
+        )
+    ]
 
 
 def _undone_refund(refund: Any, raw: dict, settings: StripeSettings) -> list[WebhookEvent]:
     """A refund that failed or was canceled after it was recorded: the money came back."""
     if field(refund, "status") not in UNDONE_REFUND or not field(refund, "id"):
         return []
-    session_id = _session_of_payment(field(refund, "payment_intent"), field(refund, "charge"),
-                                     settings)
+    session_id = _session_of_payment(
+        field(refund, "payment_intent"), field(refund, "charge"), settings
+    )
     if session_id is None:
         return []
-    return [WebhookEvent(kind=REINSTATED, external_id=session_id, refund_id=field(refund, "id"),
-                         amount=field(refund, "amount"), raw=raw)]
+    return [
+        WebhookEvent(
+            kind=REINSTATED,
+            external_id=session_id,
+            refund_id=field(refund, "id"),
+            amount=field(refund, "amount"),
+            raw=raw,
+        )
+    ]
 
 
 def _session_of_payment(intent: Any, charge: Any, settings: StripeSettings) -> str | None:
@@ -217,8 +264,9 @@ def _session_of_payment(intent: Any, charge: Any, settings: StripeSettings) -> s
         raise ProviderError(f"could not look up the disputed payment: {exc}") from None
 
 
-def _session_for(client: stripe.StripeClient, intent_id: str,
-                 settings: StripeSettings) -> str | None:
+def _session_for(
+    client: stripe.StripeClient, intent_id: str, settings: StripeSettings
+) -> str | None:
     with stripe_errors(settings, f"find the Checkout Session of {intent_id}"):
         found = client.v1.checkout.sessions.list(params={"payment_intent": intent_id, "limit": 1})
     sessions = field(found, "data", [])

@@ -25,9 +25,14 @@ def register_admin_views(admin):
 
 @hookimpl
 def register_permissions():
-    return [("support.tickets", "Answer support tickets: the queue, replies, internal notes, "
-                                "assignment, saved replies, blocking customers"),
-            ("support.manage", "Edit the support ticket categories")]
+    return [
+        (
+            "support.tickets",
+            "Answer support tickets: the queue, replies, internal notes, "
+            "assignment, saved replies, blocking customers",
+        ),
+        ("support.manage", "Edit the support ticket categories"),
+    ]
 
 
 @hookimpl
@@ -36,8 +41,14 @@ def client_menu_items(user):
 
     if not user.is_authenticated:
         return []
-    return [{"label": _("Support"), "url": url_for("support.index"), "order": 70,
-             "badge": queue.customer_unread_count(user.id)}]
+    return [
+        {
+            "label": _("Support"),
+            "url": url_for("support.index"),
+            "order": 70,
+            "badge": queue.customer_unread_count(user.id),
+        }
+    ]
 
 
 @hookimpl
@@ -45,16 +56,29 @@ def admin_menu_items(user):
     from builtin_plugins.support import access, queue
 
     badge = queue.staff_unread_count(user.id) if access.is_staff(user) else 0
-    return [{"label": "Tickets", "url": "/admin/support/tickets/",
-             "permission": access.STAFF_PERMISSION, "order": 10, "badge": badge}]
+    return [
+        {
+            "label": "Tickets",
+            "url": "/admin/support/tickets/",
+            "permission": access.STAFF_PERMISSION,
+            "order": 10,
+            "badge": badge,
+        }
+    ]
 
 
 @hookimpl
 def server_actions(service, user):
     if service.user_id != user.id:  # a subuser's view: tickets are about one's own servers
         return []
-    return [{"label": _("Get help"), "url": url_for("support.new", server=service.id),
-             "icon": "life-preserver", "order": 50}]
+    return [
+        {
+            "label": _("Get help"),
+            "url": url_for("support.new", server=service.id),
+            "icon": "life-preserver",
+            "order": 50,
+        }
+    ]
 
 
 @hookimpl
@@ -62,8 +86,14 @@ def register_cron_tasks():
     from builtin_plugins.support import tickets
     from kernel import CronTask
 
-    return [CronTask("support.autoclose", "15 3 * * *", tickets.autoclose,
-                     "Close tickets that waited on the customer for autoclose_days")]
+    return [
+        CronTask(
+            "support.autoclose",
+            "15 3 * * *",
+            tickets.autoclose,
+            "Close tickets that waited on the customer for autoclose_days",
+        )
+    ]
 
 
 @hookimpl

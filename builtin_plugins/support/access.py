@@ -19,8 +19,11 @@ MANAGE_PERMISSION = "support.manage"
 
 
 def is_staff(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False)
-                and user.has_permission(STAFF_PERMISSION))
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.has_permission(STAFF_PERMISSION)
+    )
 
 
 def customer_ticket(ticket_id: int, user_id: int) -> Ticket:
@@ -47,8 +50,11 @@ def messages(ticket: Ticket, *, staff: bool) -> list[Message]:
 
 
 def attachments(ticket: Ticket, *, staff: bool) -> list[Attachment]:
-    query = db.select(Attachment).join(Message, Message.id == Attachment.message_id).where(
-        Attachment.ticket_id == ticket.id)
+    query = (
+        db.select(Attachment)
+        .join(Message, Message.id == Attachment.message_id)
+        .where(Attachment.ticket_id == ticket.id)
+    )
     if not staff:
         query = query.where(Message.kind != NOTE)
     return list(db.session.scalars(query.order_by(Attachment.id)))

@@ -29,22 +29,28 @@ def _me() -> User:
 
 
 def _staff() -> list[dict]:
-    return [{"id": u.id, "name": u.name or u.email}
-            for u in users_with_permission(STAFF_PERMISSION)]
+    return [
+        {"id": u.id, "name": u.name or u.email} for u in users_with_permission(STAFF_PERMISSION)
+    ]
 
 
 def _categories() -> list[dict]:
-    return [{"id": c.id, "name": c.name, "active": c.active}
-            for c in db.session.scalars(db.select(TicketCategory)
-                                        .order_by(TicketCategory.position))]
+    return [
+        {"id": c.id, "name": c.name, "active": c.active}
+        for c in db.session.scalars(db.select(TicketCategory).order_by(TicketCategory.position))
+    ]
 
 
 class TicketsView(ProtectedBaseView):
     permission = STAFF_PERMISSION
 
     def __init__(self):
-        super().__init__(name="Tickets", endpoint="support_tickets", url="/admin/support/tickets",
-                         category="Support")
+        super().__init__(
+            name="Tickets",
+            endpoint="support_tickets",
+            url="/admin/support/tickets",
+            category="Support",
+        )
 
     def is_visible(self) -> bool:
         return False  # in the admin menu through admin_menu_items, with its unread badge
@@ -54,11 +60,16 @@ class TicketsView(ProtectedBaseView):
         filters = queue.QueueFilter.parse(request.args)
         rows, more = queue.staff_queue(filters, current_user.id)
         unread = queue.staff_unread_ids(current_user.id, [t.id for t in rows])
-        return self.render("admin/support/queue.html",
-                           tickets=presenters.tickets(rows, staff=True, unread=unread),
-                           filters=filters, more=more, staff=_staff(), categories=_categories(),
-                           statuses=(OPEN, CLOSED, "all"),
-                           args={k: v for k, v in request.args.items() if k != "page"})
+        return self.render(
+            "admin/support/queue.html",
+            tickets=presenters.tickets(rows, staff=True, unread=unread),
+            filters=filters,
+            more=more,
+            staff=_staff(),
+            categories=_categories(),
+            statuses=(OPEN, CLOSED, "all"),
+            args={k: v for k, v in request.args.items() if k != "page"},
+        )
 
     def _page(self, ticket_id: int, *, status: int = 200, drafts: dict | None = None):
         ticket = access.staff_ticket(ticket_id)
@@ -72,13 +83,21 @@ class TicketsView(ProtectedBaseView):
             drafts["reply"] = chosen.body if chosen else ""
         block = service.block_of(ticket.user_id)
         return self.render(
-            "admin/support/ticket.html", ticket=presenters.ticket(ticket, staff=True),
-            thread=presenters.thread(ticket, staff=True, file_url=lambda aid: url_for(
-                ".file", ticket_id=ticket.id, attachment_id=aid)),
-            saved=[{"id": s.id, "title": s.title} for s in saved], drafts=drafts,
-            staff=_staff(), categories=_categories(), priorities=PRIORITIES,
+            "admin/support/ticket.html",
+            ticket=presenters.ticket(ticket, staff=True),
+            thread=presenters.thread(
+                ticket,
+                staff=True,
+                file_url=lambda aid: url_for(".file", ticket_id=ticket.id, attachment_id=aid),
+            ),
+            saved=[{"id": s.id, "title": s.title} for s in saved],
+            drafts=drafts,
+            staff=_staff(),
+            categories=_categories(),
+            priorities=PRIORITIES,
             blocked={"reason": block.reason, "by": block.blocked_by} if block else None,
-            customer_is_staff=access.is_staff(db.session.get(User, ticket.user_id))), status
+            customer_is_staff=access.is_staff(db.session.get(User, ticket.user_id)),
+        ), status
 
     @expose("/<int:ticket_id>")
     def detail(self, ticket_id: int):
@@ -121,8 +140,12 @@ class TicketsView(ProtectedBaseView):
     @request_body_limit(config.request_limit)
     def note(self, ticket_id: int):
         body = request.form.get("body", "")
-        return self._act(ticket_id, lambda t: service.add_note(t, _me(), body, uploads()),
-                         "Internal note added", drafts={"note": body})
+        return self._act(
+            ticket_id,
+            lambda t: service.add_note(t, _me(), body, uploads()),
+            "Internal note added",
+            drafts={"note": body},
+        )
 
     @expose("/<int:ticket_id>/assign", methods=("POST",))
     def assign(self, ticket_id: int):
@@ -142,33 +165,42 @@ class TicketsView(ProtectedBaseView):
 
     @expose("/<int:ticket_id>/update", methods=("POST",))
     def update(self, ticket_id: int):
-        return self._act(ticket_id, lambda t: service.change(
-            t, _me(), category_id=form_id("category"), priority=request.form.get("priority", "")),
-            "Ticket updated")
+        return self._act(
+            ticket_id,
+            lambda t: service.change(
+                t, _me(), category_id=form_id("category"), priority=request.form.get("priority", "")
+            ),
+            "Ticket updated",
+        )
 
     @expose("/<int:ticket_id>/close", methods=("POST",))
     def close(self, ticket_id: int):
-        return self._act(ticket_id, lambda t: service.close(t, _me(), as_staff=True),
-                         "Ticket closed")
+        return self._act(
+            ticket_id, lambda t: service.close(t, _me(), as_staff=True), "Ticket closed"
+        )
 
     @expose("/<int:ticket_id>/reopen", methods=("POST",))
     def reopen(self, ticket_id: int):
-        return self._act(ticket_id, lambda t: service.reopen(t, _me(), as_staff=True),
-                         "Ticket reopened")
+        return self._act(
+            ticket_id, lambda t: service.reopen(t, _me(), as_staff=True), "Ticket reopened"
+        )
 
     @expose("/<int:ticket_id>/block", methods=("POST",))
     def block(self, ticket_id: int):
         def stop(ticket):
-            service.block(db.session.get(User, ticket.user_id), request.form.get("reason", ""),
-                          _me())
+            service.block(
+                db.session.get(User, ticket.user_id), request.form.get("reason", ""), _me()
+            )
 
         return self._act(ticket_id, stop, "The customer can no longer open tickets")
 
     @expose("/<int:ticket_id>/unblock", methods=("POST",))
     def unblock(self, ticket_id: int):
-        return self._act(ticket_id, lambda t: service.unblock(db.session.get(User, t.user_id),
-                                                              _me()),
-                         "The customer can open tickets again")
+        return self._act(
+            ticket_id,
+            lambda t: service.unblock(db.session.get(User, t.user_id), _me()),
+            "The customer can open tickets again",
+        )
 
     @expose("/<int:ticket_id>/files/<int:attachment_id>")
     def file(self, ticket_id: int, attachment_id: int):
@@ -178,6 +210,9 @@ class TicketsView(ProtectedBaseView):
             response = attachments.download_response(found)
         except SupportError as exc:
             return self._refused(exc)
-        record_audit("support.file_downloaded", f"ticket #{ticket.id}",
-                     {"attachment": found.id, "name": found.filename})
+        record_audit(
+            "support.file_downloaded",
+            f"ticket #{ticket.id}",
+            {"attachment": found.id, "name": found.filename},
+        )
         return response

@@ -24,8 +24,11 @@ class _Audited(PermissionMixin, ModelView):
     can_export = False
 
     def after_model_change(self, form, model, is_created):
-        record_audit(f"support.{self.what}_{'created' if is_created else 'changed'}",
-                     str(model), {"id": model.id})
+        record_audit(
+            f"support.{self.what}_{'created' if is_created else 'changed'}",
+            str(model),
+            {"id": model.id},
+        )
 
     def after_model_delete(self, model):
         record_audit(f"support.{self.what}_deleted", str(model), {"id": model.id})
@@ -40,9 +43,14 @@ class CategoryAdmin(_Audited):
     form_args = {"active": {"description": "Inactive categories are not offered for new tickets"}}
 
     def __init__(self):
-        super().__init__(TicketCategory, db, name="Ticket categories",
-                         endpoint="support_categories", url="/admin/support/categories",
-                         category="Support")
+        super().__init__(
+            TicketCategory,
+            db,
+            name="Ticket categories",
+            endpoint="support_categories",
+            url="/admin/support/categories",
+            category="Support",
+        )
 
     def on_model_change(self, form, model, is_created):
         model.name = " ".join((model.name or "").split())[:80]
@@ -65,8 +73,14 @@ class SavedReplyAdmin(_Audited):
     form_args = {"body": {"description": "Markdown, inserted into the reply box from a ticket"}}
 
     def __init__(self):
-        super().__init__(SavedReply, db, name="Saved replies", endpoint="support_saved_replies",
-                         url="/admin/support/saved-replies", category="Support")
+        super().__init__(
+            SavedReply,
+            db,
+            name="Saved replies",
+            endpoint="support_saved_replies",
+            url="/admin/support/saved-replies",
+            category="Support",
+        )
 
     def on_model_change(self, form, model, is_created):
         model.title = " ".join((model.title or "").split())[:120]
@@ -81,14 +95,29 @@ class BlocksView(ProtectedBaseView):
     permission = STAFF_PERMISSION
 
     def __init__(self):
-        super().__init__(name="Blocked customers", endpoint="support_blocks",
-                         url="/admin/support/blocks", category="Support")
+        super().__init__(
+            name="Blocked customers",
+            endpoint="support_blocks",
+            url="/admin/support/blocks",
+            category="Support",
+        )
 
     def _page(self, status: int = 200, email: str = ""):
-        rows = db.session.execute(db.select(Block, User.email).join(User, User.id == Block.user_id)
-                                  .order_by(Block.created_at.desc())).all()
-        blocks = [{"user_id": b.user_id, "email": mail, "reason": b.reason, "by": b.blocked_by,
-                   "since": b.created_at.strftime("%Y-%m-%d %H:%M")} for b, mail in rows]
+        rows = db.session.execute(
+            db.select(Block, User.email)
+            .join(User, User.id == Block.user_id)
+            .order_by(Block.created_at.desc())
+        ).all()
+        blocks = [
+            {
+                "user_id": b.user_id,
+                "email": mail,
+                "reason": b.reason,
+                "by": b.blocked_by,
+                "since": b.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for b, mail in rows
+        ]
         return self.render("admin/support/blocks.html", blocks=blocks, email=email), status
 
     @expose("/")
@@ -99,14 +128,16 @@ class BlocksView(ProtectedBaseView):
     def add(self):
         email = request.form.get("email", "").strip()
         try:
-            customer = db.session.scalar(db.select(User).where(
-                db.func.lower(User.email) == email.lower()))
+            customer = db.session.scalar(
+                db.select(User).where(db.func.lower(User.email) == email.lower())
+            )
             if not email:
                 raise SupportError("enter the email address of the customer to block")
             if customer is None:
                 raise SupportError(f"there is no account with the address {email}")
-            service.block(customer, request.form.get("reason", ""),
-                          current_user._get_current_object())
+            service.block(
+                customer, request.form.get("reason", ""), current_user._get_current_object()
+            )
         except SupportError as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -48,15 +48,33 @@ class Kind:
     content_type: str
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("png", ("png",), "image/png"),
-    Kind("jpeg", ("jpg", "jpeg"), "image/jpeg"),
-    Kind("gif", ("gif",), "image/gif"),
-    Kind("webp", ("webp",), "image/webp"),
-    Kind("pdf", ("pdf",), "application/pdf"),
-    Kind(TEXT, ("txt", "log", "json", "yml", "yaml", "toml", "ini", "cfg", "conf", "properties",
-                "csv"), "text/plain"),  # werkzeug adds "; charset=utf-8"
-)}
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("png", ("png",), "image/png"),
+        Kind("jpeg", ("jpg", "jpeg"), "image/jpeg"),
+        Kind("gif", ("gif",), "image/gif"),
+        Kind("webp", ("webp",), "image/webp"),
+        Kind("pdf", ("pdf",), "application/pdf"),
+        Kind(
+            TEXT,
+            (
+                "txt",
+                "log",
+                "json",
+                "yml",
+                "yaml",
+                "toml",
+                "ini",
+                "cfg",
+                "conf",
+                "properties",
+                "csv",
+            ),
+            "text/plain",
+        ),  # werkzeug adds "; charset=utf-8"
+    )
+}
 BY_EXTENSION = {ext: kind for kind in KINDS.values() for ext in kind.extensions}
 
 MAGIC = {
@@ -65,12 +83,23 @@ MAGIC = {
     "gif": (b"GIF87a", b"GIF89a"),
     "pdf": (b"%PDF-",),
 }
-PROGRAMS = (b"MZ", b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
-            b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")
+PROGRAMS = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"#!",
+)
 # What browsers sniff as a document: refused in text files even though they are served as
 # text/plain attachments, so no file in a ticket is ever a page.
-MARKUP = re.compile(rb"^\s*<(?:!doctype|html|head|body|script|svg|\?xml|iframe|object|embed|"
-                    rb"meta|style|a\s|img|div|table|!--)", re.I)
+MARKUP = re.compile(
+    rb"^\s*<(?:!doctype|html|head|body|script|svg|\?xml|iframe|object|embed|"
+    rb"meta|style|a\s|img|div|table|!--)",
+    re.I,
+)
 STORE_DIR = ("support", "attachments")
 NAME_LIMIT = 80
 
@@ -99,8 +128,11 @@ def extension_of(filename: str) -> str:
 def safe_name(filename: str, extension: str) -> str:
     """The name shown and downloaded: see the module doc."""
     name = unicodedata.normalize("NFKC", filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    stem = name[: -(len(extension) + 1)] if extension and name.lower().endswith(
-        "." + extension) else name
+    stem = (
+        name[: -(len(extension) + 1)]
+        if extension and name.lower().endswith("." + extension)
+        else name
+    )
     stem = "".join(c if (c.isascii() and c.isalnum()) or c in "_- " else "_" for c in stem)
     stem = re.sub(r"[ _]{2,}", "_", stem).strip(" ._-")[:NAME_LIMIT] or "attachment"
     return f"{stem}.{extension}"
@@ -132,8 +164,11 @@ def check(uploads: list[Upload], settings: SupportSettings) -> list[Checked]:
     if not uploads:
         return []
     if len(uploads) > settings.max_attachments:
-        raise SupportError(f"attach at most {settings.max_attachments} files to one message"
-                           if settings.max_attachments else "attachments are switched off")
+        raise SupportError(
+            f"attach at most {settings.max_attachments} files to one message"
+            if settings.max_attachments
+            else "attachments are switched off"
+        )
     allowed = allowed_extensions(settings)
     limit = settings.max_attachment_bytes
     checked = []
@@ -141,8 +176,11 @@ def check(uploads: list[Upload], settings: SupportSettings) -> list[Checked]:
         ext = extension_of(upload.filename)
         shown = safe_name(upload.filename, ext or "file")
         if ext not in allowed:
-            raise SupportError(f"{shown}: files of this type cannot be attached; allowed: "
-                               f"{', '.join(allowed) or 'none'}", 415)
+            raise SupportError(
+                f"{shown}: files of this type cannot be attached; allowed: "
+                f"{', '.join(allowed) or 'none'}",
+                415,
+            )
         data = upload.stream.read(limit + 1)
         if len(data) > limit:
             raise SupportError(f"{shown} is larger than {limit // 1024} KiB", 413)
@@ -150,8 +188,9 @@ def check(uploads: list[Upload], settings: SupportSettings) -> list[Checked]:
             raise SupportError(f"{shown} is empty")
         kind = BY_EXTENSION[ext].name
         if not _content_matches(kind, data):
-            raise SupportError(f"{shown} is not a {ext} file (its content does not match its "
-                               "name)", 415)
+            raise SupportError(
+                f"{shown} is not a {ext} file (its content does not match its name)", 415
+            )
         checked.append(Checked(shown, kind, data, hashlib.sha256(data).hexdigest()))
     return checked
 
@@ -185,8 +224,9 @@ def write(files: list[Checked]) -> list[tuple[Checked, str]]:
     except OSError as exc:
         discard([key for _item, key in written])
         current_app.logger.error("support: cannot store an attachment: %s", exc)
-        raise SupportError("Files cannot be stored right now; nothing was sent. Please try "
-                           "again later.", 503) from None
+        raise SupportError(
+            "Files cannot be stored right now; nothing was sent. Please try again later.", 503
+        ) from None
     return written
 
 
@@ -218,11 +258,14 @@ def remove(keys: list[str]) -> int:
         return 0
     root = folder()
     if not root.is_dir():
-        raise StorageUnavailable(f"the attachments folder {root} is missing or not a folder "
-                                 "(is the storage mounted?)")
+        raise StorageUnavailable(
+            f"the attachments folder {root} is missing or not a folder (is the storage mounted?)"
+        )
     if next(root.iterdir(), None) is None:  # an empty mount point looks just like this
-        raise StorageUnavailable(f"the attachments folder {root} is empty although tickets "
-                                 "refer to files in it (is the storage mounted?)")
+        raise StorageUnavailable(
+            f"the attachments folder {root} is empty although tickets "
+            "refer to files in it (is the storage mounted?)"
+        )
     for parent in {root, *(path.parent for path in paths)}:
         if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
             raise StorageUnavailable(f"{parent} is not writable")
@@ -244,8 +287,14 @@ def download_response(attachment: Attachment):
     if not path.is_file():
         raise SupportError("this file is no longer stored", 404)
     kind = KINDS.get(attachment.kind, KINDS[TEXT])
-    response = send_file(path, mimetype=kind.content_type, as_attachment=True,
-                         download_name=attachment.filename, conditional=False, max_age=0)
+    response = send_file(
+        path,
+        mimetype=kind.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        conditional=False,
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"

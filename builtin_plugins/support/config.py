@@ -25,8 +25,9 @@ class SupportSettings:
 
 
 def _extensions(text: str) -> frozenset[str]:
-    return frozenset(part.strip().lower().lstrip(".") for part in (text or "").split(",")
-                     if part.strip())
+    return frozenset(
+        part.strip().lower().lstrip(".") for part in (text or "").split(",") if part.strip()
+    )
 
 
 def load() -> SupportSettings:
@@ -35,8 +36,8 @@ def load() -> SupportSettings:
     return SupportSettings(
         team_email=(raw["team_email"] or "").strip(),
         max_open_tickets=max(0, int(raw["max_open_tickets"] or 0)),
-        max_attachment_bytes=min(max(1, int(raw["max_attachment_kb"] or 1)),
-                                 MAX_ATTACHMENT_KB) * 1024,
+        max_attachment_bytes=min(max(1, int(raw["max_attachment_kb"] or 1)), MAX_ATTACHMENT_KB)
+        * 1024,
         max_attachments=min(max(0, int(raw["max_attachments"] or 0)), MAX_FILES),
         allowed_extensions=_extensions(raw["allowed_extensions"]),
         reply_link_days=max(1, int(raw["reply_link_days"] or 1)),

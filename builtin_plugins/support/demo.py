@@ -5,8 +5,10 @@ from __future__ import annotations
 from builtin_plugins.support.models import SavedReply
 from kernel import db
 
-WELCOME = ("Thanks for getting in touch! We are looking into it and will write again here "
-           "as soon as we know more.")
+WELCOME = (
+    "Thanks for getting in touch! We are looking into it and will write again here "
+    "as soon as we know more."
+)
 
 
 def seed() -> list[str]:

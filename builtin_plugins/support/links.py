@@ -56,8 +56,11 @@ def resolve(token: str) -> tuple[Ticket, User]:
         raise SupportError("This link has expired: log in to answer the ticket.", 410) from None
     except BadSignature:
         raise SupportError("This link is not valid.", 404) from None
-    if not isinstance(data, dict) or not isinstance(data.get("t"), int) \
-            or not isinstance(data.get("u"), int):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("t"), int)
+        or not isinstance(data.get("u"), int)
+    ):
         raise SupportError("This link is not valid.", 404)
     ticket = db.session.get(Ticket, data["t"])
     user = db.session.get(User, data["u"])

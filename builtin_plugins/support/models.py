@@ -42,7 +42,8 @@ class Ticket(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     subject: Mapped[str] = mapped_column(String(160))
     category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("support_category.id", ondelete="SET NULL"), nullable=True)
+        ForeignKey("support_category.id", ondelete="SET NULL"), nullable=True
+    )
     priority: Mapped[str] = mapped_column(String(8), default="normal")
     status: Mapped[str] = mapped_column(String(8), default=OPEN)
     waiting_on: Mapped[str] = mapped_column(String(8), default=STAFF)
@@ -51,8 +52,9 @@ class Ticket(db.Model):
     # the store's server, by id only: no foreign key, so purging the store never trips on it
     service_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     server_snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True,
-                                                    index=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     last_message_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_customer_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -64,8 +66,9 @@ class Ticket(db.Model):
 class Message(db.Model):
     __tablename__ = "support_message"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_ticket.id", ondelete="CASCADE"),
-                                           index=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("support_ticket.id", ondelete="CASCADE"), index=True
+    )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(8), default=REPLY)
     from_staff: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -80,10 +83,12 @@ class Message(db.Model):
 class Attachment(db.Model):
     __tablename__ = "support_attachment"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_ticket.id", ondelete="CASCADE"),
-                                           index=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("support_message.id", ondelete="CASCADE"),
-                                            index=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("support_ticket.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("support_message.id", ondelete="CASCADE"), index=True
+    )
     uploader_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True)
     filename: Mapped[str] = mapped_column(String(120))  # sanitised, shown and downloaded as
     kind: Mapped[str] = mapped_column(String(16))  # the detected type: png, pdf, text, ...
@@ -97,8 +102,9 @@ class ReadMark(db.Model):
     """When a participant last opened a ticket: what is newer is unread for them."""
 
     __tablename__ = "support_read"
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_ticket.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("support_ticket.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     read_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -56,11 +56,16 @@ def staff_recipients(ticket: Ticket, event: str) -> list[str]:
 def _context(ticket: Ticket, message: Message | None) -> dict:
     customer = db.session.get(User, ticket.user_id)
     author = db.session.get(User, message.author_id) if message and message.author_id else None
-    return {"ticket_id": ticket.id, "ticket_subject": ticket.subject, "priority": ticket.priority,
-            "customer_name": customer.name or customer.email if customer else "",
-            "customer_email": customer.email if customer else "",
-            "author_name": (author.name or author.email) if author else "",
-            "body": message.body if message else "", "server": ticket.server_snapshot or {}}
+    return {
+        "ticket_id": ticket.id,
+        "ticket_subject": ticket.subject,
+        "priority": ticket.priority,
+        "customer_name": customer.name or customer.email if customer else "",
+        "customer_email": customer.email if customer else "",
+        "author_name": (author.name or author.email) if author else "",
+        "body": message.body if message else "",
+        "server": ticket.server_snapshot or {},
+    }
 
 
 @job(queue="mail")
@@ -74,8 +79,14 @@ def send_staff(event: str, ticket_id: int, message_id: int | None = None) -> int
     context = _context(ticket, message)
     sent = 0
     for address in staff_recipients(ticket, event):
-        send_email(address, subject, f"support/{event}", url=links.staff_url(ticket.id),
-                   commit=False, **context)
+        send_email(
+            address,
+            subject,
+            f"support/{event}",
+            url=links.staff_url(ticket.id),
+            commit=False,
+            **context,
+        )
         sent += 1
     db.session.commit()
     return sent
@@ -92,7 +103,13 @@ def send_customer(event: str, ticket_id: int, message_id: int | None = None) -> 
     if message_id and (message is None or message.kind != REPLY or message.ticket_id != ticket.id):
         return 0
     subject = str(CUSTOMER_SUBJECTS[event] % {"id": ticket.id, "subject": ticket.subject})
-    send_email(customer.email, subject, f"support/{event}", reply_url=links.reply_url(ticket),
-               url=links.customer_url(ticket.id), name=customer.name or customer.email,
-               **_context(ticket, message))
+    send_email(
+        customer.email,
+        subject,
+        f"support/{event}",
+        reply_url=links.reply_url(ticket),
+        url=links.customer_url(ticket.id),
+        name=customer.name or customer.email,
+        **_context(ticket, message),
+    )
     return 1

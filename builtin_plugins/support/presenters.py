@@ -85,8 +85,9 @@ def _categories() -> dict[int, str]:
     return {c.id: c.name for c in db.session.scalars(db.select(TicketCategory))}
 
 
-def tickets(rows: list[Ticket], *, staff: bool, unread: set[int] | frozenset = frozenset()
-            ) -> list[TicketView]:
+def tickets(
+    rows: list[Ticket], *, staff: bool, unread: set[int] | frozenset = frozenset()
+) -> list[TicketView]:
     settings = config.load()
     users = _names({t.user_id for t in rows} | {t.assignee_id for t in rows})
     categories = _categories()
@@ -97,19 +98,31 @@ def tickets(rows: list[Ticket], *, staff: bool, unread: set[int] | frozenset = f
         snapshot = dict(t.server_snapshot or {})
         if not staff:
             snapshot = {k: snapshot[k] for k in ("name", "product", "state") if k in snapshot}
-        views.append(TicketView(
-            id=t.id, subject=t.subject, status=t.status, priority=t.priority,
-            category=categories.get(t.category_id, ""), category_id=t.category_id,
-            waiting_on=t.waiting_on, created=stamp(t.created_at),
-            last_message=stamp(t.last_message_at),
-            customer_name=(customer.name or customer.email) if customer else "",
-            customer_email=customer.email if customer and staff else "",
-            customer_id=t.user_id,
-            assignee=(assignee.name or assignee.email) if assignee else "",
-            assignee_id=t.assignee_id, waited=queue.human_age(waited),
-            sla=queue.sla_level(waited, settings.sla_warn_hours, settings.sla_breach_hours)
-            if staff else "",
-            unread=t.id in unread, server=snapshot, server_id=t.service_id))
+        views.append(
+            TicketView(
+                id=t.id,
+                subject=t.subject,
+                status=t.status,
+                priority=t.priority,
+                category=categories.get(t.category_id, ""),
+                category_id=t.category_id,
+                waiting_on=t.waiting_on,
+                created=stamp(t.created_at),
+                last_message=stamp(t.last_message_at),
+                customer_name=(customer.name or customer.email) if customer else "",
+                customer_email=customer.email if customer and staff else "",
+                customer_id=t.user_id,
+                assignee=(assignee.name or assignee.email) if assignee else "",
+                assignee_id=t.assignee_id,
+                waited=queue.human_age(waited),
+                sla=queue.sla_level(waited, settings.sla_warn_hours, settings.sla_breach_hours)
+                if staff
+                else "",
+                unread=t.id in unread,
+                server=snapshot,
+                server_id=t.service_id,
+            )
+        )
     return views
 
 
@@ -123,7 +136,8 @@ def thread(row: Ticket, *, staff: bool, file_url: Callable[[int], str]) -> list[
     files: dict[int, list[FileView]] = {}
     for a in access.attachments(row, staff=staff):
         files.setdefault(a.message_id, []).append(
-            FileView(id=a.id, name=a.filename, size=human_size(a.size), url=file_url(a.id)))
+            FileView(id=a.id, name=a.filename, size=human_size(a.size), url=file_url(a.id))
+        )
     users = _names({m.author_id for m in messages})
     views = []
     for m in messages:
@@ -136,7 +150,16 @@ def thread(row: Ticket, *, staff: bool, file_url: Callable[[int], str]) -> list[
             name = author.name or author.email
         # events are plain text written by the plugin; messages are Markdown people typed
         html = Markup("{}").format(m.body) if m.kind == EVENT else render_markdown(m.body)
-        views.append(MessageView(id=m.id, kind=m.kind, internal=m.kind == NOTE,
-                                 from_staff=m.from_staff, author=name, html=html,
-                                 created=stamp(m.created_at), files=files.get(m.id, [])))
+        views.append(
+            MessageView(
+                id=m.id,
+                kind=m.kind,
+                internal=m.kind == NOTE,
+                from_staff=m.from_staff,
+                author=name,
+                html=html,
+                created=stamp(m.created_at),
+                files=files.get(m.id, []),
+            )
+        )
     return views

@@ -51,8 +51,9 @@ def _who(message_author: int | None, from_staff: bool, user_id: int) -> str:
 
 
 def _own_tickets(user_id: int) -> list[Ticket]:
-    return list(db.session.scalars(db.select(Ticket).where(Ticket.user_id == user_id)
-                                   .order_by(Ticket.id)))
+    return list(
+        db.session.scalars(db.select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id))
+    )
 
 
 def _threads(user_id: int, ticket_ids: list[int]) -> dict[int, list[dict]]:
@@ -60,19 +61,36 @@ def _threads(user_id: int, ticket_ids: list[int]) -> dict[int, list[dict]]:
     if not ticket_ids:
         return {}
     files: dict[int, list[dict]] = defaultdict(list)
-    for a in db.session.scalars(db.select(Attachment).where(Attachment.ticket_id.in_(ticket_ids))
-                                .order_by(Attachment.id)):
-        files[a.message_id].append({"name": a.filename, "type": a.kind, "bytes": a.size,
-                                    "sha256": a.sha256, "uploaded_at": a.created_at,
-                                    "uploaded_by": "you" if a.uploader_id == user_id
-                                    else "staff"})
+    for a in db.session.scalars(
+        db.select(Attachment).where(Attachment.ticket_id.in_(ticket_ids)).order_by(Attachment.id)
+    ):
+        files[a.message_id].append(
+            {
+                "name": a.filename,
+                "type": a.kind,
+                "bytes": a.size,
+                "sha256": a.sha256,
+                "uploaded_at": a.created_at,
+                "uploaded_by": "you" if a.uploader_id == user_id else "staff",
+            }
+        )
     threads: dict[int, list[dict]] = defaultdict(list)
-    for m in db.session.scalars(db.select(Message).where(Message.ticket_id.in_(ticket_ids))
-                                .order_by(Message.created_at, Message.id)):
-        threads[m.ticket_id].append({
-            "id": m.id, "kind": m.kind, "internal": m.kind == NOTE,
-            "author": _who(m.author_id, m.from_staff, user_id), "text": m.body,
-            "created_at": m.created_at, "files": files.get(m.id, [])})
+    for m in db.session.scalars(
+        db.select(Message)
+        .where(Message.ticket_id.in_(ticket_ids))
+        .order_by(Message.created_at, Message.id)
+    ):
+        threads[m.ticket_id].append(
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "internal": m.kind == NOTE,
+                "author": _who(m.author_id, m.from_staff, user_id),
+                "text": m.body,
+                "created_at": m.created_at,
+                "files": files.get(m.id, []),
+            }
+        )
     return threads
 
 
@@ -82,14 +100,21 @@ def _staff_activity(user_id: int) -> dict:
         db.select(Message.ticket_id, Message.id, Message.kind, Message.created_at)
         .join(Ticket, Ticket.id == Message.ticket_id)
         .where(Message.author_id == user_id, Ticket.user_id != user_id)
-        .order_by(Message.id)).all()
-    assigned = db.session.scalars(db.select(Ticket.id).where(
-        Ticket.assignee_id == user_id, Ticket.user_id != user_id).order_by(Ticket.id)).all()
+        .order_by(Message.id)
+    ).all()
+    assigned = db.session.scalars(
+        db.select(Ticket.id)
+        .where(Ticket.assignee_id == user_id, Ticket.user_id != user_id)
+        .order_by(Ticket.id)
+    ).all()
     if not written and not assigned:
         return {}
-    return {"messages_written": [{"ticket": t, "message": m, "kind": k, "created_at": at}
-                                 for t, m, k, at in written],
-            "tickets_assigned": list(assigned)}
+    return {
+        "messages_written": [
+            {"ticket": t, "message": m, "kind": k, "created_at": at} for t, m, k, at in written
+        ],
+        "tickets_assigned": list(assigned),
+    }
 
 
 def export(user) -> dict:
@@ -97,17 +122,36 @@ def export(user) -> dict:
     ids = [t.id for t in tickets]
     threads = _threads(user.id, ids)
     categories = {c.id: c.name for c in db.session.scalars(db.select(TicketCategory))}
-    reads = dict(db.session.execute(db.select(ReadMark.ticket_id, ReadMark.read_at).where(
-        ReadMark.user_id == user.id)).all())
-    data: dict = {"tickets": [{
-        "id": t.id, "subject": t.subject, "status": t.status, "priority": t.priority,
-        "category": categories.get(t.category_id, ""), "created_at": t.created_at,
-        "closed_at": t.closed_at, "last_read_at": reads.get(t.id),
-        "server": {k: v for k, v in (t.server_snapshot or {}).items() if k in SERVER_FIELDS},
-        "messages": threads.get(t.id, [])} for t in tickets]}
+    reads = dict(
+        db.session.execute(
+            db.select(ReadMark.ticket_id, ReadMark.read_at).where(ReadMark.user_id == user.id)
+        ).all()
+    )
+    data: dict = {
+        "tickets": [
+            {
+                "id": t.id,
+                "subject": t.subject,
+                "status": t.status,
+                "priority": t.priority,
+                "category": categories.get(t.category_id, ""),
+                "created_at": t.created_at,
+                "closed_at": t.closed_at,
+                "last_read_at": reads.get(t.id),
+                "server": {
+                    k: v for k, v in (t.server_snapshot or {}).items() if k in SERVER_FIELDS
+                },
+                "messages": threads.get(t.id, []),
+            }
+            for t in tickets
+        ]
+    }
     block = db.session.get(Block, user.id)
-    data["blocked"] = ({"since": block.created_at, "reason": block.reason, "by": "staff"}
-                       if block is not None else None)
+    data["blocked"] = (
+        {"since": block.created_at, "reason": block.reason, "by": "staff"}
+        if block is not None
+        else None
+    )
     activity = _staff_activity(user.id)
     if activity:
         data["staff_activity"] = activity
@@ -135,23 +179,36 @@ def _scrub(text: str, needles: list[str]) -> str:
 def erase(user) -> None:
     own = [t.id for t in _own_tickets(user.id)]
     if own:
-        keys = list(db.session.scalars(db.select(Attachment.storage_key).where(
-            Attachment.ticket_id.in_(own))))
+        keys = list(
+            db.session.scalars(
+                db.select(Attachment.storage_key).where(Attachment.ticket_id.in_(own))
+            )
+        )
         attachments.remove(keys)  # raises (nothing deleted) while the storage is unavailable
-        for model, column in ((Attachment, Attachment.ticket_id), (ReadMark, ReadMark.ticket_id),
-                              (Message, Message.ticket_id), (Ticket, Ticket.id)):
+        for model, column in (
+            (Attachment, Attachment.ticket_id),
+            (ReadMark, ReadMark.ticket_id),
+            (Message, Message.ticket_id),
+            (Ticket, Ticket.id),
+        ):
             db.session.execute(db.delete(model).where(column.in_(own)))
     db.session.execute(db.delete(ReadMark).where(ReadMark.user_id == user.id))
     db.session.execute(db.delete(Block).where(Block.user_id == user.id))
     # as staff: the threads stay readable, without this person in them
-    db.session.execute(db.update(Ticket).where(Ticket.assignee_id == user.id)
-                       .values(assignee_id=None))
+    db.session.execute(
+        db.update(Ticket).where(Ticket.assignee_id == user.id).values(assignee_id=None)
+    )
     if user.email:
-        db.session.execute(db.update(Block).where(db.func.lower(Block.blocked_by)
-                                                  == user.email.lower())
-                           .values(blocked_by=ERASED_BY))
-    needles = sorted({n.strip() for n in (user.email, user.name) if n and
-                      len(n.strip()) >= MIN_NAME}, key=len, reverse=True)
+        db.session.execute(
+            db.update(Block)
+            .where(db.func.lower(Block.blocked_by) == user.email.lower())
+            .values(blocked_by=ERASED_BY)
+        )
+    needles = sorted(
+        {n.strip() for n in (user.email, user.name) if n and len(n.strip()) >= MIN_NAME},
+        key=len,
+        reverse=True,
+    )
     if needles:
         for message in db.session.scalars(db.select(Message).where(Message.author_id == user.id)):
             message.body = _scrub(message.body, needles)

@@ -37,6 +37,7 @@ class QueueFilter:
     @classmethod
     def parse(cls, args) -> QueueFilter:
         """From query arguments; a value that makes no sense is ignored, never an error."""
+
         def number(name: str) -> int | None:
             try:
                 value = int(args.get(name) or "")
@@ -48,11 +49,15 @@ class QueueFilter:
         assignee = args.get("assignee", "any")
         if assignee not in ("any", "me", "none") and not assignee.isdigit():
             assignee = "any"
-        return cls(status=status if status in (OPEN, CLOSED, "all") else OPEN,
-                   category_id=number("category") or None, assignee=assignee,
-                   waiting=args.get("waiting", "") if args.get("waiting") in WAITING else "",
-                   older_than_hours=number("older_than"), q=(args.get("q") or "").strip()[:100],
-                   page=max(1, number("page") or 1))
+        return cls(
+            status=status if status in (OPEN, CLOSED, "all") else OPEN,
+            category_id=number("category") or None,
+            assignee=assignee,
+            waiting=args.get("waiting", "") if args.get("waiting") in WAITING else "",
+            older_than_hours=number("older_than"),
+            q=(args.get("q") or "").strip()[:100],
+            page=max(1, number("page") or 1),
+        )
 
 
 def staff_queue(filters: QueueFilter, viewer_id: int) -> tuple[list[Ticket], bool]:
@@ -72,8 +77,9 @@ def staff_queue(filters: QueueFilter, viewer_id: int) -> tuple[list[Ticket], boo
         query = query.where(Ticket.waiting_on == filters.waiting, Ticket.status == OPEN)
     if filters.older_than_hours is not None:
         cutoff = utcnow() - timedelta(hours=filters.older_than_hours)
-        query = query.where(Ticket.status == OPEN, Ticket.waiting_on == STAFF,
-                            Ticket.waiting_since <= cutoff)
+        query = query.where(
+            Ticket.status == OPEN, Ticket.waiting_on == STAFF, Ticket.waiting_since <= cutoff
+        )
     if filters.q:
         text = filters.q.lstrip("#")
         like = f"%{text.replace('%', '').replace('_', '')}%"
@@ -82,9 +88,13 @@ def staff_queue(filters: QueueFilter, viewer_id: int) -> tuple[list[Ticket], boo
         if text.isdigit():
             conditions.append(Ticket.id == int(text))
         query = query.where(or_(*conditions))
-    query = query.order_by(Ticket.status.desc(),  # open before closed
-                           Ticket.waiting_since.is_(None), Ticket.waiting_since,
-                           Ticket.last_message_at.desc(), Ticket.id.desc())
+    query = query.order_by(
+        Ticket.status.desc(),  # open before closed
+        Ticket.waiting_since.is_(None),
+        Ticket.waiting_since,
+        Ticket.last_message_at.desc(),
+        Ticket.id.desc(),
+    )
     offset = (filters.page - 1) * PAGE_SIZE
     rows = list(db.session.scalars(query.offset(offset).limit(PAGE_SIZE + 1)))
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
@@ -96,7 +106,8 @@ def customer_tickets(user_id: int) -> list[tuple[Ticket, bool]]:
         db.select(Ticket, ReadMark.read_at)
         .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id, ReadMark.user_id == user_id))
         .where(Ticket.user_id == user_id)
-        .order_by(Ticket.status.desc(), Ticket.last_message_at.desc(), Ticket.id.desc()))
+        .order_by(Ticket.status.desc(), Ticket.last_message_at.desc(), Ticket.id.desc())
+    )
     return [(ticket, _customer_unread(ticket, read_at)) for ticket, read_at in rows]
 
 
@@ -107,24 +118,27 @@ def _customer_unread(ticket: Ticket, read_at: datetime | None) -> bool:
 
 def customer_unread_count(user_id: int) -> int:
     news = func.coalesce(Ticket.last_staff_at, EPOCH)
-    query = (db.select(func.count(Ticket.id))
-             .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id,
-                                       ReadMark.user_id == user_id))
-             .where(Ticket.user_id == user_id,
-                    news > func.coalesce(ReadMark.read_at, EPOCH)))
+    query = (
+        db.select(func.count(Ticket.id))
+        .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id, ReadMark.user_id == user_id))
+        .where(Ticket.user_id == user_id, news > func.coalesce(ReadMark.read_at, EPOCH))
+    )
     return db.session.scalar(query) or 0
 
 
 def staff_unread_count(user_id: int) -> int:
     """Open tickets waiting on staff, theirs or nobody's, with customer news they have not
     opened since."""
-    query = (db.select(func.count(Ticket.id))
-             .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id,
-                                       ReadMark.user_id == user_id))
-             .where(Ticket.status == OPEN, Ticket.waiting_on == STAFF,
-                    or_(Ticket.assignee_id.is_(None), Ticket.assignee_id == user_id),
-                    func.coalesce(Ticket.last_customer_at, EPOCH)
-                    > func.coalesce(ReadMark.read_at, EPOCH)))
+    query = (
+        db.select(func.count(Ticket.id))
+        .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id, ReadMark.user_id == user_id))
+        .where(
+            Ticket.status == OPEN,
+            Ticket.waiting_on == STAFF,
+            or_(Ticket.assignee_id.is_(None), Ticket.assignee_id == user_id),
+            func.coalesce(Ticket.last_customer_at, EPOCH) > func.coalesce(ReadMark.read_at, EPOCH),
+        )
+    )
     return db.session.scalar(query) or 0
 
 
@@ -135,7 +149,8 @@ def staff_unread_ids(user_id: int, ticket_ids: list[int]) -> set[int]:
     rows = db.session.execute(
         db.select(Ticket.id, Ticket.last_customer_at, ReadMark.read_at)
         .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id, ReadMark.user_id == user_id))
-        .where(Ticket.id.in_(ticket_ids)))
+        .where(Ticket.id.in_(ticket_ids))
+    )
     return {tid for tid, news, read in rows if news is not None and news > (read or EPOCH)}
 
 

@@ -67,9 +67,13 @@ def _priority(value: str) -> str:
 
 
 def active_categories() -> list[TicketCategory]:
-    return list(db.session.scalars(
-        db.select(TicketCategory).where(TicketCategory.active.is_(True))
-        .order_by(TicketCategory.position, TicketCategory.name)))
+    return list(
+        db.session.scalars(
+            db.select(TicketCategory)
+            .where(TicketCategory.active.is_(True))
+            .order_by(TicketCategory.position, TicketCategory.name)
+        )
+    )
 
 
 def _category(category_id: int | None, *, required: bool) -> int | None:
@@ -96,8 +100,13 @@ def block(customer: User, reason: str, actor: User) -> Block:
     row = block_of(customer.id) or Block(user_id=customer.id)
     row.reason, row.blocked_by = (reason or "").strip()[:255], actor.email
     db.session.add(row)
-    record_audit("support.customer_blocked", customer.email, {"reason": row.reason},
-                 actor=actor.email, commit=False)
+    record_audit(
+        "support.customer_blocked",
+        customer.email,
+        {"reason": row.reason},
+        actor=actor.email,
+        commit=False,
+    )
     db.session.commit()
     return row
 
@@ -114,34 +123,65 @@ def unblock(customer: User, actor: User) -> None:
 def may_open(customer: User) -> None:
     """Raise when ``customer`` may not open a ticket now (blocked, or too many open)."""
     if block_of(customer.id) is not None:
-        raise SupportError("You cannot open new tickets. You can still answer your open "
-                           "tickets.", 403)
+        raise SupportError(
+            "You cannot open new tickets. You can still answer your open tickets.", 403
+        )
     limit = config.load().max_open_tickets
     if limit:
-        count = db.session.scalar(db.select(db.func.count(Ticket.id)).where(
-            Ticket.user_id == customer.id, Ticket.status == OPEN)) or 0
+        count = (
+            db.session.scalar(
+                db.select(db.func.count(Ticket.id)).where(
+                    Ticket.user_id == customer.id, Ticket.status == OPEN
+                )
+            )
+            or 0
+        )
         if count >= limit:
-            raise SupportError(f"You have {count} open tickets: close one before opening "
-                               "another.", 409)
+            raise SupportError(
+                f"You have {count} open tickets: close one before opening another.", 409
+            )
 
 
 # --- messages ---------------------------------------------------------------------------------
 
 
-def _post(ticket: Ticket, author: User, kind: str, body: str, uploads: list[Upload], *,
-          staff: bool, when: datetime) -> tuple[Message, list[str]]:
+def _post(
+    ticket: Ticket,
+    author: User,
+    kind: str,
+    body: str,
+    uploads: list[Upload],
+    *,
+    staff: bool,
+    when: datetime,
+) -> tuple[Message, list[str]]:
     """Add a message with its files to the session; returns it and the written file keys."""
     files = attachments.check(uploads, config.load())
-    message = Message(ticket_id=ticket.id, author_id=author.id, kind=kind, from_staff=staff,
-                      body=body, created_at=when)
+    message = Message(
+        ticket_id=ticket.id,
+        author_id=author.id,
+        kind=kind,
+        from_staff=staff,
+        body=body,
+        created_at=when,
+    )
     db.session.add(message)
     db.session.flush()
     written = attachments.write(files)
     for item, key in written:
-        db.session.add(Attachment(ticket_id=ticket.id, message_id=message.id,
-                                  uploader_id=author.id, filename=item.filename, kind=item.kind,
-                                  size=len(item.data), sha256=item.sha256, storage_key=key,
-                                  created_at=when))
+        db.session.add(
+            Attachment(
+                ticket_id=ticket.id,
+                message_id=message.id,
+                uploader_id=author.id,
+                filename=item.filename,
+                kind=item.kind,
+                size=len(item.data),
+                sha256=item.sha256,
+                storage_key=key,
+                created_at=when,
+            )
+        )
     return message, [key for _item, key in written]
 
 
@@ -155,8 +195,16 @@ def _commit(keys: list[str]) -> None:
 
 
 def _event(ticket: Ticket, actor: User, text: str, *, staff: bool) -> None:
-    db.session.add(Message(ticket_id=ticket.id, author_id=actor.id, kind=EVENT,
-                           from_staff=staff, body=text, created_at=utcnow()))
+    db.session.add(
+        Message(
+            ticket_id=ticket.id,
+            author_id=actor.id,
+            kind=EVENT,
+            from_staff=staff,
+            body=text,
+            created_at=utcnow(),
+        )
+    )
 
 
 def mark_read(ticket: Ticket, user_id: int) -> None:
@@ -168,33 +216,54 @@ def mark_read(ticket: Ticket, user_id: int) -> None:
     db.session.commit()
 
 
-def open_ticket(customer: User, *, subject: str, body: str, category_id: int | None,
-                priority: str = "normal", service_id: int | None = None,
-                uploads: list[Upload] | None = None) -> Ticket:
+def open_ticket(
+    customer: User,
+    *,
+    subject: str,
+    body: str,
+    category_id: int | None,
+    priority: str = "normal",
+    service_id: int | None = None,
+    uploads: list[Upload] | None = None,
+) -> Ticket:
     may_open(customer)
     subject, body, priority = _subject(subject), _body(body), _priority(priority)
     category = _category(category_id, required=bool(active_categories()))
     service = servers.owned(customer.id, service_id) if service_id else None
     when = utcnow()
-    ticket = Ticket(user_id=customer.id, subject=subject, category_id=category,
-                    priority=priority, status=OPEN, waiting_on=STAFF, waiting_since=when,
-                    service_id=service.id if service else None,
-                    server_snapshot=servers.snapshot(service) if service else {},
-                    created_at=when, last_message_at=when, last_customer_at=when)
+    ticket = Ticket(
+        user_id=customer.id,
+        subject=subject,
+        category_id=category,
+        priority=priority,
+        status=OPEN,
+        waiting_on=STAFF,
+        waiting_since=when,
+        service_id=service.id if service else None,
+        server_snapshot=servers.snapshot(service) if service else {},
+        created_at=when,
+        last_message_at=when,
+        last_customer_at=when,
+    )
     db.session.add(ticket)
     db.session.flush()
     message, keys = _post(ticket, customer, REPLY, body, uploads or [], staff=False, when=when)
     db.session.add(ReadMark(ticket_id=ticket.id, user_id=customer.id, read_at=when))
-    record_audit("support.ticket_opened", f"ticket #{ticket.id}",
-                 {"subject": subject, "server": ticket.service_id, "files": len(keys)},
-                 actor=customer.email, commit=False)
+    record_audit(
+        "support.ticket_opened",
+        f"ticket #{ticket.id}",
+        {"subject": subject, "server": ticket.service_id, "files": len(keys)},
+        actor=customer.email,
+        commit=False,
+    )
     _commit(keys)
     notify.to_staff("new_ticket", ticket, message)
     return ticket
 
 
-def reply(ticket: Ticket, author: User, body: str, uploads: list[Upload] | None = None, *,
-          as_staff: bool) -> Message:
+def reply(
+    ticket: Ticket, author: User, body: str, uploads: list[Upload] | None = None, *, as_staff: bool
+) -> Message:
     """A reply the customer sees; a customer's reply on a closed ticket is refused."""
     body = _body(body, what="reply")
     if ticket.status == CLOSED and not as_staff:
@@ -213,9 +282,13 @@ def reply(ticket: Ticket, author: User, body: str, uploads: list[Upload] | None 
         if ticket.waiting_on != STAFF:
             ticket.waiting_on, ticket.waiting_since = STAFF, when
     _read_now(ticket, author.id, when)
-    record_audit("support.replied", f"ticket #{ticket.id}",
-                 {"message": message.id, "staff": as_staff, "files": len(keys)},
-                 actor=author.email, commit=False)
+    record_audit(
+        "support.replied",
+        f"ticket #{ticket.id}",
+        {"message": message.id, "staff": as_staff, "files": len(keys)},
+        actor=author.email,
+        commit=False,
+    )
     _commit(keys)
     if as_staff:
         notify.to_customer("staff_reply", ticket, message)
@@ -224,13 +297,19 @@ def reply(ticket: Ticket, author: User, body: str, uploads: list[Upload] | None 
     return message
 
 
-def add_note(ticket: Ticket, staff: User, body: str, uploads: list[Upload] | None = None
-             ) -> Message:
+def add_note(
+    ticket: Ticket, staff: User, body: str, uploads: list[Upload] | None = None
+) -> Message:
     """An internal note: staff only, never mailed to the customer, changes no turn."""
     body = _body(body, what="note")
     message, keys = _post(ticket, staff, NOTE, body, uploads or [], staff=True, when=utcnow())
-    record_audit("support.note_added", f"ticket #{ticket.id}",
-                 {"message": message.id, "files": len(keys)}, actor=staff.email, commit=False)
+    record_audit(
+        "support.note_added",
+        f"ticket #{ticket.id}",
+        {"message": message.id, "files": len(keys)},
+        actor=staff.email,
+        commit=False,
+    )
     _commit(keys)
     return message
 
@@ -251,10 +330,19 @@ def close(ticket: Ticket, actor: User, *, as_staff: bool, reason: str = "") -> N
         raise SupportError("This ticket is closed already.", 409)
     ticket.status, ticket.closed_at = CLOSED, utcnow()
     ticket.waiting_since = None
-    _event(ticket, actor, reason or ("closed by staff" if as_staff else "closed by the customer"),
-           staff=as_staff)
-    record_audit("support.closed", f"ticket #{ticket.id}", {"staff": as_staff, "reason": reason},
-                 actor=actor.email, commit=False)
+    _event(
+        ticket,
+        actor,
+        reason or ("closed by staff" if as_staff else "closed by the customer"),
+        staff=as_staff,
+    )
+    record_audit(
+        "support.closed",
+        f"ticket #{ticket.id}",
+        {"staff": as_staff, "reason": reason},
+        actor=actor.email,
+        commit=False,
+    )
     db.session.commit()
     if as_staff:
         notify.to_customer("closed", ticket, None)
@@ -267,23 +355,37 @@ def reopen(ticket: Ticket, actor: User, *, as_staff: bool) -> None:
     ticket.status, ticket.closed_at = OPEN, None
     if not as_staff:
         ticket.waiting_on, ticket.waiting_since = STAFF, when
-    _event(ticket, actor, "reopened by staff" if as_staff else "reopened by the customer",
-           staff=as_staff)
-    record_audit("support.reopened", f"ticket #{ticket.id}", {"staff": as_staff},
-                 actor=actor.email, commit=False)
+    _event(
+        ticket,
+        actor,
+        "reopened by staff" if as_staff else "reopened by the customer",
+        staff=as_staff,
+    )
+    record_audit(
+        "support.reopened",
+        f"ticket #{ticket.id}",
+        {"staff": as_staff},
+        actor=actor.email,
+        commit=False,
+    )
     db.session.commit()
 
 
 def assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
     if assignee is not None and not is_staff(assignee):
-        raise SupportError(f"{assignee.email} cannot answer tickets (no support.tickets "
-                           "permission)")
+        raise SupportError(
+            f"{assignee.email} cannot answer tickets (no support.tickets permission)"
+        )
     if (assignee.id if assignee else None) == ticket.assignee_id:
         return
     ticket.assignee_id = assignee.id if assignee else None  # the audit log keeps the history
-    record_audit("support.assigned", f"ticket #{ticket.id}",
-                 {"assignee": assignee.email if assignee else None}, actor=actor.email,
-                 commit=False)
+    record_audit(
+        "support.assigned",
+        f"ticket #{ticket.id}",
+        {"assignee": assignee.email if assignee else None},
+        actor=actor.email,
+        commit=False,
+    )
     db.session.commit()
     if assignee is not None and assignee.id != actor.id:
         notify.to_staff("assigned", ticket, None)
@@ -293,13 +395,17 @@ def change(ticket: Ticket, actor: User, *, category_id: int | None, priority: st
     """Staff move a ticket to another category or priority."""
     priority = _priority(priority)
     category = _category(category_id, required=False)
-    changes = {k: v for k, v in (("category", category), ("priority", priority))
-               if v != (ticket.category_id if k == "category" else ticket.priority)}
+    changes = {
+        k: v
+        for k, v in (("category", category), ("priority", priority))
+        if v != (ticket.category_id if k == "category" else ticket.priority)
+    }
     if not changes:
         return
     ticket.category_id, ticket.priority = category, priority
-    record_audit("support.changed", f"ticket #{ticket.id}", changes, actor=actor.email,
-                 commit=False)
+    record_audit(
+        "support.changed", f"ticket #{ticket.id}", changes, actor=actor.email, commit=False
+    )
     db.session.commit()
 
 
@@ -309,16 +415,36 @@ def autoclose(days: int | None = None) -> int:
     if not days:
         return 0
     cutoff = utcnow() - timedelta(days=days)
-    due = list(db.session.scalars(db.select(Ticket).where(
-        Ticket.status == OPEN, Ticket.waiting_on == CUSTOMER,
-        Ticket.last_message_at < cutoff).limit(500)))
+    due = list(
+        db.session.scalars(
+            db.select(Ticket)
+            .where(
+                Ticket.status == OPEN,
+                Ticket.waiting_on == CUSTOMER,
+                Ticket.last_message_at < cutoff,
+            )
+            .limit(500)
+        )
+    )
     for ticket in due:
         ticket.status, ticket.closed_at = CLOSED, utcnow()
-        db.session.add(Message(ticket_id=ticket.id, author_id=None, kind=EVENT, from_staff=True,
-                               body=f"closed after {days} days without an answer",
-                               created_at=utcnow()))
-        record_audit("support.closed", f"ticket #{ticket.id}", {"automatic": True, "days": days},
-                     actor="system", commit=False)
+        db.session.add(
+            Message(
+                ticket_id=ticket.id,
+                author_id=None,
+                kind=EVENT,
+                from_staff=True,
+                body=f"closed after {days} days without an answer",
+                created_at=utcnow(),
+            )
+        )
+        record_audit(
+            "support.closed",
+            f"ticket #{ticket.id}",
+            {"automatic": True, "days": days},
+            actor="system",
+            commit=False,
+        )
     db.session.commit()
     for ticket in due:
         notify.to_customer("closed", ticket, None)

@@ -18,16 +18,26 @@ from kernel import User, db, request_body_limit
 bp = Blueprint("support", __name__)
 
 
-TITLES = {403: _l("Not allowed"), 404: _l("Not found"), 409: _l("Not possible right now"),
-          410: _l("Link expired"), 413: _l("Too large"), 415: _l("File type refused"),
-          503: _l("Try again later")}
+TITLES = {
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    409: _l("Not possible right now"),
+    410: _l("Link expired"),
+    413: _l("Too large"),
+    415: _l("File type refused"),
+    503: _l("Try again later"),
+}
 
 
 @bp.errorhandler(SupportError)
 def _refused(exc: SupportError):
-    return render_template("panel/message.html", title=TITLES.get(exc.status, _l("Cannot do that")),
-                           message=str(exc), link=url_for("support.index"),
-                           link_label=_("Your tickets")), exc.status
+    return render_template(
+        "panel/message.html",
+        title=TITLES.get(exc.status, _l("Cannot do that")),
+        message=str(exc),
+        link=url_for("support.index"),
+        link_label=_("Your tickets"),
+    ), exc.status
 
 
 def me() -> User:
@@ -36,29 +46,38 @@ def me() -> User:
 
 def limits() -> dict:
     settings = config.load()
-    return {"extensions": attachments.allowed_extensions(settings),
-            "max_kb": settings.max_attachment_bytes // 1024, "max_files": settings.max_attachments}
+    return {
+        "extensions": attachments.allowed_extensions(settings),
+        "max_kb": settings.max_attachment_bytes // 1024,
+        "max_files": settings.max_attachments,
+    }
 
 
 @bp.get("/")
 @login_required
 def index():
     rows = queue.customer_tickets(current_user.id)
-    views = presenters.tickets([t for t, _ in rows], staff=False,
-                               unread={t.id for t, unread in rows if unread})
-    return render_template("support/index.html", tickets=views,
-                           blocked=service.block_of(current_user.id) is not None)
+    views = presenters.tickets(
+        [t for t, _ in rows], staff=False, unread={t.id for t, unread in rows if unread}
+    )
+    return render_template(
+        "support/index.html", tickets=views, blocked=service.block_of(current_user.id) is not None
+    )
 
 
 def _new_page(status: int = 200, form: dict | None = None):
     owned = servers.choices(current_user)
     return render_template(
-        "support/new.html", form=form or {"priority": "normal",
-                                          "server": request.args.get("server", "")},
-        categories=[{"id": c.id, "name": c.name, "description": c.description}
-                    for c in service.active_categories()],
+        "support/new.html",
+        form=form or {"priority": "normal", "server": request.args.get("server", "")},
+        categories=[
+            {"id": c.id, "name": c.name, "description": c.description}
+            for c in service.active_categories()
+        ],
         servers=[{"id": s.id, "name": s.name, "state": s.state} for s in owned],
-        priorities=PRIORITIES, limits=limits()), status
+        priorities=PRIORITIES,
+        limits=limits(),
+    ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -71,19 +90,24 @@ def new():
         return _refused(exc)
     if request.method == "GET":
         return _new_page()
-    form = {k: request.form.get(k, "") for k in ("subject", "body", "category", "priority",
-                                                  "server")}
+    form = {
+        k: request.form.get(k, "") for k in ("subject", "body", "category", "priority", "server")
+    }
     try:
         ticket = service.open_ticket(
-            me(), subject=form["subject"], body=form["body"], category_id=form_id("category"),
-            priority=form["priority"] or "normal", service_id=form_id("server"),
-            uploads=uploads())
+            me(),
+            subject=form["subject"],
+            body=form["body"],
+            category_id=form_id("category"),
+            priority=form["priority"] or "normal",
+            service_id=form_id("server"),
+            uploads=uploads(),
+        )
     except SupportError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return _new_page(exc.status, form)
-    flash(_("Ticket #%(id)s is open: we will answer by email and here.", id=ticket.id),
-          "success")
+    flash(_("Ticket #%(id)s is open: we will answer by email and here.", id=ticket.id), "success")
     return redirect(url_for(".show", ticket_id=ticket.id), 303)
 
 
@@ -92,10 +116,14 @@ def _ticket_page(ticket: Ticket, *, status: int = 200, draft: str = "", token: s
         file_url = lambda aid: url_for(".link_file", token=token, attachment_id=aid)  # noqa: E731
     else:
         file_url = lambda aid: url_for(".file", ticket_id=ticket.id, attachment_id=aid)  # noqa: E731
-    return render_template("support/ticket.html",
-                           ticket=presenters.ticket(ticket, staff=False),
-                           thread=presenters.thread(ticket, staff=False, file_url=file_url),
-                           draft=draft, token=token, limits=limits()), status
+    return render_template(
+        "support/ticket.html",
+        ticket=presenters.ticket(ticket, staff=False),
+        thread=presenters.thread(ticket, staff=False, file_url=file_url),
+        draft=draft,
+        token=token,
+        limits=limits(),
+    ), status
 
 
 @bp.get("/<int:ticket_id>")

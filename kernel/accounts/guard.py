@@ -10,10 +10,17 @@ from kernel.accounts.models import User
 from kernel.accounts.sessions import log_out
 
 # Endpoints a user who must still set up 2FA can reach.
-SETUP_ENDPOINTS = frozenset({
-    "web.account_2fa", "web.logout", "web.theme_static", "web.plugin_static", "web.health",
-    "web.favicon", "static",
-})
+SETUP_ENDPOINTS = frozenset(
+    {
+        "web.account_2fa",
+        "web.logout",
+        "web.theme_static",
+        "web.plugin_static",
+        "web.health",
+        "web.favicon",
+        "static",
+    }
+)
 
 
 def _enforce() -> object | None:
@@ -27,15 +34,21 @@ def _enforce() -> object | None:
 
         audit.record("user.session_ended", user.email, {"reason": "blocked"}, actor=user.email)
         log_out()
-        flash(_("Your account has been blocked, so you were logged out. Contact support if "
-                "you think this is a mistake."), "error")
+        flash(
+            _(
+                "Your account has been blocked, so you were logged out. Contact support if "
+                "you think this is a mistake."
+            ),
+            "error",
+        )
         return redirect(url_for("web.login"))
     if not user.has_2fa and request.endpoint not in SETUP_ENDPOINTS:
         from kernel.accounts.services import requires_2fa
 
         if requires_2fa(user):
-            flash(_("Your role requires two-factor authentication. Set it up to continue."),
-                  "warning")
+            flash(
+                _("Your role requires two-factor authentication. Set it up to continue."), "warning"
+            )
             return redirect(url_for("web.account_2fa"))
     return None
 

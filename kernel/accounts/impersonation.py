@@ -63,13 +63,16 @@ def start(actor, user: User) -> None:
     if active():
         raise AccountError("you are already impersonating someone: go back first")
     identity, staff_email = actor.get_id(), actor.email  # ``actor`` may be current_user's proxy
-    audit.record("user.impersonation_started", user.email, {"by": staff_email},
-                 actor=staff_email)
+    audit.record("user.impersonation_started", user.email, {"by": staff_email}, actor=staff_email)
     sessions.log_in(user)
     # the staff member's proof of a recent login must not unlock the customer's dangerous actions
     session.pop(AUTHENTICATED_AT, None)
-    session[IMPERSONATOR] = {"identity": identity, "email": staff_email, "target": user.email,
-                             "target_id": user.id}
+    session[IMPERSONATOR] = {
+        "identity": identity,
+        "email": staff_email,
+        "target": user.email,
+        "target_id": user.id,
+    }
 
 
 def stop() -> User | None:
@@ -82,8 +85,12 @@ def stop() -> User | None:
     session.pop(IMPERSONATOR, None)
     sessions.log_out()
     staff = sessions.load(found["identity"])
-    audit.record("user.impersonation_ended", target, {"by": found.get("email", "")},
-                 actor=found.get("email", ""))
+    audit.record(
+        "user.impersonation_ended",
+        target,
+        {"by": found.get("email", "")},
+        actor=found.get("email", ""),
+    )
     if staff is None or not staff.is_active:
         return None
     login_user(staff)

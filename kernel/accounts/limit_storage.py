@@ -60,10 +60,13 @@ class DatabaseStorage(Storage):
         dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
         insert = dialect.insert(table).values(key=_key(key), hits=amount, expires_at=now + expiry)
         expired = table.c.expires_at <= now
-        statement = insert.on_conflict_do_update(index_elements=[table.c.key], set_={
-            "hits": case((expired, amount), else_=table.c.hits + amount),
-            "expires_at": case((expired, now + expiry), else_=table.c.expires_at),
-        }).returning(table.c.hits)
+        statement = insert.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "hits": case((expired, amount), else_=table.c.hits + amount),
+                "expires_at": case((expired, now + expiry), else_=table.c.expires_at),
+            },
+        ).returning(table.c.hits)
         try:
             hits = db.session.execute(statement).scalar_one()
             db.session.commit()
@@ -73,8 +76,11 @@ class DatabaseStorage(Storage):
         return int(hits)
 
     def _row(self, key: str) -> RateLimitCounter | None:
-        return db.session.scalar(select(RateLimitCounter).where(
-            RateLimitCounter.key == _key(key), RateLimitCounter.expires_at > time.time()))
+        return db.session.scalar(
+            select(RateLimitCounter).where(
+                RateLimitCounter.key == _key(key), RateLimitCounter.expires_at > time.time()
+            )
+        )
 
     def get(self, key: str) -> int:
         row = self._row(key)
@@ -104,7 +110,8 @@ class DatabaseStorage(Storage):
 
 def prune() -> int:
     """Cron task: delete counters whose window ended; returns how many."""
-    count = db.session.execute(delete(RateLimitCounter).where(
-        RateLimitCounter.expires_at <= time.time())).rowcount
+    count = db.session.execute(
+        delete(RateLimitCounter).where(RateLimitCounter.expires_at <= time.time())
+    ).rowcount
     db.session.commit()
     return count or 0

@@ -25,16 +25,28 @@ LIMITS = {
 
 
 def init_limits(app: Flask) -> Limiter:
-    storage = (app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
-               or f"{limit_storage.SCHEME}://")
+    storage = (
+        app.config.get("RATELIMIT_STORAGE_URI")
+        or app.config.get("REDIS_URL")
+        or f"{limit_storage.SCHEME}://"
+    )
     # A storage outage must not lock everybody out: fall back to memory and log it.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     # A Redis that hangs (not refusing, just silent) must not hang logins: short socket timeouts.
-    options = {"socket_connect_timeout": 1, "socket_timeout": 1} if storage.startswith(
-        ("redis://", "rediss://")) else {}
-    limiter = Limiter(get_remote_address, storage_uri=storage, default_limits=[],
-                      key_prefix="pteroca", strategy="fixed-window", storage_options=options,
-                      in_memory_fallback_enabled=storage != "memory://")
+    options = (
+        {"socket_connect_timeout": 1, "socket_timeout": 1}
+        if storage.startswith(("redis://", "rediss://"))
+        else {}
+    )
+    limiter = Limiter(
+        get_remote_address,
+        storage_uri=storage,
+        default_limits=[],
+        key_prefix="pteroca",
+        strategy="fixed-window",
+        storage_options=options,
+        in_memory_fallback_enabled=storage != "memory://",
+    )
     limiter.init_app(app)
     for key, (default, endpoints) in LIMITS.items():
         limit = app.config.setdefault(key, default)
@@ -46,7 +58,10 @@ def init_limits(app: Flask) -> Limiter:
 
     @app.errorhandler(429)
     def _too_many(exc):
-        return render_template("errors/error.html", code=429, message=_(
-            "Too many attempts. Wait a minute and try again.")), 429
+        return render_template(
+            "errors/error.html",
+            code=429,
+            message=_("Too many attempts. Wait a minute and try again."),
+        ), 429
 
     return limiter

@@ -53,8 +53,14 @@ def send_verification(user: User) -> None:
         return
     token = tokens.make_token("verify", user, e=user.email)
     with _language(user):
-        send_email(user.email, _("Confirm your email address"), "verify_email", user=user,
-                   link=_link("web.verify_email", token), hours=tokens.max_age("verify") // 3600)
+        send_email(
+            user.email,
+            _("Confirm your email address"),
+            "verify_email",
+            user=user,
+            link=_link("web.verify_email", token),
+            hours=tokens.max_age("verify") // 3600,
+        )
     audit.record("user.verification_sent", user.email)
 
 
@@ -83,19 +89,31 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
         raise AccountError(_("Another account already uses %(email)s.", email=new_email))
     user.pending_email = new_email
     db.session.commit()
-    audit.record("user.email_change_requested", user.email, {"new_email": new_email},
-                 actor=user.email)
+    audit.record(
+        "user.email_change_requested", user.email, {"new_email": new_email}, actor=user.email
+    )
     token = tokens.make_token("email_change", user, e=new_email)
     with _language(user):
-        send_email(new_email, _("Confirm your new email address"), "email_change", user=user,
-                   new_email=new_email, link=_link("web.confirm_email_change", token),
-                   hours=tokens.max_age("email_change") // 3600)
+        send_email(
+            new_email,
+            _("Confirm your new email address"),
+            "email_change",
+            user=user,
+            new_email=new_email,
+            link=_link("web.confirm_email_change", token),
+            hours=tokens.max_age("email_change") // 3600,
+        )
 
 
 def cancel_email_change(user: User) -> None:
     if user.pending_email:
-        audit.record("user.email_change_cancelled", user.email, {"new_email": user.pending_email},
-                     actor=user.email, commit=False)
+        audit.record(
+            "user.email_change_cancelled",
+            user.email,
+            {"new_email": user.pending_email},
+            actor=user.email,
+            commit=False,
+        )
         user.pending_email = None
         db.session.commit()
 
@@ -104,8 +122,12 @@ def confirm_email_change(token: str) -> User:
     user, claims = tokens.read_token("email_change", token)
     new_email = claims.get("e")
     if not new_email or user.pending_email != new_email:
-        raise tokens.TokenError(_("This link is no longer valid: the change was completed, "
-                                  "cancelled or replaced by a newer one."))
+        raise tokens.TokenError(
+            _(
+                "This link is no longer valid: the change was completed, "
+                "cancelled or replaced by a newer one."
+            )
+        )
     if email_taken(new_email, exclude=user):
         raise tokens.TokenError(_("Another account already uses %(email)s.", email=new_email))
     old = user.email
@@ -113,8 +135,14 @@ def confirm_email_change(token: str) -> User:
     db.session.commit()
     audit.record("user.email_changed", new_email, {"old_email": old}, actor=new_email)
     with _language(user):
-        send_email(old, _("Your email address was changed"), "email_changed", user=user,
-                   old_email=old, new_email=new_email)
+        send_email(
+            old,
+            _("Your email address was changed"),
+            "email_changed",
+            user=user,
+            old_email=old,
+            new_email=new_email,
+        )
     call_hook("user_updated", user=user, changes={"email": (old, new_email)})
     return user
 
@@ -130,16 +158,26 @@ def request_password_reset(email: str) -> None:
         return
     token = tokens.make_token("reset", user, v=user.token_version or 0)
     with _language(user):
-        send_email(user.email, _("Reset your password"), "password_reset", user=user,
-                   link=_link("web.reset_password", token), minutes=tokens.max_age("reset") // 60)
+        send_email(
+            user.email,
+            _("Reset your password"),
+            "password_reset",
+            user=user,
+            link=_link("web.reset_password", token),
+            minutes=tokens.max_age("reset") // 60,
+        )
     audit.record("user.password_reset_requested", user.email)
 
 
 def check_reset_token(token: str) -> User:
     user, claims = tokens.read_token("reset", token)
     if claims.get("v") != (user.token_version or 0):
-        raise tokens.TokenError(_("This link was already used, or your password changed since "
-                                  "it was sent. Ask for a new one."))
+        raise tokens.TokenError(
+            _(
+                "This link was already used, or your password changed since "
+                "it was sent. Ask for a new one."
+            )
+        )
     if user.is_blocked:
         raise tokens.TokenError(_("This account is blocked; contact support."))
     return user

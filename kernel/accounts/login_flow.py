@@ -36,23 +36,34 @@ _UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f-\x9f\\\u2028\u2029]")
 
 def safe_next(target: str | None) -> str:
     """``target`` when it is a path on this site, else the dashboard (no open redirects)."""
-    if (isinstance(target, str) and target.startswith("/") and not target.startswith("//")
-            and not _UNSAFE_IN_NEXT.search(target)):
+    if (
+        isinstance(target, str)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not _UNSAFE_IN_NEXT.search(target)
+    ):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("web.dashboard")
 
 
-def complete_login(user: User, *, method: str = "password", remember: bool = False,
-                   next_url: str | None = None) -> Response:
+def complete_login(
+    user: User, *, method: str = "password", remember: bool = False, next_url: str | None = None
+) -> Response:
     """Log ``user`` in by ``method`` (``"password"``, ``"oauth:discord"``, ...): the redirect to
     send the browser. Raises AccountError (the message is shown as is) when the account is
     blocked or a ``veto_login`` refuses; sends accounts with 2FA to the second-factor page."""
     check_login_allowed(user, method=method)
     if user.has_2fa:
-        session[PENDING_2FA] = {"uid": user.id, "v": user.token_version or 0, "remember": remember,
-                                "next": next_url, "at": clock.now().timestamp(), "method": method}
+        session[PENDING_2FA] = {
+            "uid": user.id,
+            "v": user.token_version or 0,
+            "remember": remember,
+            "next": next_url,
+            "at": clock.now().timestamp(),
+            "method": method,
+        }
         return redirect(url_for("web.login_2fa"))
     finish_login(user, method=method, remember=remember)
     return redirect(safe_next(next_url))

@@ -27,10 +27,25 @@ class Role(db.Model):
 class User(UserMixin, db.Model):
     __tablename__ = "user"
     # What theme templates may read (kernel/theme_sandbox.py); never hashes, secrets, tokens.
-    __template_fields__ = ("id", "email", "name", "language", "created_at", "last_login_at",
-                           "email_verified_at", "pending_email", "role_name", "is_authenticated",
-                           "is_anonymous", "is_active", "is_verified", "has_2fa",
-                           "has_permission", "has_password", "is_erased")
+    __template_fields__ = (
+        "id",
+        "email",
+        "name",
+        "language",
+        "created_at",
+        "last_login_at",
+        "email_verified_at",
+        "pending_email",
+        "role_name",
+        "is_authenticated",
+        "is_anonymous",
+        "is_active",
+        "is_verified",
+        "has_2fa",
+        "has_permission",
+        "has_password",
+        "is_erased",
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(255), default="")

@@ -32,8 +32,11 @@ def all_permissions() -> dict[str, str]:
         try:
             found = {str(code): str(description) for code, description in pairs or []}
         except (TypeError, ValueError) as exc:
-            report_failure(plugin, "register_permissions", TypeError(
-                f"register_permissions must return (code, description) pairs: {exc}"))
+            report_failure(
+                plugin,
+                "register_permissions",
+                TypeError(f"register_permissions must return (code, description) pairs: {exc}"),
+            )
             continue
         out.update(found)
     return out
@@ -73,8 +76,11 @@ def users_with_permission(code: str, *, include_blocked: bool = False) -> list:
     from kernel.accounts.models import Role, User
     from kernel.extensions import db
 
-    roles = [role.name for role in db.session.scalars(db.select(Role))
-             if "*" in (role.permissions or []) or code in (role.permissions or [])]
+    roles = [
+        role.name
+        for role in db.session.scalars(db.select(Role))
+        if "*" in (role.permissions or []) or code in (role.permissions or [])
+    ]
     if not roles:
         return []
     query = db.select(User).where(User.role_name.in_(roles)).order_by(User.email)

@@ -113,8 +113,15 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
 
 
-def create_user(email: str, password: str | None, *, name: str = "", role: str = "customer",
-                actor: str | None = None, verified: bool = False) -> User:
+def create_user(
+    email: str,
+    password: str | None,
+    *,
+    name: str = "",
+    role: str = "customer",
+    actor: str | None = None,
+    verified: bool = False,
+) -> User:
     """Create an account after validation and the ``veto_registration`` hook.
 
     ``password=None`` makes an account without a password: its owner logs in through a
@@ -125,18 +132,25 @@ def create_user(email: str, password: str | None, *, name: str = "", role: str =
     name = one_line(name or "", "name")[:MAX_NAME]
     if db.session.get(Role, role) is None:
         roles = ", ".join(db.session.scalars(db.select(Role.name).order_by(Role.name)))
-        raise AccountError(_("There is no role named %(role)s (roles: %(roles)s).",
-                             role=role, roles=roles))
+        raise AccountError(
+            _("There is no role named %(role)s (roles: %(roles)s).", role=role, roles=roles)
+        )
     if db.session.scalar(db.select(User.id).where(User.email == email)):
         raise AccountError(_("An account with %(email)s already exists.", email=email))
     reason = call_veto("veto_registration", email=email, name=name)
     if reason:
         raise AccountError(reason)
     now = clock.now()
-    user = User(email=email, name=name or email.split("@")[0], role_name=role,
-                password_hash=hash_password(password) if password is not None else "",
-                password_changed_at=now if password is not None else None,
-                email_verified_at=now if verified else None, token_version=0, language="")
+    user = User(
+        email=email,
+        name=name or email.split("@")[0],
+        role_name=role,
+        password_hash=hash_password(password) if password is not None else "",
+        password_changed_at=now if password is not None else None,
+        email_verified_at=now if verified else None,
+        token_version=0,
+        language="",
+    )
     db.session.add(user)
     db.session.commit()
     audit.record("user.created", email, {"role": role}, actor=actor)
@@ -165,8 +179,7 @@ def check_login_allowed(user: User, *, method: str = "password") -> None:
         raise AccountError(_("This account is blocked; contact support."))
     reason = call_veto("veto_login", user=user)
     if reason:
-        audit.record("user.login_refused", user.email, {"reason": reason[:200],
-                                                        "method": method})
+        audit.record("user.login_refused", user.email, {"reason": reason[:200], "method": method})
         raise AccountError(reason)
 
 
@@ -226,7 +239,11 @@ def update_profile(user: User, *, name: str | None = None, language: str | None 
             user.language = language
     if changes:
         db.session.commit()
-        audit.record("user.profile_updated", user.email, {k: v[1] for k, v in changes.items()},
-                     actor=user.email)
+        audit.record(
+            "user.profile_updated",
+            user.email,
+            {k: v[1] for k, v in changes.items()},
+            actor=user.email,
+        )
         call_hook("user_updated", user=user, changes=changes)
     return changes

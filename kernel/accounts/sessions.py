@@ -50,8 +50,11 @@ def log_out() -> None:
     user = current_user._get_current_object()
     token = getattr(user, "session_token", None)
     if token:
-        db.session.execute(update(LoginSession).where(LoginSession.id == _digest(token))
-                           .values(ended_at=clock.now()))
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == _digest(token))
+            .values(ended_at=clock.now())
+        )
         db.session.commit()
     logout_user()
 
@@ -62,10 +65,15 @@ def load(user_id: str) -> User | None:
     if not ident.isdigit() or not token or len(ident) > 18:
         return None  # a cookie from before login sessions, or not ours: log in again
     user = db.session.scalar(
-        select(User).join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.id == int(ident), LoginSession.id == _digest(token),
-               LoginSession.ended_at.is_(None),
-               LoginSession.created_at > clock.now() - lifetime()))
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == int(ident),
+            LoginSession.id == _digest(token),
+            LoginSession.ended_at.is_(None),
+            LoginSession.created_at > clock.now() - lifetime(),
+        )
+    )
     if user is None or str(user.token_version or 0) != (version or "0"):
         return None
     user.session_token = token
@@ -75,7 +83,10 @@ def load(user_id: str) -> User | None:
 def prune() -> int:
     """Cron task: delete ended and expired sessions; returns how many."""
     cutoff = clock.now() - lifetime()
-    result = db.session.execute(delete(LoginSession).where(
-        (LoginSession.ended_at.is_not(None)) | (LoginSession.created_at <= cutoff)))
+    result = db.session.execute(
+        delete(LoginSession).where(
+            (LoginSession.ended_at.is_not(None)) | (LoginSession.created_at <= cutoff)
+        )
+    )
     db.session.commit()
     return result.rowcount or 0

@@ -15,8 +15,9 @@ from kernel.accounts.models import User
 from kernel.accounts.services import AccountError, create_user, normalise_email
 
 
-def register(email: str, password: str | None, *, name: str, accepted_terms: bool,
-             verified: bool = False) -> User:
+def register(
+    email: str, password: str | None, *, name: str, accepted_terms: bool, verified: bool = False
+) -> User:
     """Self-service registration: the site's switches, the terms, then :func:`create_user`.
 
     ``password=None`` registers an account without a password (see :func:`kernel.accounts.services.create_user`);
@@ -27,8 +28,7 @@ def register(email: str, password: str | None, *, name: str, accepted_terms: boo
         raise AccountError(_("Tell us your name."))
     if not accepted_terms:
         raise AccountError(_("You must accept the terms of service to register."))
-    user = create_user(email, password, name=name, actor=normalise_email(email),
-                       verified=verified)
+    user = create_user(email, password, name=name, actor=normalise_email(email), verified=verified)
     audit.record("user.registered", user.email, actor=user.email)
     if links.verification_mode() != "disabled":
         links.send_verification(user)

@@ -12,15 +12,16 @@ from kernel.accounts import links
 from kernel.accounts.models import RecoveryCode, User
 from kernel.accounts.permissions import can_grant
 from kernel.accounts.services import AccountError
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 
 
 def check_may_manage(actor, user: User) -> None:
     """Raise AccountError unless ``actor`` may act on ``user``'s account."""
     if not can_grant(actor, user.role.permissions if user.role else []):
-        raise AccountError("you cannot act on an account whose role has permissions you do not "
-                           "hold")
+        raise AccountError(
+            "you cannot act on an account whose role has permissions you do not hold"
+        )
     if user.is_erased:
         raise AccountError("this account's personal data was erased")
 
@@ -35,8 +36,7 @@ def reset_two_factor(actor, user: User) -> None:
     user.totp_secret, user.totp_enabled_at, user.totp_last_counter = "", None, None
     user.token_version = (user.token_version or 0) + 1
     db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    audit.record("user.2fa_reset", user.email, {"by": actor.email}, actor=actor.email,
-                 commit=False)
+    audit.record("user.2fa_reset", user.email, {"by": actor.email}, actor=actor.email, commit=False)
     db.session.commit()
 
 
@@ -55,6 +55,7 @@ def mark_verified(actor, user: User) -> None:
     if user.is_verified:
         raise AccountError("the address is already verified")
     user.email_verified_at = utcnow()
-    audit.record("user.verified_by_staff", user.email, {"by": actor.email}, actor=actor.email,
-                 commit=False)
+    audit.record(
+        "user.verified_by_staff", user.email, {"by": actor.email}, actor=actor.email, commit=False
+    )
     db.session.commit()

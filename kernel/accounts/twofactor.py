@@ -93,8 +93,9 @@ def confirm_setup(user: User, code: str) -> list[str]:
         raise AccountError(_("Two-factor authentication is already on."))
     counter = _totp_counter(user, code)
     if counter is None:
-        raise AccountError(_("That code did not match. Check the time on your device and "
-                             "enter the current code."))
+        raise AccountError(
+            _("That code did not match. Check the time on your device and enter the current code.")
+        )
     user.totp_enabled_at, user.totp_last_counter = clock.now(), counter
     codes = _new_recovery_codes(user)
     db.session.commit()
@@ -119,8 +120,9 @@ def disable(user: User, password: str) -> None:
     if not verify_password(user, password):
         raise AccountError(_("Your current password is not correct."))
     if requires_2fa(user):
-        raise AccountError(_("Your role requires two-factor authentication; it cannot be "
-                             "switched off."))
+        raise AccountError(
+            _("Your role requires two-factor authentication; it cannot be switched off.")
+        )
     user.totp_secret, user.totp_enabled_at, user.totp_last_counter = "", None, None
     db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.commit()
@@ -128,8 +130,15 @@ def disable(user: User, password: str) -> None:
 
 
 def unused_recovery_codes(user: User) -> int:
-    return len(list(db.session.scalars(db.select(RecoveryCode.id).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))))
+    return len(
+        list(
+            db.session.scalars(
+                db.select(RecoveryCode.id).where(
+                    RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+                )
+            )
+        )
+    )
 
 
 def check_second_factor(user: User, code: str) -> str:
@@ -143,14 +152,22 @@ def check_second_factor(user: User, code: str) -> str:
         return "totp"
     cleaned = (code or "").strip()
     if cleaned:
-        row = db.session.scalar(db.select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(cleaned),
-            RecoveryCode.used_at.is_(None)))
+        row = db.session.scalar(
+            db.select(RecoveryCode).where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.code_hash == _hash_code(cleaned),
+                RecoveryCode.used_at.is_(None),
+            )
+        )
         if row is not None:
             row.used_at = clock.now()
             db.session.commit()
-            audit.record("user.2fa_recovery_code_used", user.email,
-                         {"left": unused_recovery_codes(user)}, actor=user.email)
+            audit.record(
+                "user.2fa_recovery_code_used",
+                user.email,
+                {"left": unused_recovery_codes(user)},
+                actor=user.email,
+            )
             return "recovery"
     audit.record("user.2fa_failed", user.email, actor=user.email)
     raise AccountError(_("That code is not valid."))

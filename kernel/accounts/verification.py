@@ -45,15 +45,22 @@ def verification_refusal(user: Any, action: str | None = None) -> str | None:
     """Why ``user`` may not do ``action`` now (their address is unconfirmed), or None."""
     if user is None or not getattr(user, "is_authenticated", False) or not must_verify(user):
         return None
-    return str(_l("Confirm your email address %(email)s to %(action)s. Open the link we sent "
-                  "you, or ask for a new one.", email=user.email, action=action_label(action)))
+    return str(
+        _l(
+            "Confirm your email address %(email)s to %(action)s. Open the link we sent "
+            "you, or ask for a new one.",
+            email=user.email,
+            action=action_label(action),
+        )
+    )
 
 
 def _refuse(action: str | None, reason: str):
     if request.is_json or request.accept_mimetypes.best == "application/json":
         return jsonify(ok=False, error=reason, verify_email=True), 403
-    return render_template("panel/verify_required.html", action=action_label(action),
-                           reason=reason), 403
+    return render_template(
+        "panel/verify_required.html", action=action_label(action), reason=reason
+    ), 403
 
 
 def verified_required(view_or_action: Callable | str | None = None) -> Callable:

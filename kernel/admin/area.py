@@ -53,10 +53,14 @@ def _plugin_views(app: Flask, offered: list[tuple[str, list]]) -> dict[str, tupl
 
 
 def init_admin(app: Flask) -> Admin:
-    admin = Admin(app, name="pteroca", url="/admin",
-                  theme=Bootstrap4Theme(base_template="admin/pteroca/base.html"),
-                  csp_nonce_generator=csp_nonce,
-                  index_view=OverviewView(name="Overview", url="/admin"))
+    admin = Admin(
+        app,
+        name="pteroca",
+        url="/admin",
+        theme=Bootstrap4Theme(base_template="admin/pteroca/base.html"),
+        csp_nonce_generator=csp_nonce,
+        index_view=OverviewView(name="Overview", url="/admin"),
+    )
     app.jinja_env.globals["admin_navigation"] = admin_navigation
     host = plugin_host(app)
     offered: list[tuple[str, list]] = []
@@ -74,8 +78,12 @@ def init_admin(app: Flask) -> Admin:
             continue
         plugin, new_view = replacement
         if not isinstance(new_view, PermissionMixin):
-            fault_plugin(host, plugin, f"{HOOK} failed: {type(new_view).__name__} replaces the "
-                                       f"kernel's {view.endpoint!r} view without PermissionMixin")
+            fault_plugin(
+                host,
+                plugin,
+                f"{HOOK} failed: {type(new_view).__name__} replaces the "
+                f"kernel's {view.endpoint!r} view without PermissionMixin",
+            )
             admin.add_view(view)
             continue
         app.logger.info("admin view %r is %s's", view.endpoint, plugin)

@@ -31,8 +31,14 @@ class Field:
     def widget(self) -> str:
         if self.choices or self.spec.type == "choice":
             return "select"
-        return {"bool": "checkbox", "text": "textarea", "int": "number", "secret": "password",
-                "url": "url", "email": "email"}.get(self.spec.type, "text")
+        return {
+            "bool": "checkbox",
+            "text": "textarea",
+            "int": "number",
+            "secret": "password",
+            "url": "url",
+            "email": "email",
+        }.get(self.spec.type, "text")
 
     @property
     def options(self) -> tuple[str, ...]:

@@ -14,12 +14,15 @@ class JobsView(ProtectedBaseView):
     permission = "admin.jobs"
 
     def __init__(self):
-        super().__init__(name="Jobs", endpoint="jobs", url="/admin/jobs",
-                         category="System")
+        super().__init__(name="Jobs", endpoint="jobs", url="/admin/jobs", category="System")
 
     def _page(self, status: int = 200):
-        context = {"redis_url": bool(current_app.config.get("REDIS_URL")), "error": None,
-                   "summary": None, "failed": []}
+        context = {
+            "redis_url": bool(current_app.config.get("REDIS_URL")),
+            "error": None,
+            "summary": None,
+            "failed": [],
+        }
         if context["redis_url"]:
             try:
                 context["summary"] = jobs.summary()
@@ -36,8 +39,11 @@ class JobsView(ProtectedBaseView):
     def _act(self, action, verb: str):
         job_id = request.form.get("job_id", "").strip()
         if not current_app.config.get("REDIS_URL"):
-            flash("Jobs run inline (PTEROCA_REDIS_URL is not set): there are no failed jobs to "
-                  f"{verb}.", "error")
+            flash(
+                "Jobs run inline (PTEROCA_REDIS_URL is not set): there are no failed jobs to "
+                f"{verb}.",
+                "error",
+            )
             return self._page(400)
         try:
             function = action(job_id)
@@ -48,8 +54,9 @@ class JobsView(ProtectedBaseView):
             flash(f"could not {verb} the job: {type(exc).__name__}: {exc}", "error")
             return self._page(503)
         audit.record(f"job.{verb}", job_id, {"function": function}, actor=current_user.email)
-        flash(f"{function} ({job_id}): {'queued again' if verb == 'retry' else 'deleted'}",
-              "success")
+        flash(
+            f"{function} ({job_id}): {'queued again' if verb == 'retry' else 'deleted'}", "success"
+        )
         return redirect(url_for(".index"), 303)
 
     @expose("/retry", methods=("POST",))

@@ -27,22 +27,25 @@ def _message(view, context, model, name):
     text = getattr(model, name) or ""
     if not text:
         return Markup("<em>{}</em>").format(
-            "Not kept: only messages of the console:// and file:// transports are stored.")
+            "Not kept: only messages of the console:// and file:// transports are stored."
+        )
     pieces, at = [], 0
     for found in _LINK.finditer(text):  # escape the text around links, and each link
-        pieces.append(escape(text[at:found.start()]))
+        pieces.append(escape(text[at : found.start()]))
         pieces.append(Markup('<a href="{0}" rel="noreferrer">{0}</a>').format(found.group(0)))
         at = found.end()
     pieces.append(escape(text[at:]))
-    return Markup('<pre class="email-body" style="white-space: pre-wrap; '
-                  'overflow-wrap: anywhere">{}</pre>').format(Markup("").join(pieces))
+    return Markup(
+        '<pre class="email-body" style="white-space: pre-wrap; overflow-wrap: anywhere">{}</pre>'
+    ).format(Markup("").join(pieces))
 
 
 def _open_link(view, context, model, name):
     from flask import url_for
 
     return Markup('<a href="{}">{}</a>').format(
-        url_for("emails.details_view", id=model.id), getattr(model, name) or "(no subject)")
+        url_for("emails.details_view", id=model.id), getattr(model, name) or "(no subject)"
+    )
 
 
 class ReadOnlyView(PermissionMixin, ModelView):
@@ -64,8 +67,9 @@ def audit_log_view() -> ModelView:
         column_formatters = {"details": _json}
         column_formatters_detail = {"details": _json}
 
-    return AuditLogAdmin(AuditLog, db, name="Audit log", endpoint="audit",
-                         url="/admin/audit", category="Logs")
+    return AuditLogAdmin(
+        AuditLog, db, name="Audit log", endpoint="audit", url="/admin/audit", category="Logs"
+    )
 
 
 def email_log_view() -> ModelView:
@@ -73,13 +77,21 @@ def email_log_view() -> ModelView:
 
     class EmailLogAdmin(ReadOnlyView):
         column_list = ("created_at", "recipient", "subject", "template", "status", "error")
-        column_details_list = ("created_at", "recipient", "subject", "template", "status",
-                               "error", "body")
+        column_details_list = (
+            "created_at",
+            "recipient",
+            "subject",
+            "template",
+            "status",
+            "error",
+            "body",
+        )
         column_labels = {"body": "Message", "created_at": "Sent at"}
         column_formatters = {"subject": _open_link}
         column_formatters_detail = {"body": _message}
         column_searchable_list = ("recipient", "subject")
         column_filters = ("recipient", "template", "status", "created_at")
 
-    return EmailLogAdmin(EmailLog, db, name="Email log", endpoint="emails",
-                         url="/admin/emails", category="Logs")
+    return EmailLogAdmin(
+        EmailLog, db, name="Email log", endpoint="emails", url="/admin/emails", category="Logs"
+    )

@@ -31,8 +31,11 @@ def _same(url_a: str, url_b: str) -> bool:
 def _from_menu(item, admin_view) -> NavItem | None:
     """One Flask-Admin menu entry (a view, a link or a category) the user may see, or None."""
     if item.is_category():
-        children = [c for c in (_from_menu(child, admin_view) for child in item.get_children())
-                    if c is not None]
+        children = [
+            c
+            for c in (_from_menu(child, admin_view) for child in item.get_children())
+            if c is not None
+        ]
         if not children:
             return None
         return NavItem(item.name, active=any(c.active for c in children), children=children)
@@ -59,8 +62,12 @@ def build(menu, admin_view, hook_items: list[dict], request_path: str = "") -> l
         if twin is not None:
             twin.badge = twin.badge or extra.get("badge")
             continue
-        item = NavItem(str(extra.get("label", "")), url=url, badge=extra.get("badge"),
-                       active=bool(request_path) and _same(request_path, url))
+        item = NavItem(
+            str(extra.get("label", "")),
+            url=url,
+            badge=extra.get("badge"),
+            active=bool(request_path) and _same(request_path, url),
+        )
         nav.append(item)
         leaves.append(item)
     return nav

@@ -32,11 +32,14 @@ def _version(dist: str) -> str:
 def user_counts() -> dict[str, int]:
     from kernel.accounts.models import User
 
-    by_role = dict(db.session.execute(
-        db.select(User.role_name, func.count()).group_by(User.role_name)).all())
-    return {"total": sum(by_role.values()),
-            "blocked": db.session.scalar(db.select(func.count()).where(User.is_blocked)) or 0,
-            "by_role": by_role}
+    by_role = dict(
+        db.session.execute(db.select(User.role_name, func.count()).group_by(User.role_name)).all()
+    )
+    return {
+        "total": sum(by_role.values()),
+        "blocked": db.session.scalar(db.select(func.count()).where(User.is_blocked)) or 0,
+        "by_role": by_role,
+    }
 
 
 def recent_audit(limit: int = 10):
@@ -57,7 +60,8 @@ def system_info() -> dict[str, str]:
         "SQLAlchemy": _version("sqlalchemy"),
         "Flask-Admin": _version("flask-admin"),
         "Database": f"{url.get_backend_name()} ({url.database or url.host or ''})"
-        if url.get_backend_name() == "sqlite" else f"{url.get_backend_name()} on {url.host}",
+        if url.get_backend_name() == "sqlite"
+        else f"{url.get_backend_name()} on {url.host}",
         "Plugin generation": str(read_generation()),
         "Safe mode": "on" if current_app.config.get("SAFE_MODE") else "off",
         "Active theme": state.active.name if state else "default",
@@ -79,8 +83,20 @@ class OverviewView(ProtectedIndexView):
         currency = site_settings.get("currency")
         figures = reports.overview(FIGURE_DAYS)
         if not current_user.has_permission("admin.payments"):
-            figures = {**figures, "topups": None, "spending": None,
-                       "totals": {"new_customers": figures["totals"]["new_customers"]}}
-        return self.render("admin/pteroca/overview.html", plugins=plugins, health=health,
-                           audit=audit, users=user_counts(), system=system_info(),
-                           figures=figures, currency=currency, scale=10 ** exponent(currency))
+            figures = {
+                **figures,
+                "topups": None,
+                "spending": None,
+                "totals": {"new_customers": figures["totals"]["new_customers"]},
+            }
+        return self.render(
+            "admin/pteroca/overview.html",
+            plugins=plugins,
+            health=health,
+            audit=audit,
+            users=user_counts(),
+            system=system_info(),
+            figures=figures,
+            currency=currency,
+            scale=10 ** exponent(currency),
+        )

@@ -27,8 +27,11 @@ def _users(user_ids) -> dict:
     from kernel.accounts.models import User
 
     ids = sorted(set(user_ids))
-    found = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))} \
-        if ids else {}
+    found = (
+        {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
+        if ids
+        else {}
+    )
     return {i: found.get(i) for i in ids}
 
 
@@ -37,27 +40,43 @@ class PaymentsView(ProtectedBaseView):
 
     @expose("/")
     def index(self):
-        page = reports.payments_page(status=request.args.get("status", ""),
-                                     provider=request.args.get("provider", ""),
-                                     page=request.args.get("page", 1, type=int))
+        page = reports.payments_page(
+            status=request.args.get("status", ""),
+            provider=request.args.get("provider", ""),
+            page=request.args.get("page", 1, type=int),
+        )
         owing = debts.open_debts(100)
         users = _users([p.user_id for p in page.items] + [d.user_id for d in owing])
-        return self.render("admin/pteroca/payments.html", page=page, users=users,
-                           providers=reports.known_providers(), args=request.args,
-                           debt_totals=debts.totals(), debts=owing,
-                           currency=site_settings.get("currency"),
-                           events=reports.event_counts(), waiting=reports.waiting_events())
+        return self.render(
+            "admin/pteroca/payments.html",
+            page=page,
+            users=users,
+            providers=reports.known_providers(),
+            args=request.args,
+            debt_totals=debts.totals(),
+            debts=owing,
+            currency=site_settings.get("currency"),
+            events=reports.event_counts(),
+            waiting=reports.waiting_events(),
+        )
 
     @expose("/<int:payment_id>")
     def detail(self, payment_id: int, status: int = 200):
         payment = db.session.get(Payment, payment_id) or abort(404)
-        entries = [e for e in ledger.entries(payment.user_id, 200)
-                   if (e.meta or {}).get("payment") == payment.id]
-        return self.render("admin/pteroca/payment.html", payment=payment,
-                           user=_user(payment.user_id), entries=entries,
-                           balance=ledger.balance(payment.user_id),
-                           debts=debts.of_payment(payment.id),
-                           owed=debts.outstanding(payment.user_id)), status
+        entries = [
+            e
+            for e in ledger.entries(payment.user_id, 200)
+            if (e.meta or {}).get("payment") == payment.id
+        ]
+        return self.render(
+            "admin/pteroca/payment.html",
+            payment=payment,
+            user=_user(payment.user_id),
+            entries=entries,
+            balance=ledger.balance(payment.user_id),
+            debts=debts.of_payment(payment.id),
+            owed=debts.outstanding(payment.user_id),
+        ), status
 
     @expose("/<int:payment_id>/check", methods=("POST",))
     def check(self, payment_id: int):
@@ -69,8 +88,10 @@ class PaymentsView(ProtectedBaseView):
         outcome = jobs.enqueue(converge.check, payment.id, "admin")
         if isinstance(outcome, dict):
             error = outcome.get("error")
-            flash(error or f"Payment #{payment.id} is {outcome.get('status')}",
-                  "error" if error else "success")
+            flash(
+                error or f"Payment #{payment.id} is {outcome.get('status')}",
+                "error" if error else "success",
+            )
         else:
             flash(f"A check of payment #{payment.id} is queued", "success")
         return redirect(url_for(".detail", payment_id=payment_id))
@@ -120,22 +141,31 @@ class WalletsView(ProtectedBaseView):
                 flash(str(exc), "error")
                 status = 400
             else:
-                flash(f"{user.email}: balance is now {format_amount(ledger.balance(user.id), currency)}",
-                      "success")
+                flash(
+                    f"{user.email}: balance is now {format_amount(ledger.balance(user.id), currency)}",
+                    "success",
+                )
                 return redirect(url_for(".index", email=user.email))
         return self._page(form, status)
 
     def _page(self, form: dict, status: int = 200):
         from kernel.accounts.models import User
 
-        user = db.session.scalar(db.select(User).where(User.email == form["email"].lower())) \
-            if form["email"] else None
-        return self.render("admin/pteroca/wallets.html", form=form,
-                           currency=site_settings.get("currency"), user=user,
-                           balance=ledger.balance(user.id) if user else None,
-                           debts=debts.of_user(user.id) if user else [],
-                           owed=debts.outstanding(user.id) if user else 0,
-                           entries=ledger.entries(user.id, 30) if user else []), status
+        user = (
+            db.session.scalar(db.select(User).where(User.email == form["email"].lower()))
+            if form["email"]
+            else None
+        )
+        return self.render(
+            "admin/pteroca/wallets.html",
+            form=form,
+            currency=site_settings.get("currency"),
+            user=user,
+            balance=ledger.balance(user.id) if user else None,
+            debts=debts.of_user(user.id) if user else [],
+            owed=debts.outstanding(user.id) if user else 0,
+            entries=ledger.entries(user.id, 30) if user else [],
+        ), status
 
     @expose("/debts/<int:debt_id>/write-off", methods=("POST",))
     def write_off(self, debt_id: int):
@@ -144,8 +174,9 @@ class WalletsView(ProtectedBaseView):
 
         email = request.form.get("email", "").strip()
         try:
-            debt = debts.write_off(debt_id, actor=current_user.email,
-                                   note=request.form.get("note", ""))
+            debt = debts.write_off(
+                debt_id, actor=current_user.email, note=request.form.get("note", "")
+            )
         except MoneyError as exc:
             db.session.rollback()
             flash(str(exc), "error")

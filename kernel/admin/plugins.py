@@ -44,12 +44,16 @@ def setting_fields(manifest) -> list[Field]:
     from kernel.plugins.models import PluginSetting
 
     values = get_settings(manifest)
-    stored = set(db.session.scalars(db.select(PluginSetting.key)
-                                    .where(PluginSetting.plugin == manifest.name)))
+    stored = set(
+        db.session.scalars(
+            db.select(PluginSetting.key).where(PluginSetting.plugin == manifest.name)
+        )
+    )
     fields = []
     for key, spec in manifest.settings.items():
-        field = Field(spec=spec, value=None if is_secret(spec) else values[key],
-                      stored=key in stored)
+        field = Field(
+            spec=spec, value=None if is_secret(spec) else values[key], stored=key in stored
+        )
         if is_overridden(manifest, key):
             variable = f"{ENV_PREFIX}PLUGIN_{manifest.name.upper()}_{key.upper()}"
             field.readonly_note = f"Set by the environment variable {variable}; change it there."
@@ -62,15 +66,17 @@ class PluginsView(ProtectedBaseView):
     permission = "admin.plugins"
 
     def __init__(self):
-        super().__init__(name="Plugins", endpoint="plugins", url="/admin/plugins",
-                         category="System")
+        super().__init__(
+            name="Plugins", endpoint="plugins", url="/admin/plugins", category="System"
+        )
 
     def _list(self, status: int = 200):
         from kernel.plugins.upload import Limits, human
 
         limit = human(Limits.from_config(current_app.config).archive_bytes)
-        return self.render("admin/pteroca/plugins.html", plugins=plugin_rows(),
-                           upload_limit=limit), status
+        return self.render(
+            "admin/pteroca/plugins.html", plugins=plugin_rows(), upload_limit=limit
+        ), status
 
     def _refused(self, exc: Exception, status: int = 400):
         flash(str(exc), "error")
@@ -96,8 +102,10 @@ class PluginsView(ProtectedBaseView):
             plugin = install_zip(archive.stream, actor=current_user.email)
         except UploadRefused as exc:
             return self._refused(UploadRefused(f"Upload refused: {exc}"), exc.status)
-        return self._done(f"Uploaded {plugin.name} {plugin.version} to the plugins folder. It is "
-                          "not enabled: enabling scans it first.")
+        return self._done(
+            f"Uploaded {plugin.name} {plugin.version} to the plugins folder. It is "
+            "not enabled: enabling scans it first."
+        )
 
     @expose("/<plugin>/scan", methods=("POST",))
     def scan(self, plugin: str):
@@ -111,8 +119,10 @@ class PluginsView(ProtectedBaseView):
         except services.user_errors() as exc:
             return self._refused(exc)
         counts = record.counts()
-        return self._done(f"{name} scanned: {record.verdict} ({counts['CRITICAL']} critical, "
-                          f"{counts['HIGH']} high, {counts['MEDIUM']} medium, {counts['LOW']} low)")
+        return self._done(
+            f"{name} scanned: {record.verdict} ({counts['CRITICAL']} critical, "
+            f"{counts['HIGH']} high, {counts['MEDIUM']} medium, {counts['LOW']} low)"
+        )
 
     @expose("/<plugin>/enable", methods=("POST",))
     def enable(self, plugin: str):
@@ -122,13 +132,22 @@ class PluginsView(ProtectedBaseView):
         with_dependencies = _truthy("with_dependencies")
         accept_risk = _truthy("accept_risk")
         try:
-            done = services.enable(name, with_dependencies=with_dependencies,
-                                   accept_risk=accept_risk, actor=current_user.email)
+            done = services.enable(
+                name,
+                with_dependencies=with_dependencies,
+                accept_risk=accept_risk,
+                actor=current_user.email,
+            )
         except ConfirmationRequired as exc:
             findings = [f.to_dict() for f in exc.record.at_least(Severity.HIGH)]
-            return self.render("admin/pteroca/confirm_enable.html", name=name,
-                               risky=exc.record.plugin, findings=findings, message=str(exc),
-                               with_dependencies=with_dependencies), 409
+            return self.render(
+                "admin/pteroca/confirm_enable.html",
+                name=name,
+                risky=exc.record.plugin,
+                findings=findings,
+                message=str(exc),
+                with_dependencies=with_dependencies,
+            ), 409
         except services.user_errors() as exc:
             return self._refused(exc)
         return self._done(f"Enabled {', '.join(done)}" if done else f"{name} is already enabled")
@@ -160,13 +179,23 @@ class PluginsView(ProtectedBaseView):
             return self._refused(exc)
         fields = setting_fields(manifest)
         if request.method == "GET":
-            return self.render("admin/pteroca/plugin_settings.html", name=name,
-                               manifest=manifest, fields=fields, error="")
+            return self.render(
+                "admin/pteroca/plugin_settings.html",
+                name=name,
+                manifest=manifest,
+                fields=fields,
+                error="",
+            )
         values = read_form(fields, request.form)
         try:
             set_settings(manifest, values)
         except SettingError as exc:
-            return self.render("admin/pteroca/plugin_settings.html", name=name, manifest=manifest,
-                               fields=with_submitted(fields, request.form), error=str(exc)), 400
+            return self.render(
+                "admin/pteroca/plugin_settings.html",
+                name=name,
+                manifest=manifest,
+                fields=with_submitted(fields, request.form),
+                error=str(exc),
+            ), 400
         audit.record("plugin.settings_changed", name, {"keys": sorted(values)})
         return self._done(f"Settings of {name} saved")

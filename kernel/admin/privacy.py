@@ -19,25 +19,43 @@ LISTED = 200
 def request_rows() -> list[dict]:
     """Open requests first, then the latest finished ones, as plain rows for the page."""
     rows = db.session.execute(
-        db.select(ErasureRequest, User.email).join(User, User.id == ErasureRequest.user_id)
+        db.select(ErasureRequest, User.email)
+        .join(User, User.id == ErasureRequest.user_id)
         .order_by(ErasureRequest.status.in_((DONE, CANCELLED)), ErasureRequest.id.desc())
-        .limit(LISTED)).all()
-    return [{"id": r.id, "user_id": r.user_id, "email": email, "status": r.status,
-             "requested_at": r.requested_at, "due_at": r.due_at, "by": r.requested_by,
-             "attempts": r.attempts, "error": r.last_error, "plugins": r.erased_by or []}
-            for r, email in rows]
+        .limit(LISTED)
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "user_id": r.user_id,
+            "email": email,
+            "status": r.status,
+            "requested_at": r.requested_at,
+            "due_at": r.due_at,
+            "by": r.requested_by,
+            "attempts": r.attempts,
+            "error": r.last_error,
+            "plugins": r.erased_by or [],
+        }
+        for r, email in rows
+    ]
 
 
 class PrivacyView(ProtectedBaseView):
     permission = "admin.privacy"
 
     def __init__(self):
-        super().__init__(name="Privacy", endpoint="privacy", url="/admin/privacy",
-                         category="Accounts")
+        super().__init__(
+            name="Privacy", endpoint="privacy", url="/admin/privacy", category="Accounts"
+        )
 
     def _page(self, status: int = 200, **form):
-        return self.render("admin/pteroca/privacy.html", requests=request_rows(),
-                           grace_days=erasure.grace_days(), form=form), status
+        return self.render(
+            "admin/pteroca/privacy.html",
+            requests=request_rows(),
+            grace_days=erasure.grace_days(),
+            form=form,
+        ), status
 
     @expose("/")
     def index(self):
@@ -72,8 +90,10 @@ class PrivacyView(ProtectedBaseView):
         if found.status == DONE:
             return f"Account #{found.user_id} was erased."
         if found.last_error:
-            return (f"Account #{found.user_id}: the erasure is not complete ({found.last_error}); "
-                    f"it is tried again at {found.due_at:%Y-%m-%d %H:%M} UTC.")
+            return (
+                f"Account #{found.user_id}: the erasure is not complete ({found.last_error}); "
+                f"it is tried again at {found.due_at:%Y-%m-%d %H:%M} UTC."
+            )
         return f"Account #{found.user_id} will be erased at {found.due_at:%Y-%m-%d %H:%M} UTC."
 
     @expose("/<int:request_id>/retry", methods=("POST",))
@@ -83,9 +103,10 @@ class PrivacyView(ProtectedBaseView):
             flash("That request is finished or does not exist.", "error")
             return self._page(404)
         user = db.session.get(User, found.user_id)
-        found = erasure.erase(erasure.schedule_by_staff(user, actor=current_user.email,
-                                                        immediately=True).id,
-                              actor=current_user.email)
+        found = erasure.erase(
+            erasure.schedule_by_staff(user, actor=current_user.email, immediately=True).id,
+            actor=current_user.email,
+        )
         flash(self._outcome(found), "success" if found.status == DONE else "error")
         return redirect(url_for(".index"), 303)
 

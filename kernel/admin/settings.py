@@ -54,13 +54,18 @@ class SettingsView(ProtectedBaseView):
     permission = "admin.settings"
 
     def __init__(self):
-        super().__init__(name="Settings", endpoint="settings", url="/admin/settings",
-                         category="System")
+        super().__init__(
+            name="Settings", endpoint="settings", url="/admin/settings", category="System"
+        )
 
     def _page(self, group: str, fields: list[Field], status: int = 200, error: str = ""):
-        return self.render("admin/pteroca/settings.html", group=group,
-                           groups=list(site_settings.SCHEMA), fields=fields,
-                           error=error), status
+        return self.render(
+            "admin/pteroca/settings.html",
+            group=group,
+            groups=list(site_settings.SCHEMA),
+            fields=fields,
+            error=error,
+        ), status
 
     @expose("/")
     def index(self):

@@ -14,16 +14,18 @@ class ThemesView(ProtectedBaseView):
     permission = "admin.themes"
 
     def __init__(self):
-        super().__init__(name="Themes", endpoint="themes", url="/admin/themes",
-                         category="System")
+        super().__init__(name="Themes", endpoint="themes", url="/admin/themes", category="System")
 
     def _list(self, status: int = 200):
         found = themes.discover_themes(themes.themes_dir())
         state = current_app.extensions.get("pteroca_theme")
-        return self.render("admin/pteroca/themes.html", themes=list(found.values()),
-                           chosen=site_settings.get("active_theme"),
-                           serving=state.active.name if state else "default",
-                           themes_dir=themes.themes_dir()), status
+        return self.render(
+            "admin/pteroca/themes.html",
+            themes=list(found.values()),
+            chosen=site_settings.get("active_theme"),
+            serving=state.active.name if state else "default",
+            themes_dir=themes.themes_dir(),
+        ), status
 
     @expose("/")
     def index(self):
@@ -51,6 +53,7 @@ class ThemesView(ProtectedBaseView):
         except OSError as exc:
             flash(f"could not create the theme: {exc.strerror or exc}", "error")
             return self._list(400)
-        flash(f"Theme {name!r} created in {theme.path}; edit its files, then activate it",
-              "success")
+        flash(
+            f"Theme {name!r} created in {theme.path}; edit its files, then activate it", "success"
+        )
         return redirect(url_for(".index"), 303)

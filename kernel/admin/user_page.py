@@ -42,10 +42,17 @@ class UserPageView(ProtectedBaseView):
         except AccountError as exc:
             impersonable = str(exc)
         return self.render(
-            "admin/pteroca/user.html", user=user, currency=currency, may_pay=may_pay,
-            balance=ledger.balance(user.id), owed=debts.outstanding(user.id),
+            "admin/pteroca/user.html",
+            user=user,
+            currency=currency,
+            may_pay=may_pay,
+            balance=ledger.balance(user.id),
+            owed=debts.outstanding(user.id),
             entries=ledger.entries(user.id, 15) if may_pay else [],
-            impersonable=impersonable, amount=amount, reason=reason), status
+            impersonable=impersonable,
+            amount=amount,
+            reason=reason,
+        ), status
 
     @expose("/")
     def index(self):
@@ -68,13 +75,19 @@ class UserPageView(ProtectedBaseView):
 
     @expose("/<int:user_id>/two-factor-reset", methods=("POST",))
     def reset_two_factor(self, user_id: int):
-        return self._act(user_id, staff_actions.reset_two_factor,
-                         "Two-factor authentication is off for this account; its sessions ended.")
+        return self._act(
+            user_id,
+            staff_actions.reset_two_factor,
+            "Two-factor authentication is off for this account; its sessions ended.",
+        )
 
     @expose("/<int:user_id>/password-reset", methods=("POST",))
     def password_reset(self, user_id: int):
-        return self._act(user_id, staff_actions.send_password_reset,
-                         "A password-reset link was emailed to the account's address.")
+        return self._act(
+            user_id,
+            staff_actions.send_password_reset,
+            "A password-reset link was emailed to the account's address.",
+        )
 
     @expose("/<int:user_id>/verify", methods=("POST",))
     def verify(self, user_id: int):
@@ -100,8 +113,12 @@ class UserPageView(ProtectedBaseView):
         reason = request.form.get("reason", "")
         try:
             staff_actions.check_may_manage(current_user, user)
-            adjustments.adjust(user, adjustments.parse_signed(amount_text, currency), reason,
-                               actor=current_user.email)
+            adjustments.adjust(
+                user,
+                adjustments.parse_signed(amount_text, currency),
+                reason,
+                actor=current_user.email,
+            )
         except (MoneyError, AccountError) as exc:
             db.session.rollback()
             flash(str(exc), "error")

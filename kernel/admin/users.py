@@ -37,9 +37,12 @@ class UserAdmin(PermissionMixin, ModelView):
     column_labels = {"role_name": "Role", "is_blocked": "Blocked", "created_at": "Joined"}
     column_formatters = {
         "email": lambda v, c, m, p: Markup('<a href="{}">{}</a>').format(
-            url_for("user_page.page", user_id=m.id), m.email),
-        "created_at": lambda v, c, m, p: m.created_at.strftime("%Y-%m-%d %H:%M")
-        if m.created_at else ""}
+            url_for("user_page.page", user_id=m.id), m.email
+        ),
+        "created_at": lambda v, c, m, p: (
+            m.created_at.strftime("%Y-%m-%d %H:%M") if m.created_at else ""
+        ),
+    }
     column_searchable_list = ("email", "name")
     column_filters = ("role_name", "is_blocked")
     column_default_sort = ("id", True)
@@ -47,8 +50,9 @@ class UserAdmin(PermissionMixin, ModelView):
     form_args = {"role": {"allow_blank": False, "get_label": "name"}}
 
     def __init__(self):
-        super().__init__(User, db, name="Users", endpoint="users", url="/admin/users",
-                         category="Accounts")
+        super().__init__(
+            User, db, name="Users", endpoint="users", url="/admin/users", category="Accounts"
+        )
 
     def get_create_form(self):
         return UserCreateForm
@@ -64,8 +68,13 @@ class UserAdmin(PermissionMixin, ModelView):
             flash(f"you cannot give the role {form.role.data!r}", "error")
             return False
         try:
-            user = create_user(form.email.data, form.password.data, name=form.name.data or "",
-                               role=form.role.data, actor=current_user.email)
+            user = create_user(
+                form.email.data,
+                form.password.data,
+                name=form.name.data or "",
+                role=form.role.data,
+                actor=current_user.email,
+            )
         except AccountError as exc:
             flash(str(exc), "error")
             return False
@@ -82,17 +91,23 @@ class UserAdmin(PermissionMixin, ModelView):
             raise ValidationError("another account already uses this email")
         if not can_grant(current_user, model.role.permissions if model.role else []):
             raise ValidationError(f"you cannot give the role {model.role_name!r}")
-        if model.id == current_user.id and (model.is_blocked
-                                            or not model.has_permission("admin.users")):
+        if model.id == current_user.id and (
+            model.is_blocked or not model.has_permission("admin.users")
+        ):
             raise ValidationError("you cannot block yourself or take away your own admin access")
-        audit.record("user.updated", model.email, {"email": model.email, "role": model.role_name,
-                                                   "blocked": model.is_blocked}, commit=False)
+        audit.record(
+            "user.updated",
+            model.email,
+            {"email": model.email, "role": model.role_name, "blocked": model.is_blocked},
+            commit=False,
+        )
 
     def update_model(self, form, model):
         # Changing an account whose role outranks yours would let you lock its owner out.
         if model.role and not can_grant(current_user, model.role.permissions or []):
-            flash("you cannot change an account whose role has permissions you do not hold",
-                  "error")
+            flash(
+                "you cannot change an account whose role has permissions you do not hold", "error"
+            )
             return False
         return super().update_model(form, model)
 
@@ -108,8 +123,9 @@ class RoleAdmin(PermissionMixin, ModelView):
     form_args = {"name": {"validators": [DataRequired(), Length(max=64)]}}
 
     def __init__(self):
-        super().__init__(Role, db, name="Roles", endpoint="roles", url="/admin/roles",
-                         category="Accounts")
+        super().__init__(
+            Role, db, name="Roles", endpoint="roles", url="/admin/roles", category="Accounts"
+        )
 
     def _choices(self, form, obj=None):
         from kernel.accounts.permissions import all_permissions
@@ -134,11 +150,18 @@ class RoleAdmin(PermissionMixin, ModelView):
         model.permissions = list(form.permissions.data or [])
         if not can_grant(current_user, model.permissions):
             raise ValidationError("you cannot grant permissions you do not hold")
-        if (not is_created and current_user.role_name == model.name
-                and not ({"*", "admin.users"} & set(model.permissions))):
+        if (
+            not is_created
+            and current_user.role_name == model.name
+            and not ({"*", "admin.users"} & set(model.permissions))
+        ):
             raise ValidationError("you cannot take away your own admin access")
-        audit.record("role.created" if is_created else "role.updated", model.name,
-                     {"permissions": model.permissions}, commit=False)
+        audit.record(
+            "role.created" if is_created else "role.updated",
+            model.name,
+            {"permissions": model.permissions},
+            commit=False,
+        )
 
     def on_model_delete(self, model):
         if db.session.scalar(db.select(User.id).where(User.role_name == model.name).limit(1)):

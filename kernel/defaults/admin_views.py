@@ -28,9 +28,19 @@ def register_admin_views(admin: Admin) -> list[BaseView]:
     from kernel.admin.user_page import UserPageView
     from kernel.admin.users import RoleAdmin, UserAdmin
 
-    return [UserAdmin(), UserPageView(), RoleAdmin(), PrivacyView(), PluginsView(), ThemesView(), SettingsView(),
-            PaymentsView(name="Payments", endpoint="payments", url="/admin/payments",
-                         category="Money"),
-            WalletsView(name="Wallet adjustments", endpoint="wallets", url="/admin/wallets",
-                        category="Money"),
-            audit_log_view(), email_log_view(), JobsView()]
+    return [
+        UserAdmin(),
+        UserPageView(),
+        RoleAdmin(),
+        PrivacyView(),
+        PluginsView(),
+        ThemesView(),
+        SettingsView(),
+        PaymentsView(name="Payments", endpoint="payments", url="/admin/payments", category="Money"),
+        WalletsView(
+            name="Wallet adjustments", endpoint="wallets", url="/admin/wallets", category="Money"
+        ),
+        audit_log_view(),
+        email_log_view(),
+        JobsView(),
+    ]

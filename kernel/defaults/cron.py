@@ -14,17 +14,47 @@ from kernel.security.rescan import rescan_enabled
 
 @hookimpl(trylast=True)
 def register_cron_tasks() -> list[CronTask]:
-    return [CronTask("kernel.rescan_plugins", "17 3 * * *", rescan_enabled,
-                     "Rescan enabled plugins; block any with a new CRITICAL finding"),
-            CronTask("kernel.outbox", "* * * * *", run_dispatcher,
-                     "Hand jobs left in the outbox (their writer died) to the queue"),
-            CronTask("payments.converge", "* * * * *", converge.run,
-                     "Ask providers about open payments and apply webhook events left waiting"),
-            CronTask("kernel.prune_login_sessions", "23 4 * * *", sessions.prune,
-                     "Delete login sessions that were logged out or expired"),
-            CronTask("kernel.prune_rate_limits", "*/15 * * * *", limit_storage.prune,
-                     "Delete rate-limit counters whose window ended"),
-            CronTask("kernel.privacy", "*/10 * * * *", run_due,
-                     "Carry out due account erasures; delete expired data export files"),
-            CronTask("kernel.prune_logs", "40 3 * * *", prune_logs,
-                     "Delete audit and email log entries older than their retention setting")]
+    return [
+        CronTask(
+            "kernel.rescan_plugins",
+            "17 3 * * *",
+            rescan_enabled,
+            "Rescan enabled plugins; block any with a new CRITICAL finding",
+        ),
+        CronTask(
+            "kernel.outbox",
+            "* * * * *",
+            run_dispatcher,
+            "Hand jobs left in the outbox (their writer died) to the queue",
+        ),
+        CronTask(
+            "payments.converge",
+            "* * * * *",
+            converge.run,
+            "Ask providers about open payments and apply webhook events left waiting",
+        ),
+        CronTask(
+            "kernel.prune_login_sessions",
+            "23 4 * * *",
+            sessions.prune,
+            "Delete login sessions that were logged out or expired",
+        ),
+        CronTask(
+            "kernel.prune_rate_limits",
+            "*/15 * * * *",
+            limit_storage.prune,
+            "Delete rate-limit counters whose window ended",
+        ),
+        CronTask(
+            "kernel.privacy",
+            "*/10 * * * *",
+            run_due,
+            "Carry out due account erasures; delete expired data export files",
+        ),
+        CronTask(
+            "kernel.prune_logs",
+            "40 3 * * *",
+            prune_logs,
+            "Delete audit and email log entries older than their retention setting",
+        ),
+    ]

@@ -12,7 +12,12 @@ from kernel.web.wallet_views import balance_label
 
 @hookimpl(trylast=True)
 def client_menu_items(user: User) -> list[dict]:
-    return [{"label": _("Dashboard"), "url": url_for("web.dashboard"), "order": 0},
-            {"label": _("Wallet") + f" · {balance_label(user)}", "url": url_for("wallet.index"),
-             "order": 20},
-            {"label": _("Account"), "url": url_for("web.account"), "order": 900}]
+    return [
+        {"label": _("Dashboard"), "url": url_for("web.dashboard"), "order": 0},
+        {
+            "label": _("Wallet") + f" · {balance_label(user)}",
+            "url": url_for("wallet.index"),
+            "order": 20,
+        },
+        {"label": _("Account"), "url": url_for("web.account"), "order": 900},
+    ]

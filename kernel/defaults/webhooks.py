@@ -9,15 +9,26 @@ from kernel import hookimpl
 def user_registered(user) -> None:
     from kernel.webhooks.services import emit
 
-    emit("user.created", {"user": {"id": user.id, "email": user.email, "name": user.name,
-                                   "role": user.role_name}})
+    emit(
+        "user.created",
+        {"user": {"id": user.id, "email": user.email, "name": user.name, "role": user.role_name}},
+    )
 
 
 @hookimpl(trylast=True)
 def payment_settled(payment) -> None:
     from kernel.webhooks.services import emit
 
-    emit("payment.settled", {"payment": {
-        "id": payment.id, "user_id": payment.user_id, "provider": payment.provider,
-        "currency": payment.currency, "amount_charged": payment.amount_charged,
-        "amount_credited": payment.amount_credited}})
+    emit(
+        "payment.settled",
+        {
+            "payment": {
+                "id": payment.id,
+                "user_id": payment.user_id,
+                "provider": payment.provider,
+                "currency": payment.currency,
+                "amount_charged": payment.amount_charged,
+                "amount_credited": payment.amount_credited,
+            }
+        },
+    )

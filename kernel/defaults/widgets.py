@@ -14,8 +14,13 @@ from kernel.web.widgets import account_widgets
 
 @hookimpl(trylast=True)
 def dashboard_widgets(user: User) -> list[dict]:
-    balance = [{"title": _("Balance"), "order": 10,
-                "html": Markup('<p class="fs-3 mb-1" data-testid="balance">{}</p>'
-                               '<a href="{}">{}</a>').format(
-                    balance_label(user), url_for("wallet.index"), _("Top up"))}]
+    balance = [
+        {
+            "title": _("Balance"),
+            "order": 10,
+            "html": Markup(
+                '<p class="fs-3 mb-1" data-testid="balance">{}</p><a href="{}">{}</a>'
+            ).format(balance_label(user), url_for("wallet.index"), _("Top up")),
+        }
+    ]
     return balance + account_widgets(user)

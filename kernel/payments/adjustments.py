@@ -23,12 +23,16 @@ def parse_signed(text: str, currency: str) -> int:
     """``"-5.00"`` -> -500 (minor units); the sign is optional, the rest as ``parse_amount``."""
     raw = (text or "").strip()
     negative = raw.startswith("-")
-    return -parse_amount(raw.lstrip("+-"), currency) if negative else parse_amount(
-        raw.lstrip("+"), currency)
+    return (
+        -parse_amount(raw.lstrip("+-"), currency)
+        if negative
+        else parse_amount(raw.lstrip("+"), currency)
+    )
 
 
-def adjust(user, amount: int, reason: str, *, actor: str,
-           reference: str | None = None) -> ledger.Posted:
+def adjust(
+    user, amount: int, reason: str, *, actor: str, reference: str | None = None
+) -> ledger.Posted:
     """Credit (``amount`` > 0) or debit (< 0) ``user``'s wallet in minor units, with ``reason``.
 
     ``reference`` makes a retried call post once (the ledger's references are unique; the
@@ -45,11 +49,17 @@ def adjust(user, amount: int, reason: str, *, actor: str,
         raise MoneyError("the amount must be a non-zero sum of money")
     meta = {"reason": reason, "by": actor}
     try:
-        posted = ledger.post(user.id, amount, KIND, reference or f"adjust:{secrets.token_hex(8)}",
-                             meta, commit=False)
+        posted = ledger.post(
+            user.id, amount, KIND, reference or f"adjust:{secrets.token_hex(8)}", meta, commit=False
+        )
         if posted.created:
-            audit.record("wallet.adjusted", user.email, {"amount": amount, "reason": reason},
-                         actor=actor, commit=False)
+            audit.record(
+                "wallet.adjusted",
+                user.email,
+                {"amount": amount, "reason": reason},
+                actor=actor,
+                commit=False,
+            )
         db.session.commit()
     except Exception:
         db.session.rollback()

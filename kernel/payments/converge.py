@@ -56,17 +56,27 @@ def run() -> dict:
     for payment_id in payments:
         jobs.enqueue(check, payment_id)
     forgotten = inbox.forget_old()
-    return {"events": len(events), "payments": len(payments), "never_created": failed,
-            "forgotten": forgotten}
+    return {
+        "events": len(events),
+        "payments": len(payments),
+        "never_created": failed,
+        "forgotten": forgotten,
+    }
 
 
 def due_payments(limit: int = BATCH) -> list[int]:
     """Open payments past the grace period whose next check is due, least recently touched first."""
     now = clock.now()
-    rows = db.session.scalars(db.select(Payment).where(
-        Payment.status == OPEN, Payment.external_id.is_not(None),
-        Payment.created_at <= now - grace()).order_by(Payment.updated_at, Payment.id)
-        .limit(limit * 5))
+    rows = db.session.scalars(
+        db.select(Payment)
+        .where(
+            Payment.status == OPEN,
+            Payment.external_id.is_not(None),
+            Payment.created_at <= now - grace(),
+        )
+        .order_by(Payment.updated_at, Payment.id)
+        .limit(limit * 5)
+    )
     out = []
     for payment in rows:
         next_at = ((payment.meta or {}).get("converge") or {}).get("next_at")
@@ -80,13 +90,22 @@ def due_payments(limit: int = BATCH) -> list[int]:
 def fail_uncreated() -> int:
     """Fail open payments whose checkout never got created (no provider id after the grace
     period): the customer never saw a page to pay on."""
-    rows = list(db.session.scalars(db.select(Payment).where(
-        Payment.status == OPEN, Payment.external_id.is_(None),
-        Payment.created_at <= clock.now() - grace()).limit(BATCH)))
+    rows = list(
+        db.session.scalars(
+            db.select(Payment)
+            .where(
+                Payment.status == OPEN,
+                Payment.external_id.is_(None),
+                Payment.created_at <= clock.now() - grace(),
+            )
+            .limit(BATCH)
+        )
+    )
     for payment in rows:
         payment.status = "failed"
-        payment.failure_reason = ("the checkout was never created at the provider; nothing was "
-                                  "charged")
+        payment.failure_reason = (
+            "the checkout was never created at the provider; nothing was charged"
+        )
     db.session.commit()
     return len(rows)
 
@@ -119,19 +138,23 @@ def check(payment_id: int, source: str = "converge") -> dict:
 
 def _note(payment_id: int, source: str, *, error: str = "", status: str = OPEN) -> Payment:
     """Record a check on the payment: when, what the provider said, when the next one is due."""
-    payment = db.session.scalar(db.select(Payment).where(Payment.id == payment_id)
-                                .with_for_update())
+    payment = db.session.scalar(
+        db.select(Payment).where(Payment.id == payment_id).with_for_update()
+    )
     now = clock.now()
     meta = dict(payment.meta or {})
-    meta["last_check"] = {"at": now.isoformat(timespec="seconds"), "error": error,
-                          "source": source}
+    meta["last_check"] = {"at": now.isoformat(timespec="seconds"), "error": error, "source": source}
     if source == "converge":
         state = dict(meta.get("converge") or {})
         checks = int(state.get("checks", 0)) + 1
         wait = min(grace() * 2 ** (checks - 1), MAX_INTERVAL)
-        state.update(checks=checks, last_at=now.isoformat(timespec="seconds"),
-                     last=("error" if error else status), error=error,
-                     next_at=(now + wait).isoformat(timespec="seconds"))
+        state.update(
+            checks=checks,
+            last_at=now.isoformat(timespec="seconds"),
+            last=("error" if error else status),
+            error=error,
+            next_at=(now + wait).isoformat(timespec="seconds"),
+        )
         meta["converge"] = state
     payment.meta = meta
     db.session.commit()
@@ -145,22 +168,30 @@ def _still_open(payment_id: int, status: SessionStatus, source: str) -> None:
         return
     if not status.reason:  # nothing is pending at the provider: the customer never paid
         hours = int(give_up_after().total_seconds() // 3600)
-        settlement.settle(payment.provider, payment.external_id,
-                          SessionStatus(EXPIRED, reason=f"the payment was not completed within "
-                                                        f"{hours} hours"), source="converge")
+        settlement.settle(
+            payment.provider,
+            payment.external_id,
+            SessionStatus(EXPIRED, reason=f"the payment was not completed within {hours} hours"),
+            source="converge",
+        )
         return
     state = dict((payment.meta or {}).get("converge") or {})
     if state.get("alerted"):
         return
     payment.meta = {**payment.meta, "converge": {**state, "alerted": True}}
     db.session.commit()
-    current_app.logger.warning("payment %s still held by %s: %s", payment.id, payment.provider,
-                               status.reason)
-    debts.notify_staff(f"Payment #{payment.id} is still open at {payment.provider}",
-                       [f"Top-up #{payment.id} ({payment.provider} {payment.external_id}) is still "
-                        f"open after {give_up_after()}: {status.reason}.",
-                        "pteroca keeps checking it every few hours; look at it in the provider's "
-                        "dashboard if it does not move."])
+    current_app.logger.warning(
+        "payment %s still held by %s: %s", payment.id, payment.provider, status.reason
+    )
+    debts.notify_staff(
+        f"Payment #{payment.id} is still open at {payment.provider}",
+        [
+            f"Top-up #{payment.id} ({payment.provider} {payment.external_id}) is still "
+            f"open after {give_up_after()}: {status.reason}.",
+            "pteroca keeps checking it every few hours; look at it in the provider's "
+            "dashboard if it does not move.",
+        ],
+    )
 
 
 def check_from_page(payment: Payment) -> str:

@@ -44,8 +44,16 @@ class TakeBack:
     created: bool  # False: the reference had been taken back before (nothing changed now)
 
 
-def take_or_owe(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,
-                *, reason: str, payment_id: int | None = None) -> TakeBack:
+def take_or_owe(
+    user_id: int,
+    amount: int,
+    kind: str,
+    reference: str,
+    meta: dict | None = None,
+    *,
+    reason: str,
+    payment_id: int | None = None,
+) -> TakeBack:
     """Take ``amount`` back from the user: debit what the balance covers, owe the rest.
 
     Runs in the caller's transaction (the caller commits, then calls :func:`announce`).
@@ -63,8 +71,17 @@ def take_or_owe(user_id: int, amount: int, kind: str, reference: str, meta: dict
     posted = ledger.debit(user_id, taken, kind, reference, details, commit=False) if taken else None
     debt = None
     if owed:
-        debt = Debt(user_id=user_id, amount=owed, outstanding=owed, forgiven=0, kind=kind,
-                    reference=reference, payment_id=payment_id, reason=reason, meta=meta or {})
+        debt = Debt(
+            user_id=user_id,
+            amount=owed,
+            outstanding=owed,
+            forgiven=0,
+            kind=kind,
+            reference=reference,
+            payment_id=payment_id,
+            reason=reason,
+            meta=meta or {},
+        )
         db.session.add(debt)
         db.session.flush()
     return TakeBack(taken, owed, posted, debt, created=True)
@@ -75,8 +92,13 @@ def _recorded(reference: str) -> TakeBack | None:
     debt = db.session.scalar(db.select(Debt).where(Debt.reference == reference))
     if entry is None and debt is None:
         return None
-    return TakeBack(-entry.amount if entry else 0, debt.amount if debt else 0,
-                    ledger.Posted(entry, created=False) if entry else None, debt, created=False)
+    return TakeBack(
+        -entry.amount if entry else 0,
+        debt.amount if debt else 0,
+        ledger.Posted(entry, created=False) if entry else None,
+        debt,
+        created=False,
+    )
 
 
 def announce(result: TakeBack) -> None:
@@ -114,15 +136,25 @@ def write_off(debt_id: int, *, actor: str, note: str) -> Debt:
         raise DebtError(f"debt #{debt.id} is already settled")
     cut = forgive(debt, debt.outstanding, why=f"written off by {actor}: {note}")
     db.session.commit()
-    audit.record("wallet.debt_written_off", f"debt:{debt.id}",
-                 {"user": debt.user_id, "amount": cut, "note": note}, actor=actor)
+    audit.record(
+        "wallet.debt_written_off",
+        f"debt:{debt.id}",
+        {"user": debt.user_id, "amount": cut, "note": note},
+        actor=actor,
+    )
     return debt
 
 
 def outstanding(user_id: int) -> int:
     """What the user still owes (minor units; 0 when nothing)."""
-    return int(db.session.scalar(db.select(func.coalesce(func.sum(Debt.outstanding), 0))
-                                 .where(Debt.user_id == user_id, Debt.outstanding > 0)) or 0)
+    return int(
+        db.session.scalar(
+            db.select(func.coalesce(func.sum(Debt.outstanding), 0)).where(
+                Debt.user_id == user_id, Debt.outstanding > 0
+            )
+        )
+        or 0
+    )
 
 
 def refusal(user_id: int) -> str | None:
@@ -131,8 +163,10 @@ def refusal(user_id: int) -> str | None:
     if not owed:
         return None
     amount = format_amount(owed, site_settings.get("currency"))
-    return (f"your account owes {amount} (a payment was taken back by the payment provider); "
-            "top up your wallet to settle it before buying or renewing")
+    return (
+        f"your account owes {amount} (a payment was taken back by the payment provider); "
+        "top up your wallet to settle it before buying or renewing"
+    )
 
 
 def of_user(user_id: int, *, open_only: bool = False) -> list[Debt]:
@@ -144,28 +178,39 @@ def of_user(user_id: int, *, open_only: bool = False) -> list[Debt]:
 
 
 def of_payment(payment_id: int) -> list[Debt]:
-    return list(db.session.scalars(db.select(Debt).where(Debt.payment_id == payment_id)
-                                   .order_by(Debt.id)))
+    return list(
+        db.session.scalars(db.select(Debt).where(Debt.payment_id == payment_id).order_by(Debt.id))
+    )
 
 
 def paid_of(debt: Debt) -> int:
     """What later credits paid of ``debt`` (its ``debt_payment`` ledger entries)."""
-    return -int(db.session.scalar(
-        db.select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-        .where(LedgerEntry.reference.like(f"debt:{debt.id}:%"))) or 0)
+    return -int(
+        db.session.scalar(
+            db.select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.reference.like(f"debt:{debt.id}:%")
+            )
+        )
+        or 0
+    )
 
 
 def totals() -> dict[str, int]:
     """Open debts across all customers: how many customers, how much (for the admin)."""
-    row = db.session.execute(db.select(func.count(func.distinct(Debt.user_id)),
-                                       func.coalesce(func.sum(Debt.outstanding), 0))
-                             .where(Debt.outstanding > 0)).one()
+    row = db.session.execute(
+        db.select(
+            func.count(func.distinct(Debt.user_id)), func.coalesce(func.sum(Debt.outstanding), 0)
+        ).where(Debt.outstanding > 0)
+    ).one()
     return {"customers": int(row[0] or 0), "amount": int(row[1] or 0)}
 
 
 def open_debts(limit: int = 100) -> list[Debt]:
-    return list(db.session.scalars(db.select(Debt).where(Debt.outstanding > 0)
-                                   .order_by(Debt.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            db.select(Debt).where(Debt.outstanding > 0).order_by(Debt.id.desc()).limit(limit)
+        )
+    )
 
 
 def invariant_violations() -> list[str]:
@@ -174,11 +219,16 @@ def invariant_violations() -> list[str]:
     for debt in db.session.scalars(db.select(Debt)):
         paid = paid_of(debt)
         if debt.amount != debt.outstanding + debt.forgiven + paid or debt.outstanding < 0:
-            bad.append(f"debt {debt.id}: amount {debt.amount} != outstanding {debt.outstanding} "
-                       f"+ forgiven {debt.forgiven} + paid {paid}")
+            bad.append(
+                f"debt {debt.id}: amount {debt.amount} != outstanding {debt.outstanding} "
+                f"+ forgiven {debt.forgiven} + paid {paid}"
+            )
     owing = db.session.execute(
-        db.select(Wallet.user_id, Wallet.balance).join(Debt, Debt.user_id == Wallet.user_id)
-        .where(Debt.outstanding > 0, Wallet.balance > 0).distinct()).all()
+        db.select(Wallet.user_id, Wallet.balance)
+        .join(Debt, Debt.user_id == Wallet.user_id)
+        .where(Debt.outstanding > 0, Wallet.balance > 0)
+        .distinct()
+    ).all()
     bad.extend(f"user {user}: balance {balance} while owing" for user, balance in owing)
     return bad
 
@@ -187,16 +237,27 @@ def alert_opened(debt: Debt) -> None:
     """Tell staff a customer now owes money: an audit entry and an email to each staff member
     who manages payments. Never raises (mail trouble must not undo the money's record)."""
     currency = site_settings.get("currency")
-    audit.record("wallet.debt_opened", f"debt:{debt.id}",
-                 {"user": debt.user_id, "amount": debt.amount, "kind": debt.kind,
-                  "payment": debt.payment_id, "reason": debt.reason}, actor="system")
+    audit.record(
+        "wallet.debt_opened",
+        f"debt:{debt.id}",
+        {
+            "user": debt.user_id,
+            "amount": debt.amount,
+            "kind": debt.kind,
+            "payment": debt.payment_id,
+            "reason": debt.reason,
+        },
+        actor="system",
+    )
     from kernel.accounts.models import User
 
     customer = db.session.get(User, debt.user_id)
-    lines = [f"{customer.email if customer else debt.user_id} now owes "
-             f"{format_amount(debt.amount, currency)}: {debt.reason}.",
-             "Their purchases and renewals are refused until a top-up settles it; "
-             "you can write it off in the admin (Wallet adjustments)."]
+    lines = [
+        f"{customer.email if customer else debt.user_id} now owes "
+        f"{format_amount(debt.amount, currency)}: {debt.reason}.",
+        "Their purchases and renewals are refused until a top-up settles it; "
+        "you can write it off in the admin (Wallet adjustments).",
+    ]
     notify_staff(f"A customer owes {format_amount(debt.amount, currency)}", lines)
 
 
@@ -205,11 +266,15 @@ def notify_staff(subject: str, lines: list[str]) -> int:
     from kernel.accounts.models import Role, User
     from kernel.mail import send_email
 
-    roles = [role.name for role in db.session.scalars(db.select(Role))
-             if "*" in (role.permissions or []) or ALERT_PERMISSION in (role.permissions or [])]
+    roles = [
+        role.name
+        for role in db.session.scalars(db.select(Role))
+        if "*" in (role.permissions or []) or ALERT_PERMISSION in (role.permissions or [])
+    ]
     sent = 0
-    for user in db.session.scalars(db.select(User).where(User.role_name.in_(roles),
-                                                         User.is_blocked.is_(False))):
+    for user in db.session.scalars(
+        db.select(User).where(User.role_name.in_(roles), User.is_blocked.is_(False))
+    ):
         try:
             send_email(user.email, subject, "payment_alert", user=user, lines=lines)
             sent += 1

@@ -39,5 +39,7 @@ def describe(entry: LedgerEntry) -> str:
 
 def lines(entries: list[LedgerEntry]) -> list[dict[str, Any]]:
     """What the wallet page shows per movement (plain values for the theme)."""
-    return [{"created_at": e.created_at, "amount": e.amount, "kind": e.kind, "text": describe(e)}
-            for e in entries]
+    return [
+        {"created_at": e.created_at, "amount": e.amount, "kind": e.kind, "text": describe(e)}
+        for e in entries
+    ]

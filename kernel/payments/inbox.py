@@ -101,10 +101,20 @@ def record(provider_id: str, body: bytes, receipt: WebhookReceipt) -> tuple[Prov
         return found, False
     if not receipt.verified and _unverified_pending() >= MAX_UNVERIFIED_PENDING:
         raise InboxFull("too many webhook deliveries are waiting to be verified")
-    row = ProviderEvent(provider=provider_id, dedupe_key=key, event_id=receipt.event_id[:191],
-                        event_type=receipt.event_type[:128], verified=receipt.verified,
-                        body=body, headers=dict(receipt.headers), status=RECEIVED, attempts=0,
-                        applied=0, error="", received_at=clock.now())
+    row = ProviderEvent(
+        provider=provider_id,
+        dedupe_key=key,
+        event_id=receipt.event_id[:191],
+        event_type=receipt.event_type[:128],
+        verified=receipt.verified,
+        body=body,
+        headers=dict(receipt.headers),
+        status=RECEIVED,
+        attempts=0,
+        applied=0,
+        error="",
+        received_at=clock.now(),
+    )
     try:
         with db.session.begin_nested():
             db.session.add(row)
@@ -116,13 +126,22 @@ def record(provider_id: str, body: bytes, receipt: WebhookReceipt) -> tuple[Prov
 
 
 def _find(provider_id: str, key: str) -> ProviderEvent | None:
-    return db.session.scalar(db.select(ProviderEvent).where(ProviderEvent.provider == provider_id,
-                                                            ProviderEvent.dedupe_key == key))
+    return db.session.scalar(
+        db.select(ProviderEvent).where(
+            ProviderEvent.provider == provider_id, ProviderEvent.dedupe_key == key
+        )
+    )
 
 
 def _unverified_pending() -> int:
-    return db.session.scalar(db.select(func.count(ProviderEvent.id)).where(
-        ProviderEvent.verified.is_(False), ProviderEvent.status.in_(PENDING))) or 0
+    return (
+        db.session.scalar(
+            db.select(func.count(ProviderEvent.id)).where(
+                ProviderEvent.verified.is_(False), ProviderEvent.status.in_(PENDING)
+            )
+        )
+        or 0
+    )
 
 
 @jobs.job(queue="default")
@@ -132,10 +151,11 @@ def process(event_id: int) -> dict:
     it and the convergence task tries again)."""
     now = clock.now()
     claimed = db.session.execute(
-        update(ProviderEvent).where(ProviderEvent.id == event_id,
-                                    ProviderEvent.status.in_(PENDING))
+        update(ProviderEvent)
+        .where(ProviderEvent.id == event_id, ProviderEvent.status.in_(PENDING))
         .values(status=PROCESSING, claimed_at=now, attempts=ProviderEvent.attempts + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
     if claimed != 1:
         return {"applied": 0, "skipped": True}
@@ -158,8 +178,9 @@ def process(event_id: int) -> dict:
     return _finish(event_id, DONE, applied=applied)
 
 
-def _finish(event_id: int, status: str, *, error: str = "", applied: int = 0,
-            retry: bool = False) -> dict:
+def _finish(
+    event_id: int, status: str, *, error: str = "", applied: int = 0, retry: bool = False
+) -> dict:
     db.session.rollback()
     event = db.session.get(ProviderEvent, event_id)
     event.status, event.error, event.applied = status, error[:2000], applied
@@ -184,14 +205,22 @@ def apply(provider_id: str, events: list[WebhookEvent], *, source: str) -> int:
             status = SessionStatus(event.kind, event.amount, event.currency, event.reason)
             done = settlement.settle(provider_id, event.external_id, status, source=source)
         elif event.kind == REFUNDED and event.refund_id:
-            done = takebacks.record_refund(provider_id, event.external_id, event.refund_id,
-                                           event.amount or 0, source=source)
+            done = takebacks.record_refund(
+                provider_id, event.external_id, event.refund_id, event.amount or 0, source=source
+            )
         elif event.kind == REVERSED and event.refund_id:
-            done = takebacks.record_reversal(provider_id, event.external_id, event.refund_id,
-                                             event.amount or 0, source=source, reason=event.reason)
+            done = takebacks.record_reversal(
+                provider_id,
+                event.external_id,
+                event.refund_id,
+                event.amount or 0,
+                source=source,
+                reason=event.reason,
+            )
         elif event.kind == REINSTATED and event.refund_id:
-            done = takebacks.reinstate(provider_id, event.external_id, event.refund_id,
-                                       source=source)
+            done = takebacks.reinstate(
+                provider_id, event.external_id, event.refund_id, source=source
+            )
         else:
             raise WebhookError(f"unsupported event {event.kind!r}")
         applied += done is not None
@@ -209,27 +238,40 @@ def due(limit: int = 200) -> list[int]:
     now = clock.now()
     stale = now - timedelta(seconds=30)
     abandoned = now - timedelta(minutes=10)
-    rows = db.session.scalars(db.select(ProviderEvent.id).where(or_(
-        (ProviderEvent.status == RECEIVED) & (ProviderEvent.received_at <= stale),
-        (ProviderEvent.status == PROCESSING) & (ProviderEvent.claimed_at <= abandoned),
-        (ProviderEvent.status == RETRY) & (ProviderEvent.next_attempt_at <= now),
-    )).order_by(ProviderEvent.id).limit(limit))
+    rows = db.session.scalars(
+        db.select(ProviderEvent.id)
+        .where(
+            or_(
+                (ProviderEvent.status == RECEIVED) & (ProviderEvent.received_at <= stale),
+                (ProviderEvent.status == PROCESSING) & (ProviderEvent.claimed_at <= abandoned),
+                (ProviderEvent.status == RETRY) & (ProviderEvent.next_attempt_at <= now),
+            )
+        )
+        .order_by(ProviderEvent.id)
+        .limit(limit)
+    )
     return list(rows)
 
 
 def release_abandoned(event_ids: list[int]) -> None:
     """Make rows a dead worker left ``processing`` claimable again."""
     if event_ids:
-        db.session.execute(update(ProviderEvent).where(ProviderEvent.id.in_(event_ids),
-                                                       ProviderEvent.status == PROCESSING)
-                           .values(status=RETRY).execution_options(synchronize_session=False))
+        db.session.execute(
+            update(ProviderEvent)
+            .where(ProviderEvent.id.in_(event_ids), ProviderEvent.status == PROCESSING)
+            .values(status=RETRY)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
 
 
 def forget_old(days: int = 90) -> int:
     """Delete finished rows older than ``days`` (their effects live in payments and the ledger)."""
     cutoff = clock.now() - timedelta(days=days)
-    gone = db.session.execute(db.delete(ProviderEvent).where(
-        ProviderEvent.status.in_((DONE, REJECTED)), ProviderEvent.received_at < cutoff)).rowcount
+    gone = db.session.execute(
+        db.delete(ProviderEvent).where(
+            ProviderEvent.status.in_((DONE, REJECTED)), ProviderEvent.received_at < cutoff
+        )
+    ).rowcount
     db.session.commit()
     return gone or 0

@@ -84,8 +84,14 @@ def _forget_shown(user_id: int) -> None:
 
 
 def ledger_sum(user_id: int) -> int:
-    return db.session.scalar(db.select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-                             .where(LedgerEntry.user_id == user_id)) or 0
+    return (
+        db.session.scalar(
+            db.select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.user_id == user_id
+            )
+        )
+        or 0
+    )
 
 
 def _ensure_wallet(user_id: int) -> None:
@@ -103,8 +109,12 @@ def lock_wallet(user_id: int) -> int:
     PostgreSQL; SQLite's transactions already hold the write lock from BEGIN) and return the
     current balance, read fresh from the database."""
     _ensure_wallet(user_id)
-    return db.session.scalar(db.select(Wallet.balance).where(Wallet.user_id == user_id)
-                             .with_for_update()) or 0
+    return (
+        db.session.scalar(
+            db.select(Wallet.balance).where(Wallet.user_id == user_id).with_for_update()
+        )
+        or 0
+    )
 
 
 def _existing(reference: str, user_id: int, amount: int) -> Posted | None:
@@ -116,8 +126,15 @@ def _existing(reference: str, user_id: int, amount: int) -> Posted | None:
     return Posted(entry, created=False)
 
 
-def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,
-         *, commit: bool = True) -> Posted:
+def post(
+    user_id: int,
+    amount: int,
+    kind: str,
+    reference: str,
+    meta: dict | None = None,
+    *,
+    commit: bool = True,
+) -> Posted:
     """Append a signed movement. With ``commit=False`` the caller owns the transaction."""
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise TypeError("ledger amounts are integer minor units")
@@ -129,22 +146,30 @@ def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None
     if amount > 0:
         from kernel.accounts.models import User
 
-        reason = call_veto("veto_wallet_credit", user=db.session.get(User, user_id),
-                           amount=amount, reference=reference)
+        reason = call_veto(
+            "veto_wallet_credit",
+            user=db.session.get(User, user_id),
+            amount=amount,
+            reference=reference,
+        )
         if reason:
             raise CreditRefused(reason)
     _ensure_wallet(user_id)
     try:
         with db.session.begin_nested():
-            entry = LedgerEntry(user_id=user_id, amount=amount, kind=kind, reference=reference,
-                                meta=meta or {})
+            entry = LedgerEntry(
+                user_id=user_id, amount=amount, kind=kind, reference=reference, meta=meta or {}
+            )
             db.session.add(entry)
             db.session.flush()
             guard = update(Wallet).where(Wallet.user_id == user_id)
             if amount < 0:
                 guard = guard.where(Wallet.balance >= -amount)
-            result = db.session.execute(guard.values(balance=Wallet.balance + amount)
-                                        .execution_options(synchronize_session=False))
+            result = db.session.execute(
+                guard.values(balance=Wallet.balance + amount).execution_options(
+                    synchronize_session=False
+                )
+            )
             if result.rowcount != 1:
                 raise InsufficientFunds(f"the balance cannot cover {-amount} (minor units)")
             paid = _pay_debts(user_id, entry) if amount > 0 else ()
@@ -164,9 +189,14 @@ def post(user_id: int, amount: int, kind: str, reference: str, meta: dict | None
 
 def _pay_debts(user_id: int, credit: LedgerEntry) -> tuple[LedgerEntry, ...]:
     """Pay the user's outstanding debts from the balance, oldest first (in post's transaction)."""
-    owed = list(db.session.scalars(db.select(Debt).where(Debt.user_id == user_id,
-                                                           Debt.outstanding > 0)
-                                   .order_by(Debt.id).with_for_update()))
+    owed = list(
+        db.session.scalars(
+            db.select(Debt)
+            .where(Debt.user_id == user_id, Debt.outstanding > 0)
+            .order_by(Debt.id)
+            .with_for_update()
+        )
+    )
     if not owed:
         return ()
     available = db.session.scalar(db.select(Wallet.balance).where(Wallet.user_id == user_id)) or 0
@@ -175,16 +205,21 @@ def _pay_debts(user_id: int, credit: LedgerEntry) -> tuple[LedgerEntry, ...]:
         take = min(available, debt.outstanding)
         if take <= 0:
             break
-        entry = LedgerEntry(user_id=user_id, amount=-take, kind=DEBT_PAYMENT,
-                            reference=f"debt:{debt.id}:{credit.id}",
-                            meta={"debt": debt.id, "paid_by": credit.reference,
-                                  "reason": debt.reason})
+        entry = LedgerEntry(
+            user_id=user_id,
+            amount=-take,
+            kind=DEBT_PAYMENT,
+            reference=f"debt:{debt.id}:{credit.id}",
+            meta={"debt": debt.id, "paid_by": credit.reference, "reason": debt.reason},
+        )
         db.session.add(entry)
         db.session.flush()
-        result = db.session.execute(update(Wallet).where(Wallet.user_id == user_id,
-                                                         Wallet.balance >= take)
-                                    .values(balance=Wallet.balance - take)
-                                    .execution_options(synchronize_session=False))
+        result = db.session.execute(
+            update(Wallet)
+            .where(Wallet.user_id == user_id, Wallet.balance >= take)
+            .values(balance=Wallet.balance - take)
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount != 1:  # the wallet row is locked: cannot happen, never overdraw
             raise InsufficientFunds(f"the balance cannot cover a debt payment of {take}")
         debt.outstanding -= take
@@ -205,29 +240,54 @@ def changed(entry: LedgerEntry) -> None:
         call_hook("wallet_changed", user=user, entry=each)
 
 
-def credit(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,
-           *, commit: bool = True) -> Posted:
+def credit(
+    user_id: int,
+    amount: int,
+    kind: str,
+    reference: str,
+    meta: dict | None = None,
+    *,
+    commit: bool = True,
+) -> Posted:
     if amount <= 0:
         raise MoneyError("a credit must be positive")
     return post(user_id, amount, kind, reference, meta, commit=commit)
 
 
-def debit(user_id: int, amount: int, kind: str, reference: str, meta: dict | None = None,
-          *, commit: bool = True) -> Posted:
+def debit(
+    user_id: int,
+    amount: int,
+    kind: str,
+    reference: str,
+    meta: dict | None = None,
+    *,
+    commit: bool = True,
+) -> Posted:
     if amount <= 0:
         raise MoneyError("a debit must be positive")
     return post(user_id, -amount, kind, reference, meta, commit=commit)
 
 
 def entries(user_id: int, limit: int = 50) -> list[LedgerEntry]:
-    return list(db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.user_id == user_id)
-                                   .order_by(LedgerEntry.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            db.select(LedgerEntry)
+            .where(LedgerEntry.user_id == user_id)
+            .order_by(LedgerEntry.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def invariant_violations() -> list[tuple[int, int, int]]:
     """Users whose cached balance differs from their ledger sum, or is negative: (user, balance, sum)."""
-    sums = dict(db.session.execute(db.select(LedgerEntry.user_id, func.sum(LedgerEntry.amount))
-                                   .group_by(LedgerEntry.user_id)).all())
+    sums = dict(
+        db.session.execute(
+            db.select(LedgerEntry.user_id, func.sum(LedgerEntry.amount)).group_by(
+                LedgerEntry.user_id
+            )
+        ).all()
+    )
     bad = []
     for wallet in db.session.scalars(db.select(Wallet)):
         total = int(sums.pop(wallet.user_id, 0) or 0)

@@ -28,7 +28,9 @@ class Wallet(db.Model):
 
     __tablename__ = "wallet"
     __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, onupdate=clock.now)
 
@@ -48,9 +50,19 @@ class LedgerEntry(db.Model):
 class Payment(db.Model):
     __tablename__ = "payment"
     __table_args__ = (UniqueConstraint("provider", "external_id"),)
-    __template_fields__ = ("id", "provider", "status", "currency", "amount_charged",
-                           "amount_credited", "amount_refunded", "checkout_url",
-                           "failure_reason", "created_at", "settled_at")
+    __template_fields__ = (
+        "id",
+        "provider",
+        "status",
+        "currency",
+        "amount_charged",
+        "amount_credited",
+        "amount_refunded",
+        "checkout_url",
+        "failure_reason",
+        "created_at",
+        "settled_at",
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     provider: Mapped[str] = mapped_column(String(64))
@@ -81,8 +93,10 @@ class Debt(db.Model):
     __tablename__ = "wallet_debt"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("outstanding >= 0 AND forgiven >= 0 AND outstanding + forgiven <= amount",
-                        name="outstanding_in_range"),
+        CheckConstraint(
+            "outstanding >= 0 AND forgiven >= 0 AND outstanding + forgiven <= amount",
+            name="outstanding_in_range",
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)

@@ -29,8 +29,10 @@ def amount_format_hint(currency: str) -> str:
     places = exponent(currency)
     if not places:
         return "write whole digits only, for example 1500"
-    return (f"write digits with at most one decimal point or comma and at most {places} "
-            f"decimals, for example 12.{'5' * places}")
+    return (
+        f"write digits with at most one decimal point or comma and at most {places} "
+        f"decimals, for example 12.{'5' * places}"
+    )
 
 
 def parse_amount(text: str, currency: str) -> int:
@@ -45,11 +47,14 @@ def parse_amount(text: str, currency: str) -> int:
         raise MoneyError(f"{text!r} is not an amount: {amount_format_hint(currency)}")
     whole, frac = match.group(1), match.group(2) or ""
     if len(frac) > places:
-        raise MoneyError(f"{currency.upper()} amounts have at most {places} decimal places"
-                         if places else f"{currency.upper()} amounts have no decimal places")
+        raise MoneyError(
+            f"{currency.upper()} amounts have at most {places} decimal places"
+            if places
+            else f"{currency.upper()} amounts have no decimal places"
+        )
     if len(whole.lstrip("0")) > MAX_DIGITS:
         raise MoneyError("the amount is too large")
-    minor = int(whole) * 10 ** places + int(frac.ljust(places, "0") or "0")
+    minor = int(whole) * 10**places + int(frac.ljust(places, "0") or "0")
     if minor <= 0:
         raise MoneyError("the amount must be more than zero")
     if minor > MAX_AMOUNT:
@@ -61,7 +66,7 @@ def format_amount(minor: int, currency: str) -> str:
     """1234, "EUR" -> ``"12.34 EUR"`` (negative amounts keep their sign)."""
     places = exponent(currency)
     sign = "-" if minor < 0 else ""
-    whole, frac = divmod(abs(int(minor)), 10 ** places)
+    whole, frac = divmod(abs(int(minor)), 10**places)
     body = f"{whole:,}" + (f".{frac:0{places}d}" if places else "")
     return f"{sign}{body} {currency.upper()}"
 
@@ -70,14 +75,16 @@ def percent_of(minor: int, percent: int | Decimal) -> int:
     """``percent``% of an amount, rounded half up to a whole minor unit."""
     from decimal import ROUND_HALF_UP
 
-    return int((Decimal(minor) * Decimal(percent) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(
+        (Decimal(minor) * Decimal(percent) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    )
 
 
 def to_decimal_string(minor: int, currency: str) -> str:
     """1250, "EUR" -> ``"12.50"``; 1500, "JPY" -> ``"1500"`` (as APIs such as PayPal's want)."""
     places = exponent(currency)
     sign = "-" if minor < 0 else ""
-    whole, frac = divmod(abs(int(minor)), 10 ** places)
+    whole, frac = divmod(abs(int(minor)), 10**places)
     return f"{sign}{whole}" + (f".{frac:0{places}d}" if places else "")
 
 
@@ -94,5 +101,5 @@ def from_decimal_string(text: str, currency: str) -> int:
     places = exponent(currency)
     if frac[places:].strip("0"):
         raise MoneyError(f"{currency.upper()} amounts have at most {places} decimal places")
-    minor = int(whole) * 10 ** places + int(frac[:places].ljust(places, "0") or "0")
+    minor = int(whole) * 10**places + int(frac[:places].ljust(places, "0") or "0")
     return -minor if sign else minor

@@ -20,18 +20,31 @@ if TYPE_CHECKING:
 
 
 def _payments(provider: str, user_id: int) -> list[Payment]:
-    return list(db.session.scalars(db.select(Payment).where(
-        Payment.user_id == user_id, Payment.provider == provider).order_by(Payment.id)))
+    return list(
+        db.session.scalars(
+            db.select(Payment)
+            .where(Payment.user_id == user_id, Payment.provider == provider)
+            .order_by(Payment.id)
+        )
+    )
 
 
 def provider_payments_export(provider: str, user: User) -> dict:
     """``{"payments": [...]}`` of ``user``'s payments through ``provider`` (``{}`` when none):
     pteroca's id, the provider's id (``<provider>_id``), status, currency, amount, date and the
     provider's refund ids."""
-    rows = [{"payment": p.id, f"{provider}_id": p.external_id, "status": p.status,
-             "currency": p.currency, "amount": p.amount_charged, "created_at": p.created_at,
-             "refunds": sorted((p.meta or {}).get("refunds", {}))}
-            for p in _payments(provider, user.id)]
+    rows = [
+        {
+            "payment": p.id,
+            f"{provider}_id": p.external_id,
+            "status": p.status,
+            "currency": p.currency,
+            "amount": p.amount_charged,
+            "created_at": p.created_at,
+            "refunds": sorted((p.meta or {}).get("refunds", {})),
+        }
+        for p in _payments(provider, user.id)
+    ]
     return {"payments": rows} if rows else {}
 
 

@@ -100,8 +100,9 @@ class PaymentProvider(Protocol):
 class CheckoutProvider(PaymentProvider, Protocol):
     """A provider that can take money (all real providers)."""
 
-    def create_checkout(self, *, payment: Payment, success_url: str,
-                        cancel_url: str) -> Checkout: ...
+    def create_checkout(
+        self, *, payment: Payment, success_url: str, cancel_url: str
+    ) -> Checkout: ...
 
     def session_status(self, external_id: str) -> SessionStatus: ...
 
@@ -116,8 +117,9 @@ class QueuedWebhooks(Protocol):
         """Check what needs no network; None: an event of no interest (acknowledged, not kept).
         Raise WebhookError for a delivery that is not authentic or not an event (a 400)."""
 
-    def webhook_events(self, *, body: bytes, headers: dict[str, str],
-                       receipt: WebhookReceipt) -> list[WebhookEvent]:
+    def webhook_events(
+        self, *, body: bytes, headers: dict[str, str], receipt: WebhookReceipt
+    ) -> list[WebhookEvent]:
         """In a job: verify what is left, ask the provider what is needed, normalise. Raise
         WebhookError for a delivery that proves not authentic (recorded, never applied) and
         ProviderError when the provider cannot be asked now (tried again later)."""
@@ -150,8 +152,11 @@ def registered_providers() -> dict[str, PaymentProvider]:
 
 def available_providers(currency: str) -> list[PaymentProvider]:
     """Configured providers that accept ``currency``."""
-    return [p for p in registered_providers().values()
-            if currency.upper() in p.currencies and p.is_configured()]
+    return [
+        p
+        for p in registered_providers().values()
+        if currency.upper() in p.currencies and p.is_configured()
+    ]
 
 
 def checkout_providers(currency: str) -> list[CheckoutProvider]:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func
 
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
 
 
@@ -18,7 +18,8 @@ def revenue_by_day(days: int = 30) -> dict:
     rows = db.session.execute(
         db.select(day, func.sum(Payment.amount_charged - Payment.amount_refunded))
         .where(Payment.settled_at.is_not(None), Payment.settled_at >= start)
-        .group_by(day)).all()
+        .group_by(day)
+    ).all()
     totals = {str(d): int(v or 0) for d, v in rows}
     return {"labels": labels, "values": [totals.get(label, 0) for label in labels]}
 
@@ -33,20 +34,30 @@ def payments_page(*, status: str = "", provider: str = "", page: int = 1, per_pa
 
 
 def known_providers() -> list[str]:
-    return list(db.session.scalars(db.select(Payment.provider).distinct().order_by(Payment.provider)))
+    return list(
+        db.session.scalars(db.select(Payment.provider).distinct().order_by(Payment.provider))
+    )
 
 
 def event_counts() -> dict[str, int]:
     """Recorded provider events per status (the webhook inbox, for the admin)."""
-    return dict(db.session.execute(db.select(ProviderEvent.status, func.count())
-                                   .group_by(ProviderEvent.status)).all())
+    return dict(
+        db.session.execute(
+            db.select(ProviderEvent.status, func.count()).group_by(ProviderEvent.status)
+        ).all()
+    )
 
 
 def waiting_events(limit: int = 20):
     """Provider events not applied yet, or rejected, newest first: what staff may look at."""
-    return list(db.session.scalars(db.select(ProviderEvent).where(
-        ProviderEvent.status.in_(("received", "processing", "failed", "rejected")))
-        .order_by(ProviderEvent.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            db.select(ProviderEvent)
+            .where(ProviderEvent.status.in_(("received", "processing", "failed", "rejected")))
+            .order_by(ProviderEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 # Debits that are not a customer spending: staff corrections, debts paid off from a credit,
@@ -69,9 +80,13 @@ def spending_by_day(days: int = 30) -> dict:
     day = func.date(LedgerEntry.created_at)
     rows = db.session.execute(
         db.select(day, func.sum(-LedgerEntry.amount))
-        .where(LedgerEntry.amount < 0, LedgerEntry.kind.not_in(NOT_SPENDING),
-               LedgerEntry.created_at >= start)
-        .group_by(day)).all()
+        .where(
+            LedgerEntry.amount < 0,
+            LedgerEntry.kind.not_in(NOT_SPENDING),
+            LedgerEntry.created_at >= start,
+        )
+        .group_by(day)
+    ).all()
     totals = {str(d): int(v or 0) for d, v in rows}
     return {"labels": labels, "values": [totals.get(label, 0) for label in labels]}
 
@@ -85,7 +100,8 @@ def new_customers_by_day(days: int = 30) -> dict:
     rows = db.session.execute(
         db.select(day, func.count())
         .where(User.role_name == "customer", User.created_at >= start, User.erased_at.is_(None))
-        .group_by(day)).all()
+        .group_by(day)
+    ).all()
     totals = {str(d): int(v or 0) for d, v in rows}
     return {"labels": labels, "values": [totals.get(label, 0) for label in labels]}
 
@@ -95,7 +111,15 @@ def overview(days: int = 30) -> dict:
     topups = revenue_by_day(days)
     spending = spending_by_day(days)
     customers = new_customers_by_day(days)
-    return {"days": days, "labels": topups["labels"], "topups": topups["values"],
-            "spending": spending["values"], "new_customers": customers["values"],
-            "totals": {"topups": sum(topups["values"]), "spending": sum(spending["values"]),
-                       "new_customers": sum(customers["values"])}}
+    return {
+        "days": days,
+        "labels": topups["labels"],
+        "topups": topups["values"],
+        "spending": spending["values"],
+        "new_customers": customers["values"],
+        "totals": {
+            "topups": sum(topups["values"]),
+            "spending": sum(spending["values"]),
+            "new_customers": sum(customers["values"]),
+        },
+    }

@@ -34,8 +34,19 @@ from kernel.payments.providers import (
 
 SETTLED = ("paid", "refunded", "partially_refunded", "charged_back")
 # Payment meta keys the kernel writes; the rest came from ``topup_adjustment`` (kept by a retry).
-KERNEL_META = frozenset({"settled_by", "refunds", "reversals", "converge", "checkout_expires_at",
-                         "request_nonce", "continued_as", "continues", "last_check"})
+KERNEL_META = frozenset(
+    {
+        "settled_by",
+        "refunds",
+        "reversals",
+        "converge",
+        "checkout_expires_at",
+        "request_nonce",
+        "continued_as",
+        "continues",
+        "last_check",
+    }
+)
 # How long before a checkout's own expiry "Continue payment" starts a new one instead.
 EXPIRY_MARGIN = timedelta(minutes=2)
 
@@ -46,8 +57,11 @@ class PaymentError(MoneyError):
 
 def locked(provider: str, external_id: str) -> Payment | None:
     """The payment with this provider id, its row locked for this transaction."""
-    return db.session.scalar(db.select(Payment).where(
-        Payment.provider == provider, Payment.external_id == external_id).with_for_update())
+    return db.session.scalar(
+        db.select(Payment)
+        .where(Payment.provider == provider, Payment.external_id == external_id)
+        .with_for_update()
+    )
 
 
 def checkout_provider(identifier: str) -> CheckoutProvider:
@@ -57,8 +71,15 @@ def checkout_provider(identifier: str) -> CheckoutProvider:
     return provider
 
 
-def start_topup(user, amount: int, provider_id: str, *, return_urls, charge: int | None = None,
-                meta: dict | None = None) -> Payment:
+def start_topup(
+    user,
+    amount: int,
+    provider_id: str,
+    *,
+    return_urls,
+    charge: int | None = None,
+    meta: dict | None = None,
+) -> Payment:
     """Create an open payment and its provider checkout; return it with ``checkout_url`` set.
 
     ``return_urls(payment)`` gives the (success, cancel) URLs for the new payment.
@@ -71,16 +92,23 @@ def start_topup(user, amount: int, provider_id: str, *, return_urls, charge: int
         raise PaymentError(f"{provider.display_name} cannot take {currency} payments right now")
     if amount <= 0 or (charge is not None and charge <= 0):
         raise PaymentError("the amount must be more than zero")
-    payment = Payment(user_id=user.id, provider=provider.identifier, status=OPEN, currency=currency,
-                      amount_charged=amount if charge is None else charge, amount_credited=amount,
-                      amount_refunded=0,
-                      meta={**(meta or {}), "request_nonce": secrets.token_hex(6)})
+    payment = Payment(
+        user_id=user.id,
+        provider=provider.identifier,
+        status=OPEN,
+        currency=currency,
+        amount_charged=amount if charge is None else charge,
+        amount_credited=amount,
+        amount_refunded=0,
+        meta={**(meta or {}), "request_nonce": secrets.token_hex(6)},
+    )
     db.session.add(payment)
     db.session.commit()
     success_url, cancel_url = return_urls(payment)
     try:
-        checkout = provider.create_checkout(payment=payment, success_url=success_url,
-                                            cancel_url=cancel_url)
+        checkout = provider.create_checkout(
+            payment=payment, success_url=success_url, cancel_url=cancel_url
+        )
     except ProviderError as exc:
         payment.status, payment.failure_reason = FAILED, str(exc)
         db.session.commit()
@@ -89,8 +117,11 @@ def start_topup(user, amount: int, provider_id: str, *, return_urls, charge: int
     if checkout.expires_at is not None:
         payment.meta = {**payment.meta, "checkout_expires_at": checkout.expires_at.isoformat()}
     db.session.commit()
-    audit.record("payment.started", str(payment.id), {"provider": provider.identifier,
-                                                      "amount": payment.amount_charged})
+    audit.record(
+        "payment.started",
+        str(payment.id),
+        {"provider": provider.identifier, "amount": payment.amount_charged},
+    )
     return payment
 
 
@@ -112,8 +143,7 @@ def topup_terms(user, amount: int, form) -> tuple[int, int | None, dict]:
             if answer is None:
                 answer, adjuster = given, name
             else:
-                current_app.logger.warning("plugin %s: a second topup_adjustment was ignored",
-                                           name)
+                current_app.logger.warning("plugin %s: a second topup_adjustment was ignored", name)
             continue
         raise PaymentError(str(GENERIC_REFUSAL) if given is True else str(given))
     if answer is None:
@@ -146,7 +176,7 @@ def checkout_usable(payment: Payment) -> bool:
 
 
 def continue_topup(payment: Payment, user, *, return_urls) -> Payment:
-    """"Continue payment": the payment itself while its checkout is usable, else a new top-up
+    """ "Continue payment": the payment itself while its checkout is usable, else a new top-up
     for the same amounts (the old one is left to expire: the convergence task closes it)."""
     if checkout_usable(payment):
         return payment
@@ -159,14 +189,22 @@ def continue_topup(payment: Payment, user, *, return_urls) -> Payment:
             return newer
     meta = {k: v for k, v in (payment.meta or {}).items() if k not in KERNEL_META}
     charge = payment.amount_charged if payment.amount_charged != payment.amount_credited else None
-    new = start_topup(user, payment.amount_credited, payment.provider, return_urls=return_urls,
-                      charge=charge, meta={**meta, "continues": payment.id})
+    new = start_topup(
+        user,
+        payment.amount_credited,
+        payment.provider,
+        return_urls=return_urls,
+        charge=charge,
+        meta={**meta, "continues": payment.id},
+    )
     payment.meta = {**(payment.meta or {}), "continued_as": new.id}
     db.session.commit()
     return new
 
 
-def settle(provider: str, external_id: str, status: SessionStatus, *, source: str) -> Payment | None:
+def settle(
+    provider: str, external_id: str, status: SessionStatus, *, source: str
+) -> Payment | None:
     """Apply a provider-reported status to the payment; None when the payment is unknown."""
     payment = locked(provider, external_id)
     if payment is None:
@@ -184,19 +222,27 @@ def _settle_paid(payment: Payment, status: SessionStatus, source: str) -> Paymen
     if payment.status in SETTLED:
         db.session.commit()
         return payment
-    mismatch = ((status.amount is not None and status.amount != payment.amount_charged)
-                or (status.currency and status.currency.upper() != payment.currency))
+    mismatch = (status.amount is not None and status.amount != payment.amount_charged) or (
+        status.currency and status.currency.upper() != payment.currency
+    )
     if mismatch:
         payment.status = FAILED
-        payment.failure_reason = (f"provider reported {status.amount} {status.currency}, expected "
-                                  f"{payment.amount_charged} {payment.currency}; not credited")
+        payment.failure_reason = (
+            f"provider reported {status.amount} {status.currency}, expected "
+            f"{payment.amount_charged} {payment.currency}; not credited"
+        )
         db.session.commit()
         current_app.logger.error("payment %s: %s", payment.id, payment.failure_reason)
         return payment
     try:
-        posted = ledger.credit(payment.user_id, payment.amount_credited, "topup",
-                               f"payment:{payment.id}", {"payment": payment.id,
-                                                         "provider": payment.provider}, commit=False)
+        posted = ledger.credit(
+            payment.user_id,
+            payment.amount_credited,
+            "topup",
+            f"payment:{payment.id}",
+            {"payment": payment.id, "provider": payment.provider},
+            commit=False,
+        )
     except ledger.CreditRefused as exc:
         payment.status, payment.failure_reason = FAILED, f"refused: {exc}"
         db.session.commit()
@@ -207,8 +253,9 @@ def _settle_paid(payment: Payment, status: SessionStatus, source: str) -> Paymen
     db.session.commit()
     if posted.created:
         ledger.changed(posted.entry)
-    audit.record("payment.settled", str(payment.id), {"source": source,
-                                                      "credited": payment.amount_credited})
+    audit.record(
+        "payment.settled", str(payment.id), {"source": source, "credited": payment.amount_credited}
+    )
     call_hook("payment_settled", payment=payment)
     return payment
 
@@ -228,5 +275,7 @@ def refresh(payment: Payment, *, source: str = "return") -> Payment:
     try:
         status = ask_provider(payment)
     except ProviderError as exc:
-        raise PaymentError(f"could not check the payment with {provider.display_name}: {exc}") from None
+        raise PaymentError(
+            f"could not check the payment with {provider.display_name}: {exc}"
+        ) from None
     return settle(payment.provider, payment.external_id, status, source=source) or payment

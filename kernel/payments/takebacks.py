@@ -31,25 +31,30 @@ def wallet_share(payment: Payment, taken: int) -> int:
     return (taken * payment.amount_credited * 2 + charged) // (2 * charged)
 
 
-def refund(payment: Payment, amount: int, *, force: bool = False,
-           actor: str | None = None) -> Payment:
+def refund(
+    payment: Payment, amount: int, *, force: bool = False, actor: str | None = None
+) -> Payment:
     """Refund ``amount`` (charged currency, minor units) through the provider and take its wallet
     share back; with ``force``, what the balance cannot cover becomes a debt."""
     if payment.status == "charged_back":
-        raise PaymentError("the provider took this payment back (a chargeback); it cannot be "
-                           "refunded as well")
+        raise PaymentError(
+            "the provider took this payment back (a chargeback); it cannot be refunded as well"
+        )
     if payment.status not in SETTLED:
         raise PaymentError("only paid payments can be refunded")
     left = payment.amount_charged - payment.amount_refunded
     if amount <= 0 or amount > left:
-        raise PaymentError("the refund must be between 0 and "
-                           f"{format_amount(left, payment.currency)}")
+        raise PaymentError(
+            f"the refund must be between 0 and {format_amount(left, payment.currency)}"
+        )
     share = wallet_share(payment, amount)
     available = ledger.balance(payment.user_id)
     if share > available and not force:
-        raise PaymentError(f"the customer's balance ({format_amount(available, payment.currency)})"
-                           f" cannot cover {format_amount(share, payment.currency)}; force to "
-                           "refund anyway (the rest becomes a debt the customer owes)")
+        raise PaymentError(
+            f"the customer's balance ({format_amount(available, payment.currency)})"
+            f" cannot cover {format_amount(share, payment.currency)}; force to "
+            "refund anyway (the rest becomes a debt the customer owes)"
+        )
     provider = checkout_provider(payment.provider)
     if not hasattr(provider, "refund"):
         raise PaymentError(f"{provider.display_name} does not support refunds from pteroca")
@@ -58,28 +63,40 @@ def refund(payment: Payment, amount: int, *, force: bool = False,
         refund_id = provider.refund(payment=payment, amount=amount)
     except ProviderError as exc:
         raise PaymentError(f"{provider.display_name} refused the refund: {exc}") from None
-    audit.record("payment.refunded", str(payment.id), {"amount": amount, "force": force},
-                 actor=actor)
+    audit.record(
+        "payment.refunded", str(payment.id), {"amount": amount, "force": force}, actor=actor
+    )
     return record_refund(payment.provider, payment.external_id, refund_id, amount, source="admin")
 
 
-def record_refund(provider: str, external_id: str, refund_id: str, amount: int, *,
-                  source: str) -> Payment | None:
+def record_refund(
+    provider: str, external_id: str, refund_id: str, amount: int, *, source: str
+) -> Payment | None:
     """Record one provider refund once (by its id) and take its wallet share back; fire
     ``payment_refunded`` once per refund id (a replayed webhook changes nothing)."""
-    return _take_back(provider, external_id, refund_id, amount, book=REFUNDS, source=source,
-                      why="refunded")
+    return _take_back(
+        provider, external_id, refund_id, amount, book=REFUNDS, source=source, why="refunded"
+    )
 
 
-def record_reversal(provider: str, external_id: str, reversal_id: str, amount: int, *,
-                    source: str, reason: str = "") -> Payment | None:
+def record_reversal(
+    provider: str, external_id: str, reversal_id: str, amount: int, *, source: str, reason: str = ""
+) -> Payment | None:
     """Record one chargeback, dispute or reversal once (by its id) and take its share back."""
-    return _take_back(provider, external_id, reversal_id, amount, book=REVERSALS, source=source,
-                      why=reason or "taken back by the payment provider (chargeback)")
+    return _take_back(
+        provider,
+        external_id,
+        reversal_id,
+        amount,
+        book=REVERSALS,
+        source=source,
+        why=reason or "taken back by the payment provider (chargeback)",
+    )
 
 
-def _take_back(provider: str, external_id: str, take_id: str, amount: int, *, book: str,
-               source: str, why: str) -> Payment | None:
+def _take_back(
+    provider: str, external_id: str, take_id: str, amount: int, *, book: str, source: str, why: str
+) -> Payment | None:
     payment = locked(provider, external_id)
     if payment is None:
         db.session.rollback()
@@ -94,12 +111,21 @@ def _take_back(provider: str, external_id: str, take_id: str, amount: int, *, bo
     if share > 0:
         kind = _LEDGER_KIND[book]
         result = debts.take_or_owe(
-            payment.user_id, share, kind, f"{kind}:{provider}:{take_id}",
-            {"payment": payment.id, "provider": provider}, payment_id=payment.id,
-            reason=f"payment #{payment.id} {why}")
-    records[take_id] = {"amount": taken, "debited": result.taken if result else 0,
-                        "owed": result.owed if result else 0, "source": source,
-                        "at": clock.now().isoformat(timespec="seconds")}
+            payment.user_id,
+            share,
+            kind,
+            f"{kind}:{provider}:{take_id}",
+            {"payment": payment.id, "provider": provider},
+            payment_id=payment.id,
+            reason=f"payment #{payment.id} {why}",
+        )
+    records[take_id] = {
+        "amount": taken,
+        "debited": result.taken if result else 0,
+        "owed": result.owed if result else 0,
+        "source": source,
+        "at": clock.now().isoformat(timespec="seconds"),
+    }
     payment.meta = {**(payment.meta or {}), book: records}
     payment.amount_refunded += taken
     payment.status = status_of(payment)
@@ -107,11 +133,20 @@ def _take_back(provider: str, external_id: str, take_id: str, amount: int, *, bo
     if result is not None:
         debts.announce(result)
     if book == REVERSALS:
-        audit.record("payment.reversed", str(payment.id), {"id": take_id, "amount": taken,
-                                                           "source": source}, actor="system")
+        audit.record(
+            "payment.reversed",
+            str(payment.id),
+            {"id": take_id, "amount": taken, "source": source},
+            actor="system",
+        )
     if taken > 0:  # committed: a listener (the invoices plugin's credit note) sees it settled
-        call_hook("payment_refunded", payment=payment, amount=taken, refund_id=take_id,
-                  kind=_LEDGER_KIND[book])
+        call_hook(
+            "payment_refunded",
+            payment=payment,
+            amount=taken,
+            refund_id=take_id,
+            kind=_LEDGER_KIND[book],
+        )
     return payment
 
 
@@ -122,8 +157,9 @@ def reinstate(provider: str, external_id: str, take_id: str, *, source: str) -> 
     if payment is None:
         db.session.rollback()
         return None
-    book = next((b for b in (REVERSALS, REFUNDS) if take_id in (payment.meta or {}).get(b, {})),
-                None)
+    book = next(
+        (b for b in (REVERSALS, REFUNDS) if take_id in (payment.meta or {}).get(b, {})), None
+    )
     record = dict(payment.meta[book][take_id]) if book else None
     if record is None or record.get("reinstated"):
         db.session.commit()
@@ -131,18 +167,25 @@ def reinstate(provider: str, external_id: str, take_id: str, *, source: str) -> 
     reference = f"{_LEDGER_KIND[book]}:{provider}:{take_id}"
     debt = db.session.scalar(db.select(Debt).where(Debt.reference == reference).with_for_update())
     paid_of_debt = (debt.amount - debt.outstanding - debt.forgiven) if debt else 0
-    forgiven = (debts.forgive(debt, debt.outstanding, why="the provider gave the money back")
-                if debt else 0)
+    forgiven = (
+        debts.forgive(debt, debt.outstanding, why="the provider gave the money back") if debt else 0
+    )
     give_back = record["debited"] + paid_of_debt
     posted = None
     if give_back > 0:
         try:
-            posted = ledger.credit(payment.user_id, give_back, "reinstated",
-                                   f"reinstated:{provider}:{take_id}",
-                                   {"payment": payment.id, "provider": provider}, commit=False)
+            posted = ledger.credit(
+                payment.user_id,
+                give_back,
+                "reinstated",
+                f"reinstated:{provider}:{take_id}",
+                {"payment": payment.id, "provider": provider},
+                commit=False,
+            )
         except ledger.CreditRefused as exc:  # a plugin's veto: staff settle it by hand
-            current_app.logger.error("payment %s: reinstatement of %s refused: %s",
-                                     payment.id, take_id, exc)
+            current_app.logger.error(
+                "payment %s: reinstatement of %s refused: %s", payment.id, take_id, exc
+            )
             give_back = 0
     record["reinstated"] = {"credited": give_back, "forgiven": forgiven, "source": source}
     payment.meta = {**payment.meta, book: {**payment.meta[book], take_id: record}}
@@ -151,8 +194,12 @@ def reinstate(provider: str, external_id: str, take_id: str, *, source: str) -> 
     db.session.commit()
     if posted is not None and posted.created:
         ledger.changed(posted.entry)
-    audit.record("payment.reinstated", str(payment.id), {"id": take_id, "credited": give_back,
-                                                         "forgiven": forgiven}, actor="system")
+    audit.record(
+        "payment.reinstated",
+        str(payment.id),
+        {"id": take_id, "credited": give_back, "forgiven": forgiven},
+        actor="system",
+    )
     return payment
 
 

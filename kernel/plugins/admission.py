@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from kernel.plugins.models import PluginRecord
     from kernel.security.models import ScanRecord
 
-NO_FILE_LIST = ("has no verified file list (it was enabled before pteroca recorded per-file "
-                "hashes, or never passed a scan); scan and enable it again")
+NO_FILE_LIST = (
+    "has no verified file list (it was enabled before pteroca recorded per-file "
+    "hashes, or never passed a scan); scan and enable it again"
+)
 
 
 class NotAdmitted(Exception):
@@ -49,9 +51,11 @@ def _blocking_scan(name: str, content_hash: str) -> ScanRecord | None:
     from kernel.security.models import ScanRecord
 
     newest = db.session.scalars(
-        db.select(ScanRecord).where(ScanRecord.plugin == name,
-                                    ScanRecord.content_hash == content_hash)
-        .order_by(ScanRecord.created_at.desc(), ScanRecord.id.desc()).limit(1)).first()
+        db.select(ScanRecord)
+        .where(ScanRecord.plugin == name, ScanRecord.content_hash == content_hash)
+        .order_by(ScanRecord.created_at.desc(), ScanRecord.id.desc())
+        .limit(1)
+    ).first()
     return newest if newest is not None and newest.verdict == "block" else None
 
 
@@ -60,19 +64,27 @@ def recorded_files(record: PluginRecord | None) -> Mapping[str, str]:
     if record is None or not record.files:
         raise NotAdmitted(NO_FILE_LIST)
     if record.state == State.BLOCKED:
-        raise NotAdmitted(f"is blocked: {record.reason or 'its scan found CRITICAL findings'}",
-                          State.BLOCKED)
+        raise NotAdmitted(
+            f"is blocked: {record.reason or 'its scan found CRITICAL findings'}", State.BLOCKED
+        )
     if tree_hash(record.files) != record.content_hash:
-        raise NotAdmitted("its recorded file list does not match its content hash; scan and "
-                          "enable it again", State.FAULTED)
+        raise NotAdmitted(
+            "its recorded file list does not match its content hash; scan and enable it again",
+            State.FAULTED,
+        )
     if _blocking_scan(record.name, record.content_hash) is not None:
-        raise NotAdmitted("a later scan of these same files blocks it; see its scan report",
-                          State.BLOCKED)
+        raise NotAdmitted(
+            "a later scan of these same files blocks it; see its scan report", State.BLOCKED
+        )
     return record.files
 
 
-def admission_for(plugin: DiscoveredPlugin | None, record: PluginRecord | None, *,
-                  digests: Mapping[str, str] | None = None) -> Admission:
+def admission_for(
+    plugin: DiscoveredPlugin | None,
+    record: PluginRecord | None,
+    *,
+    digests: Mapping[str, str] | None = None,
+) -> Admission:
     """The admission for a plugin with a current verdict, else NotAdmitted (nothing imported)."""
     if plugin is None or plugin.path is None:
         raise NotAdmitted("cannot load: no longer installed", State.FAULTED)
@@ -81,8 +93,11 @@ def admission_for(plugin: DiscoveredPlugin | None, record: PluginRecord | None, 
     files = recorded_files(record)
     current = plugin.digests() if digests is None else digests
     if dict(current) != dict(files):
-        raise NotAdmitted("files changed since its passing scan (" + describe_changes(
-            files, current) + "); scan and enable it again")
+        raise NotAdmitted(
+            "files changed since its passing scan ("
+            + describe_changes(files, current)
+            + "); scan and enable it again"
+        )
     return Admission(plugin.name, plugin.module, plugin.path, files)
 
 
@@ -92,9 +107,12 @@ def admission_from_scan(plugin: DiscoveredPlugin, scan: ScanRecord) -> Admission
         raise NotAdmitted("its scan record has no file list; scan it again")
     current = plugin.digests()
     if current != scan.files:
-        raise NotAdmitted("files changed while it was being scanned ("
-                          + describe_changes(scan.files, current) + "); nothing of it was "
-                          "imported: scan and enable it again")
+        raise NotAdmitted(
+            "files changed while it was being scanned ("
+            + describe_changes(scan.files, current)
+            + "); nothing of it was "
+            "imported: scan and enable it again"
+        )
     return Admission(plugin.name, plugin.module, plugin.path, scan.files)
 
 

@@ -54,7 +54,7 @@ KNOWN_CAPABILITIES = frozenset(HOOK_CAPABILITY.values())
 SENSITIVE_CAPABILITIES: dict[str, str] = {
     "passwords": "receives every new password in plain text (user_password_changed)",
     "outgoing_mail": "reads and can change every outgoing email, password reset links "
-                     "included (before_email_send)",
+    "included (before_email_send)",
 }
 
 

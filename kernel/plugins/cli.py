@@ -39,10 +39,15 @@ def plugin_list(as_json):
     if not rows:
         click.echo("no plugins found")
     for row in rows:
-        line = (f"{row['name']:<22} {row['version']:<10} {row['state']:<15} "
-                f"scan: {row['verdict']:<11} {row['source']}")
-        click.echo(line + (f"  ({row['reason']})" if row["reason"] else "")
-                   + _errors_note(row["hook_errors"]))
+        line = (
+            f"{row['name']:<22} {row['version']:<10} {row['state']:<15} "
+            f"scan: {row['verdict']:<11} {row['source']}"
+        )
+        click.echo(
+            line
+            + (f"  ({row['reason']})" if row["reason"] else "")
+            + _errors_note(row["hook_errors"])
+        )
 
 
 def _errors_note(errors: dict) -> str:
@@ -50,8 +55,10 @@ def _errors_note(errors: dict) -> str:
     raised; nothing for a healthy one."""
     if not errors["count"]:
         return ""
-    return (f"  hook errors: {errors['count']} (last: {errors['last_hook']}: "
-            f"{errors['last_error'][:120]})")
+    return (
+        f"  hook errors: {errors['count']} (last: {errors['last_hook']}: "
+        f"{errors['last_error'][:120]})"
+    )
 
 
 @plugin_group.command("info")
@@ -67,21 +74,43 @@ def plugin_info(name, as_json):
     if as_json:
         click.echo(json.dumps(row, indent=2))
         return
-    for key in ("name", "display_name", "version", "state", "reason", "verdict", "source",
-                "path", "description", "author", "license", "kernel"):
+    for key in (
+        "name",
+        "display_name",
+        "version",
+        "state",
+        "reason",
+        "verdict",
+        "source",
+        "path",
+        "description",
+        "author",
+        "license",
+        "kernel",
+    ):
         if row[key]:
             click.echo(f"{key:<13} {row[key]}")
     click.echo(f"{'capabilities':<13} {', '.join(row['capabilities']) or '-'}")
-    click.echo(f"{'requires':<13} {', '.join(f'{k} {v}' for k, v in row['requires'].items()) or '-'}")
+    click.echo(
+        f"{'requires':<13} {', '.join(f'{k} {v}' for k, v in row['requires'].items()) or '-'}"
+    )
     click.echo(f"{'dependents':<13} {', '.join(row['dependents']) or '-'}")
     click.echo(f"{'settings':<13} {', '.join(row['settings']) or '-'}")
     errors = row["hook_errors"]
-    click.echo(f"{'hook errors':<13} " + (
-        f"{errors['count']}, {errors['in_a_row']} in a row; last at {errors['last_error_at']} "
-        f"in {errors['last_hook']}: {errors['last_error']}" if errors["count"] else "none"))
+    click.echo(
+        f"{'hook errors':<13} "
+        + (
+            f"{errors['count']}, {errors['in_a_row']} in a row; last at {errors['last_error_at']} "
+            f"in {errors['last_hook']}: {errors['last_error']}"
+            if errors["count"]
+            else "none"
+        )
+    )
     scan = row["scan"]
-    click.echo(f"{'latest scan':<13} " + (f"{scan['verdict']} at {scan['at']}, "
-                                          f"{scan['findings']} findings" if scan else "none"))
+    click.echo(
+        f"{'latest scan':<13} "
+        + (f"{scan['verdict']} at {scan['at']}, {scan['findings']} findings" if scan else "none")
+    )
     for problem in row["errors"] + row["warnings"]:
         click.echo(f"problem       {problem}")
 
@@ -104,8 +133,13 @@ def plugin_enable(name, with_dependencies, yes, accept_risk):
         plan = [n for n in deps.enable_order(plugins, name) if n not in enabled_names()]
         if len(plan) > 1 and not click.confirm(f"enable {', '.join(plan)} in this order?"):
             fail("cancelled")
-    done = enable(name, with_dependencies=with_dependencies, accept_risk=accept_risk, actor="cli",
-                  progress=progress_printer("scanning and enabling"))
+    done = enable(
+        name,
+        with_dependencies=with_dependencies,
+        accept_risk=accept_risk,
+        actor="cli",
+        progress=progress_printer("scanning and enabling"),
+    )
     click.echo(f"enabled: {', '.join(done)}")
 
 
@@ -124,7 +158,9 @@ def plugin_disable(name, cascade):
 
 @plugin_group.command("uninstall")
 @click.argument("name")
-@click.option("--purge", is_flag=True, help="Also revert its migrations (drops its tables) and settings.")
+@click.option(
+    "--purge", is_flag=True, help="Also revert its migrations (drops its tables) and settings."
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
 @user_errors
@@ -140,9 +176,14 @@ def plugin_uninstall(name, purge, yes):
 
 @plugin_group.command("new")
 @click.argument("name")
-@click.option("--dir", "parent", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=str),
-              help="Folder in which to create the project folder pteroca-NAME.")
+@click.option(
+    "--dir",
+    "parent",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Folder in which to create the project folder pteroca-NAME.",
+)
 def plugin_new(name, parent):
     """Create a pip-installable plugin project to start from (page, widget, setting, tests)."""
     import os
@@ -158,8 +199,9 @@ def plugin_new(name, parent):
         project = create_project(name, parent, installed=discover(plugins_dir.resolve()))
     except ScaffoldError as exc:
         fail(str(exc))
-    click.echo(f"created {project.path} (plugin {project.name}, distribution "
-               f"{project.distribution}):")
+    click.echo(
+        f"created {project.path} (plugin {project.name}, distribution {project.distribution}):"
+    )
     for rel in project.files:
         click.echo(f"  {rel}")
     click.echo("next:")
@@ -179,8 +221,10 @@ def plugin_install_zip(archive):
 
     with open(archive, "rb") as fh:
         plugin = install_zip(fh, actor="cli")
-    click.echo(f"installed {plugin.name} {plugin.version} in {plugin.path}; it is not enabled: "
-               f"run 'pteroca plugin enable {plugin.name}' (it is scanned first)")
+    click.echo(
+        f"installed {plugin.name} {plugin.version} in {plugin.path}; it is not enabled: "
+        f"run 'pteroca plugin enable {plugin.name}' (it is scanned first)"
+    )
 
 
 def _attach_scan() -> None:

@@ -16,7 +16,8 @@ def check_kernel_range(plugin: DiscoveredPlugin, kernel_version: str) -> None:
     spec = plugin.manifest.kernel_specifier
     if Version(kernel_version) not in spec:
         raise DependencyError(
-            f"plugin {plugin.name!r} needs kernel {spec} but this is pteroca {kernel_version}")
+            f"plugin {plugin.name!r} needs kernel {spec} but this is pteroca {kernel_version}"
+        )
 
 
 def find_cycle(plugins: dict[str, DiscoveredPlugin], start: str) -> list[str] | None:
@@ -27,7 +28,7 @@ def find_cycle(plugins: dict[str, DiscoveredPlugin], start: str) -> list[str] | 
 
     def visit(name: str) -> list[str] | None:
         if name in on_path:
-            return path[path.index(name):] + [name]
+            return path[path.index(name) :] + [name]
         if name in done or name not in plugins or not plugins[name].manifest:
             return None
         path.append(name)
@@ -54,13 +55,18 @@ def enable_order(plugins: dict[str, DiscoveredPlugin], name: str) -> list[str]:
     def visit(current: str, wanted_by: str | None, spec: str | None) -> None:
         plugin = plugins.get(current)
         if plugin is None:
-            raise DependencyError(f"plugin {wanted_by!r} requires {current!r}, which is not installed")
+            raise DependencyError(
+                f"plugin {wanted_by!r} requires {current!r}, which is not installed"
+            )
         if not plugin.ok:
-            raise DependencyError(f"plugin {wanted_by!r} requires {current!r}, whose manifest is "
-                                  f"invalid: {'; '.join(map(str, plugin.errors))}")
+            raise DependencyError(
+                f"plugin {wanted_by!r} requires {current!r}, whose manifest is "
+                f"invalid: {'; '.join(map(str, plugin.errors))}"
+            )
         if spec and Version(plugin.version) not in SpecifierSet(spec):
-            raise DependencyError(f"plugin {wanted_by!r} requires {current} {spec}, "
-                                  f"but {plugin.version} is installed")
+            raise DependencyError(
+                f"plugin {wanted_by!r} requires {current} {spec}, but {plugin.version} is installed"
+            )
         for dep, dep_spec in plugin.manifest.requires.items():
             visit(dep, current, dep_spec)
         if current not in order:
@@ -77,7 +83,12 @@ def dependents(plugins: dict[str, DiscoveredPlugin], name: str, enabled: set[str
     def visit(target: str) -> None:
         for other in sorted(enabled):
             plugin = plugins.get(other)
-            if plugin and plugin.manifest and target in plugin.manifest.requires and other not in out:
+            if (
+                plugin
+                and plugin.manifest
+                and target in plugin.manifest.requires
+                and other not in out
+            ):
                 visit(other)
                 out.append(other)
 

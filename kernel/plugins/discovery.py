@@ -128,8 +128,12 @@ def _load(plugin: DiscoveredPlugin) -> DiscoveredPlugin:
         plugin.errors.extend(exc.errors)
         return plugin
     if plugin.manifest.name != plugin.name:
-        plugin.errors.append(ManifestError(
-            "name", f"manifest says {plugin.manifest.name!r} but the plugin is registered as {plugin.name!r}"))
+        plugin.errors.append(
+            ManifestError(
+                "name",
+                f"manifest says {plugin.manifest.name!r} but the plugin is registered as {plugin.name!r}",
+            )
+        )
     return plugin
 
 
@@ -157,7 +161,11 @@ def discover_entry_points() -> list[DiscoveredPlugin]:
             err = []
         dist = getattr(ep, "dist", None)
         plugin = DiscoveredPlugin(
-            name=ep.name, source="entry_point", module=module, path=path, errors=err,
+            name=ep.name,
+            source="entry_point",
+            module=module,
+            path=path,
+            errors=err,
             distribution=dist.metadata["Name"] if dist else None,
             distribution_version=dist.version if dist else None,
         )
@@ -175,11 +183,17 @@ def discover_folders(plugins_dir: Path) -> list[DiscoveredPlugin]:
             continue
         if not (entry / MANIFEST_FILE).exists():
             continue
-        plugin = DiscoveredPlugin(name=entry.name, source="folder",
-                                  module=f"{FOLDER_MODULE_PREFIX}.{entry.name}", path=entry)
+        plugin = DiscoveredPlugin(
+            name=entry.name,
+            source="folder",
+            module=f"{FOLDER_MODULE_PREFIX}.{entry.name}",
+            path=entry,
+        )
         _guard(_load(plugin))
         if not (entry / "__init__.py").exists():
-            plugin.errors.append(ManifestError("__init__.py", "a plugin folder must be a Python package"))
+            plugin.errors.append(
+                ManifestError("__init__.py", "a plugin folder must be a Python package")
+            )
         found.append(plugin)
     return found
 
@@ -191,7 +205,8 @@ def discover(plugins_dir: str | Path) -> dict[str, DiscoveredPlugin]:
         if plugin.name in result:
             first = result[plugin.name]
             first.warnings.append(
-                f"another plugin named {plugin.name!r} at {plugin.path} is ignored")
+                f"another plugin named {plugin.name!r} at {plugin.path} is ignored"
+            )
             continue
         result[plugin.name] = plugin
     return result

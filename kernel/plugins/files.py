@@ -58,8 +58,9 @@ def tree_hash(digests: Mapping[str, str]) -> str:
     """The content hash: sha256 over the sorted (relative path, file digest) pairs."""
     digest = hashlib.sha256()
     for rel in sorted(digests):
-        digest.update(rel.encode("utf-8", "surrogateescape") + b"\0"
-                      + digests[rel].encode() + b"\0")
+        digest.update(
+            rel.encode("utf-8", "surrogateescape") + b"\0" + digests[rel].encode() + b"\0"
+        )
     return digest.hexdigest()
 
 
@@ -115,8 +116,9 @@ def digests_of(root: Path) -> dict[str, str]:
     return Snapshot.read(root).digests
 
 
-def describe_changes(recorded: Mapping[str, str], current: Mapping[str, str],
-                     limit: int = 3) -> str:
+def describe_changes(
+    recorded: Mapping[str, str], current: Mapping[str, str], limit: int = 3
+) -> str:
     """``added __pycache__/x.py; changed a.py`` for the files that differ, worst first."""
     added = sorted(set(current) - set(recorded))
     removed = sorted(set(recorded) - set(current))
@@ -124,7 +126,8 @@ def describe_changes(recorded: Mapping[str, str], current: Mapping[str, str],
     parts = []
     for label, items in (("added", added), ("changed", changed), ("removed", removed)):
         if items:
-            shown = ", ".join(items[:limit]) + (f" and {len(items) - limit} more"
-                                                 if len(items) > limit else "")
+            shown = ", ".join(items[:limit]) + (
+                f" and {len(items) - limit} more" if len(items) > limit else ""
+            )
             parts.append(f"{label} {shown}")
     return "; ".join(parts)

@@ -197,18 +197,26 @@ def _store(conn, state: HealthTracker, outcomes: list[_Outcome]) -> list[tuple[s
         tail = 0
         for outcome in seen:
             tail = 0 if outcome.error is None else tail + 1
-        values = {"failures": table.c.failures + len(errors),
-                  "consecutive": tail if reset else table.c.consecutive + tail}
+        values = {
+            "failures": table.c.failures + len(errors),
+            "consecutive": tail if reset else table.c.consecutive + tail,
+        }
         if errors:
             values.update(last_error=errors[-1].error, last_error_at=errors[-1].at)
         where = and_(table.c.plugin == plugin, table.c.hook == hook)
         if conn.execute(update(table).where(where).values(**values)).rowcount == 0:
             try:
                 with conn.begin_nested():
-                    conn.execute(table.insert().values(
-                        plugin=plugin, hook=hook, failures=len(errors), consecutive=tail,
-                        last_error=errors[-1].error if errors else "",
-                        last_error_at=errors[-1].at if errors else None))
+                    conn.execute(
+                        table.insert().values(
+                            plugin=plugin,
+                            hook=hook,
+                            failures=len(errors),
+                            consecutive=tail,
+                            last_error=errors[-1].error if errors else "",
+                            last_error_at=errors[-1].at if errors else None,
+                        )
+                    )
             except IntegrityError:  # another process inserted it first
                 conn.execute(update(table).where(where).values(**values))
         consecutive = conn.scalar(select(table.c.consecutive).where(where)) or 0
@@ -226,24 +234,32 @@ def _fault(conn, plugin: str, reason: str) -> None:
     from kernel.plugins.states import State
 
     records = PluginRecord.__table__
-    moved = conn.execute(update(records).where(records.c.name == plugin,
-                                               records.c.state == State.ENABLED.value)
-                         .values(state=State.FAULTED.value, reason=reason[:2000],
-                                 updated_at=clock.now()))
+    moved = conn.execute(
+        update(records)
+        .where(records.c.name == plugin, records.c.state == State.ENABLED.value)
+        .values(state=State.FAULTED.value, reason=reason[:2000], updated_at=clock.now())
+    )
     if moved.rowcount != 1:
         return  # not enabled (a test plugin), or another process faulted it already
     state = KernelState.__table__
-    conn.execute(update(state).where(state.c.key == GENERATION_KEY)
-                 .values(value=state.c.value + 1))
-    conn.execute(AuditLog.__table__.insert().values(
-        actor="system", action="plugin.faulted", target=plugin, details={"reason": reason[:500]},
-        ip="", created_at=clock.now()))
+    conn.execute(update(state).where(state.c.key == GENERATION_KEY).values(value=state.c.value + 1))
+    conn.execute(
+        AuditLog.__table__.insert().values(
+            actor="system",
+            action="plugin.faulted",
+            target=plugin,
+            details={"reason": reason[:500]},
+            ip="",
+            created_at=clock.now(),
+        )
+    )
 
 
 def reset(plugin: str) -> None:
     """Forget a plugin's failures in a row (it was enabled again); the totals stay."""
-    db.session.execute(update(PluginHealth).where(PluginHealth.plugin == plugin)
-                       .values(consecutive=0))
+    db.session.execute(
+        update(PluginHealth).where(PluginHealth.plugin == plugin).values(consecutive=0)
+    )
 
 
 def summary(plugin: str) -> dict:
@@ -258,5 +274,6 @@ def summary(plugin: str) -> dict:
         "last_hook": latest.hook if latest else "",
         "last_error": latest.last_error if latest else "",
         "last_error_at": latest.last_error_at.isoformat(timespec="seconds")
-        if latest and latest.last_error_at else "",
+        if latest and latest.last_error_at
+        else "",
     }

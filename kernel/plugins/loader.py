@@ -103,8 +103,12 @@ def load_plugins(app: Flask, *, plugins_dir: Path, safe_mode: bool) -> PluginHos
         verified.retain(set())
         return host
 
-    records = {r.name: r for r in db.session.scalars(
-        db.select(PluginRecord).where(PluginRecord.state == State.ENABLED))}
+    records = {
+        r.name: r
+        for r in db.session.scalars(
+            db.select(PluginRecord).where(PluginRecord.state == State.ENABLED)
+        )
+    }
     for name in enabled_order(host.discovered, set(records)):
         plugin = host.discovered.get(name)
         record = records[name]
@@ -152,20 +156,27 @@ def _add_plugin_hookspecs(host: PluginHost) -> None:
             for spec in impl.function() or []:
                 host.pm.add_hookspecs(spec)
         except Exception as exc:  # noqa: BLE001
-            fault_plugin(host, impl.plugin_name, f"register_hookspecs failed: {type(exc).__name__}: {exc}")
+            fault_plugin(
+                host, impl.plugin_name, f"register_hookspecs failed: {type(exc).__name__}: {exc}"
+            )
 
 
 def _check_hooks(host: PluginHost) -> None:
     for name, obj in list(host.loaded.items()):
         names = _hook_names(host.pm, obj)
-        unknown = [h for h in names if not getattr(host.pm.hook, h).has_spec()
-                   and not _is_optional(host.pm, h, name)]
+        unknown = [
+            h
+            for h in names
+            if not getattr(host.pm.hook, h).has_spec() and not _is_optional(host.pm, h, name)
+        ]
         if unknown:
             fault_plugin(host, name, f"implements unknown hooks: {', '.join(sorted(unknown))}")
             continue
         uncovered = uncovered_hooks(names, host.discovered[name].manifest.capabilities)
         if uncovered:
-            fault_plugin(host, name, "hooks not covered by declared capabilities: " + ", ".join(uncovered))
+            fault_plugin(
+                host, name, "hooks not covered by declared capabilities: " + ", ".join(uncovered)
+            )
             continue
         from kernel.hooks import (
             wrapper_hooks,  # the error boundary calls one implementation at a time
@@ -173,13 +184,18 @@ def _check_hooks(host: PluginHost) -> None:
 
         wrappers = wrapper_hooks(host.pm, name)
         if wrappers:
-            fault_plugin(host, name, "hook wrappers are not supported (each implementation runs in its "
-                               "own error boundary): " + ", ".join(wrappers))
+            fault_plugin(
+                host,
+                name,
+                "hook wrappers are not supported (each implementation runs in its "
+                "own error boundary): " + ", ".join(wrappers),
+            )
 
 
 def _is_optional(pm: pluggy.PluginManager, hook: str, plugin: str) -> bool:
-    return any(i.plugin_name == plugin and i.optionalhook
-               for i in getattr(pm.hook, hook).get_hookimpls())
+    return any(
+        i.plugin_name == plugin and i.optionalhook for i in getattr(pm.hook, hook).get_hookimpls()
+    )
 
 
 def _run_startup(app: Flask, host: PluginHost) -> None:

@@ -97,12 +97,18 @@ def _settings(raw: Any, errors: list) -> dict[str, SettingSpec]:
             continue
         kind = spec.get("type", "string")
         if kind not in SETTING_TYPES:
-            errors.append(ManifestError(f"{where}.type", f"unknown type {kind!r}; use one of "
-                                        + ", ".join(SETTING_TYPES)))
+            errors.append(
+                ManifestError(
+                    f"{where}.type",
+                    f"unknown type {kind!r}; use one of " + ", ".join(SETTING_TYPES),
+                )
+            )
             continue
         choices = spec.get("choices", [])
         if kind == "choice" and (not isinstance(choices, list) or not choices):
-            errors.append(ManifestError(f"{where}.choices", "a choice setting needs a list of choices"))
+            errors.append(
+                ManifestError(f"{where}.choices", "a choice setting needs a list of choices")
+            )
             continue
         default = spec.get("default")
         if kind == "int" and default is not None and not isinstance(default, int):
@@ -112,10 +118,14 @@ def _settings(raw: Any, errors: list) -> dict[str, SettingSpec]:
             errors.append(ManifestError(f"{where}.default", "must be true or false"))
             continue
         if kind == "choice" and default is not None and default not in choices:
-            errors.append(ManifestError(f"{where}.default", f"{default!r} is not one of the choices"))
+            errors.append(
+                ManifestError(f"{where}.default", f"{default!r} is not one of the choices")
+            )
             continue
         out[key] = SettingSpec(
-            key=key, type=kind, default=default,
+            key=key,
+            type=kind,
+            default=default,
             label=str(spec.get("label", key.replace("_", " ").capitalize())),
             description=str(spec.get("description", "")),
             secret=bool(spec.get("secret", kind == "secret")),
@@ -133,8 +143,12 @@ def parse_manifest(data: dict[str, Any]) -> Manifest:
             errors.append(ManifestError(key, "is required"))
     name = _str(data, "name", errors)
     if name and not NAME_RE.match(name):
-        errors.append(ManifestError("name", f"{name!r} must be 2-48 characters of a-z, 0-9 and _,"
-                                    " starting with a letter"))
+        errors.append(
+            ManifestError(
+                "name",
+                f"{name!r} must be 2-48 characters of a-z, 0-9 and _, starting with a letter",
+            )
+        )
     version = _str(data, "version", errors)
     if version:
         try:
@@ -146,11 +160,13 @@ def parse_manifest(data: dict[str, Any]) -> Manifest:
         try:
             SpecifierSet(kernel)
         except InvalidSpecifier:
-            errors.append(ManifestError("kernel", f"{kernel!r} is not a version range like '>=0.1,<1'"))
+            errors.append(
+                ManifestError("kernel", f"{kernel!r} is not a version range like '>=0.1,<1'")
+            )
     requires_raw = data.get("requires", {})
     requires: dict[str, str] = {}
     if not isinstance(requires_raw, dict):
-        errors.append(ManifestError("requires", "must be a table of plugin = \"version range\""))
+        errors.append(ManifestError("requires", 'must be a table of plugin = "version range"'))
     else:
         for dep, spec in requires_raw.items():
             try:
@@ -177,11 +193,17 @@ def parse_manifest(data: dict[str, Any]) -> Manifest:
         errors.append(ManifestError("url_prefix", "must start with '/'"))
     display_name = _str(data, "display_name", errors)
     manifest = Manifest(
-        name=name, version=version, kernel=kernel,
+        name=name,
+        version=version,
+        kernel=kernel,
         display_name=display_name or name.replace("_", " ").title(),
-        description=_str(data, "description", errors), author=_str(data, "author", errors),
-        license=_str(data, "license", errors), url_prefix=url_prefix,
-        requires=requires, capabilities=list(caps), settings=settings,
+        description=_str(data, "description", errors),
+        author=_str(data, "author", errors),
+        license=_str(data, "license", errors),
+        url_prefix=url_prefix,
+        requires=requires,
+        capabilities=list(caps),
+        settings=settings,
         python_dependencies=[str(d) for d in deps],
     )
     if errors:

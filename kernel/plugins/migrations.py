@@ -50,8 +50,9 @@ def _run(conn: Connection, directory: Path, table: str, target: str, downgrade: 
         return script._upgrade_revs(target, rev)
 
     with EnvironmentContext(cfg, script, fn=step, destination_rev=target) as env:
-        env.configure(connection=conn, version_table=table,
-                      render_as_batch=conn.dialect.name == "sqlite")
+        env.configure(
+            connection=conn, version_table=table, render_as_batch=conn.dialect.name == "sqlite"
+        )
         with env.begin_transaction():
             env.run_migrations()
 
@@ -61,7 +62,9 @@ def _run(conn: Connection, directory: Path, table: str, target: str, downgrade: 
 # (on PostgreSQL, whose DDL is transactional), and SQLite never waits on itself.
 
 
-def upgrade(conn: Connection, directory: Path, plugin: str | None = None, target: str = "heads") -> None:
+def upgrade(
+    conn: Connection, directory: Path, plugin: str | None = None, target: str = "heads"
+) -> None:
     if not (Path(directory) / "versions").is_dir():
         return
     label = plugin or "kernel"

@@ -37,8 +37,11 @@ def migrations_rel(admission: Admission, directory: str | os.PathLike) -> str:
     """The plugin's migration folder relative to its root; refused when it lies outside."""
     rel = admission.relative(directory)
     if rel is None:
-        raise PluginImportRefused(admission.name, f"its migrations folder {directory} is outside "
-                                  "its plugin folder, so its files were never scanned")
+        raise PluginImportRefused(
+            admission.name,
+            f"its migrations folder {directory} is outside "
+            "its plugin folder, so its files were never scanned",
+        )
     return rel
 
 
@@ -50,7 +53,7 @@ def verified_folder(admission: Admission, rel_dir: str) -> Iterator[Path]:
         for rel, digest in admission.files.items():
             if not rel.startswith(prefix) or digest.startswith(SYMLINK):
                 continue
-            inner = rel[len(prefix):]
+            inner = rel[len(prefix) :]
             if "__pycache__" in inner.split("/") or inner.endswith(SKIPPED_SUFFIXES):
                 continue
             target = Path(tmp) / inner
@@ -63,19 +66,31 @@ def existing_tables(conn: Connection) -> set[str]:
     return set(inspect(conn).get_table_names())
 
 
-def owned_tables(name: str, now: set[str], before: set[str], recorded: Iterable[str] | None,
-                 other_plugins: Iterable[str] = ()) -> list[str]:
+def owned_tables(
+    name: str,
+    now: set[str],
+    before: set[str],
+    recorded: Iterable[str] | None,
+    other_plugins: Iterable[str] = (),
+) -> list[str]:
     """The plugin's tables: made by its migrations, recorded earlier, or named ``<name>_...``."""
     longer = [o for o in other_plugins if o != name and o.startswith(name + "_")]
-    prefixed = {t for t in now if t.startswith(name + "_")
-                and not any(t.startswith(o + "_") for o in longer)}
-    own = ((now - before) | (set(recorded or ()) & now) | prefixed)
+    prefixed = {
+        t
+        for t in now
+        if t.startswith(name + "_") and not any(t.startswith(o + "_") for o in longer)
+    }
+    own = (now - before) | (set(recorded or ()) & now) | prefixed
     return sorted(t for t in own if not t.startswith("alembic_version"))
 
 
-def upgrade_verified(conn: Connection, admission: Admission, rel_dir: str,
-                     recorded: Iterable[str] | None,
-                     other_plugins: Iterable[str] = ()) -> list[str]:
+def upgrade_verified(
+    conn: Connection,
+    admission: Admission,
+    rel_dir: str,
+    recorded: Iterable[str] | None,
+    other_plugins: Iterable[str] = (),
+) -> list[str]:
     """Run the plugin's upgrades from verified bytes; return the tables it owns afterwards."""
     before = existing_tables(conn)
     with verified_folder(admission, rel_dir) as folder:
@@ -101,14 +116,19 @@ def drop_recorded(conn: Connection, name: str, tables: Iterable[str]) -> list[st
         if version_table(name) in present:
             conn.exec_driver_sql(f'DROP TABLE "{version_table(name)}"')
     except Exception as exc:  # noqa: BLE001 - report any database refusal in one line
-        raise MigrationError(f"dropping the tables of {name} failed: {type(exc).__name__}: "
-                             f"{exc}") from exc
+        raise MigrationError(
+            f"dropping the tables of {name} failed: {type(exc).__name__}: {exc}"
+        ) from exc
     return names
 
 
-def purge_tables(name: str, plugin: DiscoveredPlugin | None, record: PluginRecord | None,
-                 migrations_dir: Callable[[DiscoveredPlugin, Admission], str],
-                 other_plugins: Iterable[str] = ()) -> None:
+def purge_tables(
+    name: str,
+    plugin: DiscoveredPlugin | None,
+    record: PluginRecord | None,
+    migrations_dir: Callable[[DiscoveredPlugin, Admission], str],
+    other_plugins: Iterable[str] = (),
+) -> None:
     """``uninstall --purge``: revert the migrations if the plugin may be imported, else drop
     what was recorded, in the session's transaction (the caller commits).
 
@@ -136,9 +156,9 @@ def purge_tables(name: str, plugin: DiscoveredPlugin | None, record: PluginRecor
         db.session.rollback()
         raise
     present = existing_tables(conn)
-    if version_table(name) in present or owned_tables(name, present, present, None,
-                                                       other_plugins):
+    if version_table(name) in present or owned_tables(name, present, present, None, other_plugins):
         raise MigrationError(
             f"plugin {name!r} cannot be imported to revert its migrations ({why}), and pteroca "
             "has no record of the tables they created; nothing was dropped. Scan and enable it "
-            "once so its migrations can be reverted, or drop its tables by hand")
+            "once so its migrations can be reverted, or drop its tables by hand"
+        )

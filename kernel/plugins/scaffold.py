@@ -31,8 +31,20 @@ SUFFIX = ".tmpl"
 PLACEHOLDER = "__plugin__"
 RENAMES = {"gitignore": ".gitignore", "importlinter": ".importlinter"}
 # Names the kernel or its packaging already use.
-RESERVED = frozenset({"kernel", "builtin_plugins", "simulators", "pteroca", "pteroca_themes",
-                      "pteroca_plugins", "plugins", "themes", "tests", "test"})
+RESERVED = frozenset(
+    {
+        "kernel",
+        "builtin_plugins",
+        "simulators",
+        "pteroca",
+        "pteroca_themes",
+        "pteroca_plugins",
+        "plugins",
+        "themes",
+        "tests",
+        "test",
+    }
+)
 
 
 class ScaffoldError(ValueError):
@@ -74,26 +86,35 @@ def check_name(name: str, installed: dict | None = None) -> None:
     if not NAME_RE.match(name or ""):
         raise ScaffoldError(
             f"{name!r} is not a valid plugin name: use 2-48 characters of a-z, 0-9 and _, "
-            f"starting with a letter{_suggestion(name or '')}")
+            f"starting with a letter{_suggestion(name or '')}"
+        )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise ScaffoldError(f"{name!r} is a Python keyword; a plugin package needs another name")
     if name in sys.stdlib_module_names or name in RESERVED:
-        raise ScaffoldError(f"{name!r} is already the name of a standard library or pteroca "
-                            "module; choose another name")
+        raise ScaffoldError(
+            f"{name!r} is already the name of a standard library or pteroca "
+            "module; choose another name"
+        )
     if installed and name in installed:
         plugin = installed[name]
-        where = (f"installed by the distribution {plugin.distribution}" if plugin.distribution
-                 else f"at {plugin.path}")
-        raise ScaffoldError(f"a plugin named {name!r} is already installed ({where}); "
-                            "choose another name")
+        where = (
+            f"installed by the distribution {plugin.distribution}"
+            if plugin.distribution
+            else f"at {plugin.path}"
+        )
+        raise ScaffoldError(
+            f"a plugin named {name!r} is already installed ({where}); choose another name"
+        )
     try:
         spec = importlib.util.find_spec(name)  # a top-level lookup imports nothing
     except (ImportError, ValueError):
         spec = None
     if spec is not None:
         origin = spec.origin or ", ".join(spec.submodule_search_locations or []) or "?"
-        raise ScaffoldError(f"a module named {name!r} is already importable ({origin}); "
-                            "choose another name so the plugin package does not shadow it")
+        raise ScaffoldError(
+            f"a module named {name!r} is already importable ({origin}); "
+            "choose another name so the plugin package does not shadow it"
+        )
 
 
 def render(text: str, values: dict[str, str], where: str) -> str:
@@ -111,8 +132,9 @@ def _target_rel(rel: Path, name: str) -> Path:
 
 
 def template_files() -> list[Path]:
-    return sorted(p for p in TEMPLATE_DIR.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts)
+    return sorted(
+        p for p in TEMPLATE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
 
 
 def create_project(name: str, parent: str | Path, *, installed: dict | None = None) -> Scaffold:
@@ -142,8 +164,9 @@ def create_project(name: str, parent: str | Path, *, installed: dict | None = No
             rel = _target_rel(source.relative_to(TEMPLATE_DIR), name)
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(render(source.read_text(encoding="utf-8"), values, str(rel)),
-                              encoding="utf-8")
+            target.write_text(
+                render(source.read_text(encoding="utf-8"), values, str(rel)), encoding="utf-8"
+            )
             written.append(rel.as_posix())
         os.chmod(staging, 0o755)  # mkdtemp made it 0700
         try:

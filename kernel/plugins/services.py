@@ -30,8 +30,14 @@ class PluginError(Exception):
 def user_errors() -> tuple[type[Exception], ...]:
     from kernel.security import GateRefused
 
-    return (PluginError, deps.DependencyError, IllegalTransition, GateRefused, MigrationError,
-            verified.PluginImportRefused)
+    return (
+        PluginError,
+        deps.DependencyError,
+        IllegalTransition,
+        GateRefused,
+        MigrationError,
+        verified.PluginImportRefused,
+    )
 
 
 # --- discovery and state --------------------------------------------------------
@@ -48,8 +54,9 @@ def get_plugin(name: str, plugins: dict[str, DiscoveredPlugin] | None = None) ->
         known = ", ".join(sorted(plugins)) or "none"
         raise PluginError(f"no plugin named {name!r} (installed: {known})")
     if not plugin.ok:
-        raise PluginError(f"plugin {name!r} has an invalid manifest: "
-                          + "; ".join(map(str, plugin.errors)))
+        raise PluginError(
+            f"plugin {name!r} has an invalid manifest: " + "; ".join(map(str, plugin.errors))
+        )
     return plugin
 
 
@@ -63,8 +70,9 @@ def get_record(name: str) -> PluginRecord:
 
 
 def enabled_names() -> set[str]:
-    return set(db.session.scalars(
-        db.select(PluginRecord.name).where(PluginRecord.state == State.ENABLED)))
+    return set(
+        db.session.scalars(db.select(PluginRecord.name).where(PluginRecord.state == State.ENABLED))
+    )
 
 
 def _set_state(record: PluginRecord, target: State, reason: str = "") -> None:
@@ -75,8 +83,14 @@ def _set_state(record: PluginRecord, target: State, reason: str = "") -> None:
 # --- enabling -------------------------------------------------------------------
 
 
-def enable(name: str, *, with_dependencies: bool = False, accept_risk: bool = False,
-           actor: str | None = None, progress=None) -> list[str]:
+def enable(
+    name: str,
+    *,
+    with_dependencies: bool = False,
+    accept_risk: bool = False,
+    actor: str | None = None,
+    progress=None,
+) -> list[str]:
     """Enable ``name`` (and, if asked, its dependencies first). Return the names enabled."""
     plugins = discover_all()
     get_plugin(name, plugins)
@@ -89,7 +103,8 @@ def enable(name: str, *, with_dependencies: bool = False, accept_risk: bool = Fa
     if needed and not with_dependencies:
         raise deps.DependencyError(
             f"plugin {name!r} requires {', '.join(needed)}, not enabled; "
-            "enable them first or use --with-dependencies")
+            "enable them first or use --with-dependencies"
+        )
     for position, current in enumerate(todo, 1):
         if progress:
             progress(position, len(todo), current)
@@ -129,9 +144,12 @@ def _enable_one(plugin: DiscoveredPlugin, *, accept_risk: bool, actor: str | Non
     record.files, record.scan_id, record.tables = dict(scan.files), scan.id, tables
     health.reset(plugin.name)  # enabled again after a fault: its failures in a row start over
     db.session.commit()
-    audit.record("plugin.enabled", plugin.name, {"version": plugin.version,
-                                                  "hash": scan.content_hash,
-                                                  "scan_id": scan.id}, actor=actor)
+    audit.record(
+        "plugin.enabled",
+        plugin.name,
+        {"version": plugin.version, "hash": scan.content_hash, "scan_id": scan.id},
+        actor=actor,
+    )
 
 
 def plugin_migrations_dir(plugin: DiscoveredPlugin, admission: verified.Admission) -> str:
@@ -143,13 +161,19 @@ def plugin_migrations_dir(plugin: DiscoveredPlugin, admission: verified.Admissio
     pm = new_plugin_manager()
     try:
         pm.register(import_plugin(plugin, admission), name=plugin.name)
-        custom = [i.function() for i in pm.hook.migrations_dir.get_hookimpls()
-                  if i.plugin_name == plugin.name]
+        custom = [
+            i.function()
+            for i in pm.hook.migrations_dir.get_hookimpls()
+            if i.plugin_name == plugin.name
+        ]
         directory = custom[0] if custom and custom[0] else plugin.path / "migrations"
         return migrations_rel(admission, directory)
     except Exception as exc:  # noqa: BLE001 - any error in plugin code faults the plugin
-        reason = (exc.reason if isinstance(exc, verified.PluginImportRefused)
-                  else f"import failed: {type(exc).__name__}: {exc}")
+        reason = (
+            exc.reason
+            if isinstance(exc, verified.PluginImportRefused)
+            else f"import failed: {type(exc).__name__}: {exc}"
+        )
         record = get_record(plugin.name)
         if record.state != State.FAULTED:
             _set_state(record, State.FAULTED, reason)
@@ -158,17 +182,25 @@ def plugin_migrations_dir(plugin: DiscoveredPlugin, admission: verified.Admissio
         raise PluginError(f"plugin {plugin.name!r} {reason}") from None
 
 
-def migrate_plugin(plugin: DiscoveredPlugin, admission: verified.Admission,
-                   recorded: list[str] | None = None,
-                   plugins: dict[str, DiscoveredPlugin] | None = None) -> list[str]:
+def migrate_plugin(
+    plugin: DiscoveredPlugin,
+    admission: verified.Admission,
+    recorded: list[str] | None = None,
+    plugins: dict[str, DiscoveredPlugin] | None = None,
+) -> list[str]:
     """Run the plugin's migrations (verified bytes) in the session's transaction (the caller
     commits); return the tables the plugin owns afterwards, to record for a later purge."""
     from kernel.plugins.plugin_migrations import upgrade_verified
 
     rel_dir = plugin_migrations_dir(plugin, admission)
     try:
-        return upgrade_verified(db.session.connection(), admission, rel_dir, recorded,
-                                plugins if plugins is not None else discover_all())
+        return upgrade_verified(
+            db.session.connection(),
+            admission,
+            rel_dir,
+            recorded,
+            plugins if plugins is not None else discover_all(),
+        )
     except MigrationError:
         db.session.rollback()
         raise
@@ -195,8 +227,7 @@ def upgrade_all(progress=None) -> list[str]:
             admission = admission_for(plugin, record)
         except NotAdmitted:
             continue  # the loader reports it; never import code without a current verdict
-        record.tables = migrate_plugin(plugin, admission, recorded=record.tables,
-                                       plugins=plugins)
+        record.tables = migrate_plugin(plugin, admission, recorded=record.tables, plugins=plugins)
         db.session.commit()
         done.append(name)
     return done
@@ -218,15 +249,23 @@ def disable(name: str, *, cascade: bool = False, actor: str | None = None) -> li
     if users and not cascade:
         raise deps.DependencyError(
             f"{', '.join(users)} {'depends' if len(users) == 1 else 'depend'} on {name!r}; "
-            "disable them first or use --cascade")
+            "disable them first or use --cascade"
+        )
     for current in users + [name]:
         _set_state(get_record(current), State.DISABLED)
-        audit.record("plugin.disabled", current, {"cascade_from": name} if current != name else {},
-                     actor=actor, commit=False)
+        audit.record(
+            "plugin.disabled",
+            current,
+            {"cascade_from": name} if current != name else {},
+            actor=actor,
+            commit=False,
+        )
     db.session.commit()
     bump_generation()
     for current in users + [name]:
-        notify("plugin_disabled", current, extra=[plugins[n] for n in users + [name] if n in plugins])
+        notify(
+            "plugin_disabled", current, extra=[plugins[n] for n in users + [name] if n in plugins]
+        )
     return users + [name]
 
 
@@ -298,8 +337,12 @@ def notify(hook: str, name: str, extra: list[DiscoveredPlugin] | None = None) ->
         pass  # each listener in its error boundary: logged and counted, the change stands
 
 
-def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
-             plugins: dict[str, DiscoveredPlugin], enabled: set[str]) -> dict[str, Any]:
+def describe(
+    plugin: DiscoveredPlugin | None,
+    record: PluginRecord | None,
+    plugins: dict[str, DiscoveredPlugin],
+    enabled: set[str],
+) -> dict[str, Any]:
     """One row of ``plugin list``/``info`` and the admin page.
 
     ``state``, ``reason`` and ``verdict`` are what the loader enforces right now: an
@@ -339,14 +382,18 @@ def describe(plugin: DiscoveredPlugin | None, record: PluginRecord | None,
         "kernel": manifest.kernel if manifest else "",
         "capabilities": manifest.capabilities if manifest else [],
         "requires": manifest.requires if manifest else {},
-        "dependents": [n for n, p in plugins.items()
-                       if p.manifest and name in p.manifest.requires],
+        "dependents": [n for n, p in plugins.items() if p.manifest and name in p.manifest.requires],
         "settings": sorted(manifest.settings) if manifest else [],
         "errors": [str(e) for e in plugin.errors] if plugin else [],
         "warnings": plugin.warnings if plugin else [],
         "hook_errors": health.summary(name),
-        "scan": {"verdict": scan.verdict, "at": scan.created_at.isoformat(timespec="seconds"),
-                 "findings": len(scan.findings or [])} if scan else None,
+        "scan": {
+            "verdict": scan.verdict,
+            "at": scan.created_at.isoformat(timespec="seconds"),
+            "findings": len(scan.findings or []),
+        }
+        if scan
+        else None,
     }
 
 

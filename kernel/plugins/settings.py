@@ -27,8 +27,12 @@ def _fernet() -> Fernet:
 
 def get_settings(manifest: Manifest) -> dict[str, Any]:
     """Every declared setting of a plugin with its effective value."""
-    stored = {row.key: row for row in db.session.scalars(
-        db.select(PluginSetting).where(PluginSetting.plugin == manifest.name))}
+    stored = {
+        row.key: row
+        for row in db.session.scalars(
+            db.select(PluginSetting).where(PluginSetting.plugin == manifest.name)
+        )
+    }
     out: dict[str, Any] = {}
     for key, spec in manifest.settings.items():
         env = plugin_setting_env(manifest.name, key)
@@ -51,8 +55,9 @@ def _decode(row: PluginSetting) -> str:
     try:
         return _fernet().decrypt(row.value.encode()).decode()
     except InvalidToken:
-        current_app.logger.error("setting %s.%s cannot be decrypted (secret key changed?)",
-                                 row.plugin, row.key)
+        current_app.logger.error(
+            "setting %s.%s cannot be decrypted (secret key changed?)", row.plugin, row.key
+        )
         return ""
 
 
@@ -72,8 +77,11 @@ def set_settings(manifest: Manifest | str, values: dict[str, Any]) -> None:
     for key, value in cleaned.items():
         spec = manifest.settings[key]
         text = "" if value is None else str(value).lower() if spec.type == "bool" else str(value)
-        row = db.session.scalar(db.select(PluginSetting).where(
-            PluginSetting.plugin == manifest.name, PluginSetting.key == key))
+        row = db.session.scalar(
+            db.select(PluginSetting).where(
+                PluginSetting.plugin == manifest.name, PluginSetting.key == key
+            )
+        )
         if row is None:
             row = PluginSetting(plugin=manifest.name, key=key)
             db.session.add(row)

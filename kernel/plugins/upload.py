@@ -49,10 +49,12 @@ class Limits:
     ratio: int = 100  # unpacked / packed, for the archive and for any member over BOMB_FLOOR
     manifest_bytes: int = 64 * 1024
 
-    CONFIG = {"archive_bytes": "PLUGIN_UPLOAD_MAX_BYTES",
-              "unpacked_bytes": "PLUGIN_UPLOAD_MAX_UNPACKED_BYTES",
-              "files": "PLUGIN_UPLOAD_MAX_FILES",
-              "ratio": "PLUGIN_UPLOAD_MAX_RATIO"}
+    CONFIG = {
+        "archive_bytes": "PLUGIN_UPLOAD_MAX_BYTES",
+        "unpacked_bytes": "PLUGIN_UPLOAD_MAX_UNPACKED_BYTES",
+        "files": "PLUGIN_UPLOAD_MAX_FILES",
+        "ratio": "PLUGIN_UPLOAD_MAX_RATIO",
+    }
 
     @classmethod
     def from_config(cls, config) -> Limits:
@@ -98,8 +100,10 @@ class Member:
 def _read_capped(stream: BinaryIO, limits: Limits) -> bytes:
     data = stream.read(limits.archive_bytes + 1)
     if len(data) > limits.archive_bytes:
-        raise ArchiveTooLarge(f"the archive is larger than the {human(limits.archive_bytes)} "
-                              "limit for uploaded plugins")
+        raise ArchiveTooLarge(
+            f"the archive is larger than the {human(limits.archive_bytes)} "
+            "limit for uploaded plugins"
+        )
     if not data:
         raise UploadRefused("the uploaded file is empty")
     return data
@@ -111,8 +115,9 @@ def _open(data: bytes) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
-        raise UploadRefused("the file is not a zip archive; upload a .zip of the plugin's "
-                            "folder") from None
+        raise UploadRefused(
+            "the file is not a zip archive; upload a .zip of the plugin's folder"
+        ) from None
 
 
 def _q(name: str) -> str:
@@ -126,11 +131,15 @@ def _path_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
     if "\x00" in raw:
         raise UploadRefused(f"{shown}: a file name with a NUL byte is refused")
     if "\\" in raw:
-        raise UploadRefused(f"{shown}: backslashes in member paths are refused "
-                            "(make the archive with a zip tool that uses '/')")
+        raise UploadRefused(
+            f"{shown}: backslashes in member paths are refused "
+            "(make the archive with a zip tool that uses '/')"
+        )
     if raw.startswith("/") or re.match(r"^[A-Za-z]:", raw):
-        raise UploadRefused(f"{shown}: absolute paths are refused; every member must be "
-                            "relative to the plugin folder")
+        raise UploadRefused(
+            f"{shown}: absolute paths are refused; every member must be "
+            "relative to the plugin folder"
+        )
     parts = raw.rstrip("/").split("/") if raw.rstrip("/") else []
     if ".." in parts:
         raise UploadRefused(f"{shown}: paths leading out of the folder ('..') are refused")
@@ -144,19 +153,23 @@ def _check_type(info: zipfile.ZipInfo) -> None:
     if stat.S_ISLNK(mode):
         raise UploadRefused(f"{_q(info.filename)}: symbolic links are refused")
     if mode and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise UploadRefused(f"{_q(info.filename)}: only regular files and folders are allowed "
-                            "(devices, sockets and pipes are refused)")
+        raise UploadRefused(
+            f"{_q(info.filename)}: only regular files and folders are allowed "
+            "(devices, sockets and pipes are refused)"
+        )
     if info.flag_bits & 0x1:
-        raise UploadRefused(f"{_q(info.filename)}: encrypted members cannot be checked and are "
-                            "refused")
+        raise UploadRefused(
+            f"{_q(info.filename)}: encrypted members cannot be checked and are refused"
+        )
 
 
 def check_members(archive: zipfile.ZipFile, packed_size: int, limits: Limits) -> list[Member]:
     """Every member that would be extracted, each checked; raise on the first problem."""
     infos = archive.infolist()
     if len(infos) > limits.files:
-        raise UploadRefused(f"the archive holds {len(infos)} entries, over the limit of "
-                            f"{limits.files}")
+        raise UploadRefused(
+            f"the archive holds {len(infos)} entries, over the limit of {limits.files}"
+        )
     members: list[Member] = []
     seen: set[tuple[str, ...]] = set()
     total = 0
@@ -171,19 +184,24 @@ def check_members(archive: zipfile.ZipFile, packed_size: int, limits: Limits) ->
         if not info.is_dir():
             total += info.file_size
             if info.file_size > BOMB_FLOOR and info.file_size > limits.ratio * max(
-                    info.compress_size, 1):
+                info.compress_size, 1
+            ):
                 raise UploadRefused(
                     f"{_q(info.filename)} unpacks to {human(info.file_size)} from "
                     f"{human(info.compress_size)}: a compression ratio over {limits.ratio} is "
-                    "refused (zip bomb)")
+                    "refused (zip bomb)"
+                )
         members.append(Member(info, parts))
     _check_no_file_is_a_folder(members)
     if total > limits.unpacked_bytes:
-        raise UploadRefused(f"the archive unpacks to {human(total)}, over the "
-                            f"{human(limits.unpacked_bytes)} limit")
+        raise UploadRefused(
+            f"the archive unpacks to {human(total)}, over the {human(limits.unpacked_bytes)} limit"
+        )
     if total > BOMB_FLOOR and total > limits.ratio * packed_size:
-        raise UploadRefused(f"the archive unpacks to {human(total)} from {human(packed_size)}: "
-                            f"a compression ratio over {limits.ratio} is refused (zip bomb)")
+        raise UploadRefused(
+            f"the archive unpacks to {human(total)} from {human(packed_size)}: "
+            f"a compression ratio over {limits.ratio} is refused (zip bomb)"
+        )
     return members
 
 
@@ -195,8 +213,10 @@ def _check_no_file_is_a_folder(members: list[Member]) -> None:
         for cut in range(1, len(member.parts)):
             clash = files.get(member.parts[:cut])
             if clash is not None:
-                raise UploadRefused(f"{_q(clash.info.filename)} is a file, but "
-                                    f"{_q(member.info.filename)} needs it to be a folder")
+                raise UploadRefused(
+                    f"{_q(clash.info.filename)} is a file, but "
+                    f"{_q(member.info.filename)} needs it to be a folder"
+                )
 
 
 def plugin_root(members: list[Member]) -> tuple[str, ...]:
@@ -209,9 +229,11 @@ def plugin_root(members: list[Member]) -> tuple[str, ...]:
         top = next(iter(tops))
         if (top, MANIFEST_FILE) in files:
             return (top,)
-    raise UploadRefused(f"no {MANIFEST_FILE} found at the top of the archive or in its single "
-                        f"top-level folder; zip the plugin's folder (the one holding "
-                        f"{MANIFEST_FILE} and __init__.py)")
+    raise UploadRefused(
+        f"no {MANIFEST_FILE} found at the top of the archive or in its single "
+        f"top-level folder; zip the plugin's folder (the one holding "
+        f"{MANIFEST_FILE} and __init__.py)"
+    )
 
 
 def _read_member(archive: zipfile.ZipFile, member: Member, cap: int) -> bytes:
@@ -224,8 +246,9 @@ def _read_member(archive: zipfile.ZipFile, member: Member, cap: int) -> bytes:
         raise UploadRefused(f"the archive is damaged ({member.info.filename}: {exc})") from None
 
 
-def read_archive_manifest(archive: zipfile.ZipFile, members: list[Member], root: tuple[str, ...],
-                          limits: Limits):
+def read_archive_manifest(
+    archive: zipfile.ZipFile, members: list[Member], root: tuple[str, ...], limits: Limits
+):
     by_parts = {m.parts: m for m in members}
     member = by_parts[root + (MANIFEST_FILE,)]
     raw = _read_member(archive, member, limits.manifest_bytes)
@@ -236,24 +259,33 @@ def read_archive_manifest(archive: zipfile.ZipFile, members: list[Member], root:
     try:
         manifest = parse_manifest(data)
     except ManifestInvalid as exc:
-        raise UploadRefused(f"{MANIFEST_FILE} is invalid: " + "; ".join(map(str, exc.errors))) \
-            from None
+        raise UploadRefused(
+            f"{MANIFEST_FILE} is invalid: " + "; ".join(map(str, exc.errors))
+        ) from None
     if root and root[0] != manifest.name:
-        raise UploadRefused(f"the archive's folder is named {root[0]!r} but {MANIFEST_FILE} names "
-                            f"the plugin {manifest.name!r}; they must be the same")
+        raise UploadRefused(
+            f"the archive's folder is named {root[0]!r} but {MANIFEST_FILE} names "
+            f"the plugin {manifest.name!r}; they must be the same"
+        )
     if root + ("__init__.py",) not in by_parts:
-        raise UploadRefused(f"no __init__.py beside {MANIFEST_FILE}: a plugin folder must be a "
-                            "Python package")
+        raise UploadRefused(
+            f"no __init__.py beside {MANIFEST_FILE}: a plugin folder must be a Python package"
+        )
     return manifest
 
 
 def _check_free(name: str, plugins_dir: Path) -> None:
     installed = discover(plugins_dir).get(name)
     if installed is not None:
-        where = (f"installed by the distribution {installed.distribution}"
-                 if installed.distribution else f"in {installed.path}")
-        raise PluginExists(f"a plugin named {name!r} is already installed ({where}); an upload "
-                           "never replaces one: uninstall it first")
+        where = (
+            f"installed by the distribution {installed.distribution}"
+            if installed.distribution
+            else f"in {installed.path}"
+        )
+        raise PluginExists(
+            f"a plugin named {name!r} is already installed ({where}); an upload "
+            "never replaces one: uninstall it first"
+        )
     target = plugins_dir / name
     if os.path.lexists(target):
         raise PluginExists(f"{target} already exists; an upload never replaces it")
@@ -278,24 +310,31 @@ def _locked(folder: Path):
         os.close(fd)  # closing releases the lock
 
 
-def _extract(archive: zipfile.ZipFile, members: list[Member], root: tuple[str, ...], into: Path,
-             limits: Limits) -> int:
+def _extract(
+    archive: zipfile.ZipFile,
+    members: list[Member],
+    root: tuple[str, ...],
+    into: Path,
+    limits: Limits,
+) -> int:
     """Write the plugin's members below ``into``; return the bytes written."""
     written = 0
     for member in members:
-        rel = member.parts[len(root):]
+        rel = member.parts[len(root) :]
         if not rel:
             continue  # the top-level folder entry itself
         try:
             written += _write_member(archive, member, into.joinpath(*rel), limits, written)
         except OSError as exc:  # a name the file system refuses (too long, reserved...)
-            raise UploadRefused(f"{_q(member.info.filename)} cannot be unpacked here "
-                                f"({exc.strerror or exc})") from None
+            raise UploadRefused(
+                f"{_q(member.info.filename)} cannot be unpacked here ({exc.strerror or exc})"
+            ) from None
     return written
 
 
-def _write_member(archive: zipfile.ZipFile, member: Member, target: Path, limits: Limits,
-                  written: int) -> int:
+def _write_member(
+    archive: zipfile.ZipFile, member: Member, target: Path, limits: Limits, written: int
+) -> int:
     """Write one member at ``target``; return its size."""
     if member.is_dir:
         target.mkdir(parents=True, exist_ok=True)
@@ -307,18 +346,24 @@ def _write_member(archive: zipfile.ZipFile, member: Member, target: Path, limits
             while chunk := src.read(CHUNK):
                 size += len(chunk)
                 if size > member.info.file_size or written + size > limits.unpacked_bytes:
-                    raise UploadRefused(f"{_q(member.info.filename)} unpacks to more than the "
-                                        "archive declares (zip bomb)")
+                    raise UploadRefused(
+                        f"{_q(member.info.filename)} unpacks to more than the "
+                        "archive declares (zip bomb)"
+                    )
                 dst.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise UploadRefused(f"the archive is damaged ({member.info.filename}: {exc})") \
-            from None
+        raise UploadRefused(f"the archive is damaged ({member.info.filename}: {exc})") from None
     os.chmod(target, 0o644)  # never the archive's permission bits (no executables)
     return size
 
 
-def install_zip(stream: BinaryIO, *, plugins_dir: str | Path | None = None,
-                limits: Limits | None = None, actor: str | None = None) -> DiscoveredPlugin:
+def install_zip(
+    stream: BinaryIO,
+    *,
+    plugins_dir: str | Path | None = None,
+    limits: Limits | None = None,
+    actor: str | None = None,
+) -> DiscoveredPlugin:
     """Check the archive in ``stream`` and unpack its plugin into the plugins folder.
 
     Raises :class:`UploadRefused` (nothing written) with a one-line reason. Returns the plugin
@@ -350,8 +395,15 @@ def install_zip(stream: BinaryIO, *, plugins_dir: str | Path | None = None,
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     plugin = discover(plugins_dir)[name]
-    audit.record("plugin.uploaded", name, {
-        "version": manifest.version, "bytes": written,
-        "files": sum(1 for m in members if not m.is_dir),
-        "sha256": hashlib.sha256(data).hexdigest()}, actor=actor)
+    audit.record(
+        "plugin.uploaded",
+        name,
+        {
+            "version": manifest.version,
+            "bytes": written,
+            "files": sum(1 for m in members if not m.is_dir),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+        actor=actor,
+    )
     return plugin

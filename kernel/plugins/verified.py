@@ -62,15 +62,20 @@ class Admission:
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
         object.__setattr__(self, "root", Path(self.root))
         place = os.path.realpath(self.root).encode("utf-8", "surrogateescape")
-        object.__setattr__(self, "token", hashlib.sha256(
-            place + b"\0" + tree_hash(self.files).encode()).hexdigest())
+        object.__setattr__(
+            self,
+            "token",
+            hashlib.sha256(place + b"\0" + tree_hash(self.files).encode()).hexdigest(),
+        )
 
     def read(self, rel: str) -> bytes:
         """The bytes of ``rel`` if they are the verified ones; else PluginImportRefused."""
         expected = self.files.get(rel)
         if expected is None:
-            raise self.refused(f"{rel} is not among the files its scan verified "
-                               "(added after the scan); scan and enable it again")
+            raise self.refused(
+                f"{rel} is not among the files its scan verified "
+                "(added after the scan); scan and enable it again"
+            )
         if expected.startswith(SYMLINK):
             raise self.refused(f"{rel} is a symlink; only regular files are loaded")
         try:
@@ -93,8 +98,10 @@ class Admission:
         its folder through ``Path(__file__).resolve()`` under a symlinked install path).
         """
         joined = os.path.join(self.root, path)
-        for base, full in ((os.path.normpath(self.root), os.path.normpath(joined)),
-                           (os.path.realpath(self.root), os.path.realpath(joined))):
+        for base, full in (
+            (os.path.normpath(self.root), os.path.normpath(joined)),
+            (os.path.realpath(self.root), os.path.realpath(joined)),
+        ):
             if full == base:
                 return ""
             if full.startswith(base.rstrip(os.sep) + os.sep):
@@ -136,8 +143,9 @@ def guard_folder(folder: Path) -> None:
     install()
 
 
-def admit(admission: Admission, *, pinned: bool = False,
-          forget: Callable[[str], None] | None = None) -> None:
+def admit(
+    admission: Admission, *, pinned: bool = False, forget: Callable[[str], None] | None = None
+) -> None:
     """Allow imports of ``admission``'s package; drop its modules loaded from anything else.
 
     ``forget(package)`` is called before stale modules are dropped (the loader removes
@@ -148,8 +156,11 @@ def admit(admission: Admission, *, pinned: bool = False,
         _admitted[admission.module] = admission
         if pinned:
             _pinned.add(admission.module)
-        stale = [key for key in list(sys.modules) if _within(key, admission.module)
-                 and _loaded.get(key) != admission.token]
+        stale = [
+            key
+            for key in list(sys.modules)
+            if _within(key, admission.module) and _loaded.get(key) != admission.token
+        ]
         if stale:
             if forget is not None:
                 forget(admission.module)
@@ -265,7 +276,7 @@ class VerifiedLoader:
 
 
 def _spec(admission: Admission, fullname: str) -> ModuleSpec:
-    rel = fullname[len(admission.module):].lstrip(".").replace(".", "/")
+    rel = fullname[len(admission.module) :].lstrip(".").replace(".", "/")
     root = Path(admission.root)
     candidates = [(f"{rel}/__init__.py" if rel else "__init__.py", True)]
     if rel:
@@ -279,13 +290,18 @@ def _spec(admission: Admission, fullname: str) -> ModuleSpec:
                 spec.submodule_search_locations = [str(root / rel) if rel else str(root)]
             return spec
         if os.path.lexists(root / candidate):
-            raise admission.refused(f"{candidate} is not among the files its scan verified "
-                                    "(added after the scan); scan and enable it again",
-                                    name=fullname)
+            raise admission.refused(
+                f"{candidate} is not among the files its scan verified "
+                "(added after the scan); scan and enable it again",
+                name=fullname,
+            )
     if rel and (root / rel).is_dir():
         if not any(f.startswith(rel + "/") for f in admission.files):
-            raise admission.refused(f"{rel}/ holds no file its scan verified (added after the "
-                                    "scan); scan and enable it again", name=fullname)
+            raise admission.refused(
+                f"{rel}/ holds no file its scan verified (added after the "
+                "scan); scan and enable it again",
+                name=fullname,
+            )
         spec = ModuleSpec(fullname, _NamespaceLoader(admission.token), is_package=True)
         spec.submodule_search_locations = [str(root / rel)]
         return spec
@@ -306,9 +322,12 @@ class VerifiedFinder:
         admission = _admitted.get(owner)
         if admission is None:
             plugin = _guarded.get(owner, owner.rpartition(".")[2])
-            raise PluginImportRefused(plugin, f"{fullname} is not imported: the plugin has no "
-                                      "current passing scan (enable it to scan it)",
-                                      name=fullname)
+            raise PluginImportRefused(
+                plugin,
+                f"{fullname} is not imported: the plugin has no "
+                "current passing scan (enable it to scan it)",
+                name=fullname,
+            )
         return _spec(admission, fullname)
 
     def invalidate_caches(self) -> None:
@@ -341,9 +360,12 @@ def _check_location(fullname: str, spec: ModuleSpec) -> None:
             owner = _roots.get(current)
             if owner is not None:
                 raise PluginImportRefused(
-                    owner, f"{fullname} would load {place}, a file in a plugin folder, under a "
+                    owner,
+                    f"{fullname} would load {place}, a file in a plugin folder, under a "
                     "name that is not its plugin's: plugin files are imported only as their "
-                    "plugin's own modules", name=fullname)
+                    "plugin's own modules",
+                    name=fullname,
+                )
             parent = os.path.dirname(current)
             if parent == current:
                 break
@@ -362,7 +384,8 @@ def install() -> None:
         sys.meta_path.insert(0, _finder)
         namespace = sys.modules.get(FOLDER_NAMESPACE)
         if namespace is not None and not isinstance(
-                getattr(namespace.__spec__, "loader", None), _NamespaceLoader):
+            getattr(namespace.__spec__, "loader", None), _NamespaceLoader
+        ):
             del sys.modules[FOLDER_NAMESPACE]  # made before the guard: its __path__ finds files
 
 

@@ -56,12 +56,16 @@ class VerifiedTemplateLoader(jinja2.BaseLoader):
 
     def list_templates(self):
         prefix = f"{self.folder}/" if self.folder else ""
-        return sorted(rel[len(prefix):] for rel in self.admission.files
-                      if rel.startswith(prefix) and "__pycache__" not in rel.split("/"))
+        return sorted(
+            rel[len(prefix) :]
+            for rel in self.admission.files
+            if rel.startswith(prefix) and "__pycache__" not in rel.split("/")
+        )
 
 
-def send_verified(admission: Admission, folder: str | None, filename: str,
-                  max_age: int | None = None):
+def send_verified(
+    admission: Admission, folder: str | None, filename: str, max_age: int | None = None
+):
     """A verified static file of the plugin as a response; 404 for anything else."""
     rel = _join(folder, filename)
     if rel is None or rel not in admission.files:
@@ -73,10 +77,14 @@ def send_verified(admission: Admission, folder: str | None, filename: str,
     except PluginImportRefused:
         abort(404)
     mimetype = mimetypes.guess_type(rel)[0] or "application/octet-stream"
-    return send_file(io.BytesIO(data), mimetype=mimetype, download_name=posixpath.basename(rel),
-                     etag=admission.files[rel][:32], conditional=True,
-                     max_age=max_age if max_age is not None
-                     else current_app.get_send_file_max_age(filename))
+    return send_file(
+        io.BytesIO(data),
+        mimetype=mimetype,
+        download_name=posixpath.basename(rel),
+        etag=admission.files[rel][:32],
+        conditional=True,
+        max_age=max_age if max_age is not None else current_app.get_send_file_max_age(filename),
+    )
 
 
 def folder_of(admission: Admission, path: str | os.PathLike | None) -> str | None:
@@ -98,5 +106,6 @@ def protect_blueprint(app: Flask, blueprint: Blueprint, module: str) -> None:
         folder = folder_of(admission, blueprint.static_folder)
         endpoint = f"{blueprint.name}.static"
         if endpoint in app.view_functions:
-            app.view_functions[endpoint] = (
-                lambda filename, _a=admission, _f=folder: send_verified(_a, _f, filename))
+            app.view_functions[endpoint] = lambda filename, _a=admission, _f=folder: send_verified(
+                _a, _f, filename
+            )

@@ -44,7 +44,9 @@ class Scrubber:
         self.replacements: list[tuple[str, str]] = sorted(
             [(email, address) for email in trail.emails]
             + [(name, ERASED_NAME) for name in names if len(name) >= MIN_NAME]
-            + [(ip, "") for ip in trail.ips], key=lambda pair: -len(pair[0]))
+            + [(ip, "") for ip in trail.ips],
+            key=lambda pair: -len(pair[0]),
+        )
 
     def text(self, value: str) -> str:
         if not value:
@@ -92,8 +94,9 @@ def _replace_folded(text: str, needle: str, replacement: str) -> str:
 def _names(user: User, trail: Footprint) -> set[str]:
     """The account's name and the names it had (the audit log records profile changes)."""
     names = {user.name} if user.name else set()
-    for row in db.session.scalars(trail.audit_rows().where(
-            AuditLog.action == "user.profile_updated")):
+    for row in db.session.scalars(
+        trail.audit_rows().where(AuditLog.action == "user.profile_updated")
+    ):
         if isinstance(row.details, dict) and isinstance(row.details.get("name"), str):
             names.add(row.details["name"])
     return {name.strip() for name in names if name.strip()}
@@ -104,8 +107,9 @@ def _mentioning(model, column, needles: list[str]):
     if not needles:
         return []
     as_text = cast(column, Text)
-    return db.session.scalars(db.select(model).where(or_(*[
-        as_text.ilike(f"%{needle}%") for needle in needles])))
+    return db.session.scalars(
+        db.select(model).where(or_(*[as_text.ilike(f"%{needle}%") for needle in needles]))
+    )
 
 
 def anonymise(user: User) -> str:
@@ -122,8 +126,11 @@ def anonymise(user: User) -> str:
         row.target = address if row.target in own else scrub.text(row.target)
         row.details = scrub.redact(row.details)
     if trail.ips:  # anonymous entries made from the account's addresses (its requests)
-        db.session.execute(db.update(AuditLog).where(AuditLog.actor == "system",
-                                                     AuditLog.ip.in_(trail.ips)).values(ip=""))
+        db.session.execute(
+            db.update(AuditLog)
+            .where(AuditLog.actor == "system", AuditLog.ip.in_(trail.ips))
+            .values(ip="")
+        )
     for row in _mentioning(AuditLog, AuditLog.details, needles):
         row.details = scrub.json(row.details)
     for row in db.session.scalars(db.select(EmailLog).where(EmailLog.recipient.in_(own))):
@@ -143,14 +150,18 @@ def anonymise(user: User) -> str:
         # amounts and references stay: the books balance; a server's name (meta["server"],
         # kernel.payments.history) is one the customer chose, so it goes
         meta = scrub.json(row.meta)
-        row.meta = ({k: v for k, v in meta.items() if k != "server"} if isinstance(meta, dict)
-                    else meta)
+        row.meta = (
+            {k: v for k, v in meta.items() if k != "server"} if isinstance(meta, dict) else meta
+        )
     db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(db.delete(LoginSession).where(LoginSession.user_id == user.id))
     keyed = sorted(set(own) | set(trail.ips))  # rate-limit counters keyed by address or IP
     if keyed:
-        db.session.execute(db.delete(RateLimitCounter).where(or_(*[
-            RateLimitCounter.key.like(f"%/{value}/%") for value in keyed])))
+        db.session.execute(
+            db.delete(RateLimitCounter).where(
+                or_(*[RateLimitCounter.key.like(f"%/{value}/%") for value in keyed])
+            )
+        )
     delete_exports(user)
     user.email, user.name, user.pending_email, user.language = address, "", None, ""
     user.password_hash, user.password_changed_at = "", None

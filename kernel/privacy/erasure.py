@@ -59,34 +59,52 @@ def grace_days() -> int:
 
 def open_request(user: User) -> ErasureRequest | None:
     """The account's request that is still to be carried out (scheduled, running or failed)."""
-    return db.session.scalar(db.select(ErasureRequest).where(
-        ErasureRequest.user_id == user.id,
-        ErasureRequest.status.in_((SCHEDULED, RUNNING, FAILED))).limit(1))
+    return db.session.scalar(
+        db.select(ErasureRequest)
+        .where(
+            ErasureRequest.user_id == user.id,
+            ErasureRequest.status.in_((SCHEDULED, RUNNING, FAILED)),
+        )
+        .limit(1)
+    )
 
 
-def request_erasure(user: User, *, confirm: str, password: str = "", code: str = "",
-                    recently_authenticated: bool = False) -> ErasureRequest:
+def request_erasure(
+    user: User,
+    *,
+    confirm: str,
+    password: str = "",
+    code: str = "",
+    recently_authenticated: bool = False,
+) -> ErasureRequest:
     """The customer's own request, after proving it is them; due after the grace period."""
     if user.has_permission("admin.access"):
-        raise ErasureError(_("Staff accounts are deleted by another administrator "
-                             "(Admin > Privacy)."))
+        raise ErasureError(
+            _("Staff accounts are deleted by another administrator (Admin > Privacy).")
+        )
     pending = open_request(user)
     if pending is not None:
         when = f"{pending.due_at:%Y-%m-%d %H:%M} UTC"
-        raise ErasureError(_("Your account is already scheduled for deletion on %(date)s.",
-                             date=when))
+        raise ErasureError(
+            _("Your account is already scheduled for deletion on %(date)s.", date=when)
+        )
     if normalise_email(confirm) != user.email:
         raise ErasureError(_("Type your email address exactly as shown to confirm."))
     if user.has_password:
         if not verify_password(user, password):
             raise ErasureError(_("Your current password is not correct."))
     elif not recently_authenticated:
-        raise ErasureError(_("For your safety, log in again (with the same method) and "
-                             "confirm within 10 minutes."))
+        raise ErasureError(
+            _("For your safety, log in again (with the same method) and confirm within 10 minutes.")
+        )
     if user.has_2fa:
         twofactor.check_second_factor(user, code)
-    return _schedule(user, requested_by="customer", actor=user.email,
-                     due=clock.now() + timedelta(days=grace_days()))
+    return _schedule(
+        user,
+        requested_by="customer",
+        actor=user.email,
+        due=clock.now() + timedelta(days=grace_days()),
+    )
 
 
 def schedule_by_staff(user: User, *, actor: str, immediately: bool = False) -> ErasureRequest:
@@ -101,30 +119,53 @@ def schedule_by_staff(user: User, *, actor: str, immediately: bool = False) -> E
         if immediately:
             pending.due_at = clock.now()
         db.session.commit()
-        audit.record("privacy.erasure_rescheduled", user.email,
-                     {"request": pending.id, "due": pending.due_at.isoformat()}, actor=actor)
+        audit.record(
+            "privacy.erasure_rescheduled",
+            user.email,
+            {"request": pending.id, "due": pending.due_at.isoformat()},
+            actor=actor,
+        )
         return pending
     due = clock.now() if immediately else clock.now() + timedelta(days=grace_days())
     return _schedule(user, requested_by="staff", actor=actor, due=due)
 
 
 def _schedule(user: User, *, requested_by: str, actor: str, due: datetime) -> ErasureRequest:
-    request = ErasureRequest(user_id=user.id, status=SCHEDULED, due_at=due,
-                             requested_by=requested_by, attempts=0, last_error="", erased_by=[])
+    request = ErasureRequest(
+        user_id=user.id,
+        status=SCHEDULED,
+        due_at=due,
+        requested_by=requested_by,
+        attempts=0,
+        last_error="",
+        erased_by=[],
+    )
     db.session.add(request)
     db.session.commit()
-    audit.record("privacy.erasure_requested", user.email,
-                 {"request": request.id, "due": due.isoformat(), "by": requested_by}, actor=actor)
-    send_email(user.email, _("Your account will be deleted"), "privacy_erasure_scheduled",
-               user=user, due=f"{due:%Y-%m-%d %H:%M} UTC", by_staff=requested_by == "staff")
+    audit.record(
+        "privacy.erasure_requested",
+        user.email,
+        {"request": request.id, "due": due.isoformat(), "by": requested_by},
+        actor=actor,
+    )
+    send_email(
+        user.email,
+        _("Your account will be deleted"),
+        "privacy_erasure_scheduled",
+        user=user,
+        due=f"{due:%Y-%m-%d %H:%M} UTC",
+        by_staff=requested_by == "staff",
+    )
     return request
 
 
 def cancel(user: User, *, actor: str) -> bool:
     """Cancel a scheduled (not yet running) erasure; False when there is none."""
-    done = db.session.execute(update(ErasureRequest).where(
-        ErasureRequest.user_id == user.id,
-        ErasureRequest.status.in_((SCHEDULED, FAILED))).values(status=CANCELLED)).rowcount
+    done = db.session.execute(
+        update(ErasureRequest)
+        .where(ErasureRequest.user_id == user.id, ErasureRequest.status.in_((SCHEDULED, FAILED)))
+        .values(status=CANCELLED)
+    ).rowcount
     db.session.commit()
     if done:
         audit.record("privacy.erasure_cancelled", user.email, actor=actor)
@@ -136,11 +177,15 @@ def cancel(user: User, *, actor: str) -> bool:
 
 def _claim(request_id: int, now: datetime) -> bool:
     """Take the request for this runner: one runner wins, whatever races it."""
-    claimed = db.session.execute(update(ErasureRequest).where(
-        ErasureRequest.id == request_id,
-        ((ErasureRequest.status == SCHEDULED) & (ErasureRequest.due_at <= now))
-        | ((ErasureRequest.status == RUNNING) & (ErasureRequest.due_at <= now - STUCK_AFTER)))
-        .values(status=RUNNING, attempts=ErasureRequest.attempts + 1, due_at=now)).rowcount
+    claimed = db.session.execute(
+        update(ErasureRequest)
+        .where(
+            ErasureRequest.id == request_id,
+            ((ErasureRequest.status == SCHEDULED) & (ErasureRequest.due_at <= now))
+            | ((ErasureRequest.status == RUNNING) & (ErasureRequest.due_at <= now - STUCK_AFTER)),
+        )
+        .values(status=RUNNING, attempts=ErasureRequest.attempts + 1, due_at=now)
+    ).rowcount
     db.session.commit()
     return claimed == 1
 
@@ -175,8 +220,12 @@ def erase(request_id: int, *, actor: str = "system", now: datetime | None = None
     request.status, request.finished_at, request.last_error = DONE, clock.now(), ""
     request.erased_by = sorted(done)
     db.session.commit()
-    audit.record("privacy.erased", user.email, {"request": request.id, "plugins": sorted(done),
-                                                "by": request.requested_by}, actor=actor)
+    audit.record(
+        "privacy.erased",
+        user.email,
+        {"request": request.id, "plugins": sorted(done), "by": request.requested_by},
+        actor=actor,
+    )
     return request
 
 
@@ -188,25 +237,31 @@ def _postpone(request: ErasureRequest, user: User, failed: list[str], now: datet
         request.status = SCHEDULED
         request.due_at = now + RETRY_AFTER[min(request.attempts, len(RETRY_AFTER)) - 1]
     db.session.commit()
-    current_app.logger.warning("erasure %s of account #%s not complete: %s", request.id, user.id,
-                               request.last_error)
-    audit.record("privacy.erasure_failed" if request.status == FAILED
-                 else "privacy.erasure_postponed", f"user:{user.id}",
-                 {"request": request.id, "attempt": request.attempts,
-                  "error": request.last_error[:500]}, actor="system")
+    current_app.logger.warning(
+        "erasure %s of account #%s not complete: %s", request.id, user.id, request.last_error
+    )
+    audit.record(
+        "privacy.erasure_failed" if request.status == FAILED else "privacy.erasure_postponed",
+        f"user:{user.id}",
+        {"request": request.id, "attempt": request.attempts, "error": request.last_error[:500]},
+        actor="system",
+    )
     return request
 
 
 def catch_up(limit: int = BATCH) -> int:
     """Ask plugins enabled since an erasure (they missed it) to erase too; returns how many."""
-    implementers = {impl.plugin_name for impl in
-                    plugin_manager().hook.erase_personal_data.get_hookimpls()
-                    if not is_kernel(impl.plugin_name)}
+    implementers = {
+        impl.plugin_name
+        for impl in plugin_manager().hook.erase_personal_data.get_hookimpls()
+        if not is_kernel(impl.plugin_name)
+    }
     if not implementers:
         return 0
     caught = 0
-    rows = db.session.execute(db.select(ErasureRequest.id, ErasureRequest.erased_by)
-                              .where(ErasureRequest.status == DONE)).all()
+    rows = db.session.execute(
+        db.select(ErasureRequest.id, ErasureRequest.erased_by).where(ErasureRequest.status == DONE)
+    ).all()
     for request_id, erased_by in rows:
         if caught >= limit or implementers <= set(erased_by or []):
             continue
@@ -223,9 +278,19 @@ def catch_up(limit: int = BATCH) -> int:
 def run_due(now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
     """Cron task ``kernel.privacy``: due erasures, catch-up, expired export files."""
     now = now or clock.now()
-    due = list(db.session.scalars(db.select(ErasureRequest.id).where(
-        ((ErasureRequest.status == SCHEDULED) & (ErasureRequest.due_at <= now))
-        | ((ErasureRequest.status == RUNNING) & (ErasureRequest.due_at <= now - STUCK_AFTER)))
-        .order_by(ErasureRequest.due_at).limit(limit)))
+    due = list(
+        db.session.scalars(
+            db.select(ErasureRequest.id)
+            .where(
+                ((ErasureRequest.status == SCHEDULED) & (ErasureRequest.due_at <= now))
+                | (
+                    (ErasureRequest.status == RUNNING)
+                    & (ErasureRequest.due_at <= now - STUCK_AFTER)
+                )
+            )
+            .order_by(ErasureRequest.due_at)
+            .limit(limit)
+        )
+    )
     erased = sum(1 for request_id in due if erase(request_id, now=now).status == DONE)
     return {"erased": erased, "caught_up": catch_up(), "exports_expired": expire_exports(now)}

@@ -65,8 +65,12 @@ def link_hours() -> int:
 
 
 def latest(user: User) -> DataExport | None:
-    return db.session.scalar(db.select(DataExport).where(DataExport.user_id == user.id)
-                             .order_by(DataExport.id.desc()).limit(1))
+    return db.session.scalar(
+        db.select(DataExport)
+        .where(DataExport.user_id == user.id)
+        .order_by(DataExport.id.desc())
+        .limit(1)
+    )
 
 
 def request_export(user: User) -> DataExport:
@@ -74,13 +78,19 @@ def request_export(user: User) -> DataExport:
     last = latest(user)
     now = clock.now()
     if last is not None and last.status == QUEUED and now - last.created_at < STUCK_AFTER:
-        raise ExportError(_("Your data export is being prepared; we email you the link when "
-                            "it is ready."))
+        raise ExportError(
+            _("Your data export is being prepared; we email you the link when it is ready.")
+        )
     if last is not None and last.status == READY and now - last.created_at < RESEND_AFTER:
-        raise ExportError(_("We emailed you a download link a few minutes ago; check your "
-                            "inbox (and the spam folder) before asking for another."))
-    for old in db.session.scalars(db.select(DataExport).where(
-            DataExport.user_id == user.id, DataExport.status == READY)):
+        raise ExportError(
+            _(
+                "We emailed you a download link a few minutes ago; check your "
+                "inbox (and the spam folder) before asking for another."
+            )
+        )
+    for old in db.session.scalars(
+        db.select(DataExport).where(DataExport.user_id == user.id, DataExport.status == READY)
+    ):
         _delete_file(old)  # a new export supersedes the previous link
         old.status = EXPIRED
     export = DataExport(user_id=user.id, status=QUEUED, filename="", missing="", size=0)
@@ -120,14 +130,22 @@ def plugin_areas(user: User) -> tuple[dict[str, str], list[str]]:
         if not answer:
             continue
         if not isinstance(answer, dict):
-            report_failure(plugin, "personal_data", TypeError(
-                f"personal_data must return a dict of area -> data, not {answer!r:.200}"))
+            report_failure(
+                plugin,
+                "personal_data",
+                TypeError(f"personal_data must return a dict of area -> data, not {answer!r:.200}"),
+            )
             missing.append(plugin)
             continue
         for area, data in answer.items():
             if not isinstance(area, str) or not AREA_NAME.match(area):
-                report_failure(plugin, "personal_data", ValueError(
-                    f"personal_data area {area!r:.80} is not a name of a-z, 0-9, _ and -"))
+                report_failure(
+                    plugin,
+                    "personal_data",
+                    ValueError(
+                        f"personal_data area {area!r:.80} is not a name of a-z, 0-9, _ and -"
+                    ),
+                )
                 missing.append(f"{plugin}/{str(area)[:64]}")
                 continue
             try:
@@ -161,8 +179,11 @@ def readme(user: User, files: list[str], missing: list[str]) -> str:
         *[f"  {name}" for name in sorted(files)],
     ]
     if missing:
-        lines += ["", "Could not be gathered this time (ask support, or request a new export):",
-                  *[f"  {name}" for name in missing]]
+        lines += [
+            "",
+            "Could not be gathered this time (ask support, or request a new export):",
+            *[f"  {name}" for name in missing],
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -188,10 +209,21 @@ def build_export(export_id: int) -> str:
     export.ready_at, export.expires_at = now, now + timedelta(hours=link_hours())
     export.missing = ", ".join(missing)[:2000]
     db.session.commit()
-    audit.record("privacy.export_ready", user.email, {"export": export.id, "bytes": size,
-                                                      "missing": missing}, actor="system")
-    send_email(user.email, _("Your data export is ready"), "privacy_export", user=user,
-               link=download_link(export), hours=link_hours(), missing=missing)
+    audit.record(
+        "privacy.export_ready",
+        user.email,
+        {"export": export.id, "bytes": size, "missing": missing},
+        actor="system",
+    )
+    send_email(
+        user.email,
+        _("Your data export is ready"),
+        "privacy_export",
+        user=user,
+        link=download_link(export),
+        hours=link_hours(),
+        missing=missing,
+    )
     return "ready"
 
 
@@ -226,23 +258,40 @@ def open_download(token: str, user: User) -> tuple[Path, DataExport]:
     try:
         claims = _serializer().loads(token, max_age=link_hours() * 3600)
     except SignatureExpired:
-        raise ExportError(_("This download link has expired. Request a new export on your "
-                            "account page.")) from None
+        raise ExportError(
+            _("This download link has expired. Request a new export on your account page.")
+        ) from None
     except BadSignature:
-        raise ExportError(_("This download link is not valid. Check that you copied all "
-                            "of it.")) from None
+        raise ExportError(
+            _("This download link is not valid. Check that you copied all of it.")
+        ) from None
     if not isinstance(claims, dict) or claims.get("u") != user.id:
-        raise ExportError(_("This download link belongs to another account. Log in as the "
-                            "account that asked for the export."), 403)
+        raise ExportError(
+            _(
+                "This download link belongs to another account. Log in as the "
+                "account that asked for the export."
+            ),
+            403,
+        )
     export = db.session.get(DataExport, claims.get("x"))
-    if export is None or export.user_id != user.id or export.status != READY \
-            or export.expires_at is None or export.expires_at <= clock.now():
-        raise ExportError(_("This export is no longer available. Request a new one on your "
-                            "account page."), 410)
+    if (
+        export is None
+        or export.user_id != user.id
+        or export.status != READY
+        or export.expires_at is None
+        or export.expires_at <= clock.now()
+    ):
+        raise ExportError(
+            _("This export is no longer available. Request a new one on your account page."), 410
+        )
     path = exports_dir() / export.filename
     if not export.filename or not path.is_file():
-        raise ExportError(_("This export file cannot be found on this server. Request a new "
-                            "export on your account page."))
+        raise ExportError(
+            _(
+                "This export file cannot be found on this server. Request a new "
+                "export on your account page."
+            )
+        )
     audit.record("privacy.export_downloaded", user.email, {"export": export.id})
     return path, export
 
@@ -272,13 +321,17 @@ def expire_exports(now: datetime | None = None) -> int:
     """Delete the files of exports whose link expired; fail exports whose job was lost."""
     now = now or clock.now()
     done = 0
-    for export in db.session.scalars(db.select(DataExport).where(
-            DataExport.status == READY, DataExport.expires_at <= now)):
+    for export in db.session.scalars(
+        db.select(DataExport).where(DataExport.status == READY, DataExport.expires_at <= now)
+    ):
         _delete_file(export)
         export.status = EXPIRED
         done += 1
-    for export in db.session.scalars(db.select(DataExport).where(
-            DataExport.status == QUEUED, DataExport.created_at <= now - STUCK_AFTER)):
+    for export in db.session.scalars(
+        db.select(DataExport).where(
+            DataExport.status == QUEUED, DataExport.created_at <= now - STUCK_AFTER
+        )
+    ):
         export.status = FAILED
         done += 1
     db.session.commit()

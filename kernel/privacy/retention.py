@@ -16,15 +16,20 @@ from kernel.mail_delivery import EmailLog
 from kernel.models import AuditLog
 
 BATCH = 5000
-LOGS = {"audit_log": (AuditLog, "audit_log_retention_days"),
-        "email_log": (EmailLog, "email_log_retention_days")}
+LOGS = {
+    "audit_log": (AuditLog, "audit_log_retention_days"),
+    "email_log": (EmailLog, "email_log_retention_days"),
+}
 
 
 def _prune(model, cutoff: datetime, batch: int) -> int:
     deleted = 0
     while True:
-        ids = list(db.session.scalars(db.select(model.id).where(model.created_at < cutoff)
-                                      .order_by(model.id).limit(batch)))
+        ids = list(
+            db.session.scalars(
+                db.select(model.id).where(model.created_at < cutoff).order_by(model.id).limit(batch)
+            )
+        )
         if not ids:
             return deleted
         db.session.execute(db.delete(model).where(model.id.in_(ids)))

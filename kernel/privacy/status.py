@@ -13,7 +13,8 @@ def summary(user: User) -> dict:
     return {
         "export_status": last.status if last else "",
         "export_expires": f"{last.expires_at:%Y-%m-%d %H:%M} UTC"
-        if last and last.status == READY and last.expires_at else "",
+        if last and last.status == READY and last.expires_at
+        else "",
         "deletion_due": f"{pending.due_at:%Y-%m-%d %H:%M} UTC" if pending else "",
         "deletion_status": pending.status if pending else "",
         "grace_days": erasure.grace_days(),

@@ -17,8 +17,11 @@ def _plugin_root(host, name: str, blueprint: ApiBlueprint) -> str:
     """Builtin plugins (shipped with pteroca) mount at /api/v1; others under
     /api/v1/plugins/<name>, so no installed plugin can shadow a kernel endpoint."""
     plugin = host.discovered.get(name)
-    root = API_ROOT if plugin is not None and plugin.distribution == "pteroca" \
+    root = (
+        API_ROOT
+        if plugin is not None and plugin.distribution == "pteroca"
         else f"{API_ROOT}/plugins/{name}"
+    )
     if blueprint.url_prefix:
         root = root.rstrip("/") + "/" + blueprint.url_prefix.strip("/")
     return root
@@ -52,7 +55,9 @@ def init_rest(app: Flask, host) -> None:
             if is_kernel(name):
                 continue
             if error is not None:
-                _fault(host, name, f"register_api_blueprints failed: {type(error).__name__}: {error}")
+                _fault(
+                    host, name, f"register_api_blueprints failed: {type(error).__name__}: {error}"
+                )
                 continue
             try:
                 for blueprint in blueprints or []:
@@ -60,8 +65,11 @@ def init_rest(app: Flask, host) -> None:
                         raise TypeError(f"{blueprint!r} is not a kernel ApiBlueprint")
                     csrf.exempt(blueprint)
                     # named after the plugin: no plugin can take a kernel blueprint's name
-                    api.register_blueprint(blueprint, url_prefix=_plugin_root(host, name, blueprint),
-                                           name=f"{name}-{blueprint.name}")
+                    api.register_blueprint(
+                        blueprint,
+                        url_prefix=_plugin_root(host, name, blueprint),
+                        name=f"{name}-{blueprint.name}",
+                    )
             except Exception as exc:  # noqa: BLE001
                 _fault(host, name, f"register_api_blueprints failed: {type(exc).__name__}: {exc}")
     from kernel.rest.admin_tokens import ApiTokensView

@@ -15,8 +15,7 @@ from kernel.accounts.models import Role, User
 from kernel.accounts.services import AccountError, create_user
 from kernel.admin.users import can_grant
 from kernel.extensions import db
-from kernel.payments import ledger
-from kernel.payments import adjustments
+from kernel.payments import adjustments, ledger
 from kernel.payments.adjustments import adjust
 from kernel.payments.models import Payment
 from kernel.payments.money import MoneyError
@@ -42,8 +41,11 @@ MAX_ID = 2**31 - 1
 
 
 class UserSearch(PageArgs):
-    q = ma.fields.String(load_default="", validate=ma.validate.Length(max=255),
-                         metadata={"description": "part of the email or name"})
+    q = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(max=255),
+        metadata={"description": "part of the email or name"},
+    )
     role = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
     blocked = ma.fields.Boolean(load_default=None)
 
@@ -57,8 +59,11 @@ class UserIn(StrictSchema):
     email = ma.fields.String(required=True, validate=ma.validate.Length(3, 255))
     name = ma.fields.String(load_default="", validate=ma.validate.Length(max=255))
     role = ma.fields.String(load_default="customer", validate=ma.validate.Length(1, 64))
-    password = ma.fields.String(load_default=None, validate=ma.validate.Length(max=1024),
-                                metadata={"description": "omit: the customer sets one by a reset link"})
+    password = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=1024),
+        metadata={"description": "omit: the customer sets one by a reset link"},
+    )
     verified = ma.fields.Boolean(load_default=False)
 
 
@@ -67,8 +72,11 @@ class BlockIn(StrictSchema):
 
 
 class AdjustIn(StrictSchema):
-    amount = ma.fields.Integer(required=True, validate=ma.validate.Range(-(10**9), 10**9),
-                               metadata={"description": "signed minor units, not zero"})
+    amount = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(-(10**9), 10**9),
+        metadata={"description": "signed minor units, not zero"},
+    )
     reason = ma.fields.String(required=True, validate=ma.validate.Length(1, adjustments.MAX_REASON))
 
 
@@ -87,8 +95,12 @@ class AdminPaymentPage(PaymentPage):
 
 class RefundIn(StrictSchema):
     amount = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 10**9))
-    force = ma.fields.Boolean(load_default=False, metadata={
-        "description": "refund even when the balance cannot cover it (the rest becomes a debt)"})
+    force = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "refund even when the balance cannot cover it (the rest becomes a debt)"
+        },
+    )
 
 
 def _user(user_id: int) -> User:
@@ -114,9 +126,17 @@ def users(args):
     """Accounts, newest first; ``q`` searches email and name."""
     query = select(User)
     if args["q"]:
-        like = "%" + args["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(func.lower(User.email).like(like, escape="\\"),
-                                func.lower(User.name).like(like, escape="\\")))
+        like = (
+            "%"
+            + args["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        query = query.where(
+            or_(
+                func.lower(User.email).like(like, escape="\\"),
+                func.lower(User.name).like(like, escape="\\"),
+            )
+        )
     if args["role"]:
         query = query.where(User.role_name == args["role"])
     if args["blocked"] is not None:
@@ -136,8 +156,14 @@ def create(data):
     if not can_grant(current_user, role.permissions or []):
         raise ApiError(403, f"You cannot give the role {role.name}.", errors={"role": ["denied"]})
     try:
-        return create_user(data["email"], data["password"], name=data["name"], role=role.name,
-                           actor=current_user.email, verified=data["verified"])
+        return create_user(
+            data["email"],
+            data["password"],
+            name=data["name"],
+            role=role.name,
+            actor=current_user.email,
+            verified=data["verified"],
+        )
     except AccountError as exc:
         db.session.rollback()
         raise ApiError(422, str(exc)) from None
@@ -161,12 +187,14 @@ def block(data, user_id):
     if target.id == current_user.id:
         raise ApiError(403, "You cannot block yourself.")
     if target.role and not can_grant(current_user, target.role.permissions or []):
-        raise ApiError(403, "You cannot change an account whose role has permissions you "
-                            "do not hold.")
+        raise ApiError(
+            403, "You cannot change an account whose role has permissions you do not hold."
+        )
     if target.is_blocked != data["blocked"]:
         target.is_blocked = data["blocked"]
-        audit.record("user.updated", target.email, {"blocked": target.is_blocked},
-                     actor=current_user.email)
+        audit.record(
+            "user.updated", target.email, {"blocked": target.is_blocked}, actor=current_user.email
+        )
     return target
 
 
@@ -186,8 +214,9 @@ def adjust_balance(data, user_id):
         digest = hashlib.sha256(f"{current_user.id}:{key}".encode()).hexdigest()[:40]
         reference = f"adjust:api:{digest}"
     try:
-        adjust(target, data["amount"], data["reason"], actor=current_user.email,
-               reference=reference)
+        adjust(
+            target, data["amount"], data["reason"], actor=current_user.email, reference=reference
+        )
     except MoneyError as exc:
         db.session.rollback()
         raise ApiError(422, str(exc)) from None

@@ -39,13 +39,19 @@ class PluginOut(ma.Schema):
 
 class EnableIn(StrictSchema):
     with_dependencies = ma.fields.Boolean(load_default=False)
-    accept_risk = ma.fields.Boolean(load_default=False, metadata={
-        "description": "accept HIGH findings (audited); CRITICAL ones are never accepted"})
+    accept_risk = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "accept HIGH findings (audited); CRITICAL ones are never accepted"
+        },
+    )
 
 
 class DisableIn(StrictSchema):
-    cascade = ma.fields.Boolean(load_default=False, metadata={
-        "description": "also disable the enabled plugins that require it"})
+    cascade = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "also disable the enabled plugins that require it"},
+    )
 
 
 class ChangedOut(ma.Schema):
@@ -83,12 +89,15 @@ def scan(plugin):
 
     _known(plugin)
     try:
-        record = scan_and_enforce(services.get_plugin(plugin), force=True,
-                                  actor=current_user.email)
+        record = scan_and_enforce(services.get_plugin(plugin), force=True, actor=current_user.email)
     except services.user_errors() as exc:
         raise _refused(exc) from None
-    audit.record("plugin.scanned", plugin, {"verdict": record.verdict, "scan_id": record.id},
-                 actor=current_user.email)
+    audit.record(
+        "plugin.scanned",
+        plugin,
+        {"verdict": record.verdict, "scan_id": record.id},
+        actor=current_user.email,
+    )
     return {"name": plugin, "verdict": record.verdict, "findings": record.counts()}
 
 
@@ -102,13 +111,20 @@ def enable(data, plugin):
 
     _known(plugin)
     try:
-        done = services.enable(plugin, with_dependencies=data["with_dependencies"],
-                               accept_risk=data["accept_risk"], actor=current_user.email)
+        done = services.enable(
+            plugin,
+            with_dependencies=data["with_dependencies"],
+            accept_risk=data["accept_risk"],
+            actor=current_user.email,
+        )
     except ConfirmationRequired as exc:
-        findings = [f"{f.severity.name} {f.brief()}: {f.message}"[:300]
-                    for f in exc.record.at_least(Severity.HIGH)]
-        raise ApiError(409, str(exc), errors={"accept_risk": findings},
-                       type="confirmation_required") from None
+        findings = [
+            f"{f.severity.name} {f.brief()}: {f.message}"[:300]
+            for f in exc.record.at_least(Severity.HIGH)
+        ]
+        raise ApiError(
+            409, str(exc), errors={"accept_risk": findings}, type="confirmation_required"
+        ) from None
     except services.user_errors() as exc:
         raise _refused(exc) from None
     return {"changed": done}
@@ -122,7 +138,8 @@ def disable(data, plugin):
     """Disable (and with ``cascade`` the plugins that need it)."""
     _known(plugin)
     try:
-        return {"changed": services.disable(plugin, cascade=data["cascade"],
-                                            actor=current_user.email)}
+        return {
+            "changed": services.disable(plugin, cascade=data["cascade"], actor=current_user.email)
+        }
     except services.user_errors() as exc:
         raise _refused(exc) from None

@@ -21,13 +21,18 @@ class ApiTokensView(ProtectedBaseView):
     permission = "admin.users"
 
     def __init__(self):
-        super().__init__(name="API tokens", endpoint="api_tokens_admin", url="/admin/api-tokens",
-                         category="Users")
+        super().__init__(
+            name="API tokens",
+            endpoint="api_tokens_admin",
+            url="/admin/api-tokens",
+            category="Users",
+        )
 
     def _page(self, status: int = 200, secret: str = "", owner: str = ""):
         rows = list(db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc()).limit(200)))
-        return self.render("admin/pteroca/api_tokens.html", tokens=rows, secret=secret,
-                           owner=owner, scopes=SCOPES), status
+        return self.render(
+            "admin/pteroca/api_tokens.html", tokens=rows, secret=secret, owner=owner, scopes=SCOPES
+        ), status
 
     @expose("/")
     def index(self):
@@ -38,14 +43,21 @@ class ApiTokensView(ProtectedBaseView):
         email = request.form.get("email", "").strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is None:
-            flash(f"No account has the address {email!r}; create the service account first "
-                  "(Users › Create).", "error")
+            flash(
+                f"No account has the address {email!r}; create the service account first "
+                "(Users › Create).",
+                "error",
+            )
             return self._page(400)
         try:
-            _token, secret = tokens.create(user, name=request.form.get("name", ""),
-                                           scopes=request.form.getlist("scopes"),
-                                           days=read_days(request.form.get("days", "")),
-                                           kind=SERVICE, actor=current_user.email)
+            _token, secret = tokens.create(
+                user,
+                name=request.form.get("name", ""),
+                scopes=request.form.getlist("scopes"),
+                days=read_days(request.form.get("days", "")),
+                kind=SERVICE,
+                actor=current_user.email,
+            )
         except (ScopeError, ValueError) as exc:
             db.session.rollback()
             flash(str(exc), "error")

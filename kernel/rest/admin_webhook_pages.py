@@ -21,10 +21,18 @@ class WebhooksView(ProtectedBaseView):
 
     def _page(self, status: int = 200, secret: str = ""):
         return self.render(
-            "admin/pteroca/webhooks.html", secret=secret, events=services.known_events(),
-            endpoints=list(db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))),
-            deliveries=list(db.session.scalars(select(WebhookDelivery)
-                                               .order_by(WebhookDelivery.id.desc()).limit(100)))), status
+            "admin/pteroca/webhooks.html",
+            secret=secret,
+            events=services.known_events(),
+            endpoints=list(
+                db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
+            ),
+            deliveries=list(
+                db.session.scalars(
+                    select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(100)
+                )
+            ),
+        ), status
 
     @expose("/")
     def index(self):
@@ -34,9 +42,12 @@ class WebhooksView(ProtectedBaseView):
     def create(self):
         try:
             _endpoint, secret = services.create_endpoint(
-                request.form.get("url", ""), request.form.getlist("events"),
+                request.form.get("url", ""),
+                request.form.getlist("events"),
                 description=request.form.get("description", ""),
-                allow_private=bool(request.form.get("allow_private")), actor=current_user.email)
+                allow_private=bool(request.form.get("allow_private")),
+                actor=current_user.email,
+            )
         except services.WebhookError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -58,6 +69,9 @@ class WebhooksView(ProtectedBaseView):
             flash("No such delivery.", "error")
             return self._page(404)
         done = services.replay(delivery, actor=current_user.email)
-        flash(f"Delivery #{done.id} sent again: {done.status}"
-              + (f" ({done.error})" if done.error else ""), "success" if not done.error else "error")
+        flash(
+            f"Delivery #{done.id} sent again: {done.status}"
+            + (f" ({done.error})" if done.error else ""),
+            "success" if not done.error else "error",
+        )
         return redirect(url_for(".index"), 303)

@@ -20,11 +20,16 @@ MAX_ID = 2**31 - 1
 
 class EndpointIn(StrictSchema):
     url = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))
-    events = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 64)), required=True,
-                            validate=ma.validate.Length(1, 50))
+    events = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(1, 64)),
+        required=True,
+        validate=ma.validate.Length(1, 50),
+    )
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=255))
-    allow_private = ma.fields.Boolean(load_default=False, metadata={
-        "description": "allow an address inside your network (skips the SSRF guard)"})
+    allow_private = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "allow an address inside your network (skips the SSRF guard)"},
+    )
 
 
 class EndpointOut(ma.Schema):
@@ -48,8 +53,10 @@ class EventOut(ma.Schema):
 
 class DeliverySearch(StrictSchema):
     endpoint_id = ma.fields.Integer(load_default=None, validate=ma.validate.Range(1, MAX_ID))
-    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(
-        ("pending", "retrying", "delivered", "failed")))
+    status = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.OneOf(("pending", "retrying", "delivered", "failed")),
+    )
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 100))
 
 
@@ -91,8 +98,12 @@ def create(data):
     """Register an endpoint; the answer carries its signing secret, shown only this once."""
     try:
         endpoint, secret = services.create_endpoint(
-            data["url"], data["events"], description=data["description"],
-            allow_private=data["allow_private"], actor=current_user.email)
+            data["url"],
+            data["events"],
+            description=data["description"],
+            allow_private=data["allow_private"],
+            actor=current_user.email,
+        )
     except services.WebhookError as exc:
         db.session.rollback()
         raise ApiError(422, str(exc)) from None

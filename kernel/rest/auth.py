@@ -48,8 +48,11 @@ def _rate_limit(token) -> None:
             import time
 
             wait = max(1, int(reset - time.time()))
-            raise ApiError(429, f"Too many calls with this token ({item}); wait {wait} s.",
-                           headers={"Retry-After": str(wait)})
+            raise ApiError(
+                429,
+                f"Too many calls with this token ({item}); wait {wait} s.",
+                headers={"Retry-After": str(wait)},
+            )
 
 
 def _authenticate():
@@ -59,9 +62,12 @@ def _authenticate():
     if request.blueprint in PUBLIC_BLUEPRINTS or (view is not None and is_public(view)):
         return None
     if QUERY_TOKEN_NAMES & {name.lower() for name in request.args}:
-        raise ApiError(400, "Tokens are accepted only in the Authorization header, never in "
-                            "the URL: URLs end up in logs. Revoke this token and make a new one.",
-                       type="token_in_url")
+        raise ApiError(
+            400,
+            "Tokens are accepted only in the Authorization header, never in "
+            "the URL: URLs end up in logs. Revoke this token and make a new one.",
+            type="token_in_url",
+        )
     needed = scope_of(view) if view is not None else None
     try:
         token = authenticate(_bearer())
@@ -73,8 +79,11 @@ def _authenticate():
         raise ApiError(403, f"This token lacks the scope {needed}.", type="insufficient_scope")
     permission = permission_of(view)
     if permission and not token.user.has_permission(permission):
-        raise ApiError(403, f"The account of this token lacks the permission {permission}.",
-                       type="insufficient_scope")
+        raise ApiError(
+            403,
+            f"The account of this token lacks the permission {permission}.",
+            type="insufficient_scope",
+        )
     _rate_limit(token)
     g.api_token = token
     g._login_user = token.user  # current_user for services and the audit log; no cookie read
@@ -91,13 +100,16 @@ def _audit(response):
         if response.status_code >= 400:
             db.session.rollback()  # a refused call leaves nothing half-done behind its audit row
         touch(token, request.remote_addr or "")
-        audit.record("api.call", f"{request.method} {request.path}"[:255],
-                     {"token": token.id, "status": response.status_code,
-                      "endpoint": request.endpoint}, actor=token.user.email, commit=True)
+        audit.record(
+            "api.call",
+            f"{request.method} {request.path}"[:255],
+            {"token": token.id, "status": response.status_code, "endpoint": request.endpoint},
+            actor=token.user.email,
+            commit=True,
+        )
     except Exception:  # noqa: BLE001 - the answer is made; log the failure, keep the answer
         db.session.rollback()
-        current_app.logger.exception("could not audit API call %s %s", request.method,
-                                     request.path)
+        current_app.logger.exception("could not audit API call %s %s", request.method, request.path)
     return response
 
 

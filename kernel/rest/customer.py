@@ -75,8 +75,10 @@ def payments(args):
 
 
 def _return_urls(payment: Payment) -> tuple[str, str]:
-    return (url_for("wallet.returned", payment_id=payment.id, _external=True),
-            url_for("wallet.cancelled", payment_id=payment.id, _external=True))
+    return (
+        url_for("wallet.returned", payment_id=payment.id, _external=True),
+        url_for("wallet.cancelled", payment_id=payment.id, _external=True),
+    )
 
 
 @bp.post("/wallet/topups")
@@ -88,8 +90,14 @@ def topup(data):
     when the provider confirms the payment."""
     try:
         credit, charge, meta = topup_terms(current_user, data["amount"], data)
-        payment = start_topup(current_user, credit, data["provider"], return_urls=_return_urls,
-                              charge=charge, meta={**meta, "source": "api"})
+        payment = start_topup(
+            current_user,
+            credit,
+            data["provider"],
+            return_urls=_return_urls,
+            charge=charge,
+            meta={**meta, "source": "api"},
+        )
     except PaymentError as exc:
         raise ApiError(422, str(exc), errors={}) from None
     return {"payment": payment, "checkout_url": payment.checkout_url}

@@ -16,9 +16,17 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 API_PREFIX = "/api/"
 
 TYPES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "too_large",
-    415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
 }
 
 
@@ -27,15 +35,23 @@ class ErrorSchema(ma.Schema):
 
     type = ma.fields.String(required=True, metadata={"description": "A stable error word"})
     message = ma.fields.String(required=True, metadata={"description": "For people"})
-    errors = ma.fields.Dict(required=True, metadata={
-        "description": "Request field -> what is wrong with it"})
+    errors = ma.fields.Dict(
+        required=True, metadata={"description": "Request field -> what is wrong with it"}
+    )
 
 
 class ApiError(Exception):
     """Raise from an API view: answered as the error shape with ``status``."""
 
-    def __init__(self, status: int, message: str, *, errors: dict | None = None,
-                 type: str | None = None, headers: dict | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        errors: dict | None = None,
+        type: str | None = None,
+        headers: dict | None = None,
+    ) -> None:  # noqa: A002
         super().__init__(message)
         self.status, self.message = status, message
         self.errors, self.type, self.headers = errors or {}, type, headers or {}
@@ -45,8 +61,13 @@ def is_api_request() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def error_response(status: int, message: str, errors: dict | None = None,
-                   type: str | None = None, headers: dict | None = None) -> None:  # noqa: A002
+def error_response(
+    status: int,
+    message: str,
+    errors: dict | None = None,
+    type: str | None = None,
+    headers: dict | None = None,
+) -> None:  # noqa: A002
     kind = type or TYPES.get(status, "server_error" if status >= 500 else "error")
     response = jsonify(type=kind, message=message, errors=errors or {})
     response.status_code = status
@@ -84,8 +105,12 @@ def _wrap(handler):
             if isinstance(exc, ApiError):
                 return error_response(exc.status, exc.message, exc.errors, exc.type, exc.headers)
             if isinstance(exc, InternalServerError) or not isinstance(exc, HTTPException):
-                current_app.logger.error("API error on %s %s", request.method, request.path,
-                                         exc_info=getattr(exc, "original_exception", None) or exc)
+                current_app.logger.error(
+                    "API error on %s %s",
+                    request.method,
+                    request.path,
+                    exc_info=getattr(exc, "original_exception", None) or exc,
+                )
                 return error_response(500, "Something went wrong on our side; it was logged.")
             return _http_error(exc)
         return handler(exc)

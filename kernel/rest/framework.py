@@ -90,14 +90,27 @@ def make_api(app: Flask) -> RestApi:
     app.config["OPENAPI_URL_PREFIX"] = API_ROOT
     app.config["OPENAPI_JSON_PATH"] = "openapi.json"
     commands = set(app.cli.commands)
-    api = RestApi(app, spec_kwargs={"info": {"description": (
-        "The pteroca REST API. Send a token as `Authorization: Bearer <token>`; each "
-        "endpoint names the scope it needs (`x-scope`). Errors share one shape: "
-        "`{type, message, errors}`.")}})
+    api = RestApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": (
+                    "The pteroca REST API. Send a token as `Authorization: Bearer <token>`; each "
+                    "endpoint names the scope it needs (`x-scope`). Errors share one shape: "
+                    "`{type, message, errors}`."
+                )
+            }
+        },
+    )
     for name in set(app.cli.commands) - commands:  # flask-smorest's `openapi` commands
         app.cli.commands.pop(name)
-    api.spec.components.security_scheme(SECURITY_SCHEME, {
-        "type": "http", "scheme": "bearer",
-        "description": "A personal or service-account token (pteroca_...)"})
+    api.spec.components.security_scheme(
+        SECURITY_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal or service-account token (pteroca_...)",
+        },
+    )
     app.extensions["pteroca_api"] = api
     return api

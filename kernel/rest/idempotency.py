@@ -26,8 +26,9 @@ MAX_KEY = 255
 
 
 def fingerprint(body: object) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
-                                     default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
 
 
 def claim(operation: str, body: object, *, required: bool = True) -> str | None:
@@ -37,28 +38,45 @@ def claim(operation: str, body: object, *, required: bool = True) -> str | None:
     key = request.headers.get(HEADER, "").strip()
     if not key:
         if required:
-            raise ApiError(400, f"Send an {HEADER} header (any unique string, e.g. a UUID) so "
-                                "a retried request cannot buy twice.",
-                           errors={HEADER: ["required"]}, type="idempotency_key_missing")
+            raise ApiError(
+                400,
+                f"Send an {HEADER} header (any unique string, e.g. a UUID) so "
+                "a retried request cannot buy twice.",
+                errors={HEADER: ["required"]},
+                type="idempotency_key_missing",
+            )
         return None
     if len(key) > MAX_KEY or not key.isprintable():
-        raise ApiError(400, f"The {HEADER} must be 1 to {MAX_KEY} printable characters.",
-                       errors={HEADER: ["invalid"]})
+        raise ApiError(
+            400,
+            f"The {HEADER} must be 1 to {MAX_KEY} printable characters.",
+            errors={HEADER: ["invalid"]},
+        )
     digest = fingerprint(body)
-    mine = (IdempotencyKey.user_id == current_user.id, IdempotencyKey.operation == operation,
-            IdempotencyKey.key == key)
+    mine = (
+        IdempotencyKey.user_id == current_user.id,
+        IdempotencyKey.operation == operation,
+        IdempotencyKey.key == key,
+    )
     row = db.session.scalar(select(IdempotencyKey).where(*mine))
     if row is None:
         try:
-            db.session.add(IdempotencyKey(user_id=current_user.id, operation=operation, key=key,
-                                          fingerprint=digest))
+            db.session.add(
+                IdempotencyKey(
+                    user_id=current_user.id, operation=operation, key=key, fingerprint=digest
+                )
+            )
             db.session.commit()
             return key
         except IntegrityError:  # a parallel request with the same key won: compare with it
             db.session.rollback()
             row = db.session.scalar(select(IdempotencyKey).where(*mine))
     if row is not None and row.fingerprint != digest:
-        raise ApiError(422, f"This {HEADER} was used with a different request body; use a new "
-                            "key for a new request.", errors={HEADER: ["reused"]},
-                       type="idempotency_key_reused")
+        raise ApiError(
+            422,
+            f"This {HEADER} was used with a different request body; use a new "
+            "key for a new request.",
+            errors={HEADER: ["reused"]},
+            type="idempotency_key_reused",
+        )
     return key

@@ -8,8 +8,8 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.accounts.models import User
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 
 PERSONAL = "personal"  # made by the customer on the account page
 SERVICE = "service"  # made by an admin for an account used by a program
@@ -22,8 +22,19 @@ class ApiToken(db.Model):
 
     __tablename__ = "api_token"
     # What theme templates may read (kernel/theme_sandbox.py): never the hash.
-    __template_fields__ = ("id", "name", "kind", "prefix", "scopes", "created_at", "expires_at",
-                           "last_used_at", "last_used_ip", "revoked_at", "is_live")
+    __template_fields__ = (
+        "id",
+        "name",
+        "kind",
+        "prefix",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_ip",
+        "revoked_at",
+        "is_live",
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -52,8 +63,9 @@ class IdempotencyKey(db.Model):
     answering with the first request's result."""
 
     __tablename__ = "api_idempotency_key"
-    __table_args__ = (UniqueConstraint("user_id", "operation", "key",
-                                       name="uq_api_idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "operation", "key", name="uq_api_idempotency_key"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     operation: Mapped[str] = mapped_column(String(64))

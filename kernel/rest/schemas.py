@@ -30,8 +30,11 @@ class StrictSchema(ma.Schema):
 
 
 class PageArgs(StrictSchema):
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=32),
-                              metadata={"description": "next_cursor of the previous page"})
+    cursor = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=32),
+        metadata={"description": "next_cursor of the previous page"},
+    )
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, MAX_PAGE))
 
 
@@ -42,8 +45,11 @@ def decode_cursor(cursor: str | None) -> int | None:
     from kernel.rest.errors import ApiError
 
     if not cursor.isdigit() or not 0 < int(cursor) < 2**63:
-        raise ApiError(400, "This cursor is not one the API gave out.",
-                       errors={"cursor": ["not a valid cursor"]})
+        raise ApiError(
+            400,
+            "This cursor is not one the API gave out.",
+            errors={"cursor": ["not a valid cursor"]},
+        )
     return int(cursor)
 
 
@@ -101,8 +107,11 @@ class PaymentPage(ma.Schema):
 
 
 class TopupIn(StrictSchema):
-    amount = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 10**9),
-                               metadata={"description": "minor units to credit"})
+    amount = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(1, 10**9),
+        metadata={"description": "minor units to credit"},
+    )
     provider = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
 
 

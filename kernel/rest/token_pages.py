@@ -16,8 +16,12 @@ bp = Blueprint("api_tokens", __name__)
 
 def _page(status: int = 200, secret: str = ""):
     scopes = [(name, SCOPES[name][0]) for name in grantable(current_user)]
-    return render_template("panel/account_tokens.html", tokens=tokens.tokens_of(current_user.id),
-                           scopes=scopes, secret=secret), status
+    return render_template(
+        "panel/account_tokens.html",
+        tokens=tokens.tokens_of(current_user.id),
+        scopes=scopes,
+        secret=secret,
+    ), status
 
 
 def read_days(text: str) -> int | None:
@@ -40,9 +44,12 @@ def index():
 @login_required
 def create():
     try:
-        _token, secret = tokens.create(current_user, name=request.form.get("name", ""),
-                                       scopes=request.form.getlist("scopes"),
-                                       days=read_days(request.form.get("days", "")))
+        _token, secret = tokens.create(
+            current_user,
+            name=request.form.get("name", ""),
+            scopes=request.form.getlist("scopes"),
+            days=read_days(request.form.get("days", "")),
+        )
     except (ScopeError, ValueError) as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -57,6 +64,7 @@ def revoke(token_id: int):
     if token is None or token.user_id != current_user.id:
         abort(404)
     tokens.revoke(token, actor=current_user.email)
-    flash(_("The token %(name)s was revoked; it stopped working at once.", name=token.name),
-          "success")
+    flash(
+        _("The token %(name)s was revoked; it stopped working at once.", name=token.name), "success"
+    )
     return redirect(url_for("api_tokens.index"), 303)

@@ -38,8 +38,15 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create(user, *, name: str, scopes: list[str], days: int | None = None,
-           kind: str = PERSONAL, actor: str | None = None) -> tuple[ApiToken, str]:
+def create(
+    user,
+    *,
+    name: str,
+    scopes: list[str],
+    days: int | None = None,
+    kind: str = PERSONAL,
+    actor: str | None = None,
+) -> tuple[ApiToken, str]:
     """A new token for ``user`` and its secret (shown once, never stored). Raises
     ScopeError or ValueError with a message for the person who asked."""
     name = (name or "").strip()
@@ -51,15 +58,26 @@ def create(user, *, name: str, scopes: list[str], days: int | None = None,
         raise ValueError(f"a token expires after 1 to {MAX_DAYS} days, or never")
     clean = check_grant(user, list(scopes))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, kind=kind, token_hash=_digest(secret),
-                     prefix=secret[:len(TOKEN_PREFIX) + 6], scopes=clean,
-                     created_by=actor or user.email, last_used_ip="",
-                     expires_at=now() + timedelta(days=days) if days else None)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        kind=kind,
+        token_hash=_digest(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        scopes=clean,
+        created_by=actor or user.email,
+        last_used_ip="",
+        expires_at=now() + timedelta(days=days) if days else None,
+    )
     db.session.add(token)
     db.session.flush()
-    audit.record("api.token_created", f"api_token:{token.id}",
-                 {"user": user.id, "kind": kind, "scopes": clean, "days": days},
-                 actor=actor or user.email, commit=False)
+    audit.record(
+        "api.token_created",
+        f"api_token:{token.id}",
+        {"user": user.id, "kind": kind, "scopes": clean, "days": days},
+        actor=actor or user.email,
+        commit=False,
+    )
     db.session.commit()
     return token, secret
 
@@ -84,27 +102,41 @@ def authenticate(secret: str) -> ApiToken:
 def touch(token: ApiToken, ip: str) -> None:
     """Record the use (uncommitted), at most once a minute unless the address changed."""
     stamp = now()
-    if (token.last_used_at is None or token.last_used_ip != ip
-            or stamp - token.last_used_at >= TOUCH_EVERY):
+    if (
+        token.last_used_at is None
+        or token.last_used_ip != ip
+        or stamp - token.last_used_at >= TOUCH_EVERY
+    ):
         token.last_used_at, token.last_used_ip = stamp, ip[:64]
 
 
 def revoke(token: ApiToken, *, actor: str) -> None:
     if token.revoked_at is None:
         token.revoked_at = now()
-        audit.record("api.token_revoked", f"api_token:{token.id}", {"user": token.user_id},
-                     actor=actor, commit=False)
+        audit.record(
+            "api.token_revoked",
+            f"api_token:{token.id}",
+            {"user": token.user_id},
+            actor=actor,
+            commit=False,
+        )
     db.session.commit()
 
 
 def tokens_of(user_id: int) -> list[ApiToken]:
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
-                                   .order_by(ApiToken.id.desc())))
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+        )
+    )
 
 
 def all_service_tokens() -> list[ApiToken]:
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.kind == SERVICE)
-                                   .order_by(ApiToken.id.desc())))
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.kind == SERVICE).order_by(ApiToken.id.desc())
+        )
+    )
 
 
 def live(token: ApiToken, at: datetime | None = None) -> bool:

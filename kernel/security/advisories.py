@@ -73,7 +73,8 @@ def _requirements(dist_name: str, extras: set[str]) -> list[Requirement]:
         except InvalidRequirement:
             continue
         if req.marker is not None and not any(
-                req.marker.evaluate({"extra": extra}) for extra in (extras or {""})):
+            req.marker.evaluate({"extra": extra}) for extra in (extras or {""})
+        ):
             continue
         found.append(req)
     return found
@@ -130,13 +131,24 @@ def dependency_set(plugin: DiscoveredPlugin) -> DependencySet:
 
 
 def _not_audited(deps: DependencySet, subject: str, why: str, require_audit: bool) -> Finding:
-    return Finding(check=CHECK, rule=policy.NOT_AUDITED_RULE,
-                   severity=policy.not_audited_severity(require_audit), file=deps.source,
-                   line=None, message=f"{subject}: not audited, {why}")
+    return Finding(
+        check=CHECK,
+        rule=policy.NOT_AUDITED_RULE,
+        severity=policy.not_audited_severity(require_audit),
+        file=deps.source,
+        line=None,
+        message=f"{subject}: not audited, {why}",
+    )
 
 
-def audit(deps: DependencySet, *, osv_url: str, cache_dir: Path, require_audit: bool,
-          timeout: float = TIMEOUT_SECONDS) -> tuple[list[Finding], str]:
+def audit(
+    deps: DependencySet,
+    *,
+    osv_url: str,
+    cache_dir: Path,
+    require_audit: bool,
+    timeout: float = TIMEOUT_SECONDS,
+) -> tuple[list[Finding], str]:
     """(findings, advisory_state) for a dependency set. Never calls PyPI's own service."""
     findings = [_not_audited(deps, name, why, require_audit) for name, why in deps.missing.items()]
     if not deps.pins:
@@ -156,33 +168,49 @@ def audit(deps: DependencySet, *, osv_url: str, cache_dir: Path, require_audit: 
         try:
             dependency = ResolvedDependency(name=name, version=Version(version))
         except InvalidVersion:
-            findings.append(_not_audited(deps, f"{name} {version}", "not a PEP 440 version",
-                                         require_audit))
+            findings.append(
+                _not_audited(deps, f"{name} {version}", "not a PEP 440 version", require_audit)
+            )
             continue
         try:
             _, vulns = service.query(dependency)
         except (OsvUnreachable, requests.ConnectionError, requests.Timeout) as exc:
             rest = [n for n, _ in pins[position:]]
-            findings.append(_not_audited(
-                deps, "advisory service", f"{url} unreachable ({type(exc).__name__}); "
-                f"{len(rest)} unchecked: {', '.join(rest)}", require_audit))
+            findings.append(
+                _not_audited(
+                    deps,
+                    "advisory service",
+                    f"{url} unreachable ({type(exc).__name__}); "
+                    f"{len(rest)} unchecked: {', '.join(rest)}",
+                    require_audit,
+                )
+            )
             return findings, STATE_PARTIAL if audited else STATE_UNREACHABLE
         except (ServiceError, requests.RequestException, ValueError, KeyError, TypeError) as exc:
             failed += 1
-            findings.append(_not_audited(deps, f"{name} {version}",
-                                         f"the advisory service failed: {exc.__cause__ or exc}",
-                                         require_audit))
+            findings.append(
+                _not_audited(
+                    deps,
+                    f"{name} {version}",
+                    f"the advisory service failed: {exc.__cause__ or exc}",
+                    require_audit,
+                )
+            )
             continue
         audited += 1
         for vuln in vulns:
             fixes = ", ".join(str(v) for v in vuln.fix_versions)
-            findings.append(Finding(
-                check=CHECK, rule=vuln.id,
-                severity=policy.vulnerability_severity(bool(vuln.fix_versions)),
-                file=deps.source, line=None,
-                message=f"{name} {version}: {vuln.description.strip()[:300]} "
-                        + (f"(fixed in {fixes})" if fixes else "(no fixed version)"),
-            ))
+            findings.append(
+                Finding(
+                    check=CHECK,
+                    rule=vuln.id,
+                    severity=policy.vulnerability_severity(bool(vuln.fix_versions)),
+                    file=deps.source,
+                    line=None,
+                    message=f"{name} {version}: {vuln.description.strip()[:300]} "
+                    + (f"(fixed in {fixes})" if fixes else "(no fixed version)"),
+                )
+            )
     if audited == 0 and failed:
         return findings, STATE_UNREACHABLE
     return findings, STATE_OK if audited == len(pins) and not deps.missing else STATE_PARTIAL

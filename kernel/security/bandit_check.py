@@ -56,8 +56,9 @@ def _bandit_tests() -> tuple[dict[str, str], set[str]]:
     return names, set(names)
 
 
-def run_bandit(snapshot: Snapshot, parsed: ParsedSources | None = None, *,
-               stock: bool | None = None) -> list[Finding]:
+def run_bandit(
+    snapshot: Snapshot, parsed: ParsedSources | None = None, *, stock: bool | None = None
+) -> list[Finding]:
     """Findings for every Python source of the snapshot (symlinks are the file checks' job).
 
     ``stock`` picks bandit's own manager (True) or the shared-tree walk (False); by
@@ -71,10 +72,14 @@ def run_bandit(snapshot: Snapshot, parsed: ParsedSources | None = None, *,
         if rel in snapshot.unreadable:
             findings.append(_parse_error(rel, f"cannot be read ({snapshot.unreadable[rel]})"))
         elif rel in snapshot.large or len(parsed.sources[rel]) > policy.MAX_FILE_BYTES:
-            findings.append(_parse_error(
-                rel, f"over the {policy.MAX_FILE_BYTES // (1024 * 1024)} MiB cap, not analysed"))
-    readable = {rel: data for rel, data in parsed.sources.items()
-                if len(data) <= policy.MAX_FILE_BYTES}
+            findings.append(
+                _parse_error(
+                    rel, f"over the {policy.MAX_FILE_BYTES // (1024 * 1024)} MiB cap, not analysed"
+                )
+            )
+    readable = {
+        rel: data for rel, data in parsed.sources.items() if len(data) <= policy.MAX_FILE_BYTES
+    }
     for rel in sorted(readable):
         parsed.tree(rel)  # notes the modules nested too deeply to analyse
         if rel in parsed.unanalysable:
@@ -88,17 +93,20 @@ def run_bandit(snapshot: Snapshot, parsed: ParsedSources | None = None, *,
     names, _ = _bandit_tests()
     for rel, issue in issues:
         name = names.get(issue.test_id, issue.test or issue.test_id)
-        findings.append(Finding(
-            check=CHECK, rule=issue.test_id,
-            severity=policy.bandit_severity(issue.test_id, issue.severity, issue.confidence),
-            file=rel, line=int(issue.lineno) if issue.lineno else None,
-            message=f"{name}: {issue.text} (bandit: {issue.severity.lower()} severity, "
-                    f"{issue.confidence.lower()} confidence)",
-        ))
+        findings.append(
+            Finding(
+                check=CHECK,
+                rule=issue.test_id,
+                severity=policy.bandit_severity(issue.test_id, issue.severity, issue.confidence),
+                file=rel,
+                line=int(issue.lineno) if issue.lineno else None,
+                message=f"{name}: {issue.text} (bandit: {issue.severity.lower()} severity, "
+                f"{issue.confidence.lower()} confidence)",
+            )
+        )
     for rel, reason in skipped:
         why, line = _syntax_error(targets[rel], rel)
-        findings.append(_parse_error(rel, f"bandit could not analyse it ({why or reason})",
-                                     line))
+        findings.append(_parse_error(rel, f"bandit could not analyse it ({why or reason})", line))
     return findings
 
 
@@ -118,7 +126,7 @@ def _run_walk(snapshot: Snapshot, targets: dict[str, bytes], parsed: ParsedSourc
         testset = b_test_set.BanditTestSet(b_config.BanditConfig(), _profile())
         issues, skipped = bandit_walk.run(trees, targets, testset, snapshot.root.name)
     prefix = bandit_walk.VIRTUAL_ROOT + "/"
-    return [(issue.fname[len(prefix):], issue) for issue in issues], skipped
+    return [(issue.fname[len(prefix) :], issue) for issue in issues], skipped
 
 
 def _run_stock(snapshot: Snapshot, targets: dict[str, bytes], parsed: ParsedSources):
@@ -130,8 +138,10 @@ def _run_stock(snapshot: Snapshot, targets: dict[str, bytes], parsed: ParsedSour
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         issues, skipped = _run(root, [str(root / rel) for rel in sorted(targets)], parsed)
-    return ([(Path(issue.fname).relative_to(root).as_posix(), issue) for issue in issues],
-            [(Path(fname).relative_to(root).as_posix(), reason) for fname, reason in skipped])
+    return (
+        [(Path(issue.fname).relative_to(root).as_posix(), issue) for issue in issues],
+        [(Path(fname).relative_to(root).as_posix(), reason) for fname, reason in skipped],
+    )
 
 
 def _run(root: Path, targets: list[str], parsed: ParsedSources):
@@ -142,8 +152,9 @@ def _run(root: Path, targets: list[str], parsed: ParsedSources):
 
     with _LOCK:
         conf = b_config.BanditConfig()  # never a plugin's file
-        manager = b_manager.BanditManager(conf, "file", quiet=True, ignore_nosec=True,
-                                          profile=_profile())
+        manager = b_manager.BanditManager(
+            conf, "file", quiet=True, ignore_nosec=True, profile=_profile()
+        )
         manager.files_list = targets
         logger = logging.getLogger(b_manager.__name__)
         level = logger.level
@@ -171,9 +182,14 @@ class _SharedAst:
 
 
 def _parse_error(rel: str, why: str, line: int | None = None) -> Finding:
-    return Finding(check=CHECK, rule="parse-error", severity=policy.PARSE_ERROR, file=rel,
-                   line=line, message=f"unparsable source: {why}; code the scanner cannot read "
-                                      "cannot be vouched for")
+    return Finding(
+        check=CHECK,
+        rule="parse-error",
+        severity=policy.PARSE_ERROR,
+        file=rel,
+        line=line,
+        message=f"unparsable source: {why}; code the scanner cannot read cannot be vouched for",
+    )
 
 
 def _syntax_error(data: bytes, rel: str) -> tuple[str, int | None]:

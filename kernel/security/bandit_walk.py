@@ -75,9 +75,11 @@ def _classes():
             super().__init__(testset, False, {}, metrics)
             # checktype -> (test, its name, its config or NO_CONFIG), read once per file
             self.prepared = {
-                check: [(test, test.__name__, getattr(test, "_config", NO_CONFIG))
-                        for test in tests]
-                for check, tests in testset.tests.items()}
+                check: [
+                    (test, test.__name__, getattr(test, "_config", NO_CONFIG)) for test in tests
+                ]
+                for check, tests in testset.tests.items()
+            }
 
         def run_tests(self, raw_context, checktype):
             """bandit's ``run_tests`` without scores and ``# nosec`` (never honoured here)."""
@@ -89,8 +91,9 @@ def _classes():
                     if result is None:
                         continue
                     filename = temp_context["filename"]
-                    result.fname = filename.decode("utf-8") if isinstance(filename, bytes) \
-                        else filename
+                    result.fname = (
+                        filename.decode("utf-8") if isinstance(filename, bytes) else filename
+                    )
                     result.fdata = temp_context["file_data"]
                     if result.lineno is None:
                         result.lineno = temp_context["lineno"]
@@ -114,8 +117,9 @@ def _classes():
             self.namespace = namespace
             # node types bandit does anything for: a visitor method or at least one test
             self.active = frozenset(
-                [n[len("visit_"):] for n in dir(self) if n.startswith("visit_")]
-                + [check for check, tests in testset.tests.items() if tests])
+                [n[len("visit_") :] for n in dir(self) if n.startswith("visit_")]
+                + [check for check, tests in testset.tests.items() if tests]
+            )
 
         def update_scores(self, scores):
             """Scores feed bandit's reports only."""
@@ -155,16 +159,22 @@ def _classes():
         def process_tree(self, tree: ast.Module):
             """bandit's ``process`` for a tree already parsed from this file's bytes."""
             self.generic_visit(tree)
-            self.context = {"file_data": self.fdata, "filename": self.fname, "lineno": 0,
-                            "linerange": [0, 1], "col_offset": 0}
+            self.context = {
+                "file_data": self.fdata,
+                "filename": self.fname,
+                "lineno": 0,
+                "linerange": [0, 1],
+                "col_offset": 0,
+            }
             self.tester.run_tests(self.context, "File")
             return self.tester.results
 
     return Visitor
 
 
-def run(trees: dict[str, ast.Module | None], sources: dict[str, bytes], testset,
-        package: str) -> tuple[list, list[tuple[str, str]]]:
+def run(
+    trees: dict[str, ast.Module | None], sources: dict[str, bytes], testset, package: str
+) -> tuple[list, list[tuple[str, str]]]:
     """(bandit issues, skipped (rel, reason)) for ``trees`` (rel -> tree, None if unparsable).
 
     Issues carry ``fname`` = ``VIRTUAL_ROOT/rel``. The caller holds bandit's lock
@@ -181,8 +191,13 @@ def run(trees: dict[str, ast.Module | None], sources: dict[str, bytes], testset,
         if tree is None:
             skipped.append((rel, "syntax error while parsing AST from file"))
             continue
-        visitor = visitor_class(f"{VIRTUAL_ROOT}/{rel}", io.BytesIO(sources[rel]), testset,
-                                metrics, module_qualname(rel, sources, package))
+        visitor = visitor_class(
+            f"{VIRTUAL_ROOT}/{rel}",
+            io.BytesIO(sources[rel]),
+            testset,
+            metrics,
+            module_qualname(rel, sources, package),
+        )
         try:
             issues.extend(visitor.process_tree(tree))
         except Exception:  # as bandit's manager: the file is reported as not analysed

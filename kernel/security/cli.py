@@ -16,14 +16,17 @@ SEVERITY_COLORS = {"CRITICAL": "red", "HIGH": "yellow", "MEDIUM": "cyan", "LOW":
 
 
 def _echo_table(records: list[ScanRecord]) -> None:
-    click.echo(f"{'PLUGIN':<22} {'VERSION':<10} {'VERDICT':<8} {'ADVISORIES':<12} "
-               "CRITICAL HIGH MEDIUM LOW")
+    click.echo(
+        f"{'PLUGIN':<22} {'VERSION':<10} {'VERDICT':<8} {'ADVISORIES':<12} CRITICAL HIGH MEDIUM LOW"
+    )
     for rec in records:
         counts = rec.counts()
         verdict = click.style(f"{rec.verdict:<8}", fg=VERDICT_COLORS.get(rec.verdict))
-        click.echo(f"{rec.plugin:<22} {rec.version:<10} {verdict} {rec.advisory_state:<12} "
-                   f"{counts['CRITICAL']:>8} {counts['HIGH']:>4} {counts['MEDIUM']:>6} "
-                   f"{counts['LOW']:>3}")
+        click.echo(
+            f"{rec.plugin:<22} {rec.version:<10} {verdict} {rec.advisory_state:<12} "
+            f"{counts['CRITICAL']:>8} {counts['HIGH']:>4} {counts['MEDIUM']:>6} "
+            f"{counts['LOW']:>3}"
+        )
 
 
 def _echo_findings(record: ScanRecord) -> None:
@@ -64,9 +67,12 @@ def scan_command(name: str | None, scan_all: bool, as_json: bool, force: bool) -
         records = [scan_and_enforce(plugins[name], force=force, actor="cli")]
     else:
         records = []
-        with click.progressbar(sorted(plugins.values(), key=lambda p: p.name),
-                               label="scanning plugins", file=sys.stderr,
-                               item_show_func=lambda p: p.name if p else "") as bar:
+        with click.progressbar(
+            sorted(plugins.values(), key=lambda p: p.name),
+            label="scanning plugins",
+            file=sys.stderr,
+            item_show_func=lambda p: p.name if p else "",
+        ) as bar:
             for plugin in bar:
                 records.append(scan_and_enforce(plugin, force=force, actor="cli"))
 
@@ -80,7 +86,6 @@ def scan_command(name: str | None, scan_all: bool, as_json: bool, force: bool) -
         click.echo("no plugins found")
     for record in records:
         if record.verdict == Verdict.BLOCK and record.plugin in was_active:
-            click.echo(f"{record.plugin} is now blocked and unloaded from every process",
-                       err=True)
+            click.echo(f"{record.plugin} is now blocked and unloaded from every process", err=True)
     if any(r.verdict == Verdict.BLOCK for r in records):
         sys.exit(1)

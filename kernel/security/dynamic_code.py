@@ -38,22 +38,36 @@ CHECK = "ast"
 
 EXEC_NAMES = frozenset({"exec", "eval", "compile"})
 REFLECTION = frozenset({"getattr", "setattr", "delattr"})
-IMPORT_CALLS = frozenset({"__import__", "builtins.__import__", "importlib.import_module",
-                          "importlib.__import__"})
-MACHINERY_EXACT = frozenset({
-    "importlib.util.spec_from_file_location", "importlib.util.spec_from_loader",
-    "importlib.util.module_from_spec", "importlib._bootstrap", "importlib._bootstrap_external",
-    "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache", "pkgutil.ImpImporter",
-    "pkgutil.get_importer",
-})
+IMPORT_CALLS = frozenset(
+    {"__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__"}
+)
+MACHINERY_EXACT = frozenset(
+    {
+        "importlib.util.spec_from_file_location",
+        "importlib.util.spec_from_loader",
+        "importlib.util.module_from_spec",
+        "importlib._bootstrap",
+        "importlib._bootstrap_external",
+        "sys.meta_path",
+        "sys.path_hooks",
+        "sys.path_importer_cache",
+        "pkgutil.ImpImporter",
+        "pkgutil.get_importer",
+    }
+)
 MACHINERY_MODULES = ("zipimport", "runpy", "imp")
 CODE_OBJECTS = frozenset({"types.FunctionType", "types.CodeType", "types.LambdaType"})
 FFI_MODULES = ("ctypes", "_ctypes", "cffi")
 SQL_METHODS = frozenset({"execute", "executemany", "executescript", "exec_driver_sql"})
-READ_METHODS = frozenset({"read", "read_text", "read_bytes", "readlines", "get_data",
-                          "read_binary"})
-SINK_NAMES = (EXEC_NAMES | {"builtins." + n for n in EXEC_NAMES} | CODE_OBJECTS
-              | {"marshal.loads", "marshal.load", "runpy.run_path", "runpy.run_module"})
+READ_METHODS = frozenset(
+    {"read", "read_text", "read_bytes", "readlines", "get_data", "read_binary"}
+)
+SINK_NAMES = (
+    EXEC_NAMES
+    | {"builtins." + n for n in EXEC_NAMES}
+    | CODE_OBJECTS
+    | {"marshal.loads", "marshal.load", "runpy.run_path", "runpy.run_module"}
+)
 
 
 @dataclass(frozen=True)
@@ -184,8 +198,11 @@ class _Visitor(ast.NodeVisitor):
                 if isinstance(func, ast.Attribute) and func.attr in READ_METHODS:
                     return True
                 name = self.names.qualify(func) or ""
-                if name in ("pkgutil.get_data", "importlib.resources.read_text",
-                            "importlib.resources.read_binary"):
+                if name in (
+                    "pkgutil.get_data",
+                    "importlib.resources.read_text",
+                    "importlib.resources.read_binary",
+                ):
                     return True
         return False
 
@@ -197,10 +214,14 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
             sides = (node.left, node.right)
             return any(_literal(s) or self._built_string(s) for s in sides) and not all(
-                _literal(s) for s in sides)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr == "format" and (_literal(node.func.value)
-                                                    or self._built_string(node.func.value)):
+                _literal(s) for s in sides
+            )
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+            and (_literal(node.func.value) or self._built_string(node.func.value))
+        ):
             return True
         return isinstance(node, ast.Name) and node.id in self.scopes[-1].built_sql
 
@@ -253,8 +274,9 @@ class _Visitor(ast.NodeVisitor):
         elif _under(module, ("marshal",)):
             self.hit("code-objects", node, "imports marshal: loads code objects from bytes")
         elif _under(module, MACHINERY_MODULES):
-            self.hit("import-machinery", node, f"imports {module}: runs code outside the "
-                     "verified loader")
+            self.hit(
+                "import-machinery", node, f"imports {module}: runs code outside the verified loader"
+            )
 
     def visit_Import(self, node):
         for alias in node.names:
@@ -269,10 +291,15 @@ class _Visitor(ast.NodeVisitor):
 
     def _check_name(self, name: str, node: ast.AST) -> None:
         head, _, tail = name.rpartition(".")
-        if name in MACHINERY_EXACT or (head in ("importlib.machinery", "importlib.abc")
-                                       and tail.endswith(("Loader", "Finder", "Importer"))):
-            self.hit("import-machinery", node, f"{name}: loads or finds modules outside the "
-                     "verified loader")
+        if name in MACHINERY_EXACT or (
+            head in ("importlib.machinery", "importlib.abc")
+            and tail.endswith(("Loader", "Finder", "Importer"))
+        ):
+            self.hit(
+                "import-machinery",
+                node,
+                f"{name}: loads or finds modules outside the verified loader",
+            )
         elif name in CODE_OBJECTS:
             self.hit("code-objects", node, f"{name}: builds functions from code objects")
 
@@ -281,27 +308,42 @@ class _Visitor(ast.NodeVisitor):
         if name is not None:
             self._check_name(name, node)
             if name == "builtins.__dict__":
-                self.hit("builtins-reflection", node, "builtins.__dict__: reaches eval, exec "
-                         "and __import__ by name")
+                self.hit(
+                    "builtins-reflection",
+                    node,
+                    "builtins.__dict__: reaches eval, exec and __import__ by name",
+                )
         if node.attr == "__code__" and isinstance(node.ctx, ast.Store):
             self.hit("code-objects", node, "assigns __code__: swaps a function's code")
         self.generic_visit(node)
 
     def visit_Name(self, node):
         if node.id == "__builtins__":
-            self.hit("builtins-reflection", node, "__builtins__: reaches eval, exec and "
-                     "__import__ by name")
+            self.hit(
+                "builtins-reflection",
+                node,
+                "__builtins__: reaches eval, exec and __import__ by name",
+            )
         elif node.id in self.names.aliases:
             self._check_name(self.names.aliases[node.id], node)
-        elif node.id in PASSED_AROUND and isinstance(node.ctx, ast.Load) \
-                and not getattr(node, "_called", False):
-            self.hit("dynamic-exec" if node.id in EXEC_NAMES else "dynamic-import", node,
-                     f"{node.id} passed around as a value: calls to it cannot be checked")
+        elif (
+            node.id in PASSED_AROUND
+            and isinstance(node.ctx, ast.Load)
+            and not getattr(node, "_called", False)
+        ):
+            self.hit(
+                "dynamic-exec" if node.id in EXEC_NAMES else "dynamic-import",
+                node,
+                f"{node.id} passed around as a value: calls to it cannot be checked",
+            )
 
     def visit_Constant(self, node):
         if node.value == "__builtins__":
-            self.hit("builtins-reflection", node, "'__builtins__' by name: reaches eval, exec "
-                     "and __import__")
+            self.hit(
+                "builtins-reflection",
+                node,
+                "'__builtins__' by name: reaches eval, exec and __import__",
+            )
 
     # --- calls --------------------------------------------------------------------------------
 
@@ -310,30 +352,51 @@ class _Visitor(ast.NodeVisitor):
         builtin = self.names.builtin(node.func)
         qualified = self.names.qualify(node.func) or ""
         if builtin in EXEC_NAMES:
-            self.hit("dynamic-exec", node, f"{builtin}(): runs code built at run time, which "
-                     "no scan has read")
+            self.hit(
+                "dynamic-exec",
+                node,
+                f"{builtin}(): runs code built at run time, which no scan has read",
+            )
         if builtin == "vars" and node.args and self._reflective_target(node.args[0]):
-            self.hit("builtins-reflection", node, "vars() of builtins or of a module found by "
-                     "a computed name: reaches any function by a string")
+            self.hit(
+                "builtins-reflection",
+                node,
+                "vars() of builtins or of a module found by "
+                "a computed name: reaches any function by a string",
+            )
         if builtin in REFLECTION and node.args and self._reflective_target(node.args[0]):
-            self.hit("builtins-reflection", node, f"{builtin}() on builtins or a module found "
-                     "by a computed name: reaches any function by a string")
-        if (builtin == "__import__" or qualified in IMPORT_CALLS) \
-                and not _literal(_first_arg(node, "name")):
-            self.hit("dynamic-import", node, f"{qualified or builtin}() with a computed name: "
-                     "what it imports cannot be read from the source")
+            self.hit(
+                "builtins-reflection",
+                node,
+                f"{builtin}() on builtins or a module found "
+                "by a computed name: reaches any function by a string",
+            )
+        if (builtin == "__import__" or qualified in IMPORT_CALLS) and not _literal(
+            _first_arg(node, "name")
+        ):
+            self.hit(
+                "dynamic-import",
+                node,
+                f"{qualified or builtin}() with a computed name: "
+                "what it imports cannot be read from the source",
+            )
         sink = ("builtins." + builtin) if builtin in EXEC_NAMES else qualified
         if (sink in SINK_NAMES or self._is_machinery(qualified)) and any(
-                self._reads_file(arg) for arg in [*node.args, *(k.value for k in node.keywords)]):
-            self.hit("file-to-code", node, f"{sink}() on data read from a file: runs code the "
-                     "verified loader never checked")
+            self._reads_file(arg) for arg in [*node.args, *(k.value for k in node.keywords)]
+        ):
+            self.hit(
+                "file-to-code",
+                node,
+                f"{sink}() on data read from a file: runs code the verified loader never checked",
+            )
         self._check_sql(node, qualified)
         self.generic_visit(node)
 
     def _is_machinery(self, name: str) -> bool:
         head, _, tail = name.rpartition(".")
-        return name in MACHINERY_EXACT or (head.startswith("importlib.")
-                                           and tail.endswith(("Loader", "Finder")))
+        return name in MACHINERY_EXACT or (
+            head.startswith("importlib.") and tail.endswith(("Loader", "Finder"))
+        )
 
     def _reflective_target(self, node: ast.expr) -> bool:
         """builtins itself, or a module whose name is computed at run time."""
@@ -355,16 +418,23 @@ class _Visitor(ast.NodeVisitor):
 
     def _check_sql(self, node: ast.Call, qualified: str) -> None:
         func = node.func
-        is_text = qualified.endswith(".text") and qualified.split(".")[0] in (
-            "sqlalchemy", "db", "sa") or qualified in ("sqlalchemy.text", "sqlalchemy.sql.text")
+        is_text = (
+            qualified.endswith(".text")
+            and qualified.split(".")[0] in ("sqlalchemy", "db", "sa")
+            or qualified in ("sqlalchemy.text", "sqlalchemy.sql.text")
+        )
         is_exec = isinstance(func, ast.Attribute) and func.attr in SQL_METHODS
         if not (is_text or is_exec):
             return
         statement = _first_arg(node, "statement" if is_exec else "text")
         if self._built_string(statement):
             what = "text()" if is_text else f"{func.attr}()"
-            self.hit("sql-string-building", node, f"SQL built with string formatting passed "
-                     f"to {what}: injectable; use bound parameters")
+            self.hit(
+                "sql-string-building",
+                node,
+                f"SQL built with string formatting passed "
+                f"to {what}: injectable; use bound parameters",
+            )
 
 
 # node class -> the _Visitor method for it (None: just walk into it)
@@ -402,6 +472,14 @@ def iter_hits(parsed: ParsedSources) -> Iterator[tuple[str, RuleHit]]:
 
 
 def run_dynamic_code_checks(parsed: ParsedSources) -> list[Finding]:
-    return [Finding(check=CHECK, rule=hit.rule, severity=policy.ast_severity(hit.rule),
-                    file=rel, line=hit.line or None, message=hit.message)
-            for rel, hit in iter_hits(parsed)]
+    return [
+        Finding(
+            check=CHECK,
+            rule=hit.rule,
+            severity=policy.ast_severity(hit.rule),
+            file=rel,
+            line=hit.line or None,
+            message=hit.message,
+        )
+        for rel, hit in iter_hits(parsed)
+    ]

@@ -39,18 +39,49 @@ CHECK = "files"
 NATIVE_SUFFIXES = frozenset({".so", ".pyd", ".dll", ".dylib"})
 BYTECODE_SUFFIXES = frozenset({".pyc", ".pyo"})
 CODE_SUFFIXES = SOURCE_SUFFIXES | NATIVE_SUFFIXES | BYTECODE_SUFFIXES | {".pth"}
-ARCHIVE_SUFFIXES = frozenset({".zip", ".whl", ".egg", ".jar", ".tar", ".gz", ".tgz", ".bz2",
-                              ".tbz2", ".xz", ".txz", ".lzma", ".zst", ".7z", ".rar"})
-ARCHIVE_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07",
-                 b"\x28\xb5\x2f\xfd", b"PK\x03\x04", b"PK\x05\x06")
+ARCHIVE_SUFFIXES = frozenset(
+    {
+        ".zip",
+        ".whl",
+        ".egg",
+        ".jar",
+        ".tar",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".tbz2",
+        ".xz",
+        ".txz",
+        ".lzma",
+        ".zst",
+        ".7z",
+        ".rar",
+    }
+)
+ARCHIVE_MAGIC = (
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"7z\xbc\xaf\x27\x1c",
+    b"Rar!\x1a\x07",
+    b"\x28\xb5\x2f\xfd",
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+)
 NATIVE_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
 HEAD_BYTES = 512
 KERNEL_DISTRIBUTION = "pteroca"
 
 
 def _finding(rule: str, rel: str, message: str, line: int | None = None) -> Finding:
-    return Finding(check=CHECK, rule=rule, severity=policy.file_severity(rule), file=rel,
-                   line=line, message=message)
+    return Finding(
+        check=CHECK,
+        rule=rule,
+        severity=policy.file_severity(rule),
+        file=rel,
+        line=line,
+        message=message,
+    )
 
 
 def _inside(path: str, root: str) -> bool:
@@ -62,7 +93,7 @@ def _is_native(head: bytes) -> bool:
         return True
     if head.startswith(b"MZ") and len(head) >= 64:  # PE: "PE\0\0" at e_lfanew
         offset = int.from_bytes(head[60:64], "little")
-        return head[offset:offset + 4] == b"PE\0\0"
+        return head[offset : offset + 4] == b"PE\0\0"
     return False
 
 
@@ -72,7 +103,7 @@ def _open_zip(snap: Snapshot, rel: str):
 
 
 def _archive_kind(snap: Snapshot, rel: str, head: bytes) -> str | None:
-    """"zip" (importable by zipimport), "other", or None."""
+    """ "zip" (importable by zipimport), "other", or None."""
     try:
         if zipfile.is_zipfile(_open_zip(snap, rel)):  # also finds a zip appended to a file
             return "zip"
@@ -88,8 +119,7 @@ def _archive_kind(snap: Snapshot, rel: str, head: bytes) -> str | None:
 def _zip_code_members(snap: Snapshot, rel: str) -> list[str]:
     try:
         with zipfile.ZipFile(_open_zip(snap, rel)) as archive:
-            return [n for n in archive.namelist()
-                    if Path(n).suffix.lower() in CODE_SUFFIXES]
+            return [n for n in archive.namelist() if Path(n).suffix.lower() in CODE_SUFFIXES]
     except (zipfile.BadZipFile, OSError, ValueError):
         return []
 
@@ -101,13 +131,22 @@ def _bytecode_finding(snap: Snapshot, rel: str) -> Finding:
     if posixpath.basename(folder) == "__pycache__":
         source = posixpath.join(posixpath.dirname(folder), stem + ".py")
         if source in snap.digests:
-            return _finding("cached-bytecode", rel, f"{rel}: bytecode cache of {source} "
-                            "(never loaded: plugins are compiled from their verified source)")
+            return _finding(
+                "cached-bytecode",
+                rel,
+                f"{rel}: bytecode cache of {source} "
+                "(never loaded: plugins are compiled from their verified source)",
+            )
     elif posixpath.join(folder, posixpath.splitext(name)[0] + ".py") in snap.digests:
-        return _finding("stray-bytecode", rel, f"{rel}: bytecode beside its source (never "
-                        "imported)")
-    return _finding("orphan-bytecode", rel, f"{rel}: bytecode without source hides code from "
-                    "review (pteroca never loads it; plain Python would)")
+        return _finding(
+            "stray-bytecode", rel, f"{rel}: bytecode beside its source (never imported)"
+        )
+    return _finding(
+        "orphan-bytecode",
+        rel,
+        f"{rel}: bytecode without source hides code from "
+        "review (pteroca never loads it; plain Python would)",
+    )
 
 
 def check_entry(snap: Snapshot, rel: str) -> list[Finding]:
@@ -116,8 +155,11 @@ def check_entry(snap: Snapshot, rel: str) -> list[Finding]:
         path = snap.root / rel
         target = os.path.realpath(path)
         if not _inside(target, os.path.realpath(snap.root)):
-            return [_finding("symlink-escape", rel,
-                             f"{rel}: symlink to {target}, outside the plugin folder")]
+            return [
+                _finding(
+                    "symlink-escape", rel, f"{rel}: symlink to {target}, outside the plugin folder"
+                )
+            ]
         return []  # the target is one of the plugin's own files, checked itself
     suffix = Path(rel).suffix.lower()
     if suffix == ".pth":
@@ -136,12 +178,19 @@ def check_entry(snap: Snapshot, rel: str) -> list[Finding]:
         size, head = len(data), data[:HEAD_BYTES]
     found: list[Finding] = []
     if size > policy.MAX_FILE_BYTES:
-        found.append(_finding("oversized", rel, f"{rel}: {size} bytes, over the "
-                              f"{policy.MAX_FILE_BYTES} byte cap"))
+        found.append(
+            _finding(
+                "oversized", rel, f"{rel}: {size} bytes, over the {policy.MAX_FILE_BYTES} byte cap"
+            )
+        )
     if suffix in NATIVE_SUFFIXES or _is_native(head):
-        found.append(_finding("compiled-extension", rel,
-                              f"{rel}: native code (compiled extension or library) cannot be "
-                              "scanned"))
+        found.append(
+            _finding(
+                "compiled-extension",
+                rel,
+                f"{rel}: native code (compiled extension or library) cannot be scanned",
+            )
+        )
     elif suffix in BYTECODE_SUFFIXES:
         found.append(_bytecode_finding(snap, rel))
     else:
@@ -149,11 +198,17 @@ def check_entry(snap: Snapshot, rel: str) -> list[Finding]:
         members = _zip_code_members(snap, rel) if kind == "zip" else []
         if members:
             shown = ", ".join(members[:3]) + (", ..." if len(members) > 3 else "")
-            found.append(_finding("archive-with-code", rel,
-                                  f"{rel}: archive holding code ({shown}) zipimport could run"))
+            found.append(
+                _finding(
+                    "archive-with-code",
+                    rel,
+                    f"{rel}: archive holding code ({shown}) zipimport could run",
+                )
+            )
         elif kind:
-            found.append(_finding("archive", rel, f"{rel}: nested archive; its contents are "
-                                  "not scanned"))
+            found.append(
+                _finding("archive", rel, f"{rel}: nested archive; its contents are not scanned")
+            )
     return found
 
 
@@ -170,8 +225,10 @@ def _loaded_instead(data: bytes, source: bytes, source_path: Path) -> bool:
         stat = source_path.stat()
     except OSError:
         return False
-    return (int.from_bytes(data[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
-            and int.from_bytes(data[12:16], "little") == len(source) & 0xFFFFFFFF)
+    return (
+        int.from_bytes(data[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
+        and int.from_bytes(data[12:16], "little") == len(source) & 0xFFFFFFFF
+    )
 
 
 def check_bytecode_caches(snap: Snapshot) -> list[Finding]:
@@ -199,15 +256,25 @@ def check_bytecode_caches(snap: Snapshot) -> list[Finding]:
             if not _loaded_instead(data, source, snap.root / source_rel):
                 continue
             code = marshal.loads(data[16:])
-            expected = compile(source, str(snap.root / source_rel), "exec", dont_inherit=True,
-                               optimize=int(opt) if opt.isdigit() else 0)
+            expected = compile(
+                source,
+                str(snap.root / source_rel),
+                "exec",
+                dont_inherit=True,
+                optimize=int(opt) if opt.isdigit() else 0,
+            )
             same = code == expected
         except (ValueError, EOFError, TypeError, SyntaxError, RecursionError, MemoryError):
             same = False
         if not same:
-            found.append(_finding("bytecode-mismatch", rel,
-                                  f"{rel}: cached bytecode that Python would load is not "
-                                  f"compiled from {source_rel}"))
+            found.append(
+                _finding(
+                    "bytecode-mismatch",
+                    rel,
+                    f"{rel}: cached bytecode that Python would load is not "
+                    f"compiled from {source_rel}",
+                )
+            )
     return found
 
 
@@ -227,46 +294,71 @@ def check_distribution(plugin: DiscoveredPlugin) -> list[Finding]:
         located = os.path.normpath(str(entry.locate()))
         name = entry.as_posix() if hasattr(entry, "as_posix") else str(entry)
         suffix = Path(name).suffix.lower()
-        if _inside(os.path.realpath(located), package) or ".dist-info/" in name \
-                or "__pycache__" in name:
+        if (
+            _inside(os.path.realpath(located), package)
+            or ".dist-info/" in name
+            or "__pycache__" in name
+        ):
             continue
         if suffix == ".pth":
             rule = "editable-pth" if Path(name).name.startswith("__editable__") else "pth-file"
-            found.append(_finding(rule, name, f"{name}: installed by {plugin.distribution}; "
-                                  "runs at every interpreter start"))
+            found.append(
+                _finding(
+                    rule,
+                    name,
+                    f"{name}: installed by {plugin.distribution}; runs at every interpreter start",
+                )
+            )
         elif suffix in CODE_SUFFIXES:
-            found.append(_finding("outside-package", name,
-                                  f"{name}: {plugin.distribution} installs code outside the "
-                                  "plugin package; it is neither scanned nor hashed"))
+            found.append(
+                _finding(
+                    "outside-package",
+                    name,
+                    f"{name}: {plugin.distribution} installs code outside the "
+                    "plugin package; it is neither scanned nor hashed",
+                )
+            )
     return found
 
 
 def check_capabilities(plugin: DiscoveredPlugin, parsed: ParsedSources) -> list[Finding]:
     declared = plugin.manifest.capabilities if plugin.manifest else []
-    uses = [use for rel, tree in parsed.trees().items()
-            for use in hooks_in_tree(tree, Path(rel), parsed.nodes(rel))]
+    uses = [
+        use
+        for rel, tree in parsed.trees().items()
+        for use in hooks_in_tree(tree, Path(rel), parsed.nodes(rel))
+    ]
     missing = set(uncovered_hooks([u.hook for u in uses], declared))
     found = []
     for use in uses:
         if use.hook in missing:
             rel = use.file.as_posix()
-            found.append(_finding("capabilities", rel,
-                                  f"{use.hook}: the hook needs capability "
-                                  f"{required_capability(use.hook)!r}, which plugin.toml does "
-                                  "not declare", use.line))
+            found.append(
+                _finding(
+                    "capabilities",
+                    rel,
+                    f"{use.hook}: the hook needs capability "
+                    f"{required_capability(use.hook)!r}, which plugin.toml does "
+                    "not declare",
+                    use.line,
+                )
+            )
     return found
 
 
 def check_sensitive_capabilities(plugin: DiscoveredPlugin) -> list[Finding]:
     """A HIGH finding per declared capability that hands the plugin other people's secrets."""
     declared = plugin.manifest.capabilities if plugin.manifest else []
-    return [_finding("sensitive-capability", "plugin.toml",
-                     f"capability {name!r}: the plugin {what}")
-            for name, what in SENSITIVE_CAPABILITIES.items() if name in declared]
+    return [
+        _finding("sensitive-capability", "plugin.toml", f"capability {name!r}: the plugin {what}")
+        for name, what in SENSITIVE_CAPABILITIES.items()
+        if name in declared
+    ]
 
 
-def run_file_checks(plugin: DiscoveredPlugin, snapshot: Snapshot | None = None,
-                    parsed: ParsedSources | None = None) -> list[Finding]:
+def run_file_checks(
+    plugin: DiscoveredPlugin, snapshot: Snapshot | None = None, parsed: ParsedSources | None = None
+) -> list[Finding]:
     """Every file rule over the snapshot (read now when not given)."""
     root = plugin.path
     if root is None:

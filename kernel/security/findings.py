@@ -50,14 +50,25 @@ class Finding:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "rule": self.rule, "severity": self.severity.name,
-                "file": self.file, "line": self.line, "message": self.message}
+        return {
+            "check": self.check,
+            "rule": self.rule,
+            "severity": self.severity.name,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
-        return cls(check=data["check"], rule=data["rule"],
-                   severity=Severity.parse(data["severity"]), file=data.get("file", ""),
-                   line=data.get("line"), message=data.get("message", ""))
+        return cls(
+            check=data["check"],
+            rule=data["rule"],
+            severity=Severity.parse(data["severity"]),
+            file=data.get("file", ""),
+            line=data.get("line"),
+            message=data.get("message", ""),
+        )
 
     @property
     def location(self) -> str:

@@ -75,7 +75,8 @@ def _settings() -> dict[str, Any]:
         "require_audit": bool(cfg.get("REQUIRE_AUDIT")),
         "max_age": timedelta(hours=float(cfg.get("SCAN_MAX_AGE_HOURS", 24) or 0)),
         "cache_dir": Path(cfg.get("INSTANCE_PATH") or current_app.instance_path)
-        / "cache" / "pip-audit",
+        / "cache"
+        / "pip-audit",
     }
 
 
@@ -83,29 +84,42 @@ def tool_versions(osv_url: str, deps: advisories.DependencySet) -> dict[str, Any
     """Everything besides the plugin's files that a scan's result depends on."""
     import pip_audit
 
-    return {"bandit": bandit_version(), "pip-audit": pip_audit.__version__,
-            "python": platform.python_version(), "osv_url": osv_url,
-            "dependencies": deps.fingerprint()}
+    return {
+        "bandit": bandit_version(),
+        "pip-audit": pip_audit.__version__,
+        "python": platform.python_version(),
+        "osv_url": osv_url,
+        "dependencies": deps.fingerprint(),
+    }
 
 
 def latest_scan(name: str) -> ScanRecord | None:
     return db.session.scalars(
-        db.select(ScanRecord).where(ScanRecord.plugin == name)
-        .order_by(ScanRecord.created_at.desc(), ScanRecord.id.desc()).limit(1)).first()
+        db.select(ScanRecord)
+        .where(ScanRecord.plugin == name)
+        .order_by(ScanRecord.created_at.desc(), ScanRecord.id.desc())
+        .limit(1)
+    ).first()
 
 
-def _reusable(name: str, content_hash: str, tools: dict, policy_version: str,
-              max_age: timedelta) -> ScanRecord | None:
+def _reusable(
+    name: str, content_hash: str, tools: dict, policy_version: str, max_age: timedelta
+) -> ScanRecord | None:
     if max_age <= timedelta(0):
         return None
     candidates = db.session.scalars(
-        db.select(ScanRecord).where(
-            ScanRecord.plugin == name, ScanRecord.content_hash == content_hash,
+        db.select(ScanRecord)
+        .where(
+            ScanRecord.plugin == name,
+            ScanRecord.content_hash == content_hash,
             ScanRecord.policy_version == policy_version,
             ScanRecord.created_at >= clock.now() - max_age,
             # an audit that could not run is retried rather than trusted
             ScanRecord.advisory_state.in_([advisories.STATE_OK, advisories.STATE_NONE]),
-        ).order_by(ScanRecord.created_at.desc(), ScanRecord.id.desc()).limit(5))
+        )
+        .order_by(ScanRecord.created_at.desc(), ScanRecord.id.desc())
+        .limit(5)
+    )
     # a record without its file list (made before per-file hashes) cannot admit anything
     return next((r for r in candidates if r.tool_versions == tools and r.files), None)
 
@@ -123,9 +137,15 @@ def code_findings(plugin: DiscoveredPlugin, snapshot: Snapshot) -> list[Finding]
     return findings
 
 
-def run_checks(plugin: DiscoveredPlugin, deps: advisories.DependencySet, *, osv_url: str,
-               cache_dir: Path, require_audit: bool,
-               snapshot: Snapshot | None = None) -> tuple[list[Finding], str]:
+def run_checks(
+    plugin: DiscoveredPlugin,
+    deps: advisories.DependencySet,
+    *,
+    osv_url: str,
+    cache_dir: Path,
+    require_audit: bool,
+    snapshot: Snapshot | None = None,
+) -> tuple[list[Finding], str]:
     """Every check; (findings worst first, advisory state). Imports nothing of the plugin.
 
     The checks read the snapshot's bytes, never the disk again: what they analysed is
@@ -135,8 +155,9 @@ def run_checks(plugin: DiscoveredPlugin, deps: advisories.DependencySet, *, osv_
         findings = run_file_checks(plugin)
     else:
         findings = code_findings(plugin, snapshot or plugin.snapshot())
-    audit_findings, state = advisories.audit(deps, osv_url=osv_url, cache_dir=cache_dir,
-                                             require_audit=require_audit)
+    audit_findings, state = advisories.audit(
+        deps, osv_url=osv_url, cache_dir=cache_dir, require_audit=require_audit
+    )
     return sorted(findings + audit_findings, key=sort_key), state
 
 
@@ -152,23 +173,34 @@ def scan_plugin(plugin: DiscoveredPlugin, *, force: bool = False) -> ScanRecord:
         reused = _reusable(plugin.name, content_hash, tools, policy_version, settings["max_age"])
         if reused is not None:
             return reused
-    findings, state = run_checks(plugin, deps, osv_url=settings["osv_url"],
-                                 cache_dir=settings["cache_dir"],
-                                 require_audit=settings["require_audit"], snapshot=snapshot)
+    findings, state = run_checks(
+        plugin,
+        deps,
+        osv_url=settings["osv_url"],
+        cache_dir=settings["cache_dir"],
+        require_audit=settings["require_audit"],
+        snapshot=snapshot,
+    )
     record = ScanRecord(
-        plugin=plugin.name, version=plugin.version, content_hash=content_hash,
+        plugin=plugin.name,
+        version=plugin.version,
+        content_hash=content_hash,
         files=dict(snapshot.digests) if snapshot is not None else None,
-        findings=[f.to_dict() for f in findings], tool_versions=tools,
-        policy_version=policy_version, advisory_state=state,
-        verdict=str(policy.verdict_for(findings, settings["require_audit"])), created_at=clock.now(),
+        findings=[f.to_dict() for f in findings],
+        tool_versions=tools,
+        policy_version=policy_version,
+        advisory_state=state,
+        verdict=str(policy.verdict_for(findings, settings["require_audit"])),
+        created_at=clock.now(),
     )
     db.session.add(record)
     db.session.commit()
     return record
 
 
-def check_gate(plugin: DiscoveredPlugin, *, accept_risk: bool = False,
-               actor: str | None = None) -> ScanRecord:
+def check_gate(
+    plugin: DiscoveredPlugin, *, accept_risk: bool = False, actor: str | None = None
+) -> ScanRecord:
     """Scan (reusing a fresh record) and apply the policy; raise unless enabling may go on."""
     record = scan_plugin(plugin)
     if record.verdict == Verdict.BLOCK:
@@ -179,9 +211,16 @@ def check_gate(plugin: DiscoveredPlugin, *, accept_risk: bool = False,
         from kernel import audit
 
         high = record.at_least(Severity.HIGH)
-        audit.record("plugin.risk_accepted", plugin.name, {
-            "version": record.version, "content_hash": record.content_hash,
-            "scan_id": record.id, "policy_version": record.policy_version,
-            "findings": [f.brief() for f in high],
-        }, actor=actor)
+        audit.record(
+            "plugin.risk_accepted",
+            plugin.name,
+            {
+                "version": record.version,
+                "content_hash": record.content_hash,
+                "scan_id": record.id,
+                "policy_version": record.policy_version,
+                "findings": [f.brief() for f in high],
+            },
+            actor=actor,
+        )
     return record

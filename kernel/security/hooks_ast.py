@@ -57,7 +57,8 @@ def _marker_aliases(nodes: list[ast.AST]) -> set[str]:
             if isinstance(node, ast.ImportFrom):
                 new = [a.asname or a.name for a in node.names if a.name == MARKER_NAME]
             elif isinstance(node, ast.Assign) and (
-                    _is_marker(node.value, aliases) or _factory_call(node.value)):
+                _is_marker(node.value, aliases) or _factory_call(node.value)
+            ):
                 new = [t.id for t in node.targets if isinstance(t, ast.Name)]
             for name in new:
                 if name not in aliases:
@@ -87,8 +88,9 @@ def hooks_in_source(source: bytes | str, path: Path) -> list[HookUse]:
     return hooks_in_tree(tree, path)
 
 
-def hooks_in_tree(tree: ast.Module, path: Path,
-                  nodes: list[ast.AST] | None = None) -> list[HookUse]:
+def hooks_in_tree(
+    tree: ast.Module, path: Path, nodes: list[ast.AST] | None = None
+) -> list[HookUse]:
     """Hook implementations defined in one parsed module.
 
     ``nodes`` is the module's nodes in :func:`ast.walk` order, when the caller has them

@@ -51,8 +51,9 @@ class ScanRecord(db.Model):
             "content_hash": self.content_hash,
             "policy_version": self.policy_version,
             "tool_versions": self.tool_versions,
-            "created_at": (self.created_at.isoformat(timespec="seconds")
-                           if self.created_at else None),
+            "created_at": (
+                self.created_at.isoformat(timespec="seconds") if self.created_at else None
+            ),
             "counts": self.counts(),
             "findings": [f.to_dict() for f in self.finding_objects()],
         }

@@ -20,9 +20,15 @@ C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
 # bandit's (issue severity, confidence) -> ours, for tests without an override.
 BANDIT_MATRIX: dict[tuple[str, str], Severity] = {
-    ("HIGH", "HIGH"): H, ("HIGH", "MEDIUM"): H, ("HIGH", "LOW"): M,
-    ("MEDIUM", "HIGH"): M, ("MEDIUM", "MEDIUM"): M, ("MEDIUM", "LOW"): L,
-    ("LOW", "HIGH"): L, ("LOW", "MEDIUM"): L, ("LOW", "LOW"): L,
+    ("HIGH", "HIGH"): H,
+    ("HIGH", "MEDIUM"): H,
+    ("HIGH", "LOW"): M,
+    ("MEDIUM", "HIGH"): M,
+    ("MEDIUM", "MEDIUM"): M,
+    ("MEDIUM", "LOW"): L,
+    ("LOW", "HIGH"): L,
+    ("LOW", "MEDIUM"): L,
+    ("LOW", "LOW"): L,
 }
 
 # Per-test overrides, whatever bandit's own levels say. CRITICAL: running code

@@ -25,12 +25,16 @@ def active_names() -> set[str]:
     from kernel.extensions import db
     from kernel.plugins.models import PluginRecord
 
-    return set(db.session.scalars(db.select(PluginRecord.name)
-                                  .where(PluginRecord.state.in_(ACTIVE_STATES))))
+    return set(
+        db.session.scalars(
+            db.select(PluginRecord.name).where(PluginRecord.state.in_(ACTIVE_STATES))
+        )
+    )
 
 
-def scan_and_enforce(plugin: DiscoveredPlugin, *, force: bool = False,
-                     actor: str | None = None) -> ScanRecord:
+def scan_and_enforce(
+    plugin: DiscoveredPlugin, *, force: bool = False, actor: str | None = None
+) -> ScanRecord:
     """Scan ``plugin``; if the verdict is ``block`` and it is active, block and unload it.
 
     Active: enabled, or enabled and since turned ``update_pending``/``faulted``. Blocking
@@ -44,11 +48,21 @@ def scan_and_enforce(plugin: DiscoveredPlugin, *, force: bool = False,
     if record.verdict != Verdict.BLOCK or plugin.name not in active_names():
         return record
     critical = record.at_least(Severity.CRITICAL)
-    reason = (f"scan found {len(critical)} CRITICAL finding{'s' if len(critical) != 1 else ''}"
-              f": {summarize(critical)}")
-    audit.record("plugin.scan_blocked", plugin.name, {
-        "scan_id": record.id, "content_hash": record.content_hash,
-        "findings": [f.brief() for f in critical]}, actor=actor or "system", commit=False)
+    reason = (
+        f"scan found {len(critical)} CRITICAL finding{'s' if len(critical) != 1 else ''}"
+        f": {summarize(critical)}"
+    )
+    audit.record(
+        "plugin.scan_blocked",
+        plugin.name,
+        {
+            "scan_id": record.id,
+            "content_hash": record.content_hash,
+            "findings": [f.brief() for f in critical],
+        },
+        actor=actor or "system",
+        commit=False,
+    )
     block(plugin.name, reason, actor=actor or "system")
     log.warning("scan blocked enabled plugin %s: %s", plugin.name, reason)
     return record
@@ -64,9 +78,13 @@ def rescan_enabled() -> list[str]:
     from kernel.plugins.services import discover_all
 
     plugins = discover_all()
-    names = list(db.session.scalars(
-        db.select(PluginRecord.name).where(PluginRecord.state == "enabled")
-        .order_by(PluginRecord.name)))
+    names = list(
+        db.session.scalars(
+            db.select(PluginRecord.name)
+            .where(PluginRecord.state == "enabled")
+            .order_by(PluginRecord.name)
+        )
+    )
     blocked: list[str] = []
     for name in names:
         plugin = plugins.get(name)

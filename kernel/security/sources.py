@@ -40,8 +40,10 @@ class ParsedSources:
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
         self.sources: dict[str, bytes] = {
-            rel: data for rel, data in snapshot.data.items()
-            if is_source(rel) and rel not in snapshot.symlinks}
+            rel: data
+            for rel, data in snapshot.data.items()
+            if is_source(rel) and rel not in snapshot.symlinks
+        }
         self._trees: dict[str, ast.Module | None] = {}
         self._by_data: dict[bytes, ast.Module] = {}
         self._nodes: dict[str, list[ast.AST]] = {}
@@ -62,8 +64,9 @@ class ParsedSources:
             if tree is not None:
                 nodes, depth = walk_levels(tree)
                 if depth > MAX_NESTING:
-                    self.unanalysable[rel] = (f"nested {depth} levels deep, more than the "
-                                              f"{MAX_NESTING} the scanner reads")
+                    self.unanalysable[rel] = (
+                        f"nested {depth} levels deep, more than the {MAX_NESTING} the scanner reads"
+                    )
                     tree = None
                 else:
                     self._nodes[rel] = nodes

@@ -15,11 +15,15 @@ from kernel.web.views import bp
 
 
 def _account_page(status: int = 200, **extra):
-    context = {"languages": LANGUAGES, "min_length": site_settings.get("min_password_length"),
-               "verification": links.verification_mode(),
-               "recovery_left": twofactor.unused_recovery_codes(current_user)
-               if current_user.has_2fa else 0,
-               "privacy": privacy_status.summary(current_user)}
+    context = {
+        "languages": LANGUAGES,
+        "min_length": site_settings.get("min_password_length"),
+        "verification": links.verification_mode(),
+        "recovery_left": twofactor.unused_recovery_codes(current_user)
+        if current_user.has_2fa
+        else 0,
+        "privacy": privacy_status.summary(current_user),
+    }
     context.update(extra)
     return render_template("panel/account.html", **context), status
 
@@ -39,8 +43,11 @@ def account():
 @login_required
 def account_profile():
     try:
-        update_profile(current_user, name=request.form.get("name", ""),
-                       language=request.form.get("language", ""))
+        update_profile(
+            current_user,
+            name=request.form.get("name", ""),
+            language=request.form.get("language", ""),
+        )
     except AccountError as exc:
         return _refused(exc)
     flash(_("Your profile was saved."), "success")
@@ -68,12 +75,18 @@ def account_password():
 @login_required
 def account_email():
     try:
-        links.request_email_change(current_user, request.form.get("email", ""),
-                                   request.form.get("password", ""))
+        links.request_email_change(
+            current_user, request.form.get("email", ""), request.form.get("password", "")
+        )
     except AccountError as exc:
         return _refused(exc)
-    flash(_("We sent a confirmation link to %(email)s. Your address changes once you open it.",
-            email=current_user.pending_email), "success")
+    flash(
+        _(
+            "We sent a confirmation link to %(email)s. Your address changes once you open it.",
+            email=current_user.pending_email,
+        ),
+        "success",
+    )
     return redirect(url_for("web.account"))
 
 

@@ -17,27 +17,41 @@ from kernel.web.views import bp
 
 def link_problem(message: str):
     """The page for a bad emailed link: a clear message and a 400."""
-    return render_template("panel/message.html", title=_("This link does not work"),
-                           message=message, link=url_for("web.landing"),
-                           link_label=_("Back to the start page")), 400
+    return render_template(
+        "panel/message.html",
+        title=_("This link does not work"),
+        message=message,
+        link=url_for("web.landing"),
+        link_label=_("Back to the start page"),
+    ), 400
 
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("web.dashboard"))
-    context = {"min_length": site_settings.get("min_password_length"),
-               "terms_url": site_settings.get("terms_url")}
+    context = {
+        "min_length": site_settings.get("min_password_length"),
+        "terms_url": site_settings.get("terms_url"),
+    }
     if not site_settings.get("registration_enabled"):
-        return render_template("panel/message.html", title=_("Registration is closed"),
-                               message=_("New accounts cannot be created on this site right now."),
-                               link=url_for("web.login"), link_label=_("Log in")), 403
+        return render_template(
+            "panel/message.html",
+            title=_("Registration is closed"),
+            message=_("New accounts cannot be created on this site right now."),
+            link=url_for("web.login"),
+            link_label=_("Log in"),
+        ), 403
     if request.method == "GET":
         return render_template("panel/register.html", form={}, **context)
     form = request.form
     try:
-        user = register_user(form.get("email", ""), form.get("password", ""),
-                             name=form.get("name", ""), accepted_terms=bool(form.get("terms")))
+        user = register_user(
+            form.get("email", ""),
+            form.get("password", ""),
+            name=form.get("name", ""),
+            accepted_terms=bool(form.get("terms")),
+        )
     except AccountError as exc:
         flash(str(exc), "error")
         return render_template("panel/register.html", form=form, **context), 400
@@ -55,10 +69,16 @@ def forgot_password():
         return render_template("panel/forgot_password.html")
     links.request_password_reset(request.form.get("email", ""))
     # The same answer whether or not the account exists: no address harvesting.
-    return render_template("panel/message.html", title=_("Check your inbox"), message=_(
-        "If an account exists for that address, we sent it a link to choose a new password. "
-        "The link works once, within an hour."), link=url_for("web.login"),
-        link_label=_("Back to log in"))
+    return render_template(
+        "panel/message.html",
+        title=_("Check your inbox"),
+        message=_(
+            "If an account exists for that address, we sent it a link to choose a new password. "
+            "The link works once, within an hour."
+        ),
+        link=url_for("web.login"),
+        link_label=_("Back to log in"),
+    )
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -104,8 +124,9 @@ def resend_verification():
         flash(_("Email verification is not used on this site."), "warning")
     else:
         links.send_verification(current_user)
-        flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email),
-              "success")
+        flash(
+            _("We sent a new confirmation link to %(email)s.", email=current_user.email), "success"
+        )
     return redirect(request.referrer if _same_site(request.referrer) else url_for("web.dashboard"))
 
 

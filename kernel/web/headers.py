@@ -10,7 +10,6 @@ import secrets
 
 from flask import Flask, g
 
-
 NOOP_HANDLER_HASH = "sha256-2rvfFrggTCtyF5WOiTri1gDS8Boibj4Njn0e+VCBmDI="  # "return false;"
 
 
@@ -21,21 +20,23 @@ def csp_nonce() -> str:
 
 
 def content_security_policy(nonce: str) -> str:
-    return "; ".join([
-        "default-src 'self'",
-        # The one inline handler left in Flask-Admin's templates is a no-op ``return false;``
-        # on filter links; its hash is allowed, nothing else inline runs.
-        f"script-src 'self' 'nonce-{nonce}' 'unsafe-hashes' '{NOOP_HANDLER_HASH}'",
-        "style-src 'self' 'unsafe-inline'",  # style attributes only; no script runs from them
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        # no form-action: a top-up form answers with a redirect to the payment provider's
-        # checkout, and Chromium applies form-action to that redirect too
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            # The one inline handler left in Flask-Admin's templates is a no-op ``return false;``
+            # on filter links; its hash is allowed, nothing else inline runs.
+            f"script-src 'self' 'nonce-{nonce}' 'unsafe-hashes' '{NOOP_HANDLER_HASH}'",
+            "style-src 'self' 'unsafe-inline'",  # style attributes only; no script runs from them
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "font-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            # no form-action: a top-up form answers with a redirect to the payment provider's
+            # checkout, and Chromium applies form-action to that redirect too
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def init_headers(app: Flask) -> None:

@@ -23,9 +23,16 @@ def banner() -> Markup | None:
         '<span><i class="bi bi-person-badge me-1" aria-hidden="true"></i>{}</span>'
         '<form method="post" action="{}"><input type="hidden" name="csrf_token" value="{}">'
         '<button class="btn btn-light btn-sm" type="submit">{}</button></form></div></div>'
-    ).format(_("%(staff)s is signed in as %(customer)s (support view).",
-               staff=found.get("email", ""), customer=found.get("target", "")),
-             url_for("web.impersonation_stop"), generate_csrf(), _("Back to my account"))
+    ).format(
+        _(
+            "%(staff)s is signed in as %(customer)s (support view).",
+            staff=found.get("email", ""),
+            customer=found.get("target", ""),
+        ),
+        url_for("web.impersonation_stop"),
+        generate_csrf(),
+        _("Back to my account"),
+    )
 
 
 @bp.post("/impersonation/stop")

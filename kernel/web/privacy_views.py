@@ -22,8 +22,14 @@ def privacy_export():
     except AccountError as exc:
         flash(str(exc), "warning")
         return redirect(url_for("web.account") + "#privacy")
-    flash(_("We are preparing your data. You will get an email with a download link, valid for "
-            "%(hours)d hours.", hours=export.link_hours()), "success")
+    flash(
+        _(
+            "We are preparing your data. You will get an email with a download link, valid for "
+            "%(hours)d hours.",
+            hours=export.link_hours(),
+        ),
+        "success",
+    )
     return redirect(url_for("web.account") + "#privacy")
 
 
@@ -33,25 +39,42 @@ def privacy_export_download(token: str):
     try:
         path, found = export.open_download(token, current_user)
     except export.ExportError as exc:
-        return render_template("panel/message.html", title=_("This link does not work"),
-                               message=str(exc), link=url_for("web.account") + "#privacy",
-                               link_label=_("Back to your account")), exc.status
-    site = "".join(c for c in str(site_settings.get("site_name") or "pteroca")
-                   if c.isalnum() or c in "-_") or "pteroca"
-    response = make_response(send_file(
-        path, mimetype="application/zip", as_attachment=True, max_age=0,
-        download_name=f"{site}-my-data-{found.ready_at or clock.now():%Y%m%d}.zip"))
+        return render_template(
+            "panel/message.html",
+            title=_("This link does not work"),
+            message=str(exc),
+            link=url_for("web.account") + "#privacy",
+            link_label=_("Back to your account"),
+        ), exc.status
+    site = (
+        "".join(
+            c for c in str(site_settings.get("site_name") or "pteroca") if c.isalnum() or c in "-_"
+        )
+        or "pteroca"
+    )
+    response = make_response(
+        send_file(
+            path,
+            mimetype="application/zip",
+            as_attachment=True,
+            max_age=0,
+            download_name=f"{site}-my-data-{found.ready_at or clock.now():%Y%m%d}.zip",
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _delete_page(status: int = 200):
-    return render_template("panel/account_delete.html", email=current_user.email,
-                           has_password=current_user.has_password,
-                           has_2fa=current_user.has_2fa,
-                           fresh=authenticated_within(erasure.FRESH_LOGIN_SECONDS),
-                           grace_days=erasure.grace_days(),
-                           pending=summary(current_user)["deletion_due"]), status
+    return render_template(
+        "panel/account_delete.html",
+        email=current_user.email,
+        has_password=current_user.has_password,
+        has_2fa=current_user.has_2fa,
+        fresh=authenticated_within(erasure.FRESH_LOGIN_SECONDS),
+        grace_days=erasure.grace_days(),
+        pending=summary(current_user)["deletion_due"],
+    ), status
 
 
 @bp.route("/account/delete", methods=["GET", "POST"])
@@ -62,15 +85,24 @@ def account_delete():
     form = request.form
     try:
         found = erasure.request_erasure(
-            current_user, confirm=form.get("confirm", ""), password=form.get("password", ""),
+            current_user,
+            confirm=form.get("confirm", ""),
+            password=form.get("password", ""),
             code=form.get("code", ""),
-            recently_authenticated=authenticated_within(erasure.FRESH_LOGIN_SECONDS))
+            recently_authenticated=authenticated_within(erasure.FRESH_LOGIN_SECONDS),
+        )
     except AccountError as exc:
         flash(str(exc), "error")
         return _delete_page(400)
     when = f"{found.due_at:%Y-%m-%d %H:%M} UTC"
-    flash(_("Your account will be deleted on %(date)s. Until then you can cancel on your "
-            "account page.", date=when), "warning")
+    flash(
+        _(
+            "Your account will be deleted on %(date)s. Until then you can cancel on your "
+            "account page.",
+            date=when,
+        ),
+        "warning",
+    )
     return redirect(url_for("web.account") + "#privacy")
 
 
@@ -80,6 +112,8 @@ def account_delete_cancel():
     if erasure.cancel(current_user, actor=current_user.email):
         flash(_("The deletion of your account was cancelled."), "success")
     else:
-        flash(_("Your account is not scheduled for deletion (or its deletion already "
-                "started)."), "warning")
+        flash(
+            _("Your account is not scheduled for deletion (or its deletion already started)."),
+            "warning",
+        )
     return redirect(url_for("web.account") + "#privacy")

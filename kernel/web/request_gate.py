@@ -44,8 +44,13 @@ class BoundedIntegerConverter(IntegerConverter):
     """``<int:x>`` within a database integer (0 .. 2^31 - 1 unless the rule says)."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002
-        super().__init__(map, fixed_digits=fixed_digits, min=min,
-                         max=MAX_ID if max is None else max, signed=signed)
+        super().__init__(
+            map,
+            fixed_digits=fixed_digits,
+            min=min,
+            max=MAX_ID if max is None else max,
+            signed=signed,
+        )
 
 
 BODY_LIMIT_ATTR = "pteroca_body_limit"
@@ -56,8 +61,9 @@ def request_body_limit(limit: int | Callable[[], int]) -> Callable[[View], View]
     ``PTEROCA_MAX_REQUEST_BYTES``: an int, or a callable asked on each request (inside the
     app context, before the view; settings can decide). Put it under ``@route``/``@expose``.
     Bigger bodies get 413 before a byte is read; the view still checks each file itself."""
-    if not (callable(limit) or (isinstance(limit, int) and not isinstance(limit, bool)
-                                and limit >= 0)):
+    if not (
+        callable(limit) or (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0)
+    ):
         raise TypeError("request_body_limit takes a byte count (int >= 0) or a callable")
 
     def decorate(view: View) -> View:
@@ -83,8 +89,13 @@ def body_limit(app: Flask, endpoint: str | None) -> int:
             raise TypeError(f"not a byte count: {value!r}")
         return value
     except Exception as exc:  # noqa: BLE001 - a plugin's limit must not break the request
-        app.logger.warning("request body limit of %s failed (%s: %s); using the default %s",
-                           endpoint, type(exc).__name__, exc, _human(default))
+        app.logger.warning(
+            "request body limit of %s failed (%s: %s); using the default %s",
+            endpoint,
+            type(exc).__name__,
+            exc,
+            _human(default),
+        )
         return default
 
 
@@ -105,8 +116,9 @@ def _refuse(status: int, message: str):
 
 
 def _chunked() -> bool:
-    return ("chunked" in request.headers.get("Transfer-Encoding", "").lower()
-            and bool(request.environ.get("wsgi.input_terminated")))
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower() and bool(
+        request.environ.get("wsgi.input_terminated")
+    )
 
 
 def _buffer_chunked_body(limit: int) -> None:
@@ -164,5 +176,7 @@ def init_request_gate(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc):
         limit = body_limit(app, request.endpoint)
-        return _refuse(413, _("The request is too large: at most %(limit)s is accepted here.",
-                              limit=_human(limit)))
+        return _refuse(
+            413,
+            _("The request is too large: at most %(limit)s is accepted here.", limit=_human(limit)),
+        )

@@ -45,8 +45,16 @@ def client_menu_items(user) -> list[dict[str, Any]]:
 
 def admin_menu_items(user) -> list[dict[str, Any]]:
     items = collect("admin_menu_items", dict, user=user)
-    return _with_badges(_sorted([i for i in items if not i.get("permission") or (
-        user.is_authenticated and user.has_permission(i["permission"]))]))
+    return _with_badges(
+        _sorted(
+            [
+                i
+                for i in items
+                if not i.get("permission")
+                or (user.is_authenticated and user.has_permission(i["permission"]))
+            ]
+        )
+    )
 
 
 def client_menu() -> list[dict[str, Any]]:
@@ -74,8 +82,11 @@ def render_slot(slot: str, **context) -> Markup:
         if error is not None or part is None or part == "":
             continue
         if not isinstance(part, str):
-            report_failure(name, "template_slots",
-                           TypeError(f"template_slots must return a string, not {part!r:.200}"))
+            report_failure(
+                name,
+                "template_slots",
+                TypeError(f"template_slots must return a string, not {part!r:.200}"),
+            )
             continue
         parts.append(part if isinstance(part, Markup) else escape(part))
     return Markup("").join(reversed(parts))  # in registration order, as the page always had

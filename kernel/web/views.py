@@ -33,8 +33,9 @@ def landing():
         return redirect(url_for("web.dashboard"))
     if not site_settings.get("landing_enabled"):
         return redirect(url_for("web.login"))
-    return render_template("landing/index.html",
-                           registration_open=bool(site_settings.get("registration_enabled")))
+    return render_template(
+        "landing/index.html", registration_open=bool(site_settings.get("registration_enabled"))
+    )
 
 
 @bp.get("/dashboard")
@@ -62,8 +63,12 @@ def login():
     try:
         user = check_credentials(email, request.form.get("password", ""))
         # the rules every login method shares: blocked, veto_login, the second factor
-        return complete_login(user, method="password", remember=bool(request.form.get("remember")),
-                              next_url=request.args.get("next"))
+        return complete_login(
+            user,
+            method="password",
+            remember=bool(request.form.get("remember")),
+            next_url=request.args.get("next"),
+        )
     except AccountError as exc:
         flash(str(exc), "error")
         return _login_page(400, email=email)
@@ -97,12 +102,21 @@ def login_2fa():
         flash(str(exc), "error")
         return render_template("panel/login_2fa.html"), 400
     first = str(pending.get("method") or "password")
-    finish_login(user, method=method if first == "password" else f"{first}+{method}",
-                 remember=bool(pending.get("remember")))
+    finish_login(
+        user,
+        method=method if first == "password" else f"{first}+{method}",
+        remember=bool(pending.get("remember")),
+    )
     if method == "recovery":
         left = twofactor.unused_recovery_codes(user)
-        flash(_("You used a recovery code; %(n)d left. Create new ones on the account page "
-                "when you run low.", n=left), "warning")
+        flash(
+            _(
+                "You used a recovery code; %(n)d left. Create new ones on the account page "
+                "when you run low.",
+                n=left,
+            ),
+            "warning",
+        )
     return redirect(safe_next(pending.get("next")))
 
 

@@ -32,15 +32,27 @@ def _own_payment(payment_id: int) -> Payment:
 
 def _wallet_page(status: int = 200, amount: str = ""):
     currency = site_settings.get("currency")
-    payments = list(db.session.scalars(db.select(Payment).where(Payment.user_id == current_user.id)
-                                       .order_by(Payment.id.desc()).limit(50)))
+    payments = list(
+        db.session.scalars(
+            db.select(Payment)
+            .where(Payment.user_id == current_user.id)
+            .order_by(Payment.id.desc())
+            .limit(50)
+        )
+    )
     recent = ledger.entries(current_user.id, 20)
-    return render_template("panel/wallet.html", currency=currency, amount=amount,
-                           balance=ledger.balance(current_user.id),
-                           providers=provider_choices(currency), payments=payments,
-                           continuable={p.id for p in payments if _continuable(p)},
-                           debts=owed_view(current_user.id),
-                           entries=recent, history=history.lines(recent)), status
+    return render_template(
+        "panel/wallet.html",
+        currency=currency,
+        amount=amount,
+        balance=ledger.balance(current_user.id),
+        providers=provider_choices(currency),
+        payments=payments,
+        continuable={p.id for p in payments if _continuable(p)},
+        debts=owed_view(current_user.id),
+        entries=recent,
+        history=history.lines(recent),
+    ), status
 
 
 def _continuable(payment: Payment) -> bool:
@@ -51,9 +63,19 @@ def _continuable(payment: Payment) -> bool:
 def owed_view(user_id: int) -> dict:
     """What the customer owes, as plain values for the wallet page."""
     rows = debts.of_user(user_id, open_only=True)
-    return {"total": sum(d.outstanding for d in rows),
-            "items": [{"id": d.id, "amount": d.amount, "outstanding": d.outstanding,
-                       "reason": d.reason, "created_at": d.created_at} for d in rows]}
+    return {
+        "total": sum(d.outstanding for d in rows),
+        "items": [
+            {
+                "id": d.id,
+                "amount": d.amount,
+                "outstanding": d.outstanding,
+                "reason": d.reason,
+                "created_at": d.created_at,
+            }
+            for d in rows
+        ],
+    }
 
 
 @bp.get("/wallet")
@@ -71,8 +93,14 @@ def topup():
     try:
         amount = parse_amount(text, currency)
         credit, charge, meta = topup_terms(current_user, amount, request.form)
-        payment = start_topup(current_user, credit, request.form.get("provider", ""),
-                              return_urls=_return_urls, charge=charge, meta=meta)
+        payment = start_topup(
+            current_user,
+            credit,
+            request.form.get("provider", ""),
+            return_urls=_return_urls,
+            charge=charge,
+            meta=meta,
+        )
     except (MoneyError, PaymentError) as exc:
         flash(str(exc), "error")
         return _wallet_page(400, text)
@@ -80,8 +108,10 @@ def topup():
 
 
 def _return_urls(payment: Payment) -> tuple[str, str]:
-    return (url_for("wallet.returned", payment_id=payment.id, _external=True),
-            url_for("wallet.cancelled", payment_id=payment.id, _external=True))
+    return (
+        url_for("wallet.returned", payment_id=payment.id, _external=True),
+        url_for("wallet.cancelled", payment_id=payment.id, _external=True),
+    )
 
 
 @bp.get("/wallet/return/<int:payment_id>")
@@ -92,9 +122,13 @@ def returned(payment_id: int):
     if error:
         flash(error, "error")
     db.session.refresh(payment)
-    return render_template("panel/wallet_return.html", payment=payment,
-                           balance=ledger.balance(current_user.id),
-                           can_continue=_continuable(payment), waiting=jobs.uses_rq())
+    return render_template(
+        "panel/wallet_return.html",
+        payment=payment,
+        balance=ledger.balance(current_user.id),
+        can_continue=_continuable(payment),
+        waiting=jobs.uses_rq(),
+    )
 
 
 @bp.post("/wallet/payments/<int:payment_id>/check")
@@ -111,7 +145,7 @@ def check_again(payment_id: int):
 @login_required
 @verified_required("topup")
 def continue_payment(payment_id: int):
-    """"Continue payment": back to the checkout, or a new one when it expired."""
+    """ "Continue payment": back to the checkout, or a new one when it expired."""
     payment = _own_payment(payment_id)
     try:
         target = continue_topup(payment, current_user, return_urls=_return_urls)

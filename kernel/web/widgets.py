@@ -15,9 +15,12 @@ RECENT_ACTIVITY = 8
 
 def recent_activity(user, limit: int = RECENT_ACTIVITY) -> list[AuditLog]:
     """The user's own audit entries (done by them or to their account), newest first."""
-    query = (db.select(AuditLog)
-             .where((AuditLog.actor == user.email) | (AuditLog.target == user.email))
-             .order_by(AuditLog.id.desc()).limit(limit))
+    query = (
+        db.select(AuditLog)
+        .where((AuditLog.actor == user.email) | (AuditLog.target == user.email))
+        .order_by(AuditLog.id.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(query))
 
 
@@ -26,16 +29,34 @@ def account_widgets(user) -> list[dict]:
 
     widgets = []
     if not user.is_verified and verification_mode() != "disabled":
-        banner = render_template("panel/widgets/verify_banner.html",
-                                 required=verification_mode() == "required")
-        widgets.append({"title": _l("Confirm your email address"), "order": 1, "width": 2,
-                        "html": Markup(banner)})
+        banner = render_template(
+            "panel/widgets/verify_banner.html", required=verification_mode() == "required"
+        )
+        widgets.append(
+            {
+                "title": _l("Confirm your email address"),
+                "order": 1,
+                "width": 2,
+                "html": Markup(banner),
+            }
+        )
     motd = (site_settings.get("motd") or "").strip()
     if motd:
-        widgets.append({"title": _l("Message of the day"), "order": 5, "width": 2,
-                        "html": Markup(render_template("panel/widgets/motd.html", motd=motd))})
+        widgets.append(
+            {
+                "title": _l("Message of the day"),
+                "order": 5,
+                "width": 2,
+                "html": Markup(render_template("panel/widgets/motd.html", motd=motd)),
+            }
+        )
     entries = recent_activity(user)
-    widgets.append({"title": _l("Recent activity"), "order": 200, "width": 1,
-                    "html": Markup(render_template("panel/widgets/activity.html",
-                                                   entries=entries))})
+    widgets.append(
+        {
+            "title": _l("Recent activity"),
+            "order": 200,
+            "width": 1,
+            "html": Markup(render_template("panel/widgets/activity.html", entries=entries)),
+        }
+    )
     return widgets

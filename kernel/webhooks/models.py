@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 
 
 class WebhookEndpoint(db.Model):
@@ -34,8 +34,9 @@ class WebhookDelivery(db.Model):
 
     __tablename__ = "webhook_delivery"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"),
-                                             index=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
+    )
     event: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(64), index=True)
     body: Mapped[str] = mapped_column(Text)

@@ -86,26 +86,42 @@ def _check(url: str, events: list[str], allow_private: bool) -> tuple[str, list[
     return url, chosen
 
 
-def create_endpoint(url: str, events: list[str], *, description: str = "",
-                    allow_private: bool = False, actor: str) -> tuple[WebhookEndpoint, str]:
+def create_endpoint(
+    url: str, events: list[str], *, description: str = "", allow_private: bool = False, actor: str
+) -> tuple[WebhookEndpoint, str]:
     """Register a receiver; returns it and its signing secret (shown once)."""
     url, chosen = _check(url, events, allow_private)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    endpoint = WebhookEndpoint(url=url, events=chosen, description=(description or "")[:255],
-                               secret=_fernet().encrypt(secret.encode()).decode(), active=True,
-                               allow_private=bool(allow_private), created_by=actor)
+    endpoint = WebhookEndpoint(
+        url=url,
+        events=chosen,
+        description=(description or "")[:255],
+        secret=_fernet().encrypt(secret.encode()).decode(),
+        active=True,
+        allow_private=bool(allow_private),
+        created_by=actor,
+    )
     db.session.add(endpoint)
     db.session.flush()
-    audit.record("webhook.endpoint_created", f"webhook:{endpoint.id}",
-                 {"url": url, "events": chosen, "allow_private": bool(allow_private)},
-                 actor=actor, commit=False)
+    audit.record(
+        "webhook.endpoint_created",
+        f"webhook:{endpoint.id}",
+        {"url": url, "events": chosen, "allow_private": bool(allow_private)},
+        actor=actor,
+        commit=False,
+    )
     db.session.commit()
     return endpoint, secret
 
 
 def delete_endpoint(endpoint: WebhookEndpoint, *, actor: str) -> None:
-    audit.record("webhook.endpoint_deleted", f"webhook:{endpoint.id}", {"url": endpoint.url},
-                 actor=actor, commit=False)
+    audit.record(
+        "webhook.endpoint_deleted",
+        f"webhook:{endpoint.id}",
+        {"url": endpoint.url},
+        actor=actor,
+        commit=False,
+    )
     db.session.delete(endpoint)
     db.session.commit()
 
@@ -114,19 +130,38 @@ def emit(event: str, data: dict) -> list[int]:
     """Queue ``event`` for every active endpoint that wants it; returns the delivery ids.
     Called after the change it reports was committed: it commits its own rows then, and
     leaves them to the caller's transaction when that still has unsaved changes."""
-    endpoints = [e for e in db.session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.active.is_(True))) if event in (e.events or [])]
+    endpoints = [
+        e
+        for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+        if event in (e.events or [])
+    ]
     if not endpoints:
         return []
     caller_busy = bool(db.session.new or db.session.dirty or db.session.deleted)
     event_id = f"evt_{uuid.uuid4().hex}"
-    body = json.dumps({"id": event_id, "type": event,
-                       "created": now().isoformat(timespec="seconds") + "Z", "data": data},
-                      sort_keys=True, separators=(",", ":"), default=str)
+    body = json.dumps(
+        {
+            "id": event_id,
+            "type": event,
+            "created": now().isoformat(timespec="seconds") + "Z",
+            "data": data,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
     rows = []
     for endpoint in endpoints:
-        row = WebhookDelivery(endpoint_id=endpoint.id, event=event, event_id=event_id, body=body,
-                              status="pending", attempts=0, response_body="", error="")
+        row = WebhookDelivery(
+            endpoint_id=endpoint.id,
+            event=event,
+            event_id=event_id,
+            body=body,
+            status="pending",
+            attempts=0,
+            response_body="",
+            error="",
+        )
         db.session.add(row)
         db.session.flush()
         outbox.add(deliver, row.id)
@@ -144,15 +179,20 @@ def _send(endpoint: WebhookEndpoint, body: bytes) -> httpx.Response:
     target = parts.copy_with(host=address, port=port)
     secret = secret_of(endpoint)
     if not secret:
-        raise ssrf.Refused("the endpoint's secret cannot be read (SECRET_KEY changed); "
-                           "register the endpoint again")
-    headers = {"Content-Type": "application/json", "User-Agent": "pteroca-webhooks",
-               "Host": host if port in (80, 443) else f"{host}:{port}",
-               signing.HEADER: signing.sign(secret, body)}
+        raise ssrf.Refused(
+            "the endpoint's secret cannot be read (SECRET_KEY changed); register the endpoint again"
+        )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "pteroca-webhooks",
+        "Host": host if port in (80, 443) else f"{host}:{port}",
+        signing.HEADER: signing.sign(secret, body),
+    }
     extensions = {"sni_hostname": host} if scheme == "https" else {}
     with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-        request = client.build_request("POST", target, content=body, headers=headers,
-                                       extensions=extensions)
+        request = client.build_request(
+            "POST", target, content=body, headers=headers, extensions=extensions
+        )
         return client.send(request)
 
 
@@ -196,8 +236,13 @@ def replay(delivery: WebhookDelivery, *, actor: str) -> WebhookDelivery:
     delivery.status, delivery.next_attempt_at = "pending", None
     if delivery.attempts >= MAX_ATTEMPTS:
         delivery.attempts = MAX_ATTEMPTS - 1  # one more try, and its retries if it fails
-    audit.record("webhook.replayed", f"webhook_delivery:{delivery.id}",
-                 {"event": delivery.event}, actor=actor, commit=False)
+    audit.record(
+        "webhook.replayed",
+        f"webhook_delivery:{delivery.id}",
+        {"event": delivery.event},
+        actor=actor,
+        commit=False,
+    )
     outbox.add(deliver, delivery.id)
     outbox.commit()
     return db.session.get(WebhookDelivery, delivery.id)

@@ -22,8 +22,9 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={stamp},v1={mac}"
 
 
-def verify(secret: str, body: bytes, header: str, *, tolerance: int = TOLERANCE,
-           now: float | None = None) -> bool:
+def verify(
+    secret: str, body: bytes, header: str, *, tolerance: int = TOLERANCE, now: float | None = None
+) -> bool:
     """True when ``header`` signs ``body`` with ``secret`` and is at most ``tolerance`` old."""
     parts: dict[str, list[str]] = {}
     for item in (header or "").split(","):

@@ -25,15 +25,23 @@ class Refused(ValueError):
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour or (
-            address.teredo[1] if address.teredo else None)
+        embedded = (
+            address.ipv4_mapped
+            or address.sixtofour
+            or (address.teredo[1] if address.teredo else None)
+        )
         if embedded is not None and not _public(embedded):
             return False
         if address in ipaddress.ip_network("64:ff9b::/96"):  # NAT64 of an IPv4 address
             return _public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    return address.is_global and not (address.is_multicast or address.is_reserved
-                                      or address.is_loopback or address.is_link_local
-                                      or address.is_private or address.is_unspecified)
+    return address.is_global and not (
+        address.is_multicast
+        or address.is_reserved
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_private
+        or address.is_unspecified
+    )
 
 
 def parse(url: str) -> tuple[str, str, int]:
@@ -68,6 +76,8 @@ def resolve(url: str, *, allow_private: bool = False) -> str:
     if not allow_private:
         for address in addresses:
             if not _public(address):
-                raise Refused(f"{host} resolves to {address}, an internal address; webhooks "
-                              "go only to public addresses unless the endpoint allows it")
+                raise Refused(
+                    f"{host} resolves to {address}, an internal address; webhooks "
+                    "go only to public addresses unless the endpoint allows it"
+                )
     return str(addresses[0])

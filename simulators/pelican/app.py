@@ -42,17 +42,24 @@ from simulators.pterodactyl.transformers import IncludeError
 S = "/api/client/servers/{server}"
 # limiter -> [requests, seconds], per server (docs/reference/pelican_api.md §1.3 "Rate limits
 # and 429"; config/http.php)
-RESOURCE_LIMITS = {"websocket": [5, 60], "backup-restore": [3, 900],
-                   "database-create": [2, 60], "subuser-create": [10, 900],
-                   "file-pull": [5, 600], "allocation-create": [2, 60],
-                   "schedule-create": [2, 60]}
-THROTTLED_ROUTES = {("GET", S + "/websocket"): "websocket",
-                    ("POST", S + "/backups/{backup}/restore"): "backup-restore",
-                    ("POST", S + "/databases"): "database-create",
-                    ("POST", S + "/users"): "subuser-create",
-                    ("POST", S + "/files/pull"): "file-pull",
-                    ("POST", S + "/network/allocations"): "allocation-create",
-                    ("POST", S + "/schedules"): "schedule-create"}
+RESOURCE_LIMITS = {
+    "websocket": [5, 60],
+    "backup-restore": [3, 900],
+    "database-create": [2, 60],
+    "subuser-create": [10, 900],
+    "file-pull": [5, 600],
+    "allocation-create": [2, 60],
+    "schedule-create": [2, 60],
+}
+THROTTLED_ROUTES = {
+    ("GET", S + "/websocket"): "websocket",
+    ("POST", S + "/backups/{backup}/restore"): "backup-restore",
+    ("POST", S + "/databases"): "database-create",
+    ("POST", S + "/users"): "subuser-create",
+    ("POST", S + "/files/pull"): "file-pull",
+    ("POST", S + "/network/allocations"): "allocation-create",
+    ("POST", S + "/schedules"): "schedule-create",
+}
 SWITCH_DEFAULTS: dict[str, Any] = {
     **{k: v for k, v in PTERODACTYL_SWITCHES.items() if k != "two_factor_required"},
     "application_rate_limit": 256,
@@ -89,8 +96,7 @@ class PelicanSimulator(Simulator):
     def _seed(self, state: st.State) -> None:
         pst.seed(state, self.public_host, self.port)
 
-    def _build_state(self, seed: bool, application_key: str | None,
-                     client_key: str | None) -> None:
+    def _build_state(self, seed: bool, application_key: str | None, client_key: str | None) -> None:
         super()._build_state(seed, application_key, client_key)
         pst.migrate_users(self.state)
 
@@ -102,8 +108,7 @@ class PelicanSimulator(Simulator):
             return errors.server_error("RequestException")
         return None
 
-    def _coerce_switch(self, name: str, value: Any, current: dict[str, Any]
-                       ) -> dict[str, Any]:
+    def _coerce_switch(self, name: str, value: Any, current: dict[str, Any]) -> dict[str, Any]:
         if name == "wings_error":
             return {name: bool(value)}
         if name == "resource_limits":
@@ -112,8 +117,9 @@ class PelicanSimulator(Simulator):
             limits = copy.deepcopy(current["resource_limits"])
             for limiter, pair in value.items():
                 if limiter not in RESOURCE_LIMITS:
-                    raise ValueError(f"unknown limiter {limiter!r}; known: "
-                                     + ", ".join(sorted(RESOURCE_LIMITS)))
+                    raise ValueError(
+                        f"unknown limiter {limiter!r}; known: " + ", ".join(sorted(RESOURCE_LIMITS))
+                    )
                 count, seconds = (int(v) for v in pair)
                 limits[limiter] = [max(0, count), max(1, seconds)]
             return {name: limits}
@@ -130,8 +136,9 @@ class PelicanSimulator(Simulator):
 
     # --- the order of checks ----------------------------------------------------------
 
-    def _dispatch(self, request: Request, route: Route, params: dict[str, str]
-                  ) -> tuple[Response, float]:
+    def _dispatch(
+        self, request: Request, route: Route, params: dict[str, str]
+    ) -> tuple[Response, float]:
         ctx = Ctx(self, request, route, params)
         if route.api not in ("application", "client"):
             return route.handler(ctx), 0.0
@@ -167,11 +174,15 @@ class PelicanSimulator(Simulator):
         the API."""
         key = ctx.key
         if key.allowed_ips and not _ip_allowed(ctx.req.remote_ip, key.allowed_ips):
-            raise errors.forbidden(f"This IP address ({ctx.req.remote_ip}) does not have "
-                                   "permission to access the API using these credentials.")
+            raise errors.forbidden(
+                f"This IP address ({ctx.req.remote_ip}) does not have "
+                "permission to access the API using these credentials."
+            )
         if ctx.route.api == "client" and key.key_type == st.APPLICATION_KEY:
-            raise errors.forbidden("You are attempting to use an application API key on an "
-                                   "endpoint that requires a client API key.")
+            raise errors.forbidden(
+                "You are attempting to use an application API key on an "
+                "endpoint that requires a client API key."
+            )
 
     def _throttle_resource(self, ctx: Ctx) -> None:
         """The per-server limiter of this route, if it has one (all users share it)."""
@@ -187,9 +198,15 @@ class PelicanSimulator(Simulator):
             self._buckets[key] = bucket
         if bucket[0] >= count:
             wait = max(1, math.ceil(bucket[1] - now))
-            raise errors.ApiError(429, "ThrottleRequestsException", "Too Many Attempts.",
-                                  headers={"Retry-After": str(wait),
-                                           "X-RateLimit-Reset": str(int(bucket[1])),
-                                           "X-RateLimit-Limit": str(count),
-                                           "X-RateLimit-Remaining": "0"})
+            raise errors.ApiError(
+                429,
+                "ThrottleRequestsException",
+                "Too Many Attempts.",
+                headers={
+                    "Retry-After": str(wait),
+                    "X-RateLimit-Reset": str(int(bucket[1])),
+                    "X-RateLimit-Limit": str(count),
+                    "X-RateLimit-Remaining": "0",
+                },
+            )
         bucket[0] += 1

@@ -42,11 +42,18 @@ from simulators.pterodactyl.validation import Validator, to_bool, validate
 PREFIX = ptero.PREFIX
 R, W = st.READ, st.WRITE
 # Pterodactyl's ACL columns -> Pelican's resource names
-ACL = {"users": "user", "servers": "server", "nodes": "node", "allocations": "allocation",
-       "eggs": "egg", "server_databases": "server_database",
-       "database_hosts": "database_host"}
-PORT_OUT_OF_RANGE = ("Ports in an allocation must be greater than or equal to 1024 and less "
-                     "than or equal to 65535.")
+ACL = {
+    "users": "user",
+    "servers": "server",
+    "nodes": "node",
+    "allocations": "allocation",
+    "eggs": "egg",
+    "server_databases": "server_database",
+    "database_hosts": "database_host",
+}
+PORT_OUT_OF_RANGE = (
+    "Ports in an allocation must be greater than or equal to 1024 and less than or equal to 65535."
+)
 ok = ptero.ok
 
 
@@ -60,23 +67,24 @@ def register(r: Router) -> None:
         if route.api == "application" and route.acl is not None:
             route.acl = (ACL[route.acl[0]], route.acl[1])
     for method, path, handler in (
-            ("GET", "/servers", servers_index),
-            ("POST", "/users", users_store),
-            ("PATCH", "/users/{user}", users_update),
-            ("DELETE", "/users/{user}", users_delete),
-            ("POST", "/servers", servers_store),
-            ("PATCH", "/servers/{server}/details", servers_details),
-            ("PATCH", "/servers/{server}/build", servers_build),
-            ("PATCH", "/servers/{server}/startup", servers_startup),
-            ("POST", "/servers/{server}/suspend", servers_suspend),
-            ("POST", "/servers/{server}/unsuspend", servers_unsuspend),
-            ("POST", "/servers/{server}/reinstall", servers_reinstall),
-            ("DELETE", "/servers/{server}", servers_delete),
-            ("GET", "/nodes", nodes_index),
-            ("GET", "/nodes/deployable", nodes_deployable),
-            ("POST", "/nodes/{node}/allocations", allocations_store),
-            ("POST", "/nodes", nodes.nodes_store),
-            ("PATCH", "/nodes/{node}", nodes.nodes_update)):
+        ("GET", "/servers", servers_index),
+        ("POST", "/users", users_store),
+        ("PATCH", "/users/{user}", users_update),
+        ("DELETE", "/users/{user}", users_delete),
+        ("POST", "/servers", servers_store),
+        ("PATCH", "/servers/{server}/details", servers_details),
+        ("PATCH", "/servers/{server}/build", servers_build),
+        ("PATCH", "/servers/{server}/startup", servers_startup),
+        ("POST", "/servers/{server}/suspend", servers_suspend),
+        ("POST", "/servers/{server}/unsuspend", servers_unsuspend),
+        ("POST", "/servers/{server}/reinstall", servers_reinstall),
+        ("DELETE", "/servers/{server}", servers_delete),
+        ("GET", "/nodes", nodes_index),
+        ("GET", "/nodes/deployable", nodes_deployable),
+        ("POST", "/nodes/{node}/allocations", allocations_store),
+        ("POST", "/nodes", nodes.nodes_store),
+        ("PATCH", "/nodes/{node}", nodes.nodes_update),
+    ):
         r.override(method, PREFIX + path, handler)
     roles.register(r)
     r.add("GET", PREFIX + "/eggs", eggs_index, api="application", acl=("egg", R))
@@ -87,18 +95,30 @@ def register(r: Router) -> None:
 
 
 def servers_index(ctx: Ctx) -> Response:
-    servers = apply_filters(ctx, ctx.state.servers.values(), {
-        "uuid": partial(lambda x: x.uuid), "uuid_short": partial(lambda x: x.identifier),
-        "name": partial(lambda x: x.name), "description": partial(lambda x: x.description),
-        "image": partial(lambda x: x.image), "external_id": partial(lambda x: x.external_id)})
+    servers = apply_filters(
+        ctx,
+        ctx.state.servers.values(),
+        {
+            "uuid": partial(lambda x: x.uuid),
+            "uuid_short": partial(lambda x: x.identifier),
+            "name": partial(lambda x: x.name),
+            "description": partial(lambda x: x.description),
+            "image": partial(lambda x: x.image),
+            "external_id": partial(lambda x: x.external_id),
+        },
+    )
     servers = apply_sort(ctx, servers, {"id": lambda x: x.id, "uuid": lambda x: x.uuid})
     inc = ctx.includes()
     return ok(paginate(servers, lambda x: ctx.app().server(x, inc), ctx.page()))
 
 
 def _free_allocation(ctx: Ctx) -> Any:
-    return exists(lambda v: (a := ctx.state.allocations.get(int_or_none(v) or -1)) is not None
-                  and ctx.state.is_free(a))
+    return exists(
+        lambda v: (
+            (a := ctx.state.allocations.get(int_or_none(v) or -1)) is not None
+            and ctx.state.is_free(a)
+        )
+    )
 
 
 def validate_variables(s: st.State, egg_id: int, environment: Any) -> dict[int, str]:
@@ -107,14 +127,23 @@ def validate_variables(s: st.State, egg_id: int, environment: Any) -> dict[int, 
     env = environment if isinstance(environment, dict) else {}
     variables = s.egg_vars(egg_id)
     sent = {v.env_variable: env.get(v.env_variable) for v in variables}
-    checked = {"environment": {v.env_variable: sent[v.env_variable]
-                               if sent[v.env_variable] is not None
-                               else (v.default_value or None) for v in variables}}
-    Validator(checked, {f"environment.{v.env_variable}": v.rules for v in variables},
-              {f"environment.{v.env_variable}": f"{v.name} variable" for v in variables}
-              ).validate()
-    return {v.id: "" if sent[v.env_variable] is None else as_text(sent[v.env_variable])
-            for v in variables}
+    checked = {
+        "environment": {
+            v.env_variable: sent[v.env_variable]
+            if sent[v.env_variable] is not None
+            else (v.default_value or None)
+            for v in variables
+        }
+    }
+    Validator(
+        checked,
+        {f"environment.{v.env_variable}": v.rules for v in variables},
+        {f"environment.{v.env_variable}": f"{v.name} variable" for v in variables},
+    ).validate()
+    return {
+        v.id: "" if sent[v.env_variable] is None else as_text(sent[v.env_variable])
+        for v in variables
+    }
 
 
 def servers_store(ctx: Ctx) -> Response:
@@ -123,8 +152,13 @@ def servers_store(ctx: Ctx) -> Response:
     deploy = data.get("deploy")
     given = isinstance(deploy, dict)
     rules: dict[str, Any] = {
-        "external_id": ["sometimes", "nullable", "string", "between:1,255",
-                        unique(lambda v: any(x.external_id == v for x in s.servers.values()))],
+        "external_id": [
+            "sometimes",
+            "nullable",
+            "string",
+            "between:1,255",
+            unique(lambda v: any(x.external_id == v for x in s.servers.values())),
+        ],
         "name": "required|string|min:1|max:255",
         "description": "nullable|string",
         "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
@@ -162,8 +196,11 @@ def servers_store(ctx: Ctx) -> Response:
         alloc = s.allocations[int(data["allocation"]["default"])]
         node = s.nodes[alloc.node_id]
         extra = (data.get("allocation") or {}).get("additional") or []
-        additional = [s.allocations[int(a)] for a in extra
-                      if int(a) != alloc.id and s.is_free(s.allocations[int(a)])]
+        additional = [
+            s.allocations[int(a)]
+            for a in extra
+            if int(a) != alloc.id and s.is_free(s.allocations[int(a)])
+        ]
     values = validate_variables(s, egg.id, data.get("environment"))
 
     server_uuid = str(uuidlib.uuid4())
@@ -172,20 +209,32 @@ def servers_store(ctx: Ctx) -> Response:
     fl = data["feature_limits"]
     images = list(egg.docker_images.values())
     server = st.Server(
-        id=s.next_id("servers"), uuid=server_uuid, name=data["name"],
-        owner_id=int(data["user"]), node_id=node.id,
-        allocation_id=alloc.id if alloc else None, nest_id=0, egg_id=egg.id,
+        id=s.next_id("servers"),
+        uuid=server_uuid,
+        name=data["name"],
+        owner_id=int(data["user"]),
+        node_id=node.id,
+        allocation_id=alloc.id if alloc else None,
+        nest_id=0,
+        egg_id=egg.id,
         startup=data.get("startup") or egg.startup,
         image=data.get("docker_image") or (images[0] if images else ""),
-        memory=memory, swap=int(float(limits["swap"])), disk=disk,
-        io=int(float(limits["io"])), cpu=cpu, threads=limits.get("threads"),
+        memory=memory,
+        swap=int(float(limits["swap"])),
+        disk=disk,
+        io=int(float(limits["io"])),
+        cpu=cpu,
+        threads=limits.get("threads"),
         oom_disabled=not to_bool(data.get("oom_killer") or False),
-        external_id=data.get("external_id"), description=data.get("description") or "",
+        external_id=data.get("external_id"),
+        description=data.get("description") or "",
         skip_scripts=to_bool(data.get("skip_scripts") or False),
         database_limit=int_or_none(fl.get("databases")) or 0,
         allocation_limit=int_or_none(fl.get("allocations")) or 0,
         backup_limit=int_or_none(fl.get("backups")) or 0,
-        variables=values, start_on_completion=to_bool(data.get("start_on_completion") or False))
+        variables=values,
+        start_on_completion=to_bool(data.get("start_on_completion") or False),
+    )
     s.servers[server.id] = server
     for a in [alloc, *additional]:
         if a is not None:
@@ -207,8 +256,7 @@ def _room(used: int, wanted: int, size: int, over: int) -> bool:
     return size == 0 or over == -1 or used + wanted <= size * (1 + over / 100)
 
 
-def viable_nodes(s: st.State, memory: int, disk: int, cpu: int, tags: list[str]
-                 ) -> list[st.Node]:
+def viable_nodes(s: st.State, memory: int, disk: int, cpu: int, tags: list[str]) -> list[st.Node]:
     """Public nodes carrying at least one of ``tags`` (all public nodes without tags) with
     room for the memory, disk and CPU asked for."""
     out = []
@@ -216,24 +264,32 @@ def viable_nodes(s: st.State, memory: int, disk: int, cpu: int, tags: list[str]
         if not node.public or (tags and not set(tags) & set(getattr(node, "tags", []))):
             continue
         servers = s.node_servers(node.id)
-        if (_room(sum(x.memory for x in servers), memory, node.memory,
-                  node.memory_overallocate)
-                and _room(sum(x.disk for x in servers), disk, node.disk,
-                          node.disk_overallocate)
-                and _room(sum(x.cpu for x in servers), cpu, getattr(node, "cpu", 0),
-                          getattr(node, "cpu_overallocate", 0))):
+        if (
+            _room(sum(x.memory for x in servers), memory, node.memory, node.memory_overallocate)
+            and _room(sum(x.disk for x in servers), disk, node.disk, node.disk_overallocate)
+            and _room(
+                sum(x.cpu for x in servers),
+                cpu,
+                getattr(node, "cpu", 0),
+                getattr(node, "cpu_overallocate", 0),
+            )
+        ):
             out.append(node)
     return out
 
 
-def deploy_placement(ctx: Ctx, deploy: dict[str, Any], memory: int, disk: int, cpu: int
-                     ) -> tuple[st.Node, st.Allocation | None]:
+def deploy_placement(
+    ctx: Ctx, deploy: dict[str, Any], memory: int, disk: int, cpu: int
+) -> tuple[st.Node, st.Allocation | None]:
     """The node and allocation ``deploy`` picks; an empty ``port_range`` picks no allocation."""
     s = ctx.state
     nodes = viable_nodes(s, memory, disk, cpu, [str(t) for t in deploy.get("tags") or []])
     if not nodes:
-        raise errors.display("No nodes satisfying the requirements specified for automatic "
-                             "deployment could be found.", "NoViableNodeException")
+        raise errors.display(
+            "No nodes satisfying the requirements specified for automatic "
+            "deployment could be found.",
+            "NoViableNodeException",
+        )
     if not deploy.get("port_range"):
         return nodes[0], None
     alloc = ptero.deploy_allocation(ctx, deploy, nodes)
@@ -242,14 +298,26 @@ def deploy_placement(ctx: Ctx, deploy: dict[str, Any], memory: int, disk: int, c
 
 def servers_details(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {
-        "external_id": ["sometimes", "nullable", "string", "between:1,255",
-                        unique(lambda v: any(x.external_id == v and x.id != server.id
-                                             for x in s.servers.values()))],
-        "name": "required|string|min:1|max:255",
-        "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
-        "description": "nullable|string",
-    }, {"user": "User ID", "name": "Server Name"})
+    validate(
+        data,
+        {
+            "external_id": [
+                "sometimes",
+                "nullable",
+                "string",
+                "between:1,255",
+                unique(
+                    lambda v: any(
+                        x.external_id == v and x.id != server.id for x in s.servers.values()
+                    )
+                ),
+            ],
+            "name": "required|string|min:1|max:255",
+            "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
+            "description": "nullable|string",
+        },
+        {"user": "User ID", "name": "Server Name"},
+    )
     server.name = data["name"]
     server.owner_id = int(data["user"])
     server.external_id = data.get("external_id")  # omitted -> null
@@ -262,13 +330,16 @@ def servers_startup(ctx: Ctx) -> Response:
     """docs/reference/pelican_api.md §3.2.4 "Update startup: `PATCH /servers/{id}/startup`":
     ``startup`` and ``image`` optional, an egg change does not reinstall."""
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {
-        "startup": "sometimes|string",
-        "environment": "present|array",
-        "egg": ["required", exists(lambda v: int_or_none(v) in s.eggs)],
-        "image": "sometimes|string|max:255",
-        "skip_scripts": "present|boolean",
-    })
+    validate(
+        data,
+        {
+            "startup": "sometimes|string",
+            "environment": "present|array",
+            "egg": ["required", exists(lambda v: int_or_none(v) in s.eggs)],
+            "image": "sometimes|string|max:255",
+            "skip_scripts": "present|boolean",
+        },
+    )
     egg = s.eggs[int(data["egg"])]
     changed = egg.id != server.egg_id
     env = data.get("environment")
@@ -294,13 +365,27 @@ def eggs_index(ctx: Ctx) -> Response:
 
 
 def nodes_index(ctx: Ctx) -> Response:
-    nodes = apply_filters(ctx, ctx.state.nodes.values(), {
-        "uuid": partial(lambda n: n.uuid), "name": partial(lambda n: n.name),
-        "fqdn": partial(lambda n: n.fqdn),
-        "daemon_token_id": partial(lambda n: n.daemon_token_id)})
-    nodes = apply_sort(ctx, nodes, {"id": lambda n: n.id, "uuid": lambda n: n.uuid,
-                                    "memory": lambda n: n.memory, "disk": lambda n: n.disk,
-                                    "cpu": lambda n: getattr(n, "cpu", 0)})
+    nodes = apply_filters(
+        ctx,
+        ctx.state.nodes.values(),
+        {
+            "uuid": partial(lambda n: n.uuid),
+            "name": partial(lambda n: n.name),
+            "fqdn": partial(lambda n: n.fqdn),
+            "daemon_token_id": partial(lambda n: n.daemon_token_id),
+        },
+    )
+    nodes = apply_sort(
+        ctx,
+        nodes,
+        {
+            "id": lambda n: n.id,
+            "uuid": lambda n: n.uuid,
+            "memory": lambda n: n.memory,
+            "disk": lambda n: n.disk,
+            "cpu": lambda n: getattr(n, "cpu", 0),
+        },
+    )
     inc = ctx.includes()
     return ok(paginate(nodes, lambda n: ctx.app().node(n, inc), ctx.page()))
 
@@ -309,25 +394,36 @@ def nodes_deployable(ctx: Ctx) -> Response:
     """Never paginated; nothing fitting is an empty list, not a 400. beta38 still takes
     ``location_ids[]`` and treats them as tags."""
     q = ctx.req.query
-    validate(q, {"page": "integer", "memory": "required|integer|min:0",
-                 "disk": "required|integer|min:0", "cpu": "sometimes|integer|min:0",
-                 "tags": "sometimes|array", "location_ids": "sometimes|array"})
-    tags = [str(t) for t in (q.get("tags") or [])] + [str(t) for t in
-                                                      (q.get("location_ids") or [])]
-    nodes = viable_nodes(ctx.state, int(q["memory"]), int(q["disk"]), int(q.get("cpu") or 0),
-                         tags)
+    validate(
+        q,
+        {
+            "page": "integer",
+            "memory": "required|integer|min:0",
+            "disk": "required|integer|min:0",
+            "cpu": "sometimes|integer|min:0",
+            "tags": "sometimes|array",
+            "location_ids": "sometimes|array",
+        },
+    )
+    tags = [str(t) for t in (q.get("tags") or [])] + [str(t) for t in (q.get("location_ids") or [])]
+    nodes = viable_nodes(ctx.state, int(q["memory"]), int(q["disk"]), int(q.get("cpu") or 0), tags)
     inc = ctx.includes()
     items = []
     for node in nodes:
         body = ctx.app().node(node, inc)
         servers = ctx.state.node_servers(node.id)
-        body["attributes"].update({"servers_sum_memory": sum(x.memory for x in servers),
-                                   "servers_sum_disk": sum(x.disk for x in servers),
-                                   "servers_sum_cpu": sum(x.cpu for x in servers)})
+        body["attributes"].update(
+            {
+                "servers_sum_memory": sum(x.memory for x in servers),
+                "servers_sum_disk": sum(x.disk for x in servers),
+                "servers_sum_cpu": sum(x.cpu for x in servers),
+            }
+        )
         items.append(body)
     return ok(collection(items))
 
 
 def allocations_store(ctx: Ctx) -> Response:
-    return ptero.store_allocations(ctx, lowest=1024, out_of_range=PORT_OUT_OF_RANGE,
-                                   alias_max=255, duplicates="fail")
+    return ptero.store_allocations(
+        ctx, lowest=1024, out_of_range=PORT_OUT_OF_RANGE, alias_max=255, duplicates="fail"
+    )

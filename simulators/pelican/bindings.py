@@ -41,21 +41,31 @@ def bind_models(ctx: Ctx) -> None:
     if "backup" in p:
         b["backup"] = _child(mine, lambda x: x.uuid == p["backup"])
     if "database" in p:
-        b["database"] = _child(s.databases.values(), lambda x: x.server_id == server.id
-                               and str(x.id) == p["database"])
+        b["database"] = _child(
+            s.databases.values(), lambda x: x.server_id == server.id and str(x.id) == p["database"]
+        )
     if "schedule" in p:
-        b["schedule"] = _child(s.schedules.values(), lambda x: x.server_id == server.id
-                               and str(x.id) == p["schedule"])
+        b["schedule"] = _child(
+            s.schedules.values(), lambda x: x.server_id == server.id and str(x.id) == p["schedule"]
+        )
     if "task" in p:
-        b["task"] = _child(s.tasks.values(), lambda x: x.schedule_id == b["schedule"].id
-                           and str(x.id) == p["task"])
+        b["task"] = _child(
+            s.tasks.values(), lambda x: x.schedule_id == b["schedule"].id and str(x.id) == p["task"]
+        )
     if "allocation" in p:
-        b["allocation"] = _child(s.allocations.values(), lambda x: x.server_id == server.id
-                                 and str(x.id) == p["allocation"])
+        b["allocation"] = _child(
+            s.allocations.values(),
+            lambda x: x.server_id == server.id and str(x.id) == p["allocation"],
+        )
     if "user" in p:
-        b["subuser"] = _child(s.subusers.values(), lambda x: x.server_id == server.id
-                              and s.users.get(x.user_id) is not None
-                              and s.users[x.user_id].uuid == p["user"])
+        b["subuser"] = _child(
+            s.subusers.values(),
+            lambda x: (
+                x.server_id == server.id
+                and s.users.get(x.user_id) is not None
+                and s.users[x.user_id].uuid == p["user"]
+            ),
+        )
 
 
 def state_conflict(ctx: Ctx) -> str | None:
@@ -74,13 +84,15 @@ def client_access(ctx: Ctx) -> None:
     if server is None:
         return
     user = ctx.user
-    if (user.id != server.owner_id and not user.root_admin
-            and ctx.state.subuser_of(server, user) is None):
+    if (
+        user.id != server.owner_id
+        and not user.root_admin
+        and ctx.state.subuser_of(server, user) is None
+    ):
         raise errors.not_found(errors.CLIENT_SERVER_NOT_FOUND)
     reason = state_conflict(ctx)
     if reason is None or ctx.route.gate == "no":
         return
-    if (ctx.route.gate == "ws" and user.root_admin
-            and reason not in ("suspended", "maintenance")):
+    if ctx.route.gate == "ws" and user.root_admin and reason not in ("suspended", "maintenance"):
         return  # admins may watch an installing, restoring or moving server's console
     raise errors.state_conflict(ptero.STATE_MESSAGES[reason])

@@ -12,5 +12,9 @@ from simulators.pterodactyl.cli import make_simulator_command
 DEFAULT_PORT = 8098
 
 simulator_command = make_simulator_command(
-    PelicanSimulator, "Pelican", ("papp_", "pacc_"), default_port=DEFAULT_PORT,
-    seed_help="Start without nodes, allocations and eggs.")
+    PelicanSimulator,
+    "Pelican",
+    ("papp_", "pacc_"),
+    default_port=DEFAULT_PORT,
+    seed_help="Start without nodes, allocations and eggs.",
+)

@@ -31,15 +31,16 @@ UNREACHABLE = "ConnectionException"
 def register(r: Router) -> None:
     ptero.register(r)
     for method, path, handler in (
-            ("GET", PREFIX + "/permissions", permissions),
-            ("GET", S + "/websocket", server_websocket),
-            ("GET", S + "/resources", server_resources),
-            ("POST", S + "/command", server_command),
-            ("POST", S + "/power", server_power),
-            ("POST", S + "/settings/rename", settings_rename),
-            ("DELETE", S + "/network/allocations/{allocation}", allocations_delete),
-            ("POST", S + "/backups", backups_store),
-            ("PUT", S + "/startup/variable", startup_update)):
+        ("GET", PREFIX + "/permissions", permissions),
+        ("GET", S + "/websocket", server_websocket),
+        ("GET", S + "/resources", server_resources),
+        ("POST", S + "/command", server_command),
+        ("POST", S + "/power", server_power),
+        ("POST", S + "/settings/rename", settings_rename),
+        ("DELETE", S + "/network/allocations/{allocation}", allocations_delete),
+        ("POST", S + "/backups", backups_store),
+        ("PUT", S + "/startup/variable", startup_update),
+    ):
         r.override(method, path, handler)
     r.add("POST", S + "/settings/description", settings_description, api="client")
     r.add("PUT", S + "/backups/{backup}/rename", backups_rename, api="client")
@@ -53,33 +54,58 @@ def permissions(ctx: Ctx) -> Response:
 def server_websocket(ctx: Ctx) -> Response:
     """docs/reference/pelican_api.md §4.2 "Core endpoints": no ``user_id`` claim, a sha256
     ``jti``, a ``scope`` claim, and the node's ``daemon_connect`` port."""
-    ctx.require("websocket.connect",
-                "You do not have permission to connect to this server's websocket.")
+    ctx.require(
+        "websocket.connect", "You do not have permission to connect to this server's websocket."
+    )
     s, user, server = ctx.state, ctx.user, ctx.bound["server"]
     node = s.nodes[server.node_id]
     port = getattr(node, "daemon_connect", node.daemon_listen)
     now = int(time.time())
-    claims = {"iss": ctx.base_url(), "aud": [f"{node.scheme}://{node.fqdn}:{port}"],
-              "jti": hashlib.sha256(f"{user.id}{server.uuid}".encode()).hexdigest(),
-              "iat": now, "nbf": now - 300,
-              "exp": now + int(ctx.sim.switch("websocket_token_seconds")),
-              "server_uuid": server.uuid, "permissions": ctx.permissions(server),
-              "user_uuid": user.uuid, "scope": "websocket",
-              "unique_id": st.random_string(16)}
+    claims = {
+        "iss": ctx.base_url(),
+        "aud": [f"{node.scheme}://{node.fqdn}:{port}"],
+        "jti": hashlib.sha256(f"{user.id}{server.uuid}".encode()).hexdigest(),
+        "iat": now,
+        "nbf": now - 300,
+        "exp": now + int(ctx.sim.switch("websocket_token_seconds")),
+        "server_uuid": server.uuid,
+        "permissions": ctx.permissions(server),
+        "user_uuid": user.uuid,
+        "scope": "websocket",
+        "unique_id": st.random_string(16),
+    }
     scheme = "wss" if node.scheme == "https" else "ws"
-    return ok({"data": {"token": wings.sign_jwt(claims, node.daemon_token),
-                        "socket": f"{scheme}://{node.fqdn}:{port}"
-                                  f"/api/servers/{server.uuid}/ws"}})
+    return ok(
+        {
+            "data": {
+                "token": wings.sign_jwt(claims, node.daemon_token),
+                "socket": f"{scheme}://{node.fqdn}:{port}/api/servers/{server.uuid}/ws",
+            }
+        }
+    )
 
 
 def server_resources(ctx: Ctx) -> Response:
     """A Wings failure is not an error: the state is ``missing`` with zeros."""
     server = ctx.bound["server"]
     if ctx.sim.wings_failure() is not None:
-        return ok(item("stats", {"current_state": "missing", "is_suspended": False,
-                                 "resources": {"memory_bytes": 0, "cpu_absolute": 0,
-                                               "disk_bytes": 0, "network_rx_bytes": 0,
-                                               "network_tx_bytes": 0, "uptime": 0}}))
+        return ok(
+            item(
+                "stats",
+                {
+                    "current_state": "missing",
+                    "is_suspended": False,
+                    "resources": {
+                        "memory_bytes": 0,
+                        "cpu_absolute": 0,
+                        "disk_bytes": 0,
+                        "network_rx_bytes": 0,
+                        "network_tx_bytes": 0,
+                        "uptime": 0,
+                    },
+                },
+            )
+        )
     return ok(ctx.client().stats(server))
 
 
@@ -136,12 +162,12 @@ def allocations_delete(ctx: Ctx) -> Response:
     ctx.require("allocation.delete")
     alloc, server = ctx.bound["allocation"], ctx.bound["server"]
     if not server.allocation_limit:
-        raise errors.display("You cannot delete allocations for this server: no allocation "
-                             "limit is set.")
+        raise errors.display(
+            "You cannot delete allocations for this server: no allocation limit is set."
+        )
     alloc.server_id, alloc.notes = None, None  # the server keeps pointing at it
     ptero.record(ctx, "server:allocation.delete", {"allocation": f"{alloc.ip}:{alloc.port}"})
     return no_content()
-
 
 
 def backups_store(ctx: Ctx) -> Response:
@@ -164,8 +190,8 @@ def startup_update(ctx: Ctx) -> Response:
     """An unknown variable is the same 400 as a hidden one (Pterodactyl: a 500)."""
     ctx.require("startup.update")
     server, key = ctx.bound["server"], ctx.data.get("key")
-    if isinstance(key, str) and not any(v.env_variable == key
-                                        for v in ctx.state.egg_vars(server.egg_id)):
-        raise errors.bad_request("The environment variable you are trying to edit does not "
-                                 "exist.")
+    if isinstance(key, str) and not any(
+        v.env_variable == key for v in ctx.state.egg_vars(server.egg_id)
+    ):
+        raise errors.bad_request("The environment variable you are trying to edit does not exist.")
     return ptero.startup_update(ctx)

@@ -36,8 +36,18 @@ NODE_RULES: dict[str, Any] = {
     "tags": "array",
     "tags.*": "string",
 }
-NUMBERS = ("memory", "memory_overallocate", "disk", "disk_overallocate", "cpu",
-           "cpu_overallocate", "daemon_sftp", "daemon_listen", "daemon_connect", "upload_size")
+NUMBERS = (
+    "memory",
+    "memory_overallocate",
+    "disk",
+    "disk_overallocate",
+    "cpu",
+    "cpu_overallocate",
+    "daemon_sftp",
+    "daemon_listen",
+    "daemon_connect",
+    "upload_size",
+)
 
 
 def _apply(node: pst.Node, data: dict[str, Any]) -> None:
@@ -61,8 +71,15 @@ def _apply(node: pst.Node, data: dict[str, Any]) -> None:
 def nodes_store(ctx: Ctx) -> Response:
     s, data = ctx.state, ctx.data
     validate(data, NODE_RULES)
-    node = pst.Node(s.next_id("nodes"), data["name"], 0, data["fqdn"], 0, 0,
-                    daemon_base="/var/lib/pelican/volumes")
+    node = pst.Node(
+        s.next_id("nodes"),
+        data["name"],
+        0,
+        data["fqdn"],
+        0,
+        0,
+        daemon_base="/var/lib/pelican/volumes",
+    )
     _apply(node, data)
     s.nodes[node.id] = node
     body = ctx.app().node(node, ctx.includes())

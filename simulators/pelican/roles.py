@@ -46,17 +46,26 @@ def bind_role(ctx: Ctx) -> None:
 
 
 def render(role: pst.Role, inc: dict | None = None) -> dict[str, Any]:
-    body = item("role", {"id": role.id, "name": role.name,
-                         "created_at": st.atom(role.created_at),
-                         "updated_at": st.atom(role.updated_at)})
+    body = item(
+        "role",
+        {
+            "id": role.id,
+            "name": role.name,
+            "created_at": st.atom(role.created_at),
+            "updated_at": st.atom(role.updated_at),
+        },
+    )
     if inc and "permissions" in inc:  # none can be granted through the API
         body["attributes"]["relationships"] = {"permissions": collection([])}
     return body
 
 
 def roles_index(ctx: Ctx) -> Response:
-    roles = apply_filters(ctx, ctx.state.roles.values(), {
-        "id": partial(lambda x: x.id), "name": partial(lambda x: x.name)})
+    roles = apply_filters(
+        ctx,
+        ctx.state.roles.values(),
+        {"id": partial(lambda x: x.id), "name": partial(lambda x: x.name)},
+    )
     roles = apply_sort(ctx, roles, {"id": lambda x: x.id, "name": lambda x: x.name})
     inc = ctx.includes()
     return Response(200, paginate(roles, lambda x: render(x, inc), ctx.page(default=10)))
@@ -99,8 +108,13 @@ def roles_delete(ctx: Ctx) -> Response:
 
 def _change(ctx: Ctx, add: bool) -> Response:
     s, user = ctx.state, ctx.bound["user"]
-    validate(ctx.data, {"roles": "required|array",
-                        "roles.*": ["integer", exists(lambda v: int_or_none(v) in s.roles)]})
+    validate(
+        ctx.data,
+        {
+            "roles": "required|array",
+            "roles.*": ["integer", exists(lambda v: int_or_none(v) in s.roles)],
+        },
+    )
     if not user.root_admin:
         held = s.user_roles.setdefault(user.id, set())
         for role_id in (int(v) for v in ctx.data["roles"]):

@@ -27,12 +27,14 @@ UNREACHABLE = "ConnectionException"
 
 def limit_rules(prefix: str = "limits.", required: str = "required") -> dict[str, str]:
     """``Server::$validationRules`` for the limits: io 0-1000 (Pterodactyl: 10-1000)."""
-    return {f"{prefix}memory": f"{required}|numeric|min:0",
-            f"{prefix}swap": f"{required}|numeric|min:-1",
-            f"{prefix}disk": f"{required}|numeric|min:0",
-            f"{prefix}io": f"{required}|numeric|between:0,1000",
-            f"{prefix}threads": "nullable|regex:/^[0-9-,]+$/",
-            f"{prefix}cpu": f"{required}|numeric|min:0"}
+    return {
+        f"{prefix}memory": f"{required}|numeric|min:0",
+        f"{prefix}swap": f"{required}|numeric|min:-1",
+        f"{prefix}disk": f"{required}|numeric|min:0",
+        f"{prefix}io": f"{required}|numeric|between:0,1000",
+        f"{prefix}threads": "nullable|regex:/^[0-9-,]+$/",
+        f"{prefix}cpu": f"{required}|numeric|min:0",
+    }
 
 
 FEATURE_LIMIT_RULES = {
@@ -45,16 +47,25 @@ FEATURE_LIMIT_RULES = {
 
 def _build_rules(server: st.Server, s: st.State) -> dict[str, Any]:
     return {
-        "allocation": ["nullable", "bail",
-                       unique(lambda v: any(x.allocation_id == int_or_none(v)
-                                            and x.id != server.id for x in s.servers.values())),
-                       exists(lambda v: int_or_none(v) in s.allocations)],
+        "allocation": [
+            "nullable",
+            "bail",
+            unique(
+                lambda v: any(
+                    x.allocation_id == int_or_none(v) and x.id != server.id
+                    for x in s.servers.values()
+                )
+            ),
+            exists(lambda v: int_or_none(v) in s.allocations),
+        ],
         "oom_killer": "sometimes|boolean",
         "limits": "sometimes|array",
         **limit_rules(required="required_with:limits"),
         **limit_rules("", required="required_without:limits"),  # beta38's legacy form
-        "add_allocations": "bail|array", "add_allocations.*": "integer",
-        "remove_allocations": "bail|array", "remove_allocations.*": "integer",
+        "add_allocations": "bail|array",
+        "add_allocations.*": "integer",
+        "remove_allocations": "bail|array",
+        "remove_allocations.*": "integer",
         **FEATURE_LIMIT_RULES,
     }
 
@@ -113,8 +124,11 @@ def _toggle_suspension(ctx: Ctx, suspend: bool) -> Response:
     if (server.status == "suspended") == suspend:
         return no_content()  # idempotent, and Wings is not called
     if server.transferring:
-        raise errors.ApiError(409, "ConflictHttpException", "Cannot toggle suspension status "
-                              "on a server that is currently being transferred.")
+        raise errors.ApiError(
+            409,
+            "ConflictHttpException",
+            "Cannot toggle suspension status on a server that is currently being transferred.",
+        )
     server.status = "suspended" if suspend else None  # saved before Wings is told
     server.updated_at = st.now()
     failure = ctx.sim.wings_failure()
@@ -147,4 +161,3 @@ def servers_delete(ctx: Ctx) -> Response:
         raise failure  # nothing deleted; DELETE .../force goes ahead anyway
     delete_server_rows(ctx.state, ctx.bound["server"])  # a Wings error answer is ignored
     return no_content()
-

@@ -22,14 +22,25 @@ from simulators.pterodactyl import state as st
 
 # The application key ACL map's resource names (docs/reference/pelican_api.md §1.1
 # "Two APIs, two kinds of key").
-RESOURCES = ("server", "node", "allocation", "user", "egg", "database_host",
-             "server_database", "mount", "role", "plugin")
+RESOURCES = (
+    "server",
+    "node",
+    "allocation",
+    "user",
+    "egg",
+    "database_host",
+    "server_database",
+    "mount",
+    "role",
+    "plugin",
+)
 
 # Pelican's subuser permission keys (docs/reference/pelican_api.md §4.4 "Permission keys"):
 # Pterodactyl's, with ``view_password`` spelled with a hyphen and four new ones.
 PERMISSIONS = sorted(
     {p.replace("view_password", "view-password") for p in st.ALL_PERMISSIONS}
-    | {"settings.description", "settings.change-icon", "mount.read", "mount.update"})
+    | {"settings.description", "settings.change-icon", "mount.read", "mount.update"}
+)
 
 NOT_INSTALLED = ("installing", "install_failed", "reinstall_failed")
 
@@ -127,8 +138,9 @@ def migrate(state: State, port: int) -> None:
         location = state.locations.get(node.location_id)
         values = {f.name: getattr(node, f.name) for f in dataclasses.fields(st.Node)}
         values["daemon_base"] = "/var/lib/pelican/volumes"
-        state.nodes[node_id] = Node(**values, tags=[location.short] if location else [],
-                                    daemon_connect=port)
+        state.nodes[node_id] = Node(
+            **values, tags=[location.short] if location else [], daemon_connect=port
+        )
     for egg_id, egg in list(state.eggs.items()):
         nest = state.nests.get(egg.nest_id)
         values = {f.name: getattr(egg, f.name) for f in dataclasses.fields(st.Egg)}

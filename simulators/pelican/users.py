@@ -22,8 +22,10 @@ from simulators.pterodactyl.validation import Rule, to_bool, validate
 
 PREFIX = ptero.PREFIX
 ok = ptero.ok
-USER_ATTRIBUTES = {"external_id": "Third Party Identifier",
-                   "is_managed_externally": "Is managed by Third Party?"}
+USER_ATTRIBUTES = {
+    "external_id": "Third Party Identifier",
+    "is_managed_externally": "Is managed by Third Party?",
+}
 # ICU's locale ids (``ResourceBundle::getLocales``): language, optional script and region;
 # a pattern stands in for the list
 LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z][a-z]{3})?(_([A-Z]{2}|\d{3}))?$")
@@ -32,26 +34,56 @@ LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z][a-z]{3})?(_([A-Z]{2}|\d{3}))?$")
 @cache
 def timezones() -> frozenset[str]:
     """PHP's ``DateTimeZone::listIdentifiers()``: the canonical Area/City names and UTC."""
-    return frozenset(z for z in zoneinfo.available_timezones()
-                     if z == "UTC" or (z.split("/")[0] in {
-                         "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic",
-                         "Australia", "Europe", "Indian", "Pacific"}))
+    return frozenset(
+        z
+        for z in zoneinfo.available_timezones()
+        if z == "UTC"
+        or (
+            z.split("/")[0]
+            in {
+                "Africa",
+                "America",
+                "Antarctica",
+                "Arctic",
+                "Asia",
+                "Atlantic",
+                "Australia",
+                "Europe",
+                "Indian",
+                "Pacific",
+            }
+        )
+    )
 
 
 def _user_rules(s: st.State, ignore: st.User | None) -> dict[str, Any]:
     """docs/reference/pelican_api.md §3.1 "Users": no names, no username pattern."""
     others = [u for u in s.users.values() if ignore is None or u.id != ignore.id]
     return {
-        "email": ["required", "email", "between:1,255",
-                  unique(lambda v: isinstance(v, str) and any(u.email == v for u in others))],
-        "username": ["required", "between:1,255",
-                     unique(lambda v: any(u.username == str(v) for u in others))],
+        "email": [
+            "required",
+            "email",
+            "between:1,255",
+            unique(lambda v: isinstance(v, str) and any(u.email == v for u in others)),
+        ],
+        "username": [
+            "required",
+            "between:1,255",
+            unique(lambda v: any(u.username == str(v) for u in others)),
+        ],
         "password": "sometimes|nullable|string",
-        "external_id": ["sometimes", "nullable", "string", "max:255",
-                        unique(lambda v: any(u.external_id == v for u in others))],
+        "external_id": [
+            "sometimes",
+            "nullable",
+            "string",
+            "max:255",
+            unique(lambda v: any(u.external_id == v for u in others)),
+        ],
         "is_managed_externally": "boolean",
-        "language": ["string", Rule("in", lambda v: isinstance(v, str)
-                                    and LOCALE.match(v) is not None)],
+        "language": [
+            "string",
+            Rule("in", lambda v: isinstance(v, str) and LOCALE.match(v) is not None),
+        ],
         "timezone": ["string", Rule("in", lambda v: v in timezones())],
     }
 
@@ -59,12 +91,15 @@ def _user_rules(s: st.State, ignore: st.User | None) -> dict[str, Any]:
 def users_store(ctx: Ctx) -> Response:
     s, data = ctx.state, ctx.data
     validate(data, _user_rules(s, None), USER_ATTRIBUTES)
-    user = pst.new_user(s.next_id("users"), str(data["username"]).lower(),
-                        str(data["email"]).lower(), external_id=data.get("external_id"),
-                        language=data.get("language") or "en",
-                        is_managed_externally=to_bool(data.get("is_managed_externally")
-                                                      or False),
-                        timezone=data.get("timezone") or "UTC")
+    user = pst.new_user(
+        s.next_id("users"),
+        str(data["username"]).lower(),
+        str(data["email"]).lower(),
+        external_id=data.get("external_id"),
+        language=data.get("language") or "en",
+        is_managed_externally=to_bool(data.get("is_managed_externally") or False),
+        timezone=data.get("timezone") or "UTC",
+    )
     user.set_password(data.get("password") or secrets.token_urlsafe(24))
     s.users[user.id] = user
     body = ctx.app().user(user, ctx.includes())

@@ -90,10 +90,19 @@ class Simulator:
     refuse_ungranted_permissions = True  # granting one you lack: 403 (else dropped)
     string_max = 191  # the longest name, email... (Pterodactyl's MySQL 5 limit; Pelican 255)
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: bool = True, *,
-                 install_seconds: float = 1.0, power_seconds: float = 1.0,
-                 backup_seconds: float = 1.0, application_key: str | None = None,
-                 client_key: str | None = None, public_host: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: bool = True,
+        *,
+        install_seconds: float = 1.0,
+        power_seconds: float = 1.0,
+        backup_seconds: float = 1.0,
+        application_key: str | None = None,
+        client_key: str | None = None,
+        public_host: str | None = None,
+    ) -> None:
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self.host = host
@@ -107,9 +116,11 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._switch_lock = threading.Lock()
         self._switches: dict[str, Any] = copy.deepcopy(self.switch_defaults)
-        self._initial_timings = {"install_seconds": float(install_seconds),
-                                 "power_seconds": float(power_seconds),
-                                 "backup_seconds": float(backup_seconds)}
+        self._initial_timings = {
+            "install_seconds": float(install_seconds),
+            "power_seconds": float(power_seconds),
+            "backup_seconds": float(backup_seconds),
+        }
         self._switches.update(self._initial_timings)
         self._buckets: dict[tuple[str, str], list[float]] = {}
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG)
@@ -127,8 +138,9 @@ class Simulator:
 
     def start(self) -> Self:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                            name=self.thread_name, daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, args=(0.05,), name=self.thread_name, daemon=True
+            )
             self._thread.start()
         return self
 
@@ -149,14 +161,14 @@ class Simulator:
     def stopping(self) -> threading.Event:
         return self._stop
 
-    def _build_state(self, seed: bool, application_key: str | None,
-                     client_key: str | None) -> None:
+    def _build_state(self, seed: bool, application_key: str | None, client_key: str | None) -> None:
         state = self._new_state()
         self._apply_timings(state)
         if seed:
             self._seed(state)
         self.application_key, self.client_key = st.seed_admin(
-            state, application_key or None, client_key or None)
+            state, application_key or None, client_key or None
+        )
         self.state = state
 
     # --- what a panel of the family replaces ----------------------------------------
@@ -179,8 +191,7 @@ class Simulator:
             return errors.daemon_unreachable()
         return None
 
-    def _coerce_switch(self, name: str, value: Any, current: dict[str, Any]
-                       ) -> dict[str, Any]:
+    def _coerce_switch(self, name: str, value: Any, current: dict[str, Any]) -> dict[str, Any]:
         return _coerce_switch(name, value, current)
 
     def reset(self, seed: bool | None = None) -> None:
@@ -218,8 +229,10 @@ class Simulator:
             new = copy.deepcopy(self._switches)
             for name, value in changes.items():
                 if name not in self.switch_defaults:
-                    raise ValueError(f"unknown switch {name!r}; known: "
-                                     + ", ".join(sorted(self.switch_defaults)))
+                    raise ValueError(
+                        f"unknown switch {name!r}; known: "
+                        + ", ".join(sorted(self.switch_defaults))
+                    )
                 new.update(self._coerce_switch(name, value, new))
             self._switches = new
             result = copy.deepcopy(new)
@@ -228,8 +241,7 @@ class Simulator:
 
     def _apply_timings(self, state: st.State) -> None:
         sw = self._switches
-        state.timings = st.Timings(sw["install_seconds"], sw["power_seconds"],
-                                   sw["backup_seconds"])
+        state.timings = st.Timings(sw["install_seconds"], sw["power_seconds"], sw["backup_seconds"])
         state.install_result = sw["install_result"]
         state.no_allocations = bool(sw["no_allocations"])
 
@@ -284,8 +296,14 @@ class Simulator:
             server = self.server(ref)
             for name, value in fields.items():
                 if name == "status":
-                    if value not in (None, "installing", "install_failed", "reinstall_failed",
-                                     "suspended", "restoring_backup"):
+                    if value not in (
+                        None,
+                        "installing",
+                        "install_failed",
+                        "reinstall_failed",
+                        "suspended",
+                        "restoring_backup",
+                    ):
                         raise ValueError(f"bad status {value!r}")
                     server.status = value
                     if value != "installing":
@@ -301,9 +319,13 @@ class Simulator:
                 else:
                     raise ValueError(f"cannot set {name!r}")
 
-    def create_key(self, user_id: int, kind: str = "client",
-                   permissions: dict[str, int] | None = None,
-                   allowed_ips: list[str] | None = None) -> str:
+    def create_key(
+        self,
+        user_id: int,
+        kind: str = "client",
+        permissions: dict[str, int] | None = None,
+        allowed_ips: list[str] | None = None,
+    ) -> str:
         """A new API key for a user: ``kind`` "client" (ptlc_) or "application" (ptla_).
 
         Application keys get ``permissions`` (``{"r_servers": 3, ...}``; default all 3).
@@ -317,8 +339,9 @@ class Simulator:
                 if permissions is not None:
                     perms = dict.fromkeys(perms, 0)
                     perms.update({k: int(v) for k, v in permissions.items()})
-                key = st.add_key(self.state, user, st.APPLICATION_KEY, permissions=perms,
-                                 allowed_ips=allowed_ips)
+                key = st.add_key(
+                    self.state, user, st.APPLICATION_KEY, permissions=perms, allowed_ips=allowed_ips
+                )
             elif kind == "client":
                 key = st.add_key(self.state, user, st.ACCOUNT_KEY, allowed_ips=allowed_ips)
             else:
@@ -332,19 +355,38 @@ class Simulator:
             for email in emails:
                 user_id = self.state.next_id("users")
                 name = email.split("@")[0][:191]
-                self.state.users[user_id] = st.User(user_id, f"{name}{user_id}", email, name,
-                                                    "Seeded")
+                self.state.users[user_id] = st.User(
+                    user_id, f"{name}{user_id}", email, name, "Seeded"
+                )
                 out.append(user_id)
         return out
 
-    def seed_servers(self, owners: list[int], *, names: list[str], external_ids: list[str],
-                     node_id: int = 1, egg_id: int = 1, limits: dict[str, int] | None = None,
-                     ip: str = "10.99.0.10", first_port: int = 40000) -> list[int]:
+    def seed_servers(
+        self,
+        owners: list[int],
+        *,
+        names: list[str],
+        external_ids: list[str],
+        node_id: int = 1,
+        egg_id: int = 1,
+        limits: dict[str, int] | None = None,
+        ip: str = "10.99.0.10",
+        first_port: int = 40000,
+    ) -> list[int]:
         """Installed servers at once, one per owner/name/external id, each on a new allocation
         of ``ip`` on ``node_id`` from ``first_port`` up. ``limits``: memory, swap, disk, io,
         cpu, databases, allocations, backups (defaults: a small server)."""
-        wanted = {"memory": 1024, "swap": 0, "disk": 5120, "io": 500, "cpu": 100,
-                  "databases": 0, "allocations": 1, "backups": 0, **(limits or {})}
+        wanted = {
+            "memory": 1024,
+            "swap": 0,
+            "disk": 5120,
+            "io": 500,
+            "cpu": 100,
+            "databases": 0,
+            "allocations": 1,
+            "backups": 0,
+            **(limits or {}),
+        }
         out = []
         with self.state.lock:
             egg = self.state.eggs[egg_id]
@@ -358,14 +400,28 @@ class Simulator:
                 self.state.allocations[alloc_id] = alloc
                 used.add((ip, port))
                 server = st.Server(
-                    id=self.state.next_id("servers"), uuid=str(uuid.uuid4()), name=name,
-                    owner_id=int(owner), node_id=node_id, allocation_id=alloc_id,
-                    nest_id=egg.nest_id, egg_id=egg.id, startup=egg.startup,
+                    id=self.state.next_id("servers"),
+                    uuid=str(uuid.uuid4()),
+                    name=name,
+                    owner_id=int(owner),
+                    node_id=node_id,
+                    allocation_id=alloc_id,
+                    nest_id=egg.nest_id,
+                    egg_id=egg.id,
+                    startup=egg.startup,
                     image=next(iter(egg.docker_images.values()), ""),
-                    memory=wanted["memory"], swap=wanted["swap"], disk=wanted["disk"],
-                    io=wanted["io"], cpu=wanted["cpu"], external_id=external, status=None,
-                    database_limit=wanted["databases"], allocation_limit=wanted["allocations"],
-                    backup_limit=wanted["backups"], installed_at=time.time())
+                    memory=wanted["memory"],
+                    swap=wanted["swap"],
+                    disk=wanted["disk"],
+                    io=wanted["io"],
+                    cpu=wanted["cpu"],
+                    external_id=external,
+                    status=None,
+                    database_limit=wanted["databases"],
+                    allocation_limit=wanted["allocations"],
+                    backup_limit=wanted["backups"],
+                    installed_at=time.time(),
+                )
                 alloc.server_id = server.id
                 self.state.servers[server.id] = server
                 out.append(server.id)
@@ -389,28 +445,61 @@ class Simulator:
                 "application_key": self.application_key,
                 "client_key": self.client_key,
                 "switches": self.switches,
-                "users": [{"id": u.id, "username": u.username, "email": u.email,
-                           "external_id": u.external_id, "root_admin": u.root_admin}
-                          for u in sorted(s.users.values(), key=lambda u: u.id)],
-                "servers": [{"id": x.id, "uuid": x.uuid, "identifier": x.identifier,
-                             "name": x.name, "external_id": x.external_id,
-                             "status": x.status, "power_state": x.power_state,
-                             "transferring": x.transferring, "user": x.owner_id,
-                             "node": x.node_id, "allocation": x.allocation_id,
-                             "egg": x.egg_id, "memory": x.memory, "disk": x.disk}
-                            for x in sorted(s.servers.values(), key=lambda x: x.id)],
-                "nodes": [{"id": n.id, "name": n.name, "location_id": n.location_id,
-                           "public": n.public, "maintenance_mode": n.maintenance_mode,
-                           "allocations": sum(1 for a in s.allocations.values()
-                                              if a.node_id == n.id),
-                           "free_allocations": sum(1 for a in s.allocations.values()
-                                                   if a.node_id == n.id
-                                                   and self.state.is_free(a))}
-                          for n in sorted(s.nodes.values(), key=lambda n: n.id)],
-                "counts": {"locations": len(s.locations), "nests": len(s.nests),
-                           "eggs": len(s.eggs), "backups": len(s.backups),
-                           "databases": len(s.databases), "schedules": len(s.schedules),
-                           "subusers": len(s.subusers), "api_keys": len(s.api_keys)},
+                "users": [
+                    {
+                        "id": u.id,
+                        "username": u.username,
+                        "email": u.email,
+                        "external_id": u.external_id,
+                        "root_admin": u.root_admin,
+                    }
+                    for u in sorted(s.users.values(), key=lambda u: u.id)
+                ],
+                "servers": [
+                    {
+                        "id": x.id,
+                        "uuid": x.uuid,
+                        "identifier": x.identifier,
+                        "name": x.name,
+                        "external_id": x.external_id,
+                        "status": x.status,
+                        "power_state": x.power_state,
+                        "transferring": x.transferring,
+                        "user": x.owner_id,
+                        "node": x.node_id,
+                        "allocation": x.allocation_id,
+                        "egg": x.egg_id,
+                        "memory": x.memory,
+                        "disk": x.disk,
+                    }
+                    for x in sorted(s.servers.values(), key=lambda x: x.id)
+                ],
+                "nodes": [
+                    {
+                        "id": n.id,
+                        "name": n.name,
+                        "location_id": n.location_id,
+                        "public": n.public,
+                        "maintenance_mode": n.maintenance_mode,
+                        "allocations": sum(1 for a in s.allocations.values() if a.node_id == n.id),
+                        "free_allocations": sum(
+                            1
+                            for a in s.allocations.values()
+                            if a.node_id == n.id and self.state.is_free(a)
+                        ),
+                    }
+                    for n in sorted(s.nodes.values(), key=lambda n: n.id)
+                ],
+                "counts": {
+                    "locations": len(s.locations),
+                    "nests": len(s.nests),
+                    "eggs": len(s.eggs),
+                    "backups": len(s.backups),
+                    "databases": len(s.databases),
+                    "schedules": len(s.schedules),
+                    "subusers": len(s.subusers),
+                    "api_keys": len(s.api_keys),
+                },
             }
 
     # --- request handling ------------------------------------------------------------------
@@ -458,12 +547,19 @@ class Simulator:
     def _record(self, request: Request, status: int, started: float) -> None:
         if request.path.startswith("/_simulator"):
             return
-        self._log.append({"method": request.method, "path": request.path,
-                          "query": request.query_string, "status": status,
-                          "at": started})
+        self._log.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": request.query_string,
+                "status": status,
+                "at": started,
+            }
+        )
 
-    def _dispatch(self, request: Request, route: Route, params: dict[str, str]
-                  ) -> tuple[Response, float]:
+    def _dispatch(
+        self, request: Request, route: Route, params: dict[str, str]
+    ) -> tuple[Response, float]:
         ctx = Ctx(self, request, route, params)
         if route.api not in ("application", "client"):
             return route.handler(ctx), 0.0
@@ -521,11 +617,17 @@ class Simulator:
         forced = self._take_rate_limit()
         now = time.time()
         if forced is not None:
-            raise errors.ApiError(429, "ThrottleRequestsException", "Too Many Attempts.",
-                                  headers={"Retry-After": str(forced),
-                                           "X-RateLimit-Reset": str(int(now + forced)),
-                                           "X-RateLimit-Limit": str(limit),
-                                           "X-RateLimit-Remaining": "0"})
+            raise errors.ApiError(
+                429,
+                "ThrottleRequestsException",
+                "Too Many Attempts.",
+                headers={
+                    "Retry-After": str(forced),
+                    "X-RateLimit-Reset": str(int(now + forced)),
+                    "X-RateLimit-Limit": str(limit),
+                    "X-RateLimit-Remaining": "0",
+                },
+            )
         bucket_key = (api, ctx.user.uuid)
         bucket = self._buckets.get(bucket_key)
         if bucket is None or now >= bucket[1]:
@@ -533,14 +635,22 @@ class Simulator:
             self._buckets[bucket_key] = bucket
         if bucket[0] >= limit:
             wait = max(1, math.ceil(bucket[1] - now))
-            raise errors.ApiError(429, "ThrottleRequestsException", "Too Many Attempts.",
-                                  headers={"Retry-After": str(wait),
-                                           "X-RateLimit-Reset": str(int(bucket[1])),
-                                           "X-RateLimit-Limit": str(limit),
-                                           "X-RateLimit-Remaining": "0"})
+            raise errors.ApiError(
+                429,
+                "ThrottleRequestsException",
+                "Too Many Attempts.",
+                headers={
+                    "Retry-After": str(wait),
+                    "X-RateLimit-Reset": str(int(bucket[1])),
+                    "X-RateLimit-Limit": str(limit),
+                    "X-RateLimit-Remaining": "0",
+                },
+            )
         bucket[0] += 1
-        return {"X-RateLimit-Limit": str(limit),
-                "X-RateLimit-Remaining": str(max(0, limit - int(bucket[0])))}
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - int(bucket[0]))),
+        }
 
     def _parse_body(self, ctx: Ctx) -> None:
         req = ctx.req
@@ -549,8 +659,9 @@ class Simulator:
             try:
                 body = json.loads(req.raw_body.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
-                raise errors.bad_request("The JSON data passed in the request appears to be "
-                                         "malformed: Syntax error") from None
+                raise errors.bad_request(
+                    "The JSON data passed in the request appears to be malformed: Syntax error"
+                ) from None
             req.body = clean_input(body, trim)
         elif "application/x-www-form-urlencoded" in req.headers.get("content-type", ""):
             from urllib.parse import parse_qsl
@@ -565,28 +676,45 @@ class Simulator:
     def _authorize_key(self, ctx: Ctx) -> None:
         key, user = ctx.key, ctx.user
         if ctx.route.api == "client" and key.key_type == st.APPLICATION_KEY:
-            raise errors.forbidden("You are attempting to use an application API key on an "
-                                   "endpoint that requires a client API key.")
+            raise errors.forbidden(
+                "You are attempting to use an application API key on an "
+                "endpoint that requires a client API key."
+            )
         required = int(self.switch("two_factor_required"))
         if required and not user.use_totp and (required == 2 or user.root_admin):
-            raise errors.ApiError(400, "TwoFactorAuthRequiredException",
-                                  "Two-factor authentication is required on this account in "
-                                  "order to access this endpoint.")
+            raise errors.ApiError(
+                400,
+                "TwoFactorAuthRequiredException",
+                "Two-factor authentication is required on this account in "
+                "order to access this endpoint.",
+            )
         if key.allowed_ips:
             ip = ctx.req.remote_ip
             if not _ip_allowed(ip, key.allowed_ips):
-                raise errors.forbidden(f"This IP address ({ip}) does not have permission to "
-                                       "access the API using these credentials.")
+                raise errors.forbidden(
+                    f"This IP address ({ip}) does not have permission to "
+                    "access the API using these credentials."
+                )
 
     def _error_response(self, request: Request, exc: errors.ApiError) -> Response:
         if not request.wants_json and request.path.startswith("/api/"):
             if exc.status == 401:
-                return Response(302, b"", {"Location": f"{self.url}/auth/login"},
-                                content_type="text/html; charset=UTF-8")
-            page = (f"<!DOCTYPE html><html><head><title>{exc.status}</title></head><body>"
-                    f"<h1>{exc.status}</h1><p>{html.escape(exc.detail)}</p></body></html>")
-            return Response(exc.status, page.encode(), dict(exc.headers),
-                            content_type="text/html; charset=UTF-8")
+                return Response(
+                    302,
+                    b"",
+                    {"Location": f"{self.url}/auth/login"},
+                    content_type="text/html; charset=UTF-8",
+                )
+            page = (
+                f"<!DOCTYPE html><html><head><title>{exc.status}</title></head><body>"
+                f"<h1>{exc.status}</h1><p>{html.escape(exc.detail)}</p></body></html>"
+            )
+            return Response(
+                exc.status,
+                page.encode(),
+                dict(exc.headers),
+                content_type="text/html; charset=UTF-8",
+            )
         return Response(exc.status, exc.body(), dict(exc.headers))
 
 
@@ -649,10 +777,15 @@ def _coerce_switch(name: str, value: Any, current: dict[str, Any]) -> dict[str, 
             body = rule.get("body") or ("json" if status in (500, 503) else "html")
             if body not in ("json", "html"):
                 raise ValueError("fail_next body is 'json' or 'html'")
-            parsed.append({"count": max(1, int(rule.get("count", 1))), "status": status,
-                           "path": str(rule.get("path") or "*"),
-                           "method": str(rule["method"]).upper() if rule.get("method") else "",
-                           "body": body})
+            parsed.append(
+                {
+                    "count": max(1, int(rule.get("count", 1))),
+                    "status": status,
+                    "path": str(rule.get("path") or "*"),
+                    "method": str(rule["method"]).upper() if rule.get("method") else "",
+                    "body": body,
+                }
+            )
         return {"fail_next": parsed}
     if name == "answer_delay":
         return {name: max(0.0, float(value))}
@@ -764,13 +897,14 @@ def _write_failure(h: BaseHTTPRequestHandler, rule: dict[str, Any]) -> None:
         if status == 500:
             body: Any = errors.server_error().body()
         else:
-            body = {"errors": [{"code": "HttpException", "status": str(status),
-                                "detail": title}]}
+            body = {"errors": [{"code": "HttpException", "status": str(status), "detail": title}]}
         response = Response(status, body)
     else:
         title = HTML_PAGES.get(status, "Server Error")
-        page = (f"<html>\r\n<head><title>{status} {title}</title></head>\r\n<body>\r\n"
-                f"<center><h1>{status} {title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-                "</body>\r\n</html>\r\n")
+        page = (
+            f"<html>\r\n<head><title>{status} {title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{status} {title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
         response = Response(status, page.encode(), content_type="text/html")
     _write_response(h, Request(h.command, "/", "", {}, b"", ""), response)

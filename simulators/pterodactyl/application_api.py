@@ -59,13 +59,20 @@ def register(r: Router) -> None:
     add("DELETE", "/servers/{server}", servers_delete, ("servers", W))
     add("DELETE", "/servers/{server}/force", servers_delete_force, ("servers", W))
     add("GET", "/servers/{server}/databases", databases_index, ("server_databases", R))
-    add("GET", "/servers/{server}/databases/{database}", databases_view,
-        ("server_databases", R))
+    add("GET", "/servers/{server}/databases/{database}", databases_view, ("server_databases", R))
     add("POST", "/servers/{server}/databases", databases_store, ("server_databases", W))
-    add("POST", "/servers/{server}/databases/{database}/reset-password",
-        databases_reset_password, ("server_databases", W))
-    add("DELETE", "/servers/{server}/databases/{database}", databases_delete,
-        ("server_databases", W))
+    add(
+        "POST",
+        "/servers/{server}/databases/{database}/reset-password",
+        databases_reset_password,
+        ("server_databases", W),
+    )
+    add(
+        "DELETE",
+        "/servers/{server}/databases/{database}",
+        databases_delete,
+        ("server_databases", W),
+    )
 
     add("GET", "/nests", nests_index, ("nests", R))
     add("GET", "/nests/{nest}", nests_view, ("nests", R))
@@ -81,8 +88,7 @@ def register(r: Router) -> None:
     add("DELETE", "/nodes/{node}", nodes_delete, ("nodes", W))
     add("GET", "/nodes/{node}/allocations", allocations_index, ("allocations", R))
     add("POST", "/nodes/{node}/allocations", allocations_store, ("allocations", W))
-    add("DELETE", "/nodes/{node}/allocations/{allocation}", allocations_delete,
-        ("allocations", W))
+    add("DELETE", "/nodes/{node}/allocations/{allocation}", allocations_delete, ("allocations", W))
 
     add("GET", "/locations", locations_index, ("locations", R))
     add("GET", "/locations/{location}", locations_view, ("locations", R))
@@ -97,17 +103,26 @@ def ok(body: Any, status: int = 200) -> Response:
 
 # --- users --------------------------------------------------------------------------------
 
-USER_ATTRIBUTES = {"external_id": "Third Party Identifier", "password": "password".title(),
-                   "root_admin": "Root Administrator Status"}
+USER_ATTRIBUTES = {
+    "external_id": "Third Party Identifier",
+    "password": "password".title(),
+    "root_admin": "Root Administrator Status",
+}
 OPTIONAL_STRING = "sometimes|nullable|string"
 OPTIONAL_BOOLEAN = "sometimes|nullable|boolean"
 
 
 def users_index(ctx: Ctx) -> Response:
-    users = apply_filters(ctx, ctx.state.users.values(), {
-        "email": partial(lambda u: u.email), "uuid": partial(lambda u: u.uuid),
-        "username": partial(lambda u: u.username),
-        "external_id": partial(lambda u: u.external_id)})
+    users = apply_filters(
+        ctx,
+        ctx.state.users.values(),
+        {
+            "email": partial(lambda u: u.email),
+            "uuid": partial(lambda u: u.uuid),
+            "username": partial(lambda u: u.username),
+            "external_id": partial(lambda u: u.external_id),
+        },
+    )
     users = apply_sort(ctx, users, {"id": lambda u: u.id, "uuid": lambda u: u.uuid})
     inc = ctx.includes()
     return ok(paginate(users, lambda u: ctx.app().user(u, inc), ctx.page()))
@@ -128,14 +143,27 @@ def users_external(ctx: Ctx) -> Response:
 def _user_rules(s: st.State, ignore: st.User | None) -> dict[str, Any]:
     others = [u for u in s.users.values() if ignore is None or u.id != ignore.id]
     return {
-        "email": ["required", "email", "between:1,191",
-                  unique(lambda v: isinstance(v, str) and any(
-                      u.email.lower() == v.lower() for u in others))],
-        "external_id": ["sometimes", "nullable", "string", "max:191",
-                        unique(lambda v: any(u.external_id == v for u in others))],
-        "username": ["required", "between:1,191",
-                     unique(lambda v: any(u.username == str(v).lower() for u in others)),
-                     username_rule()],
+        "email": [
+            "required",
+            "email",
+            "between:1,191",
+            unique(
+                lambda v: isinstance(v, str) and any(u.email.lower() == v.lower() for u in others)
+            ),
+        ],
+        "external_id": [
+            "sometimes",
+            "nullable",
+            "string",
+            "max:191",
+            unique(lambda v: any(u.external_id == v for u in others)),
+        ],
+        "username": [
+            "required",
+            "between:1,191",
+            unique(lambda v: any(u.username == str(v).lower() for u in others)),
+            username_rule(),
+        ],
         "password": OPTIONAL_STRING,
         "root_admin": "boolean",
         "language": "string|in:en",
@@ -147,10 +175,16 @@ def _user_rules(s: st.State, ignore: st.User | None) -> dict[str, Any]:
 def users_store(ctx: Ctx) -> Response:
     s, data = ctx.state, ctx.data
     validate(data, _user_rules(s, None), USER_ATTRIBUTES)
-    user = st.User(s.next_id("users"), str(data["username"]).lower(), data["email"],
-                   data["first_name"], data["last_name"], external_id=data.get("external_id"),
-                   language=data.get("language") or "en",
-                   root_admin=to_bool(data.get("root_admin", False)))
+    user = st.User(
+        s.next_id("users"),
+        str(data["username"]).lower(),
+        data["email"],
+        data["first_name"],
+        data["last_name"],
+        external_id=data.get("external_id"),
+        language=data.get("language") or "en",
+        root_admin=to_bool(data.get("root_admin", False)),
+    )
     user.set_password(data.get("password") or secrets.token_urlsafe(24))
     s.users[user.id] = user
     body = ctx.app().user(user, ctx.includes())
@@ -179,8 +213,10 @@ def users_update(ctx: Ctx) -> Response:
 def users_delete(ctx: Ctx) -> Response:
     s, user = ctx.state, ctx.bound["user"]
     if any(x.owner_id == user.id for x in s.servers.values()):
-        raise errors.display("Cannot delete a user with active servers attached to their "
-                             "account. Please delete their servers before continuing.")
+        raise errors.display(
+            "Cannot delete a user with active servers attached to their "
+            "account. Please delete their servers before continuing."
+        )
     for key in [k for k, v in s.subusers.items() if v.user_id == user.id]:
         del s.subusers[key]
     for ident in [k for k, v in s.api_keys.items() if v.user_id == user.id]:
@@ -193,10 +229,18 @@ def users_delete(ctx: Ctx) -> Response:
 
 
 def servers_index(ctx: Ctx) -> Response:
-    servers = apply_filters(ctx, ctx.state.servers.values(), {
-        "uuid": partial(lambda x: x.uuid), "uuidShort": partial(lambda x: x.identifier),
-        "name": partial(lambda x: x.name), "description": partial(lambda x: x.description),
-        "image": partial(lambda x: x.image), "external_id": partial(lambda x: x.external_id)})
+    servers = apply_filters(
+        ctx,
+        ctx.state.servers.values(),
+        {
+            "uuid": partial(lambda x: x.uuid),
+            "uuidShort": partial(lambda x: x.identifier),
+            "name": partial(lambda x: x.name),
+            "description": partial(lambda x: x.description),
+            "image": partial(lambda x: x.image),
+            "external_id": partial(lambda x: x.external_id),
+        },
+    )
     servers = apply_sort(ctx, servers, {"id": lambda x: x.id, "uuid": lambda x: x.uuid})
     inc = ctx.includes()
     return ok(paginate(servers, lambda x: ctx.app().server(x, inc), ctx.page()))
@@ -223,20 +267,27 @@ def _free_allocation(ctx: Ctx) -> Any:
 
 
 def _limit_rules(prefix: str = "limits.") -> dict[str, str]:
-    return {f"{prefix}memory": "required|numeric|min:0",
-            f"{prefix}swap": "required|numeric|min:-1",
-            f"{prefix}disk": "required|numeric|min:0",
-            f"{prefix}io": "required|numeric|between:10,1000",
-            f"{prefix}threads": "nullable|regex:/^[0-9-,]+$/",
-            f"{prefix}cpu": "required|numeric|min:0"}
+    return {
+        f"{prefix}memory": "required|numeric|min:0",
+        f"{prefix}swap": "required|numeric|min:-1",
+        f"{prefix}disk": "required|numeric|min:0",
+        f"{prefix}io": "required|numeric|between:10,1000",
+        f"{prefix}threads": "nullable|regex:/^[0-9-,]+$/",
+        f"{prefix}cpu": "required|numeric|min:0",
+    }
 
 
 def servers_store(ctx: Ctx) -> Response:
     s, data, sim = ctx.state, ctx.data, ctx.sim
     deploy = data.get("deploy")
     rules: dict[str, Any] = {
-        "external_id": ["sometimes", "nullable", "string", "between:1,191",
-                        unique(lambda v: any(x.external_id == v for x in s.servers.values()))],
+        "external_id": [
+            "sometimes",
+            "nullable",
+            "string",
+            "between:1,191",
+            unique(lambda v: any(x.external_id == v for x in s.servers.values())),
+        ],
         "name": "required|string|min:1|max:191",
         "description": "nullable|string",
         "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
@@ -274,8 +325,11 @@ def servers_store(ctx: Ctx) -> Response:
     else:
         alloc = s.allocations[int(data["allocation"]["default"])]
         extra = (data.get("allocation") or {}).get("additional") or []
-        additional = [s.allocations[int(a)] for a in extra
-                      if int(a) != alloc.id and s.is_free(s.allocations[int(a)])]
+        additional = [
+            s.allocations[int(a)]
+            for a in extra
+            if int(a) != alloc.id and s.is_free(s.allocations[int(a)])
+        ]
     values = validate_variables(s, egg.id, data.get("environment"))
 
     server_uuid = str(uuidlib.uuid4())
@@ -283,18 +337,32 @@ def servers_store(ctx: Ctx) -> Response:
         server_uuid = str(uuidlib.uuid4())
     fl = data["feature_limits"]
     server = st.Server(
-        id=s.next_id("servers"), uuid=server_uuid, name=data["name"],
-        owner_id=int(data["user"]), node_id=alloc.node_id, allocation_id=alloc.id,
-        nest_id=egg.nest_id, egg_id=egg.id, startup=data["startup"],
-        image=data["docker_image"], memory=memory, swap=int(float(limits["swap"])),
-        disk=disk, io=int(float(limits["io"])), cpu=int(float(limits["cpu"])),
-        threads=limits.get("threads"), oom_disabled=to_bool(data.get("oom_disabled", True)),
-        external_id=data.get("external_id"), description=data.get("description") or "",
+        id=s.next_id("servers"),
+        uuid=server_uuid,
+        name=data["name"],
+        owner_id=int(data["user"]),
+        node_id=alloc.node_id,
+        allocation_id=alloc.id,
+        nest_id=egg.nest_id,
+        egg_id=egg.id,
+        startup=data["startup"],
+        image=data["docker_image"],
+        memory=memory,
+        swap=int(float(limits["swap"])),
+        disk=disk,
+        io=int(float(limits["io"])),
+        cpu=int(float(limits["cpu"])),
+        threads=limits.get("threads"),
+        oom_disabled=to_bool(data.get("oom_disabled", True)),
+        external_id=data.get("external_id"),
+        description=data.get("description") or "",
         skip_scripts=to_bool(data.get("skip_scripts", False)),
         database_limit=int_or_none(fl.get("databases")) or 0,
         allocation_limit=int_or_none(fl.get("allocations")) or 0,
         backup_limit=int_or_none(fl.get("backups")) or 0,
-        variables=values, start_on_completion=to_bool(data.get("start_on_completion", False)))
+        variables=values,
+        start_on_completion=to_bool(data.get("start_on_completion", False)),
+    )
     s.servers[server.id] = server
     for a in [alloc, *additional]:
         a.server_id = server.id
@@ -316,8 +384,10 @@ def viable_nodes(s: st.State, memory: int, disk: int, locations: list[int]) -> l
         servers = s.node_servers(node.id)
         mem_cap = node.memory * (1 + node.memory_overallocate / 100)
         disk_cap = node.disk * (1 + node.disk_overallocate / 100)
-        if (sum(x.memory for x in servers) + memory <= mem_cap
-                and sum(x.disk for x in servers) + disk <= disk_cap):
+        if (
+            sum(x.memory for x in servers) + memory <= mem_cap
+            and sum(x.disk for x in servers) + disk <= disk_cap
+        ):
             out.append(node)
     return out
 
@@ -327,13 +397,15 @@ def _deploy(ctx: Ctx, deploy: dict[str, Any], memory: int, disk: int) -> st.Allo
     locations = [int(x) for x in deploy.get("locations") or []]
     nodes = viable_nodes(s, memory, disk, locations)
     if not nodes:
-        raise errors.display("No nodes satisfying the requirements specified for automatic "
-                             "deployment could be found.", "NoViableNodeException")
+        raise errors.display(
+            "No nodes satisfying the requirements specified for automatic "
+            "deployment could be found.",
+            "NoViableNodeException",
+        )
     return deploy_allocation(ctx, deploy, nodes)
 
 
-def deploy_allocation(ctx: Ctx, deploy: dict[str, Any], nodes: list[st.Node]
-                      ) -> st.Allocation:
+def deploy_allocation(ctx: Ctx, deploy: dict[str, Any], nodes: list[st.Node]) -> st.Allocation:
     """A random free allocation on ``nodes`` within ``deploy.port_range`` (any port when it
     is empty), on an IP no server uses with ``dedicated_ip``; 400 when there is none."""
     s = ctx.state
@@ -346,32 +418,49 @@ def deploy_allocation(ctx: Ctx, deploy: dict[str, Any], nodes: list[st.Node]
         if match:
             start, end = int(match.group(1)), int(match.group(2))
             if end - start > RANGE_LIMIT:
-                raise errors.display("Adding more than 1000 ports in a single range at once "
-                                     "is not supported.")
+                raise errors.display(
+                    "Adding more than 1000 ports in a single range at once is not supported."
+                )
             ports.update(range(start, end + 1))
     node_ids = {n.id for n in nodes}
-    candidates = [a for a in s.allocations.values()
-                  if a.node_id in node_ids and s.is_free(a)
-                  and (not ports or a.port in ports)]
+    candidates = [
+        a
+        for a in s.allocations.values()
+        if a.node_id in node_ids and s.is_free(a) and (not ports or a.port in ports)
+    ]
     if to_bool(deploy.get("dedicated_ip", False)):
         used = {(a.node_id, a.ip) for a in s.allocations.values() if a.server_id is not None}
         candidates = [a for a in candidates if (a.node_id, a.ip) not in used]
     if not candidates:
-        raise errors.display("No allocations satisfying the requirements for automatic "
-                             "deployment were found.", "NoViableAllocationException")
+        raise errors.display(
+            "No allocations satisfying the requirements for automatic deployment were found.",
+            "NoViableAllocationException",
+        )
     return s.rng.choice(sorted(candidates, key=lambda a: a.id))
 
 
 def servers_details(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {
-        "external_id": ["sometimes", "nullable", "string", "between:1,191",
-                        unique(lambda v: any(x.external_id == v and x.id != server.id
-                                             for x in s.servers.values()))],
-        "name": "required|string|min:1|max:191",
-        "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
-        "description": "nullable|string",
-    }, {"user": "User ID", "name": "Server Name"})
+    validate(
+        data,
+        {
+            "external_id": [
+                "sometimes",
+                "nullable",
+                "string",
+                "between:1,191",
+                unique(
+                    lambda v: any(
+                        x.external_id == v and x.id != server.id for x in s.servers.values()
+                    )
+                ),
+            ],
+            "name": "required|string|min:1|max:191",
+            "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
+            "description": "nullable|string",
+        },
+        {"user": "User ID", "name": "Server Name"},
+    )
     server.name = data["name"]
     server.owner_id = int(data["user"])
     server.external_id = data.get("external_id")  # omitted -> null
@@ -384,10 +473,17 @@ def servers_build(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
     has_limits = "limits" in data
     rules: dict[str, Any] = {
-        "allocation": ["required", "bail",
-                       unique(lambda v: any(x.allocation_id == int_or_none(v)
-                                            and x.id != server.id for x in s.servers.values())),
-                       exists(lambda v: int_or_none(v) in s.allocations)],
+        "allocation": [
+            "required",
+            "bail",
+            unique(
+                lambda v: any(
+                    x.allocation_id == int_or_none(v) and x.id != server.id
+                    for x in s.servers.values()
+                )
+            ),
+            exists(lambda v: int_or_none(v) in s.allocations),
+        ],
         "oom_disabled": "sometimes|boolean",
         "limits": "sometimes|array",
     }
@@ -395,27 +491,35 @@ def servers_build(ctx: Ctx) -> Response:
         rules[name] = rule.replace("required", "required_with:limits")
     for name, rule in _limit_rules("").items():
         rules[name] = rule.replace("required", "required_without:limits")
-    rules.update({
-        "add_allocations": "bail|array", "add_allocations.*": "integer",
-        "remove_allocations": "bail|array", "remove_allocations.*": "integer",
-        "feature_limits": "required|array",
-        "feature_limits.databases": "present|nullable|integer|min:0",
-        "feature_limits.allocations": "sometimes|nullable|integer|min:0",
-        "feature_limits.backups": "present|nullable|integer|min:0",
-    })
+    rules.update(
+        {
+            "add_allocations": "bail|array",
+            "add_allocations.*": "integer",
+            "remove_allocations": "bail|array",
+            "remove_allocations.*": "integer",
+            "feature_limits": "required|array",
+            "feature_limits.databases": "present|nullable|integer|min:0",
+            "feature_limits.allocations": "sometimes|nullable|integer|min:0",
+            "feature_limits.backups": "present|nullable|integer|min:0",
+        }
+    )
     validate(data, rules)
     values = dict(data["limits"]) if has_limits and isinstance(data["limits"], dict) else data
     default_id = int(data["allocation"])
     add = [int(a) for a in data.get("add_allocations") or []]
     remove = [int(a) for a in data.get("remove_allocations") or []]
 
-    snapshot = {a.id: (a.server_id, a.notes) for a in s.allocations.values()
-                if a.node_id == server.node_id}
+    snapshot = {
+        a.id: (a.server_id, a.notes) for a in s.allocations.values() if a.node_id == server.node_id
+    }
     try:
         fresh = None
         if add:
-            adding = [a for a in sorted(s.allocations.values(), key=lambda a: a.id)
-                      if a.id in add and a.node_id == server.node_id and s.is_free(a)]
+            adding = [
+                a
+                for a in sorted(s.allocations.values(), key=lambda a: a.id)
+                if a.id in add and a.node_id == server.node_id and s.is_free(a)
+            ]
             fresh = adding[0].id if adding else None
             for a in adding:
                 a.server_id, a.notes = server.id, None
@@ -423,19 +527,24 @@ def servers_build(ctx: Ctx) -> Response:
             for alloc_id in remove:
                 if alloc_id == default_id:
                     if fresh is None:
-                        raise errors.display("You are attempting to delete the default "
-                                             "allocation for this server but there is no "
-                                             "fallback allocation to use.")
+                        raise errors.display(
+                            "You are attempting to delete the default "
+                            "allocation for this server but there is no "
+                            "fallback allocation to use."
+                        )
                     default_id = fresh
             for a in s.allocations.values():
-                if (a.node_id == server.node_id and a.server_id == server.id
-                        and a.id in set(remove) - set(add)):
+                if (
+                    a.node_id == server.node_id
+                    and a.server_id == server.id
+                    and a.id in set(remove) - set(add)
+                ):
                     a.server_id, a.notes = None, None
         target = s.allocations.get(default_id)
-        if default_id != server.allocation_id and (target is None
-                                                   or target.server_id != server.id):
-            raise errors.display("The requested default allocation is not currently assigned "
-                                 "to this server.")
+        if default_id != server.allocation_id and (target is None or target.server_id != server.id):
+            raise errors.display(
+                "The requested default allocation is not currently assigned to this server."
+            )
     except errors.ApiError:
         for alloc_id, (server_id, notes) in snapshot.items():
             s.allocations[alloc_id].server_id, s.allocations[alloc_id].notes = server_id, notes
@@ -460,13 +569,16 @@ def servers_build(ctx: Ctx) -> Response:
 
 def servers_startup(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {
-        "startup": "required|string",
-        "environment": "present|array",
-        "egg": ["required", exists(lambda v: int_or_none(v) in s.eggs)],
-        "image": ["required", "string", "max:191"],
-        "skip_scripts": "present|boolean",
-    })
+    validate(
+        data,
+        {
+            "startup": "required|string",
+            "environment": "present|array",
+            "egg": ["required", exists(lambda v: int_or_none(v) in s.eggs)],
+            "image": ["required", "string", "max:191"],
+            "skip_scripts": "present|boolean",
+        },
+    )
     egg = s.eggs[int(data["egg"])]
     env = data.get("environment")
     if env:  # every variable of the (new) egg is re-validated; omitted ones become ""
@@ -485,8 +597,11 @@ def _toggle_suspension(ctx: Ctx, suspend: bool) -> Response:
     if (server.status == "suspended") == suspend:
         return no_content()  # idempotent
     if server.transferring:
-        raise errors.ApiError(409, "ConflictHttpException", "Cannot toggle suspension status "
-                              "on a server that is currently being transferred.")
+        raise errors.ApiError(
+            409,
+            "ConflictHttpException",
+            "Cannot toggle suspension status on a server that is currently being transferred.",
+        )
     previous = server.status
     server.status = "suspended" if suspend else None
     try:
@@ -531,8 +646,9 @@ def servers_delete_force(ctx: Ctx) -> Response:
 
 def databases_index(ctx: Ctx) -> Response:
     server, inc = ctx.bound["server"], ctx.includes()
-    dbs = sorted((d for d in ctx.state.databases.values() if d.server_id == server.id),
-                 key=lambda d: d.id)
+    dbs = sorted(
+        (d for d in ctx.state.databases.values() if d.server_id == server.id), key=lambda d: d.id
+    )
     return ok(collection([ctx.app().database(d, inc) for d in dbs]))
 
 
@@ -540,24 +656,41 @@ def databases_view(ctx: Ctx) -> Response:
     return ok(ctx.app().database(ctx.bound["database"], ctx.includes()))
 
 
-def create_database(s: st.State, server: st.Server, name: str, remote: str,
-                    host_id: int) -> st.Database:
-    db = st.Database(s.next_id("databases"), server.id, host_id, f"s{server.id}_{name}",
-                     f"u{server.id}_{st.random_string(10)}", remote, st.random_string(24),
-                     max_connections=0)
+def create_database(
+    s: st.State, server: st.Server, name: str, remote: str, host_id: int
+) -> st.Database:
+    db = st.Database(
+        s.next_id("databases"),
+        server.id,
+        host_id,
+        f"s{server.id}_{name}",
+        f"u{server.id}_{st.random_string(10)}",
+        remote,
+        st.random_string(24),
+        max_connections=0,
+    )
     s.databases[db.id] = db
     return db
 
 
 def databases_store(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {
-        "database": ["required", "alpha_dash", "min:1", "max:48",
-                     unique(lambda v: any(d.database == f"s{server.id}_{v}"
-                                          for d in s.databases.values()))],
-        "remote": ["required", "string", "regex:/^[0-9%.]{1,15}$/"],
-        "host": ["required", "integer", exists(lambda v: int_or_none(v) in s.database_hosts)],
-    })
+    validate(
+        data,
+        {
+            "database": [
+                "required",
+                "alpha_dash",
+                "min:1",
+                "max:48",
+                unique(
+                    lambda v: any(d.database == f"s{server.id}_{v}" for d in s.databases.values())
+                ),
+            ],
+            "remote": ["required", "string", "regex:/^[0-9%.]{1,15}$/"],
+            "host": ["required", "integer", exists(lambda v: int_or_none(v) in s.database_hosts)],
+        },
+    )
     db = create_database(s, server, data["database"], data["remote"], int(data["host"]))
     body = ctx.app().database(db, ctx.includes())
     body["meta"] = {"resource": ctx.url(f"{PREFIX}/servers/{server.id}/databases/{db.id}")}
@@ -589,8 +722,7 @@ def nests_view(ctx: Ctx) -> Response:
 
 def eggs_index(ctx: Ctx) -> Response:
     nest, inc = ctx.bound["nest"], ctx.includes()
-    eggs = sorted((e for e in ctx.state.eggs.values() if e.nest_id == nest.id),
-                  key=lambda e: e.id)
+    eggs = sorted((e for e in ctx.state.eggs.values() if e.nest_id == nest.id), key=lambda e: e.id)
     return ok(collection([ctx.app().egg(e, inc) for e in eggs]))  # not paginated
 
 
@@ -602,12 +734,26 @@ def eggs_view(ctx: Ctx) -> Response:
 
 
 def nodes_index(ctx: Ctx) -> Response:
-    nodes = apply_filters(ctx, ctx.state.nodes.values(), {
-        "uuid": partial(lambda n: n.uuid), "name": partial(lambda n: n.name),
-        "fqdn": partial(lambda n: n.fqdn),
-        "daemon_token_id": partial(lambda n: n.daemon_token_id)})
-    nodes = apply_sort(ctx, nodes, {"id": lambda n: n.id, "uuid": lambda n: n.uuid,
-                                    "memory": lambda n: n.memory, "disk": lambda n: n.disk})
+    nodes = apply_filters(
+        ctx,
+        ctx.state.nodes.values(),
+        {
+            "uuid": partial(lambda n: n.uuid),
+            "name": partial(lambda n: n.name),
+            "fqdn": partial(lambda n: n.fqdn),
+            "daemon_token_id": partial(lambda n: n.daemon_token_id),
+        },
+    )
+    nodes = apply_sort(
+        ctx,
+        nodes,
+        {
+            "id": lambda n: n.id,
+            "uuid": lambda n: n.uuid,
+            "memory": lambda n: n.memory,
+            "disk": lambda n: n.disk,
+        },
+    )
     inc = ctx.includes()
     return ok(paginate(nodes, lambda n: ctx.app().node(n, inc), ctx.page()))
 
@@ -618,14 +764,24 @@ def nodes_view(ctx: Ctx) -> Response:
 
 def nodes_deployable(ctx: Ctx) -> Response:
     q = ctx.req.query
-    validate(q, {"page": "integer", "memory": "required|integer|min:0",
-                 "disk": "required|integer|min:0", "location_ids": "array",
-                 "location_ids.*": "integer"})
+    validate(
+        q,
+        {
+            "page": "integer",
+            "memory": "required|integer|min:0",
+            "disk": "required|integer|min:0",
+            "location_ids": "array",
+            "location_ids.*": "integer",
+        },
+    )
     locations = [int(x) for x in (q.get("location_ids") or [])]
     nodes = viable_nodes(ctx.state, int(q["memory"]), int(q["disk"]), locations)
     if not nodes:
-        raise errors.display("No nodes satisfying the requirements specified for automatic "
-                             "deployment could be found.", "NoViableNodeException")
+        raise errors.display(
+            "No nodes satisfying the requirements specified for automatic "
+            "deployment could be found.",
+            "NoViableNodeException",
+        )
     inc = ctx.includes()
     if "page" in q:
         return ok(paginate(nodes, lambda n: ctx.app().node(n, inc), ctx.page()))
@@ -634,17 +790,27 @@ def nodes_deployable(ctx: Ctx) -> Response:
 
 def nodes_configuration(ctx: Ctx) -> Response:
     node = ctx.bound["node"]
-    return ok({
-        "debug": False, "uuid": node.uuid, "token_id": node.daemon_token_id,
-        "token": node.daemon_token,
-        "api": {"host": str(ipaddress.IPv4Address(0)),  # every interface
+    return ok(
+        {
+            "debug": False,
+            "uuid": node.uuid,
+            "token_id": node.daemon_token_id,
+            "token": node.daemon_token,
+            "api": {
+                "host": str(ipaddress.IPv4Address(0)),  # every interface
                 "port": node.daemon_listen,
-                "ssl": {"enabled": node.scheme == "https",
-                        "cert": f"/etc/letsencrypt/live/{node.fqdn}/fullchain.pem",
-                        "key": f"/etc/letsencrypt/live/{node.fqdn}/privkey.pem"},
-                "upload_limit": node.upload_size},
-        "system": {"data": node.daemon_base, "sftp": {"bind_port": node.daemon_sftp}},
-        "allowed_mounts": [], "remote": ctx.base_url()})
+                "ssl": {
+                    "enabled": node.scheme == "https",
+                    "cert": f"/etc/letsencrypt/live/{node.fqdn}/fullchain.pem",
+                    "key": f"/etc/letsencrypt/live/{node.fqdn}/privkey.pem",
+                },
+                "upload_limit": node.upload_size,
+            },
+            "system": {"data": node.daemon_base, "sftp": {"bind_port": node.daemon_sftp}},
+            "allowed_mounts": [],
+            "remote": ctx.base_url(),
+        }
+    )
 
 
 def _node_rules(s: st.State) -> dict[str, Any]:
@@ -676,8 +842,15 @@ def _apply_node(node: st.Node, data: dict[str, Any]) -> None:
     for name in ("public", "behind_proxy", "maintenance_mode"):
         if data.get(name) is not None:
             setattr(node, name, to_bool(data[name]))
-    for name in ("memory", "memory_overallocate", "disk", "disk_overallocate",
-                 "daemon_sftp", "daemon_listen", "upload_size"):
+    for name in (
+        "memory",
+        "memory_overallocate",
+        "disk",
+        "disk_overallocate",
+        "daemon_sftp",
+        "daemon_listen",
+        "upload_size",
+    ):
         if data.get(name) is not None:
             setattr(node, name, int(float(data[name])))
     if data.get("daemon_base"):
@@ -688,8 +861,7 @@ def _apply_node(node: st.Node, data: dict[str, Any]) -> None:
 def nodes_store(ctx: Ctx) -> Response:
     s, data = ctx.state, ctx.data
     validate(data, _node_rules(s))
-    node = st.Node(s.next_id("nodes"), data["name"], int(data["location_id"]), data["fqdn"],
-                   1, 1)
+    node = st.Node(s.next_id("nodes"), data["name"], int(data["location_id"]), data["fqdn"], 1, 1)
     _apply_node(node, data)
     s.nodes[node.id] = node
     body = ctx.app().node(node, ctx.includes())
@@ -710,8 +882,10 @@ def nodes_update(ctx: Ctx) -> Response:
 def nodes_delete(ctx: Ctx) -> Response:
     s, node = ctx.state, ctx.bound["node"]
     if s.node_servers(node.id):
-        raise errors.display("A node must have no servers linked to it in order to be deleted.",
-                             "HasActiveServersException")
+        raise errors.display(
+            "A node must have no servers linked to it in order to be deleted.",
+            "HasActiveServersException",
+        )
     for key in [k for k, a in s.allocations.items() if a.node_id == node.id]:
         del s.allocations[key]
     del s.nodes[node.id]
@@ -733,25 +907,35 @@ def allocations_index(ctx: Ctx) -> Response:
     allocs = [a for a in ctx.state.allocations.values() if a.node_id == node.id]
     if isinstance(raw, dict) and "server_id" in raw and not filter_values(raw["server_id"]):
         allocs = [a for a in allocs if ctx.state.is_free(a)]  # empty value: unassigned only
-    allocs = apply_filters(ctx, allocs, {
-        "ip": exact(lambda a: a.ip), "port": exact(lambda a: a.port),
-        "ip_alias": partial(lambda a: a.ip_alias), "server_id": _server_id_filter(ctx.state)})
+    allocs = apply_filters(
+        ctx,
+        allocs,
+        {
+            "ip": exact(lambda a: a.ip),
+            "port": exact(lambda a: a.port),
+            "ip_alias": partial(lambda a: a.ip_alias),
+            "server_id": _server_id_filter(ctx.state),
+        },
+    )
     allocs = sorted(allocs, key=lambda a: a.id)
     inc = ctx.includes()
     return ok(paginate(allocs, lambda a: ctx.app().allocation(a, inc), ctx.page()))
 
 
-PORT_OUT_OF_RANGE = ("Ports in an allocation must be greater than 1024 and less than or equal "
-                     "to 65535.")
+PORT_OUT_OF_RANGE = (
+    "Ports in an allocation must be greater than 1024 and less than or equal to 65535."
+)
 
 
 def allocations_store(ctx: Ctx) -> Response:
-    return store_allocations(ctx, lowest=1025, out_of_range=PORT_OUT_OF_RANGE,
-                             alias_max=191, duplicates="skip")
+    return store_allocations(
+        ctx, lowest=1025, out_of_range=PORT_OUT_OF_RANGE, alias_max=191, duplicates="skip"
+    )
 
 
-def store_allocations(ctx: Ctx, *, lowest: int, out_of_range: str, alias_max: int,
-                      duplicates: str) -> Response:
+def store_allocations(
+    ctx: Ctx, *, lowest: int, out_of_range: str, alias_max: int, duplicates: str
+) -> Response:
     """``POST /nodes/{node}/allocations``: an IP or CIDR block times ports and ranges.
 
     The panels differ in the lowest port allowed, the alias length, and what an existing
@@ -759,17 +943,26 @@ def store_allocations(ctx: Ctx, *, lowest: int, out_of_range: str, alias_max: in
     the whole call with a 500 (``"fail"``).
     """
     s, data, node = ctx.state, ctx.data, ctx.bound["node"]
-    validate(data, {"ip": "required|string",
-                    "alias": f"sometimes|nullable|string|max:{alias_max}",
-                    "ports": "required|array", "ports.*": "string"})
+    validate(
+        data,
+        {
+            "ip": "required|string",
+            "alias": f"sometimes|nullable|string|max:{alias_max}",
+            "ports": "required|array",
+            "ports.*": "string",
+        },
+    )
     try:
         network = ipaddress.ip_network(data["ip"], strict=False)
     except ValueError:
-        raise errors.display(f"The mapping provided for {data['ip']} was invalid and could "
-                             "not be processed.", "InvalidPortMappingException") from None
+        raise errors.display(
+            f"The mapping provided for {data['ip']} was invalid and could not be processed.",
+            "InvalidPortMappingException",
+        ) from None
     if network.version == 4 and not 25 <= network.prefixlen <= 32:
-        raise errors.display("CIDR notation only allows masks between /25 and /32.",
-                             "CidrOutOfRangeException")
+        raise errors.display(
+            "CIDR notation only allows masks between /25 and /32.", "CidrOutOfRangeException"
+        )
     ports: list[int] = []
     for item in data["ports"]:
         text = str(item)
@@ -777,29 +970,33 @@ def store_allocations(ctx: Ctx, *, lowest: int, out_of_range: str, alias_max: in
         if match:
             start, end = int(match.group(1)), int(match.group(2))
             if end - start + 1 > RANGE_LIMIT:
-                raise errors.display("Adding more than 1000 ports in a single range at once is "
-                                     "not supported.", "TooManyPortsInRangeException")
+                raise errors.display(
+                    "Adding more than 1000 ports in a single range at once is not supported.",
+                    "TooManyPortsInRangeException",
+                )
             block = list(range(start, end + 1))
         elif text.isdigit():
             block = [int(text)]
         else:
-            raise errors.display(f"The mapping provided for {text} was invalid and could not "
-                                 "be processed.", "InvalidPortMappingException")
+            raise errors.display(
+                f"The mapping provided for {text} was invalid and could not be processed.",
+                "InvalidPortMappingException",
+            )
         if any(p < lowest or p > 65535 for p in block):
             raise errors.display(out_of_range, "PortOutOfRangeException")
         ports.extend(block)
     existing = {(a.ip, a.port) for a in s.allocations.values() if a.node_id == node.id}
     hosts = [network.network_address] if network.num_addresses == 1 else list(network.hosts())
-    if duplicates == "fail" and any((str(ip), port) in existing
-                                    for ip in hosts for port in ports):
+    if duplicates == "fail" and any((str(ip), port) in existing for ip in hosts for port in ports):
         raise errors.server_error("UniqueConstraintViolationException")  # nothing is added
     for ip in hosts:
         for port in ports:
             if (str(ip), port) in existing:
                 continue  # duplicates are ignored
             alloc_id = s.next_id("allocations")
-            s.allocations[alloc_id] = st.Allocation(alloc_id, node.id, str(ip), port,
-                                                    data.get("alias"))
+            s.allocations[alloc_id] = st.Allocation(
+                alloc_id, node.id, str(ip), port, data.get("alias")
+            )
             existing.add((str(ip), port))
     return no_content()
 
@@ -807,8 +1004,9 @@ def store_allocations(ctx: Ctx, *, lowest: int, out_of_range: str, alias_max: in
 def allocations_delete(ctx: Ctx) -> Response:
     alloc = ctx.bound["allocation"]
     if alloc.server_id is not None:
-        raise errors.display("Cannot delete an allocation attached to a server.",
-                             "ServerUsingAllocationException")
+        raise errors.display(
+            "Cannot delete an allocation attached to a server.", "ServerUsingAllocationException"
+        )
     del ctx.state.allocations[alloc.id]
     return no_content()
 
@@ -817,8 +1015,11 @@ def allocations_delete(ctx: Ctx) -> Response:
 
 
 def locations_index(ctx: Ctx) -> Response:
-    locs = apply_filters(ctx, ctx.state.locations.values(), {
-        "short": partial(lambda x: x.short), "long": partial(lambda x: x.long)})
+    locs = apply_filters(
+        ctx,
+        ctx.state.locations.values(),
+        {"short": partial(lambda x: x.short), "long": partial(lambda x: x.long)},
+    )
     locs = apply_sort(ctx, locs, {"id": lambda x: x.id})
     inc = ctx.includes()
     return ok(paginate(locs, lambda x: ctx.app().location(x, inc), ctx.page()))
@@ -829,10 +1030,15 @@ def locations_view(ctx: Ctx) -> Response:
 
 
 def _location_rules(s: st.State, ignore: st.Location | None) -> dict[str, Any]:
-    return {"short": ["required", "string", "between:1,60",
-                      unique(lambda v: any(x.short == v and x is not ignore
-                                           for x in s.locations.values()))],
-            "long": "string|nullable|between:1,191"}
+    return {
+        "short": [
+            "required",
+            "string",
+            "between:1,60",
+            unique(lambda v: any(x.short == v and x is not ignore for x in s.locations.values())),
+        ],
+        "long": "string|nullable|between:1,191",
+    }
 
 
 def locations_store(ctx: Ctx) -> Response:
@@ -858,8 +1064,9 @@ def locations_update(ctx: Ctx) -> Response:
 def locations_delete(ctx: Ctx) -> Response:
     s, loc = ctx.state, ctx.bound["location"]
     if any(n.location_id == loc.id for n in s.nodes.values()):
-        raise errors.display("Cannot delete a location that has active nodes attached to it.",
-                             "HasActiveNodesException")
+        raise errors.display(
+            "Cannot delete a location that has active nodes attached to it.",
+            "HasActiveNodesException",
+        )
     del s.locations[loc.id]
     return no_content()
-

@@ -22,8 +22,13 @@ def _get(table: dict[int, Any], value: str) -> Any:
 
 def bind_application(ctx: Ctx) -> None:
     s, p, b = ctx.state, ctx.params, ctx.bound
-    for name, table in (("user", s.users), ("server", s.servers), ("node", s.nodes),
-                        ("location", s.locations), ("nest", s.nests)):
+    for name, table in (
+        ("user", s.users),
+        ("server", s.servers),
+        ("node", s.nodes),
+        ("location", s.locations),
+        ("nest", s.nests),
+    ):
         if name in p:
             b[name] = _get(table, p[name])
     if "egg" in p:
@@ -45,14 +50,14 @@ def bind_application(ctx: Ctx) -> None:
 
 STATE_MESSAGES = {
     "suspended": "This server is currently suspended and the functionality requested is "
-                 "unavailable.",
+    "unavailable.",
     "maintenance": "The node of this server is currently under maintenance and the "
-                   "functionality requested is unavailable.",
+    "functionality requested is unavailable.",
     "installing": "This server has not yet completed its installation process, please try "
-                  "again later.",
+    "again later.",
     "restoring": "This server is currently restoring from a backup, please try again later.",
     "transfer": "This server is currently being transferred to a new machine, please try "
-                "again later.",
+    "again later.",
 }
 
 
@@ -86,8 +91,11 @@ def bind_client(ctx: Ctx) -> None:
     b["server"] = server
     reason = state_conflict(s, server)
     if reason is not None and ctx.route.gate != "no":
-        allowed_ws = (ctx.route.gate == "ws" and user.root_admin
-                      and reason in ("installing", "restoring", "transfer"))
+        allowed_ws = (
+            ctx.route.gate == "ws"
+            and user.root_admin
+            and reason in ("installing", "restoring", "transfer")
+        )
         if not allowed_ws:
             raise errors.state_conflict(STATE_MESSAGES[reason])
     # child resources
@@ -121,8 +129,16 @@ def bind_client(ctx: Ctx) -> None:
             raise errors.not_found(errors.CHILD_NOT_FOUND)
         b["allocation"] = alloc
     if "user" in p:
-        sub = next((x for x in s.subusers.values() if x.server_id == server.id
-                    and s.users.get(x.user_id) and s.users[x.user_id].uuid == p["user"]), None)
+        sub = next(
+            (
+                x
+                for x in s.subusers.values()
+                if x.server_id == server.id
+                and s.users.get(x.user_id)
+                and s.users[x.user_id].uuid == p["user"]
+            ),
+            None,
+        )
         if sub is None:
             raise errors.not_found()
         b["subuser"] = sub

@@ -123,10 +123,17 @@ def ok(body: Any, status: int = 200) -> Response:
     return Response(status, body)
 
 
-def record(ctx: Ctx, event: str, properties: dict[str, Any] | None = None,
-           server: st.Server | None = None) -> None:
-    ctx.state.record(event, ctx.user, server or ctx.bound.get("server"), properties,
-                     is_api=True, ip=ctx.req.remote_ip)
+def record(
+    ctx: Ctx, event: str, properties: dict[str, Any] | None = None, server: st.Server | None = None
+) -> None:
+    ctx.state.record(
+        event,
+        ctx.user,
+        server or ctx.bound.get("server"),
+        properties,
+        is_api=True,
+        ip=ctx.req.remote_ip,
+    )
 
 
 # --- the server list, permissions, account ----------------------------------------------------
@@ -138,11 +145,16 @@ def _multi_field(server_allocs: Any) -> Any:
             if IPV4_PORT.match(value) and (":" in value or value.count(".") == 3):
                 ip, _, port = value.partition(":")
                 for alloc in server_allocs(server):
-                    if (not ip or alloc.ip.startswith(ip)) and (not port
-                                                               or str(alloc.port) == port):
+                    if (not ip or alloc.ip.startswith(ip)) and (
+                        not port or str(alloc.port) == port
+                    ):
                         return True
-            elif (server.uuid.startswith(value) or server.identifier == value
-                  or server.external_id == value or like(server.name, value)):
+            elif (
+                server.uuid.startswith(value)
+                or server.identifier == value
+                or server.external_id == value
+                or like(server.name, value)
+            ):
                 return True
         return False
 
@@ -152,8 +164,9 @@ def _multi_field(server_allocs: Any) -> Any:
 def servers_index(ctx: Ctx) -> Response:
     s, user = ctx.state, ctx.user
     everything = list(s.servers.values())
-    accessible = [x for x in everything
-                  if x.owner_id == user.id or s.subuser_of(x, user) is not None]
+    accessible = [
+        x for x in everything if x.owner_id == user.id or s.subuser_of(x, user) is not None
+    ]
     kind = ctx.req.query.get("type")
     if kind in ("admin", "admin-all"):
         if not user.root_admin:
@@ -167,16 +180,27 @@ def servers_index(ctx: Ctx) -> Response:
         servers = [x for x in everything if x.owner_id == user.id]
     else:
         servers = accessible
-    servers = apply_filters(ctx, servers, {
-        "uuid": partial(lambda x: x.uuid), "name": partial(lambda x: x.name),
-        "description": partial(lambda x: x.description),
-        "external_id": partial(lambda x: x.external_id),
-        "*": _multi_field(s.server_allocations)})
+    servers = apply_filters(
+        ctx,
+        servers,
+        {
+            "uuid": partial(lambda x: x.uuid),
+            "name": partial(lambda x: x.name),
+            "description": partial(lambda x: x.description),
+            "external_id": partial(lambda x: x.external_id),
+            "*": _multi_field(s.server_allocations),
+        },
+    )
     servers = sorted(servers, key=lambda x: x.id)
     inc = ctx.includes()
     renderer = ctx.client()
-    return ok(paginate(servers, lambda x: renderer.server(x, inc),
-                       ctx.page(default=50, maximum=100, client=True)))
+    return ok(
+        paginate(
+            servers,
+            lambda x: renderer.server(x, inc),
+            ctx.page(default=50, maximum=100, client=True),
+        )
+    )
 
 
 def permissions(ctx: Ctx) -> Response:
@@ -189,49 +213,89 @@ def account(ctx: Ctx) -> Response:
 
 def account_email(ctx: Ctx) -> Response:
     s, data, user = ctx.state, ctx.data, ctx.user
-    validate(data, {"email": ["required", "email", f"between:1,{ctx.sim.string_max}",
-                              unique(lambda v: any(u.email.lower() == str(v).lower()
-                                                   and u.id != user.id
-                                                   for u in s.users.values()))],
-                    "password": REQUIRED_STRING})
+    validate(
+        data,
+        {
+            "email": [
+                "required",
+                "email",
+                f"between:1,{ctx.sim.string_max}",
+                unique(
+                    lambda v: any(
+                        u.email.lower() == str(v).lower() and u.id != user.id
+                        for u in s.users.values()
+                    )
+                ),
+            ],
+            "password": REQUIRED_STRING,
+        },
+    )
     if not user.check_password(data["password"]):
-        raise errors.display("The password provided was invalid for this account.",
-                             "InvalidPasswordProvidedException")
+        raise errors.display(
+            "The password provided was invalid for this account.",
+            "InvalidPasswordProvidedException",
+        )
     user.email = data["email"]
     return no_content()
 
 
 def account_password(ctx: Ctx) -> Response:
     data, user = ctx.data, ctx.user
-    validate(data, {"current_password": REQUIRED_STRING,
-                    "password": ["required", "string", "min:8",
-                                 Rule("confirmed",
-                                      lambda v: v == data.get("password_confirmation"),
-                                      "The {attribute} confirmation does not match.")]})
+    validate(
+        data,
+        {
+            "current_password": REQUIRED_STRING,
+            "password": [
+                "required",
+                "string",
+                "min:8",
+                Rule(
+                    "confirmed",
+                    lambda v: v == data.get("password_confirmation"),
+                    "The {attribute} confirmation does not match.",
+                ),
+            ],
+        },
+    )
     if not user.check_password(data["current_password"]):
-        raise errors.display("The password provided was invalid for this account.",
-                             "InvalidPasswordProvidedException")
+        raise errors.display(
+            "The password provided was invalid for this account.",
+            "InvalidPasswordProvidedException",
+        )
     user.set_password(data["password"])
     return no_content()
 
 
 def api_keys_index(ctx: Ctx) -> Response:
-    keys = sorted((k for k in ctx.state.api_keys.values()
-                   if k.user_id == ctx.user.id and k.key_type == st.ACCOUNT_KEY),
-                  key=lambda k: k.id)
+    keys = sorted(
+        (
+            k
+            for k in ctx.state.api_keys.values()
+            if k.user_id == ctx.user.id and k.key_type == st.ACCOUNT_KEY
+        ),
+        key=lambda k: k.id,
+    )
     return ok(collection([ctx.client().api_key(k) for k in keys]))
 
 
 def api_keys_store(ctx: Ctx) -> Response:
     s, data, user = ctx.state, ctx.data, ctx.user
-    validate(data, {"description": "required|string|min:4",
-                    "allowed_ips": "array", "allowed_ips.*": "ip"})
-    count = sum(1 for k in s.api_keys.values()
-                if k.user_id == user.id and k.key_type == st.ACCOUNT_KEY)
+    validate(
+        data,
+        {"description": "required|string|min:4", "allowed_ips": "array", "allowed_ips.*": "ip"},
+    )
+    count = sum(
+        1 for k in s.api_keys.values() if k.user_id == user.id and k.key_type == st.ACCOUNT_KEY
+    )
     if count >= 25:
         raise errors.display("You have reached the account limit for number of API keys.")
-    key = st.add_key(s, user, st.ACCOUNT_KEY, memo=data["description"],
-                     allowed_ips=[str(ip) for ip in data.get("allowed_ips") or []])
+    key = st.add_key(
+        s,
+        user,
+        st.ACCOUNT_KEY,
+        memo=data["description"],
+        allowed_ips=[str(ip) for ip in data.get("allowed_ips") or []],
+    )
     record(ctx, "user:api-key.create", {"identifier": key.identifier})
     body = ctx.client().api_key(key)
     body["meta"] = {"secret_token": key.token}
@@ -248,8 +312,9 @@ def api_keys_delete(ctx: Ctx) -> Response:
 
 
 def ssh_keys_index(ctx: Ctx) -> Response:
-    keys = sorted((k for k in ctx.state.ssh_keys.values() if k.user_id == ctx.user.id),
-                  key=lambda k: k.id)
+    keys = sorted(
+        (k for k in ctx.state.ssh_keys.values() if k.user_id == ctx.user.id), key=lambda k: k.id
+    )
     return ok(collection([ctx.client().ssh_key(k) for k in keys]))
 
 
@@ -266,13 +331,12 @@ def ssh_keys_store(ctx: Ctx) -> Response:
         blob = b""
     if not blob or not parts[0].startswith(("ssh-", "ecdsa-")):
         raise errors.display("The public key provided is not valid.")
-    fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip(
-        "=")
-    if any(k.fingerprint == fingerprint and k.user_id == ctx.user.id
-           for k in s.ssh_keys.values()):
+    fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    if any(k.fingerprint == fingerprint and k.user_id == ctx.user.id for k in s.ssh_keys.values()):
         raise errors.display("The public key provided already exists on your account.")
-    key = st.SshKey(s.next_id("ssh_keys"), ctx.user.id, data["name"], data["public_key"],
-                    fingerprint)
+    key = st.SshKey(
+        s.next_id("ssh_keys"), ctx.user.id, data["name"], data["public_key"], fingerprint
+    )
     s.ssh_keys[key.id] = key
     return ok(ctx.client().ssh_key(key))
 
@@ -280,25 +344,33 @@ def ssh_keys_store(ctx: Ctx) -> Response:
 def ssh_keys_remove(ctx: Ctx) -> Response:
     s, data = ctx.state, ctx.data
     validate(data, {"fingerprint": "required|string"})
-    for key_id in [k for k, v in s.ssh_keys.items()
-                   if v.user_id == ctx.user.id and v.fingerprint == data["fingerprint"]]:
+    for key_id in [
+        k
+        for k, v in s.ssh_keys.items()
+        if v.user_id == ctx.user.id and v.fingerprint == data["fingerprint"]
+    ]:
         del s.ssh_keys[key_id]
     return no_content()
 
 
 def _activity(ctx: Ctx, entries: list[st.Activity]) -> Response:
     entries = apply_filters(ctx, entries, {"event": partial(lambda a: a.event)})
-    entries = apply_sort(ctx, entries, {"timestamp": lambda a: (a.timestamp, a.id)},
-                         default="-timestamp")
+    entries = apply_sort(
+        ctx, entries, {"timestamp": lambda a: (a.timestamp, a.id)}, default="-timestamp"
+    )
     inc = ctx.includes()
     renderer = ctx.client()
-    return ok(paginate(entries, lambda a: renderer.activity(a, inc),
-                       ctx.page(default=25, maximum=100, client=True, zero=25)))
+    return ok(
+        paginate(
+            entries,
+            lambda a: renderer.activity(a, inc),
+            ctx.page(default=25, maximum=100, client=True, zero=25),
+        )
+    )
 
 
 def account_activity(ctx: Ctx) -> Response:
-    return _activity(ctx, [a for a in ctx.state.activity.values()
-                           if a.actor_id == ctx.user.id])
+    return _activity(ctx, [a for a in ctx.state.activity.values() if a.actor_id == ctx.user.id])
 
 
 # --- one server -------------------------------------------------------------------------------
@@ -308,14 +380,14 @@ def server_view(ctx: Ctx) -> Response:
     server = ctx.bound["server"]
     body = ctx.client().server(server, ctx.includes())
     perms = ctx.permissions(server)
-    body["meta"] = {"is_server_owner": server.owner_id == ctx.user.id,
-                    "user_permissions": perms}
+    body["meta"] = {"is_server_owner": server.owner_id == ctx.user.id, "user_permissions": perms}
     return ok(body)
 
 
 def server_websocket(ctx: Ctx) -> Response:
-    ctx.require("websocket.connect",
-                "You do not have permission to connect to this server's websocket.")
+    ctx.require(
+        "websocket.connect", "You do not have permission to connect to this server's websocket."
+    )
     return ok(wings.websocket_credentials(ctx, ctx.bound["server"]))
 
 
@@ -336,8 +408,9 @@ def server_command(ctx: Ctx) -> Response:
     call_wings(ctx)
     server = ctx.bound["server"]
     if server.power_state != "running":
-        raise errors.ApiError(502, "HttpException",
-                              "Server must be online in order to send commands.")
+        raise errors.ApiError(
+            502, "HttpException", "Server must be online in order to send commands."
+        )
     wings.run_command(ctx.state, server, ctx.data["command"])
     record(ctx, "server:console.command", {"command": ctx.data["command"]})
     return no_content()
@@ -366,8 +439,9 @@ def databases_index(ctx: Ctx) -> Response:
     ctx.require("database.read")
     server = ctx.bound["server"]
     with_password = "password" in ctx.includes()
-    dbs = sorted((d for d in ctx.state.databases.values() if d.server_id == server.id),
-                 key=lambda d: d.id)
+    dbs = sorted(
+        (d for d in ctx.state.databases.values() if d.server_id == server.id), key=lambda d: d.id
+    )
     renderer = ctx.client()
     return ok(collection([renderer.database(d, server, with_password) for d in dbs]))
 
@@ -375,20 +449,34 @@ def databases_index(ctx: Ctx) -> Response:
 def databases_store(ctx: Ctx) -> Response:
     ctx.require("database.create")
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {
-        "database": ["required", "alpha_dash", "min:3", "max:48",
-                     unique(lambda v: any(d.database == f"s{server.id}_{v}"
-                                          for d in s.databases.values()))],
-        "remote": ["required", "string", r"regex:/^[\w\-\/.%:]+$/"],
-    })
+    validate(
+        data,
+        {
+            "database": [
+                "required",
+                "alpha_dash",
+                "min:3",
+                "max:48",
+                unique(
+                    lambda v: any(d.database == f"s{server.id}_{v}" for d in s.databases.values())
+                ),
+            ],
+            "remote": ["required", "string", r"regex:/^[\w\-\/.%:]+$/"],
+        },
+    )
     count = sum(1 for d in s.databases.values() if d.server_id == server.id)
     if server.database_limit is not None and count >= server.database_limit:
-        raise errors.display("Operation aborted: creating a new database would put this server "
-                             "over the defined limit.", "TooManyDatabasesException")
+        raise errors.display(
+            "Operation aborted: creating a new database would put this server "
+            "over the defined limit.",
+            "TooManyDatabasesException",
+        )
     hosts = sorted(s.database_hosts.values(), key=lambda h: (h.node_id != server.node_id, h.id))
     if not hosts:
-        raise errors.display("No database host was found that meets the requirements for this "
-                             "server.", "NoSuitableDatabaseHostException")
+        raise errors.display(
+            "No database host was found that meets the requirements for this server.",
+            "NoSuitableDatabaseHostException",
+        )
     db = create_database(s, server, data["database"], data["remote"], hosts[0].id)
     record(ctx, "server:database.create", {"name": db.database})
     return ok(ctx.client().database(db, server, True))
@@ -419,10 +507,13 @@ def _path(*parts: Any) -> str:
 
 
 def _wings_404() -> errors.ApiError:
-    return errors.ApiError(404, "DaemonConnectionException",
-                           "An error occurred on the remote host: The requested resource was "
-                           "not found on the system.. (request id: "
-                           f"{secrets.token_hex(4)})")
+    return errors.ApiError(
+        404,
+        "DaemonConnectionException",
+        "An error occurred on the remote host: The requested resource was "
+        "not found on the system.. (request id: "
+        f"{secrets.token_hex(4)})",
+    )
 
 
 def _ensure_dirs(server: st.Server, path: str) -> None:
@@ -443,8 +534,11 @@ def files_list(ctx: Ctx) -> Response:
     directory = _path(ctx.req.query.get("directory") or "/")
     if directory != "/" and not (directory in server.files and server.files[directory].is_dir):
         raise _wings_404()
-    entries = [(posixpath.basename(p), e) for p, e in server.files.items()
-               if posixpath.dirname(p) == directory and p != "/"]
+    entries = [
+        (posixpath.basename(p), e)
+        for p, e in server.files.items()
+        if posixpath.dirname(p) == directory and p != "/"
+    ]
     entries.sort(key=lambda x: (not x[1].is_dir, x[0]))
     renderer = ctx.client()
     return ok(collection([renderer.file(n, e) for n, e in entries]))
@@ -456,8 +550,10 @@ def files_contents(ctx: Ctx) -> Response:
     if entry is None or entry.is_dir:
         raise _wings_404()
     if len(entry.content) > MAX_FILE_VIEW:
-        raise errors.display("The file you are attempting to open is too large to view in the "
-                             "file editor.", "FileSizeTooLargeException")
+        raise errors.display(
+            "The file you are attempting to open is too large to view in the file editor.",
+            "FileSizeTooLargeException",
+        )
     return Response(200, entry.content, content_type="text/plain")
 
 
@@ -500,27 +596,32 @@ def files_create_folder(ctx: Ctx) -> Response:
 
 def files_delete(ctx: Ctx) -> Response:
     server = _file_route(ctx, "file.delete")
-    validate(ctx.data, {"root": "required|string", "files": "required|array",
-                        "files.*": "string"})
+    validate(ctx.data, {"root": "required|string", "files": "required|array", "files.*": "string"})
     for name in ctx.data["files"]:
         target = _path(ctx.data["root"], name)
         for path in [p for p in server.files if p == target or p.startswith(target + "/")]:
             del server.files[path]
-    record(ctx, "server:file.delete", {"directory": ctx.data["root"],
-                                       "files": ctx.data["files"]})
+    record(ctx, "server:file.delete", {"directory": ctx.data["root"], "files": ctx.data["files"]})
     return no_content()
 
 
 def files_rename(ctx: Ctx) -> Response:
     server = _file_route(ctx, "file.update")
-    validate(ctx.data, {"root": "required|string", "files": "required|array",
-                        "files.*.from": "required|string", "files.*.to": "required|string"})
+    validate(
+        ctx.data,
+        {
+            "root": "required|string",
+            "files": "required|array",
+            "files.*.from": "required|string",
+            "files.*.to": "required|string",
+        },
+    )
     for move in ctx.data["files"]:
         src, dst = _path(ctx.data["root"], move["from"]), _path(ctx.data["root"], move["to"])
         if src not in server.files:
             raise _wings_404()
         for path in [p for p in list(server.files) if p == src or p.startswith(src + "/")]:
-            server.files[dst + path[len(src):]] = server.files.pop(path)
+            server.files[dst + path[len(src) :]] = server.files.pop(path)
         _ensure_dirs(server, dst)
     return no_content()
 
@@ -560,9 +661,15 @@ def files_decompress(ctx: Ctx) -> Response:
 
 def files_chmod(ctx: Ctx) -> Response:
     server = _file_route(ctx, "file.update")
-    validate(ctx.data, {"root": "required|string", "files": "required|array",
-                        "files.*.file": "required|string",
-                        "files.*.mode": "required|regex:/^[0-7]{3}$/"})
+    validate(
+        ctx.data,
+        {
+            "root": "required|string",
+            "files": "required|array",
+            "files.*.file": "required|string",
+            "files.*.mode": "required|regex:/^[0-7]{3}$/",
+        },
+    )
     for change in ctx.data["files"]:
         entry = server.files.get(_path(ctx.data["root"], change["file"]))
         if entry is not None:
@@ -572,8 +679,14 @@ def files_chmod(ctx: Ctx) -> Response:
 
 def files_pull(ctx: Ctx) -> Response:
     server = _file_route(ctx, "file.create")
-    validate(ctx.data, {"url": "required|string|url", "directory": "nullable|string",
-                        "filename": "nullable|string"})
+    validate(
+        ctx.data,
+        {
+            "url": "required|string|url",
+            "directory": "nullable|string",
+            "filename": "nullable|string",
+        },
+    )
     name = ctx.data.get("filename") or posixpath.basename(ctx.data["url"].split("?")[0])
     path = _path(ctx.data.get("directory"), name or "download")
     _ensure_dirs(server, path)
@@ -595,10 +708,18 @@ def _next_run(sched: st.Schedule) -> float:
 
 def _schedule_input(ctx: Ctx) -> dict[str, Any]:
     data = ctx.data
-    validate(data, {"name": "required|string|min:1", "is_active": "filled|boolean",
-                    "only_when_online": "filled|boolean", "minute": "required|string",
-                    "hour": "required|string", "day_of_month": "required|string",
-                    "day_of_week": "required|string"})
+    validate(
+        data,
+        {
+            "name": "required|string|min:1",
+            "is_active": "filled|boolean",
+            "only_when_online": "filled|boolean",
+            "minute": "required|string",
+            "hour": "required|string",
+            "day_of_month": "required|string",
+            "day_of_week": "required|string",
+        },
+    )
     from croniter import croniter
 
     expr = " ".join(str(data.get(f) or "") for f in CRON_FIELDS)
@@ -610,8 +731,9 @@ def _schedule_input(ctx: Ctx) -> dict[str, Any]:
 def schedules_index(ctx: Ctx) -> Response:
     ctx.require("schedule.read")
     server = ctx.bound["server"]
-    scheds = sorted((x for x in ctx.state.schedules.values() if x.server_id == server.id),
-                    key=lambda x: x.id)
+    scheds = sorted(
+        (x for x in ctx.state.schedules.values() if x.server_id == server.id), key=lambda x: x.id
+    )
     renderer = ctx.client()
     return ok(collection([renderer.schedule(x) for x in scheds]))
 
@@ -620,11 +742,18 @@ def schedules_store(ctx: Ctx) -> Response:
     ctx.require("schedule.create")
     data = _schedule_input(ctx)
     s, server = ctx.state, ctx.bound["server"]
-    sched = st.Schedule(s.next_id("schedules"), server.id, data["name"], str(data["minute"]),
-                        str(data["hour"]), str(data["day_of_month"]), str(data["month"]),
-                        str(data["day_of_week"]),
-                        is_active=to_bool(data.get("is_active", True)),
-                        only_when_online=to_bool(data.get("only_when_online", False)))
+    sched = st.Schedule(
+        s.next_id("schedules"),
+        server.id,
+        data["name"],
+        str(data["minute"]),
+        str(data["hour"]),
+        str(data["day_of_month"]),
+        str(data["month"]),
+        str(data["day_of_week"]),
+        is_active=to_bool(data.get("is_active", True)),
+        only_when_online=to_bool(data.get("only_when_online", False)),
+    )
     sched.next_run_at = _next_run(sched)
     s.schedules[sched.id] = sched
     record(ctx, "server:schedule.create", {"name": sched.name})
@@ -659,11 +788,14 @@ def schedules_execute(ctx: Ctx) -> Response:
     ctx.require("schedule.update")
     s, sched, server = ctx.state, ctx.bound["schedule"], ctx.bound["server"]
     if not sched.is_active:
-        raise errors.bad_request("Cannot trigger schedule exection for a schedule that is not "
-                                 "currently active.")
+        raise errors.bad_request(
+            "Cannot trigger schedule exection for a schedule that is not currently active."
+        )
     if not (sched.only_when_online and server.power_state != "running"):
-        tasks = sorted((t for t in s.tasks.values() if t.schedule_id == sched.id),
-                       key=lambda t: (t.sequence_id, t.id))
+        tasks = sorted(
+            (t for t in s.tasks.values() if t.schedule_id == sched.id),
+            key=lambda t: (t.sequence_id, t.id),
+        )
         for task in tasks:
             if task.action == "power" and task.payload in wings.POWER_PERMISSION:
                 s.power(server, task.payload)
@@ -689,20 +821,28 @@ def schedules_delete(ctx: Ctx) -> Response:
 
 def _task_input(ctx: Ctx) -> dict[str, Any]:
     data = ctx.data
-    validate(data, {"action": "required|in:command,power,backup",
-                    "payload": "required_unless:action,backup|string",
-                    "time_offset": "required|numeric|min:0|max:900",
-                    "sequence_id": "sometimes|numeric|min:1",
-                    "continue_on_failure": "sometimes|boolean"})
+    validate(
+        data,
+        {
+            "action": "required|in:command,power,backup",
+            "payload": "required_unless:action,backup|string",
+            "time_offset": "required|numeric|min:0|max:900",
+            "sequence_id": "sometimes|numeric|min:1",
+            "continue_on_failure": "sometimes|boolean",
+        },
+    )
     if data["action"] == "backup" and not ctx.bound["server"].backup_limit:
-        raise errors.http_forbidden("A backup task cannot be created when the server's backup "
-                                    "limit is set to 0.")
+        raise errors.http_forbidden(
+            "A backup task cannot be created when the server's backup limit is set to 0."
+        )
     return data
 
 
 def _resequence(s: st.State, sched: st.Schedule) -> None:
-    tasks = sorted((t for t in s.tasks.values() if t.schedule_id == sched.id),
-                   key=lambda t: (t.sequence_id, t.id))
+    tasks = sorted(
+        (t for t in s.tasks.values() if t.schedule_id == sched.id),
+        key=lambda t: (t.sequence_id, t.id),
+    )
     for n, task in enumerate(tasks, start=1):
         task.sequence_id = n
 
@@ -712,18 +852,26 @@ def tasks_store(ctx: Ctx) -> Response:
     s, sched = ctx.state, ctx.bound["schedule"]
     existing = [t for t in s.tasks.values() if t.schedule_id == sched.id]
     if len(existing) >= 10:
-        raise errors.display("Schedules may not have more than 10 tasks associated with them. "
-                             "Creating this task would put this schedule over the limit.",
-                             "ServiceLimitExceededException")
+        raise errors.display(
+            "Schedules may not have more than 10 tasks associated with them. "
+            "Creating this task would put this schedule over the limit.",
+            "ServiceLimitExceededException",
+        )
     data = _task_input(ctx)
     last = max((t.sequence_id for t in existing), default=0)
     sequence = int(float(data["sequence_id"])) if data.get("sequence_id") else last + 1
     for task in existing:
         if task.sequence_id >= sequence:
             task.sequence_id += 1
-    task = st.Task(s.next_id("tasks"), sched.id, sequence, data["action"],
-                   data.get("payload") or "", int(float(data["time_offset"])),
-                   continue_on_failure=to_bool(data.get("continue_on_failure", False)))
+    task = st.Task(
+        s.next_id("tasks"),
+        sched.id,
+        sequence,
+        data["action"],
+        data.get("payload") or "",
+        int(float(data["time_offset"])),
+        continue_on_failure=to_bool(data.get("continue_on_failure", False)),
+    )
     s.tasks[task.id] = task
     _resequence(s, sched)
     record(ctx, "server:task.create", {"name": sched.name, "action": task.action})
@@ -760,34 +908,51 @@ def allocations_index(ctx: Ctx) -> Response:
     ctx.require("allocation.read")
     server = ctx.bound["server"]
     renderer = ctx.client()
-    return ok(collection([renderer.allocation(a, server)
-                          for a in ctx.state.server_allocations(server)]))
+    return ok(
+        collection([renderer.allocation(a, server) for a in ctx.state.server_allocations(server)])
+    )
 
 
 def allocations_store(ctx: Ctx) -> Response:
     ctx.require("allocation.create")
     s, server = ctx.state, ctx.bound["server"]
     if not ctx.sim.switch("auto_allocation"):
-        raise errors.display("Server auto-allocation is not enabled for this instance.",
-                             "AutoAllocationNotEnabledException")
+        raise errors.display(
+            "Server auto-allocation is not enabled for this instance.",
+            "AutoAllocationNotEnabledException",
+        )
     count = len(s.server_allocations(server))
     if server.allocation_limit is None or count >= server.allocation_limit:
-        raise errors.display("Cannot assign additional allocations to this server: limit has "
-                             "been reached.")
+        raise errors.display(
+            "Cannot assign additional allocations to this server: limit has been reached."
+        )
     primary = s.allocations[server.allocation_id]
     low, high = AUTO_ALLOCATION_RANGE
-    free = sorted((a for a in s.allocations.values()
-                   if a.node_id == server.node_id and a.ip == primary.ip
-                   and s.is_free(a) and low <= a.port <= high), key=lambda a: a.port)
+    free = sorted(
+        (
+            a
+            for a in s.allocations.values()
+            if a.node_id == server.node_id
+            and a.ip == primary.ip
+            and s.is_free(a)
+            and low <= a.port <= high
+        ),
+        key=lambda a: a.port,
+    )
     if free:
         alloc = free[0]
     else:
-        used = {a.port for a in s.allocations.values()
-                if a.node_id == server.node_id and a.ip == primary.ip}
+        used = {
+            a.port
+            for a in s.allocations.values()
+            if a.node_id == server.node_id and a.ip == primary.ip
+        }
         ports = [p for p in range(low, high + 1) if p not in used]
         if not ports or s.no_allocations:
-            raise errors.display("Cannot assign additional allocation: no more space "
-                                 "available on node.", "NoAutoAllocationSpaceAvailableException")
+            raise errors.display(
+                "Cannot assign additional allocation: no more space available on node.",
+                "NoAutoAllocationSpaceAvailableException",
+            )
         alloc_id = s.next_id("allocations")
         alloc = st.Allocation(alloc_id, server.node_id, primary.ip, ports[0], primary.ip_alias)
         s.allocations[alloc_id] = alloc
@@ -817,8 +982,9 @@ def allocations_delete(ctx: Ctx) -> Response:
     ctx.require("allocation.delete")
     alloc, server = ctx.bound["allocation"], ctx.bound["server"]
     if not server.allocation_limit:
-        raise errors.display("You cannot delete allocations for this server: no allocation "
-                             "limit is set.")
+        raise errors.display(
+            "You cannot delete allocations for this server: no allocation limit is set."
+        )
     if alloc.id == server.allocation_id:
         raise errors.display("You cannot delete the primary allocation for this server.")
     alloc.server_id, alloc.notes = None, None
@@ -835,8 +1001,10 @@ def _permission_list(ctx: Ctx) -> list[str]:
     mine = ctx.permissions(server)
     if "*" not in mine and any(p not in mine for p in wanted):
         if ctx.sim.refuse_ungranted_permissions:
-            raise errors.http_forbidden("Cannot assign permissions to a subuser that your "
-                                        "account does not actively possess.")
+            raise errors.http_forbidden(
+                "Cannot assign permissions to a subuser that your "
+                "account does not actively possess."
+            )
         wanted = [p for p in wanted if p in mine]  # Pelican drops them silently
     out = list(dict.fromkeys(wanted + ["websocket.connect"]))
     return out
@@ -845,8 +1013,9 @@ def _permission_list(ctx: Ctx) -> list[str]:
 def subusers_index(ctx: Ctx) -> Response:
     ctx.require("user.read")
     server = ctx.bound["server"]
-    subs = sorted((x for x in ctx.state.subusers.values() if x.server_id == server.id),
-                  key=lambda x: x.id)
+    subs = sorted(
+        (x for x in ctx.state.subusers.values() if x.server_id == server.id), key=lambda x: x.id
+    )
     renderer = ctx.client()
     return ok(collection([renderer.subuser(x) for x in subs]))
 
@@ -854,19 +1023,28 @@ def subusers_index(ctx: Ctx) -> Response:
 def subusers_store(ctx: Ctx) -> Response:
     ctx.require("user.create")
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {"email": f"required|email|between:1,{ctx.sim.string_max}",
-                    "permissions": "required|array",
-                    "permissions.*": "string"})
+    validate(
+        data,
+        {
+            "email": f"required|email|between:1,{ctx.sim.string_max}",
+            "permissions": "required|array",
+            "permissions.*": "string",
+        },
+    )
     perms = _permission_list(ctx)
     email = str(data["email"])
     user = next((u for u in s.users.values() if u.email.lower() == email.lower()), None)
     if user is not None:
         if user.id == server.owner_id:
-            raise errors.display("Cannot add the server owner as a subuser for this server.",
-                                 "UserIsServerOwnerException")
+            raise errors.display(
+                "Cannot add the server owner as a subuser for this server.",
+                "UserIsServerOwnerException",
+            )
         if s.subuser_of(server, user) is not None:
-            raise errors.display("A user with that email address is already assigned as a "
-                                 "subuser for this server.", "ServerSubuserExistsException")
+            raise errors.display(
+                "A user with that email address is already assigned as a subuser for this server.",
+                "ServerSubuserExistsException",
+            )
     else:
         base = re.sub(r"[^\w.-]+", "", email.split("@")[0])[:64] or "user"
         username = f"{base}_{st.random_string(6).lower()}".lower()
@@ -892,8 +1070,11 @@ def subusers_update(ctx: Ctx) -> Response:
         raise errors.http_forbidden("You cannot edit permissions for your own subuser account.")
     sub.permissions = _permission_list(ctx)
     sub.updated_at = time.time()
-    record(ctx, "server:subuser.update", {"email": ctx.state.users[sub.user_id].email,
-                                          "permissions": sub.permissions})
+    record(
+        ctx,
+        "server:subuser.update",
+        {"email": ctx.state.users[sub.user_id].email, "permissions": sub.permissions},
+    )
     return ok(ctx.client().subuser(sub))
 
 
@@ -913,20 +1094,32 @@ def subusers_delete(ctx: Ctx) -> Response:
 def backups_index(ctx: Ctx) -> Response:
     ctx.require("backup.read")
     server = ctx.bound["server"]
-    backups = sorted((b for b in ctx.state.backups.values() if b.server_id == server.id),
-                     key=lambda b: b.id)
+    backups = sorted(
+        (b for b in ctx.state.backups.values() if b.server_id == server.id), key=lambda b: b.id
+    )
     non_failed = sum(1 for b in backups if b.is_successful or b.completed_at is None)
     renderer = ctx.client()
-    return ok(paginate(backups, renderer.backup,
-                       ctx.page(default=20, maximum=50, client=True, zero=20),
-                       meta={"backup_count": non_failed}))
+    return ok(
+        paginate(
+            backups,
+            renderer.backup,
+            ctx.page(default=20, maximum=50, client=True, zero=20),
+            meta={"backup_count": non_failed},
+        )
+    )
 
 
-def _new_backup(s: st.State, server: st.Server, name: str | None, ignored: list[str],
-                locked: bool) -> st.Backup:
+def _new_backup(
+    s: st.State, server: st.Server, name: str | None, ignored: list[str], locked: bool
+) -> st.Backup:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    backup = st.Backup(s.next_id("backups"), server.id, (name or "").strip()
-                       or f"Backup at {stamp}", ignored, is_locked=locked)
+    backup = st.Backup(
+        s.next_id("backups"),
+        server.id,
+        (name or "").strip() or f"Backup at {stamp}",
+        ignored,
+        is_locked=locked,
+    )
     backup.done_at = time.time() + s.timings.backup_seconds
     s.backups[backup.id] = backup
     s.backup_throttle[server.id].append(time.time())
@@ -936,27 +1129,42 @@ def _new_backup(s: st.State, server: st.Server, name: str | None, ignored: list[
 def backups_store(ctx: Ctx) -> Response:
     ctx.require("backup.create")
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(data, {"name": f"nullable|string|max:{ctx.sim.string_max}",
-                    "is_locked": "nullable|boolean",
-                    "ignored": "nullable|string"})
+    validate(
+        data,
+        {
+            "name": f"nullable|string|max:{ctx.sim.string_max}",
+            "is_locked": "nullable|boolean",
+            "ignored": "nullable|string",
+        },
+    )
     limit, period = ctx.sim.switch("backup_throttle")
     now = time.time()
     recent = [t for t in s.backup_throttle[server.id] if t >= now - period]
     s.backup_throttle[server.id] = recent
     if period > 0 and len(recent) >= limit:
         wait = max(1, int(recent[0] + period - now))
-        raise errors.ApiError(429, "TooManyRequestsHttpException",
-                              f"Only {limit} backups may be generated within a {period} second "
-                              "span of time.", headers={"Retry-After": str(wait)})
-    existing = [b for b in s.backups.values() if b.server_id == server.id
-                and (b.is_successful or b.completed_at is None)]
+        raise errors.ApiError(
+            429,
+            "TooManyRequestsHttpException",
+            f"Only {limit} backups may be generated within a {period} second span of time.",
+            headers={"Retry-After": str(wait)},
+        )
+    existing = [
+        b
+        for b in s.backups.values()
+        if b.server_id == server.id and (b.is_successful or b.completed_at is None)
+    ]
     if not server.backup_limit or len(existing) >= server.backup_limit:
-        raise errors.display("Cannot create a new backup, this server has reached its limit of "
-                             f"{server.backup_limit or 0} backups.", "TooManyBackupsException")
+        raise errors.display(
+            "Cannot create a new backup, this server has reached its limit of "
+            f"{server.backup_limit or 0} backups.",
+            "TooManyBackupsException",
+        )
     call_wings(ctx)
     ignored = [line for line in str(data.get("ignored") or "").splitlines() if line.strip()]
-    backup = _new_backup(s, server, data.get("name"), ignored,
-                         to_bool(data.get("is_locked") or False))
+    backup = _new_backup(
+        s, server, data.get("name"), ignored, to_bool(data.get("is_locked") or False)
+    )
     record(ctx, "server:backup.start", {"name": backup.name, "locked": backup.is_locked})
     return ok(ctx.client().backup(backup))
 
@@ -978,8 +1186,9 @@ def backups_lock(ctx: Ctx) -> Response:
     ctx.require("backup.delete")
     backup = ctx.bound["backup"]
     backup.is_locked = not backup.is_locked
-    record(ctx, "server:backup." + ("lock" if backup.is_locked else "unlock"),
-           {"name": backup.name})
+    record(
+        ctx, "server:backup." + ("lock" if backup.is_locked else "unlock"), {"name": backup.name}
+    )
     return ok(ctx.client().backup(backup))
 
 
@@ -988,17 +1197,22 @@ def backups_restore(ctx: Ctx) -> Response:
     validate(ctx.data, {"truncate": "required|boolean"})
     s, backup, server = ctx.state, ctx.bound["backup"], ctx.bound["server"]
     if server.status is not None:
-        raise errors.bad_request("This server is not currently in a state that allows for a "
-                                 "backup to be restored.")
+        raise errors.bad_request(
+            "This server is not currently in a state that allows for a backup to be restored."
+        )
     if not backup.is_successful:
-        raise errors.bad_request("This backup cannot be restored at this time: not completed or "
-                                 "failed.")
+        raise errors.bad_request(
+            "This backup cannot be restored at this time: not completed or failed."
+        )
     call_wings(ctx)
     s.power(server, "kill")
     server.status = "restoring_backup"
     server.restore_done_at = time.time() + s.timings.backup_seconds
-    record(ctx, "server:backup.restore", {"name": backup.name,
-                                          "truncate": to_bool(ctx.data["truncate"])})
+    record(
+        ctx,
+        "server:backup.restore",
+        {"name": backup.name, "truncate": to_bool(ctx.data["truncate"])},
+    )
     return no_content()
 
 
@@ -1006,8 +1220,9 @@ def backups_delete(ctx: Ctx) -> Response:
     ctx.require("backup.delete")
     backup = ctx.bound["backup"]
     if backup.is_locked and backup.completed_at is not None:
-        raise errors.display("Cannot delete a backup that is marked as locked.",
-                             "BackupLockedException")
+        raise errors.display(
+            "Cannot delete a backup that is marked as locked.", "BackupLockedException"
+        )
     call_wings(ctx)
     del ctx.state.backups[backup.id]
     record(ctx, "server:backup.delete", {"name": backup.name})
@@ -1019,17 +1234,20 @@ def backups_delete(ctx: Ctx) -> Response:
 
 def _startup_meta(s: st.State, server: st.Server) -> dict[str, Any]:
     egg = s.eggs.get(server.egg_id)
-    return {"startup_command": s.invocation(server, client=True),
-            "docker_images": dict(egg.docker_images) if egg else {},
-            "raw_startup_command": server.startup}
+    return {
+        "startup_command": s.invocation(server, client=True),
+        "docker_images": dict(egg.docker_images) if egg else {},
+        "raw_startup_command": server.startup,
+    }
 
 
 def startup_index(ctx: Ctx) -> Response:
     ctx.require("startup.read")
     s, server = ctx.state, ctx.bound["server"]
     renderer = ctx.client()
-    body = collection([renderer.variable(server, v) for v in s.egg_vars(server.egg_id)
-                       if v.user_viewable])
+    body = collection(
+        [renderer.variable(server, v) for v in s.egg_vars(server.egg_id) if v.user_viewable]
+    )
     body["meta"] = _startup_meta(s, server)
     return ok(body)
 
@@ -1043,16 +1261,18 @@ def startup_update(ctx: Ctx) -> Response:
         # v1.11.8 checks for a missing variable only after using it: a 500.
         raise errors.server_error("ErrorException")
     if not var.user_viewable:
-        raise errors.bad_request("The environment variable you are trying to edit does not "
-                                 "exist.")
+        raise errors.bad_request("The environment variable you are trying to edit does not exist.")
     if not var.user_editable:
         raise errors.bad_request("The environment variable you are trying to edit is read-only.")
     validate(data, {"value": var.rules}, {"value": var.name})
     original = server.variables.get(var.id, var.default_value)
     value = data.get("value")
     server.variables[var.id] = "" if value is None else str(value)
-    record(ctx, "server:startup.edit", {"variable": var.env_variable, "old": original,
-                                        "new": server.variables[var.id]})
+    record(
+        ctx,
+        "server:startup.edit",
+        {"variable": var.env_variable, "old": original, "new": server.variables[var.id]},
+    )
     body = ctx.client().variable(server, var)
     body["meta"] = _startup_meta(s, server)
     return ok(body)
@@ -1083,13 +1303,23 @@ def settings_docker_image(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
     egg = s.eggs[server.egg_id]
     images = list(egg.docker_images.values())
-    validate(data, {"docker_image": ["required", "string", f"max:{ctx.sim.string_max}",
-                                     Rule("in", lambda v: v in images)]})
+    validate(
+        data,
+        {
+            "docker_image": [
+                "required",
+                "string",
+                f"max:{ctx.sim.string_max}",
+                Rule("in", lambda v: v in images),
+            ]
+        },
+    )
     if server.image not in images:
-        raise errors.bad_request("This server's Docker image has been manually set by an "
-                                 "administrator and cannot be updated.")
+        raise errors.bad_request(
+            "This server's Docker image has been manually set by an "
+            "administrator and cannot be updated."
+        )
     old = server.image
     server.image = data["docker_image"]
     record(ctx, "server:startup.image", {"old": old, "new": server.image})
     return no_content()
-

@@ -12,14 +12,17 @@ from simulators.pterodactyl.routing import Ctx
 from simulators.pterodactyl.validation import Rule, Validator, lookup
 
 USERNAME_RE = re.compile(r"^[a-z0-9]([\w.-]+)[a-z0-9]$")
-USERNAME_MESSAGE = ("The {attribute} must start and end with alpha-numeric characters and "
-                    "contain only letters, numbers, dashes, underscores, and periods.")
+USERNAME_MESSAGE = (
+    "The {attribute} must start and end with alpha-numeric characters and "
+    "contain only letters, numbers, dashes, underscores, and periods."
+)
 
 
 def like(haystack: Any, needle: str) -> bool:
     """SQL ``LOWER(col) LIKE %needle%``: ``%`` and ``_`` stay wildcards (not escaped)."""
-    pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c)
-                      for c in needle.lower())
+    pattern = "".join(
+        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in needle.lower()
+    )
     return re.search(pattern, str(haystack or "").lower(), re.S) is not None
 
 
@@ -33,8 +36,9 @@ def filter_values(raw: Any) -> list[str]:
     return [v for v in values if v != ""]
 
 
-def apply_filters(ctx: Ctx, objects: Iterable[Any],
-                  allowed: dict[str, Callable[[Any, list[str]], bool]]) -> list[Any]:
+def apply_filters(
+    ctx: Ctx, objects: Iterable[Any], allowed: dict[str, Callable[[Any, list[str]], bool]]
+) -> list[Any]:
     """``?filter[field]=value`` with spatie's rules: unknown filter -> 400, comma = OR."""
     items = list(objects)
     raw = ctx.req.query.get("filter")
@@ -42,9 +46,12 @@ def apply_filters(ctx: Ctx, objects: Iterable[Any],
         return items
     unknown = [k for k in raw if k not in allowed]
     if unknown:
-        raise errors.ApiError(400, "InvalidFilterQuery",
-                              f"Requested filter(s) `{', '.join(unknown)}` are not allowed. "
-                              f"Allowed filter(s) are `{', '.join(allowed)}`.")
+        raise errors.ApiError(
+            400,
+            "InvalidFilterQuery",
+            f"Requested filter(s) `{', '.join(unknown)}` are not allowed. "
+            f"Allowed filter(s) are `{', '.join(allowed)}`.",
+        )
     for name, value in raw.items():
         values = filter_values(value)
         if not values:
@@ -62,17 +69,24 @@ def exact(getter: Callable[[Any], Any]) -> Callable[[Any, list[str]], bool]:
     return lambda obj, values: any(str(getter(obj)) == v for v in values)
 
 
-def apply_sort(ctx: Ctx, objects: list[Any], allowed: dict[str, Callable[[Any], Any]],
-               default: str | None = None) -> list[Any]:
+def apply_sort(
+    ctx: Ctx,
+    objects: list[Any],
+    allowed: dict[str, Callable[[Any], Any]],
+    default: str | None = None,
+) -> list[Any]:
     raw = ctx.req.query.get("sort") or default
     if not raw or not isinstance(raw, str):
         return sorted(objects, key=lambda o: o.id)
     fields = [f.strip() for f in raw.split(",") if f.strip()]
     unknown = [f for f in fields if f.lstrip("-") not in allowed]
     if unknown:
-        raise errors.ApiError(400, "InvalidSortQuery",
-                              f"Requested sort(s) `{', '.join(unknown)}` is not allowed. "
-                              f"Allowed sort(s) are `{', '.join(allowed)}`.")
+        raise errors.ApiError(
+            400,
+            "InvalidSortQuery",
+            f"Requested sort(s) `{', '.join(unknown)}` is not allowed. "
+            f"Allowed sort(s) are `{', '.join(allowed)}`.",
+        )
     items = sorted(objects, key=lambda o: o.id)
     for name in reversed(fields):
         getter = allowed[name.lstrip("-")]
@@ -92,9 +106,11 @@ def unique(taken: Callable[[Any], bool]) -> Rule:
 
 
 def username_rule() -> Rule:
-    return Rule("p_username",
-                lambda v: isinstance(v, str) and USERNAME_RE.match(v.lower()) is not None,
-                USERNAME_MESSAGE)
+    return Rule(
+        "p_username",
+        lambda v: isinstance(v, str) and USERNAME_RE.match(v.lower()) is not None,
+        USERNAME_MESSAGE,
+    )
 
 
 def int_or_none(value: Any) -> int | None:
@@ -106,8 +122,9 @@ def int_or_none(value: Any) -> int | None:
         return None
 
 
-def validate_variables(s: st.State, egg_id: int, environment: Any,
-                       only_user: bool = False) -> dict[int, str]:
+def validate_variables(
+    s: st.State, egg_id: int, environment: Any, only_user: bool = False
+) -> dict[int, str]:
     """Egg variables against their own rules: returns var id -> value (see
     docs/reference/pterodactyl_api.md §7.5 "Egg variables on create and startup").
 

@@ -99,8 +99,12 @@ def server_state(ctx: Ctx) -> Response:
 @_guard
 def create_key(ctx: Ctx) -> Response:
     body = _body(ctx)
-    key = ctx.sim.create_key(int(body.get("user_id", 1)), str(body.get("type", "client")),
-                             body.get("permissions"), body.get("allowed_ips"))
+    key = ctx.sim.create_key(
+        int(body.get("user_id", 1)),
+        str(body.get("type", "client")),
+        body.get("permissions"),
+        body.get("allowed_ips"),
+    )
     return Response(201, {"key": key})
 
 
@@ -117,13 +121,22 @@ def clear_requests(ctx: Ctx) -> Response:
 
 def index(ctx: Ctx) -> Response:
     sim = ctx.sim
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td>"
-                   "</tr>" for k, v in (("Panel URL", sim.url),
-                                        ("Application key", sim.application_key),
-                                        ("Client key (root admin)", sim.client_key)))
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>"
+        for k, v in (
+            ("Panel URL", sim.url),
+            ("Application key", sim.application_key),
+            ("Client key (root admin)", sim.client_key),
+        )
+    )
     title = f"{html.escape(sim.label)} simulator"
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + title
-            + "</title></head><body><h1>" + title + "</h1>"
-            f"<table>{rows}</table><p>State: <a href='/_simulator/state'>/_simulator/state"
-            "</a></p></body></html>")
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+        + title
+        + "</title></head><body><h1>"
+        + title
+        + "</h1>"
+        f"<table>{rows}</table><p>State: <a href='/_simulator/state'>/_simulator/state"
+        "</a></p></body></html>"
+    )
     return Response(200, page.encode(), content_type="text/html; charset=UTF-8")

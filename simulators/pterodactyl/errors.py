@@ -13,18 +13,25 @@ NOT_FOUND = "The requested resource could not be found on the server."
 CLIENT_SERVER_NOT_FOUND = "The requested resource does not exist on this server."
 CHILD_NOT_FOUND = "The requested resource was not found for this server."
 UNAUTHORIZED = "This action is unauthorized."
-GENERIC_500 = ("An unexpected error was encountered while processing this request, "
-               "please try again.")
-DAEMON_UNREACHABLE = ("Could not establish a connection to the machine running this server. "
-                      "Please try again.")
+GENERIC_500 = "An unexpected error was encountered while processing this request, please try again."
+DAEMON_UNREACHABLE = (
+    "Could not establish a connection to the machine running this server. Please try again."
+)
 
 
 class ApiError(Exception):
     """An error answer: HTTP status, one or more ``errors[]`` entries, optional extra headers."""
 
-    def __init__(self, status: int, code: str, detail: str, *, meta: dict | None = None,
-                 headers: dict[str, str] | None = None,
-                 entries: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        meta: dict | None = None,
+        headers: dict[str, str] | None = None,
+        entries: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
@@ -45,9 +52,15 @@ class ValidationFailed(ApiError):
     """422 ``ValidationException``: one entry per failed rule message."""
 
     def __init__(self, failures: list[tuple[str, str, str]]) -> None:
-        entries = [{"code": "ValidationException", "status": "422", "detail": message,
-                    "meta": {"source_field": field, "rule": rule}}
-                   for field, rule, message in failures]
+        entries = [
+            {
+                "code": "ValidationException",
+                "status": "422",
+                "detail": message,
+                "meta": {"source_field": field, "rule": rule},
+            }
+            for field, rule, message in failures
+        ]
         super().__init__(422, "ValidationException", failures[0][2], entries=entries)
         self.failures = failures
 

@@ -53,12 +53,21 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, methods: str | tuple[str, ...], pattern: str, handler: Callable[[Ctx], Response],
-            *, api: str, acl: tuple[str, int] | None = None, gate: str = "yes") -> None:
+    def add(
+        self,
+        methods: str | tuple[str, ...],
+        pattern: str,
+        handler: Callable[[Ctx], Response],
+        *,
+        api: str,
+        acl: tuple[str, int] | None = None,
+        gate: str = "yes",
+    ) -> None:
         if isinstance(methods, str):
             methods = (methods,)
-        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)",
-                                        pattern.rstrip("/") or "/") + "/?$")
+        regex = re.compile(
+            "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern.rstrip("/") or "/") + "/?$"
+        )
         self.routes.append(Route(tuple(methods), pattern, regex, handler, api, acl, gate))
 
     def override(self, method: str, pattern: str, handler: Callable[[Ctx], Response]) -> None:
@@ -72,8 +81,9 @@ class Router:
 
     def drop(self, prefix: str) -> None:
         """Forget every route under ``prefix`` (they answer the router's 404 from now)."""
-        self.routes = [r for r in self.routes
-                       if r.pattern != prefix and not r.pattern.startswith(prefix + "/")]
+        self.routes = [
+            r for r in self.routes if r.pattern != prefix and not r.pattern.startswith(prefix + "/")
+        ]
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
@@ -89,9 +99,11 @@ class Router:
             if "GET" in allowed and "HEAD" not in allowed:
                 allowed.insert(allowed.index("GET") + 1, "HEAD")
             raise errors.ApiError(
-                405, "MethodNotAllowedHttpException",
+                405,
+                "MethodNotAllowedHttpException",
                 f"The {method} method is not supported for route {bare}. "
-                f"Supported methods: {', '.join(allowed)}.")
+                f"Supported methods: {', '.join(allowed)}.",
+            )
         raise errors.not_found(f"The route {bare} could not be found.")
 
 
@@ -204,8 +216,9 @@ class Ctx:
     def client(self) -> ClientRenderer:
         return self.sim.client_renderer(self.state, self.user, self.can)
 
-    def page(self, default: int = 50, maximum: int | None = None, client: bool = False,
-             zero: int = 15) -> Page:
+    def page(
+        self, default: int = 50, maximum: int | None = None, client: bool = False, zero: int = 15
+    ) -> Page:
         def as_int(raw: Any) -> int | None:
             try:
                 return int(str(raw).strip())
@@ -219,9 +232,12 @@ class Ctx:
             per_page = zero
         if maximum is not None:
             per_page = min(per_page, maximum)
-        return Page(page=page if page and page >= 1 else 1, per_page=per_page,
-                    url=self.url(self.req.path.rstrip("/") or "/"),
-                    query=list(self.req.query_pairs) if client else None)
+        return Page(
+            page=page if page and page >= 1 else 1,
+            per_page=per_page,
+            url=self.url(self.req.path.rstrip("/") or "/"),
+            query=list(self.req.query_pairs) if client else None,
+        )
 
     # --- client permissions -------------------------------------------------
 
@@ -230,8 +246,12 @@ class Ctx:
         if user is None:
             return []
         if user.root_admin:
-            return ["*", "admin.websocket.errors", "admin.websocket.install",
-                    "admin.websocket.transfer"]
+            return [
+                "*",
+                "admin.websocket.errors",
+                "admin.websocket.install",
+                "admin.websocket.transfer",
+            ]
         if server.owner_id == user.id:
             return ["*"]
         sub = self.state.subuser_of(server, user)

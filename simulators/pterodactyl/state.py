@@ -22,90 +22,131 @@ from typing import Any
 KEY_ALPHABET = string.ascii_letters + string.digits
 APPLICATION_KEY = 2  # the panel's ApiKey::TYPE_APPLICATION
 ACCOUNT_KEY = 1  # ApiKey::TYPE_ACCOUNT (client keys)
-RESOURCES = ("servers", "nodes", "allocations", "users", "locations", "nests", "eggs",
-             "database_hosts", "server_databases")
+RESOURCES = (
+    "servers",
+    "nodes",
+    "allocations",
+    "users",
+    "locations",
+    "nests",
+    "eggs",
+    "database_hosts",
+    "server_databases",
+)
 READ, WRITE = 1, 2
 CONSOLE_KEEP = 500
 
 PERMISSIONS: dict[str, dict[str, Any]] = {
-    "websocket": {"description": "Allows the user to connect to the server websocket.",
-                  "keys": {"connect": "Allows a user to connect to the websocket instance "
-                                      "for a server to stream the console."}},
-    "control": {"description": "Permissions that control a user's ability to control the "
-                               "power state of a server, or send commands.",
-                "keys": {"console": "Allows a user to send commands to the server instance "
-                                    "via the console.",
-                         "start": "Allows a user to start the server if it is stopped.",
-                         "stop": "Allows a user to stop a server if it is running.",
-                         "restart": "Allows a user to perform a server restart."}},
-    "user": {"description": "Permissions that allow a user to manage other subusers on a "
-                            "server.",
-             "keys": {"create": "Allows a user to create new subusers for the server.",
-                      "read": "Allows the user to view subusers and their permissions.",
-                      "update": "Allows a user to modify other subusers.",
-                      "delete": "Allows a user to delete a subuser from the server."}},
-    "file": {"description": "Permissions that control a user's ability to modify the "
-                            "filesystem for this server.",
-             "keys": {"create": "Allows a user to create additional files and folders.",
-                      "read": "Allows a user to view the contents of a directory.",
-                      "read-content": "Allows a user to view the contents of a given file.",
-                      "update": "Allows a user to update the contents of an existing file.",
-                      "delete": "Allows a user to delete files or directories.",
-                      "archive": "Allows a user to archive directory contents.",
-                      "sftp": "Allows a user to connect to SFTP and manage server files."}},
-    "backup": {"description": "Permissions that control a user's ability to generate and "
-                              "manage server backups.",
-               "keys": {"create": "Allows a user to create new backups for this server.",
-                        "read": "Allows a user to view all backups that exist for this server.",
-                        "delete": "Allows a user to remove backups from the system.",
-                        "download": "Allows a user to download a backup for the server.",
-                        "restore": "Allows a user to restore a backup for the server."}},
-    "allocation": {"description": "Permissions that control a user's ability to modify the "
-                                  "port allocations for this server.",
-                   "keys": {"read": "Allows a user to view all allocations assigned to this "
-                                    "server.",
-                            "create": "Allows a user to assign additional allocations to the "
-                                      "server.",
-                            "update": "Allows a user to change the primary server allocation "
-                                      "and attach notes to each allocation.",
-                            "delete": "Allows a user to delete an allocation from the "
-                                      "server."}},
-    "startup": {"description": "Permissions that control a user's ability to view this "
-                               "server's startup parameters.",
-                "keys": {"read": "Allows a user to view the startup variables for a server.",
-                         "update": "Allows a user to modify the startup variables for the "
-                                   "server.",
-                         "docker-image": "Allows a user to modify the Docker image used when "
-                                         "running the server."}},
-    "database": {"description": "Permissions that control a user's access to the database "
-                                "management for this server.",
-                 "keys": dict([
-                     ("create", "Allows a user to create a new database for this server."),
-                     ("read", "Allows a user to view the database associated with this "
-                              "server."),
-                     ("update", "Allows a user to rotate the password on a database "
-                                "instance."),
-                     ("delete", "Allows a user to remove a database instance from this "
-                                "server."),
-                     ("view_password", "Allows a user to view the password associated with "
-                                       "a database instance for this server.")])},
-    "schedule": {"description": "Permissions that control a user's access to the schedule "
-                                "management for this server.",
-                 "keys": {"create": "Allows a user to create new schedules for this server.",
-                          "read": "Allows a user to view schedules and the tasks associated "
-                                  "with them for this server.",
-                          "update": "Allows a user to update schedules and schedule tasks for "
-                                    "this server.",
-                          "delete": "Allows a user to delete schedules for this server."}},
-    "settings": {"description": "Permissions that control a user's access to the settings "
-                                "for this server.",
-                 "keys": {"rename": "Allows a user to rename this server and change the "
-                                    "description of it.",
-                          "reinstall": "Allows a user to trigger a reinstall of this "
-                                       "server."}},
-    "activity": {"description": "Permissions that control a user's access to the server "
-                                "activity logs.",
-                 "keys": {"read": "Allows a user to view the activity logs for the server."}},
+    "websocket": {
+        "description": "Allows the user to connect to the server websocket.",
+        "keys": {
+            "connect": "Allows a user to connect to the websocket instance "
+            "for a server to stream the console."
+        },
+    },
+    "control": {
+        "description": "Permissions that control a user's ability to control the "
+        "power state of a server, or send commands.",
+        "keys": {
+            "console": "Allows a user to send commands to the server instance via the console.",
+            "start": "Allows a user to start the server if it is stopped.",
+            "stop": "Allows a user to stop a server if it is running.",
+            "restart": "Allows a user to perform a server restart.",
+        },
+    },
+    "user": {
+        "description": "Permissions that allow a user to manage other subusers on a server.",
+        "keys": {
+            "create": "Allows a user to create new subusers for the server.",
+            "read": "Allows the user to view subusers and their permissions.",
+            "update": "Allows a user to modify other subusers.",
+            "delete": "Allows a user to delete a subuser from the server.",
+        },
+    },
+    "file": {
+        "description": "Permissions that control a user's ability to modify the "
+        "filesystem for this server.",
+        "keys": {
+            "create": "Allows a user to create additional files and folders.",
+            "read": "Allows a user to view the contents of a directory.",
+            "read-content": "Allows a user to view the contents of a given file.",
+            "update": "Allows a user to update the contents of an existing file.",
+            "delete": "Allows a user to delete files or directories.",
+            "archive": "Allows a user to archive directory contents.",
+            "sftp": "Allows a user to connect to SFTP and manage server files.",
+        },
+    },
+    "backup": {
+        "description": "Permissions that control a user's ability to generate and "
+        "manage server backups.",
+        "keys": {
+            "create": "Allows a user to create new backups for this server.",
+            "read": "Allows a user to view all backups that exist for this server.",
+            "delete": "Allows a user to remove backups from the system.",
+            "download": "Allows a user to download a backup for the server.",
+            "restore": "Allows a user to restore a backup for the server.",
+        },
+    },
+    "allocation": {
+        "description": "Permissions that control a user's ability to modify the "
+        "port allocations for this server.",
+        "keys": {
+            "read": "Allows a user to view all allocations assigned to this server.",
+            "create": "Allows a user to assign additional allocations to the server.",
+            "update": "Allows a user to change the primary server allocation "
+            "and attach notes to each allocation.",
+            "delete": "Allows a user to delete an allocation from the server.",
+        },
+    },
+    "startup": {
+        "description": "Permissions that control a user's ability to view this "
+        "server's startup parameters.",
+        "keys": {
+            "read": "Allows a user to view the startup variables for a server.",
+            "update": "Allows a user to modify the startup variables for the server.",
+            "docker-image": "Allows a user to modify the Docker image used when "
+            "running the server.",
+        },
+    },
+    "database": {
+        "description": "Permissions that control a user's access to the database "
+        "management for this server.",
+        "keys": dict(
+            [
+                ("create", "Allows a user to create a new database for this server."),
+                ("read", "Allows a user to view the database associated with this server."),
+                ("update", "Allows a user to rotate the password on a database instance."),
+                ("delete", "Allows a user to remove a database instance from this server."),
+                (
+                    "view_password",
+                    "Allows a user to view the password associated with "
+                    "a database instance for this server.",
+                ),
+            ]
+        ),
+    },
+    "schedule": {
+        "description": "Permissions that control a user's access to the schedule "
+        "management for this server.",
+        "keys": {
+            "create": "Allows a user to create new schedules for this server.",
+            "read": "Allows a user to view schedules and the tasks associated "
+            "with them for this server.",
+            "update": "Allows a user to update schedules and schedule tasks for this server.",
+            "delete": "Allows a user to delete schedules for this server.",
+        },
+    },
+    "settings": {
+        "description": "Permissions that control a user's access to the settings for this server.",
+        "keys": {
+            "rename": "Allows a user to rename this server and change the description of it.",
+            "reinstall": "Allows a user to trigger a reinstall of this server.",
+        },
+    },
+    "activity": {
+        "description": "Permissions that control a user's access to the server activity logs.",
+        "keys": {"read": "Allows a user to view the activity logs for the server."},
+    },
 }
 ALL_PERMISSIONS = {f"{group}.{key}" for group, spec in PERMISSIONS.items() for key in spec["keys"]}
 
@@ -254,7 +295,8 @@ class User:
     def check_password(self, password: str) -> bool:
         salt, _, digest = self.password_digest.partition("$")
         return bool(salt) and secrets.compare_digest(
-            hashlib.sha256((salt + password).encode()).hexdigest(), digest)
+            hashlib.sha256((salt + password).encode()).hexdigest(), digest
+        )
 
 
 @dataclass
@@ -519,15 +561,17 @@ class State:
     # --- look-ups ----------------------------------------------------------
 
     def egg_vars(self, egg_id: int) -> list[EggVariable]:
-        return sorted((v for v in self.egg_variables.values() if v.egg_id == egg_id),
-                      key=lambda v: v.id)
+        return sorted(
+            (v for v in self.egg_variables.values() if v.egg_id == egg_id), key=lambda v: v.id
+        )
 
     def is_free(self, alloc: Allocation) -> bool:
         return alloc.server_id is None and not self.no_allocations
 
     def server_allocations(self, server: Server) -> list[Allocation]:
-        return sorted((a for a in self.allocations.values() if a.server_id == server.id),
-                      key=lambda a: a.id)
+        return sorted(
+            (a for a in self.allocations.values() if a.server_id == server.id), key=lambda a: a.id
+        )
 
     def node_servers(self, node_id: int) -> list[Server]:
         return [s for s in self.servers.values() if s.node_id == node_id]
@@ -552,10 +596,14 @@ class State:
             env[var.env_variable] = server.variables.get(var.id, var.default_value)
         node = self.nodes.get(server.node_id)
         location = self.locations.get(node.location_id) if node else None
-        env.update({"STARTUP": server.startup,
-                    "P_SERVER_LOCATION": location.short if location else None,
-                    "P_SERVER_UUID": server.uuid,
-                    "P_SERVER_ALLOCATION_LIMIT": server.allocation_limit})
+        env.update(
+            {
+                "STARTUP": server.startup,
+                "P_SERVER_LOCATION": location.short if location else None,
+                "P_SERVER_UUID": server.uuid,
+                "P_SERVER_ALLOCATION_LIMIT": server.allocation_limit,
+            }
+        )
         return env
 
     def invocation(self, server: Server, client: bool = False, hide_all: bool = False) -> str:
@@ -565,9 +613,11 @@ class State:
         ``[hidden]``, and all of them do with ``hide_all`` (no ``startup.read``).
         """
         alloc = self.allocations.get(server.allocation_id)
-        replace = {"SERVER_MEMORY": str(server.memory),
-                   "SERVER_IP": alloc.ip if alloc else "",
-                   "SERVER_PORT": str(alloc.port) if alloc else ""}
+        replace = {
+            "SERVER_MEMORY": str(server.memory),
+            "SERVER_IP": alloc.ip if alloc else "",
+            "SERVER_PORT": str(alloc.port) if alloc else "",
+        }
         for var in self.egg_vars(server.egg_id):
             value = server.variables.get(var.id, var.default_value)
             if client and (hide_all or not var.user_viewable):
@@ -580,13 +630,25 @@ class State:
 
     # --- activity ----------------------------------------------------------
 
-    def record(self, event: str, actor: User | None, server: Server | None = None,
-               properties: dict[str, Any] | None = None, is_api: bool = True,
-               ip: str = "127.0.0.1") -> None:
+    def record(
+        self,
+        event: str,
+        actor: User | None,
+        server: Server | None = None,
+        properties: dict[str, Any] | None = None,
+        is_api: bool = True,
+        ip: str = "127.0.0.1",
+    ) -> None:
         entry_id = self.next_id("activity")
-        self.activity[entry_id] = Activity(entry_id, event, actor.id if actor else None,
-                                           server.id if server else None, ip,
-                                           dict(properties or {}), is_api)
+        self.activity[entry_id] = Activity(
+            entry_id,
+            event,
+            actor.id if actor else None,
+            server.id if server else None,
+            ip,
+            dict(properties or {}),
+            is_api,
+        )
 
     # --- what time does ------------------------------------------------------
 
@@ -655,21 +717,26 @@ class State:
         egg = self.eggs.get(server.egg_id)
         if state == "starting":
             server.started_at = now()
-            server.log("[Pterodactyl Daemon]: Server marked as starting...",
-                       "[Pterodactyl Daemon]: Checking server disk space usage, "
-                       "this could take a few seconds...",
-                       "[Pterodactyl Daemon]: Updating process configuration files...",
-                       "[Pterodactyl Daemon]: Ensuring file permissions are set correctly, "
-                       "this could take a few seconds...",
-                       "container@pterodactyl~ " + self.invocation(server))
+            server.log(
+                "[Pterodactyl Daemon]: Server marked as starting...",
+                "[Pterodactyl Daemon]: Checking server disk space usage, "
+                "this could take a few seconds...",
+                "[Pterodactyl Daemon]: Updating process configuration files...",
+                "[Pterodactyl Daemon]: Ensuring file permissions are set correctly, "
+                "this could take a few seconds...",
+                "container@pterodactyl~ " + self.invocation(server),
+            )
         elif state == "running":
             done = (egg.config_startup.get("done") if egg else "") or "Server started"
-            server.log("[Server thread/INFO]: Starting simulated server on "
-                       + self._address(server),
-                       f"[Server thread/INFO]: Done (1.234s){done}\"help\"")
+            server.log(
+                "[Server thread/INFO]: Starting simulated server on " + self._address(server),
+                f'[Server thread/INFO]: Done (1.234s){done}"help"',
+            )
         elif state == "stopping":
-            server.log("[Pterodactyl Daemon]: Server marked as stopping...",
-                       "[Server thread/INFO]: Stopping server")
+            server.log(
+                "[Pterodactyl Daemon]: Server marked as stopping...",
+                "[Server thread/INFO]: Stopping server",
+            )
         elif state == "offline":
             server.started_at = None
             server.log("[Pterodactyl Daemon]: Server marked as offline...")
@@ -708,16 +775,27 @@ class State:
         disk = sum(len(f.content) for f in server.files.values()) + 180 * 1024 * 1024
         running = server.power_state in ("running", "starting", "stopping")
         if not running:
-            return {"memory_bytes": 0, "cpu_absolute": 0, "disk_bytes": disk,
-                    "network_rx_bytes": 0, "network_tx_bytes": 0, "uptime": 0}
+            return {
+                "memory_bytes": 0,
+                "cpu_absolute": 0,
+                "disk_bytes": disk,
+                "network_rx_bytes": 0,
+                "network_tx_bytes": 0,
+                "uptime": 0,
+            }
         limit = (server.memory or 4096) * 1024 * 1024
         cpu_cap = float(server.cpu or 100)
         memory = int(limit * self.rng.uniform(0.35, 0.8))
         cpu = round(cpu_cap * self.rng.uniform(0.05, 0.6), 3)
         uptime = int((now() - (server.started_at or now())) * 1000)
-        return {"memory_bytes": memory, "cpu_absolute": cpu, "disk_bytes": disk,
-                "network_rx_bytes": server.net_rx, "network_tx_bytes": server.net_tx,
-                "uptime": uptime}
+        return {
+            "memory_bytes": memory,
+            "cpu_absolute": cpu,
+            "disk_bytes": disk,
+            "network_rx_bytes": server.net_rx,
+            "network_tx_bytes": server.net_tx,
+            "uptime": uptime,
+        }
 
 
 def seed_files(server: Server) -> None:
@@ -729,25 +807,40 @@ def seed_files(server: Server) -> None:
         "/eula.txt": FileEntry(b"eula=true\n", created_at=t, modified_at=t),
         "/server.properties": FileEntry(
             b"motd=A Pterodactyl simulator server\nmax-players=20\nonline-mode=true\n",
-            created_at=t, modified_at=t),
-        "/logs/latest.log": FileEntry(b"[Server thread/INFO]: Simulated log\n",
-                                      created_at=t, modified_at=t),
+            created_at=t,
+            modified_at=t,
+        ),
+        "/logs/latest.log": FileEntry(
+            b"[Server thread/INFO]: Simulated log\n", created_at=t, modified_at=t
+        ),
     }
 
 
 # --- seed data --------------------------------------------------------------------------------
 
-MINECRAFT_IMAGES = {"Java 21": "ghcr.io/pterodactyl/yolks:java_21",
-                    "Java 17": "ghcr.io/pterodactyl/yolks:java_17",
-                    "Java 11": "ghcr.io/pterodactyl/yolks:java_11"}
+MINECRAFT_IMAGES = {
+    "Java 21": "ghcr.io/pterodactyl/yolks:java_21",
+    "Java 17": "ghcr.io/pterodactyl/yolks:java_17",
+    "Java 11": "ghcr.io/pterodactyl/yolks:java_11",
+}
 JAR_RULE = r"required|regex:/^([\w\d._-]+)(\.jar)$/"
 
 
-def _var(state: State, egg: Egg, name: str, env: str, default: str, rules: str,
-         viewable: bool = True, editable: bool = True, description: str = "") -> None:
+def _var(
+    state: State,
+    egg: Egg,
+    name: str,
+    env: str,
+    default: str,
+    rules: str,
+    viewable: bool = True,
+    editable: bool = True,
+    description: str = "",
+) -> None:
     var_id = state.next_id("egg_variables")
-    state.egg_variables[var_id] = EggVariable(var_id, egg.id, name, description or name + ".",
-                                              env, default, viewable, editable, rules)
+    state.egg_variables[var_id] = EggVariable(
+        var_id, egg.id, name, description or name + ".", env, default, viewable, editable, rules
+    )
 
 
 def _egg(state: State, nest: Nest, **kwargs: Any) -> Egg:
@@ -757,8 +850,7 @@ def _egg(state: State, nest: Nest, **kwargs: Any) -> Egg:
     return egg
 
 
-def _allocations(state: State, node: Node, ip: str, ports: range, alias: str | None = None
-                 ) -> None:
+def _allocations(state: State, node: Node, ip: str, ports: range, alias: str | None = None) -> None:
     for port in ports:
         alloc_id = state.next_id("allocations")
         state.allocations[alloc_id] = Allocation(alloc_id, node.id, ip, port, alias)
@@ -771,106 +863,251 @@ def seed(state: State, host: str, port: int) -> None:
         state.locations[loc_id] = Location(loc_id, short, long)
     node_specs = [
         # name, location, memory, disk, public, ip, ports
-        ("sim-node-1", 1, 65536, 1_024_000, True, "10.20.0.10",
-         [range(25565, 25625), range(27015, 27035)]),
-        ("sim-node-2", 2, 32768, 512_000, True, "10.20.1.10",
-         [range(25565, 25605), range(27015, 27025)]),
+        (
+            "sim-node-1",
+            1,
+            65536,
+            1_024_000,
+            True,
+            "10.20.0.10",
+            [range(25565, 25625), range(27015, 27035)],
+        ),
+        (
+            "sim-node-2",
+            2,
+            32768,
+            512_000,
+            True,
+            "10.20.1.10",
+            [range(25565, 25605), range(27015, 27025)],
+        ),
         ("sim-node-private", 1, 16384, 256_000, False, "10.20.2.10", [range(25565, 25575)]),
     ]
     for name, loc, memory, disk, public, ip, ranges in node_specs:
         node_id = state.next_id("nodes")
-        node = Node(node_id, name, loc, host, memory, disk, public=public, daemon_listen=port,
-                    description=f"Simulated Wings node {name}")
+        node = Node(
+            node_id,
+            name,
+            loc,
+            host,
+            memory,
+            disk,
+            public=public,
+            daemon_listen=port,
+            description=f"Simulated Wings node {name}",
+        )
         state.nodes[node_id] = node
         for ports in ranges:
             _allocations(state, node, ip, ports)
     host_id = state.next_id("database_hosts")
-    state.database_hosts[host_id] = DatabaseHost(host_id, "sim-mysql", "127.0.0.1", 3306,
-                                                 "pterodactyl", 1)
+    state.database_hosts[host_id] = DatabaseHost(
+        host_id, "sim-mysql", "127.0.0.1", 3306, "pterodactyl", 1
+    )
 
-    minecraft = Nest(state.next_id("nests"), "Minecraft",
-                     "Minecraft - the classic game from Mojang. With support for Vanilla MC, "
-                     "Spigot, and many others!")
+    minecraft = Nest(
+        state.next_id("nests"),
+        "Minecraft",
+        "Minecraft - the classic game from Mojang. With support for Vanilla MC, "
+        "Spigot, and many others!",
+    )
     state.nests[minecraft.id] = minecraft
-    paper = _egg(state, minecraft, name="Paper", description="High performance Spigot fork "
-                 "that aims to fix gameplay and mechanics inconsistencies.",
-                 docker_images=dict(MINECRAFT_IMAGES), features=["eula", "java_version",
-                                                                 "pid_limit"],
-                 startup="java -Xms128M -XX:MaxRAMPercentage=95.0 -Dterminal.jline=false "
-                         "-Dterminal.ansi=true -jar {{SERVER_JARFILE}}")
-    _var(state, paper, "Minecraft Version", "MINECRAFT_VERSION", "latest",
-         "nullable|string|max:20",
-         description="The version of minecraft to download. Leave at latest to always get "
-                     "the latest version.")
-    _var(state, paper, "Server Jar File", "SERVER_JARFILE", "server.jar", JAR_RULE,
-         description="The name of the server jarfile to run the server with.")
-    _var(state, paper, "Build Number", "BUILD_NUMBER", "latest", "required|string|max:20",
-         editable=False, description="The build number for the paper release.")
-    _var(state, paper, "Download Path", "DL_PATH", "", "nullable|string",
-         viewable=False, editable=False,
-         description="A URL to use to download a server.jar rather than the ones in the "
-                     "install script. This is not user viewable.")
-    _var(state, paper, "Max Players", "MAX_PLAYERS", "20", "required|integer|between:1,100",
-         description="How many players may be online at once.")
-    vanilla = _egg(state, minecraft, name="Vanilla Minecraft",
-                   description="Minecraft is a game about placing blocks and going on "
-                               "adventures.",
-                   docker_images=dict(MINECRAFT_IMAGES), features=["eula", "java_version",
-                                                                   "pid_limit"],
-                   startup="java -Xms128M -XX:MaxRAMPercentage=95.0 -jar {{SERVER_JARFILE}}")
-    _var(state, vanilla, "Server Jar File", "SERVER_JARFILE", "server.jar", JAR_RULE,
-         description="The name of the server jarfile to run the server with.")
-    _var(state, vanilla, "Server Version", "VANILLA_VERSION", "latest",
-         "required|string|between:3,15",
-         description="The version of Minecraft Vanilla to install. Use \"latest\" to install "
-                     "the latest version, or use \"snapshot\" to install the latest snapshot.")
+    paper = _egg(
+        state,
+        minecraft,
+        name="Paper",
+        description="High performance Spigot fork "
+        "that aims to fix gameplay and mechanics inconsistencies.",
+        docker_images=dict(MINECRAFT_IMAGES),
+        features=["eula", "java_version", "pid_limit"],
+        startup="java -Xms128M -XX:MaxRAMPercentage=95.0 -Dterminal.jline=false "
+        "-Dterminal.ansi=true -jar {{SERVER_JARFILE}}",
+    )
+    _var(
+        state,
+        paper,
+        "Minecraft Version",
+        "MINECRAFT_VERSION",
+        "latest",
+        "nullable|string|max:20",
+        description="The version of minecraft to download. Leave at latest to always get "
+        "the latest version.",
+    )
+    _var(
+        state,
+        paper,
+        "Server Jar File",
+        "SERVER_JARFILE",
+        "server.jar",
+        JAR_RULE,
+        description="The name of the server jarfile to run the server with.",
+    )
+    _var(
+        state,
+        paper,
+        "Build Number",
+        "BUILD_NUMBER",
+        "latest",
+        "required|string|max:20",
+        editable=False,
+        description="The build number for the paper release.",
+    )
+    _var(
+        state,
+        paper,
+        "Download Path",
+        "DL_PATH",
+        "",
+        "nullable|string",
+        viewable=False,
+        editable=False,
+        description="A URL to use to download a server.jar rather than the ones in the "
+        "install script. This is not user viewable.",
+    )
+    _var(
+        state,
+        paper,
+        "Max Players",
+        "MAX_PLAYERS",
+        "20",
+        "required|integer|between:1,100",
+        description="How many players may be online at once.",
+    )
+    vanilla = _egg(
+        state,
+        minecraft,
+        name="Vanilla Minecraft",
+        description="Minecraft is a game about placing blocks and going on adventures.",
+        docker_images=dict(MINECRAFT_IMAGES),
+        features=["eula", "java_version", "pid_limit"],
+        startup="java -Xms128M -XX:MaxRAMPercentage=95.0 -jar {{SERVER_JARFILE}}",
+    )
+    _var(
+        state,
+        vanilla,
+        "Server Jar File",
+        "SERVER_JARFILE",
+        "server.jar",
+        JAR_RULE,
+        description="The name of the server jarfile to run the server with.",
+    )
+    _var(
+        state,
+        vanilla,
+        "Server Version",
+        "VANILLA_VERSION",
+        "latest",
+        "required|string|between:3,15",
+        description='The version of Minecraft Vanilla to install. Use "latest" to install '
+        'the latest version, or use "snapshot" to install the latest snapshot.',
+    )
 
-    source = Nest(state.next_id("nests"), "Source Engine",
-                  "Includes support for most Source Dedicated Server games.")
+    source = Nest(
+        state.next_id("nests"),
+        "Source Engine",
+        "Includes support for most Source Dedicated Server games.",
+    )
     state.nests[source.id] = source
-    gmod = _egg(state, source, name="Garrys Mod",
-                description="Garrys Mod, is a sandbox physics game created by Facepunch Studios.",
-                docker_images={"Source": "ghcr.io/pterodactyl/games:source"},
-                features=["gsl_token", "steam_disk_space"],
-                config_startup={"done": "gameserver Steam ID"}, config_stop="quit",
-                startup="./srcds_run -game garrysmod -console -port {{SERVER_PORT}} "
-                        "+map {{SRCDS_MAP}} +gamemode {{GAMEMODE}} -strictportbind -norestart "
-                        "+maxplayers {{MAX_PLAYERS}} -tickrate {{TICKRATE}}")
-    _var(state, gmod, "Default Map", "SRCDS_MAP", "gm_flatgrass", "required|string|alpha_dash",
-         description="The default map for the server.")
-    _var(state, gmod, "Steam Account Token", "STEAM_ACC", "",
-         "nullable|string|alpha_num|size:32",
-         description="The Steam Account Token required for the server to be displayed "
-                     "publicly.")
-    _var(state, gmod, "Source AppID", "SRCDS_APPID", "4020", "required|string|in:4020",
-         viewable=False, editable=False, description="Required for game to update on server "
-                                                    "restart. Do not modify this.")
-    _var(state, gmod, "Gamemode", "GAMEMODE", "sandbox", "required|string",
-         description="The gamemode of your server.")
-    _var(state, gmod, "Max Players", "MAX_PLAYERS", "32", "required|integer|max:128",
-         description="The maximum amount of players allowed on your game server.")
-    _var(state, gmod, "Tickrate", "TICKRATE", "22", "required|integer|between:10,100",
-         description="The tickrate defines how fast the server will update each entity's "
-                     "location.")
+    gmod = _egg(
+        state,
+        source,
+        name="Garrys Mod",
+        description="Garrys Mod, is a sandbox physics game created by Facepunch Studios.",
+        docker_images={"Source": "ghcr.io/pterodactyl/games:source"},
+        features=["gsl_token", "steam_disk_space"],
+        config_startup={"done": "gameserver Steam ID"},
+        config_stop="quit",
+        startup="./srcds_run -game garrysmod -console -port {{SERVER_PORT}} "
+        "+map {{SRCDS_MAP}} +gamemode {{GAMEMODE}} -strictportbind -norestart "
+        "+maxplayers {{MAX_PLAYERS}} -tickrate {{TICKRATE}}",
+    )
+    _var(
+        state,
+        gmod,
+        "Default Map",
+        "SRCDS_MAP",
+        "gm_flatgrass",
+        "required|string|alpha_dash",
+        description="The default map for the server.",
+    )
+    _var(
+        state,
+        gmod,
+        "Steam Account Token",
+        "STEAM_ACC",
+        "",
+        "nullable|string|alpha_num|size:32",
+        description="The Steam Account Token required for the server to be displayed publicly.",
+    )
+    _var(
+        state,
+        gmod,
+        "Source AppID",
+        "SRCDS_APPID",
+        "4020",
+        "required|string|in:4020",
+        viewable=False,
+        editable=False,
+        description="Required for game to update on server restart. Do not modify this.",
+    )
+    _var(
+        state,
+        gmod,
+        "Gamemode",
+        "GAMEMODE",
+        "sandbox",
+        "required|string",
+        description="The gamemode of your server.",
+    )
+    _var(
+        state,
+        gmod,
+        "Max Players",
+        "MAX_PLAYERS",
+        "32",
+        "required|integer|max:128",
+        description="The maximum amount of players allowed on your game server.",
+    )
+    _var(
+        state,
+        gmod,
+        "Tickrate",
+        "TICKRATE",
+        "22",
+        "required|integer|between:10,100",
+        description="The tickrate defines how fast the server will update each entity's location.",
+    )
 
 
-def seed_admin(state: State, application_key: str | None = None,
-               client_key: str | None = None) -> tuple[str, str]:
+def seed_admin(
+    state: State, application_key: str | None = None, client_key: str | None = None
+) -> tuple[str, str]:
     """The root admin and its two keys; returns (application key, client key)."""
     admin_id = state.next_id("users")
-    admin = User(admin_id, "admin", "admin@simulator.test", "Simulator", "Admin",
-                 root_admin=True)
+    admin = User(admin_id, "admin", "admin@simulator.test", "Simulator", "Admin", root_admin=True)
     admin.set_password("password")
     state.users[admin_id] = admin
-    app = add_key(state, admin, APPLICATION_KEY, key=application_key, memo="simulator",
-                  permissions=state.full_acl())
+    app = add_key(
+        state,
+        admin,
+        APPLICATION_KEY,
+        key=application_key,
+        memo="simulator",
+        permissions=state.full_acl(),
+    )
     client = add_key(state, admin, ACCOUNT_KEY, key=client_key, memo="simulator")
     return app.key, client.key
 
 
-def add_key(state: State, user: User, key_type: int, *, key: str | None = None, memo: str = "",
-            permissions: dict[str, int] | None = None,
-            allowed_ips: list[str] | None = None) -> ApiKey:
+def add_key(
+    state: State,
+    user: User,
+    key_type: int,
+    *,
+    key: str | None = None,
+    memo: str = "",
+    permissions: dict[str, int] | None = None,
+    allowed_ips: list[str] | None = None,
+) -> ApiKey:
     prefix = state.key_prefixes[key_type]
     if key:
         if len(key) != 48:
@@ -878,8 +1115,16 @@ def add_key(state: State, user: User, key_type: int, *, key: str | None = None, 
         identifier, token = key[:16], key[16:]
     else:
         identifier, token = new_key(prefix)
-    api_key = ApiKey(state.next_id("api_keys"), user.id, key_type, identifier, token, memo,
-                     list(allowed_ips or []), dict(permissions or {}),
-                     acl_prefix=state.acl_prefix)
+    api_key = ApiKey(
+        state.next_id("api_keys"),
+        user.id,
+        key_type,
+        identifier,
+        token,
+        memo,
+        list(allowed_ips or []),
+        dict(permissions or {}),
+        acl_prefix=state.acl_prefix,
+    )
     state.api_keys[identifier] = api_key
     return api_key

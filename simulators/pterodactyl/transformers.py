@@ -24,15 +24,29 @@ SERVER_DATABASES = "server_databases"
 # include name -> ACL resource the key must be able to read
 APP_INCLUDES: dict[str, dict[str, str]] = {
     "user": {"servers": "servers"},
-    "server": {"allocations": "allocations", "user": "users", "subusers": "users",
-               "nest": "nests", "egg": "eggs", "variables": "servers", "location": "locations",
-               "node": "nodes", "databases": "server_databases", "transfer": "servers"},
+    "server": {
+        "allocations": "allocations",
+        "user": "users",
+        "subusers": "users",
+        "nest": "nests",
+        "egg": "eggs",
+        "variables": "servers",
+        "location": "locations",
+        "node": "nodes",
+        "databases": "server_databases",
+        "transfer": "servers",
+    },
     "node": {"allocations": "allocations", "location": "locations", "servers": "servers"},
     "allocation": {"node": "nodes", "server": "servers"},
     "location": {"nodes": "nodes", "servers": "servers"},
     "nest": {"eggs": "eggs", "servers": "servers"},
-    "egg": {"nest": "nests", "servers": "servers", "config": "eggs", "script": "eggs",
-            "variables": "eggs"},
+    "egg": {
+        "nest": "nests",
+        "servers": "servers",
+        "config": "eggs",
+        "script": "eggs",
+        "variables": "eggs",
+    },
     "server_database": {"password": SERVER_DATABASES, "host": "database_hosts"},
 }
 
@@ -96,20 +110,30 @@ class Page:
         return f"{self.url}?{urlencode(out)}"
 
 
-def paginate(objects: list[Any], render: Callable[[Any], dict[str, Any]], page: Page,
-             meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def paginate(
+    objects: list[Any],
+    render: Callable[[Any], dict[str, Any]],
+    page: Page,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     total = len(objects)
     per_page = page.per_page
     total_pages = max(1, -(-total // per_page))
     start = (page.page - 1) * per_page
-    chunk = objects[start:start + per_page]
+    chunk = objects[start : start + per_page]
     links: dict[str, str] = {}
     if page.page > 1:
         links["previous"] = page.link(page.page - 1)
     if page.page < total_pages:
         links["next"] = page.link(page.page + 1)
-    pagination = {"total": total, "count": len(chunk), "per_page": per_page,
-                  "current_page": page.page, "total_pages": total_pages, "links": links}
+    pagination = {
+        "total": total,
+        "count": len(chunk),
+        "per_page": per_page,
+        "current_page": page.page,
+        "total_pages": total_pages,
+        "links": links,
+    }
     body = collection([render(o) for o in chunk])
     body["meta"] = {"pagination": pagination, **(meta or {})}
     return body
@@ -129,8 +153,13 @@ class AppRenderer:
             return True
         return self.key.can(resource, st.READ)
 
-    def _relationships(self, kind: str, obj: Any, includes: dict[str, dict],
-                       builders: dict[str, Callable[[dict], dict]]) -> dict[str, Any] | None:
+    def _relationships(
+        self,
+        kind: str,
+        obj: Any,
+        includes: dict[str, dict],
+        builders: dict[str, Callable[[dict], dict]],
+    ) -> dict[str, Any] | None:
         rel: dict[str, Any] = {}
         for name, sub in includes.items():
             if name not in APP_INCLUDES.get(kind, {}):
@@ -152,157 +181,333 @@ class AppRenderer:
     # --- objects -----------------------------------------------------------
 
     def user(self, user: st.User, inc: dict | None = None) -> dict[str, Any]:
-        body = item("user", {
-            "id": user.id, "external_id": user.external_id, "uuid": user.uuid,
-            "username": user.username, "email": user.email, "first_name": user.first_name,
-            "last_name": user.last_name, "language": user.language,
-            "root_admin": user.root_admin, "2fa": user.use_totp,
-            "created_at": atom(user.created_at), "updated_at": atom(user.updated_at)})
-        servers = sorted((s for s in self.state.servers.values() if s.owner_id == user.id),
-                         key=lambda s: s.id)
-        rel = self._relationships("user", user, inc or {}, {
-            "servers": lambda sub: collection([self.server(s, sub) for s in servers])})
+        body = item(
+            "user",
+            {
+                "id": user.id,
+                "external_id": user.external_id,
+                "uuid": user.uuid,
+                "username": user.username,
+                "email": user.email,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "language": user.language,
+                "root_admin": user.root_admin,
+                "2fa": user.use_totp,
+                "created_at": atom(user.created_at),
+                "updated_at": atom(user.updated_at),
+            },
+        )
+        servers = sorted(
+            (s for s in self.state.servers.values() if s.owner_id == user.id), key=lambda s: s.id
+        )
+        rel = self._relationships(
+            "user",
+            user,
+            inc or {},
+            {"servers": lambda sub: collection([self.server(s, sub) for s in servers])},
+        )
         return self._attach(body, rel)
 
     def server(self, server: st.Server, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
-        body = item("server", {
-            "id": server.id, "external_id": server.external_id, "uuid": server.uuid,
-            "identifier": server.identifier, "name": server.name,
-            "description": server.description, "status": server.status,
-            "suspended": server.status == "suspended",
-            "limits": {"memory": server.memory, "swap": server.swap, "disk": server.disk,
-                       "io": server.io, "cpu": server.cpu, "threads": server.threads,
-                       "oom_disabled": server.oom_disabled},
-            "feature_limits": {"databases": server.database_limit,
-                               "allocations": server.allocation_limit,
-                               "backups": server.backup_limit},
-            "user": server.owner_id, "node": server.node_id,
-            "allocation": server.allocation_id, "nest": server.nest_id, "egg": server.egg_id,
-            "container": {"startup_command": server.startup, "image": server.image,
-                          "installed": 1 if server.is_installed else 0,
-                          "environment": s.environment(server)},
-            "updated_at": atom(server.updated_at), "created_at": atom(server.created_at)})
+        body = item(
+            "server",
+            {
+                "id": server.id,
+                "external_id": server.external_id,
+                "uuid": server.uuid,
+                "identifier": server.identifier,
+                "name": server.name,
+                "description": server.description,
+                "status": server.status,
+                "suspended": server.status == "suspended",
+                "limits": {
+                    "memory": server.memory,
+                    "swap": server.swap,
+                    "disk": server.disk,
+                    "io": server.io,
+                    "cpu": server.cpu,
+                    "threads": server.threads,
+                    "oom_disabled": server.oom_disabled,
+                },
+                "feature_limits": {
+                    "databases": server.database_limit,
+                    "allocations": server.allocation_limit,
+                    "backups": server.backup_limit,
+                },
+                "user": server.owner_id,
+                "node": server.node_id,
+                "allocation": server.allocation_id,
+                "nest": server.nest_id,
+                "egg": server.egg_id,
+                "container": {
+                    "startup_command": server.startup,
+                    "image": server.image,
+                    "installed": 1 if server.is_installed else 0,
+                    "environment": s.environment(server),
+                },
+                "updated_at": atom(server.updated_at),
+                "created_at": atom(server.created_at),
+            },
+        )
         node = s.nodes.get(server.node_id)
-        rel = self._relationships("server", server, inc or {}, {
-            "allocations": lambda sub: collection(
-                [self.allocation(a, sub) for a in s.server_allocations(server)]),
-            "user": lambda sub: self.user(s.users[server.owner_id], sub),
-            "subusers": lambda sub: collection(
-                [self.subuser(u) for u in sorted(s.subusers.values(), key=lambda u: u.id)
-                 if u.server_id == server.id]),
-            "nest": lambda sub: self.nest(s.nests[server.nest_id], sub),
-            "egg": lambda sub: self.egg(s.eggs[server.egg_id], sub),
-            "variables": lambda sub: collection(
-                [self.server_variable(server, v) for v in s.egg_vars(server.egg_id)]),
-            "location": lambda sub: (self.location(s.locations[node.location_id], sub)
-                                     if node else NULL_RESOURCE),
-            "node": lambda sub: self.node(node, sub) if node else NULL_RESOURCE,
-            "databases": lambda sub: collection(
-                [dict(self.database(d, sub), object="databases")
-                 for d in sorted(s.databases.values(), key=lambda d: d.id)
-                 if d.server_id == server.id]),
-        })
+        rel = self._relationships(
+            "server",
+            server,
+            inc or {},
+            {
+                "allocations": lambda sub: collection(
+                    [self.allocation(a, sub) for a in s.server_allocations(server)]
+                ),
+                "user": lambda sub: self.user(s.users[server.owner_id], sub),
+                "subusers": lambda sub: collection(
+                    [
+                        self.subuser(u)
+                        for u in sorted(s.subusers.values(), key=lambda u: u.id)
+                        if u.server_id == server.id
+                    ]
+                ),
+                "nest": lambda sub: self.nest(s.nests[server.nest_id], sub),
+                "egg": lambda sub: self.egg(s.eggs[server.egg_id], sub),
+                "variables": lambda sub: collection(
+                    [self.server_variable(server, v) for v in s.egg_vars(server.egg_id)]
+                ),
+                "location": lambda sub: (
+                    self.location(s.locations[node.location_id], sub) if node else NULL_RESOURCE
+                ),
+                "node": lambda sub: self.node(node, sub) if node else NULL_RESOURCE,
+                "databases": lambda sub: collection(
+                    [
+                        dict(self.database(d, sub), object="databases")
+                        for d in sorted(s.databases.values(), key=lambda d: d.id)
+                        if d.server_id == server.id
+                    ]
+                ),
+            },
+        )
         return self._attach(body, rel)
 
     def allocation(self, alloc: st.Allocation, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
-        body = item("allocation", {"id": alloc.id, "ip": alloc.ip, "alias": alloc.ip_alias,
-                                   "port": alloc.port, "notes": alloc.notes,
-                                   "assigned": not self.state.is_free(alloc)})
-        rel = self._relationships("allocation", alloc, inc or {}, {
-            "node": lambda sub: self.node(s.nodes[alloc.node_id], sub),
-            "server": lambda sub: (self.server(s.servers[alloc.server_id], sub)
-                                   if alloc.server_id in s.servers else NULL_RESOURCE)})
+        body = item(
+            "allocation",
+            {
+                "id": alloc.id,
+                "ip": alloc.ip,
+                "alias": alloc.ip_alias,
+                "port": alloc.port,
+                "notes": alloc.notes,
+                "assigned": not self.state.is_free(alloc),
+            },
+        )
+        rel = self._relationships(
+            "allocation",
+            alloc,
+            inc or {},
+            {
+                "node": lambda sub: self.node(s.nodes[alloc.node_id], sub),
+                "server": lambda sub: (
+                    self.server(s.servers[alloc.server_id], sub)
+                    if alloc.server_id in s.servers
+                    else NULL_RESOURCE
+                ),
+            },
+        )
         return self._attach(body, rel)
 
     def node(self, node: st.Node, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
         servers = s.node_servers(node.id)
-        body = item("node", {
-            "id": node.id, "uuid": node.uuid, "public": node.public, "name": node.name,
-            "description": node.description, "location_id": node.location_id,
-            "fqdn": node.fqdn, "scheme": node.scheme, "behind_proxy": node.behind_proxy,
-            "maintenance_mode": node.maintenance_mode, "memory": node.memory,
-            "memory_overallocate": node.memory_overallocate, "disk": node.disk,
-            "disk_overallocate": node.disk_overallocate, "upload_size": node.upload_size,
-            "daemon_listen": node.daemon_listen, "daemon_sftp": node.daemon_sftp,
-            "daemon_base": node.daemon_base, "created_at": atom(node.created_at),
-            "updated_at": atom(node.updated_at),
-            "allocated_resources": {"memory": sum(x.memory for x in servers),
-                                    "disk": sum(x.disk for x in servers)}})
-        rel = self._relationships("node", node, inc or {}, {
-            "allocations": lambda sub: collection(
-                [self.allocation(a, sub) for a in sorted(s.allocations.values(),
-                                                         key=lambda a: a.id)
-                 if a.node_id == node.id]),
-            "location": lambda sub: self.location(s.locations[node.location_id], sub),
-            "servers": lambda sub: collection(
-                [self.server(x, sub) for x in sorted(servers, key=lambda x: x.id)])})
+        body = item(
+            "node",
+            {
+                "id": node.id,
+                "uuid": node.uuid,
+                "public": node.public,
+                "name": node.name,
+                "description": node.description,
+                "location_id": node.location_id,
+                "fqdn": node.fqdn,
+                "scheme": node.scheme,
+                "behind_proxy": node.behind_proxy,
+                "maintenance_mode": node.maintenance_mode,
+                "memory": node.memory,
+                "memory_overallocate": node.memory_overallocate,
+                "disk": node.disk,
+                "disk_overallocate": node.disk_overallocate,
+                "upload_size": node.upload_size,
+                "daemon_listen": node.daemon_listen,
+                "daemon_sftp": node.daemon_sftp,
+                "daemon_base": node.daemon_base,
+                "created_at": atom(node.created_at),
+                "updated_at": atom(node.updated_at),
+                "allocated_resources": {
+                    "memory": sum(x.memory for x in servers),
+                    "disk": sum(x.disk for x in servers),
+                },
+            },
+        )
+        rel = self._relationships(
+            "node",
+            node,
+            inc or {},
+            {
+                "allocations": lambda sub: collection(
+                    [
+                        self.allocation(a, sub)
+                        for a in sorted(s.allocations.values(), key=lambda a: a.id)
+                        if a.node_id == node.id
+                    ]
+                ),
+                "location": lambda sub: self.location(s.locations[node.location_id], sub),
+                "servers": lambda sub: collection(
+                    [self.server(x, sub) for x in sorted(servers, key=lambda x: x.id)]
+                ),
+            },
+        )
         return self._attach(body, rel)
 
     def location(self, loc: st.Location, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
-        nodes = sorted((n for n in s.nodes.values() if n.location_id == loc.id),
-                       key=lambda n: n.id)
-        body = item("location", {"id": loc.id, "short": loc.short, "long": loc.long,
-                                 "updated_at": atom(loc.updated_at),
-                                 "created_at": atom(loc.created_at)})
-        rel = self._relationships("location", loc, inc or {}, {
-            "nodes": lambda sub: collection([self.node(n, sub) for n in nodes]),
-            "servers": lambda sub: collection(
-                [self.server(x, sub) for x in sorted(s.servers.values(), key=lambda x: x.id)
-                 if x.node_id in {n.id for n in nodes}])})
+        nodes = sorted((n for n in s.nodes.values() if n.location_id == loc.id), key=lambda n: n.id)
+        body = item(
+            "location",
+            {
+                "id": loc.id,
+                "short": loc.short,
+                "long": loc.long,
+                "updated_at": atom(loc.updated_at),
+                "created_at": atom(loc.created_at),
+            },
+        )
+        rel = self._relationships(
+            "location",
+            loc,
+            inc or {},
+            {
+                "nodes": lambda sub: collection([self.node(n, sub) for n in nodes]),
+                "servers": lambda sub: collection(
+                    [
+                        self.server(x, sub)
+                        for x in sorted(s.servers.values(), key=lambda x: x.id)
+                        if x.node_id in {n.id for n in nodes}
+                    ]
+                ),
+            },
+        )
         return self._attach(body, rel)
 
     def nest(self, nest: st.Nest, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
-        body = item("nest", {"id": nest.id, "uuid": nest.uuid, "author": nest.author,
-                             "name": nest.name, "description": nest.description,
-                             "created_at": atom(nest.created_at),
-                             "updated_at": atom(nest.updated_at)})
-        rel = self._relationships("nest", nest, inc or {}, {
-            "eggs": lambda sub: collection(
-                [self.egg(e, sub) for e in sorted(s.eggs.values(), key=lambda e: e.id)
-                 if e.nest_id == nest.id]),
-            "servers": lambda sub: collection(
-                [self.server(x, sub) for x in sorted(s.servers.values(), key=lambda x: x.id)
-                 if x.nest_id == nest.id])})
+        body = item(
+            "nest",
+            {
+                "id": nest.id,
+                "uuid": nest.uuid,
+                "author": nest.author,
+                "name": nest.name,
+                "description": nest.description,
+                "created_at": atom(nest.created_at),
+                "updated_at": atom(nest.updated_at),
+            },
+        )
+        rel = self._relationships(
+            "nest",
+            nest,
+            inc or {},
+            {
+                "eggs": lambda sub: collection(
+                    [
+                        self.egg(e, sub)
+                        for e in sorted(s.eggs.values(), key=lambda e: e.id)
+                        if e.nest_id == nest.id
+                    ]
+                ),
+                "servers": lambda sub: collection(
+                    [
+                        self.server(x, sub)
+                        for x in sorted(s.servers.values(), key=lambda x: x.id)
+                        if x.nest_id == nest.id
+                    ]
+                ),
+            },
+        )
         return self._attach(body, rel)
 
     def egg(self, egg: st.Egg, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
-        config = {"files": egg.config_files or {}, "startup": egg.config_startup,
-                  "stop": egg.config_stop, "logs": egg.config_logs or {},
-                  "file_denylist": egg.file_denylist, "extends": None}
-        script = {"privileged": egg.script_privileged, "install": egg.script_install,
-                  "entry": egg.script_entry, "container": egg.script_container,
-                  "extends": None}
+        config = {
+            "files": egg.config_files or {},
+            "startup": egg.config_startup,
+            "stop": egg.config_stop,
+            "logs": egg.config_logs or {},
+            "file_denylist": egg.file_denylist,
+            "extends": None,
+        }
+        script = {
+            "privileged": egg.script_privileged,
+            "install": egg.script_install,
+            "entry": egg.script_entry,
+            "container": egg.script_container,
+            "extends": None,
+        }
         images = list(egg.docker_images.values())
-        body = item("egg", {
-            "id": egg.id, "uuid": egg.uuid, "name": egg.name, "nest": egg.nest_id,
-            "author": egg.author, "description": egg.description,
-            "docker_image": images[0] if images else "", "docker_images": egg.docker_images,
-            "config": config, "startup": egg.startup, "script": script,
-            "created_at": atom(egg.created_at), "updated_at": atom(egg.updated_at)})
-        rel = self._relationships("egg", egg, inc or {}, {
-            "nest": lambda sub: self.nest(s.nests[egg.nest_id], sub),
-            "servers": lambda sub: collection(
-                [self.server(x, sub) for x in sorted(s.servers.values(), key=lambda x: x.id)
-                 if x.egg_id == egg.id]),
-            "config": lambda sub: item("egg", dict(config)),
-            "script": lambda sub: item("egg", dict(script)),
-            "variables": lambda sub: collection(
-                [self.egg_variable(v) for v in s.egg_vars(egg.id)])})
+        body = item(
+            "egg",
+            {
+                "id": egg.id,
+                "uuid": egg.uuid,
+                "name": egg.name,
+                "nest": egg.nest_id,
+                "author": egg.author,
+                "description": egg.description,
+                "docker_image": images[0] if images else "",
+                "docker_images": egg.docker_images,
+                "config": config,
+                "startup": egg.startup,
+                "script": script,
+                "created_at": atom(egg.created_at),
+                "updated_at": atom(egg.updated_at),
+            },
+        )
+        rel = self._relationships(
+            "egg",
+            egg,
+            inc or {},
+            {
+                "nest": lambda sub: self.nest(s.nests[egg.nest_id], sub),
+                "servers": lambda sub: collection(
+                    [
+                        self.server(x, sub)
+                        for x in sorted(s.servers.values(), key=lambda x: x.id)
+                        if x.egg_id == egg.id
+                    ]
+                ),
+                "config": lambda sub: item("egg", dict(config)),
+                "script": lambda sub: item("egg", dict(script)),
+                "variables": lambda sub: collection(
+                    [self.egg_variable(v) for v in s.egg_vars(egg.id)]
+                ),
+            },
+        )
         return self._attach(body, rel)
 
     @staticmethod
     def egg_variable_attributes(var: st.EggVariable) -> dict[str, Any]:
-        return {"id": var.id, "egg_id": var.egg_id, "name": var.name,
-                "description": var.description, "env_variable": var.env_variable,
-                "default_value": var.default_value, "user_viewable": var.user_viewable,
-                "user_editable": var.user_editable, "rules": var.rules,
-                "created_at": micro(var.created_at), "updated_at": micro(var.updated_at)}
+        return {
+            "id": var.id,
+            "egg_id": var.egg_id,
+            "name": var.name,
+            "description": var.description,
+            "env_variable": var.env_variable,
+            "default_value": var.default_value,
+            "user_viewable": var.user_viewable,
+            "user_editable": var.user_editable,
+            "rules": var.rules,
+            "created_at": micro(var.created_at),
+            "updated_at": micro(var.updated_at),
+        }
 
     def egg_variable(self, var: st.EggVariable) -> dict[str, Any]:
         return item("egg_variable", self.egg_variable_attributes(var))
@@ -313,30 +518,59 @@ class AppRenderer:
         return item("server_variable", attrs)
 
     def subuser(self, sub: st.Subuser) -> dict[str, Any]:
-        return item("server_subuser", {"id": sub.id, "user_id": sub.user_id,
-                                       "server_id": sub.server_id,
-                                       "permissions": list(sub.permissions),
-                                       "created_at": atom(sub.created_at),
-                                       "updated_at": atom(sub.updated_at)})
+        return item(
+            "server_subuser",
+            {
+                "id": sub.id,
+                "user_id": sub.user_id,
+                "server_id": sub.server_id,
+                "permissions": list(sub.permissions),
+                "created_at": atom(sub.created_at),
+                "updated_at": atom(sub.updated_at),
+            },
+        )
 
     def database(self, db: st.Database, inc: dict | None = None) -> dict[str, Any]:
         host = self.state.database_hosts.get(db.database_host_id)
-        body = item("server_database", {
-            "id": db.id, "server": db.server_id, "host": db.database_host_id,
-            "database": db.database, "username": db.username, "remote": db.remote,
-            "max_connections": db.max_connections, "created_at": atom(db.created_at),
-            "updated_at": atom(db.updated_at)})
-        rel = self._relationships("server_database", db, inc or {}, {
-            "password": lambda sub: item("database_password", {"password": db.password}),
-            "host": lambda sub: self.database_host(host) if host else NULL_RESOURCE})
+        body = item(
+            "server_database",
+            {
+                "id": db.id,
+                "server": db.server_id,
+                "host": db.database_host_id,
+                "database": db.database,
+                "username": db.username,
+                "remote": db.remote,
+                "max_connections": db.max_connections,
+                "created_at": atom(db.created_at),
+                "updated_at": atom(db.updated_at),
+            },
+        )
+        rel = self._relationships(
+            "server_database",
+            db,
+            inc or {},
+            {
+                "password": lambda sub: item("database_password", {"password": db.password}),
+                "host": lambda sub: self.database_host(host) if host else NULL_RESOURCE,
+            },
+        )
         return self._attach(body, rel)
 
     def database_host(self, host: st.DatabaseHost) -> dict[str, Any]:
-        return item("database_host", {"id": host.id, "name": host.name, "host": host.host,
-                                      "port": host.port, "username": host.username,
-                                      "node": host.node_id,
-                                      "created_at": atom(host.created_at),
-                                      "updated_at": atom(host.updated_at)})
+        return item(
+            "database_host",
+            {
+                "id": host.id,
+                "name": host.name,
+                "host": host.host,
+                "port": host.port,
+                "username": host.username,
+                "node": host.node_id,
+                "created_at": atom(host.created_at),
+                "updated_at": atom(host.updated_at),
+            },
+        )
 
 
 # --- client API -------------------------------------------------------------------------------
@@ -363,26 +597,43 @@ class ClientRenderer:
         s = self.state
         node = s.nodes[server.node_id]
         egg = s.eggs.get(server.egg_id)
-        body = item("server", {
-            "server_owner": self.user.id == server.owner_id,
-            "identifier": server.identifier, "internal_id": server.id, "uuid": server.uuid,
-            "name": server.name, "node": node.name,
-            "is_node_under_maintenance": node.maintenance_mode,
-            "sftp_details": {"ip": node.fqdn, "port": node.daemon_sftp},
-            "description": server.description,
-            "limits": {"memory": server.memory, "swap": server.swap, "disk": server.disk,
-                       "io": server.io, "cpu": server.cpu, "threads": server.threads,
-                       "oom_disabled": server.oom_disabled},
-            "invocation": s.invocation(server, client=True,
-                                       hide_all=not self.can(server, "startup.read")),
-            "docker_image": server.image,
-            "egg_features": list(egg.features) if egg and egg.features is not None else None,
-            "feature_limits": {"databases": server.database_limit,
-                               "allocations": server.allocation_limit,
-                               "backups": server.backup_limit},
-            "status": server.status, "is_suspended": server.status == "suspended",
-            "is_installing": not server.is_installed,
-            "is_transferring": server.transferring})
+        body = item(
+            "server",
+            {
+                "server_owner": self.user.id == server.owner_id,
+                "identifier": server.identifier,
+                "internal_id": server.id,
+                "uuid": server.uuid,
+                "name": server.name,
+                "node": node.name,
+                "is_node_under_maintenance": node.maintenance_mode,
+                "sftp_details": {"ip": node.fqdn, "port": node.daemon_sftp},
+                "description": server.description,
+                "limits": {
+                    "memory": server.memory,
+                    "swap": server.swap,
+                    "disk": server.disk,
+                    "io": server.io,
+                    "cpu": server.cpu,
+                    "threads": server.threads,
+                    "oom_disabled": server.oom_disabled,
+                },
+                "invocation": s.invocation(
+                    server, client=True, hide_all=not self.can(server, "startup.read")
+                ),
+                "docker_image": server.image,
+                "egg_features": list(egg.features) if egg and egg.features is not None else None,
+                "feature_limits": {
+                    "databases": server.database_limit,
+                    "allocations": server.allocation_limit,
+                    "backups": server.backup_limit,
+                },
+                "status": server.status,
+                "is_suspended": server.status == "suspended",
+                "is_installing": not server.is_installed,
+                "is_transferring": server.transferring,
+            },
+        )
         rel: dict[str, Any] = {}
         if self.can(server, "allocation.read"):
             allocs = [self.allocation(a, server) for a in s.server_allocations(server)]
@@ -392,8 +643,8 @@ class ClientRenderer:
         rel["allocations"] = collection(allocs)
         if self.can(server, "startup.read"):
             rel["variables"] = collection(
-                [self.variable(server, v) for v in s.egg_vars(server.egg_id)
-                 if v.user_viewable])
+                [self.variable(server, v) for v in s.egg_vars(server.egg_id) if v.user_viewable]
+            )
         else:
             rel["variables"] = NULL_RESOURCE
         inc = inc or {}
@@ -402,133 +653,256 @@ class ClientRenderer:
         if "subusers" in inc:
             if self.can(server, "user.read"):
                 rel["subusers"] = collection(
-                    [self.subuser(u) for u in sorted(s.subusers.values(), key=lambda u: u.id)
-                     if u.server_id == server.id])
+                    [
+                        self.subuser(u)
+                        for u in sorted(s.subusers.values(), key=lambda u: u.id)
+                        if u.server_id == server.id
+                    ]
+                )
             else:
                 rel["subusers"] = NULL_RESOURCE
         body["attributes"]["relationships"] = rel
         return body
 
-    def allocation(self, alloc: st.Allocation, server: st.Server,
-                   hide_notes: bool = False) -> dict[str, Any]:
-        return item("allocation", {"id": alloc.id, "ip": alloc.ip, "ip_alias": alloc.ip_alias,
-                                   "port": alloc.port,
-                                   "notes": None if hide_notes else alloc.notes,
-                                   "is_default": alloc.id == server.allocation_id})
+    def allocation(
+        self, alloc: st.Allocation, server: st.Server, hide_notes: bool = False
+    ) -> dict[str, Any]:
+        return item(
+            "allocation",
+            {
+                "id": alloc.id,
+                "ip": alloc.ip,
+                "ip_alias": alloc.ip_alias,
+                "port": alloc.port,
+                "notes": None if hide_notes else alloc.notes,
+                "is_default": alloc.id == server.allocation_id,
+            },
+        )
 
     def variable(self, server: st.Server, var: st.EggVariable) -> dict[str, Any]:
-        return item("egg_variable", {
-            "name": var.name, "description": var.description, "env_variable": var.env_variable,
-            "default_value": var.default_value, "server_value": server.variables.get(var.id),
-            "is_editable": var.user_editable, "rules": var.rules})
+        return item(
+            "egg_variable",
+            {
+                "name": var.name,
+                "description": var.description,
+                "env_variable": var.env_variable,
+                "default_value": var.default_value,
+                "server_value": server.variables.get(var.id),
+                "is_editable": var.user_editable,
+                "rules": var.rules,
+            },
+        )
 
     def subuser(self, sub: st.Subuser) -> dict[str, Any]:
         user = self.state.users[sub.user_id]
-        return item("server_subuser", {
-            "uuid": user.uuid, "username": user.username, "email": user.email,
-            "image": gravatar(user.email), "2fa_enabled": user.use_totp,
-            "created_at": atom(sub.created_at), "permissions": list(sub.permissions)})
+        return item(
+            "server_subuser",
+            {
+                "uuid": user.uuid,
+                "username": user.username,
+                "email": user.email,
+                "image": gravatar(user.email),
+                "2fa_enabled": user.use_totp,
+                "created_at": atom(sub.created_at),
+                "permissions": list(sub.permissions),
+            },
+        )
 
     def stats(self, server: st.Server) -> dict[str, Any]:
-        return item("stats", {"current_state": server.power_state,
-                              "is_suspended": server.status == "suspended",
-                              "resources": self.state.usage(server)})
+        return item(
+            "stats",
+            {
+                "current_state": server.power_state,
+                "is_suspended": server.status == "suspended",
+                "resources": self.state.usage(server),
+            },
+        )
 
     @staticmethod
     def backup(backup: st.Backup) -> dict[str, Any]:
-        return item("backup", {
-            "uuid": backup.uuid, "is_successful": backup.is_successful,
-            "is_locked": backup.is_locked, "name": backup.name,
-            "ignored_files": list(backup.ignored_files), "checksum": backup.checksum,
-            "bytes": backup.bytes, "created_at": atom(backup.created_at),
-            "completed_at": atom(backup.completed_at)})
+        return item(
+            "backup",
+            {
+                "uuid": backup.uuid,
+                "is_successful": backup.is_successful,
+                "is_locked": backup.is_locked,
+                "name": backup.name,
+                "ignored_files": list(backup.ignored_files),
+                "checksum": backup.checksum,
+                "bytes": backup.bytes,
+                "created_at": atom(backup.created_at),
+                "completed_at": atom(backup.completed_at),
+            },
+        )
 
-    def database(self, db: st.Database, server: st.Server, with_password: bool
-                 ) -> dict[str, Any]:
+    def database(self, db: st.Database, server: st.Server, with_password: bool) -> dict[str, Any]:
         host = self.state.database_hosts[db.database_host_id]
-        body = item("server_database", {
-            "id": db.hashid, "host": {"address": host.host, "port": host.port},
-            "name": db.database, "username": db.username, "connections_from": db.remote,
-            "max_connections": db.max_connections})
+        body = item(
+            "server_database",
+            {
+                "id": db.hashid,
+                "host": {"address": host.host, "port": host.port},
+                "name": db.database,
+                "username": db.username,
+                "connections_from": db.remote,
+                "max_connections": db.max_connections,
+            },
+        )
         if with_password:
             body["attributes"]["relationships"] = {
-                "password": (item("database_password", {"password": db.password})
-                             if self.can(server, "database.view_password") else NULL_RESOURCE)}
+                "password": (
+                    item("database_password", {"password": db.password})
+                    if self.can(server, "database.view_password")
+                    else NULL_RESOURCE
+                )
+            }
         return body
 
     def schedule(self, sched: st.Schedule) -> dict[str, Any]:
-        tasks = sorted((t for t in self.state.tasks.values() if t.schedule_id == sched.id),
-                       key=lambda t: (t.sequence_id, t.id))
-        return item("server_schedule", {
-            "id": sched.id, "name": sched.name,
-            "cron": {"day_of_week": sched.day_of_week, "day_of_month": sched.day_of_month,
-                     "month": sched.month, "hour": sched.hour, "minute": sched.minute},
-            "is_active": sched.is_active, "is_processing": sched.is_processing,
-            "only_when_online": sched.only_when_online,
-            "last_run_at": atom(sched.last_run_at), "next_run_at": atom(sched.next_run_at),
-            "created_at": atom(sched.created_at), "updated_at": atom(sched.updated_at),
-            "relationships": {"tasks": collection([self.task(t) for t in tasks])}})
+        tasks = sorted(
+            (t for t in self.state.tasks.values() if t.schedule_id == sched.id),
+            key=lambda t: (t.sequence_id, t.id),
+        )
+        return item(
+            "server_schedule",
+            {
+                "id": sched.id,
+                "name": sched.name,
+                "cron": {
+                    "day_of_week": sched.day_of_week,
+                    "day_of_month": sched.day_of_month,
+                    "month": sched.month,
+                    "hour": sched.hour,
+                    "minute": sched.minute,
+                },
+                "is_active": sched.is_active,
+                "is_processing": sched.is_processing,
+                "only_when_online": sched.only_when_online,
+                "last_run_at": atom(sched.last_run_at),
+                "next_run_at": atom(sched.next_run_at),
+                "created_at": atom(sched.created_at),
+                "updated_at": atom(sched.updated_at),
+                "relationships": {"tasks": collection([self.task(t) for t in tasks])},
+            },
+        )
 
     @staticmethod
     def task(task: st.Task) -> dict[str, Any]:
-        return item("schedule_task", {
-            "id": task.id, "sequence_id": task.sequence_id, "action": task.action,
-            "payload": task.payload, "time_offset": task.time_offset,
-            "is_queued": task.is_queued, "continue_on_failure": task.continue_on_failure,
-            "created_at": atom(task.created_at), "updated_at": atom(task.updated_at)})
+        return item(
+            "schedule_task",
+            {
+                "id": task.id,
+                "sequence_id": task.sequence_id,
+                "action": task.action,
+                "payload": task.payload,
+                "time_offset": task.time_offset,
+                "is_queued": task.is_queued,
+                "continue_on_failure": task.continue_on_failure,
+                "created_at": atom(task.created_at),
+                "updated_at": atom(task.updated_at),
+            },
+        )
 
     def activity(self, entry: st.Activity, inc: dict | None = None) -> dict[str, Any]:
         actor = self.state.users.get(entry.actor_id) if entry.actor_id else None
         can_see_ip = actor is not None and (actor.id == self.user.id or self.user.root_admin)
-        body = item("activity_log", {
-            "id": sha1_hex(str(entry.id)), "batch": entry.batch, "event": entry.event,
-            "is_api": entry.is_api, "ip": entry.ip if can_see_ip else None,
-            "description": entry.description, "properties": entry.properties or {},
-            "has_additional_metadata": False, "timestamp": atom(entry.timestamp)})
+        body = item(
+            "activity_log",
+            {
+                "id": sha1_hex(str(entry.id)),
+                "batch": entry.batch,
+                "event": entry.event,
+                "is_api": entry.is_api,
+                "ip": entry.ip if can_see_ip else None,
+                "description": entry.description,
+                "properties": entry.properties or {},
+                "has_additional_metadata": False,
+                "timestamp": atom(entry.timestamp),
+            },
+        )
         if inc and "actor" in inc:
             body["attributes"]["relationships"] = {
-                "actor": self.actor(actor) if actor else NULL_RESOURCE}
+                "actor": self.actor(actor) if actor else NULL_RESOURCE
+            }
         return body
 
     @staticmethod
     def actor(user: st.User) -> dict[str, Any]:
-        return item("user", {"uuid": user.uuid, "username": user.username,
-                             "email": user.email, "image": gravatar(user.email),
-                             "2fa_enabled": user.use_totp,
-                             "created_at": atom(user.created_at)})
+        return item(
+            "user",
+            {
+                "uuid": user.uuid,
+                "username": user.username,
+                "email": user.email,
+                "image": gravatar(user.email),
+                "2fa_enabled": user.use_totp,
+                "created_at": atom(user.created_at),
+            },
+        )
 
     @staticmethod
     def account(user: st.User) -> dict[str, Any]:
-        return item("user", {"id": user.id, "admin": user.root_admin,
-                             "username": user.username, "email": user.email,
-                             "first_name": user.first_name, "last_name": user.last_name,
-                             "language": user.language})
+        return item(
+            "user",
+            {
+                "id": user.id,
+                "admin": user.root_admin,
+                "username": user.username,
+                "email": user.email,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "language": user.language,
+            },
+        )
 
     @staticmethod
     def api_key(key: st.ApiKey) -> dict[str, Any]:
-        return item("api_key", {"identifier": key.identifier, "description": key.memo,
-                                "allowed_ips": list(key.allowed_ips),
-                                "last_used_at": atom(key.last_used_at),
-                                "created_at": atom(key.created_at)})
+        return item(
+            "api_key",
+            {
+                "identifier": key.identifier,
+                "description": key.memo,
+                "allowed_ips": list(key.allowed_ips),
+                "last_used_at": atom(key.last_used_at),
+                "created_at": atom(key.created_at),
+            },
+        )
 
     @staticmethod
     def ssh_key(key: st.SshKey) -> dict[str, Any]:
-        return item("ssh_key", {"name": key.name, "fingerprint": key.fingerprint,
-                                "public_key": key.public_key,
-                                "created_at": atom(key.created_at)})
+        return item(
+            "ssh_key",
+            {
+                "name": key.name,
+                "fingerprint": key.fingerprint,
+                "public_key": key.public_key,
+                "created_at": atom(key.created_at),
+            },
+        )
 
     @staticmethod
     def file(name: str, entry: st.FileEntry) -> dict[str, Any]:
         mode_bits = oct(entry.mode)[2:]
         perms = "".join(
-            ("r" if entry.mode & (4 << s) else "-") + ("w" if entry.mode & (2 << s) else "-")
-            + ("x" if entry.mode & (1 << s) else "-") for s in (6, 3, 0))
-        return item("file_object", {
-            "name": name, "mode": ("d" if entry.is_dir else "-") + perms,
-            "mode_bits": mode_bits, "size": 4096 if entry.is_dir else len(entry.content),
-            "is_file": not entry.is_dir, "is_symlink": False,
-            "mimetype": "inode/directory" if entry.is_dir else "text/plain",
-            "created_at": atom(entry.created_at), "modified_at": atom(entry.modified_at)})
+            ("r" if entry.mode & (4 << s) else "-")
+            + ("w" if entry.mode & (2 << s) else "-")
+            + ("x" if entry.mode & (1 << s) else "-")
+            for s in (6, 3, 0)
+        )
+        return item(
+            "file_object",
+            {
+                "name": name,
+                "mode": ("d" if entry.is_dir else "-") + perms,
+                "mode_bits": mode_bits,
+                "size": 4096 if entry.is_dir else len(entry.content),
+                "is_file": not entry.is_dir,
+                "is_symlink": False,
+                "mimetype": "inode/directory" if entry.is_dir else "text/plain",
+                "created_at": atom(entry.created_at),
+                "modified_at": atom(entry.modified_at),
+            },
+        )
 
 
 def sort_by(objects: Iterable[Any], key: str | None, allowed: dict[str, str]) -> list[Any]:
@@ -538,5 +912,4 @@ def sort_by(objects: Iterable[Any], key: str | None, allowed: dict[str, str]) ->
         return sorted(items, key=lambda o: o.id)
     desc = key.startswith("-")
     attr = allowed[key.lstrip("-")]
-    return sorted(items, key=lambda o: (getattr(o, attr) is None, getattr(o, attr)),
-                  reverse=desc)
+    return sorted(items, key=lambda o: (getattr(o, attr) is None, getattr(o, attr)), reverse=desc)

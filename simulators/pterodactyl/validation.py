@@ -28,8 +28,16 @@ from simulators.pterodactyl.errors import ValidationFailed
 
 MISSING = object()
 
-IMPLICIT = {"required", "required_with", "required_without", "required_if", "required_unless",
-            "present", "filled", "accepted"}
+IMPLICIT = {
+    "required",
+    "required_with",
+    "required_without",
+    "required_if",
+    "required_unless",
+    "present",
+    "filled",
+    "accepted",
+}
 NUMERIC_RULES = {"numeric", "integer"}
 SKIP = {"nullable", "sometimes", "bail"}
 
@@ -66,18 +74,26 @@ MESSAGES = {
     "uuid": "The {attribute} must be a valid UUID.",
 }
 SIZE_MESSAGES = {
-    "between": {"numeric": "The {attribute} must be between {p0} and {p1}.",
-                "string": "The {attribute} must be between {p0} and {p1} characters.",
-                "array": "The {attribute} must have between {p0} and {p1} items."},
-    "min": {"numeric": "The {attribute} must be at least {p0}.",
-            "string": "The {attribute} must be at least {p0} characters.",
-            "array": "The {attribute} must have at least {p0} items."},
-    "max": {"numeric": "The {attribute} may not be greater than {p0}.",
-            "string": "The {attribute} may not be greater than {p0} characters.",
-            "array": "The {attribute} may not have more than {p0} items."},
-    "size": {"numeric": "The {attribute} must be {p0}.",
-             "string": "The {attribute} must be {p0} characters.",
-             "array": "The {attribute} must contain {p0} items."},
+    "between": {
+        "numeric": "The {attribute} must be between {p0} and {p1}.",
+        "string": "The {attribute} must be between {p0} and {p1} characters.",
+        "array": "The {attribute} must have between {p0} and {p1} items.",
+    },
+    "min": {
+        "numeric": "The {attribute} must be at least {p0}.",
+        "string": "The {attribute} must be at least {p0} characters.",
+        "array": "The {attribute} must have at least {p0} items.",
+    },
+    "max": {
+        "numeric": "The {attribute} may not be greater than {p0}.",
+        "string": "The {attribute} may not be greater than {p0} characters.",
+        "array": "The {attribute} may not have more than {p0} items.",
+    },
+    "size": {
+        "numeric": "The {attribute} must be {p0}.",
+        "string": "The {attribute} must be {p0} characters.",
+        "array": "The {attribute} must contain {p0} items.",
+    },
 }
 
 _INT = re.compile(r"\s*[+-]?(0|[1-9]\d*)\s*")
@@ -141,11 +157,10 @@ def php_regex(pattern: str) -> re.Pattern[str] | None:
     end = pattern.rfind(closing)
     if end <= 0:
         return None
-    body, flag_text = pattern[1:end], pattern[end + 1:]
+    body, flag_text = pattern[1:end], pattern[end + 1 :]
     flags = 0
     for ch in flag_text:
-        flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL,
-                  "x": re.VERBOSE}.get(ch, 0)
+        flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}.get(ch, 0)
     body = body.replace("\\A", "^").replace("\\z", "$").replace("\\Z", "$")
     try:
         return re.compile(body, flags)
@@ -167,8 +182,9 @@ def parse_rules(rules: str | Iterable[Any]) -> list[tuple[str, list[str]] | Rule
         if ":" in item:
             name, param = item.split(":", 1)
             name = name.strip().lower()
-            params = [param] if name in ("regex", "not_regex") else [
-                p.strip() for p in param.split(",")]
+            params = (
+                [param] if name in ("regex", "not_regex") else [p.strip() for p in param.split(",")]
+            )
         else:
             name, params = item.lower(), []
         parsed.append((name, params))
@@ -217,8 +233,9 @@ def _is_empty(value: Any) -> bool:
 class Validator:
     """Validate ``data`` against ``{field: rules}``; ``failures()`` lists (field, rule, message)."""
 
-    def __init__(self, data: Any, rules: dict[str, Any],
-                 attributes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data: Any, rules: dict[str, Any], attributes: dict[str, str] | None = None
+    ) -> None:
         self.data = data if isinstance(data, dict) else {}
         self.rules = rules
         self.attributes = attributes or {}
@@ -248,8 +265,7 @@ class Validator:
         present = value is not MISSING
         if "sometimes" in names and not present:
             return []
-        kind = ("numeric" if names & NUMERIC_RULES else "array" if "array" in names
-                else "string")
+        kind = "numeric" if names & NUMERIC_RULES else "array" if "array" in names else "string"
         out: list[tuple[str, str, str]] = []
         for rule in rules:
             if isinstance(rule, Rule):
@@ -266,7 +282,7 @@ class Validator:
                     continue
             if isinstance(rule, Rule):
                 ok = rule.check(None if value is MISSING else value)
-                message = (rule.message or MESSAGES.get(name, "The {attribute} is invalid."))
+                message = rule.message or MESSAGES.get(name, "The {attribute} is invalid.")
                 message = message.format(attribute=self.display(field))
             else:
                 ok, message = self._check(field, name, params, value, kind)
@@ -276,8 +292,9 @@ class Validator:
                     break
         return out
 
-    def _check(self, field: str, name: str, params: list[str], value: Any,
-               kind: str) -> tuple[bool, str]:
+    def _check(
+        self, field: str, name: str, params: list[str], value: Any, kind: str
+    ) -> tuple[bool, str]:
         attribute = self.display(field)
         fmt = {"attribute": attribute}
         fmt.update({f"p{i}": p for i, p in enumerate(params)})
@@ -297,8 +314,9 @@ class Validator:
             return 1.0 if value else 0.0
         return float(len(str(value)))
 
-    def _passes(self, name: str, params: list[str], value: Any, kind: str,
-                fmt: dict[str, str]) -> bool:
+    def _passes(
+        self, name: str, params: list[str], value: Any, kind: str, fmt: dict[str, str]
+    ) -> bool:
         if name == "required":
             return not _is_empty(value)
         if name == "filled":
@@ -318,8 +336,11 @@ class Validator:
             fmt["other"] = self.display(params[0]) if params else ""
             fmt["value"] = ", ".join(wanted)
             fmt["values"] = ", ".join(wanted)
-            as_text = "" if other in (MISSING, None) else (
-                ("1" if other else "0") if isinstance(other, bool) else str(other))
+            as_text = (
+                ""
+                if other in (MISSING, None)
+                else (("1" if other else "0") if isinstance(other, bool) else str(other))
+            )
             matches = as_text in wanted
             needed = matches if name == "required_if" else not matches
             return not needed or not _is_empty(value)
@@ -353,8 +374,9 @@ class Validator:
         if name in ("alpha", "alpha_dash", "alpha_num"):
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 return False
-            pattern = {"alpha": r"[^\W\d_]+", "alpha_dash": r"[\w-]+",
-                       "alpha_num": r"[^\W_]+"}[name]
+            pattern = {"alpha": r"[^\W\d_]+", "alpha_dash": r"[\w-]+", "alpha_num": r"[^\W_]+"}[
+                name
+            ]
             return re.fullmatch(pattern, str(value)) is not None
         if name in ("regex", "not_regex"):
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):

@@ -27,8 +27,12 @@ from simulators.pterodactyl.routing import Ctx, Response, Router
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_FRAME = 1024 * 1024
 EXPIRY_WARNING = 60  # seconds before expiry Wings sends "token expiring"
-POWER_PERMISSION = {"start": "control.start", "stop": "control.stop", "kill": "control.stop",
-                    "restart": "control.restart"}
+POWER_PERMISSION = {
+    "start": "control.start",
+    "stop": "control.stop",
+    "kill": "control.stop",
+    "restart": "control.restart",
+}
 DAEMON_PREFIX = "\x1b[33;1m[Pterodactyl Daemon]:\x1b[39m"
 
 
@@ -91,23 +95,44 @@ def websocket_credentials(ctx: Ctx, server: st.Server) -> dict[str, Any]:
     node = s.nodes[server.node_id]
     now = int(time.time())
     jti = hashlib.md5(f"{user.id}{server.uuid}".encode(), usedforsecurity=False).hexdigest()
-    claims = {"iss": ctx.base_url(), "aud": [node_url(node)], "jti": jti, "iat": now,
-              "nbf": now - 300, "exp": now + int(ctx.sim.switch("websocket_token_seconds")),
-              "server_uuid": server.uuid, "permissions": ctx.permissions(server),
-              "user_uuid": user.uuid, "user_id": user.id, "unique_id": st.random_string(16)}
+    claims = {
+        "iss": ctx.base_url(),
+        "aud": [node_url(node)],
+        "jti": jti,
+        "iat": now,
+        "nbf": now - 300,
+        "exp": now + int(ctx.sim.switch("websocket_token_seconds")),
+        "server_uuid": server.uuid,
+        "permissions": ctx.permissions(server),
+        "user_uuid": user.uuid,
+        "user_id": user.id,
+        "unique_id": st.random_string(16),
+    }
     scheme = "wss" if node.scheme == "https" else "ws"
-    return {"data": {"token": sign_jwt(claims, node.daemon_token),
-                     "socket": f"{scheme}://{node.fqdn}:{node.daemon_listen}"
-                               f"/api/servers/{server.uuid}/ws"}}
+    return {
+        "data": {
+            "token": sign_jwt(claims, node.daemon_token),
+            "socket": f"{scheme}://{node.fqdn}:{node.daemon_listen}/api/servers/{server.uuid}/ws",
+        }
+    }
 
 
-def signed_url(ctx: Ctx, server: st.Server, path: str, claims: dict[str, Any],
-               minutes: int = 15) -> str:
+def signed_url(
+    ctx: Ctx, server: st.Server, path: str, claims: dict[str, Any], minutes: int = 15
+) -> str:
     node = ctx.state.nodes[server.node_id]
     now = int(time.time())
-    token = sign_jwt({"iat": now, "nbf": now - 300, "exp": now + minutes * 60,
-                      "server_uuid": server.uuid, "unique_id": st.random_string(16),
-                      **claims}, node.daemon_token)
+    token = sign_jwt(
+        {
+            "iat": now,
+            "nbf": now - 300,
+            "exp": now + minutes * 60,
+            "server_uuid": server.uuid,
+            "unique_id": st.random_string(16),
+            **claims,
+        },
+        node.daemon_token,
+    )
     return f"{node_url(node)}{path}{'&' if '?' in path else '?'}token={token}"
 
 
@@ -145,9 +170,12 @@ def download_file(ctx: Ctx) -> Response:
     if entry is None or entry.is_dir:
         return _wings_error(404, "The requested resource was not found on the system.")
     name = posixpath.basename(claims["file_path"])
-    return Response(200, entry.content,
-                    {"Content-Disposition": f'attachment; filename="{name}"'},
-                    content_type="application/octet-stream")
+    return Response(
+        200,
+        entry.content,
+        {"Content-Disposition": f'attachment; filename="{name}"'},
+        content_type="application/octet-stream",
+    )
 
 
 def download_backup(ctx: Ctx) -> Response:
@@ -157,14 +185,18 @@ def download_backup(ctx: Ctx) -> Response:
     if isinstance(found, Response):
         return found
     server, claims = found
-    backup = next((b for b in ctx.state.backups.values()
-                   if b.uuid == claims.get("backup_uuid")), None)
+    backup = next(
+        (b for b in ctx.state.backups.values() if b.uuid == claims.get("backup_uuid")), None
+    )
     if backup is None or not backup.is_successful:
         return _wings_error(404, "The requested resource was not found on the system.")
     data = gzip.compress(f"Simulated backup {backup.name} of {server.name}\n".encode())
-    return Response(200, data, {"Content-Disposition":
-                                f'attachment; filename="{backup.uuid}.tar.gz"'},
-                    content_type="application/octet-stream")
+    return Response(
+        200,
+        data,
+        {"Content-Disposition": f'attachment; filename="{backup.uuid}.tar.gz"'},
+        content_type="application/octet-stream",
+    )
 
 
 def upload_file(ctx: Ctx) -> Response:
@@ -280,11 +312,11 @@ class _Socket:
             if masked:
                 if len(buf) < i + 4:
                     break
-                mask, i = bytes(buf[i:i + 4]), i + 4
+                mask, i = bytes(buf[i : i + 4]), i + 4
             if len(buf) < i + length:
                 break
-            payload = bytes(buf[i:i + length])
-            del buf[:i + length]
+            payload = bytes(buf[i : i + length])
+            del buf[: i + length]
             if mask:
                 payload = bytes(b ^ mask[j % 4] for j, b in enumerate(payload))
             if opcode == 0:
@@ -313,13 +345,18 @@ def websocket(ctx: Ctx) -> Response:
     key = ctx.req.headers.get("sec-websocket-key")
     if ctx.req.headers.get("upgrade", "").lower() != "websocket" or not key:
         return _wings_error(400, "Expected a websocket upgrade request.")
-    accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode(),
-                                           usedforsecurity=False).digest()).decode()
+    accept = base64.b64encode(
+        hashlib.sha1((key + WS_GUID).encode(), usedforsecurity=False).digest()
+    ).decode()
     h.close_connection = True
     try:
-        h.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                       "Connection: Upgrade\r\nServer: wings\r\n"
-                       f"Sec-WebSocket-Accept: {accept}\r\n\r\n").encode())
+        h.wfile.write(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nServer: wings\r\n"
+                f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+            ).encode()
+        )
         h.wfile.flush()
     except OSError:
         return Response(101)
@@ -382,11 +419,13 @@ class _Session:
                 self._stats(force=True)
             elif event == "set state" and args and args[0] in POWER_PERMISSION:
                 if not self._allowed(POWER_PERMISSION[args[0]]):
-                    self.ws.send("daemon error", "You do not have permission to perform this "
-                                                 "action.")
+                    self.ws.send(
+                        "daemon error", "You do not have permission to perform this action."
+                    )
                 elif server.status in ("suspended", "installing", "install_failed"):
-                    self.ws.send("daemon error", "The server is not in a state that allows "
-                                                 "power actions.")
+                    self.ws.send(
+                        "daemon error", "The server is not in a state that allows power actions."
+                    )
                 else:
                     self.state.power(server, args[0])
             elif event == "send command" and args:
@@ -435,7 +474,7 @@ class _Session:
             server = self.server
             end = server.console_base + len(server.console)
             start = max(self.console_at or end, server.console_base)
-            for line in server.console[start - server.console_base:]:
+            for line in server.console[start - server.console_base :]:
                 self.ws.send("console output", _color(line))
             self.console_at = end
             if server.power_state != self.power_seen:
@@ -457,19 +496,24 @@ class _Session:
             return
         self.stats_at = now
         usage = self.state.usage(server)
-        stats = {"memory_bytes": usage["memory_bytes"],
-                 "memory_limit_bytes": (server.memory or 0) * 1024 * 1024,
-                 "cpu_absolute": usage["cpu_absolute"],
-                 "network": {"rx_bytes": usage["network_rx_bytes"],
-                             "tx_bytes": usage["network_tx_bytes"]},
-                 "uptime": usage["uptime"], "state": server.power_state,
-                 "disk_bytes": usage["disk_bytes"]}
+        stats = {
+            "memory_bytes": usage["memory_bytes"],
+            "memory_limit_bytes": (server.memory or 0) * 1024 * 1024,
+            "cpu_absolute": usage["cpu_absolute"],
+            "network": {
+                "rx_bytes": usage["network_rx_bytes"],
+                "tx_bytes": usage["network_tx_bytes"],
+            },
+            "uptime": usage["uptime"],
+            "state": server.power_state,
+            "disk_bytes": usage["disk_bytes"],
+        }
         self.ws.send("stats", json.dumps(stats))
 
 
 def _color(line: str) -> str:
     if line.startswith("[Pterodactyl Daemon]:"):
-        return DAEMON_PREFIX + line[len("[Pterodactyl Daemon]:"):]
+        return DAEMON_PREFIX + line[len("[Pterodactyl Daemon]:") :]
     return line
 
 
@@ -483,9 +527,11 @@ def run_command(s: st.State, server: st.Server, command: str) -> None:
     elif word == "list":
         server.log("[Server thread/INFO]: There are 0 of a max of 20 players online: ")
     elif word == "help":
-        server.log("[Server thread/INFO]: --------- Help: Index ---------",
-                   "[Server thread/INFO]: Use /help [n] to get page n of help.")
+        server.log(
+            "[Server thread/INFO]: --------- Help: Index ---------",
+            "[Server thread/INFO]: Use /help [n] to get page n of help.",
+        )
     elif word in ("stop", "quit", "end"):
         s.power(server, "stop")
     else:
-        server.log("[Server thread/INFO]: Unknown command. Type \"/help\" for help.")
+        server.log('[Server thread/INFO]: Unknown command. Type "/help" for help.')

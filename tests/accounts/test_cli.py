@@ -7,15 +7,18 @@ from tests.helpers import PASSWORD
 
 
 def test_user_create_prompts_for_the_password(app, cli):
-    result = cli("user", "create", "ops@example.com", "--admin",
-                 input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = cli("user", "create", "ops@example.com", "--admin", input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert "Password" in result.output and "created ops@example.com (admin)" in result.output
     assert PASSWORD not in result.output  # hidden input
     user = get_user(app, "ops@example.com")
     assert user.role_name == "admin" and user.is_verified
-    assert app.test_client().post("/login", data={"email": "ops@example.com",
-                                                  "password": PASSWORD}).status_code == 302
+    assert (
+        app.test_client()
+        .post("/login", data={"email": "ops@example.com", "password": PASSWORD})
+        .status_code
+        == 302
+    )
 
 
 def test_user_create_refuses_a_short_password(app, cli):

@@ -23,8 +23,9 @@ def test_login_redirects_to_next_only_on_this_site(app, client, user):
     response = client.post("/login?next=/account", data={"email": user, "password": PASSWORD})
     assert response.headers["Location"] == "/account"
     client.post("/logout")
-    response = client.post("/login?next=https://evil.test/", data={"email": user,
-                                                                   "password": PASSWORD})
+    response = client.post(
+        "/login?next=https://evil.test/", data={"email": user, "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/dashboard"
 
 
@@ -104,9 +105,14 @@ def test_password_change_ends_other_sessions(app, user):
     here, elsewhere = app.test_client(), app.test_client()
     post_login(here)
     post_login(elsewhere)
-    response = here.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a brand new password",
-        "confirm": "a brand new password"})
+    response = here.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new password",
+            "confirm": "a brand new password",
+        },
+    )
     assert response.status_code == 302
     assert here.get("/dashboard").status_code == 200
     assert elsewhere.get("/dashboard").status_code == 302
@@ -115,12 +121,19 @@ def test_password_change_ends_other_sessions(app, user):
 
 def test_password_change_needs_the_current_password(app, client, user):
     post_login(client)
-    response = client.post("/account/password", data={
-        "current_password": "wrong", "new_password": "a brand new password",
-        "confirm": "a brand new password"})
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": "wrong",
+            "new_password": "a brand new password",
+            "confirm": "a brand new password",
+        },
+    )
     assert response.status_code == 400 and "current password is not correct" in response.text
-    differ = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a brand new password", "confirm": "x"})
+    differ = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "a brand new password", "confirm": "x"},
+    )
     assert differ.status_code == 400 and "differ" in differ.text
 
 

@@ -55,14 +55,19 @@ def test_invalid_email_and_missing_name(app, client):
 
 
 def test_veto_reason_is_shown(app, plugins_dir, cli, fresh):
-    write_plugin(plugins_dir, "gatekeeper", '''
+    write_plugin(
+        plugins_dir,
+        "gatekeeper",
+        """
 from kernel import hookimpl
 
 @hookimpl
 def veto_registration(email, name):
     if email.endswith("@closed.test"):
         return "We are not taking accounts from closed.test"
-''', capabilities=["vetoes"])
+""",
+        capabilities=["vetoes"],
+    )
     assert cli("plugin", "enable", "gatekeeper").exit_code == 0
     client = fresh(app).test_client()
     response = register(client, email="someone@closed.test")

@@ -37,15 +37,21 @@ def test_link_is_single_use(app, client, user, smtp_server):
     assert client.post(path, data={"password": NEW, "confirm": NEW}).status_code == 302
     again = client.get(path)
     assert again.status_code == 400 and "already used" in again.text
-    assert client.post(path, data={"password": "another password!", "confirm": "another password!"}
-                       ).status_code == 400
+    assert (
+        client.post(
+            path, data={"password": "another password!", "confirm": "another password!"}
+        ).status_code
+        == 400
+    )
 
 
 def test_link_dies_when_the_password_changes(app, client, user, smtp_server):
     path = request_link(client, smtp_server)
     post_login(client)
-    client.post("/account/password", data={"current_password": PASSWORD, "new_password": NEW,
-                                           "confirm": NEW})
+    client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": NEW, "confirm": NEW},
+    )
     assert client.get(path).status_code == 400
 
 

@@ -21,8 +21,9 @@ def copy_of(app, client, *names):
 
 def open_sessions(app) -> int:
     with app.app_context():
-        count = db.session.scalar(db.select(db.func.count(LoginSession.id)).where(
-            LoginSession.ended_at.is_(None)))
+        count = db.session.scalar(
+            db.select(db.func.count(LoginSession.id)).where(LoginSession.ended_at.is_(None))
+        )
         db.session.remove()
     return count
 
@@ -71,8 +72,14 @@ def test_a_session_cookie_without_a_login_session_is_refused(app, client, user):
     with app.app_context():
         user_id = find_user(user).id
     serializer = SecureCookieSessionInterface().get_signing_serializer(app)
-    for forged in (f"{user_id}:0", f"{user_id}:0:made-up-token", f"{user_id}:0:",
-                   f"{'9' * 40}:0:x", "x:y:z", ""):
+    for forged in (
+        f"{user_id}:0",
+        f"{user_id}:0:made-up-token",
+        f"{user_id}:0:",
+        f"{'9' * 40}:0:x",
+        "x:y:z",
+        "",
+    ):
         browser = app.test_client()
         browser.set_cookie("session", serializer.dumps({"_user_id": forged, "_fresh": True}))
         assert browser.get("/dashboard").status_code == 302, forged
@@ -102,8 +109,9 @@ def test_old_and_ended_sessions_are_pruned(app, user):
         post_login(browser)
     browsers[0].post("/logout")
     with app.app_context():
-        newest = db.session.scalars(db.select(LoginSession).order_by(
-            LoginSession.created_at)).all()[-1]  # the third browser's
+        newest = db.session.scalars(
+            db.select(LoginSession).order_by(LoginSession.created_at)
+        ).all()[-1]  # the third browser's
         newest.created_at = utcnow() - timedelta(days=400)  # beyond the remember-me duration
         db.session.commit()
     assert browsers[2].get("/dashboard").status_code == 302  # expired: refused before pruning

@@ -29,8 +29,9 @@ def enable_2fa(client) -> tuple[str, list[str]]:
     page = client.get("/account/2fa")
     assert page.status_code == 200 and 'src="data:image/svg+xml' in page.text
     secret = secret_from(page.text)
-    wrong = client.post("/account/2fa", data={"code": "000000" if code_for(secret) != "000000"
-                                              else "111111"})
+    wrong = client.post(
+        "/account/2fa", data={"code": "000000" if code_for(secret) != "000000" else "111111"}
+    )
     assert wrong.status_code == 400 and "did not match" in wrong.text
     done = client.post("/account/2fa", data={"code": code_for(secret, -1)})
     assert done.status_code == 200 and done.headers["Cache-Control"] == "no-store"

@@ -5,7 +5,6 @@ import pytest
 from kernel.accounts.services import create_user
 from kernel.testing import login
 
-
 PASSWORD = "admin-test-password-1"
 
 

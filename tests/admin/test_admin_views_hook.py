@@ -25,8 +25,10 @@ class Reports(ProtectedBaseView):
 class ReplacesUsers:
     @hookimpl
     def register_admin_views(self, admin):
-        return [PluginUsers(name="People", endpoint="users", url="/admin/users"),
-                Reports(name="Reports", endpoint="reports", url="/admin/reports")]
+        return [
+            PluginUsers(name="People", endpoint="users", url="/admin/users"),
+            Reports(name="Reports", endpoint="reports", url="/admin/reports"),
+        ]
 
 
 def _kernel_user_endpoint(app) -> str:
@@ -36,8 +38,9 @@ def _kernel_user_endpoint(app) -> str:
         return register_admin_views(admin=None)[0].endpoint
 
 
-def test_a_plugin_adds_a_view_and_replaces_a_kernel_view(register_test_plugin, login_as,
-                                                         pteroca_instance):
+def test_a_plugin_adds_a_view_and_replaces_a_kernel_view(
+    register_test_plugin, login_as, pteroca_instance
+):
     endpoint = _kernel_user_endpoint(pteroca_instance.app)
     assert endpoint == "users"  # UserAdmin's endpoint: the one a replacement takes
     admin = login_as("admin")
@@ -51,8 +54,9 @@ def test_a_plugin_adds_a_view_and_replaces_a_kernel_view(register_test_plugin, l
     assert login_as("customer").get("/admin/users/").status_code == 403  # still protected
 
 
-def test_a_replacement_without_permission_mixin_is_refused(register_test_plugin, login_as,
-                                                            pteroca_instance):
+def test_a_replacement_without_permission_mixin_is_refused(
+    register_test_plugin, login_as, pteroca_instance
+):
     class Open(BaseView):
         @expose("/")
         def index(self):
@@ -66,11 +70,14 @@ def test_a_replacement_without_permission_mixin_is_refused(register_test_plugin,
     register_test_plugin(Sneaky(), name="sneaky")
     admin = login_as("admin")
     assert "open to all" not in admin.get("/admin/users/").text  # the kernel's view is back
-    assert "without PermissionMixin" in pteroca_instance.app.extensions["pteroca"].problems["sneaky"]
+    assert (
+        "without PermissionMixin" in pteroca_instance.app.extensions["pteroca"].problems["sneaky"]
+    )
 
 
-def test_two_plugins_claiming_one_endpoint_fault_the_second(register_test_plugin, login_as,
-                                                            pteroca_instance):
+def test_two_plugins_claiming_one_endpoint_fault_the_second(
+    register_test_plugin, login_as, pteroca_instance
+):
     class Other:
         @hookimpl
         def register_admin_views(self, admin):
@@ -84,15 +91,18 @@ def test_two_plugins_claiming_one_endpoint_fault_the_second(register_test_plugin
     assert login_as("admin").get("/admin/reports/").status_code == 200
 
 
-def test_a_view_that_is_not_an_admin_view_faults_its_plugin_only(register_test_plugin, login_as,
-                                                                 pteroca_instance):
+def test_a_view_that_is_not_an_admin_view_faults_its_plugin_only(
+    register_test_plugin, login_as, pteroca_instance
+):
     class Junk:
         @hookimpl
         def register_admin_views(self, admin):
             return ["not a view"]
 
     register_test_plugin(Junk(), name="junk")
-    assert "is not a Flask-Admin view" in pteroca_instance.app.extensions["pteroca"].problems["junk"]
+    assert (
+        "is not a Flask-Admin view" in pteroca_instance.app.extensions["pteroca"].problems["junk"]
+    )
     assert login_as("admin").get("/admin/users/").status_code == 200
 
 

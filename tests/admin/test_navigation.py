@@ -39,11 +39,16 @@ class Category:
 
 
 def test_categories_become_groups_and_inaccessible_entries_vanish():
-    menu = [View("Overview", "/admin/"),
-            Category("Accounts", View("Users", "/admin/users/", active=True),
-                     View("Roles", "/admin/roles/", accessible=False)),
-            Category("Empty", View("Secret", "/admin/secret/", accessible=False)),
-            View("Hidden", "/admin/users/account/", visible=False)]
+    menu = [
+        View("Overview", "/admin/"),
+        Category(
+            "Accounts",
+            View("Users", "/admin/users/", active=True),
+            View("Roles", "/admin/roles/", accessible=False),
+        ),
+        Category("Empty", View("Secret", "/admin/secret/", accessible=False)),
+        View("Hidden", "/admin/users/account/", visible=False),
+    ]
     nav = build(menu, None, [])
     assert [item.label for item in nav] == ["Overview", "Accounts"]
     accounts = nav[1]
@@ -52,11 +57,15 @@ def test_categories_become_groups_and_inaccessible_entries_vanish():
 
 
 def test_a_plugin_item_for_a_page_already_in_the_menu_only_lends_its_badge():
-    menu = [View("Greetings", "/admin/greetings/"),
-            Category("Support", View("Tickets", "/admin/support/tickets/"))]
-    items = [{"label": "Greetings", "url": "/admin/greetings"},
-             {"label": "Tickets", "url": "/admin/support/tickets/", "badge": 3},
-             {"label": "Docs", "url": "/admin/docs/"}]
+    menu = [
+        View("Greetings", "/admin/greetings/"),
+        Category("Support", View("Tickets", "/admin/support/tickets/")),
+    ]
+    items = [
+        {"label": "Greetings", "url": "/admin/greetings"},
+        {"label": "Tickets", "url": "/admin/support/tickets/", "badge": 3},
+        {"label": "Docs", "url": "/admin/docs/"},
+    ]
     nav = build(menu, None, items, "/admin/docs/")
     labels = [item.label for item in nav]
     assert labels.count("Greetings") == 1 and labels == ["Greetings", "Support", "Docs"]

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from kernel.accounts.models import User
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 from kernel.payments import ledger, reports
 from kernel.payments.models import Payment
 
@@ -21,9 +21,18 @@ def app(pteroca_instance):
 
 
 def _topup(user_id, amount, refunded=0):
-    db.session.add(Payment(user_id=user_id, provider="test", status="paid", currency="EUR",
-                           amount_charged=amount, amount_credited=amount,
-                           amount_refunded=refunded, settled_at=utcnow()))
+    db.session.add(
+        Payment(
+            user_id=user_id,
+            provider="test",
+            status="paid",
+            currency="EUR",
+            amount_charged=amount,
+            amount_credited=amount,
+            amount_refunded=refunded,
+            settled_at=utcnow(),
+        )
+    )
     ledger.credit(user_id, amount, "topup", f"topup:{user_id}:{amount}")
 
 

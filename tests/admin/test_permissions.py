@@ -22,11 +22,19 @@ PAGES = {
     "/admin/privacy/": "admin.privacy",
 }
 ACTIONS = [
-    "/admin/plugins/hello_world/scan", "/admin/plugins/hello_world/enable",
-    "/admin/plugins/hello_world/disable", "/admin/plugins/hello_world/uninstall",
-    "/admin/plugins/hello_world/settings", "/admin/themes/activate", "/admin/themes/create",
-    "/admin/settings/general", "/admin/settings/email/test", "/admin/jobs/retry",
-    "/admin/jobs/delete", "/admin/privacy/erase", "/admin/privacy/1/retry",
+    "/admin/plugins/hello_world/scan",
+    "/admin/plugins/hello_world/enable",
+    "/admin/plugins/hello_world/disable",
+    "/admin/plugins/hello_world/uninstall",
+    "/admin/plugins/hello_world/settings",
+    "/admin/themes/activate",
+    "/admin/themes/create",
+    "/admin/settings/general",
+    "/admin/settings/email/test",
+    "/admin/jobs/retry",
+    "/admin/jobs/delete",
+    "/admin/privacy/erase",
+    "/admin/privacy/1/retry",
     "/admin/privacy/1/cancel",
 ]
 SUPPORT_ALLOWED = {"/admin/", "/admin/users/", "/admin/users/new/", "/admin/roles/"}

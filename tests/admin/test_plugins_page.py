@@ -12,7 +12,7 @@ from kernel.wsgi import HotSwapApplication
 from tests.admin.conftest import PASSWORD
 from tests.helpers import page_plugin, write_plugin
 
-RISKY = '''
+RISKY = """
 import pickle  # bandit B403: HIGH in our policy
 
 from flask import Blueprint
@@ -27,7 +27,7 @@ def index():
 @hookimpl
 def register_blueprints(app):
     return [bp]
-'''
+"""
 
 
 def state(app, name):
@@ -125,14 +125,16 @@ def test_csrf_is_required_for_actions(instance, plugins_dir):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"email": "boss@example.com", "password": PASSWORD,
-                                "csrf_token": token})
+    client.post(
+        "/login", data={"email": "boss@example.com", "password": PASSWORD, "csrf_token": token}
+    )
     assert client.post("/admin/plugins/hello_world/enable").status_code == 400
     assert state(app, "hello_world") != "enabled"
     page = client.get("/admin/plugins/").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/admin/plugins/hello_world/enable",
-                           data={"csrf_token": token, "accept_risk": "1"})
+    response = client.post(
+        "/admin/plugins/hello_world/enable", data={"csrf_token": token, "accept_risk": "1"}
+    )
     assert response.status_code == 303
     assert state(app, "hello_world") == "enabled"
 

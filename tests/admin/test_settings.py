@@ -12,26 +12,39 @@ from kernel.plugins.settings import settings_for
 def test_general_settings_round_trip(app, admin):
     page = admin.get("/admin/settings/general").get_data(as_text=True)
     assert 'name="site_name"' in page and 'value="pteroca"' in page
-    response = admin.post("/admin/settings/general", data={
-        "site_name": "Blockhost", "currency": "EUR", "motd": "Welcome", "terms_url": "",
-        "registration_enabled": "1"})  # landing_enabled unchecked
+    response = admin.post(
+        "/admin/settings/general",
+        data={
+            "site_name": "Blockhost",
+            "currency": "EUR",
+            "motd": "Welcome",
+            "terms_url": "",
+            "registration_enabled": "1",
+        },
+    )  # landing_enabled unchecked
     assert response.status_code == 303
     with app.app_context():
         assert site_settings.get("site_name") == "Blockhost"
         assert site_settings.get("currency") == "EUR"
         assert site_settings.get("landing_enabled") is False
         assert site_settings.get("registration_enabled") is True
-        entry = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "settings.changed")).one()
+        entry = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "settings.changed")
+        ).one()
         assert "site_name" in entry.details["keys"]
     page = admin.get("/admin/settings/general").get_data(as_text=True)
     assert 'value="Blockhost"' in page and "settings saved" in page
 
 
 def test_invalid_value_rerenders_with_message_and_stores_nothing(app, admin):
-    response = admin.post("/admin/settings/security", data={
-        "email_verification": "required", "require_2fa_roles": "",
-        "min_password_length": "ten"})
+    response = admin.post(
+        "/admin/settings/security",
+        data={
+            "email_verification": "required",
+            "require_2fa_roles": "",
+            "min_password_length": "ten",
+        },
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "must be a whole number" in page and 'value="ten"' in page
@@ -79,8 +92,11 @@ def _form(**overrides):
     from kernel.plugins.discovery import discover_entry_points
 
     manifest = {p.name: p for p in discover_entry_points()}["hello_world"].manifest
-    data = {key: "" if spec.secret or spec.default is None else str(spec.default)
-            for key, spec in manifest.settings.items() if spec.type != "bool"}
+    data = {
+        key: "" if spec.secret or spec.default is None else str(spec.default)
+        for key, spec in manifest.settings.items()
+        if spec.type != "bool"
+    }
     data.update(overrides)
     return data
 
@@ -106,8 +122,9 @@ def test_secrets_are_write_only(app, admin):
     admin.post(URL, data=_form(api_token="sk-live-very-secret"))
     with app.app_context():
         assert settings_for("hello_world")["api_token"] == "sk-live-very-secret"
-        row = db.session.scalars(db.select(PluginSetting).where(
-            PluginSetting.key == "api_token")).one()
+        row = db.session.scalars(
+            db.select(PluginSetting).where(PluginSetting.key == "api_token")
+        ).one()
         assert row.encrypted and "sk-live" not in row.value
     page = admin.get(URL).get_data(as_text=True)
     assert "sk-live-very-secret" not in page

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kernel.accounts.models import Role, User
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 from kernel.models import AuditLog
 from kernel.payments import ledger
 from kernel.payments.models import LedgerEntry
@@ -15,8 +15,12 @@ from kernel.payments.models import LedgerEntry
 
 def _audit(app, action):
     with app.app_context():
-        return [(e.actor, e.target, e.details) for e in db.session.scalars(
-            db.select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id))]
+        return [
+            (e.actor, e.target, e.details)
+            for e in db.session.scalars(
+                db.select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
+            )
+        ]
 
 
 def _balance(app, user):
@@ -51,30 +55,43 @@ def test_adjustment_credits_and_debits_in_minor_units_with_reason_audited(app, s
     assert staff.post(url, data={"amount": "-2.25", "reason": "correction"}).status_code == 302
     assert _balance(app, customer) == 1025
     with app.app_context():
-        kinds = [(e.kind, e.amount, e.meta["reason"], e.meta["by"]) for e in db.session.scalars(
-            db.select(LedgerEntry).where(LedgerEntry.user_id == customer.id)
-            .order_by(LedgerEntry.id))]
-    assert kinds == [("adjustment", 1250, "goodwill", staff.user.email),
-                     ("adjustment", -225, "correction", staff.user.email)]
+        kinds = [
+            (e.kind, e.amount, e.meta["reason"], e.meta["by"])
+            for e in db.session.scalars(
+                db.select(LedgerEntry)
+                .where(LedgerEntry.user_id == customer.id)
+                .order_by(LedgerEntry.id)
+            )
+        ]
+    assert kinds == [
+        ("adjustment", 1250, "goodwill", staff.user.email),
+        ("adjustment", -225, "correction", staff.user.email),
+    ]
     assert [(a, t, d["amount"], d["reason"]) for a, t, d in _audit(app, "wallet.adjusted")] == [
         (staff.user.email, customer.email, 1250, "goodwill"),
-        (staff.user.email, customer.email, -225, "correction")]
+        (staff.user.email, customer.email, -225, "correction"),
+    ]
 
 
-@pytest.mark.parametrize("amount, reason, message", [
-    ("5.00", "", "give a reason"),
-    ("5.00", "   ", "give a reason"),
-    ("0", "why", ""),
-    ("abc", "why", ""),
-    ("1.234", "why", ""),
-    ("-99.00", "too much", "cannot cover"),
-    ("5.00", "x" * 201, "under 200"),
-])
+@pytest.mark.parametrize(
+    "amount, reason, message",
+    [
+        ("5.00", "", "give a reason"),
+        ("5.00", "   ", "give a reason"),
+        ("0", "why", ""),
+        ("abc", "why", ""),
+        ("1.234", "why", ""),
+        ("-99.00", "too much", "cannot cover"),
+        ("5.00", "x" * 201, "under 200"),
+    ],
+)
 def test_bad_adjustments_are_refused_with_a_message_and_nothing_posted(
-        app, staff, make_user, amount, reason, message):
+    app, staff, make_user, amount, reason, message
+):
     customer = make_user()
-    response = staff.post(f"/admin/users/account/{customer.id}/balance",
-                          data={"amount": amount, "reason": reason})
+    response = staff.post(
+        f"/admin/users/account/{customer.id}/balance", data={"amount": amount, "reason": reason}
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert message in page and 'class="alert alert-danger' in page
@@ -87,13 +104,15 @@ def test_adjusting_needs_admin_payments(app, login_as, make_user):
     customer = make_user()
     page = support.get(f"/admin/users/account/{customer.id}").get_data(as_text=True)
     assert 'id="adjust-balance"' not in page
-    response = support.post(f"/admin/users/account/{customer.id}/balance",
-                            data={"amount": "5.00", "reason": "gift"})
+    response = support.post(
+        f"/admin/users/account/{customer.id}/balance", data={"amount": "5.00", "reason": "gift"}
+    )
     assert response.status_code == 403 and _balance(app, customer) == 0
 
 
 def test_two_factor_reset_clears_the_second_factor_ends_sessions_and_is_audited(
-        app, staff, make_user):
+    app, staff, make_user
+):
     customer = make_user()
     with app.app_context():
         user = db.session.get(User, customer.id)
@@ -106,8 +125,9 @@ def test_two_factor_reset_clears_the_second_factor_ends_sessions_and_is_audited(
         user = db.session.get(User, customer.id)
         assert not user.has_2fa and user.totp_secret == ""
         assert user.token_version == version + 1
-    assert _audit(app, "user.2fa_reset") == [(staff.user.email, customer.email,
-                                              {"by": staff.user.email})]
+    assert _audit(app, "user.2fa_reset") == [
+        (staff.user.email, customer.email, {"by": staff.user.email})
+    ]
     again = staff.post(f"/admin/users/account/{customer.id}/two-factor-reset")
     assert again.status_code == 400 and "already off" in again.get_data(as_text=True)
 
@@ -151,8 +171,9 @@ def test_edit_form_changes_the_email_and_refuses_a_taken_or_invalid_one(app, sta
         assert response.status_code == 200  # the form again, with the message
         with app.app_context():
             assert db.session.get(User, customer.id).email == "old@example.com"
-    response = staff.post(f"/admin/users/edit/?id={customer.id}",
-                          data={**base, "email": " New@Example.com "})
+    response = staff.post(
+        f"/admin/users/edit/?id={customer.id}", data={**base, "email": " New@Example.com "}
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(User, customer.id).email == "new@example.com"
@@ -162,7 +183,8 @@ def test_edit_form_changes_the_email_and_refuses_a_taken_or_invalid_one(app, sta
 
 
 def test_impersonation_shows_the_client_area_as_the_customer_with_a_banner_and_a_way_back(
-        app, staff, make_user):
+    app, staff, make_user
+):
     customer = make_user("cust@example.com", name="Cust")
     response = staff.post(f"/admin/users/account/{customer.id}/impersonate")
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
@@ -171,15 +193,18 @@ def test_impersonation_shows_the_client_area_as_the_customer_with_a_banner_and_a
     assert f"{staff.user.email} is signed in as cust@example.com" in page
     assert staff.get("/admin/").status_code == 403  # the customer holds no admin access
     assert _audit(app, "user.impersonation_started") == [
-        (staff.user.email, "cust@example.com", {"by": staff.user.email})]
+        (staff.user.email, "cust@example.com", {"by": staff.user.email})
+    ]
 
     back = staff.post("/impersonation/stop")
     assert back.status_code == 302 and back.headers["Location"].endswith(
-        f"/admin/users/account/{customer.id}")
+        f"/admin/users/account/{customer.id}"
+    )
     assert staff.get("/admin/").status_code == 200  # the staff member again, no new login
     assert 'id="impersonation-banner"' not in staff.get("/dashboard").get_data(as_text=True)
     assert _audit(app, "user.impersonation_ended") == [
-        (staff.user.email, "cust@example.com", {"by": staff.user.email})]
+        (staff.user.email, "cust@example.com", {"by": staff.user.email})
+    ]
     with app.app_context():  # the customer did not log in
         assert db.session.get(User, customer.id).last_login_at is None
 
@@ -203,7 +228,8 @@ def test_admins_and_staff_cannot_be_impersonated(app, staff, make_user):
 
 
 def test_impersonation_needs_its_own_permission_and_refuses_blocked_accounts(
-        app, login_as, make_user, staff):
+    app, login_as, make_user, staff
+):
     support = login_as("support")  # admin.users, but not admin.impersonate
     customer = make_user()
     assert support.post(f"/admin/users/account/{customer.id}/impersonate").status_code == 400
@@ -216,7 +242,8 @@ def test_impersonation_needs_its_own_permission_and_refuses_blocked_accounts(
 
 
 def test_a_leftover_impersonation_record_gives_no_way_into_staff_after_logout(
-        app, staff, make_user, pteroca_instance):
+    app, staff, make_user, pteroca_instance
+):
     customer = make_user()
     staff.post(f"/admin/users/account/{customer.id}/impersonate")
     staff.post("/logout")

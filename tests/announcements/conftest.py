@@ -52,8 +52,14 @@ class Panel:
 
     def announce(self, **fields) -> int:
         """Publish through the admin form as the writer; returns the new id."""
-        data = {"title": "Hello", "body": "Body", "level": "info", "audience": "everyone",
-                "dismissible": "1", **fields}
+        data = {
+            "title": "Hello",
+            "body": "Body",
+            "level": "info",
+            "audience": "everyone",
+            "dismissible": "1",
+            **fields,
+        }
         response = self.client_as("writer").post("/admin/announcements/new", data=data)
         assert response.status_code == 303, response.text
         from builtin_plugins.announcements.models import Announcement
@@ -84,12 +90,13 @@ def panel(pteroca_instance, enable_plugin, register_test_plugin) -> Panel:
     ids = {}
     with app.app_context():
         for who, (email, role) in PEOPLE.items():
-            ids[who] = create_user(email, PASSWORD, name=who.title(), role=role,
-                                   verified=True).id
+            ids[who] = create_user(email, PASSWORD, name=who.title(), role=role, verified=True).id
         from builtin_plugins.store.testing import make_server  # a conftest imports no plugin early
 
-        servers = {"alpha": make_server(ids["alpha"], "Alpha box", product_slug="mc").id,
-                   "beta": make_server(ids["beta"], "Beta box", product_slug="rust").id}
+        servers = {
+            "alpha": make_server(ids["alpha"], "Alpha box", product_slug="mc").id,
+            "beta": make_server(ids["beta"], "Beta box", product_slug="rust").id,
+        }
         db.session.remove()
     with app.app_context():
         products = {p.slug: p.id for p in db.session.scalars(db.select(Product))}
@@ -99,6 +106,9 @@ def panel(pteroca_instance, enable_plugin, register_test_plugin) -> Panel:
 def banner_titles(page: str) -> list[str]:
     import re
 
-    section = page.split('class="announcements', 1)[1].split("</section>", 1)[0] \
-        if 'class="announcements' in page else ""
+    section = (
+        page.split('class="announcements', 1)[1].split("</section>", 1)[0]
+        if 'class="announcements' in page
+        else ""
+    )
     return re.findall(r'class="announcement-title">([^<]*)<', section)

@@ -30,8 +30,10 @@ BAD_INPUT = [
     ({"audience": "node", "node_ids": ["rack:9"]}, "choose at least one node"),
     ({"starts_at": "tomorrow"}, "is not a date and time"),
     ({"starts_at": "2026-06-02T10:00", "ends_at": "2026-06-02T09:00"}, "end must be after"),
-    ({"starts_at": "2020-01-01T00:00", "ends_at": "2020-01-02T00:00", "email": "1"},
-     "nothing to email"),
+    (
+        {"starts_at": "2020-01-01T00:00", "ends_at": "2020-01-02T00:00", "email": "1"},
+        "nothing to email",
+    ),
 ]
 
 
@@ -40,8 +42,13 @@ def test_bad_input_is_a_400_that_keeps_the_form(panel):
 
     writer = panel.client_as("writer")
     for fields, message in BAD_INPUT:
-        data = {"title": "Hello", "body": "Body text", "level": "info", "audience": "everyone",
-                **fields}
+        data = {
+            "title": "Hello",
+            "body": "Body text",
+            "level": "info",
+            "audience": "everyone",
+            **fields,
+        }
         response = writer.post("/admin/announcements/new", data=data)
         assert response.status_code == 400 and message in response.text, fields
         if data["body"] == "Body text":
@@ -53,8 +60,10 @@ def test_bad_input_is_a_400_that_keeps_the_form(panel):
 def test_only_writers_reach_the_admin_pages(panel):
     assert panel.client_as("alpha").get("/admin/announcements/").status_code == 403
     assert panel.client_as("helper").get("/admin/announcements/").status_code == 403
-    assert panel.client_as("helper").post("/admin/announcements/new",
-                                      data={"title": "x"}).status_code == 403
+    assert (
+        panel.client_as("helper").post("/admin/announcements/new", data={"title": "x"}).status_code
+        == 403
+    )
     anonymous = panel.app.test_client().get("/admin/announcements/")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     writer = panel.client_as("writer")
@@ -68,9 +77,13 @@ def test_edit_delete_and_audit(panel):
     writer = panel.client_as("writer")
     form = writer.get(f"/admin/announcements/{ann}")
     assert 'value="First"' in form.text and "<p>one</p>" in form.text  # preview
-    assert writer.post(f"/admin/announcements/{ann}", data={
-        "title": "Second", "body": "two", "level": "warning", "audience": "staff"}
-    ).status_code == 303
+    assert (
+        writer.post(
+            f"/admin/announcements/{ann}",
+            data={"title": "Second", "body": "two", "level": "warning", "audience": "staff"},
+        ).status_code
+        == 303
+    )
     assert banner_titles_of(panel, "writer") == ["Second"]
     assert banner_titles_of(panel, "alpha") == []
     assert writer.post(f"/admin/announcements/{ann}/delete").status_code == 303
@@ -86,8 +99,13 @@ def banner_titles_of(panel, who):
 
 
 def test_an_active_announcement_is_emailed_once_to_its_audience(panel, pteroca_instance):
-    panel.announce(title="Rust restart", audience="product", email="1",
-                   product_ids=[str(panel.products["rust"])], body="At **noon**")
+    panel.announce(
+        title="Rust restart",
+        audience="product",
+        email="1",
+        product_ids=[str(panel.products["rust"])],
+        body="At **noon**",
+    )
     assert recipients(pteroca_instance) == ["beta@example.com"]
     [mail] = pteroca_instance.sent_mail()
     assert str(mail["Subject"]) == "[info] Rust restart"
@@ -110,8 +128,7 @@ def test_a_scheduled_announcement_is_emailed_when_it_starts(panel, pteroca_insta
 
     clock.freeze(START)
     try:
-        panel.announce(title="Later", audience="everyone", email="1",
-                       starts_at="2026-06-01T15:00")
+        panel.announce(title="Later", audience="everyone", email="1", starts_at="2026-06-01T15:00")
         assert pteroca_instance.sent_mail() == []
         with panel.app.app_context():
             assert mailing.dispatch_due() == 0
@@ -157,11 +174,19 @@ def test_staff_audience_mail_and_no_mail_without_the_flag(panel, pteroca_instanc
 
 def test_hostile_markdown_is_inert_everywhere_it_shows(panel):
     body = "\n\n".join(PAYLOADS)
-    panel.announce(title="<script>alert('title')</script>", body=body, level="maintenance",
-                   audience="product", product_ids=[str(panel.products["mc"])])
+    panel.announce(
+        title="<script>alert('title')</script>",
+        body=body,
+        level="maintenance",
+        audience="product",
+        product_ids=[str(panel.products["mc"])],
+    )
     alpha = panel.client_as("alpha")
-    pages = [alpha.get("/dashboard").text, alpha.get("/announcements/").text,
-             alpha.get(f"/servers/{panel.servers['alpha']}").text]
+    pages = [
+        alpha.get("/dashboard").text,
+        alpha.get("/announcements/").text,
+        alpha.get(f"/servers/{panel.servers['alpha']}").text,
+    ]
     for page in pages:
         for chunk in page.split('class="announcement-body')[1:]:
             body_html = chunk.split(">", 1)[1].split("</div>", 1)[0]

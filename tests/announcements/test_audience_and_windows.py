@@ -28,8 +28,11 @@ def test_each_audience_reaches_exactly_its_people(panel):
     panel.announce(title="For customers", audience="customers")
     panel.announce(title="For staff", audience="staff")
     panel.announce(title="For mc", audience="product", product_ids=[str(panel.products["mc"])])
-    panel.announce(title="For both products", audience="product",
-                   product_ids=[str(i) for i in panel.products.values()])
+    panel.announce(
+        title="For both products",
+        audience="product",
+        product_ids=[str(i) for i in panel.products.values()],
+    )
     panel.announce(title="For rack 2", audience="node", node_ids=["rack:2"])
     seen = {who: sorted(titles) for who, titles in seen_by(panel).items()}
     assert seen == {
@@ -83,8 +86,10 @@ def test_dismissing_is_remembered_per_user(panel):
     closable = panel.announce(title="Closable", dismissible="1")
     sticky = panel.announce(title="Sticky", dismissible="")
     alpha, beta = panel.client_as("alpha"), panel.client_as("beta")
-    assert '<span class="badge rounded-pill text-bg-danger menu-badge">2</span>' in \
-        alpha.get("/dashboard").text
+    assert (
+        '<span class="badge rounded-pill text-bg-danger menu-badge">2</span>'
+        in alpha.get("/dashboard").text
+    )
     response = alpha.post(f"/announcements/{closable}/dismiss", data={"next": "/servers"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/servers")
     assert banner_titles(alpha.get("/dashboard").text) == ["Sticky"]
@@ -112,8 +117,13 @@ def test_dismissing_what_one_cannot_see_is_a_404(panel, frozen):
 
 
 def test_maintenance_of_a_product_or_node_shows_on_its_servers_pages(panel):
-    panel.announce(title="MC maintenance", level="maintenance", audience="product",
-                   product_ids=[str(panel.products["mc"])], ends_at="2099-01-01T00:00")
+    panel.announce(
+        title="MC maintenance",
+        level="maintenance",
+        audience="product",
+        product_ids=[str(panel.products["mc"])],
+        ends_at="2099-01-01T00:00",
+    )
     panel.announce(title="Rack 2 move", level="warning", audience="node", node_ids=["rack:2"])
     panel.announce(title="For all", audience="everyone")
     alpha, beta = panel.client_as("alpha"), panel.client_as("beta")

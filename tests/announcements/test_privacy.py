@@ -36,7 +36,9 @@ def test_export_and_erasure_of_dismissals_and_deliveries(panel):
     assert [(r["announcement"], r["title"]) for r in data["emailed"]] == [(mailed, "Mailed news")]
     assert "written" not in data  # a customer wrote nothing
     assert {r["announcement"] for r in _call(panel, "export", "writer")["written"]} == {
-        mailed, quiet}
+        mailed,
+        quiet,
+    }
 
     _call(panel, "erase", "alpha")
     _call(panel, "erase", "alpha")  # again: nothing more, no error

@@ -53,12 +53,30 @@ def store(pteroca_instance):
     from kernel.extensions import db
 
     with pteroca_instance.app.app_context():
-        product = Product(name="Small", slug="small", provisioner="manual", description="",
-                          images=[], resources={"memory_mb": 1024}, provisioner_settings={},
-                          active=True, featured=False, priority=0)
-        product.plans.append(PricePlan(kind="fixed", label="", period_unit="days",
-                                       period_count=30, price=1000, min_slots=1, max_slots=1,
-                                       slot_variable=""))
+        product = Product(
+            name="Small",
+            slug="small",
+            provisioner="manual",
+            description="",
+            images=[],
+            resources={"memory_mb": 1024},
+            provisioner_settings={},
+            active=True,
+            featured=False,
+            priority=0,
+        )
+        product.plans.append(
+            PricePlan(
+                kind="fixed",
+                label="",
+                period_unit="days",
+                period_count=30,
+                price=1000,
+                min_slots=1,
+                max_slots=1,
+                slot_variable="",
+            )
+        )
         db.session.add(product)
         db.session.commit()
         ids = {"product_id": product.id, "plan_id": product.plans[0].id}

@@ -17,14 +17,23 @@ def _operations(client):
         for method, op in item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
-            for name in ("service_id", "user_id", "payment_id", "product_id", "plan_id",
-                         "voucher_id", "webhook_id", "delivery_id"):
+            for name in (
+                "service_id",
+                "user_id",
+                "payment_id",
+                "product_id",
+                "plan_id",
+                "voucher_id",
+                "webhook_id",
+                "delivery_id",
+            ):
                 path = path.replace("{" + name + "}", "1")
             yield method, path.replace("{plugin}", "hello_world"), op["x-scope"]
 
 
-def test_scope_matrix_no_endpoint_answers_a_token_without_its_scope(client, store, make_user,
-                                                                     make_token):
+def test_scope_matrix_no_endpoint_answers_a_token_without_its_scope(
+    client, store, make_user, make_token
+):
     """Generated from the live spec: for each operation, a token of an all-powerful admin
     holding every other scope is refused with 403 before the view runs; a customer's token
     with every scope a customer may hold is refused on every admin operation."""
@@ -40,8 +49,12 @@ def test_scope_matrix_no_endpoint_answers_a_token_without_its_scope(client, stor
             callers.append(everything_a_customer_may)
             admin_ops += 1
         for secret in callers:
-            response = client.open(path, method=method.upper(), json={},
-                                   headers={**bearer(secret), "Idempotency-Key": "m"})
+            response = client.open(
+                path,
+                method=method.upper(),
+                json={},
+                headers={**bearer(secret), "Idempotency-Key": "m"},
+            )
             assert response.status_code == 403, (method, path, response.json)
             assert response.json["type"] == "insufficient_scope"
         checked += 1
@@ -49,7 +62,8 @@ def test_scope_matrix_no_endpoint_answers_a_token_without_its_scope(client, stor
 
 
 def test_admin_scopes_cannot_be_granted_to_a_customer_and_die_with_the_permission(
-        pteroca_instance, make_user, make_token):
+    pteroca_instance, make_user, make_token
+):
     from kernel.accounts.models import User
     from kernel.extensions import db
     from kernel.rest.scopes import ScopeError, holds
@@ -101,8 +115,9 @@ def test_an_expired_token_is_refused(client, make_user, make_token):
     assert response.status_code == 401 and "expired" in response.json["message"]
 
 
-def test_a_token_in_the_query_string_is_refused_and_not_logged(pteroca_instance, client,
-                                                                make_user, make_token):
+def test_a_token_in_the_query_string_is_refused_and_not_logged(
+    pteroca_instance, client, make_user, make_token
+):
     from kernel.extensions import db
     from kernel.models import AuditLog
 
@@ -123,7 +138,10 @@ def test_a_session_cookie_does_not_authenticate_the_api(login_as):
     assert browser.get("/dashboard").status_code == 200
     response = browser.get("/api/v1/me")
     assert response.status_code == 401
-    assert browser.post("/api/v1/wallet/topups", json={"amount": 1, "provider": "x"}).status_code == 401
+    assert (
+        browser.post("/api/v1/wallet/topups", json={"amount": 1, "provider": "x"}).status_code
+        == 401
+    )
 
 
 def test_the_token_wins_over_a_cookie_of_another_account(login_as, make_user, make_token):
@@ -157,25 +175,39 @@ def test_every_call_is_audited_with_the_token_id(pteroca_instance, client, make_
     client.get("/api/v1/wallet", headers=bearer(secret))  # 403: lacks read:wallet
     with pteroca_instance.app.app_context():
         token_id = db.session.scalar(select(ApiToken.id))
-        calls = [(r.target, r.details) for r in db.session.scalars(
-            select(AuditLog).where(AuditLog.action == "api.call"))]
+        calls = [
+            (r.target, r.details)
+            for r in db.session.scalars(select(AuditLog).where(AuditLog.action == "api.call"))
+        ]
         db.session.remove()
-    assert calls == [("GET /api/v1/me", {"token": token_id, "status": 200,
-                                          "endpoint": "account.me"})]
+    assert calls == [
+        ("GET /api/v1/me", {"token": token_id, "status": 200, "endpoint": "account.me"})
+    ]
 
 
 def test_oversized_and_malformed_bodies_get_the_error_shape(client, make_user, make_token):
     secret = make_token(make_user(), ["write:wallet"])
-    big = client.post("/api/v1/wallet/topups", data=b"{" + b" " * (5 * 1024 * 1024) + b"}",
-                      content_type="application/json", headers=bearer(secret))
+    big = client.post(
+        "/api/v1/wallet/topups",
+        data=b"{" + b" " * (5 * 1024 * 1024) + b"}",
+        content_type="application/json",
+        headers=bearer(secret),
+    )
     assert big.status_code == 413 and big.json["type"] == "too_large"
     for body in (b"[1]", b"{not json", b'{"amount": "1e999", "provider": "x"}'):
-        response = client.post("/api/v1/wallet/topups", data=body,
-                               content_type="application/json", headers=bearer(secret))
+        response = client.post(
+            "/api/v1/wallet/topups",
+            data=body,
+            content_type="application/json",
+            headers=bearer(secret),
+        )
         assert 400 <= response.status_code < 500, body
         assert set(response.json) == {"type", "message", "errors"}
-    unknown = client.post("/api/v1/wallet/topups", json={"amount": 5, "provider": "x", "evil": 1},
-                          headers=bearer(secret))
+    unknown = client.post(
+        "/api/v1/wallet/topups",
+        json={"amount": 5, "provider": "x", "evil": 1},
+        headers=bearer(secret),
+    )
     assert unknown.status_code == 422 and "evil" in unknown.json["errors"]
 
 

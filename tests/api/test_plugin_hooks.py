@@ -34,8 +34,9 @@ def _plugin_api():
     return Plugin()
 
 
-def test_hook_register_api_blueprints(pteroca_instance, register_test_plugin, make_user,
-                                      make_token):
+def test_hook_register_api_blueprints(
+    pteroca_instance, register_test_plugin, make_user, make_token
+):
     app = register_test_plugin(_plugin_api(), "notes_plugin")
     client = app.test_client()
     spec = client.get("/api/v1/openapi.json").json
@@ -44,7 +45,8 @@ def test_hook_register_api_blueprints(pteroca_instance, register_test_plugin, ma
     assert operation["x-scope"] == "read:account"
     secret = make_token(make_user(), ["read:account"])
     assert client.get("/api/v1/plugins/notes_plugin/note", headers=bearer(secret)).json == {
-        "text": "hello from a plugin"}
+        "text": "hello from a plugin"
+    }
     assert client.get("/api/v1/plugins/notes_plugin/note").status_code == 401
     # a view that declares no scope is closed, not open
     closed = client.get("/api/v1/plugins/notes_plugin/undeclared", headers=bearer(secret))

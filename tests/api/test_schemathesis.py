@@ -32,9 +32,14 @@ def _fuzz(app, secret: str) -> list[str]:
         operation = result.ok()
         labels.append(operation.label)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
             @given(case=operation.as_strategy(mode))
-            @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case):
                 case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
 
@@ -43,8 +48,9 @@ def _fuzz(app, secret: str) -> list[str]:
 
 
 @pytest.mark.parametrize("role", ["customer", "admin"])
-def test_the_live_document_holds_for_every_operation(pteroca_instance, store, make_user,
-                                                     make_token, fund, role):
+def test_the_live_document_holds_for_every_operation(
+    pteroca_instance, store, make_user, make_token, fund, role
+):
     user = make_user(role=role)
     fund(user, 10_000_000)
     labels = _fuzz(pteroca_instance.app, make_token(user))

@@ -11,27 +11,39 @@ def _admin(make_user, make_token):
 
 def test_products_and_plans_crud(client, store, make_user, make_token):
     secret = _admin(make_user, make_token)
-    made = client.post("/api/v1/admin/products", json={
-        "name": "Big", "slug": "big", "resources": {"memory_mb": 8192}, "stock": 5},
-        headers=bearer(secret))
+    made = client.post(
+        "/api/v1/admin/products",
+        json={"name": "Big", "slug": "big", "resources": {"memory_mb": 8192}, "stock": 5},
+        headers=bearer(secret),
+    )
     assert made.status_code == 201, made.json
     pid = made.json["id"]
-    plan = client.post(f"/api/v1/admin/products/{pid}/plans",
-                       json={"period_count": 30, "price": 1250}, headers=bearer(secret))
+    plan = client.post(
+        f"/api/v1/admin/products/{pid}/plans",
+        json={"period_count": 30, "price": 1250},
+        headers=bearer(secret),
+    )
     assert plan.status_code == 201 and plan.json["price"] == 1250  # minor units, not 1250.00
-    clash = client.post("/api/v1/admin/products", json={"name": "X", "slug": "big"},
-                        headers=bearer(secret))
+    clash = client.post(
+        "/api/v1/admin/products", json={"name": "X", "slug": "big"}, headers=bearer(secret)
+    )
     assert clash.status_code == 422 and "already used" in clash.json["message"]
-    bad = client.post("/api/v1/admin/products", json={"name": "X", "slug": "x",
-                                                      "resources": {"gpu": 1}},
-                      headers=bearer(secret))
+    bad = client.post(
+        "/api/v1/admin/products",
+        json={"name": "X", "slug": "x", "resources": {"gpu": 1}},
+        headers=bearer(secret),
+    )
     assert bad.status_code == 422
-    off = client.put(f"/api/v1/admin/products/{pid}", json={"name": "Big", "slug": "big",
-                                                            "active": False},
-                     headers=bearer(secret))
+    off = client.put(
+        f"/api/v1/admin/products/{pid}",
+        json={"name": "Big", "slug": "big", "active": False},
+        headers=bearer(secret),
+    )
     assert off.status_code == 200 and off.json["active"] is False
-    assert client.delete(f"/api/v1/admin/plans/{plan.json['id']}",
-                         headers=bearer(secret)).status_code == 204
+    assert (
+        client.delete(f"/api/v1/admin/plans/{plan.json['id']}", headers=bearer(secret)).status_code
+        == 204
+    )
     assert client.delete(f"/api/v1/admin/products/{pid}", headers=bearer(secret)).status_code == 204
     assert client.delete(f"/api/v1/admin/products/{pid}", headers=bearer(secret)).status_code == 404
 
@@ -40,13 +52,17 @@ def test_servers_filter_suspend_unsuspend_terminate(client, store, make_user, ma
     customer = make_user()
     fund(customer, 5000)
     mine = make_token(customer, ["write:servers", "read:servers"])
-    sid = client.post("/api/v1/servers", json={**store, "name": "s"},
-                      headers={**bearer(mine), "Idempotency-Key": "1"}).json["id"]
+    sid = client.post(
+        "/api/v1/servers",
+        json={**store, "name": "s"},
+        headers={**bearer(mine), "Idempotency-Key": "1"},
+    ).json["id"]
     secret = _admin(make_user, make_token)
     listed = client.get(f"/api/v1/admin/servers?user_id={customer.id}", headers=bearer(secret))
     assert [s["id"] for s in listed.json["items"]] == [sid]
-    suspended = client.post(f"/api/v1/admin/servers/{sid}/suspend", json={"reason": "abuse"},
-                            headers=bearer(secret))
+    suspended = client.post(
+        f"/api/v1/admin/servers/{sid}/suspend", json={"reason": "abuse"}, headers=bearer(secret)
+    )
     assert suspended.status_code == 200 and suspended.json["state"] == "suspended"
     assert suspended.json["suspension"] == "manual"
     lifted = client.post(f"/api/v1/admin/servers/{sid}/unsuspend", headers=bearer(secret))
@@ -58,22 +74,35 @@ def test_servers_filter_suspend_unsuspend_terminate(client, store, make_user, ma
 
 def test_vouchers(client, store, make_user, make_token):
     secret = _admin(make_user, make_token)
-    made = client.post("/api/v1/admin/vouchers", json={"code": "spring", "kind": "purchase_discount",
-                                                       "value": 20}, headers=bearer(secret))
+    made = client.post(
+        "/api/v1/admin/vouchers",
+        json={"code": "spring", "kind": "purchase_discount", "value": 20},
+        headers=bearer(secret),
+    )
     assert made.status_code == 201 and made.json["code"] == "SPRING"
-    again = client.post("/api/v1/admin/vouchers", json={"code": "SPRING", "kind": "balance",
-                                                        "value": 500}, headers=bearer(secret))
+    again = client.post(
+        "/api/v1/admin/vouchers",
+        json={"code": "SPRING", "kind": "balance", "value": 500},
+        headers=bearer(secret),
+    )
     assert again.status_code == 422
-    too_much = client.post("/api/v1/admin/vouchers", json={"code": "X", "kind": "topup_discount",
-                                                           "value": 100}, headers=bearer(secret))
+    too_much = client.post(
+        "/api/v1/admin/vouchers",
+        json={"code": "X", "kind": "topup_discount", "value": 100},
+        headers=bearer(secret),
+    )
     assert too_much.status_code == 422
-    off = client.put(f"/api/v1/admin/vouchers/{made.json['id']}/active", json={"active": False},
-                     headers=bearer(secret))
+    off = client.put(
+        f"/api/v1/admin/vouchers/{made.json['id']}/active",
+        json={"active": False},
+        headers=bearer(secret),
+    )
     assert off.json["active"] is False
 
 
-def test_the_admin_scope_is_not_enough_without_store_manage(pteroca_instance, client, store,
-                                                              make_user, make_token):
+def test_the_admin_scope_is_not_enough_without_store_manage(
+    pteroca_instance, client, store, make_user, make_token
+):
     from kernel.accounts.models import Role
     from kernel.extensions import db
 

@@ -10,8 +10,11 @@ from tests.api.conftest import bearer
 
 
 def _buy(client, secret, store, key, name="srv"):
-    return client.post("/api/v1/servers", json={**store, "name": name},
-                       headers={**bearer(secret), "Idempotency-Key": key})
+    return client.post(
+        "/api/v1/servers",
+        json={**store, "name": name},
+        headers={**bearer(secret), "Idempotency-Key": key},
+    )
 
 
 def _counts(app, user_id):
@@ -20,10 +23,14 @@ def _counts(app, user_id):
     from kernel.payments.models import LedgerEntry
 
     with app.app_context():
-        servers = db.session.scalar(select(func.count()).select_from(Service)
-                                    .where(Service.user_id == user_id))
-        debits = db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.user_id == user_id, LedgerEntry.amount < 0))
+        servers = db.session.scalar(
+            select(func.count()).select_from(Service).where(Service.user_id == user_id)
+        )
+        debits = db.session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.user_id == user_id, LedgerEntry.amount < 0)
+        )
         db.session.remove()
     return servers, debits
 
@@ -39,8 +46,9 @@ def test_catalog_quote_and_the_store_routes_in_the_one_spec(client, store, make_
     assert spec["paths"]["/api/v1/servers"]["post"]["x-scope"] == "write:servers"
 
 
-def test_purchase_with_a_key_buys_once_and_answers_the_same(app, client, store, make_user,
-                                                             make_token, fund):
+def test_purchase_with_a_key_buys_once_and_answers_the_same(
+    app, client, store, make_user, make_token, fund
+):
     user = make_user()
     fund(user, 5000)
     secret = make_token(user, ["write:servers", "read:servers"])
@@ -53,8 +61,9 @@ def test_purchase_with_a_key_buys_once_and_answers_the_same(app, client, store, 
     assert [s["id"] for s in listed] == [first.json["id"]]
 
 
-def test_a_key_reused_with_another_body_is_422_and_buys_nothing(app, client, store, make_user,
-                                                                 make_token, fund):
+def test_a_key_reused_with_another_body_is_422_and_buys_nothing(
+    app, client, store, make_user, make_token, fund
+):
     user = make_user()
     fund(user, 5000)
     secret = make_token(user, ["write:servers"])
@@ -73,7 +82,8 @@ def test_purchase_without_a_key_is_refused(client, store, make_user, make_token,
 
 
 def test_ten_parallel_identical_purchases_make_one_server_and_one_debit(
-        pteroca_instance, store, make_user, make_token, fund):
+    pteroca_instance, store, make_user, make_token, fund
+):
     user = make_user()
     fund(user, 50_000)
     secret = make_token(user, ["write:servers"])
@@ -102,10 +112,12 @@ def test_another_customers_server_is_404_for_every_verb(client, store, make_user
     mine = make_token(owner, ["write:servers", "read:servers"])
     sid = _buy(client, mine, store, "a").json["id"]
     theirs = make_token(other, ["write:servers", "read:servers"])
-    for method, path, body in (("get", f"/api/v1/servers/{sid}", None),
-                               ("patch", f"/api/v1/servers/{sid}", {"name": "pwned"}),
-                               ("post", f"/api/v1/servers/{sid}/renew", {}),
-                               ("put", f"/api/v1/servers/{sid}/auto-renew", {"enabled": True})):
+    for method, path, body in (
+        ("get", f"/api/v1/servers/{sid}", None),
+        ("patch", f"/api/v1/servers/{sid}", {"name": "pwned"}),
+        ("post", f"/api/v1/servers/{sid}/renew", {}),
+        ("put", f"/api/v1/servers/{sid}/auto-renew", {"enabled": True}),
+    ):
         response = getattr(client, method)(path, json=body, headers=bearer(theirs))
         assert response.status_code == 404, (method, path, response.json)
     assert client.get(f"/api/v1/servers/{sid}", headers=bearer(mine)).json["name"] == "srv"
@@ -118,15 +130,17 @@ def test_rename_auto_renew_and_renew(client, store, make_user, make_token, fund)
     sid = _buy(client, secret, store, "b").json["id"]
     renamed = client.patch(f"/api/v1/servers/{sid}", json={"name": "lobby"}, headers=bearer(secret))
     assert renamed.status_code == 200 and renamed.json["name"] == "lobby"
-    toggled = client.put(f"/api/v1/servers/{sid}/auto-renew", json={"enabled": True},
-                         headers=bearer(secret))
+    toggled = client.put(
+        f"/api/v1/servers/{sid}/auto-renew", json={"enabled": True}, headers=bearer(secret)
+    )
     assert toggled.json["auto_renew"] is True
     before = client.get(f"/api/v1/servers/{sid}", headers=bearer(secret)).json["expires_at"]
     renewed = client.post(f"/api/v1/servers/{sid}/renew", json={}, headers=bearer(secret))
     assert renewed.status_code == 200 and renewed.json["expires_at"] > before
     assert client.get("/api/v1/wallet", headers=bearer(secret)).json["balance"] == 3000
-    too_long = client.patch(f"/api/v1/servers/{sid}", json={"name": "x" * 500},
-                            headers=bearer(secret))
+    too_long = client.patch(
+        f"/api/v1/servers/{sid}", json={"name": "x" * 500}, headers=bearer(secret)
+    )
     assert too_long.status_code == 422 and "name" in too_long.json["errors"]
 
 
@@ -172,13 +186,13 @@ class PoweredProvisioner:
         self.signals.append((service.id, signal))
 
 
-def test_power_actions_go_through_the_provisioner(pteroca_instance, client, store, make_user,
-                                                  make_token, fund, register_test_plugin):
-    from kernel import hookimpl
-    from kernel.extensions import db
-
+def test_power_actions_go_through_the_provisioner(
+    pteroca_instance, client, store, make_user, make_token, fund, register_test_plugin
+):
     from builtin_plugins.store.lifecycle import ACTIVE
     from builtin_plugins.store.models import Product, Service
+    from kernel import hookimpl
+    from kernel.extensions import db
 
     powered = PoweredProvisioner()
 
@@ -192,8 +206,9 @@ def test_power_actions_go_through_the_provisioner(pteroca_instance, client, stor
     fund(user, 5000)
     secret = make_token(user, ["write:servers"])
     sid = _buy(client, secret, store, "p").json["id"]
-    early = client.post(f"/api/v1/servers/{sid}/power", json={"signal": "start"},
-                        headers=bearer(secret))
+    early = client.post(
+        f"/api/v1/servers/{sid}/power", json={"signal": "start"}, headers=bearer(secret)
+    )
     assert early.status_code in (409, 422)  # not active yet, or the manual provisioner
     with pteroca_instance.app.app_context():
         service = db.session.get(Service, sid)
@@ -201,17 +216,20 @@ def test_power_actions_go_through_the_provisioner(pteroca_instance, client, stor
         db.session.get(Product, service.product_id).provisioner = "powered"
         db.session.commit()
         db.session.remove()
-    done = client.post(f"/api/v1/servers/{sid}/power", json={"signal": "restart"},
-                       headers=bearer(secret))
+    done = client.post(
+        f"/api/v1/servers/{sid}/power", json={"signal": "restart"}, headers=bearer(secret)
+    )
     assert done.status_code == 204, done.json
     assert powered.signals == [(sid, "restart")]
-    bad = client.post(f"/api/v1/servers/{sid}/power", json={"signal": "explode"},
-                      headers=bearer(secret))
+    bad = client.post(
+        f"/api/v1/servers/{sid}/power", json={"signal": "explode"}, headers=bearer(secret)
+    )
     assert bad.status_code == 422 and "signal" in bad.json["errors"]
 
 
-def test_the_store_endpoints_follow_the_plugin_without_a_restart(pteroca_instance, client, store,
-                                                                 make_user, make_token):
+def test_the_store_endpoints_follow_the_plugin_without_a_restart(
+    pteroca_instance, client, store, make_user, make_token
+):
     secret = make_token(make_user(), ["read:servers"])
     assert "/api/v1/servers" in client.get("/api/v1/openapi.json").json["paths"]
     pteroca_instance.disable("store", cascade=True)

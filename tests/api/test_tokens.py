@@ -32,10 +32,16 @@ def test_a_token_reads_its_account_and_is_stored_only_as_a_hash(app, client, mak
     assert row.last_used_at is not None and row.last_used_ip == "127.0.0.1"
 
 
-def test_missing_malformed_and_unknown_tokens_get_401_in_the_error_shape(client, make_user, make_token):
+def test_missing_malformed_and_unknown_tokens_get_401_in_the_error_shape(
+    client, make_user, make_token
+):
     make_token(make_user(), ["read:account"])
-    for headers in ({}, {"Authorization": "Basic abc"}, bearer("pteroca_" + "x" * 43),
-                    bearer("not-ours")):
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        bearer("pteroca_" + "x" * 43),
+        bearer("not-ours"),
+    ):
         response = client.get("/api/v1/me", headers=headers)
         assert response.status_code == 401
         assert set(response.json) == {"type", "message", "errors"}
@@ -48,8 +54,12 @@ def test_the_spec_is_openapi_3_1_with_a_scope_on_every_operation(client):
     assert response.status_code == 200
     spec = response.json
     assert spec["openapi"] == "3.1.0"
-    operations = [op for path in spec["paths"].values() for method, op in path.items()
-                  if method in ("get", "post", "put", "patch", "delete")]
+    operations = [
+        op
+        for path in spec["paths"].values()
+        for method, op in path.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
     assert operations
     for op in operations:
         assert op["x-scope"] and op["security"] == [{"bearerToken": [op["x-scope"]]}]

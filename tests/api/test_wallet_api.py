@@ -65,13 +65,18 @@ def test_top_up_settle_page_and_refund(pteroca_instance, client, provider, make_
     try:
         admin = make_user(role="admin")
         admin_token = make_token(admin, ["admin:webhooks", "admin:payments"])
-        hook = client.post("/api/v1/admin/webhooks", json={
-            "url": receiver.url, "events": ["payment.settled"], "allow_private": True},
-            headers=bearer(admin_token)).json
+        hook = client.post(
+            "/api/v1/admin/webhooks",
+            json={"url": receiver.url, "events": ["payment.settled"], "allow_private": True},
+            headers=bearer(admin_token),
+        ).json
         customer = make_user()
         secret = make_token(customer, ["write:wallet", "read:wallet"])
-        started = client.post("/api/v1/wallet/topups", json={"amount": 1500, "provider": "apipay"},
-                              headers=bearer(secret))
+        started = client.post(
+            "/api/v1/wallet/topups",
+            json={"amount": 1500, "provider": "apipay"},
+            headers=bearer(secret),
+        )
         assert started.status_code == 201, started.json
         assert started.json["checkout_url"].startswith("https://pay.example/ap_")
         external = started.json["checkout_url"].rsplit("/", 1)[1]
@@ -83,17 +88,26 @@ def test_top_up_settle_page_and_refund(pteroca_instance, client, provider, make_
         headers, body = receiver.requests[0]
         assert reference_verify(hook["secret"], body, headers["Pteroca-Signature"])
         assert json.loads(body)["data"]["payment"]["amount_credited"] == 1500
-        unknown = client.post("/api/v1/wallet/topups", json={"amount": 100, "provider": "nope"},
-                              headers=bearer(secret))
+        unknown = client.post(
+            "/api/v1/wallet/topups",
+            json={"amount": 100, "provider": "nope"},
+            headers=bearer(secret),
+        )
         assert unknown.status_code == 422
         payment_id = started.json["payment"]["id"]
         paid = client.get("/api/v1/payments", headers=bearer(secret)).json["items"]
         assert [p["status"] for p in paid] == ["paid"]
-        too_much = client.post(f"/api/v1/admin/payments/{payment_id}/refund",
-                               json={"amount": 99999}, headers=bearer(admin_token))
+        too_much = client.post(
+            f"/api/v1/admin/payments/{payment_id}/refund",
+            json={"amount": 99999},
+            headers=bearer(admin_token),
+        )
         assert too_much.status_code == 422
-        refunded = client.post(f"/api/v1/admin/payments/{payment_id}/refund",
-                               json={"amount": 500}, headers=bearer(admin_token))
+        refunded = client.post(
+            f"/api/v1/admin/payments/{payment_id}/refund",
+            json={"amount": 500},
+            headers=bearer(admin_token),
+        )
         assert refunded.status_code == 200 and refunded.json["amount_refunded"] == 500
         assert provider.refunds == [500]
         assert client.get("/api/v1/wallet", headers=bearer(secret)).json["balance"] == 1000

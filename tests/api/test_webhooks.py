@@ -70,9 +70,11 @@ def admin_token(make_user, make_token):
 
 
 def _register(client, token, url, events=("user.created",), allow_private=True):
-    return client.post("/api/v1/admin/webhooks", json={
-        "url": url, "events": list(events), "allow_private": allow_private},
-        headers=bearer(token))
+    return client.post(
+        "/api/v1/admin/webhooks",
+        json={"url": url, "events": list(events), "allow_private": allow_private},
+        headers=bearer(token),
+    )
 
 
 def _new_user(client, token, email="hooked@example.com"):
@@ -81,8 +83,9 @@ def _new_user(client, token, email="hooked@example.com"):
     return response.json
 
 
-def test_a_delivery_is_signed_and_verifies_with_the_reference_verifier(client, receiver,
-                                                                       admin_token):
+def test_a_delivery_is_signed_and_verifies_with_the_reference_verifier(
+    client, receiver, admin_token
+):
     made = _register(client, admin_token, receiver.url)
     assert made.status_code == 201 and made.json["secret"].startswith("whsec_")
     secret = made.json["secret"]
@@ -100,7 +103,8 @@ def test_a_delivery_is_signed_and_verifies_with_the_reference_verifier(client, r
 
 
 def test_a_failing_receiver_gets_retries_with_backoff_and_the_admin_replays(
-        pteroca_instance, client, receiver, admin_token):
+    pteroca_instance, client, receiver, admin_token
+):
     from kernel import outbox
     from kernel.extensions import db
     from kernel.outbox import OutboxMessage
@@ -117,8 +121,11 @@ def test_a_failing_receiver_gets_retries_with_backoff_and_the_admin_replays(
             assert delivery.status == "retrying" and delivery.response_code == 500
             waits.append((delivery.next_attempt_at - delivery.last_attempt_at).total_seconds())
             # time passes: the retry's outbox row becomes due
-            db.session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
-                               .values(available_at=OutboxMessage.created_at))
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "pending")
+                .values(available_at=OutboxMessage.created_at)
+            )
             db.session.commit()
             outbox.dispatch_due(grace=0)
             db.session.expire_all()
@@ -127,8 +134,9 @@ def test_a_failing_receiver_gets_retries_with_backoff_and_the_admin_replays(
         db.session.remove()
     assert waits[0] < waits[1]  # backoff grows
     receiver.status = 204
-    replayed = client.post(f"/api/v1/admin/webhooks/deliveries/{delivery.id}/replay",
-                           headers=bearer(admin_token))
+    replayed = client.post(
+        f"/api/v1/admin/webhooks/deliveries/{delivery.id}/replay", headers=bearer(admin_token)
+    )
     assert replayed.status_code == 200 and replayed.json["status"] == "delivered"
     bodies = {body for _, body in receiver.requests}
     assert len(bodies) == 1  # the replay sends the same event body
@@ -142,20 +150,34 @@ def test_a_redirect_is_not_followed(client, receiver, admin_token):
     assert logged["status"] == "retrying" and "redirects are not followed" in logged["error"]
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/hook", "http://127.1.2.3:8080/x", "http://10.0.0.1/hook",
-    "http://10.255.255.254/", "http://169.254.169.254/latest/meta-data/",
-    "http://[::1]/hook", "http://[::ffff:10.0.0.1]/", "http://[fe80::1]/", "http://0.0.0.0/",
-    "http://192.168.1.1/", "http://172.16.0.1/", "http://100.64.0.1/",
-    "http://metadata.google.internal/", "ftp://example.com/", "http://user:pw@example.com/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://127.1.2.3:8080/x",
+        "http://10.0.0.1/hook",
+        "http://10.255.255.254/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[::ffff:10.0.0.1]/",
+        "http://[fe80::1]/",
+        "http://0.0.0.0/",
+        "http://192.168.1.1/",
+        "http://172.16.0.1/",
+        "http://100.64.0.1/",
+        "http://metadata.google.internal/",
+        "ftp://example.com/",
+        "http://user:pw@example.com/",
+    ],
+)
 def test_the_ssrf_guard_refuses_internal_addresses(client, admin_token, url):
     response = _register(client, admin_token, url, allow_private=False)
     assert response.status_code == 422, response.json
 
 
 def test_a_hostname_resolving_inside_is_refused_at_registration_and_at_delivery(
-        pteroca_instance, client, receiver, admin_token, monkeypatch):
+    pteroca_instance, client, receiver, admin_token, monkeypatch
+):
     real = socket.getaddrinfo
     answers = {"evil.example": "169.254.169.254", "rebind.example": "93.184.216.34"}
 
@@ -169,11 +191,17 @@ def test_a_hostname_resolving_inside_is_refused_at_registration_and_at_delivery(
     assert refused.status_code == 422 and "169.254.169.254" in refused.json["message"]
     for internal in ("10.1.2.3", "127.0.0.1"):
         answers["evil.example"] = internal
-        assert _register(client, admin_token, "http://evil.example/", allow_private=False) \
-            .status_code == 422
+        assert (
+            _register(client, admin_token, "http://evil.example/", allow_private=False).status_code
+            == 422
+        )
     # public at registration, internal at delivery time (DNS rebinding): refused then too
-    assert _register(client, admin_token, "http://rebind.example/hook",
-                     allow_private=False).status_code == 201
+    assert (
+        _register(
+            client, admin_token, "http://rebind.example/hook", allow_private=False
+        ).status_code
+        == 201
+    )
     answers["rebind.example"] = "127.0.0.1"
     _new_user(client, admin_token)
     (logged,) = client.get("/api/v1/admin/webhooks/deliveries", headers=bearer(admin_token)).json
@@ -181,29 +209,38 @@ def test_a_hostname_resolving_inside_is_refused_at_registration_and_at_delivery(
     assert logged["response_code"] is None and receiver.requests == []
 
 
-def test_events_are_checked_and_invoice_issued_needs_its_plugin(client, admin_token,
-                                                                enable_plugin, receiver):
-    names = {e["name"] for e in client.get("/api/v1/admin/webhooks/events",
-                                           headers=bearer(admin_token)).json}
+def test_events_are_checked_and_invoice_issued_needs_its_plugin(
+    client, admin_token, enable_plugin, receiver
+):
+    names = {
+        e["name"]
+        for e in client.get("/api/v1/admin/webhooks/events", headers=bearer(admin_token)).json
+    }
     assert {"user.created", "payment.settled"} <= names and "invoice.issued" not in names
     assert _register(client, admin_token, receiver.url, ["invoice.issued"]).status_code == 422
     assert _register(client, admin_token, receiver.url, ["nope"]).status_code == 422
     enable_plugin("invoices", with_dependencies=True)
-    names = {e["name"] for e in client.get("/api/v1/admin/webhooks/events",
-                                           headers=bearer(admin_token)).json}
+    names = {
+        e["name"]
+        for e in client.get("/api/v1/admin/webhooks/events", headers=bearer(admin_token)).json
+    }
     assert "invoice.issued" in names and "service.created" in names
     assert _register(client, admin_token, receiver.url, ["invoice.issued"]).status_code == 201
 
 
 def test_store_events_are_offered_and_a_purchase_emits_service_created(
-        client, store, receiver, admin_token, make_user, make_token, fund):
+    client, store, receiver, admin_token, make_user, make_token, fund
+):
     made = _register(client, admin_token, receiver.url, ["service.created", "service.terminated"])
     assert made.status_code == 201, made.json
     customer = make_user()
     fund(customer, 5000)
     secret = make_token(customer, ["write:servers"])
-    bought = client.post("/api/v1/servers", json={**store, "name": "hooked"},
-                         headers={**bearer(secret), "Idempotency-Key": "w"})
+    bought = client.post(
+        "/api/v1/servers",
+        json={**store, "name": "hooked"},
+        headers={**bearer(secret), "Idempotency-Key": "w"},
+    )
     assert bought.status_code == 201
     events = [json.loads(body) for _, body in receiver.requests]
     assert [e["type"] for e in events] == ["service.created"]
@@ -216,11 +253,20 @@ def test_the_admin_page_registers_lists_and_replays(login_as, receiver):
     admin = login_as("admin")
     page = admin.get("/admin/webhooks/").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    refused = admin.post("/admin/webhooks/", data={"csrf_token": csrf, "url": receiver.url,
-                                                   "events": ["user.created"]})
+    refused = admin.post(
+        "/admin/webhooks/",
+        data={"csrf_token": csrf, "url": receiver.url, "events": ["user.created"]},
+    )
     assert refused.status_code == 400  # 127.0.0.1 without "allow a private address"
-    made = admin.post("/admin/webhooks/", data={"csrf_token": csrf, "url": receiver.url,
-                                                "events": ["user.created"], "allow_private": "1"})
+    made = admin.post(
+        "/admin/webhooks/",
+        data={
+            "csrf_token": csrf,
+            "url": receiver.url,
+            "events": ["user.created"],
+            "allow_private": "1",
+        },
+    )
     assert made.status_code == 201 and "whsec_" in made.get_data(as_text=True)
     receiver.status = 500
     login_as("customer")  # a new account: user.created
@@ -232,18 +278,26 @@ def test_the_admin_page_registers_lists_and_replays(login_as, receiver):
     assert len(receiver.requests) == 2
 
 
-def test_suspend_and_terminate_emit_their_events(client, store, receiver, make_user, make_token,
-                                                 fund):
+def test_suspend_and_terminate_emit_their_events(
+    client, store, receiver, make_user, make_token, fund
+):
     admin = make_token(make_user(role="admin"), ["admin:webhooks", "admin:services"])
-    assert _register(client, admin, receiver.url,
-                     ["service.suspended", "service.terminated"]).status_code == 201
+    assert (
+        _register(
+            client, admin, receiver.url, ["service.suspended", "service.terminated"]
+        ).status_code
+        == 201
+    )
     customer = make_user()
     fund(customer, 5000)
-    sid = client.post("/api/v1/servers", json={**store, "name": "e"},
-                      headers={**bearer(make_token(customer, ["write:servers"])),
-                               "Idempotency-Key": "e"}).json["id"]
-    client.post(f"/api/v1/admin/servers/{sid}/suspend", json={"reason": "abuse"},
-                headers=bearer(admin))
+    sid = client.post(
+        "/api/v1/servers",
+        json={**store, "name": "e"},
+        headers={**bearer(make_token(customer, ["write:servers"])), "Idempotency-Key": "e"},
+    ).json["id"]
+    client.post(
+        f"/api/v1/admin/servers/{sid}/suspend", json={"reason": "abuse"}, headers=bearer(admin)
+    )
     client.post(f"/api/v1/admin/servers/{sid}/terminate", json={}, headers=bearer(admin))
     events = [json.loads(body) for _, body in receiver.requests]
     assert [e["type"] for e in events] == ["service.suspended", "service.terminated"]

@@ -24,8 +24,13 @@ def app(live_app):
 
 @pytest.fixture
 def shop(live_app, cli, plugins_dir):
-    write_plugin(plugins_dir, "recorder", RECORDER, capabilities=["register_provisioners"],
-                 requires={"store": ">=1.0"})
+    write_plugin(
+        plugins_dir,
+        "recorder",
+        RECORDER,
+        capabilities=["register_provisioners"],
+        requires={"store": ">=1.0"},
+    )
     for args in (("recorder", "--with-dependencies", "--yes"), ("hello_world", "--accept-risk")):
         result = cli("plugin", "enable", *args)
         assert result.exit_code == 0, result.output
@@ -54,25 +59,32 @@ def stylesheets(page) -> list[str]:
 
 
 def navbar_look(page) -> dict:
-    return page.eval_on_selector("nav.navbar", """nav => {
+    return page.eval_on_selector(
+        "nav.navbar",
+        """nav => {
         const style = getComputedStyle(nav);
         const brand = getComputedStyle(nav.querySelector('.navbar-brand'));
         return {background: style.backgroundColor, font: getComputedStyle(document.body).fontFamily,
                 brand: brand.color, body: getComputedStyle(document.body).backgroundColor};
-    }""")
+    }""",
+    )
 
 
 def test_admin_pages_look_like_the_client_area_fit_and_are_screenshotted(
-        live_server, page, screenshot, shop):
+    live_server, page, screenshot, shop
+):
     base = live_server
     log_in(page, base, "root@example.com")
     client_look, client_css = navbar_look(page), stylesheets(page)
     bootstrap = next(href for href in client_css if "vendor/bootstrap/bootstrap.min.css" in href)
 
-    pages = {"overview": "/admin/", "users": "/admin/users/",
-             "user": f"/admin/users/account/{shop['customer']}",
-             "product-form": "/admin/store/products/new?provisioner=recorder",
-             "plugins": "/admin/plugins/"}
+    pages = {
+        "overview": "/admin/",
+        "users": "/admin/users/",
+        "user": f"/admin/users/account/{shop['customer']}",
+        "product-form": "/admin/store/products/new?provisioner=recorder",
+        "plugins": "/admin/plugins/",
+    }
     for name, path in pages.items():
         page.set_viewport_size({"width": 1280, "height": 860})
         page.goto(base + path)
@@ -83,7 +95,8 @@ def test_admin_pages_look_like_the_client_area_fit_and_are_screenshotted(
         assert page.locator("main#main").count() == 1
         # the menu stays on one line at 1280 px: every top-level entry on the same row
         tops = page.eval_on_selector_all(
-            "#admin-nav .admin-menu > li", "items => items.map(i => i.getBoundingClientRect().top)")
+            "#admin-nav .admin-menu > li", "items => items.map(i => i.getBoundingClientRect().top)"
+        )
         assert len(tops) >= 5 and max(tops) - min(tops) < 4, (name, tops)
         # hello_world registers a Greetings page and a Greetings menu item: shown once
         assert page.locator("#admin-nav a", has_text="Greetings").count() == 1

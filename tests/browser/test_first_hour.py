@@ -55,8 +55,15 @@ def app(live_app):
     return live_app
 
 
-def test_register_verify_top_up_buy_and_watch_it_install(live_app, live_server, cli, browser,
-                                                         page, screenshot, stripe_server):  # noqa: F811
+def test_register_verify_top_up_buy_and_watch_it_install(
+    live_app,
+    live_server,
+    cli,
+    browser,
+    page,
+    screenshot,
+    stripe_server,  # noqa: F811
+):
     base = live_server
     result = cli("plugin", "enable", "stripe_payments", "--accept-risk")
     assert result.exit_code == 0, result.output
@@ -84,8 +91,9 @@ def test_register_verify_top_up_buy_and_watch_it_install(live_app, live_server, 
     page.fill("input[name=amount]", "10.00")
     page.get_by_role("button", name="Continue to payment").click()
     expect(page.locator("main")).to_contain_text("Confirm your email address first")
-    assert page.js_errors == ["Failed to load resource: the server responded with a status of "
-                              "403 (FORBIDDEN)"]  # Chromium's note on the refusal page itself
+    assert page.js_errors == [
+        "Failed to load resource: the server responded with a status of 403 (FORBIDDEN)"
+    ]  # Chromium's note on the refusal page itself
     page.js_errors.clear()
 
     # 3. the admin reads the verification mail in the email log (the demo's outbox)

@@ -30,14 +30,19 @@ def test_every_template_pattern_compiles_with_the_v_flag(page):
     patterns = template_patterns()
     assert any("theme-name" in k or "a-z0-9_" in k for k in patterns), patterns  # found some
     page.set_content("<!doctype html><title>patterns</title>")
-    bad = page.evaluate("""(patterns) => Object.entries(patterns).filter(([where, p]) => {
+    bad = page.evaluate(
+        """(patterns) => Object.entries(patterns).filter(([where, p]) => {
         try { new RegExp(p, "v"); return false; } catch (e) { return true; }
-    }).map(([where]) => where)""", patterns)
+    }).map(([where]) => where)""",
+        patterns,
+    )
     assert bad == []
 
 
 def test_the_checker_catches_the_old_theme_name_pattern(page):
     page.set_content("<!doctype html><title>patterns</title>")
-    assert page.evaluate("""() => { try { new RegExp("[a-z][a-z0-9_-]{1,47}", "v");
-                                      return "compiled"; } catch (e) { return "refused"; } }""") \
+    assert (
+        page.evaluate("""() => { try { new RegExp("[a-z][a-z0-9_-]{1,47}", "v");
+                                      return "compiled"; } catch (e) { return "refused"; } }""")
         == "refused"
+    )

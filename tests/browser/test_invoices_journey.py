@@ -23,8 +23,12 @@ from tests.stripe.conftest import configure, fake_settings
 
 @pytest.fixture
 def live_app(instance, plugins_dir, osv_server):  # noqa: F811 - overrides the browser fixture
-    return build_app(instance, WTF_CSRF_ENABLED=True, OSV_URL=osv_server.url,
-                     MAIL_URL=f"file://{instance}/mail.log")
+    return build_app(
+        instance,
+        WTF_CSRF_ENABLED=True,
+        OSV_URL=osv_server.url,
+        MAIL_URL=f"file://{instance}/mail.log",
+    )
 
 
 @pytest.fixture
@@ -39,10 +43,17 @@ def shop_setup(app) -> None:
 
     with app.app_context():
         site_settings.set_many({"currency": "EUR", "site_name": "Blockhost"})
-        set_settings("invoices", {
-            "seller_name": "Blockhost GmbH", "seller_address": "Hauptstraße 5\n10115 Berlin",
-            "seller_country": "DE", "seller_vat_id": "DE136695976",
-            "seller_email": "billing@blockhost.test", "require_profile": True})
+        set_settings(
+            "invoices",
+            {
+                "seller_name": "Blockhost GmbH",
+                "seller_address": "Hauptstraße 5\n10115 Berlin",
+                "seller_country": "DE",
+                "seller_vat_id": "DE136695976",
+                "seller_email": "billing@blockhost.test",
+                "require_profile": True,
+            },
+        )
         taxes.load_eu_standard_rates()
         make_user("camille@example.fr", name="Camille")
         make_user("boss@blockhost.test", name="Boss", role="admin")
@@ -58,14 +69,24 @@ def log_in(page, base: str, email: str) -> None:
 
 
 def pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          check=True, timeout=60).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, timeout=60
+    ).stdout.decode()
 
 
 def test_billing_details_top_up_invoice_pdf_and_the_months_export(
-        live_app, live_server, cli, page, screenshot, stripe_server, tmp_path):  # noqa: F811
-    for args in (("plugin", "enable", "stripe_payments"),
-                 ("plugin", "enable", "invoices", "--with-dependencies", "--yes")):
+    live_app,
+    live_server,
+    cli,
+    page,
+    screenshot,
+    stripe_server,  # noqa: F811
+    tmp_path,
+):
+    for args in (
+        ("plugin", "enable", "stripe_payments"),
+        ("plugin", "enable", "invoices", "--with-dependencies", "--yes"),
+    ):
         result = cli(*args)
         assert result.exit_code == 0, result.output
     configure(live_app, **fake_settings(stripe_server))
@@ -117,13 +138,35 @@ def test_billing_details_top_up_invoice_pdf_and_the_months_export(
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     text = re.sub(r"\s+", " ", pdf_text(saved))
-    for expected in ("Blockhost GmbH", "Camille Martin", "69001 Lyon", f"Invoice {number}",
-                     "20 %", "Net total 10.00 EUR", "2.00 EUR", "Total 12.00 EUR"):
+    for expected in (
+        "Blockhost GmbH",
+        "Camille Martin",
+        "69001 Lyon",
+        f"Invoice {number}",
+        "20 %",
+        "Net total 10.00 EUR",
+        "2.00 EUR",
+        "Total 12.00 EUR",
+    ):
         assert expected in text, expected
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile",
-                    str(saved), str(SCREENSHOTS / "invoice_pdf_first_page")], check=True,
-                   timeout=60)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(saved),
+            str(SCREENSHOTS / "invoice_pdf_first_page"),
+        ],
+        check=True,
+        timeout=60,
+    )
     assert (SCREENSHOTS / "invoice_pdf_first_page.png").stat().st_size > 10_000
     assert page.js_errors == []
 
@@ -139,9 +182,18 @@ def test_billing_details_top_up_invoice_pdf_and_the_months_export(
     csv_file = tmp_path / "export.csv"
     download_info.value.save_as(csv_file)
     rows = list(csv.DictReader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
-    assert [(r["number"], r["buyer_name"], r["buyer_country"], r["rate_percent"], r["net"],
-             r["tax"], r["gross"]) for r in rows] == [
-        (number, "Camille Martin", "FR", "20.00", "10.00", "2.00", "12.00")]
+    assert [
+        (
+            r["number"],
+            r["buyer_name"],
+            r["buyer_country"],
+            r["rate_percent"],
+            r["net"],
+            r["tax"],
+            r["gross"],
+        )
+        for r in rows
+    ] == [(number, "Camille Martin", "FR", "20.00", "10.00", "2.00", "12.00")]
     screenshot("invoices_admin_documents")
 
 

@@ -108,9 +108,17 @@ def test_nothing_overflows_sideways(live_app, live_server, browser, width, scree
         page.wait_for_url(re.compile(r"/servers/\d+$"))
         server = page.url
         wide = {}
-        for path in ("/dashboard", "/store", "/store/product/paper-small",
-                     "/store/product/paper-small/checkout", "/wallet", "/servers",
-                     server.removeprefix(live_server), "/account", "/no-such-page"):
+        for path in (
+            "/dashboard",
+            "/store",
+            "/store/product/paper-small",
+            "/store/product/paper-small/checkout",
+            "/wallet",
+            "/servers",
+            server.removeprefix(live_server),
+            "/account",
+            "/no-such-page",
+        ):
             page.goto(f"{live_server}{path}")
             overflow = page.evaluate("() => document.documentElement.scrollWidth")
             if overflow > width:

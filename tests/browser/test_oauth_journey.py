@@ -26,8 +26,9 @@ def oauth_live(instance, plugins_dir, osv_server, oauth_simulator):  # noqa: F81
     """A live server whose BASE_URL is its own address (the provider redirects back there)."""
 
     port = free_port()
-    app = build_app(instance, WTF_CSRF_ENABLED=True, OSV_URL=osv_server.url,
-                    BASE_URL=f"http://127.0.0.1:{port}")
+    app = build_app(
+        instance, WTF_CSRF_ENABLED=True, OSV_URL=osv_server.url, BASE_URL=f"http://127.0.0.1:{port}"
+    )
     result = run_cli(app, "plugin", "enable", "oauth_login")
     assert result.exit_code == 0, result.output
     app = rebuild(app)
@@ -47,11 +48,13 @@ def sign_in_methods(page) -> str:
     return page.inner_text("#sign-in-methods")
 
 
-def test_sign_up_with_a_provider_then_link_and_unlink(oauth_live, oauth_simulator, page,
-                                                     screenshot):
+def test_sign_up_with_a_provider_then_link_and_unlink(
+    oauth_live, oauth_simulator, page, screenshot
+):
     base = oauth_live
-    oauth_simulator.sign_in_as("31337", "raider@example.com", verified=True, name="Raid Leader",
-                               username="raider")
+    oauth_simulator.sign_in_as(
+        "31337", "raider@example.com", verified=True, name="Raid Leader", username="raider"
+    )
     page.goto(f"{base}/register")
     page.click("button[data-provider=discord]")
     page.wait_for_selector("#approve")  # the provider's page

@@ -111,8 +111,9 @@ def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
     # a crafted request for the hidden variable, with the page's valid CSRF token
     token = page.locator("form[data-env=MINECRAFT_VERSION] input[name=csrf_token]").input_value()
     action = page.locator("form[data-env=MINECRAFT_VERSION]").get_attribute("action")
-    refused = page.request.post(f"{base}{action}", form={
-        "csrf_token": token, "key": "SERVER_JARFILE", "value": "evil.jar"})
+    refused = page.request.post(
+        f"{base}{action}", form={"csrf_token": token, "key": "SERVER_JARFILE", "value": "evil.jar"}
+    )
     assert refused.status == 403
     assert "SERVER_JARFILE is not a setting you can change" in refused.text()
     server = next(iter(sim.snapshot()["servers"]))
@@ -132,8 +133,9 @@ def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
     assert all("WebSocket" in e for e in page.js_errors), page.js_errors  # Chromium's report
 
 
-def test_product_form_pickers_fill_the_settings_from_the_panel(live_app, live_server, page, sim,
-                                                               screenshot):
+def test_product_form_pickers_fill_the_settings_from_the_panel(
+    live_app, live_server, page, sim, screenshot
+):
     from kernel.accounts.services import create_user
 
     with live_app.app_context():

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from kernel.testing import build_app
-from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from simulators.stripe import stripe_server  # noqa: F401 - fixture
+from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD, make_user
 from tests.stripe.conftest import configure, fake_settings
+
 
 def arrive(page, url: str) -> None:
     """Wait for the browser to reach ``url``; if it does not, say where it is and why."""
@@ -17,8 +18,9 @@ def arrive(page, url: str) -> None:
     try:
         page.wait_for_url(url, timeout=10_000)
     except PlaywrightTimeout:
-        raise AssertionError(f"still on {page.url}, not {url}; browser errors: "
-                             f"{page.js_errors}") from None
+        raise AssertionError(
+            f"still on {page.url}, not {url}; browser errors: {page.js_errors}"
+        ) from None
 
 
 @pytest.fixture
@@ -32,8 +34,7 @@ def app(live_app):
     return live_app
 
 
-def test_topup_through_stripe_checkout(live_app, live_server, cli, page, screenshot,
-                                       stripe_server):  # noqa: F811
+def test_topup_through_stripe_checkout(live_app, live_server, cli, page, screenshot, stripe_server):  # noqa: F811
     result = cli("plugin", "enable", "stripe_payments")
     assert result.exit_code == 0, result.output
     configure(live_app, **fake_settings(stripe_server))

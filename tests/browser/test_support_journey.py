@@ -58,8 +58,9 @@ def local(url: str, base: str) -> str:
     return f"{base}{parts.path}"
 
 
-def test_ticket_from_a_server_page_to_closed(live_app, live_server, page, browser, smtp,
-                                              screenshot):
+def test_ticket_from_a_server_page_to_closed(
+    live_app, live_server, page, browser, smtp, screenshot
+):
     base, server_id = live_server, live_app.config["JOURNEY_SERVER"]
     log_in(page, base, CUSTOMER)
     page.goto(f"{base}/servers/{server_id}")
@@ -70,8 +71,16 @@ def test_ticket_from_a_server_page_to_closed(live_app, live_server, page, browse
     page.select_option("#category", label="Technical")
     page.select_option("#priority", "high")
     page.fill("#body", "It crashes on boot, log attached. **Please help.**")
-    page.set_input_files("#files", files=[{"name": "latest.log", "mimeType": "text/plain",
-                                           "buffer": b"[12:00] ERROR Exception in tick\n"}])
+    page.set_input_files(
+        "#files",
+        files=[
+            {
+                "name": "latest.log",
+                "mimeType": "text/plain",
+                "buffer": b"[12:00] ERROR Exception in tick\n",
+            }
+        ],
+    )
     screenshot("support-new-ticket")
     page.click("#new-ticket-form button[type=submit]")
     page.wait_for_url(f"{base}/support/*")

@@ -110,7 +110,10 @@ def test_every_page_with_the_default_and_a_created_theme(world, live_server, bro
         probe.wait_for_timeout(200)
     probe.close()
     assert run(MARKER) == []
-    refused = [r.getMessage() for r in caplog.records
-               if "rendering the default theme" in r.getMessage()
-               or "refused by the sandbox" in r.getMessage()]
+    refused = [
+        r.getMessage()
+        for r in caplog.records
+        if "rendering the default theme" in r.getMessage()
+        or "refused by the sandbox" in r.getMessage()
+    ]
     assert refused == []

@@ -9,8 +9,8 @@ import pytest
 
 from kernel.accounts.services import AccountError, create_user
 from kernel.audit import AuditLog
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 from kernel.testing import HEALTH_HEADERS, login
 
 PASSWORD = "correct horse battery"
@@ -81,10 +81,16 @@ def test_hook_extra_js_urls(hello):
 
 
 def test_hook_client_menu_items(hello, cli, fresh):
-    assert 'href="/plugins/hello_world/"' in login(hello, "cust@example.com", PASSWORD).get("/dashboard").text
+    assert (
+        'href="/plugins/hello_world/"'
+        in login(hello, "cust@example.com", PASSWORD).get("/dashboard").text
+    )
     cli("plugin", "disable", "hello_world")
     after = fresh(hello)
-    assert 'href="/plugins/hello_world/"' not in login(after, "cust@example.com", PASSWORD).get("/dashboard").text
+    assert (
+        'href="/plugins/hello_world/"'
+        not in login(after, "cust@example.com", PASSWORD).get("/dashboard").text
+    )
 
 
 def test_hook_admin_menu_items(hello):
@@ -161,7 +167,9 @@ def test_hook_demo_seed(hello):
         admin = create_user("boss@example.com", "boss-password-1", role="admin")
         customer = create_user("ann@example.com", "ann-password-1", name="Ann")
         pm = hello.extensions["pteroca"].pm
-        said = [line for lines in pm.hook.demo_seed(admin=admin, customer=customer) for line in lines]
+        said = [
+            line for lines in pm.hook.demo_seed(admin=admin, customer=customer) for line in lines
+        ]
         pm.hook.demo_seed(admin=admin, customer=customer)  # a second run adds nothing
     assert "hello_world: a welcome greeting is on /plugins/hello_world/" in said
     assert greetings(hello).count("Hello, welcome to the demo, Ann!") == 1
@@ -187,14 +195,20 @@ def test_hook_register_payment_providers(hello, monkeypatch):
 def test_hook_register_hookspecs(hello, plugins_dir, cli, fresh):
     from tests.helpers import write_plugin
 
-    write_plugin(plugins_dir, "listener", '''
+    write_plugin(
+        plugins_dir,
+        "listener",
+        """
 from kernel import hookimpl
 HEARD = []
 
 @hookimpl
 def hello_world_greeted(greeting):
     HEARD.append(greeting.text)
-''', capabilities=["hello_world_greeted"], requires={"hello_world": ">=1.0"})
+""",
+        capabilities=["hello_world_greeted"],
+        requires={"hello_world": ">=1.0"},
+    )
     assert cli("plugin", "enable", "listener").exit_code == 0
     app = fresh(hello)
     login(app, "cust@example.com", PASSWORD).post("/plugins/hello_world/", data={"text": "ears"})
@@ -224,8 +238,9 @@ def test_hook_veto_registration(hello, monkeypatch):
 
 def test_hook_veto_login(hello, monkeypatch):
     monkeypatch.setenv("PTEROCA_PLUGIN_HELLO_WORLD_LOGIN_NOTICE", "Back at 6pm")
-    refused = hello.test_client().post("/login", data={"email": "cust@example.com",
-                                                       "password": PASSWORD})
+    refused = hello.test_client().post(
+        "/login", data={"email": "cust@example.com", "password": PASSWORD}
+    )
     assert refused.status_code == 400 and "Back at 6pm" in refused.text
     login(hello, "admin@example.com", PASSWORD)  # staff still get in
 
@@ -238,20 +253,28 @@ def test_settings_override_by_environment(hello, monkeypatch):
 
 def test_hook_user_updated(hello):
     client = login(hello, "cust@example.com", PASSWORD)
-    assert client.post("/account/profile", data={"name": "Cusanus", "language": "pl"}
-                       ).status_code == 302
+    assert (
+        client.post("/account/profile", data={"name": "Cusanus", "language": "pl"}).status_code
+        == 302
+    )
     with hello.app_context():
-        entry = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "hello_world.saw_profile_update")).one()
+        entry = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "hello_world.saw_profile_update")
+        ).one()
         assert entry.target == "cust@example.com"
         assert entry.details == {"fields": ["language", "name"]}
 
 
 def test_hook_user_password_changed(hello):
     client = login(hello, "cust@example.com", PASSWORD)
-    response = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "an even better password",
-        "confirm": "an even better password"})
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "an even better password",
+            "confirm": "an even better password",
+        },
+    )
     assert response.status_code == 302
     assert "hello_world.saw_password_change" in audit_actions(hello)
     with hello.app_context():
@@ -265,6 +288,12 @@ def test_hook_before_email_send(hello, tmp_path):
     box = tmp_path / "outbox"
     hello.config["MAIL_URL"] = f"file://{box}"
     with hello.test_request_context():
-        send_email("cust@example.com", "Hi", "email_changed", user={"name": "Cus"},
-                   old_email="a@x.test", new_email="b@x.test")
+        send_email(
+            "cust@example.com",
+            "Hi",
+            "email_changed",
+            user={"name": "Cus"},
+            old_email="a@x.test",
+            new_email="b@x.test",
+        )
     assert "X-Hello-World: Hello from hello_world" in box.read_text()

@@ -18,8 +18,16 @@ def customer():
 
 
 def open_payment(amount=500):
-    payment = Payment(user_id=customer().id, provider="manual", external_id="ext-1", status="open",
-                      currency="USD", amount_charged=amount, amount_credited=amount, amount_refunded=0)
+    payment = Payment(
+        user_id=customer().id,
+        provider="manual",
+        external_id="ext-1",
+        status="open",
+        currency="USD",
+        amount_charged=amount,
+        amount_credited=amount,
+        amount_refunded=0,
+    )
     db.session.add(payment)
     db.session.commit()
     return payment
@@ -44,11 +52,17 @@ def test_hook_payment_refunded(hello):  # noqa: F811
         record_refund("manual", "ext-1", "re_1", 200, source="webhook")
         record_refund("manual", "ext-1", "re_1", 200, source="admin")  # the same refund again
         record_refund("manual", "ext-1", "re_2", 300, source="webhook")
-        seen = [(a.target, a.details) for a in db.session.scalars(
-            db.select(AuditLog).where(AuditLog.action == "hello_world.saw_refund"))]
+        seen = [
+            (a.target, a.details)
+            for a in db.session.scalars(
+                db.select(AuditLog).where(AuditLog.action == "hello_world.saw_refund")
+            )
+        ]
         assert payment.status == "refunded"
-    assert seen == [(str(payment.id), {"amount": 200, "kind": "refund"}),
-                    (str(payment.id), {"amount": 300, "kind": "refund"})]
+    assert seen == [
+        (str(payment.id), {"amount": 200, "kind": "refund"}),
+        (str(payment.id), {"amount": 300, "kind": "refund"}),
+    ]
 
 
 def test_hook_wallet_changed(hello):  # noqa: F811

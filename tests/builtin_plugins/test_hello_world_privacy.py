@@ -7,11 +7,11 @@ import json
 import zipfile
 from datetime import timedelta
 
+from kernel.accounts.services import create_user
+from kernel.clock import now as utcnow
+from kernel.extensions import db
 from kernel.privacy import erasure, export
 from kernel.privacy.models import DataExport
-from kernel.accounts.services import create_user
-from kernel.extensions import db
-from kernel.clock import now as utcnow
 from tests.builtin_plugins.test_hello_world import PASSWORD, greetings, hello  # noqa: F401
 
 

@@ -16,8 +16,12 @@ import pytest
 from kernel.pytest_plugin import app, client  # noqa: F401 - fixtures, re-exported on purpose
 
 
-def zip_bytes(members: dict[str, bytes | str], *, symlinks: dict[str, str] | None = None,
-              compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+def zip_bytes(
+    members: dict[str, bytes | str],
+    *,
+    symlinks: dict[str, str] | None = None,
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> bytes:
     """A zip archive in memory: ``members`` maps paths to contents, ``symlinks`` to targets."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
@@ -34,18 +38,24 @@ def zip_bytes(members: dict[str, bytes | str], *, symlinks: dict[str, str] | Non
     return buffer.getvalue()
 
 
-def plugin_files(name: str, *, code: str = "", kernel: str = ">=0.1", extra_manifest: str = "",
-                 capabilities: tuple[str, ...] = ()) -> dict[str, str]:
+def plugin_files(
+    name: str,
+    *,
+    code: str = "",
+    kernel: str = ">=0.1",
+    extra_manifest: str = "",
+    capabilities: tuple[str, ...] = (),
+) -> dict[str, str]:
     """The files of a minimal drop-in plugin, relative to its folder."""
     caps = ", ".join(f'"{c}"' for c in capabilities)
     return {
         "plugin.toml": f'name = "{name}"\nversion = "1.2.3"\nkernel = "{kernel}"\n'
-                       f"capabilities = [{caps}]\n{extra_manifest}",
+        f"capabilities = [{caps}]\n{extra_manifest}",
         "__init__.py": code,
     }
 
 
-PAGE_CODE = '''
+PAGE_CODE = """
 from flask import Blueprint
 
 from kernel import hookimpl
@@ -61,7 +71,7 @@ def index():
 @hookimpl
 def register_blueprints(app):
     return [bp]
-'''
+"""
 
 
 @pytest.fixture

@@ -47,13 +47,15 @@ def venv(tmp_path):
 
 
 def pip(python: Path, *args: str) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "pip", "--python", str(python), *args,
-                "--disable-pip-version-check"])
+    return run(
+        [sys.executable, "-m", "pip", "--python", str(python), *args, "--disable-pip-version-check"]
+    )
 
 
 @pytest.fixture
 def installed_here(monkeypatch):
     """Make the venv's site-packages importable in this process; forget the plugin afterwards."""
+
     def add(site: Path) -> None:
         monkeypatch.syspath_prepend(str(site))
 
@@ -63,7 +65,11 @@ def installed_here(monkeypatch):
 
 
 def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
-        tmp_path, venv, installed_here, osv_server):  # noqa: F811 - the fixture
+    tmp_path,
+    venv,
+    installed_here,
+    osv_server,  # noqa: F811
+):
     python, site = venv
 
     # 1. scaffold
@@ -85,8 +91,9 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
 
     # 3. discovered (nothing imported), scanned with a real advisory service, enabled
     app = build_app(tmp_path / "instance", OSV_URL=osv_server.url)
-    listed = {row["name"]: row for row in json.loads(
-        run_cli(app, "plugin", "list", "--json").output)}
+    listed = {
+        row["name"]: row for row in json.loads(run_cli(app, "plugin", "list", "--json").output)
+    }
     assert listed[NAME]["state"] == "discovered" and listed[NAME]["source"] == "entry_point"
     assert listed[NAME]["path"] == str(site / NAME)
     assert NAME not in sys.modules
@@ -94,7 +101,8 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
     assert report["verdict"] == "pass", report
     # clean, and audited: at most pip's bytecode caches (LOW; pteroca compiles the source)
     assert {(f["rule"], f["severity"]) for f in report["findings"]} <= {
-        ("cached-bytecode", "LOW")}, report["findings"]
+        ("cached-bytecode", "LOW")
+    }, report["findings"]
     assert (DIST, "0.1.0") in osv_server.queried()
     enabled = run_cli(app, "plugin", "enable", NAME)
     assert enabled.exit_code == 0, enabled.output
@@ -118,9 +126,14 @@ def test_scaffold_install_scan_enable_serve_test_disable_uninstall(
     # 5. the generated project's own tests, in the venv, with pteroca's pytest plugin only
     env = {k: v for k, v in os.environ.items() if not k.startswith("PTEROCA_")}
     env.pop("PYTHONPATH", None)
-    tests = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                           cwd=project, env=env, capture_output=True, text=True,
-                           timeout=PIP_TIMEOUT)
+    tests = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PIP_TIMEOUT,
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "10 passed" in tests.stdout, tests.stdout  # the import contract test included
 

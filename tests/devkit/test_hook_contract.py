@@ -24,14 +24,27 @@ ROOT = Path(__file__).resolve().parents[2]
 class DeprecatedSpecs:
     """Test-only hookspecs: one deprecated hook, one hook with a deprecated argument."""
 
-    @hookspec(warn_on_impl=deprecated("the hook old_greeting", since="0.1", removal="1.0",
-                                      instead="implement greeting(user) instead"))
+    @hookspec(
+        warn_on_impl=deprecated(
+            "the hook old_greeting",
+            since="0.1",
+            removal="1.0",
+            instead="implement greeting(user) instead",
+        )
+    )
     def old_greeting(self, user):
         """Deprecated: return a greeting for ``user``."""
 
-    @hookspec(warn_on_impl_args={"request": deprecated(
-        "the request argument of greeting", since="0.1", removal="1.0",
-        instead="use flask.request")})
+    @hookspec(
+        warn_on_impl_args={
+            "request": deprecated(
+                "the request argument of greeting",
+                since="0.1",
+                removal="1.0",
+                instead="use flask.request",
+            )
+        }
+    )
     def greeting(self, user, request):
         """Return a greeting for ``user``."""
 
@@ -52,8 +65,10 @@ def test_implementing_a_deprecated_hook_warns_at_the_plugins_function():
     with pytest.warns(HookDeprecationWarning) as caught:
         pm.register(OldPlugin(), name="old_plugin")
     [warning] = caught.list
-    assert str(warning.message) == ("the hook old_greeting is deprecated since pteroca 0.1 and "
-                                    "will be removed in 1.0; implement greeting(user) instead")
+    assert str(warning.message) == (
+        "the hook old_greeting is deprecated since pteroca 0.1 and "
+        "will be removed in 1.0; implement greeting(user) instead"
+    )
     assert warning.filename == __file__  # points at the plugin's code, not the kernel's
     assert warning.lineno == inspect.getsourcelines(OldPlugin.old_greeting)[1]
     assert pm.hook.old_greeting(user="ann") == ["hi ann"]  # still called until its removal
@@ -74,15 +89,17 @@ def test_a_deprecated_argument_warns_only_implementations_that_take_it():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning would raise here
         pm.register(Current(), name="current")
-    with pytest.warns(HookDeprecationWarning, match="the request argument of greeting is "
-                                                    "deprecated since pteroca 0.1"):
+    with pytest.warns(
+        HookDeprecationWarning,
+        match="the request argument of greeting is deprecated since pteroca 0.1",
+    ):
         pm.register(Outdated(), name="outdated")
     assert sorted(pm.hook.greeting(user="bo", request=None)) == ["hello bo", "hey bo"]
 
 
 def test_deprecation_warnings_are_shown_by_default():
     """Admins see them in the server log, not only authors in pytest (a FutureWarning)."""
-    code = textwrap.dedent('''
+    code = textwrap.dedent("""
         from kernel import hookimpl
         from kernel.plugins.loader import new_plugin_manager
         from tests.devkit.test_hook_contract import DeprecatedSpecs
@@ -95,19 +112,24 @@ def test_deprecation_warnings_are_shown_by_default():
         pm = new_plugin_manager()
         pm.add_hookspecs(DeprecatedSpecs)
         pm.register(OldPlugin())
-    ''')
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "HookDeprecationWarning: the hook old_greeting is deprecated" in result.stderr
 
 
 def test_deprecations_are_listed_and_documented():
     assert deprecations(DeprecatedSpecs) == {
-        "greeting": ["the request argument of greeting is deprecated since pteroca 0.1 and will "
-                     "be removed in 1.0; use flask.request"],
-        "old_greeting": ["the hook old_greeting is deprecated since pteroca 0.1 and will be "
-                         "removed in 1.0; implement greeting(user) instead"],
+        "greeting": [
+            "the request argument of greeting is deprecated since pteroca 0.1 and will "
+            "be removed in 1.0; use flask.request"
+        ],
+        "old_greeting": [
+            "the hook old_greeting is deprecated since pteroca 0.1 and will be "
+            "removed in 1.0; implement greeting(user) instead"
+        ],
     }
     docs = (ROOT / "docs" / "plugins.md").read_text()
     for hook in deprecations():  # the kernel's own: each marked in the hook reference
@@ -121,8 +143,10 @@ def test_a_deprecated_plugin_hookspec_warns_through_the_loader(pteroca_instance,
     folder.mkdir()
     (folder / "plugin.toml").write_text(
         'name = "oldspec"\nversion = "1.0.0"\nkernel = ">=0.1"\n'
-        'capabilities = ["hookspecs", "oldspec_ping"]\n')
-    (folder / "specs.py").write_text(textwrap.dedent('''
+        'capabilities = ["hookspecs", "oldspec_ping"]\n'
+    )
+    (folder / "specs.py").write_text(
+        textwrap.dedent('''
         from kernel import hookspec
         from kernel.hookspecs import deprecated
 
@@ -131,8 +155,10 @@ def test_a_deprecated_plugin_hookspec_warns_through_the_loader(pteroca_instance,
                                           instead="stop pinging"))
         def oldspec_ping():
             """Deprecated event."""
-    '''))
-    (folder / "__init__.py").write_text(textwrap.dedent('''
+    ''')
+    )
+    (folder / "__init__.py").write_text(
+        textwrap.dedent("""
         from kernel import hookimpl
 
 
@@ -146,15 +172,19 @@ def test_a_deprecated_plugin_hookspec_warns_through_the_loader(pteroca_instance,
         @hookimpl
         def oldspec_ping():
             return "pong"
-    '''))
-    with pytest.warns(HookDeprecationWarning, match="oldspec_ping is deprecated since pteroca "
-                                                    "1.0 and will be removed in 2.0; stop pinging"):
+    """)
+    )
+    with pytest.warns(
+        HookDeprecationWarning,
+        match="oldspec_ping is deprecated since pteroca "
+        "1.0 and will be removed in 2.0; stop pinging",
+    ):
         app = enable_plugin("oldspec")
     assert "oldspec" in app.extensions["pteroca"].loaded
     assert app.extensions["pteroca"].pm.hook.oldspec_ping() == ["pong"]
 
 
-SUBSET = '''
+SUBSET = """
 from flask import Blueprint
 from markupsafe import Markup
 
@@ -197,18 +227,20 @@ def client_menu_items():  # spec: client_menu_items(user)
 @hookimpl
 def veto_registration(email):  # spec: veto_registration(email, name)
     return "no example.org accounts" if email.endswith("@example.org") else None
-'''
+"""
 
 
-def test_hook_implementations_may_take_a_subset_of_the_arguments(pteroca_instance, enable_plugin,
-                                                                 login_as, make_user):
+def test_hook_implementations_may_take_a_subset_of_the_arguments(
+    pteroca_instance, enable_plugin, login_as, make_user
+):
     from kernel.accounts.services import AccountError
 
     folder = pteroca_instance.plugins_dir / "subset_args"
     folder.mkdir()
     (folder / "plugin.toml").write_text(
         'name = "subset_args"\nversion = "1.0.0"\nkernel = ">=0.1"\ncapabilities = '
-        '["lifecycle", "routes", "templates", "widgets", "menus", "vetoes"]\n')
+        '["lifecycle", "routes", "templates", "widgets", "menus", "vetoes"]\n'
+    )
     (folder / "__init__.py").write_text(SUBSET)
     app = enable_plugin("subset_args")
     assert app.extensions["pteroca"].problems == {}
@@ -227,28 +259,35 @@ def test_an_argument_outside_the_spec_is_refused_with_the_reason(pteroca_instanc
     folder = pteroca_instance.plugins_dir / "extra_arg"
     folder.mkdir()
     (folder / "plugin.toml").write_text(
-        'name = "extra_arg"\nversion = "1.0.0"\nkernel = ">=0.1"\ncapabilities = ["widgets"]\n')
+        'name = "extra_arg"\nversion = "1.0.0"\nkernel = ">=0.1"\ncapabilities = ["widgets"]\n'
+    )
     (folder / "__init__.py").write_text(
         "from kernel import hookimpl\n\n\n@hookimpl\ndef dashboard_widgets(user, theme):\n"
-        "    return []\n")
-    reason = ("Argument(s) {'theme'} are declared in the hookimpl but can not be found in the "
-              "hookspec")
+        "    return []\n"
+    )
+    reason = (
+        "Argument(s) {'theme'} are declared in the hookimpl but can not be found in the hookspec"
+    )
     with pytest.raises(PluginError, match=re.escape(reason)):
         enable_plugin("extra_arg")
 
 
-def test_kernel_range_is_enforced_for_a_scaffolded_plugin(pteroca_instance, enable_plugin,
-                                                        monkeypatch, tmp_path):
+def test_kernel_range_is_enforced_for_a_scaffolded_plugin(
+    pteroca_instance, enable_plugin, monkeypatch, tmp_path
+):
     from kernel.plugins import services
     from kernel.plugins.deps import DependencyError
     from kernel.plugins.scaffold import create_project
 
     project = create_project("ranged_demo", tmp_path)
-    shutil.copytree(project.path / "src" / "ranged_demo",
-                    pteroca_instance.plugins_dir / "ranged_demo")
+    shutil.copytree(
+        project.path / "src" / "ranged_demo", pteroca_instance.plugins_dir / "ranged_demo"
+    )
     monkeypatch.setattr(services, "__version__", "1.0.0")  # the next major kernel
-    with pytest.raises(DependencyError, match=re.escape(
-            "plugin 'ranged_demo' needs kernel <1.0,>=0.1 but this is pteroca 1.0.0")):
+    with pytest.raises(
+        DependencyError,
+        match=re.escape("plugin 'ranged_demo' needs kernel <1.0,>=0.1 but this is pteroca 1.0.0"),
+    ):
         enable_plugin("ranged_demo")
     monkeypatch.undo()
     assert "ranged_demo" in enable_plugin("ranged_demo").extensions["pteroca"].loaded

@@ -26,8 +26,9 @@ def test_make_customer_funds_the_wallet_through_the_ledger(make_customer, pteroc
     assert balance_of(app, rich.id) == 2500 and balance_of(app, poor.id) == 0
     assert rich.role == "customer" and rich.name == "Rich" and poor.email == "poor@example.com"
     with app.app_context():
-        [entry] = db.session.scalars(db.select(LedgerEntry).where(
-            LedgerEntry.user_id == rich.id)).all()
+        [entry] = db.session.scalars(
+            db.select(LedgerEntry).where(LedgerEntry.user_id == rich.id)
+        ).all()
         assert (entry.amount, entry.kind) == (2500, "adjustment")
         db.session.remove()
 
@@ -40,7 +41,8 @@ def test_a_customer_logs_in_with_the_test_password(make_customer, login_as):
 
 
 def test_make_product_enables_the_store_and_buy_pays_from_the_wallet(
-        make_customer, make_product, buy, pteroca_instance):
+    make_customer, make_product, buy, pteroca_instance
+):
     from kernel.hooks import plugin_manager
 
     assert plugin_manager(pteroca_instance.app).get_plugin("store") is None
@@ -55,8 +57,11 @@ def test_make_product_enables_the_store_and_buy_pays_from_the_wallet(
 
     with pteroca_instance.app.app_context():
         service = db.session.get(Service, service_id)
-        assert (service.user_id, service.name, service.product_id) == (buyer.id, "My box",
-                                                                       product_id)
+        assert (service.user_id, service.name, service.product_id) == (
+            buyer.id,
+            "My box",
+            product_id,
+        )
         db.session.remove()
     with pytest.raises(ValueError, match="(?i)balance|funds|wallet"):  # 300 left, 700 asked
         buy(buyer, product_id)
@@ -87,7 +92,9 @@ def test_cli_runs_on_an_app_built_afresh_and_raises_crashes(cli, enable, monkeyp
 
 
 def test_login_explains_a_refused_login_and_admin_client_is_staff(app):
-    with pytest.raises(AssertionError, match="nobody@example.com failed with 400: Wrong email or password"):
+    with pytest.raises(
+        AssertionError, match="nobody@example.com failed with 400: Wrong email or password"
+    ):
         login(app, "nobody@example.com", "wrong-password-1")
     admin = admin_client(app, "boss@example.com")
     assert admin.get("/admin/").status_code == 200

@@ -61,8 +61,9 @@ def test_instance_is_isolated_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_config_fixture_overrides(tmp_path, monkeypatch):
-    instance = PterocaTestInstance(tmp_path / "cfg", {"RATELIMIT_LOGIN": "2 per minute"},
-                                   monkeypatch)
+    instance = PterocaTestInstance(
+        tmp_path / "cfg", {"RATELIMIT_LOGIN": "2 per minute"}, monkeypatch
+    )
     assert instance.app.config["RATELIMIT_LOGIN"] == "2 per minute"
 
 
@@ -108,8 +109,9 @@ def test_login_failure_is_explained(register_test_plugin, login_as):
         login_as("customer")
 
 
-def test_register_test_plugin_joins_every_app_of_the_test(register_test_plugin, login_as,
-                                                         enable_plugin):
+def test_register_test_plugin_joins_every_app_of_the_test(
+    register_test_plugin, login_as, enable_plugin
+):
     class Widget:
         @hookimpl
         def dashboard_widgets(self, user):
@@ -174,25 +176,39 @@ def test_enable_plugin_runs_the_real_gate(pteroca_instance, enable_plugin):
     from kernel.security import ConfirmationRequired, ScanBlocked
 
     code = PAGE_CODE.format(name="evil_one") + "\nvalue = eval('1')\n"
-    write_drop_in(pteroca_instance.plugins_dir, "evil_one",
-                  plugin_files("evil_one", code=code, capabilities=("routes",)))
+    write_drop_in(
+        pteroca_instance.plugins_dir,
+        "evil_one",
+        plugin_files("evil_one", code=code, capabilities=("routes",)),
+    )
     with pytest.raises(ScanBlocked, match="blocked by 1 CRITICAL finding: bandit B307"):
         enable_plugin("evil_one")
 
     code = "import pickle  # noqa\n" + PAGE_CODE.format(name="risky_one")
-    write_drop_in(pteroca_instance.plugins_dir, "risky_one",
-                  plugin_files("risky_one", code=code, capabilities=("routes",)))
+    write_drop_in(
+        pteroca_instance.plugins_dir,
+        "risky_one",
+        plugin_files("risky_one", code=code, capabilities=("routes",)),
+    )
     with pytest.raises(ConfirmationRequired, match="B403"):
         enable_plugin("risky_one")
     enable_plugin("risky_one", accept_risk=True)
 
 
-def test_enable_plugin_accepts_only_the_offline_advisory_finding(pteroca_instance, enable_plugin,
-                                                                client):
+def test_enable_plugin_accepts_only_the_offline_advisory_finding(
+    pteroca_instance, enable_plugin, client
+):
     # A dependency makes the advisory check run; offline it reports "not audited" (HIGH).
-    write_drop_in(pteroca_instance.plugins_dir, "with_deps", plugin_files(
-        "with_deps", code=PAGE_CODE.format(name="with_deps"), capabilities=("routes",),
-        extra_manifest='python_dependencies = ["click"]\n'))
+    write_drop_in(
+        pteroca_instance.plugins_dir,
+        "with_deps",
+        plugin_files(
+            "with_deps",
+            code=PAGE_CODE.format(name="with_deps"),
+            capabilities=("routes",),
+            extra_manifest='python_dependencies = ["click"]\n',
+        ),
+    )
     report = pteroca_instance.scan("with_deps")
     assert report["verdict"] == "warn"
     assert {f["rule"] for f in report["findings"] if f["severity"] == "HIGH"} == {"not-audited"}
@@ -209,8 +225,9 @@ def test_sent_mail(pteroca_instance, make_user, client):
 
 
 def test_pterodactyl_simulator(pterodactyl_simulator):
-    with socket.create_connection((pterodactyl_simulator.host, pterodactyl_simulator.port),
-                                  timeout=5):
+    with socket.create_connection(
+        (pterodactyl_simulator.host, pterodactyl_simulator.port), timeout=5
+    ):
         pass  # listening while the test runs
 
 
@@ -225,9 +242,16 @@ def test_plugins_are_guarded_from_the_start_of_a_test_session(tmp_path, monkeypa
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
     marker = tmp_path / "RAN"
-    install_dist(site, "early-plugin", "1.0", plugin="early_plugin", package_files={
-        "plugin.toml": 'name = "early_plugin"\nversion = "1.0"\nkernel = ">=0.1"\n',
-        "__init__.py": f"open({str(marker)!r}, 'w').write('ran')\n"})
+    install_dist(
+        site,
+        "early-plugin",
+        "1.0",
+        plugin="early_plugin",
+        package_files={
+            "plugin.toml": 'name = "early_plugin"\nversion = "1.0"\nkernel = ">=0.1"\n',
+            "__init__.py": f"open({str(marker)!r}, 'w').write('ran')\n",
+        },
+    )
 
     class Config:
         def addinivalue_line(self, name, line):

@@ -15,10 +15,17 @@ from kernel.plugins.manifest import read_manifest
 from kernel.plugins.scaffold import ScaffoldError, check_name, create_project, kernel_range
 
 EXPECTED = {
-    ".gitignore", ".importlinter", "README.md", "pyproject.toml", "tests/test_notes_demo.py",
+    ".gitignore",
+    ".importlinter",
+    "README.md",
+    "pyproject.toml",
+    "tests/test_notes_demo.py",
     "tests/test_import_contract.py",
-    "src/notes_demo/__init__.py", "src/notes_demo/plugin.toml", "src/notes_demo/models.py",
-    "src/notes_demo/services.py", "src/notes_demo/views.py",
+    "src/notes_demo/__init__.py",
+    "src/notes_demo/plugin.toml",
+    "src/notes_demo/models.py",
+    "src/notes_demo/services.py",
+    "src/notes_demo/views.py",
     "src/notes_demo/templates/notes_demo/index.html",
     "src/notes_demo/migrations/versions/0001_initial.py",
 }
@@ -73,21 +80,30 @@ def test_new_defaults_to_the_current_folder(tmp_path, monkeypatch):
     assert (tmp_path / "pteroca-here-plugin" / "src" / "here_plugin" / "plugin.toml").is_file()
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("My-Plugin", "'My-Plugin' is not a valid plugin name: use 2-48 characters of a-z, 0-9 and _,"
-                  " starting with a letter (try 'my_plugin')"),
-    ("1plugin", "'1plugin' is not a valid plugin name"),
-    ("x", "'x' is not a valid plugin name"),
-    ("a" * 49, "is not a valid plugin name"),
-    ("with space", "is not a valid plugin name"),
-    ("class", "'class' is a Python keyword"),
-    ("match", "'match' is a Python keyword"),
-    ("json", "'json' is already the name of a standard library or pteroca module"),
-    ("kernel", "'kernel' is already the name of a standard library or pteroca module"),
-    ("hello_world", "a plugin named 'hello_world' is already installed (installed by the "
-                    "distribution pteroca)"),
-    ("flask", "a module named 'flask' is already importable"),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "My-Plugin",
+            "'My-Plugin' is not a valid plugin name: use 2-48 characters of a-z, 0-9 and _,"
+            " starting with a letter (try 'my_plugin')",
+        ),
+        ("1plugin", "'1plugin' is not a valid plugin name"),
+        ("x", "'x' is not a valid plugin name"),
+        ("a" * 49, "is not a valid plugin name"),
+        ("with space", "is not a valid plugin name"),
+        ("class", "'class' is a Python keyword"),
+        ("match", "'match' is a Python keyword"),
+        ("json", "'json' is already the name of a standard library or pteroca module"),
+        ("kernel", "'kernel' is already the name of a standard library or pteroca module"),
+        (
+            "hello_world",
+            "a plugin named 'hello_world' is already installed (installed by the "
+            "distribution pteroca)",
+        ),
+        ("flask", "a module named 'flask' is already importable"),
+    ],
+)
 def test_invalid_or_taken_names_are_refused(tmp_path, name, message):
     result = new(name, "--dir", str(tmp_path))
     assert result.exit_code == 1
@@ -100,10 +116,12 @@ def test_name_of_a_folder_plugin_is_taken(tmp_path):
     plugins = tmp_path / "plugins"
     (plugins / "dropped").mkdir(parents=True)
     (plugins / "dropped" / "plugin.toml").write_text(
-        'name = "dropped"\nversion = "1"\nkernel = ">=0"\n')
+        'name = "dropped"\nversion = "1"\nkernel = ">=0"\n'
+    )
     (plugins / "dropped" / "__init__.py").write_text("")
-    result = new("dropped", "--dir", str(tmp_path / "out"),
-                 env={"PTEROCA_PLUGINS_DIR": str(plugins)})
+    result = new(
+        "dropped", "--dir", str(tmp_path / "out"), env={"PTEROCA_PLUGINS_DIR": str(plugins)}
+    )
     assert result.exit_code == 1
     where = plugins / "dropped"
     assert f"a plugin named 'dropped' is already installed (at {where})" in result.output
@@ -133,8 +151,9 @@ def test_check_name_accepts_a_good_name():
 
 def test_generated_package_passes_the_scan_as_a_drop_in(tmp_path, pteroca_instance):
     project = create_project("scanned_demo", tmp_path)
-    shutil.copytree(project.path / "src" / "scanned_demo",
-                    pteroca_instance.plugins_dir / "scanned_demo")
+    shutil.copytree(
+        project.path / "src" / "scanned_demo", pteroca_instance.plugins_dir / "scanned_demo"
+    )
     report = pteroca_instance.scan("scanned_demo")
     assert report["verdict"] == "pass", report["findings"]
     assert report["findings"] == []  # not even LOW findings

@@ -56,11 +56,13 @@ class FakeVuln:
             "aliases": list(self.aliases),
             "published": "2024-01-02T03:04:05Z",
             "modified": "2024-01-02T03:04:05Z",
-            "affected": [{
-                "package": {"name": self.package, "ecosystem": "PyPI"},
-                "ranges": [{"type": "ECOSYSTEM", "events": events}],
-                "versions": list(self.versions),
-            }],
+            "affected": [
+                {
+                    "package": {"name": self.package, "ecosystem": "PyPI"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": events}],
+                    "versions": list(self.versions),
+                }
+            ],
         }
 
 
@@ -98,9 +100,15 @@ class FakeOsv(ServedFake):
                 if self.path == "/v1/query":
                     return self._send(200, fake.answer(body))
                 if self.path == "/v1/querybatch":
-                    results = [{"vulns": [{"id": v["id"], "modified": v["modified"]}
-                                          for v in fake.answer(q).get("vulns", [])]}
-                               for q in body.get("queries", [])]
+                    results = [
+                        {
+                            "vulns": [
+                                {"id": v["id"], "modified": v["modified"]}
+                                for v in fake.answer(q).get("vulns", [])
+                            ]
+                        }
+                        for q in body.get("queries", [])
+                    ]
                     return self._send(200, {"results": results})
                 return self._send(404, {"code": 5, "message": "not found"})
 
@@ -109,13 +117,26 @@ class FakeOsv(ServedFake):
 
         self._serve(Handler)
 
-
-    def add(self, package: str, vuln_id: str, *, introduced: str = "0",
-            fixed: str | None = None, versions: list[str] | None = None,
-            summary: str = "", aliases: list[str] | None = None) -> FakeVuln:
-        vuln = FakeVuln(id=vuln_id, package=package, introduced=introduced, fixed=fixed,
-                        versions=list(versions or []), summary=summary,
-                        aliases=list(aliases or []))
+    def add(
+        self,
+        package: str,
+        vuln_id: str,
+        *,
+        introduced: str = "0",
+        fixed: str | None = None,
+        versions: list[str] | None = None,
+        summary: str = "",
+        aliases: list[str] | None = None,
+    ) -> FakeVuln:
+        vuln = FakeVuln(
+            id=vuln_id,
+            package=package,
+            introduced=introduced,
+            fixed=fixed,
+            versions=list(versions or []),
+            summary=summary,
+            aliases=list(aliases or []),
+        )
         with self._lock:
             self.vulns.append(vuln)
         return vuln
@@ -128,14 +149,18 @@ class FakeOsv(ServedFake):
                 return {}
             name = canonicalize_name(package.get("name", ""))
             version = str(query.get("version", ""))
-            found = [v.to_osv() for v in self.vulns
-                     if canonicalize_name(v.package) == name and v.affects(version)]
+            found = [
+                v.to_osv()
+                for v in self.vulns
+                if canonicalize_name(v.package) == name and v.affects(version)
+            ]
         return {"vulns": found} if found else {}
 
     def queried(self) -> list[tuple[str, str]]:
-        return [((q.get("package") or {}).get("name", ""), str(q.get("version", "")))
-                for q in self.queries]
-
+        return [
+            ((q.get("package") or {}).get("name", ""), str(q.get("version", "")))
+            for q in self.queries
+        ]
 
 
 def unreachable_url() -> str:

@@ -17,8 +17,9 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, _smtp, _session, envelope):
-        message = email.message_from_bytes(envelope.original_content or envelope.content,
-                                           policy=email.policy.default)
+        message = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=email.policy.default
+        )
         with self.server.lock:
             self.server.messages.append(message)
         return "250 OK"

@@ -59,5 +59,11 @@ class FakeVies(ServedFake):
             if country in self.down:
                 return {"actionSucceed": False, "errorWrappers": [{"error": "MS_UNAVAILABLE"}]}
             name = self.registered.get(country + number)
-        return {"countryCode": country, "vatNumber": number, "requestDate": "2026-03-14",
-                "valid": name is not None, "name": name or "---", "address": "---"}
+        return {
+            "countryCode": country,
+            "vatNumber": number,
+            "requestDate": "2026-03-14",
+            "valid": name is not None,
+            "name": name or "---",
+            "address": "---",
+        }

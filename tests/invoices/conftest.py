@@ -25,12 +25,21 @@ from tests.payments.conftest import TESTPAY
 
 DROPPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-shop-db")
 START = datetime(2026, 3, 14, 9, 30, 0)
-SELLER = {"seller_name": "Blockhost GmbH", "seller_address": "Hauptstraße 5\n10115 Berlin",
-          "seller_country": "DE", "seller_vat_id": "DE136695976",
-          "seller_email": "billing@blockhost.test",
-          "seller_footer": "IBAN DE02 1203 0000 0000 2020 51 · Amtsgericht Berlin HRB 12345"}
-RATES = [("DE", "standard", "19"), ("FR", "standard", "20"), ("AT", "standard", "20"),
-         ("DE", "reduced", "7"), ("FR", "reduced", "5.5")]
+SELLER = {
+    "seller_name": "Blockhost GmbH",
+    "seller_address": "Hauptstraße 5\n10115 Berlin",
+    "seller_country": "DE",
+    "seller_vat_id": "DE136695976",
+    "seller_email": "billing@blockhost.test",
+    "seller_footer": "IBAN DE02 1203 0000 0000 2020 51 · Amtsgericht Berlin HRB 12345",
+}
+RATES = [
+    ("DE", "standard", "19"),
+    ("FR", "standard", "20"),
+    ("AT", "standard", "20"),
+    ("DE", "reduced", "7"),
+    ("FR", "reduced", "5.5"),
+]
 FR_BUSINESS_VAT = "FR40303265045"  # valid check digits (a public example number)
 DE_BUSINESS_VAT = "DE136695976"
 
@@ -58,12 +67,20 @@ def _make_template(kind: str, folder: Path) -> Template:
 
     instance = folder / "instance"
     url, drop = fresh_postgres_database(_admin_url()) if kind == "postgres" else (None, None)
-    app = build_app(instance, **({"DATABASE_URL": url} if url else
-                                 {"DATABASE_URL": f"sqlite:///{instance / 'pteroca.db'}"}))
+    app = build_app(
+        instance,
+        **(
+            {"DATABASE_URL": url}
+            if url
+            else {"DATABASE_URL": f"sqlite:///{instance / 'pteroca.db'}"}
+        ),
+    )
     write_plugin(instance / "plugins", "testpay", TESTPAY, capabilities=["payments"])
 
-    for args in (["plugin", "enable", "testpay"],
-                 ["plugin", "enable", "invoices", "--with-dependencies", "--yes"]):
+    for args in (
+        ["plugin", "enable", "testpay"],
+        ["plugin", "enable", "invoices", "--with-dependencies", "--yes"],
+    ):
         result = run_cli(app, *args)
         assert result.exit_code == 0, result.output
     app = rebuild(app)
@@ -79,12 +96,17 @@ def _make_template(kind: str, folder: Path) -> Template:
     if url:  # a template database must have no connections left
         import psycopg
 
-        plain = make_url(_admin_url()).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        plain = (
+            make_url(_admin_url())
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
         with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                         "datname = %s AND pid <> pg_backend_pid()",
-                         (make_url(url).database,))
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                "datname = %s AND pid <> pg_backend_pid()",
+                (make_url(url).database,),
+            )
         return Template(instance, make_url(url).database, drop)
     return Template(instance, "")
 
@@ -130,8 +152,13 @@ def shop(tmp_path, shop_templates, shop_database, shop_config):
         url, drop = fresh_postgres_database(_admin_url(), template=template.database)
     else:
         url = f"sqlite:///{instance / 'pteroca.db'}"
-    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", BASE_URL="https://panel.test",
-                    DATABASE_URL=url, **shop_config)
+    app = build_app(
+        instance,
+        MAIL_URL=f"file://{instance}/mail.log",
+        BASE_URL="https://panel.test",
+        DATABASE_URL=url,
+        **shop_config,
+    )
     clock.freeze(START)
     import pteroca_plugins.testpay as testpay
 
@@ -178,17 +205,33 @@ def configure(**values) -> None:
     set_settings("invoices", values)
 
 
-def customer(email: str, *, country: str = "", vat_id: str = "", company: str = "",
-             name: str = "Camille Martin", city: str = "Lyon"):
+def customer(
+    email: str,
+    *,
+    country: str = "",
+    vat_id: str = "",
+    company: str = "",
+    name: str = "Camille Martin",
+    city: str = "Lyon",
+):
     """A customer; with ``country``, a billing profile saved through the real service."""
     user = create_user(email, "customer-password-1", name=name.split()[0])
     if country:
         from builtin_plugins.invoices import config, profiles
 
-        profiles.save(user.id, {"legal_name": name, "company": company,
-                                "address": "12 rue de la Paix", "postcode": "69001",
-                                "city": city, "country": country, "vat_id": vat_id},
-                      config.load())
+        profiles.save(
+            user.id,
+            {
+                "legal_name": name,
+                "company": company,
+                "address": "12 rue de la Paix",
+                "postcode": "69001",
+                "city": city,
+                "country": country,
+                "vat_id": vat_id,
+            },
+            config.load(),
+        )
     return user
 
 
@@ -196,8 +239,14 @@ def topup(user, amount: int, *, charge: int | None = None, meta: dict | None = N
     """A top-up paid at the test provider and settled through the kernel."""
     import pteroca_plugins.testpay as testpay
 
-    payment = start_topup(user, amount, "testpay", return_urls=lambda p: ("https://r", "https://c"),
-                          charge=charge, meta=meta)
+    payment = start_topup(
+        user,
+        amount,
+        "testpay",
+        return_urls=lambda p: ("https://r", "https://c"),
+        charge=charge,
+        meta=meta,
+    )
     testpay.SESSIONS[payment.external_id]["status"] = "paid"
     return refresh(payment)
 
@@ -219,8 +268,9 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
     """The text of a PDF as ``pdftotext -layout`` reads it."""
     path = tmp_path / "document.pdf"
     path.write_bytes(data)
-    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, timeout=60
+    )
     return out.stdout.decode()
 
 

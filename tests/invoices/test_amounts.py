@@ -21,7 +21,7 @@ from builtin_plugins.invoices.amounts import (
     totals,
 )
 
-amounts = st.integers(min_value=-10**12, max_value=10**12)
+amounts = st.integers(min_value=-(10**12), max_value=10**12)
 rates = st.integers(min_value=0, max_value=HUNDRED_PERCENT)
 modes = st.sampled_from([GROSS, NET])
 
@@ -40,8 +40,11 @@ def test_every_line_adds_up(amount, rate, mode):
 
 @given(amounts, rates, modes)
 def test_tax_is_the_exact_tax_rounded_half_away_from_zero(amount, rate, mode):
-    exact = (Decimal(amount) * rate / (HUNDRED_PERCENT + rate) if mode == GROSS
-             else Decimal(amount) * rate / HUNDRED_PERCENT)
+    exact = (
+        Decimal(amount) * rate / (HUNDRED_PERCENT + rate)
+        if mode == GROSS
+        else Decimal(amount) * rate / HUNDRED_PERCENT
+    )
     magnitude = int(abs(exact).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     rounded = magnitude if exact >= 0 else -magnitude
     assert split(amount, rate, mode).tax == rounded
@@ -53,8 +56,10 @@ def test_a_credit_mirrors_the_line_it_credits(amount, rate, mode):
     assert (credit.net, credit.tax, credit.gross) == (-line.net, -line.tax, -line.gross)
 
 
-@given(st.lists(st.tuples(st.integers(min_value=0, max_value=10**10), rates), min_size=1,
-                max_size=30), modes)
+@given(
+    st.lists(st.tuples(st.integers(min_value=0, max_value=10**10), rates), min_size=1, max_size=30),
+    modes,
+)
 def test_the_document_total_is_the_sum_of_its_lines(lines, mode):
     splits = [split(amount, rate, mode) for amount, rate in lines]
     total = totals(splits)
@@ -69,9 +74,12 @@ def test_the_document_total_is_the_sum_of_its_lines(lines, mode):
     assert sum(by_rate.values()) == total.tax
 
 
-@given(st.integers(min_value=-10**9, max_value=10**9),
-       st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=20)
-       .filter(lambda w: sum(w) > 0))
+@given(
+    st.integers(min_value=-(10**9), max_value=10**9),
+    st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=20).filter(
+        lambda w: sum(w) > 0
+    ),
+)
 def test_a_shared_amount_adds_up_and_follows_the_weights(total, weights):
     parts = allocate(total, weights)
     assert sum(parts) == total
@@ -84,12 +92,12 @@ def test_a_shared_amount_adds_up_and_follows_the_weights(total, weights):
             assert part == 0
 
 
-@given(st.lists(st.integers(min_value=1, max_value=10**7), min_size=1, max_size=20),
-       st.data())
+@given(st.lists(st.integers(min_value=1, max_value=10**7), min_size=1, max_size=20), st.data())
 def test_a_partial_credit_never_takes_more_than_a_line_has(weights, data):
     amount = data.draw(st.integers(min_value=0, max_value=sum(weights)))
-    assert all(part <= weight for part, weight in zip(allocate(amount, weights), weights,
-                                                       strict=True))
+    assert all(
+        part <= weight for part, weight in zip(allocate(amount, weights), weights, strict=True)
+    )
 
 
 def test_allocation_refuses_nonsense():
@@ -98,9 +106,19 @@ def test_allocation_refuses_nonsense():
             allocate(10, bad)
 
 
-@pytest.mark.parametrize(("numerator", "denominator", "expected"),
-                         [(5, 10, 1), (-5, 10, -1), (4, 10, 0), (-4, 10, 0), (15, 10, 2),
-                          (25, 10, 3), (-25, 10, -3), (0, 7, 0)])
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [
+        (5, 10, 1),
+        (-5, 10, -1),
+        (4, 10, 0),
+        (-4, 10, 0),
+        (15, 10, 2),
+        (25, 10, 3),
+        (-25, 10, -3),
+        (0, 7, 0),
+    ],
+)
 def test_halves_round_away_from_zero(numerator, denominator, expected):
     assert divide_half_away(numerator, denominator) == expected
 
@@ -112,15 +130,25 @@ def test_the_documented_examples():
     assert split(1, 1900, GROSS).tax == 0 and split(3, 1900, GROSS).tax == 0  # 0.479 -> 0
 
 
-@pytest.mark.parametrize(("text", "rate"), [("19", 1900), ("7.7", 770), ("5,5 %", 550),
-                                            ("25.5%", 2550), ("0", 0), ("100", 10_000),
-                                            ("7.75", 775)])
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [
+        ("19", 1900),
+        ("7.7", 770),
+        ("5,5 %", 550),
+        ("25.5%", 2550),
+        ("0", 0),
+        ("100", 10_000),
+        ("7.75", 775),
+    ],
+)
 def test_rates_are_read_exactly(text, rate):
     assert parse_rate(text) == rate
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-19", "19.999", "101", "1e2", "nan", "19.5.5",
-                                  "0x10", "١٩"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "-19", "19.999", "101", "1e2", "nan", "19.5.5", "0x10", "١٩"]
+)
 def test_rates_that_are_not_percentages_are_refused(text):
     with pytest.raises(AmountError):
         parse_rate(text)

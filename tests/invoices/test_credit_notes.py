@@ -22,11 +22,15 @@ def test_a_refund_issues_a_credit_note_referencing_the_invoice(shop, ctx):
     payment = topup(user, 1200)
     refund_payment(payment, 1200)
     invoice, credit = documents(user.id)
-    assert (credit.kind, credit.number, credit.original_id) == ("credit_note", "CN-2026-000001",
-                                                                 invoice.id)
+    assert (credit.kind, credit.number, credit.original_id) == (
+        "credit_note",
+        "CN-2026-000001",
+        invoice.id,
+    )
     assert (credit.net, credit.tax, credit.gross) == (-1000, -200, -1200)
     assert [(x.position, x.net, x.tax, x.gross, x.rate_bp, x.tax_rule) for x in credit.lines] == [
-        (1, -1000, -200, -1200, 2000, "eu-destination")]
+        (1, -1000, -200, -1200, 2000, "eu-destination")
+    ]
     assert credit.notes == ["Credit note for INV-2026-000001 of 2026-03-14."]
     assert credit.buyer == invoice.buyer and credit.seller == invoice.seller
     assert credit.meta["reason"] == "refund" and credit.subject == invoice.subject
@@ -51,8 +55,7 @@ def test_partial_refunds_add_up_to_the_invoice_and_never_beyond(shop, ctx):
     assert sum(c.tax for c in credits) == -invoice.tax
     assert [c.number for c in credits] == ["CN-2026-000001", "CN-2026-000002", "CN-2026-000003"]
     # a provider reporting one more refund than was paid credits nothing more
-    call_hook("payment_refunded", payment=payment, amount=500, refund_id="re_extra",
-              kind="refund")
+    call_hook("payment_refunded", payment=payment, amount=500, refund_id="re_extra", kind="refund")
     assert len(documents(user.id)) == 4
     assert db.session.scalars(db.select(Pending)).all() == []
 
@@ -60,8 +63,16 @@ def test_partial_refunds_add_up_to_the_invoice_and_never_beyond(shop, ctx):
 def test_a_replayed_refund_webhook_issues_one_credit_note(shop, ctx):
     user = customer("camille@example.fr", country="FR")
     payment = topup(user, 1200)
-    body = json.dumps([{"kind": "refunded", "external_id": payment.external_id,
-                        "refund_id": "re_dashboard", "amount": 600}]).encode()
+    body = json.dumps(
+        [
+            {
+                "kind": "refunded",
+                "external_id": payment.external_id,
+                "refund_id": "re_dashboard",
+                "amount": 600,
+            }
+        ]
+    ).encode()
     for _ in range(3):
         receive("testpay", body, {"X-Sig": "trusted"})
     invoice, credit = documents(user.id)
@@ -71,8 +82,9 @@ def test_a_replayed_refund_webhook_issues_one_credit_note(shop, ctx):
 def test_a_chargeback_is_credited_like_a_refund(shop, ctx):
     user = customer("camille@example.fr", country="FR")
     payment = topup(user, 1200)
-    call_hook("payment_refunded", payment=payment, amount=1200, refund_id="dp_123",
-              kind="chargeback")
+    call_hook(
+        "payment_refunded", payment=payment, amount=1200, refund_id="dp_123", kind="chargeback"
+    )
     invoice, credit = documents(user.id)
     assert credit.gross == -1200 and credit.meta["reason"] == "chargeback"
 
@@ -86,8 +98,10 @@ def test_a_multi_line_invoice_is_credited_line_by_line(shop, ctx, register_lines
     assert invoice.gross == 1500
     refund_payment(payment, 1000)  # what the provider paid back: credited over both lines
     credit = documents(user.id)[1]
-    assert [(x.position, x.gross, x.rate_bp) for x in credit.lines] == [(1, -667, 2000),
-                                                                        (2, -333, 550)]
+    assert [(x.position, x.gross, x.rate_bp) for x in credit.lines] == [
+        (1, -667, 2000),
+        (2, -333, 550),
+    ]
     assert credit.gross == -1000 and credit.net + credit.tax == credit.gross
 
 
@@ -122,22 +136,43 @@ def test_waiting_refunds_are_retried(shop, ctx):
 
 # --- the arithmetic of partial credits, over any invoice and any sequence of refunds ------------
 
+
 def _invoice(lines, mode):
     out = []
     for position, (amount, rate) in enumerate(lines, start=1):
         s = split(amount, rate, mode)
-        out.append(SimpleNamespace(position=position, net=s.net, tax=s.tax, gross=s.gross,
-                                   rate_bp=rate, tax_rule="domestic", tax_country="DE",
-                                   tax_class="standard", description=f"line {position}"))
-    return SimpleNamespace(id=1, lines=out, gross=sum(x.gross for x in out),
-                           net=sum(x.net for x in out), tax=sum(x.tax for x in out))
+        out.append(
+            SimpleNamespace(
+                position=position,
+                net=s.net,
+                tax=s.tax,
+                gross=s.gross,
+                rate_bp=rate,
+                tax_rule="domestic",
+                tax_country="DE",
+                tax_class="standard",
+                description=f"line {position}",
+            )
+        )
+    return SimpleNamespace(
+        id=1,
+        lines=out,
+        gross=sum(x.gross for x in out),
+        net=sum(x.net for x in out),
+        tax=sum(x.tax for x in out),
+    )
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 10**6), st.sampled_from([0, 550, 700, 1900, 2000,
-                                                                  2550])),
-                min_size=1, max_size=5),
-       st.sampled_from([GROSS, NET]), st.lists(st.integers(1, 10**6), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10**6), st.sampled_from([0, 550, 700, 1900, 2000, 2550])),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from([GROSS, NET]),
+    st.lists(st.integers(1, 10**6), min_size=1, max_size=6),
+)
 def test_credit_notes_cancel_the_invoice_exactly_however_it_is_refunded(lines, mode, refunds):
     invoice = _invoice(lines, mode)
     notes: list[SimpleNamespace] = []
@@ -153,9 +188,19 @@ def test_credit_notes_cancel_the_invoice_exactly_however_it_is_refunded(lines, m
             assert sum(p.split.gross for p in priced) == -amount
             for p in priced:
                 assert p.split.net + p.split.tax == p.split.gross <= 0
-            notes.append(SimpleNamespace(lines=[SimpleNamespace(
-                position=p.position, net=p.split.net, tax=p.split.tax, gross=p.split.gross)
-                for p in priced]))
+            notes.append(
+                SimpleNamespace(
+                    lines=[
+                        SimpleNamespace(
+                            position=p.position,
+                            net=p.split.net,
+                            tax=p.split.tax,
+                            gross=p.split.gross,
+                        )
+                        for p in priced
+                    ]
+                )
+            )
             left -= amount
     finally:
         issuing.original_credit_notes = original

@@ -12,7 +12,7 @@ from kernel.testing import rebuild, run_cli
 from tests.helpers import write_plugin
 from tests.invoices.conftest import FR_BUSINESS_VAT, configure, customer, documents, topup
 
-EXTRA = '''
+EXTRA = """
 from kernel import hookimpl
 
 SEEN = []
@@ -44,13 +44,18 @@ def tax_rate(seller_country, buyer, tax_class):
 @hookimpl
 def vat_id_check(country, number):
     return STATE["vat"]
-'''
+"""
 
 
 @pytest.fixture
 def extra(shop):
-    write_plugin(shop.config["PLUGINS_DIR"], "extra", EXTRA, requires={"invoices": ">=1.0"},
-                 capabilities=["invoice_issued", "invoice_lines", "tax_rate", "vat_id_check"])
+    write_plugin(
+        shop.config["PLUGINS_DIR"],
+        "extra",
+        EXTRA,
+        requires={"invoices": ">=1.0"},
+        capabilities=["invoice_issued", "invoice_lines", "tax_rate", "vat_id_check"],
+    )
     result = run_cli(shop, "plugin", "enable", "extra")
     assert result.exit_code == 0, result.output
     import pteroca_plugins.extra as module
@@ -71,7 +76,8 @@ def test_hook_invoice_issued(extra):
     refund_payment(payment, 1200)
     assert extra.SEEN == [
         ("invoice", "INV-2026-000001", 1200, ["Wallet top-up (payment #1, testpay)"]),
-        ("credit_note", "CN-2026-000001", -1200, ["Credit: Wallet top-up (payment #1, testpay)"])]
+        ("credit_note", "CN-2026-000001", -1200, ["Credit: Wallet top-up (payment #1, testpay)"]),
+    ]
 
 
 def test_hook_invoice_lines(extra):
@@ -89,26 +95,40 @@ def test_hook_invoice_lines(extra):
     topup(user, 1200)
     [doc] = documents(user.id)
     assert [(x.description.split(" (")[0], x.quantity, x.gross, x.rate_bp) for x in doc.lines] == [
-        ("Wallet top-up", 1, 1200, 2000), ("Setup fee", 1, 500, 2000),
-        ("DDoS protection", 2, 422, 550)]
+        ("Wallet top-up", 1, 1200, 2000),
+        ("Setup fee", 1, 500, 2000),
+        ("DDoS protection", 2, 422, 550),
+    ]
     assert doc.gross == 1200 + 500 + 422 and doc.net + doc.tax == doc.gross
 
 
 def test_hook_tax_rate(extra):
-    extra.STATE["rate"] = {"rate_bp": 800, "rule": "taxjar", "country": "US",
-                           "note": "Sales tax collected for Texas."}
+    extra.STATE["rate"] = {
+        "rate_bp": 800,
+        "rule": "taxjar",
+        "country": "US",
+        "note": "Sales tax collected for Texas.",
+    }
     user = customer("sam@example.com", country="US", name="Sam Smith", city="Austin")
     topup(user, 1080)
     [doc] = documents(user.id)
     assert [(x.net, x.tax, x.rate_bp, x.tax_rule, x.tax_country) for x in doc.lines] == [
-        (1000, 80, 800, "tax_rate:taxjar", "US")]
+        (1000, 80, 800, "tax_rate:taxjar", "US")
+    ]
     assert doc.notes == ["Sales tax collected for Texas."]
 
 
 def test_a_tax_rate_answer_of_the_wrong_shape_stops_the_invoice_with_the_reason(extra):
     user = customer("camille@example.fr", country="FR")
-    for answer in ({"rate_bp": 20_000}, {"rate_bp": "19"}, {"rate_bp": 19.5}, {"rule": "no rate"},
-                   ["rate_bp", 1900], "19 %", {"rate_bp": True}):
+    for answer in (
+        {"rate_bp": 20_000},
+        {"rate_bp": "19"},
+        {"rate_bp": 19.5},
+        {"rule": "no rate"},
+        ["rate_bp", 1900],
+        "19 %",
+        {"rate_bp": True},
+    ):
         extra.STATE["rate"] = answer
         payment = topup(user, 1200)
         assert payment.status == "paid" and documents() == [], answer
@@ -122,12 +142,14 @@ def test_raising_hooks_never_stop_a_payment_or_its_invoice(extra):
         extra.STATE["raise"] = hook
         assert topup(user, 1200).status == "paid"
     assert [(d.number, d.gross, d.lines[0].tax_rule) for d in documents(user.id)] == [
-        ("INV-2026-000001", 1200, "eu-destination"), ("INV-2026-000002", 1200, "eu-destination"),
-        ("INV-2026-000003", 1200, "eu-destination")]  # raising tax_rate: the built-in rules
-    assert extra.SEEN == [("invoice", "INV-2026-000002", 1200,
-                           ["Wallet top-up (payment #2, testpay)"]),
-                          ("invoice", "INV-2026-000003", 1200,
-                           ["Wallet top-up (payment #3, testpay)"])]
+        ("INV-2026-000001", 1200, "eu-destination"),
+        ("INV-2026-000002", 1200, "eu-destination"),
+        ("INV-2026-000003", 1200, "eu-destination"),
+    ]  # raising tax_rate: the built-in rules
+    assert extra.SEEN == [
+        ("invoice", "INV-2026-000002", 1200, ["Wallet top-up (payment #2, testpay)"]),
+        ("invoice", "INV-2026-000003", 1200, ["Wallet top-up (payment #3, testpay)"]),
+    ]
 
 
 def test_hook_vat_id_check(extra):

@@ -11,9 +11,17 @@ from kernel.extensions import db
 from kernel.testing import HEALTH_HEADERS, rebuild, run_cli
 from tests.invoices.conftest import configure, customer, documents, topup
 
-TABLES = {"invoices_profile", "invoices_tax_rate", "invoices_product_class", "invoices_counter",
-          "invoices_document", "invoices_line", "invoices_pdf", "invoices_delivery",
-          "invoices_pending"}
+TABLES = {
+    "invoices_profile",
+    "invoices_tax_rate",
+    "invoices_product_class",
+    "invoices_counter",
+    "invoices_document",
+    "invoices_line",
+    "invoices_pdf",
+    "invoices_delivery",
+    "invoices_pending",
+}
 
 
 def test_the_scan_finds_nothing_above_low(shop):
@@ -36,8 +44,7 @@ def test_disabling_removes_the_feature_keeps_the_data_and_enabling_brings_it_bac
     assert result.exit_code == 0, result.output
     off = rebuild(shop)
     client = off.test_client()
-    client.post("/login", data={"email": "camille@example.fr",
-                                "password": "customer-password-1"})
+    client.post("/login", data={"email": "camille@example.fr", "password": "customer-password-1"})
     assert client.get("/wallet/invoices").status_code == 404
     assert client.get("/wallet/invoices/1.pdf").status_code == 404
     wallet = client.get("/wallet")
@@ -54,8 +61,7 @@ def test_disabling_removes_the_feature_keeps_the_data_and_enabling_brings_it_bac
     assert run_cli(shop, "plugin", "enable", "invoices").exit_code == 0
     on = rebuild(shop)
     client = on.test_client()
-    client.post("/login", data={"email": "camille@example.fr",
-                                "password": "customer-password-1"})
+    client.post("/login", data={"email": "camille@example.fr", "password": "customer-password-1"})
     assert "INV-2026-000001" in client.get("/wallet/invoices").text
     assert client.get("/wallet/invoices/1.pdf").data.startswith(b"%PDF-")
 
@@ -71,8 +77,12 @@ def test_uninstall_with_purge_drops_the_tables(shop):
     with app.app_context():
         assert not TABLES & set(inspect(db.engine).get_table_names())
         if db.engine.dialect.name == "postgresql":
-            assert db.session.scalar(db.text(
-                "SELECT count(*) FROM pg_proc WHERE proname = 'invoices_refuse_change'")) == 0
+            assert (
+                db.session.scalar(
+                    db.text("SELECT count(*) FROM pg_proc WHERE proname = 'invoices_refuse_change'")
+                )
+                == 0
+            )
         db.session.remove()
     assert run_cli(shop, "plugin", "enable", "invoices").exit_code == 0  # and it comes back empty
     with rebuild(shop).app_context():
@@ -82,8 +92,9 @@ def test_uninstall_with_purge_drops_the_tables(shop):
 
 def test_health_says_what_stops_invoicing(shop):
     client = shop.test_client()
-    assert client.get("/-/health", headers=HEALTH_HEADERS).get_json()[
-        "plugin_health"]["invoices"] == {"invoicing": "ok"}
+    assert client.get("/-/health", headers=HEALTH_HEADERS).get_json()["plugin_health"][
+        "invoices"
+    ] == {"invoicing": "ok"}
     with shop.test_request_context():
         configure(seller_country="")
         topup(customer("camille@example.fr", country="FR"), 1200)

@@ -21,26 +21,41 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def test_the_pdf_names_seller_buyer_number_date_lines_rates_and_totals(shop, ctx, tmp_path,
-                                                                         register_lines):
+def test_the_pdf_names_seller_buyer_number_date_lines_rates_and_totals(
+    shop, ctx, tmp_path, register_lines
+):
     register_lines([{"description": "Priority support", "amount": 500, "tax_class": "reduced"}])
     user = customer("achats@acme.fr", country="FR", company="ACME SARL", name="Claire Dubois")
     topup(user, 1200)
     [doc] = documents(user.id)
     text = pdf_text(pdf.stored(doc), tmp_path)
     flat = squeeze(text)
-    for expected in ("Blockhost GmbH", "Hauptstraße 5", "10115 Berlin", "Germany",  # seller
-                     "VAT id: DE136695976", "billing@blockhost.test",
-                     "ACME SARL", "Claire Dubois", "12 rue de la Paix", "69001 Lyon",  # buyer
-                     "France", "achats@acme.fr",
-                     "Invoice INV-2026-000001", "Date of issue 2026-03-14",  # number and date
-                     "Wallet top-up (payment #1, testpay)", "Priority support",  # lines
-                     "20 %", "5.5 %",  # rates
-                     "Net total 14.74 EUR",  # 10.00 + 4.74 (5.00 incl. 5.5 % = 4.74 + 0.26)
-                     "Tax 20 % (EU, customer's country) on 10.00 EUR 2.00 EUR",
-                     "Tax 5.5 % (EU, customer's country) on 4.74 EUR 0.26 EUR",
-                     "Total 17.00 EUR", "Paid: 12.00 EUR (testpay)",
-                     "IBAN DE02 1203 0000 0000 2020 51"):  # footer
+    for expected in (
+        "Blockhost GmbH",
+        "Hauptstraße 5",
+        "10115 Berlin",
+        "Germany",  # seller
+        "VAT id: DE136695976",
+        "billing@blockhost.test",
+        "ACME SARL",
+        "Claire Dubois",
+        "12 rue de la Paix",
+        "69001 Lyon",  # buyer
+        "France",
+        "achats@acme.fr",
+        "Invoice INV-2026-000001",
+        "Date of issue 2026-03-14",  # number and date
+        "Wallet top-up (payment #1, testpay)",
+        "Priority support",  # lines
+        "20 %",
+        "5.5 %",  # rates
+        "Net total 14.74 EUR",  # 10.00 + 4.74 (5.00 incl. 5.5 % = 4.74 + 0.26)
+        "Tax 20 % (EU, customer's country) on 10.00 EUR 2.00 EUR",
+        "Tax 5.5 % (EU, customer's country) on 4.74 EUR 0.26 EUR",
+        "Total 17.00 EUR",
+        "Paid: 12.00 EUR (testpay)",
+        "IBAN DE02 1203 0000 0000 2020 51",
+    ):  # footer
         assert expected in flat, f"{expected!r} not in:\n{text}"
     assert (doc.net, doc.tax, doc.gross) == (1474, 226, 1700)
 
@@ -64,8 +79,13 @@ def test_the_pdf_is_stored_once_and_served_as_stored(shop, tmp_path):
         assert db.session.scalar(db.select(db.func.count()).select_from(Pdf)) == 1
         db.session.remove()
     # a new theme restyles documents issued from now on; the stored one stays as it was sent
-    make_theme(shop, "brand", {"panel/invoices/document.html":
-                               "<html><body><h1>BRANDED {{ doc.number }}</h1></body></html>"})
+    make_theme(
+        shop,
+        "brand",
+        {
+            "panel/invoices/document.html": "<html><body><h1>BRANDED {{ doc.number }}</h1></body></html>"
+        },
+    )
     app = rebuild(shop)
     with app.test_request_context():
         from builtin_plugins.invoices.models import Document
@@ -81,8 +101,9 @@ def test_the_pdf_is_stored_once_and_served_as_stored(shop, tmp_path):
 def make_theme(app, name: str, files: dict[str, str]) -> Path:
     root = Path(app.config["THEMES_DIR"]) / name
     root.mkdir(parents=True)
-    (root / "theme.toml").write_text(f'name = "{name}"\nversion = "1.0"\n'
-                                     'contexts = ["panel", "landing", "email"]\n')
+    (root / "theme.toml").write_text(
+        f'name = "{name}"\nversion = "1.0"\ncontexts = ["panel", "landing", "email"]\n'
+    )
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
@@ -120,13 +141,15 @@ def listener():
 def test_a_hostile_theme_cannot_make_the_pdf_fetch_urls_or_read_files(shop, tmp_path, listener):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
-    hostile = ("<html><head><link rel='stylesheet' href='" + listener.url + "/steal.css'>"
-               "<style>@import url('" + listener.url + "/import.css');</style></head><body>"
-               "<img src='" + listener.url + "/pixel.png'>"
-               "<img src='file://" + str(secret) + "'>"
-               "<object data='file://" + str(secret) + "'></object>"
-               "<iframe src='file://" + str(secret) + "'></iframe>"
-               "<p>EVIL THEME {{ doc.number }}</p></body></html>")
+    hostile = (
+        "<html><head><link rel='stylesheet' href='" + listener.url + "/steal.css'>"
+        "<style>@import url('" + listener.url + "/import.css');</style></head><body>"
+        "<img src='" + listener.url + "/pixel.png'>"
+        "<img src='file://" + str(secret) + "'>"
+        "<object data='file://" + str(secret) + "'></object>"
+        "<iframe src='file://" + str(secret) + "'></iframe>"
+        "<p>EVIL THEME {{ doc.number }}</p></body></html>"
+    )
     make_theme(shop, "evil", {"panel/invoices/document.html": hostile})
     app = rebuild(shop)
     with app.test_request_context():
@@ -139,8 +162,9 @@ def test_a_hostile_theme_cannot_make_the_pdf_fetch_urls_or_read_files(shop, tmp_
 
 
 def test_what_a_customer_typed_is_printed_as_text_not_markup(shop, ctx, tmp_path, listener):
-    name = (f"<b>Bold</b><img src='{listener.url}/x.png'>"
-            f"<link rel=stylesheet href='{listener.url}/y'>")
+    name = (
+        f"<b>Bold</b><img src='{listener.url}/x.png'><link rel=stylesheet href='{listener.url}/y'>"
+    )
     user = customer("mallory@example.fr", country="FR", name=name[:200])
     topup(user, 1200)
     text = squeeze(pdf_text(pdf.stored(documents(user.id)[0]), tmp_path))

@@ -11,8 +11,9 @@ from tests.invoices.conftest import customer, documents, refund_payment, topup
 
 
 def _issued() -> list[tuple]:
-    rows = db.session.execute(db.select(Document.id, Document.number, Document.user_id,
-                                        Document.buyer, Document.gross)).all()
+    rows = db.session.execute(
+        db.select(Document.id, Document.number, Document.user_id, Document.buyer, Document.gross)
+    ).all()
     lines = db.session.execute(db.select(Line.id, Line.description, Line.gross)).all()
     return sorted(tuple(r) for r in rows) + sorted(tuple(r) for r in lines)
 
@@ -29,8 +30,11 @@ def test_the_export_has_my_documents_and_profile_and_nobody_elses(shop, ctx):
     assert data["billing_profile"]["country"] == "FR"
     invoice, note = data["documents"]
     assert (invoice["kind"], invoice["total"], invoice["credits"]) == ("invoice", 1200, None)
-    assert (note["kind"], note["total"], note["credits"]) == ("credit_note", -200,
-                                                              invoice["number"])
+    assert (note["kind"], note["total"], note["credits"]) == (
+        "credit_note",
+        -200,
+        invoice["number"],
+    )
     assert note["net"] + note["tax"] == note["total"]
     assert invoice["billed_to"]["email"] == "alice@example.fr"
     assert "Bob" not in repr(data) and "bob@example.de" not in repr(data)
@@ -45,8 +49,15 @@ def test_the_erasure_deletes_the_profile_and_keeps_the_documents_as_issued(shop,
     topup(bob, 1190)
     mine, theirs = documents(alice.id)[0], documents(bob.id)[0]
     for document in (mine, theirs):  # their emails failed, quoting the address
-        db.session.merge(Delivery(document_id=document.id, status=delivery.FAILED, attempts=1,
-                                  error="550 no such mailbox", updated_at=document.issued_at))
+        db.session.merge(
+            Delivery(
+                document_id=document.id,
+                status=delivery.FAILED,
+                attempts=1,
+                error="550 no such mailbox",
+                updated_at=document.issued_at,
+            )
+        )
     db.session.commit()
     before = _issued()
 

@@ -18,8 +18,10 @@ from tests.invoices.conftest import (
 
 
 def lines_of(doc):
-    return [(x.description.split(" (")[0], x.net, x.tax, x.gross, x.rate_bp, x.tax_rule,
-             x.tax_country) for x in doc.lines]
+    return [
+        (x.description.split(" (")[0], x.net, x.tax, x.gross, x.rate_bp, x.tax_rule, x.tax_country)
+        for x in doc.lines
+    ]
 
 
 def test_german_seller_french_consumer_pays_french_vat(shop, ctx):
@@ -35,15 +37,16 @@ def test_german_seller_french_consumer_pays_french_vat(shop, ctx):
 
 
 def test_french_business_with_a_valid_vat_id_is_reverse_charged(shop, ctx):
-    user = customer("achats@acme.fr", country="FR", company="ACME SARL",
-                    vat_id="fr 40 303 265 045")
+    user = customer("achats@acme.fr", country="FR", company="ACME SARL", vat_id="fr 40 303 265 045")
     topup(user, 5000)
     [doc] = documents(user.id)
     assert (doc.net, doc.tax, doc.gross) == (5000, 0, 5000)
     assert lines_of(doc) == [("Wallet top-up", 5000, 0, 5000, 0, "reverse-charge", "FR")]
     assert doc.buyer["vat_id"] == FR_BUSINESS_VAT and doc.buyer["company"] == "ACME SARL"
-    assert doc.notes == ["Reverse charge: VAT to be accounted for by the recipient (Article 196 "
-                         "of Council Directive 2006/112/EC)."]
+    assert doc.notes == [
+        "Reverse charge: VAT to be accounted for by the recipient (Article 196 "
+        "of Council Directive 2006/112/EC)."
+    ]
 
 
 def test_us_customer_pays_no_tax(shop, ctx):
@@ -56,8 +59,13 @@ def test_us_customer_pays_no_tax(shop, ctx):
 
 
 def test_german_business_pays_german_vat_no_reverse_charge_at_home(shop, ctx):
-    user = customer("einkauf@firma.de", country="DE", company="Firma GmbH",
-                    vat_id=DE_BUSINESS_VAT, city="Hamburg")
+    user = customer(
+        "einkauf@firma.de",
+        country="DE",
+        company="Firma GmbH",
+        vat_id=DE_BUSINESS_VAT,
+        city="Hamburg",
+    )
     topup(user, 1190)
     [doc] = documents(user.id)
     assert lines_of(doc) == [("Wallet top-up", 1000, 190, 1190, 1900, "domestic", "DE")]
@@ -83,8 +91,9 @@ def test_swiss_customer_is_an_export_and_greek_prefix_is_el(shop, ctx):
     swiss = customer("ch@example.ch", country="CH", city="Zurich")
     topup(swiss, 1000)
     assert lines_of(documents(swiss.id)[0])[0][4:6] == (0, "export")
-    greek = customer("gr@example.gr", country="GR", company="Hellas AE", vat_id="GR094014201",
-                     city="Athens")
+    greek = customer(
+        "gr@example.gr", country="GR", company="Hellas AE", vat_id="GR094014201", city="Athens"
+    )
     topup(greek, 1000)
     doc = documents(greek.id)[0]
     assert doc.buyer["vat_id"] == "EL094014201" and doc.lines[0].tax_rule == "reverse-charge"
@@ -144,8 +153,10 @@ def test_an_incomplete_seller_issues_nothing_until_it_is_complete(shop, ctx):
     user = customer("camille@example.fr", country="FR")
     topup(user, 1200)
     assert documents() == []
-    assert "the seller's legal name is not set" in db.session.scalars(
-        db.select(Pending)).one().last_error
+    assert (
+        "the seller's legal name is not set"
+        in db.session.scalars(db.select(Pending)).one().last_error
+    )
     configure(seller_name="Blockhost GmbH")
     pending.retry()
     assert [d.number for d in documents()] == ["INV-2026-000001"]
@@ -156,13 +167,22 @@ def test_the_rules_in_one_table(shop, ctx):
 
     setup = config.load()
     for country, vat_valid, rule, rate in [
-        ("DE", False, "domestic", 1900), ("DE", True, "domestic", 1900),
-        ("FR", False, "eu-destination", 2000), ("FR", True, "reverse-charge", 0),
-        ("AT", True, "reverse-charge", 0), ("US", False, "export", 0), ("US", True, "export", 0),
-        ("CH", False, "export", 0), ("", False, "seller-country", 1900),
+        ("DE", False, "domestic", 1900),
+        ("DE", True, "domestic", 1900),
+        ("FR", False, "eu-destination", 2000),
+        ("FR", True, "reverse-charge", 0),
+        ("AT", True, "reverse-charge", 0),
+        ("US", False, "export", 0),
+        ("US", True, "export", 0),
+        ("CH", False, "export", 0),
+        ("", False, "seller-country", 1900),
     ]:
-        buyer = Buyer(email="x@example.com", country=country,
-                      vat_id="FR40303265045" if vat_valid else "", vat_valid=vat_valid)
+        buyer = Buyer(
+            email="x@example.com",
+            country=country,
+            vat_id="FR40303265045" if vat_valid else "",
+            vat_valid=vat_valid,
+        )
         decision = taxes.decide(setup, buyer, "standard")
         assert (decision.rule, decision.rate_bp) == (rule, rate), country
     # an unconfirmed VAT id is no business for the reverse charge
@@ -171,11 +191,13 @@ def test_the_rules_in_one_table(shop, ctx):
 
 
 def test_rates_are_validated_in_the_admin_service(shop, ctx):
-    for args, message in [(("XX", "standard", "19"), "not an ISO 3166"),
-                          (("DE", "Standard Rate!", "19"), "a tax class is"),
-                          (("DE", "standard", "19 percent"), "not a percentage"),
-                          (("DE", "standard", "150"), "between 0 and 100"),
-                          (("DE", "standard", "19", "x" * 61), "at most 60")]:
+    for args, message in [
+        (("XX", "standard", "19"), "not an ISO 3166"),
+        (("DE", "Standard Rate!", "19"), "a tax class is"),
+        (("DE", "standard", "19 percent"), "not a percentage"),
+        (("DE", "standard", "150"), "between 0 and 100"),
+        (("DE", "standard", "19", "x" * 61), "at most 60"),
+    ]:
         with pytest.raises(taxes.TaxError, match=message):
             taxes.set_rate(*args)
     row = taxes.set_rate("de", "standard", "19,0", "MwSt")  # replaces the existing one

@@ -8,8 +8,8 @@ import pytest
 from builtin_plugins.invoices.models import BillingProfile
 from kernel.accounts.services import create_user
 from kernel.extensions import db
-from tests.invoices.conftest import configure, customer, documents, topup
 from kernel.testing import login
+from tests.invoices.conftest import configure, customer, documents, topup
 
 PASSWORD = "customer-password-1"
 
@@ -48,11 +48,18 @@ def test_i_download_my_pdf(shop, two_customers):
 
 TAMPERED = [
     "/wallet/invoices/{bob}.pdf",  # another customer's
-    "/wallet/invoices/999.pdf", "/wallet/invoices/0.pdf", "/wallet/invoices/-1.pdf",
-    "/wallet/invoices/99999999999999999999999.pdf", "/wallet/invoices/2147483648.pdf",
-    "/wallet/invoices/{bob}", "/wallet/invoices/{bob}.PDF", "/wallet/invoices/abc.pdf",
-    "/wallet/invoices/{bob}.pdf%00", "/wallet/invoices/..%2f{bob}.pdf",
-    "/wallet/invoices/1e1.pdf", "/wallet/invoices/%20{bob}.pdf",
+    "/wallet/invoices/999.pdf",
+    "/wallet/invoices/0.pdf",
+    "/wallet/invoices/-1.pdf",
+    "/wallet/invoices/99999999999999999999999.pdf",
+    "/wallet/invoices/2147483648.pdf",
+    "/wallet/invoices/{bob}",
+    "/wallet/invoices/{bob}.PDF",
+    "/wallet/invoices/abc.pdf",
+    "/wallet/invoices/{bob}.pdf%00",
+    "/wallet/invoices/..%2f{bob}.pdf",
+    "/wallet/invoices/1e1.pdf",
+    "/wallet/invoices/%20{bob}.pdf",
 ]
 
 
@@ -66,8 +73,11 @@ def test_other_peoples_and_tampered_ids_are_not_found(shop, two_customers):
 
 def test_anonymous_visitors_are_sent_to_log_in(shop, two_customers):
     client = shop.test_client()
-    for path in ("/wallet/invoices", f"/wallet/invoices/{two_customers['alice']}.pdf",
-                 "/wallet/billing"):
+    for path in (
+        "/wallet/invoices",
+        f"/wallet/invoices/{two_customers['alice']}.pdf",
+        "/wallet/billing",
+    ):
         response = client.get(path)
         assert response.status_code in (302, 401) and b"%PDF" not in response.data
 
@@ -85,8 +95,16 @@ def test_staff_with_the_permission_download_any_pdf_others_do_not(shop, two_cust
 
 # --- the billing profile -------------------------------------------------------------------
 
-GOOD = {"legal_name": "Zoë Ærø 山田", "company": "", "address": "Rue 1\nBâtiment B",
-        "postcode": "1000", "city": "Bruxelles", "region": "", "country": "BE", "vat_id": ""}
+GOOD = {
+    "legal_name": "Zoë Ærø 山田",
+    "company": "",
+    "address": "Rue 1\nBâtiment B",
+    "postcode": "1000",
+    "city": "Bruxelles",
+    "region": "",
+    "country": "BE",
+    "vat_id": "",
+}
 
 
 @pytest.fixture
@@ -100,8 +118,11 @@ def me(shop):
 def stored_profile(shop):
     with shop.app_context():
         row = db.session.scalar(db.select(BillingProfile))
-        values = None if row is None else {f: getattr(row, f) for f in GOOD} | {
-            "vat_status": row.vat_status}
+        values = (
+            None
+            if row is None
+            else {f: getattr(row, f) for f in GOOD} | {"vat_status": row.vat_status}
+        )
         db.session.remove()
         return values
 
@@ -111,8 +132,10 @@ def test_i_save_my_billing_details(shop, me):
     response = me.post("/wallet/billing", data=GOOD)
     assert response.status_code == 303 and response.location.endswith("/wallet/billing")
     assert stored_profile(shop) == {**GOOD, "vat_status": ""}
-    back = me.post("/wallet/billing", data={**GOOD, "country": "be", "back": "wallet",
-                                            "vat_id": "be 0403.019.261"})
+    back = me.post(
+        "/wallet/billing",
+        data={**GOOD, "country": "be", "back": "wallet", "vat_id": "be 0403.019.261"},
+    )
     assert back.status_code == 303 and back.location.endswith("/wallet")
     assert stored_profile(shop)["vat_id"] == "BE0403019261"
     assert stored_profile(shop)["vat_status"] == "valid"

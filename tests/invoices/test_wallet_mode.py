@@ -7,8 +7,8 @@ import pytest
 
 from builtin_plugins.invoices import config, taxes
 from builtin_plugins.store import services
-from builtin_plugins.store.testing import buy, make_product
 from builtin_plugins.store.provisioning import ManualProvisioner, ProvisionError
+from builtin_plugins.store.testing import buy, make_product
 from kernel import clock
 from tests.invoices.conftest import configure, customer, documents, refund_payment, topup
 
@@ -20,8 +20,14 @@ def wallet_shop(shop, ctx):
 
 
 def summary(doc):
-    return (doc.kind, doc.number, doc.net, doc.tax, doc.gross,
-            [(x.description, x.rate_bp, x.tax_rule, x.tax_class) for x in doc.lines])
+    return (
+        doc.kind,
+        doc.number,
+        doc.net,
+        doc.tax,
+        doc.gross,
+        [(x.description, x.rate_bp, x.tax_rule, x.tax_class) for x in doc.lines],
+    )
 
 
 def test_a_top_up_is_a_receipt_and_each_purchase_an_invoice(wallet_shop):
@@ -31,13 +37,32 @@ def test_a_top_up_is_a_receipt_and_each_purchase_an_invoice(wallet_shop):
     service = buy(user, small)
     services.renew(service)
     receipt, purchase, renewal = documents(user.id)
-    assert summary(receipt) == ("receipt", "RCT-2026-000001", 5000, 0, 5000, [
-        ("Prepayment to your wallet (payment #1, testpay)", 0, "prepayment", "standard")])
-    assert receipt.notes == ["Prepayment credited to the wallet: VAT is invoiced with each "
-                             "purchase paid from it."]
-    assert summary(purchase) == ("invoice", "INV-2026-000001", 1000, 200, 1200, [
-        (f"Mc Small · My server: purchase (server #{service.id})", 2000, "eu-destination",
-         "standard")])
+    assert summary(receipt) == (
+        "receipt",
+        "RCT-2026-000001",
+        5000,
+        0,
+        5000,
+        [("Prepayment to your wallet (payment #1, testpay)", 0, "prepayment", "standard")],
+    )
+    assert receipt.notes == [
+        "Prepayment credited to the wallet: VAT is invoiced with each purchase paid from it."
+    ]
+    assert summary(purchase) == (
+        "invoice",
+        "INV-2026-000001",
+        1000,
+        200,
+        1200,
+        [
+            (
+                f"Mc Small · My server: purchase (server #{service.id})",
+                2000,
+                "eu-destination",
+                "standard",
+            )
+        ],
+    )
     assert summary(renewal)[:5] == ("invoice", "INV-2026-000002", 1000, 200, 1200)
     assert "renewal" in renewal.lines[0].description
     assert purchase.subject == renewal.subject == f"service:{service.id}"
@@ -51,8 +76,12 @@ def test_a_products_tax_class_chooses_its_rate(wallet_shop):
     taxes.set_product_class(ebook.id, "reduced")
     buy(user, ebook)
     invoice = documents(user.id)[-1]
-    assert (invoice.net, invoice.tax, invoice.lines[0].rate_bp,
-            invoice.lines[0].tax_class) == (1000, 55, 550, "reduced")
+    assert (invoice.net, invoice.tax, invoice.lines[0].rate_bp, invoice.lines[0].tax_class) == (
+        1000,
+        55,
+        550,
+        "reduced",
+    )
 
 
 def test_a_failed_setup_is_credited_against_its_purchase(wallet_shop, monkeypatch):
@@ -88,7 +117,11 @@ def test_a_refunded_top_up_is_credited_against_its_receipt(wallet_shop):
     refund_payment(payment, 2000)
     receipt, credit = documents(user.id)
     assert (credit.kind, credit.original_id, credit.gross, credit.tax) == (
-        "credit_note", receipt.id, -2000, 0)
+        "credit_note",
+        receipt.id,
+        -2000,
+        0,
+    )
 
 
 def test_top_up_mode_invoices_no_purchase(shop, ctx):

@@ -106,8 +106,13 @@ def test_another_process_sees_the_same_time(clock_file):
     code = "from kernel import clock; print(clock.now().isoformat())"
 
     def other_now() -> datetime:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, env={**os.environ, clock.FILE_ENV: str(clock_file)})
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, clock.FILE_ENV: str(clock_file)},
+        )
         return datetime.fromisoformat(out.stdout.strip())
 
     clock.write_file(clock_file, frozen=FROZEN)

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from kernel import cron
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 from tests.helpers import write_plugin
 
-TICKER = '''
+TICKER = """
 import os
 import time
 
@@ -46,7 +46,7 @@ def register_cron_tasks():
     return [CronTask("ticker.tick", "* * * * *", tick, "every minute"),
             CronTask("ticker.slow", "* * * * *", slow, "takes a while"),
             CronTask("ticker.broken", "0 * * * *", broken, "always fails")]
-'''
+"""
 
 NOON = datetime(2026, 1, 1, 12, 0, 30)
 
@@ -83,26 +83,36 @@ def runs(task=None):
 def test_each_slot_runs_once_however_often_runners_look(ticker, log):
     with ticker.app_context():
         first = cron.run_due(now=NOON, owner="a:1")
-        assert {r.task: r.status for r in first} == {"ticker.tick": "ok", "ticker.slow": "ok",
-                                                      "ticker.broken": "failed",
-                                                      "kernel.rescan_plugins": "ok",
-                                                      "kernel.outbox": "ok",
-                                                      "payments.converge": "ok",
-                                                      "kernel.prune_login_sessions": "ok",
-                                                      "kernel.prune_rate_limits": "ok",
-                                                      "kernel.privacy": "ok",
-                                                      "kernel.prune_logs": "ok"}
+        assert {r.task: r.status for r in first} == {
+            "ticker.tick": "ok",
+            "ticker.slow": "ok",
+            "ticker.broken": "failed",
+            "kernel.rescan_plugins": "ok",
+            "kernel.outbox": "ok",
+            "payments.converge": "ok",
+            "kernel.prune_login_sessions": "ok",
+            "kernel.prune_rate_limits": "ok",
+            "kernel.privacy": "ok",
+            "kernel.prune_logs": "ok",
+        }
         assert cron.run_due(now=NOON + timedelta(seconds=20), owner="b:2") == []
         later = cron.run_due(now=NOON + timedelta(minutes=1), owner="b:2")
-        assert sorted(r.task for r in later) == ["kernel.outbox", "payments.converge",
-                                                 "ticker.slow", "ticker.tick"]
+        assert sorted(r.task for r in later) == [
+            "kernel.outbox",
+            "payments.converge",
+            "ticker.slow",
+            "ticker.tick",
+        ]
         tick = runs("ticker.tick")
         assert [(r.slot, r.owner, r.status, r.attempts, r.lease_until) for r in tick] == [
             (datetime(2026, 1, 1, 12, 0), "a:1", "ok", 1, None),
-            (datetime(2026, 1, 1, 12, 1), "b:2", "ok", 1, None)]
+            (datetime(2026, 1, 1, 12, 1), "b:2", "ok", 1, None),
+        ]
         assert runs("ticker.broken")[0].error == "ValueError: no luck"
-    assert [w[:3] for w in lines(log) if w[0] == "tick"] == [["tick", "ticker.tick", "12:00"],
-                                                              ["tick", "ticker.tick", "12:01"]]
+    assert [w[:3] for w in lines(log) if w[0] == "tick"] == [
+        ["tick", "ticker.tick", "12:00"],
+        ["tick", "ticker.tick", "12:01"],
+    ]
 
 
 def test_a_failed_slot_is_not_run_again(ticker):
@@ -116,8 +126,13 @@ def test_a_failed_slot_is_not_run_again(ticker):
 
 def dead_run(task, slot, attempts=1, lease_until=None):
     """A run whose runner was killed: still 'running', lease in the past."""
-    run = cron.CronRun(task=task, slot=slot, owner="gone:99", attempts=attempts,
-                       lease_until=lease_until or utcnow() - timedelta(seconds=5))
+    run = cron.CronRun(
+        task=task,
+        slot=slot,
+        owner="gone:99",
+        attempts=attempts,
+        lease_until=lease_until or utcnow() - timedelta(seconds=5),
+    )
     db.session.add(run)
     db.session.commit()
     return run.id
@@ -130,7 +145,8 @@ def test_an_expired_lease_is_taken_over_and_the_slot_runs_once_more(ticker, log)
         done = cron.run_due(now=NOON, only="ticker.tick", owner="me:1")
         assert [(r.task, r.slot, r.attempts, r.owner, r.status) for r in done] == [
             ("ticker.tick", datetime(2026, 1, 1, 12, 0), 1, "me:1", "ok"),
-            ("ticker.tick", slot, 2, "me:1", "ok")]
+            ("ticker.tick", slot, 2, "me:1", "ok"),
+        ]
         assert done[1].id == run_id
         # Completed: nobody runs it again.
         assert cron.run_due(now=NOON, only="ticker.tick", owner="other:2") == []
@@ -139,8 +155,9 @@ def test_an_expired_lease_is_taken_over_and_the_slot_runs_once_more(ticker, log)
 
 def test_a_live_lease_is_left_alone(ticker):
     with ticker.app_context():
-        dead_run("ticker.tick", datetime(2026, 1, 1, 11, 59),
-                 lease_until=utcnow() + timedelta(minutes=1))
+        dead_run(
+            "ticker.tick", datetime(2026, 1, 1, 11, 59), lease_until=utcnow() + timedelta(minutes=1)
+        )
         assert cron.expired_runs() == []
         done = cron.run_due(now=NOON, only="ticker.tick")
         assert [r.slot.minute for r in done] == [0]
@@ -171,8 +188,9 @@ def test_the_heartbeat_keeps_a_long_run_leased(ticker, log, monkeypatch):
 
     def runner():
         with ticker.app_context():
-            outcome["runs"] = cron.run_due(now=NOON, only="ticker.slow", owner="long:1",
-                                           node="long:1")
+            outcome["runs"] = cron.run_due(
+                now=NOON, only="ticker.slow", owner="long:1", node="long:1"
+            )
             outcome["status"] = [r.status for r in outcome["runs"]]
             db.session.remove()
 

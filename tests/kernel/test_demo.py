@@ -29,14 +29,18 @@ def credentials(output: str) -> dict[str, str]:
 def test_demo_enables_the_builtins_seeds_and_prints_where_to_log_in(demo, cli):
     app, result = demo
     assert result.exit_code == 0, result.output
-    assert ("plugins enabled: announcements, hello_world, invoices, oauth_login, paypal_payments, "
-            "pterodactyl, store, stripe_payments, support") in result.output
+    assert (
+        "plugins enabled: announcements, hello_world, invoices, oauth_login, paypal_payments, "
+        "pterodactyl, store, stripe_payments, support"
+    ) in result.output
     assert "support: customers open tickets on /support/" in result.output
     assert "invoices: demo seller in Germany, 27 EU VAT rates" in result.output
     accounts = credentials(result.output)
     assert set(accounts) == {"admin@example.com", "customer@example.com"}
     assert "->  http://127.0.0.1:5000/admin/" in result.output
-    simulator = re.search(r"Pterodactyl simulator: (http://127\.0\.0\.1:\d+)", result.output).group(1)
+    simulator = re.search(r"Pterodactyl simulator: (http://127\.0\.0\.1:\d+)", result.output).group(
+        1
+    )
     assert httpx.get(f"{simulator}/_simulator/state", timeout=5).status_code == 200
     live = rebuild(app)
     client = live.test_client()
@@ -76,9 +80,13 @@ def test_the_demo_customer_can_buy_a_server_on_the_simulator(demo):
 
         customer = find_user("customer@example.com")
         product = product_by_slug("paper-2gb")
-        service = services.purchase(customer, token=services.new_purchase_token(customer),
-                                    product_id=product.id, plan_id=product.plans[0].id,
-                                    name="Demo world")
+        service = services.purchase(
+            customer,
+            token=services.new_purchase_token(customer),
+            product_id=product.id,
+            plan_id=product.plans[0].id,
+            name="Demo world",
+        )
         assert service.state == "active", service.last_error
         assert ledger.balance(customer.id) == 10000 - 500
 
@@ -116,7 +124,7 @@ def test_the_accounts_are_the_last_lines_and_no_warning_is_printed(demo):
 
 
 def test_a_first_demo_start_logs_no_warning(app, cli, caplog):
-    """"database not initialised yet" is what `pteroca demo` expects on a first start: it is
+    """ "database not initialised yet" is what `pteroca demo` expects on a first start: it is
     said at INFO (a first-time user read the WARNING line as a failure)."""
     import logging
 
@@ -128,8 +136,11 @@ def test_a_first_demo_start_logs_no_warning(app, cli, caplog):
         finally:
             simulated.stop_simulator()
     assert result.exit_code == 0, result.output
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING
-                and "not initialised" in r.getMessage()]
+    assert not [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and "not initialised" in r.getMessage()
+    ]
 
 
 def test_a_top_up_goes_through_the_simulated_stripe_page_and_a_signed_webhook(demo):
@@ -152,13 +163,16 @@ def test_a_top_up_goes_through_the_simulated_stripe_page_and_a_signed_webhook(de
         with httpx.Client(base_url=base, timeout=20) as browser:
             form = browser.get("/login").text
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-            browser.post("/login", data={"email": "customer@example.com", "password": password,
-                                         "csrf_token": csrf})
+            browser.post(
+                "/login",
+                data={"email": "customer@example.com", "password": password, "csrf_token": csrf},
+            )
             wallet = browser.get("/wallet").text
             assert 'value="stripe"' in wallet and "No payment method" not in wallet
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', wallet).group(1)
-            started = browser.post("/wallet/topup", data={"amount": "10.00", "provider": "stripe",
-                                                          "csrf_token": csrf})
+            started = browser.post(
+                "/wallet/topup", data={"amount": "10.00", "provider": "stripe", "csrf_token": csrf}
+            )
             assert started.status_code == 303
             hosted = started.headers["location"]
             assert hosted.startswith(settings_of(live)["api_base"] + "/pay/")

@@ -10,11 +10,11 @@ from kernel.plugins.discovery import content_hash, discover, iter_plugin_files
 from kernel.plugins.manifest import ManifestInvalid, parse_manifest
 from tests.helpers import write_plugin
 
-MARKER_CODE = '''
+MARKER_CODE = """
 from pathlib import Path
 Path(__file__).with_name("IMPORTED").write_text("yes")
 raise RuntimeError("this plugin must never be imported by discovery")
-'''
+"""
 
 
 def test_discovery_does_not_import(plugins_dir, cli):
@@ -40,8 +40,9 @@ def test_one_bad_manifest_does_not_stop_the_others(plugins_dir, cli):
     bad = plugins_dir / "bad"
     bad.mkdir()
     (bad / "__init__.py").write_text("")
-    (bad / "plugin.toml").write_text('name = "bad"\nversion = "not a version"\nkernel = ">=0.1"\n'
-                                     'capabilities = "routes"\n')
+    (bad / "plugin.toml").write_text(
+        'name = "bad"\nversion = "not a version"\nkernel = ">=0.1"\ncapabilities = "routes"\n'
+    )
     broken = plugins_dir / "broken"
     broken.mkdir()
     (broken / "__init__.py").write_text("")
@@ -57,8 +58,9 @@ def test_one_bad_manifest_does_not_stop_the_others(plugins_dir, cli):
 
 def test_manifest_reports_each_field():
     try:
-        parse_manifest({"name": "X y", "settings": {"a": {"type": "colour"}},
-                        "requires": {"other": "=>1"}})
+        parse_manifest(
+            {"name": "X y", "settings": {"a": {"type": "colour"}}, "requires": {"other": "=>1"}}
+        )
     except ManifestInvalid as exc:
         fields = {e.field for e in exc.errors}
     else:
@@ -69,7 +71,8 @@ def test_manifest_reports_each_field():
 def test_name_mismatch_is_reported(plugins_dir):
     folder = write_plugin(plugins_dir, "alpha", "")
     (folder / "plugin.toml").write_text(
-        (folder / "plugin.toml").read_text().replace('name = "alpha"', 'name = "beta"'))
+        (folder / "plugin.toml").read_text().replace('name = "alpha"', 'name = "beta"')
+    )
     found = discover(plugins_dir)
     assert not found["alpha"].ok
     assert "registered as 'alpha'" in str(found["alpha"].errors[0])
@@ -82,8 +85,15 @@ def test_drop_in_cannot_shadow_an_entry_point(plugins_dir):
     assert "is ignored" in found["hello_world"].warnings[0]
 
 
-@pytest.mark.parametrize("rel", ["__pycache__/x.cpython-311.pyc", "__pycache__/payload.py",
-                                 ".hidden/payload.py", "a/.b/c/d.txt"])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "__pycache__/x.cpython-311.pyc",
+        "__pycache__/payload.py",
+        ".hidden/payload.py",
+        "a/.b/c/d.txt",
+    ],
+)
 def test_content_hash_covers_every_folder(tmp_path, rel):
     folder = write_plugin(tmp_path, "hashme", "x = 1\n")
     before = content_hash(folder)

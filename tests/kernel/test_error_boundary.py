@@ -32,8 +32,12 @@ def enable(cli, *names: str) -> None:
 def errors(app, plugin: str) -> dict[str, int]:
     """hook -> failures stored for ``plugin``."""
     with app.app_context():
-        return {row.hook: row.failures for row in db.session.scalars(
-            db.select(PluginHealth).where(PluginHealth.plugin == plugin))}
+        return {
+            row.hook: row.failures
+            for row in db.session.scalars(
+                db.select(PluginHealth).where(PluginHealth.plugin == plugin)
+            )
+        }
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -46,8 +50,10 @@ def test_registering_with_a_250_character_name_creates_the_account(app, cli, cli
     live = rebuild(app)
     client = live.test_client()
     long_name = "N" * 250
-    response = client.post("/register", data={"email": "long@example.com", "name": long_name,
-                                              "password": PASSWORD, "terms": "1"})
+    response = client.post(
+        "/register",
+        data={"email": "long@example.com", "name": long_name, "password": PASSWORD, "terms": "1"},
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
     assert client.get("/dashboard").status_code == 200  # logged in, the page renders
     with live.app_context():
@@ -56,13 +62,18 @@ def test_registering_with_a_250_character_name_creates_the_account(app, cli, cli
         user = find_user("long@example.com")
         assert user is not None and user.name == long_name
     assert errors(live, "hello_world") == {"user_registered": 1}
-    assert any("plugin hello_world: user_registered raised GreetingError" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "plugin hello_world: user_registered raised GreetingError" in r.getMessage()
+        for r in caplog.records
+    )
     listed = cli("plugin", "list")
-    assert "hook errors: 1 (last: user_registered: GreetingError: keep it under 200" \
-        in listed.output
-    short = live.test_client().post("/register", data={
-        "email": "short@example.com", "name": "Sam", "password": PASSWORD, "terms": "1"})
+    assert (
+        "hook errors: 1 (last: user_registered: GreetingError: keep it under 200" in listed.output
+    )
+    short = live.test_client().post(
+        "/register",
+        data={"email": "short@example.com", "name": "Sam", "password": PASSWORD, "terms": "1"},
+    )
     assert short.status_code == 302  # the plugin still greets the next one
     from builtin_plugins.hello_world.services import recent
 
@@ -70,7 +81,7 @@ def test_registering_with_a_250_character_name_creates_the_account(app, cli, cli
         assert [g.text for g in recent()][0].endswith("Sam")
 
 
-LISTENERS = '''
+LISTENERS = """
 from kernel import hookimpl
 
 @hookimpl
@@ -80,9 +91,9 @@ def user_registered(user):
 @hookimpl
 def wallet_changed(user, entry):
     raise RuntimeError("{name} exploded")
-'''
+"""
 
-RECORDER = '''
+RECORDER = """
 from kernel import hookimpl
 
 SEEN = []
@@ -90,14 +101,16 @@ SEEN = []
 @hookimpl
 def user_registered(user):
     SEEN.append(user.email)
-'''
+"""
 
 
 def test_an_event_goes_to_every_other_plugin_and_the_flow_goes_on(app, cli, plugins_dir):
-    write_plugin(plugins_dir, "a_broken", LISTENERS.format(name="a_broken"),
-                 capabilities=["events"])
-    write_plugin(plugins_dir, "z_broken", LISTENERS.format(name="z_broken"),
-                 capabilities=["events"])
+    write_plugin(
+        plugins_dir, "a_broken", LISTENERS.format(name="a_broken"), capabilities=["events"]
+    )
+    write_plugin(
+        plugins_dir, "z_broken", LISTENERS.format(name="z_broken"), capabilities=["events"]
+    )
     write_plugin(plugins_dir, "m_recorder", RECORDER, capabilities=["events"])
     enable(cli, "a_broken", "z_broken", "m_recorder")
     live = rebuild(app)
@@ -112,14 +125,14 @@ def test_an_event_goes_to_every_other_plugin_and_the_flow_goes_on(app, cli, plug
         assert errors(live, broken) == {"user_registered": 1, "wallet_changed": 1}
 
 
-SESSION_BREAKER = '''
+SESSION_BREAKER = """
 from sqlalchemy import text
 from kernel import db, hookimpl
 
 @hookimpl
 def user_registered(user):
     db.session.execute(text("INSERT INTO no_such_table VALUES (1)"))
-'''
+"""
 
 
 def test_a_listener_that_breaks_the_session_is_rolled_back(app, cli, plugins_dir):
@@ -128,26 +141,31 @@ def test_a_listener_that_breaks_the_session_is_rolled_back(app, cli, plugins_dir
     write_plugin(plugins_dir, "breaker", SESSION_BREAKER, capabilities=["events"])
     enable(cli, "breaker")
     live = rebuild(app)
-    response = live.test_client().post("/register", data={
-        "email": "rb@example.com", "name": "Rob", "password": PASSWORD, "terms": "1"})
+    response = live.test_client().post(
+        "/register",
+        data={"email": "rb@example.com", "name": "Rob", "password": PASSWORD, "terms": "1"},
+    )
     assert response.status_code == 302
     with live.app_context():
         from kernel.models import AuditLog
 
-        actions = set(db.session.scalars(db.select(AuditLog.action)
-                                         .where(AuditLog.target == "rb@example.com")))
+        actions = set(
+            db.session.scalars(
+                db.select(AuditLog.action).where(AuditLog.target == "rb@example.com")
+            )
+        )
         assert {"user.created", "user.registered"} <= actions
     assert errors(live, "breaker") == {"user_registered": 1}
 
 
-MAIL_BREAKER = '''
+MAIL_BREAKER = """
 from kernel import hookimpl
 
 @hookimpl
 def before_email_send(message):
     message["X-Half-Done"] = "yes"
     raise RuntimeError("mail plugin exploded")
-'''
+"""
 
 
 def test_a_raising_mail_hook_does_not_stop_the_email(app, cli, plugins_dir, tmp_path):
@@ -168,7 +186,7 @@ def test_a_raising_mail_hook_does_not_stop_the_email(app, cli, plugins_dir, tmp_
 
 # --- collections: the page renders without the broken part ----------------------------------
 
-WIDGETS = '''
+WIDGETS = """
 from markupsafe import Markup
 from kernel import hookimpl
 
@@ -187,9 +205,9 @@ def template_slots(slot, context):
 @hookimpl
 def extra_css_urls(request):
     return ["/good.css"]
-'''
+"""
 
-BROKEN_WIDGETS = '''
+BROKEN_WIDGETS = """
 from kernel import hookimpl
 
 @hookimpl
@@ -207,9 +225,9 @@ def template_slots(slot, context):
 @hookimpl
 def extra_css_urls(request):
     raise RuntimeError("css exploded")
-'''
+"""
 
-ODD_WIDGETS = '''
+ODD_WIDGETS = """
 from kernel import hookimpl
 
 @hookimpl
@@ -227,16 +245,25 @@ def template_slots(slot, context):
 @hookimpl
 def extra_css_urls(request):
     return [{"url": "not a string"}]
-'''
+"""
 
 
 def test_a_raising_widget_leaves_the_dashboard_rendering_with_the_others(app, cli, plugins_dir):
-    write_plugin(plugins_dir, "good_parts", WIDGETS,
-                 capabilities=["widgets", "menus", "templates", "assets"])
-    write_plugin(plugins_dir, "broken_parts", BROKEN_WIDGETS,
-                 capabilities=["widgets", "menus", "templates", "assets"])
-    write_plugin(plugins_dir, "odd_parts", ODD_WIDGETS,
-                 capabilities=["widgets", "menus", "templates", "assets"])
+    write_plugin(
+        plugins_dir, "good_parts", WIDGETS, capabilities=["widgets", "menus", "templates", "assets"]
+    )
+    write_plugin(
+        plugins_dir,
+        "broken_parts",
+        BROKEN_WIDGETS,
+        capabilities=["widgets", "menus", "templates", "assets"],
+    )
+    write_plugin(
+        plugins_dir,
+        "odd_parts",
+        ODD_WIDGETS,
+        capabilities=["widgets", "menus", "templates", "assets"],
+    )
     enable(cli, "good_parts", "broken_parts", "odd_parts")
     live = rebuild(app)
     with live.app_context():
@@ -256,7 +283,7 @@ def test_a_raising_widget_leaves_the_dashboard_rendering_with_the_others(app, cl
 
 # --- vetoes: all must agree -------------------------------------------------------------------
 
-VETO = '''
+VETO = """
 from kernel import hookimpl
 
 ASKED = []
@@ -265,14 +292,18 @@ ASKED = []
 def veto_registration(email, name):
     ASKED.append(email)
     return {answer}
-'''
+"""
 
 
 @pytest.mark.parametrize("answer", ["False", '""', "None"])
 def test_a_false_veto_does_not_stop_a_later_veto_from_refusing(app, cli, plugins_dir, answer):
     """pluggy calls the plugin registered last first: "b_lenient" answers before "a_strict"."""
-    write_plugin(plugins_dir, "a_strict", VETO.format(answer='"No registrations today."'),
-                 capabilities=["vetoes"])
+    write_plugin(
+        plugins_dir,
+        "a_strict",
+        VETO.format(answer='"No registrations today."'),
+        capabilities=["vetoes"],
+    )
     write_plugin(plugins_dir, "b_lenient", VETO.format(answer=answer), capabilities=["vetoes"])
     enable(cli, "a_strict", "b_lenient")
     live = rebuild(app)
@@ -280,12 +311,14 @@ def test_a_false_veto_does_not_stop_a_later_veto_from_refusing(app, cli, plugins
         create_user("veto@example.com", PASSWORD)
     assert sys.modules["pteroca_plugins.b_lenient"].ASKED == ["veto@example.com"]
     assert sys.modules["pteroca_plugins.a_strict"].ASKED == ["veto@example.com"]
-    response = live.test_client().post("/register", data={
-        "email": "form@example.com", "name": "F", "password": PASSWORD, "terms": "1"})
+    response = live.test_client().post(
+        "/register",
+        data={"email": "form@example.com", "name": "F", "password": PASSWORD, "terms": "1"},
+    )
     assert response.status_code == 400 and "No registrations today." in response.text
 
 
-RAISING_VETO = '''
+RAISING_VETO = """
 from kernel import hookimpl
 
 @hookimpl
@@ -295,7 +328,7 @@ def veto_login(user):
 @hookimpl
 def veto_wallet_credit(user, amount, reference):
     return True
-'''
+"""
 
 
 def test_a_raising_veto_refuses_with_a_generic_message(app, cli, plugins_dir, caplog):
@@ -309,17 +342,21 @@ def test_a_raising_veto_refuses_with_a_generic_message(app, cli, plugins_dir, ca
         with pytest.raises(ledger.CreditRefused, match="could not be checked right now"):
             ledger.credit(user.id, 100, "adjustment", "test:true-veto")  # True: no reason given
         assert ledger.balance(user.id) == 0
-    refused = live.test_client().post("/login", data={"email": "gate@example.com",
-                                                      "password": PASSWORD})
+    refused = live.test_client().post(
+        "/login", data={"email": "gate@example.com", "password": PASSWORD}
+    )
     assert refused.status_code == 400
     assert "could not be checked right now" in refused.text
     assert "maintenance service" not in refused.text  # the exception is for the log only
-    assert any("plugin gatekeeper: veto_login raised RuntimeError: the maintenance service"
-               in r.getMessage() for r in caplog.records)
+    assert any(
+        "plugin gatekeeper: veto_login raised RuntimeError: the maintenance service"
+        in r.getMessage()
+        for r in caplog.records
+    )
     assert errors(live, "gatekeeper") == {"veto_login": 1}
 
 
-TOPUP = '''
+TOPUP = """
 from kernel import hookimpl
 
 @hookimpl
@@ -334,15 +371,15 @@ def topup_adjustment(user, amount, form):
     if mode == "false":
         return False
     return None
-'''
+"""
 
-TOPUP_REFUSER = '''
+TOPUP_REFUSER = """
 from kernel import hookimpl
 
 @hookimpl
 def topup_adjustment(user, amount, form):
     return "Top-ups are paused." if form.get("mode") == "false" else None
-'''
+"""
 
 
 def test_topup_adjustments_refuse_on_errors_and_odd_answers(app, cli, plugins_dir):
@@ -384,8 +421,10 @@ class Raising:
 
 
 def test_the_kernels_own_implementations_are_not_guarded():
-    with bare_app(("kernel", Raising())).app_context(), pytest.raises(RuntimeError,
-                                                                      match="kernel bug"):
+    with (
+        bare_app(("kernel", Raising())).app_context(),
+        pytest.raises(RuntimeError, match="kernel bug"),
+    ):
         collect("dashboard_widgets", dict, user=None)
 
 
@@ -409,24 +448,28 @@ def test_answers_come_in_pluggys_order_and_none_is_left_out():
             def veto_login(self, user):
                 order.append(label)
                 return answer
+
         return label, Impl()
 
-    app = bare_app(plugin("first_registered", None), plugin("tried_first", "", tryfirst=True),
-                   plugin("last_registered", None))
+    app = bare_app(
+        plugin("first_registered", None),
+        plugin("tried_first", "", tryfirst=True),
+        plugin("last_registered", None),
+    )
     with app.app_context():
         assert call_veto("veto_login", user=None) is None
         assert call_hook("veto_login", user=None) == [""]
     assert order[:3] == ["tried_first", "last_registered", "first_registered"]
 
 
-WRAPPER = '''
+WRAPPER = """
 from kernel import hookimpl
 
 @hookimpl(wrapper=True)
 def dashboard_widgets(user):
     result = yield
     return result
-'''
+"""
 
 
 def test_hook_wrappers_are_refused_at_load(app, cli, plugins_dir):
@@ -439,11 +482,13 @@ def test_hook_wrappers_are_refused_at_load(app, cli, plugins_dir):
 
         record = db.session.get(PluginRecord, "wrapping")
         assert record.state == "faulted"
-        assert record.reason == ("hook wrappers are not supported (each implementation runs in "
-                                 "its own error boundary): dashboard_widgets")
+        assert record.reason == (
+            "hook wrappers are not supported (each implementation runs in "
+            "its own error boundary): dashboard_widgets"
+        )
 
 
-JUNK_PERMISSIONS = '''
+JUNK_PERMISSIONS = """
 from kernel import hookimpl
 
 @hookimpl
@@ -453,7 +498,7 @@ def register_permissions():
 @hookimpl
 def admin_menu_items(user):
     return [{"label": "Junk admin", "url": "/junk", "permission": "junk.one", "order": None}]
-'''
+"""
 
 
 def test_malformed_permissions_are_dropped_and_the_admin_still_renders(app, cli, plugins_dir):

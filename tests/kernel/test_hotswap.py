@@ -41,13 +41,17 @@ def wait_for(url: str, status: int, timeout: float) -> float:
 @pytest.fixture
 def server_env(app, instance):
     env = dict(os.environ)
-    env.update({
-        "PTEROCA_INSTANCE_PATH": str(instance),
-        "PTEROCA_PLUGINS_DIR": str(instance / "plugins"),
-        "PTEROCA_SECRET_KEY": "test-secret-key",
-        "PTEROCA_PLUGIN_POLL_SECONDS": "0.5",
-        "PTEROCA_DATABASE_URL": app.config["DATABASE_URL"],  # SQLite, or PostgreSQL in that pass
-    })
+    env.update(
+        {
+            "PTEROCA_INSTANCE_PATH": str(instance),
+            "PTEROCA_PLUGINS_DIR": str(instance / "plugins"),
+            "PTEROCA_SECRET_KEY": "test-secret-key",
+            "PTEROCA_PLUGIN_POLL_SECONDS": "0.5",
+            "PTEROCA_DATABASE_URL": app.config[
+                "DATABASE_URL"
+            ],  # SQLite, or PostgreSQL in that pass
+        }
+    )
     return env
 
 
@@ -55,9 +59,21 @@ def server_env(app, instance):
 def server(server_env):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "kernel.wsgi:application"],
-        cwd=ROOT, env=server_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "kernel.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=server_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/-/health", 200, 30)
         yield f"http://127.0.0.1:{port}"
@@ -67,8 +83,14 @@ def server(server_env):
 
 
 def pteroca(env, *args):
-    return subprocess.run([sys.executable, "-m", "kernel", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kernel", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_enable_in_one_process_is_served_by_another(server, server_env, plugins_dir):

@@ -54,11 +54,14 @@ def test_backoff_gives_one_interval_per_retry_repeating_the_last():
     assert jobs.Retry(2).intervals() == [0, 0]
 
 
-@pytest.mark.parametrize("bad, message", [
-    (lambda: jobs.Retry(0), "at least 1"),
-    (lambda: jobs.Retry(2, (5, -1)), "negative"),
-    (lambda: jobs.job(queue="nope"), "unknown job queue 'nope'"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (lambda: jobs.Retry(0), "at least 1"),
+        (lambda: jobs.Retry(2, (5, -1)), "negative"),
+        (lambda: jobs.job(queue="nope"), "unknown job queue 'nope'"),
+    ],
+)
 def test_bad_job_options_are_refused(bad, message):
     with pytest.raises(ValueError, match=message):
         bad()

@@ -16,13 +16,24 @@ def test_every_payload_renders_inert():
 
 
 def test_formatting_still_works():
-    html = str(render_markdown("**bold** _it_ `code` ~~gone~~\n\n- a\n- b\n\n"
-                               "[site](https://example.com) <https://pteroca.example>\n\n"
-                               "| a | b |\n|---|---|\n| 1 | 2 |"))
-    for part in ("<strong>bold</strong>", "<em>it</em>", "<code>code</code>", "<s>gone</s>",
-                 "<li>a</li>", "<table>", "<td>1</td>",
-                 '<a href="https://example.com" rel="noopener nofollow noreferrer">site</a>',
-                 'href="https://pteroca.example"'):
+    html = str(
+        render_markdown(
+            "**bold** _it_ `code` ~~gone~~\n\n- a\n- b\n\n"
+            "[site](https://example.com) <https://pteroca.example>\n\n"
+            "| a | b |\n|---|---|\n| 1 | 2 |"
+        )
+    )
+    for part in (
+        "<strong>bold</strong>",
+        "<em>it</em>",
+        "<code>code</code>",
+        "<s>gone</s>",
+        "<li>a</li>",
+        "<table>",
+        "<td>1</td>",
+        '<a href="https://example.com" rel="noopener nofollow noreferrer">site</a>',
+        'href="https://pteroca.example"',
+    ):
         assert part in html, (part, html)
 
 
@@ -37,8 +48,20 @@ def test_unsafe_link_targets_are_dropped_but_the_text_stays():
     assert "href" not in html and "data" in html and "js" in html
 
 
-TOKENS = list("<>/\"'=:()[]!`*_ \n&#;") + ["script", "javascript", "onerror", "img", "svg",
-                                             "a", "href", "src", "data", "on", "x", "&#106;"]
+TOKENS = list("<>/\"'=:()[]!`*_ \n&#;") + [
+    "script",
+    "javascript",
+    "onerror",
+    "img",
+    "svg",
+    "a",
+    "href",
+    "src",
+    "data",
+    "on",
+    "x",
+    "&#106;",
+]
 
 
 @settings(max_examples=300, deadline=None)

@@ -35,8 +35,11 @@ def tables(app):
 
 
 def test_migrations_run_on_enable_and_data_stays_on_disable(app, plugins_dir, cli):
-    folder = write_plugin(plugins_dir, "ledgerx", files={
-        "migrations/versions/0001.py": migration("ledgerx_item", "lx1")})
+    folder = write_plugin(
+        plugins_dir,
+        "ledgerx",
+        files={"migrations/versions/0001.py": migration("ledgerx_item", "lx1")},
+    )
     assert "ledgerx_item" not in tables(app)
     assert cli("plugin", "enable", "ledgerx").exit_code == 0
     assert {"ledgerx_item", "alembic_version_ledgerx", "alembic_version"} <= tables(app)
@@ -50,7 +53,9 @@ def test_migrations_run_on_enable_and_data_stays_on_disable(app, plugins_dir, cl
 
 
 def test_db_upgrade_upgrades_enabled_plugins(app, plugins_dir, cli):
-    write_plugin(plugins_dir, "grow", files={"migrations/versions/0001.py": migration("grow_a", "g1")})
+    write_plugin(
+        plugins_dir, "grow", files={"migrations/versions/0001.py": migration("grow_a", "g1")}
+    )
     cli("plugin", "enable", "grow")
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     with engine.begin() as conn:
@@ -62,8 +67,9 @@ def test_db_upgrade_upgrades_enabled_plugins(app, plugins_dir, cli):
 
 
 def test_uninstall_purge_reverts_migrations(app, plugins_dir, cli):
-    write_plugin(plugins_dir, "purgeme", files={
-        "migrations/versions/0001.py": migration("purgeme_t", "p1")})
+    write_plugin(
+        plugins_dir, "purgeme", files={"migrations/versions/0001.py": migration("purgeme_t", "p1")}
+    )
     cli("plugin", "enable", "purgeme")
     cli("plugin", "disable", "purgeme")
     result = cli("plugin", "uninstall", "purgeme", "--purge", "--yes")
@@ -72,9 +78,14 @@ def test_uninstall_purge_reverts_migrations(app, plugins_dir, cli):
 
 
 def test_broken_migration_keeps_plugin_disabled(app, plugins_dir, cli):
-    write_plugin(plugins_dir, "brokenmig", files={
-        "migrations/versions/0001.py": "revision = 'b1'\ndown_revision = None\n"
-                                       "def upgrade():\n    raise ValueError('bad column')\n"})
+    write_plugin(
+        plugins_dir,
+        "brokenmig",
+        files={
+            "migrations/versions/0001.py": "revision = 'b1'\ndown_revision = None\n"
+            "def upgrade():\n    raise ValueError('bad column')\n"
+        },
+    )
     result = cli("plugin", "enable", "brokenmig")
     assert result.exit_code == 1
     assert "migrating brokenmig failed: ValueError: bad column" in result.output

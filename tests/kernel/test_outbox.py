@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from kernel import audit, outbox
+from kernel.clock import now as utcnow
 from kernel.extensions import db
 from kernel.models import AuditLog
-from kernel.clock import now as utcnow
 from kernel.outbox import OutboxMessage
 
 RUNS: list = []
@@ -66,8 +66,11 @@ def test_a_writer_that_dies_after_the_commit_leaves_the_job_for_the_dispatcher(a
         db.session.commit()
         db.session.info.clear()  # the process died before dispatching
         assert outbox.dispatch_due().dispatched == []  # young rows are their writer's
-        db.session.execute(db.update(OutboxMessage).values(
-            created_at=utcnow() - timedelta(seconds=outbox.GRACE_SECONDS + 1)))
+        db.session.execute(
+            db.update(OutboxMessage).values(
+                created_at=utcnow() - timedelta(seconds=outbox.GRACE_SECONDS + 1)
+            )
+        )
         db.session.commit()
         report = outbox.dispatch_due()
         assert len(report.dispatched) == 1 and RUNS == [("left behind", False)]
@@ -150,8 +153,11 @@ def test_the_dispatcher_is_a_cron_task_and_forgets_old_rows(app):
         assert registered_tasks()["kernel.outbox"].schedule == "* * * * *"
         outbox.add(remember, 1)
         outbox.commit()
-        db.session.execute(db.update(OutboxMessage).values(
-            dispatched_at=utcnow() - outbox.KEEP - timedelta(minutes=1)))
+        db.session.execute(
+            db.update(OutboxMessage).values(
+                dispatched_at=utcnow() - outbox.KEEP - timedelta(minutes=1)
+            )
+        )
         db.session.commit()
         outbox.run_dispatcher()
         assert rows() == []

@@ -8,16 +8,16 @@ import time
 
 from werkzeug.test import Client
 
+from kernel import generation
 from kernel.accounts.services import create_user
 from kernel.extensions import db
-from kernel import generation
 from kernel.plugins.models import PluginRecord
 from kernel.site_settings import set_many
 from kernel.testing import HEALTH_HEADERS, rebuild
 from kernel.wsgi import HotSwapApplication
 from tests.helpers import PASSWORD, write_plugin
 
-FLAKY = '''
+FLAKY = """
 from markupsafe import Markup
 from kernel import hookimpl
 
@@ -29,7 +29,7 @@ def user_registered(user):
 @hookimpl
 def dashboard_widgets(user):
     return [{"title": "Flaky card", "html": Markup("<p>flaky</p>")}]
-'''
+"""
 
 
 def flaky(app, cli, plugins_dir, threshold: int | None = None):
@@ -74,8 +74,10 @@ def test_failures_are_counted_and_shown_in_the_cli_and_the_admin(app, cli, plugi
     with live.app_context():
         create_user("boss@example.com", PASSWORD, role="admin", verified=True)
     admin = live.test_client()
-    assert admin.post("/login", data={"email": "boss@example.com",
-                                      "password": PASSWORD}).status_code == 302
+    assert (
+        admin.post("/login", data={"email": "boss@example.com", "password": PASSWORD}).status_code
+        == 302
+    )
     page = admin.get("/admin/plugins/").text
     card = page.split('id="plugin-flaky"', 1)[1].split('class="card mb-3 plugin"', 1)[0]
     assert 'class="col-sm-10 hook-errors"><span class="badge badge-danger">2</span>' in card
@@ -103,8 +105,12 @@ def test_a_plugin_failing_n_times_in_a_row_is_faulted_on_every_process(app, cli,
     with b.app.app_context():
         create_user("viewer@example.com", PASSWORD)
     browser = Client(b)  # requests go through the hot swap, as in production
-    assert browser.post("/login", data={"email": "viewer@example.com",
-                                        "password": PASSWORD}).status_code == 302
+    assert (
+        browser.post(
+            "/login", data={"email": "viewer@example.com", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
     assert "Flaky card" in browser.get("/dashboard").get_data(as_text=True)
     swaps = b.swaps
 
@@ -112,8 +118,10 @@ def test_a_plugin_failing_n_times_in_a_row_is_faulted_on_every_process(app, cli,
         register(a, f"bad{n}@example.com")
     current, reason = state(a)
     assert current == "faulted"
-    assert reason == ("faulted after 3 failures in a row of user_registered; last: ValueError: "
-                      "cannot greet bad3@example.com")
+    assert reason == (
+        "faulted after 3 failures in a row of user_registered; last: ValueError: "
+        "cannot greet bad3@example.com"
+    )
     assert "flaky" not in a.extensions["pteroca"].loaded  # A stops calling it at once
     register(a, "bad4@example.com")
     assert info(cli)["hook_errors"]["count"] == 3
@@ -126,8 +134,7 @@ def test_a_plugin_failing_n_times_in_a_row_is_faulted_on_every_process(app, cli,
     with a.app_context():
         from kernel.models import AuditLog
 
-        [entry] = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "plugin.faulted"))
+        [entry] = db.session.scalars(db.select(AuditLog).where(AuditLog.action == "plugin.faulted"))
         assert entry.target == "flaky" and "3 failures in a row" in entry.details["reason"]
     assert "faulted" in cli("plugin", "list").output
 
@@ -155,13 +162,13 @@ def test_the_default_threshold_faults_after_ten(app, cli, plugins_dir):
     assert state(live)[0] == "faulted"
 
 
-ADMIN_BREAKER = '''
+ADMIN_BREAKER = """
 from kernel import hookimpl
 
 @hookimpl
 def register_admin_views(admin):
     raise RuntimeError("admin view exploded")
-'''
+"""
 
 
 def test_admin_views_that_fail_fault_their_plugin(app, cli, plugins_dir):
@@ -170,10 +177,12 @@ def test_admin_views_that_fail_fault_their_plugin(app, cli, plugins_dir):
     live = rebuild(app)
     assert live.test_client().get("/admin/").status_code in (200, 302)
     assert state(live, "adminbad") == (
-        "faulted", "register_admin_views failed: RuntimeError: admin view exploded")
+        "faulted",
+        "register_admin_views failed: RuntimeError: admin view exploded",
+    )
 
 
-PROVIDERS = '''
+PROVIDERS = """
 from kernel import hookimpl
 
 class Good:
@@ -185,9 +194,9 @@ class Good:
 @hookimpl
 def register_payment_providers():
     return [Good()]
-'''
+"""
 
-BROKEN_PROVIDERS = '''
+BROKEN_PROVIDERS = """
 from kernel import hookimpl
 
 @hookimpl
@@ -197,7 +206,7 @@ def register_payment_providers():
 @hookimpl
 def health_checks():
     raise RuntimeError("health list exploded")
-'''
+"""
 
 
 def test_a_broken_provider_list_leaves_the_others_offered(app, cli, plugins_dir):
@@ -207,11 +216,12 @@ def test_a_broken_provider_list_leaves_the_others_offered(app, cli, plugins_dir)
         assert cli("plugin", "enable", name).exit_code == 0
     live = rebuild(app)
     with live.test_request_context():
-        from kernel.payments.providers import available_providers
         from kernel.health import run_health_checks
+        from kernel.payments.providers import available_providers
 
         assert [p.identifier for p in available_providers("USD")] == ["good_pay"]
         assert run_health_checks()["bad_pay"] == {
-            "health_checks": "RuntimeError: health list exploded"}
+            "health_checks": "RuntimeError: health list exploded"
+        }
     health = live.test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert health["plugin_health"]["bad_pay"]["health_checks"].startswith("RuntimeError")

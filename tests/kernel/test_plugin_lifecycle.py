@@ -97,8 +97,9 @@ def test_kernel_range_refusal(app, plugins_dir, cli):
     assert "needs kernel >=99 but this is pteroca 0.1.0" in result.output
 
 
-def test_kernel_upgrade_outside_an_enabled_plugins_range_faults_it_at_load(app, plugins_dir, cli,
-                                                                           fresh, monkeypatch):
+def test_kernel_upgrade_outside_an_enabled_plugins_range_faults_it_at_load(
+    app, plugins_dir, cli, fresh, monkeypatch
+):
     import kernel
 
     page_plugin(plugins_dir, "pinned", kernel=">=0.1,<0.2")
@@ -127,13 +128,18 @@ def test_changed_plugin_becomes_update_pending(app, plugins_dir, cli, fresh):
 
 def test_faulted_plugin_does_not_stop_the_app(app, plugins_dir, cli, fresh):
     page_plugin(plugins_dir, "healthy")
-    write_plugin(plugins_dir, "crashy", '''
+    write_plugin(
+        plugins_dir,
+        "crashy",
+        """
 from kernel import hookimpl
 
 @hookimpl
 def startup(app):
     raise RuntimeError("database of crashy unreachable")
-''', capabilities=["lifecycle"])
+""",
+        capabilities=["lifecycle"],
+    )
     cli("plugin", "enable", "healthy")
     cli("plugin", "enable", "crashy")
     rebuilt = fresh(app)

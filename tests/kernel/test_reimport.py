@@ -5,7 +5,7 @@ from __future__ import annotations
 from kernel.testing import HEALTH_HEADERS
 from tests.helpers import write_plugin
 
-MODELS = '''
+MODELS = """
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kernel import db
@@ -22,9 +22,9 @@ class Book(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shelf_id: Mapped[int] = mapped_column(ForeignKey("books_shelf.id"))
     shelf: Mapped["Shelf"] = relationship("Shelf")
-'''
+"""
 
-INIT = '''
+INIT = """
 from kernel import hookimpl
 from . import models  # noqa: F401
 
@@ -32,12 +32,17 @@ from . import models  # noqa: F401
 def health_checks():
     from .models import Book, Shelf
     return [("label", lambda: None if Book.shelf.property.mapper.class_ is Shelf else "stale")]
-'''
+"""
 
 
 def test_changed_models_are_reloaded_without_clashes(app, plugins_dir, cli, fresh):
-    folder = write_plugin(plugins_dir, "books", INIT, capabilities=["health"],
-                          files={"models.py": MODELS.format(label="v1")})
+    folder = write_plugin(
+        plugins_dir,
+        "books",
+        INIT,
+        capabilities=["health"],
+        files={"models.py": MODELS.format(label="v1")},
+    )
     assert cli("plugin", "enable", "books").exit_code == 0
     first = fresh(app).test_client().get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert first["plugin_health"]["books"] == {"label": "ok"}

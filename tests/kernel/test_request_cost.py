@@ -97,8 +97,10 @@ def test_settings_load_at_once_and_changes_are_seen(site):
             assert site_settings.get("min_password_length") == 10  # a default, coerced
         assert len([s for s in seen if "site_setting" in s]) == 1
         changed = site_settings.set_many({"motd": "Changed", "min_password_length": "12"})
-        assert changed == {"motd": ("Hello from the test", "Changed"),
-                           "min_password_length": (10, 12)}
+        assert changed == {
+            "motd": ("Hello from the test", "Changed"),
+            "min_password_length": (10, 12),
+        }
         assert site_settings.get("motd") == "Changed"
         assert site_settings.get("min_password_length") == 12
     with site.app_context():  # a new app context (a new request) reads them again
@@ -109,8 +111,13 @@ def test_database_ready_is_checked_until_true_then_remembered(instance, plugins_
     from kernel.app import create_app
     from kernel.extensions import database_ready
 
-    cfg = {"TESTING": True, "INSTANCE_PATH": str(instance), "PLUGINS_DIR": str(plugins_dir),
-           "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{instance / 'pteroca.db'}"}
+    cfg = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "PLUGINS_DIR": str(plugins_dir),
+        "SECRET_KEY": "k",
+        "DATABASE_URL": f"sqlite:///{instance / 'pteroca.db'}",
+    }
     app = create_app(cfg)  # nothing migrated yet
     with app.app_context():
         assert database_ready() is False
@@ -228,8 +235,10 @@ def test_a_write_sqlite_refuses_runs_the_request_again_under_the_write_lock(site
         db.session.scalar(db.select(db.func.count(AuditLog.id)))  # the snapshot starts here
         if len(runs) == 1:  # another process commits after our snapshot began
             other = sqlite3.connect(database_file(site), isolation_level=None)
-            other.execute("INSERT INTO audit_log (created_at, actor, action, target, details, "
-                          "ip) VALUES (CURRENT_TIMESTAMP, 'other', 'test.other', '', '{}', '')")
+            other.execute(
+                "INSERT INTO audit_log (created_at, actor, action, target, details, "
+                "ip) VALUES (CURRENT_TIMESTAMP, 'other', 'test.other', '', '{}', '')"
+            )
             other.close()
         audit.record("test.conflicted", "x", actor="test")  # refused on the first run
         return " | ".join(get_flashed_messages())
@@ -258,8 +267,10 @@ def test_a_request_that_committed_after_a_refusal_is_not_run_again(site):
         runs.append(1)
         db.session.scalar(db.select(db.func.count(AuditLog.id)))
         other = sqlite3.connect(database_file(site), isolation_level=None)
-        other.execute("INSERT INTO audit_log (created_at, actor, action, target, details, ip) "
-                      "VALUES (CURRENT_TIMESTAMP, 'other', 'test.other', '', '{}', '')")
+        other.execute(
+            "INSERT INTO audit_log (created_at, actor, action, target, details, ip) "
+            "VALUES (CURRENT_TIMESTAMP, 'other', 'test.other', '', '{}', '')"
+        )
         other.close()
         try:
             audit.record("test.refused", "x", actor="test")
@@ -301,8 +312,9 @@ def test_read_only_requests_that_write_never_fail_under_concurrent_writers(site)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = ([threading.Thread(target=reader) for _ in range(3)]
-               + [threading.Thread(target=writer, args=(i,)) for i in range(2)])
+    threads = [threading.Thread(target=reader) for _ in range(3)] + [
+        threading.Thread(target=writer, args=(i,)) for i in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -325,8 +337,12 @@ def test_blocked_user_on_a_read_only_page_is_logged_out_and_audited(site):
     response = client.get("/dashboard")
     assert response.status_code == 302 and "/login" in response.location
     with site.app_context():
-        assert db.session.scalar(db.select(db.func.count(AuditLog.id))
-                                 .where(AuditLog.action == "user.session_ended")) == 1
+        assert (
+            db.session.scalar(
+                db.select(db.func.count(AuditLog.id)).where(AuditLog.action == "user.session_ended")
+            )
+            == 1
+        )
 
 
 def test_generation_poll_does_not_wait_for_a_writer(site):
@@ -391,11 +407,15 @@ print("imported:", ",".join(m for m in ("alembic", "flask_admin") if m in sys.mo
 
 def cli_env(app, instance) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PTEROCA_")}
-    env.update({"PTEROCA_INSTANCE_PATH": str(instance),
-                "PTEROCA_PLUGINS_DIR": str(instance / "plugins"),
-                "PTEROCA_SECRET_KEY": "test-secret-key",
-                "PTEROCA_DATABASE_URL": app.config["DATABASE_URL"],
-                "PTEROCA_OSV_URL": app.config.get("OSV_URL", "")})
+    env.update(
+        {
+            "PTEROCA_INSTANCE_PATH": str(instance),
+            "PTEROCA_PLUGINS_DIR": str(instance / "plugins"),
+            "PTEROCA_SECRET_KEY": "test-secret-key",
+            "PTEROCA_DATABASE_URL": app.config["DATABASE_URL"],
+            "PTEROCA_OSV_URL": app.config.get("OSV_URL", ""),
+        }
+    )
     return env
 
 
@@ -404,18 +424,36 @@ def test_plugin_commands_skip_routes_admin_and_alembic(app, instance, plugins_di
 
     page_plugin(plugins_dir, "light_page")
     env = cli_env(app, instance)
-    run = subprocess.run([sys.executable, "-c", CLI_PROBE, "plugin", "list"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", CLI_PROBE, "plugin", "list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "light_page" in run.stdout and "imported: \n" in run.stdout + "\n"
-    run = subprocess.run([sys.executable, "-c", CLI_PROBE, "plugin", "enable", "light_page"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", CLI_PROBE, "plugin", "enable", "light_page"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "enabled: light_page" in run.stdout
     assert "flask_admin" not in run.stdout.rsplit("imported:", 1)[1]
     # a command outside the plugin group still gets the whole app (it may build URLs)
-    run = subprocess.run([sys.executable, "-c", CLI_PROBE, "cron", "list"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", CLI_PROBE, "cron", "list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "flask_admin" in run.stdout.rsplit("imported:", 1)[1]
     # and the running server serves what the light command enabled

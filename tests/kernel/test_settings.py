@@ -9,7 +9,7 @@ from kernel.plugins.models import PluginSetting
 from kernel.plugins.settings import SettingError, set_settings, settings_for
 from tests.helpers import write_plugin
 
-SETTINGS = '''
+SETTINGS = """
 [settings.colour]
 type = "choice"
 choices = ["red", "blue"]
@@ -21,7 +21,7 @@ default = 3
 
 [settings.token]
 type = "secret"
-'''
+"""
 
 
 @pytest.fixture

@@ -58,10 +58,15 @@ def admit(plugins: Path, name: str, forget) -> Admission:
 
 
 def test_admitted_plugin_imports_from_verified_bytes_and_writes_no_bytecode(
-        plugins, forget, monkeypatch):
+    plugins, forget, monkeypatch
+):
     monkeypatch.setattr(sys, "dont_write_bytecode", False)  # what CI has: Python would cache
-    write_plugin(plugins, "vok", "from .sub import helper\nVALUE = helper.X\n",
-                 files={"sub/__init__.py": "", "sub/helper.py": "X = 41 + 1\n"})
+    write_plugin(
+        plugins,
+        "vok",
+        "from .sub import helper\nVALUE = helper.X\n",
+        files={"sub/__init__.py": "", "sub/helper.py": "X = 41 + 1\n"},
+    )
     admit(plugins, "vok", forget)
     module = importlib.import_module("pteroca_plugins.vok")
     assert module.VALUE == 42
@@ -83,8 +88,9 @@ def test_plugin_without_admission_is_refused(plugins, forget, marker):
 
 @pytest.mark.parametrize("rel", ["late.py", "__pycache__/late.py", "deep/er/late.py"])
 def test_file_added_after_the_verdict_is_refused(plugins, forget, marker, rel):
-    folder = write_plugin(plugins, "vadd", "", files={"deep/__init__.py": "",
-                                                       "deep/er/__init__.py": ""})
+    folder = write_plugin(
+        plugins, "vadd", "", files={"deep/__init__.py": "", "deep/er/__init__.py": ""}
+    )
     admit(plugins, "vadd", forget)
     (folder / rel).parent.mkdir(parents=True, exist_ok=True)
     (folder / rel).write_text(payload(marker))
@@ -109,16 +115,20 @@ def test_changed_or_replaced_file_is_refused(plugins, forget, marker, tmp_path):
     assert not marker.exists()
 
 
-def test_bytecode_is_never_read_even_when_python_would_load_it(plugins, forget, marker,
-                                                                monkeypatch):
+def test_bytecode_is_never_read_even_when_python_would_load_it(
+    plugins, forget, marker, monkeypatch
+):
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     folder = write_plugin(plugins, "vpyc", "VALUE = 'source'\n")
     source = folder / "__init__.py"
     evil = compile(payload(marker) + "VALUE = 'bytecode'\n", str(source), "exec")
     stat = source.stat()
-    header = (importlib.util.MAGIC_NUMBER + b"\0\0\0\0"
-              + (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
-              + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
+    header = (
+        importlib.util.MAGIC_NUMBER
+        + b"\0\0\0\0"
+        + (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
+        + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+    )
     cache = Path(importlib.util.cache_from_source(str(source)))
     cache.parent.mkdir()
     cache.write_bytes(header + marshal.dumps(evil))  # a cache plain Python would trust
@@ -128,7 +138,8 @@ def test_bytecode_is_never_read_even_when_python_would_load_it(plugins, forget, 
 
 
 def test_sibling_and_hidden_modules_of_the_plugins_folder_are_refused(
-        plugins, forget, marker, monkeypatch):
+    plugins, forget, marker, monkeypatch
+):
     write_plugin(plugins, "vsib", "")
     (plugins / "evil.py").write_text(payload(marker))
     (plugins / ".hidden").mkdir()
@@ -145,8 +156,12 @@ def test_sibling_and_hidden_modules_of_the_plugins_folder_are_refused(
 
 
 def test_plugin_files_are_refused_under_any_other_name(plugins, forget, marker, monkeypatch):
-    folder = write_plugin(plugins, "vname", "", files={"sub/planted.py": payload(marker),
-                                                        ".hid/hidden.py": payload(marker)})
+    folder = write_plugin(
+        plugins,
+        "vname",
+        "",
+        files={"sub/planted.py": payload(marker), ".hid/hidden.py": payload(marker)},
+    )
     with zipfile.ZipFile(folder / "bundle.zip", "w") as archive:
         archive.writestr("zipped.py", payload(marker))
     admit(plugins, "vname", forget)
@@ -247,8 +262,9 @@ def test_get_data_serves_verified_files_only(plugins, forget):
 
 
 def test_the_same_admission_again_keeps_every_module(plugins, forget):
-    write_plugin(plugins, "vkeep", "from .data import helper  # noqa\n",
-                 files={"data/helper.py": "H = 1\n"})
+    write_plugin(
+        plugins, "vkeep", "from .data import helper  # noqa\n", files={"data/helper.py": "H = 1\n"}
+    )
     admit(plugins, "vkeep", forget)
     first = importlib.import_module("pteroca_plugins.vkeep")
     namespace = sys.modules["pteroca_plugins.vkeep.data"]
@@ -261,8 +277,9 @@ def test_paths_resolve_through_a_symlinked_install_folder(plugins, tmp_path, for
     folder = write_plugin(plugins, "vlink", "", files={"migrations/versions/1.py": "x = 1\n"})
     link = tmp_path / "linked"
     link.symlink_to(plugins, target_is_directory=True)
-    admission = Admission("vlink", "pteroca_plugins.vlink", link / "vlink",
-                          Snapshot.read(folder).digests)
+    admission = Admission(
+        "vlink", "pteroca_plugins.vlink", link / "vlink", Snapshot.read(folder).digests
+    )
     assert admission.relative(folder.resolve() / "migrations") == "migrations"
     assert admission.relative(link / "vlink" / "migrations" / "versions") == "migrations/versions"
     assert admission.relative(folder.resolve()) == ""

@@ -22,8 +22,9 @@ class _User:
 
 def _send(app) -> int:
     with app.test_request_context():
-        return send_email("pat@example.com", "Confirm it", "verify_email", user=_User(),
-                          link=LINK, hours=72).id
+        return send_email(
+            "pat@example.com", "Confirm it", "verify_email", user=_User(), link=LINK, hours=72
+        ).id
 
 
 @pytest.fixture(params=["console://", "file"])
@@ -39,10 +40,12 @@ def test_admin_reads_the_whole_message_with_its_link(pteroca_instance, login_as)
         assert LINK in db.session.get(EmailLog, entry_id).body
     admin = login_as("admin")
     listing = admin.get("/admin/emails/")
-    assert f'/admin/emails/details/?id={entry_id}' in listing.text
+    assert f"/admin/emails/details/?id={entry_id}" in listing.text
     page = admin.get(f"/admin/emails/details/?id={entry_id}")
     assert page.status_code == 200
-    assert '<a href="https://panel.test/verify-email/abc?x=1&amp;y=2" rel="noreferrer">' in page.text
+    assert (
+        '<a href="https://panel.test/verify-email/abc?x=1&amp;y=2" rel="noreferrer">' in page.text
+    )
     assert "Pat" in page.text  # the greeting: the text the customer reads
 
 
@@ -55,8 +58,14 @@ def test_smtp_messages_are_not_kept(smtp_server, instance, plugins_dir):
 
 def test_a_message_body_cannot_inject_markup(pteroca_instance, login_as):
     with pteroca_instance.app.app_context():
-        db.session.add(EmailLog(recipient="x@example.com", subject="s", template="t",
-                                body='<script>alert(1)</script> http://a.test/"><img src=x>'))
+        db.session.add(
+            EmailLog(
+                recipient="x@example.com",
+                subject="s",
+                template="t",
+                body='<script>alert(1)</script> http://a.test/"><img src=x>',
+            )
+        )
         db.session.commit()
     page = login_as("admin").get("/admin/emails/details/?id=1").text
     assert "<script>alert(1)" not in page and "<img src=x>" not in page

@@ -62,8 +62,9 @@ class Browser:
         self.client = app.test_client()
 
     def start(self, provider: str, purpose: str = "login", next_url: str = ""):
-        return self.client.post(f"/oauth/{provider}/start",
-                                data={"purpose": purpose, "next": next_url})
+        return self.client.post(
+            f"/oauth/{provider}/start", data={"purpose": purpose, "next": next_url}
+        )
 
     def to_provider(self, provider: str, purpose: str = "login", next_url: str = "") -> str:
         """Start a flow; the provider's redirect back (the callback path with its query)."""

@@ -92,9 +92,14 @@ def test_a_replayed_nonce_is_refused(browser, oauth_simulator):
 def test_tampered_id_tokens_are_refused(browser, oauth_simulator):
     import time
 
-    for override in ({"aud": "someone-else"}, {"iss": "https://evil.example"},
-                     {"exp": int(time.time()) - 3600}, {"nonce": None}, {"sub": None},
-                     {"iat": None}):
+    for override in (
+        {"aud": "someone-else"},
+        {"iss": "https://evil.example"},
+        {"exp": int(time.time()) - 3600},
+        {"nonce": None},
+        {"sub": None},
+        {"iat": None},
+    ):
         back = browser.to_provider("oidc")
         oauth_simulator.id_token_overrides = dict(override)
         refused = browser.client.get(back)
@@ -105,8 +110,7 @@ def test_tampered_id_tokens_are_refused(browser, oauth_simulator):
     assert not logged_in(browser)
 
 
-def test_a_discovery_document_naming_another_issuer_is_refused(browser, oauth_app,
-                                                               oauth_simulator):
+def test_a_discovery_document_naming_another_issuer_is_refused(browser, oauth_app, oauth_simulator):
     from builtin_plugins.oauth_login import discovery
 
     discovery.forget()
@@ -118,8 +122,10 @@ def test_a_discovery_document_naming_another_issuer_is_refused(browser, oauth_ap
 def test_the_provider_saying_no_is_a_clear_message(browser):
     started = browser.start("discord")
     state = query(started.location)["state"]
-    answer = browser.client.get(f"/oauth/discord/callback?state={state}&error=access_denied"
-                                "&error_description=The+user+cancelled")
+    answer = browser.client.get(
+        f"/oauth/discord/callback?state={state}&error=access_denied"
+        "&error_description=The+user+cancelled"
+    )
     assert answer.status_code == 400 and "The user cancelled" in answer.text
 
 
@@ -134,8 +140,9 @@ def test_next_never_leaves_the_site(browser, oauth_simulator):
     oauth_simulator.sign_in_as("11", "next@example.com")
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         browser.roundtrip("discord")
-        browser.client.post("/oauth/signup", data={"name": "N", "email": "next@example.com",
-                                                   "terms": "1"})
+        browser.client.post(
+            "/oauth/signup", data={"name": "N", "email": "next@example.com", "terms": "1"}
+        )
         browser.client.post("/logout")
         back = browser.roundtrip("discord", next_url=target)
         assert back.status_code == 302 and urlsplit(back.location).netloc in ("", "localhost")
@@ -166,14 +173,21 @@ def test_a_sign_up_cannot_be_confirmed_from_another_browser(browser, oauth_app, 
     oauth_simulator.sign_in_as("12", "mine@example.com")
     browser.roundtrip("discord")
     other = Browser(oauth_app, oauth_simulator)
-    refused = other.client.post("/oauth/signup", data={"name": "x", "email": "mine@example.com",
-                                                       "terms": "1"})
+    refused = other.client.post(
+        "/oauth/signup", data={"name": "x", "email": "mine@example.com", "terms": "1"}
+    )
     assert refused.status_code == 400 and accounts(oauth_app) == 0
 
 
 def test_the_provider_is_reached_over_http_only_by_the_server(oauth_simulator):
     """The fake itself refuses a wrong client secret (what the plugin's settings guard)."""
-    answer = httpx.post(oauth_simulator.url + "/discord/api/oauth2/token",
-                        data={"grant_type": "authorization_code", "code": "x",
-                              "client_id": oauth_simulator.client_id, "client_secret": "wrong"})
+    answer = httpx.post(
+        oauth_simulator.url + "/discord/api/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": "x",
+            "client_id": oauth_simulator.client_id,
+            "client_secret": "wrong",
+        },
+    )
     assert answer.status_code == 401

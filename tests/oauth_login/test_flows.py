@@ -25,14 +25,16 @@ def identities(app, user_id):
 
 @pytest.mark.parametrize("provider", ["discord", "github", "google", "oidc"])
 def test_sign_up_with_each_provider(browser, oauth_simulator, provider):
-    oauth_simulator.sign_in_as("42", "gamer@example.com", verified=True, name="Gamer Girl",
-                               username="gamergirl")
+    oauth_simulator.sign_in_as(
+        "42", "gamer@example.com", verified=True, name="Gamer Girl", username="gamergirl"
+    )
     back = browser.roundtrip(provider)
     assert back.status_code == 302 and back.location.endswith("/oauth/signup")
     page = browser.client.get("/oauth/signup")
     assert page.status_code == 200 and "gamer@example.com" in page.text
-    done = browser.client.post("/oauth/signup", data={"name": "Gamer Girl",
-                                                      "email": "gamer@example.com", "terms": "1"})
+    done = browser.client.post(
+        "/oauth/signup", data={"name": "Gamer Girl", "email": "gamer@example.com", "terms": "1"}
+    )
     assert done.status_code == 302 and done.location.endswith("/dashboard")
     user_id, verified, has_password, name = user_by_email(browser.app, "gamer@example.com")
     assert verified and not has_password and name == "Gamer Girl"
@@ -48,23 +50,27 @@ def test_sign_up_with_each_provider(browser, oauth_simulator, provider):
 def test_log_in_again_with_the_linked_identity(browser, oauth_simulator, oauth_app):
     oauth_simulator.sign_in_as("7", "seven@example.com", name="Seven")
     browser.roundtrip("discord")
-    browser.client.post("/oauth/signup", data={"name": "Seven", "email": "seven@example.com",
-                                               "terms": "1"})
+    browser.client.post(
+        "/oauth/signup", data={"name": "Seven", "email": "seven@example.com", "terms": "1"}
+    )
     browser.client.post("/logout")
     again = browser.roundtrip("discord", next_url="/account")
     assert again.status_code == 302 and again.location.endswith("/account")
     assert browser.client.get("/account").status_code == 200
     with oauth_app.app_context():
-        methods = [a.details.get("method") for a in db.session.scalars(
-            db.select(AuditLog).where(AuditLog.action == "user.login"))]
+        methods = [
+            a.details.get("method")
+            for a in db.session.scalars(db.select(AuditLog).where(AuditLog.action == "user.login"))
+        ]
     assert methods[-1] == "oauth:discord"
 
 
 def sign_up(browser, oauth_simulator, subject="7", email="seven@example.com", provider="discord"):
     oauth_simulator.sign_in_as(subject, email, name="Seven", username="seven")
     browser.roundtrip(provider)
-    done = browser.client.post("/oauth/signup", data={"name": "Seven", "email": email,
-                                                      "terms": "1"})
+    done = browser.client.post(
+        "/oauth/signup", data={"name": "Seven", "email": email, "terms": "1"}
+    )
     assert done.status_code == 302, done.text
     return user_by_email(browser.app, email)[0]
 
@@ -103,8 +109,9 @@ def test_the_last_way_to_log_in_cannot_be_unlinked(browser, oauth_simulator, oau
     assert "only way you log in" in refused.text
 
 
-def test_an_identity_linked_elsewhere_cannot_be_linked_again(browser, oauth_simulator, member,
-                                                             oauth_app):
+def test_an_identity_linked_elsewhere_cannot_be_linked_again(
+    browser, oauth_simulator, member, oauth_app
+):
     sign_up(browser, oauth_simulator, subject="7")
     browser.client.post("/logout")
     browser.password_login("member@example.com")
@@ -122,28 +129,35 @@ def test_unverified_email_gets_the_normal_verification(browser, oauth_simulator,
     oauth_simulator.sign_in_as("8", "maybe@example.com", verified=False, name="May Be")
     browser.roundtrip("oidc")
     assert "We send a confirmation link" in browser.client.get("/oauth/signup").text
-    browser.client.post("/oauth/signup", data={"name": "May Be", "email": "maybe@example.com",
-                                               "terms": "1"})
+    browser.client.post(
+        "/oauth/signup", data={"name": "May Be", "email": "maybe@example.com", "terms": "1"}
+    )
     _id, verified, _pw, _name = user_by_email(oauth_app, "maybe@example.com")
     assert not verified
     with oauth_app.app_context():
         from kernel.mail import EmailLog
 
-        sent = [m.template for m in db.session.scalars(db.select(EmailLog).where(
-            EmailLog.recipient == "maybe@example.com"))]
+        sent = [
+            m.template
+            for m in db.session.scalars(
+                db.select(EmailLog).where(EmailLog.recipient == "maybe@example.com")
+            )
+        ]
     assert sent == ["verify_email"]
 
 
 def test_a_verified_address_changed_on_the_form_is_not_verified(browser, oauth_simulator):
     oauth_simulator.sign_in_as("9", "real@example.com", verified=True)
     browser.roundtrip("google")
-    browser.client.post("/oauth/signup", data={"name": "X", "email": "typed@example.com",
-                                               "terms": "1"})
+    browser.client.post(
+        "/oauth/signup", data={"name": "X", "email": "typed@example.com", "terms": "1"}
+    )
     assert user_by_email(browser.app, "typed@example.com")[1] is False
 
 
 def test_a_provider_returning_the_address_of_an_account_never_logs_into_it(
-        browser, oauth_simulator, member, oauth_app):
+    browser, oauth_simulator, member, oauth_app
+):
     oauth_simulator.sign_in_as("666", "member@example.com", verified=True)
     refused = browser.roundtrip("discord")
     assert refused.status_code == 409 and "already exists" in refused.text
@@ -152,8 +166,9 @@ def test_a_provider_returning_the_address_of_an_account_never_logs_into_it(
     # and the sign-up form refuses the address too, even if the person types it
     oauth_simulator.sign_in_as("667", "fresh@example.com", verified=True)
     browser.roundtrip("discord")
-    taken = browser.client.post("/oauth/signup", data={"name": "X", "email": "member@example.com",
-                                                       "terms": "1"})
+    taken = browser.client.post(
+        "/oauth/signup", data={"name": "X", "email": "member@example.com", "terms": "1"}
+    )
     assert taken.status_code == 400 and "already exists" in taken.text
     assert identities(oauth_app, member) == []
 
@@ -191,8 +206,9 @@ def test_two_factor_authentication_applies_after_oauth(browser, oauth_simulator,
     done = browser.client.post("/login/2fa", data={"code": code})
     assert done.status_code == 302 and done.location.endswith("/account")
     with oauth_app.app_context():
-        last = db.session.scalars(db.select(AuditLog).where(AuditLog.action == "user.login")
-                                  .order_by(AuditLog.id.desc())).first()
+        last = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "user.login").order_by(AuditLog.id.desc())
+        ).first()
     assert last.details["method"] == "oauth:discord+totp"
 
 
@@ -212,13 +228,18 @@ def test_veto_login_applies_to_oauth(browser, oauth_simulator, oauth_app, fresh)
 
     user_id = sign_up(browser, oauth_simulator)
     browser.client.post("/logout")
-    write_plugin(oauth_app.config["PLUGINS_DIR"], "gatekeeper", """
+    write_plugin(
+        oauth_app.config["PLUGINS_DIR"],
+        "gatekeeper",
+        """
         from kernel import hookimpl
 
         @hookimpl
         def veto_login(user):
             return "Maintenance until noon."
-    """, capabilities=["vetoes"])
+    """,
+        capabilities=["vetoes"],
+    )
 
     result = run_cli(oauth_app, "plugin", "enable", "gatekeeper")
     assert result.exit_code == 0, result.output
@@ -226,8 +247,9 @@ def test_veto_login_applies_to_oauth(browser, oauth_simulator, oauth_app, fresh)
     refused = browser.roundtrip("discord")
     assert refused.status_code == 403 and "Maintenance until noon." in refused.text
     with fresh(oauth_app).app_context():
-        refusal = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "user.login_refused")).all()[-1]
+        refusal = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "user.login_refused")
+        ).all()[-1]
     assert refusal.details["method"] == "oauth:discord" and user_id
 
 
@@ -251,8 +273,12 @@ def test_client_secrets_are_write_only_and_encrypted(oauth_app, oauth_simulator)
 
     with oauth_app.app_context():
         make_user("root@example.com", role="admin")
-        rows = {r.key: r for r in db.session.scalars(db.select(PluginSetting).where(
-            PluginSetting.plugin == "oauth_login"))}
+        rows = {
+            r.key: r
+            for r in db.session.scalars(
+                db.select(PluginSetting).where(PluginSetting.plugin == "oauth_login")
+            )
+        }
         secret = rows["discord_client_secret"]
         assert secret.encrypted and oauth_simulator.client_secret not in secret.value
         assert not rows["discord_client_id"].encrypted

@@ -7,7 +7,7 @@ from tests.helpers import write_plugin
 
 # A provider whose sessions live in a dict the test controls; webhooks are JSON lists of
 # events signed with a shared word, so authenticity checks are exercised too.
-TESTPAY = '''
+TESTPAY = """
 import json
 from kernel import hookimpl
 from kernel.payments.providers import Checkout, SessionStatus, WebhookError, WebhookEvent
@@ -51,7 +51,7 @@ class TestPay:
 @hookimpl
 def register_payment_providers():
     return [TestPay()]
-'''
+"""
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def pay_app(testpay, app, fresh):
 # A provider whose webhooks are answered at once and applied by a job (accept_webhook +
 # webhook_events). A delivery is JSON: {"id", "type"?, "events": [...], "forged"?}; the
 # header X-Sig "trusted" is verified on arrival, "later" only in the job.
-QUEUEDPAY = '''
+QUEUEDPAY = """
 import json
 from datetime import datetime
 from kernel import hookimpl
@@ -141,7 +141,7 @@ class QueuedPay:
 @hookimpl
 def register_payment_providers():
     return [QueuedPay()]
-'''
+"""
 
 
 @pytest.fixture

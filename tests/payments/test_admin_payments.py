@@ -10,7 +10,6 @@ from kernel.payments.settlement import refresh, start_topup
 from kernel.testing import admin_client, login
 
 
-
 def paid_payment(app, testpay, amount=2000):
     from kernel.accounts.models import User
 
@@ -33,7 +32,11 @@ def test_list_detail_and_refund(pay_app, testpay):
     payment_id, payer_id = paid_payment(pay_app, testpay)
     client = admin_and_helper(pay_app)
     listing = client.get("/admin/payments/?status=paid")
-    assert listing.status_code == 200 and "payer@example.com" in listing.text and "20.00 USD" in listing.text
+    assert (
+        listing.status_code == 200
+        and "payer@example.com" in listing.text
+        and "20.00 USD" in listing.text
+    )
     detail = client.get(f"/admin/payments/{payment_id}")
     assert "Refund through testpay" in detail.text
     too_much = client.post(f"/admin/payments/{payment_id}/refund", data={"amount": "25.00"})
@@ -48,16 +51,24 @@ def test_list_detail_and_refund(pay_app, testpay):
 
 def test_balance_adjustment_needs_a_reason_and_goes_through_the_ledger(pay_app):
     client = admin_and_helper(pay_app)
-    refused = client.post("/admin/wallets/", data={"email": "payer@example.com", "amount": "10",
-                                                   "reason": ""})
+    refused = client.post(
+        "/admin/wallets/", data={"email": "payer@example.com", "amount": "10", "reason": ""}
+    )
     assert refused.status_code == 400 and "give a reason" in refused.text
-    assert client.post("/admin/wallets/", data={"email": "payer@example.com", "amount": "12.50",
-                                                "reason": "goodwill"}).status_code == 302
-    overdraw = client.post("/admin/wallets/", data={"email": "payer@example.com", "amount": "-99",
-                                                    "reason": "oops"})
+    assert (
+        client.post(
+            "/admin/wallets/",
+            data={"email": "payer@example.com", "amount": "12.50", "reason": "goodwill"},
+        ).status_code
+        == 302
+    )
+    overdraw = client.post(
+        "/admin/wallets/", data={"email": "payer@example.com", "amount": "-99", "reason": "oops"}
+    )
     assert overdraw.status_code == 400
-    unknown = client.post("/admin/wallets/", data={"email": "nobody@example.com", "amount": "1",
-                                                   "reason": "x"})
+    unknown = client.post(
+        "/admin/wallets/", data={"email": "nobody@example.com", "amount": "1", "reason": "x"}
+    )
     assert unknown.status_code == 400 and "no account" in unknown.text
     page = client.get("/admin/wallets/?email=payer@example.com")
     assert "goodwill" in page.text and "12.50 USD" in page.text
@@ -94,28 +105,40 @@ def test_forced_refund_beyond_the_balance_leaves_a_debt_staff_can_write_off(pay_
     client = admin_and_helper(pay_app)
     refused = client.post(f"/admin/payments/{payment_id}/refund", data={"amount": "20.00"})
     assert refused.status_code == 400 and "the rest becomes a debt" in refused.text
-    forced = client.post(f"/admin/payments/{payment_id}/refund",
-                         data={"amount": "20.00", "force": "1"})
+    forced = client.post(
+        f"/admin/payments/{payment_id}/refund", data={"amount": "20.00", "force": "1"}
+    )
     assert forced.status_code == 302
     page = client.get("/admin/wallets/?email=payer@example.com")
     assert "owes 15.00 USD" in page.text and "Write off" in page.text
     debt_id = int(page.text.split("/admin/wallets/debts/", 1)[1].split("/", 1)[0])
-    no_reason = client.post(f"/admin/wallets/debts/{debt_id}/write-off",
-                            data={"email": "payer@example.com", "note": " "})
+    no_reason = client.post(
+        f"/admin/wallets/debts/{debt_id}/write-off",
+        data={"email": "payer@example.com", "note": " "},
+    )
     assert no_reason.status_code == 400 and "give a reason" in no_reason.text
-    assert client.post("/admin/wallets/debts/999/write-off",
-                       data={"note": "x"}).status_code == 400
+    assert client.post("/admin/wallets/debts/999/write-off", data={"note": "x"}).status_code == 400
     helper = pay_app.test_client()
     login(helper, "helper@example.com", "helper-password-1")
-    assert helper.post(f"/admin/wallets/debts/{debt_id}/write-off",
-                       data={"note": "mine now"}).status_code == 403
+    assert (
+        helper.post(
+            f"/admin/wallets/debts/{debt_id}/write-off", data={"note": "mine now"}
+        ).status_code
+        == 403
+    )
     customer = pay_app.test_client()
     login(customer, "payer@example.com", "payer-password-1")
     assert "Your account owes 15.00 USD" in customer.get("/wallet").text
-    assert customer.post(f"/admin/wallets/debts/{debt_id}/write-off",
-                         data={"note": "forgive me"}).status_code == 403
-    done = client.post(f"/admin/wallets/debts/{debt_id}/write-off",
-                       data={"email": "payer@example.com", "note": "goodwill gesture"})
+    assert (
+        customer.post(
+            f"/admin/wallets/debts/{debt_id}/write-off", data={"note": "forgive me"}
+        ).status_code
+        == 403
+    )
+    done = client.post(
+        f"/admin/wallets/debts/{debt_id}/write-off",
+        data={"email": "payer@example.com", "note": "goodwill gesture"},
+    )
     assert done.status_code == 302
     after = client.get(done.location).text
     assert 'id="owes"' not in after and "settled" in after  # the debt is listed as settled
@@ -125,6 +148,7 @@ def test_forced_refund_beyond_the_balance_leaves_a_debt_staff_can_write_off(pay_
         from kernel.payments import debts
 
         assert debts.outstanding(payer_id) == 0 and debts.invariant_violations() == []
-        audit = db.session.scalar(db.select(AuditLog).where(
-            AuditLog.action == "wallet.debt_written_off"))
+        audit = db.session.scalar(
+            db.select(AuditLog).where(AuditLog.action == "wallet.debt_written_off")
+        )
         assert audit.actor == "boss@example.com" and audit.details["note"] == "goodwill gesture"

@@ -64,10 +64,12 @@ def test_checks_back_off_and_are_recorded_for_the_admin(queued_app, queuedpay):
             db.session.expire_all()
             state = db.session.get(Payment, payment.id).meta["converge"]
             assert state["checks"] == 2 and state["last"] == "error"
-            assert state["error"] == ("could not check the payment with Queued Pay: "
-                                      "queuedpay is down")
+            assert state["error"] == (
+                "could not check the payment with Queued Pay: queuedpay is down"
+            )
             assert state["next_at"] == (clock.now() + timedelta(minutes=30)).isoformat(
-                timespec="seconds")
+                timespec="seconds"
+            )
         assert db.session.get(Payment, payment.id).status == "open"
 
 
@@ -105,13 +107,22 @@ def test_a_payment_the_provider_holds_stays_open_and_staff_are_told_once(queued_
         assert payment.status == "open" and payment.meta["converge"]["alerted"] is True
         mails = db.session.scalars(db.select(EmailLog)).all()
         assert [(m.recipient, m.subject) for m in mails] == [
-            ("boss@example.com", f"Payment #{payment.id} is still open at queuedpay")]
+            ("boss@example.com", f"Payment #{payment.id} is still open at queuedpay")
+        ]
 
 
 def test_a_checkout_that_was_never_created_is_failed(queued_app, queuedpay):
     with queued_app.app_context():
-        payment = Payment(user_id=payer().id, provider="queuedpay", status="open", currency="USD",
-                          amount_charged=500, amount_credited=500, amount_refunded=0, meta={})
+        payment = Payment(
+            user_id=payer().id,
+            provider="queuedpay",
+            status="open",
+            currency="USD",
+            amount_charged=500,
+            amount_credited=500,
+            amount_refunded=0,
+            meta={},
+        )
         db.session.add(payment)
         db.session.commit()
         assert converge.run()["never_created"] == 0  # its create call may still be running
@@ -124,8 +135,12 @@ def test_a_checkout_that_was_never_created_is_failed(queued_app, queuedpay):
 def test_a_payment_paid_after_it_failed_loses_the_stale_reason(queued_app, queuedpay):
     with queued_app.app_context():
         payment = open_payment()
-        settle("queuedpay", payment.external_id, SessionStatus(EXPIRED, reason="it expired"),
-               source="webhook")
+        settle(
+            "queuedpay",
+            payment.external_id,
+            SessionStatus(EXPIRED, reason="it expired"),
+            source="webhook",
+        )
         assert payment.status == "expired" and payment.failure_reason == "it expired"
         settle("queuedpay", payment.external_id, SessionStatus(PAID, 1500, "USD"), source="webhook")
         db.session.refresh(payment)
@@ -178,7 +193,7 @@ def test_wallet_page_continue_button_and_return_page(queued_app, queuedpay):
     page = client.get(f"/wallet/return/{payment.id}")  # asks the provider: expired
     assert "did not go through" in page.text and "Start the payment again" in page.text
     wallet = client.get("/wallet")
-    assert f'/wallet/payments/{payment.id}/continue' in wallet.text
+    assert f"/wallet/payments/{payment.id}/continue" in wallet.text
     again = client.post(f"/wallet/payments/{payment.id}/continue")
     assert again.status_code == 303 and again.location != started.location
     with queued_app.app_context():
@@ -186,8 +201,9 @@ def test_wallet_page_continue_button_and_return_page(queued_app, queuedpay):
     stranger = queued_app.test_client()
     with queued_app.app_context():
         make_user("stranger@example.com")
-    stranger.post("/login", data={"email": "stranger@example.com",
-                                  "password": "correct horse battery"})
+    stranger.post(
+        "/login", data={"email": "stranger@example.com", "password": "correct horse battery"}
+    )
     assert stranger.post(f"/wallet/payments/{payment.id}/continue").status_code == 404
 
 

@@ -26,8 +26,9 @@ def user_id(app):
 
 
 def take(user_id: int, amount: int, reference: str) -> debts.TakeBack:
-    result = debts.take_or_owe(user_id, amount, "chargeback", reference, {"why": "test"},
-                               reason="payment #1 disputed")
+    result = debts.take_or_owe(
+        user_id, amount, "chargeback", reference, {"why": "test"}, reason="payment #1 disputed"
+    )
     db.session.commit()
     debts.announce(result)
     return result
@@ -79,8 +80,13 @@ def test_next_credit_pays_debts_first_oldest_first(app, user_id):
         assert ledger.balance(user_id) == 800 and debts.outstanding(user_id) == 0
         assert debts.refusal(user_id) is None
         kinds = [(e.kind, e.amount) for e in reversed(ledger.entries(user_id))]
-        assert kinds == [("topup", 600), ("debt_payment", -500), ("debt_payment", -100),
-                         ("topup", 1000), ("debt_payment", -200)]
+        assert kinds == [
+            ("topup", 600),
+            ("debt_payment", -500),
+            ("debt_payment", -100),
+            ("topup", 1000),
+            ("debt_payment", -200),
+        ]
         assert debts.paid_of(first) == 500 and debts.invariant_violations() == []
         assert ledger.invariant_violations() == []
 
@@ -118,8 +124,9 @@ def test_staff_are_alerted_once_per_debt(app, user_id):
         mails = db.session.scalars(db.select(EmailLog)).all()
         assert [m.recipient for m in mails] == ["boss@example.com"]
         assert mails[0].subject == "A customer owes 9.00 USD"
-        audit = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "wallet.debt_opened")).all()
+        audit = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "wallet.debt_opened")
+        ).all()
         assert len(audit) == 1 and audit[0].details["amount"] == 900
 
 
@@ -143,11 +150,24 @@ def test_the_database_refuses_impossible_debts(app, user_id):
     from sqlalchemy.exc import IntegrityError
 
     with app.app_context():
-        for amount, outstanding, forgiven in ((0, 0, 0), (100, 101, 0), (100, -1, 0),
-                                              (100, 60, 50)):
-            db.session.add(Debt(user_id=user_id, amount=amount, outstanding=outstanding,
-                                forgiven=forgiven, kind="x", reason="", meta={},
-                                reference=f"bad-{amount}-{outstanding}"))
+        for amount, outstanding, forgiven in (
+            (0, 0, 0),
+            (100, 101, 0),
+            (100, -1, 0),
+            (100, 60, 50),
+        ):
+            db.session.add(
+                Debt(
+                    user_id=user_id,
+                    amount=amount,
+                    outstanding=outstanding,
+                    forgiven=forgiven,
+                    kind="x",
+                    reason="",
+                    meta={},
+                    reference=f"bad-{amount}-{outstanding}",
+                )
+            )
             with pytest.raises(IntegrityError):
                 db.session.commit()
             db.session.rollback()
@@ -162,12 +182,16 @@ def test_amounts_are_checked(app, user_id):
 
 # -- the invariant under any sequence --------------------------------------------------------
 
-move = st.tuples(st.sampled_from(["credit", "debit", "take_back", "write_off", "forgive"]),
-                 st.integers(min_value=1, max_value=3000), st.integers(min_value=0, max_value=12))
+move = st.tuples(
+    st.sampled_from(["credit", "debit", "take_back", "write_off", "forgive"]),
+    st.integers(min_value=1, max_value=3000),
+    st.integers(min_value=0, max_value=12),
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(move, max_size=40))
 def test_balance_and_debts_stay_consistent_under_any_sequence(app, user_id, moves):
     """balance == sum(ledger) >= 0; every debt == outstanding + forgiven + paid; never money

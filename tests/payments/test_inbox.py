@@ -25,14 +25,24 @@ def payer():
 
 
 def open_payment(amount=1500) -> Payment:
-    return start_topup(payer(), amount, "queuedpay",
-                       return_urls=lambda p: ("http://x/ok", "http://x/no"))
+    return start_topup(
+        payer(), amount, "queuedpay", return_urls=lambda p: ("http://x/ok", "http://x/no")
+    )
 
 
 def delivery(event_id: str, payment: Payment | None = None, **extra) -> bytes:
-    events = [] if payment is None else [{"kind": "paid", "external_id": payment.external_id,
-                                          "amount": payment.amount_charged,
-                                          "currency": payment.currency}]
+    events = (
+        []
+        if payment is None
+        else [
+            {
+                "kind": "paid",
+                "external_id": payment.external_id,
+                "amount": payment.amount_charged,
+                "currency": payment.currency,
+            }
+        ]
+    )
     return json.dumps({"id": event_id, "events": events, **extra}).encode()
 
 
@@ -42,8 +52,10 @@ def post(app, body: bytes, sig: str = "trusted"):
 
 def rows(app) -> list[tuple[str, str, int]]:
     with app.app_context():
-        return [(e.event_id, e.status, e.attempts) for e in
-                db.session.scalars(db.select(ProviderEvent).order_by(ProviderEvent.id))]
+        return [
+            (e.event_id, e.status, e.attempts)
+            for e in db.session.scalars(db.select(ProviderEvent).order_by(ProviderEvent.id))
+        ]
 
 
 def balance(app) -> int:
@@ -90,8 +102,9 @@ def test_refusals_at_the_door_are_400_and_keep_nothing(queued_app, queuedpay, pa
     assert rows(queued_app) == [] and balance(queued_app) == 0
 
 
-def test_a_forged_unverified_delivery_cannot_shadow_the_genuine_one(queued_app, queuedpay,
-                                                                      payment_id):
+def test_a_forged_unverified_delivery_cannot_shadow_the_genuine_one(
+    queued_app, queuedpay, payment_id
+):
     """An attacker who learns an event id first: their row is rejected by the job, and the
     genuine delivery (another body) is its own row and is applied."""
     forged = body_for(queued_app, payment_id, forged=True)
@@ -102,13 +115,15 @@ def test_a_forged_unverified_delivery_cannot_shadow_the_genuine_one(queued_app, 
     assert [r[1] for r in rows(queued_app)] == ["rejected", "done"]
     assert balance(queued_app) == 1500
     with queued_app.app_context():
-        rejected = db.session.scalar(db.select(ProviderEvent).where(
-            ProviderEvent.status == "rejected"))
+        rejected = db.session.scalar(
+            db.select(ProviderEvent).where(ProviderEvent.status == "rejected")
+        )
         assert rejected.error == "queuedpay never sent this" and not rejected.verified
 
 
-def test_provider_down_keeps_the_event_and_the_task_retries_with_backoff(queued_app, queuedpay,
-                                                                         payment_id):
+def test_provider_down_keeps_the_event_and_the_task_retries_with_backoff(
+    queued_app, queuedpay, payment_id
+):
     queuedpay.DOWN.append(True)
     body = body_for(queued_app, payment_id, sig="x")
     answer = post(queued_app, body, sig="later")
@@ -147,15 +162,15 @@ def test_a_lost_enqueue_is_picked_up_by_the_task(queued_app, queuedpay, payment_
     assert rows(queued_app) == [("ev_1", "done", 1)] and balance(queued_app) == 1500
 
 
-def test_an_event_a_dead_worker_held_is_taken_over(queued_app, queuedpay, payment_id,
-                                                   monkeypatch):
+def test_an_event_a_dead_worker_held_is_taken_over(queued_app, queuedpay, payment_id, monkeypatch):
     body = body_for(queued_app, payment_id)
     monkeypatch.setattr(inbox.jobs, "enqueue", lambda *args, **kwargs: None)
     post(queued_app, body)
     monkeypatch.undo()
     with queued_app.app_context():
-        db.session.execute(db.update(ProviderEvent).values(status="processing", attempts=1,
-                                                           claimed_at=clock.now()))
+        db.session.execute(
+            db.update(ProviderEvent).values(status="processing", attempts=1, claimed_at=clock.now())
+        )
         db.session.commit()
         assert inbox.process(1) == {"applied": 0, "skipped": True}  # claimed by someone else
         with clock.advanced(timedelta(minutes=5)):
@@ -176,8 +191,9 @@ def test_gives_up_after_bounded_attempts(queued_app, queuedpay, payment_id, monk
         assert converge.run()["events"] == 0
 
 
-def test_a_flood_of_unverified_deliveries_is_answered_503(queued_app, queuedpay, payment_id,
-                                                         monkeypatch):
+def test_a_flood_of_unverified_deliveries_is_answered_503(
+    queued_app, queuedpay, payment_id, monkeypatch
+):
     monkeypatch.setattr(inbox, "MAX_UNVERIFIED_PENDING", 1)
     queuedpay.DOWN.append(True)  # the first stays pending
     assert post(queued_app, body_for(queued_app, payment_id, "a"), sig="later").status_code == 200

@@ -47,11 +47,16 @@ def test_failed_debit_inside_a_larger_transaction_rolls_back_only_itself(app, us
         assert ledger.invariant_violations() == []
 
 
-movement = st.tuples(st.sampled_from(["credit", "debit"]), st.integers(min_value=1, max_value=5000),
-                     st.integers(min_value=0, max_value=30))
+movement = st.tuples(
+    st.sampled_from(["credit", "debit"]),
+    st.integers(min_value=1, max_value=5000),
+    st.integers(min_value=0, max_value=30),
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(movement, max_size=40))
 def test_invariant_under_any_sequence(app, user_id, moves):
     with app.app_context():

@@ -21,13 +21,19 @@ def payer():
 
 
 def start(amount=1500, **kwargs):
-    return start_topup(payer(), amount, "testpay", return_urls=lambda p: ("http://x/ok", "http://x/no"),
-                       **kwargs)
+    return start_topup(
+        payer(), amount, "testpay", return_urls=lambda p: ("http://x/ok", "http://x/no"), **kwargs
+    )
 
 
 def paid_webhook(payment, **extra):
-    event = {"kind": "paid", "external_id": payment.external_id, "amount": payment.amount_charged,
-             "currency": payment.currency, **extra}
+    event = {
+        "kind": "paid",
+        "external_id": payment.external_id,
+        "amount": payment.amount_charged,
+        "currency": payment.currency,
+        **extra,
+    }
     return json.dumps([event]).encode()
 
 
@@ -53,7 +59,9 @@ def test_return_before_webhook(pay_app, testpay):
         assert ledger.balance(payer().id) == 900
 
 
-@pytest.mark.parametrize("headers,body", [({"X-Sig": "forged"}, None), ({"X-Sig": "trusted"}, b"{nope")])
+@pytest.mark.parametrize(
+    "headers,body", [({"X-Sig": "forged"}, None), ({"X-Sig": "trusted"}, b"{nope")]
+)
 def test_bad_webhooks_change_nothing(pay_app, headers, body):
     with pay_app.app_context():
         payment = start()
@@ -73,8 +81,9 @@ def test_amount_mismatch_is_not_credited(pay_app):
 def test_failed_payment_credits_nothing(pay_app):
     with pay_app.app_context():
         payment = start()
-        body = json.dumps([{"kind": "failed", "external_id": payment.external_id,
-                            "reason": "card declined"}]).encode()
+        body = json.dumps(
+            [{"kind": "failed", "external_id": payment.external_id, "reason": "card declined"}]
+        ).encode()
         receive("testpay", body, {"X-Sig": "trusted"})
         assert payment.status == "failed" and payment.failure_reason == "card declined"
         assert ledger.balance(payer().id) == 0
@@ -107,8 +116,16 @@ def test_refund_the_balance_cannot_cover_needs_force(pay_app, testpay):
         assert payment.meta["refunds"]["re_1"]["owed"] == 700  # the rest is a debt, not lost
         assert debts.outstanding(payer().id) == 700
         # the provider's refund webhook for the same refund changes nothing more
-        body = json.dumps([{"kind": "refunded", "external_id": payment.external_id,
-                            "refund_id": "re_1", "amount": 1000}]).encode()
+        body = json.dumps(
+            [
+                {
+                    "kind": "refunded",
+                    "external_id": payment.external_id,
+                    "refund_id": "re_1",
+                    "amount": 1000,
+                }
+            ]
+        ).encode()
         receive("testpay", body, {"X-Sig": "trusted"})
         assert ledger.balance(payer().id) == 0 == ledger.ledger_sum(payer().id)
         assert debts.outstanding(payer().id) == 700 and debts.invariant_violations() == []
@@ -125,8 +142,9 @@ def test_unknown_provider_is_refused(pay_app):
 
 
 def _webhook(app, *events):
-    answer = app.test_client().post("/payments/testpay/webhook", data=json.dumps(list(events)),
-                                    headers={"X-Sig": "trusted"})
+    answer = app.test_client().post(
+        "/payments/testpay/webhook", data=json.dumps(list(events)), headers={"X-Sig": "trusted"}
+    )
     assert answer.status_code == 200, answer.text
     return answer
 
@@ -134,32 +152,39 @@ def _webhook(app, *events):
 def _topup(app, amount="15.00"):
     """A customer starts a top-up in the wallet; returns the payment's (id, external id)."""
     client = app.test_client()
-    assert client.post("/login", data={"email": "payer@example.com",
-                                       "password": "payer-password-1"}).status_code == 302
-    location = client.post("/wallet/topup", data={"amount": amount,
-                                                  "provider": "testpay"}).location
+    assert (
+        client.post(
+            "/login", data={"email": "payer@example.com", "password": "payer-password-1"}
+        ).status_code
+        == 302
+    )
+    location = client.post("/wallet/topup", data={"amount": amount, "provider": "testpay"}).location
     with app.app_context():
-        payment = db.session.scalar(db.select(Payment).where(
-            Payment.external_id == location.rsplit("/", 1)[1]))
+        payment = db.session.scalar(
+            db.select(Payment).where(Payment.external_id == location.rsplit("/", 1)[1])
+        )
         return payment.id, payment.external_id, client
 
 
 def test_paid_in_another_currency_is_not_credited(pay_app):
     """The amount matches and only the currency differs: 1500 EUR is not 1500 USD."""
     payment_id, external_id, client = _topup(pay_app)
-    _webhook(pay_app, {"kind": "paid", "external_id": external_id, "amount": 1500,
-                       "currency": "EUR"})
+    _webhook(
+        pay_app, {"kind": "paid", "external_id": external_id, "amount": 1500, "currency": "EUR"}
+    )
     with pay_app.app_context():
         payment = db.session.get(Payment, payment_id)
         assert payment.status == "failed"
-        assert payment.failure_reason == ("provider reported 1500 EUR, expected 1500 USD; "
-                                          "not credited")
+        assert payment.failure_reason == (
+            "provider reported 1500 EUR, expected 1500 USD; not credited"
+        )
         assert ledger.balance(payer().id) == 0 == ledger.ledger_sum(payer().id)
     assert "Wallet · 0.00 USD" in client.get("/dashboard").text
     # the same currency in the provider's own spelling is the same currency
     other_id, other_external, _ = _topup(pay_app, "4.00")
-    _webhook(pay_app, {"kind": "paid", "external_id": other_external, "amount": 400,
-                       "currency": "usd"})
+    _webhook(
+        pay_app, {"kind": "paid", "external_id": other_external, "amount": 400, "currency": "usd"}
+    )
     with pay_app.app_context():
         assert db.session.get(Payment, other_id).status == "paid"
         assert ledger.balance(payer().id) == 400
@@ -170,8 +195,9 @@ def test_a_late_failed_or_expired_event_leaves_a_paid_payment_paid(pay_app, late
     """Providers deliver out of order: a session's "expired" or a declined retry's "failed"
     can arrive after its "paid". The money was credited; the payment stays paid."""
     payment_id, external_id, client = _topup(pay_app)
-    _webhook(pay_app, {"kind": "paid", "external_id": external_id, "amount": 1500,
-                       "currency": "USD"})
+    _webhook(
+        pay_app, {"kind": "paid", "external_id": external_id, "amount": 1500, "currency": "USD"}
+    )
     _webhook(pay_app, {"kind": late, "external_id": external_id, "reason": "session ended"})
     with pay_app.app_context():
         payment = db.session.get(Payment, payment_id)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 
+from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.payments.models import Payment
-from kernel.extensions import db
 
 
 def logged_in(app):
     client = app.test_client()
-    assert client.post("/login", data={"email": "payer@example.com",
-                                       "password": "payer-password-1"}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": "payer@example.com", "password": "payer-password-1"}
+        ).status_code
+        == 302
+    )
     return client
 
 
@@ -38,9 +42,11 @@ def test_topup_return_and_balance(pay_app, testpay):
 
 def test_bad_amounts_and_methods_are_400_with_a_message(pay_app):
     client = logged_in(pay_app)
-    for data, words in [({"amount": "abc", "provider": "testpay"}, "is not an amount"),
-                        ({"amount": "1.234", "provider": "testpay"}, "at most 2 decimal"),
-                        ({"amount": "5", "provider": "bogus"}, "is not available")]:
+    for data, words in [
+        ({"amount": "abc", "provider": "testpay"}, "is not an amount"),
+        ({"amount": "1.234", "provider": "testpay"}, "at most 2 decimal"),
+        ({"amount": "5", "provider": "bogus"}, "is not available"),
+    ]:
         response = client.post("/wallet/topup", data=data)
         assert response.status_code == 400 and words in response.text
     with pay_app.app_context():
@@ -64,10 +70,21 @@ def test_other_users_payment_is_404(pay_app):
 def test_webhook_route(pay_app, testpay):
     client = logged_in(pay_app)
     location = client.post("/wallet/topup", data={"amount": "3", "provider": "testpay"}).location
-    body = json.dumps([{"kind": "paid", "external_id": location.rsplit("/", 1)[1], "amount": 300,
-                        "currency": "USD"}])
+    body = json.dumps(
+        [
+            {
+                "kind": "paid",
+                "external_id": location.rsplit("/", 1)[1],
+                "amount": 300,
+                "currency": "USD",
+            }
+        ]
+    )
     hook = pay_app.test_client()
-    assert hook.post("/payments/testpay/webhook", data=body, headers={"X-Sig": "nope"}).status_code == 400
+    assert (
+        hook.post("/payments/testpay/webhook", data=body, headers={"X-Sig": "nope"}).status_code
+        == 400
+    )
     ok = hook.post("/payments/testpay/webhook", data=body, headers={"X-Sig": "trusted"})
     assert ok.status_code == 200 and ok.get_json() == {"applied": 1}
     assert hook.post("/payments/nobody/webhook", data=body).status_code == 404

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from kernel.accounts.services import create_user
-from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from simulators.paypal import FakePayPal
+from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 
 ENV = "PTEROCA_PLUGIN_PAYPAL_PAYMENTS_"
 EMAIL, PASSWORD = "payer@example.com", "payer-password-1"
@@ -17,8 +17,9 @@ EMAIL, PASSWORD = "payer@example.com", "payer-password-1"
 
 @pytest.fixture
 def paypal():
-    with FakePayPal(client_id="cid-test", client_secret="csecret-test",
-                    webhook_id="WH-TEST-1") as server:
+    with FakePayPal(
+        client_id="cid-test", client_secret="csecret-test", webhook_id="WH-TEST-1"
+    ) as server:
         yield server
 
 
@@ -28,8 +29,12 @@ def paypal_env(paypal, monkeypatch):
     from builtin_plugins.paypal_payments.client import forget_tokens
 
     forget_tokens()
-    for key, value in {"CLIENT_ID": paypal.client_id, "CLIENT_SECRET": paypal.client_secret,
-                       "WEBHOOK_ID": paypal.webhook_id, "BASE_URL": paypal.url}.items():
+    for key, value in {
+        "CLIENT_ID": paypal.client_id,
+        "CLIENT_SECRET": paypal.client_secret,
+        "WEBHOOK_ID": paypal.webhook_id,
+        "BASE_URL": paypal.url,
+    }.items():
         monkeypatch.setenv(ENV + key, value)
     yield paypal
     forget_tokens()

@@ -7,8 +7,8 @@ import time
 from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.payments.models import LedgerEntry, Payment
-from tests.paypal.conftest import PASSWORD, EMAIL, ENV, buyer_approves
 from kernel.testing import login
+from tests.paypal.conftest import EMAIL, ENV, PASSWORD, buyer_approves
 
 
 def start(client, amount="12.50"):
@@ -33,8 +33,10 @@ def test_wallet_offers_paypal_and_creates_an_order(paypal_app, paypal):
     assert order["intent"] == "CAPTURE" and order["status"] == "PAYER_ACTION_REQUIRED"
     assert unit["amount"] == {"currency_code": "USD", "value": "12.50"}
     assert unit["custom_id"] == str(payment.id)
-    assert paypal.orders[payment.external_id]["_return_url"] == \
-        f"http://localhost/wallet/return/{payment.id}"
+    assert (
+        paypal.orders[payment.external_id]["_return_url"]
+        == f"http://localhost/wallet/return/{payment.id}"
+    )
     assert "Waiting for the payment" in client.get(f"/wallet/return/{payment.id}").text
     assert ("POST", f"/v2/checkout/orders/{payment.external_id}/capture") not in paypal.requests
 
@@ -107,8 +109,10 @@ def test_bad_credentials_give_a_clear_message(paypal_app, paypal, monkeypatch):
     client = login(paypal_app, EMAIL, PASSWORD)
     response = client.post("/wallet/topup", data={"amount": "5", "provider": "paypal"})
     assert response.status_code == 400
-    assert ("PayPal is not available right now: PayPal rejected the client credentials "
-            "(invalid_client: Client Authentication failed)") in response.text
+    assert (
+        "PayPal is not available right now: PayPal rejected the client credentials "
+        "(invalid_client: Client Authentication failed)"
+    ) in response.text
     payment = the_payment(paypal_app)
     assert payment.status == "failed"
     assert "rejected the client credentials" in payment.failure_reason
@@ -119,7 +123,9 @@ def test_unreachable_paypal_is_a_clear_message(paypal_app, paypal, monkeypatch):
     from tests.fakes.osv_server import unreachable_url
 
     monkeypatch.setenv(ENV + "BASE_URL", unreachable_url())
-    response = login(paypal_app, EMAIL, PASSWORD).post("/wallet/topup", data={"amount": "5", "provider": "paypal"})
+    response = login(paypal_app, EMAIL, PASSWORD).post(
+        "/wallet/topup", data={"amount": "5", "provider": "paypal"}
+    )
     assert response.status_code == 400
     assert "PayPal could not be reached at http://127.0.0.1:" in response.text
 
@@ -141,8 +147,15 @@ def test_stored_settings_are_overridden_by_the_environment(paypal_app, paypal, m
 
     with paypal_app.app_context():
         manifest = paypal_app.extensions["pteroca"].discovered["paypal_payments"].manifest
-        set_settings(manifest, {"client_id": paypal.client_id, "client_secret": "stored-wrong",
-                                "base_url": paypal.url, "webhook_id": "WH-stored"})
+        set_settings(
+            manifest,
+            {
+                "client_id": paypal.client_id,
+                "client_secret": "stored-wrong",
+                "base_url": paypal.url,
+                "webhook_id": "WH-stored",
+            },
+        )
         assert settings_for("paypal_payments")["client_secret"] == paypal.client_secret
     client = login(paypal_app, EMAIL, PASSWORD)
     assert start(client).startswith(paypal.url)  # the environment's secret was used

@@ -8,16 +8,18 @@ from kernel import clock
 from kernel.extensions import db
 from kernel.payments import converge, debts, ledger
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
-from tests.payments.test_converge import GRACE
-from tests.paypal.conftest import PASSWORD, EMAIL, buyer_approves
-from tests.paypal.test_webhooks import approved_order, paid, post, state
 from kernel.testing import login
+from tests.payments.test_converge import GRACE
+from tests.paypal.conftest import EMAIL, PASSWORD, buyer_approves
+from tests.paypal.test_webhooks import approved_order, paid, post, state
 
 
 def kinds(app) -> list[tuple[str, int]]:
     with app.app_context():
-        return [(e.kind, e.amount) for e in
-                db.session.scalars(db.select(LedgerEntry).order_by(LedgerEntry.id))]
+        return [
+            (e.kind, e.amount)
+            for e in db.session.scalars(db.select(LedgerEntry).order_by(LedgerEntry.id))
+        ]
 
 
 def test_a_reversal_debits_exactly_once(paypal_app, paypal):
@@ -33,8 +35,12 @@ def test_a_reversal_debits_exactly_once(paypal_app, paypal):
         row = db.session.get(Payment, payment.id)
         assert row.status == "charged_back" and row.amount_refunded == 2000
         assert row.meta["reversals"][reversal["id"]]["debited"] == 2000
-        assert "reversed by PayPal (Payment reversed)" in db.session.scalar(
-            db.select(LedgerEntry.meta).where(LedgerEntry.kind == "chargeback"))["reason"]
+        assert (
+            "reversed by PayPal (Payment reversed)"
+            in db.session.scalar(
+                db.select(LedgerEntry.meta).where(LedgerEntry.kind == "chargeback")
+            )["reason"]
+        )
 
 
 def test_a_reversal_beyond_the_balance_is_a_debt_the_next_top_up_settles(paypal_app, paypal):
@@ -62,8 +68,10 @@ def test_a_forged_reversal_changes_nothing(paypal_app, paypal):
     assert answer.status_code == 200 and answer.get_json()["applied"] == 0
     assert kinds(paypal_app) == [("topup", 2000)]
     with paypal_app.app_context():
-        assert db.session.scalar(db.select(ProviderEvent.status).order_by(
-            ProviderEvent.id.desc())) == "rejected"
+        assert (
+            db.session.scalar(db.select(ProviderEvent.status).order_by(ProviderEvent.id.desc()))
+            == "rejected"
+        )
 
 
 def test_a_retried_order_create_makes_one_order(paypal_app, paypal):
@@ -88,15 +96,17 @@ def test_the_order_create_carries_a_request_id_per_payment(paypal_app, paypal):
     with paypal_app.app_context():
         first = db.session.scalar(db.select(Payment).order_by(Payment.id))
         order = paypal.orders[first.external_id]
-        again = PayPalProvider().create_checkout(payment=first, success_url=order["_return_url"],
-                                                 cancel_url=order["_cancel_url"])
+        again = PayPalProvider().create_checkout(
+            payment=first, success_url=order["_return_url"], cancel_url=order["_cancel_url"]
+        )
     assert again.external_id == first.external_id and len(paypal.orders) == 2
 
 
 def test_an_approved_order_without_webhook_or_return_is_captured_by_the_task(paypal_app, paypal):
     client = login(paypal_app, EMAIL, PASSWORD)
-    buyer_approves(client.post("/wallet/topup", data={"amount": "9.99",
-                                                      "provider": "paypal"}).location)
+    buyer_approves(
+        client.post("/wallet/topup", data={"amount": "9.99", "provider": "paypal"}).location
+    )
     with paypal_app.app_context():
         payment = db.session.scalar(db.select(Payment))
         payment_id, order_id = payment.id, payment.external_id
@@ -121,8 +131,10 @@ def test_an_order_paypal_forgot_is_expired_by_the_task(paypal_app, paypal):
 def test_an_approval_paypal_reversed_fails_the_top_up(paypal_app, paypal):
     client = login(paypal_app, EMAIL, PASSWORD)
     payment, back = approved_order(paypal_app, client)
-    resource = {"order_id": payment.external_id,
-                "purchase_units": [{"reference_id": f"pteroca-{payment.id}"}]}
+    resource = {
+        "order_id": payment.external_id,
+        "purchase_units": [{"reference_id": f"pteroca-{payment.id}"}],
+    }
     answer = post(paypal_app, paypal.webhook("CHECKOUT.PAYMENT-APPROVAL.REVERSED", resource))
     assert answer.get_json()["applied"] == 1
     with paypal_app.app_context():
@@ -142,4 +154,6 @@ def test_continue_payment_after_paypals_approval_window_makes_a_new_order(paypal
         later = client.post(f"/wallet/payments/{payment_id}/continue")
     assert later.status_code == 303 and later.location != first and len(paypal.orders) == 2
     assert paypal.order(later.location.rsplit("=", 1)[1])["purchase_units"][0]["amount"] == {
-        "currency_code": "USD", "value": "6.00"}
+        "currency_code": "USD",
+        "value": "6.00",
+    }

@@ -8,7 +8,6 @@ from kernel.testing import login
 from tests.paypal.conftest import EMAIL, PASSWORD
 
 
-
 def test_passes_the_scan_gate_as_shipped(app, fresh, osv_server, monkeypatch):
     monkeypatch.setenv("PTEROCA_OSV_URL", osv_server.url)
     plugin = {p.name: p for p in discover_entry_points()}["paypal_payments"]
@@ -29,7 +28,9 @@ def plugin_version(name: str) -> str:
 def test_manifest_declares_the_settings(app):
     plugin = {p.name: p for p in discover_entry_points()}["paypal_payments"]
     manifest = plugin.manifest
-    assert manifest.capabilities == ["payments", "privacy"] and manifest.python_dependencies == ["httpx>=0.27"]
+    assert manifest.capabilities == ["payments", "privacy"] and manifest.python_dependencies == [
+        "httpx>=0.27"
+    ]
     settings = manifest.settings
     assert settings["client_secret"].secret and not settings["client_id"].secret
     assert settings["mode"].choices == ("sandbox", "live") and settings["mode"].default == "sandbox"

@@ -11,16 +11,17 @@ from kernel.payments import ledger
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
 from kernel.payments.settlement import PaymentError
 from kernel.payments.takebacks import refund
-from tests.paypal.conftest import PASSWORD, EMAIL, buyer_approves
 from kernel.testing import login
+from tests.paypal.conftest import EMAIL, PASSWORD, buyer_approves
 
 HOOK = "/payments/paypal/webhook"
 
 
 def approved_order(app, client, amount="12.50") -> tuple[Payment, str]:
     """A top-up the buyer approved at PayPal but whose return page was never loaded."""
-    back = buyer_approves(client.post("/wallet/topup", data={"amount": amount,
-                                                             "provider": "paypal"}).location)
+    back = buyer_approves(
+        client.post("/wallet/topup", data={"amount": amount, "provider": "paypal"}).location
+    )
     with app.app_context():
         return db.session.scalar(db.select(Payment).order_by(Payment.id.desc())), back
 
@@ -33,8 +34,11 @@ def post(app, delivery):
 def state(app, payment_id):
     with app.app_context():
         payment = db.session.get(Payment, payment_id)
-        return (payment.status, ledger.balance(payment.user_id),
-                db.session.scalar(db.select(db.func.count(LedgerEntry.id))))
+        return (
+            payment.status,
+            ledger.balance(payment.user_id),
+            db.session.scalar(db.select(db.func.count(LedgerEntry.id))),
+        )
 
 
 def test_return_then_capture_webhook_and_20_replays_credit_once(paypal_app, paypal):
@@ -96,16 +100,26 @@ def test_capture_denied_webhook_fails_the_payment(paypal_app, paypal):
     assert "PayPal declined the payment method" in client.get(back).text
 
 
-@pytest.mark.parametrize("tamper", ["unverifiable", "other_webhook_id", "edited_body",
-                                    "missing_header", "malformed_body", "not_an_event"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "unverifiable",
+        "other_webhook_id",
+        "edited_body",
+        "missing_header",
+        "malformed_body",
+        "not_an_event",
+    ],
+)
 def test_bad_webhooks_change_nothing(paypal_app, paypal, tamper):
     """What needs no network is refused at once (400); a signature only PayPal can check is
     answered 200, checked by the job, recorded as rejected and never applied."""
     client = login(paypal_app, EMAIL, PASSWORD)
     payment, _ = approved_order(paypal_app, client)
     paypal.capture(payment.external_id)
-    body, headers = paypal.capture_completed(payment.external_id,
-                                             verifiable=tamper != "unverifiable")
+    body, headers = paypal.capture_completed(
+        payment.external_id, verifiable=tamper != "unverifiable"
+    )
     if tamper == "other_webhook_id":
         paypal.webhook_id = "WH-SOMEONE-ELSE"
     elif tamper == "edited_body":
@@ -134,8 +148,11 @@ def test_bad_webhooks_change_nothing(paypal_app, paypal, tamper):
         assert genuine.status_code == 200 and state(paypal_app, payment.id) == ("paid", 1250, 1)
         return
     assert response.status_code == 400
-    words = {"missing_header": "without the PAYPAL-TRANSMISSION-SIG header",
-             "malformed_body": "not JSON", "not_an_event": "no event_type"}
+    words = {
+        "missing_header": "without the PAYPAL-TRANSMISSION-SIG header",
+        "malformed_body": "not JSON",
+        "not_an_event": "no event_type",
+    }
     assert words[tamper] in response.text
 
 
@@ -213,5 +230,6 @@ def test_refund_paypal_refuses_is_a_readable_error(paypal_app, paypal):
         assert str(caught.value) == (
             "PayPal refused the refund: PayPal refused the request: The refund amount must be "
             "less than or equal to the capture amount that has not yet been refunded. "
-            "[UNPROCESSABLE_ENTITY/REFUND_AMOUNT_EXCEEDED]")
+            "[UNPROCESSABLE_ENTITY/REFUND_AMOUNT_EXCEEDED]"
+        )
         assert ledger.balance(payment.user_id) == 1000

@@ -24,13 +24,19 @@ def sim(running_pelican):
 
 @pytest.fixture
 def app(sim):
-    with httpx.Client(base_url=sim.url, timeout=10, headers={
-            "Authorization": f"Bearer {sim.application_key}", "Accept": JSON}) as http:
+    with httpx.Client(
+        base_url=sim.url,
+        timeout=10,
+        headers={"Authorization": f"Bearer {sim.application_key}", "Accept": JSON},
+    ) as http:
         yield http
 
 
 @pytest.fixture
 def client(sim):
-    with httpx.Client(base_url=sim.url, timeout=10, headers={
-            "Authorization": f"Bearer {sim.client_key}", "Accept": JSON}) as http:
+    with httpx.Client(
+        base_url=sim.url,
+        timeout=10,
+        headers={"Authorization": f"Bearer {sim.client_key}", "Accept": JSON},
+    ) as http:
         yield http

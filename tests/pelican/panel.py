@@ -33,18 +33,28 @@ def paper(app: httpx.Client) -> dict:
 
 
 def environment(egg: dict) -> dict[str, str]:
-    return {v["attributes"]["env_variable"]: v["attributes"]["default_value"]
-            for v in egg["relationships"]["variables"]["data"]}
+    return {
+        v["attributes"]["env_variable"]: v["attributes"]["default_value"]
+        for v in egg["relationships"]["variables"]["data"]
+    }
 
 
 def server_body(app: httpx.Client, owner: int, **overrides) -> dict:
     egg = paper(app)
-    body = {"name": "survival", "user": owner, "egg": egg["id"],
-            "environment": environment(egg),
-            "limits": {"memory": 1024, "swap": 0, "disk": 4096, "io": 500, "cpu": 100},
-            "feature_limits": {"databases": 1, "allocations": 2, "backups": 2},
-            "deploy": {"tags": ["sim-eu"], "locations": [], "dedicated_ip": False,
-                       "port_range": ["25565-25624"]}}
+    body = {
+        "name": "survival",
+        "user": owner,
+        "egg": egg["id"],
+        "environment": environment(egg),
+        "limits": {"memory": 1024, "swap": 0, "disk": 4096, "io": 500, "cpu": 100},
+        "feature_limits": {"databases": 1, "allocations": 2, "backups": 2},
+        "deploy": {
+            "tags": ["sim-eu"],
+            "locations": [],
+            "dedicated_ip": False,
+            "port_range": ["25565-25624"],
+        },
+    }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not OMIT}
 
@@ -57,8 +67,10 @@ def new_server(app: httpx.Client, owner: int, **overrides) -> dict:
 
 def build_body(server: dict, **overrides) -> dict:
     """A full build PATCH for ``server`` as it is (the panel replaces, never merges)."""
-    body = {"allocation": server["allocation"],
-            "limits": {k: server["limits"][k] for k in ("memory", "swap", "disk", "io", "cpu")},
-            "feature_limits": dict(server["feature_limits"])}
+    body = {
+        "allocation": server["allocation"],
+        "limits": {k: server["limits"][k] for k in ("memory", "swap", "disk", "io", "cpu")},
+        "feature_limits": dict(server["feature_limits"]),
+    }
     body.update(overrides)
     return body

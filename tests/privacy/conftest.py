@@ -32,11 +32,24 @@ from tests.pterodactyl.conftest import (  # noqa: F401 - fixtures
     sleeps,
 )
 
-PLUGINS = ("pterodactyl", "hello_world", "stripe_payments", "paypal_payments", "oauth_login",
-           "invoices", "support", "announcements")
-SELLER = {"seller_name": "Blockhost GmbH", "seller_address": "Hauptstrasse 5\n10115 Berlin",
-          "seller_country": "DE", "seller_vat_id": "DE136695976",
-          "seller_email": "billing@blockhost.test", "email_documents": False}
+PLUGINS = (
+    "pterodactyl",
+    "hello_world",
+    "stripe_payments",
+    "paypal_payments",
+    "oauth_login",
+    "invoices",
+    "support",
+    "announcements",
+)
+SELLER = {
+    "seller_name": "Blockhost GmbH",
+    "seller_address": "Hauptstrasse 5\n10115 Berlin",
+    "seller_country": "DE",
+    "seller_vat_id": "DE136695976",
+    "seller_email": "billing@blockhost.test",
+    "email_documents": False,
+}
 AGENT_ROLE = ["admin.access", "support.tickets", "announcements.manage"]
 
 
@@ -60,16 +73,42 @@ class Person:
     ticket_file: str
 
 
-ALICE = Person("alice.zephyr@example.com", "Alice Zephyrine", "203.0.113.71", "Zephyr Realm",
-               "700100200300", "zephy_rine", "cs_test_alice_1", "PAYPAL-ALICE-1",
-               "Alice Marguerite Zephyrine", "Zephyrine Gaming SARL", "17 Rue des Zephyrs",
-               "69007", "FR", "Lag spikes every evening",
-               "My realm crashes with code ZX-7731-ALPHA", "zx7731-crash.log")
-BOB = Person("bob.quartz@example.org", "Bob Quartzwell", "198.51.100.42", "Quartz Mines",
-             "800900100200", "quartz_bob", "cs_test_bob_1", "PAYPAL-BOB-1",
-             "Bob Quentin Quartzwell", "Quartzwell Mining GmbH", "Quarzweg 9", "10117", "DE",
-             "Cannot reach the console", "Console dies with code QM-4402-BETA",
-             "qm4402-console.log")
+ALICE = Person(
+    "alice.zephyr@example.com",
+    "Alice Zephyrine",
+    "203.0.113.71",
+    "Zephyr Realm",
+    "700100200300",
+    "zephy_rine",
+    "cs_test_alice_1",
+    "PAYPAL-ALICE-1",
+    "Alice Marguerite Zephyrine",
+    "Zephyrine Gaming SARL",
+    "17 Rue des Zephyrs",
+    "69007",
+    "FR",
+    "Lag spikes every evening",
+    "My realm crashes with code ZX-7731-ALPHA",
+    "zx7731-crash.log",
+)
+BOB = Person(
+    "bob.quartz@example.org",
+    "Bob Quartzwell",
+    "198.51.100.42",
+    "Quartz Mines",
+    "800900100200",
+    "quartz_bob",
+    "cs_test_bob_1",
+    "PAYPAL-BOB-1",
+    "Bob Quentin Quartzwell",
+    "Quartzwell Mining GmbH",
+    "Quarzweg 9",
+    "10117",
+    "DE",
+    "Cannot reach the console",
+    "Console dies with code QM-4402-BETA",
+    "qm4402-console.log",
+)
 
 
 @dataclass(frozen=True)
@@ -99,8 +138,9 @@ def privacy_template(tmp_path_factory, request) -> Path:
         app = build_app(instance, OSV_URL=osv.url, **extra)
         built = [app]
         for plugin in PLUGINS:
-            result = run_cli(app, "plugin", "enable", plugin, "--with-dependencies", "--yes",
-                             "--accept-risk")
+            result = run_cli(
+                app, "plugin", "enable", plugin, "--with-dependencies", "--yes", "--accept-risk"
+            )
             assert result.exit_code == 0, result.output
         configured = rebuild(app)
         built.append(configured)
@@ -139,7 +179,8 @@ def _copy(template: Path, tmp_path: Path):
         from tests.services import POSTGRES_ENV, fresh_postgres_database
 
         extra["DATABASE_URL"], drop = fresh_postgres_database(
-            os.environ[POSTGRES_ENV], template=make_url(template_url).database)
+            os.environ[POSTGRES_ENV], template=make_url(template_url).database
+        )
     app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)
     return app, drop
 
@@ -157,37 +198,77 @@ def _fill(app, person: Person):
 
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = person.ip
-    client.post("/register", data={"name": person.name, "email": person.email,
-                                   "password": PASSWORD, "terms": "1"})
+    client.post(
+        "/register",
+        data={"name": person.name, "email": person.email, "password": PASSWORD, "terms": "1"},
+    )
     client.post("/logout")
-    assert client.post("/login", data={"email": person.email, "password": PASSWORD}
-                       ).status_code == 302
-    billing = client.post("/wallet/billing", data={
-        "legal_name": person.legal_name, "company": person.company, "address": person.street,
-        "postcode": person.postcode, "city": "Lyon" if person.country == "FR" else "Berlin",
-        "country": person.country, "vat_id": ""})
+    assert (
+        client.post("/login", data={"email": person.email, "password": PASSWORD}).status_code == 302
+    )
+    billing = client.post(
+        "/wallet/billing",
+        data={
+            "legal_name": person.legal_name,
+            "company": person.company,
+            "address": person.street,
+            "postcode": person.postcode,
+            "city": "Lyon" if person.country == "FR" else "Berlin",
+            "country": person.country,
+            "vat_id": "",
+        },
+    )
     assert billing.status_code == 303, billing.text
     with app.test_request_context(environ_base={"REMOTE_ADDR": person.ip}):
         user = find_user(person.email)
-        for provider, external, amount in (("stripe", person.stripe_id, 5000),
-                                           ("paypal", person.paypal_id, 3000)):
-            db.session.add(Payment(user_id=user.id, provider=provider, external_id=external,
-                                   status="open", currency="USD", amount_charged=amount,
-                                   amount_credited=amount, amount_refunded=0,
-                                   checkout_url=f"https://pay.example/{external}", meta={}))
+        for provider, external, amount in (
+            ("stripe", person.stripe_id, 5000),
+            ("paypal", person.paypal_id, 3000),
+        ):
+            db.session.add(
+                Payment(
+                    user_id=user.id,
+                    provider=provider,
+                    external_id=external,
+                    status="open",
+                    currency="USD",
+                    amount_charged=amount,
+                    amount_credited=amount,
+                    amount_refunded=0,
+                    checkout_url=f"https://pay.example/{external}",
+                    meta={},
+                )
+            )
             db.session.commit()
             settle(provider, external, SessionStatus(PAID, amount, "USD"), source="webhook")
         product = db.session.scalar(db.select(Product).where(Product.slug == "paper-small"))
-        store.purchase(user, token=store.new_purchase_token(user), product_id=product.id,
-                       plan_id=product.plans[0].id, name=person.server)
-        identities.link(db.session.get(User, user.id), ProviderIdentity(
-            "discord", person.discord_id, person.email, True, person.name, person.discord_name))
+        store.purchase(
+            user,
+            token=store.new_purchase_token(user),
+            product_id=product.id,
+            plan_id=product.plans[0].id,
+            name=person.server,
+        )
+        identities.link(
+            db.session.get(User, user.id),
+            ProviderIdentity(
+                "discord", person.discord_id, person.email, True, person.name, person.discord_name
+            ),
+        )
         user_id = user.id
         server_id = db.session.scalar(db.select(Service.id).where(Service.user_id == user_id))
-    opened = client.post("/support/new", content_type="multipart/form-data", data={
-        "subject": person.ticket_subject, "body": person.ticket_text, "category": "3",
-        "priority": "normal", "server": str(server_id),
-        "files": [(io.BytesIO(f"log of {person.ticket_text}\n".encode()), person.ticket_file)]})
+    opened = client.post(
+        "/support/new",
+        content_type="multipart/form-data",
+        data={
+            "subject": person.ticket_subject,
+            "body": person.ticket_text,
+            "category": "3",
+            "priority": "normal",
+            "server": str(server_id),
+            "files": [(io.BytesIO(f"log of {person.ticket_text}\n".encode()), person.ticket_file)],
+        },
+    )
     assert opened.status_code == 303, opened.text
     return user_id
 
@@ -215,11 +296,14 @@ def _answer(app, person: Person) -> None:
     from kernel.accounts.services import find_user
 
     with app.app_context():
-        ticket_id = db.session.scalar(db.select(Ticket.id).where(
-            Ticket.user_id == find_user(person.email).id))
+        ticket_id = db.session.scalar(
+            db.select(Ticket.id).where(Ticket.user_id == find_user(person.email).id)
+        )
     agent = staff_client(app)
-    for action, body in (("reply", f"Looking into it.\n\nRegards, {AGENT.name}"),
-                         ("note", f"{person.name} asked twice; check the node.")):
+    for action, body in (
+        ("reply", f"Looking into it.\n\nRegards, {AGENT.name}"),
+        ("note", f"{person.name} asked twice; check the node."),
+    ):
         answer = agent.post(f"/admin/support/tickets/{ticket_id}/{action}", data={"body": body})
         assert answer.status_code == 303, answer.text
 
@@ -230,9 +314,12 @@ def _announce(app) -> int:
     from builtin_plugins.announcements.services import AnnouncementInput
 
     with app.test_request_context():
-        announcement = services.save(AnnouncementInput(
-            title="Maintenance on Sunday", body="Nodes restart at 02:00 UTC.", email=True),
-            actor=AGENT.email)
+        announcement = services.save(
+            AnnouncementInput(
+                title="Maintenance on Sunday", body="Nodes restart at 02:00 UTC.", email=True
+            ),
+            actor=AGENT.email,
+        )
         return announcement.id
 
 
@@ -298,5 +385,6 @@ def mail_links(app, marker: str) -> list[str]:
     import re
 
     text = quopri.decodestring((Path(app.instance_path) / "mail.log").read_bytes()).decode(
-        errors="replace")
+        errors="replace"
+    )
     return re.findall(r"(http\S+" + re.escape(marker) + r"\S+)", text)

@@ -18,9 +18,20 @@ RETAINED = {("invoices_document", "buyer"), ("invoices_line", "description")}
 
 def personal(person) -> list[str]:
     """What identifies the person (payment ids at providers are records the law keeps)."""
-    return [person.email, person.name, person.ip, person.server, person.discord_id,
-            person.discord_name, person.email.split("@")[0], person.legal_name,
-            person.company, person.street, person.ticket_text, person.ticket_file]
+    return [
+        person.email,
+        person.name,
+        person.ip,
+        person.server,
+        person.discord_id,
+        person.discord_name,
+        person.email.split("@")[0],
+        person.legal_name,
+        person.company,
+        person.street,
+        person.ticket_text,
+        person.ticket_file,
+    ]
 
 
 def database_hits(app, needles: list[str]) -> list[tuple[str, str, str, str]]:
@@ -33,13 +44,18 @@ def database_hits(app, needles: list[str]) -> list[tuple[str, str, str, str]]:
             for table in inspector.get_table_names():
                 for column in inspector.get_columns(table):
                     kind = column["type"]
-                    if not isinstance(kind, (sa.String, sa.Text, sa.JSON)) and \
-                            "JSON" not in type(kind).__name__.upper():
+                    if (
+                        not isinstance(kind, (sa.String, sa.Text, sa.JSON))
+                        and "JSON" not in type(kind).__name__.upper()
+                    ):
                         continue
                     as_text = sa.func.lower(sa.cast(sa.column(column["name"]), sa.Text))
                     for needle in needles:
-                        query = sa.select(sa.column(column["name"])).select_from(
-                            sa.table(table)).where(as_text.like(f"%{needle.lower()}%"))
+                        query = (
+                            sa.select(sa.column(column["name"]))
+                            .select_from(sa.table(table))
+                            .where(as_text.like(f"%{needle.lower()}%"))
+                        )
                         for (value,) in conn.execute(query):
                             found.append((table, column["name"], needle, repr(value)[:120]))
     return found
@@ -47,37 +63,56 @@ def database_hits(app, needles: list[str]) -> list[tuple[str, str, str, str]]:
 
 def search_database(app, needles: list[str], exempt=RETAINED) -> list[str]:
     """Every place outside ``exempt`` (table, column) pairs that holds one of ``needles``."""
-    return [f"{table}.{column} has {needle!r}: {value}"
-            for table, column, needle, value in database_hits(app, needles)
-            if (table, column) not in exempt]
+    return [
+        f"{table}.{column} has {needle!r}: {value}"
+        for table, column, needle, value in database_hits(app, needles)
+        if (table, column) not in exempt
+    ]
 
 
 def retained(app, person) -> set[tuple[str, str]]:
     """The exempt columns that still hold the person's identifiers (the issued invoices)."""
-    return {(table, column) for table, column, _n, _v in database_hits(app, personal(person))
-            if (table, column) in RETAINED}
+    return {
+        (table, column)
+        for table, column, _n, _v in database_hits(app, personal(person))
+        if (table, column) in RETAINED
+    }
 
 
 def invoices_as_issued(app) -> dict[str, list]:
     """Every row of the issued documents' tables, every column (PDF bytes included)."""
     with app.app_context():
         with db.engine.connect() as conn:
-            return {table: [tuple(row) for row in conn.execute(
-                sa.select(sa.table(table, *[sa.column(c["name"]) for c in
-                                            sa.inspect(conn).get_columns(table)]))
-                .order_by(sa.text("1")))]
-                for table in ("invoices_document", "invoices_line", "invoices_pdf")}
+            return {
+                table: [
+                    tuple(row)
+                    for row in conn.execute(
+                        sa.select(
+                            sa.table(
+                                table,
+                                *[
+                                    sa.column(c["name"])
+                                    for c in sa.inspect(conn).get_columns(table)
+                                ],
+                            )
+                        ).order_by(sa.text("1"))
+                    )
+                ]
+                for table in ("invoices_document", "invoices_line", "invoices_pdf")
+            }
 
 
 def books(app, user_id):
     with app.app_context():
         balance = db.session.get(Wallet, user_id).balance
-        entries = db.session.scalars(db.select(LedgerEntry.amount).where(
-            LedgerEntry.user_id == user_id)).all()
-        payments = db.session.execute(db.select(Payment.provider, Payment.external_id,
-                                                Payment.amount_charged, Payment.status)
-                                      .where(Payment.user_id == user_id)
-                                      .order_by(Payment.id)).all()
+        entries = db.session.scalars(
+            db.select(LedgerEntry.amount).where(LedgerEntry.user_id == user_id)
+        ).all()
+        payments = db.session.execute(
+            db.select(Payment.provider, Payment.external_id, Payment.amount_charged, Payment.status)
+            .where(Payment.user_id == user_id)
+            .order_by(Payment.id)
+        ).all()
         return balance, sorted(entries), [tuple(p) for p in payments]
 
 
@@ -90,8 +125,11 @@ def rows_of(app, user_id: int) -> set[str]:
             for table in inspector.get_table_names():
                 if "user_id" not in {c["name"] for c in inspector.get_columns(table)}:
                     continue
-                query = sa.select(sa.func.count()).select_from(sa.table(table)).where(
-                    sa.column("user_id") == user_id)
+                query = (
+                    sa.select(sa.func.count())
+                    .select_from(sa.table(table))
+                    .where(sa.column("user_id") == user_id)
+                )
                 if conn.execute(query).scalar():
                     found.add(table)
     return found

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from kernel.accounts.models import User
+from kernel.clock import now as utcnow
 from kernel.extensions import db
 from kernel.models import AuditLog
-from kernel.clock import now as utcnow
 from tests.helpers import PASSWORD
 from tests.privacy.conftest import ALICE, BOB, person_client
 from tests.privacy.database import (
@@ -44,8 +44,9 @@ def store_a_pdf(app, user_id: int) -> None:
     from builtin_plugins.invoices.models import Document
 
     with app.test_request_context():
-        pdf.stored(db.session.scalars(db.select(Document).where(
-            Document.user_id == user_id)).first())
+        pdf.stored(
+            db.session.scalars(db.select(Document).where(Document.user_id == user_id)).first()
+        )
 
 
 def attachment_files(app) -> dict[int, list]:
@@ -54,8 +55,11 @@ def attachment_files(app) -> dict[int, list]:
     from builtin_plugins.support.models import Attachment, Ticket
 
     with app.app_context():
-        rows = db.session.execute(db.select(Ticket.user_id, Attachment.storage_key)
-                                  .join(Ticket, Ticket.id == Attachment.ticket_id)).all()
+        rows = db.session.execute(
+            db.select(Ticket.user_id, Attachment.storage_key).join(
+                Ticket, Ticket.id == Attachment.ticket_id
+            )
+        ).all()
         found: dict[int, list] = {}
         for user_id, key in rows:
             found.setdefault(user_id, []).append(attachments.path_of(key))
@@ -123,16 +127,33 @@ def test_erasure_after_the_grace_period_leaves_nothing_personal_and_the_books_ba
     # her ticket's subject was a line of the emails about it (kernel's email log, pruned by
     # the email log retention); the ticket and its texts are gone (docs/privacy.md)
     assert {(t, c) for t, c, _n, _v in database_hits(app, [ALICE.ticket_subject])} == {
-        ("email_log", "subject")}
+        ("email_log", "subject")
+    }
     assert books(app, alice) == before  # the ledger and the payments stay, balanced
     # keyed by her id, only the records the books need (and the request itself) are left
-    assert rows_of(app, alice) == {"wallet", "ledger_entry", "payment", "store_service",
-                                   "invoices_document", "privacy_erasure"}
-    assert {"invoices_profile", "support_ticket", "support_read", "announcements_dismissal",
-            "announcements_delivery", "oauth_login_identity"} <= rows_of(app, bob)
+    assert rows_of(app, alice) == {
+        "wallet",
+        "ledger_entry",
+        "payment",
+        "store_service",
+        "invoices_document",
+        "privacy_erasure",
+    }
+    assert {
+        "invoices_profile",
+        "support_ticket",
+        "support_read",
+        "announcements_dismissal",
+        "announcements_delivery",
+        "oauth_login_identity",
+    } <= rows_of(app, bob)
     bob_now = {(t, c) for t, c, _n, _v in database_hits(app, personal(BOB))}  # Bob stays
-    assert {("invoices_profile", "legal_name"), ("support_message", "body"),
-            ("support_attachment", "filename"), ("store_service", "name")} <= bob_now
+    assert {
+        ("invoices_profile", "legal_name"),
+        ("support_message", "body"),
+        ("support_attachment", "filename"),
+        ("store_service", "name"),
+    } <= bob_now
     assert not any(path.exists() for path in files[alice])  # her files, off the disk
     assert all(path.is_file() for path in files[bob])
     assert app.test_client().get(links[alice]).status_code == 404  # the emailed link is dead
@@ -143,11 +164,22 @@ def test_erasure_after_the_grace_period_leaves_nothing_personal_and_the_books_ba
         states = dict(db.session.execute(db.select(Service.user_id, Service.state)).all())
         user = db.session.get(User, alice)
         assert user.is_erased and user.is_blocked and user.email.endswith("@erased.invalid")
-        erased = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "privacy.erased")).one()
-        assert erased.details["plugins"] == sorted([
-            "announcements", "hello_world", "invoices", "oauth_login", "paypal_payments",
-            "pterodactyl", "store", "stripe_payments", "support"])
+        erased = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "privacy.erased")
+        ).one()
+        assert erased.details["plugins"] == sorted(
+            [
+                "announcements",
+                "hello_world",
+                "invoices",
+                "oauth_login",
+                "paypal_payments",
+                "pterodactyl",
+                "store",
+                "stripe_payments",
+                "support",
+            ]
+        )
     assert states == {alice: "terminated", bob: "active"}
     remaining = panel_servers(sim)  # deleted in the panel, through the store's normal path
     assert ALICE.server not in remaining and BOB.server in remaining
@@ -197,11 +229,13 @@ def test_staff_erase_an_account_now_from_the_admin_and_it_is_audited(world):
     admin = world.app.test_client()
     admin.post("/login", data={"email": "dpo@example.com", "password": PASSWORD})
     assert admin.get("/admin/privacy/").status_code == 200
-    wrong = admin.post("/admin/privacy/erase", data={"email": ALICE.email,
-                                                     "confirm": BOB.email, "now": "1"})
+    wrong = admin.post(
+        "/admin/privacy/erase", data={"email": ALICE.email, "confirm": BOB.email, "now": "1"}
+    )
     assert wrong.status_code == 400
-    done = admin.post("/admin/privacy/erase", data={"email": ALICE.email, "confirm": ALICE.email,
-                                                    "now": "1"})
+    done = admin.post(
+        "/admin/privacy/erase", data={"email": ALICE.email, "confirm": ALICE.email, "now": "1"}
+    )
     assert done.status_code == 303
     assert search_database(world.app, personal(ALICE)) == []
     with world.app.app_context():
@@ -212,8 +246,9 @@ def test_staff_erase_an_account_now_from_the_admin_and_it_is_audited(world):
     assert "done" in page and ALICE.email not in page
 
 
-def test_a_plugin_that_fails_postpones_the_erasure_and_nothing_is_anonymised_yet(world,
-                                                                                 monkeypatch):
+def test_a_plugin_that_fails_postpones_the_erasure_and_nothing_is_anonymised_yet(
+    world, monkeypatch
+):
     from builtin_plugins.hello_world import services
     from kernel.privacy.models import ErasureRequest
 
@@ -247,18 +282,28 @@ def test_the_panel_user_waits_until_the_reconciler_deleted_the_servers(world):
         from builtin_plugins.pterodactyl.links import server_link
         from builtin_plugins.store.models import Service
 
-        server = server_link(db.session.scalars(db.select(Service.id).where(
-            Service.user_id == world.ids["alice"])).one()).server_id
-    sim.set_switches(fail_next={"count": 50, "status": 502, "method": "DELETE",
-                                "path": f"/api/application/servers/{server}*"})  # refused now
+        server = server_link(
+            db.session.scalars(
+                db.select(Service.id).where(Service.user_id == world.ids["alice"])
+            ).one()
+        ).server_id
+    sim.set_switches(
+        fail_next={
+            "count": 50,
+            "status": 502,
+            "method": "DELETE",
+            "path": f"/api/application/servers/{server}*",
+        }
+    )  # refused now
     assert run_privacy_task(app, utcnow() + timedelta(days=15))["erased"] == 0
     with app.app_context():
         from builtin_plugins.store.models import Service
 
         request = db.session.scalars(db.select(ErasureRequest)).one()
         assert request.status == "scheduled" and "being deleted in the panel" in request.last_error
-        service = db.session.scalars(db.select(Service).where(
-            Service.user_id == world.ids["alice"])).one()
+        service = db.session.scalars(
+            db.select(Service).where(Service.user_id == world.ids["alice"])
+        ).one()
         assert (service.state, service.sync_status) == ("terminated", "pending")
         assert not db.session.get(User, world.ids["alice"]).is_erased
     assert ALICE.server in panel_servers(sim) and ALICE.email in panel_users(sim)

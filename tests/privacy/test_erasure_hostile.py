@@ -7,8 +7,8 @@ import shutil
 from datetime import timedelta
 
 from kernel.accounts.models import User
-from kernel.extensions import db
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 from tests.helpers import PASSWORD
 from tests.privacy.conftest import AGENT, ALICE, BOB, person_client
 from tests.privacy.database import personal, rows_of, search_database
@@ -36,9 +36,11 @@ def test_attachment_storage_that_is_not_there_postpones_the_erasure_and_keeps_th
     away = folder.with_name("attachments-unmounted")
     folder.rename(away)  # the share is not mounted: its files still exist, elsewhere
     request_deletion(person_client(app, ALICE))
-    for day, broken, reason in ((15, None, "is missing or not a folder"),
-                                (16, "empty", "is empty although tickets refer to files"),
-                                (17, "file", "is missing or not a folder")):
+    for day, broken, reason in (
+        (15, None, "is missing or not a folder"),
+        (16, "empty", "is empty although tickets refer to files"),
+        (17, "file", "is missing or not a folder"),
+    ):
         if broken == "empty":
             folder.mkdir()  # the bare mount point
         elif broken == "file":
@@ -47,8 +49,7 @@ def test_attachment_storage_that_is_not_there_postpones_the_erasure_and_keeps_th
         run_privacy_task(app, utcnow() + timedelta(days=day))
         request = the_request(app)
         assert request.status == "scheduled" and request.attempts == day - 14
-        assert "support: StorageUnavailable" in request.last_error and reason in \
-            request.last_error
+        assert "support: StorageUnavailable" in request.last_error and reason in request.last_error
         assert not is_erased(app, alice)  # nothing anonymised while her files may remain
         assert {"support_ticket", "support_read"} <= rows_of(app, alice)  # nor half-deleted
         assert (away / her_file.parent.name / her_file.name).is_file()
@@ -88,10 +89,20 @@ def _waiting_topup(app, user_id: int) -> None:
     with app.test_request_context():
         french = db.session.scalar(db.select(TaxRate).where(TaxRate.country == "FR"))
         assert taxes.delete_rate(french.id)
-        db.session.add(Payment(user_id=user_id, provider="stripe", external_id="cs_waiting",
-                               status="open", currency="USD", amount_charged=1500,
-                               amount_credited=1500, amount_refunded=0, checkout_url="",
-                               meta={}))
+        db.session.add(
+            Payment(
+                user_id=user_id,
+                provider="stripe",
+                external_id="cs_waiting",
+                status="open",
+                currency="USD",
+                amount_charged=1500,
+                amount_credited=1500,
+                amount_refunded=0,
+                checkout_url="",
+                meta={},
+            )
+        )
         db.session.commit()
         settle("stripe", "cs_waiting", SessionStatus(PAID, 1500, "USD"), source="webhook")
         assert db.session.scalar(db.select(db.func.count()).select_from(Pending)) == 1
@@ -116,8 +127,9 @@ def test_an_invoice_that_cannot_be_issued_yet_postpones_the_erasure_then_names_t
     assert run_privacy_task(app, utcnow() + timedelta(days=16))["erased"] == 1
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Pending)) == 0
-        latest = db.session.scalars(db.select(Document).where(Document.user_id == alice)
-                                    .order_by(Document.id.desc())).first()
+        latest = db.session.scalars(
+            db.select(Document).where(Document.user_id == alice).order_by(Document.id.desc())
+        ).first()
         assert latest.gross == 1500 and latest.meta["payment"]
         assert latest.buyer["legal_name"] == ALICE.legal_name  # issued before the erasure
         assert latest.buyer["address"] == ALICE.street
@@ -133,15 +145,17 @@ def test_erasing_a_staff_member_keeps_the_threads_they_answered_readable(world):
 
     app = world.app
     with app.app_context():
-        ticket_id = db.session.scalar(db.select(Ticket.id).where(
-            Ticket.user_id == world.ids["bob"]))
+        ticket_id = db.session.scalar(
+            db.select(Ticket.id).where(Ticket.user_id == world.ids["bob"])
+        )
         agent_id = db.session.scalar(db.select(User.id).where(User.email == AGENT.email))
         make_user("dpo@example.com", role="admin", name="Dana Protector")
         assert db.session.get(Ticket, ticket_id).assignee_id == agent_id
     admin = app.test_client()
     admin.post("/login", data={"email": "dpo@example.com", "password": PASSWORD})
-    done = admin.post("/admin/privacy/erase", data={"email": AGENT.email,
-                                                    "confirm": AGENT.email, "now": "1"})
+    done = admin.post(
+        "/admin/privacy/erase", data={"email": AGENT.email, "confirm": AGENT.email, "now": "1"}
+    )
     assert done.status_code == 303
     assert is_erased(app, agent_id)
     assert search_database(app, [AGENT.email, AGENT.name, AGENT.ip], exempt=()) == []
@@ -155,12 +169,14 @@ def test_erasing_a_staff_member_keeps_the_threads_they_answered_readable(world):
     assert staff_view.status_code == 200
     assert "Looking into it." in staff_view.text and "asked twice" in staff_view.text
     with app.app_context():
-        kinds = db.session.scalars(db.select(Message.kind).where(
-            Message.ticket_id == ticket_id, Message.author_id == agent_id)).all()
+        kinds = db.session.scalars(
+            db.select(Message.kind).where(
+                Message.ticket_id == ticket_id, Message.author_id == agent_id
+            )
+        ).all()
         assert sorted(kinds) == ["note", "reply"]  # their answers stay, by account id
         assert db.session.get(Ticket, ticket_id).assignee_id is None  # back to the team
-        assert {a.created_by for a in db.session.scalars(db.select(Announcement))} == {
-            "(erased)"}
+        assert {a.created_by for a in db.session.scalars(db.select(Announcement))} == {"(erased)"}
     assert BOB.ticket_text in search_database(app, [BOB.ticket_text])[0]  # Bob's is intact
 
     with app.app_context():
@@ -168,6 +184,7 @@ def test_erasing_a_staff_member_keeps_the_threads_they_answered_readable(world):
     reply = bob.post(f"/support/{ticket_id}/reply", data={"body": "Still broken."})
     assert reply.status_code == 303
     with app.app_context():
-        recipients = set(db.session.scalars(db.select(EmailLog.recipient).where(
-            EmailLog.id > last_mail)))
+        recipients = set(
+            db.session.scalars(db.select(EmailLog.recipient).where(EmailLog.id > last_mail))
+        )
     assert recipients == {"dpo@example.com"}  # the team, not the erased account

@@ -10,23 +10,47 @@ from urllib.parse import urlsplit
 from tests.privacy.conftest import AGENT, ALICE, BOB, mail_links, person_client, staff_client
 
 EXPECTED = {
-    "README.txt", "account.json", "wallet.json", "payments.json", "audit_log.json",
-    "email_log.json", "privacy.json",
-    "plugins/store/servers.json", "plugins/store/vouchers.json",
-    "plugins/pterodactyl/panel_account.json", "plugins/pterodactyl/shared_servers.json",
-    "plugins/hello_world/greetings.json", "plugins/oauth_login/identities.json",
-    "plugins/stripe_payments/payments.json", "plugins/paypal_payments/payments.json",
-    "plugins/invoices/billing_profile.json", "plugins/invoices/documents.json",
-    "plugins/support/tickets.json", "plugins/support/blocked.json",
-    "plugins/announcements/dismissed.json", "plugins/announcements/emailed.json",
+    "README.txt",
+    "account.json",
+    "wallet.json",
+    "payments.json",
+    "audit_log.json",
+    "email_log.json",
+    "privacy.json",
+    "plugins/store/servers.json",
+    "plugins/store/vouchers.json",
+    "plugins/pterodactyl/panel_account.json",
+    "plugins/pterodactyl/shared_servers.json",
+    "plugins/hello_world/greetings.json",
+    "plugins/oauth_login/identities.json",
+    "plugins/stripe_payments/payments.json",
+    "plugins/paypal_payments/payments.json",
+    "plugins/invoices/billing_profile.json",
+    "plugins/invoices/documents.json",
+    "plugins/support/tickets.json",
+    "plugins/support/blocked.json",
+    "plugins/announcements/dismissed.json",
+    "plugins/announcements/emailed.json",
 }
 
 
 def identifiers(person) -> list[str]:
-    return [person.email, person.name, person.ip, person.server, person.discord_id,
-            person.discord_name, person.stripe_id, person.paypal_id, person.legal_name,
-            person.company, person.street, person.ticket_subject, person.ticket_text,
-            person.ticket_file]
+    return [
+        person.email,
+        person.name,
+        person.ip,
+        person.server,
+        person.discord_id,
+        person.discord_name,
+        person.stripe_id,
+        person.paypal_id,
+        person.legal_name,
+        person.company,
+        person.street,
+        person.ticket_subject,
+        person.ticket_text,
+        person.ticket_file,
+    ]
 
 
 def export_of(world, person):
@@ -86,7 +110,10 @@ def _check_plugins_added_later(files: dict[str, str]) -> None:
     """invoices, support and announcements: Alice's own rows, each as she would expect."""
     profile = json.loads(files["plugins/invoices/billing_profile.json"])
     assert (profile["legal_name"], profile["address"], profile["country"]) == (
-        ALICE.legal_name, ALICE.street, ALICE.country)
+        ALICE.legal_name,
+        ALICE.street,
+        ALICE.country,
+    )
     documents = json.loads(files["plugins/invoices/documents.json"])
     assert sorted(d["total"] for d in documents) == [3000, 5000]  # her two top-ups, invoiced
     for document in documents:
@@ -125,8 +152,10 @@ def test_a_staff_members_export_lists_their_work_by_number_and_no_customers_data
                 assert secret not in text, f"{person.email}'s {secret!r} is in {name}"
     activity = json.loads(files["plugins/support/staff_activity.json"])
     assert [m["kind"] for m in activity["messages_written"]] == ["reply", "note"] * 2
-    assert all(set(m) == {"ticket", "message", "kind", "created_at"}  # no texts
-               for m in activity["messages_written"])
+    assert all(
+        set(m) == {"ticket", "message", "kind", "created_at"}  # no texts
+        for m in activity["messages_written"]
+    )
     assert len(activity["tickets_assigned"]) == 2  # the first to answer owns a ticket
     [written] = json.loads(files["plugins/announcements/written.json"])
     assert written["title"] == "Maintenance on Sunday"
@@ -135,10 +164,10 @@ def test_a_staff_members_export_lists_their_work_by_number_and_no_customers_data
 def test_the_link_works_only_for_its_account_and_only_while_it_lasts(world):
     from datetime import timedelta
 
+    from kernel.clock import now as utcnow
+    from kernel.extensions import db
     from kernel.privacy import export
     from kernel.privacy.models import DataExport
-    from kernel.extensions import db
-    from kernel.clock import now as utcnow
 
     _client, link, _archive = export_of(world, ALICE)
     path = urlsplit(link).path

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from kernel.privacy import erasure, export, retention
-from kernel.privacy.models import DataExport, ErasureRequest
+from kernel.clock import now as utcnow
 from kernel.extensions import db
 from kernel.mail import EmailLog
-from kernel.clock import now as utcnow
 from kernel.models import AuditLog
+from kernel.privacy import erasure, export, retention
+from kernel.privacy.models import DataExport, ErasureRequest
 from kernel.testing import login
 from tests.helpers import PASSWORD, make_user, write_plugin
 
@@ -26,7 +26,7 @@ def _archive(app, export_id):
         return row.missing, zipfile.ZipFile(io.BytesIO(data))
 
 
-PLUGIN = '''
+PLUGIN = """
 import datetime
 
 from kernel import hookimpl
@@ -36,19 +36,23 @@ from kernel import hookimpl
 def personal_data(user):
     return {"notes": [{"owner": user.email, "when": datetime.date(2026, 1, 2)}],
             "../escape": "x", "bad": object()}
-'''
+"""
 
 
-def test_plugin_answers_are_checked_and_failures_named_in_the_readme(app, plugins_dir, cli,
-                                                                     fresh):
+def test_plugin_answers_are_checked_and_failures_named_in_the_readme(app, plugins_dir, cli, fresh):
     write_plugin(plugins_dir, "notes", PLUGIN, capabilities=["privacy"])
-    write_plugin(plugins_dir, "broken", '''
+    write_plugin(
+        plugins_dir,
+        "broken",
+        """
         from kernel import hookimpl
 
         @hookimpl
         def personal_data(user):
             raise RuntimeError("no")
-    ''', capabilities=["privacy"])
+    """,
+        capabilities=["privacy"],
+    )
     for name in ("notes", "broken"):
         assert cli("plugin", "enable", name).exit_code == 0
     app = fresh(app)
@@ -70,13 +74,18 @@ def test_a_plugin_enabled_after_an_erasure_is_asked_to_catch_up(app, plugins_dir
         user_id = user.id
         request = erasure.schedule_by_staff(user, actor="dpo", immediately=True)
         erasure.erase(request.id, now=utcnow() + timedelta(seconds=1))
-    write_plugin(plugins_dir, "late", '''
+    write_plugin(
+        plugins_dir,
+        "late",
+        """
         from kernel import hookimpl, record_audit
 
         @hookimpl
         def erase_personal_data(user):
             record_audit("late.erased", f"user:{user.id}")
-    ''', capabilities=["privacy"])
+    """,
+        capabilities=["privacy"],
+    )
     assert cli("plugin", "enable", "late").exit_code == 0
     app = fresh(app)
     with app.test_request_context():
@@ -84,8 +93,9 @@ def test_a_plugin_enabled_after_an_erasure_is_asked_to_catch_up(app, plugins_dir
         assert erasure.run_due(utcnow())["caught_up"] == 0  # once
         done = db.session.scalars(db.select(ErasureRequest)).one()
         assert "late" in done.erased_by
-        assert db.session.scalars(db.select(AuditLog.target).where(
-            AuditLog.action == "late.erased")).all() == [f"user:{user_id}"]
+        assert db.session.scalars(
+            db.select(AuditLog.target).where(AuditLog.action == "late.erased")
+        ).all() == [f"user:{user_id}"]
 
 
 def test_retention_prunes_old_log_entries_only(app):
@@ -94,14 +104,26 @@ def test_retention_prunes_old_log_entries_only(app):
     with app.app_context():
         now = utcnow()
         for days in (400, 100, 10):
-            db.session.add(AuditLog(action="old.thing", target=f"{days}",
-                                    created_at=now - timedelta(days=days)))
-            db.session.add(EmailLog(recipient=f"{days}@example.com", subject="s", template="t",
-                                    status="sent", error="", created_at=now - timedelta(days=days)))
+            db.session.add(
+                AuditLog(
+                    action="old.thing", target=f"{days}", created_at=now - timedelta(days=days)
+                )
+            )
+            db.session.add(
+                EmailLog(
+                    recipient=f"{days}@example.com",
+                    subject="s",
+                    template="t",
+                    status="sent",
+                    error="",
+                    created_at=now - timedelta(days=days),
+                )
+            )
         db.session.commit()
         assert retention.prune_logs(now, batch=1) == {"audit_log": 1, "email_log": 2}
-        assert sorted(db.session.scalars(db.select(AuditLog.target).where(
-            AuditLog.action == "old.thing"))) == ["10", "100"]
+        assert sorted(
+            db.session.scalars(db.select(AuditLog.target).where(AuditLog.action == "old.thing"))
+        ) == ["10", "100"]
         assert db.session.scalars(db.select(EmailLog.recipient)).all() == ["10@example.com"]
         site_settings.set_many({"audit_log_retention_days": 0, "email_log_retention_days": 0})
         assert retention.prune_logs(now + timedelta(days=1000)) == {}
@@ -123,8 +145,9 @@ def test_staff_cannot_erase_themselves_from_the_account_page(app):
         make_user("boss@example.com", role="admin")
     client = app.test_client()
     login(client, "boss@example.com", PASSWORD)
-    refused = client.post("/account/delete", data={"confirm": "boss@example.com",
-                                                   "password": PASSWORD})
+    refused = client.post(
+        "/account/delete", data={"confirm": "boss@example.com", "password": PASSWORD}
+    )
     assert refused.status_code == 400 and "another administrator" in refused.text
 
 
@@ -150,8 +173,7 @@ def test_an_account_without_password_confirms_with_a_fresh_login(app):
     assert stale.status_code == 400 and "log in again" in stale.text
     with client.session_transaction() as session:
         session[AUTHENTICATED_AT] = utcnow().timestamp()
-    assert client.post("/account/delete", data={"confirm": "nopass@example.com"}
-                       ).status_code == 302
+    assert client.post("/account/delete", data={"confirm": "nopass@example.com"}).status_code == 302
 
 
 def test_erased_addresses_cannot_be_registered(app):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel.extensions import db
 from kernel import testing as kernel_testing
+from kernel.extensions import db
 from kernel.testing import build_app, run_cli
 
 PLUGIN = "pterodactyl"
@@ -40,8 +40,9 @@ def ptero_template(tmp_path_factory, request) -> Path:
         request.addfinalizer(drop)
     with FakeOsv() as osv:
         app = build_app(instance, OSV_URL=osv.url, **extra)
-        result = run_cli(app, "plugin", "enable", PLUGIN, "--with-dependencies", "--yes",
-                         "--accept-risk")
+        result = run_cli(
+            app, "plugin", "enable", PLUGIN, "--with-dependencies", "--yes", "--accept-risk"
+        )
     assert result.exit_code == 0, result.output
     with app.app_context():  # a template database must have no open connections
         db.engine.dispose()
@@ -94,8 +95,12 @@ def configure(app, **values) -> None:
 
 
 def sim_settings(sim) -> dict:
-    return {"panel_url": sim.url, "application_key": sim.application_key,
-            "client_key": sim.client_key, "default_location": "sim-eu"}
+    return {
+        "panel_url": sim.url,
+        "application_key": sim.application_key,
+        "client_key": sim.client_key,
+        "default_location": "sim-eu",
+    }
 
 
 @pytest.fixture
@@ -112,8 +117,9 @@ def ptero_app(ptero_template, tmp_path, sim, sleeps):
 
         from tests.services import POSTGRES_ENV, fresh_postgres_database
 
-        url, drop = fresh_postgres_database(os.environ[POSTGRES_ENV],
-                                            template=make_url(template_url).database)
+        url, drop = fresh_postgres_database(
+            os.environ[POSTGRES_ENV], template=make_url(template_url).database
+        )
         extra["DATABASE_URL"] = url
     app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)
     assert PLUGIN in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
@@ -134,28 +140,51 @@ def ctx(ptero_app):
 
 # --- builders -----------------------------------------------------------------------------
 
+
 def ids(panel) -> dict:
     """Ids of the simulator's seed data by name (so tests do not hard-code them)."""
     nests = {n["name"]: n["id"] for n in panel.app.list_nests()}
     eggs = {e["name"]: e["id"] for e in panel.app.list_eggs(nests["Minecraft"])}
     locations = {x["short"]: x["id"] for x in panel.app.list_locations()}
     nodes = {n["name"]: n["id"] for n in panel.app.list_nodes()}
-    return {"nest": nests["Minecraft"], "paper": eggs["Paper"],
-            "vanilla": eggs["Vanilla Minecraft"],
-            "eu": locations["sim-eu"], "us": locations["sim-us"], "nodes": nodes}
+    return {
+        "nest": nests["Minecraft"],
+        "paper": eggs["Paper"],
+        "vanilla": eggs["Vanilla Minecraft"],
+        "eu": locations["sim-eu"],
+        "us": locations["sim-us"],
+        "nodes": nodes,
+    }
 
 
 def paper_settings(panel, **overrides) -> dict:
     seed = ids(panel)
-    settings = {"nest_id": seed["nest"], "egg_id": seed["paper"], "extra_egg_ids": "",
-                "docker_image": "", "startup": "",
-                "variables": "MINECRAFT_VERSION=1.20.4 | visible, editable\n"
-                             "BUILD_NUMBER=latest | visible\nMAX_PLAYERS | slots",
-                "memory": 2048, "swap": 0, "disk": 10240, "io": 500, "cpu": 100, "threads": "",
-                "oom_disabled": True, "databases": 1, "allocations": 2, "backups": 2,
-                "location_ids": str(seed["eu"]), "choose_location": False, "node_ids": "",
-                "port_range": "25565-25600", "dedicated_ip": False,
-                "start_on_completion": False, "skip_scripts": False}
+    settings = {
+        "nest_id": seed["nest"],
+        "egg_id": seed["paper"],
+        "extra_egg_ids": "",
+        "docker_image": "",
+        "startup": "",
+        "variables": "MINECRAFT_VERSION=1.20.4 | visible, editable\n"
+        "BUILD_NUMBER=latest | visible\nMAX_PLAYERS | slots",
+        "memory": 2048,
+        "swap": 0,
+        "disk": 10240,
+        "io": 500,
+        "cpu": 100,
+        "threads": "",
+        "oom_disabled": True,
+        "databases": 1,
+        "allocations": 2,
+        "backups": 2,
+        "location_ids": str(seed["eu"]),
+        "choose_location": False,
+        "node_ids": "",
+        "port_range": "25565-25600",
+        "dedicated_ip": False,
+        "start_on_completion": False,
+        "skip_scripts": False,
+    }
     settings.update(overrides)
     return settings
 
@@ -177,6 +206,7 @@ def panel_customer(email="buyer@example.com", *, name="Alice Buyer", balance=10_
 
 # --- convergence ----------------------------------------------------------------------------
 
+
 def settle(rounds: int = 12, retry_stuck: bool = False) -> dict[str, int]:
     """Run the reconciler until nothing is pending: every backoff is taken as passed (the
     ``store.converge`` cron task would run it later). ``retry_stuck``: staff press Retry on
@@ -188,17 +218,22 @@ def settle(rounds: int = 12, retry_stuck: bool = False) -> dict[str, int]:
     totals: dict[str, int] = {}
     for _ in range(rounds):
         if retry_stuck:
-            for service in db.session.scalars(db.select(Service).where(
-                    Service.sync_status == "stuck")).all():
+            for service in db.session.scalars(
+                db.select(Service).where(Service.sync_status == "stuck")
+            ).all():
                 reconciler.retry(service, actor="test")
-        db.session.execute(db.update(Service).where(Service.sync_status == "pending")
-                           .values(sync_next_at=utcnow(), sync_claimed_until=None))
+        db.session.execute(
+            db.update(Service)
+            .where(Service.sync_status == "pending")
+            .values(sync_next_at=utcnow(), sync_claimed_until=None)
+        )
         db.session.commit()
         done = reconciler.run_due(grace=0)
         for kind, count in done.items():
             totals[kind] = totals.get(kind, 0) + count
-        pending = db.session.scalar(db.select(db.func.count(Service.id)).where(
-            Service.sync_status == "pending"))
+        pending = db.session.scalar(
+            db.select(db.func.count(Service.id)).where(Service.sync_status == "pending")
+        )
         if not pending:
             break
     return totals
@@ -250,21 +285,54 @@ def seed_fleet(sim, product, user, count: int, *, panel_user: int | None = None)
     if panel_user is None:
         panel_user = link.panel_user_id if link else sim.seed_users([user.email])[0]
     if link is None:
-        db.session.add(UserLink(user_id=user.id, panel_user_id=panel_user,
-                                panel_username=f"u{panel_user}", origin="linked", last_error=""))
-    services = [Service(user_id=user.id, product_id=product.id, plan_id=product.plans[0].id,
-                        name=f"server {n}", state="active", suspension="", expires_at=utcnow(),
-                        auto_renew=False, slots=1, price=100, charged=100, options={},
-                        last_error="", desired_state="active", panel_state="active",
-                        sync_status="ok") for n in range(count)]
+        db.session.add(
+            UserLink(
+                user_id=user.id,
+                panel_user_id=panel_user,
+                panel_username=f"u{panel_user}",
+                origin="linked",
+                last_error="",
+            )
+        )
+    services = [
+        Service(
+            user_id=user.id,
+            product_id=product.id,
+            plan_id=product.plans[0].id,
+            name=f"server {n}",
+            state="active",
+            suspension="",
+            expires_at=utcnow(),
+            auto_renew=False,
+            slots=1,
+            price=100,
+            charged=100,
+            options={},
+            last_error="",
+            desired_state="active",
+            panel_state="active",
+            sync_status="ok",
+        )
+        for n in range(count)
+    ]
     db.session.add_all(services)
     db.session.flush()
-    server_ids = sim.seed_servers([panel_user] * count, names=[s.name for s in services],
-                                  external_ids=[f"pteroca-{s.id}" for s in services],
-                                  limits={"memory": 0, "disk": 0})
+    server_ids = sim.seed_servers(
+        [panel_user] * count,
+        names=[s.name for s in services],
+        external_ids=[f"pteroca-{s.id}" for s in services],
+        limits={"memory": 0, "disk": 0},
+    )
     for service, server_id in zip(services, server_ids, strict=True):
         uuid = sim.state.servers[server_id].uuid
-        db.session.add(ServerLink(service_id=service.id, server_id=server_id,
-                                  identifier=uuid[:8], uuid=uuid, origin="imported"))
+        db.session.add(
+            ServerLink(
+                service_id=service.id,
+                server_id=server_id,
+                identifier=uuid[:8],
+                uuid=uuid,
+                origin="imported",
+            )
+        )
     db.session.commit()
     return [s.id for s in services]

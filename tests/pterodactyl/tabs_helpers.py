@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from kernel.extensions import db
-from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings
 from builtin_plugins.store.testing import buy
+from kernel.extensions import db
 from kernel.testing import TEST_PASSWORD, login
+from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings
 
 __all__ = ["alice", "owner", "paper_product"]  # the fixtures, for a star import
 

@@ -12,8 +12,7 @@ from tests.pterodactyl.conftest import configure
 
 
 def report_for(sim, **overrides):
-    values = {"url": sim.url, "application_key": sim.application_key,
-              "client_key": sim.client_key}
+    values = {"url": sim.url, "application_key": sim.application_key, "client_key": sim.client_key}
     values.update(overrides)
     return check_connection(PanelSettings(**values))
 
@@ -29,14 +28,18 @@ def test_a_good_connection_passes_every_check(sim):
     assert "root admin admin" in report.checks[-1].message
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("", "No panel URL is set."),
-    ("panel.example.com", "is not a web address"),
-    ("http://127.0.0.1:9", "Cannot reach the panel at http://127.0.0.1:9"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("", "No panel URL is set."),
+        ("panel.example.com", "is not a web address"),
+        ("http://127.0.0.1:9", "Cannot reach the panel at http://127.0.0.1:9"),
+    ],
+)
 def test_url_problems_are_named(sim, url, expected):
-    assert expected in messages(report_for(sim, url=url)).get("url", "") + \
-        messages(report_for(sim, url=url)).get("application_key", "")
+    assert expected in messages(report_for(sim, url=url)).get("url", "") + messages(
+        report_for(sim, url=url)
+    ).get("application_key", "")
 
 
 def test_an_api_path_in_the_url_is_refused(sim):
@@ -45,31 +48,40 @@ def test_an_api_path_in_the_url_is_refused(sim):
 
 
 def test_something_that_is_not_the_panel_is_named(sim):
-    sim.set_switches(fail_next={"count": 1, "status": 502, "body": "html",
-                                "path": "/api/application/locations*"})
+    sim.set_switches(
+        fail_next={"count": 1, "status": 502, "body": "html", "path": "/api/application/locations*"}
+    )
     problem = messages(report_for(sim))["application_key"]
     assert "HTTP 502, but not as a Pterodactyl panel API" in problem
 
 
 def test_keys_of_the_wrong_type_are_named(sim):
-    problems = messages(report_for(sim, application_key=sim.client_key,
-                                   client_key=sim.application_key))
+    problems = messages(
+        report_for(sim, application_key=sim.client_key, client_key=sim.application_key)
+    )
     assert "is a client key (ptlc_...)" in problems["application_key"]
     assert "is an application key (ptla_...)" in problems["client_key"]
 
 
 def test_a_refused_key_is_named(sim):
-    problems = messages(report_for(sim, application_key="ptla_" + "q" * 43,
-                                   client_key="ptlc_" + "q" * 43))
+    problems = messages(
+        report_for(sim, application_key="ptla_" + "q" * 43, client_key="ptlc_" + "q" * 43)
+    )
     assert "refused the application key (401" in problems["application_key"]
     assert "refused the client key (401" in problems["client_key"]
 
 
 def test_keys_of_a_user_who_is_not_a_root_admin_are_named(sim, panel):
-    user = panel.app.create_user(email="staff@example.com", username="staff", first_name="S",
-                                 last_name="Taff")
-    problems = messages(report_for(sim, application_key=sim.create_key(user["id"], "application"),
-                                   client_key=sim.create_key(user["id"], "client")))
+    user = panel.app.create_user(
+        email="staff@example.com", username="staff", first_name="S", last_name="Taff"
+    )
+    problems = messages(
+        report_for(
+            sim,
+            application_key=sim.create_key(user["id"], "application"),
+            client_key=sim.create_key(user["id"], "client"),
+        )
+    )
     assert "not a root admin" in problems["application_key"]
     assert "belongs to staff, who is not a root admin" in problems["client_key"]
 
@@ -82,6 +94,7 @@ def test_missing_read_permissions_are_listed(sim):
 
 
 # --- the admin page and the CLI ------------------------------------------------------------
+
 
 @pytest.fixture
 def boss_client(ptero_app):
@@ -148,15 +161,21 @@ def test_the_plugin_passes_the_scan_gate(ptero_app):
     with FakeOsv() as osv:
         ptero_app.config["OSV_URL"] = osv.url
         with ptero_app.app_context():
-            record = scan_plugin(current_app.extensions["pteroca"].discovered["pterodactyl"],
-                                 force=True)
+            record = scan_plugin(
+                current_app.extensions["pteroca"].discovered["pterodactyl"], force=True
+            )
             verdict, findings = record.verdict, list(record.findings)
     # HIGH only for the declared passwords capability (pushed to the panel): the admin confirms
     assert verdict == "warn", findings
-    assert [(f["rule"], f["severity"]) for f in findings
-            if f["severity"] in ("HIGH", "CRITICAL")] == [("sensitive-capability", "HIGH")]
-    core = [f for f in findings if "/" not in str(f.get("file", ""))  # the modules at the top
-            and f["rule"] != "sensitive-capability"]
+    assert [
+        (f["rule"], f["severity"]) for f in findings if f["severity"] in ("HIGH", "CRITICAL")
+    ] == [("sensitive-capability", "HIGH")]
+    core = [
+        f
+        for f in findings
+        if "/" not in str(f.get("file", ""))  # the modules at the top
+        and f["rule"] != "sensitive-capability"
+    ]
     assert core == []
 
 

@@ -17,19 +17,26 @@ def calls(sim, method: str, prefix: str) -> list[dict]:
 
 
 def new_user(panel, email: str, username: str | None = None) -> dict:
-    return panel.app.create_user(email=email, username=username or email.split("@")[0],
-                                 first_name="Test", last_name="User")
+    return panel.app.create_user(
+        email=email, username=username or email.split("@")[0], first_name="Test", last_name="User"
+    )
 
 
 def new_server(panel, owner: int, *, external_id: str | None = None, **overrides) -> dict:
     seed = ids(panel)
     egg = panel.app.get_egg(seed["nest"], seed["paper"])
-    body = {"name": "raw", "user": owner, "egg": seed["paper"],
-            "docker_image": egg["docker_image"], "startup": egg["startup"],
-            "environment": {v["env_variable"]: v["default_value"] for v in egg_variables(egg)},
-            "limits": {"memory": 1024, "swap": 0, "disk": 2048, "io": 500, "cpu": 100},
-            "feature_limits": {"databases": 1, "allocations": 2, "backups": 1},
-            "external_id": external_id, "description": "made by a test"}
+    body = {
+        "name": "raw",
+        "user": owner,
+        "egg": seed["paper"],
+        "docker_image": egg["docker_image"],
+        "startup": egg["startup"],
+        "environment": {v["env_variable"]: v["default_value"] for v in egg_variables(egg)},
+        "limits": {"memory": 1024, "swap": 0, "disk": 2048, "io": 500, "cpu": 100},
+        "feature_limits": {"databases": 1, "allocations": 2, "backups": 1},
+        "external_id": external_id,
+        "description": "made by a test",
+    }
     body.update(overrides)
     if "deploy" not in body and "allocation" not in body:
         free = panel.app.list_node_allocations(seed["nodes"]["sim-node-1"], unassigned=True)
@@ -38,6 +45,7 @@ def new_server(panel, owner: int, *, external_id: str | None = None, **overrides
 
 
 # --- envelopes and pagination --------------------------------------------------------------
+
 
 def test_items_are_unwrapped_with_relationships(panel):
     seed = ids(panel)
@@ -70,6 +78,7 @@ def test_every_allocation_of_a_node_is_listed(panel, sim):
 
 # --- typed errors --------------------------------------------------------------------------
 
+
 def test_not_found_is_typed_with_code_status_and_detail(panel):
     with pytest.raises(errors.NotFound) as caught:
         panel.app.get_server(987654)
@@ -101,6 +110,7 @@ def test_unknown_key_is_an_authentication_failure(sim):
 
 # --- retries -------------------------------------------------------------------------------
 
+
 def test_429_waits_for_retry_after_then_succeeds(panel, sim, sleeps):
     sim.set_switches(rate_limit={"count": 2, "retry_after": 7})
     assert panel.app.list_locations()
@@ -117,8 +127,9 @@ def test_429_retries_even_a_create(panel, sim, sleeps):
 def test_429_gives_up_after_the_policy_and_says_so(sim):
     waits: list[float] = []
     sim.set_switches(rate_limit={"count": 10, "retry_after": 2})
-    with PanelClient(sim.url, sim.application_key, sleep=waits.append,
-                     retry=RetryPolicy(rate_limit_attempts=3)) as client:
+    with PanelClient(
+        sim.url, sim.application_key, sleep=waits.append, retry=RetryPolicy(rate_limit_attempts=3)
+    ) as client:
         with pytest.raises(errors.RateLimited) as caught:
             client.app.list_locations()
     assert caught.value.retry_after == 2 and caught.value.status == 429 and waits == [2.0, 2.0]
@@ -139,10 +150,12 @@ def test_a_dropped_connection_on_a_read_is_retried(panel, sim, sleeps):
 
 def test_5xx_retries_end_with_the_typed_error(sim):
     waits: list[float] = []
-    sim.set_switches(fail_next={"count": 9, "status": 504, "path": "/api/application/nodes*",
-                                "body": "json"})
-    with PanelClient(sim.url, sim.application_key, sleep=waits.append,
-                     retry=RetryPolicy(attempts=3)) as client:
+    sim.set_switches(
+        fail_next={"count": 9, "status": 504, "path": "/api/application/nodes*", "body": "json"}
+    )
+    with PanelClient(
+        sim.url, sim.application_key, sleep=waits.append, retry=RetryPolicy(attempts=3)
+    ) as client:
         with pytest.raises(errors.PanelError) as caught:
             client.app.list_nodes()
     assert caught.value.status == 504 and waits == [1.0, 2.0]
@@ -150,8 +163,9 @@ def test_5xx_retries_end_with_the_typed_error(sim):
 
 def test_a_create_is_not_retried_on_a_5xx(panel, sim, sleeps):
     owner = new_user(panel, "owner@example.com")
-    sim.set_switches(fail_next={"count": 1, "status": 502, "path": "/api/application/servers",
-                                "method": "POST"})
+    sim.set_switches(
+        fail_next={"count": 1, "status": 502, "path": "/api/application/servers", "method": "POST"}
+    )
     with pytest.raises(errors.PanelError) as caught:
         new_server(panel, owner["id"], external_id="no-retry-1")
     assert caught.value.status == 502 and sleeps == []
@@ -172,6 +186,7 @@ def test_4xx_is_not_retried(panel, sim, sleeps, trigger):
 
 # --- pterodactyl_api.md §7 "Behaviours a provisioning client must handle" --------------------
 
+
 def test_email_filter_is_partial_so_the_exact_match_is_ours(panel):
     bob = new_user(panel, "bob@x.io", "bob")
     new_user(panel, "jbob@x.io", "jbob")
@@ -187,18 +202,25 @@ def test_user_patch_replaces_so_the_client_reads_first(panel):
         panel.app.t.request("PATCH", f"/users/{user['id']}", json={"first_name": "New"})
     assert caught.value.has("email", "required") and caught.value.has("username", "required")
     updated = panel.app.update_user(user["id"], first_name="New")
-    assert (updated["first_name"], updated["email"], updated["username"]) == \
-        ("New", "patch@example.com", "patcher")
+    assert (updated["first_name"], updated["email"], updated["username"]) == (
+        "New",
+        "patch@example.com",
+        "patcher",
+    )
 
 
 def test_details_patch_keeps_external_id_and_description(panel):
     owner = new_user(panel, "details@example.com")
     server = new_server(panel, owner["id"], external_id="keep-me")
     renamed = panel.app.update_server_details(server["id"], name="Renamed")
-    assert (renamed["name"], renamed["external_id"], renamed["description"]) == \
-        ("Renamed", "keep-me", "made by a test")
-    raw = panel.app.t.item("PATCH", f"/servers/{server['id']}/details",
-                           json={"name": "Raw", "user": owner["id"]})
+    assert (renamed["name"], renamed["external_id"], renamed["description"]) == (
+        "Renamed",
+        "keep-me",
+        "made by a test",
+    )
+    raw = panel.app.t.item(
+        "PATCH", f"/servers/{server['id']}/details", json={"name": "Raw", "user": owner["id"]}
+    )
     assert raw["external_id"] is None and raw["description"] == ""  # the quirk itself
 
 
@@ -210,10 +232,17 @@ def test_startup_patch_keeps_the_variables_not_given(panel):
     assert env["MINECRAFT_VERSION"] == "1.19.2" and env["SERVER_JARFILE"] == "server.jar"
     assert env["MAX_PLAYERS"] == "20"
     with pytest.raises(errors.ValidationFailed) as caught:  # a partial environment blanks the rest
-        panel.app.t.request("PATCH", f"/servers/{server['id']}/startup", json={
-            "startup": server["container"]["startup_command"], "egg": server["egg"],
-            "image": server["container"]["image"], "skip_scripts": False,
-            "environment": {"MINECRAFT_VERSION": "1.18"}})
+        panel.app.t.request(
+            "PATCH",
+            f"/servers/{server['id']}/startup",
+            json={
+                "startup": server["container"]["startup_command"],
+                "egg": server["egg"],
+                "image": server["container"]["image"],
+                "skip_scripts": False,
+                "environment": {"MINECRAFT_VERSION": "1.18"},
+            },
+        )
     assert caught.value.has("environment.SERVER_JARFILE", "required")
 
 
@@ -229,9 +258,11 @@ def test_build_patch_keeps_the_allocation_limit(panel):
 def test_create_without_every_variable_stores_blanks(panel):
     seed = ids(panel)
     owner = new_user(panel, "blank@example.com")
-    server = new_server(panel, owner["id"], environment={"SERVER_JARFILE": "server.jar",
-                                                         "BUILD_NUMBER": "latest",
-                                                         "MAX_PLAYERS": "20"})
+    server = new_server(
+        panel,
+        owner["id"],
+        environment={"SERVER_JARFILE": "server.jar", "BUILD_NUMBER": "latest", "MAX_PLAYERS": "20"},
+    )
     env = server_environment(panel.app.get_server(server["id"]))
     assert env["MINECRAFT_VERSION"] == ""  # not the egg's default "latest"
     assert seed["paper"] == server["egg"]
@@ -258,8 +289,9 @@ def test_no_free_allocation_is_no_capacity(panel, sim):
     owner = new_user(panel, "full@example.com")
     sim.set_switches(no_allocations=True)
     with pytest.raises(errors.NoCapacity) as caught:
-        new_server(panel, owner["id"],
-                   deploy={"locations": [], "dedicated_ip": False, "port_range": []})
+        new_server(
+            panel, owner["id"], deploy={"locations": [], "dedicated_ip": False, "port_range": []}
+        )
     assert caught.value.status == 400 and caught.value.code == "NoViableAllocationException"
 
 

@@ -22,8 +22,9 @@ def errors(panel):
 @pytest.fixture
 def server(panel, sim):
     owner = new_user(panel, "tabs@example.com", "tabs")
-    created = new_server(panel, owner["id"], feature_limits={"databases": 2, "allocations": 3,
-                                                             "backups": 3})
+    created = new_server(
+        panel, owner["id"], feature_limits={"databases": 2, "allocations": 3, "backups": 3}
+    )
     panel.app.t.request("GET", "/servers")  # installs finish by the next request
     return created["identifier"]
 
@@ -103,8 +104,10 @@ def test_databases(panel, server):
     listed = panel.client.list_databases(server, include_password=True)
     assert [d["id"] for d in listed] == [created["id"]]
     rotated = panel.client.rotate_database_password(server, created["id"])
-    assert rotated["relationships"]["password"]["password"] != \
-        created["relationships"]["password"]["password"]
+    assert (
+        rotated["relationships"]["password"]["password"]
+        != created["relationships"]["password"]["password"]
+    )
     panel.client.delete_database(server, created["id"])
     assert panel.client.list_databases(server) == []
 
@@ -112,11 +115,13 @@ def test_databases(panel, server):
 def test_schedules_and_tasks(panel, server):
     schedule = panel.client.create_schedule(server, name="nightly", minute="0", hour="4")
     assert panel.client.get_schedule(server, schedule["id"])["cron"]["hour"] == "4"
-    panel.client.update_schedule(server, schedule["id"], name="nightly restart", minute="30",
-                                 hour="4")
+    panel.client.update_schedule(
+        server, schedule["id"], name="nightly restart", minute="30", hour="4"
+    )
     task = panel.client.create_task(server, schedule["id"], action="power", payload="restart")
-    panel.client.update_task(server, schedule["id"], task["id"], action="command",
-                             payload="say restarting")
+    panel.client.update_task(
+        server, schedule["id"], task["id"], action="command", payload="say restarting"
+    )
     panel.client.execute_schedule(server, schedule["id"])
     found = panel.client.list_schedules(server)
     assert found[0]["name"] == "nightly restart"
@@ -129,8 +134,10 @@ def test_schedules_and_tasks(panel, server):
 def test_network_allocations(panel, server):
     primary = panel.client.list_allocations(server)[0]
     extra = panel.client.assign_allocation(server)
-    assert panel.client.set_allocation_notes(server, extra["id"], "query port")["notes"] == \
-        "query port"
+    assert (
+        panel.client.set_allocation_notes(server, extra["id"], "query port")["notes"]
+        == "query port"
+    )
     panel.client.set_primary_allocation(server, extra["id"])
     panel.client.set_primary_allocation(server, primary["id"])
     panel.client.delete_allocation(server, extra["id"])

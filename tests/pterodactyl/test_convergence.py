@@ -12,14 +12,20 @@ from builtin_plugins.pterodactyl import links
 from builtin_plugins.store import reconciler, sweep
 from builtin_plugins.store import services as store
 from builtin_plugins.store.models import Service, SyncAttempt
+from builtin_plugins.store.testing import buy
 from kernel import clock
 from kernel.extensions import db
 from kernel.mail import EmailLog
 from kernel.models import AuditLog
 from kernel.payments import ledger
-from tests.pterodactyl.conftest import mismatches, panel_customer, panel_product, paper_settings, settle
-from builtin_plugins.store.testing import buy
 from kernel.testing import TEST_PASSWORD, login
+from tests.pterodactyl.conftest import (
+    mismatches,
+    panel_customer,
+    panel_product,
+    paper_settings,
+    settle,
+)
 
 START = datetime(2026, 3, 1, 12, 0, 0)
 DAY = timedelta(days=1)
@@ -78,8 +84,11 @@ def test_wings_down_during_the_sweep_suspends_once_wings_is_back(ctx, panel, sim
     # one audit row and one email per server, although the push was tried several times
     assert count(AuditLog, AuditLog.action == "store.suspended") == 2
     assert count(EmailLog, EmailLog.template == "store/server_suspended") == 2
-    outcomes = db.session.scalars(db.select(SyncAttempt.outcome).where(
-        SyncAttempt.service_id == bought[0].id).order_by(SyncAttempt.id)).all()
+    outcomes = db.session.scalars(
+        db.select(SyncAttempt.outcome)
+        .where(SyncAttempt.service_id == bought[0].id)
+        .order_by(SyncAttempt.id)
+    ).all()
     assert outcomes[-1] == "ok" and "failed" in outcomes
 
 
@@ -106,8 +115,14 @@ def test_a_delete_the_panel_refuses_is_retried_and_wings_down_is_forced(ctx, pan
     user = panel_customer()
     refused, forced = buy(user, product, name="refused"), buy(user, product, name="forced")
     refused_server = links.server_link(refused.id).server_id
-    sim.set_switches(fail_next={"count": 20, "status": 502, "method": "DELETE",
-                                "path": f"/api/application/servers/{refused_server}*"})
+    sim.set_switches(
+        fail_next={
+            "count": 20,
+            "status": 502,
+            "method": "DELETE",
+            "path": f"/api/application/servers/{refused_server}*",
+        }
+    )
     service = store.terminate(refused)
     assert service.state == "terminated" and service.sync_status == "pending"
     assert sim.server(refused_server)  # still in the panel
@@ -123,8 +138,9 @@ def test_a_delete_the_panel_refuses_is_retried_and_wings_down_is_forced(ctx, pan
     assert mismatches(sim) == []
 
 
-def test_attempts_are_bounded_then_staff_are_alerted_and_can_retry_or_accept(ptero_app, ctx,
-                                                                            panel, sim):
+def test_attempts_are_bounded_then_staff_are_alerted_and_can_retry_or_accept(
+    ptero_app, ctx, panel, sim
+):
     from tests.helpers import make_user
 
     make_user("staff@example.com", role="admin")
@@ -139,8 +155,9 @@ def test_attempts_are_bounded_then_staff_are_alerted_and_can_retry_or_accept(pte
         service = refresh(service)
         assert service.sync_status == "stuck"
         assert service.sync_attempts == reconciler.MAX_ATTEMPTS
-    alerts = db.session.scalars(db.select(EmailLog).where(
-        EmailLog.template == "store/staff_alert")).all()
+    alerts = db.session.scalars(
+        db.select(EmailLog).where(EmailLog.template == "store/staff_alert")
+    ).all()
     assert {a.recipient for a in alerts} == {"staff@example.com"} and len(alerts) == 2
     assert count(AuditLog, AuditLog.action == "store.alert") == 2
     from kernel.testing import HEALTH_HEADERS
@@ -169,8 +186,9 @@ def test_attempts_are_bounded_then_staff_are_alerted_and_can_retry_or_accept(pte
     assert count(AuditLog, AuditLog.action.in_(("store.sync_retry", "store.sync_accepted"))) == 2
     assert client.post("/admin/store/sync/retry", data={"service_id": 99999}).status_code == 404
     for hostile in (2**31, 10**30, -1, "1e9", "x"):  # beyond a database integer, or no number
-        assert client.post("/admin/store/sync/accept",
-                           data={"service_id": hostile}).status_code == 404
+        assert (
+            client.post("/admin/store/sync/accept", data={"service_id": hostile}).status_code == 404
+        )
 
 
 # --- installs ------------------------------------------------------------------------------
@@ -246,7 +264,6 @@ def test_an_install_that_never_ends_times_out_into_the_policy(ptero_app, ctx, pa
 
 def test_a_server_page_shows_installing_until_the_install_ends(ptero_app, ctx, panel, sim):
 
-
     sim.set_switches(install_seconds=3600)
     product = panel_product(paper_settings(panel))
     service = buy(panel_customer(balance=5000), product)
@@ -314,9 +331,9 @@ def test_pages_inside_a_throttle_window_say_wait_instead_of_sending(ptero_app, c
 # --- the customer's pages say the same thing ------------------------------------------------
 
 
-def test_the_overview_and_the_list_show_the_friendly_message_when_wings_is_down(ptero_app, ctx,
-                                                                                 panel, sim):
-
+def test_the_overview_and_the_list_show_the_friendly_message_when_wings_is_down(
+    ptero_app, ctx, panel, sim
+):
 
     service = buy(panel_customer(balance=5000), panel_product(paper_settings(panel)))
     sim.set_switches(wings_down=True)
@@ -335,7 +352,9 @@ def test_the_overview_and_the_list_show_the_friendly_message_when_wings_is_down(
 
 def test_rename_updates_the_panel_name_and_the_products_description(ctx, panel, sim):
     plain = panel_product(paper_settings(panel), slug="plain")
-    described = panel_product(paper_settings(panel, panel_description="{name} (order #{id})"), slug="described")
+    described = panel_product(
+        paper_settings(panel, panel_description="{name} (order #{id})"), slug="described"
+    )
     user = panel_customer()
     first, second = buy(user, plain, name="Old"), buy(user, described, name="Old too")
     server = sim.server(links.server_link(second.id).server_id)
@@ -343,12 +362,20 @@ def test_rename_updates_the_panel_name_and_the_products_description(ctx, panel, 
     store.rename(first, "New name")
     store.rename(second, "Renamed")
     assert sim.server(links.server_link(first.id).server_id).name == "New name"
-    assert sim.server(links.server_link(first.id).server_id).description == \
-        f"pteroca service #{first.id}"  # no template: left alone
+    assert (
+        sim.server(links.server_link(first.id).server_id).description
+        == f"pteroca service #{first.id}"
+    )  # no template: left alone
     server = sim.server(links.server_link(second.id).server_id)
     assert (server.name, server.description) == ("Renamed", f"Renamed (order #{second.id})")
-    sim.set_switches(fail_next={"count": 5, "status": 502, "method": "PATCH",
-                                "path": "/api/application/servers/*/details"})
+    sim.set_switches(
+        fail_next={
+            "count": 5,
+            "status": 502,
+            "method": "PATCH",
+            "path": "/api/application/servers/*/details",
+        }
+    )
     store.rename(refresh(first), "Later")
     assert refresh(first).sync_status == "pending"
     sim.set_switches(fail_next=[])

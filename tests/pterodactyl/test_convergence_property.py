@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from builtin_plugins.store import reconciler, sweep
 from builtin_plugins.store import services as store
 from builtin_plugins.store.lifecycle import IllegalMove
+from builtin_plugins.store.testing import buy
 from kernel import clock
 from kernel.extensions import db
 from kernel.payments import ledger
 from tests.pterodactyl.conftest import mismatches, panel_customer, panel_product, paper_settings
-from builtin_plugins.store.testing import buy
 from tests.pterodactyl.conftest import settle as run_to_the_end
 
 START = datetime(2026, 6, 1, 12, 0, 0)
@@ -37,15 +37,21 @@ FAULTS = ("wings_down", "http_502", "rate_limit", "install_failed")
 # A customer with servers: a purchase first, then anything (purchases again among it).
 events = st.tuples(
     st.just(("buy",)),
-    st.lists(st.one_of(
-        st.just(("buy",)),
-        st.tuples(st.just("expire"), st.sampled_from((1, 29, 31, 40))),
-        st.tuples(st.sampled_from(("renew", "suspend", "unsuspend", "terminate", "rename")),
-                  st.integers(0, MOST - 1)),
-        st.tuples(st.just("fault"), st.sampled_from(FAULTS)),
-        st.just(("clear",)),
-        st.just(("reconcile",)),
-    ), min_size=3, max_size=14),
+    st.lists(
+        st.one_of(
+            st.just(("buy",)),
+            st.tuples(st.just("expire"), st.sampled_from((1, 29, 31, 40))),
+            st.tuples(
+                st.sampled_from(("renew", "suspend", "unsuspend", "terminate", "rename")),
+                st.integers(0, MOST - 1),
+            ),
+            st.tuples(st.just("fault"), st.sampled_from(FAULTS)),
+            st.just(("clear",)),
+            st.just(("reconcile",)),
+        ),
+        min_size=3,
+        max_size=14,
+    ),
 ).map(lambda pair: [pair[0], *pair[1]])
 
 
@@ -70,8 +76,9 @@ def fresh_start() -> None:
     from builtin_plugins.store.models import Service
 
     clock.reset()
-    for service in db.session.scalars(db.select(Service).where(
-            Service.state != "terminated")).all():
+    for service in db.session.scalars(
+        db.select(Service).where(Service.state != "terminated")
+    ).all():
         store.terminate(service, force=True)
     run_to_the_end(retry_stuck=True)
     clock.freeze(START)
@@ -122,8 +129,7 @@ def money_problems(user, bought: list[int]) -> list[str]:
     from kernel.payments.models import LedgerEntry
 
     problems = [f"balance {violation}" for violation in ledger.invariant_violations()]
-    entries = db.session.scalars(db.select(LedgerEntry).where(
-        LedgerEntry.user_id == user.id)).all()
+    entries = db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.user_id == user.id)).all()
     for service_id in bought:
         service = db.session.get(Service, service_id)
         purchases = [e for e in entries if e.reference == f"purchase:{service_id}"]
@@ -131,8 +137,9 @@ def money_problems(user, bought: list[int]) -> list[str]:
         if len(purchases) != 1:
             problems.append(f"#{service_id} bought {len(purchases)} times")
         got_a_server = service.state != "provisioning_failed"
-        if not got_a_server and (sum(e.amount for e in purchases + refunds) != 0
-                                 or service.charged != 0):
+        if not got_a_server and (
+            sum(e.amount for e in purchases + refunds) != 0 or service.charged != 0
+        ):
             problems.append(f"#{service_id} charged without a server")
         if got_a_server and refunds:
             problems.append(f"#{service_id} refunded though it got its server")
@@ -145,16 +152,45 @@ def test_the_panel_services_and_ledger_agree_after_any_faults(ptero_app, panel, 
     numbers = itertools.count()
     sim.set_switches(application_rate_limit=100_000, client_rate_limit=100_000)
 
-    @settings(max_examples=25, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(events)
     # The paths every run covers, whatever it draws besides:
-    @example([("buy",), ("fault", "wings_down"), ("suspend", 0), ("reconcile",), ("clear",),
-              ("unsuspend", 0)])
-    @example([("buy",), ("buy",), ("expire", 31), ("fault", "wings_down"), ("renew", 1),
-              ("fault", "http_502"), ("terminate", 0)])
-    @example([("buy",), ("fault", "install_failed"), ("buy",), ("fault", "rate_limit"),
-              ("rename", 0), ("expire", 40), ("expire", 40)])
+    @example(
+        [
+            ("buy",),
+            ("fault", "wings_down"),
+            ("suspend", 0),
+            ("reconcile",),
+            ("clear",),
+            ("unsuspend", 0),
+        ]
+    )
+    @example(
+        [
+            ("buy",),
+            ("buy",),
+            ("expire", 31),
+            ("fault", "wings_down"),
+            ("renew", 1),
+            ("fault", "http_502"),
+            ("terminate", 0),
+        ]
+    )
+    @example(
+        [
+            ("buy",),
+            ("fault", "install_failed"),
+            ("buy",),
+            ("fault", "rate_limit"),
+            ("rename", 0),
+            ("expire", 40),
+            ("expire", 40),
+        ]
+    )
     def check(sequence):
         fresh_start()
         user = panel_customer(f"p{next(numbers)}@example.com", balance=8 * PRICE)

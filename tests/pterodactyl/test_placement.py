@@ -7,9 +7,9 @@ import pytest
 
 from builtin_plugins.pterodactyl import links, lookups, placement, product
 from builtin_plugins.pterodactyl.product import ConfigError
+from builtin_plugins.store.testing import buy
 from kernel.extensions import db
 from tests.pterodactyl.conftest import ids, panel_customer, panel_product, paper_settings
-from builtin_plugins.store.testing import buy
 
 PORTS = "26000-26010"
 
@@ -37,19 +37,34 @@ def mixed_node(panel) -> int:
     return node
 
 
-@pytest.mark.parametrize("ip, unreachable", [
-    ("127.0.0.1", True), ("127.9.9.9", True), ("0.0.0.0", True), ("::", True),  # noqa: S104
-    ("::1", True), ("169.254.1.1", True), ("fe80::1", True), ("[::1]", True),
-    ("10.20.0.10", False), ("203.0.113.10", False), ("2001:db8::5", False),
-    ("play.example.com", False), ("", False)])
+@pytest.mark.parametrize(
+    "ip, unreachable",
+    [
+        ("127.0.0.1", True),
+        ("127.9.9.9", True),
+        ("0.0.0.0", True),
+        ("::", True),  # noqa: S104
+        ("::1", True),
+        ("169.254.1.1", True),
+        ("fe80::1", True),
+        ("[::1]", True),
+        ("10.20.0.10", False),
+        ("203.0.113.10", False),
+        ("2001:db8::5", False),
+        ("play.example.com", False),
+        ("", False),
+    ],
+)
 def test_unreachable_addresses(ip, unreachable):
     assert placement.unreachable_ip(ip) is unreachable
 
 
-def test_a_new_server_gets_a_public_address_not_the_lowest_loopback_port(ctx, panel, sim,
-                                                                         mixed_node):
-    settings = paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                              port_range=PORTS, allocations=3)
+def test_a_new_server_gets_a_public_address_not_the_lowest_loopback_port(
+    ctx, panel, sim, mixed_node
+):
+    settings = paper_settings(
+        panel, node_ids=str(mixed_node), location_ids="", port_range=PORTS, allocations=3
+    )
     service = buy(panel_customer(balance=5000), panel_product(settings))
     assert service.state == "active"
     assert allocation_of(sim, service)[:2] == ("203.0.113.10", 26001)
@@ -59,10 +74,12 @@ def test_a_new_server_gets_a_public_address_not_the_lowest_loopback_port(ctx, pa
     assert added["ip"] == "203.0.113.10"
 
 
-def test_unreachable_addresses_are_still_used_when_nothing_else_is_free(ctx, panel, sim,
-                                                                        mixed_node):
-    settings = paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                              port_range="26000", allocations=1)
+def test_unreachable_addresses_are_still_used_when_nothing_else_is_free(
+    ctx, panel, sim, mixed_node
+):
+    settings = paper_settings(
+        panel, node_ids=str(mixed_node), location_ids="", port_range="26000", allocations=1
+    )
     service = buy(panel_customer(balance=5000), panel_product(settings))
     assert service.state == "active" and allocation_of(sim, service)[1] == 26000
 
@@ -70,12 +87,36 @@ def test_unreachable_addresses_are_still_used_when_nothing_else_is_free(ctx, pan
 def test_a_product_pins_an_ip_or_an_alias(ctx, panel, sim, mixed_node):
     add_allocations(panel, mixed_node, "198.51.100.7", ["26005-26006"], alias="play.example.com")
     user = panel_customer()
-    by_ip = panel_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                                        port_range=PORTS, allocation_ip="198.51.100.7"), slug="pinned-ip")
-    by_alias = panel_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                                           port_range=PORTS, allocation_ip="PLAY.example.com"), slug="pinned-alias")
-    loopback = panel_product(paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                                           port_range=PORTS, allocation_ip="127.0.0.1"), slug="pinned-loopback")
+    by_ip = panel_product(
+        paper_settings(
+            panel,
+            node_ids=str(mixed_node),
+            location_ids="",
+            port_range=PORTS,
+            allocation_ip="198.51.100.7",
+        ),
+        slug="pinned-ip",
+    )
+    by_alias = panel_product(
+        paper_settings(
+            panel,
+            node_ids=str(mixed_node),
+            location_ids="",
+            port_range=PORTS,
+            allocation_ip="PLAY.example.com",
+        ),
+        slug="pinned-alias",
+    )
+    loopback = panel_product(
+        paper_settings(
+            panel,
+            node_ids=str(mixed_node),
+            location_ids="",
+            port_range=PORTS,
+            allocation_ip="127.0.0.1",
+        ),
+        slug="pinned-loopback",
+    )
     assert allocation_of(sim, buy(user, by_ip)) == ("198.51.100.7", 26005, "play.example.com")
     assert allocation_of(sim, buy(user, by_alias))[:2] == ("198.51.100.7", 26006)
     assert allocation_of(sim, buy(user, loopback))[0] == "127.0.0.1"  # pinned means pinned
@@ -84,8 +125,13 @@ def test_a_product_pins_an_ip_or_an_alias(ctx, panel, sim, mixed_node):
 def test_a_pin_nothing_matches_fails_the_order_with_a_refund(ctx, panel, sim, mixed_node):
     from kernel.payments import ledger
 
-    settings = paper_settings(panel, node_ids=str(mixed_node), location_ids="",
-                              port_range=PORTS, allocation_ip="192.0.2.99")
+    settings = paper_settings(
+        panel,
+        node_ids=str(mixed_node),
+        location_ids="",
+        port_range=PORTS,
+        allocation_ip="192.0.2.99",
+    )
     user = panel_customer(balance=5000)
     service = buy(user, panel_product(settings, price=1000))
     db.session.expire_all()

@@ -10,10 +10,10 @@ from builtin_plugins.pterodactyl import links
 from builtin_plugins.pterodactyl import panel as panel_settings
 from builtin_plugins.pterodactyl.client import server_environment
 from builtin_plugins.pterodactyl.transport import Timeouts
+from builtin_plugins.store.testing import buy
 from kernel.extensions import db
 from kernel.payments import ledger
 from tests.pterodactyl.conftest import configure, ids, panel_customer, panel_product, paper_settings
-from builtin_plugins.store.testing import buy
 
 
 def provisioner():
@@ -34,23 +34,30 @@ def servers_with(sim, external_id: str) -> list[dict]:
 
 # --- create --------------------------------------------------------------------------------
 
+
 def test_create_sends_every_variable_with_defaults_filled(ctx, panel, sim):
     product = panel_product(paper_settings(panel))
     user = panel_customer()
     service = buy(user, product, options={"var_MINECRAFT_VERSION": "1.20.1"})
     assert service.state == "active", service.last_error
     server = panel_server(panel, service)
-    assert server_environment(server) == {"MINECRAFT_VERSION": "1.20.1",
-                                          "SERVER_JARFILE": "server.jar",
-                                          "BUILD_NUMBER": "latest", "DL_PATH": "",
-                                          "MAX_PLAYERS": "20"}
+    assert server_environment(server) == {
+        "MINECRAFT_VERSION": "1.20.1",
+        "SERVER_JARFILE": "server.jar",
+        "BUILD_NUMBER": "latest",
+        "DL_PATH": "",
+        "MAX_PLAYERS": "20",
+    }
     assert server["external_id"] == f"pteroca-{service.id}"
     assert service.external_id == str(server["id"])
     assert server["user"] == links.user_link(user.id).panel_user_id
     assert server["limits"]["memory"] == 2048 and server["limits"]["disk"] == 10240
     assert server["feature_limits"] == {"databases": 1, "allocations": 2, "backups": 2}
-    allocation = next(a for a in panel.app.list_node_allocations(server["node"])
-                      if a["id"] == server["allocation"])
+    allocation = next(
+        a
+        for a in panel.app.list_node_allocations(server["node"])
+        if a["id"] == server["allocation"]
+    )
     assert 25565 <= allocation["port"] <= 25600
     assert panel.app.get_node(server["node"])["location_id"] == ids(panel)["eu"]
     assert server["container"]["image"]
@@ -92,18 +99,28 @@ def test_a_value_the_checkout_could_not_check_refunds_at_create(ctx, panel, sim,
 def test_the_least_loaded_node_with_room_is_chosen(ctx, panel, sim):
     seed = ids(panel)
     node1, node2 = seed["nodes"]["sim-node-1"], seed["nodes"]["sim-node-2"]
-    owner = panel.app.create_user(email="heavy@example.com", username="heavy", first_name="H",
-                                  last_name="Y")
+    owner = panel.app.create_user(
+        email="heavy@example.com", username="heavy", first_name="H", last_name="Y"
+    )
     egg = panel.app.get_egg(seed["nest"], seed["paper"])
     free = panel.app.list_node_allocations(node1, unassigned=True)[-1]
-    panel.app.create_server({  # fills most of node 1
-        "name": "heavy", "user": owner["id"], "egg": seed["paper"],
-        "docker_image": egg["docker_image"], "startup": egg["startup"],
-        "environment": {"SERVER_JARFILE": "server.jar", "BUILD_NUMBER": "latest",
-                        "MAX_PLAYERS": "20"},
-        "limits": {"memory": 60000, "swap": 0, "disk": 1000, "io": 500, "cpu": 100},
-        "feature_limits": {"databases": 0, "allocations": 1, "backups": 0},
-        "allocation": {"default": free["id"]}})
+    panel.app.create_server(
+        {  # fills most of node 1
+            "name": "heavy",
+            "user": owner["id"],
+            "egg": seed["paper"],
+            "docker_image": egg["docker_image"],
+            "startup": egg["startup"],
+            "environment": {
+                "SERVER_JARFILE": "server.jar",
+                "BUILD_NUMBER": "latest",
+                "MAX_PLAYERS": "20",
+            },
+            "limits": {"memory": 60000, "swap": 0, "disk": 1000, "io": 500, "cpu": 100},
+            "feature_limits": {"databases": 0, "allocations": 1, "backups": 0},
+            "allocation": {"default": free["id"]},
+        }
+    )
     product = panel_product(paper_settings(panel, node_ids=f"{node1},{node2}", location_ids=""))
     service = buy(panel_customer(), product)
     assert panel_server(panel, service)["node"] == node2
@@ -119,8 +136,9 @@ def test_panel_deploy_lets_the_panel_place_it(ctx, panel, sim):
 
 
 def posts(sim) -> list[dict]:
-    return [r for r in sim.requests
-            if r["method"] == "POST" and r["path"] == "/api/application/servers"]
+    return [
+        r for r in sim.requests if r["method"] == "POST" and r["path"] == "/api/application/servers"
+    ]
 
 
 def test_no_free_allocation_in_the_port_range_fails_with_the_reason(ctx, panel, sim):
@@ -144,8 +162,9 @@ def test_an_allocation_taken_meanwhile_is_replaced(ctx, panel, sim, monkeypatch)
     from tests.pterodactyl.test_client import new_server
 
     real, taken = placement.free_allocation, []
-    rival = panel.app.create_user(email="rival@example.com", username="rival", first_name="R",
-                                  last_name="Ival")
+    rival = panel.app.create_user(
+        email="rival@example.com", username="rival", first_name="R", last_name="Ival"
+    )
 
     def racing(client, node_id, config, skip):
         chosen = real(client, node_id, config, skip)
@@ -168,8 +187,9 @@ def test_no_allocation_for_a_panel_deployment_says_so(ctx, panel, sim):
     assert "No allocations satisfying the requirements" in service.last_error
 
 
-def test_a_create_racing_a_timeout_is_recovered_through_the_external_id(ctx, panel, sim,
-                                                                       monkeypatch, sleeps):
+def test_a_create_racing_a_timeout_is_recovered_through_the_external_id(
+    ctx, panel, sim, monkeypatch, sleeps
+):
     import importlib
 
     # the panel module the provisioner imports now: a module-level import of this file can be
@@ -190,8 +210,9 @@ def test_a_create_racing_a_timeout_is_recovered_through_the_external_id(ctx, pan
 
 
 def test_a_create_failing_with_a_5xx_is_looked_up_then_sent_again(ctx, panel, sim, sleeps):
-    sim.set_switches(fail_next={"count": 1, "status": 504, "method": "POST",
-                                "path": "/api/application/servers"})
+    sim.set_switches(
+        fail_next={"count": 1, "status": 504, "method": "POST", "path": "/api/application/servers"}
+    )
     product = panel_product(paper_settings(panel))
     service = buy(panel_customer(), product)
     assert service.state == "active", service.last_error
@@ -221,26 +242,38 @@ def test_wings_down_fails_the_order_and_leaves_nothing(ctx, panel, sim):
 def test_an_existing_server_of_another_user_is_not_adopted(ctx, panel, sim):
     product = panel_product(paper_settings(panel))
     user = panel_customer()
-    stranger = panel.app.create_user(email="stranger@example.com", username="stranger",
-                                     first_name="S", last_name="T")
+    stranger = panel.app.create_user(
+        email="stranger@example.com", username="stranger", first_name="S", last_name="T"
+    )
     next_id = (db.session.scalar(db.text("SELECT max(id) FROM store_service")) or 0) + 1
     seed = ids(panel)
     egg = panel.app.get_egg(seed["nest"], seed["paper"])
     free = panel.app.list_node_allocations(seed["nodes"]["sim-node-1"], unassigned=True)[-1]
-    panel.app.create_server({
-        "name": "other site", "user": stranger["id"], "egg": seed["paper"],
-        "docker_image": egg["docker_image"], "startup": egg["startup"],
-        "environment": {"SERVER_JARFILE": "server.jar", "BUILD_NUMBER": "latest",
-                        "MAX_PLAYERS": "20"},
-        "limits": {"memory": 512, "swap": 0, "disk": 512, "io": 500, "cpu": 100},
-        "feature_limits": {"databases": 0, "allocations": 1, "backups": 0},
-        "allocation": {"default": free["id"]}, "external_id": f"pteroca-{next_id}"})
+    panel.app.create_server(
+        {
+            "name": "other site",
+            "user": stranger["id"],
+            "egg": seed["paper"],
+            "docker_image": egg["docker_image"],
+            "startup": egg["startup"],
+            "environment": {
+                "SERVER_JARFILE": "server.jar",
+                "BUILD_NUMBER": "latest",
+                "MAX_PLAYERS": "20",
+            },
+            "limits": {"memory": 512, "swap": 0, "disk": 512, "io": 500, "cpu": 100},
+            "feature_limits": {"databases": 0, "allocations": 1, "backups": 0},
+            "allocation": {"default": free["id"]},
+            "external_id": f"pteroca-{next_id}",
+        }
+    )
     service = buy(user, product)
     assert service.id == next_id and service.state == "provisioning_failed"
     assert "external id prefix" in service.last_error
 
 
 # --- lifecycle -----------------------------------------------------------------------------
+
 
 def test_suspend_unsuspend_and_reinstall(ctx, panel, sim):
     service = buy(panel_customer(), panel_product(paper_settings(panel)))
@@ -324,15 +357,25 @@ def test_terminate_when_wings_refuses_forces_the_delete(ctx, panel, sim):
 
 # --- change package ------------------------------------------------------------------------
 
+
 def test_change_package_builds_then_updates_startup_keeping_customer_values(ctx, panel, sim):
     from builtin_plugins.store import services as store
 
     small = panel_product(paper_settings(panel), slug="paper-small", price=1000)
-    big = panel_product(paper_settings(panel, memory=4096, disk=20480, backups=5,
-                                       variables="MINECRAFT_VERSION=1.21 | visible, editable\n"
-                                                 "BUILD_NUMBER=99 | visible"), slug="paper-big", price=2000)
-    service = buy(panel_customer(balance=50_000), small,
-                  options={"var_MINECRAFT_VERSION": "1.20.1"})
+    big = panel_product(
+        paper_settings(
+            panel,
+            memory=4096,
+            disk=20480,
+            backups=5,
+            variables="MINECRAFT_VERSION=1.21 | visible, editable\nBUILD_NUMBER=99 | visible",
+        ),
+        slug="paper-big",
+        price=2000,
+    )
+    service = buy(
+        panel_customer(balance=50_000), small, options={"var_MINECRAFT_VERSION": "1.20.1"}
+    )
     identifier = links.identifier_for(service)
     panel.client.update_variable(identifier, "MINECRAFT_VERSION", "1.18.2")  # on the startup tab
     sim.clear_requests()

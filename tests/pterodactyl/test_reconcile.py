@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from builtin_plugins.pterodactyl import links
-from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.importer import import_servers
+from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.reconcile import reconcile
-from kernel.extensions import db
 from builtin_plugins.store.testing import buy
 from kernel.clock import now as utcnow
+from kernel.extensions import db
 from kernel.models import AuditLog
 from kernel.testing import run_cli
 from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings
@@ -25,8 +25,11 @@ def three_servers(panel):
 def tamper(panel, deleted, suspended, resized) -> None:
     panel.app.delete_server(links.server_link(deleted.id).server_id)
     panel.app.suspend_server(links.server_link(suspended.id).server_id)
-    panel.app.update_server_build(links.server_link(resized.id).server_id,
-                                  limits={"memory": 4096}, feature_limits={"backups": 9})
+    panel.app.update_server_build(
+        links.server_link(resized.id).server_id,
+        limits={"memory": 4096},
+        feature_limits={"backups": 9},
+    )
 
 
 def kinds(report) -> dict[int, set[str]]:
@@ -41,8 +44,10 @@ def test_servers_changed_behind_our_back_are_put_back_and_a_deleted_one_flagged(
     report = reconcile()
     assert report.checked == 3
     assert kinds(report) == {deleted.id: {"deleted"}}  # only what needs a human
-    assert report.repaired == {suspended.id: "repaired: unsuspended",
-                               resized.id: "repaired: limits"}
+    assert report.repaired == {
+        suspended.id: "repaired: unsuspended",
+        resized.id: "repaired: limits",
+    }
     back = sim.server(links.server_link(suspended.id).server_id)
     assert back.status is None  # unsuspended again
     limits = panel.app.get_server(links.server_link(resized.id).server_id)
@@ -52,26 +57,36 @@ def test_servers_changed_behind_our_back_are_put_back_and_a_deleted_one_flagged(
     assert db.session.get(Service, deleted.id).sync_status == "stuck"
     assert suspended.last_error == resized.last_error == ""
     assert db.session.get(ServerLink, deleted.id).drift == "deleted in the panel"
-    flagged = db.session.scalars(db.select(AuditLog.target).where(
-        AuditLog.action == "pterodactyl.drift")).all()
+    flagged = db.session.scalars(
+        db.select(AuditLog.target).where(AuditLog.action == "pterodactyl.drift")
+    ).all()
     assert flagged == [f"service:{deleted.id}"]
     again = reconcile()  # nothing left to repair; the flag and the alert are not repeated
     assert kinds(again) == {deleted.id: {"deleted"}} and again.repaired == {}
     for action in ("pterodactyl.drift", "store.alert"):
-        assert db.session.scalar(db.select(db.func.count(AuditLog.id)).where(
-            AuditLog.action == action)) == 1
+        assert (
+            db.session.scalar(
+                db.select(db.func.count(AuditLog.id)).where(AuditLog.action == action)
+            )
+            == 1
+        )
 
 
 def test_dry_run_changes_nothing(ctx, panel):
     deleted, suspended, resized = three_servers(panel)
     tamper(panel, deleted, suspended, resized)
     report = reconcile(dry_run=True)
-    assert kinds(report) == {deleted.id: {"deleted"}, suspended.id: {"suspended"},
-                             resized.id: {"resized"}}
+    assert kinds(report) == {
+        deleted.id: {"deleted"},
+        suspended.id: {"suspended"},
+        resized.id: {"resized"},
+    }
     db.session.expire_all()
     assert [s.last_error for s in (deleted, suspended, resized)] == ["", "", ""]
-    assert all(not link.drift and link.checked_at is None
-               for link in db.session.scalars(db.select(ServerLink)))
+    assert all(
+        not link.drift and link.checked_at is None
+        for link in db.session.scalars(db.select(ServerLink))
+    )
 
 
 def test_a_repair_the_panel_refuses_is_flagged_then_cleared_once_it_works(ctx, panel, sim):
@@ -92,7 +107,9 @@ def test_a_repair_the_panel_refuses_is_flagged_then_cleared_once_it_works(ctx, p
     assert sim.server(server_id).status is None
 
 
-def test_suspended_here_but_unsuspended_there_is_suspended_again_and_orphans_reported(ctx, panel, sim):
+def test_suspended_here_but_unsuspended_there_is_suspended_again_and_orphans_reported(
+    ctx, panel, sim
+):
     from builtin_plugins.store import services as store
 
     one, two, _ = three_servers(panel)
@@ -122,8 +139,10 @@ def test_reconcile_command(ptero_app, panel):
     result = run_cli(ptero_app, "pterodactyl", "reconcile", "--json")
     data = json.loads(result.output)
     assert data["checked"] == 3 and len(data["findings"]) == 1 and not data["dry_run"]
-    assert data["repaired"] == {str(suspended.id): "repaired: unsuspended",
-                                str(resized.id): "repaired: limits"}
+    assert data["repaired"] == {
+        str(suspended.id): "repaired: unsuspended",
+        str(resized.id): "repaired: limits",
+    }
     with ptero_app.app_context():
         assert db.session.get(ServerLink, deleted.id).drift == "deleted in the panel"
         assert not db.session.get(ServerLink, resized.id).drift
@@ -145,6 +164,7 @@ def test_reconcile_task_is_registered_and_runs(ctx, panel):
 
 # --- import ---------------------------------------------------------------------------------
 
+
 def raw_server(panel, owner_id: int, name: str) -> dict:
     from tests.pterodactyl.test_client import new_server
 
@@ -158,8 +178,9 @@ def test_import_maps_panel_servers_to_local_users_by_email(ptero_app, panel, sim
 
         create_user("known@example.com", "known-password-1", name="Known")
     known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
-    stranger = panel.app.create_user(email="nobody@example.com", username="nobody",
-                                     first_name="No", last_name="Body")
+    stranger = panel.app.create_user(
+        email="nobody@example.com", username="nobody", first_name="No", last_name="Body"
+    )
     mine = raw_server(panel, known.id, "old server")
     theirs = raw_server(panel, stranger["id"], "stranger server")
     panel.app.suspend_server(mine["id"])
@@ -180,8 +201,10 @@ def test_import_maps_panel_servers_to_local_users_by_email(ptero_app, panel, sim
     again = run_cli(ptero_app, "pterodactyl", "import", "--product", "imported")
     assert "0 imported, 1 skipped" in again.output
     with ptero_app.app_context():  # the stranger's server stays unknown
-        assert db.session.scalar(db.select(ServerLink).where(
-            ServerLink.server_id == theirs["id"])) is None
+        assert (
+            db.session.scalar(db.select(ServerLink).where(ServerLink.server_id == theirs["id"]))
+            is None
+        )
 
 
 def test_import_refuses_a_product_of_another_provisioner(ptero_app):
@@ -196,8 +219,10 @@ def test_import_of_foreign_servers_rewrites_their_external_ids(ptero_app, panel,
     with ptero_app.app_context():
         from kernel.accounts.services import create_user
 
-        panel_product(paper_settings(panel, memory=1024, disk=2048, databases=1, allocations=2,
-                                    backups=1), slug="imported")  # the servers' own limits
+        panel_product(
+            paper_settings(panel, memory=1024, disk=2048, databases=1, allocations=2, backups=1),
+            slug="imported",
+        )  # the servers' own limits
         create_user("known@example.com", "known-password-1", name="Known")
     known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
     whmcs = raw_server(panel, known.id, "from whmcs")
@@ -213,10 +238,10 @@ def test_import_of_foreign_servers_rewrites_their_external_ids(ptero_app, panel,
         check = reconcile()
         assert check.findings == [] and check.repaired == {}
         assert reconcile(dry_run=True).findings == []
-        audit = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "pterodactyl.imported")).all()
-        assert sorted(a.details["previous_external_id"] for a in audit) == ["pteroca-1",
-                                                                          "whmcs-77"]
+        audit = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "pterodactyl.imported")
+        ).all()
+        assert sorted(a.details["previous_external_id"] for a in audit) == ["pteroca-1", "whmcs-77"]
 
 
 def test_a_server_whose_external_id_cannot_be_set_is_not_imported(ptero_app, panel, sim):
@@ -228,10 +253,17 @@ def test_a_server_whose_external_id_cannot_be_set_is_not_imported(ptero_app, pan
         create_user("known@example.com", "known-password-1", name="Known")
         known = next(u for u in sim.state.users.values() if u.email == "known@example.com")
         server = raw_server(panel, known.id, "stubborn")
-        sim.set_switches(fail_next={"count": 10, "status": 502, "method": "PATCH",
-                                    "path": "/api/application/servers/*/details"})
+        sim.set_switches(
+            fail_next={
+                "count": 10,
+                "status": 502,
+                "method": "PATCH",
+                "path": "/api/application/servers/*/details",
+            }
+        )
         report = import_servers("imported")
-        assert report.imported == [] and "external id could not be set" in \
-            report.skipped[server["id"]]
+        assert (
+            report.imported == [] and "external id could not be set" in report.skipped[server["id"]]
+        )
         assert db.session.scalar(db.select(db.func.count(Service.id))) == 0
         assert db.session.scalar(db.select(db.func.count(ServerLink.service_id))) == 0

@@ -10,8 +10,15 @@ from sqlalchemy import event
 from kernel.extensions import db
 from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings, seed_fleet
 
-FLEET_LIMITS = {"memory": 0, "disk": 0, "io": 500, "cpu": 100, "databases": 0,
-                "allocations": 1, "backups": 0}
+FLEET_LIMITS = {
+    "memory": 0,
+    "disk": 0,
+    "io": 500,
+    "cpu": 100,
+    "databases": 0,
+    "allocations": 1,
+    "backups": 0,
+}
 
 
 @contextmanager
@@ -122,8 +129,11 @@ def test_the_admin_drift_page_is_paged(ptero_app, panel, sim):
 
     with ptero_app.app_context():
         ids = fleet(panel, sim, FLAGGED_PAGE + 7)
-        db.session.execute(db.update(ServerLink).where(ServerLink.service_id.in_(ids))
-                           .values(drift="deleted in the panel", drift_at=utcnow()))
+        db.session.execute(
+            db.update(ServerLink)
+            .where(ServerLink.service_id.in_(ids))
+            .values(drift="deleted in the panel", drift_at=utcnow())
+        )
         db.session.commit()
         make_user("boss@example.com", role="admin")
     client = ptero_app.test_client()

@@ -51,22 +51,55 @@ def fleet(ptero_app, panel, sim):
         link = db.session.get(UserLink, user.id)  # made by the account sync
         panel_user = link.panel_user_id if link else sim.seed_users([user.email])[0]
         if link is None:
-            db.session.add(UserLink(user_id=user.id, panel_user_id=panel_user,
-                                    panel_username="fleet", origin="linked", last_error=""))
-        services = [Service(user_id=user.id, product_id=product.id, plan_id=product.plans[0].id,
-                            name=f"server {n}", state="active", suspension="",
-                            expires_at=utcnow(), auto_renew=False, slots=1, price=100,
-                            charged=100, options={}, last_error="", desired_state="active",
-                            panel_state="active", sync_status="ok") for n in range(SERVERS)]
+            db.session.add(
+                UserLink(
+                    user_id=user.id,
+                    panel_user_id=panel_user,
+                    panel_username="fleet",
+                    origin="linked",
+                    last_error="",
+                )
+            )
+        services = [
+            Service(
+                user_id=user.id,
+                product_id=product.id,
+                plan_id=product.plans[0].id,
+                name=f"server {n}",
+                state="active",
+                suspension="",
+                expires_at=utcnow(),
+                auto_renew=False,
+                slots=1,
+                price=100,
+                charged=100,
+                options={},
+                last_error="",
+                desired_state="active",
+                panel_state="active",
+                sync_status="ok",
+            )
+            for n in range(SERVERS)
+        ]
         db.session.add_all(services)
         db.session.flush()
-        server_ids = sim.seed_servers([panel_user] * SERVERS, names=[s.name for s in services],
-                                      external_ids=[f"pteroca-{s.id}" for s in services],
-                                      limits={"memory": 0, "disk": 0})
+        server_ids = sim.seed_servers(
+            [panel_user] * SERVERS,
+            names=[s.name for s in services],
+            external_ids=[f"pteroca-{s.id}" for s in services],
+            limits={"memory": 0, "disk": 0},
+        )
         for service, server_id in zip(services, server_ids, strict=True):
             uuid = sim.state.servers[server_id].uuid
-            db.session.add(ServerLink(service_id=service.id, server_id=server_id,
-                                      identifier=uuid[:8], uuid=uuid, origin="imported"))
+            db.session.add(
+                ServerLink(
+                    service_id=service.id,
+                    server_id=server_id,
+                    identifier=uuid[:8],
+                    uuid=uuid,
+                    origin="imported",
+                )
+            )
         db.session.commit()
         ids = [s.id for s in services]
         db.session.remove()
@@ -96,7 +129,8 @@ def panel_calls(sim) -> list[dict]:
 
 
 def test_the_list_of_fifty_servers_asks_the_panel_nothing_and_runs_few_statements(
-        ptero_app, fleet, sim):
+    ptero_app, fleet, sim
+):
     client = customer(ptero_app)
     assert client.get("/dashboard").status_code == 200  # warm: templates compiled
     sim.clear_requests()
@@ -110,7 +144,8 @@ def test_the_list_of_fifty_servers_asks_the_panel_nothing_and_runs_few_statement
 
 
 def test_the_statuses_fragment_fills_every_state_and_the_cache_serves_the_next_page(
-        ptero_app, fleet, sim):
+    ptero_app, fleet, sim
+):
     client = customer(ptero_app)
     states = client.get("/servers/statuses")
     assert states.status_code == 200
@@ -137,8 +172,9 @@ def test_statement_count_does_not_grow_with_the_number_of_servers(ptero_app, fle
     with statements(ptero_app) as many:
         client.get("/servers")
     with ptero_app.app_context():  # keep 5 of the 50
-        db.session.execute(db.update(Service).where(Service.id.in_(fleet[5:]))
-                           .values(state="terminated"))
+        db.session.execute(
+            db.update(Service).where(Service.id.in_(fleet[5:])).values(state="terminated")
+        )
         db.session.commit()
     with statements(ptero_app) as few:
         client.get("/servers")
@@ -162,8 +198,9 @@ def test_a_hung_panel_turns_states_unknown_within_a_second(ptero_app, fleet, sim
     assert "did not answer in time" in states.text
 
 
-def test_refreshes_are_bounded_and_never_ask_twice_for_one_server(ptero_app, fleet, sim,
-                                                                   monkeypatch):
+def test_refreshes_are_bounded_and_never_ask_twice_for_one_server(
+    ptero_app, fleet, sim, monkeypatch
+):
     from builtin_plugins.pterodactyl import statuses
 
     sim.set_switches(answer_delay=0.3)

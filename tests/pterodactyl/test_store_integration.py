@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from builtin_plugins.pterodactyl import links
+from builtin_plugins.store.testing import buy
 from kernel import clock
 from kernel.payments import ledger
-
-from tests.pterodactyl.conftest import configure, panel_customer, panel_product, paper_settings
-from builtin_plugins.store.testing import buy
 from kernel.testing import TEST_PASSWORD, login
+from tests.pterodactyl.conftest import configure, panel_customer, panel_product, paper_settings
 
 START = datetime(2026, 3, 1, 12, 0, 0)
 
@@ -64,9 +63,15 @@ def test_checkout_page_offers_the_customer_choices(ptero_app, panel, sim):
         from tests.pterodactyl.conftest import ids
 
         seed = ids(panel)
-        panel_product(paper_settings(panel, extra_egg_ids=str(seed["vanilla"]),
-                                    location_ids=f"{seed['eu']},{seed['us']}",
-                                    choose_location=True), slug="choice")
+        panel_product(
+            paper_settings(
+                panel,
+                extra_egg_ids=str(seed["vanilla"]),
+                location_ids=f"{seed['eu']},{seed['us']}",
+                choose_location=True,
+            ),
+            slug="choice",
+        )
         panel_customer("shopper@example.com")
     client = ptero_app.test_client()
     login(client, "shopper@example.com", TEST_PASSWORD)
@@ -78,8 +83,9 @@ def test_checkout_page_offers_the_customer_choices(ptero_app, panel, sim):
     assert (f"Paper (#{seed['paper']})", "Paper") in shown, shown
     assert any(text == "Vanilla Minecraft" for _v, text in shown)
     assert any(text == "Simulated Europe" for _v, text in shown)
-    assert any(text == "Simulated US" and value == f"Simulated US (#{seed['us']})"
-               for value, text in shown)
+    assert any(
+        text == "Simulated US" and value == f"Simulated US (#{seed['us']})" for value, text in shown
+    )
     assert not any("(#" in text for _v, text in shown)
     assert "Minecraft Version" in page  # the editable variable, labelled from the egg
     token = page.split('name="token" value="', 1)[1].split('"', 1)[0]
@@ -88,11 +94,17 @@ def test_checkout_page_offers_the_customer_choices(ptero_app, panel, sim):
         from kernel.extensions import db
 
         plan_id = db.session.scalar(db.select(Product).where(Product.slug == "choice")).plans[0].id
-    response = client.post("/store/product/choice/checkout", data={
-        "token": token, "plan": plan_id, "name": "Vanilla box",
-        "opt_egg": f"Vanilla Minecraft (#{seed['vanilla']})",
-        "opt_location": f"Simulated US (#{seed['us']})",
-        "opt_var_MINECRAFT_VERSION": "1.20.2"})
+    response = client.post(
+        "/store/product/choice/checkout",
+        data={
+            "token": token,
+            "plan": plan_id,
+            "name": "Vanilla box",
+            "opt_egg": f"Vanilla Minecraft (#{seed['vanilla']})",
+            "opt_location": f"Simulated US (#{seed['us']})",
+            "opt_var_MINECRAFT_VERSION": "1.20.2",
+        },
+    )
     assert response.status_code == 303, response.get_data(as_text=True)[:800]
     server = next(s for s in sim.snapshot()["servers"] if s["name"] == "Vanilla box")
     assert server["egg"] == seed["vanilla"]
@@ -112,9 +124,15 @@ def test_a_choice_the_egg_rules_refuse_is_a_400_before_any_charge(ptero_app, pan
 
         plan_id = product_by_slug("strict").plans[0].id
     servers_before = len(sim.snapshot()["servers"])
-    response = client.post("/store/product/strict/checkout", data={
-        "token": token, "plan": plan_id, "name": "Too long",
-        "opt_var_MINECRAFT_VERSION": "x" * 25})  # the egg says max:20
+    response = client.post(
+        "/store/product/strict/checkout",
+        data={
+            "token": token,
+            "plan": plan_id,
+            "name": "Too long",
+            "opt_var_MINECRAFT_VERSION": "x" * 25,
+        },
+    )  # the egg says max:20
     assert response.status_code == 400
     assert "may not be greater than 20 characters" in response.get_data(as_text=True)
     assert len(sim.snapshot()["servers"]) == servers_before
@@ -132,8 +150,7 @@ def test_product_settings_are_checked_against_the_panel(ctx, panel):
     provisioner = catalog.provisioners()["pterodactyl"]
     good = paper_settings(panel)
     assert provisioner.validate_settings(good) == []
-    bad = paper_settings(panel, egg_id=ids_source_egg(panel),
-                         variables="NOPE=1\nMAX_PLAYERS=500")
+    bad = paper_settings(panel, egg_id=ids_source_egg(panel), variables="NOPE=1\nMAX_PLAYERS=500")
     problems = provisioner.validate_settings(bad)
     assert any("is not in nest" in p for p in problems)
     wrong_value = provisioner.validate_settings(paper_settings(panel, variables="MAX_PLAYERS=500"))
@@ -142,8 +159,9 @@ def test_product_settings_are_checked_against_the_panel(ctx, panel):
     assert unknown == ["egg variables: NOPE is not a variable of the chosen egg"]
     syntax = provisioner.validate_settings(paper_settings(panel, variables="bad line here"))
     assert syntax and "line 1" in syntax[0]
-    assert provisioner.validate_settings(paper_settings(panel, io=5)) == \
-        ["Block IO weight must be at least 10"]
+    assert provisioner.validate_settings(paper_settings(panel, io=5)) == [
+        "Block IO weight must be at least 10"
+    ]
 
 
 def ids_source_egg(panel) -> int:
@@ -169,4 +187,7 @@ def test_choices_with_the_same_name_keep_their_ids_apart():
 
     assert readable(("Paper (#1)", "Vanilla (#2)")) == ("Paper", "Vanilla")
     assert readable(("Paper (#1)", "Paper (#7)", "Forge (#3)")) == (
-        "Paper (#1)", "Paper (#7)", "Forge")
+        "Paper (#1)",
+        "Paper (#7)",
+        "Forge",
+    )

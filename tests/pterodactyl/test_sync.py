@@ -28,25 +28,34 @@ def test_registration_creates_the_panel_user(ctx, sim):
 
 def test_registration_through_the_site_creates_the_panel_user(ptero_app, sim):
     client = ptero_app.test_client()
-    response = client.post("/register", data={"email": "web@example.com", "name": "Web Person",
-                                              "password": "a-long-password-1",
-                                              "terms": "1"})
+    response = client.post(
+        "/register",
+        data={
+            "email": "web@example.com",
+            "name": "Web Person",
+            "password": "a-long-password-1",
+            "terms": "1",
+        },
+    )
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
     assert any(u.email == "web@example.com" for u in sim.state.users.values())
 
 
 def test_a_taken_username_is_made_unique(ctx, panel, sim):
-    panel.app.create_user(email="other-dave@example.org", username="dave", first_name="D",
-                          last_name="Other")
+    panel.app.create_user(
+        email="other-dave@example.org", username="dave", first_name="D", last_name="Other"
+    )
     user = panel_customer("dave@example.com", name="Dave")
     assert panel_user(sim, user).username == "dave2"
 
 
 def test_an_existing_panel_account_with_the_same_email_is_linked(ctx, panel, sim):
-    panel.app.create_user(email="xerin@example.com", username="xerin", first_name="X",
-                          last_name="Erin")  # a partial match must not be taken
-    existing = panel.app.create_user(email="Erin@Example.com", username="erin_old",
-                                     first_name="Erin", last_name="Old")
+    panel.app.create_user(
+        email="xerin@example.com", username="xerin", first_name="X", last_name="Erin"
+    )  # a partial match must not be taken
+    existing = panel.app.create_user(
+        email="Erin@Example.com", username="erin_old", first_name="Erin", last_name="Old"
+    )
     before = len(sim.state.users)
     user = panel_customer("erin@example.com", name="Erin New")
     link = links.user_link(user.id)
@@ -104,10 +113,18 @@ def test_sync_users_command_reports(ptero_app, sim):
     assert "1 created" in result.output
 
 
-@pytest.mark.parametrize("email, expected", [
-    ("alice@example.com", "alice"), ("Bob.Smith@example.com", "bob.smith"),
-    ("_x_@example.com", "xuser"), ("a+b@example.com", "abuser"), ("über@example.com", "ber"),
-    ("x.@example.com", "xuser"), ("jo@example.com", "jouser")])
+@pytest.mark.parametrize(
+    "email, expected",
+    [
+        ("alice@example.com", "alice"),
+        ("Bob.Smith@example.com", "bob.smith"),
+        ("_x_@example.com", "xuser"),
+        ("a+b@example.com", "abuser"),
+        ("über@example.com", "ber"),
+        ("x.@example.com", "xuser"),
+        ("jo@example.com", "jouser"),
+    ],
+)
 def test_usernames_fit_the_panel_rule(email, expected):
     name = sync.derive_username(email)
     assert name == expected and sync.USERNAME_OK.match(name)

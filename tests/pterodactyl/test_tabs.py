@@ -9,12 +9,21 @@ import re
 import httpx
 import pytest
 
+from kernel.testing import TEST_PASSWORD, login
 from tests.pterodactyl.tabs_helpers import *  # noqa: F403 - the fixtures
 from tests.pterodactyl.tabs_helpers import flashes, sim_server, tab_url
-from kernel.testing import TEST_PASSWORD, login
 
-TABS = ("console", "startup", "backups", "databases", "network", "users", "schedules",
-        "activity", "reinstall")
+TABS = (
+    "console",
+    "startup",
+    "backups",
+    "databases",
+    "network",
+    "users",
+    "schedules",
+    "activity",
+    "reinstall",
+)
 
 
 def environment(panel, owner) -> dict:
@@ -28,7 +37,7 @@ def test_every_tab_renders_inside_the_server_page(alice, owner):
     for tab in TABS:
         page = alice.get(tab_url(owner.service_id, tab))
         assert page.status_code == 200, (tab, page.text[:500])
-        assert f'ptero-tab-{tab}' in page.text
+        assert f"ptero-tab-{tab}" in page.text
         for other in TABS:  # the store's shell lists every tab
             assert tab_url(owner.service_id, other) in page.text
     overview = alice.get(f"/servers/{owner.service_id}")
@@ -45,8 +54,10 @@ def test_tabs_are_not_offered_for_other_provisioners(ptero_app, alice, owner):
 
         service = db.session.get(Service, owner.service_id)
         login_user(service_user(service))
-        assert [t["id"] for t in tabs_for(service, service_user(service))][:2] == ["console",
-                                                                                  "startup"]
+        assert [t["id"] for t in tabs_for(service, service_user(service))][:2] == [
+            "console",
+            "startup",
+        ]
         service.product.provisioner = "manual"
         assert tabs_for(service, service_user(service)) == []
         db.session.rollback()
@@ -79,8 +90,11 @@ def test_power_buttons_and_live_usage(alice, owner, sim):
     assert status["ok"] and status["state"] == "running"
     assert status["memory_bytes"] > 0 and status["memory_limit_bytes"] == 2048 * 1024 * 1024
 
-    as_json = alice.post(tab_url(owner.service_id, "power"), data={"signal": "stop"},
-                         headers={"Accept": "application/json"})
+    as_json = alice.post(
+        tab_url(owner.service_id, "power"),
+        data={"signal": "stop"},
+        headers={"Accept": "application/json"},
+    )
     assert as_json.status_code == 200 and as_json.json["ok"]
     assert power_state(sim, owner) == "offline"
 
@@ -127,17 +141,25 @@ def websocket_session(url: str, token: str) -> list[dict]:
     parts = urlsplit(url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
     assert head.startswith(b"HTTP/1.1 101"), head
     payload = json.dumps({"event": "auth", "args": [token]}).encode()
     mask = os.urandom(4)
-    frame = bytes([0x81, 0x80 | 126]) + len(payload).to_bytes(2, "big") + mask + \
-        bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    frame = (
+        bytes([0x81, 0x80 | 126])
+        + len(payload).to_bytes(2, "big")
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
     sock.sendall(frame)
     messages, buffer = [], b""
     while len(messages) < 2:
@@ -148,8 +170,8 @@ def websocket_session(url: str, token: str) -> list[dict]:
                 length, start = int.from_bytes(buffer[2:4], "big"), 4
             if len(buffer) < start + length:
                 break
-            messages.append(json.loads(buffer[start:start + length]))
-            buffer = buffer[start + length:]
+            messages.append(json.loads(buffer[start : start + length]))
+            buffer = buffer[start + length :]
     sock.close()
     return messages
 
@@ -167,26 +189,32 @@ def test_startup_shows_only_the_variables_the_product_exposes(alice, owner):
 
 
 def test_an_editable_variable_is_validated_then_saved(alice, owner, panel):
-    saved = alice.post(tab_url(owner.service_id, "startup"),
-                       data={"key": "MINECRAFT_VERSION", "value": "1.21.1"})
+    saved = alice.post(
+        tab_url(owner.service_id, "startup"), data={"key": "MINECRAFT_VERSION", "value": "1.21.1"}
+    )
     assert saved.status_code == 303
     assert environment(panel, owner)["MINECRAFT_VERSION"] == "1.21.1"
 
-    too_long = alice.post(tab_url(owner.service_id, "startup"),
-                          data={"key": "MINECRAFT_VERSION", "value": "x" * 21})
+    too_long = alice.post(
+        tab_url(owner.service_id, "startup"), data={"key": "MINECRAFT_VERSION", "value": "x" * 21}
+    )
     assert too_long.status_code == 400
-    assert "Minecraft Version variable may not be greater than 20 characters" in \
-        flashes(too_long.text)
+    assert "Minecraft Version variable may not be greater than 20 characters" in flashes(
+        too_long.text
+    )
     assert environment(panel, owner)["MINECRAFT_VERSION"] == "1.21.1"
 
 
-@pytest.mark.parametrize("key, status, message", [
-    ("SERVER_JARFILE", 403, "SERVER_JARFILE is not a setting you can change"),  # hidden
-    ("DL_PATH", 403, "DL_PATH is not a setting you can change"),  # hidden in the egg too
-    ("NO_SUCH_THING", 403, "NO_SUCH_THING is not a setting you can change"),
-    ("BUILD_NUMBER", 403, "Build Number is read-only"),  # visible, not editable
-    ("MAX_PLAYERS", 403, "MAX_PLAYERS is not a setting you can change"),  # slots, hidden
-])
+@pytest.mark.parametrize(
+    "key, status, message",
+    [
+        ("SERVER_JARFILE", 403, "SERVER_JARFILE is not a setting you can change"),  # hidden
+        ("DL_PATH", 403, "DL_PATH is not a setting you can change"),  # hidden in the egg too
+        ("NO_SUCH_THING", 403, "NO_SUCH_THING is not a setting you can change"),
+        ("BUILD_NUMBER", 403, "Build Number is read-only"),  # visible, not editable
+        ("MAX_PLAYERS", 403, "MAX_PLAYERS is not a setting you can change"),  # slots, hidden
+    ],
+)
 def test_crafted_changes_of_other_variables_are_refused(alice, owner, panel, key, status, message):
     before = environment(panel, owner)
     refused = alice.post(tab_url(owner.service_id, "startup"), data={"key": key, "value": "evil"})
@@ -207,16 +235,20 @@ def test_a_variable_the_egg_hides_but_the_product_lets_customers_edit(ptero_app,
     client = login(ptero_app, bought.email, TEST_PASSWORD)
     page = client.get(tab_url(bought.service_id, "startup")).text
     assert 'data-env="DL_PATH"' in page
-    saved = client.post(tab_url(bought.service_id, "startup"),
-                        data={"key": "DL_PATH", "value": "https://example.com/server.jar"})
+    saved = client.post(
+        tab_url(bought.service_id, "startup"),
+        data={"key": "DL_PATH", "value": "https://example.com/server.jar"},
+    )
     assert saved.status_code == 303, flashes(saved.text)
     assert environment(panel, bought)["DL_PATH"] == "https://example.com/server.jar"
     assert environment(panel, bought)["MINECRAFT_VERSION"] == "latest"  # others kept
-    read_only = client.post(tab_url(bought.service_id, "startup"),
-                            data={"key": "MINECRAFT_VERSION", "value": "1.20"})
+    read_only = client.post(
+        tab_url(bought.service_id, "startup"), data={"key": "MINECRAFT_VERSION", "value": "1.20"}
+    )
     assert read_only.status_code == 403 and "read-only" in flashes(read_only.text)
-    slots = client.post(tab_url(bought.service_id, "startup"),
-                        data={"key": "MAX_PLAYERS", "value": "100"})  # paid for, not edited here
+    slots = client.post(
+        tab_url(bought.service_id, "startup"), data={"key": "MAX_PLAYERS", "value": "100"}
+    )  # paid for, not edited here
     assert slots.status_code == 403 and "comes from your plan" in flashes(slots.text)
     assert environment(panel, bought)["MAX_PLAYERS"] == "20"
 
@@ -248,8 +280,10 @@ def test_backups_create_lock_download_restore_delete(alice, owner, sim):
 
     unconfirmed = alice.post(tab_url(owner.service_id, f"backups/{backup.uuid}/restore"))
     assert unconfirmed.status_code == 400 and "confirm" in flashes(unconfirmed.text)
-    restored = alice.post(tab_url(owner.service_id, f"backups/{backup.uuid}/restore"),
-                          data={"confirm": "1", "truncate": "1"})
+    restored = alice.post(
+        tab_url(owner.service_id, f"backups/{backup.uuid}/restore"),
+        data={"confirm": "1", "truncate": "1"},
+    )
     assert restored.status_code == 303
     assert any(r["path"].endswith(f"/backups/{backup.uuid}/restore") for r in sim.requests)
 
@@ -281,8 +315,9 @@ def databases_of(sim, owner) -> list:
 def test_databases_create_rotate_delete_within_the_plan(alice, owner, sim):
     bad = alice.post(tab_url(owner.service_id, "databases"), data={"database": "a b"})
     assert bad.status_code == 400 and "3 to 48 letters" in flashes(bad.text)
-    made = alice.post(tab_url(owner.service_id, "databases"),
-                      data={"database": "world", "remote": "%"})
+    made = alice.post(
+        tab_url(owner.service_id, "databases"), data={"database": "world", "remote": "%"}
+    )
     assert made.status_code == 303
     page = alice.get(tab_url(owner.service_id, "databases")).text
     assert "world" in page and 'class="db-password"' in page
@@ -312,8 +347,9 @@ def test_ports_add_note_primary_and_remove(alice, owner, sim):
     full = alice.post(tab_url(owner.service_id, "network"))
     assert full.status_code == 400 and "Your plan allows 2 ports" in flashes(full.text)
 
-    noted = alice.post(tab_url(owner.service_id, f"network/{second}/notes"),
-                       data={"notes": "query port"})
+    noted = alice.post(
+        tab_url(owner.service_id, f"network/{second}/notes"), data={"notes": "query port"}
+    )
     assert noted.status_code == 303 and sim.state.allocations[second].notes == "query port"
     primary_refused = alice.post(tab_url(owner.service_id, f"network/{first}/delete"))
     assert primary_refused.status_code == 400 and "primary port" in flashes(primary_refused.text)
@@ -331,28 +367,51 @@ def test_ports_add_note_primary_and_remove(alice, owner, sim):
 
 
 def test_schedules_and_tasks(alice, owner, sim):
-    bad = alice.post(tab_url(owner.service_id, "schedules"),
-                     data={"name": "nightly", "minute": "0;rm", "hour": "3"})
+    bad = alice.post(
+        tab_url(owner.service_id, "schedules"),
+        data={"name": "nightly", "minute": "0;rm", "hour": "3"},
+    )
     assert bad.status_code == 400 and "Minute must be a cron value" in flashes(bad.text)
-    made = alice.post(tab_url(owner.service_id, "schedules"),
-                      data={"name": "nightly", "minute": "0", "hour": "3", "day_of_month": "*",
-                            "month": "*", "day_of_week": "*", "is_active": "1"})
+    made = alice.post(
+        tab_url(owner.service_id, "schedules"),
+        data={
+            "name": "nightly",
+            "minute": "0",
+            "hour": "3",
+            "day_of_month": "*",
+            "month": "*",
+            "day_of_week": "*",
+            "is_active": "1",
+        },
+    )
     assert made.status_code == 303
     schedule = next(iter(sim.state.schedules.values()))
     assert made.headers["Location"].endswith(f"/schedules/{schedule.id}")
     assert schedule.name == "nightly" and schedule.hour == "3"
 
     base = f"schedules/{schedule.id}"
-    assert alice.post(tab_url(owner.service_id, f"{base}/tasks"),
-                      data={"action": "command", "payload": "say backup soon"}).status_code == 303
-    assert alice.post(tab_url(owner.service_id, f"{base}/tasks"),
-                      data={"action": "power", "payload": "restart",
-                            "time_offset": "30"}).status_code == 303
-    wrong = alice.post(tab_url(owner.service_id, f"{base}/tasks"),
-                       data={"action": "power", "payload": "explode"})
+    assert (
+        alice.post(
+            tab_url(owner.service_id, f"{base}/tasks"),
+            data={"action": "command", "payload": "say backup soon"},
+        ).status_code
+        == 303
+    )
+    assert (
+        alice.post(
+            tab_url(owner.service_id, f"{base}/tasks"),
+            data={"action": "power", "payload": "restart", "time_offset": "30"},
+        ).status_code
+        == 303
+    )
+    wrong = alice.post(
+        tab_url(owner.service_id, f"{base}/tasks"), data={"action": "power", "payload": "explode"}
+    )
     assert wrong.status_code == 400
-    late = alice.post(tab_url(owner.service_id, f"{base}/tasks"),
-                      data={"action": "command", "payload": "x", "time_offset": "901"})
+    late = alice.post(
+        tab_url(owner.service_id, f"{base}/tasks"),
+        data={"action": "command", "payload": "x", "time_offset": "901"},
+    )
     assert late.status_code == 400 and "between 0 and 900" in flashes(late.text)
     detail = alice.get(tab_url(owner.service_id, base)).text
     assert "say backup soon" in detail and "restart" in detail
@@ -377,8 +436,9 @@ def test_reinstall_needs_confirmation(alice, owner, sim):
     assert not any(r["path"].endswith("/settings/reinstall") for r in sim.requests)
     done = alice.post(tab_url(owner.service_id, "reinstall"), data={"confirm": "1"})
     assert done.status_code == 303 and done.headers["Location"].endswith("/console")
-    assert any(r["path"].endswith("/settings/reinstall") and r["status"] == 202
-               for r in sim.requests)
+    assert any(
+        r["path"].endswith("/settings/reinstall") and r["status"] == 202 for r in sim.requests
+    )
 
 
 def test_activity_lists_what_happened_in_words_and_by_whom(alice, owner):
@@ -406,8 +466,11 @@ def test_actions_need_the_csrf_token(ptero_app, alice, owner, sim):
     assert power_state(sim, owner) == "offline"
     page = alice.get(tab_url(owner.service_id, "console")).text
     token = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    scripted = alice.post(tab_url(owner.service_id, "power"), data={"signal": "start"},
-                          headers={"Accept": "application/json", "X-CSRFToken": token})
+    scripted = alice.post(
+        tab_url(owner.service_id, "power"),
+        data={"signal": "start"},
+        headers={"Accept": "application/json", "X-CSRFToken": token},
+    )
     assert scripted.status_code == 200 and scripted.json["ok"]
     assert power_state(sim, owner) == "running"
 

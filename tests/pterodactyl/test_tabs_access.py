@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from kernel.testing import TEST_PASSWORD, login
 from tests.pterodactyl.conftest import configure, panel_customer
 from tests.pterodactyl.tabs_helpers import *  # noqa: F403 - the fixtures
 from tests.pterodactyl.tabs_helpers import buy_server, flashes, sim_server, tab_url
-from kernel.testing import TEST_PASSWORD, login
 
 ENDPOINT_PREFIX = "pterodactyl_tabs."
 
@@ -22,11 +22,18 @@ def bob_server(ptero_app, paper_product, owner):
     bob = login(ptero_app, bought.email, TEST_PASSWORD)
     made = bob.post(tab_url(bought.service_id, "backups"), data={"name": "bob's"})
     assert made.status_code == 303
-    assert bob.post(tab_url(bought.service_id, "databases"),
-                    data={"database": "bobdb"}).status_code == 303
+    assert (
+        bob.post(tab_url(bought.service_id, "databases"), data={"database": "bobdb"}).status_code
+        == 303
+    )
     assert bob.post(tab_url(bought.service_id, "network")).status_code == 303
-    assert bob.post(tab_url(bought.service_id, "schedules"),
-                    data={"name": "bob nightly", "minute": "0", "hour": "4"}).status_code == 303
+    assert (
+        bob.post(
+            tab_url(bought.service_id, "schedules"),
+            data={"name": "bob nightly", "minute": "0", "hour": "4"},
+        ).status_code
+        == 303
+    )
     return bought
 
 
@@ -47,16 +54,22 @@ def things_on(sim, bought) -> dict:
             "primary": server.allocation_id,
             "schedule_id": [x.id for x in schedules],
             "task_id": [t.id for t in tasks],
-            "uuid": [s.users[x.user_id].uuid for x in s.subusers.values()
-                     if x.server_id == server.id],
-            "power": server.power_state, "status": server.status,
-            "environment": dict(server.variables), "name": server.name,
+            "uuid": [
+                s.users[x.user_id].uuid for x in s.subusers.values() if x.server_id == server.id
+            ],
+            "power": server.power_state,
+            "status": server.status,
+            "environment": dict(server.variables),
+            "name": server.name,
         }
 
 
 def tab_rules(app) -> list:
-    rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith(ENDPOINT_PREFIX)
-             and "service_id" in r.arguments]
+    rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if r.endpoint.startswith(ENDPOINT_PREFIX) and "service_id" in r.arguments
+    ]
     assert len(rules) >= 35, [r.rule for r in rules]  # every tab endpoint is registered here
     return rules
 
@@ -72,10 +85,14 @@ def url_for_rule(app, rule, service_id: int, values: dict) -> str:
 
 
 def test_a_customer_reaches_no_tab_endpoint_of_another_customers_server(
-        ptero_app, alice, owner, bob_server, sim):
+    ptero_app, alice, owner, bob_server, sim
+):
     before = things_on(sim, bob_server)
-    values = {name: (found[0] if found else 1) for name, found in before.items()
-              if isinstance(found, list)}
+    values = {
+        name: (found[0] if found else 1)
+        for name, found in before.items()
+        if isinstance(found, list)
+    }
     values.update(allocation=before["allocation"][-1], uuid="0b5e2c2a-1b1e-4c1d-9f7e-3a0f5e8d9c11")
     checked = 0
     methods: dict[str, set] = {}
@@ -84,14 +101,31 @@ def test_a_customer_reaches_no_tab_endpoint_of_another_customers_server(
     for rule in tab_rules(ptero_app):
         url = url_for_rule(ptero_app, rule, bob_server.service_id, values)
         for method in ("GET", "POST"):
-            response = alice.open(url, method=method, data={
-                "signal": "start", "command": "say pwned", "key": "MINECRAFT_VERSION",
-                "value": "pwned", "name": "pwned", "database": "pwned", "email": owner.email,
-                "permissions": ["control.console"], "confirm": "1", "truncate": "1",
-                "action": "command", "payload": "say pwned", "notes": "pwned"})
+            response = alice.open(
+                url,
+                method=method,
+                data={
+                    "signal": "start",
+                    "command": "say pwned",
+                    "key": "MINECRAFT_VERSION",
+                    "value": "pwned",
+                    "name": "pwned",
+                    "database": "pwned",
+                    "email": owner.email,
+                    "permissions": ["control.console"],
+                    "confirm": "1",
+                    "truncate": "1",
+                    "action": "command",
+                    "payload": "say pwned",
+                    "notes": "pwned",
+                },
+            )
             allowed = method in methods[rule.rule]
-            assert response.status_code == (404 if allowed else 405), (method, url,
-                                                                       response.status_code)
+            assert response.status_code == (404 if allowed else 405), (
+                method,
+                url,
+                response.status_code,
+            )
             assert "bob creative" not in response.text
             checked += 1
         json = alice.get(url, headers={"Accept": "application/json"})
@@ -105,9 +139,19 @@ def test_a_customer_reaches_no_tab_endpoint_of_another_customers_server(
 def test_nobody_logged_out_reaches_the_tabs(ptero_app, owner):
     anonymous = ptero_app.test_client()
     for rule in tab_rules(ptero_app):
-        url = url_for_rule(ptero_app, rule, owner.service_id, {
-            "backup": "x", "database": "x", "allocation": 1, "uuid": "x", "schedule_id": 1,
-            "task_id": 1})
+        url = url_for_rule(
+            ptero_app,
+            rule,
+            owner.service_id,
+            {
+                "backup": "x",
+                "database": "x",
+                "allocation": 1,
+                "uuid": "x",
+                "schedule_id": 1,
+                "task_id": 1,
+            },
+        )
         method = "GET" if "GET" in rule.methods else "POST"
         response = anonymous.open(url, method=method)
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
@@ -117,16 +161,23 @@ def test_ids_of_another_server_do_not_work_through_your_own(alice, owner, bob_se
     theirs = things_on(sim, bob_server)
     mine = owner.service_id
     attempts = [
-        f"backups/{theirs['backup'][0]}/delete", f"backups/{theirs['backup'][0]}/lock",
-        f"backups/{theirs['backup'][0]}/restore", f"databases/{theirs['database'][0]}/rotate",
-        f"databases/{theirs['database'][0]}/delete", f"network/{theirs['allocation'][-1]}/notes",
-        f"network/{theirs['allocation'][-1]}/primary", f"network/{theirs['allocation'][-1]}/delete",
-        f"schedules/{theirs['schedule_id'][0]}/run", f"schedules/{theirs['schedule_id'][0]}/delete",
+        f"backups/{theirs['backup'][0]}/delete",
+        f"backups/{theirs['backup'][0]}/lock",
+        f"backups/{theirs['backup'][0]}/restore",
+        f"databases/{theirs['database'][0]}/rotate",
+        f"databases/{theirs['database'][0]}/delete",
+        f"network/{theirs['allocation'][-1]}/notes",
+        f"network/{theirs['allocation'][-1]}/primary",
+        f"network/{theirs['allocation'][-1]}/delete",
+        f"schedules/{theirs['schedule_id'][0]}/run",
+        f"schedules/{theirs['schedule_id'][0]}/delete",
         f"schedules/{theirs['schedule_id'][0]}/tasks",
     ]
     for path in attempts:
-        response = alice.post(tab_url(mine, path), data={"confirm": "1", "notes": "x",
-                                                         "action": "command", "payload": "x"})
+        response = alice.post(
+            tab_url(mine, path),
+            data={"confirm": "1", "notes": "x", "action": "command", "payload": "x"},
+        )
         assert response.status_code == 404, (path, response.status_code, flashes(response.text))
     download = alice.get(tab_url(mine, f"backups/{theirs['backup'][0]}/download"))
     assert download.status_code == 404
@@ -145,8 +196,10 @@ def carol(ptero_app, owner, alice):
     and startup)."""
     with ptero_app.app_context():
         panel_customer(email="carol@example.com", name="Carol Friend", balance=0)
-    invited = alice.post(tab_url(owner.service_id, "users"),
-                         data={"email": "Carol@Example.com", "permissions": LIMITED})
+    invited = alice.post(
+        tab_url(owner.service_id, "users"),
+        data={"email": "Carol@Example.com", "permissions": LIMITED},
+    )
     assert invited.status_code == 303, flashes(invited.text)
     return login(ptero_app, "carol@example.com", TEST_PASSWORD)
 
@@ -166,28 +219,38 @@ def test_inviting_a_local_account_makes_a_panel_subuser(ptero_app, owner, alice,
 
 
 def test_a_subuser_gets_exactly_what_its_permissions_allow(ptero_app, owner, carol, sim):
-    allowed = {("GET", "console"), ("GET", "console/status"), ("POST", "power"),
-               ("POST", "command"), ("GET", "startup"), ("GET", "backups")}
-    values = {"backup": "0b5e2c2a-1b1e-4c1d-9f7e-3a0f5e8d9c11", "database": "abcdefgh",
-              "allocation": 1, "uuid": "0b5e2c2a-1b1e-4c1d-9f7e-3a0f5e8d9c11",
-              "schedule_id": 1, "task_id": 1}
+    allowed = {
+        ("GET", "console"),
+        ("GET", "console/status"),
+        ("POST", "power"),
+        ("POST", "command"),
+        ("GET", "startup"),
+        ("GET", "backups"),
+    }
+    values = {
+        "backup": "0b5e2c2a-1b1e-4c1d-9f7e-3a0f5e8d9c11",
+        "database": "abcdefgh",
+        "allocation": 1,
+        "uuid": "0b5e2c2a-1b1e-4c1d-9f7e-3a0f5e8d9c11",
+        "schedule_id": 1,
+        "task_id": 1,
+    }
     before = things_on(sim, owner)
     for rule in tab_rules(ptero_app):
         url = url_for_rule(ptero_app, rule, owner.service_id, values)
         path = url.split(f"/servers/{owner.service_id}/", 1)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = carol.open(url, method=method, data={"signal": "start",
-                                                            "command": "say hi"})
+            response = carol.open(url, method=method, data={"signal": "start", "command": "say hi"})
             if (method, path) in allowed:
-                assert response.status_code in (200, 303, 409), (method, path,
-                                                                 response.status_code)
+                assert response.status_code in (200, 303, 409), (method, path, response.status_code)
             else:
                 assert response.status_code == 403, (method, path, response.status_code)
                 assert "permission" in (flashes(response.text) + response.text).lower()
     after = things_on(sim, owner)
     assert after["power"] in ("starting", "running")  # the one action she may do
-    assert {k: v for k, v in after.items() if k != "power"} == \
-        {k: v for k, v in before.items() if k != "power"}
+    assert {k: v for k, v in after.items() if k != "power"} == {
+        k: v for k, v in before.items() if k != "power"
+    }
 
     stop = carol.post(tab_url(owner.service_id, "power"), data={"signal": "stop"})
     assert stop.status_code == 403
@@ -205,33 +268,48 @@ def test_a_subuser_cannot_grant_more_than_it_has(ptero_app, owner, alice, carol,
     with ptero_app.app_context():
         panel_customer(email="dave@example.com", name="Dave", balance=0)
     carol_uuid = things_on(sim, owner)["uuid"][0]
-    changed = alice.post(tab_url(owner.service_id, f"users/{carol_uuid}"),
-                         data={"permissions": LIMITED + ["user.create", "user.read"]})
+    changed = alice.post(
+        tab_url(owner.service_id, f"users/{carol_uuid}"),
+        data={"permissions": LIMITED + ["user.create", "user.read"]},
+    )
     assert changed.status_code == 303
-    beyond = carol.post(tab_url(owner.service_id, "users"),
-                        data={"email": "dave@example.com",
-                              "permissions": ["control.console", "backup.delete"]})
+    beyond = carol.post(
+        tab_url(owner.service_id, "users"),
+        data={"email": "dave@example.com", "permissions": ["control.console", "backup.delete"]},
+    )
     assert beyond.status_code == 403
     assert "cannot grant permissions you do not have" in flashes(beyond.text)
-    own = carol.post(tab_url(owner.service_id, f"users/{carol_uuid}"),
-                     data={"permissions": ["control.console"]})
+    own = carol.post(
+        tab_url(owner.service_id, f"users/{carol_uuid}"), data={"permissions": ["control.console"]}
+    )
     assert own.status_code == 403  # no user.update, and never her own
-    fine = carol.post(tab_url(owner.service_id, "users"),
-                      data={"email": "dave@example.com", "permissions": ["control.console"]})
+    fine = carol.post(
+        tab_url(owner.service_id, "users"),
+        data={"email": "dave@example.com", "permissions": ["control.console"]},
+    )
     assert fine.status_code == 303, flashes(fine.text)
     assert len(things_on(sim, owner)["uuid"]) == 2
 
 
 def test_invitations_that_cannot_work_are_explained(ptero_app, owner, alice):
     cases = [
-        ({"email": "nobody@example.com", "permissions": ["control.console"]}, 400,
-         "No account here uses nobody@example.com"),
-        ({"email": "alice@example.com", "permissions": ["control.console"]}, 400,
-         "owns this server already"),
+        (
+            {"email": "nobody@example.com", "permissions": ["control.console"]},
+            400,
+            "No account here uses nobody@example.com",
+        ),
+        (
+            {"email": "alice@example.com", "permissions": ["control.console"]},
+            400,
+            "owns this server already",
+        ),
         ({"email": "not-an-email", "permissions": ["control.console"]}, 400, "email address"),
         ({"email": "alice@example.com"}, 400, "Choose at least one permission"),
-        ({"email": "alice@example.com", "permissions": ["admin.everything"]}, 400,
-         "Unknown permission"),
+        (
+            {"email": "alice@example.com", "permissions": ["admin.everything"]},
+            400,
+            "Unknown permission",
+        ),
     ]
     for data, status, message in cases:
         response = alice.post(tab_url(owner.service_id, "users"), data=data)
@@ -239,8 +317,9 @@ def test_invitations_that_cannot_work_are_explained(ptero_app, owner, alice):
         assert message in flashes(response.text), (data, flashes(response.text))
 
 
-def test_removing_a_subuser_here_or_in_the_panel_ends_its_access(ptero_app, owner, alice, carol,
-                                                                sim, panel):
+def test_removing_a_subuser_here_or_in_the_panel_ends_its_access(
+    ptero_app, owner, alice, carol, sim, panel
+):
     assert carol.get(tab_url(owner.service_id, "console")).status_code == 200
     carol_uuid = things_on(sim, owner)["uuid"][0]
     removed = alice.post(tab_url(owner.service_id, f"users/{carol_uuid}/delete"))
@@ -248,8 +327,10 @@ def test_removing_a_subuser_here_or_in_the_panel_ends_its_access(ptero_app, owne
     assert carol.get(tab_url(owner.service_id, "console")).status_code == 404
     assert "alice survival" not in carol.get("/plugins/pterodactyl/shared").text
 
-    again = alice.post(tab_url(owner.service_id, "users"),
-                       data={"email": "carol@example.com", "permissions": LIMITED})
+    again = alice.post(
+        tab_url(owner.service_id, "users"),
+        data={"email": "carol@example.com", "permissions": LIMITED},
+    )
     assert again.status_code == 303
     assert carol.get(tab_url(owner.service_id, "console")).status_code == 200
     # removed in the panel, behind pteroca's back
@@ -298,8 +379,11 @@ def test_an_installing_server_answers_409_with_the_reason(alice, owner, sim):
         page = alice.get(tab_url(owner.service_id, path))
         assert page.status_code == 409, path
         assert "still installing" in flashes(page.text), path
-    power = alice.post(tab_url(owner.service_id, "power"), data={"signal": "start"},
-                       headers={"Accept": "application/json"})
+    power = alice.post(
+        tab_url(owner.service_id, "power"),
+        data={"signal": "start"},
+        headers={"Accept": "application/json"},
+    )
     assert power.status_code == 409 and "still installing" in power.json["error"]
     status = alice.get(tab_url(owner.service_id, "console/status")).json
     assert status["state"] == "installing"
@@ -320,8 +404,9 @@ def test_a_server_suspended_in_the_panel_or_here(ptero_app, alice, owner, sim):
         response = alice.get(tab_url(owner.service_id, path))
         assert response.status_code == 409
         assert "This server is suspended" in flashes(response.text)
-    status = alice.get(tab_url(owner.service_id, "console") + "/status",
-                       headers={"Accept": "application/json"})
+    status = alice.get(
+        tab_url(owner.service_id, "console") + "/status", headers={"Accept": "application/json"}
+    )
     assert status.status_code == 409
     assert status.get_json()["state"] == "suspended"  # the open console's badge follows it
 

@@ -46,14 +46,21 @@ def sample(tmp_path):
 def make_plugin(tmp_path):
     """``make_plugin("x", {"__init__.py": "..."}, capabilities=[...], deps=[...])`` in tmp."""
 
-    def make(name: str, files: dict[str, str | bytes] | None = None, *, capabilities=(),
-             deps=(), into: Path | None = None) -> DiscoveredPlugin:
+    def make(
+        name: str,
+        files: dict[str, str | bytes] | None = None,
+        *,
+        capabilities=(),
+        deps=(),
+        into: Path | None = None,
+    ) -> DiscoveredPlugin:
         folder = Path(into or tmp_path / "made_plugins") / name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "plugin.toml").write_text(
             f'name = "{name}"\nversion = "1.0.0"\nkernel = ">=0.1"\n'
             f"capabilities = {json.dumps(list(capabilities))}\n"
-            f"python_dependencies = {json.dumps(list(deps))}\n")
+            f"python_dependencies = {json.dumps(list(deps))}\n"
+        )
         files = {"__init__.py": "", **(files or {})}
         for rel, content in files.items():
             path = folder / rel

@@ -16,9 +16,16 @@ def folder_plugin(path: Path) -> DiscoveredPlugin:
     return found[path.name]
 
 
-def install_dist(site: Path, name: str, version: str, *, requires=(), plugin: str | None = None,
-                 package_files: dict[str, str] | None = None,
-                 extra_files: dict[str, str] | None = None) -> Path:
+def install_dist(
+    site: Path,
+    name: str,
+    version: str,
+    *,
+    requires=(),
+    plugin: str | None = None,
+    package_files: dict[str, str] | None = None,
+    extra_files: dict[str, str] | None = None,
+) -> Path:
     """Write an installed distribution (dist-info + files) into ``site``.
 
     ``plugin`` registers a ``pteroca.plugins`` entry point of that name for the
@@ -32,8 +39,7 @@ def install_dist(site: Path, name: str, version: str, *, requires=(), plugin: st
     (dist_info / "METADATA").write_text("\n".join(meta) + "\n")
     record = []
     if plugin:
-        (dist_info / "entry_points.txt").write_text(
-            f"[pteroca.plugins]\n{plugin} = {plugin}\n")
+        (dist_info / "entry_points.txt").write_text(f"[pteroca.plugins]\n{plugin} = {plugin}\n")
         for rel, content in (package_files or {}).items():
             path = site / plugin / rel
             path.parent.mkdir(parents=True, exist_ok=True)

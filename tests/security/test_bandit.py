@@ -34,13 +34,18 @@ def test_eval_and_exec_block_despite_nosec_and_the_plugins_bandit_config(sample)
 
 
 def test_nosec_hides_nothing_anywhere_on_the_line(make_plugin):
-    plugin = make_plugin("nosecs", {"__init__.py": '''
+    plugin = make_plugin(
+        "nosecs",
+        {
+            "__init__.py": """
         import os
         a = eval("1")  # nosec
         b = eval("2")  #nosec: B307
         c = eval("3")  # noqa  # nosec B307, B102
         os.system("true")  # nosec
-    '''})
+    """
+        },
+    )
     findings = scan(plugin)
     assert sorted(f.line for f in findings if f.rule == "B307") == [3, 4, 5]
     assert [f.line for f in findings if f.rule == "B605"] == [6]
@@ -71,22 +76,31 @@ def test_informational_findings_pass(sample):
 
 
 def test_unparsable_file_blocks_with_its_line(make_plugin):
-    plugin = make_plugin("broken", {"__init__.py": "from . import helpers\n",
-                                    "helpers.py": "def broken(:\n    pass\n"})
+    plugin = make_plugin(
+        "broken",
+        {"__init__.py": "from . import helpers\n", "helpers.py": "def broken(:\n    pass\n"},
+    )
     findings = scan(plugin)
     assert len(findings) == 1
     only = findings[0]
     assert (only.rule, only.severity, only.file, only.line) == (
-        "parse-error", Severity.CRITICAL, "helpers.py", 1)
+        "parse-error",
+        Severity.CRITICAL,
+        "helpers.py",
+        1,
+    )
     assert verdict_for(findings) == Verdict.BLOCK
 
 
 def test_null_bytes_and_bad_encoding_block(make_plugin):
-    plugin = make_plugin("binaryish", {"a.py": b"x = 1\x00\n",
-                                       "b.py": b"# -*- coding: nope -*-\nx = 1\n"})
+    plugin = make_plugin(
+        "binaryish", {"a.py": b"x = 1\x00\n", "b.py": b"# -*- coding: nope -*-\nx = 1\n"}
+    )
     findings = scan(plugin)
-    assert {(f.file, f.rule) for f in findings} == {("a.py", "parse-error"),
-                                                   ("b.py", "parse-error")}
+    assert {(f.file, f.rule) for f in findings} == {
+        ("a.py", "parse-error"),
+        ("b.py", "parse-error"),
+    }
 
 
 def test_oversized_source_is_not_read_but_blocks(make_plugin, monkeypatch):
@@ -96,15 +110,25 @@ def test_oversized_source_is_not_read_but_blocks(make_plugin, monkeypatch):
     monkeypatch.setattr(policy, "MAX_FILE_BYTES", 100)
     findings = scan(plugin)
     assert [(f.file, f.rule, f.severity) for f in findings] == [
-        ("big.py", "parse-error", Severity.CRITICAL)]
+        ("big.py", "parse-error", Severity.CRITICAL)
+    ]
 
 
 def test_every_python_file_is_scanned_including_subpackages(make_plugin):
-    plugin = make_plugin("deep", {"sub/__init__.py": "", "sub/inner/mod.py": "eval('1')\n",
-                                  "tool.pyw": "exec('1')\n", "notes.txt": "eval('1')\n"})
+    plugin = make_plugin(
+        "deep",
+        {
+            "sub/__init__.py": "",
+            "sub/inner/mod.py": "eval('1')\n",
+            "tool.pyw": "exec('1')\n",
+            "notes.txt": "eval('1')\n",
+        },
+    )
     findings = scan(plugin)
-    assert {(f.file, f.rule) for f in findings} == {("sub/inner/mod.py", "B307"),
-                                                   ("tool.pyw", "B102")}
+    assert {(f.file, f.rule) for f in findings} == {
+        ("sub/inner/mod.py", "B307"),
+        ("tool.pyw", "B102"),
+    }
 
 
 # One snippet per policy override: bandit reports the rule and the policy sets its level.
@@ -150,19 +174,20 @@ def test_a_logging_config_listener_blocks(sample):
     """B612 on its own (bandit calls it MEDIUM): the policy raises it to CRITICAL."""
     findings = scan(sample("log_listener"))
     assert [(f.rule, f.severity, f.file, f.line) for f in findings] == [
-        ("B612", Severity.CRITICAL, "__init__.py", 11)]
+        ("B612", Severity.CRITICAL, "__init__.py", 11)
+    ]
     assert verdict_for(findings) == Verdict.BLOCK
 
 
 @pytest.mark.parametrize("depth", [300, 800, 5000])
-def test_a_module_nested_too_deeply_to_walk_blocks_instead_of_crashing_the_scan(make_plugin,
-                                                                                depth):
+def test_a_module_nested_too_deeply_to_walk_blocks_instead_of_crashing_the_scan(make_plugin, depth):
     # x = 1 + a + a ... parses (up to a point) but is deeper than any check can walk
     # recursively: the scan used to die with RecursionError; now the module blocks
     from kernel.security.gate import code_findings
 
-    plugin = make_plugin(f"deep{depth}", {"__init__.py": "import os\n",
-                                          "deep.py": "x = 1" + " + a" * depth + "\n"})
+    plugin = make_plugin(
+        f"deep{depth}", {"__init__.py": "import os\n", "deep.py": "x = 1" + " + a" * depth + "\n"}
+    )
     findings = code_findings(plugin, plugin.snapshot())
     deep = [f for f in findings if f.file == "deep.py"]
     assert [(f.rule, f.severity) for f in deep] == [("parse-error", Severity.CRITICAL)]

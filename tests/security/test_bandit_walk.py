@@ -88,7 +88,7 @@ HOSTILE = {
         def ssl_defaults(version=ssl.PROTOCOL_TLSv1):
             return version
     ''',
-    "helpers.py": '''
+    "helpers.py": """
         import jinja2, marshal, shelve, dill
         from flask import Flask
         from markupsafe import Markup
@@ -108,7 +108,7 @@ HOSTILE = {
         torch.load("model.pt")
         from huggingface_hub import hf_hub_download
         hf_hub_download(repo_id="org/m", filename="m.bin")
-    ''',
+    """,
     # trojan source: a right-to-left override hides part of the line
     "bidi.py": 'access = "user\u202e \u2066# admin\u2069 \u2066"\n',
     "deep/__init__.py": "",
@@ -120,8 +120,9 @@ HOSTILE = {
     "nulls.py": b"x = 1\x00\n",
     "only_comments.py": "# nothing but a comment\n",
     "empty.py": "",
-    "latin.py": "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\nimport os\nos.system(name)\n"
-                .encode("latin-1"),
+    "latin.py": "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\nimport os\nos.system(name)\n".encode(
+        "latin-1"
+    ),
 }
 
 STDLIB = [subprocess.__file__, tempfile.__file__, tarfile.__file__, os.__file__]
@@ -140,8 +141,9 @@ def test_the_installed_bandit_is_one_the_walk_mirrors():
     assert bandit_walk.supported()
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in discover_entry_points()
-                                        if p.distribution == "pteroca"))
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in discover_entry_points() if p.distribution == "pteroca")
+)
 def test_builtin_plugins(name):
     plugin = next(p for p in discover_entry_points() if p.name == name)
     stock, walk = both(plugin)
@@ -169,8 +171,26 @@ def test_hostile_sources_and_the_standard_library(make_plugin):
     # the corpus reaches every kind of node bandit tests: calls, imports, strings, bytes,
     # function defaults, asserts, except handlers, whole files (trojan source), and files
     # bandit cannot parse
-    assert {"B102", "B307", "B602", "B605", "B301", "B403", "B105", "B107", "B108", "B104",
-            "B608", "B101", "B110", "B112", "B613", "B201", "B701", "parse-error"} <= rules
+    assert {
+        "B102",
+        "B307",
+        "B602",
+        "B605",
+        "B301",
+        "B403",
+        "B105",
+        "B107",
+        "B108",
+        "B104",
+        "B608",
+        "B101",
+        "B110",
+        "B112",
+        "B613",
+        "B201",
+        "B701",
+        "parse-error",
+    } <= rules
     assert {f.file for f in stock if f.rule == "parse-error"} == {"broken.py", "nulls.py"}
     assert any(f.file == "__pycache__/hidden.py" for f in stock)
     assert any(f.file == ".hidden/dot.py" for f in stock)
@@ -181,11 +201,20 @@ def test_module_names_match_what_bandit_reads_from_disk(tmp_path):
     from bandit.core.utils import get_module_qualname_from_path
 
     root = tmp_path / "plug"
-    rels = ["__init__.py", "a.py", "sub/__init__.py", "sub/b.py", "loose/c.py",
-            "sub/inner/__init__.py", "sub/inner/d.py", "sub/noinit/e.py"]
+    rels = [
+        "__init__.py",
+        "a.py",
+        "sub/__init__.py",
+        "sub/b.py",
+        "loose/c.py",
+        "sub/inner/__init__.py",
+        "sub/inner/d.py",
+        "sub/noinit/e.py",
+    ]
     for rel in rels:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("")
     for rel in rels:
-        assert bandit_walk.module_qualname(rel, rels, "plug") == \
-            get_module_qualname_from_path(str(root / rel)), rel
+        assert bandit_walk.module_qualname(rel, rels, "plug") == get_module_qualname_from_path(
+            str(root / rel)
+        ), rel

@@ -29,7 +29,11 @@ def test_scan_json_and_exit_1_when_blocked(app, plugins_dir, cli, sample):
     assert result.exit_code == 1
     [row] = rows
     assert (row["plugin"], row["version"], row["verdict"], row["advisory_state"]) == (
-        "shell", "1.0.0", "block", "none")
+        "shell",
+        "1.0.0",
+        "block",
+        "none",
+    )
     assert {"B602", "B605"} <= {f["rule"] for f in row["findings"]}
     assert set(row["findings"][0]) == {"check", "rule", "severity", "file", "line", "message"}
     assert row["counts"]["CRITICAL"] >= 2 and row["content_hash"] and row["tool_versions"]
@@ -72,8 +76,7 @@ def test_name_or_all_is_required(app, cli):
     assert cli("plugin", "scan", "x", "--all").exit_code == 2
 
 
-def test_enable_refuses_high_without_accept_risk_and_logs_acceptance(app, plugins_dir, cli,
-                                                                     sample):
+def test_enable_refuses_high_without_accept_risk_and_logs_acceptance(app, plugins_dir, cli, sample):
     sample("weak_tls", into=plugins_dir)
     refused = cli("plugin", "enable", "weak_tls")
     assert refused.exit_code == 1
@@ -81,8 +84,9 @@ def test_enable_refuses_high_without_accept_risk_and_logs_acceptance(app, plugin
     accepted = cli("plugin", "enable", "weak_tls", "--accept-risk")
     assert accepted.exit_code == 0, accepted.output
     with app.app_context():
-        [entry] = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "plugin.risk_accepted")).all()
+        [entry] = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "plugin.risk_accepted")
+        ).all()
         assert entry.actor == "cli" and entry.target == "weak_tls"
 
 

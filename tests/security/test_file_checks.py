@@ -36,11 +36,14 @@ def test_pth_file_blocks(make_plugin):
     assert found["pth-file"].severity is Severity.CRITICAL and found["pth-file"].file == "evil.pth"
 
 
-@pytest.mark.parametrize("name, content", [
-    ("speedups.cpython-311-x86_64-linux-gnu.so", b"\x7fELF\x02\x01\x01" + b"\0" * 64),
-    ("helper.pyd", b"MZ" + b"\0" * 62),
-    ("libdata.bin", b"\x7fELF\x02\x01\x01" + b"\0" * 64),  # native code under another name
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("speedups.cpython-311-x86_64-linux-gnu.so", b"\x7fELF\x02\x01\x01" + b"\0" * 64),
+        ("helper.pyd", b"MZ" + b"\0" * 62),
+        ("libdata.bin", b"\x7fELF\x02\x01\x01" + b"\0" * 64),  # native code under another name
+    ],
+)
 def test_compiled_extensions_block(make_plugin, name, content):
     found = by_rule(check(make_plugin("native", {name: content})))
     assert found["compiled-extension"].severity is Severity.CRITICAL
@@ -83,8 +86,13 @@ def test_tampered_bytecode_cache_blocks(make_plugin):
     assert found["bytecode-mismatch"].severity is Severity.CRITICAL
     assert found["bytecode-mismatch"].file.startswith("__pycache__/mod.")
     # ... and it is real: Python loads the cached code instead of the source
-    out = subprocess.run([sys.executable, "-c", "import mod; print(mod.VALUE)"],
-                         cwd=plugin.path, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import mod; print(mod.VALUE)"],
+        cwd=plugin.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "something else"
 
 
@@ -96,8 +104,10 @@ def test_unchecked_hash_based_bytecode_blocks(make_plugin):
 
 def test_genuine_or_stale_bytecode_caches_are_fine(make_plugin):
     plugin = make_plugin("genuine", {"mod.py": "VALUE = 1\n", "old.py": "X = 1\n"})
-    py_compile.compile(str(plugin.path / "mod.py"),
-                       cfile=importlib.util.cache_from_source(str(plugin.path / "mod.py")))
+    py_compile.compile(
+        str(plugin.path / "mod.py"),
+        cfile=importlib.util.cache_from_source(str(plugin.path / "mod.py")),
+    )
     stale = _write_cache(plugin, "old", "X = 2\n")
     os.utime(plugin.path / "old.py", (1, 1))  # source newer/different: Python recompiles
     assert stale.exists()
@@ -117,7 +127,10 @@ def test_symlink_leaving_the_folder_blocks_inside_is_fine(make_plugin, tmp_path)
     (plugin.path / "alias.txt").symlink_to("data/local.txt")
     findings = check(plugin)
     assert sorted(f.file for f in findings if f.rule == "symlink-escape") == [
-        "dangling", "leak.txt", "up"]
+        "dangling",
+        "leak.txt",
+        "up",
+    ]
     assert all(f.severity is Severity.CRITICAL for f in findings)
     assert "alias.txt" not in {f.file for f in findings}
 
@@ -142,13 +155,16 @@ def _targz(members: dict[str, str]) -> bytes:
 
 
 def test_nested_archives(make_plugin):
-    plugin = make_plugin("archives", {
-        "vendor.zip": _zip({"payload/__init__.py": "import os\n"}),
-        "assets.tar.gz": _targz({"logo.svg": "<svg/>"}),
-        "fonts.zip": _zip({"font.txt": "not code"}),
-        # a zip appended to an image is still importable with zipimport
-        "logo.png": b"\x89PNG\r\n\x1a\n" + _zip({"x.py": "print(1)\n"}),
-    })
+    plugin = make_plugin(
+        "archives",
+        {
+            "vendor.zip": _zip({"payload/__init__.py": "import os\n"}),
+            "assets.tar.gz": _targz({"logo.svg": "<svg/>"}),
+            "fonts.zip": _zip({"font.txt": "not code"}),
+            # a zip appended to an image is still importable with zipimport
+            "logo.png": b"\x89PNG\r\n\x1a\n" + _zip({"x.py": "print(1)\n"}),
+        },
+    )
     findings = {f.file: f for f in check(plugin)}
     assert findings["vendor.zip"].rule == "archive-with-code"
     assert findings["vendor.zip"].severity is Severity.CRITICAL
@@ -173,8 +189,12 @@ def test_undeclared_hooks_block_every_spelling(sample):
     findings = [f for f in check(sample("undeclared_hooks")) if f.rule == "capabilities"]
     hooks = {f.message.partition(":")[0]: f for f in findings}
     # register_blueprints is covered by "routes"; the others are not declared
-    assert set(hooks) == {"dashboard_widgets", "register_cron_tasks", "client_menu_items",
-                          "health_checks"}
+    assert set(hooks) == {
+        "dashboard_widgets",
+        "register_cron_tasks",
+        "client_menu_items",
+        "health_checks",
+    }
     assert hooks["health_checks"].file == "more.py"
     assert hooks["dashboard_widgets"].line == 16
     assert "'widgets'" in hooks["dashboard_widgets"].message
@@ -193,8 +213,9 @@ def test_declared_hooks_pass_and_plugin_hookspecs_need_their_own_name(make_plugi
         def register_provisioners():
             return []
     """
-    ok = make_plugin("declared", {"__init__.py": code},
-                     capabilities=["routes", "register_provisioners"])
+    ok = make_plugin(
+        "declared", {"__init__.py": code}, capabilities=["routes", "register_provisioners"]
+    )
     assert check(ok) == []
     missing = make_plugin("undeclared", {"__init__.py": code}, capabilities=["routes"])
     assert [f.message.partition(":")[0] for f in check(missing)] == ["register_provisioners"]

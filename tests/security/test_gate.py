@@ -16,10 +16,10 @@ from kernel.security import (
     ScanRecord,
     check_gate,
     latest_scan,
+    policy,
     scan_plugin,
 )
 from kernel.security import gate as gate_module
-from kernel.security import policy
 from tests.fakes.osv_server import unreachable_url
 from tests.security.scanlib import install_dist
 
@@ -80,7 +80,9 @@ def test_reuse_needs_same_tools_policy_and_youth(ctx, sample, monkeypatch):
     assert second.id != first.id and second.tool_versions["bandit"] == "0.0.1"
     ctx.config["REQUIRE_AUDIT"] = True
     third = scan_plugin(plugin)
-    assert third.id != second.id and third.policy_version == policy.POLICY_VERSION + "+require-audit"
+    assert (
+        third.id != second.id and third.policy_version == policy.POLICY_VERSION + "+require-audit"
+    )
     assert scan_plugin(plugin).id == third.id
     third.created_at -= timedelta(hours=25)
     db.session.commit()
@@ -125,9 +127,11 @@ def test_gate_blocks_critical(ctx, sample):
         check_gate(sample("code_exec"))
     assert isinstance(refused.value, GateRefused)
     assert refused.value.record.verdict == "block"
-    assert str(refused.value) == ("code_exec: blocked by 2 CRITICAL findings: "
-                                  "bandit B307 eval at __init__.py:2; "
-                                  "bandit B102 exec_used at __init__.py:6")
+    assert str(refused.value) == (
+        "code_exec: blocked by 2 CRITICAL findings: "
+        "bandit B307 eval at __init__.py:2; "
+        "bandit B102 exec_used at __init__.py:6"
+    )
     assert "\n" not in str(refused.value)
 
 
@@ -142,29 +146,39 @@ def test_gate_warns_and_refuses_without_confirmation(ctx, sample):
         check_gate(plugin)
     assert str(refused.value).startswith("weak_tls: 1 HIGH finding needs confirmation")
     assert "bandit B501 request_with_no_cert_validation at __init__.py:5" in str(refused.value)
-    assert db.session.scalars(db.select(AuditLog).where(
-        AuditLog.action == "plugin.risk_accepted")).all() == []
+    assert (
+        db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "plugin.risk_accepted")
+        ).all()
+        == []
+    )
 
 
 def test_gate_accepts_confirmed_risk_and_logs_it(ctx, sample):
     plugin = sample("weak_tls")
     record = check_gate(plugin, accept_risk=True, actor="admin@example.com")
     assert record.verdict == "warn"
-    [entry] = db.session.scalars(db.select(AuditLog).where(
-        AuditLog.action == "plugin.risk_accepted")).all()
+    [entry] = db.session.scalars(
+        db.select(AuditLog).where(AuditLog.action == "plugin.risk_accepted")
+    ).all()
     assert (entry.actor, entry.target) == ("admin@example.com", "weak_tls")
     assert entry.details["scan_id"] == record.id
     assert entry.details["content_hash"] == plugin.content_hash()
     assert entry.details["findings"] == [
-        "bandit B501 request_with_no_cert_validation at __init__.py:5"]
+        "bandit B501 request_with_no_cert_validation at __init__.py:5"
+    ]
 
 
 def test_gate_passes_clean_and_informational_plugins(ctx, sample):
     assert check_gate(sample("clean")).verdict == "pass"
     info = check_gate(sample("informational"))
     assert info.verdict == "pass" and info.findings  # MEDIUM/LOW only inform
-    assert db.session.scalars(db.select(AuditLog).where(
-        AuditLog.action == "plugin.risk_accepted")).all() == []
+    assert (
+        db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "plugin.risk_accepted")
+        ).all()
+        == []
+    )
 
 
 def test_gate_blocks_undeclared_hooks_and_unparsable_code(ctx, sample, make_plugin):

@@ -21,19 +21,28 @@ def test_severities_are_ordered():
     assert Severity.parse("high") is Severity.HIGH and str(Severity.LOW) == "LOW"
 
 
-@pytest.mark.parametrize("levels, verdict", [
-    ([], Verdict.PASS),
-    ([Severity.LOW, Severity.MEDIUM], Verdict.PASS),
-    ([Severity.LOW, Severity.HIGH], Verdict.WARN),
-    ([Severity.HIGH, Severity.CRITICAL, Severity.LOW], Verdict.BLOCK),
-])
+@pytest.mark.parametrize(
+    "levels, verdict",
+    [
+        ([], Verdict.PASS),
+        ([Severity.LOW, Severity.MEDIUM], Verdict.PASS),
+        ([Severity.LOW, Severity.HIGH], Verdict.WARN),
+        ([Severity.HIGH, Severity.CRITICAL, Severity.LOW], Verdict.BLOCK),
+    ],
+)
 def test_verdict_is_the_worst_finding(levels, verdict):
     assert verdict_for([finding(s) for s in levels]) == verdict
 
 
 def test_not_audited_is_high_unless_audit_is_required():
-    unaudited = Finding("pip-audit", policy.NOT_AUDITED_RULE, policy.not_audited_severity(False),
-                        "plugin.toml", None, "requests: not audited")
+    unaudited = Finding(
+        "pip-audit",
+        policy.NOT_AUDITED_RULE,
+        policy.not_audited_severity(False),
+        "plugin.toml",
+        None,
+        "requests: not audited",
+    )
     assert unaudited.severity is Severity.HIGH
     assert verdict_for([unaudited]) == Verdict.WARN  # never "pass": unaudited is not clean
     assert verdict_for([unaudited], require_audit=True) == Verdict.BLOCK
@@ -45,17 +54,23 @@ def test_policy_identity_includes_the_audit_switch():
     assert policy.policy_id(True) != policy.policy_id(False)
 
 
-@pytest.mark.parametrize("test_id", ["B102", "B307", "B301", "B302", "B506", "B602", "B604",
-                                     "B605", "B609", "B613"])
+@pytest.mark.parametrize(
+    "test_id", ["B102", "B307", "B301", "B302", "B506", "B602", "B604", "B605", "B609", "B613"]
+)
 def test_code_execution_primitives_are_critical_whatever_bandit_says(test_id):
     assert policy.bandit_severity(test_id, "LOW", "LOW") is Severity.CRITICAL
 
 
-@pytest.mark.parametrize("sev, conf, ours", [
-    ("HIGH", "HIGH", Severity.HIGH), ("HIGH", "LOW", Severity.MEDIUM),
-    ("MEDIUM", "MEDIUM", Severity.MEDIUM), ("MEDIUM", "LOW", Severity.LOW),
-    ("LOW", "HIGH", Severity.LOW),
-])
+@pytest.mark.parametrize(
+    "sev, conf, ours",
+    [
+        ("HIGH", "HIGH", Severity.HIGH),
+        ("HIGH", "LOW", Severity.MEDIUM),
+        ("MEDIUM", "MEDIUM", Severity.MEDIUM),
+        ("MEDIUM", "LOW", Severity.LOW),
+        ("LOW", "HIGH", Severity.LOW),
+    ],
+)
 def test_bandit_matrix(sev, conf, ours):
     assert policy.bandit_severity("B999", sev, conf) is ours
 

@@ -14,16 +14,16 @@ from sqlalchemy import create_engine, inspect, text
 
 from kernel.extensions import db
 from kernel.plugins.models import PluginRecord
+from kernel.testing import login
 from tests.helpers import write_plugin
 from tests.kernel.test_migrations import migration
 from tests.security.scanlib import install_dist
-from kernel.testing import login
 
-COUNTING = '''
+COUNTING = """
 from pathlib import Path
 with open({counter!r}, "a") as fh:
     fh.write("imported\\n")
-'''
+"""
 
 ODD_TABLE = '''
 """a table without the plugin's prefix"""
@@ -65,11 +65,21 @@ def imports(counter: Path) -> int:
 
 
 def two_table_plugin(plugins_dir, name, counter, downgrade="pass"):
-    return write_plugin(plugins_dir, name, COUNTING.format(counter=str(counter)), files={
-        "migrations/versions/0001.py": migration(f"{name}_item", f"{name}1"),
-        "migrations/versions/0002.py": ODD_TABLE.format(
-            rev=f"{name}2", down=f"{name}1", table=f"odd_{name}", parent=f"{name}_item",
-            downgrade=downgrade)})
+    return write_plugin(
+        plugins_dir,
+        name,
+        COUNTING.format(counter=str(counter)),
+        files={
+            "migrations/versions/0001.py": migration(f"{name}_item", f"{name}1"),
+            "migrations/versions/0002.py": ODD_TABLE.format(
+                rev=f"{name}2",
+                down=f"{name}1",
+                table=f"odd_{name}",
+                parent=f"{name}_item",
+                downgrade=downgrade,
+            ),
+        },
+    )
 
 
 def test_tables_made_by_migrations_are_recorded(app, plugins_dir, cli, tmp_path):
@@ -80,7 +90,8 @@ def test_tables_made_by_migrations_are_recorded(app, plugins_dir, cli, tmp_path)
 
 
 def test_purge_of_a_changed_plugin_drops_the_recorded_tables_and_runs_none_of_it(
-        app, plugins_dir, cli, tmp_path, marker):
+    app, plugins_dir, cli, tmp_path, marker
+):
     counter = tmp_path / "count"
     folder = two_table_plugin(plugins_dir, "chg", counter)
     assert cli("plugin", "enable", "chg").exit_code == 0
@@ -88,8 +99,14 @@ def test_purge_of_a_changed_plugin_drops_the_recorded_tables_and_runs_none_of_it
     before = imports(counter)
     (folder / "__init__.py").write_text(writes_marker(marker))  # no longer what was scanned
     (folder / "migrations" / "versions" / "0002.py").write_text(
-        ODD_TABLE.format(rev="chg2", down="chg1", table="odd_chg", parent="chg_item",
-                         downgrade=writes_marker(marker).replace("\n", "; ")))
+        ODD_TABLE.format(
+            rev="chg2",
+            down="chg1",
+            table="odd_chg",
+            parent="chg_item",
+            downgrade=writes_marker(marker).replace("\n", "; "),
+        )
+    )
     result = cli("plugin", "uninstall", "chg", "--purge", "--yes")
     assert result.exit_code == 0, result.output
     assert not {"chg_item", "odd_chg", "alembic_version_chg"} & tables(app)
@@ -97,8 +114,9 @@ def test_purge_of_a_changed_plugin_drops_the_recorded_tables_and_runs_none_of_it
     assert imports(counter) == before and not marker.exists()
 
 
-def test_purge_of_a_blocked_plugin_imports_nothing(app, plugins_dir, cli, tmp_path, osv_server,
-                                                   site_dir):
+def test_purge_of_a_blocked_plugin_imports_nothing(
+    app, plugins_dir, cli, tmp_path, osv_server, site_dir
+):
     counter = tmp_path / "count"
     install_dist(site_dir, "fakedep", "0.5")
     folder = two_table_plugin(plugins_dir, "blk", counter)
@@ -117,7 +135,8 @@ def test_purge_of_a_blocked_plugin_imports_nothing(app, plugins_dir, cli, tmp_pa
 
 
 def test_purge_without_a_verdict_or_a_record_refuses_and_keeps_the_data(
-        app, plugins_dir, cli, marker):
+    app, plugins_dir, cli, marker
+):
     folder = write_plugin(plugins_dir, "ghost", writes_marker(marker))
     with app.app_context():
         db.session.execute(text("CREATE TABLE ghost_item (id INTEGER PRIMARY KEY)"))
@@ -138,10 +157,15 @@ def test_purge_of_a_never_scanned_plugin_without_tables(app, plugins_dir, cli, m
 
 
 def test_purge_of_an_admitted_plugin_runs_its_downgrades_from_a_verified_copy(
-        app, plugins_dir, cli, tmp_path):
+    app, plugins_dir, cli, tmp_path
+):
     where = tmp_path / "downgraded_from"
-    folder = two_table_plugin(plugins_dir, "ok", tmp_path / "count",
-                              downgrade=f"open({str(where)!r}, 'w').write(__file__)")
+    folder = two_table_plugin(
+        plugins_dir,
+        "ok",
+        tmp_path / "count",
+        downgrade=f"open({str(where)!r}, 'w').write(__file__)",
+    )
     assert cli("plugin", "enable", "ok").exit_code == 0
     assert cli("plugin", "disable", "ok").exit_code == 0
     result = cli("plugin", "uninstall", "ok", "--purge", "--yes")
@@ -153,17 +177,20 @@ def test_purge_of_an_admitted_plugin_runs_its_downgrades_from_a_verified_copy(
 
 
 def test_db_upgrade_skips_a_plugin_whose_migrations_changed(app, plugins_dir, cli, marker):
-    folder = write_plugin(plugins_dir, "grower", files={
-        "migrations/versions/0001.py": migration("grower_a", "g1")})
+    folder = write_plugin(
+        plugins_dir, "grower", files={"migrations/versions/0001.py": migration("grower_a", "g1")}
+    )
     assert cli("plugin", "enable", "grower").exit_code == 0
     (folder / "migrations" / "versions" / "0002.py").write_text(
-        writes_marker(marker) + migration("grower_b", "g2", "g1"))
+        writes_marker(marker) + migration("grower_b", "g2", "g1")
+    )
     assert cli("db", "upgrade").exit_code == 0
     assert "grower_b" not in tables(app) and not marker.exists()
 
 
 def test_admin_uninstall_with_purge_of_an_edited_plugin_imports_nothing(
-        app, plugins_dir, cli, fresh, tmp_path, marker):
+    app, plugins_dir, cli, fresh, tmp_path, marker
+):
     from tests.helpers import PASSWORD, make_user
 
     counter = tmp_path / "count"

@@ -48,7 +48,8 @@ def test_edited_plugin_is_update_pending_until_rescanned(app, plugins_dir, cli, 
 
 
 def test_new_advisory_blocks_an_enabled_plugin_and_its_routes_stop(
-        app, plugins_dir, cli, served, osv_server, site_dir):
+    app, plugins_dir, cli, served, osv_server, site_dir
+):
     install_dist(site_dir, "fakedep", "0.5")
     page_plugin(plugins_dir, "shop", extra_manifest='python_dependencies = ["fakedep"]\n')
     enabled = cli("plugin", "enable", "shop")
@@ -61,8 +62,9 @@ def test_new_advisory_blocks_an_enabled_plugin_and_its_routes_stop(
         assert rescan_enabled() == ["shop"]
         record = latest_scan("shop")
         assert record.verdict == "block" and record.findings[0]["rule"] == "GHSA-new1"
-        actions = set(db.session.scalars(db.select(AuditLog.action).where(
-            AuditLog.target == "shop")))
+        actions = set(
+            db.session.scalars(db.select(AuditLog.action).where(AuditLog.target == "shop"))
+        )
     assert {"plugin.scan_blocked", "plugin.blocked"} <= actions
     info = state_of(cli, "shop")
     assert info["state"] == "blocked"

@@ -16,9 +16,9 @@ from kernel.models import AuditLog
 from kernel.plugins import verified
 from kernel.plugins.models import PluginRecord
 from kernel.plugins.services import list_plugins
+from kernel.testing import login
 from tests.helpers import PAGE_PLUGIN, make_user, write_plugin
 from tests.security.scanlib import install_dist
-from kernel.testing import login
 
 
 @pytest.fixture
@@ -42,7 +42,9 @@ def info(cli, name):
     return json.loads(result.output)
 
 
-LAZY_PAGE = PAGE_PLUGIN + '''
+LAZY_PAGE = (
+    PAGE_PLUGIN
+    + """
 
 @bp.get("/lazy")
 def lazy():
@@ -51,15 +53,17 @@ def lazy():
     except ImportError as exc:
         return "refused: " + str(exc)
     return "imported " + str(VALUE)
-'''
+"""
+)
 
 
 # --- 1. a folder that used to be skipped ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("folder", ["__pycache__", "deep/__pycache__"])
-def test_payload_in_a_pycache_folder_is_scanned_and_blocks(app, plugins_dir, cli, fresh,
-                                                          marker, folder):
+def test_payload_in_a_pycache_folder_is_scanned_and_blocks(
+    app, plugins_dir, cli, fresh, marker, folder
+):
     package = folder.replace("/", ".")
     files = {f"{folder}/payload.py": shell_marker(marker)}
     if folder.startswith("deep"):
@@ -79,16 +83,20 @@ def test_payload_in_a_pycache_folder_is_scanned_and_blocks(app, plugins_dir, cli
 
 
 def test_hidden_folder_payload_is_scanned_and_planted_imports_are_refused(
-        app, plugins_dir, cli, fresh, marker):
+    app, plugins_dir, cli, fresh, marker
+):
     # scanned: a shell payload in a hidden folder blocks like any other file
     write_plugin(plugins_dir, "hidden_shell", "", files={".git/hooks/x.py": shell_marker(marker)})
     result = cli("plugin", "enable", "hidden_shell")
     assert result.exit_code == 1 and ".git/hooks/x.py" in result.output
     # a payload nothing flags, reached through sys.path: the loader refuses the file
-    code = ("import sys\nfrom pathlib import Path\n"
-            "sys.path.insert(0, str(Path(__file__).parent / '.cache'))\nimport planted  # noqa\n")
-    write_plugin(plugins_dir, "hidden_path", code,
-                 files={".cache/planted.py": writes_marker(marker)})
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "sys.path.insert(0, str(Path(__file__).parent / '.cache'))\nimport planted  # noqa\n"
+    )
+    write_plugin(
+        plugins_dir, "hidden_path", code, files={".cache/planted.py": writes_marker(marker)}
+    )
     result = cli("plugin", "enable", "hidden_path")
     assert result.exit_code == 1
     assert "under a name that is not its plugin's" in result.output
@@ -97,18 +105,21 @@ def test_hidden_folder_payload_is_scanned_and_planted_imports_are_refused(
     assert info(cli, "hidden_path")["state"] == "faulted"
 
 
-@pytest.mark.parametrize("rel", ["__pycache__/payload.py", ".hidden/payload.py",
-                                 "sub/payload.py"])
+@pytest.mark.parametrize("rel", ["__pycache__/payload.py", ".hidden/payload.py", "sub/payload.py"])
 @pytest.mark.parametrize("how", ["added", "changed", "replaced"])
-def test_file_touched_after_the_verdict_is_never_imported(app, plugins_dir, cli, fresh, marker,
-                                                          tmp_path, rel, how):
+def test_file_touched_after_the_verdict_is_never_imported(
+    app, plugins_dir, cli, fresh, marker, tmp_path, rel, how
+):
     module = rel[:-3].replace("/", ".")
     importable = not rel.startswith(".")
     files = {"sub/__init__.py": "", "__pycache__/__init__.py": ""}
     if how != "added":
         files[rel] = "VALUE = 'scanned'\n"
-    code = LAZY_PAGE.format(name="touched", module=module) if importable else PAGE_PLUGIN.format(
-        name="touched")
+    code = (
+        LAZY_PAGE.format(name="touched", module=module)
+        if importable
+        else PAGE_PLUGIN.format(name="touched")
+    )
     folder = write_plugin(plugins_dir, "touched", code, capabilities=["routes"], files=files)
     assert cli("plugin", "enable", "touched").exit_code == 0
     running = fresh(app)  # an app built while the files were the scanned ones
@@ -151,15 +162,19 @@ def test_file_touched_after_the_verdict_is_never_imported(app, plugins_dir, cli,
 
 
 def test_bytecode_planted_after_a_pass_is_never_loaded(app, plugins_dir, cli, fresh, marker):
-    folder = write_plugin(plugins_dir, "cached", PAGE_PLUGIN.format(name="cached"),
-                          capabilities=["routes"])
+    folder = write_plugin(
+        plugins_dir, "cached", PAGE_PLUGIN.format(name="cached"), capabilities=["routes"]
+    )
     assert cli("plugin", "enable", "cached").exit_code == 0
     source = folder / "__init__.py"
     evil = compile(writes_marker(marker) + source.read_text(), str(source), "exec")
     stat = source.stat()
-    header = (importlib.util.MAGIC_NUMBER + b"\0\0\0\0"
-              + (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
-              + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
+    header = (
+        importlib.util.MAGIC_NUMBER
+        + b"\0\0\0\0"
+        + (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
+        + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+    )
     cache = Path(importlib.util.cache_from_source(str(source)))
     cache.parent.mkdir(exist_ok=True)
     cache.write_bytes(header + marshal.dumps(evil))  # what plain Python would load
@@ -176,12 +191,18 @@ def test_bytecode_planted_after_a_pass_is_never_loaded(app, plugins_dir, cli, fr
 
 def _slow_plugin(plugins_dir, site_dir, name):
     install_dist(site_dir, "slowdep", "1.0")
-    return write_plugin(plugins_dir, name, PAGE_PLUGIN.format(name=name), capabilities=["routes"],
-                        extra_manifest='python_dependencies = ["slowdep"]\n')
+    return write_plugin(
+        plugins_dir,
+        name,
+        PAGE_PLUGIN.format(name=name),
+        capabilities=["routes"],
+        extra_manifest='python_dependencies = ["slowdep"]\n',
+    )
 
 
-def test_file_swapped_while_the_audit_waits_is_not_imported(app, plugins_dir, cli, fresh,
-                                                           marker, osv_server, site_dir):
+def test_file_swapped_while_the_audit_waits_is_not_imported(
+    app, plugins_dir, cli, fresh, marker, osv_server, site_dir
+):
     folder = _slow_plugin(plugins_dir, site_dir, "racy")
     swapped = []
 
@@ -202,13 +223,18 @@ def test_file_swapped_while_the_audit_waits_is_not_imported(app, plugins_dir, cl
 
 @pytest.mark.parametrize("rel", ["__init__.py", "migrations/versions/0001.py"])
 def test_file_swapped_after_the_last_check_is_refused_by_the_loader(
-        app, plugins_dir, cli, fresh, marker, monkeypatch, rel):
+    app, plugins_dir, cli, fresh, marker, monkeypatch, rel
+):
     from kernel.plugins import services
     from tests.kernel.test_migrations import migration
 
-    folder = write_plugin(plugins_dir, "later", PAGE_PLUGIN.format(name="later"),
-                          capabilities=["routes"],
-                          files={"migrations/versions/0001.py": migration("later_t", "l1")})
+    folder = write_plugin(
+        plugins_dir,
+        "later",
+        PAGE_PLUGIN.format(name="later"),
+        capabilities=["routes"],
+        files={"migrations/versions/0001.py": migration("later_t", "l1")},
+    )
     checked = services.admission_from_scan
 
     def check_then_swap(plugin, scan):
@@ -231,9 +257,11 @@ def test_file_swapped_after_the_last_check_is_refused_by_the_loader(
 
 
 def test_cli_scan_that_blocks_an_enabled_plugin_unloads_it_like_the_admin(
-        app, plugins_dir, cli, fresh):
-    folder = write_plugin(plugins_dir, "turned", PAGE_PLUGIN.format(name="turned"),
-                          capabilities=["routes"])
+    app, plugins_dir, cli, fresh
+):
+    folder = write_plugin(
+        plugins_dir, "turned", PAGE_PLUGIN.format(name="turned"), capabilities=["routes"]
+    )
     assert cli("plugin", "enable", "turned").exit_code == 0
     assert fresh(app).test_client().get("/plugins/turned/").status_code == 200
     (folder / "helpers.py").write_text("import os\nos.system('id')\n")
@@ -247,14 +275,17 @@ def test_cli_scan_that_blocks_an_enabled_plugin_unloads_it_like_the_admin(
     assert "turned" in listing and "scan: block" in listing
     assert fresh(app).test_client().get("/plugins/turned/").status_code == 404
     with app.app_context():
-        actions = [a.action for a in db.session.scalars(
-            db.select(AuditLog).where(AuditLog.target == "turned"))]
+        actions = [
+            a.action
+            for a in db.session.scalars(db.select(AuditLog).where(AuditLog.target == "turned"))
+        ]
     assert "plugin.scan_blocked" in actions and "plugin.blocked" in actions
 
 
 def test_list_shows_the_verdict_the_loader_enforces(app, plugins_dir, cli):
-    folder = write_plugin(plugins_dir, "shown", PAGE_PLUGIN.format(name="shown"),
-                          capabilities=["routes"])
+    folder = write_plugin(
+        plugins_dir, "shown", PAGE_PLUGIN.format(name="shown"), capabilities=["routes"]
+    )
     assert cli("plugin", "enable", "shown").exit_code == 0
     assert info(cli, "shown")["verdict"] == "pass"
     # a later scan of *other* files (an edit) blocks: the loader no longer imports it either
@@ -282,16 +313,31 @@ def test_enabled_before_per_file_hashes_is_update_pending(app, plugins_dir, cli,
 
 def test_pip_installed_payloads_never_run(app, cli, fresh, marker, site_dir):
     manifest = 'name = "pipsneak"\nversion = "1.0"\nkernel = ">=0.1"\ncapabilities = []\n'
-    install_dist(site_dir, "pipsneak", "1.0", plugin="pipsneak", package_files={
-        "plugin.toml": manifest, "__init__.py": "from .__pycache__ import payload  # noqa\n",
-        "__pycache__/payload.py": shell_marker(marker)})
+    install_dist(
+        site_dir,
+        "pipsneak",
+        "1.0",
+        plugin="pipsneak",
+        package_files={
+            "plugin.toml": manifest,
+            "__init__.py": "from .__pycache__ import payload  # noqa\n",
+            "__pycache__/payload.py": shell_marker(marker),
+        },
+    )
     result = cli("plugin", "enable", "pipsneak")
     assert result.exit_code == 1 and "__pycache__/payload.py" in result.output
 
     manifest2 = manifest.replace("pipsneak", "pipadd").replace("[]", '["routes"]')
-    install_dist(site_dir, "pipadd", "1.0", plugin="pipadd", package_files={
-        "plugin.toml": manifest2,
-        "__init__.py": LAZY_PAGE.format(name="pipadd", module="extra")})
+    install_dist(
+        site_dir,
+        "pipadd",
+        "1.0",
+        plugin="pipadd",
+        package_files={
+            "plugin.toml": manifest2,
+            "__init__.py": LAZY_PAGE.format(name="pipadd", module="extra"),
+        },
+    )
     enabled = cli("plugin", "enable", "pipadd", "--accept-risk")
     assert enabled.exit_code == 0, enabled.output
     assert "refused" in fresh(app).test_client().get("/plugins/pipadd/lazy").text
@@ -306,15 +352,21 @@ def test_pip_installed_payloads_never_run(app, cli, fresh, marker, site_dir):
 
 
 def test_listing_info_settings_health_and_db_upgrade_import_nothing(
-        app, plugins_dir, cli, fresh, marker):
+    app, plugins_dir, cli, fresh, marker
+):
     manifest = '[settings.greeting]\ntype = "string"\ndefault = "hi"\nlabel = "Greeting"\n'
     write_plugin(plugins_dir, "never", writes_marker(marker), extra_manifest=manifest)
-    folder = write_plugin(plugins_dir, "edited", PAGE_PLUGIN.format(name="edited"),
-                          capabilities=["routes"])
+    folder = write_plugin(
+        plugins_dir, "edited", PAGE_PLUGIN.format(name="edited"), capabilities=["routes"]
+    )
     assert cli("plugin", "enable", "edited").exit_code == 0
     (folder / "__init__.py").write_text(writes_marker(marker))
-    for args in (["plugin", "list"], ["plugin", "info", "never"], ["plugin", "info", "edited"],
-                 ["db", "upgrade"]):
+    for args in (
+        ["plugin", "list"],
+        ["plugin", "info", "never"],
+        ["plugin", "info", "edited"],
+        ["db", "upgrade"],
+    ):
         assert cli(*args).exit_code == 0, args
     current = fresh(app)
     with current.app_context():

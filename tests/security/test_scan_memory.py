@@ -21,8 +21,9 @@ def collector():
     (gc.enable if was else gc.disable)()
 
 
-def test_the_collector_is_off_during_the_checks_and_back_on_after(collector, make_plugin,
-                                                                   monkeypatch):
+def test_the_collector_is_off_during_the_checks_and_back_on_after(
+    collector, make_plugin, monkeypatch
+):
     plugin = make_plugin("gc_probe", {"__init__.py": "import os\nos.system('id')\n"})
     seen = []
     real = gate.run_bandit
@@ -77,8 +78,13 @@ def test_nested_and_concurrent_pauses_end_with_the_last(collector):
 
 
 def test_released_trees_are_freed_without_the_collector(collector, make_plugin):
-    plugin = make_plugin("gc_free", {"__init__.py": "def f(a):\n    return [a, {'k': a}]\n",
-                                     "more.py": "import subprocess\nsubprocess.run('x')\n"})
+    plugin = make_plugin(
+        "gc_free",
+        {
+            "__init__.py": "def f(a):\n    return [a, {'k': a}]\n",
+            "more.py": "import subprocess\nsubprocess.run('x')\n",
+        },
+    )
     parsed = ParsedSources(plugin.snapshot())
     from kernel.security.bandit_check import run_bandit
 

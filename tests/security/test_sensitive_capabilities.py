@@ -11,31 +11,32 @@ from kernel.testing import rebuild
 from tests.helpers import write_plugin
 
 HOOKS = {
-    "passwords": '''
+    "passwords": """
 from kernel import hookimpl
 
 @hookimpl
 def user_password_changed(user, password):
     pass
-''',
-    "outgoing_mail": '''
+""",
+    "outgoing_mail": """
 from kernel import hookimpl
 
 @hookimpl
 def before_email_send(message):
     pass
-''',
+""",
 }
 
 
 @pytest.mark.parametrize("capability", sorted(HOOKS))
-def test_the_events_capability_no_longer_covers_a_sensitive_hook(app, cli, plugins_dir,
-                                                                 capability):
+def test_the_events_capability_no_longer_covers_a_sensitive_hook(app, cli, plugins_dir, capability):
     write_plugin(plugins_dir, "snoop", HOOKS[capability], capabilities=["events"])
     result = cli("plugin", "enable", "snoop", "--accept-risk")
     assert result.exit_code == 1
-    assert f"the hook needs capability {capability!r}, which plugin.toml does not declare" \
+    assert (
+        f"the hook needs capability {capability!r}, which plugin.toml does not declare"
         in result.output + cli("plugin", "scan", "snoop").output
+    )
     with app.app_context():
         assert db.session.get(PluginRecord, "snoop").state == "blocked"
 
@@ -54,8 +55,9 @@ def test_a_sensitive_capability_needs_the_admins_confirmation(app, cli, plugins_
     live = rebuild(app)
     assert "snoop" in live.extensions["pteroca"].loaded
     with live.app_context():
-        [entry] = db.session.scalars(db.select(AuditLog).where(
-            AuditLog.action == "plugin.risk_accepted"))
+        [entry] = db.session.scalars(
+            db.select(AuditLog).where(AuditLog.action == "plugin.risk_accepted")
+        )
         assert "sensitive-capability" in str(entry.details)
 
 

@@ -17,7 +17,7 @@ from tests.security.scanlib import SAMPLES, folder_plugin
 from tests.security.test_bandit_walk import HOSTILE
 from tests.security.test_dynamic_code import CASES
 
-HOOKS = '''
+HOOKS = """
     import pluggy
     from kernel import hookimpl as hi
     marker = hi
@@ -37,7 +37,7 @@ HOOKS = '''
         def wallet_changed(self, **kw): ...
 
     register_blueprints = hi(lambda app: None)
-'''
+"""
 
 
 class _Straightforward(dynamic_code._Visitor):
@@ -84,8 +84,11 @@ def test_the_shared_walk_is_ast_walk_and_the_rules_find_the_same(tmp_path):
             assert shared == _dedup(straightforward_hits(fresh)), rel
             uses = hooks_in_tree(tree, Path(rel), nodes)
             assert uses == hooks_in_tree(tree, Path(rel)), rel
-            modules, hook_uses, rule_hits = modules + 1, hook_uses + len(uses), \
-                rule_hits + len(shared)
+            modules, hook_uses, rule_hits = (
+                modules + 1,
+                hook_uses + len(uses),
+                rule_hits + len(shared),
+            )
     assert modules > 150 and hook_uses > 30 and rule_hits > 40
 
 

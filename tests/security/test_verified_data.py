@@ -7,7 +7,7 @@ import pytest
 from kernel.plugins import verified
 from tests.helpers import write_plugin
 
-PAGES = '''
+PAGES = """
 from flask import Blueprint, render_template
 from kernel import hookimpl
 
@@ -27,16 +27,23 @@ def own():
 @hookimpl
 def register_blueprints(app):
     return [bp]
-'''
+"""
 
 
 @pytest.fixture
 def shown(app, plugins_dir, cli, fresh):
-    folder = write_plugin(plugins_dir, "shown", PAGES, capabilities=["routes", "templates"],
-                          files={"templates/shown/page.html": "<p>scanned page</p>",
-                                 "bp_templates/own.html": "<p>scanned own</p>",
-                                 "static/app.css": "body { color: black }",
-                                 "bp_static/x.js": "console.log('scanned')"})
+    folder = write_plugin(
+        plugins_dir,
+        "shown",
+        PAGES,
+        capabilities=["routes", "templates"],
+        files={
+            "templates/shown/page.html": "<p>scanned page</p>",
+            "bp_templates/own.html": "<p>scanned own</p>",
+            "static/app.css": "body { color: black }",
+            "bp_static/x.js": "console.log('scanned')",
+        },
+    )
     assert cli("plugin", "enable", "shown").exit_code == 0
     return folder, fresh(app)
 
@@ -50,10 +57,13 @@ def test_verified_files_are_served(shown):
     assert client.get("/plugins/shown/bp_static/x.js").text == "console.log('scanned')"
 
 
-@pytest.mark.parametrize("url, rel", [
-    ("/plugins/shown/", "templates/shown/page.html"),
-    ("/plugins/shown/own", "bp_templates/own.html"),
-])
+@pytest.mark.parametrize(
+    "url, rel",
+    [
+        ("/plugins/shown/", "templates/shown/page.html"),
+        ("/plugins/shown/own", "bp_templates/own.html"),
+    ],
+)
 def test_a_changed_template_is_not_rendered(shown, url, rel):
     folder, app = shown
     (folder / rel).write_text("<script>alert('swapped')</script>")
@@ -73,10 +83,13 @@ def test_a_template_added_after_the_verdict_shadows_nothing(shown):
     assert "planted" not in response.text
 
 
-@pytest.mark.parametrize("url, rel", [
-    ("/-/plugin-static/shown/app.css", "static/app.css"),
-    ("/plugins/shown/bp_static/x.js", "bp_static/x.js"),
-])
+@pytest.mark.parametrize(
+    "url, rel",
+    [
+        ("/-/plugin-static/shown/app.css", "static/app.css"),
+        ("/plugins/shown/bp_static/x.js", "bp_static/x.js"),
+    ],
+)
 def test_a_changed_or_added_static_file_is_404(shown, url, rel):
     folder, app = shown
     (folder / rel).write_text("alert('swapped')")

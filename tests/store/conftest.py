@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from kernel import clock
-from kernel.extensions import db
 from kernel import testing as kernel_testing
+from kernel.extensions import db
 from kernel.testing import build_app, rebuild, run_cli
 from tests.helpers import write_plugin
 
-RECORDER = '''
+RECORDER = """
 from kernel import hookimpl
 from builtin_plugins.store.provisioning import LiveStatus, PackageRefused, ProvisionError
 
@@ -64,7 +64,7 @@ class Recorder:
 @hookimpl
 def register_provisioners():
     return [Recorder()]
-'''
+"""
 
 START = datetime(2026, 1, 1, 12, 0, 0)
 
@@ -98,8 +98,13 @@ def store_template(tmp_path_factory, request) -> Path:
 
 
 def _enable_recorder(app, instance: Path) -> None:
-    write_plugin(instance / "plugins", "recorder", RECORDER, capabilities=["register_provisioners"],
-                 requires={"store": ">=1.0"})
+    write_plugin(
+        instance / "plugins",
+        "recorder",
+        RECORDER,
+        capabilities=["register_provisioners"],
+        requires={"store": ">=1.0"},
+    )
     result = run_cli(app, "plugin", "enable", "recorder", "--with-dependencies", "--yes")
     assert result.exit_code == 0, result.output
 
@@ -122,7 +127,8 @@ def store_app(tmp_path, store_db, request):
             from tests.services import fresh_postgres_database, require_postgres
 
             extra["DATABASE_URL"], drop = fresh_postgres_database(
-                require_postgres(), template=make_url(template_url).database)
+                require_postgres(), template=make_url(template_url).database
+            )
         app = build_app(instance, **mail, **extra)
         assert "recorder" in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
     clock.freeze(START)

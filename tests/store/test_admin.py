@@ -6,12 +6,12 @@ import re
 
 import pytest
 
+from builtin_plugins.store.testing import buy, make_product
 from kernel.accounts.services import create_user
 from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.testing import TEST_PASSWORD, make_customer, run_cli
 from tests.helpers import write_plugin
-from builtin_plugins.store.testing import buy, make_product
 from tests.store.conftest import recorder_product
 
 ADMIN_PASSWORD = "admin-password-1"
@@ -25,7 +25,7 @@ def store_models():
     return models
 
 
-SCHEMA_PROVISIONER = '''
+SCHEMA_PROVISIONER = """
 from kernel import hookimpl
 from kernel.plugins.manifest import SettingSpec
 from builtin_plugins.store.provisioning import LiveStatus
@@ -67,15 +67,20 @@ HEALTH = {"down": False}
 @hookimpl
 def register_provisioners():
     return [Panel()]
-'''
+"""
 
 
 @pytest.fixture
 def admin_app(store_app):
     from kernel.testing import rebuild
 
-    write_plugin(store_app.config["PLUGINS_DIR"], "panel", SCHEMA_PROVISIONER,
-                 capabilities=["register_provisioners"], requires={"store": ">=1.0"})
+    write_plugin(
+        store_app.config["PLUGINS_DIR"],
+        "panel",
+        SCHEMA_PROVISIONER,
+        capabilities=["register_provisioners"],
+        requires={"store": ">=1.0"},
+    )
     result = run_cli(store_app, "plugin", "enable", "panel")
     assert result.exit_code == 0, result.output
     app = rebuild(store_app)
@@ -94,9 +99,18 @@ def client_for(app, email="admin@example.com", password=ADMIN_PASSWORD):
     return client
 
 
-PRODUCT_FORM = {"name": "Paper 4GB", "slug": "paper-4gb", "provisioner": "panel", "active": "1",
-                "allow_auto_renew": "1", "resource_memory_mb": "4096", "ps_node": "3",
-                "ps_egg": "vanilla", "ps_api_key": "s3cret", "description": "Fast"}
+PRODUCT_FORM = {
+    "name": "Paper 4GB",
+    "slug": "paper-4gb",
+    "provisioner": "panel",
+    "active": "1",
+    "allow_auto_renew": "1",
+    "resource_memory_mb": "4096",
+    "ps_node": "3",
+    "ps_egg": "vanilla",
+    "ps_api_key": "s3cret",
+    "description": "Fast",
+}
 
 
 def test_store_admin_needs_store_manage(admin_app):
@@ -105,9 +119,14 @@ def test_store_admin_needs_store_manage(admin_app):
     anonymous, admin = admin_app.test_client(), client_for(admin_app)
     customer = client_for(admin_app, "buyer@example.com", TEST_PASSWORD)
     support = client_for(admin_app, "support@example.com")
-    for url in ("/admin/store/products/", "/admin/store/servers/", "/admin/store/vouchers/",
-                "/admin/store/categories/", "/admin/store/voucher-uses/",
-                "/admin/store/servers/new"):
+    for url in (
+        "/admin/store/products/",
+        "/admin/store/servers/",
+        "/admin/store/vouchers/",
+        "/admin/store/categories/",
+        "/admin/store/voucher-uses/",
+        "/admin/store/servers/new",
+    ):
         response = anonymous.get(url)
         assert response.status_code == 302 and "/login" in response.location
         assert customer.get(url).status_code == 403
@@ -142,16 +161,21 @@ def test_product_create_with_provisioner_settings_then_edit(admin_app):
         product_id = product.id
     edit = client.get(created.location)
     assert "s3cret" not in edit.text and "No prices" in edit.text
-    plan = client.post(f"/admin/store/products/{product_id}/plans",
-                       data={"kind": "fixed", "period_count": "30", "period_unit": "days",
-                             "price": "7.50"})
+    plan = client.post(
+        f"/admin/store/products/{product_id}/plans",
+        data={"kind": "fixed", "period_count": "30", "period_unit": "days", "price": "7.50"},
+    )
     assert plan.status_code == 303
-    bad_plan = client.post(f"/admin/store/products/{product_id}/plans",
-                           data={"kind": "fixed", "period_count": "30", "price": "free"})
+    bad_plan = client.post(
+        f"/admin/store/products/{product_id}/plans",
+        data={"kind": "fixed", "period_count": "30", "price": "free"},
+    )
     assert bad_plan.status_code == 400 and "is not an amount" in bad_plan.text
     # saving again with the secret left empty keeps it
-    saved = client.post(f"/admin/store/products/{product_id}",
-                        data={**PRODUCT_FORM, "ps_api_key": "", "name": "Paper 4 GB"})
+    saved = client.post(
+        f"/admin/store/products/{product_id}",
+        data={**PRODUCT_FORM, "ps_api_key": "", "name": "Paper 4 GB"},
+    )
     assert saved.status_code == 303
     with admin_app.app_context():
         product = db.session.get(store_models().Product, product_id)
@@ -195,8 +219,11 @@ def test_copy_product(admin_app):
     assert first.status_code == second.status_code == 303
     with admin_app.app_context():
         Product = store_models().Product
-        copies = list(db.session.scalars(db.select(Product).where(Product.id != product_id)
-                                         .order_by(Product.id)))
+        copies = list(
+            db.session.scalars(
+                db.select(Product).where(Product.id != product_id).order_by(Product.id)
+            )
+        )
         assert [c.slug for c in copies] == ["mc-small-copy", "mc-small-copy-2"]
         assert all(not c.active and c.provisioner_settings == {"node": 4} for c in copies)
         assert [(p.price, p.period_count) for p in copies[0].plans] == [(1000, 30)]
@@ -204,11 +231,13 @@ def test_copy_product(admin_app):
 
 def test_category_crud_and_slug_rules(admin_app):
     client = client_for(admin_app)
-    made = client.post("/admin/store/categories/new/", data={"name": "Games", "slug": "games",
-                                                              "priority": "1"})
+    made = client.post(
+        "/admin/store/categories/new/", data={"name": "Games", "slug": "games", "priority": "1"}
+    )
     assert made.status_code == 302
-    reserved = client.post("/admin/store/categories/new/", data={"name": "X", "slug": "product",
-                                                                  "priority": "0"})
+    reserved = client.post(
+        "/admin/store/categories/new/", data={"name": "X", "slug": "product", "priority": "0"}
+    )
     assert "is reserved" in reserved.text
     with admin_app.app_context():
         assert [c.slug for c in db.session.scalars(db.select(store_models().Category))] == ["games"]
@@ -220,8 +249,9 @@ def _service(app, **kwargs):
         from kernel.accounts.models import User
 
         Product = store_models().Product
-        product = db.session.scalar(db.select(Product).where(Product.slug == "mc-small")) \
-            or recorder_product("mc-small")
+        product = db.session.scalar(
+            db.select(Product).where(Product.slug == "mc-small")
+        ) or recorder_product("mc-small")
         return buy(db.session.get(User, 2), product, **kwargs).id
 
 
@@ -231,8 +261,12 @@ def test_manual_suspension_from_the_admin_survives_a_renewal(admin_app, recorder
     listing = client.get("/admin/store/servers/?state=active")
     assert "My server" in listing.text
     assert "My server" not in client.get("/admin/store/servers/?state=suspended").text
-    assert client.post(f"/admin/store/servers/{service_id}/suspend",
-                       data={"reason": "abuse"}).status_code == 303
+    assert (
+        client.post(
+            f"/admin/store/servers/{service_id}/suspend", data={"reason": "abuse"}
+        ).status_code
+        == 303
+    )
     customer = client_for(admin_app, "buyer@example.com", TEST_PASSWORD)
     page = customer.get(f"/servers/{service_id}")
     assert "Our staff suspended this server" in page.text
@@ -240,8 +274,12 @@ def test_manual_suspension_from_the_admin_survives_a_renewal(admin_app, recorder
     import re
 
     expires = re.search(r'name="expires" value="([^"]+)"', renew).group(1)
-    assert customer.post(f"/servers/{service_id}/renew",
-                         data={"expires": expires, "action": "pay"}).status_code == 303
+    assert (
+        customer.post(
+            f"/servers/{service_id}/renew", data={"expires": expires, "action": "pay"}
+        ).status_code
+        == 303
+    )
     with admin_app.app_context():
         service = db.session.get(store_models().Service, service_id)
         assert service.state == "suspended" and service.suspension == "manual"
@@ -279,8 +317,12 @@ def test_retry_without_charging(admin_app, recorder):
 def test_edit_expiry_and_delete(admin_app, recorder):
     service_id = _service(admin_app)
     client = client_for(admin_app)
-    assert client.post(f"/admin/store/servers/{service_id}/expiry",
-                       data={"expires_at": "2027-03-04T05:06"}).status_code == 303
+    assert (
+        client.post(
+            f"/admin/store/servers/{service_id}/expiry", data={"expires_at": "2027-03-04T05:06"}
+        ).status_code
+        == 303
+    )
     bad = client.post(f"/admin/store/servers/{service_id}/expiry", data={"expires_at": "soon"})
     assert bad.status_code == 400 and "is not a date" in bad.text
     assert client.post(f"/admin/store/servers/{service_id}/delete").status_code == 303
@@ -297,15 +339,20 @@ def test_create_a_server_for_a_customer(admin_app, recorder):
         plan_id = recorder_product("mc-small").plans[0].id
     client = client_for(admin_app)
     assert "Create a server for a customer" in client.get("/admin/store/servers/new").text
-    free = client.post("/admin/store/servers/new", data={"email": "buyer@example.com",
-                                                          "plan": plan_id, "name": "Gift"})
+    free = client.post(
+        "/admin/store/servers/new",
+        data={"email": "buyer@example.com", "plan": plan_id, "name": "Gift"},
+    )
     assert free.status_code == 303
-    charged = client.post("/admin/store/servers/new", data={"email": "buyer@example.com",
-                                                             "plan": plan_id, "name": "Paid",
-                                                             "charge": "1"})
+    charged = client.post(
+        "/admin/store/servers/new",
+        data={"email": "buyer@example.com", "plan": plan_id, "name": "Paid", "charge": "1"},
+    )
     assert charged.status_code == 303
-    nobody = client.post("/admin/store/servers/new", data={"email": "ghost@example.com",
-                                                            "plan": plan_id, "name": "x"})
+    nobody = client.post(
+        "/admin/store/servers/new",
+        data={"email": "ghost@example.com", "plan": plan_id, "name": "x"},
+    )
     assert nobody.status_code == 400 and "no account with the email" in nobody.text
     with admin_app.app_context():
         names = {s.name: s.state for s in db.session.scalars(db.select(store_models().Service))}
@@ -317,15 +364,27 @@ def test_create_a_server_for_a_customer(admin_app, recorder):
 
 def test_voucher_crud(admin_app):
     client = client_for(admin_app)
-    made = client.post("/admin/store/vouchers/new/", data={"code": "gift5", "kind": "balance",
-                                                            "value": "5.00", "once_per_user": "y",
-                                                            "min_amount": "0", "active": "y"})
+    made = client.post(
+        "/admin/store/vouchers/new/",
+        data={
+            "code": "gift5",
+            "kind": "balance",
+            "value": "5.00",
+            "once_per_user": "y",
+            "min_amount": "0",
+            "active": "y",
+        },
+    )
     assert made.status_code == 302
-    bad = client.post("/admin/store/vouchers/new/", data={
-        "code": "OFF", "kind": "purchase_discount", "value": "150", "min_amount": "0"})
+    bad = client.post(
+        "/admin/store/vouchers/new/",
+        data={"code": "OFF", "kind": "purchase_discount", "value": "150", "min_amount": "0"},
+    )
     assert "a discount is a whole percent from 1 to 100" in bad.text
-    dup = client.post("/admin/store/vouchers/new/", data={"code": "Gift5", "kind": "balance",
-                                                           "value": "1", "min_amount": "0"})
+    dup = client.post(
+        "/admin/store/vouchers/new/",
+        data={"code": "Gift5", "kind": "balance", "value": "1", "min_amount": "0"},
+    )
     assert "exists already" in dup.text
     with admin_app.app_context():
         voucher = db.session.scalar(db.select(store_models().Voucher))
@@ -350,11 +409,15 @@ def test_checkout_shows_and_stores_the_provisioners_choices(admin_app):
     page = customer.get("/store/product/paper/checkout")
     assert 'name="opt_version"' in page.text and "1.20" in page.text
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
-    wrong = customer.post("/store/product/paper/checkout", data={
-        "token": token, "plan": plan_id, "name": "P", "opt_version": "0.1"})
+    wrong = customer.post(
+        "/store/product/paper/checkout",
+        data={"token": token, "plan": plan_id, "name": "P", "opt_version": "0.1"},
+    )
     assert wrong.status_code == 400 and "Version must be one of: 1.20, 1.21" in wrong.text
-    done = customer.post("/store/product/paper/checkout", data={
-        "token": token, "plan": plan_id, "name": "P", "opt_version": "1.20"})
+    done = customer.post(
+        "/store/product/paper/checkout",
+        data={"token": token, "plan": plan_id, "name": "P", "opt_version": "1.20"},
+    )
     assert done.status_code == 303
     with admin_app.app_context():
         assert db.session.scalar(db.select(store_models().Service)).options["version"] == "1.20"
@@ -373,8 +436,9 @@ def test_overview_cards_count_active_servers_and_those_due_for_renewal(admin_app
         buyer = db.session.scalar(db.select(User).where(User.email == "buyer@example.com"))
         services = [buy(buyer, product, name=f"s{i}") for i in range(3)]
         soon, later = clock.now() + timedelta(days=2), clock.now() + timedelta(days=20)
-        for service, expires, auto in zip(services, (soon, soon, later), (True, False, False),
-                                          strict=True):
+        for service, expires, auto in zip(
+            services, (soon, soon, later), (True, False, False), strict=True
+        ):
             service = db.session.get(models.Service, service.id)
             service.state, service.expires_at, service.auto_renew = "active", expires, auto
         db.session.commit()
@@ -395,16 +459,16 @@ def test_product_form_asks_each_value_once_with_units_and_labelled_plan_fields(a
     client = client_for(admin_app)
     page = client.get("/admin/store/products/new?provisioner=panel").text
     assert ">Memory (MiB)</label>" in page and "memory mb" not in page.lower()
-    for section in ("section-product", "section-sale", "section-resources",
-                    "section-provisioner"):
+    for section in ("section-product", "section-sale", "section-resources", "section-provisioner"):
         assert f'id="{section}"' in page
     panel.Panel.resource_settings = {"memory_mb": "node", "disk_mb": "no-such-setting"}
     try:
         page = client.get("/admin/store/products/new?provisioner=panel").text
         assert 'name="resource_memory_mb"' not in page and 'name="resource_disk_mb"' in page
-        created = client.post("/admin/store/products/new",
-                              data={**PRODUCT_FORM, "resource_memory_mb": "999999",
-                                    "resource_disk_mb": "2048"})
+        created = client.post(
+            "/admin/store/products/new",
+            data={**PRODUCT_FORM, "resource_memory_mb": "999999", "resource_disk_mb": "2048"},
+        )
         assert created.status_code == 303
     finally:
         del panel.Panel.resource_settings
@@ -450,8 +514,12 @@ def test_server_page_shows_checkout_choices_as_a_table_not_json(admin_app):
         buyer = db.session.scalar(db.select(User).where(User.email == "buyer@example.com"))
         service = buy(buyer, make_product())
         row = db.session.get(store_models().Service, service.id)
-        row.options = {"egg": "Paper", "variables": {"MAX_PLAYERS": "20", "<b>X": "<i>"},
-                       "choose_location": True, "ports": [25565, 25566]}
+        row.options = {
+            "egg": "Paper",
+            "variables": {"MAX_PLAYERS": "20", "<b>X": "<i>"},
+            "choose_location": True,
+            "ports": [25565, 25566],
+        }
         db.session.commit()
         service_id = service.id
     page = client_for(admin_app).get(f"/admin/store/servers/{service_id}").text
@@ -466,12 +534,22 @@ def test_voucher_minimum_is_entered_as_an_amount_not_minor_units(admin_app):
     client = client_for(admin_app)
     form = client.get("/admin/store/vouchers/new/").text
     assert "minor units" not in form
-    made = client.post("/admin/store/vouchers/new/", data={
-        "code": "BIG", "kind": "balance", "value": "5.00", "min_amount": "20.00", "active": "y"})
+    made = client.post(
+        "/admin/store/vouchers/new/",
+        data={
+            "code": "BIG",
+            "kind": "balance",
+            "value": "5.00",
+            "min_amount": "20.00",
+            "active": "y",
+        },
+    )
     assert made.status_code == 302
     for bad in ("twenty", "-1", "1.234"):
-        refused = client.post("/admin/store/vouchers/new/", data={
-            "code": f"X{len(bad)}", "kind": "balance", "value": "1", "min_amount": bad})
+        refused = client.post(
+            "/admin/store/vouchers/new/",
+            data={"code": f"X{len(bad)}", "kind": "balance", "value": "1", "min_amount": bad},
+        )
         assert refused.status_code == 200 and "minimum order or top-up" in refused.text
     with admin_app.app_context():
         voucher = db.session.scalar(db.select(store_models().Voucher))

@@ -44,21 +44,46 @@ def add_rows(app, start: int, count: int) -> None:
     from kernel.payments.models import Payment
 
     with app.app_context():
-        product = db.session.scalar(db.select(Product).where(Product.slug == "mc-small")) \
+        product = (
+            db.session.scalar(db.select(Product).where(Product.slug == "mc-small"))
             or recorder_product()
+        )
         voucher = db.session.scalar(db.select(Voucher).where(Voucher.code == "COST")) or Voucher(
-            code="COST", kind="balance", value=100, once_per_user=True, min_amount=0)
+            code="COST", kind="balance", value=100, once_per_user=True, min_amount=0
+        )
         db.session.add(voucher)
         for n in range(start, start + count):
             user = create_user(f"row{n}@example.com", "row-password-1", name=f"Row {n}")
-            db.session.add(Payment(user_id=user.id, provider="stripe", status="paid",
-                                   currency="USD", amount_charged=100, amount_credited=100))
-            db.session.add(Service(user_id=user.id, product_id=product.id,
-                                   plan_id=product.plans[0].id, name=f"s{n}", state="active",
-                                   suspension="", expires_at=utcnow(), auto_renew=False,
-                                   slots=1, price=100, charged=100, options={}, last_error=""))
-            db.session.add(VoucherUsage(voucher=voucher, user_id=user.id, reference=f"r{n}",
-                                        amount=100))
+            db.session.add(
+                Payment(
+                    user_id=user.id,
+                    provider="stripe",
+                    status="paid",
+                    currency="USD",
+                    amount_charged=100,
+                    amount_credited=100,
+                )
+            )
+            db.session.add(
+                Service(
+                    user_id=user.id,
+                    product_id=product.id,
+                    plan_id=product.plans[0].id,
+                    name=f"s{n}",
+                    state="active",
+                    suspension="",
+                    expires_at=utcnow(),
+                    auto_renew=False,
+                    slots=1,
+                    price=100,
+                    charged=100,
+                    options={},
+                    last_error="",
+                )
+            )
+            db.session.add(
+                VoucherUsage(voucher=voucher, user_id=user.id, reference=f"r{n}", amount=100)
+            )
         db.session.commit()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from kernel.extensions import db
 from builtin_plugins.store.testing import buy
+from kernel.extensions import db
 from tests.store.test_views import login, shop  # noqa: F401 - the fixture
 
 
@@ -19,8 +19,9 @@ def test_history_lines_name_the_server(shop):  # noqa: F811
         services.renew(service)
     page = login(shop, "buyer@example.com").get("/wallet").text
     history = page.split("Balance history", 1)[1]
-    texts = [re.sub(r"\s+", " ", t).strip() for t in
-             re.findall(r"</time> · ([^<]+)</span>", history)]
+    texts = [
+        re.sub(r"\s+", " ", t).strip() for t in re.findall(r"</time> · ([^<]+)</span>", history)
+    ]
     assert texts[:2] == ["Renewal: Survival", "Server bought: Survival"]
     assert "Adjustment" in texts[-1]  # the seed money, in words too
     assert "· purchase<" not in history and "· renewal<" not in history
@@ -31,8 +32,11 @@ def test_describe_reads_every_kind():
     from kernel.payments.models import LedgerEntry
 
     assert describe(LedgerEntry(kind="topup", amount=1000, meta={})) == "Top-up"
-    assert describe(LedgerEntry(kind="refund", amount=1000, meta={"server": "Box"})) == \
-        "Refund: Box"
-    assert describe(LedgerEntry(kind="adjustment", amount=5, meta={"reason": "goodwill"})) == \
-        "Adjustment: goodwill"
+    assert (
+        describe(LedgerEntry(kind="refund", amount=1000, meta={"server": "Box"})) == "Refund: Box"
+    )
+    assert (
+        describe(LedgerEntry(kind="adjustment", amount=5, meta={"reason": "goodwill"}))
+        == "Adjustment: goodwill"
+    )
     assert describe(LedgerEntry(kind="plugin_bonus", amount=5, meta=None)) == "Plugin bonus"

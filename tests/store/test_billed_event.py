@@ -7,16 +7,16 @@ from datetime import timedelta
 import pytest
 
 from builtin_plugins.store import services, sweep
+from builtin_plugins.store.testing import buy
 from kernel import clock
 from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.testing import make_customer, run_cli
-from builtin_plugins.store.testing import buy
 from tests.store.conftest import recorder_product
 
 DAY = timedelta(days=1)
 
-LISTENER = '''
+LISTENER = """
 from kernel import db, hookimpl
 
 SEEN = []
@@ -28,15 +28,20 @@ def server_billed(service, entry):
     db.session.rollback()
     stored = db.session.get(type(entry), entry.id)
     SEEN.append((service.id, entry.kind, entry.amount, stored is not None))
-'''
+"""
 
 
 @pytest.fixture
 def seen(store_app):
     from tests.helpers import write_plugin
 
-    write_plugin(store_app.config["PLUGINS_DIR"], "billing_listener", LISTENER,
-                 capabilities=["server_billed"], requires={"store": ">=1.0"})
+    write_plugin(
+        store_app.config["PLUGINS_DIR"],
+        "billing_listener",
+        LISTENER,
+        capabilities=["server_billed"],
+        requires={"store": ">=1.0"},
+    )
     result = run_cli(store_app, "plugin", "enable", "billing_listener")
     assert result.exit_code == 0, result.output
     import pteroca_plugins.billing_listener as module
@@ -64,8 +69,12 @@ def test_hook_server_billed(app, seen, recorder):
     assert sweep.run_lifecycle().renewed == [service.id]
     clock.advance(15 * DAY)  # half the new period left: half the difference
     services.change_package(db.session.get(type(service), service.id), big)
-    assert seen == [(service.id, "purchase", -1000, True), (service.id, "renewal", -1000, True),
-                    (service.id, "renewal", -1000, True), (service.id, "upgrade", -1000, True)]
+    assert seen == [
+        (service.id, "purchase", -1000, True),
+        (service.id, "renewal", -1000, True),
+        (service.id, "renewal", -1000, True),
+        (service.id, "upgrade", -1000, True),
+    ]
     assert ledger.balance(user.id) == 10_000 - 4000
 
 
@@ -75,8 +84,11 @@ def test_a_failed_provisioning_bills_the_refund_too(app, seen, recorder):
     service = buy(user, recorder_product())
     assert service.state == "provisioning_failed"
     services.retry_provisioning(service)
-    assert seen == [(service.id, "purchase", -1000, True), (service.id, "refund", 1000, True),
-                    (service.id, "purchase", -1000, True)]
+    assert seen == [
+        (service.id, "purchase", -1000, True),
+        (service.id, "refund", 1000, True),
+        (service.id, "purchase", -1000, True),
+    ]
 
 
 def test_a_downgrade_bills_the_credit_once(app, seen, recorder):
@@ -96,5 +108,8 @@ def test_a_reversed_upgrade_bills_the_money_back(app, seen, recorder):
     recorder.STATE["refuse_package"] = "disk too full"
     with pytest.raises(services.StoreError):
         services.change_package(service, big)
-    assert seen == [(service.id, "purchase", -1000, True), (service.id, "upgrade", -1000, True),
-                    (service.id, "reversal", 1000, True)]
+    assert seen == [
+        (service.id, "purchase", -1000, True),
+        (service.id, "upgrade", -1000, True),
+        (service.id, "reversal", 1000, True),
+    ]

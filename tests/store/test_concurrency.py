@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
-from datetime import timedelta
 
 from kernel import clock
 from kernel.extensions import db
@@ -58,8 +58,9 @@ def test_fifty_parallel_buys_with_money_for_ten(store_app, ctx, recorder):
         from kernel.accounts.models import User
 
         buyer = db.session.get(User, user_id)
-        return services.purchase(buyer, token=tokens[i], product_id=product_id, plan_id=plan_id,
-                                 name=f"s{i}").state
+        return services.purchase(
+            buyer, token=tokens[i], product_id=product_id, plan_id=plan_id, name=f"s{i}"
+        ).state
 
     results = run_threads(store_app, 50, attempt)
     assert results.count("active") == 10, results
@@ -85,8 +86,9 @@ def test_stock_of_three_sells_three(store_app, ctx, recorder):
 
     def attempt(i):
         buyer = db.session.get(User, buyers[i])
-        return services.purchase(buyer, token=tokens[buyers[i]], product_id=product_id,
-                                 plan_id=plan_id, name="x").state
+        return services.purchase(
+            buyer, token=tokens[buyers[i]], product_id=product_id, plan_id=plan_id, name="x"
+        ).state
 
     results = run_threads(store_app, 12, attempt)
     assert results.count("active") == 3, results
@@ -106,8 +108,13 @@ def test_per_customer_limit_under_concurrency(store_app, ctx, recorder):
     ids = (user.id, product.id, product.plans[0].id)
 
     def attempt(i):
-        return services.purchase(db.session.get(User, ids[0]), token=tokens[i], product_id=ids[1],
-                                 plan_id=ids[2], name="x").state
+        return services.purchase(
+            db.session.get(User, ids[0]),
+            token=tokens[i],
+            product_id=ids[1],
+            plan_id=ids[2],
+            name="x",
+        ).state
 
     results = run_threads(store_app, 8, attempt)
     assert results.count("active") == 2 and all("at most 2" in r for r in results if r != "active")
@@ -139,8 +146,13 @@ def test_one_order_form_submitted_twice_at_once_buys_one_server(store_app, ctx, 
     ids = (user.id, product.id, product.plans[0].id)
 
     def submit(_):
-        return services.purchase(db.session.get(User, ids[0]), token=token, product_id=ids[1],
-                                 plan_id=ids[2], name="twice").id
+        return services.purchase(
+            db.session.get(User, ids[0]),
+            token=token,
+            product_id=ids[1],
+            plan_id=ids[2],
+            name="twice",
+        ).id
 
     results = run_threads(store_app, 6, submit)
     db.session.expire_all()
@@ -152,8 +164,9 @@ def test_one_order_form_submitted_twice_at_once_buys_one_server(store_app, ctx, 
     assert [c for c in recorder.CALLS if c[0] == "create"] == [("create", results[0])]
 
 
-def test_a_submission_that_finds_its_token_used_meanwhile_gets_that_server(store_app, ctx,
-                                                                          recorder, monkeypatch):
+def test_a_submission_that_finds_its_token_used_meanwhile_gets_that_server(
+    store_app, ctx, recorder, monkeypatch
+):
     """The narrow window of the race above, made certain: the second submission passes the
     "already bought?" check, the first one commits, then the second finds the token gone."""
     from builtin_plugins.store import services
@@ -179,8 +192,12 @@ def test_a_submission_that_finds_its_token_used_meanwhile_gets_that_server(store
         with store_app.app_context():
             try:
                 results[threading.current_thread().name] = services.purchase(
-                    db.session.get(User, ids[0]), token=token, product_id=ids[1],
-                    plan_id=ids[2], name="twice").id
+                    db.session.get(User, ids[0]),
+                    token=token,
+                    product_id=ids[1],
+                    plan_id=ids[2],
+                    name="twice",
+                ).id
             except Exception as exc:  # noqa: BLE001 - the outcome under test
                 results[threading.current_thread().name] = f"{type(exc).__name__}: {exc}"
             finally:

@@ -36,14 +36,16 @@ def checkout(client, slug="mc-small", name="Mine"):
     page = client.get(f"/store/product/{slug}/checkout")
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     plan = re.search(r'name="plan" id="plan-\d+" value="(\d+)"', page.text).group(1)
-    return client.post(f"/store/product/{slug}/checkout",
-                       data={"token": token, "plan": plan, "name": name})
+    return client.post(
+        f"/store/product/{slug}/checkout", data={"token": token, "plan": plan, "name": name}
+    )
 
 
 def stock(app, slug="mc-small"):
     with app.app_context():
-        return db.session.scalar(db.select(models().Product.stock)
-                                 .where(models().Product.slug == slug))
+        return db.session.scalar(
+            db.select(models().Product.stock).where(models().Product.slug == slug)
+        )
 
 
 @pytest.fixture
@@ -58,15 +60,16 @@ def last_unit(store_app, recorder):
 
 
 def test_deleting_a_server_returns_its_stock_unit_to_the_next_customer(last_unit, recorder):
-    first, second = (login(last_unit, f"{who}@example.com", PASSWORD) for who in ("first", "second"))
+    first, second = (
+        login(last_unit, f"{who}@example.com", PASSWORD) for who in ("first", "second")
+    )
     bought = checkout(first)
     assert bought.status_code == 303 and stock(last_unit) == 0
     sold_out = checkout(second)
     assert sold_out.status_code == 400 and "Mc Small is sold out" in sold_out.text
     service_id = int(bought.location.rsplit("/", 1)[1])
     admin = login(last_unit, "admin@example.com", "admin-password-1")
-    assert admin.post(f"/admin/store/servers/{service_id}/delete",
-                      data={}).status_code == 303
+    assert admin.post(f"/admin/store/servers/{service_id}/delete", data={}).status_code == 303
     with last_unit.app_context():
         assert db.session.get(models().Service, service_id).state == "terminated"
     assert ("terminate", service_id) in recorder.CALLS
@@ -92,17 +95,20 @@ def test_a_used_token_buys_nothing_more_and_stays_used(store_app, ctx, recorder)
     user = make_customer(balance=10_000)
     product = recorder_product(price=1000)
     token = services.new_purchase_token(user)
-    first = services.purchase(user, token=token, product_id=product.id,
-                              plan_id=product.plans[0].id, name="one")
+    first = services.purchase(
+        user, token=token, product_id=product.id, plan_id=product.plans[0].id, name="one"
+    )
     assert db.session.get(models().PurchaseToken, token) is None
     other = recorder_product("rust-big", price=2500)
-    again = services.purchase(user, token=token, product_id=other.id, plan_id=other.plans[0].id,
-                              name="another")
+    again = services.purchase(
+        user, token=token, product_id=other.id, plan_id=other.plans[0].id, name="another"
+    )
     assert again.id == first.id and ledger.balance(user.id) == 9000
     stranger = make_customer("stranger@example.com", balance=10_000)
     with pytest.raises(services.StoreError, match="order form has expired"):
-        services.purchase(stranger, token=token, product_id=product.id,
-                          plan_id=product.plans[0].id, name="theirs")
+        services.purchase(
+            stranger, token=token, product_id=product.id, plan_id=product.plans[0].id, name="theirs"
+        )
 
 
 def test_a_plain_unsuspend_does_not_lift_a_staff_suspension(store_app, ctx, recorder):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.extensions import db
 from builtin_plugins.store.testing import buy
-from tests.store.conftest import recorder_product
+from kernel.extensions import db
 from kernel.testing import login, make_customer
+from tests.store.conftest import recorder_product
 from tests.store.test_views import store_models
 
 
@@ -32,8 +32,7 @@ def server(shop):
 
         user = db.session.scalar(db.select(User).where(User.email == "buyer@example.com"))
         product = store_models().Product
-        service = buy(user, db.session.scalar(db.select(product).where(product.slug ==
-                                                                          "mc-small")))
+        service = buy(user, db.session.scalar(db.select(product).where(product.slug == "mc-small")))
         service_id = service.id
         db.session.remove()
     return service_id
@@ -47,9 +46,12 @@ def service_name(app, service_id: int) -> str:
 
 
 NOT_OBJECTS = [[1, 2], ["mc-small"], "mc-small", 42, None, True]
-HOSTILE_JSON = [b"[" * 100_000 + b"]" * 100_000,
-                b'{"product": ' + b"[" * 40 + b"]" * 40 + b"}",
-                b'{"product": "mc-\\u0000small", "plan": 1}', b"{not json"]
+HOSTILE_JSON = [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"product": ' + b"[" * 40 + b"]" * 40 + b"}",
+    b'{"product": "mc-\\u0000small", "plan": 1}',
+    b"{not json",
+]
 
 
 def test_quote_refuses_json_that_is_not_a_plain_object(shop):
@@ -75,9 +77,11 @@ def test_rename_refuses_control_characters(shop, server):
 def test_voucher_and_checkout_forms_refuse_control_characters(shop):
     client = login(shop, "buyer@example.com")
     before = count(shop)
-    for url, data in [("/store/redeem", {"code": "HALF\x00"}),
-                      ("/store/product/mc-small/checkout", {"name": "nul\x00server", "plan": "1"}),
-                      ("/store/product/mc-small/checkout", {"name": "ok", "voucher": "\x00"})]:
+    for url, data in [
+        ("/store/redeem", {"code": "HALF\x00"}),
+        ("/store/product/mc-small/checkout", {"name": "nul\x00server", "plan": "1"}),
+        ("/store/product/mc-small/checkout", {"name": "ok", "voucher": "\x00"}),
+    ]:
         response = client.post(url, data=data)
         assert response.status_code == 400, (url, data)
         assert "control character (U+0000)" in response.text

@@ -6,15 +6,15 @@ from datetime import timedelta
 
 import pytest
 
-from kernel import clock
-from kernel.payments import ledger
-from kernel.extensions import db
 from builtin_plugins.store import services, sweep
 from builtin_plugins.store.services import StoreError
+from builtin_plugins.store.testing import buy
+from kernel import clock
+from kernel.extensions import db
+from kernel.payments import ledger
+from kernel.testing import make_customer
 from tests.helpers import write_plugin  # noqa: F401
 from tests.store.conftest import START, mails, recorder_product
-from builtin_plugins.store.testing import buy
-from kernel.testing import make_customer
 
 DAY = timedelta(days=1)
 
@@ -49,10 +49,12 @@ def test_buy_renew_early_stacks(store_app, ctx, recorder):
     services.renew(service)
     assert service.expires_at == START + 60 * DAY  # max(now, expiry) + period
     assert ledger.balance(user.id) == 3000 == ledger.ledger_sum(user.id)
-    assert "your server \"My server\" (Mc Small) is ready" in mails(store_app)
+    assert 'your server "My server" (Mc Small) is ready' in mails(store_app)
 
 
-def test_auto_renew_then_out_of_balance_suspends_with_email_then_top_up_renews(store_app, ctx, recorder):
+def test_auto_renew_then_out_of_balance_suspends_with_email_then_top_up_renews(
+    store_app, ctx, recorder
+):
     user = make_customer(balance=2000)
     service = buy(user, recorder_product(price=1000), auto_renew=True)
     clock.advance(30 * DAY)
@@ -107,7 +109,9 @@ def test_zero_days_deletes_at_expiry(store_app, ctx, recorder):
 
 def test_on_demand_charged_only_while_running(store_app, ctx, recorder):
     user = make_customer(balance=500)
-    service = buy(user, recorder_product(price=100, kind="on_demand", period_unit="hours", period_count=1))
+    service = buy(
+        user, recorder_product(price=100, kind="on_demand", period_unit="hours", period_count=1)
+    )
     assert ledger.balance(user.id) == 400
     recorder.STATE["running"] = False
     clock.advance(timedelta(hours=1))
@@ -173,8 +177,17 @@ def test_lifecycle_sweep_twice_processes_each_server_once(store_app, ctx, record
 def test_once_per_user_voucher_is_refused_the_second_time(store_app, ctx, recorder):
     from builtin_plugins.store.models import Voucher
 
-    db.session.add(Voucher(code="HALF", kind="purchase_discount", value=50, once_per_user=True,
-                           min_amount=0, active=True, uses=0))
+    db.session.add(
+        Voucher(
+            code="HALF",
+            kind="purchase_discount",
+            value=50,
+            once_per_user=True,
+            min_amount=0,
+            active=True,
+            uses=0,
+        )
+    )
     db.session.commit()
     user = make_customer(balance=5000)
     product = recorder_product(price=1000)
@@ -185,14 +198,16 @@ def test_once_per_user_voucher_is_refused_the_second_time(store_app, ctx, record
     assert ledger.balance(user.id) == 4500
 
 
-def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ctx, recorder, monkeypatch):
+def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(
+    store_app, ctx, recorder, monkeypatch
+):
     """Servers expiring at the same instant straddle batch boundaries (keyset on expiry, id);
     each is suspended, audited and emailed exactly once, with one email job per batch, written
     in the batch's own transaction."""
     from sqlalchemy import func, select
 
-    from kernel.models import AuditLog
     from builtin_plugins.store import notify
+    from kernel.models import AuditLog
 
     settings(sweep_batch=2)
     user = make_customer(balance=5000)
@@ -200,25 +215,36 @@ def test_sweep_batches_share_an_expiry_and_one_email_job_per_batch(store_app, ct
     ids = [buy(user, product, name=f"s{i}").id for i in range(5)]  # same frozen instant
     queued = []
     real = notify.outbox_add
-    monkeypatch.setattr(notify, "outbox_add", lambda job, *a, **k: (queued.append((job, a)),
-                                                                     real(job, *a, **k))[1])
+    monkeypatch.setattr(
+        notify, "outbox_add", lambda job, *a, **k: (queued.append((job, a)), real(job, *a, **k))[1]
+    )
     before = mails(store_app).count("was suspended because its period ended")
     clock.advance(31 * DAY)
     result = sweep.run_lifecycle()
     assert sorted(result.suspended) == ids
     emails = [a for job, a in queued if job is notify.send]
     assert [(event, batch, context) for event, batch, context, _token in emails] == [
-        ("server_suspended", ids[0:2], {}), ("server_suspended", ids[2:4], {}),
-        ("server_suspended", ids[4:5], {})]
+        ("server_suspended", ids[0:2], {}),
+        ("server_suspended", ids[2:4], {}),
+        ("server_suspended", ids[4:5], {}),
+    ]
     assert len({token for *_rest, token in emails}) == 3  # one intent per batch
     assert mails(store_app).count("was suspended because its period ended") == before + 5
-    audited = db.session.scalars(select(AuditLog.target).where(AuditLog.action == "store.suspended")).all()
+    audited = db.session.scalars(
+        select(AuditLog.target).where(AuditLog.action == "store.suspended")
+    ).all()
     assert sorted(audited) == sorted(f"service:{i}" for i in ids)
-    assert db.session.scalar(select(func.count()).select_from(AuditLog)
-                             .where(AuditLog.action == "store.suspended")) == 5
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "store.suspended")
+        )
+        == 5
+    )
 
 
-def test_a_failing_panel_suspend_keeps_the_local_suspension_and_is_retried(store_app, ctx, recorder):
+def test_a_failing_panel_suspend_keeps_the_local_suspension_and_is_retried(
+    store_app, ctx, recorder
+):
     from builtin_plugins.store import reconciler
     from builtin_plugins.store.models import Service, SyncAttempt
 
@@ -254,8 +280,11 @@ def test_a_failing_panel_suspend_keeps_the_local_suspension_and_is_retried(store
     fixed = reload(first)
     assert (fixed.sync_status, fixed.panel_state, fixed.sync_attempts) == ("ok", "suspended", 0)
     assert [c for c in recorder.CALLS if c == ("suspend", first.id)] == [("suspend", first.id)]
-    outcomes = db.session.scalars(db.select(SyncAttempt.outcome).where(
-        SyncAttempt.service_id == first.id).order_by(SyncAttempt.id)).all()
+    outcomes = db.session.scalars(
+        db.select(SyncAttempt.outcome)
+        .where(SyncAttempt.service_id == first.id)
+        .order_by(SyncAttempt.id)
+    ).all()
     assert outcomes[-2:] == ["failed", "ok"]
 
 
@@ -269,20 +298,38 @@ def test_email_jobs_carry_plain_arguments(store_app, ctx, recorder):
         notify.customers([1], "nonsense")
 
 
-def test_checkout_choices_a_provisioner_refuses_are_refused_before_any_charge(store_app, ctx, recorder):
+def test_checkout_choices_a_provisioner_refuses_are_refused_before_any_charge(
+    store_app, ctx, recorder
+):
     recorder.Recorder.validate_options = lambda self, product, options, plan=None, slots=1: (
         [f"The Max players variable must be between 1 and 100 (got {options['players']})."]
-        if int(options.get("players", 1)) > 100 else [])
+        if int(options.get("players", 1)) > 100
+        else []
+    )
     try:
         user = make_customer(balance=5000)
         product = recorder_product(price=1000)
         token = services.new_purchase_token(user)
         with pytest.raises(StoreError, match="must be between 1 and 100"):
-            services.purchase(user, token=token, product_id=product.id, plan_id=product.plans[0].id,
-                              name="big", options={"players": "500"})
-        assert ledger.balance(user.id) == 5000 and not [c for c in recorder.CALLS if c[0] == "create"]
-        bought = services.purchase(user, token=token, product_id=product.id,
-                                   plan_id=product.plans[0].id, name="ok", options={"players": "20"})
+            services.purchase(
+                user,
+                token=token,
+                product_id=product.id,
+                plan_id=product.plans[0].id,
+                name="big",
+                options={"players": "500"},
+            )
+        assert ledger.balance(user.id) == 5000 and not [
+            c for c in recorder.CALLS if c[0] == "create"
+        ]
+        bought = services.purchase(
+            user,
+            token=token,
+            product_id=product.id,
+            plan_id=product.plans[0].id,
+            name="ok",
+            options={"players": "20"},
+        )
         assert bought.state == "active" and ledger.balance(user.id) == 4000
     finally:
         del recorder.Recorder.validate_options

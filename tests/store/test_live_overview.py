@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from kernel.extensions import db
 from builtin_plugins.store.testing import buy
+from kernel.extensions import db
 from tests.store.test_views import login, shop, store_models  # noqa: F401 - the fixture
 
 

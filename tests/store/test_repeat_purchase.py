@@ -13,8 +13,10 @@ from tests.store.test_views import count_services, login, plan_id, shop, store_m
 def order(client, shop, name="Survival", **extra):  # noqa: F811
     """A fresh checkout form (as after going back and reloading), submitted."""
     token = token_of(client.get("/store/product/mc-small/checkout"))
-    return client.post("/store/product/mc-small/checkout",
-                       data={"token": token, "plan": plan_id(shop), "name": name, **extra})
+    return client.post(
+        "/store/product/mc-small/checkout",
+        data={"token": token, "plan": plan_id(shop), "name": name, **extra},
+    )
 
 
 def test_the_same_order_again_is_asked_about_and_charges_nothing(shop):  # noqa: F811
@@ -37,9 +39,10 @@ def test_confirming_buys_the_second_server(shop):  # noqa: F811
     assert order(client, shop).status_code == 303
     asked = order(client, shop)
     token = token_of(asked)
-    confirmed = client.post("/store/product/mc-small/checkout",
-                            data={"token": token, "plan": plan_id(shop), "name": "Survival",
-                                  "confirm_repeat": "1"})
+    confirmed = client.post(
+        "/store/product/mc-small/checkout",
+        data={"token": token, "plan": plan_id(shop), "name": "Survival", "confirm_repeat": "1"},
+    )
     assert confirmed.status_code == 303
     assert count_services(shop) == 2
     with shop.app_context():

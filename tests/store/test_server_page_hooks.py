@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from builtin_plugins.store.testing import buy
 from kernel.testing import login, make_customer, rebuild, run_cli
 from tests.helpers import write_plugin
-from builtin_plugins.store.testing import buy
 from tests.store.conftest import recorder_product
 
-GOOD = '''
+GOOD = """
 from markupsafe import Markup
 from kernel import hookimpl
 
@@ -39,9 +39,9 @@ def server_nodes(services):
 def known_nodes():
     return [{"id": "rack:7", "label": "Rack seven"}, {"id": "rack:7", "label": "duplicate"},
             {"label": "no id"}]
-'''
+"""
 
-BAD = '''
+BAD = """
 from kernel import hookimpl
 
 
@@ -58,9 +58,9 @@ def server_nodes(services):
 @hookimpl
 def known_nodes():
     return "not a list"
-'''
+"""
 
-ODD = '''
+ODD = """
 from kernel import hookimpl
 
 
@@ -72,15 +72,19 @@ def server_actions(service, user):
 @hookimpl
 def server_nodes(services):
     return ["not", "a", "dict"]
-'''
+"""
 
 
 @pytest.fixture
 def page_app(store_app, recorder):
     for name, code in (("good_actions", GOOD), ("bad_actions", BAD), ("odd_actions", ODD)):
-        write_plugin(store_app.config["PLUGINS_DIR"], name, code, requires={"store": ">=1.0"},
-                     capabilities=["server_actions", "templates", "server_nodes",
-                                   "known_nodes"])
+        write_plugin(
+            store_app.config["PLUGINS_DIR"],
+            name,
+            code,
+            requires={"store": ">=1.0"},
+            capabilities=["server_actions", "templates", "server_nodes", "known_nodes"],
+        )
         result = run_cli(store_app, "plugin", "enable", name)
         assert result.exit_code == 0, result.output
     app = rebuild(store_app)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from builtin_plugins.store.testing import buy
 from kernel.accounts.models import User
 from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.payments.models import Payment
-from builtin_plugins.store.testing import buy
 from kernel.testing import make_customer
 from tests.store.conftest import recorder_product as make_product
 from tests.store.test_views import login
@@ -39,8 +39,11 @@ def gated(wallet_app, recorder):  # noqa: F811 - the imported fixture
             service = buy(user, small, name=f"srv-{user.id}")
             unverified.email_verified_at = None
             db.session.commit()
-            ids[user.email] = {"user": user.id, "service": service.id,
-                               "expires": service.expires_at.isoformat()}
+            ids[user.email] = {
+                "user": user.id,
+                "service": service.id,
+                "expires": service.expires_at.isoformat(),
+            }
         ids["products"] = {"small": small.id, "big": big.id}
     return wallet_app, ids
 
@@ -49,12 +52,17 @@ def money_state(app, user_id: int) -> tuple:
     """Everything a refused action must leave alone: balance, servers, payments, expiry."""
     with app.app_context():
         models = store_models()
-        services = db.session.scalars(db.select(models.Service)
-                                      .where(models.Service.user_id == user_id)).all()
-        return (ledger.balance(user_id), len(services),
-                tuple((s.expires_at, s.product_id) for s in services),
-                db.session.scalar(db.select(db.func.count(Payment.id))
-                                  .where(Payment.user_id == user_id)))
+        services = db.session.scalars(
+            db.select(models.Service).where(models.Service.user_id == user_id)
+        ).all()
+        return (
+            ledger.balance(user_id),
+            len(services),
+            tuple((s.expires_at, s.product_id) for s in services),
+            db.session.scalar(
+                db.select(db.func.count(Payment.id)).where(Payment.user_id == user_id)
+            ),
+        )
 
 
 def assert_refused(response, action: str) -> None:
@@ -72,19 +80,23 @@ def _checkout(client, ids):
         user = db.session.get(User, ids["user"])
         token = services.new_purchase_token(user)
         plan = store_models().Product.query.filter_by(slug="mc-small").one().plans[0].id
-    return client.post("/store/product/mc-small/checkout",
-                       data={"token": token, "plan": plan, "name": "Another"})
+    return client.post(
+        "/store/product/mc-small/checkout", data={"token": token, "plan": plan, "name": "Another"}
+    )
 
 
 def _renew(client, ids):
-    return client.post(f"/servers/{ids['service']}/renew",
-                       data={"expires": ids["expires"], "action": "pay"})
+    return client.post(
+        f"/servers/{ids['service']}/renew", data={"expires": ids["expires"], "action": "pay"}
+    )
 
 
 def _change_plan(client, ids):
     products = ids["products"]
-    return client.post(f"/servers/{ids['service']}/change-plan",
-                       data={"product_id": products["big"], "from_product": products["small"]})
+    return client.post(
+        f"/servers/{ids['service']}/change-plan",
+        data={"product_id": products["big"], "from_product": products["small"]},
+    )
 
 
 def _topup(client, ids):
@@ -95,9 +107,13 @@ def _redeem(client, ids):
     return client.post("/store/redeem", data={"code": "GIFT5"})
 
 
-ACTIONS = [("checkout", _checkout, "buy a server"), ("renew", _renew, "renew a server"),
-           ("change_plan", _change_plan, "change a server"),
-           ("topup", _topup, "top up your wallet"), ("voucher_redeem", _redeem, "redeem a voucher")]
+ACTIONS = [
+    ("checkout", _checkout, "buy a server"),
+    ("renew", _renew, "renew a server"),
+    ("change_plan", _change_plan, "change a server"),
+    ("topup", _topup, "top up your wallet"),
+    ("voucher_redeem", _redeem, "redeem a voucher"),
+]
 
 
 @pytest.mark.parametrize(("name", "act", "words"), ACTIONS, ids=[a[0] for a in ACTIONS])
@@ -129,8 +145,9 @@ def test_checkout_page_itself_says_why_before_the_form(gated):
 def test_json_callers_get_a_json_refusal(gated):
     app, ids = gated
     client = login(app, UNVERIFIED)
-    response = client.post("/wallet/topup", json={"amount": "10.00"},
-                           headers={"Accept": "application/json"})
+    response = client.post(
+        "/wallet/topup", json={"amount": "10.00"}, headers={"Accept": "application/json"}
+    )
     assert response.status_code == 403
     assert response.json["verify_email"] is True and "top up your wallet" in response.json["error"]
 

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
+from builtin_plugins.store.testing import buy
 from kernel.extensions import db
 from kernel.payments import ledger
 from kernel.testing import TEST_PASSWORD, login, make_customer, run_cli
-from builtin_plugins.store.testing import buy
 from tests.store.conftest import recorder_product
 
 PASSWORD = TEST_PASSWORD  # make_customer\'s
@@ -43,8 +43,9 @@ def count_services(app) -> int:
 def shop(store_app, recorder):
     """A category with a featured product, another product outside it, a customer with 50.00."""
     with store_app.app_context():
-        category = store_models().Category(name="Minecraft", slug="minecraft",
-                                           description="Blocks", priority=1)
+        category = store_models().Category(
+            name="Minecraft", slug="minecraft", description="Blocks", priority=1
+        )
         db.session.add(category)
         small = recorder_product("mc-small", price=1000)
         small.category, small.featured = category, True
@@ -86,8 +87,15 @@ def test_checkout_buys_and_redirects_to_the_server_page(shop, recorder):
     client = login(shop, "buyer@example.com", PASSWORD)
     page = client.get("/store/product/mc-small/checkout")
     assert page.status_code == 200 and "Pay and create the server" in page.text
-    response = client.post("/store/product/mc-small/checkout", data={
-        "token": token_of(page), "plan": plan_id(shop), "name": "Survival", "auto_renew": "1"})
+    response = client.post(
+        "/store/product/mc-small/checkout",
+        data={
+            "token": token_of(page),
+            "plan": plan_id(shop),
+            "name": "Survival",
+            "auto_renew": "1",
+        },
+    )
     assert response.status_code == 303
     service_id = int(response.location.rsplit("/", 1)[1])
     server = client.get(response.location)
@@ -102,8 +110,11 @@ def test_checkout_buys_and_redirects_to_the_server_page(shop, recorder):
 
 def test_double_submit_buys_once(shop):
     client = login(shop, "buyer@example.com", PASSWORD)
-    form = {"token": token_of(client.get("/store/product/mc-small/checkout")),
-            "plan": plan_id(shop), "name": "Twice"}
+    form = {
+        "token": token_of(client.get("/store/product/mc-small/checkout")),
+        "plan": plan_id(shop),
+        "name": "Twice",
+    }
     first = client.post("/store/product/mc-small/checkout", data=form)
     second = client.post("/store/product/mc-small/checkout", data=form)
     assert first.status_code == second.status_code == 303 and first.location == second.location
@@ -128,11 +139,15 @@ def test_insufficient_balance_is_a_400_with_a_message_and_buys_nothing(shop):
 def test_bad_name_and_plan_are_400(shop):
     client = login(shop, "buyer@example.com", PASSWORD)
     token = token_of(client.get("/store/product/mc-small/checkout"))
-    empty = client.post("/store/product/mc-small/checkout",
-                        data={"token": token, "plan": plan_id(shop), "name": "  "})
+    empty = client.post(
+        "/store/product/mc-small/checkout",
+        data={"token": token, "plan": plan_id(shop), "name": "  "},
+    )
     assert empty.status_code == 400 and "give the server a name" in empty.text
-    wrong = client.post("/store/product/mc-small/checkout",
-                        data={"token": token, "plan": plan_id(shop, "rust-big"), "name": "x"})
+    wrong = client.post(
+        "/store/product/mc-small/checkout",
+        data={"token": token, "plan": plan_id(shop, "rust-big"), "name": "x"},
+    )
     assert wrong.status_code == 400 and "Choose a price plan" in wrong.text
     assert count_services(shop) == 0
 
@@ -148,13 +163,21 @@ def test_quote_endpoint_and_voucher_at_checkout(shop):
     assert anonymous.post("/store/quote", json={**body, "voucher": "HALF"}).status_code == 400
     client = login(shop, "buyer@example.com", PASSWORD)
     half = client.post("/store/quote", json={**body, "voucher": "half"}).get_json()
-    assert half == {"ok": True, "slots": 1, "total_minor": 500, "price": "10.00 USD",
-                    "discount": "5.00 USD", "total": "5.00 USD"}
+    assert half == {
+        "ok": True,
+        "slots": 1,
+        "total_minor": 500,
+        "price": "10.00 USD",
+        "discount": "5.00 USD",
+        "total": "5.00 USD",
+    }
     bad = client.post("/store/quote", json={**body, "voucher": "NOPE"})
     assert bad.status_code == 400 and "is not valid" in bad.get_json()["error"]
     token = token_of(client.get("/store/product/mc-small/checkout"))
-    response = client.post("/store/product/mc-small/checkout", data={
-        "token": token, "plan": plan_id(shop), "name": "Cheap", "voucher": "HALF"})
+    response = client.post(
+        "/store/product/mc-small/checkout",
+        data={"token": token, "plan": plan_id(shop), "name": "Cheap", "voucher": "HALF"},
+    )
     assert response.status_code == 303
     with shop.app_context():
         assert ledger.balance(1) == 4500
@@ -174,8 +197,13 @@ def test_slot_plans_are_priced_per_slot(store_app, recorder):
     too_many = client.post("/store/quote", json={"product": "slots", "plan": plan, "slots": 99})
     assert too_many.status_code == 400 and "between 5 and 20 slots" in too_many.get_json()["error"]
     token = token_of(client.get(f"/store/product/slots/checkout?plan={plan}&slots=10"))
-    assert client.post("/store/product/slots/checkout", data={
-        "token": token, "plan": plan, "slots": "10", "name": "Ten"}).status_code == 303
+    assert (
+        client.post(
+            "/store/product/slots/checkout",
+            data={"token": token, "plan": plan, "slots": "10", "name": "Ten"},
+        ).status_code
+        == 303
+    )
     with store_app.app_context():
         assert ledger.balance(1) == 8000
         assert db.session.scalar(db.select(store_models().Service)).slots == 10
@@ -198,16 +226,28 @@ def test_servers_list_shows_state_expiry_and_notices(shop, recorder):
     customer = login(shop, "buyer@example.com", PASSWORD)
     page = customer.get("/servers")
     assert page.status_code == 200
-    for words in ("Alpha", "Beta", "Gamma", expiry, "Suspended: renew to start it again",
-                  "Creation failed; your payment was refunded", "Renew"):
+    for words in (
+        "Alpha",
+        "Beta",
+        "Gamma",
+        expiry,
+        "Suspended: renew to start it again",
+        "Creation failed; your payment was refunded",
+        "Renew",
+    ):
         assert words in page.text
     # the live state is not waited for: a placeholder, filled by the statuses fragment
-    assert f'id="live-{ok_id}"><span class="badge rounded-pill text-bg-light border live-pending"' \
-        in page.text and "Running" not in page.text
+    assert (
+        f'id="live-{ok_id}"><span class="badge rounded-pill text-bg-light border live-pending"'
+        in page.text
+        and "Running" not in page.text
+    )
     assert 'hx-get="/servers/statuses"' in page.text and "vendor/htmx/htmx.min.js" in page.text
     states = customer.get("/servers/statuses")
     assert states.status_code == 200
-    assert f'<span id="live-{ok_id}" hx-swap-oob="true">' in states.text and "Running" in states.text
+    assert (
+        f'<span id="live-{ok_id}" hx-swap-oob="true">' in states.text and "Running" in states.text
+    )
     assert f'id="live-{paused_id}"' not in states.text  # only active servers have a live state
     dashboard = login(shop, "buyer@example.com", PASSWORD).get("/dashboard")
     assert "My servers" in dashboard.text and "Alpha" in dashboard.text
@@ -228,8 +268,9 @@ def test_another_customers_server_is_404_everywhere(shop):
         assert owner_client.get(f"/servers/{service_id}{suffix}").status_code == 200
         assert intruder.get(f"/servers/{service_id}{suffix}").status_code == 404
     for suffix in posts:
-        response = intruder.post(f"/servers/{service_id}{suffix}",
-                                 data={"name": "mine", "enabled": "1", "action": "pay"})
+        response = intruder.post(
+            f"/servers/{service_id}{suffix}", data={"name": "mine", "enabled": "1", "action": "pay"}
+        )
         assert response.status_code == 404
     with shop.app_context():
         service = db.session.get(store_models().Service, service_id)
@@ -292,8 +333,9 @@ def test_renew_with_a_short_balance_links_to_the_wallet(shop):
     page = client.get(f"/servers/{service_id}/renew")
     assert "is 20.00 USD short" in page.text and "Top up first" in page.text
     expires = re.search(r'name="expires" value="([^"]+)"', page.text).group(1)
-    refused = client.post(f"/servers/{service_id}/renew",
-                          data={"expires": expires, "action": "pay"})
+    refused = client.post(
+        f"/servers/{service_id}/renew", data={"expires": expires, "action": "pay"}
+    )
     assert refused.status_code == 400 and "your balance is too low to renew" in refused.text
 
 
@@ -313,8 +355,10 @@ def test_renew_with_a_voucher_preview_then_pay(shop):
     assert "Pay 9.00 USD" in preview.text
     wrong = client.post(url, data={"expires": expires, "action": "preview", "voucher": "WRONG"})
     assert "is not valid" in wrong.text
-    paid = client.post(f"/servers/{service_id}/renew", data={"expires": expires, "action": "pay",
-                                                             "voucher": "RENEW10"})
+    paid = client.post(
+        f"/servers/{service_id}/renew",
+        data={"expires": expires, "action": "pay", "voucher": "RENEW10"},
+    )
     assert paid.status_code == 303
     with shop.app_context():
         assert ledger.balance(1) == 5000 - 1000 - 900
@@ -325,7 +369,7 @@ def test_menu_items(shop):
     assert 'href="/servers"' in page.text and ">Servers<" in page.text and ">Store<" in page.text
 
 
-VETO = '''
+VETO = """
 from kernel import hookimpl
 
 
@@ -337,26 +381,35 @@ def veto_purchase(user, product, plan):
 @hookimpl
 def veto_renewal(service, user):
     return "renewals are paused for maintenance"
-'''
+"""
 
 
 def test_veto_reasons_reach_the_customer(shop):
     from kernel.testing import rebuild
     from tests.helpers import write_plugin
 
-    write_plugin(shop.config["PLUGINS_DIR"], "pause", VETO, requires={"store": ">=1.0"},
-                 capabilities=["veto_purchase", "veto_renewal"])
+    write_plugin(
+        shop.config["PLUGINS_DIR"],
+        "pause",
+        VETO,
+        requires={"store": ">=1.0"},
+        capabilities=["veto_purchase", "veto_renewal"],
+    )
     enabled = run_cli(shop, "plugin", "enable", "pause")
     assert enabled.exit_code == 0, enabled.output
     app = rebuild(shop)
     client = login(app, "buyer@example.com", PASSWORD)
     token = token_of(client.get("/store/product/rust-big/checkout"))
-    refused = client.post("/store/product/rust-big/checkout",
-                          data={"token": token, "plan": plan_id(app, "rust-big"), "name": "x"})
+    refused = client.post(
+        "/store/product/rust-big/checkout",
+        data={"token": token, "plan": plan_id(app, "rust-big"), "name": "x"},
+    )
     assert refused.status_code == 400 and "orders are paused for maintenance" in refused.text
     token = token_of(client.get("/store/product/mc-small/checkout"))
-    bought = client.post("/store/product/mc-small/checkout",
-                         data={"token": token, "plan": plan_id(app), "name": "ok"})
+    bought = client.post(
+        "/store/product/mc-small/checkout",
+        data={"token": token, "plan": plan_id(app), "name": "ok"},
+    )
     assert bought.status_code == 303
     renew = client.get(bought.location + "/renew")
     expires = re.search(r'name="expires" value="([^"]+)"', renew.text).group(1)
@@ -386,9 +439,12 @@ def test_change_plan_page_prices_upgrades_and_downgrades_and_applies_once(shop, 
     page = client.get(f"/servers/{service_id}/change-plan")
     assert page.status_code == 200
     assert re.search(r'data-product="mc-big".*?To pay now: 10.00 USD', page.text, re.S)
-    assert re.search(r'data-product="mc-tiny".*?Credited to your balance: 2.50 USD', page.text, re.S)
-    assert re.search(r'data-product="mc-weekly".*?has no plan with the same billing period',
-                     page.text, re.S)
+    assert re.search(
+        r'data-product="mc-tiny".*?Credited to your balance: 2.50 USD', page.text, re.S
+    )
+    assert re.search(
+        r'data-product="mc-weekly".*?has no plan with the same billing period', page.text, re.S
+    )
     form = {"product_id": big_id, "from_product": small_id}
     assert client.post(f"/servers/{service_id}/change-plan", data=form).status_code == 303
     again = client.post(f"/servers/{service_id}/change-plan", data=form)  # a double click

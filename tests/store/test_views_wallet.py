@@ -32,10 +32,14 @@ def wallet_app(store_app):
     app = rebuild(store_app)
     with app.app_context():
         make_customer()
-        db.session.add_all([
-            store_models().Voucher(code="GIFT5", kind="balance", value=500),
-            store_models().Voucher(code="TOPUP20", kind="topup_discount", value=20,
-                                   min_amount=1000)])
+        db.session.add_all(
+            [
+                store_models().Voucher(code="GIFT5", kind="balance", value=500),
+                store_models().Voucher(
+                    code="TOPUP20", kind="topup_discount", value=20, min_amount=1000
+                ),
+            ]
+        )
         db.session.commit()
     return app
 
@@ -58,12 +62,14 @@ def test_redeem_a_balance_voucher_from_the_wallet_page(wallet_app):
 def test_top_up_discount_lowers_the_charge_and_counts_when_paid(wallet_app):
     client = login(wallet_app, "buyer@example.com")
     assert 'name="voucher"' in client.get("/wallet").text  # the store's field in the top-up form
-    too_small = client.post("/wallet/topup", data={"amount": "5.00", "provider": "testpay",
-                                                   "voucher": "TOPUP20"})
+    too_small = client.post(
+        "/wallet/topup", data={"amount": "5.00", "provider": "testpay", "voucher": "TOPUP20"}
+    )
     assert too_small.status_code == 400
     assert "needs an amount of at least 10.00 USD" in too_small.text
-    started = client.post("/wallet/topup", data={"amount": "20.00", "provider": "testpay",
-                                                 "voucher": "topup20"})
+    started = client.post(
+        "/wallet/topup", data={"amount": "20.00", "provider": "testpay", "voucher": "topup20"}
+    )
     assert started.status_code == 303
     with wallet_app.app_context():
         payment = db.session.scalar(db.select(Payment))
@@ -74,8 +80,9 @@ def test_top_up_discount_lowers_the_charge_and_counts_when_paid(wallet_app):
         assert ledger.balance(1) == 2000
         usage = db.session.scalar(db.select(store_models().VoucherUsage))
         assert usage.reference == f"payment:{payment.id}" and usage.amount == 400
-    used = client.post("/wallet/topup", data={"amount": "20.00", "provider": "testpay",
-                                              "voucher": "TOPUP20"})
+    used = client.post(
+        "/wallet/topup", data={"amount": "20.00", "provider": "testpay", "voucher": "TOPUP20"}
+    )
     assert used.status_code == 400 and "you have already used the code" in used.text
     plain = client.post("/wallet/topup", data={"amount": "20.00", "provider": "testpay"})
     assert plain.status_code == 303

@@ -11,8 +11,8 @@ from flask import Flask, current_app
 from kernel.extensions import db
 from kernel.payments.models import Payment
 from kernel.testing import build_app, login
-from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from simulators.stripe import FakeStripe, stripe_server  # noqa: F401 - fixture
+from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD, make_user, served
 
 PLUGIN = "stripe_payments"
@@ -34,8 +34,11 @@ def configure(app: Flask, **values) -> None:
 
 
 def fake_settings(fake: FakeStripe) -> dict[str, str]:
-    return {"secret_key": fake.secret_key, "webhook_secret": fake.webhook_secret,
-            "api_base": fake.url}
+    return {
+        "secret_key": fake.secret_key,
+        "webhook_secret": fake.webhook_secret,
+        "api_base": fake.url,
+    }
 
 
 @pytest.fixture
@@ -84,8 +87,11 @@ def start_topup(app: Flask, client, amount: str = "12.50") -> TopUp:
     assert response.status_code == 303, response.text
     session_id = response.location.rsplit("/", 1)[1]
     with app.app_context():
-        payment_id = db.session.scalar(db.select(Payment.id).where(
-            Payment.provider == "stripe", Payment.external_id == session_id))
+        payment_id = db.session.scalar(
+            db.select(Payment.id).where(
+                Payment.provider == "stripe", Payment.external_id == session_id
+            )
+        )
     assert payment_id is not None
     return TopUp(payment_id, session_id, response.location)
 

@@ -9,9 +9,9 @@ import threading
 
 from kernel.extensions import db
 from kernel.payments.models import LedgerEntry, Payment
+from kernel.testing import login
 from tests.helpers import PASSWORD
 from tests.stripe.conftest import CUSTOMER, balance, start_topup
-from kernel.testing import login
 
 ROUNDS = 20
 

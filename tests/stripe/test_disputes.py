@@ -9,17 +9,19 @@ from kernel.extensions import db
 from kernel.mail import EmailLog
 from kernel.payments import debts, ledger
 from kernel.payments.models import Debt, LedgerEntry
+from kernel.testing import login
 from tests.helpers import PASSWORD, make_user
 from tests.stripe.conftest import CUSTOMER, balance, paid_topup, payment, start_topup
-from kernel.testing import login
 
 ADMIN = "boss@example.com"
 
 
 def kinds(app) -> list[tuple[str, int]]:
     with app.app_context():
-        return [(e.kind, e.amount) for e in
-                db.session.scalars(db.select(LedgerEntry).order_by(LedgerEntry.id))]
+        return [
+            (e.kind, e.amount)
+            for e in db.session.scalars(db.select(LedgerEntry).order_by(LedgerEntry.id))
+        ]
 
 
 def owed(app) -> int:
@@ -50,8 +52,10 @@ def test_a_dispute_debits_exactly_once(stripe_app, stripe_server, customer):
     top = paid_topup(stripe_app, stripe_server, customer)
     dispute = stripe_server.dispute(top.session_id)
     sent = [d for d in stripe_server.deliveries if d.type.startswith("charge.dispute.")]
-    assert [(d.type, d.status) for d in sent] == [("charge.dispute.created", 200),
-                                                  ("charge.dispute.funds_withdrawn", 200)]
+    assert [(d.type, d.status) for d in sent] == [
+        ("charge.dispute.created", 200),
+        ("charge.dispute.funds_withdrawn", 200),
+    ]
     redeliver(stripe_server)
     redeliver(stripe_server)
     assert kinds(stripe_app) == [("topup", 1250), ("chargeback", -1250)]
@@ -63,7 +67,8 @@ def test_a_dispute_debits_exactly_once(stripe_app, stripe_server, customer):
 
 
 def test_a_dispute_beyond_the_balance_is_a_visible_debt_the_next_top_up_settles(
-        stripe_app, stripe_server, customer):
+    stripe_app, stripe_server, customer
+):
     with stripe_app.app_context():
         make_user(ADMIN, role="admin")
     top = paid_topup(stripe_app, stripe_server, customer)
@@ -99,7 +104,8 @@ def test_a_dispute_beyond_the_balance_is_a_visible_debt_the_next_top_up_settles(
 
 
 def test_a_won_dispute_gives_back_what_was_taken_and_forgives_the_rest(
-        stripe_app, stripe_server, customer):
+    stripe_app, stripe_server, customer
+):
     top = paid_topup(stripe_app, stripe_server, customer)
     spend(stripe_app, 1000)
     dispute = stripe_server.dispute(top.session_id)
@@ -108,15 +114,20 @@ def test_a_won_dispute_gives_back_what_was_taken_and_forgives_the_rest(
     stripe_server.pay(partly.session_id)
     assert balance(stripe_app) == 0 and owed(stripe_app) == 600
     events = stripe_server.close_dispute(dispute["id"], won=True)
-    assert [e["type"] for e in events] == ["charge.dispute.funds_reinstated",
-                                           "charge.dispute.closed"]
+    assert [e["type"] for e in events] == [
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.closed",
+    ]
     redeliver(stripe_server)
     # taken from the balance 2.50 + paid of the debt 4.00 come back; 6.00 owed is forgiven
     assert balance(stripe_app) == 650 and owed(stripe_app) == 0
     row = payment(stripe_app, top.payment_id)
     assert row.status == "paid" and row.amount_refunded == 0
     assert row.meta["reversals"][dispute["id"]]["reinstated"] == {
-        "credited": 650, "forgiven": 600, "source": "webhook"}
+        "credited": 650,
+        "forgiven": 600,
+        "source": "webhook",
+    }
     assert [k for k in kinds(stripe_app) if k[0] == "reinstated"] == [("reinstated", 650)]
 
 
@@ -129,7 +140,8 @@ def test_an_inquiry_moves_no_money(stripe_app, stripe_server, customer):
 
 
 def test_a_lost_dispute_whose_earlier_events_were_missed_is_taken_back_once(
-        stripe_app, stripe_server, customer):
+    stripe_app, stripe_server, customer
+):
     top = paid_topup(stripe_app, stripe_server, customer)
     dispute = stripe_server.dispute(top.session_id, 800, webhook=False)  # never delivered
     stripe_server.close_dispute(dispute["id"], won=False)
@@ -138,11 +150,19 @@ def test_a_lost_dispute_whose_earlier_events_were_missed_is_taken_back_once(
     assert payment(stripe_app, top.payment_id).status == "charged_back"
 
 
-def test_a_dispute_of_a_charge_pteroca_did_not_start_is_acknowledged(stripe_app, stripe_server,
-                                                                      live):
-    stray = {"id": "dp_elsewhere", "object": "dispute", "amount": 900, "currency": "usd",
-             "charge": "ch_elsewhere", "payment_intent": "pi_elsewhere",
-             "status": "needs_response", "reason": "fraudulent"}
+def test_a_dispute_of_a_charge_pteroca_did_not_start_is_acknowledged(
+    stripe_app, stripe_server, live
+):
+    stray = {
+        "id": "dp_elsewhere",
+        "object": "dispute",
+        "amount": 900,
+        "currency": "usd",
+        "charge": "ch_elsewhere",
+        "payment_intent": "pi_elsewhere",
+        "status": "needs_response",
+        "reason": "fraudulent",
+    }
     sent = stripe_server.send(stripe_server.event("charge.dispute.funds_withdrawn", stray))
     assert sent.status == 200 and json.loads(sent.response)["applied"] == 0
 
@@ -165,8 +185,9 @@ def test_a_refund_that_failed_gives_the_money_back(stripe_app, stripe_server, cu
     assert kinds(stripe_app)[-1] == ("reinstated", 500)
 
 
-def test_a_refund_beyond_the_balance_from_the_dashboard_is_a_debt(stripe_app, stripe_server,
-                                                                  customer):
+def test_a_refund_beyond_the_balance_from_the_dashboard_is_a_debt(
+    stripe_app, stripe_server, customer
+):
     top = paid_topup(stripe_app, stripe_server, customer)
     spend(stripe_app, 1200)
     stripe_server.refund(top.session_id)  # all 12.50, from Stripe's dashboard

@@ -19,14 +19,21 @@ def client_for(fake) -> stripe.StripeClient:
 
 
 def test_bracket_notation_is_decoded_like_stripe_does():
-    pairs = [("line_items[0][price_data][currency]", "usd"), ("line_items[0][quantity]", "1"),
-             ("line_items[1][quantity]", "2"), ("metadata[payment_id]", "7"),
-             ("payment_method_types[0]", "card"), ("payment_method_types[1]", "blik"),
-             ("mode", "payment")]
+    pairs = [
+        ("line_items[0][price_data][currency]", "usd"),
+        ("line_items[0][quantity]", "1"),
+        ("line_items[1][quantity]", "2"),
+        ("metadata[payment_id]", "7"),
+        ("payment_method_types[0]", "card"),
+        ("payment_method_types[1]", "blik"),
+        ("mode", "payment"),
+    ]
     assert decode_form(pairs) == {
         "line_items": [{"price_data": {"currency": "usd"}, "quantity": "1"}, {"quantity": "2"}],
-        "metadata": {"payment_id": "7"}, "payment_method_types": ["card", "blik"],
-        "mode": "payment"}
+        "metadata": {"payment_id": "7"},
+        "payment_method_types": ["card", "blik"],
+        "mode": "payment",
+    }
 
 
 def test_signatures_verify_with_the_official_library():
@@ -39,10 +46,23 @@ def test_signatures_verify_with_the_official_library():
 
 def test_the_library_talks_to_the_fake(stripe_server):
     client = client_for(stripe_server)
-    session = client.v1.checkout.sessions.create(params={
-        "mode": "payment", "success_url": "http://shop.test/ok", "client_reference_id": "9",
-        "line_items": [{"quantity": 1, "price_data": {"currency": "eur", "unit_amount": 999,
-                                                      "product_data": {"name": "Thing"}}}]})
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "success_url": "http://shop.test/ok",
+            "client_reference_id": "9",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 999,
+                        "product_data": {"name": "Thing"},
+                    },
+                }
+            ],
+        }
+    )
     assert (session.amount_total, session.currency, session.status) == (999, "eur", "open")
     assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "unpaid"
     stripe_server.mark_paid(session.id)
@@ -60,8 +80,10 @@ def test_the_library_talks_to_the_fake(stripe_server):
 
 
 def test_wrong_key_is_a_stripe_shaped_401(stripe_server):
-    request = urllib.request.Request(f"{stripe_server.url}/v1/checkout/sessions/cs_x",
-                                     headers={"Authorization": "Bearer sk_test_wrong_key_1234"})
+    request = urllib.request.Request(
+        f"{stripe_server.url}/v1/checkout/sessions/cs_x",
+        headers={"Authorization": "Bearer sk_test_wrong_key_1234"},
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)  # noqa: S310 - a local test server
     assert caught.value.code == 401
@@ -75,11 +97,23 @@ def test_wrong_key_is_a_stripe_shaped_401(stripe_server):
 
 def test_hosted_page_pays_signs_the_webhook_and_redirects(stripe_server):
     client = client_for(stripe_server)
-    session = client.v1.checkout.sessions.create(params={
-        "mode": "payment", "success_url": "http://shop.test/ok?s={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://shop.test/no",
-        "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 1250,
-                                                      "product_data": {"name": "Wallet top-up"}}}]})
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "success_url": "http://shop.test/ok?s={CHECKOUT_SESSION_ID}",
+            "cancel_url": "http://shop.test/no",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 1250,
+                        "product_data": {"name": "Wallet top-up"},
+                    },
+                }
+            ],
+        }
+    )
     page = urllib.request.urlopen(session.url, timeout=5).read().decode()  # noqa: S310
     assert "12.50 USD" in page and ">Pay</button>" in page and "<script" not in page
 
@@ -95,8 +129,11 @@ def test_hosted_page_pays_signs_the_webhook_and_redirects(stripe_server):
 
         def do_POST(self):  # noqa: N802
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(stripe.Webhook.construct_event(
-                body, self.headers["Stripe-Signature"], stripe_server.webhook_secret))
+            received.append(
+                stripe.Webhook.construct_event(
+                    body, self.headers["Stripe-Signature"], stripe_server.webhook_secret
+                )
+            )
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -16,9 +16,13 @@ from tests.stripe.conftest import balance, configure, paid_topup, payment
 
 def refund_entries(app) -> list[int]:
     with app.app_context():
-        return list(db.session.scalars(db.select(LedgerEntry.amount)
-                                       .where(LedgerEntry.kind == "refund")
-                                       .order_by(LedgerEntry.id)))
+        return list(
+            db.session.scalars(
+                db.select(LedgerEntry.amount)
+                .where(LedgerEntry.kind == "refund")
+                .order_by(LedgerEntry.id)
+            )
+        )
 
 
 def deliver_when_queued(fake) -> None:
@@ -72,14 +76,21 @@ def test_dashboard_refunds_debit_from_the_webhook(stripe_app, stripe_server, cus
 
 
 def test_refund_of_a_charge_pteroca_did_not_start_is_ignored(stripe_app, stripe_server, live):
-    charge = {"id": "ch_elsewhere", "object": "charge", "amount": 900, "currency": "usd",
-              "payment_intent": "pi_elsewhere", "refunded": True}
+    charge = {
+        "id": "ch_elsewhere",
+        "object": "charge",
+        "amount": 900,
+        "currency": "usd",
+        "payment_intent": "pi_elsewhere",
+        "refunded": True,
+    }
     sent = stripe_server.send(stripe_server.event("charge.refunded", charge))
     assert sent.status == 200 and json.loads(sent.response)["applied"] == 0
 
 
 def test_refund_webhook_that_cannot_look_up_the_charge_is_kept_and_tried_again(
-        stripe_app, stripe_server, customer):
+    stripe_app, stripe_server, customer
+):
     top = paid_topup(stripe_app, stripe_server, customer)
     configure(stripe_app, secret_key="sk_test_revoked")
     stripe_server.refund(top.session_id, 100)
@@ -102,7 +113,8 @@ def test_admin_refund_refused_by_stripe_changes_nothing(stripe_app, stripe_serve
     stripe_server.refund(top.session_id, 1250, webhook=False)  # already refunded in full at Stripe
     with pytest.raises(settlement.PaymentError) as caught:
         admin_refund(stripe_app, top.payment_id, 100)
-    assert "Card (Stripe) refused the refund: Stripe refused to refund payment pi_" \
-        in str(caught.value)
+    assert "Card (Stripe) refused the refund: Stripe refused to refund payment pi_" in str(
+        caught.value
+    )
     assert "greater than unrefunded amount" in str(caught.value)
     assert refund_entries(stripe_app) == [] and balance(stripe_app) == 1250

@@ -6,11 +6,11 @@ import json
 
 from kernel.extensions import db
 from kernel.payments.models import Payment
-from tests.fakes.osv_server import unreachable_url
+from kernel.testing import login
 from simulators.stripe import StripeFakeError, sign
+from tests.fakes.osv_server import unreachable_url
 from tests.helpers import PASSWORD
 from tests.stripe.conftest import CUSTOMER, balance, configure, payment, start_topup
-from kernel.testing import login
 
 ENV = "PTEROCA_PLUGIN_STRIPE_PAYMENTS_"
 
@@ -44,8 +44,10 @@ def test_wrong_secret_key_is_a_clear_error_on_the_top_up_page(stripe_app, stripe
     configure(stripe_app, secret_key="sk_test_not_the_right_key")
     response = customer.post("/wallet/topup", data={"amount": "12.50", "provider": "stripe"})
     assert response.status_code == 400
-    assert "Card (Stripe) is not available right now: the secret key was rejected by Stripe" \
+    assert (
+        "Card (Stripe) is not available right now: the secret key was rejected by Stripe"
         in response.text
+    )
     (row,) = payments(stripe_app)
     assert row.status == "failed" and row.external_id is None and balance(stripe_app) == 0
     assert stripe_server.sessions == {}
@@ -74,8 +76,10 @@ def test_unknown_payment_method_is_named(stripe_app, stripe_server, customer):
     configure(stripe_app, payment_methods="card, bitcoin")
     response = customer.post("/wallet/topup", data={"amount": "5", "provider": "stripe"})
     assert response.status_code == 400
-    assert ("Stripe refused to create a Checkout Session: The payment method type provided: "
-            "bitcoin is invalid. (parameter payment_method_types)") in response.text
+    assert (
+        "Stripe refused to create a Checkout Session: The payment method type provided: "
+        "bitcoin is invalid. (parameter payment_method_types)"
+    ) in response.text
 
 
 def test_payment_methods_setting(stripe_app, stripe_server, customer):
@@ -91,8 +95,12 @@ def test_payment_methods_setting(stripe_app, stripe_server, customer):
 
 
 def test_environment_overrides_the_stored_settings(enabled, stripe_server, monkeypatch, fresh):
-    configure(enabled, secret_key="sk_test_stored_but_wrong", webhook_secret="whsec_stored_wrong",
-              api_base=unreachable_url())
+    configure(
+        enabled,
+        secret_key="sk_test_stored_but_wrong",
+        webhook_secret="whsec_stored_wrong",
+        api_base=unreachable_url(),
+    )
     monkeypatch.setenv(ENV + "SECRET_KEY", stripe_server.secret_key)
     monkeypatch.setenv(ENV + "WEBHOOK_SECRET", stripe_server.webhook_secret)
     monkeypatch.setenv(ENV + "API_BASE", stripe_server.url)
@@ -105,14 +113,18 @@ def test_environment_overrides_the_stored_settings(enabled, stripe_server, monke
     assert stripe_server.requests[-1][2]["payment_method_types"] == ["card", "link"]
     session = stripe_server.mark_paid(response.location.rsplit("/", 1)[1])
     raw = json.dumps(stripe_server.event("checkout.session.completed", session)).encode()
-    hook = client.post("/payments/stripe/webhook", data=raw, headers={
-        "Stripe-Signature": sign(raw, stripe_server.webhook_secret)})
+    hook = client.post(
+        "/payments/stripe/webhook",
+        data=raw,
+        headers={"Stripe-Signature": sign(raw, stripe_server.webhook_secret)},
+    )
     assert hook.status_code == 200 and hook.get_json()["applied"] == 1
     assert balance(app) == 400
 
 
 def test_disabling_removes_the_method_and_the_webhook_but_keeps_history(
-        stripe_app, stripe_server, customer, cli, fresh):
+    stripe_app, stripe_server, customer, cli, fresh
+):
     top = start_topup(stripe_app, customer, "12.50")
     stripe_server.pay(top.session_id)
     assert balance(stripe_app) == 1250

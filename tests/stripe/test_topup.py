@@ -14,14 +14,16 @@ from tests.stripe.conftest import balance, payment, start_topup
 
 def topup_entries(app) -> int:
     with app.app_context():
-        return db.session.scalar(db.select(db.func.count(LedgerEntry.id))
-                                 .where(LedgerEntry.kind == "topup"))
+        return db.session.scalar(
+            db.select(db.func.count(LedgerEntry.id)).where(LedgerEntry.kind == "topup")
+        )
 
 
 def test_enabled_through_the_gate_with_an_audited_dependency_set(enabled, osv_server):
     with enabled.app_context():
-        record = db.session.scalars(db.select(ScanRecord)
-                                    .where(ScanRecord.plugin == "stripe_payments")).one()
+        record = db.session.scalars(
+            db.select(ScanRecord).where(ScanRecord.plugin == "stripe_payments")
+        ).one()
     assert record.verdict == "pass" and record.advisory_state == "ok", record.findings
     assert ("stripe", __import__("stripe").VERSION) in osv_server.queried()
     assert not [f for f in record.finding_objects() if f.severity.name in ("CRITICAL", "HIGH")]
@@ -36,8 +38,16 @@ def test_checkout_session_is_what_stripe_expects(stripe_app, stripe_server, cust
     method, path, params = stripe_server.requests[-1]
     assert (method, path) == ("POST", "/v1/checkout/sessions")
     assert params["mode"] == "payment"
-    assert params["line_items"] == [{"quantity": "1", "price_data": {
-        "currency": "usd", "unit_amount": "1250", "product_data": {"name": "Wallet top-up"}}}]
+    assert params["line_items"] == [
+        {
+            "quantity": "1",
+            "price_data": {
+                "currency": "usd",
+                "unit_amount": "1250",
+                "product_data": {"name": "Wallet top-up"},
+            },
+        }
+    ]
     assert params["client_reference_id"] == str(top.payment_id)
     assert params["metadata"] == {"payment_id": str(top.payment_id)}
     assert params["payment_method_types"] == ["card"]
@@ -104,8 +114,10 @@ def test_unauthentic_webhooks_are_400_and_change_nothing(stripe_app, stripe_serv
 def test_webhook_reasons_say_what_is_wrong(stripe_app, stripe_server, customer):
     session = stripe_server.mark_paid(start_topup(stripe_app, customer).session_id)
     event = stripe_server.event("checkout.session.completed", session)
-    reasons = {how: stripe_server.send(event, how=how).response
-               for how in ("wrong_secret", "stale", "malformed", "unsigned")}
+    reasons = {
+        how: stripe_server.send(event, how=how).response
+        for how in ("wrong_secret", "stale", "malformed", "unsigned")
+    }
     assert "signature does not verify" in reasons["wrong_secret"]
     assert "tolerance" in reasons["stale"]
     assert "not a valid event" in reasons["malformed"]
@@ -150,10 +162,17 @@ def test_return_page_sees_an_expiry_without_the_webhook(stripe_app, stripe_serve
 
 
 def test_other_events_and_other_sessions_are_acknowledged(stripe_app, stripe_server, customer):
-    other = stripe_server.send(stripe_server.event("customer.created", {"id": "cus_1",
-                                                                         "object": "customer"}))
+    other = stripe_server.send(
+        stripe_server.event("customer.created", {"id": "cus_1", "object": "customer"})
+    )
     assert (other.status, other.response.strip()) == (200, '{"applied":0}')  # not even kept
-    foreign = {"id": "cs_test_not_ours", "object": "checkout.session", "payment_status": "paid",
-               "status": "complete", "amount_total": 500, "currency": "usd"}
+    foreign = {
+        "id": "cs_test_not_ours",
+        "object": "checkout.session",
+        "payment_status": "paid",
+        "status": "complete",
+        "amount_total": 500,
+        "currency": "usd",
+    }
     sent = stripe_server.send(stripe_server.event("checkout.session.completed", foreign))
     assert sent.status == 200 and json.loads(sent.response)["applied"] == 0

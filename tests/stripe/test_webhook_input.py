@@ -20,9 +20,14 @@ def test_a_signature_from_the_future_is_refused(stripe_app, stripe_server, custo
     session = stripe_server.mark_paid(top.session_id)
     body = json.dumps(stripe_server.event("checkout.session.completed", session)).encode()
     stamp = int(time.time()) + ahead
-    response = stripe_app.test_client().post(HOOK, data=body, headers={
-        "Stripe-Signature": sign(body, stripe_server.webhook_secret, stamp),
-        "Content-Type": "application/json"})
+    response = stripe_app.test_client().post(
+        HOOK,
+        data=body,
+        headers={
+            "Stripe-Signature": sign(body, stripe_server.webhook_secret, stamp),
+            "Content-Type": "application/json",
+        },
+    )
     assert response.status_code == 400
     assert "in the future" in response.get_json()["error"]
     assert payment(stripe_app, top.payment_id).status == "open" and balance(stripe_app) == 0
@@ -32,14 +37,20 @@ def test_a_signature_within_the_tolerance_is_accepted(stripe_app, stripe_server,
     top = start_topup(stripe_app, customer)
     session = stripe_server.mark_paid(top.session_id)
     body = json.dumps(stripe_server.event("checkout.session.completed", session)).encode()
-    response = stripe_app.test_client().post(HOOK, data=body, headers={
-        "Stripe-Signature": sign(body, stripe_server.webhook_secret, int(time.time()) + 60),
-        "Content-Type": "application/json"})
+    response = stripe_app.test_client().post(
+        HOOK,
+        data=body,
+        headers={
+            "Stripe-Signature": sign(body, stripe_server.webhook_secret, int(time.time()) + 60),
+            "Content-Type": "application/json",
+        },
+    )
     assert response.status_code == 200
     assert balance(stripe_app) == 1250
 
 
 def test_a_malformed_timestamp_is_refused(stripe_app, stripe_server):
-    response = stripe_app.test_client().post(HOOK, data=b"{}", headers={
-        "Stripe-Signature": "t=soon,v1=abc"})
+    response = stripe_app.test_client().post(
+        HOOK, data=b"{}", headers={"Stripe-Signature": "t=soon,v1=abc"}
+    )
     assert response.status_code == 400 and "not a number" in response.get_json()["error"]

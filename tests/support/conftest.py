@@ -15,8 +15,10 @@ from tests.scan_memo import memoized_scans  # noqa: F401 - fixture
 PASSWORD = "support-test-password"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-ROLES = {"agent": ["admin.access", "support.tickets"],  # answers tickets
-         "lead": ["admin.access", "support.tickets", "support.manage"]}  # and edits categories
+ROLES = {
+    "agent": ["admin.access", "support.tickets"],  # answers tickets
+    "lead": ["admin.access", "support.tickets", "support.manage"],
+}  # and edits categories
 PEOPLE = {  # who -> (email, role, name)
     "customer": ("cust@example.com", "customer", "Cus Tomer"),
     "other": ("other@example.com", "customer", "Other Person"),
@@ -73,8 +75,10 @@ def populate(get_app) -> World:
             ids[who] = create_user(email, PASSWORD, name=name, role=role, verified=True).id
         from builtin_plugins.store.testing import make_server  # a conftest imports no plugin early
 
-        servers = (make_server(ids["customer"], "Survival").id,
-                   make_server(ids["other"], "Other's box").id)
+        servers = (
+            make_server(ids["customer"], "Survival").id,
+            make_server(ids["other"], "Other's box").id,
+        )
         db.session.remove()
     return World(get_app, ids, {who: p[0] for who, p in PEOPLE.items()}, *servers)
 
@@ -99,11 +103,23 @@ def upload(name: str, data: bytes) -> tuple[io.BytesIO, str]:
     return io.BytesIO(data), name
 
 
-def open_ticket(client, *, subject="My server is down", body="It stopped at noon.",
-                server: int | None = None, files=(), category: str = "1",
-                priority: str = "normal"):
-    data = {"subject": subject, "body": body, "category": category, "priority": priority,
-            "server": str(server or "")}
+def open_ticket(
+    client,
+    *,
+    subject="My server is down",
+    body="It stopped at noon.",
+    server: int | None = None,
+    files=(),
+    category: str = "1",
+    priority: str = "normal",
+):
+    data = {
+        "subject": subject,
+        "body": body,
+        "category": category,
+        "priority": priority,
+        "server": str(server or ""),
+    }
     if files:
         data["files"] = [upload(n, d) for n, d in files]
     return client.post("/support/new", data=data, content_type="multipart/form-data")
@@ -118,8 +134,9 @@ def post_files(client, url: str, body: str, files=()):
 
 def ticket_id_of(response) -> int:
     assert response.status_code == 303, response.text
-    return int(response.headers["Location"].split("?")[0].split("#")[0].rstrip("/")
-               .rsplit("/", 1)[-1])
+    return int(
+        response.headers["Location"].split("?")[0].split("#")[0].rstrip("/").rsplit("/", 1)[-1]
+    )
 
 
 def models():

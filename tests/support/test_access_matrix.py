@@ -29,21 +29,37 @@ def matrix(tmp_path_factory):
 
     instance = tmp_path_factory.mktemp("support-matrix") / "instance"
     app = build_app(instance, RATELIMIT_LOGIN="10000 per minute")
-    result = run_cli(app, "plugin", "enable", "support", "--with-dependencies", "--yes", "--accept-risk")
+    result = run_cli(
+        app, "plugin", "enable", "support", "--with-dependencies", "--yes", "--accept-risk"
+    )
     assert result.exit_code == 0, result.output
     current = {"app": rebuild(app)}
     world = populate(lambda: current["app"])
     owner = world.client_as("customer")
-    response = owner.post("/support/new", content_type="multipart/form-data", data={
-        "subject": SUBJECT, "body": "public words", "category": "1", "priority": "normal",
-        "server": str(world.server_id), "files": [(io.BytesIO(PNG), "public.png")]})
+    response = owner.post(
+        "/support/new",
+        content_type="multipart/form-data",
+        data={
+            "subject": SUBJECT,
+            "body": "public words",
+            "category": "1",
+            "priority": "normal",
+            "server": str(world.server_id),
+            "files": [(io.BytesIO(PNG), "public.png")],
+        },
+    )
     ticket = int(response.headers["Location"].rsplit("/", 1)[-1])
     agent = world.client_as("agent")
-    agent.post(f"/admin/support/tickets/{ticket}/note", content_type="multipart/form-data",
-               data={"body": NOTE_TEXT, "files": [(io.BytesIO(NOTE_BYTES), NOTE_FILE)]})
+    agent.post(
+        f"/admin/support/tickets/{ticket}/note",
+        content_type="multipart/form-data",
+        data={"body": NOTE_TEXT, "files": [(io.BytesIO(NOTE_BYTES), NOTE_FILE)]},
+    )
     agent.post(f"/admin/support/tickets/{ticket}/reply", data={"body": "staff answer"})
-    world.client_as("other").post("/support/new", data={
-        "subject": OTHER_SUBJECT, "body": "theirs", "category": "1", "priority": "normal"})
+    world.client_as("other").post(
+        "/support/new",
+        data={"subject": OTHER_SUBJECT, "body": "theirs", "category": "1", "priority": "normal"},
+    )
     with current["app"].app_context():
         from builtin_plugins.support import links
 
@@ -51,14 +67,22 @@ def matrix(tmp_path_factory):
         token = links.reply_token(db.session.get(models().Ticket, ticket))
     clients = {"anonymous": current["app"].test_client()}
     clients.update({who: world.client_as(who) for who in VISITORS[1:]})
-    return {"app": current["app"], "world": world, "ticket": ticket, "token": token,
-            "public_file": files["public.png"], "note_file": files[NOTE_FILE],
-            "clients": clients}
+    return {
+        "app": current["app"],
+        "world": world,
+        "ticket": ticket,
+        "token": token,
+        "public_file": files["public.png"],
+        "note_file": files[NOTE_FILE],
+        "clients": clients,
+    }
 
 
 def support_rules(app):
-    return sorted((r for r in app.url_map.iter_rules() if r.endpoint.startswith("support")),
-                  key=lambda r: r.rule)
+    return sorted(
+        (r for r in app.url_map.iter_rules() if r.endpoint.startswith("support")),
+        key=lambda r: r.rule,
+    )
 
 
 def urls_for(rule, m) -> list[tuple[str, str]]:
@@ -67,9 +91,13 @@ def urls_for(rule, m) -> list[tuple[str, str]]:
     variants = ["note_file", "public_file"] if "attachment_id" in rule.arguments else ["plain"]
     out = []
     for variant in variants:
-        values = {"ticket_id": m["ticket"], "token": m["token"], "export_type": "csv",
-                  "user_id": m["world"].ids["customer"],
-                  "attachment_id": m.get(variant) if variant != "plain" else None}
+        values = {
+            "ticket_id": m["ticket"],
+            "token": m["token"],
+            "export_type": "csv",
+            "user_id": m["world"].ids["customer"],
+            "attachment_id": m.get(variant) if variant != "plain" else None,
+        }
         url = rule.rule
         for name in re.findall(r"<(?:\w+:)?(\w+)>", rule.rule):
             url = re.sub(r"<(?:\w+:)?" + name + ">", str(values[name]), url)
@@ -132,22 +160,38 @@ def check_cell(m, endpoint: str, variant: str, visitor: str, method: str, url: s
     if got != want:
         return f"{got} ({response.status_code}), expected {want}"
     if visitor not in ("agent", "lead") and any(
-            secret in raw for secret in (NOTE_TEXT.encode(), NOTE_BYTES, NOTE_FILE.encode())):
+        secret in raw for secret in (NOTE_TEXT.encode(), NOTE_BYTES, NOTE_FILE.encode())
+    ):
         return "shows the internal note"
-    if visitor in ("other", "plain_staff", "anonymous") and SUBJECT.encode() in raw \
-            and endpoint not in ("support.link", "support.link_file"):  # the link stands for
+    if (
+        visitor in ("other", "plain_staff", "anonymous")
+        and SUBJECT.encode() in raw
+        and endpoint not in ("support.link", "support.link_file")
+    ):  # the link stands for
         return "shows the owner's ticket"  # the customer: whoever holds it sees their ticket
     return ""
 
 
 def test_every_support_route_is_in_the_matrix(matrix):
     """A new route cannot slip in without an expectation: each endpoint is known here."""
-    known = {"support.index", "support.new", "support.show", "support.reply", "support.close",
-             "support.reopen", "support.file", "support.link", "support.link_file"}
+    known = {
+        "support.index",
+        "support.new",
+        "support.show",
+        "support.reply",
+        "support.close",
+        "support.reopen",
+        "support.file",
+        "support.link",
+        "support.link_file",
+    }
     for rule in support_rules(matrix["app"]):
         assert rule.endpoint in known or rule.endpoint.split(".")[0] in (
-            "support_tickets", "support_blocks", "support_saved_replies",
-            "support_categories"), rule.endpoint
+            "support_tickets",
+            "support_blocks",
+            "support_saved_replies",
+            "support_categories",
+        ), rule.endpoint
 
 
 def test_customers_lists_hold_only_their_own_tickets(matrix):
@@ -168,8 +212,11 @@ def test_a_reply_link_opens_only_its_own_ticket_and_files(matrix):
     assert anonymous.get("/support/reply/x").status_code == 404
     # another ticket's file through this ticket's link: not found
     with matrix["app"].app_context():
-        others = [a.id for a in db.session.scalars(db.select(models().Attachment))
-                  if a.ticket_id != matrix["ticket"]]
+        others = [
+            a.id
+            for a in db.session.scalars(db.select(models().Attachment))
+            if a.ticket_id != matrix["ticket"]
+        ]
     for file_id in others + [999999]:
         assert anonymous.get(f"/support/reply/{token}/files/{file_id}").status_code == 404
 

@@ -26,31 +26,47 @@ def stored_files(world) -> list[Path]:
 
 def attachment_rows(world):
     with world.app.app_context():
-        rows = list(db.session.scalars(db.select(models().Attachment).order_by(
-            models().Attachment.id)))
+        rows = list(
+            db.session.scalars(db.select(models().Attachment).order_by(models().Attachment.id))
+        )
         db.session.expunge_all()
         return rows
 
 
-ACCEPTED = [("screenshot.png", PNG, "png"), ("photo.JPG", b"\xff\xd8\xff\xe0" + bytes(40), "jpeg"),
-            ("anim.gif", b"GIF89a" + bytes(40), "gif"), ("pic.webp", WEBP, "webp"),
-            ("invoice.pdf", PDF, "pdf"), ("latest.log", b"[12:00] Server started\n", "text"),
-            ("server.properties", b"motd=Hello\nmax-players=20\n", "text"),
-            ("config.yml", "name: Zoë ✓\n".encode(), "text"),
-            ("bom.txt", b"\xef\xbb\xbfhello", "text")]
+ACCEPTED = [
+    ("screenshot.png", PNG, "png"),
+    ("photo.JPG", b"\xff\xd8\xff\xe0" + bytes(40), "jpeg"),
+    ("anim.gif", b"GIF89a" + bytes(40), "gif"),
+    ("pic.webp", WEBP, "webp"),
+    ("invoice.pdf", PDF, "pdf"),
+    ("latest.log", b"[12:00] Server started\n", "text"),
+    ("server.properties", b"motd=Hello\nmax-players=20\n", "text"),
+    ("config.yml", "name: Zoë ✓\n".encode(), "text"),
+    ("bom.txt", b"\xef\xbb\xbfhello", "text"),
+]
 
 
 def test_the_allowed_types_are_accepted_by_content(world):
     customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, files=[(n, d) for n, d, _ in ACCEPTED[:5]]))
-    assert post_files(customer, f"/support/{tid}/reply", "more",
-                      files=[(n, d) for n, d, _ in ACCEPTED[5:]]).status_code == 303
+    assert (
+        post_files(
+            customer, f"/support/{tid}/reply", "more", files=[(n, d) for n, d, _ in ACCEPTED[5:]]
+        ).status_code
+        == 303
+    )
     rows = attachment_rows(world)
     assert [(r.filename, r.kind) for r in rows] == [
-        ("screenshot.png", "png"), ("photo.JPG".rsplit(".")[0] + ".jpg", "jpeg"),
-        ("anim.gif", "gif"), ("pic.webp", "webp"), ("invoice.pdf", "pdf"),
-        ("latest.log", "text"), ("server.properties", "text"), ("config.yml", "text"),
-        ("bom.txt", "text")]
+        ("screenshot.png", "png"),
+        ("photo.JPG".rsplit(".")[0] + ".jpg", "jpeg"),
+        ("anim.gif", "gif"),
+        ("pic.webp", "webp"),
+        ("invoice.pdf", "pdf"),
+        ("latest.log", "text"),
+        ("server.properties", "text"),
+        ("config.yml", "text"),
+        ("bom.txt", "text"),
+    ]
     assert len(stored_files(world)) == len(ACCEPTED)
 
 
@@ -82,8 +98,11 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("name", "data", "status", "message"), REFUSED,
-                         ids=[f"{i}:{n}" for i, (n, _d, _s, _m) in enumerate(REFUSED)])
+@pytest.mark.parametrize(
+    ("name", "data", "status", "message"),
+    REFUSED,
+    ids=[f"{i}:{n}" for i, (n, _d, _s, _m) in enumerate(REFUSED)],
+)
 def test_refused_files_leave_nothing_behind(world, name, data, status, message):
     customer = world.client_as("customer")
     response = open_ticket(customer, subject="With a file", files=[("ok.png", PNG), (name, data)])
@@ -98,8 +117,14 @@ def test_size_and_count_limits_follow_the_settings(world):
     from kernel.plugins.settings import set_settings
 
     with world.app.app_context():
-        set_settings("support", {"max_attachment_kb": 1, "max_attachments": 2,
-                                 "allowed_extensions": "png, TXT, svg, html, exe"})
+        set_settings(
+            "support",
+            {
+                "max_attachment_kb": 1,
+                "max_attachments": 2,
+                "allowed_extensions": "png, TXT, svg, html, exe",
+            },
+        )
     customer = world.client_as("customer")
     big = open_ticket(customer, files=[("big.txt", b"x" * 1025)])
     assert big.status_code == 413 and "larger than 1 KiB" in big.text
@@ -127,7 +152,9 @@ def test_a_request_larger_than_the_settings_allow_is_a_clear_413(world):
 
     with world.app.app_context():
         set_settings("support", {"max_attachments": 1, "max_attachment_kb": 1})
-    response = open_ticket(world.client_as("customer"), files=[("huge.txt", b"x" * (2 * 1024 * 1024))])
+    response = open_ticket(
+        world.client_as("customer"), files=[("huge.txt", b"x" * (2 * 1024 * 1024))]
+    )
     assert response.status_code == 413
     assert "too large: at most 1.00098 MiB is accepted here" in response.text  # 1 KiB + 1 MiB
     with world.app.app_context():
@@ -140,7 +167,9 @@ def test_the_body_cap_grows_with_the_attachment_settings(world):
 
     with world.app.app_context():
         set_settings("support", {"max_attachments": 1, "max_attachment_kb": 8192})
-    response = open_ticket(world.client_as("customer"), files=[("big.txt", b"x" * (5 * 1024 * 1024))])
+    response = open_ticket(
+        world.client_as("customer"), files=[("big.txt", b"x" * (5 * 1024 * 1024))]
+    )
     assert response.status_code in (200, 303), response.text[:500]
     with world.app.app_context():
         assert db.session.scalar(db.select(db.func.count(models().Ticket.id))) == 1
@@ -165,15 +194,16 @@ NAMES = [
 
 def test_names_are_sanitised(world):
     customer = world.client_as("customer")
-    files = [(raw, PDF if raw.endswith(".pdf") else PNG if raw.endswith(".png") else b"x")
-             for raw, _ in NAMES]
+    files = [
+        (raw, PDF if raw.endswith(".pdf") else PNG if raw.endswith(".png") else b"x")
+        for raw, _ in NAMES
+    ]
     tid = ticket_id_of(open_ticket(customer, files=files[:5]))
     with world.app.app_context():
         from kernel.plugins.settings import set_settings
 
         set_settings("support", {"max_attachments": 10})
-    assert post_files(customer, f"/support/{tid}/reply", "more", files=files[5:]
-                      ).status_code == 303
+    assert post_files(customer, f"/support/{tid}/reply", "more", files=files[5:]).status_code == 303
     assert [r.filename for r in attachment_rows(world)] == [clean for _, clean in NAMES]
 
 
@@ -198,9 +228,11 @@ def test_bytes_live_outside_the_web_root_with_private_modes(world):
     assert instance in path.resolve().parents
     static = [world.app.static_folder, world.app.config.get("THEME_STATIC")]
     assert all(s is None or Path(s).resolve() not in path.resolve().parents for s in static)
-    for probe in (f"/-/plugin-static/support/{row.storage_key}",
-                  f"/-/plugin-static/support/../../support/attachments/{row.storage_key}",
-                  f"/-/theme/{row.storage_key}"):
+    for probe in (
+        f"/-/plugin-static/support/{row.storage_key}",
+        f"/-/plugin-static/support/../../support/attachments/{row.storage_key}",
+        f"/-/theme/{row.storage_key}",
+    ):
         assert customer.get(probe).status_code == 404
 
 
@@ -218,13 +250,20 @@ def test_downloads_are_attachments_that_never_render(world):
         assert "sandbox" in response.headers["Content-Security-Policy"]
         assert "no-store" in response.headers["Cache-Control"]
     # the uploader's own content type is never used
-    sneaky = customer.post(f"/support/{tid}/reply", data={
-        "body": "x", "files": [(__import__("io").BytesIO(b"plain words"), "a.txt", "text/html")]},
-        content_type="multipart/form-data")
+    sneaky = customer.post(
+        f"/support/{tid}/reply",
+        data={
+            "body": "x",
+            "files": [(__import__("io").BytesIO(b"plain words"), "a.txt", "text/html")],
+        },
+        content_type="multipart/form-data",
+    )
     assert sneaky.status_code == 303
     last = attachment_rows(world)[-1]
-    assert customer.get(f"/support/{tid}/files/{last.id}").headers["Content-Type"] \
+    assert (
+        customer.get(f"/support/{tid}/files/{last.id}").headers["Content-Type"]
         == "text/plain; charset=utf-8"
+    )
 
 
 def test_a_file_whose_bytes_vanished_is_a_404(world):

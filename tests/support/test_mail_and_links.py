@@ -33,8 +33,9 @@ def test_staff_hear_of_new_tickets_and_replies(world, pteroca_instance):
     assert "Survival (MC plan, active" in body
     assert not mail_to(pteroca_instance, "helper@example.com")  # no support.tickets: no mail
     assert not mail_to(pteroca_instance, "other@example.com")
-    world.client_as("lead").post(f"/admin/support/tickets/{tid}/assign",
-                             data={"assignee": str(world.ids["agent"])})
+    world.client_as("lead").post(
+        f"/admin/support/tickets/{tid}/assign", data={"assignee": str(world.ids["agent"])}
+    )
     assert "Assigned to you" in str(mail_to(pteroca_instance, "agent@example.com")[-1]["Subject"])
     before = len(pteroca_instance.sent_mail())
     customer.post(f"/support/{tid}/reply", data={"body": "Still down"})
@@ -61,8 +62,11 @@ def test_the_customer_gets_replies_but_never_notes(world, pteroca_instance):
     agent.post(f"/admin/support/tickets/{tid}/reply", data={"body": "Try *this*"})
     [mail] = mail_to(pteroca_instance, "cust@example.com")
     assert "Try *this*" in text_of(mail) and "Agnes Agent answered" in text_of(mail)
-    assert all("SECRET-NOTE" not in m.as_string() for m in pteroca_instance.sent_mail()
-               if "cust@" in str(m["To"]))
+    assert all(
+        "SECRET-NOTE" not in m.as_string()
+        for m in pteroca_instance.sent_mail()
+        if "cust@" in str(m["To"])
+    )
 
 
 def test_the_note_job_refuses_to_mail_a_note_to_the_customer(world, pteroca_instance):
@@ -74,8 +78,7 @@ def test_the_note_job_refuses_to_mail_a_note_to_the_customer(world, pteroca_inst
     tid = ticket_id_of(open_ticket(world.client_as("customer")))
     world.client_as("agent").post(f"/admin/support/tickets/{tid}/note", data={"body": "SECRET"})
     with world.app.app_context():
-        note = db.session.scalar(db.select(models().Message).where(
-            models().Message.kind == "note"))
+        note = db.session.scalar(db.select(models().Message).where(models().Message.kind == "note"))
         assert notify.send_customer("staff_reply", tid, note.id) == 0
     assert not mail_to(pteroca_instance, "cust@example.com")
 
@@ -83,7 +86,9 @@ def test_the_note_job_refuses_to_mail_a_note_to_the_customer(world, pteroca_inst
 def test_the_reply_link_works_without_logging_in(world, pteroca_instance):
     customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
-    world.client_as("agent").post(f"/admin/support/tickets/{tid}/reply", data={"body": "Which map?"})
+    world.client_as("agent").post(
+        f"/admin/support/tickets/{tid}/reply", data={"body": "Which map?"}
+    )
     link = reply_link(mail_to(pteroca_instance, "cust@example.com")[-1])
     anonymous = world.app.test_client()
     page = anonymous.get(link)
@@ -96,8 +101,10 @@ def test_the_reply_link_works_without_logging_in(world, pteroca_instance):
     world.client_as("agent").post(f"/admin/support/tickets/{tid}/close")
     closed_link = reply_link(mail_to(pteroca_instance, "cust@example.com")[-1])
     assert anonymous.post(closed_link, data={"body": "again"}).status_code == 409
-    assert anonymous.post(closed_link, data={"action": "reopen", "body": "Not fixed"}
-                          ).status_code == 303
+    assert (
+        anonymous.post(closed_link, data={"action": "reopen", "body": "Not fixed"}).status_code
+        == 303
+    )
     assert world.ticket(tid).status == "open"
     assert "Not fixed" in customer.get(f"/support/{tid}").text
 
@@ -126,8 +133,9 @@ def test_reply_links_expire_and_die_with_the_account(world, pteroca_instance, mo
     assert blocked.status_code == 403
 
 
-@pytest.mark.parametrize("pteroca_config", [{"WTF_CSRF_ENABLED": True,
-                                              "RATELIMIT_LOGIN": "10000 per minute"}])
+@pytest.mark.parametrize(
+    "pteroca_config", [{"WTF_CSRF_ENABLED": True, "RATELIMIT_LOGIN": "10000 per minute"}]
+)
 def test_every_form_of_the_plugin_needs_its_csrf_token(world):
     from tests.support.conftest import PASSWORD
 
@@ -135,18 +143,26 @@ def test_every_form_of_the_plugin_needs_its_csrf_token(world):
         client = world.app.test_client()
         page = client.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        client.post("/login", data={"email": world.emails[who], "password": PASSWORD,
-                                    "csrf_token": token})
+        client.post(
+            "/login", data={"email": world.emails[who], "password": PASSWORD, "csrf_token": token}
+        )
         return client
 
     customer, agent = logged_in("customer"), logged_in("lead")
     form = customer.get("/support/new").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    assert customer.post("/support/new", data={"subject": "With token", "body": "b",
-                                                "category": "1", "csrf_token": token}
-                         ).status_code == 303
-    posts = [r for r in world.app.url_map.iter_rules()
-             if r.endpoint.startswith("support") and "POST" in r.methods]
+    assert (
+        customer.post(
+            "/support/new",
+            data={"subject": "With token", "body": "b", "category": "1", "csrf_token": token},
+        ).status_code
+        == 303
+    )
+    posts = [
+        r
+        for r in world.app.url_map.iter_rules()
+        if r.endpoint.startswith("support") and "POST" in r.methods
+    ]
     assert len(posts) > 15
     for rule in posts:
         url = re.sub(r"<int:\w+>", "1", rule.rule).replace("<token>", "x")

@@ -22,15 +22,21 @@ def test_hostile_markdown_is_inert_for_customers_and_staff(world, pteroca_instan
     everything = "\n\n".join(PAYLOADS)
     tid = ticket_id_of(open_ticket(customer, body=everything))
     agent = world.client_as("agent")
-    assert agent.post(f"/admin/support/tickets/{tid}/note", data={"body": everything}
-                      ).status_code == 303
-    assert agent.post(f"/admin/support/tickets/{tid}/reply", data={"body": everything}
-                      ).status_code == 303
+    assert (
+        agent.post(f"/admin/support/tickets/{tid}/note", data={"body": everything}).status_code
+        == 303
+    )
+    assert (
+        agent.post(f"/admin/support/tickets/{tid}/reply", data={"body": everything}).status_code
+        == 303
+    )
     mail = [m for m in pteroca_instance.sent_mail() if "cust@" in str(m["To"])][-1]
     link = re.search(r"/support/reply/\S+", mail.get_body(("plain",)).get_content()).group(0)
-    pages = {"customer": customer.get(f"/support/{tid}").text,
-             "link": world.app.test_client().get(link).text,
-             "staff": agent.get(f"/admin/support/tickets/{tid}").text}
+    pages = {
+        "customer": customer.get(f"/support/{tid}").text,
+        "link": world.app.test_client().get(link).text,
+        "staff": agent.get(f"/admin/support/tickets/{tid}").text,
+    }
     for name, page in pages.items():
         bodies = BODY.findall(page)
         assert len(bodies) == (3 if name == "staff" else 2), name  # the note is staff-only

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 
 from kernel.extensions import db
-from tests.support.conftest import PNG, open_ticket, ticket_id_of
 from kernel.testing import HEALTH_HEADERS
+from tests.support.conftest import PNG, open_ticket, ticket_id_of
 
 
 def count(app, table: str) -> int:
@@ -71,15 +71,15 @@ def test_hook_server_actions(world):
     customer = world.client_as("customer")
     page = customer.get(f"/servers/{world.server_id}").text
     assert f'href="/support/new?server={world.server_id}"' in page and "Get help" in page
-    assert 'bi-life-preserver' in page
+    assert "bi-life-preserver" in page
     assert customer.get(f"/servers/{world.server_id}/settings").text.count("Get help") == 1
 
 
 def test_health_says_whether_files_can_be_stored(world, pteroca_instance):
     client = world.app.test_client()
-    assert client.get(
-        "/-/health", headers=HEALTH_HEADERS).get_json()["plugin_health"]["support"] == {
-        "attachments_folder": "ok"}
+    assert client.get("/-/health", headers=HEALTH_HEADERS).get_json()["plugin_health"][
+        "support"
+    ] == {"attachments_folder": "ok"}
     folder = Path(world.app.config["INSTANCE_PATH"]) / "support" / "attachments"
     folder.rmdir()
     folder.write_text("a file where the folder should be")  # fails for root too

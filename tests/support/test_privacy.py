@@ -31,19 +31,38 @@ def _export(world, who: str) -> dict:
 def threads(world):
     """A ticket each for the customer and the other; the agent answers both, with notes and
     files, and blocks the other customer."""
-    customer, other, agent = world.client_as("customer"), world.client_as("other"), world.client_as("agent")
-    mine = ticket_id_of(open_ticket(customer, subject="Mine", body="secret-of-customer",
-                                    files=[("mine.png", PNG)]))
-    theirs = ticket_id_of(open_ticket(other, subject="Theirs", body="secret-of-other",
-                                      files=[("theirs.pdf", PDF)]))
+    customer, other, agent = (
+        world.client_as("customer"),
+        world.client_as("other"),
+        world.client_as("agent"),
+    )
+    mine = ticket_id_of(
+        open_ticket(customer, subject="Mine", body="secret-of-customer", files=[("mine.png", PNG)])
+    )
+    theirs = ticket_id_of(
+        open_ticket(other, subject="Theirs", body="secret-of-other", files=[("theirs.pdf", PDF)])
+    )
     for tid in (mine, theirs):
-        assert post_files(agent, f"/admin/support/tickets/{tid}/reply",
-                          "Fixed. AGNES AGENT (agent@example.com)",
-                          files=[("fix.txt", b"done\n")]).status_code == 303
-        assert agent.post(f"/admin/support/tickets/{tid}/note",
-                          data={"body": "Agnes Agent thinks it is the node"}).status_code == 303
-    assert agent.post(f"/admin/support/tickets/{theirs}/block",
-                      data={"reason": "abusive"}).status_code == 303
+        assert (
+            post_files(
+                agent,
+                f"/admin/support/tickets/{tid}/reply",
+                "Fixed. AGNES AGENT (agent@example.com)",
+                files=[("fix.txt", b"done\n")],
+            ).status_code
+            == 303
+        )
+        assert (
+            agent.post(
+                f"/admin/support/tickets/{tid}/note",
+                data={"body": "Agnes Agent thinks it is the node"},
+            ).status_code
+            == 303
+        )
+    assert (
+        agent.post(f"/admin/support/tickets/{theirs}/block", data={"reason": "abusive"}).status_code
+        == 303
+    )
     return {"mine": mine, "theirs": theirs}
 
 
@@ -56,7 +75,8 @@ def test_the_export_holds_my_tickets_notes_included_and_nobody_elses(world, thre
     assert [f["name"] for m in ticket["messages"] for f in m["files"]] == ["mine.png", "fix.txt"]
     assert data["blocked"] is None and "staff_activity" not in data
     assert "secret-of-other" not in repr(data) and "agent@example.com" not in repr(
-        {k: v for k, v in data.items() if k != "tickets"})
+        {k: v for k, v in data.items() if k != "tickets"}
+    )
     blocked = _export(world, "other")["blocked"]
     assert blocked["reason"] == "abusive" and blocked["by"] == "staff"
     activity = _export(world, "agent")["staff_activity"]
@@ -73,8 +93,9 @@ def test_erasing_a_customer_deletes_their_tickets_and_files_only(world, threads)
         left = {t.id for t in db.session.scalars(db.select(m.Ticket))}
         assert left == {threads["theirs"]}
         for model in (m.Message, m.Attachment, m.ReadMark):
-            assert not db.session.scalars(db.select(model).where(
-                model.ticket_id == threads["mine"])).all()
+            assert not db.session.scalars(
+                db.select(model).where(model.ticket_id == threads["mine"])
+            ).all()
         kept = db.session.scalars(db.select(m.Attachment.filename)).all()
     assert sorted(kept) == ["fix.txt", "theirs.pdf"]
     assert len(set(stored_files(world))) == 2  # the customer's own and the reply's files: gone
@@ -86,8 +107,9 @@ def test_erasing_a_staff_member_keeps_their_answers_without_them(world, threads)
     _erase(world, "agent")
     m = models()
     with world.app.app_context():
-        bodies = db.session.scalars(db.select(m.Message.body).where(
-            m.Message.author_id == world.ids["agent"])).all()
+        bodies = db.session.scalars(
+            db.select(m.Message.body).where(m.Message.author_id == world.ids["agent"])
+        ).all()
         assert len(bodies) == 4  # two replies, two notes: every answer stays
         assert not any("agnes" in b.lower() or "agent@example.com" in b for b in bodies)
         assert "Fixed. Support (Support)" in bodies

@@ -64,8 +64,14 @@ BAD_INPUT = [
 def test_bad_input_is_a_400_that_keeps_what_was_typed(world):
     customer = world.client_as("customer")
     for data, message in BAD_INPUT:
-        fields = {"subject": "Lag spikes", "body": "Every evening", "category": "1",
-                  "priority": "normal", "server": "", **data}
+        fields = {
+            "subject": "Lag spikes",
+            "body": "Every evening",
+            "category": "1",
+            "priority": "normal",
+            "server": "",
+            **data,
+        }
         response = customer.post("/support/new", data=fields)
         assert response.status_code == 400 and message in response.text, data
         if fields["body"].strip() and len(fields["body"]) < 100:
@@ -79,11 +85,19 @@ def test_staff_answer_and_the_turn_moves(world, pteroca_instance):
     tid = ticket_id_of(open_ticket(customer, body="Help *please*"))
     assert world.ticket(tid).waiting_on == "staff"
     agent = world.client_as("agent")
-    assert agent.post(f"/admin/support/tickets/{tid}/note",
-                      data={"body": "Customer is on node 3"}).status_code == 303
+    assert (
+        agent.post(
+            f"/admin/support/tickets/{tid}/note", data={"body": "Customer is on node 3"}
+        ).status_code
+        == 303
+    )
     assert world.ticket(tid).waiting_on == "staff"  # a note is not an answer
-    assert agent.post(f"/admin/support/tickets/{tid}/reply",
-                      data={"body": "Restarted it."}).status_code == 303
+    assert (
+        agent.post(
+            f"/admin/support/tickets/{tid}/reply", data={"body": "Restarted it."}
+        ).status_code
+        == 303
+    )
     ticket = world.ticket(tid)
     assert ticket.waiting_on == "customer" and ticket.waiting_since is None
     assert ticket.assignee_id == world.ids["agent"]  # who answers first owns it
@@ -125,8 +139,10 @@ def test_a_blocked_customer_cannot_open_tickets_but_can_answer(world):
     customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
     agent = world.client_as("agent")
-    assert agent.post(f"/admin/support/tickets/{tid}/block",
-                      data={"reason": "abusive"}).status_code == 303
+    assert (
+        agent.post(f"/admin/support/tickets/{tid}/block", data={"reason": "abusive"}).status_code
+        == 303
+    )
     page = customer.get("/support/new")
     assert page.status_code == 403 and "cannot open new tickets" in page.text
     refused = open_ticket(customer, subject="Another one")
@@ -148,10 +164,16 @@ def test_blocking_by_email_and_refusals(world):
     unknown = agent.post("/admin/support/blocks/add", data={"email": "nobody@example.com"})
     assert unknown.status_code == 400 and "no account with the address" in unknown.text
     assert agent.post("/admin/support/blocks/add", data={"email": ""}).status_code == 400
-    assert agent.post("/admin/support/blocks/add", data={"email": "AGENT@example.com"}
-                      ).status_code == 400  # staff are not blocked from tickets
-    assert agent.post("/admin/support/blocks/add", data={"email": "Other@Example.com",
-                                                         "reason": "spam"}).status_code == 303
+    assert (
+        agent.post("/admin/support/blocks/add", data={"email": "AGENT@example.com"}).status_code
+        == 400
+    )  # staff are not blocked from tickets
+    assert (
+        agent.post(
+            "/admin/support/blocks/add", data={"email": "Other@Example.com", "reason": "spam"}
+        ).status_code
+        == 303
+    )
     assert open_ticket(world.client_as("other")).status_code == 403
 
 
@@ -173,22 +195,37 @@ def test_assignment_and_changes(world):
     customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer))
     lead = world.client_as("lead")
-    refused = lead.post(f"/admin/support/tickets/{tid}/assign",
-                        data={"assignee": str(world.ids["other"])})
+    refused = lead.post(
+        f"/admin/support/tickets/{tid}/assign", data={"assignee": str(world.ids["other"])}
+    )
     assert refused.status_code == 400 and "cannot answer tickets" in refused.text
-    assert lead.post(f"/admin/support/tickets/{tid}/assign",
-                     data={"assignee": "x"}).status_code == 400
-    assert lead.post(f"/admin/support/tickets/{tid}/assign",
-                     data={"assignee": str(world.ids["agent"])}).status_code == 303
+    assert (
+        lead.post(f"/admin/support/tickets/{tid}/assign", data={"assignee": "x"}).status_code == 400
+    )
+    assert (
+        lead.post(
+            f"/admin/support/tickets/{tid}/assign", data={"assignee": str(world.ids["agent"])}
+        ).status_code
+        == 303
+    )
     assert world.ticket(tid).assignee_id == world.ids["agent"]
-    assert lead.post(f"/admin/support/tickets/{tid}/update",
-                     data={"category": "3", "priority": "urgent"}).status_code == 303
+    assert (
+        lead.post(
+            f"/admin/support/tickets/{tid}/update", data={"category": "3", "priority": "urgent"}
+        ).status_code
+        == 303
+    )
     ticket = world.ticket(tid)
     assert (ticket.category_id, ticket.priority) == (3, "urgent")
-    assert lead.post(f"/admin/support/tickets/{tid}/update",
-                     data={"category": "1", "priority": "panic"}).status_code == 400
-    assert lead.post(f"/admin/support/tickets/{tid}/assign", data={"assignee": ""}
-                     ).status_code == 303
+    assert (
+        lead.post(
+            f"/admin/support/tickets/{tid}/update", data={"category": "1", "priority": "panic"}
+        ).status_code
+        == 400
+    )
+    assert (
+        lead.post(f"/admin/support/tickets/{tid}/assign", data={"assignee": ""}).status_code == 303
+    )
     assert world.ticket(tid).assignee_id is None
 
 
@@ -208,10 +245,18 @@ def test_every_action_is_audited(world):
     agent.post(f"/admin/support/tickets/{tid}/block")
     agent.post(f"/admin/support/tickets/{tid}/unblock")
     actions = [a for a in audit_actions(world.app) if a.startswith("support.")]
-    assert actions == ["support.ticket_opened", "support.note_added", "support.replied",
-                       "support.changed", "support.assigned", "support.file_downloaded",
-                       "support.closed", "support.reopened", "support.customer_blocked",
-                       "support.customer_unblocked"]
+    assert actions == [
+        "support.ticket_opened",
+        "support.note_added",
+        "support.replied",
+        "support.changed",
+        "support.assigned",
+        "support.file_downloaded",
+        "support.closed",
+        "support.reopened",
+        "support.customer_blocked",
+        "support.customer_unblocked",
+    ]
 
 
 def test_unread_counts_in_both_menus(world):
@@ -221,7 +266,9 @@ def test_unread_counts_in_both_menus(world):
     assert "menu-badge" not in agent.get("/admin/").text
     tid = ticket_id_of(open_ticket(customer))
     admin_page = agent.get("/admin/").text
-    assert 'Tickets <span class="badge rounded-pill text-bg-danger menu-badge">1</span>' in admin_page
+    assert (
+        'Tickets <span class="badge rounded-pill text-bg-danger menu-badge">1</span>' in admin_page
+    )
     assert admin_page.count(">Tickets <span") == 1  # the view and the menu item: one entry
     assert "Tickets" not in plain.get("/admin/").text  # no permission, no menu item
     agent.get(f"/admin/support/tickets/{tid}")  # read
@@ -229,8 +276,10 @@ def test_unread_counts_in_both_menus(world):
     dashboard = customer.get("/dashboard").text
     assert "Support" in dashboard and "menu-badge" not in dashboard
     agent.post(f"/admin/support/tickets/{tid}/reply", data={"body": "Answer"})
-    assert 'Support <span class="badge rounded-pill text-bg-danger menu-badge">1</span>' in \
-        customer.get("/dashboard").text
+    assert (
+        'Support <span class="badge rounded-pill text-bg-danger menu-badge">1</span>'
+        in customer.get("/dashboard").text
+    )
     assert "new reply" in customer.get("/support/").text
     agent.post(f"/admin/support/tickets/{tid}/note", data={"body": "internal"})
     customer.get(f"/support/{tid}")
@@ -299,9 +348,10 @@ def test_categories_need_support_manage_and_stay_when_used(world):
     lead.post("/admin/support/categories/delete/", data={"id": "1"})
     with world.app.app_context():
         assert db.session.get(models().TicketCategory, 1) is not None
-    lead.post("/admin/support/categories/new/", data={"name": "  Abuse  reports ",
-                                                       "description": "", "position": "5",
-                                                       "active": "y"})
+    lead.post(
+        "/admin/support/categories/new/",
+        data={"name": "  Abuse  reports ", "description": "", "position": "5", "active": "y"},
+    )
     with world.app.app_context():
         names = [c.name for c in db.session.scalars(db.select(models().TicketCategory))]
     assert "Abuse reports" in names
@@ -310,9 +360,10 @@ def test_categories_need_support_manage_and_stay_when_used(world):
 
 def test_saved_replies_fill_the_reply_box(world):
     agent = world.client_as("agent")
-    assert agent.post("/admin/support/saved-replies/new/",
-                      data={"title": "Restart", "body": "Please **restart** it."}
-                      ).status_code in (302, 303)
+    assert agent.post(
+        "/admin/support/saved-replies/new/",
+        data={"title": "Restart", "body": "Please **restart** it."},
+    ).status_code in (302, 303)
     tid = ticket_id_of(open_ticket(world.client_as("customer")))
     page = agent.get(f"/admin/support/tickets/{tid}")
     assert "Restart" in page.text
@@ -327,7 +378,14 @@ def test_staff_files_and_customer_files_both_ways(world):
     customer = world.client_as("customer")
     tid = ticket_id_of(open_ticket(customer, files=[("screen.png", PNG)]))
     agent = world.client_as("agent")
-    assert post_files(agent, f"/admin/support/tickets/{tid}/reply", "See the log",
-                      files=[("fix.txt", b"do this\n")]).status_code == 303
+    assert (
+        post_files(
+            agent,
+            f"/admin/support/tickets/{tid}/reply",
+            "See the log",
+            files=[("fix.txt", b"do this\n")],
+        ).status_code
+        == 303
+    )
     page = customer.get(f"/support/{tid}").text
     assert "screen.png" in page and "fix.txt" in page

@@ -25,6 +25,8 @@ MAX_VALUES = 20_000  # per template render; the sandboxed walk stays far below
 
 class TooMuchReachable(Exception):
     """The walk found more than ``MAX_VALUES`` values: the template reaches far too much."""
+
+
 LEAVES = (str, bytes, int, float, bool, type(None), complex)
 VIEWS = (type({}.keys()), type({}.values()), type({}.items()), range)
 
@@ -41,10 +43,27 @@ def forbidden_types() -> tuple[type, ...]:
     from werkzeug.local import LocalProxy
     from werkzeug.wrappers import Request
 
-    return (sqlalchemy.orm.Session, sqlalchemy.orm.scoped_session, sqlalchemy.orm.Query,
-            sqlalchemy.orm.registry, sqlalchemy.orm.Mapper, MetaData, Table, Engine, Connection,
-            SQLAlchemy, flask.Flask, flask.Config, Request, SessionMixin, _AppCtxGlobals,
-            LocalProxy, types.ModuleType, types.FrameType, types.CodeType)
+    return (
+        sqlalchemy.orm.Session,
+        sqlalchemy.orm.scoped_session,
+        sqlalchemy.orm.Query,
+        sqlalchemy.orm.registry,
+        sqlalchemy.orm.Mapper,
+        MetaData,
+        Table,
+        Engine,
+        Connection,
+        SQLAlchemy,
+        flask.Flask,
+        flask.Config,
+        Request,
+        SessionMixin,
+        _AppCtxGlobals,
+        LocalProxy,
+        types.ModuleType,
+        types.FrameType,
+        types.CodeType,
+    )
 
 
 def _children(env, context, path: str, value: Any) -> Iterator[tuple[str, Any]]:
@@ -63,8 +82,13 @@ def _children(env, context, path: str, value: Any) -> Iterator[tuple[str, Any]]:
         if not isinstance(child, Undefined):
             yield f"{path}.{name}", child
     if items_allowed(value):
-        keys = list(itertools.islice(value.keys(), MAX_ITEMS)) if hasattr(value, "keys") else \
-            range(min(len(value), MAX_ITEMS)) if hasattr(value, "__len__") else []
+        keys = (
+            list(itertools.islice(value.keys(), MAX_ITEMS))
+            if hasattr(value, "keys")
+            else range(min(len(value), MAX_ITEMS))
+            if hasattr(value, "__len__")
+            else []
+        )
         for key in keys:
             try:
                 child = env.getitem(value, key)
@@ -83,8 +107,9 @@ def _children(env, context, path: str, value: Any) -> Iterator[tuple[str, Any]]:
         yield f"{path}()", result
 
 
-def reachable(env, context, roots: dict[str, Any], stop: tuple[type, ...] = ()
-              ) -> list[tuple[str, Any]]:
+def reachable(
+    env, context, roots: dict[str, Any], stop: tuple[type, ...] = ()
+) -> list[tuple[str, Any]]:
     """Every (path, value) a template with these variables can get to. Values of the
     ``stop`` types are listed but not explored (nor called: a walk that reached the
     session must not go on to call its ``commit``)."""

@@ -13,10 +13,10 @@ import logging
 import pytest
 
 from kernel.extensions import db
+from kernel.testing import login
 from tests.admin.conftest import PASSWORD
 from tests.helpers import make_theme
 from tests.themes.reach import snapshot
-from kernel.testing import login
 
 ATTACK = [  # the attack test's expressions, as it wrote them
     "{{ current_user.query.session.get_bind().url.render_as_string(hide_password=False) }}",
@@ -28,19 +28,37 @@ ATTACK = [  # the attack test's expressions, as it wrote them
     ".values(role_name='admin')) }}{{ current_user.query.session.commit() }}",
 ]
 LANDING_ATTACK = [  # a visitor's page: what globals could lead anywhere
-    "{{ config.__class__ }}", "{{ request.environ }}", "{{ request.application }}",
-    "{{ session.__class__ }}", "{{ g.__dict__ }}", "{{ url_for.__self__.config }}",
-    "{{ get_flashed_messages.__globals__ }}", "{{ cycler.__init__.__globals__.os }}",
-    "{{ lipsum.__globals__['os'] }}", "{{ self._TemplateReference__context }}",
-    "{{ csrf_token.__globals__ }}", "{{ current_user.__class__.__mro__ }}",
+    "{{ config.__class__ }}",
+    "{{ request.environ }}",
+    "{{ request.application }}",
+    "{{ session.__class__ }}",
+    "{{ g.__dict__ }}",
+    "{{ url_for.__self__.config }}",
+    "{{ get_flashed_messages.__globals__ }}",
+    "{{ cycler.__init__.__globals__.os }}",
+    "{{ lipsum.__globals__['os'] }}",
+    "{{ self._TemplateReference__context }}",
+    "{{ csrf_token.__globals__ }}",
+    "{{ current_user.__class__.__mro__ }}",
 ]
-LEAK_MARKERS = ("$argon2", "sqlite", "postgresql", "test-secret-key", "SECRET_KEY",
-                "pwned", "Traceback", "<class")
+LEAK_MARKERS = (
+    "$argon2",
+    "sqlite",
+    "postgresql",
+    "test-secret-key",
+    "SECRET_KEY",
+    "pwned",
+    "Traceback",
+    "<class",
+)
 
 
 def page_of(source: str) -> str:
-    return ('{% extends "panel/layout.html" %}{% block content %}<p>pwned '
-            + source + "</p>{% endblock %}")
+    return (
+        '{% extends "panel/layout.html" %}{% block content %}<p>pwned '
+        + source
+        + "</p>{% endblock %}"
+    )
 
 
 def table_rows(app):
@@ -96,8 +114,14 @@ def test_hostile_landing_page(app, fresh, users, source):
 def test_hostile_email(app, fresh, users, tmp_path):
     """The password-reset email of a hostile theme: the default theme's email goes out."""
     attack = " ".join(ATTACK) + " {{ user.password_hash }} {{ user.query.all() }}"
-    make_theme(app, "evil", {"email/password_reset.txt": "pwned " + attack,
-                             "email/password_reset.html": "<p>pwned " + attack + "</p>"})
+    make_theme(
+        app,
+        "evil",
+        {
+            "email/password_reset.txt": "pwned " + attack,
+            "email/password_reset.html": "<p>pwned " + attack + "</p>",
+        },
+    )
     mailbox = tmp_path / "mail.mbox"
     app.config["PTEROCA_BUILD_CONFIG"]["MAIL_URL"] = f"file://{mailbox}"
     app = fresh(app)

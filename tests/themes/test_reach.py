@@ -25,9 +25,9 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from sqlalchemy import inspect as sa_inspect
 
 from kernel.extensions import db
+from kernel.testing import login
 from tests.themes.reach import TooMuchReachable, forbidden_types, reachable, snapshot, text_of
 from tests.themes.world import PASSWORD, PUBLIC, World, build_world
-from kernel.testing import login
 
 # The attack test's expressions, for any variable X a template receives.
 ISSUE_EXPRESSIONS = [
@@ -43,19 +43,45 @@ ISSUE_EXPRESSIONS = [
 ]
 # More of the same class: other spellings, other ways in, mutations.
 MORE_EXPRESSIONS = [
-    "{{ X.__class__.query.all() }}", "{{ X._sa_instance_state.session }}",
-    "{{ X|attr('query') }}", "{{ X|attr('metadata') }}", "{{ X['query'] }}",
-    "{{ '{0.query.session}'.format(X) }}", "{{ '%s'|format(X.query) }}",
-    "{{ [X]|map(attribute='password_hash')|list }}", "{{ [X]|sort(attribute='query')|first }}",
-    "{{ X|tojson }}", "{{ X.password_hash }}", "{{ X.totp_secret }}", "{{ X.token_version }}",
-    "{{ X.role.permissions }}", "{{ X.user_id }}", "{{ X.meta }}", "{{ X.options }}",
-    "{{ X.provisioner_settings }}", "{{ X.external_id }}", "{{ X.purchase_token }}",
-    "{{ X.service.user_id }}", "{{ X.product.plans[0].product.provisioner_settings }}",
-    "{{ X.environ }}", "{{ X.application }}", "{{ X.get_data() }}", "{{ X.cookies }}",
-    "{{ X.items()|list }}", "{{ X.update({'role_name': 'admin'}) }}", "{{ X.clear() }}",
-    "{{ X.append(1) }}", "{{ X.pop() }}", "{{ X.__self__ }}", "{{ X.__globals__ }}",
-    "{{ X.__init__.__globals__ }}", "{{ X.__func__.__globals__ }}",
-    "{{ X.get_bind() }}", "{{ X.session }}", "{{ X.config }}", "{{ X.app }}",
+    "{{ X.__class__.query.all() }}",
+    "{{ X._sa_instance_state.session }}",
+    "{{ X|attr('query') }}",
+    "{{ X|attr('metadata') }}",
+    "{{ X['query'] }}",
+    "{{ '{0.query.session}'.format(X) }}",
+    "{{ '%s'|format(X.query) }}",
+    "{{ [X]|map(attribute='password_hash')|list }}",
+    "{{ [X]|sort(attribute='query')|first }}",
+    "{{ X|tojson }}",
+    "{{ X.password_hash }}",
+    "{{ X.totp_secret }}",
+    "{{ X.token_version }}",
+    "{{ X.role.permissions }}",
+    "{{ X.user_id }}",
+    "{{ X.meta }}",
+    "{{ X.options }}",
+    "{{ X.provisioner_settings }}",
+    "{{ X.external_id }}",
+    "{{ X.purchase_token }}",
+    "{{ X.service.user_id }}",
+    "{{ X.product.plans[0].product.provisioner_settings }}",
+    "{{ X.environ }}",
+    "{{ X.application }}",
+    "{{ X.get_data() }}",
+    "{{ X.cookies }}",
+    "{{ X.items()|list }}",
+    "{{ X.update({'role_name': 'admin'}) }}",
+    "{{ X.clear() }}",
+    "{{ X.append(1) }}",
+    "{{ X.pop() }}",
+    "{{ X.__self__ }}",
+    "{{ X.__globals__ }}",
+    "{{ X.__init__.__globals__ }}",
+    "{{ X.__func__.__globals__ }}",
+    "{{ X.get_bind() }}",
+    "{{ X.session }}",
+    "{{ X.config }}",
+    "{{ X.app }}",
 ]
 EXPRESSIONS = ISSUE_EXPRESSIONS + MORE_EXPRESSIONS
 MARKERS = ("sqlalchemy", "Engine(", "<Mapper", "$argon2", "Traceback")
@@ -89,8 +115,7 @@ def world(tmp_path_factory):
     sim.start()
     instance = tmp_path_factory.mktemp("hostile-theme") / "instance"
     try:
-        with FakeOsv() as osv, PanelClient(sim.url, sim.application_key,
-                                           sim.client_key) as panel:
+        with FakeOsv() as osv, PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
             built = build_world(instance, sim, panel, osv.url)
         built.panel_keys = (sim.application_key, sim.client_key)
         yield built
@@ -116,13 +141,19 @@ def _survey_render(survey: Survey, template, context) -> None:
     survey.largest = max(survey.largest, len(values))
     for path, value in values:
         survey.reached += 1
-        if isinstance(value, banned) or (isinstance(value, type) and value is not dict
-                                         and not value.__module__.startswith("jinja2")):
+        if isinstance(value, banned) or (
+            isinstance(value, type)
+            and value is not dict
+            and not value.__module__.startswith("jinja2")
+        ):
             survey.forbidden.append(f"{where}: {path} is a {type(value).__name__}")
             continue
         text = text_of(value)
-        survey.leaks += [f"{where}: {path} shows the {name}" for name, secret in
-                         survey.secrets.items() if secret in text]
+        survey.leaks += [
+            f"{where}: {path} shows the {name}"
+            for name, secret in survey.secrets.items()
+            if secret in text
+        ]
         state = sa_inspect(value, raiseerr=False)
         if state is not None and getattr(state, "mapper", None) is not None:
             owner = value.id if type(value).__name__ == "User" else vars(value).get("user_id")
@@ -172,17 +203,20 @@ def survey(world):
     with template_rendered.connected_to(on_render, world.app):
         for endpoint, urls in world.pages().items():
             for url in urls:
-                clients = (("bob", bob), ("visitor", visitor)) if endpoint in PUBLIC else (
-                    ("bob", bob),)
+                clients = (
+                    (("bob", bob), ("visitor", visitor)) if endpoint in PUBLIC else (("bob", bob),)
+                )
                 for who, client in clients:
                     found.status[f"{who} {url}"] = client.get(url).status_code
         found.status["bob /no-such-page"] = bob.get("/no-such-page").status_code
         found.status["bob /admin/"] = bob.get("/admin/").status_code
         # emails: a password reset, a renewal
         found.status["visitor POST /forgot-password"] = visitor.post(
-            "/forgot-password", data={"email": world.viewer}).status_code
+            "/forgot-password", data={"email": world.viewer}
+        ).status_code
         found.status["bob POST renew"] = bob.post(
-            f"/servers/{world.ids['server']}/renew", data={"expires": expires}).status_code
+            f"/servers/{world.ids['server']}/renew", data={"expires": expires}
+        ).status_code
     return found
 
 
@@ -193,17 +227,29 @@ def test_the_survey_covers_every_client_page(world):
 def test_every_page_renders(survey):
     bad = {url: status for url, status in survey.status.items() if status >= 500}
     assert bad == {}
-    pages = {f"bob {url}" for endpoint, urls in survey.world.pages().items() for url in urls
-             if endpoint not in PUBLIC} | {f"visitor {url}" for endpoint in PUBLIC
-                                           for url in survey.world.pages()[endpoint]}
+    pages = {
+        f"bob {url}"
+        for endpoint, urls in survey.world.pages().items()
+        for url in urls
+        if endpoint not in PUBLIC
+    } | {f"visitor {url}" for endpoint in PUBLIC for url in survey.world.pages()[endpoint]}
     assert {page: survey.status[page] for page in pages if survey.status[page] != 200} == {}
     assert survey.status["bob /no-such-page"] == 404 and survey.status["bob /admin/"] == 403
     rendered = {name for _endpoint, name in survey.rendered}
-    for name in ("panel/dashboard.html", "landing/index.html", "panel/wallet.html",
-                 "store/checkout.html", "store/servers.html", "pterodactyl/tabs/console.html",
-                 "pterodactyl/tabs/schedule.html", "hello_world/index.html",
-                 "email/password_reset.txt", "email/password_reset.html",
-                 "email/store/server_renewed.txt", "errors/error.html"):
+    for name in (
+        "panel/dashboard.html",
+        "landing/index.html",
+        "panel/wallet.html",
+        "store/checkout.html",
+        "store/servers.html",
+        "pterodactyl/tabs/console.html",
+        "pterodactyl/tabs/schedule.html",
+        "hello_world/index.html",
+        "email/password_reset.txt",
+        "email/password_reset.html",
+        "email/store/server_renewed.txt",
+        "errors/error.html",
+    ):
         assert name in rendered, name
     pages = [url for url, status in survey.status.items() if status == 200]
     assert len(pages) >= 35, pages
@@ -247,13 +293,19 @@ def test_every_client_page_has_a_skip_link_and_a_main_landmark(world):
     missing = {}
     for endpoint, urls in world.pages().items():
         for url in urls:
-            for who, client in (("bob", bob), *((("visitor", visitor),) if endpoint in PUBLIC
-                                                 else ())):
+            for who, client in (
+                ("bob", bob),
+                *((("visitor", visitor),) if endpoint in PUBLIC else ()),
+            ):
                 response = client.get(url)
                 if response.status_code != 200 or "<html" not in response.text:
                     continue  # a fragment or a download
                 first_link = re.search(r"<a\b[^>]*>", response.text)
-                if (response.text.count("<main") != 1 or '<main id="main"' not in response.text
-                        or first_link is None or 'href="#main"' not in first_link.group(0)):
+                if (
+                    response.text.count("<main") != 1
+                    or '<main id="main"' not in response.text
+                    or first_link is None
+                    or 'href="#main"' not in first_link.group(0)
+                ):
                     missing[f"{who} {url}"] = first_link.group(0) if first_link else None
     assert missing == {}

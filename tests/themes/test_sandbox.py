@@ -11,9 +11,8 @@ from jinja2.exceptions import SecurityError
 
 from kernel.accounts.models import LANGUAGES, RecoveryCode, User
 from kernel.extensions import db
-from tests.admin.conftest import PASSWORD
 from kernel.testing import login
-
+from tests.admin.conftest import PASSWORD
 
 
 @pytest.fixture
@@ -50,10 +49,22 @@ def test_the_attack_on_current_user_is_refused(render, source):
 
 
 def test_a_model_shows_its_declared_fields_only(render):
-    assert render("{{ user.email }}|{{ user.has_permission('admin.access') }}|"
-                  "{{ user.is_authenticated }}") == "customer@example.com|False|True"
-    for name in ("password_hash", "totp_secret", "token_version", "role", "query",
-                 "_sa_instance_state", "get_id", "nonexistent"):
+    assert (
+        render(
+            "{{ user.email }}|{{ user.has_permission('admin.access') }}|{{ user.is_authenticated }}"
+        )
+        == "customer@example.com|False|True"
+    )
+    for name in (
+        "password_hash",
+        "totp_secret",
+        "token_version",
+        "role",
+        "query",
+        "_sa_instance_state",
+        "get_id",
+        "nonexistent",
+    ):
         with pytest.raises(SecurityError):
             render("{{ user." + name + " }}")
 
@@ -72,13 +83,20 @@ def test_classes_show_nothing_and_cannot_be_called(render):
             render(source, cls=User)
 
 
-@pytest.mark.parametrize("source", [
-    "{{ user|attr('query') }}", "{{ [user]|map(attribute='password_hash')|list }}",
-    "{{ [user, user]|sort(attribute='password_hash')|first }}",
-    "{{ [user]|selectattr('totp_secret')|list }}", "{{ [user]|groupby('password_hash') }}",
-    "{{ '{0.password_hash}'.format(user) }}", "{{ '{u.query}'.format_map({'u': user}) }}",
-    "{{ user['password_hash'] }}", "{{ [user]|sum(attribute='token_version') }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ user|attr('query') }}",
+        "{{ [user]|map(attribute='password_hash')|list }}",
+        "{{ [user, user]|sort(attribute='password_hash')|first }}",
+        "{{ [user]|selectattr('totp_secret')|list }}",
+        "{{ [user]|groupby('password_hash') }}",
+        "{{ '{0.password_hash}'.format(user) }}",
+        "{{ '{u.query}'.format_map({'u': user}) }}",
+        "{{ user['password_hash'] }}",
+        "{{ [user]|sum(attribute='token_version') }}",
+    ],
+)
 def test_filters_and_formatting_follow_the_same_rules(render, source):
     with pytest.raises(SecurityError):
         render(source)
@@ -93,14 +111,25 @@ def test_plain_values_work_as_usual(render):
         " {% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(3) }}"
         " {% for i in range(2) %}{{ loop.index }}{{ loop.cycle('a', 'b') }}{% endfor %}"
         " {{ d.missing is defined }} {{ (1, 2)|join('-') }}",
-        d={"a": 1, "b": 2}, l=[1, 2], t=__import__("datetime").date(2026, 1, 2))
+        d={"a": 1, "b": 2},
+        l=[1, 2],
+        t=__import__("datetime").date(2026, 1, 2),
+    )
     assert out == "1 2 2 ab 1 ABC x 1 2026 2 <3> 1a2b False 1-2"
 
 
-@pytest.mark.parametrize("source", [
-    "{{ d.update({'x': 1}) }}", "{{ d.clear() }}", "{{ d.pop('en') }}", "{{ d.setdefault('x') }}",
-    "{{ l.append(1) }}", "{{ l.sort() }}", "{{ s.add(1) }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ d.update({'x': 1}) }}",
+        "{{ d.clear() }}",
+        "{{ d.pop('en') }}",
+        "{{ d.setdefault('x') }}",
+        "{{ l.append(1) }}",
+        "{{ l.sort() }}",
+        "{{ s.add(1) }}",
+    ],
+)
 def test_shared_values_cannot_be_changed(render, source):
     before = dict(LANGUAGES)
     with pytest.raises(SecurityError):
@@ -125,15 +154,29 @@ def test_only_registered_callables_can_be_called(app, render):
 
 
 def test_the_globals_are_plain_views(app, render):
-    assert render("{{ request.path }}|{{ request.args.tab }}|{{ request.method }}") == \
-        "/dashboard|one|GET"
-    assert render("{{ current_user.email }}|{{ session|length }}|{{ g|length }}") == \
-        "customer@example.com|0|0"
-    assert render("{{ config.TESTING }}|{{ config.SECRET_KEY }}|{{ config.get('DATABASE_URL') }}"
-                  "|{{ config|length }}") == "True||None|4"
-    for source in ("{{ request.environ }}", "{{ request.application }}", "{{ request.cookies }}",
-                   "{{ session.get('_user_id') }}x", "{{ g.csp_nonce }}x",
-                   "{{ config.from_pyfile }}"):
+    assert (
+        render("{{ request.path }}|{{ request.args.tab }}|{{ request.method }}")
+        == "/dashboard|one|GET"
+    )
+    assert (
+        render("{{ current_user.email }}|{{ session|length }}|{{ g|length }}")
+        == "customer@example.com|0|0"
+    )
+    assert (
+        render(
+            "{{ config.TESTING }}|{{ config.SECRET_KEY }}|{{ config.get('DATABASE_URL') }}"
+            "|{{ config|length }}"
+        )
+        == "True||None|4"
+    )
+    for source in (
+        "{{ request.environ }}",
+        "{{ request.application }}",
+        "{{ request.cookies }}",
+        "{{ session.get('_user_id') }}x",
+        "{{ g.csp_nonce }}x",
+        "{{ config.from_pyfile }}",
+    ):
         result = None
         try:
             result = render(source)
@@ -154,8 +197,15 @@ def test_tojson_writes_plain_values_only(render):
         render("{{ user|tojson }}")
 
 
-@pytest.mark.parametrize("name", ["admin/master.html", "./admin/master.html",
-                                  "admin//pteroca/base.html", "admin/pteroca/overview.html"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin/master.html",
+        "./admin/master.html",
+        "admin//pteroca/base.html",
+        "admin/pteroca/overview.html",
+    ],
+)
 def test_theme_templates_cannot_load_admin_templates(render, name):
     with pytest.raises(jinja2.TemplateNotFound):
         render('{% include "' + name + '" %}')
@@ -182,10 +232,29 @@ def test_declared_fields_exist_and_hold_no_secret():
     import builtin_plugins.store.models  # noqa: F401
     from kernel.theme_sandbox import declared_fields
 
-    never = {"password_hash", "totp_secret", "totp_last_counter", "token_version", "code_hash",
-             "purchase_token", "provisioner_settings", "external_id", "meta", "reference",
-             "options", "last_error", "user_id", "value", "encrypted", "query", "metadata",
-             "registry", "details", "actor", "target"}
+    never = {
+        "password_hash",
+        "totp_secret",
+        "totp_last_counter",
+        "token_version",
+        "code_hash",
+        "purchase_token",
+        "provisioner_settings",
+        "external_id",
+        "meta",
+        "reference",
+        "options",
+        "last_error",
+        "user_id",
+        "value",
+        "encrypted",
+        "query",
+        "metadata",
+        "registry",
+        "details",
+        "actor",
+        "target",
+    }
     declaring = 0
     for mapper in db.Model.registry.mappers:
         cls = mapper.class_

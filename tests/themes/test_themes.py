@@ -10,16 +10,21 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from kernel import site_settings
+from kernel.testing import login
 from kernel.themes import ThemeError, create_theme
 from tests.admin.conftest import PASSWORD
 from tests.helpers import make_theme
-from kernel.testing import login
 
 
 def test_override_one_template_rest_falls_back(app, fresh):
-    make_theme(app, "night", {"landing/index.html":
-                              '{% extends "panel/layout.html" %}{% block content %}'
-                              "<h1>Night theme landing</h1>{% endblock %}"})
+    make_theme(
+        app,
+        "night",
+        {
+            "landing/index.html": '{% extends "panel/layout.html" %}{% block content %}'
+            "<h1>Night theme landing</h1>{% endblock %}"
+        },
+    )
     client = fresh(app).test_client()
     page = client.get("/").get_data(as_text=True)
     assert "Night theme landing" in page
@@ -36,8 +41,15 @@ def test_theme_static_overrides_and_falls_back(app, fresh):
 
 
 def test_admin_templates_cannot_be_overridden(app, fresh, users):
-    make_theme(app, "evil", {"admin/master.html": "HIJACKED", "admin/pteroca/overview.html":
-                             "HIJACKED", "panel/admin/master.html": "HIJACKED"})
+    make_theme(
+        app,
+        "evil",
+        {
+            "admin/master.html": "HIJACKED",
+            "admin/pteroca/overview.html": "HIJACKED",
+            "panel/admin/master.html": "HIJACKED",
+        },
+    )
     client = fresh(app).test_client()
     login(client, users["admin"], PASSWORD)
     page = client.get("/admin/").get_data(as_text=True)
@@ -56,8 +68,9 @@ HOSTILE = [
 def test_sandbox_refuses_python_internals(app, source):
     with app.test_request_context():
         with pytest.raises(SecurityError):
-            app.jinja_env.from_string(source).render(config=app.jinja_env.globals["config"],
-                                                     cycler=jinja2.utils.Cycler(1))
+            app.jinja_env.from_string(source).render(
+                config=app.jinja_env.globals["config"], cycler=jinja2.utils.Cycler(1)
+            )
 
 
 def test_templates_do_not_see_secrets(app):
@@ -71,9 +84,14 @@ def test_templates_do_not_see_secrets(app):
 
 @pytest.mark.parametrize("source", HOSTILE)
 def test_hostile_theme_falls_back_to_default(app, fresh, users, caplog, source):
-    make_theme(app, "evil", {"panel/login.html":
-                             '{% extends "panel/layout.html" %}{% block content %}'
-                             f"<p>pwned {source}</p>{{% endblock %}}"})
+    make_theme(
+        app,
+        "evil",
+        {
+            "panel/login.html": '{% extends "panel/layout.html" %}{% block content %}'
+            f"<p>pwned {source}</p>{{% endblock %}}"
+        },
+    )
     client = fresh(app).test_client()
     with caplog.at_level(logging.ERROR):
         response = client.get("/login")
@@ -119,8 +137,16 @@ def test_pages_reference_no_external_host(app, client, users):
     import re
 
     login(client, users["admin"], PASSWORD)
-    for url in ("/login", "/admin/", "/admin/users/", "/admin/users/new/", "/admin/plugins/",
-                "/admin/settings/general", "/admin/themes/", "/admin/audit/"):
+    for url in (
+        "/login",
+        "/admin/",
+        "/admin/users/",
+        "/admin/users/new/",
+        "/admin/plugins/",
+        "/admin/settings/general",
+        "/admin/themes/",
+        "/admin/audit/",
+    ):
         page = client.get(url).get_data(as_text=True)
         external = re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', page)
         assert external == [], (url, external)
@@ -141,8 +167,9 @@ def test_theme_create_and_list(app, cli):
     assert text.splitlines()[0].startswith("* default")
 
 
-@pytest.mark.parametrize("name,message", [("default", "already exists"),
-                                          ("Bad Name!", "not a valid theme name")])
+@pytest.mark.parametrize(
+    "name,message", [("default", "already exists"), ("Bad Name!", "not a valid theme name")]
+)
 def test_theme_create_refuses(cli, name, message):
     result = cli("theme", "create", name)
     assert result.exit_code == 1
@@ -183,7 +210,8 @@ def test_themes_page_creates(app, users):
     assert response.status_code == 400 and "already exists" in response.get_data(as_text=True)
     response = client.post("/admin/themes/create", data={"name": "../x"})
     assert response.status_code == 400 and "not a valid theme name" in response.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_create_theme_rejects_bad_names(tmp_path):

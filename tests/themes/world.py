@@ -18,28 +18,57 @@ from pathlib import Path
 import pyotp
 from flask import Flask
 
+from builtin_plugins.store.testing import buy
 from kernel.extensions import db
 from kernel.testing import TEST_PASSWORD, build_app, login, rebuild, run_cli
-from tests.pterodactyl.conftest import configure, panel_customer, panel_product, paper_settings, sim_settings
-from builtin_plugins.store.testing import buy
+from tests.pterodactyl.conftest import (
+    configure,
+    panel_customer,
+    panel_product,
+    paper_settings,
+    sim_settings,
+)
 
 PASSWORD = TEST_PASSWORD  # make_customer\'s
 PLUGINS = ("hello_world", "pterodactyl", "stripe_payments", "paypal_payments")
-SECRETS = {"stripe_payments": {"secret_key": "sk_test_WORLDSTRIPESECRET0123456789",
-                               "webhook_secret": "whsec_WORLDWEBHOOKSECRET0123"},
-           "paypal_payments": {"client_id": "world-paypal-client",
-                               "client_secret": "WORLDPAYPALSECRET0123456789",
-                               "base_url": "http://127.0.0.1:9"}}
+SECRETS = {
+    "stripe_payments": {
+        "secret_key": "sk_test_WORLDSTRIPESECRET0123456789",
+        "webhook_secret": "whsec_WORLDWEBHOOKSECRET0123",
+    },
+    "paypal_payments": {
+        "client_id": "world-paypal-client",
+        "client_secret": "WORLDPAYPALSECRET0123456789",
+        "base_url": "http://127.0.0.1:9",
+    },
+}
 VOUCHER = "ALICE-ONLY-VOUCHER-7731"
 # Pages a visitor sees too (the customer is sent on from some of them).
-PUBLIC = ("web.landing", "web.login", "web.register", "web.forgot_password", "store.store_index",
-          "store.category", "store.product")
+PUBLIC = (
+    "web.landing",
+    "web.login",
+    "web.register",
+    "web.forgot_password",
+    "store.store_index",
+    "store.category",
+    "store.product",
+)
 # Client-area pages that are not pages: JSON, redirects, downloads, the emailed-link targets.
 NOT_PAGES = {
-    "web.theme_static", "web.plugin_static", "static", "web.favicon", "web.health",
-    "web.logout", "wallet.cancelled", "pterodactyl_tabs.console_credentials",
-    "pterodactyl_tabs.console_status", "pterodactyl_tabs.backup_download",
-    "web.verify_email", "web.confirm_email_change", "web.reset_password", "web.login_2fa",
+    "web.theme_static",
+    "web.plugin_static",
+    "static",
+    "web.favicon",
+    "web.health",
+    "web.logout",
+    "wallet.cancelled",
+    "pterodactyl_tabs.console_credentials",
+    "pterodactyl_tabs.console_status",
+    "pterodactyl_tabs.backup_download",
+    "web.verify_email",
+    "web.confirm_email_change",
+    "web.reset_password",
+    "web.login_2fa",
     "web.privacy_export_download",  # a ZIP file behind a one-time token, not a page
     "servers.status",  # the Overview's status card alone (htmx); rendered inside servers.show
     "servers.statuses",  # the servers list's live states alone (htmx); swapped into servers.index
@@ -61,15 +90,22 @@ class World:
         i = self.ids
         tabs = "/plugins/pterodactyl/servers/{}/{}"
         out = {
-            "web.landing": ["/"], "web.login": ["/login"], "web.register": ["/register"],
+            "web.landing": ["/"],
+            "web.login": ["/login"],
+            "web.register": ["/register"],
             "web.forgot_password": ["/forgot-password"],
-            "web.dashboard": ["/dashboard"], "web.account": ["/account"],
-            "web.account_2fa": ["/account/2fa"], "web.account_delete": ["/account/delete"],
+            "web.dashboard": ["/dashboard"],
+            "web.account": ["/account"],
+            "web.account_2fa": ["/account/2fa"],
+            "web.account_delete": ["/account/delete"],
             "api_tokens.index": ["/account/api-tokens"],
             "wallet.index": ["/wallet"],
-            "wallet.returned": [f"/wallet/return/{i['payment']}",
-                                f"/wallet/return/{i['paid_payment']}"],
-            "store.store_index": ["/store"], "store.category": ["/store/survival"],
+            "wallet.returned": [
+                f"/wallet/return/{i['payment']}",
+                f"/wallet/return/{i['paid_payment']}",
+            ],
+            "store.store_index": ["/store"],
+            "store.category": ["/store/survival"],
             "store.product": ["/store/product/paper-small"],
             "store.checkout": ["/store/product/paper-small/checkout"],
             "store.redeem": ["/store/redeem"],
@@ -82,8 +118,17 @@ class World:
             "pterodactyl_tabs.shared": ["/plugins/pterodactyl/shared"],
             "pterodactyl_tabs.schedule": [tabs.format(i["server"], f"schedules/{i['schedule']}")],
         }
-        for tab in ("console", "activity", "backups", "databases", "network", "reinstall",
-                    "schedules", "startup", "users"):
+        for tab in (
+            "console",
+            "activity",
+            "backups",
+            "databases",
+            "network",
+            "reinstall",
+            "schedules",
+            "startup",
+            "users",
+        ):
             out[f"pterodactyl_tabs.{tab}"] = [tabs.format(i["server"], tab)]
         out["pterodactyl_tabs.console"].append(tabs.format(i["shared"], "console"))
         return out
@@ -91,8 +136,11 @@ class World:
     def missing_pages(self) -> set[str]:
         """GET endpoints outside the admin and the REST API (JSON, and its reference page, which
         themes do not render) that :meth:`pages` forgets."""
-        endpoints = {r.endpoint for r in self.app.url_map.iter_rules()
-                     if "GET" in r.methods and not r.rule.startswith(("/admin", "/api/"))}
+        endpoints = {
+            r.endpoint
+            for r in self.app.url_map.iter_rules()
+            if "GET" in r.methods and not r.rule.startswith(("/admin", "/api/"))
+        }
         return endpoints - set(self.pages()) - NOT_PAGES
 
     def secrets(self) -> dict[str, str]:
@@ -101,19 +149,30 @@ class World:
         from kernel.plugins.models import PluginSetting
 
         with self.app.app_context():
-            out = {"SECRET_KEY": self.app.config["SECRET_KEY"],
-                   "DATABASE_URL": str(self.app.config["DATABASE_URL"]),
-                   "database file or name": _database_name(self.app.config["DATABASE_URL"]),
-                   "voucher code": VOUCHER}
+            out = {
+                "SECRET_KEY": self.app.config["SECRET_KEY"],
+                "DATABASE_URL": str(self.app.config["DATABASE_URL"]),
+                "database file or name": _database_name(self.app.config["DATABASE_URL"]),
+                "voucher code": VOUCHER,
+            }
             for user in db.session.scalars(db.select(User)):
                 out[f"password hash of {user.email}"] = user.password_hash
                 if user.totp_secret:
                     out[f"TOTP secret of {user.email}"] = user.totp_secret
-            out.update({f"recovery code hash {n}": c.code_hash for n, c in enumerate(
-                db.session.scalars(db.select(RecoveryCode)))})
+            out.update(
+                {
+                    f"recovery code hash {n}": c.code_hash
+                    for n, c in enumerate(db.session.scalars(db.select(RecoveryCode)))
+                }
+            )
             for row in db.session.scalars(db.select(PluginSetting)):
-                if row.key in ("secret_key", "webhook_secret", "client_secret", "application_key",
-                               "client_key"):
+                if row.key in (
+                    "secret_key",
+                    "webhook_secret",
+                    "client_secret",
+                    "application_key",
+                    "client_key",
+                ):
                     out[f"stored {row.plugin}.{row.key}"] = str(row.value)
             victim = db.session.scalar(db.select(User).where(User.email == self.victim))
             out["victim's email"] = victim.email
@@ -132,8 +191,7 @@ def _database_name(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    return parsed.database if parsed.get_backend_name() != "sqlite" else Path(
-        parsed.database).name
+    return parsed.database if parsed.get_backend_name() != "sqlite" else Path(parsed.database).name
 
 
 def build_world(instance: Path, sim, panel, osv_url: str) -> World:
@@ -141,7 +199,9 @@ def build_world(instance: Path, sim, panel, osv_url: str) -> World:
 
     app = build_app(instance, OSV_URL=osv_url, MAIL_URL=f"file://{instance}/mail.log")
     for plugin in PLUGINS:
-        result = run_cli(app, "plugin", "enable", plugin, "--with-dependencies", "--yes", "--accept-risk")
+        result = run_cli(
+            app, "plugin", "enable", plugin, "--with-dependencies", "--yes", "--accept-risk"
+        )
         assert result.exit_code == 0, result.output
     app = rebuild(app)
     configure(app, **sim_settings(sim))
@@ -165,8 +225,9 @@ def _customers(panel) -> dict[str, int]:
     from kernel.accounts.services import create_user
     from kernel.payments.models import Payment
 
-    category = Category(name="Survival", slug="survival", description="Worlds to survive",
-                        featured=True)
+    category = Category(
+        name="Survival", slug="survival", description="Worlds to survive", featured=True
+    )
     db.session.add(category)
     product = panel_product(paper_settings(panel), slug="paper-small")
     product.category, product.featured = category, True
@@ -175,15 +236,23 @@ def _customers(panel) -> dict[str, int]:
     alice = panel_customer(email="alice@example.com", name="Alice Victim", balance=300_00)
     carol = panel_customer(email="carol@example.com", name="Carol Friend", balance=100_00)
     create_user("admin@example.com", PASSWORD, name="Site Admin", role="admin", verified=True)
-    ids = {"server": buy(bob, product, name="bob survival").id,
-           "alice_server": buy(alice, product, name="alice hidden fortress").id,
-           "shared": buy(carol, product, name="carol creative").id}
+    ids = {
+        "server": buy(bob, product, name="bob survival").id,
+        "alice_server": buy(alice, product, name="alice hidden fortress").id,
+        "shared": buy(carol, product, name="carol creative").id,
+    }
     for user, status in ((bob, "failed"), (bob, "paid"), (alice, "paid")):
-        payment = Payment(user_id=user.id, provider="stripe", status=status, currency="EUR",
-                          amount_charged=12_34, amount_credited=12_34,
-                          external_id=f"cs_world_{user.id}_{status}",
-                          failure_reason="card declined" if status == "failed" else "",
-                          meta={"note": f"meta of {user.email}"})
+        payment = Payment(
+            user_id=user.id,
+            provider="stripe",
+            status=status,
+            currency="EUR",
+            amount_charged=12_34,
+            amount_credited=12_34,
+            external_id=f"cs_world_{user.id}_{status}",
+            failure_reason="card declined" if status == "failed" else "",
+            meta={"note": f"meta of {user.email}"},
+        )
         db.session.add(payment)
         db.session.flush()
         key = {"failed": "payment", "paid": "paid_payment"}[status]
@@ -196,24 +265,41 @@ def _customers(panel) -> dict[str, int]:
 def _fill_the_tabs(world: World, bob) -> None:
     """Bob's server gets something on every tab; carol shares hers with bob."""
     base = f"/plugins/pterodactyl/servers/{world.ids['server']}"
-    for path, data in ((f"{base}/backups", {"name": "before update"}),
-                       (f"{base}/databases", {"database": "world", "remote": "%"}),
-                       (f"{base}/network", {}),
-                       (f"{base}/users", {"email": "carol@example.com",
-                                          "permissions": ["control.console"]}),
-                       ("/plugins/hello_world/", {"text": "bob says hi"})):
+    for path, data in (
+        (f"{base}/backups", {"name": "before update"}),
+        (f"{base}/databases", {"database": "world", "remote": "%"}),
+        (f"{base}/network", {}),
+        (f"{base}/users", {"email": "carol@example.com", "permissions": ["control.console"]}),
+        ("/plugins/hello_world/", {"text": "bob says hi"}),
+    ):
         response = bob.post(path, data=data)
         assert response.status_code in (302, 303), (path, response.status_code)
-    made = bob.post(f"{base}/schedules", data={
-        "name": "nightly", "minute": "0", "hour": "3", "day_of_month": "*", "month": "*",
-        "day_of_week": "*", "is_active": "1"})
+    made = bob.post(
+        f"{base}/schedules",
+        data={
+            "name": "nightly",
+            "minute": "0",
+            "hour": "3",
+            "day_of_month": "*",
+            "month": "*",
+            "day_of_week": "*",
+            "is_active": "1",
+        },
+    )
     assert made.status_code == 303
     world.ids["schedule"] = int(re.search(r"/schedules/(\d+)$", made.headers["Location"])[1])
-    assert bob.post(f"{base}/schedules/{world.ids['schedule']}/tasks", data={
-        "action": "command", "payload": "say backup soon"}).status_code == 303
+    assert (
+        bob.post(
+            f"{base}/schedules/{world.ids['schedule']}/tasks",
+            data={"action": "command", "payload": "say backup soon"},
+        ).status_code
+        == 303
+    )
     carol = login(world.app, "carol@example.com", PASSWORD)
-    shared = carol.post(f"/plugins/pterodactyl/servers/{world.ids['shared']}/users", data={
-        "email": "bob@example.com", "permissions": ["control.console", "backup.read"]})
+    shared = carol.post(
+        f"/plugins/pterodactyl/servers/{world.ids['shared']}/users",
+        data={"email": "bob@example.com", "permissions": ["control.console", "backup.read"]},
+    )
     assert shared.status_code == 303
 
 

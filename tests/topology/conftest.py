@@ -41,26 +41,37 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.1):
 
 def pteroca_env(instance: Path, **extra) -> dict:
     """The environment of a pteroca process whose instance folder is ``instance``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PTEROCA_")
-           or k.startswith("PTEROCA_TEST_")}
-    env.update({
-        "PTEROCA_INSTANCE_PATH": str(instance),
-        "PTEROCA_PLUGINS_DIR": str(instance / "plugins"),
-        "PTEROCA_THEMES_DIR": str(instance / "themes"),
-        "PTEROCA_SECRET_KEY": "test-secret-key",
-        "PTEROCA_PLUGIN_POLL_SECONDS": "0.5",
-        "PTEROCA_OSV_URL": "http://127.0.0.1:9",
-        "PTEROCA_HEALTH_TOKEN": HEALTH_TOKEN,  # HEALTH_HEADERS show the whole report
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PTEROCA_") or k.startswith("PTEROCA_TEST_")
+    }
+    env.update(
+        {
+            "PTEROCA_INSTANCE_PATH": str(instance),
+            "PTEROCA_PLUGINS_DIR": str(instance / "plugins"),
+            "PTEROCA_THEMES_DIR": str(instance / "themes"),
+            "PTEROCA_SECRET_KEY": "test-secret-key",
+            "PTEROCA_PLUGIN_POLL_SECONDS": "0.5",
+            "PTEROCA_OSV_URL": "http://127.0.0.1:9",
+            "PTEROCA_HEALTH_TOKEN": HEALTH_TOKEN,  # HEALTH_HEADERS show the whole report
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
 def pteroca(env: dict, *args, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run one ``pteroca`` command to completion."""
-    return subprocess.run([sys.executable, "-m", "kernel", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "kernel", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 class Process:
@@ -69,9 +80,14 @@ class Process:
     def __init__(self, env: dict, args: list[str], log: Path):
         self.args, self.log = args, log
         self._out = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "kernel", *args], env=env, cwd=ROOT,
-                                     stdout=self._out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kernel", *args],
+            env=env,
+            cwd=ROOT,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -134,14 +150,16 @@ def csrf_token(html: str) -> str:
 def http_login(client: httpx.Client, email: str, password: str, **headers) -> httpx.Response:
     """Log in through the real form (CSRF token included); fails unless it redirects."""
     token = csrf_token(client.get("/login", headers=headers).text)
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": token}, headers=headers)
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}, headers=headers
+    )
     assert response.status_code in (302, 303), f"login of {email}: {response.status_code}"
     return response
 
 
-def post_form(client: httpx.Client, page: str, action: str, data: dict,
-              **headers) -> httpx.Response:
+def post_form(
+    client: httpx.Client, page: str, action: str, data: dict, **headers
+) -> httpx.Response:
     """POST ``data`` to ``action`` with the CSRF token found on ``page``."""
     token = csrf_token(client.get(page, headers=headers).text)
     return client.post(action, data={**data, "csrf_token": token}, headers=headers)

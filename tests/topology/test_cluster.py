@@ -95,18 +95,39 @@ class PterodactylBackend(ManualBackend):
 
     def start(self) -> None:
         port = self.url.rsplit(":", 1)[1]
-        self.processes(self.cluster["env"]["a"], "pterodactyl", "simulator", "--port", port,
-                       "--application-key", self.application_key, "--client-key",
-                       self.client_key, "--install-seconds", "1", "--power-seconds", "0", "--json",
-                       log=self.cluster["dir"] / "simulator.log")
-        wait_until(lambda: httpx.get(f"{self.url}/_simulator/state").status_code == 200, 60,
-                   "the simulator is up")
+        self.processes(
+            self.cluster["env"]["a"],
+            "pterodactyl",
+            "simulator",
+            "--port",
+            port,
+            "--application-key",
+            self.application_key,
+            "--client-key",
+            self.client_key,
+            "--install-seconds",
+            "1",
+            "--power-seconds",
+            "0",
+            "--json",
+            log=self.cluster["dir"] / "simulator.log",
+        )
+        wait_until(
+            lambda: httpx.get(f"{self.url}/_simulator/state").status_code == 200,
+            60,
+            "the simulator is up",
+        )
 
     def configure(self, app) -> None:
         from tests.pterodactyl.conftest import configure
 
-        configure(app, panel_url=self.url, application_key=self.application_key,
-                  client_key=self.client_key, default_location="sim-eu")
+        configure(
+            app,
+            panel_url=self.url,
+            application_key=self.application_key,
+            client_key=self.client_key,
+            default_location="sim-eu",
+        )
 
     def product(self):
         from builtin_plugins.pterodactyl.client import PanelClient
@@ -164,13 +185,28 @@ def cluster(tmp_path, osv):
     shutil.copytree(machines["a"] / "plugins", machines["b"] / "plugins", dirs_exist_ok=True)
     log = tmp_path / "cron.log"
     log.touch()
-    env = {name: pteroca_env(instance, PTEROCA_DATABASE_URL=url, PTEROCA_REDIS_URL=redis.url,
-                             PTEROCA_CRON_LEASE_SECONDS=LEASE_SECONDS, CRON_TEST_LOG=log,
-                             CRON_TEST_SLEEP=SLOW_SECONDS, PTEROCA_OSV_URL=osv.url)
-           for name, instance in machines.items()}
+    env = {
+        name: pteroca_env(
+            instance,
+            PTEROCA_DATABASE_URL=url,
+            PTEROCA_REDIS_URL=redis.url,
+            PTEROCA_CRON_LEASE_SECONDS=LEASE_SECONDS,
+            CRON_TEST_LOG=log,
+            CRON_TEST_SLEEP=SLOW_SECONDS,
+            PTEROCA_OSV_URL=osv.url,
+        )
+        for name, instance in machines.items()
+    }
     try:
-        yield {"env": env, "machines": machines, "log": log, "db": url, "redis": redis.url,
-               "dir": tmp_path, "osv": osv.url}
+        yield {
+            "env": env,
+            "machines": machines,
+            "log": log,
+            "db": url,
+            "redis": redis.url,
+            "dir": tmp_path,
+            "osv": osv.url,
+        }
     finally:
         redis.stop()
         drop()
@@ -181,10 +217,18 @@ def seed_app(cluster):
     from kernel.app import create_app
 
     instance = cluster["machines"]["a"]
-    return create_app({"DATABASE_URL": cluster["db"], "REDIS_URL": cluster["redis"],
-                       "INSTANCE_PATH": str(instance), "PLUGINS_DIR": str(instance / "plugins"),
-                       "THEMES_DIR": str(instance / "themes"), "SECRET_KEY": "test-secret-key",
-                       "OSV_URL": cluster["osv"], "PASSWORD_HASH_FAST": True})
+    return create_app(
+        {
+            "DATABASE_URL": cluster["db"],
+            "REDIS_URL": cluster["redis"],
+            "INSTANCE_PATH": str(instance),
+            "PLUGINS_DIR": str(instance / "plugins"),
+            "THEMES_DIR": str(instance / "themes"),
+            "SECRET_KEY": "test-secret-key",
+            "OSV_URL": cluster["osv"],
+            "PASSWORD_HASH_FAST": True,
+        }
+    )
 
 
 def cron_rows(app):
@@ -199,8 +243,9 @@ def cron_rows(app):
 
 def log_lines(path: Path) -> list[tuple[str, str, str, int]]:
     """(word, task, slot HH:MM, pid) per line the ticker tasks wrote."""
-    return [(w, t, s, int(p)) for w, t, s, p in (line.split() for line in
-                                                  path.read_text().splitlines())]
+    return [
+        (w, t, s, int(p)) for w, t, s, p in (line.split() for line in path.read_text().splitlines())
+    ]
 
 
 @pytest.mark.parametrize("provisioner", sorted(PRODUCTS))
@@ -221,13 +266,27 @@ def test_cluster(cluster, processes, provisioner):
     ports = {"a": free_port(), "b": free_port()}
     base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     for name in ("a", "b"):
-        processes(env[name], "serve", "--bind", f"127.0.0.1:{ports[name]}", "--workers", "2",
-                  log=workdir / f"serve-{name}.log")
-    schedulers = {name: processes(env[name], "scheduler", "--interval", "0.5",
-                                  log=workdir / f"scheduler-{name}.log") for name in ("a", "b")}
+        processes(
+            env[name],
+            "serve",
+            "--bind",
+            f"127.0.0.1:{ports[name]}",
+            "--workers",
+            "2",
+            log=workdir / f"serve-{name}.log",
+        )
+    schedulers = {
+        name: processes(
+            env[name], "scheduler", "--interval", "0.5", log=workdir / f"scheduler-{name}.log"
+        )
+        for name in ("a", "b")
+    }
     for name in ("a", "b"):
-        wait_until(lambda n=name: httpx.get(f"{base[n]}/-/health").status_code == 200, 60,
-                   f"serve {name} up")
+        wait_until(
+            lambda n=name: httpx.get(f"{base[n]}/-/health").status_code == 200,
+            60,
+            f"serve {name} up",
+        )
     app = seed_app(cluster)
     with app.app_context():
         backend.configure(app)
@@ -241,12 +300,16 @@ def test_cluster(cluster, processes, provisioner):
     pid = int(owner.rsplit(":", 1)[1])
     victim = next(n for n, s in schedulers.items() if s.pid == pid)
     survivor = "b" if victim == "a" else "a"
-    wait_until(lambda: any(w == "start" and p == pid for w, _t, _s, p in log_lines(log)), 10,
-               "ticker.slow started")
+    wait_until(
+        lambda: any(w == "start" and p == pid for w, _t, _s, p in log_lines(log)),
+        10,
+        "ticker.slow started",
+    )
     schedulers[victim].signal(signal.SIGKILL)
     schedulers[victim].proc.wait(10)
-    assert not any(w == "end" and p == pid for w, _t, _s, p in log_lines(log)), \
+    assert not any(w == "end" and p == pid for w, _t, _s, p in log_lines(log)), (
         "ticker.slow finished before the kill: this machine is too slow for SLOW_SECONDS"
+    )
 
     # --- a plugin enabled through A's admin is served by B ------------------------------
     url_b = f"{base['b']}/plugins/swapped/"
@@ -276,16 +339,22 @@ def test_cluster(cluster, processes, provisioner):
         http_login(customer, *CUSTOMER)
         page = customer.get(f"/store/product/{slug}/checkout?plan={plan_id}").text
         token = re.search(r'name="token" value="([^"]+)"', page).group(1)
-        bought = post_form(customer, f"/store/product/{slug}/checkout?plan={plan_id}",
-                           f"/store/product/{slug}/checkout",
-                           {"token": token, "plan": plan_id, "name": "Cluster server"})
+        bought = post_form(
+            customer,
+            f"/store/product/{slug}/checkout?plan={plan_id}",
+            f"/store/product/{slug}/checkout",
+            {"token": token, "plan": plan_id, "name": "Cluster server"},
+        )
         assert bought.status_code == 303, bought.text
         service_id = int(bought.headers["location"].rstrip("/").rsplit("/", 1)[1])
         cookies = dict(customer.cookies)
     with app.app_context():
         # (the Pterodactyl plugin also queued the linking of the accounts to panel users)
-        [job] = [job for job in jobs.queue("provisioning").get_jobs()
-                 if job.func_name == "builtin_plugins.store.reconciler.converge"]
+        [job] = [
+            job
+            for job in jobs.queue("provisioning").get_jobs()
+            if job.func_name == "builtin_plugins.store.reconciler.converge"
+        ]
         assert job.args[0] == [service_id]
         time.sleep(1)
         assert db.session.get(Service, service_id).state == "provisioning"  # no worker yet
@@ -334,8 +403,11 @@ def test_cluster(cluster, processes, provisioner):
         assert slots and {finished[(task, s)] for s in slots} == {1}, (task, finished)
         assert {s for t, s in finished if t == task} == slots
     killed = killed_slot.strftime("%H:%M")
-    starts = [p for word, task, slot, p in lines
-              if word == "start" and task == "ticker.slow" and slot == killed]
+    starts = [
+        p
+        for word, task, slot, p in lines
+        if word == "start" and task == "ticker.slow" and slot == killed
+    ]
     assert starts == [schedulers[victim].pid, schedulers[survivor].pid]
     assert [status for task, _slot, status, _o, _a in rows if task == "ticker.broken"] == ["failed"]
     # both schedulers did work (a row keeps only its last owner: the log says who ran what)

@@ -6,7 +6,6 @@ from kernel.testing import HEALTH_HEADERS, HEALTH_TOKEN, build_app, login
 from tests.admin.conftest import PASSWORD, users  # noqa: F401 - users is a fixture
 
 
-
 def health(app):
     response = app.test_client().get("/-/health", headers=HEALTH_HEADERS)
     return response.status_code, response.get_json(), response
@@ -58,10 +57,16 @@ def test_redis_configured_but_unreachable_is_down(instance, plugins_dir):
 def test_database_down_is_503(instance, plugins_dir):
     from kernel.app import create_app
 
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance),
-                      "PLUGINS_DIR": str(plugins_dir), "SECRET_KEY": "x",
-                      "HEALTH_TOKEN": HEALTH_TOKEN,
-                      "DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:9/none"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(instance),
+            "PLUGINS_DIR": str(plugins_dir),
+            "SECRET_KEY": "x",
+            "HEALTH_TOKEN": HEALTH_TOKEN,
+            "DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:9/none",
+        }
+    )
     status, report, _ = health(app)
     assert status == 503 and report["down"] == ["database"]
     assert report["database"].startswith("down: ")
@@ -78,8 +83,13 @@ def test_anyone_sees_up_or_down_only(app, users):  # noqa: F811 - the fixture
     customer = app.test_client()
     login(customer, users["customer"], PASSWORD)
     assert customer.get("/-/health").get_json() == {"status": "ok"}
-    for wrong in ("Bearer wrong", "Bearer ", "Basic " + HEALTH_TOKEN, HEALTH_TOKEN,
-                  "Bearer " + HEALTH_TOKEN + "x"):
+    for wrong in (
+        "Bearer wrong",
+        "Bearer ",
+        "Basic " + HEALTH_TOKEN,
+        HEALTH_TOKEN,
+        "Bearer " + HEALTH_TOKEN + "x",
+    ):
         answer = app.test_client().get("/-/health", headers={"Authorization": wrong})
         assert answer.get_json() == {"status": "ok"}, wrong
 

@@ -25,9 +25,9 @@ import pytest
 from kernel import clock
 from kernel.extensions import db
 from kernel.testing import HEALTH_HEADERS
+from simulators.stripe import FakeStripe
 from tests.fakes.osv_server import FakeOsv
 from tests.fakes.smtp import FakeSMTPServer
-from simulators.stripe import FakeStripe
 from tests.services import (
     RedisServer,
     fresh_postgres_database,
@@ -74,9 +74,15 @@ def services(tmp_path):
         redis = stack.enter_context(RedisServer(redis_binary))
         url, drop = fresh_postgres_database(admin_url)
         stack.callback(drop)
-        yield Stack(dir=tmp_path, db=url, redis=redis.url, osv=stack.enter_context(FakeOsv()),
-                    stripe=stack.enter_context(FakeStripe()),
-                    smtp=stack.enter_context(FakeSMTPServer()), clock_file=tmp_path / "clock")
+        yield Stack(
+            dir=tmp_path,
+            db=url,
+            redis=redis.url,
+            osv=stack.enter_context(FakeOsv()),
+            stripe=stack.enter_context(FakeStripe()),
+            smtp=stack.enter_context(FakeSMTPServer()),
+            clock_file=tmp_path / "clock",
+        )
 
 
 def seed_app(stack: Stack):
@@ -84,10 +90,17 @@ def seed_app(stack: Stack):
     from kernel.app import create_app
 
     instance = stack.dir / "a" / "instance"
-    return create_app({"DATABASE_URL": stack.db, "REDIS_URL": stack.redis,
-                       "INSTANCE_PATH": str(instance), "PLUGINS_DIR": str(instance / "plugins"),
-                       "THEMES_DIR": str(instance / "themes"), "SECRET_KEY": "test-secret-key",
-                       "OSV_URL": stack.osv.url})
+    return create_app(
+        {
+            "DATABASE_URL": stack.db,
+            "REDIS_URL": stack.redis,
+            "INSTANCE_PATH": str(instance),
+            "PLUGINS_DIR": str(instance / "plugins"),
+            "THEMES_DIR": str(instance / "themes"),
+            "SECRET_KEY": "test-secret-key",
+            "OSV_URL": stack.osv.url,
+        }
+    )
 
 
 def configure(app, plugin: str, **values) -> None:
@@ -108,10 +121,14 @@ def topology(services, processes):
         instance = stack.dir / name / "instance"
         (instance / "plugins").mkdir(parents=True)
         stack.env[name] = pteroca_env(
-            instance, PTEROCA_DATABASE_URL=stack.db, PTEROCA_REDIS_URL=stack.redis,
-            PTEROCA_OSV_URL=stack.osv.url, PTEROCA_MAIL_URL=stack.smtp.url,
+            instance,
+            PTEROCA_DATABASE_URL=stack.db,
+            PTEROCA_REDIS_URL=stack.redis,
+            PTEROCA_OSV_URL=stack.osv.url,
+            PTEROCA_MAIL_URL=stack.smtp.url,
             PTEROCA_BASE_URL=stack.base["a"],  # the public address emails link to
-            PTEROCA_TEST_CLOCK_FILE=stack.clock_file)
+            PTEROCA_TEST_CLOCK_FILE=stack.clock_file,
+        )
     env = stack.env["a"]
     result = pteroca(env, "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
     assert result.returncode == 0, result.stderr
@@ -124,32 +141,71 @@ def topology(services, processes):
     port = free_port()
     stack.simulator = f"http://127.0.0.1:{port}"
     stack.keys = (panel_key("ptla_"), panel_key("ptlc_"))
-    processes(env, "pterodactyl", "simulator", "--port", str(port), "--application-key",
-              stack.keys[0], "--client-key", stack.keys[1], "--install-seconds",
-              str(INSTALL_SECONDS), "--power-seconds", "1", log=stack.dir / "simulator.log")
+    processes(
+        env,
+        "pterodactyl",
+        "simulator",
+        "--port",
+        str(port),
+        "--application-key",
+        stack.keys[0],
+        "--client-key",
+        stack.keys[1],
+        "--install-seconds",
+        str(INSTALL_SECONDS),
+        "--power-seconds",
+        "1",
+        log=stack.dir / "simulator.log",
+    )
     for name in ("a", "b"):
-        processes(stack.env[name], "serve", "--bind", stack.base[name].removeprefix("http://"),
-                  "--workers", "1", "--threads", "4", log=stack.dir / f"serve-{name}.log")
+        processes(
+            stack.env[name],
+            "serve",
+            "--bind",
+            stack.base[name].removeprefix("http://"),
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            log=stack.dir / f"serve-{name}.log",
+        )
     processes(env, "worker", log=stack.dir / "worker.log")
     processes(stack.env["b"], "scheduler", "--interval", "2", log=stack.dir / "scheduler.log")
-    wait_until(lambda: httpx.get(f"{stack.simulator}/_simulator/state").status_code == 200, 60,
-               "the simulator is up")
+    wait_until(
+        lambda: httpx.get(f"{stack.simulator}/_simulator/state").status_code == 200,
+        60,
+        "the simulator is up",
+    )
 
     from builtin_plugins.pterodactyl.client import PanelClient
     from tests.pterodactyl.conftest import panel_product, paper_settings
 
     app = seed_app(stack)
-    configure(app, "pterodactyl", panel_url=stack.simulator, application_key=stack.keys[0],
-              client_key=stack.keys[1], default_location="sim-eu")
-    configure(app, "stripe_payments", secret_key=stack.stripe.secret_key,
-              webhook_secret=stack.stripe.webhook_secret, api_base=stack.stripe.url)
+    configure(
+        app,
+        "pterodactyl",
+        panel_url=stack.simulator,
+        application_key=stack.keys[0],
+        client_key=stack.keys[1],
+        default_location="sim-eu",
+    )
+    configure(
+        app,
+        "stripe_payments",
+        secret_key=stack.stripe.secret_key,
+        webhook_secret=stack.stripe.webhook_secret,
+        api_base=stack.stripe.url,
+    )
     with app.app_context(), PanelClient(stack.simulator, *stack.keys) as panel:
         panel_product(paper_settings(panel), slug="paper-monthly", price=PRICE, period_count=30)
         db.session.remove()
     stack.stripe.webhook_url = f"{stack.base['a']}/payments/stripe/webhook"  # behind the LB
     for name in ("a", "b"):
-        wait_until(lambda n=name: httpx.get(f"{stack.base[n]}/-/health").status_code == 200, 60,
-                   f"serve {name} up")
+        wait_until(
+            lambda n=name: httpx.get(f"{stack.base[n]}/-/health").status_code == 200,
+            60,
+            f"serve {name} up",
+        )
     stack.app = app
     return stack
 
@@ -160,9 +216,11 @@ def simulator_servers(stack: Stack) -> list[dict]:
 
 def email(stack: Stack, subject: str, timeout: float = 30):
     """The message to the customer with ``subject``, waiting for the worker to send it."""
-    return wait_until(lambda: next((m for m in stack.smtp.sent_to(EMAIL)
-                                    if m["Subject"] == subject), None), timeout,
-                      f"the email {subject!r}")
+    return wait_until(
+        lambda: next((m for m in stack.smtp.sent_to(EMAIL) if m["Subject"] == subject), None),
+        timeout,
+        f"the email {subject!r}",
+    )
 
 
 def link_in(message, path_part: str) -> str:
@@ -249,8 +307,9 @@ def test_customer_journey(topology, page, screenshot, monkeypatch):  # noqa: F81
 
     # --- ready, then started from the console's power button ----------------------------
     page.click(".server-tabs a:has-text('Console')")
-    page.wait_for_selector("#ptero-state[data-state=offline]",
-                           timeout=(INSTALL_SECONDS + 20) * 1000)
+    page.wait_for_selector(
+        "#ptero-state[data-state=offline]", timeout=(INSTALL_SECONDS + 20) * 1000
+    )
     page.click("button.power-start")
     page.wait_for_selector("#ptero-state[data-state=running]")
     assert page.inner_text("#ptero-state") == "Running"
@@ -264,12 +323,14 @@ def test_customer_journey(topology, page, screenshot, monkeypatch):  # noqa: F81
     # The scheduler would run the task at the next minute boundary; forcing it saves the wait
     # (whichever process gets there first suspends: the store's sweep claims each server once).
     result = pteroca(stack.env["b"], "cron", "run", "--task", "store.lifecycle", "--force")
-    assert result.returncode == 0 and "store.lifecycle: ok" in result.stdout, \
+    assert result.returncode == 0 and "store.lifecycle: ok" in result.stdout, (
         result.stdout + result.stderr
+    )
     assert service_state(stack, service_id) == "suspended"
     # the panel follows the desired state: the worker runs the reconciler's job
-    wait_until(lambda: simulator_servers(stack)[0]["status"] == "suspended", 30,
-               "suspended in the panel")
+    wait_until(
+        lambda: simulator_servers(stack)[0]["status"] == "suspended", 30, "suspended in the panel"
+    )
     notice = email(stack, "Your server was suspended")
     assert "journey survival" in FakeSMTPServer.text(notice)
     # the console still open in the browser notices at its next poll (answered 409 now)
@@ -292,8 +353,9 @@ def test_customer_journey(topology, page, screenshot, monkeypatch):  # noqa: F81
     assert page.inner_text(".server-state") == "Active"
     assert page.locator(".notice-suspended").count() == 0
     screenshot("journey-5-renewed")
-    wait_until(lambda: simulator_servers(stack)[0]["status"] is None, 30,
-               "unsuspended in the panel too")
+    wait_until(
+        lambda: simulator_servers(stack)[0]["status"] is None, 30, "unsuspended in the panel too"
+    )
     # B's clock read the file: the new period starts a month later, not at the old expiry
     renewed_until = service_expiry(stack, service_id)
     assert abs(renewed_until - (clock.now() + timedelta(days=30))) < timedelta(minutes=2)

@@ -17,8 +17,15 @@ class _User:
 
 def send(app, **kwargs):
     with app.test_request_context():
-        entry = send_email("pat@example.com", "Hi", "email_changed", user=_User(),
-                           old_email="a@x.test", new_email="b@x.test", **kwargs)
+        entry = send_email(
+            "pat@example.com",
+            "Hi",
+            "email_changed",
+            user=_User(),
+            old_email="a@x.test",
+            new_email="b@x.test",
+            **kwargs,
+        )
         return entry.id, entry.status
 
 
@@ -64,8 +71,15 @@ def test_now_and_batches_deliver_in_place(instance, plugins_dir, redis_url, smtp
     app = build_app(instance, REDIS_URL=redis_url, MAIL_URL=smtp_server.url)
     assert send(app, now=True)[1] == "sent"
     with app.test_request_context():
-        entry = send_email("pat@example.com", "Hi", "email_changed", user=_User(), commit=False,
-                           old_email="a@x.test", new_email="b@x.test")
+        entry = send_email(
+            "pat@example.com",
+            "Hi",
+            "email_changed",
+            user=_User(),
+            commit=False,
+            old_email="a@x.test",
+            new_email="b@x.test",
+        )
         db.session.commit()
         assert entry.status == "sent"
     assert len(smtp_server.messages) == 2

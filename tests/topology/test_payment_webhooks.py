@@ -19,12 +19,12 @@ from kernel.payments import debts, ledger
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
 from kernel.payments.settlement import start_topup
 from kernel.testing import build_app
-from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from simulators.paypal import FakePayPal
 from simulators.stripe import FakeStripe
+from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD, served
-from tests.topology.conftest import env_for, http_login, pteroca
 from tests.topology import webhook_burst
+from tests.topology.conftest import env_for, http_login, pteroca
 from tests.topology.webhook_burst import CUSTOMER, paid_topups
 from tests.topology.webhook_burst import deliveries as burst_of
 
@@ -54,8 +54,7 @@ def timed(send) -> tuple[int | None, float]:
     return status, time.monotonic() - start
 
 
-def test_twenty_webhooks_are_answered_without_waiting_on_slow_providers(
-        money_app, fakes):
+def test_twenty_webhooks_are_answered_without_waiting_on_slow_providers(money_app, fakes):
     stripe, paypal = fakes
     payments = paid_topups(money_app, stripe, paypal, 5)
     with served(money_app) as base:
@@ -90,8 +89,9 @@ def test_twenty_webhooks_are_answered_without_waiting_on_slow_providers(
 
             user = db.session.scalar(db.select(User).where(User.email == CUSTOMER))
             stripe.delay = 0
-            waiting = start_topup(user, 500, "stripe", return_urls=lambda p: ("http://x/ok",
-                                                                              "http://x/no")).id
+            waiting = start_topup(
+                user, 500, "stripe", return_urls=lambda p: ("http://x/ok", "http://x/no")
+            ).id
             stripe.delay = DELAY
         with httpx.Client(base_url=base, timeout=30) as browser:
             http_login(browser, CUSTOMER, PASSWORD)
@@ -101,8 +101,14 @@ def test_twenty_webhooks_are_answered_without_waiting_on_slow_providers(
         assert status == 200 and seconds < LIMIT, f"the return page took {seconds:.2f} s"
 
     with money_app.app_context():  # nothing applied yet: the work waits on the queue
-        assert db.session.scalar(db.select(db.func.count(LedgerEntry.id)).where(
-            LedgerEntry.kind.in_(("refund", "chargeback")))) == 0
+        assert (
+            db.session.scalar(
+                db.select(db.func.count(LedgerEntry.id)).where(
+                    LedgerEntry.kind.in_(("refund", "chargeback"))
+                )
+            )
+            == 0
+        )
         assert {e.status for e in db.session.scalars(db.select(ProviderEvent))} == {"received"}
 
     stripe.delay = paypal.delay = 0
@@ -111,16 +117,24 @@ def test_twenty_webhooks_are_answered_without_waiting_on_slow_providers(
 
     with money_app.app_context():
         events = db.session.scalars(db.select(ProviderEvent)).all()
-        assert len(events) == 20 and {e.status for e in events} == {"done"}, \
-            [(e.event_type, e.status, e.error) for e in events]
-        moves = [(e.kind, e.amount) for e in db.session.scalars(
-            db.select(LedgerEntry).where(LedgerEntry.kind.in_(("refund", "chargeback"))))]
-        assert sorted(moves) == sorted([("refund", -300)] * 5 + [("chargeback", -700)] * 5
-                                       + [("chargeback", -1000)] * 5)
+        assert len(events) == 20 and {e.status for e in events} == {"done"}, [
+            (e.event_type, e.status, e.error) for e in events
+        ]
+        moves = [
+            (e.kind, e.amount)
+            for e in db.session.scalars(
+                db.select(LedgerEntry).where(LedgerEntry.kind.in_(("refund", "chargeback")))
+            )
+        ]
+        assert sorted(moves) == sorted(
+            [("refund", -300)] * 5 + [("chargeback", -700)] * 5 + [("chargeback", -1000)] * 5
+        )
         user_id = db.session.scalar(db.select(Payment.user_id).limit(1))
         assert ledger.balance(user_id) == 0 and debts.outstanding(user_id) == 0
         assert ledger.invariant_violations() == [] and debts.invariant_violations() == []
-        statuses = {p.provider: p.status for p in db.session.scalars(
-            db.select(Payment).where(Payment.status != "open"))}
+        statuses = {
+            p.provider: p.status
+            for p in db.session.scalars(db.select(Payment).where(Payment.status != "open"))
+        }
         assert statuses == {"stripe": "charged_back", "paypal": "charged_back"}
     assert json.loads(stripe.deliveries[-1].response)["received"]

@@ -27,8 +27,9 @@ def test_bad_interval_is_refused(app):
     assert result.returncode == 1 and "--interval must be a positive number" in result.stderr
 
 
-def test_a_running_scheduler_picks_up_tasks_of_a_newly_enabled_plugin(app, cli, tmp_path,
-                                                                       processes):
+def test_a_running_scheduler_picks_up_tasks_of_a_newly_enabled_plugin(
+    app, cli, tmp_path, processes
+):
     log = tmp_path / "cron.log"
     log.touch()
     env = env_for(app, CRON_TEST_LOG=log, CRON_TEST_SLEEP=0)
@@ -45,4 +46,6 @@ def test_a_running_scheduler_picks_up_tasks_of_a_newly_enabled_plugin(app, cli, 
     with app.app_context():
         tick = db.session.scalars(db.select(cron.CronRun).where(cron.CronRun.task == "ticker.tick"))
         assert [(r.status, r.owner.endswith(f":{scheduler.pid}")) for r in tick] in (
-            [("ok", True)], [("ok", True), ("ok", True)])  # two if a minute boundary passed
+            [("ok", True)],
+            [("ok", True), ("ok", True)],
+        )  # two if a minute boundary passed

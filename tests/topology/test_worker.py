@@ -14,7 +14,7 @@ from kernel.testing import admin_client, build_app
 from tests.helpers import write_plugin
 from tests.topology.conftest import env_for, pteroca, wait_until
 
-JOBBY = '''
+JOBBY = """
 import json
 import os
 import time
@@ -47,7 +47,7 @@ def flaky(path, failures):
 
 def broken(what):
     raise ValueError(f"cannot {what}")
-'''
+"""
 
 
 @pytest.fixture
@@ -87,8 +87,11 @@ def test_enqueue_on_rq_queues_and_the_worker_runs_it_in_an_app(rq_app, cli, fres
 
 def test_the_worker_follows_the_plugin_generation(rq_app, cli, fresh, tmp_path, processes):
     worker = processes(env_for(rq_app), "worker", log=tmp_path / "worker.log")
-    wait_until(lambda: "Listening on" in worker.output() or "listening" in worker.output().lower(),
-               30, "worker started")
+    wait_until(
+        lambda: "Listening on" in worker.output() or "listening" in worker.output().lower(),
+        30,
+        "worker started",
+    )
     app, jobby = enable_jobby(rq_app, cli, fresh)  # after the worker built its app
     out = tmp_path / "who.jsonl"
     with app.app_context():

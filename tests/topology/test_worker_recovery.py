@@ -124,8 +124,9 @@ def persistent_redis(tmp_path) -> RedisServer:
     return RedisServer(require_redis_server(), persist_dir=str(storage)).start()
 
 
-def test_a_worker_survives_redis_dying_under_a_running_job(instance, plugins_dir, cli, fresh,
-                                                          processes, tmp_path):
+def test_a_worker_survives_redis_dying_under_a_running_job(
+    instance, plugins_dir, cli, fresh, processes, tmp_path
+):
     redis = persistent_redis(tmp_path)
     try:
         app, slowpoke = _with_plugin(build_app(instance, REDIS_URL=redis.url), cli, fresh)
@@ -141,15 +142,20 @@ def test_a_worker_survives_redis_dying_under_a_running_job(instance, plugins_dir
         wait_until(lambda: any(p[0] == "end" for p in lines(slow)), 60, "the slow job ended")
         with app.app_context():
             jobs.enqueue(slowpoke.slow, str(quick), 0)
-        showing(worker, lambda: any(p[0] == "end" for p in lines(quick)), 60,
-                "a job after the outage ran")
+        showing(
+            worker,
+            lambda: any(p[0] == "end" for p in lines(quick)),
+            60,
+            "a job after the outage ran",
+        )
         assert worker.alive()
     finally:
         redis.stop()
 
 
-def test_delayed_retries_keep_their_time_after_a_redis_outage(instance, plugins_dir, cli, fresh,
-                                                              processes, tmp_path):
+def test_delayed_retries_keep_their_time_after_a_redis_outage(
+    instance, plugins_dir, cli, fresh, processes, tmp_path
+):
     redis = persistent_redis(tmp_path)
     try:
         app, slowpoke = _with_plugin(build_app(instance, REDIS_URL=redis.url), cli, fresh)

@@ -4,6 +4,7 @@ test_payment_webhooks.py checks and bench/bench_webhooks.py measures, built in o
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from kernel.testing import run_cli
 
 CUSTOMER = "busy@example.com"
@@ -23,12 +24,23 @@ def money_app(app, stripe, paypal):
     app = rebuild(app)
     with app.app_context():
         found = app.extensions["pteroca"].discovered
-        set_settings(found["stripe_payments"].manifest, {
-            "secret_key": stripe.secret_key, "webhook_secret": stripe.webhook_secret,
-            "api_base": stripe.url})
-        set_settings(found["paypal_payments"].manifest, {
-            "client_id": paypal.client_id, "client_secret": paypal.client_secret,
-            "webhook_id": paypal.webhook_id, "base_url": paypal.url})
+        set_settings(
+            found["stripe_payments"].manifest,
+            {
+                "secret_key": stripe.secret_key,
+                "webhook_secret": stripe.webhook_secret,
+                "api_base": stripe.url,
+            },
+        )
+        set_settings(
+            found["paypal_payments"].manifest,
+            {
+                "client_id": paypal.client_id,
+                "client_secret": paypal.client_secret,
+                "webhook_id": paypal.webhook_id,
+                "base_url": paypal.url,
+            },
+        )
         make_user(CUSTOMER)
     return app
 
@@ -44,9 +56,15 @@ def paid_topups(app, stripe, paypal, count: int) -> list[tuple[str, str]]:
     with app.test_request_context():
         user = db.session.scalar(db.select(User).where(User.email == CUSTOMER))
         for provider in ("stripe", "paypal") * count:
-            payment = start_topup(user, 1000, provider,
-                                  return_urls=lambda p: (f"http://shop.test/ok/{p.id}",
-                                                         f"http://shop.test/no/{p.id}"))
+            payment = start_topup(
+                user,
+                1000,
+                provider,
+                return_urls=lambda p: (
+                    f"http://shop.test/ok/{p.id}",
+                    f"http://shop.test/no/{p.id}",
+                ),
+            )
             if provider == "stripe":
                 stripe.pay(payment.external_id, webhook=False)
             else:
@@ -66,13 +84,18 @@ def deliveries(base: str, payments, stripe, paypal) -> list[Callable[[], int | N
         if provider == "stripe":
             refund = stripe.refund(external_id, 300, webhook=False)
             dispute = stripe.dispute(external_id, 700, webhook=False)
-            for event in (stripe.refunded_event(refund["charge"]),
-                          stripe.event("charge.dispute.funds_withdrawn", dispute)):
+            for event in (
+                stripe.refunded_event(refund["charge"]),
+                stripe.event("charge.dispute.funds_withdrawn", dispute),
+            ):
                 out.append(lambda e=event: stripe.send(e).status)
         else:
             reversal = paypal.reverse(external_id)
             for _ in range(2):
                 body, headers = paypal.capture_reversed(reversal)
-                out.append(lambda b=body, h=headers: paypal.deliver(
-                    f"{base}/payments/paypal/webhook", b, h))
+                out.append(
+                    lambda b=body, h=headers: paypal.deliver(
+                        f"{base}/payments/paypal/webhook", b, h
+                    )
+                )
     return out

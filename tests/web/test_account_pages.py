@@ -86,8 +86,13 @@ def test_no_verification_banner_for_verified_users(client_in):
 
 
 def test_password_change_fires_event_and_keeps_session(app, client_in):
-    response = client_in.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "another good password",
-        "confirm": "another good password"})
+    response = client_in.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "another good password",
+            "confirm": "another good password",
+        },
+    )
     assert response.status_code == 302
     assert client_in.get("/account").status_code == 200

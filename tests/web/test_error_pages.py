@@ -35,6 +35,7 @@ def test_a_plugin_passing_leaves_the_kernel_page(register_test_plugin, login_as)
 
 def test_a_response_keeps_the_error_status(register_test_plugin, pteroca_instance):
     client = pteroca_instance.client()
+
     class Redirecting:
         @hookimpl
         def error_page(self, code, error):
@@ -57,8 +58,9 @@ class Wrong:
         return {"not": "a page"}
 
 
-def test_a_broken_or_wrong_error_page_falls_back_to_the_kernel_s(register_test_plugin,
-                                                                  pteroca_instance):
+def test_a_broken_or_wrong_error_page_falls_back_to_the_kernel_s(
+    register_test_plugin, pteroca_instance
+):
     client = pteroca_instance.client()
     register_test_plugin(Broken(), name="broken_errors")
     register_test_plugin(Wrong(), name="wrong_errors")

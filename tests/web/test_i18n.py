@@ -12,8 +12,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
-from tests.helpers import PASSWORD, make_user, write_plugin
 from kernel.testing import login
+from tests.helpers import PASSWORD, make_user, write_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "kernel" / "translations"
@@ -24,8 +24,7 @@ KEYWORDS = {"_l": None, "lazy_gettext": None}
 
 # The client shell: every string here must be extracted, and translated into every language.
 SHELL_TEMPLATES = ("themes/default/panel/",)
-SHELL_PYTHON = ("kernel/web/", "kernel/defaults/", "kernel/accounts/",
-                "kernel/web/wallet_views.py")
+SHELL_PYTHON = ("kernel/web/", "kernel/defaults/", "kernel/accounts/", "kernel/web/wallet_views.py")
 SHELL = SHELL_TEMPLATES + SHELL_PYTHON
 
 EN = {"Accept-Language": "en"}
@@ -38,8 +37,8 @@ def _extract(prefixes) -> dict[str, set[str]]:
         method_map, options_map = parse_mapping_cfg(cfg, str(ROOT / "babel.cfg"))
     found: dict[str, set[str]] = {}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map,
-            keywords={**DEFAULT_KEYWORDS, **KEYWORDS}):
+        str(ROOT), method_map, options_map, keywords={**DEFAULT_KEYWORDS, **KEYWORDS}
+    ):
         filename = filename.replace("\\", "/")
         if not filename.startswith(tuple(prefixes)):
             continue
@@ -76,8 +75,18 @@ def polish_user(app, client):
 
 def test_polish_user_sees_the_dashboard_in_polish(polish_user):
     page = polish_user.get("/dashboard", headers=EN).text  # the user's choice beats the browser
-    for text in ('<html lang="pl"', "Witaj, Ola", "Pulpit", "Portfel", "Konto", "Saldo",
-                 "Doładuj", "Ostatnia aktywność", "Zalogowano", "Wyloguj się"):
+    for text in (
+        '<html lang="pl"',
+        "Witaj, Ola",
+        "Pulpit",
+        "Portfel",
+        "Konto",
+        "Saldo",
+        "Doładuj",
+        "Ostatnia aktywność",
+        "Zalogowano",
+        "Wyloguj się",
+    ):
         assert text in page, text
     for text in ("Welcome, Ola", "Recent activity", "Log out"):
         assert text not in page, text
@@ -85,28 +94,45 @@ def test_polish_user_sees_the_dashboard_in_polish(polish_user):
 
 def test_polish_user_sees_account_and_wallet_in_polish(polish_user):
     account = polish_user.get("/account", headers=EN).text
-    for text in ("Imię i nazwisko", "Język", "Taki jak w przeglądarce", "Obecne hasło",
-                 "Uwierzytelnianie dwuskładnikowe", "Zmień hasło",
-                 "a wystawione już faktury w niezmienionej postaci"):
+    for text in (
+        "Imię i nazwisko",
+        "Język",
+        "Taki jak w przeglądarce",
+        "Obecne hasło",
+        "Uwierzytelnianie dwuskładnikowe",
+        "Zmień hasło",
+        "a wystawione już faktury w niezmienionej postaci",
+    ):
         assert text in account, text
     wallet = polish_user.get("/wallet", headers=EN).text
     assert "Historia salda" in wallet and "Nie ma jeszcze płatności." in wallet
     # A kernel flash message, translated when it is raised.
-    saved = polish_user.post("/account/profile", data={"name": "Ola", "language": "pl"},
-                             headers=EN, follow_redirects=True)
+    saved = polish_user.post(
+        "/account/profile",
+        data={"name": "Ola", "language": "pl"},
+        headers=EN,
+        follow_redirects=True,
+    )
     assert "Profil został zapisany." in saved.text
 
 
 def test_accept_language_pl_gives_an_anonymous_visitor_polish(app, client):
     page = client.get("/login", headers=PL).text
-    for text in ('<html lang="pl"', "Zaloguj się", "Hasło", "Zapamiętaj mnie",
-                 "Nie pamiętasz hasła?", "działa na pteroca"):
+    for text in (
+        '<html lang="pl"',
+        "Zaloguj się",
+        "Hasło",
+        "Zapamiętaj mnie",
+        "Nie pamiętasz hasła?",
+        "działa na pteroca",
+    ):
         assert text in page, text
     assert "Remember me" not in page
     with app.app_context():
         make_user("user@example.com")
-    refused = client.post("/login", data={"email": "user@example.com", "password": "wrong!"},
-                          headers=PL)
+    refused = client.post(
+        "/login", data={"email": "user@example.com", "password": "wrong!"}, headers=PL
+    )
     assert "Nieprawidłowy adres e-mail lub hasło." in refused.text
     assert "Ta strona nie istnieje." in client.get("/no-such-page", headers=PL).text
     assert "Nie pamiętasz hasła?" in client.get("/forgot-password", headers=PL).text
@@ -129,8 +155,7 @@ def test_emails_are_written_in_the_recipients_language(instance, plugins_dir, sm
     app = build_app(instance, MAIL_URL=smtp_server.url, BASE_URL="http://panel.test")
     with app.app_context():
         make_user("ola@example.com", name="Ola", language="pl")
-    page = app.test_client().post("/forgot-password", data={"email": "ola@example.com"},
-                                  headers=EN)
+    page = app.test_client().post("/forgot-password", data={"email": "ola@example.com"}, headers=EN)
     assert "If an account exists" in page.text  # the page follows the (English) browser
     message = smtp_server.last_to("ola@example.com")
     assert message["Subject"].endswith("Zresetuj hasło")
@@ -141,7 +166,10 @@ def test_emails_are_written_in_the_recipients_language(instance, plugins_dir, sm
 def test_a_plugin_ships_its_own_catalog(app, client, plugins_dir, cli, fresh):
     from babel.messages.catalog import Catalog
 
-    folder = write_plugin(plugins_dir, "greeter", '''
+    folder = write_plugin(
+        plugins_dir,
+        "greeter",
+        """
         from flask import Blueprint
         from flask_babel import gettext as _
         from kernel import hookimpl
@@ -155,7 +183,9 @@ def test_a_plugin_ships_its_own_catalog(app, client, plugins_dir, cli, fresh):
         @hookimpl
         def register_blueprints(app):
             return [bp]
-    ''', capabilities=["routes"])
+    """,
+        capabilities=["routes"],
+    )
     catalog = Catalog(locale="pl")
     catalog.add("Greetings from the plugin", "Pozdrowienia od wtyczki")
     catalog.add("Log in", "PRZEJĘTE")  # a plugin cannot reword the kernel's strings
@@ -199,14 +229,17 @@ def test_compiled_catalog_is_up_to_date(lang):
         return {flat(m.id): flat(m.string) for m in catalog if m.id}
 
     assert as_dict(committed) == as_dict(expected), (
-        f"kernel/translations/{lang}/LC_MESSAGES/messages.mo is stale: run `make i18n`")
+        f"kernel/translations/{lang}/LC_MESSAGES/messages.mo is stale: run `make i18n`"
+    )
 
 
 def test_every_shell_string_is_in_the_template():
-    extracted = _extract(SHELL + ("themes/default/landing/", "themes/default/email/",
-                                  "kernel/templates/errors/"))
-    missing = {msgid: sorted(files) for msgid, files in extracted.items()
-               if msgid not in _pot_ids()}
+    extracted = _extract(
+        SHELL + ("themes/default/landing/", "themes/default/email/", "kernel/templates/errors/")
+    )
+    missing = {
+        msgid: sorted(files) for msgid, files in extracted.items() if msgid not in _pot_ids()
+    }
     assert not missing, f"strings not in messages.pot (run `make i18n`): {missing}"
 
 
@@ -223,8 +256,9 @@ def test_every_shell_string_is_translated(lang):
     with open(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f, locale=lang)
     shell_ids = set(_extract(SHELL))
-    untranslated = sorted(_msgid(m) for m in catalog
-                          if m.id and _msgid(m) in shell_ids and not _is_translated(m))
+    untranslated = sorted(
+        _msgid(m) for m in catalog if m.id and _msgid(m) in shell_ids and not _is_translated(m)
+    )
     assert not untranslated, f"{lang}: client shell strings without a translation: {untranslated}"
     missing = sorted(shell_ids - {_msgid(m) for m in catalog if m.id})
     assert not missing, f"{lang}: not merged into the .po (run `make i18n`): {missing}"

@@ -6,25 +6,38 @@ import re
 
 from kernel import hookimpl
 
-ITEMS = [("Three", 3), ("Zero", 0), ("Many", 150), ("Word", "new"), ("Long", "much too long"),
-         ("Yes", True), ("Minus", -1), ("Odd", {"x": 1}), ("None", None)]
+ITEMS = [
+    ("Three", 3),
+    ("Zero", 0),
+    ("Many", 150),
+    ("Word", "new"),
+    ("Long", "much too long"),
+    ("Yes", True),
+    ("Minus", -1),
+    ("Odd", {"x": 1}),
+    ("None", None),
+]
 
 
 class Badges:
     @hookimpl
     def client_menu_items(self, user):
-        return [{"label": label, "url": f"/{label.lower()}", "badge": badge}
-                for label, badge in ITEMS]
+        return [
+            {"label": label, "url": f"/{label.lower()}", "badge": badge} for label, badge in ITEMS
+        ]
 
     @hookimpl
     def admin_menu_items(self, user):
-        return [{"label": f"Admin {label}", "url": f"/admin/{label.lower()}", "badge": badge}
-                for label, badge in ITEMS]
+        return [
+            {"label": f"Admin {label}", "url": f"/admin/{label.lower()}", "badge": badge}
+            for label, badge in ITEMS
+        ]
 
 
 def badges(page: str, prefix: str = "") -> dict[str, str]:
-    found = dict(re.findall(r">" + prefix + r"(\w+) <span class=\"badge[^\"]*menu-badge\">([^<]+)<",
-                            page))
+    found = dict(
+        re.findall(r">" + prefix + r"(\w+) <span class=\"badge[^\"]*menu-badge\">([^<]+)<", page)
+    )
     return found
 
 

@@ -12,7 +12,6 @@ from kernel.extensions import db
 from kernel.testing import build_app, login
 from tests.admin.conftest import PASSWORD
 
-
 MiB = 1024 * 1024
 LINE = b"a" * 63 + b"\n"  # filler in lines, as real data has: parsers split on line breaks
 
@@ -31,9 +30,12 @@ class Body(io.RawIOBase):
         tail_at = self.size - len(self.tail)
         first, last = max(start, len(self.head)), min(end, tail_at)
         lines = LINE * ((last - first) // len(LINE) + 2)
-        middle = lines[first % len(LINE):][:max(0, last - first)]
-        return (self.head[start:end] + middle
-                + self.tail[max(0, start - tail_at):max(0, end - tail_at)])
+        middle = lines[first % len(LINE) :][: max(0, last - first)]
+        return (
+            self.head[start:end]
+            + middle
+            + self.tail[max(0, start - tail_at) : max(0, end - tail_at)]
+        )
 
     def readinto(self, buffer) -> int:
         n = min(len(buffer), self.size - self.read_bytes)
@@ -44,15 +46,25 @@ class Body(io.RawIOBase):
 
 def multipart_file(size: int, boundary: str = "gate") -> Body:
     """A multipart form with one file field ``archive``: ``size`` bytes in all."""
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"archive\"; "
-            f"filename=\"p.zip\"\r\nContent-Type: application/zip\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="archive"; '
+        f'filename="p.zip"\r\nContent-Type: application/zip\r\n\r\n'
+    ).encode()
     return Body(size, head, f"\r\n--{boundary}--\r\n".encode())
 
 
-def send(app, path: str, body: Body, *, content_type="application/x-www-form-urlencoded",
-         chunked: bool = False, headers: dict | None = None) -> int:
-    builder = EnvironBuilder(path=path, method="POST", headers=headers or {},
-                             content_type=content_type)
+def send(
+    app,
+    path: str,
+    body: Body,
+    *,
+    content_type="application/x-www-form-urlencoded",
+    chunked: bool = False,
+    headers: dict | None = None,
+) -> int:
+    builder = EnvironBuilder(
+        path=path, method="POST", headers=headers or {}, content_type=content_type
+    )
     environ = builder.get_environ()
     environ["CONTENT_TYPE"] = content_type  # the builder invents its own multipart boundary
     environ["wsgi.input"] = body
@@ -66,10 +78,16 @@ def send(app, path: str, body: Body, *, content_type="application/x-www-form-url
     return int(status.split()[0])
 
 
-@pytest.mark.parametrize("path,content_type", [
-    ("/login", "application/x-www-form-urlencoded"), ("/register", "multipart/form-data"),
-    ("/payments/stripe/webhook", "application/json"), ("/forgot-password", "text/plain"),
-    ("/no-such-page", "application/octet-stream")])
+@pytest.mark.parametrize(
+    "path,content_type",
+    [
+        ("/login", "application/x-www-form-urlencoded"),
+        ("/register", "multipart/form-data"),
+        ("/payments/stripe/webhook", "application/json"),
+        ("/forgot-password", "text/plain"),
+        ("/no-such-page", "application/octet-stream"),
+    ],
+)
 def test_a_body_over_the_cap_is_refused_before_it_is_read(app, path, content_type):
     body = Body(60 * MiB)
     assert send(app, path, body, content_type=content_type) == 413
@@ -122,8 +140,12 @@ def users_named(app, email: str) -> int:
 @pytest.mark.parametrize("field", ["email", "name", "password"])
 def test_registration_refuses_control_characters(app, field):
     for char in CONTROLS:
-        form = {"email": "new@example.com", "name": "New", "password": "long enough pass 1",
-                "terms": "1"}
+        form = {
+            "email": "new@example.com",
+            "name": "New",
+            "password": "long enough pass 1",
+            "terms": "1",
+        }
         form[field] = form[field][:3] + char + form[field][3:]
         response = app.test_client().post("/register", data=form)
         assert response.status_code == 400, repr(char)
@@ -134,16 +156,25 @@ def test_registration_refuses_control_characters(app, field):
         db.session.remove()
 
 
-@pytest.mark.parametrize("url,data", [
-    ("/account/profile", {"name": "Evil\x00Name", "language": ""}),
-    ("/account/profile", {"name": "Fine", "language": "e\x00n"}),
-    ("/account/email", {"email": "nul\x00x@example.com", "password": PASSWORD}),
-    ("/account/password", {"current_password": PASSWORD, "new_password": "new pass\x00word 1",
-                           "confirm": "new pass\x00word 1"}),
-    ("/forgot-password", {"email": "customer@example.com\x00"}),
-    ("/login", {"email": "customer@example.com", "password": PASSWORD + "\x00"}),
-    ("/wallet/topup", {"amount": "1\x000", "provider": "x"}),
-])
+@pytest.mark.parametrize(
+    "url,data",
+    [
+        ("/account/profile", {"name": "Evil\x00Name", "language": ""}),
+        ("/account/profile", {"name": "Fine", "language": "e\x00n"}),
+        ("/account/email", {"email": "nul\x00x@example.com", "password": PASSWORD}),
+        (
+            "/account/password",
+            {
+                "current_password": PASSWORD,
+                "new_password": "new pass\x00word 1",
+                "confirm": "new pass\x00word 1",
+            },
+        ),
+        ("/forgot-password", {"email": "customer@example.com\x00"}),
+        ("/login", {"email": "customer@example.com", "password": PASSWORD + "\x00"}),
+        ("/wallet/topup", {"amount": "1\x000", "provider": "x"}),
+    ],
+)
 def test_every_form_refuses_control_characters(app, users, url, data):
     client = app.test_client()
     login(client, users["customer"], PASSWORD)
@@ -155,8 +186,16 @@ def test_every_form_refuses_control_characters(app, users, url, data):
         assert user.name == "Customer" and "\x00" not in user.email
 
 
-@pytest.mark.parametrize("url", ["/login?next=/x%00y", "/store?q=%1b[31m", "/login?%00=1",
-                                 "/-/theme/x%00.css", "/reset-password/x%00y"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/login?next=/x%00y",
+        "/store?q=%1b[31m",
+        "/login?%00=1",
+        "/-/theme/x%00.css",
+        "/reset-password/x%00y",
+    ],
+)
 def test_query_strings_and_paths_refuse_control_characters(client, url):
     assert client.get(url).status_code == 400
 
@@ -166,9 +205,15 @@ def test_text_areas_keep_line_breaks_but_names_are_one_line(app, users):
     login(client, users["customer"], PASSWORD)
     response = client.post("/account/profile", data={"name": "Two\nLines", "language": ""})
     assert response.status_code == 400 and "must be a single line" in response.text
-    response = app.test_client().post("/register", data={
-        "email": "tab@example.com", "name": "a\tb", "password": "long enough pass 1",
-        "terms": "1"})
+    response = app.test_client().post(
+        "/register",
+        data={
+            "email": "tab@example.com",
+            "name": "a\tb",
+            "password": "long enough pass 1",
+            "terms": "1",
+        },
+    )
     assert response.status_code == 400 and users_named(app, "tab@example.com") == 0
 
 
@@ -180,12 +225,18 @@ def test_the_cli_refuses_control_characters_too(cli):
 # --- JSON bodies ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body,message", [
-    (b"[1, 2]", "must be a JSON object"), (b"\"text\"", "must be a JSON object"),
-    (b"[" * 50 + b"]" * 50, "nested deeper than 32"),
-    (b"[" * 200_000 + b"]" * 200_000, "nested deeper than 32"),
-    (b'{"a": "\\u0000"}', "control character (U+0000)"), (b"{nope", "not valid JSON"),
-    (b"\xff\xfe{}", "not valid JSON")])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        (b"[1, 2]", "must be a JSON object"),
+        (b'"text"', "must be a JSON object"),
+        (b"[" * 50 + b"]" * 50, "nested deeper than 32"),
+        (b"[" * 200_000 + b"]" * 200_000, "nested deeper than 32"),
+        (b'{"a": "\\u0000"}', "control character (U+0000)"),
+        (b"{nope", "not valid JSON"),
+        (b"\xff\xfe{}", "not valid JSON"),
+    ],
+)
 def test_json_bodies_must_be_plain_objects(client, body, message):
     response = client.post("/login", data=body, content_type="application/json")
     assert response.status_code == 400
@@ -198,28 +249,44 @@ def test_json_bodies_must_be_plain_objects(client, body, message):
 def test_ids_beyond_a_database_integer_are_404(app, users):
     client = app.test_client()
     login(client, users["customer"], PASSWORD)
-    for url in ("/wallet/return/99999999999999999999999999", "/wallet/return/2147483648",
-                "/wallet/return/9223372036854775808", "/wallet/cancel/" + "9" * 5000,
-                "/wallet/return/2147483647"):  # the last just fits: no such payment
+    for url in (
+        "/wallet/return/99999999999999999999999999",
+        "/wallet/return/2147483648",
+        "/wallet/return/9223372036854775808",
+        "/wallet/cancel/" + "9" * 5000,
+        "/wallet/return/2147483647",
+    ):  # the last just fits: no such payment
         assert client.get(url).status_code == 404, url
     assert client.post("/wallet/payments/4294967296/check").status_code == 404
 
 
-@pytest.mark.parametrize("target", ["/%0d%0aSet-Cookie:%20evil=1", "/%0aLocation:%20x",
-                                    "//evil.example", "/\\evil.example", "/%09/evil.example",
-                                    "https://evil.example/", "/%5cevil.example",
-                                    "/%e2%80%a8evil", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%0d%0aSet-Cookie:%20evil=1",
+        "/%0aLocation:%20x",
+        "//evil.example",
+        "/\\evil.example",
+        "/%09/evil.example",
+        "https://evil.example/",
+        "/%5cevil.example",
+        "/%e2%80%a8evil",
+        "javascript:alert(1)",
+    ],
+)
 def test_next_after_login_stays_on_the_site(app, users, target):
-    response = app.test_client().post(f"/login?next={target}",
-                                      data={"email": users["customer"], "password": PASSWORD})
+    response = app.test_client().post(
+        f"/login?next={target}", data={"email": users["customer"], "password": PASSWORD}
+    )
     assert response.status_code in (302, 400)
     if response.status_code == 302:
         assert response.headers["Location"] == "/dashboard"
 
 
 def test_next_after_login_keeps_a_local_path(app, users):
-    response = app.test_client().post("/login?next=/wallet%3Ftab%3D1",
-                                      data={"email": users["customer"], "password": PASSWORD})
+    response = app.test_client().post(
+        "/login?next=/wallet%3Ftab%3D1", data={"email": users["customer"], "password": PASSWORD}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/wallet?tab=1"
 
 

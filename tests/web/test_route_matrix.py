@@ -17,10 +17,26 @@ from kernel.testing import build_app, login, rebuild, run_cli
 from tests.helpers import PASSWORD, make_user
 
 ROLES = ("anonymous", "customer", "support", "admin")
-PUBLIC = {"web.landing", "web.login", "web.logout", "web.health", "web.favicon", "web.theme_static",
-          "web.plugin_static", "web.register", "web.forgot_password", "web.reset_password",
-          "web.verify_email", "web.confirm_email_change", "web.login_2fa", "static",
-          "admin.static", "store.store_index", "store.category", "store.product"}
+PUBLIC = {
+    "web.landing",
+    "web.login",
+    "web.logout",
+    "web.health",
+    "web.favicon",
+    "web.theme_static",
+    "web.plugin_static",
+    "web.register",
+    "web.forgot_password",
+    "web.reset_password",
+    "web.verify_email",
+    "web.confirm_email_change",
+    "web.login_2fa",
+    "static",
+    "admin.static",
+    "store.store_index",
+    "store.category",
+    "store.product",
+}
 SKIP = {"static", "admin.static", "web.theme_static", "web.plugin_static"}  # files, not pages
 WEBHOOK = re.compile(r"^/payments/<[^>]+>/webhook$")
 API_PUBLIC = {"api-docs.openapi_json", "api_reference.reference", "api_reference.static"}
@@ -52,8 +68,11 @@ def world(tmp_path_factory):
 
 def admin_permissions(app) -> dict[str, str | None]:
     """Endpoint prefix of every admin view -> the permission it needs beyond admin.access."""
-    admin = next(iter(app.extensions["admin"])) if isinstance(app.extensions.get("admin"), list) \
+    admin = (
+        next(iter(app.extensions["admin"]))
+        if isinstance(app.extensions.get("admin"), list)
         else app.extensions.get("admin")
+    )
     views = admin._views if hasattr(admin, "_views") else []
     return {view.endpoint: getattr(view, "permission", None) for view in views}
 
@@ -67,7 +86,7 @@ def role_permissions(app, role: str) -> set[str]:
 
 
 def expected(app, rule, role) -> str:
-    """"ok" (any non-error answer), "login" (sent to the login page) or "forbidden" (403)."""
+    """ "ok" (any non-error answer), "login" (sent to the login page) or "forbidden" (403)."""
     endpoint = rule.endpoint
     if endpoint in PUBLIC or endpoint in API_PUBLIC:
         return "ok"
@@ -87,8 +106,10 @@ def expected(app, rule, role) -> str:
 
 
 def get_rules(app):
-    return sorted((r for r in app.url_map.iter_rules()
-                   if "GET" in r.methods and r.endpoint not in SKIP), key=lambda r: r.rule)
+    return sorted(
+        (r for r in app.url_map.iter_rules() if "GET" in r.methods and r.endpoint not in SKIP),
+        key=lambda r: r.rule,
+    )
 
 
 def test_matrix_is_large(world):

@@ -30,65 +30,99 @@ PROVISIONER = "pterodactyl"
 
 # The panel's permission strings, grouped as its own subuser form groups them.
 PERMISSION_GROUPS: tuple[tuple[str, object, tuple[tuple[str, object], ...]], ...] = (
-    ("control", _l("Console and power"), (
-        ("control.console", _l("Send console commands")),
-        ("control.start", _l("Start the server")),
-        ("control.stop", _l("Stop or kill the server")),
-        ("control.restart", _l("Restart the server")),
-    )),
-    ("user", _l("Subusers"), (
-        ("user.read", _l("See subusers")),
-        ("user.create", _l("Invite subusers")),
-        ("user.update", _l("Change subusers' permissions")),
-        ("user.delete", _l("Remove subusers")),
-    )),
-    ("file", _l("Files (in the panel and over SFTP)"), (
-        ("file.read", _l("List files and download them")),
-        ("file.read-content", _l("Read file contents")),
-        ("file.create", _l("Create and upload files")),
-        ("file.update", _l("Change and rename files")),
-        ("file.delete", _l("Delete files")),
-        ("file.archive", _l("Compress and extract archives")),
-        ("file.sftp", _l("Connect over SFTP")),
-    )),
-    ("backup", _l("Backups"), (
-        ("backup.read", _l("See backups")),
-        ("backup.create", _l("Create backups")),
-        ("backup.delete", _l("Delete and lock backups")),
-        ("backup.download", _l("Download backups")),
-        ("backup.restore", _l("Restore backups")),
-    )),
-    ("allocation", _l("Network"), (
-        ("allocation.read", _l("See ports")),
-        ("allocation.create", _l("Add ports")),
-        ("allocation.update", _l("Change notes and the primary port")),
-        ("allocation.delete", _l("Remove ports")),
-    )),
-    ("startup", _l("Startup"), (
-        ("startup.read", _l("See startup variables")),
-        ("startup.update", _l("Change startup variables")),
-        ("startup.docker-image", _l("Change the Docker image")),
-    )),
-    ("database", _l("Databases"), (
-        ("database.read", _l("See databases")),
-        ("database.create", _l("Create databases")),
-        ("database.update", _l("Rotate database passwords")),
-        ("database.delete", _l("Delete databases")),
-        ("database.view_password", _l("See database passwords")),
-    )),
-    ("schedule", _l("Schedules"), (
-        ("schedule.read", _l("See schedules")),
-        ("schedule.create", _l("Create schedules")),
-        ("schedule.update", _l("Change and run schedules and their tasks")),
-        ("schedule.delete", _l("Delete schedules")),
-    )),
-    ("settings", _l("Settings"), (
-        ("settings.rename", _l("Rename the server")),
-        ("settings.reinstall", _l("Reinstall the server")),
-    )),
-    ("activity", _l("Activity"), (
-        ("activity.read", _l("Read the activity log")),
-    )),
+    (
+        "control",
+        _l("Console and power"),
+        (
+            ("control.console", _l("Send console commands")),
+            ("control.start", _l("Start the server")),
+            ("control.stop", _l("Stop or kill the server")),
+            ("control.restart", _l("Restart the server")),
+        ),
+    ),
+    (
+        "user",
+        _l("Subusers"),
+        (
+            ("user.read", _l("See subusers")),
+            ("user.create", _l("Invite subusers")),
+            ("user.update", _l("Change subusers' permissions")),
+            ("user.delete", _l("Remove subusers")),
+        ),
+    ),
+    (
+        "file",
+        _l("Files (in the panel and over SFTP)"),
+        (
+            ("file.read", _l("List files and download them")),
+            ("file.read-content", _l("Read file contents")),
+            ("file.create", _l("Create and upload files")),
+            ("file.update", _l("Change and rename files")),
+            ("file.delete", _l("Delete files")),
+            ("file.archive", _l("Compress and extract archives")),
+            ("file.sftp", _l("Connect over SFTP")),
+        ),
+    ),
+    (
+        "backup",
+        _l("Backups"),
+        (
+            ("backup.read", _l("See backups")),
+            ("backup.create", _l("Create backups")),
+            ("backup.delete", _l("Delete and lock backups")),
+            ("backup.download", _l("Download backups")),
+            ("backup.restore", _l("Restore backups")),
+        ),
+    ),
+    (
+        "allocation",
+        _l("Network"),
+        (
+            ("allocation.read", _l("See ports")),
+            ("allocation.create", _l("Add ports")),
+            ("allocation.update", _l("Change notes and the primary port")),
+            ("allocation.delete", _l("Remove ports")),
+        ),
+    ),
+    (
+        "startup",
+        _l("Startup"),
+        (
+            ("startup.read", _l("See startup variables")),
+            ("startup.update", _l("Change startup variables")),
+            ("startup.docker-image", _l("Change the Docker image")),
+        ),
+    ),
+    (
+        "database",
+        _l("Databases"),
+        (
+            ("database.read", _l("See databases")),
+            ("database.create", _l("Create databases")),
+            ("database.update", _l("Rotate database passwords")),
+            ("database.delete", _l("Delete databases")),
+            ("database.view_password", _l("See database passwords")),
+        ),
+    ),
+    (
+        "schedule",
+        _l("Schedules"),
+        (
+            ("schedule.read", _l("See schedules")),
+            ("schedule.create", _l("Create schedules")),
+            ("schedule.update", _l("Change and run schedules and their tasks")),
+            ("schedule.delete", _l("Delete schedules")),
+        ),
+    ),
+    (
+        "settings",
+        _l("Settings"),
+        (
+            ("settings.rename", _l("Rename the server")),
+            ("settings.reinstall", _l("Reinstall the server")),
+        ),
+    ),
+    ("activity", _l("Activity"), (("activity.read", _l("Read the activity log")),)),
 )
 PERMISSIONS: frozenset[str] = frozenset(p for _, _, items in PERMISSION_GROUPS for p, _ in items)
 ALWAYS = "websocket.connect"  # the panel adds it to every subuser
@@ -137,8 +171,11 @@ class Access:
     @property
     def granted(self) -> frozenset[str]:
         """Permission strings this viewer may hand on to a subuser it invites."""
-        return PERMISSIONS if self.owner or "*" in self.permissions else \
-            frozenset(self.permissions) & PERMISSIONS
+        return (
+            PERMISSIONS
+            if self.owner or "*" in self.permissions
+            else frozenset(self.permissions) & PERMISSIONS
+        )
 
 
 def is_panel_service(service) -> bool:
@@ -148,8 +185,9 @@ def is_panel_service(service) -> bool:
 def subuser_row(service_id: int, user_id: int):
     from builtin_plugins.pterodactyl.tabs.models import Subuser
 
-    return db.session.scalar(db.select(Subuser).where(Subuser.service_id == service_id,
-                                                      Subuser.user_id == user_id))
+    return db.session.scalar(
+        db.select(Subuser).where(Subuser.service_id == service_id, Subuser.user_id == user_id)
+    )
 
 
 def _cache() -> dict:
@@ -185,8 +223,7 @@ def resolve(service_id: int, user, *, client=None) -> Access:
 
 
 def _resolve(service_id: int, user, client) -> Access:
-    from builtin_plugins.store.api import ACTIVE, PROVISIONING, SUSPENDED, TERMINATED
-    from builtin_plugins.store.api import Service
+    from builtin_plugins.store.api import ACTIVE, PROVISIONING, SUSPENDED, TERMINATED, Service
 
     service = db.session.get(Service, service_id)
     if service is None or service.state == TERMINATED or not is_panel_service(service):
@@ -196,8 +233,9 @@ def _resolve(service_id: int, user, client) -> Access:
     if not owner and row is None:
         raise NoAccess()
     if service.state == SUSPENDED:
-        raise Unavailable(str(_l("This server is suspended, so it cannot be managed now.")),
-                          state="suspended")
+        raise Unavailable(
+            str(_l("This server is suspended, so it cannot be managed now.")), state="suspended"
+        )
     if service.state == PROVISIONING:
         raise Unavailable(str(_l("This server is still being created.")), state="installing")
     if service.state != ACTIVE:
@@ -205,9 +243,14 @@ def _resolve(service_id: int, user, client) -> Access:
     link = links.server_link(service.id)
     if link is None or not link.identifier:
         raise Unavailable(str(_l("This server has no panel server yet.")))
-    access = Access(service=service, user_id=user.id, owner=owner, identifier=link.identifier,
-                    server_id=link.server_id,
-                    permissions=frozenset({"*"}) if owner else frozenset())
+    access = Access(
+        service=service,
+        user_id=user.id,
+        owner=owner,
+        identifier=link.identifier,
+        server_id=link.server_id,
+        permissions=frozenset({"*"}) if owner else frozenset(),
+    )
     if not owner:
         access.permissions = _panel_permissions(access, row, client)
     return access

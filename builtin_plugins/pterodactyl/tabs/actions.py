@@ -65,14 +65,18 @@ def config(access: Access) -> product.ProductConfig:
         return product.config_of(access.service.product)
     except product.ConfigError as exc:
         current_app.logger.error("product %s is misconfigured: %s", access.service.product_id, exc)
-        raise TabError(_("This server's plan is misconfigured; please tell our staff."),
-                       503) from None
+        raise TabError(
+            _("This server's plan is misconfigured; please tell our staff."), 503
+        ) from None
 
 
 def record(access: Access, what: str, **details: Any) -> None:
     """Audit-log a change made through the tabs (the panel logs it as the admin key's user)."""
-    record_audit(f"pterodactyl.{what}", f"service:{access.service.id}",
-                 {"server": access.identifier, **details})
+    record_audit(
+        f"pterodactyl.{what}",
+        f"service:{access.service.id}",
+        {"server": access.identifier, **details},
+    )
 
 
 def text_input(value: Any, label: str, *, required: bool = True, limit: int = MAX_NAME) -> str:

@@ -20,8 +20,7 @@ def activity(access: Access, page: int = 1) -> dict[str, Any]:
 
     def read(client):
         me = lookups.cached((client.url, "client-account"), client.client.account, 300)
-        found = client.client.activity(access.identifier, page=page, per_page=25,
-                                       include=["actor"])
+        found = client.client.activity(access.identifier, page=page, per_page=25, include=["actor"])
         return me, found
 
     me, found = with_client(read)
@@ -29,11 +28,15 @@ def activity(access: Access, page: int = 1) -> dict[str, Any]:
     owner_name = (owner.name or owner.email) if owner is not None else ""
     items = []
     for entry in found.items:
-        actor = ((entry.get("relationships") or {}).get("actor") or {})
+        actor = (entry.get("relationships") or {}).get("actor") or {}
         ours = bool(actor) and str(actor.get("username") or "") == str(me.get("username") or "")
-        items.append({"event": str(entry.get("event") or ""),
-                      "properties": entry.get("properties") or {},
-                      "timestamp": str(entry.get("timestamp") or ""),
-                      "actor": owner_name if ours or not actor else str(actor.get("username")),
-                      "ip": "" if ours or entry.get("is_api") else str(entry.get("ip") or "")})
+        items.append(
+            {
+                "event": str(entry.get("event") or ""),
+                "properties": entry.get("properties") or {},
+                "timestamp": str(entry.get("timestamp") or ""),
+                "actor": owner_name if ours or not actor else str(actor.get("username")),
+                "ip": "" if ours or entry.get("is_api") else str(entry.get("ip") or ""),
+            }
+        )
     return {"items": items, "page": found.current_page, "pages": found.total_pages}

@@ -9,7 +9,14 @@ from flask_babel import gettext as _
 
 from builtin_plugins.pterodactyl.tabs.access import Access
 from builtin_plugins.pterodactyl.tabs.actions import (
-    UUID, TabError, config, key_input, record, require, text_input, with_client,
+    UUID,
+    TabError,
+    config,
+    key_input,
+    record,
+    require,
+    text_input,
+    with_client,
 )
 
 
@@ -36,10 +43,12 @@ def create_backup(access: Access, name: str = "", locked: bool = False) -> dict[
         page = client.client.list_backups(access.identifier, per_page=50)
         count = int((page.meta or {}).get("backup_count", len(page.items)))
         if count >= limit:
-            raise TabError(_("Your plan allows %(n)d backups; delete one before creating "
-                             "another.", n=limit))
-        return client.client.create_backup(access.identifier, name=name or None,
-                                           is_locked=bool(locked))
+            raise TabError(
+                _("Your plan allows %(n)d backups; delete one before creating another.", n=limit)
+            )
+        return client.client.create_backup(
+            access.identifier, name=name or None, is_locked=bool(locked)
+        )
 
     created = with_client(create)
     record(access, "backup_create", backup=created.get("uuid"))
@@ -82,8 +91,11 @@ def restore_backup(access: Access, backup: str, *, truncate: bool, confirmed: bo
     require(access, "backup.restore")
     uuid = _backup_id(backup)
     if not confirmed:
-        raise TabError(_("Tick the box to confirm the restore: files on the server will be "
-                         "replaced."))
-    with_client(lambda c: c.client.restore_backup(access.identifier, uuid,
-                                                  truncate=bool(truncate)), quick=False)
+        raise TabError(
+            _("Tick the box to confirm the restore: files on the server will be replaced.")
+        )
+    with_client(
+        lambda c: c.client.restore_backup(access.identifier, uuid, truncate=bool(truncate)),
+        quick=False,
+    )
     record(access, "backup_restore", backup=uuid, truncate=bool(truncate))

@@ -10,11 +10,20 @@ from flask_babel import gettext as _
 from builtin_plugins.pterodactyl.client_api import POWER_SIGNALS
 from builtin_plugins.pterodactyl.tabs.access import Access
 from builtin_plugins.pterodactyl.tabs.actions import (
-    TabError, config, record, require, text_input, with_client,
+    TabError,
+    config,
+    record,
+    require,
+    text_input,
+    with_client,
 )
 
-POWER_PERMISSION = {"start": "control.start", "stop": "control.stop", "kill": "control.stop",
-                    "restart": "control.restart"}
+POWER_PERMISSION = {
+    "start": "control.start",
+    "stop": "control.stop",
+    "kill": "control.stop",
+    "restart": "control.restart",
+}
 MAX_COMMAND = 2000
 
 
@@ -25,14 +34,19 @@ def live_status(access: Access) -> dict[str, Any]:
         conf = config(access)
         stats = with_client(lambda c: c.client.resources(access.identifier))
     except TabError as exc:
-        return {"ok": False, "state": exc.state or "unknown", "message": str(exc),
-                "status": exc.status}
+        return {
+            "ok": False,
+            "state": exc.state or "unknown",
+            "message": str(exc),
+            "status": exc.status,
+        }
     usage = stats.get("resources") or {}
     mib = 1024 * 1024
     return {
         "ok": True,
-        "state": "suspended" if stats.get("is_suspended") else
-        str(stats.get("current_state") or "offline"),
+        "state": "suspended"
+        if stats.get("is_suspended")
+        else str(stats.get("current_state") or "offline"),
         "memory_bytes": int(usage.get("memory_bytes") or 0),
         "memory_limit_bytes": (conf.memory * mib) if conf and conf.memory else 0,
         "cpu_absolute": round(float(usage.get("cpu_absolute") or 0.0), 2),
@@ -52,8 +66,13 @@ def console_credentials(access: Access) -> dict[str, str]:
     action on the socket: only viewers allowed the console and all power actions get one.
     """
     if not access.live_console:
-        raise TabError(_("The live console needs the console and power permissions; ask the "
-                         "server's owner for them."), 403)
+        raise TabError(
+            _(
+                "The live console needs the console and power permissions; ask the "
+                "server's owner for them."
+            ),
+            403,
+        )
     found = with_client(lambda c: c.client.websocket(access.identifier))
     if not found.get("token") or not found.get("socket"):
         raise TabError(_("The panel gave no console address; try again in a minute."), 502)

@@ -9,7 +9,13 @@ from flask_babel import gettext as _
 
 from builtin_plugins.pterodactyl.tabs.access import Access
 from builtin_plugins.pterodactyl.tabs.actions import (
-    MAX_NAME, TabError, config, key_input, record, require, with_client,
+    MAX_NAME,
+    TabError,
+    config,
+    key_input,
+    record,
+    require,
+    with_client,
 )
 
 HASHID = re.compile(r"^[A-Za-z0-9]{1,64}$")
@@ -25,10 +31,9 @@ def databases(access: Access) -> dict[str, Any]:
     require(access, "database.read")
     limit = config(access).databases
     show = access.can("database.view_password")
-    items = with_client(lambda c: c.client.list_databases(access.identifier,
-                                                          include_password=show))
+    items = with_client(lambda c: c.client.list_databases(access.identifier, include_password=show))
     for item in items:
-        password = ((item.get("relationships") or {}).get("password") or {})
+        password = (item.get("relationships") or {}).get("password") or {}
         item["password"] = password.get("password", "") if show and password else ""
     return {"items": items, "limit": limit, "show_passwords": show}
 
@@ -38,19 +43,25 @@ def create_database(access: Access, name: str, remote: str = "%") -> dict[str, A
     name = str(name or "").strip()
     remote = str(remote or "").strip() or "%"
     if not DATABASE_NAME.match(name):
-        raise TabError(_("The database name must be 3 to 48 letters, digits, dashes or "
-                         "underscores."))
+        raise TabError(
+            _("The database name must be 3 to 48 letters, digits, dashes or underscores.")
+        )
     if len(remote) > MAX_NAME or not DATABASE_REMOTE.match(remote):
-        raise TabError(_("Connections from must be %% (anywhere) or an address such as "
-                         "192.168.1.% or 10.0.0.5."))
+        raise TabError(
+            _(
+                "Connections from must be %% (anywhere) or an address such as "
+                "192.168.1.% or 10.0.0.5."
+            )
+        )
     limit = config(access).databases
     if limit <= 0:
         raise TabError(_("Your plan includes no databases."))
 
     def create(client):
         if len(client.client.list_databases(access.identifier)) >= limit:
-            raise TabError(_("Your plan allows %(n)d databases; delete one before creating "
-                             "another.", n=limit))
+            raise TabError(
+                _("Your plan allows %(n)d databases; delete one before creating another.", n=limit)
+            )
         return client.client.create_database(access.identifier, name, remote)
 
     created = with_client(create)

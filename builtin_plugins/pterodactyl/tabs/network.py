@@ -8,7 +8,13 @@ from flask_babel import gettext as _
 
 from builtin_plugins.pterodactyl.tabs.access import Access
 from builtin_plugins.pterodactyl.tabs.actions import (
-    TabError, config, number_input, record, require, text_input, with_client,
+    TabError,
+    config,
+    number_input,
+    record,
+    require,
+    text_input,
+    with_client,
 )
 
 MAX_NOTES = 256
@@ -32,8 +38,9 @@ def add_allocation(access: Access) -> dict[str, Any]:
 
     def add(client):
         if len(client.client.list_allocations(access.identifier)) >= limit:
-            raise TabError(_("Your plan allows %(n)d ports; remove one before adding another.",
-                             n=limit))
+            raise TabError(
+                _("Your plan allows %(n)d ports; remove one before adding another.", n=limit)
+            )
         return client.client.assign_allocation(access.identifier)
 
     added = with_client(add)
@@ -65,8 +72,9 @@ def delete_allocation(access: Access, allocation: Any) -> None:
         if number not in found:
             raise TabError(_("There is no such port."), 404)
         if found[number].get("is_default"):
-            raise TabError(_("The primary port cannot be removed; make another port primary "
-                             "first."))
+            raise TabError(
+                _("The primary port cannot be removed; make another port primary first.")
+            )
         client.client.delete_allocation(access.identifier, number)
 
     with_client(delete)

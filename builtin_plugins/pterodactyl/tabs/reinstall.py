@@ -11,7 +11,11 @@ from builtin_plugins.pterodactyl.tabs.actions import TabError, record, require, 
 def reinstall(access: Access, *, confirmed: bool) -> None:
     require(access, "settings.reinstall")
     if not confirmed:
-        raise TabError(_("Tick the box to confirm: reinstalling runs the install script again "
-                         "and may delete or replace files."))
+        raise TabError(
+            _(
+                "Tick the box to confirm: reinstalling runs the install script again "
+                "and may delete or replace files."
+            )
+        )
     with_client(lambda c: c.client.reinstall(access.identifier), quick=False)
     record(access, "reinstall")

@@ -11,7 +11,14 @@ from flask_babel import gettext as _
 from builtin_plugins.pterodactyl.client_api import POWER_SIGNALS
 from builtin_plugins.pterodactyl.tabs.access import Access
 from builtin_plugins.pterodactyl.tabs.actions import (
-    TabError, config, flag_input, number_input, record, require, text_input, with_client,
+    TabError,
+    config,
+    flag_input,
+    number_input,
+    record,
+    require,
+    text_input,
+    with_client,
 )
 from builtin_plugins.pterodactyl.tabs.console import MAX_COMMAND, POWER_PERMISSION
 
@@ -39,17 +46,29 @@ def create_schedule(access: Access, form: dict[str, Any]) -> dict[str, Any]:
     require(access, "schedule.create")
     name = text_input(form.get("name"), _("The schedule name"))
     cron = {}
-    labels = {"minute": _("Minute"), "hour": _("Hour"), "day_of_month": _("Day of month"),
-              "month": _("Month"), "day_of_week": _("Day of week")}
+    labels = {
+        "minute": _("Minute"),
+        "hour": _("Hour"),
+        "day_of_month": _("Day of month"),
+        "month": _("Month"),
+        "day_of_week": _("Day of week"),
+    }
     for part, label in labels.items():
         value = str(form.get(part) or "*").strip() or "*"
         if not CRON_PART.match(value):
-            raise TabError(_("%(field)s must be a cron value such as *, 5, */15 or 1-5.",
-                             field=label))
+            raise TabError(
+                _("%(field)s must be a cron value such as *, 5, */15 or 1-5.", field=label)
+            )
         cron[part] = value
-    created = with_client(lambda c: c.client.create_schedule(
-        access.identifier, name=name, is_active=flag_input(form.get("is_active")),
-        only_when_online=flag_input(form.get("only_when_online")), **cron))
+    created = with_client(
+        lambda c: c.client.create_schedule(
+            access.identifier,
+            name=name,
+            is_active=flag_input(form.get("is_active")),
+            only_when_online=flag_input(form.get("only_when_online")),
+            **cron,
+        )
+    )
     record(access, "schedule_create", schedule=created.get("id"))
     return created
 
@@ -94,9 +113,16 @@ def create_task(access: Access, schedule_id: Any, form: dict[str, Any]) -> dict[
         offset = -1
     if not 0 <= offset <= MAX_TASK_OFFSET:
         raise TabError(_("The delay must be between 0 and %(n)d seconds.", n=MAX_TASK_OFFSET))
-    created = with_client(lambda c: c.client.create_task(
-        access.identifier, number, action=action, payload=payload, time_offset=offset,
-        continue_on_failure=flag_input(form.get("continue_on_failure"))))
+    created = with_client(
+        lambda c: c.client.create_task(
+            access.identifier,
+            number,
+            action=action,
+            payload=payload,
+            time_offset=offset,
+            continue_on_failure=flag_input(form.get("continue_on_failure")),
+        )
+    )
     record(access, "task_create", schedule=number, action=action)
     return created
 

@@ -16,8 +16,17 @@ from builtin_plugins.pterodactyl.tabs.actions import TabError, config, record, r
 
 @dataclass
 class StartupVariable:
-    __template_fields__ = ("env", "name", "description", "value", "default", "rules", "editable",
-                           "from_plan", "required")
+    __template_fields__ = (
+        "env",
+        "name",
+        "description",
+        "value",
+        "default",
+        "rules",
+        "editable",
+        "from_plan",
+        "required",
+    )
 
     env: str
     name: str
@@ -34,11 +43,14 @@ class StartupVariable:
 
 
 def _client_variable(item: dict[str, Any]) -> dict[str, Any]:
-    return {"name": str(item.get("name") or item.get("env_variable")),
-            "description": str(item.get("description") or ""),
-            "value": "" if item.get("server_value") is None else str(item.get("server_value")),
-            "default": str(item.get("default_value") or ""), "rules": str(item.get("rules") or ""),
-            "panel_editable": bool(item.get("is_editable"))}
+    return {
+        "name": str(item.get("name") or item.get("env_variable")),
+        "description": str(item.get("description") or ""),
+        "value": "" if item.get("server_value") is None else str(item.get("server_value")),
+        "default": str(item.get("default_value") or ""),
+        "rules": str(item.get("rules") or ""),
+        "panel_editable": bool(item.get("is_editable")),
+    }
 
 
 def _startup_data(access: Access, client, wanted: Iterable[str]) -> tuple[dict, dict]:
@@ -56,11 +68,14 @@ def _startup_data(access: Access, client, wanted: Iterable[str]) -> tuple[dict, 
         for variable in egg_variables(egg):
             env = str(variable.get("env_variable"))
             if env in missing:
-                found[env] = {"name": str(variable.get("name") or env),
-                              "description": str(variable.get("description") or ""),
-                              "value": environment.get(env, ""),
-                              "default": str(variable.get("default_value") or ""),
-                              "rules": str(variable.get("rules") or ""), "panel_editable": False}
+                found[env] = {
+                    "name": str(variable.get("name") or env),
+                    "description": str(variable.get("description") or ""),
+                    "value": environment.get(env, ""),
+                    "default": str(variable.get("default_value") or ""),
+                    "rules": str(variable.get("rules") or ""),
+                    "panel_editable": False,
+                }
     return found, data.get("meta") or {}
 
 
@@ -77,11 +92,20 @@ def startup(access: Access) -> dict[str, Any]:
         if env not in found:
             continue  # listed in the product but not an egg variable of this server
         v = found[env]
-        variables.append(StartupVariable(
-            env=env, name=v["name"], description=v["description"], value=v["value"],
-            default=v["default"], rules=v["rules"], from_plan=env in slots,
-            editable=conf.variables[env].editable and env not in slots
-            and access.can("startup.update")))
+        variables.append(
+            StartupVariable(
+                env=env,
+                name=v["name"],
+                description=v["description"],
+                value=v["value"],
+                default=v["default"],
+                rules=v["rules"],
+                from_plan=env in slots,
+                editable=conf.variables[env].editable
+                and env not in slots
+                and access.can("startup.update"),
+            )
+        )
     return {"variables": variables, "command": _startup_command(meta, found, set(visible))}
 
 
@@ -110,8 +134,9 @@ def update_variable(access: Access, key: str, value: Any) -> StartupVariable:
     if setting is None or not (setting.visible or setting.editable):
         raise TabError(_("%(key)s is not a setting you can change.", key=key[:64] or "?"), 403)
     if key in conf.slot_variables():
-        raise TabError(_("%(key)s comes from your plan's slot count; change the plan instead.",
-                         key=key), 403)
+        raise TabError(
+            _("%(key)s comes from your plan's slot count; change the plan instead.", key=key), 403
+        )
     text = "" if value is None else str(value).strip()
 
     def change(client) -> StartupVariable:
@@ -128,9 +153,15 @@ def update_variable(access: Access, key: str, value: Any) -> StartupVariable:
             client.client.update_variable(access.identifier, key, text)
         else:  # the egg hides it from panel users, the product lets the customer set it
             client.app.update_server_startup(access.server_id, environment={key: text})
-        return StartupVariable(env=key, name=variable["name"], description=variable["description"],
-                               value=text, default=variable["default"], rules=variable["rules"],
-                               editable=True)
+        return StartupVariable(
+            env=key,
+            name=variable["name"],
+            description=variable["description"],
+            value=text,
+            default=variable["default"],
+            rules=variable["rules"],
+            editable=True,
+        )
 
     changed = with_client(change)
     record(access, "startup_variable", key=key)

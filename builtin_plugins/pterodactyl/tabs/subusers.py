@@ -12,7 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from builtin_plugins.pterodactyl import errors
 from builtin_plugins.pterodactyl.tabs.access import ALWAYS, PERMISSIONS, Access, forget
 from builtin_plugins.pterodactyl.tabs.actions import (
-    MAX_NAME, UUID, TabError, key_input, record, require, with_client,
+    MAX_NAME,
+    UUID,
+    TabError,
+    key_input,
+    record,
+    require,
+    with_client,
 )
 from kernel import db
 
@@ -28,8 +34,13 @@ def _permissions(access: Access, chosen: Iterable[str]) -> list[str]:
         raise TabError(_("Choose at least one permission."))
     beyond = [p for p in wanted if p not in access.granted]
     if beyond:
-        raise TabError(_("You cannot grant permissions you do not have yourself: %(names)s.",
-                         names=", ".join(beyond)), 403)
+        raise TabError(
+            _(
+                "You cannot grant permissions you do not have yourself: %(names)s.",
+                names=", ".join(beyond),
+            ),
+            403,
+        )
     return wanted
 
 
@@ -55,15 +66,20 @@ def subusers(access: Access) -> dict[str, Any]:
 
     items = with_client(lambda c: c.client.list_subusers(access.identifier))
     service = access.service
-    rows = {r.panel_uuid: r for r in db.session.scalars(
-        db.select(Subuser).where(Subuser.service_id == service.id))}
+    rows = {
+        r.panel_uuid: r
+        for r in db.session.scalars(db.select(Subuser).where(Subuser.service_id == service.id))
+    }
     adopted = False
     for item in items:
         uuid = str(item.get("uuid") or "")
         row = rows.get(uuid)
         if row is None:  # added in the panel itself: adopt it when it is one of our accounts
-            link = db.session.scalar(db.select(UserLink).where(
-                UserLink.panel_username == str(item.get("username") or "")))
+            link = db.session.scalar(
+                db.select(UserLink).where(
+                    UserLink.panel_username == str(item.get("username") or "")
+                )
+            )
             if link is not None and link.user_id != service.user_id:
                 row = Subuser(service_id=service.id, user_id=link.user_id, panel_uuid=uuid)
                 db.session.add(row)
@@ -99,13 +115,19 @@ def invite_subuser(access: Access, email: str, permissions: Iterable[str]) -> di
     chosen = _permissions(access, permissions)
     user = db.session.scalar(db.select(User).where(db.func.lower(User.email) == address.lower()))
     if user is None:
-        raise TabError(_("No account here uses %(email)s. Ask them to register first, then "
-                         "invite them again.", email=address))
+        raise TabError(
+            _(
+                "No account here uses %(email)s. Ask them to register first, then "
+                "invite them again.",
+                email=address,
+            )
+        )
     if user.id == access.service.user_id:
         raise TabError(_("%(email)s owns this server already.", email=address))
     if subuser_row(access.service.id, user.id) is not None:
-        raise TabError(_("%(email)s has access already; change their permissions below.",
-                         email=address))
+        raise TabError(
+            _("%(email)s has access already; change their permissions below.", email=address)
+        )
 
     def invite(client) -> dict[str, Any]:
         link = sync.ensure_linked(client, user)
@@ -113,14 +135,18 @@ def invite_subuser(access: Access, email: str, permissions: Iterable[str]) -> di
         return client.client.create_subuser(access.identifier, str(panel_user["email"]), chosen)
 
     created = with_client(invite)
-    db.session.add(Subuser(service_id=access.service.id, user_id=user.id,
-                           panel_uuid=str(created.get("uuid") or "")))
+    db.session.add(
+        Subuser(
+            service_id=access.service.id, user_id=user.id, panel_uuid=str(created.get("uuid") or "")
+        )
+    )
     try:
         db.session.commit()
     except IntegrityError:  # the same invitation, sent twice at once
         db.session.rollback()
-        raise TabError(_("%(email)s has access already; change their permissions below.",
-                         email=address)) from None
+        raise TabError(
+            _("%(email)s has access already; change their permissions below.", email=address)
+        ) from None
     forget()
     record(access, "subuser_invite", email=user.email, permissions=chosen)
     return created
@@ -152,8 +178,11 @@ def remove_subuser(access: Access, uuid: str) -> None:
             pass  # gone in the panel already: forget it here too
 
     with_client(remove)
-    db.session.execute(db.delete(Subuser).where(Subuser.service_id == access.service.id,
-                                                Subuser.panel_uuid == target))
+    db.session.execute(
+        db.delete(Subuser).where(
+            Subuser.service_id == access.service.id, Subuser.panel_uuid == target
+        )
+    )
     db.session.commit()
     forget()
     record(access, "subuser_remove", subuser=target)
@@ -162,10 +191,13 @@ def remove_subuser(access: Access, uuid: str) -> None:
 def shared_with(user) -> list:
     """Live store services shared with ``user`` as a subuser (newest first)."""
     from builtin_plugins.pterodactyl.tabs.models import Subuser
-    from builtin_plugins.store.api import TERMINATED
-    from builtin_plugins.store.api import Service
+    from builtin_plugins.store.api import TERMINATED, Service
 
-    return list(db.session.scalars(
-        db.select(Service).join(Subuser, Subuser.service_id == Service.id)
-        .where(Subuser.user_id == user.id, Service.state != TERMINATED)
-        .order_by(Subuser.id.desc())))
+    return list(
+        db.session.scalars(
+            db.select(Service)
+            .join(Subuser, Subuser.service_id == Service.id)
+            .where(Subuser.user_id == user.id, Service.state != TERMINATED)
+            .order_by(Subuser.id.desc())
+        )
+    )

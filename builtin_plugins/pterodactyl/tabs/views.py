@@ -24,7 +24,15 @@ from flask_login import current_user, login_required
 
 from builtin_plugins.pterodactyl.tabs import access as rules
 from builtin_plugins.pterodactyl.tabs import (
-    activity, backups, console, databases, network, reinstall, schedules, startup, subusers,
+    activity,
+    backups,
+    console,
+    databases,
+    network,
+    reinstall,
+    schedules,
+    startup,
+    subusers,
 )
 from builtin_plugins.pterodactyl.tabs.access import Access
 from builtin_plugins.pterodactyl.tabs.actions import TabError
@@ -47,10 +55,17 @@ TABS: dict[str, tuple[str, str | None, int, str]] = {
 
 
 def tab_label(tab: str) -> str:
-    labels = {"console": _("Console"), "startup": _("Startup"), "backups": _("Backups"),
-              "databases": _("Databases"), "network": _("Network"), "users": _("Users"),
-              "schedules": _("Schedules"), "activity": _("Activity"),
-              "reinstall": _("Reinstall")}
+    labels = {
+        "console": _("Console"),
+        "startup": _("Startup"),
+        "backups": _("Backups"),
+        "databases": _("Databases"),
+        "network": _("Network"),
+        "users": _("Users"),
+        "schedules": _("Schedules"),
+        "activity": _("Activity"),
+        "reinstall": _("Reinstall"),
+    }
     return labels[tab]
 
 
@@ -58,17 +73,27 @@ def tabs_for(service, user) -> list[dict[str, Any]]:
     """The ``server_tabs`` hook: the tabs this viewer may open (none for other servers)."""
     from builtin_plugins.store.api import ACTIVE
 
-    if not rules.is_panel_service(service) or service.state != ACTIVE or user is None \
-            or not getattr(user, "is_authenticated", False):
+    if (
+        not rules.is_panel_service(service)
+        or service.state != ACTIVE
+        or user is None
+        or not getattr(user, "is_authenticated", False)
+    ):
         return []
     try:
         access = rules.resolve(service.id, user)
     except (rules.NoAccess, rules.Unavailable):
         return []
-    return [{"id": tab, "label": tab_label(tab), "order": order,
-             "url": url_for(f"pterodactyl_tabs.{endpoint}", service_id=service.id)}
-            for tab, (_label, permission, order, endpoint) in TABS.items()
-            if rules.tab_permission_ok(access, permission)]
+    return [
+        {
+            "id": tab,
+            "label": tab_label(tab),
+            "order": order,
+            "url": url_for(f"pterodactyl_tabs.{endpoint}", service_id=service.id),
+        }
+        for tab, (_label, permission, order, endpoint) in TABS.items()
+        if rules.tab_permission_ok(access, permission)
+    ]
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -76,8 +101,10 @@ def tabs_for(service, user) -> list[dict[str, Any]]:
 
 def wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > \
-        request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def _shell(service, owner: bool, tab: str, template: str, status: int = 200, **context):
@@ -86,9 +113,15 @@ def _shell(service, owner: bool, tab: str, template: str, status: int = 200, **c
     tabs = server_tabs(service)
     if not owner:  # the store's own tabs (overview, settings, renew) are the owner's
         tabs = [t for t in tabs if t.get("id") in TABS]
-    return render_template(template, service=service, tabs=tabs, active_tab=tab,
-                           currency=site_setting("currency"), shared_view=not owner,
-                           **context), status
+    return render_template(
+        template,
+        service=service,
+        tabs=tabs,
+        active_tab=tab,
+        currency=site_setting("currency"),
+        shared_view=not owner,
+        **context,
+    ), status
 
 
 def render(access: Access, tab: str, template: str, status: int = 200, **context):
@@ -96,12 +129,19 @@ def render(access: Access, tab: str, template: str, status: int = 200, **context
 
 
 def message_page(service, owner: bool, tab: str, message: str, status: int):
-    return _shell(service, owner, tab, "pterodactyl/tabs/message.html", status, message=message,
-                  access=None)
+    return _shell(
+        service, owner, tab, "pterodactyl/tabs/message.html", status, message=message, access=None
+    )
 
 
-def tab_route(rule: str, tab: str, permission: str | None = None, methods=("GET",),
-              page: Callable[..., Any] | None = None, api: bool = False):
+def tab_route(
+    rule: str,
+    tab: str,
+    permission: str | None = None,
+    methods=("GET",),
+    page: Callable[..., Any] | None = None,
+    api: bool = False,
+):
     """Register a tab endpoint: access (404), permission (403), errors (flash + status)."""
 
     def decorator(view):
@@ -118,8 +158,9 @@ def tab_route(rule: str, tab: str, permission: str | None = None, methods=("GET"
                 from builtin_plugins.store.api import Service
 
                 service = db.session.get(Service, service_id)
-                return message_page(service, service.user_id == current_user.id, tab, str(exc),
-                                    exc.status)
+                return message_page(
+                    service, service.user_id == current_user.id, tab, str(exc), exc.status
+                )
             if not rules.tab_permission_ok(access, permission):
                 denied = _("You do not have permission to do this on this server.")
                 if api or wants_json():
@@ -146,8 +187,9 @@ def done(message: str, endpoint: str, access: Access, **values):
     if wants_json():
         return jsonify({"ok": True, "message": message})
     flash(message, "success")
-    return redirect(url_for(f"pterodactyl_tabs.{endpoint}", service_id=access.service.id,
-                            **values), 303)
+    return redirect(
+        url_for(f"pterodactyl_tabs.{endpoint}", service_id=access.service.id, **values), 303
+    )
 
 
 def ticked(field: str) -> bool:
@@ -155,8 +197,9 @@ def ticked(field: str) -> bool:
     return request.form.get(field) in ("1", "on", "true")
 
 
-def _page_or_error(access: Access, tab: str, template: str, load: Callable[[], dict],
-                   status: int = 200, **extra):
+def _page_or_error(
+    access: Access, tab: str, template: str, load: Callable[[], dict], status: int = 200, **extra
+):
     """A tab page whose data comes from the panel; a failure shows in the page."""
     try:
         data = load()
@@ -185,8 +228,16 @@ def tab_view(endpoint: str, rule: str, tab: str, permission: str | None = None):
     return decorator
 
 
-def tab_page(endpoint: str, rule: str, permission: str | None, template: str,
-             load: Callable[[Access], dict], *, tab: str | None = None, **extra):
+def tab_page(
+    endpoint: str,
+    rule: str,
+    permission: str | None,
+    template: str,
+    load: Callable[[Access], dict],
+    *,
+    tab: str | None = None,
+    **extra,
+):
     """A GET tab page showing ``template`` with ``load(access)`` (a panel failure shows in
     the page); returns the page function for the tab's actions."""
     tab = tab or endpoint
@@ -197,8 +248,14 @@ def tab_page(endpoint: str, rule: str, permission: str | None, template: str,
     return tab_view(endpoint, rule, tab, permission)(page)
 
 
-def tab_action(rule: str, tab: str, permission: str | None, page: Callable[..., Any],
-               back: str | None = None, keep: tuple[str, ...] = ()):
+def tab_action(
+    rule: str,
+    tab: str,
+    permission: str | None,
+    page: Callable[..., Any],
+    back: str | None = None,
+    keep: tuple[str, ...] = (),
+):
     """Register the decorated view as a POST action (its name is the endpoint).
 
     The view does the work and returns the success message: it is flashed and the browser
@@ -238,16 +295,25 @@ def console_page(access: Access, status: int = 200):
         except TabError as exc:
             console_error = str(exc)
     else:
-        console_error = _("The live console needs the console and power permissions; ask the "
-                          "server's owner for them.")
+        console_error = _(
+            "The live console needs the console and power permissions; ask the "
+            "server's owner for them."
+        )
     state = console.live_status(access)
-    body, code = render(access, "console", "pterodactyl/tabs/console.html", status,
-                        state=state, console_error=console_error,
-                        can_live=access.live_console and bool(socket_origin))
+    body, code = render(
+        access,
+        "console",
+        "pterodactyl/tabs/console.html",
+        status,
+        state=state,
+        console_error=console_error,
+        can_live=access.live_console and bool(socket_origin),
+    )
     response = make_response(body, code)
     if socket_origin:  # let the page's script open the node's websocket, nothing else
         policy = content_security_policy(csp_nonce()).replace(
-            "connect-src 'self'", f"connect-src 'self' {socket_origin}")
+            "connect-src 'self'", f"connect-src 'self' {socket_origin}"
+        )
         response.headers["Content-Security-Policy"] = policy
     return response
 
@@ -270,8 +336,12 @@ def console_credentials(access: Access):
 def power(access: Access):
     signal = request.form.get("signal", "")
     console.power(access, signal)
-    messages = {"start": _("Starting the server."), "stop": _("Stopping the server."),
-                "restart": _("Restarting the server."), "kill": _("The server was killed.")}
+    messages = {
+        "start": _("Starting the server."),
+        "stop": _("Stopping the server."),
+        "restart": _("Restarting the server."),
+        "kill": _("The server was killed."),
+    }
     return messages.get(signal, _("Done."))
 
 
@@ -284,23 +354,37 @@ def command(access: Access):
 # --- startup --------------------------------------------------------------------------------
 
 
-startup_page = tab_page("startup", "/servers/<int:service_id>/startup", "startup.read",
-                        "pterodactyl/tabs/startup.html", startup.startup)
+startup_page = tab_page(
+    "startup",
+    "/servers/<int:service_id>/startup",
+    "startup.read",
+    "pterodactyl/tabs/startup.html",
+    startup.startup,
+)
 
 
 @tab_action("/servers/<int:service_id>/startup", "startup", "startup.update", startup_page)
 def startup_update(access: Access):
-    changed = startup.update_variable(access, request.form.get("key", ""),
-                                       request.form.get("value", ""))
-    return _("%(name)s is now %(value)s. Restart the server for it to take effect.",
-             name=changed.name, value=changed.value or _("empty"))
+    changed = startup.update_variable(
+        access, request.form.get("key", ""), request.form.get("value", "")
+    )
+    return _(
+        "%(name)s is now %(value)s. Restart the server for it to take effect.",
+        name=changed.name,
+        value=changed.value or _("empty"),
+    )
 
 
 # --- backups --------------------------------------------------------------------------------
 
 
-backups_page = tab_page("backups", "/servers/<int:service_id>/backups", "backup.read",
-                        "pterodactyl/tabs/backups.html", backups.backups)
+backups_page = tab_page(
+    "backups",
+    "/servers/<int:service_id>/backups",
+    "backup.read",
+    "pterodactyl/tabs/backups.html",
+    backups.backups,
+)
 
 
 @tab_action("/servers/<int:service_id>/backups", "backups", "backup.create", backups_page)
@@ -309,30 +393,39 @@ def backup_create(access: Access):
     return _("The backup has started; it shows as finished here when it is done.")
 
 
-@tab_route("/servers/<int:service_id>/backups/<backup>/download", "backups", "backup.download",
-           page=backups_page)
+@tab_route(
+    "/servers/<int:service_id>/backups/<backup>/download",
+    "backups",
+    "backup.download",
+    page=backups_page,
+)
 def backup_download(access: Access, backup: str):
     return redirect(backups.backup_download_url(access, backup), 303)
 
 
-@tab_action("/servers/<int:service_id>/backups/<backup>/lock", "backups", "backup.delete",
-            backups_page)
+@tab_action(
+    "/servers/<int:service_id>/backups/<backup>/lock", "backups", "backup.delete", backups_page
+)
 def backup_lock(access: Access, backup: str):
     found = backups.toggle_backup_lock(access, backup)
-    return _("The backup is locked: it cannot be deleted.") if found.get("is_locked") \
+    return (
+        _("The backup is locked: it cannot be deleted.")
+        if found.get("is_locked")
         else _("The backup is unlocked.")
+    )
 
 
-@tab_action("/servers/<int:service_id>/backups/<backup>/restore", "backups", "backup.restore",
-            backups_page)
+@tab_action(
+    "/servers/<int:service_id>/backups/<backup>/restore", "backups", "backup.restore", backups_page
+)
 def backup_restore(access: Access, backup: str):
-    backups.restore_backup(access, backup, truncate=ticked("truncate"),
-                            confirmed=ticked("confirm"))
+    backups.restore_backup(access, backup, truncate=ticked("truncate"), confirmed=ticked("confirm"))
     return _("Restoring the backup; the server is unavailable until it finishes.")
 
 
-@tab_action("/servers/<int:service_id>/backups/<backup>/delete", "backups", "backup.delete",
-            backups_page)
+@tab_action(
+    "/servers/<int:service_id>/backups/<backup>/delete", "backups", "backup.delete", backups_page
+)
 def backup_delete(access: Access, backup: str):
     backups.delete_backup(access, backup)
     return _("The backup was deleted.")
@@ -341,27 +434,40 @@ def backup_delete(access: Access, backup: str):
 # --- databases ------------------------------------------------------------------------------
 
 
-databases_page = tab_page("databases", "/servers/<int:service_id>/databases", "database.read",
-                          "pterodactyl/tabs/databases.html", databases.databases)
+databases_page = tab_page(
+    "databases",
+    "/servers/<int:service_id>/databases",
+    "database.read",
+    "pterodactyl/tabs/databases.html",
+    databases.databases,
+)
 
 
-@tab_action("/servers/<int:service_id>/databases", "databases", "database.create",
-            databases_page)
+@tab_action("/servers/<int:service_id>/databases", "databases", "database.create", databases_page)
 def database_create(access: Access):
-    created = databases.create_database(access, request.form.get("database", ""),
-                                       request.form.get("remote", "%"))
+    created = databases.create_database(
+        access, request.form.get("database", ""), request.form.get("remote", "%")
+    )
     return _("The database %(name)s was created.", name=created.get("name", ""))
 
 
-@tab_action("/servers/<int:service_id>/databases/<database>/rotate", "databases",
-            "database.update", databases_page)
+@tab_action(
+    "/servers/<int:service_id>/databases/<database>/rotate",
+    "databases",
+    "database.update",
+    databases_page,
+)
 def database_rotate(access: Access, database: str):
     databases.rotate_database_password(access, database)
     return _("The database password was changed; update your server's configuration.")
 
 
-@tab_action("/servers/<int:service_id>/databases/<database>/delete", "databases",
-            "database.delete", databases_page)
+@tab_action(
+    "/servers/<int:service_id>/databases/<database>/delete",
+    "databases",
+    "database.delete",
+    databases_page,
+)
 def database_delete(access: Access, database: str):
     databases.delete_database(access, database)
     return _("The database was deleted.")
@@ -370,8 +476,13 @@ def database_delete(access: Access, database: str):
 # --- network --------------------------------------------------------------------------------
 
 
-network_page = tab_page("network", "/servers/<int:service_id>/network", "allocation.read",
-                        "pterodactyl/tabs/network.html", network.allocations)
+network_page = tab_page(
+    "network",
+    "/servers/<int:service_id>/network",
+    "allocation.read",
+    "pterodactyl/tabs/network.html",
+    network.allocations,
+)
 
 
 @tab_action("/servers/<int:service_id>/network", "network", "allocation.create", network_page)
@@ -380,22 +491,34 @@ def allocation_add(access: Access):
     return _("Port %(port)s was added.", port=added.get("port", ""))
 
 
-@tab_action("/servers/<int:service_id>/network/<int:allocation>/notes", "network",
-            "allocation.update", network_page)
+@tab_action(
+    "/servers/<int:service_id>/network/<int:allocation>/notes",
+    "network",
+    "allocation.update",
+    network_page,
+)
 def allocation_notes(access: Access, allocation: int):
     network.set_allocation_notes(access, allocation, request.form.get("notes", ""))
     return _("The notes were saved.")
 
 
-@tab_action("/servers/<int:service_id>/network/<int:allocation>/primary", "network",
-            "allocation.update", network_page)
+@tab_action(
+    "/servers/<int:service_id>/network/<int:allocation>/primary",
+    "network",
+    "allocation.update",
+    network_page,
+)
 def allocation_primary(access: Access, allocation: int):
     network.set_primary_allocation(access, allocation)
     return _("The primary port was changed; restart the server to use it.")
 
 
-@tab_action("/servers/<int:service_id>/network/<int:allocation>/delete", "network",
-            "allocation.delete", network_page)
+@tab_action(
+    "/servers/<int:service_id>/network/<int:allocation>/delete",
+    "network",
+    "allocation.delete",
+    network_page,
+)
 def allocation_delete(access: Access, allocation: int):
     network.delete_allocation(access, allocation)
     return _("The port was removed.")
@@ -404,17 +527,25 @@ def allocation_delete(access: Access, allocation: int):
 # --- subusers -------------------------------------------------------------------------------
 
 
-users_page = tab_page("users", "/servers/<int:service_id>/users", "user.read",
-                      "pterodactyl/tabs/users.html", subusers.subusers,
-                      groups=rules.PERMISSION_GROUPS)
+users_page = tab_page(
+    "users",
+    "/servers/<int:service_id>/users",
+    "user.read",
+    "pterodactyl/tabs/users.html",
+    subusers.subusers,
+    groups=rules.PERMISSION_GROUPS,
+)
 
 
 @tab_action("/servers/<int:service_id>/users", "users", "user.create", users_page)
 def user_invite(access: Access):
-    subusers.invite_subuser(access, request.form.get("email", ""),
-                            request.form.getlist("permissions"))
-    return _("%(email)s can now manage this server with the permissions you chose.",
-             email=request.form.get("email", "").strip())
+    subusers.invite_subuser(
+        access, request.form.get("email", ""), request.form.getlist("permissions")
+    )
+    return _(
+        "%(email)s can now manage this server with the permissions you chose.",
+        email=request.form.get("email", "").strip(),
+    )
 
 
 @tab_action("/servers/<int:service_id>/users/<uuid>", "users", "user.update", users_page)
@@ -423,8 +554,7 @@ def user_update(access: Access, uuid: str):
     return _("The permissions were saved.")
 
 
-@tab_action("/servers/<int:service_id>/users/<uuid>/delete", "users", "user.delete",
-            users_page)
+@tab_action("/servers/<int:service_id>/users/<uuid>/delete", "users", "user.delete", users_page)
 def user_remove(access: Access, uuid: str):
     subusers.remove_subuser(access, uuid)
     return _("The subuser was removed.")
@@ -433,51 +563,87 @@ def user_remove(access: Access, uuid: str):
 # --- schedules ------------------------------------------------------------------------------
 
 
-schedules_page = tab_page("schedules", "/servers/<int:service_id>/schedules", "schedule.read",
-                          "pterodactyl/tabs/schedules.html",
-                          lambda access: {"items": schedules.schedules(access)})
+schedules_page = tab_page(
+    "schedules",
+    "/servers/<int:service_id>/schedules",
+    "schedule.read",
+    "pterodactyl/tabs/schedules.html",
+    lambda access: {"items": schedules.schedules(access)},
+)
 
 
-@tab_action("/servers/<int:service_id>/schedules", "schedules", "schedule.create",
-            schedules_page)
+@tab_action("/servers/<int:service_id>/schedules", "schedules", "schedule.create", schedules_page)
 def schedule_create(access: Access):
     created = schedules.create_schedule(access, request.form.to_dict())
-    return done(_("The schedule was created; add tasks to it below."), "schedule", access,
-                schedule_id=created.get("id"))
+    return done(
+        _("The schedule was created; add tasks to it below."),
+        "schedule",
+        access,
+        schedule_id=created.get("id"),
+    )
 
 
-@tab_view("schedule", "/servers/<int:service_id>/schedules/<int:schedule_id>", "schedules",
-          "schedule.read")
+@tab_view(
+    "schedule",
+    "/servers/<int:service_id>/schedules/<int:schedule_id>",
+    "schedules",
+    "schedule.read",
+)
 def schedule_page(access: Access, status: int = 200):
     schedule_id = request.view_args.get("schedule_id")
-    return _page_or_error(access, "schedules", "pterodactyl/tabs/schedule.html",
-                          lambda: {"schedule": schedules.schedule(access, schedule_id)}, status,
-                          schedule_id=schedule_id)
+    return _page_or_error(
+        access,
+        "schedules",
+        "pterodactyl/tabs/schedule.html",
+        lambda: {"schedule": schedules.schedule(access, schedule_id)},
+        status,
+        schedule_id=schedule_id,
+    )
 
 
-@tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/run", "schedules",
-            "schedule.update", schedules_page)
+@tab_action(
+    "/servers/<int:service_id>/schedules/<int:schedule_id>/run",
+    "schedules",
+    "schedule.update",
+    schedules_page,
+)
 def schedule_run(access: Access, schedule_id: int):
     schedules.run_schedule(access, schedule_id)
     return _("The schedule is running now.")
 
 
-@tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/delete", "schedules",
-            "schedule.delete", schedules_page)
+@tab_action(
+    "/servers/<int:service_id>/schedules/<int:schedule_id>/delete",
+    "schedules",
+    "schedule.delete",
+    schedules_page,
+)
 def schedule_delete(access: Access, schedule_id: int):
     schedules.delete_schedule(access, schedule_id)
     return _("The schedule was deleted.")
 
 
-@tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks", "schedules",
-            "schedule.update", schedule_page, back="schedule", keep=("schedule_id",))
+@tab_action(
+    "/servers/<int:service_id>/schedules/<int:schedule_id>/tasks",
+    "schedules",
+    "schedule.update",
+    schedule_page,
+    back="schedule",
+    keep=("schedule_id",),
+)
 def task_create(access: Access, schedule_id: int):
     schedules.create_task(access, schedule_id, request.form.to_dict())
     return _("The task was added.")
 
 
-@tab_action("/servers/<int:service_id>/schedules/<int:schedule_id>/tasks/<int:task_id>/delete",
-            "schedules", "schedule.update", schedule_page, back="schedule", keep=("schedule_id",))
+@tab_action(
+    "/servers/<int:service_id>/schedules/<int:schedule_id>/tasks/<int:task_id>/delete",
+    "schedules",
+    "schedule.update",
+    schedule_page,
+    back="schedule",
+    keep=("schedule_id",),
+)
 def task_delete(access: Access, schedule_id: int, task_id: int):
     schedules.delete_task(access, schedule_id, task_id)
     return _("The task was removed.")
@@ -491,17 +657,25 @@ def reinstall_page(access: Access, status: int = 200):
     return render(access, "reinstall", "pterodactyl/tabs/reinstall.html", status)
 
 
-@tab_action("/servers/<int:service_id>/reinstall", "reinstall", "settings.reinstall",
-            reinstall_page, back="console")
+@tab_action(
+    "/servers/<int:service_id>/reinstall",
+    "reinstall",
+    "settings.reinstall",
+    reinstall_page,
+    back="console",
+)
 def reinstall_confirm(access: Access):
     reinstall.reinstall(access, confirmed=ticked("confirm"))
     return _("The server is reinstalling; the console shows the progress.")
 
 
-tab_page("activity", "/servers/<int:service_id>/activity", "activity.read",
-         "pterodactyl/tabs/activity.html",
-         lambda access: activity.activity(access, request.args.get("page", default=1, type=int)
-                                          or 1))
+tab_page(
+    "activity",
+    "/servers/<int:service_id>/activity",
+    "activity.read",
+    "pterodactyl/tabs/activity.html",
+    lambda access: activity.activity(access, request.args.get("page", default=1, type=int) or 1),
+)
 
 
 # --- servers shared with me -----------------------------------------------------------------
@@ -510,8 +684,9 @@ tab_page("activity", "/servers/<int:service_id>/activity", "activity.read",
 @bp.get("/shared")
 @login_required
 def shared():
-    return render_template("pterodactyl/tabs/shared.html",
-                           services=subusers.shared_with(current_user))
+    return render_template(
+        "pterodactyl/tabs/shared.html", services=subusers.shared_with(current_user)
+    )
 
 
 def menu_items(user) -> list[dict[str, Any]]:
@@ -520,9 +695,7 @@ def menu_items(user) -> list[dict[str, Any]]:
         return []
     from builtin_plugins.pterodactyl.tabs.models import Subuser
 
-    shared_any = db.session.scalar(db.select(Subuser.id).where(Subuser.user_id == user.id)
-                                   .limit(1))
+    shared_any = db.session.scalar(db.select(Subuser.id).where(Subuser.user_id == user.id).limit(1))
     if shared_any is None:
         return []
-    return [{"label": _("Shared with me"), "url": url_for("pterodactyl_tabs.shared"),
-             "order": 12}]
+    return [{"label": _("Shared with me"), "url": url_for("pterodactyl_tabs.shared"), "order": 12}]

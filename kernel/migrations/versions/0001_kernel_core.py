@@ -62,8 +62,12 @@ def upgrade():
         sa.Column("email", sa.String(255), nullable=False),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("password_hash", sa.String(255), nullable=False),
-        sa.Column("role_name", sa.String(64), sa.ForeignKey("role.name", name="fk_user_role_name_role"),
-                  nullable=False),
+        sa.Column(
+            "role_name",
+            sa.String(64),
+            sa.ForeignKey("role.name", name="fk_user_role_name_role"),
+            nullable=False,
+        ),
         sa.Column("is_blocked", sa.Boolean, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("email", name="uq_user_email"),
@@ -80,14 +84,28 @@ def upgrade():
         sa.UniqueConstraint("task", "slot", name="uq_cron_run_task"),
     )
     op.create_index("ix_cron_run_task", "cron_run", ["task"])
-    op.bulk_insert(role, [
-        {"name": "admin", "description": "Full access", "permissions": ["*"]},
-        {"name": "support", "description": "Helps customers",
-         "permissions": ["admin.access", "admin.users"]},
-        {"name": "customer", "description": "Buys and manages servers", "permissions": []},
-    ])
+    op.bulk_insert(
+        role,
+        [
+            {"name": "admin", "description": "Full access", "permissions": ["*"]},
+            {
+                "name": "support",
+                "description": "Helps customers",
+                "permissions": ["admin.access", "admin.users"],
+            },
+            {"name": "customer", "description": "Buys and manages servers", "permissions": []},
+        ],
+    )
 
 
 def downgrade():
-    for table in ("cron_run", "user", "role", "plugin_setting", "plugin", "audit_log", "kernel_state"):
+    for table in (
+        "cron_run",
+        "user",
+        "role",
+        "plugin_setting",
+        "plugin",
+        "audit_log",
+        "kernel_state",
+    ):
         op.drop_table(table)

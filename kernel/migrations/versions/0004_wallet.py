@@ -16,8 +16,12 @@ depends_on = None
 def upgrade():
     op.create_table(
         "wallet",
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE",
-                                                       name="fk_wallet_user_id_user"), primary_key=True),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE", name="fk_wallet_user_id_user"),
+            primary_key=True,
+        ),
         sa.Column("balance", sa.BigInteger, nullable=False),
         sa.Column("updated_at", sa.DateTime, nullable=False),
         sa.CheckConstraint("balance >= 0", name="ck_wallet_balance_not_negative"),
@@ -25,8 +29,12 @@ def upgrade():
     op.create_table(
         "ledger_entry",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE",
-                                                       name="fk_ledger_entry_user_id_user"), nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE", name="fk_ledger_entry_user_id_user"),
+            nullable=False,
+        ),
         sa.Column("amount", sa.BigInteger, nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("reference", sa.String(191), nullable=False),
@@ -39,8 +47,12 @@ def upgrade():
     op.create_table(
         "payment",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", name="fk_payment_user_id_user"),
-                  nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", name="fk_payment_user_id_user"),
+            nullable=False,
+        ),
         sa.Column("provider", sa.String(64), nullable=False),
         sa.Column("external_id", sa.String(191), nullable=True),
         sa.Column("status", sa.String(24), nullable=False),

@@ -12,8 +12,17 @@ down_revision = "k0004"
 branch_labels = None
 depends_on = None
 
-USER_COLUMNS = ("email_verified_at", "pending_email", "token_version", "password_changed_at",
-                "language", "totp_secret", "totp_enabled_at", "totp_last_counter", "last_login_at")
+USER_COLUMNS = (
+    "email_verified_at",
+    "pending_email",
+    "token_version",
+    "password_changed_at",
+    "language",
+    "totp_secret",
+    "totp_enabled_at",
+    "totp_last_counter",
+    "last_login_at",
+)
 
 
 def upgrade():
@@ -32,9 +41,12 @@ def upgrade():
     op.create_table(
         "recovery_code",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE",
-                                                       name="fk_recovery_code_user_id_user"),
-                  nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE", name="fk_recovery_code_user_id_user"),
+            nullable=False,
+        ),
         sa.Column("code_hash", sa.String(64), nullable=False),
         sa.Column("used_at", sa.DateTime, nullable=True),
     )

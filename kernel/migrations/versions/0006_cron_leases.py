@@ -20,8 +20,10 @@ def upgrade():
         batch.add_column(sa.Column("attempts", sa.Integer, nullable=False, server_default="1"))
     # Runs left "running" before leases existed cannot be told apart from live ones: close them
     # rather than re-running old slots on upgrade.
-    op.execute("UPDATE cron_run SET status = 'failed', error = 'interrupted (before cron leases "
-               "existed)' WHERE status = 'running'")
+    op.execute(
+        "UPDATE cron_run SET status = 'failed', error = 'interrupted (before cron leases "
+        "existed)' WHERE status = 'running'"
+    )
     op.create_table(
         "scheduler_heartbeat",
         sa.Column("node", sa.String(128), primary_key=True),

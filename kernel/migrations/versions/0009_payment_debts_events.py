@@ -17,17 +17,23 @@ def upgrade():
     op.create_table(
         "wallet_debt",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE",
-                                                       name="fk_wallet_debt_user_id_user"),
-                  nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE", name="fk_wallet_debt_user_id_user"),
+            nullable=False,
+        ),
         sa.Column("amount", sa.BigInteger, nullable=False),
         sa.Column("outstanding", sa.BigInteger, nullable=False),
         sa.Column("forgiven", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("reference", sa.String(191), nullable=False),
-        sa.Column("payment_id", sa.Integer, sa.ForeignKey("payment.id",
-                                                          name="fk_wallet_debt_payment_id_payment"),
-                  nullable=True),
+        sa.Column(
+            "payment_id",
+            sa.Integer,
+            sa.ForeignKey("payment.id", name="fk_wallet_debt_payment_id_payment"),
+            nullable=True,
+        ),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("settled_at", sa.DateTime, nullable=True),
@@ -36,7 +42,8 @@ def upgrade():
         sa.CheckConstraint("amount > 0", name="ck_wallet_debt_amount_positive"),
         sa.CheckConstraint(
             "outstanding >= 0 AND forgiven >= 0 AND outstanding + forgiven <= amount",
-            name="ck_wallet_debt_outstanding_in_range"),
+            name="ck_wallet_debt_outstanding_in_range",
+        ),
     )
     op.create_index("ix_wallet_debt_user_id", "wallet_debt", ["user_id"])
     op.create_table(

@@ -17,9 +17,12 @@ def upgrade():
     op.create_table(
         "login_session",
         sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE",
-                                                       name="fk_login_session_user_id_user"),
-                  nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE", name="fk_login_session_user_id_user"),
+            nullable=False,
+        ),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("ended_at", sa.DateTime, nullable=True),
     )

@@ -19,8 +19,12 @@ def upgrade():
     op.create_table(
         "privacy_export",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey(
-            "user.id", ondelete="CASCADE", name="fk_privacy_export_user_id_user"), nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE", name="fk_privacy_export_user_id_user"),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("ready_at", sa.DateTime, nullable=True),
@@ -35,8 +39,12 @@ def upgrade():
     op.create_table(
         "privacy_erasure",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey(
-            "user.id", name="fk_privacy_erasure_user_id_user"), nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", name="fk_privacy_erasure_user_id_user"),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("requested_at", sa.DateTime, nullable=False),
         sa.Column("due_at", sa.DateTime, nullable=False),

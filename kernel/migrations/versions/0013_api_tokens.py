@@ -17,8 +17,9 @@ def upgrade():
     op.create_table(
         "api_token",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=False),
@@ -36,8 +37,9 @@ def upgrade():
     op.create_table(
         "api_idempotency_key",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("operation", sa.String(64), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
@@ -60,8 +62,12 @@ def upgrade():
     op.create_table(
         "webhook_delivery",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("endpoint_id", sa.Integer,
-                  sa.ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "endpoint_id",
+            sa.Integer,
+            sa.ForeignKey("webhook_endpoint.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("event", sa.String(64), nullable=False),
         sa.Column("event_id", sa.String(64), nullable=False),
         sa.Column("body", sa.Text, nullable=False),

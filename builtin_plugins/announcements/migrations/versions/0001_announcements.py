@@ -32,30 +32,41 @@ def upgrade():
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("updated_at", sa.DateTime, nullable=False),
     )
-    op.create_index("ix_announcements_announcement_starts_at", "announcements_announcement",
-                    ["starts_at"])
-    op.create_index("ix_announcements_announcement_ends_at", "announcements_announcement",
-                    ["ends_at"])
+    op.create_index(
+        "ix_announcements_announcement_starts_at", "announcements_announcement", ["starts_at"]
+    )
+    op.create_index(
+        "ix_announcements_announcement_ends_at", "announcements_announcement", ["ends_at"]
+    )
     op.create_table(
         "announcements_dismissal",
-        sa.Column("announcement_id", sa.Integer,
-                  sa.ForeignKey("announcements_announcement.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "announcement_id",
+            sa.Integer,
+            sa.ForeignKey("announcements_announcement.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id"), primary_key=True),
         sa.Column("dismissed_at", sa.DateTime, nullable=False),
     )
     op.create_index("ix_announcements_dismissal_user_id", "announcements_dismissal", ["user_id"])
     op.create_table(
         "announcements_delivery",
-        sa.Column("announcement_id", sa.Integer,
-                  sa.ForeignKey("announcements_announcement.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "announcement_id",
+            sa.Integer,
+            sa.ForeignKey("announcements_announcement.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id"), primary_key=True),
         sa.Column("sent_at", sa.DateTime, nullable=False),
     )
 
 
 def downgrade():
-    for table in ("announcements_delivery", "announcements_dismissal",
-                  "announcements_announcement"):
+    for table in (
+        "announcements_delivery",
+        "announcements_dismissal",
+        "announcements_announcement",
+    ):
         op.drop_table(table)

@@ -76,8 +76,9 @@ def _triggers_down() -> None:
 def upgrade():
     op.create_table(
         "invoices_profile",
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("legal_name", sa.String(200), nullable=False),
         sa.Column("company", sa.String(200), nullable=False),
         sa.Column("address", sa.String(500), nullable=False),
@@ -126,8 +127,13 @@ def upgrade():
         sa.Column("price_mode", sa.String(8), nullable=False),
         sa.Column("source", sa.String(191), nullable=False, unique=True),
         sa.Column("subject", sa.String(64), nullable=False, index=True),
-        sa.Column("original_id", sa.Integer, sa.ForeignKey("invoices_document.id"),
-                  nullable=True, index=True),
+        sa.Column(
+            "original_id",
+            sa.Integer,
+            sa.ForeignKey("invoices_document.id"),
+            nullable=True,
+            index=True,
+        ),
         sa.Column("buyer_country", sa.String(2), nullable=False, index=True),
         sa.Column("seller", sa.JSON, nullable=False),
         sa.Column("buyer", sa.JSON, nullable=False),
@@ -138,8 +144,13 @@ def upgrade():
     op.create_table(
         "invoices_line",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("document_id", sa.Integer, sa.ForeignKey("invoices_document.id"),
-                  nullable=False, index=True),
+        sa.Column(
+            "document_id",
+            sa.Integer,
+            sa.ForeignKey("invoices_document.id"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("description", sa.String(300), nullable=False),
         sa.Column("quantity", sa.Integer, nullable=False),
@@ -154,16 +165,18 @@ def upgrade():
     )
     op.create_table(
         "invoices_pdf",
-        sa.Column("document_id", sa.Integer, sa.ForeignKey("invoices_document.id"),
-                  primary_key=True),
+        sa.Column(
+            "document_id", sa.Integer, sa.ForeignKey("invoices_document.id"), primary_key=True
+        ),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("data", sa.LargeBinary, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
     op.create_table(
         "invoices_delivery",
-        sa.Column("document_id", sa.Integer, sa.ForeignKey("invoices_document.id"),
-                  primary_key=True),
+        sa.Column(
+            "document_id", sa.Integer, sa.ForeignKey("invoices_document.id"), primary_key=True
+        ),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("error", sa.Text, nullable=False),
@@ -183,7 +196,15 @@ def upgrade():
 
 def downgrade():
     _triggers_down()
-    for table in ("invoices_pending", "invoices_delivery", "invoices_pdf", "invoices_line",
-                  "invoices_document", "invoices_counter", "invoices_product_class",
-                  "invoices_tax_rate", "invoices_profile"):
+    for table in (
+        "invoices_pending",
+        "invoices_delivery",
+        "invoices_pdf",
+        "invoices_line",
+        "invoices_document",
+        "invoices_counter",
+        "invoices_product_class",
+        "invoices_tax_rate",
+        "invoices_profile",
+    ):
         op.drop_table(table)

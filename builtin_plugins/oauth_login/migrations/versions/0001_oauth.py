@@ -17,9 +17,14 @@ def upgrade():
     op.create_table(
         "oauth_login_identity",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey(
-            "user.id", ondelete="CASCADE", name="fk_oauth_login_identity_user_id_user"),
-            nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "user.id", ondelete="CASCADE", name="fk_oauth_login_identity_user_id_user"
+            ),
+            nullable=False,
+        ),
         sa.Column("provider", sa.String(32), nullable=False),
         sa.Column("subject", sa.String(191), nullable=False),
         sa.Column("username", sa.String(191), nullable=False),

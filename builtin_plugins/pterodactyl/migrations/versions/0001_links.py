@@ -16,8 +16,9 @@ depends_on = None
 def upgrade():
     op.create_table(
         "pterodactyl_user_link",
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("panel_user_id", sa.Integer, nullable=False, unique=True),
         sa.Column("panel_username", sa.String(191), nullable=False),
         sa.Column("origin", sa.String(16), nullable=False),
@@ -27,8 +28,12 @@ def upgrade():
     )
     op.create_table(
         "pterodactyl_server",
-        sa.Column("service_id", sa.Integer, sa.ForeignKey("store_service.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("store_service.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("server_id", sa.Integer, nullable=False),
         sa.Column("identifier", sa.String(8), nullable=False),
         sa.Column("uuid", sa.String(36), nullable=False),

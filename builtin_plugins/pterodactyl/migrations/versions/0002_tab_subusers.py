@@ -17,10 +17,15 @@ def upgrade():
     op.create_table(
         "pterodactyl_subuser",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("service_id", sa.Integer,
-                  sa.ForeignKey("store_service.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("store_service.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("panel_uuid", sa.String(36), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("service_id", "user_id", name="uq_pterodactyl_subuser_service_user"),

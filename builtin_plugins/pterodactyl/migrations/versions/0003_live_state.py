@@ -16,8 +16,12 @@ depends_on = None
 def upgrade():
     op.create_table(
         "pterodactyl_live_state",
-        sa.Column("service_id", sa.Integer,
-                  sa.ForeignKey("store_service.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("store_service.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("detail", sa.Text, nullable=False),
         sa.Column("checked_at", sa.DateTime, nullable=False),

@@ -45,8 +45,13 @@ def upgrade():
     op.create_table(
         "store_price_plan",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("product_id", sa.Integer, sa.ForeignKey("store_product.id", ondelete="CASCADE"),
-                  nullable=False, index=True),
+        sa.Column(
+            "product_id",
+            sa.Integer,
+            sa.ForeignKey("store_product.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("label", sa.String(120), nullable=False),
         sa.Column("period_unit", sa.String(8), nullable=False),
@@ -60,7 +65,9 @@ def upgrade():
         "store_service",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id"), nullable=False, index=True),
-        sa.Column("product_id", sa.Integer, sa.ForeignKey("store_product.id"), nullable=False, index=True),
+        sa.Column(
+            "product_id", sa.Integer, sa.ForeignKey("store_product.id"), nullable=False, index=True
+        ),
         sa.Column("plan_id", sa.Integer, sa.ForeignKey("store_price_plan.id"), nullable=False),
         sa.Column("name", sa.String(120), nullable=False),
         sa.Column("state", sa.String(24), nullable=False, index=True),
@@ -102,7 +109,9 @@ def upgrade():
     op.create_table(
         "store_voucher_usage",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("voucher_id", sa.Integer, sa.ForeignKey("store_voucher.id"), nullable=False, index=True),
+        sa.Column(
+            "voucher_id", sa.Integer, sa.ForeignKey("store_voucher.id"), nullable=False, index=True
+        ),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id"), nullable=False, index=True),
         sa.Column("reference", sa.String(191), nullable=False),
         sa.Column("amount", sa.BigInteger, nullable=False),
@@ -112,6 +121,13 @@ def upgrade():
 
 
 def downgrade():
-    for table in ("store_voucher_usage", "store_voucher", "store_purchase_token", "store_service",
-                  "store_price_plan", "store_product", "store_category"):
+    for table in (
+        "store_voucher_usage",
+        "store_voucher",
+        "store_purchase_token",
+        "store_service",
+        "store_price_plan",
+        "store_product",
+        "store_category",
+    ):
         op.drop_table(table)

@@ -33,17 +33,25 @@ def upgrade():
         for column in columns():
             batch.add_column(column)
     # Existing servers are taken as in step with their state; the next reconcile compares.
-    op.execute("UPDATE store_service SET desired_state = 'suspended', panel_state = 'suspended' "
-               "WHERE state = 'suspended'")
-    op.execute("UPDATE store_service SET desired_state = 'deleted', panel_state = 'deleted' "
-               "WHERE state IN ('terminated', 'provisioning_failed')")
+    op.execute(
+        "UPDATE store_service SET desired_state = 'suspended', panel_state = 'suspended' "
+        "WHERE state = 'suspended'"
+    )
+    op.execute(
+        "UPDATE store_service SET desired_state = 'deleted', panel_state = 'deleted' "
+        "WHERE state IN ('terminated', 'provisioning_failed')"
+    )
     op.execute("UPDATE store_service SET panel_state = 'active' WHERE state = 'active'")
     op.create_index("ix_store_service_sync", "store_service", ["sync_status", "sync_next_at"])
     op.create_table(
         "store_sync_attempt",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("service_id", sa.Integer,
-                  sa.ForeignKey("store_service.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("store_service.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("desired", sa.String(16), nullable=False),
         sa.Column("outcome", sa.String(16), nullable=False),

@@ -31,8 +31,12 @@ def upgrade():
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id"), nullable=False),
         sa.Column("subject", sa.String(160), nullable=False),
-        sa.Column("category_id", sa.Integer,
-                  sa.ForeignKey("support_category.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "category_id",
+            sa.Integer,
+            sa.ForeignKey("support_category.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
         sa.Column("priority", sa.String(8), nullable=False),
         sa.Column("status", sa.String(8), nullable=False),
         sa.Column("waiting_on", sa.String(8), nullable=False),
@@ -51,13 +55,18 @@ def upgrade():
     op.create_index("ix_support_ticket_service_id", "support_ticket", ["service_id"])
     op.create_index("ix_support_ticket_assignee_id", "support_ticket", ["assignee_id"])
     op.create_index("ix_support_ticket_created_at", "support_ticket", ["created_at"])
-    op.create_index("ix_support_ticket_queue", "support_ticket",
-                    ["status", "waiting_on", "waiting_since"])
+    op.create_index(
+        "ix_support_ticket_queue", "support_ticket", ["status", "waiting_on", "waiting_since"]
+    )
     op.create_table(
         "support_message",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("ticket_id", sa.Integer,
-                  sa.ForeignKey("support_ticket.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "ticket_id",
+            sa.Integer,
+            sa.ForeignKey("support_ticket.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("author_id", sa.Integer, sa.ForeignKey("user.id"), nullable=True),
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("from_staff", sa.Boolean, nullable=False),
@@ -68,10 +77,18 @@ def upgrade():
     op.create_table(
         "support_attachment",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("ticket_id", sa.Integer,
-                  sa.ForeignKey("support_ticket.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("message_id", sa.Integer,
-                  sa.ForeignKey("support_message.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "ticket_id",
+            sa.Integer,
+            sa.ForeignKey("support_ticket.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "message_id",
+            sa.Integer,
+            sa.ForeignKey("support_message.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("uploader_id", sa.Integer, sa.ForeignKey("user.id"), nullable=True),
         sa.Column("filename", sa.String(120), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -84,8 +101,12 @@ def upgrade():
     op.create_index("ix_support_attachment_message_id", "support_attachment", ["message_id"])
     op.create_table(
         "support_read",
-        sa.Column("ticket_id", sa.Integer,
-                  sa.ForeignKey("support_ticket.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "ticket_id",
+            sa.Integer,
+            sa.ForeignKey("support_ticket.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id"), primary_key=True),
         sa.Column("read_at", sa.DateTime, nullable=False),
     )
@@ -103,20 +124,44 @@ def upgrade():
         sa.Column("blocked_by", sa.String(255), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
-    op.bulk_insert(category, [
-        {"name": "General", "description": "Questions about your account or our service",
-         "active": True, "position": 0},
-        {"name": "Billing", "description": "Payments, renewals and your wallet",
-         "active": True, "position": 1},
-        {"name": "Technical", "description": "A server that does not work as it should",
-         "active": True, "position": 2},
-    ])
+    op.bulk_insert(
+        category,
+        [
+            {
+                "name": "General",
+                "description": "Questions about your account or our service",
+                "active": True,
+                "position": 0,
+            },
+            {
+                "name": "Billing",
+                "description": "Payments, renewals and your wallet",
+                "active": True,
+                "position": 1,
+            },
+            {
+                "name": "Technical",
+                "description": "A server that does not work as it should",
+                "active": True,
+                "position": 2,
+            },
+        ],
+    )
 
 
 def downgrade():
-    for table in ("support_block", "support_saved_reply", "support_read", "support_attachment",
-                  "support_message", "support_ticket", "support_category"):
+    for table in (
+        "support_block",
+        "support_saved_reply",
+        "support_read",
+        "support_attachment",
+        "support_message",
+        "support_ticket",
+        "support_category",
+    ):
         op.drop_table(table)
     if has_app_context():  # purge: the attached files go with their rows
-        shutil.rmtree(Path(current_app.config["INSTANCE_PATH"]) / "support" / "attachments",
-                      ignore_errors=True)
+        shutil.rmtree(
+            Path(current_app.config["INSTANCE_PATH"]) / "support" / "attachments",
+            ignore_errors=True,
+        )
