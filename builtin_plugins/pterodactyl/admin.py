@@ -11,7 +11,8 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from builtin_plugins.pterodactyl import errors, panel
+from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.pterodactyl import panel
 from builtin_plugins.pterodactyl.client import egg_variables
 from kernel import ProtectedBaseView, db, record_audit
 

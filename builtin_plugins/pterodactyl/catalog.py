@@ -13,7 +13,8 @@ import threading
 import time
 from typing import Any
 
-from builtin_plugins.pterodactyl import errors, lookups, panel, product, rules
+from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.pterodactyl import lookups, panel, product, rules
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from kernel import SettingSpec
 

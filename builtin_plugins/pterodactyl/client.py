@@ -22,16 +22,16 @@ from urllib.parse import quote
 
 import httpx
 
-from builtin_plugins.pterodactyl import errors
-from builtin_plugins.pterodactyl.client_api import ClientAPI
-from builtin_plugins.pterodactyl.transport import (
+from builtin_plugins.panel_kit.api import (
     Page,
     RetryPolicy,
     Timeouts,
     Transport,
+    errors,
     filters,
     unwrap,
 )
+from builtin_plugins.pterodactyl.client_api import ClientAPI
 
 __all__ = [
     "ApplicationAPI",
@@ -44,6 +44,7 @@ __all__ = [
     "server_environment",
 ]
 
+USER_AGENT = "pteroca-pterodactyl/1.0"
 APPLICATION = "/api/application"
 CLIENT = "/api/client"
 # container.environment keys the panel adds that are not egg variables
@@ -392,7 +393,12 @@ class PanelClient:
             timeout=self.timeouts.for_call(False),
             verify=tls_context(),
         )
-        common = {"timeouts": self.timeouts, "retry": self.retry, "sleep": sleep}
+        common = {
+            "timeouts": self.timeouts,
+            "retry": self.retry,
+            "sleep": sleep,
+            "user_agent": USER_AGENT,
+        }
         self.app = ApplicationAPI(Transport(self._http, application_key, APPLICATION, **common))
         self.client = ClientAPI(Transport(self._http, client_key, CLIENT, **common))
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from builtin_plugins.pterodactyl.transport import Page, Transport, filters, unwrap
+from builtin_plugins.panel_kit.api import Page, Transport, filters, unwrap
 
 SERVER_ID = re.compile(
     r"^(?:[0-9a-f]{8}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}"

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 from flask.cli import with_appcontext
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import errors
 
 
 class PterodactylGroup(click.Group):

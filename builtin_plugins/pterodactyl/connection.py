@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import RetryPolicy, Timeouts, errors
 from builtin_plugins.pterodactyl.panel import PanelSettings, make_client
-from builtin_plugins.pterodactyl.transport import RetryPolicy, Timeouts
 
 ONE_TRY = RetryPolicy(attempts=1, rate_limit_attempts=1)
 SHORT = Timeouts(read=10.0, wings=10.0, connect=5.0)

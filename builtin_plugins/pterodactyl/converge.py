@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from builtin_plugins.pterodactyl import errors, links, panel
+from builtin_plugins.panel_kit.api import RetryPolicy, errors
+from builtin_plugins.pterodactyl import links, panel
 from builtin_plugins.pterodactyl.client import LIMIT_KEYS, PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ProductConfig
-from builtin_plugins.pterodactyl.transport import RetryPolicy
 from builtin_plugins.store.api import (
     INSTALL_FAILED,
     INSTALLING,

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from builtin_plugins.pterodactyl import errors, links, panel
+from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.pterodactyl import links, panel
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import limit_differences
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink

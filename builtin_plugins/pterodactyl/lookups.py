@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import errors
 from builtin_plugins.pterodactyl.client import PanelClient
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import errors
 
 STATE_CONFLICTS = {
     "installing": _l(

@@ -7,7 +7,8 @@ as "the customers on node 3" cost one query; node names come from the panel when
 
 from __future__ import annotations
 
-from builtin_plugins.pterodactyl import catalog, errors, lookups
+from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.pterodactyl import catalog, lookups
 from builtin_plugins.pterodactyl.models import ServerLink
 from kernel import db
 

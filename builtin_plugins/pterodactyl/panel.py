@@ -12,9 +12,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import RetryPolicy, Timeouts, errors
 from builtin_plugins.pterodactyl.client import PanelClient
-from builtin_plugins.pterodactyl.transport import RetryPolicy, Timeouts
 from kernel import settings_for
 
 PLUGIN = "pterodactyl"

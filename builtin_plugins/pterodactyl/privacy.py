@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import errors
 from builtin_plugins.pterodactyl.links import user_link
 from builtin_plugins.pterodactyl.models import UserLink
 from builtin_plugins.pterodactyl.panel import load_settings, make_client

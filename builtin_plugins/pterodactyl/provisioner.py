@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import current_app
 
+from builtin_plugins.panel_kit.api import errors
 from builtin_plugins.pterodactyl import converge as panel_converge
 from builtin_plugins.pterodactyl import (
-    errors,
     links,
     lookups,
     messages,

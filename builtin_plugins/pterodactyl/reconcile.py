@@ -22,7 +22,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from builtin_plugins.pterodactyl import errors, panel, product
+from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.pterodactyl import panel, product
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import install_state, is_suspended, limit_differences
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink

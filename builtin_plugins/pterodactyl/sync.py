@@ -20,11 +20,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import RetryPolicy, errors
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.links import user_link
 from builtin_plugins.pterodactyl.panel import load_settings, make_client
-from builtin_plugins.pterodactyl.transport import RetryPolicy
 from kernel import db, enqueue, job, record_audit
 from kernel import now as utcnow
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import RetryPolicy, errors
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables, server_environment
-from builtin_plugins.pterodactyl.transport import RetryPolicy
 from tests.pterodactyl.conftest import ids
 
 

@@ -16,7 +16,7 @@ def errors(panel):
     plugin's modules, and a module-level import would hold the previous generation's classes."""
     import importlib
 
-    return importlib.import_module("builtin_plugins.pterodactyl.errors")
+    return importlib.import_module("builtin_plugins.panel_kit.errors")
 
 
 @pytest.fixture

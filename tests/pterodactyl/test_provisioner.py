@@ -6,10 +6,10 @@ import time
 
 import pytest
 
+from builtin_plugins.panel_kit.api import Timeouts
 from builtin_plugins.pterodactyl import links
 from builtin_plugins.pterodactyl import panel as panel_settings
 from builtin_plugins.pterodactyl.client import server_environment
-from builtin_plugins.pterodactyl.transport import Timeouts
 from builtin_plugins.store.testing import buy
 from kernel.extensions import db
 from kernel.payments import ledger

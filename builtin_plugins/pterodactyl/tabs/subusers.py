@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit.api import errors
 from builtin_plugins.pterodactyl.tabs.access import ALWAYS, PERMISSIONS, Access, forget
 from builtin_plugins.pterodactyl.tabs.actions import (
     MAX_NAME,

@@ -1,4 +1,7 @@
-"""Pterodactyl errors: the one place that turns a panel answer into a typed exception.
+"""Panel errors: the one place that turns a panel answer into a typed exception.
+
+Pterodactyl and Pelican (its fork) answer errors in the same shape, so both panel plugins share
+this module (docs/reference/pelican_api.md lists where Pelican's codes differ).
 
 The panel answers every error with ``{"errors": [{"code", "status", "detail",
 "meta"?: {"source_field", "rule"}, "source"?}]}`` (docs/reference/pterodactyl_api.md §2.4

@@ -1,4 +1,5 @@
-"""HTTP to the panel: JSON headers, bearer keys, timeouts, retries, envelopes and pagination.
+"""HTTP to a Pterodactyl-family panel (Pterodactyl, Pelican): JSON headers, bearer keys,
+timeouts, retries, envelopes and pagination.
 
 Retry policy (docs/reference/pterodactyl_api.md §7.7 "Timeouts, retries and 5xx"):
 
@@ -30,11 +31,11 @@ from typing import Any
 
 import httpx
 
-from builtin_plugins.pterodactyl import errors
+from builtin_plugins.panel_kit import errors
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "pteroca-pterodactyl/1.0"
+USER_AGENT = "pteroca-panel-kit/1.0"
 RETRY_STATUSES = frozenset({502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 
@@ -137,8 +138,10 @@ class Transport:
         timeouts: Timeouts,
         retry: RetryPolicy,
         sleep: Callable[[float], None],
+        user_agent: str = USER_AGENT,
     ) -> None:
         self.http, self.key, self.prefix = http, key, prefix
+        self.user_agent = user_agent
         self.timeouts, self.retry, self.sleep = timeouts, retry, sleep
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         self.scope = f"{http.base_url}{prefix}#{digest}"
@@ -222,7 +225,7 @@ class Transport:
         headers = {
             "Authorization": f"Bearer {self.key}",
             "Accept": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": self.user_agent,
         }
         if json is not None:
             headers["Content-Type"] = "application/json"
