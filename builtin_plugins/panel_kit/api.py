@@ -1,14 +1,53 @@
 """The panel kit's public module: what a panel plugin that requires ``panel_kit`` may import.
 
-``errors`` and ``transport`` are exposed as modules because the panel plugins refer to their
-many exception classes as ``errors.NotFound``, ``errors.ValidationFailed``...; the names below
-are the rest of the published surface. Everything else in the package may change between its
+``errors``, ``transport``, ``messages`` (what a customer is told of a panel failure),
+``rules`` (egg variable rules) and ``product_config`` (the product settings both panels parse
+alike) are exposed as modules because the panel plugins refer to their names as
+``errors.NotFound``, ``messages.for_customer``...; the names below are the rest of the
+published surface. Everything else in the package may change between its
 releases; names here change only through a deprecation, like the kernel's.
 """
 
 from __future__ import annotations
 
-from builtin_plugins.panel_kit import errors, transport
+from builtin_plugins.panel_kit import (
+    allocations,
+    convergence,
+    errors,
+    messages,
+    product_config,
+    rules,
+    transport,
+)
+from builtin_plugins.panel_kit.application import (
+    FEATURE_KEYS,
+    LIMIT_KEYS,
+    PANEL_ENVIRONMENT,
+    BaseApplicationAPI,
+    egg_variables,
+    server_environment,
+)
+from builtin_plugins.panel_kit.checks import Check, ConnectionReport, url_problem
+from builtin_plugins.panel_kit.connection import (
+    ClientPool,
+    PanelConnection,
+    client_options,
+    segment,
+    tls_context,
+)
+from builtin_plugins.panel_kit.links import fill_server_link
+from builtin_plugins.panel_kit.product_config import (
+    ConfigError,
+    VariableConfig,
+    docker_image,
+    environment,
+    environment_problems,
+    parse_ports,
+    parse_variables,
+    port_allowed,
+    slot_variables,
+    suggested_variables,
+)
 from builtin_plugins.panel_kit.transport import (
     THROTTLE,
     Page,
@@ -21,6 +60,36 @@ from builtin_plugins.panel_kit.transport import (
 )
 
 __all__ = [
+    "Check",
+    "ConnectionReport",
+    "url_problem",
+    "convergence",
+    "allocations",
+    "fill_server_link",
+    "FEATURE_KEYS",
+    "LIMIT_KEYS",
+    "PANEL_ENVIRONMENT",
+    "BaseApplicationAPI",
+    "egg_variables",
+    "server_environment",
+    "ClientPool",
+    "PanelConnection",
+    "client_options",
+    "segment",
+    "tls_context",
+    "ConfigError",
+    "VariableConfig",
+    "docker_image",
+    "environment",
+    "environment_problems",
+    "messages",
+    "parse_ports",
+    "parse_variables",
+    "port_allowed",
+    "product_config",
+    "rules",
+    "slot_variables",
+    "suggested_variables",
     "THROTTLE",
     "Page",
     "RetryPolicy",

@@ -205,6 +205,9 @@ class ServerError(PanelError):
 
 
 NO_CAPACITY_CODES = frozenset({"NoViableNodeException", "NoViableAllocationException"})
+# Pterodactyl names a Wings fault DaemonConnectionException; Pelican answers a 500 with
+# ConnectionException (Wings unreachable) or RequestException (Wings answered an error).
+DAEMON_CODES = frozenset({"DaemonConnectionException", "ConnectionException", "RequestException"})
 WRONG_KEY_TEXT = "application API key on an endpoint that requires a client API key"
 NOT_ADMIN_TEXT = "does not have permission to access the API"
 
@@ -239,7 +242,7 @@ def parse_entries(body: Any, status: int) -> list[ErrorEntry]:
 def _class_for(status: int, entries: list[ErrorEntry]) -> type[PanelError]:
     code = entries[0].code if entries else ""
     detail = entries[0].detail if entries else ""
-    if code == "DaemonConnectionException":
+    if code in DAEMON_CODES:
         return DaemonError
     if code in NO_CAPACITY_CODES:
         return NoCapacity

@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Any
 
-from builtin_plugins.panel_kit.api import errors
-from builtin_plugins.pterodactyl import lookups, panel, product, rules
+from builtin_plugins.panel_kit.api import errors, product_config, rules
+from builtin_plugins.pterodactyl import lookups, panel, product
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
 from kernel import SettingSpec
 
@@ -93,19 +93,7 @@ def _panel_problems(client: PanelClient, config: product.ProductConfig) -> list[
             eggs[egg_id] = lookups.egg_with_variables(client, config.nest_id, egg_id)
         except errors.NotFound:
             problems.append(f"egg {egg_id} is not in nest {config.nest_id}")
-    known = {str(v.get("env_variable")): v for egg in eggs.values() for v in egg_variables(egg)}
-    for name, conf in config.variables.items():
-        variable = known.get(name)
-        if variable is None:
-            if eggs:
-                problems.append(f"egg variables: {name} is not a variable of the chosen egg")
-            continue
-        if conf.value is not None and not conf.slots:
-            problem = rules.check(
-                conf.value, str(variable.get("rules") or ""), str(variable.get("name") or name)
-            )
-            if problem:
-                problems.append(f"egg variables: {problem}")
+    problems += product_config.settings_variable_problems(config, eggs, egg_variables)
     if config.node_ids:
         listed = lookups.cached((client.url, "nodes"), client.app.list_nodes)
         nodes = {int(n["id"]) for n in listed}
@@ -211,7 +199,7 @@ def checkout_fields(product_row) -> list[SettingSpec]:
                 label=str(variable.get("name") or name),
                 default=default,
                 description=str(variable.get("description") or ""),
-                required=rules.is_required(str(variable.get("rules") or "")),
+                required=rules.is_required(variable.get("rules") or ""),
             )
         )
     return fields

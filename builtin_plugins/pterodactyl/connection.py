@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
-
-from builtin_plugins.panel_kit.api import RetryPolicy, Timeouts, errors
+from builtin_plugins.panel_kit.api import (  # noqa: F401 - the plugin's names for them
+    Check,
+    ConnectionReport,
+    RetryPolicy,
+    Timeouts,
+    errors,
+    url_problem,
+)
 from builtin_plugins.pterodactyl.panel import PanelSettings, make_client
 
 ONE_TRY = RetryPolicy(attempts=1, rate_limit_attempts=1)
@@ -20,46 +24,7 @@ APPLICATION_READS = (
 )
 
 
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    message: str
-
-
-@dataclass
-class ConnectionReport:
-    checks: list[Check] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
-
-    def add(self, name: str, ok: bool, message: str) -> bool:
-        self.checks.append(Check(name, ok, message))
-        return ok
-
-    @property
-    def problems(self) -> list[str]:
-        return [c.message for c in self.checks if not c.ok]
-
-    def to_dict(self) -> dict:
-        return {"ok": self.ok, "checks": [c.__dict__ for c in self.checks]}
-
-
-def _url_problem(url: str) -> str | None:
-    if not url:
-        return "No panel URL is set."
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return (
-            f"{url!r} is not a web address: give the panel's URL, e.g. https://panel.example.com."
-        )
-    if "/api" in parts.path:
-        return (
-            f"Give the panel's own address without the API path ({parts.scheme}://{parts.netloc})."
-        )
-    return None
+_url_problem = url_problem  # the kit's check
 
 
 def _key_shape(key: str, wanted: str, other: str, label: str) -> str | None:

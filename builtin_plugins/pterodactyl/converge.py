@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from builtin_plugins.panel_kit.api import RetryPolicy, errors
+from builtin_plugins.panel_kit.api import RetryPolicy, convergence, errors
 from builtin_plugins.pterodactyl import links, panel
-from builtin_plugins.pterodactyl.client import LIMIT_KEYS, PanelClient
+from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ProductConfig
 from builtin_plugins.store.api import (
-    INSTALL_FAILED,
-    INSTALLING,
     MISSING,
     PANEL_ACTIVE,
     PANEL_DELETED,
@@ -34,7 +32,6 @@ from kernel import now as utcnow
 
 # The reconciler retries with its own backoff: one quick repeat here, and 429s honoured.
 RECONCILE_RETRY = RetryPolicy(attempts=2, backoff=0.5, rate_limit_attempts=4, max_retry_after=30.0)
-COMPARED_LIMITS = tuple(k for k in LIMIT_KEYS if k != "threads")
 UNKNOWN: Any = object()  # "not looked up yet" (None means: looked up, not there)
 
 
@@ -49,17 +46,10 @@ def find(client: PanelClient, service) -> dict[str, Any] | None:
     return client.app.get_server_by_external_id(panel.external_id(service))
 
 
-def install_state(server: dict[str, Any]) -> str:
-    status = server.get("status")
-    if status == "installing":
-        return INSTALLING
-    if status in ("install_failed", "reinstall_failed"):
-        return INSTALL_FAILED
-    return ""
-
-
-def is_suspended(server: dict[str, Any]) -> bool:
-    return server.get("status") == "suspended" or bool(server.get("suspended"))
+install_state = convergence.install_state  # the plugin's names for the kit's readings
+is_suspended = convergence.is_suspended
+limit_differences = convergence.limit_differences
+delete_in_panel = convergence.delete_in_panel
 
 
 def converge(
@@ -123,45 +113,18 @@ def _forget(service) -> None:
 def _details(
     client: PanelClient, service, config: ProductConfig | None, server: dict[str, Any]
 ) -> list[str]:
-    changes: dict[str, Any] = {}
-    if str(server.get("name") or "") != service.name[:191]:
-        changes["name"] = service.name[:191]
-    ours = panel.external_id(service)
-    if str(server.get("external_id") or "") != ours:
-        changes["external_id"] = ours
     owner = links.user_link(service.user_id)
-    if owner is not None and int(server.get("user") or 0) != int(owner.panel_user_id):
-        changes["user"] = int(owner.panel_user_id)
-    description = config.description_for(service) if config is not None else None
-    if description is not None and str(server.get("description") or "") != description:
-        changes["description"] = description
+    changes = convergence.detail_changes(
+        service,
+        config,
+        server,
+        external_id=panel.external_id(service),
+        owner_id=owner.panel_user_id if owner is not None else None,
+    )
     if not changes:
         return []
     client.app.update_server_details(int(server["id"]), **changes)
-    return [
-        {
-            "name": "renamed",
-            "external_id": "external id",
-            "user": "owner",
-            "description": "description",
-        }[key]
-        for key in changes
-    ]
-
-
-def limit_differences(config: ProductConfig, server: dict[str, Any]) -> list[str]:
-    """``"memory 2048 -> 4096"`` for each limit the panel has other than the product's."""
-    diffs = []
-    limits, features = server.get("limits") or {}, server.get("feature_limits") or {}
-    for key in COMPARED_LIMITS:
-        want, have = config.limits()[key], limits.get(key)
-        if have is not None and int(have) != int(want):
-            diffs.append(f"{key} {want} -> {have}")
-    for key, want in config.feature_limits().items():
-        have = features.get(key)
-        if have != want:
-            diffs.append(f"{key} {want} -> {'unlimited' if have is None else have}")
-    return diffs
+    return [convergence.DETAIL_LABELS[key] for key in changes]
 
 
 def _build(client: PanelClient, config: ProductConfig | None, server: dict[str, Any]) -> list[str]:
@@ -171,17 +134,3 @@ def _build(client: PanelClient, config: ProductConfig | None, server: dict[str, 
         int(server["id"]), limits=config.limits(), feature_limits=config.feature_limits()
     )
     return ["limits"]
-
-
-def delete_in_panel(client: PanelClient, server_id: int) -> None:
-    """Delete a panel server; gone already is done, and when Wings refuses or is away the panel
-    is told to forget it anyway (force)."""
-    try:
-        client.app.delete_server(server_id)
-    except errors.NotFound:
-        return
-    except errors.DaemonError:
-        try:
-            client.app.delete_server(server_id, force=True)
-        except errors.NotFound:
-            return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from builtin_plugins.panel_kit.api import fill_server_link
 from kernel import db
 
 
@@ -36,12 +37,7 @@ def link_server(service, server: dict[str, Any], origin: str) -> Any:
     from builtin_plugins.pterodactyl.models import ServerLink
 
     link = db.session.get(ServerLink, service.id) or ServerLink(service_id=service.id)
-    link.server_id = int(server["id"])
-    link.identifier = str(server.get("identifier") or "")[:8]
-    link.uuid = str(server.get("uuid") or "")
-    link.external_id = str(server.get("external_id") or "")
-    link.node_id = server.get("node")
-    link.origin, link.deleted_at, link.drift, link.drift_at = origin, None, "", None
+    fill_server_link(link, server, origin)
     db.session.add(link)
     db.session.flush()
     return link

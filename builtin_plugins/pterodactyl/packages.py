@@ -9,26 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from builtin_plugins.pterodactyl import lookups, placement, product
-from builtin_plugins.pterodactyl.client import PanelClient, egg_variables, server_environment
+from builtin_plugins.panel_kit.api import product_config
+from builtin_plugins.pterodactyl import lookups, placement
+from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.product import ProductConfig
 from builtin_plugins.store.api import PackageRefused, ProvisionError
-
-
-def _plan_like(new_product, plan):
-    """The new product's plan with the same billing as the service's (as the store picks it)."""
-    if plan is None:
-        return None
-    return next(
-        (
-            p
-            for p in new_product.plans
-            if p.kind == plan.kind
-            and p.period_unit == plan.period_unit
-            and p.period_count == plan.period_count
-        ),
-        plan,
-    )
 
 
 def check_fits(client: PanelClient, server: dict[str, Any], new: ProductConfig) -> None:
@@ -72,44 +57,16 @@ def change_package(
     current_egg = int(server["egg"])
     egg_id = current_egg if current_egg in new.egg_ids else new.egg_id
     egg = lookups.egg_with_variables(client, new.nest_id, egg_id)
-    current = server_environment(server)
-    kept = {name: current[name] for name in old.editable_variables() if name in current}
-    plan = _plan_like(new_product, service.plan)
-    env = product.environment(
-        new,
-        egg_variables(egg),
-        slots=service.slots,
-        slot_names=product.slot_variables(new, plan),
-        kept=kept,
-    )
-    problems = product.environment_problems(env, egg_variables(egg))
-    if problems:
-        raise ProvisionError(
-            f"{new_product.name}'s settings do not fit the egg: " + " ".join(problems)
-        )
-    container = server.get("container") or {}
-    egg_changed = egg_id != current_egg
-    image = new.docker_image or (
-        product.docker_image(new, egg) if egg_changed else container.get("image")
-    )
-    startup = (
-        new.startup
-        or (egg.get("startup") if egg_changed or old.startup else None)
-        or container.get("startup_command")
-    )
+    try:
+        startup = product_config.new_startup(old, new, server, egg, service, new_product)
+    except product_config.ConfigError as exc:
+        raise ProvisionError(str(exc)) from None
     client.app.update_server_build(
         server_id,
         limits=new.limits(),
         feature_limits=new.feature_limits(),
         oom_disabled=new.oom_disabled,
     )
-    client.app.update_server_startup(
-        server_id,
-        environment=env,
-        egg=egg_id,
-        image=image,
-        startup=startup,
-        skip_scripts=new.skip_scripts,
-    )
-    if egg_changed:  # another game: the new egg's install script must run
+    client.app.update_server_startup(server_id, **startup, skip_scripts=new.skip_scripts)
+    if egg_id != current_egg:  # another game: the new egg's install script must run
         client.app.reinstall_server(server_id)

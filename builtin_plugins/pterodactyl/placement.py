@@ -8,23 +8,20 @@ without room for the server's memory and disk (overallocation counted as the pan
 counts it) are skipped; the rest are tried from the least loaded, taking the lowest
 free port in the product's port range.
 
-Among free allocations, those on a reachable address come first: a loopback, unspecified
-(0.0.0.0, ::) or link-local IP is taken only when nothing else is free (a node that lists
-127.0.0.1 next to its public address would otherwise hand out 127.0.0.1:25565, and the
-customer could add no port, the panel having no more on that IP). A product may pin an IP or
-an alias (``allocation_ip``): then only allocations with that IP or alias are used.
+Which free allocation a node gives is the panel kit's rule (``allocations``), shared with the
+Pelican plugin.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from builtin_plugins.panel_kit.api import allocations
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.lookups import resolve_location
 from builtin_plugins.pterodactyl.panel import PanelSettings
-from builtin_plugins.pterodactyl.product import ProductConfig, port_allowed
+from builtin_plugins.pterodactyl.product import ProductConfig
 
 
 class NoPlacement(Exception):
@@ -139,59 +136,13 @@ def choose(
         allocation = free_allocation(client, int(node["id"]), config, skip or set())
         if allocation is not None:
             return Placement(allocation_id=int(allocation["id"]), node_id=int(node["id"]))
-    ports = f" in ports {', '.join(config.port_range)}" if config.port_range else ""
-    ip = " on an unused IP" if config.dedicated_ip else ""
-    if config.allocation_ip:
-        ip += f" on {config.allocation_ip}"
-    raise NoPlacement(f"the nodes in {where} with room have no free allocation{ports}{ip}")
+    raise NoPlacement(allocations.no_allocation_reason(config, where))
 
 
-def unreachable_ip(ip: Any) -> bool:
-    """Loopback, unspecified or link-local: no customer can connect to it."""
-    try:
-        address = ipaddress.ip_address(str(ip or "").strip().strip("[]"))
-    except ValueError:
-        return False  # a host name: the panel resolves it; take it as reachable
-    return address.is_loopback or address.is_unspecified or address.is_link_local
-
-
-def pinned(allocation: dict[str, Any], config: ProductConfig) -> bool:
-    want = config.allocation_ip.lower()
-    return not want or want in (
-        str(allocation.get("ip") or "").lower(),
-        str(allocation.get("alias") or "").lower(),
-    )
+unreachable_ip = allocations.unreachable_ip  # the plugin's name for the kit's rule
 
 
 def free_allocation(
     client: PanelClient, node_id: int, config: ProductConfig, skip: set[int]
 ) -> dict[str, Any] | None:
-    allocations = client.app.list_node_allocations(node_id)
-    busy_ips = {a.get("ip") for a in allocations if a.get("assigned")}
-    free = [
-        a
-        for a in allocations
-        if not a.get("assigned")
-        and int(a["id"]) not in skip
-        and port_allowed(int(a.get("port") or 0), config.port_range)
-        and pinned(a, config)
-        and not (config.dedicated_ip and a.get("ip") in busy_ips)
-    ]
-    free.sort(
-        key=lambda a: (
-            unreachable_ip(a.get("ip")),
-            int(a.get("port") or 0),
-            _ip_order(a.get("ip")),
-            int(a["id"]),
-        )
-    )
-    return free[0] if free else None
-
-
-def _ip_order(ip: Any) -> tuple:
-    """Addresses in numeric order (as text, "10.0.0.9" would follow "10.0.0.10")."""
-    try:
-        address = ipaddress.ip_address(str(ip or "").strip().strip("[]"))
-    except ValueError:
-        return (2, str(ip))
-    return (address.version, int(address))
+    return allocations.pick_free(client.app.list_node_allocations(node_id), config, skip)

@@ -15,12 +15,11 @@ from typing import Any
 
 from flask import current_app
 
-from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.panel_kit.api import errors, messages
 from builtin_plugins.pterodactyl import converge as panel_converge
 from builtin_plugins.pterodactyl import (
     links,
     lookups,
-    messages,
     panel,
     placement,
     product,

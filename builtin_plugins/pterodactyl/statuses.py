@@ -29,8 +29,8 @@ from typing import Any
 
 from flask import current_app
 
-from builtin_plugins.panel_kit.api import errors
-from builtin_plugins.pterodactyl import messages, panel
+from builtin_plugins.panel_kit.api import errors, messages
+from builtin_plugins.pterodactyl import panel
 from builtin_plugins.pterodactyl.panel import PanelSettings
 from builtin_plugins.store.api import LiveStatus
 from kernel import db

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from flask import current_app
 from flask_babel import gettext as _
 
-from builtin_plugins.panel_kit.api import errors
-from builtin_plugins.pterodactyl import messages, panel, product
+from builtin_plugins.panel_kit.api import errors, messages
+from builtin_plugins.pterodactyl import panel, product
 from builtin_plugins.pterodactyl.tabs.access import Access
 from kernel import record_audit
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from builtin_plugins.pterodactyl import lookups, rules
+from builtin_plugins.panel_kit.api import rules
+from builtin_plugins.pterodactyl import lookups
 from builtin_plugins.pterodactyl.tabs.access import Access
 from builtin_plugins.pterodactyl.tabs.actions import TabError, config, record, require, with_client
 

@@ -1,4 +1,6 @@
-"""Egg variable rules: the Laravel validation strings of eggs, checked before the panel does.
+"""Egg variable rules: the Laravel validation rules of eggs, checked before the panel does.
+
+Shared by the Pterodactyl and Pelican plugins (Pelican lists the rules as an array).
 
 An egg variable's ``rules`` is a string such as ``required|string|max:20`` or
 ``required|regex:/^([\\w\\d._-]+)(\\.jar)$/``. :func:`check` applies the common rules
@@ -24,8 +26,18 @@ BOOLEAN_VALUES = frozenset({"0", "1"})  # the panel refuses "true" and "false" a
 PHP_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
-def split_rules(rules: str) -> list[tuple[str, str]]:
-    """``"required|max:20"`` -> ``[("required", ""), ("max", "20")]``; regexes keep their ``|``."""
+def split_rules(rules: str | list | tuple) -> list[tuple[str, str]]:
+    """``"required|max:20"`` -> ``[("required", ""), ("max", "20")]``; regexes keep their ``|``.
+
+    Pelican's application API gives the rules as an array of rule strings instead: each is
+    one rule, so a regex in it needs no splitting."""
+    if isinstance(rules, list | tuple):
+        out_list: list[tuple[str, str]] = []
+        for piece in rules:
+            name, _, argument = str(piece).partition(":")
+            if name.strip():
+                out_list.append((name.strip().lower(), argument))
+        return out_list
     out: list[tuple[str, str]] = []
     text = (rules or "").strip()
     while text:
@@ -77,7 +89,7 @@ def _bound(argument: str) -> float | None:
     return _number(argument)
 
 
-def check(value: Any, rules: str, label: str) -> str | None:
+def check(value: Any, rules: str | list | tuple, label: str) -> str | None:
     """The first rule ``value`` breaks, as the panel would word it, or None when it passes."""
     text = "" if value is None else str(value).strip()
     parsed = split_rules(rules)
@@ -146,5 +158,5 @@ def _rule(name: str, argument: str, text: str, numeric: bool, field: str) -> str
     return None
 
 
-def is_required(rules: str) -> bool:
+def is_required(rules: str | list | tuple) -> bool:
     return any(name == "required" for name, _ in split_rules(rules))

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.panel_kit import errors
 
 STATE_CONFLICTS = {
     "installing": _l(
@@ -61,10 +61,10 @@ def for_customer(exc: errors.PanelError) -> CustomerMessage:
             _("The panel is busy; try again in %(n)d s.", n=exc.wait_seconds), 429
         )
     if isinstance(exc, errors.PanelUnreachable | errors.ServerError | errors.NotAPanel):
-        current_app.logger.warning("pterodactyl: %s", errors.describe(exc))
+        current_app.logger.warning("panel: %s", errors.describe(exc))
         return CustomerMessage(_("The panel is unreachable right now; try again in a minute."), 503)
     if isinstance(exc, errors.AuthenticationFailed):
-        current_app.logger.error("pterodactyl: the panel refused our key: %s", exc)
+        current_app.logger.error("panel: the panel refused our key: %s", exc)
         return CustomerMessage(_("The panel refused our request; please tell our staff."), 503)
     if isinstance(exc, errors.ValidationFailed):
         return CustomerMessage(" ".join(e.detail for e in exc.entries) or exc.detail, 400)
@@ -78,7 +78,7 @@ def for_customer(exc: errors.PanelError) -> CustomerMessage:
         return CustomerMessage(exc.detail or _("The server is busy; try again later."), 409)
     if isinstance(exc, errors.PanelRefused):
         return CustomerMessage(exc.detail or _("The panel refused this."), 400)
-    current_app.logger.warning("pterodactyl: %s", errors.describe(exc))
+    current_app.logger.warning("panel: %s", errors.describe(exc))
     return CustomerMessage(_("The panel could not do this right now; try again later."), 502)
 
 
