@@ -206,11 +206,19 @@ def run_command(host, port, reload):
     help="Wallet balance credited once to the demo customer.",
 )
 @click.option("--no-serve", is_flag=True, help="Prepare the demo, print the accounts and exit.")
+@click.option(
+    "--panel",
+    type=click.Choice(["pterodactyl", "pelican"]),
+    default="pterodactyl",
+    show_default=True,
+    help="The panel whose simulator the demo sells servers on.",
+)
 @with_appcontext
 @user_errors
-def demo_command(host, port, balance, no_serve):
-    """Try everything on SQLite: builtin plugins on, the Pterodactyl simulator, a catalog,
-    an admin and a customer with money (docs/demo in README)."""
+def demo_command(host, port, balance, no_serve, panel):
+    """Try everything on SQLite: builtin plugins on, a panel simulator (Pterodactyl, or
+    Pelican with --panel pelican), a catalog, an admin and a customer with money (docs/demo
+    in README)."""
     from kernel import demo, site_settings
     from kernel.payments.money import MoneyError, parse_amount
     from kernel.plugins.services import upgrade_all
@@ -223,7 +231,7 @@ def demo_command(host, port, balance, no_serve):
         fail(f"--balance: {exc}")
     base = f"http://{host}:{port}"
     local = demo.local_settings(current_app.config, base)
-    report = demo.seed(current_app, echo=click.echo, balance=amount, settings=local)
+    report = demo.seed(current_app, echo=click.echo, balance=amount, settings=local, panel=panel)
     click.echo("")
     click.echo(f"plugins enabled: {', '.join(report.enabled) or 'none'}")
     for name, why in report.skipped.items():

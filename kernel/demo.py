@@ -2,8 +2,9 @@
 
 It migrates the database, enables every builtin plugin (each scanned by the gate first), makes
 an admin and a customer account, credits the customer's wallet through the ledger, and lets
-each plugin seed its sample data through the ``demo_seed`` hook (the Pterodactyl plugin starts
-its simulator and fills the store's catalog from it; the Stripe plugin is pointed at the
+each plugin seed its sample data through the ``demo_seed`` hook (the demo's panel plugin,
+Pterodactyl or with ``--panel pelican`` Pelican, is pointed at its simulator and fills the
+store's catalog from it; the Stripe plugin is pointed at the
 Stripe-shaped simulator, see ``simulators/demo.py``). Mail goes to an outbox file in the
 instance that the admin reads in the browser (the email log keeps the text of each message).
 Running it again keeps what is there:
@@ -151,23 +152,32 @@ def _account(email: str, password: str, *, role: str, name: str):
     return user
 
 
+PANELS = ("pterodactyl", "pelican")  # the panels the demo can simulate (simulators/demo.py)
+
+
 def seed(
     app: Flask,
     echo: Callable[[str], None] = print,
     balance: int = WELCOME_BALANCE,
     settings: dict | None = None,
+    panel: str = "pterodactyl",
 ) -> DemoReport:
     """Everything but serving: run inside ``app``'s context; returns what to print.
-    ``settings`` (:func:`local_settings`) apply to the app the plugins seed in."""
+    ``settings`` (:func:`local_settings`) apply to the app the plugins seed in; ``panel`` is
+    the panel plugin whose simulator the demo runs (one of PANELS)."""
     from kernel.plugins.services import upgrade_all
 
+    if panel not in PANELS:
+        raise DemoError(f"unknown panel {panel!r}: choose one of {', '.join(PANELS)}")
     upgrade_all()
     enabled, skipped = enable_builtins(echo)
     upgrade_all()
-    return _seed_with_plugins(app, enabled, skipped, balance, settings or {})
+    return _seed_with_plugins(app, enabled, skipped, balance, settings or {}, panel)
 
 
-def _seed_with_plugins(app: Flask, enabled, skipped, balance, settings: dict) -> DemoReport:
+def _seed_with_plugins(
+    app: Flask, enabled, skipped, balance, settings: dict, panel: str = "pterodactyl"
+) -> DemoReport:
     """Build an app that has the plugins just enabled and let them seed."""
     from kernel.app import create_app
     from kernel.extensions import db
@@ -196,7 +206,7 @@ def _seed_with_plugins(app: Flask, enabled, skipped, balance, settings: dict) ->
         from kernel.hooks import call_hook, plugin_manager
         from simulators.demo import DemoServices
 
-        plugin_manager(fresh).register(DemoServices(), name="simulators")
+        plugin_manager(fresh).register(DemoServices(panel), name="simulators")
         for result in call_hook("demo_seed", admin=admin, customer=customer):
             lines.extend(str(line) for line in (result or []))
         db.session.commit()

@@ -1,8 +1,9 @@
-"""What ``pteroca demo`` runs beside the plugins: the Pterodactyl panel and Stripe simulators.
+"""What ``pteroca demo`` runs beside the plugins: a panel simulator and the Stripe simulator.
 
 :class:`DemoServices` is registered by :mod:`kernel.demo` for the ``demo_seed`` call only,
-ahead of the plugins' own implementations: when the pterodactyl plugin is loaded and no other
-panel is configured, it starts the simulator in the demo's process and points the plugin's
+ahead of the plugins' own implementations: when the demo's panel plugin (``pterodactyl`` by
+default, ``pelican`` with ``pteroca demo --panel pelican``) is loaded and no other panel is
+configured, it starts that panel's simulator in the demo's process and points the plugin's
 settings at it, so the plugin's own ``demo_seed`` can fill the store from the panel's eggs.
 
 The Stripe-shaped server (``simulators.stripe``, the one the tests use) is started the same way
@@ -30,7 +31,13 @@ from kernel import SettingError, hookimpl, plugin_manager, set_settings, setting
 STATE_FILE = "demo-simulator.json"
 DEFAULT_PORT = 8099
 INSTALL_SECONDS = 5.0  # long enough to see "installing" in the demo
-PANEL_PLUGIN = "pterodactyl"
+PANEL_PLUGIN = "pterodactyl"  # the default demo panel
+# panel plugin -> (its label, the instance file keeping its simulator's port and keys, the
+# simulator's usual port, settings pointing the plugin at its own seed data)
+PANELS: dict[str, tuple[str, str, int, dict[str, str]]] = {
+    "pterodactyl": ("Pterodactyl", STATE_FILE, DEFAULT_PORT, {"default_location": "1"}),
+    "pelican": ("Pelican", "demo-pelican.json", 8098, {"default_tags": ""}),
+}
 STRIPE_PLUGIN = "stripe_payments"
 STRIPE_STATE = "demo-stripe.json"
 
@@ -46,16 +53,27 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def start_simulator(instance: Path):
-    """The demo simulator, started once per process with the keys kept in the instance."""
+def _simulator_class(panel: str):
+    if panel == "pelican":
+        from simulators.pelican import PelicanSimulator
+
+        return PelicanSimulator
     from simulators.pterodactyl import Simulator
 
-    if "sim" in _running:
-        return _running["sim"]
-    path = instance / STATE_FILE
+    return Simulator
+
+
+def start_simulator(instance: Path, panel: str = PANEL_PLUGIN):
+    """The demo's ``panel`` simulator, started once per process with the keys kept in the
+    instance."""
+    key = "sim" if panel == PANEL_PLUGIN else f"sim:{panel}"
+    if key in _running:
+        return _running[key]
+    _label, state_file, default_port, _settings = PANELS[panel]
+    path = instance / state_file
     saved = json.loads(path.read_text()) if path.exists() else {}
-    port = int(saved.get("port") or DEFAULT_PORT)
-    sim = Simulator(
+    port = int(saved.get("port") or default_port)
+    sim = _simulator_class(panel)(
         port=port if _port_free(port) else 0,
         seed=True,
         install_seconds=INSTALL_SECONDS,
@@ -72,7 +90,7 @@ def start_simulator(instance: Path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             json.dump(state, out, indent=2)
-    _running["sim"] = sim
+    _running[key] = sim
     return sim
 
 
@@ -92,10 +110,8 @@ def start_stripe(instance: Path, webhook_url: str):
 
 
 def stop_simulator() -> None:
-    for key in ("sim", "stripe"):
-        server = _running.pop(key, None)
-        if server is not None:
-            server.stop()
+    for key in list(_running):
+        _running.pop(key).stop()
 
 
 def _stripe_lines() -> list[str]:
@@ -124,32 +140,39 @@ def _stripe_lines() -> list[str]:
 
 
 class DemoServices:
-    """The demo's outside services, as a hook implementation that runs before the plugins'."""
+    """The demo's outside services, as a hook implementation that runs before the plugins'.
+    ``panel``: the panel plugin the demo runs on (a key of PANELS)."""
+
+    def __init__(self, panel: str = PANEL_PLUGIN) -> None:
+        if panel not in PANELS:
+            raise ValueError(f"unknown demo panel {panel!r}; one of {', '.join(PANELS)}")
+        self.panel = panel
 
     @hookimpl(tryfirst=True)
     def demo_seed(self, admin, customer) -> list[str]:
-        return _stripe_lines() + _panel_lines()
+        return _stripe_lines() + _panel_lines(self.panel)
 
 
-def _panel_lines() -> list[str]:
-    """Point the Pterodactyl plugin at the panel simulator unless a panel is configured."""
-    if not plugin_manager().has_plugin(PANEL_PLUGIN):
-        return []
+def _panel_lines(panel: str = PANEL_PLUGIN) -> list[str]:
+    """Point the panel plugin at its simulator unless a panel is configured."""
+    label, state_file, _port, extra = PANELS[panel]
+    if not plugin_manager().has_plugin(panel):
+        return [f"{label}: the {panel} plugin is not enabled, so the demo has no panel"]
     try:
-        current = settings_for(PANEL_PLUGIN)
+        current = settings_for(panel)
     except SettingError:
         return []
     instance = Path(current_app.instance_path)
-    if current.get("panel_url") and not (instance / STATE_FILE).exists():
-        return [f"Pterodactyl: using the configured panel {current['panel_url']} (no simulator)"]
-    sim = start_simulator(instance)
+    if current.get("panel_url") and not (instance / state_file).exists():
+        return [f"{label}: using the configured panel {current['panel_url']} (no simulator)"]
+    sim = start_simulator(instance, panel)
     set_settings(
-        PANEL_PLUGIN,
+        panel,
         {
             "panel_url": sim.url,
             "application_key": sim.application_key,
             "client_key": sim.client_key,
-            "default_location": "1",
+            **extra,
         },
     )
-    return [f"Pterodactyl simulator: {sim.url}  (panel login admin@simulator.test / password)"]
+    return [f"{label} simulator: {sim.url}  (panel login admin@simulator.test / password)"]

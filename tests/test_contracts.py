@@ -101,6 +101,26 @@ BAD_IMPORTS = [
         "Plugins import each other only through",
     ),
     (
+        "builtin_plugins/store/bad.py",
+        "def later():\n    from builtin_plugins.pelican import provisioner\n",
+        "Plugins import each other only through",
+    ),  # the store is panel-neutral: it reaches Pelican only through the provisioner hook
+    (
+        "builtin_plugins/pelican/bad.py",
+        "from builtin_plugins.pterodactyl import client\n",
+        "Plugins import each other only through",
+    ),  # the panels share code through the panel kit, never directly
+    (
+        "builtin_plugins/pelican/bad.py",
+        "from builtin_plugins.panel_kit.transport import Transport\n",
+        "Plugins import each other only through",
+    ),  # only the kit's api module
+    (
+        "builtin_plugins/pelican/bad.py",
+        "import simulators.pelican\n",
+        "Plugins import only the kernel package itself",
+    ),
+    (
         "builtin_plugins/paypal_payments/bad.py",
         "from builtin_plugins.store.api import Service\n",
         "Plugins import each other only through",
@@ -151,6 +171,27 @@ def test_the_sandbox_is_clean_without_the_bad_import(sandbox):
     """The copy itself keeps every contract, so the breaks above come from the bad lines."""
     result = lint(sandbox, {**os.environ, "PYTHONPATH": str(sandbox)})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_store_imports_no_panel_plugin():
+    """The store is panel-neutral (issue 23): no module of it names a panel plugin or the
+    panel kit, at module level or in a function; products reach a panel only through the
+    ``register_provisioners`` hook."""
+    import ast
+
+    panels = ("builtin_plugins.pterodactyl", "builtin_plugins.pelican", "builtin_plugins.panel_kit")
+    found = []
+    for path in sorted((ROOT / "builtin_plugins" / "store").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            found += [f"{path.name}: {n}" for n in names if n.startswith(panels)]
+    assert found == []
 
 
 # --- no import cycle between the kernel's parts ----------------------------------------------

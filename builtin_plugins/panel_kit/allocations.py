@@ -10,9 +10,29 @@ an alias (``allocation_ip``): then only allocations with that IP or alias are us
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Any
 
 from builtin_plugins.panel_kit.product_config import port_allowed
+
+
+class NoPlacement(Exception):
+    """No node can take the server; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a new server goes: an explicit allocation on a node, or the panel's deploy
+    object (the panel chooses)."""
+
+    allocation_id: int | None = None
+    node_id: int | None = None
+    deploy: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        if self.deploy is not None:
+            return {"deploy": self.deploy}
+        return {"allocation": {"default": int(self.allocation_id)}}
 
 
 def unreachable_ip(ip: Any) -> bool:

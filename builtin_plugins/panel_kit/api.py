@@ -13,6 +13,8 @@ from __future__ import annotations
 from builtin_plugins.panel_kit import (
     allocations,
     convergence,
+    creation,
+    demo_catalog,
     errors,
     messages,
     product_config,
@@ -60,6 +62,8 @@ from builtin_plugins.panel_kit.transport import (
 )
 
 __all__ = [
+    "creation",
+    "demo_catalog",
     "Check",
     "ConnectionReport",
     "url_problem",

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from builtin_plugins.panel_kit import rules
-from kernel import SettingSpec
+from builtin_plugins.panel_kit.product_schema import (  # noqa: F401 - part of this module's names
+    EGG_SPECS,
+    FEATURE_SPECS,
+    PLACEMENT_SPECS,
+    build_specs,
+    spec,
+)
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FLAGS = {"visible": "visible", "editable": "editable", "slots": "slots", "slot": "slots"}
@@ -169,80 +175,6 @@ def common_text(values: dict[str, Any]) -> dict[str, str]:
         "allocation_ip": pinned,
         "panel_description": description,
     }
-
-
-def spec(
-    key: str,
-    type: str,
-    label: str,
-    default: Any = None,
-    description: str = "",
-    required: bool = False,
-) -> SettingSpec:
-    return SettingSpec(
-        key=key, type=type, label=label, default=default, description=description, required=required
-    )
-
-
-_spec = spec
-
-# The product form's fields both panels show alike (each plugin's SCHEMA places them).
-EGG_SPECS: tuple[SettingSpec, ...] = (
-    _spec("docker_image", "string", "Docker image", "", "Empty: the egg's default image."),
-    _spec("startup", "text", "Startup command", "", "Empty: the egg's startup command."),
-    _spec(
-        "variables",
-        "text",
-        "Egg variables",
-        "",
-        "One a line: NAME=value | visible, editable, slots. Unlisted variables get the egg's "
-        "default and stay hidden from customers.",
-    ),
-)
-
-
-def build_specs(io_low: int) -> tuple[SettingSpec, ...]:
-    """Memory, swap, disk, IO, CPU and pinning (Pelican's IO weight starts at 0,
-    Pterodactyl's at 10)."""
-    return (
-        _spec("memory", "int", "Memory (MiB)", 1024, "0 = unlimited", True),
-        _spec("swap", "int", "Swap (MiB)", 0, "-1 = unlimited, 0 = none"),
-        _spec("disk", "int", "Disk (MiB)", 5120, "0 = unlimited", True),
-        _spec("io", "int", "Block IO weight", 500, f"{io_low} to 1000"),
-        _spec("cpu", "int", "CPU limit (%)", 100, "100 = one thread, 0 = unlimited"),
-        _spec("threads", "string", "CPU pinning", "", "e.g. 0-1,4; empty: any thread"),
-    )
-
-
-FEATURE_SPECS: tuple[SettingSpec, ...] = (
-    _spec("databases", "int", "Databases", 0, "How many databases the customer may create"),
-    _spec("allocations", "int", "Allocations", 1, "Ports in all, the primary one included"),
-    _spec("backups", "int", "Backups", 0, "How many backups the customer may keep"),
-)
-
-PLACEMENT_SPECS: tuple[SettingSpec, ...] = (
-    _spec("port_range", "string", "Port range", "", "e.g. 25565-25665, 27015; empty: any port"),
-    _spec("dedicated_ip", "bool", "Dedicated IP", False, "Use an IP no other server uses"),
-    _spec(
-        "allocation_ip",
-        "string",
-        "Pin to IP or alias",
-        "",
-        "Only allocations with this IP address or alias; empty: any (public addresses first, "
-        "loopback and link-local ones last). Not possible with the panel_deploy node policy.",
-    ),
-    _spec(
-        "panel_description",
-        "string",
-        "Panel description",
-        "",
-        "The panel server's description, kept in step on rename; {name} and {id} are the "
-        'server\'s name and number. Empty: "pteroca service #{id}" at creation, then left '
-        "alone.",
-    ),
-    _spec("start_on_completion", "bool", "Start when installed", True),
-    _spec("skip_scripts", "bool", "Skip the egg's install script", False),
-)
 
 
 class PanelProduct:

@@ -14,7 +14,6 @@ Pelican plugin.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from builtin_plugins.panel_kit.api import allocations
@@ -23,21 +22,8 @@ from builtin_plugins.pterodactyl.lookups import resolve_location
 from builtin_plugins.pterodactyl.panel import PanelSettings
 from builtin_plugins.pterodactyl.product import ProductConfig
 
-
-class NoPlacement(Exception):
-    """No node can take the server; the message says what is missing."""
-
-
-@dataclass(frozen=True)
-class Placement:
-    allocation_id: int | None = None  # an explicit allocation.default...
-    node_id: int | None = None
-    deploy: dict[str, Any] | None = None  # ...or the panel's deploy object
-
-    def body(self) -> dict[str, Any]:
-        if self.deploy is not None:
-            return {"deploy": self.deploy}
-        return {"allocation": {"default": int(self.allocation_id)}}
+NoPlacement = allocations.NoPlacement  # the kit's, under the plugin's names
+Placement = allocations.Placement
 
 
 def capacity(node: dict[str, Any], resource: str) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app
 
-from builtin_plugins.panel_kit.api import errors, messages
+from builtin_plugins.panel_kit.api import creation, errors, messages
 from builtin_plugins.pterodactyl import converge as panel_converge
 from builtin_plugins.pterodactyl import (
     links,
@@ -40,12 +40,7 @@ from kernel import now as utcnow
 
 CREATE_ATTEMPTS = 3
 CHOICE_ID = re.compile(r"\(#(\d+)\)$")
-UNKNOWN_OUTCOME = (
-    errors.PanelUnreachable,
-    errors.DaemonError,
-    errors.ServerError,
-    errors.NotAPanel,
-)
+UNKNOWN_OUTCOME = creation.UNKNOWN_OUTCOME
 
 
 def _fail(doing: str, exc: Exception) -> ProvisionError:
@@ -163,48 +158,32 @@ class PterodactylProvisioner:
             return self._adopt(service, existing, owner.panel_user_id)
         body = self._body(client, service, config, options, owner.panel_user_id, ext)
         location = choice_id(options.get("location")) if config.choose_location else None
-        lost: set[int] = set()
-        last: Exception | None = None
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                spot = placement.choose(
-                    client, config, panel.load_settings(), location=location, skip=lost
-                )
-            except placement.NoPlacement as exc:
-                raise ProvisionError(f"no room for the server: {exc}") from None
-            try:
-                server = client.app.create_server({**body, **spot.body()})
-            except errors.ValidationFailed as exc:
-                if exc.has("external_id", "unique"):
-                    found = client.app.get_server_by_external_id(ext)
-                    if found is not None:
-                        return self._adopt(service, found, owner.panel_user_id)
-                if spot.allocation_id is not None and exc.has("allocation.default"):
-                    lost.add(spot.allocation_id)  # taken meanwhile: choose again
-                    last = exc
-                    continue
-                raise
-            except UNKNOWN_OUTCOME as exc:
-                found = client.app.get_server_by_external_id(ext)
-                if found is not None:
-                    return self._adopt(service, found, owner.panel_user_id)
-                last = exc
-                if spot.allocation_id is not None and isinstance(exc, errors.ServerError):
-                    lost.add(spot.allocation_id)  # a 500 is how a lost allocation race ends
-                if attempt < CREATE_ATTEMPTS:
-                    client.pause(client.retry.backoff * attempt)
-                continue
-            links.link_server(service, server, "created")
-            return str(server["id"])
-        if lost and isinstance(last, errors.ValidationFailed):
-            raise ProvisionError(
-                f"no free allocation could be claimed: the {len(lost)} tried "
-                f"were taken by other servers meanwhile ({last.detail})"
+        settings = panel.load_settings()
+        try:
+            made = creation.create_server(
+                client,
+                body,
+                external_id=ext,
+                place=lambda lost: placement.choose(
+                    client, config, settings, location=location, skip=lost
+                ),
+                attempts=CREATE_ATTEMPTS,
             )
-        raise ProvisionError(
-            f"creating the server failed {CREATE_ATTEMPTS} times; last: "
-            f"{errors.describe(last) if last else 'unknown'}"
-        )
+        except placement.NoPlacement as exc:
+            raise ProvisionError(f"no room for the server: {exc}") from None
+        except creation.CreateFailed as exc:
+            if exc.lost and isinstance(exc.last, errors.ValidationFailed):
+                raise ProvisionError(
+                    f"no free allocation could be claimed: the {len(exc.lost)} tried "
+                    f"were taken by other servers meanwhile ({exc.last.detail})"
+                ) from None
+            raise ProvisionError(
+                f"creating the server failed {CREATE_ATTEMPTS} times; last: {exc}"
+            ) from None
+        if made.adopted:
+            return self._adopt(service, made.server, owner.panel_user_id)
+        links.link_server(service, made.server, "created")
+        return str(made.server["id"])
 
     def _adopt(self, service, server: dict, owner_id: int) -> str:
         if int(server.get("user") or 0) != int(owner_id):

@@ -106,6 +106,48 @@ def test_a_second_run_keeps_accounts_money_and_catalog(demo, cli):
         assert db.session.scalar(db.select(db.func.count(Product.id))) == 4
 
 
+def test_the_demo_runs_on_the_pelican_simulator_with_panel_pelican(app, cli):
+    from simulators import demo as simulated
+
+    try:
+        result = cli("demo", "--no-serve", "--panel", "pelican")
+        assert result.exit_code == 0, result.output
+        simulator = re.search(r"Pelican simulator: (http://127\.0\.0\.1:\d+)", result.output)
+        assert simulator, result.output
+        assert "Pelican catalog: 4 products added" in result.output
+        assert "Pterodactyl simulator" not in result.output
+        live = rebuild(app)
+        with live.app_context():
+            from builtin_plugins.store import services
+            from builtin_plugins.store.catalog import product_by_slug
+            from kernel.accounts.services import find_user
+            from kernel.plugins.settings import settings_for
+
+            assert settings_for("pelican")["panel_url"] == simulator.group(1)
+            product = product_by_slug("pelican-paper-2gb")
+            assert product.provisioner == "pelican"
+            customer = find_user("customer@example.com")
+            service = services.purchase(
+                customer,
+                token=services.new_purchase_token(customer),
+                product_id=product.id,
+                plan_id=product.plans[0].id,
+                name="Pelican world",
+                options={"region": "sim-us"},
+            )
+            assert service.state == "active", service.last_error
+        state = httpx.get(f"{simulator.group(1)}/_simulator/state", timeout=5).json()
+        assert [s["name"] for s in state["servers"]] == ["Pelican world"]
+    finally:
+        simulated.stop_simulator()
+
+
+def test_an_unknown_demo_panel_is_a_usage_error(app, cli):
+    result = cli("demo", "--no-serve", "--panel", "multicraft")
+    assert result.exit_code == 2
+    assert "'multicraft' is not one of 'pterodactyl', 'pelican'" in result.output
+
+
 def test_a_bad_balance_is_one_clear_line(app, cli):
     result = cli("demo", "--no-serve", "--balance", "ten")
     assert result.exit_code != 0 and "--balance: 'ten' is not an amount" in result.output

@@ -1,0 +1,13 @@
+"""Words for this plugin's audit entries, answered to the kernel's ``audit_labels`` hook."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "pelican.user_created": _l("Pelican user created"),
+    "pelican.user_linked": _l("Pelican user linked"),
+    "pelican.sync_failed": _l("Pelican user sync failed"),
+    "pelican.imported": _l("Pelican server imported"),
+    "pelican.erase_local_only": _l("Pelican user erased locally only"),
+}

@@ -1,0 +1,46 @@
+"""The plugin's tables (prefixed ``pelican_``): the Pelican user and server of each local one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel import db
+from kernel import now as utcnow
+
+
+class UserLink(db.Model):
+    """A local account and its Pelican user (created by us, or an existing one linked by
+    email)."""
+
+    __tablename__ = "pelican_user_link"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    panel_user_id: Mapped[int] = mapped_column(Integer, unique=True)
+    panel_username: Mapped[str] = mapped_column(String(255), default="")
+    origin: Mapped[str] = mapped_column(String(16), default="created")  # created | linked
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class ServerLink(db.Model):
+    """A store service and its Pelican server; ``drift`` is what reconciliation last found."""
+
+    __tablename__ = "pelican_server"
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("store_service.id", ondelete="CASCADE"), primary_key=True
+    )
+    server_id: Mapped[int] = mapped_column(Integer, index=True)
+    identifier: Mapped[str] = mapped_column(String(8), default="")
+    uuid: Mapped[str] = mapped_column(String(36), default="")
+    external_id: Mapped[str] = mapped_column(String(255), default="")
+    node_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    origin: Mapped[str] = mapped_column(String(16), default="created")  # created|adopted|imported
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    drift: Mapped[str] = mapped_column(Text, default="")
+    drift_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
