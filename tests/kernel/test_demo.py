@@ -30,8 +30,8 @@ def test_demo_enables_the_builtins_seeds_and_prints_where_to_log_in(demo, cli):
     app, result = demo
     assert result.exit_code == 0, result.output
     assert (
-        "plugins enabled: announcements, hello_world, invoices, oauth_login, paypal_payments, "
-        "pterodactyl, store, stripe_payments, support"
+        "plugins enabled: announcements, hello_world, invoices, oauth_login, panel_kit, "
+        "paypal_payments, pelican, pterodactyl, store, stripe_payments, support"
     ) in result.output
     assert "support: customers open tickets on /support/" in result.output
     assert "invoices: demo seller in Germany, 27 EU VAT rates" in result.output

@@ -258,16 +258,21 @@ def test_a_reinstall_wings_refuses_is_an_error_for_the_admin(ctx, panel, sim):
     assert panel_server(panel, service)["status"] is None  # Pelican rolled it back
 
 
-def test_a_failed_install_is_reported_by_converge(ctx, panel, sim):
+def test_a_failed_install_is_reinstalled_once_then_refunded(ctx, panel, sim):
+    """Pelican's failed reinstall (``reinstall_failed``) counts as not installed too."""
     sim.set_switches(install_result="failed")
-    service = buy(customer(), pelican_product(paper_settings(panel)))
+    user = customer(balance=5000)
+    service = refresh(buy(user, pelican_product(paper_settings(panel), price=1500)))
+    assert service.state == "active" and service.options["reinstalls"] == 1
+    assert service.panel_state == "installing"
+    assert panel_server(panel, service)["status"] == "reinstall_failed"
+    assert provisioner().status(service).state == "unknown"  # not "offline"
+    assert provisioner().converge(service).panel_state == "install_failed"
+    settle()  # the free reinstall failed too: refunded, the server deleted
     service = refresh(service)
-    assert service.panel_state in ("installing", "install_failed") or service.options.get(
-        "failure"
-    ), (service.state, service.panel_state, service.options)
-    found = provisioner().converge(service)
-    assert found.panel_state == "install_failed" or found.panel_state == "suspended"
-    assert provisioner().status(service).state in ("unknown", "installing")
+    assert service.state == "provisioning_failed"
+    assert ledger.balance(user.id) == 5000 == ledger.ledger_sum(user.id)
+    assert servers_with(sim, f"pteroca-{service.id}") == []
 
 
 # --- 429 ---------------------------------------------------------------------------------------
@@ -275,10 +280,13 @@ def test_a_failed_install_is_reported_by_converge(ctx, panel, sim):
 
 def test_a_429_is_waited_out_with_its_retry_after(ctx, panel, sim, sleeps):
     product = pelican_product(paper_settings(panel))
+    user = customer()  # linked at registration, before the panel throttles
     sim.set_switches(rate_limit={"count": 1, "retry_after": 3})
-    service = buy(customer(), product)
+    service = buy(user, product)
     assert service.state == "active", service.last_error
-    assert any(2 < waited <= 3 for waited in sleeps), sleeps  # the window's rest
+    # the job's client slept out the Retry-After window (3 s less the moments since), then sent again
+    assert any(2 < waited <= 3 for waited in sleeps), sleeps
+    assert any(r["status"] == 429 for r in sim.requests)
 
 
 def test_a_page_under_a_429_says_how_long_to_wait(ctx, panel, sim):
