@@ -2,13 +2,21 @@
 
 ``errors`` and ``transport`` are exposed as modules because the panel plugins refer to their
 many exception classes as ``errors.NotFound``, ``errors.ValidationFailed``...; the names below
-are the rest of the published surface. Everything else in the package may change between its
+are the rest of the published surface: the client API wrapper (:class:`ClientAPI`) and the
+customers' server tabs, built for a panel plugin from its :class:`PanelTabs`
+(:func:`tabs_blueprint` for ``register_blueprints``, :func:`tabs_for` for ``server_tabs``,
+:func:`shared_menu_items` for ``client_menu_items``). Everything else in the package may change between its
 releases; names here change only through a deprecation, like the kernel's.
 """
 
 from __future__ import annotations
 
 from builtin_plugins.panel_kit import errors, transport
+from builtin_plugins.panel_kit.client_api import POWER_SIGNALS, ClientAPI
+from builtin_plugins.panel_kit.tabs.adapter import PERMISSION_GROUPS, CustomerError, PanelTabs
+from builtin_plugins.panel_kit.tabs.subusers import shared_with as shared_with_user
+from builtin_plugins.panel_kit.tabs.views import menu_items as shared_menu_items
+from builtin_plugins.panel_kit.tabs.views import tabs_blueprint, tabs_for
 from builtin_plugins.panel_kit.transport import (
     THROTTLE,
     Page,
@@ -21,7 +29,12 @@ from builtin_plugins.panel_kit.transport import (
 )
 
 __all__ = [
+    "PERMISSION_GROUPS",
+    "POWER_SIGNALS",
     "THROTTLE",
+    "ClientAPI",
+    "CustomerError",
+    "PanelTabs",
     "Page",
     "RetryPolicy",
     "Throttle",
@@ -29,6 +42,10 @@ __all__ = [
     "Transport",
     "errors",
     "filters",
+    "shared_menu_items",
+    "shared_with_user",
+    "tabs_blueprint",
+    "tabs_for",
     "transport",
     "unwrap",
 ]

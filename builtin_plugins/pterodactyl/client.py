@@ -2,7 +2,7 @@
 
 ``panel.app`` is the application API (``ptla_`` key: users, servers, nests, eggs,
 nodes, locations), ``panel.client`` the client API (``ptlc_`` key of a root admin:
-power, console, files, backups... on any server; see :mod:`client_api`). Methods
+power, console, files, backups... on any server; the panel kit's ``ClientAPI``). Methods
 return plain dicts: an object's ``attributes``, with includes under
 ``relationships``. Failures raise :mod:`errors` exceptions.
 
@@ -23,6 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from builtin_plugins.panel_kit.api import (
+    ClientAPI,
     Page,
     RetryPolicy,
     Timeouts,
@@ -31,7 +32,6 @@ from builtin_plugins.panel_kit.api import (
     filters,
     unwrap,
 )
-from builtin_plugins.pterodactyl.client_api import ClientAPI
 
 __all__ = [
     "ApplicationAPI",
