@@ -94,8 +94,11 @@ def console_credentials(access: Access) -> dict[str, str]:
     if not found.get("token") or not found.get("socket"):
         raise TabError(_("The panel gave no console address; try again in a minute."), 502)
     if ttl > 0:
+        now = time.monotonic()
         with _tokens_lock:
-            _tokens[key] = (time.monotonic() + ttl, dict(found))
+            for stale in [k for k, (expires, _found) in _tokens.items() if expires <= now]:
+                del _tokens[stale]  # one entry per live server at most
+            _tokens[key] = (now + ttl, dict(found))
     return found
 
 
