@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         app = build_app(instance, **cfg)
         with app.app_context():
-            from kernel.plugins.services import enable
+            from kernel.plugin_lifecycle.services import enable
 
             enable("store", actor="bench")
         app = rebuild(app)

@@ -82,7 +82,7 @@ _API: dict[str, tuple[str, str, str]] = {
         "The first non-None answer of a hook (implementations that raise skipped).",
     ),
     "plugin_manager": (
-        "kernel.hooks",
+        "kernel.plugins.host",
         "plugin_manager",
         "The current app's pluggy PluginManager (read-only use: has_plugin, ...).",
     ),
@@ -511,7 +511,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.cron import CronTask
     from kernel.cron import current_run as current_cron_run
     from kernel.extensions import db, read_only
-    from kernel.hooks import call_first, call_hook, call_veto, collect, plugin_manager
+    from kernel.hooks import call_first, call_hook, call_veto, collect
     from kernel.hookspecs import HookDeprecationWarning, deprecated
     from kernel.jobs import JobError, Retry, enqueue, job
     from kernel.mail import send_email
@@ -554,6 +554,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
         WebhookReceipt,
         request_key,
     )
+    from kernel.plugins.host import plugin_manager
     from kernel.plugins.settings import set_settings, settings_for
     from kernel.rest.errors import ApiError
     from kernel.rest.framework import ApiBlueprint

@@ -43,7 +43,7 @@ def build_app(instance: Path, **config) -> Flask:
         cfg["DATABASE_URL"] = database_for_instance(instance)
     bootstrap = create_app(cfg)
     with bootstrap.app_context():
-        from kernel.plugins.services import upgrade_all
+        from kernel.plugin_lifecycle.services import upgrade_all
 
         upgrade_all()
     app = create_app(cfg)

@@ -117,7 +117,7 @@ class PostgresPerInstance:
 
             from kernel.app import create_app
             from kernel.extensions import db
-            from kernel.plugins.services import upgrade_all
+            from kernel.plugin_lifecycle.services import upgrade_all
 
             url, drop = fresh_postgres_database(self.admin_url)
             with tempfile.TemporaryDirectory() as tmp:

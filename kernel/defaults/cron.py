@@ -7,9 +7,9 @@ from kernel.accounts import limit_storage, sessions
 from kernel.cron import CronTask
 from kernel.outbox import run_dispatcher
 from kernel.payments import converge
+from kernel.plugin_lifecycle.rescan import rescan_enabled
 from kernel.privacy.erasure import run_due
 from kernel.privacy.retention import prune_logs
-from kernel.security.rescan import rescan_enabled
 
 
 @hookimpl(trylast=True)

@@ -122,7 +122,7 @@ def test_database_ready_is_checked_until_true_then_remembered(instance, plugins_
     with app.app_context():
         assert database_ready() is False
         assert database_ready() is False  # "not ready" is never remembered
-        from kernel.plugins.services import upgrade_all
+        from kernel.plugin_lifecycle.services import upgrade_all
 
         upgrade_all()
         assert database_ready() is True

@@ -52,8 +52,8 @@ def scan_command(name: str | None, scan_all: bool, as_json: bool, force: bool) -
     A ``block`` verdict for an enabled plugin blocks and unloads it, as the admin's Scan
     button does.
     """
-    from kernel.plugins.services import discover_all
-    from kernel.security.rescan import active_names, scan_and_enforce
+    from kernel.plugin_lifecycle.rescan import active_names, scan_and_enforce
+    from kernel.plugin_lifecycle.services import discover_all
 
     if bool(name) == scan_all:
         raise click.UsageError("give a plugin NAME or --all")

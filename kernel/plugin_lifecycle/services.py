@@ -14,9 +14,10 @@ from flask import current_app
 from kernel import __version__, audit
 from kernel.extensions import db
 from kernel.generation import bump_generation
+from kernel.plugin_lifecycle.admission import NotAdmitted, admission_for, admission_from_scan
 from kernel.plugins import deps, health, verified
-from kernel.plugins.admission import NotAdmitted, admission_for, admission_from_scan
 from kernel.plugins.discovery import DiscoveredPlugin, discover
+from kernel.plugins.host import HOST_KEY
 from kernel.plugins.migrations import MigrationError, upgrade
 from kernel.plugins.models import PluginRecord, PluginSetting
 from kernel.plugins.states import IllegalTransition, State, check_transition
@@ -155,8 +156,8 @@ def _enable_one(plugin: DiscoveredPlugin, *, accept_risk: bool, actor: str | Non
 def plugin_migrations_dir(plugin: DiscoveredPlugin, admission: verified.Admission) -> str:
     """The plugin's migration folder relative to its root: its ``migrations_dir`` hook, else
     ``migrations``. Imports the plugin through the verified loader (admitted callers only)."""
-    from kernel.plugins.loader import import_plugin, new_plugin_manager
-    from kernel.plugins.plugin_migrations import migrations_rel
+    from kernel.plugin_lifecycle.loader import import_plugin, new_plugin_manager
+    from kernel.plugin_lifecycle.plugin_migrations import migrations_rel
 
     pm = new_plugin_manager()
     try:
@@ -190,7 +191,7 @@ def migrate_plugin(
 ) -> list[str]:
     """Run the plugin's migrations (verified bytes) in the session's transaction (the caller
     commits); return the tables the plugin owns afterwards, to record for a later purge."""
-    from kernel.plugins.plugin_migrations import upgrade_verified
+    from kernel.plugin_lifecycle.plugin_migrations import upgrade_verified
 
     rel_dir = plugin_migrations_dir(plugin, admission)
     try:
@@ -291,7 +292,7 @@ def uninstall(name: str, *, purge: bool = False, actor: str | None = None) -> st
     if record is not None and record.state == State.ENABLED:
         raise PluginError(f"plugin {name!r} is enabled; disable it first")
     if purge:
-        from kernel.plugins.plugin_migrations import purge_tables
+        from kernel.plugin_lifecycle.plugin_migrations import purge_tables
 
         purge_tables(name, plugin, record, plugin_migrations_dir, discover_all())
         db.session.execute(db.delete(PluginSetting).where(PluginSetting.plugin == name))
@@ -312,9 +313,9 @@ def uninstall(name: str, *, purge: bool = False, actor: str | None = None) -> st
 
 def notify(hook: str, name: str, extra: list[DiscoveredPlugin] | None = None) -> None:
     """Call a lifecycle event on the current app's plugins (plus ``extra`` ones); log failures."""
-    from kernel.plugins.loader import import_plugin, new_plugin_manager
+    from kernel.plugin_lifecycle.loader import import_plugin, new_plugin_manager
 
-    host = current_app.extensions.get("pteroca")
+    host = current_app.extensions.get(HOST_KEY)
     pm = new_plugin_manager()
     if host is not None:
         for other, obj in host.loaded.items():
@@ -349,7 +350,7 @@ def describe(
     enabled plugin whose files no longer match its verdict shows ``update_pending`` and
     why, before any process has rebuilt. ``scan`` is the latest scan, whatever its files.
     """
-    from kernel.plugins.admission import gate_status
+    from kernel.plugin_lifecycle.admission import gate_status
     from kernel.security import latest_scan
 
     name = plugin.name if plugin else record.name

@@ -38,11 +38,11 @@ def scan_and_enforce(
     """Scan ``plugin``; if the verdict is ``block`` and it is active, block and unload it.
 
     Active: enabled, or enabled and since turned ``update_pending``/``faulted``. Blocking
-    goes through ``kernel.plugins.services.block``, which records the reason and bumps
+    goes through ``kernel.plugin_lifecycle.services.block``, which records the reason and bumps
     the plugin generation, so every process unloads it through the hot swap.
     """
     from kernel import audit
-    from kernel.plugins.services import block
+    from kernel.plugin_lifecycle.services import block
 
     record = scan_plugin(plugin, force=force)
     if record.verdict != Verdict.BLOCK or plugin.name not in active_names():
@@ -74,8 +74,8 @@ def rescan_enabled() -> list[str]:
     Returns the names blocked.
     """
     from kernel.extensions import db
+    from kernel.plugin_lifecycle.services import discover_all
     from kernel.plugins.models import PluginRecord
-    from kernel.plugins.services import discover_all
 
     plugins = discover_all()
     names = list(

@@ -8,10 +8,11 @@ import click
 from flask.cli import with_appcontext
 
 from kernel.cli_support import fail, failing_on, progress_printer
+from kernel.plugin_lifecycle.scan_cli import scan_command
 
 
 def _refusals() -> tuple[type[Exception], ...]:
-    from kernel.plugins.services import user_errors as plugin_errors
+    from kernel.plugin_lifecycle.services import user_errors as plugin_errors
     from kernel.setting_types import SettingError
 
     return (*plugin_errors(), SettingError, KeyError)
@@ -30,7 +31,7 @@ def plugin_group():
 @with_appcontext
 def plugin_list(as_json):
     """List every discovered plugin with its state."""
-    from kernel.plugins.services import list_plugins
+    from kernel.plugin_lifecycle.services import list_plugins
 
     rows = list_plugins()
     if as_json:
@@ -68,7 +69,7 @@ def _errors_note(errors: dict) -> str:
 @user_errors
 def plugin_info(name, as_json):
     """Show a plugin's manifest, state, dependencies and latest scan."""
-    from kernel.plugins.services import info
+    from kernel.plugin_lifecycle.services import info
 
     row = info(name)
     if as_json:
@@ -124,8 +125,8 @@ def plugin_info(name, as_json):
 @user_errors
 def plugin_enable(name, with_dependencies, yes, accept_risk):
     """Scan and enable a plugin; it is served by every process within seconds."""
+    from kernel.plugin_lifecycle.services import discover_all, enable, enabled_names, get_plugin
     from kernel.plugins import deps
-    from kernel.plugins.services import discover_all, enable, enabled_names, get_plugin
 
     if with_dependencies and not yes:
         plugins = discover_all()
@@ -150,7 +151,7 @@ def plugin_enable(name, with_dependencies, yes, accept_risk):
 @user_errors
 def plugin_disable(name, cascade):
     """Disable a plugin (its data stays)."""
-    from kernel.plugins.services import disable
+    from kernel.plugin_lifecycle.services import disable
 
     done = disable(name, cascade=cascade, actor="cli")
     click.echo(f"disabled: {', '.join(done)}")
@@ -166,7 +167,7 @@ def plugin_disable(name, cascade):
 @user_errors
 def plugin_uninstall(name, purge, yes):
     """Forget a disabled plugin; drop-in folders are deleted."""
-    from kernel.plugins.services import uninstall
+    from kernel.plugin_lifecycle.services import uninstall
 
     if purge and not yes and not click.confirm(f"drop every table and setting of {name}?"):
         fail("cancelled")
@@ -217,7 +218,7 @@ def plugin_new(name, parent):
 @user_errors
 def plugin_install_zip(archive):
     """Unpack a drop-in plugin from a zip archive into the plugins folder (not enabled)."""
-    from kernel.plugins.upload import install_zip
+    from kernel.plugin_lifecycle.upload import install_zip
 
     with open(archive, "rb") as fh:
         plugin = install_zip(fh, actor="cli")
@@ -227,12 +228,4 @@ def plugin_install_zip(archive):
     )
 
 
-def _attach_scan() -> None:
-    try:
-        from kernel.security.cli import scan_command
-    except ImportError:  # pragma: no cover - the scan gate ships with the kernel
-        return
-    plugin_group.add_command(scan_command)
-
-
-_attach_scan()
+plugin_group.add_command(scan_command)

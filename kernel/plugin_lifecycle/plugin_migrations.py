@@ -137,7 +137,7 @@ def purge_tables(
     tables it may own still present, the purge is refused and no data is touched.
     """
     from kernel.extensions import db
-    from kernel.plugins.admission import NotAdmitted, admission_for
+    from kernel.plugin_lifecycle.admission import NotAdmitted, admission_for
 
     conn = db.session.connection()
     try:

@@ -29,9 +29,9 @@ from typing import BinaryIO
 
 from flask import current_app
 
+from kernel.plugin_lifecycle.services import PluginError
 from kernel.plugins.discovery import DiscoveredPlugin, discover
 from kernel.plugins.manifest import MANIFEST_FILE, NAME_RE, ManifestInvalid, parse_manifest
-from kernel.plugins.services import PluginError
 
 MiB = 1024 * 1024
 CHUNK = 64 * 1024

@@ -1,6 +1,6 @@
 """Loading enabled plugins into a pluggy manager, one build of the app at a time.
 
-Only plugins that are enabled *and* admitted (:mod:`kernel.plugins.admission`:
+Only plugins that are enabled *and* admitted (:mod:`kernel.plugin_lifecycle.admission`:
 a current verdict whose file list matches every file on disk) are imported, and
 only through the verified loader (:mod:`kernel.plugins.verified`), which
 compiles nothing but those verified bytes. Any failure (missing package, changed
@@ -11,7 +11,6 @@ raising ``startup``) faults that plugin alone; the app is still built.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pluggy
@@ -21,26 +20,16 @@ import kernel
 from kernel import hookspecs
 from kernel.extensions import db
 from kernel.generation import read_generation
+from kernel.plugin_lifecycle.admission import NotAdmitted, admission_for
 from kernel.plugins import verified
-from kernel.plugins.admission import NotAdmitted, admission_for
 from kernel.plugins.capabilities import uncovered_hooks
 from kernel.plugins.deps import DependencyError, check_kernel_range, enabled_order
 from kernel.plugins.discovery import DiscoveredPlugin, discover
+from kernel.plugins.host import PluginHost
 from kernel.plugins.models import PluginRecord
 from kernel.plugins.states import State
 
 PROJECT = "pteroca"
-
-
-@dataclass
-class PluginHost:
-    """What one app build knows about plugins: the manager, what loaded and what did not."""
-
-    pm: pluggy.PluginManager
-    discovered: dict[str, DiscoveredPlugin]
-    generation: int = 0
-    loaded: dict[str, object] = field(default_factory=dict)  # name -> plugin object
-    problems: dict[str, str] = field(default_factory=dict)  # name -> why it is not loaded
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
