@@ -172,3 +172,22 @@ def test_the_checkout_request_stays_within_its_count(store_app, shop, queue):
         )
     assert response.status_code == 303, response.text
     assert len(counted(seen)) <= 18, "\n".join(seen)
+
+
+def test_the_dashboard_with_the_store_reads_each_thing_once(store_app, shop):
+    """The logged-in dashboard with the store's widget (issue 20's overhead benchmark page):
+    the login, the settings, the wallet, the recent activity and the servers; no query per
+    server and none for what the widget does not show (products, plans)."""
+    from builtin_plugins.store.testing import make_server
+
+    with store_app.app_context():
+        for n in range(3):
+            make_server(shop["user"], f"Server {n}")
+        db.session.commit()
+    client = login(store_app, "buyer@example.com", TEST_PASSWORD)
+    assert client.get("/dashboard").status_code == 200  # warm: templates compiled
+    with statements(store_app) as seen:
+        page = client.get("/dashboard")
+    assert page.status_code == 200 and "Server 2" in page.text
+    assert len(counted(seen)) <= 5, "\n".join(seen)
+    assert not [s for s in seen if "FROM store_product" in s or "FROM store_price_plan" in s]
