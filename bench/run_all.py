@@ -34,7 +34,7 @@ END = "<!-- bench-results:end -->"
 SWEEP_SIZES = "10000,100000,300000"
 
 # Goals from the issue.
-OVERHEAD_RATIO = 0.8
+OVERHEAD_RATIO = 0.9  # issue 20 (was 0.8)
 HOOK_US_PER_PLUGIN = 10.0
 BUILD_SECONDS = 0.5
 # The Pterodactyl plugin, production code only (its simulator lives in simulators/).
