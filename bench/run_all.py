@@ -34,7 +34,7 @@ END = "<!-- bench-results:end -->"
 SWEEP_SIZES = "10000,100000,300000"
 
 # Goals from the issue.
-OVERHEAD_RATIO = 0.8
+OVERHEAD_RATIO = 0.9  # issue 20 (was 0.8)
 HOOK_US_PER_PLUGIN = 10.0
 BUILD_SECONDS = 0.5
 # The Pterodactyl plugin, production code only (its simulator lives in simulators/).
@@ -71,8 +71,9 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
         ("reconcile", ["bench_reconcile.py"] + (["--servers", "1000"] if quick else []), 300),
         (
             "money",
-            ["bench_money.py", "--postgres", args.postgres] + (["--seconds", "3"] if quick else []),
-            120,
+            ["bench_money.py", "--postgres", args.postgres or ""]
+            + (["--seconds", "3"] if quick else []),
+            180,
         ),
         (
             "memory",
@@ -364,27 +365,36 @@ def rows_reconcile(r: dict | None) -> list[tuple]:
     return [(label, figure, goal, verdict(ok))]
 
 
+MONEY_STATEMENTS = 12  # SQL statements per purchase (issue 20)
+
+
 def rows_money(r: dict | None) -> list[tuple]:
-    label = "Money path: 16 concurrent buyers, PostgreSQL"
-    goal = "balance == sum(ledger) >= 0"
-    if not r or "rate" not in r:
-        return [
-            (
-                label.replace("16", str((r or {}).get("buyers", 16))),
-                not_measured(r),
-                goal,
-                NOT_MEASURED,
-            )
-        ]
-    figure = (
-        f"**{r['rate']:.1f} purchases/s** ({r['purchases']} in {r['seconds']:.1f} s, "
-        f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms per purchase)"
+    """One row per database: the real path against the raw-SQL loop, and the invariant."""
+    goal = (
+        f"real >= {(r or {}).get('goal_ratio', 0.3)} x raw; <= {MONEY_STATEMENTS} statements "
+        "per purchase; balance == sum(ledger) >= 0"
     )
-    if r.get("problems"):
-        figure += "; " + "; ".join(r["problems"][:3])
-    return [
-        (label.replace("16", str(r["buyers"])), figure, goal, PASS if r["invariant_ok"] else FAILED)
-    ]
+    databases = (r or {}).get("databases") or {}
+    if not databases:
+        return [("Money path", not_measured(r), goal, NOT_MEASURED)]
+    rows = []
+    for name, d in databases.items():
+        label = f"Money path: {d.get('buyers', 16)} concurrent buyers, {name}"
+        if "real" not in d:
+            rows.append((label, not_measured(d), goal, NOT_MEASURED))
+            continue
+        real, raw = d["real"], d["raw"]
+        figure = (
+            f"ratio **{d['ratio']:.2f}**: **{real['rate']:.1f} purchases/s** ({real['purchases']} "
+            f"in {real['seconds']:.1f} s, p50 {real['p50_ms']:.0f} ms, p99 {real['p99_ms']:.0f} ms)"
+            f", raw-SQL loop {raw['rate']:.1f}/s (p50 {raw['p50_ms']:.0f} ms); "
+            f"{d['statements']} SQL statements per purchase; jobs {d['queue']}"
+        )
+        if d.get("problems"):
+            figure += "; " + "; ".join(d["problems"][:3])
+        met = d["ratio"] >= r.get("goal_ratio", 0.3) and d["statements"] <= MONEY_STATEMENTS
+        rows.append((label, figure, goal, FAILED if not d["invariant_ok"] else verdict(met)))
+    return rows
 
 
 def rows_scan(r: dict | None) -> list[tuple]:
@@ -543,9 +553,6 @@ def main(argv: list[str] | None = None) -> int:
         left = args.budget - (time.monotonic() - started)
         if left < 10:
             results[name] = {"error": "no time left in the run budget"}
-            continue
-        if name == "money" and not args.postgres:
-            results[name] = {"skipped": f"no PostgreSQL ({POSTGRES_ENV} not set)"}
             continue
         results[name] = run_one(name, bench_argv, min(longest, left))
     elapsed = time.monotonic() - started

@@ -45,6 +45,11 @@ _API: dict[str, tuple[str, str, str]] = {
         "db",
         "The Flask-SQLAlchemy instance: models subclass db.Model, queries use db.session.",
     ),
+    "commit_keeping": (
+        "kernel.extensions",
+        "commit_keeping",
+        "Commit without expiring loaded objects (rows the transaction wrote and still holds).",
+    ),
     "read_only": (
         "kernel.extensions",
         "read_only",
@@ -510,7 +515,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.clock import now
     from kernel.cron import CronTask
     from kernel.cron import current_run as current_cron_run
-    from kernel.extensions import db, read_only
+    from kernel.extensions import commit_keeping, db, read_only
     from kernel.hooks import call_first, call_hook, call_veto, collect
     from kernel.hookspecs import HookDeprecationWarning, deprecated
     from kernel.jobs import JobError, Retry, enqueue, job

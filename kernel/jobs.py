@@ -235,6 +235,9 @@ def enqueue(
         # The caller has usually committed already (a purchase, a sign-up): doing the work now
         # beats leaving it undone. /-/health reports Redis down meanwhile.
         current_app.logger.warning("Redis unreachable (%s); running job %s inline", exc, path)
+        from kernel.extensions import db
+
+        db.session.expire_all()  # the job reads current rows, not what the caller's session held
         return fn(*args, **kwargs)
 
 

@@ -130,6 +130,9 @@ def emit(event: str, data: dict) -> list[int]:
     """Queue ``event`` for every active endpoint that wants it; returns the delivery ids.
     Called after the change it reports was committed: it commits its own rows then, and
     leaves them to the caller's transaction when that still has unsaved changes."""
+    # Asked before the query below, whose autoflush would hide the caller's unsaved changes
+    # (and this function would then commit the caller's transaction half done).
+    caller_busy = bool(db.session.new or db.session.dirty or db.session.deleted)
     endpoints = [
         e
         for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
@@ -137,7 +140,6 @@ def emit(event: str, data: dict) -> list[int]:
     ]
     if not endpoints:
         return []
-    caller_busy = bool(db.session.new or db.session.dirty or db.session.deleted)
     event_id = f"evt_{uuid.uuid4().hex}"
     body = json.dumps(
         {
