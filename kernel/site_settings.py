@@ -130,6 +130,14 @@ SCHEMA: dict[str, list[SettingSpec]] = {
             "Keep email log entries for (days)",
             "Older entries are deleted every night; 0 keeps them forever.",
         ),
+        _s(
+            "webhook_delivery_retention_days",
+            "int",
+            30,
+            "Keep outgoing webhook deliveries for (days)",
+            "Older deliveries (their bodies hold the events' data) are deleted every night, "
+            "except those still waiting for a retry; 0 keeps them forever.",
+        ),
     ],
     "email": [
         _s("mail_from", "email", "no-reply@localhost", "From address"),
@@ -148,6 +156,7 @@ NON_NEGATIVE = frozenset(
         "export_link_hours",
         "audit_log_retention_days",
         "email_log_retention_days",
+        "webhook_delivery_retention_days",
     }
 )
 
