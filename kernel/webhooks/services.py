@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import httpx
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from kernel import audit, outbox, site_settings
@@ -38,8 +39,8 @@ KEPT_RESPONSE = 2000
 # A delivery in one of these states still has an attempt coming: pruning never takes it.
 WAITING = ("pending", "retrying")
 KERNEL_EVENTS: dict[str, str] = {
-    "user.created": "An account was created (sign-up, admin, API)",
-    "payment.settled": "A top-up was paid and credited",
+    "user.created": _l("An account was created (sign-up, admin, API)"),
+    "payment.settled": _l("A top-up was paid and credited"),
 }
 
 
@@ -51,7 +52,7 @@ def known_events() -> dict[str, str]:
     """The kernel's events and those of loaded plugins (``register_webhook_events``)."""
     from kernel.hooks import collect
 
-    events = dict(KERNEL_EVENTS)
+    events = {name: str(description) for name, description in KERNEL_EVENTS.items()}
     for item in collect("register_webhook_events"):
         try:
             name, description = item
