@@ -94,31 +94,7 @@ def register(r: Router) -> None:
 # --- servers ----------------------------------------------------------------------------------
 
 
-def servers_index(ctx: Ctx) -> Response:
-    servers = apply_filters(
-        ctx,
-        ctx.state.servers.values(),
-        {
-            "uuid": partial(lambda x: x.uuid),
-            "uuid_short": partial(lambda x: x.identifier),
-            "name": partial(lambda x: x.name),
-            "description": partial(lambda x: x.description),
-            "image": partial(lambda x: x.image),
-            "external_id": partial(lambda x: x.external_id),
-        },
-    )
-    servers = apply_sort(ctx, servers, {"id": lambda x: x.id, "uuid": lambda x: x.uuid})
-    inc = ctx.includes()
-    return ok(paginate(servers, lambda x: ctx.app().server(x, inc), ctx.page()))
-
-
-def _free_allocation(ctx: Ctx) -> Any:
-    return exists(
-        lambda v: (
-            (a := ctx.state.allocations.get(int_or_none(v) or -1)) is not None
-            and ctx.state.is_free(a)
-        )
-    )
+servers_index = ptero.index_handler(uuid_short="uuid_short")
 
 
 def validate_variables(s: st.State, egg_id: int, environment: Any) -> dict[int, str]:
@@ -182,8 +158,8 @@ def servers_store(ctx: Ctx) -> Response:
         "start_on_completion": "sometimes|boolean",
     }
     if not deploy:
-        rules["allocation.default"] = ["required", "integer", "bail", _free_allocation(ctx)]
-        rules["allocation.additional.*"] = ["integer", _free_allocation(ctx)]
+        rules["allocation.default"] = ["required", "integer", "bail", ptero.free_allocation(ctx)]
+        rules["allocation.additional.*"] = ["integer", ptero.free_allocation(ctx)]
     validate(data, rules)
 
     limits = data["limits"]
@@ -296,34 +272,8 @@ def deploy_placement(
     return s.nodes[alloc.node_id], alloc
 
 
-def servers_details(ctx: Ctx) -> Response:
-    s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(
-        data,
-        {
-            "external_id": [
-                "sometimes",
-                "nullable",
-                "string",
-                "between:1,255",
-                unique(
-                    lambda v: any(
-                        x.external_id == v and x.id != server.id for x in s.servers.values()
-                    )
-                ),
-            ],
-            "name": "required|string|min:1|max:255",
-            "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
-            "description": "nullable|string",
-        },
-        {"user": "User ID", "name": "Server Name"},
-    )
-    server.name = data["name"]
-    server.owner_id = int(data["user"])
-    server.external_id = data.get("external_id")  # omitted -> null
-    server.description = data.get("description") or ""  # omitted -> ""
-    server.updated_at = st.now()
-    return ok(ctx.app().server(server, ctx.includes()))
+# Pelican's names and external ids may be 255 characters long (Pterodactyl: 191).
+servers_details = ptero.details_handler(name_max=255)
 
 
 def servers_startup(ctx: Ctx) -> Response:
