@@ -26,17 +26,14 @@ from simulators.pterodactyl import application_api as ptero
 from simulators.pterodactyl import errors
 from simulators.pterodactyl import state as st
 from simulators.pterodactyl.common import (
-    apply_filters,
-    apply_sort,
     as_text,
     delete_server_rows,
     exists,
     int_or_none,
-    partial,
     unique,
 )
 from simulators.pterodactyl.routing import Ctx, Response, Router
-from simulators.pterodactyl.transformers import collection, paginate
+from simulators.pterodactyl.transformers import collection
 from simulators.pterodactyl.validation import Validator, to_bool, validate
 
 PREFIX = ptero.PREFIX
@@ -314,30 +311,7 @@ def eggs_index(ctx: Ctx) -> Response:
     return ok(collection([ctx.app().egg(e, inc) for e in eggs]))
 
 
-def nodes_index(ctx: Ctx) -> Response:
-    nodes = apply_filters(
-        ctx,
-        ctx.state.nodes.values(),
-        {
-            "uuid": partial(lambda n: n.uuid),
-            "name": partial(lambda n: n.name),
-            "fqdn": partial(lambda n: n.fqdn),
-            "daemon_token_id": partial(lambda n: n.daemon_token_id),
-        },
-    )
-    nodes = apply_sort(
-        ctx,
-        nodes,
-        {
-            "id": lambda n: n.id,
-            "uuid": lambda n: n.uuid,
-            "memory": lambda n: n.memory,
-            "disk": lambda n: n.disk,
-            "cpu": lambda n: getattr(n, "cpu", 0),
-        },
-    )
-    inc = ctx.includes()
-    return ok(paginate(nodes, lambda n: ctx.app().node(n, inc), ctx.page()))
+nodes_index = ptero.nodes_index_handler({**ptero.NODE_SORTS, "cpu": lambda n: getattr(n, "cpu", 0)})
 
 
 def nodes_deployable(ctx: Ctx) -> Response:

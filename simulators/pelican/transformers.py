@@ -15,7 +15,6 @@ from simulators.pelican import state as pst
 from simulators.pterodactyl import state as st
 from simulators.pterodactyl.state import atom
 from simulators.pterodactyl.transformers import (
-    NULL_RESOURCE,
     AppRenderer,
     ClientRenderer,
     collection,
@@ -159,6 +158,9 @@ class PelicanAppRenderer(AppRenderer):
 class PelicanClientRenderer(ClientRenderer):
     """Client-API objects: Pelican's server flags and integer database ids."""
 
+    DATABASE_ID = "id"
+    VIEW_PASSWORD = "database.view-password"
+
     def server(self, server: st.Server, inc: dict | None = None) -> dict[str, Any]:
         body = super().server(server, inc)
         attrs = body["attributes"]
@@ -166,29 +168,6 @@ class PelicanClientRenderer(ClientRenderer):
         attrs["sftp_details"]["alias"] = getattr(node, "daemon_sftp_alias", None)
         attrs["limits"]["oom_killer"] = not server.oom_disabled
         attrs["is_installing"] = not pst.is_installed(server)
-        return body
-
-    def database(self, db: st.Database, server: st.Server, with_password: bool) -> dict[str, Any]:
-        host = self.state.database_hosts[db.database_host_id]
-        body = item(
-            "server_database",
-            {
-                "id": db.id,
-                "host": {"address": host.host, "port": host.port},
-                "name": db.database,
-                "username": db.username,
-                "connections_from": db.remote,
-                "max_connections": db.max_connections,
-            },
-        )
-        if with_password:
-            body["attributes"]["relationships"] = {
-                "password": (
-                    item("database_password", {"password": db.password})
-                    if self.can(server, "database.view-password")
-                    else NULL_RESOURCE
-                )
-            }
         return body
 
     @staticmethod

@@ -777,7 +777,26 @@ def eggs_view(ctx: Ctx) -> Response:
 # --- nodes and allocations --------------------------------------------------------------------
 
 
-def nodes_index(ctx: Ctx) -> Response:
+NODE_SORTS: dict[str, Callable[[st.Node], Any]] = {
+    "id": lambda n: n.id,
+    "uuid": lambda n: n.uuid,
+    "memory": lambda n: n.memory,
+    "disk": lambda n: n.disk,
+}
+
+
+def nodes_index_handler(
+    sorts: dict[str, Callable[[st.Node], Any]] = NODE_SORTS,
+) -> Callable[[Ctx], Response]:
+    """``GET /nodes`` for a panel that sorts nodes by ``sorts`` (Pelican adds ``cpu``)."""
+
+    def nodes_index(ctx: Ctx) -> Response:
+        return _nodes_index(ctx, sorts)
+
+    return nodes_index
+
+
+def _nodes_index(ctx: Ctx, sorts: dict[str, Callable[[st.Node], Any]]) -> Response:
     nodes = apply_filters(
         ctx,
         ctx.state.nodes.values(),
@@ -788,18 +807,12 @@ def nodes_index(ctx: Ctx) -> Response:
             "daemon_token_id": partial(lambda n: n.daemon_token_id),
         },
     )
-    nodes = apply_sort(
-        ctx,
-        nodes,
-        {
-            "id": lambda n: n.id,
-            "uuid": lambda n: n.uuid,
-            "memory": lambda n: n.memory,
-            "disk": lambda n: n.disk,
-        },
-    )
+    nodes = apply_sort(ctx, nodes, sorts)
     inc = ctx.includes()
     return ok(paginate(nodes, lambda n: ctx.app().node(n, inc), ctx.page()))
+
+
+nodes_index = nodes_index_handler()
 
 
 def nodes_view(ctx: Ctx) -> Response:

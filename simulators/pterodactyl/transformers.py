@@ -609,6 +609,10 @@ class ClientRenderer:
     user: st.User
     can: Callable[[st.Server, str], bool]
 
+    # A database's id as the client API shows it, and the permission that reveals its password.
+    DATABASE_ID: ClassVar[str] = "hashid"
+    VIEW_PASSWORD: ClassVar[str] = "database.view_password"
+
     def server(self, server: st.Server, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
         node = s.nodes[server.node_id]
@@ -756,7 +760,7 @@ class ClientRenderer:
         body = item(
             "server_database",
             {
-                "id": db.hashid,
+                "id": getattr(db, self.DATABASE_ID),
                 "host": {"address": host.host, "port": host.port},
                 "name": db.database,
                 "username": db.username,
@@ -768,7 +772,7 @@ class ClientRenderer:
             body["attributes"]["relationships"] = {
                 "password": (
                     item("database_password", {"password": db.password})
-                    if self.can(server, "database.view_password")
+                    if self.can(server, self.VIEW_PASSWORD)
                     else NULL_RESOURCE
                 )
             }
