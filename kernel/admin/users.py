@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, url_for
 from flask_admin.contrib.sqla import ModelView
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
@@ -22,10 +23,10 @@ def role_names() -> list[tuple[str, str]]:
 
 
 class UserCreateForm(AdminForm):
-    email = EmailField("Email", validators=[DataRequired()])
-    name = StringField("Name")
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8)])
-    role = SelectField("Role", default="customer")
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    name = StringField(_l("Name"))
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8)])
+    role = SelectField(_l("Role"), default="customer")
 
 
 class UserAdmin(PermissionMixin, ModelView):
