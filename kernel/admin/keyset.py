@@ -1,0 +1,71 @@
+"""Keyset paging for Flask-Admin model lists whose tables grow without bound (the logs).
+
+Flask-Admin pages with ``OFFSET`` and counts every matching row for its pager: both read the
+whole table on a log of millions of rows. :class:`KeysetListMixin` keeps Flask-Admin's list,
+search, filters and details, but pages newest first by id through :mod:`kernel.paging`
+(``?before=`` / ``?after=`` cursors, ``?per_page=``) and counts nothing. Column sorting is off:
+the order is the keyset's. A malformed cursor or page size shows the newest page with the
+reason, answered 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, g, request, url_for
+from flask_admin import expose
+
+from kernel import paging
+
+
+def page_url(**changes: Any) -> str:
+    """This list's URL with its current filters and search, the paging arguments replaced."""
+    args = request.args.to_dict(flat=False)
+    for name in ("before", "after", "page", *changes):
+        args.pop(name, None)
+    args.update({k: v for k, v in changes.items() if v is not None})
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+class KeysetListMixin:
+    """Mix into a Flask-Admin ``ModelView`` (before it): keyset pages, no count, no sorting."""
+
+    list_template = "admin/pteroca/keyset_list.html"
+    simple_list_pager = True  # no COUNT(*) of the matching rows
+    column_sortable_list: tuple = ()
+    page_size = 50
+
+    @expose("/")
+    def index_view(self):
+        status = 200
+        try:
+            g.keyset_args = (
+                paging.per_page(request.args, self.page_size),
+                paging.cursor(request.args),
+            )
+        except paging.PagingError as exc:
+            flash(f"{exc}; showing the newest rows", "error")
+            g.keyset_args = (self.page_size, None)
+            status = 400
+        return super().index_view(), status
+
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        return query, joins  # the keyset orders (by id)
+
+    def _apply_pagination(self, query, page, page_size):
+        return query  # the keyset limits
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        size, at = g.get("keyset_args", (self.page_size, None))
+        _, query = super().get_list(None, None, False, search, filters, execute=False)
+        query = paging.apply(query, self.model.id, at, size)
+        if not execute:
+            return None, query
+        found = paging.page_of(query.all(), at, size)
+        g.keyset_page = found
+        return None, found.items
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("keyset", g.get("keyset_page"))
+        kwargs.setdefault("keyset_url", page_url)
+        return super().render(template, **kwargs)
