@@ -27,6 +27,25 @@ def page_url(**changes: Any) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+class PerPageMixin:
+    """Mix into a Flask-Admin ``ModelView`` (before it): ``?per_page=`` sets the page size
+    (:data:`~kernel.paging.MIN_PER_PAGE` to :data:`~kernel.paging.MAX_PER_PAGE`); a bad value
+    shows the default page size with the reason, answered 400."""
+
+    @expose("/")
+    def index_view(self):
+        status = 200
+        try:
+            g.per_page = paging.per_page(request.args, self.page_size)
+        except paging.PagingError as exc:
+            flash(f"{exc}; showing {self.page_size} per page", "error")
+            g.per_page, status = self.page_size, 400
+        return super().index_view(), status
+
+    def get_safe_page_size(self, page_size):
+        return g.get("per_page") or self.page_size
+
+
 class KeysetListMixin:
     """Mix into a Flask-Admin ``ModelView`` (before it): keyset pages, no count, no sorting."""
 

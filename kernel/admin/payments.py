@@ -6,8 +6,9 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from kernel import jobs, site_settings
+from kernel import jobs, paging, site_settings
 from kernel.admin.base import ProtectedBaseView
+from kernel.admin.keyset import page_url
 from kernel.extensions import db
 from kernel.payments import adjustments, converge, debts, ledger, reports
 from kernel.payments.models import Payment
@@ -40,11 +41,13 @@ class PaymentsView(ProtectedBaseView):
 
     @expose("/")
     def index(self):
-        page = reports.payments_page(
-            status=request.args.get("status", ""),
-            provider=request.args.get("provider", ""),
-            page=request.args.get("page", 1, type=int),
-        )
+        status = 200
+        try:
+            page = reports.payments_page(request.args)
+        except paging.PagingError as exc:
+            flash(f"{exc}; showing the newest payments", "error")
+            filters = {k: request.args.get(k, "") for k in ("status", "provider")}
+            page, status = reports.payments_page(filters), 400
         owing = debts.open_debts(100)
         users = _users([p.user_id for p in page.items] + [d.user_id for d in owing])
         return self.render(
@@ -58,7 +61,9 @@ class PaymentsView(ProtectedBaseView):
             currency=site_settings.get("currency"),
             events=reports.event_counts(),
             waiting=reports.waiting_events(),
-        )
+            keyset=page,
+            keyset_url=page_url,
+        ), status
 
     @expose("/<int:payment_id>")
     def detail(self, payment_id: int, status: int = 200):
