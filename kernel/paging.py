@@ -119,6 +119,18 @@ def page_of(rows: list[Any], at: Cursor | None, size: int, key=lambda row: row.i
     )
 
 
+def page_url(**changes: Any) -> str:
+    """This request's URL with its filters and search kept, the paging arguments replaced
+    (``before``/``after``/``page`` dropped; ``changes`` set, a None value dropped)."""
+    from flask import request, url_for
+
+    args = request.args.to_dict(flat=False)
+    for name in ("before", "after", "page", *changes):
+        args.pop(name, None)
+    args.update({k: v for k, v in changes.items() if v is not None})
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def fetch(session, query, id_column, args: Mapping[str, str], default_size: int) -> KeysetPage:
     """Validate ``args`` (:class:`PagingError`), run one page of ``query``: one statement."""
     size = per_page(args, default_size)

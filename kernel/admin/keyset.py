@@ -10,21 +10,11 @@ reason, answered 400.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import flash, g, request, url_for
+from flask import flash, g, request
 from flask_admin import expose
 
 from kernel import paging
-
-
-def page_url(**changes: Any) -> str:
-    """This list's URL with its current filters and search, the paging arguments replaced."""
-    args = request.args.to_dict(flat=False)
-    for name in ("before", "after", "page", *changes):
-        args.pop(name, None)
-    args.update({k: v for k, v in changes.items() if v is not None})
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+from kernel.paging import page_url
 
 
 class PerPageMixin:

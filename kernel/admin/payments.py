@@ -156,11 +156,18 @@ class WalletsView(ProtectedBaseView):
     def _page(self, form: dict, status: int = 200):
         from kernel.accounts.models import User
 
+        entries = None
         user = (
             db.session.scalar(db.select(User).where(User.email == form["email"].lower()))
             if form["email"]
             else None
         )
+        if user is not None:
+            try:
+                entries = ledger.entries_page(user.id, request.args, 30)
+            except paging.PagingError as exc:
+                flash(f"{exc}; showing the latest movements", "error")
+                entries, status = ledger.entries_page(user.id, {}, 30), 400
         return self.render(
             "admin/pteroca/wallets.html",
             form=form,
@@ -169,7 +176,9 @@ class WalletsView(ProtectedBaseView):
             balance=ledger.balance(user.id) if user else None,
             debts=debts.of_user(user.id) if user else [],
             owed=debts.outstanding(user.id) if user else 0,
-            entries=ledger.entries(user.id, 30) if user else [],
+            entries=entries.items if entries else [],
+            keyset=entries,
+            keyset_url=page_url,
         ), status
 
     @expose("/debts/<int:debt_id>/write-off", methods=("POST",))
