@@ -127,6 +127,10 @@ def page_url(**changes: Any) -> str:
     args = request.args.to_dict(flat=False)
     for name in ("before", "after", "page", *changes):
         args.pop(name, None)
+    try:
+        per_page(request.args, MIN_PER_PAGE)
+    except PagingError:
+        args.pop("per_page", None)  # refused already: the links use the default size
     args.update({k: v for k, v in changes.items() if v is not None})
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 

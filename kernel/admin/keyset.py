@@ -10,6 +10,8 @@ reason, answered 400.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, g, request
 from flask_admin import expose
 
@@ -23,7 +25,7 @@ class PerPageMixin:
     shows the default page size with the reason, answered 400."""
 
     @expose("/")
-    def index_view(self):
+    def index_view(self) -> tuple[str, int]:
         status = 200
         try:
             g.per_page = paging.per_page(request.args, self.page_size)
@@ -32,7 +34,7 @@ class PerPageMixin:
             g.per_page, status = self.page_size, 400
         return super().index_view(), status
 
-    def get_safe_page_size(self, page_size):
+    def get_safe_page_size(self, page_size: int | None) -> int:
         return g.get("per_page") or self.page_size
 
 
@@ -45,7 +47,7 @@ class KeysetListMixin:
     page_size = 50
 
     @expose("/")
-    def index_view(self):
+    def index_view(self) -> tuple[str, int]:
         status = 200
         try:
             g.keyset_args = (
@@ -58,13 +60,25 @@ class KeysetListMixin:
             status = 400
         return super().index_view(), status
 
-    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+    def _apply_sorting(self, query: Any, joins: Any, sort_column: Any, sort_desc: Any) -> Any:
         return query, joins  # the keyset orders (by id)
 
-    def _apply_pagination(self, query, page, page_size):
+    def _apply_pagination(self, query: Any, page: Any, page_size: Any) -> Any:
         return query  # the keyset limits
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+    def get_list(
+        self,
+        page: int | None,
+        sort_column: Any,
+        sort_desc: Any,
+        search: str | None,
+        filters: Any,
+        execute: bool = True,
+        page_size: int | None = None,
+    ) -> tuple[None, Any]:
+        """One keyset page of the rows Flask-Admin's search and filters keep (the page
+        number, sort and Flask-Admin's page size are ignored: ``index_view`` read the cursor
+        and ``?per_page=``)."""
         size, at = g.get("keyset_args", (self.page_size, None))
         _, query = super().get_list(None, None, False, search, filters, execute=False)
         query = paging.apply(query, self.model.id, at, size)
@@ -74,7 +88,7 @@ class KeysetListMixin:
         g.keyset_page = found
         return None, found.items
 
-    def render(self, template, **kwargs):
+    def render(self, template: str, **kwargs: Any) -> str:
         kwargs.setdefault("keyset", g.get("keyset_page"))
         kwargs.setdefault("keyset_url", page_url)
         return super().render(template, **kwargs)

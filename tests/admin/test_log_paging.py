@@ -187,3 +187,12 @@ def test_statements_per_page_do_not_depend_on_the_page_size(site, admin, url):
     middle = page_statements(site, admin, f"{url}?per_page=100&before=150")
     assert len(middle) == len(large)
     assert not [s for s in small + middle if "count(" in s.lower()]  # no pager count
+
+
+def test_links_after_a_refused_page_size_drop_it(site, admin):
+    add_audit(site, 70)
+    page = admin.get("/admin/audit/?per_page=5000&flt0_0=thing")
+    assert page.status_code == 400
+    older = link(page.text, "next")
+    assert "per_page" not in older and "flt0_0=thing" in older
+    assert admin.get(older).status_code == 200
