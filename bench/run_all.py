@@ -49,6 +49,7 @@ SERVERS_STATEMENTS = 15  # issue 20: the servers list of a customer with 50 serv
 SERVERS_RATIO = 2.0  # its p50 against the dashboard's
 RECONCILE_PER_100 = 3  # issue 20: SQL statements per 100 servers of a reconcile run
 RECONCILE_SECONDS = 2.0  # pteroca's own time reconciling 10,000 servers on SQLite
+LIST_PAGE_MS = 100.0  # issue 20: the audit and email logs' middle page at 1M rows
 
 PASS, MISSED, FAILED, NOT_MEASURED, INFO = "PASS", "MISSED", "FAILED", "not measured", "-"
 
@@ -81,6 +82,7 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
             + (["--requests", "2000", "--warmup", "500", "--sample", "500"] if quick else []),
             240,
         ),
+        ("lists", ["bench_lists.py", "--rows", "50000" if quick else "1000000"] + pg, 420),
         ("sweep", ["bench_sweep.py", "--sizes", "1000,5000" if quick else SWEEP_SIZES] + pg, 600),
     ]
 
@@ -366,6 +368,39 @@ def rows_reconcile(r: dict | None) -> list[tuple]:
 
 
 MONEY_STATEMENTS = 12  # SQL statements per purchase (issue 20)
+LIST_CASES = {
+    "audit": "audit log",
+    "audit_filtered": "audit log, one action (a tenth)",
+    "email": "email log",
+    "email_filtered": "email log, status failed (a fifth)",
+}
+
+
+def rows_lists(r: dict | None) -> list[tuple]:
+    goal = f"< {LIST_PAGE_MS:g} ms"
+    rows = []
+    for backend, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        data = (r or {}).get(backend)
+        label = f"Admin logs at 1,000,000 rows, {name}: middle page (50 rows, by cursor)"
+        if not data:
+            if backend == "sqlite" or (r and "error" in r):
+                rows.append((label, not_measured(r), goal, NOT_MEASURED))
+            continue
+        label = label.replace("1,000,000", f"{data['rows']:,}")
+        parts, ok = [], True
+        for case, words in LIST_CASES.items():
+            found = data[case]
+            ok = ok and found["p50_ms"] < LIST_PAGE_MS
+            parts.append(
+                f"{words} **{found['p50_ms']:.0f} ms** (CPU {found['cpu_ms']:.0f} ms, SQL "
+                f"{found['sql_ms']:.1f} ms; COUNT + OFFSET in SQL alone {found['offset_ms']:.0f} ms)"
+            )
+        figure = "; ".join(parts) + (
+            f"; p50 of 15 requests through the app, load average {data['load']:g}; "
+            f"{data['rows']:,} rows inserted in {data['audit_s']:.0f} + {data['email_s']:.0f} s"
+        )
+        rows.append((label, figure, goal, verdict(ok)))
+    return rows
 
 
 def rows_money(r: dict | None) -> list[tuple]:
@@ -452,6 +487,7 @@ ROWS = [
     ("webhooks", rows_webhooks),
     ("servers", rows_servers),
     ("reconcile", rows_reconcile),
+    ("lists", rows_lists),
     ("scan", rows_scan),
     ("memory", rows_memory),
 ]

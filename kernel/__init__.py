@@ -383,6 +383,26 @@ _API: dict[str, tuple[str, str, str]] = {
         "PermissionMixin",
         "Admin view mixin: admin.access plus the view's own permission.",
     ),
+    "PerPageMixin": (
+        "kernel.admin.keyset",
+        "PerPageMixin",
+        "Admin list mixin: ?per_page= from 10 to 200 (a bad value is a 400 with the reason).",
+    ),
+    "KeysetListMixin": (
+        "kernel.admin.keyset",
+        "KeysetListMixin",
+        "Admin list mixin: newest first by id, paged by before/after cursors, no count.",
+    ),
+    "PagingError": (
+        "kernel.paging",
+        "PagingError",
+        "A malformed ?per_page=, ?before= or ?after= (its message says what to fix).",
+    ),
+    "page_size_arg": (
+        "kernel.paging",
+        "per_page",
+        "The page size in a request's ?per_page= (10..200), or the default; PagingError if bad.",
+    ),
     "ProtectedBaseView": (
         "kernel.admin.base",
         "ProtectedBaseView",

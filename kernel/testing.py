@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
@@ -212,3 +213,28 @@ def run_cli(app: Flask, *args: str, input: str | None = None):
             db.session.remove()
             for engine in db.engines.values():
                 engine.dispose()
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement ``app``'s engine runs inside the block (whitespace collapsed).
+
+    How tests pin what a page costs: ``with statements(app) as seen: client.get(url)``, then
+    compare ``len(seen)`` for pages of 20 and of 100 rows.
+    """
+    from sqlalchemy import event
+
+    from kernel.extensions import db
+
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

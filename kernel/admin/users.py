@@ -15,6 +15,7 @@ from kernel.accounts.models import Role, User
 from kernel.accounts.permissions import can_grant
 from kernel.accounts.services import AccountError, create_user, email_taken, valid_email
 from kernel.admin.base import AdminForm, PermissionMixin
+from kernel.admin.keyset import PerPageMixin
 from kernel.extensions import db
 
 
@@ -29,7 +30,7 @@ class UserCreateForm(AdminForm):
     role = SelectField(_l("Role"), default="customer")
 
 
-class UserAdmin(PermissionMixin, ModelView):
+class UserAdmin(PermissionMixin, PerPageMixin, ModelView):
     permission = "admin.users"
     can_view_details = False
     can_export = False

@@ -307,6 +307,16 @@ def debit(
     return post(user_id, -amount, kind, reference, meta, commit=commit)
 
 
+def entries_page(user_id: int, args, default_size: int = 20):
+    """One page of ``user_id``'s movements, newest first, from the cursor in ``args``
+    (:mod:`kernel.paging`; the ``(user_id, id)`` index makes any page one index range).
+    Raises :class:`~kernel.paging.PagingError` for a malformed cursor or page size."""
+    from kernel import paging
+
+    query = db.select(LedgerEntry).where(LedgerEntry.user_id == user_id)
+    return paging.fetch(db.session, query, LedgerEntry.id, args, default_size)
+
+
 def entries(user_id: int, limit: int = 50) -> list[LedgerEntry]:
     return list(
         db.session.scalars(
