@@ -179,6 +179,14 @@ def connection(url: str | None = None):
     return client
 
 
+def shared_redis():
+    """The site's Redis client (the pool :func:`connection` keeps for its URL), or None when
+    no ``PTEROCA_REDIS_URL`` is set: for plugins that keep state every process shares (a
+    cache, a rate budget) and fall back to the database without Redis."""
+    url = redis_url()
+    return connection(url) if url else None
+
+
 def queue(name: str, conn=None):
     from rq import Queue
     from rq.serializers import JSONSerializer

@@ -8,7 +8,17 @@ releases; names here change only through a deprecation, like the kernel's.
 
 from __future__ import annotations
 
-from builtin_plugins.panel_kit import errors, transport
+from builtin_plugins.panel_kit import budget, errors, transport
+from builtin_plugins.panel_kit.budget import (
+    Budget,
+    DatabaseStore,
+    MemoryStore,
+    RedisStore,
+    SiteStore,
+    VirtualClock,
+    burst_for,
+    max_rate,
+)
 from builtin_plugins.panel_kit.transport import (
     THROTTLE,
     Page,
@@ -22,6 +32,15 @@ from builtin_plugins.panel_kit.transport import (
 
 __all__ = [
     "THROTTLE",
+    "Budget",
+    "DatabaseStore",
+    "MemoryStore",
+    "RedisStore",
+    "SiteStore",
+    "VirtualClock",
+    "budget",
+    "burst_for",
+    "max_rate",
     "Page",
     "RetryPolicy",
     "Throttle",
