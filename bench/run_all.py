@@ -70,6 +70,11 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
         ("servers", ["bench_servers.py"] + (["--requests", "30"] if quick else []), 150),
         ("reconcile", ["bench_reconcile.py"] + (["--servers", "1000"] if quick else []), 300),
         (
+            "budget",
+            ["bench_reconcile.py", "--budget", "--servers", "2000" if quick else "100000"],
+            900,
+        ),
+        (
             "money",
             ["bench_money.py", "--postgres", args.postgres] + (["--seconds", "3"] if quick else []),
             120,
@@ -364,6 +369,20 @@ def rows_reconcile(r: dict | None) -> list[tuple]:
     return [(label, figure, goal, verdict(ok))]
 
 
+def rows_budget(r: dict | None) -> list[tuple]:
+    label = "Request budget: reconcile of 100,000 servers, default panel limits (simulator)"
+    goal = "0 answers 429"
+    if not r or "throttled" not in r:
+        return [(label, not_measured(r), goal, NOT_MEASURED)]
+    label = label.replace("100,000", f"{r['servers']:,}")
+    figure = (
+        f"two full runs back to back: **{r['requests']} requests, {r['throttled']} answered "
+        f"429**, paced over **{r['virtual_minutes']:.1f} virtual minutes** (budget "
+        f"{r['application_per_minute']}/min, panel {r['limit']}/min), {r['wall_s']:.0f} s wall"
+    )
+    return [(label, figure, goal, verdict(r["throttled"] == 0))]
+
+
 def rows_money(r: dict | None) -> list[tuple]:
     label = "Money path: 16 concurrent buyers, PostgreSQL"
     goal = "balance == sum(ledger) >= 0"
@@ -442,6 +461,7 @@ ROWS = [
     ("webhooks", rows_webhooks),
     ("servers", rows_servers),
     ("reconcile", rows_reconcile),
+    ("budget", rows_budget),
     ("scan", rows_scan),
     ("memory", rows_memory),
 ]
