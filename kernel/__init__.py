@@ -100,7 +100,7 @@ _API: dict[str, tuple[str, str, str]] = {
     "SettingSpec": (
         "kernel.setting_types",
         "SettingSpec",
-        "One declared setting: key, type, default, label, choices, choice_labels.",
+        "One declared setting: key, type, default, label, choices, bounds (minimum, maximum).",
     ),
     "SettingError": (
         "kernel.setting_types",
