@@ -242,3 +242,21 @@ def test_the_settings_page_says_what_is_wrong_and_stores_nothing(ptero_app):
         180,
         540,
     )
+
+
+def test_with_redis_configured_the_site_bucket_lives_in_redis(ptero_app, sim, clock, redis_url):
+    import redis
+
+    from builtin_plugins.panel_kit.budget import REDIS_PREFIX
+
+    ptero_app.config["REDIS_URL"] = redis_url
+    sim.clock = clock
+    sim.set_switches(application_rate_limit=60)
+    with ptero_app.app_context():
+        configure(ptero_app, application_requests_per_minute=50)
+        background = panel.make_client(panel.load_settings())
+        for _ in range(30):
+            background.app.get_location(1)
+    keys = redis.Redis.from_url(redis_url).keys(REDIS_PREFIX + "*")
+    assert [k.decode().split(":")[3] for k in keys] == ["application"]
+    assert sim.status_counts[429] == 0 and clock.slept > 0  # paced through Redis
