@@ -105,7 +105,7 @@ _API: dict[str, tuple[str, str, str]] = {
     "SettingSpec": (
         "kernel.setting_types",
         "SettingSpec",
-        "One declared setting: key, type, default, label, choices, choice_labels.",
+        "One declared setting: key, type, default, label, choices, bounds (minimum, maximum).",
     ),
     "SettingError": (
         "kernel.setting_types",
@@ -336,6 +336,11 @@ _API: dict[str, tuple[str, str, str]] = {
     "job": ("kernel.jobs", "job", "Decorator: a job's default queue, retries and backoff."),
     "Retry": ("kernel.jobs", "Retry", "Retry policy of one enqueue call: max tries and backoff."),
     "JobError": ("kernel.jobs", "JobError", "A job operation was refused; the message says why."),
+    "shared_redis": (
+        "kernel.jobs",
+        "shared_redis",
+        "The site's Redis client (one pool per process), or None without PTEROCA_REDIS_URL.",
+    ),
     "outbox_add": (
         "kernel.outbox",
         "add",

@@ -27,10 +27,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
 from rq.job import Job
+
+if TYPE_CHECKING:
+    import redis
 
 
 def plain_result(value: Any) -> Any:
@@ -177,6 +180,14 @@ def connection(url: str | None = None):
         )
         _connections[url] = client
     return client
+
+
+def shared_redis() -> redis.Redis | None:
+    """The site's Redis client (the pool :func:`connection` keeps for its URL), or None when
+    no ``PTEROCA_REDIS_URL`` is set: for plugins that keep state every process shares (a
+    cache, a rate budget) and fall back to the database without Redis."""
+    url = redis_url()
+    return connection(url) if url else None
 
 
 def queue(name: str, conn=None):

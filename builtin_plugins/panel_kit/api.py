@@ -11,7 +11,17 @@ releases; names here change only through a deprecation, like the kernel's.
 
 from __future__ import annotations
 
-from builtin_plugins.panel_kit import errors, transport
+from builtin_plugins.panel_kit import budget, errors, transport
+from builtin_plugins.panel_kit.budget import (
+    Budget,
+    DatabaseStore,
+    MemoryStore,
+    RedisStore,
+    SiteStore,
+    VirtualClock,
+    burst_for,
+    max_rate,
+)
 from builtin_plugins.panel_kit.client_api import POWER_SIGNALS, ClientAPI
 from builtin_plugins.panel_kit.tabs.adapter import PERMISSION_GROUPS, CustomerError, PanelTabs
 from builtin_plugins.panel_kit.tabs.subusers import shared_with as shared_with_user
@@ -35,6 +45,15 @@ __all__ = [
     "ClientAPI",
     "CustomerError",
     "PanelTabs",
+    "Budget",
+    "DatabaseStore",
+    "MemoryStore",
+    "RedisStore",
+    "SiteStore",
+    "VirtualClock",
+    "budget",
+    "burst_for",
+    "max_rate",
     "Page",
     "RetryPolicy",
     "Throttle",

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from builtin_plugins.panel_kit.api import (
+    Budget,
     ClientAPI,
     Page,
     RetryPolicy,
@@ -379,6 +380,8 @@ class PanelClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         shared: bool = False,
+        budgets: dict[str, Budget] | None = None,
+        interactive: bool | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         # A shared client (one per process and panel: panel.connect) outlives every ``with``.
@@ -399,8 +402,22 @@ class PanelClient:
             "sleep": sleep,
             "user_agent": USER_AGENT,
         }
-        self.app = ApplicationAPI(Transport(self._http, application_key, APPLICATION, **common))
-        self.client = ClientAPI(Transport(self._http, client_key, CLIENT, **common))
+        # budgets: {"application": ..., "client": ...} (panel.make_client always gives them);
+        # interactive: their priority (None: from the retry policy, see Transport)
+        budgets = budgets or {}
+        common["interactive"] = interactive
+        self.app = ApplicationAPI(
+            Transport(
+                self._http,
+                application_key,
+                APPLICATION,
+                budget=budgets.get("application"),
+                **common,
+            )
+        )
+        self.client = ClientAPI(
+            Transport(self._http, client_key, CLIENT, budget=budgets.get("client"), **common)
+        )
 
     def pause(self, seconds: float) -> None:
         """Wait between attempts of a multi-step operation (the injected ``sleep``)."""

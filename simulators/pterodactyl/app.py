@@ -29,7 +29,8 @@ import socket
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -102,7 +103,11 @@ class Simulator:
         application_key: str | None = None,
         client_key: str | None = None,
         public_host: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        # The rate limiter's clock: a bench runs it on the same virtual clock as pteroca's
+        # request budget, so pacing costs no wall time and the limit is still exact.
+        self.clock = clock
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self.host = host
@@ -124,6 +129,7 @@ class Simulator:
         self._switches.update(self._initial_timings)
         self._buckets: dict[tuple[str, str], list[float]] = {}
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG)
+        self.status_counts: Counter[int] = Counter()  # every API answer's status, unbounded
         self._seeded = seed
         self.state = self._new_state()
         self.application_key, self.client_key = "", ""
@@ -547,6 +553,8 @@ class Simulator:
     def _record(self, request: Request, status: int, started: float) -> None:
         if request.path.startswith("/_simulator"):
             return
+        with self._switch_lock:
+            self.status_counts[status] += 1
         self._log.append(
             {
                 "method": request.method,
@@ -615,7 +623,7 @@ class Simulator:
         api = ctx.route.api
         limit = int(self.switch(f"{api}_rate_limit"))
         forced = self._take_rate_limit()
-        now = time.time()
+        now = self.clock()
         if forced is not None:
             raise too_many_attempts(forced, now + forced, limit)
         bucket = self._take((api, ctx.user.uuid), limit, 60, now)
