@@ -191,10 +191,17 @@ class RedisServer:
 
         import redis
 
+        import tempfile
+
+        # Without a directory of its own, redis-server would load a dump.rdb lying in the
+        # current directory (a developer's own Redis writes one there) into a test's Redis.
+        self._scratch = None
+        if not self.persist_dir:
+            self._scratch = tempfile.TemporaryDirectory(prefix="pteroca-redis-")
         storage = (
             ["--appendonly", "yes", "--appendfsync", "always", "--dir", self.persist_dir]
             if self.persist_dir
-            else ["--appendonly", "no"]
+            else ["--appendonly", "no", "--dir", self._scratch.name]
         )
         self.proc = subprocess.Popen(
             [
@@ -239,6 +246,10 @@ class RedisServer:
             except Exception:  # noqa: BLE001
                 self.proc.kill()
                 self.proc.wait(5)
+        scratch = getattr(self, "_scratch", None)
+        if scratch is not None:
+            scratch.cleanup()
+            self._scratch = None
 
     def __enter__(self) -> RedisServer:
         return self.start()
