@@ -3,31 +3,13 @@ the accounts (and products) of a page's rows come in one query, never one per ro
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from kernel.accounts.services import create_user
 from kernel.extensions import db
+from kernel.testing import statements
 from tests.store.conftest import recorder_product
 from tests.store.test_admin import ADMIN_PASSWORD, client_for
-
-
-@contextmanager
-def statements(app):
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def note(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 @pytest.fixture

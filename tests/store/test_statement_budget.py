@@ -11,34 +11,15 @@ production): what they do later is the worker's work, not the purchase's.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from kernel.extensions import db
 from kernel.payments import ledger
-from kernel.testing import TEST_PASSWORD, login, make_customer
+from kernel.testing import TEST_PASSWORD, login, make_customer, statements
 from tests.store.conftest import recorder_product
 
 BUDGET = 12
-
-
-@contextmanager
-def statements(app):
-    """Every SQL statement the app's engine runs inside the block."""
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def note(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def counted(seen: list[str]) -> list[str]:
