@@ -78,8 +78,8 @@ def write_page_plugin(plugins_dir: Path, name: str) -> None:
 
 def enable_builtins(app) -> tuple[list[str], dict[str, str]]:
     """Enable every plugin of the pteroca distribution; (enabled, {name: why not})."""
+    from kernel.plugin_lifecycle.services import enable, enabled_names, user_errors
     from kernel.plugins.discovery import discover_entry_points
-    from kernel.plugins.services import enable, enabled_names, user_errors
 
     builtins = sorted(p.name for p in discover_entry_points() if p.distribution == "pteroca")
     failed = {}

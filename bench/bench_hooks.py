@@ -45,7 +45,7 @@ def manager(count: int):
     import pluggy
 
     from kernel import hookspecs
-    from kernel.plugins.loader import PROJECT
+    from kernel.plugin_lifecycle.loader import PROJECT
 
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)

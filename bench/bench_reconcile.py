@@ -1,6 +1,7 @@
 """Reconcile of a fleet against the Pterodactyl simulator: SQL statements and pteroca's own time.
 
     .venv/bin/python bench/bench_reconcile.py [--servers 10000] [--drift 20] [--json]
+    .venv/bin/python bench/bench_reconcile.py --budget [--servers 100000]
 
 A throw-away site (SQLite in a temp folder) with the store and the Pterodactyl plugin pointed at
 the panel simulator; ``--servers`` active services seeded in the simulator and linked, as the
@@ -9,6 +10,13 @@ One full ``reconcile()`` is timed twice (the first puts the drifted ones back, t
 everything in line); the panel's listing is read and timed first and handed to the run, so the
 run's time is pteroca's own (plus, in the first run, the repairs it sends). Reported:
 statements per 100 servers (goal <= 3) and pteroca's time (goal < 2 s at 10,000 servers).
+
+``--budget``: the request budget instead. The simulator keeps its DEFAULT rate limits (240
+application requests a minute), the plugin its default budget, and one full ``reconcile()``
+asks the panel for everything itself, twice in a row (a second run in the same minute is
+what used to wait on ``Retry-After``). The simulator's limiter and the budget share one virtual
+clock that only sleeping moves, so pacing costs no wall time while the limiter stays exact.
+Reported: requests sent, 429 answers (goal 0), virtual minutes, wall seconds.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ def build(instance: Path, sim, servers: int):
     from kernel import now as utcnow
     from kernel.accounts.services import create_user
     from kernel.extensions import db
-    from kernel.plugins.services import enable
+    from kernel.plugin_lifecycle.services import enable
     from kernel.plugins.settings import set_settings
     from kernel.testing import build_app, rebuild
 
@@ -198,13 +206,71 @@ def run(app) -> dict:
     }
 
 
+def run_paced(app, sim, clock) -> dict:
+    """Two full reconcile runs through the plugin's own (budgeted) client, back to back."""
+    from builtin_plugins.pterodactyl import panel
+    from builtin_plugins.pterodactyl.reconcile import reconcile
+    from kernel.extensions import db
+
+    panel.CLIENT_OPTIONS.update(sleep=clock.sleep, clock=clock)
+    panel.forget_clients()
+    sim.clear_requests()
+    sent_before = dict(sim.status_counts)
+    started_wall, started_virtual = time.perf_counter(), clock()
+    checked = []
+    with app.app_context():
+        per_minute = panel.load_settings().application_requests_per_minute
+        for _ in range(2):
+            checked.append(reconcile().checked)
+            db.session.remove()
+    counts = {k: v - sent_before.get(k, 0) for k, v in sim.status_counts.items()}
+    return {
+        "checked": checked,
+        "requests": sum(counts.values()),
+        "throttled": counts.get(429, 0),
+        "virtual_minutes": (clock() - started_virtual) / 60,
+        "wall_s": time.perf_counter() - started_wall,
+        "application_per_minute": per_minute,
+    }
+
+
+def budget_main(args) -> int:
+    from builtin_plugins.panel_kit.api import VirtualClock
+    from simulators.pterodactyl import Simulator
+
+    clock = VirtualClock()
+    sim = Simulator(install_seconds=0.0, power_seconds=0.0, clock=clock)
+    sim.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="pteroca-bench-budget-") as tmp:
+            say(f"seeding {args.servers} servers ...")
+            app, _ = build(Path(tmp) / "instance", sim, args.servers)
+            say("two reconcile runs against the default limits ...")
+            result = run_paced(app, sim, clock)
+    finally:
+        sim.stop()
+    result["servers"] = args.servers
+    result["limit"] = sim.switch("application_rate_limit")
+    say(
+        f"{args.servers} servers, two runs: {result['requests']} requests, "
+        f"{result['throttled']} answered 429, {result['virtual_minutes']:.1f} virtual minutes "
+        f"(budget {result['application_per_minute']}/min, panel {result['limit']}/min), "
+        f"{result['wall_s']:.1f} s wall"
+    )
+    emit(result, args.json)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=10_000)
     parser.add_argument("--drift", type=int, default=20)
+    parser.add_argument("--budget", action="store_true", help="the request budget (see above)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     quiet_logs()
+    if args.budget:
+        return budget_main(args)
     from simulators.pterodactyl import Simulator
 
     sim = Simulator(install_seconds=0.0, power_seconds=0.0)

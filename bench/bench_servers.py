@@ -44,7 +44,7 @@ def build(instance: Path, sim, servers: int):
     from kernel import now as utcnow
     from kernel.accounts.services import create_user
     from kernel.extensions import db
-    from kernel.plugins.services import enable
+    from kernel.plugin_lifecycle.services import enable
     from kernel.plugins.settings import set_settings
     from kernel.testing import build_app, rebuild
 

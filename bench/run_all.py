@@ -34,7 +34,7 @@ END = "<!-- bench-results:end -->"
 SWEEP_SIZES = "10000,100000,300000"
 
 # Goals from the issue.
-OVERHEAD_RATIO = 0.8
+OVERHEAD_RATIO = 0.9  # issue 20 (was 0.8)
 HOOK_US_PER_PLUGIN = 10.0
 BUILD_SECONDS = 0.5
 # The Pterodactyl plugin, production code only (its simulator lives in simulators/).
@@ -49,6 +49,7 @@ SERVERS_STATEMENTS = 15  # issue 20: the servers list of a customer with 50 serv
 SERVERS_RATIO = 2.0  # its p50 against the dashboard's
 RECONCILE_PER_100 = 3  # issue 20: SQL statements per 100 servers of a reconcile run
 RECONCILE_SECONDS = 2.0  # pteroca's own time reconciling 10,000 servers on SQLite
+LIST_PAGE_MS = 100.0  # issue 20: the audit and email logs' middle page at 1M rows
 
 PASS, MISSED, FAILED, NOT_MEASURED, INFO = "PASS", "MISSED", "FAILED", "not measured", "-"
 
@@ -70,9 +71,15 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
         ("servers", ["bench_servers.py"] + (["--requests", "30"] if quick else []), 150),
         ("reconcile", ["bench_reconcile.py"] + (["--servers", "1000"] if quick else []), 300),
         (
+            "budget",
+            ["bench_reconcile.py", "--budget", "--servers", "2000" if quick else "100000"],
+            900,
+        ),
+        (
             "money",
-            ["bench_money.py", "--postgres", args.postgres] + (["--seconds", "3"] if quick else []),
-            120,
+            ["bench_money.py", "--postgres", args.postgres or ""]
+            + (["--seconds", "3"] if quick else []),
+            180,
         ),
         (
             "memory",
@@ -80,6 +87,7 @@ def benchmarks(args) -> list[tuple[str, list[str], float]]:
             + (["--requests", "2000", "--warmup", "500", "--sample", "500"] if quick else []),
             240,
         ),
+        ("lists", ["bench_lists.py", "--rows", "50000" if quick else "1000000"] + pg, 420),
         ("sweep", ["bench_sweep.py", "--sizes", "1000,5000" if quick else SWEEP_SIZES] + pg, 600),
     ]
 
@@ -364,27 +372,83 @@ def rows_reconcile(r: dict | None) -> list[tuple]:
     return [(label, figure, goal, verdict(ok))]
 
 
-def rows_money(r: dict | None) -> list[tuple]:
-    label = "Money path: 16 concurrent buyers, PostgreSQL"
-    goal = "balance == sum(ledger) >= 0"
-    if not r or "rate" not in r:
-        return [
-            (
-                label.replace("16", str((r or {}).get("buyers", 16))),
-                not_measured(r),
-                goal,
-                NOT_MEASURED,
+MONEY_STATEMENTS = 12  # SQL statements per purchase (issue 20)
+LIST_CASES = {
+    "audit": "audit log",
+    "audit_filtered": "audit log, one action (a tenth)",
+    "email": "email log",
+    "email_filtered": "email log, status failed (a fifth)",
+}
+
+
+def rows_lists(r: dict | None) -> list[tuple]:
+    goal = f"< {LIST_PAGE_MS:g} ms"
+    rows = []
+    for backend, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        data = (r or {}).get(backend)
+        label = f"Admin logs at 1,000,000 rows, {name}: middle page (50 rows, by cursor)"
+        if not data:
+            if backend == "sqlite" or (r and "error" in r):
+                rows.append((label, not_measured(r), goal, NOT_MEASURED))
+            continue
+        label = label.replace("1,000,000", f"{data['rows']:,}")
+        parts, ok = [], True
+        for case, words in LIST_CASES.items():
+            found = data[case]
+            ok = ok and found["p50_ms"] < LIST_PAGE_MS
+            parts.append(
+                f"{words} **{found['p50_ms']:.0f} ms** (CPU {found['cpu_ms']:.0f} ms, SQL "
+                f"{found['sql_ms']:.1f} ms; COUNT + OFFSET in SQL alone {found['offset_ms']:.0f} ms)"
             )
-        ]
+        figure = "; ".join(parts) + (
+            f"; p50 of 15 requests through the app, load average {data['load']:g}; "
+            f"{data['rows']:,} rows inserted in {data['audit_s']:.0f} + {data['email_s']:.0f} s"
+        )
+        rows.append((label, figure, goal, verdict(ok)))
+    return rows
+
+
+def rows_budget(r: dict | None) -> list[tuple]:
+    label = "Request budget: reconcile of 100,000 servers, default panel limits (simulator)"
+    goal = "0 answers 429"
+    if not r or "throttled" not in r:
+        return [(label, not_measured(r), goal, NOT_MEASURED)]
+    label = label.replace("100,000", f"{r['servers']:,}")
     figure = (
-        f"**{r['rate']:.1f} purchases/s** ({r['purchases']} in {r['seconds']:.1f} s, "
-        f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms per purchase)"
+        f"two full runs back to back: **{r['requests']} requests, {r['throttled']} answered "
+        f"429**, paced over **{r['virtual_minutes']:.1f} virtual minutes** (budget "
+        f"{r['application_per_minute']}/min, panel {r['limit']}/min), {r['wall_s']:.0f} s wall"
     )
-    if r.get("problems"):
-        figure += "; " + "; ".join(r["problems"][:3])
-    return [
-        (label.replace("16", str(r["buyers"])), figure, goal, PASS if r["invariant_ok"] else FAILED)
-    ]
+    return [(label, figure, goal, verdict(r["throttled"] == 0))]
+
+
+def rows_money(r: dict | None) -> list[tuple]:
+    """One row per database: the real path against the raw-SQL loop, and the invariant."""
+    goal = (
+        f"real >= {(r or {}).get('goal_ratio', 0.3)} x raw; <= {MONEY_STATEMENTS} statements "
+        "per purchase; balance == sum(ledger) >= 0"
+    )
+    databases = (r or {}).get("databases") or {}
+    if not databases:
+        return [("Money path", not_measured(r), goal, NOT_MEASURED)]
+    rows = []
+    for name, d in databases.items():
+        label = f"Money path: {d.get('buyers', 16)} concurrent buyers, {name}"
+        if "real" not in d:
+            rows.append((label, not_measured(d), goal, NOT_MEASURED))
+            continue
+        real, raw = d["real"], d["raw"]
+        figure = (
+            f"ratio **{d['ratio']:.2f}**: **{real['rate']:.1f} purchases/s** ({real['purchases']} "
+            f"in {real['seconds']:.1f} s, p50 {real['p50_ms']:.0f} ms, p99 {real['p99_ms']:.0f} ms)"
+            f", raw-SQL loop {raw['rate']:.1f}/s (p50 {raw['p50_ms']:.0f} ms); "
+            f"{d['statements']} SQL statements per purchase; jobs {d['queue']}"
+        )
+        if d.get("problems"):
+            figure += "; " + "; ".join(d["problems"][:3])
+        met = d["ratio"] >= r.get("goal_ratio", 0.3) and d["statements"] <= MONEY_STATEMENTS
+        rows.append((label, figure, goal, FAILED if not d["invariant_ok"] else verdict(met)))
+    return rows
 
 
 def rows_scan(r: dict | None) -> list[tuple]:
@@ -442,6 +506,8 @@ ROWS = [
     ("webhooks", rows_webhooks),
     ("servers", rows_servers),
     ("reconcile", rows_reconcile),
+    ("lists", rows_lists),
+    ("budget", rows_budget),
     ("scan", rows_scan),
     ("memory", rows_memory),
 ]
@@ -543,9 +609,6 @@ def main(argv: list[str] | None = None) -> int:
         left = args.budget - (time.monotonic() - started)
         if left < 10:
             results[name] = {"error": "no time left in the run budget"}
-            continue
-        if name == "money" and not args.postgres:
-            results[name] = {"skipped": f"no PostgreSQL ({POSTGRES_ENV} not set)"}
             continue
         results[name] = run_one(name, bench_argv, min(longest, left))
     elapsed = time.monotonic() - started

@@ -45,6 +45,11 @@ _API: dict[str, tuple[str, str, str]] = {
         "db",
         "The Flask-SQLAlchemy instance: models subclass db.Model, queries use db.session.",
     ),
+    "commit_keeping": (
+        "kernel.extensions",
+        "commit_keeping",
+        "Commit without expiring loaded objects (rows the transaction wrote and still holds).",
+    ),
     "read_only": (
         "kernel.extensions",
         "read_only",
@@ -82,7 +87,7 @@ _API: dict[str, tuple[str, str, str]] = {
         "The first non-None answer of a hook (implementations that raise skipped).",
     ),
     "plugin_manager": (
-        "kernel.hooks",
+        "kernel.plugins.host",
         "plugin_manager",
         "The current app's pluggy PluginManager (read-only use: has_plugin, ...).",
     ),
@@ -100,7 +105,7 @@ _API: dict[str, tuple[str, str, str]] = {
     "SettingSpec": (
         "kernel.setting_types",
         "SettingSpec",
-        "One declared setting: key, type, default, label, choices, choice_labels.",
+        "One declared setting: key, type, default, label, choices, bounds (minimum, maximum).",
     ),
     "SettingError": (
         "kernel.setting_types",
@@ -331,6 +336,11 @@ _API: dict[str, tuple[str, str, str]] = {
     "job": ("kernel.jobs", "job", "Decorator: a job's default queue, retries and backoff."),
     "Retry": ("kernel.jobs", "Retry", "Retry policy of one enqueue call: max tries and backoff."),
     "JobError": ("kernel.jobs", "JobError", "A job operation was refused; the message says why."),
+    "shared_redis": (
+        "kernel.jobs",
+        "shared_redis",
+        "The site's Redis client (one pool per process), or None without PTEROCA_REDIS_URL.",
+    ),
     "outbox_add": (
         "kernel.outbox",
         "add",
@@ -377,6 +387,26 @@ _API: dict[str, tuple[str, str, str]] = {
         "kernel.admin.base",
         "PermissionMixin",
         "Admin view mixin: admin.access plus the view's own permission.",
+    ),
+    "PerPageMixin": (
+        "kernel.admin.keyset",
+        "PerPageMixin",
+        "Admin list mixin: ?per_page= from 10 to 200 (a bad value is a 400 with the reason).",
+    ),
+    "KeysetListMixin": (
+        "kernel.admin.keyset",
+        "KeysetListMixin",
+        "Admin list mixin: newest first by id, paged by before/after cursors, no count.",
+    ),
+    "PagingError": (
+        "kernel.paging",
+        "PagingError",
+        "A malformed ?per_page=, ?before= or ?after= (its message says what to fix).",
+    ),
+    "page_size_arg": (
+        "kernel.paging",
+        "per_page",
+        "The page size in a request's ?per_page= (10..200), or the default; PagingError if bad.",
     ),
     "ProtectedBaseView": (
         "kernel.admin.base",
@@ -510,8 +540,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
     from kernel.clock import now
     from kernel.cron import CronTask
     from kernel.cron import current_run as current_cron_run
-    from kernel.extensions import db, read_only
-    from kernel.hooks import call_first, call_hook, call_veto, collect, plugin_manager
+    from kernel.extensions import commit_keeping, db, read_only
+    from kernel.hooks import call_first, call_hook, call_veto, collect
     from kernel.hookspecs import HookDeprecationWarning, deprecated
     from kernel.jobs import JobError, Retry, enqueue, job
     from kernel.mail import send_email
@@ -554,6 +584,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ re
         WebhookReceipt,
         request_key,
     )
+    from kernel.plugins.host import plugin_manager
     from kernel.plugins.settings import set_settings, settings_for
     from kernel.rest.errors import ApiError
     from kernel.rest.framework import ApiBlueprint

@@ -192,12 +192,13 @@ def create_app(config: dict | None = None, *, lazy_routes: bool = False) -> Flas
     init_request_gate(app)  # before any route: it bounds <int:...> converters
 
     from kernel.plugins import health
+    from kernel.plugins.host import HOST_KEY
 
     with app.app_context():
         host = _load_plugins(app)
         defaults.register(host.pm)  # the kernel's own implementations, trylast
         health.init_app(app)
-    app.extensions["pteroca"] = host
+    app.extensions[HOST_KEY] = host
     from kernel.catalogs import init_i18n
 
     init_i18n(app, [host.discovered[name].path for name in host.loaded])
@@ -258,8 +259,9 @@ def create_cli_app() -> Flask:
 
 
 def _load_plugins(app: Flask):
+    from kernel.plugin_lifecycle.loader import load_plugins, new_plugin_manager
     from kernel.plugins.discovery import discover
-    from kernel.plugins.loader import PluginHost, load_plugins, new_plugin_manager
+    from kernel.plugins.host import PluginHost
 
     if not database_ready():
         from kernel.plugins import verified
@@ -347,7 +349,7 @@ def _error_page(error: HTTPException) -> Response | HTTPException:
 
 
 def _register_routes(app: Flask, host) -> None:
-    from kernel.plugins.loader import fault_plugin
+    from kernel.plugin_lifecycle.loader import fault_plugin
     from kernel.plugins.verified_data import protect_blueprint
     from kernel.web.views import bp as web_bp
     from kernel.web.wallet_views import bp as wallet_bp

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import g, has_request_context
+from flask import current_app, has_app_context, has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 KERNEL_LABELS: dict[str, Any] = {
@@ -83,26 +84,46 @@ def humanize(action: str) -> str:
     return (words[:1].upper() + words[1:]) if words else action
 
 
+_CACHE = "pteroca_audit_labels"
+
+
 def registry() -> dict[str, Any]:
-    """Every labelled action: the kernel's, then the enabled plugins' (read once a request)."""
-    if has_request_context() and "pteroca_audit_labels" in g:
-        return g.pteroca_audit_labels
+    """Every labelled action: the kernel's, then the enabled plugins'. Asked of the plugins
+    once per app (an app is rebuilt whenever the enabled plugins change) and language (a
+    plugin may answer plain strings in the reader's language), unless one of them failed:
+    then again on the next request, so the failure is reported each time, as before."""
+    if not has_app_context():
+        return _collect()[0]
+    cache = current_app.extensions.setdefault(_CACHE, {})
+    locale = str(get_locale()) if has_request_context() else ""
+    found = cache.get(locale)
+    if found is None:
+        found, failed = _collect()
+        if not failed:
+            cache[locale] = found
+    return found
+
+
+def _collect() -> tuple[dict[str, Any], bool]:
     from kernel.hooks import answers, report_failure
 
     found: dict[str, Any] = dict(KERNEL_LABELS)
+    failed = False
     for plugin, labels, error in answers("audit_labels"):
-        if error is not None or not labels:
+        if error is not None:
+            failed = True
+            continue
+        if not labels:
             continue
         if not isinstance(labels, dict):
             report_failure(
                 plugin, "audit_labels", TypeError("audit_labels must return {action: label}")
             )
+            failed = True
             continue
         for action, label in labels.items():
             found.setdefault(str(action), label)  # a plugin cannot relabel the kernel's events
-    if has_request_context():
-        g.pteroca_audit_labels = found
-    return found
+    return found, failed
 
 
 def label_for(action: str) -> str:

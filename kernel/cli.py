@@ -29,7 +29,7 @@ from kernel.cli_support import fail, failing_on, progress_printer  # noqa: E402
 
 def _refusals() -> tuple[type[Exception], ...]:
     from kernel.accounts.services import AccountError
-    from kernel.plugins.services import user_errors as plugin_errors
+    from kernel.plugin_lifecycle.services import user_errors as plugin_errors
     from kernel.setting_types import SettingError
 
     return (*plugin_errors(), AccountError, SettingError, KeyError)
@@ -54,7 +54,7 @@ def init_command(admin_email, admin_password):
     from kernel.accounts.models import User
     from kernel.accounts.services import create_user, normalise_email
     from kernel.extensions import db
-    from kernel.plugins.services import upgrade_all
+    from kernel.plugin_lifecycle.services import upgrade_all
 
     done = upgrade_all(progress=progress_printer("migrating"))
     click.echo(f"instance: {current_app.instance_path}")
@@ -83,7 +83,7 @@ def db_group():
 @user_errors
 def db_upgrade():
     """Upgrade the kernel and every enabled plugin to their latest migrations."""
-    from kernel.plugins.services import upgrade_all
+    from kernel.plugin_lifecycle.services import upgrade_all
 
     done = upgrade_all(progress=progress_printer("migrating"))
     click.echo(f"upgraded: {', '.join(done)}")
@@ -221,7 +221,7 @@ def demo_command(host, port, balance, no_serve, panel):
     in README)."""
     from kernel import demo, site_settings
     from kernel.payments.money import MoneyError, parse_amount
-    from kernel.plugins.services import upgrade_all
+    from kernel.plugin_lifecycle.services import upgrade_all
 
     click.echo("preparing the demo (the first run migrates and scans every plugin: a minute)...")
     upgrade_all()
@@ -443,7 +443,7 @@ def scheduler_command(ctx, once, interval):
     Scheduler(app, interval=interval, echo=lambda line: click.echo(line)).run(once=once)
 
 
-from kernel.plugins import cli as _plugin_cli  # noqa: E402
+from kernel.plugin_lifecycle import cli as _plugin_cli  # noqa: E402
 
 main.add_command(_plugin_cli.plugin_group)
 

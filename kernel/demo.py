@@ -72,7 +72,7 @@ def mail_whereabouts(mail_url: str, base_url: str) -> str:
 
 def builtin_plugins() -> list[str]:
     """The plugins that ship with pteroca (entry points of this distribution)."""
-    from kernel.plugins.services import discover_all
+    from kernel.plugin_lifecycle.services import discover_all
 
     return sorted(
         name
@@ -90,7 +90,7 @@ def enable_builtins(echo: Callable[[str], None]) -> tuple[list[str], dict[str, s
     panel), and says so. Any other HIGH or a CRITICAL finding keeps the plugin off, as it would
     for an admin.
     """
-    from kernel.plugins import services
+    from kernel.plugin_lifecycle import services
     from kernel.plugins.deps import DependencyError
     from kernel.security import ConfirmationRequired, GateRefused, Severity
     from kernel.security.policy import NOT_AUDITED_RULE
@@ -165,7 +165,7 @@ def seed(
     """Everything but serving: run inside ``app``'s context; returns what to print.
     ``settings`` (:func:`local_settings`) apply to the app the plugins seed in; ``panel`` is
     the panel plugin whose simulator the demo runs (one of PANELS)."""
-    from kernel.plugins.services import upgrade_all
+    from kernel.plugin_lifecycle.services import upgrade_all
 
     if panel not in PANELS:
         raise DemoError(f"unknown panel {panel!r}: choose one of {', '.join(PANELS)}")
@@ -203,7 +203,8 @@ def _seed_with_plugins(
                 {"reason": "demo welcome balance"},
             )
         lines: list[str] = []
-        from kernel.hooks import call_hook, plugin_manager
+        from kernel.hooks import call_hook
+        from kernel.plugins.host import plugin_manager
         from simulators.demo import DemoServices
 
         plugin_manager(fresh).register(DemoServices(panel), name="simulators")

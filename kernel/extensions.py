@@ -165,6 +165,27 @@ def _sqlite_on_error(context):
         setattr(g, _WRITE_REFUSED, True)
 
 
+# --- Commits that keep what was loaded -------------------------------------------------------
+
+
+def commit_keeping() -> None:
+    """Commit without expiring the session's objects.
+
+    A plain commit expires every loaded object, so the next read of any attribute reloads its
+    row: right for objects another transaction may change, wasted on rows this transaction just
+    wrote and still holds (a purchase's service, ledger entry and customer are read again by the
+    events fired after it). Use it only when what the session holds is what was committed;
+    objects changed behind the ORM's back (a Core ``UPDATE``) must be expired by the caller.
+    """
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
 # --- Is the schema there? ---------------------------------------------------------------
 _READY_KEY = "pteroca_database_ready"
 

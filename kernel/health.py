@@ -23,7 +23,8 @@ from sqlalchemy import text
 
 from kernel import clock
 from kernel.extensions import db
-from kernel.hooks import answers, plugin_host
+from kernel.hooks import answers
+from kernel.plugins.host import plugin_host
 
 PING_TIMEOUT = 1.0  # seconds; a health check must answer fast even when Redis hangs
 

@@ -30,9 +30,9 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from kernel.plugins import health
+from kernel.plugins.host import HOST_KEY
 
 KERNEL = "kernel"
-HOST_KEY = "pteroca"
 
 # What a refusing veto that raised says to the person whose action it refused.
 GENERIC_REFUSAL = _l("This action could not be checked right now; please try again later.")
@@ -63,16 +63,6 @@ def is_kernel(plugin: str) -> bool:
     """True for the kernel's own implementations (``kernel`` and ``kernel.<concern>``, see
     :mod:`kernel.defaults`): they run outside the error boundary. A plugin's name has no dot."""
     return plugin == KERNEL or plugin.startswith(KERNEL + ".")
-
-
-def plugin_host(app: Flask | None = None):
-    """The :class:`kernel.plugins.loader.PluginHost` of ``app`` (default: the current app)."""
-    return (app or current_app).extensions[HOST_KEY]
-
-
-def plugin_manager(app: Flask | None = None) -> pluggy.PluginManager:
-    """The pluggy plugin manager of ``app`` (default: the current app)."""
-    return (app or current_app).extensions[HOST_KEY].pm
 
 
 def _arguments(hook: str, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> list[Any]:

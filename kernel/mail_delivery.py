@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel import clock, jobs
@@ -43,6 +43,12 @@ class EmailLog(db.Model):
     """Every message the panel tried to send, with its outcome."""
 
     __tablename__ = "email_log"
+    # Keyset pages of a filtered log (kernel/paging.py; migration k0015).
+    __table_args__ = (
+        Index("ix_email_log_recipient_id", "recipient", "id"),
+        Index("ix_email_log_status_id", "status", "id"),
+        Index("ix_email_log_template_id", "template", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now, index=True)
     recipient: Mapped[str] = mapped_column(String(255), index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel import clock
@@ -21,6 +21,12 @@ class KernelState(db.Model):
 
 class AuditLog(db.Model):
     __tablename__ = "audit_log"
+    # Keyset pages of a filtered log (kernel/paging.py; migration k0015).
+    __table_args__ = (
+        Index("ix_audit_log_action_id", "action", "id"),
+        Index("ix_audit_log_actor_id", "actor", "id"),
+        Index("ix_audit_log_target_id", "target", "id"),
+    )
     # What theme templates may read (kernel/theme_sandbox.py): the activity widget.
     __template_fields__ = ("id", "created_at", "action", "ip")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -20,6 +20,10 @@ maintenance and the ``kernel.outbox`` cron task) hands it over later::
 dispatches the rows this transaction added; ``dispatch_committed`` does the second half for a
 caller that committed itself.
 
+The writer hands its own rows over without claiming them when it can (:func:`_still_ours`:
+rq is the queue and the rows are fresh, so no dispatcher looks at them yet): one statement
+fewer on every purchase. Otherwise it claims them, like every other dispatcher.
+
 Delivery is *at least once*: a crash between handing a row to the queue and marking it
 dispatched hands it over again, so outbox jobs are idempotent (they check state before acting,
 or carry a key they record). A row whose inline run raises is tried again with backoff
@@ -42,6 +46,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    case,
     delete,
     event,
     func,
@@ -52,7 +57,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kernel import clock, jobs
-from kernel.extensions import db
+from kernel.extensions import commit_keeping, db
 
 SESSION_KEY = "pteroca_outbox"  # session.info: rows added by the current transaction
 COMMITTED_KEY = "pteroca_outbox_committed"  # ...and by committed ones, not dispatched yet
@@ -123,7 +128,31 @@ def dispatch_committed() -> int:
     """Dispatch the rows this session's committed transactions added; returns how many."""
     rows = db.session.info.pop(COMMITTED_KEY, [])
     ids = [inspect(row).identity[0] for row in rows if inspect(row).identity]
-    return dispatch(ids) if ids else 0
+    if not ids:
+        return 0
+    own = _still_ours(rows) if jobs.uses_rq() else None
+    return len(_hand_over(own)) if own else dispatch(ids)
+
+
+_READ = {"job", "args", "kwargs", "queue", "attempts", "available_at", "created_at"}
+
+
+def _still_ours(rows: list[OutboxMessage]) -> list[tuple] | None:
+    """The rows as claimed rows, when the writer may hand them to rq without claiming them:
+    every one is due, never tried, still loaded (the commit kept them) and younger than half
+    the grace during which :func:`dispatch_due` leaves a writer's rows alone. Else None."""
+    now = clock.now()
+    out = []
+    for row in rows:
+        state = inspect(row)
+        if state.expired or state.unloaded & _READ or not state.identity:
+            return None
+        if row.attempts or row.available_at > now:
+            return None
+        if (now - row.created_at).total_seconds() >= GRACE_SECONDS / 2:
+            return None
+        out.append((row.id, row.job, row.args, row.kwargs, row.queue, 0))
+    return out
 
 
 @event.listens_for(Session, "after_commit")
@@ -159,24 +188,33 @@ def _claimable(now: datetime):
     )
 
 
-def _claim(ids: list[int], now: datetime) -> list[int]:
-    """Take due rows for this process (a guarded UPDATE: only one dispatcher wins each row)."""
+def _claim(ids: list[int], now: datetime) -> list[tuple]:
+    """Take due rows for this process (a guarded UPDATE: only one dispatcher wins each row);
+    the won rows' ``(id, job, args, kwargs, queue, attempts)``, oldest first, in the same
+    statement."""
     condition = _claimable(now) & OutboxMessage.id.in_(ids) & (OutboxMessage.available_at <= now)
-    won = (
-        db.session.execute(
-            update(OutboxMessage)
-            .where(condition)
-            .values(
-                claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-                attempts=OutboxMessage.attempts + 1,
-            )
-            .returning(OutboxMessage.id)
+    won = db.session.execute(
+        update(OutboxMessage)
+        .where(condition)
+        .values(
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            attempts=OutboxMessage.attempts + 1,
         )
-        .scalars()
-        .all()
-    )
-    db.session.commit()
-    return sorted(won)
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.job,
+            OutboxMessage.args,
+            OutboxMessage.kwargs,
+            OutboxMessage.queue,
+            OutboxMessage.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    # Bookkeeping of outbox rows only: what the session holds stays loaded (a purchase's
+    # service is read again after its jobs are handed over). An inline job still starts
+    # from fresh rows: _dispatch_one expires everything before running one.
+    commit_keeping()
+    return sorted(tuple(row) for row in won)
 
 
 def dispatch(ids: list[int]) -> int:
@@ -186,21 +224,34 @@ def dispatch(ids: list[int]) -> int:
 
 
 def _dispatch(ids: list[int]) -> DispatchReport:
+    claimed = _claim(ids, clock.now())
+    return _hand_over(claimed) if claimed else DispatchReport()
+
+
+def _hand_over(claimed: list[tuple]) -> DispatchReport:
+    """Enqueue (or run inline) the rows ``(id, job, args, kwargs, queue, attempts)``; an
+    ``attempts`` of 0 is a row the writer hands over unclaimed (:func:`_still_ours`)."""
     report = DispatchReport()
-    now = clock.now()
-    claimed = _claim(ids, now)
-    if not claimed:
-        return report
-    rows = db.session.scalars(
-        db.select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
-    ).all()
-    work = [
-        (row.id, row.job, list(row.args or []), dict(row.kwargs or {}), row.queue, row.attempts)
-        for row in rows
-    ]
-    db.session.commit()
-    for row_id, path, args, kwargs, queue, attempts in work:
-        _dispatch_one(row_id, path, args, kwargs, queue, attempts, report)
+    handed: list[int] = []
+    for row_id, path, args, kwargs, queue, attempts in claimed:
+        _dispatch_one(row_id, path, list(args or []), dict(kwargs or {}), queue, attempts, report)
+        if row_id in report.dispatched:
+            handed.append(row_id)
+    if handed:  # one UPDATE for the batch; a crash before it hands them over again (at least once)
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(handed), OutboxMessage.status == "pending")
+            .values(
+                status="dispatched",
+                dispatched_at=clock.now(),
+                claimed_until=None,
+                last_error="",
+                # a row its writer handed over unclaimed counts its one try here
+                attempts=case((OutboxMessage.attempts == 0, 1), else_=OutboxMessage.attempts),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        commit_keeping()
     return report
 
 
@@ -213,26 +264,31 @@ def _dispatch_one(
     attempts: int,
     report: DispatchReport,
 ) -> None:
+    inline = not jobs.uses_rq()
+    if inline:
+        db.session.expire_all()  # the job reads current rows, not what this session held
     try:
         fn = jobs.resolve(path)
         jobs.enqueue(fn, *args, queue=queue or None, _job_id=f"outbox-{row_id}", **kwargs)
     except Exception as exc:  # noqa: BLE001 - an inline job failed, or its plugin is gone
         db.session.rollback()
-        _failed_try(row_id, path, attempts, exc, report)
+        _failed_try(row_id, path, max(attempts, 1), exc, report, claimed=attempts > 0)
         return
-    db.session.rollback()  # whatever the job left open (its own work is committed)
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(status="dispatched", dispatched_at=clock.now(), claimed_until=None, last_error="")
-    )
-    db.session.commit()
+    db.session.rollback()  # whatever an inline job left open (its own work is committed)
     report.dispatched.append(row_id)
 
 
 def _failed_try(
-    row_id: int, path: str, attempts: int, exc: Exception, report: DispatchReport
+    row_id: int,
+    path: str,
+    attempts: int,
+    exc: Exception,
+    report: DispatchReport,
+    *,
+    claimed: bool = True,
 ) -> None:
+    """Count a failed try (the claim counted it, unless the writer handed the row over
+    unclaimed) and schedule the next one, or give up."""
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if attempts >= MAX_ATTEMPTS:
         values = {"status": "failed", "claimed_until": None, "last_error": error}
@@ -256,6 +312,8 @@ def _failed_try(
             wait,
             error,
         )
+    if not claimed:
+        values["attempts"] = OutboxMessage.attempts + 1
     db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
     db.session.commit()
 

@@ -55,7 +55,7 @@ class PterocaTestInstance:
 
     def __init__(self, path: Path, config: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
         from kernel import testing
-        from kernel.plugins import loader
+        from kernel.plugin_lifecycle import loader
 
         self.path = Path(path)
         self.plugins_dir = self.path / "plugins"
@@ -101,7 +101,7 @@ class PterocaTestInstance:
                 stored = read_generation()
             finally:
                 db.session.remove()
-        from kernel.hooks import plugin_host
+        from kernel.plugins.host import plugin_host
 
         if stored != plugin_host(self._app).generation:
             self.rebuild()
@@ -126,7 +126,7 @@ class PterocaTestInstance:
         that finding alone is accepted here. Any other HIGH finding needs ``accept_risk=True``
         and a CRITICAL one fails, exactly as in production.
         """
-        from kernel.plugins import services
+        from kernel.plugin_lifecycle import services
         from kernel.security import ConfirmationRequired, Severity
         from kernel.security.policy import NOT_AUDITED_RULE
 
@@ -148,7 +148,7 @@ class PterocaTestInstance:
         return self.app
 
     def disable(self, name: str, *, cascade: bool = False):
-        from kernel.plugins import services
+        from kernel.plugin_lifecycle import services
 
         with self.app.app_context():
             services.disable(name, cascade=cascade, actor="pytest")
@@ -156,7 +156,7 @@ class PterocaTestInstance:
 
     def scan(self, name: str) -> dict[str, Any]:
         """A fresh scan of ``name``: the scan record as a dict (verdict, counts, findings)."""
-        from kernel.plugins import services
+        from kernel.plugin_lifecycle import services
         from kernel.security import scan_plugin
 
         with self.app.app_context():
@@ -182,7 +182,7 @@ class PterocaTestInstance:
         return self.rebuild()
 
     def _check_test_plugins(self) -> None:
-        from kernel.hooks import plugin_manager
+        from kernel.plugins.host import plugin_manager
 
         pm = plugin_manager(self._app)
         for name, obj in self._test_plugins:
@@ -254,7 +254,7 @@ class PterocaTestInstance:
         first if needed: the kernel reaches a plugin only through its plugin host."""
         import importlib
 
-        from kernel.hooks import plugin_manager
+        from kernel.plugins.host import plugin_manager
 
         store = plugin_manager(self.app).get_plugin("store")
         if store is None:

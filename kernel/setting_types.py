@@ -27,6 +27,9 @@ class SettingSpec:
     # A choice value may carry an id a provisioner needs ("Paper (#3)"); the customer reads
     # "Paper" (a checkout form shows names, not internal ids).
     choice_labels: tuple[str, ...] = ()
+    # Bounds of an int setting (None: unbounded); a value outside is refused with a sentence.
+    minimum: int | None = None
+    maximum: int | None = None
 
     def choice_label(self, value: Any) -> str:
         """The words shown for the choice ``value``."""
@@ -45,9 +48,14 @@ def coerce(spec: SettingSpec, raw: Any) -> Any:
         return None
     if spec.type == "int":
         try:
-            return int(raw)
+            number = int(raw)
         except (TypeError, ValueError):
             raise SettingError(f"{spec.label} must be a whole number") from None
+        if spec.minimum is not None and number < spec.minimum:
+            raise SettingError(f"{spec.label} must be at least {spec.minimum}")
+        if spec.maximum is not None and number > spec.maximum:
+            raise SettingError(f"{spec.label} must be at most {spec.maximum}")
+        return number
     if spec.type == "bool":
         if isinstance(raw, bool):
             return raw

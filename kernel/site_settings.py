@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,50 +38,60 @@ def _s(key, type="string", default=None, label="", description="", choices=()) -
 # group -> ordered settings. Keys are unique across groups.
 SCHEMA: dict[str, list[SettingSpec]] = {
     "general": [
-        _s("site_name", default="pteroca", label="Site name"),
+        _s("site_name", default="pteroca", label=_l("Site name")),
         _s(
             "currency",
             "choice",
             "USD",
-            "Site currency",
-            "ISO 4217 code; every price and balance uses it.",
+            _l("Site currency"),
+            _l("ISO 4217 code; every price and balance uses it."),
             ("USD", "EUR", "GBP", "PLN"),
         ),
-        _s("motd", "text", "", "Message of the day", "Shown on every customer's dashboard."),
+        _s(
+            "motd", "text", "", _l("Message of the day"), _l("Shown on every customer's dashboard.")
+        ),
         _s(
             "landing_enabled",
             "bool",
             True,
-            "Public landing page",
-            "When off, / sends visitors to the login page.",
+            _l("Public landing page"),
+            _l("When off, / sends visitors to the login page."),
         ),
-        _s("registration_enabled", "bool", True, "Allow registration"),
-        _s("terms_url", "url", "", "Terms of service URL", "Linked from the registration form."),
+        _s("registration_enabled", "bool", True, _l("Allow registration")),
+        _s(
+            "terms_url",
+            "url",
+            "",
+            _l("Terms of service URL"),
+            _l("Linked from the registration form."),
+        ),
     ],
     "security": [
         _s(
             "email_verification",
             "choice",
             "optional",
-            "Email verification",
-            "required: unverified accounts cannot buy or top up.",
+            _l("Email verification"),
+            _l("required: unverified accounts cannot buy or top up."),
             ("disabled", "optional", "required"),
         ),
         _s(
             "require_2fa_roles",
             "string",
             "",
-            "Roles that must use 2FA",
-            "Comma-separated role names, e.g. admin,support.",
+            _l("Roles that must use 2FA"),
+            _l("Comma-separated role names, e.g. admin,support."),
         ),
-        _s("min_password_length", "int", 10, "Minimum password length"),
+        _s("min_password_length", "int", 10, _l("Minimum password length")),
         _s(
             "plugin_failure_threshold",
             "int",
             10,
-            "Fault a plugin after this many failures in a row",
-            "A plugin hook that raises this many times in a row is switched off (faulted) on "
-            "every server; 0 never faults one.",
+            _l("Fault a plugin after this many failures in a row"),
+            _l(
+                "A plugin hook that raises this many times in a row is switched off (faulted) on "
+                "every server; 0 never faults one."
+            ),
         ),
     ],
     "payments": [
@@ -88,16 +99,18 @@ SCHEMA: dict[str, list[SettingSpec]] = {
             "payment_check_minutes",
             "int",
             15,
-            "Check open payments after (minutes)",
-            "A top-up still open this long (no webhook, no return) is checked with its provider, "
-            "then again at growing intervals.",
+            _l("Check open payments after (minutes)"),
+            _l(
+                "A top-up still open this long (no webhook, no return) is checked with its provider, "
+                "then again at growing intervals."
+            ),
         ),
         _s(
             "payment_expire_hours",
             "int",
             72,
-            "Give up on open payments after (hours)",
-            "A top-up the provider still calls unpaid this long is marked expired.",
+            _l("Give up on open payments after (hours)"),
+            _l("A top-up the provider still calls unpaid this long is marked expired."),
         ),
     ],
     "privacy": [
@@ -105,38 +118,50 @@ SCHEMA: dict[str, list[SettingSpec]] = {
             "erasure_grace_days",
             "int",
             14,
-            "Days before a requested account deletion is carried out",
-            "The customer can cancel until then; their servers keep running meanwhile. 0 erases "
-            "at the next run of the privacy task.",
+            _l("Days before a requested account deletion is carried out"),
+            _l(
+                "The customer can cancel until then; their servers keep running meanwhile. 0 erases "
+                "at the next run of the privacy task."
+            ),
         ),
         _s(
             "export_link_hours",
             "int",
             72,
-            "Hours a data export can be downloaded",
-            "The ZIP is deleted afterwards.",
+            _l("Hours a data export can be downloaded"),
+            _l("The ZIP is deleted afterwards."),
         ),
         _s(
             "audit_log_retention_days",
             "int",
             365,
-            "Keep audit log entries for (days)",
-            "Older entries are deleted every night; 0 keeps them forever.",
+            _l("Keep audit log entries for (days)"),
+            _l("Older entries are deleted every night; 0 keeps them forever."),
         ),
         _s(
             "email_log_retention_days",
             "int",
             90,
-            "Keep email log entries for (days)",
-            "Older entries are deleted every night; 0 keeps them forever.",
+            _l("Keep email log entries for (days)"),
+            _l("Older entries are deleted every night; 0 keeps them forever."),
+        ),
+        _s(
+            "webhook_delivery_retention_days",
+            "int",
+            30,
+            _l("Keep outgoing webhook deliveries for (days)"),
+            _l(
+                "Older deliveries (their bodies hold the events' data) are deleted every night, "
+                "except those still waiting for a retry; 0 keeps them forever."
+            ),
         ),
     ],
     "email": [
-        _s("mail_from", "email", "no-reply@localhost", "From address"),
-        _s("mail_from_name", "string", "pteroca", "From name"),
+        _s("mail_from", "email", "no-reply@localhost", _l("From address")),
+        _s("mail_from_name", "string", "pteroca", _l("From name")),
     ],
     "appearance": [
-        _s("active_theme", "string", "default", "Active theme"),
+        _s("active_theme", "string", "default", _l("Active theme")),
     ],
 }
 
@@ -148,6 +173,7 @@ NON_NEGATIVE = frozenset(
         "export_link_hours",
         "audit_log_retention_days",
         "email_log_retention_days",
+        "webhook_delivery_retention_days",
     }
 )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
@@ -15,7 +16,13 @@ HEALTH_HEADERS = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
 # When set, ``build_app`` asks it for the database of an instance that names none: the test
 # suite points every app at a fresh PostgreSQL database this way (PTEROCA_TEST_DATABASE=postgres).
+# If it also has ``first_use_of_fresh_copy(url) -> bool`` (True once for a database it just
+# copied from one migrated by the kernel's history alone), that first build skips migrating.
 database_for_instance: Callable[[Path], str] | None = None
+
+
+def _never(_url: str) -> bool:
+    return False
 
 
 def build_app(instance: Path, **config) -> Flask:
@@ -39,16 +46,91 @@ def build_app(instance: Path, **config) -> Flask:
     cfg.update(config)
     from kernel.app import create_app  # here: the pytest plugin imports this module at start-up
 
+    fresh = False
     if "DATABASE_URL" not in cfg and database_for_instance is not None:
         cfg["DATABASE_URL"] = database_for_instance(instance)
-    bootstrap = create_app(cfg)
-    with bootstrap.app_context():
-        from kernel.plugins.services import upgrade_all
-
-        upgrade_all()
+        # A new copy of a database migrated by the kernel's history has nothing left to migrate.
+        fresh = getattr(database_for_instance, "first_use_of_fresh_copy", _never)(
+            cfg["DATABASE_URL"]
+        )
+    if not fresh and not _copy_kernel_template(instance, cfg):
+        _migrate(cfg)
     app = create_app(cfg)
     app.config["PTEROCA_BUILD_CONFIG"] = dict(cfg)
     return app
+
+
+def _migrate(cfg: dict) -> None:
+    """``pteroca db upgrade`` on ``cfg``'s database (the kernel, then every enabled plugin)."""
+    from kernel.app import create_app
+    from kernel.extensions import db
+    from kernel.plugin_lifecycle.services import upgrade_all
+
+    # This app only migrates: built without routes (the lazy build of the ``pteroca plugin``
+    # commands), it costs a third of a full one and serves no request.
+    bootstrap = create_app(cfg, lazy_routes=True)
+    with bootstrap.app_context():
+        upgrade_all()
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+# Kernel migrations folder -> (its signature, a SQLite database migrated by it, nothing else).
+_KERNEL_TEMPLATES: dict[str, tuple[tuple, Path]] = {}
+
+
+def _copy_kernel_template(instance: Path, cfg: dict) -> bool:
+    """Give a new SQLite instance a copy of a freshly migrated database; False when it is not one.
+
+    Migrating an empty database gives the same bytes every time (the kernel's history only: no
+    plugin is enabled in a new database, and no migration reads the configuration), so each
+    test process migrates one, in a folder of its own, and copies it: a test's first app then
+    costs one build instead of a build, the kernel's migrations and a bootstrap app. The
+    signature (the migration files' names, sizes and times) makes a changed history migrate
+    afresh. An instance whose database exists already, or lives anywhere but the instance's
+    ``pteroca.db`` (PostgreSQL, a test's own file), is migrated the usual way.
+    """
+    import shutil
+    import tempfile
+
+    from kernel.plugins.migrations import KERNEL_MIGRATIONS
+
+    target = instance / "pteroca.db"
+    if cfg.get("DATABASE_URL", f"sqlite:///{target}") != f"sqlite:///{target}":
+        return False
+    if any(Path(f"{target}{suffix}").exists() for suffix in ("", "-wal", "-shm", "-journal")):
+        return False
+    versions = Path(KERNEL_MIGRATIONS) / "versions"
+    signature = tuple(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(versions.glob("*.py"))
+    )
+    known = _KERNEL_TEMPLATES.get(str(KERNEL_MIGRATIONS))
+    if known is None or known[0] != signature:
+        import atexit
+        import sqlite3
+
+        folder = Path(tempfile.mkdtemp(prefix="pteroca-kernel-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        database = folder / "pteroca.db"
+        _migrate(
+            {
+                "TESTING": True,
+                "INSTANCE_PATH": str(folder),
+                "PLUGINS_DIR": str(folder / "plugins"),
+                "THEMES_DIR": str(folder / "themes"),
+                "SECRET_KEY": "template",
+                "DATABASE_URL": f"sqlite:///{database}",
+                "OSV_URL": NO_OSV,
+            }
+        )
+        with sqlite3.connect(database) as conn:  # one self-contained file: no WAL beside it
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA journal_mode = DELETE")
+        conn.close()
+        known = _KERNEL_TEMPLATES[str(KERNEL_MIGRATIONS)] = (signature, database)
+    shutil.copyfile(known[1], target)
+    return True
 
 
 def admit_builtin_plugins() -> dict[str, str]:
@@ -90,8 +172,11 @@ def admit_builtin_plugins() -> dict[str, str]:
     return verdicts
 
 
-def rebuild(app: Flask) -> Flask:
-    """A new app with the same configuration: what the hot swap does after a plugin change."""
+def rebuild(app: Flask, *, lazy_routes: bool = False) -> Flask:
+    """A new app with the same configuration: what the hot swap does after a plugin change.
+
+    ``lazy_routes``: the app adds its routes on first use of a URL, like the app of a
+    ``pteroca plugin ...`` command (``kernel.app.create_cli_app``)."""
     cfg = app.config.get("PTEROCA_BUILD_CONFIG")
     if cfg is None:
         keys = (
@@ -115,7 +200,7 @@ def rebuild(app: Flask) -> Flask:
 
     if cfg.get("OSV_URL") == NO_OSV and os.environ.get("PTEROCA_OSV_URL"):
         del cfg["OSV_URL"]  # a test pointed every later app at its advisory fake
-    new = create_app(cfg)
+    new = create_app(cfg, lazy_routes=lazy_routes)
     new.config["PTEROCA_BUILD_CONFIG"] = dict(cfg)
     return new
 
@@ -200,11 +285,13 @@ def run_cli(app: Flask, *args: str, input: str | None = None):
     configuration (so plugin changes made meanwhile are seen); returns click's ``Result``.
 
     The app's database connections are closed afterwards: a PostgreSQL template database
-    built this way can then be copied."""
+    built this way can then be copied. As in a shell, the commands that serve no request
+    (``pteroca plugin ...``) get an app whose routes are built only if a URL is used."""
+    from kernel.app import OFFLINE_COMMAND_GROUPS
     from kernel.cli import main
     from kernel.extensions import db
 
-    built = rebuild(app)
+    built = rebuild(app, lazy_routes=bool(args) and args[0] in OFFLINE_COMMAND_GROUPS)
     try:
         return built.test_cli_runner().invoke(main, list(args), input=input, catch_exceptions=False)
     finally:
@@ -212,3 +299,28 @@ def run_cli(app: Flask, *args: str, input: str | None = None):
             db.session.remove()
             for engine in db.engines.values():
                 engine.dispose()
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement ``app``'s engine runs inside the block (whitespace collapsed).
+
+    How tests pin what a page costs: ``with statements(app) as seen: client.get(url)``, then
+    compare ``len(seen)`` for pages of 20 and of 100 rows.
+    """
+    from sqlalchemy import event
+
+    from kernel.extensions import db
+
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def note(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -131,6 +131,18 @@ class PterocaWorker(Worker):
                 raise
             self.log.warning("heartbeat skipped, Redis is away: %s", exc)
 
+    def set_state(self, state: str, pipeline=None):
+        # rq sets the worker's state (advisory, for `rq info`) outside its own error handling
+        # when it goes back to waiting for a job: a Redis outage at that moment made the
+        # worker quit. The state is written again on the next change.
+        try:
+            return super().set_state(state, pipeline)
+        except REDIS_AWAY as exc:
+            if pipeline is not None:
+                raise
+            self._state = state
+            self.log.warning("worker state %s not recorded, Redis is away: %s", state, exc)
+
     def requeue_abandoned(self) -> list[str]:
         """Put jobs whose worker stopped beating back at the front of their queue."""
         found = []

@@ -16,7 +16,7 @@ from flask import Flask
 from kernel import generation
 from kernel.app import create_app
 from kernel.extensions import database_ready, db, reading
-from kernel.hooks import plugin_host
+from kernel.plugins.host import plugin_host
 
 
 def app_factory(first: Flask) -> Callable[[], Flask]:

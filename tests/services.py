@@ -105,6 +105,7 @@ class PostgresPerInstance:
         self.urls: dict[str, str] = {}
         self.drops: dict[str, tuple[str, object]] = {}
         self.scopes: list[str] = []  # fixture scopes being set up, innermost last
+        self.unused: set[str] = set()  # copies of the template no app was built on yet
         self._template: tuple[str, object] | None = None
         self._dropper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drop-test-db")
 
@@ -117,7 +118,7 @@ class PostgresPerInstance:
 
             from kernel.app import create_app
             from kernel.extensions import db
-            from kernel.plugins.services import upgrade_all
+            from kernel.plugin_lifecycle.services import upgrade_all
 
             url, drop = fresh_postgres_database(self.admin_url)
             with tempfile.TemporaryDirectory() as tmp:
@@ -149,11 +150,21 @@ class PostgresPerInstance:
             scope = self.scopes[-1] if self.scopes else "function"
             self.urls[key] = url
             self.drops[key] = (scope, drop)
+            self.unused.add(url)
         return self.urls[key]
+
+    def first_use_of_fresh_copy(self, url: str) -> bool:
+        """True the first time ``url`` (a copy of the migrated template) is asked about: the
+        app built on it need not migrate (``kernel.testing.build_app``)."""
+        if url in self.unused:
+            self.unused.discard(url)
+            return True
+        return False
 
     def drop(self, scopes: tuple[str, ...]) -> None:
         for key, (scope, drop) in list(self.drops.items()):
             if scope in scopes:
+                self.unused.discard(self.urls[key])
                 del self.drops[key], self.urls[key]
                 self._dropper.submit(drop)
 
@@ -187,14 +198,20 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         import subprocess
+        import tempfile
         import time
 
         import redis
 
+        # Without a directory of its own, redis-server would load a dump.rdb lying in the
+        # current directory (a developer's own Redis writes one there) into a test's Redis.
+        self._scratch = None
+        if not self.persist_dir:
+            self._scratch = tempfile.TemporaryDirectory(prefix="pteroca-redis-")
         storage = (
             ["--appendonly", "yes", "--appendfsync", "always", "--dir", self.persist_dir]
             if self.persist_dir
-            else ["--appendonly", "no"]
+            else ["--appendonly", "no", "--dir", self._scratch.name]
         )
         self.proc = subprocess.Popen(
             [
@@ -239,6 +256,10 @@ class RedisServer:
             except Exception:  # noqa: BLE001
                 self.proc.kill()
                 self.proc.wait(5)
+        scratch = getattr(self, "_scratch", None)
+        if scratch is not None:
+            scratch.cleanup()
+            self._scratch = None
 
     def __enter__(self) -> RedisServer:
         return self.start()

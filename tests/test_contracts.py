@@ -145,6 +145,26 @@ BAD_IMPORTS = [
         "import kernel.cli\n",
         "The kernel's parts import only the layers below them",
     ),
+    (
+        "kernel/plugins/bad.py",
+        "def later():\n    from kernel.security import check_gate\n    return check_gate\n",
+        "The kernel's parts import only the layers below them",
+    ),  # plugins sits below the scan gate, which reads it
+    (
+        "kernel/plugins/bad.py",
+        "from kernel.hooks import call_hook\n",
+        "The kernel's parts import only the layers below them",
+    ),  # and below the hook caller
+    (
+        "kernel/security/bad.py",
+        "from kernel.hooks import call_hook\n",
+        "The kernel's parts import only the layers below them",
+    ),  # the gate and the hook caller know nothing of each other
+    (
+        "kernel/security/bad.py",
+        "def later():\n    from kernel.plugin_lifecycle import services\n    return services\n",
+        "The kernel's parts import only the layers below them",
+    ),  # the lifecycle runs the gate, never the other way
 ]
 
 
@@ -196,27 +216,15 @@ def test_the_store_imports_no_panel_plugin():
 
 # --- no import cycle between the kernel's parts ----------------------------------------------
 
-# The one cycle left between the kernel's parts (issue 17): each import between two of its
-# members. This list may only shrink: an import that joins it, or makes another cycle, fails
-# the test; one that is gone must be struck from it (so the list stays the truth).
-KNOWN_CYCLE = {
-    "kernel.hooks -> kernel.plugins",
-    "kernel.plugins -> kernel.hooks",
-    "kernel.plugins -> kernel.security",
-    "kernel.security -> kernel.plugins",
-}
+
+def _cycle_imports(root: Path) -> set[str]:
+    """Every import between two kernel parts of one cycle (``"kernel.a -> kernel.b"``)."""
+    return import_graph.cycle_edges(import_graph.part_graph(root))
 
 
-def _new_cycle_imports(root: Path) -> tuple[set[str], set[str]]:
-    """(imports in a cycle that the list does not know, listed imports no longer in one)."""
-    found = import_graph.cycle_edges(import_graph.part_graph(root))
-    return found - KNOWN_CYCLE, KNOWN_CYCLE - found
-
-
-def test_no_new_import_cycle_between_kernel_parts():
-    added, gone = _new_cycle_imports(ROOT)
-    assert not added, f"new imports in a cycle between kernel parts: {sorted(added)}"
-    assert not gone, f"no longer in a cycle (strike them from KNOWN_CYCLE): {sorted(gone)}"
+def test_no_import_cycle_between_kernel_parts():
+    """Issue 17's last cycle (hooks, plugins, security) is gone: none may come back, lazy or not."""
+    assert import_graph.cycles(import_graph.part_graph(ROOT)) == []
 
 
 def test_an_import_upwards_that_makes_no_cycle_is_the_layer_contract_s_business(sandbox):
@@ -225,7 +233,7 @@ def test_an_import_upwards_that_makes_no_cycle_is_the_layer_contract_s_business(
     bad = sandbox / "kernel" / "clock_extra.py"
     bad.write_text("def later():\n    from kernel import app\n")
     try:
-        assert _new_cycle_imports(sandbox) == (set(), set())
+        assert _cycle_imports(sandbox) == set()
     finally:
         bad.unlink()
 
@@ -243,19 +251,55 @@ CYCLE_MAKERS = [
         "if False:\n    import kernel.worker\n",
         "kernel.accounts -> kernel.worker",
     ),  # any import statement counts
+    # the cycle issue 17 broke, put back one import at a time:
+    (
+        "kernel/plugins/bad.py",
+        "def later():\n    from kernel.security import check_gate\n    return check_gate\n",
+        "kernel.plugins -> kernel.security",
+    ),  # the gate reads plugins.discovery and plugins.files
+    (
+        "kernel/plugins/bad.py",
+        "from kernel.hooks import call_hook\n",
+        "kernel.plugins -> kernel.hooks",
+    ),  # the hook caller counts failures in plugins.health
+    (
+        "kernel/security/bad.py",
+        "def later():\n    from kernel.plugin_lifecycle.services import block\n",
+        "kernel.security -> kernel.plugin_lifecycle",
+    ),  # a rescan that blocks from inside the gate: the lifecycle runs the gate
+    (
+        "kernel/plugins/bad.py",
+        "from kernel.plugin_lifecycle import loader\n",
+        "kernel.plugins -> kernel.plugin_lifecycle",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("path", "code", "reported"), CYCLE_MAKERS, ids=[m[0] for m in CYCLE_MAKERS]
+    ("path", "code", "reported"),
+    CYCLE_MAKERS,
+    ids=[f"{m[0]}->{m[2].split()[-1]}" for m in CYCLE_MAKERS],
 )
 def test_a_deliberate_cycle_fails_the_cycle_check(sandbox, path, code, reported):
     (sandbox / path).write_text(code)
     try:
-        added, _gone = _new_cycle_imports(sandbox)
+        found = _cycle_imports(sandbox)
     finally:
         (sandbox / path).unlink()
-    assert reported in added
+    assert reported in found
+
+
+def test_every_kernel_part_is_in_one_strict_layer():
+    """The layers contract names each part of the kernel once, and no row lets its parts
+    import each other (``:``, one way), so a part cannot escape the layers or hide a cycle."""
+    rows = _contract("kernel-layers")["layers"].split("\n")
+    assert not [row for row in rows if ":" in row]
+    named = [part.strip() for row in rows for part in row.split("|") if part.strip()]
+    assert len(named) == len(set(named)), "a part is named twice"
+    kernel_dir = ROOT / "kernel"
+    parts = {p.stem for p in kernel_dir.glob("*.py") if p.name != "__init__.py"}
+    parts |= {p.name for p in kernel_dir.iterdir() if (p / "__init__.py").is_file()}
+    assert set(named) == parts
 
 
 def test_the_cycle_finder_sees_a_cycle_through_a_lazy_and_a_relative_import(tmp_path):

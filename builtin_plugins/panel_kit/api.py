@@ -4,7 +4,11 @@
 ``rules`` (egg variable rules) and ``product_config`` (the product settings both panels parse
 alike) are exposed as modules because the panel plugins refer to their names as
 ``errors.NotFound``, ``messages.for_customer``...; the names below are the rest of the
-published surface. Everything else in the package may change between its
+published surface, among them the client API wrapper (:class:`ClientAPI`), the request budget
+(:class:`Budget`) and the customers' server tabs, built for a panel plugin from its
+:class:`PanelTabs` (:func:`tabs_blueprint` for ``register_blueprints``, :func:`tabs_for` for
+``server_tabs``, :func:`shared_menu_items` for ``client_menu_items``). Everything else in the
+package may change between its
 releases; names here change only through a deprecation, like the kernel's.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 from builtin_plugins.panel_kit import (
     allocations,
+    budget,
     convergence,
     creation,
     demo_catalog,
@@ -29,7 +34,18 @@ from builtin_plugins.panel_kit.application import (
     egg_variables,
     server_environment,
 )
+from builtin_plugins.panel_kit.budget import (
+    Budget,
+    DatabaseStore,
+    MemoryStore,
+    RedisStore,
+    SiteStore,
+    VirtualClock,
+    burst_for,
+    max_rate,
+)
 from builtin_plugins.panel_kit.checks import Check, ConnectionReport, url_problem
+from builtin_plugins.panel_kit.client_api import POWER_SIGNALS, ClientAPI
 from builtin_plugins.panel_kit.connection import (
     ClientPool,
     PanelConnection,
@@ -50,6 +66,10 @@ from builtin_plugins.panel_kit.product_config import (
     slot_variables,
     suggested_variables,
 )
+from builtin_plugins.panel_kit.tabs.adapter import PERMISSION_GROUPS, CustomerError, PanelTabs
+from builtin_plugins.panel_kit.tabs.subusers import shared_with as shared_with_user
+from builtin_plugins.panel_kit.tabs.views import menu_items as shared_menu_items
+from builtin_plugins.panel_kit.tabs.views import tabs_blueprint, tabs_for
 from builtin_plugins.panel_kit.transport import (
     THROTTLE,
     Page,
@@ -94,7 +114,21 @@ __all__ = [
     "rules",
     "slot_variables",
     "suggested_variables",
+    "PERMISSION_GROUPS",
+    "POWER_SIGNALS",
     "THROTTLE",
+    "ClientAPI",
+    "CustomerError",
+    "PanelTabs",
+    "Budget",
+    "DatabaseStore",
+    "MemoryStore",
+    "RedisStore",
+    "SiteStore",
+    "VirtualClock",
+    "budget",
+    "burst_for",
+    "max_rate",
     "Page",
     "RetryPolicy",
     "Throttle",
@@ -102,6 +136,10 @@ __all__ = [
     "Transport",
     "errors",
     "filters",
+    "shared_menu_items",
+    "shared_with_user",
+    "tabs_blueprint",
+    "tabs_for",
     "transport",
     "unwrap",
 ]

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from builtin_plugins.panel_kit.budget import Budget
 from builtin_plugins.panel_kit.transport import RetryPolicy, Timeouts, Transport
 
 APPLICATION = "/api/application"
@@ -57,6 +58,8 @@ class PanelConnection:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
         shared: bool = False,
+        budgets: dict[str, Budget] | None = None,
+        interactive: bool | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         # A shared client (one per process and panel: ClientPool) outlives every ``with``.
@@ -76,11 +79,23 @@ class PanelConnection:
             "retry": self.retry,
             "sleep": sleep,
             "user_agent": self.user_agent,
+            # interactive: the calls' priority in the budget (None: from the retry policy)
+            "interactive": interactive,
         }
+        # budgets: {"application": ..., "client": ...}, the panel's request budgets (budget.py)
+        budgets = budgets or {}
         self.app = type(self).application_api(
-            Transport(self._http, application_key, APPLICATION, **common)
+            Transport(
+                self._http,
+                application_key,
+                APPLICATION,
+                budget=budgets.get("application"),
+                **common,
+            )
         )
-        self.client = type(self).client_api(Transport(self._http, client_key, CLIENT, **common))
+        self.client = type(self).client_api(
+            Transport(self._http, client_key, CLIENT, budget=budgets.get("client"), **common)
+        )
 
     def pause(self, seconds: float) -> None:
         """Wait between attempts of a multi-step operation (the injected ``sleep``)."""

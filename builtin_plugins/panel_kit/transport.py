@@ -17,6 +17,12 @@ remembered by the process (:class:`Throttle`). Until it closes, nothing is sent 
 client that may wait (a job) waits for the rest of the window first; one that may not (a page:
 one rate-limit attempt) raises :class:`errors.RateLimited` with the seconds left at once, so a
 page says "the panel is busy, try again in N s" instead of sending into the window.
+
+Budget: before each attempt the transport takes a token from its :class:`budget.Budget` (when
+it has one: the panel plugins always give one), so pteroca stays below the panel's limits and
+the 429 handling above is only a safety net. A transport whose retry policy allows a single
+rate-limit attempt is *interactive* (a page): it has priority and waits at most a second; any
+other is *background* work and waits, paced, for what pages leave (:mod:`budget`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import Any
 import httpx
 
 from builtin_plugins.panel_kit import errors
+from builtin_plugins.panel_kit.budget import Budget
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +146,24 @@ class Transport:
         retry: RetryPolicy,
         sleep: Callable[[float], None],
         user_agent: str = USER_AGENT,
+        budget: Budget | None = None,
+        interactive: bool | None = None,
     ) -> None:
         self.http, self.key, self.prefix = http, key, prefix
+        self.budget = budget
+        self._interactive = interactive
         self.user_agent = user_agent
         self.timeouts, self.retry, self.sleep = timeouts, retry, sleep
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         self.scope = f"{http.base_url}{prefix}#{digest}"
+
+    @property
+    def interactive(self) -> bool:
+        """A page's call: budget priority, never a long wait. Unless told, a transport that
+        may not wait out a 429 (one rate-limit attempt) is a page's."""
+        if self._interactive is not None:
+            return self._interactive
+        return self.retry.rate_limit_attempts <= 1
 
     def _respect_window(self, method: str, url: str) -> None:
         """Do not send inside a throttle window: wait it out, or say how long it lasts."""
@@ -185,6 +204,8 @@ class Transport:
         failures = throttles = 0
         self._respect_window(method, url)
         while True:
+            if self.budget is not None:
+                self.budget.take(interactive=self.interactive, method=method, path=url)
             try:
                 response = self._send(
                     method, url, params=params, json=json, content=content, wings=wings

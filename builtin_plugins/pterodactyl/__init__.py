@@ -107,14 +107,14 @@ def user_password_changed(user, password):
 
 @hookimpl
 def register_blueprints(app):
-    from builtin_plugins.pterodactyl.tabs.views import bp as tabs
+    from builtin_plugins.pterodactyl.tabs.adapter import blueprint
 
-    return [tabs]
+    return [blueprint()]
 
 
 @hookimpl
 def server_tabs(service, user):
-    from builtin_plugins.pterodactyl.tabs.views import tabs_for
+    from builtin_plugins.pterodactyl.tabs.adapter import tabs_for
 
     return tabs_for(service, user)
 
@@ -135,7 +135,7 @@ def known_nodes():
 
 @hookimpl
 def client_menu_items(user):
-    from builtin_plugins.pterodactyl.tabs.views import menu_items
+    from builtin_plugins.pterodactyl.tabs.adapter import menu_items
 
     return menu_items(user)
 

@@ -2,7 +2,7 @@
 
 ``panel.app`` is the application API (``ptla_`` key: users, servers, nests, eggs,
 nodes, locations), ``panel.client`` the client API (``ptlc_`` key of a root admin:
-power, console, files, backups... on any server; see :mod:`client_api`). Methods
+power, console, files, backups... on any server; the panel kit's ``ClientAPI``). Methods
 return plain dicts: an object's ``attributes``, with includes under
 ``relationships``. Failures raise :mod:`errors` exceptions.
 
@@ -21,6 +21,7 @@ from builtin_plugins.panel_kit.api import (  # noqa: F401 - the plugin's names f
     LIMIT_KEYS,
     PANEL_ENVIRONMENT,
     BaseApplicationAPI,
+    ClientAPI,
     Page,
     PanelConnection,
     RetryPolicy,
@@ -31,7 +32,6 @@ from builtin_plugins.panel_kit.api import (  # noqa: F401 - the plugin's names f
     server_environment,
     unwrap,
 )
-from builtin_plugins.pterodactyl.client_api import ClientAPI
 
 __all__ = [
     "ApplicationAPI",

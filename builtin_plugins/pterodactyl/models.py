@@ -1,10 +1,11 @@
-"""The plugin's tables (prefixed ``pterodactyl_``): the panel user and server of each local one."""
+"""The plugin's tables (prefixed ``pterodactyl_``): the panel user and server of each local one,
+the live-state cache and the request budget's buckets."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel import db
@@ -59,3 +60,13 @@ class LiveState(db.Model):
     state: Mapped[str] = mapped_column(String(16), default="unknown")
     detail: Mapped[str] = mapped_column(Text, default="")
     checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RequestBudget(db.Model):
+    """One token bucket of the panel request budget (panel_kit's budget.py), per panel and
+    API: used when no Redis is configured, taken with one atomic UPDATE per request."""
+
+    __tablename__ = "pterodactyl_request_budget"
+    scope: Mapped[str] = mapped_column(String(191), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)  # epoch seconds of the last refill

@@ -7,13 +7,16 @@ timeouts, retries and which key a call needs.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from builtin_plugins.panel_kit.api import RetryPolicy, Timeouts, errors
+from builtin_plugins.panel_kit.api import Budget, RetryPolicy, SiteStore, Timeouts, errors, max_rate
 from builtin_plugins.pterodactyl.client import PanelClient
+from builtin_plugins.pterodactyl.models import RequestBudget
 from kernel import settings_for
 
 PLUGIN = "pterodactyl"
@@ -22,6 +25,10 @@ NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")
 # shorter RetryPolicy; nothing else should need them).
 CLIENT_OPTIONS: dict[str, Any] = {}
 QUICK_RETRY = RetryPolicy(attempts=1, rate_limit_attempts=1)
+# The panel's own limits per minute and user (docs/reference/pterodactyl_api.md §1.3); the
+# budget's settings are bounded so that rate + burst stays within them (plugin.toml max).
+PANEL_LIMITS = {"application": 240, "client": 720}
+BUDGET_STORE = SiteStore(RequestBudget.__table__)
 
 # One pooled client per process, panel, keys and call options: a page that shows fifty
 # servers, or a reconcile run, reuses its connections instead of opening (and handshaking)
@@ -42,6 +49,8 @@ class PanelSettings:
     sync_users: bool = True
     request_timeout: int = 30
     wings_timeout: int = 90
+    application_requests_per_minute: int = 180
+    client_requests_per_minute: int = 540
 
     @property
     def configured(self) -> bool:
@@ -85,12 +94,45 @@ def load_settings() -> PanelSettings:
         sync_users=bool(values.get("sync_users", True)),
         request_timeout=max(1, int(values.get("request_timeout") or 30)),
         wings_timeout=max(1, int(values.get("wings_timeout") or 90)),
+        application_requests_per_minute=_rate(values, "application"),
+        client_requests_per_minute=_rate(values, "client"),
     )
 
 
-def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any) -> PanelClient:
+def _rate(values: dict[str, Any], api: str) -> int:
+    """A budget setting within its bounds (set_settings refuses others; this guards values
+    stored before the bounds existed)."""
+    default = PanelSettings.__dataclass_fields__[f"{api}_requests_per_minute"].default
+    try:
+        rate = int(values.get(f"{api}_requests_per_minute") or default)
+    except (TypeError, ValueError):
+        rate = default
+    return min(max(1, rate), max_rate(PANEL_LIMITS[api]))
+
+
+def budgets(settings: PanelSettings, **options: Any) -> dict[str, Budget]:
+    """The request budgets of the panel in ``settings``, one per API, shared by every process
+    (their buckets are named by the panel's URL and the API). ``options``: ``clock`` and
+    ``sleep`` (tests and the bench run them on a virtual clock)."""
+    digest = hashlib.sha256(settings.url.encode()).hexdigest()[:32]
+    return {
+        api: Budget(
+            BUDGET_STORE,
+            f"pterodactyl:{api}:{digest}",
+            getattr(settings, f"{api}_requests_per_minute"),
+            **options,
+        )
+        for api in PANEL_LIMITS
+    }
+
+
+def make_client(
+    settings: PanelSettings, *, quick: bool = False, background: bool | None = None, **options: Any
+) -> PanelClient:
     """The shared client for ``settings``. ``quick``: one try and short timeouts (pages,
-    status). The same settings and options give the same pooled client in this process."""
+    status). ``background``: its calls wait for what pages leave of the request budget
+    (default: a quick client is a page's, interactive; any other is background). The same
+    settings and options give the same pooled client in this process."""
     if not settings.url:
         raise errors.NotConfigured("no panel URL is set (Admin > Plugins > Pterodactyl settings)")
     kwargs: dict[str, Any] = {
@@ -105,17 +147,28 @@ def make_client(settings: PanelSettings, *, quick: bool = False, **options: Any)
         extra.pop("retry", None)
     kwargs.update(extra)
     kwargs.update(options)
+    kwargs["interactive"] = not background if background is not None else quick
+    clock = kwargs.pop("clock", time.time)
     key = (
         settings.url,
         settings.application_key,
         settings.client_key,
+        settings.application_requests_per_minute,
+        settings.client_requests_per_minute,
+        _identity(clock),
         tuple(sorted((name, _identity(value)) for name, value in kwargs.items())),
     )
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
+            sleep = kwargs.get("sleep", time.sleep)
             client = PanelClient(
-                settings.url, settings.application_key, settings.client_key, shared=True, **kwargs
+                settings.url,
+                settings.application_key,
+                settings.client_key,
+                shared=True,
+                budgets=budgets(settings, clock=clock, sleep=sleep),
+                **kwargs,
             )
             _clients[key] = client
     return client

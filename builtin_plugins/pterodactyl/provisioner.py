@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app
 
-from builtin_plugins.panel_kit.api import creation, errors, messages
+from builtin_plugins.panel_kit.api import POWER_SIGNALS, creation, errors, messages
 from builtin_plugins.pterodactyl import converge as panel_converge
 from builtin_plugins.pterodactyl import (
     links,
@@ -26,7 +26,6 @@ from builtin_plugins.pterodactyl import (
     sync,
 )
 from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
-from builtin_plugins.pterodactyl.client_api import POWER_SIGNALS
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ConfigError, ProductConfig
 from builtin_plugins.store.api import (

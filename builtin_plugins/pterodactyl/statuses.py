@@ -206,7 +206,8 @@ def _refresh_some(app, settings: PanelSettings, batch: list[tuple[Target, Future
     found: dict[int, LiveStatus] = {}
     with app.app_context():
         try:
-            client = panel.make_client(settings, quick=True)
+            # background: the page does not wait on it beyond ``collect``'s ``wait``
+            client = panel.make_client(settings, quick=True, background=True)
             for target, future in batch:
                 try:
                     status = ask_panel(client, settings, target)

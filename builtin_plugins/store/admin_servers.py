@@ -13,7 +13,14 @@ from builtin_plugins.store import reconciler, services, staff
 from builtin_plugins.store.lifecycle import TRANSITIONS, IllegalMove
 from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.services import StoreError
-from kernel import ProtectedBaseView, db, site_setting, wallet_balance
+from kernel import (
+    PagingError,
+    ProtectedBaseView,
+    db,
+    page_size_arg,
+    site_setting,
+    wallet_balance,
+)
 
 PERMISSION = "store.manage"
 
@@ -57,7 +64,15 @@ class ServersView(ProtectedBaseView):
         state = request.args.get("state", "")
         email = request.args.get("email", "")
         page = request.args.get("page", 1, type=int) or 1
-        rows, more = staff.list_servers(state if state in TRANSITIONS else "", email, page)
+        status = 200
+        try:
+            per_page = page_size_arg(request.args, staff.PAGE_SIZE)
+        except PagingError as exc:
+            flash(f"{exc}; showing {staff.PAGE_SIZE} per page", "error")
+            per_page, status = staff.PAGE_SIZE, 400
+        rows, more = staff.list_servers(
+            state if state in TRANSITIONS else "", email, page, per_page=per_page
+        )
         users = _users(s.user_id for s in rows)
         return self.render(
             "admin/store/servers.html",
@@ -68,8 +83,9 @@ class ServersView(ProtectedBaseView):
             email=email,
             page=page,
             more=more,
+            per_page=per_page if per_page != staff.PAGE_SIZE else None,
             currency=site_setting("currency"),
-        )
+        ), status
 
     @expose("/<int:service_id>")
     def detail(self, service_id: int, status: int = 200):

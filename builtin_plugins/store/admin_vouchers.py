@@ -12,6 +12,7 @@ from builtin_plugins.store.vouchers import BALANCE, KINDS, VoucherError, validat
 from kernel import (
     MoneyError,
     PermissionMixin,
+    PerPageMixin,
     db,
     format_amount,
     parse_amount,
@@ -147,7 +148,7 @@ class VoucherAdmin(PermissionMixin, ModelView):
             )
 
 
-class VoucherUsageAdmin(PermissionMixin, ModelView):
+class VoucherUsageAdmin(PermissionMixin, PerPageMixin, ModelView):
     permission = PERMISSION
     can_create = can_edit = can_delete = False
     can_view_details = False

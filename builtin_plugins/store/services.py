@@ -36,6 +36,7 @@ from kernel import (
     InsufficientFunds,
     call_hook,
     call_veto,
+    commit_keeping,
     db,
     ledger_credit,
     ledger_debit,
@@ -65,9 +66,11 @@ __all__ = [
 
 
 def new_purchase_token(user) -> str:
+    """A one-use token for an order form. Its row is all the commit writes, so what the
+    request loaded (the customer, the product) stays loaded for the page."""
     token = secrets.token_urlsafe(24)
     db.session.add(PurchaseToken(token=token, user_id=user.id))
-    db.session.commit()
+    commit_keeping()
     return token
 
 
@@ -127,6 +130,30 @@ def _token_gone(token: str, user) -> Service:
     return done
 
 
+def _refused(token: str, user, message: str) -> Service:
+    """A check failed before the order form's token was looked at: a form submitted again after
+    it bought its server still gets that server (one query, on this path only)."""
+    db.session.rollback()
+    done = _bought_with(token, user)
+    if done is None:
+        raise StoreError(message)
+    return done
+
+
+def _offer_rows(product_id: int, plan_id: int) -> tuple[Product | None, PricePlan | None]:
+    """The product and the plan: from the session when the page loaded them, else one query."""
+    product = db.session.identity_map.get(db.session.identity_key(Product, product_id))
+    plan = db.session.identity_map.get(db.session.identity_key(PricePlan, plan_id))
+    if product is not None and plan is not None:
+        return db.session.get(Product, product_id), db.session.get(PricePlan, plan_id)
+    row = db.session.execute(
+        select(Product, PricePlan)
+        .outerjoin(PricePlan, PricePlan.id == plan_id)
+        .where(Product.id == product_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 def purchase(
     user,
     *,
@@ -146,42 +173,48 @@ def purchase(
 
     With ``ask_repeat`` (the checkout form, until the customer confirms), the same product
     under the same name bought by this customer moments ago raises
-    :class:`~builtin_plugins.store.repeats.RepeatPurchase` instead of buying a second one."""
-    done = _bought_with(token, user)
-    if done is not None:
-        return done
-    product = db.session.get(Product, product_id)
-    plan = db.session.get(PricePlan, plan_id)
+    :class:`~builtin_plugins.store.repeats.RepeatPurchase` instead of buying a second one.
+
+    One transaction, in as few statements as its rules allow (``tests/store/
+    test_statement_budget.py`` counts them): the wallet is locked before the order form's
+    token is used up, so of two submissions of one form only the first buys; the checks that
+    need no lock come first, and a failed one still returns the server a used form bought."""
+    product, plan = _offer_rows(product_id, plan_id)
     if product is None or not product.active or plan is None:
-        raise StoreError("this product is not for sale")
+        return _refused(token, user, "this product is not for sale")
     name = (name or "").strip()
     if not 1 <= len(name) <= MAX_NAME:
-        raise StoreError(f"give the server a name of 1 to {MAX_NAME} characters")
-    offer = quote(user, product, plan, slots, voucher_code)
+        return _refused(token, user, f"give the server a name of 1 to {MAX_NAME} characters")
+    try:
+        offer = quote(user, product, plan, slots, voucher_code)
+    except StoreError as exc:
+        return _refused(token, user, str(exc))
+
+    lock_wallet(user.id)
+    # Use the token up while holding the wallet lock: of two submissions of one order form that
+    # raced past the checks above, only the one that deletes the row buys; the other finds the
+    # service the first one made once the lock is released.
+    used = db.session.execute(
+        delete(PurchaseToken)
+        .where(PurchaseToken.token == token, PurchaseToken.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:
+        return _token_gone(token, user)
+    # From here a refusal rolls back, which gives the order form its token back.
     reason = call_veto("veto_purchase", user=user, product=product, plan=plan)
     if reason:
+        db.session.rollback()
         raise StoreError(str(reason))
     problems = option_problems(product, plan, options or {}, slots)
     if problems:
+        db.session.rollback()
         raise StoreError(" ".join(problems))
-    token_row = db.session.get(PurchaseToken, token)
-    if token_row is None or token_row.user_id != user.id:
-        return _token_gone(token, user)
-
-    lock_wallet(user.id)
     if ask_repeat:  # under the lock: a second tab submitted at once waits, then is asked
         earlier = recent_same(user.id, product.id, name)
         if earlier is not None:
             db.session.rollback()
             raise RepeatPurchase(db.session.get(Service, earlier.id))
-    # Use the token up while holding the wallet lock: of two submissions of one order form that
-    # raced past the checks above, only the one that deletes the row buys; the other finds the
-    # service the first one made once the lock is released.
-    used = db.session.execute(
-        delete(PurchaseToken).where(PurchaseToken.token == token, PurchaseToken.user_id == user.id)
-    )
-    if used.rowcount != 1:
-        return _token_gone(token, user)
     if (
         product.per_customer_limit is not None
         and _live_count(user.id, product.id) >= product.per_customer_limit
@@ -193,10 +226,12 @@ def purchase(
             update(Product)
             .where(Product.id == product.id, Product.stock > 0)
             .values(stock=Product.stock - 1)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if taken != 1:
             db.session.rollback()
             raise StoreError(f"{product.name} is sold out")
+        db.session.expire(product, ["stock"])  # the UPDATE bypassed the identity map
     price = 0 if free else offer["total"]
     service = Service(
         user_id=user.id,
@@ -213,7 +248,7 @@ def purchase(
         purchase_token=token,
     )
     db.session.add(service)
-    db.session.flush()
+    want(service)  # inserted with its sync fields; the reconciler creates and installs it
     posted = None
     try:
         if price > 0:
@@ -235,8 +270,6 @@ def purchase(
     except VoucherError as exc:
         db.session.rollback()
         raise StoreError(str(exc)) from None
-    want(service)  # the reconciler creates and installs it
-    events.emit("service.created", service, price=price)
     record_audit(
         "store.purchase",
         f"service:{service.id}",
@@ -244,13 +277,14 @@ def purchase(
         actor=actor,
         commit=False,
     )
-    service_id = service.id
-    db.session.commit()  # the charge, the service, its audit row and its job: all or nothing
-    service = db.session.get(Service, service_id)
+    events.emit("service.created", service, price=price)  # after: the audit row is unsaved
+    # The charge, the service, its audit row and its job: all or nothing. What the session
+    # holds is what this transaction wrote, so nothing is reloaded for the events below.
+    commit_keeping()
     if posted:
         billed(service, posted)  # billed before its job runs (inline, the job may refund it)
-    outbox_dispatch_committed()
-    return db.session.get(Service, service_id)
+    outbox_dispatch_committed()  # an inline job reloads what it changed
+    return service
 
 
 def renew(service: Service, *, source: str = "customer", voucher_code: str = "") -> Service:

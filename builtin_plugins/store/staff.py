@@ -45,7 +45,9 @@ def find_user(email: str):
     return user
 
 
-def list_servers(state: str = "", email: str = "", page: int = 1) -> tuple[list[Service], bool]:
+def list_servers(
+    state: str = "", email: str = "", page: int = 1, *, per_page: int = PAGE_SIZE
+) -> tuple[list[Service], bool]:
     """Servers newest first, optionally of one state or one customer; (rows, has_more). Their
     products come in one more query for the whole page."""
     query = select(Service).options(selectinload(Service.product)).order_by(Service.id.desc())
@@ -58,8 +60,8 @@ def list_servers(state: str = "", email: str = "", page: int = 1) -> tuple[list[
             User.email.contains(email.strip().lower())
         )
     page = max(1, page)
-    rows = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
+    return rows[:per_page], len(rows) > per_page
 
 
 def create_for_user(

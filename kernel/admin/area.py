@@ -19,8 +19,9 @@ from flask_admin.theme import Bootstrap4Theme
 
 from kernel.admin.base import PermissionMixin, admin_navigation
 from kernel.admin.overview import OverviewView
-from kernel.hooks import answers, is_kernel, plugin_host
-from kernel.plugins.loader import fault_plugin
+from kernel.hooks import answers, is_kernel
+from kernel.plugin_lifecycle.loader import fault_plugin
+from kernel.plugins.host import plugin_host
 from kernel.web.headers import csp_nonce
 
 HOOK = "register_admin_views"

@@ -1,4 +1,9 @@
-"""Read-only logs: the audit log and (when the mail module provides it) the email log."""
+"""Read-only logs: the audit log and (when the mail module provides it) the email log.
+
+Both grow with every action and message, so they page by cursor (:mod:`kernel.admin.keyset`):
+the newest page and the millionth row's page cost the same. Their filters' columns have a
+``(column, id)`` index (migration k0015) so a filtered page reads only its rows too.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from flask_admin.contrib.sqla import ModelView
 from markupsafe import Markup, escape
 
 from kernel.admin.base import PermissionMixin
+from kernel.admin.keyset import KeysetListMixin
 from kernel.extensions import db
 
 
@@ -48,12 +54,13 @@ def _open_link(view, context, model, name):
     )
 
 
-class ReadOnlyView(PermissionMixin, ModelView):
+class ReadOnlyView(PermissionMixin, KeysetListMixin, ModelView):
+    """A log: read-only, newest first, paged by cursor (the tables grow without bound)."""
+
     permission = "admin.logs"
     can_create = can_edit = can_delete = False
     can_view_details = True
     can_export = False
-    column_default_sort = ("id", True)
     page_size = 50
 
 

@@ -72,7 +72,7 @@ class OverviewView(ProtectedIndexView):
     @expose("/")
     def index(self):
         from kernel.health import run_health_checks
-        from kernel.plugins.services import list_plugins
+        from kernel.plugin_lifecycle.services import list_plugins
 
         plugins = health = audit = None
         if current_user.has_permission("admin.plugins"):

@@ -6,8 +6,9 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from kernel import jobs, site_settings
+from kernel import jobs, paging, site_settings
 from kernel.admin.base import ProtectedBaseView
+from kernel.admin.keyset import page_url
 from kernel.extensions import db
 from kernel.payments import adjustments, converge, debts, ledger, reports
 from kernel.payments.models import Payment
@@ -40,11 +41,13 @@ class PaymentsView(ProtectedBaseView):
 
     @expose("/")
     def index(self):
-        page = reports.payments_page(
-            status=request.args.get("status", ""),
-            provider=request.args.get("provider", ""),
-            page=request.args.get("page", 1, type=int),
-        )
+        status = 200
+        try:
+            page = reports.payments_page(request.args)
+        except paging.PagingError as exc:
+            flash(f"{exc}; showing the newest payments", "error")
+            filters = {k: request.args.get(k, "") for k in ("status", "provider")}
+            page, status = reports.payments_page(filters), 400
         owing = debts.open_debts(100)
         users = _users([p.user_id for p in page.items] + [d.user_id for d in owing])
         return self.render(
@@ -58,7 +61,9 @@ class PaymentsView(ProtectedBaseView):
             currency=site_settings.get("currency"),
             events=reports.event_counts(),
             waiting=reports.waiting_events(),
-        )
+            keyset=page,
+            keyset_url=page_url,
+        ), status
 
     @expose("/<int:payment_id>")
     def detail(self, payment_id: int, status: int = 200):
@@ -151,11 +156,18 @@ class WalletsView(ProtectedBaseView):
     def _page(self, form: dict, status: int = 200):
         from kernel.accounts.models import User
 
+        entries = None
         user = (
             db.session.scalar(db.select(User).where(User.email == form["email"].lower()))
             if form["email"]
             else None
         )
+        if user is not None:
+            try:
+                entries = ledger.entries_page(user.id, request.args, 30)
+            except paging.PagingError as exc:
+                flash(f"{exc}; showing the latest movements", "error")
+                entries, status = ledger.entries_page(user.id, {}, 30), 400
         return self.render(
             "admin/pteroca/wallets.html",
             form=form,
@@ -164,7 +176,9 @@ class WalletsView(ProtectedBaseView):
             balance=ledger.balance(user.id) if user else None,
             debts=debts.of_user(user.id) if user else [],
             owed=debts.outstanding(user.id) if user else 0,
-            entries=ledger.entries(user.id, 30) if user else [],
+            entries=entries.items if entries else [],
+            keyset=entries,
+            keyset_url=page_url,
         ), status
 
     @expose("/debts/<int:debt_id>/write-off", methods=("POST",))

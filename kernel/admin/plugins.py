@@ -1,6 +1,6 @@
 """The plugins page: state, dependencies, health and scan reports; scan/enable/disable/configure.
 
-Every action is a POST (CSRF-checked) that calls :mod:`kernel.plugins.services`;
+Every action is a POST (CSRF-checked) that calls :mod:`kernel.plugin_lifecycle.services`;
 a refusal is shown as its one-line message with a 4xx status. After an enable
 or disable the services bump the plugin generation and the hot swap
 (:class:`kernel.wsgi.HotSwapApplication`) serves the new plugin set from the
@@ -17,7 +17,7 @@ from kernel import audit
 from kernel.admin.base import ProtectedBaseView
 from kernel.admin.forms import Field, is_secret, read_form, with_submitted
 from kernel.extensions import db
-from kernel.plugins import services
+from kernel.plugin_lifecycle import services
 from kernel.plugins.settings import get_settings, is_overridden, set_settings
 from kernel.setting_types import SettingError
 
@@ -71,7 +71,7 @@ class PluginsView(ProtectedBaseView):
         )
 
     def _list(self, status: int = 200):
-        from kernel.plugins.upload import Limits, human
+        from kernel.plugin_lifecycle.upload import Limits, human
 
         limit = human(Limits.from_config(current_app.config).archive_bytes)
         return self.render(
@@ -93,7 +93,7 @@ class PluginsView(ProtectedBaseView):
     @expose("/upload", methods=("POST",))
     def upload(self):
         """A drop-in plugin as a zip: checked, unpacked into the plugins folder, not enabled."""
-        from kernel.plugins.upload import UploadRefused, install_zip
+        from kernel.plugin_lifecycle.upload import UploadRefused, install_zip
 
         archive = request.files.get("archive")
         if archive is None or not archive.filename:
@@ -110,7 +110,7 @@ class PluginsView(ProtectedBaseView):
     @expose("/<plugin>/scan", methods=("POST",))
     def scan(self, plugin: str):
         name = plugin  # Flask-Admin reserves the argument "name"
-        from kernel.security.rescan import scan_and_enforce
+        from kernel.plugin_lifecycle.rescan import scan_and_enforce
 
         try:
             plugin = services.get_plugin(name)

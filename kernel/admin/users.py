@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, url_for
 from flask_admin.contrib.sqla import ModelView
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
@@ -14,6 +15,7 @@ from kernel.accounts.models import Role, User
 from kernel.accounts.permissions import can_grant
 from kernel.accounts.services import AccountError, create_user, email_taken, valid_email
 from kernel.admin.base import AdminForm, PermissionMixin
+from kernel.admin.keyset import PerPageMixin
 from kernel.extensions import db
 
 
@@ -22,13 +24,13 @@ def role_names() -> list[tuple[str, str]]:
 
 
 class UserCreateForm(AdminForm):
-    email = EmailField("Email", validators=[DataRequired()])
-    name = StringField("Name")
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8)])
-    role = SelectField("Role", default="customer")
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    name = StringField(_l("Name"))
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8)])
+    role = SelectField(_l("Role"), default="customer")
 
 
-class UserAdmin(PermissionMixin, ModelView):
+class UserAdmin(PermissionMixin, PerPageMixin, ModelView):
     permission = "admin.users"
     can_view_details = False
     can_export = False

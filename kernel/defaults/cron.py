@@ -7,9 +7,11 @@ from kernel.accounts import limit_storage, sessions
 from kernel.cron import CronTask
 from kernel.outbox import run_dispatcher
 from kernel.payments import converge
+from kernel.plugin_lifecycle.rescan import rescan_enabled
 from kernel.privacy.erasure import run_due
 from kernel.privacy.retention import prune_logs
-from kernel.security.rescan import rescan_enabled
+from kernel.rest import idempotency
+from kernel.webhooks import services as webhooks
 
 
 @hookimpl(trylast=True)
@@ -56,5 +58,18 @@ def register_cron_tasks() -> list[CronTask]:
             "40 3 * * *",
             prune_logs,
             "Delete audit and email log entries older than their retention setting",
+        ),
+        CronTask(
+            "kernel.prune_idempotency_keys",
+            "50 3 * * *",
+            idempotency.prune,
+            f"Forget API Idempotency-Keys older than their replay window "
+            f"({idempotency.REPLAY_WINDOW.days} days)",
+        ),
+        CronTask(
+            "kernel.prune_webhook_deliveries",
+            "55 3 * * *",
+            webhooks.prune,
+            "Delete webhook deliveries older than their retention setting (not those still retrying)",
         ),
     ]

@@ -107,14 +107,13 @@ def _ensure_wallet(user_id: int) -> None:
 def lock_wallet(user_id: int) -> int:
     """Serialise one user's money operations until the transaction ends (a row lock on
     PostgreSQL; SQLite's transactions already hold the write lock from BEGIN) and return the
-    current balance, read fresh from the database."""
-    _ensure_wallet(user_id)
-    return (
-        db.session.scalar(
-            db.select(Wallet.balance).where(Wallet.user_id == user_id).with_for_update()
-        )
-        or 0
-    )
+    current balance, read fresh from the database: one statement when the wallet exists."""
+    locked = db.select(Wallet.balance).where(Wallet.user_id == user_id).with_for_update()
+    found = db.session.scalar(locked)
+    if found is None:  # no wallet yet: create it, then lock it
+        _ensure_wallet(user_id)
+        found = db.session.scalar(locked)
+    return found or 0
 
 
 def _existing(reference: str, user_id: int, amount: int) -> Posted | None:
@@ -140,12 +139,12 @@ def post(
         raise TypeError("ledger amounts are integer minor units")
     if amount == 0:
         raise MoneyError("a ledger movement needs a non-zero amount")
-    done = _existing(reference, user_id, amount)
-    if done:
-        return done
     if amount > 0:
         from kernel.accounts.models import User
 
+        done = _existing(reference, user_id, amount)  # a repeated credit is not asked again
+        if done:
+            return done
         reason = call_veto(
             "veto_wallet_credit",
             user=db.session.get(User, user_id),
@@ -154,37 +153,77 @@ def post(
         )
         if reason:
             raise CreditRefused(reason)
-    _ensure_wallet(user_id)
-    try:
-        with db.session.begin_nested():
-            entry = LedgerEntry(
-                user_id=user_id, amount=amount, kind=kind, reference=reference, meta=meta or {}
-            )
-            db.session.add(entry)
-            db.session.flush()
-            guard = update(Wallet).where(Wallet.user_id == user_id)
-            if amount < 0:
-                guard = guard.where(Wallet.balance >= -amount)
-            result = db.session.execute(
-                guard.values(balance=Wallet.balance + amount).execution_options(
-                    synchronize_session=False
-                )
-            )
-            if result.rowcount != 1:
-                raise InsufficientFunds(f"the balance cannot cover {-amount} (minor units)")
-            paid = _pay_debts(user_id, entry) if amount > 0 else ()
-    except IntegrityError:
-        done = _existing(reference, user_id, amount)  # the same reference won a race
-        if done is None:
-            raise
+    # The balance moves first (a refused debit has then written nothing, so no savepoint is
+    # needed), then the entry is inserted unless its reference is taken: a repeated or racing
+    # reference puts the balance back and returns the first entry.
+    if not _move(user_id, amount):
+        if amount < 0:
+            done = _existing(reference, user_id, amount)  # posted before: not refused now
+            if done:
+                return done
+            raise InsufficientFunds(f"the balance cannot cover {-amount} (minor units)")
+        _ensure_wallet(user_id)  # a credit moves every existing wallet: this one is new
+        if not _move(user_id, amount):
+            raise RuntimeError(f"the wallet of user {user_id} could not be created")
+    entry = _insert_entry(user_id, amount, kind, reference, meta or {})
+    if entry is None:
+        _move(user_id, -amount, guarded=False)
+        done = _existing(reference, user_id, amount)
+        if done is None:  # the conflicting entry is gone again: cannot happen, never guess
+            raise LedgerConflict(f"reference {reference!r} conflicted but cannot be found")
         return done
-    db.session.expire(db.session.get(Wallet, user_id))  # the UPDATE bypassed the identity map
+    paid = _pay_debts(user_id, entry) if amount > 0 else ()
+    wallet = db.session.identity_map.get(db.session.identity_key(Wallet, user_id))
+    if wallet is not None:
+        db.session.expire(wallet)  # the UPDATE bypassed the identity map
     _forget_shown(user_id)
     entry.pteroca_debt_payments = paid  # for changed(): not a column
     if commit:
         db.session.commit()
         changed(entry)
     return Posted(entry, created=True, debt_payments=paid)
+
+
+def _move(user_id: int, amount: int, *, guarded: bool = True) -> bool:
+    """Add ``amount`` to the wallet's balance; a guarded debit never takes it below zero.
+    False: no wallet, or (a debit) not enough on it."""
+    statement = update(Wallet).where(Wallet.user_id == user_id)
+    if amount < 0 and guarded:
+        statement = statement.where(Wallet.balance >= -amount)
+    result = db.session.execute(
+        statement.values(balance=Wallet.balance + amount).execution_options(
+            synchronize_session=False
+        )
+    )
+    return result.rowcount == 1
+
+
+def _insert_entry(
+    user_id: int, amount: int, kind: str, reference: str, meta: dict
+) -> LedgerEntry | None:
+    """Insert the entry in one statement, or None when its reference is already posted (the
+    unique reference decides, whatever the isolation level)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - pteroca runs on SQLite and PostgreSQL only
+        raise RuntimeError(f"the ledger does not support {dialect}")
+    statement = (
+        insert(LedgerEntry)
+        .values(
+            user_id=user_id,
+            amount=amount,
+            kind=kind,
+            reference=reference,
+            meta=meta,
+            created_at=clock.now(),
+        )
+        .on_conflict_do_nothing(index_elements=[LedgerEntry.reference])
+        .returning(LedgerEntry)
+    )
+    return db.session.scalar(statement)
 
 
 def _pay_debts(user_id: int, credit: LedgerEntry) -> tuple[LedgerEntry, ...]:
@@ -266,6 +305,16 @@ def debit(
     if amount <= 0:
         raise MoneyError("a debit must be positive")
     return post(user_id, -amount, kind, reference, meta, commit=commit)
+
+
+def entries_page(user_id: int, args, default_size: int = 20):
+    """One page of ``user_id``'s movements, newest first, from the cursor in ``args``
+    (:mod:`kernel.paging`; the ``(user_id, id)`` index makes any page one index range).
+    Raises :class:`~kernel.paging.PagingError` for a malformed cursor or page size."""
+    from kernel import paging
+
+    query = db.select(LedgerEntry).where(LedgerEntry.user_id == user_id)
+    return paging.fetch(db.session, query, LedgerEntry.id, args, default_size)
 
 
 def entries(user_id: int, limit: int = 50) -> list[LedgerEntry]:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -37,6 +38,7 @@ class Wallet(db.Model):
 
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entry"
+    __table_args__ = (Index("ix_ledger_entry_user_id_id", "user_id", "id"),)  # keyset pages
     __template_fields__ = ("id", "amount", "kind", "created_at")  # kernel/theme_sandbox.py
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
@@ -49,7 +51,11 @@ class LedgerEntry(db.Model):
 
 class Payment(db.Model):
     __tablename__ = "payment"
-    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "external_id"),
+        Index("ix_payment_status_id", "status", "id"),  # keyset pages (migration k0015)
+        Index("ix_payment_provider_id", "provider", "id"),
+    )
     __template_fields__ = (
         "id",
         "provider",

@@ -6,8 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import func
 
+from kernel import paging
 from kernel.clock import now as utcnow
 from kernel.extensions import db
+from kernel.paging import KeysetPage
 from kernel.payments.models import LedgerEntry, Payment, ProviderEvent
 
 
@@ -24,13 +26,16 @@ def revenue_by_day(days: int = 30) -> dict:
     return {"labels": labels, "values": [totals.get(label, 0) for label in labels]}
 
 
-def payments_page(*, status: str = "", provider: str = "", page: int = 1, per_page: int = 50):
-    query = db.select(Payment).order_by(Payment.id.desc())
-    if status:
-        query = query.where(Payment.status == status)
-    if provider:
-        query = query.where(Payment.provider == provider)
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+def payments_page(args, default_size: int = 50) -> KeysetPage:
+    """One page of payments, newest first, from the cursor in ``args`` (:mod:`kernel.paging`),
+    filtered by ``status`` and ``provider``: one statement, whatever the table's size.
+    Raises :class:`~kernel.paging.PagingError` for a malformed cursor or page size."""
+    query = db.select(Payment)
+    if args.get("status"):
+        query = query.where(Payment.status == args["status"])
+    if args.get("provider"):
+        query = query.where(Payment.provider == args["provider"])
+    return paging.fetch(db.session, query, Payment.id, args, default_size)
 
 
 def known_providers() -> list[str]:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel import clock
 from kernel.extensions import db
+from kernel.plugins.host import HOST_KEY
 
 TRACKER_KEY = "pteroca_health"
 THRESHOLD_SETTING = "plugin_failure_threshold"
@@ -122,7 +123,7 @@ def stop_calling(app: Flask, plugin: str, reason: str) -> None:
     """Take ``plugin`` out of this app's plugin manager now (its fault is stored at the end of
     the app context). Only loaded plugins: objects a test registered are counted, never
     unregistered."""
-    host = app.extensions.get("pteroca")
+    host = app.extensions.get(HOST_KEY)
     if host is None or plugin not in host.loaded:
         return
     obj = host.loaded.pop(plugin)

@@ -114,6 +114,29 @@ def _settings(raw: Any, errors: list) -> dict[str, SettingSpec]:
         if kind == "int" and default is not None and not isinstance(default, int):
             errors.append(ManifestError(f"{where}.default", "must be an integer"))
             continue
+        bounds = {name: spec.get(name) for name in ("min", "max")}
+        if any(v is not None for v in bounds.values()) and (
+            kind != "int"
+            or not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool))
+                for v in bounds.values()
+            )
+            or (None not in bounds.values() and bounds["min"] > bounds["max"])
+        ):
+            errors.append(
+                ManifestError(f"{where}.min", "min and max are whole numbers of an int setting")
+            )
+            continue
+        if (
+            kind == "int"
+            and isinstance(default, int)
+            and not (
+                (bounds["min"] is None or default >= bounds["min"])
+                and (bounds["max"] is None or default <= bounds["max"])
+            )
+        ):
+            errors.append(ManifestError(f"{where}.default", "is outside min and max"))
+            continue
         if kind == "bool" and default is not None and not isinstance(default, bool):
             errors.append(ManifestError(f"{where}.default", "must be true or false"))
             continue
@@ -131,6 +154,8 @@ def _settings(raw: Any, errors: list) -> dict[str, SettingSpec]:
             secret=bool(spec.get("secret", kind == "secret")),
             required=bool(spec.get("required", False)),
             choices=tuple(str(c) for c in choices),
+            minimum=bounds["min"],
+            maximum=bounds["max"],
         )
     return out
 

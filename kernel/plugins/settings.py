@@ -15,6 +15,7 @@ from flask import current_app
 
 from kernel.config import plugin_setting_env
 from kernel.extensions import db
+from kernel.plugins.host import plugin_host
 from kernel.plugins.manifest import Manifest
 from kernel.plugins.models import PluginSetting
 from kernel.setting_types import SettingError, coerce
@@ -91,8 +92,6 @@ def set_settings(manifest: Manifest | str, values: dict[str, Any]) -> None:
 
 
 def _manifest(name: str) -> Manifest:
-    from kernel.hooks import plugin_host
-
     plugin = plugin_host().discovered.get(name)
     if plugin is None or plugin.manifest is None:
         raise SettingError(f"no plugin named {name!r}")

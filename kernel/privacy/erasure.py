@@ -29,8 +29,9 @@ from kernel.accounts import twofactor
 from kernel.accounts.models import User
 from kernel.accounts.services import AccountError, normalise_email, verify_password
 from kernel.extensions import db
-from kernel.hooks import answers, is_kernel, plugin_manager
+from kernel.hooks import answers, is_kernel
 from kernel.mail import send_email
+from kernel.plugins.host import plugin_manager
 from kernel.privacy import anonymise
 from kernel.privacy.export import expire_exports
 from kernel.privacy.models import (

@@ -31,7 +31,7 @@ def init_rest(app: Flask, host) -> None:
     """The API of this app generation: the kernel's blueprints, then each loaded plugin's.
     Call after every other route and error handler (kernel/app.py, ``_build_web``)."""
     from kernel.hooks import answers, is_kernel
-    from kernel.plugins.loader import fault_plugin as _fault
+    from kernel.plugin_lifecycle.loader import fault_plugin as _fault
     from kernel.rest import (
         admin_api,
         admin_plugins,

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask_login import current_user
 
 from kernel import audit
-from kernel.plugins import services
+from kernel.plugin_lifecycle import services
 from kernel.rest.errors import ApiError
 from kernel.rest.framework import ApiBlueprint
 from kernel.rest.schemas import StrictSchema
@@ -85,7 +85,7 @@ def plugins():
 @bp.response(200, ScanOut)
 def scan(plugin):
     """Scan now (bandit, the file rules, the advisory check)."""
-    from kernel.security.rescan import scan_and_enforce
+    from kernel.plugin_lifecycle.rescan import scan_and_enforce
 
     _known(plugin)
     try:

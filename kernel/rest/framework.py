@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import flask_smorest
 from flask import Flask
 
-from kernel.rest.errors import ErrorSchema
+from kernel.rest.errors import ErrorSchema, error_response
 from kernel.rest.scopes import SCOPES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +63,21 @@ class ApiBlueprint(flask_smorest.Blueprint):
             return self.doc(security=[{SECURITY_SCHEME: [name]}], **extra)(view)
 
         return decorate
+
+    def refuses(self, *exceptions: type[Exception], status: int = 422) -> None:
+        """An exception of these classes leaving any view of this blueprint is a refused
+        request, not a crash: the session is rolled back (nothing half-written is saved) and
+        the client gets ``status`` with the exception's message in the API's error shape.
+        One declaration instead of a ``try``/``except`` in every view."""
+
+        def refused(exc: Exception):
+            from kernel.extensions import db
+
+            db.session.rollback()
+            return error_response(status, str(exc))
+
+        for exception in exceptions:
+            self.register_error_handler(exception, refused)
 
     def public(self, view: F) -> F:
         """The view answers without a token (the spec, the reference page)."""

@@ -5,24 +5,35 @@ body it is a client's mistake (422), never a silent replay of something else.
 operation itself happen once is the operation's own rule (the store's purchase token, a
 ledger reference): a key maps to one such handle, so ten parallel requests with one key
 converge on one result there, under that rule's lock.
+
+A key is remembered for :data:`REPLAY_WINDOW` (docs/api.md promises it); the
+``kernel.prune_idempotency_keys`` cron task then forgets it (:func:`prune`). A retry with the
+same body after that still lands on the operation's own handle (the same server, the same
+ledger entry); only the 422 for a different body is no longer given.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timedelta
 
 from flask import request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kernel import clock
 from kernel.extensions import db
+from kernel.privacy.retention import BATCH, delete_older
 from kernel.rest.errors import ApiError
 from kernel.rest.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 255
+# How long a key is remembered (docs/api.md "Idempotency"): far beyond any client's retries,
+# including a purchase retried after a top-up days later.
+REPLAY_WINDOW = timedelta(days=30)
 
 
 def fingerprint(body: object) -> str:
@@ -80,3 +91,9 @@ def claim(operation: str, body: object, *, required: bool = True) -> str | None:
             type="idempotency_key_reused",
         )
     return key
+
+
+def prune(now: datetime | None = None, batch: int = BATCH) -> int:
+    """Cron task ``kernel.prune_idempotency_keys``: forget keys older than the replay window;
+    returns how many went."""
+    return delete_older(IdempotencyKey, (now or clock.now()) - REPLAY_WINDOW, batch)

@@ -8,20 +8,23 @@ a demotion).
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 # scope -> (what it allows, permission the owner needs or None)
+# The descriptions are shown on the token pages, in the reader's language.
 SCOPES: dict[str, tuple[str, str | None]] = {
-    "read:account": ("Read your profile", None),
-    "read:wallet": ("Read your balance, ledger and payments", None),
-    "write:wallet": ("Start top-ups", None),
-    "read:catalog": ("Read the catalog and price quotes", None),
-    "read:servers": ("List and read your servers", None),
-    "write:servers": ("Buy, rename, renew and power your servers", None),
-    "admin:users": ("List, create and block users; adjust balances", "admin.users"),
-    "admin:payments": ("List and refund payments", "admin.payments"),
-    "admin:services": ("List, suspend, unsuspend and terminate any server", "admin.access"),
-    "admin:catalog": ("Create and change products, plans and vouchers", "admin.access"),
-    "admin:plugins": ("List, scan, enable and disable plugins", "admin.plugins"),
-    "admin:webhooks": ("Register outgoing webhooks and replay deliveries", "admin.settings"),
+    "read:account": (_l("Read your profile"), None),
+    "read:wallet": (_l("Read your balance, ledger and payments"), None),
+    "write:wallet": (_l("Start top-ups"), None),
+    "read:catalog": (_l("Read the catalog and price quotes"), None),
+    "read:servers": (_l("List and read your servers"), None),
+    "write:servers": (_l("Buy, rename, renew and power your servers"), None),
+    "admin:users": (_l("List, create and block users; adjust balances"), "admin.users"),
+    "admin:payments": (_l("List and refund payments"), "admin.payments"),
+    "admin:services": (_l("List, suspend, unsuspend and terminate any server"), "admin.access"),
+    "admin:catalog": (_l("Create and change products, plans and vouchers"), "admin.access"),
+    "admin:plugins": (_l("List, scan, enable and disable plugins"), "admin.plugins"),
+    "admin:webhooks": (_l("Register outgoing webhooks and replay deliveries"), "admin.settings"),
 }
 
 CUSTOMER_SCOPES = tuple(name for name, (_, perm) in SCOPES.items() if perm is None)

@@ -77,7 +77,7 @@ def body_limit(app: Flask, endpoint: str | None) -> int:
     """The largest body ``endpoint`` accepts, in bytes."""
     default = int(app.config["MAX_REQUEST_BYTES"])
     if endpoint == UPLOAD_ENDPOINT:
-        from kernel.plugins.upload import Limits
+        from kernel.plugin_lifecycle.upload import Limits
 
         return Limits.from_config(app.config).archive_bytes + UPLOAD_FORM_SLACK
     declared = getattr(app.view_functions.get(endpoint or ""), BODY_LIMIT_ATTR, None)

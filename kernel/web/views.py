@@ -21,7 +21,7 @@ from kernel.accounts import sessions, twofactor
 from kernel.accounts.login_flow import PENDING_2FA, complete_login, finish_login, safe_next
 from kernel.accounts.services import AccountError, check_credentials
 from kernel.extensions import read_only
-from kernel.hooks import plugin_host
+from kernel.plugins.host import plugin_host
 from kernel.web import shell
 
 bp = Blueprint("web", __name__)

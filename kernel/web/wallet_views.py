@@ -10,6 +10,7 @@ from kernel import jobs, site_settings
 from kernel.accounts.verification import verified_required
 from kernel.extensions import db
 from kernel.inputs import InputError, check_nesting, looks_like_json
+from kernel.paging import PagingError
 from kernel.payments import debts, history, ledger
 from kernel.payments.converge import check_from_page
 from kernel.payments.inbox import MAX_BODY, InboxFull, receive
@@ -20,6 +21,7 @@ from kernel.payments.settlement import PaymentError, continue_topup, start_topup
 from kernel.web.request_gate import request_body_limit
 
 bp = Blueprint("wallet", __name__)
+HISTORY_PAGE = 20  # movements per page of the balance history
 webhooks = Blueprint("payment_webhooks", __name__)
 
 
@@ -40,7 +42,11 @@ def _wallet_page(status: int = 200, amount: str = ""):
             .limit(50)
         )
     )
-    recent = ledger.entries(current_user.id, 20)
+    try:
+        recent = ledger.entries_page(current_user.id, request.args, HISTORY_PAGE)
+    except PagingError:
+        flash(_("That page of the balance history does not exist; showing the latest."), "error")
+        recent, status = ledger.entries_page(current_user.id, {}, HISTORY_PAGE), 400
     return render_template(
         "panel/wallet.html",
         currency=currency,
@@ -50,9 +56,19 @@ def _wallet_page(status: int = 200, amount: str = ""):
         payments=payments,
         continuable={p.id for p in payments if _continuable(p)},
         debts=owed_view(current_user.id),
-        entries=recent,
-        history=history.lines(recent),
+        entries=recent.items,
+        history=history.lines(recent.items),
+        history_newer=_history_url(after=recent.newer),
+        history_older=_history_url(before=recent.older),
+        history_newest=None if recent.first else _history_url(),
     ), status
+
+
+def _history_url(**cursor) -> str | None:
+    """A link to a page of the balance history (None when ``cursor``'s id is None)."""
+    if cursor and None in cursor.values():
+        return None
+    return url_for("wallet.index", **cursor) + "#balance-history"
 
 
 def _continuable(payment: Payment) -> bool:

@@ -4,7 +4,9 @@ An event becomes one :class:`WebhookDelivery` per subscribed endpoint and an out
 sends it (kernel/outbox.py: written with the deliveries, run after the commit). A delivery
 that fails (no answer, not 2xx, a redirect, a refused address) is tried again later through
 the outbox with growing waits (:data:`BACKOFF`), then marked ``failed``; an admin can replay
-any delivery, which sends the same body again under a fresh signature.
+any delivery, which sends the same body again under a fresh signature. Deliveries older than
+the ``webhook_delivery_retention_days`` site setting are deleted every night (:func:`prune`),
+except those still waiting for an attempt.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ import hashlib
 import json
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from kernel import audit, outbox
+from kernel import audit, outbox, site_settings
 from kernel.clock import now
 from kernel.extensions import db
+from kernel.privacy.retention import BATCH, delete_older
 from kernel.webhooks import signing, ssrf
 from kernel.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -32,9 +36,11 @@ BACKOFF = (60, 300, 1800, 7200, 21600)
 MAX_ATTEMPTS = len(BACKOFF) + 1
 TIMEOUT = 10.0
 KEPT_RESPONSE = 2000
+# A delivery in one of these states still has an attempt coming: pruning never takes it.
+WAITING = ("pending", "retrying")
 KERNEL_EVENTS: dict[str, str] = {
-    "user.created": "An account was created (sign-up, admin, API)",
-    "payment.settled": "A top-up was paid and credited",
+    "user.created": _l("An account was created (sign-up, admin, API)"),
+    "payment.settled": _l("A top-up was paid and credited"),
 }
 
 
@@ -46,7 +52,7 @@ def known_events() -> dict[str, str]:
     """The kernel's events and those of loaded plugins (``register_webhook_events``)."""
     from kernel.hooks import collect
 
-    events = dict(KERNEL_EVENTS)
+    events = {name: str(description) for name, description in KERNEL_EVENTS.items()}
     for item in collect("register_webhook_events"):
         try:
             name, description = item
@@ -130,6 +136,9 @@ def emit(event: str, data: dict) -> list[int]:
     """Queue ``event`` for every active endpoint that wants it; returns the delivery ids.
     Called after the change it reports was committed: it commits its own rows then, and
     leaves them to the caller's transaction when that still has unsaved changes."""
+    # Asked before the query below, whose autoflush would hide the caller's unsaved changes
+    # (and this function would then commit the caller's transaction half done).
+    caller_busy = bool(db.session.new or db.session.dirty or db.session.deleted)
     endpoints = [
         e
         for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
@@ -137,7 +146,6 @@ def emit(event: str, data: dict) -> list[int]:
     ]
     if not endpoints:
         return []
-    caller_busy = bool(db.session.new or db.session.dirty or db.session.deleted)
     event_id = f"evt_{uuid.uuid4().hex}"
     body = json.dumps(
         {
@@ -246,3 +254,14 @@ def replay(delivery: WebhookDelivery, *, actor: str) -> WebhookDelivery:
     outbox.add(deliver, delivery.id)
     outbox.commit()
     return db.session.get(WebhookDelivery, delivery.id)
+
+
+def prune(at: datetime | None = None, batch: int = BATCH) -> int:
+    """Cron task ``kernel.prune_webhook_deliveries``: delete deliveries older than the
+    ``webhook_delivery_retention_days`` setting (0 keeps them forever), except those waiting
+    for an attempt (a replayed old one included); returns how many went."""
+    days = int(site_settings.get("webhook_delivery_retention_days") or 0)
+    if days <= 0:
+        return 0
+    cutoff = (at or now()) - timedelta(days=days)
+    return delete_older(WebhookDelivery, cutoff, batch, keep=WebhookDelivery.status.in_(WAITING))

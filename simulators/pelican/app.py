@@ -25,7 +25,6 @@ What changes against :class:`simulators.pterodactyl.Simulator`:
 from __future__ import annotations
 
 import copy
-import math
 import time
 from typing import Any
 
@@ -190,23 +189,5 @@ class PelicanSimulator(Simulator):
         if limiter is None:
             return
         count, seconds = self.switch("resource_limits")[limiter]
-        now = time.time()
         key = (f"server-resource:{limiter}", ctx.bound["server"].uuid)
-        bucket = self._buckets.get(key)
-        if bucket is None or now >= bucket[1]:
-            bucket = [0, now + seconds]
-            self._buckets[key] = bucket
-        if bucket[0] >= count:
-            wait = max(1, math.ceil(bucket[1] - now))
-            raise errors.ApiError(
-                429,
-                "ThrottleRequestsException",
-                "Too Many Attempts.",
-                headers={
-                    "Retry-After": str(wait),
-                    "X-RateLimit-Reset": str(int(bucket[1])),
-                    "X-RateLimit-Limit": str(count),
-                    "X-RateLimit-Remaining": "0",
-                },
-            )
-        bucket[0] += 1
+        self._take(key, count, seconds, time.time())

@@ -26,17 +26,14 @@ from simulators.pterodactyl import application_api as ptero
 from simulators.pterodactyl import errors
 from simulators.pterodactyl import state as st
 from simulators.pterodactyl.common import (
-    apply_filters,
-    apply_sort,
     as_text,
     delete_server_rows,
     exists,
     int_or_none,
-    partial,
     unique,
 )
 from simulators.pterodactyl.routing import Ctx, Response, Router
-from simulators.pterodactyl.transformers import collection, paginate
+from simulators.pterodactyl.transformers import collection
 from simulators.pterodactyl.validation import Validator, to_bool, validate
 
 PREFIX = ptero.PREFIX
@@ -94,31 +91,7 @@ def register(r: Router) -> None:
 # --- servers ----------------------------------------------------------------------------------
 
 
-def servers_index(ctx: Ctx) -> Response:
-    servers = apply_filters(
-        ctx,
-        ctx.state.servers.values(),
-        {
-            "uuid": partial(lambda x: x.uuid),
-            "uuid_short": partial(lambda x: x.identifier),
-            "name": partial(lambda x: x.name),
-            "description": partial(lambda x: x.description),
-            "image": partial(lambda x: x.image),
-            "external_id": partial(lambda x: x.external_id),
-        },
-    )
-    servers = apply_sort(ctx, servers, {"id": lambda x: x.id, "uuid": lambda x: x.uuid})
-    inc = ctx.includes()
-    return ok(paginate(servers, lambda x: ctx.app().server(x, inc), ctx.page()))
-
-
-def _free_allocation(ctx: Ctx) -> Any:
-    return exists(
-        lambda v: (
-            (a := ctx.state.allocations.get(int_or_none(v) or -1)) is not None
-            and ctx.state.is_free(a)
-        )
-    )
+servers_index = ptero.index_handler(uuid_short="uuid_short")
 
 
 def validate_variables(s: st.State, egg_id: int, environment: Any) -> dict[int, str]:
@@ -182,8 +155,8 @@ def servers_store(ctx: Ctx) -> Response:
         "start_on_completion": "sometimes|boolean",
     }
     if not deploy:
-        rules["allocation.default"] = ["required", "integer", "bail", _free_allocation(ctx)]
-        rules["allocation.additional.*"] = ["integer", _free_allocation(ctx)]
+        rules["allocation.default"] = ["required", "integer", "bail", ptero.free_allocation(ctx)]
+        rules["allocation.additional.*"] = ["integer", ptero.free_allocation(ctx)]
     validate(data, rules)
 
     limits = data["limits"]
@@ -296,34 +269,8 @@ def deploy_placement(
     return s.nodes[alloc.node_id], alloc
 
 
-def servers_details(ctx: Ctx) -> Response:
-    s, data, server = ctx.state, ctx.data, ctx.bound["server"]
-    validate(
-        data,
-        {
-            "external_id": [
-                "sometimes",
-                "nullable",
-                "string",
-                "between:1,255",
-                unique(
-                    lambda v: any(
-                        x.external_id == v and x.id != server.id for x in s.servers.values()
-                    )
-                ),
-            ],
-            "name": "required|string|min:1|max:255",
-            "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
-            "description": "nullable|string",
-        },
-        {"user": "User ID", "name": "Server Name"},
-    )
-    server.name = data["name"]
-    server.owner_id = int(data["user"])
-    server.external_id = data.get("external_id")  # omitted -> null
-    server.description = data.get("description") or ""  # omitted -> ""
-    server.updated_at = st.now()
-    return ok(ctx.app().server(server, ctx.includes()))
+# Pelican's names and external ids may be 255 characters long (Pterodactyl: 191).
+servers_details = ptero.details_handler(name_max=255)
 
 
 def servers_startup(ctx: Ctx) -> Response:
@@ -364,30 +311,7 @@ def eggs_index(ctx: Ctx) -> Response:
     return ok(collection([ctx.app().egg(e, inc) for e in eggs]))
 
 
-def nodes_index(ctx: Ctx) -> Response:
-    nodes = apply_filters(
-        ctx,
-        ctx.state.nodes.values(),
-        {
-            "uuid": partial(lambda n: n.uuid),
-            "name": partial(lambda n: n.name),
-            "fqdn": partial(lambda n: n.fqdn),
-            "daemon_token_id": partial(lambda n: n.daemon_token_id),
-        },
-    )
-    nodes = apply_sort(
-        ctx,
-        nodes,
-        {
-            "id": lambda n: n.id,
-            "uuid": lambda n: n.uuid,
-            "memory": lambda n: n.memory,
-            "disk": lambda n: n.disk,
-            "cpu": lambda n: getattr(n, "cpu", 0),
-        },
-    )
-    inc = ctx.includes()
-    return ok(paginate(nodes, lambda n: ctx.app().node(n, inc), ctx.page()))
+nodes_index = ptero.nodes_index_handler({**ptero.NODE_SORTS, "cpu": lambda n: getattr(n, "cpu", 0)})
 
 
 def nodes_deployable(ctx: Ctx) -> Response:

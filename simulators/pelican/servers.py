@@ -16,58 +16,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulators.pterodactyl import application_api as ptero
 from simulators.pterodactyl import errors
 from simulators.pterodactyl import state as st
-from simulators.pterodactyl.common import delete_server_rows, exists, int_or_none, unique
+from simulators.pterodactyl.common import delete_server_rows, int_or_none
 from simulators.pterodactyl.routing import Ctx, Response, no_content
 from simulators.pterodactyl.validation import to_bool, validate
 
 UNREACHABLE = "ConnectionException"
 
 
+IO_RULE = "between:0,1000"  # Pterodactyl: 10-1000
+FEATURE_LIMIT_RULES = ptero.FEATURE_LIMIT_RULES
+
+
 def limit_rules(prefix: str = "limits.", required: str = "required") -> dict[str, str]:
     """``Server::$validationRules`` for the limits: io 0-1000 (Pterodactyl: 10-1000)."""
-    return {
-        f"{prefix}memory": f"{required}|numeric|min:0",
-        f"{prefix}swap": f"{required}|numeric|min:-1",
-        f"{prefix}disk": f"{required}|numeric|min:0",
-        f"{prefix}io": f"{required}|numeric|between:0,1000",
-        f"{prefix}threads": "nullable|regex:/^[0-9-,]+$/",
-        f"{prefix}cpu": f"{required}|numeric|min:0",
-    }
-
-
-FEATURE_LIMIT_RULES = {
-    "feature_limits": "required|array",
-    "feature_limits.databases": "present|nullable|integer|min:0",
-    "feature_limits.allocations": "sometimes|nullable|integer|min:0",
-    "feature_limits.backups": "present|nullable|integer|min:0",
-}
+    return ptero.limit_rules(prefix, required, io=IO_RULE)
 
 
 def _build_rules(server: st.Server, s: st.State) -> dict[str, Any]:
-    return {
-        "allocation": [
-            "nullable",
-            "bail",
-            unique(
-                lambda v: any(
-                    x.allocation_id == int_or_none(v) and x.id != server.id
-                    for x in s.servers.values()
-                )
-            ),
-            exists(lambda v: int_or_none(v) in s.allocations),
-        ],
-        "oom_killer": "sometimes|boolean",
-        "limits": "sometimes|array",
-        **limit_rules(required="required_with:limits"),
-        **limit_rules("", required="required_without:limits"),  # beta38's legacy form
-        "add_allocations": "bail|array",
-        "add_allocations.*": "integer",
-        "remove_allocations": "bail|array",
-        "remove_allocations.*": "integer",
-        **FEATURE_LIMIT_RULES,
-    }
+    """Pterodactyl's build rules with an optional allocation and Pelican's ``oom_killer``."""
+    return ptero.build_rules(server, s, allocation="nullable", oom="oom_killer", io=IO_RULE)
 
 
 def servers_build(ctx: Ctx) -> Response:

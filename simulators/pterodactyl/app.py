@@ -29,7 +29,8 @@ import socket
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -102,7 +103,11 @@ class Simulator:
         application_key: str | None = None,
         client_key: str | None = None,
         public_host: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        # The rate limiter's clock: a bench runs it on the same virtual clock as pteroca's
+        # request budget, so pacing costs no wall time and the limit is still exact.
+        self.clock = clock
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self.host = host
@@ -124,6 +129,7 @@ class Simulator:
         self._switches.update(self._initial_timings)
         self._buckets: dict[tuple[str, str], list[float]] = {}
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG)
+        self.status_counts: Counter[int] = Counter()  # every API answer's status, unbounded
         self._seeded = seed
         self.state = self._new_state()
         self.application_key, self.client_key = "", ""
@@ -547,6 +553,8 @@ class Simulator:
     def _record(self, request: Request, status: int, started: float) -> None:
         if request.path.startswith("/_simulator"):
             return
+        with self._switch_lock:
+            self.status_counts[status] += 1
         self._log.append(
             {
                 "method": request.method,
@@ -615,42 +623,26 @@ class Simulator:
         api = ctx.route.api
         limit = int(self.switch(f"{api}_rate_limit"))
         forced = self._take_rate_limit()
-        now = time.time()
+        now = self.clock()
         if forced is not None:
-            raise errors.ApiError(
-                429,
-                "ThrottleRequestsException",
-                "Too Many Attempts.",
-                headers={
-                    "Retry-After": str(forced),
-                    "X-RateLimit-Reset": str(int(now + forced)),
-                    "X-RateLimit-Limit": str(limit),
-                    "X-RateLimit-Remaining": "0",
-                },
-            )
-        bucket_key = (api, ctx.user.uuid)
-        bucket = self._buckets.get(bucket_key)
-        if bucket is None or now >= bucket[1]:
-            bucket = [0, now + 60]
-            self._buckets[bucket_key] = bucket
-        if bucket[0] >= limit:
-            wait = max(1, math.ceil(bucket[1] - now))
-            raise errors.ApiError(
-                429,
-                "ThrottleRequestsException",
-                "Too Many Attempts.",
-                headers={
-                    "Retry-After": str(wait),
-                    "X-RateLimit-Reset": str(int(bucket[1])),
-                    "X-RateLimit-Limit": str(limit),
-                    "X-RateLimit-Remaining": "0",
-                },
-            )
-        bucket[0] += 1
+            raise too_many_attempts(forced, now + forced, limit)
+        bucket = self._take((api, ctx.user.uuid), limit, 60, now)
         return {
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(max(0, limit - int(bucket[0]))),
         }
+
+    def _take(self, key: Any, limit: int, seconds: float, now: float) -> list:
+        """Count one request in ``key``'s window of ``seconds`` (a new window once it is
+        over); 429 when ``limit`` were already counted. Returns the bucket [count, end]."""
+        bucket = self._buckets.get(key)
+        if bucket is None or now >= bucket[1]:
+            bucket = [0, now + seconds]
+            self._buckets[key] = bucket
+        if bucket[0] >= limit:
+            raise too_many_attempts(max(1, math.ceil(bucket[1] - now)), bucket[1], limit)
+        bucket[0] += 1
+        return bucket
 
     def _parse_body(self, ctx: Ctx) -> None:
         req = ctx.req
@@ -716,6 +708,21 @@ class Simulator:
                 content_type="text/html; charset=UTF-8",
             )
         return Response(exc.status, exc.body(), dict(exc.headers))
+
+
+def too_many_attempts(retry_after: int, reset: float, limit: int) -> errors.ApiError:
+    """Laravel's throttle answer: 429 with when to come back and the limit that was hit."""
+    return errors.ApiError(
+        429,
+        "ThrottleRequestsException",
+        "Too Many Attempts.",
+        headers={
+            "Retry-After": str(retry_after),
+            "X-RateLimit-Reset": str(int(reset)),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+        },
+    )
 
 
 def _unspecified(host: str) -> bool:

@@ -6,6 +6,7 @@ import ipaddress
 import re
 import secrets
 import uuid as uuidlib
+from collections.abc import Callable
 from typing import Any
 
 from simulators.pterodactyl import errors
@@ -228,13 +229,22 @@ def users_delete(ctx: Ctx) -> Response:
 # --- servers --------------------------------------------------------------------------------
 
 
-def servers_index(ctx: Ctx) -> Response:
+def index_handler(uuid_short: str = "uuidShort") -> Callable[[Ctx], Response]:
+    """``GET /servers`` for a panel whose short-uuid filter is ``filter[<uuid_short>]``."""
+
+    def servers_index(ctx: Ctx) -> Response:
+        return _servers_index(ctx, uuid_short)
+
+    return servers_index
+
+
+def _servers_index(ctx: Ctx, uuid_short: str) -> Response:
     servers = apply_filters(
         ctx,
         ctx.state.servers.values(),
         {
             "uuid": partial(lambda x: x.uuid),
-            "uuidShort": partial(lambda x: x.identifier),
+            uuid_short: partial(lambda x: x.identifier),
             "name": partial(lambda x: x.name),
             "description": partial(lambda x: x.description),
             "image": partial(lambda x: x.image),
@@ -244,6 +254,9 @@ def servers_index(ctx: Ctx) -> Response:
     servers = apply_sort(ctx, servers, {"id": lambda x: x.id, "uuid": lambda x: x.uuid})
     inc = ctx.includes()
     return ok(paginate(servers, lambda x: ctx.app().server(x, inc), ctx.page()))
+
+
+servers_index = index_handler()
 
 
 def servers_view(ctx: Ctx) -> Response:
@@ -258,7 +271,9 @@ def servers_external(ctx: Ctx) -> Response:
     return ok(ctx.app().server(found, ctx.includes()))
 
 
-def _free_allocation(ctx: Ctx) -> Any:
+def free_allocation(ctx: Ctx) -> Any:
+    """The rule: the value names an allocation no server uses."""
+
     def check(value: Any) -> bool:
         alloc = ctx.state.allocations.get(int_or_none(value) or -1)
         return alloc is not None and ctx.state.is_free(alloc)
@@ -266,14 +281,64 @@ def _free_allocation(ctx: Ctx) -> Any:
     return exists(check)
 
 
-def _limit_rules(prefix: str = "limits.") -> dict[str, str]:
+# The rule tables below are shared with the Pelican simulator, which passes its own values
+# where Pelican's rules differ (simulators/pelican/servers.py).
+IO_RULE = "between:10,1000"  # Pelican: 0-1000
+NAME_MAX = 191  # Pelican: 255
+FEATURE_LIMIT_RULES = {
+    "feature_limits": "required|array",
+    "feature_limits.databases": "present|nullable|integer|min:0",
+    "feature_limits.allocations": "sometimes|nullable|integer|min:0",
+    "feature_limits.backups": "present|nullable|integer|min:0",
+}
+
+
+def limit_rules(
+    prefix: str = "limits.", required: str = "required", io: str = IO_RULE
+) -> dict[str, str]:
+    """``Server::$validationRules`` for the limits, under ``prefix``."""
     return {
-        f"{prefix}memory": "required|numeric|min:0",
-        f"{prefix}swap": "required|numeric|min:-1",
-        f"{prefix}disk": "required|numeric|min:0",
-        f"{prefix}io": "required|numeric|between:10,1000",
+        f"{prefix}memory": f"{required}|numeric|min:0",
+        f"{prefix}swap": f"{required}|numeric|min:-1",
+        f"{prefix}disk": f"{required}|numeric|min:0",
+        f"{prefix}io": f"{required}|numeric|{io}",
         f"{prefix}threads": "nullable|regex:/^[0-9-,]+$/",
-        f"{prefix}cpu": "required|numeric|min:0",
+        f"{prefix}cpu": f"{required}|numeric|min:0",
+    }
+
+
+def build_rules(
+    server: st.Server,
+    s: st.State,
+    *,
+    allocation: str = "required",
+    oom: str = "oom_disabled",
+    io: str = IO_RULE,
+) -> dict[str, Any]:
+    """The rules of ``PATCH /servers/{id}/build``: the limits nested under ``limits`` or, the
+    legacy form, at the top level; ``allocation`` is how the default allocation must be given,
+    ``oom`` the name of the OOM flag."""
+    return {
+        "allocation": [
+            allocation,
+            "bail",
+            unique(
+                lambda v: any(
+                    x.allocation_id == int_or_none(v) and x.id != server.id
+                    for x in s.servers.values()
+                )
+            ),
+            exists(lambda v: int_or_none(v) in s.allocations),
+        ],
+        oom: "sometimes|boolean",
+        "limits": "sometimes|array",
+        **limit_rules(required="required_with:limits", io=io),
+        **limit_rules("", required="required_without:limits", io=io),
+        "add_allocations": "bail|array",
+        "add_allocations.*": "integer",
+        "remove_allocations": "bail|array",
+        "remove_allocations.*": "integer",
+        **FEATURE_LIMIT_RULES,
     }
 
 
@@ -298,11 +363,8 @@ def servers_store(ctx: Ctx) -> Response:
         "skip_scripts": "sometimes|boolean",
         "oom_disabled": "sometimes|boolean",
         "limits": "required|array",
-        **_limit_rules(),
-        "feature_limits": "required|array",
-        "feature_limits.databases": "present|nullable|integer|min:0",
-        "feature_limits.allocations": "sometimes|nullable|integer|min:0",
-        "feature_limits.backups": "present|nullable|integer|min:0",
+        **limit_rules(),
+        **FEATURE_LIMIT_RULES,
         "deploy": "sometimes|required|array",
         "deploy.locations": "present|array" if isinstance(deploy, dict) else "array",
         "deploy.locations.*": "integer|min:1",
@@ -312,8 +374,8 @@ def servers_store(ctx: Ctx) -> Response:
         "start_on_completion": "sometimes|boolean",
     }
     if not deploy:
-        rules["allocation.default"] = ["required", "integer", "bail", _free_allocation(ctx)]
-        rules["allocation.additional.*"] = ["integer", _free_allocation(ctx)]
+        rules["allocation.default"] = ["required", "integer", "bail", free_allocation(ctx)]
+        rules["allocation.additional.*"] = ["integer", free_allocation(ctx)]
     validate(data, rules)
 
     limits = data["limits"]
@@ -439,7 +501,17 @@ def deploy_allocation(ctx: Ctx, deploy: dict[str, Any], nodes: list[st.Node]) ->
     return s.rng.choice(sorted(candidates, key=lambda a: a.id))
 
 
-def servers_details(ctx: Ctx) -> Response:
+def details_handler(name_max: int = NAME_MAX) -> Callable[[Ctx], Response]:
+    """``PATCH /servers/{id}/details`` for a panel whose name and external id are at most
+    ``name_max`` characters long."""
+
+    def servers_details(ctx: Ctx) -> Response:
+        return _servers_details(ctx, name_max)
+
+    return servers_details
+
+
+def _servers_details(ctx: Ctx, name_max: int) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
     validate(
         data,
@@ -448,14 +520,14 @@ def servers_details(ctx: Ctx) -> Response:
                 "sometimes",
                 "nullable",
                 "string",
-                "between:1,191",
+                f"between:1,{name_max}",
                 unique(
                     lambda v: any(
                         x.external_id == v and x.id != server.id for x in s.servers.values()
                     )
                 ),
             ],
-            "name": "required|string|min:1|max:191",
+            "name": f"required|string|min:1|max:{name_max}",
             "user": ["required", "integer", exists(lambda v: int_or_none(v) in s.users)],
             "description": "nullable|string",
         },
@@ -469,41 +541,13 @@ def servers_details(ctx: Ctx) -> Response:
     return ok(ctx.app().server(server, ctx.includes()))
 
 
+servers_details = details_handler()
+
+
 def servers_build(ctx: Ctx) -> Response:
     s, data, server = ctx.state, ctx.data, ctx.bound["server"]
     has_limits = "limits" in data
-    rules: dict[str, Any] = {
-        "allocation": [
-            "required",
-            "bail",
-            unique(
-                lambda v: any(
-                    x.allocation_id == int_or_none(v) and x.id != server.id
-                    for x in s.servers.values()
-                )
-            ),
-            exists(lambda v: int_or_none(v) in s.allocations),
-        ],
-        "oom_disabled": "sometimes|boolean",
-        "limits": "sometimes|array",
-    }
-    for name, rule in _limit_rules().items():
-        rules[name] = rule.replace("required", "required_with:limits")
-    for name, rule in _limit_rules("").items():
-        rules[name] = rule.replace("required", "required_without:limits")
-    rules.update(
-        {
-            "add_allocations": "bail|array",
-            "add_allocations.*": "integer",
-            "remove_allocations": "bail|array",
-            "remove_allocations.*": "integer",
-            "feature_limits": "required|array",
-            "feature_limits.databases": "present|nullable|integer|min:0",
-            "feature_limits.allocations": "sometimes|nullable|integer|min:0",
-            "feature_limits.backups": "present|nullable|integer|min:0",
-        }
-    )
-    validate(data, rules)
+    validate(data, build_rules(server, s))
     values = dict(data["limits"]) if has_limits and isinstance(data["limits"], dict) else data
     default_id = int(data["allocation"])
     add = [int(a) for a in data.get("add_allocations") or []]
@@ -733,7 +777,26 @@ def eggs_view(ctx: Ctx) -> Response:
 # --- nodes and allocations --------------------------------------------------------------------
 
 
-def nodes_index(ctx: Ctx) -> Response:
+NODE_SORTS: dict[str, Callable[[st.Node], Any]] = {
+    "id": lambda n: n.id,
+    "uuid": lambda n: n.uuid,
+    "memory": lambda n: n.memory,
+    "disk": lambda n: n.disk,
+}
+
+
+def nodes_index_handler(
+    sorts: dict[str, Callable[[st.Node], Any]] = NODE_SORTS,
+) -> Callable[[Ctx], Response]:
+    """``GET /nodes`` for a panel that sorts nodes by ``sorts`` (Pelican adds ``cpu``)."""
+
+    def nodes_index(ctx: Ctx) -> Response:
+        return _nodes_index(ctx, sorts)
+
+    return nodes_index
+
+
+def _nodes_index(ctx: Ctx, sorts: dict[str, Callable[[st.Node], Any]]) -> Response:
     nodes = apply_filters(
         ctx,
         ctx.state.nodes.values(),
@@ -744,18 +807,12 @@ def nodes_index(ctx: Ctx) -> Response:
             "daemon_token_id": partial(lambda n: n.daemon_token_id),
         },
     )
-    nodes = apply_sort(
-        ctx,
-        nodes,
-        {
-            "id": lambda n: n.id,
-            "uuid": lambda n: n.uuid,
-            "memory": lambda n: n.memory,
-            "disk": lambda n: n.disk,
-        },
-    )
+    nodes = apply_sort(ctx, nodes, sorts)
     inc = ctx.includes()
     return ok(paginate(nodes, lambda n: ctx.app().node(n, inc), ctx.page()))
+
+
+nodes_index = nodes_index_handler()
 
 
 def nodes_view(ctx: Ctx) -> Response:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from simulators.pterodactyl import state as st
@@ -73,6 +73,23 @@ def parse_includes(raw: Any) -> dict[str, dict]:
         for part in parts:
             node = node.setdefault(part, {})
     return tree
+
+
+def reshape(
+    attributes: dict[str, Any],
+    *,
+    drop: Iterable[str] = (),
+    after: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``attributes`` without the ``drop`` keys and with ``after[key]``'s entries right after
+    ``key``, in order: how a fork of the panel (Pelican) states only where its shape differs,
+    and its JSON keeps the fork's key order."""
+    out: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if key not in drop:
+            out[key] = value
+        out.update((after or {}).get(key, {}))
+    return out
 
 
 def item(name: str, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +165,10 @@ class AppRenderer:
     base_url: str = ""
     _seen: set = field(default_factory=set)
 
+    # include name -> ACL resource, per object; includes with no method behind (500)
+    INCLUDES: ClassVar[dict[str, dict[str, str]]] = APP_INCLUDES
+    BROKEN_INCLUDES: ClassVar[frozenset[str]] = frozenset({"transfer"})
+
     def allowed(self, resource: str) -> bool:
         if self.key is None or self.key.key_type == st.ACCOUNT_KEY:
             return True
@@ -162,11 +183,11 @@ class AppRenderer:
     ) -> dict[str, Any] | None:
         rel: dict[str, Any] = {}
         for name, sub in includes.items():
-            if name not in APP_INCLUDES.get(kind, {}):
+            if name not in self.INCLUDES.get(kind, {}):
                 continue  # unknown include names are ignored
-            if name == "transfer":
+            if name in self.BROKEN_INCLUDES:
                 raise IncludeError(name)
-            if not self.allowed(APP_INCLUDES[kind][name]):
+            if not self.allowed(self.INCLUDES[kind][name]):
                 rel[name] = NULL_RESOURCE
                 continue
             rel[name] = builders[name](sub)
@@ -181,112 +202,109 @@ class AppRenderer:
     # --- objects -----------------------------------------------------------
 
     def user(self, user: st.User, inc: dict | None = None) -> dict[str, Any]:
-        body = item(
-            "user",
-            {
-                "id": user.id,
-                "external_id": user.external_id,
-                "uuid": user.uuid,
-                "username": user.username,
-                "email": user.email,
-                "first_name": user.first_name,
-                "last_name": user.last_name,
-                "language": user.language,
-                "root_admin": user.root_admin,
-                "2fa": user.use_totp,
-                "created_at": atom(user.created_at),
-                "updated_at": atom(user.updated_at),
-            },
-        )
+        body = item("user", self.user_attributes(user))
+        rel = self._relationships("user", user, inc or {}, self.user_includes(user))
+        return self._attach(body, rel)
+
+    @staticmethod
+    def user_attributes(user: st.User) -> dict[str, Any]:
+        return {
+            "id": user.id,
+            "external_id": user.external_id,
+            "uuid": user.uuid,
+            "username": user.username,
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "language": user.language,
+            "root_admin": user.root_admin,
+            "2fa": user.use_totp,
+            "created_at": atom(user.created_at),
+            "updated_at": atom(user.updated_at),
+        }
+
+    def user_includes(self, user: st.User) -> dict[str, Callable[[dict], dict]]:
         servers = sorted(
             (s for s in self.state.servers.values() if s.owner_id == user.id), key=lambda s: s.id
         )
-        rel = self._relationships(
-            "user",
-            user,
-            inc or {},
-            {"servers": lambda sub: collection([self.server(s, sub) for s in servers])},
-        )
-        return self._attach(body, rel)
+        return {"servers": lambda sub: collection([self.server(s, sub) for s in servers])}
 
     def server(self, server: st.Server, inc: dict | None = None) -> dict[str, Any]:
-        s = self.state
-        body = item(
-            "server",
-            {
-                "id": server.id,
-                "external_id": server.external_id,
-                "uuid": server.uuid,
-                "identifier": server.identifier,
-                "name": server.name,
-                "description": server.description,
-                "status": server.status,
-                "suspended": server.status == "suspended",
-                "limits": {
-                    "memory": server.memory,
-                    "swap": server.swap,
-                    "disk": server.disk,
-                    "io": server.io,
-                    "cpu": server.cpu,
-                    "threads": server.threads,
-                    "oom_disabled": server.oom_disabled,
-                },
-                "feature_limits": {
-                    "databases": server.database_limit,
-                    "allocations": server.allocation_limit,
-                    "backups": server.backup_limit,
-                },
-                "user": server.owner_id,
-                "node": server.node_id,
-                "allocation": server.allocation_id,
-                "nest": server.nest_id,
-                "egg": server.egg_id,
-                "container": {
-                    "startup_command": server.startup,
-                    "image": server.image,
-                    "installed": 1 if server.is_installed else 0,
-                    "environment": s.environment(server),
-                },
-                "updated_at": atom(server.updated_at),
-                "created_at": atom(server.created_at),
-            },
-        )
-        node = s.nodes.get(server.node_id)
-        rel = self._relationships(
-            "server",
-            server,
-            inc or {},
-            {
-                "allocations": lambda sub: collection(
-                    [self.allocation(a, sub) for a in s.server_allocations(server)]
-                ),
-                "user": lambda sub: self.user(s.users[server.owner_id], sub),
-                "subusers": lambda sub: collection(
-                    [
-                        self.subuser(u)
-                        for u in sorted(s.subusers.values(), key=lambda u: u.id)
-                        if u.server_id == server.id
-                    ]
-                ),
-                "nest": lambda sub: self.nest(s.nests[server.nest_id], sub),
-                "egg": lambda sub: self.egg(s.eggs[server.egg_id], sub),
-                "variables": lambda sub: collection(
-                    [self.server_variable(server, v) for v in s.egg_vars(server.egg_id)]
-                ),
-                "location": lambda sub: (
-                    self.location(s.locations[node.location_id], sub) if node else NULL_RESOURCE
-                ),
-                "node": lambda sub: self.node(node, sub) if node else NULL_RESOURCE,
-                "databases": lambda sub: collection(
-                    [
-                        dict(self.database(d, sub), object="databases")
-                        for d in sorted(s.databases.values(), key=lambda d: d.id)
-                        if d.server_id == server.id
-                    ]
-                ),
-            },
-        )
+        body = item("server", self.server_attributes(server))
+        rel = self._relationships("server", server, inc or {}, self.server_includes(server))
         return self._attach(body, rel)
+
+    def server_attributes(self, server: st.Server) -> dict[str, Any]:
+        return {
+            "id": server.id,
+            "external_id": server.external_id,
+            "uuid": server.uuid,
+            "identifier": server.identifier,
+            "name": server.name,
+            "description": server.description,
+            "status": server.status,
+            "suspended": server.status == "suspended",
+            "limits": {
+                "memory": server.memory,
+                "swap": server.swap,
+                "disk": server.disk,
+                "io": server.io,
+                "cpu": server.cpu,
+                "threads": server.threads,
+                "oom_disabled": server.oom_disabled,
+            },
+            "feature_limits": {
+                "databases": server.database_limit,
+                "allocations": server.allocation_limit,
+                "backups": server.backup_limit,
+            },
+            "user": server.owner_id,
+            "node": server.node_id,
+            "allocation": server.allocation_id,
+            "nest": server.nest_id,
+            "egg": server.egg_id,
+            "container": {
+                "startup_command": server.startup,
+                "image": server.image,
+                "installed": 1 if server.is_installed else 0,
+                "environment": self.state.environment(server),
+            },
+            "updated_at": atom(server.updated_at),
+            "created_at": atom(server.created_at),
+        }
+
+    def server_includes(self, server: st.Server) -> dict[str, Callable[[dict], dict]]:
+        s = self.state
+        node = s.nodes.get(server.node_id)
+        return {
+            "allocations": lambda sub: collection(
+                [self.allocation(a, sub) for a in s.server_allocations(server)]
+            ),
+            "user": lambda sub: self.user(s.users[server.owner_id], sub),
+            "subusers": lambda sub: collection(
+                [
+                    self.subuser(u)
+                    for u in sorted(s.subusers.values(), key=lambda u: u.id)
+                    if u.server_id == server.id
+                ]
+            ),
+            "nest": lambda sub: self.nest(s.nests[server.nest_id], sub),
+            "egg": lambda sub: self.egg(s.eggs[server.egg_id], sub),
+            "variables": lambda sub: collection(
+                [self.server_variable(server, v) for v in s.egg_vars(server.egg_id)]
+            ),
+            "location": lambda sub: (
+                self.location(s.locations[node.location_id], sub) if node else NULL_RESOURCE
+            ),
+            "node": lambda sub: self.node(node, sub) if node else NULL_RESOURCE,
+            "databases": lambda sub: collection(
+                [
+                    dict(self.database(d, sub), object="databases")
+                    for d in sorted(s.databases.values(), key=lambda d: d.id)
+                    if d.server_id == server.id
+                ]
+            ),
+        }
 
     def allocation(self, alloc: st.Allocation, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
@@ -317,56 +335,57 @@ class AppRenderer:
         return self._attach(body, rel)
 
     def node(self, node: st.Node, inc: dict | None = None) -> dict[str, Any]:
-        s = self.state
-        servers = s.node_servers(node.id)
-        body = item(
-            "node",
-            {
-                "id": node.id,
-                "uuid": node.uuid,
-                "public": node.public,
-                "name": node.name,
-                "description": node.description,
-                "location_id": node.location_id,
-                "fqdn": node.fqdn,
-                "scheme": node.scheme,
-                "behind_proxy": node.behind_proxy,
-                "maintenance_mode": node.maintenance_mode,
-                "memory": node.memory,
-                "memory_overallocate": node.memory_overallocate,
-                "disk": node.disk,
-                "disk_overallocate": node.disk_overallocate,
-                "upload_size": node.upload_size,
-                "daemon_listen": node.daemon_listen,
-                "daemon_sftp": node.daemon_sftp,
-                "daemon_base": node.daemon_base,
-                "created_at": atom(node.created_at),
-                "updated_at": atom(node.updated_at),
-                "allocated_resources": {
-                    "memory": sum(x.memory for x in servers),
-                    "disk": sum(x.disk for x in servers),
-                },
-            },
-        )
-        rel = self._relationships(
-            "node",
-            node,
-            inc or {},
-            {
-                "allocations": lambda sub: collection(
-                    [
-                        self.allocation(a, sub)
-                        for a in sorted(s.allocations.values(), key=lambda a: a.id)
-                        if a.node_id == node.id
-                    ]
-                ),
-                "location": lambda sub: self.location(s.locations[node.location_id], sub),
-                "servers": lambda sub: collection(
-                    [self.server(x, sub) for x in sorted(servers, key=lambda x: x.id)]
-                ),
-            },
-        )
+        servers = self.state.node_servers(node.id)
+        body = item("node", self.node_attributes(node, servers))
+        rel = self._relationships("node", node, inc or {}, self.node_includes(node, servers))
         return self._attach(body, rel)
+
+    @staticmethod
+    def node_attributes(node: st.Node, servers: list[st.Server]) -> dict[str, Any]:
+        return {
+            "id": node.id,
+            "uuid": node.uuid,
+            "public": node.public,
+            "name": node.name,
+            "description": node.description,
+            "location_id": node.location_id,
+            "fqdn": node.fqdn,
+            "scheme": node.scheme,
+            "behind_proxy": node.behind_proxy,
+            "maintenance_mode": node.maintenance_mode,
+            "memory": node.memory,
+            "memory_overallocate": node.memory_overallocate,
+            "disk": node.disk,
+            "disk_overallocate": node.disk_overallocate,
+            "upload_size": node.upload_size,
+            "daemon_listen": node.daemon_listen,
+            "daemon_sftp": node.daemon_sftp,
+            "daemon_base": node.daemon_base,
+            "created_at": atom(node.created_at),
+            "updated_at": atom(node.updated_at),
+            "allocated_resources": {
+                "memory": sum(x.memory for x in servers),
+                "disk": sum(x.disk for x in servers),
+            },
+        }
+
+    def node_includes(
+        self, node: st.Node, servers: list[st.Server]
+    ) -> dict[str, Callable[[dict], dict]]:
+        s = self.state
+        return {
+            "allocations": lambda sub: collection(
+                [
+                    self.allocation(a, sub)
+                    for a in sorted(s.allocations.values(), key=lambda a: a.id)
+                    if a.node_id == node.id
+                ]
+            ),
+            "location": lambda sub: self.location(s.locations[node.location_id], sub),
+            "servers": lambda sub: collection(
+                [self.server(x, sub) for x in sorted(servers, key=lambda x: x.id)]
+            ),
+        }
 
     def location(self, loc: st.Location, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
@@ -436,7 +455,12 @@ class AppRenderer:
         return self._attach(body, rel)
 
     def egg(self, egg: st.Egg, inc: dict | None = None) -> dict[str, Any]:
-        s = self.state
+        body = item("egg", self.egg_attributes(egg))
+        rel = self._relationships("egg", egg, inc or {}, self.egg_includes(egg, body["attributes"]))
+        return self._attach(body, rel)
+
+    @staticmethod
+    def egg_attributes(egg: st.Egg) -> dict[str, Any]:
         config = {
             "files": egg.config_files or {},
             "startup": egg.config_startup,
@@ -453,45 +477,37 @@ class AppRenderer:
             "extends": None,
         }
         images = list(egg.docker_images.values())
-        body = item(
-            "egg",
-            {
-                "id": egg.id,
-                "uuid": egg.uuid,
-                "name": egg.name,
-                "nest": egg.nest_id,
-                "author": egg.author,
-                "description": egg.description,
-                "docker_image": images[0] if images else "",
-                "docker_images": egg.docker_images,
-                "config": config,
-                "startup": egg.startup,
-                "script": script,
-                "created_at": atom(egg.created_at),
-                "updated_at": atom(egg.updated_at),
-            },
-        )
-        rel = self._relationships(
-            "egg",
-            egg,
-            inc or {},
-            {
-                "nest": lambda sub: self.nest(s.nests[egg.nest_id], sub),
-                "servers": lambda sub: collection(
-                    [
-                        self.server(x, sub)
-                        for x in sorted(s.servers.values(), key=lambda x: x.id)
-                        if x.egg_id == egg.id
-                    ]
-                ),
-                "config": lambda sub: item("egg", dict(config)),
-                "script": lambda sub: item("egg", dict(script)),
-                "variables": lambda sub: collection(
-                    [self.egg_variable(v) for v in s.egg_vars(egg.id)]
-                ),
-            },
-        )
-        return self._attach(body, rel)
+        return {
+            "id": egg.id,
+            "uuid": egg.uuid,
+            "name": egg.name,
+            "nest": egg.nest_id,
+            "author": egg.author,
+            "description": egg.description,
+            "docker_image": images[0] if images else "",
+            "docker_images": egg.docker_images,
+            "config": config,
+            "startup": egg.startup,
+            "script": script,
+            "created_at": atom(egg.created_at),
+            "updated_at": atom(egg.updated_at),
+        }
+
+    def egg_includes(self, egg: st.Egg, attrs: dict[str, Any]) -> dict[str, Callable[[dict], dict]]:
+        s = self.state
+        return {
+            "nest": lambda sub: self.nest(s.nests[egg.nest_id], sub),
+            "servers": lambda sub: collection(
+                [
+                    self.server(x, sub)
+                    for x in sorted(s.servers.values(), key=lambda x: x.id)
+                    if x.egg_id == egg.id
+                ]
+            ),
+            "config": lambda sub: item("egg", dict(attrs["config"])),
+            "script": lambda sub: item("egg", dict(attrs["script"])),
+            "variables": lambda sub: collection([self.egg_variable(v) for v in s.egg_vars(egg.id)]),
+        }
 
     @staticmethod
     def egg_variable_attributes(var: st.EggVariable) -> dict[str, Any]:
@@ -592,6 +608,10 @@ class ClientRenderer:
     state: st.State
     user: st.User
     can: Callable[[st.Server, str], bool]
+
+    # A database's id as the client API shows it, and the permission that reveals its password.
+    DATABASE_ID: ClassVar[str] = "hashid"
+    VIEW_PASSWORD: ClassVar[str] = "database.view_password"
 
     def server(self, server: st.Server, inc: dict | None = None) -> dict[str, Any]:
         s = self.state
@@ -740,7 +760,7 @@ class ClientRenderer:
         body = item(
             "server_database",
             {
-                "id": db.hashid,
+                "id": getattr(db, self.DATABASE_ID),
                 "host": {"address": host.host, "port": host.port},
                 "name": db.database,
                 "username": db.username,
@@ -752,7 +772,7 @@ class ClientRenderer:
             body["attributes"]["relationships"] = {
                 "password": (
                     item("database_password", {"password": db.password})
-                    if self.can(server, "database.view_password")
+                    if self.can(server, self.VIEW_PASSWORD)
                     else NULL_RESOURCE
                 )
             }

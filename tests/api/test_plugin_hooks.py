@@ -57,7 +57,7 @@ def test_a_plain_flask_blueprint_is_refused(pteroca_instance, register_test_plug
     from flask import Blueprint
 
     from kernel import hookimpl
-    from kernel.hooks import plugin_host
+    from kernel.plugins.host import plugin_host
 
     class Plugin:
         @hookimpl

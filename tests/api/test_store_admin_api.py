@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.api.conftest import bearer
 
 
@@ -113,3 +115,76 @@ def test_the_admin_scope_is_not_enough_without_store_manage(
     secret = make_token(make_user(role="auditor"), ["admin:services"])
     response = client.get("/api/v1/admin/servers", headers=bearer(secret))
     assert response.status_code == 403 and "store.manage" in response.json["message"]
+
+
+# Every endpoint of the store's admin API, with a body its schema accepts: a rule's refusal
+# (CatalogError) from any of them is the same 422, whichever view it leaves.
+_ENDPOINTS = [
+    ("GET", "/api/v1/admin/servers", None),
+    ("POST", "/api/v1/admin/servers/1/suspend", {}),
+    ("POST", "/api/v1/admin/servers/1/unsuspend", None),
+    ("POST", "/api/v1/admin/servers/1/terminate", {}),
+    ("GET", "/api/v1/admin/products", None),
+    ("POST", "/api/v1/admin/products", {"name": "N", "slug": "n"}),
+    ("PUT", "/api/v1/admin/products/1", {"name": "N", "slug": "n"}),
+    ("DELETE", "/api/v1/admin/products/1", None),
+    ("POST", "/api/v1/admin/products/1/plans", {"period_count": 30, "price": 100}),
+    ("DELETE", "/api/v1/admin/plans/1", None),
+    ("GET", "/api/v1/admin/vouchers", None),
+    ("POST", "/api/v1/admin/vouchers", {"code": "C", "kind": "balance", "value": 5}),
+    ("PUT", "/api/v1/admin/vouchers/1/active", {"active": False}),
+]
+
+
+def test_a_catalog_error_from_any_endpoint_is_the_same_422(
+    pteroca_instance, client, store, make_user, make_token, monkeypatch
+):
+    from builtin_plugins.store import rest_admin
+    from builtin_plugins.store.catalog import CatalogError
+
+    app = pteroca_instance.app  # the generation with the store loaded
+    rules = {
+        (method, re.sub(r"<int:\w+>", "1", rule.rule))
+        for rule in app.url_map.iter_rules()
+        if app.view_functions[rule.endpoint].__module__ == rest_admin.__name__
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert rules == {(method, path) for method, path, _ in _ENDPOINTS}  # every endpoint tried
+
+    def refuse(*args, **kwargs):
+        raise CatalogError("refused by the rule under test")
+
+    # the first thing each view does: whichever it is, the rule refuses there
+    for name in ("_get", "select", "_product_fields", "validate"):
+        monkeypatch.setattr(rest_admin, name, refuse)
+    secret = _admin(make_user, make_token)
+    for method, path, body in _ENDPOINTS:
+        response = client.open(path, method=method, json=body, headers=bearer(secret))
+        assert (response.status_code, response.json) == (
+            422,
+            {"type": "invalid", "message": "refused by the rule under test", "errors": {}},
+        ), (method, path)
+
+
+def test_a_refused_change_leaves_nothing_half_written(
+    pteroca_instance, client, store, make_user, make_token, monkeypatch
+):
+    from builtin_plugins.store import catalog
+    from builtin_plugins.store.models import Product
+    from kernel.extensions import db
+
+    def half_then_refuse(product, fields, *, actor):
+        db.session.add(Product(name="Half", slug="half", provisioner="manual"))
+        db.session.flush()
+        raise catalog.CatalogError("that slug is already used")
+
+    monkeypatch.setattr(catalog, "save_product", half_then_refuse)
+    response = client.post(
+        "/api/v1/admin/products",
+        json={"name": "Half", "slug": "half"},
+        headers=bearer(_admin(make_user, make_token)),
+    )
+    assert response.status_code == 422 and response.json["type"] == "invalid"
+    with pteroca_instance.app.app_context():
+        assert db.session.scalar(db.select(Product).where(Product.slug == "half")) is None
+        db.session.remove()

@@ -26,7 +26,7 @@ def smtp():
 def live_app(instance, plugins_dir, smtp):  # overrides the browser fixture: real SMTP
     from kernel.accounts.services import create_user
     from kernel.extensions import db
-    from kernel.plugins import services
+    from kernel.plugin_lifecycle import services
 
     app = build_app(instance, WTF_CSRF_ENABLED=True, MAIL_URL=smtp.url)
     with app.app_context():

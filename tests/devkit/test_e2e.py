@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel.plugins import loader, verified
+from kernel.plugin_lifecycle import loader
+from kernel.plugins import verified
 from kernel.testing import build_app, login, rebuild, run_cli
 from tests.fakes.osv_server import osv_server  # noqa: F401 - fixture
 from tests.helpers import PASSWORD

@@ -16,7 +16,7 @@ import pytest
 
 from kernel import hookimpl, hookspec, hookspecs
 from kernel.hookspecs import HookDeprecationWarning, deprecated, deprecations
-from kernel.plugins.loader import new_plugin_manager
+from kernel.plugin_lifecycle.loader import new_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,7 +101,7 @@ def test_deprecation_warnings_are_shown_by_default():
     """Admins see them in the server log, not only authors in pytest (a FutureWarning)."""
     code = textwrap.dedent("""
         from kernel import hookimpl
-        from kernel.plugins.loader import new_plugin_manager
+        from kernel.plugin_lifecycle.loader import new_plugin_manager
         from tests.devkit.test_hook_contract import DeprecatedSpecs
 
         class OldPlugin:
@@ -254,7 +254,7 @@ def test_hook_implementations_may_take_a_subset_of_the_arguments(
 
 
 def test_an_argument_outside_the_spec_is_refused_with_the_reason(pteroca_instance, enable_plugin):
-    from kernel.plugins.services import PluginError
+    from kernel.plugin_lifecycle.services import PluginError
 
     folder = pteroca_instance.plugins_dir / "extra_arg"
     folder.mkdir()
@@ -275,7 +275,7 @@ def test_an_argument_outside_the_spec_is_refused_with_the_reason(pteroca_instanc
 def test_kernel_range_is_enforced_for_a_scaffolded_plugin(
     pteroca_instance, enable_plugin, monkeypatch, tmp_path
 ):
-    from kernel.plugins import services
+    from kernel.plugin_lifecycle import services
     from kernel.plugins.deps import DependencyError
     from kernel.plugins.scaffold import create_project
 

@@ -43,7 +43,7 @@ def test_a_customer_logs_in_with_the_test_password(make_customer, login_as):
 def test_make_product_enables_the_store_and_buy_pays_from_the_wallet(
     make_customer, make_product, buy, pteroca_instance
 ):
-    from kernel.hooks import plugin_manager
+    from kernel.plugins.host import plugin_manager
 
     assert plugin_manager(pteroca_instance.app).get_plugin("store") is None
     product_id = make_product("box", price=700)
@@ -81,7 +81,7 @@ def test_cli_runs_on_an_app_built_afresh_and_raises_crashes(cli, enable, monkeyp
     enable("hello_world", accept_risk=True)
     info = cli("plugin", "info", "hello_world", "--json")
     assert json.loads(info.output)["state"] == "enabled"  # the CLI saw the plugin change
-    from kernel.plugins import services
+    from kernel.plugin_lifecycle import services
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

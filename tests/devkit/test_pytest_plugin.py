@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 import kernel.pytest_plugin as plugin_module
 from kernel import hookimpl
-from kernel.plugins import loader
+from kernel.plugin_lifecycle import loader
 from kernel.pytest_plugin import PterocaTestInstance
 from kernel.testing import NO_OSV
 from tests.devkit.conftest import PAGE_CODE, plugin_files

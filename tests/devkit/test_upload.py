@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from kernel.plugins.upload import Limits, UploadRefused, install_zip
+from kernel.plugin_lifecycle.upload import Limits, UploadRefused, install_zip
 from tests.devkit.conftest import PAGE_CODE, plugin_files, zip_bytes
 
 URL = "/admin/plugins/upload"

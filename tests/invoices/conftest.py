@@ -185,7 +185,7 @@ def ctx(shop):
 def register_lines(shop):
     """Add lines to every invoice, as a plugin implementing ``invoice_lines`` would."""
     from kernel import hookimpl
-    from kernel.hooks import plugin_manager
+    from kernel.plugins.host import plugin_manager
 
     def register(lines: list[dict]):
         class Extras:

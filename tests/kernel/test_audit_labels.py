@@ -77,3 +77,38 @@ def test_humanize_reads_any_key_as_words():
     assert humanize("pterodactyl.user_created") == "User created"
     assert humanize("plain") == "Plain"
     assert humanize("") == ""
+
+
+class Counting:
+    calls = 0
+
+    @hookimpl
+    def audit_labels(self):
+        Counting.calls += 1
+        return {"my_notes.shared": _l("Note shared")}
+
+
+def test_plugins_are_asked_once_per_app_and_language(pteroca_instance, register_test_plugin):
+    """The labels are the same on every page: asking every plugin on every request was part
+    of the dashboard's kernel overhead (issue 20)."""
+    Counting.calls = 0
+    app = register_test_plugin(Counting())
+    for _ in range(3):
+        with app.test_request_context(headers={"Accept-Language": "en"}):
+            assert kernel.audit_label("my_notes.shared") == "Note shared"
+    assert Counting.calls == 1
+    with app.test_request_context(headers={"Accept-Language": "pl"}):
+        kernel.audit_label("my_notes.shared")
+    assert Counting.calls == 2  # another language: asked again (a plugin may answer in it)
+    rebuilt = pteroca_instance.rebuild()  # the enabled plugins changed: a new app asks again
+    with rebuilt.test_request_context():
+        kernel.audit_label("my_notes.shared")
+    assert Counting.calls == 3
+
+
+def test_a_failing_labels_hook_is_asked_again(pteroca_instance, register_test_plugin):
+    app = register_test_plugin(Broken())
+    with app.test_request_context():
+        assert kernel.audit_label("user.login") == "Logged in"
+    with app.test_request_context():
+        assert app.extensions.get("pteroca_audit_labels", {}) == {}  # not remembered

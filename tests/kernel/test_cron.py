@@ -94,6 +94,8 @@ def test_each_slot_runs_once_however_often_runners_look(ticker, log):
             "kernel.prune_rate_limits": "ok",
             "kernel.privacy": "ok",
             "kernel.prune_logs": "ok",
+            "kernel.prune_idempotency_keys": "ok",
+            "kernel.prune_webhook_deliveries": "ok",
         }
         assert cron.run_due(now=NOON + timedelta(seconds=20), owner="b:2") == []
         later = cron.run_due(now=NOON + timedelta(minutes=1), owner="b:2")

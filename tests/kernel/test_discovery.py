@@ -104,3 +104,39 @@ def test_content_hash_covers_every_folder(tmp_path, rel):
     (folder / rel).write_bytes(b"other junk")
     assert content_hash(folder) not in (before, added)
     assert rel in {p.relative_to(folder).as_posix() for p in iter_plugin_files(folder)}
+
+
+def _setting(**spec):
+    return parse_manifest(
+        {"name": "bounded", "version": "1.0", "kernel": ">=0.1", "settings": {"n": spec}}
+    ).settings["n"]
+
+
+def test_int_settings_take_bounds_and_refuse_values_outside_them():
+    from kernel.setting_types import SettingError, coerce
+
+    spec = _setting(type="int", default=5, min=1, max=10, label="Per minute")
+    assert (spec.minimum, spec.maximum) == (1, 10)
+    assert coerce(spec, "1") == 1 and coerce(spec, 10) == 10
+    for raw, message in ((0, "at least 1"), ("-3", "at least 1"), (11, "at most 10")):
+        with pytest.raises(SettingError, match=f"Per minute must be {message}"):
+            coerce(spec, raw)
+    assert coerce(_setting(type="int", min=0), 10**12) == 10**12  # no max: unbounded
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"type": "string", "min": 1}, "settings.n.min"),  # bounds only on int settings
+        ({"type": "int", "min": "1"}, "settings.n.min"),
+        ({"type": "int", "max": 2.5}, "settings.n.min"),
+        ({"type": "int", "max": True}, "settings.n.min"),
+        ({"type": "int", "min": 5, "max": 1}, "settings.n.min"),
+        ({"type": "int", "default": 0, "min": 1}, "settings.n.default"),
+        ({"type": "int", "default": 11, "max": 10}, "settings.n.default"),
+    ],
+)
+def test_bad_bounds_are_manifest_errors(spec, field):
+    with pytest.raises(ManifestInvalid) as caught:
+        _setting(**spec)
+    assert field in {e.field for e in caught.value.errors}

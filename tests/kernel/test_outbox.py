@@ -9,7 +9,7 @@ import pytest
 
 from kernel import audit, outbox
 from kernel.clock import now as utcnow
-from kernel.extensions import db
+from kernel.extensions import commit_keeping, db
 from kernel.models import AuditLog
 from kernel.outbox import OutboxMessage
 
@@ -83,10 +83,23 @@ def test_a_claim_is_won_by_one_dispatcher(app):
         db.session.commit()
         db.session.info.clear()
         now = utcnow()
-        assert outbox._claim([row.id], now) == [row.id]
-        assert outbox._claim([row.id], now) == []  # the second dispatcher gets nothing
+        row_id = row.id
+
+        def claimed(at):
+            return [won[0] for won in outbox._claim([row_id], at)]
+
+        assert claimed(now) == [row_id]
+        assert claimed(now) == []  # the second dispatcher gets nothing
         later = now + timedelta(seconds=outbox.CLAIM_SECONDS + 1)
-        assert outbox._claim([row.id], later) == [row.id]  # a dead claimer's row comes back
+        assert claimed(later) == [row_id]  # a dead claimer's row comes back
+        # the claim returns what the dispatcher needs: no second query for the row
+        assert outbox._claim([row_id], later + (later - now))[0][1:] == (
+            f"{__name__}.remember",
+            [1],
+            {},
+            "",
+            3,
+        )
 
 
 def test_a_failing_inline_job_is_tried_again_with_backoff_then_given_up(app):
@@ -173,3 +186,84 @@ def test_health_reports_the_outbox(app):
     assert "outbox" not in client.get("/-/health").get_json()  # details need the token
     report = client.get("/-/health", headers=HEALTH_HEADERS).get_json()
     assert report["outbox"]["pending"] == 1 and report["outbox"]["failed"] == 0
+
+
+# --- rq: the writer hands fresh rows over without claiming them ----------------------------
+
+
+class RecordingQueue:
+    """An rq queue that records what it is handed, or refuses it (``broken``)."""
+
+    def __init__(self):
+        self.jobs: list[str] = []
+        self.broken = False
+
+    def enqueue_call(self, func, args, kwargs, job_id=None, **options):
+        if self.broken:
+            raise ValueError("queue refused the job")
+        self.jobs.append(job_id)
+
+
+@pytest.fixture
+def rq_queue(monkeypatch):
+    from kernel import jobs
+
+    queue = RecordingQueue()
+    monkeypatch.setattr(jobs, "uses_rq", lambda: True)
+    monkeypatch.setattr(jobs, "_queue", lambda name: queue)
+    return queue
+
+
+def outbox_statements(app):
+    from tests.kernel.test_request_cost import statements
+
+    return statements(app)
+
+
+def test_a_fresh_row_goes_to_rq_unclaimed_and_is_counted_once(app, rq_queue):
+    with app.app_context():
+        outbox.add(remember, 1)
+        commit_keeping()  # the writer kept its rows loaded
+        with outbox_statements(app) as seen:
+            assert outbox.dispatch_committed() == 1
+        assert rq_queue.jobs == [f"outbox-{rows()[0].id}"]
+        assert RUNS == []  # queued, not run
+        updates = [s for s in seen if s.startswith("UPDATE outbox")]
+        assert len(updates) == 1 and "status" in updates[0], seen  # no claim, one mark
+        [row] = rows()
+        assert row.status == "dispatched" and row.attempts == 1 and row.claimed_until is None
+        assert outbox.dispatch_due(grace=0).dispatched == []  # never twice
+
+
+def test_a_row_older_than_half_the_grace_is_claimed_first(app, rq_queue):
+    from kernel import clock
+
+    with app.app_context():
+        outbox.add(remember, 2)
+        commit_keeping()  # the writer kept its rows loaded
+        clock.advance(timedelta(seconds=outbox.GRACE_SECONDS / 2))
+        try:
+            with outbox_statements(app) as seen:
+                assert outbox.dispatch_committed() == 1
+        finally:
+            clock.reset()
+        claims = [s for s in seen if s.startswith("UPDATE outbox SET claimed_until")]
+        assert len(claims) == 1, seen  # a dispatcher may look at it now: claimed as usual
+        [row] = rows()
+        assert row.status == "dispatched" and row.attempts == 1
+
+
+def test_an_unclaimed_row_the_queue_refuses_is_counted_and_retried(app, rq_queue):
+    with app.app_context():
+        outbox.add(remember, 3)
+        commit_keeping()  # the writer kept its rows loaded
+        rq_queue.broken = True
+        assert outbox.dispatch_committed() == 0
+        [row] = rows()
+        assert row.status == "pending" and row.attempts == 1 and "refused" in row.last_error
+        assert row.available_at > utcnow()  # backoff, then the dispatcher tries again
+        rq_queue.broken = False
+        row.available_at = utcnow()
+        db.session.commit()
+        assert outbox.dispatch_due(grace=0).dispatched == [row.id]
+        assert rows()[0].attempts == 2

@@ -8,39 +8,20 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import flash, get_flashed_messages
-from sqlalchemy import event
 
 from kernel import audit, read_only, site_settings
 from kernel.extensions import db
 from kernel.models import AuditLog
 from kernel.payments import ledger
-from kernel.testing import build_app, login
+from kernel.testing import build_app, login, statements
 from tests.helpers import PASSWORD, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "cost@example.com"
-
-
-@contextmanager
-def statements(app):
-    """Every SQL statement the app's engine runs inside the block (all threads)."""
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def note(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def sqlite_app(instance: Path):
@@ -122,7 +103,7 @@ def test_database_ready_is_checked_until_true_then_remembered(instance, plugins_
     with app.app_context():
         assert database_ready() is False
         assert database_ready() is False  # "not ready" is never remembered
-        from kernel.plugins.services import upgrade_all
+        from kernel.plugin_lifecycle.services import upgrade_all
 
         upgrade_all()
         assert database_ready() is True

@@ -646,3 +646,33 @@ def test_node_management_uses_pelicans_rules(app):
     busy = app.delete(f"{APP}/nodes/1")
     assert busy.status_code == 400
     assert errors_of(busy)[0]["code"] == "HasActiveServersException"
+
+
+def test_objects_keep_pelicans_attribute_order(app):
+    """Pelican's objects are Pterodactyl's reshaped (simulators/pelican/transformers.py): the
+    keys, their order and the nested limits are Pelican's, byte for byte in the JSON."""
+    owner = new_user(app, "order@example.com")
+    server = new_server(app, owner["id"])
+    shown = app.get(f"{APP}/servers/{server['id']}", params={"include": "node,user"}).json()
+    attrs = shown["attributes"]
+    assert list(attrs) == [
+        "id", "external_id", "uuid", "identifier", "name", "description", "status",
+        "suspended", "limits", "feature_limits", "user", "node", "allocation", "egg",
+        "container", "updated_at", "created_at", "relationships",
+    ]  # fmt: skip
+    assert list(attrs["limits"])[-2:] == ["oom_disabled", "oom_killer"]
+    assert list(attrs["container"]) == ["startup_command", "image", "installed", "environment"]
+    node = attrs["relationships"]["node"]["attributes"]
+    assert list(node)[9:22] == [
+        "memory", "memory_overallocate", "disk", "disk_overallocate", "cpu",
+        "cpu_overallocate", "upload_size", "daemon_listen", "daemon_sftp",
+        "daemon_sftp_alias", "daemon_connect", "daemon_base", "tags",
+    ]  # fmt: skip
+    assert "location_id" not in node and list(node["allocated_resources"]) == [
+        "memory", "disk", "cpu",
+    ]  # fmt: skip
+    user = attrs["relationships"]["user"]["attributes"]
+    assert list(user) == [
+        "id", "external_id", "is_managed_externally", "uuid", "username", "email", "language",
+        "root_admin", "2fa_enabled", "2fa", "created_at", "updated_at",
+    ]  # fmt: skip

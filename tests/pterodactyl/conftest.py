@@ -61,12 +61,26 @@ def sim():
 
 
 @pytest.fixture
-def sleeps(monkeypatch) -> Iterator[list[float]]:
-    """Every wait a plugin-built panel client asks for (nothing really sleeps)."""
+def clock():
+    """The virtual clock of plugin-built panel clients' request budgets: their waits move it."""
+    from builtin_plugins.panel_kit.api import VirtualClock
+
+    return VirtualClock()
+
+
+@pytest.fixture
+def sleeps(monkeypatch, clock) -> Iterator[list[float]]:
+    """Every wait a plugin-built panel client asks for (nothing really sleeps: the budget's
+    virtual clock moves instead)."""
     from builtin_plugins.pterodactyl import lookups, panel
 
     waited: list[float] = []
-    monkeypatch.setattr(panel, "CLIENT_OPTIONS", {"sleep": waited.append})
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        clock.sleep(seconds)
+
+    monkeypatch.setattr(panel, "CLIENT_OPTIONS", {"sleep": sleep, "clock": clock})
     lookups.forget_cache()
     yield waited
     panel.forget_clients()

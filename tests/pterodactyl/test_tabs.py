@@ -45,7 +45,7 @@ def test_every_tab_renders_inside_the_server_page(alice, owner):
 
 
 def test_tabs_are_not_offered_for_other_provisioners(ptero_app, alice, owner):
-    from builtin_plugins.pterodactyl.tabs.views import tabs_for
+    from builtin_plugins.pterodactyl.tabs.adapter import tabs_for
     from builtin_plugins.store.models import Service
     from kernel.extensions import db
 

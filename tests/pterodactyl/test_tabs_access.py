@@ -337,7 +337,7 @@ def test_removing_a_subuser_here_or_in_the_panel_ends_its_access(
     panel.client.delete_subuser(owner.identifier, things_on(sim, owner)["uuid"][0])
     assert carol.get(tab_url(owner.service_id, "console")).status_code == 404
     with ptero_app.app_context():
-        from builtin_plugins.pterodactyl.tabs.subusers import shared_with
+        from builtin_plugins.pterodactyl.tabs.adapter import shared_with
         from kernel.accounts.models import User
         from kernel.extensions import db
 

@@ -8,8 +8,8 @@ import pytest
 
 from kernel.extensions import db
 from kernel.models import AuditLog
+from kernel.plugin_lifecycle.rescan import rescan_enabled
 from kernel.security import latest_scan
-from kernel.security.rescan import rescan_enabled
 from tests.helpers import page_plugin
 from tests.security.scanlib import install_dist
 

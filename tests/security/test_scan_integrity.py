@@ -13,9 +13,9 @@ import pytest
 
 from kernel.extensions import db
 from kernel.models import AuditLog
+from kernel.plugin_lifecycle.services import list_plugins
 from kernel.plugins import verified
 from kernel.plugins.models import PluginRecord
-from kernel.plugins.services import list_plugins
 from kernel.testing import login
 from tests.helpers import PAGE_PLUGIN, make_user, write_plugin
 from tests.security.scanlib import install_dist
@@ -225,7 +225,7 @@ def test_file_swapped_while_the_audit_waits_is_not_imported(
 def test_file_swapped_after_the_last_check_is_refused_by_the_loader(
     app, plugins_dir, cli, fresh, marker, monkeypatch, rel
 ):
-    from kernel.plugins import services
+    from kernel.plugin_lifecycle import services
     from tests.kernel.test_migrations import migration
 
     folder = write_plugin(

@@ -3,31 +3,13 @@ the accounts (and products) of a page's rows come in one query, never one per ro
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from kernel.accounts.services import create_user
 from kernel.extensions import db
+from kernel.testing import statements
 from tests.store.conftest import recorder_product
 from tests.store.test_admin import ADMIN_PASSWORD, client_for
-
-
-@contextmanager
-def statements(app):
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def note(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 @pytest.fixture
@@ -112,3 +94,58 @@ def test_twenty_and_a_full_page_of_rows_cost_the_same_statements(admin):
     assert "row99@example.com" in page  # the emails are still shown
     assert "row99@example.com" in client.get("/admin/payments/").text
     assert "row99@example.com" in client.get("/admin/store/servers/").text
+
+
+LISTS = (
+    "/admin/users/",
+    "/admin/audit/",
+    "/admin/emails/",
+    "/admin/payments/",
+    "/admin/store/servers/",
+    "/admin/store/voucher-uses/",
+)
+
+
+def add_log_rows(app, count: int) -> None:
+    from sqlalchemy import insert
+
+    from kernel.mail_delivery import EmailLog
+    from kernel.models import AuditLog
+
+    with app.app_context():
+        db.session.execute(
+            insert(AuditLog),
+            [{"action": "cost.row", "target": f"t{n}", "details": {}} for n in range(count)],
+        )
+        db.session.execute(
+            insert(EmailLog),
+            [{"recipient": f"m{n}@example.com", "subject": f"s{n}"} for n in range(count)],
+        )
+        db.session.commit()
+
+
+def test_statements_per_page_do_not_depend_on_the_page_size(admin):
+    add_rows(admin, 0, 110)
+    add_log_rows(admin, 110)
+    client = client_for(admin)
+    for url in LISTS:
+        cost = {}
+        for size in (20, 100):
+            assert client.get(f"{url}?per_page={size}").status_code == 200, url  # warm
+            with statements(admin) as seen:
+                page = client.get(f"{url}?per_page={size}")
+            assert page.status_code == 200, url
+            cost[size] = len(seen)
+        assert cost[20] == cost[100], (url, cost)
+    # the page size is honoured: 100 customers' rows on one page, 20 on the other
+    assert client.get("/admin/users/?per_page=100").text.count("@example.com</a>") >= 100
+    assert client.get("/admin/users/?per_page=20").text.count("@example.com</a>") == 20
+
+
+@pytest.mark.parametrize("url", LISTS)
+@pytest.mark.parametrize("size", ["9", "201", "abc", "-20", "2e1", "%C2%B2"])
+def test_a_bad_page_size_is_a_400_with_the_reason(admin, url, size):
+    client = client_for(admin)
+    page = client.get(f"{url}?per_page={size}")
+    assert page.status_code == 400, url
+    assert "per_page must be a whole number from 10 to 200" in page.text

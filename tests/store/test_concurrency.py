@@ -168,7 +168,8 @@ def test_a_submission_that_finds_its_token_used_meanwhile_gets_that_server(
     store_app, ctx, recorder, monkeypatch
 ):
     """The narrow window of the race above, made certain: the second submission passes the
-    "already bought?" check, the first one commits, then the second finds the token gone."""
+    checks that need no lock, the first one commits, then the second takes the wallet lock and
+    finds the token gone."""
     from builtin_plugins.store import services
     from kernel.accounts.models import User
 
@@ -177,15 +178,15 @@ def test_a_submission_that_finds_its_token_used_meanwhile_gets_that_server(
     token = services.new_purchase_token(user)
     ids = (user.id, product.id, product.plans[0].id)
     first_done = threading.Event()
-    check = services.option_problems
+    lock = services.lock_wallet
 
-    def held_check(*args, **kwargs):  # runs between the two looks at the token
+    def held_lock(*args, **kwargs):  # runs between the checks and the token's use
         if threading.current_thread().name == "second":
             db.session.rollback()  # wait outside a transaction (SQLite's write lock)
             assert first_done.wait(20)
-        return check(*args, **kwargs)
+        return lock(*args, **kwargs)
 
-    monkeypatch.setattr(services, "option_problems", held_check)
+    monkeypatch.setattr(services, "lock_wallet", held_lock)
     results = {}
 
     def submit():

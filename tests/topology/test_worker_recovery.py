@@ -182,3 +182,28 @@ def test_delayed_retries_keep_their_time_after_a_redis_outage(
         assert worker.alive()
     finally:
         redis.stop()
+
+
+def test_going_back_to_wait_survives_redis_being_away(tmp_path):
+    """rq writes the worker's state when it goes back to waiting for a job, outside its own
+    error handling: a Redis outage at that instant made the worker quit (the cause of this
+    file's flaky outage test). The state write is advisory and may fail; the dequeue waits."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from rq.worker import WorkerStatus
+
+    from kernel.worker import build_worker
+
+    with RedisServer(require_redis_server()) as redis_server:
+        app = build_app(tmp_path / "instance", REDIS_URL=redis_server.url)
+        worker = build_worker(app, ["default"])
+
+        def away(*args, **kwargs):
+            raise RedisConnectionError("Connection refused")
+
+        worker.connection.hset = away
+        worker.set_state(WorkerStatus.IDLE)  # does not raise
+        assert worker.get_state() == WorkerStatus.IDLE
+        pipeline = worker.connection.pipeline()
+        pipeline.hset = away
+        with pytest.raises(RedisConnectionError):  # inside a pipeline the caller decides
+            worker.set_state(WorkerStatus.BUSY, pipeline=pipeline)

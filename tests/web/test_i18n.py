@@ -274,3 +274,70 @@ def test_translations_keep_their_placeholders(lang):
         if message.id and isinstance(message.id, str) and _is_translated(message):
             names = sorted(re.findall(r"%\((\w+)\)", message.id))
             assert sorted(re.findall(r"%\((\w+)\)", message.string)) == names, message.id
+
+
+# --- tables and pages outside the shell: marked, extracted, translated where customers look ---
+
+
+def _marked_tables() -> dict[str, list]:
+    """Every label of the kernel's module-level tables a page shows, by table."""
+    from kernel import site_settings
+    from kernel.admin.users import UserCreateForm
+    from kernel.rest.scopes import SCOPES
+    from kernel.webhooks.services import KERNEL_EVENTS
+
+    form = UserCreateForm
+    return {
+        "API scopes": [description for description, _perm in SCOPES.values()],
+        "site settings": [
+            text
+            for spec in site_settings.SPECS.values()
+            for text in (spec.label, spec.description)
+            if text
+        ],
+        "webhook events": list(KERNEL_EVENTS.values()),
+        "admin user form": [field.args[0] for field in (form.email, form.name, form.password)]
+        + [form.role.args[0]],
+    }
+
+
+def test_labels_of_scopes_settings_events_and_forms_are_marked_and_extracted():
+    from flask_babel import LazyString
+
+    pot = _pot_ids()
+    for table, labels in _marked_tables().items():
+        assert labels, table
+        plain = [str(label) for label in labels if not isinstance(label, LazyString)]
+        assert plain == [], f"{table}: not marked for translation"
+        missing = [str(label) for label in labels if str(label) not in pot]
+        assert missing == [], f"{table}: not in messages.pot (run make i18n)"
+
+
+# Admin pages whose every visible word goes through _(): after removing Jinja expressions
+# and tags and the HTML tags, no word is left.
+MARKED_TEMPLATES = (
+    "kernel/templates/admin/pteroca/api_tokens.html",
+    "kernel/templates/admin/pteroca/webhooks.html",
+)
+
+
+@pytest.mark.parametrize("path", MARKED_TEMPLATES)
+def test_every_visible_word_of_the_api_admin_pages_is_marked(path):
+    source = (ROOT / path).read_text(encoding="utf-8")
+    text = re.sub(r"{{.*?}}|{%.*?%}|<[^>]*>", " ", source, flags=re.S)
+    assert re.findall(r"[A-Za-z]{2,}", text) == []
+    found = _extract([path])
+    assert found and set(found) <= _pot_ids()
+
+
+def test_a_polish_customer_reads_the_token_scopes_in_polish(app, polish_user, client):
+    from kernel.rest.scopes import CUSTOMER_SCOPES, SCOPES
+
+    page = polish_user.get("/account/api-tokens").text
+    assert "Odczyt Twojego profilu" in page and "Lista i odczyt Twoich serwerów" in page
+    with open(TRANSLATIONS / "pl" / "LC_MESSAGES" / "messages.po", "rb") as f:
+        polish = {m.id: m.string for m in read_po(f) if m.id}
+    for scope in CUSTOMER_SCOPES:  # every scope a customer can choose has its Polish text
+        english = str(SCOPES[scope][0])
+        assert polish.get(english), scope
+        assert english not in page and polish[english] in page

@@ -1,8 +1,7 @@
-"""The customers' server tabs: console, power and usage, startup variables, backups,
-databases, network, subusers, schedules, reinstall and activity.
+"""The customers' server tabs of Pterodactyl servers, built by the panel kit.
 
-``views.bp`` is the blueprint, ``views.tabs_for`` answers the store's ``server_tabs``
-hook; ``access`` holds the authorisation rules, ``actions`` what every tab action shares,
-and one module per tab (``console``, ``startup``, ``backups``, ``databases``, ``network``,
-``subusers``, ``schedules``, ``reinstall``, ``activity``) what that tab does.
+The tabs themselves (console, startup, backups, databases, network, users, schedules,
+reinstall, activity) live in ``builtin_plugins/panel_kit/tabs``; :mod:`.adapter` binds them
+to this plugin (its panel client, links, subuser table :mod:`.models`, messages and
+product settings) and keeps the URLs, endpoint names and audit actions they always had.
 """

@@ -1,0 +1,143 @@
+"""Keyset paging for lists that grow without bound (audit log, email log, ledger, payments).
+
+``OFFSET n`` makes the database walk past ``n`` rows before the page it returns: the
+middle page of a million-row log costs as much as reading half of it. A keyset page instead
+starts from the id of the row it continues from (``id < cursor``, newest first) and reads just
+the page, through the primary key or a ``(filter column, id)`` index, whatever its depth.
+
+A cursor is a row id in the URL: ``?before=<id>`` (older rows) or ``?after=<id>`` (newer
+rows). It is not a secret and need not be signed: the list's filters are applied in the same
+query, so a forged cursor only chooses where the page starts among the rows the filters
+allow; it cannot show a row they exclude. A malformed cursor or page size is a
+:class:`PagingError` (the views answer 400 with its message, never a 500).
+
+``?per_page=`` sets the page size between :data:`MIN_PER_PAGE` and :data:`MAX_PER_PAGE`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MIN_PER_PAGE = 10
+MAX_PER_PAGE = 200
+# Ids are 64-bit at most on every supported database; a larger number is not a row's id.
+MAX_ID = 2**63 - 1
+# ASCII digits only: str.isdigit() also takes "²" or "١", which int() refuses or reads.
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+class PagingError(ValueError):
+    """A page request that cannot be served as written (the message says what to fix)."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: strictly older (``before``) or strictly newer (``after``) than ``id``."""
+
+    direction: str  # "before" | "after"
+    id: int
+
+
+def per_page(args: Mapping[str, str], default: int) -> int:
+    """The page size asked for in ``args["per_page"]`` (``default`` when absent)."""
+    raw = (args.get("per_page") or "").strip()
+    if not raw:
+        return default
+    if not _DIGITS.fullmatch(raw) or not MIN_PER_PAGE <= int(raw) <= MAX_PER_PAGE:
+        raise PagingError(
+            f"per_page must be a whole number from {MIN_PER_PAGE} to {MAX_PER_PAGE}, "
+            f"not {raw[:20]!r}"
+        )
+    return int(raw)
+
+
+def cursor(args: Mapping[str, str]) -> Cursor | None:
+    """The cursor in ``args`` (``before`` or ``after``; None for the first page)."""
+    given = [name for name in ("before", "after") if (args.get(name) or "").strip()]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise PagingError("give either before= or after=, not both")
+    raw = args[given[0]].strip()
+    if not _DIGITS.fullmatch(raw) or not 0 < int(raw) <= MAX_ID:
+        raise PagingError(
+            f"{given[0]}= must be the id of a row (a positive whole number), not {raw[:20]!r}"
+        )
+    return Cursor(given[0], int(raw))
+
+
+@dataclass
+class KeysetPage:
+    """One page, newest first, and the cursors of the pages on either side (None: no page)."""
+
+    items: list[Any]
+    per_page: int
+    newer: int | None = None  # ``?after=`` for the page of newer rows
+    older: int | None = None  # ``?before=`` for the page of older rows
+    cursor: Cursor | None = None  # where this page started (None: the newest page)
+
+    @property
+    def first(self) -> bool:
+        """The newest page (no cursor given): what the "Newest" link leads back to."""
+        return self.cursor is None
+
+
+def apply(query, id_column, at: Cursor | None, size: int):
+    """``query`` limited to one page from ``at`` (one row more, to know if there is a next)."""
+    if at is None:
+        return query.order_by(id_column.desc()).limit(size + 1)
+    if at.direction == "before":
+        return query.where(id_column < at.id).order_by(id_column.desc()).limit(size + 1)
+    return query.where(id_column > at.id).order_by(id_column.asc()).limit(size + 1)
+
+
+def page_of(rows: list[Any], at: Cursor | None, size: int, key=lambda row: row.id) -> KeysetPage:
+    """A :class:`KeysetPage` from what :func:`apply`'s query returned (``size + 1`` rows at most).
+
+    Going newer (``after``) reads oldest first: the rows are turned round, and there are older
+    rows behind them (the page the cursor came from). An empty page (a forged cursor, or rows
+    deleted meanwhile) links to neither side: the list offers its newest page instead.
+    """
+    more = len(rows) > size
+    rows = rows[:size]
+    if not rows:
+        return KeysetPage(rows, size, cursor=at)
+    if at is not None and at.direction == "after":
+        rows.reverse()
+        return KeysetPage(
+            rows, size, newer=key(rows[0]) if more else None, older=key(rows[-1]), cursor=at
+        )
+    return KeysetPage(
+        rows,
+        size,
+        newer=key(rows[0]) if at is not None else None,
+        older=key(rows[-1]) if more else None,
+        cursor=at,
+    )
+
+
+def page_url(**changes: Any) -> str:
+    """This request's URL with its filters and search kept, the paging arguments replaced
+    (``before``/``after``/``page`` dropped; ``changes`` set, a None value dropped)."""
+    from flask import request, url_for
+
+    args = request.args.to_dict(flat=False)
+    for name in ("before", "after", "page", *changes):
+        args.pop(name, None)
+    try:
+        per_page(request.args, MIN_PER_PAGE)
+    except PagingError:
+        args.pop("per_page", None)  # refused already: the links use the default size
+    args.update({k: v for k, v in changes.items() if v is not None})
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def fetch(session, query, id_column, args: Mapping[str, str], default_size: int) -> KeysetPage:
+    """Validate ``args`` (:class:`PagingError`), run one page of ``query``: one statement."""
+    size = per_page(args, default_size)
+    at = cursor(args)
+    rows = list(session.scalars(apply(query, id_column, at, size)))
+    return page_of(rows, at, size)
