@@ -4,8 +4,8 @@ Pterodactyl and Pelican (its fork) answer errors in the same shape, so both pane
 this module (docs/reference/pelican_api.md lists where Pelican's codes differ).
 
 The panel answers every error with ``{"errors": [{"code", "status", "detail",
-"meta"?: {"source_field", "rule"}, "source"?}]}`` (docs/reference/pterodactyl_api.md §2.4
-"Error format and order of checks"). Each
+"meta"?: {"source_field", "rule"}, "source"?}]}``
+(docs/reference/pterodactyl_api.md §2.4 "Error format and order of checks"). Each
 entry becomes an :class:`ErrorEntry`; the response becomes one :class:`PanelError`
 subclass chosen from the first entry's ``code`` and the HTTP status. Callers catch
 the subclass that matters to them (``NotFound`` on a delete, ``ValidationFailed``

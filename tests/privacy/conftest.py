@@ -24,6 +24,7 @@ from kernel.extensions import db
 from kernel.testing import build_app, rebuild, run_cli
 from tests.helpers import PASSWORD
 from tests.pterodactyl.conftest import (  # noqa: F401 - fixtures
+    clock,
     configure,
     panel_product,
     paper_settings,
@@ -34,6 +35,7 @@ from tests.pterodactyl.conftest import (  # noqa: F401 - fixtures
 
 PLUGINS = (
     "pterodactyl",
+    "pelican",
     "hello_world",
     "stripe_payments",
     "paypal_payments",

@@ -174,6 +174,7 @@ def test_erasure_after_the_grace_period_leaves_nothing_personal_and_the_books_ba
                 "invoices",
                 "oauth_login",
                 "paypal_payments",
+                "pelican",
                 "pterodactyl",
                 "store",
                 "stripe_payments",

@@ -19,6 +19,7 @@ EXPECTED = {
     "privacy.json",
     "plugins/store/servers.json",
     "plugins/store/vouchers.json",
+    "plugins/pelican/pelican_account.json",
     "plugins/pterodactyl/panel_account.json",
     "plugins/pterodactyl/shared_servers.json",
     "plugins/hello_world/greetings.json",

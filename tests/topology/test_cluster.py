@@ -86,7 +86,7 @@ class PterodactylBackend(ManualBackend):
     """The Pterodactyl plugin against the simulator, a process of its own started through the
     plugin's CLI (``pteroca pterodactyl simulator``) with keys chosen here."""
 
-    plugins = ("pterodactyl",)
+    plugins = ("panel_kit", "pterodactyl")  # the kit first: pterodactyl requires it
 
     def __init__(self, cluster, processes):
         self.cluster, self.processes = cluster, processes

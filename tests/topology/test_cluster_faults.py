@@ -193,7 +193,7 @@ def test_killed_scheduler_mid_sweep_and_killed_worker_mid_provisioning(cluster, 
     env, workdir = cluster["env"], cluster["dir"]
     result = pteroca(env["a"], "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
     assert result.returncode == 0, result.stderr
-    for plugin in ("store", "pterodactyl"):
+    for plugin in ("store", "panel_kit", "pterodactyl"):
         risk = ["--accept-risk"] if plugin == "pterodactyl" else []  # its passwords capability
         result = pteroca(env["a"], "plugin", "enable", plugin, "--yes", *risk)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -132,7 +132,7 @@ def topology(services, processes):
     env = stack.env["a"]
     result = pteroca(env, "init", "--admin-email", ADMIN[0], "--admin-password", ADMIN[1])
     assert result.returncode == 0, result.stderr
-    for plugin in ("store", "pterodactyl", "stripe_payments"):
+    for plugin in ("store", "panel_kit", "pterodactyl", "stripe_payments"):
         # no --yes: the audit must pass; pterodactyl's HIGH is its passwords capability
         risk = ["--accept-risk"] if plugin == "pterodactyl" else []
         result = pteroca(env, "plugin", "enable", plugin, *risk)
