@@ -278,11 +278,8 @@ def sweep_and_kill(app, sim, env, workdir, processes, ids):
         return set(progress.values()) == {SERVERS}
 
     try:
-        # The panel writes are paced by the plugin's request budget (at most 200 a minute
-        # against the panel's 240), and the worker serves its provisioning queue before the
-        # mail queue: about 3-5 minutes for the panel, then the mails in seconds.
         wait_until(
-            converged, 600, "every server suspended here, in the panel and emailed", interval=1
+            converged, 300, "every server suspended here, in the panel and emailed", interval=1
         )
     except AssertionError as exc:
         raise AssertionError(f"{exc}; {progress}") from None
