@@ -208,6 +208,7 @@ def run(app) -> dict:
 
 def run_paced(app, sim, clock) -> dict:
     """Two full reconcile runs through the plugin's own (budgeted) client, back to back."""
+    from builtin_plugins.panel_kit.api import max_rate
     from builtin_plugins.pterodactyl import panel
     from builtin_plugins.pterodactyl.reconcile import reconcile
     from kernel.extensions import db
@@ -219,7 +220,7 @@ def run_paced(app, sim, clock) -> dict:
     started_wall, started_virtual = time.perf_counter(), clock()
     checked = []
     with app.app_context():
-        per_minute = panel.load_settings().application_requests_per_minute
+        per_minute = max_rate(panel.load_settings().application_requests_per_minute)
         for _ in range(2):
             checked.append(reconcile().checked)
             db.session.remove()

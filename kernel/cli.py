@@ -390,7 +390,8 @@ def serve_command(
     "--queues",
     "-q",
     default=None,
-    help="Comma-separated queues to work, in priority order (default: provisioning,mail,default).",
+    help="Comma-separated queues to work; they take turns, so no backlog holds back another "
+    "queue (default: provisioning,mail,default).",
 )
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option(

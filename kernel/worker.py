@@ -24,6 +24,11 @@ Recovering from crashes takes seconds, not rq's ten-minute maintenance
   with the Redis connection; it is restarted on the first loop after Redis answers
   again, and the worker retries a lost Redis every :data:`REDIS_RETRY_SECONDS` at most;
 - each maintenance pass also dispatches outbox rows left behind (:mod:`kernel.outbox`).
+
+Queues take turns (rq's round-robin dequeue): after a job from one queue, the next job comes
+from the next queue that has one. A backlog in one queue, such as 2,000 suspensions paced by
+a panel's request budget or a mailing to every customer, never holds back the jobs of the
+others (the suspension mails, a purchase's provisioning); within a queue, jobs run in order.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
+from rq.worker import DequeueStrategy
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
@@ -78,6 +84,11 @@ class PterocaWorker(Worker):
         kwargs.setdefault("maintenance_interval", MAINTENANCE_SECONDS)
         super().__init__(queues, **kwargs)
         self.hotswap = hotswap
+
+    def work(self, *args, **kwargs):
+        """rq's loop, with the queues taking turns (the module's docstring says why)."""
+        kwargs.setdefault("dequeue_strategy", DequeueStrategy.ROUND_ROBIN)
+        return super().work(*args, **kwargs)
 
     # --- crash recovery -------------------------------------------------------------
 

@@ -25,9 +25,11 @@ NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")
 # shorter RetryPolicy; nothing else should need them).
 CLIENT_OPTIONS: dict[str, Any] = {}
 QUICK_RETRY = RetryPolicy(attempts=1, rate_limit_attempts=1)
-# The panel's own limits per minute and user (docs/reference/pterodactyl_api.md §1.3); the
-# budget's settings are bounded so that rate + burst stays within them (plugin.toml max).
+# The panel's own limits per minute and user by default (docs/reference/pterodactyl_api.md
+# §1.3). The settings say what this panel allows; the budget is ``max_rate`` of it, so that
+# rate + burst stays within it.
 PANEL_LIMITS = {"application": 240, "client": 720}
+RATE_BOUNDS = (6, 1_000_000)  # plugin.toml's min and max of the two limit settings
 BUDGET_STORE = SiteStore(RequestBudget.__table__)
 
 # One pooled client per process, panel, keys and call options: a page that shows fifty
@@ -49,8 +51,9 @@ class PanelSettings:
     sync_users: bool = True
     request_timeout: int = 30
     wings_timeout: int = 90
-    application_requests_per_minute: int = 180
-    client_requests_per_minute: int = 540
+    # What the panel allows per minute (its APP_API_*_RATELIMIT); the budget is five sixths.
+    application_requests_per_minute: int = PANEL_LIMITS["application"]
+    client_requests_per_minute: int = PANEL_LIMITS["client"]
 
     @property
     def configured(self) -> bool:
@@ -100,14 +103,14 @@ def load_settings() -> PanelSettings:
 
 
 def _rate(values: dict[str, Any], api: str) -> int:
-    """A budget setting within its bounds (set_settings refuses others; this guards values
-    stored before the bounds existed)."""
-    default = PanelSettings.__dataclass_fields__[f"{api}_requests_per_minute"].default
+    """A panel limit setting within its bounds (set_settings refuses others; this guards
+    values stored before the bounds existed)."""
+    default = PANEL_LIMITS[api]
     try:
         rate = int(values.get(f"{api}_requests_per_minute") or default)
     except (TypeError, ValueError):
         rate = default
-    return min(max(1, rate), max_rate(PANEL_LIMITS[api]))
+    return min(max(RATE_BOUNDS[0], rate), RATE_BOUNDS[1])
 
 
 def budgets(settings: PanelSettings, **options: Any) -> dict[str, Budget]:
@@ -119,7 +122,7 @@ def budgets(settings: PanelSettings, **options: Any) -> dict[str, Budget]:
         api: Budget(
             BUDGET_STORE,
             f"pterodactyl:{api}:{digest}",
-            getattr(settings, f"{api}_requests_per_minute"),
+            max_rate(getattr(settings, f"{api}_requests_per_minute")),
             **options,
         )
         for api in PANEL_LIMITS

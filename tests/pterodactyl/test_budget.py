@@ -157,13 +157,14 @@ def test_the_database_bucket_does_not_touch_the_callers_transaction(ctx):
 
 
 def test_a_background_burst_gets_no_429_and_a_page_still_gets_through(ptero_app, sim, clock):
-    """Simulator limit 60 a minute on the same virtual clock; budget 50 (burst 10, reserve 2).
+    """Simulator limit 60 a minute on the same virtual clock, and the setting says so: budget
+    50 (burst 10, reserve 2).
     150 background reads take three virtual minutes and get no 429; a page's call in the middle
     of it is answered at once."""
     sim.clock = clock
     sim.set_switches(application_rate_limit=60)
     with ptero_app.app_context():
-        configure(ptero_app, application_requests_per_minute=50)
+        configure(ptero_app, application_requests_per_minute=60)
         settings = panel.load_settings()
         background = panel.make_client(settings)
         page = panel.make_client(settings, quick=True)
@@ -185,7 +186,7 @@ def test_a_background_burst_gets_no_429_and_a_page_still_gets_through(ptero_app,
 
 def test_pages_share_what_is_left_and_are_told_when_it_is_spent(ptero_app, sim, clock):
     with ptero_app.app_context():
-        configure(ptero_app, client_requests_per_minute=6)  # burst 1, a token per 10 s
+        configure(ptero_app, client_requests_per_minute=8)  # budget 6: burst 1, a token per 10 s
         settings = panel.load_settings()
         page = panel.make_client(settings, quick=True)
         page.client.t.request("GET", "")  # the key's servers
@@ -201,12 +202,11 @@ def test_pages_share_what_is_left_and_are_told_when_it_is_spent(ptero_app, sim, 
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("application_requests_per_minute", 0, "must be at least 1"),
-        ("application_requests_per_minute", -240, "must be at least 1"),
-        ("application_requests_per_minute", 201, "must be at most 200"),
-        ("application_requests_per_minute", 240, "must be at most 200"),
-        ("client_requests_per_minute", 601, "must be at most 600"),
-        ("client_requests_per_minute", 10**30, "must be at most 600"),
+        ("application_requests_per_minute", 0, "must be at least 6"),
+        ("application_requests_per_minute", 5, "must be at least 6"),
+        ("application_requests_per_minute", -240, "must be at least 6"),
+        ("application_requests_per_minute", 1_000_001, "must be at most 1000000"),
+        ("client_requests_per_minute", 10**30, "must be at most 1000000"),
         ("client_requests_per_minute", "1e3", "must be a whole number"),
         ("client_requests_per_minute", "lots", "must be a whole number"),
         ("client_requests_per_minute", "60.5", "must be a whole number"),
@@ -231,17 +231,37 @@ def test_the_settings_page_says_what_is_wrong_and_stores_nothing(ptero_app):
         for key, spec in manifest.settings.items()
         if spec.type != "bool"
     }
-    form.update(application_requests_per_minute="999", client_requests_per_minute="60")
+    form.update(application_requests_per_minute="5", client_requests_per_minute="60")
     answer = client.post("/admin/plugins/pterodactyl/settings", data=form)
     assert answer.status_code == 400
     text = answer.get_data(True)
-    assert "Application API requests per minute must be at most 200" in text, text[-3000:]
+    assert "application API limit per minute must be at least 6" in text, text[-3000:]
     with ptero_app.app_context():
         settings = panel.load_settings()
     assert (settings.application_requests_per_minute, settings.client_requests_per_minute) == (
-        180,
-        540,
+        240,
+        720,
     )
+
+
+def test_the_budget_follows_the_panels_limit_as_set(ptero_app):
+    """The settings are the panel's own limits (its APP_API_*_RATELIMIT): the default panel
+    gets 200 and 600 a minute; a panel whose admin raised the limits gets a budget to match,
+    always with rate + burst within the limit."""
+    with ptero_app.app_context():
+        default = panel.budgets(panel.load_settings())
+        configure(ptero_app, application_requests_per_minute=2400, client_requests_per_minute=7200)
+        raised = panel.budgets(panel.load_settings())
+    assert {api: b.per_minute for api, b in default.items()} == {
+        "application": 200,
+        "client": 600,
+    }
+    assert {api: b.per_minute for api, b in raised.items()} == {
+        "application": 2000,
+        "client": 6000,
+    }
+    assert raised["application"].per_minute + raised["application"].burst <= 2400
+    assert raised["client"].per_minute + raised["client"].burst <= 7200
 
 
 def test_with_redis_configured_the_site_bucket_lives_in_redis(ptero_app, sim, clock, redis_url):
@@ -253,7 +273,7 @@ def test_with_redis_configured_the_site_bucket_lives_in_redis(ptero_app, sim, cl
     sim.clock = clock
     sim.set_switches(application_rate_limit=60)
     with ptero_app.app_context():
-        configure(ptero_app, application_requests_per_minute=50)
+        configure(ptero_app, application_requests_per_minute=60)
         background = panel.make_client(panel.load_settings())
         for _ in range(30):
             background.app.get_location(1)

@@ -47,6 +47,11 @@ def flaky(path, failures):
 
 def broken(what):
     raise ValueError(f"cannot {what}")
+
+
+def mark(path, tag):
+    with open(path, "a") as fh:
+        fh.write(tag + "\\n")
 """
 
 
@@ -83,6 +88,26 @@ def test_enqueue_on_rq_queues_and_the_worker_runs_it_in_an_app(rq_app, cli, fres
     with app.app_context():
         job.refresh()
         assert job.get_status() == "finished" and job.return_value() == row
+
+
+def test_a_backlog_in_one_queue_does_not_hold_back_the_others(rq_app, cli, fresh, tmp_path):
+    """Queues take turns (round robin): mail queued behind a long provisioning backlog (a
+    lifecycle sweep paced by the panel's request budget) goes out between its jobs, and a
+    mailing to every customer would not hold back a purchase's provisioning either."""
+    app, jobby = enable_jobby(rq_app, cli, fresh)
+    out = tmp_path / "order.txt"
+    with app.app_context():
+        for n in range(6):
+            jobs.enqueue(jobby.mark, str(out), f"p{n}", queue="provisioning")
+        for n in range(2):
+            jobs.enqueue(jobby.mark, str(out), f"m{n}", queue="mail")
+        jobs.enqueue(jobby.mark, str(out), "d0", queue="default")
+    burst(app)
+    order = out.read_text().split()
+    assert sorted(order) == sorted([f"p{n}" for n in range(6)] + ["m0", "m1", "d0"])
+    assert order[:3] == ["p0", "m0", "d0"], order  # one from each queue, in the listed order
+    assert order.index("m1") < order.index("p2"), order  # then round again
+    assert [t for t in order if t[0] == "p"] == [f"p{n}" for n in range(6)]  # FIFO within one
 
 
 def test_the_worker_follows_the_plugin_generation(rq_app, cli, fresh, tmp_path, processes):
