@@ -43,12 +43,12 @@ from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
-from rq.worker import DequeueStrategy
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.utils import as_text, current_timestamp
+from rq.worker import DequeueStrategy
 
 from kernel import jobs
 from kernel.extensions import db
