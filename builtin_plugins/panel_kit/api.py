@@ -53,6 +53,7 @@ from builtin_plugins.panel_kit.connection import (
     segment,
     tls_context,
 )
+from builtin_plugins.panel_kit.labels import ACTIVITY_LABELS, tab_action_labels
 from builtin_plugins.panel_kit.links import fill_server_link
 from builtin_plugins.panel_kit.product_config import (
     ConfigError,
@@ -82,6 +83,8 @@ from builtin_plugins.panel_kit.transport import (
 )
 
 __all__ = [
+    "ACTIVITY_LABELS",
+    "tab_action_labels",
     "creation",
     "demo_catalog",
     "Check",
