@@ -26,6 +26,7 @@ from builtin_plugins.panel_kit import (
     rules,
     transport,
 )
+from builtin_plugins.panel_kit.admin import FLAGGED_PAGE, PanelAdmin, PanelAdminView
 from builtin_plugins.panel_kit.application import (
     FEATURE_KEYS,
     LIMIT_KEYS,
@@ -83,6 +84,9 @@ from builtin_plugins.panel_kit.transport import (
 )
 
 __all__ = [
+    "FLAGGED_PAGE",
+    "PanelAdmin",
+    "PanelAdminView",
     "ACTIVITY_LABELS",
     "tab_action_labels",
     "creation",

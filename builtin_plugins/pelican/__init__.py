@@ -36,6 +36,13 @@ def register_permissions():
 
 
 @hookimpl
+def register_admin_views(admin):
+    from builtin_plugins.pelican.admin import PelicanView
+
+    return [PelicanView()]
+
+
+@hookimpl
 def register_cron_tasks():
     from builtin_plugins.pelican import reconcile, sync
     from kernel import CronTask

@@ -14,5 +14,7 @@ LABELS = {
     "pelican.user_linked": _l("Pelican user linked"),
     "pelican.sync_failed": _l("Pelican user sync failed"),
     "pelican.imported": _l("Pelican server imported"),
+    "pelican.connection_test": _l("Pelican connection tested"),
+    "pelican.reconciled": _l("Pelican servers checked against the panel"),
     "pelican.erase_local_only": _l("Pelican user erased locally only"),
 }
