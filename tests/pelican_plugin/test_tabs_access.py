@@ -511,3 +511,19 @@ def test_a_per_server_throttle_of_pelican_is_explained(alice, owner, sim):
     sim.set_switches(resource_limits={"database-create": [0, 60]})
     refused = alice.post(tab_url(owner.service_id, "databases"), data={"database": "world"})
     assert refused.status_code == 429 and "try again in" in flashes(refused.text)
+
+
+def test_a_subusers_shares_are_in_their_export_and_go_with_their_erasure(
+    pel_app, owner, carol, sim
+):
+    from builtin_plugins.pelican import privacy
+    from builtin_plugins.pelican.models import Subuser
+    from kernel.accounts.models import User
+    from kernel.extensions import db
+
+    with pel_app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == "carol@example.com"))
+        shares = privacy.export(user)["pelican_shared_servers"]
+        assert [s["service_id"] for s in shares] == [owner.service_id]
+        privacy.erase(user)
+        assert db.session.scalars(db.select(Subuser)).all() == []
