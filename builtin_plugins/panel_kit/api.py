@@ -26,6 +26,7 @@ from builtin_plugins.panel_kit import (
     rules,
     transport,
 )
+from builtin_plugins.panel_kit.admin import FLAGGED_PAGE, PanelAdmin, PanelAdminView
 from builtin_plugins.panel_kit.application import (
     FEATURE_KEYS,
     LIMIT_KEYS,
@@ -53,6 +54,7 @@ from builtin_plugins.panel_kit.connection import (
     segment,
     tls_context,
 )
+from builtin_plugins.panel_kit.labels import ACTIVITY_LABELS, tab_action_labels
 from builtin_plugins.panel_kit.links import fill_server_link
 from builtin_plugins.panel_kit.product_config import (
     ConfigError,
@@ -82,6 +84,11 @@ from builtin_plugins.panel_kit.transport import (
 )
 
 __all__ = [
+    "FLAGGED_PAGE",
+    "PanelAdmin",
+    "PanelAdminView",
+    "ACTIVITY_LABELS",
+    "tab_action_labels",
     "creation",
     "demo_catalog",
     "Check",

@@ -40,6 +40,12 @@ class ClientAPI:
     def __init__(self, transport: Transport) -> None:
         self.t = transport
 
+    @staticmethod
+    def path(server: str) -> str:
+        """``/servers/<identifier>`` (ValueError for anything but an identifier or UUID): for
+        a panel's subclass adding its own server routes."""
+        return _server(server)
+
     # --- servers and account ------------------------------------------------------------
 
     def list_servers(

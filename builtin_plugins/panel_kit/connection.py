@@ -132,17 +132,25 @@ class ClientPool:
         application_key: str,
         client_key: str,
         options: dict[str, Any],
+        *,
+        budgets: Callable[[], dict[str, Budget]] | None = None,
+        budget_key: tuple = (),
     ) -> PanelConnection:
+        """The pooled connection for these keys and ``options``. ``budgets`` builds the
+        request budgets of a new connection (called only when one is made: a Budget is not
+        hashable); ``budget_key`` is what tells two budgets apart (their rates, the clock)."""
         key = (
             url,
             application_key,
             client_key,
             tuple(sorted((name, _hashable(value)) for name, value in options.items())),
+            tuple(_hashable(value) for value in budget_key),
         )
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = factory(url, application_key, client_key, shared=True, **options)
+                extra = {"budgets": budgets()} if budgets is not None else {}
+                client = factory(url, application_key, client_key, shared=True, **options, **extra)
                 self._clients[key] = client
         return client
 

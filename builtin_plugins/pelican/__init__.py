@@ -1,7 +1,8 @@
-"""pelican: the store's provisioner for a Pelican panel, user sync, reconciliation, import.
+"""pelican: the store's provisioner for a Pelican panel, user sync, reconciliation, import,
+and the customers' server tabs.
 
-Hook implementations only; see provisioner.py, sync.py, reconcile.py, importer.py and
-client.py. What Pelican shares with Pterodactyl (HTTP, errors, egg variable rules, product
+Hook implementations only; see provisioner.py, sync.py, reconcile.py, importer.py,
+client.py and tabs/adapter.py. What Pelican shares with Pterodactyl (HTTP, errors, egg variable rules, product
 settings, allocation choice, convergence readings) comes from the panel kit
 (``builtin_plugins.panel_kit.api``); docs/pelican.md says what differs.
 """
@@ -32,6 +33,13 @@ def register_permissions():
     return [
         ("pelican.manage", "Test the Pelican connection, reconcile, sync users, import servers")
     ]
+
+
+@hookimpl
+def register_admin_views(admin):
+    from builtin_plugins.pelican.admin import PelicanView
+
+    return [PelicanView()]
 
 
 @hookimpl
@@ -99,6 +107,27 @@ def user_password_changed(user, password):
     from builtin_plugins.pelican import sync
 
     sync.on_password_changed(user, password)
+
+
+@hookimpl
+def register_blueprints(app):
+    from builtin_plugins.pelican.tabs.adapter import blueprint
+
+    return [blueprint()]
+
+
+@hookimpl
+def server_tabs(service, user):
+    from builtin_plugins.pelican.tabs.adapter import tabs_for
+
+    return tabs_for(service, user)
+
+
+@hookimpl
+def client_menu_items(user):
+    from builtin_plugins.pelican.tabs.adapter import menu_items
+
+    return menu_items(user)
 
 
 @hookimpl

@@ -21,16 +21,16 @@ from typing import Any
 from builtin_plugins.panel_kit.api import (
     FEATURE_KEYS,
     LIMIT_KEYS,
+    POWER_SIGNALS,
     BaseApplicationAPI,
     PanelConnection,
-    Transport,
     errors,
     filters,
     unwrap,
 )
+from builtin_plugins.panel_kit.api import ClientAPI as KitClientAPI
 
 USER_AGENT = "pteroca-pelican/1.0"
-POWER_SIGNALS = ("start", "stop", "restart", "kill")
 
 
 class ApplicationAPI(BaseApplicationAPI):
@@ -135,26 +135,45 @@ class ApplicationAPI(BaseApplicationAPI):
         return found if isinstance(found, list) else []
 
 
-class ClientAPI:
-    """``/api/client`` with the Root Admin's key: what the provisioner needs (live state,
-    addresses, power). Servers are named by their 8-character identifier."""
-
-    def __init__(self, transport: Transport) -> None:
-        self.t = transport
+class ClientAPI(KitClientAPI):
+    """``/api/client`` with the Root Admin's ``pacc_`` key: the kit's client API (live state,
+    power, the server tabs' calls) with Pelican's differences (docs/reference/pelican_api.md
+    §4, §8): resources never fail on Wings (``current_state: "missing"``), the rename takes
+    no description (``POST /settings/description`` does), ``/permissions`` is a flat list.
+    Servers are named by their 8-character identifier."""
 
     def resources(self, identifier: str) -> dict:
         """``current_state`` (``missing`` when Wings did not answer), ``is_suspended`` and
-        usage; a 409 ServerStateConflict while installing, suspended, restoring..."""
-        return self.t.item("GET", f"/servers/{identifier}/resources")
-
-    def list_allocations(self, identifier: str) -> list[dict]:
-        found = unwrap(self.t.request("GET", f"/servers/{identifier}/network/allocations"))
-        return found if isinstance(found, list) else []
+        usage; a 409 ServerStateConflict while installing, suspended, restoring... The panel
+        asks Wings with a 1 s timeout itself, so this is an ordinary read."""
+        return self.t.item("GET", f"{self.path(identifier)}/resources")
 
     def power(self, identifier: str, signal: str) -> None:
         if signal not in POWER_SIGNALS:
             raise errors.PanelError(f"unknown power signal {signal!r}")
-        self.t.request("POST", f"/servers/{identifier}/power", json={"signal": signal}, wings=True)
+        super().power(identifier, signal)
+
+    def permissions(self) -> list[str]:
+        """The panel's subuser permission keys (a flat list; plugins may add their own)."""
+        found = (self.t.item("GET", "/permissions") or {}).get("permissions") or []
+        return [str(p) for p in found] if isinstance(found, list) else []
+
+    def rename(self, server: str, name: str, description: str | None = None) -> None:
+        """Rename; a ``description`` goes through its own route (the rename ignores it)."""
+        self.t.request(
+            "POST", f"{self.path(server)}/settings/rename", json={"name": name}, idempotent=True
+        )
+        if description is not None:
+            self.set_description(server, description)
+
+    def set_description(self, server: str, description: str | None) -> None:
+        """``settings.description``; a panel with descriptions not editable answers 403."""
+        self.t.request(
+            "POST",
+            f"{self.path(server)}/settings/description",
+            json={"description": description},
+            idempotent=True,
+        )
 
 
 class PelicanClient(PanelConnection):

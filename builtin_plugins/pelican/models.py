@@ -1,10 +1,12 @@
-"""The plugin's tables (prefixed ``pelican_``): the Pelican user and server of each local one."""
+"""The plugin's tables (prefixed ``pelican_``): the Pelican user and server of each local one,
+the local accounts shared on a server as subusers (the server tabs) and the request budget's
+buckets."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel import db
@@ -44,3 +46,34 @@ class ServerLink(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     drift: Mapped[str] = mapped_column(Text, default="")
     drift_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Subuser(db.Model):
+    """A local account sharing a store service as the Pelican subuser ``panel_uuid``.
+
+    The row says *who* may ask for access (the panel's client key is a Root Admin's and can
+    act on every server); the permissions themselves are read from the panel's subuser list
+    on every request, so a subuser removed in Pelican loses access here at once.
+    """
+
+    __tablename__ = "pelican_subuser"
+    __table_args__ = (
+        UniqueConstraint("service_id", "user_id", name="uq_pelican_subuser_service_user"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("store_service.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    panel_uuid: Mapped[str] = mapped_column(String(36), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RequestBudget(db.Model):
+    """One token bucket of the Pelican request budget (panel_kit's budget.py), per panel and
+    API: used when no Redis is configured, taken with one atomic UPDATE per request."""
+
+    __tablename__ = "pelican_request_budget"
+    scope: Mapped[str] = mapped_column(String(191), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)  # epoch seconds of the last refill

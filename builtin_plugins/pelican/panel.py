@@ -8,20 +8,37 @@ call needs. The settings are the Pterodactyl plugin's with Pelican's differences
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from builtin_plugins.panel_kit.api import ClientPool, RetryPolicy, client_options, errors
+from builtin_plugins.panel_kit.api import (
+    Budget,
+    ClientPool,
+    RetryPolicy,
+    SiteStore,
+    client_options,
+    errors,
+    max_rate,
+)
 from builtin_plugins.pelican.client import PelicanClient
+from builtin_plugins.pelican.models import RequestBudget
 from kernel import settings_for
 
 PLUGIN = "pelican"
 NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")
 TAG = re.compile(r"^[\w.:-]{1,64}$")
-# Extra keyword arguments for every client built here (tests inject ``sleep``).
+# Extra keyword arguments for every client built here (tests inject ``sleep`` and the
+# budget's ``clock``).
 CLIENT_OPTIONS: dict[str, Any] = {}
 POOL = ClientPool()
+# Pelican's own limits per minute and user on each API (docs/reference/pelican_api.md §1.3:
+# 256 by default, APP_API_APPLICATION_RATELIMIT / APP_API_CLIENT_RATELIMIT); the budget's
+# settings are bounded so that rate + burst stays within them (plugin.toml max: 213).
+PANEL_LIMITS = {"application": 256, "client": 256}
+BUDGET_STORE = SiteStore(RequestBudget.__table__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,8 @@ class PelicanSettings:
     sync_users: bool = True
     request_timeout: int = 30
     wings_timeout: int = 90
+    application_requests_per_minute: int = 180
+    client_requests_per_minute: int = 200
 
     @property
     def configured(self) -> bool:
@@ -93,12 +112,50 @@ def load_settings() -> PelicanSettings:
         sync_users=bool(values.get("sync_users", True)),
         request_timeout=max(1, int(values.get("request_timeout") or 30)),
         wings_timeout=max(1, int(values.get("wings_timeout") or 90)),
+        application_requests_per_minute=_rate(values, "application"),
+        client_requests_per_minute=_rate(values, "client"),
     )
 
 
-def make_client(settings: PelicanSettings, *, quick: bool = False, **options: Any) -> PelicanClient:
+def _rate(values: dict[str, Any], api: str) -> int:
+    """A budget setting within its bounds (set_settings refuses others; this guards values
+    stored by hand or before the bounds existed)."""
+    default = PelicanSettings.__dataclass_fields__[f"{api}_requests_per_minute"].default
+    try:
+        rate = int(values.get(f"{api}_requests_per_minute") or default)
+    except (TypeError, ValueError):
+        rate = default
+    return min(max(1, rate), max_rate(PANEL_LIMITS[api]))
+
+
+def budgets(settings: PelicanSettings, **options: Any) -> dict[str, Budget]:
+    """The request budgets of the panel in ``settings``, one per API, shared by every process
+    (their buckets are named by the panel's URL and the API, apart from the Pterodactyl
+    plugin's: two panels, two allowances). ``options``: ``clock`` and ``sleep``."""
+    digest = hashlib.sha256(settings.url.encode()).hexdigest()[:32]
+    return {
+        api: Budget(
+            BUDGET_STORE,
+            f"pelican:{api}:{digest}",
+            getattr(settings, f"{api}_requests_per_minute"),
+            **options,
+        )
+        for api in PANEL_LIMITS
+    }
+
+
+def make_client(
+    settings: PelicanSettings,
+    *,
+    quick: bool = False,
+    background: bool | None = None,
+    **options: Any,
+) -> PelicanClient:
     """The shared client for ``settings``. ``quick``: one try and short timeouts (pages,
-    status). The same settings and options give the same pooled client in this process."""
+    status). ``background``: its calls wait for what pages leave of the request budget
+    (default: a quick client is a page's, interactive; any other is background). Every call
+    takes a token of the panel's request budget first. The same settings and options give
+    the same pooled client in this process."""
     if not settings.url:
         raise errors.NotConfigured("no panel URL is set (Admin > Plugins > Pelican settings)")
     kwargs = client_options(
@@ -108,8 +165,21 @@ def make_client(settings: PelicanSettings, *, quick: bool = False, **options: An
         defaults=CLIENT_OPTIONS,
         options=options,
     )
+    kwargs["interactive"] = not background if background is not None else quick
+    clock = kwargs.pop("clock", time.time)
+    sleep = kwargs.get("sleep", time.sleep)
     return POOL.get(
-        PelicanClient, settings.url, settings.application_key, settings.client_key, kwargs
+        PelicanClient,
+        settings.url,
+        settings.application_key,
+        settings.client_key,
+        kwargs,
+        budgets=lambda: budgets(settings, clock=clock, sleep=sleep),
+        budget_key=(
+            settings.application_requests_per_minute,
+            settings.client_requests_per_minute,
+            clock,
+        ),
     )
 
 

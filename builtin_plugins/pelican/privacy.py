@@ -12,14 +12,18 @@ from __future__ import annotations
 from builtin_plugins.panel_kit.api import errors
 from builtin_plugins.pelican import panel
 from builtin_plugins.pelican.links import user_link
-from builtin_plugins.pelican.models import UserLink
+from builtin_plugins.pelican.models import Subuser, UserLink
 from kernel import db, record_audit
 
 
 def export(user) -> dict:
     link = user_link(user.id)
+    shared = db.session.scalars(
+        db.select(Subuser).where(Subuser.user_id == user.id).order_by(Subuser.id)
+    )
+    shares = [{"service_id": s.service_id, "since": s.created_at} for s in shared]
     if link is None:
-        return {"pelican_account": None}
+        return {"pelican_account": None, "pelican_shared_servers": shares}
     return {
         "pelican_account": {
             "panel_user_id": link.panel_user_id,
@@ -27,7 +31,8 @@ def export(user) -> dict:
             "origin": link.origin,
             "linked_at": link.created_at,
             "synced_at": link.synced_at,
-        }
+        },
+        "pelican_shared_servers": shares,
     }
 
 
@@ -47,5 +52,6 @@ def erase(user) -> None:
                 f"user:{user.id}",
                 {"panel_user": link.panel_user_id, "reason": "panel not configured"},
             )
+    db.session.execute(db.delete(Subuser).where(Subuser.user_id == user.id))
     db.session.execute(db.delete(UserLink).where(UserLink.user_id == user.id))
     db.session.commit()

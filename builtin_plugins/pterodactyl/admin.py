@@ -1,102 +1,76 @@
-"""Admin: the Pterodactyl page (connection test, reconcile, user sync, import) and the JSON
-pickers the product form uses (nests, eggs with variables, nodes, locations). Thin: the
-work is in connection, reconcile, sync and importer."""
+"""Admin: the Pterodactyl page (the panel kit's page: connection test, request budget,
+reconcile with the flagged servers, user sync, import; plus the nest and egg browser) and
+the JSON pickers the product form uses (nests, eggs with variables, nodes, locations).
+Thin: the work is in connection, reconcile, sync and importer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, request
 from flask_admin import expose
-from flask_login import current_user
-from sqlalchemy import func, select
 
-from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.panel_kit.api import FLAGGED_PAGE, PanelAdmin, PanelAdminView, errors
 from builtin_plugins.pterodactyl import panel
 from builtin_plugins.pterodactyl.client import egg_variables
-from kernel import ProtectedBaseView, db, record_audit
+from kernel import ProtectedBaseView
 
 PERMISSION = "pterodactyl.manage"
+__all__ = ["FLAGGED_PAGE", "PERMISSION", "PickerView", "PterodactylView"]
 
 
-FLAGGED_PAGE = 50  # flagged servers per page: a panel with thousands of them stays one page
+def _check_connection(settings):
+    from builtin_plugins.pterodactyl.connection import check_connection
+
+    return check_connection(settings)
 
 
-def _flagged(page: int = 1) -> tuple[list, int, int]:
-    """One page of the servers reconciliation flagged, newest finding first; how many are
-    flagged in all; the page shown (a page past the end shows the last one)."""
-    from builtin_plugins.pterodactyl.models import ServerLink
-    from builtin_plugins.store.api import Service
+def _reconcile(dry_run: bool):
+    from builtin_plugins.pterodactyl.reconcile import reconcile
 
-    flagged = (ServerLink.drift != "") & ServerLink.deleted_at.is_(None)
-    total = db.session.scalar(select(func.count()).select_from(ServerLink).where(flagged)) or 0
-    page = min(max(1, page), max(1, -(-total // FLAGGED_PAGE)))
-    rows = list(
-        db.session.execute(
-            select(ServerLink, Service)
-            .join(Service, Service.id == ServerLink.service_id)
-            .where(flagged)
-            .order_by(ServerLink.drift_at.desc(), ServerLink.service_id.desc())
-            .offset((page - 1) * FLAGGED_PAGE)
-            .limit(FLAGGED_PAGE)
-        ).all()
+    return reconcile(dry_run=dry_run)
+
+
+def _sync_all():
+    from builtin_plugins.pterodactyl.sync import sync_all
+
+    return sync_all()
+
+
+def _import_servers(slug: str, dry_run: bool, actor: str):
+    from builtin_plugins.pterodactyl.importer import import_servers
+
+    return import_servers(slug, dry_run=dry_run, actor=actor)
+
+
+def _admin() -> PanelAdmin:
+    from builtin_plugins.pterodactyl.importer import ImportRefused
+    from builtin_plugins.pterodactyl.models import ServerLink, UserLink
+    from builtin_plugins.store import api as store
+
+    return PanelAdmin(
+        plugin="pterodactyl",
+        label="Pterodactyl",
+        permission=PERMISSION,
+        provisioner="pterodactyl",
+        load_settings=panel.load_settings,
+        server_link=ServerLink,
+        user_link=UserLink,
+        check_connection=_check_connection,
+        reconcile=_reconcile,
+        sync_all=_sync_all,
+        import_servers=_import_servers,
+        import_refused=ImportRefused,
+        store=store,
+        browser=(".eggs", "Nests, eggs, nodes and locations"),
     )
-    return rows, total, page
 
 
-def _unlinked_count() -> int:
-    from builtin_plugins.pterodactyl.models import UserLink
-    from kernel import User
+class PterodactylView(PanelAdminView):
+    """The kit's panel page (connection, budget, reconcile, users, import) plus the nest and
+    egg browser."""
 
-    return (
-        db.session.scalar(
-            select(func.count(User.id))
-            .outerjoin(UserLink, UserLink.user_id == User.id)
-            .where(UserLink.user_id.is_(None))
-        )
-        or 0
-    )
-
-
-def _products() -> list:
-    from builtin_plugins.store.api import Product
-
-    return list(
-        db.session.scalars(
-            select(Product).where(Product.provisioner == "pterodactyl").order_by(Product.name)
-        )
-    )
-
-
-class PterodactylView(ProtectedBaseView):
-    permission = PERMISSION
-
-    def __init__(self):
-        super().__init__(
-            name="Pterodactyl", endpoint="pterodactyl", url="/admin/pterodactyl", category="Store"
-        )
-
-    def _page(self, status: int = 200, **context: Any):
-        settings = panel.load_settings()
-        context.setdefault("connection", None)
-        context.setdefault("reconciled", None)
-        flagged, total, page = _flagged(request.args.get("flagged_page", 1, type=int) or 1)
-        pages = max(1, -(-total // FLAGGED_PAGE))
-        return self.render(
-            "admin/pterodactyl/index.html",
-            settings=settings,
-            flagged=flagged,
-            flagged_total=total,
-            flagged_page=page,
-            flagged_pages=pages,
-            unlinked=_unlinked_count(),
-            products=_products(),
-            **context,
-        ), status
-
-    @expose("/")
-    def index(self):
-        return self._page()
+    panel = _admin()
 
     @expose("/eggs")
     def eggs(self):
@@ -117,70 +91,6 @@ class PterodactylView(ProtectedBaseView):
             egg_id=egg_id,
             **{"nests": [], "eggs": [], "egg": None, "nodes": [], "locations": [], **found},
         ), status
-
-    @expose("/test", methods=("POST",))
-    def test(self):
-        from builtin_plugins.pterodactyl.connection import check_connection
-
-        report = check_connection(panel.load_settings())
-        record_audit(
-            "pterodactyl.connection_test",
-            panel.load_settings().url,
-            {"ok": report.ok, "problems": report.problems},
-        )
-        return self._page(connection=report)
-
-    @expose("/reconcile", methods=("POST",))
-    def reconcile(self):
-        from builtin_plugins.pterodactyl.reconcile import reconcile
-
-        dry_run = bool(request.form.get("dry_run"))
-        try:
-            report = reconcile(dry_run=dry_run)
-        except errors.PanelError as exc:
-            flash(f"Reconcile failed: {errors.describe(exc)}", "error")
-            return self._page(502)
-        if not dry_run:
-            record_audit("pterodactyl.reconciled", "", {"findings": len(report.findings)})
-        return self._page(reconciled=report)
-
-    @expose("/sync-users", methods=("POST",))
-    def sync_users(self):
-        from builtin_plugins.pterodactyl.sync import sync_all
-
-        try:
-            report = sync_all()
-        except errors.PanelError as exc:
-            flash(f"User sync failed: {errors.describe(exc)}", "error")
-            return self._page(502)
-        flash(
-            f"{len(report.created)} panel users created, {len(report.linked)} linked"
-            + (
-                f", {len(report.failed)} failed: "
-                + "; ".join(f"{k}: {v}" for k, v in report.failed.items())
-                if report.failed
-                else ""
-            ),
-            "warning" if report.failed else "success",
-        )
-        return redirect(url_for(".index"), 303)
-
-    @expose("/import", methods=("POST",))
-    def import_servers(self):
-        from builtin_plugins.pterodactyl.importer import ImportRefused, import_servers
-
-        dry_run = bool(request.form.get("dry_run"))
-        try:
-            report = import_servers(
-                request.form.get("product", ""), dry_run=dry_run, actor=current_user.email
-            )
-        except ImportRefused as exc:
-            flash(str(exc), "error")
-            return self._page(400)
-        except errors.PanelError as exc:
-            flash(f"Import failed: {errors.describe(exc)}", "error")
-            return self._page(502)
-        return self._page(imported=report)
 
 
 def egg_browser(nest_id: int | None, egg_id: int | None) -> dict[str, Any]:

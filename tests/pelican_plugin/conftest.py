@@ -65,13 +65,27 @@ def sim(running_pelican):
 
 
 @pytest.fixture
-def sleeps(monkeypatch) -> Iterator[list[float]]:
-    """Every wait a plugin-built client asks for (nothing really sleeps)."""
+def clock():
+    """The virtual clock of plugin-built clients' request budgets: their waits move it."""
+    from builtin_plugins.panel_kit.api import VirtualClock
+
+    return VirtualClock()
+
+
+@pytest.fixture
+def sleeps(monkeypatch, clock) -> Iterator[list[float]]:
+    """Every wait a plugin-built client asks for (nothing really sleeps: the budget's virtual
+    clock moves instead)."""
     from builtin_plugins.panel_kit.api import THROTTLE
     from builtin_plugins.pelican import catalog, panel
 
     waited: list[float] = []
-    monkeypatch.setattr(panel, "CLIENT_OPTIONS", {"sleep": waited.append})
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        clock.sleep(seconds)
+
+    monkeypatch.setattr(panel, "CLIENT_OPTIONS", {"sleep": sleep, "clock": clock})
     catalog.forget_cache()
     THROTTLE.forget()
     yield waited

@@ -20,6 +20,7 @@ EXPECTED = {
     "plugins/store/servers.json",
     "plugins/store/vouchers.json",
     "plugins/pelican/pelican_account.json",
+    "plugins/pelican/pelican_shared_servers.json",
     "plugins/pterodactyl/panel_account.json",
     "plugins/pterodactyl/shared_servers.json",
     "plugins/hello_world/greetings.json",

@@ -165,6 +165,9 @@ class PanelTabs:
       panel plugin requires: the kit reads services through it and needs no ``[requires]``.
 
     The panel's differences are data: ``permission_groups`` (the subuser form),
+    ``retired_permissions`` (``(old name, the panel's name)`` pairs of permission names
+    another panel had and this one does not know: a subuser carried over with one keeps it
+    in the panel, where it grants nothing, and the users tab says so),
     ``view_password_permission``, ``console_token_seconds`` (reuse a console token this
     long: a panel that throttles the websocket endpoint needs it), ``command_needs_online``
     (a panel that answers 204 to a command for an offline server: check the state first).
@@ -189,6 +192,7 @@ class PanelTabs:
     url_prefix: str = ""
     templates: str = ""
     permission_groups: tuple = PERMISSION_GROUPS
+    retired_permissions: tuple[tuple[str, str], ...] = ()
     always_permissions: frozenset[str] = frozenset({"websocket.connect"})
     view_password_permission: str = "database.view_password"
     console_token_seconds: int = 0

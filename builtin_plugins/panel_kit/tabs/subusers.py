@@ -84,7 +84,13 @@ def subusers(access: Access) -> dict[str, Any]:
                 rows[uuid] = row
                 adopted = True
         item["local_user"] = db.session.get(User, row.user_id) if row is not None else None
-        item["permissions"] = sorted(set(item.get("permissions") or []) - always)
+        held = set(item.get("permissions") or []) - always
+        item["retired"] = [
+            {"name": old, "now": new}
+            for old, new in access.panel.retired_permissions
+            if old in held
+        ]
+        item["permissions"] = sorted(held - {r["name"] for r in item["retired"]})
     known = {str(i.get("uuid")) for i in items}
     for uuid, row in list(rows.items()):
         if uuid not in known and row.id is not None:  # removed in the panel
@@ -99,8 +105,19 @@ def subusers(access: Access) -> dict[str, Any]:
     return {"items": items, "me": _own_panel_uuid(access)}
 
 
+def not_granted(chosen: Iterable[str], answer: dict[str, Any]) -> list[str]:
+    """The chosen permissions the panel's answer does not list: a panel that drops what it
+    does not know (or what the granter lacks) silently, as Pelican does, answers 200 with
+    fewer permissions than were sent."""
+    given = answer.get("permissions") if isinstance(answer, dict) else None
+    if not isinstance(given, list):
+        return []  # an answer without the list tells nothing
+    return sorted(set(chosen) - {str(p) for p in given})
+
+
 def invite_subuser(access: Access, email: str, permissions: Iterable[str]) -> dict[str, Any]:
-    """Share the server with the local account ``email`` as a panel subuser."""
+    """Share the server with the local account ``email`` as a panel subuser; the answer's
+    ``not_granted`` lists the chosen permissions the panel left out."""
     require(access, "user.create")
     from kernel import User
 
@@ -143,19 +160,25 @@ def invite_subuser(access: Access, email: str, permissions: Iterable[str]) -> di
             _("%(email)s has access already; change their permissions below.", email=address)
         ) from None
     forget()
-    record(access, "subuser_invite", email=user.email, permissions=chosen)
-    return created
+    dropped = not_granted(chosen, created)
+    record(access, "subuser_invite", email=user.email, permissions=chosen, not_granted=dropped)
+    return {**created, "not_granted": dropped}
 
 
-def update_subuser(access: Access, uuid: str, permissions: Iterable[str]) -> None:
+def update_subuser(access: Access, uuid: str, permissions: Iterable[str]) -> list[str]:
+    """Set a subuser's permissions; the chosen ones the panel left out (see not_granted)."""
     require(access, "user.update")
     target = _subuser_uuid(uuid)
     if target == _own_panel_uuid(access):
         raise TabError(_("You cannot change your own permissions."), 403)
     chosen = _permissions(access, permissions)
-    with_client(access, lambda c: c.client.update_subuser(access.identifier, target, chosen))
+    answer = with_client(
+        access, lambda c: c.client.update_subuser(access.identifier, target, chosen)
+    )
     forget()
-    record(access, "subuser_update", subuser=target, permissions=chosen)
+    dropped = not_granted(chosen, answer)
+    record(access, "subuser_update", subuser=target, permissions=chosen, not_granted=dropped)
+    return dropped
 
 
 def remove_subuser(access: Access, uuid: str) -> None:

@@ -608,9 +608,10 @@ users_page = tab_page(
 
 @tab_action("/servers/<int:service_id>/users", "users", "user.create", users_page)
 def user_invite(access: Access):
-    subusers.invite_subuser(
+    created = subusers.invite_subuser(
         access, request.form.get("email", ""), request.form.getlist("permissions")
     )
+    _warn_not_granted(created["not_granted"])
     return _(
         "%(email)s can now manage this server with the permissions you chose.",
         email=request.form.get("email", "").strip(),
@@ -619,8 +620,20 @@ def user_invite(access: Access):
 
 @tab_action("/servers/<int:service_id>/users/<uuid>", "users", "user.update", users_page)
 def user_update(access: Access, uuid: str):
-    subusers.update_subuser(access, uuid, request.form.getlist("permissions"))
+    _warn_not_granted(subusers.update_subuser(access, uuid, request.form.getlist("permissions")))
     return _("The permissions were saved.")
+
+
+def _warn_not_granted(names: list[str]) -> None:
+    if names:
+        flash(
+            _(
+                "The panel did not grant these permissions, so the subuser does not have "
+                "them: %(names)s.",
+                names=", ".join(names),
+            ),
+            "warning",
+        )
 
 
 @tab_action("/servers/<int:service_id>/users/<uuid>/delete", "users", "user.delete", users_page)
