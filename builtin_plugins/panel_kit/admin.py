@@ -20,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from builtin_plugins.panel_kit import errors
+from builtin_plugins.panel_kit.budget import max_rate
 from kernel import ProtectedBaseView, db, record_audit
 
 FLAGGED_PAGE = 50  # flagged servers per page: a panel with thousands of them stays one page
@@ -142,10 +143,17 @@ class PanelAdminView(ProtectedBaseView):
         context.setdefault("imported", None)
         rows, total, page = flagged(panel, request.args.get("flagged_page", 1, type=int) or 1)
         reconciled = context["reconciled"]
+        settings = panel.load_settings()
+        limits = {
+            api: getattr(settings, f"{api}_requests_per_minute")
+            for api in ("application", "client")
+        }
         return self.render(
             [f"admin/{panel.plugin}/index.html", "admin/panel_kit/index.html"],
             panel=panel,
-            settings=panel.load_settings(),
+            settings=settings,
+            limits=limits,
+            budgets={api: max_rate(limit) for api, limit in limits.items()},
             flagged=rows,
             flagged_total=total,
             flagged_page=page,

@@ -44,6 +44,7 @@ from builtin_plugins.panel_kit.budget import (
     VirtualClock,
     burst_for,
     max_rate,
+    panel_limit,
 )
 from builtin_plugins.panel_kit.checks import Check, ConnectionReport, url_problem
 from builtin_plugins.panel_kit.client_api import POWER_SIGNALS, ClientAPI
@@ -136,6 +137,7 @@ __all__ = [
     "budget",
     "burst_for",
     "max_rate",
+    "panel_limit",
     "Page",
     "RetryPolicy",
     "Throttle",

@@ -9,7 +9,7 @@ enough: a burst of background work would make customers' pages fail. Every
 The bucket refills at ``per_minute`` tokens a minute and holds at most ``burst`` tokens. In any
 minute it hands out at most ``burst + per_minute`` tokens, which is what must stay below the
 panel's limit: :func:`burst_for` makes the burst a fifth of the rate, and the panel plugins
-bound their rate settings by :func:`max_rate` of the panel's limit (``max`` in plugin.toml).
+set each budget to :func:`max_rate` of the panel's limit, which their settings hold.
 
 Priority: an *interactive* call (a page: a transport that may not wait out a 429) may empty
 the bucket; *background* work (jobs, cron, reconcile, sync, status refreshes) only takes a
@@ -52,10 +52,24 @@ def burst_for(per_minute: int) -> int:
     return max(1, per_minute // 5)
 
 
-def max_rate(panel_limit: int) -> int:
-    """The highest rate whose minute (rate + burst) stays within ``panel_limit``."""
-    rate = max(1, panel_limit * 5 // 6)
-    while rate > 1 and rate + burst_for(rate) > panel_limit:
+LIMIT_BOUNDS = (6, 1_000_000)  # a panel limit setting's min and max (plugin.toml says the same)
+
+
+def panel_limit(value: Any, default: int) -> int:
+    """A stored panel limit setting (what the panel allows a minute, its
+    ``APP_API_*_RATELIMIT``) within :data:`LIMIT_BOUNDS`; the default for anything that is not
+    a whole number (the settings form refuses such values; this guards ones stored by hand)."""
+    try:
+        limit = int(value or default)
+    except (TypeError, ValueError):
+        limit = default
+    return min(max(LIMIT_BOUNDS[0], limit), LIMIT_BOUNDS[1])
+
+
+def max_rate(limit: int) -> int:
+    """The highest rate whose minute (rate + burst) stays within ``limit``."""
+    rate = max(1, limit * 5 // 6)
+    while rate > 1 and rate + burst_for(rate) > limit:
         rate -= 1
     return rate
 

@@ -22,6 +22,7 @@ from builtin_plugins.panel_kit.api import (
     client_options,
     errors,
     max_rate,
+    panel_limit,
 )
 from builtin_plugins.pelican.client import PelicanClient
 from builtin_plugins.pelican.models import RequestBudget
@@ -35,8 +36,9 @@ TAG = re.compile(r"^[\w.:-]{1,64}$")
 CLIENT_OPTIONS: dict[str, Any] = {}
 POOL = ClientPool()
 # Pelican's own limits per minute and user on each API (docs/reference/pelican_api.md §1.3:
-# 256 by default, APP_API_APPLICATION_RATELIMIT / APP_API_CLIENT_RATELIMIT); the budget's
-# settings are bounded so that rate + burst stays within them (plugin.toml max: 213).
+# 256 by default, APP_API_APPLICATION_RATELIMIT / APP_API_CLIENT_RATELIMIT). The settings say
+# what this panel allows; the budget is ``max_rate`` of it (213 of 256), so that rate + burst
+# stays within it.
 PANEL_LIMITS = {"application": 256, "client": 256}
 BUDGET_STORE = SiteStore(RequestBudget.__table__)
 
@@ -53,8 +55,9 @@ class PelicanSettings:
     sync_users: bool = True
     request_timeout: int = 30
     wings_timeout: int = 90
-    application_requests_per_minute: int = 180
-    client_requests_per_minute: int = 200
+    # What Pelican allows per minute (its APP_API_*_RATELIMIT); the budget is five sixths.
+    application_requests_per_minute: int = PANEL_LIMITS["application"]
+    client_requests_per_minute: int = PANEL_LIMITS["client"]
 
     @property
     def configured(self) -> bool:
@@ -118,14 +121,8 @@ def load_settings() -> PelicanSettings:
 
 
 def _rate(values: dict[str, Any], api: str) -> int:
-    """A budget setting within its bounds (set_settings refuses others; this guards values
-    stored by hand or before the bounds existed)."""
-    default = PelicanSettings.__dataclass_fields__[f"{api}_requests_per_minute"].default
-    try:
-        rate = int(values.get(f"{api}_requests_per_minute") or default)
-    except (TypeError, ValueError):
-        rate = default
-    return min(max(1, rate), max_rate(PANEL_LIMITS[api]))
+    """The panel's limit for ``api`` as stored, within the kit's bounds."""
+    return panel_limit(values.get(f"{api}_requests_per_minute"), PANEL_LIMITS[api])
 
 
 def budgets(settings: PelicanSettings, **options: Any) -> dict[str, Budget]:
@@ -137,7 +134,7 @@ def budgets(settings: PelicanSettings, **options: Any) -> dict[str, Budget]:
         api: Budget(
             BUDGET_STORE,
             f"pelican:{api}:{digest}",
-            getattr(settings, f"{api}_requests_per_minute"),
+            max_rate(getattr(settings, f"{api}_requests_per_minute")),
             **options,
         )
         for api in PANEL_LIMITS

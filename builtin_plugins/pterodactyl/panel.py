@@ -14,7 +14,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from builtin_plugins.panel_kit.api import Budget, RetryPolicy, SiteStore, Timeouts, errors, max_rate
+from builtin_plugins.panel_kit.api import (
+    Budget,
+    RetryPolicy,
+    SiteStore,
+    Timeouts,
+    errors,
+    max_rate,
+    panel_limit,
+)
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.models import RequestBudget
 from kernel import settings_for
@@ -29,7 +37,6 @@ QUICK_RETRY = RetryPolicy(attempts=1, rate_limit_attempts=1)
 # §1.3). The settings say what this panel allows; the budget is ``max_rate`` of it, so that
 # rate + burst stays within it.
 PANEL_LIMITS = {"application": 240, "client": 720}
-RATE_BOUNDS = (6, 1_000_000)  # plugin.toml's min and max of the two limit settings
 BUDGET_STORE = SiteStore(RequestBudget.__table__)
 
 # One pooled client per process, panel, keys and call options: a page that shows fifty
@@ -103,14 +110,8 @@ def load_settings() -> PanelSettings:
 
 
 def _rate(values: dict[str, Any], api: str) -> int:
-    """A panel limit setting within its bounds (set_settings refuses others; this guards
-    values stored before the bounds existed)."""
-    default = PANEL_LIMITS[api]
-    try:
-        rate = int(values.get(f"{api}_requests_per_minute") or default)
-    except (TypeError, ValueError):
-        rate = default
-    return min(max(RATE_BOUNDS[0], rate), RATE_BOUNDS[1])
+    """The panel's limit for ``api`` as stored, within the kit's bounds."""
+    return panel_limit(values.get(f"{api}_requests_per_minute"), PANEL_LIMITS[api])
 
 
 def budgets(settings: PanelSettings, **options: Any) -> dict[str, Budget]:

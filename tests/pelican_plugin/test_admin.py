@@ -47,8 +47,9 @@ def test_only_staff_reach_the_page(pel_app, boss):
 def test_the_page_shows_the_request_budget(pel_app, boss):
     configure(pel_app, application_requests_per_minute=120, client_requests_per_minute=150)
     text = boss.get(PAGE).get_data(as_text=True)
-    budget = text.split('id="request-budget"', 1)[1].split("</p>", 1)[0]
-    assert "application API 120 a minute" in budget and "client API 150 a minute" in budget
+    budget = " ".join(text.split('id="request-budget"', 1)[1].split("</p>", 1)[0].split())
+    assert "application API 100 a minute (the panel allows 120)" in budget, budget
+    assert "client API 125 a minute (the panel allows 150)" in budget, budget
 
 
 def test_the_connection_test_names_what_is_wrong(pel_app, boss, sim):

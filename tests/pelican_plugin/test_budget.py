@@ -30,13 +30,14 @@ def test_the_bounds_are_pelicans_limit():
 
 
 def test_a_background_burst_is_paced_under_pelicans_limit_without_a_429(pel_app, sim, clock):
-    """Simulator limit 60 a minute on the same virtual clock; budget 50 (burst 10, reserve 2):
+    """Simulator limit 60 a minute on the same virtual clock, and the setting says so: budget
+    50 (burst 10, reserve 2):
     150 background reads take about three virtual minutes, no 429, and a page's call in the
     middle is answered at once."""
     sim.clock = clock
     sim.set_switches(application_rate_limit=60)
     with pel_app.app_context():
-        configure(pel_app, application_requests_per_minute=50)
+        configure(pel_app, application_requests_per_minute=60)
         settings = panel.load_settings()
         background = panel.make_client(settings)
         page = panel.make_client(settings, quick=True)
@@ -60,7 +61,7 @@ def test_the_tabs_calls_take_pelican_tokens_and_a_spent_budget_is_told(
     pel_app, alice, owner, sim, clock
 ):
     with pel_app.app_context():
-        configure(pel_app, client_requests_per_minute=6)  # burst 1, a token per 10 s
+        configure(pel_app, client_requests_per_minute=8)  # budget 6: burst 1, a token per 10 s
     panel.forget_clients()
     sim.clear_requests()
     first = alice.get(tab_url(owner.service_id, "backups"))
@@ -79,7 +80,7 @@ def test_the_tabs_calls_take_pelican_tokens_and_a_spent_budget_is_told(
 
 def test_a_page_client_is_told_at_once_when_the_budget_is_spent(pel_app, sim):
     with pel_app.app_context():
-        configure(pel_app, client_requests_per_minute=6)
+        configure(pel_app, client_requests_per_minute=8)
         page = panel.make_client(panel.load_settings(), quick=True)
         page.client.t.request("GET", "")
         with pytest.raises(errors.RateLimited) as caught:
@@ -94,7 +95,7 @@ def test_provisioning_waits_for_its_tokens_instead_of_failing(pel_app, panel, pa
     from tests.pelican_plugin.tabs_helpers import buy_server
 
     with pel_app.app_context():
-        configure(pel_app, application_requests_per_minute=6)
+        configure(pel_app, application_requests_per_minute=8)  # budget 6
     before = clock.now
     bought = buy_server(pel_app, paper_product, "paced@example.com")
     assert bought.identifier
@@ -104,11 +105,11 @@ def test_provisioning_waits_for_its_tokens_instead_of_failing(pel_app, panel, pa
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("application_requests_per_minute", 0, "must be at least 1"),
-        ("application_requests_per_minute", 214, "must be at most 213"),
-        ("application_requests_per_minute", 256, "must be at most 213"),
-        ("client_requests_per_minute", 214, "must be at most 213"),
-        ("client_requests_per_minute", 540, "must be at most 213"),
+        ("application_requests_per_minute", 0, "must be at least 6"),
+        ("application_requests_per_minute", 5, "must be at least 6"),
+        ("application_requests_per_minute", 1_000_001, "must be at most 1000000"),
+        ("client_requests_per_minute", -256, "must be at least 6"),
+        ("client_requests_per_minute", 10**30, "must be at most 1000000"),
         ("client_requests_per_minute", "lots", "must be a whole number"),
     ],
 )
@@ -124,10 +125,14 @@ def test_stored_values_out_of_bounds_are_clamped(ctx, monkeypatch):
         panel,
         "settings_for",
         lambda plugin: {
-            "application_requests_per_minute": "999",
+            "application_requests_per_minute": "99999999",
             "client_requests_per_minute": "x",
         },
     )
     settings = panel.load_settings()
-    assert settings.application_requests_per_minute == 213
-    assert settings.client_requests_per_minute == 200
+    assert settings.application_requests_per_minute == 1_000_000
+    assert settings.client_requests_per_minute == 256
+    assert {api: b.per_minute for api, b in panel.budgets(settings).items()} == {
+        "application": max_rate(1_000_000),
+        "client": 213,
+    }
