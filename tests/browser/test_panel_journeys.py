@@ -1,0 +1,234 @@
+"""The store's admin and customer journeys on each panel (the ``panel`` fixture: Pterodactyl,
+Pelican), in a real browser against the panel's simulator, with the same steps on both.
+
+Admin: choose the panel's provisioner for a new product, fill its settings (egg, variables,
+limits, placement), add a price, edit the memory; the customer's server is created in the panel
+with the edited limits; the admin finds it in the server list, suspends and unsuspends it and
+the panel follows. Customer: buy, see the server on /servers with its live state, renew from
+the wallet, miss a payment (the lifecycle task suspends it in the panel), pay and renew again
+(the panel unsuspends it).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from kernel import clock
+from kernel.extensions import db
+from kernel.testing import TEST_PASSWORD
+from tests.browser.panels import panel_app
+
+ADMIN = ("root@example.com", "root-password-1")
+EMAIL = "buyer@example.com"
+VARIABLES = "MINECRAFT_VERSION=1.20.4 | visible, editable\nBUILD_NUMBER=latest | visible"
+
+
+@pytest.fixture
+def live_app(panel, instance):  # overrides the browser fixture: a shop selling on ``panel``
+    from kernel.accounts.services import create_user
+    from kernel.testing import make_customer
+
+    app = panel_app(panel.template, instance, [panel])
+    with app.app_context():
+        create_user(*ADMIN, name="Root", role="admin", verified=True)
+        make_customer(EMAIL, 25_00, name="Buyer")
+        db.session.remove()
+    return app
+
+
+@pytest.fixture
+def app(live_app):  # the ``cli`` fixture's app
+    return live_app
+
+
+def log_in(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/dashboard")
+
+
+def eventually(check, what: str, seconds: float = 30):
+    """``check()``'s first truthy answer (the panel follows the store through a job)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def service_row(app, name: str):
+    """The store's service named ``name`` (read in a fresh session)."""
+    from builtin_plugins.store.models import Service
+
+    with app.app_context():
+        service = db.session.scalar(db.select(Service).where(Service.name == name))
+        db.session.expunge(service)
+        db.session.remove()
+    return service
+
+
+def buy(page, base: str, slug: str, name: str) -> str:
+    """Checkout ``slug`` as ``name`` and wait for the server page; its address."""
+    page.goto(f"{base}/store/product/{slug}/checkout")
+    page.fill("#name", name)
+    page.click("button[type=submit]:has-text('Pay and create the server')")
+    page.wait_for_url(re.compile(r"/servers/\d+$"))
+    return page.url
+
+
+def test_admin_creates_and_edits_a_panel_product_then_manages_its_server(
+    live_app, live_server, browser, page, panel, screenshot
+):
+    base = live_server
+    page.set_default_timeout(20_000)
+    log_in(page, base, *ADMIN)
+
+    # --- a new product: the panel's provisioner, then its own settings ---------------------
+    page.goto(f"{base}/admin/store/products/new")
+    page.select_option("#provisioner", value=panel.plugin)
+    page.click("button[type=submit]:has-text('Next')")
+    expect(page.locator("#section-provisioner legend")).to_have_text(f"{panel.label} settings")
+    page.fill("#name", "Paper Plus")
+    page.fill("#slug", "paper-plus")
+    settings = panel.paper_settings()
+    fields = {"egg_id": settings["egg_id"], "variables": VARIABLES, "memory": 2048}
+    fields |= {"disk": 10240, "port_range": "25565-25600", **panel.placement()}
+    if panel.kind == "pterodactyl":
+        fields["nest_id"] = settings["nest_id"]  # Pelican has no nests
+    else:
+        assert page.locator("[name=ps_nest_id]").count() == 0
+    for key, value in fields.items():
+        page.fill(f"[name=ps_{key}]", str(value))
+    page.click("#product-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/store/products/\d+$"))
+    expect(page.locator("main, body").first).to_contain_text("now add a price plan")
+    page.fill("#plan-price", "10.00")
+    page.click("#add-plan button[type=submit]")
+    expect(page.locator("#plans")).to_contain_text("10.00")
+    screenshot(f"panel-product-{panel.kind}")
+
+    # --- edited: more memory -----------------------------------------------------------
+    page.fill("[name=ps_memory]", "3072")
+    page.click("#product-form button[type=submit]")
+    expect(page.locator("body")).to_contain_text("Product 'Paper Plus' saved")
+    assert page.input_value("[name=ps_memory]") == "3072"
+    assert page.input_value("[name=ps_egg_id]") == str(settings["egg_id"])
+    assert "MINECRAFT_VERSION=1.20.4 | visible, editable" in page.input_value("[name=ps_variables]")
+
+    # --- a customer buys it: the panel creates the server with the edited limits ----------
+    shopper = browser.new_context(viewport={"width": 1280, "height": 860})
+    customer = shopper.new_page()
+    customer.set_default_timeout(20_000)
+    log_in(customer, base, EMAIL, TEST_PASSWORD)
+    buy(customer, base, "paper-plus", "plus world")
+    # the form's default starts the server once installed
+    expect(customer.locator("#server-status .live-state")).to_have_text("Running", timeout=30_000)
+    shopper.close()
+    server = panel.server_named("plus world")
+    assert server["memory"] == 3072 and server["egg"] == settings["egg_id"]
+    service = service_row(live_app, "plus world")
+    assert server["external_id"] == f"pteroca-{service.id}"
+
+    # --- the admin's lists: the server, its product and state; suspend and unsuspend -------
+    page.goto(f"{base}/admin/store/servers/")
+    row = page.locator(f"#servers tr[data-server='{service.id}']")
+    expect(row).to_contain_text("plus world")
+    expect(row).to_contain_text("Paper Plus")
+    expect(row).to_contain_text("active")
+    row.get_by_role("link", name="plus world").click()
+    expect(page.locator("#server-state")).to_have_text("active")
+    expect(page.locator("#server-sync")).to_contain_text("should be active")
+    page.fill("#suspend input[name=reason]", "abuse report")
+    page.click("#suspend button[type=submit]")
+    expect(page.locator("#server-state")).to_contain_text("suspended (manual)")
+    eventually(
+        lambda: panel.server_named("plus world")["status"] == "suspended", "suspended in the panel"
+    )
+    page.click("#unsuspend button[type=submit]")
+    expect(page.locator("#server-state")).to_have_text("active")
+    eventually(
+        lambda: panel.server_named("plus world")["status"] is None, "unsuspended in the panel"
+    )
+    screenshot(f"panel-admin-server-{panel.kind}")
+    assert page.js_errors == [], page.js_errors
+
+
+def test_customer_buys_renews_misses_a_payment_and_renews_again(
+    live_app, live_server, page, panel, cli, screenshot
+):
+    from kernel.payments import ledger
+
+    with live_app.app_context():
+        panel.product(slug="paper-small", price=1000)
+        db.session.remove()
+    base = live_server
+    page.set_default_timeout(20_000)
+    log_in(page, base, EMAIL, TEST_PASSWORD)
+
+    # --- buy (25.00 - 10.00), installed in the panel --------------------------------------
+    server_url = buy(page, base, "paper-small", "renew world")
+    service_id = int(server_url.rsplit("/", 1)[1])
+    expect(page.locator("#server-status .live-state")).to_have_text("Offline", timeout=30_000)
+    assert panel.server_named("renew world")["external_id"] == f"pteroca-{service_id}"
+
+    # --- /servers: the card with the store's state and the panel's live state ---------------
+    page.goto(f"{base}/servers")
+    card = page.locator(f".server-card[data-server='{service_id}']")
+    expect(card.locator(".server-state")).to_have_text("Active")
+    expect(card.locator(".live-state")).to_have_text("Offline")
+    screenshot(f"panel-servers-{panel.kind}")
+
+    # --- renew from the wallet (15.00 - 10.00): one more period ----------------------------
+    first_expiry = service_row(live_app, "renew world").expires_at
+    card.get_by_role("link", name="Renew", exact=True).click()
+    page.click("button[value=pay]")
+    page.wait_for_url(server_url)
+    expect(page.locator("main")).to_contain_text("Renewed: the server now runs until")
+    renewed = service_row(live_app, "renew world").expires_at
+    assert renewed - first_expiry == timedelta(days=30)
+
+    # --- unpaid: a day after the paid period the lifecycle task suspends it in the panel ---
+    with clock.advanced(renewed - clock.now() + timedelta(days=1)):
+        result = cli("cron", "run", "--task", "store.lifecycle", "--force")
+        assert result.exit_code == 0 and "store.lifecycle: ok" in result.output, result.output
+        assert service_row(live_app, "renew world").state == "suspended"
+        eventually(
+            lambda: panel.server_named("renew world")["status"] == "suspended",
+            "suspended in the panel",
+        )
+        page.goto(f"{base}/servers")
+        expect(card.locator(".server-state")).to_have_text("Suspended")
+        expect(card).to_contain_text("Suspended: renew to start it again")
+        screenshot(f"panel-suspended-{panel.kind}")
+
+        # --- paid again (5.00 + 10.00): the renewal lifts the suspension in the panel too ---
+        buyer = _user_id(live_app)
+        with live_app.app_context():
+            ledger.credit(buyer, 10_00, "adjustment", "seed:top-up")
+            db.session.remove()
+        page.goto(f"{base}/servers/{service_id}/renew")
+        page.click("button[value=pay]")
+        page.wait_for_url(server_url)
+        expect(page.locator(".server-state")).to_have_text("Active")
+        eventually(
+            lambda: panel.server_named("renew world")["status"] is None, "unsuspended in the panel"
+        )
+    assert page.js_errors == [], page.js_errors
+
+
+def _user_id(app) -> int:
+    from kernel.accounts.models import User
+
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.email == EMAIL))
+        db.session.remove()
+    return user_id
