@@ -80,11 +80,44 @@ class Panel:
         key = "location_ids" if self.kind == "pterodactyl" else "tags"
         return {key: str(settings[key])}
 
-    def product(self, *, slug: str, **fields) -> int:
+    def choice_settings(self, **overrides) -> dict[str, Any]:
+        """Paper with Vanilla as a second egg, and the EU and US regions (Pterodactyl:
+        locations, Pelican: node tags) offered at checkout."""
+        with self.client() as client:
+            if self.kind == "pterodactyl":
+                from tests.pterodactyl.conftest import ids, paper_settings
+
+                seed = ids(client)
+                regions = {"location_ids": f"{seed['eu']},{seed['us']}", "choose_location": True}
+            else:
+                from tests.pelican_plugin.conftest import ids, paper_settings
+
+                seed = ids(client)
+                regions = {"tags": "sim-eu,sim-us", "choose_region": True}
+            return paper_settings(
+                client, extra_egg_ids=str(seed["vanilla"]), **regions, **overrides
+            )
+
+    @property
+    def region_field(self) -> str:
+        """The checkout's field for the region (``opt-<key>``)."""
+        return "location" if self.kind == "pterodactyl" else "region"
+
+    def region_of(self, server: dict[str, Any]) -> str:
+        """The region (``sim-eu``, ``sim-us``) of the node a simulator server is on."""
+        with self.sim.state.lock:
+            node = self.sim.state.nodes[server["node"]]
+            if self.kind == "pelican":
+                [tag] = node.tags
+                return tag
+            return self.sim.state.locations[node.location_id].short
+
+    def product(self, *, slug: str, settings: dict[str, Any] | None = None, **fields) -> int:
         """A store product on this panel (in an app context); ``make_product``'s fields."""
         from builtin_plugins.store.testing import make_product
 
-        return make_product(slug, provisioner=self.plugin, settings=self.paper_settings(), **fields)
+        settings = self.paper_settings() if settings is None else settings
+        return make_product(slug, provisioner=self.plugin, settings=settings, **fields)
 
     def servers(self) -> list[dict[str, Any]]:
         """The simulator's servers (id, name, external_id, status, memory, ...)."""

@@ -232,3 +232,70 @@ def _user_id(app) -> int:
         user_id = db.session.scalar(db.select(User.id).where(User.email == EMAIL))
         db.session.remove()
     return user_id
+
+
+def pick(page, select: str, wanted) -> None:
+    """Choose the option of ``select`` whose text ``wanted(text)`` accepts (exactly one)."""
+    options = page.locator(f"{select} option").all_inner_texts()
+    [label] = [o for o in options if wanted(o.strip().lower())]
+    page.select_option(select, label=label.strip())
+
+
+def test_customer_chooses_egg_and_region_then_renames_and_upgrades(
+    live_app, live_server, page, panel, screenshot
+):
+    choices = panel.choice_settings()
+    with live_app.app_context():
+        panel.product(slug="paper-choice", settings=choices, price=1000)
+        panel.product(slug="paper-big-eu", settings=panel.paper_settings(memory=4096), price=1500)
+        panel.product(slug="paper-big", settings=panel.choice_settings(memory=4096), price=1500)
+        db.session.remove()
+    base = live_server
+    page.set_default_timeout(20_000)
+    log_in(page, base, EMAIL, TEST_PASSWORD)
+
+    # --- checkout: the game version by its name (no panel ids) and the region ------------
+    page.goto(f"{base}/store/product/paper-choice/checkout")
+    eggs = [o.strip() for o in page.locator("#opt-egg option").all_inner_texts()]
+    assert sorted(eggs) == ["Paper", "Vanilla Minecraft"], eggs
+    pick(page, "#opt-egg", lambda text: text.startswith("vanilla"))
+    pick(page, f"#opt-{panel.region_field}", lambda text: text.endswith("us"))  # sim-us
+    page.fill("#name", "choice world")
+    page.click("button[type=submit]:has-text('Pay and create the server')")
+    page.wait_for_url(re.compile(r"/servers/\d+$"))
+    server_url = page.url
+    expect(page.locator("#server-status .live-state")).to_have_text("Offline", timeout=30_000)
+    server = panel.server_named("choice world")
+    assert server["egg"] == int(choices["extra_egg_ids"])  # Vanilla
+    assert panel.region_of(server) == "sim-us"
+    screenshot(f"panel-choices-{panel.kind}")
+
+    # --- renamed in the store's settings: the panel's name follows ----------------------
+    page.goto(f"{server_url}/settings")
+    page.fill("#server-name", "renamed world")
+    page.click(".server-rename button[type=submit]")
+    expect(page.locator("main")).to_contain_text("renamed world")
+    eventually(
+        lambda: [s for s in panel.servers() if s["name"] == "renamed world"], "renamed in the panel"
+    )
+
+    # --- upgraded to the bigger plan (prorated): the panel's limits follow ----------------
+    page.goto(f"{server_url}/change-plan")
+    page.locator(".change-plan-option[data-product='paper-big-eu']").get_by_role(
+        "button", name="Upgrade"
+    ).click()  # the server is in the US: a plan only for Europe cannot take it
+    expect(page.locator("main")).to_contain_text(
+        "cannot change to Paper Big Eu: the server's node sim-node-2"
+    )  # "is in a location the new plan does not use" (Pelican: "carries none of its tags")
+    assert panel.server_named("renamed world")["memory"] == 2048
+    page.locator(".change-plan-option[data-product='paper-big']").get_by_role(
+        "button", name="Upgrade"
+    ).click()
+    expect(page.locator("main")).to_contain_text("Your server now runs on Paper Big")
+    eventually(
+        lambda: panel.server_named("renamed world")["memory"] == 4096, "the bigger plan's memory"
+    )
+    assert panel.server_named("renamed world")["id"] == server["id"]  # the same server
+    assert len(panel.created()) == 1
+    # the refused change answered 400, which Chromium reports; nothing else may appear
+    assert [e for e in page.js_errors if "status of 400" not in e] == [], page.js_errors
