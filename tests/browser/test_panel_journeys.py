@@ -138,7 +138,12 @@ def test_admin_creates_and_edits_a_panel_product_then_manages_its_server(
     service = service_row(live_app, "plus world")
     assert server["external_id"] == f"pteroca-{service.id}"
 
-    # --- the admin's lists: the server, its product and state; suspend and unsuspend -------
+    # --- the admin's lists: the product (its panel, healthy, one server), the server -------
+    page.goto(f"{base}/admin/store/products/")
+    product_row = page.locator("tr[data-product='paper-plus']")
+    expect(product_row).to_contain_text(panel.plugin)
+    expect(product_row.locator(".health")).to_have_text("ok")
+    expect(product_row.locator("td").nth(6)).to_have_text("1")  # its live servers
     page.goto(f"{base}/admin/store/servers/")
     row = page.locator(f"#servers tr[data-server='{service.id}']")
     expect(row).to_contain_text("plus world")

@@ -1,7 +1,7 @@
 """One shop selling on both panels at once: a Pterodactyl product and a Pelican product in the
 same store; a customer buys both in one browser session, each server is created in its own
 panel (and only there), both show on /servers with their live state, and the admin's list
-shows both."""
+shows both; when one panel goes away only its product reports it."""
 
 from __future__ import annotations
 
@@ -97,3 +97,16 @@ def test_one_shop_sells_on_both_panels(live_app, live_server, page, panels, scre
         row = page.locator(f"#servers tr[data-server='{service_id}']")
         expect(row).to_contain_text(f"{kind} world")
         expect(row).to_contain_text("active")
+
+    # --- each product's health is its own panel's: one panel away leaves the other selling ---
+    page.goto(f"{base}/admin/store/products/")
+    for kind, slug in SLUGS.items():
+        row = page.locator(f"tr[data-product='{slug}']")
+        expect(row).to_contain_text(kind)
+        expect(row.locator(".health")).to_have_text("ok")
+    panels[1].sim.stop()  # Pelican goes away
+    page.reload()
+    expect(page.locator("tr[data-product='pelican-paper'] .health")).to_contain_text(
+        "provisioner unreachable"
+    )
+    expect(page.locator("tr[data-product='ptero-paper'] .health")).to_have_text("ok")
