@@ -2,11 +2,13 @@
 Pelican), in a real browser against the panel's simulator, with the same steps on both.
 
 Admin: choose the panel's provisioner for a new product, fill its settings (egg, variables,
-limits, placement), add a price, edit the memory; the customer's server is created in the panel
-with the edited limits; the admin finds it in the server list, suspends and unsuspends it and
-the panel follows. Customer: buy, see the server on /servers with its live state, renew from
-the wallet, miss a payment (the lifecycle task suspends it in the panel), pay and renew again
-(the panel unsuspends it).
+limits, placement; an egg the panel lacks is refused), add a price, edit the memory; the
+customer's server is created in the panel with the edited limits; the admin finds the product
+and the server in the lists, suspends and unsuspends it and the panel follows, and creates a
+server for the customer. Customer: buy, see the server on /servers with its live state, renew
+from the wallet, miss a payment (the lifecycle task suspends it in the panel), pay and renew
+again (the panel unsuspends it); choose the egg and region at checkout, rename the server and
+change plan (refused across regions), the panel following each.
 """
 
 from __future__ import annotations
@@ -171,6 +173,20 @@ def test_admin_creates_and_edits_a_panel_product_then_manages_its_server(
         lambda: panel.server_named("plus world")["status"] is None, "unsuspended in the panel"
     )
     screenshot(f"panel-admin-server-{panel.kind}")
+
+    # --- a server the admin creates for the customer (free) is created in the panel too ---
+    page.goto(f"{base}/admin/store/servers/new")
+    page.fill("#email", EMAIL)
+    pick(page, "#plan", lambda text: text.startswith("paper plus"))
+    page.fill("#name", "gift world")
+    page.click("#create-server button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/store/servers/\d+$"))
+    gift = eventually(
+        lambda: [s for s in panel.servers() if s["name"] == "gift world"], "the gift in the panel"
+    )
+    page.reload()
+    expect(page.locator("#server-state")).to_have_text("active")
+    assert gift[0]["memory"] == 3072 and len(panel.created()) == 2
     # the refused save answered 400, which Chromium reports; nothing else may appear
     assert [e for e in page.js_errors if "status of 400" not in e] == [], page.js_errors
 
