@@ -151,7 +151,8 @@ def start_simulator(kind: str):
 
 def panel_app(template: Path, instance: Path, panels: list[Panel], **config):
     """An app on a copy of ``template``, each of ``panels``' plugins configured for its
-    simulator (the PostgreSQL pass copies the template's database through ``instance``)."""
+    simulator. SQLite: the PostgreSQL pass leaves tests/browser out (the topology journey,
+    tests/topology/test_journey_browser.py, is the browser on PostgreSQL)."""
     shutil.copytree(template, instance, dirs_exist_ok=True)
     app = build_app(instance, WTF_CSRF_ENABLED=True, **config)
     for panel in panels:
