@@ -8,7 +8,8 @@ and the server in the lists, suspends and unsuspends it and the panel follows, a
 server for the customer. Customer: buy, see the server on /servers with its live state, renew
 from the wallet, miss a payment (the lifecycle task suspends it in the panel), pay and renew
 again (the panel unsuspends it); choose the egg and region at checkout, rename the server and
-change plan (refused across regions), the panel following each.
+change plan (refused across regions), the panel following each; buy while the node daemon is
+down (refunded, no server kept) and get the server once staff retry.
 """
 
 from __future__ import annotations
@@ -328,3 +329,45 @@ def test_customer_chooses_egg_and_region_then_renames_and_upgrades(
     assert len(panel.created()) == 1
     # the refused change answered 400, which Chromium reports; nothing else may appear
     assert [e for e in page.js_errors if "status of 400" not in e] == [], page.js_errors
+
+
+def test_bought_while_wings_is_down_refunded_then_retried_by_staff(
+    live_app, live_server, browser, page, panel, screenshot
+):
+    with live_app.app_context():
+        panel.product(slug="paper-small", price=1000)
+        db.session.remove()
+    base = live_server
+    page.set_default_timeout(20_000)
+    log_in(page, base, EMAIL, TEST_PASSWORD)
+
+    # --- the node daemon is down: the order fails, the payment comes back, no server kept ---
+    panel.sim.set_switches(wings_down=True)
+    server_url = buy(page, base, "paper-small", "patient world")
+    expect(page.locator("main")).to_contain_text("the payment was refunded")
+    expect(page.locator("main")).to_contain_text("Creation failed")
+    assert [s for s in panel.servers() if s["name"] == "patient world"] == []
+    assert panel.created() and all(r["status"] >= 500 for r in panel.created())
+    page.goto(f"{base}/wallet")
+    expect(page.locator("[data-testid=balance]")).to_have_text("25.00 USD")
+    screenshot(f"panel-wings-down-{panel.kind}")
+
+    # --- Wings is back: staff retry (charging again) and the panel creates it once ----------
+    panel.sim.set_switches(wings_down=False)
+    service_id = int(server_url.rsplit("/", 1)[1])
+    staff = browser.new_context(viewport={"width": 1280, "height": 860})
+    admin = staff.new_page()
+    admin.set_default_timeout(20_000)
+    log_in(admin, base, *ADMIN)
+    admin.goto(f"{base}/admin/store/servers/{service_id}")
+    expect(admin.locator("#server-state")).to_have_text("provisioning failed")
+    admin.click("#retry button[type=submit]")
+    eventually(lambda: service_row(live_app, "patient world").state == "active", "created")
+    staff.close()
+    [server] = [s for s in panel.servers() if s["name"] == "patient world"]
+    assert server["external_id"] == f"pteroca-{service_id}"
+    assert [r["status"] for r in panel.created()].count(201) == 1
+    page.goto(server_url)
+    expect(page.locator("#server-state-badge")).to_contain_text("Active")
+    page.goto(f"{base}/wallet")
+    expect(page.locator("[data-testid=balance]")).to_have_text("15.00 USD")
