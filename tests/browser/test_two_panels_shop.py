@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from kernel.extensions import db
 from kernel.testing import TEST_PASSWORD
+from tests.browser.panel_shop import log_in
 from tests.browser.panels import KINDS, Panel, panel_app, start_simulator
 
 ADMIN = ("root@example.com", "root-password-1")
@@ -46,14 +47,6 @@ def live_app(panels, instance):  # overrides the browser fixture: one shop, two 
         make_customer(EMAIL, 25_00, name="Both")
         db.session.remove()
     return app
-
-
-def log_in(page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/dashboard")
 
 
 def test_one_shop_sells_on_both_panels(live_app, live_server, page, panels, screenshot):
