@@ -69,6 +69,7 @@ from builtin_plugins.panel_kit.product_config import (
     slot_variables,
     suggested_variables,
 )
+from builtin_plugins.panel_kit.product_schema import readable_choices
 from builtin_plugins.panel_kit.tabs.adapter import PERMISSION_GROUPS, CustomerError, PanelTabs
 from builtin_plugins.panel_kit.tabs.subusers import shared_with as shared_with_user
 from builtin_plugins.panel_kit.tabs.views import menu_items as shared_menu_items
@@ -111,6 +112,7 @@ __all__ = [
     "tls_context",
     "ConfigError",
     "VariableConfig",
+    "readable_choices",
     "docker_image",
     "environment",
     "environment_problems",

@@ -4,9 +4,12 @@ them among its own: Pterodactyl's nest and locations, Pelican's tags); read thro
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kernel import SettingSpec
+
+CHOICE_SUFFIX = re.compile(r" \(#\d+\)$")  # the panel id a checkout choice's value ends with
 
 
 def spec(
@@ -81,3 +84,13 @@ PLACEMENT_SPECS: tuple[SettingSpec, ...] = (
     _spec("start_on_completion", "bool", "Start when installed", True),
     _spec("skip_scripts", "bool", "Skip the egg's install script", False),
 )
+
+
+def readable_choices(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """What customers see for checkout choices whose values end with the panel id
+    (``Paper (#3)``): the name alone, unless two would read the same (then the id stays).
+    The values keep the id: it is what the plugin reads back."""
+    names = tuple(CHOICE_SUFFIX.sub("", label) for label in labels)
+    return tuple(
+        label if names.count(name) > 1 else name for label, name in zip(labels, names, strict=True)
+    )

@@ -16,7 +16,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from builtin_plugins.panel_kit.api import egg_variables, errors, product_config, rules
+from builtin_plugins.panel_kit.api import (
+    egg_variables,
+    errors,
+    product_config,
+    readable_choices,
+    rules,
+)
 from builtin_plugins.pelican import panel, product
 from builtin_plugins.pelican.client import PelicanClient
 from kernel import SettingSpec
@@ -180,6 +186,7 @@ def checkout_fields(product_row) -> list[SettingSpec]:
                 label="Game version",
                 default=labels[0],
                 choices=labels,
+                choice_labels=readable_choices(labels),  # the egg's name, not its panel id
                 required=True,
             )
         )

@@ -2,29 +2,20 @@
 the landing page, read the verification mail in the admin's email log (the demo's outbox), verify,
 top up 10.00 through the Stripe-shaped page and its signed webhook, buy a server and watch the
 Overview turn it active without a reload; then the admin sees the top-up and the purchase on the
-overview's chart. Verification is required, so the top-up waits for it."""
+overview's chart. Verification is required, so the top-up waits for it. The same steps run on
+each panel (the ``panel`` fixture: Pterodactyl, Pelican)."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import expect
 
 from kernel.extensions import db
-from kernel.testing import build_app
 from simulators.stripe import stripe_server  # noqa: F401 - fixture
-from tests.browser.test_pterodactyl_server import sim  # noqa: F401 - fixture
-from tests.pterodactyl.conftest import (  # noqa: F401 - ptero_template is a fixture
-    PLUGIN,
-    configure,
-    panel_product,
-    paper_settings,
-    ptero_template,
-    sim_settings,
-)
+from tests.browser.panels import panel_app
 from tests.stripe.conftest import configure as configure_stripe
 from tests.stripe.conftest import fake_settings
 
@@ -33,17 +24,13 @@ ADMIN = ("boss@example.com", "boss-password-1")
 
 
 @pytest.fixture
-def live_app(ptero_template, instance, sim):  # noqa: F811 - overrides the browser fixture
-    from builtin_plugins.pterodactyl.client import PanelClient
+def live_app(panel, instance):  # overrides the browser fixture: a shop selling on ``panel``
     from kernel import site_settings
     from kernel.accounts.services import create_user
 
-    shutil.copytree(ptero_template, instance, dirs_exist_ok=True)
-    app = build_app(instance, WTF_CSRF_ENABLED=True, MAIL_URL="console://")
-    assert PLUGIN in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
-    configure(app, **sim_settings(sim))
-    with app.app_context(), PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
-        panel_product(paper_settings(panel), slug="paper-small", price=1000)
+    app = panel_app(panel.template, instance, [panel], MAIL_URL="console://")
+    with app.app_context():
+        panel.product(slug="paper-small", price=1000)
         create_user(*ADMIN, name="Boss", role="admin", verified=True)
         site_settings.set_many({"email_verification": "required", "site_name": "Blockhost"})
         db.session.remove()
@@ -58,6 +45,7 @@ def app(live_app):
 def test_register_verify_top_up_buy_and_watch_it_install(
     live_app,
     live_server,
+    panel,
     cli,
     browser,
     page,
@@ -140,6 +128,10 @@ def test_register_verify_top_up_buy_and_watch_it_install(
     expect(page.locator("#server-state-badge")).to_contain_text("Active")
     assert navigations == []  # htmx swapped the card in: no reload
     expect(page.locator("#server-status code")).to_have_text(re.compile(r".+:\d+"))
+    # the server is the panel's: created once there, under the customer's name for it
+    [created] = panel.created()
+    assert created["status"] == 201, created
+    assert panel.server_named("nova world")["status"] is None  # installed, not suspended
     screenshot("first-hour-8-active")
     page.goto(f"{base}/wallet")
     expect(page.locator("main")).to_contain_text("Server bought: nova world")

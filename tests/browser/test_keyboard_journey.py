@@ -1,7 +1,8 @@
 """Keyboard only: a customer logs in, buys a server, watches it install, starts it and sends a
 console command without touching the mouse; the console is not a trap (Tab leaves it, Escape
 jumps to the command line) and focus stays on a power button after it is used. Then nothing
-overflows sideways at 390 px, even with a 255-character name without spaces."""
+overflows sideways at 390 px, even with a 255-character name without spaces. Each journey runs
+on each panel (the ``panel`` fixture)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,24 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_pterodactyl_server import EMAIL, PASSWORD, live_app, sim  # noqa: F401
-from tests.pterodactyl.conftest import ptero_template  # noqa: F401 - a fixture
+from kernel.testing import TEST_PASSWORD as PASSWORD
+from tests.browser.panels import panel_app
 
+EMAIL = "gamer@example.com"
 ACTIVE = "document.activeElement"
+
+
+@pytest.fixture
+def live_app(panel, instance):  # overrides the browser fixture: a shop selling on ``panel``
+    from kernel.extensions import db
+    from kernel.testing import make_customer
+
+    app = panel_app(panel.template, instance, [panel])
+    with app.app_context():
+        panel.product(slug="paper-small")
+        make_customer(EMAIL, 50_00, name="Gamer")
+        db.session.remove()
+    return app
 
 
 def focused(page) -> dict:
@@ -32,7 +47,7 @@ def tab_to(page, selector: str, *, limit: int = 80, back: bool = False) -> None:
     raise AssertionError(f"Tab never reached {selector}; stuck on {focused(page)}")
 
 
-def test_keyboard_only_login_buy_and_console_command(live_server, page, sim, screenshot):  # noqa: F811
+def test_keyboard_only_login_buy_and_console_command(live_server, page, panel, screenshot):
     base = live_server
     page.set_default_timeout(20_000)
     page.goto(f"{base}/login")
@@ -56,7 +71,12 @@ def test_keyboard_only_login_buy_and_console_command(live_server, page, sim, scr
     page.wait_for_url(re.compile(r"/servers/\d+$"))
     # the Overview follows the install without a reload
     expect(page.locator("#server-status .live-state")).to_have_text("Offline", timeout=30_000)
-    screenshot("keyboard-overview-installed")
+    screenshot(f"keyboard-overview-installed-{panel.kind}")
+    assert panel.server_named("keyboard world")["status"] is None  # installed in the panel
+    if panel.kind == "pelican":
+        # The Pelican server tabs (console, files, ...) are being built (branch
+        # s29-pelican-tabs): the console steps below become parametrized when they land.
+        return
 
     tab_to(page, ".server-tabs a[href$='/console']")
     page.keyboard.press("Enter")
@@ -85,7 +105,7 @@ def test_keyboard_only_login_buy_and_console_command(live_server, page, sim, scr
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_nothing_overflows_sideways(live_app, live_server, browser, width, screenshot):  # noqa: F811
+def test_nothing_overflows_sideways(live_app, live_server, browser, width, screenshot):
     from kernel.accounts.models import User
     from kernel.extensions import db
 

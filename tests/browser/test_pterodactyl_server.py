@@ -1,6 +1,10 @@
 """A customer buys a Pterodactyl plan, watches the server install, starts it from the power
 buttons, changes an allowed startup variable and is refused a hidden one: in a real browser,
-against the simulator (panel and Wings websocket) over HTTP."""
+against the simulator (panel and Wings websocket) over HTTP.
+
+Pterodactyl-only for now: these steps live in the panel's own server tabs (console, startup)
+and product-form pickers; they take the ``panel`` fixture (``tests/browser/panels.py``) when
+the Pelican tabs land. The store's own journeys already run on both panels."""
 
 from __future__ import annotations
 

@@ -78,8 +78,28 @@ def test_checkout_offers_the_eggs_and_editable_variables(ctx, panel):
         f"Paper (#{seed['paper']})",
         f"Vanilla Minecraft (#{seed['vanilla']})",
     )
+    # customers read the eggs' names; the values keep the panel id the create reads back
+    assert fields["egg"].choice_labels == ("Paper", "Vanilla Minecraft")
     assert fields["var_MINECRAFT_VERSION"].default == "1.20.4"
     assert "var_MAX_PLAYERS" not in fields  # filled by the slot count
+
+
+def test_checkout_eggs_of_the_same_name_keep_their_ids(ctx, sim, panel):
+    from builtin_plugins.pelican import catalog
+    from tests.pelican_plugin.conftest import ids, pelican_product
+
+    seed = ids(panel)
+    settings = paper_settings(panel, extra_egg_ids=f"{seed['vanilla']},{seed['gmod']}")
+    with sim.state.lock:
+        sim.state.eggs[seed["vanilla"]].name = "Paper"  # two eggs read "Paper" in the panel
+    catalog.forget_cache()
+    row = pelican_product(settings, slug="twins")
+    [egg] = [f for f in provisioners()["pelican"].checkout_fields(row) if f.key == "egg"]
+    assert egg.choice_labels == (
+        f"Paper (#{seed['paper']})",
+        f"Paper (#{seed['vanilla']})",
+        "Garrys Mod",
+    )
 
 
 def test_the_admin_product_form_refuses_bad_settings_with_a_4xx(ctx, pel_app, panel):
