@@ -1,4 +1,5 @@
-"""The plugin's tables (prefixed ``pelican_``): the Pelican user and server of each local one."""
+"""The plugin's tables (prefixed ``pelican_``): the Pelican user and server of each local one,
+and where an interrupted reconcile stopped."""
 
 from __future__ import annotations
 
@@ -44,3 +45,13 @@ class ServerLink(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     drift: Mapped[str] = mapped_column(Text, default="")
     drift_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class RunCursor(db.Model):
+    """Where an interrupted reconcile run stopped (panel_kit's resume.py), per job and panel:
+    the next run goes on from it. Deleted when a run finishes."""
+
+    __tablename__ = "pelican_run_cursor"
+    scope: Mapped[str] = mapped_column(String(191), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)  # the cursor as JSON
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
