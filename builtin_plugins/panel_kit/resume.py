@@ -25,6 +25,7 @@ memory only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -310,6 +311,11 @@ class Run:
         db.session.execute(delete(self.table).where(self.table.c.scope == self.scope))
         db.session.commit()
         self._saved = False
+
+
+def scope_of(job: str, url: str) -> str:
+    """A cursor's scope: the job and the panel (by its URL's digest)."""
+    return f"{job}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
 
 
 def ours(servers: list[dict[str, Any]], prefix: str) -> list[tuple[int, dict[str, Any]]]:

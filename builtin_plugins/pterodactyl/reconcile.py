@@ -15,7 +15,6 @@ left alone.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -261,7 +260,7 @@ def reconcile(
     prefix = settings.external_id_prefix
     run = resume.Run(
         None if dry_run else RunCursor.__table__,
-        f"reconcile:{hashlib.sha256(settings.url.encode()).hexdigest()[:32]}",
+        resume.scope_of("reconcile", settings.url),
         label="pterodactyl.reconcile",
         restart=restart,
         deadline=deadline,

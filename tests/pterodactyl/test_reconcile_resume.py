@@ -215,11 +215,10 @@ def test_a_forged_or_damaged_cursor_is_discarded_not_a_crash(fleet, sim, forged)
 
 
 def scope() -> str:
-    import hashlib
-
+    from builtin_plugins.panel_kit.api import resume
     from builtin_plugins.pterodactyl.panel import load_settings
 
-    return "reconcile:" + hashlib.sha256(load_settings().url.encode()).hexdigest()[:32]
+    return resume.scope_of("reconcile", load_settings().url)
 
 
 def test_a_cursor_of_another_panel_is_not_resumed(fleet, sim, monkeypatch):
