@@ -154,7 +154,7 @@ def walk(read_page: Callable[[int], Page], after: int = 0, pages: int = 0) -> It
             raise errors.PanelError("the panel did not list its servers by id (?sort=id)")
         shrunk = total is not None and page.total < total
         total = page.total
-        if (look_back or shrunk) and number > 1 and ids and ids[0] > after:
+        if (look_back or shrunk) and number > 1 and (not ids or ids[0] > after):
             number -= 1
             look_back = True
             continue
