@@ -155,7 +155,8 @@ def walk(read_page: Callable[[int], Page], after: int = 0, pages: int = 0) -> It
         shrunk = total is not None and page.total < total
         total = page.total
         if (look_back or shrunk) and number > 1 and (not ids or ids[0] > after):
-            number -= 1
+            # past the end (the listing shrank, or a forged cursor): to its last page at once
+            number = min(number - 1, page.total_pages)
             look_back = True
             continue
         look_back = False

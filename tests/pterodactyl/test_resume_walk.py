@@ -62,6 +62,12 @@ def test_a_resumed_walk_whose_page_is_now_past_the_end_steps_back():
     assert listing.asked == [3, 2, 1, 2]
 
 
+def test_a_cursor_far_past_the_end_goes_back_to_the_last_page_at_once():
+    listing = Listing(range(1, 13))
+    assert seen(resume.walk(listing, after=9, pages=10**9)) == [10, 11, 12]
+    assert listing.asked == [10**9, 4, 3, 4]
+
+
 def test_servers_deleted_during_the_walk_are_not_skipped():
     listing = Listing(range(1, 13))
     listing.before[3] = lambda lst: lst.ids.remove(2)  # 7 moves up to page 2, already read
