@@ -1,7 +1,9 @@
 """Reconciliation: every panel server against its store service, repaired where it can be.
 
-One paginated listing of the panel's servers is compared with every live store service of
-this provisioner, and each service goes through the store's reconciler with what the listing
+The panel's servers are read a page at a time in id order, and each page is compared with the
+live store services of this provisioner linked into its range of ids (panel_kit/resume.py: a
+run that stops is resumed by the next one after the last page it finished); each service that
+is not exactly as it should be goes through the store's reconciler with what the listing
 shows for it (store/reconciler.py, converge_observed: the same code path as the jobs that
 follow every lifecycle change): a server suspended, unsuspended, resized, renamed or handed to
 someone else behind our back is put back; one that should be deleted is deleted. What it
