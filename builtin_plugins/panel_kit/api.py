@@ -1,7 +1,8 @@
 """The panel kit's public module: what a panel plugin that requires ``panel_kit`` may import.
 
 ``errors``, ``transport``, ``messages`` (what a customer is told of a panel failure),
-``rules`` (egg variable rules) and ``product_config`` (the product settings both panels parse
+``rules`` (egg variable rules), ``resume`` (walks of the panel's servers that resume where
+they stopped: the reconcilers) and ``product_config`` (the product settings both panels parse
 alike) are exposed as modules because the panel plugins refer to their names as
 ``errors.NotFound``, ``messages.for_customer``...; the names below are the rest of the
 published surface, among them the client API wrapper (:class:`ClientAPI`), the request budget
@@ -23,6 +24,7 @@ from builtin_plugins.panel_kit import (
     errors,
     messages,
     product_config,
+    resume,
     rules,
     transport,
 )
@@ -121,6 +123,7 @@ __all__ = [
     "parse_variables",
     "port_allowed",
     "product_config",
+    "resume",
     "rules",
     "slot_variables",
     "suggested_variables",

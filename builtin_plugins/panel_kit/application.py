@@ -17,7 +17,7 @@ from typing import Any
 
 from builtin_plugins.panel_kit import errors
 from builtin_plugins.panel_kit.connection import segment
-from builtin_plugins.panel_kit.transport import Transport, filters
+from builtin_plugins.panel_kit.transport import Page, Transport, filters
 
 # container.environment keys the panel adds that are not egg variables
 PANEL_ENVIRONMENT = frozenset(
@@ -116,6 +116,12 @@ class BaseApplicationAPI:
         return self.t.all(
             "/servers", filters(tuple(include), external_id=external_id, name=name, uuid=uuid)
         )
+
+    def servers_page(self, page: int, *, per_page: int = 100) -> Page:
+        """Page ``page`` of the servers sorted by id (``?sort=id``): a walk that resumes
+        where it stopped pages in id order (panel_kit/resume.py)."""
+        params = {"sort": "id"}
+        return self.t.page("/servers", params, page=page, per_page=per_page)
 
     def get_server(self, server_id: int, *, include: Iterable[str] = ()) -> dict:
         return self.t.item("GET", f"/servers/{int(server_id)}", params=filters(tuple(include)))

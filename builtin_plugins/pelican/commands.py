@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import fields
 
 import click
 from flask.cli import with_appcontext
@@ -34,21 +34,33 @@ def test_command(as_json):
         raise SystemExit(1)
 
 
+RESUMES = " (the next run resumes after the last panel page this one finished)"
+
+
 @pelican.command("reconcile")
 @click.option("--dry-run", is_flag=True, help="Report what differs; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--restart", is_flag=True, help="Start from the top, not where an interrupted run stopped."
+)
 @with_appcontext
-def reconcile_command(dry_run, as_json):
-    """Put back servers changed in Pelican behind pteroca's back; report what needs a human."""
+def reconcile_command(dry_run, as_json, restart):
+    """Put back servers changed in Pelican behind pteroca's back; report what needs a human.
+    A run that was interrupted is resumed after the last panel page it finished, unless
+    --restart."""
     from builtin_plugins.pelican.reconcile import reconcile
 
     try:
-        report = reconcile(dry_run=dry_run)
+        report = reconcile(dry_run=dry_run, restart=restart)
     except errors.PanelError as exc:
-        raise click.ClickException(errors.describe(exc)) from None
+        resumes = "" if isinstance(exc, errors.NotConfigured) else RESUMES
+        raise click.ClickException(errors.describe(exc) + resumes) from None
     if as_json:
-        click.echo(json.dumps(asdict(report), indent=2, default=str))
+        found = {f.name: getattr(report, f.name) for f in fields(report) if f.name != "run"}
+        click.echo(json.dumps({"resumed": report.resumed, **found}, indent=2, default=str))
         return
+    if report.resumed:
+        click.echo(report.resumed)
     click.echo(f"checked {report.checked} server(s){' (dry run)' if dry_run else ''}")
     for service_id, changes in report.differences.items():
         click.echo(f"  #{service_id}: would {', '.join(changes)}")

@@ -47,6 +47,9 @@ def pterodactyl():
     """The Pterodactyl panel: connection test, reconcile, import, user sync, simulator."""
 
 
+RESUMES = " (the next run resumes after the last panel page this one finished)"
+
+
 def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(errors.describe(exc))
 
@@ -72,20 +75,26 @@ def test_command(as_json):
 @pterodactyl.command("reconcile")
 @click.option("--dry-run", is_flag=True, help="Report only; flag nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--restart", is_flag=True, help="Start from the top, not where an interrupted run stopped."
+)
 @with_appcontext
-def reconcile_command(dry_run, as_json):
+def reconcile_command(dry_run, as_json, restart):
     """Put back servers suspended, resized, renamed or reassigned in the panel behind pteroca's
-    back (the store reconciler's own code path); report what needs a human."""
+    back (the store reconciler's own code path); report what needs a human. A run that was
+    interrupted is resumed after the last panel page it finished, unless --restart."""
     from builtin_plugins.pterodactyl.reconcile import reconcile
 
     try:
-        report = reconcile(dry_run=dry_run)
+        report = reconcile(dry_run=dry_run, restart=restart)
     except errors.PanelError as exc:
-        raise _fail(exc) from None
+        resumes = "" if isinstance(exc, errors.NotConfigured) else RESUMES
+        raise click.ClickException(errors.describe(exc) + resumes) from None
     if as_json:
         click.echo(
             json.dumps(
                 {
+                    "resumed": report.resumed,
                     "dry_run": report.dry_run,
                     "checked": report.checked,
                     "repaired": {str(k): v for k, v in report.repaired.items()},
@@ -96,6 +105,8 @@ def reconcile_command(dry_run, as_json):
             )
         )
         return
+    if report.resumed:
+        click.echo(report.resumed)
     for service_id, what in sorted(report.repaired.items()):
         click.echo(f"{'repaired':<12} server #{service_id}: {what}")
     for finding in report.findings:

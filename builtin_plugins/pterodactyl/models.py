@@ -1,5 +1,5 @@
 """The plugin's tables (prefixed ``pterodactyl_``): the panel user and server of each local one,
-the live-state cache and the request budget's buckets."""
+the live-state cache, the request budget's buckets and where an interrupted reconcile stopped."""
 
 from __future__ import annotations
 
@@ -70,3 +70,13 @@ class RequestBudget(db.Model):
     scope: Mapped[str] = mapped_column(String(191), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)  # epoch seconds of the last refill
+
+
+class RunCursor(db.Model):
+    """Where an interrupted reconcile run stopped (panel_kit's resume.py), per job and panel:
+    the next run goes on from it. Deleted when a run finishes."""
+
+    __tablename__ = "pterodactyl_run_cursor"
+    scope: Mapped[str] = mapped_column(String(191), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)  # the cursor as JSON
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -128,3 +128,29 @@ def test_sync_users_command_reports(ptero_app, sim):
 def test_usernames_fit_the_panel_rule(email, expected):
     name = sync.derive_username(email)
     assert name == expected and sync.USERNAME_OK.match(name)
+
+
+def test_a_sync_that_stopped_asks_only_about_the_accounts_it_did_not_reach(ctx, sim, monkeypatch):
+    from builtin_plugins.panel_kit.api import errors
+
+    configure(ctx, sync_users=False)
+    users = [panel_customer(f"later{n}@example.com") for n in range(4)]
+    configure(ctx, sync_users=True)
+    real, calls = sync.ensure_linked, []
+
+    def away_at_the_third(client, user):
+        calls.append(user.id)
+        if len(calls) == 3:
+            raise errors.PanelUnreachable("the panel went away")
+        return real(client, user)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sync, "ensure_linked", away_at_the_third)
+        with pytest.raises(errors.PanelUnreachable):
+            sync.sync_all()
+    assert [links.user_link(u.id) is not None for u in users] == [True, True, False, False]
+    sim.clear_requests()
+    report = sync.sync_all()
+    assert report.created == ["later2@example.com", "later3@example.com"]
+    asked = {r["path"] for r in sim.requests if r["path"].startswith("/api/application/users/")}
+    assert asked == {f"/api/application/users/external/pteroca-user-{u.id}" for u in users[2:]}
