@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-# Expected wall seconds of a file on a quiet 2-core machine: measured with `-n 0` at a load
-# of about 8 (docs/testing.md, "The order of the files") and halved; rounded. Their tests wait
-# on real processes, timers and browsers, so their time hardly shrinks with their test count.
+# Expected wall seconds of a file on a quiet 2-core machine, rounded: measured with `-n 0` on
+# SQLite at a load of 8 to 13 (docs/testing.md, "The order of the files"), halved for the files
+# that mostly wait (real processes, timers, a browser), quartered for the ones that compute.
 MEASURED_SECONDS: dict[str, float] = {
     "tests/topology/test_cluster_faults.py": 480,  # 5 to 11 minutes on CI and here
     "tests/topology/test_cluster.py": 90,
@@ -31,7 +31,29 @@ MEASURED_SECONDS: dict[str, float] = {
     "tests/topology/test_mail_queue.py": 40,
     "tests/topology/test_payment_webhooks.py": 30,
     "tests/topology/test_scheduler.py": 25,
-    "tests/security/test_bandit_walk.py": 25,
+    "tests/security/test_bandit_walk.py": 12,
+    "tests/kernel/test_demo.py": 47,
+    "tests/themes/test_reach.py": 45,
+    "tests/test_contracts.py": 25,
+    "tests/kernel/test_request_cost.py": 22,
+    "tests/kernel/test_error_boundary.py": 20,
+    "tests/themes/test_themes.py": 20,
+    "tests/themes/test_sandbox.py": 20,
+    "tests/kernel/test_plugin_lifecycle.py": 19,
+    "tests/themes/test_hostile_theme.py": 12,
+    "tests/kernel/test_hotswap.py": 23,  # waits for the hot swap
+    "tests/kernel/test_plugin_health.py": 15,
+    "tests/kernel/test_cron.py": 14,
+    "tests/browser/test_theme_pages.py": 60,
+    "tests/browser/test_keyboard_journey.py": 35,
+    "tests/browser/test_first_hour.py": 30,
+    "tests/browser/test_admin_journey.py": 28,
+    "tests/browser/test_admin_look.py": 27,
+    "tests/browser/test_invoices_journey.py": 20,
+    "tests/browser/test_pterodactyl_server.py": 16,
+    "tests/browser/test_support_journey.py": 14,
+    "tests/browser/test_oauth_journey.py": 9,
+    "tests/browser/test_customer_journey.py": 9,
 }
 SECONDS_PER_TEST = 0.5  # the rest of the suite: its total wall time over its test count
 
