@@ -102,8 +102,11 @@ def _drop_test_databases():
 
 
 def pytest_sessionfinish(session, exitstatus):
+    from tests.services import drop_made_ahead
+
     if _postgres is not None:
         _postgres.close()
+    drop_made_ahead()  # copies of the suites' own templates made ahead (tests/services.py)
 
 
 @pytest.fixture
