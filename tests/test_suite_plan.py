@@ -31,6 +31,14 @@ def test_the_measured_slow_files_go_first_and_a_files_tests_stay_together(monkey
     assert order[45:] == ["tests/one.py::test_x"]
 
 
+def test_a_new_browser_journey_counts_as_long_before_it_is_measured():
+    assert file_order.expected_seconds("tests/browser/test_new_journey.py", 2) >= 20
+    assert file_order.expected_seconds("tests/topology/test_new.py", 2) >= 20
+    assert (
+        file_order.expected_seconds("tests/store/test_new.py", 2) == 2 * file_order.SECONDS_PER_TEST
+    )
+
+
 def test_the_tables_name_files_that_exist():
     for path in [*file_order.MEASURED_SECONDS, *database_free.FILES]:
         assert (database_free.ROOT / path).is_file(), path
