@@ -27,16 +27,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# --no-loadscope-reorder: longest files first (tests/file_order.py).
 test: lint
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The suite again with every test app on its own fresh PostgreSQL database (tests/conftest.py).
 # Needs PTEROCA_TEST_POSTGRES_URL (.ci/run sets it). The browser tests and the wheel build do not
 # depend on the database, and the cluster test always runs on PostgreSQL: they already ran in
-# `make test`, so this pass leaves them out.
+# `make test`, so this pass leaves them out, and the files that never open a database too
+# (tests/database_free.py, checked on every `make test`). --no-loadscope-reorder: the workers
+# hand out the longest files first (tests/file_order.py, docs/testing.md "The order of the files").
 test-postgres: $(STAMP)
 	@test -n "$$PTEROCA_TEST_POSTGRES_URL" || { echo "make test-postgres needs PTEROCA_TEST_POSTGRES_URL: an admin URL of a PostgreSQL server where the tests may create databases (see .ci/run)" >&2; exit 2; }
-	PTEROCA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
+	PTEROCA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--ignore=tests/browser --ignore=tests/test_packaging.py \
 		--ignore=tests/topology/test_cluster.py --ignore=tests/topology/test_cluster_faults.py \
 		--ignore=tests/topology/test_journey_browser.py \

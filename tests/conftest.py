@@ -6,6 +6,7 @@ import pytest
 
 import kernel.testing
 from kernel.testing import build_app, rebuild
+from tests import database_free
 
 pytest_plugins = ["tests.browser_fixtures"]  # browser, page, screenshot: one Playwright per process
 
@@ -42,6 +43,16 @@ def pytest_configure(config):
         kernel.testing.database_for_instance = _postgres
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    # pytest-xdist's workers send their collection to the controller, which queues the files in
+    # that order under --no-loadscope-reorder (the Makefile): longest first (tests/file_order.py).
+    if hasattr(config, "workerinput"):
+        from tests.file_order import longest_first
+
+        longest_first(items)
+
+
 def _xdist_controller(config) -> bool:
     """True in the process that hands tests to pytest-xdist's workers (``-n 2``)."""
     return (
@@ -63,6 +74,26 @@ def pytest_fixture_setup(fixturedef, request):
         _postgres.scopes.pop()
 
 
+def pytest_ignore_collect(collection_path, config):
+    # The PostgreSQL pass leaves out the files that never open a database (tests/database_free.py).
+    if _postgres is not None and database_free.listed(collection_path):
+        return True
+    return None
+
+
+_connections = database_free.ConnectionWatch()
+_connections.install()
+
+
+@pytest.fixture(autouse=True)
+def _database_free_holds(request):
+    """A test of a file listed in tests/database_free.py fails if it opens a database."""
+    _connections.start(request.node.path)
+    yield
+    found = _connections.verdict()
+    assert found is None, found
+
+
 @pytest.fixture(autouse=True)
 def _drop_test_databases():
     yield
@@ -71,8 +102,11 @@ def _drop_test_databases():
 
 
 def pytest_sessionfinish(session, exitstatus):
+    from tests.services import drop_made_ahead
+
     if _postgres is not None:
         _postgres.close()
+    drop_made_ahead()  # copies of the suites' own templates made ahead (tests/services.py)
 
 
 @pytest.fixture

@@ -41,3 +41,38 @@ def _ended(connection) -> bool:
     except psycopg.OperationalError:
         return True
     return False
+
+
+def test_copies_made_ahead_are_fresh_copies_and_go_with_their_template():
+    from tests.services import _AHEAD, fresh_postgres_database
+
+    admin = require_postgres()
+    template_url, drop_template = fresh_postgres_database(admin)
+    template = make_url(template_url).database
+    plain = make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(
+        make_url(template_url).set(drivername="postgresql").render_as_string(hide_password=False),
+        autocommit=True,
+    ) as conn:
+        conn.execute("CREATE TABLE marker (x int)")
+
+    first, drop_first = fresh_postgres_database(admin, template=template, ahead=True)
+    made_ahead = _AHEAD[(admin, template)].result()[0]  # the next copy, made in the background
+    second, drop_second = fresh_postgres_database(admin, template=template, ahead=True)
+    third_ahead = _AHEAD[(admin, template)].result()[0]
+    assert second == made_ahead and len({first, second, third_ahead}) == 3
+    for url in (first, second):
+        with psycopg.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        ) as copy:
+            assert copy.execute("SELECT count(*) FROM marker").fetchone() == (0,)
+    drop_first()
+    drop_second()
+    drop_template()  # drops the copy made ahead of it first
+    assert (admin, template) not in _AHEAD
+    names = [make_url(u).database for u in (template_url, first, second, third_ahead)]
+    with psycopg.connect(plain, autocommit=True) as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (names,)
+        ).fetchall()
+    assert left == []

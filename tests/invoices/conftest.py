@@ -149,7 +149,7 @@ def shop(tmp_path, shop_templates, shop_database, shop_config):
     if template.database:
         from tests.services import fresh_postgres_database
 
-        url, drop = fresh_postgres_database(_admin_url(), template=template.database)
+        url, drop = fresh_postgres_database(_admin_url(), template=template.database, ahead=True)
     else:
         url = f"sqlite:///{instance / 'pteroca.db'}"
     app = build_app(

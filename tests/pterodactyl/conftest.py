@@ -132,7 +132,7 @@ def ptero_app(ptero_template, tmp_path, sim, sleeps):
         from tests.services import POSTGRES_ENV, fresh_postgres_database
 
         url, drop = fresh_postgres_database(
-            os.environ[POSTGRES_ENV], template=make_url(template_url).database
+            os.environ[POSTGRES_ENV], template=make_url(template_url).database, ahead=True
         )
         extra["DATABASE_URL"] = url
     app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)

@@ -127,7 +127,7 @@ def store_app(tmp_path, store_db, request):
             from tests.services import fresh_postgres_database, require_postgres
 
             extra["DATABASE_URL"], drop = fresh_postgres_database(
-                require_postgres(), template=make_url(template_url).database
+                require_postgres(), template=make_url(template_url).database, ahead=True
             )
         app = build_app(instance, **mail, **extra)
         assert "recorder" in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
