@@ -73,11 +73,7 @@ def test_keyboard_only_login_buy_and_console_command(live_server, page, panel, s
     expect(page.locator("#server-status .live-state")).to_have_text("Offline", timeout=30_000)
     screenshot(f"keyboard-overview-installed-{panel.kind}")
     assert panel.server_named("keyboard world")["status"] is None  # installed in the panel
-    if panel.kind == "pelican":
-        # The Pelican server tabs (console, files, ...) are being built (branch
-        # s29-pelican-tabs): the console steps below become parametrized when they land.
-        return
-
+    # the console is the panel kit's tab on either panel: the same steps on both
     tab_to(page, ".server-tabs a[href$='/console']")
     page.keyboard.press("Enter")
     page.wait_for_selector("#ptero-state[data-state=offline]", timeout=30_000)
@@ -101,7 +97,7 @@ def test_keyboard_only_login_buy_and_console_command(live_server, page, panel, s
     page.keyboard.type("say typed without a mouse")
     page.keyboard.press("Enter")
     expect(page.locator(".xterm-rows")).to_contain_text("[Server] typed without a mouse")
-    screenshot("keyboard-console-command")
+    screenshot(f"keyboard-console-command-{panel.kind}")
 
 
 @pytest.mark.parametrize("width", [390, 1280])

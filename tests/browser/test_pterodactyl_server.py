@@ -1,63 +1,39 @@
-"""A customer buys a Pterodactyl plan, watches the server install, starts it from the power
-buttons, changes an allowed startup variable and is refused a hidden one: in a real browser,
-against the simulator (panel and Wings websocket) over HTTP.
+"""A customer buys a plan, watches the server install, starts it from the power buttons,
+changes an allowed startup variable and is refused a hidden one: in a real browser, against the
+simulator (panel and Wings websocket) over HTTP, once a panel (the ``panel`` fixture,
+``tests/browser/panels.py``): the console and startup tabs are the panel kit's on both.
 
-Pterodactyl-only for now: these steps live in the panel's own server tabs (console, startup)
-and product-form pickers; they take the ``panel`` fixture (``tests/browser/panels.py``) when
-the Pelican tabs land. The store's own journeys already run on both panels."""
+The product form's pickers stay Pterodactyl-only: Pelican's admin form has no live picker (its
+egg and node tags are typed in)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import expect
 
-from kernel.extensions import db
-from kernel.testing import TEST_PASSWORD, build_app
-from tests.pterodactyl.conftest import (  # noqa: F401 - ptero_template is a fixture
-    PLUGIN,
-    configure,
-    panel_customer,
-    panel_product,
-    paper_settings,
-    ptero_template,
-    sim_settings,
-)
+from kernel.testing import TEST_PASSWORD
+from tests.browser.panels import panel_app
 
 EMAIL, PASSWORD = "gamer@example.com", TEST_PASSWORD
 
 
 @pytest.fixture
-def sim():
-    from simulators.pterodactyl import Simulator
+def live_app(panel, instance):  # overrides the browser fixture: a shop selling on ``panel``
+    from kernel.extensions import db
+    from kernel.testing import make_customer
 
-    simulator = Simulator(seed=True, install_seconds=5, power_seconds=1, backup_seconds=0)
-    simulator.start()
-    # tokens live 62 s and Wings warns 60 s before the end: the page must refresh every ~2 s
-    simulator.set_switches(websocket_token_seconds=62)
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
-def live_app(ptero_template, instance, sim):  # noqa: F811 - overrides the browser fixture
-    from builtin_plugins.pterodactyl.client import PanelClient
-
-    shutil.copytree(ptero_template, instance, dirs_exist_ok=True)
-    app = build_app(instance, WTF_CSRF_ENABLED=True)
-    assert PLUGIN in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
-    configure(app, **sim_settings(sim))
-    with app.app_context(), PanelClient(sim.url, sim.application_key, sim.client_key) as panel:
-        panel_product(paper_settings(panel), slug="paper-small")
-        panel_customer(email=EMAIL, name="Gamer", balance=50_00)
+    app = panel_app(panel.template, instance, [panel])
+    with app.app_context():
+        panel.product(slug="paper-small")
+        make_customer(EMAIL, 50_00, name="Gamer")
         db.session.remove()
     return app
 
 
-def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
-    base = live_server
+def test_buy_install_start_and_edit_startup(live_server, page, panel, screenshot):
+    base, sim = live_server, panel.sim
     page.set_default_timeout(15_000)
     fetched: list[str] = []
     page.on("request", lambda r: fetched.append(r.url) if "/console/credentials" in r.url else None)
@@ -81,7 +57,7 @@ def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
     assert page.inner_text("#ptero-state") == "Installing"
     assert "still installing" in page.inner_text("#ptero-state-message")
     page.wait_for_selector("button.power-start[disabled]")
-    screenshot("pterodactyl-console-installing")
+    screenshot(f"{panel.kind}-console-installing")
     # then ready: the badge follows the panel without a reload
     page.wait_for_selector("#ptero-state[data-state=offline]", timeout=20_000)
     assert page.is_enabled("button.power-start")
@@ -101,7 +77,7 @@ def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
     page.fill("#ptero-command-input", "say hello from the browser")
     page.press("#ptero-command-input", "Enter")
     expect(page.locator(".xterm-rows")).to_contain_text("[Server] hello from the browser")
-    screenshot("pterodactyl-console-running")
+    screenshot(f"{panel.kind}-console-running")
 
     page.click(".server-tabs a:has-text('Startup')")
     assert page.locator("#var-SERVER_JARFILE").count() == 0  # hidden by the product
@@ -110,7 +86,7 @@ def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
     page.click("form[data-env=MINECRAFT_VERSION] button[type=submit]")
     assert "Minecraft Version is now 1.21.1" in page.inner_text("main")
     assert page.input_value("#var-MINECRAFT_VERSION") == "1.21.1"
-    screenshot("pterodactyl-startup")
+    screenshot(f"{panel.kind}-startup")
 
     # a crafted request for the hidden variable, with the page's valid CSRF token
     token = page.locator("form[data-env=MINECRAFT_VERSION] input[name=csrf_token]").input_value()
@@ -137,9 +113,11 @@ def test_buy_install_start_and_edit_startup(live_server, page, sim, screenshot):
     assert all("WebSocket" in e for e in page.js_errors), page.js_errors  # Chromium's report
 
 
+@pytest.mark.parametrize("panel", ["pterodactyl"], indirect=True)  # Pelican's form has no picker
 def test_product_form_pickers_fill_the_settings_from_the_panel(
-    live_app, live_server, page, sim, screenshot
+    live_app, live_server, page, panel, screenshot
 ):
+    sim = panel.sim
     from kernel.accounts.services import create_user
 
     with live_app.app_context():

@@ -452,15 +452,17 @@ def test_a_pelican_side_subuser_with_a_local_account_is_adopted(pel_app, owner, 
 @pytest.mark.parametrize("switch", ["wings_down", "wings_error"])
 def test_wings_down_or_failing_is_a_clear_answer(alice, owner, sim, switch):
     """Pelican answers a Wings fault with a 500 ConnectionException/RequestException (§2.5);
-    resources then say ``missing`` (unknown), not an error."""
+    resources then say ``missing`` (a 200): the console says the node is unreachable, as on
+    Pterodactyl, instead of a bare "Unknown"."""
     sim.set_switches(**{switch: True})
     power = alice.post(tab_url(owner.service_id, "power"), data={"signal": "start"})
     assert power.status_code == 503, flashes(power.text)
     assert "node" in flashes(power.text).lower()
     status = alice.get(tab_url(owner.service_id, "console/status")).json
-    assert status["state"] in ("unknown", "missing") or status["ok"] is False
+    assert status["ok"] is False and status["state"] == "unknown", status
+    assert "node is unreachable" in status["message"] and status["status"] == 503
     page = alice.get(tab_url(owner.service_id, "console"))
-    assert page.status_code == 200
+    assert page.status_code == 200 and "node is unreachable" in page.text
     backup = alice.post(tab_url(owner.service_id, "backups"), data={"name": "x"})
     assert backup.status_code == 503 and "node" in flashes(backup.text).lower()
 

@@ -5,10 +5,11 @@ cookies), one ``pteroca worker`` (provisioning and every email), one ``pteroca s
 panel simulator run through ``pteroca simulator <panel>`` (once with Pterodactyl, once with
 Pelican: the same journey on each), the Stripe fake with its hosted page, and a real SMTP server.
 The customer registers, follows the emailed link, tops up through Stripe, buys a plan, watches
-the server install and starts it from the console (Pterodactyl only until the Pelican server
-tabs exist); then a month passes (the cross-process test clock, ``PTEROCA_TEST_CLOCK_FILE``), the
-lifecycle task suspends the server in another process and the worker emails the customer, who
-follows the email's link, tops up again and renews: the server is unsuspended in the panel too.
+the server install and starts it from the console (the panel kit's tab on either panel); then a
+month passes (the cross-process test clock, ``PTEROCA_TEST_CLOCK_FILE``), the lifecycle task
+suspends the server in another process and the worker emails the customer (the open console
+notices), who follows the email's link, tops up again and renews: the server is unsuspended in
+the panel too.
 """
 
 from __future__ import annotations
@@ -329,23 +330,15 @@ def test_customer_journey(topology, page, screenshot, monkeypatch):  # noqa: F81
     assert email(stack, "Your server is ready", timeout=INSTALL_SECONDS + 40)
 
     # --- ready, then started from the console's power button ----------------------------
-    # The Pelican server tabs are being built (branch s29-pelican-tabs): the console steps
-    # (here and after the suspension) become parametrized when they land.
-    console = stack.kind == "pterodactyl"
-    if console:
-        page.click(".server-tabs a:has-text('Console')")
-        page.wait_for_selector(
-            "#ptero-state[data-state=offline]", timeout=(INSTALL_SECONDS + 20) * 1000
-        )
-        page.click("button.power-start")
-        page.wait_for_selector("#ptero-state[data-state=running]")
-        assert page.inner_text("#ptero-state") == "Running"
-        screenshot("journey-3-running")
-    else:
-        page.wait_for_selector(
-            "#server-status .live-state:has-text('Offline')",
-            timeout=(INSTALL_SECONDS + 20) * 1000,
-        )
+    # (the panel kit's console tab on either panel: the same steps on both)
+    page.click(".server-tabs a:has-text('Console')")
+    page.wait_for_selector(
+        "#ptero-state[data-state=offline]", timeout=(INSTALL_SECONDS + 20) * 1000
+    )
+    page.click("button.power-start")
+    page.wait_for_selector("#ptero-state[data-state=running]")
+    assert page.inner_text("#ptero-state") == "Running"
+    screenshot("journey-3-running")
     assert page.js_errors == [], page.js_errors
 
     # --- a month later: the lifecycle task (another process) suspends, the worker emails ---
@@ -365,8 +358,8 @@ def test_customer_journey(topology, page, screenshot, monkeypatch):  # noqa: F81
     )
     notice = email(stack, "Your server was suspended")
     assert "journey survival" in FakeSMTPServer.text(notice)
-    if console:  # the console still open in the browser notices at its next poll (409 now)
-        page.wait_for_selector("#ptero-state-message:has-text('This server is suspended')")
+    # the console still open in the browser notices at its next poll (409 now)
+    page.wait_for_selector("#ptero-state-message:has-text('This server is suspended')")
     page.goto(service_url.replace(a, b))
     assert page.inner_text(".server-state") == "Suspended"
     assert "period ended" in page.inner_text(".notice-suspended")

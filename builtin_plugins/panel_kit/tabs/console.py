@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from builtin_plugins.panel_kit import errors, messages
 from builtin_plugins.panel_kit.client_api import POWER_SIGNALS
 from builtin_plugins.panel_kit.tabs.access import Access
 from builtin_plugins.panel_kit.tabs.actions import (
@@ -27,7 +28,8 @@ POWER_PERMISSION = {
     "restart": "control.restart",
 }
 MAX_COMMAND = 2000
-# Pelican's "missing": Wings did not answer, so the state is not known (not "offline").
+# Pelican's "missing": Wings did not answer (a 200, not an error: pelican_api.md §4), so the
+# state is not known (not "offline") and the customer hears what Pterodactyl's 5xx tells them.
 UNKNOWN_STATES = frozenset({"missing"})
 RUNNING_STATES = frozenset({"running", "starting"})
 # Console tokens reused for their life where the panel throttles the websocket endpoint
@@ -52,11 +54,12 @@ def live_status(access: Access) -> dict[str, Any]:
     usage = stats.get("resources") or {}
     mib = 1024 * 1024
     state = str(stats.get("current_state") or "offline")
+    if state in UNKNOWN_STATES and not stats.get("is_suspended"):
+        said = messages.for_customer(errors.DaemonError(state))
+        return {"ok": False, "state": "unknown", "message": said.text, "status": said.status}
     return {
         "ok": True,
-        "state": "suspended"
-        if stats.get("is_suspended")
-        else ("unknown" if state in UNKNOWN_STATES else state),
+        "state": "suspended" if stats.get("is_suspended") else state,
         "memory_bytes": int(usage.get("memory_bytes") or 0),
         "memory_limit_bytes": (conf.memory * mib) if conf and conf.memory else 0,
         "cpu_absolute": round(float(usage.get("cpu_absolute") or 0.0), 2),
