@@ -408,6 +408,11 @@ _API: dict[str, tuple[str, str, str]] = {
         "per_page",
         "The page size in a request's ?per_page= (10..200), or the default; PagingError if bad.",
     ),
+    "KeysetPage": (
+        "kernel.paging",
+        "KeysetPage",
+        "One page of a cursor-paged list: items, per_page, newer and older cursors, first.",
+    ),
     "keyset_page": (
         "kernel.paging",
         "fetch",
