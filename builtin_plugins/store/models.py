@@ -128,6 +128,7 @@ class Service(db.Model):
     __tablename__ = "store_service"
     __table_args__ = (
         Index("ix_store_service_due", "state", "expires_at", "id"),
+        Index("ix_store_service_state_id", "state", "id"),  # the admin list's pages (st0004)
         Index("ix_store_service_sync", "sync_status", "sync_next_at"),
     )
     __template_fields__ = (
