@@ -244,3 +244,55 @@ def test_a_forged_cursor_stays_inside_the_state_filter(admin):
     page = client.get(f"/admin/store/servers/?state=suspended&before={suspended[2] + 1}")
     assert page.status_code == 200
     assert [int(i) for i in re.findall(SERVER_ROW, page.text)] == suspended[2:]
+
+
+def out_of_sync_rows(app) -> list[int]:
+    """Every other server pending or stuck (shuffled next tries, some equal, some none), each
+    with seven attempts; their ids in the page's order (stuck, next try, newest id)."""
+    from datetime import datetime, timedelta
+
+    from builtin_plugins.store.models import Service, SyncAttempt
+
+    with app.app_context():
+        rows = list(db.session.scalars(db.select(Service).order_by(Service.id)))[::2]
+        for n, row in enumerate(rows):
+            row.sync_status = "stuck" if n % 3 == 0 else "pending"
+            row.sync_next_at = (
+                None if n % 5 == 0 else datetime(2026, 1, 1) + timedelta(hours=(n * 7) % 11)
+            )
+            for k in range(7):
+                db.session.add(SyncAttempt(service_id=row.id, outcome="failed", detail=f"a{k}"))
+        db.session.commit()
+        key = lambda s: (  # noqa: E731 - the page's order, spelled out once
+            s.sync_status != "stuck",
+            s.sync_next_at or datetime(1970, 1, 1),
+            -s.id,
+        )
+        return [s.id for s in sorted(rows, key=key)]
+
+
+def test_the_out_of_sync_page_pages_by_cursor_with_histories_in_one_query(admin):
+    add_rows(admin, 0, 130)
+    expected = out_of_sync_rows(admin)  # 65 servers
+    client = client_for(admin)
+    pages = walk_pages(client, "/admin/store/sync/?per_page=10", SERVER_ROW)
+    assert [i for page in pages for i in page] == expected
+    back = walk_pages(
+        client, f"/admin/store/sync/?per_page=10&before={pages[-2][-1]}", SERVER_ROW, "prev"
+    )
+    assert [i for page in reversed(back) for i in page] == expected
+    page = client.get("/admin/store/sync/?per_page=10").text
+    assert page.count("failed: a6") == 10 and "failed: a1<" not in page  # 5 latest of each
+    cost = {}
+    for size in (20, 50):
+        for cursor in ("", f"&before={expected[size - 1]}"):
+            client.get(f"/admin/store/sync/?per_page={size}{cursor}")  # warm
+            with statements(admin) as seen:
+                shown = client.get(f"/admin/store/sync/?per_page={size}{cursor}")
+            assert len(re.findall(SERVER_ROW, shown.text)) == min(size, 65 - bool(cursor) * size)
+            cost[(size, bool(cursor))] = len(seen)
+    assert cost[(20, False)] == cost[(50, False)] and cost[(20, True)] == cost[(50, True)], cost
+    for bad in ("before=x", "per_page=5", "before=1&after=2", f"before={expected[0] + 1}"):
+        refused = client.get(f"/admin/store/sync/?{bad}")
+        assert refused.status_code == 400, bad
+        assert f'data-server="{expected[0]}"' in refused.text
