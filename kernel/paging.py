@@ -23,11 +23,15 @@ used as a starting point.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy.orm import Session
 
 MIN_PER_PAGE = 10
 MAX_PER_PAGE = 200
@@ -143,7 +147,13 @@ def page_url(**changes: Any) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def fetch(session, query, id_column, args: Mapping[str, str], default_size: int) -> KeysetPage:
+def fetch(
+    session: Session,
+    query: Select,
+    id_column: ColumnElement[int],
+    args: Mapping[str, str],
+    default_size: int,
+) -> KeysetPage:
     """Validate ``args`` (:class:`PagingError`), run one page of ``query``: one statement."""
     size = per_page(args, default_size)
     at = cursor(args)
@@ -151,7 +161,14 @@ def fetch(session, query, id_column, args: Mapping[str, str], default_size: int)
     return page_of(rows, at, size)
 
 
-def _sorted_query(query, keys, id_column, at: Cursor | None, start: Any, size: int):
+def _sorted_query(
+    query: Select,
+    keys: Sequence[tuple[ColumnElement[Any], bool]],
+    id_column: ColumnElement[int],
+    at: Cursor | None,
+    start: Any,
+    size: int,
+) -> Select:
     """``query`` in ``keys`` order (then id, newest first), from the row whose sort values
     are ``start`` (the cursor's row), one row more than a page."""
     order = [*keys, (id_column, True)]
@@ -170,13 +187,13 @@ def _sorted_query(query, keys, id_column, at: Cursor | None, start: Any, size: i
 
 
 def fetch_sorted(
-    session,
-    query,
-    keys,
-    id_column,
+    session: Session,
+    query: Select,
+    keys: Sequence[tuple[ColumnElement[Any], bool]],
+    id_column: ColumnElement[int],
     args: Mapping[str, str],
     default_size: int,
-    options=(),
+    options: Sequence[Any] = (),
 ) -> KeysetPage:
     """One page of ``query`` ordered by ``keys`` (``(expression, descending)`` pairs, none of
     them NULL: wrap a nullable column in ``coalesce``), then by id newest first.
