@@ -408,6 +408,26 @@ _API: dict[str, tuple[str, str, str]] = {
         "per_page",
         "The page size in a request's ?per_page= (10..200), or the default; PagingError if bad.",
     ),
+    "KeysetPage": (
+        "kernel.paging",
+        "KeysetPage",
+        "One page of a cursor-paged list: items, per_page, newer and older cursors, first.",
+    ),
+    "keyset_page": (
+        "kernel.paging",
+        "fetch",
+        "One page of a query, newest first by id, from the request's cursor: one statement.",
+    ),
+    "keyset_page_sorted": (
+        "kernel.paging",
+        "fetch_sorted",
+        "One page of a query in a (columns, id) order from a row-id cursor the filters check.",
+    ),
+    "keyset_page_url": (
+        "kernel.paging",
+        "page_url",
+        "This request's URL with filters kept and the paging arguments replaced.",
+    ),
     "ProtectedBaseView": (
         "kernel.admin.base",
         "ProtectedBaseView",

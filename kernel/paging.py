@@ -12,14 +12,26 @@ allow; it cannot show a row they exclude. A malformed cursor or page size is a
 :class:`PagingError` (the views answer 400 with its message, never a 500).
 
 ``?per_page=`` sets the page size between :data:`MIN_PER_PAGE` and :data:`MAX_PER_PAGE`.
+
+A list in another order than newest first (invoices by issue date, the support queue by how
+long customers waited) pages with :func:`fetch_sorted`: the cursor is still a row id, and the
+page reads the row's sort values first, through the list's own filters, so a cursor naming a
+row the filters exclude (another customer's, or one outside the search) is refused, never
+used as a starting point.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, or_
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy.orm import Session
 
 MIN_PER_PAGE = 10
 MAX_PER_PAGE = 200
@@ -135,9 +147,71 @@ def page_url(**changes: Any) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def fetch(session, query, id_column, args: Mapping[str, str], default_size: int) -> KeysetPage:
+def fetch(
+    session: Session,
+    query: Select,
+    id_column: ColumnElement[int],
+    args: Mapping[str, str],
+    default_size: int,
+) -> KeysetPage:
     """Validate ``args`` (:class:`PagingError`), run one page of ``query``: one statement."""
     size = per_page(args, default_size)
     at = cursor(args)
     rows = list(session.scalars(apply(query, id_column, at, size)))
+    return page_of(rows, at, size)
+
+
+def _sorted_query(
+    query: Select,
+    keys: Sequence[tuple[ColumnElement[Any], bool]],
+    id_column: ColumnElement[int],
+    at: Cursor | None,
+    start: Any,
+    size: int,
+) -> Select:
+    """``query`` in ``keys`` order (then id, newest first), from the row whose sort values
+    are ``start`` (the cursor's row), one row more than a page."""
+    order = [*keys, (id_column, True)]
+    forward = at is None or at.direction == "before"
+    if at is not None:
+        values = [*start, at.id]
+        beyond = []
+        for i, (column, descending) in enumerate(order):
+            later = column < values[i] if descending == forward else column > values[i]
+            same = [order[j][0] == values[j] for j in range(i)]
+            beyond.append(and_(*same, later))
+        query = query.where(or_(*beyond))
+    return query.order_by(
+        *(column.desc() if descending == forward else column.asc() for column, descending in order)
+    ).limit(size + 1)
+
+
+def fetch_sorted(
+    session: Session,
+    query: Select,
+    keys: Sequence[tuple[ColumnElement[Any], bool]],
+    id_column: ColumnElement[int],
+    args: Mapping[str, str],
+    default_size: int,
+    options: Sequence[Any] = (),
+) -> KeysetPage:
+    """One page of ``query`` ordered by ``keys`` (``(expression, descending)`` pairs, none of
+    them NULL: wrap a nullable column in ``coalesce``), then by id newest first.
+
+    The cursor in ``args`` is the id of a row of the list; its sort values are read through
+    ``query`` (its filters apply), so an id outside the list is a :class:`PagingError`.
+    Two statements for a later page, one for the first, whatever the page size. Loader
+    ``options`` (eager loads) go on the page query only.
+    """
+    size = per_page(args, default_size)
+    at = cursor(args)
+    start = None
+    if at is not None:
+        start = session.execute(
+            query.with_only_columns(*(column for column, _ in keys)).where(id_column == at.id)
+        ).first()
+        if start is None:
+            raise PagingError("that page starts at a row this list does not show (any more)")
+    page_query = _sorted_query(query, keys, id_column, at, start, size)
+    rows = list(session.scalars(page_query.options(*options)))
     return page_of(rows, at, size)

@@ -133,3 +133,21 @@ def make_theme(app, name: str, files: dict[str, str], activate: bool = True):
         with app.app_context():
             site_settings.set_many({"active_theme": name})
     return root
+
+
+def walk_pages(client, url: str, row_pattern: str, rel: str = "next") -> list[list[int]]:
+    """The row ids (``row_pattern``'s group) of every page of a cursor-paged list from ``url``
+    on, following its ``rel="next"`` (or ``"prev"``) links as a person clicking does."""
+    import html
+    import re
+
+    link, row = re.compile(rf'rel="{rel}" href="([^"]+)"'), re.compile(row_pattern)
+    pages: list[list[int]] = []
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200, (url, page.status_code)
+        pages.append([int(found) for found in row.findall(page.text)])
+        found = link.search(page.text)
+        url = html.unescape(found.group(1)) if found else ""
+        assert len(pages) < 1000, "the links go round in a circle"
+    return pages

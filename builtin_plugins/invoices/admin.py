@@ -11,10 +11,12 @@ from flask_login import current_user
 
 from builtin_plugins.store.api import Product
 from kernel import (
+    PagingError,
     ProtectedBaseView,
     SettingError,
     db,
     format_amount,
+    keyset_page_url,
     record_audit,
     set_settings,
     settings_for,
@@ -48,7 +50,6 @@ class DocumentsView(ProtectedBaseView):
     @expose("/")
     def index(self):
         filters = self._filters()
-        page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
         query = documents.filtered(
             kind=filters["kind"],
             country=filters["country"],
@@ -63,11 +64,11 @@ class DocumentsView(ProtectedBaseView):
             except export.ExportError as exc:
                 flash(str(exc), "error")
                 status = 400
-        rows = db.session.scalars(
-            query.order_by(Document.issued_at.desc(), Document.id.desc())
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE + 1)
-        ).all()
+        try:
+            page = documents.page(query, request.args, PER_PAGE)
+        except PagingError as exc:
+            flash(f"{exc}; showing the newest documents", "error")
+            page, status = documents.page(query, {}, PER_PAGE), 400
         shown = [
             {
                 "id": d.id,
@@ -81,13 +82,13 @@ class DocumentsView(ProtectedBaseView):
                 "tax": format_amount(d.tax, d.currency),
                 "gross": format_amount(d.gross, d.currency),
             }
-            for d in rows[:PER_PAGE]
+            for d in page.items
         ]
         return self.render(
             "admin/invoices/documents.html",
             rows=shown,
-            more=len(rows) > PER_PAGE,
-            page=page,
+            keyset=page,
+            keyset_url=keyset_page_url,
             filters=filters,
             kinds=KINDS,
             countries=countries.choices(),

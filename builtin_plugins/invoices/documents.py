@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kernel import User, db, format_amount
+from sqlalchemy.orm import raiseload
+
+from kernel import User, db, format_amount, keyset_page_sorted
 
 from . import countries
 from .amounts import format_rate
@@ -160,17 +162,32 @@ def get(document_id: int) -> Document | None:
     return db.session.get(Document, document_id)
 
 
-def for_user(user_id: int, page: int = 1, per_page: int = 25) -> tuple[list[Document], bool]:
-    """A customer's documents, newest first: (this page, whether there is a next one)."""
-    page = max(1, min(page, 10_000))
-    rows = db.session.scalars(
-        db.select(Document)
-        .where(Document.user_id == user_id)
-        .order_by(Document.issued_at.desc(), Document.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
-    ).all()
-    return list(rows[:per_page]), len(rows) > per_page
+# Newest issued first, then newest id: the ``(issued_at, id)`` and ``(user_id, issued_at, id)``
+# indexes (migration invoices_0002) serve every page of both lists.
+ORDER = ((Document.issued_at, True),)
+
+
+def page(query, args, default_size: int):
+    """One page of ``query``'s documents, newest issued first, from the cursor in ``args``
+    (``?before=`` / ``?after=`` a document id, ``?per_page=``): no OFFSET, at most two
+    statements (and one for the page's lines) whatever the page size or depth. Raises
+    :class:`kernel.PagingError` for a malformed cursor or page size, or a cursor naming a
+    document ``query`` does not hold."""
+    return keyset_page_sorted(
+        db.session,
+        query,
+        ORDER,
+        Document.id,
+        args,
+        default_size,
+        options=(raiseload(Document.lines),),  # a list shows no lines: never one query a row
+    )
+
+
+def for_user(user_id: int, args=None, per_page: int = 25):
+    """A customer's documents, newest first: one :func:`page` (their own rows only, so a
+    cursor naming another customer's document is refused)."""
+    return page(db.select(Document).where(Document.user_id == user_id), args or {}, per_page)
 
 
 def filtered(*, kind: str = "", country: str = "", email: str = "", number: str = ""):

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -91,14 +92,20 @@ class Document(db.Model):
     a credit note's are negative, so the sum over a period is what was really invoiced."""
 
     __tablename__ = "invoices_document"
-    __table_args__ = (UniqueConstraint("series", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint("series", "sequence"),
+        # keyset pages, newest issued first (migration invoices_0002): the admin list, and
+        # a customer's own
+        Index("ix_invoices_document_issued_id", "issued_at", "id"),
+        Index("ix_invoices_document_user_issued_id", "user_id", "issued_at", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     series: Mapped[str] = mapped_column(String(64))
     sequence: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    issued_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
     currency: Mapped[str] = mapped_column(String(3))
     net: Mapped[int] = mapped_column(BigInteger)
     tax: Mapped[int] = mapped_column(BigInteger)

@@ -11,13 +11,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from kernel import db, format_amount, read_only
+from kernel import PagingError, db, format_amount, keyset_page_url, read_only
 
 from . import config, countries, documents, pdf, profiles
 from .models import Document
 
 bp = Blueprint("invoices", __name__)
 VIEW_PERMISSION = "invoices.view"
+PER_PAGE = 25
 PDF_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -39,21 +40,34 @@ def _profile_values(profile) -> dict:
     return {field: getattr(profile, field) or "" for field in profiles.FIELDS}
 
 
+def _page_links(page) -> dict:
+    """The list's paging links as plain URLs (theme templates see no Python objects): the
+    filters of this request kept, a link None when there is no such page."""
+    return {
+        "newest": None if page.first else keyset_page_url(),
+        "newer": keyset_page_url(after=page.newer) if page.newer else None,
+        "older": keyset_page_url(before=page.older) if page.older else None,
+    }
+
+
 @bp.get("/wallet/invoices")
 @login_required
 @read_only
 def index():
-    page = request.args.get("page", 1, type=int) or 1
-    rows, more = documents.for_user(current_user.id, page)
+    status = 200
+    try:
+        page = documents.for_user(current_user.id, request.args, PER_PAGE)
+    except PagingError as exc:
+        flash(_("That page of invoices does not exist: %(reason)s.", reason=str(exc)), "error")
+        page, status = documents.for_user(current_user.id, {}, PER_PAGE), 400
     profile = profiles.get(current_user.id)
     return render_template(
         "invoices/list.html",
-        rows=[_row(d) for d in rows],
-        page=page,
-        more=more,
+        rows=[_row(d) for d in page.items],
+        pages=_page_links(page),
         has_profile=profile is not None,
         vat_status=profile.vat_status if profile else "",
-    )
+    ), status
 
 
 @bp.get("/wallet/invoices/<int:document_id>.pdf")

@@ -17,7 +17,7 @@ from kernel import (
     PagingError,
     ProtectedBaseView,
     db,
-    page_size_arg,
+    keyset_page_url,
     site_setting,
     wallet_balance,
 )
@@ -63,27 +63,23 @@ class ServersView(ProtectedBaseView):
     def index(self):
         state = request.args.get("state", "")
         email = request.args.get("email", "")
-        page = request.args.get("page", 1, type=int) or 1
+        state = state if state in TRANSITIONS else ""
         status = 200
         try:
-            per_page = page_size_arg(request.args, staff.PAGE_SIZE)
+            page = staff.list_servers(state, email, request.args)
         except PagingError as exc:
-            flash(f"{exc}; showing {staff.PAGE_SIZE} per page", "error")
-            per_page, status = staff.PAGE_SIZE, 400
-        rows, more = staff.list_servers(
-            state if state in TRANSITIONS else "", email, page, per_page=per_page
-        )
-        users = _users(s.user_id for s in rows)
+            flash(f"{exc}; showing the newest servers", "error")
+            page, status = staff.list_servers(state, email), 400
+        users = _users(s.user_id for s in page.items)
         return self.render(
             "admin/store/servers.html",
-            rows=rows,
+            rows=page.items,
             users=users,
             states=TRANSITIONS,
             state=state,
             email=email,
-            page=page,
-            more=more,
-            per_page=per_page if per_page != staff.PAGE_SIZE else None,
+            keyset=page,
+            keyset_url=keyset_page_url,
             currency=site_setting("currency"),
         ), status
 

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from builtin_plugins.store import reconciler
 from builtin_plugins.store.models import Service
-from kernel import ProtectedBaseView, db
+from kernel import PagingError, ProtectedBaseView, db, keyset_page_url
 
 PERMISSION = "store.manage"
 MAX_ID = 2**31 - 1  # a database integer: a larger id is no server (and PostgreSQL refuses it)
@@ -33,18 +33,22 @@ class SyncView(ProtectedBaseView):
 
     @expose("/")
     def index(self):
-        page = request.args.get("page", 1, type=int) or 1
-        rows, more = reconciler.out_of_sync(page)
-        history = {row.id: reconciler.history(row.id, limit=5) for row in rows}
+        status = 200
+        try:
+            page = reconciler.out_of_sync(request.args)
+        except PagingError as exc:
+            flash(f"{exc}; showing the first page", "error")
+            page, status = reconciler.out_of_sync(), 400
+        rows = page.items
         return self.render(
             "admin/store/sync.html",
             rows=rows,
             users=_users(rows),
-            history=history,
+            history=reconciler.recent_histories([row.id for row in rows]),
             counts=reconciler.counts(),
-            page=page,
-            more=more,
-        )
+            keyset=page,
+            keyset_url=keyset_page_url,
+        ), status
 
     def _service(self) -> Service:
         service_id = request.form.get("service_id", type=int) or 0

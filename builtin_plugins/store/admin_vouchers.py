@@ -10,9 +10,9 @@ from wtforms.validators import DataRequired, ValidationError
 from builtin_plugins.store.models import Voucher, VoucherUsage
 from builtin_plugins.store.vouchers import BALANCE, KINDS, VoucherError, validate
 from kernel import (
+    KeysetListMixin,
     MoneyError,
     PermissionMixin,
-    PerPageMixin,
     db,
     format_amount,
     parse_amount,
@@ -148,7 +148,7 @@ class VoucherAdmin(PermissionMixin, ModelView):
             )
 
 
-class VoucherUsageAdmin(PermissionMixin, PerPageMixin, ModelView):
+class VoucherUsageAdmin(PermissionMixin, KeysetListMixin, ModelView):
     permission = PERMISSION
     can_create = can_edit = can_delete = False
     can_view_details = False
@@ -160,7 +160,6 @@ class VoucherUsageAdmin(PermissionMixin, PerPageMixin, ModelView):
         "user_id": lambda v, c, m, p: _email(m.user_id),  # from get_list's one query
     }
     column_filters = ("voucher.code", "created_at")
-    column_default_sort = ("id", True)
     page_size = 50
 
     def __init__(self):
@@ -179,6 +178,8 @@ class VoucherUsageAdmin(PermissionMixin, PerPageMixin, ModelView):
         from kernel import User
 
         count, rows = super().get_list(*args, **kwargs)
+        if not kwargs.get("execute", True):
+            return count, rows  # a query, not rows
         rows = list(rows)
         ids = sorted({row.user_id for row in rows})
         g.voucher_use_emails = (

@@ -128,6 +128,7 @@ class Service(db.Model):
     __tablename__ = "store_service"
     __table_args__ = (
         Index("ix_store_service_due", "state", "expires_at", "id"),
+        Index("ix_store_service_state_id", "state", "id"),  # the admin list's pages (st0004)
         Index("ix_store_service_sync", "sync_status", "sync_next_at"),
     )
     __template_fields__ = (
@@ -245,9 +246,14 @@ class Voucher(db.Model):
 
 class VoucherUsage(db.Model):
     __tablename__ = "store_voucher_usage"
-    __table_args__ = (UniqueConstraint("voucher_id", "reference"),)
+    __table_args__ = (
+        UniqueConstraint("voucher_id", "reference"),
+        Index(
+            "ix_store_voucher_usage_voucher_list", "voucher_id", "id"
+        ),  # one code's uses (st0004)
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    voucher_id: Mapped[int] = mapped_column(ForeignKey("store_voucher.id"), index=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("store_voucher.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     reference: Mapped[str] = mapped_column(String(191))
     amount: Mapped[int] = mapped_column(BigInteger, default=0)  # the discount or credit given

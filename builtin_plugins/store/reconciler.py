@@ -27,17 +27,17 @@ the same desired state twice at worst.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from builtin_plugins.store import alerts, attempts, fulfilment
 from builtin_plugins.store.attempts import Outcome
 from builtin_plugins.store.desired import ACCEPTED, OK, PENDING, STUCK, enqueue, want
 from builtin_plugins.store.models import Service, SyncAttempt
-from kernel import db, job, outbox_commit, record_audit
+from kernel import KeysetPage, db, job, keyset_page_sorted, outbox_commit, record_audit
 from kernel import now as utcnow
 
 __all__ = ["accept", "converge", "converge_observed", "retry", "run_due", "want"]
@@ -309,17 +309,43 @@ def accept(service: Service, *, actor: str) -> Service:
     return service
 
 
-def out_of_sync(page: int = 1, per_page: int = 50) -> tuple[list[Service], bool]:
-    """Servers whose panel does not (yet) match: pending, stuck, or stuck-then-accepted ones
-    whose panel state still differs; stuck first, then by how long they wait."""
-    differs = Service.sync_status.in_((PENDING, STUCK))
-    query = (
-        select(Service)
-        .where(differs)
-        .order_by((Service.sync_status == STUCK).desc(), Service.sync_next_at, Service.id)
+# Stuck first, then the one whose next try is soonest (none yet: first), then the newest id.
+SYNC_ORDER = (
+    (case((Service.sync_status == STUCK, 0), else_=1), False),
+    (func.coalesce(Service.sync_next_at, datetime(1970, 1, 1)), False),
+)
+
+
+def out_of_sync(args=None, per_page: int = 50) -> KeysetPage:
+    """One page of the servers whose panel does not (yet) match: pending or stuck; stuck
+    first, then by when they are tried next. Paged by cursor (``?before=`` / ``?after=`` a
+    server id, ``?per_page=``), no ``OFFSET``; raises ``kernel.PagingError`` for a malformed
+    cursor or page size, or a server that is not on the list (any more)."""
+    query = select(Service).where(Service.sync_status.in_((PENDING, STUCK)))
+    return keyset_page_sorted(db.session, query, SYNC_ORDER, Service.id, args or {}, per_page)
+
+
+def recent_histories(service_ids: list[int], limit: int = 5) -> dict[int, list[SyncAttempt]]:
+    """The latest ``limit`` attempts of each server, newest first, in one query for a whole
+    page (``{service_id: attempts}``; a server without attempts maps to ``[]``)."""
+    found: dict[int, list[SyncAttempt]] = {service_id: [] for service_id in service_ids}
+    if not service_ids:
+        return found
+    rank = (
+        func.row_number()
+        .over(partition_by=SyncAttempt.service_id, order_by=SyncAttempt.id.desc())
+        .label("rank")
     )
-    rows = list(db.session.scalars(query.offset((max(1, page) - 1) * per_page).limit(per_page + 1)))
-    return rows[:per_page], len(rows) > per_page
+    ranked = select(SyncAttempt.id, rank).where(SyncAttempt.service_id.in_(service_ids)).subquery()
+    rows = db.session.scalars(
+        select(SyncAttempt)
+        .join(ranked, ranked.c.id == SyncAttempt.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(SyncAttempt.service_id, SyncAttempt.id.desc())
+    )
+    for attempt in rows:
+        found[attempt.service_id].append(attempt)
+    return found
 
 
 def counts() -> dict[str, int]:

@@ -12,7 +12,7 @@ from builtin_plugins.store import services
 from builtin_plugins.store.lifecycle import ACTIVE, TERMINATED
 from builtin_plugins.store.models import PricePlan, Product, Service
 from builtin_plugins.store.services import StoreError
-from kernel import db, now, record_audit
+from kernel import db, keyset_page, now, record_audit
 
 PAGE_SIZE = 50
 DUE_DAYS = 7  # the admin overview's "due for renewal" window
@@ -45,12 +45,12 @@ def find_user(email: str):
     return user
 
 
-def list_servers(
-    state: str = "", email: str = "", page: int = 1, *, per_page: int = PAGE_SIZE
-) -> tuple[list[Service], bool]:
-    """Servers newest first, optionally of one state or one customer; (rows, has_more). Their
-    products come in one more query for the whole page."""
-    query = select(Service).options(selectinload(Service.product)).order_by(Service.id.desc())
+def list_servers(state: str = "", email: str = "", args=None, *, per_page: int = PAGE_SIZE):
+    """One page of servers newest first, optionally of one state or one customer, from the
+    cursor in ``args`` (``?before=`` / ``?after=`` a server id, ``?per_page=``): one statement
+    for the page (the ``(state, id)`` index serves a state's) and one for its products, no
+    ``OFFSET``. Raises ``kernel.PagingError`` for a malformed cursor or page size."""
+    query = select(Service)
     if state:
         query = query.where(Service.state == state)
     if email.strip():
@@ -59,9 +59,8 @@ def list_servers(
         query = query.join(User, User.id == Service.user_id).where(
             User.email.contains(email.strip().lower())
         )
-    page = max(1, page)
-    rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
-    return rows[:per_page], len(rows) > per_page
+    query = query.options(selectinload(Service.product))
+    return keyset_page(db.session, query, Service.id, args or {}, per_page)
 
 
 def create_for_user(

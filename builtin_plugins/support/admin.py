@@ -15,9 +15,11 @@ from builtin_plugins.support.errors import SupportError
 from builtin_plugins.support.forms import form_id, uploads
 from builtin_plugins.support.models import CLOSED, OPEN, PRIORITIES, SavedReply, TicketCategory
 from kernel import (
+    PagingError,
     ProtectedBaseView,
     User,
     db,
+    keyset_page_url,
     record_audit,
     request_body_limit,
     users_with_permission,
@@ -58,18 +60,24 @@ class TicketsView(ProtectedBaseView):
     @expose("/")
     def index(self):
         filters = queue.QueueFilter.parse(request.args)
-        rows, more = queue.staff_queue(filters, current_user.id)
+        status = 200
+        try:
+            page = queue.staff_queue(filters, current_user.id, request.args)
+        except PagingError as exc:
+            flash(f"{exc}; showing the first page", "error")
+            page, status = queue.staff_queue(filters, current_user.id), 400
+        rows = page.items
         unread = queue.staff_unread_ids(current_user.id, [t.id for t in rows])
         return self.render(
             "admin/support/queue.html",
             tickets=presenters.tickets(rows, staff=True, unread=unread),
             filters=filters,
-            more=more,
+            keyset=page,
+            keyset_url=keyset_page_url,
             staff=_staff(),
             categories=_categories(),
             statuses=(OPEN, CLOSED, "all"),
-            args={k: v for k, v in request.args.items() if k != "page"},
-        )
+        ), status
 
     def _page(self, ticket_id: int, *, status: int = 200, drafts: dict | None = None):
         ticket = access.staff_ticket(ticket_id)

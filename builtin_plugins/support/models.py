@@ -37,9 +37,13 @@ class TicketCategory(db.Model):
 
 class Ticket(db.Model):
     __tablename__ = "support_ticket"
-    __table_args__ = (Index("ix_support_ticket_queue", "status", "waiting_on", "waiting_since"),)
+    __table_args__ = (
+        Index("ix_support_ticket_queue", "status", "waiting_on", "waiting_since"),
+        # a customer's tickets, paged by cursor in their order (migration support_0002)
+        Index("ix_support_ticket_user_list", "user_id", "status", "last_message_at", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     subject: Mapped[str] = mapped_column(String(160))
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("support_category.id", ondelete="SET NULL"), nullable=True

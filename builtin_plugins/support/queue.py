@@ -4,6 +4,12 @@ Unread is measured against read marks (``support_read``): a customer has unread 
 staff replied (or closed) after they last opened the ticket; a staff member when the
 customer wrote after they last opened it, on open tickets that are theirs or nobody's.
 Each count is one query: the menus draw them on every page.
+
+Both ticket lists grow without bound (closed tickets stay), so they page by cursor
+(``kernel.keyset_page_sorted``): ``?before=`` / ``?after=`` a ticket id and ``?per_page=``, in
+the queue's own order, never ``OFFSET``. The cursor's ticket is looked up through the same
+filters (and, for a customer, their own tickets only), so it cannot reveal or start from a
+ticket the list would not show.
 """
 
 from __future__ import annotations
@@ -14,11 +20,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_
 
 from builtin_plugins.support.models import CLOSED, CUSTOMER, OPEN, STAFF, ReadMark, Ticket
-from kernel import User, db
+from kernel import KeysetPage, User, db, keyset_page_sorted
 from kernel import now as utcnow
 
 PAGE_SIZE = 50
+CUSTOMER_PAGE_SIZE = 25
 EPOCH = datetime(1970, 1, 1)
+NEVER = datetime(9999, 12, 31)  # a ticket nobody waits on sorts after every wait
+# Open before closed; longest waiting for staff first; then the latest message; then id.
+STAFF_ORDER = (
+    (Ticket.status, True),
+    (func.coalesce(Ticket.waiting_since, NEVER), False),
+    (Ticket.last_message_at, True),
+)
+CUSTOMER_ORDER = ((Ticket.status, True), (Ticket.last_message_at, True))
 WAITING = (STAFF, CUSTOMER)
 
 
@@ -32,7 +47,6 @@ class QueueFilter:
     waiting: str = ""  # "" | staff | customer
     older_than_hours: int | None = None  # customers waiting at least this long
     q: str = ""  # subject, ticket number or customer email
-    page: int = 1
 
     @classmethod
     def parse(cls, args) -> QueueFilter:
@@ -56,12 +70,13 @@ class QueueFilter:
             waiting=args.get("waiting", "") if args.get("waiting") in WAITING else "",
             older_than_hours=number("older_than"),
             q=(args.get("q") or "").strip()[:100],
-            page=max(1, number("page") or 1),
         )
 
 
-def staff_queue(filters: QueueFilter, viewer_id: int) -> tuple[list[Ticket], bool]:
-    """One page of tickets (longest-waiting first) and whether there are more."""
+def staff_queue(filters: QueueFilter, viewer_id: int, args=None) -> KeysetPage:
+    """One page of tickets (open first, longest-waiting first) from the cursor in ``args``.
+    Raises ``kernel.PagingError`` for a malformed cursor or page size, or a cursor naming a
+    ticket the filters leave out."""
     query = db.select(Ticket)
     if filters.status != "all":
         query = query.where(Ticket.status == filters.status)
@@ -88,27 +103,34 @@ def staff_queue(filters: QueueFilter, viewer_id: int) -> tuple[list[Ticket], boo
         if text.isdigit():
             conditions.append(Ticket.id == int(text))
         query = query.where(or_(*conditions))
-    query = query.order_by(
-        Ticket.status.desc(),  # open before closed
-        Ticket.waiting_since.is_(None),
-        Ticket.waiting_since,
-        Ticket.last_message_at.desc(),
-        Ticket.id.desc(),
-    )
-    offset = (filters.page - 1) * PAGE_SIZE
-    rows = list(db.session.scalars(query.offset(offset).limit(PAGE_SIZE + 1)))
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    return keyset_page_sorted(db.session, query, STAFF_ORDER, Ticket.id, args or {}, PAGE_SIZE)
 
 
-def customer_tickets(user_id: int) -> list[tuple[Ticket, bool]]:
-    """A customer's tickets, open first, each with whether it has unread news."""
-    rows = db.session.execute(
-        db.select(Ticket, ReadMark.read_at)
-        .outerjoin(ReadMark, and_(ReadMark.ticket_id == Ticket.id, ReadMark.user_id == user_id))
-        .where(Ticket.user_id == user_id)
-        .order_by(Ticket.status.desc(), Ticket.last_message_at.desc(), Ticket.id.desc())
+def customer_tickets(user_id: int, args=None) -> tuple[KeysetPage, set[int]]:
+    """One page of a customer's tickets, open first, and which of them have unread news (one
+    query for the page's read marks). Raises ``kernel.PagingError`` as :func:`staff_queue`;
+    another customer's ticket id as cursor is refused the same way as a made-up one."""
+    page = keyset_page_sorted(
+        db.session,
+        db.select(Ticket).where(Ticket.user_id == user_id),
+        CUSTOMER_ORDER,
+        Ticket.id,
+        args or {},
+        CUSTOMER_PAGE_SIZE,
     )
-    return [(ticket, _customer_unread(ticket, read_at)) for ticket, read_at in rows]
+    ids = [t.id for t in page.items]
+    read = (
+        dict(
+            db.session.execute(
+                db.select(ReadMark.ticket_id, ReadMark.read_at).where(
+                    ReadMark.user_id == user_id, ReadMark.ticket_id.in_(ids)
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    return page, {t.id for t in page.items if _customer_unread(t, read.get(t.id))}
 
 
 def _customer_unread(ticket: Ticket, read_at: datetime | None) -> bool:

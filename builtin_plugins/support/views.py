@@ -13,7 +13,7 @@ from builtin_plugins.support import tickets as service
 from builtin_plugins.support.errors import SupportError
 from builtin_plugins.support.forms import form_id, uploads
 from builtin_plugins.support.models import PRIORITIES, Ticket
-from kernel import User, db, request_body_limit
+from kernel import PagingError, User, db, keyset_page_url, request_body_limit
 
 bp = Blueprint("support", __name__)
 
@@ -56,13 +56,22 @@ def limits() -> dict:
 @bp.get("/")
 @login_required
 def index():
-    rows = queue.customer_tickets(current_user.id)
-    views = presenters.tickets(
-        [t for t, _ in rows], staff=False, unread={t.id for t, unread in rows if unread}
-    )
+    status = 200
+    try:
+        page, unread = queue.customer_tickets(current_user.id, request.args)
+    except PagingError as exc:
+        flash(_("That page of tickets does not exist: %(reason)s.", reason=str(exc)), "error")
+        (page, unread), status = queue.customer_tickets(current_user.id), 400
     return render_template(
-        "support/index.html", tickets=views, blocked=service.block_of(current_user.id) is not None
-    )
+        "support/index.html",
+        tickets=presenters.tickets(page.items, staff=False, unread=unread),
+        pages={
+            "newest": None if page.first else keyset_page_url(),
+            "newer": keyset_page_url(after=page.newer) if page.newer else None,
+            "older": keyset_page_url(before=page.older) if page.older else None,
+        },
+        blocked=service.block_of(current_user.id) is not None,
+    ), status
 
 
 def _new_page(status: int = 200, form: dict | None = None):

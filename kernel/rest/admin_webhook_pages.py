@@ -6,7 +6,9 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from kernel import paging
 from kernel.admin.base import ProtectedBaseView
 from kernel.extensions import db
 from kernel.webhooks import services
@@ -20,6 +22,16 @@ class WebhooksView(ProtectedBaseView):
         super().__init__(name="Webhooks", endpoint="webhooks_admin", url="/admin/webhooks")
 
     def _page(self, status: int = 200, secret: str = ""):
+        """The endpoints, and one page of the delivery log by cursor (it grows with every
+        event: ``?before=`` / ``?after=`` a delivery id, ``?per_page=``; a malformed one is
+        a 400 with the reason and the newest deliveries)."""
+        query = select(WebhookDelivery).options(selectinload(WebhookDelivery.endpoint))
+        try:
+            deliveries = paging.fetch(db.session, query, WebhookDelivery.id, request.args, 50)
+        except paging.PagingError as exc:
+            flash(f"{exc}; showing the newest deliveries", "error")
+            deliveries = paging.fetch(db.session, query, WebhookDelivery.id, {}, 50)
+            status = 400 if status < 400 else status
         return self.render(
             "admin/pteroca/webhooks.html",
             secret=secret,
@@ -27,11 +39,9 @@ class WebhooksView(ProtectedBaseView):
             endpoints=list(
                 db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
             ),
-            deliveries=list(
-                db.session.scalars(
-                    select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(100)
-                )
-            ),
+            deliveries=deliveries.items,
+            keyset=deliveries,
+            keyset_url=paging.page_url,
         ), status
 
     @expose("/")

@@ -303,3 +303,62 @@ def test_suspend_and_terminate_emit_their_events(
     assert [e["type"] for e in events] == ["service.suspended", "service.terminated"]
     assert events[0]["data"]["service"]["reason"] == "abuse"
     assert {e["data"]["service"]["id"] for e in events} == {sid}
+
+
+def _add_deliveries(app, count: int) -> list[int]:
+    """``count`` deliveries to two endpoints; their ids, newest first."""
+    from kernel.extensions import db
+    from kernel.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    with app.app_context():
+        endpoints = [
+            WebhookEndpoint(
+                url=f"https://hooks{n}.example/in",
+                events=["user.created"],
+                secret="x",
+                active=False,
+            )
+            for n in range(2)
+        ]
+        db.session.add_all(endpoints)
+        db.session.flush()
+        rows = [
+            WebhookDelivery(
+                endpoint_id=endpoints[n % 2].id, event="user.created", event_id=f"e{n}", body="{}"
+            )
+            for n in range(count)
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+        ids = sorted((row.id for row in rows), reverse=True)
+        db.session.remove()
+        return ids
+
+
+def test_the_delivery_log_pages_by_cursor(login_as, pteroca_instance):
+    """The admin page's delivery log grows with every event (#20): cursor pages, the same
+    statements at 20 and at 100 rows, every delivery reachable once, bad cursors a 400."""
+    import re
+
+    from kernel.testing import statements
+    from tests.helpers import walk_pages
+
+    app = pteroca_instance.app
+    ids = _add_deliveries(app, 230)
+    admin = login_as("admin")
+    row = r'<tr id="delivery-(\d+)"'
+    pages = walk_pages(admin, "/admin/webhooks/?per_page=40", row)
+    assert [i for page in pages for i in page] == ids
+    cost = {}
+    for size in (20, 100):
+        for cursor in ("", f"&before={ids[size]}"):
+            admin.get(f"/admin/webhooks/?per_page={size}{cursor}")  # warm
+            with statements(app) as seen:
+                page = admin.get(f"/admin/webhooks/?per_page={size}{cursor}")
+            assert len(re.findall(row, page.get_data(as_text=True))) == size
+            cost[(size, bool(cursor))] = len(seen)
+    assert cost[(20, False)] == cost[(100, False)] and cost[(20, True)] == cost[(100, True)], cost
+    for bad in ("before=x", "after=-2", "per_page=500", "before=1&after=3", "before=%C2%B2"):
+        refused = admin.get(f"/admin/webhooks/?{bad}")
+        assert refused.status_code == 400, bad
+        assert f'id="delivery-{ids[0]}"' in refused.get_data(as_text=True)  # the newest
