@@ -40,7 +40,7 @@ from builtin_plugins.pelican.models import Subuser
 from builtin_plugins.store import api as store
 from kernel import db
 
-# Pterodactyl's name -> Pelican's (docs/reference/pelican_api.md §4.4, §8 "Permissions").
+# Pterodactyl's name -> Pelican's (docs/reference/pelican_api.md §4.4 "Permission keys").
 RETIRED_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("database.view_password", "database.view-password"),
 )
