@@ -85,6 +85,14 @@ def humanize(action: str) -> str:
 
 
 _CACHE = "pteroca_audit_labels"
+# action -> the words shown, per language: what label_for() answered before, so a page of
+# activity does not evaluate a lazily translated label per entry.
+_WORDS = "pteroca_audit_words"
+MAX_WORDS = 10_000  # actions come from stored rows; a bound keeps odd ones from piling up
+
+
+def _language() -> str:
+    return str(get_locale()) if has_request_context() else ""
 
 
 def registry() -> dict[str, Any]:
@@ -94,8 +102,11 @@ def registry() -> dict[str, Any]:
     then again on the next request, so the failure is reported each time, as before."""
     if not has_app_context():
         return _collect()[0]
-    cache = current_app.extensions.setdefault(_CACHE, {})
-    locale = str(get_locale()) if has_request_context() else ""
+    return _registry(current_app.extensions, _language())
+
+
+def _registry(extensions: dict, locale: str) -> dict[str, Any]:
+    cache = extensions.setdefault(_CACHE, {})
     found = cache.get(locale)
     if found is None:
         found, failed = _collect()
@@ -126,7 +137,30 @@ def _collect() -> tuple[dict[str, Any], bool]:
     return found, failed
 
 
-def label_for(action: str) -> str:
-    """What a person reads for ``action``, in the current language."""
-    label = registry().get(action)
+def _words_for(labels: dict[str, Any], action: Any) -> str:
+    label = labels.get(action)
     return str(label) if label is not None else humanize(str(action))
+
+
+def label_for(action: str) -> str:
+    """What a person reads for ``action``, in the current language.
+
+    Remembered per app and language once the registry is (a label's words depend on nothing
+    else: the app's catalogs are fixed, and a plugin change builds a new app); while a plugin's
+    ``audit_labels`` fails, nothing is remembered, so the failure is reported again."""
+    if not has_app_context():
+        return _words_for(_collect()[0], action)
+    extensions = current_app.extensions
+    locale = _language()
+    words = extensions.setdefault(_WORDS, {}).setdefault(locale, {})
+    if isinstance(action, str):
+        known = words.get(action)
+        if known is not None:
+            return known
+    labels = _registry(extensions, locale)
+    text = _words_for(labels, action)
+    if isinstance(action, str) and extensions[_CACHE].get(locale) is labels:
+        if len(words) >= MAX_WORDS:
+            words.clear()
+        words[action] = text
+    return text

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import g
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.extensions import db
@@ -200,6 +200,10 @@ def _cache() -> _Cache:
     return cache
 
 
+# Built once: every request reads the settings (see kernel/web/widgets.py's _RECENT).
+_ALL_STORED = select(SiteSetting.key, SiteSetting.value)
+
+
 def get(key: str) -> Any:
     cache = _cache()
     try:
@@ -208,7 +212,7 @@ def get(key: str) -> Any:
         pass
     spec = SPECS[key]
     if cache.stored is None:  # one query for all of them: a page reads several
-        cache.stored = dict(db.session.execute(db.select(SiteSetting.key, SiteSetting.value)).all())
+        cache.stored = dict(db.session.execute(_ALL_STORED).all())
     raw = cache.stored.get(key)
     value = cache.values[key] = spec.default if raw is None else coerce(spec, raw)
     return value

@@ -200,7 +200,12 @@ def attribute_allowed(obj: Any, name: str) -> bool:
         return False
     if len(_decisions) > MAX_DECISIONS:
         _decisions.clear()  # plugin classes of earlier app builds: let them go
-    allowed = _decisions[kind, name] = _decide(obj, kind, name)
+    # Jinja's own rule (no internals of functions, frames, generators...) is decided from the
+    # type and the name too, so it is part of the remembered answer rather than asked again
+    # on every access of a page.
+    allowed = _decisions[kind, name] = _decide(obj, kind, name) and not is_internal_attribute(
+        obj, name
+    )
     return allowed
 
 
@@ -297,12 +302,10 @@ class ThemeSandbox(SandboxedEnvironment):
         )
 
     def _checked(self, obj: Any, attribute: str, value: Any) -> Any:
+        """``value`` of an attribute :func:`attribute_allowed` allowed (which includes Jinja's
+        own rule): a ``str.format`` method comes back sandboxed."""
         fmt = self.wrap_str_format(value)
-        if fmt is not None:
-            return fmt
-        if super().is_safe_attribute(obj, attribute, value):
-            return value
-        return self._refused(obj, attribute)
+        return value if fmt is None else fmt
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not self.strict:
@@ -322,7 +325,18 @@ class ThemeSandbox(SandboxedEnvironment):
             return False
         if not self.strict:
             return True
-        return self.callable_allowed(obj)
+        known = self.__dict__.get("_known_globals")
+        safe = self.__dict__.get("_safe_globals")
+        if known and safe and known.get(id(obj)) is obj and safe.get(id(obj)) is obj:
+            return True  # a current template global that callable_allowed allowed before
+        allowed = self.callable_allowed(obj)
+        if allowed and not isinstance(obj, LocalProxy):
+            known = self.__dict__.get("_known_globals")
+            if known is not None and known.get(id(obj)) is obj:
+                # A page calls the same few globals (``_``, ``url_for``...) dozens of times;
+                # for them the answer depends on nothing but being a global still.
+                self.__dict__.setdefault("_safe_globals", {})[id(obj)] = obj
+        return allowed
 
     def callable_allowed(self, obj: Any) -> bool:
         """May a theme template call ``obj``?"""

@@ -9,7 +9,7 @@ are config keys, so deployments and tests can change them.
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,6 +22,14 @@ LIMITS = {
     "RATELIMIT_RESET": ("5 per minute;30 per hour", ("web.forgot_password",)),
     "RATELIMIT_REGISTER": ("5 per minute;30 per hour", ("web.register",)),
 }
+
+
+# Flask-Limiter's settings that would put limits on requests of every method and endpoint.
+WHOLE_APP_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
+def _not_a_post() -> bool:
+    return request.method != "POST"
 
 
 def init_limits(app: Flask) -> Limiter:
@@ -48,6 +56,10 @@ def init_limits(app: Flask) -> Limiter:
         in_memory_fallback_enabled=storage != "memory://",
     )
     limiter.init_app(app)
+    if not any(app.config.get(key) for key in WHOLE_APP_LIMITS):
+        # Every limit of the app is a POST limit of one view, so any other request has none to
+        # look up: skip Flask-Limiter's per-request resolution of limits (a GET of any page).
+        limiter.request_filter(_not_a_post)
     for key, (default, endpoints) in LIMITS.items():
         limit = app.config.setdefault(key, default)
         for endpoint in endpoints:

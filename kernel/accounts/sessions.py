@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from kernel import clock
 from kernel.accounts.models import LoginSession, User
@@ -59,20 +59,28 @@ def log_out() -> None:
     logout_user()
 
 
+# Built once: every request runs it, and a statement built per call is compiled into
+# SQLAlchemy's cache key again each time.
+_OPEN_SESSION_USER = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        LoginSession.id == bindparam("digest"),
+        LoginSession.ended_at.is_(None),
+        LoginSession.created_at > bindparam("since"),
+    )
+)
+
+
 def load(user_id: str) -> User | None:
     """Flask-Login's loader: ``"<id>:<token version>:<token>"`` of a session still open."""
     ident, version, token = (str(user_id).split(":") + ["", ""])[:3]
     if not ident.isdigit() or not token or len(ident) > 18:
         return None  # a cookie from before login sessions, or not ours: log in again
     user = db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == int(ident),
-            LoginSession.id == _digest(token),
-            LoginSession.ended_at.is_(None),
-            LoginSession.created_at > clock.now() - lifetime(),
-        )
+        _OPEN_SESSION_USER,
+        {"user_id": int(ident), "digest": _digest(token), "since": clock.now() - lifetime()},
     )
     if user is None or str(user.token_version or 0) != (version or "0"):
         return None

@@ -42,7 +42,9 @@ def landing():
 @read_only  # reads in parallel on SQLite (kernel/extensions.py)
 @login_required
 def dashboard():
-    return render_template("panel/dashboard.html", widgets=shell.dashboard_widgets(current_user))
+    # the user itself, not Flask-Login's proxy: each widget reads several of its attributes
+    user = current_user._get_current_object()
+    return render_template("panel/dashboard.html", widgets=shell.dashboard_widgets(user))
 
 
 def _login_page(status: int = 200, **context):

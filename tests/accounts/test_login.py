@@ -89,6 +89,26 @@ def test_login_rate_limit(instance, plugins_dir):
     assert client.get("/login").status_code == 200  # only POSTs count
 
 
+def test_pages_skip_the_limiter_unless_a_limit_covers_every_request(instance, plugins_dir):
+    """Only POSTs of four views are limited, so other requests skip Flask-Limiter's lookup of
+    limits (issue 20: part of every page's cost); a deployment's limit on every request
+    (``RATELIMIT_DEFAULT``) still counts GETs."""
+    app = build_app(instance, RATELIMIT_LOGIN="2 per minute")
+    limiter = app.extensions["pteroca_limiter"]
+    assert limiter._request_filters
+    client = app.test_client()
+    for _ in range(5):
+        assert client.get("/login").status_code == 200
+    for _ in range(2):
+        assert post_login(client, "x@example.com", "wrong password!").status_code == 400
+    assert post_login(client, "x@example.com", "wrong password!").status_code == 429
+
+    whole = build_app(instance / "whole", RATELIMIT_DEFAULT="3 per minute")
+    assert not whole.extensions["pteroca_limiter"]._request_filters
+    client = whole.test_client()
+    assert [client.get("/login").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
 def test_reset_and_register_rate_limits(instance, plugins_dir):
     app = build_app(instance, RATELIMIT_RESET="2 per minute", RATELIMIT_REGISTER="1 per minute")
     client = app.test_client()

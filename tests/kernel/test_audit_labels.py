@@ -112,3 +112,22 @@ def test_a_failing_labels_hook_is_asked_again(pteroca_instance, register_test_pl
         assert kernel.audit_label("user.login") == "Logged in"
     with app.test_request_context():
         assert app.extensions.get("pteroca_audit_labels", {}) == {}  # not remembered
+        assert not any(app.extensions.get("pteroca_audit_words", {}).values())  # nor the words
+
+
+def test_words_are_remembered_per_language_and_follow_a_locale_change(app):
+    """An activity list reads the same few labels on every page: their words are kept per app
+    and language, and a language switched within a request (an email) gets its own."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(headers={"Accept-Language": "pl"}):
+        assert kernel.audit_label("user.login") == "Zalogowano"
+        with force_locale("en"):
+            assert kernel.audit_label("user.login") == "Logged in"
+        assert kernel.audit_label("user.login") == "Zalogowano"
+        assert kernel.audit_label("my_notes.welcome_back") == "Welcome back"
+    words = app.extensions["pteroca_audit_words"]
+    assert words["pl"] == {"user.login": "Zalogowano", "my_notes.welcome_back": "Welcome back"}
+    assert words["en"] == {"user.login": "Logged in"}
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert kernel.audit_label("user.login") == "Logged in"

@@ -267,3 +267,26 @@ def test_declared_fields_exist_and_hold_no_secret():
             leaked -= {"value"}  # a voucher's amount, shown to the customer who redeems it
         assert not leaked, f"{cls.__name__} shows {leaked}"
     assert declaring >= 10
+
+
+def test_a_global_called_before_is_still_checked_on_every_call(app, render):
+    """The sandbox remembers which globals it allowed (a page calls ``_`` and ``url_for``
+    dozens of times); marking one unsafe, or removing it, still refuses the next call."""
+
+    def helper():
+        return "called"
+
+    app.jinja_env.globals["registered_helper"] = helper
+    try:
+        assert render("{{ registered_helper() }}{{ registered_helper() }}") == "calledcalled"
+        helper.unsafe_callable = True  # Jinja's mark for "never from a template"
+        with pytest.raises(SecurityError):
+            render("{{ registered_helper() }}")
+        del helper.unsafe_callable
+        assert render("{{ registered_helper() }}") == "called"
+    finally:
+        del app.jinja_env.globals["registered_helper"]
+    with pytest.raises(SecurityError):  # a refused callable: the globals are read again
+        render("{{ f() }}", f=db.session.commit)
+    with pytest.raises(SecurityError):
+        render("{{ f() }}", f=helper)  # no longer a global: refused like any function
