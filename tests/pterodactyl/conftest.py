@@ -288,65 +288,9 @@ def mismatches(sim, service_ids=None) -> list[str]:
     return out
 
 
-def seed_fleet(sim, product, user, count: int, *, panel_user: int | None = None) -> list[int]:
-    """``count`` active, in-sync services of ``user`` with their servers seeded in ``sim``
-    (names, owner, external ids and limits as the product wants) and linked; their ids."""
-    from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-    from builtin_plugins.store.models import Service
-    from kernel import now as utcnow
+def seed_fleet(sim, product, user, count: int) -> list[int]:
+    """``count`` active, in-sync services of ``user``, seeded in ``sim`` and linked; their ids
+    (the plugin's test builder, which the benchmarks use too)."""
+    from builtin_plugins.pterodactyl.testing import seed_fleet as seed
 
-    link = db.session.get(UserLink, user.id)
-    if panel_user is None:
-        panel_user = link.panel_user_id if link else sim.seed_users([user.email])[0]
-    if link is None:
-        db.session.add(
-            UserLink(
-                user_id=user.id,
-                panel_user_id=panel_user,
-                panel_username=f"u{panel_user}",
-                origin="linked",
-                last_error="",
-            )
-        )
-    services = [
-        Service(
-            user_id=user.id,
-            product_id=product.id,
-            plan_id=product.plans[0].id,
-            name=f"server {n}",
-            state="active",
-            suspension="",
-            expires_at=utcnow(),
-            auto_renew=False,
-            slots=1,
-            price=100,
-            charged=100,
-            options={},
-            last_error="",
-            desired_state="active",
-            panel_state="active",
-            sync_status="ok",
-        )
-        for n in range(count)
-    ]
-    db.session.add_all(services)
-    db.session.flush()
-    server_ids = sim.seed_servers(
-        [panel_user] * count,
-        names=[s.name for s in services],
-        external_ids=[f"pteroca-{s.id}" for s in services],
-        limits={"memory": 0, "disk": 0},
-    )
-    for service, server_id in zip(services, server_ids, strict=True):
-        uuid = sim.state.servers[server_id].uuid
-        db.session.add(
-            ServerLink(
-                service_id=service.id,
-                server_id=server_id,
-                identifier=uuid[:8],
-                uuid=uuid,
-                origin="imported",
-            )
-        )
-    db.session.commit()
-    return [s.id for s in services]
+    return seed(sim, product, [user], count).services
