@@ -53,6 +53,7 @@ from builtin_plugins.panel_kit.connection import (
     segment,
     tls_context,
 )
+from builtin_plugins.panel_kit.connection_test import ConnectionTest
 from builtin_plugins.panel_kit.links import fill_server_link
 from builtin_plugins.panel_kit.product_config import (
     ConfigError,
@@ -86,6 +87,7 @@ __all__ = [
     "demo_catalog",
     "Check",
     "ConnectionReport",
+    "ConnectionTest",
     "url_problem",
     "convergence",
     "allocations",
