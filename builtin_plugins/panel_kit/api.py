@@ -54,6 +54,7 @@ from builtin_plugins.panel_kit.connection import (
     tls_context,
 )
 from builtin_plugins.panel_kit.connection_test import ConnectionTest
+from builtin_plugins.panel_kit.importing import local_owner
 from builtin_plugins.panel_kit.links import fill_server_link
 from builtin_plugins.panel_kit.product_config import (
     ConfigError,
@@ -92,6 +93,7 @@ __all__ = [
     "convergence",
     "allocations",
     "fill_server_link",
+    "local_owner",
     "FEATURE_KEYS",
     "LIMIT_KEYS",
     "PANEL_ENVIRONMENT",
