@@ -55,6 +55,7 @@ from builtin_plugins.panel_kit.connection import (
 )
 from builtin_plugins.panel_kit.connection_test import ConnectionTest
 from builtin_plugins.panel_kit.importing import local_owner
+from builtin_plugins.panel_kit.lifecycle import PanelLifecycle
 from builtin_plugins.panel_kit.links import fill_server_link
 from builtin_plugins.panel_kit.product_config import (
     ConfigError,
@@ -94,6 +95,7 @@ __all__ = [
     "allocations",
     "fill_server_link",
     "local_owner",
+    "PanelLifecycle",
     "FEATURE_KEYS",
     "LIMIT_KEYS",
     "PANEL_ENVIRONMENT",
