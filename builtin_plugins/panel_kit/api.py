@@ -54,6 +54,7 @@ from builtin_plugins.panel_kit.connection import (
     tls_context,
 )
 from builtin_plugins.panel_kit.connection_test import ConnectionTest
+from builtin_plugins.panel_kit.converger import Converger
 from builtin_plugins.panel_kit.importing import local_owner
 from builtin_plugins.panel_kit.lifecycle import PanelLifecycle
 from builtin_plugins.panel_kit.links import fill_server_link
@@ -95,6 +96,7 @@ __all__ = [
     "allocations",
     "fill_server_link",
     "local_owner",
+    "Converger",
     "PanelLifecycle",
     "FEATURE_KEYS",
     "LIMIT_KEYS",
