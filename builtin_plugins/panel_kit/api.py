@@ -44,7 +44,7 @@ from builtin_plugins.panel_kit.budget import (
     burst_for,
     max_rate,
 )
-from builtin_plugins.panel_kit.checks import Check, ConnectionReport, url_problem
+from builtin_plugins.panel_kit.checks import Check, ConnectionReport, echo_report, url_problem
 from builtin_plugins.panel_kit.client_api import POWER_SIGNALS, ClientAPI
 from builtin_plugins.panel_kit.connection import (
     ClientPool,
@@ -70,6 +70,7 @@ from builtin_plugins.panel_kit.product_config import (
     slot_variables,
     suggested_variables,
 )
+from builtin_plugins.panel_kit.settings import NODE_POLICIES, common_settings, parse_ids
 from builtin_plugins.panel_kit.tabs.adapter import PERMISSION_GROUPS, CustomerError, PanelTabs
 from builtin_plugins.panel_kit.tabs.subusers import shared_with as shared_with_user
 from builtin_plugins.panel_kit.tabs.views import menu_items as shared_menu_items
@@ -91,6 +92,7 @@ __all__ = [
     "Check",
     "ConnectionReport",
     "ConnectionTest",
+    "echo_report",
     "url_problem",
     "convergence",
     "allocations",
@@ -98,6 +100,9 @@ __all__ = [
     "local_owner",
     "Converger",
     "PanelLifecycle",
+    "NODE_POLICIES",
+    "common_settings",
+    "parse_ids",
     "FEATURE_KEYS",
     "LIMIT_KEYS",
     "PANEL_ENVIRONMENT",

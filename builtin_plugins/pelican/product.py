@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from builtin_plugins.panel_kit.api import ConfigError, product_config
-from builtin_plugins.pelican.panel import parse_ids, parse_tags
+from builtin_plugins.panel_kit.api import ConfigError, parse_ids, product_config
+from builtin_plugins.pelican.panel import parse_tags
 from kernel import SettingSpec
 
 _spec = product_config.spec

@@ -16,6 +16,7 @@ from builtin_plugins.panel_kit.api import (  # noqa: F401 - the plugin's names f
     docker_image,
     environment,
     environment_problems,
+    parse_ids,
     parse_ports,
     parse_variables,
     port_allowed,
@@ -23,7 +24,6 @@ from builtin_plugins.panel_kit.api import (  # noqa: F401 - the plugin's names f
     slot_variables,
     suggested_variables,
 )
-from builtin_plugins.pterodactyl.panel import parse_ids
 from kernel import SettingSpec
 
 _int = product_config.int_setting
