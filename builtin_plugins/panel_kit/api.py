@@ -58,6 +58,7 @@ from builtin_plugins.panel_kit.converger import Converger
 from builtin_plugins.panel_kit.importing import local_owner
 from builtin_plugins.panel_kit.lifecycle import PanelLifecycle
 from builtin_plugins.panel_kit.links import fill_server_link
+from builtin_plugins.panel_kit.lookups import Lookups, choice_id
 from builtin_plugins.panel_kit.product_config import (
     ConfigError,
     VariableConfig,
@@ -103,6 +104,8 @@ __all__ = [
     "NODE_POLICIES",
     "common_settings",
     "parse_ids",
+    "Lookups",
+    "choice_id",
     "FEATURE_KEYS",
     "LIMIT_KEYS",
     "PANEL_ENVIRONMENT",

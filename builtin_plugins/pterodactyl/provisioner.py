@@ -9,13 +9,19 @@ means the create may be sent again.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
 from flask import current_app
 
-from builtin_plugins.panel_kit.api import POWER_SIGNALS, PanelLifecycle, creation, errors, messages
+from builtin_plugins.panel_kit.api import (
+    POWER_SIGNALS,
+    PanelLifecycle,
+    choice_id,
+    creation,
+    errors,
+    messages,
+)
 from builtin_plugins.pterodactyl import converge as panel_converge
 from builtin_plugins.pterodactyl import (
     links,
@@ -37,14 +43,7 @@ from builtin_plugins.store.api import (
 from kernel import db
 
 CREATE_ATTEMPTS = 3
-CHOICE_ID = re.compile(r"\(#(\d+)\)$")
 UNKNOWN_OUTCOME = creation.UNKNOWN_OUTCOME
-
-
-def choice_id(label: Any) -> int | None:
-    """``"Paper (#3)"`` -> 3: the id behind a checkout choice."""
-    match = CHOICE_ID.search(str(label or ""))
-    return int(match.group(1)) if match else None
 
 
 class PterodactylProvisioner(PanelLifecycle):
