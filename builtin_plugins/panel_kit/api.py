@@ -59,6 +59,7 @@ from builtin_plugins.panel_kit.importing import local_owner
 from builtin_plugins.panel_kit.lifecycle import PanelLifecycle
 from builtin_plugins.panel_kit.links import fill_server_link
 from builtin_plugins.panel_kit.lookups import Lookups, choice_id
+from builtin_plugins.panel_kit.privacy import account_export, erase_panel_user
 from builtin_plugins.panel_kit.product_config import (
     ConfigError,
     VariableConfig,
@@ -106,6 +107,8 @@ __all__ = [
     "parse_ids",
     "Lookups",
     "choice_id",
+    "account_export",
+    "erase_panel_user",
     "FEATURE_KEYS",
     "LIMIT_KEYS",
     "PANEL_ENVIRONMENT",
