@@ -15,7 +15,7 @@ from typing import Any
 
 from builtin_plugins.panel_kit.api import (
     Lookups,
-    choice_id,
+    creation,
     egg_variables,
     errors,
     product_config,
@@ -123,9 +123,7 @@ def _panel_problems(client: PelicanClient, config: product.ProductConfig) -> lis
     return problems
 
 
-def egg_for(config: product.ProductConfig, options: dict) -> int:
-    chosen = choice_id((options or {}).get("egg"))
-    return chosen if chosen in config.egg_ids else config.egg_id
+egg_for = creation.egg_for  # the kit's, under the plugin's name
 
 
 def region_for(config: product.ProductConfig, options: dict) -> str:

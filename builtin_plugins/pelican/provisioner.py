@@ -18,7 +18,6 @@ from builtin_plugins.panel_kit.api import (
     PanelLifecycle,
     convergence,
     creation,
-    egg_variables,
     errors,
     messages,
     product_config,
@@ -141,37 +140,25 @@ class PelicanProvisioner(PanelLifecycle):
             ) from None
 
     def _body(self, client, service, config, options, owner_id: int, ext: str) -> dict:
-        egg_id = catalog.egg_for(config, options)
+        egg_id = creation.egg_for(config, options)
         try:
             egg = catalog.egg(client, egg_id)
         except errors.NotFound:
             raise ProvisionError(f"the panel has no egg {egg_id} (product settings)") from None
-        variables = egg_variables(egg)
-        env = product_config.environment(
-            config,
-            variables,
-            options=options,
-            slots=service.slots,
-            slot_names=product_config.slot_variables(config, service.plan),
-        )
-        problems = product_config.environment_problems(env, variables)
-        if problems:
-            raise ProvisionError("the server's settings do not fit the egg: " + " ".join(problems))
-        return {
-            "name": service.name[:255],
-            "user": int(owner_id),
-            "egg": egg_id,
-            "docker_image": product_config.docker_image(config, egg),
-            "startup": config.startup or egg.get("startup") or "",
-            "environment": env,  # every variable: a missing one would be stored ""
-            "limits": config.limits(),
-            "feature_limits": config.feature_limits(),
-            "oom_killer": config.oom_killer,
-            "start_on_completion": config.start_on_completion,
-            "skip_scripts": config.skip_scripts,
-            "external_id": ext,
-            "description": config.description_for(service) or f"pteroca service #{service.id}",
-        }
+        try:
+            body = creation.server_body(
+                config,
+                service,
+                egg,
+                egg_id,
+                options,
+                owner_id=owner_id,
+                external_id=ext,
+                name_length=255,
+            )
+        except product_config.ConfigError as exc:
+            raise ProvisionError(str(exc)) from None
+        return {**body, "oom_killer": config.oom_killer}
 
     # --- desired state (the store's reconciler) ------------------------------------------
 

@@ -31,7 +31,7 @@ from builtin_plugins.pterodactyl import (
     product,
     sync,
 )
-from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
+from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ConfigError, ProductConfig
 from builtin_plugins.store.api import (
@@ -194,8 +194,7 @@ class PterodactylProvisioner(PanelLifecycle):
         return str(server["id"])
 
     def egg_for(self, config: ProductConfig, options: dict) -> int:
-        chosen = choice_id(options.get("egg"))
-        return chosen if chosen in config.egg_ids else config.egg_id
+        return creation.egg_for(config, options)
 
     def _body(
         self,
@@ -208,32 +207,20 @@ class PterodactylProvisioner(PanelLifecycle):
     ) -> dict[str, Any]:
         egg_id = self.egg_for(config, options)
         egg = lookups.egg_with_variables(client, config.nest_id, egg_id)
-        variables = egg_variables(egg)
-        env = product.environment(
-            config,
-            variables,
-            options=options,
-            slots=service.slots,
-            slot_names=product.slot_variables(config, service.plan),
-        )
-        problems = product.environment_problems(env, variables)
-        if problems:
-            raise ProvisionError("the server's settings do not fit the egg: " + " ".join(problems))
-        return {
-            "name": service.name[:191],
-            "user": int(owner_id),
-            "egg": egg_id,
-            "docker_image": product.docker_image(config, egg),
-            "startup": config.startup or egg.get("startup") or "",
-            "environment": env,
-            "limits": config.limits(),
-            "feature_limits": config.feature_limits(),
-            "oom_disabled": config.oom_disabled,
-            "start_on_completion": config.start_on_completion,
-            "skip_scripts": config.skip_scripts,
-            "external_id": ext,
-            "description": config.description_for(service) or f"pteroca service #{service.id}",
-        }
+        try:
+            body = creation.server_body(
+                config,
+                service,
+                egg,
+                egg_id,
+                options,
+                owner_id=owner_id,
+                external_id=ext,
+                name_length=191,
+            )
+        except ConfigError as exc:
+            raise ProvisionError(str(exc)) from None
+        return {**body, "oom_disabled": config.oom_disabled}
 
     # --- desired state (the store's reconciler) ------------------------------------------
 
