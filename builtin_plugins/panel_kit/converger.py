@@ -44,20 +44,24 @@ class Converger:
     store: ClassVar[Any]  # the store's public module (builtin_plugins.store.api)
     link_model: ClassVar[Any]  # the plugin's server link (``deleted_at``)
 
+    links: ClassVar[Any]  # the plugin's links module: server_link, link_server, user_link
+    panel: ClassVar[Any]  # the plugin's panel module: external_id
+
     # --- what the plugin provides ----------------------------------------------------------
 
     def server_link(self, service_id: int) -> Any | None:
-        raise NotImplementedError
+        return self.links.server_link(service_id)
 
     def link_server(self, service: Any, server: dict[str, Any], origin: str) -> Any:
-        raise NotImplementedError
+        return self.links.link_server(service, server, origin)
 
     def owner_id(self, service: Any) -> int | None:
         """The panel user id of the service's customer (None: not linked)."""
-        raise NotImplementedError
+        owner = self.links.user_link(service.user_id)
+        return owner.panel_user_id if owner is not None else None
 
     def external_id(self, service: Any) -> str:
-        raise NotImplementedError
+        return self.panel.external_id(service)
 
     def set_suspended(self, client: Any, server_id: int, suspended: bool) -> None:
         raise NotImplementedError

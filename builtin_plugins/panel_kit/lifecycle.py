@@ -34,9 +34,12 @@ class PanelLifecycle:
 
     # --- what the plugin provides ----------------------------------------------------------
 
+    links: ClassVar[Any]  # the plugin's links module: server_link
+    panel: ClassVar[Any]  # the plugin's panel module: connect, external_id
+
     def connect(self, **kwargs: Any) -> Any:
-        """The plugin's shared panel client (``panel.connect``)."""
-        raise NotImplementedError
+        """The plugin's shared panel client."""
+        return self.panel.connect(**kwargs)
 
     def config_of(self, product_row: Any) -> Any:
         """The product's parsed settings (raises :attr:`config_error`)."""
@@ -44,10 +47,10 @@ class PanelLifecycle:
 
     def linked_server(self, service: Any) -> Any | None:
         """The service's server link, or None."""
-        raise NotImplementedError
+        return self.links.server_link(service.id)
 
     def external_id(self, service: Any) -> str:
-        raise NotImplementedError
+        return self.panel.external_id(service)
 
     def set_suspended(self, client: Any, server_id: int, suspended: bool) -> None:
         raise NotImplementedError

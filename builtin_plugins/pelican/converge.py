@@ -61,19 +61,8 @@ class PelicanConverger(Converger):
     panel_server = "Pelican server"
     store = store_api
     link_model = ServerLink
-
-    def server_link(self, service_id: int) -> ServerLink | None:
-        return links.server_link(service_id)
-
-    def link_server(self, service, server: dict[str, Any], origin: str) -> ServerLink:
-        return links.link_server(service, server, origin)
-
-    def owner_id(self, service) -> int | None:
-        owner = links.user_link(service.user_id)
-        return owner.panel_user_id if owner is not None else None
-
-    def external_id(self, service) -> str:
-        return panel.external_id(service)
+    links = links
+    panel = panel
 
     def set_suspended(self, client: PelicanClient, server_id: int, suspended: bool) -> None:
         set_suspended(client, server_id, suspended)

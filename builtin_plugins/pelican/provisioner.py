@@ -47,6 +47,8 @@ class PelicanProvisioner(PanelLifecycle):
     package_refused = PackageRefused
     config_error = product_config.ConfigError
     link_model = ServerLink
+    links = links
+    panel = panel
     resource_settings = {
         "memory_mb": "memory",
         "disk_mb": "disk",
@@ -177,17 +179,8 @@ class PelicanProvisioner(PanelLifecycle):
 
     # --- the kit's lifecycle glue: Pelican's part -----------------------------------------
 
-    def connect(self, **kwargs: Any) -> PelicanClient:
-        return panel.connect(**kwargs)
-
     def config_of(self, product_row) -> product.ProductConfig:
         return product.config_of(product_row)
-
-    def linked_server(self, service) -> ServerLink | None:
-        return links.server_link(service.id)
-
-    def external_id(self, service) -> str:
-        return panel.external_id(service)
 
     def set_suspended(self, client: PelicanClient, server_id: int, suspended: bool) -> None:
         converge.set_suspended(client, server_id, suspended)

@@ -56,6 +56,8 @@ class PterodactylProvisioner(PanelLifecycle):
     package_refused = PackageRefused
     config_error = ConfigError
     link_model = ServerLink
+    links = links
+    panel = panel
     # The product's limits are the customer-facing resources: asked once, in these settings.
     resource_settings = {
         "memory_mb": "memory",
@@ -103,17 +105,8 @@ class PterodactylProvisioner(PanelLifecycle):
 
     # --- the kit's lifecycle glue: Pterodactyl's part --------------------------------------
 
-    def connect(self, **kwargs: Any) -> PanelClient:
-        return panel.connect(**kwargs)
-
     def config_of(self, product_row) -> ProductConfig:
         return product.config_of(product_row)
-
-    def linked_server(self, service) -> ServerLink | None:
-        return links.server_link(service.id)
-
-    def external_id(self, service) -> str:
-        return panel.external_id(service)
 
     def server_id(self, client: PanelClient, service) -> int | None:
         """Also a service whose external id is the panel server's own (an older import)."""
