@@ -55,7 +55,7 @@ from builtin_plugins.panel_kit.connection import (
 )
 from builtin_plugins.panel_kit.connection_test import ConnectionTest
 from builtin_plugins.panel_kit.converger import Converger
-from builtin_plugins.panel_kit.importing import local_owner
+from builtin_plugins.panel_kit.importing import local_owner, record_import
 from builtin_plugins.panel_kit.lifecycle import PanelLifecycle
 from builtin_plugins.panel_kit.links import fill_server_link
 from builtin_plugins.panel_kit.lookups import Lookups, choice_id
@@ -100,6 +100,7 @@ __all__ = [
     "allocations",
     "fill_server_link",
     "local_owner",
+    "record_import",
     "Converger",
     "PanelLifecycle",
     "NODE_POLICIES",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from builtin_plugins.panel_kit.api import convergence, errors, local_owner
+from builtin_plugins.panel_kit.api import convergence, errors, local_owner, record_import
 from builtin_plugins.pelican import links, panel, product
 from builtin_plugins.pelican.models import ServerLink, UserLink
 from builtin_plugins.store.api import (  # noqa: F401 - ImportRefused: the plugin's name for it
@@ -22,7 +22,7 @@ from builtin_plugins.store.api import (  # noqa: F401 - ImportRefused: the plugi
     adopted_service,
     import_terms,
 )
-from kernel import db, record_audit
+from kernel import db
 
 
 def import_servers(
@@ -71,24 +71,16 @@ def import_servers(
                 db.session.rollback()
                 report.skipped[sid] = f"its external id could not be set: {errors.describe(exc)}"
                 continue
-            links.link_server(service, server, "imported")
-            if links.user_link(user.id) is None:
-                db.session.add(
-                    UserLink(
-                        user_id=user.id,
-                        panel_user_id=int(owner["id"]),
-                        panel_username=str(owner.get("username") or ""),
-                        origin="linked",
-                        last_error="",
-                    )
-                )
-            record_audit(
-                "pelican.imported",
-                f"service:{service.id}",
-                {"server": sid, "product": chosen_product.slug},
+            record_import(
+                report,
+                service,
+                server,
+                user,
+                owner,
+                links=links,
+                user_link=UserLink,
+                event="pelican.imported",
+                details={"server": sid, "product": chosen_product.slug},
                 actor=actor,
-                commit=False,
             )
-            db.session.commit()
-            report.imported.append((sid, service.id, user.email))
     return report

@@ -19,7 +19,7 @@ import re
 
 from sqlalchemy import select
 
-from builtin_plugins.panel_kit.api import convergence, errors, local_owner
+from builtin_plugins.panel_kit.api import convergence, errors, local_owner, record_import
 from builtin_plugins.pterodactyl import links, panel
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import limit_differences
@@ -32,7 +32,7 @@ from builtin_plugins.store.api import (  # noqa: F401 - ImportRefused: the plugi
     adopted_service,
     import_terms,
 )
-from kernel import db, record_audit
+from kernel import db
 
 
 def import_servers(
@@ -122,26 +122,18 @@ def _import(
             db.session.rollback()
             report.skipped[sid] = f"its external id could not be set: {errors.describe(exc)}"
             continue
-        links.link_server(service, server, "imported")
-        if db.session.get(UserLink, user.id) is None:
-            db.session.add(
-                UserLink(
-                    user_id=user.id,
-                    panel_user_id=int(owner["id"]),
-                    panel_username=str(owner.get("username") or ""),
-                    origin="linked",
-                    last_error="",
-                )
-            )
-        record_audit(
-            "pterodactyl.imported",
-            f"service:{service.id}",
-            {"server": sid, "product": product.slug, "previous_external_id": previous},
+        record_import(
+            report,
+            service,
+            server,
+            user,
+            owner,
+            links=links,
+            user_link=UserLink,
+            event="pterodactyl.imported",
+            details={"server": sid, "product": product.slug, "previous_external_id": previous},
             actor=actor,
-            commit=False,
         )
-        db.session.commit()
-        report.imported.append((sid, service.id, user.email))
 
 
 def _config(product: Product):
