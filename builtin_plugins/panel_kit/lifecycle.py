@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from builtin_plugins.panel_kit import errors
+from builtin_plugins.panel_kit import creation, errors
+from builtin_plugins.panel_kit.product_schema import ConfigError
 from kernel import db
 from kernel import now as utcnow
 
@@ -31,6 +32,7 @@ class PanelLifecycle:
     package_refused: ClassVar[type[Exception]]  # the store's PackageRefused (passed through)
     config_error: ClassVar[type[Exception]]  # what config_of raises for a misconfigured product
     link_model: ClassVar[Any]  # the plugin's server link (``deleted_at`` marks a deleted one)
+    name_length: ClassVar[int]  # how long a server name the panel takes
 
     # --- what the plugin provides ----------------------------------------------------------
 
@@ -62,6 +64,14 @@ class PanelLifecycle:
     def resize(self, client: Any, service: Any, server_id: int, old: Any, new: Any, row: Any):
         """Change the server's build from product settings ``old`` to ``new`` (of ``row``)."""
         raise NotImplementedError
+
+    def egg(self, client: Any, config: Any, egg_id: int) -> dict[str, Any]:
+        """The egg (with its variables) a new server of ``config`` gets."""
+        raise NotImplementedError
+
+    def panel_fields(self, config: Any) -> dict[str, Any]:
+        """The create body's fields of this panel's own (its OOM setting)."""
+        return {}
 
     # --- shared helpers ---------------------------------------------------------------------
 
@@ -100,6 +110,26 @@ class PanelLifecycle:
                 f"server #{service.id} has no {self.server_kind} server (it was never created)"
             )
         return server_id
+
+    def body(self, client: Any, service: Any, config: Any, options: dict, owner_id: int, ext: str):
+        """The create body of the service's server (without its placement); the store's error
+        when the egg's rules refuse the product's values."""
+        egg_id = creation.egg_for(config, options)
+        egg = self.egg(client, config, egg_id)
+        try:
+            body = creation.server_body(
+                config,
+                service,
+                egg,
+                egg_id,
+                options,
+                owner_id=owner_id,
+                external_id=ext,
+                name_length=self.name_length,
+            )
+        except ConfigError as exc:
+            raise self.provision_error(str(exc)) from None
+        return {**body, **self.panel_fields(config)}
 
     # --- the store's lifecycle calls ----------------------------------------------------------
 

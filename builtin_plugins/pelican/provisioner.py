@@ -47,6 +47,7 @@ class PelicanProvisioner(PanelLifecycle):
     package_refused = PackageRefused
     config_error = product_config.ConfigError
     link_model = ServerLink
+    name_length = 255
     links = links
     panel = panel
     resource_settings = {
@@ -91,7 +92,7 @@ class PelicanProvisioner(PanelLifecycle):
         existing = client.app.get_server_by_external_id(ext)
         if existing is not None:
             return self._adopt(client, service, existing, owner.panel_user_id)
-        body = self._body(client, service, config, options, owner.panel_user_id, ext)
+        body = self.body(client, service, config, options, owner.panel_user_id, ext)
         region = catalog.region_for(config, options)
         settings = panel.load_settings()
         try:
@@ -141,26 +142,14 @@ class PelicanProvisioner(PanelLifecycle):
                 f"half-made server was removed; try again later ({errors.describe(exc)})"
             ) from None
 
-    def _body(self, client, service, config, options, owner_id: int, ext: str) -> dict:
-        egg_id = creation.egg_for(config, options)
+    def egg(self, client: PelicanClient, config, egg_id: int) -> dict[str, Any]:
         try:
-            egg = catalog.egg(client, egg_id)
+            return catalog.egg(client, egg_id)
         except errors.NotFound:
             raise ProvisionError(f"the panel has no egg {egg_id} (product settings)") from None
-        try:
-            body = creation.server_body(
-                config,
-                service,
-                egg,
-                egg_id,
-                options,
-                owner_id=owner_id,
-                external_id=ext,
-                name_length=255,
-            )
-        except product_config.ConfigError as exc:
-            raise ProvisionError(str(exc)) from None
-        return {**body, "oom_killer": config.oom_killer}
+
+    def panel_fields(self, config) -> dict[str, Any]:
+        return {"oom_killer": config.oom_killer}
 
     # --- desired state (the store's reconciler) ------------------------------------------
 

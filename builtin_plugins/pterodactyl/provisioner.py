@@ -56,6 +56,7 @@ class PterodactylProvisioner(PanelLifecycle):
     package_refused = PackageRefused
     config_error = ConfigError
     link_model = ServerLink
+    name_length = 191
     links = links
     panel = panel
     # The product's limits are the customer-facing resources: asked once, in these settings.
@@ -147,7 +148,7 @@ class PterodactylProvisioner(PanelLifecycle):
         existing = client.app.get_server_by_external_id(ext)
         if existing is not None:
             return self._adopt(service, existing, owner.panel_user_id)
-        body = self._body(client, service, config, options, owner.panel_user_id, ext)
+        body = self.body(client, service, config, options, owner.panel_user_id, ext)
         location = choice_id(options.get("location")) if config.choose_location else None
         settings = panel.load_settings()
         try:
@@ -186,34 +187,11 @@ class PterodactylProvisioner(PanelLifecycle):
         links.link_server(service, server, "adopted")
         return str(server["id"])
 
-    def egg_for(self, config: ProductConfig, options: dict) -> int:
-        return creation.egg_for(config, options)
+    def egg(self, client: PanelClient, config: ProductConfig, egg_id: int) -> dict[str, Any]:
+        return lookups.egg_with_variables(client, config.nest_id, egg_id)
 
-    def _body(
-        self,
-        client: PanelClient,
-        service,
-        config: ProductConfig,
-        options: dict,
-        owner_id: int,
-        ext: str,
-    ) -> dict[str, Any]:
-        egg_id = self.egg_for(config, options)
-        egg = lookups.egg_with_variables(client, config.nest_id, egg_id)
-        try:
-            body = creation.server_body(
-                config,
-                service,
-                egg,
-                egg_id,
-                options,
-                owner_id=owner_id,
-                external_id=ext,
-                name_length=191,
-            )
-        except ConfigError as exc:
-            raise ProvisionError(str(exc)) from None
-        return {**body, "oom_disabled": config.oom_disabled}
+    def panel_fields(self, config: ProductConfig) -> dict[str, Any]:
+        return {"oom_disabled": config.oom_disabled}
 
     # --- desired state (the store's reconciler) ------------------------------------------
 
