@@ -33,6 +33,16 @@ class PanelLifecycle:
     config_error: ClassVar[type[Exception]]  # what config_of raises for a misconfigured product
     link_model: ClassVar[Any]  # the plugin's server link (``deleted_at`` marks a deleted one)
     name_length: ClassVar[int]  # how long a server name the panel takes
+    # The product's listed resources, asked once in the product's settings (the store reads
+    # this attribute of a provisioner): resource -> setting key, the same on both panels.
+    resource_settings: ClassVar[dict[str, str]] = {
+        "memory_mb": "memory",
+        "disk_mb": "disk",
+        "cpu_percent": "cpu",
+        "databases": "databases",
+        "backups": "backups",
+        "allocations": "allocations",
+    }
 
     # --- what the plugin provides ----------------------------------------------------------
 

@@ -50,14 +50,6 @@ class PelicanProvisioner(PanelLifecycle):
     name_length = 255
     links = links
     panel = panel
-    resource_settings = {
-        "memory_mb": "memory",
-        "disk_mb": "disk",
-        "cpu_percent": "cpu",
-        "databases": "databases",
-        "backups": "backups",
-        "allocations": "allocations",
-    }
 
     # --- product form and checkout -------------------------------------------------------
 

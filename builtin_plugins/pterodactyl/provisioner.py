@@ -59,15 +59,6 @@ class PterodactylProvisioner(PanelLifecycle):
     name_length = 191
     links = links
     panel = panel
-    # The product's limits are the customer-facing resources: asked once, in these settings.
-    resource_settings = {
-        "memory_mb": "memory",
-        "disk_mb": "disk",
-        "cpu_percent": "cpu",
-        "databases": "databases",
-        "backups": "backups",
-        "allocations": "allocations",
-    }
 
     # --- product form and checkout -------------------------------------------------------
 
