@@ -7,7 +7,10 @@ alike) are exposed as modules because the panel plugins refer to their names as
 published surface, among them the client API wrapper (:class:`ClientAPI`), the request budget
 (:class:`Budget`) and the customers' server tabs, built for a panel plugin from its
 :class:`PanelTabs` (:func:`tabs_blueprint` for ``register_blueprints``, :func:`tabs_for` for
-``server_tabs``, :func:`shared_menu_items` for ``client_menu_items``). Everything else in the
+``server_tabs``, :func:`shared_menu_items` for ``client_menu_items``) and the provisioner glue
+both plugins subclass or call with their panel's calls and words (:class:`ConnectionTest`,
+:class:`PanelLifecycle`, :class:`Converger`, ``allocations.place_on``, :class:`Lookups`,
+:func:`common_settings`, :func:`record_import`, :func:`erase_panel_user`). Everything else in the
 package may change between its
 releases; names here change only through a deprecation, like the kernel's.
 """
