@@ -30,139 +30,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 
+import fleet  # noqa: E402
 from harness import emit, quiet_logs, say  # noqa: E402
 
 
 def build(instance: Path, sim, servers: int):
-    from flask import current_app
-
-    from builtin_plugins.pterodactyl.client import PanelClient
-    from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-    from builtin_plugins.store.models import PricePlan, Product, Service
-    from kernel import now as utcnow
-    from kernel.accounts.services import create_user
-    from kernel.extensions import db
-    from kernel.plugin_lifecycle.services import enable
-    from kernel.plugins.settings import set_settings
-    from kernel.testing import build_app, rebuild
-
-    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log")
-    with app.app_context():
-        enable("pterodactyl", with_dependencies=True, accept_risk=True, actor="bench")
-    app = rebuild(app)
-    with app.app_context():
-        set_settings(
-            current_app.extensions["pteroca"].discovered["pterodactyl"].manifest,
-            {
-                "panel_url": sim.url,
-                "application_key": sim.application_key,
-                "client_key": sim.client_key,
-                "default_location": "sim-eu",
-                "sync_users": False,
-            },
-        )
-        with PanelClient(sim.url, sim.application_key) as client:
-            nest = next(n for n in client.app.list_nests() if n["name"] == "Minecraft")
-            egg = client.app.list_eggs(nest["id"])[0]
-        settings = {
-            "nest_id": nest["id"],
-            "egg_id": egg["id"],
-            "memory": 0,
-            "disk": 0,
-            "cpu": 100,
-            "io": 500,
-            "swap": 0,
-            "databases": 0,
-            "allocations": 1,
-            "backups": 0,
-            "location": "sim-eu",
-        }
-        product = Product(
-            name="Fleet",
-            slug="fleet",
-            provisioner="pterodactyl",
-            stock=None,
-            per_customer_limit=None,
-            allow_auto_renew=True,
-            description="",
-            images=[],
-            resources={},
-            provisioner_settings=settings,
-            active=True,
-            featured=False,
-            priority=0,
-        )
-        product.plans.append(
-            PricePlan(
-                kind="fixed",
-                label="",
-                period_unit="days",
-                period_count=30,
-                price=100,
-                min_slots=1,
-                max_slots=1,
-                slot_variable="",
-            )
-        )
-        db.session.add(product)
-        per_user = 50
-        users = [
-            create_user(f"c{n}@example.com", "fleet-password-1", name=f"c{n}", verified=True)
-            for n in range((servers + per_user - 1) // per_user)
-        ]
-        panel_users = sim.seed_users([u.email for u in users])
-        db.session.add_all(
-            UserLink(
-                user_id=u.id,
-                panel_user_id=p,
-                panel_username=f"p{p}",
-                origin="linked",
-                last_error="",
-            )
-            for u, p in zip(users, panel_users, strict=True)
-        )
-        rows = [
-            Service(
-                user_id=users[n // per_user].id,
-                product_id=product.id,
-                plan_id=product.plans[0].id,
-                name=f"server {n}",
-                state="active",
-                suspension="",
-                expires_at=utcnow(),
-                auto_renew=False,
-                slots=1,
-                price=100,
-                charged=100,
-                options={},
-                last_error="",
-                desired_state="active",
-                panel_state="active",
-                sync_status="ok",
-            )
-            for n in range(servers)
-        ]
-        db.session.add_all(rows)
-        db.session.flush()
-        ids = sim.seed_servers(
-            [panel_users[n // per_user] for n in range(servers)],
-            names=[s.name for s in rows],
-            external_ids=[f"pteroca-{s.id}" for s in rows],
-            limits={"memory": 0, "disk": 0},
-        )
-        db.session.add_all(
-            ServerLink(
-                service_id=s.id,
-                server_id=p,
-                origin="imported",
-                identifier=sim.state.servers[p].uuid[:8],
-            )
-            for s, p in zip(rows, ids, strict=True)
-        )
-        db.session.commit()
-        db.session.remove()
-    return app, ids
+    """The site and ``servers`` live, linked servers, 50 a customer; the panel servers' ids."""
+    per_user = 50
+    emails = [f"c{n}@example.com" for n in range(-(-servers // per_user))]
+    app, seeded = fleet.build(instance, sim, servers, emails=emails)
+    return app, seeded.servers
 
 
 def run(app) -> dict:

@@ -28,139 +28,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 
+import fleet  # noqa: E402
 from harness import emit, quiet_logs, say  # noqa: E402
 
 EMAIL = "fleet@example.com"
-PASSWORD = "fleet-password-1"
+PASSWORD = fleet.PASSWORD
 
 
 def build(instance: Path, sim, servers: int):
-    from flask import current_app
-
-    from builtin_plugins.pterodactyl.client import PanelClient
-    from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-    from builtin_plugins.store.models import PricePlan, Product, Service
-    from kernel import now as utcnow
-    from kernel.accounts.services import create_user
-    from kernel.extensions import db
-    from kernel.plugin_lifecycle.services import enable
-    from kernel.plugins.settings import set_settings
-    from kernel.testing import build_app, rebuild
-
-    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log")
-    with app.app_context():
-        enable("pterodactyl", with_dependencies=True, accept_risk=True, actor="bench")
-    app = rebuild(app)
-    with app.app_context():
-        set_settings(
-            current_app.extensions["pteroca"].discovered["pterodactyl"].manifest,
-            {
-                "panel_url": sim.url,
-                "application_key": sim.application_key,
-                "client_key": sim.client_key,
-                "default_location": "sim-eu",
-                "sync_users": False,
-            },
-        )
-        with PanelClient(sim.url, sim.application_key) as client:
-            nest = next(n for n in client.app.list_nests() if n["name"] == "Minecraft")
-            egg = client.app.list_eggs(nest["id"])[0]
-        settings = {
-            "nest_id": nest["id"],
-            "egg_id": egg["id"],
-            "memory": 0,
-            "disk": 0,
-            "cpu": 100,
-            "io": 500,
-            "swap": 0,
-            "databases": 0,
-            "allocations": 1,
-            "backups": 0,
-            "location": "sim-eu",
-        }
-        product = Product(
-            name="Fleet",
-            slug="fleet",
-            provisioner="pterodactyl",
-            stock=None,
-            per_customer_limit=None,
-            allow_auto_renew=True,
-            description="",
-            images=[],
-            resources={},
-            provisioner_settings=settings,
-            active=True,
-            featured=False,
-            priority=0,
-        )
-        product.plans.append(
-            PricePlan(
-                kind="fixed",
-                label="",
-                period_unit="days",
-                period_count=30,
-                price=100,
-                min_slots=1,
-                max_slots=1,
-                slot_variable="",
-            )
-        )
-        db.session.add(product)
-        user = create_user(EMAIL, PASSWORD, name="Fleet", verified=True)
-        [panel_user] = sim.seed_users([EMAIL])
-        db.session.add(
-            UserLink(
-                user_id=user.id,
-                panel_user_id=panel_user,
-                panel_username="fleet",
-                origin="linked",
-                last_error="",
-            )
-        )
-        db.session.flush()
-        rows = [
-            Service(
-                user_id=user.id,
-                product_id=product.id,
-                plan_id=product.plans[0].id,
-                name=f"server {n}",
-                state="active",
-                suspension="",
-                expires_at=utcnow(),
-                auto_renew=False,
-                slots=1,
-                price=100,
-                charged=100,
-                options={},
-                last_error="",
-                desired_state="active",
-                panel_state="active",
-                sync_status="ok",
-            )
-            for n in range(servers)
-        ]
-        db.session.add_all(rows)
-        db.session.flush()
-        ids = sim.seed_servers(
-            [panel_user] * servers,
-            names=[s.name for s in rows],
-            external_ids=[f"pteroca-{s.id}" for s in rows],
-            limits={"memory": 0, "disk": 0},
-        )
-        for service, server_id in zip(rows, ids, strict=True):
-            uuid = sim.state.servers[server_id].uuid
-            db.session.add(
-                ServerLink(
-                    service_id=service.id,
-                    server_id=server_id,
-                    identifier=uuid[:8],
-                    uuid=uuid,
-                    origin="imported",
-                )
-            )
-        db.session.commit()
-        db.session.remove()
+    """The site and one customer (:data:`EMAIL`) owning ``servers`` live, linked servers."""
+    app, _ = fleet.build(instance, sim, servers, emails=[EMAIL])
     return app
 
 

@@ -10,6 +10,7 @@ an alias (``allocation_ip``): then only allocations with that IP or alias are us
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,3 +95,37 @@ def no_allocation_reason(config: Any, where: str) -> str:
     if config.allocation_ip:
         ip += f" on {config.allocation_ip}"
     return f"the nodes in {where} with room have no free allocation{ports}{ip}"
+
+
+def used(node: dict[str, Any], resource: str) -> float:
+    """What the node's servers hold of ``resource`` (its ``allocated_resources``)."""
+    return float((node.get("allocated_resources") or {}).get(resource) or 0)
+
+
+def place_on(
+    nodes: list[dict[str, Any]],
+    where: str,
+    config: Any,
+    *,
+    room_for: Callable[[dict[str, Any]], bool],
+    load: Callable[[dict[str, Any]], float],
+    needs: str,
+    pick: Callable[[int], dict[str, Any] | None],
+) -> Placement:
+    """A free allocation on the least-loaded of ``nodes`` (found ``where``) that is awake and
+    has room (``room_for``; ``needs`` says for what), through ``pick(node_id)``; NoPlacement
+    saying what is missing. How room and load are counted is each panel's."""
+    if not nodes:
+        raise NoPlacement(f"the panel has no usable node in {where}")
+    awake = [n for n in nodes if not n.get("maintenance_mode")]
+    if not awake:
+        raise NoPlacement(f"every node in {where} is in maintenance mode")
+    roomy = [n for n in awake if room_for(n)]
+    if not roomy:
+        raise NoPlacement(f"no node in {where} has room for {needs}")
+    roomy.sort(key=lambda n: (load(n), int(n["id"])))
+    for node in roomy:
+        found = pick(int(node["id"]))
+        if found is not None:
+            return Placement(allocation_id=int(found["id"]), node_id=int(node["id"]))
+    raise NoPlacement(no_allocation_reason(config, where))

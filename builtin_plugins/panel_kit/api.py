@@ -8,7 +8,10 @@ alike) are exposed as modules because the panel plugins refer to their names as
 published surface, among them the client API wrapper (:class:`ClientAPI`), the request budget
 (:class:`Budget`) and the customers' server tabs, built for a panel plugin from its
 :class:`PanelTabs` (:func:`tabs_blueprint` for ``register_blueprints``, :func:`tabs_for` for
-``server_tabs``, :func:`shared_menu_items` for ``client_menu_items``). Everything else in the
+``server_tabs``, :func:`shared_menu_items` for ``client_menu_items``) and the provisioner glue
+both plugins subclass or call with their panel's calls and words (:class:`ConnectionTest`,
+:class:`PanelLifecycle`, :class:`Converger`, ``allocations.place_on``, :class:`Lookups`,
+:func:`common_settings`, :func:`record_import`, :func:`erase_panel_user`). Everything else in the
 package may change between its
 releases; names here change only through a deprecation, like the kernel's.
 """
@@ -48,7 +51,7 @@ from builtin_plugins.panel_kit.budget import (
     max_rate,
     panel_limit,
 )
-from builtin_plugins.panel_kit.checks import Check, ConnectionReport, url_problem
+from builtin_plugins.panel_kit.checks import Check, ConnectionReport, echo_report, url_problem
 from builtin_plugins.panel_kit.client_api import POWER_SIGNALS, ClientAPI
 from builtin_plugins.panel_kit.connection import (
     ClientPool,
@@ -57,8 +60,14 @@ from builtin_plugins.panel_kit.connection import (
     segment,
     tls_context,
 )
+from builtin_plugins.panel_kit.connection_test import ConnectionTest
+from builtin_plugins.panel_kit.converger import Converger
+from builtin_plugins.panel_kit.importing import local_owner, record_import
 from builtin_plugins.panel_kit.labels import ACTIVITY_LABELS, tab_action_labels
+from builtin_plugins.panel_kit.lifecycle import PanelLifecycle
 from builtin_plugins.panel_kit.links import fill_server_link
+from builtin_plugins.panel_kit.lookups import Lookups, choice_id
+from builtin_plugins.panel_kit.privacy import account_export, erase_panel_user
 from builtin_plugins.panel_kit.product_config import (
     ConfigError,
     VariableConfig,
@@ -72,6 +81,7 @@ from builtin_plugins.panel_kit.product_config import (
     suggested_variables,
 )
 from builtin_plugins.panel_kit.product_schema import readable_choices
+from builtin_plugins.panel_kit.settings import NODE_POLICIES, common_settings, parse_ids
 from builtin_plugins.panel_kit.tabs.adapter import PERMISSION_GROUPS, CustomerError, PanelTabs
 from builtin_plugins.panel_kit.tabs.subusers import shared_with as shared_with_user
 from builtin_plugins.panel_kit.tabs.views import menu_items as shared_menu_items
@@ -97,10 +107,23 @@ __all__ = [
     "demo_catalog",
     "Check",
     "ConnectionReport",
+    "ConnectionTest",
+    "echo_report",
     "url_problem",
     "convergence",
     "allocations",
     "fill_server_link",
+    "local_owner",
+    "record_import",
+    "Converger",
+    "PanelLifecycle",
+    "NODE_POLICIES",
+    "common_settings",
+    "parse_ids",
+    "Lookups",
+    "choice_id",
+    "account_export",
+    "erase_panel_user",
     "FEATURE_KEYS",
     "LIMIT_KEYS",
     "PANEL_ENVIRONMENT",

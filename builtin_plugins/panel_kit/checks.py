@@ -51,3 +51,19 @@ def url_problem(url: str) -> str | None:
             f"Give the panel's own address without the API path ({parts.scheme}://{parts.netloc})."
         )
     return None
+
+
+def echo_report(report: ConnectionReport, *, as_json: bool) -> None:
+    """``pteroca <panel> test``'s output: a line a check (or the report as JSON); exit status
+    1 when a check failed, so a script can act on it."""
+    import json
+
+    import click
+
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for check in report.checks:
+            click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.message}")
+    if not report.ok:
+        raise SystemExit(1)

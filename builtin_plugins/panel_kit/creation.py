@@ -75,3 +75,61 @@ def create_server(
             if attempt < attempts:
                 client.pause(client.retry.backoff * attempt)
     raise CreateFailed(last, lost)
+
+
+def egg_for(config: Any, options: dict | None) -> int:
+    """The egg a new server gets: the customer's checkout choice among the product's eggs,
+    else the product's egg."""
+    from builtin_plugins.panel_kit.lookups import choice_id
+
+    chosen = choice_id((options or {}).get("egg"))
+    return chosen if chosen in config.egg_ids else config.egg_id
+
+
+def server_body(
+    config: Any,
+    service: Any,
+    egg: dict[str, Any],
+    egg_id: int,
+    options: dict[str, Any],
+    *,
+    owner_id: int,
+    external_id: str,
+    name_length: int,
+) -> dict[str, Any]:
+    """The create body both panels take alike (the plugin adds its OOM field and placement):
+    every egg variable with its value (a missing one would be stored ""), the product's image,
+    startup and limits. ConfigError when the egg's rules refuse the environment."""
+    from builtin_plugins.panel_kit.application import egg_variables
+    from builtin_plugins.panel_kit.product_config import ConfigError, docker_image
+    from builtin_plugins.panel_kit.variable_settings import (
+        environment,
+        environment_problems,
+        slot_variables,
+    )
+
+    variables = egg_variables(egg)
+    env = environment(
+        config,
+        variables,
+        options=options,
+        slots=service.slots,
+        slot_names=slot_variables(config, service.plan),
+    )
+    problems = environment_problems(env, variables)
+    if problems:
+        raise ConfigError("the server's settings do not fit the egg: " + " ".join(problems))
+    return {
+        "name": service.name[:name_length],
+        "user": int(owner_id),
+        "egg": egg_id,
+        "docker_image": docker_image(config, egg),
+        "startup": config.startup or egg.get("startup") or "",
+        "environment": env,
+        "limits": config.limits(),
+        "feature_limits": config.feature_limits(),
+        "start_on_completion": config.start_on_completion,
+        "skip_scripts": config.skip_scripts,
+        "external_id": external_id,
+        "description": config.description_for(service) or f"pteroca service #{service.id}",
+    }

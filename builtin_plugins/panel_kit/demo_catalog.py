@@ -25,6 +25,26 @@ MC_VARIABLES = (
 Settings = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
 
+def product_settings(
+    schema: Any, own: dict[str, Any], variables: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """A demo product's settings: the product form's defaults (``schema``, the plugin's
+    ``SCHEMA``), the plugin's ``own`` values (egg, placement), the egg ``variables`` and what
+    every demo product has (a database, two ports, two backups, started once installed),
+    then the product's ``overrides``."""
+    values = {spec.key: spec.default for spec in schema}
+    values.update(
+        own,
+        variables=variables,
+        databases=1,
+        allocations=2,
+        backups=2,
+        start_on_completion=True,
+    )
+    values.update(overrides)
+    return values
+
+
 def products(settings: Settings) -> list[tuple]:
     """``(slug, name, category, priority, settings, plans)`` of the demo products; ``settings``
     raises KeyError naming an egg the panel lacks."""

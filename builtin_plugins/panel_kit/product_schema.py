@@ -12,6 +12,10 @@ from kernel import SettingSpec
 CHOICE_SUFFIX = re.compile(r" \(#\d+\)$")  # the panel id a checkout choice's value ends with
 
 
+class ConfigError(ValueError):
+    """The product's settings do not make a valid panel server; the message says why."""
+
+
 def spec(
     key: str,
     type: str,
@@ -62,6 +66,13 @@ FEATURE_SPECS: tuple[SettingSpec, ...] = (
 )
 
 PLACEMENT_SPECS: tuple[SettingSpec, ...] = (
+    _spec(
+        "node_ids",
+        "string",
+        "Nodes",
+        "",
+        "Comma-separated node ids; when set, servers go on the least-loaded of these",
+    ),
     _spec("port_range", "string", "Port range", "", "e.g. 25565-25665, 27015; empty: any port"),
     _spec("dedicated_ip", "bool", "Dedicated IP", False, "Use an IP no other server uses"),
     _spec(

@@ -10,13 +10,12 @@ when the panel is away.
 
 from __future__ import annotations
 
-import re
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from builtin_plugins.panel_kit.api import (
+    Lookups,
+    creation,
     egg_variables,
     errors,
     product_config,
@@ -27,36 +26,12 @@ from builtin_plugins.pelican import panel, product
 from builtin_plugins.pelican.client import PelicanClient
 from kernel import SettingSpec
 
-CHOICE_ID = re.compile(r"\(#(\d+)\)$")
-CACHE_SECONDS = 60.0
-DOWN_SECONDS = 30.0
-_cache: dict[tuple, tuple[float, Any]] = {}
-_down: dict[str, float] = {}
-_lock = threading.Lock()
-
-
-def choice_id(label: Any) -> int | None:
-    """``"Paper (#3)"`` -> 3: the egg behind a checkout choice."""
-    match = CHOICE_ID.search(str(label or ""))
-    return int(match.group(1)) if match else None
-
-
-def cached(key: tuple, load: Callable[[], Any], seconds: float = CACHE_SECONDS) -> Any:
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = load()
-    with _lock:
-        _cache[key] = (now + seconds, value)
-    return value
+LOOKUPS = Lookups()  # eggs and nodes kept a minute, a panel away left alone half a minute
+cached = LOOKUPS.cached
 
 
 def forget_cache() -> None:
-    with _lock:
-        _cache.clear()
-        _down.clear()
+    LOOKUPS.forget()
 
 
 def egg(client: PelicanClient, egg_id: int) -> dict[str, Any]:
@@ -69,13 +44,7 @@ def nodes(client: PelicanClient) -> list[dict[str, Any]]:
 
 
 def _quick_client() -> PelicanClient | None:
-    settings = panel.load_settings()
-    if not settings.configured:
-        return None
-    with _lock:
-        if _down.get(settings.url, 0) > time.monotonic():
-            return None
-    return panel.make_client(settings, quick=True)
+    return LOOKUPS.quick_client(panel.load_settings(), panel.make_client)
 
 
 def _asked(client: PelicanClient | None, ask: Callable[[PelicanClient], Any], default: Any) -> Any:
@@ -86,8 +55,7 @@ def _asked(client: PelicanClient | None, ask: Callable[[PelicanClient], Any], de
     try:
         return ask(client)
     except errors.PanelUnreachable:
-        with _lock:
-            _down[client.url] = time.monotonic() + DOWN_SECONDS
+        LOOKUPS.mark_down(client.url)
         return default
     except errors.PanelError:
         return default
@@ -156,9 +124,7 @@ def _panel_problems(client: PelicanClient, config: product.ProductConfig) -> lis
     return problems
 
 
-def egg_for(config: product.ProductConfig, options: dict) -> int:
-    chosen = choice_id((options or {}).get("egg"))
-    return chosen if chosen in config.egg_ids else config.egg_id
+egg_for = creation.egg_for  # the kit's, under the plugin's name
 
 
 def region_for(config: product.ProductConfig, options: dict) -> str:

@@ -8,7 +8,7 @@ from dataclasses import fields
 import click
 from flask.cli import with_appcontext
 
-from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.panel_kit.api import echo_report, errors
 
 
 @click.group("pelican")
@@ -24,14 +24,7 @@ def test_command(as_json):
     from builtin_plugins.pelican.connection import check_connection
     from builtin_plugins.pelican.panel import load_settings
 
-    report = check_connection(load_settings())
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
-    else:
-        for check in report.checks:
-            click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.message}")
-    if not report.ok:
-        raise SystemExit(1)
+    echo_report(check_connection(load_settings()), as_json=as_json)
 
 
 RESUMES = " (the next run resumes after the last panel page this one finished)"

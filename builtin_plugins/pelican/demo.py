@@ -27,23 +27,17 @@ def seed(admin, customer) -> list[str]:
 
 
 def _settings(eggs: dict[str, int], egg: str, variables: str, overrides: dict) -> dict[str, Any]:
+    from builtin_plugins.panel_kit.api import demo_catalog
     from builtin_plugins.pelican import product
 
     extra = overrides.pop("extra_eggs", ())
-    values = {spec.key: spec.default for spec in product.SCHEMA}
-    values.update(
-        egg_id=eggs[egg],
-        extra_egg_ids=",".join(str(eggs[name]) for name in extra),
-        variables=variables,
-        tags="sim-eu, sim-us",
-        choose_region=True,
-        databases=1,
-        allocations=2,
-        backups=2,
-        start_on_completion=True,
-    )
-    values.update(overrides)
-    return values
+    own = {
+        "egg_id": eggs[egg],
+        "extra_egg_ids": ",".join(str(eggs[name]) for name in extra),
+        "tags": "sim-eu, sim-us",
+        "choose_region": True,
+    }
+    return demo_catalog.product_settings(product.SCHEMA, own, variables, overrides)
 
 
 def seed_catalog() -> int:

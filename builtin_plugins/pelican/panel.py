@@ -20,6 +20,7 @@ from builtin_plugins.panel_kit.api import (
     RetryPolicy,
     SiteStore,
     client_options,
+    common_settings,
     errors,
     max_rate,
     panel_limit,
@@ -29,7 +30,6 @@ from builtin_plugins.pelican.models import RequestBudget
 from kernel import settings_for
 
 PLUGIN = "pelican"
-NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")
 TAG = re.compile(r"^[\w.:-]{1,64}$")
 # Extra keyword arguments for every client built here (tests inject ``sleep`` and the
 # budget's ``clock``).
@@ -64,19 +64,6 @@ class PelicanSettings:
         return bool(self.url and self.application_key)
 
 
-def parse_ids(text: Any, label: str = "ids") -> tuple[int, ...]:
-    """``"1, 2,3"`` -> ``(1, 2, 3)``; ValueError naming ``label`` for anything else."""
-    out = []
-    for part in str(text or "").replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit() or int(part) < 1:
-            raise ValueError(f"{label}: {part!r} is not a positive whole number")
-        out.append(int(part))
-    return tuple(dict.fromkeys(out))
-
-
 def parse_tags(text: Any, label: str = "Tags") -> tuple[str, ...]:
     """``"eu, minecraft"`` -> ``("eu", "minecraft")``; ValueError for a tag Pelican would not
     carry (spaces, punctuation, over 64 characters)."""
@@ -95,26 +82,12 @@ def load_settings() -> PelicanSettings:
     """The plugin's effective settings (environment over stored values over defaults)."""
     values = settings_for(PLUGIN)
     try:
-        node_ids = parse_ids(values.get("node_ids"), "Nodes")
-    except ValueError:
-        node_ids = ()
-    try:
         tags = parse_tags(values.get("default_tags"), "Default node tags")
     except ValueError:
         tags = ()
-    policy = values.get("node_policy") or "least_loaded"
     return PelicanSettings(
-        url=(values.get("panel_url") or "").strip().rstrip("/"),
-        application_key=(values.get("application_key") or "").strip(),
-        client_key=(values.get("client_key") or "").strip(),
+        **common_settings(values),
         default_tags=tags,
-        node_policy=policy if policy in NODE_POLICIES else "least_loaded",
-        node_ids=node_ids,
-        external_id_prefix=re.sub(r"[^\w.:-]", "", values.get("external_id_prefix") or "")
-        or "pteroca",
-        sync_users=bool(values.get("sync_users", True)),
-        request_timeout=max(1, int(values.get("request_timeout") or 30)),
-        wings_timeout=max(1, int(values.get("wings_timeout") or 90)),
         application_requests_per_minute=_rate(values, "application"),
         client_requests_per_minute=_rate(values, "client"),
     )

@@ -36,8 +36,7 @@ def capacity(node: dict[str, Any], resource: str) -> float:
     return total * (1 + over / 100)
 
 
-def used(node: dict[str, Any], resource: str) -> float:
-    return float((node.get("allocated_resources") or {}).get(resource) or 0)
+used = allocations.used  # the kit's, under the plugin's name
 
 
 def wanted(config: ProductConfig) -> dict[str, int]:
@@ -112,22 +111,14 @@ def choose(
             }
         )
     nodes, where = eligible_nodes(client, config, settings, tags)
-    if not nodes:
-        raise NoPlacement(f"the panel has no usable node in {where}")
-    awake = [n for n in nodes if not n.get("maintenance_mode")]
-    if not awake:
-        raise NoPlacement(f"every node in {where} is in maintenance mode")
-    roomy = [n for n in awake if room_for(n, config)]
-    if not roomy:
-        raise NoPlacement(
-            f"no node in {where} has room for {config.memory} MiB of memory, "
-            f"{config.disk} MiB of disk and {config.cpu}% CPU"
-        )
-    roomy.sort(key=lambda n: (load(n, config), int(n["id"])))
-    for node in roomy:
-        found = allocations.pick_free(
-            client.app.list_node_allocations(int(node["id"])), config, skip or set()
-        )
-        if found is not None:
-            return Placement(allocation_id=int(found["id"]), node_id=int(node["id"]))
-    raise NoPlacement(allocations.no_allocation_reason(config, where))
+    return allocations.place_on(
+        nodes,
+        where,
+        config,
+        room_for=lambda n: room_for(n, config),
+        load=lambda n: load(n, config),
+        needs=f"{config.memory} MiB of memory, {config.disk} MiB of disk and {config.cpu}% CPU",
+        pick=lambda node_id: allocations.pick_free(
+            client.app.list_node_allocations(node_id), config, skip or set()
+        ),
+    )

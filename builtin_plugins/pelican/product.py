@@ -8,11 +8,11 @@ asked for (``oom_killer``, off by default in Pelican) and the IO weight may be 0
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from builtin_plugins.panel_kit.api import ConfigError, VariableConfig, product_config
-from builtin_plugins.pelican.panel import parse_ids, parse_tags
+from builtin_plugins.panel_kit.api import ConfigError, parse_ids, product_config
+from builtin_plugins.pelican.panel import parse_tags
 from kernel import SettingSpec
 
 _spec = product_config.spec
@@ -61,43 +61,17 @@ SCHEMA: tuple[SettingSpec, ...] = (
         False,
         "Offer the tags above at checkout, one region a tag",
     ),
-    _spec(
-        "node_ids",
-        "string",
-        "Nodes",
-        "",
-        "Comma-separated node ids; when set, servers go on the least-loaded of these",
-    ),
     *product_config.PLACEMENT_SPECS,
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProductConfig(product_config.PanelProduct):
-    egg_id: int
-    extra_egg_ids: tuple[int, ...] = ()
-    docker_image: str = ""
-    startup: str = ""
-    variables: dict[str, VariableConfig] = field(default_factory=dict)
-    memory: int = 1024
-    swap: int = 0
-    disk: int = 5120
-    io: int = 500
-    cpu: int = 100
-    threads: str = ""
+    """The kit's common fields (``PanelProduct``) and this panel's own."""
+
     oom_killer: bool = False
-    databases: int = 0
-    allocations: int = 1
-    backups: int = 0
     tags: tuple[str, ...] = ()
     choose_region: bool = False
-    node_ids: tuple[int, ...] = ()
-    port_range: tuple[str, ...] = ()
-    dedicated_ip: bool = False
-    allocation_ip: str = ""
-    panel_description: str = ""
-    start_on_completion: bool = True
-    skip_scripts: bool = False
 
 
 def parse(values: dict[str, Any] | None) -> ProductConfig:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from builtin_plugins.panel_kit.api import (
+    PanelLifecycle,
     convergence,
     creation,
-    egg_variables,
     errors,
     messages,
     product_config,
@@ -27,7 +27,6 @@ from builtin_plugins.pelican.client import POWER_SIGNALS, PelicanClient
 from builtin_plugins.pelican.models import ServerLink
 from builtin_plugins.store.api import Convergence, LiveStatus, PackageRefused, ProvisionError
 from kernel import User, db
-from kernel import now as utcnow
 
 # What the client API's current_state says, as the store's live states.
 STATES = {
@@ -38,54 +37,19 @@ STATES = {
 }
 
 
-def _fail(doing: str, exc: Exception | None) -> ProvisionError:
-    if isinstance(exc, errors.NoCapacity):
-        return ProvisionError(f"{doing}: Pelican has no room: {exc.detail}")
-    if isinstance(exc, errors.DaemonError):
-        return ProvisionError(f"{doing}: Wings (the node daemon) failed: {errors.describe(exc)}")
-    return ProvisionError(f"{doing}: {errors.describe(exc) if exc else 'no answer'}")
-
-
-def _config(product_row) -> product.ProductConfig:
-    try:
-        return product.config_of(product_row)
-    except product_config.ConfigError as exc:
-        raise ProvisionError(f"the product {product_row.name!r} is misconfigured: {exc}") from None
-
-
-def _client(**kwargs: Any) -> PelicanClient:
-    try:
-        return panel.connect(**kwargs)
-    except errors.NotConfigured as exc:
-        raise ProvisionError(str(exc)) from None
-
-
-def _server_id(client: PelicanClient, service) -> int | None:
-    link = links.server_link(service.id)
-    if link is not None:
-        return link.server_id
-    found = client.app.get_server_by_external_id(panel.external_id(service))
-    return int(found["id"]) if found else None
-
-
-def _require_server(client: PelicanClient, service) -> int:
-    server_id = _server_id(client, service)
-    if server_id is None:
-        raise ProvisionError(f"server #{service.id} has no Pelican server (it was never created)")
-    return server_id
-
-
-class PelicanProvisioner:
+class PelicanProvisioner(PanelLifecycle):
     identifier = "pelican"
     display_name = "Pelican panel"
-    resource_settings = {
-        "memory_mb": "memory",
-        "disk_mb": "disk",
-        "cpu_percent": "cpu",
-        "databases": "databases",
-        "backups": "backups",
-        "allocations": "allocations",
-    }
+    # the kit's lifecycle glue (suspend ... change_package): the words and the Pelican calls
+    panel_name = "Pelican"
+    server_kind = "Pelican"
+    provision_error = ProvisionError
+    package_refused = PackageRefused
+    config_error = product_config.ConfigError
+    link_model = ServerLink
+    name_length = 255
+    links = links
+    panel = panel
 
     # --- product form and checkout -------------------------------------------------------
 
@@ -107,12 +71,12 @@ class PelicanProvisioner:
     # --- create --------------------------------------------------------------------------
 
     def create(self, service) -> str:
-        config = _config(service.product)
-        with _client() as client:
+        config = self.config(service.product)
+        with self.client() as client:
             try:
                 return self._create(client, service, config, service.options or {})
             except errors.PanelError as exc:
-                raise _fail("creating the server failed", exc) from None
+                raise self.fail("creating the server failed", exc) from None
 
     def _create(self, client: PelicanClient, service, config, options: dict) -> str:
         owner = sync.ensure_linked(client, db.session.get(User, service.user_id))
@@ -120,7 +84,7 @@ class PelicanProvisioner:
         existing = client.app.get_server_by_external_id(ext)
         if existing is not None:
             return self._adopt(client, service, existing, owner.panel_user_id)
-        body = self._body(client, service, config, options, owner.panel_user_id, ext)
+        body = self.body(client, service, config, options, owner.panel_user_id, ext)
         region = catalog.region_for(config, options)
         settings = panel.load_settings()
         try:
@@ -135,7 +99,9 @@ class PelicanProvisioner:
         except placement.NoPlacement as exc:
             raise ProvisionError(f"no room for the server: {exc}") from None
         except creation.CreateFailed as exc:
-            raise _fail(f"creating the server failed {creation.ATTEMPTS} times", exc.last) from None
+            raise self.fail(
+                f"creating the server failed {creation.ATTEMPTS} times", exc.last
+            ) from None
         if made.adopted:
             return self._adopt(client, service, made.server, owner.panel_user_id)
         links.link_server(service, made.server, "created")
@@ -168,38 +134,14 @@ class PelicanProvisioner:
                 f"half-made server was removed; try again later ({errors.describe(exc)})"
             ) from None
 
-    def _body(self, client, service, config, options, owner_id: int, ext: str) -> dict:
-        egg_id = catalog.egg_for(config, options)
+    def egg(self, client: PelicanClient, config, egg_id: int) -> dict[str, Any]:
         try:
-            egg = catalog.egg(client, egg_id)
+            return catalog.egg(client, egg_id)
         except errors.NotFound:
             raise ProvisionError(f"the panel has no egg {egg_id} (product settings)") from None
-        variables = egg_variables(egg)
-        env = product_config.environment(
-            config,
-            variables,
-            options=options,
-            slots=service.slots,
-            slot_names=product_config.slot_variables(config, service.plan),
-        )
-        problems = product_config.environment_problems(env, variables)
-        if problems:
-            raise ProvisionError("the server's settings do not fit the egg: " + " ".join(problems))
-        return {
-            "name": service.name[:255],
-            "user": int(owner_id),
-            "egg": egg_id,
-            "docker_image": product_config.docker_image(config, egg),
-            "startup": config.startup or egg.get("startup") or "",
-            "environment": env,  # every variable: a missing one would be stored ""
-            "limits": config.limits(),
-            "feature_limits": config.feature_limits(),
-            "oom_killer": config.oom_killer,
-            "start_on_completion": config.start_on_completion,
-            "skip_scripts": config.skip_scripts,
-            "external_id": ext,
-            "description": config.description_for(service) or f"pteroca service #{service.id}",
-        }
+
+    def panel_fields(self, config) -> dict[str, Any]:
+        return {"oom_killer": config.oom_killer}
 
     # --- desired state (the store's reconciler) ------------------------------------------
 
@@ -208,67 +150,37 @@ class PelicanProvisioner:
             config = product.config_of(service.product)
         except product_config.ConfigError:
             config = None  # limits cannot be compared; everything else can
-        with _client(retry=converge.RECONCILE_RETRY) as client:
+        with self.client(retry=converge.RECONCILE_RETRY) as client:
             try:
                 return converge.converge(client, service, config, observed)
             except errors.PanelError as exc:
-                raise _fail(f"bringing Pelican in line ({service.desired_state})", exc) from None
-
-    # --- lifecycle -----------------------------------------------------------------------
-
-    def suspend(self, service) -> None:
-        self._simple(service, "suspending", lambda c, s: converge.set_suspended(c, s, True))
-
-    def unsuspend(self, service) -> None:
-        self._simple(service, "unsuspending", lambda c, s: converge.set_suspended(c, s, False))
-
-    def reinstall(self, service) -> None:
-        self._simple(service, "reinstalling", lambda c, s: c.app.reinstall_server(s))
-
-    def _simple(self, service, doing: str, action) -> None:
-        with _client() as client:
-            try:
-                action(client, _require_server(client, service))
-            except errors.NotFound:
-                raise ProvisionError(
-                    f"{doing} failed: the server no longer exists in Pelican"
+                raise self.fail(
+                    f"bringing Pelican in line ({service.desired_state})", exc
                 ) from None
-            except errors.PanelError as exc:
-                raise _fail(f"{doing} failed", exc) from None
 
-    def terminate(self, service) -> None:
-        """Delete the server (forced when Wings is unreachable); one already gone is done."""
-        with _client() as client:
-            try:
-                server_id = _server_id(client, service)
-                if server_id is not None:
-                    convergence.delete_in_panel(client, server_id)
-            except errors.PanelError as exc:
-                raise _fail("deleting the server failed", exc) from None
-        link = db.session.get(ServerLink, service.id)
-        if link is not None:
-            link.deleted_at = utcnow()
+    # --- the kit's lifecycle glue: Pelican's part -----------------------------------------
 
-    def change_package(self, service, new_product) -> None:
+    def config_of(self, product_row) -> product.ProductConfig:
+        return product.config_of(product_row)
+
+    def set_suspended(self, client: PelicanClient, server_id: int, suspended: bool) -> None:
+        converge.set_suspended(client, server_id, suspended)
+
+    def delete(self, client: PelicanClient, server_id: int) -> None:
+        """Forced when Wings is unreachable."""
+        convergence.delete_in_panel(client, server_id)
+
+    def resize(self, client, service, server_id: int, old, new, new_product) -> None:
         from builtin_plugins.pelican.packages import change_package
 
-        new = _config(new_product)
-        with _client() as client:
-            try:
-                change_package(
-                    client,
-                    service,
-                    _require_server(client, service),
-                    _config(service.product),
-                    new,
-                    new_product,
-                )
-            except PackageRefused:
-                raise
-            except errors.NotFound:
-                raise ProvisionError("the server no longer exists in Pelican") from None
-            except errors.PanelError as exc:
-                raise _fail("changing the plan failed", exc) from None
+        change_package(client, service, server_id, old, new, new_product)
+
+    def fail(self, doing: str, exc: Exception | None) -> ProvisionError:
+        if isinstance(exc, errors.DaemonError):
+            return ProvisionError(
+                f"{doing}: Wings (the node daemon) failed: {errors.describe(exc)}"
+            )
+        return super().fail(doing, exc)
 
     # --- power and live status -----------------------------------------------------------
 
@@ -285,7 +197,7 @@ class PelicanProvisioner:
         try:
             client.client.power(link.identifier, signal)
         except errors.PanelError as exc:
-            raise _fail(f"sending {signal}", exc) from None
+            raise self.fail(f"sending {signal}", exc) from None
 
     def status(self, service) -> LiveStatus:
         """The live state from the client API's resources (``missing``: Wings did not answer,
@@ -297,7 +209,7 @@ class PelicanProvisioner:
         try:
             link = links.server_link(service.id)
             if link is None:
-                server_id = _server_id(client, service)
+                server_id = self.server_id(client, service)
                 if server_id is None:
                     return LiveStatus("unknown", "no panel server")
                 link = links.link_server(service, client.app.get_server(server_id), "adopted")

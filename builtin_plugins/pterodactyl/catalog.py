@@ -9,8 +9,6 @@ panel is away (the health column says so instead).
 from __future__ import annotations
 
 import re
-import threading
-import time
 from typing import Any
 
 from builtin_plugins.panel_kit.api import errors, product_config, rules
@@ -20,24 +18,13 @@ from kernel import SettingSpec
 
 CHOICE_SUFFIX = re.compile(r" \(#\d+\)$")  # what egg_label and location_label append
 
-DOWN_SECONDS = 30.0
-_down: dict[str, float] = {}
-_down_lock = threading.Lock()
-
 
 def _quick_client() -> PanelClient | None:
-    settings = panel.load_settings()
-    if not settings.configured:
-        return None
-    with _down_lock:
-        if _down.get(settings.url, 0) > time.monotonic():
-            return None
-    return panel.make_client(settings, quick=True)
+    return lookups.LOOKUPS.quick_client(panel.load_settings(), panel.make_client)
 
 
 def _mark_down(client: PanelClient) -> None:
-    with _down_lock:
-        _down[client.url] = time.monotonic() + DOWN_SECONDS
+    lookups.LOOKUPS.mark_down(client.url)
 
 
 def reachability() -> str | None:

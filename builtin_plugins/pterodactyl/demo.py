@@ -39,22 +39,11 @@ def _eggs() -> dict[str, tuple[int, int]]:
 
 
 def _settings(nest: int, egg: int, variables: str, **overrides) -> dict[str, Any]:
+    from builtin_plugins.panel_kit.api import demo_catalog
     from builtin_plugins.pterodactyl import product
 
-    values = {spec.key: spec.default for spec in product.SCHEMA}
-    values.update(
-        nest_id=nest,
-        egg_id=egg,
-        variables=variables,
-        location_ids="1,2",
-        choose_location=True,
-        databases=1,
-        allocations=2,
-        backups=2,
-        start_on_completion=True,
-    )
-    values.update(overrides)
-    return values
+    own = {"nest_id": nest, "egg_id": egg, "location_ids": "1,2", "choose_location": True}
+    return demo_catalog.product_settings(product.SCHEMA, own, variables, overrides)
 
 
 def seed_catalog() -> int:

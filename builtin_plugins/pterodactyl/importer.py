@@ -16,69 +16,23 @@ rewritten is not imported (the report says why).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.panel_kit.api import convergence, errors, local_owner, record_import
 from builtin_plugins.pterodactyl import links, panel
 from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.converge import limit_differences
 from builtin_plugins.pterodactyl.models import ServerLink, UserLink
 from builtin_plugins.pterodactyl.product import ConfigError, config_of
-from builtin_plugins.store.api import (
-    ACTIVE,
-    SUSPENDED,
-    PricingError,
+from builtin_plugins.store.api import (  # noqa: F401 - ImportRefused: the plugin's name for it
+    ImportRefused,
+    ImportReport,
     Product,
-    Service,
-    desired_for,
-    next_expiry,
-    period_price,
+    adopted_service,
+    import_terms,
 )
-from kernel import db, record_audit
-from kernel import now as utcnow
-
-
-class ImportRefused(ValueError):
-    """The import cannot start (no such product...); the message says why."""
-
-
-@dataclass
-class ImportReport:
-    dry_run: bool = False
-    imported: list[tuple[int, int, str]] = field(default_factory=list)  # (server, service, email)
-    skipped: dict[int, str] = field(default_factory=dict)  # server id -> why
-    # server id -> limits the reconciler will change to the product's ("memory 2048 -> 1024")
-    differences: dict[int, list[str]] = field(default_factory=dict)
-
-
-def _product(slug: str) -> Product:
-    found = db.session.scalar(select(Product).where(Product.slug == slug))
-    if found is None:
-        raise ImportRefused(f"no product with the slug {slug!r}")
-    if found.provisioner != "pterodactyl":
-        raise ImportRefused(
-            f"{found.name!r} is not a Pterodactyl product (its provisioner is "
-            f"{found.provisioner!r})"
-        )
-    if not found.plans:
-        raise ImportRefused(f"{found.name!r} has no price plan; add one first")
-    return found
-
-
-def _local_user(panel_user: dict | None):
-    from kernel import User
-
-    if panel_user is None:
-        return None
-    link = db.session.scalar(
-        select(UserLink).where(UserLink.panel_user_id == int(panel_user["id"]))
-    )
-    if link is not None:
-        return db.session.get(User, link.user_id)
-    email = str(panel_user.get("email") or "").strip().lower()
-    return db.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+from kernel import db
 
 
 def import_servers(
@@ -89,12 +43,7 @@ def import_servers(
     client: PanelClient | None = None,
     actor: str = "cli",
 ) -> ImportReport:
-    product = _product(product_slug)
-    plan = product.plans[0]
-    try:
-        price = period_price(plan, plan.min_slots)
-    except PricingError as exc:
-        raise ImportRefused(str(exc)) from None
+    product, plan, price = import_terms(product_slug, "pterodactyl", "Pterodactyl")
     report = ImportReport(dry_run=dry_run)
     own = client is None
     client = client or panel.connect()
@@ -126,7 +75,7 @@ def _import(
         if (server_ids and sid not in server_ids) or sid in linked:
             continue
         owner = panel_users.get(int(server.get("user") or 0))
-        user = _local_user(owner)
+        user = local_owner(owner, UserLink)
         if user is None:
             email = (owner or {}).get("email") or f"panel user #{server.get('user')}"
             report.skipped[sid] = f"the owner {email} has no account here"
@@ -142,7 +91,15 @@ def _import(
         if report.dry_run:
             report.imported.append((sid, 0, user.email))
             continue
-        service = _create_service(product, plan, price, server, user)
+        service = adopted_service(
+            product,
+            plan,
+            user,
+            name=str(server.get("name") or f"server {sid}"),
+            price=price,
+            suspended=convergence.is_suspended(server),
+            external_id=str(sid),
+        )
         previous = server.get("original_external_id", server.get("external_id"))
         try:  # ours from now on: the panel server carries this service's external id
             server = client.app.update_server_details(sid, external_id=panel.external_id(service))
@@ -165,26 +122,18 @@ def _import(
             db.session.rollback()
             report.skipped[sid] = f"its external id could not be set: {errors.describe(exc)}"
             continue
-        links.link_server(service, server, "imported")
-        if db.session.get(UserLink, user.id) is None:
-            db.session.add(
-                UserLink(
-                    user_id=user.id,
-                    panel_user_id=int(owner["id"]),
-                    panel_username=str(owner.get("username") or ""),
-                    origin="linked",
-                    last_error="",
-                )
-            )
-        record_audit(
-            "pterodactyl.imported",
-            f"service:{service.id}",
-            {"server": sid, "product": product.slug, "previous_external_id": previous},
+        record_import(
+            report,
+            service,
+            server,
+            user,
+            owner,
+            links=links,
+            user_link=UserLink,
+            event="pterodactyl.imported",
+            details={"server": sid, "product": product.slug, "previous_external_id": previous},
             actor=actor,
-            commit=False,
         )
-        db.session.commit()
-        report.imported.append((sid, service.id, user.email))
 
 
 def _config(product: Product):
@@ -205,31 +154,3 @@ def _step_aside(client: PanelClient, servers: list[dict]) -> None:
             client.app.update_server_details(int(server["id"]), external_id=neutral)
             server["original_external_id"] = server["external_id"]
             server["external_id"] = neutral
-
-
-def _create_service(product: Product, plan, price: int, server: dict, user) -> Service:
-    now = utcnow()
-    suspended = server.get("status") == "suspended" or bool(server.get("suspended"))
-    service = Service(
-        user_id=user.id,
-        product_id=product.id,
-        plan_id=plan.id,
-        name=str(server.get("name") or f"server {server['id']}")[:120],
-        state=SUSPENDED if suspended else ACTIVE,
-        suspension="manual" if suspended else "",
-        suspended_at=now if suspended else None,
-        expires_at=next_expiry(None, now, plan),
-        auto_renew=False,
-        slots=plan.min_slots,
-        price=price,
-        charged=0,
-        external_id=str(server["id"]),
-        options={"imported": True},
-        last_error="",
-        desired_state=desired_for(SUSPENDED if suspended else ACTIVE),
-        panel_state=desired_for(SUSPENDED if suspended else ACTIVE),
-        sync_status="ok",
-    )
-    db.session.add(service)
-    db.session.flush()
-    return service

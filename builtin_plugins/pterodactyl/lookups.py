@@ -6,37 +6,17 @@ asks the panel once a minute at most; failures are not cached.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from builtin_plugins.panel_kit.api import errors
+from builtin_plugins.panel_kit.api import Lookups, errors
 from builtin_plugins.pterodactyl.client import PanelClient
 
-T = TypeVar("T")
-
-_cache: dict[tuple, tuple[float, Any]] = {}
-_cache_lock = threading.Lock()
-CACHE_SECONDS = 60.0
-
-
-def cached(key: tuple, fetch: Callable[[], T], ttl: float = CACHE_SECONDS) -> T:
-    """``fetch()`` once per ``ttl`` seconds per key (failures are not cached)."""
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-    value = fetch()
-    with _cache_lock:
-        _cache[key] = (now + ttl, value)
-    return value
+LOOKUPS = Lookups()  # the catalog also marks a panel down here (half a minute)
+cached = LOOKUPS.cached
 
 
 def forget_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    LOOKUPS.forget(down=False)
 
 
 def egg_with_variables(client: PanelClient, nest_id: int, egg_id: int) -> dict[str, Any]:

@@ -8,7 +8,6 @@ timeouts, retries and which key a call needs.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from builtin_plugins.panel_kit.api import (
     RetryPolicy,
     SiteStore,
     Timeouts,
+    common_settings,
     errors,
     max_rate,
     panel_limit,
@@ -28,7 +28,6 @@ from builtin_plugins.pterodactyl.models import RequestBudget
 from kernel import settings_for
 
 PLUGIN = "pterodactyl"
-NODE_POLICIES = ("least_loaded", "specific_nodes", "panel_deploy")
 # Extra keyword arguments for every PanelClient built here (tests inject ``sleep`` or a
 # shorter RetryPolicy; nothing else should need them).
 CLIENT_OPTIONS: dict[str, Any] = {}
@@ -67,43 +66,12 @@ class PanelSettings:
         return bool(self.url and self.application_key)
 
 
-def parse_ids(text: Any, label: str = "ids") -> tuple[int, ...]:
-    """``"1, 2,3"`` -> ``(1, 2, 3)``; raises ValueError naming ``label`` for anything else."""
-    if text is None:
-        return ()
-    if isinstance(text, int):
-        return (text,)
-    out = []
-    for part in str(text).replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit() or int(part) < 1:
-            raise ValueError(f"{label}: {part!r} is not a positive whole number")
-        out.append(int(part))
-    return tuple(dict.fromkeys(out))
-
-
 def load_settings() -> PanelSettings:
     """The plugin's effective settings (environment over stored values over defaults)."""
     values = settings_for(PLUGIN)
-    try:
-        node_ids = parse_ids(values.get("node_ids"), "Nodes")
-    except ValueError:
-        node_ids = ()
-    policy = values.get("node_policy") or "least_loaded"
     return PanelSettings(
-        url=(values.get("panel_url") or "").strip().rstrip("/"),
-        application_key=(values.get("application_key") or "").strip(),
-        client_key=(values.get("client_key") or "").strip(),
+        **common_settings(values),
         default_location=(values.get("default_location") or "").strip(),
-        node_policy=policy if policy in NODE_POLICIES else "least_loaded",
-        node_ids=node_ids,
-        external_id_prefix=re.sub(r"[^\w.:-]", "", values.get("external_id_prefix") or "")
-        or "pteroca",
-        sync_users=bool(values.get("sync_users", True)),
-        request_timeout=max(1, int(values.get("request_timeout") or 30)),
-        wings_timeout=max(1, int(values.get("wings_timeout") or 90)),
         application_requests_per_minute=_rate(values, "application"),
         client_requests_per_minute=_rate(values, "client"),
     )

@@ -35,8 +35,7 @@ def capacity(node: dict[str, Any], resource: str) -> float:
     return total * (1 + over / 100)
 
 
-def used(node: dict[str, Any], resource: str) -> float:
-    return float((node.get("allocated_resources") or {}).get(resource) or 0)
+used = allocations.used  # the kit's, under the plugin's name
 
 
 def room_for(node: dict[str, Any], memory: int, disk: int) -> bool:
@@ -106,23 +105,15 @@ def choose(
             }
         )
     nodes, where = eligible_nodes(client, config, settings, locations)
-    if not nodes:
-        raise NoPlacement(f"the panel has no usable node in {where}")
-    awake = [n for n in nodes if not n.get("maintenance_mode")]
-    if not awake:
-        raise NoPlacement(f"every node in {where} is in maintenance mode")
-    roomy = [n for n in awake if room_for(n, config.memory, config.disk)]
-    if not roomy:
-        raise NoPlacement(
-            f"no node in {where} has room for {config.memory} MiB of memory and "
-            f"{config.disk} MiB of disk"
-        )
-    roomy.sort(key=lambda n: (load(n, config.memory, config.disk), int(n["id"])))
-    for node in roomy:
-        allocation = free_allocation(client, int(node["id"]), config, skip or set())
-        if allocation is not None:
-            return Placement(allocation_id=int(allocation["id"]), node_id=int(node["id"]))
-    raise NoPlacement(allocations.no_allocation_reason(config, where))
+    return allocations.place_on(
+        nodes,
+        where,
+        config,
+        room_for=lambda n: room_for(n, config.memory, config.disk),
+        load=lambda n: load(n, config.memory, config.disk),
+        needs=f"{config.memory} MiB of memory and {config.disk} MiB of disk",
+        pick=lambda node_id: free_allocation(client, node_id, config, skip or set()),
+    )
 
 
 unreachable_ip = allocations.unreachable_ip  # the plugin's name for the kit's rule

@@ -7,7 +7,7 @@ holds what is Pterodactyl's own: nests, locations and the form's fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from builtin_plugins.panel_kit.api import (  # noqa: F401 - the plugin's names for them
@@ -16,6 +16,7 @@ from builtin_plugins.panel_kit.api import (  # noqa: F401 - the plugin's names f
     docker_image,
     environment,
     environment_problems,
+    parse_ids,
     parse_ports,
     parse_variables,
     port_allowed,
@@ -23,7 +24,6 @@ from builtin_plugins.panel_kit.api import (  # noqa: F401 - the plugin's names f
     slot_variables,
     suggested_variables,
 )
-from builtin_plugins.pterodactyl.panel import parse_ids
 from kernel import SettingSpec
 
 _int = product_config.int_setting
@@ -60,44 +60,18 @@ SCHEMA: tuple[SettingSpec, ...] = (
         False,
         "Offer the locations above at checkout",
     ),
-    _spec(
-        "node_ids",
-        "string",
-        "Nodes",
-        "",
-        "Comma-separated node ids; when set, servers go on the least-loaded of these",
-    ),
     *product_config.PLACEMENT_SPECS,
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProductConfig(product_config.PanelProduct):
+    """The kit's common fields (``PanelProduct``) and this panel's own."""
+
     nest_id: int
-    egg_id: int
-    extra_egg_ids: tuple[int, ...] = ()
-    docker_image: str = ""
-    startup: str = ""
-    variables: dict[str, VariableConfig] = field(default_factory=dict)
-    memory: int = 1024
-    swap: int = 0
-    disk: int = 5120
-    io: int = 500
-    cpu: int = 100
-    threads: str = ""
     oom_disabled: bool = True
-    databases: int = 0
-    allocations: int = 1
-    backups: int = 0
     location_ids: tuple[int, ...] = ()
     choose_location: bool = False
-    node_ids: tuple[int, ...] = ()
-    port_range: tuple[str, ...] = ()
-    dedicated_ip: bool = False
-    allocation_ip: str = ""
-    panel_description: str = ""
-    start_on_completion: bool = True
-    skip_scripts: bool = False
 
 
 def _ids(values: dict[str, Any], key: str, label: str) -> tuple[int, ...]:

@@ -9,13 +9,19 @@ means the create may be sent again.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
 from flask import current_app
 
-from builtin_plugins.panel_kit.api import POWER_SIGNALS, creation, errors, messages
+from builtin_plugins.panel_kit.api import (
+    POWER_SIGNALS,
+    PanelLifecycle,
+    choice_id,
+    creation,
+    errors,
+    messages,
+)
 from builtin_plugins.pterodactyl import converge as panel_converge
 from builtin_plugins.pterodactyl import (
     links,
@@ -25,7 +31,7 @@ from builtin_plugins.pterodactyl import (
     product,
     sync,
 )
-from builtin_plugins.pterodactyl.client import PanelClient, egg_variables
+from builtin_plugins.pterodactyl.client import PanelClient
 from builtin_plugins.pterodactyl.models import ServerLink
 from builtin_plugins.pterodactyl.product import ConfigError, ProductConfig
 from builtin_plugins.store.api import (
@@ -35,37 +41,24 @@ from builtin_plugins.store.api import (
     ProvisionError,
 )
 from kernel import db
-from kernel import now as utcnow
 
 CREATE_ATTEMPTS = 3
-CHOICE_ID = re.compile(r"\(#(\d+)\)$")
 UNKNOWN_OUTCOME = creation.UNKNOWN_OUTCOME
 
 
-def _fail(doing: str, exc: Exception) -> ProvisionError:
-    if isinstance(exc, errors.NoCapacity):
-        return ProvisionError(f"{doing}: the panel has no room: {exc.detail}")
-    return ProvisionError(f"{doing}: {errors.describe(exc)}")
-
-
-def choice_id(label: Any) -> int | None:
-    """``"Paper (#3)"`` -> 3: the id behind a checkout choice."""
-    match = CHOICE_ID.search(str(label or ""))
-    return int(match.group(1)) if match else None
-
-
-class PterodactylProvisioner:
+class PterodactylProvisioner(PanelLifecycle):
     identifier = "pterodactyl"
     display_name = "Pterodactyl panel"
-    # The product's limits are the customer-facing resources: asked once, in these settings.
-    resource_settings = {
-        "memory_mb": "memory",
-        "disk_mb": "disk",
-        "cpu_percent": "cpu",
-        "databases": "databases",
-        "backups": "backups",
-        "allocations": "allocations",
-    }
+    # the kit's lifecycle glue (suspend ... change_package): the words and the panel calls
+    panel_name = "the panel"
+    server_kind = "panel"
+    provision_error = ProvisionError
+    package_refused = PackageRefused
+    config_error = ConfigError
+    link_model = ServerLink
+    name_length = 191
+    links = links
+    panel = panel
 
     # --- product form and checkout -------------------------------------------------------
 
@@ -102,50 +95,41 @@ class PterodactylProvisioner:
 
         return reachability()
 
-    # --- helpers -------------------------------------------------------------------------
+    # --- the kit's lifecycle glue: Pterodactyl's part --------------------------------------
 
-    @staticmethod
-    def _config(product_row) -> ProductConfig:
-        try:
-            return product.config_of(product_row)
-        except ConfigError as exc:
-            raise ProvisionError(
-                f"the product {product_row.name!r} is misconfigured: {exc}"
-            ) from None
+    def config_of(self, product_row) -> ProductConfig:
+        return product.config_of(product_row)
 
-    @staticmethod
-    def _client(**kwargs: Any) -> PanelClient:
-        try:
-            return panel.connect(**kwargs)
-        except errors.NotConfigured as exc:
-            raise ProvisionError(str(exc)) from None
-
-    @staticmethod
-    def _server_id(client: PanelClient, service) -> int | None:
-        link = links.server_link(service.id)
-        if link is not None:
-            return link.server_id
-        if str(service.external_id or "").isdigit():
+    def server_id(self, client: PanelClient, service) -> int | None:
+        """Also a service whose external id is the panel server's own (an older import)."""
+        if links.server_link(service.id) is None and str(service.external_id or "").isdigit():
             return int(service.external_id)
-        found = client.app.get_server_by_external_id(panel.external_id(service))
-        return int(found["id"]) if found else None
+        return super().server_id(client, service)
 
-    def _require_server(self, client: PanelClient, service) -> int:
-        server_id = self._server_id(client, service)
-        if server_id is None:
-            raise ProvisionError(f"server #{service.id} has no panel server (it was never created)")
-        return server_id
+    def set_suspended(self, client: PanelClient, server_id: int, suspended: bool) -> None:
+        if suspended:
+            client.app.suspend_server(server_id)
+        else:
+            client.app.unsuspend_server(server_id)
+
+    def delete(self, client: PanelClient, server_id: int) -> None:
+        panel_converge.delete_in_panel(client, server_id)
+
+    def resize(self, client, service, server_id: int, old, new, new_product) -> None:
+        from builtin_plugins.pterodactyl.packages import change_package
+
+        change_package(client, service, server_id, old, new, new_product)
 
     # --- create --------------------------------------------------------------------------
 
     def create(self, service) -> str:
-        config = self._config(service.product)
+        config = self.config(service.product)
         options = service.options or {}
-        with self._client() as client:
+        with self.client() as client:
             try:
                 return self._create(client, service, config, options)
             except errors.PanelError as exc:
-                raise _fail("creating the server failed", exc) from None
+                raise self.fail("creating the server failed", exc) from None
 
     def _create(self, client: PanelClient, service, config: ProductConfig, options: dict) -> str:
         from kernel import User
@@ -155,7 +139,7 @@ class PterodactylProvisioner:
         existing = client.app.get_server_by_external_id(ext)
         if existing is not None:
             return self._adopt(service, existing, owner.panel_user_id)
-        body = self._body(client, service, config, options, owner.panel_user_id, ext)
+        body = self.body(client, service, config, options, owner.panel_user_id, ext)
         location = choice_id(options.get("location")) if config.choose_location else None
         settings = panel.load_settings()
         try:
@@ -194,47 +178,11 @@ class PterodactylProvisioner:
         links.link_server(service, server, "adopted")
         return str(server["id"])
 
-    def egg_for(self, config: ProductConfig, options: dict) -> int:
-        chosen = choice_id(options.get("egg"))
-        return chosen if chosen in config.egg_ids else config.egg_id
+    def egg(self, client: PanelClient, config: ProductConfig, egg_id: int) -> dict[str, Any]:
+        return lookups.egg_with_variables(client, config.nest_id, egg_id)
 
-    def _body(
-        self,
-        client: PanelClient,
-        service,
-        config: ProductConfig,
-        options: dict,
-        owner_id: int,
-        ext: str,
-    ) -> dict[str, Any]:
-        egg_id = self.egg_for(config, options)
-        egg = lookups.egg_with_variables(client, config.nest_id, egg_id)
-        variables = egg_variables(egg)
-        env = product.environment(
-            config,
-            variables,
-            options=options,
-            slots=service.slots,
-            slot_names=product.slot_variables(config, service.plan),
-        )
-        problems = product.environment_problems(env, variables)
-        if problems:
-            raise ProvisionError("the server's settings do not fit the egg: " + " ".join(problems))
-        return {
-            "name": service.name[:191],
-            "user": int(owner_id),
-            "egg": egg_id,
-            "docker_image": product.docker_image(config, egg),
-            "startup": config.startup or egg.get("startup") or "",
-            "environment": env,
-            "limits": config.limits(),
-            "feature_limits": config.feature_limits(),
-            "oom_disabled": config.oom_disabled,
-            "start_on_completion": config.start_on_completion,
-            "skip_scripts": config.skip_scripts,
-            "external_id": ext,
-            "description": config.description_for(service) or f"pteroca service #{service.id}",
-        }
+    def panel_fields(self, config: ProductConfig) -> dict[str, Any]:
+        return {"oom_disabled": config.oom_disabled}
 
     # --- desired state (the store's reconciler) ------------------------------------------
 
@@ -245,69 +193,13 @@ class PterodactylProvisioner:
             config = product.config_of(service.product)
         except product.ConfigError:
             config = None  # limits cannot be compared; everything else can
-        with self._client(retry=panel_converge.RECONCILE_RETRY) as client:
+        with self.client(retry=panel_converge.RECONCILE_RETRY) as client:
             try:
                 return panel_converge.converge(client, service, config, observed)
             except errors.PanelError as exc:
-                raise _fail(f"bringing the panel in line ({service.desired_state})", exc) from None
-
-    # --- lifecycle -----------------------------------------------------------------------
-
-    def suspend(self, service) -> None:
-        self._simple(service, "suspending", lambda c, sid: c.app.suspend_server(sid))
-
-    def unsuspend(self, service) -> None:
-        self._simple(service, "unsuspending", lambda c, sid: c.app.unsuspend_server(sid))
-
-    def reinstall(self, service) -> None:
-        self._simple(service, "reinstalling", lambda c, sid: c.app.reinstall_server(sid))
-
-    def _simple(self, service, doing: str, action) -> None:
-        with self._client() as client:
-            try:
-                action(client, self._require_server(client, service))
-            except errors.NotFound:
-                raise ProvisionError(
-                    f"{doing} failed: the server no longer exists in the panel"
+                raise self.fail(
+                    f"bringing the panel in line ({service.desired_state})", exc
                 ) from None
-            except errors.PanelError as exc:
-                raise _fail(f"{doing} failed", exc) from None
-
-    def terminate(self, service) -> None:
-        """Delete the server; one that is already gone counts as deleted."""
-        with self._client() as client:
-            try:
-                server_id = self._server_id(client, service)
-                if server_id is not None:
-                    panel_converge.delete_in_panel(client, server_id)
-            except errors.PanelError as exc:
-                raise _fail("deleting the server failed", exc) from None
-        link = db.session.get(ServerLink, service.id)
-        if link is not None:
-            link.deleted_at = utcnow()
-
-    # --- change package ------------------------------------------------------------------
-
-    def change_package(self, service, new_product) -> None:
-        from builtin_plugins.pterodactyl.packages import change_package
-
-        new = self._config(new_product)
-        with self._client() as client:
-            try:
-                change_package(
-                    client,
-                    service,
-                    self._require_server(client, service),
-                    self._config(service.product),
-                    new,
-                    new_product,
-                )
-            except PackageRefused:
-                raise
-            except errors.NotFound:
-                raise ProvisionError("the server no longer exists in the panel") from None
-            except errors.PanelError as exc:
-                raise _fail("changing the plan failed", exc) from None
 
     # --- power (the store's API) ----------------------------------------------------------
 
@@ -320,11 +212,11 @@ class PterodactylProvisioner:
         link = links.server_link(service.id)
         if link is None or not link.identifier:
             raise ProvisionError("this server is not linked to a panel server yet")
-        with self._client(quick=True) as client:
+        with self.client(quick=True) as client:
             try:
                 client.client.power(link.identifier, signal)
             except errors.PanelError as exc:
-                raise _fail(f"sending {signal}", exc) from None
+                raise self.fail(f"sending {signal}", exc) from None
 
     # --- status --------------------------------------------------------------------------
 
@@ -335,11 +227,11 @@ class PterodactylProvisioner:
         from builtin_plugins.pterodactyl import statuses
 
         settings = panel.load_settings()
-        with self._client(quick=True) as client:
+        with self.client(quick=True) as client:
             link = links.server_link(service.id)
             if link is None:
                 try:
-                    server_id = self._server_id(client, service)
+                    server_id = self.server_id(client, service)
                     if server_id is None:
                         return LiveStatus("unknown", "no panel server")
                     link = links.link_server(service, client.app.get_server(server_id), "adopted")

@@ -8,6 +8,12 @@ between its releases. Names here change only through a deprecation, like the ker
 
 from __future__ import annotations
 
+from builtin_plugins.store.adoption import (
+    ImportRefused,
+    ImportReport,
+    adopted_service,
+    import_terms,
+)
 from builtin_plugins.store.lifecycle import (
     ACTIVE,
     FAILED,
@@ -76,4 +82,10 @@ __all__ = [
     "INSTALL_FAILED",
     "MISSING",
     "converge_observed",
+    # a panel plugin's import of servers that already run: what it may import into, the
+    # service each server becomes, and the report
+    "ImportRefused",
+    "ImportReport",
+    "adopted_service",
+    "import_terms",
 ]

@@ -9,15 +9,13 @@ instead of sleeping.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kernel import testing as kernel_testing
 from kernel.extensions import db
-from kernel.testing import build_app, run_cli
+from tests import panel_instances
 
 PLUGIN = "pelican"
 
@@ -25,28 +23,9 @@ PLUGIN = "pelican"
 @pytest.fixture(scope="session")
 def pelican_template(tmp_path_factory, request) -> Path:
     """An instance with store + pelican + pterodactyl enabled, copied per test."""
-    from tests.fakes.osv_server import FakeOsv
-
-    instance = tmp_path_factory.mktemp("pelican-template") / "instance"
-    extra = {}
-    if kernel_testing.database_for_instance is not None:  # the PostgreSQL pass
-        import os
-
-        from tests.services import POSTGRES_ENV, fresh_postgres_database
-
-        extra["DATABASE_URL"], drop = fresh_postgres_database(os.environ[POSTGRES_ENV])
-        request.addfinalizer(drop)
-    with FakeOsv() as osv:
-        app = build_app(instance, OSV_URL=osv.url, **extra)
-        for name in (PLUGIN, "pterodactyl"):
-            result = run_cli(
-                app, "plugin", "enable", name, "--with-dependencies", "--yes", "--accept-risk"
-            )
-            assert result.exit_code == 0, result.output
-    with app.app_context():
-        db.engine.dispose()
-    (instance / "template-database-url").write_text(app.config.get("DATABASE_URL") or "")
-    return instance
+    return panel_instances.make_template(
+        tmp_path_factory, request, "pelican-template", (PLUGIN, "pterodactyl")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -104,18 +83,7 @@ def panel(sim, sleeps):
 
 def configure(app, plugin: str = PLUGIN, **values) -> None:
     """Store a plugin's settings (in the current app context when it is ``app``'s)."""
-    from flask import current_app, has_app_context
-
-    from kernel.plugins.settings import set_settings
-
-    def store():
-        set_settings(current_app.extensions["pteroca"].discovered[plugin].manifest, values)
-
-    if has_app_context() and current_app._get_current_object() is app:
-        store()
-        return
-    with app.app_context():
-        store()
+    panel_instances.configure(app, plugin, **values)
 
 
 def sim_settings(sim) -> dict:
@@ -129,29 +97,7 @@ def sim_settings(sim) -> dict:
 @pytest.fixture
 def pel_app(pelican_template, tmp_path, sim, sleeps):
     """Store + pelican (+ pterodactyl) enabled, pelican configured for ``sim``."""
-    instance = tmp_path / "instance"
-    shutil.copytree(pelican_template, instance)
-    extra = {}
-    template_url = (instance / "template-database-url").read_text()
-    if template_url.startswith("postgresql"):
-        import os
-
-        from sqlalchemy.engine import make_url
-
-        from tests.services import POSTGRES_ENV, fresh_postgres_database
-
-        url, drop = fresh_postgres_database(
-            os.environ[POSTGRES_ENV], template=make_url(template_url).database, ahead=True
-        )
-        extra["DATABASE_URL"] = url
-    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)
-    assert PLUGIN in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
-    configure(app, **sim_settings(sim))
-    yield app
-    if extra:
-        with app.app_context():
-            db.engine.dispose()
-        drop()
+    yield from panel_instances.instance_app(pelican_template, tmp_path, PLUGIN, sim_settings(sim))
 
 
 @pytest.fixture

@@ -8,46 +8,21 @@ the plugin record their waits in ``sleeps`` instead of sleeping.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kernel import testing as kernel_testing
 from kernel.extensions import db
-from kernel.testing import build_app, run_cli
+from tests import panel_instances
 
 PLUGIN = "pterodactyl"
 
 
 @pytest.fixture(scope="session")
 def ptero_template(tmp_path_factory, request) -> Path:
-    """An instance with store + pterodactyl enabled (the scan gate passed), to copy per test.
-
-    In the PostgreSQL pass its database is the template each test's database is copied from.
-    """
-    from tests.fakes.osv_server import FakeOsv
-
-    instance = tmp_path_factory.mktemp("ptero-template") / "instance"
-    extra = {}
-    if kernel_testing.database_for_instance is not None:  # the PostgreSQL pass
-        import os
-
-        from tests.services import POSTGRES_ENV, fresh_postgres_database
-
-        extra["DATABASE_URL"], drop = fresh_postgres_database(os.environ[POSTGRES_ENV])
-        request.addfinalizer(drop)
-    with FakeOsv() as osv:
-        app = build_app(instance, OSV_URL=osv.url, **extra)
-        result = run_cli(
-            app, "plugin", "enable", PLUGIN, "--with-dependencies", "--yes", "--accept-risk"
-        )
-    assert result.exit_code == 0, result.output
-    with app.app_context():  # a template database must have no open connections
-        db.engine.dispose()
-    (instance / "template-database-url").write_text(app.config.get("DATABASE_URL") or "")
-    return instance
+    """An instance with store + pterodactyl enabled (the scan gate passed), to copy per test."""
+    return panel_instances.make_template(tmp_path_factory, request, "ptero-template", (PLUGIN,))
 
 
 @pytest.fixture
@@ -97,15 +72,7 @@ def panel(sim, sleeps):
 
 def configure(app, **values) -> None:
     """Store plugin settings (in the current app context when it is ``app``'s: one session)."""
-    from flask import current_app, has_app_context
-
-    from kernel.plugins.settings import set_settings
-
-    if has_app_context() and current_app._get_current_object() is app:
-        set_settings(current_app.extensions["pteroca"].discovered[PLUGIN].manifest, values)
-        return
-    with app.app_context():
-        set_settings(current_app.extensions["pteroca"].discovered[PLUGIN].manifest, values)
+    panel_instances.configure(app, PLUGIN, **values)
 
 
 def sim_settings(sim) -> dict:
@@ -120,29 +87,7 @@ def sim_settings(sim) -> dict:
 @pytest.fixture
 def ptero_app(ptero_template, tmp_path, sim, sleeps):
     """Store + pterodactyl enabled, configured for ``sim``."""
-    instance = tmp_path / "instance"
-    shutil.copytree(ptero_template, instance)
-    extra = {}
-    template_url = (instance / "template-database-url").read_text()
-    if template_url.startswith("postgresql"):  # the PostgreSQL pass: copy the database too
-        import os
-
-        from sqlalchemy.engine import make_url
-
-        from tests.services import POSTGRES_ENV, fresh_postgres_database
-
-        url, drop = fresh_postgres_database(
-            os.environ[POSTGRES_ENV], template=make_url(template_url).database, ahead=True
-        )
-        extra["DATABASE_URL"] = url
-    app = build_app(instance, MAIL_URL=f"file://{instance}/mail.log", **extra)
-    assert PLUGIN in app.extensions["pteroca"].loaded, app.extensions["pteroca"].problems
-    configure(app, **sim_settings(sim))
-    yield app
-    if extra:
-        with app.app_context():
-            db.engine.dispose()
-        drop()
+    yield from panel_instances.instance_app(ptero_template, tmp_path, PLUGIN, sim_settings(sim))
 
 
 @pytest.fixture
@@ -288,65 +233,9 @@ def mismatches(sim, service_ids=None) -> list[str]:
     return out
 
 
-def seed_fleet(sim, product, user, count: int, *, panel_user: int | None = None) -> list[int]:
-    """``count`` active, in-sync services of ``user`` with their servers seeded in ``sim``
-    (names, owner, external ids and limits as the product wants) and linked; their ids."""
-    from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-    from builtin_plugins.store.models import Service
-    from kernel import now as utcnow
+def seed_fleet(sim, product, user, count: int) -> list[int]:
+    """``count`` active, in-sync services of ``user``, seeded in ``sim`` and linked; their ids
+    (the plugin's test builder, which the benchmarks use too)."""
+    from builtin_plugins.pterodactyl.testing import seed_fleet as seed
 
-    link = db.session.get(UserLink, user.id)
-    if panel_user is None:
-        panel_user = link.panel_user_id if link else sim.seed_users([user.email])[0]
-    if link is None:
-        db.session.add(
-            UserLink(
-                user_id=user.id,
-                panel_user_id=panel_user,
-                panel_username=f"u{panel_user}",
-                origin="linked",
-                last_error="",
-            )
-        )
-    services = [
-        Service(
-            user_id=user.id,
-            product_id=product.id,
-            plan_id=product.plans[0].id,
-            name=f"server {n}",
-            state="active",
-            suspension="",
-            expires_at=utcnow(),
-            auto_renew=False,
-            slots=1,
-            price=100,
-            charged=100,
-            options={},
-            last_error="",
-            desired_state="active",
-            panel_state="active",
-            sync_status="ok",
-        )
-        for n in range(count)
-    ]
-    db.session.add_all(services)
-    db.session.flush()
-    server_ids = sim.seed_servers(
-        [panel_user] * count,
-        names=[s.name for s in services],
-        external_ids=[f"pteroca-{s.id}" for s in services],
-        limits={"memory": 0, "disk": 0},
-    )
-    for service, server_id in zip(services, server_ids, strict=True):
-        uuid = sim.state.servers[server_id].uuid
-        db.session.add(
-            ServerLink(
-                service_id=service.id,
-                server_id=server_id,
-                identifier=uuid[:8],
-                uuid=uuid,
-                origin="imported",
-            )
-        )
-    db.session.commit()
-    return [s.id for s in services]
+    return seed(sim, product, [user], count).services

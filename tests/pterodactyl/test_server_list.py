@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from kernel.extensions import db
-from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings
+from tests.pterodactyl.conftest import panel_customer, panel_product, paper_settings, seed_fleet
 
 SERVERS = 50
 
@@ -41,67 +41,10 @@ def statements(app, *, every_thread: bool = False):
 @pytest.fixture
 def fleet(ptero_app, panel, sim):
     """A customer with SERVERS active servers, seeded in the panel and linked."""
-    from builtin_plugins.pterodactyl.models import ServerLink, UserLink
-    from builtin_plugins.store.models import Service
-    from kernel import now as utcnow
-
     with ptero_app.app_context():
         product = panel_product(paper_settings(panel), slug="fleet", price=100)
         user = panel_customer(email="fleet@example.com", balance=0)
-        link = db.session.get(UserLink, user.id)  # made by the account sync
-        panel_user = link.panel_user_id if link else sim.seed_users([user.email])[0]
-        if link is None:
-            db.session.add(
-                UserLink(
-                    user_id=user.id,
-                    panel_user_id=panel_user,
-                    panel_username="fleet",
-                    origin="linked",
-                    last_error="",
-                )
-            )
-        services = [
-            Service(
-                user_id=user.id,
-                product_id=product.id,
-                plan_id=product.plans[0].id,
-                name=f"server {n}",
-                state="active",
-                suspension="",
-                expires_at=utcnow(),
-                auto_renew=False,
-                slots=1,
-                price=100,
-                charged=100,
-                options={},
-                last_error="",
-                desired_state="active",
-                panel_state="active",
-                sync_status="ok",
-            )
-            for n in range(SERVERS)
-        ]
-        db.session.add_all(services)
-        db.session.flush()
-        server_ids = sim.seed_servers(
-            [panel_user] * SERVERS,
-            names=[s.name for s in services],
-            external_ids=[f"pteroca-{s.id}" for s in services],
-            limits={"memory": 0, "disk": 0},
-        )
-        for service, server_id in zip(services, server_ids, strict=True):
-            uuid = sim.state.servers[server_id].uuid
-            db.session.add(
-                ServerLink(
-                    service_id=service.id,
-                    server_id=server_id,
-                    identifier=uuid[:8],
-                    uuid=uuid,
-                    origin="imported",
-                )
-            )
-        db.session.commit()
-        ids = [s.id for s in services]
+        ids = seed_fleet(sim, product, user, SERVERS)
         db.session.remove()
     return ids
 
