@@ -127,6 +127,15 @@ class CustomerError:
     state: str = ""
 
 
+def customer_error(exc: Exception) -> CustomerError:
+    """The kit's sentence for a panel failure (messages.for_customer), as the tabs show it:
+    what both panels use unless a plugin words its failures itself."""
+    from builtin_plugins.panel_kit import messages
+
+    said = messages.for_customer(exc)
+    return CustomerError(said.text, said.status, said.state)
+
+
 @dataclass(frozen=True, eq=False)
 class PanelTabs:
     """One panel plugin's server tabs.
@@ -146,7 +155,8 @@ class PanelTabs:
       server, or None.
     - ``subuser_model``: the plugin's table of shares (``service_id``, ``user_id``,
       ``panel_uuid``, ``id``), each plugin its own.
-    - ``customer_error(exc)``: the :class:`CustomerError` for a panel failure.
+    - ``customer_error(exc)``: the :class:`CustomerError` for a panel failure (default: the
+      kit's words, :func:`customer_error`).
     - ``product_config(product)``: the plan's panel settings (``backups``, ``databases``,
       ``allocations``, ``memory``, ``cpu``, ``disk``, ``variables``,
       ``visible_variables()``, ``slot_variables()``); raises ValueError when misconfigured.
@@ -179,7 +189,6 @@ class PanelTabs:
     connect: Callable[[bool], AbstractContextManager[Any]]
     server_link: Callable[[int], tuple[str, int] | None]
     subuser_model: type
-    customer_error: Callable[[Exception], CustomerError]
     product_config: Callable[[Any], Any]
     hidden_variables: Callable[[Any, int, list[str]], dict[str, dict[str, Any]]]
     set_hidden_variable: Callable[[Any, int, str, str], None]
@@ -189,6 +198,7 @@ class PanelTabs:
     local_user_id: Callable[[dict[str, Any]], int | None]
     account: Callable[[Any], dict[str, Any]]
     store: Any
+    customer_error: Callable[[Exception], CustomerError] = customer_error
     url_prefix: str = ""
     templates: str = ""
     permission_groups: tuple = PERMISSION_GROUPS

@@ -29,7 +29,6 @@ from builtin_plugins.panel_kit.api import (
     PERMISSION_GROUPS as PTERODACTYL_GROUPS,
 )
 from builtin_plugins.panel_kit.api import (
-    CustomerError,
     PanelTabs,
     shared_menu_items,
     shared_with_user,
@@ -84,13 +83,6 @@ def _server_link(service_id: int) -> tuple[str, int] | None:
 
     link = links.server_link(service_id)
     return (link.identifier, link.server_id) if link is not None else None
-
-
-def _customer_error(exc: Exception) -> CustomerError:
-    from builtin_plugins.panel_kit.api import messages
-
-    said = messages.for_customer(exc)
-    return CustomerError(said.text, said.status, said.state)
 
 
 def _product_config(product) -> Any:
@@ -172,7 +164,6 @@ TABS = PanelTabs(
     connect=_connect,
     server_link=_server_link,
     subuser_model=Subuser,
-    customer_error=_customer_error,
     product_config=_product_config,
     hidden_variables=_hidden_variables,
     set_hidden_variable=_set_hidden_variable,
