@@ -44,12 +44,17 @@ def unresolved(text: str) -> list[str]:
     ]
     if problems or not names:
         return problems
-    known = {}
-    for name in names:
-        known.update(headings(REFERENCE / name))
-    for number, title in CITATION.findall(text):
-        if known.get(number) != title:
-            problems.append(f'§{number} "{title}" (the document has {known.get(number)!r})')
+    # Each citation is read against the document named last before it (or, when none is
+    # named before it, the first one after): a text may cite two documents with the same
+    # section numbers, and a merged table would read one against the other's headings.
+    mentions = [(m.start(), m.group(1)) for m in DOCUMENT.finditer(text)]
+    known = {name: headings(REFERENCE / name) for name in names}
+    for cited in CITATION.finditer(text):
+        before = [name for at, name in mentions if at < cited.start()]
+        name = before[-1] if before else mentions[0][1]
+        number, title = cited.groups()
+        if known[name].get(number) != title:
+            problems.append(f'§{number} "{title}" (the document has {known[name].get(number)!r})')
     return problems
 
 
@@ -62,6 +67,14 @@ def test_the_checker_refuses_a_wrong_heading_and_a_missing_document():
     assert unresolved('docs/reference/pterodactyl_api.md §7.4\n    # "Idempotency"') == []
     assert unresolved('docs/reference/pterodactyl_api.md §7.4 "Retries"') == [
         "§7.4 \"Retries\" (the document has 'Idempotency')"
+    ]
+    two = (
+        'docs/reference/pelican_api.md §2.4 "Error format"; '
+        'docs/reference/pterodactyl_api.md §2.4 "Error format and order of checks"'
+    )
+    assert unresolved(two) == []  # each against its own document, whatever the set order
+    assert unresolved(two.replace('"Error format";', '"Error format and order of checks";')) == [
+        "§2.4 \"Error format and order of checks\" (the document has 'Error format')"
     ]
     assert unresolved('docs/reference/nowhere.md §1 "Keys"') == [
         "no such document docs/reference/nowhere.md"
